@@ -1,0 +1,141 @@
+/*
+ * fp_runtime.h - public API of the Fixpoint reference integer runtime.
+ *
+ * One function per file in runtime/src/kernels/, named op_type_variant:
+ *   s8  = int8 activations, int8 weights, int32 bias
+ *   s4  = int8 activations, packed int4 weights (element 2k in the low nibble
+ *         of byte k, element 2k+1 in the high nibble; a final odd element
+ *         leaves the high nibble 0), int32 bias
+ *   s16 = int16 activations with zero point 0, int8 weights, int64 bias
+ *
+ * Common rules for every kernel:
+ *   - all pointers are caller-owned; inputs are read-only; output must not
+ *     alias any input unless stated;
+ *   - tensors are dense, NHWC, with the dims given in the params struct;
+ *   - returns FP_OK, or FP_ERR_ARG when a parameter is outside its legal range
+ *     (shift outside the mode's range, non-positive dims, act_min > act_max,
+ *     inconsistent dims); nothing is written on error; no input triggers
+ *     undefined behaviour;
+ *   - kernels that take scratch have a *_scratch_size() twin returning the
+ *     bytes needed (possibly 0); scratch may be NULL when that is 0.
+ * Requantization modes and legal shift ranges: docs/rounding.md.
+ */
+#ifndef FP_RUNTIME_H
+#define FP_RUNTIME_H
+
+#include "fp_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* FP_CDEF_BEGIN */
+
+/* ---- requantization primitive (exposed for conformance tests) ---------- */
+
+/* Scale one 32-bit accumulator: returns requant(acc, multiplier, shift) in
+ * the given mode, saturated to int32. */
+int32_t fp_requantize_acc32(int32_t acc, int32_t multiplier, int32_t shift, fp_rq_mode_t mode);
+/* Scale one 64-bit accumulator (s16 datapath): TFLite's int64 path. */
+int32_t fp_requantize_acc64(int64_t acc, int32_t multiplier, int32_t shift, fp_rq_mode_t mode);
+
+/* ---- conv2d: input [N,H,W,C_in], filter OHWI, bias [C_out] ------------- */
+fp_status_t fp_conv2d_s8(const fp_conv2d_params_t *params, const int8_t *input,
+                         const int8_t *filter, const int32_t *bias, int8_t *output,
+                         void *scratch);
+size_t fp_conv2d_s8_scratch_size(const fp_conv2d_params_t *params);
+fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
+                         const int8_t *packed_filter, const int32_t *bias, int8_t *output,
+                         void *scratch);
+size_t fp_conv2d_s4_scratch_size(const fp_conv2d_params_t *params);
+fp_status_t fp_conv2d_s16(const fp_conv2d_params_t *params, const int16_t *input,
+                          const int8_t *filter, const int64_t *bias, int16_t *output,
+                          void *scratch);
+size_t fp_conv2d_s16_scratch_size(const fp_conv2d_params_t *params);
+
+/* ---- depthwise conv2d: filter [1,KH,KW,C_out] -------------------------- */
+fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
+                                   const int8_t *input, const int8_t *filter,
+                                   const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s8_scratch_size(const fp_depthwise_conv2d_params_t *params);
+fp_status_t fp_depthwise_conv2d_s4(const fp_depthwise_conv2d_params_t *params,
+                                   const int8_t *input, const int8_t *packed_filter,
+                                   const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s4_scratch_size(const fp_depthwise_conv2d_params_t *params);
+fp_status_t fp_depthwise_conv2d_s16(const fp_depthwise_conv2d_params_t *params,
+                                    const int16_t *input, const int8_t *filter,
+                                    const int64_t *bias, int16_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s16_scratch_size(const fp_depthwise_conv2d_params_t *params);
+
+/* ---- fully connected: input [batches, depth], filter [C_out, depth] ---- */
+fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
+                                  const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s8_scratch_size(const fp_fully_connected_params_t *params);
+fp_status_t fp_fully_connected_s4(const fp_fully_connected_params_t *params,
+                                  const int8_t *input, const int8_t *packed_filter,
+                                  const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s4_scratch_size(const fp_fully_connected_params_t *params);
+fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
+                                   const int16_t *input, const int8_t *filter,
+                                   const int64_t *bias, int16_t *output, void *scratch);
+size_t fp_fully_connected_s16_scratch_size(const fp_fully_connected_params_t *params);
+
+/* ---- elementwise -------------------------------------------------------- */
+fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
+                      const int8_t *input2, int8_t *output);
+fp_status_t fp_add_s16(const fp_add_params_t *params, const int16_t *input1,
+                       const int16_t *input2, int16_t *output);
+fp_status_t fp_mul_s8(const fp_mul_params_t *params, const int8_t *input1,
+                      const int8_t *input2, int8_t *output);
+fp_status_t fp_mul_s16(const fp_mul_params_t *params, const int16_t *input1,
+                       const int16_t *input2, int16_t *output);
+fp_status_t fp_leaky_relu_s8(const fp_leaky_relu_params_t *params, const int8_t *input,
+                             int8_t *output);
+fp_status_t fp_leaky_relu_s16(const fp_leaky_relu_params_t *params, const int16_t *input,
+                              int16_t *output);
+
+/* ---- pooling ------------------------------------------------------------ */
+fp_status_t fp_max_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
+fp_status_t fp_avg_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
+
+/* ---- softmax over the last dim of [rows, depth] ----------------------- */
+fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *input, int16_t *output);
+
+/* ---- data movement ------------------------------------------------------ */
+fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,
+                         int8_t *output);
+fp_status_t fp_concat_s16(const fp_concat_params_t *params, const int16_t *const *inputs,
+                          int16_t *output);
+fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_pad_s16(const fp_pad_params_t *params, const int16_t *input, int16_t *output);
+fp_status_t fp_requantize_s8_s8(const fp_requantize_params_t *params, const int8_t *input,
+                                int8_t *output);
+fp_status_t fp_requantize_s8_s16(const fp_requantize_params_t *params, const int8_t *input,
+                                 int16_t *output);
+fp_status_t fp_requantize_s16_s8(const fp_requantize_params_t *params, const int16_t *input,
+                                 int8_t *output);
+
+/* ---- graph executor (the entry the firmware calls) ---------------------- */
+
+/* Bytes of scratch the largest layer of the graph needs. */
+size_t fp_graph_scratch_size(const fp_graph_t *graph);
+/* Run layer `index` of the graph: reads its inputs from and writes its output
+ * to the arena (graph->arena_size bytes, 4-byte aligned). */
+fp_status_t fp_graph_run_layer(const fp_graph_t *graph, uint32_t index, uint8_t *arena,
+                               void *scratch, size_t scratch_size);
+/* Run every layer in order. Inputs must have been written to their arena
+ * slots (graph->tensors[graph->inputs[i]].offset) beforehand. */
+fp_status_t fp_graph_run(const fp_graph_t *graph, uint8_t *arena, void *scratch,
+                         size_t scratch_size);
+
+/* FP_CDEF_END */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FP_RUNTIME_H */

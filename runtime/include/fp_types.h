@@ -1,0 +1,311 @@
+/*
+ * fp_types.h - parameter structs and enums of the Fixpoint integer runtime.
+ *
+ * Every kernel, the graph executor, the host simulator (cffi, API mode) and the
+ * generated firmware share these definitions. The region between the
+ * FP_CDEF_BEGIN / FP_CDEF_END markers is read verbatim by the cffi build, so it
+ * must stay in the subset cffi's cdef parser understands: no macros, no
+ * static inline functions, array sizes as integer literals.
+ *
+ * Conventions (TFLite integer quantization spec, as in TFLite Micro / CMSIS-NN):
+ *   - activations NHWC; conv filters OHWI; depthwise filters [1, KH, KW, C_out];
+ *     fully connected filters [C_out, depth];
+ *   - input_offset = -input_zero_point, output_offset = +output_zero_point,
+ *     filter_offset = -filter_zero_point (fully connected only);
+ *   - requantization: acc -> requant(acc, multiplier, shift) + output_offset
+ *     -> clamp(act_min, act_max). shift > 0 shifts left. See docs/rounding.md.
+ */
+#ifndef FP_TYPES_H
+#define FP_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* FP_CDEF_BEGIN */
+
+typedef enum {
+    FP_OK = 0,
+    FP_ERR_ARG = -1,         /* a parameter is outside its legal range */
+    FP_ERR_UNSUPPORTED = -2, /* op / datapath combination not implemented */
+    FP_ERR_SCRATCH = -3      /* scratch buffer missing or too small */
+} fp_status_t;
+
+/* How a 32/64-bit accumulator is scaled back to the output type. */
+typedef enum {
+    FP_ROUND_DOUBLE = 0,     /* TFLite default: SaturatingRoundingDoublingHighMul + RoundingDivideByPOT */
+    FP_ROUND_SINGLE = 1,     /* one rounding (half up) of the full 64-bit product */
+    FP_ROUND_SHIFT_ONLY = 2  /* power-of-two hardware: multiplier ignored, rounding shift only */
+} fp_rounding_t;
+
+/* Integer datapaths: activation type x weight type. */
+typedef enum {
+    FP_DP_S8 = 0,   /* int8 activations, int8 weights, int32 bias */
+    FP_DP_S4 = 1,   /* int8 activations, packed int4 weights, int32 bias */
+    FP_DP_S16 = 2   /* int16 activations (zero point 0), int8 weights, int64 bias */
+} fp_datapath_t;
+
+typedef enum {
+    FP_DTYPE_S8 = 0,
+    FP_DTYPE_S16 = 1
+} fp_dtype_t;
+
+typedef enum {
+    FP_OP_CONV2D = 0,
+    FP_OP_DEPTHWISE_CONV2D = 1,
+    FP_OP_FULLY_CONNECTED = 2,
+    FP_OP_ADD = 3,
+    FP_OP_MUL = 4,
+    FP_OP_MAX_POOL = 5,
+    FP_OP_AVG_POOL = 6,
+    FP_OP_SOFTMAX = 7,
+    FP_OP_CONCAT = 8,
+    FP_OP_PAD = 9,
+    FP_OP_LEAKY_RELU = 10,
+    FP_OP_REQUANTIZE = 11,
+    FP_OP_COPY = 12
+} fp_op_t;
+
+/* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} fp_dims_t;
+
+/* How multipliers are interpreted: rounding mode and register width. */
+typedef struct {
+    uint8_t rounding;        /* fp_rounding_t */
+    uint8_t multiplier_bits; /* 2..32: multiplier is Q(bits-1), 0 <= m < 2^(bits-1) */
+} fp_rq_mode_t;
+
+/* One scalar scale: real factor = multiplier / 2^(bits-1) * 2^shift. */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;           /* > 0: left shift */
+} fp_scale_t;
+
+/* Per-channel (n = output channels) or per-tensor (n = 1) requantization. */
+typedef struct {
+    const int32_t *multiplier; /* n entries */
+    const int32_t *shift;      /* n entries */
+    int32_t n;
+    fp_rq_mode_t mode;
+} fp_requant_t;
+
+/* conv2d: filter dims are OHWI: n = C_out, h = KH, w = KW, c = C_in / groups. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t filter;
+    fp_dims_t output;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_top;       /* bottom / right padding is implied by output dims */
+    int32_t pad_left;
+    int32_t groups;        /* C_in % groups == 0 and C_out % groups == 0 */
+    int32_t input_offset;  /* -input_zero_point; 0 for s16 */
+    int32_t output_offset; /* +output_zero_point; 0 for s16 */
+    int32_t act_min;
+    int32_t act_max;
+    fp_requant_t requant;
+} fp_conv2d_params_t;
+
+/* depthwise conv2d: filter dims [1, KH, KW, C_out], C_out = C_in * depth_multiplier. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t filter;
+    fp_dims_t output;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t depth_multiplier;
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+    fp_requant_t requant;
+} fp_depthwise_conv2d_params_t;
+
+/* fully connected: input [batches, depth], filter [out_channels, depth]. */
+typedef struct {
+    int32_t batches;
+    int32_t depth;
+    int32_t out_channels;
+    int32_t input_offset;
+    int32_t filter_offset;  /* -filter_zero_point (0 for symmetric weights) */
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+    fp_requant_t requant;
+} fp_fully_connected_params_t;
+
+/* elementwise add with NHWC broadcasting (a dim of 1 broadcasts). */
+typedef struct {
+    fp_dims_t input1;
+    fp_dims_t input2;
+    fp_dims_t output;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t left_shift;     /* TFLite: 20 for s8, 15 for s16 */
+    fp_scale_t input1_scale;
+    fp_scale_t input2_scale;
+    fp_scale_t output_scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_add_params_t;
+
+/* elementwise mul with NHWC broadcasting. */
+typedef struct {
+    fp_dims_t input1;
+    fp_dims_t input2;
+    fp_dims_t output;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    fp_scale_t output_scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_mul_params_t;
+
+/* max / average pool. Input and output share scale and zero point. Average
+ * pool divides by the number of non-padding taps, rounding half away from zero. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t filter_h;
+    int32_t filter_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t act_min;
+    int32_t act_max;
+} fp_pool_params_t;
+
+/* softmax over the innermost dimension of [rows, depth].
+ * s8: TFLite fixed-point exp (input_multiplier, input_left_shift, diff_min),
+ *     output scale 1/256, zero point -128.
+ * s16: TFLite LUT path, exp_lut and one_over_one_plus_x_lut have 513 entries,
+ *     output scale 1/32768, zero point 0. */
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+    const int16_t *exp_lut;
+    const int16_t *one_over_one_plus_x_lut;
+} fp_softmax_params_t;
+
+/* concat of up to 8 inputs along one axis. With outer = product of dims before
+ * the axis and inner = product of dims after it, input i contributes
+ * axis_size[i] * inner contiguous elements per outer step. Each input is
+ * requantized to the output: (x + input_offset[i]) * scale[i] + output_offset. */
+typedef struct {
+    int32_t n_inputs;
+    int32_t outer;
+    int32_t inner;
+    int32_t axis_size[8];
+    int32_t input_offset[8];
+    fp_scale_t input_scale[8];
+    int32_t output_offset;
+    fp_rq_mode_t mode;
+} fp_concat_params_t;
+
+/* constant pad of an NHWC tensor; pad_before/pad_after in N, H, W, C order. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t pad_before[4];
+    int32_t pad_value;      /* the output zero point, so padding means real 0.0 */
+} fp_pad_params_t;
+
+/* leaky relu (TFLite): x >= 0 uses identity_scale, x < 0 uses alpha_scale. */
+typedef struct {
+    int32_t size;
+    int32_t input_offset;
+    int32_t output_offset;
+    fp_scale_t identity_scale;
+    fp_scale_t alpha_scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_leaky_relu_params_t;
+
+/* rescale / change type: out = clamp(requant(x + input_offset) + output_offset). */
+typedef struct {
+    int32_t size;
+    int32_t input_offset;
+    int32_t output_offset;
+    fp_scale_t scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_requantize_params_t;
+
+/* plain byte copy (layout-neutral reshape between two arena slots). */
+typedef struct {
+    int32_t bytes;
+} fp_copy_params_t;
+
+typedef union {
+    fp_conv2d_params_t conv2d;
+    fp_depthwise_conv2d_params_t depthwise_conv2d;
+    fp_fully_connected_params_t fully_connected;
+    fp_add_params_t add;
+    fp_mul_params_t mul;
+    fp_pool_params_t pool;
+    fp_softmax_params_t softmax;
+    fp_concat_params_t concat;
+    fp_pad_params_t pad;
+    fp_leaky_relu_params_t leaky_relu;
+    fp_requantize_params_t requantize;
+    fp_copy_params_t copy;
+} fp_layer_params_t;
+
+/* An activation tensor living in the arena. */
+typedef struct {
+    uint32_t offset;   /* bytes from the arena start; multiple of 4 */
+    uint32_t size;     /* bytes */
+    fp_dims_t dims;    /* NHWC */
+    uint8_t dtype;     /* fp_dtype_t */
+} fp_tensor_t;
+
+/* One layer of a lowered plan. */
+typedef struct {
+    uint8_t op;          /* fp_op_t */
+    uint8_t datapath;    /* fp_datapath_t */
+    uint8_t out_dtype;   /* fp_dtype_t, for FP_OP_REQUANTIZE */
+    uint8_t n_inputs;
+    uint16_t inputs[8];  /* tensor indices */
+    uint16_t output;     /* tensor index */
+    const void *weights; /* int8 (s8, s16) or packed int4 (s4); NULL if none */
+    const void *bias;    /* int32 (s8, s4) or int64 (s16); NULL if none */
+    fp_layer_params_t params;
+} fp_layer_t;
+
+/* A whole lowered plan, as the firmware and the host simulator run it. */
+typedef struct {
+    const fp_tensor_t *tensors;
+    uint32_t n_tensors;
+    const fp_layer_t *layers;
+    uint32_t n_layers;
+    uint32_t arena_size;    /* bytes */
+    uint32_t scratch_size;  /* bytes: max over layers of the kernel scratch size */
+    uint16_t n_inputs;
+    uint16_t inputs[4];
+    uint16_t n_outputs;
+    uint16_t outputs[4];
+} fp_graph_t;
+
+/* FP_CDEF_END */
+
+#endif /* FP_TYPES_H */

@@ -1,0 +1,65 @@
+"""The ``fixpoint`` command: one subcommand module per verb in fixpoint.commands."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .commands import COMMANDS
+
+log = logging.getLogger("fixpoint")
+
+
+class UserError(Exception):
+    """Raised by commands for bad invocations; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fixpoint",
+        description="Calibrate ONNX models into integer plans, generate C, and verify them bit-exactly on boards.")
+    parser.add_argument("--version", action="version", version=f"fixpoint {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that carry a one-line message meant for the user."""
+    from .ir import ModelError
+    from .plan import PlanError
+
+    errors: list[type[BaseException]] = [ModelError, PlanError, UserError, FileNotFoundError]
+    for module_name, attr in (("fixpoint.sim.kernels", "KernelArgumentError"),
+                              ("fixpoint.serial", "BoardError"),
+                              ("fixpoint.boards", "BoardConfigError")):
+        try:
+            module = __import__(module_name, fromlist=[attr])
+            errors.append(getattr(module, attr))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else (logging.WARNING if args.quiet else logging.INFO)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except _known_errors() as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

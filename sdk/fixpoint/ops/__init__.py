@@ -1,0 +1,1 @@
+"""Op tables: ONNX ops the front end accepts and runtime ops the integer program uses."""

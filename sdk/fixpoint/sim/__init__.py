@@ -1,0 +1,1 @@
+"""Bit-exact host simulation with the reference C runtime."""
