@@ -6,7 +6,7 @@ Stages (each a module reading and returning plain data):
     calibrate (fixpoint.calibrate) -> ranges per value name
     lower (fixpoint.lower)    -> fixpoint.plan.Plan
 
-In a normalized graph (see docs/architecture.md, "Normalized IR"):
+In a normalized graph (see docs/normalized-ir.md):
 * ``Node.op`` is a runtime op key from ``fixpoint.ops.runtime_ops.RUNTIME_OPS``;
 * every activation ``Value`` is 4-D NHWC (rank-2 [N, C] becomes [N, 1, 1, C]),
   with ``source_layout`` telling how the ONNX tensor of the same name is laid

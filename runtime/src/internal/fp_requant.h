@@ -52,8 +52,9 @@ static inline int64_t fp_asr64(int64_t x, int32_t s)
     return -(int64_t)((uint64_t)(-(x + 1)) >> s) - 1;
 }
 
-/* TFLite SaturatingRoundingDoublingHighMul: round(a * b / 2^31), ties away
- * from zero, saturating the single overflow case a = b = INT32_MIN. */
+/* TFLite SaturatingRoundingDoublingHighMul: round(a * b / 2^31), ties toward
+ * +infinity (gemmlowp's nudge then truncation), saturating the single
+ * overflow case a = b = INT32_MIN. */
 static inline int32_t fp_srdhm(int32_t a, int32_t b)
 {
     int64_t ab;
@@ -124,6 +125,9 @@ static inline int32_t fp_requant32(int32_t acc, int32_t multiplier, int32_t shif
 {
     int32_t bits = mode.multiplier_bits < 2 ? 2
                  : (mode.multiplier_bits > 32 ? 32 : (int32_t)mode.multiplier_bits);
+    /* no effect on any shift the clamps below keep; makes -shift and
+     * (bits - 1) - shift overflow-free for every int32 shift */
+    shift = shift > 64 ? 64 : (shift < -64 ? -64 : shift);
     if (mode.rounding == FP_ROUND_SINGLE) {
         int32_t total = (bits - 1) - shift;
         int64_t prod;
@@ -162,6 +166,7 @@ static inline int32_t fp_requant64(int64_t acc, int32_t multiplier, int32_t shif
 {
     int32_t bits = mode.multiplier_bits < 2 ? 2
                  : (mode.multiplier_bits > 32 ? 32 : (int32_t)mode.multiplier_bits);
+    shift = shift > 64 ? 64 : (shift < -64 ? -64 : shift); /* see fp_requant32 */
     int64_t x = fp_sat_s64_range(acc, -((int64_t)1 << 47), ((int64_t)1 << 47) - 1);
     int64_t reduced;
     int32_t total;
@@ -186,6 +191,9 @@ static inline int32_t fp_requant64(int64_t acc, int32_t multiplier, int32_t shif
     if (reduced < 0) {
         reduced = 0;
     }
+    if (reduced > 0x7FFF) {
+        reduced = 0x7FFF; /* only an out-of-range Q(bits-1) multiplier; keeps x * reduced < 2^62 */
+    }
     if (total < 1) {
         total = 1;
     }
@@ -199,6 +207,72 @@ static inline int32_t fp_requant64(int64_t acc, int32_t multiplier, int32_t shif
 static inline int32_t fp_add_sat_s32(int32_t a, int32_t b)
 {
     return fp_sat_s32((int64_t)a + (int64_t)b);
+}
+
+/* ---- legal requantization parameters (docs/rounding.md) ----------------
+ * Kernels reject (FP_ERR_ARG) what the primitives above would silently clamp.
+ * acc64 != 0 selects the int64 accumulator (s16 datapath, fp_requant64). */
+
+static inline int fp_rq_mode_legal(fp_rq_mode_t mode)
+{
+    return mode.rounding <= FP_ROUND_SHIFT_ONLY && mode.multiplier_bits >= 2
+        && mode.multiplier_bits <= 32;
+}
+
+/* Legal shift values of a (legal) mode: [*lo, *hi]. */
+static inline void fp_rq_shift_range(fp_rq_mode_t mode, int acc64, int32_t *lo, int32_t *hi)
+{
+    int32_t bits = (int32_t)mode.multiplier_bits;
+    if (mode.rounding == FP_ROUND_SHIFT_ONLY) {
+        *lo = acc64 ? -62 : -31;
+        *hi = acc64 ? 15 : 31;
+    } else if (mode.rounding == FP_ROUND_SINGLE || acc64) {
+        /* one rounding shift by t = (bits' - 1) - shift, t in [1, 62] */
+        if (acc64 && bits > 16) {
+            bits = 16;
+        }
+        *lo = (bits - 1) - 62;
+        *hi = (bits - 1) - 1;
+    } else {
+        *lo = -31;
+        *hi = 31;
+    }
+}
+
+/* One scale: mode legal, shift in range, 0 <= multiplier < 2^(bits-1)
+ * (the multiplier is ignored, hence unchecked, in SHIFT_ONLY mode). */
+static inline int fp_rq_scale_legal(int32_t multiplier, int32_t shift, fp_rq_mode_t mode,
+                                    int acc64)
+{
+    int32_t lo;
+    int32_t hi;
+    if (!fp_rq_mode_legal(mode)) {
+        return 0;
+    }
+    fp_rq_shift_range(mode, acc64, &lo, &hi);
+    if (shift < lo || shift > hi) {
+        return 0;
+    }
+    if (mode.rounding == FP_ROUND_SHIFT_ONLY) {
+        return 1;
+    }
+    return multiplier >= 0
+        && (int64_t)multiplier < ((int64_t)1 << (mode.multiplier_bits - 1));
+}
+
+/* A per-tensor (n == 1) or per-channel (n == channels) requant table. */
+static inline int fp_requant_legal(const fp_requant_t *rq, int32_t channels, int acc64)
+{
+    int32_t i;
+    if (rq->multiplier == NULL || rq->shift == NULL || (rq->n != 1 && rq->n != channels)) {
+        return 0;
+    }
+    for (i = 0; i < rq->n; ++i) {
+        if (!fp_rq_scale_legal(rq->multiplier[i], rq->shift[i], rq->mode, acc64)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 #endif /* FP_REQUANT_H */

@@ -60,7 +60,8 @@ def requant32(acc, multiplier, shift, rounding: str = "double", multiplier_bits:
 
 def requant64(acc, multiplier, shift, rounding: str = "double", multiplier_bits: int = 32) -> np.ndarray:
     """Scale int64 accumulators (s16 datapath, TFLite's int64 path)."""
-    x = np.clip(np.asarray(acc, dtype=object), -(1 << 47), (1 << 47) - 1).astype(np.int64)
+    # object dtype: accumulators may exceed int64 before the saturation to 48 bits
+    x = np.asarray(np.clip(np.asarray(acc, dtype=object), -(1 << 47), (1 << 47) - 1), dtype=object).astype(np.int64)
     m, s = _i64(multiplier), _i64(shift)
     bits = int(min(max(multiplier_bits, 2), 32))
     if rounding == "shift_only":

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Simulator throughput against onnxruntime on the same models.
+
+For each (ONNX model, lowered plan, data .npz) case this measures, single
+threaded and one sample at a time (the unit of work of the firmware):
+
+* the Fixpoint host simulator (``fixpoint.sim.executor.run_plan``: the C
+  reference kernels through the graph executor), on already-quantized inputs;
+* onnxruntime on the float model (``intra_op_num_threads=1``);
+* onnxruntime on an int8 QDQ model made by ``onnxruntime.quantization.quantize_static``
+  (per-channel weights, the case's data as calibration set).
+
+and writes samples/s and MAC/s (multiply-accumulates of the conv, depthwise
+and fully connected layers, counted from the plan) as a markdown table to
+``bench/results/sim.md``. Each figure is the best of ``--repeat`` timed passes
+over ``--samples`` samples, after one warm-up pass.
+
+Usage:
+    bench/bench_sim.py --case model.onnx plan.fxplan data.npz [--case ...]
+    bench/bench_sim.py            # every examples/models/<name>, plans made with
+                                  # `fixpoint calibrate` into build/bench/<name>
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "bench" / "results" / "sim.md"
+
+
+@dataclass
+class Row:
+    model: str
+    engine: str
+    samples_per_s: float
+    macs: int
+
+    @property
+    def mac_per_s(self) -> float:
+        return self.samples_per_s * self.macs
+
+
+def plan_macs(plan) -> int:
+    """Multiply-accumulates per sample of the weighted layers of a plan."""
+    total = 0
+    for layer in plan.layers:
+        out = int(np.prod(plan.tensors[layer.output].shape))
+        w = layer.arrays.get("weights")
+        if layer.op == "conv2d":
+            total += out * int(np.prod(w.shape[1:]))
+        elif layer.op == "depthwise_conv2d":
+            total += out * int(w.shape[1] * w.shape[2])
+        elif layer.op == "fully_connected":
+            total += out * int(w.shape[1])
+    return total
+
+
+def load_samples(data_path: Path, input_name: str, count: int) -> np.ndarray:
+    data = np.load(data_path)
+    key = input_name if input_name in data else next(k for k in data.files if k not in ("label", "labels"))
+    x = np.asarray(data[key], dtype=np.float32)
+    return x[:count]
+
+
+def best_rate(run, n: int, repeat: int) -> float:
+    """Samples per second of the fastest of ``repeat`` passes (after a warm-up)."""
+    run()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
+def ort_session(model_path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
+def ort_rate(model_path: Path, x: np.ndarray, repeat: int) -> float:
+    session = ort_session(model_path)
+    name = session.get_inputs()[0].name
+    samples = [x[i:i + 1] for i in range(len(x))]
+
+    def run():
+        for s in samples:
+            session.run(None, {name: s})
+    return best_rate(run, len(x), repeat)
+
+
+def quantize_qdq(model_path: Path, x: np.ndarray, out_path: Path) -> Path:
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+
+    name = ort_session(model_path).get_inputs()[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{name: x[i:i + 1]} for i in range(min(len(x), 128))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    logging.disable(logging.WARNING)  # quantize_static's advice to pre-process the model
+    try:
+        quantize_static(str(model_path), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+    return out_path
+
+
+def sim_rate(plan, x: np.ndarray, repeat: int) -> float:
+    from fixpoint.sim.executor import compile_plan, quantize_input
+
+    compiled = compile_plan(plan)
+    q = quantize_input(plan, x)
+    return best_rate(lambda: compiled.run([q]), len(x), repeat)
+
+
+def bench_case(onnx_path: Path, plan_path: Path, data_path: Path, samples: int, repeat: int) -> list[Row]:
+    from fixpoint.plan import load_plan
+
+    plan = load_plan(plan_path)
+    input_name = ort_session(onnx_path).get_inputs()[0].name
+    x = load_samples(data_path, input_name, samples)
+    macs = plan_macs(plan)
+    model = onnx_path.parent.name if onnx_path.stem == "model" else onnx_path.stem
+    datapaths = "/".join(sorted({layer.datapath for layer in plan.layers}))
+    rows = [Row(model, f"fixpoint sim (C reference, {datapaths})", sim_rate(plan, x, repeat), macs),
+            Row(model, "onnxruntime float32", ort_rate(onnx_path, x, repeat), macs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        qdq = quantize_qdq(onnx_path, x, Path(tmp) / "qdq.onnx")
+        rows.append(Row(model, "onnxruntime int8 QDQ (per-channel)", ort_rate(qdq, x, repeat), macs))
+    return rows
+
+
+def _si(value: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return f"{value:.1f} "
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def render(rows: list[Row], samples: int, repeat: int) -> str:
+    import onnxruntime
+
+    lines = [
+        "# Simulator throughput vs onnxruntime",
+        "",
+        f"Generated by `bench/bench_sim.py` on {datetime.date.today().isoformat()}: {cpu_name()}, "
+        f"Python {platform.python_version()}, onnxruntime {onnxruntime.__version__}. "
+        f"Single thread, one sample per call, best of {repeat} passes over {samples} samples. "
+        "MACs count the conv / depthwise / fully connected multiply-accumulates of one sample.",
+        "",
+        "| model | MACs / sample | engine | samples/s | MAC/s |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.model} | {_si(r.macs)} | {r.engine} | {r.samples_per_s:,.0f} | {_si(r.mac_per_s)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def example_cases() -> list[tuple[Path, Path, Path]]:
+    """Every example model, calibrated (cached by `fixpoint calibrate`) into build/bench/<name>."""
+    cases = []
+    for model_dir in sorted((ROOT / "examples" / "models").iterdir()):
+        onnx_path, calib, data = model_dir / "model.onnx", model_dir / "calib.npz", model_dir / "eval.npz"
+        if not (onnx_path.is_file() and calib.is_file() and data.is_file()):
+            continue
+        out = ROOT / "build" / "bench" / model_dir.name
+        subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(onnx_path), "--data",
+                        str(calib), "-o", str(out)], check=True)
+        cases.append((onnx_path, out / "plan.fxplan", data))
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", nargs=3, action="append", metavar=("ONNX", "PLAN", "DATA"), type=Path,
+                        help="an ONNX model, its lowered plan and a .npz of inputs (repeatable)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"markdown table (default {DEFAULT_OUT})")
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    cases = args.case or example_cases()
+    if not cases:
+        parser.error("no cases: pass --case ONNX PLAN DATA")
+    rows = []
+    for onnx_path, plan_path, data_path in cases:
+        rows += bench_case(onnx_path, plan_path, data_path, args.samples, args.repeat)
+    text = render(rows, args.samples, args.repeat)
+    write_atomic(args.out, text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

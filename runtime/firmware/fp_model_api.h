@@ -1,0 +1,37 @@
+/*
+ * fp_model_api.h - the interface between the firmware and one compiled model.
+ *
+ * The firmware (fw_main.c) knows nothing about the network it runs: it links
+ * exactly one translation unit set that implements these functions. The code
+ * generator emits a model .c implementing them on top of fp_graph_run(); the
+ * board tests use a hand-written fixture (tests/firmware/fixtures/).
+ *
+ * Contract:
+ *   - fp_model_input() points at fp_model_input_size() writable bytes; the
+ *     firmware copies host data there before fp_model_run();
+ *   - fp_model_output() points at fp_model_output_size() bytes that hold the
+ *     result of the last successful fp_model_run();
+ *   - fp_model_init() (re)initialises all model state; it is called once at
+ *     boot and again on the RESET command; 0 = OK, anything else is an error
+ *     code reported to the host unchanged;
+ *   - fp_model_run() runs one inference; 0 = OK, else an error code
+ *     (e.g. a negative fp_status_t from the runtime);
+ *   - fp_model_hash() is the lowered plan's sha256 as 64 lowercase hex digits,
+ *     which the host compares to the plan it simulated (WrongModel otherwise).
+ */
+#ifndef FP_MODEL_API_H
+#define FP_MODEL_API_H
+
+#include <stdint.h>
+
+const char *fp_model_name(void);
+const char *fp_model_hash(void);
+uint32_t fp_model_input_size(void);
+uint32_t fp_model_output_size(void);
+uint32_t fp_model_arena_size(void);
+uint8_t *fp_model_input(void);
+const uint8_t *fp_model_output(void);
+int fp_model_init(void);
+int fp_model_run(void);
+
+#endif /* FP_MODEL_API_H */

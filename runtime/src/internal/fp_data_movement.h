@@ -1,0 +1,95 @@
+/*
+ * fp_data_movement.h - parameter checks and helpers of the concat and pad
+ * kernels.
+ */
+#ifndef FP_DATA_MOVEMENT_H
+#define FP_DATA_MOVEMENT_H
+
+#include "fp_types.h"
+#include "fp_requant.h"
+#include "fp_misc_check.h"
+
+/* Total axis length of a valid concat; 0 when the params are not legal:
+ * 1..8 inputs, positive outer / inner / axis sizes, output count <= INT32_MAX,
+ * a legal mode and scales, offsets legal for the element type (type_min). */
+static inline int32_t fp_concat_axis_total(const fp_concat_params_t *p, int32_t type_min)
+{
+    int64_t total = 0;
+    int32_t i;
+    if (p->n_inputs < 1 || p->n_inputs > 8 || p->outer < 1 || p->inner < 1 ||
+        !fp_mode_valid(p->mode) || !fp_output_offset_valid(p->output_offset, type_min)) {
+        return 0;
+    }
+    for (i = 0; i < p->n_inputs; ++i) {
+        if (p->axis_size[i] < 1 || !fp_scale32_valid(p->input_scale[i], p->mode) ||
+            !fp_input_offset_valid(p->input_offset[i], type_min)) {
+            return 0;
+        }
+        total += p->axis_size[i]; /* at most 8 * INT32_MAX */
+    }
+    /* Checked one factor at a time so no product can overflow int64. */
+    if (total > INT32_MAX || total * p->inner > INT32_MAX ||
+        total * p->inner * p->outer > INT32_MAX) {
+        return 0;
+    }
+    return (int32_t)total;
+}
+
+/* 1 when requant(x + input_offset) + output_offset == x for every x in
+ * [lo, hi], so the input may be copied verbatim (same result as the general
+ * path, only faster). Recognised: offsets that cancel and a scale that is an
+ * exact power-of-two identity in the mode, with no saturation on the way. */
+static inline int fp_concat_is_identity(int32_t input_offset, int32_t output_offset,
+                                        fp_scale_t scale, fp_rq_mode_t mode, int32_t lo,
+                                        int32_t hi)
+{
+    int64_t reach = -(int64_t)lo > (int64_t)hi ? -(int64_t)lo : (int64_t)hi;
+    int32_t bits = (int32_t)mode.multiplier_bits;
+    if ((int64_t)input_offset + output_offset != 0) {
+        return 0;
+    }
+    reach += input_offset >= 0 ? input_offset : -(int64_t)input_offset; /* max |x + offset| */
+    if (mode.rounding == (uint8_t)FP_ROUND_SHIFT_ONLY) {
+        return scale.shift == 0;
+    }
+    if (mode.rounding == (uint8_t)FP_ROUND_SINGLE) {
+        /* x * 2^t / 2^t with t = (bits - 1) - shift: exact, no rounding. */
+        int32_t t = (bits - 1) - scale.shift;
+        return t >= 1 && t <= 30 && scale.multiplier == ((int32_t)1 << t);
+    }
+    /* DOUBLE: (x * 2^s) * 2^(31-s) / 2^31 with the Q31 multiplier 2^(31-s),
+     * exact when |x| * 2^s does not saturate. */
+    if (scale.shift < 1 || scale.shift > bits - 1) {
+        return 0;
+    }
+    return scale.multiplier == ((int32_t)1 << (bits - 1 - scale.shift)) &&
+           (reach << scale.shift) < ((int64_t)1 << 31);
+}
+
+/* 1 when the pad params are legal for an element type [lo, hi]. */
+static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int32_t hi)
+{
+    int32_t in[4];
+    int32_t out[4];
+    int k;
+    if (fp_dims_count(&p->input) == 0 || fp_dims_count(&p->output) == 0 || p->pad_value < lo ||
+        p->pad_value > hi) {
+        return 0;
+    }
+    in[0] = p->input.n;
+    in[1] = p->input.h;
+    in[2] = p->input.w;
+    in[3] = p->input.c;
+    out[0] = p->output.n;
+    out[1] = p->output.h;
+    out[2] = p->output.w;
+    out[3] = p->output.c;
+    for (k = 0; k < 4; ++k) {
+        if (p->pad_before[k] < 0 || (int64_t)in[k] + p->pad_before[k] > (int64_t)out[k]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#endif /* FP_DATA_MOVEMENT_H */

@@ -1,0 +1,82 @@
+/*
+ * fp_fully_connected_s16 - int16 x int8 fully connected (TFLite 16x8): input
+ * [batches, depth] with zero point 0, filter [C_out, depth] int8, int64 bias,
+ * int64 accumulator.
+ *
+ *   acc[b,oc] = bias[oc] + sum_d x[b,d] * (w[oc,d] + filter_offset)
+ * input_offset and output_offset must be 0. The sum is exact (|sum| < 2^54);
+ * the bias is first clamped to +-2^62, which cannot change the result because
+ * fp_requant64 saturates the accumulator to [-2^47, 2^47). Parameter ranges:
+ * docs/kernels.md.
+ */
+#include "fp_runtime.h"
+#include "../internal/fp_requant.h"
+
+/* a * b when both are positive and the product fits an int32_t, else -1 */
+static int32_t mul_pos(int32_t a, int32_t b)
+{
+    int64_t c;
+    if (a <= 0 || b <= 0) {
+        return -1;
+    }
+    c = (int64_t)a * b;
+    return c > INT32_MAX ? -1 : (int32_t)c;
+}
+
+static int params_ok(const fp_fully_connected_params_t *p)
+{
+    /* every index below is < one of these three counts, so it fits int32 */
+    if (mul_pos(p->batches, p->depth) < 0 || mul_pos(p->out_channels, p->depth) < 0
+        || mul_pos(p->batches, p->out_channels) < 0) {
+        return 0;
+    }
+    if (p->input_offset != 0 || p->output_offset != 0 || p->filter_offset < -127
+        || p->filter_offset > 128) {
+        return 0;
+    }
+    if (p->act_min > p->act_max || p->act_min < INT16_MIN || p->act_max > INT16_MAX) {
+        return 0;
+    }
+    return fp_requant_legal(&p->requant, p->out_channels, 1);
+}
+
+fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
+                                   const int16_t *input, const int8_t *filter,
+                                   const int64_t *bias, int16_t *output, void *scratch)
+{
+    const fp_requant_t *rq;
+    int32_t depth;
+    int32_t c_out;
+    int32_t f_off;
+    int32_t b;
+    int32_t oc;
+    (void)scratch; /* fp_fully_connected_s16_scratch_size() is 0 */
+    if (params == NULL || input == NULL || filter == NULL || output == NULL
+        || !params_ok(params)) {
+        return FP_ERR_ARG;
+    }
+    rq = &params->requant;
+    depth = params->depth;
+    c_out = params->out_channels;
+    f_off = params->filter_offset;
+    for (b = 0; b < params->batches; ++b) {
+        const int16_t *x = input + b * depth;
+        int16_t *out = output + b * c_out;
+        for (oc = 0; oc < c_out; ++oc) {
+            const int8_t *w = filter + oc * depth;
+            const int32_t i = rq->n == 1 ? 0 : oc;
+            int64_t acc = 0;
+            int32_t d;
+            int32_t r;
+            for (d = 0; d < depth; ++d) {
+                acc += (int32_t)x[d] * ((int32_t)w[d] + f_off);
+            }
+            if (bias != NULL) {
+                acc += fp_sat_s64_range(bias[oc], -((int64_t)1 << 62), (int64_t)1 << 62);
+            }
+            r = fp_requant64(acc, rq->multiplier[i], rq->shift[i], rq->mode);
+            out[oc] = (int16_t)fp_clamp_s32(r, params->act_min, params->act_max);
+        }
+    }
+    return FP_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * fp_pad_s16 - constant pad of an int16 NHWC tensor: the input lands at
+ * pad_before (N, H, W, C) inside the output, every other element is
+ * pad_value (the output zero point). Padding is non-negative; the amount
+ * after each dim is implied by the output dims.
+ */
+#include <string.h>
+
+#include "fp_runtime.h"
+#include "../internal/fp_data_movement.h"
+
+static void fp_pad_fill_s16(int16_t *dst, int32_t count, int16_t value)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        dst[i] = value;
+    }
+}
+
+fp_status_t fp_pad_s16(const fp_pad_params_t *params, const int16_t *input, int16_t *output)
+{
+    int32_t n, h, w;
+    int16_t *dst = output;
+    int16_t value;
+    if (params == NULL || input == NULL || output == NULL ||
+        !fp_pad_params_valid(params, FP_S16_MIN, FP_S16_MAX)) {
+        return FP_ERR_ARG;
+    }
+    value = (int16_t)params->pad_value;
+    for (n = 0; n < params->output.n; ++n) {
+        const int32_t in_n = n - params->pad_before[0];
+        for (h = 0; h < params->output.h; ++h) {
+            const int32_t in_h = h - params->pad_before[1];
+            for (w = 0; w < params->output.w; ++w) {
+                const int32_t in_w = w - params->pad_before[2];
+                const int32_t out_c = params->output.c;
+                const int32_t in_c = params->input.c;
+                const int32_t before_c = params->pad_before[3];
+                if (in_n < 0 || in_n >= params->input.n || in_h < 0 || in_h >= params->input.h ||
+                    in_w < 0 || in_w >= params->input.w) {
+                    fp_pad_fill_s16(dst, out_c, value);
+                } else {
+                    const int16_t *src =
+                        input + ((in_n * params->input.h + in_h) * params->input.w + in_w) * in_c;
+                    fp_pad_fill_s16(dst, before_c, value);
+                    memcpy(dst + before_c, src, (size_t)in_c * sizeof(*dst));
+                    fp_pad_fill_s16(dst + before_c + in_c, out_c - before_c - in_c, value);
+                }
+                dst += out_c;
+            }
+        }
+    }
+    return FP_OK;
+}

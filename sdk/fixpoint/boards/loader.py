@@ -1,0 +1,198 @@
+"""Read and check ``board.toml`` files.
+
+Two layers of checks: ``boards/schema.json`` (JSON Schema, after tomllib
+parsing) for shape and types, then the cross-field rules a schema cannot say
+well (register map vs. requant profile, referenced files exist). Every failure
+is one line naming the file and the field.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from fixpoint.ir import ModelError
+
+from .board import (Accelerator, Board, Compiler, Cpu, Engine, Launch, Memory, MemoryRegion,
+                    Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
+from .paths import boards_dir, firmware_dir, schema_path
+from .registers import check_register_map
+
+BOARD_FILE = "board.toml"
+
+
+class BoardFileError(ModelError):
+    """A board file is missing, malformed or inconsistent."""
+
+
+def list_boards() -> list[str]:
+    """Names of all boards shipped in :func:`boards_dir`, sorted."""
+    root = boards_dir()
+    return sorted(p.parent.name for p in root.glob(f"*/{BOARD_FILE}"))
+
+
+def load_board(name_or_path: str | os.PathLike[str] | Board) -> Board:
+    """Load a board by name (``"mps2-an385"``), folder or ``board.toml`` path."""
+    if isinstance(name_or_path, Board):
+        return name_or_path
+    path = _resolve(name_or_path)
+    return _load(path.resolve())
+
+
+def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
+    text = os.fspath(name_or_path)
+    candidate = Path(text)
+    if candidate.is_dir():
+        candidate = candidate / BOARD_FILE
+    if candidate.is_file():
+        return candidate
+    if os.sep in text or text.endswith(".toml"):
+        raise BoardFileError(f"{candidate}: board file not found")
+    named = boards_dir() / text / BOARD_FILE
+    if not named.is_file():
+        raise BoardFileError(f"unknown board '{text}' (known: {', '.join(list_boards())})")
+    return named
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path().read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _load(path: Path) -> Board:
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardFileError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise BoardFileError(f"{path}: cannot read board file: {exc.strerror}") from None
+    _check_schema(path, data)
+    board = _build(path, data)
+    _check_semantics(board)
+    return board
+
+
+def _dotted(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _check_schema(path: Path, data: dict[str, Any]) -> None:
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is None:
+        return
+    where = _dotted(error.absolute_path)
+    prefix = f"{where}." if where else ""
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        raise BoardFileError(f"{path}: field '{prefix}{missing[0]}' is required")
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        raise BoardFileError(f"{path}: unknown field '{prefix}{extra[0]}'")
+    raise BoardFileError(f"{path}: field '{where or '<top>'}': {error.message}")
+
+
+def _build(path: Path, d: dict[str, Any]) -> Board:
+    folder = path.parent
+    comp, start, launch, serial = d["compiler"], d["startup"], d["launch"], d["serial"]
+    script = comp.get("linker_script")
+    return Board(
+        name=d["name"], description=d["description"], kind=d["kind"],
+        directory=folder, source=path,
+        cpu=Cpu(**d["cpu"]),
+        compiler=Compiler(prefix=comp["prefix"], cflags=tuple(comp["cflags"]),
+                          ldflags=tuple(comp["ldflags"]), libc=comp["libc"],
+                          linker_script=folder / script if script else None),
+        startup=Startup(source=start["source"],
+                        board_sources=tuple(folder / s for s in start.get("board_sources", []))),
+        uart=Uart(**d["uart"]),
+        timing=Timing(**d["timing"]),
+        launch=Launch(**{**launch, "extra_args": tuple(launch.get("extra_args", ())),
+                         "flash_command": tuple(launch.get("flash_command", ()))}),
+        serial=SerialSettings(**serial),
+        memory=Memory(flash=MemoryRegion(**d["memory"]["flash"]), ram=MemoryRegion(**d["memory"]["ram"])),
+        accelerator=_accelerator(d["accelerator"]),
+    )
+
+
+def _accelerator(a: dict[str, Any]) -> Accelerator:
+    regs = a.get("registers")
+    reg_map = None
+    if regs is not None:
+        word = regs["word_bytes"]
+        reg_map = RegisterMap(word_bytes=word, registers=tuple(
+            Register(name=r["name"], width=r["width"], field=r["field"],
+                     signed=r.get("signed", False), offset=i * word)
+            for i, r in enumerate(regs["layer"])))
+    return Accelerator(rounding=a["rounding"], multiplier_bits=a["multiplier_bits"],
+                       shift_min=a["shift_min"], shift_max=a["shift_max"],
+                       per_channel=a["per_channel"],
+                       engines=tuple(Engine(e["name"], tuple(e["datapaths"])) for e in a["engines"]),
+                       registers=reg_map)
+
+
+def _check_semantics(board: Board) -> None:
+    where = board.source
+    problem = (_check_identity(board) or _check_files(board) or _check_timing(board)
+               or _check_accelerator(board))
+    if problem:
+        raise BoardFileError(f"{where}: {problem}")
+
+
+def _check_identity(board: Board) -> str | None:
+    if board.name != board.directory.name:
+        return f"field 'name': '{board.name}' must match the board folder name '{board.directory.name}'"
+    return None
+
+
+def _check_files(board: Board) -> str | None:
+    script = board.compiler.linker_script
+    if script is not None and not script.is_file():
+        return f"field 'compiler.linker_script': file '{script.name}' not found in {board.directory}"
+    for i, src in enumerate(board.startup.board_sources):
+        if not src.is_file():
+            return f"field 'startup.board_sources[{i}]': file '{src.name}' not found in {board.directory}"
+    fw = firmware_dir()
+    needed = {"startup.source": fw / "startup" / f"{board.startup.source}.c",
+              "uart.driver": fw / "uart" / f"{board.uart.driver}.c",
+              "timing.counter": fw / "counter" / f"{board.timing.counter}.c"}
+    for field_name, src in needed.items():
+        if not src.is_file():
+            return f"field '{field_name}': no firmware source {src}"
+    return None
+
+
+def _check_timing(board: Board) -> str | None:
+    if board.timing.counter == "systick_icount":
+        if board.timing.clock_hz <= 0:
+            return "field 'timing.clock_hz' is required by counter 'systick_icount'"
+        if board.launch.icount_shift is None:
+            return "field 'launch.icount_shift' is required by counter 'systick_icount'"
+    return None
+
+
+def _check_accelerator(board: Board) -> str | None:
+    acc = board.accelerator
+    if acc.shift_min > acc.shift_max:
+        return f"field 'accelerator.shift_min': {acc.shift_min} is above shift_max {acc.shift_max}"
+    names = [e.name for e in acc.engines]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        return f"field 'accelerator.engines': engine '{duplicate}' is listed twice"
+    if acc.registers is not None:
+        return check_register_map(acc)
+    return None

@@ -1,0 +1,93 @@
+"""Content-addressed cache of compiled objects (ccache's "direct mode").
+
+Building one board compiles ~50 files, most of them the runtime, which rarely
+changes; the board tests build eight boards. An entry is keyed by compiler,
+flags and the source file's bytes, and remembers the hash of every header the
+compiler read (from its -MMD dependency file): it is reused only while all of
+those still match. Entries are written to a temporary name and renamed, so
+parallel builds can share one cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$FIXPOINT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fixpoint``, else ``~/.cache/fixpoint``."""
+    override = os.environ.get("FIXPOINT_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fixpoint"
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ObjectCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root / "objects"
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, compiler: str, flags: list[str], source: Path) -> str:
+        digest = hashlib.sha256()
+        for part in (compiler, *flags, str(source)):
+            digest.update(part.encode() + b"\0")
+        digest.update(source.read_bytes())
+        return digest.hexdigest()
+
+    def fetch(self, key: str, dest: Path) -> bool:
+        """Copy the cached object for ``key`` to ``dest`` if still valid."""
+        entry = self.root / key[:2] / key
+        try:
+            manifest = json.loads((entry / "deps.json").read_text())
+            valid = all(file_digest(Path(dep)) == sha for dep, sha in manifest.items())
+        except (OSError, ValueError):
+            valid = False
+        if valid:
+            shutil.copyfile(entry / "object.o", dest)
+            self.hits += 1
+            return True
+        self.misses += 1
+        return False
+
+    def store(self, key: str, obj: Path, depfile: Path) -> None:
+        deps = {str(p): file_digest(p) for p in parse_depfile(depfile)}
+        final = self.root / key[:2] / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}-", dir=final.parent))
+        try:
+            shutil.copyfile(obj, tmp / "object.o")
+            (tmp / "deps.json").write_text(json.dumps(deps))
+            if not final.exists():
+                os.replace(tmp, final)
+        except OSError as exc:   # another build stored it first: fine
+            log.debug("object cache: not storing %s (%s)", key[:12], exc)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse_depfile(depfile: Path) -> list[Path]:
+    """Prerequisites of a make rule written by ``gcc -MMD`` (headers included)."""
+    text = depfile.read_text().replace("\\\n", " ")
+    _, _, prereqs = text.partition(": ")
+    names, current = [], ""
+    for token in prereqs.split(" "):
+        if token.endswith("\\"):          # "\ " escapes a space in a path
+            current += token[:-1] + " "
+            continue
+        current += token
+        if current.strip():
+            names.append(current.strip())
+        current = ""
+    return [Path(n) for n in names]

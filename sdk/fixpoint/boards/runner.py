@@ -1,0 +1,244 @@
+"""Bring a board to "ready" and hand back a connected protocol client
+(the labgrid "strategy").
+
+    with open_board("mps2-an385", firmware, expected_hash=plan.model_hash) as session:
+        output, result = session.client.infer(input_bytes)
+
+Per launch method: ``qemu`` starts QEMU with its UART on a TCP socket the
+runner bound itself (port 0 -> no races between parallel boards; the
+listening fd is inherited), ``exec`` starts the host firmware with its
+stdin/stdout on a pseudo-terminal, ``openocd`` opens the serial port and then
+flashes real hardware. In every case the runner waits for the ready line
+before it sends a byte, and on leaving the ``with`` block -- normally, on an
+exception or on KeyboardInterrupt -- closes the port and reaps every process
+it started (SIGTERM, grace period, SIGKILL, wait).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import serial
+
+from fixpoint.serial import FixpointClient
+from fixpoint.serial.errors import BoardCrashed, BoardError, BoardProtocolError, BoardTimeout
+from fixpoint.serial.protocol import READY_PREFIX, IdentifyInfo
+
+from .board import Board
+from .loader import load_board
+from .process import BoardProcess
+
+log = logging.getLogger(__name__)
+
+FLASH_TIMEOUT = 120.0
+
+
+@dataclass
+class BoardSession:
+    """A board that is up: its description, where it is, and the client."""
+
+    board: Board
+    url: str
+    client: FixpointClient
+    process: BoardProcess | None      # None for hardware (nothing runs on the host)
+    info: IdentifyInfo | None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+@dataclass
+class _Link:
+    port: serial.SerialBase
+    url: str
+    process: BoardProcess | None
+
+
+@contextmanager
+def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
+               expected_hash: str | None = None, identify: bool = True,
+               timeout: float | None = None, run_timeout: float | None = None,
+               retries: int | None = None, ready_timeout: float | None = None,
+               device: str | None = None, log_dir: str | os.PathLike[str] | None = None,
+               ) -> Iterator[BoardSession]:
+    """Launch (or flash) ``firmware`` on ``board`` and yield a ready session.
+
+    Timeouts default to the board's ``[serial]`` settings. With ``identify``
+    the session starts with an IDENTIFY, raising WrongModel if the firmware's
+    model hash differs from ``expected_hash``. ``device`` overrides the serial
+    device of hardware boards (else FIXPOINT_DEVICE, else board.toml).
+    """
+    board = load_board(board)
+    image = Path(firmware)
+    if not image.is_file():
+        raise BoardError(f"{board.name}: firmware image {image} not found")
+    settings = board.serial
+    with ExitStack() as stack:
+        logs = Path(log_dir) if log_dir else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"fixpoint-{board.name}-")))
+        link = _LAUNCHERS[board.launch.method](board, image, stack, logs, device)
+        liveness = link.process.death if link.process else None
+        tail = link.process.log_tail if link.process else (lambda: "")
+        _wait_ready(link.port, board, ready_timeout or settings.ready_timeout, liveness, tail)
+        client = FixpointClient(link.port, timeout=timeout or settings.timeout,
+                                run_timeout=run_timeout or settings.run_timeout,
+                                retries=settings.retries if retries is None else retries,
+                                max_payload=settings.max_payload, liveness=liveness, log_tail=tail)
+        info = client.identify(expected_hash) if identify else None
+        yield BoardSession(board, link.url, client, link.process, info)
+
+
+# ---- launch methods ----------------------------------------------------------
+
+def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path,
+                 device: str | None) -> _Link:
+    del device
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port_number = listener.getsockname()[1]
+        argv = qemu_argv(board, image, listener.fileno())
+        process = _spawn(stack, argv, logs / "qemu.log", pass_fds=[listener.fileno()])
+        url = board.serial.url.format(port=port_number, device="")
+        # QEMU (wait=on) accepts this connection before starting the guest.
+        port = _open_port(stack, url, board)
+    _disable_nagle(port)
+    return _Link(port, url, process)
+
+
+def qemu_argv(board: Board, image: Path, listen_fd: int) -> list[str]:
+    """QEMU command line: UART0 on an inherited listening socket, no display,
+    no monitor, exit instead of reboot, exact instruction counting."""
+    launch = board.launch
+    argv = [launch.qemu, "-M", launch.machine, "-kernel", str(image),
+            "-display", "none", "-monitor", "none", "-no-reboot",
+            # nodelay: the UART sends byte by byte; Nagle + delayed ACK would
+            # add ~40 ms to every response.
+            "-chardev", f"socket,id=uart0,fd={listen_fd},server=on,wait=on,nodelay=on",
+            "-serial", "chardev:uart0"]
+    if launch.semihosting:
+        argv += ["-semihosting-config", "enable=on,target=native"]
+    if launch.icount_shift is not None:
+        argv += ["-icount", f"shift={launch.icount_shift}"]
+    return argv + list(launch.extra_args)
+
+
+def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path,
+                 device: str | None) -> _Link:
+    """The firmware's stdin/stdout is the pty master; we open the slave like
+    any serial device. Raw mode is set and the port opened before the child
+    starts: pyserial flushes pending input on open, which would otherwise
+    race with (and could swallow) the ready line."""
+    del device
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave)
+        url = board.serial.url.format(device=os.ttyname(slave), port=0)
+        port = _open_port(stack, url, board)
+        process = _spawn(stack, [str(image.resolve())], logs / "host.log",
+                         stdin=master, stdout=master)
+    finally:
+        os.close(master)   # the child holds it; its exit now hangs up the pty
+        os.close(slave)    # pyserial has its own descriptor
+    return _Link(port, url, process)
+
+
+def _launch_openocd(board: Board, image: Path, stack: ExitStack, logs: Path,
+                    device: str | None) -> _Link:
+    """Open the port first: the board prints its ready line right after the
+    flash tool resets it."""
+    device = device or os.environ.get("FIXPOINT_DEVICE") or board.serial.device
+    url = board.serial.url.format(device=device, port=0)
+    port = _open_port(stack, url, board)
+    argv = [arg.replace("{elf}", str(image.resolve())) for arg in board.launch.flash_command]
+    if shutil.which(argv[0]) is None:
+        raise BoardError(f"{board.name}: flash tool '{argv[0]}' not found on PATH")
+    log.info("%s: flashing %s", board.name, image)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=FLASH_TIMEOUT, check=False)
+    (logs / "flash.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-10:])
+        raise BoardError(f"{board.name}: flashing failed ({argv[0]} exit {proc.returncode})\n{tail}")
+    return _Link(port, url, None)
+
+
+_LAUNCHERS: dict[str, Callable[[Board, Path, ExitStack, Path, str | None], _Link]] = {
+    "qemu": _launch_qemu,
+    "exec": _launch_host,
+    "openocd": _launch_openocd,
+}
+
+
+def _spawn(stack: ExitStack, argv: list[str], log_path: Path, **kwargs: object) -> BoardProcess:
+    if shutil.which(argv[0]) is None:
+        raise BoardError(f"cannot start '{argv[0]}': not found on PATH")
+    process = BoardProcess(argv, log_path, **kwargs)  # type: ignore[arg-type]
+    stack.callback(process.reap)
+    return process
+
+
+def _open_port(stack: ExitStack, url: str, board: Board) -> serial.SerialBase:
+    try:
+        port = serial.serial_for_url(url, baudrate=board.serial.baud, timeout=0.05)
+    except (serial.SerialException, OSError) as exc:
+        raise BoardError(f"{board.name}: cannot open serial port {url}: {exc}") from None
+    stack.callback(port.close)
+    return port
+
+
+def _disable_nagle(port: serial.SerialBase) -> None:
+    """Requests are small; send them now rather than after the peer's ACK."""
+    sock = getattr(port, "_socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+# ---- ready line -------------------------------------------------------------------
+
+def _wait_ready(port: serial.SerialBase, board: Board, timeout: float,
+                liveness: Callable[[], str | None] | None, tail: Callable[[], str]) -> None:
+    """Read until ``FIXPOINT READY <board>\\n``; fail fast if the process dies."""
+    want = READY_PREFIX + board.name.encode() + b"\n"
+    seen = bytearray()
+    deadline = time.monotonic() + timeout
+    port.timeout = 0.05
+    while time.monotonic() < deadline:
+        try:
+            seen += port.read(max(1, port.in_waiting))
+        except serial.SerialException as exc:
+            raise BoardCrashed(f"{board.name}: link lost before ready ({_death(liveness) or exc})",
+                               tail()) from None
+        if want in seen:
+            log.debug("%s: ready", board.name)
+            return
+        _reject_foreign_ready(seen, board)
+        death = _death(liveness)
+        if death:
+            raise BoardCrashed(f"{board.name}: {death} before the ready line", tail())
+        del seen[:-256]   # bounded: only the tail can still hold the line
+    raise BoardTimeout(f"{board.name}: no ready line within {timeout:.1f} s "
+                       f"(got {bytes(seen[-64:])!r})\n{tail()}")
+
+
+def _reject_foreign_ready(seen: bytearray, board: Board) -> None:
+    start = seen.find(READY_PREFIX)
+    end = seen.find(b"\n", start) if start >= 0 else -1
+    if end >= 0:
+        other = seen[start + len(READY_PREFIX): end].decode("ascii", errors="replace")
+        raise BoardProtocolError(f"{board.name}: firmware reports board '{other}' -- wrong firmware?")
+
+
+def _death(liveness: Callable[[], str | None] | None) -> str | None:
+    return liveness() if liveness else None

@@ -1,0 +1,80 @@
+"""``calibrate``: float model + samples -> a TensorQuant for every activation.
+
+Which tensors: every activation of the *normalized* graph (graph inputs and
+node outputs, ``graph.activation_names()``) that exists under the same name in
+the ONNX model -- the normalizer keeps ONNX names, so statistics gathered by
+running the original model in onnxruntime apply unchanged. Tensors whose
+parameters lowering fixes itself (pool outputs reuse the input's, softmax
+output is fixed) still get a range here; lowering decides what to use.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict
+
+from fixpoint.calibrate.collect import collect_statistics, load_onnx, observable_names
+from fixpoint.calibrate.config import CalibrationConfig, resolve_policies
+from fixpoint.calibrate.data import CalibrationData
+from fixpoint.calibrate.errors import CalibrationError
+from fixpoint.calibrate.histogram import TensorStats
+from fixpoint.calibrate.policies import choose_range
+from fixpoint.calibrate.qparams import quant_from_range
+from fixpoint.calibrate.result import CalibrationResult
+from fixpoint.ir import Graph
+from fixpoint.quant import TensorQuant
+
+log = logging.getLogger(__name__)
+
+
+def calibration_targets(model_path: str | os.PathLike, graph: Graph | None) -> list[str]:
+    """Value names to calibrate: the graph's activations present in the ONNX model.
+
+    ``graph`` None calibrates every ONNX activation (inputs and node outputs).
+    """
+    available = observable_names(load_onnx(model_path))
+    if graph is None:
+        return available
+    present = set(available)
+    wanted = graph.activation_names()
+    missing = [n for n in wanted if n not in present]
+    if missing:
+        log.warning("%d normalized tensor(s) have no ONNX counterpart and get no range: %s",
+                    len(missing), ", ".join(missing[:5]))
+    names = [n for n in wanted if n in present]
+    if not names:
+        raise CalibrationError(f"{model_path}: none of the graph's activations exist in the ONNX model")
+    return names
+
+
+def calibrate(model_path: str | os.PathLike, graph: Graph | None, data: CalibrationData,
+              config: CalibrationConfig | None = None) -> CalibrationResult:
+    """Stream ``data`` through the model once and choose every activation's range."""
+    config = config or CalibrationConfig()
+    config.validate()
+    names = calibration_targets(model_path, graph)
+    specs = resolve_policies(names, graph, config)
+    stats = collect_statistics(model_path, names, data, batch_size=config.batch_size,
+                               progress=config.progress)
+    quant = {name: tensor_quant(stats[name], *specs[name], config) for name in names}
+    _log_summary(quant)
+    return CalibrationResult(quant=quant, stats=stats,
+                             requested={n: specs[n][0] for n in names},
+                             config=asdict(config), model_path=str(model_path),
+                             num_samples=len(data))
+
+
+def tensor_quant(stats: TensorStats, policy: str, options: dict, config: CalibrationConfig) -> TensorQuant:
+    """Apply one policy to one tensor's statistics and derive its parameters."""
+    scheme = config.resolved_scheme
+    choice = choose_range(policy, stats, config.bits, scheme, **options)
+    return quant_from_range(stats.name, choice.lo, choice.hi, config.bits, scheme, choice.policy,
+                            (stats.min, stats.max))
+
+
+def _log_summary(quant: dict[str, TensorQuant]) -> None:
+    winners: dict[str, int] = {}
+    for q in quant.values():
+        winners[q.policy] = winners.get(q.policy, 0) + 1
+    log.info("calibrated %d tensors (ranges chosen by: %s)", len(quant),
+             ", ".join(f"{k} {v}" for k, v in sorted(winners.items())))

@@ -1,0 +1,196 @@
+"""Range policies: which real interval [lo, hi] a tensor's integers should cover.
+
+``POLICIES`` maps a name to ``choose_range(stats, bits, scheme, **options)``,
+returning a :class:`ClipRange` -- a plain ``(lo, hi)`` tuple that also
+remembers the policy that produced it (``auto`` reports the winner).
+
+Every policy treats an all non-negative tensor (e.g. after ReLU) as [0, hi]:
+no code is spent on negatives that never occur. Signed tensors are clipped at
+a common magnitude T: [max(min, -T), min(max, T)], so a one-sided tail is cut
+without moving the short side.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fixpoint.calibrate.errmodel import expected_error
+from fixpoint.calibrate.errors import CalibrationError
+from fixpoint.calibrate.histogram import TensorStats
+from fixpoint.calibrate.kl import kl_threshold_bins
+
+DEFAULT_PERCENTILE = 99.99
+AUTO_CANDIDATES = ("max", "percentile", "kl", "l1", "l2")
+_COARSE_STEPS = 48      # first grid over (0, max|x|] for the l1/l2 search
+_FINE_STEPS = 24        # second grid between the best coarse point's neighbours
+
+
+class ClipRange(tuple):
+    """``(lo, hi)`` with ``.policy``: the policy that actually chose it."""
+
+    policy: str
+
+    def __new__(cls, lo: float, hi: float, policy: str) -> "ClipRange":
+        obj = super().__new__(cls, (float(lo), float(hi)))
+        obj.policy = policy
+        return obj
+
+    @property
+    def lo(self) -> float:
+        return self[0]
+
+    @property
+    def hi(self) -> float:
+        return self[1]
+
+
+def _clip_at(stats: TensorStats, threshold: float) -> tuple[float, float]:
+    """[lo, hi] for magnitude threshold T (lo = 0 for non-negative tensors)."""
+    if stats.is_nonnegative:
+        return 0.0, min(stats.max, threshold)
+    if stats.max <= 0.0:
+        return max(stats.min, -threshold), 0.0
+    return max(stats.min, -threshold), min(stats.max, threshold)
+
+
+def _needs_hist(stats: TensorStats, policy: str) -> None:
+    if stats.hist is None:
+        raise CalibrationError(f"tensor '{stats.name}': policy '{policy}' needs a histogram "
+                               "(statistics were collected as min/max only)")
+
+
+def choose_max(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
+    """The observed range: nothing is ever clipped."""
+    lo = 0.0 if stats.is_nonnegative else stats.min
+    return ClipRange(lo, max(stats.max, 0.0), "max")
+
+
+def _quantile(stats: TensorStats, counts: np.ndarray, first_edge: float, q: float) -> float:
+    """Value below which a fraction q of ``counts`` lies (linear inside a bin)."""
+    cdf = np.cumsum(counts)
+    target = q * cdf[-1]
+    j = int(np.searchsorted(cdf, target, side="left"))
+    j = min(j, len(counts) - 1)
+    below = cdf[j - 1] if j > 0 else 0
+    frac = (target - below) / counts[j] if counts[j] else 0.0
+    return float(first_edge + (j + frac) * stats.bin_width)
+
+
+def choose_percentile(stats: TensorStats, bits: int, scheme: str,
+                      percentile: float = DEFAULT_PERCENTILE, **_: Any) -> ClipRange:
+    """Clip the ``100 - percentile`` % most extreme values (of |x| for symmetric schemes)."""
+    _needs_hist(stats, "percentile")
+    if not 50.0 <= percentile <= 100.0:
+        raise CalibrationError(f"tensor '{stats.name}': percentile must be in [50, 100], got {percentile}")
+    q = percentile / 100.0
+    if stats.is_nonnegative or stats.max <= 0.0 or scheme != "asymmetric":
+        lo, hi = _clip_at(stats, _quantile(stats, stats.abs_hist(), 0.0, q))
+    else:   # asymmetric scheme, signed data: cut each tail on its own
+        lo = max(stats.min, _quantile(stats, stats.hist, stats.offset, 1.0 - q))
+        hi = min(stats.max, _quantile(stats, stats.hist, stats.offset, q))
+    return ClipRange(lo, hi, "percentile")
+
+
+def _levels(stats: TensorStats, bits: int, scheme: str) -> int:
+    """Integer codes available to one sign of |x| under the scheme's parameters."""
+    one_sided = stats.is_nonnegative or stats.max <= 0.0
+    if scheme == "asymmetric" and one_sided:
+        return 1 << bits                 # the zero point moves to the end of the range
+    if scheme == "pow2" and stats.is_nonnegative and bits <= 8:
+        return 1 << bits                 # see qparams: zero_point = qmin
+    return 1 << (bits - 1)
+
+
+def choose_kl(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
+    """TensorRT entropy calibration: 2048 |x| bins, 2**(bits-1) levels (2**bits for [0, hi]).
+
+    Exact zeros are left out: after a ReLU they are a spike in bin 0 that Q
+    smears over its whole first level, which drags the threshold down.
+    """
+    _needs_hist(stats, "kl")
+    counts = stats.abs_hist()
+    counts[0] -= stats.zeros     # exact zeros are exact at any threshold: they must not steer it
+    kept = kl_threshold_bins(counts, _levels(stats, bits, scheme))
+    lo, hi = _clip_at(stats, kept * stats.bin_width)
+    return ClipRange(lo, hi, "kl")
+
+
+def _search(stats: TensorStats, bits: int, scheme: str, norm: str) -> ClipRange:
+    """Clip range of least expected error.
+
+    First a common magnitude threshold; for a signed tensor under the
+    asymmetric scheme each end is then refined on its own, because the two
+    tails of e.g. a residual sum are rarely alike.
+    """
+    _needs_hist(stats, norm)
+    top = max(stats.abs_max, 1e-30)
+    best = _line_search(stats, bits, scheme, norm, top,
+                        lambda t: np.array([_clip_at(stats, x) for x in t]).T)
+    lo, hi = _clip_at(stats, best)
+    if scheme == "asymmetric" and stats.min < 0.0 < stats.max:
+        hi = _line_search(stats, bits, scheme, norm, stats.max, lambda t: (np.full_like(t, lo), t))
+        lo = -_line_search(stats, bits, scheme, norm, -stats.min, lambda t: (-t, np.full_like(t, hi)))
+    return ClipRange(lo, hi, norm)
+
+
+def _line_search(stats: TensorStats, bits: int, scheme: str, norm: str, top: float,
+                 ranges_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> float:
+    """The t in (0, top] whose range ``ranges_for(t)`` has least expected error.
+
+    A coarse grid, then a finer one between the best point's neighbours:
+    the error curve is smooth apart from power-of-two scale steps.
+    """
+    step = top / _COARSE_STEPS
+    best = _best(stats, bits, scheme, norm, step * np.arange(1, _COARSE_STEPS + 1), ranges_for)
+    fine = np.linspace(max(best - step, step / _FINE_STEPS), min(best + step, top), _FINE_STEPS)
+    return _best(stats, bits, scheme, norm, np.append(fine, best), ranges_for)
+
+
+def _best(stats: TensorStats, bits: int, scheme: str, norm: str, candidates: np.ndarray,
+          ranges_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> float:
+    lo, hi = ranges_for(candidates)
+    errors = expected_error(stats, lo, hi, bits, scheme, norm)
+    return float(candidates[int(np.argmin(errors))])
+
+
+def choose_l1(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
+    """Clip threshold of least expected |error| (clipping + rounding)."""
+    return _search(stats, bits, scheme, "l1")
+
+
+def choose_l2(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
+    """Clip threshold of least expected squared error (clipping + rounding)."""
+    return _search(stats, bits, scheme, "l2")
+
+
+def choose_auto(stats: TensorStats, bits: int, scheme: str, **options: Any) -> ClipRange:
+    """Run every candidate policy; keep the range of least expected squared error."""
+    _needs_hist(stats, "auto")
+    picks = [POLICIES[name](stats, bits, scheme, **options) for name in AUTO_CANDIDATES]
+    errors = expected_error(stats, np.array([p.lo for p in picks]), np.array([p.hi for p in picks]),
+                            bits, scheme, "l2")
+    return picks[int(np.argmin(errors))]   # first minimum: simpler policies win ties
+
+
+PolicyFn = Callable[..., ClipRange]
+
+POLICIES: dict[str, PolicyFn] = {
+    "max": choose_max,
+    "percentile": choose_percentile,
+    "kl": choose_kl,
+    "l1": choose_l1,
+    "l2": choose_l2,
+    "auto": choose_auto,
+}
+
+
+def choose_range(policy: str, stats: TensorStats, bits: int, scheme: str, **options: Any) -> ClipRange:
+    """Look ``policy`` up in :data:`POLICIES` and apply it."""
+    try:
+        fn = POLICIES[policy]
+    except KeyError:
+        raise CalibrationError(f"unknown range policy '{policy}' "
+                               f"(choose from {', '.join(POLICIES)})") from None
+    return fn(stats, bits, scheme, **options)

@@ -1,0 +1,85 @@
+"""Everything the view models read, computed once per generation.
+
+All C field values come from ``fixpoint.cparams`` (layer_struct,
+tensor_struct, graph_struct, layer_arrays_for_c); the scratch size from the C
+runtime itself (``fp_graph_scratch_size`` through the simulator); the arena
+layout from the plan (``fixpoint.memory`` already placed every tensor).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..boards import Board, RegisterMap, load_board
+from ..cparams import graph_struct, layer_struct, tensor_struct
+from ..memory import check_arena
+from ..plan import Plan, PlanError
+from ..sim.executor import graph_scratch_size
+from .constblob import ConstBlob, build_blob
+from .names import Names
+from .regvalues import DEFAULT_REGISTER_MAP, CodegenError
+
+log = logging.getLogger(__name__)
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class GenContext:
+    plan: Plan
+    names: Names
+    blob: ConstBlob
+    layer_structs: list[dict[str, Any]]
+    tensor_structs: list[dict[str, Any]]
+    graph: dict[str, Any]            # cparams.graph_struct with the C scratch size
+    scratch_size: int
+    model_hash: str
+    reg_map: RegisterMap
+    reg_map_origin: str              # for comments and error messages
+    engines: list[str]               # engine names, index = the 'engine' register value
+
+
+def build_context(plan: Plan, board: Board | str | None, prefix: str | None) -> GenContext:
+    """Validate the plan for C generation and collect its C values."""
+    if not plan.layers:
+        raise CodegenError(f"plan '{plan.model_name}' has no layers: nothing to generate")
+    try:
+        check_arena(plan)
+        layer_structs = [layer_struct(plan, i) for i in range(len(plan.layers))]
+        tensor_structs = [tensor_struct(plan, i) for i in range(len(plan.tensors))]
+        blob = build_blob(plan)
+        scratch = graph_scratch_size(plan)  # the C kernels decide (fp_graph_scratch_size)
+        graph = graph_struct(plan, scratch)
+    except PlanError as exc:
+        raise CodegenError(f"plan '{plan.model_name}': {exc}") from None
+    reg_map, origin, engines = _register_map(plan, board)
+    return GenContext(plan=plan, names=Names.for_model(plan.model_name, prefix), blob=blob,
+                      layer_structs=layer_structs, tensor_structs=tensor_structs,
+                      graph=graph, scratch_size=scratch,
+                      model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines)
+
+
+def _model_hash(plan: Plan) -> str:
+    """The plan's own hash (what the host compares with); computed if the plan has none yet."""
+    digest = plan.model_hash or plan.compute_hash()
+    if not _HASH.match(digest):
+        raise CodegenError(f"plan '{plan.model_name}': model_hash '{digest}' is not 64 lowercase hex digits")
+    return digest
+
+
+def _register_map(plan: Plan, board: Board | str | None) -> tuple[RegisterMap, str, list[str]]:
+    if board is None:
+        engines = list(dict.fromkeys(layer.engine for layer in plan.layers))  # order of first use
+        return DEFAULT_REGISTER_MAP, "the default register map (no board given)", engines
+    board = load_board(board)
+    if board.requant_profile() != plan.profile:
+        # The CPU runtime reads the mode from the plan, so results stay exact; an
+        # accelerator built for the board's profile would not reproduce them.
+        log.warning("plan '%s' was lowered for requant profile %s, board '%s' has %s", plan.model_name,
+                    plan.profile, board.name, board.requant_profile())
+    engines = [e.name for e in board.accelerator.engines]
+    regs = board.accelerator.registers
+    if regs is None:
+        return DEFAULT_REGISTER_MAP, f"the default register map (board '{board.name}' has none)", engines
+    return regs, f"board '{board.name}'", engines

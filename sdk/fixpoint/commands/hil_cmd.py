@@ -1,0 +1,56 @@
+"""``fixpoint hil``: run a plan on a board over serial and compare bit for bit."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import add_board_arg, existing_file, load_labeled
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("hil", help="check a plan on a board against the host simulation")
+    add_board_arg(parser)
+    parser.add_argument("--plan", type=existing_file, required=True)
+    parser.add_argument("--data", type=existing_file, required=True, help="eval .npz ('input', 'label')")
+    parser.add_argument("--model", type=existing_file, default=None,
+                        help="float ONNX model, for accuracy against float")
+    add_hil_args(parser)
+    parser.set_defaults(func=run)
+
+
+def add_hil_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("hardware-in-the-loop")
+    g.add_argument("-n", "--samples", type=int, default=None, help="number of eval samples (default all)")
+    g.add_argument("--max-drop", type=float, default=1.0,
+                   help="accuracy budget: largest allowed drop vs float, percentage points (default 1.0)")
+    g.add_argument("--junit", type=Path, default=None, help="write JUnit XML here")
+    g.add_argument("--json", type=Path, default=None, help="write the JSON result here")
+    g.add_argument("--work-dir", type=Path, default=None, help="generated code, firmware and logs")
+    g.add_argument("--timeout", type=float, default=None, help="per-transaction timeout, seconds")
+    g.add_argument("--retries", type=int, default=None, help="retries of a corrupted/timed-out transaction")
+
+
+def run_checked(args: argparse.Namespace, plan, x, labels, model_path, default_work: Path) -> int:
+    """Run the HIL job, print the summary, write JUnit/JSON; exit code 0 only on PASS."""
+    from ..hil import HilJob, run_hil, write_json, write_junit
+
+    n = len(x) if args.samples is None else min(args.samples, len(x))
+    job = HilJob(plan=plan, board=args.board, x=x[:n], labels=None if labels is None else labels[:n],
+                 model_path=model_path, work_dir=args.work_dir or default_work, max_drop_pp=args.max_drop,
+                 timeout=args.timeout, retries=args.retries, progress=not args.quiet)
+    result = run_hil(job)
+    print(result.summary())
+    junit = args.junit or job.work_dir / "hil-junit.xml"
+    json_path = args.json or job.work_dir / "hil-result.json"
+    write_junit(junit, result)
+    write_json(json_path, result)
+    print(f"results: {json_path}, {junit}")
+    return 0 if result.passed else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..plan import load_plan
+
+    plan = load_plan(args.plan)
+    x, labels = load_labeled(args.data, None)
+    return run_checked(args, plan, x, labels, args.model, Path(args.plan).parent / f"hil-{Path(args.board).name}")

@@ -1,0 +1,36 @@
+"""Find the first layer whose output differs between the board and the simulator.
+
+The board runs the failing sample again, one more layer each time
+(RUN_LAYERS), and its arena slot for that layer's output is read back
+(READ_ARENA) and compared with the simulator's capture of the same tensor.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..plan import Plan
+from ..sim.executor import run_plan
+from .results import SampleMismatch
+
+log = logging.getLogger(__name__)
+
+
+def localize_mismatch(client, plan: Plan, sample: np.ndarray, mismatch: SampleMismatch) -> None:
+    """Fill ``mismatch.first_layer`` (or ``detail`` when the board cannot tell)."""
+    capture = run_plan(plan, [sample[None]], capture=True).intermediates or {}
+    try:
+        client.load_input(np.ascontiguousarray(sample).tobytes())
+        for k, layer in enumerate(plan.layers):
+            tensor = plan.tensors[layer.output]
+            client.run_layers(k + 1)
+            got = client.read_arena(tensor.offset, tensor.nbytes)
+            want = np.ascontiguousarray(capture[tensor.name][0]).tobytes()
+            if got != want:
+                mismatch.first_layer = layer.name
+                return
+        mismatch.detail = "(every layer output matched when rerun: the difference did not reproduce)"
+    except Exception as exc:  # localization is best effort; the mismatch itself stands
+        log.warning("could not localize the mismatch of sample %d: %s", mismatch.sample, exc)
+        mismatch.detail = f"(layer localization failed: {exc})"

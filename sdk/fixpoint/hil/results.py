@@ -1,0 +1,106 @@
+"""HIL results and their JUnit XML / JSON forms (written atomically)."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..fileio import atomic_write_bytes, atomic_write_text
+
+
+@dataclass
+class SampleMismatch:
+    """One sample whose board output differs from the simulation."""
+
+    sample: int
+    differing_bytes: int
+    first_index: int
+    board_value: int
+    sim_value: int
+    first_layer: str | None = None      # first layer whose output differs, when localized
+    detail: str = ""
+
+
+@dataclass
+class HilResult:
+    board: str
+    model_name: str
+    model_hash: str
+    n_samples: int
+    bit_exact: int                       # samples whose every output byte matched
+    mismatches: list[SampleMismatch] = field(default_factory=list)
+    board_top1: float | None = None      # accuracy of board outputs against labels
+    float_top1: float | None = None      # float model on the same samples
+    drop_pp: float | None = None         # float_top1 - board_top1, percentage points
+    agreement: float | None = None       # board argmax == float argmax
+    max_drop_pp: float = 1.0
+    counter_unit: str = ""
+    count_mean: float = 0.0              # per inference (instructions on QEMU)
+    count_min: int = 0
+    count_max: int = 0
+    wall_seconds: float = 0.0
+    samples_per_second: float = 0.0
+    link_bytes: int = 0                  # payload bytes in both directions
+    link_bytes_per_second: float = 0.0
+    firmware: str = ""
+    flash_bytes: int = 0
+    ram_bytes: int = 0
+    arena_bytes: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and self.accuracy_ok
+
+    @property
+    def accuracy_ok(self) -> bool:
+        return self.drop_pp is None or self.drop_pp <= self.max_drop_pp
+
+    def summary(self) -> str:
+        lines = [f"board {self.board}: {self.bit_exact}/{self.n_samples} samples bit-exact "
+                 f"with the host simulation ({'PASS' if not self.mismatches else 'FAIL'})"]
+        if self.board_top1 is not None:
+            lines.append(f"accuracy: board {self.board_top1 * 100:.2f}%  float {self.float_top1 * 100:.2f}%  "
+                         f"drop {self.drop_pp:.2f} pp (budget {self.max_drop_pp:.2f}) "
+                         f"({'PASS' if self.accuracy_ok else 'FAIL'})")
+        if self.agreement is not None:
+            lines.append(f"argmax agreement with float: {self.agreement * 100:.2f}%")
+        lines.append(f"speed: {self.samples_per_second:.1f} samples/s, link {self.link_bytes_per_second / 1000:.1f} kB/s,"
+                     f" {self.count_mean:.0f} {self.counter_unit} per inference")
+        for m in self.mismatches[:10]:
+            where = f", first diverging layer '{m.first_layer}'" if m.first_layer else ""
+            lines.append(f"  sample {m.sample}: {m.differing_bytes} bytes differ, first at output[{m.first_index}] "
+                         f"board {m.board_value} != sim {m.sim_value}{where}{' ' + m.detail if m.detail else ''}")
+        if len(self.mismatches) > 10:
+            lines.append(f"  ... and {len(self.mismatches) - 10} more mismatching samples")
+        return "\n".join(lines)
+
+
+def write_json(path: str | Path, result: HilResult) -> Path:
+    data = asdict(result)
+    data["passed"] = result.passed
+    return atomic_write_text(path, json.dumps(data, indent=1))
+
+
+def write_junit(path: str | Path, result: HilResult) -> Path:
+    """One test case per sample (bit-exactness) plus one for the accuracy budget."""
+    suite = ET.Element("testsuite", name=f"fixpoint-hil.{result.board}",
+                       tests=str(result.n_samples + 1),
+                       failures=str(len(result.mismatches) + (0 if result.accuracy_ok else 1)),
+                       time=f"{result.wall_seconds:.3f}")
+    by_sample = {m.sample: m for m in result.mismatches}
+    per_sample = result.wall_seconds / max(result.n_samples, 1)
+    for i in range(result.n_samples):
+        case = ET.SubElement(suite, "testcase", classname=f"{result.board}.{result.model_name}",
+                             name=f"sample_{i:05d}_bit_exact", time=f"{per_sample:.4f}")
+        if i in by_sample:
+            m = by_sample[i]
+            ET.SubElement(case, "failure", message=f"{m.differing_bytes} output bytes differ"
+                          + (f"; first diverging layer {m.first_layer}" if m.first_layer else "")).text = \
+                f"first at output[{m.first_index}]: board {m.board_value} != sim {m.sim_value}"
+    case = ET.SubElement(suite, "testcase", classname=f"{result.board}.{result.model_name}", name="accuracy")
+    if not result.accuracy_ok:
+        ET.SubElement(case, "failure", message=f"accuracy drop {result.drop_pp:.2f} pp exceeds "
+                      f"{result.max_drop_pp:.2f} pp")
+    data = ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    return atomic_write_bytes(path, data)

@@ -1,0 +1,18 @@
+"""Lowering: normalized float graph + calibration -> integer plan (``fixpoint.plan.Plan``).
+
+Public API::
+
+    lower(graph, quant, profile, options=None) -> Plan
+    lower_with_report(graph, quant, profile, options=None) -> (Plan, LowerReport)
+    LowerOptions, EngineSpec, LowerReport, LayerReport
+    quantize_scale(scale, profile, acc_bits=32) -> ScaleRegisters       (fixpoint.lower.scales)
+    quantize_weights(w, axis, bits=8, per_channel=True, scheme="symmetric")   (fixpoint.lower.weights)
+"""
+from .context import LayerReport, LowerReport
+from .options import EngineSpec, LowerOptions
+from .pipeline import lower, lower_with_report
+from .scales import ScaleRegisters, quantize_scale
+from .weights import QuantizedWeights, quantize_bias, quantize_weights
+
+__all__ = ["lower", "lower_with_report", "LowerOptions", "EngineSpec", "LowerReport", "LayerReport",
+           "ScaleRegisters", "quantize_scale", "QuantizedWeights", "quantize_weights", "quantize_bias"]

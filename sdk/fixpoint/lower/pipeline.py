@@ -1,0 +1,164 @@
+"""``lower(graph, quant, profile, options) -> Plan``: the lowering pipeline.
+
+Passes, in order: check inputs -> (cross-layer equalization) -> (float sample
+activations for the refinements) -> graph input tensors -> one layer per node,
+looked up in the lowering table -> outputs -> arena planning -> hash.
+"""
+from __future__ import annotations
+
+import logging
+
+from fixpoint.ir import Graph, ModelError, Node
+from fixpoint.ops.runtime_ops import RUNTIME_OPS
+from fixpoint.plan import Plan, PlanLayer, RequantProfile, ROUNDING_MODES
+from fixpoint.quant import TensorQuant
+
+from .context import LayerReport, LowerContext, LowerReport
+from .equalize import apply_equalization
+from .options import LowerOptions
+from .refine import collect_layer_inputs
+from .table import LOWERINGS
+
+log = logging.getLogger(__name__)
+
+
+def lower(graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile,
+          options: LowerOptions | None = None) -> Plan:
+    """Lower a normalized float graph and its calibration to an integer plan."""
+    return lower_with_report(graph, quant, profile, options)[0]
+
+
+def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile,
+                      options: LowerOptions | None = None) -> tuple[Plan, LowerReport]:
+    """As :func:`lower`, also returning the per-layer precision report (also in plan.meta)."""
+    options = options or LowerOptions()
+    _check_inputs(graph, profile)
+    ctx = LowerContext(graph, quant, profile, options, activation_bits(graph, quant, options))
+    ctx.report.options = options.summary()
+    if options.equalize:
+        apply_equalization(ctx, options.equalize_iterations)
+    if options.adaptive_rounding or options.bias_correction:
+        ctx.layer_inputs.update(collect_layer_inputs(ctx))
+    for name in graph.inputs:
+        ctx.add_tensor(name, ctx.calibrated_qparams(name))
+    layers = [lower_node(ctx, node) for node in graph.nodes]
+    plan = Plan(model_name=graph.name, tensors=ctx.tensors, layers=layers,
+                inputs=[ctx.index[n] for n in graph.inputs],
+                outputs=[_output_index(ctx, n) for n in graph.outputs],
+                profile=profile, source_model_sha256=graph.source_sha256)
+    plan.meta["lowering"] = ctx.report.to_dict()
+    if options.plan_memory:
+        plan = plan_arena_if_available(plan)
+    plan.model_hash = plan.compute_hash()
+    return plan, ctx.report
+
+
+def _check_inputs(graph: Graph, profile: RequantProfile) -> None:
+    if graph.stage != "normalized":
+        raise ModelError(f"graph '{graph.name}' must be normalized before lowering (stage is '{graph.stage}')")
+    if profile.rounding not in ROUNDING_MODES:
+        raise ModelError(f"requant profile: rounding '{profile.rounding}' is not one of {ROUNDING_MODES}")
+    if not 2 <= profile.multiplier_bits <= 32:
+        raise ModelError(f"requant profile: multiplier_bits must be in [2, 32], got {profile.multiplier_bits}")
+
+
+def activation_bits(graph: Graph, quant: dict[str, TensorQuant], options: LowerOptions) -> int:
+    """The options' width, else the calibrated width of the graph inputs."""
+    if options.activation_bits is not None:
+        return options.activation_bits
+    widths = {quant[n].bits for n in graph.inputs if n in quant}
+    if not widths:
+        raise ModelError(f"graph input(s) {graph.inputs} have no calibration entry")
+    if len(widths) > 1 or widths - {8, 16}:
+        raise ModelError(f"graph inputs are calibrated with mixed or unsupported widths {sorted(widths)}")
+    return widths.pop()
+
+
+def layer_datapath(ctx: LowerContext, node: Node, has_weights: bool) -> str:
+    bits = ctx.options.weight_bits_for(node.name, *node.outputs) if has_weights else 8
+    if ctx.act_bits == 16:
+        if bits == 4:
+            raise ModelError(f"layer '{node.name}': 4-bit weights need 8-bit activations (no s16 x int4 datapath)")
+        return "s16"
+    return "s4" if bits == 4 else "s8"
+
+
+def _supports(engine, op: str, datapath: str) -> bool:
+    """EngineSpec, or any engine object with ``datapaths`` (and optionally ``ops``), e.g. a board's."""
+    ops = getattr(engine, "ops", None)
+    return datapath in tuple(engine.datapaths) and (ops is None or op in ops)
+
+
+def assign_engine(ctx: LowerContext, node: Node, datapath: str) -> str:
+    """First engine of the target that runs this op on this datapath."""
+    engines = ctx.options.engines or getattr(ctx.profile, "engines", None)
+    if not engines:
+        return "default"
+    for engine in engines:
+        if _supports(engine, node.op, datapath):
+            return engine.name
+    raise ModelError(f"layer '{node.name}': no engine of the target runs {node.op} on the {datapath} datapath "
+                     f"(engines: {', '.join(e.name for e in engines)})")
+
+
+def lower_node(ctx: LowerContext, node: Node) -> PlanLayer:
+    row = LOWERINGS.get(node.op)
+    if row is None:
+        raise ModelError(f"layer '{node.name}': op '{node.op}' cannot be lowered "
+                         f"(supported: {', '.join(sorted(LOWERINGS))})")
+    if len(node.outputs) != 1:
+        raise ModelError(f"layer '{node.name}': expected one output, got {len(node.outputs)}")
+    datapath = layer_datapath(ctx, node, row.has_weights)
+    if datapath not in RUNTIME_OPS[node.op].datapaths:
+        raise ModelError(f"layer '{node.name}': the runtime has no {datapath} kernel for {node.op}")
+    engine = assign_engine(ctx, node, datapath)
+    ctx.report.layers[node.name] = LayerReport(node.name, node.op, datapath, engine)
+    if node.name in ctx.equalized_pairs:
+        factors = ctx.activation_scales[node.outputs[0]]
+        ctx.report.layers[node.name].refinements["equalization"] = {
+            "next_layer": ctx.equalized_pairs[node.name],
+            "output_channel_factors": [float(factors.min()), float(factors.max())]}
+    inputs = [ctx.index[n] for n in _activation_inputs(ctx, node)]
+    qp, rule = row.output_qparams(ctx, node)
+    output = ctx.add_tensor(node.outputs[0], qp, rule)
+    lowered = row.lower(ctx, node, datapath)
+    op = lowered.op or node.op
+    if op != node.op:
+        ctx.report.layers[node.name].op = op
+        engine = assign_engine(ctx, Node(node.name, op, node.inputs, node.outputs), datapath)
+        ctx.report.layers[node.name].engine = engine
+    log.debug("lowered %s (%s, %s): %s", node.name, op, datapath, lowered.params)
+    return PlanLayer(name=node.name, op=op, datapath=datapath, inputs=inputs, output=output,
+                     params=lowered.params, arrays=lowered.arrays, engine=engine,
+                     source_nodes=[node.name, *node.fused])
+
+
+def _activation_inputs(ctx: LowerContext, node: Node) -> list[str]:
+    """The node's non-constant inputs, which must already be plan tensors."""
+    names = []
+    for name in node.inputs:
+        value = ctx.graph.values.get(name)
+        if value is None:
+            raise ModelError(f"layer '{node.name}': input '{name}' is not a value of the graph")
+        if not value.is_const:
+            ctx.tensor(name)  # raises when used before produced
+            names.append(name)
+    return names
+
+
+def _output_index(ctx: LowerContext, name: str) -> int:
+    if name not in ctx.index:
+        raise ModelError(f"graph output '{name}' is not produced by any node")
+    return ctx.index[name]
+
+
+def plan_arena_if_available(plan: Plan) -> Plan:
+    """The plan with arena offsets (fixpoint.memory.plan_arena), or unchanged without that module."""
+    try:
+        from fixpoint.memory import plan_arena
+    except ModuleNotFoundError as exc:
+        if exc.name != "fixpoint.memory":
+            raise
+        log.warning("fixpoint.memory is not available: arena offsets left unplanned")
+        return plan
+    return plan_arena(plan)

@@ -1,0 +1,121 @@
+"""Data-driven refinements of one layer's quantized weights.
+
+Both use the statistics of the layer's float input patches over a few
+samples (``LowerOptions.samples``, run through the original ONNX model):
+
+* ``adaptive_rounding`` picks floor or ceil per weight to minimise the layer's
+  output error (``fixpoint.lower.adaround``);
+* ``bias_correction`` removes the mean output shift the weight rounding causes:
+  ``b_c -= mu_c . (s_c q_c - w_c)`` with ``mu_c`` the mean input patch. The
+  correction is analytical (no quantized model is run); only the input means
+  come from data.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from fixpoint.ir import ModelError, Node
+
+from .adaround import MAX_DEPTH, adaptive_round
+from .context import LowerContext
+from .onnx_acts import float_session, iterate_float
+from .patches import patch_stats
+from .weights import QuantizedWeights
+
+log = logging.getLogger(__name__)
+
+REFINABLE = ("conv2d", "depthwise_conv2d", "fully_connected")
+
+
+def _channels_first(w: np.ndarray, op: str) -> np.ndarray:
+    """Weights as [C_out, depth] with depth in patch order."""
+    if op == "depthwise_conv2d":
+        return w[0].reshape(-1, w.shape[3]).T
+    return w.reshape(w.shape[0], -1)
+
+
+def _restore(q: np.ndarray, shape: tuple[int, ...], op: str) -> np.ndarray:
+    if op == "depthwise_conv2d":
+        return q.T.reshape(shape)
+    return q.reshape(shape)
+
+
+def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,
+                 qw: QuantizedWeights) -> tuple[QuantizedWeights, np.ndarray]:
+    """Refined weights and float bias of a conv / depthwise / fully connected node (else unchanged)."""
+    x = ctx.layer_inputs.get(node.name)
+    options = ctx.options
+    if x is None or node.op not in REFINABLE or not (options.adaptive_rounding or options.bias_correction):
+        return qw, b
+    stats = patch_stats(node, x, w.shape, ctx.graph.values[node.outputs[0]].shape)
+    w2 = _channels_first(w, node.op)
+    scale = np.broadcast_to(qw.scale, (w2.shape[0],)).astype(np.float64)
+    q2 = _channels_first(qw.values.astype(np.float64), node.op)
+    info = ctx.layer_report(node).refinements
+    if options.adaptive_rounding and w2.shape[1] > MAX_DEPTH:
+        ctx.layer_report(node).notes.append(f"adaptive rounding skipped: patch depth {w2.shape[1]} > {MAX_DEPTH}")
+    elif options.adaptive_rounding:
+        gram = stats.centered() if options.bias_correction else stats.gram
+        result = adaptive_round(w2, scale, qw.qmax, gram, stats.group_of, stats.count,
+                                options.adaptive_rounding_passes)
+        q2 = result.values.astype(np.float64)
+        info["adaptive_rounding"] = {"flips": result.flips, "output_mse_nearest": result.mse_before,
+                                     "output_mse_adaptive": result.mse_after}
+    if options.bias_correction:
+        shift = np.einsum("oi,oi->o", q2 * scale[:, None] - w2, stats.mean[stats.group_of])
+        b = b - shift
+        info["bias_correction"] = {"max_abs_shift": float(np.max(np.abs(shift))) if shift.size else 0.0}
+    values = _restore(q2, w.shape, node.op).astype(np.int8)
+    return QuantizedWeights(values, qw.scale, qw.axis, qw.bits), b
+
+
+def _first_samples(samples, limit: int) -> np.ndarray:
+    """Up to ``limit`` samples of an array or of a calibration set (anything with ``batches(n)``)."""
+    if hasattr(samples, "batches"):
+        return np.asarray(next(iter(samples.batches(limit))), dtype=np.float32)
+    return np.asarray(samples, dtype=np.float32)[:limit]
+
+
+def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndarray]:
+    """Float NHWC activations of the original model (as onnxruntime runs it) over the option samples."""
+    from fixpoint.normalize.float_exec import to_nhwc
+
+    graph = ctx.graph
+    if ctx.options.samples is None:
+        raise ModelError("equalization, adaptive rounding and bias correction need samples "
+                         "(LowerOptions.samples: a few float inputs in the model's layout)")
+    if len(graph.inputs) != 1:
+        raise ModelError("equalization, adaptive rounding and bias correction support single-input models only")
+    if not graph.source_path or not os.path.isfile(graph.source_path):
+        raise ModelError(f"equalization, adaptive rounding and bias correction need the source ONNX model "
+                         f"(graph.source_path '{graph.source_path}' is not a file)")
+    samples = _first_samples(ctx.options.samples, ctx.options.max_samples)
+    session, _ = float_session(graph.source_path, names)
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for part, acts in iterate_float(session, [samples], batch_size=len(samples)):
+        acts[graph.inputs[0]] = samples[part]
+        for name in chunks:
+            if name not in acts:
+                raise ModelError(f"tensor '{name}' is not produced by the source model {graph.source_path}")
+            chunks[name].append(acts[name])
+    return {name: to_nhwc(np.concatenate(parts), graph.values[name].source_layout)
+            for name, parts in chunks.items()}
+
+
+def collect_layer_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
+    """Float NHWC input activations of every refinable layer (after any equalization)."""
+    wanted = {node.name: node.inputs[0] for node in ctx.graph.nodes if node.op in REFINABLE}
+    if not wanted:
+        return {}
+    acts = sample_activations(ctx, sorted(set(wanted.values())))
+    result = {}
+    for node_name, value_name in wanted.items():
+        data = acts[value_name]
+        if value_name in ctx.activation_scales:   # cross-layer equalization rescaled its channels
+            data = data * ctx.activation_scales[value_name]
+        result[node_name] = data
+    log.info("collected float inputs of %d layers", len(result))
+    return result

@@ -1,0 +1,152 @@
+"""Pass 3: rename ONNX ops to runtime op keys and normalize their attributes.
+
+Conv -> conv2d / depthwise_conv2d, pools (incl. global) -> max_pool / avg_pool,
+Add / Mul / Concat / Softmax / Pad / LeakyRelu -> add / mul / concat / softmax /
+pad / leaky_relu. Layouts stay ONNX (NCHW activations, OIHW weights, ONNX axes)
+until ``plan_layout``; only the attribute *form* becomes the normalized one.
+Ops handled by later passes (Gemm, MatMul, BatchNormalization, Relu, Clip,
+reshapes) pass through untouched.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import numpy as np
+
+from fixpoint.ir import Graph, Node
+from fixpoint.normalize.graph_edit import add_const, prune
+from fixpoint.normalize.geometry import window_of
+
+log = logging.getLogger(__name__)
+
+NO_ACT = {"act": "none", "act_range": None}
+
+
+def _conv(graph: Graph, node: Node) -> None:
+    weight = graph.values[node.inputs[1]]
+    c_out, _, kh, kw = weight.shape
+    c_in = graph.values[node.inputs[0]].shape[1]
+    group = int(node.attrs.get("group", 1))
+    window = window_of(graph, node, [kh, kw])
+    bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
+        add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
+    attrs = {"strides": window.strides, "dilations": window.dilations, "pads": window.pads}
+    if group > 1 and group == c_in:
+        node.op = "depthwise_conv2d"
+        attrs["depth_multiplier"] = c_out // c_in
+    else:
+        node.op = "conv2d"
+        attrs["groups"] = group
+    node.inputs = [node.inputs[0], node.inputs[1], bias]
+    node.attrs = {**attrs, **NO_ACT}
+
+
+def _pool(runtime_op: str) -> Callable[[Graph, Node], None]:
+    def convert(graph: Graph, node: Node) -> None:
+        window = window_of(graph, node, list(node.attrs["kernel_shape"]))
+        node.op = runtime_op
+        node.outputs = node.outputs[:1]  # MaxPool Indices: checked unused
+        node.attrs = {"kernel": window.kernel, "strides": window.strides, "pads": window.pads}
+    return convert
+
+
+def _global_pool(runtime_op: str) -> Callable[[Graph, Node], None]:
+    def convert(graph: Graph, node: Node) -> None:
+        height, width = graph.values[node.inputs[0]].shape[2:]
+        node.op = runtime_op
+        node.attrs = {"kernel": [height, width], "strides": [1, 1], "pads": [0, 0, 0, 0]}
+    return convert
+
+
+def _elementwise(runtime_op: str, with_act: bool) -> Callable[[Graph, Node], None]:
+    def convert(graph: Graph, node: Node) -> None:
+        a, b = node.inputs[:2]
+        if graph.values[a].is_const:  # both ops commute; the runtime wants the constant second
+            a, b = b, a
+        node.op, node.inputs = runtime_op, [a, b]
+        node.attrs = dict(NO_ACT) if with_act else {}
+    return convert
+
+
+Converter = Callable[[Graph, Node], None]
+
+
+def _by_constant(runtime_op: str, invert: Callable[[np.ndarray], np.ndarray]) -> Converter:
+    """x - c -> x + (-c), x / c -> x * (1 / c): the runtime has add and mul only."""
+    def convert(graph: Graph, node: Node) -> None:
+        data = graph.values[node.inputs[1]].data.astype(np.float32)
+        operand = add_const(graph, f"{node.name}.operand", invert(data))
+        node.op, node.inputs = runtime_op, [node.inputs[0], operand]
+        node.attrs = dict(NO_ACT) if runtime_op == "add" else {}
+    return convert
+
+
+def _axis(graph: Graph, node: Node, default: int) -> int:
+    rank = len(graph.values[node.outputs[0]].shape)
+    return int(node.attrs.get("axis", default)) % rank
+
+
+def _concat(graph: Graph, node: Node) -> None:
+    node.op, node.attrs = "concat", {"axis": _axis(graph, node, 1)}
+
+
+def _softmax(graph: Graph, node: Node) -> None:
+    # The support check admitted only channel-axis softmax; the axis is rewritten by plan_layout.
+    node.op, node.attrs = "softmax", {"axis": 1}
+
+
+def _pad_amounts(graph: Graph, node: Node) -> tuple[list[int], list[int]]:
+    rank = len(graph.values[node.inputs[0]].shape)
+    if len(node.inputs) > 1 and node.inputs[1]:
+        pads = [int(p) for p in graph.values[node.inputs[1]].data.ravel()]
+    else:
+        pads = [int(p) for p in node.attrs.get("pads", [0] * 2 * rank)]
+    axes = list(range(rank))
+    if len(node.inputs) > 3 and node.inputs[3]:
+        axes = [int(a) % rank for a in graph.values[node.inputs[3]].data.ravel()]
+    before, after = [0] * rank, [0] * rank
+    for i, axis in enumerate(axes):
+        before[axis], after[axis] = pads[i], pads[i + len(axes)]
+    return before, after
+
+
+def _pad(graph: Graph, node: Node) -> None:
+    before, after = _pad_amounts(graph, node)
+    value = float(node.attrs.get("value", 0.0))
+    if len(node.inputs) > 2 and node.inputs[2]:
+        value = float(graph.values[node.inputs[2]].data.ravel()[0])
+    node.op, node.inputs = "pad", node.inputs[:1]
+    node.attrs = {"pads_before": before, "pads_after": after, "value": value}
+
+
+def _leaky_relu(graph: Graph, node: Node) -> None:
+    node.op = "leaky_relu"
+    node.attrs = {"alpha": float(node.attrs.get("alpha", 0.01)), **NO_ACT}
+
+
+CONVERTERS: dict[str, Callable[[Graph, Node], None]] = {
+    "Conv": _conv,
+    "MaxPool": _pool("max_pool"),
+    "AveragePool": _pool("avg_pool"),
+    "GlobalAveragePool": _global_pool("avg_pool"),
+    "GlobalMaxPool": _global_pool("max_pool"),
+    "Add": _elementwise("add", with_act=True),
+    "Mul": _elementwise("mul", with_act=False),
+    "Sub": _by_constant("add", np.negative),
+    "Div": _by_constant("mul", np.reciprocal),
+    "Concat": _concat,
+    "Softmax": _softmax,
+    "Pad": _pad,
+    "LeakyRelu": _leaky_relu,
+}
+
+
+def run(graph: Graph) -> Graph:
+    for node in graph.nodes:
+        convert = CONVERTERS.get(node.op)
+        if convert is not None:
+            onnx_op = node.op
+            convert(graph, node)
+            log.debug("%s: %s -> %s", node.name, onnx_op, node.op)
+    return prune(graph)

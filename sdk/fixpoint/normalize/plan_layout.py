@@ -1,0 +1,108 @@
+"""Pass 8 (last): move everything to the runtime's NHWC layouts.
+
+Node attributes and constants are rewritten first, while every Value still
+has its ONNX shape (axes are mapped using the rank of the node's *output*,
+which earlier passes never alias away); then every activation Value becomes
+4-D NHWC with ``source_layout`` recording the ONNX layout of that name.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import numpy as np
+
+from fixpoint.frontend.errors import NormalizeError
+from fixpoint.ir import Graph, Node
+from fixpoint.normalize.graph_edit import set_node_const
+from fixpoint.normalize.resolve_reshapes import nhwc_shape
+
+log = logging.getLogger(__name__)
+
+# ONNX axis -> NHWC axis, by ONNX rank.
+_AXIS_MAP = {4: {0: 0, 1: 3, 2: 1, 3: 2}, 2: {0: 0, 1: 3}}
+_SOURCE_LAYOUT = {4: "NCHW", 2: "NC"}
+
+
+def _out_rank(graph: Graph, node: Node) -> int:
+    return len(graph.values[node.outputs[0]].shape)
+
+
+def to_nhwc_data(data: np.ndarray, rank: int) -> np.ndarray:
+    """A constant broadcast operand, ONNX-aligned to ``rank``, as a 4-D NHWC array."""
+    data = data.reshape([1] * (rank - data.ndim) + list(data.shape))
+    if rank == 4:
+        return data.transpose(0, 2, 3, 1)
+    return data.reshape(data.shape[0], 1, 1, data.shape[1])
+
+
+def _conv2d(graph: Graph, node: Node) -> None:
+    weight = graph.values[node.inputs[1]].data            # OIHW
+    set_node_const(graph, node, 1, weight.transpose(0, 2, 3, 1), f"{node.name}.weight")
+
+
+def _depthwise(graph: Graph, node: Node) -> None:
+    weight = graph.values[node.inputs[1]].data            # [C_out, 1, KH, KW]
+    set_node_const(graph, node, 1, weight.transpose(1, 2, 3, 0), f"{node.name}.weight")
+
+
+def _elementwise(graph: Graph, node: Node) -> None:
+    operand = graph.values[node.inputs[1]]
+    if operand.is_const:
+        data = to_nhwc_data(operand.data.astype(np.float32), _out_rank(graph, node))
+        set_node_const(graph, node, 1, data, f"{node.name}.operand")
+
+
+def _concat(graph: Graph, node: Node) -> None:
+    node.attrs["axis"] = _AXIS_MAP[_out_rank(graph, node)][int(node.attrs["axis"])]
+
+
+def _softmax(graph: Graph, node: Node) -> None:
+    node.attrs["axis"] = 3
+
+
+def _pad(graph: Graph, node: Node) -> None:
+    axis_map = _AXIS_MAP[_out_rank(graph, node)]
+    for key in ("pads_before", "pads_after"):
+        nhwc = [0, 0, 0, 0]
+        for onnx_axis, amount in enumerate(node.attrs[key]):
+            nhwc[axis_map[onnx_axis]] = int(amount)
+        node.attrs[key] = nhwc
+
+
+_REWRITES: dict[str, Callable[[Graph, Node], None]] = {
+    "conv2d": _conv2d,
+    "depthwise_conv2d": _depthwise,
+    "add": _elementwise,
+    "mul": _elementwise,
+    "concat": _concat,
+    "softmax": _softmax,
+    "pad": _pad,
+}
+
+
+def _convert_activation(graph: Graph, name: str) -> None:
+    value = graph.values[name]
+    rank = len(value.shape)
+    if rank not in _SOURCE_LAYOUT:
+        producer = graph.producer(name)
+        where = f" (output of {producer.name} ({producer.op}))" if producer else " (graph input)"
+        raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only 2-D "
+                             "[N, C] and 4-D [N, C, H, W] activations are supported")
+    value.shape = nhwc_shape(value.shape)
+    value.source_layout = _SOURCE_LAYOUT[rank]
+
+
+def run(graph: Graph) -> Graph:
+    for node in graph.nodes:
+        rank = _out_rank(graph, node)
+        if rank not in _SOURCE_LAYOUT:
+            continue  # reported with the tensor name by _convert_activation
+        rewrite = _REWRITES.get(node.op)
+        if rewrite is not None:
+            rewrite(graph, node)
+    for name in graph.activation_names():
+        _convert_activation(graph, name)
+    graph.stage = "normalized"
+    log.debug("layout planned: %d nodes", len(graph.nodes))
+    return graph

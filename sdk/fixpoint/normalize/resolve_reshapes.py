@@ -1,0 +1,123 @@
+"""Pass 7: resolve Flatten / Reshape / Squeeze / Unsqueeze for NHWC execution.
+
+The integer program stores every activation NHWC, while ONNX reshapes are
+defined on the NCHW element order. For each reshape (chains collapsed first):
+
+* layout-neutral (the NHWC memory order of the elements is unchanged): the
+  reshape disappears (consumers read its input) when the NHWC shape is the
+  same or every consumer is a fully_connected (which reads its input flat);
+  otherwise it becomes a ``copy`` node (also when its output is a graph output);
+* an NCHW tensor flattened to [N, depth] feeding only fully_connected nodes:
+  the FC weight columns are permuted from C-major (C, H, W) to HWC-major order
+  so the FC reads the NHWC tensor directly, and the reshape disappears;
+* anything else changes the element order and is rejected, naming the node.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from fixpoint.frontend.errors import NormalizeError
+from fixpoint.ir import Graph, Node
+from fixpoint.normalize.graph_edit import prune, remove_node, replace_uses, set_node_const
+
+log = logging.getLogger(__name__)
+
+RESHAPE_OPS = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
+
+
+def memory_order(shape: list[int]) -> np.ndarray | None:
+    """ONNX (row-major) flat index stored at each NHWC memory position; None if not 2-D/4-D."""
+    count = int(np.prod(shape))
+    if len(shape) == 4:
+        return np.arange(count).reshape(shape).transpose(0, 2, 3, 1).ravel()
+    if len(shape) == 2:
+        return np.arange(count)
+    return None
+
+
+def nhwc_shape(shape: list[int]) -> list[int] | None:
+    if len(shape) == 4:
+        return [shape[0], shape[2], shape[3], shape[1]]
+    if len(shape) == 2:
+        return [shape[0], 1, 1, shape[1]]
+    return None
+
+
+def _collapse_chains(graph: Graph) -> None:
+    """reshape(reshape(x)) == reshape(x): every reshape reads a non-reshape tensor."""
+    for node in graph.nodes:
+        if node.op in RESHAPE_OPS:
+            producer = graph.producer(node.inputs[0])
+            if producer is not None and producer.op in RESHAPE_OPS:
+                node.fused.extend([*producer.fused, producer.name])
+                node.inputs = [producer.inputs[0]]
+            node.inputs = node.inputs[:1]  # shape / axes inputs: the output shape says it all
+
+
+def _fc_consumers(graph: Graph, name: str) -> list[Node] | None:
+    """The consumers of ``name`` if all are fully_connected reading it as x, else None."""
+    consumers = graph.consumers(name)
+    if name in graph.outputs or not consumers:
+        return None
+    if all(c.op == "fully_connected" and name not in c.inputs[1:] for c in consumers):
+        return consumers
+    return None
+
+
+def _alias(graph: Graph, node: Node) -> None:
+    """Remove ``node``; its consumers read its input. FCs record the absorbed reshape."""
+    for consumer in graph.consumers(node.outputs[0]):
+        if consumer.op == "fully_connected":
+            consumer.fused.extend(n for n in [*node.fused, node.name] if n not in consumer.fused)
+    replace_uses(graph, node.outputs[0], node.inputs[0])
+    remove_node(graph, node)
+
+
+def _permute_fc_weights(graph: Graph, node: Node, consumers: list[Node]) -> None:
+    sample_shape = [1] + graph.values[node.inputs[0]].shape[1:]
+    order = memory_order(sample_shape)  # column of the NHWC-read input -> ONNX column
+    for fc in consumers:
+        weight = graph.values[fc.inputs[1]].data
+        set_node_const(graph, fc, 1, weight[:, order], f"{fc.name}.weight")
+    _alias(graph, node)
+
+
+def _resolve(graph: Graph, node: Node) -> None:
+    src, dst = node.inputs[0], node.outputs[0]
+    src_shape, dst_shape = graph.values[src].shape, graph.values[dst].shape
+    src_order, dst_order = memory_order(src_shape), memory_order(dst_shape)
+    for order, verb, name, shape in ((src_order, "reads", src, src_shape),
+                                     (dst_order, "produces", dst, dst_shape)):
+        if order is None:
+            raise NormalizeError(f"{node.name} ({node.op}): {verb} rank-{len(shape)} tensor "
+                                 f"'{name}' {shape}; only 2-D [N, C] and 4-D [N, C, H, W] "
+                                 "activations are supported")
+    fc_consumers = _fc_consumers(graph, dst)
+    if np.array_equal(src_order, dst_order):
+        same_shape = nhwc_shape(src_shape) == nhwc_shape(dst_shape)
+        if dst not in graph.outputs and (same_shape or fc_consumers):
+            _alias(graph, node)
+        else:
+            node.op, node.attrs = "copy", {}
+        return
+    flattening = len(dst_shape) == 2 and dst_shape[0] == src_shape[0]
+    if flattening and fc_consumers:
+        _permute_fc_weights(graph, node, fc_consumers)
+        return
+    raise NormalizeError(
+        f"{node.name} ({node.op}): reshape {src_shape} -> {dst_shape} changes the element order "
+        "between NCHW and NHWC; only layout-neutral reshapes or a flatten feeding Gemm/MatMul "
+        "are supported")
+
+
+def run(graph: Graph) -> Graph:
+    _collapse_chains(graph)
+    prune(graph)
+    for node in [n for n in graph.nodes if n.op in RESHAPE_OPS]:
+        onnx_op = node.op
+        _resolve(graph, node)
+        log.debug("%s (%s): resolved as %s", node.name, onnx_op,
+                  "copy" if node.op == "copy" else "alias")
+    return prune(graph)

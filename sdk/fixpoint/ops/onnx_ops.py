@@ -1,0 +1,430 @@
+"""The ONNX op table: which ONNX ops the front end accepts, and under which conditions.
+
+One row (:class:`OnnxOpSpec`) per ONNX op type. Each row's ``check`` is a small
+function ``check(node, graph) -> str | None`` over an ONNX-stage graph
+(``fixpoint.ir.Graph`` with ``stage == "onnx"``): it returns ``None`` when the
+node is supported, otherwise a short description of what is wrong. Its docstring
+is the rule itself: it is appended to the error message and is the line printed
+in ``docs/supported-ops.md`` (``python -m fixpoint.ops.docs``).
+
+Besides the table, any node whose inputs are all constant (or ``Shape`` of a
+tensor with a static shape) is accepted and folded into a constant by the
+normalizer, whatever its op type (see :func:`static_value_names`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from fixpoint.ir import Graph, Node
+
+CheckFn = Callable[[Node, Graph], "str | None"]
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+MAX_CONCAT_INPUTS = 8  # fp_concat_params_t holds 8 inputs
+
+
+@dataclass(frozen=True)
+class OnnxOpSpec:
+    """One supported ONNX op type."""
+
+    op_type: str
+    check: CheckFn
+    summary: str                      # the check's docstring: the rule, for errors and docs
+    becomes: str                      # what the normalizer turns it into (docs only)
+
+    def reason(self, node: Node, graph: Graph) -> str | None:
+        """Error text for an unsupported use of this op, or None when supported."""
+        detail = self.check(node, graph)
+        if detail is None:
+            return None
+        return f"{detail} (supported: {self.rule})"
+
+    @property
+    def rule(self) -> str:
+        """The summary without its "OpType:" prefix and final period."""
+        return self.summary.split(":", 1)[-1].strip().rstrip(".")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def attr(node: Node, name: str, default: Any = None) -> Any:
+    """An attribute of an ONNX-stage node, or ``default``."""
+    return node.attrs.get(name, default)
+
+
+def input_name(node: Node, index: int) -> str:
+    """The node's ``index``-th input, or "" when omitted (ONNX optional input)."""
+    return node.inputs[index] if index < len(node.inputs) else ""
+
+
+def const_data(graph: Graph, name: str) -> np.ndarray | None:
+    """The constant data behind ``name`` (None for activations and omitted inputs)."""
+    value = graph.values.get(name) if name else None
+    return value.data if value is not None else None
+
+
+def static_value_names(graph: Graph) -> set[str]:
+    """Names whose value is known before running the model.
+
+    Constants, outputs of ``Shape`` on a tensor with a static shape (every shape is
+    static after loading) and outputs of nodes whose inputs are all static: those
+    are folded by the normalizer, so no support check applies to them.
+    """
+    static = {name for name, value in graph.values.items() if value.is_const}
+    for node in graph.nodes:
+        real_inputs = [i for i in node.inputs if i]
+        if node.op == "Shape" or (real_inputs and all(i in static for i in real_inputs)):
+            static.update(o for o in node.outputs if o)
+    return static
+
+
+def _is_static(graph: Graph, name: str) -> bool:
+    return not name or name in static_value_names(graph)
+
+
+def _rank(graph: Graph, name: str) -> int:
+    return len(graph.values[name].shape)
+
+
+def _output_used(graph: Graph, name: str) -> bool:
+    return bool(name) and (name in graph.outputs or bool(graph.consumers(name)))
+
+
+def _extra_outputs_used(node: Node, graph: Graph) -> bool:
+    return any(_output_used(graph, o) for o in node.outputs[1:])
+
+
+def _ones(values: Any) -> bool:
+    return values is None or all(int(v) == 1 for v in values)
+
+
+def _producer_through_identity(graph: Graph, name: str) -> tuple[Node | None, bool]:
+    """(producer skipping Identity/Dropout, whether every hop had a single consumer)."""
+    single = True
+    while True:
+        single = single and len(graph.consumers(name)) == 1 and name not in graph.outputs
+        node = graph.producer(name)
+        if node is None or node.op not in ("Identity", "Dropout"):
+            return node, single
+        name = node.inputs[0]
+
+
+# --------------------------------------------------------------------------- checks
+
+def _conv_check(node: Node, graph: Graph) -> str | None:
+    """Conv: 2-D (4-D tensors), constant weights and bias, any group dividing C_in and C_out,
+    strides, dilations, explicit pads or auto_pad NOTSET/SAME_UPPER/SAME_LOWER/VALID (SAME only
+    without dilation)."""
+    if _rank(graph, node.inputs[0]) != 4:
+        return f"{_rank(graph, node.inputs[0]) - 2}-D convolution"
+    if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
+        return "weights or bias are not constant"
+    auto_pad = attr(node, "auto_pad", "NOTSET")
+    if auto_pad not in AUTO_PADS:
+        return f"auto_pad={auto_pad}"
+    if auto_pad.startswith("SAME") and not _ones(attr(node, "dilations")):
+        return f"auto_pad={auto_pad} with dilations {attr(node, 'dilations')} (onnxruntime cannot run it)"
+    c_in = graph.values[node.inputs[0]].shape[1]
+    c_out = graph.values[node.inputs[1]].shape[0]
+    group = int(attr(node, "group", 1))
+    if c_in % group or c_out % group:
+        return f"group={group} does not divide C_in={c_in} and C_out={c_out}"
+    return None
+
+
+def _gemm_check(node: Node, graph: Graph) -> str | None:
+    """Gemm: 2-D activation A with transA=0, constant B (transB 0 or 1), optional constant C of N or
+    1 elements, alpha and beta absorbed."""
+    if int(attr(node, "transA", 0)) != 0:
+        return "transA=1"
+    if _is_static(graph, node.inputs[0]) or not _is_static(graph, node.inputs[1]):
+        return "A must be an activation and B a constant"
+    bias = input_name(node, 2)
+    if not _is_static(graph, bias):
+        return "C is not constant"
+    b_shape = graph.values[node.inputs[1]].shape
+    n_out = b_shape[0] if int(attr(node, "transB", 0)) else b_shape[-1]
+    if bias and int(np.prod(graph.values[bias].shape)) not in (1, n_out):
+        return f"C of shape {graph.values[bias].shape} is not a per-output vector"
+    return None
+
+
+def _matmul_check(node: Node, graph: Graph) -> str | None:
+    """MatMul: 2-D activation times a constant 2-D matrix."""
+    a, b = node.inputs[0], node.inputs[1]
+    if _is_static(graph, a) or not _is_static(graph, b):
+        return "second input must be a constant and the first an activation"
+    if _rank(graph, a) != 2 or _rank(graph, b) != 2:
+        return f"ranks {_rank(graph, a)} and {_rank(graph, b)}"
+    return None
+
+
+def _bias_add_source(graph: Graph, add: Node) -> tuple[Node | None, bool]:
+    """For ``Add(MatMul(x), const)``: the MatMul/Gemm behind it (a bias the FC absorbs)."""
+    activations = [i for i in add.inputs if not _is_static(graph, i)]
+    if len(activations) != 1:
+        return None, False
+    producer, single = _producer_through_identity(graph, activations[0])
+    if producer is None or producer.op not in ("Gemm", "MatMul"):
+        return None, False
+    return producer, single
+
+
+def _batchnorm_check(node: Node, graph: Graph) -> str | None:
+    """BatchNormalization: inference mode, constant parameters, directly after a Conv, Gemm or
+    MatMul (plus constant bias Add) whose output it alone consumes (folded into its weights)."""
+    if int(attr(node, "training_mode", 0)) or _extra_outputs_used(node, graph):
+        return "training mode"
+    if not all(_is_static(graph, name) for name in node.inputs[1:5]):
+        return "parameters are not constant"
+    producer, single = _producer_through_identity(graph, node.inputs[0])
+    if producer is not None and producer.op == "Add":
+        source, source_single = _bias_add_source(graph, producer)
+        if source is not None:
+            producer, single = source, single and source_single
+    if producer is None or producer.op not in ("Conv", "Gemm", "MatMul"):
+        return f"input comes from {producer.op if producer else 'a graph input'}"
+    if not single:
+        return f"output of {producer.name} has other consumers"
+    return None
+
+
+def _relu_check(node: Node, graph: Graph) -> str | None:
+    """Relu: fused into the producing conv / fully connected / add / leaky relu, otherwise a
+    leaky_relu with alpha 0."""
+    return None
+
+
+def _clip_check(node: Node, graph: Graph) -> str | None:
+    """Clip: constant min/max (attributes before opset 11, inputs from 11), fused like Relu,
+    otherwise a clamping leaky_relu."""
+    if not all(_is_static(graph, name) for name in node.inputs[1:3]):
+        return "min or max is not constant"
+    return None
+
+
+def _leaky_relu_check(node: Node, graph: Graph) -> str | None:
+    """LeakyRelu: any alpha."""
+    return None
+
+
+def _elementwise_check(node: Node, graph: Graph) -> str | None:
+    """Add / Mul: activations of rank 2 or 4 with numpy broadcasting, or an activation and a
+    constant that does not enlarge it."""
+    a, b = node.inputs[0], node.inputs[1]
+    acts = [n for n in (a, b) if not _is_static(graph, n)]
+    ranks = {_rank(graph, n) for n in acts}
+    if not ranks <= {2, 4} or len(ranks) != 1:
+        return f"activation ranks {sorted(ranks)}"
+    if len(acts) == 1:
+        const = b if acts[0] == a else a
+        act_shape = graph.values[acts[0]].shape
+        const_shape = graph.values[const].shape
+        if len(const_shape) > len(act_shape) or \
+                list(np.broadcast_shapes(act_shape, const_shape)) != act_shape:
+            return f"constant of shape {const_shape} broadcasts the activation {act_shape}"
+    return None
+
+
+def _sub_div_check(node: Node, graph: Graph) -> str | None:
+    """Sub / Div: an activation minus / divided by a constant that does not enlarge it (becomes add
+    of the negated constant / mul by the reciprocal)."""
+    if _is_static(graph, node.inputs[0]) or not _is_static(graph, node.inputs[1]):
+        return "the second operand must be a constant and the first an activation"
+    if node.op == "Div" and const_data(graph, node.inputs[1]) is not None and \
+            np.any(const_data(graph, node.inputs[1]) == 0):
+        return "division by zero"
+    return _elementwise_check(node, graph)
+
+
+def _concat_check(node: Node, graph: Graph) -> str | None:
+    """Concat: 1 to 8 activation inputs of rank 2 or 4, no constant inputs."""
+    if len(node.inputs) > MAX_CONCAT_INPUTS:
+        return f"{len(node.inputs)} inputs"
+    if any(_is_static(graph, name) for name in node.inputs):
+        return "constant input"
+    if _rank(graph, node.inputs[0]) not in (2, 4):
+        return f"rank {_rank(graph, node.inputs[0])}"
+    return None
+
+
+def _ceil_mode_sizes(node: Node, graph: Graph) -> tuple[list[int], list[int]]:
+    """(output H, W from shape inference, output H, W as onnxruntime computes them).
+
+    With ceil_mode=1 onnxruntime (like PyTorch) drops a last window that would
+    start in the end padding; ONNX shape inference only does so from opset 22.
+    """
+    in_hw = graph.values[node.inputs[0]].shape[2:]
+    inferred = graph.values[node.outputs[0]].shape[2:]
+    kernel, strides = attr(node, "kernel_shape"), attr(node, "strides", [1, 1])
+    pads = attr(node, "pads", [0, 0, 0, 0])
+    runtime = []
+    for axis in range(2):
+        span = in_hw[axis] + pads[axis] + pads[axis + 2] - kernel[axis]
+        size = -(-span // strides[axis]) + 1
+        if (size - 1) * strides[axis] >= in_hw[axis] + pads[axis]:
+            size -= 1
+        runtime.append(size)
+    return list(inferred), runtime
+
+
+def _pool_common(node: Node, graph: Graph) -> str | None:
+    if _rank(graph, node.inputs[0]) != 4:
+        return f"{_rank(graph, node.inputs[0]) - 2}-D pooling"
+    if not _ones(attr(node, "dilations")):
+        return f"dilations={attr(node, 'dilations')}"
+    if attr(node, "auto_pad", "NOTSET") not in AUTO_PADS:
+        return f"auto_pad={attr(node, 'auto_pad')}"
+    if int(attr(node, "ceil_mode", 0)) and attr(node, "auto_pad", "NOTSET") == "NOTSET":
+        inferred, runtime = _ceil_mode_sizes(node, graph)
+        if inferred != runtime:
+            return (f"ceil_mode=1 with a last window starting in the padding: ONNX shape inference "
+                    f"gives H, W {inferred}, onnxruntime {runtime} (export with opset >= 22)")
+    return None
+
+
+def _max_pool_check(node: Node, graph: Graph) -> str | None:
+    """MaxPool: 2-D, no dilation, explicit pads or any auto_pad, ceil_mode 0 or 1 (before opset 22
+    no last window starting in the padding), Indices output unused."""
+    if _extra_outputs_used(node, graph):
+        return "Indices output is used"
+    return _pool_common(node, graph)
+
+
+def _avg_pool_check(node: Node, graph: Graph) -> str | None:
+    """AveragePool: 2-D, no dilation, count_include_pad=0 (or no padding at all), ceil_mode 0 or 1
+    (before opset 22 no last window starting in the padding)."""
+    problem = _pool_common(node, graph)
+    if problem:
+        return problem
+    include_pad = int(attr(node, "count_include_pad", 0))
+    padded = (any(int(p) for p in attr(node, "pads", []) or [])
+              or attr(node, "auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER")
+              or int(attr(node, "ceil_mode", 0)))
+    if include_pad and padded:
+        return "count_include_pad=1 with padding"
+    return None
+
+
+def _global_pool_check(node: Node, graph: Graph) -> str | None:
+    """GlobalAveragePool / GlobalMaxPool: 4-D input."""
+    if _rank(graph, node.inputs[0]) != 4:
+        return f"rank {_rank(graph, node.inputs[0])} input"
+    return None
+
+
+def _reshape_check(node: Node, graph: Graph) -> str | None:
+    """Reshape / Flatten / Squeeze / Unsqueeze: constant shape or axes, and the result must be
+    layout-neutral (NHWC memory order unchanged) or an NCHW tensor flattened into a fully
+    connected layer."""
+    if not all(_is_static(graph, name) for name in node.inputs[1:]):
+        return "shape or axes are not constant"
+    return None
+
+
+def _pad_check(node: Node, graph: Graph) -> str | None:
+    """Pad: mode constant, constant non-negative pads, constant value, 2-D or 4-D input."""
+    mode = attr(node, "mode", "constant")
+    if mode != "constant":
+        return f"mode={mode}"
+    if not all(_is_static(graph, name) for name in node.inputs[1:]):
+        return "pads, value or axes are not constant"
+    if _rank(graph, node.inputs[0]) not in (2, 4):
+        return f"rank {_rank(graph, node.inputs[0])} input"
+    pads = attr(node, "pads") if len(node.inputs) < 2 else const_data(graph, node.inputs[1])
+    if pads is not None and np.any(np.asarray(pads) < 0):
+        return "negative pads (cropping)"
+    return None
+
+
+def _softmax_check(node: Node, graph: Graph) -> str | None:
+    """Softmax: over the channel axis only (axis 1 of a 4-D NCHW tensor, the last axis of a 2-D
+    tensor, and before opset 13 the flattened axis must be the channels)."""
+    shape = graph.values[node.inputs[0]].shape
+    rank = len(shape)
+    default_axis = 1 if graph.opset < 13 else -1
+    axis = int(attr(node, "axis", default_axis)) % max(rank, 1)
+    if rank == 2 and axis == 1:
+        return None
+    if rank == 4 and axis == 1 and (graph.opset >= 13 or shape[2] * shape[3] == 1):
+        return None
+    return f"axis {attr(node, 'axis', default_axis)} of a rank-{rank} tensor"
+
+
+def _identity_check(node: Node, graph: Graph) -> str | None:
+    """Identity: always (removed)."""
+    return None
+
+
+def _dropout_check(node: Node, graph: Graph) -> str | None:
+    """Dropout: inference only (training_mode absent or constant false), mask output unused
+    (removed)."""
+    if _extra_outputs_used(node, graph):
+        return "mask output is used"
+    training = input_name(node, 2)
+    if training and (const_data(graph, training) is None or bool(const_data(graph, training))):
+        return "training_mode is not a constant false"
+    return None
+
+
+def _constant_check(node: Node, graph: Graph) -> str | None:
+    """Constant: a numeric value (value, value_float(s), value_int(s)), becomes a constant."""
+    return "non-numeric or sparse value"  # numeric Constants never reach the checks
+
+
+def _shape_check(node: Node, graph: Graph) -> str | None:
+    """Shape: of any tensor (all shapes are static), folded into a constant together with the
+    arithmetic on it."""
+    return None
+
+
+def _spec(op_type: str, check: CheckFn, becomes: str) -> OnnxOpSpec:
+    return OnnxOpSpec(op_type, check, " ".join((check.__doc__ or "").split()), becomes)
+
+
+def _renamed(check: CheckFn, op_type: str) -> CheckFn:
+    """A shared check whose docstring names ``op_type`` instead of the group."""
+    def wrapped(node: Node, graph: Graph) -> str | None:
+        return check(node, graph)
+    rule = (check.__doc__ or "").split(":", 1)[-1]
+    wrapped.__doc__ = f"{op_type}:{rule}"
+    wrapped.__name__ = f"_{op_type.lower()}_check"
+    return wrapped
+
+
+_RESHAPE_BECOMES = "removed, copy, or absorbed by fully_connected"
+
+ONNX_OPS: dict[str, OnnxOpSpec] = {
+    spec.op_type: spec
+    for spec in (
+        _spec("Conv", _conv_check, "conv2d / depthwise_conv2d"),
+        _spec("Gemm", _gemm_check, "fully_connected"),
+        _spec("MatMul", _matmul_check, "fully_connected"),
+        _spec("BatchNormalization", _batchnorm_check, "folded into conv2d / fully_connected"),
+        _spec("Relu", _relu_check, "act of the producer, or leaky_relu"),
+        _spec("Clip", _clip_check, "act of the producer, or leaky_relu"),
+        _spec("LeakyRelu", _leaky_relu_check, "leaky_relu"),
+        _spec("Add", _renamed(_elementwise_check, "Add"), "add"),
+        _spec("Mul", _renamed(_elementwise_check, "Mul"), "mul"),
+        _spec("Sub", _renamed(_sub_div_check, "Sub"), "add"),
+        _spec("Div", _renamed(_sub_div_check, "Div"), "mul"),
+        _spec("Concat", _concat_check, "concat"),
+        _spec("MaxPool", _max_pool_check, "max_pool"),
+        _spec("AveragePool", _avg_pool_check, "avg_pool"),
+        _spec("GlobalAveragePool", _renamed(_global_pool_check, "GlobalAveragePool"), "avg_pool"),
+        _spec("GlobalMaxPool", _renamed(_global_pool_check, "GlobalMaxPool"), "max_pool"),
+        _spec("Flatten", _renamed(_reshape_check, "Flatten"), _RESHAPE_BECOMES),
+        _spec("Reshape", _renamed(_reshape_check, "Reshape"), _RESHAPE_BECOMES),
+        _spec("Squeeze", _renamed(_reshape_check, "Squeeze"), _RESHAPE_BECOMES),
+        _spec("Unsqueeze", _renamed(_reshape_check, "Unsqueeze"), _RESHAPE_BECOMES),
+        _spec("Pad", _pad_check, "pad"),
+        _spec("Softmax", _softmax_check, "softmax"),
+        _spec("Identity", _identity_check, "removed"),
+        _spec("Dropout", _dropout_check, "removed"),
+        _spec("Constant", _constant_check, "constant Value"),
+        _spec("Shape", _shape_check, "constant Value"),
+    )
+}

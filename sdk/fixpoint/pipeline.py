@@ -1,0 +1,145 @@
+"""The main job as plain functions: model + samples + board -> plan files.
+
+``run_calibration`` chains the stages (load -> normalize -> calibrate ->
+lower) and writes the plan, the CTable and the calibration statistics into
+one folder, atomically per file. A cache key over the inputs lets
+``fixpoint deploy`` reuse a plan whose model, data and options are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_samples
+from .ctable import build_ctable, read_ctable, write_ctable
+from .frontend import load_model
+from .ir import Graph, ModelError
+from .lower import LowerOptions, lower_with_report
+from .normalize import normalize
+from .plan import Plan, RequantProfile, load_plan, save_plan
+
+log = logging.getLogger(__name__)
+
+PLAN_FILE = "plan.fxplan"
+CTABLE_FILE = "ctable.json"
+STATS_FILE = "stats.npz"
+KEY_FILE = "cache_key.txt"
+
+
+@dataclass
+class CalibrationJob:
+    """Everything that determines a plan."""
+
+    model_path: Path
+    data_path: Path
+    profile: RequantProfile = field(default_factory=RequantProfile)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    lowering: LowerOptions = field(default_factory=LowerOptions)
+    board_name: str = ""
+
+
+@dataclass
+class CalibrationOutputs:
+    out_dir: Path
+    plan: Plan
+    graph: Graph
+    ctable: dict
+    reused: bool = False
+
+    @property
+    def plan_path(self) -> Path:
+        return self.out_dir / PLAN_FILE
+
+    @property
+    def ctable_path(self) -> Path:
+        return self.out_dir / CTABLE_FILE
+
+    @property
+    def stats_path(self) -> Path:
+        return self.out_dir / STATS_FILE
+
+
+def load_graph(model_path: str | Path) -> Graph:
+    """Front end and normalization: the float graph the later stages read."""
+    return normalize(load_model(model_path))
+
+
+def model_input_spec(graph: Graph) -> tuple[str, list[int]]:
+    """The (single) model input's name and per-sample shape in ONNX layout."""
+    if len(graph.inputs) != 1:
+        raise ModelError(f"{graph.source_path}: models with {len(graph.inputs)} inputs are not supported "
+                         "by the command line (one input expected)")
+    name = graph.inputs[0]
+    shape = _source_shape(graph, name)
+    return name, shape[1:]
+
+
+def _source_shape(graph: Graph, name: str) -> list[int]:
+    value = graph.values[name]
+    n, h, w, c = value.shape
+    if value.source_layout == "NCHW":
+        return [n, c, h, w]
+    if value.source_layout == "NC":
+        return [n, c]
+    return list(value.shape)
+
+
+def _file_digest(path: Path, digest) -> None:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        digest.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+
+
+def cache_key(job: CalibrationJob) -> str:
+    digest = hashlib.sha256(f"fixpoint {__version__}".encode())
+    _file_digest(job.model_path, digest)
+    _file_digest(job.data_path, digest)
+    options = {"profile": asdict(job.profile), "calibration": asdict(job.calibration),
+               "lowering": job.lowering.summary()}
+    options["calibration"].pop("progress", None)
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True) -> CalibrationOutputs:
+    """Calibrate and lower ``job`` into ``out_dir`` (plan, CTable, statistics)."""
+    out_dir = Path(out_dir)
+    key = cache_key(job)
+    graph = load_graph(job.model_path)
+    if reuse and _cached(out_dir, key):
+        log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
+        return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
+                                  read_ctable(out_dir / CTABLE_FILE), reused=True)
+    input_name, input_shape = model_input_spec(graph)
+    data = load_samples(job.data_path, input_name, input_shape)
+    calib = calibrate(job.model_path, graph, data, job.calibration)
+    plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
+    plan.meta.setdefault("board", job.board_name)
+    ctable = build_ctable(plan, calib.quant, report)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
+    calib.save_stats(out_dir / STATS_FILE)
+    write_ctable(out_dir / CTABLE_FILE, ctable)
+    save_plan(plan, out_dir / PLAN_FILE)
+    (out_dir / KEY_FILE).write_text(key)
+    log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
+             plan.arena_size, CTABLE_FILE, STATS_FILE)
+    return CalibrationOutputs(out_dir, plan, graph, ctable)
+
+
+def _cached(out_dir: Path, key: str) -> bool:
+    key_file = out_dir / KEY_FILE
+    return (key_file.is_file() and key_file.read_text().strip() == key
+            and all((out_dir / f).is_file() for f in (PLAN_FILE, CTABLE_FILE, STATS_FILE)))
+
+
+def load_stats(plan_dir: Path) -> CalibrationResult | None:
+    path = plan_dir / STATS_FILE
+    return CalibrationResult.load_stats(path) if path.is_file() else None

@@ -1,0 +1,125 @@
+"""The Markdown text of the calibration report (pure string building)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from fixpoint.calibrate.errmodel import sqnr_db
+from fixpoint.calibrate.histogram import TensorStats
+from fixpoint.calibrate.result import CalibrationResult
+from fixpoint.quant import TensorQuant
+
+
+def cell(value: Any) -> str:
+    """A Markdown table cell: pipes escaped, floats compact."""
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def clipped_fraction(stats: TensorStats, lo: float, hi: float) -> float:
+    """Share of observed values outside [lo, hi] (interpolated inside bins)."""
+    if stats.hist is None or stats.count == 0:
+        return 0.0
+    cdf = np.concatenate([[0], np.cumsum(stats.hist)]).astype(np.float64)
+    edges = stats.hist_edges
+    below = float(np.interp(lo, edges, cdf))
+    above = float(cdf[-1] - np.interp(hi, edges, cdf))
+    return max(below, 0.0) / stats.count + max(above, 0.0) / stats.count
+
+
+def header_lines(calib: CalibrationResult) -> list[str]:
+    config = calib.config
+    overrides = config.get("per_tensor_policy") or {}
+    lines = ["# Fixpoint calibration report", ""]
+    lines.append(f"* model: `{calib.model_path or '?'}`")
+    lines.append(f"* calibration samples: {calib.num_samples}, tensors: {len(calib.quant)}")
+    scheme = config.get("scheme") or ("symmetric" if config.get("bits") == 16 else "asymmetric")
+    lines.append(f"* activations: {config.get('bits', '?')} bit, {scheme}; "
+                 f"policy `{config.get('policy', '?')}`")
+    if overrides:
+        lines.append("* overrides: " + ", ".join(f"`{k}` = `{v}`" for k, v in overrides.items()))
+    winners: dict[str, int] = {}
+    for q in calib.quant.values():
+        winners[q.policy] = winners.get(q.policy, 0) + 1
+    lines.append("* ranges chosen by: " + ", ".join(f"{k} ({v})" for k, v in sorted(winners.items())))
+    return lines + [""]
+
+
+def accuracy_lines(eval_result: Any, chart: str | None) -> list[str]:
+    lines = ["## Accuracy", ""]
+    rows = []
+    if getattr(eval_result, "float_metric", None) is not None:
+        rows.append(["float top-1", f"{100 * eval_result.float_metric:.2f} %"])
+        rows.append(["integer top-1", f"{100 * eval_result.int_metric:.2f} %"])
+        rows.append(["drop", f"{eval_result.drop:.2f} pp"])
+    for field, label in (("agreement", "argmax agreement"), ("n_samples", "samples"),
+                         ("output_sqnr_db", "output SQNR (dB)")):
+        if hasattr(eval_result, field):
+            value = getattr(eval_result, field)
+            rows.append([label, f"{100 * value:.2f} %" if field == "agreement" else value])
+    lines += table(["metric", "value"], rows) + [""]
+    per_layer = list(getattr(eval_result, "per_layer", []) or [])
+    if per_layer:
+        lines += ["### Per-layer error", ""]
+        if chart:
+            lines += [f"![per-layer SQNR]({chart})", ""]
+        rows = [[e.name, getattr(e, "tensor", ""), float(e.sqnr_db), float(e.max_abs_err),
+                 float(e.mean_abs_err)] for e in per_layer]
+        lines += table(["layer", "tensor", "SQNR (dB)", "max abs err", "mean abs err"], rows) + [""]
+    return lines
+
+
+def plan_lines(plan: Any) -> list[str]:
+    lines = ["## Integer plan", ""]
+    lines.append(f"* layers: {len(plan.layers)}, tensors: {len(plan.tensors)}, "
+                 f"arena: {plan.arena_size} bytes")
+    if getattr(plan, "model_hash", ""):
+        lines.append(f"* plan hash: `{plan.model_hash[:16]}`")
+    lines.append("")
+    rows = [[layer.name, layer.op, layer.datapath, layer.engine,
+             plan.tensors[layer.output].scale, plan.tensors[layer.output].zero_point]
+            for layer in plan.layers]
+    return lines + table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""]
+
+
+def range_rows(calib: CalibrationResult) -> list[list[Any]]:
+    rows = []
+    for index, (name, q) in enumerate(calib.quant.items()):
+        stats = calib.stats.get(name)
+        requested = calib.requested.get(name, q.policy)
+        policy = q.policy if requested == q.policy else f"{requested} -> {q.policy}"
+        clipped = sqnr = float("nan")
+        if stats is not None and stats.hist is not None:
+            clipped = 100.0 * clipped_fraction(stats, q.lo, q.hi)
+            sqnr = sqnr_db(stats, q.lo, q.hi, q.bits, q.scheme)
+        rows.append([index, f"`{name}`", policy, f"[{q.observed_min:.4g}, {q.observed_max:.4g}]",
+                     f"[{q.lo:.4g}, {q.hi:.4g}]", q.scale, q.zero_point, clipped, sqnr])
+    return rows
+
+
+def ranges_lines(calib: CalibrationResult) -> list[str]:
+    lines = ["## Activation ranges", "",
+             "Clipped: share of calibration values outside the range. Est. SQNR: from the histogram, "
+             "clipping and rounding noise of this tensor alone.", ""]
+    header = ["#", "tensor", "policy", "observed", "clip [lo, hi]", "scale", "zero point",
+              "clipped %", "est. SQNR (dB)"]
+    return lines + table(header, range_rows(calib)) + [""]
+
+
+def histogram_lines(images: list[tuple[TensorQuant, str]]) -> list[str]:
+    lines = ["## Histograms", "",
+             "Log-scale counts of every calibration value; dashed lines and shading: the clip range.", ""]
+    for quant, image in images:
+        lines += [f"### `{cell(quant.name)}`", "", f"![{cell(quant.name)}]({image})", ""]
+    return lines

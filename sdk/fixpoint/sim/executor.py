@@ -1,0 +1,228 @@
+"""Run a lowered plan on the reference C runtime: the bit-exact host simulation.
+
+The plan becomes an ``fp_graph_t`` exactly as the firmware's (field values
+from ``fixpoint.cparams``), built once per plan and cached; one arena of
+``plan.arena_size`` bytes is reused for every sample, and each sample goes
+through ``fp_graph_run``, the entry the firmware calls, or layer by layer
+through ``fp_graph_run_layer`` when intermediates are captured.
+
+Inputs and outputs are integer arrays in NHWC with a leading batch axis:
+``[B, H, W, C]`` for a plan tensor of shape ``[1, H, W, C]``.
+:func:`quantize_input` and :func:`dequantize` convert from / to the float
+tensors of the source ONNX model in its own layout.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cparams import layer_arrays_for_c, layer_struct, graph_struct, tensor_struct
+from ..ir import ModelError
+from ..memory import check_arena
+from ..plan import DTYPES, Plan, PlanTensor
+from . import native
+from .cstruct import CArrays, new_struct, status_name, to_cvalue
+
+log = logging.getLogger(__name__)
+_CACHE_SIZE = 4
+_cache: "OrderedDict[str, CompiledPlan]" = OrderedDict()
+
+
+class SimulationError(ModelError):
+    """The plan or the inputs cannot be simulated; the message names the culprit."""
+
+
+@dataclass
+class SimResult:
+    outputs: list[np.ndarray]                       # one [B, ...] array per plan output
+    intermediates: dict[str, np.ndarray] | None = None  # layer output tensor name -> [B, ...]
+
+
+class CompiledPlan:
+    """A plan as C structs (graph, tensors, layers, constant arrays) plus arena and scratch."""
+
+    def __init__(self, plan: Plan):
+        ffi, lib = native.ffi(), native.lib()
+        check_arena(plan)
+        for t in [*plan.inputs, *plan.outputs]:
+            if plan.tensors[t].shape[0] != 1:
+                raise SimulationError(f"graph I/O tensor '{plan.tensors[t].name}' must have N = 1, "
+                                      f"got shape {plan.tensors[t].shape}")
+        self.plan = plan
+        self.layer_arrays = [CArrays(layer_arrays_for_c(layer)) for layer in plan.layers]
+        self.tensors = ffi.new("fp_tensor_t[]", [to_cvalue(tensor_struct(plan, i), None)
+                                                 for i in range(len(plan.tensors))])
+        self.layers = ffi.new("fp_layer_t[]", [to_cvalue(layer_struct(plan, i), self.layer_arrays[i])
+                                               for i in range(len(plan.layers))] or 1)
+        tables = CArrays()
+        tables.set_pointer("tensors", self.tensors)
+        tables.set_pointer("layers", self.layers)
+        self.graph = new_struct("fp_graph_t", graph_struct(plan, 0), tables)
+        self.scratch_size = int(lib.fp_graph_scratch_size(self.graph))
+        self.graph.scratch_size = self.scratch_size
+        self.scratch = ffi.new("uint8_t[]", max(self.scratch_size, 1))
+        self.arena = np.zeros(plan.arena_size + 16, dtype=np.uint8)
+        start = (-self.arena.ctypes.data) % 16  # the runtime needs a 4-byte aligned arena
+        self.arena = self.arena[start:start + plan.arena_size]
+        self.arena_ptr = ffi.from_buffer("uint8_t[]", self.arena)
+        self._ok = int(lib.FP_OK)
+        # numpy views of every tensor's arena slot, made once: [H, W, C] (the
+        # batch axis is the sample loop), or the full shape of an N > 1 tensor
+        self._views = [self.arena[t.offset:t.offset + t.nbytes].view(DTYPES[t.dtype])
+                       .reshape(t.shape[1:] if t.shape[0] == 1 else t.shape) for t in plan.tensors]
+
+    def _slot(self, index: int) -> np.ndarray:
+        return self._views[index]
+
+    def _check_inputs(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        plan = self.plan
+        if len(inputs) != len(plan.inputs):
+            raise SimulationError(f"plan '{plan.model_name}' takes {len(plan.inputs)} input(s), got {len(inputs)}")
+        checked, batch = [], None
+        for k, (arr, t_index) in enumerate(zip(inputs, plan.inputs)):
+            t = plan.tensors[t_index]
+            arr = np.asarray(arr)
+            want = (arr.shape[0] if arr.ndim else -1, *t.shape[1:])
+            if arr.dtype != np.dtype(DTYPES[t.dtype]) or arr.shape != want:
+                raise SimulationError(f"input {k} ('{t.name}') must be {t.dtype} of shape [B, "
+                                      f"{', '.join(map(str, t.shape[1:]))}], got {arr.dtype} {list(arr.shape)}")
+            if batch is not None and arr.shape[0] != batch:
+                raise SimulationError(f"input {k} ('{t.name}') has batch {arr.shape[0]}, input 0 has {batch}")
+            batch = arr.shape[0]
+            checked.append(arr)
+        return checked
+
+    def _write_inputs(self, inputs: list[np.ndarray], b: int) -> None:
+        for arr, t_index in zip(inputs, self.plan.inputs):
+            self._slot(t_index)[...] = arr[b]
+
+    def _fail(self, layer_index: int, status: int) -> SimulationError:
+        layer = self.plan.layers[layer_index]
+        return SimulationError(f"layer {layer_index} '{layer.name}' ({layer.op}, {layer.datapath}): "
+                               f"the runtime returned {status_name(status)}")
+
+    def _run_layer(self, index: int) -> None:
+        status = native.lib().fp_graph_run_layer(self.graph, index, self.arena_ptr, self.scratch,
+                                                 self.scratch_size)
+        if status != self._ok:
+            raise self._fail(index, status)
+
+    def _run_sample(self, inputs: list[np.ndarray], b: int) -> None:
+        self._write_inputs(inputs, b)
+        status = native.lib().fp_graph_run(self.graph, self.arena_ptr, self.scratch, self.scratch_size)
+        if status != self._ok:
+            # Find the failing layer for the message: replay the sample layer by layer.
+            self._write_inputs(inputs, b)
+            for index in range(len(self.plan.layers)):
+                self._run_layer(index)
+            raise SimulationError(f"plan '{self.plan.model_name}': fp_graph_run returned {status_name(status)}")
+
+    def run(self, inputs: list[np.ndarray], capture: bool = False) -> SimResult:
+        plan = self.plan
+        inputs = self._check_inputs(inputs)
+        batch = inputs[0].shape[0]
+        outputs = [np.empty((batch, *plan.tensors[t].shape[1:]), DTYPES[plan.tensors[t].dtype])
+                   for t in plan.outputs]
+        captured = None
+        if capture:
+            captured = {plan.tensors[layer.output].name:
+                        np.empty((batch, *self._views[layer.output].shape), self._views[layer.output].dtype)
+                        for layer in plan.layers}
+        for b in range(batch):
+            if capture:
+                self._write_inputs(inputs, b)
+                for index, layer in enumerate(plan.layers):
+                    self._run_layer(index)
+                    captured[plan.tensors[layer.output].name][b] = self._slot(layer.output)
+            else:
+                self._run_sample(inputs, b)
+            for k, t in enumerate(plan.outputs):
+                outputs[k][b] = self._slot(t)
+        return SimResult(outputs=outputs, intermediates=captured)
+
+
+def compile_plan(plan: Plan) -> CompiledPlan:
+    """The plan's C structs, built once per plan content (LRU cache keyed by the plan hash)."""
+    try:
+        key = plan.compute_hash()
+    except TypeError:  # a params value JSON cannot hash (e.g. a numpy scalar): build uncached
+        return CompiledPlan(plan)
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    compiled = CompiledPlan(plan)
+    _cache[key] = compiled
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return compiled
+
+
+def run_plan(plan: Plan, inputs: list[np.ndarray], capture: bool = False) -> SimResult:
+    """Run ``plan`` on a batch: ``inputs[k]`` is ``[B, H, W, C]`` of plan input k's dtype.
+
+    Returns the outputs as ``[B, ...]`` arrays and, with ``capture``, every
+    layer's output tensor keyed by its plan tensor name.
+    """
+    return compile_plan(plan).run(inputs, capture=capture)
+
+
+def graph_scratch_size(plan: Plan) -> int:
+    """Scratch bytes the firmware must provide (``fp_graph_scratch_size``)."""
+    return compile_plan(plan).scratch_size
+
+
+def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:
+    if not 0 <= tensor_index < len(plan.tensors):
+        raise SimulationError(f"plan '{plan.model_name}' has no tensor {tensor_index}")
+    return plan.tensors[tensor_index]
+
+
+def _to_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
+    sample = tuple(t.shape[1:])
+    layouts = {"NCHW": (4, lambda a: a.transpose(0, 2, 3, 1)), "NHWC": (4, lambda a: a),
+               "NC": (2, lambda a: a.reshape(a.shape[0], *sample))}
+    if t.source_layout not in layouts:
+        raise SimulationError(f"tensor '{t.name}' has unknown source layout '{t.source_layout}'")
+    ndim, convert = layouts[t.source_layout]
+    if x.ndim != ndim or convert(x).shape[1:] != sample:
+        raise SimulationError(f"tensor '{t.name}' expects [B, ...] in {t.source_layout} layout matching "
+                              f"NHWC {list(t.shape[1:])}, got shape {list(x.shape)}")
+    return convert(x)
+
+
+def _from_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
+    if t.source_layout == "NCHW":
+        return x.transpose(0, 3, 1, 2)
+    if t.source_layout == "NC":
+        return x.reshape(x.shape[0], t.shape[3])
+    return x
+
+
+def quantize_input(plan: Plan, x: np.ndarray, index: int = 0) -> np.ndarray:
+    """Float samples of plan input ``index`` in the source layout -> integer NHWC.
+
+    ``q = clip(round_half_even(x / scale) + zero_point)``, as ONNX QuantizeLinear.
+    """
+    if not 0 <= index < len(plan.inputs):
+        raise SimulationError(f"plan '{plan.model_name}' has no input {index}")
+    t = plan.tensors[plan.inputs[index]]
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise SimulationError(f"input '{t.name}' holds NaN or Inf")
+    info = np.iinfo(DTYPES[t.dtype])
+    q = np.rint(_to_nhwc(t, x) / t.scale) + t.zero_point
+    return np.ascontiguousarray(np.clip(q, info.min, info.max).astype(DTYPES[t.dtype]))
+
+
+def dequantize(plan: Plan, tensor_index: int, ints: np.ndarray) -> np.ndarray:
+    """Integer ``[B, H, W, C]`` values of a plan tensor -> float32 in its source layout."""
+    t = _io_tensor(plan, tensor_index)
+    ints = np.asarray(ints)
+    if ints.ndim != 4 or tuple(ints.shape[1:]) != tuple(t.shape[1:]):
+        raise SimulationError(f"tensor '{t.name}' values must be [B, {', '.join(map(str, t.shape[1:]))}], "
+                              f"got {list(ints.shape)}")
+    real = ((ints.astype(np.float64) - t.zero_point) * t.scale).astype(np.float32)
+    return _from_nhwc(t, real)

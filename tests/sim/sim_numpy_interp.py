@@ -1,0 +1,161 @@
+"""A pure-numpy interpreter of lowered plans, built on fixpoint.reference only.
+
+It reads ``layer.params`` / ``layer.arrays`` directly (never fixpoint.cparams
+or the C runtime), so comparing it with ``fixpoint.sim.executor.run_plan``
+checks the whole C path: cparams field values, the cffi structs, the graph
+executor's dispatch and pointer resolution, the memory plan and the kernels.
+Tensors carry a leading batch axis [B, H, W, C] (plan tensors have N = 1).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from fixpoint.plan import DTYPES, Plan, PlanLayer
+from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference.conv import conv2d
+from fixpoint.reference.depthwise import depthwise_conv2d
+from fixpoint.reference.fully_connected import fully_connected
+
+RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+class _Ctx:
+    def __init__(self, plan: Plan, layer: PlanLayer):
+        self.plan, self.layer, self.p = plan, layer, layer.params
+        out = plan.tensors[layer.output]
+        self.out_shape, self.out_dtype = out.shape, out.dtype
+        self.rq = {"rounding": plan.profile.rounding, "multiplier_bits": plan.profile.multiplier_bits}
+
+    def act(self) -> dict:
+        lo, hi = RANGE[self.out_dtype]
+        return {"act_min": self.p.get("act_min", lo), "act_max": self.p.get("act_max", hi)}
+
+    def scale(self, name: str) -> tuple[int, int]:
+        return self.p[name]["multiplier"], self.p[name]["shift"]
+
+    def spatial(self) -> dict:
+        keys = {"stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "pad_top": 0, "pad_left": 0}
+        return {k: self.p.get(k, v) for k, v in keys.items()}
+
+    def weighted(self) -> dict:
+        a = self.layer.arrays
+        return dict(multiplier=a["multiplier"], shift=a["shift"], datapath=self.layer.datapath,
+                    input_offset=self.p.get("input_offset", 0), output_offset=self.p.get("output_offset", 0),
+                    **self.act(), **self.rq)
+
+
+def _conv2d(c: _Ctx, xs):
+    return conv2d(xs[0], c.layer.arrays["weights"], c.layer.arrays.get("bias"), out_h=c.out_shape[1],
+                  out_w=c.out_shape[2], groups=c.p.get("groups", 1), **c.spatial(), **c.weighted())
+
+
+def _depthwise(c: _Ctx, xs):
+    w = c.layer.arrays["weights"]
+    return depthwise_conv2d(xs[0], w, c.layer.arrays.get("bias"), out_h=c.out_shape[1], out_w=c.out_shape[2],
+                            depth_multiplier=w.shape[3] // xs[0].shape[3], **c.spatial(), **c.weighted())
+
+
+def _fully_connected(c: _Ctx, xs):
+    x = xs[0].reshape(xs[0].shape[0], -1)
+    out = fully_connected(x, c.layer.arrays["weights"], c.layer.arrays.get("bias"),
+                          filter_offset=c.p.get("filter_offset", 0), **c.weighted())
+    return out.reshape(x.shape[0], *c.out_shape[1:])
+
+
+def _second(c: _Ctx, xs):
+    return xs[1] if len(xs) == 2 else c.layer.arrays["weights"]
+
+
+def _add(c: _Ctx, xs):
+    p = c.p
+    return elementwise.add(xs[0], _second(c, xs), input1_offset=p.get("input1_offset", 0),
+                           input2_offset=p.get("input2_offset", 0), output_offset=p.get("output_offset", 0),
+                           left_shift=p["left_shift"], input1_scale=c.scale("input1_scale"),
+                           input2_scale=c.scale("input2_scale"), output_scale=c.scale("output_scale"),
+                           **c.act(), **c.rq)
+
+
+def _mul(c: _Ctx, xs):
+    p = c.p
+    return elementwise.mul(xs[0], _second(c, xs), input1_offset=p.get("input1_offset", 0),
+                           input2_offset=p.get("input2_offset", 0), output_offset=p.get("output_offset", 0),
+                           output_scale=c.scale("output_scale"), **c.act(), **c.rq)
+
+
+def _pool(fn: Callable) -> Callable:
+    def run(c: _Ctx, xs):
+        s = c.spatial()
+        return fn(xs[0], filter_h=c.p["filter_h"], filter_w=c.p["filter_w"], stride_h=s["stride_h"],
+                  stride_w=s["stride_w"], pad_top=s["pad_top"], pad_left=s["pad_left"], out_h=c.out_shape[1],
+                  out_w=c.out_shape[2], **c.act())
+    return run
+
+
+def _softmax(c: _Ctx, xs):
+    p = c.p
+    if c.layer.datapath == "s16":
+        return softmax.softmax_s16(xs[0], input_multiplier=p["input_multiplier"],
+                                   input_left_shift=p["input_left_shift"], exp_lut=c.layer.arrays["exp_lut"],
+                                   one_over_one_plus_x_lut=c.layer.arrays["one_over_one_plus_x_lut"])
+    return softmax.softmax_s8(xs[0], input_multiplier=p["input_multiplier"],
+                              input_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+
+
+def _concat(c: _Ctx, xs):
+    shapes = [c.plan.tensors[i].shape for i in c.layer.inputs]
+    axis = next((a for a in range(4) if any(s[a] != c.out_shape[a] for s in shapes)), 3)
+    lo, hi = RANGE[c.out_dtype]
+    samples = []
+    for b in range(xs[0].shape[0]):
+        flat = data_movement.concat(
+            [x[b] for x in xs], outer=int(np.prod(c.out_shape[:axis])), inner=int(np.prod(c.out_shape[axis + 1:])),
+            input_offsets=c.p.get("input_offset", [0] * len(xs)),
+            input_scales=[(s["multiplier"], s["shift"]) for s in c.p["input_scale"]],
+            output_offset=c.p.get("output_offset", 0), type_min=lo, type_max=hi, **c.rq)
+        samples.append(flat.reshape(c.out_shape[1:]))
+    return np.stack(samples)
+
+
+def _pad(c: _Ctx, xs):
+    before = c.p["pad_before"]
+    assert before[0] == 0, "the interpreter batches over N: no padding of N"
+    return data_movement.pad(xs[0], pad_before=before, out_shape=(xs[0].shape[0], *c.out_shape[1:]),
+                             pad_value=c.p["pad_value"])
+
+
+def _leaky_relu(c: _Ctx, xs):
+    p = c.p
+    return elementwise.leaky_relu(xs[0], input_offset=p.get("input_offset", 0),
+                                  output_offset=p.get("output_offset", 0), identity_scale=c.scale("identity_scale"),
+                                  alpha_scale=c.scale("alpha_scale"), **c.act(), **c.rq)
+
+
+def _requantize(c: _Ctx, xs):
+    p = c.p
+    return data_movement.requantize(xs[0], input_offset=p["input_offset"], output_offset=p["output_offset"],
+                                    scale=c.scale("scale"), **c.act(), **c.rq)
+
+
+def _copy(c: _Ctx, xs):
+    return xs[0].reshape(xs[0].shape[0], *c.out_shape[1:])
+
+
+OPS: dict[str, Callable] = {
+    "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
+    "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
+    "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
+}
+
+
+def interpret(plan: Plan, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Outputs ([B, ...] per plan output) and every layer output by tensor name."""
+    values = {t: np.asarray(x) for t, x in zip(plan.inputs, inputs)}
+    by_name = {}
+    for layer in plan.layers:
+        out = np.asarray(OPS[layer.op](_Ctx(plan, layer), [values[i] for i in layer.inputs]))
+        tensor = plan.tensors[layer.output]
+        values[layer.output] = out.astype(DTYPES[tensor.dtype])
+        by_name[tensor.name] = values[layer.output]
+    return [values[t] for t in plan.outputs], by_name
