@@ -12,7 +12,7 @@ its peak RSS is its own:
   ort:METHOD    onnxruntime.quantization.quantize_static (QDQ, per_channel, int8) on the same set
 
 Wall time is the best of --repeats runs, measured inside the worker after imports; peak RSS
-is the worker's ru_maxrss. Accuracy (when eval.npz exists): onnxruntime QDQ models are run in
+is the worker's VmHWM (its own high-water mark; ru_maxrss would inherit the parent's across exec). Accuracy (when eval.npz exists): onnxruntime QDQ models are run in
 onnxruntime; Fixpoint policies are lowered and simulated via fixpoint.lower/fixpoint.evaluate
 when those import (and "ort-qdq with Fixpoint ranges": ORT's QDQ model with our activation
 scale/zero point forced through TensorQuantOverrides, which isolates the range choice).
@@ -131,8 +131,23 @@ def worker(task: dict) -> dict:
     wall0, cpu0 = time.perf_counter(), time.process_time()
     extra = run()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak / 2**20, "base_mb": base / 2**20, **extra}
+    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": _peak_rss() / 2**20, "base_mb": base / 2**20, **extra}
+
+
+def _peak_rss() -> int:
+    """Peak RSS in bytes of this process image.
+
+    Linux keeps ru_maxrss across exec, so a worker forked from a big parent would
+    report the parent's size; VmHWM belongs to the new image only.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -349,8 +364,8 @@ def write_results(results: dict, out: Path) -> None:
              f"* command: `{results['command']}`",
              f"* machine: {results['machine']}; after: {results['load_average_after']:.2f}",
              f"* each cell: best wall time of {results['repeats']} fresh processes (after imports), "
-             "CPU = user+sys of that run; peak RSS = max ru_maxrss; RSS growth = peak minus RSS "
-             "after imports",
+             "CPU = user+sys of that run; peak RSS = max VmHWM of the worker; RSS growth = peak "
+             "minus RSS after imports",
              "* x minmax: wall time over the bare min/max pass at the same size",
              "* fp:* observe every ONNX activation like minmax; fp:*:norm only the normalized "
              "graph's activations (what `fixpoint calibrate` does)", ""]

@@ -894,9 +894,12 @@ RECIPES = {
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", choices=sorted(RECIPES), help="build only this model")
+    ap.add_argument("--threads", type=int, default=NUM_THREADS,
+                    help="torch CPU threads (default 2; the committed files were "
+                         "made with 2, other values may change the last float bits)")
     args = ap.parse_args()
 
-    torch.set_num_threads(NUM_THREADS)
+    torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     names = [args.only] if args.only else list(RECIPES)
     results = []

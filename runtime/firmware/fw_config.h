@@ -28,8 +28,8 @@
 /* Version of the wire protocol in docs/serial-protocol.md. */
 #define FW_PROTOCOL_VERSION 1u
 
-#if FW_MAX_PAYLOAD < 64u || FW_MAX_PAYLOAD > 65535u
-#error "FW_MAX_PAYLOAD must be in [64, 65535]"
+#if FW_MAX_PAYLOAD < 256u || FW_MAX_PAYLOAD > 65535u
+#error "FW_MAX_PAYLOAD must be in [256, 65535]: IDENTIFY needs ~150 bytes"
 #endif
 
 #if (FW_RX_RING_SIZE & (FW_RX_RING_SIZE - 1u)) != 0u

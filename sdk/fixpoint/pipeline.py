@@ -40,6 +40,13 @@ class CalibrationJob:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     lowering: LowerOptions = field(default_factory=LowerOptions)
     board_name: str = ""
+    model_name: str = ""                  # default: derived from the model path
+
+
+def default_model_name(model_path: Path) -> str:
+    """The file stem, or the folder name for the conventional ``NAME/model.onnx``."""
+    model_path = Path(model_path)
+    return model_path.parent.name if model_path.stem == "model" and model_path.parent.name else model_path.stem
 
 
 @dataclass
@@ -101,7 +108,7 @@ def cache_key(job: CalibrationJob) -> str:
     digest = hashlib.sha256(f"fixpoint {__version__}".encode())
     _file_digest(job.model_path, digest)
     _file_digest(job.data_path, digest)
-    options = {"profile": asdict(job.profile), "calibration": asdict(job.calibration),
+    options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary()}
     options["calibration"].pop("progress", None)
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
@@ -113,6 +120,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     out_dir = Path(out_dir)
     key = cache_key(job)
     graph = load_graph(job.model_path)
+    graph.name = job.model_name or default_model_name(job.model_path)
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
@@ -120,6 +128,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     input_name, input_shape = model_input_spec(graph)
     data = load_samples(job.data_path, input_name, input_shape)
     calib = calibrate(job.model_path, graph, data, job.calibration)
+    if job.lowering.samples is None:
+        job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
     plan.meta.setdefault("board", job.board_name)
     ctable = build_ctable(plan, calib.quant, report)

@@ -110,7 +110,7 @@ class Plan:
         import hashlib
 
         digest = hashlib.sha256()
-        digest.update(json.dumps(_header(self, with_hash=False), sort_keys=True).encode())
+        digest.update(json.dumps(_header(self, with_hash=False), sort_keys=True, default=_json_default).encode())
         for i, layer in enumerate(self.layers):
             for key in sorted(layer.arrays):
                 arr = np.ascontiguousarray(layer.arrays[key])

@@ -163,6 +163,13 @@ def test_client_reports_model_error_of_run() -> None:
         client.run()
 
 
+def test_client_rejects_a_malformed_response() -> None:
+    client = loop_client()
+    client.port.write(response(0, Command.READ_TIMING, b"\x00\x01"))
+    with pytest.raises(BoardProtocolError, match="READ_TIMING: malformed response"):
+        client.read_timing()
+
+
 def test_client_works_through_spy_url_on_a_pty(tmp_path) -> None:
     """spy:// wraps a real device: a pty whose master plays the board."""
     master, slave = os.openpty()

@@ -109,3 +109,19 @@ def test_sqnr_of_8_bit_uniform_is_about_6db_per_bit() -> None:
     obs = TensorObserver("t")
     obs.update(values)
     assert sqnr_db(obs.result(), -1.0, 1.0, 8, "symmetric") == pytest.approx(6.02 * 8, abs=0.5)
+
+
+@pytest.mark.parametrize("scheme", ["asymmetric", "symmetric", "pow2"])
+def test_moment_model_agrees_with_exact_model(scheme: str) -> None:
+    from fixpoint.calibrate.errmodel import MomentModel
+
+    values = np.concatenate([RNG.standard_normal(300_000), np.maximum(RNG.standard_normal(300_000), 0),
+                             [9.0, -7.5]]).astype(np.float32)
+    obs = TensorObserver("t")
+    obs.update(values)
+    stats = obs.result()
+    lo = np.array([stats.min, -3.0, -1.0, -0.2])
+    hi = np.array([stats.max, 4.0, 1.5, 0.3])
+    for norm in ("l2", "l1"):
+        exact = expected_error(stats, lo, hi, 8, scheme, norm)
+        assert MomentModel(stats).error(lo, hi, 8, scheme, norm) == pytest.approx(exact, rel=0.01)

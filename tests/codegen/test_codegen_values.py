@@ -138,6 +138,7 @@ def expected_blob(plan) -> bytes:
     data = bytearray(layout.size)
     data[0:8] = struct.pack("<II", BLOB_MAGIC, layout.size)
     for m in layout.tables:
-        raw = np.ascontiguousarray(layer_arrays_for_c(plan.layers[m.layer])[m.array]).astype(m.values.dtype.newbyteorder("<"))
+        arr = layer_arrays_for_c(plan.layers[m.layer])[m.array]
+        raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"))  # the dump runs on x86-64
         data[m.offset:m.offset + raw.nbytes] = raw.tobytes()
     return bytes(data)

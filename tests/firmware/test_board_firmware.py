@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import (INPUT_SIZE, MODEL_HASH, OUTPUT_SIZE, RUNNABLE_BOARDS, assert_reaped,
-                      assert_same_bytes, expected_output)
+from conftest import (INPUT_SIZE, MODEL_HASH, MODEL_SOURCE, OUTPUT_SIZE, RUNNABLE_BOARDS,
+                      assert_reaped, assert_same_bytes, expected_output)
+from fixpoint.boards.build import build_firmware
 from fixpoint.boards.runner import BoardSession, open_board
 from fixpoint.serial import (BoardCrashed, BoardProtocolError, Command, CounterUnit, FrameDecoder,
                              Status, encode_frame)
@@ -40,7 +42,8 @@ def raw_exchange(session: BoardSession, data: bytes, seq: int) -> tuple[str, int
     port = session.client.port
     port.write(data)
     decoder = FrameDecoder()
-    for _ in range(200):
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
         for event in decoder.feed(port.read(max(1, port.in_waiting))):
             if event.frame.seq == seq:
                 return event.kind, event.frame.cmd, event.frame.payload
@@ -121,7 +124,7 @@ def test_recovers_from_garbage_and_corrupt_frames(session: BoardSession) -> None
     # A truncated frame swallows the next request until the client times out
     # and pads the link (the firmware has no inter-byte timeout by design).
     client.port.write(encode_frame(0x44, Command.PING, bytes(100))[:60])
-    client.timeout, saved = 0.5, client.timeout
+    client.timeout, saved = 1.0, client.timeout   # padding crawls into a loaded QEMU
     try:
         assert client.ping(b"after truncation") == b"after truncation"
     finally:
@@ -145,6 +148,18 @@ def test_error_statuses(session: BoardSession) -> None:
     client.load_input(b"FAIL")
     with pytest.raises(BoardProtocolError, match="MODEL_ERROR, model returned 7"):
         client.run()
+
+
+def test_smallest_max_payload_still_round_trips(tmp_path: Path) -> None:
+    """A 256-byte payload limit (the minimum) on the host board: IDENTIFY fits,
+    input and output take many chunks."""
+    firmware = build_firmware("host", [MODEL_SOURCE], out_dir=tmp_path, max_payload=256,
+                              defines={"FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"'})
+    with open_board("host", firmware, expected_hash=MODEL_HASH) as running:
+        assert running.info is not None and running.info.max_payload == 256
+        data = random_input(6)
+        assert_same_bytes(running.client.infer(data)[0], expected_output(data))
+        assert running.client.transact(Command.PING, bytes(256)).status == Status.BAD_LENGTH
 
 
 def test_cpu_fault_is_reported_as_crash(firmware_for: Callable[[str], Path],

@@ -33,7 +33,7 @@
  * means one main-loop round trip per byte (measured ~8 kB/s into the target);
  * at 14 it is ~30 kB/s. A frame's tail below 14 bytes arrives through the
  * character-timeout interrupt (4 character times). */
-#define FW_FCR_FIFO_TRIGGER14 0xC7u
+#define FW_FCR_FIFO_TRIGGER14 0x07u
 #define FW_MCR_DTR_RTS_OUT2 0x0Bu /* OUT2 gates the IRQ line on PC-style 16550s */
 #define FW_IER_RX_AVAILABLE 0x01u
 #define FW_LSR_DATA_READY 0x01u

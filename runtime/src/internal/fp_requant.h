@@ -12,6 +12,10 @@
 
 #include "fp_types.h"
 
+/* Terms of an int8 x int8 dot product (with offsets) are at most 255 * 128 in
+ * magnitude, so this many of them always fit an int32 partial sum. */
+#define FP_MAC_BLOCK 65536
+
 static inline int32_t fp_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t fp_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 

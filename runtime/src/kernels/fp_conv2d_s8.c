@@ -61,6 +61,7 @@ static int64_t window_sum(const fp_conv2d_params_t *p, const int8_t *input, cons
     const int32_t cg = p->filter.c;
     const int64_t iy0 = (int64_t)oy * p->stride_h - p->pad_top;
     const int64_t ix0 = (int64_t)ox * p->stride_w - p->pad_left;
+    const int32_t input_offset = p->input_offset;
     int64_t acc = 0;
     int32_t ky;
     for (ky = 0; ky < p->filter.h; ++ky) {
@@ -85,8 +86,15 @@ static int64_t window_sum(const fp_conv2d_params_t *p, const int8_t *input, cons
             }
             x = input + ((b * in_h + (int32_t)iy) * in_w + (int32_t)ix) * in_c + c0;
             wk = w + (ky * p->filter.w + kx) * cg;
-            for (c = 0; c < cg; ++c) {
-                acc += (int32_t)(x[c] + p->input_offset) * (int32_t)wk[c];
+            for (c = 0; c < cg;) {
+                /* |term| <= 255 * 128, so a block of FP_MAC_BLOCK terms fits int32:
+                 * 32-bit multiply-accumulate in the hot loop, exact int64 across blocks. */
+                const int32_t end = cg - c > FP_MAC_BLOCK ? c + FP_MAC_BLOCK : cg;
+                int32_t part = 0;
+                for (; c < end; ++c) {
+                    part += (x[c] + input_offset) * (int32_t)wk[c];
+                }
+                acc += part;
             }
         }
     }

@@ -72,7 +72,8 @@ def build_firmware(board: Board | str, model_sources: Sequence[str | os.PathLike
                    cache: bool | str | os.PathLike[str] = True) -> Path:
     """Build firmware for ``board`` running the model in ``model_sources``.
 
-    ``defines`` become ``-D`` flags for every translation unit; ``max_payload``
+    ``defines`` become ``-D`` flags for the firmware and model sources (not
+    the runtime, which compiles as for the host simulator); ``max_payload``
     overrides the board's serial.max_payload; ``cache`` is True (default
     object cache directory), False, or a cache directory. Returns the ELF
     (the executable on the host board). Raises BuildError with the first
@@ -88,10 +89,10 @@ def build_firmware(board: Board | str, model_sources: Sequence[str | os.PathLike
                ObjectCache(cache_root) if cache_root else None)
     try:
         config_dir = _write_config(board, cache_root or job.work, max_payload)
-        cflags = _cflags(board, config_dir, [Path(d) for d in include_dirs], defines or {})
-        build_id = _build_id(board, sources, cflags)
+        flags = _cflags(board, config_dir, [Path(d) for d in include_dirs], defines or {})
+        build_id = _build_id(board, sources, flags)
         sources.append(_write_build_id(job.work, build_id))
-        objects = _compile_all(job, cflags, sources, jobs)
+        objects = _compile_all(job, flags, sources, jobs)
         image = _link(job, objects)
         size = firmware_size(image, board)
         _check_fit(board, size)
@@ -134,21 +135,34 @@ def _require_tool(board: Board, tool: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class _Flags:
+    runtime: list[str]         # runtime/src: sees only the runtime's own headers
+    firmware: list[str]        # everything else: + board config, firmware, model includes
+
+    def for_source(self, src: Path) -> list[str]:
+        return self.runtime if src.is_relative_to(runtime_dir() / "src") else self.firmware
+
+
 def _cflags(board: Board, config_dir: Path, include_dirs: list[Path],
-            defines: Mapping[str, str | int]) -> list[str]:
+            defines: Mapping[str, str | int]) -> _Flags:
+    """The runtime is compiled exactly as for the host simulator: no board
+    config, model include paths or model defines. That also lets every model
+    and payload size of a board share its cached objects."""
     rt, fw = runtime_dir(), firmware_dir()
-    flags = [*COMMON_CFLAGS, *board.compiler.cflags]
-    flags += [f"-I{d}" for d in (config_dir, rt / "include", rt / "src", fw, *include_dirs)]
+    base = [*COMMON_CFLAGS, *board.compiler.cflags]
     if board.compiler.libc == "freestanding":
-        flags.append(f"-isystem{fw / 'libc' / 'include'}")
-    flags += [f"-D{key}={value}" for key, value in sorted(defines.items())]
-    return flags
+        base.append(f"-isystem{fw / 'libc' / 'include'}")
+    runtime = [*base, f"-I{rt / 'include'}", f"-I{rt / 'src'}"]
+    firmware = runtime + [f"-I{d}" for d in (config_dir, fw, *include_dirs)]
+    firmware += [f"-D{key}={value}" for key, value in sorted(defines.items())]
+    return _Flags(runtime, firmware)
 
 
-def _build_id(board: Board, sources: list[Path], cflags: list[str]) -> str:
+def _build_id(board: Board, sources: list[Path], flags: _Flags) -> str:
     """Hash of everything that goes into the image: identifies the binary."""
     digest = hashlib.sha256(board.source.read_bytes())
-    digest.update("\0".join(cflags).encode())
+    digest.update("\0".join(flags.firmware).encode())
     headers = sorted(runtime_dir().rglob("*.h"))
     for path in [*sources, *headers]:
         digest.update(path.name.encode())
@@ -195,10 +209,11 @@ def _write_build_id(work: Path, build_id: str) -> Path:
     return path
 
 
-def _compile_all(job: _Job, cflags: list[str], sources: list[Path], jobs: int | None) -> list[Path]:
+def _compile_all(job: _Job, flags: _Flags, sources: list[Path], jobs: int | None) -> list[Path]:
     objects = [job.work / f"{i:03d}_{src.stem}.o" for i, src in enumerate(sources)]
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        results = list(pool.map(lambda so: _compile(job, cflags, *so), zip(sources, objects)))
+        results = list(pool.map(lambda so: _compile(job, flags.for_source(so[0]), *so),
+                                zip(sources, objects)))
     for src, (code, output) in zip(sources, results):
         if code != 0:
             log.error("%s: compiling %s failed:\n%s", job.board.name, src, output)

@@ -34,29 +34,31 @@ def kl_divergences(hist: np.ndarray, levels: int,
     if kept is None:
         kept = np.arange(levels, last + 1)
     cum = np.concatenate([[0.0], np.cumsum(h)])
-    cum_nz = np.concatenate([[0], np.cumsum(h > 0)])
+    cum_nz = np.concatenate([[0.0], np.cumsum(h > 0)])
     cum_hlogh = np.concatenate([[0.0], np.cumsum(_xlogx(h))])
     total = cum[-1]
     outliers = total - cum[kept]
+    last_bin = h[kept - 1]
 
     per_group = kept // levels                          # last group also takes the remainder
     starts = np.arange(levels)[None, :] * per_group[:, None]
     ends = starts + per_group[:, None]
     ends[:, -1] = kept
     group_sum = cum[ends] - cum[starts]                 # S_g (no outliers)
-    nonzero = (cum_nz[ends] - cum_nz[starts]).astype(np.float64)
-    last_bin = h[kept - 1]
+    nonzero = cum_nz[ends] - cum_nz[starts]             # n_g
     nonzero[:, -1] += (last_bin == 0) & (outliers > 0)  # the folded bin becomes non-empty
-    p_mass = group_sum.copy()
-    p_mass[:, -1] += outliers                           # P_g
-
+    # P_g = S_g except the last group, which also holds the outliers. Since n_g >= 1
+    # wherever S_g > 0, sum_g P_g log(S_g / n_g) needs no masking beyond xlogx.
+    s_last = group_sum[:, -1]
+    p_last = s_last + outliers
+    cross = (np.sum(_xlogx(group_sum[:, :-1]) - group_sum[:, :-1] * np.log(np.maximum(nonzero[:, :-1], 1.0)),
+                    axis=1)
+             + p_last * (np.log(np.maximum(s_last, 1e-300)) - np.log(np.maximum(nonzero[:, -1], 1.0)))
+             - total * np.log(np.maximum(cum[kept], 1e-300)))
     plogp = cum_hlogh[kept - 1] + _xlogx(last_bin + outliers)
-    usable = (p_mass > 0) & (group_sum > 0)
-    ratio = np.where(usable, group_sum / np.where(usable, nonzero * cum[kept][:, None], 1.0), 1.0)
-    cross = np.sum(np.where(usable, p_mass * np.log(ratio), 0.0), axis=1)
     divergence = (plogp - cross) / total - np.log(total)
-    invalid = np.any((p_mass > 0) & (group_sum == 0), axis=1)
-    divergence[invalid] = np.inf
+    divergence[(p_last > 0) & (s_last == 0)] = np.inf   # Q gives no mass where P has some
+    divergence[cum[kept] == 0] = np.inf                 # nothing at all below the threshold
     return kept, divergence
 
 
@@ -66,7 +68,7 @@ def last_occupied(hist: np.ndarray) -> int:
     return int(occupied[-1]) + 1 if occupied.size else 0
 
 
-def kl_threshold_bins(hist: np.ndarray, levels: int, max_candidates: int = 256) -> int:
+def kl_threshold_bins(hist: np.ndarray, levels: int, max_candidates: int = 128) -> int:
     """Number of leading bins whose upper edge is the KL-optimal clip threshold.
 
     Every candidate when there are at most ``max_candidates``; otherwise a

@@ -16,15 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from fixpoint.calibrate.errmodel import expected_error
+from fixpoint.calibrate.errmodel import MomentModel, expected_error
 from fixpoint.calibrate.errors import CalibrationError
 from fixpoint.calibrate.histogram import TensorStats
 from fixpoint.calibrate.kl import kl_threshold_bins
 
 DEFAULT_PERCENTILE = 99.99
 AUTO_CANDIDATES = ("max", "percentile", "kl", "l1", "l2")
-_COARSE_STEPS = 48      # first grid over (0, max|x|] for the l1/l2 search
-_FINE_STEPS = 24        # second grid between the best coarse point's neighbours
+_GRID_1D = 512         # l1/l2 threshold grid over (0, max|x|] ...
+_REFINE = 64           # ... then this many points between the best one's neighbours
+_GRID_2D = 64          # (lo, hi) grid per axis for signed tensors, asymmetric scheme ...
+_REFINE_2D = 16        # ... then this many steps per axis around the best pair
 
 
 class ClipRange(tuple):
@@ -118,41 +120,54 @@ def choose_kl(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange
 
 
 def _search(stats: TensorStats, bits: int, scheme: str, norm: str) -> ClipRange:
-    """Clip range of least expected error.
+    """Clip range of least expected error, priced by the moment model.
 
-    First a common magnitude threshold; for a signed tensor under the
-    asymmetric scheme each end is then refined on its own, because the two
-    tails of e.g. a residual sum are rarely alike.
+    One-sided tensors and the symmetric schemes search a magnitude threshold;
+    a signed tensor under the asymmetric scheme searches (lo, hi) jointly,
+    because the two tails of e.g. a residual sum are rarely alike.
     """
     _needs_hist(stats, norm)
-    top = max(stats.abs_max, 1e-30)
-    best = _line_search(stats, bits, scheme, norm, top,
-                        lambda t: np.array([_clip_at(stats, x) for x in t]).T)
-    lo, hi = _clip_at(stats, best)
+    model = MomentModel(stats)
     if scheme == "asymmetric" and stats.min < 0.0 < stats.max:
-        hi = _line_search(stats, bits, scheme, norm, stats.max, lambda t: (np.full_like(t, lo), t))
-        lo = -_line_search(stats, bits, scheme, norm, -stats.min, lambda t: (-t, np.full_like(t, hi)))
+        lo, hi = _grid_2d(model, stats, bits, scheme, norm)
+    else:
+        lo, hi = _clip_at(stats, _grid_1d(model, stats, bits, scheme, norm))
     return ClipRange(lo, hi, norm)
 
 
-def _line_search(stats: TensorStats, bits: int, scheme: str, norm: str, top: float,
-                 ranges_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> float:
-    """The t in (0, top] whose range ``ranges_for(t)`` has least expected error.
-
-    A coarse grid, then a finer one between the best point's neighbours:
-    the error curve is smooth apart from power-of-two scale steps.
-    """
-    step = top / _COARSE_STEPS
-    best = _best(stats, bits, scheme, norm, step * np.arange(1, _COARSE_STEPS + 1), ranges_for)
-    fine = np.linspace(max(best - step, step / _FINE_STEPS), min(best + step, top), _FINE_STEPS)
-    return _best(stats, bits, scheme, norm, np.append(fine, best), ranges_for)
+def _grid_1d(model: MomentModel, stats: TensorStats, bits: int, scheme: str, norm: str) -> float:
+    """Best threshold on a grid over (0, max|x|], then on a finer grid around it."""
+    top = max(stats.abs_max, 1e-30)
+    step = top / _GRID_1D
+    best = _best_threshold(model, stats, step * np.arange(1, _GRID_1D + 1), bits, scheme, norm)
+    fine = best + (2 * step / _REFINE) * np.arange(-(_REFINE // 2), _REFINE // 2 + 1)
+    return _best_threshold(model, stats, fine[(fine > 0) & (fine <= top)], bits, scheme, norm)
 
 
-def _best(stats: TensorStats, bits: int, scheme: str, norm: str, candidates: np.ndarray,
-          ranges_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> float:
-    lo, hi = ranges_for(candidates)
-    errors = expected_error(stats, lo, hi, bits, scheme, norm)
-    return float(candidates[int(np.argmin(errors))])
+def _best_threshold(model: MomentModel, stats: TensorStats, thresholds: np.ndarray, bits: int,
+                    scheme: str, norm: str) -> float:
+    ranges = np.array([_clip_at(stats, t) for t in thresholds])
+    errors = model.error(ranges[:, 0], ranges[:, 1], bits, scheme, norm)
+    return float(thresholds[int(np.argmin(errors))])
+
+
+def _grid_2d(model: MomentModel, stats: TensorStats, bits: int, scheme: str,
+             norm: str) -> tuple[float, float]:
+    """Best (lo, hi) on a grid over [min, 0) x (0, max], then on a finer grid around it."""
+    lo_step, hi_step = -stats.min / _GRID_2D, stats.max / _GRID_2D
+    steps = np.arange(1, _GRID_2D + 1)
+    lo, hi = _best_pair(model, stats, -lo_step * steps, hi_step * steps, bits, scheme, norm)
+    offsets = (2.0 / _REFINE_2D) * np.arange(-(_REFINE_2D // 2), _REFINE_2D // 2 + 1)
+    return _best_pair(model, stats, lo + lo_step * offsets, hi + hi_step * offsets, bits, scheme, norm)
+
+
+def _best_pair(model: MomentModel, stats: TensorStats, los: np.ndarray, his: np.ndarray, bits: int,
+               scheme: str, norm: str) -> tuple[float, float]:
+    los = los[(los < 0) & (los >= stats.min)]
+    his = his[(his > 0) & (his <= stats.max)]
+    grid_lo, grid_hi = (g.ravel() for g in np.meshgrid(los, his, indexing="ij"))
+    k = int(np.argmin(model.error(grid_lo, grid_hi, bits, scheme, norm)))
+    return float(grid_lo[k]), float(grid_hi[k])
 
 
 def choose_l1(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:

@@ -30,6 +30,7 @@ class IoView:
 class ModelHeaderView:
     file: str
     guard: str
+    arena_base_fn: str
     model_name_comment: str
     files: list[str]
     defines: list[Define]
@@ -74,6 +75,7 @@ class ModelSourceView:
     graph_symbol: str
     graph_init: str
     arena_symbol: str
+    arena_base_fn: str
     scratch_symbol: str
     buffers: list[Buffer]      # every static buffer; fp_model_init zeroes them all
     input_expr: str
@@ -123,7 +125,8 @@ def header_view(ctx: GenContext) -> ModelHeaderView:
         Define("FP_MODEL_INPUT_SIZE", f"{_io_bytes(ctx, plan.inputs)}u", "bytes, all inputs back to back"),
         Define("FP_MODEL_OUTPUT_SIZE", f"{_io_bytes(ctx, plan.outputs)}u", "bytes, all outputs back to back"),
     ]
-    return ModelHeaderView(file=ctx.names.file("model_h"), guard=ctx.names.guard("model_h"), model_name_comment=c_comment(plan.model_name),
+    return ModelHeaderView(file=ctx.names.file("model_h"), guard=ctx.names.guard("model_h"),
+                           arena_base_fn=ctx.names.symbol("arena_base"), model_name_comment=c_comment(plan.model_name),
                            files=[ctx.names.file(r) for r in FILE_ROLES], defines=defines,
                            inputs=_io_views(ctx, "INPUT", plan.inputs),
                            outputs=_io_views(ctx, "OUTPUT", plan.outputs))
@@ -191,7 +194,7 @@ def source_view(ctx: GenContext) -> ModelSourceView:
         tensors_symbol=n.symbol("tensors"), tensors=_tensor_entries(ctx),
         layers_symbol=n.symbol("layers"), layers=_layer_entries(ctx),
         graph_symbol=n.symbol("graph"), graph_init=_graph_init(ctx),
-        arena_symbol=arena, scratch_symbol=scratch, buffers=buffers,
+        arena_symbol=arena, arena_base_fn=n.symbol("arena_base"), scratch_symbol=scratch, buffers=buffers,
         input_expr=input_expr, output_expr=output_expr,
         input_copies=_copies(ctx, plan.inputs, n.symbol("input")) if staged_in else [],
         output_copies=_copies(ctx, plan.outputs, n.symbol("output")) if staged_out else [],

@@ -57,7 +57,8 @@ def build_job(args: argparse.Namespace):
     overrides = {k: int(v) for k, v in key_value_pairs(args.weight_bits_override, "--weight-bits-override").items()}
     lowering = LowerOptions(weight_bits=args.weight_bits, weight_bits_overrides=overrides,
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
-                            bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding)
+                            bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
+                            engines=list(board.accelerator.engines) or None)
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
                           board_name=board.name)

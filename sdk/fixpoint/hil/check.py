@@ -63,13 +63,14 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
 
     board_out = np.empty_like(expected)
     counts: list[int] = []
+    (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
                     retries=job.retries, log_dir=job.work_dir / "logs") as session:
         client = session.client
         bar = _progress(len(ints), job.progress, board.name)
         start = time.perf_counter()
         for i, sample in enumerate(ints):
-            raw, run = client.infer(np.ascontiguousarray(sample).tobytes())
+            raw, run = _infer_timed(client, np.ascontiguousarray(sample).tobytes(), result)
             board_out[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
             counts.append(run.count)
             result.counter_unit = run.counter_unit.name.lower()
@@ -84,11 +85,24 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
             for mismatch in result.mismatches[:3]:
                 localize_mismatch(client, job.plan, ints[mismatch.sample], mismatch)
     result.samples_per_second = len(ints) / max(result.wall_seconds, 1e-9)
-    result.link_bytes_per_second = result.link_bytes / max(result.wall_seconds, 1e-9)
+    result.link_bytes_per_second = result.link_bytes / max(result.transfer_seconds, 1e-9)
+    result.link_share = result.transfer_seconds / max(result.wall_seconds, 1e-9)
     if counts:
         result.count_mean = float(np.mean(counts))
         result.count_min, result.count_max = int(min(counts)), int(max(counts))
     return board_out
+
+
+def _infer_timed(client, data: bytes, result: HilResult):
+    """load + run + read, with the time spent moving bytes kept apart from the run."""
+    t0 = time.perf_counter()
+    client.load_input(data)
+    t1 = time.perf_counter()
+    run = client.run()
+    t2 = time.perf_counter()
+    raw = client.read_output()
+    result.transfer_seconds += (t1 - t0) + (time.perf_counter() - t2)
+    return raw, run
 
 
 def _compare(index: int, got: np.ndarray, want: np.ndarray, result: HilResult) -> None:

@@ -42,7 +42,9 @@ class HilResult:
     wall_seconds: float = 0.0
     samples_per_second: float = 0.0
     link_bytes: int = 0                  # payload bytes in both directions
-    link_bytes_per_second: float = 0.0
+    link_bytes_per_second: float = 0.0  # payload bytes per second of transfer time
+    transfer_seconds: float = 0.0        # time spent loading inputs and reading outputs
+    link_share: float = 0.0              # transfer time / wall time
     firmware: str = ""
     flash_bytes: int = 0
     ram_bytes: int = 0
@@ -65,8 +67,9 @@ class HilResult:
                          f"({'PASS' if self.accuracy_ok else 'FAIL'})")
         if self.agreement is not None:
             lines.append(f"argmax agreement with float: {self.agreement * 100:.2f}%")
-        lines.append(f"speed: {self.samples_per_second:.1f} samples/s, link {self.link_bytes_per_second / 1000:.1f} kB/s,"
-                     f" {self.count_mean:.0f} {self.counter_unit} per inference")
+        lines.append(f"speed: {self.samples_per_second:.1f} samples/s; link {self.link_bytes_per_second / 1000:.1f} kB/s "
+                     f"while transferring ({self.link_share * 100:.0f}% of the time); "
+                     f"{self.count_mean:.0f} {self.counter_unit} per inference")
         for m in self.mismatches[:10]:
             where = f", first diverging layer '{m.first_layer}'" if m.first_layer else ""
             lines.append(f"  sample {m.sample}: {m.differing_bytes} bytes differ, first at output[{m.first_index}] "

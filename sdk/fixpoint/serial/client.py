@@ -6,15 +6,17 @@ Every transaction gets a fresh sequence number; responses with another
 sequence number (late answers to an earlier attempt) are ignored. A
 transaction is retried transparently, up to ``retries`` times, when the
 response is corrupt, the board reports BAD_CRC, or nothing valid arrives
-within ``timeout``; before retrying after a timeout the client pads the link
-so that a half-received frame in the firmware's parser completes and is
-rejected (the firmware has no inter-byte timeout).
+within ``timeout``; after the first timeout of a transaction the client pads
+the link so that a half-received frame in the firmware's parser completes
+and is rejected (the firmware has no inter-byte timeout).
 """
 from __future__ import annotations
 
 import logging
+import struct
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import serial
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 Liveness = Callable[[], "str | None"]
 
 
+T = TypeVar("T")
 _DEATH_GRACE = 1.0   # seconds to wait for a process whose link dropped to exit
 
 
@@ -63,7 +66,7 @@ class FixpointClient:
 
     def identify(self, expected_hash: str | None = None) -> p.IdentifyInfo:
         """Who is there; raises WrongModel if ``expected_hash`` differs."""
-        info = p.parse_identify(self._ok(p.Command.IDENTIFY).payload)
+        info = _parse(p.parse_identify, self._ok(p.Command.IDENTIFY))
         self.info = info
         self.max_payload = info.max_payload
         if expected_hash is not None and info.model_hash != expected_hash:
@@ -82,7 +85,7 @@ class FixpointClient:
         """Run one inference; raises BoardProtocolError if the model failed."""
         frame = self._ok(p.Command.RUN, timeout=timeout or self.run_timeout,
                          accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.NOT_READY))
-        result = p.parse_run(frame.payload)
+        result = _parse(p.parse_run, frame)
         if result.status != p.Status.OK:
             raise BoardProtocolError(f"RUN: {result.status.name}, model returned {result.model_rc}",
                                      status=int(result.status))
@@ -101,7 +104,7 @@ class FixpointClient:
         return bytes(out)
 
     def read_timing(self) -> p.TimingInfo:
-        return p.parse_timing(self._ok(p.Command.READ_TIMING).payload)
+        return _parse(p.parse_timing, self._ok(p.Command.READ_TIMING))
 
     def reset(self) -> None:
         """Re-initialise the model and clear input and timing statistics."""
@@ -126,6 +129,7 @@ class FixpointClient:
         timeout = self.timeout if timeout is None else timeout
         name = _cmd_name(cmd)
         last: _Transient | None = None
+        padded = False
         for attempt in range(self.retries + 1):
             if last is not None:
                 log.info("%s: retry %d/%d after %s", name, attempt, self.retries, last)
@@ -133,8 +137,11 @@ class FixpointClient:
                 return self._attempt(cmd, payload, timeout)
             except _Transient as exc:
                 last = exc
-                if exc.timed_out:
+                # One padding completes any partial frame; more would only
+                # queue up in front of the retries on a slow link.
+                if exc.timed_out and not padded:
                     self._pad_link()
+                    padded = True
         assert last is not None
         message = f"{name}: {last} (after {self.retries + 1} attempts, {timeout:.2f} s each)"
         raise BoardTimeout(message) if last.timed_out else BoardProtocolError(message)
@@ -220,6 +227,15 @@ class FixpointClient:
 
     def _info(self) -> p.IdentifyInfo:
         return self.info if self.info is not None else self.identify()
+
+
+def _parse(parser: Callable[[bytes], T], frame: p.Frame) -> T:
+    """Decode a response payload; a malformed one is a protocol error."""
+    try:
+        return parser(frame.payload)
+    except (ValueError, struct.error) as exc:
+        raise BoardProtocolError(f"{_cmd_name(frame.cmd & ~p.RESPONSE_FLAG)}: malformed response "
+                                 f"({exc})") from None
 
 
 def _cmd_name(cmd: int) -> str:

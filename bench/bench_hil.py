@@ -1,0 +1,94 @@
+"""HIL benchmark: per board and example model, samples/s, link utilisation, instructions, sizes.
+
+    python bench/bench_hil.py [--boards host,mps2-an386,...] [--models mlp,...] [-n 200]
+
+Writes bench/results/hil.md and hil.json. Every run is also a bit-exactness
+check; a mismatch is reported in the table (and makes the script exit 1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fixpoint.boards import list_boards, load_board
+from fixpoint.calibrate import CalibrationConfig
+from fixpoint.hil import HilJob, run_hil
+from fixpoint.lower import LowerOptions
+from fixpoint.pipeline import CalibrationJob, run_calibration
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "models"
+RESULTS = ROOT / "bench" / "results"
+
+
+def emulated_boards() -> list[str]:
+    return [b for b in list_boards() if load_board(b).kind in ("host", "qemu")]
+
+
+def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
+    board = load_board(board_name)
+    folder = EXAMPLES / model
+    job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
+                         profile=board.requant_profile(), calibration=CalibrationConfig(progress=False),
+                         lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+                         board_name=board.name)
+    outputs = run_calibration(job, work / model / board.name / "plan")
+    with np.load(folder / "eval.npz") as data:
+        x, labels = data["input"][:n], data["label"][:n]
+    result = run_hil(HilJob(plan=outputs.plan, board=board.name, x=x, labels=labels,
+                            model_path=folder / "model.onnx", work_dir=work / model / board.name,
+                            progress=False, localize=False))
+    return {"model": model, "board": board.name, "samples": result.n_samples,
+            "bit_exact": result.bit_exact, "samples_per_s": result.samples_per_second,
+            "link_kB_per_s": result.link_bytes_per_second / 1000, "link_share": result.link_share,
+            "counter_unit": result.counter_unit, "count_per_inference": result.count_mean,
+            "arena_bytes": result.arena_bytes, "flash_bytes": result.flash_bytes, "ram_bytes": result.ram_bytes,
+            "board_top1": result.board_top1, "float_top1": result.float_top1}
+
+
+def to_markdown(rows: list[dict], n: int) -> str:
+    head = ("| model | board | bit-exact | samples/s | link kB/s (while transferring) | link share | "
+            "count / inference | arena B | flash B | RAM B | board top-1 | float top-1 |")
+    lines = [f"# HIL benchmark ({n} eval samples per model and board)", "",
+             "Command: `python bench/bench_hil.py` (via `make bench`). Counts are instructions on QEMU "
+             "(`-icount`), nanoseconds on the host board.", "", head, "|" + "---|" * 12]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['board']} | {r['bit_exact']}/{r['samples']} | {r['samples_per_s']:.1f} | "
+                     f"{r['link_kB_per_s']:.1f} | {r['link_share'] * 100:.0f}% | {r['count_per_inference']:.0f} "
+                     f"{r['counter_unit']} | {r['arena_bytes']} | {r['flash_bytes']} | {r['ram_bytes']} | "
+                     f"{_pct(r['board_top1'])} | {_pct(r['float_top1'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}%"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", default=",".join(emulated_boards()))
+    parser.add_argument("--models", default=",".join(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())))
+    parser.add_argument("-n", "--samples", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-hil")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rows = []
+    for model in args.models.split(","):
+        for board in args.boards.split(","):
+            row = bench_one(model, board, args.samples, args.work)
+            print(f"{model:12s} {board:14s} {row['bit_exact']}/{row['samples']} bit-exact "
+                  f"{row['samples_per_s']:8.1f} samples/s", flush=True)
+            rows.append(row)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "hil.md").write_text(to_markdown(rows, args.samples))
+    (RESULTS / "hil.json").write_text(json.dumps(rows, indent=1))
+    return 0 if all(r["bit_exact"] == r["samples"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
