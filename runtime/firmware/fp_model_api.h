@@ -34,4 +34,12 @@ const uint8_t *fp_model_output(void);
 int fp_model_init(void);
 int fp_model_run(void);
 
+/* Debug read-back, used to find the first layer where a board and the host
+ * simulation diverge: fp_model_run_layers(n) runs only layers [0, n) on the
+ * current input (n = 0 runs nothing), leaving every tensor of those layers in
+ * the arena; fp_model_arena() is the arena (fp_model_arena_size() bytes)
+ * whose offsets the lowered plan records. 0 = OK, else an error code. */
+int fp_model_run_layers(uint32_t n);
+const uint8_t *fp_model_arena(void);
+
 #endif /* FP_MODEL_API_H */

@@ -178,6 +178,45 @@ static uint16_t fw_cmd_read_output(const fw_frame_t *req, uint8_t *resp)
     return (uint16_t)(1u + n);
 }
 
+static uint16_t fw_cmd_run_layers(const fw_frame_t *req, uint8_t *resp)
+{
+    int rc;
+
+    if (req->len != 4u) {
+        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    }
+    if (fw_state.init_rc != 0) {
+        resp[0] = FW_STATUS_NOT_READY;
+        rc = fw_state.init_rc;
+    } else {
+        rc = fp_model_run_layers(fw_get_u32(req->payload));
+        resp[0] = (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
+    }
+    fw_put_s32(resp + 1, (int32_t)rc);
+    return 5u;
+}
+
+static uint16_t fw_cmd_read_arena(const fw_frame_t *req, uint8_t *resp)
+{
+    uint32_t offset;
+    uint32_t n;
+
+    if (req->len != 6u) {
+        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    }
+    offset = fw_get_u32(req->payload);
+    n = fw_get_u16(req->payload + 4);
+    if (n > FW_MAX_PAYLOAD - 1u) {
+        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    }
+    if (!fw_in_range(offset, n, fp_model_arena_size())) {
+        return fw_status_only(resp, FW_STATUS_BAD_RANGE);
+    }
+    resp[0] = FW_STATUS_OK;
+    memcpy(resp + 1, fp_model_arena() + offset, n);
+    return (uint16_t)(1u + n);
+}
+
 static uint16_t fw_cmd_read_timing(const fw_frame_t *req, uint8_t *resp)
 {
     if (req->len != 0u) {
@@ -225,6 +264,8 @@ static const fw_command_t fw_commands[] = {
     {FW_CMD_READ_TIMING, fw_cmd_read_timing},
     {FW_CMD_RESET, fw_cmd_reset},
     {FW_CMD_PING, fw_cmd_ping},
+    {FW_CMD_RUN_LAYERS, fw_cmd_run_layers},
+    {FW_CMD_READ_ARENA, fw_cmd_read_arena},
 };
 
 uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp)

@@ -17,6 +17,8 @@ enum {
     FW_CMD_READ_TIMING = 0x05,
     FW_CMD_RESET = 0x06,
     FW_CMD_PING = 0x07,
+    FW_CMD_RUN_LAYERS = 0x08,  /* u32 n: run layers [0, n) only (debug read-back) */
+    FW_CMD_READ_ARENA = 0x09,  /* u32 offset, u16 length: arena bytes (debug read-back) */
     FW_CMD_RESPONSE = 0x80 /* or-ed into the command code of every response */
 };
 

@@ -34,6 +34,9 @@ void fw_uart_write(const uint8_t *data, size_t len);
 int fw_uart_read_byte(void);
 /* Interrupt service routine of the receive interrupt (not on the host). */
 void fw_uart_isr(void);
+/* Re-enable reception after the ISR paused it because the receive queue was
+ * full (fw_rxq.h), and collect what waits in the UART meanwhile. */
+void fw_uart_rx_resume(void);
 
 /* ---- cycle / instruction counter -------------------------------------- */
 

@@ -118,6 +118,7 @@ def cache_key(job: CalibrationJob) -> str:
 def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True) -> CalibrationOutputs:
     """Calibrate and lower ``job`` into ``out_dir`` (plan, CTable, statistics)."""
     out_dir = Path(out_dir)
+    _fit_calibration_to_profile(job)
     key = cache_key(job)
     graph = load_graph(job.model_path)
     graph.name = job.model_name or default_model_name(job.model_path)
@@ -142,6 +143,14 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)
     return CalibrationOutputs(out_dir, plan, graph, ctable)
+
+
+def _fit_calibration_to_profile(job: CalibrationJob) -> None:
+    """Architecture-aware defaults: shift-only hardware can only apply power-of-two scales,
+    so activations are calibrated with the pow2 scheme unless the user chose a scheme."""
+    if job.profile.rounding == "shift_only" and job.calibration.scheme is None:
+        log.info("board requantizes by shifts only: calibrating activations with the pow2 scheme")
+        job.calibration.scheme = "pow2"
 
 
 def _cached(out_dir: Path, key: str) -> bool:

@@ -166,3 +166,10 @@ def test_non_positive_tensor() -> None:
     for name in POLICIES:
         lo, hi = choose_range(name, _stats(values), 8, "asymmetric")
         assert hi == 0.0 and float(values.min()) <= lo < 0.0, name
+
+
+def test_all_zero_tensor_under_every_policy() -> None:
+    stats = _stats(np.zeros(1000, np.float32))
+    for name in POLICIES:
+        for scheme in ("asymmetric", "symmetric", "pow2"):
+            assert tuple(choose_range(name, stats, 8, scheme)) == (0.0, 0.0), (name, scheme)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RUNNABLE_BOARDS
+from fixture_model import RUNNABLE_BOARDS
 from fixpoint.boards import list_boards, load_board
 
 ARM_BOARDS = ["mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547", "nucleo-f746zg"]

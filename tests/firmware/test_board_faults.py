@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import MODEL_HASH, assert_reaped
+from fixture_model import MODEL_HASH, assert_reaped
 from fixpoint.boards.runner import open_board
 from fixpoint.serial import BoardCrashed, BoardTimeout, WrongModel
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (INPUT_SIZE, MODEL_HASH, MODEL_SOURCE, OUTPUT_SIZE, RUNNABLE_BOARDS,
+from fixture_model import (INPUT_SIZE, MODEL_HASH, MODEL_SOURCE, OUTPUT_SIZE, RUNNABLE_BOARDS,
                       assert_reaped, assert_same_bytes, expected_output)
 from fixpoint.boards.build import build_firmware
 from fixpoint.boards.runner import BoardSession, open_board

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fw_config.h"
+#include "fw_cpu.h"
 #include "fw_platform.h"
 #include "fw_rxq.h"
 
@@ -47,7 +48,8 @@ void fw_uart_write(const uint8_t *data, size_t len)
 }
 
 /* Clear the interrupt before draining: a byte landing after the drain then
- * raises a fresh interrupt instead of being stranded. */
+ * raises a fresh interrupt instead of being stranded. With the queue full,
+ * stop: the byte stays in the UART and QEMU holds back the next ones. */
 void fw_uart_isr(void)
 {
     FW_UART_INTCLEAR = FW_INT_RX;
@@ -55,8 +57,23 @@ void fw_uart_isr(void)
         FW_UART_STATE = FW_STATE_RXOVERRUN; /* write 1 to clear */
     }
     while ((FW_UART_STATE & FW_STATE_RXFULL) != 0u) {
-        (void)fw_rxq_push((uint8_t)(FW_UART_DATA & 0xFFu));
+        if (fw_rxq_full()) {
+            FW_UART_CTRL &= ~FW_CTRL_RXIE;
+            fw_rxq_pause();
+            return;
+        }
+        fw_rxq_push((uint8_t)(FW_UART_DATA & 0xFFu));
     }
+}
+
+/* The RX interrupt status is only latched while RXIE is set, so a byte that
+ * arrived while paused raises nothing: drain it here. */
+void fw_uart_rx_resume(void)
+{
+    fw_cpu_irq_mask();
+    FW_UART_CTRL |= FW_CTRL_RXIE;
+    fw_uart_isr();
+    fw_cpu_irq_unmask();
 }
 
 int fw_uart_read_byte(void)

@@ -55,3 +55,7 @@ int fw_uart_read_byte(void)
 void fw_uart_isr(void)
 {
 }
+
+void fw_uart_rx_resume(void)
+{
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fw_config.h"
+#include "fw_cpu.h"
 #include "fw_platform.h"
 #include "fw_rxq.h"
 
@@ -33,7 +34,7 @@
  * means one main-loop round trip per byte (measured ~8 kB/s into the target);
  * at 14 it is ~30 kB/s. A frame's tail below 14 bytes arrives through the
  * character-timeout interrupt (4 character times). */
-#define FW_FCR_FIFO_TRIGGER14 0x07u
+#define FW_FCR_FIFO_TRIGGER14 0xC7u
 #define FW_MCR_DTR_RTS_OUT2 0x0Bu /* OUT2 gates the IRQ line on PC-style 16550s */
 #define FW_IER_RX_AVAILABLE 0x01u
 #define FW_LSR_DATA_READY 0x01u
@@ -65,11 +66,26 @@ void fw_uart_write(const uint8_t *data, size_t len)
     }
 }
 
+/* With the queue full, stop: the bytes stay in the FIFO and QEMU holds back
+ * the next ones until fw_uart_rx_resume(). */
 void fw_uart_isr(void)
 {
     while ((FW_UART_LSR & FW_LSR_DATA_READY) != 0u) {
-        (void)fw_rxq_push(FW_UART_RBR);
+        if (fw_rxq_full()) {
+            FW_UART_IER = 0u;
+            fw_rxq_pause();
+            return;
+        }
+        fw_rxq_push(FW_UART_RBR);
     }
+}
+
+void fw_uart_rx_resume(void)
+{
+    fw_cpu_irq_mask();
+    FW_UART_IER = FW_IER_RX_AVAILABLE;
+    fw_uart_isr(); /* below the trigger level only a timeout would announce it */
+    fw_cpu_irq_unmask();
 }
 
 int fw_uart_read_byte(void)

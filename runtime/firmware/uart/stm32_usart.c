@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "fw_config.h"
+#include "fw_cpu.h"
 #include "fw_platform.h"
 #include "fw_rxq.h"
 
@@ -47,15 +48,29 @@ void fw_uart_write(const uint8_t *data, size_t len)
 }
 
 /* An overrun also raises the RXNE interrupt and would re-fire forever if not
- * cleared; the lost byte is caught by the frame CRC and the host retries. */
+ * cleared; the lost byte is caught by the frame CRC and the host retries.
+ * With the queue full, stop reading until fw_uart_rx_resume(). */
 void fw_uart_isr(void)
 {
     if ((FW_USART_ISR & FW_ISR_ORE) != 0u) {
         FW_USART_ICR = FW_ICR_ORECF;
     }
     while ((FW_USART_ISR & FW_ISR_RXNE) != 0u) {
-        (void)fw_rxq_push((uint8_t)(FW_USART_RDR & 0xFFu));
+        if (fw_rxq_full()) {
+            FW_USART_CR1 &= ~FW_CR1_RXNEIE;
+            fw_rxq_pause();
+            return;
+        }
+        fw_rxq_push((uint8_t)(FW_USART_RDR & 0xFFu));
     }
+}
+
+void fw_uart_rx_resume(void)
+{
+    fw_cpu_irq_mask();
+    FW_USART_CR1 |= FW_CR1_RXNEIE;
+    fw_uart_isr();
+    fw_cpu_irq_unmask();
 }
 
 int fw_uart_read_byte(void)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from .board import (Accelerator, Board, Compiler, Cpu, Engine, Launch, Memory, MemoryRegion,
                     Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .loader import BoardFileError, list_boards, load_board
+
+BoardConfigError = BoardFileError   # the name fixpoint.cli looks up
 from .paths import boards_dir, firmware_dir, runtime_dir
 
 __all__ = [
-    "Accelerator", "Board", "BoardFileError", "Compiler", "Cpu", "Engine", "Launch", "Memory",
+    "Accelerator", "Board", "BoardConfigError", "BoardFileError", "Compiler", "Cpu", "Engine", "Launch", "Memory",
     "MemoryRegion", "Register", "RegisterMap", "SerialSettings", "Startup", "Timing", "Uart",
     "boards_dir", "firmware_dir", "list_boards", "load_board", "runtime_dir",
 ]

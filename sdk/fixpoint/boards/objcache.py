@@ -2,9 +2,9 @@
 
 Building one board compiles ~50 files, most of them the runtime, which rarely
 changes; the board tests build eight boards. An entry is keyed by compiler,
-flags and the source file's bytes, and remembers the hash of every header the
-compiler read (from its -MMD dependency file): it is reused only while all of
-those still match. Entries are written to a temporary name and renamed, so
+flags and the source file's bytes; each of its variants remembers the hash of
+every header the compiler read (from its -MMD dependency file) and is reused
+only while all of those still match. Entries are written to a temporary name and renamed, so
 parallel builds can share one cache.
 """
 from __future__ import annotations
@@ -47,34 +47,46 @@ class ObjectCache:
         return digest.hexdigest()
 
     def fetch(self, key: str, dest: Path) -> bool:
-        """Copy the cached object for ``key`` to ``dest`` if still valid."""
-        entry = self.root / key[:2] / key
-        try:
-            manifest = json.loads((entry / "deps.json").read_text())
-            valid = all(file_digest(Path(dep)) == sha for dep, sha in manifest.items())
-        except (OSError, ValueError):
-            valid = False
-        if valid:
-            shutil.copyfile(entry / "object.o", dest)
-            self.hits += 1
-            return True
+        """Copy a cached object for ``key`` whose headers all still match."""
+        for variant in self._variants(key):
+            try:
+                manifest = json.loads((variant / "deps.json").read_text())
+                if all(file_digest(Path(dep)) == sha for dep, sha in manifest.items()):
+                    shutil.copyfile(variant / "object.o", dest)
+                    self.hits += 1
+                    return True
+            except (OSError, ValueError):
+                continue
         self.misses += 1
         return False
 
     def store(self, key: str, obj: Path, depfile: Path) -> None:
-        deps = {str(p): file_digest(p) for p in parse_depfile(depfile)}
-        final = self.root / key[:2] / key
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}-", dir=final.parent))
+        """Add a variant: the same source and flags compiled against these
+        header contents (headers change while the key does not)."""
+        deps = json.dumps({str(p): file_digest(p) for p in parse_depfile(depfile)}, sort_keys=True)
+        folder = self.root / key[:2] / key
+        final = folder / hashlib.sha256(deps.encode()).hexdigest()[:16]
+        if final.exists():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
         try:
             shutil.copyfile(obj, tmp / "object.o")
-            (tmp / "deps.json").write_text(json.dumps(deps))
-            if not final.exists():
-                os.replace(tmp, final)
-        except OSError as exc:   # another build stored it first: fine
+            (tmp / "deps.json").write_text(deps)
+            os.replace(tmp, final)
+        except OSError as exc:   # another build stored the same variant first: fine
             log.debug("object cache: not storing %s (%s)", key[:12], exc)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _variants(self, key: str) -> list[Path]:
+        """Newest first: the current headers are most likely the latest ones."""
+        folder = self.root / key[:2] / key
+        try:
+            found = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        except OSError:
+            return []
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 def parse_depfile(depfile: Path) -> list[Path]:

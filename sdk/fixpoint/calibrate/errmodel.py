@@ -133,6 +133,8 @@ class MomentModel:
         """Estimated mean |err| or err**2 per element for each range [lo[k], hi[k]]."""
         power = 2 if norm == "l2" else 1
         scale, zero = scale_zero_point(np.asarray(lo, np.float64), np.asarray(hi, np.float64), bits, scheme)
+        if len(self.left) == 0:          # nothing but exact zeros: error-free at any range
+            return np.zeros(scale.shape)
         r_lo, r_hi = representable_range(scale, zero, bits)
         above, n_above = self._above(r_hi + scale / 2, r_hi, power)
         below, n_below = self._below(r_lo - scale / 2, r_lo, power)

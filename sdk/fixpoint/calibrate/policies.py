@@ -132,7 +132,22 @@ def _search(stats: TensorStats, bits: int, scheme: str, norm: str) -> ClipRange:
         lo, hi = _grid_2d(model, stats, bits, scheme, norm)
     else:
         lo, hi = _clip_at(stats, _grid_1d(model, stats, bits, scheme, norm))
-    return ClipRange(lo, hi, norm)
+    return _confirm(stats, lo, hi, bits, scheme, norm)
+
+
+def _confirm(stats: TensorStats, lo: float, hi: float, bits: int, scheme: str, norm: str) -> ClipRange:
+    """Check the moment model's pick against its neighbours and the full range, exactly.
+
+    The moment model assumes step**2/12 rounding noise; data on a grid (an input
+    image in steps of 1/255) can be error-free at the full range, which only the
+    exact model, reading the occupied bins, can see.
+    """
+    full = choose_max(stats, bits, scheme)
+    factors = np.array([1.0, 0.98, 0.99, 1.01, 1.02])
+    los = np.append(np.clip(lo * factors, stats.min, 0.0), full.lo)
+    his = np.append(np.clip(hi * factors, 0.0, max(stats.max, 0.0)), full.hi)
+    best = int(np.argmin(expected_error(stats, los, his, bits, scheme, norm)))
+    return ClipRange(los[best], his[best], norm)
 
 
 def _grid_1d(model: MomentModel, stats: TensorStats, bits: int, scheme: str, norm: str) -> float:

@@ -38,6 +38,9 @@ class HilJob:
     timeout: float | None = None
     retries: int | None = None
     localize: bool = True
+    # The plan the host simulates, when it is not ``plan`` itself: only for testing
+    # the mismatch report (a real board cannot be made to compute wrongly on demand).
+    sim_plan: Plan | None = None
     progress: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -46,7 +49,7 @@ def run_hil(job: HilJob) -> HilResult:
     board = load_board(job.board)
     plan = job.plan
     ints = quantize_input(plan, job.x)
-    expected = run_plan(plan, [ints]).outputs[0]
+    expected = run_plan(job.sim_plan or plan, [ints]).outputs[0]
     image, size = build_model_firmware(plan, board, job.work_dir)
     result = HilResult(board=board.name, model_name=plan.model_name, model_hash=plan.model_hash,
                        n_samples=len(ints), bit_exact=0, max_drop_pp=job.max_drop_pp, firmware=str(image),
@@ -83,7 +86,7 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
             bar.close()
         if job.localize:
             for mismatch in result.mismatches[:3]:
-                localize_mismatch(client, job.plan, ints[mismatch.sample], mismatch)
+                localize_mismatch(client, job.plan, job.sim_plan or job.plan, ints[mismatch.sample], mismatch)
     result.samples_per_second = len(ints) / max(result.wall_seconds, 1e-9)
     result.link_bytes_per_second = result.link_bytes / max(result.transfer_seconds, 1e-9)
     result.link_share = result.transfer_seconds / max(result.wall_seconds, 1e-9)

@@ -17,9 +17,12 @@ from .results import SampleMismatch
 log = logging.getLogger(__name__)
 
 
-def localize_mismatch(client, plan: Plan, sample: np.ndarray, mismatch: SampleMismatch) -> None:
-    """Fill ``mismatch.first_layer`` (or ``detail`` when the board cannot tell)."""
-    capture = run_plan(plan, [sample[None]], capture=True).intermediates or {}
+def localize_mismatch(client, plan: Plan, sim_plan: Plan, sample: np.ndarray, mismatch: SampleMismatch) -> None:
+    """Fill ``mismatch.first_layer`` (or ``detail`` when the board cannot tell).
+
+    ``plan`` is what the board runs (its arena layout); ``sim_plan`` what the host simulated.
+    """
+    capture = run_plan(sim_plan, [sample[None]], capture=True).intermediates or {}
     try:
         client.load_input(np.ascontiguousarray(sample).tobytes())
         for k, layer in enumerate(plan.layers):

@@ -61,10 +61,12 @@ class HilResult:
     def summary(self) -> str:
         lines = [f"board {self.board}: {self.bit_exact}/{self.n_samples} samples bit-exact "
                  f"with the host simulation ({'PASS' if not self.mismatches else 'FAIL'})"]
-        if self.board_top1 is not None:
+        if self.board_top1 is not None and self.float_top1 is not None:
             lines.append(f"accuracy: board {self.board_top1 * 100:.2f}%  float {self.float_top1 * 100:.2f}%  "
                          f"drop {self.drop_pp:.2f} pp (budget {self.max_drop_pp:.2f}) "
                          f"({'PASS' if self.accuracy_ok else 'FAIL'})")
+        elif self.board_top1 is not None:
+            lines.append(f"accuracy: board {self.board_top1 * 100:.2f}% (no float model given)")
         if self.agreement is not None:
             lines.append(f"argmax agreement with float: {self.agreement * 100:.2f}%")
         lines.append(f"speed: {self.samples_per_second:.1f} samples/s; link {self.link_bytes_per_second / 1000:.1f} kB/s "

@@ -119,6 +119,24 @@ class FixpointClient:
         result = self.run()
         return self.read_output(), result
 
+    def run_layers(self, n: int, timeout: float | None = None) -> None:
+        """Debug: run only the first ``n`` layers on the loaded input."""
+        frame = self._ok(p.Command.RUN_LAYERS, struct.pack("<I", n), timeout=timeout or self.run_timeout,
+                         accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.NOT_READY))
+        status, rc = p.Status(frame.payload[0]), struct.unpack_from("<i", frame.payload, 1)[0]
+        if status != p.Status.OK:
+            raise BoardProtocolError(f"RUN_LAYERS {n}: {status.name}, model returned {rc}", status=int(status))
+
+    def read_arena(self, offset: int, length: int) -> bytes:
+        """Debug: ``length`` bytes of the activation arena from ``offset``."""
+        step = self.max_payload - 1
+        out = bytearray()
+        while len(out) < length:
+            n = min(step, length - len(out))
+            payload = p.read_output_payload(offset + len(out), n)
+            out += self._ok(p.Command.READ_ARENA, payload).payload[1:]
+        return bytes(out)
+
     def close(self) -> None:
         self.port.close()
 

@@ -28,6 +28,8 @@ class Command(enum.IntEnum):
     READ_TIMING = 0x05
     RESET = 0x06
     PING = 0x07
+    RUN_LAYERS = 0x08     # debug read-back: run layers [0, n) only
+    READ_ARENA = 0x09     # debug read-back: arena bytes
 
 
 class Status(enum.IntEnum):
