@@ -27,5 +27,6 @@ class BuildPyWithData(build_py):
 
 setup(
     cmdclass={"build_py": BuildPyWithData},
-    cffi_modules=["sdk/fixpoint/sim/_build_runtime.py:ffibuilder"],
+    cffi_modules=["sdk/fixpoint/sim/_build_runtime.py:ffibuilder",
+                  "sdk/fixpoint/calibrate/_build_histogram.py:ffibuilder"],
 )

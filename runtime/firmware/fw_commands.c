@@ -157,7 +157,9 @@ static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
     return 14u;
 }
 
-static uint16_t fw_cmd_read_output(const fw_frame_t *req, uint8_t *resp)
+/* READ_OUTPUT and READ_ARENA: `offset u32, length u16` -> status + bytes of a region. */
+static uint16_t fw_read_region(const fw_frame_t *req, uint8_t *resp, const uint8_t *base,
+                               uint32_t size)
 {
     uint32_t offset;
     uint32_t n;
@@ -170,12 +172,17 @@ static uint16_t fw_cmd_read_output(const fw_frame_t *req, uint8_t *resp)
     if (n > FW_MAX_PAYLOAD - 1u) {
         return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
     }
-    if (!fw_in_range(offset, n, fp_model_output_size())) {
+    if (!fw_in_range(offset, n, size)) {
         return fw_status_only(resp, FW_STATUS_BAD_RANGE);
     }
     resp[0] = FW_STATUS_OK;
-    memcpy(resp + 1, fp_model_output() + offset, n);
+    memcpy(resp + 1, base + offset, n);
     return (uint16_t)(1u + n);
+}
+
+static uint16_t fw_cmd_read_output(const fw_frame_t *req, uint8_t *resp)
+{
+    return fw_read_region(req, resp, fp_model_output(), fp_model_output_size());
 }
 
 static uint16_t fw_cmd_run_layers(const fw_frame_t *req, uint8_t *resp)
@@ -198,23 +205,7 @@ static uint16_t fw_cmd_run_layers(const fw_frame_t *req, uint8_t *resp)
 
 static uint16_t fw_cmd_read_arena(const fw_frame_t *req, uint8_t *resp)
 {
-    uint32_t offset;
-    uint32_t n;
-
-    if (req->len != 6u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
-    }
-    offset = fw_get_u32(req->payload);
-    n = fw_get_u16(req->payload + 4);
-    if (n > FW_MAX_PAYLOAD - 1u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
-    }
-    if (!fw_in_range(offset, n, fp_model_arena_size())) {
-        return fw_status_only(resp, FW_STATUS_BAD_RANGE);
-    }
-    resp[0] = FW_STATUS_OK;
-    memcpy(resp + 1, fp_model_arena() + offset, n);
-    return (uint16_t)(1u + n);
+    return fw_read_region(req, resp, fp_model_arena(), fp_model_arena_size());
 }
 
 static uint16_t fw_cmd_read_timing(const fw_frame_t *req, uint8_t *resp)

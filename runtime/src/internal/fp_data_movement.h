@@ -66,6 +66,17 @@ static inline int fp_concat_is_identity(int32_t input_offset, int32_t output_off
            (reach << scale.shift) < ((int64_t)1 << 31);
 }
 
+/* One element of a non-identity concat input: clamp(requant(x + input_offset)
+ * + output_offset) to the element type [lo, hi]. */
+static inline int32_t fp_concat_elem(int32_t x, int32_t input_offset, fp_scale_t scale,
+                                     fp_rq_mode_t mode, int32_t output_offset, int32_t lo,
+                                     int32_t hi)
+{
+    int32_t v = fp_sat_s32((int64_t)x + input_offset);
+    int32_t raw = fp_requant32(v, scale.multiplier, scale.shift, mode);
+    return fp_clamp_s64((int64_t)raw + output_offset, lo, hi);
+}
+
 /* 1 when the pad params are legal for an element type [lo, hi]. */
 static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int32_t hi)
 {
@@ -90,6 +101,20 @@ static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int3
         }
     }
     return 1;
+}
+
+/* Flat input pixel ((n * H + h) * W + w) that output pixel (n, h, w) of a
+ * valid pad copies, or -1 when that output pixel is all padding. */
+static inline int32_t fp_pad_src_pixel(const fp_pad_params_t *p, int32_t n, int32_t h, int32_t w)
+{
+    const int32_t in_n = n - p->pad_before[0];
+    const int32_t in_h = h - p->pad_before[1];
+    const int32_t in_w = w - p->pad_before[2];
+    if (in_n < 0 || in_n >= p->input.n || in_h < 0 || in_h >= p->input.h || in_w < 0 ||
+        in_w >= p->input.w) {
+        return -1;
+    }
+    return (in_n * p->input.h + in_h) * p->input.w + in_w;
 }
 
 #endif /* FP_DATA_MOVEMENT_H */

@@ -41,10 +41,8 @@ fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *
                 continue;
             }
             for (k = 0; k < chunk; ++k) {
-                int32_t v = fp_sat_s32((int64_t)src[k] + in_off);
-                int32_t raw = fp_requant32(v, scale.multiplier, scale.shift, params->mode);
-                dst[k] = (int8_t)fp_clamp_s64((int64_t)raw + params->output_offset, FP_S8_MIN,
-                                              FP_S8_MAX);
+                dst[k] = (int8_t)fp_concat_elem(src[k], in_off, scale, params->mode,
+                                                 params->output_offset, FP_S8_MIN, FP_S8_MAX);
             }
         }
         axis_start += params->axis_size[i];

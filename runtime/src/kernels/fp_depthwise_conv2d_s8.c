@@ -9,82 +9,30 @@
  * never overflows). Parameter ranges: docs/kernels.md.
  */
 #include "fp_runtime.h"
-#include "../internal/fp_requant.h"
+#include "../internal/fp_conv_common.h"
 
-/* Element count, or -1 if a dim is not positive or the count exceeds
- * INT32_MAX (so every index computed below fits an int32_t). */
-static int32_t count4(const fp_dims_t *d)
+/* Exact sum over the window of batch b for output channel oc, which reads
+ * input channel ic. One term per tap, so the blocked 32-bit partial sum of
+ * fp_mac_dot_s8 is applied along each window row: |term| <= 255 * 128, so
+ * FP_MAC_BLOCK taps fit int32; exact int64 across blocks and rows. */
+static int64_t window_sum(const fp_conv_geom_t *g, const fp_conv_window_t *win,
+                          const int8_t *input, const int8_t *filter, int32_t c_out, int32_t b,
+                          int32_t ic, int32_t oc, int32_t input_offset)
 {
-    int64_t c;
-    if (d->n <= 0 || d->h <= 0 || d->w <= 0 || d->c <= 0) {
-        return -1;
-    }
-    c = (int64_t)d->n * d->h;
-    c = c > INT32_MAX ? -1 : c * d->w;
-    c = (c < 0 || c > INT32_MAX) ? -1 : c * d->c;
-    return (c < 0 || c > INT32_MAX) ? -1 : (int32_t)c;
-}
-
-static int params_ok(const fp_depthwise_conv2d_params_t *p)
-{
-    const fp_dims_t *in = &p->input;
-    const fp_dims_t *f = &p->filter;
-    const fp_dims_t *out = &p->output;
-    if (count4(in) < 0 || count4(f) < 0 || count4(out) < 0) {
-        return 0;
-    }
-    if (p->depth_multiplier < 1 || f->n != 1 || out->n != in->n || out->c != f->c
-        || (int64_t)in->c * p->depth_multiplier != (int64_t)f->c) {
-        return 0;
-    }
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1
-        || p->pad_top < 0 || p->pad_left < 0) {
-        return 0;
-    }
-    if (p->input_offset < -127 || p->input_offset > 128 || p->output_offset < -128
-        || p->output_offset > 127) {
-        return 0;
-    }
-    if (p->act_min > p->act_max || p->act_min < INT8_MIN || p->act_max > INT8_MAX) {
-        return 0;
-    }
-    return fp_requant_legal(&p->requant, f->c, 0);
-}
-
-/* Exact sum over the receptive field of output (b, oy, ox, oc), which reads
- * input channel ic. */
-static int64_t window_sum(const fp_depthwise_conv2d_params_t *p, const int8_t *input,
-                          const int8_t *w, int32_t b, int32_t oy, int32_t ox, int32_t ic,
-                          int32_t oc)
-{
-    const int32_t in_h = p->input.h;
-    const int32_t in_w = p->input.w;
-    const int32_t in_c = p->input.c;
-    const int32_t c_out = p->filter.c;
-    const int64_t iy0 = (int64_t)oy * p->stride_h - p->pad_top;
-    const int64_t ix0 = (int64_t)ox * p->stride_w - p->pad_left;
     int64_t acc = 0;
     int32_t ky;
-    for (ky = 0; ky < p->filter.h; ++ky) {
-        const int64_t iy = iy0 + (int64_t)ky * p->dilation_h;
-        int32_t kx;
-        if (iy < 0) {
-            continue;
-        }
-        if (iy >= in_h) {
-            break;
-        }
-        for (kx = 0; kx < p->filter.w; ++kx) {
-            const int64_t ix = ix0 + (int64_t)kx * p->dilation_w;
-            const int8_t *x;
-            if (ix < 0) {
-                continue;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
+        const int8_t *x_row = input + (b * g->in_h + iy) * g->in_w * g->in_c + ic;
+        int32_t kx = win->kx0;
+        while (kx < win->kx1) {
+            const int32_t end = win->kx1 - kx > FP_MAC_BLOCK ? kx + FP_MAC_BLOCK : win->kx1;
+            int32_t part = 0;
+            for (; kx < end; ++kx) {
+                const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
+                part += (x_row[ix * g->in_c] + input_offset) * (int32_t)filter[(ky * g->k_w + kx) * c_out + oc];
             }
-            if (ix >= in_w) {
-                break;
-            }
-            x = input + ((b * in_h + (int32_t)iy) * in_w + (int32_t)ix) * in_c + ic;
-            acc += (int32_t)(x[0] + p->input_offset) * (int32_t)w[(ky * p->filter.w + kx) * c_out + oc];
+            acc += part;
         }
     }
     return acc;
@@ -94,7 +42,7 @@ fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *filter,
                                    const int32_t *bias, int8_t *output, void *scratch)
 {
-    const fp_requant_t *rq;
+    fp_conv_geom_t g;
     int32_t c_out;
     int32_t b;
     int32_t oy;
@@ -102,24 +50,23 @@ fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
     int32_t oc;
     (void)scratch; /* fp_depthwise_conv2d_s8_scratch_size() is 0 */
     if (params == NULL || input == NULL || filter == NULL || output == NULL
-        || !params_ok(params)) {
+        || !fp_depthwise_params_ok(params, -127, 128, INT8_MIN, INT8_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
-    rq = &params->requant;
+    g = fp_depthwise_geom(params);
     c_out = params->output.c;
     for (b = 0; b < params->output.n; ++b) {
         for (oy = 0; oy < params->output.h; ++oy) {
             for (ox = 0; ox < params->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
                 int8_t *out = output + ((b * params->output.h + oy) * params->output.w + ox) * c_out;
                 for (oc = 0; oc < c_out; ++oc) {
                     const int32_t ic = oc / params->depth_multiplier;
-                    const int32_t i = rq->n == 1 ? 0 : oc;
-                    int64_t acc = window_sum(params, input, filter, b, oy, ox, ic, oc);
-                    int32_t r;
-                    acc += bias != NULL ? bias[oc] : 0;
-                    r = fp_requant32(fp_sat_s32(acc), rq->multiplier[i], rq->shift[i], rq->mode);
-                    r = fp_add_sat_s32(r, params->output_offset);
-                    out[oc] = (int8_t)fp_clamp_s32(r, params->act_min, params->act_max);
+                    const int64_t acc = window_sum(&g, &win, input, filter, c_out, b, ic, oc,
+                                                   params->input_offset);
+                    out[oc] = (int8_t)fp_mac_out_acc32(acc, bias, oc, &params->requant,
+                                                       params->output_offset, params->act_min,
+                                                       params->act_max);
                 }
             }
         }

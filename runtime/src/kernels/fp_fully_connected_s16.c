@@ -10,41 +10,12 @@
  * docs/kernels.md.
  */
 #include "fp_runtime.h"
-#include "../internal/fp_requant.h"
-
-/* a * b when both are positive and the product fits an int32_t, else -1 */
-static int32_t mul_pos(int32_t a, int32_t b)
-{
-    int64_t c;
-    if (a <= 0 || b <= 0) {
-        return -1;
-    }
-    c = (int64_t)a * b;
-    return c > INT32_MAX ? -1 : (int32_t)c;
-}
-
-static int params_ok(const fp_fully_connected_params_t *p)
-{
-    /* every index below is < one of these three counts, so it fits int32 */
-    if (mul_pos(p->batches, p->depth) < 0 || mul_pos(p->out_channels, p->depth) < 0
-        || mul_pos(p->batches, p->out_channels) < 0) {
-        return 0;
-    }
-    if (p->input_offset != 0 || p->output_offset != 0 || p->filter_offset < -127
-        || p->filter_offset > 128) {
-        return 0;
-    }
-    if (p->act_min > p->act_max || p->act_min < INT16_MIN || p->act_max > INT16_MAX) {
-        return 0;
-    }
-    return fp_requant_legal(&p->requant, p->out_channels, 1);
-}
+#include "../internal/fp_fc_common.h"
 
 fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
                                    const int16_t *input, const int8_t *filter,
                                    const int64_t *bias, int16_t *output, void *scratch)
 {
-    const fp_requant_t *rq;
     int32_t depth;
     int32_t c_out;
     int32_t f_off;
@@ -52,10 +23,9 @@ fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
     int32_t oc;
     (void)scratch; /* fp_fully_connected_s16_scratch_size() is 0 */
     if (params == NULL || input == NULL || filter == NULL || output == NULL
-        || !params_ok(params)) {
+        || !fp_fc_params_ok(params, 0, 0, 0, 0, INT16_MIN, INT16_MAX, 1)) {
         return FP_ERR_ARG;
     }
-    rq = &params->requant;
     depth = params->depth;
     c_out = params->out_channels;
     f_off = params->filter_offset;
@@ -64,18 +34,13 @@ fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
         int16_t *out = output + b * c_out;
         for (oc = 0; oc < c_out; ++oc) {
             const int8_t *w = filter + oc * depth;
-            const int32_t i = rq->n == 1 ? 0 : oc;
             int64_t acc = 0;
             int32_t d;
-            int32_t r;
             for (d = 0; d < depth; ++d) {
                 acc += (int32_t)x[d] * ((int32_t)w[d] + f_off);
             }
-            if (bias != NULL) {
-                acc += fp_sat_s64_range(bias[oc], -((int64_t)1 << 62), (int64_t)1 << 62);
-            }
-            r = fp_requant64(acc, rq->multiplier[i], rq->shift[i], rq->mode);
-            out[oc] = (int16_t)fp_clamp_s32(r, params->act_min, params->act_max);
+            out[oc] = (int16_t)fp_mac_out_acc64(acc, bias, oc, &params->requant,
+                                                params->act_min, params->act_max);
         }
     }
     return FP_OK;

@@ -25,22 +25,17 @@ fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t
     }
     value = (int8_t)params->pad_value;
     for (n = 0; n < params->output.n; ++n) {
-        const int32_t in_n = n - params->pad_before[0];
         for (h = 0; h < params->output.h; ++h) {
-            const int32_t in_h = h - params->pad_before[1];
             for (w = 0; w < params->output.w; ++w) {
-                const int32_t in_w = w - params->pad_before[2];
+                const int32_t px = fp_pad_src_pixel(params, n, h, w);
                 const int32_t out_c = params->output.c;
                 const int32_t in_c = params->input.c;
                 const int32_t before_c = params->pad_before[3];
-                if (in_n < 0 || in_n >= params->input.n || in_h < 0 || in_h >= params->input.h ||
-                    in_w < 0 || in_w >= params->input.w) {
+                if (px < 0) {
                     fp_pad_fill_s8(dst, out_c, value);
                 } else {
-                    const int8_t *src =
-                        input + ((in_n * params->input.h + in_h) * params->input.w + in_w) * in_c;
                     fp_pad_fill_s8(dst, before_c, value);
-                    memcpy(dst + before_c, src, (size_t)in_c * sizeof(*dst));
+                    memcpy(dst + before_c, input + px * in_c, (size_t)in_c * sizeof(*dst));
                     fp_pad_fill_s8(dst + before_c + in_c, out_c - before_c - in_c, value);
                 }
                 dst += out_c;

@@ -32,7 +32,7 @@ API_HEADER = "fp_model_api.h"
 # -fno-wrapv undoes the -fwrapv Python's own CFLAGS add: signed overflow keeps
 # the meaning it has in the firmware build, so a hidden overflow cannot make the
 # host build agree with the simulator while the board disagrees.
-COMPILE_ARGS = ("-std=c99", "-O2", "-fno-wrapv")
+COMPILE_ARGS = ("-std=c99", "-O2", "-fno-wrapv", "-fno-strict-aliasing")
 _BUILD_VERSION = "1"   # bump when the way the extension is built changes
 _loaded: dict[str, ModuleType] = {}
 

@@ -51,7 +51,9 @@ def make_ffibuilder() -> FFI:
         '#include "fp_runtime.h"\n',
         sources=runtime_sources(runtime_dir),
         include_dirs=[str(runtime_dir / "include")],
-        extra_compile_args=["-std=c99", "-O2"],
+        # as the firmware: the arena is raw bytes read as int8/int16 tensors (no type-based
+        # alias analysis), and no -fwrapv (which Python adds) so overflow means what it means there
+        extra_compile_args=["-std=c99", "-O2", "-fno-strict-aliasing", "-fno-wrapv"],
     )
     return builder
 
