@@ -47,7 +47,7 @@ def test_non_default_profiles_are_exercised() -> None:
     assert (an505.rounding, an505.multiplier_bits, an505.shift_max, an505.per_channel) == \
         ("single", 16, 15, True)
     rv = load_board("riscv32-virt").requant_profile()
-    assert (rv.rounding, rv.per_channel) == ("shift_only", False)
+    assert (rv.rounding, rv.multiplier_bits, rv.per_channel) == ("double", 16, False)
     assert load_board("mps2-an385").requant_profile() == RequantProfile()
 
 
@@ -57,7 +57,8 @@ def test_register_maps_follow_the_profile() -> None:
     assert [r.offset for r in regs.registers] == [4 * i for i in range(len(regs.registers))]
     assert {"mult_addr", "shift_addr"} <= set(regs.fields())
     rv = load_board("riscv32-virt").accelerator.registers
-    assert rv is not None and rv.by_field("shift") is not None and rv.by_field("mult") is None
+    assert rv is not None and rv.by_field("shift") is not None and rv.by_field("mult") is not None
+    assert rv.by_field("mult_addr") is None      # per-tensor: the scale sits in the register itself
     assert set(rv.fields()) <= set(REGISTER_FIELDS)
 
 
@@ -118,5 +119,5 @@ def test_register_map_width_must_hold_the_shift_range(tmp_path: Path) -> None:
     shutil.copytree(boards_dir() / "riscv32-virt", folder)
     toml = folder / "board.toml"
     toml.write_text(toml.read_text().replace('width = 6, field = "shift"', 'width = 5, field = "shift"'))
-    with pytest.raises(BoardFileError, match=r"layer\[21\]'.*cannot hold shifts \[-31, 30\]"):
+    with pytest.raises(BoardFileError, match=r"layer\[22\]'.*cannot hold shifts \[-31, 30\]"):
         load_board(folder)

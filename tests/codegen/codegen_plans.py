@@ -18,6 +18,8 @@ from sim_plans import PlanBuilder, branches, chain, every_op
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 RECIPES = {"chain": chain, "branches": branches, "every_op": every_op}
 SHIFT_ONLY = RequantProfile(rounding="shift_only", per_channel=False)
+#: riscv32-virt's profile: one Q15 scale register per layer
+RV32 = RequantProfile(rounding="double", multiplier_bits=16, per_channel=False)
 AN505 = RequantProfile(rounding="single", multiplier_bits=16, shift_min=-31, shift_max=15)
 
 
@@ -30,7 +32,8 @@ def built_plan(recipe: str, datapath: str, seed: int = 0, profile: RequantProfil
 
 
 @lru_cache(maxsize=None)
-def example_plan(model: str, bits: int = 8, weight_bits: int = 8, shift_only: bool = False) -> Plan:
+def example_plan(model: str, bits: int = 8, weight_bits: int = 8, shift_only: bool = False,
+                 profile_name: str = "") -> Plan:
     """load -> normalize -> calibrate -> lower on an example model (cached per session)."""
     folder = EXAMPLES / model
     onnx = folder / "model.onnx"
@@ -38,7 +41,8 @@ def example_plan(model: str, bits: int = 8, weight_bits: int = 8, shift_only: bo
     input_name, shape = model_input_spec(onnx)
     config = CalibrationConfig(bits=bits, scheme="pow2" if shift_only else None, progress=False)
     quant = calibrate(onnx, graph, load_samples(folder / "calib.npz", input_name, shape), config).quant
-    profile = SHIFT_ONLY if shift_only else RequantProfile()
+    named = {"rv32": RV32, "an505": AN505}
+    profile = named[profile_name] if profile_name else (SHIFT_ONLY if shift_only else RequantProfile())
     return lower(graph, quant, profile, LowerOptions(weight_bits=weight_bits))
 
 

@@ -9,14 +9,14 @@ import pytest
 from fixpoint.codegen import generate
 
 from codegen_helpers import TARGETS, compile_c, header_units
-from codegen_plans import AN505, SHIFT_ONLY, built_plan, example_plan
+from codegen_plans import AN505, RV32, built_plan, example_plan
 
 # (recipe or example, datapath, board, profile)
 CASES = {
     "every_op-s8-default": lambda: built_plan("every_op", "s8")[0],
     "every_op-s4-an505": lambda: built_plan("every_op", "s4", profile=AN505)[0],
     "every_op-s16-an547": lambda: built_plan("every_op", "s16")[0],
-    "branches-s8-riscv": lambda: built_plan("branches", "s8", profile=SHIFT_ONLY)[0],
+    "branches-s8-riscv": lambda: built_plan("branches", "s8", profile=RV32)[0],
     "example-cnn-s8": lambda: example_plan("cnn_bn_res"),
     "example-cnn-s4": lambda: example_plan("cnn_bn_res", weight_bits=4),
 }

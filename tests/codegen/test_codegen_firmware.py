@@ -14,7 +14,7 @@ from fixpoint.codegen import generate
 from fixpoint.sim.executor import run_plan
 
 from codegen_helpers import sample_bytes, split_outputs
-from codegen_plans import AN505, built_plan, example_plan, random_inputs
+from codegen_plans import AN505, RV32, built_plan, example_plan, random_inputs
 from sim_asserts import assert_exact
 
 
@@ -27,11 +27,9 @@ def _boards() -> list[str]:
 def _plan_for(board: str):
     """A plan lowered for the board's requantization profile."""
     profile = load_board(board).requant_profile()
-    if profile.rounding == "shift_only":
-        return example_plan("mlp", shift_only=True)
     if profile == AN505:
         return built_plan("every_op", "s4", profile=AN505)[0]
-    return example_plan("cnn_bn_res")
+    return example_plan("cnn_bn_res", profile_name="rv32" if profile == RV32 else "")
 
 
 @pytest.mark.parametrize("board", _boards())

@@ -18,7 +18,7 @@ from fixpoint.codegen.regvalues import LayerFields, layer_registers
 from fixpoint.cparams import ArrayRef, layer_arrays_for_c, layer_struct, tensor_struct
 
 from codegen_helpers import STRICT, include_flags
-from codegen_plans import AN505, SHIFT_ONLY, built_plan, example_plan
+from codegen_plans import AN505, RV32, built_plan, example_plan
 
 
 def test_generic_renderer():
@@ -83,7 +83,7 @@ def test_register_values_are_the_cparams_values(board):
 
 
 def test_per_tensor_registers_take_the_single_table_entry():
-    plan, _ = built_plan("chain", "s8", profile=SHIFT_ONLY)
+    plan, _ = built_plan("chain", "s8", profile=RV32)
     ctx, rows = _cells(plan, "riscv32-virt")
     arrays = layer_arrays_for_c(plan.layers[0])
     assert rows[0]["shift"].value == int(arrays["shift"][0]) and arrays["shift"].size == 1
