@@ -1,28 +1,28 @@
 """Where board files and firmware sources live: the one place that knows.
 
 From a repository checkout both are beside ``sdk/``: ``<repo>/boards`` and
-``<repo>/runtime``. A packaged install (wired up later) can point elsewhere
-with ``FIXPOINT_BOARDS_DIR`` / ``FIXPOINT_RUNTIME_DIR`` or by changing only
-this module.
+``<repo>/runtime``; an installed wheel carries them as package data
+(``fixpoint._paths.data_dir``). ``FIXPOINT_BOARDS_DIR`` / ``FIXPOINT_RUNTIME_DIR``
+point elsewhere.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+from .._paths import data_dir
 
 
 def boards_dir() -> Path:
     """Directory holding one sub-folder per board plus ``schema.json``."""
     override = os.environ.get("FIXPOINT_BOARDS_DIR")
-    return Path(override) if override else _REPO_ROOT / "boards"
+    return Path(override) if override else data_dir("boards")
 
 
 def runtime_dir() -> Path:
     """The C runtime tree (``include/``, ``src/``, ``firmware/``)."""
     override = os.environ.get("FIXPOINT_RUNTIME_DIR")
-    return Path(override) if override else _REPO_ROOT / "runtime"
+    return Path(override) if override else data_dir("runtime")
 
 
 def firmware_dir() -> Path:

@@ -173,13 +173,19 @@ def _kernel():
     global _KERNEL
     if _KERNEL is None:
         from .._cbuild import load_extension
-        from . import _build_histogram
 
         here = Path(__file__).resolve().parent
-        _KERNEL = load_extension(_build_histogram.MODULE, _build_histogram.make_ffibuilder,
+        _KERNEL = load_extension("fixpoint.calibrate._fp_histogram", _histogram_builder,
                                  lambda root: [here / "histogram_kernel.c", here / "histogram_kernel.h",
                                                here / "_build_histogram.py"])
     return _KERNEL
 
 
 _KERNEL = None
+
+
+def _histogram_builder():
+    # imported only when building: an installed wheel has the compiled module, not the C source
+    from . import _build_histogram
+
+    return _build_histogram.make_ffibuilder()
