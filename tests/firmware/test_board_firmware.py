@@ -92,7 +92,7 @@ def test_long_runs_count_across_counter_wraps(session: BoardSession) -> None:
     client = session.client
     counts = []
     for multiple in (1, 2, 3):
-        data = b"LOOP" + struct.pack("<I", multiple * 600_000) + random_input(5)[8:]
+        data = b"LOOP" + struct.pack("<I", multiple * 1_000_000) + random_input(5)[8:]
         client.load_input(data)
         first, second = client.run().count, client.run().count
         assert_same_bytes(client.read_output(), expected_output(data))
