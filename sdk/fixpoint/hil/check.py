@@ -10,6 +10,7 @@ differ from the simulator's capture is named.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +148,7 @@ def _float_predictions(job: HilJob) -> np.ndarray:
 
 
 def _progress(total: int, enabled: bool, board: str):
-    if not enabled:
+    if not enabled or not sys.stderr.isatty():   # no bar in logs and CI output
         return None
     try:
         from tqdm import tqdm
