@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .fileio import atomic_write_text
 from .lower.context import LowerReport
 from .plan import Plan, PlanTensor
 from .quant import TensorQuant
@@ -126,17 +126,7 @@ def write_ctable(path: str | os.PathLike, ctable: dict[str, Any]) -> Path:
     """Write the CTable as JSON atomically (never a half-written file)."""
     path = Path(path)
     text = json.dumps(ctable, indent=1, allow_nan=False)  # strict JSON: fails before touching the file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write_text(path, text + "\n")
 
 
 def read_ctable(path: str | os.PathLike) -> dict[str, Any]:

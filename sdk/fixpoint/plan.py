@@ -23,13 +23,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .fileio import atomic_path
 
 PLAN_FORMAT_VERSION = 1
 
@@ -150,21 +151,13 @@ def save_plan(plan: Plan, path: str | os.PathLike) -> Path:
     validate_plan(plan)
     if not plan.model_hash:
         plan.model_hash = plan.compute_hash()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("plan.json", json.dumps(_header(plan), indent=1, sort_keys=True, default=_json_default))
-            for i, layer in enumerate(plan.layers):
-                for key, arr in layer.arrays.items():
-                    buf = io.BytesIO()
-                    np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
-                    zf.writestr(f"arrays/{i}/{key}.npy", buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("plan.json", json.dumps(_header(plan), indent=1, sort_keys=True, default=_json_default))
+        for i, layer in enumerate(plan.layers):
+            for key, arr in layer.arrays.items():
+                buf = io.BytesIO()
+                np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+                zf.writestr(f"arrays/{i}/{key}.npy", buf.getvalue())
     return path
 
 

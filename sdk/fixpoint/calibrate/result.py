@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from fixpoint.calibrate.errors import CalibrationError, one_line
 from fixpoint.calibrate.histogram import NUM_BINS, TensorStats
+from fixpoint.fileio import atomic_path
 from fixpoint.quant import TensorQuant
 
 STATS_FORMAT = "fixpoint-calibration-stats"
@@ -94,13 +94,5 @@ def _stats_from_header(header: dict[str, Any], hist_row: np.ndarray) -> TensorSt
 
 def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
     """np.savez into a temp file next to ``path``, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            np.savez_compressed(fp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fp:
+        np.savez_compressed(fp, **arrays)

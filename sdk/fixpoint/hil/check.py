@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,6 @@ class HilJob:
     # the mismatch report (a real board cannot be made to compute wrongly on demand).
     sim_plan: Plan | None = None
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def run_hil(job: HilJob) -> HilResult:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from fixpoint._paths import repo_root
+from fixpoint.fileio import atomic_write_text
 from fixpoint.ops.onnx_ops import ONNX_OPS
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 
@@ -80,16 +79,7 @@ def render_supported_ops() -> str:
 
 def write_supported_ops(path: Path = DOC_PATH) -> Path:
     """Write the document atomically (temporary file + os.replace)."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render_supported_ops())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write_text(path, render_supported_ops())
 
 
 def main(argv: list[str] | None = None) -> int:

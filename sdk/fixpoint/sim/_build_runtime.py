@@ -2,13 +2,12 @@
 
 The cdef is read from our own public headers, between the FP_CDEF_BEGIN and
 FP_CDEF_END markers, so the Python bridge can never drift from the C API.
-The extension compiles the very same runtime/src sources the firmware uses.
-Run as a script to build in place: ``python sdk/fixpoint/sim/_build_runtime.py``.
+The extension compiles the very same runtime/src sources the firmware uses;
+in a checkout fixpoint.sim.native rebuilds it whenever those sources change.
 """
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from cffi import FFI
@@ -59,7 +58,3 @@ def make_ffibuilder() -> FFI:
 
 
 ffibuilder = make_ffibuilder()
-
-if __name__ == "__main__":
-    out = Path(__file__).resolve().parents[2]
-    ffibuilder.compile(tmpdir=str(out), verbose=False)
