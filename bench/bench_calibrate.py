@@ -7,15 +7,14 @@ its peak RSS is its own:
 
   float         plain float inference over the set
   minmax        bare min/max pass: every intermediate observed, min/max only (the baseline)
-  fp:POLICY     fixpoint.calibrate.calibrate over every ONNX activation (the same tensors)
-  fp:POLICY:norm   the same over the normalized graph's activations (what the pipeline does)
+  fp:POLICY     fixpoint.calibrate.calibrate as `fixpoint calibrate` runs it: the normalized
+                graph's activations (BatchNormalization folded, Relu/Clip fused: fewer tensors)
+  fp:POLICY:all-onnx   the same over every ONNX activation (exactly the tensors minmax observes)
   ort:METHOD    onnxruntime.quantization.quantize_static (QDQ, per_channel, int8) on the same set
 
 Wall time is the best of --repeats runs, measured inside the worker after imports; peak RSS
-is the worker's VmHWM (its own high-water mark; ru_maxrss would inherit the parent's across exec). Accuracy (when eval.npz exists): onnxruntime QDQ models are run in
-onnxruntime; Fixpoint policies are lowered and simulated via fixpoint.lower/fixpoint.evaluate
-when those import (and "ort-qdq with Fixpoint ranges": ORT's QDQ model with our activation
-scale/zero point forced through TensorQuantOverrides, which isolates the range choice).
+is the worker's VmHWM (its own high-water mark; ru_maxrss would inherit the parent's across
+exec). Accuracy (when eval.npz exists): see calibrate_accuracy.py.
 
 Usage: python bench/bench_calibrate.py [--models mlp,cnn_bn_res] [--sizes 100,1000]
                                        [--repeats 3] [--no-accuracy] [--out bench/results]
@@ -39,32 +38,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sdk"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibrate_accuracy import accuracy_for, accuracy_table  # noqa: E402
+from ort_quant import BATCH, ORT_METHODS, ort_quantize  # noqa: E402
 log = logging.getLogger("bench_calibrate")
 
 FIXPOINT_POLICIES = ("max", "percentile", "kl", "l2", "auto")
-ORT_METHODS = ("MinMax", "Entropy", "Percentile")
-# 25 divides 100, 500 and 1000: onnxruntime's Entropy/Percentile collectors stack batches
-# with np.asarray and fail on a short last batch, and every method gets the same batches.
-BATCH = 25
-
-
-# ----------------------------------------------------------------------------- worker side
-
-class _Reader:
-    """onnxruntime CalibrationDataReader over our streaming loader (same batches as ours)."""
-
-    def __init__(self, data) -> None:
-        self.data = data
-        self.rewind()
-
-    def get_next(self):
-        batch = next(self._it, None)
-        return None if batch is None else {self.data.input_name: batch}
-
-    def rewind(self) -> None:
-        self._it = iter(self.data.batches(BATCH))
-
-
 def _prepare(task: dict) -> Callable[[], dict]:
     """Everything before the timed call: imports, graph loading. Returns the timed call."""
     from fixpoint.calibrate import CalibrationConfig, calibrate, collect_statistics, load_samples
@@ -89,7 +69,7 @@ def _prepare(task: dict) -> Callable[[], dict]:
         config = CalibrationConfig(policy=task["policy"], progress=False, batch_size=BATCH)
         return lambda: _timed_policies(calibrate(model, graph, load(), config), config)
     if kind == "ort":
-        return lambda: _ort_quantize(model, task["out"], load(), task["method"])
+        return lambda: ort_quantize(model, task["out"], load(), task["method"])
     raise ValueError(f"unknown task kind {kind}")
 
 
@@ -110,16 +90,6 @@ def _normalized_graph(model: str):
     from fixpoint.normalize import normalize
 
     return normalize(load_model(model))
-
-
-def _ort_quantize(model: str, out: str, data, method: str, overrides: dict | None = None) -> dict:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    extra = {"TensorQuantOverrides": overrides} if overrides else None
-    quantize_static(model, out, _Reader(data), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=getattr(CalibrationMethod, method), extra_options=extra)
-    return {}
 
 
 def worker(task: dict) -> dict:
@@ -228,24 +198,14 @@ def make_sets(model_dir: Path, input_name: str, sizes: list[int], tmp: Path) -> 
     return sets
 
 
-def _normalize_available() -> bool:
-    try:
-        import fixpoint.frontend  # noqa: F401
-        import fixpoint.normalize  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def tasks_for(model: dict, data: Path, size: int, input_spec: tuple[str, list[int]], tmp: Path) -> list[dict]:
     common = {"model": str(model["dir"] / "model.onnx"), "data": str(data),
               "input_name": input_spec[0], "input_shape": input_spec[1], "size": size}
     tasks = [{**common, "kind": "float", "label": "float"},
              {**common, "kind": "minmax", "label": "minmax"}]
-    tasks += [{**common, "kind": "fixpoint", "policy": p, "label": f"fp:{p}"} for p in FIXPOINT_POLICIES]
-    if _normalize_available():
-        tasks += [{**common, "kind": "fixpoint", "policy": p, "normalized": True, "label": f"fp:{p}:norm"}
-                  for p in FIXPOINT_POLICIES]
+    tasks += [{**common, "kind": "fixpoint", "policy": p, "normalized": True, "label": f"fp:{p}"}
+              for p in FIXPOINT_POLICIES]
+    tasks += [{**common, "kind": "fixpoint", "policy": p, "label": f"fp:{p}:all-onnx"} for p in FIXPOINT_POLICIES]
     tasks += [{**common, "kind": "ort", "method": m, "label": f"ort:{m}",
                "out": str(tmp / f"{model['name']}_{size}_{m}.onnx")} for m in ORT_METHODS]
     return tasks
@@ -265,62 +225,6 @@ def bench_model(model: dict, sizes: list[int], repeats: int, tmp: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- accuracy
-
-def _top1(model_path: str, x: np.ndarray, labels: np.ndarray) -> float:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    preds = [np.argmax(session.run(None, {name: x[i:i + 256]})[0].reshape(len(x[i:i + 256]), -1), axis=1)
-             for i in range(0, len(x), 256)]
-    return float(np.mean(np.concatenate(preds) == labels))
-
-
-def _lowering():
-    """(lower, evaluate, RequantProfile) when the lowering stages exist, else None."""
-    try:
-        from fixpoint.evaluate import evaluate
-        from fixpoint.lower import lower
-        from fixpoint.plan import RequantProfile
-    except ImportError:
-        return None
-    return lower, evaluate, RequantProfile
-
-
-def accuracy_for(model_dir: Path, tmp: Path) -> dict:
-    """Top-1 on eval.npz of every method, calibrated on the whole calib.npz."""
-    from fixpoint.calibrate import CalibrationConfig, calibrate, load_samples, model_input_spec
-
-    model = str(model_dir / "model.onnx")
-    name, shape = model_input_spec(model)
-    data = load_samples(model_dir / "calib.npz", name, shape)
-    with np.load(model_dir / "eval.npz") as archive:
-        x, labels = archive["input"].astype(np.float32), archive["label"].reshape(-1)
-    top1 = {"float": _top1(model, x, labels)}
-    for method in ORT_METHODS:
-        out = str(tmp / f"acc_{model_dir.name}_{method}.onnx")
-        _ort_quantize(model, out, data, method)
-        top1[f"ort:{method}"] = _top1(out, x, labels)
-    stages = _lowering()
-    graph = _normalized_graph(model) if _normalize_available() else None
-    for policy in FIXPOINT_POLICIES:
-        result = calibrate(model, graph, data, CalibrationConfig(policy=policy, progress=False))
-        if stages is not None and graph is not None:
-            lower, evaluate, profile = stages
-            plan = lower(graph, result.quant, profile())
-            top1[f"fp:{policy}"] = evaluate(model, graph, plan, x, labels, per_layer=False,
-                                            progress=False).int_metric
-        out = str(tmp / f"acc_{model_dir.name}_fp_{policy}.onnx")
-        _ort_quantize(model, out, data, "MinMax", _overrides(result.quant))
-        top1[f"ort-qdq with fp:{policy} ranges"] = _top1(out, x, labels)
-    return {"calib_samples": len(data), "eval_samples": len(x), "top1": top1}
-
-
-def _overrides(quant: dict) -> dict:
-    """Force our activation parameters into ORT's QDQ model (same int8 convention)."""
-    return {name: [{"scale": np.array(q.scale, np.float32), "zero_point": np.array(q.zero_point, np.int8)}]
-            for name, q in quant.items()}
-
 
 # ----------------------------------------------------------------------------- results
 
@@ -348,16 +252,6 @@ def _timing_table(entry: dict, sizes: list[int]) -> list[str]:
     return lines
 
 
-def _accuracy_table(acc: dict) -> list[str]:
-    base = acc["top1"]["float"]
-    lines = [f"Top-1 on eval.npz ({acc['eval_samples']} samples), calibrated on calib.npz "
-             f"({acc['calib_samples']} samples). Drop in percentage points.", "",
-             "| method | top-1 % | drop pp |", "|---|---|---|"]
-    for label, value in acc["top1"].items():
-        lines.append(f"| {label} | {100 * value:.2f} | {100 * (base - value):+.2f} |")
-    return lines
-
-
 def write_results(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# Calibration benchmark", "",
@@ -367,13 +261,14 @@ def write_results(results: dict, out: Path) -> None:
              "CPU = user+sys of that run; peak RSS = max VmHWM of the worker; RSS growth = peak "
              "minus RSS after imports",
              "* x minmax: wall time over the bare min/max pass at the same size",
-             "* fp:* observe every ONNX activation like minmax; fp:*:norm only the normalized "
-             "graph's activations (what `fixpoint calibrate` does)", ""]
+             "* fp:POLICY is `fixpoint calibrate`: it observes the normalized graph's activations "
+             "(BatchNormalization folded, Relu/Clip fused); fp:POLICY:all-onnx observes every ONNX "
+             "activation, exactly the tensors minmax observes", ""]
     for name, entry in results["models"].items():
         lines += [f"## {name} (input `{entry['input'][0]}` {entry['input'][1]})", ""]
         lines += _timing_table(entry, results["sizes"]) + [""]
         if "accuracy" in entry:
-            lines += ["### Accuracy", ""] + _accuracy_table(entry["accuracy"]) + [""]
+            lines += ["### Accuracy", ""] + accuracy_table(entry["accuracy"]) + [""]
     _atomic_write(out / "calibrate.md", "\n".join(lines) + "\n")
     _atomic_write(out / "calibrate.json", json.dumps(results, indent=1) + "\n")
     log.info("wrote %s and %s", out / "calibrate.md", out / "calibrate.json")

@@ -12,6 +12,7 @@ from fixpoint.calibrate.histogram import (
     NUM_BINS,
     TensorObserver,
     TensorStats,
+    accumulate_bins,
     merge_bin_pairs,
     range_exp_for,
 )
@@ -68,6 +69,25 @@ def test_histogram_matches_direct_binning() -> None:
     assert stats.range_exp == range_exp_for(float(np.abs(values).max()))
     assert np.array_equal(stats.hist, _reference_hist(values, stats.range_exp))
     assert stats.hist.sum() == values.size
+
+
+@pytest.mark.parametrize("size", [1, 255, 256, 257, 1023, 100_003])
+def test_kernel_blocks_and_lanes_match_direct_binning(size: int) -> None:
+    """Whole blocks, partial blocks and a tail shorter than the lane count, in one call."""
+    rng = np.random.default_rng(size)
+    values = rng.standard_normal(size).astype(np.float32) * 3
+    values[::5] = 0.0                                  # runs of one bin (ReLU zeros)
+    values[::7] = np.maximum(values[::7], 0)
+    exp = range_exp_for(float(np.abs(values).max()))
+    hist = np.full(NUM_BINS, 5, np.int64)              # accumulates into what is there
+    zeros = accumulate_bins(values, exp, hist)
+    assert zeros == int(np.count_nonzero(values == 0.0))
+    assert np.array_equal(hist - 5, _reference_hist(values, exp))
+
+
+def test_kernel_rejects_a_foreign_histogram() -> None:
+    with pytest.raises(ValueError, match="NUM_BINS"):
+        accumulate_bins(np.ones(4, np.float32), 1, np.zeros(NUM_BINS, np.int32))
 
 
 def test_range_is_next_power_of_two_strictly_above_max() -> None:

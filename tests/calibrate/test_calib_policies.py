@@ -1,6 +1,8 @@
 """Range policies on synthetic distributions with known answers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from fixpoint.calibrate.errmodel import expected_error
 from fixpoint.calibrate.errors import CalibrationError
 from fixpoint.calibrate.histogram import TensorObserver, TensorStats
 from fixpoint.calibrate.kl import kl_divergences, kl_threshold_bins
+from fixpoint.calibrate import policies
 from fixpoint.calibrate.policies import AUTO_CANDIDATES, POLICIES, ClipRange, choose_range
 from fixpoint.calibrate.qparams import quant_from_range
 
@@ -111,6 +114,27 @@ def test_kl_is_sensible() -> None:
     assert hi > 0.95 * uniform.max()
     lo, hi = POLICIES["kl"](_stats(OUTLIERS), 16, "symmetric")       # 32768 levels > bins: no clip
     assert (lo, hi) == (float(OUTLIERS.min()), float(OUTLIERS.max()))
+
+
+def _dwsep_relu6_stats() -> TensorStats:
+    """The histogram of dwsep's first ReLU6 output over its calibration set (tests/calibrate/data)."""
+    with np.load(Path(__file__).parent / "data" / "dwsep_relu6_hist.npz") as saved:
+        return TensorStats("relu6", 0.0, float(saved["max"]), int(saved["count"]), saved["hist"],
+                           int(saved["range_exp"]), int(saved["zeros"]))
+
+
+@pytest.mark.parametrize("scheme", ["asymmetric", "symmetric"])
+def test_kl_keeps_a_saturating_clamp_whole(scheme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ReLU6 piles values up at 6.0; plain KL cut dwsep's at 2.0 and cost 6.7 pp of top-1."""
+    stats = _dwsep_relu6_stats()
+    assert POLICIES["kl"](stats, 8, scheme) == (0.0, 6.0)
+    monkeypatch.setattr(policies, "SPIKE_FRACTION", np.inf)      # without the rule ...
+    assert POLICIES["kl"](stats, 8, scheme).hi <= 5.5            # ... the spike is cut off
+
+
+def test_a_lone_extreme_value_is_no_saturation_spike() -> None:
+    relu = np.maximum(RNG.laplace(0.0, 1.0, 1000), 0).astype(np.float32)   # small tensor, 1 value on top
+    assert not policies._saturation_spike(_stats(relu).abs_hist())
 
 
 def _kl_reference(hist: np.ndarray, levels: int, kept: int) -> float:

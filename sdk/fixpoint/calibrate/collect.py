@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import onnx
@@ -149,28 +150,41 @@ def _observe(observers: dict[str, TensorObserver], input_name: str, fetch: list[
 def _stream(session: ort.InferenceSession, data: CalibrationData, fetch: list[str],
             observers: dict[str, TensorObserver], batch_size: int, progress: bool,
             origin: str, fixed_batch: bool = False) -> None:
-    """Run every batch and fold it into the observers before the next one.
+    """Run every batch; fold each into the observers while onnxruntime runs the next.
 
-    (Folding on a helper thread while onnxruntime runs the next batch was
-    measured and gains nothing: np.bincount, the bulk of the work, holds the GIL.)
+    The fold runs on one helper thread: numpy's reductions and the histogram
+    kernel release the GIL, so it overlaps inference instead of adding to it.
+    Before a batch's fold is queued the previous one must have finished, so
+    at most two batches of outputs are ever alive (memory stays flat), and a
+    fold's error (NaN/Inf) surfaces, naming its samples, a batch later at most.
     """
     show = progress and sys.stderr.isatty()
     done = 0
-    with tqdm(total=len(data), unit="sample", desc="calibrating", file=sys.stderr,
-              disable=not show, leave=False) as bar:
+    pending: Future | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fp-observe") as pool, \
+            tqdm(total=len(data), unit="sample", desc="calibrating", file=sys.stderr,
+                 disable=not show, leave=False) as bar:
         for batch in data.batches(batch_size):
             if fixed_batch and len(batch) < batch_size:
                 log.warning("skipping the last %d sample(s): the model's batch size is fixed to %d",
                             len(batch), batch_size)
                 break
             where = f"samples {done}..{done + len(batch) - 1}"
-            try:
-                outputs = session.run(fetch, {data.input_name: batch})
-            except Exception as exc:
-                raise CalibrationError(f"{origin}: onnxruntime failed on {where} "
-                                       f"({one_line(exc)})") from None
-            _observe(observers, data.input_name, fetch, batch, outputs, where, origin)
-            del outputs                    # only one batch of outputs is ever alive
+            outputs = _run_batch(session, fetch, data.input_name, batch, where, origin)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(_observe, observers, data.input_name, fetch, batch, outputs, where, origin)
+            del outputs
             done += len(batch)
             bar.update(len(batch))
+        if pending is not None:
+            pending.result()
     log.info("observed %d tensors over %d samples", len(observers), done)
+
+
+def _run_batch(session: ort.InferenceSession, fetch: list[str], input_name: str, batch: np.ndarray,
+               where: str, origin: str) -> list:
+    try:
+        return session.run(fetch, {input_name: batch})
+    except Exception as exc:
+        raise CalibrationError(f"{origin}: onnxruntime failed on {where} ({one_line(exc)})") from None

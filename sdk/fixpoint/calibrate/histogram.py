@@ -115,9 +115,7 @@ class TensorObserver:
         elif needed > self.range_exp:
             self.hist = merge_bin_pairs(self.hist, needed - self.range_exp)
             self.range_exp = needed
-        counts, zeros = bin_counts(flat, self.range_exp)
-        self.hist += counts
-        self.zeros += zeros
+        self.zeros += accumulate_bins(flat, self.range_exp, self.hist)
 
     def state_nbytes(self) -> int:
         """Bytes of accumulated state (independent of how much data streamed through)."""
@@ -151,22 +149,24 @@ def merge_bin_pairs(hist: np.ndarray, steps: int) -> np.ndarray:
     return hist
 
 
-def bin_counts(flat: np.ndarray, range_exp: int) -> tuple[np.ndarray, int]:
-    """(histogram in NUM_BINS signed bins, number of exact zeros) of float32 ``flat``.
+def accumulate_bins(flat: np.ndarray, range_exp: int, hist: np.ndarray) -> int:
+    """Add float32 ``flat`` to ``hist`` (NUM_BINS signed int64 bins, in place); return its exact zeros.
 
     All |x| must be below 2**range_exp. Exact zeros (ReLU outputs, padding) are
-    counted apart because they quantize without error whatever the scale. The
-    per-value work runs in a small compiled kernel (histogram_kernel.c): one
-    pass at about 1 ns per value, where numpy needs several passes, so a
-    histogram policy costs little more than the bare min/max pass.
+    counted apart as well because they quantize without error whatever the
+    scale. The per-value work runs in a small compiled kernel
+    (histogram_kernel.c, about 1 ns per value) that releases the GIL, where
+    numpy needs several passes, so a histogram policy costs little more than
+    the bare min/max pass.
     """
+    if hist.dtype != np.int64 or hist.shape != (NUM_BINS,) or not hist.flags.c_contiguous:
+        raise ValueError("hist must be a contiguous int64 array of NUM_BINS bins")
     scale = float(np.float32(math.ldexp(1.0, 11 - range_exp)))   # HALF_BINS / R, a power of two
-    counts = np.zeros(NUM_BINS, np.int64)
     values = np.ascontiguousarray(flat, dtype=np.float32)
     kernel = _kernel()
     zeros = kernel.lib.fp_hist_accumulate(kernel.ffi.from_buffer("float[]", values), values.size, scale,
-                                          kernel.ffi.from_buffer("int64_t[]", counts), HALF_BINS)
-    return counts, int(zeros)
+                                          kernel.ffi.from_buffer("int64_t[]", hist), HALF_BINS)
+    return int(zeros)
 
 
 def _kernel():
