@@ -8,6 +8,8 @@ on eval.npz:
   exactly (see ort_quant for why both);
 * ``fp:POLICY`` / ``fp:POLICY+bc``: Fixpoint's integer plan, bit-exact host
   simulation, without / with bias correction;
+* ``fp:search`` / ``fp:search+bc``: the default ranges re-chosen per tensor by
+  the simulated output error (``fixpoint calibrate --search``);
 * ``ort-qdq with fp:POLICY ranges``: ORT's QDQ model with our activation
   parameters forced in (scored exactly), which isolates the range choice.
 
@@ -43,7 +45,8 @@ def accuracy_for(model_dir: Path, tmp: Path) -> dict:
         scores[f"ort:{method}"] = top1(out, x, labels)
         scores[f"ort:{method} exact"] = top1(out, x, labels, exact=True)
     graph = _normalized_graph(model)
-    stats = calibrate(model, graph, data, CalibrationConfig(policy="max", progress=False)).stats
+    result = calibrate(model, graph, data, CalibrationConfig(progress=False))
+    stats = result.stats
     for policy in POLICIES:
         quant = _quant_for(stats, graph, policy)
         for correct in (False, True):
@@ -52,6 +55,10 @@ def accuracy_for(model_dir: Path, tmp: Path) -> dict:
         out = str(tmp / f"acc_{model_dir.name}_fp_{policy}.onnx")
         ort_quantize(model, out, data, "MinMax", _overrides(quant))
         scores[f"ort-qdq with fp:{policy} ranges"] = top1(out, x, labels, exact=True)
+    searched = _searched_quant(graph, result, data)
+    for correct in (False, True):
+        scores["fp:search" + ("+bc" if correct else "")] = _fixpoint_top1(model, graph, searched,
+                                                                          data if correct else None, x, labels)
     log.info("%s: accuracy of %d methods done", model_dir.name, len(scores))
     return {"calib_samples": len(data), "eval_samples": len(x), "top1": scores,
             "summary": summarize(scores, len(x))}
@@ -72,6 +79,18 @@ def _quant_for(stats: dict, graph, policy: str) -> dict:
     config = CalibrationConfig(policy=policy, progress=False)
     specs = resolve_policies(list(stats), graph, config)
     return {name: tensor_quant(s, *specs[name], config) for name, s in stats.items()}
+
+
+def _searched_quant(graph, result, data) -> dict:
+    """Default ranges re-chosen per tensor on the simulated output (``fixpoint calibrate --search``)."""
+    from fixpoint.calibrate import CalibrationConfig
+    from fixpoint.lower.options import LowerOptions
+    from fixpoint.plan import RequantProfile
+    from fixpoint.range_search import SearchOptions, search_ranges
+
+    quant, _ = search_ranges(graph, result, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(),
+                             data, SearchOptions(progress=False))
+    return quant
 
 
 def _fixpoint_top1(model: str, graph, quant: dict, samples, x: np.ndarray, labels: np.ndarray) -> float:

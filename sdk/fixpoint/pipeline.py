@@ -21,6 +21,7 @@ from .ir import Graph, ModelError
 from .lower import LowerOptions, lower_with_report
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
+from .range_search import SearchOptions, search_ranges
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class CalibrationJob:
     lowering: LowerOptions = field(default_factory=LowerOptions)
     board_name: str = ""
     model_name: str = ""                  # default: derived from the model path
+    search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
 
 
 def default_model_name(model_path: Path) -> str:
@@ -109,8 +111,11 @@ def cache_key(job: CalibrationJob) -> str:
     _file_digest(job.model_path, digest)
     _file_digest(job.data_path, digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
-               "lowering": job.lowering.summary()}
+               "lowering": job.lowering.summary(),
+               "search": None if job.search is None else asdict(job.search)}
     options["calibration"].pop("progress", None)
+    if options["search"] is not None:
+        options["search"].pop("progress", None)
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -129,10 +134,16 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     input_name, input_shape = model_input_spec(graph)
     data = load_samples(job.data_path, input_name, input_shape)
     calib = calibrate(job.model_path, graph, data, job.calibration)
+    searched = None
+    if job.search is not None:
+        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
+                                              job.search)
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
     plan.meta.setdefault("board", job.board_name)
+    if searched is not None:
+        plan.meta["range_search"] = searched.as_dict()
     ctable = build_ctable(plan, calib.quant, report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten

@@ -37,6 +37,13 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bias-correction", action="store_true", help="correct the bias shift of weight rounding")
     g.add_argument("--adaptive-rounding", action="store_true", help="search weight rounding per channel")
     g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--search", action="store_true",
+                   help="re-choose every activation range among the candidate policies by the error it "
+                        "causes in the simulated network output (slower; see docs/calibration.md)")
+    g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
+                   help="policies the search tries (default: every policy but auto)")
+    g.add_argument("--search-samples", type=int, default=256, metavar="N",
+                   help="calibration samples the search scores on (default %(default)s)")
 
 
 def build_job(args: argparse.Namespace):
@@ -45,6 +52,7 @@ def build_job(args: argparse.Namespace):
     from ..calibrate import CalibrationConfig
     from ..lower import LowerOptions
     from ..pipeline import CalibrationJob
+    from ..range_search import SearchOptions
 
     board = load_board(args.board)
     calib = CalibrationConfig(bits=args.activation_bits, scheme=args.scheme, batch_size=args.batch_size,
@@ -59,9 +67,14 @@ def build_job(args: argparse.Namespace):
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
                             engines=list(board.accelerator.engines) or None)
+    search = None
+    if args.search:
+        search = SearchOptions(num_samples=args.search_samples, progress=not args.quiet)
+        if args.search_candidates:
+            search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
-                          board_name=board.name)
+                          board_name=board.name, search=search)
 
 
 def run(args: argparse.Namespace) -> int:
