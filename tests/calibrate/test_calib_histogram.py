@@ -12,7 +12,7 @@ from fixpoint.calibrate.histogram import (
     NUM_BINS,
     TensorObserver,
     TensorStats,
-    accumulate_bins,
+    observe_values,
     merge_bin_pairs,
     range_exp_for,
 )
@@ -80,14 +80,31 @@ def test_kernel_blocks_and_lanes_match_direct_binning(size: int) -> None:
     values[::7] = np.maximum(values[::7], 0)
     exp = range_exp_for(float(np.abs(values).max()))
     hist = np.full(NUM_BINS, 5, np.int64)              # accumulates into what is there
-    zeros = accumulate_bins(values, exp, hist)
-    assert zeros == int(np.count_nonzero(values == 0.0))
+    summary = observe_values(values, exp, hist)
+    assert summary.added and summary.nans == 0
+    assert (summary.min, summary.max) == (values.min(), values.max())
+    assert summary.zeros == int(np.count_nonzero(values == 0.0))
     assert np.array_equal(hist - 5, _reference_hist(values, exp))
+
+
+def test_kernel_leaves_the_histogram_alone_when_a_value_does_not_fit() -> None:
+    values = np.array([0.5, -1.0, 3.0, 0.0], np.float32)
+    hist = np.zeros(NUM_BINS, np.int64)
+    too_small = observe_values(values, 1, hist)          # [-2, 2) cannot hold 3.0
+    assert not too_small.added and not hist.any()
+    assert (too_small.min, too_small.max, too_small.zeros) == (-1.0, 3.0, 1)
+    assert observe_values(values, 2, hist).added and hist.sum() == 4
+    edge = np.array([-4.0], np.float32)                  # -R is inside [-R, R); +R is not
+    assert observe_values(edge, 2, hist).added
+    assert not observe_values(-edge, 2, hist).added
+    nan = observe_values(np.array([1.0, np.nan, -2.0], np.float32), 4, hist)
+    assert not nan.added and nan.nans == 1                 # (min/max are then unspecified)
+    assert hist.sum() == 5
 
 
 def test_kernel_rejects_a_foreign_histogram() -> None:
     with pytest.raises(ValueError, match="NUM_BINS"):
-        accumulate_bins(np.ones(4, np.float32), 1, np.zeros(NUM_BINS, np.int32))
+        observe_values(np.ones(4, np.float32), 1, np.zeros(NUM_BINS, np.int32))
 
 
 def test_range_is_next_power_of_two_strictly_above_max() -> None:

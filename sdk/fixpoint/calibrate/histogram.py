@@ -28,6 +28,7 @@ from fixpoint.calibrate.errors import CalibrationError
 HALF_BINS = 2048                  # bins per sign: TensorRT's 2048 bins of |x|
 NUM_BINS = 2 * HALF_BINS
 MIN_RANGE_EXP = -100              # |x| below 2**-100 is treated as zero-sized range
+MAX_VALUES_PER_CALL = 1 << 30     # FP_HIST_MAX_VALUES: the kernel's uint32 lane counts stay exact
 
 
 @dataclass
@@ -93,29 +94,42 @@ class TensorObserver:
 
     def update(self, values: np.ndarray) -> None:
         """Fold one batch in. Raises CalibrationError on NaN/Inf."""
-        flat = np.ravel(values)
+        flat = np.ascontiguousarray(np.ravel(values), dtype=np.float32)
+        if flat.size > MAX_VALUES_PER_CALL:
+            for start in range(0, flat.size, MAX_VALUES_PER_CALL):
+                self.update(flat[start:start + MAX_VALUES_PER_CALL])
+            return
         if flat.size == 0:
             return
-        if flat.dtype != np.float32:
-            flat = flat.astype(np.float32)
-        lo, hi = float(flat.min()), float(flat.max())
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise CalibrationError(f"tensor '{self.name}' has NaN or Inf values")
+        if self.histogram:
+            lo, hi = self._add_to_histogram(flat)
+        else:   # the bare min/max pass: numpy's vectorised reductions
+            lo, hi = float(flat.min()), float(flat.max())
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise CalibrationError(f"tensor '{self.name}' has NaN or Inf values")
         self.min = min(self.min, lo)
         self.max = max(self.max, hi)
         self.count += flat.size
-        if self.histogram:
-            self._add_to_histogram(flat, max(-lo, hi))
 
-    def _add_to_histogram(self, flat: np.ndarray, abs_max: float) -> None:
-        needed = range_exp_for(abs_max)
+    def _add_to_histogram(self, flat: np.ndarray) -> tuple[float, float]:
+        """One kernel pass at the current range; a second one only when the range must grow."""
+        summary = observe_values(flat, self.range_exp, self.hist)
+        if summary.nans or not (math.isfinite(summary.min) and math.isfinite(summary.max)):
+            raise CalibrationError(f"tensor '{self.name}' has NaN or Inf values")
+        if not summary.added:
+            self._widen(range_exp_for(max(-summary.min, summary.max)))
+            if not observe_values(flat, self.range_exp, self.hist).added:
+                raise AssertionError(f"tensor '{self.name}': values outside the widened histogram range")
+        self.zeros += summary.zeros
+        return summary.min, summary.max
+
+    def _widen(self, needed: int) -> None:
         if self.hist is None or self.range_exp is None:
             self.hist = np.zeros(NUM_BINS, np.int64)
             self.range_exp = needed
         elif needed > self.range_exp:
             self.hist = merge_bin_pairs(self.hist, needed - self.range_exp)
             self.range_exp = needed
-        self.zeros += accumulate_bins(flat, self.range_exp, self.hist)
 
     def state_nbytes(self) -> int:
         """Bytes of accumulated state (independent of how much data streamed through)."""
@@ -149,24 +163,46 @@ def merge_bin_pairs(hist: np.ndarray, steps: int) -> np.ndarray:
     return hist
 
 
-def accumulate_bins(flat: np.ndarray, range_exp: int, hist: np.ndarray) -> int:
-    """Add float32 ``flat`` to ``hist`` (NUM_BINS signed int64 bins, in place); return its exact zeros.
+@dataclass
+class BatchSummary:
+    """What one kernel pass found in a batch, and whether it went into the histogram."""
 
-    All |x| must be below 2**range_exp. Exact zeros (ReLU outputs, padding) are
-    counted apart as well because they quantize without error whatever the
-    scale. The per-value work runs in a small compiled kernel
-    (histogram_kernel.c, about 1 ns per value) that releases the GIL, where
-    numpy needs several passes, so a histogram policy costs little more than
-    the bare min/max pass.
+    min: float
+    max: float
+    zeros: int
+    nans: int
+    added: bool
+
+
+def observe_values(flat: np.ndarray, range_exp: int | None, hist: np.ndarray | None) -> BatchSummary:
+    """One compiled pass over float32 ``flat``: min, max, exact zeros, NaNs, and the histogram.
+
+    The values are added to ``hist`` (NUM_BINS signed int64 bins over
+    [-2**range_exp, 2**range_exp), in place) only when every one of them fits
+    that range; otherwise (or when ``hist`` is None) ``hist`` is untouched and
+    ``added`` is False. Exact zeros are counted apart because they quantize
+    without error whatever the scale. The kernel (histogram_kernel.c) costs
+    1-2 ns per value and releases the GIL, so the fold overlaps inference
+    (collect.py).
     """
-    if hist.dtype != np.int64 or hist.shape != (NUM_BINS,) or not hist.flags.c_contiguous:
+    if hist is not None and (hist.dtype != np.int64 or hist.shape != (NUM_BINS,) or not hist.flags.c_contiguous):
         raise ValueError("hist must be a contiguous int64 array of NUM_BINS bins")
-    scale = float(np.float32(math.ldexp(1.0, 11 - range_exp)))   # HALF_BINS / R, a power of two
-    values = np.ascontiguousarray(flat, dtype=np.float32)
+    if flat.dtype != np.float32 or flat.ndim != 1 or not flat.flags.c_contiguous:
+        raise ValueError("values must be a contiguous 1-D float32 array")
+    if flat.size > MAX_VALUES_PER_CALL:
+        raise ValueError(f"at most {MAX_VALUES_PER_CALL} values per call")
     kernel = _kernel()
-    zeros = kernel.lib.fp_hist_accumulate(kernel.ffi.from_buffer("float[]", values), values.size, scale,
-                                          kernel.ffi.from_buffer("int64_t[]", hist), HALF_BINS)
-    return int(zeros)
+    ffi = kernel.ffi
+    summary = ffi.new("FpHistSummary *")
+    # scale = HALF_BINS / R, a power of two; without a histogram any scale will do
+    scale = float(np.float32(math.ldexp(1.0, 11 - range_exp))) if hist is not None and range_exp is not None else 1.0
+    target = ffi.from_buffer("int64_t[]", hist) if hist is not None and range_exp is not None else ffi.NULL
+    added = kernel.lib.fp_hist_observe(ffi.from_buffer("float[]", flat), flat.size, scale, target, HALF_BINS,
+                                       summary)
+    if added < 0:
+        raise ValueError("fp_hist_observe rejected its arguments")
+    return BatchSummary(float(summary.min), float(summary.max), int(summary.zeros), int(summary.nans),
+                        bool(added))
 
 
 def _kernel():
