@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from .calibrate import CalibrationConfig, CalibrationResult, tensor_quant
 from .calibrate.config import parse_policy, resolve_policies
+from .calibrate.data import first_samples
 from .ir import Graph, ModelError
 from .lower import LowerOptions, lower
 from .lower.onnx_acts import float_session, iterate_float
@@ -92,7 +93,7 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     """
     options = options or SearchOptions()
     options.validate(config)
-    x = _first_samples(samples, options.num_samples)
+    x = first_samples(samples, options.num_samples)
     scorer = _OutputScorer(graph, profile, _search_lowering(lowering), x)
     quant = dict(calib.quant)
     current = scorer.error(quant)
@@ -150,12 +151,6 @@ def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfi
 def _search_lowering(lowering: LowerOptions) -> LowerOptions:
     """The user's lowering without its data-driven refinements (speed; see the module docstring)."""
     return replace(lowering, equalize=False, bias_correction=False, adaptive_rounding=False, samples=None)
-
-
-def _first_samples(samples, limit: int) -> np.ndarray:
-    if hasattr(samples, "batches"):
-        return np.asarray(next(iter(samples.batches(limit))), dtype=np.float32)
-    return np.asarray(samples, dtype=np.float32)[:limit]
 
 
 class _OutputScorer:

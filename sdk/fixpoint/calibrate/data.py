@@ -90,6 +90,13 @@ class CalibrationData:
             yield buf[:fill]
 
 
+def first_samples(samples, limit: int) -> np.ndarray:
+    """Up to ``limit`` samples, as one float32 array, of an array or of a CalibrationData."""
+    if hasattr(samples, "batches"):
+        return np.asarray(next(iter(samples.batches(limit))), dtype=np.float32)
+    return np.asarray(samples, dtype=np.float32)[:limit]
+
+
 def load_samples(path: str | os.PathLike, input_name: str, input_shape: list[int],
                  dtype: str = "float32", validate: bool = True) -> CalibrationData:
     """Open a calibration set for the model input ``input_name``.

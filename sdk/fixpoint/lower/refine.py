@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from fixpoint.calibrate.data import first_samples
 from fixpoint.ir import ModelError, Node
 
 from .adaround import MAX_DEPTH, adaptive_round
@@ -72,13 +73,6 @@ def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,
     return QuantizedWeights(values, qw.scale, qw.axis, qw.bits), b
 
 
-def _first_samples(samples, limit: int) -> np.ndarray:
-    """Up to ``limit`` samples of an array or of a calibration set (anything with ``batches(n)``)."""
-    if hasattr(samples, "batches"):
-        return np.asarray(next(iter(samples.batches(limit))), dtype=np.float32)
-    return np.asarray(samples, dtype=np.float32)[:limit]
-
-
 def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndarray]:
     """Float NHWC activations of the original model (as onnxruntime runs it) over the option samples."""
     from fixpoint.normalize.float_exec import to_nhwc
@@ -92,7 +86,7 @@ def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndar
     if not graph.source_path or not os.path.isfile(graph.source_path):
         raise ModelError(f"equalization, adaptive rounding and bias correction need the source ONNX model "
                          f"(graph.source_path '{graph.source_path}' is not a file)")
-    samples = _first_samples(ctx.options.samples, ctx.options.max_samples)
+    samples = first_samples(ctx.options.samples, ctx.options.max_samples)
     session, _ = float_session(graph.source_path, names)
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for part, acts in iterate_float(session, [samples], batch_size=len(samples)):
