@@ -182,8 +182,7 @@ def observe_values(flat: np.ndarray, range_exp: int | None, hist: np.ndarray | N
     that range; otherwise (or when ``hist`` is None) ``hist`` is untouched and
     ``added`` is False. Exact zeros are counted apart because they quantize
     without error whatever the scale. The kernel (histogram_kernel.c) costs
-    1-2 ns per value and releases the GIL, so the fold overlaps inference
-    (collect.py).
+    1-2 ns per value.
     """
     if hist is not None and (hist.dtype != np.int64 or hist.shape != (NUM_BINS,) or not hist.flags.c_contiguous):
         raise ValueError("hist must be a contiguous int64 array of NUM_BINS bins")
