@@ -65,6 +65,9 @@ def _prepare(task: dict) -> Callable[[], dict]:
         return lambda: (collect_statistics(model, names, load(), BATCH, progress=False,
                                            histogram=False), {})[1]
     if kind == "fixpoint":
+        from fixpoint.calibrate.histogram import observe_values
+
+        observe_values(np.zeros(1, np.float32), None, None)   # loads the compiled kernel (an import)
         graph = _normalized_graph(model) if task.get("normalized") else None
         config = CalibrationConfig(policy=task["policy"], progress=False, batch_size=BATCH)
         return lambda: _timed_policies(calibrate(model, graph, load(), config), config)
