@@ -17,7 +17,8 @@ picks, tensor by tensor, the candidate policy whose range moves it least:
 Only ranges are searched. Lowering runs without its data-driven refinements
 (bias correction, adaptive rounding, equalization) during the search; the
 caller lowers the final ranges with the full options. Tensors with a
-user-given per-tensor policy are left alone.
+user-given per-tensor policy are left alone, and a candidate whose scale the
+board cannot represent (lowering refuses it) is never chosen.
 """
 from __future__ import annotations
 
@@ -126,13 +127,22 @@ def _choose(name: str, quant: dict[str, TensorQuant], current: float, calib: Cal
         key = (candidate.scale, candidate.zero_point)
         if key not in tried:          # several policies often agree; simulate each range once
             quant[name] = candidate
-            tried[key] = scorer.error(quant)
+            tried[key] = _error_or_inf(scorer, quant, name, spec)
         choice.errors[spec] = tried[key]
         if tried[key] < best[0]:      # strict: ties keep the calibrated range
             best = (tried[key], candidate)
     quant[name] = best[1]
     choice.chosen = best[1].policy
     return choice, best[0]
+
+
+def _error_or_inf(scorer: "_OutputScorer", quant: dict[str, TensorQuant], name: str, spec: str) -> float:
+    """A candidate the board cannot represent (lowering refuses its scale) is simply not chosen."""
+    try:
+        return scorer.error(quant)
+    except ModelError as exc:
+        log.debug("range search: %s for '%s' is not representable here (%s)", spec, name, exc)
+        return float("inf")
 
 
 def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfig) -> list[str]:

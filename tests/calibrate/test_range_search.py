@@ -68,3 +68,24 @@ def test_bad_options_are_model_errors(small_model: Path, small_samples: np.ndarr
                              (SearchOptions(num_samples=0), "num_samples")):
         with pytest.raises(ModelError, match=message):
             search_ranges(graph, calib, config, RequantProfile(), LowerOptions(), data, options)
+
+
+def test_a_candidate_the_board_cannot_represent_is_skipped(small_model: Path, small_samples: np.ndarray,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import fixpoint.range_search as range_search
+
+    real_lower = range_search.lower
+
+    def lower_refusing_max(graph, quant, profile, options):
+        if quant[RELU_OUT].policy == "max":
+            raise ModelError("layer 'conv1': output scale needs a shift the board lacks")
+        return real_lower(graph, quant, profile, options)
+
+    monkeypatch.setattr(range_search, "lower", lower_refusing_max)
+    config = CalibrationConfig(policy=BAD, progress=False)
+    graph, calib, data = _setup(small_model, small_samples, config)
+    quant, report = search_ranges(graph, calib, config, RequantProfile(), LowerOptions(), data,
+                                  SearchOptions(num_samples=16, progress=False))
+    relu = next(c for c in report.choices if c.tensor == RELU_OUT)
+    assert relu.errors["max"] == float("inf") and relu.chosen != "max"
+    assert quant[RELU_OUT].policy != "max"
