@@ -156,13 +156,16 @@ def _kl_reference(hist: np.ndarray, levels: int, kept: int) -> float:
     return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
 
 
-def test_vectorised_kl_matches_the_reference_loop() -> None:
+@pytest.mark.parametrize("levels", [128, 256])
+def test_vectorised_kl_matches_the_reference_loop(levels: int) -> None:
+    """Many group sizes (kept // levels: 1..12 for 128 levels, 1..6 for 256) and both level counts."""
     hist = _stats(OUTLIERS).abs_hist()
-    kept, divergence = kl_divergences(hist, 128)
-    for index in range(0, len(kept), 97):
-        assert divergence[index] == pytest.approx(_kl_reference(hist, 128, int(kept[index])),
+    kept, divergence = kl_divergences(hist, levels)
+    assert len(set((kept // levels).tolist())) >= 6
+    for index in list(range(0, len(kept), 97)) + [len(kept) - 1]:
+        assert divergence[index] == pytest.approx(_kl_reference(hist, levels, int(kept[index])),
                                                   rel=1e-9, abs=1e-12)
-    assert kl_threshold_bins(hist, 128) in kept
+    assert kl_threshold_bins(hist, levels) in kept
 
 
 def test_auto_picks_least_l2_and_records_the_winner() -> None:
