@@ -52,11 +52,9 @@ class SearchOptions:
     num_samples: int = 256          # calibration samples the output error is measured on
     progress: bool = True
 
-    def validate(self, config: CalibrationConfig) -> None:
+    def validate(self) -> None:
         if not self.candidates:
             raise ModelError("range search: no candidate policies given")
-        for spec in self.candidates:
-            parse_policy(spec, config.percentile, "range search candidate")
         if self.num_samples < 1:
             raise ModelError(f"range search: num_samples must be at least 1, got {self.num_samples}")
 
@@ -93,7 +91,9 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     CalibrationData; the first ``options.num_samples`` are used.
     """
     options = options or SearchOptions()
-    options.validate(config)
+    options.validate()
+    candidates = [(spec, *parse_policy(spec, config.percentile, "range search candidate"))
+                  for spec in options.candidates]
     x = first_samples(samples, options.num_samples)
     scorer = _OutputScorer(graph, profile, _search_lowering(lowering), x)
     quant = dict(calib.quant)
@@ -101,12 +101,12 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     start = current
     choices = []
     targets = _searchable(graph, calib, config)
-    with tqdm(total=len(targets) * len(options.candidates), unit="try", desc="range search", file=sys.stderr,
+    with tqdm(total=len(targets) * len(candidates), unit="try", desc="range search", file=sys.stderr,
               leave=False, disable=not (options.progress and sys.stderr.isatty())) as bar:
         for name in targets:
-            choice, current = _choose(name, quant, current, calib, config, options, scorer)
+            choice, current = _choose(name, quant, current, calib, config, candidates, scorer)
             choices.append(choice)
-            bar.update(len(options.candidates))
+            bar.update(len(candidates))
     report = SearchReport(start, current, choices, scorer.evaluations, len(x))
     log.info("range search: output error %.3g -> %.3g over %d tensors (%d plans simulated on %d samples)",
              start, current, len(choices), scorer.evaluations, len(x))
@@ -114,15 +114,14 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
 
 
 def _choose(name: str, quant: dict[str, TensorQuant], current: float, calib: CalibrationResult,
-            config: CalibrationConfig, options: SearchOptions, scorer: "_OutputScorer"
-            ) -> tuple[TensorChoice, float]:
+            config: CalibrationConfig, candidates: list[tuple[str, str, dict[str, Any]]],
+            scorer: "_OutputScorer") -> tuple[TensorChoice, float]:
     """Try every candidate for ``name`` (updating ``quant`` in place); return the choice and its error."""
     kept = quant[name]
     choice = TensorChoice(name, kept.policy)
     best = (current, kept)
     tried: dict[tuple[float, int], float] = {(kept.scale, kept.zero_point): current}
-    for spec in options.candidates:
-        policy, opts = parse_policy(spec, config.percentile, "range search candidate")
+    for spec, policy, opts in candidates:
         candidate = tensor_quant(calib.stats[name], policy, opts, config)
         key = (candidate.scale, candidate.zero_point)
         if key not in tried:          # several policies often agree; simulate each range once

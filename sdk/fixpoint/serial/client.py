@@ -95,13 +95,7 @@ class FixpointClient:
         """Read ``length`` output bytes (default: all of them from ``offset``)."""
         if length is None:
             length = self._info().output_size - offset
-        step = self.max_payload - 1
-        out = bytearray()
-        while len(out) < length:
-            n = min(step, length - len(out))
-            payload = p.read_output_payload(offset + len(out), n)
-            out += self._ok(p.Command.READ_OUTPUT, payload).payload[1:]
-        return bytes(out)
+        return self._read_region(p.Command.READ_OUTPUT, offset, length)
 
     def read_timing(self) -> p.TimingInfo:
         return _parse(p.parse_timing, self._ok(p.Command.READ_TIMING))
@@ -129,12 +123,16 @@ class FixpointClient:
 
     def read_arena(self, offset: int, length: int) -> bytes:
         """Debug: ``length`` bytes of the activation arena from ``offset``."""
+        return self._read_region(p.Command.READ_ARENA, offset, length)
+
+    def _read_region(self, command: int, offset: int, length: int) -> bytes:
+        """READ_OUTPUT / READ_ARENA in frames of at most one payload each."""
         step = self.max_payload - 1
         out = bytearray()
         while len(out) < length:
             n = min(step, length - len(out))
             payload = p.read_output_payload(offset + len(out), n)
-            out += self._ok(p.Command.READ_ARENA, payload).payload[1:]
+            out += self._ok(command, payload).payload[1:]
         return bytes(out)
 
     def close(self) -> None:
