@@ -1,10 +1,23 @@
-/* fw_commands.c - the command handlers of the serial protocol. */
+/* fw_commands.c - the command handlers of the serial protocol (version 2).
+ *
+ * What makes a result trustworthy (docs/serial-protocol.md, "Exactness"):
+ *  - RUN names the CRC-32 of the input it is meant to run on; the board checks
+ *    its input buffer against it first, because the arena plan may reuse the
+ *    input bytes for later layers (a second RUN would compute on garbage) and
+ *    a reset may have cleared them. A mismatch is INPUT_STALE: the host reloads.
+ *  - RUN also carries a host-chosen token; READ_OUTPUT names that token and is
+ *    refused (OUTPUT_STALE) unless the output still belongs to that run.
+ *  - RUN_STATUS reports the last executed run, so a lost RUN response costs
+ *    the host one link timeout, not a model run time.
+ *  - Every response carries the session id, which a reset returns to 0.
+ */
 #include "fw_commands.h"
 
 #include <string.h>
 
 #include "fp_model_api.h"
 #include "fw_bytes.h"
+#include "fw_crc32.h"
 #include "fw_platform.h"
 
 typedef uint16_t (*fw_handler_t)(const fw_frame_t *req, uint8_t *resp);
@@ -14,13 +27,25 @@ typedef struct {
     fw_handler_t handler;
 } fw_command_t;
 
+/* The outcome of the last RUN that executed the model. */
+typedef struct {
+    uint32_t token;     /* 0: no run since boot or RESET */
+    uint8_t status;     /* FW_STATUS_OK or FW_STATUS_MODEL_ERROR */
+    int32_t rc;
+    uint64_t count;
+    uint32_t input_crc;
+} fw_run_record_t;
+
 typedef struct {
     int init_rc;        /* fp_model_init() result; RUN refuses while != 0 */
+    uint32_t session;   /* set by SESSION, echoed in every response; 0 after boot */
     uint32_t runs;
     uint64_t last;
     uint64_t min;
     uint64_t max;
     uint64_t init;      /* cost of the last fp_model_init() */
+    fw_run_record_t run;
+    int output_valid;   /* output holds the result of run.token */
 } fw_state_t;
 
 static fw_state_t fw_state;
@@ -29,10 +54,11 @@ static fw_state_t fw_state;
  * build id never invalidates cached objects. */
 extern const char fw_build_id[];
 
-static uint16_t fw_status_only(uint8_t *resp, uint8_t status)
+static uint16_t fw_begin(uint8_t *resp, uint8_t status)
 {
     resp[0] = status;
-    return 1u;
+    fw_put_u32(resp + 1, fw_state.session);
+    return FW_RESP_HEADER;
 }
 
 /* Length-prefixed string, cut to what still fits in the payload. */
@@ -66,34 +92,47 @@ static int fw_model_reinit(void)
     fw_state.last = 0;
     fw_state.min = 0;
     fw_state.max = 0;
+    memset(&fw_state.run, 0, sizeof fw_state.run);
+    fw_state.output_valid = 0;
     return fw_state.init_rc;
 }
 
 void fw_commands_init(void)
 {
+    fw_state.session = 0u;
     (void)fw_model_reinit();
 }
 
 static uint16_t fw_cmd_identify(const fw_frame_t *req, uint8_t *resp)
 {
-    uint16_t at = 22u;
+    uint16_t at;
 
     if (req->len != 0u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
-    resp[0] = FW_STATUS_OK;
-    resp[1] = FW_PROTOCOL_VERSION;
-    resp[2] = fw_counter_unit();
-    resp[3] = (uint8_t)(fw_state.init_rc == 0 ? 1u : 0u);
-    fw_put_u16(resp + 4, (uint16_t)FW_MAX_PAYLOAD);
-    fw_put_u32(resp + 6, fp_model_input_size());
-    fw_put_u32(resp + 10, fp_model_output_size());
-    fw_put_u32(resp + 14, fp_model_arena_size());
-    fw_put_s32(resp + 18, (int32_t)fw_state.init_rc);
+    at = fw_begin(resp, FW_STATUS_OK);
+    resp[at] = FW_PROTOCOL_VERSION;
+    resp[at + 1u] = fw_counter_unit();
+    resp[at + 2u] = (uint8_t)(fw_state.init_rc == 0 ? 1u : 0u);
+    fw_put_u16(resp + at + 3u, (uint16_t)FW_MAX_PAYLOAD);
+    fw_put_u32(resp + at + 5u, fp_model_input_size());
+    fw_put_u32(resp + at + 9u, fp_model_output_size());
+    fw_put_u32(resp + at + 13u, fp_model_arena_size());
+    fw_put_s32(resp + at + 17u, (int32_t)fw_state.init_rc);
+    at = (uint16_t)(at + 21u);
     at = fw_put_str(resp, at, fp_model_hash());
     at = fw_put_str(resp, at, fw_build_id);
     at = fw_put_str(resp, at, FW_BOARD_NAME);
     return fw_put_str(resp, at, fp_model_name());
+}
+
+static uint16_t fw_cmd_session(const fw_frame_t *req, uint8_t *resp)
+{
+    if (req->len != 4u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    fw_state.session = fw_get_u32(req->payload);
+    return fw_begin(resp, FW_STATUS_OK);
 }
 
 /* offset + n <= size, written so that it cannot wrap. */
@@ -108,15 +147,23 @@ static uint16_t fw_cmd_load_input(const fw_frame_t *req, uint8_t *resp)
     uint32_t n;
 
     if (req->len < 4u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
     offset = fw_get_u32(req->payload);
     n = (uint32_t)req->len - 4u;
     if (!fw_in_range(offset, n, fp_model_input_size())) {
-        return fw_status_only(resp, FW_STATUS_BAD_RANGE);
+        return fw_begin(resp, FW_STATUS_BAD_RANGE);
     }
+    /* The output may share arena bytes with the input: it is no longer the
+     * output of the last run. */
+    fw_state.output_valid = 0;
     memcpy(fp_model_input() + offset, req->payload + 4, n);
-    return fw_status_only(resp, FW_STATUS_OK);
+    return fw_begin(resp, FW_STATUS_OK);
+}
+
+static uint32_t fw_input_crc(void)
+{
+    return fw_crc32_update(0u, fp_model_input(), fp_model_input_size());
 }
 
 static void fw_record_run(uint64_t count)
@@ -131,120 +178,176 @@ static void fw_record_run(uint64_t count)
     fw_state.runs++;
 }
 
-static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
+/* token u32 | rc i32 | unit u8 | count u64 | input_crc u32 (21 bytes at `at`). */
+static uint16_t fw_put_run(uint8_t *resp, uint16_t at, uint32_t token, int32_t rc, uint64_t count,
+                           uint32_t input_crc)
 {
-    uint64_t start;
-    uint64_t count;
-    int rc;
-
-    if (req->len != 0u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
-    }
-    if (fw_state.init_rc != 0) {
-        resp[0] = FW_STATUS_NOT_READY;
-        rc = fw_state.init_rc;
-        count = 0;
-    } else {
-        start = fw_counter_start();
-        rc = fp_model_run();
-        count = fw_counter_elapsed(start, fw_counter_now());
-        fw_record_run(count);
-        resp[0] = (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
-    }
-    fw_put_s32(resp + 1, (int32_t)rc);
-    resp[5] = fw_counter_unit();
-    fw_put_u64(resp + 6, count);
-    return 14u;
+    fw_put_u32(resp + at, token);
+    fw_put_s32(resp + at + 4u, rc);
+    resp[at + 8u] = fw_counter_unit();
+    fw_put_u64(resp + at + 9u, count);
+    fw_put_u32(resp + at + 17u, input_crc);
+    return (uint16_t)(at + 21u);
 }
 
-/* READ_OUTPUT and READ_ARENA: `offset u32, length u16` -> status + bytes of a region. */
-static uint16_t fw_read_region(const fw_frame_t *req, uint8_t *resp, const uint8_t *base,
+/* Why the model cannot run on the current input, or FW_STATUS_OK. */
+static uint8_t fw_check_runnable(uint32_t want_crc, uint32_t *have_crc)
+{
+    *have_crc = fw_input_crc();
+    if (fw_state.init_rc != 0) {
+        return FW_STATUS_NOT_READY;
+    }
+    return *have_crc == want_crc ? FW_STATUS_OK : FW_STATUS_INPUT_STALE;
+}
+
+static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
+{
+    uint32_t token;
+    uint32_t crc;
+    uint64_t start;
+    uint8_t status;
+    fw_run_record_t *run = &fw_state.run;
+
+    if (req->len != 8u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    token = fw_get_u32(req->payload);
+    status = fw_check_runnable(fw_get_u32(req->payload + 4), &crc);
+    if (status != FW_STATUS_OK) {
+        (void)fw_begin(resp, status);
+        return fw_put_run(resp, FW_RESP_HEADER, token, fw_state.init_rc, 0u, crc);
+    }
+    fw_state.output_valid = 0;
+    start = fw_counter_start();
+    run->rc = (int32_t)fp_model_run();
+    run->count = fw_counter_elapsed(start, fw_counter_now());
+    run->token = token;
+    run->input_crc = crc;
+    run->status = (uint8_t)(run->rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
+    fw_record_run(run->count);
+    fw_state.output_valid = run->rc == 0;
+    (void)fw_begin(resp, run->status);
+    return fw_put_run(resp, FW_RESP_HEADER, token, run->rc, run->count, crc);
+}
+
+/* status OK | outcome u8 | the last run's record (token 0: none). */
+static uint16_t fw_cmd_run_status(const fw_frame_t *req, uint8_t *resp)
+{
+    const fw_run_record_t *run = &fw_state.run;
+
+    if (req->len != 0u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    (void)fw_begin(resp, FW_STATUS_OK);
+    resp[FW_RESP_HEADER] = run->status;
+    return fw_put_run(resp, FW_RESP_HEADER + 1u, run->token, run->rc, run->count, run->input_crc);
+}
+
+/* Response: header | offset u32 | n bytes of base + offset. `prefix` is the
+ * number of request bytes before `offset u32, length u16`. */
+static uint16_t fw_read_region(const fw_frame_t *req, uint8_t *resp, uint16_t prefix, const uint8_t *base,
                                uint32_t size)
 {
     uint32_t offset;
     uint32_t n;
+    uint16_t at;
 
-    if (req->len != 6u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    if (req->len != prefix + 6u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
-    offset = fw_get_u32(req->payload);
-    n = fw_get_u16(req->payload + 4);
-    if (n > FW_MAX_PAYLOAD - 1u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    offset = fw_get_u32(req->payload + prefix);
+    n = fw_get_u16(req->payload + prefix + 4u);
+    if (n > FW_MAX_PAYLOAD - FW_RESP_HEADER - prefix - 4u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
     if (!fw_in_range(offset, n, size)) {
-        return fw_status_only(resp, FW_STATUS_BAD_RANGE);
+        return fw_begin(resp, FW_STATUS_BAD_RANGE);
     }
-    resp[0] = FW_STATUS_OK;
-    memcpy(resp + 1, base + offset, n);
-    return (uint16_t)(1u + n);
+    at = fw_begin(resp, FW_STATUS_OK);
+    memcpy(resp + at, req->payload, prefix); /* echo what identifies the data */
+    at = (uint16_t)(at + prefix);
+    fw_put_u32(resp + at, offset);
+    memcpy(resp + at + 4u, base + offset, n);
+    return (uint16_t)(at + 4u + n);
 }
 
 static uint16_t fw_cmd_read_output(const fw_frame_t *req, uint8_t *resp)
 {
-    return fw_read_region(req, resp, fp_model_output(), fp_model_output_size());
+    if (req->len == 10u && (!fw_state.output_valid || fw_get_u32(req->payload) != fw_state.run.token)) {
+        return fw_begin(resp, FW_STATUS_OUTPUT_STALE);
+    }
+    return fw_read_region(req, resp, 4u, fp_model_output(), fp_model_output_size());
 }
 
 static uint16_t fw_cmd_run_layers(const fw_frame_t *req, uint8_t *resp)
 {
+    uint32_t crc;
+    uint8_t status;
     int rc;
+    uint16_t at;
 
-    if (req->len != 4u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    if (req->len != 8u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
-    if (fw_state.init_rc != 0) {
-        resp[0] = FW_STATUS_NOT_READY;
-        rc = fw_state.init_rc;
-    } else {
+    status = fw_check_runnable(fw_get_u32(req->payload + 4), &crc);
+    rc = fw_state.init_rc;
+    if (status == FW_STATUS_OK) {
+        fw_state.output_valid = 0; /* the layers may write where the output lives */
         rc = fp_model_run_layers(fw_get_u32(req->payload));
-        resp[0] = (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
+        status = (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
     }
-    fw_put_s32(resp + 1, (int32_t)rc);
-    return 5u;
+    at = fw_begin(resp, status);
+    fw_put_s32(resp + at, (int32_t)rc);
+    return (uint16_t)(at + 4u);
 }
 
 static uint16_t fw_cmd_read_arena(const fw_frame_t *req, uint8_t *resp)
 {
-    return fw_read_region(req, resp, fp_model_arena(), fp_model_arena_size());
+    return fw_read_region(req, resp, 0u, fp_model_arena(), fp_model_arena_size());
 }
 
 static uint16_t fw_cmd_read_timing(const fw_frame_t *req, uint8_t *resp)
 {
+    uint16_t at;
+
     if (req->len != 0u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
-    resp[0] = FW_STATUS_OK;
-    resp[1] = fw_counter_unit();
-    fw_put_u32(resp + 2, fw_state.runs);
-    fw_put_u64(resp + 6, fw_state.last);
-    fw_put_u64(resp + 14, fw_state.min);
-    fw_put_u64(resp + 22, fw_state.max);
-    fw_put_u64(resp + 30, fw_state.init);
-    return 38u;
+    at = fw_begin(resp, FW_STATUS_OK);
+    resp[at] = fw_counter_unit();
+    fw_put_u32(resp + at + 1u, fw_state.runs);
+    fw_put_u64(resp + at + 5u, fw_state.last);
+    fw_put_u64(resp + at + 13u, fw_state.min);
+    fw_put_u64(resp + at + 21u, fw_state.max);
+    fw_put_u64(resp + at + 29u, fw_state.init);
+    return (uint16_t)(at + 37u);
 }
 
 static uint16_t fw_cmd_reset(const fw_frame_t *req, uint8_t *resp)
 {
     int rc;
+    uint16_t at;
 
     if (req->len != 0u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
     memset(fp_model_input(), 0, fp_model_input_size());
     rc = fw_model_reinit();
-    resp[0] = (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
-    fw_put_s32(resp + 1, (int32_t)rc);
-    return 5u;
+    at = fw_begin(resp, (uint8_t)(rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR));
+    fw_put_s32(resp + at, (int32_t)rc);
+    return (uint16_t)(at + 4u);
 }
 
 static uint16_t fw_cmd_ping(const fw_frame_t *req, uint8_t *resp)
 {
-    if (req->len > FW_MAX_PAYLOAD - 1u) {
-        return fw_status_only(resp, FW_STATUS_BAD_LENGTH);
+    uint16_t at;
+
+    if (req->len > FW_MAX_PAYLOAD - FW_RESP_HEADER) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
     }
-    resp[0] = FW_STATUS_OK;
-    memcpy(resp + 1, req->payload, req->len);
-    return (uint16_t)(1u + req->len);
+    at = fw_begin(resp, FW_STATUS_OK);
+    memcpy(resp + at, req->payload, req->len);
+    return (uint16_t)(at + req->len);
 }
 
 static const fw_command_t fw_commands[] = {
@@ -257,6 +360,8 @@ static const fw_command_t fw_commands[] = {
     {FW_CMD_PING, fw_cmd_ping},
     {FW_CMD_RUN_LAYERS, fw_cmd_run_layers},
     {FW_CMD_READ_ARENA, fw_cmd_read_arena},
+    {FW_CMD_RUN_STATUS, fw_cmd_run_status},
+    {FW_CMD_SESSION, fw_cmd_session},
 };
 
 uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp)
@@ -268,5 +373,21 @@ uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp)
             return fw_commands[i].handler(req, resp);
         }
     }
-    return fw_status_only(resp, FW_STATUS_UNKNOWN_COMMAND);
+    return fw_begin(resp, FW_STATUS_UNKNOWN_COMMAND);
+}
+
+uint16_t fw_commands_reply(fw_event_t event, const fw_frame_t *frame, uint8_t *resp)
+{
+    switch (event) {
+    case FW_EV_FRAME:
+        return fw_commands_handle(frame, resp);
+    case FW_EV_BAD_CRC:
+        return fw_begin(resp, FW_STATUS_BAD_CRC);
+    case FW_EV_BAD_LENGTH:
+        /* The length field itself may be the corrupted byte: nothing was
+         * verified, so this is a transient for the host, not a verdict. */
+        return fw_begin(resp, FW_STATUS_FRAME_TOO_LONG);
+    default:
+        return 0u;
+    }
 }

@@ -1,6 +1,12 @@
 /*
  * fw_commands.h - command codes, status codes and the command dispatcher.
  * Byte layouts of every request and response: docs/serial-protocol.md.
+ *
+ * Every response payload starts with the same five bytes,
+ *     status u8 | session u32
+ * where `session` is the id the host last set with SESSION (0 after a boot):
+ * a board that was reset behind the host's back answers with session 0, so
+ * the host notices the reset on the very next response.
  */
 #ifndef FW_COMMANDS_H
 #define FW_COMMANDS_H
@@ -11,31 +17,43 @@
 
 enum {
     FW_CMD_IDENTIFY = 0x01,
-    FW_CMD_LOAD_INPUT = 0x02,
-    FW_CMD_RUN = 0x03,
-    FW_CMD_READ_OUTPUT = 0x04,
+    FW_CMD_LOAD_INPUT = 0x02,  /* u32 offset, data */
+    FW_CMD_RUN = 0x03,         /* u32 token, u32 input crc */
+    FW_CMD_READ_OUTPUT = 0x04, /* u32 token, u32 offset, u16 length */
     FW_CMD_READ_TIMING = 0x05,
     FW_CMD_RESET = 0x06,
     FW_CMD_PING = 0x07,
-    FW_CMD_RUN_LAYERS = 0x08,  /* u32 n: run layers [0, n) only (debug read-back) */
+    FW_CMD_RUN_LAYERS = 0x08,  /* u32 n, u32 input crc: run layers [0, n) only (debug read-back) */
     FW_CMD_READ_ARENA = 0x09,  /* u32 offset, u16 length: arena bytes (debug read-back) */
-    FW_CMD_RESPONSE = 0x80 /* or-ed into the command code of every response */
+    FW_CMD_RUN_STATUS = 0x0A,  /* the outcome of the last executed RUN (lost-response recovery) */
+    FW_CMD_SESSION = 0x0B,     /* u32 session: the id echoed in every later response */
+    FW_CMD_RESPONSE = 0x80     /* or-ed into the command code of every response */
 };
 
 enum {
     FW_STATUS_OK = 0,
-    FW_STATUS_BAD_CRC = 1,
+    FW_STATUS_BAD_CRC = 1,         /* frame CRC wrong: retry */
     FW_STATUS_UNKNOWN_COMMAND = 2,
-    FW_STATUS_BAD_LENGTH = 3,
+    FW_STATUS_BAD_LENGTH = 3,      /* CRC-checked payload of the wrong size: definite */
     FW_STATUS_BAD_RANGE = 4,
     FW_STATUS_MODEL_ERROR = 5,
-    FW_STATUS_NOT_READY = 6
+    FW_STATUS_NOT_READY = 6,
+    FW_STATUS_INPUT_STALE = 7,     /* RUN: the input buffer no longer has the named CRC: reload */
+    FW_STATUS_OUTPUT_STALE = 8,    /* READ_OUTPUT: the output is not that of the named run: rerun */
+    FW_STATUS_FRAME_TOO_LONG = 9   /* header len > max payload, CRC unchecked: retry */
 };
+
+/* Bytes every response payload starts with: status u8, session u32. */
+#define FW_RESP_HEADER 5u
 
 /* Initialise the model (fp_model_init) and the timing statistics. */
 void fw_commands_init(void);
-/* Execute one request; writes the response payload (status byte first, at
- * most FW_MAX_PAYLOAD bytes) to `resp` and returns its length. */
+/* Execute one request; writes the response payload (status and session first,
+ * at most FW_MAX_PAYLOAD bytes) to `resp` and returns its length. */
 uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp);
+/* What to answer for one parser event: the response payload for a good frame
+ * (fw_commands_handle) or a status-only payload for a rejected one. Returns
+ * the payload length, 0 for FW_EV_NONE (nothing to send). */
+uint16_t fw_commands_reply(fw_event_t event, const fw_frame_t *frame, uint8_t *resp);
 
 #endif /* FW_COMMANDS_H */

@@ -26,7 +26,7 @@
 #endif
 
 /* Version of the wire protocol in docs/serial-protocol.md. */
-#define FW_PROTOCOL_VERSION 1u
+#define FW_PROTOCOL_VERSION 2u
 
 #if FW_MAX_PAYLOAD < 256u || FW_MAX_PAYLOAD > 65535u
 #error "FW_MAX_PAYLOAD must be in [256, 65535]: IDENTIFY needs ~150 bytes"

@@ -32,22 +32,10 @@ static void fw_respond(uint8_t seq, uint8_t cmd, uint16_t len)
 
 static void fw_dispatch(fw_event_t event, const fw_frame_t *frame)
 {
-    uint8_t *payload = fw_tx + FW_HEADER_BYTES;
+    uint16_t len = fw_commands_reply(event, frame, fw_tx + FW_HEADER_BYTES);
 
-    switch (event) {
-    case FW_EV_FRAME:
-        fw_respond(frame->seq, frame->cmd, fw_commands_handle(frame, payload));
-        break;
-    case FW_EV_BAD_CRC:
-        payload[0] = FW_STATUS_BAD_CRC;
-        fw_respond(frame->seq, frame->cmd, 1u);
-        break;
-    case FW_EV_BAD_LENGTH:
-        payload[0] = FW_STATUS_BAD_LENGTH;
-        fw_respond(frame->seq, frame->cmd, 1u);
-        break;
-    default:
-        break;
+    if (len != 0u) {
+        fw_respond(frame->seq, frame->cmd, len);
     }
 }
 

@@ -9,22 +9,31 @@ from __future__ import annotations
 import os
 import random
 import struct
+import threading
 import time
 import tty
 
 import pytest
 import serial
 
-from fixpoint.serial import (BoardProtocolError, BoardTimeout, Command, CounterUnit, FixpointClient,
+from fixpoint.serial import (BoardProtocolError, BoardReset, BoardTimeout, Command, CounterUnit, FixpointClient,
                              FrameDecoder, Status, WrongModel, crc32, encode_frame)
-from fixpoint.serial.protocol import FRAME_OVERHEAD, RESPONSE_FLAG, parse_identify
+from fixpoint.serial.protocol import FRAME_OVERHEAD, RESPONSE_FLAG, Frame, parse_identify
 
 HASH = "ab" * 32
 
 
+SESSION = 0x5E55_1011
+
+
+def body(status: int = Status.OK, data: bytes = b"", session: int = 0) -> bytes:
+    """A response payload: status u8 | session u32 | data."""
+    return struct.pack("<BI", status, session) + data
+
+
 def identify_payload(model_hash: str = HASH, status: int = Status.OK) -> bytes:
     """IDENTIFY response exactly as docs/serial-protocol.md lays it out."""
-    fixed = struct.pack("<BBBBHIIIi", status, 1, CounterUnit.INSTRUCTIONS, 1, 1024, 100, 200, 300, 0)
+    fixed = body(status) + struct.pack("<BBBHIIIi", 2, CounterUnit.INSTRUCTIONS, 1, 1024, 100, 200, 300, 0)
     strings = b"".join(bytes([len(s)]) + s for s in
                        (model_hash.encode(), b"0123456789abcdef", b"loop-board", b"tiny"))
     return fixed + strings
@@ -53,7 +62,7 @@ def test_frame_layout_is_byte_exact() -> None:
 
 
 def test_identify_payload_parses() -> None:
-    info = parse_identify(identify_payload())
+    info = parse_identify(Frame(0, Command.IDENTIFY | RESPONSE_FLAG, identify_payload()))
     assert (info.model_hash, info.board_name, info.model_name) == (HASH, "loop-board", "tiny")
     assert (info.input_size, info.output_size, info.arena_size, info.max_payload) == (100, 200, 300, 1024)
 
@@ -104,35 +113,77 @@ def loop_client(**kwargs: object) -> FixpointClient:
     return FixpointClient(port, **{"timeout": 0.3, "retries": 2, **kwargs})  # type: ignore[arg-type]
 
 
-def test_client_identify_and_wrong_model() -> None:
-    client = loop_client()
-    client.port.write(response(0, Command.IDENTIFY, identify_payload()))
-    assert client.identify(HASH).board_name == "loop-board"
-    client.port.write(response(1, Command.IDENTIFY, identify_payload()))
+@pytest.fixture
+def fixed_session(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The session id the client picks (normally random)."""
+    monkeypatch.setattr("fixpoint.serial.client.os.urandom", lambda n: SESSION.to_bytes(4, "little"))
+    return SESSION
+
+
+def identified_client(**kwargs: object) -> FixpointClient:
+    """A client past IDENTIFY (seq 0) and SESSION (seq 1); the next request has seq 2."""
+    client = loop_client(**kwargs)
+    client.port.write(response(0, Command.IDENTIFY, identify_payload())
+                      + response(1, Command.SESSION, body(session=SESSION)))
+    client.identify(HASH)
+    return client
+
+
+def test_client_identify_and_wrong_model(fixed_session: int) -> None:
+    client = identified_client()
+    assert client.info is not None and client.info.board_name == "loop-board"
+    assert client.session == fixed_session
+    client.port.write(response(2, Command.IDENTIFY, identify_payload()))
     with pytest.raises(WrongModel, match="loop-board"):
         client.identify("cd" * 32)
 
 
+def test_client_detects_a_reset_board_by_its_session(fixed_session: int) -> None:
+    client = identified_client()
+    client.port.write(response(2, Command.PING, body(data=b"hi", session=0)))
+    with pytest.raises(BoardReset, match="PING: the board was reset"):
+        client.ping(b"hi")
+
+
+def test_client_takes_a_lost_run_response_from_run_status(fixed_session: int) -> None:
+    """RUN (seq 2) goes unanswered; after one link timeout the client polls
+    RUN_STATUS (seq 3), which reports that run: no second run, no run_timeout."""
+    client = identified_client(timeout=0.2, run_timeout=30.0)
+    crc = crc32(bytes(100))
+    outcome = struct.pack("<BIiBQI", Status.OK, 1, 0, CounterUnit.INSTRUCTIONS, 1234, crc)
+    # Answer the poll once it has been sent (a loop:// answer written earlier
+    # would be read, and dropped, while the client still waits for RUN).
+    answer = threading.Timer(1.0, client.port.write,
+                             (response(3, Command.RUN_STATUS, body(data=outcome, session=SESSION)),))
+    answer.start()
+    try:
+        result = client.run()    # without the poll: BoardTimeout after run_timeout
+    finally:
+        answer.join()
+    assert (result.status, result.count, result.token, result.input_crc) == (Status.OK, 1234, 1, crc)
+    assert client.stats.polls >= 1
+
+
 def test_client_retries_a_corrupt_response_transparently() -> None:
     client = loop_client()
-    bad = bytearray(response(0, Command.PING, b"\x00pong"))
+    bad = bytearray(response(0, Command.PING, body(data=b"pong")))
     bad[-1] ^= 0xFF
-    client.port.write(bytes(bad) + response(1, Command.PING, b"\x00pong"))
+    client.port.write(bytes(bad) + response(1, Command.PING, body(data=b"pong")))
     assert client.ping(b"pong") == b"pong"
     assert client.attempts == 2
 
 
 def test_client_retries_when_the_board_reports_bad_crc() -> None:
     client = loop_client()
-    client.port.write(response(0, Command.PING, bytes([Status.BAD_CRC])) + response(1, Command.PING, b"\x00"))
+    client.port.write(response(0, Command.PING, body(Status.BAD_CRC)) + response(1, Command.PING, body()))
     assert client.ping() == b""
     assert client.attempts == 2
 
 
 def test_client_ignores_stale_responses() -> None:
     client = loop_client(first_seq=10)
-    client.port.write(response(9, Command.PING, b"\x00old") + response(10, Command.RUN, b"\x00")
-                      + response(10, Command.PING, b"\x00new"))
+    client.port.write(response(9, Command.PING, body(data=b"old")) + response(10, Command.RUN, body())
+                      + response(10, Command.PING, body(data=b"new")))
     assert client.ping(b"new") == b"new"
     assert client.attempts == 1
 
@@ -149,23 +200,24 @@ def test_client_times_out_after_all_retries_within_the_configured_time() -> None
 
 def test_client_does_not_retry_a_definite_error_status() -> None:
     client = loop_client()
-    client.port.write(response(0, Command.PING, bytes([Status.UNKNOWN_COMMAND])))
+    client.port.write(response(0, Command.PING, body(Status.UNKNOWN_COMMAND)))
     with pytest.raises(BoardProtocolError, match="PING: board answered UNKNOWN_COMMAND") as info:
         client.ping()
     assert info.value.status == Status.UNKNOWN_COMMAND
     assert client.attempts == 1
 
 
-def test_client_reports_model_error_of_run() -> None:
-    client = loop_client()
-    client.port.write(response(0, Command.RUN, struct.pack("<BiBQ", Status.MODEL_ERROR, 7, 0, 0)))
+def test_client_reports_model_error_of_run(fixed_session: int) -> None:
+    client = identified_client()
+    outcome = struct.pack("<IiBQI", 1, 7, 0, 0, crc32(bytes(100)))
+    client.port.write(response(2, Command.RUN, body(Status.MODEL_ERROR, outcome, SESSION)))
     with pytest.raises(BoardProtocolError, match="MODEL_ERROR, model returned 7"):
         client.run()
 
 
 def test_client_rejects_a_malformed_response() -> None:
     client = loop_client()
-    client.port.write(response(0, Command.READ_TIMING, b"\x00\x01"))
+    client.port.write(response(0, Command.READ_TIMING, body(data=b"\x01")))
     with pytest.raises(BoardProtocolError, match="READ_TIMING: malformed response"):
         client.read_timing()
 
@@ -178,7 +230,7 @@ def test_client_works_through_spy_url_on_a_pty(tmp_path) -> None:
     try:
         port = serial.serial_for_url(f"spy://{os.ttyname(slave)}?file={trace}")
         client = FixpointClient(port, timeout=0.5, retries=0)
-        os.write(master, response(0, Command.PING, b"\x00hi"))
+        os.write(master, response(0, Command.PING, body(data=b"hi")))
         assert client.ping(b"hi") == b"hi"
         assert os.read(master, 100) == encode_frame(0, Command.PING, b"hi")
         port.close()

@@ -17,7 +17,7 @@ from fixture_model import (INPUT_SIZE, MODEL_HASH, MODEL_SOURCE, OUTPUT_SIZE, RU
 from fixpoint.boards.build import build_firmware
 from fixpoint.boards.runner import BoardSession, open_board
 from fixpoint.serial import (BoardCrashed, BoardProtocolError, Command, CounterUnit, FrameDecoder,
-                             Status, encode_frame)
+                             Status, crc32, encode_frame)
 from fixpoint.serial.protocol import RESPONSE_FLAG
 
 
@@ -56,7 +56,7 @@ def test_identify_reports_board_and_model(session: BoardSession) -> None:
     assert info.board_name == session.board.name
     assert (info.model_hash, info.model_name) == (MODEL_HASH, "fixture-fnv")
     assert (info.input_size, info.output_size, info.max_payload) == (INPUT_SIZE, OUTPUT_SIZE, 1024)
-    assert info.protocol_version == 1 and info.model_ready and len(info.build_id) == 16
+    assert info.protocol_version == 2 and info.model_ready and len(info.build_id) == 16
     want_unit = CounterUnit.NANOSECONDS if session.board.kind == "host" else CounterUnit.INSTRUCTIONS
     assert info.counter_unit == want_unit
 
@@ -114,12 +114,14 @@ def test_recovers_from_garbage_and_corrupt_frames(session: BoardSession) -> None
 
     corrupt = bytearray(encode_frame(0x42, Command.PING, b"payload"))
     corrupt[8] ^= 0x01
+    session_bytes = struct.pack("<I", client.session)
     kind, cmd, payload = raw_exchange(session, bytes(corrupt), 0x42)
-    assert (kind, cmd, payload) == ("frame", Command.PING | RESPONSE_FLAG, bytes([Status.BAD_CRC]))
+    assert (kind, cmd, payload) == ("frame", Command.PING | RESPONSE_FLAG, bytes([Status.BAD_CRC]) + session_bytes)
 
+    # An over-long header is answered at once, as a transient (the length field may be the damage).
     oversized = b"\xA5\x5A" + struct.pack("<HBB", 0xFFFF, 0x43, Command.PING)
     kind, _, payload = raw_exchange(session, oversized, 0x43)
-    assert (kind, payload) == ("frame", bytes([Status.BAD_LENGTH]))
+    assert (kind, payload) == ("frame", bytes([Status.FRAME_TOO_LONG]) + session_bytes)
 
     # A truncated frame swallows the next request until the client times out
     # and pads the link (the firmware has no inter-byte timeout by design).
@@ -139,15 +141,51 @@ def test_error_statuses(session: BoardSession) -> None:
         (0x7E, b"", Status.UNKNOWN_COMMAND),
         (Command.LOAD_INPUT, struct.pack("<I", INPUT_SIZE - 2) + b"abc", Status.BAD_RANGE),
         (Command.LOAD_INPUT, b"\x00\x00", Status.BAD_LENGTH),
-        (Command.READ_OUTPUT, struct.pack("<IH", OUTPUT_SIZE, 1), Status.BAD_RANGE),
-        (Command.READ_OUTPUT, struct.pack("<IH", 0, 1024), Status.BAD_LENGTH),
+        (Command.READ_OUTPUT, struct.pack("<IH", 0, 1), Status.BAD_LENGTH),
+        (Command.READ_OUTPUT, struct.pack("<IIH", 0x1234, 0, 1), Status.OUTPUT_STALE),
+        (Command.READ_ARENA, struct.pack("<IH", 0xFFFFFFFF, 1), Status.BAD_RANGE),
+        (Command.READ_ARENA, struct.pack("<IH", 0, 1024), Status.BAD_LENGTH),
         (Command.RUN, b"x", Status.BAD_LENGTH),
+        (Command.RUN, struct.pack("<II", 1, crc32(b"not the input")), Status.INPUT_STALE),
+        (Command.SESSION, b"", Status.BAD_LENGTH),
     ]
     for cmd, payload, status in cases:
-        assert client.transact(cmd, payload).status == status, (cmd, payload)
+        frame = client.transact(cmd, payload)
+        assert (frame.status, frame.session) == (status, client.session), (cmd, payload)
     client.load_input(b"FAIL")
     with pytest.raises(BoardProtocolError, match="MODEL_ERROR, model returned 7"):
         client.run()
+
+
+def test_run_twice_then_read_is_the_output_of_the_input(session: BoardSession) -> None:
+    """The fixture model overwrites nothing, so the board's own check is shown
+    directly: a RUN naming another input is refused, and READ_OUTPUT of a run
+    whose output a later LOAD_INPUT invalidated is refused."""
+    client = session.client
+    data = random_input(7)
+    client.load_input(data)
+    first = client.run()
+    second = client.run()
+    assert (first.input_crc, second.input_crc) == (crc32(data), crc32(data))
+    assert first.token != second.token
+    assert_same_bytes(client.read_output(), expected_output(data))
+    stale_token = struct.pack("<IIH", first.token, 0, 16)
+    assert client.transact(Command.READ_OUTPUT, stale_token).status == Status.OUTPUT_STALE
+    client.load_input(random_input(8))
+    fresh_token = struct.pack("<IIH", second.token, 0, 16)
+    assert client.transact(Command.READ_OUTPUT, fresh_token).status == Status.OUTPUT_STALE
+
+
+def test_session_id_is_echoed_and_a_lost_session_is_detected(session: BoardSession) -> None:
+    client = session.client
+    ours = client.session
+    assert ours != 0 and client.transact(Command.PING, b"x").session == ours
+    # Another host (or a reset) changes the session: the next response shows it.
+    client.transact(Command.SESSION, struct.pack("<I", 0))
+    data = random_input(9)
+    output, _ = client.infer(data)          # resumes: new session, input reloaded, rerun
+    assert_same_bytes(output, expected_output(data))
+    assert client.session not in (0, ours) and client.stats.resets_detected >= 1
 
 
 def test_smallest_max_payload_still_round_trips(tmp_path: Path) -> None:

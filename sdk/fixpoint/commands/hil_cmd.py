@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_board_arg, existing_file, load_labeled
+from ._common import add_board_arg, existing_file, load_labeled, positive_seconds, retry_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +26,12 @@ def add_hil_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--junit", type=Path, default=None, help="write JUnit XML here")
     g.add_argument("--json", type=Path, default=None, help="write the JSON result here")
     g.add_argument("--work-dir", type=Path, default=None, help="generated code, firmware and logs")
-    g.add_argument("--timeout", type=float, default=None, help="per-transaction timeout, seconds")
-    g.add_argument("--retries", type=int, default=None, help="retries of a corrupted/timed-out transaction")
+    g.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="link timeout: the longest wait for one response, seconds (default: board file)")
+    g.add_argument("--run-timeout", type=positive_seconds, default=None,
+                   help="the longest one inference may take on the board, seconds (default: board file)")
+    g.add_argument("--retries", type=retry_count, default=None,
+                   help="times a damaged or lost transaction is sent again (default: board file)")
 
 
 def run_checked(args: argparse.Namespace, plan, x, labels, model_path, default_work: Path) -> int:
@@ -37,7 +41,8 @@ def run_checked(args: argparse.Namespace, plan, x, labels, model_path, default_w
     n = len(x) if args.samples is None else min(args.samples, len(x))
     job = HilJob(plan=plan, board=args.board, x=x[:n], labels=None if labels is None else labels[:n],
                  model_path=model_path, work_dir=args.work_dir or default_work, max_drop_pp=args.max_drop,
-                 timeout=args.timeout, retries=args.retries, progress=not args.quiet)
+                 timeout=args.timeout, run_timeout=args.run_timeout, retries=args.retries,
+                 progress=not args.quiet)
     result = run_hil(job)
     print(result.summary())
     junit = args.junit or job.work_dir / "hil-junit.xml"

@@ -12,19 +12,22 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..boards import load_board
 from ..plan import Plan
+from ..serial import BoardCrashed, BoardError
 from ..sim.executor import quantize_input, run_plan
 from .firmware import build_model_firmware
 from .localize import localize_mismatch
-from .results import HilResult, SampleMismatch
+from .results import HilResult, SampleFailure, SampleMismatch
 
 log = logging.getLogger(__name__)
+
+_MAX_FAILURES_IN_A_ROW = 5   # then the link is taken as down and the rest reported as not run
 
 
 @dataclass
@@ -36,7 +39,8 @@ class HilJob:
     model_path: Path | None = None        # float ONNX model, for accuracy against float
     work_dir: Path = Path("build/hil")
     max_drop_pp: float = 1.0
-    timeout: float | None = None
+    timeout: float | None = None          # link timeout per transaction (default: board file)
+    run_timeout: float | None = None      # longest one inference may take (default: board file)
     retries: int | None = None
     localize: bool = True
     # The plan the host simulates, when it is not ``plan`` itself: only for testing
@@ -64,26 +68,29 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
                   result: HilResult) -> np.ndarray:
     from ..boards.runner import open_board
 
-    board_out = np.empty_like(expected)
+    board_out = np.zeros_like(expected)
     counts: list[int] = []
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
-                    retries=job.retries, log_dir=job.work_dir / "logs") as session:
+                    run_timeout=job.run_timeout, retries=job.retries,
+                    log_dir=job.work_dir / "logs") as session:
         client = session.client
         bar = _progress(len(ints), job.progress, board.name)
         start = time.perf_counter()
+        in_a_row = 0
         for i, sample in enumerate(ints):
-            raw, run = _infer_timed(client, np.ascontiguousarray(sample).tobytes(), result)
-            board_out[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
-            counts.append(run.count)
-            result.counter_unit = run.counter_unit.name.lower()
-            result.link_bytes += sample.nbytes + len(raw)
-            _compare(i, board_out[i], expected[i], result)
+            outcome = _run_sample(client, i, sample, expected, board_out, counts, result)
+            in_a_row = in_a_row + 1 if outcome != "done" else 0
+            if outcome == "crashed" or in_a_row >= _MAX_FAILURES_IN_A_ROW:
+                _give_up(result, i + 1, len(ints))
+                break
             if bar is not None:
                 bar.update(1)
         result.wall_seconds = time.perf_counter() - start
         if bar is not None:
             bar.close()
+        result.link = asdict(client.stats)
+        result.transfer_seconds = client.stats.transfer_seconds
         if job.localize:
             for mismatch in result.mismatches[:3]:
                 localize_mismatch(client, job.plan, job.sim_plan or job.plan, ints[mismatch.sample], mismatch)
@@ -96,16 +103,35 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
     return board_out
 
 
-def _infer_timed(client, data: bytes, result: HilResult):
-    """load + run + read, with the time spent moving bytes kept apart from the run."""
-    t0 = time.perf_counter()
-    client.load_input(data)
-    t1 = time.perf_counter()
-    run = client.run()
-    t2 = time.perf_counter()
-    raw = client.read_output()
-    result.transfer_seconds += (t1 - t0) + (time.perf_counter() - t2)
-    return raw, run
+def _run_sample(client, index: int, sample: np.ndarray, expected: np.ndarray, board_out: np.ndarray,
+                counts: list[int], result: HilResult) -> str:
+    """One sample ends bit-exact, as a mismatch ("done"), or as a reported
+    failure ("failed"; "crashed" when the board is gone)."""
+    try:
+        raw, run = client.infer(np.ascontiguousarray(sample).tobytes())
+    except BoardError as exc:
+        log.warning("sample %d on %s: %s", index, result.board, _first_line(exc))
+        result.failures.append(SampleFailure(index, type(exc).__name__, _first_line(exc)))
+        return "crashed" if isinstance(exc, BoardCrashed) else "failed"
+    result.completed.append(index)
+    board_out[index] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
+    counts.append(run.count)
+    result.counter_unit = run.counter_unit.name.lower()
+    result.link_bytes += sample.nbytes + len(raw)
+    _compare(index, board_out[index], expected[index], result)
+    return "done"
+
+
+def _give_up(result: HilResult, first: int, total: int) -> None:
+    """Every sample not run is accounted for: none is silently dropped."""
+    reason = result.failures[-1].reason if result.failures else "board unusable"
+    for index in range(first, total):
+        result.failures.append(SampleFailure(index, "NotRun", f"not run: {reason}"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _compare(index: int, got: np.ndarray, want: np.ndarray, result: HilResult) -> None:
@@ -120,10 +146,14 @@ def _compare(index: int, got: np.ndarray, want: np.ndarray, result: HilResult) -
 
 
 def _accuracy(job: HilJob, board_out: np.ndarray, result: HilResult) -> None:
-    board_pred = np.argmax(board_out.reshape(len(board_out), -1), axis=1)
-    float_pred = _float_predictions(job) if job.model_path else None
+    """Accuracy over the samples the board completed (failed ones have no output)."""
+    done = np.asarray(result.completed, dtype=np.int64)
+    if done.size == 0:
+        return
+    board_pred = np.argmax(board_out.reshape(len(board_out), -1), axis=1)[done]
+    float_pred = _float_predictions(job)[done] if job.model_path else None
     if job.labels is not None:
-        labels = np.asarray(job.labels).reshape(-1)[: len(board_pred)]
+        labels = np.asarray(job.labels).reshape(-1)[done]
         result.board_top1 = float(np.mean(board_pred == labels))
         if float_pred is not None:
             result.float_top1 = float(np.mean(float_pred == labels))
@@ -135,8 +165,9 @@ def _accuracy(job: HilJob, board_out: np.ndarray, result: HilResult) -> None:
 def _float_predictions(job: HilJob) -> np.ndarray:
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
+    from ..frontend.ort_options import quiet_session_options  # onnxruntime's log lines stay off stderr
+
+    options = quiet_session_options()
     session = ort.InferenceSession(str(job.model_path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     preds = []

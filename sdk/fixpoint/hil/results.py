@@ -23,6 +23,15 @@ class SampleMismatch:
 
 
 @dataclass
+class SampleFailure:
+    """A sample that ended without a proven result: reported, never guessed."""
+
+    sample: int
+    kind: str          # BoardTimeout, BoardProtocolError, BoardReset, BoardCrashed, NotRun
+    reason: str
+
+
+@dataclass
 class HilResult:
     board: str
     model_name: str
@@ -30,6 +39,9 @@ class HilResult:
     n_samples: int
     bit_exact: int                       # samples whose every output byte matched
     mismatches: list[SampleMismatch] = field(default_factory=list)
+    failures: list[SampleFailure] = field(default_factory=list)   # no proven result
+    completed: list[int] = field(default_factory=list)            # samples with a board output
+    link: dict[str, float] = field(default_factory=dict)          # the client's LinkStats
     board_top1: float | None = None      # accuracy of board outputs against labels
     float_top1: float | None = None      # float model on the same samples
     drop_pp: float | None = None         # float_top1 - board_top1, percentage points
@@ -52,15 +64,25 @@ class HilResult:
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and self.accuracy_ok
+        return not self.mismatches and not self.failures and self.accuracy_ok
 
     @property
     def accuracy_ok(self) -> bool:
         return self.drop_pp is None or self.drop_pp <= self.max_drop_pp
 
     def summary(self) -> str:
+        exact_ok = not self.mismatches and not self.failures
         lines = [f"board {self.board}: {self.bit_exact}/{self.n_samples} samples bit-exact "
-                 f"with the host simulation ({'PASS' if not self.mismatches else 'FAIL'})"]
+                 f"with the host simulation ({'PASS' if exact_ok else 'FAIL'})"]
+        if self.failures:
+            lines.append(f"  {len(self.failures)} samples without a result (link or board failure):")
+            lines += [f"  sample {f.sample} on {self.board}: {f.kind}: {f.reason}" for f in self.failures[:10]]
+            if len(self.failures) > 10:
+                lines.append(f"  ... and {len(self.failures) - 10} more")
+        recovered = {k: v for k, v in self.link.items()
+                     if k in ("retries", "polls", "reloads", "reruns", "resets_detected") and v}
+        if recovered:
+            lines.append("link recovered transparently: " + ", ".join(f"{k} {int(v)}" for k, v in recovered.items()))
         if self.board_top1 is not None and self.float_top1 is not None:
             lines.append(f"accuracy: board {self.board_top1 * 100:.2f}%  float {self.float_top1 * 100:.2f}%  "
                          f"drop {self.drop_pp:.2f} pp (budget {self.max_drop_pp:.2f}) "
@@ -92,12 +114,17 @@ def write_junit(path: str | Path, result: HilResult) -> Path:
     suite = ET.Element("testsuite", name=f"fixpoint-hil.{result.board}",
                        tests=str(result.n_samples + 1),
                        failures=str(len(result.mismatches) + (0 if result.accuracy_ok else 1)),
+                       errors=str(len(result.failures)),
                        time=f"{result.wall_seconds:.3f}")
     by_sample = {m.sample: m for m in result.mismatches}
+    failed = {f.sample: f for f in result.failures}
     per_sample = result.wall_seconds / max(result.n_samples, 1)
     for i in range(result.n_samples):
         case = ET.SubElement(suite, "testcase", classname=f"{result.board}.{result.model_name}",
                              name=f"sample_{i:05d}_bit_exact", time=f"{per_sample:.4f}")
+        if i in failed:
+            ET.SubElement(case, "error", message=f"{failed[i].kind}: no result from the board").text = \
+                failed[i].reason
         if i in by_sample:
             m = by_sample[i]
             ET.SubElement(case, "failure", message=f"{m.differing_bytes} output bytes differ"

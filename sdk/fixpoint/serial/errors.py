@@ -28,3 +28,10 @@ class BoardCrashed(BoardError):
 
 class WrongModel(BoardError):
     """The firmware runs a different model than the host expects."""
+
+
+class BoardReset(BoardError):
+    """A response carried another session id: the board was reset (or another
+    host took it over) since the session began. The client resumes where it
+    can (a new session, input reloaded, the run repeated) and raises this only
+    where it cannot."""

@@ -15,8 +15,9 @@ SYNC = b"\xA5\x5A"
 HEADER_BYTES = 6          # sync(2) len(2) seq(1) cmd(1)
 CRC_BYTES = 4
 FRAME_OVERHEAD = HEADER_BYTES + CRC_BYTES
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 RESPONSE_FLAG = 0x80
+RESPONSE_HEADER = 5       # every response payload: status u8 | session u32
 READY_PREFIX = b"FIXPOINT READY "
 
 
@@ -30,6 +31,8 @@ class Command(enum.IntEnum):
     PING = 0x07
     RUN_LAYERS = 0x08     # debug read-back: run layers [0, n) only
     READ_ARENA = 0x09     # debug read-back: arena bytes
+    RUN_STATUS = 0x0A     # outcome of the last executed RUN (lost-response recovery)
+    SESSION = 0x0B        # set the session id echoed in every response
 
 
 class Status(enum.IntEnum):
@@ -40,6 +43,13 @@ class Status(enum.IntEnum):
     BAD_RANGE = 4
     MODEL_ERROR = 5
     NOT_READY = 6
+    INPUT_STALE = 7       # RUN: the board's input no longer has the named CRC
+    OUTPUT_STALE = 8      # READ_OUTPUT: the output is not that of the named run
+    FRAME_TOO_LONG = 9    # header length above max_payload; CRC unchecked
+
+
+#: Statuses that say the frame did not arrive intact: the request is sent again.
+TRANSIENT_STATUSES = frozenset({Status.BAD_CRC, Status.FRAME_TOO_LONG})
 
 
 class CounterUnit(enum.IntEnum):
@@ -67,6 +77,18 @@ class Frame:
     def status(self) -> int:
         """First payload byte of a response (-1 if the payload is empty)."""
         return self.payload[0] if self.payload else -1
+
+    @property
+    def session(self) -> int | None:
+        """The session id a response carries (None if the payload is too short)."""
+        if len(self.payload) < RESPONSE_HEADER:
+            return None
+        return struct.unpack_from("<I", self.payload, 1)[0]
+
+    @property
+    def body(self) -> bytes:
+        """A response's payload after status and session."""
+        return self.payload[RESPONSE_HEADER:]
 
 
 def encode_frame(seq: int, cmd: int, payload: bytes = b"") -> bytes:
@@ -140,7 +162,7 @@ class FrameDecoder:
         return DecodeEvent("frame", Frame(seq, cmd, body[4:]))
 
 
-# ---- response payloads ------------------------------------------------------
+# ---- response payloads (after status u8 | session u32) ---------------------
 
 @dataclass(frozen=True)
 class IdentifyInfo:
@@ -164,6 +186,8 @@ class RunResult:
     model_rc: int
     counter_unit: CounterUnit
     count: int                # instructions / cycles / ns spent in fp_model_run()
+    token: int = 0            # the host's name for this run (READ_OUTPUT names it)
+    input_crc: int = 0        # CRC-32 of the input the board ran on
 
 
 @dataclass(frozen=True)
@@ -176,9 +200,10 @@ class TimingInfo:
     init: int                 # cost of the last fp_model_init()
 
 
-_IDENTIFY_FIXED = struct.Struct("<BBBBHIIIi")   # status first, then the fixed fields
-_RUN = struct.Struct("<BiBQ")
-_TIMING = struct.Struct("<BBIQQQQ")
+_IDENTIFY_FIXED = struct.Struct("<BBBHIIIi")
+_RUN = struct.Struct("<IiBQI")                 # token, rc, unit, count, input_crc
+_TIMING = struct.Struct("<BIQQQQ")
+_REGION_OFFSET = struct.Struct("<I")
 
 
 def _strings(data: bytes, count: int) -> list[str]:
@@ -195,26 +220,38 @@ def _strings(data: bytes, count: int) -> list[str]:
     return out
 
 
-def parse_identify(payload: bytes) -> IdentifyInfo:
-    """status u8 | version u8 | unit u8 | flags u8 | max_payload u16 | input u32 |
-    output u32 | arena u32 | init_rc i32 | 4 x (u8 length + ascii)."""
-    if len(payload) < _IDENTIFY_FIXED.size:
-        raise ValueError(f"IDENTIFY response of {len(payload)} bytes is too short")
-    _, version, unit, flags, max_payload, n_in, n_out, arena, init_rc = _IDENTIFY_FIXED.unpack_from(payload)
-    model_hash, build_id, board, model = _strings(payload[_IDENTIFY_FIXED.size:], 4)
+def parse_identify(frame: Frame) -> IdentifyInfo:
+    """version u8 | unit u8 | flags u8 | max_payload u16 | input u32 | output u32 |
+    arena u32 | init_rc i32 | 4 x (u8 length + ascii)."""
+    body = frame.body
+    if len(body) < _IDENTIFY_FIXED.size:
+        raise ValueError(f"IDENTIFY response of {len(body)} bytes is too short")
+    version, unit, flags, max_payload, n_in, n_out, arena, init_rc = _IDENTIFY_FIXED.unpack_from(body)
+    if version != PROTOCOL_VERSION:
+        raise ValueError(f"firmware speaks protocol version {version}, this host {PROTOCOL_VERSION}")
+    model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size:], 4)
     return IdentifyInfo(version, CounterUnit(unit), bool(flags & 1), max_payload, n_in, n_out,
                         arena, init_rc, model_hash, build_id, board, model)
 
 
-def parse_run(payload: bytes) -> RunResult:
-    """status u8 | model_rc i32 | unit u8 | count u64."""
-    status, rc, unit, count = _RUN.unpack(payload)
-    return RunResult(Status(status), rc, CounterUnit(unit), count)
+def parse_run(frame: Frame) -> RunResult:
+    """RUN response: status is the outcome; body token u32 | rc i32 | unit u8 | count u64 | crc u32."""
+    token, rc, unit, count, crc = _RUN.unpack(frame.body)
+    return RunResult(Status(frame.status), rc, CounterUnit(unit), count, token, crc)
 
 
-def parse_timing(payload: bytes) -> TimingInfo:
-    """status u8 | unit u8 | runs u32 | last u64 | min u64 | max u64 | init u64."""
-    _, unit, runs, last, lo, hi, init = _TIMING.unpack(payload)
+def parse_run_status(frame: Frame) -> RunResult:
+    """RUN_STATUS response: body outcome u8, then the RUN body of the last executed run."""
+    body = frame.body
+    if len(body) != 1 + _RUN.size:
+        raise ValueError(f"RUN_STATUS body of {len(body)} bytes")
+    token, rc, unit, count, crc = _RUN.unpack_from(body, 1)
+    return RunResult(Status(body[0]), rc, CounterUnit(unit), count, token, crc)
+
+
+def parse_timing(frame: Frame) -> TimingInfo:
+    """unit u8 | runs u32 | last u64 | min u64 | max u64 | init u64."""
+    unit, runs, last, lo, hi, init = _TIMING.unpack(frame.body)
     return TimingInfo(CounterUnit(unit), runs, last, lo, hi, init)
 
 
@@ -222,5 +259,23 @@ def load_input_payload(offset: int, chunk: bytes) -> bytes:
     return struct.pack("<I", offset) + chunk
 
 
-def read_output_payload(offset: int, length: int) -> bytes:
+def run_payload(token: int, input_crc: int) -> bytes:
+    return struct.pack("<II", token, input_crc)
+
+
+def run_layers_payload(n: int, input_crc: int) -> bytes:
+    return struct.pack("<II", n, input_crc)
+
+
+def read_arena_payload(offset: int, length: int) -> bytes:
     return struct.pack("<IH", offset, length)
+
+
+def read_output_payload(token: int, offset: int, length: int) -> bytes:
+    return struct.pack("<IIH", token, offset, length)
+
+
+def region_overhead(prefix: int) -> int:
+    """Response bytes of READ_OUTPUT (prefix 4: the token) / READ_ARENA (prefix 0)
+    besides the data: header, echoed prefix and offset."""
+    return RESPONSE_HEADER + prefix + _REGION_OFFSET.size
