@@ -73,9 +73,11 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def _load(path: Path) -> Board:
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise BoardFileError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BoardFileError(f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
     except OSError as exc:
         raise BoardFileError(f"{path}: cannot read board file: {exc.strerror}") from None
     _check_schema(path, data)
@@ -159,13 +161,31 @@ def _check_identity(board: Board) -> str | None:
     return None
 
 
+def _board_file_problem(field_name: str, path: Path, folder: Path) -> str | None:
+    """A file a board names must be inside its folder (a board file must not
+    pull in arbitrary files from the machine) and must exist."""
+    shown = path.name[:60]
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+        exists = path.is_file()
+    except (OSError, ValueError) as exc:
+        return f"field '{field_name}': unusable file name '{shown}' ({exc.__class__.__name__})"
+    if not inside:
+        return f"field '{field_name}': '{shown}' is outside the board folder {folder}"
+    if not exists:
+        return f"field '{field_name}': file '{shown}' not found in {folder}"
+    return None
+
+
 def _check_files(board: Board) -> str | None:
     script = board.compiler.linker_script
-    if script is not None and not script.is_file():
-        return f"field 'compiler.linker_script': file '{script.name}' not found in {board.directory}"
+    problem = script is not None and _board_file_problem("compiler.linker_script", script, board.directory)
+    if problem:
+        return problem
     for i, src in enumerate(board.startup.board_sources):
-        if not src.is_file():
-            return f"field 'startup.board_sources[{i}]': file '{src.name}' not found in {board.directory}"
+        problem = _board_file_problem(f"startup.board_sources[{i}]", src, board.directory)
+        if problem:
+            return problem
     fw = firmware_dir()
     needed = {"startup.source": fw / "startup" / f"{board.startup.source}.c",
               "uart.driver": fw / "uart" / f"{board.uart.driver}.c",
