@@ -47,15 +47,34 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _quiet_third_party_warnings(verbose: bool) -> None:
+    """Route Python warnings (numpy, onnx, protobuf) into logging, shown with ``-v`` only.
+
+    They speak about library internals, not about the user's input; every real
+    problem with the input is reported as the one ``error:`` line instead.
+    """
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+
+
+def _error_line(exc: BaseException) -> str:
+    """The exception as one printable line: control characters from names in the user's files
+    are escaped, so they can neither split the line nor drive the terminal."""
+    from .ir import printable
+
+    text = str(exc)
+    return printable(text.splitlines()[0]) if text.strip() else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else (logging.WARNING if args.quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _quiet_third_party_warnings(args.verbose)
     try:
         return int(args.func(args) or 0)
     except _known_errors() as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {_error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -84,5 +84,36 @@ class Graph:
         return names
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\n``, ``\\x1b``, ``\\u202e``...).
+
+    Names come from the user's file: a newline, a line separator or an ANSI
+    escape inside one must neither split an error line nor drive the terminal.
+    """
+    return "".join(ch if ch.isprintable() else _ESCAPES.get(ch) or _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class ModelError(ValueError):
-    """Bad user input (model, data, option). str() is the one-line message shown."""
+    """Bad user input (model, data, option). str() is the one-line message shown.
+
+    The message is escaped with :func:`printable` when read, so every subclass
+    stays one safe line whatever names it quotes.
+    """
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
+
+    def located(self, origin: str) -> ModelError:
+        """Prefix the message with ``origin`` (the model file) unless it already names it."""
+        message = super().__str__()
+        if origin and origin not in message:
+            self.args = (f"{origin}: {message}", *self.args[1:])
+        return self

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from fixpoint.calibrate.data import CalibrationData
 from fixpoint.calibrate.errors import CalibrationError, one_line
 from fixpoint.calibrate.histogram import TensorObserver, TensorStats
+from fixpoint.frontend.ort_options import quiet_session_options
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,7 @@ def _with_outputs(model: onnx.ModelProto, names: Iterable[str]) -> onnx.ModelPro
 
 
 def make_session(model: onnx.ModelProto, origin: str) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3      # onnxruntime warnings are not our user's business
+    options = quiet_session_options()   # onnxruntime's log lines are not our user's business
     # Idle onnxruntime workers otherwise busy-wait after each run and take the core the
     # statistics need (kws, 2 vCPUs: 0.14 s vs 0.20 s per pass). Thread count: the default.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -14,18 +14,28 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from fixpoint.frontend.errors import ModelCheckError, one_line, short_name
 from fixpoint.ir import Graph, Node, Value
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def tensor_data(tensor: onnx.TensorProto) -> np.ndarray:
+    """The tensor's values; a ModelCheckError naming it when they cannot be decoded."""
+    try:
+        return numpy_helper.to_array(tensor)
+    except Exception as exc:  # onnx raises KeyError / ValueError / TypeError for bad types and sizes
+        raise ModelCheckError(f"tensor '{short_name(tensor.name)}': cannot decode its data "
+                              f"({one_line(exc)[:200]})") from None
 
 
 def attribute_value(attribute: onnx.AttributeProto) -> Any:
     """An ONNX attribute as a plain Python value (tensors become numpy arrays)."""
     kind = attribute.type
     if kind == onnx.AttributeProto.TENSOR:
-        return numpy_helper.to_array(attribute.t)
+        return tensor_data(attribute.t)
     if kind == onnx.AttributeProto.TENSORS:
-        return [numpy_helper.to_array(t) for t in attribute.tensors]
+        return [tensor_data(t) for t in attribute.tensors]
     if kind in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
         return "<subgraph>"  # control flow is unsupported; keep a marker for messages
     if kind == onnx.AttributeProto.SPARSE_TENSOR:
@@ -85,7 +95,7 @@ def to_graph(model: onnx.ModelProto, shapes: dict[str, list[int] | None],
     onnx_graph = model.graph
     values: dict[str, Value] = {}
     for init in onnx_graph.initializer:
-        values[init.name] = _value(init.name, shapes, dtypes, numpy_helper.to_array(init))
+        values[init.name] = _value(init.name, shapes, dtypes, tensor_data(init))
     inputs = [vi.name for vi in onnx_graph.input if vi.name not in values]
     for name in inputs:
         values[name] = _value(name, shapes, dtypes)

@@ -2,21 +2,33 @@
 
 All are :class:`fixpoint.ir.ModelError` subclasses whose ``str()`` is a single
 line naming the culprit (file, tensor or node), because the CLI prints it
-verbatim as ``error: <message>``.
+verbatim as ``error: <message>``. Text from onnx / protobuf goes through
+:func:`one_line`; names from the file are escaped by ``ModelError.__str__``
+(not collapsed, so a hostile name stays recognisable) and shortened by
+:func:`short_name` when absurdly long.
 """
 from __future__ import annotations
 
 from fixpoint.ir import ModelError
 
 
-def one_line(text: str) -> str:
+MAX_NAME_CHARS = 120
+
+
+def one_line(text: object) -> str:
     """Collapse whitespace so messages from onnx/protobuf stay on one line."""
     return " ".join(str(text).split())
 
 
+def short_name(name: str) -> str:
+    """A name from the model, cut to a readable length (an error line, not a dump)."""
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    return f"{name[:MAX_NAME_CHARS - 20]}...({len(name)} characters)"
+
+
 class _OneLineError(ModelError):
-    def __init__(self, message: str) -> None:
-        super().__init__(one_line(message))
+    """Common base of the front-end errors (``ModelError.__str__`` keeps each on one line)."""
 
 
 class ModelFileError(_OneLineError):
@@ -46,7 +58,7 @@ class UnsupportedOpError(_OneLineError):
     """
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = [one_line(p) for p in problems]
+        self.problems = list(problems)
         count = len(self.problems)
         super().__init__(f"{count} unsupported node{'s' if count != 1 else ''}: "
                          + "; ".join(self.problems))

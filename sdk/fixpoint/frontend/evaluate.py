@@ -12,6 +12,8 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
+from fixpoint.frontend.ort_options import quiet_session_options
+
 # IR version 8 is understood by every onnxruntime this project supports.
 _IR_VERSION = 8
 
@@ -28,8 +30,7 @@ def evaluate_node(node: onnx.NodeProto, inputs: dict[str, np.ndarray], opset: in
     graph = helper.make_graph([node], "evaluate", [], outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               ir_version=_IR_VERSION)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options = quiet_session_options()
     try:
         session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])

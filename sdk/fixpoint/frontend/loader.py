@@ -8,11 +8,12 @@ from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError
-from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
 from fixpoint.frontend import convert, shape_folding, shapes, support
 from fixpoint.frontend.errors import ModelCheckError, ModelFileError, OpsetError, one_line
-from fixpoint.ir import Graph
+from fixpoint.frontend.external_data import load_external
+from fixpoint.frontend.text_fields import check_text_fields
+from fixpoint.ir import Graph, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,6 @@ def _parse(data: bytes, path: Path) -> onnx.ModelProto:
     return model
 
 
-def _load_external(model: onnx.ModelProto, path: Path) -> None:
-    if not any(uses_external_data(t) for t in model.graph.initializer):
-        return
-    try:
-        load_external_data_for_model(model, str(path.parent))
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: cannot load external weight data "
-                             f"({one_line(exc)})") from None
-
-
 def _default_opset(model: onnx.ModelProto, path: Path) -> int:
     versions = [op.version for op in model.opset_import if op.domain in convert.DEFAULT_DOMAINS]
     if not versions:
@@ -84,13 +75,14 @@ def _checker_message(exc: Exception) -> str:
 def _check(model: onnx.ModelProto, path: Path) -> None:
     try:
         onnx.checker.check_model(model)
-    except (onnx.checker.ValidationError, ValueError) as exc:
+    except (onnx.checker.ValidationError, ValueError, UnicodeError) as exc:
         raise ModelCheckError(f"{path}: invalid ONNX model: "
                               f"{_checker_message(exc)[:400]}") from None
 
 
 def _graph_with_static_shapes(model: onnx.ModelProto, opset: int) -> tuple[Graph, set[str]]:
     """Fix the batch, infer shapes (folding shape arithmetic if needed), build the graph."""
+    shapes.check_element_types(model)
     fixed = shapes.fix_batch(model)
     inferred = shapes.infer(fixed)
     shape_map, dtypes = shapes.tensor_shapes(inferred), shapes.tensor_dtypes(inferred)
@@ -107,17 +99,27 @@ def load_model(path: str | os.PathLike) -> Graph:
     Raises a :class:`fixpoint.ir.ModelError` subclass with a one-line message for
     unreadable / non-ONNX / truncated files, unsupported opsets, invalid models,
     dynamic shapes other than the batch, and unsupported ops (all listed at once).
+    Every message names the file, so it stays clear wherever it is printed.
     """
     path = Path(path)
+    try:
+        return _load(path)
+    except ModelError as exc:
+        raise exc.located(str(path)) from None
+
+
+def _load(path: Path) -> Graph:
     data = _read_bytes(path)
     model = _parse(data, path)
-    _load_external(model, path)
+    check_text_fields(model, path)
+    load_external(model, path)
     opset = _default_opset(model, path)
     _check(model, path)
     graph, unknown = _graph_with_static_shapes(model, opset)
     graph.source_path = str(path)
     graph.source_sha256 = hashlib.sha256(data).hexdigest()
     support.validate(graph, unknown)
-    log.info("loaded %s: opset %d, %d nodes, %d values", path, opset, len(graph.nodes),
-             len(graph.values))
+    # debug, not info: a model the normalizer rejects next must still give one stderr line
+    log.debug("loaded %s: opset %d, %d nodes, %d values", path, opset, len(graph.nodes),
+              len(graph.values))
     return graph

@@ -14,7 +14,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from fixpoint.frontend.convert import DEFAULT_DOMAINS, attribute_value, constant_node_value
+from fixpoint.frontend.convert import (DEFAULT_DOMAINS, attribute_value, constant_node_value,
+                                       tensor_data)
 from fixpoint.frontend.evaluate import EvaluationError, evaluate_node
 from fixpoint.frontend.shapes import infer, tensor_shapes
 
@@ -24,7 +25,7 @@ MAX_ROUNDS = 8
 
 
 def _known_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    return {init.name: tensor_data(init) for init in model.graph.initializer}
 
 
 def _fold_node(node: onnx.NodeProto, known: dict[str, np.ndarray],

@@ -11,15 +11,24 @@ import logging
 
 import onnx
 
-from fixpoint.frontend.errors import DynamicShapeError, ModelCheckError, one_line
+from fixpoint.frontend.errors import (DynamicShapeError, ModelCheckError, UnsupportedInputError,
+                                      one_line, short_name)
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1
+SUPPORTED_INPUT_TYPES = (onnx.TensorProto.FLOAT,)
 
 
 def _is_concrete(dim: onnx.TensorShapeProto.Dimension) -> bool:
     return dim.HasField("dim_value") and dim.dim_value > 0
+
+
+def _check_declared_size(name: str, axis: int, dim: onnx.TensorShapeProto.Dimension) -> None:
+    """A declared extent of 0 or less is an empty (or impossible) tensor, not a dynamic one."""
+    if dim.HasField("dim_value") and dim.dim_value <= 0:
+        raise ModelCheckError(f"input '{short_name(name)}' dimension {axis} has size "
+                              f"{dim.dim_value}; every extent must be at least 1")
 
 
 def _dim_label(dim: onnx.TensorShapeProto.Dimension) -> str:
@@ -36,13 +45,14 @@ def _fix_input_dims(model: onnx.ModelProto) -> None:
         if not vi.type.tensor_type.HasField("shape"):
             raise DynamicShapeError(f"input '{vi.name}' has no shape")
         for axis, dim in enumerate(vi.type.tensor_type.shape.dim):
+            _check_declared_size(vi.name, axis, dim)
             if _is_concrete(dim):
                 continue
             if axis != 0:
                 raise DynamicShapeError(
                     f"input '{vi.name}' dimension {axis} ({_dim_label(dim)}) is dynamic; "
                     "only the batch dimension (0) may be dynamic")
-            log.info("input %s: dynamic batch dimension fixed to %d", vi.name, BATCH_SIZE)
+            log.debug("input %s: dynamic batch dimension fixed to %d", vi.name, BATCH_SIZE)
             dim.Clear()
             dim.dim_value = BATCH_SIZE
 
@@ -56,6 +66,31 @@ def _forget_output_shapes(model: onnx.ModelProto) -> None:
     for vi in model.graph.output:
         if vi.type.HasField("tensor_type"):
             vi.type.tensor_type.ClearField("shape")
+
+
+def _type_label(elem_type: int) -> str:
+    if elem_type == onnx.TensorProto.UNDEFINED:
+        return "undefined"
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
+    except (KeyError, ValueError, TypeError):
+        return f"{elem_type} (not an ONNX type)"
+
+
+def check_element_types(model: onnx.ModelProto) -> None:
+    """Graph inputs are float32 and every initializer has a numeric element type.
+
+    Checked before shape inference, whose type errors would blame the first
+    node reading such a tensor rather than the tensor itself.
+    """
+    initializers = {init.name for init in model.graph.initializer}
+    for vi in model.graph.input:
+        elem = vi.type.tensor_type.elem_type
+        if vi.name not in initializers and elem not in SUPPORTED_INPUT_TYPES:
+            raise UnsupportedInputError(f"input '{short_name(vi.name)}' has type {_type_label(elem)}; "
+                                        "only float32 model inputs are supported")
+    for init in model.graph.initializer:
+        _dtype_name(init.name, init.data_type)
 
 
 def fix_batch(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -72,7 +107,9 @@ def fix_batch(model: onnx.ModelProto) -> onnx.ModelProto:
 def infer(model: onnx.ModelProto) -> onnx.ModelProto:
     """ONNX shape inference (with data propagation, strict mode off)."""
     try:
-        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False,
+        # check_type: an int64 or float64 weight beside float32 activations is a type error
+        # onnxruntime would report later, and without naming the file.
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=False,
                                                  data_prop=True)
     except Exception as exc:  # onnx raises several unrelated types here
         raise ModelCheckError(f"shape inference failed: {one_line(exc)}") from None
@@ -106,6 +143,14 @@ def tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int] | None]:
     return shapes
 
 
+def _dtype_name(name: str, elem_type: int) -> str:
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
+    except (KeyError, ValueError, TypeError):  # onnx has no numpy type for it (or none at all)
+        raise ModelCheckError(f"tensor '{short_name(name)}' has element type {elem_type}, "
+                              "which has no numeric equivalent") from None
+
+
 def tensor_dtypes(model: onnx.ModelProto) -> dict[str, str]:
     """numpy dtype name of every typed tensor (``float32``, ``int64``...)."""
     dtypes: dict[str, str] = {}
@@ -113,7 +158,7 @@ def tensor_dtypes(model: onnx.ModelProto) -> dict[str, str]:
     for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
         elem = vi.type.tensor_type.elem_type
         if elem:
-            dtypes[vi.name] = onnx.helper.tensor_dtype_to_np_dtype(elem).name
+            dtypes[vi.name] = _dtype_name(vi.name, elem)
     for init in graph.initializer:
-        dtypes[init.name] = onnx.helper.tensor_dtype_to_np_dtype(init.data_type).name
+        dtypes[init.name] = _dtype_name(init.name, init.data_type)
     return dtypes

@@ -25,6 +25,8 @@ def float_session(model_path: str | os.PathLike, extra_outputs: Sequence[str] = 
     import onnx
     import onnxruntime as ort
 
+    from fixpoint.frontend.ort_options import quiet_session_options
+
     try:
         model = onnx.load(str(model_path))
     except Exception as exc:  # onnx raises several unrelated types for bad files
@@ -35,9 +37,12 @@ def float_session(model_path: str | os.PathLike, extra_outputs: Sequence[str] = 
         if name in produced and name not in present:
             model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
             present.add(name)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    options = quiet_session_options()
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception types; e.g. repeated node names
+        message = " ".join(str(exc).split())[:300]
+        raise ModelError(f"{model_path}: onnxruntime cannot load the model ({message})") from None
     return session, [o.name for o in session.get_outputs()]
 
 

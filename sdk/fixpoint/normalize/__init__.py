@@ -10,7 +10,7 @@ import copy
 import logging
 from types import ModuleType
 
-from fixpoint.ir import Graph
+from fixpoint.ir import Graph, ModelError
 from fixpoint.normalize import (canonicalize, drop_identity, fold_batchnorm, fold_constants,
                                 fuse_activation, plan_layout, resolve_reshapes,
                                 to_fully_connected)
@@ -47,7 +47,10 @@ def normalize(graph: Graph) -> Graph:
     result = prune(copy.deepcopy(graph))  # exporters leave unused initializers behind
     check_invariants(result, after="load")
     for module in PASSES:
-        result = module.run(result)
+        try:
+            result = module.run(result)
+        except ModelError as exc:  # name the file: the message names only the node
+            raise exc.located(graph.source_path) from None
         check_invariants(result, final=module is PASSES[-1], after=pass_name(module))
         log.debug("after %s: %d nodes", pass_name(module), len(result.nodes))
     return result

@@ -19,6 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from fixpoint.ir import Graph, Node
+from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem,
+                                            conv_shapes_problem, pool_window_problem,
+                                            window_problem)
 
 CheckFn = Callable[[Node, Graph], "str | None"]
 
@@ -127,26 +130,29 @@ def _conv_check(node: Node, graph: Graph) -> str | None:
         return f"auto_pad={auto_pad}"
     if auto_pad.startswith("SAME") and not _ones(attr(node, "dilations")):
         return f"auto_pad={auto_pad} with dilations {attr(node, 'dilations')} (onnxruntime cannot run it)"
-    c_in = graph.values[node.inputs[0]].shape[1]
-    c_out = graph.values[node.inputs[1]].shape[0]
-    group = int(attr(node, "group", 1))
-    if c_in % group or c_out % group:
-        return f"group={group} does not divide C_in={c_in} and C_out={c_out}"
-    return None
+    weight_shape = graph.values[node.inputs[1]].shape
+    return conv_shapes_problem(node, graph) or window_problem(node, graph, weight_shape[2:])
 
 
 def _gemm_check(node: Node, graph: Graph) -> str | None:
     """Gemm: 2-D activation A with transA=0, constant B (transB 0 or 1), optional constant C of N or
     1 elements, alpha and beta absorbed."""
     if int(attr(node, "transA", 0)) != 0:
-        return "transA=1"
+        return f"transA={attr(node, 'transA')}"
     if _is_static(graph, node.inputs[0]) or not _is_static(graph, node.inputs[1]):
         return "A must be an activation and B a constant"
     bias = input_name(node, 2)
     if not _is_static(graph, bias):
         return "C is not constant"
-    b_shape = graph.values[node.inputs[1]].shape
-    n_out = b_shape[0] if int(attr(node, "transB", 0)) else b_shape[-1]
+    trans_b = attr(node, "transB", 0)
+    if trans_b not in (0, 1):
+        return f"transB={trans_b}"
+    a_shape, b_shape = graph.values[node.inputs[0]].shape, graph.values[node.inputs[1]].shape
+    if len(a_shape) != 2 or len(b_shape) != 2:
+        return f"A of shape {a_shape} and B of shape {b_shape} are not both 2-D"
+    if a_shape[1] != b_shape[trans_b]:
+        return f"A of shape {a_shape} does not match B of shape {b_shape} (transB={trans_b})"
+    n_out = b_shape[0] if trans_b else b_shape[-1]
     if bias and int(np.prod(graph.values[bias].shape)) not in (1, n_out):
         return f"C of shape {graph.values[bias].shape} is not a per-output vector"
     return None
@@ -159,6 +165,8 @@ def _matmul_check(node: Node, graph: Graph) -> str | None:
         return "second input must be a constant and the first an activation"
     if _rank(graph, a) != 2 or _rank(graph, b) != 2:
         return f"ranks {_rank(graph, a)} and {_rank(graph, b)}"
+    if graph.values[a].shape[1] != graph.values[b].shape[0]:
+        return f"shapes {graph.values[a].shape} and {graph.values[b].shape} do not match"
     return None
 
 
@@ -180,6 +188,9 @@ def _batchnorm_check(node: Node, graph: Graph) -> str | None:
         return "training mode"
     if not all(_is_static(graph, name) for name in node.inputs[1:5]):
         return "parameters are not constant"
+    problem = batchnorm_params_problem(node, graph)
+    if problem:
+        return problem
     producer, single = _producer_through_identity(graph, node.inputs[0])
     if producer is not None and producer.op == "Add":
         source, source_single = _bias_add_source(graph, producer)
@@ -248,7 +259,7 @@ def _concat_check(node: Node, graph: Graph) -> str | None:
         return "constant input"
     if _rank(graph, node.inputs[0]) not in (2, 4):
         return f"rank {_rank(graph, node.inputs[0])}"
-    return None
+    return axis_problem(attr(node, "axis"), _rank(graph, node.inputs[0]))
 
 
 def _ceil_mode_sizes(node: Node, graph: Graph) -> tuple[list[int], list[int]]:
@@ -278,6 +289,9 @@ def _pool_common(node: Node, graph: Graph) -> str | None:
         return f"dilations={attr(node, 'dilations')}"
     if attr(node, "auto_pad", "NOTSET") not in AUTO_PADS:
         return f"auto_pad={attr(node, 'auto_pad')}"
+    problem = pool_window_problem(node, graph)
+    if problem:
+        return problem
     if int(attr(node, "ceil_mode", 0)) and attr(node, "auto_pad", "NOTSET") == "NOTSET":
         inferred, runtime = _ceil_mode_sizes(node, graph)
         if inferred != runtime:
@@ -322,6 +336,8 @@ def _reshape_check(node: Node, graph: Graph) -> str | None:
     connected layer."""
     if not all(_is_static(graph, name) for name in node.inputs[1:]):
         return "shape or axes are not constant"
+    if node.op == "Flatten":
+        return axis_problem(attr(node, "axis", 1), _rank(graph, node.inputs[0]), inclusive_end=True)
     return None
 
 
@@ -337,6 +353,10 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
     pads = attr(node, "pads") if len(node.inputs) < 2 else const_data(graph, node.inputs[1])
     if pads is not None and np.any(np.asarray(pads) < 0):
         return "negative pads (cropping)"
+    axes = const_data(graph, input_name(node, 3))
+    padded = _rank(graph, node.inputs[0]) if axes is None else np.asarray(axes).size
+    if pads is not None and np.asarray(pads).size != 2 * padded:
+        return f"{np.asarray(pads).size} pads for {padded} axes"
     return None
 
 
@@ -346,6 +366,9 @@ def _softmax_check(node: Node, graph: Graph) -> str | None:
     shape = graph.values[node.inputs[0]].shape
     rank = len(shape)
     default_axis = 1 if graph.opset < 13 else -1
+    problem = axis_problem(attr(node, "axis", default_axis), rank)
+    if problem:
+        return problem
     axis = int(attr(node, "axis", default_axis)) % max(rank, 1)
     if rank == 2 and axis == 1:
         return None
