@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .commands import COMMANDS
@@ -17,8 +18,18 @@ class UserError(Exception):
     """Raised by commands for bad invocations; printed as one line."""
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints the usage block before its error; a bad invocation is bad
+    input like any other: one ``error:`` line (``--help`` still shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        from .ir import printable
+
+        self.exit(2, f"error: {self.prog}: {printable(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="fixpoint",
         description="Calibrate ONNX models into integer plans, generate C, and verify them bit-exactly on boards.")
     parser.add_argument("--version", action="version", version=f"fixpoint {__version__}")
