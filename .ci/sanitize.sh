@@ -3,7 +3,7 @@
 # (-fsanitize=address,undefined -fno-sanitize-recover=all: the first report
 # aborts the run, so any report fails this script).
 #
-# Two stages, both on every runtime/src/**/*.c:
+# Four stages. The first two on every runtime/src/**/*.c:
 #  1. tests/sanitize/fuzz_runtime.c, a C driver built with gcc and with clang:
 #     every kernel called directly over many random parameter sets, sane and
 #     hostile (non-positive dims, INT32 extremes, huge / negative shifts and
@@ -19,14 +19,27 @@
 #     plugin tests/sanitize/sanitized_runtime.py, with libasan preloaded into
 #     Python (LD_PRELOAD; leak detection off, since CPython itself is not
 #     instrumented and keeps allocations alive on purpose).
+# The last two on the firmware (runtime/firmware):
+#  3. tests/sanitize/fw_fuzz.sh: libFuzzer (clang, ASan + UBSan) on the frame
+#     parser and the command dispatcher, fed byte streams as fw_main.c feeds
+#     them; a bounded run per payload limit (256, then the boards' 1024),
+#     seeded from tests/sanitize/fw_corpus. Any crash, sanitizer report, broken
+#     invariant or timeout fails; artifacts and corpus stay in build/fuzz/.
+#     `make fuzz` is the long run. A seed corpus older than the protocol only
+#     warns (tests/sanitize/make_fw_corpus.py regenerates it).
+#  4. tests/sanitize/fw_session.py: the host-board firmware built with ASan +
+#     UBSan (gcc; fw_main.c, host UART and counter, the fixture model) driven
+#     over a pty through a protocol session by FixpointClient, including
+#     garbage and a truncated frame. Fails on any failed check, a non-zero
+#     exit or any sanitizer report in the firmware's log.
 #
 # Usage: .ci/sanitize.sh [cases_per_kernel]   (default 20000)
-#        SANITIZE_STAGES=1 .ci/sanitize.sh    (only the C driver)
+#        SANITIZE_STAGES=1 .ci/sanitize.sh    (only the C driver; any subset of 1234)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CASES=${1:-20000}
-STAGES=${SANITIZE_STAGES:-12}
+STAGES=${SANITIZE_STAGES:-1234}
 OUT=build/sanitize
 PY=${PYTHON:-.venv/bin/python}
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
@@ -68,5 +81,19 @@ EOF
     export FIXPOINT_SANITIZED_EXT=$ext
     LD_PRELOAD=$(gcc -print-file-name=libasan.so) PYTHONPATH=tests/sanitize${PYTHONPATH:+:$PYTHONPATH} \
         "$PY" -m pytest -q -p sanitized_runtime -p no:cacheprovider tests/runtime tests/sim
+fi
+
+if [[ $STAGES == *3* ]]; then
+    "$PY" tests/sanitize/make_fw_corpus.py --check ||
+        echo "sanitize: warning: the firmware seed corpus is stale; the fuzzer still runs"
+    # Runs or seconds, whichever ends first: 30 s on an idle 2-core machine, at most
+    # about 65 s (builds included) on a loaded one.
+    tests/sanitize/fw_fuzz.sh --quiet --payload 256 --runs 300000 --seconds 40
+    tests/sanitize/fw_fuzz.sh --quiet --payload 1024 --runs 40000 --seconds 15
+fi
+
+if [[ $STAGES == *4* ]]; then
+    echo "== sanitize: host firmware through a protocol session on a pty"
+    "$PY" tests/sanitize/fw_session.py --out "$OUT/firmware"
 fi
 echo "sanitize: clean"

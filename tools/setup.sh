@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-.venv}
 
-APT_PACKAGES=(make gcc clang python3-venv python3-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
-              qemu-system-arm gcc-riscv64-unknown-elf qemu-system-misc binutils)
+# libclang-rt-dev: clang's sanitizer and libFuzzer runtimes (make fuzz, .ci/sanitize.sh); clang
+# only recommends it, so an install without recommends lacks them.
+APT_PACKAGES=(make gcc clang libclang-rt-dev python3-venv python3-dev gcc-arm-none-eabi
+              libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf qemu-system-misc binutils)
 REQUIRED_TOOLS=(gcc clang arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm qemu-system-riscv32)
 
 missing=()
@@ -19,6 +21,12 @@ if command -v arm-none-eabi-gcc >/dev/null 2>&1 && \
    [ ! -f "$(arm-none-eabi-gcc -print-file-name=libc_nano.a)" ]; then
     missing+=(libnewlib-arm-none-eabi)
 fi
+fuzz_probe=$(mktemp -d)
+if command -v clang >/dev/null 2>&1 && ! echo 'int LLVMFuzzerTestOneInput(void) { return 0; }' |
+        clang -x c -fsanitize=fuzzer,address,undefined - -o "$fuzz_probe/a.out" >/dev/null 2>&1; then
+    missing+=(libclang-rt-dev)
+fi
+rm -rf "$fuzz_probe"
 if ! python3 -m venv --help >/dev/null 2>&1; then missing+=(python3-venv); fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing system packages (missing: ${missing[*]})"
