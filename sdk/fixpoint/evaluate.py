@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from .plan import Plan
 log = logging.getLogger(__name__)
 
 METRICS = ("top1",)
+# batches(size) -> (inputs: one array per model input, labels or None), at most `size` samples each
+BatchSource = Callable[[int], Iterable[tuple[list[np.ndarray], "np.ndarray | None"]]]
 
 
 @dataclass
@@ -56,6 +59,22 @@ class EvalResult:
         parts.append(f"agreement {100 * self.agreement:.2f}%")
         parts.append(f"output SQNR {self.output_sqnr_db:.1f} dB")
         return ", ".join(parts)
+
+
+class _Tally:
+    """Top-1 counts, batch by batch (no per-sample arrays: memory stays flat in the sample count)."""
+
+    def __init__(self) -> None:
+        self.count = self.agree = self.float_correct = self.int_correct = 0
+
+    def add(self, float_out: np.ndarray, int_out: np.ndarray, labels: np.ndarray | None) -> None:
+        float_pred = np.argmax(float_out.reshape(len(float_out), -1), axis=1)
+        int_pred = np.argmax(int_out.reshape(len(int_out), -1), axis=1)
+        self.count += len(float_pred)
+        self.agree += int(np.count_nonzero(float_pred == int_pred))
+        if labels is not None:
+            self.float_correct += int(np.count_nonzero(float_pred == labels))
+            self.int_correct += int(np.count_nonzero(int_pred == labels))
 
 
 class _ErrorAccumulator:
@@ -91,7 +110,7 @@ def _progress(total: int, enabled: bool | None):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
-    disable = not sys.stderr.isatty() if enabled is None else not enabled
+    disable = enabled is False or not sys.stderr.isatty()   # a bar only on a terminal, never in logs
     return tqdm(total=total, unit="sample", file=sys.stderr, disable=disable, desc="evaluate")
 
 
@@ -112,15 +131,34 @@ def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=
     ``x``: float array in the model's own input layout, batch first (or a list, one per input);
     ``labels``: int class indices, or None (then only agreement and errors are reported).
     """
-    from .sim.executor import dequantize, quantize_input, run_plan
-
-    if metric not in METRICS:
-        raise ModelError(f"evaluate: metric must be one of {METRICS}, got '{metric}'")
+    _check_metric(metric)
     inputs = list(x) if isinstance(x, (list, tuple)) else [x]
     inputs = [np.asarray(a, dtype=np.float32) for a in inputs]
     n = len(inputs[0])
     if labels is not None and len(labels) != n:
         raise ModelError(f"evaluate: {len(labels)} labels for {n} samples")
+    flat_labels = None if labels is None else np.asarray(labels).reshape(-1)
+
+    def batches(size: int) -> Iterator[tuple[list[np.ndarray], np.ndarray | None]]:
+        for start in range(0, n, size):
+            part = slice(start, start + size)
+            yield [a[part] for a in inputs], (None if flat_labels is None else flat_labels[part])
+
+    return evaluate_batches(model_path, graph, plan, batches, n, labels is not None, batch_size=batch_size,
+                            per_layer=per_layer, metric=metric, progress=progress)
+
+
+def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, batches: BatchSource, n: int,
+                     labeled: bool, batch_size: int = 64, per_layer: bool = True, metric: str = "top1",
+                     progress: bool | None = None) -> EvalResult:
+    """:func:`evaluate` on samples that arrive in batches (streamed from a file: flat memory).
+
+    ``batches(size)`` yields ``(inputs, labels)`` of at most ``size`` samples (``inputs`` one
+    array per model input, ``labels`` None when ``labeled`` is False); ``n`` samples in all.
+    """
+    from .sim.executor import dequantize, quantize_input, run_plan
+
+    _check_metric(metric)
     _check_source(model_path, graph, plan)
     tensor_index = {t.name: i for i, t in enumerate(plan.tensors)}
     layer_tensors = [(layer.name, plan.tensors[layer.output].name) for layer in plan.layers] if per_layer else []
@@ -131,26 +169,37 @@ def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=
         raise ModelError(f"evaluate: plan output '{missing[0]}' is not a tensor of {model_path}")
     errors = {t: _ErrorAccumulator() for _, t in layer_tensors if t in available}
     factors = plan.meta.get("lowering", {}).get("activation_scales", {})
-    out_error = _ErrorAccumulator()
-    float_pred, int_pred = np.empty(n, np.int64), np.empty(n, np.int64)
+    out_error, tally = _ErrorAccumulator(), _Tally()
     bar = _progress(n, progress)
-    for part, floats in iterate_float(session, inputs, batch_size):
-        ints = [quantize_input(plan, a[part], k) for k, a in enumerate(inputs)]
-        sim = run_plan(plan, ints, capture=bool(errors))
-        f_out = floats[out_names[0]]
-        q_out = dequantize(plan, plan.outputs[0], sim.outputs[0])
-        out_error.add(f_out, q_out)
-        float_pred[part] = np.argmax(f_out.reshape(len(f_out), -1), axis=1)
-        int_pred[part] = np.argmax(q_out.reshape(len(q_out), -1), axis=1)
-        for tensor, acc in errors.items():
-            got = dequantize(plan, tensor_index[tensor], sim.intermediates[tensor])
-            acc.add(floats[tensor], _undo_equalization(plan, tensor_index[tensor], got, factors))
-        if bar is not None:
-            bar.update(part.stop - part.start)
+    for inputs, labels in batches(_stream_batch(session, batch_size)):
+        for part, floats in iterate_float(session, inputs, batch_size):
+            ints = [quantize_input(plan, a[part], k) for k, a in enumerate(inputs)]
+            sim = run_plan(plan, ints, capture=bool(errors))
+            f_out = floats[out_names[0]]
+            q_out = dequantize(plan, plan.outputs[0], sim.outputs[0])
+            out_error.add(f_out, q_out)
+            tally.add(f_out, q_out, None if labels is None else labels[part])
+            for tensor, acc in errors.items():
+                got = dequantize(plan, tensor_index[tensor], sim.intermediates[tensor])
+                acc.add(floats[tensor], _undo_equalization(plan, tensor_index[tensor], got, factors))
+            if bar is not None:
+                bar.update(part.stop - part.start)
     if bar is not None:
         bar.close()
-    return _result(float_pred, int_pred, labels, n,
-                   [errors[t].result(name, t) for name, t in layer_tensors if t in errors], out_error)
+    return _result(tally, labeled, [errors[t].result(name, t) for name, t in layer_tensors if t in errors],
+                   out_error)
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ModelError(f"evaluate: metric must be one of {METRICS}, got '{metric}'")
+
+
+def _stream_batch(session, batch_size: int) -> int:
+    """Samples per streamed batch: a multiple of a batch dimension the model fixes."""
+    dim = session.get_inputs()[0].shape[0] if session.get_inputs()[0].shape else None
+    fixed = dim if isinstance(dim, int) and dim > 0 else 1
+    return max(fixed, batch_size // fixed * fixed)
 
 
 def _undo_equalization(plan: Plan, index: int, values: np.ndarray, factors: dict) -> np.ndarray:
@@ -163,12 +212,11 @@ def _undo_equalization(plan: Plan, index: int, values: np.ndarray, factors: dict
     return values / f.reshape(shape)
 
 
-def _result(float_pred, int_pred, labels, n, per_layer, out_error) -> EvalResult:
-    agreement = float(np.mean(float_pred == int_pred)) if n else 0.0
+def _result(tally: _Tally, labeled: bool, per_layer: list[LayerError], out_error: _ErrorAccumulator) -> EvalResult:
+    n = tally.count
+    agreement = tally.agree / n if n else 0.0
     float_metric = int_metric = drop = None
-    if labels is not None and n:
-        labels = np.asarray(labels).reshape(-1)
-        float_metric = float(np.mean(float_pred == labels))
-        int_metric = float(np.mean(int_pred == labels))
+    if labeled and n:
+        float_metric, int_metric = tally.float_correct / n, tally.int_correct / n
         drop = 100.0 * (float_metric - int_metric)
     return EvalResult(float_metric, int_metric, drop, agreement, n, per_layer, out_error.sqnr_db())

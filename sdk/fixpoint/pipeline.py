@@ -132,7 +132,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
                                   read_ctable(out_dir / CTABLE_FILE), reused=True)
     input_name, input_shape = model_input_spec(graph)
-    data = load_samples(job.data_path, input_name, input_shape)
+    data = load_samples(job.data_path, input_name, input_shape, max_samples=job.calibration.max_samples)
     calib = calibrate(job.model_path, graph, data, job.calibration)
     searched = None
     if job.search is not None:

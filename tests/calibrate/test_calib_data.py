@@ -1,13 +1,14 @@
 """Calibration data loading: formats, batching and one-line errors naming the culprit."""
 from __future__ import annotations
 
+import logging
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from fixpoint.calibrate.data import CalibrationData, load_samples
+from fixpoint.calibrate.data import DEFAULT_MAX_SAMPLES, CalibrationData, load_samples
 from fixpoint.calibrate.errors import (
     CalibrationDataError,
     DataFileError,
@@ -199,3 +200,50 @@ def test_corrupt_npz_member_is_reported_while_streaming(tmp_path: Path) -> None:
 def test_dynamic_input_shape_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "s.npy", _samples(2))
     _expect_error(CalibrationDataError, ["'x'", "static"], load_samples, tmp_path / "s.npy", "x", [-1, 3])
+
+
+# --- sample cap ------------------------------------------------------------------------------
+
+def test_only_the_first_max_samples_are_read(tmp_path: Path, caplog) -> None:
+    values = _samples(30)
+    values[20, 0, 0] = np.nan                      # beyond the cap: never read, so no error
+    np.save(tmp_path / "s.npy", values)
+    with caplog.at_level(logging.INFO, logger="fixpoint.calibrate.data"):
+        data = load_samples(tmp_path / "s.npy", "x", SHAPE, max_samples=12)
+    assert len(data) == 12 and np.array_equal(_all(data, 5), values[:12])
+    assert "using the first 12 of 30 samples, the other 18 are ignored" in caplog.text
+    assert len(load_samples(tmp_path / "s.npy", "x", SHAPE, max_samples=None, validate=False)) == 30
+    _expect_error(NonFiniteDataError, ["s.npy", "sample 20"], load_samples, tmp_path / "s.npy", "x", SHAPE,
+                  max_samples=None)
+
+
+def test_cap_spans_files_of_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    np.save(folder / "a.npy", _samples(4, 0.0))
+    np.save(folder / "b.npy", _samples(4, 100.0))
+    np.save(folder / "c.npy", _samples(4, 200.0))
+    data = load_samples(folder, "x", SHAPE, max_samples=6)
+    assert np.array_equal(_all(data, 4), np.concatenate([_samples(4, 0.0), _samples(2, 100.0)]))
+
+
+def test_default_cap_and_bad_cap(tmp_path: Path) -> None:
+    assert DEFAULT_MAX_SAMPLES == 1000
+    np.save(tmp_path / "s.npy", _samples(2))
+    _expect_error(CalibrationDataError, ["must be >= 1, got 0"], load_samples, tmp_path / "s.npy", "x", SHAPE,
+                  max_samples=0)
+
+
+# --- files that are not files ---------------------------------------------------------------
+
+def test_fifo_and_devices_are_refused_without_opening(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.npz")               # opening it for reading would block forever
+    _expect_error(DataFileError, ["pipe.npz", "FIFO"], load_samples, tmp_path / "pipe.npz", "x", SHAPE)
+    _expect_error(DataFileError, ["/dev/null", "character device"], load_samples, Path("/dev/null"), "x", SHAPE)
+
+
+def test_labels_member_is_not_taken_for_samples(tmp_path: Path) -> None:
+    np.savez(tmp_path / "l.npz", samples=_samples(3), label=np.arange(3))
+    assert len(load_samples(tmp_path / "l.npz", "x", SHAPE)) == 3
+    np.savez(tmp_path / "only.npz", label=np.arange(3))
+    _expect_error(EmptyDataError, ["only.npz", "no sample array"], load_samples, tmp_path / "only.npz", "x", SHAPE)

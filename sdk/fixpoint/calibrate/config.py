@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from fixpoint.calibrate.data import DEFAULT_MAX_SAMPLES
 from fixpoint.calibrate.errors import CalibrationError
 from fixpoint.calibrate.policies import DEFAULT_PERCENTILE, POLICIES
 from fixpoint.ir import Graph
@@ -38,6 +39,7 @@ class CalibrationConfig:
     bits: int = 8
     percentile: float = DEFAULT_PERCENTILE
     batch_size: int = 32
+    max_samples: int | None = DEFAULT_MAX_SAMPLES   # samples read from the set (None: all)
     progress: bool = True
 
     @property
@@ -59,6 +61,8 @@ class CalibrationConfig:
             raise CalibrationError(f"percentile must be in [50, 100], got {self.percentile}")
         if self.batch_size < 1:
             raise CalibrationError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise CalibrationError(f"max samples must be >= 1, got {self.max_samples}")
         parse_policy(self.policy, self.percentile, "policy")
         for key, spec in self.per_tensor_policy.items():
             parse_policy(spec, self.percentile, f"per-tensor policy for '{key}'")

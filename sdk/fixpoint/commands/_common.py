@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,24 +30,63 @@ def existing_file(text: str) -> Path:
     return path
 
 
-def load_labeled(path: Path, input_key: str | None, label_key: str = "label") -> tuple[np.ndarray, np.ndarray | None]:
-    """Samples (and labels, when present) from an .npz / .npy file."""
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False), None
-        with np.load(path, allow_pickle=False) as data:
-            keys = list(data.keys())
-            key = input_key or ("input" if "input" in keys else next((k for k in keys if k != label_key), None))
-            if key is None or key not in keys:
-                raise ModelError(f"{path}: no sample array '{input_key or 'input'}' (keys: {', '.join(keys)})")
-            labels = data[label_key] if label_key in keys else None
-            return np.asarray(data[key]), (np.asarray(labels) if labels is not None else None)
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, ModelError):
-            raise
-        raise ModelError(f"{path}: unreadable sample file ({exc})") from None
+def plan_input_spec(plan) -> tuple[str, list[int]]:
+    """The plan's (single) input: its ONNX name and per-sample shape in the ONNX model's layout."""
+    if len(plan.inputs) != 1:
+        raise ModelError(f"plan '{plan.model_name}' has {len(plan.inputs)} inputs; the command line "
+                         "feeds one sample array")
+    tensor = plan.tensors[plan.inputs[0]]
+    _, h, w, c = tensor.shape
+    layouts = {"NCHW": [c, h, w], "NC": [c], "NHWC": [h, w, c]}
+    if tensor.source_layout not in layouts:
+        raise ModelError(f"plan input '{tensor.name}' has unknown source layout '{tensor.source_layout}'")
+    return tensor.name, layouts[tensor.source_layout]
+
+
+def load_labeled(path: Path, input_key: str | None, label_key: str = "label",
+                 input_shape: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Samples (float32) and labels (int64, when present) from an .npz / .npy file, as whole arrays.
+
+    Checked like every data file (:mod:`fixpoint.dataio`): file kind, archive, dtype, shape
+    (when ``input_shape`` is given), NaN/Inf with the sample index, labels one integer per sample.
+    """
+    from ..dataio import label_batches, open_labels, open_samples
+
+    samples = open_samples(path, input_key, input_shape, label_key=label_key)
+    labels = open_labels(path, len(samples), label_key)
+    x = samples.read_all(check_finite=True)
+    return x, (None if labels is None else next(label_batches(labels, len(samples))))
+
+
+def progress_bar(total: int, desc: str, enabled: bool):
+    """A tqdm bar on stderr, only on a terminal and without --quiet (see docs/engineering.md)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", file=sys.stderr, desc=desc, disable=not enabled or not sys.stderr.isatty())
 
 
 def add_board_arg(parser: argparse.ArgumentParser, default: str | None = DEFAULT_BOARD) -> None:
     parser.add_argument("--board", default=default,
                         help=f"board name or board.toml path (default {default}); see `fixpoint boards`")
+
+
+def positive_seconds(text: str) -> float:
+    """A timeout: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0.0 < value < 86_400.0:
+        raise argparse.ArgumentTypeError(f"{text}: a timeout must be above 0 and below one day")
+    return value
+
+
+def retry_count(text: str) -> int:
+    """How often a transaction is sent again: 0 to 20 (as the board schema allows)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value <= 20:
+        raise argparse.ArgumentTypeError(f"{text}: retries must be between 0 and 20")
+    return value

@@ -10,8 +10,9 @@ from ._common import add_board_arg, existing_file, key_value_pairs
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("calibrate", help="calibrate and lower a float ONNX model to an integer plan")
     parser.add_argument("model", type=existing_file, help="float ONNX model")
-    parser.add_argument("--data", type=existing_file, required=True,
-                        help="calibration samples: .npz, .npy or a folder of .npy")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="calibration samples: .npz, .npy or a folder of .npy (the first --max-samples "
+                             "are used)")
     add_board_arg(parser)
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     add_quantization_args(parser)
@@ -37,6 +38,9 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bias-correction", action="store_true", help="correct the bias shift of weight rounding")
     g.add_argument("--adaptive-rounding", action="store_true", help="search weight rounding per channel")
     g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--max-samples", type=int, default=1000, metavar="N",
+                   help="calibrate on the first N samples of the set, ignore the rest (default %(default)s; "
+                        "see docs/calibration.md)")
     g.add_argument("--search", action="store_true",
                    help="re-choose every activation range among the candidate policies by the error it "
                         "causes in the simulated network output (slower; see docs/calibration.md)")
@@ -50,12 +54,16 @@ def build_job(args: argparse.Namespace):
     """A CalibrationJob from parsed arguments (shared with ``deploy``)."""
     from ..boards import load_board
     from ..calibrate import CalibrationConfig
+    from ..dataio import check_path
     from ..lower import LowerOptions
     from ..pipeline import CalibrationJob
     from ..range_search import SearchOptions
 
+    # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
+    check_path(Path(args.data), allow_folder=True)
     board = load_board(args.board)
     calib = CalibrationConfig(bits=args.activation_bits, scheme=args.scheme, batch_size=args.batch_size,
+                              max_samples=args.max_samples,
                               per_tensor_policy=key_value_pairs(args.override, "--override"),
                               progress=not args.quiet)
     if args.policy:

@@ -1,18 +1,25 @@
-"""``fixpoint eval``: float vs integer accuracy, per-layer error, report."""
+"""``fixpoint eval``: float vs integer accuracy, per-layer error, report.
+
+The samples and labels stream from the file in batches (:mod:`fixpoint.dataio`): memory stays
+flat whatever the file size. Every header, then every value, is checked before the model is even
+loaded, so a bad file fails in seconds with one line, not after the evaluation.
+"""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
-from ._common import existing_file, load_labeled
+from ._common import existing_file, plan_input_spec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="compare the integer plan with the float model on a labeled set")
     parser.add_argument("model", type=existing_file, help="float ONNX model the plan was made from")
     parser.add_argument("--plan", type=existing_file, required=True)
-    parser.add_argument("--data", type=existing_file, required=True, help=".npz with 'input' and 'label'")
+    parser.add_argument("--data", type=Path, required=True,
+                        help=".npz with the samples ('input' or the model input's name) and 'label', or .npy")
     parser.add_argument("--report", type=Path, default=None, help="write a Markdown report with plots here")
     parser.add_argument("--json", type=Path, default=None, help="write the metrics as JSON here")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -20,15 +27,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate
-    from ..pipeline import load_graph, load_stats
+    from ..dataio import label_batches, open_labels, open_samples, scan_labels
     from ..plan import load_plan
 
     plan = load_plan(args.plan)
+    input_name, input_shape = plan_input_spec(plan)
+    samples = open_samples(args.data, input_name, input_shape)   # headers checked, nothing read yet
+    labels = open_labels(args.data, len(samples))
+    samples.scan()   # NaN/Inf (with the sample index) and damaged members, before the model is loaded
+    if labels is not None:
+        scan_labels(labels)
+
+    from ..evaluate import evaluate_batches  # onnx and onnxruntime: only once the data are known good
+    from ..pipeline import load_graph, load_stats
+
     graph = load_graph(args.model)
-    x, labels = load_labeled(args.data, None)
-    result = evaluate(args.model, graph, plan, x, labels, batch_size=args.batch_size,
-                      progress=not args.quiet)
+
+    def batches(size: int):
+        label_stream = label_batches(labels, size) if labels is not None else itertools.repeat(None)
+        return (([x], y) for x, y in zip(samples.batches(size), label_stream))
+
+    result = evaluate_batches(args.model, graph, plan, batches, len(samples), labels is not None,
+                              batch_size=args.batch_size, progress=not args.quiet)
     print(format_result(result))
     if args.json:
         _write_json(args.json, result)
@@ -46,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def format_result(result) -> str:
     lines = [f"samples: {result.n_samples}",
-             f"float top-1: {_pct(result.float_metric)}   integer top-1: {_pct(result.int_metric)}   "
-             f"drop: {result.drop:.2f} pp   agreement: {result.agreement * 100:.2f}%"]
+             (f"float top-1: {_pct(result.float_metric)}   integer top-1: {_pct(result.int_metric)}   "
+              f"drop: {result.drop:.2f} pp   agreement: {result.agreement * 100:.2f}%")]
     if result.per_layer:
         lines.append(f"{'layer':40s} {'SQNR dB':>8s} {'max err':>10s}")
         lines += [f"{e.name[:40]:40s} {e.sqnr_db:8.2f} {e.max_abs_err:10.4g}" for e in result.per_layer]
