@@ -13,7 +13,7 @@ ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt
 ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 5 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
 
-.PHONY: setup test test-all bench deploy check-c sanitize docs examples clean
+.PHONY: setup test test-all test-faults bench deploy check-c sanitize fuzz docs examples clean
 
 setup: $(VENV)/.fixpoint-installed
 
@@ -26,7 +26,14 @@ test: setup
 	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) tests
 
 test-all: setup
-	FIXPOINT_TEST_BOARDS=all $(PY) -m pytest -q -n $(JOBS) tests
+	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) $(PY) -m pytest -q -n $(JOBS) tests
+
+# Link fault injection (tests/faults): FAULT_SAMPLES mlp samples over the host board and a QEMU
+# board through a proxy that corrupts, drops, duplicates, stalls and resets; every sample must end
+# bit-exact or as a reported error. Prints a summary per board. `make test-all` runs it too.
+FAULT_SAMPLES ?= 10000
+test-faults: setup
+	FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) $(PY) -m pytest -q -rP -n $(JOBS) tests/faults
 
 bench: setup
 	$(PY) bench/run_all.py
@@ -39,6 +46,16 @@ check-c: setup
 
 sanitize: setup
 	.ci/sanitize.sh
+
+# libFuzzer on the firmware's frame parser + command dispatcher (tests/sanitize/fw_fuzz.sh):
+# FUZZ_RUNS executions with max_payload 256, a tenth of them with the boards' 1024; or
+# FUZZ_SECONDS (same split) instead. Corpus, log and crash artifacts go to build/fuzz/.
+FUZZ_RUNS ?= 10000000
+FUZZ_SECONDS ?=
+fuzz_budget = $(if $(FUZZ_SECONDS),--seconds $(shell echo $$(( ($(FUZZ_SECONDS) + $(1) - 1) / $(1) ))),--runs $(shell echo $$(( $(FUZZ_RUNS) / $(1) ))))
+fuzz: setup
+	tests/sanitize/fw_fuzz.sh --payload 256 $(call fuzz_budget,1)
+	tests/sanitize/fw_fuzz.sh --payload 1024 $(call fuzz_budget,10)
 
 docs: setup
 	$(PY) -m fixpoint.ops.docs

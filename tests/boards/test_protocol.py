@@ -165,11 +165,44 @@ def test_client_takes_a_lost_run_response_from_run_status(fixed_session: int) ->
 
 
 def test_client_retries_a_corrupt_response_transparently() -> None:
-    client = loop_client()
+    client = loop_client(timeout=5.0)
     bad = bytearray(response(0, Command.PING, body(data=b"pong")))
     bad[-1] ^= 0xFF
-    client.port.write(bytes(bad) + response(1, Command.PING, body(data=b"pong")))
-    assert client.ping(b"pong") == b"pong"
+    client.port.write(bytes(bad))
+    # The retry (seq 1) is sent at once, not after the timeout; its answer comes later.
+    answer = threading.Timer(0.5, client.port.write, (response(1, Command.PING, body(data=b"pong")),))
+    answer.start()
+    try:
+        assert client.ping(b"pong") == b"pong"
+    finally:
+        answer.join()
+    assert client.attempts == 2
+
+
+def test_client_takes_its_answer_behind_a_damaged_leftover_frame() -> None:
+    """A late answer to an earlier request, damaged, arrives just before ours:
+    ours is taken, not retried."""
+    client = loop_client(first_seq=7)
+    leftover = bytearray(response(6, Command.PING, body(data=b"old")))
+    leftover[-2] ^= 0x10
+    client.port.write(bytes(leftover) + response(7, Command.PING, body(data=b"new")))
+    assert client.ping(b"new") == b"new"
+    assert client.attempts == 1
+
+
+def test_client_decoder_rejects_an_over_long_length_at_once() -> None:
+    """A response whose length field took a bit flip (above max_payload) must not
+    swallow the answers behind it."""
+    client = loop_client(max_payload=1024)
+    broken = bytearray(response(0, Command.PING, body(data=b"x")))
+    broken[3] ^= 0x40                      # length high byte: 1 + 5 -> 16390
+    client.port.write(bytes(broken))
+    answer = threading.Timer(0.1, client.port.write, (response(1, Command.PING, body(data=b"y")),))
+    answer.start()
+    try:
+        assert client.ping(b"y") == b"y"
+    finally:
+        answer.join()
     assert client.attempts == 2
 
 

@@ -12,12 +12,20 @@ flashes real hardware. In every case the runner waits for the ready line
 before it sends a byte, and on leaving the ``with`` block -- normally, on an
 exception or on KeyboardInterrupt -- closes the port and reaps every process
 it started (SIGTERM, grace period, SIGKILL, wait).
+
+``BoardSession.reset_board()`` resets the running firmware for real (fault
+tests): the host board restarts its image on SIGUSR1; a QEMU board needs
+``open_board(..., resettable=True)``, which replaces ``-no-reboot`` (a reset
+request would end QEMU) by ``-action reboot=reset`` and adds a QMP monitor on
+a socket bound to 127.0.0.1 for ``system_reset``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -25,8 +33,9 @@ import time
 import tty
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import serial
 
@@ -52,10 +61,27 @@ class BoardSession:
     client: FixpointClient
     process: BoardProcess | None      # None for hardware (nothing runs on the host)
     info: IdentifyInfo | None
+    resetter: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
+
+    def reset_board(self, *, wait_ready: bool = True, timeout: float | None = None) -> None:
+        """Reset the running firmware (not the protocol's soft RESET): all its
+        state is lost and it boots again. With ``wait_ready`` this returns once
+        the ready line came back on ``client.port``; without, the caller reads
+        the port itself (e.g. a link proxy that owns it meanwhile)."""
+        if self.resetter is None:
+            raise BoardError(f"{self.board.name}: cannot reset this board "
+                             "(QEMU boards need open_board(..., resettable=True))")
+        log.info("%s: resetting the board", self.board.name)
+        self.resetter()
+        if wait_ready:
+            liveness = self.process.death if self.process else None
+            tail = self.process.log_tail if self.process else (lambda: "")
+            _wait_ready(self.client.port, self.board, timeout or self.board.serial.ready_timeout,
+                        liveness, tail)
 
 
 @dataclass
@@ -63,6 +89,7 @@ class _Link:
     port: serial.SerialBase
     url: str
     process: BoardProcess | None
+    resetter: Callable[[], None] | None = None
 
 
 @contextmanager
@@ -71,13 +98,15 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
                timeout: float | None = None, run_timeout: float | None = None,
                retries: int | None = None, ready_timeout: float | None = None,
                device: str | None = None, log_dir: str | os.PathLike[str] | None = None,
-               ) -> Iterator[BoardSession]:
+               resettable: bool = False) -> Iterator[BoardSession]:
     """Launch (or flash) ``firmware`` on ``board`` and yield a ready session.
 
     Timeouts default to the board's ``[serial]`` settings. With ``identify``
     the session starts with an IDENTIFY, raising WrongModel if the firmware's
     model hash differs from ``expected_hash``. ``device`` overrides the serial
     device of hardware boards (else FIXPOINT_DEVICE, else board.toml).
+    ``resettable`` launches a QEMU board so that ``session.reset_board()``
+    works (the host board always can; hardware cannot).
     """
     board = load_board(board)
     image = Path(firmware)
@@ -87,7 +116,7 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
     with ExitStack() as stack:
         logs = Path(log_dir) if log_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"fixpoint-{board.name}-")))
-        link = _LAUNCHERS[board.launch.method](board, image, stack, logs, device)
+        link = _launch(board, image, stack, logs, device, resettable)
         liveness = link.process.death if link.process else None
         tail = link.process.log_tail if link.process else (lambda: "")
         _wait_ready(link.port, board, ready_timeout or settings.ready_timeout, liveness, tail)
@@ -96,43 +125,122 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
                                 retries=settings.retries if retries is None else retries,
                                 max_payload=settings.max_payload, liveness=liveness, log_tail=tail)
         info = client.identify(expected_hash) if identify else None
-        yield BoardSession(board, link.url, client, link.process, info)
+        yield BoardSession(board, link.url, client, link.process, info, link.resetter)
 
 
 # ---- launch methods ----------------------------------------------------------
 
-def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path,
-                 device: str | None) -> _Link:
-    del device
+def _launch(board: Board, image: Path, stack: ExitStack, logs: Path, device: str | None,
+            resettable: bool) -> _Link:
+    if resettable and board.launch.method == "qemu":
+        return _launch_qemu(board, image, stack, logs, device, monitor=True)
+    return _LAUNCHERS[board.launch.method](board, image, stack, logs, device)
+
+
+def _listener() -> socket.socket:
+    """A listening socket on 127.0.0.1, port chosen by the kernel (no races)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    with listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        port_number = listener.getsockname()[1]
-        argv = qemu_argv(board, image, listener.fileno())
-        process = _spawn(stack, argv, logs / "qemu.log", pass_fds=[listener.fileno()])
-        url = board.serial.url.format(port=port_number, device="")
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    return listener
+
+
+def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path,
+                 device: str | None, *, monitor: bool = False) -> _Link:
+    del device
+    with ExitStack() as listeners:
+        listener = listeners.enter_context(_listener())
+        qmp = listeners.enter_context(_listener()) if monitor else None
+        fds = [listener.fileno()] + ([qmp.fileno()] if qmp else [])
+        argv = qemu_argv(board, image, listener.fileno(), qmp.fileno() if qmp else None)
+        process = _spawn(stack, argv, logs / "qemu.log", pass_fds=fds)
+        url = board.serial.url.format(port=listener.getsockname()[1], device="")
         # QEMU (wait=on) accepts this connection before starting the guest.
         port = _open_port(stack, url, board)
+        resetter = None
+        if qmp is not None:
+            monitor = _QemuMonitor(qmp.getsockname()[1], board)
+            stack.callback(monitor.close)
+            resetter = monitor.system_reset
     _disable_nagle(port)
-    return _Link(port, url, process)
+    return _Link(port, url, process, resetter)
 
 
-def qemu_argv(board: Board, image: Path, listen_fd: int) -> list[str]:
+def qemu_argv(board: Board, image: Path, listen_fd: int, monitor_fd: int | None = None) -> list[str]:
     """QEMU command line: UART0 on an inherited listening socket, no display,
-    no monitor, exit instead of reboot, exact instruction counting."""
+    no monitor, exit instead of reboot, exact instruction counting. With
+    ``monitor_fd`` (a listening socket): a QMP monitor on it, and a reset
+    request reboots the guest instead of ending QEMU."""
     launch = board.launch
     argv = [launch.qemu, "-M", launch.machine, "-kernel", str(image),
-            "-display", "none", "-monitor", "none", "-no-reboot",
-            # nodelay: the UART sends byte by byte; Nagle + delayed ACK would
-            # add ~40 ms to every response.
-            "-chardev", f"socket,id=uart0,fd={listen_fd},server=on,wait=on,nodelay=on",
-            "-serial", "chardev:uart0"]
+            "-display", "none", "-monitor", "none"]
+    argv += _reset_args(monitor_fd)
+    # nodelay: the UART sends byte by byte; Nagle + delayed ACK would add
+    # ~40 ms to every response.
+    argv += ["-chardev", f"socket,id=uart0,fd={listen_fd},server=on,wait=on,nodelay=on",
+             "-serial", "chardev:uart0"]
     if launch.semihosting:
         argv += ["-semihosting-config", "enable=on,target=native"]
     if launch.icount_shift is not None:
         argv += ["-icount", f"shift={launch.icount_shift}"]
     return argv + list(launch.extra_args)
+
+
+def _reset_args(monitor_fd: int | None) -> list[str]:
+    """-no-reboot turns any reset request (also the monitor's system_reset)
+    into an exit: right for normal runs, where a reset means a crash."""
+    if monitor_fd is None:
+        return ["-no-reboot"]
+    return ["-chardev", f"socket,id=qmp0,fd={monitor_fd},server=on,wait=off",
+            "-mon", "chardev=qmp0,mode=control", "-action", "reboot=reset"]
+
+
+class _QemuMonitor:
+    """Just enough QMP for ``system_reset``; connects on first use."""
+
+    def __init__(self, port: int, board: Board) -> None:
+        self._port = port
+        self._board = board
+        self._sock: socket.socket | None = None
+        self._file: BinaryIO | None = None
+
+    def close(self) -> None:
+        for handle in (self._file, self._sock):
+            if handle is not None:
+                handle.close()
+
+    def system_reset(self) -> None:
+        self._execute("system_reset")
+
+    def _execute(self, command: str) -> None:
+        try:
+            if self._sock is None:
+                self._connect()
+            self._send(command)
+        except (OSError, ValueError) as exc:
+            raise BoardError(f"{self._board.name}: QEMU monitor {command} failed: {exc}") from None
+
+    def _connect(self) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", self._port),
+                                              timeout=self._board.serial.ready_timeout)
+        self._file = self._sock.makefile("rb")
+        self._reply()             # the greeting
+        self._send("qmp_capabilities")
+
+    def _send(self, command: str) -> None:
+        assert self._sock is not None
+        self._sock.sendall(json.dumps({"execute": command}).encode() + b"\n")
+        while "return" not in (reply := self._reply()):
+            if "error" in reply:
+                raise ValueError(reply["error"].get("desc", reply))
+            # asynchronous events (RESET, ...) may come before the answer
+
+    def _reply(self) -> dict:
+        assert self._file is not None
+        line = self._file.readline()
+        if not line:
+            raise ValueError("monitor connection closed")
+        return json.loads(line)
 
 
 def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path,
@@ -152,7 +260,8 @@ def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path,
     finally:
         os.close(master)   # the child holds it; its exit now hangs up the pty
         os.close(slave)    # pyserial has its own descriptor
-    return _Link(port, url, process)
+    # the firmware restarts its image on SIGUSR1 (runtime/firmware/startup/host.c)
+    return _Link(port, url, process, lambda: process.popen.send_signal(signal.SIGUSR1))
 
 
 def _launch_openocd(board: Board, image: Path, stack: ExitStack, logs: Path,

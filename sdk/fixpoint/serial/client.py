@@ -97,7 +97,9 @@ class FixpointClient:
         self._token = 0
         self._input: bytearray | None = None    # what the board's input should hold
         self._last_run: p.RunResult | None = None
-        self._decoder = p.FrameDecoder()
+        # Bounded by max_payload: a response whose length field took a bit flip is
+        # rejected at once instead of swallowing the responses behind it.
+        self._decoder = p.FrameDecoder(max_payload)
         port.timeout = poll_interval    # reads return after at most one poll slice
         port.write_timeout = timeout    # a stalled reader must not block us forever
 
@@ -112,7 +114,7 @@ class FixpointClient:
         """Who is there; starts a session. Raises WrongModel if ``expected_hash`` differs."""
         info = _parse(p.parse_identify, self._ok(p.Command.IDENTIFY))
         self.info = info
-        self.max_payload = info.max_payload
+        self.max_payload = self._decoder.max_payload = info.max_payload
         if expected_hash is not None and info.model_hash != expected_hash:
             raise WrongModel(f"board '{info.board_name}' runs model '{info.model_name}' "
                              f"(hash {info.model_hash[:16]}...), expected hash {expected_hash[:16]}...")
@@ -404,18 +406,30 @@ class FixpointClient:
 
     def _await(self, want: dict[int, int], deadline: float) -> p.Frame | None:
         """The first response to one of ``want`` ({seq: cmd}), or None at ``deadline``.
-        Raises _Transient on a corrupt frame and BoardReset on a foreign session."""
+
+        Raises _Transient when a corrupt frame arrived and no answer followed it
+        in the same read (it may have been ours: resend now rather than wait),
+        and BoardReset on a foreign session.
+        """
         while time.monotonic() < deadline:
+            corrupt = None
             for event in self._decoder.feed(self._read_some()):
                 if event.kind != "frame":
-                    raise _Transient(f"corrupt response ({event.kind})", timed_out=False)
+                    corrupt = event.kind      # perhaps a late answer to an earlier request
+                    continue
                 frame = event.frame
                 cmd = want.get(frame.seq)
                 if cmd is not None and frame.cmd == cmd | p.RESPONSE_FLAG:
                     self._check_session(cmd, frame)
                     return frame
+                if cmd is not None and frame.status in p.TRANSIENT_STATUSES:
+                    # Our request arrived damaged in its command byte: the board
+                    # echoes what it parsed. Still a request to send again.
+                    raise _Transient(f"board reported {_status_name(frame.status)}", timed_out=False)
                 if frame.is_response:
                     log.debug("ignoring stale response seq=%d cmd=0x%02x", frame.seq, frame.cmd)
+            if corrupt is not None:
+                raise _Transient(f"corrupt response ({corrupt})", timed_out=False)
         return None
 
     def _check_session(self, cmd: int, frame: p.Frame) -> None:
