@@ -38,16 +38,13 @@ from typing import TypeVar
 import serial
 
 from . import protocol as p
-from .errors import BoardCrashed, BoardProtocolError, BoardReset, BoardTimeout, WrongModel
+from .errors import BoardProtocolError, BoardReset, BoardTimeout, WrongModel
+from .link import Link, Liveness
+from .link import Transient as _Transient
 
 log = logging.getLogger(__name__)
 
-#: returns None while the board is alive, else a description of its death
-Liveness = Callable[[], "str | None"]
-
-
 T = TypeVar("T")
-_DEATH_GRACE = 1.0   # seconds to wait for a process whose link dropped to exit
 _NO_SESSION_CHECK = (p.Command.IDENTIFY, p.Command.SESSION)
 
 
@@ -64,14 +61,6 @@ class LinkStats:
     transfer_seconds: float = 0.0  # time infer() spent loading inputs and reading outputs
 
 
-class _Transient(Exception):
-    """A failed attempt that is worth retrying."""
-
-    def __init__(self, reason: str, timed_out: bool) -> None:
-        super().__init__(reason)
-        self.timed_out = timed_out
-
-
 class OutputStale(BoardProtocolError):
     """READ_OUTPUT refused: the board's output is no longer that of the run."""
 
@@ -84,6 +73,8 @@ class FixpointClient:
                  log_tail: Callable[[], str] | None = None, poll_interval: float = 0.05,
                  first_seq: int = 0) -> None:
         self.port = port
+        self._link = Link(port, liveness=liveness, log_tail=log_tail, poll_interval=poll_interval,
+                          write_timeout=timeout)
         self.timeout = timeout
         self.run_timeout = run_timeout
         self.retries = retries
@@ -91,8 +82,6 @@ class FixpointClient:
         self.info: p.IdentifyInfo | None = None
         self.stats = LinkStats()
         self.session = 0               # the id the board echoes; 0 = not set (no check)
-        self._liveness = liveness
-        self._log_tail = log_tail or (lambda: "")
         self._seq = first_seq & 0xFF
         self._token = 0
         self._input: bytearray | None = None    # what the board's input should hold
@@ -100,8 +89,6 @@ class FixpointClient:
         # Bounded by max_payload: a response whose length field took a bit flip is
         # rejected at once instead of swallowing the responses behind it.
         self._decoder = p.FrameDecoder(max_payload)
-        port.timeout = poll_interval    # reads return after at most one poll slice
-        port.write_timeout = timeout    # a stalled reader must not block us forever
 
     @property
     def attempts(self) -> int:
@@ -292,7 +279,7 @@ class FixpointClient:
         return bytes(out)
 
     def close(self) -> None:
-        self.port.close()
+        self._link.close()
 
     # ---- RUN with lost-response recovery ---------------------------------------
 
@@ -401,7 +388,7 @@ class FixpointClient:
         seq = self._seq
         self._seq = (self._seq + 1) & 0xFF
         self.stats.requests += 1
-        self._write(p.encode_frame(seq, cmd, payload))
+        self._link.write(p.encode_frame(seq, cmd, payload))
         return seq
 
     def _await(self, want: dict[int, int], deadline: float) -> p.Frame | None:
@@ -413,7 +400,7 @@ class FixpointClient:
         """
         while time.monotonic() < deadline:
             corrupt = None
-            for event in self._decoder.feed(self._read_some()):
+            for event in self._decoder.feed(self._link.read_some()):
                 if event.kind != "frame":
                     corrupt = event.kind      # perhaps a late answer to an earlier request
                     continue
@@ -439,52 +426,9 @@ class FixpointClient:
             raise BoardReset(f"{_cmd_name(cmd)}: the board was reset (session {frame.session}, "
                              f"expected {self.session})")
 
-    # ---- link I/O -------------------------------------------------------------
-
-    def _read_some(self) -> bytes:
-        try:
-            data = self.port.read(1)
-            waiting = self.port.in_waiting if data else 0
-            if waiting:
-                data += self.port.read(waiting)
-        except serial.SerialException as exc:
-            raise self._crashed(f"link lost ({exc})") from None
-        if not data:
-            self._check_alive()
-        return data
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self.port.write(data)
-        except serial.SerialTimeoutException:
-            raise _Transient("write blocked", timed_out=True) from None
-        except serial.SerialException as exc:
-            raise self._crashed(f"link lost ({exc})") from None
-
     def _pad_link(self) -> None:
-        """Complete whatever partial frame the firmware holds: it needs at most
-        max_payload + overhead more bytes, and zeros contain no sync byte."""
         self._decoder.clear()
-        try:
-            self._write(bytes(self.max_payload + p.FRAME_OVERHEAD))
-        except _Transient:
-            log.debug("link padding blocked; the board is not reading")
-
-    def _check_alive(self) -> None:
-        if self._liveness is not None:
-            death = self._liveness()
-            if death is not None:
-                raise self._crashed(death)
-
-    def _crashed(self, what: str) -> BoardCrashed:
-        """A dropped link usually means the process is exiting: give it a
-        moment so the error can say how it ended (exit code, signal)."""
-        if self._liveness is not None:
-            deadline = time.monotonic() + _DEATH_GRACE
-            while (death := self._liveness()) is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-            what = death or what
-        return BoardCrashed(f"board crashed: {what}", self._log_tail())
+        self._link.pad(self.max_payload + p.FRAME_OVERHEAD)
 
     def _info(self) -> p.IdentifyInfo:
         return self.info if self.info is not None else self.identify()
