@@ -7,6 +7,11 @@
  *         of byte k, element 2k+1 in the high nibble; a final odd element
  *         leaves the high nibble 0), int32 bias
  *   s16 = int16 activations with zero point 0, int8 weights, int64 bias
+ *         (TFLite's 16x8 path for an int64 bias: int64 accumulator, the
+ *         multiplier reduced to Q15, fp_requantize_acc64)
+ *   s16_acc32 = the same tensors with an int32 bias (or none): TFLite's 16x8
+ *         path for an int32 or absent bias (sum saturated to int32, full Q31
+ *         multiplier, fp_requantize_acc32; shifts in the 32-bit ranges)
  *
  * Common rules for every kernel:
  *   - all pointers are caller-owned; inputs are read-only; output must not
@@ -52,6 +57,12 @@ fp_status_t fp_conv2d_s16(const fp_conv2d_params_t *params, const int16_t *input
                           const int8_t *filter, const int64_t *bias, int16_t *output,
                           void *scratch);
 size_t fp_conv2d_s16_scratch_size(const fp_conv2d_params_t *params);
+/* input_offset = output_offset = 0; bias int32 [C_out] or NULL; requant legal
+ * for 32-bit accumulators; act_min/act_max in int16. */
+fp_status_t fp_conv2d_s16_acc32(const fp_conv2d_params_t *params, const int16_t *input,
+                                const int8_t *filter, const int32_t *bias, int16_t *output,
+                                void *scratch);
+size_t fp_conv2d_s16_acc32_scratch_size(const fp_conv2d_params_t *params);
 
 /* ---- depthwise conv2d: filter [1,KH,KW,C_out] -------------------------- */
 fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
@@ -66,6 +77,11 @@ fp_status_t fp_depthwise_conv2d_s16(const fp_depthwise_conv2d_params_t *params,
                                     const int16_t *input, const int8_t *filter,
                                     const int64_t *bias, int16_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s16_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* ranges as fp_conv2d_s16_acc32 */
+fp_status_t fp_depthwise_conv2d_s16_acc32(const fp_depthwise_conv2d_params_t *params,
+                                          const int16_t *input, const int8_t *filter,
+                                          const int32_t *bias, int16_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s16_acc32_scratch_size(const fp_depthwise_conv2d_params_t *params);
 
 /* ---- fully connected: input [batches, depth], filter [C_out, depth] ---- */
 fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
@@ -80,6 +96,11 @@ fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
                                    const int16_t *input, const int8_t *filter,
                                    const int64_t *bias, int16_t *output, void *scratch);
 size_t fp_fully_connected_s16_scratch_size(const fp_fully_connected_params_t *params);
+/* ranges as fp_conv2d_s16_acc32; filter_offset as fp_fully_connected_s16 */
+fp_status_t fp_fully_connected_s16_acc32(const fp_fully_connected_params_t *params,
+                                         const int16_t *input, const int8_t *filter,
+                                         const int32_t *bias, int16_t *output, void *scratch);
+size_t fp_fully_connected_s16_acc32_scratch_size(const fp_fully_connected_params_t *params);
 
 /* ---- elementwise -------------------------------------------------------- */
 fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
@@ -104,6 +125,12 @@ fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input
 /* ---- softmax over the last dim of [rows, depth] ----------------------- */
 fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *input, int16_t *output);
+/* int8 in, int16 out (scale 1/65536, zero point -32768, as TFLite requires for
+ * this pair): the parameters and ranges of fp_softmax_s8 (rows, depth >= 1,
+ * rows * depth <= 2^31 - 1, input_multiplier >= 0, input_left_shift in
+ * [0, 31], diff_min <= 0; the LUT pointers are unused). */
+fp_status_t fp_softmax_s8_s16(const fp_softmax_params_t *params, const int8_t *input,
+                              int16_t *output);
 
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,

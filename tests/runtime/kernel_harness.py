@@ -36,11 +36,15 @@ _CTYPES = {np.dtype(t): name for t, name in (
     (np.int8, "int8_t"), (np.uint8, "uint8_t"), (np.int16, "int16_t"), (np.uint16, "uint16_t"),
     (np.int32, "int32_t"), (np.uint32, "uint32_t"), (np.int64, "int64_t"))}
 
-# activation / bias numpy types per datapath
-ACT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16}
-BIAS_DTYPE = {"s8": np.int32, "s4": np.int32, "s16": np.int64}
-ACT_RANGE = {"s8": (-128, 127), "s4": (-128, 127), "s16": (-32768, 32767)}
-ACC_BITS = {"s8": 32, "s4": 32, "s16": 64}
+# activation / bias numpy types per datapath; s16_acc32 = the int16 x int8 kernels with an
+# int32 bias and 32-bit requantization (fp_*_s16_acc32)
+ACT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
+BIAS_DTYPE = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
+ACT_RANGE = {"s8": (-128, 127), "s4": (-128, 127), "s16": (-32768, 32767), "s16_acc32": (-32768, 32767)}
+ACC_BITS = {"s8": 32, "s4": 32, "s16": 64, "s16_acc32": 32}
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+# input offsets of the int8 multiply-accumulate kernels: every term (x + offset) * w fits int32
+S8_INPUT_OFFSET_MIN, S8_INPUT_OFFSET_MAX = -16777087, 16777088
 SENTINEL = 0x5A
 # the windowed-op geometry fields shared by conv2d and depthwise params structs
 GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left")
@@ -199,16 +203,51 @@ def random_output_stage(rng: np.random.Generator, datapath: str, c_out: int, acc
         s_lo, s_hi = shift_range(rounding, bits, ACC_BITS[datapath])
         mult = np.full(n, (1 << (bits - 1)) - 1, np.int32)
         shift = np.full(n, s_hi if u[3] < 0.5 else s_lo, np.int32)
-    out_offset = 0 if datapath == "s16" else int(u[4] * 256) - 128
+    out_offset = 0 if is_int16(datapath) else random_output_offset(rng)
     if u[5] < 0.7:
         act_min, act_max = lo, hi
     elif u[5] < 0.85:
-        act_min, act_max = max(lo, out_offset), hi                       # fused ReLU
+        act_min, act_max = min(max(lo, out_offset), hi), hi              # fused ReLU
     else:
         a, b = (lo + int(v * (hi - lo + 1)) for v in rng.random(2))
         act_min, act_max = min(a, b), max(a, b)
     return dict(multiplier=mult, shift=shift, rounding=rounding, multiplier_bits=bits,
                 output_offset=out_offset, act_min=act_min, act_max=act_max)
+
+
+def is_int16(datapath: str) -> bool:
+    """int16 activations (zero point 0, offsets 0): s16 and s16_acc32."""
+    return datapath.startswith("s16")
+
+
+def s8_reach(offset: int) -> int:
+    """max |v + offset| over int8 v."""
+    return max(abs(offset + 127), abs(offset - 128))
+
+
+def random_output_offset(rng) -> int:
+    """An int8 output offset: a zero point (90%), else beyond int8 (any int32 is legal)."""
+    if rng.random() < 0.9:
+        return int(rng.integers(-128, 128))
+    if rng.random() < 0.5:
+        return int(rng.choice([128, -129, 255, -256, INT32_MIN, INT32_MAX]))
+    return int(rng.choice([-1, 1]) * int(2.0 ** rng.uniform(7, 31)))
+
+
+def random_input_offset(rng, datapath: str, other_reach: int = 128) -> int:
+    """An input offset legal for a dot product whose other factor reaches ``other_reach``
+    (|(x + offset) * other| <= INT32_MAX): 0 on int16, a zero point (85%), else an edge of
+    the legal range or a wide value."""
+    if is_int16(datapath):
+        return 0
+    limit = INT32_MAX // other_reach                       # largest legal max |x + offset|
+    lo, hi = -(limit - 128), limit - 127
+    u = rng.random()
+    if u < 0.85:
+        return int(np.clip(rng.integers(-127, 129), lo, hi))
+    if u < 0.93:
+        return int(np.clip(rng.choice([-128, 129, 255, -255, lo, hi]), lo, hi))
+    return int(np.clip(rng.choice([-1, 1]) * int(2.0 ** rng.uniform(7, np.log2(limit))), lo, hi))
 
 
 def requant_of(stage: dict) -> Requant:

@@ -6,12 +6,13 @@ import pytest
 
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.int4 import pack_int4
-from kernel_harness import (ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, GEOMETRY, accumulator_magnitude, assert_exact,
+from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset, s8_reach,
+                            ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, GEOMETRY, accumulator_magnitude, assert_exact,
                             c_stage_fields, dims, ffi, is_untouched, lib, make_params, make_requant, make_rq_mode,
                             random_bias, random_geometry, random_mode, random_output_stage, random_values,
                             run_weighted, stack_cases)
 
-DATAPATHS = ("s8", "s4", "s16")
+DATAPATHS = ("s8", "s4", "s16", "s16_acc32")
 GROUP = 25                       # cases per batched reference call
 GROUPS_PER_CHUNK = 100
 CHUNKS = 4                       # 4 * 100 * 25 = 10,000 random cases per datapath
@@ -33,7 +34,7 @@ def random_group(rng, datapath: str, size: int) -> list[dict]:
     for _ in range(size):
         x = random_values(rng, lo, hi, (n, geo["in_h"], geo["in_w"], c_in), ACT_DTYPE[datapath])
         w = random_values(rng, wl, wh, (1, geo["kh"], geo["kw"], c_out), np.int8)
-        in_off = 0 if datapath == "s16" else int(rng.integers(-127, 129))
+        in_off = random_input_offset(rng, datapath)
         acc_mag = accumulator_magnitude(x.astype(np.int64) + in_off, w, taps)
         cases.append(dict(x=x, w=w, bias=random_bias(rng, datapath, c_out, acc_mag), depth_multiplier=mult,
                           input_offset=in_off, out_h=geo["out_h"], out_w=geo["out_w"],
@@ -190,7 +191,8 @@ BAD_FIELDS = [
     dict(stride_h=0), dict(stride_w=0), dict(dilation_h=-1), dict(dilation_w=0),
     dict(pad_top=-1), dict(pad_left=-1), dict(act_min=1, act_max=0),
 ]
-BAD_FIELDS_S8 = [dict(input_offset=129), dict(input_offset=-128), dict(output_offset=128), dict(output_offset=-129),
+# input offsets just outside the range whose product terms fit int32; every int32 output offset is legal
+BAD_FIELDS_S8 = [dict(input_offset=S8_INPUT_OFFSET_MAX + 1), dict(input_offset=S8_INPUT_OFFSET_MIN - 1),
                  dict(act_min=-129), dict(act_max=128)]
 BAD_FIELDS_S16 = [dict(input_offset=-1), dict(output_offset=1), dict(act_min=-32769), dict(act_max=32768)]
 
@@ -199,7 +201,7 @@ BAD_FIELDS_S16 = [dict(input_offset=-1), dict(output_offset=1), dict(act_min=-32
 def test_bad_params_return_err_arg_and_write_nothing(datapath):
     case = _simple_case(datapath)
     assert run_c(datapath, case)[0] == FP_OK
-    for override in BAD_FIELDS + (BAD_FIELDS_S16 if datapath == "s16" else BAD_FIELDS_S8):
+    for override in BAD_FIELDS + (BAD_FIELDS_S16 if is_int16(datapath) else BAD_FIELDS_S8):
         status, out = run_c(datapath, case, **override)
         assert status == FP_ERR_ARG, f"{override}: status {status}"
         assert is_untouched(out), f"{override}: output written on error"
@@ -234,7 +236,7 @@ def test_bad_requant_returns_err_arg(datapath):
 def test_null_pointers_return_err_arg(datapath):
     params = c_params(_simple_case(datapath))
     fn = getattr(lib, f"fp_{OP}_{datapath}")
-    xt = "int16_t" if datapath == "s16" else "int8_t"
+    xt = "int16_t" if is_int16(datapath) else "int8_t"
     x, w, out = ffi.new(f"{xt}[18]"), ffi.new("int8_t[36]"), ffi.new(f"{xt}[36]")
     assert fn(ffi.NULL, x, w, ffi.NULL, out, ffi.NULL) == FP_ERR_ARG
     assert fn(params.ptr, ffi.NULL, w, ffi.NULL, out, ffi.NULL) == FP_ERR_ARG

@@ -327,8 +327,7 @@ BINARY_BAD = [
 def _offset_cases(datapath: str, fields: tuple[str, ...], out_field: str) -> list:
     if datapath == "s16":
         return [(f"{f} = 1 on int16", {f: 1}) for f in fields + (out_field,)]
-    return ([(f"{f} = 129", {f: 129}) for f in fields] + [(f"{f} = -128", {f: -128}) for f in fields]
-            + [(f"{out_field} = 128", {out_field: 128}), (f"{out_field} = -129", {out_field: -129})])
+    return []                         # every int32 offset of an int8 tensor is legal (tested separately)
 
 
 def _act_cases(datapath: str) -> list:

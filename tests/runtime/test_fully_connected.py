@@ -6,12 +6,13 @@ import pytest
 
 from fixpoint.reference.fully_connected import fully_connected
 from fixpoint.reference.int4 import pack_int4, unpack_int4
-from kernel_harness import (ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, accumulator_magnitude, assert_exact,
+from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset, s8_reach,
+                            ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, accumulator_magnitude, assert_exact,
                             c_stage_fields, ffi, is_untouched, lib, make_params, make_requant, make_rq_mode,
                             random_bias, random_mode, random_output_stage, random_values, run_weighted,
                             stack_cases)
 
-DATAPATHS = ("s8", "s4", "s16")
+DATAPATHS = ("s8", "s4", "s16", "s16_acc32")
 GROUP = 25                       # cases per batched reference call
 GROUPS_PER_CHUNK = 100
 CHUNKS = 4                       # 4 * 100 * 25 = 10,000 random cases per datapath
@@ -29,8 +30,8 @@ def random_group(rng, datapath: str, size: int) -> list[dict]:
     for _ in range(size):
         x = random_values(rng, lo, hi, (batches, depth), ACT_DTYPE[datapath])
         w = random_values(rng, wl, wh, (c_out, depth), np.int8)
-        in_off = 0 if datapath == "s16" else int(rng.integers(-127, 129))
-        f_off = int(rng.integers(-127, 129)) if rng.random() < 0.3 else 0
+        f_off = random_input_offset(rng, "s8", 1 << 15 if is_int16(datapath) else 128) if rng.random() < 0.3 else 0
+        in_off = random_input_offset(rng, datapath, s8_reach(f_off))
         acc_mag = accumulator_magnitude(x.astype(np.int64) + in_off, w.astype(np.int64) + f_off, depth)
         cases.append(dict(x=x, w=w, bias=random_bias(rng, datapath, c_out, acc_mag), input_offset=in_off,
                           filter_offset=f_off, **random_output_stage(rng, datapath, c_out, acc_mag, mode)))
@@ -177,11 +178,14 @@ BAD_FIELDS = [
     dict(batches=1 << 16, depth=1 << 16),                         # counts beyond INT32_MAX
     dict(out_channels=1 << 16, depth=1 << 16), dict(batches=1 << 16, out_channels=1 << 16),
     dict(act_min=5, act_max=4),
-    dict(filter_offset=129), dict(filter_offset=-128),
 ]
-BAD_FIELDS_S8 = [dict(input_offset=129), dict(input_offset=-128), dict(output_offset=128),
-                 dict(output_offset=-129), dict(act_min=-129), dict(act_max=128)]
-BAD_FIELDS_S16 = [dict(input_offset=1), dict(output_offset=-1), dict(act_min=-32769), dict(act_max=32768)]
+# offsets whose product terms (x + input_offset) * (w + filter_offset) would not fit int32;
+# every int32 output offset is legal on int8
+BAD_FIELDS_S8 = [dict(input_offset=S8_INPUT_OFFSET_MAX + 1), dict(input_offset=S8_INPUT_OFFSET_MIN - 1),
+                 dict(filter_offset=S8_INPUT_OFFSET_MAX + 1), dict(filter_offset=S8_INPUT_OFFSET_MIN - 1),
+                 dict(input_offset=50000, filter_offset=50000), dict(act_min=-129), dict(act_max=128)]
+BAD_FIELDS_S16 = [dict(input_offset=1), dict(output_offset=-1), dict(act_min=-32769), dict(act_max=32768),
+                  dict(filter_offset=65409), dict(filter_offset=-65409)]
 
 
 @pytest.mark.parametrize("datapath", DATAPATHS)
@@ -189,7 +193,7 @@ def test_bad_params_return_err_arg_and_write_nothing(datapath):
     case = _valid_case(datapath)
     status, _ = run_c(datapath, case)
     assert status == FP_OK
-    bad = BAD_FIELDS + (BAD_FIELDS_S16 if datapath == "s16" else BAD_FIELDS_S8)
+    bad = BAD_FIELDS + (BAD_FIELDS_S16 if is_int16(datapath) else BAD_FIELDS_S8)
     for override in bad:
         status, out = run_c(datapath, case, **override)
         assert status == FP_ERR_ARG, f"{override}: status {status}"
@@ -239,7 +243,7 @@ def test_null_pointers_return_err_arg(datapath):
     out = np.zeros((case["x"].shape[0], case["w"].shape[0]), ACT_DTYPE[datapath])
     xp, wp = ffi.from_buffer(x), ffi.from_buffer(w)
     op = ffi.from_buffer(out)
-    xt = "int16_t *" if datapath == "s16" else "int8_t *"
+    xt = "int16_t *" if is_int16(datapath) else "int8_t *"
     assert fn(ffi.NULL, ffi.cast(xt, xp), ffi.cast("int8_t *", wp), ffi.NULL, ffi.cast(xt, op), ffi.NULL) == FP_ERR_ARG
     assert fn(params.ptr, ffi.NULL, ffi.cast("int8_t *", wp), ffi.NULL, ffi.cast(xt, op), ffi.NULL) == FP_ERR_ARG
     assert fn(params.ptr, ffi.cast(xt, xp), ffi.NULL, ffi.NULL, ffi.cast(xt, op), ffi.NULL) == FP_ERR_ARG

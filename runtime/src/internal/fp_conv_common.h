@@ -183,4 +183,47 @@ static inline int64_t fp_conv2d_window_sum_s8(const fp_conv_geom_t *g, const fp_
     return acc;
 }
 
+/* conv2d, int16 input (s16 and s16_acc32): exact sum over the window of
+ * batch b for one output channel whose OHWI filter is w (cg channels per
+ * tap) and whose group's inputs start at channel c0. */
+static inline int64_t fp_conv2d_window_sum_s16(const fp_conv_geom_t *g, const fp_conv_window_t *win,
+                                               const int16_t *input, const int8_t *w, int32_t cg,
+                                               int32_t b, int32_t c0)
+{
+    int64_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
+            const int16_t *x = input + ((b * g->in_h + iy) * g->in_w + ix) * g->in_c + c0;
+            acc += fp_mac_dot_s16(x, w + (ky * g->k_w + kx) * cg, cg);
+        }
+    }
+    return acc;
+}
+
+/* depthwise conv2d, int16 input (s16 and s16_acc32): exact sum over the
+ * window of batch b for output channel oc, which reads input channel ic
+ * (int64 per term, |term| <= 2^22). */
+static inline int64_t fp_depthwise_window_sum_s16(const fp_conv_geom_t *g,
+                                                  const fp_conv_window_t *win,
+                                                  const int16_t *input, const int8_t *filter,
+                                                  int32_t c_out, int32_t b, int32_t ic, int32_t oc)
+{
+    int64_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
+        const int16_t *x_row = input + (b * g->in_h + iy) * g->in_w * g->in_c + ic;
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
+            acc += (int32_t)x_row[ix * g->in_c] * (int32_t)filter[(ky * g->k_w + kx) * c_out + oc];
+        }
+    }
+    return acc;
+}
+
 #endif /* FP_CONV_COMMON_H */

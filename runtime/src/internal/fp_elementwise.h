@@ -62,7 +62,7 @@ static inline int fp_mul_params_valid(const fp_mul_params_t *p, int32_t lo, int3
 /* TFLite MulElementwise: product of the offset inputs, rescaled. */
 static inline int32_t fp_mul_elem(const fp_mul_params_t *p, int32_t x1, int32_t x2)
 {
-    /* |x + offset| <= 2^15 + 128 after validation; int64 regardless. */
+    /* |x + offset| <= 2^31 + 2^15, so the int64 product cannot overflow. */
     int32_t prod =
         fp_sat_s32(((int64_t)x1 + p->input1_offset) * ((int64_t)x2 + p->input2_offset));
     int32_t raw = fp_requant32(prod, p->output_scale.multiplier, p->output_scale.shift, p->mode);

@@ -12,9 +12,41 @@
 #include "fp_types.h"
 #include "fp_requant.h"
 
-/* 1 when the zero-point offsets and activation range lie in the datapath's
- * ranges: int8 datapath in [-127, 128] / [-128, 127] / [-128, 127], int16
- * datapath offsets [0, 0] (zero point 0) and activations in int16. */
+/* Input offsets the int8 multiply-accumulate kernels compute with: every
+ * product term (x + input_offset) * w of int8 x and w fits an int32, i.e.
+ * |x + input_offset| <= 2^24 - 1 for every int8 x. TFLite's int8 zero points
+ * give [-127, 128]; the wider range is exact here too (refused: only offsets
+ * whose terms would overflow TFLite's int32 products). */
+#define FP_MAC_S8_INPUT_OFFSET_MIN (-16777087)
+#define FP_MAC_S8_INPUT_OFFSET_MAX 16777088
+
+/* max |v + offset| over int8 v, exact for every int32 offset */
+static inline int64_t fp_s8_reach(int32_t offset)
+{
+    const int64_t hi = (int64_t)offset + 127;
+    const int64_t lo = (int64_t)offset - 128;
+    const int64_t a = hi < 0 ? -hi : hi;
+    const int64_t b = lo < 0 ? -lo : lo;
+    return a > b ? a : b;
+}
+
+/* Terms per int32 partial sum of an int8 dot product with a legal input
+ * offset (|term| <= fp_s8_reach(input_offset) * 128 <= INT32_MAX); the usual
+ * zero-point offsets take the constant FP_MAC_BLOCK. */
+static inline int32_t fp_mac_block_s8(int32_t input_offset)
+{
+    if (input_offset >= -127 && input_offset <= 128) {
+        return FP_MAC_BLOCK;
+    }
+    return (int32_t)(INT32_MAX / (fp_s8_reach(input_offset) * 128));
+}
+
+/* 1 when the offsets and activation range lie in the datapath's ranges:
+ * int8 datapath input offset in [FP_MAC_S8_INPUT_OFFSET_MIN,
+ * FP_MAC_S8_INPUT_OFFSET_MAX], any int32 output offset (added with
+ * saturation, then clamped), activations in int8; int16 datapath offsets
+ * [0, 0] (zero point 0; TFLite's 16x8 kernels ignore them) and activations
+ * in int16. */
 static inline int fp_mac_ranges_ok(int32_t input_offset, int32_t output_offset, int32_t act_min,
                                    int32_t act_max, int32_t in_lo, int32_t in_hi, int32_t out_lo,
                                    int32_t out_hi, int32_t act_lo, int32_t act_hi)
@@ -54,17 +86,18 @@ static inline int32_t fp_mac_out_acc64(int64_t acc, const int64_t *bias, int32_t
     return fp_clamp_s32(r, act_min, act_max);
 }
 
-/* sum_c (x[c] + input_offset) * w[c], exact. |term| <= 255 * 128 (input
- * offset in [-127, 128], weights int8, or int4 unpacked to int8), so a block
- * of FP_MAC_BLOCK terms fits int32: 32-bit multiply-accumulate in the hot
- * loop, exact int64 across blocks. */
+/* sum_c (x[c] + input_offset) * w[c], exact. A legal input offset keeps
+ * |term| <= fp_s8_reach(input_offset) * 128 (weights int8, or int4 unpacked
+ * to int8), so a block of fp_mac_block_s8(input_offset) terms fits int32:
+ * 32-bit multiply-accumulate in the hot loop, exact int64 across blocks. */
 static inline int64_t fp_mac_dot_s8(const int8_t *x, const int8_t *w, int32_t n,
                                     int32_t input_offset)
 {
+    const int32_t block = fp_mac_block_s8(input_offset);
     int64_t acc = 0;
     int32_t c;
     for (c = 0; c < n;) {
-        const int32_t end = n - c > FP_MAC_BLOCK ? c + FP_MAC_BLOCK : n;
+        const int32_t end = n - c > block ? c + block : n;
         int32_t part = 0;
         for (; c < end; ++c) {
             part += (x[c] + input_offset) * (int32_t)w[c];

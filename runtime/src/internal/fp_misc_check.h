@@ -29,18 +29,21 @@ static inline int fp_scale32_valid(fp_scale_t scale, fp_rq_mode_t mode)
     return fp_rq_scale_legal(scale.multiplier, scale.shift, mode, 0);
 }
 
-/* Zero-point offsets of a tensor of element type [type_min, ...]: int8
- * tensors have a zero point in [-128, 127], so input_offset = -zp lies in
- * [-127, 128] and output_offset = zp in [-128, 127]; int16 tensors have zero
- * point 0 (TFLite 16x8), so both offsets must be 0. */
+/* Zero-point offsets of a tensor of element type [type_min, ...]. int8
+ * tensors: any int32 offset (TFLite's zero points give input_offset = -zp in
+ * [-127, 128] and output_offset = zp in [-128, 127]; every kernel using these
+ * checks forms x + offset, its products and shifts in int64 and saturates to
+ * int32, and adds the output offset in int64 before clamping, so no offset
+ * can overflow). int16 tensors have zero point 0 (TFLite 16x8): both
+ * offsets must be 0. */
 static inline int fp_input_offset_valid(int32_t offset, int32_t type_min)
 {
-    return type_min == FP_S8_MIN ? (offset >= -127 && offset <= 128) : offset == 0;
+    return type_min == FP_S8_MIN ? 1 : offset == 0;
 }
 
 static inline int fp_output_offset_valid(int32_t offset, int32_t type_min)
 {
-    return type_min == FP_S8_MIN ? (offset >= FP_S8_MIN && offset <= FP_S8_MAX) : offset == 0;
+    return type_min == FP_S8_MIN ? 1 : offset == 0;
 }
 
 /* 1 when lo <= act_min <= act_max <= hi. */

@@ -12,27 +12,6 @@
 #include "fp_runtime.h"
 #include "../internal/fp_conv_common.h"
 
-/* Exact sum over the window of batch b for one output channel whose filter
- * is w and whose group's inputs start at channel c0 (int16 counterpart of
- * fp_conv2d_window_sum_s8; a per-type loop rather than a generic one so the
- * element loads stay direct). */
-static int64_t window_sum(const fp_conv_geom_t *g, const fp_conv_window_t *win,
-                          const int16_t *input, const int8_t *w, int32_t cg, int32_t b, int32_t c0)
-{
-    int64_t acc = 0;
-    int32_t ky;
-    int32_t kx;
-    for (ky = win->ky0; ky < win->ky1; ++ky) {
-        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
-        for (kx = win->kx0; kx < win->kx1; ++kx) {
-            const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
-            const int16_t *x = input + ((b * g->in_h + iy) * g->in_w + ix) * g->in_c + c0;
-            acc += fp_mac_dot_s16(x, w + (ky * g->k_w + kx) * cg, cg);
-        }
-    }
-    return acc;
-}
-
 fp_status_t fp_conv2d_s16(const fp_conv2d_params_t *params, const int16_t *input,
                           const int8_t *filter, const int64_t *bias, int16_t *output,
                           void *scratch)
@@ -61,8 +40,9 @@ fp_status_t fp_conv2d_s16(const fp_conv2d_params_t *params, const int16_t *input
                 int16_t *out = output + ((b * params->output.h + oy) * params->output.w + ox) * c_out;
                 for (oc = 0; oc < c_out; ++oc) {
                     const int32_t c0 = (oc / oc_per_group) * params->filter.c;
-                    const int64_t acc = window_sum(&g, &win, input, filter + oc * filter_per_oc,
-                                                   params->filter.c, b, c0);
+                    const int64_t acc = fp_conv2d_window_sum_s16(&g, &win, input,
+                                                                 filter + oc * filter_per_oc,
+                                                                 params->filter.c, b, c0);
                     out[oc] = (int16_t)fp_mac_out_acc64(acc, bias, oc, &params->requant,
                                                         params->act_min, params->act_max);
                 }

@@ -29,7 +29,8 @@ fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
     int32_t ox;
     int32_t oc;
     if (params == NULL || input == NULL || packed_filter == NULL || output == NULL
-        || !fp_conv2d_params_ok(params, -127, 128, INT8_MIN, INT8_MAX, INT8_MIN, INT8_MAX, 0)) {
+        || !fp_conv2d_params_ok(params, FP_MAC_S8_INPUT_OFFSET_MIN, FP_MAC_S8_INPUT_OFFSET_MAX,
+                                  INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
     if (scratch == NULL) {

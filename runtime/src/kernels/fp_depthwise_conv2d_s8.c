@@ -13,12 +13,13 @@
 
 /* Exact sum over the window of batch b for output channel oc, which reads
  * input channel ic. One term per tap, so the blocked 32-bit partial sum of
- * fp_mac_dot_s8 is applied along each window row: |term| <= 255 * 128, so
- * FP_MAC_BLOCK taps fit int32; exact int64 across blocks and rows. */
+ * fp_mac_dot_s8 is applied along each window row: fp_mac_block_s8(input_offset)
+ * taps fit int32; exact int64 across blocks and rows. */
 static int64_t window_sum(const fp_conv_geom_t *g, const fp_conv_window_t *win,
                           const int8_t *input, const int8_t *filter, int32_t c_out, int32_t b,
                           int32_t ic, int32_t oc, int32_t input_offset)
 {
+    const int32_t block = fp_mac_block_s8(input_offset);
     int64_t acc = 0;
     int32_t ky;
     for (ky = win->ky0; ky < win->ky1; ++ky) {
@@ -26,7 +27,7 @@ static int64_t window_sum(const fp_conv_geom_t *g, const fp_conv_window_t *win,
         const int8_t *x_row = input + (b * g->in_h + iy) * g->in_w * g->in_c + ic;
         int32_t kx = win->kx0;
         while (kx < win->kx1) {
-            const int32_t end = win->kx1 - kx > FP_MAC_BLOCK ? kx + FP_MAC_BLOCK : win->kx1;
+            const int32_t end = win->kx1 - kx > block ? kx + block : win->kx1;
             int32_t part = 0;
             for (; kx < end; ++kx) {
                 const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
@@ -50,7 +51,8 @@ fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
     int32_t oc;
     (void)scratch; /* fp_depthwise_conv2d_s8_scratch_size() is 0 */
     if (params == NULL || input == NULL || filter == NULL || output == NULL
-        || !fp_depthwise_params_ok(params, -127, 128, INT8_MIN, INT8_MAX, INT8_MIN, INT8_MAX, 0)) {
+        || !fp_depthwise_params_ok(params, FP_MAC_S8_INPUT_OFFSET_MIN, FP_MAC_S8_INPUT_OFFSET_MAX,
+                                  INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
     g = fp_depthwise_geom(params);

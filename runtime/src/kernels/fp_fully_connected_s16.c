@@ -33,12 +33,7 @@ fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
         const int16_t *x = input + b * depth;
         int16_t *out = output + b * c_out;
         for (oc = 0; oc < c_out; ++oc) {
-            const int8_t *w = filter + oc * depth;
-            int64_t acc = 0;
-            int32_t d;
-            for (d = 0; d < depth; ++d) {
-                acc += (int32_t)x[d] * ((int32_t)w[d] + f_off);
-            }
+            const int64_t acc = fp_fc_dot_s16(x, filter + oc * depth, depth, f_off);
             out[oc] = (int16_t)fp_mac_out_acc64(acc, bias, oc, &params->requant,
                                                 params->act_min, params->act_max);
         }

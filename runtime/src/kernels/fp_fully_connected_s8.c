@@ -21,7 +21,8 @@ fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
     int32_t oc;
     (void)scratch; /* fp_fully_connected_s8_scratch_size() is 0 */
     if (params == NULL || input == NULL || filter == NULL || output == NULL
-        || !fp_fc_params_ok(params, -127, 128, INT8_MIN, INT8_MAX, INT8_MIN, INT8_MAX, 0)) {
+        || !fp_fc_params_ok(params, FP_MAC_S8_INPUT_OFFSET_MIN, FP_MAC_S8_INPUT_OFFSET_MAX,
+                                  INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
     depth = params->depth;
@@ -35,8 +36,9 @@ fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
             const int8_t *w = filter + oc * depth;
             int64_t acc = 0;
             int32_t d;
-            /* int64 per term, not the FP_MAC_BLOCK partial sum: with a filter
-             * offset |term| can reach 255 * 255, beyond the bound it assumes. */
+            /* each term fits int32 (fp_fc_params_ok); summed in int64, not in
+             * the blocked int32 partial sum, since with a filter offset the
+             * terms exceed the bound fp_mac_block_s8 assumes. */
             for (d = 0; d < depth; ++d) {
                 acc += ((int32_t)x[d] + in_off) * ((int32_t)w[d] + f_off);
             }

@@ -20,7 +20,8 @@ import numpy as np
 
 from .requant import requant32, requant64, sat32
 
-OUT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16}
+# s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
+OUT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
 INT64_MIN, INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 
@@ -77,8 +78,8 @@ def requantize_output(acc, multiplier, shift, *, rounding: str, multiplier_bits:
                       act_min, act_max, datapath: str, batched: bool = False) -> np.ndarray:
     """Accumulators [..., C_out] (exact int64) -> output dtype of ``datapath``.
 
-    s8/s4: acc saturated to int32, requant32; s16: requant64 (which saturates
-    the accumulator to [-2^47, 2^47)). Then + output_offset, clamp to
+    s8/s4/s16_acc32: acc saturated to int32, requant32; s16: requant64 (which
+    saturates the accumulator to [-2^47, 2^47)). Then + output_offset, clamp to
     [act_min, act_max]. multiplier/shift hold 1 (per tensor) or C_out values.
     """
     acc = np.asarray(acc, dtype=np.int64)

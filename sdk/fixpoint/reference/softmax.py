@@ -15,6 +15,10 @@ r / 2^(31 - i) (i integer bits). With d = x - max(row):
 * out = round(reciprocal * exp / 2^(num_bits_over_unit + 23)) - 128, clamped,
   and -128 where d < diff_min. Output scale 1/256, zero point -128.
 
+s8_s16 (TFLite's int8 -> int16 Softmax): the same up to the last step, which
+divides by 2^(num_bits_over_unit + 15) and subtracts 32768 (clamped; -32768
+where d < diff_min). Output scale 1/65536, zero point -32768.
+
 s16 (TFLite SoftmaxInt16): d is rescaled by input_multiplier /
 input_left_shift (TFLite MultiplyByQuantizedMultiplier, double rounding) so
 that [-65535, 0] spans [-10, 0], shifted by +32767 into int16 and looked up in
@@ -121,6 +125,17 @@ def reciprocal(total, integer_bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 def softmax_s8(x, *, input_multiplier, input_left_shift, diff_min) -> np.ndarray:
     """int8 softmax over the last axis (output scale 1/256, zero point -128)."""
+    return _softmax_from_s8(x, input_multiplier, input_left_shift, diff_min, 8)
+
+
+def softmax_s8_s16(x, *, input_multiplier, input_left_shift, diff_min) -> np.ndarray:
+    """int8 in, int16 out softmax over the last axis (output scale 1/65536, zero point -32768)."""
+    return _softmax_from_s8(x, input_multiplier, input_left_shift, diff_min, 16)
+
+
+def _softmax_from_s8(x, input_multiplier, input_left_shift, diff_min, out_bits: int) -> np.ndarray:
+    """The int8-input softmax with an ``out_bits``-bit output (zero point -2^(out_bits-1))."""
+    lo, hi = -(1 << (out_bits - 1)), (1 << (out_bits - 1)) - 1
     x = _i64(x)
     diff = x - x.max(axis=-1, keepdims=True)
     used = diff >= _i64(diff_min)
@@ -130,8 +145,8 @@ def softmax_s8(x, *, input_multiplier, input_left_shift, diff_min) -> np.ndarray
     exps_q12 = round_half_away_div_pow2(exps, ACCUMULATION_INTEGER_BITS)
     total = np.minimum(np.where(used, exps_q12, 0).sum(axis=-1, keepdims=True), INT32_MAX)
     scale, bits_over_unit = reciprocal(total, ACCUMULATION_INTEGER_BITS)
-    prob = round_half_away_div_pow2(srdhm(scale, exps), bits_over_unit + 31 - 8) - 128
-    return np.where(used, np.clip(prob, -128, 127), -128)
+    prob = round_half_away_div_pow2(srdhm(scale, exps), bits_over_unit + 31 - out_bits) + lo
+    return np.where(used, np.clip(prob, lo, hi), lo)
 
 
 def wrap16(v) -> np.ndarray:
