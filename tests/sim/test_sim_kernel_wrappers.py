@@ -32,7 +32,7 @@ def pair(rng, lo, hi, bits=32):
 
 def make_case(spec, rng):
     """(args, kwargs, reference output) for one random legal call of ``spec``."""
-    act, s16 = spec.in_dtype, spec.datapath == "s16"
+    act, s16 = spec.in_dtype, spec.datapath.startswith("s16")
     zp = (lambda: 0) if s16 else (lambda: int(rng.integers(-10, 11)))
     rq = {"rounding": str(rng.choice(["double", "single", "shift_only"])), "multiplier_bits": int(rng.choice([32, 16]))}
     mbits = rq["multiplier_bits"]
@@ -47,7 +47,7 @@ def make_case(spec, rng):
             mult = int(rng.integers(1, 3))
             c_out = c_in * mult
             x, w = ints(rng, (1, 5, 4, c_in), act), ints(rng, (1, k, k, c_out), np.int8, wlo, whi)
-        bias = rng.integers(-3000, 3000, c_out).astype(np.int64 if s16 else np.int32)
+        bias = rng.integers(-3000, 3000, c_out).astype(np.int64 if spec.datapath == "s16" else np.int32)
         m = rng.integers(1 << (mbits - 2), 1 << (mbits - 1), c_out)
         if rq["rounding"] == "shift_only":
             m = np.full(c_out, (1 << (mbits - 1)) - 1)
@@ -91,7 +91,8 @@ def make_case(spec, rng):
             return (x,), kw, softmax.softmax_s16(x, **kw)
         p = softmax_s8_params(float(rng.uniform(0.01, 0.2)))
         kw = dict(input_multiplier=p.input_multiplier, input_left_shift=p.input_left_shift, diff_min=p.diff_min)
-        return (x,), kw, softmax.softmax_s8(x, **kw)
+        fn = softmax.softmax_s8_s16 if spec.out_dtype == np.int16 else softmax.softmax_s8
+        return (x,), kw, fn(x, **kw)
     if spec.op == "concat":
         axis, n = int(rng.integers(0, 4)), int(rng.integers(1, 4))
         shapes = [[2, 2, 3, 2] for _ in range(n)]
@@ -254,7 +255,8 @@ def test_multiplier_out_of_range_for_width():
 @pytest.mark.parametrize("name, mutate, needle", [
     ("conv2d_s8", lambda a, k: (a[0], a[1], a[2][:-1]) if a[2].size > 1 else (a[0], a[1], np.zeros(9, np.int32)),
      "argument 'bias' has"),
-    ("conv2d_s16", lambda a, k: (a[0], a[1], a[2].astype(np.int32)), "argument 'bias' must be int64"),
+    ("conv2d_s16", lambda a, k: (a[0], a[1], a[2].astype(np.int16)), "argument 'bias' must be int64"),
+    ("conv2d_s16_acc32", lambda a, k: (a[0], a[1], a[2].astype(np.int64)), "argument 'bias' must be int32"),
     ("conv2d_s8", lambda a, k: (a[0], np.zeros((2, 1, 1, a[0].shape[3] + 1), np.int8), None),
      "argument 'filter' .* does not fit input channels"),
     ("depthwise_conv2d_s8", lambda a, k: (a[0], np.zeros((2, 1, 1, 3), np.int8), None), "argument 'filter'"),

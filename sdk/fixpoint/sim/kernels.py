@@ -51,12 +51,15 @@ import numpy as np
 
 from .. import cparams
 from ..plan import RequantProfile
+from ..reference.int4 import packed_size, unpack_int4
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
+from .kernel_ranges import MODELESS_OPS, KernelArgumentError, check_offsets, check_scalar_ranges
 
-ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16}
-BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64}
+# s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
+ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
+BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
 OFFSET_FIELDS = {op: ("input_offset", "output_offset")
                  for op in ("conv2d", "depthwise_conv2d", "fully_connected", "leaky_relu", "requantize")}
@@ -65,18 +68,24 @@ OFFSET_FIELDS.update(add=("input1_offset", "input2_offset", "output_offset"),
 SCALE_FIELDS = ("input1_scale", "input2_scale", "output_scale", "identity_scale", "alpha_scale", "scale")
 
 
-class KernelArgumentError(ValueError):
-    """A kernel wrapper argument is wrong; the message names it."""
-
-
 @dataclass(frozen=True)
 class KernelSpec:
     name: str           # Python name = C name without "fp_"
     op: str             # fixpoint.ops.runtime_ops key, selects the cparams builder
-    datapath: str       # "s8" | "s4" | "s16"
+    datapath: str       # "s8" | "s4" | "s16" | "s16_acc32"
     family: str         # "weighted" | "binary" | "unary" | "concat"
     in_dtype: type
     out_dtype: type
+
+    @property
+    def params_datapath(self) -> str:
+        """The fp_datapath_t whose params rules the C struct follows (s16_acc32: s16)."""
+        return "s16" if self.datapath == "s16_acc32" else self.datapath
+
+    @property
+    def has_mode(self) -> bool:
+        """Whether the C params carry an fp_rq_mode_t (rounding / multiplier_bits)."""
+        return self.op not in MODELESS_OPS
 
     @property
     def cname(self) -> str:
@@ -93,13 +102,14 @@ class KernelSpec:
 
 def _specs() -> list[KernelSpec]:
     specs = [KernelSpec(f"{op}_{dp}", op, dp, "weighted", ACT[dp], ACT[dp])
-             for op in ("conv2d", "depthwise_conv2d", "fully_connected") for dp in ("s8", "s4", "s16")]
+             for op in ("conv2d", "depthwise_conv2d", "fully_connected") for dp in ("s8", "s4", "s16", "s16_acc32")]
     families = {"add": "binary", "mul": "binary", "max_pool": "unary", "avg_pool": "unary",
                 "softmax": "unary", "concat": "concat", "pad": "unary", "leaky_relu": "unary"}
     specs += [KernelSpec(f"{op}_{dp}", op, dp, fam, ACT[dp], ACT[dp])
               for op, fam in families.items() for dp in ("s8", "s16")]
     specs += [KernelSpec(f"requantize_{a}_{b}", "requantize", a, "unary", ACT[a], ACT[b])
               for a, b in (("s8", "s8"), ("s8", "s16"), ("s16", "s8"))]
+    specs.append(KernelSpec("softmax_s8_s16", "softmax", "s8", "unary", np.int8, np.int16))
     return specs
 
 
@@ -110,6 +120,20 @@ KERNEL_SPECS: dict[str, KernelSpec] = {s.name: s for s in _specs()}
 
 def _fail(where: str, message: str) -> KernelArgumentError:
     return KernelArgumentError(f"{where}: {message}")
+
+
+def _no_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
+    """The (unused) default mode of a kernel whose C params have none; passing one is an error."""
+    for name in ("rounding", "multiplier_bits"):
+        if name in kw:
+            raise _fail(where, f"argument '{name}' does not apply: {spec.cname} has no rounding choice")
+    return cparams.rq_mode(RequantProfile())
+
+
+def _kernel_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
+    if not spec.has_mode:
+        return _no_mode(where, spec, kw)
+    return _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32))
 
 
 def _array(where: str, name: str, value: Any, dtype, ndim: int | None = None) -> np.ndarray:
@@ -163,19 +187,19 @@ def _scale_pair(where: str, name: str, value: Any, rounding: str, bits: int) -> 
     return {"multiplier": int(m), "shift": int(s)}
 
 
-def _shape_arg(where: str, value: Any, ndim: int) -> tuple[int, ...]:
+def _shape_arg(where: str, value: Any, ndim: int, name: str = "output_shape") -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in value)
-    except TypeError:
+    except (TypeError, ValueError):
         shape = ()
     if len(shape) != ndim or min(shape) < 1:
-        raise _fail(where, f"argument 'output_shape' must be {ndim} positive dims, got {value!r}")
+        raise _fail(where, f"argument '{name}' must be {ndim} positive dims, got {value!r}")
     return shape
 
 
-def _out_dim(where: str, size: int, pad: int, extent: int, stride: int) -> int:
+def _out_dim(where: str, size: int, pad: int, extent: int, stride: int, axis: str = "h") -> int:
     if stride < 1:
-        raise _fail(where, f"stride {stride} must be >= 1")
+        raise _fail(where, f"argument 'stride_{axis}' = {stride} must be >= 1")
     out = (size + 2 * pad - extent) // stride + 1
     if out < 1:
         raise _fail(where, "the window does not fit the padded input: pass 'output_shape' or fix the pads")
@@ -218,6 +242,45 @@ def _kwint(where: str, kw: dict, name: str, default: int) -> int:
     return int(value)
 
 
+def _filter_arg(where: str, spec: KernelSpec, filter: Any, kw: dict) -> np.ndarray:
+    """The unpacked int8 filter. An s4 filter may be given packed: ceil(n/2) int8 or
+    uint8 bytes (fp_runtime.h layout) with ``filter_shape`` = the unpacked dims."""
+    ndim = 2 if spec.op == "fully_connected" else 4
+    shape = kw.pop("filter_shape", None)
+    if shape is None:
+        return _array(where, "filter", filter, np.int8, ndim)
+    if spec.datapath != "s4":
+        raise _fail(where, "argument 'filter_shape' (a packed int4 filter) only applies to the s4 kernels")
+    dims = _shape_arg(where, shape, ndim, "filter_shape")
+    if not isinstance(filter, np.ndarray) or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
+            or filter.ndim != 1:
+        raise _fail(where, "argument 'filter' with 'filter_shape' must be packed int4 bytes: a 1-D int8 or uint8 "
+                           f"array, got {getattr(filter, 'dtype', type(filter).__name__)} "
+                           f"{list(getattr(filter, 'shape', []))}")
+    count = int(np.prod(dims, dtype=np.int64))
+    if filter.size != packed_size(count):
+        raise _fail(where, f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
+                           f"{packed_size(count)}")
+    return unpack_int4(filter, count, dims)
+
+
+def _requant_arg(where: str, kw: dict) -> tuple[Any, Any, str]:
+    """(multiplier, shift, name prefix) from ``requant=(m, s)`` or ``multiplier=`` / ``shift=``."""
+    if "requant" in kw:
+        if "multiplier" in kw or "shift" in kw:
+            raise _fail(where, "give argument 'requant' or 'multiplier' / 'shift', not both")
+        value = kw.pop("requant")
+        if isinstance(value, dict) and set(value) == {"multiplier", "shift"}:
+            value = (value["multiplier"], value["shift"])
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise _fail(where, f"argument 'requant' must be a (multiplier, shift) pair, got {value!r}")
+        return value[0], value[1], "requant."
+    for name in ("multiplier", "shift"):
+        if name not in kw:
+            raise _fail(where, f"argument '{name}' is missing (or give 'requant' = (multiplier, shift))")
+    return kw.pop("multiplier"), kw.pop("shift"), ""
+
+
 def _prep_weighted(where, spec, args, kw) -> _Call:
     if len(args) > 3:
         raise _fail(where, "takes (input, filter, bias=None) positionally, the rest by keyword")
@@ -225,7 +288,7 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
     input, filter, bias = kw.pop("input", input), kw.pop("filter", filter), kw.pop("bias", bias)
     fc = spec.op == "fully_connected"
     x = _array(where, "input", input, spec.in_dtype, 2 if fc else 4)
-    w = _array(where, "filter", filter, np.int8, 2 if fc else 4)
+    w = _filter_arg(where, spec, filter, kw)
     if spec.datapath == "s4" and (int(w.min()) < -8 or int(w.max()) > 7):
         raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside int4 [-8, 7]")
     c_out = _check_filter(where, spec, x, w, kw)
@@ -236,14 +299,12 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
             raise _fail(where, f"argument 'bias' has {consts['bias'].shape[0]} entries, C_out is {c_out}")
     rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)
     mode = _mode(where, rounding, bits)
-    for name in ("multiplier", "shift"):
-        if name not in kw:
-            raise _fail(where, f"argument '{name}' is missing")
-    m, s = _scale_values(where, "", kw.pop("multiplier"), kw.pop("shift"), rounding, int(bits), spec.acc_bits)
+    mult, shift, prefix = _requant_arg(where, kw)
+    m, s = _scale_values(where, prefix, mult, shift, rounding, int(bits), spec.acc_bits)
     m, s = m.reshape(-1), s.reshape(-1)
     if m.size != s.size or m.size not in (1, c_out):
-        raise _fail(where, f"arguments 'multiplier' ({m.size}) and 'shift' ({s.size}) need 1 or C_out = {c_out} "
-                           "values each")
+        raise _fail(where, f"arguments '{prefix}multiplier' ({m.size}) and '{prefix}shift' ({s.size}) need 1 or "
+                           f"C_out = {c_out} values each")
     consts.update(multiplier=m.astype(np.int32), shift=s.astype(np.int32))
     out_shape = kw.pop("output_shape", None)
     if fc:
@@ -254,7 +315,7 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
                      _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), dh * (w.shape[1] - 1) + 1,
                               _kwint(where, kw, "stride_h", 1)),
                      _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), dw * (w.shape[2] - 1) + 1,
-                              _kwint(where, kw, "stride_w", 1)), c_out)
+                              _kwint(where, kw, "stride_w", 1), "w"), c_out)
     else:
         out_shape = _shape_arg(where, out_shape, 4)
     return _Call([x], consts, tuple(out_shape), kw, mode)
@@ -281,7 +342,7 @@ def _prep_unary(where, spec, args, kw) -> _Call:
         raise _fail(where, "takes (input) positionally")
     nd = 4 if spec.op in ("max_pool", "avg_pool", "pad") else None
     x = _array(where, "input", args[0], spec.in_dtype, nd)
-    mode = _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32))
+    mode = _kernel_mode(where, spec, kw)
     out = kw.pop("output_shape", None)
     consts: dict[str, np.ndarray] = {}
     if spec.op in ("max_pool", "avg_pool") and out is None:
@@ -292,7 +353,7 @@ def _prep_unary(where, spec, args, kw) -> _Call:
                _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), _kwint(where, kw, "filter_h", 0),
                         _kwint(where, kw, "stride_h", 1)),
                _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), _kwint(where, kw, "filter_w", 0),
-                        _kwint(where, kw, "stride_w", 1)),
+                        _kwint(where, kw, "stride_w", 1), "w"),
                x.shape[3])
     elif spec.op == "pad":
         before = _int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
@@ -354,6 +415,9 @@ def _scalar_fields(where: str, spec: KernelSpec, call: _Call) -> dict[str, Any]:
         fields["input_scale"] = [_scale_pair(where, f"input_scale[{i}]", v, rounding, bits)
                                  for i, v in enumerate(scales)]
     lo, hi = cparams.DTYPE_RANGE[np.dtype(spec.out_dtype).name]
+    in16, out16 = np.dtype(spec.in_dtype) == np.int16, np.dtype(spec.out_dtype) == np.int16
+    check_offsets(where, spec.op, spec.family, in16, out16, fields)
+    check_scalar_ranges(where, spec.op, in16, (lo, hi), fields)
     for name in ("act_min", "act_max"):
         if name in fields and not (isinstance(fields[name], (int, np.integer)) and lo <= fields[name] <= hi):
             raise _fail(where, f"argument '{name}' must be an integer in [{lo}, {hi}], got {fields[name]!r}")
@@ -366,11 +430,13 @@ def _scalar_fields(where: str, spec: KernelSpec, call: _Call) -> dict[str, Any]:
 
 def _params(where: str, spec: KernelSpec, call: _Call) -> tuple[Any, CArrays]:
     fields = _scalar_fields(where, spec, call)
-    ctx = cparams.OpContext(spec.datapath, [x.shape for x in call.inputs], call.out_shape, call.consts, fields,
-                            call.mode, out_dtype=np.dtype(spec.out_dtype).name)
+    ctx = cparams.OpContext(spec.params_datapath, [x.shape for x in call.inputs], call.out_shape, call.consts,
+                            fields, call.mode, out_dtype=np.dtype(spec.out_dtype).name)
     try:
         values = cparams.op_params(spec.op, ctx)
-        arrays = CArrays({name: cparams.convert_array(name, arr, spec.datapath, spec.op)
+        # the bias was checked to be exactly BIAS[datapath] (int32 for s16_acc32, unlike a plan's s16 layer)
+        arrays = CArrays({name: np.ascontiguousarray(arr.reshape(-1)) if name == "bias"
+                          else cparams.convert_array(name, arr, spec.params_datapath, spec.op)
                           for name, arr in call.consts.items()})
     except cparams.CParamsError as exc:
         raise _fail(where, str(exc).replace("params field", "argument")) from None
@@ -409,9 +475,19 @@ def _run(spec: KernelSpec, args: tuple, kw: dict, scratch_only: bool = False) ->
     return out
 
 
+def _bias_variant(spec: KernelSpec, args: tuple, kw: dict) -> KernelSpec:
+    """An s16 weighted wrapper given an int32 bias runs the s16_acc32 kernel, as TFLite
+    picks its 16x8 path by the bias type (int64: 64-bit path; int32: 32-bit path)."""
+    bias = args[2] if len(args) > 2 else kw.get("bias")
+    if spec.family == "weighted" and spec.datapath == "s16" and isinstance(bias, np.ndarray) \
+            and bias.dtype == np.int32:
+        return KERNEL_SPECS[f"{spec.op}_s16_acc32"]
+    return spec
+
+
 def _make(spec: KernelSpec, scratch_only: bool = False) -> Callable[..., Any]:
     def kernel(*args: Any, **kwargs: Any) -> Any:
-        return _run(spec, args, kwargs, scratch_only)
+        return _run(_bias_variant(spec, args, kwargs), args, kwargs, scratch_only)
 
     kernel.__name__ = kernel.__qualname__ = spec.name + ("_scratch_size" if scratch_only else "")
     kernel.__doc__ = (f"``{spec.cname}{'_scratch_size' if scratch_only else ''}`` "
