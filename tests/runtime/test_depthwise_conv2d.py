@@ -6,7 +6,7 @@ import pytest
 
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.int4 import pack_int4
-from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset, s8_reach,
+from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset,
                             ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, GEOMETRY, accumulator_magnitude, assert_exact,
                             c_stage_fields, dims, ffi, is_untouched, lib, make_params, make_requant, make_rq_mode,
                             random_bias, random_geometry, random_mode, random_output_stage, random_values,

@@ -51,11 +51,11 @@ import numpy as np
 
 from .. import cparams
 from ..plan import RequantProfile
-from ..reference.int4 import packed_size, unpack_int4
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
-from .kernel_ranges import MODELESS_OPS, KernelArgumentError, check_offsets, check_scalar_ranges
+from .kernel_args import (MODELESS_OPS, KernelArgumentError, array_arg, check_offsets, check_scalar_ranges,
+                         filter_arg, int_values, requant_arg, shape_arg)
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
 ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
@@ -136,30 +136,6 @@ def _kernel_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
     return _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32))
 
 
-def _array(where: str, name: str, value: Any, dtype, ndim: int | None = None) -> np.ndarray:
-    if not isinstance(value, np.ndarray):
-        raise _fail(where, f"argument '{name}' must be a numpy array, got {type(value).__name__}")
-    if value.dtype != np.dtype(dtype):
-        raise _fail(where, f"argument '{name}' must be {np.dtype(dtype)}, got {value.dtype}")
-    if ndim is not None and value.ndim != ndim:
-        raise _fail(where, f"argument '{name}' must have {ndim} dims, got shape {list(value.shape)}")
-    if value.ndim == 0 or min(value.shape) < 1:
-        raise _fail(where, f"argument '{name}' must have dims >= 1, got shape {list(value.shape)}")
-    if not value.flags.c_contiguous:
-        raise _fail(where, f"argument '{name}' must be C-contiguous (use np.ascontiguousarray)")
-    return value
-
-
-def _int_values(where: str, name: str, value: Any, lo: int, hi: int) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu" or arr.size == 0:
-        raise _fail(where, f"argument '{name}' must hold integers, got {value!r}")
-    if int(arr.min()) < lo or int(arr.max()) > hi:
-        raise _fail(where, f"argument '{name}' has values in [{int(arr.min())}, {int(arr.max())}], "
-                           f"outside [{lo}, {hi}]")
-    return arr.astype(np.int64)
-
-
 def _mode(where: str, rounding: Any, multiplier_bits: Any) -> dict[str, Any]:
     if rounding not in cparams.ROUNDING_ENUM:
         raise _fail(where, f"argument 'rounding' must be one of {sorted(cparams.ROUNDING_ENUM)}, got {rounding!r}")
@@ -172,9 +148,9 @@ def _mode(where: str, rounding: Any, multiplier_bits: Any) -> dict[str, Any]:
 def _scale_values(where: str, name: str, multiplier: Any, shift: Any, rounding: str, bits: int,
                   acc_bits: int) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = shift_range(rounding, bits, acc_bits)
-    s = _int_values(where, f"{name}shift", shift, lo, hi)
+    s = int_values(where, f"{name}shift", shift, lo, hi)
     m_hi = (1 << 31) - 1 if rounding == "shift_only" else (1 << (bits - 1)) - 1
-    m = _int_values(where, f"{name}multiplier", multiplier, 0 if rounding != "shift_only" else -(1 << 31), m_hi)
+    m = int_values(where, f"{name}multiplier", multiplier, 0 if rounding != "shift_only" else -(1 << 31), m_hi)
     return m, s
 
 
@@ -185,16 +161,6 @@ def _scale_pair(where: str, name: str, value: Any, rounding: str, bits: int) -> 
         raise _fail(where, f"argument '{name}' must be a (multiplier, shift) pair, got {value!r}")
     m, s = _scale_values(where, f"{name}.", value[0], value[1], rounding, bits, 32)
     return {"multiplier": int(m), "shift": int(s)}
-
-
-def _shape_arg(where: str, value: Any, ndim: int, name: str = "output_shape") -> tuple[int, ...]:
-    try:
-        shape = tuple(int(d) for d in value)
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) != ndim or min(shape) < 1:
-        raise _fail(where, f"argument '{name}' must be {ndim} positive dims, got {value!r}")
-    return shape
 
 
 def _out_dim(where: str, size: int, pad: int, extent: int, stride: int, axis: str = "h") -> int:
@@ -242,64 +208,25 @@ def _kwint(where: str, kw: dict, name: str, default: int) -> int:
     return int(value)
 
 
-def _filter_arg(where: str, spec: KernelSpec, filter: Any, kw: dict) -> np.ndarray:
-    """The unpacked int8 filter. An s4 filter may be given packed: ceil(n/2) int8 or
-    uint8 bytes (fp_runtime.h layout) with ``filter_shape`` = the unpacked dims."""
-    ndim = 2 if spec.op == "fully_connected" else 4
-    shape = kw.pop("filter_shape", None)
-    if shape is None:
-        return _array(where, "filter", filter, np.int8, ndim)
-    if spec.datapath != "s4":
-        raise _fail(where, "argument 'filter_shape' (a packed int4 filter) only applies to the s4 kernels")
-    dims = _shape_arg(where, shape, ndim, "filter_shape")
-    if not isinstance(filter, np.ndarray) or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
-            or filter.ndim != 1:
-        raise _fail(where, "argument 'filter' with 'filter_shape' must be packed int4 bytes: a 1-D int8 or uint8 "
-                           f"array, got {getattr(filter, 'dtype', type(filter).__name__)} "
-                           f"{list(getattr(filter, 'shape', []))}")
-    count = int(np.prod(dims, dtype=np.int64))
-    if filter.size != packed_size(count):
-        raise _fail(where, f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
-                           f"{packed_size(count)}")
-    return unpack_int4(filter, count, dims)
-
-
-def _requant_arg(where: str, kw: dict) -> tuple[Any, Any, str]:
-    """(multiplier, shift, name prefix) from ``requant=(m, s)`` or ``multiplier=`` / ``shift=``."""
-    if "requant" in kw:
-        if "multiplier" in kw or "shift" in kw:
-            raise _fail(where, "give argument 'requant' or 'multiplier' / 'shift', not both")
-        value = kw.pop("requant")
-        if isinstance(value, dict) and set(value) == {"multiplier", "shift"}:
-            value = (value["multiplier"], value["shift"])
-        if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise _fail(where, f"argument 'requant' must be a (multiplier, shift) pair, got {value!r}")
-        return value[0], value[1], "requant."
-    for name in ("multiplier", "shift"):
-        if name not in kw:
-            raise _fail(where, f"argument '{name}' is missing (or give 'requant' = (multiplier, shift))")
-    return kw.pop("multiplier"), kw.pop("shift"), ""
-
-
 def _prep_weighted(where, spec, args, kw) -> _Call:
     if len(args) > 3:
         raise _fail(where, "takes (input, filter, bias=None) positionally, the rest by keyword")
     input, filter, bias = (*args, None, None, None)[:3]
     input, filter, bias = kw.pop("input", input), kw.pop("filter", filter), kw.pop("bias", bias)
     fc = spec.op == "fully_connected"
-    x = _array(where, "input", input, spec.in_dtype, 2 if fc else 4)
-    w = _filter_arg(where, spec, filter, kw)
+    x = array_arg(where, "input", input, spec.in_dtype, 2 if fc else 4)
+    w = filter_arg(where, spec.op, spec.datapath, filter, kw)
     if spec.datapath == "s4" and (int(w.min()) < -8 or int(w.max()) > 7):
         raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside int4 [-8, 7]")
     c_out = _check_filter(where, spec, x, w, kw)
     consts = {"weights": w}
     if bias is not None:
-        consts["bias"] = _array(where, "bias", bias, BIAS[spec.datapath], 1)
+        consts["bias"] = array_arg(where, "bias", bias, BIAS[spec.datapath], 1)
         if consts["bias"].shape[0] != c_out:
             raise _fail(where, f"argument 'bias' has {consts['bias'].shape[0]} entries, C_out is {c_out}")
     rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)
     mode = _mode(where, rounding, bits)
-    mult, shift, prefix = _requant_arg(where, kw)
+    mult, shift, prefix = requant_arg(where, kw)
     m, s = _scale_values(where, prefix, mult, shift, rounding, int(bits), spec.acc_bits)
     m, s = m.reshape(-1), s.reshape(-1)
     if m.size != s.size or m.size not in (1, c_out):
@@ -308,7 +235,7 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
     consts.update(multiplier=m.astype(np.int32), shift=s.astype(np.int32))
     out_shape = kw.pop("output_shape", None)
     if fc:
-        out_shape = (x.shape[0], c_out) if out_shape is None else _shape_arg(where, out_shape, 2)
+        out_shape = (x.shape[0], c_out) if out_shape is None else shape_arg(where, out_shape, 2)
     elif out_shape is None:
         dh, dw = _kwint(where, kw, "dilation_h", 1), _kwint(where, kw, "dilation_w", 1)
         out_shape = (x.shape[0],
@@ -317,7 +244,7 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
                      _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), dw * (w.shape[2] - 1) + 1,
                               _kwint(where, kw, "stride_w", 1), "w"), c_out)
     else:
-        out_shape = _shape_arg(where, out_shape, 4)
+        out_shape = shape_arg(where, out_shape, 4)
     return _Call([x], consts, tuple(out_shape), kw, mode)
 
 
@@ -330,10 +257,10 @@ def _broadcast(where: str, a: tuple, b: tuple) -> tuple[int, ...]:
 def _prep_binary(where, spec, args, kw) -> _Call:
     if len(args) != 2:
         raise _fail(where, "takes (input1, input2) positionally")
-    x1 = _array(where, "input1", args[0], spec.in_dtype, 4)
-    x2 = _array(where, "input2", args[1], spec.in_dtype, 4)
+    x1 = array_arg(where, "input1", args[0], spec.in_dtype, 4)
+    x2 = array_arg(where, "input2", args[1], spec.in_dtype, 4)
     out = kw.pop("output_shape", None)
-    out = _broadcast(where, x1.shape, x2.shape) if out is None else _shape_arg(where, out, 4)
+    out = _broadcast(where, x1.shape, x2.shape) if out is None else shape_arg(where, out, 4)
     return _Call([x1, x2], {}, out, kw, _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
 
 
@@ -341,7 +268,7 @@ def _prep_unary(where, spec, args, kw) -> _Call:
     if len(args) != 1:
         raise _fail(where, "takes (input) positionally")
     nd = 4 if spec.op in ("max_pool", "avg_pool", "pad") else None
-    x = _array(where, "input", args[0], spec.in_dtype, nd)
+    x = array_arg(where, "input", args[0], spec.in_dtype, nd)
     mode = _kernel_mode(where, spec, kw)
     out = kw.pop("output_shape", None)
     consts: dict[str, np.ndarray] = {}
@@ -356,19 +283,19 @@ def _prep_unary(where, spec, args, kw) -> _Call:
                         _kwint(where, kw, "stride_w", 1), "w"),
                x.shape[3])
     elif spec.op == "pad":
-        before = _int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
-        after = _int_values(where, "pad_after", kw.pop("pad_after", [0] * 4), 0, (1 << 31) - 1)
+        before = int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
+        after = int_values(where, "pad_after", kw.pop("pad_after", [0] * 4), 0, (1 << 31) - 1)
         if before.shape != (4,) or after.shape != (4,):
             raise _fail(where, "arguments 'pad_before' / 'pad_after' must be 4 values (N, H, W, C)")
         kw["pad_before"] = [int(v) for v in before]
         out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None \
-            else _shape_arg(where, out, 4)
+            else shape_arg(where, out, 4)
     elif out is not None:
-        out = _shape_arg(where, out, 4 if nd else x.ndim)
+        out = shape_arg(where, out, 4 if nd else x.ndim)
     if spec.op == "softmax":
         for lut in ("exp_lut", "one_over_one_plus_x_lut"):
             if spec.datapath == "s16" or kw.get(lut) is not None:
-                consts[lut] = _array(where, lut, kw.pop(lut, None), np.int16, 1)
+                consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
                 if consts[lut].shape[0] != 513:
                     raise _fail(where, f"argument '{lut}' must have 513 entries, got {consts[lut].shape[0]}")
             kw.pop(lut, None)
@@ -378,7 +305,7 @@ def _prep_unary(where, spec, args, kw) -> _Call:
 def _prep_concat(where, spec, args, kw) -> _Call:
     if len(args) != 1 or not isinstance(args[0], (list, tuple)) or not 1 <= len(args[0]) <= 8:
         raise _fail(where, "takes (inputs) positionally: a list of 1..8 NHWC arrays")
-    xs = [_array(where, f"inputs[{i}]", x, spec.in_dtype, 4) for i, x in enumerate(args[0])]
+    xs = [array_arg(where, f"inputs[{i}]", x, spec.in_dtype, 4) for i, x in enumerate(args[0])]
     axis = kw.pop("axis", 3)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not 0 <= axis <= 3:
         raise _fail(where, f"argument 'axis' must be 0..3 (NHWC), got {axis!r}")
@@ -502,7 +429,7 @@ def _acc(bits: int) -> Callable[..., Any]:
                        multiplier_bits: int = 32) -> np.ndarray:
         where = f"requantize_acc{bits}"
         mode = _mode(where, rounding, multiplier_bits)
-        a = _int_values(where, "acc", acc, int(info.min), int(info.max))
+        a = int_values(where, "acc", acc, int(info.min), int(info.max))
         m, s = _scale_values(where, "", multiplier, shift, rounding, int(multiplier_bits), bits)
         try:
             a, m, s = np.broadcast_arrays(a, m, s)

@@ -1,4 +1,7 @@
-"""Legal ranges of the kernel wrappers' scalar arguments, each error naming its argument.
+"""Argument checks of the kernel wrappers (fixpoint.sim.kernels), each error naming its argument.
+
+Arrays (dtype, rank, layout), shapes, packed int4 filters, the weighted
+kernels' (multiplier, shift) and the legal ranges of the scalar fields.
 
 The C kernels return FP_ERR_ARG for a parameter outside its range without
 saying which; :mod:`fixpoint.sim.kernels` checks the same ranges here first
@@ -23,11 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from ..reference.int4 import packed_size, unpack_int4
+
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 INT16_REACH = 1 << 15            # max |x| of an int16 activation (zero point 0)
 WEIGHT_REACH = 128               # max |w| of an int8 weight
 
-__all__ = ["KernelArgumentError", "s8_reach", "check_offsets", "check_scalar_ranges", "MODELESS_OPS"]
+__all__ = ["KernelArgumentError", "MODELESS_OPS", "array_arg", "check_offsets", "check_scalar_ranges",
+           "filter_arg", "fail", "int_values", "requant_arg", "s8_reach", "shape_arg"]
 
 # ops whose C params have no fp_rq_mode_t: 'rounding' / 'multiplier_bits' are errors there
 MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad"})
@@ -126,3 +132,76 @@ def check_scalar_ranges(where: str, op: str, in_int16: bool, out_range: tuple[in
             _range(where, fields, "diff_min", INT32_MIN, 0)
     if op == "pad":
         _range(where, fields, "pad_value", *out_range, " (the output type)")
+
+
+def array_arg(where: str, name: str, value: Any, dtype, ndim: int | None = None) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise fail(where, f"argument '{name}' must be a numpy array, got {type(value).__name__}")
+    if value.dtype != np.dtype(dtype):
+        raise fail(where, f"argument '{name}' must be {np.dtype(dtype)}, got {value.dtype}")
+    if ndim is not None and value.ndim != ndim:
+        raise fail(where, f"argument '{name}' must have {ndim} dims, got shape {list(value.shape)}")
+    if value.ndim == 0 or min(value.shape) < 1:
+        raise fail(where, f"argument '{name}' must have dims >= 1, got shape {list(value.shape)}")
+    if not value.flags.c_contiguous:
+        raise fail(where, f"argument '{name}' must be C-contiguous (use np.ascontiguousarray)")
+    return value
+
+
+def int_values(where: str, name: str, value: Any, lo: int, hi: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.size == 0:
+        raise fail(where, f"argument '{name}' must hold integers, got {value!r}")
+    if int(arr.min()) < lo or int(arr.max()) > hi:
+        raise fail(where, f"argument '{name}' has values in [{int(arr.min())}, {int(arr.max())}], "
+                           f"outside [{lo}, {hi}]")
+    return arr.astype(np.int64)
+
+
+def shape_arg(where: str, value: Any, ndim: int, name: str = "output_shape") -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in value)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != ndim or min(shape) < 1:
+        raise fail(where, f"argument '{name}' must be {ndim} positive dims, got {value!r}")
+    return shape
+
+
+def filter_arg(where: str, op: str, datapath: str, filter: Any, kw: dict) -> np.ndarray:
+    """The unpacked int8 filter. An s4 filter may be given packed: ceil(n/2) int8 or
+    uint8 bytes (fp_runtime.h layout) with ``filter_shape`` = the unpacked dims."""
+    ndim = 2 if op == "fully_connected" else 4
+    shape = kw.pop("filter_shape", None)
+    if shape is None:
+        return array_arg(where, "filter", filter, np.int8, ndim)
+    if datapath != "s4":
+        raise fail(where, "argument 'filter_shape' (a packed int4 filter) only applies to the s4 kernels")
+    dims = shape_arg(where, shape, ndim, "filter_shape")
+    if not isinstance(filter, np.ndarray) or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
+            or filter.ndim != 1:
+        raise fail(where, "argument 'filter' with 'filter_shape' must be packed int4 bytes: a 1-D int8 or uint8 "
+                           f"array, got {getattr(filter, 'dtype', type(filter).__name__)} "
+                           f"{list(getattr(filter, 'shape', []))}")
+    count = int(np.prod(dims, dtype=np.int64))
+    if filter.size != packed_size(count):
+        raise fail(where, f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
+                           f"{packed_size(count)}")
+    return unpack_int4(filter, count, dims)
+
+
+def requant_arg(where: str, kw: dict) -> tuple[Any, Any, str]:
+    """(multiplier, shift, name prefix) from ``requant=(m, s)`` or ``multiplier=`` / ``shift=``."""
+    if "requant" in kw:
+        if "multiplier" in kw or "shift" in kw:
+            raise fail(where, "give argument 'requant' or 'multiplier' / 'shift', not both")
+        value = kw.pop("requant")
+        if isinstance(value, dict) and set(value) == {"multiplier", "shift"}:
+            value = (value["multiplier"], value["shift"])
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise fail(where, f"argument 'requant' must be a (multiplier, shift) pair, got {value!r}")
+        return value[0], value[1], "requant."
+    for name in ("multiplier", "shift"):
+        if name not in kw:
+            raise fail(where, f"argument '{name}' is missing (or give 'requant' = (multiplier, shift))")
+    return kw.pop("multiplier"), kw.pop("shift"), ""
