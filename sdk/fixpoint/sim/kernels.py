@@ -186,8 +186,10 @@ class _Call:
 def _check_filter(where: str, spec: KernelSpec, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
     """Validate filter against input; returns C_out."""
     if spec.op == "conv2d":
-        groups = int(scalars.get("groups", 1))
-        if groups < 1 or x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
+        groups = _kwint(where, scalars, "groups", 1)
+        if groups < 1:
+            raise _fail(where, f"argument 'groups' = {groups} is outside [1, {x.shape[3]}]")
+        if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
             raise _fail(where, f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels "
                                f"{x.shape[3]} with groups={groups}")
         return w.shape[0]
