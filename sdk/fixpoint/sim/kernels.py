@@ -11,17 +11,27 @@ external conformance vectors (TFLite / CMSIS-NN use the same conventions).
 Conventions
 -----------
 * Arrays are numpy arrays of the exact dtype, C-contiguous, every dim >= 1.
-  Activations NHWC: int8 for ``*_s8`` / ``*_s4``, int16 for ``*_s16`` (zero
-  point 0). Filters int8: conv2d OHWI ``[C_out, KH, KW, C_in/groups]``;
-  depthwise ``[1, KH, KW, C_out]`` (``C_out = C_in * depth_multiplier``);
-  fully connected ``[C_out, depth]`` with input ``[batches, depth]``. The
-  ``*_s4`` kernels take the *unpacked* int4 values (int8 in [-8, 7]) and pack
-  them (element 2k in the low nibble of byte k). Bias: int32 ``[C_out]``
-  (s8, s4), int64 (s16), or None.
+  Activations NHWC: int8 for ``*_s8`` / ``*_s4``, int16 for ``*_s16`` /
+  ``*_s16_acc32`` (zero point 0); ``softmax_s8_s16`` and ``requantize_a_b``
+  go from type a to type b. Filters int8: conv2d OHWI
+  ``[C_out, KH, KW, C_in/groups]``; depthwise ``[1, KH, KW, C_out]``
+  (``C_out = C_in * depth_multiplier``); fully connected ``[C_out, depth]``
+  with input ``[batches, depth]``. The ``*_s4`` kernels take the *unpacked*
+  int4 values (int8 in [-8, 7]) and pack them (element 2k in the low nibble of
+  byte k), or the packed bytes (1-D int8 / uint8, ceil(n/2) bytes) with
+  ``filter_shape=`` giving the unpacked dims. Bias: int32 ``[C_out]`` (s8, s4,
+  s16_acc32), int64 (s16), or None. The s16 wrappers given an int32 bias run
+  the ``*_s16_acc32`` kernel: TFLite picks its 16x8 path by the bias type
+  (int64: 64-bit accumulator, Q15 multiplier; int32 or none: int32
+  accumulator, Q31 multiplier), so TFLite's bias-less 16x8 layer is
+  ``*_s16_acc32(x, w, None, ...)``.
 * Keyword parameters are the C field names of the params struct
   (``stride_h``, ``pad_top``, ``input_offset``, ``act_min``, ...); dims come
   from the arrays. Offsets follow TFLite: ``input_offset = -input_zero_point``,
-  ``output_offset = +output_zero_point``, ``filter_offset = -filter_zero_point``.
+  ``output_offset = +output_zero_point``, ``filter_offset = -filter_zero_point``,
+  accepted over every value the kernel computes exactly (int8 tensors: any
+  int32, except the weighted kernels' input / filter offsets, whose products
+  must fit int32; int16 tensors: 0), see ``fixpoint.sim.kernel_args``.
   Omitted: strides/dilations 1, pads 0, groups 1, offsets 0, act range = the
   output type's full range.
 * Requantization: ``multiplier`` is Q(multiplier_bits - 1) with
@@ -30,9 +40,15 @@ Conventions
   ``"shift_only"``; the shift must lie in
   ``fixpoint.reference.requant.shift_range(rounding, multiplier_bits, acc_bits)``,
   ``acc_bits`` 64 for the s16 conv / depthwise / fully connected kernels, else
-  32. Per-channel ``multiplier`` / ``shift`` are sequences of 1 or C_out values;
-  ``fp_scale_t`` fields (``input1_scale``, ``output_scale``, ``scale``, ...)
-  take ``(multiplier, shift)`` pairs.
+  32. ``rounding`` / ``multiplier_bits`` given to a kernel without a mode
+  (pools, softmax, pad) is an error.
+* One spelling for a (multiplier, shift) pair: ``(multiplier, shift)`` under
+  the C field's name, i.e. the ``fp_scale_t`` fields (``input1_scale``,
+  ``output_scale``, ``scale``, concat's ``input_scale`` list, ...) and the
+  weighted kernels' ``requant=(multiplier, shift)``, each member 1 or C_out
+  values. The weighted kernels also take ``multiplier=`` / ``shift=``
+  (the ``fp_requant_t`` array names; not together with ``requant``); a dict
+  ``{"multiplier": m, "shift": s}`` is accepted wherever a pair is.
 * Output shape: ``output_shape=`` when given; otherwise conv2d / depthwise /
   pools assume symmetric padding (bottom = top, right = left), pad uses
   ``pad_after``, add / mul broadcast (a dim of 1 broadcasts), the rest keep
