@@ -160,7 +160,11 @@ static void ract(fz_case_t *c, int32_t *act_min, int32_t *act_max, uint8_t dtype
 
 static int32_t roffset(fz_case_t *c, int32_t *off, uint8_t act)
 {
-    *off = act == FP_DTYPE_S16 ? 0 : rnd_in(-128, 127);
+    /* int8: mostly a zero point, sometimes the edges of the widest legal input
+     * offset of the multiply-accumulate kernels (blocks of a single term) */
+    static const int32_t wide[] = {-128, 128, 129, 255, -255, 16777088, -16777087, 1 << 20, -(1 << 20)};
+    *off = act == FP_DTYPE_S16 ? 0
+         : rnd() % 8 ? rnd_in(-128, 127) : wide[rnd() % (sizeof wide / sizeof wide[0])];
     field(c, off, FIELD_ANY);
     return *off;
 }
@@ -176,7 +180,8 @@ static void gen_weights(fz_case_t *c, size_t n_weights, int32_t channels)
 {
     size_t wbytes = c->layer.datapath == FP_DP_S4 ? (n_weights + 1) / 2 : n_weights;
     c->layer.weights = owned(c, wbytes);
-    c->layer.bias = rnd() % 8 ? owned(c, (c->layer.datapath == FP_DP_S16 ? 8u : 4u) * (size_t)channels) : NULL;
+    size_t bias_bytes = c->layer.datapath == FP_DP_S16 && c->variant != FZ_ACC32 ? 8u : 4u;
+    c->layer.bias = rnd() % 8 ? owned(c, bias_bytes * (size_t)channels) : NULL;
 }
 
 static void gen_conv(fz_case_t *c)
@@ -369,7 +374,7 @@ static void gen_softmax(fz_case_t *c)
     }
     c->n_in = 1;
     c->in_bytes[0] = (size_t)p->rows * (size_t)p->depth * elsize(act);
-    c->out_bytes = c->in_bytes[0];
+    c->out_bytes = (size_t)p->rows * (size_t)p->depth * elsize(c->out_dtype);
 }
 
 static void gen_concat(fz_case_t *c)
@@ -459,7 +464,8 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     c->layer.op = k->op;
     c->layer.datapath = k->datapath;
     c->layer.out_dtype = k->out_dtype;
-    c->out_dtype = act_of(k->datapath);
+    c->variant = k->variant;
+    c->out_dtype = k->variant == FZ_S8_S16 ? FP_DTYPE_S16 : act_of(k->datapath);
     for (i = 0; i < 8; ++i) {
         c->in_dtype[i] = act_of(k->datapath);
     }

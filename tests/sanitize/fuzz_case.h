@@ -37,7 +37,12 @@ typedef struct {
     int n_fields;
     void *owned[MAX_OWNED];
     int n_owned;
+    uint8_t variant; /* fz_kernel_t.variant */
 } fz_case_t;
+
+/* Kernels the graph executor does not dispatch, called directly only:
+ * FZ_ACC32 = fp_*_s16_acc32 (int32 bias), FZ_S8_S16 = fp_softmax_s8_s16. */
+enum { FZ_PLAIN = 0, FZ_ACC32 = 1, FZ_S8_S16 = 2 };
 
 typedef struct {
     const char *name;
@@ -45,6 +50,7 @@ typedef struct {
     uint8_t datapath;
     uint8_t out_dtype; /* requantize only */
     long cases, ok, rejected;
+    uint8_t variant;   /* FZ_PLAIN, FZ_ACC32, FZ_S8_S16 */
 } fz_kernel_t;
 
 uint32_t rnd(void);

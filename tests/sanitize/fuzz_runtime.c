@@ -42,6 +42,17 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     const int64_t *b64 = c->layer.bias;
     int s16 = c->layer.datapath == FP_DP_S16;
     int s4 = c->layer.datapath == FP_DP_S4;
+    if (c->variant == FZ_ACC32) {
+        switch (c->layer.op) {
+        case FP_OP_CONV2D: return fp_conv2d_s16_acc32(&p->conv2d, in[0], w, b32, out, scratch);
+        case FP_OP_DEPTHWISE_CONV2D:
+            return fp_depthwise_conv2d_s16_acc32(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
+        default: return fp_fully_connected_s16_acc32(&p->fully_connected, in[0], w, b32, out, scratch);
+        }
+    }
+    if (c->variant == FZ_S8_S16) {
+        return fp_softmax_s8_s16(&p->softmax, in[0], out);
+    }
     switch (c->layer.op) {
     case FP_OP_CONV2D:
         return s16 ? fp_conv2d_s16(&p->conv2d, in[0], w, b64, out, scratch)
@@ -242,34 +253,38 @@ static void run_requant_primitives(long cases)
 int main(int argc, char **argv)
 {
     static fz_kernel_t kernels[] = {
-        {"fp_conv2d_s8", FP_OP_CONV2D, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_conv2d_s4", FP_OP_CONV2D, FP_DP_S4, 0, 0, 0, 0},
-        {"fp_conv2d_s16", FP_OP_CONV2D, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_depthwise_conv2d_s8", FP_OP_DEPTHWISE_CONV2D, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_depthwise_conv2d_s4", FP_OP_DEPTHWISE_CONV2D, FP_DP_S4, 0, 0, 0, 0},
-        {"fp_depthwise_conv2d_s16", FP_OP_DEPTHWISE_CONV2D, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_fully_connected_s8", FP_OP_FULLY_CONNECTED, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_fully_connected_s4", FP_OP_FULLY_CONNECTED, FP_DP_S4, 0, 0, 0, 0},
-        {"fp_fully_connected_s16", FP_OP_FULLY_CONNECTED, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_add_s8", FP_OP_ADD, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_add_s16", FP_OP_ADD, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_mul_s8", FP_OP_MUL, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_mul_s16", FP_OP_MUL, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_max_pool_s8", FP_OP_MAX_POOL, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_max_pool_s16", FP_OP_MAX_POOL, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_avg_pool_s8", FP_OP_AVG_POOL, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_avg_pool_s16", FP_OP_AVG_POOL, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_softmax_s8", FP_OP_SOFTMAX, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_softmax_s16", FP_OP_SOFTMAX, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_concat_s8", FP_OP_CONCAT, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_concat_s16", FP_OP_CONCAT, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_pad_s8", FP_OP_PAD, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0},
-        {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0},
-        {"fp_requantize_s8_s8", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S8, 0, 0, 0},
-        {"fp_requantize_s8_s16", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S16, 0, 0, 0},
-        {"fp_requantize_s16_s8", FP_OP_REQUANTIZE, FP_DP_S16, FP_DTYPE_S8, 0, 0, 0},
+        {"fp_conv2d_s8", FP_OP_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_conv2d_s4", FP_OP_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_conv2d_s16", FP_OP_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_depthwise_conv2d_s8", FP_OP_DEPTHWISE_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_depthwise_conv2d_s4", FP_OP_DEPTHWISE_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_depthwise_conv2d_s16", FP_OP_DEPTHWISE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_fully_connected_s8", FP_OP_FULLY_CONNECTED, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_fully_connected_s4", FP_OP_FULLY_CONNECTED, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_fully_connected_s16", FP_OP_FULLY_CONNECTED, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_add_s8", FP_OP_ADD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_add_s16", FP_OP_ADD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_mul_s8", FP_OP_MUL, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_mul_s16", FP_OP_MUL, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_max_pool_s8", FP_OP_MAX_POOL, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_max_pool_s16", FP_OP_MAX_POOL, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_avg_pool_s8", FP_OP_AVG_POOL, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_avg_pool_s16", FP_OP_AVG_POOL, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_softmax_s8", FP_OP_SOFTMAX, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_softmax_s16", FP_OP_SOFTMAX, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_concat_s8", FP_OP_CONCAT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_concat_s16", FP_OP_CONCAT, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_pad_s8", FP_OP_PAD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_requantize_s8_s8", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S8, 0, 0, 0, FZ_PLAIN},
+        {"fp_requantize_s8_s16", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S16, 0, 0, 0, FZ_PLAIN},
+        {"fp_requantize_s16_s8", FP_OP_REQUANTIZE, FP_DP_S16, FP_DTYPE_S8, 0, 0, 0, FZ_PLAIN},
+        {"fp_conv2d_s16_acc32", FP_OP_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_ACC32},
+        {"fp_depthwise_conv2d_s16_acc32", FP_OP_DEPTHWISE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_ACC32},
+        {"fp_fully_connected_s16_acc32", FP_OP_FULLY_CONNECTED, FP_DP_S16, 0, 0, 0, 0, FZ_ACC32},
+        {"fp_softmax_s8_s16", FP_OP_SOFTMAX, FP_DP_S8, 0, 0, 0, 0, FZ_S8_S16},
     };
     const size_t n_kernels = sizeof kernels / sizeof kernels[0];
     long cases = argc > 1 ? atol(argv[1]) : 4000;
@@ -290,6 +305,9 @@ int main(int argc, char **argv)
     printf("graph executor (fp_graph_run_layer on corrupted one-layer graphs):\n");
     for (k = 0; k < n_kernels; ++k) {
         kernels[k].cases = kernels[k].ok = kernels[k].rejected = 0;
+        if (kernels[k].variant != FZ_PLAIN) {
+            continue; /* not dispatched by the graph executor */
+        }
         for (i = 0; i < cases / 2; ++i) {
             run_graph(&kernels[k], i);
         }
