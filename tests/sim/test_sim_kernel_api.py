@@ -172,14 +172,22 @@ def test_concat_s16_input_offset_is_named():
 @pytest.mark.parametrize("byte_dtype", (np.int8, np.uint8))
 def test_s4_accepts_packed_filters(op, byte_dtype):
     rng = np.random.default_rng(6)
+    odd = 0
     for _ in range(20):
         x, w, _ = weighted_case(op, rng, np.int8, -8, 7)
-        if op == "fully_connected" and rng.random() < 0.5:
-            x, w = x[:, :5].copy(), w[:, :5].copy()                    # odd count: 15 values, 8 bytes
+        if rng.random() < 0.5:                                         # an odd count of int4 values
+            if op == "fully_connected":
+                x, w = x[:, :5].copy(), w[:, :5].copy()                # 15 values, 8 bytes
+            elif op == "conv2d":
+                w = w[:1].copy()                                       # 27 values, 14 bytes
+            else:
+                w = w[..., :3].copy()                                  # depth_multiplier 1: 27 values
         kw = dict(multiplier=[1 << 30], shift=[-6], input_offset=int(rng.integers(-127, 129)))
         fn = getattr(K, f"{op}_s4")
         packed = pack_int4(w, byte_dtype)
         assert_exact(fn(x, packed, None, filter_shape=w.shape, **kw), fn(x, w, None, **kw), f"{op} packed")
+        odd += w.size % 2
+    assert odd > 0                                                     # odd lengths were covered
 
 
 def test_packed_filter_errors_are_named():
