@@ -140,6 +140,14 @@ def test_elementwise_output_offset_128_and_beyond():
                   input1_scale=(1 << 30, 0), input2_scale=(1 << 30, 0), output_scale=(1 << 30, -20),
                   act_min=-128, act_max=127, **rq)
         assert_exact(K.add_s8(x1, x2, **kw), elementwise.add(x1, x2, **kw), f"add {out_off}")
+        kw = dict(input_offset=in_off, output_offset=out_off, identity_scale=(1 << 30, 0), alpha_scale=(1 << 29, 0),
+                  act_min=-128, act_max=127, **rq)
+        assert_exact(K.leaky_relu_s8(flat, **kw), elementwise.leaky_relu(flat, **kw), f"leaky relu {out_off}")
+        scales = [(1 << 30, 1), (1 << 30, -3)]
+        got = K.concat_s8([x1, x2], input_offset=[in_off, 7], input_scale=scales, output_offset=out_off, **rq)
+        want = data_movement.concat([x1, x2], outer=6, inner=1, input_offsets=[in_off, 7], input_scales=scales,
+                                    output_offset=out_off, type_min=-128, type_max=127, **rq)
+        assert_exact(got, want.reshape(1, 2, 3, 8), f"concat {out_off}")
 
 
 @pytest.mark.parametrize("name, kw, culprit", [
