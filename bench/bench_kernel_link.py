@@ -41,8 +41,10 @@ from fixpoint.plan import load_plan  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 EXAMPLES = ROOT / "examples" / "models"
 # A kernel (fp_conv2d_s8, fp_requantize_s8_s16) or a scratch-size twin; not the
-# requantization primitives fp_requantize_acc32/64, which every kernel uses.
-KERNEL_SYMBOL = re.compile(r"^fp_[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+# requantization primitives fp_requantize_acc32/64, which every kernel uses, nor
+# the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
+KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+ADAPTER_SYMBOL = re.compile(r"^fp_(?:run|need)_[a-z0-9_]+$")
 
 log = logging.getLogger("bench_kernel_link")
 
@@ -55,14 +57,14 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
 
 
-def kernel_sizes(image: Path, nm_tool: str) -> dict[str, int]:
-    """Bytes of every runtime kernel function in the image (``nm --size-sort``)."""
+def symbol_sizes(image: Path, nm_tool: str, pattern: re.Pattern[str], kinds: str = "tT") -> dict[str, int]:
+    """Bytes of every function of the image whose name matches (``nm --size-sort``)."""
     proc = subprocess.run([nm_tool, "--size-sort", "--radix=d", str(image)], capture_output=True, text=True,
                           check=True)
     sizes = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[1] in "tT" and KERNEL_SYMBOL.match(parts[2]):
+        if len(parts) == 3 and parts[1] in kinds and pattern.match(parts[2]):
             sizes[parts[2]] = int(parts[0])
     return dict(sorted(sizes.items()))
 
@@ -75,10 +77,18 @@ def measure(model: str, board_name: str, work: Path) -> dict:
     plan = load_plan(plan_dir / "plan.fxplan")
     board = load_board(board_name)
     image, size = build_model_firmware(plan, board, work / model)
-    kernels = kernel_sizes(image, shutil.which(board.compiler.tool("nm")) or board.compiler.tool("nm"))
+    nm = shutil.which(board.compiler.tool("nm")) or board.compiler.tool("nm")
+    kernels = symbol_sizes(image, nm, KERNEL_SYMBOL)
+    adapters = symbol_sizes(image, nm, ADAPTER_SYMBOL)
     pairs = sorted({f"{layer.op}/{layer.datapath}" for layer in plan.layers})
     return {"model": model, "text": size.text, "data": size.data, "bss": size.bss, "flash": size.flash,
-            "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values())}
+            "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values()),
+            "adapter_bytes": sum(adapters.values()), "weight_bytes": plan_weight_bytes(image, nm)}
+
+
+def plan_weight_bytes(image: Path, nm_tool: str) -> int:
+    """Bytes of the generated constant blob (``<prefix>_consts``: weights, biases, multipliers)."""
+    return sum(symbol_sizes(image, nm_tool, re.compile(r"^[a-z0-9_]+_consts$"), kinds="tTrR").values())
 
 
 def render(rows: list[dict], board: str, baseline: dict | None, command: str) -> str:
@@ -91,15 +101,17 @@ def render(rows: list[dict], board: str, baseline: dict | None, command: str) ->
     if baseline:
         lines.append(f"* before: {baseline.get('label', 'baseline')}")
     lines.append("")
-    head = "| model | (op, datapath) pairs | text | data | bss | flash | kernels linked | kernel bytes |"
-    rule = "|---|---|---:|---:|---:|---:|---:|---:|"
+    head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | kernels linked | kernel bytes "
+            "| adapter bytes |")
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     if baseline:
         head += " flash before | kernel bytes before | flash saved |"
         rule += "---:|---:|---:|"
     lines += [head, rule]
     for r in rows:
         line = (f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
-                f"{r['flash']:,} | {len(r['kernels'])} | {r['kernel_bytes']:,} |")
+                f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {len(r['kernels'])} | {r['kernel_bytes']:,} | "
+                f"{r.get('adapter_bytes', 0):,} |")
         if baseline and r["model"] in base:
             b = base[r["model"]]
             line += f" {b['flash']:,} | {b['kernel_bytes']:,} | {b['flash'] - r['flash']:,} |"
