@@ -9,13 +9,13 @@ the board toolchain's ``size`` (text, data, bss) and ``nm --size-sort``
 (bytes of each runtime kernel ``fp_<op>_<s8|s4|s16>...`` in the image).
 
 The result goes to ``bench/results/kernel_link.md`` and ``.json``. With
-``--baseline FILE`` (a JSON this script wrote earlier, e.g. on the commit
-before the op resolver) the table shows that build's flash beside this one.
+``--baseline FILE`` (a JSON this script wrote earlier; default
+``bench/results/kernel_link_baseline.json``, measured on the commit before the
+op resolver) the table shows that build's flash beside this one.
 
 Usage:
-    bench/bench_kernel_link.py                                   # all examples, mps2-an386
-    bench/bench_kernel_link.py --models mlp,kws --board mps2-an386
-    bench/bench_kernel_link.py --baseline bench/results/kernel_link_baseline.json
+    bench/bench_kernel_link.py                  # all examples, mps2-an386, vs kernel_link_baseline.json
+    bench/bench_kernel_link.py --models mlp,kws --board mps2-an386 --baseline none
 """
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ from fixpoint.plan import load_plan  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 EXAMPLES = ROOT / "examples" / "models"
+# Measured with this script on commit e808129, before the op resolver, when the
+# executor's switch referenced every kernel.
+BASELINE = RESULTS / "kernel_link_baseline.json"
 # A kernel (fp_conv2d_s8, fp_requantize_s8_s16) or a scratch-size twin; not the
 # requantization primitives fp_requantize_acc32/64, which every kernel uses, nor
 # the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
@@ -136,13 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--board", default="mps2-an386")
     parser.add_argument("--models", default="", help="comma separated example names (default: all)")
-    parser.add_argument("--baseline", type=Path, default=None, help="JSON of an earlier run to compare with")
+    parser.add_argument("--baseline", type=Path, default=BASELINE if BASELINE.is_file() else None,
+                        help="JSON of an earlier run to compare with (default %(default)s; 'none' for no comparison)")
     parser.add_argument("--label", default="this build", help="what this run measures (stored in the JSON)")
     parser.add_argument("--out", type=Path, default=RESULTS / "kernel_link.md", help="markdown table (.json beside)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     models = [m for m in args.models.split(",") if m] or sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
-    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    use_baseline = args.baseline is not None and str(args.baseline) != "none"
+    baseline = json.loads(args.baseline.read_text()) if use_baseline else None
     with tempfile.TemporaryDirectory(prefix="fixpoint-kernel-link-") as tmp:
         rows = [measure(m, args.board, Path(tmp)) for m in models]
     command = " ".join(["bench/bench_kernel_link.py", *(argv if argv is not None else sys.argv[1:])])
