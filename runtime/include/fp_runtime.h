@@ -128,12 +128,13 @@ size_t fp_graph_scratch_size(const fp_graph_t *graph);
 /* Run layer `index` of the graph: reads its inputs from and writes its output
  * to the arena (graph->arena_size bytes, 4-byte aligned). The kernel comes
  * from graph->kernels (first entry with the layer's op and datapath); copy
- * layers need no entry. Returns FP_ERR_ARG when the layer does not fit the
- * arena (checked first), FP_ERR_UNSUPPORTED for an op / datapath value the
- * runtime does not know, FP_ERR_UNRESOLVED when the table has no entry for a
- * known pair (a firmware generated for another model), FP_ERR_SCRATCH when
- * the entry needs more scratch than given, else the kernel's status. Nothing
- * is written unless the kernel runs. */
+ * layers need no entry. Checks in this order: FP_ERR_UNSUPPORTED for an op
+ * / datapath value the runtime does not know; FP_ERR_ARG when the layer does
+ * not fit the arena (bounds, dtypes, overlap); FP_ERR_UNRESOLVED when the
+ * table has no entry for the (known) pair, e.g. a firmware generated for
+ * another plan or graph->kernels NULL; FP_ERR_SCRATCH when the entry needs
+ * more scratch than given; else the kernel's status. Nothing is written
+ * unless the kernel runs. */
 fp_status_t fp_graph_run_layer(const fp_graph_t *graph, uint32_t index, uint8_t *arena,
                                void *scratch, size_t scratch_size);
 /* Run every layer in order. Inputs must have been written to their arena
