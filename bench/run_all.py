@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["bench_sim.py", "bench_calibrate.py", "bench_hil.py", "bench_data_memory.py"]
+SCRIPTS = ["bench_sim.py", "bench_calibrate.py", "bench_hil.py", "bench_data_memory.py", "bench_kernel_link.py"]
 
 
 def main() -> int:

@@ -148,16 +148,30 @@ fp_status_t fp_requantize_s16_s8(const fp_requantize_params_t *params, const int
 
 /* ---- graph executor (the entry the firmware calls) ---------------------- */
 
-/* Bytes of scratch the largest layer of the graph needs. */
+/* Bytes of scratch the largest layer of the graph needs, from the scratch
+ * functions of graph->kernels (a layer whose kernel the table lacks counts 0;
+ * the executor rejects it). 0 for a NULL graph or layer table. */
 size_t fp_graph_scratch_size(const fp_graph_t *graph);
 /* Run layer `index` of the graph: reads its inputs from and writes its output
- * to the arena (graph->arena_size bytes, 4-byte aligned). */
+ * to the arena (graph->arena_size bytes, 4-byte aligned). The kernel comes
+ * from graph->kernels (first entry with the layer's op and datapath); copy
+ * layers need no entry. Checks in this order: FP_ERR_UNSUPPORTED for an op
+ * / datapath value the runtime does not know; FP_ERR_ARG when the layer does
+ * not fit the arena (bounds, dtypes, overlap); FP_ERR_UNRESOLVED when the
+ * table has no entry for the (known) pair, e.g. a firmware generated for
+ * another plan or graph->kernels NULL; FP_ERR_SCRATCH when the entry needs
+ * more scratch than given; else the kernel's status. Nothing is written
+ * unless the kernel runs. */
 fp_status_t fp_graph_run_layer(const fp_graph_t *graph, uint32_t index, uint8_t *arena,
                                void *scratch, size_t scratch_size);
 /* Run every layer in order. Inputs must have been written to their arena
  * slots (graph->tensors[graph->inputs[i]].offset) beforehand. */
 fp_status_t fp_graph_run(const fp_graph_t *graph, uint8_t *arena, void *scratch,
                          size_t scratch_size);
+/* The resolver with every kernel of the runtime (fp_resolver.h
+ * FP_KERNEL_LIST, one entry per op and datapath). The host simulator runs
+ * with it; a firmware that references it links every kernel. */
+const fp_kernel_table_t *fp_kernels_all(void);
 
 /* FP_CDEF_END */
 

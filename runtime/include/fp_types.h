@@ -27,7 +27,8 @@ typedef enum {
     FP_OK = 0,
     FP_ERR_ARG = -1,         /* a parameter is outside its legal range */
     FP_ERR_UNSUPPORTED = -2, /* op / datapath combination not implemented */
-    FP_ERR_SCRATCH = -3      /* scratch buffer missing or too small */
+    FP_ERR_SCRATCH = -3,     /* scratch buffer missing or too small */
+    FP_ERR_UNRESOLVED = -4   /* valid op / datapath, but not in the graph's kernel table */
 } fp_status_t;
 
 /* How a 32/64-bit accumulator is scaled back to the output type. */
@@ -292,6 +293,42 @@ typedef struct {
     fp_layer_params_t params;
 } fp_layer_t;
 
+/* The op resolver (fp_resolver.h, docs/kernels.md "How a model links only
+ * its kernels"): the executor calls kernels only through a table of entries,
+ * one per (op, datapath), so a firmware links the kernels its table names and
+ * no others. */
+
+/* A layer's tensors as the executor hands them to a kernel entry, after the
+ * bounds checks of fp_graph_run_layer. in[1] of an add / mul layer with one
+ * input is the layer's constant `weights` operand. */
+typedef struct {
+    const void *in[8];   /* n_inputs entries, the rest NULL */
+    void *out;
+    uint8_t in_dtype;    /* fp_dtype_t of in[0] */
+    uint8_t out_dtype;   /* fp_dtype_t of out */
+} fp_kernel_io_t;
+
+/* Runs the kernel of `layer` on `io` (scratch: the graph's scratch buffer,
+ * at least scratch_size(layer) bytes). The one type of every table entry. */
+typedef fp_status_t (*fp_kernel_run_fn_t)(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch);
+/* Scratch bytes the kernel of `layer` needs. */
+typedef size_t (*fp_kernel_scratch_fn_t)(const fp_layer_t *layer);
+
+/* One resolver entry. */
+typedef struct {
+    uint8_t op;                          /* fp_op_t */
+    uint8_t datapath;                    /* fp_datapath_t */
+    fp_kernel_run_fn_t run;              /* NULL: the entry is ignored */
+    fp_kernel_scratch_fn_t scratch_size; /* NULL: the kernel takes no scratch */
+} fp_kernel_entry_t;
+
+/* A resolver: generated per model (exactly the pairs its layers use), or
+ * fp_kernels_all() (every kernel; the host simulator). First match wins. */
+typedef struct {
+    const fp_kernel_entry_t *entries;
+    uint32_t n_entries;
+} fp_kernel_table_t;
+
 /* A whole lowered plan, as the firmware and the host simulator run it. */
 typedef struct {
     const fp_tensor_t *tensors;
@@ -304,6 +341,7 @@ typedef struct {
     uint16_t inputs[4];
     uint16_t n_outputs;
     uint16_t outputs[4];
+    const fp_kernel_table_t *kernels; /* the resolver; NULL: every kernel layer is FP_ERR_UNRESOLVED */
 } fp_graph_t;
 
 /* FP_CDEF_END */

@@ -441,7 +441,9 @@ def layer_struct(plan: Plan, layer_index: int) -> dict[str, Any]:
 
 
 def graph_struct(plan: Plan, scratch_size: int) -> dict[str, Any]:
-    """``fp_graph_t`` of the plan; ``tensors`` / ``layers`` are ArrayRefs to the two tables.
+    """``fp_graph_t`` of the plan; ``tensors`` / ``layers`` are ArrayRefs to the two tables,
+    ``kernels`` one to the resolver (``fp_kernels_all()`` in the simulator, the
+    model's own table in generated code).
 
     ``scratch_size`` is what ``fp_graph_scratch_size`` returns for the plan
     (the C kernels decide it; ``fixpoint.sim.executor.graph_scratch_size``).
@@ -459,6 +461,7 @@ def graph_struct(plan: Plan, scratch_size: int) -> dict[str, Any]:
         "arena_size": int(plan.arena_size), "scratch_size": int(scratch_size),
         "n_inputs": len(plan.inputs), "inputs": _pad_list(plan.inputs, MAX_GRAPH_IO),
         "n_outputs": len(plan.outputs), "outputs": _pad_list(plan.outputs, MAX_GRAPH_IO),
+        "kernels": ArrayRef("kernels"),
     }
 
 

@@ -29,7 +29,7 @@ lib = native.lib()
 
 ROUNDING = {"double": 0, "single": 1, "shift_only": 2}
 ROUNDING_NAMES = tuple(ROUNDING)
-STATUS = {0: "FP_OK", -1: "FP_ERR_ARG", -2: "FP_ERR_UNSUPPORTED", -3: "FP_ERR_SCRATCH"}
+STATUS = {0: "FP_OK", -1: "FP_ERR_ARG", -2: "FP_ERR_UNSUPPORTED", -3: "FP_ERR_SCRATCH", -4: "FP_ERR_UNRESOLVED"}
 FP_OK, FP_ERR_ARG, FP_ERR_UNSUPPORTED, FP_ERR_SCRATCH = 0, -1, -2, -3
 
 _CTYPES = {np.dtype(t): name for t, name in (

@@ -198,6 +198,8 @@ static void run_graph(fz_kernel_t *k, long iter)
     g.layers = &c.layer;
     g.n_layers = 1;
     g.arena_size = offset;
+    /* The full resolver; now and then none, which must reject every kernel layer. */
+    g.kernels = rnd() % 16 ? fp_kernels_all() : NULL;
     n_mut = rnd() % 4 ? 1 + (int)(rnd() % 3) : 0;
     while (n_mut-- > 0) {
         uint32_t t = rnd() % g.n_tensors;
@@ -223,6 +225,9 @@ static void run_graph(fz_kernel_t *k, long iter)
     scratch = scratch_need ? owned(&c, scratch_need) : NULL;
     st = fp_graph_run_layer(&g, 0, arena, scratch, scratch_need);
     k->cases++;
+    if (g.kernels == NULL && c.layer.op != FP_OP_COPY && st == FP_OK) {
+        fail(k->name, iter, "a layer ran without a kernel table");
+    }
     if (st == FP_OK) {
         k->ok++;
     } else {

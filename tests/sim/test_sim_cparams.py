@@ -169,7 +169,7 @@ def test_tensor_and_graph_structs():
     g = graph_struct(plan, 123)
     assert g == {"tensors": ArrayRef("tensors"), "n_tensors": 2, "layers": ArrayRef("layers"), "n_layers": 1,
                  "arena_size": plan.arena_size, "scratch_size": 123, "n_inputs": 1, "inputs": [0, 0, 0, 0],
-                 "n_outputs": 1, "outputs": [1, 0, 0, 0]}
+                 "n_outputs": 1, "outputs": [1, 0, 0, 0], "kernels": ArrayRef("kernels")}
     unplanned = b.plan(plan.outputs, memory=False)
     with pytest.raises(PlanError, match="arena offset -1 is unset"):
         tensor_struct(unplanned, 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fixpoint.sim.cstruct import STATUS_NAMES
 from fixpoint.sim.executor import compile_plan
 from fixpoint.sim.native import ffi as _ffi, lib as _lib
 
@@ -71,7 +72,7 @@ PLANS = one_layer_plans()
 def expect(g: Graph, status: str, **kw) -> None:
     before = g.arena_np.copy()
     got = g.run_layer(**kw)
-    names = {getattr(lib, n): n for n in ("FP_OK", "FP_ERR_ARG", "FP_ERR_UNSUPPORTED", "FP_ERR_SCRATCH")}
+    names = {getattr(lib, n): n for n in STATUS_NAMES}
     assert names.get(got, got) == status
     assert np.array_equal(before, g.arena_np), "the arena changed although the layer was rejected"
 

@@ -9,36 +9,31 @@
 
 #include "fp_runtime.h"
 
-/* Scratch bytes one layer's kernel needs; 0 for kernels without scratch and
- * for unknown op / datapath values (the executor rejects those anyway). */
-static inline size_t fp_graph_layer_scratch_size(const fp_layer_t *layer)
+/* The resolver entry of a layer: the first entry of graph->kernels with the
+ * layer's op and datapath and a run function; NULL if there is none (or no
+ * table). */
+static inline const fp_kernel_entry_t *fp_graph_find_kernel(const fp_graph_t *graph, const fp_layer_t *layer)
 {
-    const fp_layer_params_t *p = &layer->params;
-    switch (layer->op) {
-    case FP_OP_CONV2D:
-        switch (layer->datapath) {
-        case FP_DP_S8: return fp_conv2d_s8_scratch_size(&p->conv2d);
-        case FP_DP_S4: return fp_conv2d_s4_scratch_size(&p->conv2d);
-        case FP_DP_S16: return fp_conv2d_s16_scratch_size(&p->conv2d);
-        default: return 0;
-        }
-    case FP_OP_DEPTHWISE_CONV2D:
-        switch (layer->datapath) {
-        case FP_DP_S8: return fp_depthwise_conv2d_s8_scratch_size(&p->depthwise_conv2d);
-        case FP_DP_S4: return fp_depthwise_conv2d_s4_scratch_size(&p->depthwise_conv2d);
-        case FP_DP_S16: return fp_depthwise_conv2d_s16_scratch_size(&p->depthwise_conv2d);
-        default: return 0;
-        }
-    case FP_OP_FULLY_CONNECTED:
-        switch (layer->datapath) {
-        case FP_DP_S8: return fp_fully_connected_s8_scratch_size(&p->fully_connected);
-        case FP_DP_S4: return fp_fully_connected_s4_scratch_size(&p->fully_connected);
-        case FP_DP_S16: return fp_fully_connected_s16_scratch_size(&p->fully_connected);
-        default: return 0;
-        }
-    default:
-        return 0;
+    const fp_kernel_table_t *table = graph->kernels;
+    uint32_t i;
+    if (table == NULL || table->entries == NULL) {
+        return NULL;
     }
+    for (i = 0; i < table->n_entries; ++i) {
+        const fp_kernel_entry_t *e = &table->entries[i];
+        if (e->op == layer->op && e->datapath == layer->datapath && e->run != NULL) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Scratch bytes one layer's kernel needs; 0 for kernels without scratch and
+ * for layers the resolver has no entry for (the executor rejects those). */
+static inline size_t fp_graph_layer_scratch_size(const fp_graph_t *graph, const fp_layer_t *layer)
+{
+    const fp_kernel_entry_t *e = fp_graph_find_kernel(graph, layer);
+    return e != NULL && e->scratch_size != NULL ? e->scratch_size(layer) : 0;
 }
 
 #endif /* FP_GRAPH_INTERNAL_H */

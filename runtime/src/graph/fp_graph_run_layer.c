@@ -16,6 +16,11 @@
  * (a constant tensor of the activation type with the params' input2 dims).
  * Anything else (shift ranges, dims consistency, strides...) is checked by
  * the kernel itself. Nothing is written when a check fails.
+ *
+ * The kernel is never named here: it comes from the graph's resolver
+ * (graph->kernels, fp_resolver.h), so a firmware links only the kernels of
+ * its table. A known op / datapath the table lacks is FP_ERR_UNRESOLVED.
+ * Copy layers are a memmove done here, not a kernel.
  */
 #include <string.h>
 
@@ -36,14 +41,6 @@ typedef struct {
     uint64_t out_bytes;
     uint8_t out_dtype;
 } fp_io_need_t;
-
-/* Arena pointers of a layer's tensors, after validation. */
-typedef struct {
-    const uint8_t *in[FP_MAX_LAYER_INPUTS];
-    uint8_t *out;
-    uint8_t in_dtype;
-    uint8_t out_dtype;
-} fp_io_ptr_t;
 
 /* count * dim, 0 if either is invalid (dims must be positive), saturated. */
 static uint64_t fp_mul_count(uint64_t count, int32_t dim)
@@ -222,11 +219,18 @@ static int fp_overlap(const fp_tensor_t *a, const fp_tensor_t *b)
     return (uint64_t)a->offset < b_end && (uint64_t)b->offset < a_end;
 }
 
-static fp_status_t fp_resolve(const fp_graph_t *graph, const fp_layer_t *layer, const fp_io_need_t *need,
-                              uint8_t *arena, fp_io_ptr_t *io)
+/* Arena pointers of a layer's tensors (fp_kernel_io_t), after validation. */
+static fp_status_t fp_bind_io(const fp_graph_t *graph, const fp_layer_t *layer, const fp_io_need_t *need,
+                              uint8_t *arena, fp_kernel_io_t *io)
 {
     const fp_tensor_t *out = fp_bind(graph, layer->output, need->out_dtype, need->out_bytes);
     uint32_t i;
+    for (i = 0; i < FP_MAX_LAYER_INPUTS; ++i) {
+        io->in[i] = NULL; /* unused inputs stay NULL (fp_kernel_io_t) */
+    }
+    io->out = NULL;
+    io->in_dtype = 0;
+    io->out_dtype = 0;
     if (out == NULL) {
         return FP_ERR_ARG;
     }
@@ -244,7 +248,7 @@ static fp_status_t fp_resolve(const fp_graph_t *graph, const fp_layer_t *layer, 
         if (layer->weights == NULL) {
             return FP_ERR_ARG;
         }
-        io->in[1] = (const uint8_t *)layer->weights;
+        io->in[1] = layer->weights;
     }
     io->out = arena + out->offset;
     io->out_dtype = out->dtype;
@@ -254,109 +258,13 @@ static fp_status_t fp_resolve(const fp_graph_t *graph, const fp_layer_t *layer, 
     return FP_OK;
 }
 
-#define FP_IN8(i) ((const int8_t *)(const void *)io->in[i])
-#define FP_IN16(i) ((const int16_t *)(const void *)io->in[i])
-#define FP_OUT8 ((int8_t *)(void *)io->out)
-#define FP_OUT16 ((int16_t *)(void *)io->out)
-#define FP_W8 ((const int8_t *)layer->weights)
-#define FP_B32 ((const int32_t *)layer->bias)
-#define FP_B64 ((const int64_t *)layer->bias)
-
-static fp_status_t fp_call_weighted(const fp_layer_t *layer, const fp_io_ptr_t *io, void *scratch)
-{
-    const fp_layer_params_t *p = &layer->params;
-    int s16 = layer->datapath == FP_DP_S16;
-    int s4 = layer->datapath == FP_DP_S4;
-    switch (layer->op) {
-    case FP_OP_CONV2D:
-        return s16 ? fp_conv2d_s16(&p->conv2d, FP_IN16(0), FP_W8, FP_B64, FP_OUT16, scratch)
-             : s4 ? fp_conv2d_s4(&p->conv2d, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch)
-                  : fp_conv2d_s8(&p->conv2d, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch);
-    case FP_OP_DEPTHWISE_CONV2D:
-        return s16 ? fp_depthwise_conv2d_s16(&p->depthwise_conv2d, FP_IN16(0), FP_W8, FP_B64, FP_OUT16, scratch)
-             : s4 ? fp_depthwise_conv2d_s4(&p->depthwise_conv2d, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch)
-                  : fp_depthwise_conv2d_s8(&p->depthwise_conv2d, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch);
-    default:
-        return s16 ? fp_fully_connected_s16(&p->fully_connected, FP_IN16(0), FP_W8, FP_B64, FP_OUT16, scratch)
-             : s4 ? fp_fully_connected_s4(&p->fully_connected, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch)
-                  : fp_fully_connected_s8(&p->fully_connected, FP_IN8(0), FP_W8, FP_B32, FP_OUT8, scratch);
-    }
-}
-
-static fp_status_t fp_call_concat(const fp_layer_t *layer, const fp_io_ptr_t *io)
-{
-    const int8_t *in8[FP_MAX_LAYER_INPUTS];
-    const int16_t *in16[FP_MAX_LAYER_INPUTS];
-    uint32_t i;
-    for (i = 0; i < (uint32_t)layer->params.concat.n_inputs; ++i) {
-        in8[i] = FP_IN8(i);
-        in16[i] = FP_IN16(i);
-    }
-    return layer->datapath == FP_DP_S16 ? fp_concat_s16(&layer->params.concat, in16, FP_OUT16)
-                                        : fp_concat_s8(&layer->params.concat, in8, FP_OUT8);
-}
-
-static fp_status_t fp_call_requantize(const fp_layer_t *layer, const fp_io_ptr_t *io)
-{
-    const fp_requantize_params_t *p = &layer->params.requantize;
-    if (io->in_dtype == FP_DTYPE_S8 && io->out_dtype == FP_DTYPE_S8) {
-        return fp_requantize_s8_s8(p, FP_IN8(0), FP_OUT8);
-    }
-    if (io->in_dtype == FP_DTYPE_S8 && io->out_dtype == FP_DTYPE_S16) {
-        return fp_requantize_s8_s16(p, FP_IN8(0), FP_OUT16);
-    }
-    if (io->in_dtype == FP_DTYPE_S16 && io->out_dtype == FP_DTYPE_S8) {
-        return fp_requantize_s16_s8(p, FP_IN16(0), FP_OUT8);
-    }
-    return FP_ERR_UNSUPPORTED;
-}
-
-/* Activation-only kernels: s8 and s4 share the int8 kernel. */
-static fp_status_t fp_call_plain(const fp_layer_t *layer, const fp_io_ptr_t *io)
-{
-    const fp_layer_params_t *p = &layer->params;
-    int s16 = layer->datapath == FP_DP_S16;
-    switch (layer->op) {
-    case FP_OP_ADD:
-        return s16 ? fp_add_s16(&p->add, FP_IN16(0), FP_IN16(1), FP_OUT16)
-                   : fp_add_s8(&p->add, FP_IN8(0), FP_IN8(1), FP_OUT8);
-    case FP_OP_MUL:
-        return s16 ? fp_mul_s16(&p->mul, FP_IN16(0), FP_IN16(1), FP_OUT16)
-                   : fp_mul_s8(&p->mul, FP_IN8(0), FP_IN8(1), FP_OUT8);
-    case FP_OP_MAX_POOL:
-        return s16 ? fp_max_pool_s16(&p->pool, FP_IN16(0), FP_OUT16)
-                   : fp_max_pool_s8(&p->pool, FP_IN8(0), FP_OUT8);
-    case FP_OP_AVG_POOL:
-        return s16 ? fp_avg_pool_s16(&p->pool, FP_IN16(0), FP_OUT16)
-                   : fp_avg_pool_s8(&p->pool, FP_IN8(0), FP_OUT8);
-    case FP_OP_SOFTMAX:
-        return s16 ? fp_softmax_s16(&p->softmax, FP_IN16(0), FP_OUT16)
-                   : fp_softmax_s8(&p->softmax, FP_IN8(0), FP_OUT8);
-    case FP_OP_PAD:
-        return s16 ? fp_pad_s16(&p->pad, FP_IN16(0), FP_OUT16)
-                   : fp_pad_s8(&p->pad, FP_IN8(0), FP_OUT8);
-    case FP_OP_LEAKY_RELU:
-        return s16 ? fp_leaky_relu_s16(&p->leaky_relu, FP_IN16(0), FP_OUT16)
-                   : fp_leaky_relu_s8(&p->leaky_relu, FP_IN8(0), FP_OUT8);
-    case FP_OP_CONCAT:
-        return fp_call_concat(layer, io);
-    case FP_OP_REQUANTIZE:
-        return fp_call_requantize(layer, io);
-    case FP_OP_COPY:
-        /* Ranges were checked disjoint; memmove costs nothing extra here. */
-        memmove(io->out, io->in[0], (size_t)layer->params.copy.bytes);
-        return FP_OK;
-    default:
-        return FP_ERR_UNSUPPORTED;
-    }
-}
-
 fp_status_t fp_graph_run_layer(const fp_graph_t *graph, uint32_t index, uint8_t *arena,
                                void *scratch, size_t scratch_size)
 {
     const fp_layer_t *layer;
+    const fp_kernel_entry_t *kernel;
     fp_io_need_t need;
-    fp_io_ptr_t io;
+    fp_kernel_io_t io;
     fp_status_t st;
     if (graph == NULL || arena == NULL || graph->layers == NULL || graph->tensors == NULL
         || index >= graph->n_layers || ((uintptr_t)(void *)arena & 3u) != 0u) {
@@ -367,22 +275,24 @@ fp_status_t fp_graph_run_layer(const fp_graph_t *graph, uint32_t index, uint8_t 
     if (st != FP_OK) {
         return st;
     }
-    st = fp_resolve(graph, layer, &need, arena, &io);
+    st = fp_bind_io(graph, layer, &need, arena, &io);
     if (st != FP_OK) {
         return st;
+    }
+    if (layer->op == FP_OP_COPY) {
+        /* Ranges were checked disjoint; memmove costs nothing extra here. */
+        memmove(io.out, io.in[0], (size_t)layer->params.copy.bytes);
+        return FP_OK;
+    }
+    kernel = fp_graph_find_kernel(graph, layer);
+    if (kernel == NULL) {
+        return FP_ERR_UNRESOLVED;
     }
     if (scratch == NULL) {
         scratch_size = 0;
     }
-    switch (layer->op) {
-    case FP_OP_CONV2D:
-    case FP_OP_DEPTHWISE_CONV2D:
-    case FP_OP_FULLY_CONNECTED:
-        if (fp_graph_layer_scratch_size(layer) > scratch_size) {
-            return FP_ERR_SCRATCH;
-        }
-        return fp_call_weighted(layer, &io, scratch);
-    default:
-        return fp_call_plain(layer, &io);
+    if (kernel->scratch_size != NULL && kernel->scratch_size(layer) > scratch_size) {
+        return FP_ERR_SCRATCH;
     }
+    return kernel->run(layer, &io, scratch);
 }

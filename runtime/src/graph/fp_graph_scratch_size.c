@@ -10,7 +10,7 @@ size_t fp_graph_scratch_size(const fp_graph_t *graph)
         return 0;
     }
     for (i = 0; i < graph->n_layers; ++i) {
-        size_t need = fp_graph_layer_scratch_size(&graph->layers[i]);
+        size_t need = fp_graph_layer_scratch_size(graph, &graph->layers[i]);
         if (need > worst) {
             worst = need;
         }

@@ -13,6 +13,7 @@ from ..sim import native
 from .context import GenContext, build_context
 from .names import FILE_ROLES, TEMPLATES
 from .render import render_template, write_atomically
+from .resolver import kernel_entries
 from .views_layout import layout_view, weights_view
 from .views_model import header_view, source_view
 from .views_regs import regs_view
@@ -36,7 +37,7 @@ class GeneratedModel:
     naive_arena_bytes: int               # what the arena would be without reusing dead tensors' bytes
     scratch_bytes: int
     const_bytes: int                     # constant blob (weights, bias, multipliers, shifts, LUTs)
-    table_bytes: int                     # tensor / layer / graph tables and register blocks (host struct sizes)
+    table_bytes: int                     # tensor / layer / graph / kernel tables, register blocks (host sizes)
     input_bytes: int
     output_bytes: int
     register_map: str                    # where the register layout came from
@@ -78,8 +79,9 @@ def generate(plan: Plan, board: Board | str | None = None, out_dir: str | os.Pat
 def _table_bytes(ctx: GenContext) -> int:
     ffi = native.ffi()
     strings = len(ctx.plan.model_name.encode()) + len(ctx.model_hash) + 2
+    kernels = len(kernel_entries(ctx.plan)) * ffi.sizeof("fp_kernel_entry_t") + ffi.sizeof("fp_kernel_table_t")
     return (len(ctx.plan.tensors) * ffi.sizeof("fp_tensor_t") + len(ctx.plan.layers) * ffi.sizeof("fp_layer_t")
-            + ffi.sizeof("fp_graph_t") + len(ctx.plan.layers) * ctx.reg_map.block_bytes + strings)
+            + ffi.sizeof("fp_graph_t") + kernels + len(ctx.plan.layers) * ctx.reg_map.block_bytes + strings)
 
 
 def _describe(ctx: GenContext, out_dir: Path, files: dict[str, Path]) -> GeneratedModel:

@@ -16,6 +16,7 @@ from ..plan import PlanTensor
 from .cformat import c_comment, c_initializer, c_int, c_string, c_value
 from .context import GenContext
 from .names import FILE_ROLES
+from .resolver import kernel_entries
 from .views_layout import Check, Define
 
 
@@ -72,6 +73,9 @@ class ModelSourceView:
     tensors: list[Entry]
     layers_symbol: str
     layers: list[Entry]
+    kernels_symbol: str        # the model's resolver (fp_kernel_table_t)
+    kernel_entries_symbol: str
+    kernel_entries: list[Entry]  # one fp_kernel_entry_t per (op, datapath) the layers use
     graph_symbol: str
     graph_init: str
     arena_symbol: str
@@ -154,10 +158,14 @@ def _tensor_entries(ctx: GenContext) -> list[Entry]:
 
 def _graph_init(ctx: GenContext) -> str:
     n = ctx.names
-    tables = {"tensors": n.symbol("tensors"), "layers": n.symbol("layers")}
+    tables = {"tensors": n.symbol("tensors"), "layers": n.symbol("layers"), "kernels": f"&{n.symbol('kernels')}"}
     fields = {**ctx.graph, "n_tensors": n.define("n_tensors"), "n_layers": n.define("n_layers"),
               "arena_size": "FP_MODEL_ARENA_SIZE", "scratch_size": "FP_MODEL_SCRATCH_SIZE"}
     return c_initializer(fields, lambda ref: tables[ref.name])
+
+
+def _kernel_entries(ctx: GenContext) -> list[Entry]:
+    return [Entry(c_comment(f"{e.op} {e.datapath}: {e.kernel}"), e.initializer) for e in kernel_entries(ctx.plan)]
 
 
 def _copies(ctx: GenContext, ids: list[int], buffer: str) -> list[Copy]:
@@ -188,11 +196,13 @@ def source_view(ctx: GenContext) -> ModelSourceView:
         output_expr = f"(const uint8_t *){n.symbol('output')}"
     return ModelSourceView(
         file=n.file("model_c"), layout_header=n.file("layout_h"), model_name_comment=c_comment(plan.model_name),
-        includes=["<string.h>", '"fp_runtime.h"', f'"{n.file("model_h")}"', f'"{n.file("layout_h")}"',
-                  f'"{n.file("accel_regs_h")}"'],
+        includes=["<string.h>", '"fp_runtime.h"', '"fp_resolver.h"', f'"{n.file("model_h")}"',
+                  f'"{n.file("layout_h")}"', f'"{n.file("accel_regs_h")}"'],
         check_macro=n.define("check"),
         tensors_symbol=n.symbol("tensors"), tensors=_tensor_entries(ctx),
         layers_symbol=n.symbol("layers"), layers=_layer_entries(ctx),
+        kernels_symbol=n.symbol("kernels"), kernel_entries_symbol=n.symbol("kernel_entries"),
+        kernel_entries=_kernel_entries(ctx),
         graph_symbol=n.symbol("graph"), graph_init=_graph_init(ctx),
         arena_symbol=arena, arena_base_fn=n.symbol("arena_base"), scratch_symbol=scratch, buffers=buffers,
         input_expr=input_expr, output_expr=output_expr,

@@ -61,6 +61,9 @@ def new_struct(ctype: str, fields: dict[str, Any], arrays: CArrays | None = None
     return _ffi().new(ctype + " *", to_cvalue(fields, arrays))
 
 
+STATUS_NAMES = ("FP_OK", "FP_ERR_ARG", "FP_ERR_UNSUPPORTED", "FP_ERR_SCRATCH", "FP_ERR_UNRESOLVED")
+
+
 def status_name(status: int) -> str:
-    names = {int(getattr(_lib(), n)): n for n in ("FP_OK", "FP_ERR_ARG", "FP_ERR_UNSUPPORTED", "FP_ERR_SCRATCH")}
+    names = {int(getattr(_lib(), n)): n for n in STATUS_NAMES}
     return names.get(int(status), f"status {int(status)}")

@@ -60,6 +60,7 @@ class CompiledPlan:
         tables = CArrays()
         tables.set_pointer("tensors", self.tensors)
         tables.set_pointer("layers", self.layers)
+        tables.set_pointer("kernels", lib.fp_kernels_all())  # the simulator resolves every kernel
         self.graph = new_struct("fp_graph_t", graph_struct(plan, 0), tables)
         self.scratch_size = int(lib.fp_graph_scratch_size(self.graph))
         self.graph.scratch_size = self.scratch_size

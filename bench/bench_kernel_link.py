@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Flash of every example model's firmware, and which runtime kernels it links.
+
+For each ``examples/models/*`` this calibrates the model for the board
+(``fixpoint calibrate``, default options, the example's calib.npz), generates
+its C and builds the firmware the way ``fixpoint deploy`` does
+(``fixpoint.hil.firmware.build_model_firmware``), then reads the image with
+the board toolchain's ``size`` (text, data, bss) and ``nm --size-sort``
+(bytes of each runtime kernel ``fp_<op>_<s8|s4|s16>...`` in the image).
+
+The result goes to ``bench/results/kernel_link.md`` and ``.json``. With
+``--baseline FILE`` (a JSON this script wrote earlier; default
+``bench/results/kernel_link_baseline.json``, measured on the commit before the
+op resolver) the table shows that build's flash beside this one.
+
+Usage:
+    bench/bench_kernel_link.py                  # all examples, mps2-an386, vs kernel_link_baseline.json
+    bench/bench_kernel_link.py --models mlp,kws --board mps2-an386 --baseline none
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "sdk"))
+
+from fixpoint.boards import load_board  # noqa: E402
+from fixpoint.hil.firmware import build_model_firmware  # noqa: E402
+from fixpoint.plan import load_plan  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+EXAMPLES = ROOT / "examples" / "models"
+# Measured with this script on commit e808129, before the op resolver, when the
+# executor's switch referenced every kernel.
+BASELINE = RESULTS / "kernel_link_baseline.json"
+# A kernel (fp_conv2d_s8, fp_requantize_s8_s16) or a scratch-size twin; not the
+# requantization primitives fp_requantize_acc32/64, which every kernel uses, nor
+# the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
+KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+ADAPTER_SYMBOL = re.compile(r"^fp_(?:run|need)_[a-z0-9_]+$")
+
+log = logging.getLogger("bench_kernel_link")
+
+
+def fixpoint_cmd(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)]
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
+
+
+def symbol_sizes(image: Path, nm_tool: str, pattern: re.Pattern[str], kinds: str = "tT") -> dict[str, int]:
+    """Bytes of every function of the image whose name matches (``nm --size-sort``)."""
+    proc = subprocess.run([nm_tool, "--size-sort", "--radix=d", str(image)], capture_output=True, text=True,
+                          check=True)
+    sizes = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in kinds and pattern.match(parts[2]):
+            sizes[parts[2]] = int(parts[0])
+    return dict(sorted(sizes.items()))
+
+
+def measure(model: str, board_name: str, work: Path) -> dict:
+    folder = EXAMPLES / model
+    plan_dir = work / model / "plan"
+    subprocess.run(fixpoint_cmd("calibrate", folder / "model.onnx", "--data", folder / "calib.npz",
+                                "--board", board_name, "-o", plan_dir), check=True, env=child_env())
+    plan = load_plan(plan_dir / "plan.fxplan")
+    board = load_board(board_name)
+    image, size = build_model_firmware(plan, board, work / model)
+    nm = shutil.which(board.compiler.tool("nm")) or board.compiler.tool("nm")
+    kernels = symbol_sizes(image, nm, KERNEL_SYMBOL)
+    adapters = symbol_sizes(image, nm, ADAPTER_SYMBOL)
+    pairs = sorted({f"{layer.op}/{layer.datapath}" for layer in plan.layers})
+    return {"model": model, "text": size.text, "data": size.data, "bss": size.bss, "flash": size.flash,
+            "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values()),
+            "adapter_bytes": sum(adapters.values()), "weight_bytes": plan_weight_bytes(image, nm)}
+
+
+def plan_weight_bytes(image: Path, nm_tool: str) -> int:
+    """Bytes of the generated constant blob (``<prefix>_consts``: weights, biases, multipliers)."""
+    return sum(symbol_sizes(image, nm_tool, re.compile(r"^[a-z0-9_]+_consts$"), kinds="tTrR").values())
+
+
+def render(rows: list[dict], board: str, baseline: dict | None, command: str) -> str:
+    base = {r["model"]: r for r in (baseline or {}).get("rows", [])}
+    lines = [f"# Flash per example model on {board}: a model links only its kernels", "",
+             f"* command: `{command}` ({datetime.date.today().isoformat()})",
+             "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
+             "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
+             "* each model calibrated with default options for the board, built like `fixpoint deploy`"]
+    if baseline:
+        lines.append(f"* before: {baseline.get('label', 'baseline')}")
+    lines.append("")
+    head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | kernels linked | kernel bytes "
+            "| adapter bytes |")
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if baseline:
+        head += " flash before | kernel bytes before | flash saved |"
+        rule += "---:|---:|---:|"
+    lines += [head, rule]
+    for r in rows:
+        line = (f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
+                f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {len(r['kernels'])} | {r['kernel_bytes']:,} | "
+                f"{r.get('adapter_bytes', 0):,} |")
+        if baseline and r["model"] in base:
+            b = base[r["model"]]
+            line += f" {b['flash']:,} | {b['kernel_bytes']:,} | {b['flash'] - r['flash']:,} |"
+        elif baseline:
+            line += " - | - | - |"
+        lines.append(line)
+    lines += ["", "Kernels in each image (bytes):", ""]
+    for r in rows:
+        lines.append(f"* {r['model']}: " + ", ".join(f"`{k}` {v:,}" for k, v in r["kernels"].items()))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--board", default="mps2-an386")
+    parser.add_argument("--models", default="", help="comma separated example names (default: all)")
+    parser.add_argument("--baseline", type=Path, default=BASELINE if BASELINE.is_file() else None,
+                        help="JSON of an earlier run to compare with (default %(default)s; 'none' for no comparison)")
+    parser.add_argument("--label", default="this build", help="what this run measures (stored in the JSON)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "kernel_link.md", help="markdown table (.json beside)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    models = [m for m in args.models.split(",") if m] or sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+    use_baseline = args.baseline is not None and str(args.baseline) != "none"
+    baseline = json.loads(args.baseline.read_text()) if use_baseline else None
+    with tempfile.TemporaryDirectory(prefix="fixpoint-kernel-link-") as tmp:
+        rows = [measure(m, args.board, Path(tmp)) for m in models]
+    command = " ".join(["bench/bench_kernel_link.py", *(argv if argv is not None else sys.argv[1:])])
+    text = render(rows, args.board, baseline, command)
+    write_atomic(args.out, text)
+    write_atomic(args.out.with_suffix(".json"), json.dumps(
+        {"board": args.board, "label": args.label, "rows": rows}, indent=1) + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+/*
+ * fp_resolver.h - the op resolver: kernel entries the graph executor calls.
+ *
+ * fp_graph_run_layer never names a kernel. It looks the layer's (op,
+ * datapath) up in graph->kernels (fp_kernel_table_t, fp_types.h) and calls the
+ * entry's run function, so an image contains exactly the kernels its table
+ * names (with -ffunction-sections -fdata-sections and --gc-sections).
+ *
+ *   - The generated model code (codegen_templates/model.c.j2) emits a table
+ *     with the pairs its plan uses, e.g.
+ *         { FP_OP_CONV2D, FP_DP_S8, fp_run_conv2d_s8, fp_need_conv2d_s8 },
+ *         { FP_OP_ADD, FP_DP_S8, fp_run_add_s8, NULL },
+ *   - fp_kernels_all() (runtime/src/graph/fp_kernels_all.c) is the table of
+ *     every line of FP_KERNEL_LIST; the host simulator runs with it.
+ *
+ * Every entry function has one of the two types of fp_types.h
+ * (fp_kernel_run_fn_t, fp_kernel_scratch_fn_t). They are small adapters,
+ * defined below from FP_KERNEL_LIST as static inline functions: a translation
+ * unit emits only those whose address it takes, and no new external symbol
+ * appears. fp_run_<name> passes the layer's params, tensors, weights and bias
+ * to the kernel with their C types; fp_need_<name> (weighted kernels only)
+ * returns the kernel's *_scratch_size.
+ *
+ * Adding a kernel to the resolver is ONE line in FP_KERNEL_LIST:
+ *     X(family, OP, DP, name, member, kernel)
+ *   family  how the kernel is called (FP_ADAPT_<family> below):
+ *           W8 / W16  weighted: (params, input, weights, bias, output, scratch)
+ *                     int8 + int32 bias / int16 + int64 bias, with a
+ *                     <kernel>_scratch_size twin
+ *           U8 / U16  unary: (params, input, output)
+ *           B8 / B16  binary: (params, input1, input2, output)
+ *           C8 / C16  concat: (params, input pointer array, output)
+ *           RQ        requantize: picks fp_requantize_<in>_<out> by the
+ *                     tensors' dtypes (s8->s8, s8->s16, s16->s8)
+ *   OP, DP  the fp_op_t / fp_datapath_t suffixes (FP_OP_<OP>, FP_DP_<DP>)
+ *   name    <op key>_<datapath> of fixpoint.ops.runtime_ops: the adapters are
+ *           fp_run_<name> / fp_need_<name>, the names the code generator
+ *           emits; tests/sim/test_sim_resolver.py checks the list against
+ *           RUNTIME_OPS (pairs and kernel per datapath)
+ *   member  the fp_layer_params_t union member the kernel's params live in
+ *   kernel  the C kernel (RUNTIME_OPS[op].kernels[datapath]); s4 activation-
+ *           only ops run the int8 kernel
+ * A new family (a new kernel signature) needs one FP_ADAPT_<family> macro and
+ * one FP_NEED_<family> macro here.
+ */
+#ifndef FP_RESOLVER_H
+#define FP_RESOLVER_H
+
+#include <stddef.h>
+
+#include "fp_runtime.h"
+
+/* clang-format off */
+#define FP_KERNEL_LIST(X) \
+    X(W8,  CONV2D,           S8,  conv2d_s8,            conv2d,           fp_conv2d_s8) \
+    X(W8,  CONV2D,           S4,  conv2d_s4,            conv2d,           fp_conv2d_s4) \
+    X(W16, CONV2D,           S16, conv2d_s16,           conv2d,           fp_conv2d_s16) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8,  depthwise_conv2d, fp_depthwise_conv2d_s8) \
+    X(W8,  DEPTHWISE_CONV2D, S4,  depthwise_conv2d_s4,  depthwise_conv2d, fp_depthwise_conv2d_s4) \
+    X(W16, DEPTHWISE_CONV2D, S16, depthwise_conv2d_s16, depthwise_conv2d, fp_depthwise_conv2d_s16) \
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8,   fully_connected,  fp_fully_connected_s8) \
+    X(W8,  FULLY_CONNECTED,  S4,  fully_connected_s4,   fully_connected,  fp_fully_connected_s4) \
+    X(W16, FULLY_CONNECTED,  S16, fully_connected_s16,  fully_connected,  fp_fully_connected_s16) \
+    X(B8,  ADD,              S8,  add_s8,               add,              fp_add_s8) \
+    X(B8,  ADD,              S4,  add_s4,               add,              fp_add_s8) \
+    X(B16, ADD,              S16, add_s16,              add,              fp_add_s16) \
+    X(B8,  MUL,              S8,  mul_s8,               mul,              fp_mul_s8) \
+    X(B8,  MUL,              S4,  mul_s4,               mul,              fp_mul_s8) \
+    X(B16, MUL,              S16, mul_s16,              mul,              fp_mul_s16) \
+    X(U8,  MAX_POOL,         S8,  max_pool_s8,          pool,             fp_max_pool_s8) \
+    X(U8,  MAX_POOL,         S4,  max_pool_s4,          pool,             fp_max_pool_s8) \
+    X(U16, MAX_POOL,         S16, max_pool_s16,         pool,             fp_max_pool_s16) \
+    X(U8,  AVG_POOL,         S8,  avg_pool_s8,          pool,             fp_avg_pool_s8) \
+    X(U8,  AVG_POOL,         S4,  avg_pool_s4,          pool,             fp_avg_pool_s8) \
+    X(U16, AVG_POOL,         S16, avg_pool_s16,         pool,             fp_avg_pool_s16) \
+    X(U8,  SOFTMAX,          S8,  softmax_s8,           softmax,          fp_softmax_s8) \
+    X(U8,  SOFTMAX,          S4,  softmax_s4,           softmax,          fp_softmax_s8) \
+    X(U16, SOFTMAX,          S16, softmax_s16,          softmax,          fp_softmax_s16) \
+    X(C8,  CONCAT,           S8,  concat_s8,            concat,           fp_concat_s8) \
+    X(C8,  CONCAT,           S4,  concat_s4,            concat,           fp_concat_s8) \
+    X(C16, CONCAT,           S16, concat_s16,           concat,           fp_concat_s16) \
+    X(U8,  PAD,              S8,  pad_s8,               pad,              fp_pad_s8) \
+    X(U8,  PAD,              S4,  pad_s4,               pad,              fp_pad_s8) \
+    X(U16, PAD,              S16, pad_s16,              pad,              fp_pad_s16) \
+    X(U8,  LEAKY_RELU,       S8,  leaky_relu_s8,        leaky_relu,       fp_leaky_relu_s8) \
+    X(U8,  LEAKY_RELU,       S4,  leaky_relu_s4,        leaky_relu,       fp_leaky_relu_s8) \
+    X(U16, LEAKY_RELU,       S16, leaky_relu_s16,       leaky_relu,       fp_leaky_relu_s16) \
+    X(RQ,  REQUANTIZE,       S8,  requantize_s8,        requantize,       fp_requantize_s8_s8) \
+    X(RQ,  REQUANTIZE,       S4,  requantize_s4,        requantize,       fp_requantize_s8_s8) \
+    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8)
+/* clang-format on */
+
+/* ---- adapters, one macro per kernel signature ----------------------------- */
+
+#define FP_ADAPT_WEIGHTED(name, member, kernel, act_t, bias_t) \
+    static inline fp_status_t fp_run_##name(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch) \
+    { \
+        return kernel(&layer->params.member, (const act_t *)io->in[0], (const int8_t *)layer->weights, \
+                      (const bias_t *)layer->bias, (act_t *)io->out, scratch); \
+    } \
+    static inline size_t fp_need_##name(const fp_layer_t *layer) \
+    { \
+        return kernel##_scratch_size(&layer->params.member); \
+    }
+#define FP_ADAPT_W8(name, member, kernel) FP_ADAPT_WEIGHTED(name, member, kernel, int8_t, int32_t)
+#define FP_ADAPT_W16(name, member, kernel) FP_ADAPT_WEIGHTED(name, member, kernel, int16_t, int64_t)
+
+#define FP_ADAPT_UNARY(name, member, kernel, act_t) \
+    static inline fp_status_t fp_run_##name(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch) \
+    { \
+        (void)scratch; \
+        return kernel(&layer->params.member, (const act_t *)io->in[0], (act_t *)io->out); \
+    }
+#define FP_ADAPT_U8(name, member, kernel) FP_ADAPT_UNARY(name, member, kernel, int8_t)
+#define FP_ADAPT_U16(name, member, kernel) FP_ADAPT_UNARY(name, member, kernel, int16_t)
+
+#define FP_ADAPT_BINARY(name, member, kernel, act_t) \
+    static inline fp_status_t fp_run_##name(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch) \
+    { \
+        (void)scratch; \
+        return kernel(&layer->params.member, (const act_t *)io->in[0], (const act_t *)io->in[1], \
+                      (act_t *)io->out); \
+    }
+#define FP_ADAPT_B8(name, member, kernel) FP_ADAPT_BINARY(name, member, kernel, int8_t)
+#define FP_ADAPT_B16(name, member, kernel) FP_ADAPT_BINARY(name, member, kernel, int16_t)
+
+/* The executor checked 1 <= n_inputs <= 8; the copy loop is bounded anyway. */
+#define FP_ADAPT_CONCAT(name, member, kernel, act_t) \
+    static inline fp_status_t fp_run_##name(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch) \
+    { \
+        const act_t *inputs[8]; \
+        int32_t i; \
+        (void)scratch; \
+        for (i = 0; i < 8; ++i) { \
+            inputs[i] = (const act_t *)io->in[i]; \
+        } \
+        return kernel(&layer->params.member, inputs, (act_t *)io->out); \
+    }
+#define FP_ADAPT_C8(name, member, kernel) FP_ADAPT_CONCAT(name, member, kernel, int8_t)
+#define FP_ADAPT_C16(name, member, kernel) FP_ADAPT_CONCAT(name, member, kernel, int16_t)
+
+/* Requantize converts between activation types: the input tensor's dtype and
+ * the layer's out_dtype (both checked against the tensors) pick the kernel. */
+static inline fp_status_t fp_run_requantize_by_dtype(const fp_layer_t *layer, const fp_kernel_io_t *io)
+{
+    const fp_requantize_params_t *p = &layer->params.requantize;
+    if (io->in_dtype == FP_DTYPE_S8 && io->out_dtype == FP_DTYPE_S8) {
+        return fp_requantize_s8_s8(p, (const int8_t *)io->in[0], (int8_t *)io->out);
+    }
+    if (io->in_dtype == FP_DTYPE_S8 && io->out_dtype == FP_DTYPE_S16) {
+        return fp_requantize_s8_s16(p, (const int8_t *)io->in[0], (int16_t *)io->out);
+    }
+    if (io->in_dtype == FP_DTYPE_S16 && io->out_dtype == FP_DTYPE_S8) {
+        return fp_requantize_s16_s8(p, (const int16_t *)io->in[0], (int8_t *)io->out);
+    }
+    return FP_ERR_UNSUPPORTED;
+}
+#define FP_ADAPT_RQ(name, member, kernel) \
+    static inline fp_status_t fp_run_##name(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch) \
+    { \
+        (void)scratch; \
+        return fp_run_requantize_by_dtype(layer, io); \
+    }
+
+/* fp_need_<name> for the table: weighted families have one, the others NULL. */
+#define FP_NEED_W8(name) fp_need_##name
+#define FP_NEED_W16(name) fp_need_##name
+#define FP_NEED_U8(name) NULL
+#define FP_NEED_U16(name) NULL
+#define FP_NEED_B8(name) NULL
+#define FP_NEED_B16(name) NULL
+#define FP_NEED_C8(name) NULL
+#define FP_NEED_C16(name) NULL
+#define FP_NEED_RQ(name) NULL
+
+/* One table row of an FP_KERNEL_LIST line (fp_kernels_all.c). */
+#define FP_KERNEL_ROW(family, OP, DP, name, member, kernel) \
+    { FP_OP_##OP, FP_DP_##DP, fp_run_##name, FP_NEED_##family(name) },
+
+/* Every adapter of the list (static inline: emitted only where used). */
+#define FP_KERNEL_ADAPTER(family, OP, DP, name, member, kernel) FP_ADAPT_##family(name, member, kernel)
+FP_KERNEL_LIST(FP_KERNEL_ADAPTER)
+
+#endif /* FP_RESOLVER_H */

@@ -1,0 +1,76 @@
+"""The model's op resolver: the (op, datapath) kernel entries its layers need.
+
+The generated ``p_model.c`` hands ``fp_graph_run`` a kernel table
+(``fp_kernel_table_t``) listing exactly the pairs the plan's layers use, so
+the firmware links those kernels and no others (the linker drops every
+unreferenced function: ``-ffunction-sections`` + ``--gc-sections``). Each
+row names the adapters ``fp_run_<op>_<datapath>`` / ``fp_need_<op>_<datapath>``
+of ``runtime/include/fp_resolver.h``; which pairs have a kernel, and whether
+it takes scratch, comes from ``fixpoint.ops.runtime_ops.RUNTIME_OPS`` (the
+same table lists every kernel of ``fp_kernels_all()``). Copy layers are not
+kernels: the executor moves their bytes itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..cparams import DATAPATH_ENUM
+from ..ops.runtime_ops import RUNTIME_OPS
+from ..plan import Plan
+from .regvalues import CodegenError
+
+__all__ = ["KernelEntry", "kernel_entries", "all_kernel_entries"]
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    op: str                    # RUNTIME_OPS key
+    datapath: str              # "s8" | "s4" | "s16"
+    kernel: str                # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath])
+    scratch: bool              # the kernel takes scratch: the entry has a scratch-size function
+
+    @property
+    def name(self) -> str:
+        return f"{self.op}_{self.datapath}"
+
+    @property
+    def initializer(self) -> str:
+        """The ``fp_kernel_entry_t`` row."""
+        need = f"fp_need_{self.name}" if self.scratch else "NULL"
+        return (f"{{ {RUNTIME_OPS[self.op].enum}, {DATAPATH_ENUM[self.datapath]}, "
+                f"fp_run_{self.name}, {need} }}")
+
+
+def _entry(op: str, datapath: str) -> KernelEntry | None:
+    rop = RUNTIME_OPS[op]
+    if not rop.kernels:
+        return None              # no kernel (copy): the executor does it
+    if datapath not in rop.kernels:
+        raise KeyError(datapath)
+    return KernelEntry(op, datapath, rop.kernels[datapath], rop.has_weights)
+
+
+def all_kernel_entries() -> list[KernelEntry]:
+    """Every (op, datapath) kernel of the runtime: what ``fp_kernels_all()`` holds."""
+    entries = (_entry(op, dp) for op, rop in RUNTIME_OPS.items() for dp in rop.datapaths if dp in rop.kernels)
+    return [e for e in entries if e is not None]
+
+
+def kernel_entries(plan: Plan) -> list[KernelEntry]:
+    """The kernel entries of the plan's layers, one per distinct pair, in order of first use."""
+    entries: dict[tuple[str, str], KernelEntry] = {}
+    for i, layer in enumerate(plan.layers):
+        key = (layer.op, layer.datapath)
+        if key in entries:
+            continue
+        if layer.op not in RUNTIME_OPS or layer.datapath not in DATAPATH_ENUM:
+            raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}' ({layer.op}, "
+                               f"{layer.datapath}) is not a runtime op and datapath")
+        try:
+            entry = _entry(layer.op, layer.datapath)
+        except KeyError:
+            raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}': the runtime has no "
+                               f"{layer.datapath} kernel for {layer.op}") from None
+        if entry is not None:
+            entries[key] = entry
+    return list(entries.values())

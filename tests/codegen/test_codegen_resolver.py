@@ -1,0 +1,108 @@
+"""The generated op resolver: a model's table lists exactly the (op, datapath)
+pairs its layers use, its firmware links exactly those kernels (arm-none-eabi-nm
+on the ELF built for mps2-an386), and a pair missing from the table makes the
+generated model return FP_ERR_UNRESOLVED on the host instead of crashing."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from fixpoint.boards.build import build_firmware
+from fixpoint.codegen import CodegenError, generate
+from fixpoint.codegen.host import HostRunError, compile_generated
+from fixpoint.codegen.resolver import KernelEntry, all_kernel_entries, kernel_entries
+from fixpoint.ops.runtime_ops import RUNTIME_OPS
+
+from codegen_helpers import sample_bytes
+from codegen_plans import built_plan, example_plan, random_inputs
+
+BOARD = "mps2-an386"
+# Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
+# requantization primitives (fp_requantize_acc32/64) are not kernels.
+KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+
+
+def plan_pairs(plan) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((layer.op, layer.datapath) for layer in plan.layers if layer.op != "copy"))
+
+
+def kernel_symbols(entries: list[KernelEntry]) -> set[str]:
+    """The C kernels (and scratch-size twins) a table of entries makes the firmware link."""
+    names = set()
+    for e in entries:
+        if e.op == "requantize":   # picks its kernel by the tensors' dtypes
+            names |= {"fp_requantize_s8_s8", "fp_requantize_s8_s16", "fp_requantize_s16_s8"}
+        else:
+            names.add(e.kernel)
+        if e.scratch:
+            names.add(e.kernel + "_scratch_size")
+    return names
+
+
+@pytest.mark.parametrize("recipe, datapath", [("every_op", "s8"), ("every_op", "s4"), ("every_op", "s16"),
+                                              ("chain", "s8"), ("branches", "s16")])
+def test_table_lists_exactly_the_pairs_the_plan_uses(recipe, datapath, tmp_path):
+    plan, _ = built_plan(recipe, datapath)
+    entries = kernel_entries(plan)
+    assert [(e.op, e.datapath) for e in entries] == plan_pairs(plan)
+    for e in entries:
+        assert e.kernel == RUNTIME_OPS[e.op].kernels[e.datapath]
+        assert e.scratch == RUNTIME_OPS[e.op].has_weights
+    source = generate(plan, None, tmp_path / "gen").files["model_c"].read_text()
+    rows = re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+) \}", source)
+    assert rows == [(RUNTIME_OPS[e.op].enum, f"FP_DP_{e.datapath.upper()}", e.name,
+                     f"fp_need_{e.name}" if e.scratch else "NULL") for e in entries]
+
+
+def test_unknown_datapath_is_a_codegen_error(tmp_path):
+    plan, _ = built_plan("chain", "s8")
+    plan.layers[1].datapath = "s2"
+    with pytest.raises(CodegenError, match=r"layer 1 '.*' \(conv2d, s2\) is not a runtime op and datapath"):
+        kernel_entries(plan)
+
+
+def test_missing_table_entry_is_fp_err_unresolved_on_the_host(tmp_path):
+    """Drop the add entry from a generated chain model: its add layer now fails with
+    FP_ERR_UNRESOLVED (-4), which fp_model_run passes on; the intact build runs."""
+    plan, _ = built_plan("chain", "s8", name="resolver_drop")
+    generated = generate(plan, None, tmp_path / "gen")
+    inputs = sample_bytes(random_inputs(plan, 1, seed=3), 0)
+    assert len(compile_generated(generated, tmp_path / "cache").run(inputs)) == generated.output_bytes
+    model_c = generated.files["model_c"]
+    text = model_c.read_text()
+    row = "    { FP_OP_ADD, FP_DP_S8, fp_run_add_s8, NULL },\n"
+    assert row in text
+    model_c.write_text(text.replace(row, ""))
+    module = compile_generated(generated, tmp_path / "cache")
+    with pytest.raises(HostRunError, match=r"fp_model_run returned -4$"):
+        module.run(inputs)
+
+
+def nm_symbols(image) -> set[str]:
+    nm = shutil.which("arm-none-eabi-nm")
+    assert nm, "arm-none-eabi-nm not on PATH"
+    out = subprocess.run([nm, str(image)], capture_output=True, text=True, check=True).stdout
+    return {parts[2] for parts in (line.split() for line in out.splitlines())
+            if len(parts) == 3 and parts[1] in "tT"}
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn_bn_res"])
+def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    plan = example_plan(model)
+    generated = generate(plan, BOARD, tmp_path / "gen")
+    image = build_firmware(BOARD, generated.sources, [generated.out_dir], out_dir=tmp_path / "fw")
+    symbols = nm_symbols(image)
+    linked = {s for s in symbols if KERNEL_SYMBOL.match(s)}
+    entries = kernel_entries(plan)
+    assert linked == kernel_symbols(entries)
+    assert {f"fp_run_{e.name}" for e in entries} <= symbols or not entries
+    every = kernel_symbols(all_kernel_entries())
+    assert every - linked, "the test model uses every kernel: nothing to leave out"
+    for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all"):
+        assert absent not in symbols, absent
+    assert "fp_fully_connected_s8" in linked
