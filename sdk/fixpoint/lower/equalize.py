@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fixpoint.ir import Graph, ModelError, Node
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-FIRST_OPS = ("conv2d", "depthwise_conv2d", "fully_connected")
+# ops whose weights can be rescaled per output channel (registry rows with a weight_channel_axis)
+FIRST_OPS = registry.keys_where(lambda row: row.weight_channel_axis is not None)
 SCALE_LIMIT = 1e4        # keep factors sane when a channel is (almost) dead
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from fixpoint.calibrate.data import first_samples
 from fixpoint.ir import ModelError, Node
+from fixpoint.ops import registry
 
 from .adaround import MAX_DEPTH, adaptive_round
 from .context import LowerContext
@@ -28,7 +29,7 @@ from .weights import QuantizedWeights
 
 log = logging.getLogger(__name__)
 
-REFINABLE = ("conv2d", "depthwise_conv2d", "fully_connected")
+REFINABLE = registry.keys_where(lambda row: row.refinable)
 
 
 def _channels_first(w: np.ndarray, op: str) -> np.ndarray:

@@ -50,6 +50,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import cparams
+from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import RequantProfile
 from ..reference.requant import shift_range
 from . import native
@@ -58,10 +59,9 @@ from .cstruct import CArrays, new_struct, status_name
 ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16}
 BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
-OFFSET_FIELDS = {op: ("input_offset", "output_offset")
-                 for op in ("conv2d", "depthwise_conv2d", "fully_connected", "leaky_relu", "requantize")}
-OFFSET_FIELDS.update(add=("input1_offset", "input2_offset", "output_offset"),
-                     mul=("input1_offset", "input2_offset", "output_offset"), concat=("output_offset",))
+# zero-point fields that default to 0 in the wrappers (registry rows' offset_fields)
+OFFSET_FIELDS: dict[str, tuple[str, ...]] = {key: row.offset_fields for key, row in RUNTIME_OPS.items()
+                                             if row.offset_fields}
 SCALE_FIELDS = ("input1_scale", "input2_scale", "output_scale", "identity_scale", "alpha_scale", "scale")
 
 
@@ -92,15 +92,10 @@ class KernelSpec:
 
 
 def _specs() -> list[KernelSpec]:
-    specs = [KernelSpec(f"{op}_{dp}", op, dp, "weighted", ACT[dp], ACT[dp])
-             for op in ("conv2d", "depthwise_conv2d", "fully_connected") for dp in ("s8", "s4", "s16")]
-    families = {"add": "binary", "mul": "binary", "max_pool": "unary", "avg_pool": "unary",
-                "softmax": "unary", "concat": "concat", "pad": "unary", "leaky_relu": "unary"}
-    specs += [KernelSpec(f"{op}_{dp}", op, dp, fam, ACT[dp], ACT[dp])
-              for op, fam in families.items() for dp in ("s8", "s16")]
-    specs += [KernelSpec(f"requantize_{a}_{b}", "requantize", a, "unary", ACT[a], ACT[b])
-              for a, b in (("s8", "s8"), ("s8", "s16"), ("s16", "s8"))]
-    return specs
+    """One wrapper per distinct C kernel of every registry row with a sim_family."""
+    return [KernelSpec(cname[len("fp_"):], key, in_dp, row.sim_family, ACT[in_dp], ACT[out_dp])
+            for key, row in RUNTIME_OPS.items() if row.sim_family
+            for cname, in_dp, out_dp in row.c_kernels()]
 
 
 KERNEL_SPECS: dict[str, KernelSpec] = {s.name: s for s in _specs()}
