@@ -85,6 +85,5 @@ RUNTIME = (
         output_rule="fixpoint.lower.ops_data:output_same_as_input",
         params_builder="fixpoint.cparams:_copy",
         tests=("tests/sim/test_sim_graph_c.py", "tests/lower/test_lower_ops.py"),
-        notes="no kernel: fp_graph_run copies the bytes (runtime/src/graph/fp_graph_run_layer.c)",
     ),
 )
