@@ -399,11 +399,13 @@ def _layer_error(layer: PlanLayer, exc: Exception) -> PlanError:
 
 
 def _check_dtypes(plan: Plan, layer: PlanLayer) -> None:
-    """Activation tensors carry the datapath's type (requantize changes it, copy keeps it)."""
-    if layer.op == "requantize":
+    """Activation tensors carry the datapath's type, unless the row's activation_dtypes says the op
+    converts it ("any", requantize) or keeps its input's ("input", copy)."""
+    rule = RUNTIME_OPS[layer.op].activation_dtypes
+    if rule == "any":
         return
     ids = [*layer.inputs, layer.output]
-    want = plan.tensors[layer.inputs[0]].dtype if layer.op == "copy" and layer.inputs else act_dtype(layer.datapath)
+    want = plan.tensors[layer.inputs[0]].dtype if rule == "input" and layer.inputs else act_dtype(layer.datapath)
     for i in ids:
         if plan.tensors[i].dtype != want:
             raise CParamsError(f"tensor '{plan.tensors[i].name}' is {plan.tensors[i].dtype}, "

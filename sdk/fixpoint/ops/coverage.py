@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .registry import ONNX_ROWS, RUNTIME_ROWS
-from .rows import ALL_DATAPATHS, NORMALIZE_PASSES, OnnxOp, RuntimeOp, resolve
+from .rows import ACTIVATION_DTYPE_RULES, ALL_DATAPATHS, NORMALIZE_PASSES, OnnxOp, RuntimeOp, resolve
 
 __all__ = ["runtime_row_problems", "onnx_row_problems", "registry_problems", "stage_tables",
            "stage_table_problems", "c_op_enums", "SIM_FAMILIES"]
@@ -105,6 +105,8 @@ def _consistency_problems(row: RuntimeOp) -> list[str]:
         problems.append(f"{name}: clamping needs the normalized attributes act and act_range")
     if not row.doc:
         problems.append(f"{name}: no doc")
+    if row.activation_dtypes not in ACTIVATION_DTYPE_RULES:
+        problems.append(f"{name}: activation_dtypes {row.activation_dtypes!r} is not one of {ACTIVATION_DTYPE_RULES}")
     return problems
 
 

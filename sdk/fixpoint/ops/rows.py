@@ -15,9 +15,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OnnxOp", "RuntimeOp", "resolve", "NORMALIZE_PASSES", "ALL_DATAPATHS"]
+__all__ = ["OnnxOp", "RuntimeOp", "resolve", "NORMALIZE_PASSES", "ALL_DATAPATHS", "ACTIVATION_DTYPE_RULES"]
 
 ALL_DATAPATHS = ("s8", "s4", "s16")
+ACTIVATION_DTYPE_RULES = ("datapath", "input", "any")
 
 # The normalize passes (fixpoint.normalize.PASSES) an ONNX row may name as the one that consumes it.
 NORMALIZE_PASSES = ("drop_identity", "fold_constants", "canonicalize", "to_fully_connected",
@@ -65,6 +66,8 @@ class RuntimeOp:
     datapaths: tuple[str, ...] = ALL_DATAPATHS
     has_weights: bool = False         # weights + bias arrays, scratch-taking kernel, weight bits apply
     multi_input: bool = False         # kernel takes an array of input pointers
+    activation_dtypes: str = "datapath"  # "datapath": inputs and output have the datapath's activation
+    #                                      type; "input": the output keeps the input's type; "any": converts
     # --- normalized IR (docs/normalized-ir.md); None: never in a normalized graph (tools insert it)
     normalized_attrs: tuple[str, ...] | None = None
     input_count: int | None = None    # exact number of normalized inputs (None: any)

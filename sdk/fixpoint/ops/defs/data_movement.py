@@ -65,7 +65,7 @@ RUNTIME = (
     RuntimeOp(
         "requantize", enum="FP_OP_REQUANTIZE", params_struct="fp_requantize_params_t", union_member="requantize",
         kernels={"s8": "fp_requantize_s8_s8", "s4": "fp_requantize_s8_s8", "s16": "fp_requantize_s16_s8"},
-        doc="rescale or change activation type (s8<->s16)",
+        doc="rescale or change activation type (s8<->s16)", activation_dtypes="any",
         params_builder="fixpoint.cparams:_requantize",
         sim_family="unary",
         sim_kernels=(("requantize_s8_s8", "s8", "s8"), ("requantize_s8_s16", "s8", "s16"),
@@ -77,7 +77,7 @@ RUNTIME = (
     ),
     RuntimeOp(
         "copy", enum="FP_OP_COPY", params_struct="fp_copy_params_t", union_member="copy",
-        kernels={}, doc="layout-neutral reshape between arena slots",
+        kernels={}, doc="layout-neutral reshape between arena slots", activation_dtypes="input",
         datapaths=ALL_DATAPATHS,
         normalized_attrs=(),
         float_kernel="fixpoint.normalize.float_exec:_copy",
