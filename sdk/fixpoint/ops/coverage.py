@@ -99,6 +99,8 @@ def _consistency_problems(row: RuntimeOp) -> list[str]:
         problems.append(f"{name}: datapaths {row.datapaths} outside {ALL_DATAPATHS}")
     if row.has_weights and (row.weight_channel_axis is None or row.sim_family != "weighted"):
         problems.append(f"{name}: has_weights needs weight_channel_axis and sim_family 'weighted'")
+    if row.multi_input != (row.c_inputs is None):
+        problems.append(f"{name}: multi_input ops take any input count (c_inputs None), others a fixed one")
     if row.refinable and not row.has_weights:
         problems.append(f"{name}: refinable without weights")
     if row.clamping and not {"act", "act_range"} <= set(row.normalized_attrs or ()):
