@@ -85,6 +85,7 @@ def _stage_problems(row: RuntimeOp) -> list[str]:
         problems.append(f"{name}: has stage functions but no normalized_attrs (is it in the normalized IR?)")
     if row.kernels and row.sim_family not in SIM_FAMILIES:
         problems.append(f"{name}: sim_family {row.sim_family!r} is not one of {SIM_FAMILIES}")
+    problems += _ref_problems(name, "sim_prepare", row.sim_prepare, bool(row.sim_family))
     if row.kernels and not row.reference:
         problems.append(f"{name}: no reference function")
     for ref in row.reference:
@@ -218,6 +219,7 @@ def stage_tables() -> dict[str, tuple[set[str], set[str]]]:
         "lower.equalize.FIRST_OPS": (_keys(equalize.FIRST_OPS), rows(lambda r: r.weight_channel_axis is not None)),
         "cparams.PARAMS_BUILDERS": (_keys(cparams.PARAMS_BUILDERS), set(RUNTIME_ROWS)),
         "cparams.N_INPUTS": (_keys(cparams.N_INPUTS), set(RUNTIME_ROWS)),
+        "sim.kernels.PREPARE": (_keys(kernels.PREPARE), rows(lambda r: r.sim_family)),
         "sim.kernels.OFFSET_FIELDS": (_keys(kernels.OFFSET_FIELDS), rows(lambda r: r.offset_fields)),
         "sim.kernels.KERNEL_SPECS (ops)": ({s.op for s in kernels.KERNEL_SPECS.values()},
                                            rows(lambda r: r.sim_family)),

@@ -87,7 +87,8 @@ def _ref(ref: str) -> str:
 
 
 _STAGES = (("float kernel", "float_kernel"), ("layout rewrite", "layout_rewrite"), ("lowering", "lowering"),
-           ("output quantization", "output_rule"), ("C params", "params_builder"))
+           ("output quantization", "output_rule"), ("C params", "params_builder"),
+           ("simulator wrapper arguments", "sim_prepare"))
 
 
 def _op_section(op: RuntimeOp) -> list[str]:

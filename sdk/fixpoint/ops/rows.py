@@ -82,7 +82,10 @@ class RuntimeOp:
     params_builder: str | None = None  # cparams: (OpContext) -> C params struct fields
     c_inputs: tuple[int, ...] | None = (1,)  # accepted layer input counts (None: 1..MAX_LAYER_INPUTS)
     # --- host simulator kernel wrappers (fixpoint.sim.kernels)
-    sim_family: str | None = None     # "weighted" | "binary" | "unary" | "concat"; None: no C kernel
+    sim_family: str | None = None     # C calling convention: "weighted" | "binary" | "unary" | "concat";
+    #                                   None: no C kernel
+    sim_prepare: str | None = None    # "mod:fn" (where, spec, args, kw) -> _Call: checks the wrapper's
+    #                                   arguments (fixpoint.sim.kernels)
     sim_kernels: tuple[tuple[str, str, str], ...] = ()  # (C name without fp_, in dp, out dp) when
     #                                                     not one per distinct kernels[] entry
     offset_fields: tuple[str, ...] = ()  # zero-point fields defaulting to 0 in the wrappers

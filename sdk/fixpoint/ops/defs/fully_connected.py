@@ -26,6 +26,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_weighted:lower_fully_connected",
         output_rule="fixpoint.lower.ops_data:output_calibrated",
         params_builder="fixpoint.cparams:_fully_connected",
+        sim_prepare="fixpoint.sim.kernels:_prep_fully_connected",
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         reference=("fixpoint.reference.fully_connected:fully_connected",),
         tests=("tests/runtime/test_fully_connected.py", "tests/lower/test_lower_ops.py"),

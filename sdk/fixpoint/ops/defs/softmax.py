@@ -20,6 +20,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_data:lower_softmax",
         output_rule="fixpoint.lower.ops_data:output_softmax",
         params_builder="fixpoint.cparams:_softmax",
+        sim_prepare="fixpoint.sim.kernels:_prep_softmax",
         sim_family="unary",
         reference=("fixpoint.reference.softmax:softmax_s8", "fixpoint.reference.softmax:softmax_s16"),
         tests=("tests/runtime/test_softmax.py", "tests/lower/test_lower_ops.py"),
