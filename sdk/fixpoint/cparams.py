@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .ops.registry import runtime_refs
 from .ops.runtime_ops import RUNTIME_OPS
 from .reference.int4 import pack_int4
 from .plan import DTYPES, Plan, PlanError, PlanLayer, PlanTensor, RequantProfile
@@ -360,12 +361,10 @@ def _copy(c: OpContext) -> dict[str, Any]:
     return {"bytes": c.derived("bytes", _count(c.out_shape) * np.dtype(DTYPES[c.out_dtype]).itemsize)}
 
 
-PARAMS_BUILDERS: dict[str, Callable[[OpContext], dict[str, Any]]] = {
-    "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d, "fully_connected": _fully_connected,
-    "add": _add, "mul": _mul, "max_pool": _pool, "avg_pool": _pool, "softmax": _softmax,
-    "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
-}
-N_INPUTS = {"add": (1, 2), "mul": (1, 2)}  # 1: the second operand is the constant 'weights'
+# From the registry rows (fixpoint/ops/defs/): params_builder, and c_inputs, the accepted input
+# counts (None: 1..MAX_LAYER_INPUTS; add / mul take 1 when the second operand is the constant 'weights').
+PARAMS_BUILDERS: dict[str, Callable[[OpContext], dict[str, Any]]] = runtime_refs("params_builder")
+N_INPUTS: dict[str, tuple[int, ...] | None] = {key: row.c_inputs for key, row in RUNTIME_OPS.items()}
 
 
 def op_params(op: str, ctx: OpContext) -> dict[str, Any]:
@@ -374,7 +373,7 @@ def op_params(op: str, ctx: OpContext) -> dict[str, Any]:
         raise CParamsError(f"op '{op}' is not a runtime op (known: {sorted(PARAMS_BUILDERS)})")
     if ctx.datapath not in DATAPATH_ENUM:
         raise CParamsError(f"datapath '{ctx.datapath}' is not one of {sorted(DATAPATH_ENUM)}")
-    expected = N_INPUTS.get(op, None if RUNTIME_OPS[op].multi_input else (1,))
+    expected = N_INPUTS[op]
     if expected is not None and len(ctx.in_shapes) not in expected:
         raise CParamsError(f"op '{op}' takes {' or '.join(map(str, expected))} input(s), got {len(ctx.in_shapes)}")
     fields = PARAMS_BUILDERS[op](ctx)
@@ -400,11 +399,13 @@ def _layer_error(layer: PlanLayer, exc: Exception) -> PlanError:
 
 
 def _check_dtypes(plan: Plan, layer: PlanLayer) -> None:
-    """Activation tensors carry the datapath's type (requantize changes it, copy keeps it)."""
-    if layer.op == "requantize":
+    """Activation tensors carry the datapath's type, unless the row's activation_dtypes says the op
+    converts it ("any", requantize) or keeps its input's ("input", copy)."""
+    rule = RUNTIME_OPS[layer.op].activation_dtypes
+    if rule == "any":
         return
     ids = [*layer.inputs, layer.output]
-    want = plan.tensors[layer.inputs[0]].dtype if layer.op == "copy" and layer.inputs else act_dtype(layer.datapath)
+    want = plan.tensors[layer.inputs[0]].dtype if rule == "input" and layer.inputs else act_dtype(layer.datapath)
     for i in ids:
         if plan.tensors[i].dtype != want:
             raise CParamsError(f"tensor '{plan.tensors[i].name}' is {plan.tensors[i].dtype}, "

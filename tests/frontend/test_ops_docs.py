@@ -26,6 +26,17 @@ def test_doc_lists_every_onnx_and_runtime_op():
         assert f"| `{key}` |" in text and op.doc in text
 
 
+def test_doc_gives_each_runtime_op_its_whole_story():
+    text = docs.render_supported_ops()
+    for key, op in RUNTIME_OPS.items():
+        section = text.split(f"### `{key}`", 1)[1].split("\n### ", 1)[0]
+        assert op.defined_in.replace(".", "/") + ".py" in section, key
+        for path in [*op.kernel_files(), *op.tests]:
+            assert f"`{path}`" in section, (key, path)
+        for ref in op.reference:
+            assert ref.replace(":", ".") in section, (key, ref)
+
+
 def test_required_ops_are_in_the_table():
     assert set(REQUIRED) <= set(ONNX_OPS)
 

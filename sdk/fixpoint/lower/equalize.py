@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fixpoint.ir import Graph, ModelError, Node
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-FIRST_OPS = ("conv2d", "depthwise_conv2d", "fully_connected")
+# ops whose weights can be rescaled per output channel (registry rows with a weight_channel_axis)
+FIRST_OPS = registry.keys_where(lambda row: row.weight_channel_axis is not None)
 SCALE_LIMIT = 1e4        # keep factors sane when a channel is (almost) dead
 
 
@@ -61,10 +63,13 @@ def equalizable_pairs(graph: Graph) -> list[tuple[Node, Node]]:
     return pairs
 
 
+def _out_axis(op: str) -> int:
+    return registry.RUNTIME_ROWS[op].weight_channel_axis
+
+
 def _out_channel_ranges(w: np.ndarray, op: str) -> np.ndarray:
-    if op == "depthwise_conv2d":
-        return np.abs(w).max(axis=(0, 1, 2))
-    return np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+    axis = _out_axis(op)
+    return np.abs(w).max(axis=tuple(i for i in range(w.ndim) if i != axis))
 
 
 def _in_channel_view(w: np.ndarray, op: str, channels: int) -> np.ndarray:
@@ -82,10 +87,9 @@ def _equalize_pair(first: Node, second: Node, data: dict[str, np.ndarray], chann
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where((r1 > 0) & (r2 > 0), np.sqrt(r1 / r2), 1.0)
     s = np.clip(s, 1.0 / SCALE_LIMIT, SCALE_LIMIT)
-    if first.op == "depthwise_conv2d":
-        data[first.inputs[1]] = w1 / s
-    else:
-        data[first.inputs[1]] = w1 / s.reshape([-1] + [1] * (w1.ndim - 1))
+    per_channel = [1] * w1.ndim
+    per_channel[_out_axis(first.op)] = -1
+    data[first.inputs[1]] = w1 / s.reshape(per_channel)
     data[first.inputs[2]] = b1 / s
     data[second.inputs[1]] = (w2 * s).reshape(data[second.inputs[1]].shape)
     return s

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from fixpoint.ir import ModelError, Node
+from fixpoint.ops import registry
 
 from .context import LowerContext, act_clamp
 from .refine import refine_layer
 from .weights import QuantizedWeights, quantize_bias, quantize_weights
 
-# output-channel axis of each op's runtime weight layout
-CHANNEL_AXIS = {"conv2d": 0, "depthwise_conv2d": 3, "fully_connected": 0}
-
+# output-channel axis of each op's runtime weight layout (registry rows' weight_channel_axis)
+CHANNEL_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
 
 
 @dataclass

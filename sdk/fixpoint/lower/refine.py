@@ -19,6 +19,7 @@ import numpy as np
 
 from fixpoint.calibrate.data import first_samples
 from fixpoint.ir import ModelError, Node
+from fixpoint.ops import registry
 
 from .adaround import MAX_DEPTH, adaptive_round
 from .context import LowerContext
@@ -28,20 +29,24 @@ from .weights import QuantizedWeights
 
 log = logging.getLogger(__name__)
 
-REFINABLE = ("conv2d", "depthwise_conv2d", "fully_connected")
+REFINABLE = registry.keys_where(lambda row: row.refinable)
 
 
 def _channels_first(w: np.ndarray, op: str) -> np.ndarray:
-    """Weights as [C_out, depth] with depth in patch order."""
-    if op == "depthwise_conv2d":
-        return w[0].reshape(-1, w.shape[3]).T
-    return w.reshape(w.shape[0], -1)
+    """Weights as [C_out, depth] with depth in patch order (output channels: the row's weight_channel_axis)."""
+    axis = registry.RUNTIME_ROWS[op].weight_channel_axis
+    if axis == 0:
+        return w.reshape(w.shape[0], -1)
+    return np.moveaxis(w, axis, -1).reshape(-1, w.shape[axis]).T
 
 
 def _restore(q: np.ndarray, shape: tuple[int, ...], op: str) -> np.ndarray:
-    if op == "depthwise_conv2d":
-        return q.T.reshape(shape)
-    return q.reshape(shape)
+    """The inverse of _channels_first."""
+    axis = registry.RUNTIME_ROWS[op].weight_channel_axis
+    if axis == 0:
+        return q.reshape(shape)
+    moved = [*(d for i, d in enumerate(shape) if i != axis), shape[axis]]
+    return np.moveaxis(q.T.reshape(moved), -1, axis)
 
 
 def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,

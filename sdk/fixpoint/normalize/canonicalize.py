@@ -1,5 +1,8 @@
 """Pass 3: rename ONNX ops to runtime op keys and normalize their attributes.
 
+The ONNX rows whose ``normalized_by`` is "canonicalize" name their converter here
+(fixpoint/ops/defs/).
+
 Conv -> conv2d / depthwise_conv2d, pools (incl. global) -> max_pool / avg_pool,
 Add / Mul / Concat / Softmax / Pad / LeakyRelu -> add / mul / concat / softmax /
 pad / leaky_relu. Layouts stay ONNX (NCHW activations, OIHW weights, ONNX axes)
@@ -17,6 +20,7 @@ import numpy as np
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const, prune
 from fixpoint.normalize.geometry import window_of
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
@@ -125,21 +129,18 @@ def _leaky_relu(graph: Graph, node: Node) -> None:
     node.attrs = {"alpha": float(node.attrs.get("alpha", 0.01)), **NO_ACT}
 
 
-CONVERTERS: dict[str, Callable[[Graph, Node], None]] = {
-    "Conv": _conv,
-    "MaxPool": _pool("max_pool"),
-    "AveragePool": _pool("avg_pool"),
-    "GlobalAveragePool": _global_pool("avg_pool"),
-    "GlobalMaxPool": _global_pool("max_pool"),
-    "Add": _elementwise("add", with_act=True),
-    "Mul": _elementwise("mul", with_act=False),
-    "Sub": _by_constant("add", np.negative),
-    "Div": _by_constant("mul", np.reciprocal),
-    "Concat": _concat,
-    "Softmax": _softmax,
-    "Pad": _pad,
-    "LeakyRelu": _leaky_relu,
-}
+# Named so the op rows (fixpoint/ops/defs/) can reference them as "module:function".
+_max_pool = _pool("max_pool")
+_avg_pool = _pool("avg_pool")
+_global_avg_pool = _global_pool("avg_pool")
+_global_max_pool = _global_pool("max_pool")
+_add = _elementwise("add", with_act=True)
+_mul = _elementwise("mul", with_act=False)
+_sub = _by_constant("add", np.negative)
+_div = _by_constant("mul", np.reciprocal)
+
+# ONNX op type -> converter, from the registry rows normalized by this pass.
+CONVERTERS: dict[str, Converter] = registry.onnx_refs("converter", normalized_by="canonicalize")
 
 
 def run(graph: Graph) -> Graph:

@@ -11,10 +11,11 @@ import logging
 
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import prune, remove_node, replace_uses
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-PASSTHROUGH_OPS = ("Identity", "Dropout")
+PASSTHROUGH_OPS = registry.onnx_types_normalized_by("drop_identity")
 
 
 def _keep_output_name(graph: Graph, node: Node) -> None:

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.ir import Graph, ModelError, Node
+from fixpoint.ops import registry
 
 Array = np.ndarray
 
@@ -119,22 +120,34 @@ def _pad(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     return np.pad(x[0], widths, constant_values=node.attrs["value"])
 
 
+def _add(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return _act(x[0] + x[1], node)
+
+
+def _mul(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return x[0] * x[1]
+
+
+def _max_pool(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return _pool(node, x[0], out_shape, is_max=True)
+
+
+def _avg_pool(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return _pool(node, x[0], out_shape, is_max=False)
+
+
+def _concat(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return np.concatenate(x, axis=node.attrs["axis"])
+
+
+def _copy(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return x[0].reshape(out_shape)
+
+
 Kernel = Callable[[Node, list[Array], list[int]], Array]
 
-KERNELS: dict[str, Kernel] = {
-    "conv2d": _conv2d,
-    "depthwise_conv2d": _depthwise_conv2d,
-    "fully_connected": _fully_connected,
-    "add": lambda node, x, shape: _act(x[0] + x[1], node),
-    "mul": lambda node, x, shape: x[0] * x[1],
-    "max_pool": lambda node, x, shape: _pool(node, x[0], shape, is_max=True),
-    "avg_pool": lambda node, x, shape: _pool(node, x[0], shape, is_max=False),
-    "softmax": _softmax,
-    "concat": lambda node, x, shape: np.concatenate(x, axis=node.attrs["axis"]),
-    "pad": _pad,
-    "leaky_relu": _leaky_relu,
-    "copy": lambda node, x, shape: x[0].reshape(shape),
-}
+# runtime op key -> float kernel, from the registry rows' float_kernel.
+KERNELS: dict[str, Kernel] = registry.runtime_refs("float_kernel")
 
 
 def _feed(graph: Graph, inputs: dict[str, Array]) -> dict[str, Array]:

@@ -17,10 +17,13 @@ from fixpoint.frontend.errors import NormalizeError
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import (move_output, only_consumer, prune, remove_node,
                                            set_node_const)
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-WEIGHT_OPS = ("conv2d", "depthwise_conv2d", "fully_connected")
+# ops whose (ONNX-layout) weights have output channels first: every op with weights
+WEIGHT_OPS = registry.keys_where(lambda row: row.has_weights)
+FOLDED_OPS = registry.onnx_types_normalized_by("fold_batchnorm")
 
 
 def _params(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,7 +49,7 @@ def _fold(graph: Graph, producer: Node, bn: Node) -> None:
 
 
 def run(graph: Graph) -> Graph:
-    for bn in [n for n in graph.nodes if n.op == "BatchNormalization"]:
+    for bn in [n for n in graph.nodes if n.op in FOLDED_OPS]:
         producer = graph.producer(bn.inputs[0])
         foldable = producer is not None and producer.op in WEIGHT_OPS
         if not foldable or only_consumer(graph, bn.inputs[0]) is not bn:

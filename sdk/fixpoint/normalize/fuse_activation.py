@@ -17,10 +17,13 @@ import math
 
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import move_output, only_consumer, prune, remove_node
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-CLAMPING_OPS = ("conv2d", "depthwise_conv2d", "fully_connected", "add", "leaky_relu")
+# runtime ops with a fused act / act_range, and the ONNX activations fused into them (registry rows)
+CLAMPING_OPS = registry.keys_where(lambda row: row.clamping)
+ACTIVATION_OPS = registry.onnx_types_normalized_by("fuse_activation")
 INF = math.inf
 
 
@@ -75,7 +78,7 @@ def _standalone(node: Node, clamp: list[float]) -> None:
 
 
 def run(graph: Graph) -> Graph:
-    for node in [n for n in graph.nodes if n.op in ("Relu", "Clip")]:
+    for node in [n for n in graph.nodes if n.op in ACTIVATION_OPS]:
         clamp = _clip_range(graph, node)
         producer = graph.producer(node.inputs[0])
         if (producer is not None and producer.op in CLAMPING_OPS

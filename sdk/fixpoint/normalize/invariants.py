@@ -6,27 +6,15 @@ A failure here is a bug in a pass, not bad user input, so it raises
 from __future__ import annotations
 
 from fixpoint.ir import Graph
+from fixpoint.ops import registry
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 
 SOURCE_LAYOUTS = ("NCHW", "NC", "NHWC")
 
-# Inputs and attributes of every normalized op (docs/normalized-ir.md).
+# Inputs and attributes of every normalized op (docs/normalized-ir.md), from the registry rows.
 ACT_ATTRS = ("act", "act_range")
-NORMALIZED_ATTRS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("strides", "dilations", "pads", "groups", *ACT_ATTRS),
-    "depthwise_conv2d": ("strides", "dilations", "pads", "depth_multiplier", *ACT_ATTRS),
-    "fully_connected": ACT_ATTRS,
-    "add": ACT_ATTRS,
-    "mul": (),
-    "max_pool": ("kernel", "strides", "pads"),
-    "avg_pool": ("kernel", "strides", "pads"),
-    "softmax": ("axis",),
-    "concat": ("axis",),
-    "pad": ("pads_before", "pads_after", "value"),
-    "leaky_relu": ("alpha", *ACT_ATTRS),
-    "copy": (),
-}
-INPUT_COUNTS = {"conv2d": 3, "depthwise_conv2d": 3, "fully_connected": 3, "add": 2, "mul": 2}
+NORMALIZED_ATTRS: dict[str, tuple[str, ...]] = registry.runtime_values("normalized_attrs")
+INPUT_COUNTS: dict[str, int] = registry.runtime_values("input_count")
 
 
 class InvariantError(RuntimeError):

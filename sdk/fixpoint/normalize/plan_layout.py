@@ -16,6 +16,7 @@ from fixpoint.frontend.errors import NormalizeError
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import set_node_const
 from fixpoint.normalize.resolve_reshapes import nhwc_shape
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +71,8 @@ def _pad(graph: Graph, node: Node) -> None:
         node.attrs[key] = nhwc
 
 
-_REWRITES: dict[str, Callable[[Graph, Node], None]] = {
-    "conv2d": _conv2d,
-    "depthwise_conv2d": _depthwise,
-    "add": _elementwise,
-    "mul": _elementwise,
-    "concat": _concat,
-    "softmax": _softmax,
-    "pad": _pad,
-}
+# runtime op key -> attribute / constant rewrite, from the registry rows' layout_rewrite.
+_REWRITES: dict[str, Callable[[Graph, Node], None]] = registry.runtime_refs("layout_rewrite")
 
 
 def _convert_activation(graph: Graph, name: str) -> None:

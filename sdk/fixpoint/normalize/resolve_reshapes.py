@@ -21,10 +21,11 @@ import numpy as np
 from fixpoint.frontend.errors import NormalizeError
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import prune, remove_node, replace_uses, set_node_const
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
-RESHAPE_OPS = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
+RESHAPE_OPS = registry.onnx_types_normalized_by("resolve_reshapes")
 
 
 def memory_order(shape: list[int]) -> np.ndarray | None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const, move_output, only_consumer, prune, remove_node
+from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ def _matmul_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray]:
     return weight, np.zeros(weight.shape[0], np.float32)
 
 
-_WEIGHTS = {"Gemm": _gemm_weights, "MatMul": _matmul_weights}
+# ONNX op type -> (weight [C_out, depth], bias) extractor, from the registry rows normalized here.
+_WEIGHTS = registry.onnx_refs("converter", normalized_by="to_fully_connected")
 
 
 def _is_bias_vector(data: np.ndarray | None, c_out: int) -> bool:

@@ -418,36 +418,19 @@ def _renamed(check: CheckFn, op_type: str) -> CheckFn:
     return wrapped
 
 
-_RESHAPE_BECOMES = "removed, copy, or absorbed by fully_connected"
+def _named_for(check: CheckFn, op_type: str) -> CheckFn:
+    """``check`` itself when its docstring starts with "OpType:", else renamed (shared checks
+    document a group, e.g. "Add / Mul: ...")."""
+    named = (check.__doc__ or "").split(":", 1)[0].strip() == op_type
+    return check if named else _renamed(check, op_type)
 
-ONNX_OPS: dict[str, OnnxOpSpec] = {
-    spec.op_type: spec
-    for spec in (
-        _spec("Conv", _conv_check, "conv2d / depthwise_conv2d"),
-        _spec("Gemm", _gemm_check, "fully_connected"),
-        _spec("MatMul", _matmul_check, "fully_connected"),
-        _spec("BatchNormalization", _batchnorm_check, "folded into conv2d / fully_connected"),
-        _spec("Relu", _relu_check, "act of the producer, or leaky_relu"),
-        _spec("Clip", _clip_check, "act of the producer, or leaky_relu"),
-        _spec("LeakyRelu", _leaky_relu_check, "leaky_relu"),
-        _spec("Add", _renamed(_elementwise_check, "Add"), "add"),
-        _spec("Mul", _renamed(_elementwise_check, "Mul"), "mul"),
-        _spec("Sub", _renamed(_sub_div_check, "Sub"), "add"),
-        _spec("Div", _renamed(_sub_div_check, "Div"), "mul"),
-        _spec("Concat", _concat_check, "concat"),
-        _spec("MaxPool", _max_pool_check, "max_pool"),
-        _spec("AveragePool", _avg_pool_check, "avg_pool"),
-        _spec("GlobalAveragePool", _renamed(_global_pool_check, "GlobalAveragePool"), "avg_pool"),
-        _spec("GlobalMaxPool", _renamed(_global_pool_check, "GlobalMaxPool"), "max_pool"),
-        _spec("Flatten", _renamed(_reshape_check, "Flatten"), _RESHAPE_BECOMES),
-        _spec("Reshape", _renamed(_reshape_check, "Reshape"), _RESHAPE_BECOMES),
-        _spec("Squeeze", _renamed(_reshape_check, "Squeeze"), _RESHAPE_BECOMES),
-        _spec("Unsqueeze", _renamed(_reshape_check, "Unsqueeze"), _RESHAPE_BECOMES),
-        _spec("Pad", _pad_check, "pad"),
-        _spec("Softmax", _softmax_check, "softmax"),
-        _spec("Identity", _identity_check, "removed"),
-        _spec("Dropout", _dropout_check, "removed"),
-        _spec("Constant", _constant_check, "constant Value"),
-        _spec("Shape", _shape_check, "constant Value"),
-    )
-}
+
+def _from_registry() -> dict[str, OnnxOpSpec]:
+    # Imported here: the registry's rows reference the checks above by name.
+    from fixpoint.ops.registry import ONNX_ROWS, resolve
+    return {op_type: _spec(op_type, _named_for(resolve(row.check), op_type), row.becomes)
+            for op_type, row in ONNX_ROWS.items()}
+
+
+# The rows are in fixpoint/ops/defs/ (one module per op family).
+ONNX_OPS: dict[str, OnnxOpSpec] = _from_registry()

@@ -66,21 +66,22 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import cparams
+from ..ops.registry import runtime_refs
+from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import RequantProfile
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
 from .kernel_args import (MODELESS_OPS, KernelArgumentError, array_arg, check_offsets, check_scalar_ranges,
-                         filter_arg, int_values, requant_arg, shape_arg)
+                          filter_arg, int_values, requant_arg, shape_arg)
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
 ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
 BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
-OFFSET_FIELDS = {op: ("input_offset", "output_offset")
-                 for op in ("conv2d", "depthwise_conv2d", "fully_connected", "leaky_relu", "requantize")}
-OFFSET_FIELDS.update(add=("input1_offset", "input2_offset", "output_offset"),
-                     mul=("input1_offset", "input2_offset", "output_offset"), concat=("output_offset",))
+# zero-point fields that default to 0 in the wrappers (registry rows' offset_fields)
+OFFSET_FIELDS: dict[str, tuple[str, ...]] = {key: row.offset_fields for key, row in RUNTIME_OPS.items()
+                                             if row.offset_fields}
 SCALE_FIELDS = ("input1_scale", "input2_scale", "output_scale", "identity_scale", "alpha_scale", "scale")
 
 
@@ -117,16 +118,10 @@ class KernelSpec:
 
 
 def _specs() -> list[KernelSpec]:
-    specs = [KernelSpec(f"{op}_{dp}", op, dp, "weighted", ACT[dp], ACT[dp])
-             for op in ("conv2d", "depthwise_conv2d", "fully_connected") for dp in ("s8", "s4", "s16", "s16_acc32")]
-    families = {"add": "binary", "mul": "binary", "max_pool": "unary", "avg_pool": "unary",
-                "softmax": "unary", "concat": "concat", "pad": "unary", "leaky_relu": "unary"}
-    specs += [KernelSpec(f"{op}_{dp}", op, dp, fam, ACT[dp], ACT[dp])
-              for op, fam in families.items() for dp in ("s8", "s16")]
-    specs += [KernelSpec(f"requantize_{a}_{b}", "requantize", a, "unary", ACT[a], ACT[b])
-              for a, b in (("s8", "s8"), ("s8", "s16"), ("s16", "s8"))]
-    specs.append(KernelSpec("softmax_s8_s16", "softmax", "s8", "unary", np.int8, np.int16))
-    return specs
+    """One wrapper per distinct C kernel of every registry row with a sim_family."""
+    return [KernelSpec(cname[len("fp_"):], key, in_dp, row.sim_family, ACT[in_dp], ACT[out_dp])
+            for key, row in RUNTIME_OPS.items() if row.sim_family
+            for cname, in_dp, out_dp in row.c_kernels()]
 
 
 KERNEL_SPECS: dict[str, KernelSpec] = {s.name: s for s in _specs()}
@@ -199,21 +194,25 @@ class _Call:
     mode: dict[str, Any]
 
 
-def _check_filter(where: str, spec: KernelSpec, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    """Validate filter against input; returns C_out."""
-    if spec.op == "conv2d":
-        groups = _kwint(where, scalars, "groups", 1)
-        if groups < 1:
-            raise _fail(where, f"argument 'groups' = {groups} is outside [1, {x.shape[3]}]")
-        if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
-            raise _fail(where, f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels "
-                               f"{x.shape[3]} with groups={groups}")
-        return w.shape[0]
-    if spec.op == "depthwise_conv2d":
-        if w.shape[0] != 1 or w.shape[3] % x.shape[3]:
-            raise _fail(where, f"argument 'filter' {list(w.shape)} must be [1, KH, KW, C_in * depth_multiplier] "
-                               f"with C_in = {x.shape[3]}")
-        return w.shape[3]
+def _conv2d_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
+    """Validate an OHWI filter against the input; returns C_out."""
+    groups = _kwint(where, scalars, "groups", 1)
+    if groups < 1:
+        raise _fail(where, f"argument 'groups' = {groups} is outside [1, {x.shape[3]}]")
+    if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
+        raise _fail(where, f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels "
+                           f"{x.shape[3]} with groups={groups}")
+    return w.shape[0]
+
+
+def _depthwise_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
+    if w.shape[0] != 1 or w.shape[3] % x.shape[3]:
+        raise _fail(where, f"argument 'filter' {list(w.shape)} must be [1, KH, KW, C_in * depth_multiplier] "
+                           f"with C_in = {x.shape[3]}")
+    return w.shape[3]
+
+
+def _fully_connected_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
     if w.shape[1] != x.shape[1]:
         raise _fail(where, f"argument 'filter' depth {w.shape[1]} differs from the input depth {x.shape[1]}")
     return w.shape[0]
@@ -226,17 +225,16 @@ def _kwint(where: str, kw: dict, name: str, default: int) -> int:
     return int(value)
 
 
-def _prep_weighted(where, spec, args, kw) -> _Call:
+def _prep_weighted(where, spec, args, kw, check_filter: Callable[..., int], fc: bool = False) -> _Call:
     if len(args) > 3:
         raise _fail(where, "takes (input, filter, bias=None) positionally, the rest by keyword")
     input, filter, bias = (*args, None, None, None)[:3]
     input, filter, bias = kw.pop("input", input), kw.pop("filter", filter), kw.pop("bias", bias)
-    fc = spec.op == "fully_connected"
     x = array_arg(where, "input", input, spec.in_dtype, 2 if fc else 4)
     w = filter_arg(where, spec.op, spec.datapath, filter, kw)
     if spec.datapath == "s4" and (int(w.min()) < -8 or int(w.max()) > 7):
         raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside int4 [-8, 7]")
-    c_out = _check_filter(where, spec, x, w, kw)
+    c_out = check_filter(where, x, w, kw)
     consts = {"weights": w}
     if bias is not None:
         consts["bias"] = array_arg(where, "bias", bias, BIAS[spec.datapath], 1)
@@ -266,6 +264,18 @@ def _prep_weighted(where, spec, args, kw) -> _Call:
     return _Call([x], consts, tuple(out_shape), kw, mode)
 
 
+def _prep_conv2d(where, spec, args, kw) -> _Call:
+    return _prep_weighted(where, spec, args, kw, _conv2d_filter)
+
+
+def _prep_depthwise_conv2d(where, spec, args, kw) -> _Call:
+    return _prep_weighted(where, spec, args, kw, _depthwise_filter)
+
+
+def _prep_fully_connected(where, spec, args, kw) -> _Call:
+    return _prep_weighted(where, spec, args, kw, _fully_connected_filter, fc=True)
+
+
 def _broadcast(where: str, a: tuple, b: tuple) -> tuple[int, ...]:
     if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
         raise _fail(where, f"arguments 'input1' {list(a)} and 'input2' {list(b)} do not broadcast")
@@ -282,42 +292,59 @@ def _prep_binary(where, spec, args, kw) -> _Call:
     return _Call([x1, x2], {}, out, kw, _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
 
 
-def _prep_unary(where, spec, args, kw) -> _Call:
+def _unary_input(where, spec, args, kw, nd: int | None) -> tuple[np.ndarray, dict[str, Any], Any]:
+    """(input, mode, output_shape argument or None) of a one-input kernel."""
     if len(args) != 1:
         raise _fail(where, "takes (input) positionally")
-    nd = 4 if spec.op in ("max_pool", "avg_pool", "pad") else None
     x = array_arg(where, "input", args[0], spec.in_dtype, nd)
     mode = _kernel_mode(where, spec, kw)
-    out = kw.pop("output_shape", None)
-    consts: dict[str, np.ndarray] = {}
-    if spec.op in ("max_pool", "avg_pool") and out is None:
-        for name in ("filter_h", "filter_w"):
-            if name not in kw:
-                raise _fail(where, f"argument '{name}' is missing")
-        out = (x.shape[0],
-               _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), _kwint(where, kw, "filter_h", 0),
-                        _kwint(where, kw, "stride_h", 1)),
-               _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), _kwint(where, kw, "filter_w", 0),
-                        _kwint(where, kw, "stride_w", 1), "w"),
-               x.shape[3])
-    elif spec.op == "pad":
-        before = int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
-        after = int_values(where, "pad_after", kw.pop("pad_after", [0] * 4), 0, (1 << 31) - 1)
-        if before.shape != (4,) or after.shape != (4,):
-            raise _fail(where, "arguments 'pad_before' / 'pad_after' must be 4 values (N, H, W, C)")
-        kw["pad_before"] = [int(v) for v in before]
-        out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None \
-            else shape_arg(where, out, 4)
-    elif out is not None:
-        out = shape_arg(where, out, 4 if nd else x.ndim)
-    if spec.op == "softmax":
-        for lut in ("exp_lut", "one_over_one_plus_x_lut"):
-            if spec.datapath == "s16" or kw.get(lut) is not None:
-                consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
-                if consts[lut].shape[0] != 513:
-                    raise _fail(where, f"argument '{lut}' must have 513 entries, got {consts[lut].shape[0]}")
-            kw.pop(lut, None)
-    return _Call([x], consts, tuple(out) if out is not None else x.shape, kw, mode)
+    return x, mode, kw.pop("output_shape", None)
+
+
+def _prep_unary(where, spec, args, kw) -> _Call:
+    """Output shape = input shape unless given."""
+    x, mode, out = _unary_input(where, spec, args, kw, None)
+    out = x.shape if out is None else shape_arg(where, out, x.ndim)
+    return _Call([x], {}, tuple(out), kw, mode)
+
+
+def _prep_pool(where, spec, args, kw) -> _Call:
+    x, mode, out = _unary_input(where, spec, args, kw, 4)
+    if out is not None:
+        return _Call([x], {}, tuple(shape_arg(where, out, 4)), kw, mode)
+    for name in ("filter_h", "filter_w"):
+        if name not in kw:
+            raise _fail(where, f"argument '{name}' is missing")
+    out = (x.shape[0],
+           _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), _kwint(where, kw, "filter_h", 0),
+                    _kwint(where, kw, "stride_h", 1)),
+           _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), _kwint(where, kw, "filter_w", 0),
+                    _kwint(where, kw, "stride_w", 1), "w"),
+           x.shape[3])
+    return _Call([x], {}, out, kw, mode)
+
+
+def _prep_pad(where, spec, args, kw) -> _Call:
+    x, mode, out = _unary_input(where, spec, args, kw, 4)
+    before = int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
+    after = int_values(where, "pad_after", kw.pop("pad_after", [0] * 4), 0, (1 << 31) - 1)
+    if before.shape != (4,) or after.shape != (4,):
+        raise _fail(where, "arguments 'pad_before' / 'pad_after' must be 4 values (N, H, W, C)")
+    kw["pad_before"] = [int(v) for v in before]
+    out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None \
+        else shape_arg(where, out, 4)
+    return _Call([x], {}, tuple(out), kw, mode)
+
+
+def _prep_softmax(where, spec, args, kw) -> _Call:
+    call = _prep_unary(where, spec, args, kw)
+    for lut in ("exp_lut", "one_over_one_plus_x_lut"):
+        if spec.datapath == "s16" or kw.get(lut) is not None:
+            call.consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
+            if call.consts[lut].shape[0] != 513:
+                raise _fail(where, f"argument '{lut}' must have 513 entries, got {call.consts[lut].shape[0]}")
+        kw.pop(lut, None)
+    return call
 
 
 def _prep_concat(where, spec, args, kw) -> _Call:
@@ -340,8 +367,8 @@ def _prep_concat(where, spec, args, kw) -> _Call:
                  _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
 
 
-PREPARE: dict[str, Callable[..., _Call]] = {
-    "weighted": _prep_weighted, "binary": _prep_binary, "unary": _prep_unary, "concat": _prep_concat}
+# runtime op key -> argument preparation (registry rows' sim_prepare)
+PREPARE: dict[str, Callable[..., _Call]] = runtime_refs("sim_prepare")
 
 
 # ---- building the params struct and calling C ------------------------------
@@ -353,7 +380,7 @@ def _scalar_fields(where: str, spec: KernelSpec, call: _Call) -> dict[str, Any]:
     for name in SCALE_FIELDS:
         if name in fields:
             fields[name] = _scale_pair(where, name, fields[name], rounding, bits)
-    if spec.op == "concat" and "input_scale" in fields:
+    if spec.family == "concat" and "input_scale" in fields:
         scales = fields["input_scale"]
         if not isinstance(scales, (list, tuple)) or len(scales) != len(call.inputs):
             raise _fail(where, f"argument 'input_scale' must be {len(call.inputs)} (multiplier, shift) pairs")
@@ -397,7 +424,7 @@ def _pointer(arr: np.ndarray) -> Any:
 
 def _run(spec: KernelSpec, args: tuple, kw: dict, scratch_only: bool = False) -> Any:
     where = spec.name + ("_scratch_size" if scratch_only else "")
-    call = PREPARE[spec.family](where, spec, args, dict(kw))
+    call = PREPARE[spec.op](where, spec, args, dict(kw))
     params, arrays = _params(where, spec, call)
     ffi, lib = native.ffi(), native.lib()
     fn = getattr(lib, spec.cname)
