@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("hil", help="check a plan on a board against the host simulation")
     add_board_arg(parser)
     parser.add_argument("--plan", type=existing_file, required=True)
-    parser.add_argument("--data", type=existing_file, required=True, help="eval .npz: one array per model input name, optional labels 'label/<output>' ('label': the first output)")
+    parser.add_argument("--data", type=existing_file, required=True,
+                        help="eval .npz: one array per model input name, optional labels 'label/<output>' "
+                             "('label': the first output)")
     parser.add_argument("--model", type=existing_file, default=None,
                         help="float ONNX model, for accuracy against float")
     add_hil_args(parser)

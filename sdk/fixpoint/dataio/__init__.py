@@ -36,7 +36,8 @@ from fixpoint.dataio.sources import check_path
 
 __all__ = [
     "LABEL_KEY", "LABEL_PREFIX", "DataError", "InputSet", "open_inputs", "open_output_labels",
-    "output_label_batches", "read_output_labels", "scan_output_labels", "DataFileError", "DataShapeError", "DataTypeError", "EmptyDataError",
+    "output_label_batches", "read_output_labels", "scan_output_labels", "DataFileError", "DataShapeError",
+    "DataTypeError", "EmptyDataError",
     "NonFiniteDataError", "NpzStreamWriter", "Part", "SampleSet", "check_path", "from_array",
     "label_batches", "open_labels", "open_samples", "scan_labels", "stream_npz",
 ]

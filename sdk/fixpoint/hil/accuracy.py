@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import top1
-from .results import HilResult, OutputCheck
+from .results import HilResult
 
 
 def output_accuracy(result: HilResult, names: list[str], board_out: list[np.ndarray],
