@@ -130,7 +130,7 @@ def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=
     label_map = _label_map(plan, labels)
     for name, values in label_map.items():
         if len(values) != n:
-            raise ModelError(f"evaluate: {len(values)} labels of output '{name}' for {n} samples")
+            raise ModelError(f"evaluate: {len(values)} labels for {n} samples (output '{name}')")
 
     def batches(size: int) -> Iterator[tuple[list[np.ndarray], dict[str, np.ndarray]]]:
         for start in range(0, n, size):

@@ -166,8 +166,9 @@ class _OutputScorer:
     """Output error of a set of activation parameters: lower, simulate, compare with float."""
 
     def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions,
-                 x: list[np.ndarray]) -> None:
+                 x: list[np.ndarray] | np.ndarray) -> None:
         self.graph, self.profile, self.lowering = graph, profile, lowering
+        x = list(x) if isinstance(x, (list, tuple)) else [x]   # one array per graph input
         self.x = dict(zip(graph.inputs, x))      # float samples by input name
         session, _ = float_session(graph.source_path)
         outputs: dict[str, list[np.ndarray]] = {}
