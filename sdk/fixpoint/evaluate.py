@@ -57,7 +57,7 @@ class EvalResult:
     output_sqnr_db: float = math.inf    # of the primary output
     outputs: list[OutputMetrics] = field(default_factory=list)
     primary_output: str = ""
-    user_metric: dict[str, float] | None = None   # --metric: {name: value} of the float and int sides
+    user_metric: dict[str, float] | None = None   # --metric: the {name: value} the user function returned
 
     def summary(self) -> str:
         parts = [f"{self.n_samples} samples"]
@@ -162,6 +162,7 @@ def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, ba
     ``batches(size)`` yields ``(inputs, labels)`` of at most ``size`` samples (``inputs`` one
     array per plan input; ``labels`` see :data:`BatchSource`); ``n`` samples in all. ``metric``:
     ``"top1"`` or a user metric (:mod:`fixpoint.metrics`), which sees every output whole.
+    ``labeled`` is informational: the labels each batch carries decide which outputs get top-1.
     """
     from .sim.executor import dequantize, quantize_input, run_plan
 
