@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from multiio_models import two_in_two_out_dense, two_input_model, two_output_model, write_data
+from multiio_models import MODELS, write_data
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk"
 
-#: name -> (builder, {input: per-sample shape}, {label key: classes})
-MODELS = {
-    "two_inputs": (two_input_model, {"image": (2, 8, 8), "aux": (3, 8, 8)}, {"label": 4}),
-    "two_outputs": (two_output_model, {"x": (2, 8, 8)}, {"label/class": 5}),
-    "dense": (two_in_two_out_dense, {"a": (8,), "b": (6,)}, {"label/p": 3, "label/q": 2}),
-}
 
 
 def run_fixpoint(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:

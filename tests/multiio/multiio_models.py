@@ -90,3 +90,11 @@ def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int
         arrays[key] = rng.integers(0, classes, size=n).astype(np.int64)
     np.savez(path, **arrays)
     return Path(path)
+
+
+#: name -> (builder, {input: per-sample shape}, {label key: classes})
+MODELS = {
+    "two_inputs": (two_input_model, {"image": (2, 8, 8), "aux": (3, 8, 8)}, {"label": 4}),
+    "two_outputs": (two_output_model, {"x": (2, 8, 8)}, {"label/class": 5}),
+    "dense": (two_in_two_out_dense, {"a": (8,), "b": (6,)}, {"label/p": 3, "label/q": 2}),
+}

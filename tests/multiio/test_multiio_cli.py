@@ -11,7 +11,7 @@ from fixpoint.iospec import plan_input_specs, plan_output_names
 from fixpoint.plan import load_plan
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
-from conftest import MODELS
+from multiio_models import MODELS
 
 
 def _inputs(path, plan) -> list[np.ndarray]:
