@@ -11,6 +11,9 @@
  *     firmware copies host data there before fp_model_run();
  *   - fp_model_output() points at fp_model_output_size() bytes that hold the
  *     result of the last successful fp_model_run();
+ *   - a model with several inputs (outputs) keeps them back to back in plan
+ *     order in that one buffer (FP_MODEL_INPUTk_BUFFER_OFFSET of the generated
+ *     model.h); the sizes above are the totals (docs/serial-protocol.md);
  *   - fp_model_init() (re)initialises all model state; it is called once at
  *     boot and again on the RESET command; 0 = OK, anything else is an error
  *     code reported to the host unchanged;

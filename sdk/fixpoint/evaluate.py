@@ -21,13 +21,15 @@ import numpy as np
 
 from .ir import Graph, ModelError
 from .lower.onnx_acts import float_session, iterate_float
+from .metrics import OutputMetrics, OutputTally, UserMetric, call_user_metric
 from .plan import Plan
 
 log = logging.getLogger(__name__)
 
 METRICS = ("top1",)
-# batches(size) -> (inputs: one array per model input, labels or None), at most `size` samples each
-BatchSource = Callable[[int], Iterable[tuple[list[np.ndarray], "np.ndarray | None"]]]
+# batches(size) -> (inputs: one array per plan input, labels), at most `size` samples each; labels:
+# None, an array (the first output's) or {output name: array}
+BatchSource = Callable[[int], Iterable[tuple[list[np.ndarray], "np.ndarray | dict | None"]]]
 
 
 @dataclass
@@ -43,13 +45,19 @@ class LayerError:
 
 @dataclass
 class EvalResult:
+    """Float vs integer accuracy. The top-level figures are those of the *primary* output: the first
+    labeled output, else the first output; ``outputs`` has every output's (plan order)."""
+
     float_metric: float | None          # top-1 of the float model (None without labels)
     int_metric: float | None            # top-1 of the integer plan
     drop: float | None                  # float_metric - int_metric, in percentage points
     agreement: float                    # fraction of samples whose int argmax == float argmax
     n_samples: int
     per_layer: list[LayerError] = field(default_factory=list)
-    output_sqnr_db: float = math.inf    # of the (first) output logits
+    output_sqnr_db: float = math.inf    # of the primary output
+    outputs: list[OutputMetrics] = field(default_factory=list)
+    primary_output: str = ""
+    user_metric: dict[str, float] | None = None   # --metric: the {name: value} the user function returned
 
     def summary(self) -> str:
         parts = [f"{self.n_samples} samples"]
@@ -59,22 +67,6 @@ class EvalResult:
         parts.append(f"agreement {100 * self.agreement:.2f}%")
         parts.append(f"output SQNR {self.output_sqnr_db:.1f} dB")
         return ", ".join(parts)
-
-
-class _Tally:
-    """Top-1 counts, batch by batch (no per-sample arrays: memory stays flat in the sample count)."""
-
-    def __init__(self) -> None:
-        self.count = self.agree = self.float_correct = self.int_correct = 0
-
-    def add(self, float_out: np.ndarray, int_out: np.ndarray, labels: np.ndarray | None) -> None:
-        float_pred = np.argmax(float_out.reshape(len(float_out), -1), axis=1)
-        int_pred = np.argmax(int_out.reshape(len(int_out), -1), axis=1)
-        self.count += len(float_pred)
-        self.agree += int(np.count_nonzero(float_pred == int_pred))
-        if labels is not None:
-            self.float_correct += int(np.count_nonzero(float_pred == labels))
-            self.int_correct += int(np.count_nonzero(int_pred == labels))
 
 
 class _ErrorAccumulator:
@@ -125,40 +117,56 @@ def _check_source(model_path: str | os.PathLike, graph: Graph, plan: Plan) -> No
 
 
 def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=None, batch_size: int = 64,
-             per_layer: bool = True, metric: str = "top1", progress: bool | None = None) -> EvalResult:
+             per_layer: bool = True, metric: str | UserMetric = "top1", progress: bool | None = None) -> EvalResult:
     """Compare ``plan`` (host simulation) with the float ONNX model on samples ``x``.
 
-    ``x``: float array in the model's own input layout, batch first (or a list, one per input);
-    ``labels``: int class indices, or None (then only agreement and errors are reported).
+    ``x``: float array in the model's own input layout, batch first (or a list, one per plan input);
+    ``labels``: int class indices of the first output, ``{output name: indices}``, or None (then
+    agreement with float and errors are reported).
     """
-    _check_metric(metric)
     inputs = list(x) if isinstance(x, (list, tuple)) else [x]
     inputs = [np.asarray(a, dtype=np.float32) for a in inputs]
     n = len(inputs[0])
-    if labels is not None and len(labels) != n:
-        raise ModelError(f"evaluate: {len(labels)} labels for {n} samples")
-    flat_labels = None if labels is None else np.asarray(labels).reshape(-1)
+    label_map = _label_map(plan, labels)
+    for name, values in label_map.items():
+        if len(values) != n:
+            raise ModelError(f"evaluate: {len(values)} labels for {n} samples (output '{name}')")
 
-    def batches(size: int) -> Iterator[tuple[list[np.ndarray], np.ndarray | None]]:
+    def batches(size: int) -> Iterator[tuple[list[np.ndarray], dict[str, np.ndarray]]]:
         for start in range(0, n, size):
             part = slice(start, start + size)
-            yield [a[part] for a in inputs], (None if flat_labels is None else flat_labels[part])
+            yield [a[part] for a in inputs], {k: v[part] for k, v in label_map.items()}
 
-    return evaluate_batches(model_path, graph, plan, batches, n, labels is not None, batch_size=batch_size,
+    return evaluate_batches(model_path, graph, plan, batches, n, bool(label_map), batch_size=batch_size,
                             per_layer=per_layer, metric=metric, progress=progress)
 
 
+def _label_map(plan: Plan, labels) -> dict[str, np.ndarray]:
+    """Labels by output name: None -> {}, an array -> the first output's, a dict as given."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, dict):
+        labels = {plan.tensors[plan.outputs[0]].name: labels}
+    names = [plan.tensors[i].name for i in plan.outputs]
+    unknown = [k for k in labels if k not in names]
+    if unknown:
+        raise ModelError(f"evaluate: labels for '{unknown[0]}', which is not a plan output ({', '.join(names)})")
+    return {k: np.asarray(v).reshape(-1) for k, v in labels.items()}
+
+
 def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, batches: BatchSource, n: int,
-                     labeled: bool, batch_size: int = 64, per_layer: bool = True, metric: str = "top1",
+                     labeled: bool, batch_size: int = 64, per_layer: bool = True, metric: str | UserMetric = "top1",
                      progress: bool | None = None) -> EvalResult:
     """:func:`evaluate` on samples that arrive in batches (streamed from a file: flat memory).
 
     ``batches(size)`` yields ``(inputs, labels)`` of at most ``size`` samples (``inputs`` one
-    array per model input, ``labels`` None when ``labeled`` is False); ``n`` samples in all.
+    array per plan input; ``labels`` see :data:`BatchSource`); ``n`` samples in all. ``metric``:
+    ``"top1"`` or a user metric (:mod:`fixpoint.metrics`), which sees every output whole.
+    ``labeled`` is informational: the labels each batch carries decide which outputs get top-1.
     """
     from .sim.executor import dequantize, quantize_input, run_plan
 
-    _check_metric(metric)
+    user = _check_metric(metric)
     _check_source(model_path, graph, plan)
     tensor_index = {t.name: i for i, t in enumerate(plan.tensors)}
     layer_tensors = [(layer.name, plan.tensors[layer.output].name) for layer in plan.layers] if per_layer else []
@@ -167,18 +175,23 @@ def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, ba
     missing = [name for name in out_names if name not in available]
     if missing:
         raise ModelError(f"evaluate: plan output '{missing[0]}' is not a tensor of {model_path}")
+    order = _session_order(session, plan)
     errors = {t: _ErrorAccumulator() for _, t in layer_tensors if t in available}
     factors = plan.meta.get("lowering", {}).get("activation_scales", {})
-    out_error, tally = _ErrorAccumulator(), _Tally()
+    tallies = {name: OutputTally(name) for name in out_names}
+    kept: tuple[dict, dict, dict] | None = ({}, {}, {}) if user else None
     bar = _progress(n, progress)
     for inputs, labels in batches(_stream_batch(session, batch_size)):
-        for part, floats in iterate_float(session, inputs, batch_size):
+        labels = _label_map(plan, labels)
+        for part, floats in iterate_float(session, [inputs[k] for k in order], batch_size):
             ints = [quantize_input(plan, a[part], k) for k, a in enumerate(inputs)]
             sim = run_plan(plan, ints, capture=bool(errors))
-            f_out = floats[out_names[0]]
-            q_out = dequantize(plan, plan.outputs[0], sim.outputs[0])
-            out_error.add(f_out, q_out)
-            tally.add(f_out, q_out, None if labels is None else labels[part])
+            for k, name in enumerate(out_names):
+                q_out = dequantize(plan, plan.outputs[k], sim.outputs[k])
+                part_labels = labels[name][part] if name in labels else None
+                tallies[name].add(floats[name], q_out, part_labels)
+                if kept is not None:
+                    _keep(kept, name, floats[name], q_out, part_labels)
             for tensor, acc in errors.items():
                 got = dequantize(plan, tensor_index[tensor], sim.intermediates[tensor])
                 acc.add(floats[tensor], _undo_equalization(plan, tensor_index[tensor], got, factors))
@@ -186,13 +199,41 @@ def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, ba
                 bar.update(part.stop - part.start)
     if bar is not None:
         bar.close()
-    return _result(tally, labeled, [errors[t].result(name, t) for name, t in layer_tensors if t in errors],
-                   out_error)
+    result = _result(tallies[out_names[0]].count, [tallies[name].result() for name in out_names],
+                     [errors[t].result(name, t) for name, t in layer_tensors if t in errors])
+    if user is not None and kept is not None:
+        whole = [{k: np.concatenate(v) for k, v in side.items()} for side in kept]
+        result.user_metric = call_user_metric(user, *whole)
+    return result
 
 
-def _check_metric(metric: str) -> None:
+def _session_order(session, plan: Plan) -> list[int]:
+    """For each onnxruntime input (model order), the index of the plan input of the same name."""
+    names = [plan.tensors[i].name for i in plan.inputs]
+    order = []
+    for model_input in session.get_inputs():
+        if model_input.name not in names:
+            raise ModelError(f"evaluate: model input '{model_input.name}' is not a plan input ({', '.join(names)})")
+        order.append(names.index(model_input.name))
+    return order
+
+
+def _keep(kept: tuple[dict, dict, dict], name: str, ref: np.ndarray, got: np.ndarray,
+          labels: np.ndarray | None) -> None:
+    """Outputs (and labels) a user metric will see whole."""
+    floats, ints, label_parts = kept
+    floats.setdefault(name, []).append(np.asarray(ref))
+    ints.setdefault(name, []).append(np.asarray(got))
+    if labels is not None:
+        label_parts.setdefault(name, []).append(np.asarray(labels))
+
+
+def _check_metric(metric: str | UserMetric) -> UserMetric | None:
+    if callable(metric):
+        return metric
     if metric not in METRICS:
-        raise ModelError(f"evaluate: metric must be one of {METRICS}, got '{metric}'")
+        raise ModelError(f"evaluate: metric must be one of {METRICS} or a function, got '{metric}'")
+    return None
 
 
 def _stream_batch(session, batch_size: int) -> int:
@@ -212,11 +253,7 @@ def _undo_equalization(plan: Plan, index: int, values: np.ndarray, factors: dict
     return values / f.reshape(shape)
 
 
-def _result(tally: _Tally, labeled: bool, per_layer: list[LayerError], out_error: _ErrorAccumulator) -> EvalResult:
-    n = tally.count
-    agreement = tally.agree / n if n else 0.0
-    float_metric = int_metric = drop = None
-    if labeled and n:
-        float_metric, int_metric = tally.float_correct / n, tally.int_correct / n
-        drop = 100.0 * (float_metric - int_metric)
-    return EvalResult(float_metric, int_metric, drop, agreement, n, per_layer, out_error.sqnr_db())
+def _result(n: int, outputs: list[OutputMetrics], per_layer: list[LayerError]) -> EvalResult:
+    primary = next((o for o in outputs if o.labeled), outputs[0])
+    return EvalResult(primary.float_top1, primary.int_top1, primary.drop, primary.agreement,
+                      n, per_layer, primary.sqnr_db, outputs, primary.name)

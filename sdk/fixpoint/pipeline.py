@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_samples
+from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
+from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
@@ -78,23 +79,11 @@ def load_graph(model_path: str | Path) -> Graph:
 
 
 def model_input_spec(graph: Graph) -> tuple[str, list[int]]:
-    """The (single) model input's name and per-sample shape in ONNX layout."""
-    if len(graph.inputs) != 1:
-        raise ModelError(f"{graph.source_path}: models with {len(graph.inputs)} inputs are not supported "
-                         "by the command line (one input expected)")
-    name = graph.inputs[0]
-    shape = _source_shape(graph, name)
-    return name, shape[1:]
-
-
-def _source_shape(graph: Graph, name: str) -> list[int]:
-    value = graph.values[name]
-    n, h, w, c = value.shape
-    if value.source_layout == "NCHW":
-        return [n, c, h, w]
-    if value.source_layout == "NC":
-        return [n, c]
-    return list(value.shape)
+    """The model input's name and per-sample shape in ONNX layout (single-input models)."""
+    specs = graph_input_specs(graph)
+    if len(specs) != 1:
+        raise ModelError(f"{graph.source_path}: the model has {len(specs)} inputs; use graph_input_specs")
+    return specs[0]
 
 
 def _file_digest(path: Path, digest) -> None:
@@ -131,8 +120,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
                                   read_ctable(out_dir / CTABLE_FILE), reused=True)
-    input_name, input_shape = model_input_spec(graph)
-    data = load_samples(job.data_path, input_name, input_shape, max_samples=job.calibration.max_samples)
+    data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
     calib = calibrate(job.model_path, graph, data, job.calibration)
     searched = None
     if job.search is not None:

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from .calibrate import CalibrationConfig, CalibrationResult, tensor_quant
 from .calibrate.config import parse_policy, resolve_policies
-from .calibrate.data import first_samples
+from .calibrate.data import first_inputs
 from .ir import Graph, ModelError
 from .lower import LowerOptions, lower
 from .lower.onnx_acts import float_session, iterate_float
@@ -94,7 +94,7 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     options.validate()
     candidates = [(spec, *parse_policy(spec, config.percentile, "range search candidate"))
                   for spec in options.candidates]
-    x = first_samples(samples, options.num_samples)
+    x = first_inputs(samples, options.num_samples)
     scorer = _OutputScorer(graph, profile, _search_lowering(lowering), x)
     quant = dict(calib.quant)
     current = scorer.error(quant)
@@ -107,9 +107,9 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
             choice, current = _choose(name, quant, current, calib, config, candidates, scorer)
             choices.append(choice)
             bar.update(len(candidates))
-    report = SearchReport(start, current, choices, scorer.evaluations, len(x))
+    report = SearchReport(start, current, choices, scorer.evaluations, len(x[0]))
     log.info("range search: output error %.3g -> %.3g over %d tensors (%d plans simulated on %d samples)",
-             start, current, len(choices), scorer.evaluations, len(x))
+             start, current, len(choices), scorer.evaluations, len(x[0]))
     return quant, report
 
 
@@ -165,13 +165,15 @@ def _search_lowering(lowering: LowerOptions) -> LowerOptions:
 class _OutputScorer:
     """Output error of a set of activation parameters: lower, simulate, compare with float."""
 
-    def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions, x: np.ndarray) -> None:
-        if len(graph.inputs) != 1:
-            raise ModelError("range search supports single-input models only")
-        self.graph, self.profile, self.lowering, self.x = graph, profile, lowering, x
+    def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions,
+                 x: list[np.ndarray] | np.ndarray) -> None:
+        self.graph, self.profile, self.lowering = graph, profile, lowering
+        x = list(x) if isinstance(x, (list, tuple)) else [x]   # one array per graph input
+        self.x = dict(zip(graph.inputs, x))      # float samples by input name
         session, _ = float_session(graph.source_path)
         outputs: dict[str, list[np.ndarray]] = {}
-        for _, floats in iterate_float(session, [x], batch_size=len(x)):
+        ordered = [self.x[i.name] for i in session.get_inputs()]
+        for _, floats in iterate_float(session, ordered, batch_size=len(x[0])):
             for out_name, value in floats.items():
                 outputs.setdefault(out_name, []).append(np.asarray(value, np.float64))
         self.reference = {k: np.concatenate(v) for k, v in outputs.items()}
@@ -181,7 +183,8 @@ class _OutputScorer:
         from .sim.executor import dequantize, quantize_input, run_plan
 
         plan = lower(self.graph, quant, self.profile, self.lowering)
-        sim = run_plan(plan, [quantize_input(plan, self.x, 0)])
+        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k)
+                              for k, t in enumerate(plan.inputs)])
         self.evaluations += 1
         total = 0.0
         for k, index in enumerate(plan.outputs):

@@ -7,9 +7,9 @@
 See docs/calibration.md.
 """
 from fixpoint.calibrate.api import calibrate, calibration_targets, tensor_quant
-from fixpoint.calibrate.collect import collect_statistics, model_input_spec
+from fixpoint.calibrate.collect import collect_statistics, model_input_spec, model_input_specs
 from fixpoint.calibrate.config import DEFAULT_POLICY, CalibrationConfig
-from fixpoint.calibrate.data import CalibrationData, load_samples
+from fixpoint.calibrate.data import CalibrationData, CalibrationInputs, load_inputs, load_samples
 from fixpoint.calibrate.errors import CalibrationDataError, CalibrationError
 from fixpoint.calibrate.histogram import TensorStats
 from fixpoint.calibrate.policies import POLICIES, ClipRange, choose_range
@@ -17,8 +17,8 @@ from fixpoint.calibrate.qparams import quant_from_range
 from fixpoint.calibrate.result import CalibrationResult
 
 __all__ = [
-    "DEFAULT_POLICY", "POLICIES", "CalibrationConfig", "CalibrationData", "CalibrationDataError",
+    "DEFAULT_POLICY", "POLICIES", "CalibrationConfig", "CalibrationData", "CalibrationDataError", "CalibrationInputs",
     "CalibrationError", "CalibrationResult", "ClipRange", "TensorStats", "calibrate",
-    "calibration_targets", "choose_range", "collect_statistics", "load_samples",
-    "model_input_spec", "quant_from_range", "tensor_quant",
+    "calibration_targets", "choose_range", "collect_statistics", "load_inputs", "load_samples",
+    "model_input_spec", "model_input_specs", "quant_from_range", "tensor_quant",
 ]

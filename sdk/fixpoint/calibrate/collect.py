@@ -50,6 +50,15 @@ def model_input_spec(model_path: str | os.PathLike) -> tuple[str, list[int]]:
     return inputs[0].name, shape
 
 
+def model_input_specs(model_path: str | os.PathLike) -> list[tuple[str, list[int]]]:
+    """(name, shape without batch axis) of every runtime input of the model, in model order."""
+    specs = []
+    for vi in _runtime_inputs(load_onnx(model_path)):
+        dims = vi.type.tensor_type.shape.dim
+        specs.append((vi.name, [d.dim_value if d.HasField("dim_value") else -1 for d in dims[1:]]))
+    return specs
+
+
 def observable_names(model: onnx.ModelProto) -> list[str]:
     """Runtime graph inputs and every top-level node output, in graph order."""
     names = [vi.name for vi in _runtime_inputs(model)]
@@ -99,7 +108,7 @@ def collect_statistics(model_path: str | os.PathLike, value_names: list[str], da
     origin = str(model_path)
     _check_input(model, data, origin)
     _check_names(model, value_names, origin)
-    fetch = [n for n in value_names if n != data.input_name]
+    fetch = [n for n in value_names if n not in data.input_names]
     fixed = _fixed_batch(model)
     session = make_session(_with_outputs(model, fetch), origin)
     del model                            # the session holds the only copy now
@@ -110,9 +119,9 @@ def collect_statistics(model_path: str | os.PathLike, value_names: list[str], da
 
 def _check_input(model: onnx.ModelProto, data: CalibrationData, origin: str) -> None:
     names = [vi.name for vi in _runtime_inputs(model)]
-    if names != [data.input_name]:
+    if sorted(names) != sorted(data.input_names):
         raise CalibrationError(f"{origin}: model inputs are {names} but the calibration data "
-                               f"is for input '{data.input_name}'")
+                               f"is for input(s) {data.input_names}")
 
 
 def _fixed_batch(model: onnx.ModelProto) -> int | None:
@@ -134,12 +143,13 @@ def _check_names(model: onnx.ModelProto, value_names: list[str], origin: str) ->
                                f"of the model: {shown}")
 
 
-def _observe(observers: dict[str, TensorObserver], input_name: str, fetch: list[str],
-             batch: np.ndarray, outputs: list, where: str, origin: str) -> None:
-    """Fold one batch's input and outputs into the observers."""
+def _observe(observers: dict[str, TensorObserver], feed: dict[str, np.ndarray], fetch: list[str],
+             outputs: list, where: str, origin: str) -> None:
+    """Fold one batch's inputs and outputs into the observers."""
     try:
-        if input_name in observers:
-            observers[input_name].update(batch)
+        for name, batch in feed.items():
+            if name in observers:
+                observers[name].update(batch)
         for name, value in zip(fetch, outputs):
             observers[name].update(np.asarray(value))
     except CalibrationError as exc:
@@ -162,23 +172,24 @@ def _stream(session: ort.InferenceSession, data: CalibrationData, fetch: list[st
     done = 0
     with tqdm(total=len(data), unit="sample", desc="calibrating", file=sys.stderr,
               disable=not show, leave=False) as bar:
-        for batch in data.batches(batch_size):
-            if fixed_batch and len(batch) < batch_size:
+        for feed in data.feeds(batch_size):
+            count = len(next(iter(feed.values())))
+            if fixed_batch and count < batch_size:
                 log.warning("skipping the last %d sample(s): the model's batch size is fixed to %d",
-                            len(batch), batch_size)
+                            count, batch_size)
                 break
-            where = f"samples {done}..{done + len(batch) - 1}"
-            outputs = _run_batch(session, fetch, data.input_name, batch, where, origin)
-            _observe(observers, data.input_name, fetch, batch, outputs, where, origin)
+            where = f"samples {done}..{done + count - 1}"
+            outputs = _run_batch(session, fetch, feed, where, origin)
+            _observe(observers, feed, fetch, outputs, where, origin)
             del outputs                    # only one batch of outputs is ever alive
-            done += len(batch)
-            bar.update(len(batch))
+            done += count
+            bar.update(count)
     log.info("observed %d tensors over %d samples", len(observers), done)
 
 
-def _run_batch(session: ort.InferenceSession, fetch: list[str], input_name: str, batch: np.ndarray,
+def _run_batch(session: ort.InferenceSession, fetch: list[str], feed: dict[str, np.ndarray],
                where: str, origin: str) -> list:
     try:
-        return session.run(fetch, {input_name: batch})
+        return session.run(fetch, feed)
     except Exception as exc:
         raise CalibrationError(f"{origin}: onnxruntime failed on {where} ({one_line(exc)})") from None

@@ -73,6 +73,30 @@ class CalibrationData(dataio.SampleSet):
             yield from super().batches(batch_size, check_finite)
 
 
+class CalibrationInputs(dataio.InputSet):
+    """A validated calibration set for a model with several inputs (one sample set per input)."""
+
+    def batches(self, batch_size: int, check_finite: bool = False) -> Iterator[list[np.ndarray]]:
+        with _calibration_errors():
+            yield from super().batches(batch_size, check_finite)
+
+    def scan(self) -> None:
+        with _calibration_errors():
+            super().scan()
+
+
+def first_inputs(samples, limit: int) -> list[np.ndarray]:
+    """Up to ``limit`` samples of every input (float32, one array per input in model order).
+
+    ``samples``: a CalibrationData / CalibrationInputs, an array (one input) or a list of arrays.
+    """
+    if isinstance(samples, dataio.InputSet):
+        return [np.asarray(a, dtype=np.float32) for a in next(iter(samples.batches(limit)))]
+    if isinstance(samples, (list, tuple)):
+        return [np.asarray(a, dtype=np.float32)[:limit] for a in samples]
+    return [first_samples(samples, limit)]
+
+
 def first_samples(samples, limit: int) -> np.ndarray:
     """Up to ``limit`` samples, as one float32 array, of an array or of a CalibrationData."""
     if hasattr(samples, "batches"):
@@ -99,6 +123,25 @@ def load_samples(path: str | os.PathLike, input_name: str, input_shape: list[int
         if validate:
             data.scan()
     log.info("calibration set %s: %d samples of shape %s", data.origin, len(data), data.input_shape)
+    return data
+
+
+def load_inputs(path: str | os.PathLike, specs: list[tuple[str, list[int]]], dtype: str = "float32",
+                validate: bool = True, max_samples: int | None = DEFAULT_MAX_SAMPLES):
+    """:func:`load_samples` for every model input: a CalibrationData for one input (every format
+    accepted before), a CalibrationInputs for several (an .npz keyed by input name)."""
+    if len(specs) == 1:
+        return load_samples(path, specs[0][0], specs[0][1], dtype, validate, max_samples)
+    if max_samples is not None and max_samples < 1:
+        raise CalibrationDataError(f"--max-samples must be >= 1, got {max_samples}")
+    with _calibration_errors():
+        opened = dataio.open_inputs(path, specs, dtype, what="calibration samples")
+        data = CalibrationInputs(opened.sets, opened.origin)
+        data = _limited(data, max_samples)
+        if validate:
+            data.scan()
+    log.info("calibration set %s: %d samples of inputs %s", data.origin, len(data),
+             ", ".join(f"{n} {s}" for n, s in zip(data.input_names, data.input_shapes)))
     return data
 
 

@@ -31,16 +31,34 @@ def existing_file(text: str) -> Path:
 
 
 def plan_input_spec(plan) -> tuple[str, list[int]]:
-    """The plan's (single) input: its ONNX name and per-sample shape in the ONNX model's layout."""
-    if len(plan.inputs) != 1:
-        raise ModelError(f"plan '{plan.model_name}' has {len(plan.inputs)} inputs; the command line "
-                         "feeds one sample array")
-    tensor = plan.tensors[plan.inputs[0]]
-    _, h, w, c = tensor.shape
-    layouts = {"NCHW": [c, h, w], "NC": [c], "NHWC": [h, w, c]}
-    if tensor.source_layout not in layouts:
-        raise ModelError(f"plan input '{tensor.name}' has unknown source layout '{tensor.source_layout}'")
-    return tensor.name, layouts[tensor.source_layout]
+    """The plan's input when it has exactly one: its ONNX name and per-sample shape in the ONNX layout."""
+    from ..iospec import plan_input_specs
+
+    specs = plan_input_specs(plan)
+    if len(specs) != 1:
+        raise ModelError(f"plan '{plan.model_name}' has {len(specs)} inputs; use iospec.plan_input_specs")
+    return specs[0]
+
+
+def open_plan_data(path: Path, plan):
+    """The samples of every plan input (an InputSet, plan order) and the labels by output name.
+
+    Every header is checked (keys, dtypes, shapes against the plan, label sizes); nothing is read.
+    """
+    from ..dataio import open_inputs, open_output_labels
+    from ..iospec import plan_input_specs, plan_output_names
+
+    inputs = open_inputs(path, plan_input_specs(plan))
+    return inputs, open_output_labels(path, len(inputs), plan_output_names(plan))
+
+
+def load_plan_data(path: Path, plan) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """:func:`open_plan_data`, read whole and checked for NaN/Inf: (one array per input, labels by output)."""
+    from ..dataio import read_output_labels, scan_output_labels
+
+    inputs, labels = open_plan_data(path, plan)
+    scan_output_labels(labels)
+    return inputs.read_all(check_finite=True), read_output_labels(labels, len(inputs))
 
 
 def load_labeled(path: Path, input_key: str | None, label_key: str = "label",

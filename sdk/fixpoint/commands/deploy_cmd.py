@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .._paths import repo_root
 from ..ir import ModelError
-from ._common import add_board_arg, load_labeled
+from ._common import add_board_arg, load_plan_data
 from .calibrate_cmd import add_quantization_args, build_job
 from .hil_cmd import add_hil_args, run_checked
 
@@ -53,5 +53,5 @@ def run(args: argparse.Namespace) -> int:
     outputs = run_calibration(build_job(args), out / "plan", reuse=not args.no_cache)
     print(f"plan: {outputs.plan_path} ({'reused' if outputs.reused else 'calibrated'}; "
           f"{len(outputs.plan.layers)} layers, arena {outputs.plan.arena_size} bytes)")
-    x, labels = load_labeled(eval_data, None)
+    x, labels = load_plan_data(eval_data, outputs.plan)
     return run_checked(args, outputs.plan, x, labels, model, out)

@@ -7,11 +7,10 @@ loaded, so a bad file fails in seconds with one line, not after the evaluation.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 from pathlib import Path
 
-from ._common import existing_file, plan_input_spec
+from ._common import existing_file, open_plan_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,24 +18,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("model", type=existing_file, help="float ONNX model the plan was made from")
     parser.add_argument("--plan", type=existing_file, required=True)
     parser.add_argument("--data", type=Path, required=True,
-                        help=".npz with the samples ('input' or the model input's name) and 'label', or .npy")
+                        help=".npz: one array per model input name; labels 'label/<output>' ('label': the first "
+                             "output), optional (without: agreement with float)")
     parser.add_argument("--report", type=Path, default=None, help="write a Markdown report with plots here")
     parser.add_argument("--json", type=Path, default=None, help="write the metrics as JSON here")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--metric", default=None, metavar="MODULE:FUNCTION",
+                        help="also a user metric fn(float_outputs, int_outputs, labels) -> number or "
+                             "{name: number}; MODULE is importable or a .py path")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dataio import label_batches, open_labels, open_samples, scan_labels
+    from ..dataio import output_label_batches, scan_output_labels
     from ..plan import load_plan
 
     plan = load_plan(args.plan)
-    input_name, input_shape = plan_input_spec(plan)
-    samples = open_samples(args.data, input_name, input_shape)   # headers checked, nothing read yet
-    labels = open_labels(args.data, len(samples))
+    user_metric = None
+    if args.metric:
+        from ..metrics import load_user_metric
+
+        user_metric = load_user_metric(args.metric)
+    samples, labels = open_plan_data(args.data, plan)   # headers checked, nothing read yet
     samples.scan()   # NaN/Inf (with the sample index) and damaged members, before the model is loaded
-    if labels is not None:
-        scan_labels(labels)
+    scan_output_labels(labels)
 
     from ..evaluate import evaluate_batches  # onnx and onnxruntime: only once the data are known good
     from ..pipeline import load_graph, load_stats
@@ -44,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     graph = load_graph(args.model)
 
     def batches(size: int):
-        label_stream = label_batches(labels, size) if labels is not None else itertools.repeat(None)
-        return (([x], y) for x, y in zip(samples.batches(size), label_stream))
+        return zip(samples.batches(size), output_label_batches(labels, size))
 
-    result = evaluate_batches(args.model, graph, plan, batches, len(samples), labels is not None,
-                              batch_size=args.batch_size, progress=not args.quiet)
+    result = evaluate_batches(args.model, graph, plan, batches, len(samples), bool(labels),
+                              batch_size=args.batch_size, progress=not args.quiet,
+                              metric=user_metric or "top1")
     print(format_result(result))
     if args.json:
         _write_json(args.json, result)
@@ -65,9 +70,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_result(result) -> str:
-    lines = [f"samples: {result.n_samples}",
-             (f"float top-1: {_pct(result.float_metric)}   integer top-1: {_pct(result.int_metric)}   "
-              f"drop: {result.drop:.2f} pp   agreement: {result.agreement * 100:.2f}%")]
+    lines = [f"samples: {result.n_samples}"]
+    for out in result.outputs:
+        if out.labeled:
+            lines.append(f"output '{out.name}': float top-1: {_pct(out.float_top1)}   integer top-1: "
+                         f"{_pct(out.int_top1)}   drop: {out.drop:.2f} pp   agreement: {out.agreement * 100:.2f}%   "
+                         f"SQNR: {out.sqnr_db:.2f} dB")
+        else:
+            lines.append(f"output '{out.name}': no labels; top-1 agreement with float: {out.agreement * 100:.2f}%   "
+                         f"SQNR: {out.sqnr_db:.2f} dB   MSE: {out.mse:.4g}   max err: {out.max_abs_err:.4g}")
+    for name, value in (result.user_metric or {}).items():
+        lines.append(f"metric {name}: {value:.6g}")
     if result.per_layer:
         lines.append(f"{'layer':40s} {'SQNR dB':>8s} {'max err':>10s}")
         lines += [f"{e.name[:40]:40s} {e.sqnr_db:8.2f} {e.max_abs_err:10.4g}" for e in result.per_layer]

@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_board_arg, existing_file, load_labeled, positive_seconds, retry_count
+from ._common import add_board_arg, existing_file, load_plan_data, positive_seconds, retry_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("hil", help="check a plan on a board against the host simulation")
     add_board_arg(parser)
     parser.add_argument("--plan", type=existing_file, required=True)
-    parser.add_argument("--data", type=existing_file, required=True, help="eval .npz ('input', 'label')")
+    parser.add_argument("--data", type=existing_file, required=True,
+                        help="eval .npz: one array per model input name, optional labels 'label/<output>' "
+                             "('label': the first output)")
     parser.add_argument("--model", type=existing_file, default=None,
                         help="float ONNX model, for accuracy against float")
     add_hil_args(parser)
@@ -34,12 +36,15 @@ def add_hil_args(parser: argparse.ArgumentParser) -> None:
                    help="times a damaged or lost transaction is sent again (default: board file)")
 
 
-def run_checked(args: argparse.Namespace, plan, x, labels, model_path, default_work: Path) -> int:
-    """Run the HIL job, print the summary, write JUnit/JSON; exit code 0 only on PASS."""
+def run_checked(args: argparse.Namespace, plan, x: list, labels: dict, model_path, default_work: Path) -> int:
+    """Run the HIL job, print the summary, write JUnit/JSON; exit code 0 only on PASS.
+
+    ``x``: one float array per plan input; ``labels``: by output name (may be empty)."""
     from ..hil import HilJob, run_hil, write_json, write_junit
 
-    n = len(x) if args.samples is None else min(args.samples, len(x))
-    job = HilJob(plan=plan, board=args.board, x=x[:n], labels=None if labels is None else labels[:n],
+    count = len(x[0])
+    n = count if args.samples is None else min(args.samples, count)
+    job = HilJob(plan=plan, board=args.board, x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
                  model_path=model_path, work_dir=args.work_dir or default_work, max_drop_pp=args.max_drop,
                  timeout=args.timeout, run_timeout=args.run_timeout, retries=args.retries,
                  progress=not args.quiet)
@@ -57,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
     from ..plan import load_plan
 
     plan = load_plan(args.plan)
-    x, labels = load_labeled(args.data, None)
+    x, labels = load_plan_data(args.data, plan)
     return run_checked(args, plan, x, labels, args.model, Path(args.plan).parent / f"hil-{Path(args.board).name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import existing_file, plan_input_spec, progress_bar
+from ._common import existing_file, open_plan_data, progress_bar
 
 # Samples per simulator call: large enough that Python overhead per batch vanishes against the
 # per-sample C calls, small enough that a batch (and its captured tensors) stays a few MB.
@@ -21,19 +21,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("simulate", help="run a plan on float samples with the reference runtime")
     parser.add_argument("--plan", type=existing_file, required=True)
     parser.add_argument("--data", type=Path, required=True,
-                        help=".npz (key named like the model input, else 'input') or .npy samples")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="output .npz (integer and dequantized outputs)")
+                        help=".npz, one array per model input name (one input: also 'input', or .npy)")
+    parser.add_argument("-o", "--out", type=Path, required=True,
+                        help="output .npz: 'output' and 'output_int' ('output/<name>', 'output_int/<name>' "
+                             "for each of several outputs)")
     parser.add_argument("--capture", action="store_true", help="also store every intermediate tensor")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dataio import open_samples, stream_npz
+    from ..dataio import stream_npz
     from ..plan import load_plan
 
     plan = load_plan(args.plan)
-    input_name, input_shape = plan_input_spec(plan)
-    samples = open_samples(args.data, input_name, input_shape)   # every header checked, nothing read yet
+    samples, _ = open_plan_data(args.data, plan)   # every header checked, nothing read yet
     samples.scan()   # NaN/Inf (with the sample index) and damaged members, before any work is done
     with stream_npz(args.out, len(samples)) as out, \
             progress_bar(len(samples), "simulate", not args.quiet) as bar:
@@ -45,12 +46,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def simulate_batch(plan, batch, capture: bool):
-    """(key, array) pairs of the output .npz for one batch of float samples."""
+def simulate_batch(plan, batch: list, capture: bool):
+    """(key, array) pairs of the output .npz for one batch of float samples (one array per input).
+
+    A single-output plan writes ``output`` (dequantized, ONNX layout) and ``output_int`` (integers,
+    NHWC) as it always did; a plan with several outputs writes ``output/<name>`` and
+    ``output_int/<name>`` for every output (a bare ``output`` would hide which one it is).
+    """
     from ..sim.executor import dequantize, quantize_input, run_plan
 
-    result = run_plan(plan, [quantize_input(plan, batch)], capture=capture)
-    yield "output_int", result.outputs[0]
-    yield "output", dequantize(plan, plan.outputs[0], result.outputs[0])
+    result = run_plan(plan, [quantize_input(plan, x, k) for k, x in enumerate(batch)], capture=capture)
+    several = len(plan.outputs) > 1
+    for k, index in enumerate(plan.outputs):
+        suffix = f"/{plan.tensors[index].name}" if several else ""
+        yield f"output_int{suffix}", result.outputs[k]
+        yield f"output{suffix}", dequantize(plan, index, result.outputs[k])
     for name, value in (result.intermediates or {}).items():
         yield f"tensor/{name}", value

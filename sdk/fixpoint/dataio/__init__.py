@@ -12,6 +12,15 @@ from fixpoint.dataio.errors import (
     EmptyDataError,
     NonFiniteDataError,
 )
+from fixpoint.dataio.multi import (
+    LABEL_PREFIX,
+    InputSet,
+    open_inputs,
+    open_output_labels,
+    output_label_batches,
+    read_output_labels,
+    scan_output_labels,
+)
 from fixpoint.dataio.npzwrite import NpzStreamWriter, stream_npz
 from fixpoint.dataio.samples import (
     LABEL_KEY,
@@ -26,7 +35,9 @@ from fixpoint.dataio.samples import (
 from fixpoint.dataio.sources import check_path
 
 __all__ = [
-    "LABEL_KEY", "DataError", "DataFileError", "DataShapeError", "DataTypeError", "EmptyDataError",
+    "LABEL_KEY", "LABEL_PREFIX", "DataError", "InputSet", "open_inputs", "open_output_labels",
+    "output_label_batches", "read_output_labels", "scan_output_labels", "DataFileError", "DataShapeError",
+    "DataTypeError", "EmptyDataError",
     "NonFiniteDataError", "NpzStreamWriter", "Part", "SampleSet", "check_path", "from_array",
     "label_batches", "open_labels", "open_samples", "scan_labels", "stream_npz",
 ]

@@ -99,6 +99,15 @@ class SampleSet:
                   for chunk in part_chunks(part, batch_size, self.dtype, check_finite))
         return rebatch(chunks, batch_size, self.input_shape, self.dtype)
 
+    @property
+    def input_names(self) -> list[str]:
+        """The one input's name (the same interface as :class:`fixpoint.dataio.multi.InputSet`)."""
+        return [self.input_name]
+
+    def feeds(self, batch_size: int, check_finite: bool = False) -> Iterator[dict[str, np.ndarray]]:
+        """Batches keyed by the input name (an onnxruntime feed)."""
+        return ({self.input_name: batch} for batch in self.batches(batch_size, check_finite))
+
     def read_all(self, check_finite: bool = True) -> np.ndarray:
         """Every sample as one array (for callers that need it whole, e.g. the board check)."""
         out = np.empty((len(self), *self.input_shape), self.dtype)
@@ -212,7 +221,7 @@ def pick_member(path: Path, input_name: str | None, label_key: str = LABEL_KEY):
     for wanted in (input_name, "input"):
         if wanted and wanted in members:
             return members[wanted]
-    candidates = [key for key in members if key != label_key]
+    candidates = [key for key in members if key != label_key and not key.startswith(label_key + "/")]
     if len(candidates) == 1:
         return members[candidates[0]]
     keys = ", ".join(sorted(members))

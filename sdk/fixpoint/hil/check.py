@@ -21,9 +21,10 @@ from ..boards import load_board
 from ..plan import Plan
 from ..serial import BoardCrashed, BoardError
 from ..sim.executor import quantize_input, run_plan
+from .accuracy import output_accuracy
 from .firmware import build_model_firmware
-from .localize import localize_mismatch
-from .results import HilResult, SampleFailure, SampleMismatch
+from .localize import localize_mismatch, sample_bytes
+from .results import HilResult, OutputCheck, SampleFailure, SampleMismatch
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ _MAX_FAILURES_IN_A_ROW = 5   # then the link is taken as down and the rest repor
 class HilJob:
     plan: Plan
     board: str
-    x: np.ndarray                         # float samples, model input layout, batch first
-    labels: np.ndarray | None = None
+    x: np.ndarray | list[np.ndarray]      # float samples, model input layout, batch first (a list: per plan input)
+    labels: np.ndarray | dict[str, np.ndarray] | None = None   # the first output's, or by output name
     model_path: Path | None = None        # float ONNX model, for accuracy against float
     work_dir: Path = Path("build/hil")
     max_drop_pp: float = 1.0
@@ -52,37 +53,43 @@ class HilJob:
 def run_hil(job: HilJob) -> HilResult:
     board = load_board(job.board)
     plan = job.plan
-    ints = quantize_input(plan, job.x)
-    expected = run_plan(job.sim_plan or plan, [ints]).outputs[0]
+    x = list(job.x) if isinstance(job.x, (list, tuple)) else [job.x]
+    ints = [quantize_input(plan, a, k) for k, a in enumerate(x)]
+    expected = run_plan(job.sim_plan or plan, ints).outputs
     image, size = build_model_firmware(plan, board, job.work_dir)
+    names = [plan.tensors[i].name for i in plan.outputs]
     result = HilResult(board=board.name, model_name=plan.model_name, model_hash=plan.model_hash,
-                       n_samples=len(ints), bit_exact=0, max_drop_pp=job.max_drop_pp, firmware=str(image),
+                       n_samples=len(ints[0]), bit_exact=0, max_drop_pp=job.max_drop_pp, firmware=str(image),
                        flash_bytes=size.flash if size else 0, ram_bytes=size.ram if size else 0,
-                       arena_bytes=plan.arena_size)
+                       arena_bytes=plan.arena_size,
+                       outputs=[OutputCheck(name, int(e[0].nbytes)) for name, e in zip(names, expected)])
     board_out = _run_on_board(job, board, image, ints, expected, result)
-    _accuracy(job, board_out, result)
+    labels = job.labels if isinstance(job.labels, dict) or job.labels is None else {names[0]: job.labels}
+    output_accuracy(result, names, board_out, labels or {}, job.model_path, x,
+                    [plan.tensors[i].name for i in plan.inputs])
     return result
 
 
-def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: np.ndarray,
-                  result: HilResult) -> np.ndarray:
+def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expected: list[np.ndarray],
+                  result: HilResult) -> list[np.ndarray]:
     from ..boards.runner import open_board
 
-    board_out = np.zeros_like(expected)
+    board_out = [np.zeros_like(e) for e in expected]
     counts: list[int] = []
+    n = len(ints[0])
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
                     run_timeout=job.run_timeout, retries=job.retries,
                     log_dir=job.work_dir / "logs") as session:
         client = session.client
-        bar = _progress(len(ints), job.progress, board.name)
+        bar = _progress(n, job.progress, board.name)
         start = time.perf_counter()
         in_a_row = 0
-        for i, sample in enumerate(ints):
-            outcome = _run_sample(client, i, sample, expected, board_out, counts, result)
+        for i in range(n):
+            outcome = _run_sample(client, i, [a[i] for a in ints], expected, board_out, counts, result)
             in_a_row = in_a_row + 1 if outcome != "done" else 0
             if outcome == "crashed" or in_a_row >= _MAX_FAILURES_IN_A_ROW:
-                _give_up(result, i + 1, len(ints))
+                _give_up(result, i + 1, n)
                 break
             if bar is not None:
                 bar.update(1)
@@ -93,8 +100,9 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
         result.transfer_seconds = client.stats.transfer_seconds
         if job.localize:
             for mismatch in result.mismatches[:3]:
-                localize_mismatch(client, job.plan, job.sim_plan or job.plan, ints[mismatch.sample], mismatch)
-    result.samples_per_second = len(ints) / max(result.wall_seconds, 1e-9)
+                localize_mismatch(client, job.plan, job.sim_plan or job.plan,
+                                  [a[mismatch.sample] for a in ints], mismatch)
+    result.samples_per_second = n / max(result.wall_seconds, 1e-9)
     result.link_bytes_per_second = result.link_bytes / max(result.transfer_seconds, 1e-9)
     result.link_share = result.transfer_seconds / max(result.wall_seconds, 1e-9)
     if counts:
@@ -103,22 +111,31 @@ def _run_on_board(job: HilJob, board, image: Path, ints: np.ndarray, expected: n
     return board_out
 
 
-def _run_sample(client, index: int, sample: np.ndarray, expected: np.ndarray, board_out: np.ndarray,
-                counts: list[int], result: HilResult) -> str:
+def _run_sample(client, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
+                board_out: list[np.ndarray], counts: list[int], result: HilResult) -> str:
     """One sample ends bit-exact, as a mismatch ("done"), or as a reported
-    failure ("failed"; "crashed" when the board is gone)."""
+    failure ("failed"; "crashed" when the board is gone).
+
+    Several inputs travel back to back in plan order (the generated model's input buffer),
+    several outputs come back the same way and are split by their sizes.
+    """
+    data = sample_bytes(sample)
     try:
-        raw, run = client.infer(np.ascontiguousarray(sample).tobytes())
+        raw, run = client.infer(data)
     except BoardError as exc:
         log.warning("sample %d on %s: %s", index, result.board, _first_line(exc))
         result.failures.append(SampleFailure(index, type(exc).__name__, _first_line(exc)))
         return "crashed" if isinstance(exc, BoardCrashed) else "failed"
     result.completed.append(index)
-    board_out[index] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
+    pos = 0
+    for k, want in enumerate(expected):
+        size = want[0].nbytes
+        board_out[k][index] = np.frombuffer(raw[pos:pos + size], dtype=want.dtype).reshape(want.shape[1:])
+        pos += size
     counts.append(run.count)
     result.counter_unit = run.counter_unit.name.lower()
-    result.link_bytes += sample.nbytes + len(raw)
-    _compare(index, board_out[index], expected[index], result)
+    result.link_bytes += len(data) + len(raw)
+    _compare(index, [b[index] for b in board_out], [e[index] for e in expected], result)
     return "done"
 
 
@@ -134,47 +151,27 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _compare(index: int, got: np.ndarray, want: np.ndarray, result: HilResult) -> None:
-    diff = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-    if diff.size == 0:
+def _compare(index: int, got: list[np.ndarray], want: list[np.ndarray], result: HilResult) -> None:
+    """Every byte of every output; the mismatch names the first differing output and position."""
+    mismatch = None
+    for k, (g, w) in enumerate(zip(got, want)):
+        diff = np.flatnonzero(g.reshape(-1) != w.reshape(-1))
+        name = result.outputs[k].name if k < len(result.outputs) else f"output{k}"
+        if diff.size == 0:
+            if k < len(result.outputs):
+                result.outputs[k].bit_exact += 1
+            continue
+        if mismatch is None:
+            first = int(diff[0])
+            mismatch = SampleMismatch(sample=index, differing_bytes=0, first_index=first,
+                                      board_value=int(g.reshape(-1)[first]), sim_value=int(w.reshape(-1)[first]),
+                                      output=name if len(got) > 1 else "")
+        mismatch.differing_bytes += int(diff.size)
+        mismatch.differing_outputs.append(name)
+    if mismatch is None:
         result.bit_exact += 1
-        return
-    first = int(diff[0])
-    result.mismatches.append(SampleMismatch(sample=index, differing_bytes=int(diff.size), first_index=first,
-                                            board_value=int(got.reshape(-1)[first]),
-                                            sim_value=int(want.reshape(-1)[first])))
-
-
-def _accuracy(job: HilJob, board_out: np.ndarray, result: HilResult) -> None:
-    """Accuracy over the samples the board completed (failed ones have no output)."""
-    done = np.asarray(result.completed, dtype=np.int64)
-    if done.size == 0:
-        return
-    board_pred = np.argmax(board_out.reshape(len(board_out), -1), axis=1)[done]
-    float_pred = _float_predictions(job)[done] if job.model_path else None
-    if job.labels is not None:
-        labels = np.asarray(job.labels).reshape(-1)[done]
-        result.board_top1 = float(np.mean(board_pred == labels))
-        if float_pred is not None:
-            result.float_top1 = float(np.mean(float_pred == labels))
-            result.drop_pp = (result.float_top1 - result.board_top1) * 100.0
-    if float_pred is not None:
-        result.agreement = float(np.mean(board_pred == float_pred))
-
-
-def _float_predictions(job: HilJob) -> np.ndarray:
-    import onnxruntime as ort
-
-    from ..frontend.ort_options import quiet_session_options  # onnxruntime's log lines stay off stderr
-
-    options = quiet_session_options()
-    session = ort.InferenceSession(str(job.model_path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    preds = []
-    for start in range(0, len(job.x), 256):
-        out = session.run(None, {name: np.asarray(job.x[start:start + 256], dtype=np.float32)})[0]
-        preds.append(np.argmax(out.reshape(len(out), -1), axis=1))
-    return np.concatenate(preds)
+    else:
+        result.mismatches.append(mismatch)
 
 
 def _progress(total: int, enabled: bool, board: str):

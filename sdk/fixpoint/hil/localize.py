@@ -17,14 +17,22 @@ from .results import SampleMismatch
 log = logging.getLogger(__name__)
 
 
-def localize_mismatch(client, plan: Plan, sim_plan: Plan, sample: np.ndarray, mismatch: SampleMismatch) -> None:
+def sample_bytes(sample: list[np.ndarray]) -> bytes:
+    """One sample's integer inputs back to back in plan order: the firmware's input buffer."""
+    return b"".join(np.ascontiguousarray(a).tobytes() for a in sample)
+
+
+def localize_mismatch(client, plan: Plan, sim_plan: Plan, sample: list[np.ndarray] | np.ndarray,
+                      mismatch: SampleMismatch) -> None:
     """Fill ``mismatch.first_layer`` (or ``detail`` when the board cannot tell).
 
-    ``plan`` is what the board runs (its arena layout); ``sim_plan`` what the host simulated.
+    ``plan`` is what the board runs (its arena layout); ``sim_plan`` what the host simulated;
+    ``sample`` one integer sample per plan input.
     """
-    capture = run_plan(sim_plan, [sample[None]], capture=True).intermediates or {}
+    sample = list(sample) if isinstance(sample, (list, tuple)) else [sample]
+    capture = run_plan(sim_plan, [a[None] for a in sample], capture=True).intermediates or {}
     try:
-        client.load_input(np.ascontiguousarray(sample).tobytes())
+        client.load_input(sample_bytes(sample))
         for k, layer in enumerate(plan.layers):
             tensor = plan.tensors[layer.output]
             client.run_layers(k + 1)

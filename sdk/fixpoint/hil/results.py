@@ -20,6 +20,21 @@ class SampleMismatch:
     sim_value: int
     first_layer: str | None = None      # first layer whose output differs, when localized
     detail: str = ""
+    output: str = ""                     # the model output holding the first differing byte
+    differing_outputs: list[str] = field(default_factory=list)   # every output with a differing byte
+
+
+@dataclass
+class OutputCheck:
+    """One model output over all samples: bit-exactness and accuracy."""
+
+    name: str
+    bytes_per_sample: int
+    bit_exact: int = 0                   # samples whose every byte of this output matched
+    board_top1: float | None = None      # against this output's labels
+    float_top1: float | None = None
+    drop_pp: float | None = None
+    agreement: float | None = None       # board top-1 == float top-1
 
 
 @dataclass
@@ -61,6 +76,7 @@ class HilResult:
     flash_bytes: int = 0
     ram_bytes: int = 0
     arena_bytes: int = 0
+    outputs: list[OutputCheck] = field(default_factory=list)       # every model output, plan order
 
     @property
     def passed(self) -> bool:
@@ -68,7 +84,8 @@ class HilResult:
 
     @property
     def accuracy_ok(self) -> bool:
-        return self.drop_pp is None or self.drop_pp <= self.max_drop_pp
+        drops = [o.drop_pp for o in self.outputs] or [self.drop_pp]
+        return all(d is None or d <= self.max_drop_pp for d in drops)
 
     def summary(self) -> str:
         exact_ok = not self.mismatches and not self.failures
@@ -91,16 +108,38 @@ class HilResult:
             lines.append(f"accuracy: board {self.board_top1 * 100:.2f}% (no float model given)")
         if self.agreement is not None:
             lines.append(f"argmax agreement with float: {self.agreement * 100:.2f}%")
+        if len(self.outputs) > 1:
+            lines += [f"  output '{o.name}': {o.bit_exact}/{self.n_samples} bit-exact{_accuracy_text(o)}"
+                      for o in self.outputs]
         lines.append(f"speed: {self.samples_per_second:.1f} samples/s; link {self.link_bytes_per_second / 1000:.1f} kB/s "
                      f"while transferring ({self.link_share * 100:.0f}% of the time); "
                      f"{self.count_mean:.0f} {self.counter_unit} per inference")
         for m in self.mismatches[:10]:
             where = f", first diverging layer '{m.first_layer}'" if m.first_layer else ""
-            lines.append(f"  sample {m.sample}: {m.differing_bytes} bytes differ, first at output[{m.first_index}] "
+            out = f"output '{m.output}'" if m.output else "output"
+            lines.append(f"  sample {m.sample}: {m.differing_bytes} bytes differ, first at {out}[{m.first_index}] "
                          f"board {m.board_value} != sim {m.sim_value}{where}{' ' + m.detail if m.detail else ''}")
         if len(self.mismatches) > 10:
             lines.append(f"  ... and {len(self.mismatches) - 10} more mismatching samples")
         return "\n".join(lines)
+
+
+def _accuracy_text(o: OutputCheck) -> str:
+    parts = []
+    if o.board_top1 is not None:
+        parts.append(f"board top-1 {o.board_top1 * 100:.2f}%")
+    if o.drop_pp is not None:
+        parts.append(f"drop {o.drop_pp:.2f} pp")
+    if o.agreement is not None:
+        parts.append(f"agreement with float {o.agreement * 100:.2f}%")
+    return ("; " + ", ".join(parts)) if parts else ""
+
+
+def _worst_drop(result: HilResult) -> tuple[str, float]:
+    drops = [(o.name, o.drop_pp) for o in result.outputs if o.drop_pp is not None]
+    if not drops:
+        return ("output", result.drop_pp or 0.0)
+    return max(drops, key=lambda item: item[1])
 
 
 def write_json(path: str | Path, result: HilResult) -> Path:
@@ -112,8 +151,10 @@ def write_json(path: str | Path, result: HilResult) -> Path:
 def write_junit(path: str | Path, result: HilResult) -> Path:
     """One test case per sample (bit-exactness) plus one for the accuracy budget."""
     suite = ET.Element("testsuite", name=f"fixpoint-hil.{result.board}",
-                       tests=str(result.n_samples + 1),
-                       failures=str(len(result.mismatches) + (0 if result.accuracy_ok else 1)),
+                       tests=str(result.n_samples + 1 + (len(result.outputs) if len(result.outputs) > 1 else 0)),
+                       failures=str(len(result.mismatches) + (0 if result.accuracy_ok else 1)
+                                    + (len({o for m in result.mismatches for o in m.differing_outputs})
+                                       if len(result.outputs) > 1 else 0)),
                        errors=str(len(result.failures)),
                        time=f"{result.wall_seconds:.3f}")
     by_sample = {m.sample: m for m in result.mismatches}
@@ -129,10 +170,18 @@ def write_junit(path: str | Path, result: HilResult) -> Path:
             m = by_sample[i]
             ET.SubElement(case, "failure", message=f"{m.differing_bytes} output bytes differ"
                           + (f"; first diverging layer {m.first_layer}" if m.first_layer else "")).text = \
-                f"first at output[{m.first_index}]: board {m.board_value} != sim {m.sim_value}"
+                f"first at {m.output or 'output'}[{m.first_index}]: board {m.board_value} != sim {m.sim_value}"
+    for out in result.outputs if len(result.outputs) > 1 else []:
+        case = ET.SubElement(suite, "testcase", classname=f"{result.board}.{result.model_name}",
+                             name=f"output_{out.name}_bit_exact")
+        bad = [m.sample for m in result.mismatches if out.name in m.differing_outputs]
+        if bad:
+            ET.SubElement(case, "failure", message=f"output '{out.name}' differs in {len(bad)} samples").text = \
+                "samples " + ", ".join(map(str, bad[:20]))
     case = ET.SubElement(suite, "testcase", classname=f"{result.board}.{result.model_name}", name="accuracy")
     if not result.accuracy_ok:
-        ET.SubElement(case, "failure", message=f"accuracy drop {result.drop_pp:.2f} pp exceeds "
+        name, drop = _worst_drop(result)
+        ET.SubElement(case, "failure", message=f"accuracy drop of output '{name}' {drop:.2f} pp exceeds "
                       f"{result.max_drop_pp:.2f} pp")
     data = ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
     return atomic_write_bytes(path, data)

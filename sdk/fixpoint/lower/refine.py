@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from fixpoint.calibrate.data import first_samples
+from fixpoint.calibrate.data import first_inputs
 from fixpoint.ir import ModelError, Node
 from fixpoint.ops import registry
 
@@ -86,16 +86,16 @@ def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndar
     if ctx.options.samples is None:
         raise ModelError("equalization, adaptive rounding and bias correction need samples "
                          "(LowerOptions.samples: a few float inputs in the model's layout)")
-    if len(graph.inputs) != 1:
-        raise ModelError("equalization, adaptive rounding and bias correction support single-input models only")
     if not graph.source_path or not os.path.isfile(graph.source_path):
         raise ModelError(f"equalization, adaptive rounding and bias correction need the source ONNX model "
                          f"(graph.source_path '{graph.source_path}' is not a file)")
-    samples = first_samples(ctx.options.samples, ctx.options.max_samples)
+    inputs = first_inputs(ctx.options.samples, ctx.options.max_samples)
     session, _ = float_session(graph.source_path, names)
+    by_name = dict(zip(graph.inputs, inputs))
+    ordered = [by_name[i.name] for i in session.get_inputs()]   # onnxruntime feeds in model order
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    for part, acts in iterate_float(session, [samples], batch_size=len(samples)):
-        acts[graph.inputs[0]] = samples[part]
+    for part, acts in iterate_float(session, ordered, batch_size=len(inputs[0])):
+        acts.update({name: x[part] for name, x in by_name.items()})
         for name in chunks:
             if name not in acts:
                 raise ModelError(f"tensor '{name}' is not produced by the source model {graph.source_path}")

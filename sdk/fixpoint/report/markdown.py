@@ -68,7 +68,10 @@ def accuracy_lines(eval_result: Any, chart: str | None) -> list[str]:
         if hasattr(eval_result, field):
             value = getattr(eval_result, field)
             rows.append([label, f"{100 * value:.2f} %" if field == "agreement" else value])
+    for name, value in (getattr(eval_result, "user_metric", None) or {}).items():
+        rows.append([f"user metric `{cell(name)}`", value])
     lines += table(["metric", "value"], rows) + [""]
+    lines += output_lines(list(getattr(eval_result, "outputs", []) or []))
     per_layer = list(getattr(eval_result, "per_layer", []) or [])
     if per_layer:
         lines += ["### Per-layer error", ""]
@@ -78,6 +81,22 @@ def accuracy_lines(eval_result: Any, chart: str | None) -> list[str]:
                  float(e.mean_abs_err)] for e in per_layer]
         lines += table(["layer", "tensor", "SQNR (dB)", "max abs err", "mean abs err"], rows) + [""]
     return lines
+
+
+def output_lines(outputs: list[Any]) -> list[str]:
+    """One row per model output: top-1 where labeled, agreement with float, SQNR and MSE always."""
+    if not outputs:
+        return []
+    rows = [[f"`{cell(o.name)}`", _pct(o.float_top1), _pct(o.int_top1),
+             "-" if o.drop is None else f"{o.drop:.2f}", f"{100 * o.agreement:.2f} %", float(o.sqnr_db),
+             float(o.mse)] for o in outputs]
+    header = ["output", "float top-1", "integer top-1", "drop (pp)", "top-1 agreement", "SQNR (dB)", "MSE"]
+    return ["### Per output", "", "Top-1 only for outputs with labels (`label/<output>`; `label`: the first "
+            "output).", ""] + table(header, rows) + [""]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f} %"
 
 
 def plan_lines(plan: Any) -> list[str]:
