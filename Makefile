@@ -13,14 +13,18 @@ ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt
 ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 5 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
 
-.PHONY: setup test test-all test-faults bench deploy check-c sanitize fuzz docs examples clean
+.PHONY: setup lint test test-all test-faults bench deploy check-c sanitize fuzz docs examples clean
 
 setup: $(VENV)/.fixpoint-installed
 
 $(VENV)/.fixpoint-installed: pyproject.toml setup.py tools/setup.sh
 	tools/setup.sh $(VENV)
 
-test: setup
+# Python lint (rules and line length in pyproject.toml [tool.ruff]); part of `make test`.
+lint: setup
+	$(VENV)/bin/ruff check sdk tests bench examples tools
+
+test: setup lint
 	.ci/check_c.sh
 	.ci/sanitize.sh
 	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) tests

@@ -21,6 +21,7 @@ runs on the CPU and finishes in a few minutes on two cores.
 """
 
 import argparse
+import functools
 import inspect
 import json
 import math
@@ -151,7 +152,8 @@ def make_mlp_data(seed):
     x_train, y_train = augment_digits(tr_img, tr_lab, 30 * len(tr_img), rng)
     x_calib, _ = augment_digits(tr_img, tr_lab, N_CALIB, rng)
     x_eval, y_eval = augment_digits(ev_img, ev_lab, N_EVAL, rng)
-    flat = lambda a: a.reshape(len(a), 64)
+    def flat(a):
+        return a.reshape(len(a), 64)
     return flat(x_train), y_train, flat(x_calib), flat(x_eval), y_eval
 
 
@@ -499,7 +501,8 @@ def make_kws_data(seed):
         feats[split] = (log_mel(clips), y)
     mean = float(feats["train"][0].mean())
     std = float(feats["train"][0].std())
-    norm = lambda a: to_half_precision(((a - mean) / std)[:, None].astype(np.float32))
+    def norm(a):
+        return to_half_precision(((a - mean) / std)[:, None].astype(np.float32))
     return (norm(feats["train"][0]), feats["train"][1], norm(feats["calib"][0]),
             norm(feats["eval"][0]), feats["eval"][1], mean, std)
 
@@ -907,7 +910,7 @@ def main():
     for name in names:
         t0 = time.time()
         print(f"== {name}", flush=True)
-        log = lambda s: print(s, flush=True)
+        log = functools.partial(print, flush=True)
         model, x_ca, x_ev, y_ev, desc = RECIPES[name](log)
         with_bn = n_batchnorm(model)
         results.append(write_outputs(name, model, x_ca, x_ev, y_ev, desc, with_bn, log=log))

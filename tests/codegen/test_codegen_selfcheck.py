@@ -129,8 +129,9 @@ def test_signed_register_overflow_names_layer_and_register(tmp_path):
 
 def test_per_channel_plan_on_a_per_tensor_register_map_is_an_error(tmp_path):
     plan, _ = built_plan("chain", "s8")  # per-channel multipliers
-    with pytest.raises(CodegenError, match=r"layer 0 'conv2d0' \(conv2d\) on board 'riscv32-virt': register (MULT|SHIFT): "
-                                           r"5 per-channel values do not fit a per-tensor register"):
+    expected = (r"layer 0 'conv2d0' \(conv2d\) on board 'riscv32-virt': register (MULT|SHIFT): "
+                r"5 per-channel values do not fit a per-tensor register")
+    with pytest.raises(CodegenError, match=expected):
         generate(plan, "riscv32-virt", tmp_path)
 
 

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from fault_harness import MLP
 
-#: the test that runs FIXPOINT_FAULT_SAMPLES samples per board
-LONG_RUN = "test_every_sample_is_bit_exact_or_reported"
 from fixpoint.boards import load_board
 from fixpoint.calibrate import CalibrationConfig
 from fixpoint.hil.firmware import build_model_firmware
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import CalibrationJob, CalibrationOutputs, run_calibration
 from fixpoint.plan import Plan
+
+#: the test that runs FIXPOINT_FAULT_SAMPLES samples per board
+LONG_RUN = "test_every_sample_is_bit_exact_or_reported"
 
 
 @pytest.fixture(scope="session")

@@ -84,7 +84,8 @@ def test_patch_gram_gives_the_output_energy_of_any_weight_error(op):
     g.node(real_op, [x, "D", "Z"], "y", out_shape, attrs=attrs)
     graph = g.graph(["y"])
     xs = rng.normal(size=(5, 7, 6, 4))
-    energy = sum(float(np.sum(run_normalized(graph, {"x": xs[i:i + 1].astype(np.float32)})["y"].astype(np.float64) ** 2))
+    energy = sum(float(np.sum(run_normalized(graph, {"x": xs[i:i + 1].astype(np.float32)})["y"]
+                                 .astype(np.float64) ** 2))
                  for i in range(5))
     stats = patch_stats(graph.nodes[0], xs, shape, out_shape)
     flat = d[0].reshape(-1, shape[3]).T if real_op == "depthwise_conv2d" else d.reshape(shape[0], -1)

@@ -112,7 +112,8 @@ class PlanBuilder:
         params = {"stride_h": stride, "stride_w": stride, "dilation_h": dilation, "dilation_w": dilation,
                   "pad_top": pad, "pad_left": pad, "groups": groups, **self._offsets([x], out),
                   **self._act(self.tensors[out].dtype)}
-        return self._add_layer("conv2d", [x], out, params, self._weighted_arrays(x, out, [c_out, k, k, c // groups], c_out))
+        arrays = self._weighted_arrays(x, out, [c_out, k, k, c // groups], c_out)
+        return self._add_layer("conv2d", [x], out, params, arrays)
 
     def depthwise(self, x: int, mult: int = 1, k: int = 3, stride: int = 1, pad: int = 1) -> int:
         n, h, w, c = self.shape(x)
@@ -127,7 +128,8 @@ class PlanBuilder:
         depth = int(np.prod(self.shape(x)[1:]))
         out = self.tensor([1, 1, 1, c_out], layout="NC")
         params = {"filter_offset": 0, **self._offsets([x], out), **self._act(self.tensors[out].dtype)}
-        return self._add_layer("fully_connected", [x], out, params, self._weighted_arrays(x, out, [c_out, depth], c_out))
+        arrays = self._weighted_arrays(x, out, [c_out, depth], c_out)
+        return self._add_layer("fully_connected", [x], out, params, arrays)
 
     def _binary_shape(self, a: int, b_shape) -> list[int]:
         return [max(x, y) for x, y in zip(self.shape(a), b_shape)]

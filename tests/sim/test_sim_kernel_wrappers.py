@@ -115,7 +115,8 @@ def make_case(spec, rng):
         return (x,), kw, data_movement.pad(x, pad_before=before, out_shape=out_shape, pad_value=kw["pad_value"])
     if spec.op == "leaky_relu":
         x = ints(rng, (2, 7), act)
-        kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits), alpha_scale=pair(rng, -3, -1, mbits),
+        kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits),
+                  alpha_scale=pair(rng, -3, -1, mbits),
                   **act_kw, **rq)
         return (x,), kw, elementwise.leaky_relu(x, **kw)
     x = ints(rng, (11,), act)  # requantize

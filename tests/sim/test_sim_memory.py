@@ -13,7 +13,8 @@ RANDOM_GRAPHS = 400
 def structural_plan(sizes: list[int], edges: list[tuple[list[int], int]], inputs, outputs) -> Plan:
     """A plan with only structure (the planner reads no params): tensor i has sizes[i] int8 elements."""
     tensors = [PlanTensor(f"t{i}", [1, 1, 1, n], "int8", 1.0, 0) for i, n in enumerate(sizes)]
-    layers = [PlanLayer(f"l{k}", "add" if len(ins) == 2 else "copy", "s8", ins, out) for k, (ins, out) in enumerate(edges)]
+    layers = [PlanLayer(f"l{k}", "add" if len(ins) == 2 else "copy", "s8", ins, out)
+              for k, (ins, out) in enumerate(edges)]
     return Plan("structural", tensors, layers, list(inputs), list(outputs))
 
 

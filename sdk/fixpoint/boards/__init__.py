@@ -11,9 +11,9 @@ from __future__ import annotations
 from .board import (Accelerator, Board, Compiler, Cpu, Engine, Launch, Memory, MemoryRegion,
                     Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .loader import BoardFileError, list_boards, load_board
+from .paths import boards_dir, firmware_dir, runtime_dir
 
 BoardConfigError = BoardFileError   # the name fixpoint.cli looks up
-from .paths import boards_dir, firmware_dir, runtime_dir
 
 __all__ = [
     "Accelerator", "Board", "BoardConfigError", "BoardFileError", "Compiler", "Cpu", "Engine", "Launch", "Memory",

@@ -135,5 +135,6 @@ def weights_view(ctx: GenContext) -> WeightsView:
     tables = [TableInit(m.field, _member_comment(ctx, m), c_array_lines(m.values, values_per_line(m.values.itemsize)))
               for m in ctx.blob.tables]
     return WeightsView(file=n.file("weights_c"), layout_header=n.file("layout_h"),
-                       model_name_comment=c_comment(ctx.plan.model_name), consts_type=n.symbol("consts_t"), consts_symbol=n.symbol("consts"),
+                       model_name_comment=c_comment(ctx.plan.model_name),
+                       consts_type=n.symbol("consts_t"), consts_symbol=n.symbol("consts"),
                        magic=f"0x{BLOB_MAGIC:08X}u", size_macro=n.define("consts_size"), tables=tables)

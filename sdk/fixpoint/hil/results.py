@@ -111,7 +111,8 @@ class HilResult:
         if len(self.outputs) > 1:
             lines += [f"  output '{o.name}': {o.bit_exact}/{self.n_samples} bit-exact{_accuracy_text(o)}"
                       for o in self.outputs]
-        lines.append(f"speed: {self.samples_per_second:.1f} samples/s; link {self.link_bytes_per_second / 1000:.1f} kB/s "
+        lines.append(f"speed: {self.samples_per_second:.1f} samples/s; "
+                     f"link {self.link_bytes_per_second / 1000:.1f} kB/s "
                      f"while transferring ({self.link_share * 100:.0f}% of the time); "
                      f"{self.count_mean:.0f} {self.counter_unit} per inference")
         for m in self.mismatches[:10]:

@@ -5,7 +5,6 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
 from fixpoint.ir import ModelError
 
