@@ -61,6 +61,8 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "shift": {"s8": np.int32, "s4": np.int32, "s16": np.int32},
     "exp_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "one_over_one_plus_x_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
+    "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
 }
 
 

@@ -12,8 +12,8 @@ _CANON = "fixpoint.normalize.canonicalize"
 ONNX = (
     OnnxOp("Add", check=f"{_CHECKS}:_elementwise_check", becomes="add", normalized_by="canonicalize",
            converter=f"{_CANON}:_add", runtime_ops=("add",)),
-    OnnxOp("Mul", check=f"{_CHECKS}:_elementwise_check", becomes="mul", normalized_by="canonicalize",
-           converter=f"{_CANON}:_mul", runtime_ops=("mul",)),
+    OnnxOp("Mul", check=f"{_CHECKS}:_elementwise_check", becomes="mul (x * Sigmoid(x), x * HardSigmoid(x): lut)",
+           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_mul", runtime_ops=("mul", "lut")),
     OnnxOp("Sub", check=f"{_CHECKS}:_sub_div_check", becomes="add", normalized_by="canonicalize",
            converter=f"{_CANON}:_sub", runtime_ops=("add",)),
     OnnxOp("Div", check=f"{_CHECKS}:_sub_div_check", becomes="mul", normalized_by="canonicalize",

@@ -1,0 +1,117 @@
+"""Normalization and float semantics of the table ops (lut), prelu and minimum / maximum.
+
+Converters (pass ``canonicalize``, named by the rows in fixpoint/ops/defs/lut.py):
+
+* every unary ONNX op whose row names a ``lut_function`` becomes ``lut`` with
+  attrs ``function`` (the name) and ``params`` (the op's float attributes);
+* ``Mul(x, f(x))`` where ``f`` is a lut Sigmoid / HardSigmoid whose output only
+  the Mul reads becomes one ``lut`` of x (SiLU / Swish, HardSwish as exporters
+  emit them): x * f(x) is again a unary function of x;
+* ``PRelu`` becomes ``prelu`` with attr ``slope``: one float per channel, or one;
+* ``Min`` / ``Max`` of two operands become ``minimum`` / ``maximum``; a constant
+  operand goes second (both ops commute).
+
+The float kernels (``normalize.float_exec`` calls them by the rows) take NHWC.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fixpoint.ir import Graph, Node
+from fixpoint.lut_functions import TIMES_X, evaluate
+from fixpoint.normalize.graph_edit import only_consumer
+from fixpoint.ops import registry
+
+Array = np.ndarray
+# ONNX attributes a table function reads (the rest of an op's attributes have no float meaning here)
+_FLOAT_ATTRS = ("alpha", "beta", "gamma")
+
+
+def _lut_params(node: Node) -> dict[str, Any]:
+    params: dict[str, Any] = {k: float(node.attrs[k]) for k in _FLOAT_ATTRS if k in node.attrs}
+    if "approximate" in node.attrs:
+        value = node.attrs["approximate"]
+        params["approximate"] = value.decode() if isinstance(value, bytes) else str(value)
+    return params
+
+
+def _lut(graph: Graph, node: Node) -> None:
+    function = registry.ONNX_ROWS[node.op].lut_function
+    node.op, node.inputs = "lut", node.inputs[:1]
+    node.attrs = {"function": function, "params": _lut_params(node)}
+
+
+def fuse_times_x(graph: Graph, node: Node) -> bool:
+    """Mul(x, f(x)) with f a fusable lut of x read only by this Mul -> lut of x (True if fused)."""
+    for i in (0, 1):
+        producer = graph.producer(node.inputs[i])
+        other = node.inputs[1 - i]
+        if producer is None or producer.op != "lut" or producer.inputs[0] != other:
+            continue
+        fused = TIMES_X.get(producer.attrs["function"])
+        if fused is None or only_consumer(graph, producer.outputs[0]) is not node:
+            continue
+        node.op, node.inputs = "lut", [other]
+        node.attrs = {"function": fused, "params": dict(producer.attrs["params"])}
+        node.fused = [*node.fused, producer.name, *producer.fused]
+        return True
+    return False
+
+
+def _mul(graph: Graph, node: Node) -> None:
+    """Mul: the fused x * f(x) table when it matches, else the runtime mul."""
+    from fixpoint.normalize import canonicalize  # the plain converter; canonicalize resolves this module
+    if not fuse_times_x(graph, node):
+        canonicalize._mul(graph, node)
+
+
+def _prelu(graph: Graph, node: Node) -> None:
+    x_shape = graph.values[node.inputs[0]].shape
+    slope = np.asarray(graph.values[node.inputs[1]].data, dtype=np.float64)
+    values = slope.reshape(-1) if slope.size == 1 else per_channel_slope(slope, x_shape)
+    node.op, node.inputs = "prelu", node.inputs[:1]
+    node.attrs = {"slope": [float(v) for v in values]}
+
+
+def per_channel_slope(slope: Array, x_shape: list[int]) -> Array:
+    """The C values of a slope that varies only over the channel axis (axis 1), else ValueError."""
+    rank = len(x_shape)
+    aligned = slope.reshape([1] * (rank - slope.ndim) + list(slope.shape))
+    if rank < 2 or any(d != 1 for a, d in enumerate(aligned.shape) if a != 1) or aligned.shape[1] != x_shape[1]:
+        raise ValueError(f"slope of shape {list(slope.shape)} is not one value per channel of {x_shape}")
+    return aligned.reshape(-1)
+
+
+def _binary(runtime_op: str):
+    def convert(graph: Graph, node: Node) -> None:
+        a, b = node.inputs[:2]
+        if graph.values[a].is_const:
+            a, b = b, a
+        node.op, node.inputs, node.attrs = runtime_op, [a, b], {}
+    return convert
+
+
+_minimum = _binary("minimum")
+_maximum = _binary("maximum")
+
+
+# ---- float kernels (NHWC) ---------------------------------------------------------------------------------
+
+def float_lut(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    # no quantized input here: the domain guards use the float's resolution
+    return evaluate(node.attrs["function"], x[0], node.attrs["params"], np.finfo(np.float32).tiny)
+
+
+def float_prelu(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    slope = np.asarray(node.attrs["slope"], dtype=np.float64)
+    return np.where(x[0] >= 0, x[0], x[0] * slope)  # NHWC: the slope runs along the last axis
+
+
+def float_minimum(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return np.minimum(x[0], x[1])
+
+
+def float_maximum(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return np.maximum(x[0], x[1])
