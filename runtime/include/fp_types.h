@@ -164,6 +164,7 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     fp_rq_mode_t mode;
+    int32_t subtract;       /* 0: x1 + x2 (TFLite Add); 1: x1 - x2 (TFLite Sub) */
 } fp_add_params_t;
 
 /* elementwise mul with NHWC broadcasting. */

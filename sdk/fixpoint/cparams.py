@@ -255,7 +255,11 @@ def _binary(c: OpContext, scales: tuple[str, ...], extra: tuple[str, ...]) -> di
 
 
 def _add(c: OpContext) -> dict[str, Any]:
-    return _binary(c, ("input1_scale", "input2_scale", "output_scale"), ("left_shift",))
+    fields = _binary(c, ("input1_scale", "input2_scale", "output_scale"), ("left_shift",))
+    subtract = c.scalar("subtract", 0)  # Sub of two activations; left out (0) for an add
+    if subtract:
+        fields["subtract"] = subtract
+    return fields
 
 
 def _mul(c: OpContext) -> dict[str, Any]:

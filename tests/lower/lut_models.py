@@ -37,8 +37,10 @@ def _branches(path: Path, ops: list[tuple[str, dict]], seed: int) -> Path:
     outs = []
     for i, (op, attrs) in enumerate(ops):
         src = "c"
-        if op in ("Log", "Sqrt", "Reciprocal") and i % 2 == 0:  # half of them on a positive input
-            nodes.append(helper.make_node("Sigmoid", ["c"], [f"pos{i}"], name=f"pos{i}"))
+        if op in ("Log", "Sqrt", "Reciprocal"):
+            # a positive input, or |x| whose quantized range reaches 0 and below (the domain guards)
+            guard = "Sigmoid" if i % 2 == 0 else "Abs"
+            nodes.append(helper.make_node(guard, ["c"], [f"pos{i}"], name=f"pos{i}"))
             src = f"pos{i}"
         nodes.append(helper.make_node(op, [src], [f"u{i}"], name=f"{op.lower()}{i}", **attrs))
         outs.append(f"u{i}")
@@ -58,7 +60,7 @@ def unary_b(path: Path) -> Path:
 
 
 def unary_domain(path: Path) -> Path:
-    """Log / Sqrt / Reciprocal of a positive input and of one with non-positive values."""
+    """Log / Sqrt / Reciprocal of a positive input and of |x| (zero and below on the integer grid)."""
     return _branches(path, [("Log", {}), ("Log", {}), ("Sqrt", {}), ("Sqrt", {}), ("Reciprocal", {})], seed=3)
 
 

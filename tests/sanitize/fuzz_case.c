@@ -302,6 +302,8 @@ static void gen_binary(fz_case_t *c)
         rscale(c, &p->input2_scale, m);
         rscale(c, &p->output_scale, m);
         ract(c, &p->act_min, &p->act_max, act);
+        p->subtract = (int32_t)(rnd() % 2);
+        field(c, &p->subtract, FIELD_ANY);
         dims_fields(c, &p->input1);
         dims_fields(c, &p->input2);
         dims_fields(c, &p->output);

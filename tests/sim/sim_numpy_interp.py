@@ -74,7 +74,7 @@ def _add(c: _Ctx, xs):
                            input2_offset=p.get("input2_offset", 0), output_offset=p.get("output_offset", 0),
                            left_shift=p["left_shift"], input1_scale=c.scale("input1_scale"),
                            input2_scale=c.scale("input2_scale"), output_scale=c.scale("output_scale"),
-                           **c.act(), **c.rq)
+                           subtract=p.get("subtract", 0), **c.act(), **c.rq)
 
 
 def _mul(c: _Ctx, xs):

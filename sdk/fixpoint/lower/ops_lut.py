@@ -42,6 +42,7 @@ def lower_lut(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
 
 def output_lut(ctx: LowerContext, node: Node) -> tuple[QParams, str]:
     """A bounded function's fixed output quantization (TFLite's), else the calibrated one."""
+    function(node.attrs["function"], f"layer '{node.name}': ")
     fixed = fixed_output(node.attrs["function"], ctx.act_dtype)
     if fixed is None:
         return output_calibrated(ctx, node)

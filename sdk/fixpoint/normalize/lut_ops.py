@@ -67,6 +67,20 @@ def _mul(graph: Graph, node: Node) -> None:
         canonicalize._mul(graph, node)
 
 
+def _sub(graph: Graph, node: Node) -> None:
+    """x - c: add of -c; c - x: add(x, c) with input_signs (-1, 1); a - b: input_signs (1, -1)."""
+    from fixpoint.normalize import canonicalize
+    a, b = node.inputs[:2]
+    if graph.values[b].is_const:
+        canonicalize._sub(graph, node)
+        return
+    signs = [1, -1]
+    if graph.values[a].is_const:
+        a, b, signs = b, a, [-1, 1]
+    node.op, node.inputs = "add", [a, b]
+    node.attrs = {**canonicalize.NO_ACT, "input_signs": signs}
+
+
 def _prelu(graph: Graph, node: Node) -> None:
     x_shape = graph.values[node.inputs[0]].shape
     slope = np.asarray(graph.values[node.inputs[1]].data, dtype=np.float64)

@@ -39,6 +39,14 @@ def _prelu_check(node: Node, graph: Graph) -> str | None:
     return None
 
 
+def _sub_check(node: Node, graph: Graph) -> str | None:
+    """Sub: two activations (TFLite Sub), or an activation and a constant on either side that does not
+    enlarge it (x - c becomes add of -c, c - x a negated add of c)."""
+    if all(_is_static(graph, name) for name in node.inputs[:2]):
+        return "both operands are constant"
+    return _elementwise_check(node, graph)
+
+
 def _minmax_check(node: Node, graph: Graph) -> str | None:
     """Min / Max: two operands, activations broadcasting like Add, or an activation and a constant of
     one value per channel or a scalar."""
