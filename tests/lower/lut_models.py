@@ -31,7 +31,7 @@ def _save(path: Path, nodes, inputs: dict[str, list], outputs: dict[str, list], 
 
 
 def _branches(path: Path, ops: list[tuple[str, dict]], seed: int) -> Path:
-    """x [n,2,6,6] -> conv -> one branch per unary op -> concat -> y."""
+    """x [n,2,6,6] -> conv -> one branch per unary op, each a model output u0, u1, ..."""
     rng = np.random.default_rng(seed)
     nodes, inits = _conv(rng, "conv", "x", "c", 2, C)
     outs = []
@@ -44,24 +44,29 @@ def _branches(path: Path, ops: list[tuple[str, dict]], seed: int) -> Path:
             src = f"pos{i}"
         nodes.append(helper.make_node(op, [src], [f"u{i}"], name=f"{op.lower()}{i}", **attrs))
         outs.append(f"u{i}")
-    nodes.append(helper.make_node("Concat", outs, ["y"], name="concat", axis=1))
-    return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C * len(ops), 6, 6]}, inits)
+    return _save(path, nodes, {"x": [2, 6, 6]}, {name: [C, 6, 6] for name in outs}, inits)
 
 
 def unary_a(path: Path) -> Path:
     return _branches(path, [("Sigmoid", {}), ("Tanh", {}), ("HardSigmoid", {"alpha": 0.25, "beta": 0.4}),
-                            ("HardSwish", {}), ("Elu", {"alpha": 0.7}), ("Selu", {}), ("Celu", {"alpha": 1.3}),
-                            ("Gelu", {})], seed=1)
+                            ("HardSwish", {})], seed=1)
 
 
 def unary_b(path: Path) -> Path:
-    return _branches(path, [("Softplus", {}), ("Softsign", {}), ("Mish", {}), ("Exp", {}), ("Abs", {}),
-                            ("Neg", {}), ("Erf", {}), ("Gelu", {"approximate": "tanh"})], seed=2)
+    return _branches(path, [("Elu", {"alpha": 0.7}), ("Selu", {}), ("Celu", {"alpha": 1.3}), ("Gelu", {})], seed=2)
+
+
+def unary_c(path: Path) -> Path:
+    return _branches(path, [("Softplus", {}), ("Softsign", {}), ("Mish", {}), ("Exp", {})], seed=3)
+
+
+def unary_d(path: Path) -> Path:
+    return _branches(path, [("Abs", {}), ("Neg", {}), ("Erf", {}), ("Gelu", {"approximate": "tanh"})], seed=4)
 
 
 def unary_domain(path: Path) -> Path:
     """Log / Sqrt / Reciprocal of a positive input and of |x| (zero and below on the integer grid)."""
-    return _branches(path, [("Log", {}), ("Log", {}), ("Sqrt", {}), ("Sqrt", {}), ("Reciprocal", {})], seed=3)
+    return _branches(path, [("Log", {}), ("Log", {}), ("Reciprocal", {}), ("Sqrt", {})], seed=5)
 
 
 def silu_hardswish(path: Path) -> Path:
@@ -120,6 +125,8 @@ def sub_div(path: Path) -> Path:
 MODELS = {
     "unary_a": (unary_a, {"x": (2, 6, 6)}),
     "unary_b": (unary_b, {"x": (2, 6, 6)}),
+    "unary_c": (unary_c, {"x": (2, 6, 6)}),
+    "unary_d": (unary_d, {"x": (2, 6, 6)}),
     "unary_domain": (unary_domain, {"x": (2, 6, 6)}),
     "silu_hardswish": (silu_hardswish, {"x": (2, 6, 6)}),
     "prelu": (prelu, {"x": (2, 6, 6)}),

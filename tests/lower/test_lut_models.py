@@ -28,8 +28,10 @@ from sim_numpy_interp import interpret  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BOARDS = "host,mps2-an386,riscv32-virt"
-# float-vs-integer output SQNR floors (dB); the int16 datapath must be much closer
+# float-vs-integer output SQNR floors (dB); the int16 datapath must be much closer, except for
+# log(|x|) near 0: TFLite's int16 table interpolates it linearly over 128-value segments
 MIN_SQNR = {8: 12.0, 16: 30.0}
+MIN_SQNR_DOMAIN_16 = 15.0
 
 
 def _boards() -> list[str]:
@@ -86,14 +88,16 @@ def test_simulation_bit_exact_and_close_to_float(model, bits, calibrated):
     for g, w in zip(got, want):
         assert np.array_equal(g, w), f"{model} s{bits}: simulator and plan interpreter differ"
     session = ort.InferenceSession(str(outputs.graph.source_path), providers=["CPUExecutionProvider"])
-    ref = session.run(None, feeds)[0]
-    approx = dequantize(plan, plan.outputs[0], got[0])
-    assert _sqnr(ref, approx) >= MIN_SQNR[bits], f"{model} s{bits}: SQNR {_sqnr(ref, approx):.1f} dB"
+    for k, ref in enumerate(session.run(None, feeds)):
+        approx = dequantize(plan, plan.outputs[k], got[k])
+        name = plan.tensors[plan.outputs[k]].name
+        floor = MIN_SQNR_DOMAIN_16 if (model, bits) == ("unary_domain", 16) else MIN_SQNR[bits]
+        assert _sqnr(ref, approx) >= floor, f"{model} s{bits} {name}: SQNR {_sqnr(ref, approx):.1f} dB"
 
 
 def test_new_ops_reach_the_plan(calibrated):
     ops = {name: [layer.op for layer in calibrated(name)[0].plan.layers] for name in MODELS}
-    assert ops["unary_a"].count("lut") == 8 and ops["unary_b"].count("lut") == 8
+    assert all(ops[f"unary_{k}"] == ["conv2d"] + ["lut"] * 4 for k in "abcd")
     assert ops["prelu"] == ["conv2d", "prelu", "conv2d", "prelu"]
     assert ops["minmax"] == ["conv2d", "conv2d", "minimum", "maximum", "minimum", "maximum"]
     plan = calibrated("minmax")[0].plan
