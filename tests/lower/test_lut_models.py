@@ -148,16 +148,18 @@ def _bad_model(path: Path, kind: str) -> Path:
     elif kind == "prelu_spatial_slope":
         inits.append(numpy_helper.from_array(np.ones((4, 6, 6), np.float32), "s"))
         node = helper.make_node("PRelu", ["x", "s"], ["y"], name="bad_prelu")
+    elif kind == "gelu_bad_approximate":
+        node = helper.make_node("Gelu", ["x"], ["y"], name="bad_gelu", approximate="cubic")
     else:  # min of three operands
         inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", 4, 6, 6]) for n in ("a", "b")]
         node = helper.make_node("Min", ["x", "a", "b"], ["y"], name="bad_min")
     graph = helper.make_graph([node], "bad", inputs, [y], inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
     return path
 
 
 @pytest.mark.parametrize("kind,culprit", [("prelu_dynamic_slope", "bad_prelu"), ("prelu_spatial_slope", "bad_prelu"),
-                                          ("min_three", "bad_min")])
+                                          ("min_three", "bad_min"), ("gelu_bad_approximate", "bad_gelu")])
 def test_bad_use_is_one_error_line(kind, culprit, tmp_path):
     model = _bad_model(tmp_path / "model.onnx", kind)
     data = write_data(tmp_path / "calib.npz", {"x": (4, 6, 6), "a": (4, 6, 6), "b": (4, 6, 6)}, 4, seed=0)
