@@ -101,6 +101,8 @@ FUNCTIONS: dict[str, LutFunction] = {
     "silu": LutFunction(lambda x, p, s: x * _sigmoid(x), "x sigmoid(x) (fused x * Sigmoid(x))"),
     "x_hard_sigmoid": LutFunction(lambda x, p, s: x * _hard_sigmoid(x, p),
                                   "x max(0, min(1, alpha x + beta)) (fused x * HardSigmoid(x))"),
+    "x_clip": LutFunction(lambda x, p, s: x * np.clip(x + float(p["shift"]), float(p["lo"]), float(p["hi"])),
+                          "x clip(x + shift, lo, hi) (fused x * Clip(x + c), PyTorch's decomposed HardSwish)"),
     "elu": LutFunction(lambda x, p, s: _elu(x, float(p.get("alpha", 1.0))), "x > 0 ? x : alpha (exp(x) - 1)"),
     "selu": LutFunction(lambda x, p, s: float(p.get("gamma", 1.0507009873554805))
                         * _elu(x, float(p.get("alpha", 1.6732632423543772))), "gamma elu(x, alpha)"),

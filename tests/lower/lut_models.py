@@ -83,6 +83,18 @@ def silu_hardswish(path: Path) -> Path:
     return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, [*i1, *i2])
 
 
+def torch_hardswish(path: Path) -> Path:
+    """PyTorch's decomposed HardSwish: x * Clip(x + 3, 0, 6) / 6 -> one lut and the / 6."""
+    rng = np.random.default_rng(8)
+    n1, i1 = _conv(rng, "conv1", "x", "c1", 2, C)
+    inits = [*i1, _init("three", 3.0), _init("zero", 0.0), _init("six", 6.0), _init("six_d", 6.0)]
+    nodes = [*n1, helper.make_node("Add", ["c1", "three"], ["p3"], name="plus3"),
+             helper.make_node("Clip", ["p3", "zero", "six"], ["r6"], name="relu6"),
+             helper.make_node("Mul", ["c1", "r6"], ["m"], name="times"),
+             helper.make_node("Div", ["m", "six_d"], ["y"], name="div6")]
+    return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, inits)
+
+
 def prelu(path: Path) -> Path:
     """conv -> PRelu(per-channel slope [C,1,1]) -> conv -> PRelu(scalar slope) -> y."""
     rng = np.random.default_rng(5)
@@ -130,6 +142,7 @@ MODELS = {
     "unary_domain": (unary_domain, {"x": (2, 6, 6)}),
     "silu_hardswish": (silu_hardswish, {"x": (2, 6, 6)}),
     "prelu": (prelu, {"x": (2, 6, 6)}),
+    "torch_hardswish": (torch_hardswish, {"x": (2, 6, 6)}),
     "minmax": (minmax, {"a": (2, 6, 6), "b": (3, 6, 6)}),
     "sub_div": (sub_div, {"x": (2, 6, 6)}),
 }

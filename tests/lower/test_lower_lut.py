@@ -18,7 +18,8 @@ from lower_graphs import GraphBuilder
 
 NO_ARENA = LowerOptions(plan_memory=False)
 PARAMS = {"hard_sigmoid": {"alpha": 0.2, "beta": 0.5}, "elu": {"alpha": 0.8}, "celu": {"alpha": 1.5},
-          "gelu": {"approximate": "tanh"}, "x_hard_sigmoid": {"alpha": 1 / 6, "beta": 0.5}}
+          "gelu": {"approximate": "tanh"}, "x_hard_sigmoid": {"alpha": 1 / 6, "beta": 0.5},
+          "x_clip": {"shift": 3.0, "lo": 0.0, "hi": 6.0}}
 
 
 def q31(scale: float) -> dict:

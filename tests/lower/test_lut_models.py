@@ -114,6 +114,12 @@ def test_silu_and_hardswish_fuse_into_one_lut_each(calibrated):
     assert all(layer.arrays["table"].shape == (256,) for layer in (silu, hswish))
 
 
+def test_decomposed_hardswish_fuses_to_one_lut_and_the_division(calibrated):
+    plan = calibrated("torch_hardswish")[0].plan
+    assert [layer.op for layer in plan.layers] == ["conv2d", "lut", "depthwise_conv2d"]
+    assert plan.layers[1].source_nodes[:3] == ["times", "relu6", "plus3"]
+
+
 @pytest.mark.parametrize("board", _boards())
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_bit_exact_on_board(model, board, calibrated, tmp_path):

@@ -60,10 +60,47 @@ def fuse_times_x(graph: Graph, node: Node) -> bool:
     return False
 
 
+def _clip_bounds(graph: Graph, clip: Node) -> tuple[float, float] | None:
+    """Constant (lo, hi) of an ONNX Clip (inputs from opset 11, attributes before), else None."""
+    bounds = []
+    for index, name, default in ((1, "min", -np.inf), (2, "max", np.inf)):
+        ref = clip.inputs[index] if len(clip.inputs) > index else ""
+        if ref:
+            data = graph.values[ref].data
+            if data is None or np.asarray(data).size != 1:
+                return None
+            bounds.append(float(np.asarray(data).reshape(-1)[0]))
+        else:
+            bounds.append(float(clip.attrs.get(name, default)))
+    return bounds[0], bounds[1]
+
+
+def fuse_times_clip(graph: Graph, node: Node) -> bool:
+    """Mul(x, Clip(x + c, lo, hi)) (PyTorch's decomposed HardSwish before its / 6), the Clip and the
+    add read only here, c a scalar constant -> one lut x_clip of x (True if fused)."""
+    for i in (0, 1):
+        clip, x = graph.producer(node.inputs[i]), node.inputs[1 - i]
+        if clip is None or clip.op != "Clip" or only_consumer(graph, clip.outputs[0]) is not node:
+            continue
+        add, bounds = graph.producer(clip.inputs[0]), _clip_bounds(graph, clip)
+        if add is None or add.op != "add" or add.inputs[0] != x or bounds is None or \
+                only_consumer(graph, add.outputs[0]) is not clip or add.attrs.get("input_signs", [1, 1]) != [1, 1]:
+            continue
+        shift = graph.values[add.inputs[1]].data
+        if shift is None or np.asarray(shift).size != 1:
+            continue
+        node.op, node.inputs = "lut", [x]
+        node.attrs = {"function": "x_clip", "params": {"shift": float(np.asarray(shift).reshape(-1)[0]),
+                                                       "lo": bounds[0], "hi": bounds[1]}}
+        node.fused = [*node.fused, clip.name, add.name]
+        return True
+    return False
+
+
 def _mul(graph: Graph, node: Node) -> None:
-    """Mul: the fused x * f(x) table when it matches, else the runtime mul."""
+    """Mul: a fused x * f(x) table when it matches, else the runtime mul."""
     from fixpoint.normalize import canonicalize  # the plain converter; canonicalize resolves this module
-    if not fuse_times_x(graph, node):
+    if not (fuse_times_x(graph, node) or fuse_times_clip(graph, node)):
         canonicalize._mul(graph, node)
 
 
