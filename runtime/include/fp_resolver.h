@@ -87,7 +87,19 @@
     X(U16, LEAKY_RELU,       S16, leaky_relu_s16,       leaky_relu,       fp_leaky_relu_s16) \
     X(RQ,  REQUANTIZE,       S8,  requantize_s8,        requantize,       fp_requantize_s8_s8) \
     X(RQ,  REQUANTIZE,       S4,  requantize_s4,        requantize,       fp_requantize_s8_s8) \
-    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8)
+    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8) \
+    X(U8,  LUT,              S8,  lut_s8,               lut,              fp_lut_s8) \
+    X(U8,  LUT,              S4,  lut_s4,               lut,              fp_lut_s8) \
+    X(U16, LUT,              S16, lut_s16,              lut,              fp_lut_s16) \
+    X(U8,  PRELU,            S8,  prelu_s8,             prelu,            fp_prelu_s8) \
+    X(U8,  PRELU,            S4,  prelu_s4,             prelu,            fp_prelu_s8) \
+    X(U16, PRELU,            S16, prelu_s16,            prelu,            fp_prelu_s16) \
+    X(B8,  MINIMUM,          S8,  minimum_s8,           minmax,           fp_minimum_s8) \
+    X(B8,  MINIMUM,          S4,  minimum_s4,           minmax,           fp_minimum_s8) \
+    X(B16, MINIMUM,          S16, minimum_s16,          minmax,           fp_minimum_s16) \
+    X(B8,  MAXIMUM,          S8,  maximum_s8,           minmax,           fp_maximum_s8) \
+    X(B8,  MAXIMUM,          S4,  maximum_s4,           minmax,           fp_maximum_s8) \
+    X(B16, MAXIMUM,          S16, maximum_s16,          minmax,           fp_maximum_s16)
 /* clang-format on */
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */

@@ -116,6 +116,34 @@ fp_status_t fp_leaky_relu_s8(const fp_leaky_relu_params_t *params, const int8_t 
 fp_status_t fp_leaky_relu_s16(const fp_leaky_relu_params_t *params, const int16_t *input,
                               int16_t *output);
 
+/* Elementwise function by table: params->size >= 1 elements; params->table
+ * non-NULL: int8[256] for s8 (output = table[x + 128]), int16[513] for s16
+ * (TFLite's interpolated lookup, any table values). Every int8 / int16 input
+ * value is legal. FP_ERR_ARG for NULL pointers or size < 1. */
+fp_status_t fp_lut_s8(const fp_lut_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_lut_s16(const fp_lut_params_t *params, const int16_t *input, int16_t *output);
+
+/* PRelu (TFLite): size >= 1; 1 <= channels with size % channels == 0 (alpha
+ * repeats along the innermost dim); alpha int8[channels] non-NULL; s8: any
+ * int32 input_offset / alpha_offset / output_offset; s16: input_offset and
+ * output_offset 0, any alpha_offset; identity_scale / alpha_scale legal for
+ * mode (docs/rounding.md); type_min <= act_min <= act_max <= type_max. */
+fp_status_t fp_prelu_s8(const fp_prelu_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_prelu_s16(const fp_prelu_params_t *params, const int16_t *input, int16_t *output);
+
+/* Elementwise minimum / maximum with NHWC broadcasting (a dim of 1 in an
+ * input broadcasts; output dims = the larger of each pair); s8: any int32
+ * offsets; s16: offsets 0; input1_scale / input2_scale legal for mode;
+ * type_min <= act_min <= act_max <= type_max. */
+fp_status_t fp_minimum_s8(const fp_minmax_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
+fp_status_t fp_minimum_s16(const fp_minmax_params_t *params, const int16_t *input1,
+                           const int16_t *input2, int16_t *output);
+fp_status_t fp_maximum_s8(const fp_minmax_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
+fp_status_t fp_maximum_s16(const fp_minmax_params_t *params, const int16_t *input1,
+                           const int16_t *input2, int16_t *output);
+
 /* ---- pooling ------------------------------------------------------------ */
 fp_status_t fp_max_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);

@@ -63,7 +63,11 @@ typedef enum {
     FP_OP_PAD = 9,
     FP_OP_LEAKY_RELU = 10,
     FP_OP_REQUANTIZE = 11,
-    FP_OP_COPY = 12
+    FP_OP_COPY = 12,
+    FP_OP_LUT = 13,
+    FP_OP_PRELU = 14,
+    FP_OP_MINIMUM = 15,
+    FP_OP_MAXIMUM = 16
 } fp_op_t;
 
 /* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
@@ -160,6 +164,7 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     fp_rq_mode_t mode;
+    int32_t subtract;       /* 0: x1 + x2 (TFLite Add); 1: x1 - x2 (TFLite Sub) */
 } fp_add_params_t;
 
 /* elementwise mul with NHWC broadcasting. */
@@ -257,6 +262,48 @@ typedef struct {
     int32_t bytes;
 } fp_copy_params_t;
 
+/* elementwise function by table (TFLite LUT). s8: output = table[input + 128],
+ * table int8[256]. s16: TFLite's interpolated int16 table of 513 entries,
+ * i = (x + 32768) >> 7, f = x & 127, output = table[i] +
+ * floor(((table[i + 1] - table[i]) * f + 64) / 128). */
+typedef struct {
+    int32_t size;
+    const void *table;      /* int8[256] (s8, s4) or int16[513] (s16) */
+} fp_lut_params_t;
+
+/* prelu (TFLite): v = x + input_offset; v >= 0: requant(v, identity_scale);
+ * v < 0: requant(v * (alpha[i % channels] + alpha_offset), alpha_scale). */
+typedef struct {
+    int32_t size;
+    int32_t channels;       /* alpha entries; the innermost (C) dim repeats them */
+    int32_t input_offset;
+    int32_t alpha_offset;
+    int32_t output_offset;
+    fp_scale_t identity_scale;
+    fp_scale_t alpha_scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+    const int8_t *alpha;    /* int8[channels] */
+} fp_prelu_params_t;
+
+/* elementwise minimum / maximum with broadcasting: each input is rescaled to
+ * the output (requant(x + input_offset, input_scale)), then min / max,
+ * + output_offset, clamp. */
+typedef struct {
+    fp_dims_t input1;
+    fp_dims_t input2;
+    fp_dims_t output;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    fp_scale_t input1_scale;
+    fp_scale_t input2_scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_minmax_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -270,6 +317,9 @@ typedef union {
     fp_leaky_relu_params_t leaky_relu;
     fp_requantize_params_t requantize;
     fp_copy_params_t copy;
+    fp_lut_params_t lut;
+    fp_prelu_params_t prelu;
+    fp_minmax_params_t minmax;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

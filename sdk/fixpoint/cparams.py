@@ -61,6 +61,8 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "shift": {"s8": np.int32, "s4": np.int32, "s16": np.int32},
     "exp_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "one_over_one_plus_x_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
+    "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
 }
 
 
@@ -253,7 +255,11 @@ def _binary(c: OpContext, scales: tuple[str, ...], extra: tuple[str, ...]) -> di
 
 
 def _add(c: OpContext) -> dict[str, Any]:
-    return _binary(c, ("input1_scale", "input2_scale", "output_scale"), ("left_shift",))
+    fields = _binary(c, ("input1_scale", "input2_scale", "output_scale"), ("left_shift",))
+    subtract = c.scalar("subtract", 0)  # Sub of two activations; left out (0) for an add
+    if subtract:
+        fields["subtract"] = subtract
+    return fields
 
 
 def _mul(c: OpContext) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def random_add_chunk(rng: np.random.Generator, datapath: str) -> dict:
                 x1=random_values(rng, datapath, (k,) + d1), x2=random_values(rng, datapath, (k,) + d2),
                 in1_off=random_input_offset(rng, k, datapath), in2_off=random_input_offset(rng, k, datapath),
                 out_off=out_off, left=left, m1=m1, sh1=sh1, m2=m2, sh2=sh2, mo=mo, sho=sho,
-                act_min=act_min, act_max=act_max)
+                act_min=act_min, act_max=act_max, sub=(rng.random(k) < 0.3).astype(np.int64))  # TFLite Sub
 
 
 def add_params(c: dict, k: int, **override):
@@ -83,7 +83,8 @@ def add_params(c: dict, k: int, **override):
               "output_offset": int(c["out_off"][k]), "left_shift": int(c["left"][k]),
               "input1_scale": scale_of(c["m1"][k], c["sh1"][k]), "input2_scale": scale_of(c["m2"][k], c["sh2"][k]),
               "output_scale": scale_of(c["mo"][k], c["sho"][k]), "act_min": int(c["act_min"][k]),
-              "act_max": int(c["act_max"][k]), "mode": mode_of(c["rounding"], c["bits"])}
+              "act_max": int(c["act_max"][k]), "mode": mode_of(c["rounding"], c["bits"]),
+              "subtract": int(c["sub"][k])}
     fields.update(override)
     return ffi.new("fp_add_params_t *", fields)
 
@@ -94,7 +95,7 @@ def add_reference(c: dict) -> np.ndarray:
                output_offset=pc(c["out_off"]), left_shift=pc(c["left"]),
                input1_scale=(pc(c["m1"]), pc(c["sh1"])), input2_scale=(pc(c["m2"]), pc(c["sh2"])),
                output_scale=(pc(c["mo"]), pc(c["sho"])), act_min=pc(c["act_min"]), act_max=pc(c["act_max"]),
-               rounding=c["rounding"], multiplier_bits=c["bits"])
+               rounding=c["rounding"], multiplier_bits=c["bits"], subtract=pc(c["sub"]))
 
 
 def run_binary(op: str, datapath: str, c: dict, make_params) -> np.ndarray:
@@ -353,7 +354,8 @@ def test_add_bad_params_return_err_arg(datapath):
     x1, x2 = as_ptr(ffi, c["x1"][0]), as_ptr(ffi, c["x2"][0])
     bad = (BINARY_BAD + _offset_cases(datapath, ("input1_offset", "input2_offset"), "output_offset")
            + _act_cases(datapath) + _scale_cases(("input1_scale", "input2_scale", "output_scale"))
-           + [("left_shift = -1", dict(left_shift=-1)), ("left_shift = 32", dict(left_shift=32))])
+           + [("left_shift = -1", dict(left_shift=-1)), ("left_shift = 32", dict(left_shift=32)),
+              ("subtract = 2", dict(subtract=2)), ("subtract = -1", dict(subtract=-1))])
     out_shape, dt = c["do"], DTYPE[datapath]
     for what, override in bad:
         expect_rejected(lambda out: fn(add_params(c, 0, **override), x1, x2, as_ptr(ffi, out)), out_shape, dt, what)

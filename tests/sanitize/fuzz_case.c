@@ -302,6 +302,8 @@ static void gen_binary(fz_case_t *c)
         rscale(c, &p->input2_scale, m);
         rscale(c, &p->output_scale, m);
         ract(c, &p->act_min, &p->act_max, act);
+        p->subtract = (int32_t)(rnd() % 2);
+        field(c, &p->subtract, FIELD_ANY);
         dims_fields(c, &p->input1);
         dims_fields(c, &p->input2);
         dims_fields(c, &p->output);
@@ -457,6 +459,80 @@ static void gen_unary_scaled(fz_case_t *c)
     c->out_dtype = out_dt;
 }
 
+static void gen_lut(fz_case_t *c)
+{
+    fp_lut_params_t *p = &c->layer.params.lut;
+    uint8_t act = act_of(c->layer.datapath);
+    uint8_t *table = owned(c, act == FP_DTYPE_S16 ? 513 * 2 : 256);
+    size_t i;
+    for (i = 0; i < (act == FP_DTYPE_S16 ? 513u * 2u : 256u); ++i) {
+        table[i] = (uint8_t)rnd(); /* any table values are legal */
+    }
+    p->size = rnd_in(1, 64);
+    p->table = table;
+    field(c, &p->size, FIELD_DIM);
+    if (rnd() % 50 == 0) {
+        p->table = NULL; /* hostile: missing table */
+    }
+    c->n_in = 1;
+    c->in_bytes[0] = (size_t)p->size * elsize(act);
+    c->out_bytes = (size_t)p->size * elsize(act);
+}
+
+static void gen_prelu(fz_case_t *c)
+{
+    fp_prelu_params_t *p = &c->layer.params.prelu;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    int8_t *alpha;
+    int32_t i;
+    p->channels = rnd_in(1, 6);
+    p->size = p->channels * rnd_in(1, 8);
+    alpha = owned(c, (size_t)p->channels);
+    for (i = 0; i < p->channels; ++i) {
+        alpha[i] = (int8_t)rnd_in(-128, 127);
+    }
+    p->alpha = alpha;
+    roffset(c, &p->input_offset, act);
+    p->alpha_offset = rnd_in(-128, 127);
+    roffset(c, &p->output_offset, act);
+    rscale(c, &p->identity_scale, m);
+    rscale(c, &p->alpha_scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    field(c, &p->size, FIELD_DIM);
+    field(c, &p->channels, FIELD_DIM);
+    field(c, &p->alpha_offset, FIELD_ANY);
+    if (rnd() % 50 == 0) {
+        p->alpha = NULL; /* hostile: missing slope */
+    }
+    c->n_in = 1;
+    c->in_bytes[0] = (size_t)p->size * elsize(act);
+    c->out_bytes = (size_t)p->size * elsize(act);
+}
+
+static void gen_minmax(fz_case_t *c)
+{
+    fp_minmax_params_t *p = &c->layer.params.minmax;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    p->output = rdims(rnd_in(1, 2), rnd_in(1, 4), rnd_in(1, 4), rnd_in(1, 5));
+    p->input1 = broadcast_input(&p->output);
+    p->input2 = broadcast_input(&p->output);
+    roffset(c, &p->input1_offset, act);
+    roffset(c, &p->input2_offset, act);
+    roffset(c, &p->output_offset, act);
+    rscale(c, &p->input1_scale, m);
+    rscale(c, &p->input2_scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    c->n_in = 2;
+    c->in_bytes[0] = count(&p->input1) * elsize(act);
+    c->in_bytes[1] = count(&p->input2) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+    dims_fields(c, &p->input1);
+    dims_fields(c, &p->input2);
+    dims_fields(c, &p->output);
+}
+
 void generate(fz_case_t *c, const fz_kernel_t *k)
 {
     uint32_t i;
@@ -480,6 +556,10 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_SOFTMAX: gen_softmax(c); break;
     case FP_OP_CONCAT: gen_concat(c); break;
     case FP_OP_PAD: gen_pad(c); break;
+    case FP_OP_LUT: gen_lut(c); break;
+    case FP_OP_PRELU: gen_prelu(c); break;
+    case FP_OP_MINIMUM:
+    case FP_OP_MAXIMUM: gen_minmax(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

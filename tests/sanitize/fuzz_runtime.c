@@ -77,6 +77,12 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_PAD: return s16 ? fp_pad_s16(&p->pad, in[0], out) : fp_pad_s8(&p->pad, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
+    case FP_OP_LUT: return s16 ? fp_lut_s16(&p->lut, in[0], out) : fp_lut_s8(&p->lut, in[0], out);
+    case FP_OP_PRELU: return s16 ? fp_prelu_s16(&p->prelu, in[0], out) : fp_prelu_s8(&p->prelu, in[0], out);
+    case FP_OP_MINIMUM:
+        return s16 ? fp_minimum_s16(&p->minmax, in[0], in[1], out) : fp_minimum_s8(&p->minmax, in[0], in[1], out);
+    case FP_OP_MAXIMUM:
+        return s16 ? fp_maximum_s16(&p->minmax, in[0], in[1], out) : fp_maximum_s8(&p->minmax, in[0], in[1], out);
     default:
         if (c->in_dtype[0] == FP_DTYPE_S16) {
             return fp_requantize_s16_s8(&p->requantize, in[0], out);
@@ -214,7 +220,7 @@ static void run_graph(fz_kernel_t *k, long iter)
         case 7: g.arena_size = (uint32_t)rnd_in(0, (int32_t)g.arena_size); break;
         /* Only to unknown values: another valid op or datapath would reinterpret
          * the params union and the (trusted) weight tables. */
-        case 8: c.layer.op = (uint8_t)(13 + rnd() % 243); break;
+        case 8: c.layer.op = (uint8_t)(17 + rnd() % 239); break; /* 17: first unknown op */
         default: c.layer.datapath = (uint8_t)(3 + rnd() % 253); break;
         }
     }
@@ -283,6 +289,14 @@ int main(int argc, char **argv)
         {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_lut_s8", FP_OP_LUT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_lut_s16", FP_OP_LUT, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_prelu_s8", FP_OP_PRELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_prelu_s16", FP_OP_PRELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_minimum_s8", FP_OP_MINIMUM, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_minimum_s16", FP_OP_MINIMUM, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_maximum_s8", FP_OP_MAXIMUM, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_maximum_s16", FP_OP_MAXIMUM, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_requantize_s8_s8", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S8, 0, 0, 0, FZ_PLAIN},
         {"fp_requantize_s8_s16", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S16, 0, 0, 0, FZ_PLAIN},
         {"fp_requantize_s16_s8", FP_OP_REQUANTIZE, FP_DP_S16, FP_DTYPE_S8, 0, 0, 0, FZ_PLAIN},

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.plan import DTYPES, Plan, PlanLayer
-from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, pooling, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -74,7 +74,7 @@ def _add(c: _Ctx, xs):
                            input2_offset=p.get("input2_offset", 0), output_offset=p.get("output_offset", 0),
                            left_shift=p["left_shift"], input1_scale=c.scale("input1_scale"),
                            input2_scale=c.scale("input2_scale"), output_scale=c.scale("output_scale"),
-                           **c.act(), **c.rq)
+                           subtract=p.get("subtract", 0), **c.act(), **c.rq)
 
 
 def _mul(c: _Ctx, xs):
@@ -132,6 +132,28 @@ def _leaky_relu(c: _Ctx, xs):
                                   alpha_scale=c.scale("alpha_scale"), **c.act(), **c.rq)
 
 
+def _lut(c: _Ctx, xs):
+    table = c.layer.arrays["table"]
+    return lut.lut_s8(xs[0], table) if c.out_dtype == "int8" else lut.lut_s16(xs[0], table)
+
+
+def _prelu(c: _Ctx, xs):
+    p = c.p
+    return lut.prelu(xs[0], c.layer.arrays["alpha"].astype(np.int64), input_offset=p.get("input_offset", 0),
+                     alpha_offset=p.get("alpha_offset", 0), output_offset=p.get("output_offset", 0),
+                     identity_scale=c.scale("identity_scale"), alpha_scale=c.scale("alpha_scale"), **c.act(), **c.rq)
+
+
+def _minmax(fn):
+    def run(c: _Ctx, xs):
+        p = c.p
+        x2 = xs[1] if len(xs) > 1 else c.layer.arrays["weights"]  # a constant operand: 'weights'
+        return fn(xs[0], x2, input1_offset=p.get("input1_offset", 0), input2_offset=p.get("input2_offset", 0),
+                  output_offset=p.get("output_offset", 0), input1_scale=c.scale("input1_scale"),
+                  input2_scale=c.scale("input2_scale"), **c.act(), **c.rq)
+    return run
+
+
 def _requantize(c: _Ctx, xs):
     p = c.p
     return data_movement.requantize(xs[0], input_offset=p["input_offset"], output_offset=p["output_offset"],
@@ -146,6 +168,7 @@ OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
+    "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
 }
 
 

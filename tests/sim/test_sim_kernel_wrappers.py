@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, pooling, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -75,6 +75,20 @@ def make_case(spec, rng):
             return (x1, x2), kw, elementwise.add(x1, x2, **kw)
         kw = dict(offs, output_scale=pair(rng, -20 if s16 else -9, -6, mbits), **act_kw, **rq)
         return (x1, x2), kw, elementwise.mul(x1, x2, **kw)
+    if spec.op in ("minimum", "maximum"):
+        x1, x2 = ints(rng, (1, 2, 3, 4), act), ints(rng, (1, 1, 3, 1), act)
+        kw = dict(input1_offset=zp(), input2_offset=zp(), output_offset=zp(), input1_scale=pair(rng, -1, 1, mbits),
+                  input2_scale=pair(rng, -1, 1, mbits), **act_kw, **rq)
+        return (x1, x2), kw, getattr(lut, spec.op)(x1, x2, **kw)
+    if spec.op == "lut":
+        x = ints(rng, (2, 3, 5), act)
+        table = ints(rng, (513 if s16 else 256,), act)
+        return (x,), dict(table=table), (lut.lut_s16 if s16 else lut.lut_s8)(x, table)
+    if spec.op == "prelu":
+        x, alpha = ints(rng, (2, 3, 4), act), ints(rng, (4,), np.int8)
+        kw = dict(alpha=alpha, input_offset=zp(), alpha_offset=zp(), output_offset=zp(),
+                  identity_scale=pair(rng, -1, 1, mbits), alpha_scale=pair(rng, -8, -6, mbits), **act_kw, **rq)
+        return (x,), kw, lut.prelu(x, **kw)
     if spec.op in ("max_pool", "avg_pool"):
         x = ints(rng, (2, 5, 6, 3), act)
         geo = dict(filter_h=int(rng.integers(1, 4)), filter_w=int(rng.integers(1, 4)), stride_h=int(rng.integers(1, 3)),
@@ -166,7 +180,8 @@ def replace_first(spec, args, value):
     return (value, *args[1:])
 
 
-FIRST_NAME = {"weighted": "input", "binary": "input1", "unary": "input", "concat": re.escape("inputs[0]")}
+FIRST_NAME = {"weighted": "input", "binary": "input1", "unary": "input", "concat": re.escape("inputs[0]"),
+              "table": "input"}
 
 
 def good(name, seed=0):
@@ -188,7 +203,7 @@ def test_wrong_dtype_is_named(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in KERNEL_SPECS.items() if s.op not in ("softmax", "leaky_relu",
-                                                                                          "requantize")))
+                                                                                          "requantize", "lut", "prelu")))
 def test_wrong_rank_is_named(name):
     spec, args, kw = good(name)
     with pytest.raises(KernelArgumentError, match=rf"argument '{FIRST_NAME[spec.family]}' must have \d dims"):
@@ -216,6 +231,7 @@ def test_not_an_array_and_empty_are_named(name):
 
 
 SHIFT_FIELD = {"weighted": "shift", "add": "output_scale", "mul": "output_scale", "leaky_relu": "alpha_scale",
+               "prelu": "alpha_scale", "minimum": "input1_scale", "maximum": "input2_scale",
                "requantize": "scale", "concat": "input_scale"}
 
 

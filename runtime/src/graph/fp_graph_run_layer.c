@@ -12,7 +12,7 @@
  *   - tensor dtypes match the datapath (s8 / s4: int8, s16: int16);
  *   - the output does not overlap any input (kernels never work in place);
  *   - the kernel's scratch requirement fits the scratch given.
- * An add / mul layer with one input takes its second operand from `weights`
+ * An add / mul / minimum / maximum layer with one input takes its second operand from `weights`
  * (a constant tensor of the activation type with the params' input2 dims).
  * Anything else (shift ranges, dims consistency, strides...) is checked by
  * the kernel itself. Nothing is written when a check fails.
@@ -166,6 +166,21 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
         fp_need_in(io, 0, fp_mul_count(1, p->leaky_relu.size), act);
         fp_need_out(io, fp_mul_count(1, p->leaky_relu.size), act);
         break;
+    case FP_OP_LUT:
+        fp_need_in(io, 0, fp_mul_count(1, p->lut.size), act);
+        fp_need_out(io, fp_mul_count(1, p->lut.size), act);
+        break;
+    case FP_OP_PRELU:
+        fp_need_in(io, 0, fp_mul_count(1, p->prelu.size), act);
+        fp_need_out(io, fp_mul_count(1, p->prelu.size), act);
+        break;
+    case FP_OP_MINIMUM:
+    case FP_OP_MAXIMUM:
+        io->n_in = layer->n_inputs == 1 ? 1u : 2u; /* 1: input2 is the constant `weights` */
+        fp_need_in(io, 0, fp_dims_count(&p->minmax.input1), act);
+        fp_need_in(io, 1, fp_dims_count(&p->minmax.input2), act);
+        fp_need_out(io, fp_dims_count(&p->minmax.output), act);
+        break;
     case FP_OP_REQUANTIZE:
         /* The input type is the input tensor's; the output type is out_dtype. */
         if (layer->n_inputs < 1 || layer->inputs[0] >= graph->n_tensors) {
@@ -244,7 +259,8 @@ static fp_status_t fp_bind_io(const fp_graph_t *graph, const fp_layer_t *layer, 
             io->in_dtype = in->dtype;
         }
     }
-    if ((layer->op == FP_OP_ADD || layer->op == FP_OP_MUL) && need->n_in == 1) {
+    if ((layer->op == FP_OP_ADD || layer->op == FP_OP_MUL || layer->op == FP_OP_MINIMUM ||
+         layer->op == FP_OP_MAXIMUM) && need->n_in == 1) {
         if (layer->weights == NULL) {
             return FP_ERR_ARG;
         }

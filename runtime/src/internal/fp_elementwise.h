@@ -28,14 +28,16 @@ static inline int fp_add_params_valid(const fp_add_params_t *p, int32_t lo, int3
            fp_scale32_valid(p->input1_scale, p->mode) &&
            fp_scale32_valid(p->input2_scale, p->mode) &&
            fp_scale32_valid(p->output_scale, p->mode) && p->left_shift >= 0 &&
-           p->left_shift <= FP_ADD_MAX_LEFT_SHIFT && fp_input_offset_valid(p->input1_offset, lo) &&
+           p->left_shift <= FP_ADD_MAX_LEFT_SHIFT && (p->subtract == 0 || p->subtract == 1) &&
+           fp_input_offset_valid(p->input1_offset, lo) &&
            fp_input_offset_valid(p->input2_offset, lo) &&
            fp_output_offset_valid(p->output_offset, lo) &&
            fp_act_valid(p->act_min, p->act_max, lo, hi);
 }
 
 /* TFLite AddElementwise: each input is offset, shifted left by left_shift and
- * rescaled to the common scale; the sum is rescaled to the output scale. */
+ * rescaled to the common scale; the sum (the difference for subtract, TFLite's
+ * SubElementwise) is rescaled to the output scale. */
 static inline int32_t fp_add_elem(const fp_add_params_t *p, int32_t x1, int32_t x2)
 {
     int64_t pot = (int64_t)1 << p->left_shift;
@@ -43,7 +45,8 @@ static inline int32_t fp_add_elem(const fp_add_params_t *p, int32_t x1, int32_t 
     int32_t b = fp_sat_s32(((int64_t)x2 + p->input2_offset) * pot);
     int32_t sa = fp_requant32(a, p->input1_scale.multiplier, p->input1_scale.shift, p->mode);
     int32_t sb = fp_requant32(b, p->input2_scale.multiplier, p->input2_scale.shift, p->mode);
-    int32_t raw = fp_requant32(fp_add_sat_s32(sa, sb), p->output_scale.multiplier,
+    int32_t raw = fp_requant32(fp_add_sat_s32(sa, p->subtract ? fp_sat_s32(-(int64_t)sb) : sb),
+                               p->output_scale.multiplier,
                                p->output_scale.shift, p->mode);
     return fp_clamp_s64((int64_t)raw + p->output_offset, p->act_min, p->act_max);
 }

@@ -57,10 +57,22 @@ def _as_depthwise(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, b
     return Lowered({**spatial, **params}, arrays, op="depthwise_conv2d")
 
 
+def _signs(node: Node) -> tuple[int, int]:
+    """The add's input signs: (1, 1) add; (1, -1) a - b (TFLite Sub); (-1, 1) c - x (constant second)."""
+    s1, s2 = (int(s) for s in node.attrs.get("input_signs", (1, 1)))
+    if {s1, s2} - {1, -1}:
+        raise ModelError(f"layer '{node.name}' (add): input_signs {[s1, s2]} must be +1 or -1 each")
+    return s1, s2
+
+
 def lower_add(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     const = _constant_operand(ctx, node)
+    s1, s2 = _signs(node)
     if const is not None:
-        return _as_depthwise(ctx, node, datapath, np.ones_like(const), const)
+        return _as_depthwise(ctx, node, datapath, s1 * np.ones_like(const), s2 * const)
+    if s1 != 1:
+        raise ModelError(f"layer '{node.name}' (add): two activations with input_signs {[s1, s2]}; "
+                         "only the second may be negated (a - b)")
     qa, qb = ctx.qparams(node.inputs[0]), ctx.qparams(node.inputs[1])
     qout = ctx.qparams(node.outputs[0])
     left_shift = ADD_LEFT_SHIFT[qout.dtype]
@@ -74,6 +86,8 @@ def lower_add(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
         "output_offset": qout.zero_point, "left_shift": left_shift,
         "input1_scale": in1.pairs()[0], "input2_scale": in2.pairs()[0], "output_scale": out.pairs()[0],
         "act_min": act_min, "act_max": act_max}
+    if s2 < 0:
+        params["subtract"] = 1
     return Lowered(params)
 
 

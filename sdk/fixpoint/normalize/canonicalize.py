@@ -25,6 +25,7 @@ from fixpoint.ops import registry
 log = logging.getLogger(__name__)
 
 NO_ACT = {"act": "none", "act_range": None}
+ADD_SIGNS = {"input_signs": [1, 1]}  # add: x1 + x2; Sub of activations / of a constant first negates one
 
 
 def _conv(graph: Graph, node: Node) -> None:
@@ -69,7 +70,7 @@ def _elementwise(runtime_op: str, with_act: bool) -> Callable[[Graph, Node], Non
         if graph.values[a].is_const:  # both ops commute; the runtime wants the constant second
             a, b = b, a
         node.op, node.inputs = runtime_op, [a, b]
-        node.attrs = dict(NO_ACT) if with_act else {}
+        node.attrs = {**NO_ACT, **ADD_SIGNS} if with_act else {}
     return convert
 
 
@@ -82,7 +83,7 @@ def _by_constant(runtime_op: str, invert: Callable[[np.ndarray], np.ndarray]) ->
         data = graph.values[node.inputs[1]].data.astype(np.float32)
         operand = add_const(graph, f"{node.name}.operand", invert(data))
         node.op, node.inputs = runtime_op, [node.inputs[0], operand]
-        node.attrs = dict(NO_ACT) if runtime_op == "add" else {}
+        node.attrs = {**NO_ACT, **ADD_SIGNS} if runtime_op == "add" else {}
     return convert
 
 

@@ -121,7 +121,8 @@ def _pad(node: Node, x: list[Array], out_shape: list[int]) -> Array:
 
 
 def _add(node: Node, x: list[Array], out_shape: list[int]) -> Array:
-    return _act(x[0] + x[1], node)
+    s1, s2 = node.attrs.get("input_signs", (1, 1))  # Sub: a - b is signs (1, -1), c - x (-1, 1)
+    return _act(s1 * x[0] + s2 * x[1], node)
 
 
 def _mul(node: Node, x: list[Array], out_shape: list[int]) -> Array:

@@ -47,7 +47,8 @@ def _is_bias_vector(data: np.ndarray | None, c_out: int) -> bool:
 
 def _absorb_bias_add(graph: Graph, node: Node) -> None:
     add = only_consumer(graph, node.outputs[0])
-    if add is None or add.op != "add" or add.inputs[0] != node.outputs[0]:
+    if add is None or add.op != "add" or add.inputs[0] != node.outputs[0] or \
+            list(add.attrs.get("input_signs", [1, 1])) != [1, 1]:  # c - x is no bias
         return
     const = graph.values[add.inputs[1]]
     c_out = graph.values[node.inputs[1]].shape[0]
@@ -56,7 +57,7 @@ def _absorb_bias_add(graph: Graph, node: Node) -> None:
     bias = graph.values[node.inputs[2]].data + np.broadcast_to(const.data.ravel(), (c_out,))
     node.inputs[2] = add_const(graph, f"{node.name}.bias", bias.astype(np.float32))
     move_output(graph, node, add.outputs[0])
-    node.attrs = dict(add.attrs)  # the add's (still empty) act travels with its output
+    node.attrs = {k: v for k, v in add.attrs.items() if k != "input_signs"}  # the add's (still empty) act
     node.fused.append(add.name)
     remove_node(graph, add)
 

@@ -17,7 +17,7 @@ from .rows import ACTIVATION_DTYPE_RULES, ALL_DATAPATHS, NORMALIZE_PASSES, OnnxO
 __all__ = ["runtime_row_problems", "onnx_row_problems", "registry_problems", "stage_tables",
            "stage_table_problems", "c_op_enums", "SIM_FAMILIES"]
 
-SIM_FAMILIES = ("weighted", "binary", "unary", "concat")
+SIM_FAMILIES = ("weighted", "binary", "unary", "concat", "table")
 _PASSES_WITH_CONVERTER = ("canonicalize", "to_fully_connected")
 
 

@@ -49,6 +49,8 @@ class OnnxOp:
     converter: str | None = None     # "mod:fn" the pass calls: canonicalize (graph, node) -> None,
     #                                  to_fully_connected (graph, node) -> (weight, bias)
     runtime_ops: tuple[str, ...] = ()  # runtime op keys it can become (empty: folded away)
+    lut_function: str | None = None  # unary ops computed by table: the float function's name in
+    #                                  fixpoint.lower.lut_functions.FUNCTIONS (None: not a table op)
     defined_in: str = ""             # the ops/defs module holding the row (filled by the registry)
 
 
@@ -82,8 +84,11 @@ class RuntimeOp:
     params_builder: str | None = None  # cparams: (OpContext) -> C params struct fields
     c_inputs: tuple[int, ...] | None = (1,)  # accepted layer input counts (None: 1..MAX_LAYER_INPUTS)
     # --- host simulator kernel wrappers (fixpoint.sim.kernels)
-    sim_family: str | None = None     # C calling convention: "weighted" | "binary" | "unary" | "concat";
+    sim_family: str | None = None     # C calling convention: "weighted" | "binary" | "unary" | "concat" |
+    #                                   "table" (unary whose params point at a constant table array);
     #                                   None: no C kernel
+    table_arrays: tuple[str, ...] = ()  # "table" family: the constant arrays the params point at
+    #                                     (plan layer arrays, C pointer fields of the same name)
     sim_prepare: str | None = None    # "mod:fn" (where, spec, args, kw) -> _Call: checks the wrapper's
     #                                   arguments (fixpoint.sim.kernels)
     sim_kernels: tuple[tuple[str, str, str], ...] = ()  # (C name without fp_, in dp, out dp) when

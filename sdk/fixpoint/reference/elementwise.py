@@ -34,14 +34,16 @@ def _output_stage(raw, output_offset, act_min, act_max) -> np.ndarray:
 
 def add(x1, x2, *, input1_offset, input2_offset, output_offset, left_shift, input1_scale: Scale,
         input2_scale: Scale, output_scale: Scale, act_min, act_max, rounding: str = "double",
-        multiplier_bits: int = 32) -> np.ndarray:
+        multiplier_bits: int = 32, subtract=0) -> np.ndarray:
     """Quantized add: both inputs are brought to a common scale with
-    ``left_shift`` extra bits of headroom, summed, then scaled to the output."""
+    ``left_shift`` extra bits of headroom, summed (subtracted when
+    ``subtract`` is 1: TFLite's Sub), then scaled to the output."""
     pot = np.int64(1) << _i64(left_shift)
     a = sat32((_i64(x1) + _i64(input1_offset)) * pot)
     b = sat32((_i64(x2) + _i64(input2_offset)) * pot)
+    scaled_b = _rescale(b, input2_scale, rounding, multiplier_bits)
     total = sat32(_rescale(a, input1_scale, rounding, multiplier_bits)
-                  + _rescale(b, input2_scale, rounding, multiplier_bits))
+                  + np.where(_i64(subtract) != 0, sat32(-scaled_b), scaled_b))
     return _output_stage(_rescale(total, output_scale, rounding, multiplier_bits), output_offset, act_min, act_max)
 
 

@@ -36,7 +36,7 @@ __all__ = ["KernelArgumentError", "MODELESS_OPS", "array_arg", "check_offsets", 
            "filter_arg", "fail", "int_values", "requant_arg", "s8_reach", "shape_arg"]
 
 # ops whose C params have no fp_rq_mode_t: 'rounding' / 'multiplier_bits' are errors there
-MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad"})
+MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad", "lut"})
 
 
 class KernelArgumentError(ValueError):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import conv, data_movement, elementwise, folded, fully_connected, pooling, softmax
+from . import conv, data_movement, elementwise, folded, fully_connected, lut, pooling, softmax
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
     fully_connected,
     elementwise,
+    lut,
     pooling,
     softmax,
     data_movement,

@@ -12,10 +12,10 @@ _CANON = "fixpoint.normalize.canonicalize"
 ONNX = (
     OnnxOp("Add", check=f"{_CHECKS}:_elementwise_check", becomes="add", normalized_by="canonicalize",
            converter=f"{_CANON}:_add", runtime_ops=("add",)),
-    OnnxOp("Mul", check=f"{_CHECKS}:_elementwise_check", becomes="mul", normalized_by="canonicalize",
-           converter=f"{_CANON}:_mul", runtime_ops=("mul",)),
-    OnnxOp("Sub", check=f"{_CHECKS}:_sub_div_check", becomes="add", normalized_by="canonicalize",
-           converter=f"{_CANON}:_sub", runtime_ops=("add",)),
+    OnnxOp("Mul", check=f"{_CHECKS}:_elementwise_check", becomes="mul (x * Sigmoid(x), x * HardSigmoid(x): lut)",
+           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_mul", runtime_ops=("mul", "lut")),
+    OnnxOp("Sub", check="fixpoint.ops.onnx_lut_checks:_sub_check", becomes="add (input_signs)",
+           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_sub", runtime_ops=("add",)),
     OnnxOp("Div", check=f"{_CHECKS}:_sub_div_check", becomes="mul", normalized_by="canonicalize",
            converter=f"{_CANON}:_div", runtime_ops=("mul",)),
     OnnxOp("LeakyRelu", check=f"{_CHECKS}:_leaky_relu_check", becomes="leaky_relu",
@@ -39,7 +39,7 @@ RUNTIME = (
     RuntimeOp(
         "add", enum="FP_OP_ADD", params_struct="fp_add_params_t", union_member="add",
         kernels=_per_datapath("add"), doc="elementwise add with broadcasting",
-        normalized_attrs=_ACT, input_count=2, clamping=True,
+        normalized_attrs=(*_ACT, "input_signs"), input_count=2, clamping=True,
         float_kernel="fixpoint.normalize.float_exec:_add",
         layout_rewrite="fixpoint.normalize.plan_layout:_elementwise",
         lowering="fixpoint.lower.ops_elementwise:lower_add",
@@ -49,7 +49,8 @@ RUNTIME = (
         sim_family="binary", offset_fields=_BINARY_OFFSETS,
         reference=("fixpoint.reference.elementwise:add",),
         tests=("tests/runtime/test_elementwise.py", "tests/lower/test_lower_ops.py"),
-        notes="an add of a per-channel constant is lowered to depthwise_conv2d",
+        notes="an add of a per-channel constant is lowered to depthwise_conv2d; input_signs (1, -1) is "
+              "TFLite's Sub of two activations (C field subtract), (-1, 1) a constant minus x",
     ),
     RuntimeOp(
         "mul", enum="FP_OP_MUL", params_struct="fp_mul_params_t", union_member="mul",

@@ -1,0 +1,29 @@
+/* fp_minimum_s8 - elementwise minimum of two int8 tensors with NHWC
+ * broadcasting; both inputs rescaled to the output scale first (see
+ * internal/fp_lut.h). */
+#include "fp_runtime.h"
+#include "../internal/fp_lut.h"
+
+fp_status_t fp_minimum_s8(const fp_minmax_params_t *params, const int8_t *input1, const int8_t *input2,
+                      int8_t *output)
+{
+    fp_bcast_t bc;
+    int32_t n, h, w, c;
+    int32_t o = 0;
+    if (params == NULL || input1 == NULL || input2 == NULL || output == NULL ||
+        !fp_minmax_params_valid(params, FP_S8_MIN, FP_S8_MAX, &bc)) {
+        return FP_ERR_ARG;
+    }
+    for (n = 0; n < bc.dims[0]; ++n) {
+        for (h = 0; h < bc.dims[1]; ++h) {
+            for (w = 0; w < bc.dims[2]; ++w) {
+                const int8_t *row1 = input1 + (n * bc.s1[0] + h * bc.s1[1] + w * bc.s1[2]);
+                const int8_t *row2 = input2 + (n * bc.s2[0] + h * bc.s2[1] + w * bc.s2[2]);
+                for (c = 0; c < bc.dims[3]; ++c) {
+                    output[o++] = (int8_t)fp_minmax_elem(params, row1[c * bc.s1[3]], row2[c * bc.s2[3]], 0);
+                }
+            }
+        }
+    }
+    return FP_OK;
+}
