@@ -87,7 +87,13 @@
     X(U16, LEAKY_RELU,       S16, leaky_relu_s16,       leaky_relu,       fp_leaky_relu_s16) \
     X(RQ,  REQUANTIZE,       S8,  requantize_s8,        requantize,       fp_requantize_s8_s8) \
     X(RQ,  REQUANTIZE,       S4,  requantize_s4,        requantize,       fp_requantize_s8_s8) \
-    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8)
+    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8) \
+    X(U8,  TRANSPOSE,        S8,  transpose_s8,         transpose,        fp_transpose_s8) \
+    X(U8,  TRANSPOSE,        S4,  transpose_s4,         transpose,        fp_transpose_s8) \
+    X(U16, TRANSPOSE,        S16, transpose_s16,        transpose,        fp_transpose_s16) \
+    X(U8,  SLICE,            S8,  slice_s8,             slice,            fp_slice_s8) \
+    X(U8,  SLICE,            S4,  slice_s4,             slice,            fp_slice_s8) \
+    X(U16, SLICE,            S16, slice_s16,            slice,            fp_slice_s16)
 /* clang-format on */
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */

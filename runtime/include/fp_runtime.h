@@ -139,6 +139,18 @@ fp_status_t fp_concat_s16(const fp_concat_params_t *params, const int16_t *const
                           int16_t *output);
 fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_pad_s16(const fp_pad_params_t *params, const int16_t *input, int16_t *output);
+/* Transpose: output dim i = input dim perm[i] over the 4 stored dims
+ * (N, H, W, C). input dims >= 1, element count <= 2^31 - 1, perm a
+ * permutation of {0, 1, 2, 3}; values are copied unchanged (the output keeps
+ * the input's quantization). output holds the input's element count. */
+fp_status_t fp_transpose_s8(const fp_transpose_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_transpose_s16(const fp_transpose_params_t *params, const int16_t *input, int16_t *output);
+/* Strided slice: output[n, h, w, c] = input[begin[d] + i_d * stride[d]] per dim d.
+ * input / output dims >= 1, each count <= 2^31 - 1, stride[d] != 0 (any sign),
+ * begin[d] and begin[d] + (output dim d - 1) * stride[d] both in
+ * [0, input dim d - 1]; values are copied unchanged. */
+fp_status_t fp_slice_s8(const fp_slice_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_slice_s16(const fp_slice_params_t *params, const int16_t *input, int16_t *output);
 fp_status_t fp_requantize_s8_s8(const fp_requantize_params_t *params, const int8_t *input,
                                 int8_t *output);
 fp_status_t fp_requantize_s8_s16(const fp_requantize_params_t *params, const int8_t *input,

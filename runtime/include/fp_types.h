@@ -63,7 +63,10 @@ typedef enum {
     FP_OP_PAD = 9,
     FP_OP_LEAKY_RELU = 10,
     FP_OP_REQUANTIZE = 11,
-    FP_OP_COPY = 12
+    FP_OP_COPY = 12,
+    /* 13..16 are reserved for lut, prelu, minimum, maximum */
+    FP_OP_TRANSPOSE = 17,
+    FP_OP_SLICE = 19
 } fp_op_t;
 
 /* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
@@ -257,6 +260,22 @@ typedef struct {
     int32_t bytes;
 } fp_copy_params_t;
 
+/* transpose of a 4-D tensor stored row-major in (N, H, W, C) dim order:
+ * output dim i is input dim perm[i] (perm is a permutation of 0..3). */
+typedef struct {
+    fp_dims_t input;
+    int32_t perm[4];
+} fp_transpose_params_t;
+
+/* strided slice of a 4-D tensor, per dim (N, H, W, C):
+ * output[i] = input[begin + i * stride]; stride != 0 (negative walks back). */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t begin[4];
+    int32_t stride[4];
+} fp_slice_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -270,6 +289,8 @@ typedef union {
     fp_leaky_relu_params_t leaky_relu;
     fp_requantize_params_t requantize;
     fp_copy_params_t copy;
+    fp_transpose_params_t transpose;
+    fp_slice_params_t slice;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

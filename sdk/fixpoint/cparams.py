@@ -361,6 +361,20 @@ def _copy(c: OpContext) -> dict[str, Any]:
     return {"bytes": c.derived("bytes", _count(c.out_shape) * np.dtype(DTYPES[c.out_dtype]).itemsize)}
 
 
+def _transpose(c: OpContext) -> dict[str, Any]:
+    perm = c.int_list("perm", 4)
+    if sorted(perm) != [0, 1, 2, 3] or tuple(c.in_shapes[0][p] for p in perm) != tuple(c.out_shape):
+        raise CParamsError(f"params field 'perm' {perm} does not map {list(c.in_shapes[0])} to "
+                           f"{list(c.out_shape)}")
+    return {"input": dims(c.in_shapes[0]), "perm": perm}
+
+
+def _slice(c: OpContext) -> dict[str, Any]:
+    # the kernel checks begin / stride against the dims (FP_ERR_ARG)
+    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
+            "begin": c.int_list("begin", 4), "stride": c.int_list("stride", 4)}
+
+
 # From the registry rows (fixpoint/ops/defs/): params_builder, and c_inputs, the accepted input
 # counts (None: 1..MAX_LAYER_INPUTS; add / mul take 1 when the second operand is the constant 'weights').
 PARAMS_BUILDERS: dict[str, Callable[[OpContext], dict[str, Any]]] = runtime_refs("params_builder")

@@ -1,6 +1,6 @@
-"""Lowering of pools, softmax, concat, pad and copy.
+"""Lowering of pools, softmax, concat, pad, copy, transpose and slice.
 
-Pools, pad and copy move values without rescaling them, so their output
+Pools, pad, copy, transpose and slice move values without rescaling them, so their output
 shares the input's scale and zero point (TFLite semantics); softmax has a
 fixed output quantization. Concat requantizes every input to the output.
 """
@@ -87,6 +87,24 @@ def lower_copy(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     if src.nbytes != dst.nbytes:
         raise ModelError(f"layer '{node.name}': copy from {src.shape} to {dst.shape} changes the element count")
     return Lowered({})  # the byte count comes from the shapes
+
+
+def lower_transpose(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    perm = [int(p) for p in node.attrs["perm"]]
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    if sorted(perm) != [0, 1, 2, 3] or [in_shape[p] for p in perm] != list(out_shape):
+        raise ModelError(f"layer '{node.name}': transpose perm {perm} does not map {in_shape} to {out_shape}")
+    return Lowered({"perm": perm})  # values move unchanged: the output keeps the input's qparams
+
+
+def lower_slice(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    begin, stride = [int(b) for b in node.attrs["begin"]], [int(s) for s in node.attrs["stride"]]
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    for b, s, n, d in zip(begin, stride, out_shape, in_shape):
+        if s == 0 or not (0 <= b < d and 0 <= b + (n - 1) * s < d):
+            raise ModelError(f"layer '{node.name}': slice begin {begin} stride {stride} does not map "
+                             f"{in_shape} to {out_shape}")
+    return Lowered({"begin": begin, "stride": stride})  # output dims come from the shapes
 
 
 # ---- output quantization rules ---------------------------------------------

@@ -144,6 +144,15 @@ def _copy(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     return x[0].reshape(out_shape)
 
 
+def _transpose(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return x[0].transpose(node.attrs["perm"])
+
+
+def _slice(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    index = tuple(b + s * np.arange(n) for b, s, n in zip(node.attrs["begin"], node.attrs["stride"], out_shape))
+    return x[0][np.ix_(*index)]
+
+
 Kernel = Callable[[Node, list[Array], list[int]], Array]
 
 # runtime op key -> float kernel, from the registry rows' float_kernel.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import conv, data_movement, elementwise, folded, fully_connected, pooling, softmax
+from . import conv, data_movement, elementwise, folded, fully_connected, movement, pooling, softmax
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -18,6 +18,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     pooling,
     softmax,
     data_movement,
+    movement,
     folded,
 )
 

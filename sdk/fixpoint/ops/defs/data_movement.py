@@ -7,12 +7,12 @@ from fixpoint.ops.rows import ALL_DATAPATHS, OnnxOp, RuntimeOp
 
 _CHECKS = "fixpoint.ops.onnx_ops"
 _CANON = "fixpoint.normalize.canonicalize"
-_RESHAPE_BECOMES = "removed, copy, or absorbed by fully_connected"
+_RESHAPE_BECOMES = "removed, copy, absorbed by fully_connected, or transpose + copy + transpose"
 
 
 def _reshape(op_type: str) -> OnnxOp:
     return OnnxOp(op_type, check=f"{_CHECKS}:_reshape_check", becomes=_RESHAPE_BECOMES,
-                  normalized_by="resolve_reshapes", runtime_ops=("copy",))
+                  normalized_by="resolve_reshapes", runtime_ops=("copy", "transpose"))
 
 
 ONNX = (

@@ -1,0 +1,122 @@
+"""Support checks of the data-movement ONNX ops (Transpose, Slice, Split); rows in
+``fixpoint/ops/defs/movement.py``. Each check's docstring is its rule (see
+:mod:`fixpoint.ops.onnx_ops`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from fixpoint.ir import Graph, Node
+
+# Activation ranks the runtime's tensor model stores (plan_layout maps them to NHWC).
+MOVEMENT_RANKS = (2, 4)
+
+
+def _helpers():
+    # Imported when called: fixpoint.ops.onnx_ops resolves these checks while it is imported.
+    from fixpoint.ops import onnx_ops
+    return onnx_ops
+
+
+def _rank_problem(graph: Graph, node: Node) -> str | None:
+    rank = len(graph.values[node.inputs[0]].shape)
+    return None if rank in MOVEMENT_RANKS else f"rank-{rank} input"
+
+
+def _const_ints(graph: Graph, node: Node, index: int, attr_name: str) -> list[int] | None:
+    """An int list given as constant input ``index`` (newer opsets) or attribute ``attr_name``."""
+    ops = _helpers()
+    name = ops.input_name(node, index)
+    if name:
+        data = ops.const_data(graph, name)
+        return None if data is None else [int(v) for v in np.asarray(data).ravel()]
+    value = node.attrs.get(attr_name)
+    return None if value is None else [int(v) for v in value]
+
+
+def _transpose_check(node: Node, graph: Graph) -> str | None:
+    """Transpose: any permutation of a 2-D or 4-D activation."""
+    problem = _rank_problem(graph, node)
+    if problem:
+        return problem
+    rank = len(graph.values[node.inputs[0]].shape)
+    perm = node.attrs.get("perm", list(range(rank))[::-1])
+    if sorted(int(p) % rank if -rank <= int(p) < rank else -1 for p in perm) != list(range(rank)):
+        return f"perm={list(perm)} is not a permutation of {rank} axes"
+    return None
+
+
+def slice_arguments(graph: Graph, node: Node) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """(starts, ends, axes, steps) of a Slice, attribute (opset < 10) or constant input form."""
+    rank = len(graph.values[node.inputs[0]].shape)
+    if graph.opset < 10:
+        starts, ends = node.attrs.get("starts"), node.attrs.get("ends")
+        axes = node.attrs.get("axes")
+        steps = None
+    else:
+        ops = _helpers()
+        if not all(ops._is_static(graph, name) for name in node.inputs[1:]):
+            return None
+        starts, ends = _const_ints(graph, node, 1, ""), _const_ints(graph, node, 2, "")
+        axes, steps = _const_ints(graph, node, 3, ""), _const_ints(graph, node, 4, "")
+    if starts is None or ends is None:
+        return None
+    axes = list(range(len(starts))) if axes is None else [int(a) for a in axes]
+    steps = [1] * len(starts) if steps is None else steps
+    return ([int(s) for s in starts], [int(e) for e in ends],
+            [a + rank if a < 0 else a for a in axes], [int(s) for s in steps])
+
+
+def _slice_check(node: Node, graph: Graph) -> str | None:
+    """Slice: a 2-D or 4-D activation, constant starts / ends / axes / steps (any sign, steps
+    non-zero), no empty result."""
+    problem = _rank_problem(graph, node)
+    if problem:
+        return problem
+    args = slice_arguments(graph, node)
+    if args is None:
+        return "starts, ends, axes or steps are not constant"
+    starts, ends, axes, steps = args
+    rank = len(graph.values[node.inputs[0]].shape)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        return "starts, ends, axes and steps differ in length"
+    if any(not 0 <= a < rank for a in axes) or len(set(axes)) != len(axes):
+        return f"axes={axes} are not distinct axes of a rank-{rank} tensor"
+    if 0 in steps:
+        return "a step is 0"
+    if 0 in graph.values[node.outputs[0]].shape:
+        return "the result is empty"
+    return None
+
+
+def split_sizes(graph: Graph, node: Node) -> list[int] | None:
+    """The length of every Split output along the split axis (None if not constant)."""
+    shape = graph.values[node.inputs[0]].shape
+    axis = int(node.attrs.get("axis", 0)) % len(shape)
+    sizes = _const_ints(graph, node, 1, "split") if graph.opset >= 13 else \
+        ([int(v) for v in node.attrs["split"]] if "split" in node.attrs else None)
+    if sizes is None:
+        if graph.opset >= 13 and len(node.inputs) > 1 and node.inputs[1]:
+            return None
+        parts = int(node.attrs.get("num_outputs", len(node.outputs)))
+        chunk = -(-shape[axis] // parts)  # opset 18: the last chunk may be smaller
+        sizes = [min(chunk, shape[axis] - i * chunk) for i in range(parts)]
+    return sizes
+
+
+def _split_check(node: Node, graph: Graph) -> str | None:
+    """Split: a 2-D or 4-D activation along any axis, constant split sizes (input, attribute or
+    num_outputs), no empty output."""
+    problem = _rank_problem(graph, node)
+    if problem:
+        return problem
+    rank = len(graph.values[node.inputs[0]].shape)
+    axis = node.attrs.get("axis", 0)
+    if not isinstance(axis, int) or not -rank <= axis < rank:
+        return f"axis={axis} is out of range for a rank-{rank} tensor"
+    sizes = split_sizes(graph, node)
+    if sizes is None:
+        return "split sizes are not constant"
+    if len(sizes) != len(node.outputs) or sum(sizes) != graph.values[node.inputs[0]].shape[axis % rank] \
+            or min(sizes) < 1:
+        return f"split sizes {sizes} do not divide axis {axis} into {len(node.outputs)} non-empty outputs"
+    return None
