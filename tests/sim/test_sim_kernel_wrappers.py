@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, movement, pooling, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -113,6 +113,16 @@ def make_case(spec, rng):
         out_shape = [d + b + a for d, b, a in zip(x.shape, before, after)]
         kw = dict(pad_before=before, pad_after=after, pad_value=zp())
         return (x,), kw, data_movement.pad(x, pad_before=before, out_shape=out_shape, pad_value=kw["pad_value"])
+    if spec.op == "transpose":
+        x = ints(rng, (1, 2, 3, 4), act)
+        perm = [int(p) for p in rng.permutation(4)]
+        return (x,), dict(perm=perm), movement.transpose(x, perm=perm)
+    if spec.op == "slice":
+        x = ints(rng, (2, 4, 3, 5), act)
+        begin, stride = [0, 3, 0, 4], [1, -2, 2, -1]
+        out_shape = [2, 2, 2, 5]
+        return (x,), dict(begin=begin, stride=stride), movement.slice_(x, begin=begin, stride=stride,
+                                                                      out_shape=out_shape)
     if spec.op == "leaky_relu":
         x = ints(rng, (2, 7), act)
         kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits), alpha_scale=pair(rng, -3, -1, mbits),
