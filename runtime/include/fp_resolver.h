@@ -91,6 +91,9 @@
     X(U8,  TRANSPOSE,        S8,  transpose_s8,         transpose,        fp_transpose_s8) \
     X(U8,  TRANSPOSE,        S4,  transpose_s4,         transpose,        fp_transpose_s8) \
     X(U16, TRANSPOSE,        S16, transpose_s16,        transpose,        fp_transpose_s16) \
+    X(U8,  RESIZE,           S8,  resize_s8,            resize,           fp_resize_s8) \
+    X(U8,  RESIZE,           S4,  resize_s4,            resize,           fp_resize_s8) \
+    X(U16, RESIZE,           S16, resize_s16,           resize,           fp_resize_s16) \
     X(U8,  SLICE,            S8,  slice_s8,             slice,            fp_slice_s8) \
     X(U8,  SLICE,            S4,  slice_s4,             slice,            fp_slice_s8) \
     X(U16, SLICE,            S16, slice_s16,            slice,            fp_slice_s16)

@@ -66,6 +66,7 @@ typedef enum {
     FP_OP_COPY = 12,
     /* 13..16 are reserved for lut, prelu, minimum, maximum */
     FP_OP_TRANSPOSE = 17,
+    FP_OP_RESIZE = 18,
     FP_OP_SLICE = 19
 } fp_op_t;
 
@@ -276,6 +277,26 @@ typedef struct {
     int32_t stride[4];
 } fp_slice_params_t;
 
+/* resize of H and W (N and C unchanged). Source coordinate of output index x
+ * along an axis, with ratio = ratio_num / ratio_den (input per output length):
+ *   coord 0 asymmetric:           x * ratio
+ *   coord 1 half_pixel:           (x + 1/2) * ratio - 1/2
+ *   coord 2 align_corners:        x * ratio (the lowering gives ratio (in-1)/(out-1))
+ *   coord 3 tf_half_pixel_for_nn: (x + 1/2) * ratio
+ * method 0 nearest: that coordinate rounded exactly (rounding 0 half down,
+ * 1 half up, 2 floor, 3 ceil), clamped to [0, in - 1].
+ * method 1 bilinear: TFLite's integer resize_bilinear: scale_10 =
+ * (1024 * ratio_num + ratio_den / 2) / ratio_den, half_pixel_centers = coord 1. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t method;
+    int32_t coord;
+    int32_t rounding;
+    int32_t ratio_num[2];   /* H, W */
+    int32_t ratio_den[2];
+} fp_resize_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -290,6 +311,7 @@ typedef union {
     fp_requantize_params_t requantize;
     fp_copy_params_t copy;
     fp_transpose_params_t transpose;
+    fp_resize_params_t resize;
     fp_slice_params_t slice;
 } fp_layer_params_t;
 

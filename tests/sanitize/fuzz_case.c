@@ -476,6 +476,34 @@ static void gen_slice(fz_case_t *c)
     c->out_bytes = count(&p->output) * elsize(act);
 }
 
+static void gen_resize(fz_case_t *c)
+{
+    fp_resize_params_t *p = &c->layer.params.resize;
+    uint8_t act = act_of(c->layer.datapath);
+    int32_t k;
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 5), rnd_in(1, 5), rnd_in(1, 3));
+    p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), p->input.c);
+    p->method = rnd_in(0, 1);
+    p->coord = rnd_in(0, p->method ? 2 : 3);
+    p->rounding = rnd_in(0, 3);
+    p->ratio_num[0] = p->input.h;
+    p->ratio_den[0] = p->output.h;
+    p->ratio_num[1] = p->input.w;
+    p->ratio_den[1] = p->output.w;
+    field(c, &p->method, FIELD_ANY);
+    field(c, &p->coord, FIELD_ANY);
+    field(c, &p->rounding, FIELD_ANY);
+    for (k = 0; k < 2; ++k) {
+        field(c, &p->ratio_num[k], FIELD_ANY);
+        field(c, &p->ratio_den[k], FIELD_ANY);
+    }
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->output);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
 static void gen_unary_scaled(fz_case_t *c)
 {
     uint8_t in_dt = c->layer.op == FP_OP_REQUANTIZE
@@ -534,6 +562,7 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_PAD: gen_pad(c); break;
     case FP_OP_TRANSPOSE: gen_transpose(c); break;
     case FP_OP_SLICE: gen_slice(c); break;
+    case FP_OP_RESIZE: gen_resize(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

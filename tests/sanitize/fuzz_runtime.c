@@ -81,6 +81,7 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_PAD: return s16 ? fp_pad_s16(&p->pad, in[0], out) : fp_pad_s8(&p->pad, in[0], out);
     case FP_OP_TRANSPOSE:
         return s16 ? fp_transpose_s16(&p->transpose, in[0], out) : fp_transpose_s8(&p->transpose, in[0], out);
+    case FP_OP_RESIZE: return s16 ? fp_resize_s16(&p->resize, in[0], out) : fp_resize_s8(&p->resize, in[0], out);
     case FP_OP_SLICE: return s16 ? fp_slice_s16(&p->slice, in[0], out) : fp_slice_s8(&p->slice, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
@@ -290,6 +291,8 @@ int main(int argc, char **argv)
         {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_transpose_s8", FP_OP_TRANSPOSE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_transpose_s16", FP_OP_TRANSPOSE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_resize_s8", FP_OP_RESIZE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_resize_s16", FP_OP_RESIZE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_slice_s8", FP_OP_SLICE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_slice_s16", FP_OP_SLICE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},

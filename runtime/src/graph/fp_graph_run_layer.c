@@ -178,6 +178,10 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
         fp_need_in(io, 0, fp_dims_count(&p->transpose.input), act);
         fp_need_out(io, fp_dims_count(&p->transpose.input), act);
         break;
+    case FP_OP_RESIZE:
+        fp_need_in(io, 0, fp_dims_count(&p->resize.input), act);
+        fp_need_out(io, fp_dims_count(&p->resize.output), act);
+        break;
     case FP_OP_SLICE:
         fp_need_in(io, 0, fp_dims_count(&p->slice.input), act);
         fp_need_out(io, fp_dims_count(&p->slice.output), act);

@@ -94,4 +94,83 @@ static inline int fp_slice_geometry(const fp_slice_params_t *p, int32_t out_dims
     return 1;
 }
 
+#define FP_RESIZE_MAX_DIM 32767
+
+/* 1 when the resize params are legal (see fp_resize_params_t). */
+static inline int fp_resize_valid(const fp_resize_params_t *p)
+{
+    int32_t in[4];
+    int32_t out[4];
+    int32_t k;
+    if (!fp_movement_dims(&p->input, in) || !fp_movement_dims(&p->output, out) || in[0] != out[0] ||
+        in[3] != out[3] || p->method < 0 || p->method > 1 || p->coord < 0 || p->coord > (p->method ? 2 : 3) ||
+        p->rounding < 0 || p->rounding > 3) {
+        return 0;
+    }
+    for (k = 1; k < 3; ++k) {
+        if (in[k] > FP_RESIZE_MAX_DIM || out[k] > FP_RESIZE_MAX_DIM || p->ratio_num[k - 1] < 0 ||
+            p->ratio_num[k - 1] > FP_RESIZE_MAX_DIM || p->ratio_den[k - 1] < 1 ||
+            p->ratio_den[k - 1] > FP_RESIZE_MAX_DIM) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* floor(a / b) for b > 0. */
+static inline int64_t fp_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* Nearest source index of output index x along one axis (exact rational arithmetic). */
+static inline int32_t fp_resize_nearest_index(const fp_resize_params_t *p, int32_t axis, int32_t x, int32_t in_size)
+{
+    const int64_t num = p->ratio_num[axis];
+    const int64_t den = p->ratio_den[axis];
+    int64_t a; /* source coordinate = a / b, b > 0 */
+    int64_t b;
+    int64_t idx;
+    switch (p->coord) {
+    case 1: a = (2 * (int64_t)x + 1) * num - den; b = 2 * den; break;
+    case 3: a = (2 * (int64_t)x + 1) * num; b = 2 * den; break;
+    default: a = (int64_t)x * num; b = den; break;
+    }
+    switch (p->rounding) {
+    case 0: idx = -fp_floor_div(-(2 * a - b), 2 * b); break; /* ceil(a/b - 1/2): ties go down */
+    case 1: idx = fp_floor_div(2 * a + b, 2 * b); break;     /* floor(a/b + 1/2): ties go up */
+    case 2: idx = fp_floor_div(a, b); break;
+    default: idx = -fp_floor_div(-a, b); break;
+    }
+    if (idx < 0) {
+        idx = 0;
+    }
+    return idx > in_size - 1 ? in_size - 1 : (int32_t)idx;
+}
+
+/* TFLite's integer bilinear source position of output index x: the Q10
+ * coordinate and the two taps. Beyond the last input pixel (which TFLite's
+ * own geometry never reaches) the coordinate is clamped to it, so both taps
+ * are the last pixel exactly as TFLite's clamped upper tap would give, and
+ * every weight product stays far inside int64. */
+static inline void fp_resize_bilinear_taps(const fp_resize_params_t *p, int32_t axis, int32_t x, int32_t in_size,
+                                           int32_t *scaled, int32_t *lo, int32_t *hi)
+{
+    const int64_t den = p->ratio_den[axis];
+    const int64_t scale_10 = ((int64_t)1024 * p->ratio_num[axis] + den / 2) / den; /* < 2^25 */
+    int64_t v = p->coord == 1 ? x * scale_10 + scale_10 / 2 - 512 : x * scale_10;   /* >= -512, < 2^41 */
+    const int64_t last = (int64_t)1024 * (in_size - 1);
+    int32_t l;
+    int32_t h;
+    v = v > last ? last : v;
+    l = (int32_t)(v / 1024); /* truncation, as TFLite: -512..-1 give 0 */
+    h = (int32_t)((v + 1023) / 1024);
+    l = l < 0 ? 0 : l;
+    h = h > in_size - 1 ? in_size - 1 : h;
+    *scaled = (int32_t)v;
+    *lo = l;
+    *hi = h;
+}
+
 #endif /* FP_MOVEMENT_H */
