@@ -152,12 +152,12 @@ fp_status_t fp_transpose_s16(const fp_transpose_params_t *params, const int16_t 
 fp_status_t fp_slice_s8(const fp_slice_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_slice_s16(const fp_slice_params_t *params, const int16_t *input, int16_t *output);
 /* Resize of H and W (fp_resize_params_t): nearest (exact rational source
- * coordinate, rounded per `rounding`) or bilinear (TFLite's integer
+ * coordinate, rounded per `nearest_mode`) or bilinear (TFLite's integer
  * resize_bilinear: Q10 coordinates, weights summing to 2^20, rounding half away
  * from zero). Values keep the input's quantization. Legal: input / output dims
  * >= 1, output.n == input.n, output.c == input.c, H and W of both <= 32767,
  * counts <= 2^31 - 1, method 0 or 1, coord 0..3 (bilinear: 0..2), rounding
- * 0..3, ratio_num in [0, 32767], ratio_den in [1, 32767]. */
+ * 0..3 (nearest_mode: the rounding of the nearest coordinate), ratio_num in [0, 32767], ratio_den in [1, 32767]. */
 fp_status_t fp_resize_s8(const fp_resize_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_resize_s16(const fp_resize_params_t *params, const int16_t *input, int16_t *output);
 fp_status_t fp_requantize_s8_s8(const fp_requantize_params_t *params, const int8_t *input,

@@ -283,7 +283,7 @@ typedef struct {
  *   coord 1 half_pixel:           (x + 1/2) * ratio - 1/2
  *   coord 2 align_corners:        x * ratio (the lowering gives ratio (in-1)/(out-1))
  *   coord 3 tf_half_pixel_for_nn: (x + 1/2) * ratio
- * method 0 nearest: that coordinate rounded exactly (rounding 0 half down,
+ * method 0 nearest: that coordinate rounded exactly (nearest_mode 0 half down,
  * 1 half up, 2 floor, 3 ceil), clamped to [0, in - 1].
  * method 1 bilinear: TFLite's integer resize_bilinear: scale_10 =
  * (1024 * ratio_num + ratio_den / 2) / ratio_den, half_pixel_centers = coord 1. */
@@ -292,7 +292,7 @@ typedef struct {
     fp_dims_t output;
     int32_t method;
     int32_t coord;
-    int32_t rounding;
+    int32_t nearest_mode;
     int32_t ratio_num[2];   /* H, W */
     int32_t ratio_den[2];
 } fp_resize_params_t;

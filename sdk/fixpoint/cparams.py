@@ -375,6 +375,13 @@ def _slice(c: OpContext) -> dict[str, Any]:
             "begin": c.int_list("begin", 4), "stride": c.int_list("stride", 4)}
 
 
+def _resize(c: OpContext) -> dict[str, Any]:
+    # the kernel checks the ranges (FP_ERR_ARG)
+    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "method": c.scalar("method", 0),
+            "coord": c.scalar("coord", 0), "nearest_mode": c.scalar("nearest_mode", 0),
+            "ratio_num": c.int_list("ratio_num", 2), "ratio_den": c.int_list("ratio_den", 2)}
+
+
 # From the registry rows (fixpoint/ops/defs/): params_builder, and c_inputs, the accepted input
 # counts (None: 1..MAX_LAYER_INPUTS; add / mul take 1 when the second operand is the constant 'weights').
 PARAMS_BUILDERS: dict[str, Callable[[OpContext], dict[str, Any]]] = runtime_refs("params_builder")

@@ -167,3 +167,73 @@ def test_slice_with_computed_starts_is_one_error_line(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
     assert "dynamic_cut" in lines[0] and "not constant" in lines[0]
+
+
+# ---- resize -------------------------------------------------------------------------------------------------
+
+RESIZE_CASES = [  # (mode, coordinate transform, nearest mode, scales or None, sizes or None)
+    ("nearest", "asymmetric", "floor", [1, 1, 2, 2], None),
+    ("nearest", "half_pixel", "round_prefer_floor", None, [1, 3, 7, 3]),
+    ("nearest", "align_corners", "round_prefer_ceil", None, [1, 3, 9, 11]),
+    ("nearest", "tf_half_pixel_for_nn", "floor", [1, 1, 0.5, 1.5], None),
+    ("nearest", "pytorch_half_pixel", "ceil", None, [1, 3, 1, 9]),
+    ("linear", "half_pixel", None, [1, 1, 2, 2], None),
+    ("linear", "align_corners", None, None, [1, 3, 9, 7]),
+    ("linear", "asymmetric", None, [1, 1, 0.5, 3], None),
+    ("linear", "pytorch_half_pixel", None, None, [1, 3, 10, 1]),
+]
+
+
+def _resize_model(tmp_path, mode, coord, nearest, scales, sizes):
+    out = sizes or [1, 3, int(5 * scales[2]), int(6 * scales[3])]
+    attrs = {"mode": mode, "coordinate_transformation_mode": coord}
+    if nearest:
+        attrs["nearest_mode"] = nearest
+    inits = [const("W", rand(3, 2, 1, 1)), const("roi", np.zeros(0, np.float32))]
+    if scales is not None:
+        inits.append(const("scales", np.asarray(scales, np.float32)))
+        inputs = ["c", "roi", "scales"]
+    else:
+        inits.append(_ints("sizes", sizes))
+        inputs = ["c", "roi", "", "sizes"]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
+             helper.make_node("Resize", inputs, ["y"], name="up", **attrs)]
+    return save(model(nodes, [tensor("x", [1, 2, 5, 6])], [tensor("y", out)], inits), tmp_path)
+
+
+@pytest.mark.parametrize("case", RESIZE_CASES, ids=lambda c: "-".join(str(v) for v in c[:3]))
+def test_resize_normalizes_to_onnx_semantics(tmp_path, case):
+    mode, coord, nearest, scales, sizes = case
+    path = _resize_model(tmp_path, mode, coord, nearest, scales, sizes)
+    loaded = load_model(path)
+    feeds = {"x": rand(1, 2, 5, 6)}
+    graph = normalize(loaded)
+    node = graph.nodes[-1]
+    assert node.op == "resize" and node.attrs["method"] == ("nearest" if mode == "nearest" else "bilinear")
+    ours = run_normalized(graph, feeds)["y"]
+    theirs = ort_all_values(path, feeds, [])["y"]
+    # nearest: a wrongly picked pixel would differ by O(1), far above the float32 conv noise
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_resize_lowers_to_codes_and_keeps_quantization(bits):
+    g = GraphBuilder(bits=bits)
+    x = g.input("x", [1, 3, 4, 2], scale=0.03, zp=-2 if bits == 8 else 0)
+    g.node("resize", [x], "y", [1, 6, 8, 2], attrs={"method": "bilinear", "coord": "align_corners",
+                                                    "nearest_mode": "round_prefer_floor", "ratio_num": [2, 3],
+                                                    "ratio_den": [5, 7]})
+    plan, layer = _only_layer(g, "y")
+    assert layer.params == {"method": 1, "coord": 2, "nearest_mode": 0, "ratio_num": [2, 3], "ratio_den": [5, 7]}
+    assert (plan.tensors[1].scale, plan.tensors[1].zero_point) == (plan.tensors[0].scale, plan.tensors[0].zero_point)
+
+
+def test_cubic_resize_is_one_error_line(tmp_path):
+    path = _resize_model(tmp_path, "cubic", "half_pixel", None, [1, 1, 2, 2], None)
+    np.savez(tmp_path / "calib.npz", x=rand(4, 2, 5, 6))
+    proc = subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(path), "--data",
+                           str(tmp_path / "calib.npz"), "-o", str(tmp_path / "out")], capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    assert "up" in lines[0] and "mode=cubic" in lines[0]

@@ -28,7 +28,7 @@ def dims(shape) -> dict:
 
 def params(in_shape, out_shape, c: dict, **override):
     fields = {"input": dims(in_shape), "output": dims(out_shape), "method": c["method"], "coord": c["coord"],
-              "rounding": c["rounding"], "ratio_num": list(c["num"]), "ratio_den": list(c["den"])}
+              "nearest_mode": c["rounding"], "ratio_num": list(c["num"]), "ratio_den": list(c["den"])}
     fields.update(override)
     return ffi.new("fp_resize_params_t *", fields)
 
@@ -59,7 +59,7 @@ def run(datapath: str, x: np.ndarray, c: dict) -> np.ndarray:
 
 
 def reference(x: np.ndarray, c: dict) -> np.ndarray:
-    return resize(x, out_hw=c["out_hw"], method=c["method"], coord=c["coord"], rounding=c["rounding"],
+    return resize(x, out_hw=c["out_hw"], method=c["method"], coord=c["coord"], nearest_mode=c["rounding"],
                   ratio_num=c["num"], ratio_den=c["den"])
 
 
@@ -117,7 +117,7 @@ def test_resize_bad_params_return_err_arg(datapath):
     out_shape = (1, 4, 6, 2)
     fn = getattr(lib, f"fp_resize_{datapath}")
     bad = [("method 2", dict(method=2)), ("coord 4", dict(coord=4)), ("bilinear coord 3", dict(coord=3)),
-           ("rounding -1", dict(rounding=-1)), ("ratio_den 0", dict(ratio_den=[0, 6])),
+           ("nearest_mode -1", dict(nearest_mode=-1)), ("ratio_den 0", dict(ratio_den=[0, 6])),
            ("ratio_num -1", dict(ratio_num=[2, -1])), ("ratio_num too big", dict(ratio_num=[40000, 3])),
            ("output.c differs", dict(output={**dims(out_shape), "c": 1})),
            ("output.n differs", dict(output={**dims(out_shape), "n": 2})),

@@ -485,14 +485,14 @@ static void gen_resize(fz_case_t *c)
     p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), p->input.c);
     p->method = rnd_in(0, 1);
     p->coord = rnd_in(0, p->method ? 2 : 3);
-    p->rounding = rnd_in(0, 3);
+    p->nearest_mode = rnd_in(0, 3);
     p->ratio_num[0] = p->input.h;
     p->ratio_den[0] = p->output.h;
     p->ratio_num[1] = p->input.w;
     p->ratio_den[1] = p->output.w;
     field(c, &p->method, FIELD_ANY);
     field(c, &p->coord, FIELD_ANY);
-    field(c, &p->rounding, FIELD_ANY);
+    field(c, &p->nearest_mode, FIELD_ANY);
     for (k = 0; k < 2; ++k) {
         field(c, &p->ratio_num[k], FIELD_ANY);
         field(c, &p->ratio_den[k], FIELD_ANY);

@@ -160,11 +160,18 @@ def _slice(c: _Ctx, x):
     return movement.slice_(x, begin=c.p["begin"], stride=c.p["stride"], out_shape=c.out_shape)
 
 
+@_per_sample
+def _resize(c: _Ctx, x):
+    p = c.p
+    return movement.resize(x, out_hw=c.out_shape[1:3], method=p["method"], coord=p["coord"], nearest_mode=p["nearest_mode"],
+                           ratio_num=p["ratio_num"], ratio_den=p["ratio_den"])
+
+
 OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
-    "transpose": _transpose, "slice": _slice,
+    "transpose": _transpose, "slice": _slice, "resize": _resize,
 }
 
 

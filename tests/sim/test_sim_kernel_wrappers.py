@@ -117,6 +117,11 @@ def make_case(spec, rng):
         x = ints(rng, (1, 2, 3, 4), act)
         perm = [int(p) for p in rng.permutation(4)]
         return (x,), dict(perm=perm), movement.transpose(x, perm=perm)
+    if spec.op == "resize":
+        x = ints(rng, (1, 3, 4, 2), act)
+        kw = dict(size=(5, 3), method=int(rng.integers(2)), coord=1, nearest_mode=int(rng.integers(4)))
+        return (x,), kw, movement.resize(x, out_hw=(5, 3), method=kw["method"], coord=1, nearest_mode=kw["nearest_mode"],
+                                         ratio_num=[3, 4], ratio_den=[5, 3])
     if spec.op == "slice":
         x = ints(rng, (2, 4, 3, 5), act)
         begin, stride = [0, 3, 0, 4], [1, -2, 2, -1]

@@ -104,7 +104,7 @@ static inline int fp_resize_valid(const fp_resize_params_t *p)
     int32_t k;
     if (!fp_movement_dims(&p->input, in) || !fp_movement_dims(&p->output, out) || in[0] != out[0] ||
         in[3] != out[3] || p->method < 0 || p->method > 1 || p->coord < 0 || p->coord > (p->method ? 2 : 3) ||
-        p->rounding < 0 || p->rounding > 3) {
+        p->nearest_mode < 0 || p->nearest_mode > 3) {
         return 0;
     }
     for (k = 1; k < 3; ++k) {
@@ -137,7 +137,7 @@ static inline int32_t fp_resize_nearest_index(const fp_resize_params_t *p, int32
     case 3: a = (2 * (int64_t)x + 1) * num; b = 2 * den; break;
     default: a = (int64_t)x * num; b = den; break;
     }
-    switch (p->rounding) {
+    switch (p->nearest_mode) {
     case 0: idx = -fp_floor_div(-(2 * a - b), 2 * b); break; /* ceil(a/b - 1/2): ties go down */
     case 1: idx = fp_floor_div(2 * a + b, 2 * b); break;     /* floor(a/b + 1/2): ties go up */
     case 2: idx = fp_floor_div(a, b); break;

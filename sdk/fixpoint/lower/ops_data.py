@@ -1,4 +1,4 @@
-"""Lowering of pools, softmax, concat, pad, copy, transpose and slice.
+"""Lowering of pools, softmax, concat, pad, copy, transpose, slice and resize.
 
 Pools, pad, copy, transpose and slice move values without rescaling them, so their output
 shares the input's scale and zero point (TFLite semantics); softmax has a
@@ -105,6 +105,18 @@ def lower_slice(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
             raise ModelError(f"layer '{node.name}': slice begin {begin} stride {stride} does not map "
                              f"{in_shape} to {out_shape}")
     return Lowered({"begin": begin, "stride": stride})  # output dims come from the shapes
+
+
+def lower_resize(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    from fixpoint.reference.movement import NEAREST_ROUNDINGS, RESIZE_COORDS, RESIZE_METHODS
+    a = node.attrs
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    if in_shape[0] != out_shape[0] or in_shape[3] != out_shape[3]:
+        raise ModelError(f"layer '{node.name}': resize {in_shape} -> {out_shape} changes N or C")
+    # values move (nearest) or are interpolated convexly (bilinear, TFLite): the input's qparams fit
+    return Lowered({"method": RESIZE_METHODS.index(a["method"]), "coord": RESIZE_COORDS.index(a["coord"]),
+                    "nearest_mode": NEAREST_ROUNDINGS.index(a["nearest_mode"]),
+                    "ratio_num": [int(v) for v in a["ratio_num"]], "ratio_den": [int(v) for v in a["ratio_den"]]})
 
 
 # ---- output quantization rules ---------------------------------------------

@@ -1,10 +1,13 @@
 """Pass 3 (canonicalize) converters of the data-movement ONNX ops: Transpose -> ``transpose``,
-Slice -> ``slice``, Split -> one ``slice`` per output. Axes stay ONNX (NCHW) here;
+Slice -> ``slice``, Split -> one ``slice`` per output, Resize -> ``resize``. Axes stay ONNX (NCHW) here;
 ``plan_layout`` maps ``perm`` / ``begin`` / ``stride`` to the stored NHWC dims."""
 from __future__ import annotations
 
+from fractions import Fraction
+from math import gcd
+
 from fixpoint.ir import Graph, Node
-from fixpoint.ops.onnx_movement import slice_arguments, split_sizes
+from fixpoint.ops.onnx_movement import MAX_RESIZE_DIM, resize_arguments, slice_arguments, split_sizes
 
 
 def _transpose(graph: Graph, node: Node) -> None:
@@ -50,3 +53,34 @@ def _split(graph: Graph, node: Node) -> None:
             node.op, node.outputs, node.attrs = "slice", [name], attrs
             continue
         graph.nodes.insert(position + i, Node(f"{node.name}.{i}", "slice", [node.inputs[0]], [name], attrs))
+
+
+def _ratio(in_size: int, out_size: int, scale: float | None, coord: str) -> tuple[int, int]:
+    """Input per output length as (num, den): align_corners (in-1)/(out-1); a scale factor that
+    does not give out exactly is kept as the closest fraction (ONNX maps x to x / scale)."""
+    if coord == "align_corners":
+        return (in_size - 1, out_size - 1) if out_size > 1 else (in_size, out_size)
+    if scale is not None and float(in_size) * scale != float(out_size):
+        exact = Fraction(scale).limit_denominator(MAX_RESIZE_DIM)
+        return exact.denominator, exact.numerator
+    common = gcd(in_size, out_size)
+    return in_size // common, out_size // common
+
+
+def _resize(graph: Graph, node: Node) -> None:
+    args = resize_arguments(graph, node)
+    assert args is not None, "checked by _resize_check"
+    in_hw, out_hw = graph.values[node.inputs[0]].shape[2:], graph.values[node.outputs[0]].shape[2:]
+    coord, scales = args["coord"], args["scales"]
+    ratios = [_ratio(i, o, None if scales is None else float(scales[2 + k]), coord)
+              for k, (i, o) in enumerate(zip(in_hw, out_hw))]
+    if coord == "pytorch_half_pixel":
+        # PyTorch maps a length-1 output to coordinate 0: half_pixel with ratio 0 gives -1/2, which
+        # every nearest rounding and the bilinear taps clamp to pixel 0.
+        ratios = [(0, 1) if o == 1 else r for r, o in zip(ratios, out_hw)]
+        coord = "half_pixel"
+    node.op, node.inputs = "resize", node.inputs[:1]
+    node.attrs = {"method": "nearest" if args["mode"] == "nearest" else "bilinear",
+                  "coord": coord,
+                  "nearest_mode": args["nearest"] if args["mode"] == "nearest" else "round_prefer_floor",
+                  "ratio_num": [num for num, _ in ratios], "ratio_den": [den for _, den in ratios]}

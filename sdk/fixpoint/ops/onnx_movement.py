@@ -120,3 +120,61 @@ def _split_check(node: Node, graph: Graph) -> str | None:
             or min(sizes) < 1:
         return f"split sizes {sizes} do not divide axis {axis} into {len(node.outputs)} non-empty outputs"
     return None
+
+
+RESIZE_COORDS = {"asymmetric": 0, "half_pixel": 1, "align_corners": 2, "tf_half_pixel_for_nn": 3,
+                 "pytorch_half_pixel": 1}
+NEAREST_MODES = {"round_prefer_floor": 0, "round_prefer_ceil": 1, "floor": 2, "ceil": 3}
+MAX_RESIZE_DIM = 32767  # fp_resize_params_t: H and W of both sides, ratio terms
+
+
+def _text(value, default: str) -> str:
+    value = default if value is None else value
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def resize_arguments(graph: Graph, node: Node) -> dict | None:
+    """mode, coordinate transform, nearest mode and the constant scales / sizes of a Resize
+    (None when scales / sizes are not constant)."""
+    ops = _helpers()
+    if not all(ops._is_static(graph, name) for name in node.inputs[1:]):
+        return None
+    if graph.opset < 11:
+        scales, sizes = ops.const_data(graph, ops.input_name(node, 1)), None
+        coord, nearest = "asymmetric", "floor"   # opset 10: Upsample's semantics
+    else:
+        scales, sizes = ops.const_data(graph, ops.input_name(node, 2)), ops.const_data(graph, ops.input_name(node, 3))
+        coord = _text(node.attrs.get("coordinate_transformation_mode"), "half_pixel")
+        nearest = _text(node.attrs.get("nearest_mode"), "round_prefer_floor")
+    return {"mode": _text(node.attrs.get("mode"), "nearest"), "coord": coord, "nearest": nearest,
+            "scales": None if scales is None or np.asarray(scales).size == 0 else np.asarray(scales, np.float64),
+            "sizes": None if sizes is None or np.asarray(sizes).size == 0 else np.asarray(sizes, np.int64)}
+
+
+def _resize_check(node: Node, graph: Graph) -> str | None:
+    """Resize: of H and W of a 4-D activation (N and C kept), mode nearest (any nearest_mode) or
+    linear, coordinate_transformation_mode half_pixel, pytorch_half_pixel, align_corners,
+    asymmetric or (nearest) tf_half_pixel_for_nn, constant scales or sizes, H and W up to 32767,
+    no antialias / axes."""
+    shape = graph.values[node.inputs[0]].shape
+    if len(shape) != 4:
+        return f"rank-{len(shape)} input"
+    if int(node.attrs.get("antialias", 0)) or node.attrs.get("axes") is not None:
+        return "antialias or axes"
+    args = resize_arguments(graph, node)
+    if args is None:
+        return "scales or sizes are not constant"
+    if args["mode"] not in ("nearest", "linear"):
+        return f"mode={args['mode']}"
+    if args["coord"] not in RESIZE_COORDS or (args["mode"] == "linear" and args["coord"] == "tf_half_pixel_for_nn"):
+        return f"coordinate_transformation_mode={args['coord']} with mode={args['mode']}"
+    if args["mode"] == "nearest" and args["nearest"] not in NEAREST_MODES:
+        return f"nearest_mode={args['nearest']}"
+    out = graph.values[node.outputs[0]].shape
+    if out[:2] != shape[:2] or (args["scales"] is not None and list(args["scales"][:2]) != [1.0, 1.0]):
+        return "resizes N or C"
+    if args["scales"] is None and args["sizes"] is None:
+        return "neither scales nor sizes"
+    if max(*shape[2:], *out[2:]) > MAX_RESIZE_DIM or min(out[2:]) < 1:
+        return f"H, W {shape[2:]} -> {out[2:]} outside 1..{MAX_RESIZE_DIM}"
+    return None

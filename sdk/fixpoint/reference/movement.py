@@ -37,9 +37,9 @@ RESIZE_COORDS = ("asymmetric", "half_pixel", "align_corners", "tf_half_pixel_for
 NEAREST_ROUNDINGS = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 
-def nearest_indices(out_size: int, in_size: int, num: int, den: int, coord: int, rounding: int) -> np.ndarray:
+def nearest_indices(out_size: int, in_size: int, num: int, den: int, coord: int, nearest_mode: int) -> np.ndarray:
     """Source index of every output index: the exact rational coordinate a / b rounded per
-    ``rounding`` (0 ties down, 1 ties up, 2 floor, 3 ceil), clamped to [0, in_size - 1]."""
+    ``nearest_mode`` (0 ties down, 1 ties up, 2 floor, 3 ceil), clamped to [0, in_size - 1]."""
     x = np.arange(out_size, dtype=np.int64)
     if coord == 1:
         a, b = (2 * x + 1) * num - den, 2 * den
@@ -47,7 +47,7 @@ def nearest_indices(out_size: int, in_size: int, num: int, den: int, coord: int,
         a, b = (2 * x + 1) * num, 2 * den
     else:
         a, b = x * num, den
-    idx = {0: -((b - 2 * a) // (2 * b)), 1: (2 * a + b) // (2 * b), 2: a // b, 3: -((-a) // b)}[rounding]
+    idx = {0: -((b - 2 * a) // (2 * b)), 1: (2 * a + b) // (2 * b), 2: a // b, 3: -((-a) // b)}[nearest_mode]
     return np.clip(idx, 0, in_size - 1)
 
 
@@ -63,15 +63,15 @@ def bilinear_taps(out_size: int, in_size: int, num: int, den: int, half_pixel: b
     return v, lo, hi
 
 
-def resize(x, *, out_hw: Sequence[int], method: int, coord: int, rounding: int, ratio_num: Sequence[int],
+def resize(x, *, out_hw: Sequence[int], method: int, coord: int, nearest_mode: int, ratio_num: Sequence[int],
            ratio_den: Sequence[int]) -> np.ndarray:
     """fp_resize of an NHWC integer array (see fp_resize_params_t): nearest or TFLite bilinear."""
     x = np.asarray(x)
     info = np.iinfo(x.dtype)
     n, in_h, in_w, c = x.shape
     if method == 0:
-        rows = nearest_indices(out_hw[0], in_h, ratio_num[0], ratio_den[0], coord, rounding)
-        cols = nearest_indices(out_hw[1], in_w, ratio_num[1], ratio_den[1], coord, rounding)
+        rows = nearest_indices(out_hw[0], in_h, ratio_num[0], ratio_den[0], coord, nearest_mode)
+        cols = nearest_indices(out_hw[1], in_w, ratio_num[1], ratio_den[1], coord, nearest_mode)
         return x[:, rows][:, :, cols]
     vy, y0, y1 = bilinear_taps(out_hw[0], in_h, ratio_num[0], ratio_den[0], coord == 1)
     vx, x0, x1 = bilinear_taps(out_hw[1], in_w, ratio_num[1], ratio_den[1], coord == 1)

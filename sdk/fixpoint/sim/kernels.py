@@ -407,6 +407,25 @@ def _prep_slice(where, spec, args, kw) -> _Call:
     return _Call([x], {}, shape, kw, mode)
 
 
+def _prep_resize(where, spec, args, kw) -> _Call:
+    """Output shape: ``output_shape`` or ``size=(H, W)``; ``ratio_num`` / ``ratio_den`` default to
+    input / output per axis, ``method`` / ``coord`` / ``nearest_mode`` to 0 (fp_resize_params_t)."""
+    x, mode, out = _unary_input(where, spec, args, kw, 4)
+    size = kw.pop("size", None)
+    if out is not None:
+        out = tuple(shape_arg(where, out, 4))
+    elif size is not None:
+        hw = int_values(where, "size", size, 1, 32767)
+        if hw.shape != (2,):
+            raise _fail(where, "argument 'size' must be (H, W)")
+        out = (x.shape[0], int(hw[0]), int(hw[1]), x.shape[3])
+    else:
+        raise _fail(where, "argument 'size' (H, W) or 'output_shape' is missing")
+    kw.setdefault("ratio_num", [x.shape[1], x.shape[2]])
+    kw.setdefault("ratio_den", [out[1], out[2]])
+    return _Call([x], {}, out, kw, mode)
+
+
 # runtime op key -> argument preparation (registry rows' sim_prepare)
 PREPARE: dict[str, Callable[..., _Call]] = runtime_refs("sim_prepare")
 

@@ -1,5 +1,5 @@
 """Data movement without requantization: ``Transpose`` -> ``transpose``, ``Slice`` / ``Split``
--> ``slice``. Both keep the input's quantization (the output is a subset or a permutation of the
+-> ``slice``, ``Resize`` -> ``resize``. Both keep the input's quantization (the output is a subset or a permutation of the
 input's values), so they run the same kernel for every datapath width and never fuse an activation.
 A reshape between activations that reorders elements in NHWC becomes transpose + copy + transpose
 (``fixpoint.normalize.resolve_reshapes``)."""
@@ -24,6 +24,8 @@ ONNX = (
            normalized_by="canonicalize", converter=f"{_CANON}:_transpose", runtime_ops=("transpose",)),
     OnnxOp("Slice", check=f"{_CHECKS}:_slice_check", becomes="slice", normalized_by="canonicalize",
            converter=f"{_CANON}:_slice", runtime_ops=("slice",)),
+    OnnxOp("Resize", check=f"{_CHECKS}:_resize_check", becomes="resize", normalized_by="canonicalize",
+           converter=f"{_CANON}:_resize", runtime_ops=("resize",)),
     OnnxOp("Split", check=f"{_CHECKS}:_split_check", becomes="one slice per output",
            normalized_by="canonicalize", converter=f"{_CANON}:_split", runtime_ops=("slice",)),
 )
@@ -44,6 +46,23 @@ RUNTIME = (
         reference=("fixpoint.reference.movement:transpose",),
         tests=("tests/runtime/test_transpose.py", "tests/lower/test_lower_movement.py"),
         notes="NCHW permutations are composed with the NHWC storage order at plan_layout",
+    ),
+    RuntimeOp(
+        "resize", enum="FP_OP_RESIZE", params_struct="fp_resize_params_t", union_member="resize",
+        kernels=_per_datapath("resize"),
+        doc="resize of H and W: nearest (exact rational coordinates) or TFLite integer bilinear",
+        datapaths=ALL_DATAPATHS, activation_dtypes="datapath",
+        normalized_attrs=("method", "coord", "nearest_mode", "ratio_num", "ratio_den"), input_count=1,
+        float_kernel=f"{_FLOAT}:_resize",
+        lowering=f"{_LOWER}:lower_resize",
+        output_rule=f"{_LOWER}:output_same_as_input",
+        params_builder="fixpoint.cparams:_resize",
+        sim_prepare="fixpoint.sim.kernels:_prep_resize", sim_family="unary",
+        requant_mode=False,
+        reference=("fixpoint.reference.movement:resize",),
+        tests=("tests/runtime/test_resize.py", "tests/lower/test_lower_movement.py"),
+        notes="attributes are H / W only, so plan_layout has nothing to rewrite; bilinear interpolates "
+              "the raw integers (TFLite), so the output keeps the input's quantization",
     ),
     RuntimeOp(
         "slice", enum="FP_OP_SLICE", params_struct="fp_slice_params_t", union_member="slice",
