@@ -82,6 +82,36 @@ def split_branches(path: Path, seed: int = 2) -> Path:
                  [_value("a", ["n", 4, 4, 8]), _value("b", ["n", 4, 8, 8])], inits)
 
 
+def upsample_concat(path: Path, seed: int = 3) -> Path:
+    """A YOLO-neck / UNet-decoder-like model: x [n,2,8,8] -> conv stride 2 (6 ch, 4x4) -> Resize x2
+    nearest (asymmetric, floor) and x2 bilinear (half_pixel; 6 channels sliced back to 6) -> Concat with the full-
+    resolution conv (4 ch) on channels -> conv 1x1 -> 'y' [n,3,8,8]; and 'z': bilinear align_corners
+    Resize of the low-resolution map to 7x5 (scale down and up)."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "wd", (6, 2, 3, 3), 0.4), _init(rng, "bd", (6,), 0.1),
+             _init(rng, "wf", (4, 2, 3, 3), 0.4), _init(rng, "bf", (4,), 0.1),
+             _init(rng, "wo", (3, 16, 1, 1), 0.3), _init(rng, "bo", (3,), 0.1),
+             numpy_helper.from_array(np.zeros(0, np.float32), "roi"),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "x2"),
+             numpy_helper.from_array(np.array([1, 1, 1.75, 1.25], np.float32), "to75")]
+    nodes = [
+        helper.make_node("Conv", ["x", "wd", "bd"], ["low"], name="down", pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Conv", ["x", "wf", "bf"], ["full"], name="full", pads=[1, 1, 1, 1]),
+        helper.make_node("Resize", ["low", "roi", "x2"], ["up_nn"], name="up_nearest", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        helper.make_node("Resize", ["low", "roi", "x2"], ["up_bl"], name="up_bilinear", mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Slice", ["up_bl", "s", "e", "a"], ["up_bl2"], name="keep2"),
+        helper.make_node("Concat", ["up_nn", "full", "up_bl2"], ["cat"], name="concat", axis=1),
+        helper.make_node("Conv", ["cat", "wo", "bo"], ["y"], name="head"),
+        helper.make_node("Resize", ["low", "roi", "to75"], ["z"], name="resample", mode="linear",
+                         coordinate_transformation_mode="align_corners"),
+    ]
+    inits += [_ints("s", [0]), _ints("e", [6]), _ints("a", [1])]
+    return _save(path, nodes, [_value("x", ["n", 2, 8, 8])], [_value("y", ["n", 3, 8, 8]), _value("z", ["n", 6, 7, 5])],
+                 inits)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -94,4 +124,5 @@ MODELS = {
     "head": (head_model, {"x": (3, 8, 8)}),
     "reshape_convs": (reshape_between_convs, {"x": (2, 6, 6)}),
     "split": (split_branches, {"x": (3, 8, 8)}),
+    "upsample": (upsample_concat, {"x": (2, 8, 8)}),
 }
