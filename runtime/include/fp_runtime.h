@@ -137,6 +137,9 @@ fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *
                          int8_t *output);
 fp_status_t fp_concat_s16(const fp_concat_params_t *params, const int16_t *const *inputs,
                           int16_t *output);
+/* Pad (fp_pad_params_t): mode 0 constant pad_value, 1 reflect (pads <= dim - 1
+ * on both sides), 2 edge; pad_before >= 0, input + pad_before <= output per dim;
+ * pad_value in the type's range (read for every mode). */
 fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_pad_s16(const fp_pad_params_t *params, const int16_t *input, int16_t *output);
 /* Transpose: output dim i = input dim perm[i] over the 4 stored dims

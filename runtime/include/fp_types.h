@@ -225,12 +225,15 @@ typedef struct {
     fp_rq_mode_t mode;
 } fp_concat_params_t;
 
-/* constant pad of an NHWC tensor; pad_before/pad_after in N, H, W, C order. */
+/* pad of an NHWC tensor; pad_before in N, H, W, C order (after: implied by
+ * the output dims). mode 0 constant (pad_value), 1 reflect (mirror without
+ * repeating the edge; every pad <= dim - 1), 2 edge (repeat the edge). */
 typedef struct {
     fp_dims_t input;
     fp_dims_t output;
     int32_t pad_before[4];
     int32_t pad_value;      /* the output zero point, so padding means real 0.0 */
+    int32_t mode;           /* 0 constant (the zero value of the struct), 1 reflect, 2 edge */
 } fp_pad_params_t;
 
 /* leaky relu (TFLite): x >= 0 uses identity_scale, x < 0 uses alpha_scale. */

@@ -335,7 +335,8 @@ def _concat(c: OpContext) -> dict[str, Any]:
 
 def _pad(c: OpContext) -> dict[str, Any]:
     return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
-            "pad_before": c.int_list("pad_before", 4), "pad_value": c.scalar("pad_value")}
+            "pad_before": c.int_list("pad_before", 4), "pad_value": c.scalar("pad_value"),
+            "mode": c.scalar("mode", 0)}
 
 
 def _leaky_relu(c: OpContext) -> dict[str, Any]:

@@ -237,3 +237,29 @@ def test_cubic_resize_is_one_error_line(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
     assert "up" in lines[0] and "mode=cubic" in lines[0]
+
+
+# ---- pad reflect / edge ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["reflect", "edge"])
+def test_pad_reflect_and_edge_normalize_to_onnx_semantics(tmp_path, mode):
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
+             helper.make_node("Pad", ["c", "pads"], ["y"], name="pad", mode=mode)]
+    pads = [0, 0, 2, 1, 0, 1, 1, 3]
+    proto = model(nodes, [tensor("x", [1, 2, 4, 5])], [tensor("y", [1, 3, 7, 9])],
+                  [const("W", rand(3, 2, 1, 1)), _ints("pads", pads)])
+    graph = _normalized_matches_ort(save(proto, tmp_path))
+    assert graph.nodes[-1].op == "pad" and graph.nodes[-1].attrs["mode"] == mode
+    g = GraphBuilder()
+    x = g.input("x", [1, 4, 5, 3], scale=0.05, zp=3)
+    g.node("pad", [x], "y", [1, 7, 9, 4], attrs={"pads_before": [0, 2, 1, 0], "pads_after": [0, 1, 3, 1],
+                                                 "value": 0.0, "mode": mode})
+    plan, layer = _only_layer(g, "y")
+    assert layer.params["mode"] == {"reflect": 1, "edge": 2}[mode] and plan.tensors[1].zero_point == 3
+
+
+def test_reflect_pad_beyond_the_dim_is_refused(tmp_path):
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["y"], name="too_far", mode="reflect")]
+    proto = model(nodes, [tensor("x", [1, 2, 3, 3])], [tensor("y", [1, 2, 9, 3])], [_ints("pads", [0, 0, 3, 0, 0, 0, 3, 0])])
+    with pytest.raises(ModelError, match="too_far.*reflect pads reach beyond the dim"):
+        normalize(load_model(save(proto, tmp_path)))

@@ -112,6 +112,22 @@ def upsample_concat(path: Path, seed: int = 3) -> Path:
                  inits)
 
 
+def pad_modes(path: Path, seed: int = 4) -> Path:
+    """x [n,2,6,6] -> conv (4 ch) -> Pad reflect (H 2/1, W 1/2) -> conv 3x3 valid -> Pad edge (H 1/0,
+    W 0/2, C 0/1) -> 'y' [n,5,7,9]."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w1", (4, 2, 3, 3), 0.4), _init(rng, "b1", (4,), 0.1),
+             _init(rng, "w2", (4, 4, 3, 3), 0.3), _init(rng, "b2", (4,), 0.1),
+             _ints("reflect_pads", [0, 0, 2, 1, 0, 0, 1, 2]), _ints("edge_pads", [0, 0, 1, 0, 0, 1, 0, 2])]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Pad", ["c1", "reflect_pads"], ["r"], name="pad_reflect", mode="reflect"),
+        helper.make_node("Conv", ["r", "w2", "b2"], ["c2"], name="conv2"),
+        helper.make_node("Pad", ["c2", "edge_pads"], ["y"], name="pad_edge", mode="edge"),
+    ]
+    return _save(path, nodes, [_value("x", ["n", 2, 6, 6])], [_value("y", ["n", 5, 7, 9])], inits)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -125,4 +141,5 @@ MODELS = {
     "reshape_convs": (reshape_between_convs, {"x": (2, 6, 6)}),
     "split": (split_branches, {"x": (3, 8, 8)}),
     "upsample": (upsample_concat, {"x": (2, 8, 8)}),
+    "pad_modes": (pad_modes, {"x": (2, 6, 6)}),
 }

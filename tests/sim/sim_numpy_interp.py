@@ -122,7 +122,7 @@ def _pad(c: _Ctx, xs):
     before = c.p["pad_before"]
     assert before[0] == 0, "the interpreter batches over N: no padding of N"
     return data_movement.pad(xs[0], pad_before=before, out_shape=(xs[0].shape[0], *c.out_shape[1:]),
-                             pad_value=c.p["pad_value"])
+                             pad_value=c.p["pad_value"], mode=c.p.get("mode", 0))
 
 
 def _leaky_relu(c: _Ctx, xs):

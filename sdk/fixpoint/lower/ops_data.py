@@ -16,6 +16,7 @@ from .context import LowerContext, QParams
 from .ops_weighted import Lowered
 from .softmax import softmax_registers
 from .weights import round_half_away
+from ..reference.data_movement import PAD_MODES
 
 MAX_CONCAT_INPUTS = 8
 
@@ -79,7 +80,11 @@ def lower_pad(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     value = float(node.attrs.get("value", 0.0))
     # the zero point represents real 0.0 exactly; other values round to the nearest level
     pad_value = int(np.clip(qp.zero_point + round_half_away(value / qp.scale), qp.qmin, qp.qmax))
-    return Lowered({"pad_before": before, "pad_value": pad_value})
+    params = {"pad_before": before, "pad_value": pad_value}
+    mode = PAD_MODES.index(node.attrs.get("mode", "constant"))
+    if mode:  # reflect / edge copy input values; constant pads keep their params (and plan hashes)
+        params["mode"] = mode
+    return Lowered(params)
 
 
 def lower_copy(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
