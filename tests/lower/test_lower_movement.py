@@ -263,3 +263,41 @@ def test_reflect_pad_beyond_the_dim_is_refused(tmp_path):
     proto = model(nodes, [tensor("x", [1, 2, 3, 3])], [tensor("y", [1, 2, 9, 3])], [_ints("pads", [0, 0, 3, 0, 0, 0, 3, 0])])
     with pytest.raises(ModelError, match="too_far.*reflect pads reach beyond the dim"):
         normalize(load_model(save(proto, tmp_path)))
+
+
+# ---- gather with constant indices -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("axis,indices,ops", [
+    (1, [2], ["slice"]), (1, [4, 2, 0], ["slice"]), (3, [0, 1, 3, 2, -1], ["slice", "slice", "slice", "concat"]),
+    (2, [1, 1, 1], ["slice", "slice", "slice", "concat"]), (-2, [3, 0], ["slice"])])
+def test_gather_index_lists_become_slices(tmp_path, axis, indices, ops):
+    shape = [1, 5, 4, 4]
+    out = list(shape)
+    out[axis] = len(indices)
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
+             helper.make_node("Gather", ["c", "idx"], ["y"], name="pick", axis=axis)]
+    proto = model(nodes, [tensor("x", [1, 2, 4, 4])], [tensor("y", out)],
+                  [const("W", rand(5, 2, 1, 1)), _ints("idx", indices)])
+    graph = _normalized_matches_ort(save(proto, tmp_path))
+    assert sorted(n.op for n in graph.nodes[1:]) == sorted(ops)
+
+
+def test_gather_scalar_index_drops_the_axis(tmp_path):
+    nodes = [helper.make_node("Gemm", ["x", "W"], ["g"], name="fc"),
+             helper.make_node("Unsqueeze", ["g", "axes"], ["u"], name="to3"),
+             helper.make_node("Unsqueeze", ["u", "axes"], ["v"], name="to4"),
+             helper.make_node("Gather", ["v", "idx"], ["y3"], name="pick", axis=3),
+             helper.make_node("Flatten", ["y3"], ["y"], name="flat")]
+    proto = model(nodes, [tensor("x", [1, 4])], [tensor("y", [1, 6])],
+                  [const("W", rand(4, 6)), _ints("axes", [2]), const("idx", np.array(0, np.int64))])
+    path = save(proto, tmp_path)
+    with pytest.raises(ModelError, match="pick"):  # [1, 6, 1, 1] -> rank 3: outside today's tensor model
+        normalize(load_model(path))
+
+
+def test_gather_with_too_many_runs_is_refused(tmp_path):
+    nodes = [helper.make_node("Gather", ["x", "idx"], ["y"], name="scatter_pick", axis=3)]
+    indices = [v for k in range(9) for v in (k, k + 10)]  # nine runs (k, k + 10)
+    proto = model(nodes, [tensor("x", [1, 2, 2, 20])], [tensor("y", [1, 2, 2, 18])], [_ints("idx", indices)])
+    with pytest.raises(ModelError, match="scatter_pick.*index runs"):
+        normalize(load_model(save(proto, tmp_path)))

@@ -128,6 +128,20 @@ def pad_modes(path: Path, seed: int = 4) -> Path:
     return _save(path, nodes, [_value("x", ["n", 2, 6, 6])], [_value("y", ["n", 5, 7, 9])], inits)
 
 
+def gather_pick(path: Path, seed: int = 5) -> Path:
+    """x [n,2,6,6] -> conv (5 ch) -> Gather channels [4, 2, 0] (one strided run) -> Gather W
+    [5, 0, 1, 2, 2] (three runs: slices + concat) -> 'y' [n,3,6,5]."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w", (5, 2, 3, 3), 0.4), _init(rng, "b", (5,), 0.1),
+             _ints("channels", [4, 2, 0]), _ints("columns", [5, 0, 1, 2, 2])]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Gather", ["c", "channels"], ["picked"], name="pick_channels", axis=1),
+        helper.make_node("Gather", ["picked", "columns"], ["y"], name="pick_columns", axis=3),
+    ]
+    return _save(path, nodes, [_value("x", ["n", 2, 6, 6])], [_value("y", ["n", 3, 6, 5])], inits)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -142,4 +156,5 @@ MODELS = {
     "split": (split_branches, {"x": (3, 8, 8)}),
     "upsample": (upsample_concat, {"x": (2, 8, 8)}),
     "pad_modes": (pad_modes, {"x": (2, 6, 6)}),
+    "gather": (gather_pick, {"x": (2, 6, 6)}),
 }

@@ -1,13 +1,16 @@
 """Pass 3 (canonicalize) converters of the data-movement ONNX ops: Transpose -> ``transpose``,
-Slice -> ``slice``, Split -> one ``slice`` per output, Resize -> ``resize``. Axes stay ONNX (NCHW) here;
+Slice -> ``slice``, Split -> one ``slice`` per output, Resize -> ``resize``, Gather (constant
+indices) -> slices (+ concat, + a reshape dropping the axis of a scalar index). Axes stay ONNX (NCHW) here;
 ``plan_layout`` maps ``perm`` / ``begin`` / ``stride`` to the stored NHWC dims."""
 from __future__ import annotations
 
 from fractions import Fraction
 from math import gcd
 
-from fixpoint.ir import Graph, Node
-from fixpoint.ops.onnx_movement import MAX_RESIZE_DIM, resize_arguments, slice_arguments, split_sizes
+from fixpoint.ir import Graph, Node, Value
+from fixpoint.normalize.graph_edit import unique_name, unique_node_name
+from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, resize_arguments,
+                                        slice_arguments, split_sizes)
 
 
 def _transpose(graph: Graph, node: Node) -> None:
@@ -84,3 +87,43 @@ def _resize(graph: Graph, node: Node) -> None:
                   "coord": coord,
                   "nearest_mode": args["nearest"] if args["mode"] == "nearest" else "round_prefer_floor",
                   "ratio_num": [num for num, _ in ratios], "ratio_den": [den for _, den in ratios]}
+
+
+def _new_value(graph: Graph, hint: str, shape: list[int]) -> str:
+    name = unique_name(graph, hint)
+    graph.values[name] = Value(name, shape)
+    return name
+
+
+def _gather(graph: Graph, node: Node) -> None:
+    """Constant indices along one axis: every maximal arithmetic run of them is a slice; several
+    runs are joined by a concat on that axis; a scalar index then drops the axis (a Reshape,
+    resolved with the other reshapes)."""
+    found = gather_indices(graph, node)
+    assert found is not None, "checked by _gather_check"
+    axis, indices, scalar = found
+    src, dst = node.inputs[0], node.outputs[0]
+    shape = list(graph.values[src].shape)
+    position = graph.nodes.index(node)
+    runs = index_runs(indices)
+    kept = dst
+    if scalar:  # the slice keeps the axis (length 1), a reshape drops it
+        kept = _new_value(graph, f"{dst}.kept", [*shape[:axis], 1, *shape[axis + 1:]])
+        graph.nodes.insert(position + 1, Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape",
+                                              [kept], [dst]))
+    parts = []
+    for k, (begin, stride, length) in enumerate(runs):
+        part = kept if len(runs) == 1 else _new_value(graph, f"{dst}.run{k}",
+                                                      [*shape[:axis], length, *shape[axis + 1:]])
+        begins, strides = [0] * len(shape), [1] * len(shape)
+        begins[axis], strides[axis] = begin, stride
+        parts.append(part)
+        if k == 0:
+            node.op, node.inputs, node.outputs = "slice", [src], [part]
+            node.attrs = {"begin": begins, "stride": strides}
+        else:
+            graph.nodes.insert(position + k, Node(unique_node_name(graph, f"{node.name}.run{k}"), "slice", [src],
+                                                  [part], {"begin": begins, "stride": strides}))
+    if len(runs) > 1:
+        graph.nodes.insert(position + len(runs), Node(unique_node_name(graph, f"{node.name}.join"), "concat",
+                                                      parts, [kept], {"axis": axis}))

@@ -178,3 +178,62 @@ def _resize_check(node: Node, graph: Graph) -> str | None:
     if max(*shape[2:], *out[2:]) > MAX_RESIZE_DIM or min(out[2:]) < 1:
         return f"H, W {shape[2:]} -> {out[2:]} outside 1..{MAX_RESIZE_DIM}"
     return None
+
+
+MAX_GATHER_RUNS = 8  # a gathered index list becomes at most this many slices joined by one concat
+
+
+def index_runs(indices: list[int]) -> list[tuple[int, int, int]]:
+    """``indices`` as maximal arithmetic runs (begin, stride, length), greedily from the left."""
+    runs: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(indices):
+        if i + 1 == len(indices) or indices[i + 1] == indices[i]:
+            runs.append((indices[i], 1, 1))
+            i += 1
+            continue
+        stride, j = indices[i + 1] - indices[i], i + 1
+        while j + 1 < len(indices) and indices[j + 1] - indices[j] == stride:
+            j += 1
+        runs.append((indices[i], stride, j - i + 1))
+        i = j + 1
+    return runs
+
+
+def gather_indices(graph: Graph, node: Node) -> tuple[int, list[int], bool] | None:
+    """(axis, indices made non-negative, scalar index) of a Gather with constant indices."""
+    ops = _helpers()
+    data = ops.const_data(graph, node.inputs[1])
+    if data is None:
+        return None
+    shape = graph.values[node.inputs[0]].shape
+    axis = int(node.attrs.get("axis", 0)) % len(shape)
+    flat = [int(v) + (shape[axis] if int(v) < 0 else 0) for v in np.asarray(data).ravel()]
+    return axis, flat, np.asarray(data).ndim == 0
+
+
+def _gather_check(node: Node, graph: Graph) -> str | None:
+    """Gather: constant indices (a scalar drops the axis, a 1-D list keeps it) into a 2-D or 4-D
+    activation, result of rank 2 or 4; a list runs as at most 8 arithmetic runs (slices + concat)."""
+    problem = _rank_problem(graph, node)
+    if problem:
+        return problem
+    shape = graph.values[node.inputs[0]].shape
+    axis = node.attrs.get("axis", 0)
+    if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
+        return f"axis={axis} is out of range for a rank-{len(shape)} tensor"
+    found = gather_indices(graph, node)
+    if found is None:
+        return "indices are not constant"
+    axis, indices, _ = found
+    data = _helpers().const_data(graph, node.inputs[1])
+    if np.asarray(data).ndim > 1 or not indices:
+        return f"indices of shape {list(np.asarray(data).shape)}"
+    if any(not 0 <= i < shape[axis] for i in indices):
+        return f"an index is outside axis {axis} of length {shape[axis]}"
+    out_rank = len(graph.values[node.outputs[0]].shape)
+    if out_rank not in MOVEMENT_RANKS:
+        return f"rank-{out_rank} result"
+    if len(index_runs(indices)) > MAX_GATHER_RUNS:
+        return f"{len(index_runs(indices))} index runs (at most {MAX_GATHER_RUNS})"
+    return None

@@ -26,6 +26,9 @@ ONNX = (
            converter=f"{_CANON}:_slice", runtime_ops=("slice",)),
     OnnxOp("Resize", check=f"{_CHECKS}:_resize_check", becomes="resize", normalized_by="canonicalize",
            converter=f"{_CANON}:_resize", runtime_ops=("resize",)),
+    OnnxOp("Gather", check=f"{_CHECKS}:_gather_check", becomes="slice per arithmetic run of the indices "
+           "(+ concat, + reshape for a scalar index)", normalized_by="canonicalize", converter=f"{_CANON}:_gather",
+           runtime_ops=("slice", "concat", "copy")),
     OnnxOp("Split", check=f"{_CHECKS}:_split_check", becomes="one slice per output",
            normalized_by="canonicalize", converter=f"{_CANON}:_split", runtime_ops=("slice",)),
 )
