@@ -214,7 +214,7 @@ def gather_indices(graph: Graph, node: Node) -> tuple[int, list[int], bool] | No
 
 def _gather_check(node: Node, graph: Graph) -> str | None:
     """Gather: constant indices (a scalar drops the axis, a 1-D list keeps it) into a 2-D or 4-D
-    activation, result of rank 2 or 4; a list runs as at most 8 arithmetic runs (slices + concat)."""
+    activation, result of rank 2 or 4, a list split into at most 8 arithmetic runs (slices + concat)."""
     problem = _rank_problem(graph, node)
     if problem:
         return problem

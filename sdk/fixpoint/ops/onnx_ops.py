@@ -332,8 +332,8 @@ def _global_pool_check(node: Node, graph: Graph) -> str | None:
 
 def _reshape_check(node: Node, graph: Graph) -> str | None:
     """Reshape / Flatten / Squeeze / Unsqueeze: constant shape or axes, between 2-D or 4-D
-    tensors; layout-neutral ones are free, an NCHW tensor flattened into a fully connected layer
-    permutes its weights, any other runs as transpose + copy + transpose."""
+    tensors (layout-neutral ones are free, an NCHW tensor flattened into a fully connected layer
+    permutes its weights, any other runs as transpose + copy + transpose)."""
     if not all(_is_static(graph, name) for name in node.inputs[1:]):
         return "shape or axes are not constant"
     if node.op == "Flatten":
