@@ -99,7 +99,16 @@
     X(B16, MINIMUM,          S16, minimum_s16,          minmax,           fp_minimum_s16) \
     X(B8,  MAXIMUM,          S8,  maximum_s8,           minmax,           fp_maximum_s8) \
     X(B8,  MAXIMUM,          S4,  maximum_s4,           minmax,           fp_maximum_s8) \
-    X(B16, MAXIMUM,          S16, maximum_s16,          minmax,           fp_maximum_s16)
+    X(B16, MAXIMUM,          S16, maximum_s16,          minmax,           fp_maximum_s16) \
+    X(U8,  TRANSPOSE,        S8,  transpose_s8,         transpose,        fp_transpose_s8) \
+    X(U8,  TRANSPOSE,        S4,  transpose_s4,         transpose,        fp_transpose_s8) \
+    X(U16, TRANSPOSE,        S16, transpose_s16,        transpose,        fp_transpose_s16) \
+    X(U8,  RESIZE,           S8,  resize_s8,            resize,           fp_resize_s8) \
+    X(U8,  RESIZE,           S4,  resize_s4,            resize,           fp_resize_s8) \
+    X(U16, RESIZE,           S16, resize_s16,           resize,           fp_resize_s16) \
+    X(U8,  SLICE,            S8,  slice_s8,             slice,            fp_slice_s8) \
+    X(U8,  SLICE,            S4,  slice_s4,             slice,            fp_slice_s8) \
+    X(U16, SLICE,            S16, slice_s16,            slice,            fp_slice_s16)
 /* clang-format on */
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */

@@ -165,8 +165,32 @@ fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *
                          int8_t *output);
 fp_status_t fp_concat_s16(const fp_concat_params_t *params, const int16_t *const *inputs,
                           int16_t *output);
+/* Pad (fp_pad_params_t): mode 0 constant pad_value, 1 reflect (pads <= dim - 1
+ * on both sides), 2 edge; pad_before >= 0, input + pad_before <= output per dim;
+ * pad_value in the type's range (read for every mode). */
 fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_pad_s16(const fp_pad_params_t *params, const int16_t *input, int16_t *output);
+/* Transpose: output dim i = input dim perm[i] over the 4 stored dims
+ * (N, H, W, C). input dims >= 1, element count <= 2^31 - 1, perm a
+ * permutation of {0, 1, 2, 3}; values are copied unchanged (the output keeps
+ * the input's quantization). output holds the input's element count. */
+fp_status_t fp_transpose_s8(const fp_transpose_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_transpose_s16(const fp_transpose_params_t *params, const int16_t *input, int16_t *output);
+/* Strided slice: output[n, h, w, c] = input[begin[d] + i_d * stride[d]] per dim d.
+ * input / output dims >= 1, each count <= 2^31 - 1, stride[d] != 0 (any sign),
+ * begin[d] and begin[d] + (output dim d - 1) * stride[d] both in
+ * [0, input dim d - 1]; values are copied unchanged. */
+fp_status_t fp_slice_s8(const fp_slice_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_slice_s16(const fp_slice_params_t *params, const int16_t *input, int16_t *output);
+/* Resize of H and W (fp_resize_params_t): nearest (exact rational source
+ * coordinate, rounded per `nearest_mode`) or bilinear (TFLite's integer
+ * resize_bilinear: Q10 coordinates, weights summing to 2^20, rounding half away
+ * from zero). Values keep the input's quantization. Legal: input / output dims
+ * >= 1, output.n == input.n, output.c == input.c, H and W of both <= 32767,
+ * counts <= 2^31 - 1, method 0 or 1, coord 0..3 (bilinear: 0..2), rounding
+ * 0..3 (nearest_mode: the rounding of the nearest coordinate), ratio_num in [0, 32767], ratio_den in [1, 32767]. */
+fp_status_t fp_resize_s8(const fp_resize_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_resize_s16(const fp_resize_params_t *params, const int16_t *input, int16_t *output);
 fp_status_t fp_requantize_s8_s8(const fp_requantize_params_t *params, const int8_t *input,
                                 int8_t *output);
 fp_status_t fp_requantize_s8_s16(const fp_requantize_params_t *params, const int8_t *input,

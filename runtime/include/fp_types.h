@@ -67,7 +67,10 @@ typedef enum {
     FP_OP_LUT = 13,
     FP_OP_PRELU = 14,
     FP_OP_MINIMUM = 15,
-    FP_OP_MAXIMUM = 16
+    FP_OP_MAXIMUM = 16,
+    FP_OP_TRANSPOSE = 17,
+    FP_OP_RESIZE = 18,
+    FP_OP_SLICE = 19
 } fp_op_t;
 
 /* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
@@ -226,12 +229,15 @@ typedef struct {
     fp_rq_mode_t mode;
 } fp_concat_params_t;
 
-/* constant pad of an NHWC tensor; pad_before/pad_after in N, H, W, C order. */
+/* pad of an NHWC tensor; pad_before in N, H, W, C order (after: implied by
+ * the output dims). mode 0 constant (pad_value), 1 reflect (mirror without
+ * repeating the edge; every pad <= dim - 1), 2 edge (repeat the edge). */
 typedef struct {
     fp_dims_t input;
     fp_dims_t output;
     int32_t pad_before[4];
     int32_t pad_value;      /* the output zero point, so padding means real 0.0 */
+    int32_t mode;           /* 0 constant (the zero value of the struct), 1 reflect, 2 edge */
 } fp_pad_params_t;
 
 /* leaky relu (TFLite): x >= 0 uses identity_scale, x < 0 uses alpha_scale. */
@@ -304,6 +310,42 @@ typedef struct {
     fp_rq_mode_t mode;
 } fp_minmax_params_t;
 
+/* transpose of a 4-D tensor stored row-major in (N, H, W, C) dim order:
+ * output dim i is input dim perm[i] (perm is a permutation of 0..3). */
+typedef struct {
+    fp_dims_t input;
+    int32_t perm[4];
+} fp_transpose_params_t;
+
+/* strided slice of a 4-D tensor, per dim (N, H, W, C):
+ * output[i] = input[begin + i * stride]; stride != 0 (negative walks back). */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t begin[4];
+    int32_t stride[4];
+} fp_slice_params_t;
+
+/* resize of H and W (N and C unchanged). Source coordinate of output index x
+ * along an axis, with ratio = ratio_num / ratio_den (input per output length):
+ *   coord 0 asymmetric:           x * ratio
+ *   coord 1 half_pixel:           (x + 1/2) * ratio - 1/2
+ *   coord 2 align_corners:        x * ratio (the lowering gives ratio (in-1)/(out-1))
+ *   coord 3 tf_half_pixel_for_nn: (x + 1/2) * ratio
+ * method 0 nearest: that coordinate rounded exactly (nearest_mode 0 half down,
+ * 1 half up, 2 floor, 3 ceil), clamped to [0, in - 1].
+ * method 1 bilinear: TFLite's integer resize_bilinear: scale_10 =
+ * (1024 * ratio_num + ratio_den / 2) / ratio_den, half_pixel_centers = coord 1. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t method;
+    int32_t coord;
+    int32_t nearest_mode;
+    int32_t ratio_num[2];   /* H, W */
+    int32_t ratio_den[2];
+} fp_resize_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -320,6 +362,9 @@ typedef union {
     fp_lut_params_t lut;
     fp_prelu_params_t prelu;
     fp_minmax_params_t minmax;
+    fp_transpose_params_t transpose;
+    fp_resize_params_t resize;
+    fp_slice_params_t slice;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

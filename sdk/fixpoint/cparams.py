@@ -341,7 +341,8 @@ def _concat(c: OpContext) -> dict[str, Any]:
 
 def _pad(c: OpContext) -> dict[str, Any]:
     return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
-            "pad_before": c.int_list("pad_before", 4), "pad_value": c.scalar("pad_value")}
+            "pad_before": c.int_list("pad_before", 4), "pad_value": c.scalar("pad_value"),
+            "mode": c.scalar("mode", 0)}
 
 
 def _leaky_relu(c: OpContext) -> dict[str, Any]:
@@ -365,6 +366,27 @@ def _copy(c: OpContext) -> dict[str, Any]:
     if _count(c.in_shapes[0]) != _count(c.out_shape):
         raise CParamsError(f"copy input {list(c.in_shapes[0])} and output {list(c.out_shape)} sizes differ")
     return {"bytes": c.derived("bytes", _count(c.out_shape) * np.dtype(DTYPES[c.out_dtype]).itemsize)}
+
+
+def _transpose(c: OpContext) -> dict[str, Any]:
+    perm = c.int_list("perm", 4)
+    if sorted(perm) != [0, 1, 2, 3] or tuple(c.in_shapes[0][p] for p in perm) != tuple(c.out_shape):
+        raise CParamsError(f"params field 'perm' {perm} does not map {list(c.in_shapes[0])} to "
+                           f"{list(c.out_shape)}")
+    return {"input": dims(c.in_shapes[0]), "perm": perm}
+
+
+def _slice(c: OpContext) -> dict[str, Any]:
+    # the kernel checks begin / stride against the dims (FP_ERR_ARG)
+    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
+            "begin": c.int_list("begin", 4), "stride": c.int_list("stride", 4)}
+
+
+def _resize(c: OpContext) -> dict[str, Any]:
+    # the kernel checks the ranges (FP_ERR_ARG)
+    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "method": c.scalar("method", 0),
+            "coord": c.scalar("coord", 0), "nearest_mode": c.scalar("nearest_mode", 0),
+            "ratio_num": c.int_list("ratio_num", 2), "ratio_den": c.int_list("ratio_den", 2)}
 
 
 # From the registry rows (fixpoint/ops/defs/): params_builder, and c_inputs, the accepted input

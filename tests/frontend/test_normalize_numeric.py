@@ -150,7 +150,8 @@ def test_pad(tmp_path, opset):
                   [const("pads", pads), const("val", np.array(0.5, np.float32))], opset=opset)
     graph = check_against_ort(save(proto, tmp_path))
     pad = graph.nodes[0]
-    assert pad.attrs == {"pads_before": [0, 2, 0, 1], "pads_after": [0, 1, 3, 2], "value": 0.5}
+    assert pad.attrs == {"pads_before": [0, 2, 0, 1], "pads_after": [0, 1, 3, 2], "value": 0.5,
+                         "mode": "constant"}
 
 
 @pytest.mark.parametrize("op, attrs", [

@@ -419,6 +419,88 @@ static void gen_pad(fz_case_t *c)
                       p->input.w + p->pad_before[2] + rnd_in(0, 2), p->input.c + p->pad_before[3] + rnd_in(0, 2));
     p->pad_value = act == FP_DTYPE_S16 ? 0 : rnd_in(-128, 127);
     field(c, &p->pad_value, FIELD_ANY);
+    p->mode = rnd_in(0, 2);
+    field(c, &p->mode, FIELD_ANY);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->output);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
+static void gen_transpose(fz_case_t *c)
+{
+    fp_transpose_params_t *p = &c->layer.params.transpose;
+    uint8_t act = act_of(c->layer.datapath);
+    int32_t k;
+    p->input = rdims(rnd_in(1, 3), rnd_in(1, 4), rnd_in(1, 4), rnd_in(1, 5));
+    for (k = 0; k < 4; ++k) {
+        p->perm[k] = k;
+    }
+    for (k = 3; k > 0; --k) { /* Fisher-Yates */
+        int32_t j = rnd_in(0, k);
+        int32_t t = p->perm[k];
+        p->perm[k] = p->perm[j];
+        p->perm[j] = t;
+    }
+    for (k = 0; k < 4; ++k) {
+        field(c, &p->perm[k], FIELD_ANY);
+    }
+    dims_fields(c, &p->input);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = c->in_bytes[0];
+}
+
+static int32_t slice_dim(fz_case_t *c, int32_t in, int32_t *begin, int32_t *stride)
+{
+    int32_t first = rnd_in(0, in - 1);
+    int32_t step = rnd_in(1, 3) * (rnd() % 2 ? 1 : -1);
+    int32_t room = step > 0 ? (in - 1 - first) / step : first / -step;
+    *begin = first;
+    *stride = step;
+    field(c, begin, FIELD_ANY);
+    field(c, stride, FIELD_ANY);
+    return 1 + rnd_in(0, room);
+}
+
+static void gen_slice(fz_case_t *c)
+{
+    fp_slice_params_t *p = &c->layer.params.slice;
+    uint8_t act = act_of(c->layer.datapath);
+    p->input = rdims(rnd_in(1, 3), rnd_in(1, 5), rnd_in(1, 5), rnd_in(1, 5));
+    p->output.n = slice_dim(c, p->input.n, &p->begin[0], &p->stride[0]);
+    p->output.h = slice_dim(c, p->input.h, &p->begin[1], &p->stride[1]);
+    p->output.w = slice_dim(c, p->input.w, &p->begin[2], &p->stride[2]);
+    p->output.c = slice_dim(c, p->input.c, &p->begin[3], &p->stride[3]);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->output);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
+static void gen_resize(fz_case_t *c)
+{
+    fp_resize_params_t *p = &c->layer.params.resize;
+    uint8_t act = act_of(c->layer.datapath);
+    int32_t k;
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 5), rnd_in(1, 5), rnd_in(1, 3));
+    p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), p->input.c);
+    p->method = rnd_in(0, 1);
+    p->coord = rnd_in(0, p->method ? 2 : 3);
+    p->nearest_mode = rnd_in(0, 3);
+    p->ratio_num[0] = p->input.h;
+    p->ratio_den[0] = p->output.h;
+    p->ratio_num[1] = p->input.w;
+    p->ratio_den[1] = p->output.w;
+    field(c, &p->method, FIELD_ANY);
+    field(c, &p->coord, FIELD_ANY);
+    field(c, &p->nearest_mode, FIELD_ANY);
+    for (k = 0; k < 2; ++k) {
+        field(c, &p->ratio_num[k], FIELD_ANY);
+        field(c, &p->ratio_den[k], FIELD_ANY);
+    }
     dims_fields(c, &p->input);
     dims_fields(c, &p->output);
     c->n_in = 1;
@@ -560,6 +642,9 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_PRELU: gen_prelu(c); break;
     case FP_OP_MINIMUM:
     case FP_OP_MAXIMUM: gen_minmax(c); break;
+    case FP_OP_TRANSPOSE: gen_transpose(c); break;
+    case FP_OP_SLICE: gen_slice(c); break;
+    case FP_OP_RESIZE: gen_resize(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

@@ -32,6 +32,10 @@
 #include "fp_runtime.h"
 #include "fuzz_case.h"
 
+/* The first fp_op_t value no kernel has (the highest defined + 1); 13..16 are
+ * reserved for other branches and treated as unknown here until merged. */
+#define FZ_FIRST_UNKNOWN_OP 20
+
 /* ---- calling the kernels directly --------------------------------------- */
 
 static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *out, void *scratch)
@@ -75,6 +79,10 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
         return s16 ? fp_concat_s16(&p->concat, (const int16_t *const *)(const void *)in, out)
                    : fp_concat_s8(&p->concat, (const int8_t *const *)(const void *)in, out);
     case FP_OP_PAD: return s16 ? fp_pad_s16(&p->pad, in[0], out) : fp_pad_s8(&p->pad, in[0], out);
+    case FP_OP_TRANSPOSE:
+        return s16 ? fp_transpose_s16(&p->transpose, in[0], out) : fp_transpose_s8(&p->transpose, in[0], out);
+    case FP_OP_RESIZE: return s16 ? fp_resize_s16(&p->resize, in[0], out) : fp_resize_s8(&p->resize, in[0], out);
+    case FP_OP_SLICE: return s16 ? fp_slice_s16(&p->slice, in[0], out) : fp_slice_s8(&p->slice, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
     case FP_OP_LUT: return s16 ? fp_lut_s16(&p->lut, in[0], out) : fp_lut_s8(&p->lut, in[0], out);
@@ -220,7 +228,7 @@ static void run_graph(fz_kernel_t *k, long iter)
         case 7: g.arena_size = (uint32_t)rnd_in(0, (int32_t)g.arena_size); break;
         /* Only to unknown values: another valid op or datapath would reinterpret
          * the params union and the (trusted) weight tables. */
-        case 8: c.layer.op = (uint8_t)(17 + rnd() % 239); break; /* 17: first unknown op */
+        case 8: c.layer.op = (uint8_t)(FZ_FIRST_UNKNOWN_OP + rnd() % (256 - FZ_FIRST_UNKNOWN_OP)); break;
         default: c.layer.datapath = (uint8_t)(3 + rnd() % 253); break;
         }
     }
@@ -287,6 +295,12 @@ int main(int argc, char **argv)
         {"fp_concat_s16", FP_OP_CONCAT, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s8", FP_OP_PAD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_s8", FP_OP_TRANSPOSE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_s16", FP_OP_TRANSPOSE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_resize_s8", FP_OP_RESIZE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_resize_s16", FP_OP_RESIZE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_slice_s8", FP_OP_SLICE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_slice_s16", FP_OP_SLICE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_lut_s8", FP_OP_LUT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},

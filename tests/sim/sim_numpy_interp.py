@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.plan import DTYPES, Plan, PlanLayer
-from fixpoint.reference import data_movement, elementwise, lut, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -122,7 +122,7 @@ def _pad(c: _Ctx, xs):
     before = c.p["pad_before"]
     assert before[0] == 0, "the interpreter batches over N: no padding of N"
     return data_movement.pad(xs[0], pad_before=before, out_shape=(xs[0].shape[0], *c.out_shape[1:]),
-                             pad_value=c.p["pad_value"])
+                             pad_value=c.p["pad_value"], mode=c.p.get("mode", 0))
 
 
 def _leaky_relu(c: _Ctx, xs):
@@ -164,11 +164,37 @@ def _copy(c: _Ctx, xs):
     return xs[0].reshape(xs[0].shape[0], *c.out_shape[1:])
 
 
+def _per_sample(fn: Callable) -> Callable:
+    """Apply ``fn(c, sample [1, H, W, C])`` to every sample of the batch (plan tensors have N = 1)."""
+    def run(c: _Ctx, xs):
+        assert c.out_shape[0] == 1, "the interpreter batches over N: plan outputs have N = 1"
+        return np.concatenate([fn(c, xs[0][b:b + 1]) for b in range(xs[0].shape[0])])
+    return run
+
+
+@_per_sample
+def _transpose(c: _Ctx, x):
+    return movement.transpose(x, perm=c.p["perm"])
+
+
+@_per_sample
+def _slice(c: _Ctx, x):
+    return movement.slice_(x, begin=c.p["begin"], stride=c.p["stride"], out_shape=c.out_shape)
+
+
+@_per_sample
+def _resize(c: _Ctx, x):
+    p = c.p
+    return movement.resize(x, out_hw=c.out_shape[1:3], method=p["method"], coord=p["coord"], nearest_mode=p["nearest_mode"],
+                           ratio_num=p["ratio_num"], ratio_den=p["ratio_den"])
+
+
 OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
     "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
+    "transpose": _transpose, "slice": _slice, "resize": _resize,
 }
 
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from fixpoint.reference import data_movement, elementwise, lut, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -127,6 +127,21 @@ def make_case(spec, rng):
         out_shape = [d + b + a for d, b, a in zip(x.shape, before, after)]
         kw = dict(pad_before=before, pad_after=after, pad_value=zp())
         return (x,), kw, data_movement.pad(x, pad_before=before, out_shape=out_shape, pad_value=kw["pad_value"])
+    if spec.op == "transpose":
+        x = ints(rng, (1, 2, 3, 4), act)
+        perm = [int(p) for p in rng.permutation(4)]
+        return (x,), dict(perm=perm), movement.transpose(x, perm=perm)
+    if spec.op == "resize":
+        x = ints(rng, (1, 3, 4, 2), act)
+        kw = dict(size=(5, 3), method=int(rng.integers(2)), coord=1, nearest_mode=int(rng.integers(4)))
+        return (x,), kw, movement.resize(x, out_hw=(5, 3), method=kw["method"], coord=1, nearest_mode=kw["nearest_mode"],
+                                         ratio_num=[3, 4], ratio_den=[5, 3])
+    if spec.op == "slice":
+        x = ints(rng, (2, 4, 3, 5), act)
+        begin, stride = [0, 3, 0, 4], [1, -2, 2, -1]
+        out_shape = [2, 2, 2, 5]
+        return (x,), dict(begin=begin, stride=stride), movement.slice_(x, begin=begin, stride=stride,
+                                                                      out_shape=out_shape)
     if spec.op == "leaky_relu":
         x = ints(rng, (2, 7), act)
         kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits),

@@ -189,6 +189,18 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
         fp_need_in(io, 0, fp_mul_count(1, p->requantize.size), graph->tensors[layer->inputs[0]].dtype);
         fp_need_out(io, fp_mul_count(1, p->requantize.size), layer->out_dtype);
         break;
+    case FP_OP_TRANSPOSE: /* the output holds the input's elements, permuted */
+        fp_need_in(io, 0, fp_dims_count(&p->transpose.input), act);
+        fp_need_out(io, fp_dims_count(&p->transpose.input), act);
+        break;
+    case FP_OP_RESIZE:
+        fp_need_in(io, 0, fp_dims_count(&p->resize.input), act);
+        fp_need_out(io, fp_dims_count(&p->resize.output), act);
+        break;
+    case FP_OP_SLICE:
+        fp_need_in(io, 0, fp_dims_count(&p->slice.input), act);
+        fp_need_out(io, fp_dims_count(&p->slice.output), act);
+        break;
     case FP_OP_COPY:
         io->in_bytes[0] = fp_mul_count(1, p->copy.bytes);
         io->in_dtype[0] = FP_DTYPE_ANY;

@@ -84,7 +84,7 @@ static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int3
     int32_t out[4];
     int k;
     if (fp_dims_count(&p->input) == 0 || fp_dims_count(&p->output) == 0 || p->pad_value < lo ||
-        p->pad_value > hi) {
+        p->pad_value > hi || p->mode < 0 || p->mode > 2) {
         return 0;
     }
     in[0] = p->input.n;
@@ -97,6 +97,11 @@ static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int3
     out[3] = p->output.c;
     for (k = 0; k < 4; ++k) {
         if (p->pad_before[k] < 0 || (int64_t)in[k] + p->pad_before[k] > (int64_t)out[k]) {
+            return 0;
+        }
+        /* reflect mirrors inside the input: neither side may exceed dim - 1 */
+        if (p->mode == 1 && (p->pad_before[k] > in[k] - 1 ||
+                             (int64_t)out[k] - in[k] - p->pad_before[k] > (int64_t)in[k] - 1)) {
             return 0;
         }
     }
@@ -114,6 +119,29 @@ static inline int32_t fp_pad_src_pixel(const fp_pad_params_t *p, int32_t n, int3
         in_w >= p->input.w) {
         return -1;
     }
+    return (in_n * p->input.h + in_h) * p->input.w + in_w;
+}
+
+/* Input index of output index o along a dim of a valid reflect (mode 1) or
+ * edge (mode 2) pad. */
+static inline int32_t fp_pad_mirror(int32_t mode, int32_t o, int32_t before, int32_t in_size)
+{
+    int32_t i = o - before;
+    if (i < 0) {
+        i = mode == 1 ? -i : 0;
+    } else if (i >= in_size) {
+        i = mode == 1 ? 2 * (in_size - 1) - i : in_size - 1;
+    }
+    return i;
+}
+
+/* Flat input pixel ((n * H + h) * W + w) of output pixel (n, h, w) of a
+ * valid reflect / edge pad; the channel is mapped by the caller. */
+static inline int32_t fp_pad_mirror_pixel(const fp_pad_params_t *p, int32_t n, int32_t h, int32_t w)
+{
+    const int32_t in_n = fp_pad_mirror(p->mode, n, p->pad_before[0], p->input.n);
+    const int32_t in_h = fp_pad_mirror(p->mode, h, p->pad_before[1], p->input.h);
+    const int32_t in_w = fp_pad_mirror(p->mode, w, p->pad_before[2], p->input.w);
     return (in_n * p->input.h + in_h) * p->input.w + in_w;
 }
 

@@ -1,5 +1,5 @@
 /*
- * fp_pad_s8 - constant pad of an int8 NHWC tensor: the input lands at
+ * fp_pad_s8 - constant, reflect or edge pad of an int8 NHWC tensor: the input lands at
  * pad_before (N, H, W, C) inside the output, every other element is
  * pad_value (the output zero point). Padding is non-negative; the amount
  * after each dim is implied by the output dims.
@@ -14,6 +14,22 @@ static void fp_pad_fill_s8(int8_t *dst, int32_t count, int8_t value)
     memset(dst, (unsigned char)value, (size_t)count);
 }
 
+/* reflect / edge: every output element copies an input element. */
+static void fp_pad_mirror_s8(const fp_pad_params_t *p, const int8_t *input, int8_t *dst)
+{
+    int32_t n, h, w, c;
+    for (n = 0; n < p->output.n; ++n) {
+        for (h = 0; h < p->output.h; ++h) {
+            for (w = 0; w < p->output.w; ++w) {
+                const int8_t *src = input + fp_pad_mirror_pixel(p, n, h, w) * p->input.c;
+                for (c = 0; c < p->output.c; ++c) {
+                    *dst++ = src[fp_pad_mirror(p->mode, c, p->pad_before[3], p->input.c)];
+                }
+            }
+        }
+    }
+}
+
 fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t *output)
 {
     int32_t n, h, w;
@@ -24,6 +40,10 @@ fp_status_t fp_pad_s8(const fp_pad_params_t *params, const int8_t *input, int8_t
         return FP_ERR_ARG;
     }
     value = (int8_t)params->pad_value;
+    if (params->mode != 0) {
+        fp_pad_mirror_s8(params, input, output);
+        return FP_OK;
+    }
     for (n = 0; n < params->output.n; ++n) {
         for (h = 0; h < params->output.h; ++h) {
             for (w = 0; w < params->output.w; ++w) {

@@ -27,6 +27,16 @@ from fixpoint.quant import TensorQuant
 log = logging.getLogger(__name__)
 
 
+def _keeps_input_range(graph: Graph, name: str) -> bool:
+    """Whether ``name`` is made by an op whose output shares its input's quantization (its row's
+    output_rule), so a tensor the normalizer added there (e.g. the transposes of a reordering
+    reshape) needs no range of its own."""
+    from fixpoint.ops.runtime_ops import RUNTIME_OPS
+    producer = graph.producer(name)
+    row = RUNTIME_OPS.get(producer.op) if producer is not None else None
+    return bool(row and row.output_rule and row.output_rule.endswith(":output_same_as_input"))
+
+
 def calibration_targets(model_path: str | os.PathLike, graph: Graph | None) -> list[str]:
     """Value names to calibrate: the graph's activations present in the ONNX model.
 
@@ -37,7 +47,7 @@ def calibration_targets(model_path: str | os.PathLike, graph: Graph | None) -> l
         return available
     present = set(available)
     wanted = graph.activation_names()
-    missing = [n for n in wanted if n not in present]
+    missing = [n for n in wanted if n not in present and not _keeps_input_range(graph, n)]
     if missing:
         log.warning("%d normalized tensor(s) have no ONNX counterpart and get no range: %s",
                     len(missing), ", ".join(missing[:5]))

@@ -1,6 +1,6 @@
-"""Lowering of pools, softmax, concat, pad and copy.
+"""Lowering of pools, softmax, concat, pad, copy, transpose, slice and resize.
 
-Pools, pad and copy move values without rescaling them, so their output
+Pools, pad, copy, transpose and slice move values without rescaling them, so their output
 shares the input's scale and zero point (TFLite semantics); softmax has a
 fixed output quantization. Concat requantizes every input to the output.
 """
@@ -16,6 +16,7 @@ from .context import LowerContext, QParams
 from .ops_weighted import Lowered
 from .softmax import softmax_registers
 from .weights import round_half_away
+from ..reference.data_movement import PAD_MODES
 
 MAX_CONCAT_INPUTS = 8
 
@@ -79,7 +80,11 @@ def lower_pad(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     value = float(node.attrs.get("value", 0.0))
     # the zero point represents real 0.0 exactly; other values round to the nearest level
     pad_value = int(np.clip(qp.zero_point + round_half_away(value / qp.scale), qp.qmin, qp.qmax))
-    return Lowered({"pad_before": before, "pad_value": pad_value})
+    params = {"pad_before": before, "pad_value": pad_value}
+    mode = PAD_MODES.index(node.attrs.get("mode", "constant"))
+    if mode:  # reflect / edge copy input values; constant pads keep their params (and plan hashes)
+        params["mode"] = mode
+    return Lowered(params)
 
 
 def lower_copy(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
@@ -87,6 +92,36 @@ def lower_copy(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     if src.nbytes != dst.nbytes:
         raise ModelError(f"layer '{node.name}': copy from {src.shape} to {dst.shape} changes the element count")
     return Lowered({})  # the byte count comes from the shapes
+
+
+def lower_transpose(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    perm = [int(p) for p in node.attrs["perm"]]
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    if sorted(perm) != [0, 1, 2, 3] or [in_shape[p] for p in perm] != list(out_shape):
+        raise ModelError(f"layer '{node.name}': transpose perm {perm} does not map {in_shape} to {out_shape}")
+    return Lowered({"perm": perm})  # values move unchanged: the output keeps the input's qparams
+
+
+def lower_slice(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    begin, stride = [int(b) for b in node.attrs["begin"]], [int(s) for s in node.attrs["stride"]]
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    for b, s, n, d in zip(begin, stride, out_shape, in_shape):
+        if s == 0 or not (0 <= b < d and 0 <= b + (n - 1) * s < d):
+            raise ModelError(f"layer '{node.name}': slice begin {begin} stride {stride} does not map "
+                             f"{in_shape} to {out_shape}")
+    return Lowered({"begin": begin, "stride": stride})  # output dims come from the shapes
+
+
+def lower_resize(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    from fixpoint.reference.movement import NEAREST_ROUNDINGS, RESIZE_COORDS, RESIZE_METHODS
+    a = node.attrs
+    in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
+    if in_shape[0] != out_shape[0] or in_shape[3] != out_shape[3]:
+        raise ModelError(f"layer '{node.name}': resize {in_shape} -> {out_shape} changes N or C")
+    # values move (nearest) or are interpolated convexly (bilinear, TFLite): the input's qparams fit
+    return Lowered({"method": RESIZE_METHODS.index(a["method"]), "coord": RESIZE_COORDS.index(a["coord"]),
+                    "nearest_mode": NEAREST_ROUNDINGS.index(a["nearest_mode"]),
+                    "ratio_num": [int(v) for v in a["ratio_num"]], "ratio_den": [int(v) for v in a["ratio_den"]]})
 
 
 # ---- output quantization rules ---------------------------------------------

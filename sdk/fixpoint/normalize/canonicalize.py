@@ -122,7 +122,9 @@ def _pad(graph: Graph, node: Node) -> None:
     if len(node.inputs) > 2 and node.inputs[2]:
         value = float(graph.values[node.inputs[2]].data.ravel()[0])
     node.op, node.inputs = "pad", node.inputs[:1]
-    node.attrs = {"pads_before": before, "pads_after": after, "value": value}
+    mode = node.attrs.get("mode", "constant")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    node.attrs = {"pads_before": before, "pads_after": after, "value": value, "mode": mode}
 
 
 def _leaky_relu(graph: Graph, node: Node) -> None:

@@ -117,6 +117,8 @@ def _leaky_relu(node: Node, x: list[Array], out_shape: list[int]) -> Array:
 
 def _pad(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     widths = list(zip(node.attrs["pads_before"], node.attrs["pads_after"]))
+    if node.attrs["mode"] != "constant":
+        return np.pad(x[0], widths, mode=node.attrs["mode"])
     return np.pad(x[0], widths, constant_values=node.attrs["value"])
 
 
@@ -143,6 +145,42 @@ def _concat(node: Node, x: list[Array], out_shape: list[int]) -> Array:
 
 def _copy(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     return x[0].reshape(out_shape)
+
+
+def _transpose(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    return x[0].transpose(node.attrs["perm"])
+
+
+def _slice(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    index = tuple(b + s * np.arange(n) for b, s, n in zip(node.attrs["begin"], node.attrs["stride"], out_shape))
+    return x[0][np.ix_(*index)]
+
+
+def _resize_axis(out_size: int, in_size: int, num: int, den: int, coord: str) -> tuple[Array, Array, Array]:
+    """ONNX linear interpolation along one axis: (lower tap, upper tap, upper weight)."""
+    x = np.arange(out_size, dtype=np.float64)
+    ratio = num / den
+    pos = (x + 0.5) * ratio - 0.5 if coord == "half_pixel" else x * ratio
+    pos = np.clip(pos, 0, in_size - 1)
+    lo = np.floor(pos).astype(np.int64)
+    return lo, np.minimum(lo + 1, in_size - 1), pos - lo
+
+
+def _resize(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    from fixpoint.reference.movement import NEAREST_ROUNDINGS, RESIZE_COORDS, nearest_indices
+    a = node.attrs
+    coord = RESIZE_COORDS.index(a["coord"])
+    if a["method"] == "nearest":
+        rounding = NEAREST_ROUNDINGS.index(a["nearest_mode"])
+        rows, cols = (nearest_indices(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k], a["ratio_den"][k],
+                                      coord, rounding) for k in range(2))
+        return x[0][:, rows][:, :, cols]
+    (y0, y1, wy), (x0, x1, wx) = (_resize_axis(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k],
+                                               a["ratio_den"][k], a["coord"]) for k in range(2))
+    wy, wx = wy[None, :, None, None], wx[None, None, :, None]
+    top = x[0][:, y0][:, :, x0] * (1 - wx) + x[0][:, y0][:, :, x1] * wx
+    bottom = x[0][:, y1][:, :, x0] * (1 - wx) + x[0][:, y1][:, :, x1] * wx
+    return top * (1 - wy) + bottom * wy
 
 
 Kernel = Callable[[Node, list[Array], list[int]], Array]

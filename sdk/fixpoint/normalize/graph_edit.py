@@ -47,6 +47,15 @@ def unique_name(graph: Graph, hint: str) -> str:
     return f"{hint}_{index}"
 
 
+def unique_node_name(graph: Graph, hint: str) -> str:
+    """``hint`` or ``hint_<k>``, a name no node of ``graph`` has."""
+    taken = {node.name for node in graph.nodes}
+    name, index = hint, 1
+    while name in taken:
+        name, index = f"{hint}_{index}", index + 1
+    return name
+
+
 def add_const(graph: Graph, hint: str, data: np.ndarray) -> str:
     """Add a constant Value under a fresh name derived from ``hint``; return the name."""
     name = unique_name(graph, hint)

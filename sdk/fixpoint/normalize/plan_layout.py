@@ -71,6 +71,32 @@ def _pad(graph: Graph, node: Node) -> None:
         node.attrs[key] = nhwc
 
 
+def _stored_axes(rank: int) -> list[int | None]:
+    """The ONNX axis held at each stored (N, H, W, C) position; None for a size-1 filler dim."""
+    stored: list[int | None] = [None] * 4
+    for onnx_axis, position in _AXIS_MAP[rank].items():
+        stored[position] = onnx_axis
+    return stored
+
+
+def _transpose(graph: Graph, node: Node) -> None:
+    """ONNX perm over NCHW axes -> perm over the stored dims: the output's stored dim i is the
+    output's ONNX axis o, which is the input's ONNX axis perm[o], stored at _AXIS_MAP[perm[o]]."""
+    rank = _out_rank(graph, node)
+    perm = [int(p) for p in node.attrs["perm"]]
+    node.attrs["perm"] = [i if o is None else _AXIS_MAP[rank][perm[o]]
+                          for i, o in enumerate(_stored_axes(rank))]
+
+
+def _slice(graph: Graph, node: Node) -> None:
+    rank = _out_rank(graph, node)
+    begin, stride = [0, 0, 0, 0], [1, 1, 1, 1]
+    for onnx_axis, position in _AXIS_MAP[rank].items():
+        begin[position] = int(node.attrs["begin"][onnx_axis])
+        stride[position] = int(node.attrs["stride"][onnx_axis])
+    node.attrs["begin"], node.attrs["stride"] = begin, stride
+
+
 # runtime op key -> attribute / constant rewrite, from the registry rows' layout_rewrite.
 _REWRITES: dict[str, Callable[[Graph, Node], None]] = registry.runtime_refs("layout_rewrite")
 

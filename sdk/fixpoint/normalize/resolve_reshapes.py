@@ -10,7 +10,10 @@ defined on the NCHW element order. For each reshape (chains collapsed first):
 * an NCHW tensor flattened to [N, depth] feeding only fully_connected nodes:
   the FC weight columns are permuted from C-major (C, H, W) to HWC-major order
   so the FC reads the NHWC tensor directly, and the reshape disappears;
-* anything else changes the element order and is rejected, naming the node.
+* anything else changes the element order: each 4-D side is transposed to (from) the stored
+  order that equals its ONNX row-major order, which makes the reshape itself layout-neutral
+  (transpose -> copy / alias -> transpose, see :func:`_reorder`). Ranks other than 2 and 4
+  are rejected, naming the node.
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ import logging
 import numpy as np
 
 from fixpoint.frontend.errors import NormalizeError
-from fixpoint.ir import Graph, Node
-from fixpoint.normalize.graph_edit import prune, remove_node, replace_uses, set_node_const
+from fixpoint.ir import Graph, Node, Value
+from fixpoint.normalize.graph_edit import (prune, remove_node, replace_uses, set_node_const, unique_name,
+                                          unique_node_name)
 from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
@@ -107,10 +111,45 @@ def _resolve(graph: Graph, node: Node) -> None:
     if flattening and fc_consumers:
         _permute_fc_weights(graph, node, fc_consumers)
         return
-    raise NormalizeError(
-        f"{node.name} ({node.op}): reshape {src_shape} -> {dst_shape} changes the element order "
-        "between NCHW and NHWC; only layout-neutral reshapes or a flatten feeding Gemm/MatMul "
-        "are supported")
+    _reorder(graph, node)
+
+
+# A 4-D ONNX tensor t transposed by _TO_ROW_MAJOR is stored (NHWC) in t's ONNX row-major order;
+# _FROM_ROW_MAJOR undoes it.
+_TO_ROW_MAJOR = [0, 3, 1, 2]
+_FROM_ROW_MAJOR = [0, 2, 3, 1]
+
+
+def _add_transpose(graph: Graph, name: str, src: str, dst: str, perm: list[int]) -> Node:
+    return Node(unique_node_name(graph, name), "transpose", [src], [dst], {"perm": perm})
+
+
+def _reorder(graph: Graph, node: Node) -> None:
+    """A reshape that changes the NHWC element order: transpose each 4-D side to the stored
+    order that equals its ONNX row-major order (a 2-D side already is), so the reshape between
+    them moves no element: transpose -> copy -> transpose."""
+    src, dst = node.inputs[0], node.outputs[0]
+    position = graph.nodes.index(node)
+    if len(graph.values[src].shape) == 4:
+        shape = [graph.values[src].shape[p] for p in _TO_ROW_MAJOR]
+        staged = unique_name(graph, f"{src}.row_major")
+        graph.values[staged] = Value(staged, shape)
+        graph.nodes.insert(position, _add_transpose(graph, f"{node.name}.to_row_major", src, staged,
+                                                    _TO_ROW_MAJOR))
+        position += 1
+        node.inputs = [staged]
+    if len(graph.values[dst].shape) == 4:
+        shape = [graph.values[dst].shape[p] for p in _TO_ROW_MAJOR]
+        staged = unique_name(graph, f"{dst}.row_major")
+        graph.values[staged] = Value(staged, shape)
+        node.outputs = [staged]
+        graph.nodes.insert(position + 1, _add_transpose(graph, f"{node.name}.from_row_major", staged, dst,
+                                                        _FROM_ROW_MAJOR))
+    # Both sides now hold the elements in the ONNX row-major order of src (= that of dst) in
+    # memory: the reshape between them is a byte copy of the stored tensors (not an ONNX
+    # Reshape of the staged tensors, whose ONNX order differs).
+    log.debug("%s (%s): reorders NHWC elements, staged through transposes", node.name, node.op)
+    node.op, node.attrs = "copy", {}
 
 
 def run(graph: Graph) -> Graph:

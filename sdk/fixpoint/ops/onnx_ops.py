@@ -331,9 +331,9 @@ def _global_pool_check(node: Node, graph: Graph) -> str | None:
 
 
 def _reshape_check(node: Node, graph: Graph) -> str | None:
-    """Reshape / Flatten / Squeeze / Unsqueeze: constant shape or axes, and the result must be
-    layout-neutral (NHWC memory order unchanged) or an NCHW tensor flattened into a fully
-    connected layer."""
+    """Reshape / Flatten / Squeeze / Unsqueeze: constant shape or axes, between 2-D or 4-D
+    tensors (layout-neutral ones are free, an NCHW tensor flattened into a fully connected layer
+    permutes its weights, any other runs as transpose + copy + transpose)."""
     if not all(_is_static(graph, name) for name in node.inputs[1:]):
         return "shape or axes are not constant"
     if node.op == "Flatten":
@@ -342,9 +342,11 @@ def _reshape_check(node: Node, graph: Graph) -> str | None:
 
 
 def _pad_check(node: Node, graph: Graph) -> str | None:
-    """Pad: mode constant, constant non-negative pads, constant value, 2-D or 4-D input."""
+    """Pad: mode constant, reflect (pads below the padded dim) or edge, constant non-negative pads,
+    constant value, 2-D or 4-D input."""
     mode = attr(node, "mode", "constant")
-    if mode != "constant":
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode not in ("constant", "reflect", "edge"):
         return f"mode={mode}"
     if not all(_is_static(graph, name) for name in node.inputs[1:]):
         return "pads, value or axes are not constant"
@@ -357,6 +359,11 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
     padded = _rank(graph, node.inputs[0]) if axes is None else np.asarray(axes).size
     if pads is not None and np.asarray(pads).size != 2 * padded:
         return f"{np.asarray(pads).size} pads for {padded} axes"
+    if mode == "reflect" and pads is not None:
+        shape = graph.values[node.inputs[0]].shape
+        dims = [shape[int(a) % len(shape)] for a in np.asarray(axes).ravel()] if axes is not None else shape
+        if any(p > d - 1 for p, d in zip(np.asarray(pads).ravel(), list(dims) * 2)):
+            return "reflect pads reach beyond the dim"
     return None
 
 

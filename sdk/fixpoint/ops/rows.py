@@ -94,6 +94,8 @@ class RuntimeOp:
     sim_kernels: tuple[tuple[str, str, str], ...] = ()  # (C name without fp_, in dp, out dp) when
     #                                                     not one per distinct kernels[] entry
     offset_fields: tuple[str, ...] = ()  # zero-point fields defaulting to 0 in the wrappers
+    requant_mode: bool = True         # the C params carry an fp_rq_mode_t (False: 'rounding' /
+    #                                   'multiplier_bits' given to its wrapper are errors)
     # --- where the op's story lives
     reference: tuple[str, ...] = ()   # "mod:fn" numpy reference(s) of the C arithmetic
     tests: tuple[str, ...] = ()       # test files (repository-relative) exercising the kernel

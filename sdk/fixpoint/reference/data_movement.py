@@ -43,10 +43,17 @@ def concat(inputs: Sequence[np.ndarray], *, outer: int, inner: int, input_offset
     return out.reshape(-1)
 
 
-def pad(x, *, pad_before: Sequence[int], out_shape: Sequence[int], pad_value: int) -> np.ndarray:
-    """Constant pad of an NHWC array: x placed at ``pad_before`` inside an
-    ``out_shape`` array of ``pad_value``."""
+PAD_MODES = ("constant", "reflect", "edge")
+
+
+def pad(x, *, pad_before: Sequence[int], out_shape: Sequence[int], pad_value: int, mode: int = 0) -> np.ndarray:
+    """Pad of an NHWC array: x placed at ``pad_before`` inside an ``out_shape`` array of
+    ``pad_value`` (mode 0), or of x mirrored without repeating the edge (1 reflect) or of its edge
+    values (2 edge), numpy's "reflect" / "edge"."""
     x = np.asarray(x)
+    if mode:
+        widths = [(b, o - d - b) for b, o, d in zip(pad_before, out_shape, x.shape)]
+        return np.pad(x, widths, mode=PAD_MODES[mode]).astype(np.int64)
     out = np.full(tuple(out_shape), pad_value, dtype=np.int64)
     window = tuple(slice(b, b + n) for b, n in zip(pad_before, x.shape))
     out[window] = x

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.registry import keys_where
 from ..reference.int4 import packed_size, unpack_int4
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -36,7 +37,8 @@ __all__ = ["KernelArgumentError", "MODELESS_OPS", "array_arg", "check_offsets", 
            "filter_arg", "fail", "int_values", "requant_arg", "s8_reach", "shape_arg"]
 
 # ops whose C params have no fp_rq_mode_t: 'rounding' / 'multiplier_bits' are errors there
-MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad", "lut"})
+MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad",
+                          *keys_where(lambda row: not row.requant_mode)})
 
 
 class KernelArgumentError(ValueError):

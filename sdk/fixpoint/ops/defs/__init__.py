@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import conv, data_movement, elementwise, folded, fully_connected, lut, pooling, softmax
+from . import conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, softmax
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -19,6 +19,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     pooling,
     softmax,
     data_movement,
+    movement,
     folded,
 )
 

@@ -7,12 +7,12 @@ from fixpoint.ops.rows import ALL_DATAPATHS, OnnxOp, RuntimeOp
 
 _CHECKS = "fixpoint.ops.onnx_ops"
 _CANON = "fixpoint.normalize.canonicalize"
-_RESHAPE_BECOMES = "removed, copy, or absorbed by fully_connected"
+_RESHAPE_BECOMES = "removed, copy, absorbed by fully_connected, or transpose + copy + transpose"
 
 
 def _reshape(op_type: str) -> OnnxOp:
     return OnnxOp(op_type, check=f"{_CHECKS}:_reshape_check", becomes=_RESHAPE_BECOMES,
-                  normalized_by="resolve_reshapes", runtime_ops=("copy",))
+                  normalized_by="resolve_reshapes", runtime_ops=("copy", "transpose"))
 
 
 ONNX = (
@@ -52,8 +52,8 @@ RUNTIME = (
     ),
     RuntimeOp(
         "pad", enum="FP_OP_PAD", params_struct="fp_pad_params_t", union_member="pad",
-        kernels=_per_datapath("pad"), doc="constant padding",
-        normalized_attrs=("pads_before", "pads_after", "value"),
+        kernels=_per_datapath("pad"), doc="constant, reflect or edge padding",
+        normalized_attrs=("pads_before", "pads_after", "value", "mode"),
         float_kernel="fixpoint.normalize.float_exec:_pad",
         layout_rewrite="fixpoint.normalize.plan_layout:_pad",
         lowering="fixpoint.lower.ops_data:lower_pad",
@@ -62,7 +62,7 @@ RUNTIME = (
         sim_prepare="fixpoint.sim.kernels:_prep_pad",
         sim_family="unary",
         reference=("fixpoint.reference.data_movement:pad",),
-        tests=_MOVEMENT_TESTS,
+        tests=(*_MOVEMENT_TESTS, "tests/runtime/test_pad_modes.py"),
     ),
     RuntimeOp(
         "requantize", enum="FP_OP_REQUANTIZE", params_struct="fp_requantize_params_t", union_member="requantize",

@@ -69,6 +69,7 @@ RUNTIME = (
         float_kernel=f"{_NORM}:float_lut", lowering=f"{_LOWER}:lower_lut", output_rule=f"{_LOWER}:output_lut",
         params_builder="fixpoint.cparams_lut:lut",
         sim_prepare="fixpoint.sim.kernels_table:prep_table", sim_family="table", table_arrays=("table",),
+        requant_mode=False,
         reference=("fixpoint.reference.lut:lut_s8", "fixpoint.reference.lut:lut_s16"),
         tests=_TESTS_LUT,
         notes="bounded functions have a fixed output quantization (sigmoid, hard_sigmoid: int8 1/256 zp -128; "

@@ -1,0 +1,28 @@
+/*
+ * fp_transpose_s8 - permute the 4 stored dims of a int8_t tensor: output
+ * dim i is input dim perm[i]. A pure data move: values are copied unchanged.
+ */
+#include "fp_runtime.h"
+#include "../internal/fp_movement.h"
+
+fp_status_t fp_transpose_s8(const fp_transpose_params_t *params, const int8_t *input, int8_t *output)
+{
+    int32_t d[4];
+    int32_t s[4];
+    int32_t i0, i1, i2, i3;
+    int8_t *dst = output;
+    if (params == NULL || input == NULL || output == NULL || !fp_transpose_geometry(params, d, s)) {
+        return FP_ERR_ARG;
+    }
+    for (i0 = 0; i0 < d[0]; ++i0) {
+        for (i1 = 0; i1 < d[1]; ++i1) {
+            for (i2 = 0; i2 < d[2]; ++i2) {
+                const int8_t *src = input + i0 * s[0] + i1 * s[1] + i2 * s[2];
+                for (i3 = 0; i3 < d[3]; ++i3) {
+                    *dst++ = src[i3 * s[3]];
+                }
+            }
+        }
+    }
+    return FP_OK;
+}

@@ -1,0 +1,129 @@
+"""Pass 3 (canonicalize) converters of the data-movement ONNX ops: Transpose -> ``transpose``,
+Slice -> ``slice``, Split -> one ``slice`` per output, Resize -> ``resize``, Gather (constant
+indices) -> slices (+ concat, + a reshape dropping the axis of a scalar index). Axes stay ONNX (NCHW) here;
+``plan_layout`` maps ``perm`` / ``begin`` / ``stride`` to the stored NHWC dims."""
+from __future__ import annotations
+
+from fractions import Fraction
+from math import gcd
+
+from fixpoint.ir import Graph, Node, Value
+from fixpoint.normalize.graph_edit import unique_name, unique_node_name
+from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, resize_arguments,
+                                        slice_arguments, split_sizes)
+
+
+def _transpose(graph: Graph, node: Node) -> None:
+    rank = len(graph.values[node.inputs[0]].shape)
+    perm = node.attrs.get("perm", list(range(rank))[::-1])
+    node.op, node.inputs = "transpose", node.inputs[:1]
+    node.attrs = {"perm": [int(p) % rank for p in perm]}
+
+
+def full_slice(shape: list[int], starts: list[int], ends: list[int], axes: list[int],
+               steps: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """(begin, stride, length) per axis of an ONNX Slice, clamped as ONNX (and numpy) clamp."""
+    begin, stride, length = [0] * len(shape), [1] * len(shape), list(shape)
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        first, stop, step = slice(start, end, step).indices(shape[axis])
+        begin[axis], stride[axis] = first, step
+        length[axis] = len(range(first, stop, step))
+    return begin, stride, length
+
+
+def _slice(graph: Graph, node: Node) -> None:
+    args = slice_arguments(graph, node)
+    assert args is not None, "checked by _slice_check"
+    begin, stride, _ = full_slice(graph.values[node.inputs[0]].shape, *args)
+    node.op, node.inputs = "slice", node.inputs[:1]
+    node.attrs = {"begin": begin, "stride": stride}
+
+
+def _split(graph: Graph, node: Node) -> None:
+    shape = graph.values[node.inputs[0]].shape
+    axis = int(node.attrs.get("axis", 0)) % len(shape)
+    sizes = split_sizes(graph, node)
+    assert sizes is not None, "checked by _split_check"
+    outputs, offset = list(node.outputs), 0
+    position = graph.nodes.index(node)
+    node.inputs = node.inputs[:1]
+    for i, (name, size) in enumerate(zip(outputs, sizes)):
+        begin = [0] * len(shape)
+        begin[axis] = offset
+        offset += size
+        attrs = {"begin": begin, "stride": [1] * len(shape)}
+        if i == 0:
+            node.op, node.outputs, node.attrs = "slice", [name], attrs
+            continue
+        graph.nodes.insert(position + i, Node(f"{node.name}.{i}", "slice", [node.inputs[0]], [name], attrs))
+
+
+def _ratio(in_size: int, out_size: int, scale: float | None, coord: str) -> tuple[int, int]:
+    """Input per output length as (num, den): align_corners (in-1)/(out-1); a scale factor that
+    does not give out exactly is kept as the closest fraction (ONNX maps x to x / scale)."""
+    if coord == "align_corners":
+        return (in_size - 1, out_size - 1) if out_size > 1 else (in_size, out_size)
+    if scale is not None and float(in_size) * scale != float(out_size):
+        exact = Fraction(scale).limit_denominator(MAX_RESIZE_DIM)
+        return exact.denominator, exact.numerator
+    common = gcd(in_size, out_size)
+    return in_size // common, out_size // common
+
+
+def _resize(graph: Graph, node: Node) -> None:
+    args = resize_arguments(graph, node)
+    assert args is not None, "checked by _resize_check"
+    in_hw, out_hw = graph.values[node.inputs[0]].shape[2:], graph.values[node.outputs[0]].shape[2:]
+    coord, scales = args["coord"], args["scales"]
+    ratios = [_ratio(i, o, None if scales is None else float(scales[2 + k]), coord)
+              for k, (i, o) in enumerate(zip(in_hw, out_hw))]
+    if coord == "pytorch_half_pixel":
+        # PyTorch maps a length-1 output to coordinate 0: half_pixel with ratio 0 gives -1/2, which
+        # every nearest rounding and the bilinear taps clamp to pixel 0.
+        ratios = [(0, 1) if o == 1 else r for r, o in zip(ratios, out_hw)]
+        coord = "half_pixel"
+    node.op, node.inputs = "resize", node.inputs[:1]
+    node.attrs = {"method": "nearest" if args["mode"] == "nearest" else "bilinear",
+                  "coord": coord,
+                  "nearest_mode": args["nearest"] if args["mode"] == "nearest" else "round_prefer_floor",
+                  "ratio_num": [num for num, _ in ratios], "ratio_den": [den for _, den in ratios]}
+
+
+def _new_value(graph: Graph, hint: str, shape: list[int]) -> str:
+    name = unique_name(graph, hint)
+    graph.values[name] = Value(name, shape)
+    return name
+
+
+def _gather(graph: Graph, node: Node) -> None:
+    """Constant indices along one axis: every maximal arithmetic run of them is a slice; several
+    runs are joined by a concat on that axis; a scalar index then drops the axis (a Reshape,
+    resolved with the other reshapes)."""
+    found = gather_indices(graph, node)
+    assert found is not None, "checked by _gather_check"
+    axis, indices, scalar = found
+    src, dst = node.inputs[0], node.outputs[0]
+    shape = list(graph.values[src].shape)
+    position = graph.nodes.index(node)
+    runs = index_runs(indices)
+    kept = dst
+    if scalar:  # the slice keeps the axis (length 1), a reshape drops it
+        kept = _new_value(graph, f"{dst}.kept", [*shape[:axis], 1, *shape[axis + 1:]])
+        graph.nodes.insert(position + 1, Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape",
+                                              [kept], [dst]))
+    parts = []
+    for k, (begin, stride, length) in enumerate(runs):
+        part = kept if len(runs) == 1 else _new_value(graph, f"{dst}.run{k}",
+                                                      [*shape[:axis], length, *shape[axis + 1:]])
+        begins, strides = [0] * len(shape), [1] * len(shape)
+        begins[axis], strides[axis] = begin, stride
+        parts.append(part)
+        if k == 0:
+            node.op, node.inputs, node.outputs = "slice", [src], [part]
+            node.attrs = {"begin": begins, "stride": strides}
+        else:
+            graph.nodes.insert(position + k, Node(unique_node_name(graph, f"{node.name}.run{k}"), "slice", [src],
+                                                  [part], {"begin": begins, "stride": strides}))
+    if len(runs) > 1:
+        graph.nodes.insert(position + len(runs), Node(unique_node_name(graph, f"{node.name}.join"), "concat",
+                                                      parts, [kept], {"axis": axis}))
