@@ -87,7 +87,10 @@
     X(U16, LEAKY_RELU,       S16, leaky_relu_s16,       leaky_relu,       fp_leaky_relu_s16) \
     X(RQ,  REQUANTIZE,       S8,  requantize_s8,        requantize,       fp_requantize_s8_s8) \
     X(RQ,  REQUANTIZE,       S4,  requantize_s4,        requantize,       fp_requantize_s8_s8) \
-    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8)
+    X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8) \
+    X(U8,  REDUCE,           S8,  reduce_s8,            reduce,           fp_reduce_s8) \
+    X(U8,  REDUCE,           S4,  reduce_s4,            reduce,           fp_reduce_s8) \
+    X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)
 /* clang-format on */
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */

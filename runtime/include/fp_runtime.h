@@ -132,6 +132,17 @@ fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *inp
 fp_status_t fp_softmax_s8_s16(const fp_softmax_params_t *params, const int8_t *input,
                               int16_t *output);
 
+/* ---- reduce (ReduceSum / ReduceMean / ReduceMax) ----------------------- */
+/* input / output dims >= 1 with count <= 2^31 - 1; every output dim equals the
+ * input dim (kept) or is 1 (reduced); kind FP_REDUCE_SUM or FP_REDUCE_MAX;
+ * act_min <= act_max within the element type. FP_REDUCE_SUM only: mode legal,
+ * scale a legal 32-bit-accumulator (multiplier, shift) (docs/rounding.md),
+ * input_offset / output_offset any int32 for int8 and 0 for int16. The sum of
+ * (x + input_offset) is exact in int64 and saturated to int32 before the
+ * requantization. FP_REDUCE_MAX ignores offsets, scale and mode. */
+fp_status_t fp_reduce_s8(const fp_reduce_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_reduce_s16(const fp_reduce_params_t *params, const int16_t *input, int16_t *output);
+
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,
                          int8_t *output);

@@ -63,8 +63,15 @@ typedef enum {
     FP_OP_PAD = 9,
     FP_OP_LEAKY_RELU = 10,
     FP_OP_REQUANTIZE = 11,
-    FP_OP_COPY = 12
+    FP_OP_COPY = 12,
+    FP_OP_REDUCE = 22
 } fp_op_t;
+
+/* What fp_reduce_* computes over the reduced axes. */
+typedef enum {
+    FP_REDUCE_SUM = 0,  /* requant(sum(x + input_offset)) + output_offset; a mean folds 1/count into the scale */
+    FP_REDUCE_MAX = 1   /* max(x), clamped; input and output share scale and zero point */
+} fp_reduce_kind_t;
 
 /* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
 typedef struct {
@@ -257,6 +264,24 @@ typedef struct {
     int32_t bytes;
 } fp_copy_params_t;
 
+/* reduce over any subset of the NHWC axes: an output dim equal to the input
+ * dim is kept, an output dim of 1 (input dim > 1) is reduced. kind
+ * FP_REDUCE_SUM: out = clamp(requant(sum(x + input_offset), scale) +
+ * output_offset) (ReduceSum; ReduceMean with 1/count folded into scale, as
+ * TFLite's QuantizedMeanOrSum); FP_REDUCE_MAX: out = clamp(max(x)), the
+ * offsets, scale and mode unused. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t kind;           /* fp_reduce_kind_t */
+    int32_t input_offset;   /* -input_zero_point; 0 for s16 */
+    int32_t output_offset;  /* +output_zero_point; 0 for s16 */
+    fp_scale_t scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_reduce_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -270,6 +295,7 @@ typedef union {
     fp_leaky_relu_params_t leaky_relu;
     fp_requantize_params_t requantize;
     fp_copy_params_t copy;
+    fp_reduce_params_t reduce;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

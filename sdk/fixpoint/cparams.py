@@ -41,6 +41,7 @@ import numpy as np
 from .ops.registry import runtime_refs
 from .ops.runtime_ops import RUNTIME_OPS
 from .reference.int4 import pack_int4
+from .reference.reduce import KINDS as REDUCE_KINDS, reduced_axes
 from .plan import DTYPES, Plan, PlanError, PlanLayer, PlanTensor, RequantProfile
 
 MAX_LAYER_INPUTS = 8
@@ -279,6 +280,24 @@ def _softmax(c: OpContext) -> dict[str, Any]:
         if s16:
             c.array(lut)
         fields[lut] = ArrayRef(lut) if lut in c.arrays else None
+    return fields
+
+
+def _reduce(c: OpContext) -> dict[str, Any]:
+    try:
+        reduced_axes(c.in_shapes[0], c.out_shape)
+    except ValueError as exc:
+        raise CParamsError(str(exc)) from None
+    kind = c.scalar("kind")
+    if kind not in REDUCE_KINDS.values():
+        raise CParamsError(f"params field 'kind' = {kind} is not one of {REDUCE_KINDS} (fp_reduce_kind_t)")
+    neutral = {"multiplier": 0, "shift": 0}
+    fields = {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "kind": kind,
+              "input_offset": c.scalar("input_offset", 0), "output_offset": c.scalar("output_offset", 0),
+              "scale": c.scale("scale") if "scale" in c.scalars or kind != REDUCE_KINDS["max"] else neutral}
+    c._used.add("scale")
+    fields.update(c.act_range())
+    fields["mode"] = dict(c.mode)
     return fields
 
 

@@ -424,6 +424,27 @@ static void gen_pad(fz_case_t *c)
     c->out_bytes = count(&p->output) * elsize(act);
 }
 
+static void gen_reduce(fz_case_t *c)
+{
+    fp_reduce_params_t *p = &c->layer.params.reduce;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 5), rnd_in(1, 5), rnd_in(1, 4));
+    p->output = rdims(rnd() % 2 ? 1 : p->input.n, rnd() % 2 ? 1 : p->input.h, rnd() % 2 ? 1 : p->input.w,
+                      rnd() % 2 ? 1 : p->input.c);
+    p->kind = rnd() % 4 ? FP_REDUCE_SUM : FP_REDUCE_MAX;
+    roffset(c, &p->input_offset, act);
+    roffset(c, &p->output_offset, act);
+    rscale(c, &p->scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->output);
+    field(c, &p->kind, FIELD_ANY);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
 static void gen_unary_scaled(fz_case_t *c)
 {
     uint8_t in_dt = c->layer.op == FP_OP_REQUANTIZE
@@ -480,6 +501,7 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_SOFTMAX: gen_softmax(c); break;
     case FP_OP_CONCAT: gen_concat(c); break;
     case FP_OP_PAD: gen_pad(c); break;
+    case FP_OP_REDUCE: gen_reduce(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

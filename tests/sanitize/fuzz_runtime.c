@@ -32,6 +32,9 @@
 #include "fp_runtime.h"
 #include "fuzz_case.h"
 
+/* The highest fp_op_t value defined + 1 (values in between are unknown too). */
+#define FZ_FIRST_UNKNOWN_OP 23
+
 /* ---- calling the kernels directly --------------------------------------- */
 
 static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *out, void *scratch)
@@ -75,6 +78,7 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
         return s16 ? fp_concat_s16(&p->concat, (const int16_t *const *)(const void *)in, out)
                    : fp_concat_s8(&p->concat, (const int8_t *const *)(const void *)in, out);
     case FP_OP_PAD: return s16 ? fp_pad_s16(&p->pad, in[0], out) : fp_pad_s8(&p->pad, in[0], out);
+    case FP_OP_REDUCE: return s16 ? fp_reduce_s16(&p->reduce, in[0], out) : fp_reduce_s8(&p->reduce, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
     default:
@@ -214,7 +218,7 @@ static void run_graph(fz_kernel_t *k, long iter)
         case 7: g.arena_size = (uint32_t)rnd_in(0, (int32_t)g.arena_size); break;
         /* Only to unknown values: another valid op or datapath would reinterpret
          * the params union and the (trusted) weight tables. */
-        case 8: c.layer.op = (uint8_t)(13 + rnd() % 243); break;
+        case 8: c.layer.op = (uint8_t)(FZ_FIRST_UNKNOWN_OP + rnd() % (256 - FZ_FIRST_UNKNOWN_OP)); break;
         default: c.layer.datapath = (uint8_t)(3 + rnd() % 253); break;
         }
     }
@@ -281,6 +285,8 @@ int main(int argc, char **argv)
         {"fp_concat_s16", FP_OP_CONCAT, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s8", FP_OP_PAD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_reduce_s8", FP_OP_REDUCE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_reduce_s16", FP_OP_REDUCE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_requantize_s8_s8", FP_OP_REQUANTIZE, FP_DP_S8, FP_DTYPE_S8, 0, 0, 0, FZ_PLAIN},

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.plan import DTYPES, Plan, PlanLayer
-from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, pooling, reduce, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -138,6 +138,15 @@ def _requantize(c: _Ctx, xs):
                                     scale=c.scale("scale"), **c.act(), **c.rq)
 
 
+def _reduce(c: _Ctx, xs):
+    p = c.p
+    kind = next(k for k, v in reduce.KINDS.items() if v == p["kind"])
+    scale = c.scale("scale") if "scale" in p else (0, 0)
+    return reduce.reduce(xs[0], out_shape=(xs[0].shape[0], *c.out_shape[1:]), kind=kind,
+                         input_offset=p.get("input_offset", 0), output_offset=p.get("output_offset", 0),
+                         scale=scale, **c.act(), **c.rq)
+
+
 def _copy(c: _Ctx, xs):
     return xs[0].reshape(xs[0].shape[0], *c.out_shape[1:])
 
@@ -146,6 +155,7 @@ OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
+    "reduce": _reduce,
 }
 
 

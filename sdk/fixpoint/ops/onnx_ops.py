@@ -377,6 +377,49 @@ def _softmax_check(node: Node, graph: Graph) -> str | None:
     return f"axis {attr(node, 'axis', default_axis)} of a rank-{rank} tensor"
 
 
+def reduce_axes(node: Node, graph: Graph) -> list[int] | None:
+    """The node's reduced axes, sorted and non-negative; None when they are not constant.
+
+    Axes come from the ``axes`` attribute (ReduceMean/Max/Sum before opset 18,
+    ReduceSum from 13 on takes the input) or the second input. No axes: every
+    axis, or none with ``noop_with_empty_axes=1``.
+    """
+    rank = _rank(graph, node.inputs[0])
+    axes_input = input_name(node, 1)
+    if axes_input:
+        data = const_data(graph, axes_input)
+        if data is None:
+            return None
+        axes = [int(a) for a in np.asarray(data).ravel()]
+    else:
+        axes = [int(a) for a in attr(node, "axes", []) or []]
+    if not axes:
+        return [] if int(attr(node, "noop_with_empty_axes", 0)) else list(range(rank))
+    return sorted({a % rank for a in axes if -rank <= a < rank}) if all(-rank <= a < rank for a in axes) \
+        else [rank]  # out of range: reported by the check
+
+
+def _reduce_check(node: Node, graph: Graph) -> str | None:
+    """ReduceMean / ReduceMax / ReduceSum: 2-D or 4-D input, constant axes (attribute or input,
+    negative allowed, empty = all or none with noop_with_empty_axes), not the batch axis, keepdims 1,
+    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C])."""
+    rank = _rank(graph, node.inputs[0])
+    if rank not in (2, 4):
+        return f"rank {rank} input"
+    if input_name(node, 1) and not _is_static(graph, input_name(node, 1)):
+        return "axes are not constant"
+    axes = reduce_axes(node, graph)
+    if axes is None:
+        return "axes are not constant"
+    if axes and axes[-1] >= rank:
+        return f"axes {attr(node, 'axes', None)} out of range for a rank-{rank} tensor"
+    if 0 in axes and graph.values[node.inputs[0]].shape[0] != 1:
+        return "reduces the batch axis"
+    if not int(attr(node, "keepdims", 1)) and axes and axes != ([2, 3] if rank == 4 else [0]):
+        return f"keepdims=0 over axes {axes} of a rank-{rank} tensor (only over H, W of [N, C, H, W])"
+    return None
+
+
 def _identity_check(node: Node, graph: Graph) -> str | None:
     """Identity: always (removed)."""
     return None

@@ -367,6 +367,31 @@ def _prep_concat(where, spec, args, kw) -> _Call:
                  _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
 
 
+def _prep_reduce(where, spec, args, kw) -> _Call:
+    """reduce: ``axes`` (NHWC axes to reduce) or ``output_shape``; ``kind`` "sum" / "max"
+    (or the fp_reduce_kind_t value); a mean is a sum with 1/count in ``scale``."""
+    x, mode, out = _unary_input(where, spec, args, kw, 4)
+    axes = kw.pop("axes", None)
+    if axes is not None and out is not None:
+        raise _fail(where, "give 'axes' or 'output_shape', not both")
+    if axes is not None:
+        picked = int_values(where, "axes", axes, 0, 3).reshape(-1) if len(axes) else ()
+        out = tuple(1 if a in picked else d for a, d in enumerate(x.shape))
+    elif out is None:
+        raise _fail(where, "argument 'axes' (or 'output_shape') is missing")
+    out = tuple(shape_arg(where, out, 4))
+    if any(o not in (i, 1) for i, o in zip(x.shape, out)):
+        raise _fail(where, f"argument 'output_shape' {list(out)} is not the input {list(x.shape)} "
+                           "with reduced dims of 1")
+    kind = kw.get("kind", "sum")
+    kinds = {"sum": 0, "max": 1}
+    if kind in kinds:
+        kw["kind"] = kinds[kind]
+    elif not (isinstance(kind, (int, np.integer)) and not isinstance(kind, bool) and kind in kinds.values()):
+        raise _fail(where, f"argument 'kind' must be 'sum' or 'max', got {kind!r}")
+    return _Call([x], {}, out, kw, mode)
+
+
 # runtime op key -> argument preparation (registry rows' sim_prepare)
 PREPARE: dict[str, Callable[..., _Call]] = runtime_refs("sim_prepare")
 

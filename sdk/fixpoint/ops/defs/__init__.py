@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import conv, data_movement, elementwise, folded, fully_connected, pooling, softmax
+from . import compute, conv, data_movement, elementwise, folded, fully_connected, pooling, softmax
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -19,6 +19,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     softmax,
     data_movement,
     folded,
+    compute,
 )
 
 __all__ = ["FAMILIES"]
