@@ -122,12 +122,15 @@ fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input
 fp_status_t fp_avg_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
 
-/* ---- softmax over the last dim of [rows, depth] ----------------------- */
+/* ---- softmax over one axis of [outer, depth, inner] ------------------- */
+/* rows, depth >= 1, rows * depth <= 2^31 - 1, inner >= 1 dividing rows
+ * (inner 1: the last dim of [rows, depth]); the vector r starts at
+ * (r / inner) * depth * inner + r % inner, its elements inner apart. */
 fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *input, int16_t *output);
 /* int8 in, int16 out (scale 1/65536, zero point -32768, as TFLite requires for
- * this pair): the parameters and ranges of fp_softmax_s8 (rows, depth >= 1,
- * rows * depth <= 2^31 - 1, input_multiplier >= 0, input_left_shift in
+ * this pair): the parameters and ranges of fp_softmax_s8 (rows, depth, inner as
+ * above, input_multiplier >= 0, input_left_shift in
  * [0, 31], diff_min <= 0; the LUT pointers are unused). */
 fp_status_t fp_softmax_s8_s16(const fp_softmax_params_t *params, const int8_t *input,
                               int16_t *output);

@@ -198,7 +198,10 @@ typedef struct {
     int32_t act_max;
 } fp_pool_params_t;
 
-/* softmax over the innermost dimension of [rows, depth].
+/* softmax over one axis of [outer, depth, inner]: `rows` = outer * inner
+ * vectors of `depth` elements, consecutive elements `inner` apart (inner 1:
+ * the innermost dimension of [rows, depth], TFLite's layout; inner > 1: any
+ * other axis, e.g. H of NHWC with inner = W * C).
  * s8: TFLite fixed-point exp (input_multiplier, input_left_shift, diff_min),
  *     output scale 1/256, zero point -128.
  * s16: TFLite LUT path, exp_lut and one_over_one_plus_x_lut have 513 entries,
@@ -206,6 +209,7 @@ typedef struct {
 typedef struct {
     int32_t rows;
     int32_t depth;
+    int32_t inner;         /* >= 1, divides rows */
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;

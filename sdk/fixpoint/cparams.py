@@ -270,10 +270,23 @@ def _pool(c: OpContext) -> dict[str, Any]:
     return fields
 
 
-def _softmax(c: OpContext) -> dict[str, Any]:
+def _softmax_geometry(c: OpContext) -> tuple[int, int, int]:
+    """rows, depth, inner: the last axis unless params give depth and inner (any other axis:
+    [outer, depth, inner] with rows = outer * inner)."""
     shape = c.in_shapes[0]
+    if "inner" not in c.scalars:
+        return c.derived("rows", _count(shape[:-1])), c.derived("depth", shape[-1]), 1
+    depth, inner, count = c.scalar("depth"), c.scalar("inner"), _count(shape)
+    if depth < 1 or inner < 1 or count % (depth * inner):
+        raise CParamsError(f"params depth {depth} and inner {inner} do not divide the {count} elements "
+                           f"of {list(shape)}")
+    return c.derived("rows", count // depth), depth, inner
+
+
+def _softmax(c: OpContext) -> dict[str, Any]:
     s16 = c.datapath == "s16"
-    fields = {"rows": c.derived("rows", _count(shape[:-1])), "depth": c.derived("depth", shape[-1]),
+    rows, depth, inner = _softmax_geometry(c)
+    fields = {"rows": rows, "depth": depth, "inner": inner,
               "input_multiplier": c.scalar("input_multiplier"), "input_left_shift": c.scalar("input_left_shift"),
               "diff_min": c.scalar("diff_min", 0 if s16 else _REQUIRED)}
     for lut in ("exp_lut", "one_over_one_plus_x_lut"):

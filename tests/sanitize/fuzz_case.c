@@ -357,7 +357,8 @@ static void gen_softmax(fz_case_t *c)
 {
     fp_softmax_params_t *p = &c->layer.params.softmax;
     uint8_t act = act_of(c->layer.datapath);
-    p->rows = rnd_in(1, 4);
+    p->inner = rnd_in(1, 3);
+    p->rows = p->inner * rnd_in(1, 3);
     p->depth = rnd_in(1, 12);
     p->input_multiplier = (int32_t)(rnd() >> 1);
     p->input_left_shift = rnd_in(0, 31);
@@ -366,6 +367,7 @@ static void gen_softmax(fz_case_t *c)
     p->one_over_one_plus_x_lut = act == FP_DTYPE_S16 ? owned(c, 513 * 2) : NULL;
     field(c, &p->rows, FIELD_DIM);
     field(c, &p->depth, FIELD_DIM);
+    field(c, &p->inner, FIELD_ANY);
     field(c, &p->input_multiplier, FIELD_ANY);
     field(c, &p->input_left_shift, FIELD_ANY);
     field(c, &p->diff_min, FIELD_ANY);

@@ -95,12 +95,18 @@ def _pool(fn: Callable) -> Callable:
 
 def _softmax(c: _Ctx, xs):
     p = c.p
+    x = xs[0]
+    # [B, outer, depth, inner]: the reference normalizes its last axis
+    depth, inner = p.get("depth", x.shape[-1]), p.get("inner", 1)
+    rows = np.moveaxis(x.reshape(x.shape[0], -1, depth, inner), 2, -1)
     if c.layer.datapath == "s16":
-        return softmax.softmax_s16(xs[0], input_multiplier=p["input_multiplier"],
-                                   input_left_shift=p["input_left_shift"], exp_lut=c.layer.arrays["exp_lut"],
-                                   one_over_one_plus_x_lut=c.layer.arrays["one_over_one_plus_x_lut"])
-    return softmax.softmax_s8(xs[0], input_multiplier=p["input_multiplier"],
-                              input_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+        y = softmax.softmax_s16(rows, input_multiplier=p["input_multiplier"],
+                                input_left_shift=p["input_left_shift"], exp_lut=c.layer.arrays["exp_lut"],
+                                one_over_one_plus_x_lut=c.layer.arrays["one_over_one_plus_x_lut"])
+    else:
+        y = softmax.softmax_s8(rows, input_multiplier=p["input_multiplier"],
+                               input_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+    return np.moveaxis(np.asarray(y), -1, 2).reshape(x.shape)
 
 
 def _concat(c: _Ctx, xs):

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from fixpoint.reference import data_movement, elementwise, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, pooling, reduce, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -118,6 +118,14 @@ def make_case(spec, rng):
         kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits), alpha_scale=pair(rng, -3, -1, mbits),
                   **act_kw, **rq)
         return (x,), kw, elementwise.leaky_relu(x, **kw)
+    if spec.op == "reduce":
+        x = ints(rng, (2, 3, 4, 5), act)
+        axes = [a for a in range(4) if rng.random() < 0.5]
+        out_shape = tuple(1 if a in axes else d for a, d in enumerate(x.shape))
+        kw = dict(axes=axes, kind="sum", input_offset=0 if s16 else zp(), output_offset=0 if s16 else zp(),
+                  scale=pair(rng, -5, -1, mbits), **act_kw, **rq)
+        args = {k: v for k, v in kw.items() if k != "axes"}
+        return (x,), kw, reduce.reduce(x, out_shape=out_shape, **args)
     x = ints(rng, (11,), act)  # requantize
     in_s16, out_s16 = spec.in_dtype == np.int16, spec.out_dtype == np.int16
     shift = (6, 8) if out_s16 else (-8, -6) if in_s16 else (-1, 1)

@@ -107,8 +107,10 @@ def _pool(node: Node, data: Array, out_shape: list[int], is_max: bool) -> Array:
 
 
 def _softmax(node: Node, x: list[Array], out_shape: list[int]) -> Array:
-    shifted = np.exp(x[0] - x[0].max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    axis = node.attrs.get("axis", 3)  # an NHWC axis or a list of consecutive ones
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    shifted = np.exp(x[0] - x[0].max(axis=axes, keepdims=True))
+    return shifted / shifted.sum(axis=axes, keepdims=True)
 
 
 def _leaky_relu(node: Node, x: list[Array], out_shape: list[int]) -> Array:

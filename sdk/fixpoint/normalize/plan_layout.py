@@ -59,7 +59,13 @@ def _concat(graph: Graph, node: Node) -> None:
 
 
 def _softmax(graph: Graph, node: Node) -> None:
-    node.attrs["axis"] = 3
+    """ONNX axes -> the consecutive NHWC axes holding the same elements (softmax does not depend on
+    their order, so C, H, W flattened before opset 13 is NHWC H, W, C)."""
+    axis_map = _AXIS_MAP[_out_rank(graph, node)]
+    axes = sorted(axis_map[int(a)] for a in node.attrs["axis"])
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        raise NormalizeError(f"{node.name} (softmax): ONNX axes {node.attrs['axis']} are not consecutive in NHWC")
+    node.attrs["axis"] = axes
 
 
 def _pad(graph: Graph, node: Node) -> None:

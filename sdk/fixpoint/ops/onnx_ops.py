@@ -360,21 +360,27 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
     return None
 
 
+def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:
+    """The ONNX axes a Softmax normalizes over: opset 13+ one axis (default -1); before, every
+    axis from ``axis`` (default 1) on (the input is coerced to 2-D there)."""
+    rank = _rank(graph, node.inputs[0])
+    axis = int(attr(node, "axis", -1 if graph.opset >= 13 else 1)) % rank
+    return [axis] if graph.opset >= 13 else list(range(axis, rank))
+
+
 def _softmax_check(node: Node, graph: Graph) -> str | None:
-    """Softmax: over the channel axis only (axis 1 of a 4-D NCHW tensor, the last axis of a 2-D
-    tensor, and before opset 13 the flattened axis must be the channels)."""
-    shape = graph.values[node.inputs[0]].shape
-    rank = len(shape)
+    """Softmax: any axis but the batch axis of a 2-D, 3-D (N, C, L) or 4-D tensor (before opset 13
+    over the flattened axes from ``axis`` on)."""
+    rank = _rank(graph, node.inputs[0])
     default_axis = 1 if graph.opset < 13 else -1
     problem = axis_problem(attr(node, "axis", default_axis), rank)
     if problem:
         return problem
-    axis = int(attr(node, "axis", default_axis)) % max(rank, 1)
-    if rank == 2 and axis == 1:
-        return None
-    if rank == 4 and axis == 1 and (graph.opset >= 13 or shape[2] * shape[3] == 1):
-        return None
-    return f"axis {attr(node, 'axis', default_axis)} of a rank-{rank} tensor"
+    if rank not in (2, 4):
+        return f"rank-{rank} tensor"
+    if 0 in softmax_onnx_axes(node, graph):
+        return f"axis {attr(node, 'axis', default_axis)} is the batch axis"
+    return None
 
 
 def reduce_axes(node: Node, graph: Graph) -> list[int] | None:

@@ -337,7 +337,17 @@ def _prep_pad(where, spec, args, kw) -> _Call:
 
 
 def _prep_softmax(where, spec, args, kw) -> _Call:
+    """``axis``: the input axis normalized over (default the last); any other axis sets the C
+    fields ``depth`` and ``inner`` ([outer, depth, inner])."""
+    axis = kw.pop("axis", None)
     call = _prep_unary(where, spec, args, kw)
+    if axis is not None:
+        shape = call.inputs[0].shape
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+            raise _fail(where, f"argument 'axis' must be an axis of the {len(shape)}-D input, got {axis!r}")
+        axis = int(axis) % len(shape)
+        if axis != len(shape) - 1:
+            kw.update(depth=int(shape[axis]), inner=int(np.prod(shape[axis + 1:], dtype=np.int64)))
     for lut in ("exp_lut", "one_over_one_plus_x_lut"):
         if spec.datapath == "s16" or kw.get(lut) is not None:
             call.consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
