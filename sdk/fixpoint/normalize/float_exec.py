@@ -18,9 +18,11 @@ Array = np.ndarray
 
 
 def to_nhwc(array: Array, layout: str) -> Array:
-    """An ONNX-layout array ("NCHW" / "NC" / "NHWC") as 4-D NHWC."""
+    """An ONNX-layout array ("NCHW" / "NC" / "NCL" / "NHWC") as 4-D NHWC."""
     if layout == "NCHW":
         return array.transpose(0, 2, 3, 1)
+    if layout == "NCL":
+        return array.transpose(0, 2, 1)[:, None]
     if layout == "NC":
         return array.reshape(array.shape[0], 1, 1, array.shape[1])
     return array
@@ -30,6 +32,8 @@ def from_nhwc(array: Array, layout: str) -> Array:
     """A 4-D NHWC array back in its ONNX layout."""
     if layout == "NCHW":
         return array.transpose(0, 3, 1, 2)
+    if layout == "NCL":
+        return array[:, 0].transpose(0, 2, 1)
     if layout == "NC":
         return array.reshape(array.shape[0], array.shape[3])
     return array

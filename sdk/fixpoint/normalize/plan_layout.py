@@ -90,7 +90,8 @@ def _convert_activation(graph: Graph, name: str) -> None:
         raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only 2-D "
                              "[N, C] and 4-D [N, C, H, W] activations are supported")
     value.shape = nhwc_shape(value.shape)
-    value.source_layout = _SOURCE_LAYOUT[rank]
+    # "NCL": a rank-3 tensor lifted to (N, C, 1, L) at the front door (fixpoint.frontend.lift_1d)
+    value.source_layout = value.source_layout or _SOURCE_LAYOUT[rank]
 
 
 def run(graph: Graph) -> Graph:

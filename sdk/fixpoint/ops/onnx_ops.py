@@ -421,8 +421,10 @@ def _reduce_check(node: Node, graph: Graph) -> str | None:
         return f"axes {attr(node, 'axes', None)} out of range for a rank-{rank} tensor"
     if 0 in axes and graph.values[node.inputs[0]].shape[0] != 1:
         return "reduces the batch axis"
-    if not int(attr(node, "keepdims", 1)) and axes and axes != ([2, 3] if rank == 4 else [0]):
-        return f"keepdims=0 over axes {axes} of a rank-{rank} tensor (only over H, W of [N, C, H, W])"
+    shape = graph.values[node.inputs[0]].shape
+    squeezes_to_nc = rank == 4 and 1 not in axes and all(a in axes or shape[a] == 1 for a in (2, 3))
+    if not int(attr(node, "keepdims", 1)) and axes and not squeezes_to_nc:
+        return f"keepdims=0 over axes {axes} of a rank-{rank} tensor (only a reduce over H, W to [N, C])"
     return None
 
 

@@ -49,6 +49,9 @@ class OnnxOp:
     converter: str | None = None     # "mod:fn" the pass calls: canonicalize (graph, node) -> None,
     #                                  to_fully_connected (graph, node) -> (weight, bias)
     runtime_ops: tuple[str, ...] = ()  # runtime op keys it can become (empty: folded away)
+    lift_1d: str | None = None       # "mod:fn" (graph, node) -> None: the node's attributes / constants
+    #                                  rewritten from rank-3 (N, C, L) to rank-4 (N, C, 1, L) tensors
+    #                                  (fixpoint.frontend.lift_1d); None: it takes no rank-3 tensor
     defined_in: str = ""             # the ops/defs module holding the row (filled by the registry)
 
 

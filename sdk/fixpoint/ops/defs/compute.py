@@ -10,7 +10,8 @@ _REDUCE_BECOMES = "reduce (keepdims=0: plus a layout-neutral reshape)"
 
 def _reduce(op_type: str) -> OnnxOp:
     return OnnxOp(op_type, check=f"{_CHECKS}:_reduce_check", becomes=_REDUCE_BECOMES,
-                  normalized_by="canonicalize", converter=f"{_NORM}:_reduce", runtime_ops=("reduce",))
+                  normalized_by="canonicalize", converter=f"{_NORM}:_reduce", runtime_ops=("reduce",),
+                  lift_1d="fixpoint.frontend.lift_1d:lift_axes")
 
 
 ONNX = (
