@@ -88,6 +88,9 @@
     X(RQ,  REQUANTIZE,       S8,  requantize_s8,        requantize,       fp_requantize_s8_s8) \
     X(RQ,  REQUANTIZE,       S4,  requantize_s4,        requantize,       fp_requantize_s8_s8) \
     X(RQ,  REQUANTIZE,       S16, requantize_s16,       requantize,       fp_requantize_s16_s8) \
+    X(W8,  TRANSPOSE_CONV2D, S8,  transpose_conv2d_s8,  transpose_conv2d, fp_transpose_conv2d_s8) \
+    X(W8,  TRANSPOSE_CONV2D, S4,  transpose_conv2d_s4,  transpose_conv2d, fp_transpose_conv2d_s4) \
+    X(W16, TRANSPOSE_CONV2D, S16, transpose_conv2d_s16, transpose_conv2d, fp_transpose_conv2d_s16) \
     X(U8,  REDUCE,           S8,  reduce_s8,            reduce,           fp_reduce_s8) \
     X(U8,  REDUCE,           S4,  reduce_s4,            reduce,           fp_reduce_s8) \
     X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)

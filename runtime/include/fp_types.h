@@ -64,6 +64,7 @@ typedef enum {
     FP_OP_LEAKY_RELU = 10,
     FP_OP_REQUANTIZE = 11,
     FP_OP_COPY = 12,
+    FP_OP_TRANSPOSE_CONV2D = 21,
     FP_OP_REDUCE = 22
 } fp_op_t;
 
@@ -268,6 +269,29 @@ typedef struct {
     int32_t bytes;
 } fp_copy_params_t;
 
+/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV),
+ * groups 1: filter dims OHWI [C_out, KH, KW, C_in]. Output (oy, ox) sums
+ * input (iy, ix) x filter tap (ky, kx) wherever
+ * oy + pad_top = iy * stride_h + ky * dilation_h (same for x); pad_top /
+ * pad_left crop the start of the full output, its end is implied by the
+ * output dims (so ONNX output_padding is in the output dims). */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t filter;
+    fp_dims_t output;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t input_offset;  /* -input_zero_point; 0 for s16 */
+    int32_t output_offset; /* +output_zero_point; 0 for s16 */
+    int32_t act_min;
+    int32_t act_max;
+    fp_requant_t requant;
+} fp_transpose_conv2d_params_t;
+
 /* reduce over any subset of the NHWC axes: an output dim equal to the input
  * dim is kept, an output dim of 1 (input dim > 1) is reduced. kind
  * FP_REDUCE_SUM: out = clamp(requant(sum(x + input_offset), scale) +
@@ -300,6 +324,7 @@ typedef union {
     fp_requantize_params_t requantize;
     fp_copy_params_t copy;
     fp_reduce_params_t reduce;
+    fp_transpose_conv2d_params_t transpose_conv2d;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

@@ -205,6 +205,10 @@ def _conv2d(c: OpContext) -> dict[str, Any]:
     return _with_tail(c, fields)
 
 
+def _transpose_conv2d(c: OpContext) -> dict[str, Any]:
+    return _with_tail(c, _conv_common(c, c.array("weights", ndim=4).shape))
+
+
 def _depthwise_conv2d(c: OpContext) -> dict[str, Any]:
     weights = c.array("weights", ndim=4)
     fields = _conv_common(c, weights.shape)

@@ -221,6 +221,40 @@ static void gen_conv(fz_case_t *c)
     c->out_bytes = count(&p->output) * elsize(act);
 }
 
+static void gen_transpose_conv(fz_case_t *c)
+{
+    fp_transpose_conv2d_params_t *p = &c->layer.params.transpose_conv2d;
+    uint8_t act = act_of(c->layer.datapath);
+    int32_t cin = rnd_in(1, 4);
+    int32_t cout = rnd_in(1, 4);
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 4), rnd_in(1, 4), cin);
+    p->filter = rdims(cout, rnd_in(1, 3), rnd_in(1, 3), cin);
+    p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), cout);
+    p->stride_h = rnd_in(1, 3);
+    p->stride_w = rnd_in(1, 3);
+    p->dilation_h = rnd_in(1, 2);
+    p->dilation_w = rnd_in(1, 2);
+    p->pad_top = rnd_in(0, 2);
+    p->pad_left = rnd_in(0, 2);
+    roffset(c, &p->input_offset, act);
+    roffset(c, &p->output_offset, act);
+    ract(c, &p->act_min, &p->act_max, act);
+    rrequant(c, &p->requant, cout);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->filter);
+    dims_fields(c, &p->output);
+    field(c, &p->stride_h, FIELD_ANY);
+    field(c, &p->stride_w, FIELD_ANY);
+    field(c, &p->dilation_h, FIELD_ANY);
+    field(c, &p->dilation_w, FIELD_ANY);
+    field(c, &p->pad_top, FIELD_ANY);
+    field(c, &p->pad_left, FIELD_ANY);
+    gen_weights(c, count(&p->filter), cout);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
 static void gen_depthwise(fz_case_t *c)
 {
     fp_depthwise_conv2d_params_t *p = &c->layer.params.depthwise_conv2d;
@@ -504,6 +538,7 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_CONCAT: gen_concat(c); break;
     case FP_OP_PAD: gen_pad(c); break;
     case FP_OP_REDUCE: gen_reduce(c); break;
+    case FP_OP_TRANSPOSE_CONV2D: gen_transpose_conv(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

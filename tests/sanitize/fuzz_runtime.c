@@ -65,6 +65,10 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
         return s16 ? fp_depthwise_conv2d_s16(&p->depthwise_conv2d, in[0], w, b64, out, scratch)
              : s4 ? fp_depthwise_conv2d_s4(&p->depthwise_conv2d, in[0], w, b32, out, scratch)
                   : fp_depthwise_conv2d_s8(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
+    case FP_OP_TRANSPOSE_CONV2D:
+        return s16 ? fp_transpose_conv2d_s16(&p->transpose_conv2d, in[0], w, b64, out, scratch)
+             : s4 ? fp_transpose_conv2d_s4(&p->transpose_conv2d, in[0], w, b32, out, scratch)
+                  : fp_transpose_conv2d_s8(&p->transpose_conv2d, in[0], w, b32, out, scratch);
     case FP_OP_FULLY_CONNECTED:
         return s16 ? fp_fully_connected_s16(&p->fully_connected, in[0], w, b64, out, scratch)
              : s4 ? fp_fully_connected_s4(&p->fully_connected, in[0], w, b32, out, scratch)
@@ -106,6 +110,10 @@ static size_t scratch_size(const fz_case_t *c)
         return c->layer.datapath == FP_DP_S16 ? fp_fully_connected_s16_scratch_size(&p->fully_connected)
              : c->layer.datapath == FP_DP_S4 ? fp_fully_connected_s4_scratch_size(&p->fully_connected)
                                               : fp_fully_connected_s8_scratch_size(&p->fully_connected);
+    case FP_OP_TRANSPOSE_CONV2D:
+        return c->layer.datapath == FP_DP_S16 ? fp_transpose_conv2d_s16_scratch_size(&p->transpose_conv2d)
+             : c->layer.datapath == FP_DP_S4 ? fp_transpose_conv2d_s4_scratch_size(&p->transpose_conv2d)
+                                              : fp_transpose_conv2d_s8_scratch_size(&p->transpose_conv2d);
     default:
         return 0;
     }
@@ -285,6 +293,9 @@ int main(int argc, char **argv)
         {"fp_concat_s16", FP_OP_CONCAT, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s8", FP_OP_PAD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_pad_s16", FP_OP_PAD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s8", FP_OP_TRANSPOSE_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s4", FP_OP_TRANSPOSE_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s16", FP_OP_TRANSPOSE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_reduce_s8", FP_OP_REDUCE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_reduce_s16", FP_OP_REDUCE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},

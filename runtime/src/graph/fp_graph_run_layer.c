@@ -174,6 +174,10 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
         fp_need_in(io, 0, fp_mul_count(1, p->requantize.size), graph->tensors[layer->inputs[0]].dtype);
         fp_need_out(io, fp_mul_count(1, p->requantize.size), layer->out_dtype);
         break;
+    case FP_OP_TRANSPOSE_CONV2D:
+        fp_need_in(io, 0, fp_dims_count(&p->transpose_conv2d.input), act);
+        fp_need_out(io, fp_dims_count(&p->transpose_conv2d.output), act);
+        break;
     case FP_OP_REDUCE:
         fp_need_in(io, 0, fp_dims_count(&p->reduce.input), act);
         fp_need_out(io, fp_dims_count(&p->reduce.output), act);

@@ -1,4 +1,4 @@
-"""Lowering of the compute family (fixpoint/ops/defs/compute.py): reduce.
+"""Lowering of the compute family (fixpoint/ops/defs/compute.py): reduce, transpose_conv2d.
 
 reduce "sum" / "mean": one requantization of the zero-point-corrected sum
 (TFLite's QuantizedMeanOrSum), the mean's 1/count folded into the scale;
@@ -15,7 +15,7 @@ from fixpoint.reference.reduce import KINDS, reduced_axes
 
 from .context import LowerContext, QParams
 from .ops_data import output_calibrated, output_same_as_input
-from .ops_weighted import Lowered
+from .ops_weighted import Lowered, _spatial, _weighted_common
 
 # the s16 kernel sums into int32: at most this many full-scale int16 terms fit
 _S16_MAX_WINDOW = 1 << 16
@@ -48,6 +48,18 @@ def lower_reduce(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     params.update(input_offset=-qin.zero_point, output_offset=qout.zero_point,
                   scale=ctx.registers(node, "output", scale).pairs()[0])
     return Lowered(params)
+
+
+def lower_transpose_conv2d(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    """The weighted ops' per-channel weight quantization, bias and registers (ops_weighted), with
+    the transposed geometry (the kernel reads pads as the cropped start of the full output)."""
+    w = ctx.const(node, 1, "weight")
+    c_in = ctx.tensor(node.inputs[0]).shape[3]
+    if w.ndim != 4 or w.shape[3] != c_in:
+        raise ModelError(f"layer '{node.name}': transpose_conv2d weight {list(w.shape)} (OHWI) does not fit "
+                         f"{c_in} input channels")
+    params, arrays = _weighted_common(ctx, node, datapath)
+    return Lowered({**_spatial(node), **params}, arrays)
 
 
 def output_reduce(ctx: LowerContext, node: Node) -> tuple[QParams, str]:

@@ -1,4 +1,4 @@
-"""Normalization of the compute family (fixpoint/ops/defs/compute.py): reduce.
+"""Normalization of the compute family (fixpoint/ops/defs/compute.py): reduce, transpose_conv2d.
 
 Converters (canonicalize), layout rewrites (plan_layout) and float kernels
 (float_exec) of the family's runtime ops, named by the rows.
@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.ir import Graph, Node
+from fixpoint.normalize.graph_edit import add_const
 from fixpoint.ops.onnx_ops import reduce_axes
 
 # ONNX op type -> what the reduce kernel computes ("mean" is a sum with 1/count in its scale)
@@ -24,6 +25,39 @@ def _reduce(graph: Graph, node: Node) -> None:
     [N, C])."""
     node.attrs = {"axes": reduce_axes(node, graph) or [], "kind": _REDUCE_KINDS[node.op]}
     node.op, node.inputs = "reduce", node.inputs[:1]
+
+
+def _conv_transpose(graph: Graph, node: Node) -> None:
+    """ConvTranspose -> transpose_conv2d with its weight [C_in, C_out, KH, KW] as OIHW
+    [C_out, C_in, KH, KW] (output channels first, as conv2d: BatchNorm folds the same way)."""
+    weight = graph.values[node.inputs[1]].data
+    c_out = weight.shape[1]
+    bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
+        add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
+    oihw = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
+    pads = [int(p) for p in node.attrs.get("pads", [0, 0, 0, 0])]
+    node.op, node.inputs = "transpose_conv2d", [node.inputs[0], oihw, bias]
+    node.attrs = {"strides": [int(s) for s in node.attrs.get("strides", [1, 1])],
+                  "dilations": [int(d) for d in node.attrs.get("dilations", [1, 1])],
+                  "pads": pads, "act": "none", "act_range": None}
+
+
+def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
+    """NHWC input, OHWI weight: every input pixel times every tap scattered into the full output,
+    then cropped by the leading pads."""
+    data, weight, bias = x
+    n, h, w, _ = data.shape
+    _, kh, kw, _ = weight.shape
+    (sh, sw), (dh, dw) = node.attrs["strides"], node.attrs["dilations"]
+    top, left = node.attrs["pads"][:2]
+    full = np.zeros((n, max((h - 1) * sh + (kh - 1) * dh + 1, top + out_shape[1]),
+                     max((w - 1) * sw + (kw - 1) * dw + 1, left + out_shape[2]), out_shape[3]))
+    for i in range(kh):
+        for j in range(kw):
+            full[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw] += data @ weight[:, i, j, :].T
+    y = full[:, top:top + out_shape[1], left:left + out_shape[2]] + bias
+    bounds = node.attrs.get("act_range")
+    return y if bounds is None else np.clip(y, bounds[0], bounds[1])
 
 
 def _reduce_layout(graph: Graph, node: Node) -> None:

@@ -360,6 +360,24 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
     return None
 
 
+def _conv_transpose_check(node: Node, graph: Graph) -> str | None:
+    """ConvTranspose: 2-D (4-D tensors), constant weights and bias, group 1, strides, dilations,
+    explicit pads (or auto_pad NOTSET / VALID), output_padding; no output_shape attribute."""
+    if _rank(graph, node.inputs[0]) != 4:
+        return f"{_rank(graph, node.inputs[0]) - 2}-D transposed convolution"
+    if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
+        return "weights or bias are not constant"
+    if int(attr(node, "group", 1)) != 1:
+        return f"group={attr(node, 'group')}"
+    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return f"auto_pad={attr(node, 'auto_pad')}"
+    if attr(node, "output_shape") is not None:
+        return "output_shape attribute (give pads and output_padding)"
+    if any(int(p) < 0 for p in attr(node, "pads", []) or []):
+        return f"negative pads {attr(node, 'pads')}"
+    return None
+
+
 def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:
     """The ONNX axes a Softmax normalizes over: opset 13+ one axis (default -1); before, every
     axis from ``axis`` (default 1) on (the input is coerced to 2-D there)."""

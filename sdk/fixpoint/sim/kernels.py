@@ -272,6 +272,30 @@ def _prep_depthwise_conv2d(where, spec, args, kw) -> _Call:
     return _prep_weighted(where, spec, args, kw, _depthwise_filter)
 
 
+def _transpose_conv_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
+    if w.shape[3] != x.shape[3]:
+        raise _fail(where, f"argument 'filter' {list(w.shape)} must be OHWI [C_out, KH, KW, C_in] with "
+                           f"C_in = {x.shape[3]}")
+    return w.shape[0]
+
+
+def _prep_transpose_conv2d(where, spec, args, kw) -> _Call:
+    """Output shape: ``output_shape=``, else the full output cropped by pad_top / pad_left on both
+    sides ((H - 1) * stride + (KH - 1) * dilation + 1 - 2 * pad_top; ONNX output_padding: pass
+    ``output_shape``)."""
+    if "output_shape" not in kw and args and isinstance(args[0], np.ndarray) and args[0].ndim == 4:
+        x = args[0]
+        w_shape = kw.get("filter_shape", np.shape(args[1]) if len(args) > 1 else np.shape(kw.get("filter")))
+        if len(w_shape) == 4:
+            full = [(x.shape[1 + a] - 1) * _kwint(where, kw, f"stride_{d}", 1)
+                    + (w_shape[1 + a] - 1) * _kwint(where, kw, f"dilation_{d}", 1) + 1
+                    - 2 * _kwint(where, kw, pad, 0) for a, (d, pad) in enumerate((("h", "pad_top"), ("w", "pad_left")))]
+            if min(full) < 1:
+                raise _fail(where, "the pads crop the whole output: pass 'output_shape' or fix the pads")
+            kw["output_shape"] = (x.shape[0], full[0], full[1], w_shape[0])
+    return _prep_weighted(where, spec, args, kw, _transpose_conv_filter)
+
+
 def _prep_fully_connected(where, spec, args, kw) -> _Call:
     return _prep_weighted(where, spec, args, kw, _fully_connected_filter, fc=True)
 
@@ -488,7 +512,7 @@ def _bias_variant(spec: KernelSpec, args: tuple, kw: dict) -> KernelSpec:
     bias = args[2] if len(args) > 2 else kw.get("bias")
     if spec.family == "weighted" and spec.datapath == "s16" and isinstance(bias, np.ndarray) \
             and bias.dtype == np.int32:
-        return KERNEL_SPECS[f"{spec.op}_s16_acc32"]
+        return KERNEL_SPECS.get(f"{spec.op}_s16_acc32", spec)  # ops without a 32-bit 16x8 kernel: refused
     return spec
 
 

@@ -1,4 +1,5 @@
-"""Compute: ``ReduceMean`` / ``ReduceSum`` / ``ReduceMax`` -> runtime ``reduce``."""
+"""Compute: ``ConvTranspose`` -> runtime ``transpose_conv2d``; ``ReduceMean`` / ``ReduceSum`` /
+``ReduceMax`` -> runtime ``reduce``."""
 from __future__ import annotations
 
 from fixpoint.ops.rows import OnnxOp, RuntimeOp
@@ -15,12 +16,35 @@ def _reduce(op_type: str) -> OnnxOp:
 
 
 ONNX = (
+    OnnxOp("ConvTranspose", check=f"{_CHECKS}:_conv_transpose_check", becomes="transpose_conv2d",
+           normalized_by="canonicalize", converter=f"{_NORM}:_conv_transpose", runtime_ops=("transpose_conv2d",),
+           lift_1d="fixpoint.frontend.lift_1d:lift_window"),
     _reduce("ReduceMean"),
     _reduce("ReduceSum"),
     _reduce("ReduceMax"),
 )
 
 RUNTIME = (
+    RuntimeOp(
+        "transpose_conv2d", enum="FP_OP_TRANSPOSE_CONV2D", params_struct="fp_transpose_conv2d_params_t",
+        union_member="transpose_conv2d",
+        kernels={"s8": "fp_transpose_conv2d_s8", "s4": "fp_transpose_conv2d_s4", "s16": "fp_transpose_conv2d_s16"},
+        doc="transposed 2-D convolution (stride, padding, output padding, dilation; groups 1)",
+        has_weights=True,
+        normalized_attrs=("strides", "dilations", "pads", "act", "act_range"), input_count=3,
+        clamping=True, weight_channel_axis=0, refinable=True,
+        float_kernel=f"{_NORM}:_transpose_conv2d_float",
+        layout_rewrite="fixpoint.normalize.plan_layout:_conv2d",
+        lowering="fixpoint.lower.ops_compute:lower_transpose_conv2d",
+        output_rule="fixpoint.lower.ops_data:output_calibrated",
+        params_builder="fixpoint.cparams:_transpose_conv2d",
+        sim_prepare="fixpoint.sim.kernels:_prep_transpose_conv2d",
+        sim_family="weighted", offset_fields=("input_offset", "output_offset"),
+        reference=("fixpoint.reference.transpose_conv:transpose_conv2d",),
+        tests=("tests/runtime/test_transpose_conv.py", "tests/lower/test_lower_compute.py"),
+        notes="weights OHWI like conv2d (the converter makes ONNX's [C_in, C_out, KH, KW] OIHW first); "
+              "the C kernel gathers each output's exact sum, TFLite's reference scatters: same numbers",
+    ),
     RuntimeOp(
         "reduce", enum="FP_OP_REDUCE", params_struct="fp_reduce_params_t", union_member="reduce",
         kernels={"s8": "fp_reduce_s8", "s4": "fp_reduce_s8", "s16": "fp_reduce_s16"},
