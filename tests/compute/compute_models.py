@@ -90,6 +90,38 @@ def softmax_reduce_model(path: Path, seed: int = 2) -> Path:
     return _save(path, nodes, inputs, outputs, inits)
 
 
+def unet_model(path: Path, seed: int = 3) -> Path:
+    """A UNet-ish segmenter on x [n,3,8,8]: conv -> relu (skip) -> strided conv -> relu ->
+    ConvTranspose (stride 2, kernel 3, pads 1, output_padding 1) -> BatchNorm -> relu -> Concat with
+    the skip -> conv -> 'mask' [n,2,8,8]; plus a stride-3 ConvTranspose (stride > kernel) 'up'."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w1", (6, 3, 3, 3), 0.4), _init(rng, "b1", (6,), 0.1),
+             _init(rng, "w2", (8, 6, 3, 3), 0.3), _init(rng, "b2", (8,), 0.1),
+             _init(rng, "wt", (8, 6, 3, 3), 0.3), _init(rng, "bt", (6,), 0.1),
+             numpy_helper.from_array(rng.uniform(0.5, 1.5, 6).astype(np.float32), "bn_s"),
+             _init(rng, "bn_b", (6,), 0.1), _init(rng, "bn_m", (6,), 0.1),
+             numpy_helper.from_array(rng.uniform(0.5, 1.5, 6).astype(np.float32), "bn_v"),
+             _init(rng, "w3", (2, 12, 1, 1), 0.4), _init(rng, "b3", (2,), 0.1),
+             _init(rng, "wu", (8, 2, 2, 2), 0.3)]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="enc1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["skip"], name="relu1"),
+        helper.make_node("Conv", ["skip", "w2", "b2"], ["c2"], name="down", pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c2"], ["bottom"], name="relu2"),
+        helper.make_node("ConvTranspose", ["bottom", "wt", "bt"], ["t"], name="upconv", strides=[2, 2],
+                         pads=[1, 1, 1, 1], output_padding=[1, 1]),
+        helper.make_node("BatchNormalization", ["t", "bn_s", "bn_b", "bn_m", "bn_v"], ["tb"], name="bn"),
+        helper.make_node("Relu", ["tb"], ["up1"], name="relu3"),
+        helper.make_node("Concat", ["up1", "skip"], ["cat"], name="cat", axis=1),
+        helper.make_node("Conv", ["cat", "w3", "b3"], ["mask"], name="head"),
+        helper.make_node("ConvTranspose", ["bottom", "wu"], ["up"], name="up3", strides=[3, 3]),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 8, 8])]
+    outputs = [helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["n", 2, 8, 8]),
+               helper.make_tensor_value_info("up", TensorProto.FLOAT, ["n", 2, 11, 11])]
+    return _save(path, nodes, inputs, outputs, inits)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -102,4 +134,5 @@ MODELS = {
     "reduce": (reduce_model, {"x": (3, 8, 8)}),
     "tcn": (tcn_model, {"x": (4, 32)}),
     "softmax_reduce": (softmax_reduce_model, {"x": (3, 6, 6)}),
+    "unet": (unet_model, {"x": (3, 8, 8)}),
 }

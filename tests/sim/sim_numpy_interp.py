@@ -17,6 +17,7 @@ from fixpoint.reference import data_movement, elementwise, pooling, reduce, soft
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.transpose_conv import transpose_conv2d
 
 RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
@@ -55,6 +56,11 @@ def _depthwise(c: _Ctx, xs):
     w = c.layer.arrays["weights"]
     return depthwise_conv2d(xs[0], w, c.layer.arrays.get("bias"), out_h=c.out_shape[1], out_w=c.out_shape[2],
                             depth_multiplier=w.shape[3] // xs[0].shape[3], **c.spatial(), **c.weighted())
+
+
+def _transpose_conv2d(c: _Ctx, xs):
+    return transpose_conv2d(xs[0], c.layer.arrays["weights"], c.layer.arrays.get("bias"), out_h=c.out_shape[1],
+                            out_w=c.out_shape[2], **c.spatial(), **c.weighted())
 
 
 def _fully_connected(c: _Ctx, xs):
@@ -161,7 +167,7 @@ OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
-    "reduce": _reduce,
+    "reduce": _reduce, "transpose_conv2d": _transpose_conv2d,
 }
 
 

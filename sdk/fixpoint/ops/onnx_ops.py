@@ -181,9 +181,16 @@ def _bias_add_source(graph: Graph, add: Node) -> tuple[Node | None, bool]:
     return producer, single
 
 
+def _weight_op_types() -> set[str]:
+    """ONNX op types that become a runtime op with weights (a BatchNormalization folds into them)."""
+    from fixpoint.ops.registry import ONNX_ROWS, RUNTIME_ROWS
+    return {t for t, row in ONNX_ROWS.items() if any(RUNTIME_ROWS[k].has_weights for k in row.runtime_ops)}
+
+
 def _batchnorm_check(node: Node, graph: Graph) -> str | None:
-    """BatchNormalization: inference mode, constant parameters, directly after a Conv, Gemm or
-    MatMul (plus constant bias Add) whose output it alone consumes (folded into its weights)."""
+    """BatchNormalization: inference mode, constant parameters, directly after a Conv,
+    ConvTranspose, Gemm or MatMul (plus constant bias Add) whose output it alone consumes (folded
+    into its weights)."""
     if int(attr(node, "training_mode", 0)) or _extra_outputs_used(node, graph):
         return "training mode"
     if not all(_is_static(graph, name) for name in node.inputs[1:5]):
@@ -196,7 +203,7 @@ def _batchnorm_check(node: Node, graph: Graph) -> str | None:
         source, source_single = _bias_add_source(graph, producer)
         if source is not None:
             producer, single = source, single and source_single
-    if producer is None or producer.op not in ("Conv", "Gemm", "MatMul"):
+    if producer is None or producer.op not in _weight_op_types():
         return f"input comes from {producer.op if producer else 'a graph input'}"
     if not single:
         return f"output of {producer.name} has other consumers"
