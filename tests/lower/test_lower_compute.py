@@ -1,4 +1,5 @@
-"""Lowering and normalization of the compute family: reduce (ReduceMean / ReduceSum / ReduceMax)."""
+"""Lowering and normalization of the compute family: reduce (ReduceMean / ReduceSum / ReduceMax) and
+transpose_conv2d (ConvTranspose)."""
 from __future__ import annotations
 
 import math
@@ -103,5 +104,60 @@ def test_reduce_normalizes_and_matches_onnxruntime(tmp_path, op, attrs, axes_inp
 def test_reduce_unsupported_uses_name_the_problem(tmp_path, attrs, says):
     out = [1, 3, 4, 5]
     path = _model(tmp_path, helper.make_node("ReduceMean", ["x"], ["y"], **attrs), [2, 3, 4, 5], [2] + out[1:])
+    with pytest.raises(UnsupportedOpError, match=says):
+        load_graph(path)
+
+
+# ---- transpose_conv2d -----------------------------------------------------------------------
+
+def test_transpose_conv2d_weights_bias_and_registers_are_the_conv_ones():
+    rng = np.random.default_rng(3)
+    g = GraphBuilder()
+    x = g.input("x", [1, 3, 3, 2], scale=0.02, zp=-5)
+    w = rng.normal(size=(4, 3, 3, 2)).astype(np.float32)
+    g.const("W", w), g.const("B", np.array([0.1, -0.2, 0.0, 0.3], np.float32))
+    g.node("transpose_conv2d", [x, "W", "B"], "y", [1, 6, 6, 4], scale=0.05, zp=2,
+           attrs={"strides": [2, 2], "dilations": [1, 1], "pads": [1, 1, 0, 0], "act": "none", "act_range": None})
+    plan = lower(g.graph(["y"]), g.quant, RequantProfile(), NO_ARENA)
+    layer_struct(plan, 0)
+    layer = plan.layers[0]
+    assert layer.op == "transpose_conv2d"
+    assert layer.params == {"stride_h": 2, "stride_w": 2, "dilation_h": 1, "dilation_w": 1, "pad_top": 1,
+                            "pad_left": 1, "input_offset": 5, "output_offset": 2, "act_min": -128, "act_max": 127}
+    s_w = np.abs(w.astype(np.float64)).reshape(4, -1).max(axis=1) / 127
+    np.testing.assert_array_equal(layer.arrays["weights"], np.clip(np.round(w / s_w[:, None, None, None]), -127, 127))
+    assert [q31(0.02 * s / 0.05) for s in s_w] == [{"multiplier": int(m), "shift": int(s)} for m, s in
+                                                  zip(layer.arrays["multiplier"], layer.arrays["shift"])]
+
+
+@pytest.mark.parametrize("attrs, in_shape, w_shape", [
+    ({"strides": [2, 2]}, [1, 3, 4, 5], (3, 2, 3, 3)),
+    ({"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]}, [1, 3, 4, 5], (3, 2, 3, 3)),
+    ({"strides": [3, 2], "dilations": [2, 1], "pads": [0, 1, 2, 0]}, [1, 2, 3, 3], (2, 4, 2, 3)),
+    ({"strides": [4, 4]}, [1, 2, 3, 3], (2, 3, 2, 2)),                       # stride > kernel
+    ({"strides": [2], "pads": [1, 0], "output_padding": [1]}, [1, 3, 7], (3, 2, 3)),  # 1-D, lifted
+])
+def test_conv_transpose_normalizes_and_matches_onnxruntime(tmp_path, attrs, in_shape, w_shape):
+    import onnxruntime as ort
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(size=w_shape).astype(np.float32), "W"),
+             numpy_helper.from_array(rng.normal(size=w_shape[1]).astype(np.float32), "B")]
+    node = helper.make_node("ConvTranspose", ["x", "W", "B"], ["y"], **attrs)
+    path = _model(tmp_path, node, in_shape, [None] * len(in_shape), inits)
+    graph = load_graph(path)
+    assert [n.op for n in graph.nodes] == ["transpose_conv2d"]
+    x = rng.normal(size=in_shape).astype(np.float32)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["y"], {"x": x})[0]
+    got = run_normalized(graph, {"x": x})["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs, says", [({"group": 3}, "group=3"), ({"auto_pad": "SAME_UPPER"}, "auto_pad"),
+                                         ({"output_shape": [8, 8]}, "output_shape")])
+def test_conv_transpose_unsupported_uses_name_the_problem(tmp_path, attrs, says):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(size=(3, 1, 3, 3)).astype(np.float32), "W")]
+    node = helper.make_node("ConvTranspose", ["x", "W"], ["y"], strides=[2, 2], **attrs)
+    path = _model(tmp_path, node, [1, 3, 4, 4], [None] * 4, inits)
     with pytest.raises(UnsupportedOpError, match=says):
         load_graph(path)

@@ -10,6 +10,7 @@ from fixpoint.reference import data_movement, elementwise, pooling, reduce, soft
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.transpose_conv import transpose_conv2d
 from fixpoint.reference.requant import requant32, requant64
 from fixpoint.reference.softmax_params import softmax_s8_params, softmax_s16_params
 from fixpoint.sim import kernels as K
@@ -41,7 +42,7 @@ def make_case(spec, rng):
         wlo, whi = (-8, 7) if spec.datapath == "s4" else (-127, 127)
         if spec.op == "fully_connected":
             x, w = ints(rng, (2, c_in * 3), act), ints(rng, (c_out, c_in * 3), np.int8, wlo, whi)
-        elif spec.op == "conv2d":
+        elif spec.op in ("conv2d", "transpose_conv2d"):
             x, w = ints(rng, (1, 5, 4, c_in), act), ints(rng, (c_out, k, k, c_in), np.int8, wlo, whi)
         else:
             mult = int(rng.integers(1, 3))
@@ -56,6 +57,11 @@ def make_case(spec, rng):
         common = dict(kw, act_min=RANGE[np.dtype(act)][0], act_max=RANGE[np.dtype(act)][1], datapath=spec.datapath)
         if spec.op == "fully_connected":
             want = fully_connected(x, w, bias, **common)
+        elif spec.op == "transpose_conv2d":
+            stride = int(rng.integers(1, 3))
+            kw.update(stride_h=stride, stride_w=stride)
+            geo = dict(out_h=4 * stride + k, out_w=3 * stride + k, stride_h=stride, stride_w=stride)
+            want = transpose_conv2d(x, w, bias, **geo, **common)
         else:
             pad, stride = int(rng.integers(0, 2)), int(rng.integers(1, 3))
             kw.update(pad_top=pad, pad_left=pad, stride_h=stride, stride_w=stride)

@@ -369,7 +369,7 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
 
 def _conv_transpose_check(node: Node, graph: Graph) -> str | None:
     """ConvTranspose: 2-D (4-D tensors), constant weights and bias, group 1, strides, dilations,
-    explicit pads (or auto_pad NOTSET / VALID), output_padding; no output_shape attribute."""
+    explicit pads (or auto_pad NOTSET / VALID), output_padding, no output_shape attribute."""
     if _rank(graph, node.inputs[0]) != 4:
         return f"{_rank(graph, node.inputs[0]) - 2}-D transposed convolution"
     if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
