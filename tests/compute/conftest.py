@@ -48,19 +48,20 @@ def model_files(tmp_path_factory) -> Callable[[str], dict[str, Path]]:
 
 
 @pytest.fixture(scope="session")
-def plan_for(model_files, tmp_path_factory) -> Callable[[str, str], Path]:
-    """plan_for(model, board) -> plan file calibrated with the real CLI, once per pair."""
+def plan_for(model_files, tmp_path_factory) -> Callable[..., Path]:
+    """plan_for(model, board, *calibrate_options) -> plan file calibrated with the real CLI, once each."""
     root = tmp_path_factory.mktemp("compute_plans")
-    made: dict[tuple[str, str], Path] = {}
+    made: dict[tuple[str, ...], Path] = {}
 
-    def get(name: str, board: str) -> Path:
-        if (name, board) not in made:
+    def get(name: str, board: str, *options: str) -> Path:
+        key = (name, board, *options)
+        if key not in made:
             files = model_files(name)
-            out = root / f"{name}-{board}"
+            out = root / f"{name}-{board}-{len(made)}"
             proc = run_fixpoint("-q", "calibrate", files["model"], "--data", files["calib"], "--board", board,
-                                "-o", out)
+                                *options, "-o", out)
             assert proc.returncode == 0, proc.stderr
-            made[(name, board)] = out / "plan.fxplan"
-        return made[(name, board)]
+            made[key] = out / "plan.fxplan"
+        return made[key]
 
     return get

@@ -36,9 +36,14 @@ def _inputs(path: Path, plan) -> list[np.ndarray]:
         return [data[name] for name, _ in plan_input_specs(plan)]
 
 
+OPTIONS = {"s8": (), "s16": ("--activation-bits", "16"), "s4": ("--weight-bits", "4"),
+           "refined": ("--equalize", "--bias-correction", "--adaptive-rounding")}
+
+
+@pytest.mark.parametrize("options", sorted(OPTIONS))
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_simulation_is_bit_exact_with_the_numpy_interpreter(model, model_files, plan_for) -> None:
-    plan = load_plan(plan_for(model, "host"))
+def test_simulation_is_bit_exact_with_the_numpy_interpreter(model, options, model_files, plan_for) -> None:
+    plan = load_plan(plan_for(model, "host", *OPTIONS[options]))
     ints = [quantize_input(plan, a, k) for k, a in enumerate(_inputs(model_files(model)["eval"], plan))]
     got = run_plan(plan, ints).outputs
     want, _ = interpret(plan, ints)

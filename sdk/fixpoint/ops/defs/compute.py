@@ -32,7 +32,8 @@ RUNTIME = (
         doc="transposed 2-D convolution (stride, padding, output padding, dilation; groups 1)",
         has_weights=True,
         normalized_attrs=("strides", "dilations", "pads", "act", "act_range"), input_count=3,
-        clamping=True, weight_channel_axis=0, refinable=True,
+        clamping=True, weight_channel_axis=0,
+        # not refinable: fixpoint.lower.patches builds a forward convolution's input patches
         float_kernel=f"{_NORM}:_transpose_conv2d_float",
         layout_rewrite="fixpoint.normalize.plan_layout:_conv2d",
         lowering="fixpoint.lower.ops_compute:lower_transpose_conv2d",
@@ -43,7 +44,8 @@ RUNTIME = (
         reference=("fixpoint.reference.transpose_conv:transpose_conv2d",),
         tests=("tests/runtime/test_transpose_conv.py", "tests/lower/test_lower_compute.py"),
         notes="weights OHWI like conv2d (the converter makes ONNX's [C_in, C_out, KH, KW] OIHW first); "
-              "the C kernel gathers each output's exact sum, TFLite's reference scatters: same numbers",
+              "the C kernel gathers each output's exact sum, TFLite's reference scatters: same numbers; "
+              "bias correction / adaptive rounding skip it (their patch statistics are a forward conv's)",
     ),
     RuntimeOp(
         "reduce", enum="FP_OP_REDUCE", params_struct="fp_reduce_params_t", union_member="reduce",
