@@ -70,3 +70,17 @@ def test_an_op_that_cannot_take_rank_3_keeps_the_check_message(tmp_path):
                       [const("W", rand(3, 2, 1)), const("M", rand(6, 4))]), tmp_path)
     with pytest.raises(UnsupportedOpError, match="Conv"):
         load_model(path)
+
+
+def test_flatten_default_axis_into_gemm(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1]), helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "G"], ["y"])]
+    graph = _check(tmp_path, nodes, [const("W", rand(3, 2, 3)), const("G", rand(3 * 8, 4))], [1, 2, 8], [1, 4])
+    assert [n.op for n in graph.nodes] == ["conv2d", "fully_connected"]
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_softmax_default_axis_on_rank_3(tmp_path, opset):
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"]), helper.make_node("Softmax", ["c"], ["y"])]
+    graph = _check(tmp_path, nodes, [const("W", rand(3, 2, 1))], [1, 2, 5], [1, 3, 5], opset=opset)
+    assert graph.nodes[1].attrs["axis"] == ([2] if opset >= 13 else [1, 2, 3])

@@ -70,9 +70,13 @@ def lift_window(graph: Graph, node: Node) -> None:
 
 
 def lift_axis(graph: Graph, node: Node) -> None:
-    """Concat / Softmax / Flatten: the ``axis`` attribute (its opset default made explicit)."""
-    default = -1 if graph.opset >= 13 or node.op == "Concat" else 1
-    node.attrs["axis"] = _lifted_axis(node.attrs.get("axis", default))
+    """Concat / Flatten: the ``axis`` attribute (Flatten's default 1 made explicit)."""
+    node.attrs["axis"] = _lifted_axis(node.attrs.get("axis", 1))
+
+
+def lift_softmax_axis(graph: Graph, node: Node) -> None:
+    """Softmax: the ``axis`` attribute, whose default depends on the opset (-1 from 13, else 1)."""
+    node.attrs["axis"] = _lifted_axis(node.attrs.get("axis", -1 if graph.opset >= 13 else 1))
 
 
 def lift_axes(graph: Graph, node: Node) -> None:

@@ -13,18 +13,24 @@ from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const
 from fixpoint.ops.onnx_ops import reduce_axes
 
-# ONNX op type -> what the reduce kernel computes ("mean" is a sum with 1/count in its scale)
-_REDUCE_KINDS = {"ReduceMean": "mean", "ReduceSum": "sum", "ReduceMax": "max"}
 # ONNX axis -> NHWC axis, by ONNX rank (the plan_layout convention)
 _AXIS_MAP = {4: {0: 0, 1: 3, 2: 1, 3: 2}, 2: {0: 0, 1: 3}}
 
 
-def _reduce(graph: Graph, node: Node) -> None:
-    """Reduce* -> reduce. With keepdims=0 the output keeps its ONNX (squeezed) shape: the support
-    check admitted only results whose NHWC shape is the kept-dims one (e.g. a mean over H, W to
-    [N, C])."""
-    node.attrs = {"axes": reduce_axes(node, graph) or [], "kind": _REDUCE_KINDS[node.op]}
-    node.op, node.inputs = "reduce", node.inputs[:1]
+def _reduce(kind: str) -> Callable[[Graph, Node], None]:
+    """Reduce* -> reduce of ``kind`` ("mean" is a sum with 1/count in its scale). With keepdims=0
+    the output keeps its ONNX (squeezed) shape: the support check admitted only results whose NHWC
+    shape is the kept-dims one (e.g. a mean over H, W to [N, C])."""
+    def convert(graph: Graph, node: Node) -> None:
+        node.attrs = {"axes": reduce_axes(node, graph) or [], "kind": kind}
+        node.op, node.inputs = "reduce", node.inputs[:1]
+    return convert
+
+
+# Named so the rows (fixpoint/ops/defs/compute.py) can reference them.
+_reduce_mean = _reduce("mean")
+_reduce_sum = _reduce("sum")
+_reduce_max = _reduce("max")
 
 
 def _conv_transpose(graph: Graph, node: Node) -> None:

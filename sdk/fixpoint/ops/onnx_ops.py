@@ -426,8 +426,8 @@ def reduce_axes(node: Node, graph: Graph) -> list[int] | None:
         axes = [int(a) for a in attr(node, "axes", []) or []]
     if not axes:
         return [] if int(attr(node, "noop_with_empty_axes", 0)) else list(range(rank))
-    return sorted({a % rank for a in axes if -rank <= a < rank}) if all(-rank <= a < rank for a in axes) \
-        else [rank]  # out of range: reported by the check
+    # an axis out of range stays as given (outside [0, rank)): the check reports it
+    return sorted({a % rank if -rank <= a < rank else a for a in axes})
 
 
 def _reduce_check(node: Node, graph: Graph) -> str | None:
@@ -442,7 +442,7 @@ def _reduce_check(node: Node, graph: Graph) -> str | None:
     axes = reduce_axes(node, graph)
     if axes is None:
         return "axes are not constant"
-    if axes and axes[-1] >= rank:
+    if axes and (axes[0] < 0 or axes[-1] >= rank):
         return f"axes {attr(node, 'axes', None)} out of range for a rank-{rank} tensor"
     if 0 in axes and graph.values[node.inputs[0]].shape[0] != 1:
         return "reduces the batch axis"

@@ -69,6 +69,7 @@ from .. import cparams
 from ..ops.registry import runtime_refs
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import RequantProfile
+from ..reference.reduce import KINDS as REDUCE_KINDS
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
@@ -418,10 +419,9 @@ def _prep_reduce(where, spec, args, kw) -> _Call:
         raise _fail(where, f"argument 'output_shape' {list(out)} is not the input {list(x.shape)} "
                            "with reduced dims of 1")
     kind = kw.get("kind", "sum")
-    kinds = {"sum": 0, "max": 1}
-    if kind in kinds:
-        kw["kind"] = kinds[kind]
-    elif not (isinstance(kind, (int, np.integer)) and not isinstance(kind, bool) and kind in kinds.values()):
+    if kind in REDUCE_KINDS:
+        kw["kind"] = REDUCE_KINDS[kind]
+    elif not (isinstance(kind, (int, np.integer)) and not isinstance(kind, bool) and kind in REDUCE_KINDS.values()):
         raise _fail(where, f"argument 'kind' must be 'sum' or 'max', got {kind!r}")
     return _Call([x], {}, out, kw, mode)
 

@@ -9,9 +9,9 @@ _NORM = "fixpoint.normalize.compute_ops"
 _REDUCE_BECOMES = "reduce (keepdims=0: plus a layout-neutral reshape)"
 
 
-def _reduce(op_type: str) -> OnnxOp:
+def _reduce(op_type: str, kind: str) -> OnnxOp:
     return OnnxOp(op_type, check=f"{_CHECKS}:_reduce_check", becomes=_REDUCE_BECOMES,
-                  normalized_by="canonicalize", converter=f"{_NORM}:_reduce", runtime_ops=("reduce",),
+                  normalized_by="canonicalize", converter=f"{_NORM}:_reduce_{kind}", runtime_ops=("reduce",),
                   lift_1d="fixpoint.frontend.lift_1d:lift_axes")
 
 
@@ -19,9 +19,9 @@ ONNX = (
     OnnxOp("ConvTranspose", check=f"{_CHECKS}:_conv_transpose_check", becomes="transpose_conv2d",
            normalized_by="canonicalize", converter=f"{_NORM}:_conv_transpose", runtime_ops=("transpose_conv2d",),
            lift_1d="fixpoint.frontend.lift_1d:lift_window"),
-    _reduce("ReduceMean"),
-    _reduce("ReduceSum"),
-    _reduce("ReduceMax"),
+    _reduce("ReduceMean", "mean"),
+    _reduce("ReduceSum", "sum"),
+    _reduce("ReduceMax", "max"),
 )
 
 RUNTIME = (

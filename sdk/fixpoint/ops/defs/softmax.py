@@ -6,7 +6,7 @@ from fixpoint.ops.rows import OnnxOp, RuntimeOp
 ONNX = (
     OnnxOp("Softmax", check="fixpoint.ops.onnx_ops:_softmax_check", becomes="softmax",
            normalized_by="canonicalize", converter="fixpoint.normalize.canonicalize:_softmax",
-           runtime_ops=("softmax",), lift_1d="fixpoint.frontend.lift_1d:lift_axis"),
+           runtime_ops=("softmax",), lift_1d="fixpoint.frontend.lift_1d:lift_softmax_axis"),
 )
 
 RUNTIME = (
