@@ -94,3 +94,48 @@ def test_hil_is_bit_exact_on_every_board(model, board, model_files, plan_for, fi
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(js.read_text())
     assert result["bit_exact"] == result["n_samples"] == int(n) and result["passed"], result
+
+
+def test_eval_cli_on_rank_3_data(model_files, plan_for, fixpoint_cli, tmp_path) -> None:
+    js = tmp_path / "eval.json"
+    proc = fixpoint_cli("-q", "eval", model_files("tcn")["model"], "--plan", plan_for("tcn", "host"), "--data",
+                        model_files("tcn")["eval"], "--json", js)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(js.read_text())
+    assert result["n_samples"] == 48 and result["agreement"] is not None
+
+
+def test_codegen_cli_on_a_rank_3_plan(plan_for, fixpoint_cli, tmp_path) -> None:
+    proc = fixpoint_cli("-q", "codegen", "--plan", plan_for("tcn", "host"), "-o", tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr
+    header = next((tmp_path / "c").glob("*_model.h")).read_text()
+    assert "ONNX layout NCL" in header
+
+
+def _one_error(proc, *fragments: str) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
+    assert all(f in lines[0] for f in fragments), lines[0]
+
+
+def test_rank_3_data_in_the_wrong_layout_is_one_error(model_files, plan_for, fixpoint_cli, tmp_path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((4, 32, 4), np.float32))  # (N, L, C) instead of (N, C, L)
+    proc = fixpoint_cli("-q", "simulate", "--plan", plan_for("tcn", "host"), "--data", bad, "-o", tmp_path / "o.npz")
+    _one_error(proc, "x")
+
+
+def test_unsupported_conv_transpose_is_one_error(fixpoint_cli, tmp_path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "w")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", group=4, strides=[2, 2])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 9, 9])], [w])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((4, 4, 4, 4), np.float32))
+    proc = fixpoint_cli("-q", "calibrate", path, "--data", data, "-o", tmp_path / "p")
+    _one_error(proc, "up (ConvTranspose)", "group=4")
