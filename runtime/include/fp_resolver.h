@@ -108,7 +108,13 @@
     X(U16, RESIZE,           S16, resize_s16,           resize,           fp_resize_s16) \
     X(U8,  SLICE,            S8,  slice_s8,             slice,            fp_slice_s8) \
     X(U8,  SLICE,            S4,  slice_s4,             slice,            fp_slice_s8) \
-    X(U16, SLICE,            S16, slice_s16,            slice,            fp_slice_s16)
+    X(U16, SLICE,            S16, slice_s16,            slice,            fp_slice_s16) \
+    X(W8,  TRANSPOSE_CONV2D, S8,  transpose_conv2d_s8,  transpose_conv2d, fp_transpose_conv2d_s8) \
+    X(W8,  TRANSPOSE_CONV2D, S4,  transpose_conv2d_s4,  transpose_conv2d, fp_transpose_conv2d_s4) \
+    X(W16, TRANSPOSE_CONV2D, S16, transpose_conv2d_s16, transpose_conv2d, fp_transpose_conv2d_s16) \
+    X(U8,  REDUCE,           S8,  reduce_s8,            reduce,           fp_reduce_s8) \
+    X(U8,  REDUCE,           S4,  reduce_s4,            reduce,           fp_reduce_s8) \
+    X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)
 /* clang-format on */
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */

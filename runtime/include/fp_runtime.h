@@ -83,6 +83,27 @@ fp_status_t fp_depthwise_conv2d_s16_acc32(const fp_depthwise_conv2d_params_t *pa
                                           const int32_t *bias, int16_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s16_acc32_scratch_size(const fp_depthwise_conv2d_params_t *params);
 
+/* ---- transposed conv2d: filter OHWI [C_out, KH, KW, C_in], groups 1 ---- */
+/* dims >= 1 with counts <= 2^31 - 1, output.n = input.n, output.c = filter.n,
+ * filter.c = input.c; strides, dilations >= 1, pad_top / pad_left >= 0 (the
+ * cropped start of the full output); requant n = 1 or C_out, legal for the
+ * datapath's accumulator (docs/rounding.md); s8 / s4: input_offset in
+ * [-16777087, 16777088], any int32 output_offset, act range in int8, int32
+ * bias or NULL; s16: offsets 0, act range in int16, int64 bias or NULL.
+ * Scratch: 0 bytes (s8, s16), KH * KW * C_in bytes (s4). */
+fp_status_t fp_transpose_conv2d_s8(const fp_transpose_conv2d_params_t *params, const int8_t *input,
+                                   const int8_t *filter, const int32_t *bias, int8_t *output,
+                                   void *scratch);
+size_t fp_transpose_conv2d_s8_scratch_size(const fp_transpose_conv2d_params_t *params);
+fp_status_t fp_transpose_conv2d_s4(const fp_transpose_conv2d_params_t *params, const int8_t *input,
+                                   const int8_t *packed_filter, const int32_t *bias, int8_t *output,
+                                   void *scratch);
+size_t fp_transpose_conv2d_s4_scratch_size(const fp_transpose_conv2d_params_t *params);
+fp_status_t fp_transpose_conv2d_s16(const fp_transpose_conv2d_params_t *params, const int16_t *input,
+                                    const int8_t *filter, const int64_t *bias, int16_t *output,
+                                    void *scratch);
+size_t fp_transpose_conv2d_s16_scratch_size(const fp_transpose_conv2d_params_t *params);
+
 /* ---- fully connected: input [batches, depth], filter [C_out, depth] ---- */
 fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *filter,
@@ -150,15 +171,29 @@ fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input
 fp_status_t fp_avg_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
 
-/* ---- softmax over the last dim of [rows, depth] ----------------------- */
+/* ---- softmax over one axis of [outer, depth, inner] ------------------- */
+/* rows, depth >= 1, rows * depth <= 2^31 - 1, inner >= 1 dividing rows
+ * (inner 1: the last dim of [rows, depth]); the vector r starts at
+ * (r / inner) * depth * inner + r % inner, its elements inner apart. */
 fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *input, int16_t *output);
 /* int8 in, int16 out (scale 1/65536, zero point -32768, as TFLite requires for
- * this pair): the parameters and ranges of fp_softmax_s8 (rows, depth >= 1,
- * rows * depth <= 2^31 - 1, input_multiplier >= 0, input_left_shift in
+ * this pair): the parameters and ranges of fp_softmax_s8 (rows, depth, inner as
+ * above, input_multiplier >= 0, input_left_shift in
  * [0, 31], diff_min <= 0; the LUT pointers are unused). */
 fp_status_t fp_softmax_s8_s16(const fp_softmax_params_t *params, const int8_t *input,
                               int16_t *output);
+
+/* ---- reduce (ReduceSum / ReduceMean / ReduceMax) ----------------------- */
+/* input / output dims >= 1 with count <= 2^31 - 1; every output dim equals the
+ * input dim (kept) or is 1 (reduced); kind FP_REDUCE_SUM or FP_REDUCE_MAX;
+ * act_min <= act_max within the element type. FP_REDUCE_SUM only: mode legal,
+ * scale a legal 32-bit-accumulator (multiplier, shift) (docs/rounding.md),
+ * input_offset / output_offset any int32 for int8 and 0 for int16. The sum of
+ * (x + input_offset) is exact in int64 and saturated to int32 before the
+ * requantization. FP_REDUCE_MAX ignores offsets, scale and mode. */
+fp_status_t fp_reduce_s8(const fp_reduce_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_reduce_s16(const fp_reduce_params_t *params, const int16_t *input, int16_t *output);
 
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,

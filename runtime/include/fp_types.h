@@ -70,8 +70,16 @@ typedef enum {
     FP_OP_MAXIMUM = 16,
     FP_OP_TRANSPOSE = 17,
     FP_OP_RESIZE = 18,
-    FP_OP_SLICE = 19
+    FP_OP_SLICE = 19,
+    FP_OP_TRANSPOSE_CONV2D = 20,
+    FP_OP_REDUCE = 21
 } fp_op_t;
+
+/* What fp_reduce_* computes over the reduced axes. */
+typedef enum {
+    FP_REDUCE_SUM = 0,  /* requant(sum(x + input_offset)) + output_offset; a mean folds 1/count into the scale */
+    FP_REDUCE_MAX = 1   /* max(x), clamped; input and output share scale and zero point */
+} fp_reduce_kind_t;
 
 /* A 4-D shape. Activations: NHWC. Filters: see each params struct. */
 typedef struct {
@@ -199,7 +207,10 @@ typedef struct {
     int32_t act_max;
 } fp_pool_params_t;
 
-/* softmax over the innermost dimension of [rows, depth].
+/* softmax over one axis of [outer, depth, inner]: `rows` = outer * inner
+ * vectors of `depth` elements, consecutive elements `inner` apart (inner 1:
+ * the innermost dimension of [rows, depth], TFLite's layout; inner > 1: any
+ * other axis, e.g. H of NHWC with inner = W * C).
  * s8: TFLite fixed-point exp (input_multiplier, input_left_shift, diff_min),
  *     output scale 1/256, zero point -128.
  * s16: TFLite LUT path, exp_lut and one_over_one_plus_x_lut have 513 entries,
@@ -207,6 +218,7 @@ typedef struct {
 typedef struct {
     int32_t rows;
     int32_t depth;
+    int32_t inner;         /* >= 1, divides rows */
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;
@@ -346,6 +358,47 @@ typedef struct {
     int32_t ratio_den[2];
 } fp_resize_params_t;
 
+/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV),
+ * groups 1: filter dims OHWI [C_out, KH, KW, C_in]. Output (oy, ox) sums
+ * input (iy, ix) x filter tap (ky, kx) wherever
+ * oy + pad_top = iy * stride_h + ky * dilation_h (same for x); pad_top /
+ * pad_left crop the start of the full output, its end is implied by the
+ * output dims (so ONNX output_padding is in the output dims). */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t filter;
+    fp_dims_t output;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t input_offset;  /* -input_zero_point; 0 for s16 */
+    int32_t output_offset; /* +output_zero_point; 0 for s16 */
+    int32_t act_min;
+    int32_t act_max;
+    fp_requant_t requant;
+} fp_transpose_conv2d_params_t;
+
+/* reduce over any subset of the NHWC axes: an output dim equal to the input
+ * dim is kept, an output dim of 1 (input dim > 1) is reduced. kind
+ * FP_REDUCE_SUM: out = clamp(requant(sum(x + input_offset), scale) +
+ * output_offset) (ReduceSum; ReduceMean with 1/count folded into scale, as
+ * TFLite's QuantizedMeanOrSum); FP_REDUCE_MAX: out = clamp(max(x)), the
+ * offsets, scale and mode unused. */
+typedef struct {
+    fp_dims_t input;
+    fp_dims_t output;
+    int32_t kind;           /* fp_reduce_kind_t */
+    int32_t input_offset;   /* -input_zero_point; 0 for s16 */
+    int32_t output_offset;  /* +output_zero_point; 0 for s16 */
+    fp_scale_t scale;
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_reduce_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -365,6 +418,8 @@ typedef union {
     fp_transpose_params_t transpose;
     fp_resize_params_t resize;
     fp_slice_params_t slice;
+    fp_reduce_params_t reduce;
+    fp_transpose_conv2d_params_t transpose_conv2d;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

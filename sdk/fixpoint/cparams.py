@@ -41,6 +41,7 @@ import numpy as np
 from .ops.registry import runtime_refs
 from .ops.runtime_ops import RUNTIME_OPS
 from .reference.int4 import pack_int4
+from .reference.reduce import KINDS as REDUCE_KINDS, reduced_axes
 from .plan import DTYPES, Plan, PlanError, PlanLayer, PlanTensor, RequantProfile
 
 MAX_LAYER_INPUTS = 8
@@ -206,6 +207,10 @@ def _conv2d(c: OpContext) -> dict[str, Any]:
     return _with_tail(c, fields)
 
 
+def _transpose_conv2d(c: OpContext) -> dict[str, Any]:
+    return _with_tail(c, _conv_common(c, c.array("weights", ndim=4).shape))
+
+
 def _depthwise_conv2d(c: OpContext) -> dict[str, Any]:
     weights = c.array("weights", ndim=4)
     fields = _conv_common(c, weights.shape)
@@ -275,16 +280,47 @@ def _pool(c: OpContext) -> dict[str, Any]:
     return fields
 
 
-def _softmax(c: OpContext) -> dict[str, Any]:
+def _softmax_geometry(c: OpContext) -> tuple[int, int, int]:
+    """rows, depth, inner: the last axis unless params give depth and inner (any other axis:
+    [outer, depth, inner] with rows = outer * inner)."""
     shape = c.in_shapes[0]
+    if "inner" not in c.scalars:
+        return c.derived("rows", _count(shape[:-1])), c.derived("depth", shape[-1]), 1
+    depth, inner, count = c.scalar("depth"), c.scalar("inner"), _count(shape)
+    if depth < 1 or inner < 1 or count % (depth * inner):
+        raise CParamsError(f"params depth {depth} and inner {inner} do not divide the {count} elements "
+                           f"of {list(shape)}")
+    return c.derived("rows", count // depth), depth, inner
+
+
+def _softmax(c: OpContext) -> dict[str, Any]:
     s16 = c.datapath == "s16"
-    fields = {"rows": c.derived("rows", _count(shape[:-1])), "depth": c.derived("depth", shape[-1]),
+    rows, depth, inner = _softmax_geometry(c)
+    fields = {"rows": rows, "depth": depth, "inner": inner,
               "input_multiplier": c.scalar("input_multiplier"), "input_left_shift": c.scalar("input_left_shift"),
               "diff_min": c.scalar("diff_min", 0 if s16 else _REQUIRED)}
     for lut in ("exp_lut", "one_over_one_plus_x_lut"):
         if s16:
             c.array(lut)
         fields[lut] = ArrayRef(lut) if lut in c.arrays else None
+    return fields
+
+
+def _reduce(c: OpContext) -> dict[str, Any]:
+    try:
+        reduced_axes(c.in_shapes[0], c.out_shape)
+    except ValueError as exc:
+        raise CParamsError(str(exc)) from None
+    kind = c.scalar("kind")
+    if kind not in REDUCE_KINDS.values():
+        raise CParamsError(f"params field 'kind' = {kind} is not one of {REDUCE_KINDS} (fp_reduce_kind_t)")
+    neutral = {"multiplier": 0, "shift": 0}
+    fields = {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "kind": kind,
+              "input_offset": c.scalar("input_offset", 0), "output_offset": c.scalar("output_offset", 0),
+              "scale": c.scale("scale") if "scale" in c.scalars or kind != REDUCE_KINDS["max"] else neutral}
+    c._used.add("scale")
+    fields.update(c.act_range())
+    fields["mode"] = dict(c.mode)
     return fields
 
 

@@ -249,7 +249,7 @@ def _undo_equalization(plan: Plan, index: int, values: np.ndarray, factors: dict
     if t.name not in factors:
         return values
     f = np.asarray(factors[t.name], dtype=np.float64)
-    shape = {"NCHW": (1, -1, 1, 1), "NC": (1, -1)}.get(t.source_layout, (1, 1, 1, -1))
+    shape = {"NCHW": (1, -1, 1, 1), "NC": (1, -1), "NCL": (1, -1, 1)}.get(t.source_layout, (1, 1, 1, -1))
     return values / f.reshape(shape)
 
 

@@ -16,6 +16,7 @@ SAMPLE_SHAPES: dict[str, Callable[[int, int, int], list[int]]] = {
     "NCHW": lambda h, w, c: [c, h, w],
     "NHWC": lambda h, w, c: [h, w, c],
     "NC": lambda h, w, c: [c],
+    "NCL": lambda h, w, c: [c, w],   # (N, C, L) lifted to (N, C, 1, L): h == 1
 }
 
 __all__ = ["SAMPLE_SHAPES", "graph_input_specs", "plan_input_specs", "plan_output_names", "sample_shape"]

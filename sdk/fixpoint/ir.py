@@ -34,7 +34,7 @@ class Value:
     shape: list[int]
     dtype: str = "float32"
     data: np.ndarray | None = None
-    source_layout: str = ""      # set in normalized graphs: "NCHW" | "NC" | "NHWC"
+    source_layout: str = ""      # set in normalized graphs: "NCHW" | "NC" | "NCL" | "NHWC"
 
     @property
     def is_const(self) -> bool:

@@ -64,7 +64,7 @@ class PlanTensor:
     scale: float
     zero_point: int
     source: str = ""                 # the ONNX tensor name it quantizes
-    source_layout: str = "NHWC"      # layout of the ONNX tensor: "NCHW", "NC", "NHWC"
+    source_layout: str = "NHWC"      # layout of the ONNX tensor: "NCHW", "NC", "NCL" (N, C, L), "NHWC"
     offset: int = -1                 # arena byte offset (set by memory planning)
 
     @property

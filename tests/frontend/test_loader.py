@@ -134,7 +134,7 @@ def test_unknown_domain_op_hides_downstream_shapes(tmp_path):
      [const("p", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))], ["pad (Pad)", "mode=wrap"]),
     (helper.make_node("Pad", ["x", "p"], ["y"], name="far", mode="reflect"),
      [const("p", np.array([0, 0, 8, 1, 0, 0, 1, 1], np.int64))], ["far (Pad)", "reflect pads reach beyond"]),
-    (helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=2), [], ["sm (Softmax)", "axis 2"]),
+    (helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=0), [], ["sm (Softmax)", "axis 0 is the batch axis"]),
     (helper.make_node("MaxPool", ["x"], ["y"], name="ceil", kernel_shape=[2, 2], strides=[3, 3],
                       pads=[0, 0, 1, 1], ceil_mode=1), [],
      ["ceil (MaxPool)", "inference gives H, W [4, 4], onnxruntime [3, 3]"]),

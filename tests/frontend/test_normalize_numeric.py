@@ -172,13 +172,16 @@ def test_pools(tmp_path, op, attrs):
     assert _ops(graph) == ["max_pool" if "Max" in op else "avg_pool"]
 
 
-@pytest.mark.parametrize("opset, shape, axis", [(13, [1, 5, 3, 2], 1), (17, [1, 6], -1),
-                                                (11, [1, 6], 1), (11, [1, 6, 1, 1], 1)])
-def test_softmax(tmp_path, opset, shape, axis):
+@pytest.mark.parametrize("opset, shape, axis, nhwc_axes", [
+    (13, [1, 5, 3, 2], 1, [3]), (17, [1, 6], -1, [3]), (11, [1, 6], 1, [3]), (11, [1, 6, 1, 1], 1, [1, 2, 3]),
+    (13, [1, 5, 3, 2], 2, [1]), (13, [1, 5, 3, 2], -1, [2]),          # any single axis (opset 13)
+    (11, [1, 5, 3, 2], 1, [1, 2, 3]), (11, [1, 5, 3, 2], 2, [1, 2]),  # flattened from axis (opset < 13)
+    (11, [1, 5, 3, 2], 3, [2])])
+def test_softmax(tmp_path, opset, shape, axis, nhwc_axes):
     nodes = [helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=axis)]
     proto = model(nodes, [tensor("x", shape)], [tensor("y", shape)], opset=opset)
     graph = check_against_ort(save(proto, tmp_path))
-    assert graph.nodes[0].op == "softmax" and graph.nodes[0].attrs == {"axis": 3}
+    assert graph.nodes[0].op == "softmax" and graph.nodes[0].attrs == {"axis": nhwc_axes}
 
 
 def test_leaky_relu_and_standalone_relu_after_pool(tmp_path):

@@ -90,12 +90,22 @@ def test_reordering_reshape_is_staged_through_transposes(tmp_path):
     assert [n.op for n in graph.nodes][:3] == ["conv2d", "transpose", "copy"]
 
 
-def test_rank3_activation_is_rejected_with_the_tensor_name(tmp_path):
+def test_rank5_activation_is_rejected_with_the_tensor_name(tmp_path):
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="to5d"),
+             helper.make_node("Relu", ["r"], ["y"], name="relu")]
+    proto = model(nodes, [tensor("x", [1, 12])], [tensor("y", [1, 3, 2, 1, 2])],
+                  [const("shape", np.array([1, 3, 2, 1, 2], np.int64))])
+    with pytest.raises(NormalizeError, match=r"to5d \(Reshape\): produces rank-5 tensor 'r' \[1, 3, 2, 1, 2\]"):
+        normalize(load_model(save(proto, tmp_path)))
+
+
+def test_rank3_reshape_that_reorders_elements_is_rejected(tmp_path):
+    """[N, 12] -> (N, C, L) is lifted to (N, C, 1, L), stored L-major: the reshape would reorder."""
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="to3d"),
              helper.make_node("Relu", ["r"], ["y"], name="relu")]
     proto = model(nodes, [tensor("x", [1, 12])], [tensor("y", [1, 3, 4])],
                   [const("shape", np.array([1, 3, 4], np.int64))])
-    with pytest.raises(NormalizeError, match=r"to3d \(Reshape\): produces rank-3 tensor 'r' \[1, 3, 4\]"):
+    with pytest.raises(NormalizeError, match=r"to3d \(Reshape\): reshape \[1, 12\] -> \[1, 3, 1, 4\] changes"):
         normalize(load_model(save(proto, tmp_path)))
 
 

@@ -36,7 +36,7 @@ class Softmax:
                  exp_table: np.ndarray | None = None, recip_table: np.ndarray | None = None):
         self.tables = (exp_table, recip_table)
         self.ptr = ffi.new("fp_softmax_params_t *", {
-            "rows": rows, "depth": depth, "input_multiplier": multiplier, "input_left_shift": left_shift,
+            "rows": rows, "depth": depth, "inner": 1, "input_multiplier": multiplier, "input_left_shift": left_shift,
             "diff_min": diff_min,
             "exp_lut": ffi.NULL if exp_table is None else ffi.from_buffer("int16_t[]", exp_table),
             "one_over_one_plus_x_lut": ffi.NULL if recip_table is None else ffi.from_buffer("int16_t[]", recip_table)})

@@ -221,6 +221,40 @@ static void gen_conv(fz_case_t *c)
     c->out_bytes = count(&p->output) * elsize(act);
 }
 
+static void gen_transpose_conv(fz_case_t *c)
+{
+    fp_transpose_conv2d_params_t *p = &c->layer.params.transpose_conv2d;
+    uint8_t act = act_of(c->layer.datapath);
+    int32_t cin = rnd_in(1, 4);
+    int32_t cout = rnd_in(1, 4);
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 4), rnd_in(1, 4), cin);
+    p->filter = rdims(cout, rnd_in(1, 3), rnd_in(1, 3), cin);
+    p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), cout);
+    p->stride_h = rnd_in(1, 3);
+    p->stride_w = rnd_in(1, 3);
+    p->dilation_h = rnd_in(1, 2);
+    p->dilation_w = rnd_in(1, 2);
+    p->pad_top = rnd_in(0, 2);
+    p->pad_left = rnd_in(0, 2);
+    roffset(c, &p->input_offset, act);
+    roffset(c, &p->output_offset, act);
+    ract(c, &p->act_min, &p->act_max, act);
+    rrequant(c, &p->requant, cout);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->filter);
+    dims_fields(c, &p->output);
+    field(c, &p->stride_h, FIELD_ANY);
+    field(c, &p->stride_w, FIELD_ANY);
+    field(c, &p->dilation_h, FIELD_ANY);
+    field(c, &p->dilation_w, FIELD_ANY);
+    field(c, &p->pad_top, FIELD_ANY);
+    field(c, &p->pad_left, FIELD_ANY);
+    gen_weights(c, count(&p->filter), cout);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
 static void gen_depthwise(fz_case_t *c)
 {
     fp_depthwise_conv2d_params_t *p = &c->layer.params.depthwise_conv2d;
@@ -359,7 +393,8 @@ static void gen_softmax(fz_case_t *c)
 {
     fp_softmax_params_t *p = &c->layer.params.softmax;
     uint8_t act = act_of(c->layer.datapath);
-    p->rows = rnd_in(1, 4);
+    p->inner = rnd_in(1, 3);
+    p->rows = p->inner * rnd_in(1, 3);
     p->depth = rnd_in(1, 12);
     p->input_multiplier = (int32_t)(rnd() >> 1);
     p->input_left_shift = rnd_in(0, 31);
@@ -368,6 +403,7 @@ static void gen_softmax(fz_case_t *c)
     p->one_over_one_plus_x_lut = act == FP_DTYPE_S16 ? owned(c, 513 * 2) : NULL;
     field(c, &p->rows, FIELD_DIM);
     field(c, &p->depth, FIELD_DIM);
+    field(c, &p->inner, FIELD_ANY);
     field(c, &p->input_multiplier, FIELD_ANY);
     field(c, &p->input_left_shift, FIELD_ANY);
     field(c, &p->diff_min, FIELD_ANY);
@@ -503,6 +539,27 @@ static void gen_resize(fz_case_t *c)
     }
     dims_fields(c, &p->input);
     dims_fields(c, &p->output);
+    c->n_in = 1;
+    c->in_bytes[0] = count(&p->input) * elsize(act);
+    c->out_bytes = count(&p->output) * elsize(act);
+}
+
+static void gen_reduce(fz_case_t *c)
+{
+    fp_reduce_params_t *p = &c->layer.params.reduce;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 5), rnd_in(1, 5), rnd_in(1, 4));
+    p->output = rdims(rnd() % 2 ? 1 : p->input.n, rnd() % 2 ? 1 : p->input.h, rnd() % 2 ? 1 : p->input.w,
+                      rnd() % 2 ? 1 : p->input.c);
+    p->kind = rnd() % 4 ? FP_REDUCE_SUM : FP_REDUCE_MAX;
+    roffset(c, &p->input_offset, act);
+    roffset(c, &p->output_offset, act);
+    rscale(c, &p->scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    dims_fields(c, &p->input);
+    dims_fields(c, &p->output);
+    field(c, &p->kind, FIELD_ANY);
     c->n_in = 1;
     c->in_bytes[0] = count(&p->input) * elsize(act);
     c->out_bytes = count(&p->output) * elsize(act);
@@ -645,6 +702,8 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_TRANSPOSE: gen_transpose(c); break;
     case FP_OP_SLICE: gen_slice(c); break;
     case FP_OP_RESIZE: gen_resize(c); break;
+    case FP_OP_REDUCE: gen_reduce(c); break;
+    case FP_OP_TRANSPOSE_CONV2D: gen_transpose_conv(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

@@ -32,9 +32,8 @@
 #include "fp_runtime.h"
 #include "fuzz_case.h"
 
-/* The first fp_op_t value no kernel has (the highest defined + 1); 13..16 are
- * reserved for other branches and treated as unknown here until merged. */
-#define FZ_FIRST_UNKNOWN_OP 20
+/* The highest fp_op_t value defined + 1. */
+#define FZ_FIRST_UNKNOWN_OP 22
 
 /* ---- calling the kernels directly --------------------------------------- */
 
@@ -66,6 +65,10 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
         return s16 ? fp_depthwise_conv2d_s16(&p->depthwise_conv2d, in[0], w, b64, out, scratch)
              : s4 ? fp_depthwise_conv2d_s4(&p->depthwise_conv2d, in[0], w, b32, out, scratch)
                   : fp_depthwise_conv2d_s8(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
+    case FP_OP_TRANSPOSE_CONV2D:
+        return s16 ? fp_transpose_conv2d_s16(&p->transpose_conv2d, in[0], w, b64, out, scratch)
+             : s4 ? fp_transpose_conv2d_s4(&p->transpose_conv2d, in[0], w, b32, out, scratch)
+                  : fp_transpose_conv2d_s8(&p->transpose_conv2d, in[0], w, b32, out, scratch);
     case FP_OP_FULLY_CONNECTED:
         return s16 ? fp_fully_connected_s16(&p->fully_connected, in[0], w, b64, out, scratch)
              : s4 ? fp_fully_connected_s4(&p->fully_connected, in[0], w, b32, out, scratch)
@@ -83,6 +86,7 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
         return s16 ? fp_transpose_s16(&p->transpose, in[0], out) : fp_transpose_s8(&p->transpose, in[0], out);
     case FP_OP_RESIZE: return s16 ? fp_resize_s16(&p->resize, in[0], out) : fp_resize_s8(&p->resize, in[0], out);
     case FP_OP_SLICE: return s16 ? fp_slice_s16(&p->slice, in[0], out) : fp_slice_s8(&p->slice, in[0], out);
+    case FP_OP_REDUCE: return s16 ? fp_reduce_s16(&p->reduce, in[0], out) : fp_reduce_s8(&p->reduce, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
     case FP_OP_LUT: return s16 ? fp_lut_s16(&p->lut, in[0], out) : fp_lut_s8(&p->lut, in[0], out);
@@ -116,6 +120,10 @@ static size_t scratch_size(const fz_case_t *c)
         return c->layer.datapath == FP_DP_S16 ? fp_fully_connected_s16_scratch_size(&p->fully_connected)
              : c->layer.datapath == FP_DP_S4 ? fp_fully_connected_s4_scratch_size(&p->fully_connected)
                                               : fp_fully_connected_s8_scratch_size(&p->fully_connected);
+    case FP_OP_TRANSPOSE_CONV2D:
+        return c->layer.datapath == FP_DP_S16 ? fp_transpose_conv2d_s16_scratch_size(&p->transpose_conv2d)
+             : c->layer.datapath == FP_DP_S4 ? fp_transpose_conv2d_s4_scratch_size(&p->transpose_conv2d)
+                                              : fp_transpose_conv2d_s8_scratch_size(&p->transpose_conv2d);
     default:
         return 0;
     }
@@ -301,6 +309,11 @@ int main(int argc, char **argv)
         {"fp_resize_s16", FP_OP_RESIZE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_slice_s8", FP_OP_SLICE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_slice_s16", FP_OP_SLICE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s8", FP_OP_TRANSPOSE_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s4", FP_OP_TRANSPOSE_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_transpose_conv2d_s16", FP_OP_TRANSPOSE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_reduce_s8", FP_OP_REDUCE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_reduce_s16", FP_OP_REDUCE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_lut_s8", FP_OP_LUT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},

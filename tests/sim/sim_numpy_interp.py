@@ -13,10 +13,11 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.plan import DTYPES, Plan, PlanLayer
-from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, reduce, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.transpose_conv import transpose_conv2d
 
 RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
@@ -57,6 +58,11 @@ def _depthwise(c: _Ctx, xs):
                             depth_multiplier=w.shape[3] // xs[0].shape[3], **c.spatial(), **c.weighted())
 
 
+def _transpose_conv2d(c: _Ctx, xs):
+    return transpose_conv2d(xs[0], c.layer.arrays["weights"], c.layer.arrays.get("bias"), out_h=c.out_shape[1],
+                            out_w=c.out_shape[2], **c.spatial(), **c.weighted())
+
+
 def _fully_connected(c: _Ctx, xs):
     x = xs[0].reshape(xs[0].shape[0], -1)
     out = fully_connected(x, c.layer.arrays["weights"], c.layer.arrays.get("bias"),
@@ -95,12 +101,18 @@ def _pool(fn: Callable) -> Callable:
 
 def _softmax(c: _Ctx, xs):
     p = c.p
+    x = xs[0]
+    # [B, outer, depth, inner]: the reference normalizes its last axis
+    depth, inner = p.get("depth", x.shape[-1]), p.get("inner", 1)
+    rows = np.moveaxis(x.reshape(x.shape[0], -1, depth, inner), 2, -1)
     if c.layer.datapath == "s16":
-        return softmax.softmax_s16(xs[0], input_multiplier=p["input_multiplier"],
-                                   input_left_shift=p["input_left_shift"], exp_lut=c.layer.arrays["exp_lut"],
-                                   one_over_one_plus_x_lut=c.layer.arrays["one_over_one_plus_x_lut"])
-    return softmax.softmax_s8(xs[0], input_multiplier=p["input_multiplier"],
-                              input_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+        y = softmax.softmax_s16(rows, input_multiplier=p["input_multiplier"],
+                                input_left_shift=p["input_left_shift"], exp_lut=c.layer.arrays["exp_lut"],
+                                one_over_one_plus_x_lut=c.layer.arrays["one_over_one_plus_x_lut"])
+    else:
+        y = softmax.softmax_s8(rows, input_multiplier=p["input_multiplier"],
+                               input_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+    return np.moveaxis(np.asarray(y), -1, 2).reshape(x.shape)
 
 
 def _concat(c: _Ctx, xs):
@@ -160,6 +172,15 @@ def _requantize(c: _Ctx, xs):
                                     scale=c.scale("scale"), **c.act(), **c.rq)
 
 
+def _reduce(c: _Ctx, xs):
+    p = c.p
+    kind = next(k for k, v in reduce.KINDS.items() if v == p["kind"])
+    scale = c.scale("scale") if "scale" in p else (0, 0)
+    return reduce.reduce(xs[0], out_shape=(xs[0].shape[0], *c.out_shape[1:]), kind=kind,
+                         input_offset=p.get("input_offset", 0), output_offset=p.get("output_offset", 0),
+                         scale=scale, **c.act(), **c.rq)
+
+
 def _copy(c: _Ctx, xs):
     return xs[0].reshape(xs[0].shape[0], *c.out_shape[1:])
 
@@ -195,6 +216,7 @@ OPS: dict[str, Callable] = {
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
     "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
     "transpose": _transpose, "slice": _slice, "resize": _resize,
+    "reduce": _reduce, "transpose_conv2d": _transpose_conv2d,
 }
 
 

@@ -6,10 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, softmax
+from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, reduce, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.transpose_conv import transpose_conv2d
 from fixpoint.reference.requant import requant32, requant64
 from fixpoint.reference.softmax_params import softmax_s8_params, softmax_s16_params
 from fixpoint.sim import kernels as K
@@ -41,7 +42,7 @@ def make_case(spec, rng):
         wlo, whi = (-8, 7) if spec.datapath == "s4" else (-127, 127)
         if spec.op == "fully_connected":
             x, w = ints(rng, (2, c_in * 3), act), ints(rng, (c_out, c_in * 3), np.int8, wlo, whi)
-        elif spec.op == "conv2d":
+        elif spec.op in ("conv2d", "transpose_conv2d"):
             x, w = ints(rng, (1, 5, 4, c_in), act), ints(rng, (c_out, k, k, c_in), np.int8, wlo, whi)
         else:
             mult = int(rng.integers(1, 3))
@@ -56,6 +57,11 @@ def make_case(spec, rng):
         common = dict(kw, act_min=RANGE[np.dtype(act)][0], act_max=RANGE[np.dtype(act)][1], datapath=spec.datapath)
         if spec.op == "fully_connected":
             want = fully_connected(x, w, bias, **common)
+        elif spec.op == "transpose_conv2d":
+            stride = int(rng.integers(1, 3))
+            kw.update(stride_h=stride, stride_w=stride)
+            geo = dict(out_h=4 * stride + k, out_w=3 * stride + k, stride_h=stride, stride_w=stride)
+            want = transpose_conv2d(x, w, bias, **geo, **common)
         else:
             pad, stride = int(rng.integers(0, 2)), int(rng.integers(1, 3))
             kw.update(pad_top=pad, pad_left=pad, stride_h=stride, stride_w=stride)
@@ -148,6 +154,14 @@ def make_case(spec, rng):
                   alpha_scale=pair(rng, -3, -1, mbits),
                   **act_kw, **rq)
         return (x,), kw, elementwise.leaky_relu(x, **kw)
+    if spec.op == "reduce":
+        x = ints(rng, (2, 3, 4, 5), act)
+        axes = [a for a in range(4) if rng.random() < 0.5]
+        out_shape = tuple(1 if a in axes else d for a, d in enumerate(x.shape))
+        kw = dict(axes=axes, kind="sum", input_offset=0 if s16 else zp(), output_offset=0 if s16 else zp(),
+                  scale=pair(rng, -5, -1, mbits), **act_kw, **rq)
+        args = {k: v for k, v in kw.items() if k != "axes"}
+        return (x,), kw, reduce.reduce(x, out_shape=out_shape, **args)
     x = ints(rng, (11,), act)  # requantize
     in_s16, out_s16 = spec.in_dtype == np.int16, spec.out_dtype == np.int16
     shift = (6, 8) if out_s16 else (-8, -6) if in_s16 else (-1, 1)

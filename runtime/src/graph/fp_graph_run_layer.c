@@ -201,6 +201,14 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
         fp_need_in(io, 0, fp_dims_count(&p->slice.input), act);
         fp_need_out(io, fp_dims_count(&p->slice.output), act);
         break;
+    case FP_OP_TRANSPOSE_CONV2D:
+        fp_need_in(io, 0, fp_dims_count(&p->transpose_conv2d.input), act);
+        fp_need_out(io, fp_dims_count(&p->transpose_conv2d.output), act);
+        break;
+    case FP_OP_REDUCE:
+        fp_need_in(io, 0, fp_dims_count(&p->reduce.input), act);
+        fp_need_out(io, fp_dims_count(&p->reduce.output), act);
+        break;
     case FP_OP_COPY:
         io->in_bytes[0] = fp_mul_count(1, p->copy.bytes);
         io->in_dtype[0] = FP_DTYPE_ANY;

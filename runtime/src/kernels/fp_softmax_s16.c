@@ -1,5 +1,5 @@
 /*
- * fp_softmax_s16 - softmax over the last dim of [rows, depth], int16 in
+ * fp_softmax_s16 - softmax over one axis of [outer, depth, inner], int16 in
  * (zero point 0), int16 out (scale 1/32768, zero point 0): TFLite's reference
  * SoftmaxInt16 with the 513-entry exp and 1/(1+x) lookup tables.
  *
@@ -16,6 +16,7 @@
 #include "fp_runtime.h"
 #include "../internal/fp_fixedpoint.h"
 #include "../internal/fp_misc_check.h"
+#include "../internal/fp_softmax_s8_common.h"
 
 static int32_t fp_softmax_s16_exp(const fp_softmax_params_t *p, int32_t diff)
 {
@@ -30,23 +31,24 @@ fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *inp
 {
     int32_t r, c;
     if (params == NULL || input == NULL || output == NULL || params->exp_lut == NULL ||
-        params->one_over_one_plus_x_lut == NULL || params->rows < 1 || params->depth < 1 ||
-        (int64_t)params->rows * params->depth > INT32_MAX || params->input_multiplier < 0 ||
+        params->one_over_one_plus_x_lut == NULL || !fp_softmax_geometry_ok(params) ||
+        params->input_multiplier < 0 ||
         params->input_left_shift < -31 || params->input_left_shift > 31) {
         return FP_ERR_ARG;
     }
     for (r = 0; r < params->rows; ++r) {
-        const int16_t *in = input + r * params->depth;
-        int16_t *out = output + r * params->depth;
+        const int32_t base = fp_softmax_row_base(params, r);
+        const int16_t *in = input + base;
+        int16_t *out = output + base;
         int32_t max_in_row = FP_S16_MIN;
         int64_t sum64 = 0;
         int32_t sum, headroom_plus_one, shifted_sum, reciprocal, right_shift;
         int64_t round;
         for (c = 0; c < params->depth; ++c) {
-            max_in_row = fp_max_s32(max_in_row, in[c]);
+            max_in_row = fp_max_s32(max_in_row, in[c * params->inner]);
         }
         for (c = 0; c < params->depth; ++c) {
-            sum64 += fp_softmax_s16_exp(params, in[c] - max_in_row);
+            sum64 += fp_softmax_s16_exp(params, in[c * params->inner] - max_in_row);
         }
         sum = fp_clamp_s64(sum64, 1, INT32_MAX); /* Q16.15 */
         headroom_plus_one = fp_clz32((uint32_t)sum); /* 1..31 */
@@ -59,9 +61,9 @@ fp_status_t fp_softmax_s16(const fp_softmax_params_t *params, const int16_t *inp
         right_shift = 31 - headroom_plus_one; /* 0..30 */
         round = right_shift > 0 ? ((int64_t)1 << (right_shift - 1)) : 0;
         for (c = 0; c < params->depth; ++c) {
-            int32_t e = fp_softmax_s16_exp(params, in[c] - max_in_row);
+            int32_t e = fp_softmax_s16_exp(params, in[c * params->inner] - max_in_row);
             int64_t result = fp_asr64((int64_t)e * reciprocal + round, right_shift);
-            out[c] = (int16_t)fp_clamp_s64(result, 0, FP_S16_MAX);
+            out[c * params->inner] = (int16_t)fp_clamp_s64(result, 0, FP_S16_MAX);
         }
     }
     return FP_OK;

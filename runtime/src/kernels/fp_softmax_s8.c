@@ -1,5 +1,6 @@
 /*
- * fp_softmax_s8 - softmax over the last dim of [rows, depth], int8 in, int8 out
+ * fp_softmax_s8 - softmax over one axis of [outer, depth, inner] (fp_softmax_params_t),
+ * int8 in, int8 out
  * (scale 1/256, zero point -128): TFLite's reference quantized Softmax, the
  * same arithmetic as CMSIS-NN arm_softmax_s8.
  *
@@ -21,13 +22,14 @@ fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input
         return FP_ERR_ARG;
     }
     for (r = 0; r < params->rows; ++r) {
-        const int8_t *in = input + r * params->depth;
-        int8_t *out = output + r * params->depth;
+        const int32_t base = fp_softmax_row_base(params, r);
+        const int8_t *in = input + base;
+        int8_t *out = output + base;
         int32_t max_in_row;
         int32_t num_bits_over_unit;
         const int32_t scale = fp_softmax_s8_row_scale(params, in, &max_in_row, &num_bits_over_unit);
         for (c = 0; c < params->depth; ++c) {
-            int32_t diff = in[c] - max_in_row;
+            int32_t diff = in[c * params->inner] - max_in_row;
             int32_t value = FP_S8_MIN;
             if (diff >= params->diff_min) {
                 int32_t e = fp_softmax_s8_exp(diff, params->input_multiplier,
@@ -35,7 +37,7 @@ fp_status_t fp_softmax_s8(const fp_softmax_params_t *params, const int8_t *input
                 /* Q0 probability -> units of 1/256: divide by 2^(31 - 8). */
                 value = fp_rdbpot(fp_srdhm(scale, e), num_bits_over_unit + 31 - 8) + FP_S8_MIN;
             }
-            out[c] = (int8_t)fp_clamp_s32(value, FP_S8_MIN, FP_S8_MAX);
+            out[c * params->inner] = (int8_t)fp_clamp_s32(value, FP_S8_MIN, FP_S8_MAX);
         }
     }
     return FP_OK;

@@ -40,10 +40,24 @@ lower_max_pool = _pool
 lower_avg_pool = _pool
 
 
+def softmax_axes(node: Node) -> list[int]:
+    """The NHWC axes a softmax normalizes over (attribute ``axis``: an int or consecutive axes)."""
+    axis = node.attrs.get("axis", 3)
+    axes = sorted(int(a) for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
+    if not axes or axes != list(range(axes[0], axes[-1] + 1)) or axes[0] < 0 or axes[-1] > 3:
+        raise ModelError(f"layer '{node.name}': softmax axes {axis} are not consecutive NHWC axes")
+    return axes
+
+
 def lower_softmax(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
-    # rows and depth come from the tensor shape
+    # rows and depth come from the tensor shape; another axis than C adds depth and inner
     qin = ctx.qparams(node.inputs[0])
-    return Lowered(*softmax_registers(node.name, qin.dtype, qin.scale, beta=1.0))
+    params, arrays = softmax_registers(node.name, qin.dtype, qin.scale, beta=1.0)
+    axes, shape = softmax_axes(node), ctx.tensor(node.inputs[0]).shape
+    inner = int(np.prod(shape[axes[-1] + 1:], dtype=np.int64))
+    if inner != 1:
+        params = {**params, "depth": int(np.prod([shape[a] for a in axes], dtype=np.int64)), "inner": inner}
+    return Lowered(params, arrays)
 
 
 def lower_concat(ctx: LowerContext, node: Node, datapath: str) -> Lowered:

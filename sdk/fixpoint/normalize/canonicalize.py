@@ -21,6 +21,7 @@ from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const, prune
 from fixpoint.normalize.geometry import window_of
 from fixpoint.ops import registry
+from fixpoint.ops.onnx_ops import softmax_onnx_axes
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,8 @@ def _concat(graph: Graph, node: Node) -> None:
 
 
 def _softmax(graph: Graph, node: Node) -> None:
-    # The support check admitted only channel-axis softmax; the axis is rewritten by plan_layout.
-    node.op, node.attrs = "softmax", {"axis": 1}
+    # "axis": the ONNX axes normalized over (a list); plan_layout maps them to NHWC.
+    node.op, node.attrs = "softmax", {"axis": softmax_onnx_axes(node, graph)}
 
 
 def _pad_amounts(graph: Graph, node: Node) -> tuple[list[int], list[int]]:

@@ -18,9 +18,11 @@ Array = np.ndarray
 
 
 def to_nhwc(array: Array, layout: str) -> Array:
-    """An ONNX-layout array ("NCHW" / "NC" / "NHWC") as 4-D NHWC."""
+    """An ONNX-layout array ("NCHW" / "NC" / "NCL" / "NHWC") as 4-D NHWC."""
     if layout == "NCHW":
         return array.transpose(0, 2, 3, 1)
+    if layout == "NCL":
+        return array.transpose(0, 2, 1)[:, None]
     if layout == "NC":
         return array.reshape(array.shape[0], 1, 1, array.shape[1])
     return array
@@ -30,6 +32,8 @@ def from_nhwc(array: Array, layout: str) -> Array:
     """A 4-D NHWC array back in its ONNX layout."""
     if layout == "NCHW":
         return array.transpose(0, 3, 1, 2)
+    if layout == "NCL":
+        return array[:, 0].transpose(0, 2, 1)
     if layout == "NC":
         return array.reshape(array.shape[0], array.shape[3])
     return array
@@ -107,8 +111,10 @@ def _pool(node: Node, data: Array, out_shape: list[int], is_max: bool) -> Array:
 
 
 def _softmax(node: Node, x: list[Array], out_shape: list[int]) -> Array:
-    shifted = np.exp(x[0] - x[0].max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    axis = node.attrs.get("axis", 3)  # an NHWC axis or a list of consecutive ones
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    shifted = np.exp(x[0] - x[0].max(axis=axes, keepdims=True))
+    return shifted / shifted.sum(axis=axes, keepdims=True)
 
 
 def _leaky_relu(node: Node, x: list[Array], out_shape: list[int]) -> Array:

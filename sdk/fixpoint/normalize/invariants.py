@@ -9,7 +9,7 @@ from fixpoint.ir import Graph
 from fixpoint.ops import registry
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 
-SOURCE_LAYOUTS = ("NCHW", "NC", "NHWC")
+SOURCE_LAYOUTS = ("NCHW", "NC", "NCL", "NHWC")
 
 # Inputs and attributes of every normalized op (docs/normalized-ir.md), from the registry rows.
 ACT_ATTRS = ("act", "act_range")

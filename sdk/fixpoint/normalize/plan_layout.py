@@ -59,7 +59,13 @@ def _concat(graph: Graph, node: Node) -> None:
 
 
 def _softmax(graph: Graph, node: Node) -> None:
-    node.attrs["axis"] = 3
+    """ONNX axes -> the consecutive NHWC axes holding the same elements (softmax does not depend on
+    their order, so C, H, W flattened before opset 13 is NHWC H, W, C)."""
+    axis_map = _AXIS_MAP[_out_rank(graph, node)]
+    axes = sorted(axis_map[int(a)] for a in node.attrs["axis"])
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        raise NormalizeError(f"{node.name} (softmax): ONNX axes {node.attrs['axis']} are not consecutive in NHWC")
+    node.attrs["axis"] = axes
 
 
 def _pad(graph: Graph, node: Node) -> None:
@@ -110,7 +116,8 @@ def _convert_activation(graph: Graph, name: str) -> None:
         raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only 2-D "
                              "[N, C] and 4-D [N, C, H, W] activations are supported")
     value.shape = nhwc_shape(value.shape)
-    value.source_layout = _SOURCE_LAYOUT[rank]
+    # "NCL": a rank-3 tensor lifted to (N, C, 1, L) at the front door (fixpoint.frontend.lift_1d)
+    value.source_layout = value.source_layout or _SOURCE_LAYOUT[rank]
 
 
 def run(graph: Graph) -> Graph:

@@ -151,6 +151,7 @@ def onnx_row_problems(row: OnnxOp, runtime_keys: Iterable[str] | None = None) ->
     name = f"ONNX op {row.op_type}"
     keys = set(RUNTIME_ROWS if runtime_keys is None else runtime_keys)
     problems = _ref_problems(name, "check", row.check, True)
+    problems += _ref_problems(name, "lift_1d", row.lift_1d, False)
     if not problems:
         prefix = (resolve(row.check).__doc__ or "").split(":", 1)[0]
         if row.op_type not in re.split(r"[ /]+", prefix.strip()):

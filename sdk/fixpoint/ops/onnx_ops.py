@@ -181,9 +181,16 @@ def _bias_add_source(graph: Graph, add: Node) -> tuple[Node | None, bool]:
     return producer, single
 
 
+def _weight_op_types() -> set[str]:
+    """ONNX op types that become a runtime op with weights (a BatchNormalization folds into them)."""
+    from fixpoint.ops.registry import ONNX_ROWS, RUNTIME_ROWS
+    return {t for t, row in ONNX_ROWS.items() if any(RUNTIME_ROWS[k].has_weights for k in row.runtime_ops)}
+
+
 def _batchnorm_check(node: Node, graph: Graph) -> str | None:
-    """BatchNormalization: inference mode, constant parameters, directly after a Conv, Gemm or
-    MatMul (plus constant bias Add) whose output it alone consumes (folded into its weights)."""
+    """BatchNormalization: inference mode, constant parameters, directly after a Conv,
+    ConvTranspose, Gemm or MatMul (plus constant bias Add) whose output it alone consumes (folded
+    into its weights)."""
     if int(attr(node, "training_mode", 0)) or _extra_outputs_used(node, graph):
         return "training mode"
     if not all(_is_static(graph, name) for name in node.inputs[1:5]):
@@ -196,7 +203,7 @@ def _batchnorm_check(node: Node, graph: Graph) -> str | None:
         source, source_single = _bias_add_source(graph, producer)
         if source is not None:
             producer, single = source, single and source_single
-    if producer is None or producer.op not in ("Conv", "Gemm", "MatMul"):
+    if producer is None or producer.op not in _weight_op_types():
         return f"input comes from {producer.op if producer else 'a graph input'}"
     if not single:
         return f"output of {producer.name} has other consumers"
@@ -367,21 +374,90 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
     return None
 
 
+def _conv_transpose_check(node: Node, graph: Graph) -> str | None:
+    """ConvTranspose: 2-D (4-D tensors), constant weights and bias, group 1, strides, dilations,
+    explicit pads (or auto_pad NOTSET / VALID), output_padding, no output_shape attribute."""
+    if _rank(graph, node.inputs[0]) != 4:
+        return f"{_rank(graph, node.inputs[0]) - 2}-D transposed convolution"
+    if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
+        return "weights or bias are not constant"
+    if int(attr(node, "group", 1)) != 1:
+        return f"group={attr(node, 'group')}"
+    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return f"auto_pad={attr(node, 'auto_pad')}"
+    if attr(node, "output_shape") is not None:
+        return "output_shape attribute (give pads and output_padding)"
+    if any(int(p) < 0 for p in attr(node, "pads", []) or []):
+        return f"negative pads {attr(node, 'pads')}"
+    return None
+
+
+def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:
+    """The ONNX axes a Softmax normalizes over: opset 13+ one axis (default -1); before, every
+    axis from ``axis`` (default 1) on (the input is coerced to 2-D there)."""
+    rank = _rank(graph, node.inputs[0])
+    axis = int(attr(node, "axis", -1 if graph.opset >= 13 else 1)) % rank
+    return [axis] if graph.opset >= 13 else list(range(axis, rank))
+
+
 def _softmax_check(node: Node, graph: Graph) -> str | None:
-    """Softmax: over the channel axis only (axis 1 of a 4-D NCHW tensor, the last axis of a 2-D
-    tensor, and before opset 13 the flattened axis must be the channels)."""
-    shape = graph.values[node.inputs[0]].shape
-    rank = len(shape)
+    """Softmax: any axis but the batch axis of a 2-D, 3-D (N, C, L) or 4-D tensor (before opset 13
+    over the flattened axes from ``axis`` on)."""
+    rank = _rank(graph, node.inputs[0])
     default_axis = 1 if graph.opset < 13 else -1
     problem = axis_problem(attr(node, "axis", default_axis), rank)
     if problem:
         return problem
-    axis = int(attr(node, "axis", default_axis)) % max(rank, 1)
-    if rank == 2 and axis == 1:
-        return None
-    if rank == 4 and axis == 1 and (graph.opset >= 13 or shape[2] * shape[3] == 1):
-        return None
-    return f"axis {attr(node, 'axis', default_axis)} of a rank-{rank} tensor"
+    if rank not in (2, 4):
+        return f"rank-{rank} tensor"
+    if 0 in softmax_onnx_axes(node, graph):
+        return f"axis {attr(node, 'axis', default_axis)} is the batch axis"
+    return None
+
+
+def reduce_axes(node: Node, graph: Graph) -> list[int] | None:
+    """The node's reduced axes, sorted and non-negative; None when they are not constant.
+
+    Axes come from the ``axes`` attribute (ReduceMean/Max/Sum before opset 18,
+    ReduceSum from 13 on takes the input) or the second input. No axes: every
+    axis, or none with ``noop_with_empty_axes=1``.
+    """
+    rank = _rank(graph, node.inputs[0])
+    axes_input = input_name(node, 1)
+    if axes_input:
+        data = const_data(graph, axes_input)
+        if data is None:
+            return None
+        axes = [int(a) for a in np.asarray(data).ravel()]
+    else:
+        axes = [int(a) for a in attr(node, "axes", []) or []]
+    if not axes:
+        return [] if int(attr(node, "noop_with_empty_axes", 0)) else list(range(rank))
+    # an axis out of range stays as given (outside [0, rank)): the check reports it
+    return sorted({a % rank if -rank <= a < rank else a for a in axes})
+
+
+def _reduce_check(node: Node, graph: Graph) -> str | None:
+    """ReduceMean / ReduceMax / ReduceSum: 2-D or 4-D input, constant axes (attribute or input,
+    negative allowed, empty = all or none with noop_with_empty_axes), not the batch axis, keepdims 1,
+    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C])."""
+    rank = _rank(graph, node.inputs[0])
+    if rank not in (2, 4):
+        return f"rank {rank} input"
+    if input_name(node, 1) and not _is_static(graph, input_name(node, 1)):
+        return "axes are not constant"
+    axes = reduce_axes(node, graph)
+    if axes is None:
+        return "axes are not constant"
+    if axes and (axes[0] < 0 or axes[-1] >= rank):
+        return f"axes {attr(node, 'axes', None)} out of range for a rank-{rank} tensor"
+    if 0 in axes and graph.values[node.inputs[0]].shape[0] != 1:
+        return "reduces the batch axis"
+    shape = graph.values[node.inputs[0]].shape
+    squeezes_to_nc = rank == 4 and 1 not in axes and all(a in axes or shape[a] == 1 for a in (2, 3))
+    if not int(attr(node, "keepdims", 1)) and axes and not squeezes_to_nc:
+        return f"keepdims=0 over axes {axes} of a rank-{rank} tensor (only a reduce over H, W to [N, C])"
+    return None
 
 
 def _identity_check(node: Node, graph: Graph) -> str | None:

@@ -51,6 +51,9 @@ class OnnxOp:
     runtime_ops: tuple[str, ...] = ()  # runtime op keys it can become (empty: folded away)
     lut_function: str | None = None  # unary ops computed by table: the float function's name in
     #                                  fixpoint.lower.lut_functions.FUNCTIONS (None: not a table op)
+    lift_1d: str | None = None       # "mod:fn" (graph, node) -> None: the node's attributes / constants
+    #                                  rewritten from rank-3 (N, C, L) to rank-4 (N, C, 1, L) tensors
+    #                                  (fixpoint.frontend.lift_1d); None: it takes no rank-3 tensor
     defined_in: str = ""             # the ops/defs module holding the row (filled by the registry)
 
 

@@ -184,7 +184,8 @@ def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:
 def _to_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
     sample = tuple(t.shape[1:])
     layouts = {"NCHW": (4, lambda a: a.transpose(0, 2, 3, 1)), "NHWC": (4, lambda a: a),
-               "NC": (2, lambda a: a.reshape(a.shape[0], *sample))}
+               "NC": (2, lambda a: a.reshape(a.shape[0], *sample)),
+               "NCL": (3, lambda a: a.transpose(0, 2, 1)[:, None])}
     if t.source_layout not in layouts:
         raise SimulationError(f"tensor '{t.name}' has unknown source layout '{t.source_layout}'")
     ndim, convert = layouts[t.source_layout]
@@ -199,6 +200,8 @@ def _from_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
         return x.transpose(0, 3, 1, 2)
     if t.source_layout == "NC":
         return x.reshape(x.shape[0], t.shape[3])
+    if t.source_layout == "NCL":
+        return x[:, 0].transpose(0, 2, 1)
     return x
 
 

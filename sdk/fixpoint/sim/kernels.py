@@ -69,6 +69,7 @@ from .. import cparams
 from ..ops.registry import runtime_refs
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import RequantProfile
+from ..reference.reduce import KINDS as REDUCE_KINDS
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
@@ -272,6 +273,30 @@ def _prep_depthwise_conv2d(where, spec, args, kw) -> _Call:
     return _prep_weighted(where, spec, args, kw, _depthwise_filter)
 
 
+def _transpose_conv_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
+    if w.shape[3] != x.shape[3]:
+        raise _fail(where, f"argument 'filter' {list(w.shape)} must be OHWI [C_out, KH, KW, C_in] with "
+                           f"C_in = {x.shape[3]}")
+    return w.shape[0]
+
+
+def _prep_transpose_conv2d(where, spec, args, kw) -> _Call:
+    """Output shape: ``output_shape=``, else the full output cropped by pad_top / pad_left on both
+    sides ((H - 1) * stride + (KH - 1) * dilation + 1 - 2 * pad_top; ONNX output_padding: pass
+    ``output_shape``)."""
+    if "output_shape" not in kw and args and isinstance(args[0], np.ndarray) and args[0].ndim == 4:
+        x = args[0]
+        w_shape = kw.get("filter_shape", np.shape(args[1]) if len(args) > 1 else np.shape(kw.get("filter")))
+        if len(w_shape) == 4:
+            full = [(x.shape[1 + a] - 1) * _kwint(where, kw, f"stride_{d}", 1)
+                    + (w_shape[1 + a] - 1) * _kwint(where, kw, f"dilation_{d}", 1) + 1
+                    - 2 * _kwint(where, kw, pad, 0) for a, (d, pad) in enumerate((("h", "pad_top"), ("w", "pad_left")))]
+            if min(full) < 1:
+                raise _fail(where, "the pads crop the whole output: pass 'output_shape' or fix the pads")
+            kw["output_shape"] = (x.shape[0], full[0], full[1], w_shape[0])
+    return _prep_weighted(where, spec, args, kw, _transpose_conv_filter)
+
+
 def _prep_fully_connected(where, spec, args, kw) -> _Call:
     return _prep_weighted(where, spec, args, kw, _fully_connected_filter, fc=True)
 
@@ -337,7 +362,17 @@ def _prep_pad(where, spec, args, kw) -> _Call:
 
 
 def _prep_softmax(where, spec, args, kw) -> _Call:
+    """``axis``: the input axis normalized over (default the last); any other axis sets the C
+    fields ``depth`` and ``inner`` ([outer, depth, inner])."""
+    axis = kw.pop("axis", None)
     call = _prep_unary(where, spec, args, kw)
+    if axis is not None:
+        shape = call.inputs[0].shape
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+            raise _fail(where, f"argument 'axis' must be an axis of the {len(shape)}-D input, got {axis!r}")
+        axis = int(axis) % len(shape)
+        if axis != len(shape) - 1:
+            kw.update(depth=int(shape[axis]), inner=int(np.prod(shape[axis + 1:], dtype=np.int64)))
     for lut in ("exp_lut", "one_over_one_plus_x_lut"):
         if spec.datapath == "s16" or kw.get(lut) is not None:
             call.consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
@@ -423,6 +458,30 @@ def _prep_resize(where, spec, args, kw) -> _Call:
         raise _fail(where, "argument 'size' (H, W) or 'output_shape' is missing")
     kw.setdefault("ratio_num", [x.shape[1], x.shape[2]])
     kw.setdefault("ratio_den", [out[1], out[2]])
+    return _Call([x], {}, out, kw, mode)
+
+
+def _prep_reduce(where, spec, args, kw) -> _Call:
+    """reduce: ``axes`` (NHWC axes to reduce) or ``output_shape``; ``kind`` "sum" / "max"
+    (or the fp_reduce_kind_t value); a mean is a sum with 1/count in ``scale``."""
+    x, mode, out = _unary_input(where, spec, args, kw, 4)
+    axes = kw.pop("axes", None)
+    if axes is not None and out is not None:
+        raise _fail(where, "give 'axes' or 'output_shape', not both")
+    if axes is not None:
+        picked = int_values(where, "axes", axes, 0, 3).reshape(-1) if len(axes) else ()
+        out = tuple(1 if a in picked else d for a, d in enumerate(x.shape))
+    elif out is None:
+        raise _fail(where, "argument 'axes' (or 'output_shape') is missing")
+    out = tuple(shape_arg(where, out, 4))
+    if any(o not in (i, 1) for i, o in zip(x.shape, out)):
+        raise _fail(where, f"argument 'output_shape' {list(out)} is not the input {list(x.shape)} "
+                           "with reduced dims of 1")
+    kind = kw.get("kind", "sum")
+    if kind in REDUCE_KINDS:
+        kw["kind"] = REDUCE_KINDS[kind]
+    elif not (isinstance(kind, (int, np.integer)) and not isinstance(kind, bool) and kind in REDUCE_KINDS.values()):
+        raise _fail(where, f"argument 'kind' must be 'sum' or 'max', got {kind!r}")
     return _Call([x], {}, out, kw, mode)
 
 
@@ -512,7 +571,7 @@ def _bias_variant(spec: KernelSpec, args: tuple, kw: dict) -> KernelSpec:
     bias = args[2] if len(args) > 2 else kw.get("bias")
     if spec.family == "weighted" and spec.datapath == "s16" and isinstance(bias, np.ndarray) \
             and bias.dtype == np.int32:
-        return KERNEL_SPECS[f"{spec.op}_s16_acc32"]
+        return KERNEL_SPECS.get(f"{spec.op}_s16_acc32", spec)  # ops without a 32-bit 16x8 kernel: refused
     return spec
 
 

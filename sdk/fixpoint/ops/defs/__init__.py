@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, softmax
+from . import compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, softmax
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -21,6 +21,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     data_movement,
     movement,
     folded,
+    compute,
 )
 
 __all__ = ["FAMILIES"]

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from fixpoint.ops.rows import OnnxOp, RuntimeOp
 
+_LIFT = "fixpoint.frontend.lift_1d:"
+
 ONNX = (
     OnnxOp("Conv", check="fixpoint.ops.onnx_ops:_conv_check", becomes="conv2d / depthwise_conv2d",
            normalized_by="canonicalize", converter="fixpoint.normalize.canonicalize:_conv",
-           runtime_ops=("conv2d", "depthwise_conv2d")),
+           runtime_ops=("conv2d", "depthwise_conv2d"), lift_1d=_LIFT + "lift_window"),
 )
 
 _CONV_ACT = ("act", "act_range")

@@ -7,20 +7,23 @@ from fixpoint.ops.rows import ALL_DATAPATHS, OnnxOp, RuntimeOp
 
 _CHECKS = "fixpoint.ops.onnx_ops"
 _CANON = "fixpoint.normalize.canonicalize"
+_LIFT = "fixpoint.frontend.lift_1d"
 _RESHAPE_BECOMES = "removed, copy, absorbed by fully_connected, or transpose + copy + transpose"
 
 
-def _reshape(op_type: str) -> OnnxOp:
+def _reshape(op_type: str, lift: str = "lift_none") -> OnnxOp:
+    """A reshape row; on a lifted rank-3 tensor only Flatten's axis moves (the others resolve from
+    the tensor shapes)."""
     return OnnxOp(op_type, check=f"{_CHECKS}:_reshape_check", becomes=_RESHAPE_BECOMES,
-                  normalized_by="resolve_reshapes", runtime_ops=("copy", "transpose"))
+                  normalized_by="resolve_reshapes", runtime_ops=("copy", "transpose"), lift_1d=f"{_LIFT}:{lift}")
 
 
 ONNX = (
     OnnxOp("Concat", check=f"{_CHECKS}:_concat_check", becomes="concat", normalized_by="canonicalize",
-           converter=f"{_CANON}:_concat", runtime_ops=("concat",)),
+           converter=f"{_CANON}:_concat", runtime_ops=("concat",), lift_1d=f"{_LIFT}:lift_axis"),
     OnnxOp("Pad", check=f"{_CHECKS}:_pad_check", becomes="pad", normalized_by="canonicalize",
            converter=f"{_CANON}:_pad", runtime_ops=("pad",)),
-    _reshape("Flatten"),
+    _reshape("Flatten", lift="lift_axis"),
     _reshape("Reshape"),
     _reshape("Squeeze"),
     _reshape("Unsqueeze"),

@@ -8,22 +8,27 @@ from fixpoint.ops.rows import OnnxOp, RuntimeOp
 _ACT_OR_LEAKY = "act of the producer, or leaky_relu"
 _CHECKS = "fixpoint.ops.onnx_ops"
 _CANON = "fixpoint.normalize.canonicalize"
+_LIFT_NONE = "fixpoint.frontend.lift_1d:lift_none"
+_LIFT_BROADCAST = "fixpoint.frontend.lift_1d:lift_broadcast"
 
 ONNX = (
     OnnxOp("Add", check=f"{_CHECKS}:_elementwise_check", becomes="add", normalized_by="canonicalize",
-           converter=f"{_CANON}:_add", runtime_ops=("add",)),
+           converter=f"{_CANON}:_add", runtime_ops=("add",), lift_1d=_LIFT_BROADCAST),
     OnnxOp("Mul", check=f"{_CHECKS}:_elementwise_check", becomes="mul (x * Sigmoid(x), x * HardSigmoid(x): lut)",
-           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_mul", runtime_ops=("mul", "lut")),
+           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_mul", runtime_ops=("mul", "lut"),
+           lift_1d=_LIFT_BROADCAST),
     OnnxOp("Sub", check="fixpoint.ops.onnx_lut_checks:_sub_check", becomes="add (input_signs)",
-           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_sub", runtime_ops=("add",)),
+           normalized_by="canonicalize", converter="fixpoint.normalize.lut_ops:_sub", runtime_ops=("add",),
+           lift_1d=_LIFT_BROADCAST),
     OnnxOp("Div", check=f"{_CHECKS}:_sub_div_check", becomes="mul", normalized_by="canonicalize",
-           converter=f"{_CANON}:_div", runtime_ops=("mul",)),
+           converter=f"{_CANON}:_div", runtime_ops=("mul",), lift_1d=_LIFT_BROADCAST),
     OnnxOp("LeakyRelu", check=f"{_CHECKS}:_leaky_relu_check", becomes="leaky_relu",
-           normalized_by="canonicalize", converter=f"{_CANON}:_leaky_relu", runtime_ops=("leaky_relu",)),
+           normalized_by="canonicalize", converter=f"{_CANON}:_leaky_relu", runtime_ops=("leaky_relu",),
+           lift_1d=_LIFT_NONE),
     OnnxOp("Relu", check=f"{_CHECKS}:_relu_check", becomes=_ACT_OR_LEAKY, normalized_by="fuse_activation",
-           runtime_ops=("leaky_relu",)),
+           runtime_ops=("leaky_relu",), lift_1d=_LIFT_NONE),
     OnnxOp("Clip", check=f"{_CHECKS}:_clip_check", becomes=_ACT_OR_LEAKY, normalized_by="fuse_activation",
-           runtime_ops=("leaky_relu",)),
+           runtime_ops=("leaky_relu",), lift_1d=_LIFT_NONE),
 )
 
 _ACT = ("act", "act_range")

@@ -6,16 +6,19 @@ from fixpoint.ops.rows import OnnxOp, RuntimeOp
 
 _CHECKS = "fixpoint.ops.onnx_ops"
 _CANON = "fixpoint.normalize.canonicalize"
+_LIFT = "fixpoint.frontend.lift_1d"
 
 ONNX = (
     OnnxOp("MaxPool", check=f"{_CHECKS}:_max_pool_check", becomes="max_pool", normalized_by="canonicalize",
-           converter=f"{_CANON}:_max_pool", runtime_ops=("max_pool",)),
+           converter=f"{_CANON}:_max_pool", runtime_ops=("max_pool",), lift_1d=f"{_LIFT}:lift_window"),
     OnnxOp("AveragePool", check=f"{_CHECKS}:_avg_pool_check", becomes="avg_pool", normalized_by="canonicalize",
-           converter=f"{_CANON}:_avg_pool", runtime_ops=("avg_pool",)),
+           converter=f"{_CANON}:_avg_pool", runtime_ops=("avg_pool",), lift_1d=f"{_LIFT}:lift_window"),
     OnnxOp("GlobalAveragePool", check=f"{_CHECKS}:_global_pool_check", becomes="avg_pool",
-           normalized_by="canonicalize", converter=f"{_CANON}:_global_avg_pool", runtime_ops=("avg_pool",)),
+           normalized_by="canonicalize", converter=f"{_CANON}:_global_avg_pool", runtime_ops=("avg_pool",),
+           lift_1d=f"{_LIFT}:lift_none"),
     OnnxOp("GlobalMaxPool", check=f"{_CHECKS}:_global_pool_check", becomes="max_pool",
-           normalized_by="canonicalize", converter=f"{_CANON}:_global_max_pool", runtime_ops=("max_pool",)),
+           normalized_by="canonicalize", converter=f"{_CANON}:_global_max_pool", runtime_ops=("max_pool",),
+           lift_1d=f"{_LIFT}:lift_none"),
 )
 
 _WINDOW = ("kernel", "strides", "pads")

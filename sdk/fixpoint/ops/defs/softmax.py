@@ -1,4 +1,4 @@
-"""Softmax over the channel axis: ONNX ``Softmax`` -> runtime ``softmax``."""
+"""Softmax over any axis: ONNX ``Softmax`` -> runtime ``softmax``."""
 from __future__ import annotations
 
 from fixpoint.ops.rows import OnnxOp, RuntimeOp
@@ -6,14 +6,14 @@ from fixpoint.ops.rows import OnnxOp, RuntimeOp
 ONNX = (
     OnnxOp("Softmax", check="fixpoint.ops.onnx_ops:_softmax_check", becomes="softmax",
            normalized_by="canonicalize", converter="fixpoint.normalize.canonicalize:_softmax",
-           runtime_ops=("softmax",)),
+           runtime_ops=("softmax",), lift_1d="fixpoint.frontend.lift_1d:lift_softmax_axis"),
 )
 
 RUNTIME = (
     RuntimeOp(
         "softmax", enum="FP_OP_SOFTMAX", params_struct="fp_softmax_params_t", union_member="softmax",
         kernels={"s8": "fp_softmax_s8", "s4": "fp_softmax_s8", "s16": "fp_softmax_s16"},
-        doc="softmax over the channel axis",
+        doc="softmax over any axis (consecutive NHWC axes)",
         normalized_attrs=("axis",),
         float_kernel="fixpoint.normalize.float_exec:_softmax",
         layout_rewrite="fixpoint.normalize.plan_layout:_softmax",

@@ -1,0 +1,79 @@
+"""Normalization of the compute family (fixpoint/ops/defs/compute.py): reduce, transpose_conv2d.
+
+Converters (canonicalize), layout rewrites (plan_layout) and float kernels
+(float_exec) of the family's runtime ops, named by the rows.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from fixpoint.ir import Graph, Node
+from fixpoint.normalize.graph_edit import add_const
+from fixpoint.ops.onnx_ops import reduce_axes
+
+# ONNX axis -> NHWC axis, by ONNX rank (the plan_layout convention)
+_AXIS_MAP = {4: {0: 0, 1: 3, 2: 1, 3: 2}, 2: {0: 0, 1: 3}}
+
+
+def _reduce(kind: str) -> Callable[[Graph, Node], None]:
+    """Reduce* -> reduce of ``kind`` ("mean" is a sum with 1/count in its scale). With keepdims=0
+    the output keeps its ONNX (squeezed) shape: the support check admitted only results whose NHWC
+    shape is the kept-dims one (e.g. a mean over H, W to [N, C])."""
+    def convert(graph: Graph, node: Node) -> None:
+        node.attrs = {"axes": reduce_axes(node, graph) or [], "kind": kind}
+        node.op, node.inputs = "reduce", node.inputs[:1]
+    return convert
+
+
+# Named so the rows (fixpoint/ops/defs/compute.py) can reference them.
+_reduce_mean = _reduce("mean")
+_reduce_sum = _reduce("sum")
+_reduce_max = _reduce("max")
+
+
+def _conv_transpose(graph: Graph, node: Node) -> None:
+    """ConvTranspose -> transpose_conv2d with its weight [C_in, C_out, KH, KW] as OIHW
+    [C_out, C_in, KH, KW] (output channels first, as conv2d: BatchNorm folds the same way)."""
+    weight = graph.values[node.inputs[1]].data
+    c_out = weight.shape[1]
+    bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
+        add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
+    oihw = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
+    pads = [int(p) for p in node.attrs.get("pads", [0, 0, 0, 0])]
+    node.op, node.inputs = "transpose_conv2d", [node.inputs[0], oihw, bias]
+    node.attrs = {"strides": [int(s) for s in node.attrs.get("strides", [1, 1])],
+                  "dilations": [int(d) for d in node.attrs.get("dilations", [1, 1])],
+                  "pads": pads, "act": "none", "act_range": None}
+
+
+def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
+    """NHWC input, OHWI weight: every input pixel times every tap scattered into the full output,
+    then cropped by the leading pads."""
+    data, weight, bias = x
+    n, h, w, _ = data.shape
+    _, kh, kw, _ = weight.shape
+    (sh, sw), (dh, dw) = node.attrs["strides"], node.attrs["dilations"]
+    top, left = node.attrs["pads"][:2]
+    full = np.zeros((n, max((h - 1) * sh + (kh - 1) * dh + 1, top + out_shape[1]),
+                     max((w - 1) * sw + (kw - 1) * dw + 1, left + out_shape[2]), out_shape[3]))
+    for i in range(kh):
+        for j in range(kw):
+            full[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw] += data @ weight[:, i, j, :].T
+    y = full[:, top:top + out_shape[1], left:left + out_shape[2]] + bias
+    bounds = node.attrs.get("act_range")
+    return y if bounds is None else np.clip(y, bounds[0], bounds[1])
+
+
+def _reduce_layout(graph: Graph, node: Node) -> None:
+    rank = len(graph.values[node.inputs[0]].shape)  # the axes are the input's
+    node.attrs["axes"] = sorted(_AXIS_MAP[rank][a] for a in node.attrs["axes"])
+
+
+_FLOAT_REDUCE: dict[str, Callable[..., np.ndarray]] = {"mean": np.mean, "sum": np.sum, "max": np.max}
+
+
+def _reduce_float(node: Node, x: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
+    axes = tuple(node.attrs["axes"])
+    return _FLOAT_REDUCE[node.attrs["kind"]](x[0], axis=axes, keepdims=True)
