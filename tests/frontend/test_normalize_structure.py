@@ -11,6 +11,7 @@ from onnx import helper
 from builders import const, model, rand, save, tensor
 from fixpoint.frontend import NormalizeError, load_model
 from fixpoint.normalize import InvariantError, check_invariants, normalize
+from fixpoint.normalize.float_exec import run_normalized
 from fixpoint.normalize.fuse_activation import act_attrs, compose
 from fixpoint.normalize.invariants import NORMALIZED_ATTRS
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
@@ -99,14 +100,18 @@ def test_rank5_activation_is_rejected_with_the_tensor_name(tmp_path):
         normalize(load_model(save(proto, tmp_path)))
 
 
-def test_rank3_reshape_that_reorders_elements_is_rejected(tmp_path):
-    """[N, 12] -> (N, C, L) is lifted to (N, C, 1, L), stored L-major: the reshape would reorder."""
+def test_rank3_reshape_that_reorders_elements_becomes_transposes(tmp_path):
+    """[N, 12] -> (N, C, L) is lifted to (N, C, 1, L), stored L-major: the reshape reorders, so it
+    becomes transpose -> copy -> transpose and still computes ONNX's row-major reshape."""
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="to3d"),
              helper.make_node("Relu", ["r"], ["y"], name="relu")]
     proto = model(nodes, [tensor("x", [1, 12])], [tensor("y", [1, 3, 4])],
                   [const("shape", np.array([1, 3, 4], np.int64))])
-    with pytest.raises(NormalizeError, match=r"to3d \(Reshape\): reshape \[1, 12\] -> \[1, 3, 1, 4\] changes"):
-        normalize(load_model(save(proto, tmp_path)))
+    graph = normalize(load_model(save(proto, tmp_path)))
+    assert "transpose" in [node.op for node in graph.nodes]
+    x = np.arange(-6, 6, dtype=np.float32).reshape(1, 12)
+    y = run_normalized(graph, {"x": x})["y"]  # ONNX layout
+    assert np.array_equal(y.reshape(1, 3, 4), np.maximum(x.reshape(1, 3, 4), 0))
 
 
 def test_batchnorm_after_shared_conv_output_is_rejected_at_load(tmp_path):
