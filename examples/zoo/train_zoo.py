@@ -122,6 +122,10 @@ def float_metrics(name: str, net: Net, path: Path) -> dict:
         t = targets[o]
         if o in zoo_data.DATA[name].classifier_outputs:
             metrics[o] = {"float_top1": float(np.mean(y.argmax(1) == t))}
+        elif o == "detections":   # cells with an object, and the box error on those cells
+            obj = t[..., 0] > 0.5
+            metrics[o] = {"float_objectness_accuracy": float(np.mean((y[..., 0] > 0.5) == obj)),
+                          "float_box_rmse": float(np.sqrt(np.mean((y[obj][:, 1:] - t[obj][:, 1:]) ** 2)))}
         elif o == "mask":
             metrics[o] = {"float_pixel_accuracy": float(np.mean((y > 0) == (t > 0.5)))}
         else:

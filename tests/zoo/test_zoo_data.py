@@ -82,3 +82,10 @@ def test_the_script_runs_without_torch(tmp_path) -> None:
     proc = subprocess.run([sys.executable, str(ZOO / "zoo_data.py"), "--only", "autoencoder_tanh"],
                           capture_output=True, text=True, env=env, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_docs_table_lists_every_model() -> None:
+    """docs/zoo.md (written by `make zoo-check`) has a row and a section per zoo model."""
+    doc = (ZOO.parents[1] / "docs" / "zoo.md").read_text()
+    for name in MODELS:
+        assert f"| {name} |" in doc and f"## {name}\n" in doc, name
