@@ -55,6 +55,7 @@ class ModelReport:
     inputs: dict[str, list]
     outputs: dict[str, list]
     params: int | None = None
+    task_metrics: dict | None = None             # meta.json "float": the float model on its task
     error: str | None = None                     # the first error: line of a failed stage
     stage: str = ""                              # which stage failed
     eval: dict | None = None                     # fixpoint eval --json
@@ -116,7 +117,8 @@ def check_model(name: str, boards: list[str], hil_samples: int, work: Path) -> M
     report = ModelReport(name, ops, inputs, outputs)
     meta = folder / "meta.json"
     if meta.is_file():
-        report.params = json.loads(meta.read_text()).get("params")
+        facts = json.loads(meta.read_text())
+        report.params, report.task_metrics = facts.get("params"), facts.get("float")
     start = time.time()
     model, calib, evalset = folder / "model.onnx", folder / "calib.npz", folder / "eval.npz"
     plan_dir = work / name / "default"
@@ -179,8 +181,13 @@ def model_section(r: ModelReport) -> list[str]:
              f"- inputs: {shape(r.inputs)}; outputs: {shape(r.outputs)}"
              + (f"; {r.params:,} parameters" if r.params else ""),
              f"- ONNX ops: {', '.join(f'`{o}`' for o in r.ops)}"]
+    if r.task_metrics:
+        lines.append("- float model on its task (train_zoo.py, onnxruntime, eval split): " + "; ".join(
+            f"`{o}` " + ", ".join(f"{k.removeprefix('float_')} {v:.4f}" for k, v in m.items())
+            for o, m in r.task_metrics.items()))
     if r.error:
-        lines += [f"- **not supported yet** ({r.stage}): `{r.error}`", ""]
+        error = r.error if len(r.error) <= 300 else r.error[:300] + " ..."
+        lines += [f"- **not supported yet** ({r.stage}): `{error}`", ""]
         return lines
     n = r.eval["n_samples"]
     lines += [f"- bit-exact boards: " + (", ".join(f"{b} ({v})" for b, v in r.boards.items()) or "not run"), "",
@@ -233,7 +240,7 @@ def summary_row(r: ModelReport) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", action="append", help="one model (repeatable)")
+    parser.add_argument("--only", action="append", choices=zoo_models(), help="one model (repeatable)")
     parser.add_argument("--boards", default=os.environ.get("FIXPOINT_TEST_BOARDS", DEFAULT_BOARDS))
     parser.add_argument("--hil-samples", type=int, default=4)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "zoo.md")

@@ -2,8 +2,6 @@
 default settings, once per (model, requantization profile)."""
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,9 +12,7 @@ from fixpoint.calibrate import CalibrationConfig
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import CalibrationJob, run_calibration
 
-ZOO = Path(__file__).resolve().parents[2] / "examples" / "zoo"
-sys.path.insert(0, str(ZOO))
-import zoo_data  # noqa: E402
+from zoo_helpers import ZOO, zoo_data
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +43,3 @@ def zoo_plan(zoo_files, tmp_path_factory):
 
     return get
 
-
-def zoo_samples(default: int) -> int | None:
-    """FIXPOINT_ZOO_SAMPLES: samples per check ("all": the whole eval set, as `make test-all`)."""
-    wanted = os.environ.get("FIXPOINT_ZOO_SAMPLES", "")
-    if wanted == "all":
-        return None
-    return int(wanted) if wanted else default

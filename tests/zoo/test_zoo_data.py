@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
-from conftest import ZOO, zoo_data
+from zoo_helpers import ZOO, zoo_data
 
 MODELS = sorted(zoo_data.DATA)
 
