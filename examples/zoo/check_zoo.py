@@ -248,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="zoo-check: %(message)s")
     zoo_data.write_files(zoo_models())
-    boards = select_boards(args.boards)
+    try:
+        boards = select_boards(args.boards)
+    except Exception as exc:  # an unknown board name or a broken board file: one error line, exit 2
+        parser.error(f"--boards: {exc}")
     reports = []
     for name in args.only or zoo_models():
         r = check_model(name, boards, args.hil_samples, args.work)
