@@ -227,7 +227,8 @@ def leaky(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
 
 class YoloHead(nn.Module):
     """Tiny YOLO-style detector: stride-16 features upsampled (Resize) and concatenated with the
-    stride-8 ones, one 5-channel prediction per 8x8 cell, Sigmoid, then (N, 64 cells, 5)."""
+    stride-8 ones, one 5-channel prediction per 8x8 cell, Sigmoid, then (N, 64 cells, 5): a 4-D
+    Transpose to channels-last and a Reshape that merges the grid (the usual YOLO head export)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -239,7 +240,7 @@ class YoloHead(nn.Module):
         p3 = self.p3(image)
         up = F.interpolate(self.p4(p3), scale_factor=2.0, mode="nearest")
         y = torch.sigmoid(self.head(torch.cat([up, p3], 1)))
-        return y.reshape(-1, 5, 64).transpose(1, 2)
+        return y.permute(0, 2, 3, 1).reshape(-1, 64, 5)
 
 
 class UNet(nn.Module):
