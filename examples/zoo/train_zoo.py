@@ -83,6 +83,7 @@ def export(name: str, net: Net, model: torch.nn.Module, path: Path) -> None:
                       output_names=list(net.outputs), dynamic_axes=axes, do_constant_folding=True, dynamo=False)
     m = onnx.load(str(path))
     _inline_identities(m)
+    _static_output_dims(m, {k: inputs[k][:1] for k in net.inputs})
     onnx.save(m, str(path))
     onnx.checker.check_model(str(path), full_check=True)
     onnx.shape_inference.infer_shapes(m, strict_mode=True)
@@ -110,6 +111,17 @@ def _inline_identities(m: onnx.ModelProto) -> None:
         copy.name = node.output[0]
         m.graph.initializer.append(copy)
         m.graph.node.remove(node)
+
+
+def _static_output_dims(m: onnx.ModelProto, feed: dict[str, np.ndarray]) -> None:
+    """Write every output's dims but the batch as numbers: the exporter names the dims of a Reshape
+    result symbolically (``Reshapedetections_dim_1``) although the shape is static."""
+    session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    shapes = dict(zip([o.name for o in session.get_outputs()], (a.shape for a in session.run(None, feed))))
+    for out in m.graph.output:
+        for dim, size in list(zip(out.type.tensor_type.shape.dim, shapes[out.name]))[1:]:
+            dim.Clear()
+            dim.dim_value = int(size)
 
 
 def float_metrics(name: str, net: Net, path: Path) -> dict:
