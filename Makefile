@@ -13,7 +13,7 @@ ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt
 ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 5 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
 
-.PHONY: setup lint test test-all test-faults bench deploy check-c sanitize fuzz docs examples clean
+.PHONY: setup lint test test-all test-faults bench deploy check-c sanitize fuzz docs examples zoo zoo-data zoo-check clean
 
 setup: $(VENV)/.fixpoint-installed
 
@@ -24,13 +24,13 @@ $(VENV)/.fixpoint-installed: pyproject.toml setup.py tools/setup.sh
 lint: setup
 	$(VENV)/bin/ruff check sdk tests bench examples tools
 
-test: setup lint
+test: setup lint zoo-data
 	.ci/check_c.sh
 	.ci/sanitize.sh
 	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) tests
 
-test-all: setup
-	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) $(PY) -m pytest -q -n $(JOBS) tests
+test-all: setup zoo-data
+	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all $(PY) -m pytest -q -n $(JOBS) tests
 
 # Link fault injection (tests/faults): FAULT_SAMPLES mlp samples over the host board and a QEMU
 # board through a proxy that corrupts, drops, duplicates, stalls and resets; every sample must end
@@ -67,6 +67,21 @@ docs: setup
 examples: setup
 	$(VENV)/bin/pip install -q torch==2.13.0
 	$(PY) examples/train_examples.py
+
+# Model zoo (examples/zoo): `zoo-data` writes the calibration/eval files that are not committed
+# (numpy only, only missing or stale ones, seconds); `zoo-check` calibrates, evaluates and runs every
+# zoo model on ZOO_BOARDS and writes docs/zoo.md; `zoo` retrains and re-exports the models (torch).
+ZOO_BOARDS ?= host,$(BOARD),riscv32-virt
+ZOO_HIL_SAMPLES ?= 4
+zoo-data: setup
+	$(PY) examples/zoo/zoo_data.py
+
+zoo-check: setup zoo-data
+	$(PY) examples/zoo/check_zoo.py --boards $(ZOO_BOARDS) --hil-samples $(ZOO_HIL_SAMPLES)
+
+zoo: setup
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(PY) examples/zoo/train_zoo.py
 
 clean:
 	rm -rf build $(OUT) sdk/fixpoint/sim/_fp_runtime*
