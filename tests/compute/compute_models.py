@@ -122,6 +122,29 @@ def unet_model(path: Path, seed: int = 3) -> Path:
     return _save(path, nodes, inputs, outputs, inits)
 
 
+def rank3_mixed_model(path: Path, seed: int = 4) -> Path:
+    """Table, movement and binary ops on lifted (N, C, L) tensors: x [n,4,16] -> Conv1d -> SiLU
+    (x * Sigmoid(x)) -> PRelu (slope [C, 1]) -> Max with a Tanh branch -> Split on L -> 'first'
+    [n,6,8]; the other half -> Transpose(0, 2, 1) 'last_t' [n,8,6]."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w", (6, 4, 3), 0.4), _init(rng, "b", (6,), 0.1),
+             numpy_helper.from_array(rng.uniform(0.05, 0.3, (6, 1)).astype(np.float32), "slope")]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1]),
+        helper.make_node("Sigmoid", ["c"], ["sig"], name="sig"),
+        helper.make_node("Mul", ["c", "sig"], ["silu"], name="silu"),
+        helper.make_node("PRelu", ["silu", "slope"], ["pr"], name="prelu"),
+        helper.make_node("Tanh", ["c"], ["th"], name="tanh"),
+        helper.make_node("Max", ["pr", "th"], ["mx"], name="max"),
+        helper.make_node("Split", ["mx"], ["first", "last"], name="split", axis=2, num_outputs=2),
+        helper.make_node("Transpose", ["last"], ["last_t"], name="tr", perm=[0, 2, 1]),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4, 16])]
+    outputs = [helper.make_tensor_value_info("first", TensorProto.FLOAT, ["n", 6, 8]),
+               helper.make_tensor_value_info("last_t", TensorProto.FLOAT, ["n", 8, 6])]
+    return _save(path, nodes, inputs, outputs, inits, opset=18)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -135,4 +158,5 @@ MODELS = {
     "tcn": (tcn_model, {"x": (4, 32)}),
     "softmax_reduce": (softmax_reduce_model, {"x": (3, 6, 6)}),
     "unet": (unet_model, {"x": (3, 8, 8)}),
+    "rank3_mixed": (rank3_mixed_model, {"x": (4, 16)}),
 }

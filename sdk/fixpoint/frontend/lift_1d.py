@@ -96,3 +96,10 @@ def lift_broadcast(graph: Graph, node: Node) -> None:
         if value is not None and value.is_const and value.data.ndim >= 1:
             data = value.data.reshape([1] * (3 - value.data.ndim) + list(value.data.shape))
             set_node_const(graph, node, index, data[:, :, None, :], f"{node.name}.operand_2d")
+
+
+def lift_transpose(graph: Graph, node: Node) -> None:
+    """Transpose: a rank-3 ``perm`` gains the extent-1 axis in place (every rank-3 tensor is
+    [a, b, 1, c], so [p0, p1, p2] becomes [p0, p1, 2, p2] in lifted axes)."""
+    perm = node.attrs.get("perm", [2, 1, 0])
+    node.attrs["perm"] = [_lifted_axis(perm[0]), _lifted_axis(perm[1]), 2, _lifted_axis(perm[2])]

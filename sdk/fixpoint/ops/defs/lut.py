@@ -23,16 +23,19 @@ _UNARY = {
     "Reciprocal": "reciprocal", "Abs": "abs", "Neg": "neg", "Erf": "erf",
 }
 
+_LIFT = "fixpoint.frontend.lift_1d"
+
 ONNX = (
     *(OnnxOp(op_type, check=f"{_CHECKS}:_lut_check", becomes=f"lut ({function})", normalized_by="canonicalize",
-             converter=f"{_NORM}:_lut", runtime_ops=("lut",), lut_function=function)
+             converter=f"{_NORM}:_lut", runtime_ops=("lut",), lut_function=function,
+             lift_1d=f"{_LIFT}:lift_none")
       for op_type, function in _UNARY.items()),
     OnnxOp("PRelu", check=f"{_CHECKS}:_prelu_check", becomes="prelu", normalized_by="canonicalize",
-           converter=f"{_NORM}:_prelu", runtime_ops=("prelu",)),
+           converter=f"{_NORM}:_prelu", runtime_ops=("prelu",), lift_1d=f"{_LIFT}:lift_broadcast"),
     OnnxOp("Min", check=f"{_CHECKS}:_minmax_check", becomes="minimum", normalized_by="canonicalize",
-           converter=f"{_NORM}:_minimum", runtime_ops=("minimum",)),
+           converter=f"{_NORM}:_minimum", runtime_ops=("minimum",), lift_1d=f"{_LIFT}:lift_broadcast"),
     OnnxOp("Max", check=f"{_CHECKS}:_minmax_check", becomes="maximum", normalized_by="canonicalize",
-           converter=f"{_NORM}:_maximum", runtime_ops=("maximum",)),
+           converter=f"{_NORM}:_maximum", runtime_ops=("maximum",), lift_1d=f"{_LIFT}:lift_broadcast"),
 )
 
 

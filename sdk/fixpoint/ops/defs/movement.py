@@ -21,7 +21,8 @@ def _per_datapath(name: str) -> dict[str, str]:
 
 ONNX = (
     OnnxOp("Transpose", check=f"{_CHECKS}:_transpose_check", becomes="transpose",
-           normalized_by="canonicalize", converter=f"{_CANON}:_transpose", runtime_ops=("transpose",)),
+           normalized_by="canonicalize", converter=f"{_CANON}:_transpose", runtime_ops=("transpose",),
+           lift_1d="fixpoint.frontend.lift_1d:lift_transpose"),
     OnnxOp("Slice", check=f"{_CHECKS}:_slice_check", becomes="slice", normalized_by="canonicalize",
            converter=f"{_CANON}:_slice", runtime_ops=("slice",)),
     OnnxOp("Resize", check=f"{_CHECKS}:_resize_check", becomes="resize", normalized_by="canonicalize",
@@ -30,7 +31,8 @@ ONNX = (
            "(+ concat, + reshape for a scalar index)", normalized_by="canonicalize", converter=f"{_CANON}:_gather",
            runtime_ops=("slice", "concat", "copy")),
     OnnxOp("Split", check=f"{_CHECKS}:_split_check", becomes="one slice per output",
-           normalized_by="canonicalize", converter=f"{_CANON}:_split", runtime_ops=("slice",)),
+           normalized_by="canonicalize", converter=f"{_CANON}:_split", runtime_ops=("slice",),
+           lift_1d="fixpoint.frontend.lift_1d:lift_axis"),
 )
 
 RUNTIME = (
