@@ -301,3 +301,18 @@ def test_gather_with_too_many_runs_is_refused(tmp_path):
     proto = model(nodes, [tensor("x", [1, 2, 2, 20])], [tensor("y", [1, 2, 2, 18])], [_ints("idx", indices)])
     with pytest.raises(ModelError, match="scatter_pick.*index runs"):
         normalize(load_model(save(proto, tmp_path)))
+
+
+# ---- depth to space / space to depth ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op,mode,block", [("DepthToSpace", "DCR", 2), ("DepthToSpace", "CRD", 2),
+                                           ("DepthToSpace", "DCR", 3), ("SpaceToDepth", None, 2)])
+def test_depth_space_moves_match_onnx(tmp_path, op, mode, block):
+    channels, hw = (3 * block * block, 3) if op == "DepthToSpace" else (3, 3 * block)
+    out = [1, 3, 3 * block, 3 * block] if op == "DepthToSpace" else [1, 3 * block * block, 3, 3]
+    attrs = {"blocksize": block, **({"mode": mode} if mode else {})}
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
+             helper.make_node(op, ["c"], ["y"], name="move", **attrs)]
+    proto = model(nodes, [tensor("x", [1, 2, hw, hw])], [tensor("y", out)], [const("W", rand(channels, 2, 1, 1))])
+    graph = _normalized_matches_ort(save(proto, tmp_path))
+    assert {n.op for n in graph.nodes[1:]} <= {"transpose", "copy"}

@@ -142,6 +142,21 @@ def gather_pick(path: Path, seed: int = 5) -> Path:
     return _save(path, nodes, [_value("x", ["n", 2, 6, 6])], [_value("y", ["n", 3, 6, 5])], inits)
 
 
+def depth_space(path: Path, seed: int = 6) -> Path:
+    """x [n,2,8,8] -> SpaceToDepth 2 -> conv 1x1 (12 ch) -> DepthToSpace 2 DCR -> 'a' [n,3,8,8];
+    the conv output also -> DepthToSpace 2 CRD -> 'b' [n,3,8,8] (sub-pixel upsampling heads)."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w", (12, 8, 1, 1), 0.4), _init(rng, "b0", (12,), 0.1)]
+    nodes = [
+        helper.make_node("SpaceToDepth", ["x"], ["s2d"], name="s2d", blocksize=2),
+        helper.make_node("Conv", ["s2d", "w", "b0"], ["c"], name="conv"),
+        helper.make_node("DepthToSpace", ["c"], ["a"], name="d2s_dcr", blocksize=2, mode="DCR"),
+        helper.make_node("DepthToSpace", ["c"], ["b"], name="d2s_crd", blocksize=2, mode="CRD"),
+    ]
+    return _save(path, nodes, [_value("x", ["n", 2, 8, 8])], [_value("a", ["n", 3, 8, 8]), _value("b", ["n", 3, 8, 8])],
+                 inits)
+
+
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:
     """An .npz with one float32 array [n, *shape] per input name."""
     rng = np.random.default_rng(seed)
@@ -157,4 +172,5 @@ MODELS = {
     "upsample": (upsample_concat, {"x": (2, 8, 8)}),
     "pad_modes": (pad_modes, {"x": (2, 6, 6)}),
     "gather": (gather_pick, {"x": (2, 6, 6)}),
+    "depth_space": (depth_space, {"x": (2, 8, 8)}),
 }

@@ -5,7 +5,8 @@ bit-exact through `hil` on the host and every selected emulated board (FIXPOINT_
 Models (movement_models.py): a YOLO-head-like Conv -> Reshape (reorders NHWC) -> Transpose ->
 Slice x2 -> Concat; Reshape between two convs that really reorders; Split feeding two branches
 with negative-step slices; nearest and bilinear Resize feeding a Concat (UNet / YOLO neck); Pad
-reflect and edge; Gather of constant index lists."""
+reflect and edge; Gather of constant index lists;
+SpaceToDepth and DepthToSpace (DCR, CRD)."""
 from __future__ import annotations
 
 import os
@@ -31,7 +32,8 @@ from movement_models import MODELS  # noqa: E402
 # runtime ops each model's plan must contain (the movement is really done, not folded away)
 EXPECTED_OPS = {"head": {"transpose", "slice", "concat", "copy"}, "reshape_convs": {"transpose", "copy"},
                 "split": {"slice"}, "upsample": {"resize", "concat"},
-                "pad_modes": {"pad"}, "gather": {"slice", "concat"}}
+                "pad_modes": {"pad"}, "gather": {"slice", "concat"},
+                "depth_space": {"transpose", "copy"}}
 
 
 def _boards() -> list[str]:

@@ -127,3 +127,59 @@ def _gather(graph: Graph, node: Node) -> None:
     if len(runs) > 1:
         graph.nodes.insert(position + len(runs), Node(unique_node_name(graph, f"{node.name}.join"), "concat",
                                                       parts, [kept], {"axis": axis}))
+
+
+# Stored (NHWC) dims [n, a, b, d] are ONNX dims [n, d, a, b]; ONNX perm [0, 1, 3, 2] swaps the
+# stored dims 1 and 2, [0, 3, 2, 1] swaps the stored dims 2 and 3 (plan_layout composes them).
+_SWAP_12, _SWAP_23 = [0, 1, 3, 2], [0, 3, 2, 1]
+
+
+def _onnx_shape(stored: list[int]) -> list[int]:
+    return [stored[0], stored[3], stored[1], stored[2]]
+
+
+def _stage(graph: Graph, node: Node, steps: list[tuple[str, list[int]]]) -> None:
+    """Replace ``node`` by a chain of transposes (("transpose", ONNX perm)) and byte copies
+    (("copy", stored shape of the result)) over stored tensors; the last step writes its output.
+    The staged values only exist in stored order (their ONNX order is not the model's)."""
+    src, dst = node.inputs[0], node.outputs[0]
+    stored = [graph.values[src].shape[k] for k in (0, 2, 3, 1)]
+    position = graph.nodes.index(node)
+    current = src
+    for k, (op, arg) in enumerate(steps):
+        stored = [stored[0], stored[2], stored[1], stored[3]] if op == "transpose" and arg == _SWAP_12 else \
+            [stored[0], stored[1], stored[3], stored[2]] if op == "transpose" else list(arg)
+        last = k == len(steps) - 1
+        out = dst if last else _new_value(graph, f"{dst}.stage{k}", _onnx_shape(stored))
+        attrs = {"perm": list(arg)} if op == "transpose" else {}
+        if last:
+            node.op, node.inputs, node.outputs, node.attrs = op, [current], [out], attrs
+        else:
+            graph.nodes.insert(position + k, Node(unique_node_name(graph, f"{node.name}.stage{k}"), op,
+                                                  [current], [out], attrs))
+        current = out
+
+
+def _depth_to_space(graph: Graph, node: Node) -> None:
+    """Stored x [n, H, W, b*b*C] (DCR channel (i*b + j)*C + c) -> [n, H*b, W*b, C]: swap H and W,
+    view W, H*b, swap back, view: every step moves whole rows (see docs/normalized-ir.md).
+    CRD (channel c*b*b + i*b + j) first moves the (i, j) block in front of c."""
+    n, channels, h, w = graph.values[node.inputs[0]].shape
+    b = int(node.attrs["blocksize"])
+    c = channels // (b * b)
+    mode = node.attrs.get("mode", "DCR")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    steps: list[tuple[str, list[int]]] = []
+    if mode == "CRD":
+        steps += [("copy", [n, h * w, c, b * b]), ("transpose", _SWAP_23), ("copy", [n, h, w, b * b * c])]
+    steps += [("transpose", _SWAP_12), ("copy", [n, w, h * b, b * c]), ("transpose", _SWAP_12),
+              ("copy", [n, h * b, w * b, c])]
+    _stage(graph, node, steps)
+
+
+def _space_to_depth(graph: Graph, node: Node) -> None:
+    """Stored x [n, H*b, W*b, C] -> [n, H, W, b*b*C] (channel (i*b + j)*C + c): the inverse chain."""
+    n, c, hb, wb = graph.values[node.inputs[0]].shape
+    b = int(node.attrs["blocksize"])
+    _stage(graph, node, [("copy", [n, hb, wb // b, b * c]), ("transpose", _SWAP_12),
+                         ("copy", [n, wb // b, hb // b, b * b * c]), ("transpose", _SWAP_12)])

@@ -123,8 +123,9 @@ def _leaky_relu(node: Node, x: list[Array], out_shape: list[int]) -> Array:
 
 def _pad(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     widths = list(zip(node.attrs["pads_before"], node.attrs["pads_after"]))
-    if node.attrs["mode"] != "constant":
-        return np.pad(x[0], widths, mode=node.attrs["mode"])
+    mode = node.attrs.get("mode", "constant")  # hand-built graphs may omit it
+    if mode != "constant":
+        return np.pad(x[0], widths, mode=mode)
     return np.pad(x[0], widths, constant_values=node.attrs["value"])
 
 

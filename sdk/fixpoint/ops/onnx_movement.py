@@ -237,3 +237,21 @@ def _gather_check(node: Node, graph: Graph) -> str | None:
     if len(index_runs(indices)) > MAX_GATHER_RUNS:
         return f"{len(index_runs(indices))} index runs (at most {MAX_GATHER_RUNS})"
     return None
+
+
+def _depth_to_space_check(node: Node, graph: Graph) -> str | None:
+    """DepthToSpace: a 4-D activation, mode DCR or CRD, any blocksize (transposes and copies)."""
+    shape = graph.values[node.inputs[0]].shape
+    mode = node.attrs.get("mode", "DCR")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if len(shape) != 4:
+        return f"rank-{len(shape)} input"
+    if mode not in ("DCR", "CRD"):
+        return f"mode={mode}"
+    return None
+
+
+def _space_to_depth_check(node: Node, graph: Graph) -> str | None:
+    """SpaceToDepth: a 4-D activation, any blocksize (transposes and copies)."""
+    shape = graph.values[node.inputs[0]].shape
+    return None if len(shape) == 4 else f"rank-{len(shape)} input"

@@ -30,6 +30,10 @@ ONNX = (
     OnnxOp("Gather", check=f"{_CHECKS}:_gather_check", becomes="slice per arithmetic run of the indices "
            "(+ concat, + reshape for a scalar index)", normalized_by="canonicalize", converter=f"{_CANON}:_gather",
            runtime_ops=("slice", "concat", "copy")),
+    OnnxOp("DepthToSpace", check=f"{_CHECKS}:_depth_to_space_check", becomes="transposes and copies",
+           normalized_by="canonicalize", converter=f"{_CANON}:_depth_to_space", runtime_ops=("transpose", "copy")),
+    OnnxOp("SpaceToDepth", check=f"{_CHECKS}:_space_to_depth_check", becomes="transposes and copies",
+           normalized_by="canonicalize", converter=f"{_CANON}:_space_to_depth", runtime_ops=("transpose", "copy")),
     OnnxOp("Split", check=f"{_CHECKS}:_split_check", becomes="one slice per output",
            normalized_by="canonicalize", converter=f"{_CANON}:_split", runtime_ops=("slice",),
            lift_1d="fixpoint.frontend.lift_1d:lift_axis"),
