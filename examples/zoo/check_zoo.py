@@ -190,7 +190,7 @@ def model_section(r: ModelReport) -> list[str]:
         lines += [f"- **not supported yet** ({r.stage}): `{error}`", ""]
         return lines
     n = r.eval["n_samples"]
-    lines += [f"- bit-exact boards: " + (", ".join(f"{b} ({v})" for b, v in r.boards.items()) or "not run"), "",
+    lines += ["- bit-exact boards: " + (", ".join(f"{b} ({v})" for b, v in r.boards.items()) or "not run"), "",
               f"| output ({n} eval samples) | float top-1 | integer top-1 | drop (pp) | agreement | SQNR (dB) |",
               "|---|---:|---:|---:|---:|---:|"]
     for o in r.eval["outputs"]:

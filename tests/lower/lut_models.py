@@ -16,7 +16,8 @@ def _init(name: str, data) -> onnx.TensorProto:
 
 
 def _conv(rng, name: str, x: str, out: str, c_in: int, c_out: int) -> tuple[list, list]:
-    inits = [_init(f"{name}_w", rng.normal(size=(c_out, c_in, 3, 3)) * 0.4), _init(f"{name}_b", rng.normal(size=c_out) * 0.1)]
+    inits = [_init(f"{name}_w", rng.normal(size=(c_out, c_in, 3, 3)) * 0.4),
+             _init(f"{name}_b", rng.normal(size=c_out) * 0.1)]
     return [helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [out], name=name, pads=[1, 1, 1, 1])], inits
 
 

@@ -68,8 +68,12 @@ def test_transpose_of_a_2d_tensor(tmp_path):
     ([0], [2], [1], [1]), ([-1], [-(1 << 62)], [3], [-1]), ([1, 4], [3, 0], [2, 3], [1, -2]),
     ([0, 0, 0], [1, 5, 5], [0, 2, 3], [1, 2, 3]), ([-2], [100], [1], [1])])
 def test_slice_any_axes_and_steps(tmp_path, starts, ends, axes, steps):
-    ref = np.zeros((1, 3, 5, 5))[tuple(slice(None) if a not in axes else slice(starts[axes.index(a)], ends[axes.index(a)],
-                                                                              steps[axes.index(a)]) for a in range(4))]
+    def axis_slice(a):
+        if a not in axes:
+            return slice(None)
+        k = axes.index(a)
+        return slice(starts[k], ends[k], steps[k])
+    ref = np.zeros((1, 3, 5, 5))[tuple(axis_slice(a) for a in range(4))]
     nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
              helper.make_node("Slice", ["c", "s", "e", "a", "st"], ["y"], name="cut")]
     proto = model(nodes, [tensor("x", [1, 2, 5, 5])], [tensor("y", list(ref.shape))],
@@ -88,8 +92,8 @@ def test_split_becomes_one_slice_per_output(tmp_path, opset, split):
     nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv"),
              helper.make_node("Split", inputs, ["p", "q"], name="split", **attrs),
              helper.make_node("Relu", ["q"], ["r"], name="relu")]
-    proto = model(nodes, [tensor("x", [1, 2, 3, 3])], [tensor("p", [1, sizes[0], 3, 3]), tensor("r", [1, sizes[1], 3, 3])],
-                  inits, opset=opset)
+    outputs = [tensor("p", [1, sizes[0], 3, 3]), tensor("r", [1, sizes[1], 3, 3])]
+    proto = model(nodes, [tensor("x", [1, 2, 3, 3])], outputs, inits, opset=opset)
     graph = _normalized_matches_ort(save(proto, tmp_path))
     assert sorted(n.op for n in graph.nodes).count("slice") == 2
 
@@ -260,7 +264,8 @@ def test_pad_reflect_and_edge_normalize_to_onnx_semantics(tmp_path, mode):
 
 def test_reflect_pad_beyond_the_dim_is_refused(tmp_path):
     nodes = [helper.make_node("Pad", ["x", "pads"], ["y"], name="too_far", mode="reflect")]
-    proto = model(nodes, [tensor("x", [1, 2, 3, 3])], [tensor("y", [1, 2, 9, 3])], [_ints("pads", [0, 0, 3, 0, 0, 0, 3, 0])])
+    proto = model(nodes, [tensor("x", [1, 2, 3, 3])], [tensor("y", [1, 2, 9, 3])],
+                  [_ints("pads", [0, 0, 3, 0, 0, 0, 3, 0])])
     with pytest.raises(ModelError, match="too_far.*reflect pads reach beyond the dim"):
         normalize(load_model(save(proto, tmp_path)))
 

@@ -63,7 +63,8 @@ def test_reduce_random_cases_match_reference(dp):
         got = kernel(x, **kw)
         want = _reference(x, kw)
         if not np.array_equal(got.astype(np.int64), want):
-            pytest.fail(f"reduce_{dp} case {case}: {kw} shape {x.shape}: got {got.ravel()[:8]}, want {want.ravel()[:8]}")
+            pytest.fail(f"reduce_{dp} case {case}: {kw} shape {x.shape}: "
+                        f"got {got.ravel()[:8]}, want {want.ravel()[:8]}")
 
 
 @pytest.mark.parametrize("dp", ["s8", "s16"])

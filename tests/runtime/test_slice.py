@@ -76,7 +76,8 @@ def test_slice_bad_params_return_err_arg(datapath):
     assert slice_(x, begin=begin, stride=stride, out_shape=out_shape).shape == out_shape
     bad = [("stride 0", dict(stride=[1, 0, 2, 1])), ("begin < 0", dict(begin=[0, -1, 0, 0])),
            ("begin = dim", dict(begin=[0, 4, 0, 0])), ("last index past the end", dict(begin=[0, 2, 0, 0])),
-           ("last index before 0", dict(stride=[1, -2, 2, 1])), ("output.w = 0", dict(output={**dims(out_shape), "w": 0})),
+           ("last index before 0", dict(stride=[1, -2, 2, 1])),
+           ("output.w = 0", dict(output={**dims(out_shape), "w": 0})),
            ("input.n = -1", dict(input={**dims(x.shape), "n": -1})),
            ("stride overflowing int32 steps", dict(stride=[1, 1 << 30, 2, 1])),
            ("input count beyond INT32_MAX", dict(input={"n": 1 << 16, "h": 1 << 16, "w": 4, "c": 3}))]

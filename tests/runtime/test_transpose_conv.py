@@ -79,7 +79,8 @@ def test_default_output_shape_crops_pads_on_both_sides():
     out = kernels.transpose_conv2d_s8(x, w, None, stride_h=2, stride_w=2, requant=(1 << 30, 1))
     assert out.shape == (1, 6, 6, 2)  # stride 2 = kernel 2: every output pixel has exactly one tap
     assert np.all(out == 1)
-    out = kernels.transpose_conv2d_s8(x, np.ones((2, 1, 1, 1), np.int8), None, stride_h=3, stride_w=3, requant=(1 << 30, 1))
+    out = kernels.transpose_conv2d_s8(x, np.ones((2, 1, 1, 1), np.int8), None, stride_h=3, stride_w=3,
+                                      requant=(1 << 30, 1))
     assert out.shape == (1, 7, 7, 2) and int(out.sum()) == 2 * 9  # stride > kernel: holes stay 0
 
 

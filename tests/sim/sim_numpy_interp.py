@@ -206,8 +206,8 @@ def _slice(c: _Ctx, x):
 @_per_sample
 def _resize(c: _Ctx, x):
     p = c.p
-    return movement.resize(x, out_hw=c.out_shape[1:3], method=p["method"], coord=p["coord"], nearest_mode=p["nearest_mode"],
-                           ratio_num=p["ratio_num"], ratio_den=p["ratio_den"])
+    return movement.resize(x, out_hw=c.out_shape[1:3], method=p["method"], coord=p["coord"],
+                           nearest_mode=p["nearest_mode"], ratio_num=p["ratio_num"], ratio_den=p["ratio_den"])
 
 
 OPS: dict[str, Callable] = {

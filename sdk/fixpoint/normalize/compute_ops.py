@@ -60,7 +60,8 @@ def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int
                      max((w - 1) * sw + (kw - 1) * dw + 1, left + out_shape[2]), out_shape[3]))
     for i in range(kh):
         for j in range(kw):
-            full[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw] += data @ weight[:, i, j, :].T
+            rows, cols = slice(i * dh, i * dh + (h - 1) * sh + 1, sh), slice(j * dw, j * dw + (w - 1) * sw + 1, sw)
+            full[:, rows, cols] += data @ weight[:, i, j, :].T
     y = full[:, top:top + out_shape[1], left:left + out_shape[2]] + bias
     bounds = node.attrs.get("act_range")
     return y if bounds is None else np.clip(y, bounds[0], bounds[1])

@@ -57,7 +57,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_compute:lower_reduce",
         output_rule="fixpoint.lower.ops_compute:output_reduce",
         params_builder="fixpoint.cparams:_reduce",
-        sim_prepare="fixpoint.sim.kernels:_prep_reduce",
+        sim_prepare="fixpoint.sim.kernels_movement:prep_reduce",
         sim_family="unary", offset_fields=("input_offset", "output_offset"),
         reference=("fixpoint.reference.reduce:reduce",),
         tests=("tests/runtime/test_reduce.py", "tests/lower/test_lower_compute.py"),

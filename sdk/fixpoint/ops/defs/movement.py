@@ -1,6 +1,6 @@
 """Data movement without requantization: ``Transpose`` -> ``transpose``, ``Slice`` / ``Split``
--> ``slice``, ``Resize`` -> ``resize``. Both keep the input's quantization (the output is a subset or a permutation of the
-input's values), so they run the same kernel for every datapath width and never fuse an activation.
+-> ``slice``, ``Resize`` -> ``resize``. Both keep the input's quantization (the output is a subset or a
+permutation of the input's values), so they run the same kernel for every datapath width and never fuse an activation.
 A reshape between activations that reorders elements in NHWC becomes transpose + copy + transpose
 (``fixpoint.normalize.resolve_reshapes``)."""
 from __future__ import annotations
@@ -50,7 +50,7 @@ RUNTIME = (
         lowering=f"{_LOWER}:lower_transpose",
         output_rule=f"{_LOWER}:output_same_as_input",
         params_builder="fixpoint.cparams:_transpose",
-        sim_prepare="fixpoint.sim.kernels:_prep_transpose", sim_family="unary",
+        sim_prepare="fixpoint.sim.kernels_movement:prep_transpose", sim_family="unary",
         requant_mode=False,
         reference=("fixpoint.reference.movement:transpose",),
         tests=("tests/runtime/test_transpose.py", "tests/lower/test_lower_movement.py"),
@@ -66,7 +66,7 @@ RUNTIME = (
         lowering=f"{_LOWER}:lower_resize",
         output_rule=f"{_LOWER}:output_same_as_input",
         params_builder="fixpoint.cparams:_resize",
-        sim_prepare="fixpoint.sim.kernels:_prep_resize", sim_family="unary",
+        sim_prepare="fixpoint.sim.kernels_movement:prep_resize", sim_family="unary",
         requant_mode=False,
         reference=("fixpoint.reference.movement:resize",),
         tests=("tests/runtime/test_resize.py", "tests/lower/test_lower_movement.py"),
@@ -83,7 +83,7 @@ RUNTIME = (
         lowering=f"{_LOWER}:lower_slice",
         output_rule=f"{_LOWER}:output_same_as_input",
         params_builder="fixpoint.cparams:_slice",
-        sim_prepare="fixpoint.sim.kernels:_prep_slice", sim_family="unary",
+        sim_prepare="fixpoint.sim.kernels_movement:prep_slice", sim_family="unary",
         requant_mode=False,
         reference=("fixpoint.reference.movement:slice_",),
         tests=("tests/runtime/test_slice.py", "tests/lower/test_lower_movement.py"),
