@@ -32,7 +32,7 @@ import numpy as np
 
 from .fileio import atomic_path
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
 
 DTYPES = {"int8": np.int8, "int16": np.int16}
 ROUNDING_MODES = ("double", "single", "shift_only")

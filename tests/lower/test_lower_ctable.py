@@ -10,6 +10,7 @@ import pytest
 from fixpoint.ctable import build_ctable, read_ctable, write_ctable
 from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions, lower_with_report
+from fixpoint.ops.runtime_ops import RUNTIME_OPS
 from fixpoint.plan import RequantProfile
 
 from lower_graphs import GraphBuilder, conv_attrs
@@ -50,6 +51,10 @@ def test_ctable_validates_against_the_schema(lowered):
     jsonschema.validate(ctable, SCHEMA)
     assert ctable["format"] == "fixpoint-ctable" and ctable["version"] == 1
     assert ctable["model_hash"] == plan.model_hash
+
+
+def test_schema_names_every_runtime_op():
+    assert set(SCHEMA["$defs"]["layer"]["properties"]["op"]["enum"]) == set(RUNTIME_OPS)
 
 
 def test_ctable_tensor_and_layer_content(lowered):
