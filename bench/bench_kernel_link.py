@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Flash of every example model's firmware, and which runtime kernels it links.
+"""Flash of every example and zoo model's firmware, and which runtime kernels it links.
 
-For each ``examples/models/*`` this calibrates the model for the board
+For each ``examples/models/*`` and ``examples/zoo/*`` (named ``zoo/<name>``) this calibrates the model for the board
 (``fixpoint calibrate``, default options, the example's calib.npz), generates
 its C and builds the firmware the way ``fixpoint deploy`` does
 (``fixpoint.hil.firmware.build_model_firmware``), then reads the image with
@@ -14,8 +14,8 @@ The result goes to ``bench/results/kernel_link.md`` and ``.json``. With
 op resolver) the table shows that build's flash beside this one.
 
 Usage:
-    bench/bench_kernel_link.py                  # all examples, mps2-an386, vs kernel_link_baseline.json
-    bench/bench_kernel_link.py --models mlp,kws --board mps2-an386 --baseline none
+    bench/bench_kernel_link.py                  # all examples and zoo models, mps2-an386, vs the baseline
+    bench/bench_kernel_link.py --models mlp,zoo/unet --board mps2-an386 --baseline none
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from fixpoint.plan import load_plan  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 EXAMPLES = ROOT / "examples" / "models"
+ZOO = ROOT / "examples" / "zoo"
 # Measured with this script on commit e808129, before the op resolver, when the
 # executor's switch referenced every kernel.
 BASELINE = RESULTS / "kernel_link_baseline.json"
@@ -73,7 +74,7 @@ def symbol_sizes(image: Path, nm_tool: str, pattern: re.Pattern[str], kinds: str
 
 
 def measure(model: str, board_name: str, work: Path) -> dict:
-    folder = EXAMPLES / model
+    folder = ZOO / model.removeprefix("zoo/") if model.startswith("zoo/") else EXAMPLES / model
     plan_dir = work / model / "plan"
     subprocess.run(fixpoint_cmd("calibrate", folder / "model.onnx", "--data", folder / "calib.npz",
                                 "--board", board_name, "-o", plan_dir), check=True, env=child_env())
@@ -96,7 +97,7 @@ def plan_weight_bytes(image: Path, nm_tool: str) -> int:
 
 def render(rows: list[dict], board: str, baseline: dict | None, command: str) -> str:
     base = {r["model"]: r for r in (baseline or {}).get("rows", [])}
-    lines = [f"# Flash per example model on {board}: a model links only its kernels", "",
+    lines = [f"# Flash per example and zoo model on {board}: a model links only its kernels", "",
              f"* command: `{command}` ({datetime.date.today().isoformat()})",
              "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
              "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
@@ -135,6 +136,13 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def all_models() -> list[str]:
+    """Every example model, then every zoo model (``zoo/<name>``; run ``make zoo-data`` first)."""
+    examples = sorted(p.name for p in EXAMPLES.iterdir() if (p / "model.onnx").is_file())
+    zoo = sorted(f"zoo/{p.name}" for p in ZOO.iterdir() if (p / "model.onnx").is_file())
+    return examples + zoo
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--board", default="mps2-an386")
@@ -145,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "kernel_link.md", help="markdown table (.json beside)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    models = [m for m in args.models.split(",") if m] or sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+    models = [m for m in args.models.split(",") if m] or all_models()
     use_baseline = args.baseline is not None and str(args.baseline) != "none"
     baseline = json.loads(args.baseline.read_text()) if use_baseline else None
     with tempfile.TemporaryDirectory(prefix="fixpoint-kernel-link-") as tmp:

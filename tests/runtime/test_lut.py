@@ -23,6 +23,10 @@ ENTRIES = {"s8": 256, "s16": 513}
 TABLE_CTYPE = {"s8": "int8_t[]", "s16": "int16_t[]"}
 
 
+# functions whose parameters have no default (the fusion that makes them always sets them)
+FUNCTION_PARAMS = {"x_clip": {"shift": 3.0, "lo": 0.0, "hi": 6.0}}
+
+
 def random_table(rng: np.random.Generator, datapath: str) -> np.ndarray:
     """Random values, extreme values only, or a real function's table at random quantizations."""
     lo, hi = TYPE_RANGE[datapath]
@@ -32,10 +36,11 @@ def random_table(rng: np.random.Generator, datapath: str) -> np.ndarray:
     if u < 0.4:
         return rng.choice([lo, hi, 0, lo + 1, hi - 1], ENTRIES[datapath]).astype(DTYPE[datapath])
     name = str(rng.choice(sorted(FUNCTIONS)))
+    params = FUNCTION_PARAMS.get(name, {})
     s_in, s_out = 10 ** rng.uniform(-3, 0), 10 ** rng.uniform(-3, 0)
     if datapath == "s8":
-        return table_s8(name, {}, s_in / 16, int(rng.integers(-128, 128)), s_out / 16, int(rng.integers(-128, 128)))
-    return table_s16(name, {}, s_in / 4096, s_out / 4096)
+        return table_s8(name, params, s_in / 16, int(rng.integers(-128, 128)), s_out / 16, int(rng.integers(-128, 128)))
+    return table_s16(name, params, s_in / 4096, s_out / 4096)
 
 
 def run_c(datapath: str, x: np.ndarray, table: np.ndarray, out: np.ndarray) -> int:

@@ -87,7 +87,7 @@ def test_reduce_rounding_ties_follow_tflite_double_rounding():
 
 def test_reduce_s8_sum_saturates_to_int32_before_requant():
     x = np.full((1, 4, 4, 1), 127, np.int8)
-    kw = dict(axes=[1, 2], kind="sum", input_offset=1 << 27, scale=(1 << 30, -20))
+    kw = dict(axes=[1, 2], kind="sum", input_offset=1 << 27, scale=(1 << 30, -20), act_min=-128, act_max=127)
     np.testing.assert_array_equal(kernels.reduce_s8(x, **kw).astype(np.int64), _reference(x, kw))
 
 
