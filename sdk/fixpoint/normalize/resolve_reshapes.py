@@ -97,7 +97,7 @@ def _resolve(graph: Graph, node: Node) -> None:
                                      (dst_order, "produces", dst, dst_shape)):
         if order is None:
             raise NormalizeError(f"{node.name} ({node.op}): {verb} rank-{len(shape)} tensor "
-                                 f"'{name}' {shape}; only 2-D [N, C] and 4-D [N, C, H, W] "
+                                 f"'{name}' {shape}; only 2-D [N, C], 3-D [N, C, L] and 4-D [N, C, H, W] "
                                  "activations are supported")
     fc_consumers = _fc_consumers(graph, dst)
     if np.array_equal(src_order, dst_order):
