@@ -49,6 +49,13 @@ fp_status_t fp_conv2d_s8(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *filter, const int32_t *bias, int8_t *output,
                          void *scratch);
 size_t fp_conv2d_s8_scratch_size(const fp_conv2d_params_t *params);
+/* fp_conv2d_s8_dsp: fp_conv2d_s8's signature, ranges and results (bit-identical)
+ * with the Arm DSP extension; scratch: fp_conv2d_s8_dsp_scratch_size() bytes
+ * (NULL scratch runs the reference). Without the extension it is fp_conv2d_s8. */
+fp_status_t fp_conv2d_s8_dsp(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch);
+size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params);
 fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *packed_filter, const int32_t *bias, int8_t *output,
                          void *scratch);
@@ -69,6 +76,12 @@ fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_dsp: fp_depthwise_conv2d_s8 with the Arm DSP extension
+ * (same signature, ranges, results; no scratch). */
+fp_status_t fp_depthwise_conv2d_s8_dsp(const fp_depthwise_conv2d_params_t *params,
+                                       const int8_t *input, const int8_t *filter,
+                                       const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params);
 fp_status_t fp_depthwise_conv2d_s4(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *packed_filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
@@ -109,6 +122,12 @@ fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s8_scratch_size(const fp_fully_connected_params_t *params);
+/* fp_fully_connected_s8_dsp: fp_fully_connected_s8 with the Arm DSP extension
+ * (same signature, ranges, results; no scratch). */
+fp_status_t fp_fully_connected_s8_dsp(const fp_fully_connected_params_t *params,
+                                      const int8_t *input, const int8_t *filter,
+                                      const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s8_dsp_scratch_size(const fp_fully_connected_params_t *params);
 fp_status_t fp_fully_connected_s4(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *packed_filter,
                                   const int32_t *bias, int8_t *output, void *scratch);

@@ -1,0 +1,328 @@
+/*
+ * kc_check.c - randomized equivalence check of the _dsp kernel variants
+ * against the reference kernels, run on an emulated board.
+ *
+ * KC_CASES cases per kernel (default 10000) from a fixed-seed PRNG: random
+ * shapes with tails (odd channel counts, widths not a multiple of 4, padding
+ * on every side, strides, dilations, groups, depth multipliers), offsets,
+ * activation ranges and requantization tables including the extremes (every
+ * rounding mode, narrow multipliers, the shift limits), plus invalid
+ * parameters, which both variants must refuse alike. Output buffers carry a
+ * guard region that must stay untouched. Prints one summary line per kernel
+ * ("check <kernel> cases=N invalid=M mismatches=K") and exits with the number
+ * of kernels that mismatched.
+ */
+#include <string.h>
+
+#include "fp_runtime.h"
+#include "../../src/internal/fp_requant.h"
+#include "kc_common.h"
+
+#ifndef KC_CASES
+#define KC_CASES 10000
+#endif
+
+#define KC_BUF 8192
+#define KC_GUARD 64
+#define KC_MAXCH 64
+
+static int8_t kc_in[KC_BUF];
+static int8_t kc_w[KC_BUF];
+static int32_t kc_bias[KC_MAXCH];
+static int32_t kc_mult[KC_MAXCH];
+static int32_t kc_shift[KC_MAXCH];
+static int8_t kc_out_ref[KC_BUF + KC_GUARD];
+static int8_t kc_out_dsp[KC_BUF + KC_GUARD];
+static uint32_t kc_scratch[16384];
+
+static kc_rng_t kc_rng = {0x9E3779B97F4A7C15ULL};
+
+static int32_t rnd(int32_t lo, int32_t hi)
+{
+    return kc_range(&kc_rng, lo, hi);
+}
+
+static void fill(int8_t *p, int32_t n)
+{
+    int32_t i;
+    const int32_t mode = rnd(0, 9);
+    for (i = 0; i < n; ++i) {
+        /* mostly uniform; sometimes only the extremes */
+        p[i] = (int8_t)(mode == 0 ? (rnd(0, 1) ? 127 : -128) : rnd(-128, 127));
+    }
+}
+
+static int32_t offset_in(void)
+{
+    const int32_t k = rnd(0, 19);
+    if (k == 0) {
+        return rnd(0, 1) ? 16777088 : -16777087; /* the legal extremes: reference path */
+    }
+    if (k == 1) {
+        return rnd(-200000, 200000);
+    }
+    if (k == 2) {
+        return rnd(0, 1) ? 128 : -127; /* the fast path's ends */
+    }
+    return rnd(-128, 128);
+}
+
+static int32_t offset_out(void)
+{
+    const int32_t k = rnd(0, 19);
+    if (k == 0) {
+        return rnd(0, 1) ? INT32_MAX : INT32_MIN;
+    }
+    return rnd(-128, 127);
+}
+
+/* A requant table of n entries (n = 1 or channels), sometimes illegal. */
+static fp_requant_t requant(int32_t channels)
+{
+    fp_requant_t rq;
+    int32_t i;
+    int32_t lo;
+    int32_t hi;
+    const int32_t k = rnd(0, 9);
+    rq.mode.rounding = (uint8_t)(k < 6 ? FP_ROUND_DOUBLE : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
+    rq.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
+    rq.n = rnd(0, 2) != 0 ? channels : 1;
+    rq.multiplier = kc_mult;
+    rq.shift = kc_shift;
+    fp_rq_shift_range(rq.mode, 0, &lo, &hi);
+    for (i = 0; i < rq.n; ++i) {
+        const int32_t top = (int32_t)(((int64_t)1 << (rq.mode.multiplier_bits - 1)) - 1);
+        const int32_t m = rnd(0, 7);
+        kc_mult[i] = m == 0 ? top : (m == 1 ? rnd(0, 3) : rnd(top / 2, top));
+        kc_shift[i] = rnd(0, 5) == 0 ? (rnd(0, 1) ? lo : hi) : rnd(lo > -12 ? lo : -12, hi < 2 ? hi : 2);
+    }
+    if (rnd(0, 199) == 0) {
+        kc_shift[0] = hi + 1; /* illegal: both variants must refuse */
+    }
+    return rq;
+}
+
+static void acts(int32_t *lo, int32_t *hi)
+{
+    *lo = rnd(0, 1) ? -128 : rnd(-128, 127);
+    *hi = rnd(0, 1) ? 127 : rnd(*lo, 127);
+    if (rnd(0, 199) == 0) {
+        *hi = *lo - 1; /* illegal */
+    }
+}
+
+static const int32_t *bias(int32_t channels)
+{
+    int32_t i;
+    const int32_t k = rnd(0, 9);
+    if (k == 0) {
+        return NULL;
+    }
+    for (i = 0; i < channels; ++i) {
+        kc_bias[i] = k == 1 ? (rnd(0, 1) ? INT32_MAX - rnd(0, 1000) : INT32_MIN + rnd(0, 1000))
+                            : rnd(-200000, 200000);
+    }
+    return kc_bias;
+}
+
+/* Output extent of one axis, or 0 when the window does not fit. */
+static int32_t out_extent(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a,
+                          int32_t pad_b)
+{
+    const int32_t span = in + pad_a + pad_b - dil * (k - 1) - 1;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+typedef struct {
+    uint32_t cases;
+    uint32_t invalid;
+    uint32_t mismatches;
+} kc_tally_t;
+
+static void compare(kc_tally_t *t, const char *kernel, fp_status_t sr, fp_status_t sd,
+                    int32_t n_out)
+{
+    char msg[120];
+    t->cases++;
+    if (sr != FP_OK) {
+        t->invalid++;
+    }
+    if (sr != sd || memcmp(kc_out_ref, kc_out_dsp, (size_t)n_out + KC_GUARD) != 0) {
+        if (t->mismatches < 5) {
+            kc_format(msg, sizeof msg, "mismatch %s case %u status %d/%d\n", kernel, t->cases,
+                      (int32_t)sr, (int32_t)sd);
+            kc_write(msg);
+        }
+        t->mismatches++;
+    }
+}
+
+static void reset_out(int32_t n)
+{
+    memset(kc_out_ref, 0x5A, (size_t)n + KC_GUARD);
+    memset(kc_out_dsp, 0x5A, (size_t)n + KC_GUARD);
+}
+
+static int conv_case(kc_tally_t *t)
+{
+    fp_conv2d_params_t p;
+    const int32_t groups = rnd(0, 3) == 0 ? rnd(2, 3) : 1;
+    const int32_t cg = rnd(0, 2) == 0 ? 4 * rnd(1, 6) : rnd(1, 9);
+    const int32_t opg = rnd(1, 7);
+    int32_t pad_b;
+    int32_t pad_r;
+    int32_t n_in;
+    int32_t n_w;
+    int32_t n_out;
+    const int32_t *b;
+    size_t need;
+    p.groups = groups;
+    p.input.n = rnd(1, 2);
+    p.input.h = rnd(1, 9);
+    p.input.w = rnd(1, 11);
+    p.input.c = cg * groups;
+    p.filter.n = opg * groups;
+    p.filter.h = rnd(1, 4);
+    p.filter.w = rnd(1, 4);
+    p.filter.c = cg;
+    p.stride_h = rnd(1, 3);
+    p.stride_w = rnd(1, 3);
+    p.dilation_h = rnd(0, 3) == 0 ? 2 : 1;
+    p.dilation_w = rnd(0, 3) == 0 ? 2 : 1;
+    p.pad_top = rnd(0, p.filter.h);
+    p.pad_left = rnd(0, p.filter.w);
+    pad_b = rnd(0, p.filter.h);
+    pad_r = rnd(0, p.filter.w);
+    p.output.n = p.input.n;
+    p.output.h = out_extent(p.input.h, p.filter.h, p.stride_h, p.dilation_h, p.pad_top, pad_b);
+    p.output.w = out_extent(p.input.w, p.filter.w, p.stride_w, p.dilation_w, p.pad_left, pad_r);
+    p.output.c = p.filter.n;
+    n_in = p.input.n * p.input.h * p.input.w * p.input.c;
+    n_w = p.filter.n * p.filter.h * p.filter.w * p.filter.c;
+    n_out = p.output.n * p.output.h * p.output.w * p.output.c;
+    if (p.output.h < 1 || p.output.w < 1 || n_in > KC_BUF || n_w > KC_BUF || n_out > KC_BUF) {
+        return 0;
+    }
+    p.input_offset = offset_in();
+    p.output_offset = offset_out();
+    acts(&p.act_min, &p.act_max);
+    p.requant = requant(p.output.c);
+    fill(kc_in, n_in);
+    fill(kc_w, n_w);
+    b = bias(p.output.c);
+    need = fp_conv2d_s8_dsp_scratch_size(&p);
+    if (need > sizeof kc_scratch) {
+        return 0;
+    }
+    reset_out(n_out);
+    compare(t, "conv2d_s8", fp_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+            fp_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL), n_out);
+    return 1;
+}
+
+static int dw_case(kc_tally_t *t)
+{
+    fp_depthwise_conv2d_params_t p;
+    int32_t pad_b;
+    int32_t pad_r;
+    int32_t n_in;
+    int32_t n_w;
+    int32_t n_out;
+    const int32_t *b;
+    const int32_t three = rnd(0, 2) == 0;
+    p.depth_multiplier = rnd(0, 3) == 0 ? rnd(2, 3) : 1;
+    p.input.n = rnd(1, 2);
+    p.input.h = rnd(1, 10);
+    p.input.w = rnd(1, 11);
+    p.input.c = rnd(0, 2) == 0 ? 4 * rnd(1, 8) : rnd(1, 13);
+    p.filter.n = 1;
+    p.filter.h = three ? 3 : rnd(1, 5);
+    p.filter.w = three ? 3 : rnd(1, 5);
+    p.filter.c = p.input.c * p.depth_multiplier;
+    p.stride_h = rnd(0, 1) ? 1 : rnd(1, 3);
+    p.stride_w = rnd(0, 1) ? 1 : rnd(1, 3);
+    p.dilation_h = rnd(0, 3) == 0 ? 2 : 1;
+    p.dilation_w = rnd(0, 3) == 0 ? 2 : 1;
+    p.pad_top = rnd(0, p.filter.h);
+    p.pad_left = rnd(0, p.filter.w);
+    pad_b = rnd(0, p.filter.h);
+    pad_r = rnd(0, p.filter.w);
+    p.output.n = p.input.n;
+    p.output.h = out_extent(p.input.h, p.filter.h, p.stride_h, p.dilation_h, p.pad_top, pad_b);
+    p.output.w = out_extent(p.input.w, p.filter.w, p.stride_w, p.dilation_w, p.pad_left, pad_r);
+    p.output.c = p.filter.c;
+    n_in = p.input.n * p.input.h * p.input.w * p.input.c;
+    n_w = p.filter.h * p.filter.w * p.filter.c;
+    n_out = p.output.n * p.output.h * p.output.w * p.output.c;
+    if (p.output.h < 1 || p.output.w < 1 || n_in > KC_BUF || n_w > KC_BUF || n_out > KC_BUF
+        || p.output.c > KC_MAXCH) {
+        return 0;
+    }
+    p.input_offset = offset_in();
+    p.output_offset = offset_out();
+    acts(&p.act_min, &p.act_max);
+    p.requant = requant(p.output.c);
+    fill(kc_in, n_in);
+    fill(kc_w, n_w);
+    b = bias(p.output.c);
+    reset_out(n_out);
+    compare(t, "depthwise_conv2d_s8", fp_depthwise_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+            fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, NULL), n_out);
+    return 1;
+}
+
+static int fc_case(kc_tally_t *t)
+{
+    fp_fully_connected_params_t p;
+    const int32_t *b;
+    int32_t n_out;
+    p.batches = rnd(1, 3);
+    p.depth = rnd(0, 1) ? rnd(1, 40) : rnd(1, 300);
+    p.out_channels = rnd(1, 17);
+    if (p.batches * p.depth > KC_BUF || p.out_channels * p.depth > KC_BUF) {
+        return 0;
+    }
+    p.input_offset = offset_in();
+    p.filter_offset = rnd(0, 9) == 0 ? rnd(-128, 127) : 0;
+    p.output_offset = offset_out();
+    acts(&p.act_min, &p.act_max);
+    p.requant = requant(p.out_channels);
+    fill(kc_in, p.batches * p.depth);
+    fill(kc_w, p.out_channels * p.depth);
+    b = bias(p.out_channels);
+    n_out = p.batches * p.out_channels;
+    reset_out(n_out);
+    compare(t, "fully_connected_s8", fp_fully_connected_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+            fp_fully_connected_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, NULL), n_out);
+    return 1;
+}
+
+static int report(const char *kernel, const kc_tally_t *t)
+{
+    char msg[120];
+    kc_format(msg, sizeof msg, "check %s cases=%u invalid=%u mismatches=%u\n", kernel, t->cases,
+              t->invalid, t->mismatches);
+    kc_write(msg);
+    return t->mismatches != 0u;
+}
+
+int main(void)
+{
+    kc_tally_t conv = {0, 0, 0};
+    kc_tally_t dw = {0, 0, 0};
+    kc_tally_t fc = {0, 0, 0};
+    int failed = 0;
+    while (conv.cases < KC_CASES) {
+        (void)conv_case(&conv);
+    }
+    failed += report("conv2d_s8", &conv);
+    while (dw.cases < KC_CASES) {
+        (void)dw_case(&dw);
+    }
+    failed += report("depthwise_conv2d_s8", &dw);
+    while (fc.cases < KC_CASES) {
+        (void)fc_case(&fc);
+    }
+    failed += report("fully_connected_s8", &fc);
+    return failed;
+}

@@ -1,0 +1,244 @@
+/*
+ * fp_dsp.h - building blocks of the Arm DSP-extension kernel variants
+ * (fp_*_dsp, Cortex-M4/M7/M33): the specialised int8 epilogue and the packed
+ * 16-bit dot products.
+ *
+ * Exactness argument shared by every _dsp kernel (the reference sums in int64
+ * and saturates sum + bias to int32):
+ *   - the fast paths only run when input_offset is in [-127, 128], so
+ *     x + input_offset lies in [-255, 255] and fits an int16 lane, and the
+ *     number of terms K of one output satisfies K * 255 * 128 <= INT32_MAX
+ *     (fp_dsp_terms_ok). The true sum then fits an int32, so accumulating it
+ *     modulo 2^32 (SMLAD wraps; only its Q flag notices) gives it exactly.
+ *   - QADD(sum, bias) is then exactly fp_sat_s32(sum + bias), and
+ *     QADD(r, output_offset) is fp_add_sat_s32.
+ *   - DOUBLE rounding: fp_srdhm(x, m) with m >= 0 (a legal multiplier widened
+ *     to Q31 is below 2^31, so the INT32_MIN * INT32_MIN case cannot occur) is
+ *     floor((x * m + 2^30) / 2^31) for both signs: for x * m < 0 gemmlowp's
+ *     truncation of (x * m + 1 - 2^30) / 2^31 is a ceiling, and
+ *     ceil(y / 2^31) = floor((y + 2^31 - 1) / 2^31). The rounding divide by
+ *     2^e is floor(h / 2^e) + (remainder > threshold) as in fp_rdbpot.
+ *     Right shifts of negative values rely on gcc/clang's arithmetic shift
+ *     (implementation-defined, not undefined; these files are only built
+ *     with them for Arm).
+ *   - SINGLE and SHIFT_ONLY modes go through fp_requant32 itself.
+ * Everything else (wider input offsets, huge windows) calls the reference.
+ */
+#ifndef FP_DSP_H
+#define FP_DSP_H
+
+#include <string.h>
+
+#include "fp_types.h"
+#include "fp_requant.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define FP_DSP_AVAILABLE 1
+#include <arm_acle.h>
+
+/* Input offsets whose x + offset fits an int16 lane and whose padding value
+ * -offset fits an int8 (the reference skips padded taps; a padded tap that
+ * contributes (x + offset) * w = 0 is the same). */
+#define FP_DSP_OFFSET_MIN (-127)
+#define FP_DSP_OFFSET_MAX 128
+
+/* 1 when an output of k terms (each at most 255 * 128 in magnitude) cannot
+ * overflow an int32 partial sum, and the input offset fits the lanes. */
+static inline int fp_dsp_terms_ok(int32_t input_offset, int64_t k)
+{
+    return input_offset >= FP_DSP_OFFSET_MIN && input_offset <= FP_DSP_OFFSET_MAX
+        && k * 255 * 128 <= INT32_MAX;
+}
+
+/* Unaligned 32-bit load (a single LDR on v7E-M / v8-M Mainline). */
+static inline int32_t fp_dsp_ld32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* SXTB16 / SXTAB16 of v rotated right by 8 (bytes 1 and 3): one instruction
+ * with the ROR #8 operand, which <arm_acle.h> has no intrinsic for (gcc 12
+ * does not fold a rotate into the intrinsic). */
+static inline int32_t fp_dsp_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static inline int32_t fp_dsp_sxtab16_ror8(int32_t a, int32_t v)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+
+/* Both input offsets in the two int16 lanes, for SXTAB16. */
+static inline int32_t fp_dsp_off2(int32_t input_offset)
+{
+    return (int32_t)(((uint32_t)input_offset & 0xFFFFu) * 0x10001u);
+}
+
+/* Everything of the epilogue that is fixed for one call. */
+typedef struct {
+    const int32_t *bias;
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t per_channel;   /* requant table has one entry per output channel */
+    int32_t q31_shift;     /* 32 - multiplier_bits: widens a multiplier to Q31 */
+    int32_t double_round;  /* DOUBLE mode: the specialised path below */
+    fp_rq_mode_t mode;
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+} fp_dsp_out_t;
+
+static inline fp_dsp_out_t fp_dsp_out_init(const int32_t *bias, const fp_requant_t *rq,
+                                           int32_t output_offset, int32_t act_min,
+                                           int32_t act_max)
+{
+    fp_dsp_out_t o;
+    o.bias = bias;
+    o.multiplier = rq->multiplier;
+    o.shift = rq->shift;
+    o.per_channel = rq->n != 1;
+    o.q31_shift = 32 - (int32_t)rq->mode.multiplier_bits; /* legal: bits in [2, 32] */
+    o.double_round = rq->mode.rounding == FP_ROUND_DOUBLE;
+    o.mode = rq->mode;
+    o.output_offset = output_offset;
+    o.act_min = act_min;
+    o.act_max = act_max;
+    return o;
+}
+
+/* fp_requant32 in DOUBLE mode for a legal shift in [-31, 31] and a Q31
+ * multiplier m in [0, 2^31) (see the header comment). */
+static inline int32_t fp_dsp_rq_double(int32_t acc, int32_t m, int32_t shift)
+{
+    int32_t x = acc;
+    int32_t right = 0;
+    int32_t h;
+    int32_t mask;
+    int32_t thr;
+    if (shift > 0) {
+        x = fp_sat_s32((int64_t)acc * ((int64_t)1 << shift));
+    } else {
+        right = -shift;
+    }
+    h = (int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31);
+    mask = (int32_t)((1u << right) - 1u);
+    thr = (mask >> 1) + (h < 0 ? 1 : 0);
+    return (h >> right) + ((h & mask) > thr ? 1 : 0);
+}
+
+/* The reference's fp_mac_out_acc32 for an exact int32 sum of channel oc. */
+__attribute__((always_inline)) static inline int32_t fp_dsp_out(const fp_dsp_out_t *o, int32_t sum, int32_t oc)
+{
+    const int32_t i = o->per_channel ? oc : 0;
+    const int32_t acc = o->bias != NULL ? __qadd(sum, o->bias[oc]) : sum;
+    int32_t r;
+    if (o->double_round) {
+        r = fp_dsp_rq_double(acc, (int32_t)((uint32_t)o->multiplier[i] << o->q31_shift),
+                             o->shift[i]);
+    } else {
+        r = fp_requant32(acc, o->multiplier[i], o->shift[i], o->mode);
+    }
+    r = __qadd(r, o->output_offset);
+    r = r < o->act_min ? o->act_min : r;
+    return r > o->act_max ? o->act_max : r;
+}
+
+/*
+ * Packed columns. A column of k int8 inputs (plus offset) is stored as int32
+ * words: for each group of 4 inputs x0..x3 the words (x0, x2) and (x1, x3)
+ * (SXTAB16 of the word and of the word rotated by 8: two int16 lanes each),
+ * then the k % 4 tail values one per word. Weights unpacked with SXTB16 the
+ * same way line up lane by lane, so one SMLAD does two MACs with no
+ * re-ordering.
+ */
+
+/* Two output channels (weight rows wa, wb of k = 4 * k4 + kt int8) times two
+ * interleaved columns: words per group [px0 (x0,x2), px0 (x1,x3), px1 (x0,x2),
+ * px1 (x1,x3)], then the tail as [px0 x, px1 x] word pairs. acc[ch * 2 + px]. */
+static inline void fp_dsp_dot_2x2(const int8_t *wa, const int8_t *wb, const int32_t *x,
+                                  int32_t k4, int32_t kt, int32_t acc[4])
+{
+    int32_t a00 = 0;
+    int32_t a01 = 0;
+    int32_t a10 = 0;
+    int32_t a11 = 0;
+    int32_t j;
+    for (j = 0; j < k4; ++j) {
+        const int32_t x0 = x[0];
+        const int32_t x1 = x[1];
+        const int32_t y0 = x[2];
+        const int32_t y1 = x[3];
+        int32_t w = fp_dsp_ld32(wa);
+        int32_t w02 = (int32_t)__sxtb16(w);
+        int32_t w13 = fp_dsp_sxtb16_ror8(w);
+        a00 = __smlad(w02, x0, a00);
+        a00 = __smlad(w13, x1, a00);
+        a01 = __smlad(w02, y0, a01);
+        a01 = __smlad(w13, y1, a01);
+        w = fp_dsp_ld32(wb);
+        w02 = (int32_t)__sxtb16(w);
+        w13 = fp_dsp_sxtb16_ror8(w);
+        a10 = __smlad(w02, x0, a10);
+        a10 = __smlad(w13, x1, a10);
+        a11 = __smlad(w02, y0, a11);
+        a11 = __smlad(w13, y1, a11);
+        wa += 4;
+        wb += 4;
+        x += 4;
+    }
+    for (j = 0; j < kt; ++j) {
+        /* uint32 products and sums: wrap-around arithmetic, exact in the end */
+        a00 = (int32_t)((uint32_t)a00 + (uint32_t)(wa[j] * x[0]));
+        a01 = (int32_t)((uint32_t)a01 + (uint32_t)(wa[j] * x[1]));
+        a10 = (int32_t)((uint32_t)a10 + (uint32_t)(wb[j] * x[0]));
+        a11 = (int32_t)((uint32_t)a11 + (uint32_t)(wb[j] * x[1]));
+        x += 2;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* Two weight rows (k = 4 * k4 + kt int8) times one int8 input vector x with
+ * the offset (in both lanes of off2) added on the fly. */
+static inline void fp_dsp_dot_2x1(const int8_t *wa, const int8_t *wb, const int8_t *x,
+                                  int32_t k4, int32_t kt, int32_t input_offset, int32_t off2,
+                                  int32_t acc[2])
+{
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t j;
+    for (j = 0; j < k4; ++j) {
+        const int32_t v = fp_dsp_ld32(x);
+        const int32_t x02 = (int32_t)__sxtab16(off2, v);
+        const int32_t x13 = fp_dsp_sxtab16_ror8(off2, v);
+        int32_t w = fp_dsp_ld32(wa);
+        a0 = __smlad((int32_t)__sxtb16(w), x02, a0);
+        a0 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a0);
+        w = fp_dsp_ld32(wb);
+        a1 = __smlad((int32_t)__sxtb16(w), x02, a1);
+        a1 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a1);
+        x += 4;
+        wa += 4;
+        wb += 4;
+    }
+    for (j = 0; j < kt; ++j) {
+        const int32_t xv = x[j] + input_offset;
+        a0 = (int32_t)((uint32_t)a0 + (uint32_t)(wa[j] * xv));
+        a1 = (int32_t)((uint32_t)a1 + (uint32_t)(wb[j] * xv));
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+#endif /* __ARM_FEATURE_DSP */
+
+#endif /* FP_DSP_H */
