@@ -29,10 +29,10 @@ KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
 
 @dataclass(frozen=True)
 class KernelRun:
-    """What one firmware run printed, and its exit status."""
+    """What one firmware run printed (QEMU sends semihosting output to
+    stderr; merged with stdout here), and its exit status."""
     returncode: int
     stdout: str
-    stderr: str
 
 
 def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
@@ -91,5 +91,6 @@ def run_kernel_firmware(board: Board | str, image: Path, *, timeout: float = 600
             "-monitor", "none", "-serial", "null", "-semihosting-config", "enable=on,target=native"]
     if icount and launch.icount_shift is not None:
         argv += ["-icount", f"shift={launch.icount_shift}"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    return KernelRun(proc.returncode, proc.stdout, proc.stderr)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, check=False)
+    return KernelRun(proc.returncode, proc.stdout)
