@@ -142,7 +142,7 @@ static void bench_conv(const char *shape, int32_t h, int32_t w, int32_t cin, int
             kc_exit(2);
         }
         tic();
-        st = arm_convolve_wrapper_s8(&ctx, &cp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od, kc_out);
+        st = (fp_status_t)arm_convolve_wrapper_s8(&ctx, &cp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od, kc_out);
         n = toc();
         report(shape, "cmsis-nn", n, macs, n_out, st);
     }
@@ -190,8 +190,8 @@ static void bench_dw(const char *shape, int32_t h, int32_t w, int32_t c)
         const cmsis_nn_dims bd = {1, 1, 1, c};
         const cmsis_nn_dims od = {1, h, w, c};
         tic();
-        st = arm_depthwise_conv_wrapper_s8(&ctx, &dp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od,
-                                           kc_out);
+        st = (fp_status_t)arm_depthwise_conv_wrapper_s8(&ctx, &dp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od,
+                                                        kc_out);
         n = toc();
         report(shape, "cmsis-nn", n, macs, n_out, st);
     }
@@ -239,7 +239,7 @@ static void bench_fc(const char *shape, int32_t depth, int32_t cout)
             arm_vector_sum_s8((int32_t *)kc_scratch, depth, cout, kc_w, IN_OFF, 0, kc_bias);
         }
         tic();
-        st = arm_fully_connected_s8(&ctx, &fp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od, kc_out);
+        st = (fp_status_t)arm_fully_connected_s8(&ctx, &fp, &qp, &id, kc_in, &fd, kc_w, &bd, kc_bias, &od, kc_out);
         n = toc();
         report(shape, "cmsis-nn", n, macs, cout, st);
     }
