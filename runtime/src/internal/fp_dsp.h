@@ -83,29 +83,37 @@ static inline int32_t fp_dsp_off2(int32_t input_offset)
 
 /* Everything of the epilogue that is fixed for one call. */
 typedef struct {
-    const int32_t *bias;
+    const int32_t *bias;       /* fp_dsp_zero (with bias_mask 0) when there is no bias */
     const int32_t *multiplier;
     const int32_t *shift;
-    int32_t per_channel;   /* requant table has one entry per output channel */
-    int32_t q31_shift;     /* 32 - multiplier_bits: widens a multiplier to Q31 */
-    int32_t double_round;  /* DOUBLE mode: the specialised path below */
+    int32_t bias_mask;         /* channel index mask: -1, or 0 for one shared entry */
+    int32_t rq_mask;           /* -1 per-channel table, 0 per-tensor */
+    int32_t q31_shift;         /* 32 - multiplier_bits: widens a multiplier to Q31 */
+    int32_t fast;              /* DOUBLE mode and no shift > 0: fp_dsp_out_fast */
     fp_rq_mode_t mode;
     int32_t output_offset;
     int32_t act_min;
     int32_t act_max;
 } fp_dsp_out_t;
 
+static const int32_t fp_dsp_zero[1] = {0};
+
 static inline fp_dsp_out_t fp_dsp_out_init(const int32_t *bias, const fp_requant_t *rq,
                                            int32_t output_offset, int32_t act_min,
                                            int32_t act_max)
 {
     fp_dsp_out_t o;
-    o.bias = bias;
+    int32_t i;
+    o.bias = bias != NULL ? bias : fp_dsp_zero;
+    o.bias_mask = bias != NULL ? -1 : 0;
     o.multiplier = rq->multiplier;
     o.shift = rq->shift;
-    o.per_channel = rq->n != 1;
+    o.rq_mask = rq->n != 1 ? -1 : 0;
     o.q31_shift = 32 - (int32_t)rq->mode.multiplier_bits; /* legal: bits in [2, 32] */
-    o.double_round = rq->mode.rounding == FP_ROUND_DOUBLE;
+    o.fast = rq->mode.rounding == FP_ROUND_DOUBLE;
+    for (i = 0; i < rq->n; ++i) {
+        o.fast = o.fast && rq->shift[i] <= 0;
+    }
     o.mode = rq->mode;
     o.output_offset = output_offset;
     o.act_min = act_min;
@@ -133,21 +141,80 @@ static inline int32_t fp_dsp_rq_double(int32_t acc, int32_t m, int32_t shift)
     return (h >> right) + ((h & mask) > thr ? 1 : 0);
 }
 
-/* The reference's fp_mac_out_acc32 for an exact int32 sum of channel oc. */
-__attribute__((always_inline)) static inline int32_t fp_dsp_out(const fp_dsp_out_t *o, int32_t sum, int32_t oc)
+/* Output offset and activation clamp. */
+static inline int32_t fp_dsp_finish(const fp_dsp_out_t *o, int32_t r)
 {
-    const int32_t i = o->per_channel ? oc : 0;
-    const int32_t acc = o->bias != NULL ? __qadd(sum, o->bias[oc]) : sum;
+    r = __qadd(r, o->output_offset);
+    r = r < o->act_min ? o->act_min : r;
+    return r > o->act_max ? o->act_max : r;
+}
+
+/* One channel's epilogue constants on the fast path (o->fast): bias, Q31
+ * multiplier, right shift, its remainder mask and half the mask. */
+typedef struct {
+    int32_t bias;
+    int32_t m;
+    int32_t right;
+    int32_t mask;
+    int32_t half;
+} fp_dsp_chan_t;
+
+__attribute__((always_inline)) static inline fp_dsp_chan_t fp_dsp_chan(const fp_dsp_out_t *o,
+                                                                       int32_t oc)
+{
+    fp_dsp_chan_t c;
+    const int32_t i = oc & o->rq_mask;
+    c.bias = o->bias[oc & o->bias_mask];
+    c.m = (int32_t)((uint32_t)o->multiplier[i] << o->q31_shift);
+    c.right = -o->shift[i];
+    c.mask = (int32_t)((1u << c.right) - 1u);
+    c.half = c.mask >> 1;
+    return c;
+}
+
+/* The reference's fp_mac_out_acc32 for an exact int32 sum, fast path:
+ * DOUBLE rounding, right shift only. off / lo / hi: output offset and
+ * activation range (passed as values so that they stay in registers). */
+__attribute__((always_inline)) static inline int32_t fp_dsp_apply(const fp_dsp_chan_t *c,
+                                                                  int32_t sum, int32_t off,
+                                                                  int32_t lo, int32_t hi)
+{
+    const int32_t acc = __qadd(sum, c->bias);
+    const int32_t h = (int32_t)(((int64_t)acc * c->m + ((int64_t)1 << 30)) >> 31);
+    const int32_t thr = c->half + (int32_t)((uint32_t)h >> 31);
+    int32_t r = (h >> c->right) + ((h & c->mask) > thr ? 1 : 0);
+    r = __qadd(r, off);
+    r = r < lo ? lo : r;
+    return r > hi ? hi : r;
+}
+
+__attribute__((always_inline)) static inline int32_t fp_dsp_out_fast(const fp_dsp_out_t *o,
+                                                                     int32_t sum, int32_t oc)
+{
+    const fp_dsp_chan_t c = fp_dsp_chan(o, oc);
+    return fp_dsp_apply(&c, sum, o->output_offset, o->act_min, o->act_max);
+}
+
+/* The same for any legal requantization (every mode and shift). */
+__attribute__((noinline, unused)) static int32_t fp_dsp_out_any(const fp_dsp_out_t *o, int32_t sum,
+                                                        int32_t oc)
+{
+    const int32_t i = oc & o->rq_mask;
+    const int32_t acc = __qadd(sum, o->bias[oc & o->bias_mask]);
     int32_t r;
-    if (o->double_round) {
+    if (o->mode.rounding == FP_ROUND_DOUBLE) {
         r = fp_dsp_rq_double(acc, (int32_t)((uint32_t)o->multiplier[i] << o->q31_shift),
                              o->shift[i]);
     } else {
         r = fp_requant32(acc, o->multiplier[i], o->shift[i], o->mode);
     }
-    r = __qadd(r, o->output_offset);
-    r = r < o->act_min ? o->act_min : r;
-    return r > o->act_max ? o->act_max : r;
+    return fp_dsp_finish(o, r);
+}
+
+__attribute__((always_inline)) static inline int32_t fp_dsp_out(const fp_dsp_out_t *o,
+                                                                int32_t sum, int32_t oc)
+{
+    return o->fast ? fp_dsp_out_fast(o, sum, oc) : fp_dsp_out_any(o, sum, oc);
 }
 
 /*
@@ -161,37 +228,52 @@ __attribute__((always_inline)) static inline int32_t fp_dsp_out(const fp_dsp_out
 
 /* Two output channels (weight rows wa, wb of k = 4 * k4 + kt int8) times two
  * interleaved columns: words per group [px0 (x0,x2), px0 (x1,x3), px1 (x0,x2),
- * px1 (x1,x3)], then the tail as [px0 x, px1 x] word pairs. acc[ch * 2 + px]. */
-static inline void fp_dsp_dot_2x2(const int8_t *wa, const int8_t *wb, const int32_t *x,
-                                  int32_t k4, int32_t kt, int32_t acc[4])
+ * px1 (x1,x3)], then the tail as [px0 x, px1 x] word pairs. acc[ch * 2 + px].
+ * The main loop is written in assembly: 18 instructions per 16 MACs, which
+ * needs all 14 allocatable registers (gcc's allocation of the same loop in C
+ * spills three of them per iteration). */
+__attribute__((noinline, unused)) static void fp_dsp_dot_2x2(const int8_t *wa, const int8_t *wb,
+                                                     const int32_t *x, int32_t k4, int32_t kt,
+                                                     int32_t acc[4])
 {
     int32_t a00 = 0;
     int32_t a01 = 0;
     int32_t a10 = 0;
     int32_t a11 = 0;
     int32_t j;
-    for (j = 0; j < k4; ++j) {
-        const int32_t x0 = x[0];
-        const int32_t x1 = x[1];
-        const int32_t y0 = x[2];
-        const int32_t y1 = x[3];
-        int32_t w = fp_dsp_ld32(wa);
-        int32_t w02 = (int32_t)__sxtb16(w);
-        int32_t w13 = fp_dsp_sxtb16_ror8(w);
-        a00 = __smlad(w02, x0, a00);
-        a00 = __smlad(w13, x1, a00);
-        a01 = __smlad(w02, y0, a01);
-        a01 = __smlad(w13, y1, a01);
-        w = fp_dsp_ld32(wb);
-        w02 = (int32_t)__sxtb16(w);
-        w13 = fp_dsp_sxtb16_ror8(w);
-        a10 = __smlad(w02, x0, a10);
-        a10 = __smlad(w13, x1, a10);
-        a11 = __smlad(w02, y0, a11);
-        a11 = __smlad(w13, y1, a11);
-        wa += 4;
-        wb += 4;
-        x += 4;
+    if (k4 > 0) {
+        int32_t w02;
+        int32_t w13;
+        int32_t v02;
+        int32_t v13;
+        int32_t x0;
+        int32_t x1;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr %[w02], [%[wa]], #4\n\t"
+            "ldr %[v02], [%[wb]], #4\n\t"
+            "sxtb16 %[w13], %[w02], ror #8\n\t"
+            "sxtb16 %[w02], %[w02]\n\t"
+            "sxtb16 %[v13], %[v02], ror #8\n\t"
+            "sxtb16 %[v02], %[v02]\n\t"
+            "ldrd %[x0], %[x1], [%[x]], #16\n\t"
+            "smlad %[a00], %[w02], %[x0], %[a00]\n\t"
+            "smlad %[a00], %[w13], %[x1], %[a00]\n\t"
+            "smlad %[a10], %[v02], %[x0], %[a10]\n\t"
+            "smlad %[a10], %[v13], %[x1], %[a10]\n\t"
+            "ldrd %[x0], %[x1], [%[x], #-8]\n\t"
+            "smlad %[a01], %[w02], %[x0], %[a01]\n\t"
+            "smlad %[a01], %[w13], %[x1], %[a01]\n\t"
+            "smlad %[a11], %[v02], %[x0], %[a11]\n\t"
+            "smlad %[a11], %[v13], %[x1], %[a11]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+              [wa] "+r"(wa), [wb] "+r"(wb), [x] "+r"(x), [n] "+r"(k4), [w02] "=&r"(w02),
+              [w13] "=&r"(w13), [v02] "=&r"(v02), [v13] "=&r"(v13), [x0] "=&r"(x0),
+              [x1] "=&r"(x1)
+            :
+            : "cc", "memory");
     }
     for (j = 0; j < kt; ++j) {
         /* uint32 products and sums: wrap-around arithmetic, exact in the end */

@@ -134,26 +134,36 @@ static void zero_slot1(const conv_ctx_t *c, int32_t *col)
 }
 
 /* Output channels [oc, oc_end) of the pixel pair whose column pair is col;
- * out0: the first pixel's outputs (the second's follow at + c_out). Kept out
- * of line so that the dot product gets the registers to itself. */
-__attribute__((noinline)) static void channels(const fp_dsp_out_t *o, const int8_t *filter,
-                                               const conv_ctx_t *c, const int32_t *col,
-                                               int32_t oc, int32_t oc_end, int8_t *out0,
-                                               int32_t c_out, int32_t two)
+ * out0: the first pixel's outputs (the second's follow at + c_out; two == 0:
+ * no second pixel). The epilogue constants of a channel serve both pixels.
+ * Writes go second pixel first: without a second pixel out1 == out0 and the
+ * first pixel's value lands last; an odd last channel (ocb == oc) computes
+ * the same sums twice and writes them twice. */
+static void channels(const fp_dsp_out_t *o, const int8_t *filter, const conv_ctx_t *c,
+                     const int32_t *col, int32_t oc, int32_t oc_end, int8_t *out0,
+                     int32_t c_out, int32_t two)
 {
+    const int32_t off = o->output_offset;
+    const int32_t lo = o->act_min;
+    const int32_t hi = o->act_max;
+    const int32_t fast = o->fast;
+    int8_t *out1 = two ? out0 + c_out : out0; /* no second pixel: written twice, same value */
     for (; oc < oc_end; oc += 2) {
         const int32_t ocb = oc + 1 < oc_end ? oc + 1 : oc;
         int32_t acc[4];
         fp_dsp_dot_2x2(filter + oc * c->k, filter + ocb * c->k, col, c->k4, c->kt, acc);
-        out0[oc] = (int8_t)fp_dsp_out(o, acc[0], oc);
-        if (two) {
-            out0[c_out + oc] = (int8_t)fp_dsp_out(o, acc[1], oc);
-        }
-        if (ocb != oc) {
-            out0[ocb] = (int8_t)fp_dsp_out(o, acc[2], ocb);
-            if (two) {
-                out0[c_out + ocb] = (int8_t)fp_dsp_out(o, acc[3], ocb);
-            }
+        if (fast) {
+            const fp_dsp_chan_t ca = fp_dsp_chan(o, oc);
+            const fp_dsp_chan_t cb = fp_dsp_chan(o, ocb);
+            out1[oc] = (int8_t)fp_dsp_apply(&ca, acc[1], off, lo, hi);
+            out0[oc] = (int8_t)fp_dsp_apply(&ca, acc[0], off, lo, hi);
+            out1[ocb] = (int8_t)fp_dsp_apply(&cb, acc[3], off, lo, hi);
+            out0[ocb] = (int8_t)fp_dsp_apply(&cb, acc[2], off, lo, hi);
+        } else {
+            out1[oc] = (int8_t)fp_dsp_out_any(o, acc[1], oc);
+            out0[oc] = (int8_t)fp_dsp_out_any(o, acc[0], oc);
+            out1[ocb] = (int8_t)fp_dsp_out_any(o, acc[3], ocb);
+            out0[ocb] = (int8_t)fp_dsp_out_any(o, acc[2], ocb);
         }
     }
 }

@@ -43,7 +43,7 @@ typedef struct {
 
 /* Channels [0, c4) of one output pixel, depth multiplier 1, four at a time.
  * x_pix: the input at the window's first in-input tap; w_pix: its weights. */
-static void pixel_vec(const dw_ctx_t *d, const fp_conv_window_t *win, const int8_t *x_pix,
+__attribute__((noinline)) static void pixel_vec(const dw_ctx_t *d, const fp_conv_window_t *win, const int8_t *x_pix,
                       const int8_t *w_pix, int32_t c4, int8_t *out)
 {
     const int32_t rows = win->ky1 - win->ky0;
