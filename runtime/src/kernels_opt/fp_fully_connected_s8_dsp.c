@@ -2,10 +2,10 @@
  * fp_fully_connected_s8_dsp - fp_fully_connected_s8 with the Arm DSP
  * extension, bit-identical to it for every legal input.
  *
- * Two weight rows per pass over the input vector (fp_dsp_dot_2x1): the input
- * is unpacked once per 4 terms with the offset added by SXTAB16 and feeds
- * four SMLADs. An odd last row repeats the previous row and drops the
- * result. Epilogue: fp_dsp_out. A nonzero filter offset, or an input offset
+ * Four weight rows per pass over the input vector (fp_dsp_dot_4x1): the
+ * input is unpacked once per 4 terms with the offset added by SXTAB16 and
+ * feeds eight SMLADs; the last c_out % 4 rows go two at a time
+ * (fp_dsp_dot_2x1), an odd last row paired with itself. Epilogue: fp_dsp_out. A nonzero filter offset, or an input offset
  * or depth outside fp_dsp_terms_ok, runs the reference. No scratch
  * (fp_fully_connected_s8_dsp_scratch_size() is 0).
  * Without the DSP extension this is fp_fully_connected_s8.
@@ -15,6 +15,14 @@
 #include "../internal/fp_dsp.h"
 
 #if FP_DSP_AVAILABLE
+
+static void store(const fp_dsp_out_t *o, int8_t *out, const int32_t *acc, int32_t oc, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[oc + i] = (int8_t)fp_dsp_out(o, acc[i], oc + i);
+    }
+}
 
 static void run(const fp_fully_connected_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, int8_t *output)
@@ -29,13 +37,18 @@ static void run(const fp_fully_connected_params_t *p, const int8_t *input, const
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * depth;
         int8_t *out = output + b * c_out;
-        for (oc = 0; oc < c_out; oc += 2) {
+        int32_t acc[4];
+        for (oc = 0; oc + 4 <= c_out; oc += 4) {
+            const int8_t *w = filter + oc * depth;
+            fp_dsp_dot_4x1(w, w + 2 * depth, depth, x, depth / 4, depth % 4, p->input_offset,
+                           off2, acc);
+            store(&o, out, acc, oc, 4);
+        }
+        for (; oc < c_out; oc += 2) {
             const int32_t ocb = oc + 1 < c_out ? oc + 1 : oc;
-            int32_t acc[2];
             fp_dsp_dot_2x1(filter + oc * depth, filter + ocb * depth, x, depth / 4, depth % 4,
                            p->input_offset, off2, acc);
-            out[oc] = (int8_t)fp_dsp_out(&o, acc[0], oc);
-            out[ocb] = (int8_t)fp_dsp_out(&o, acc[1], ocb);
+            store(&o, out, acc, oc, ocb - oc + 1);
         }
     }
 }
