@@ -177,7 +177,7 @@ static void bench_dw(const char *shape, int32_t h, int32_t w, int32_t c)
     memcpy(kc_out, kc_ref, (size_t)n_out);
     report(shape, "reference", n, macs, n_out, st);
     tic();
-    st = fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, kc_bias, kc_out, NULL);
+    st = fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
     n = toc();
     report(shape, "dsp", n, macs, n_out, st);
 #if KC_CMSIS

@@ -150,13 +150,13 @@ static inline int32_t fp_dsp_finish(const fp_dsp_out_t *o, int32_t r)
 }
 
 /* One channel's epilogue constants on the fast path (o->fast): bias, Q31
- * multiplier, right shift, its remainder mask and half the mask. */
+ * multiplier, right shift and its remainder mask (16 bytes: kernels may keep
+ * a table of them in scratch). */
 typedef struct {
     int32_t bias;
     int32_t m;
     int32_t right;
     int32_t mask;
-    int32_t half;
 } fp_dsp_chan_t;
 
 __attribute__((always_inline)) static inline fp_dsp_chan_t fp_dsp_chan(const fp_dsp_out_t *o,
@@ -168,7 +168,6 @@ __attribute__((always_inline)) static inline fp_dsp_chan_t fp_dsp_chan(const fp_
     c.m = (int32_t)((uint32_t)o->multiplier[i] << o->q31_shift);
     c.right = -o->shift[i];
     c.mask = (int32_t)((1u << c.right) - 1u);
-    c.half = c.mask >> 1;
     return c;
 }
 
@@ -181,7 +180,7 @@ __attribute__((always_inline)) static inline int32_t fp_dsp_apply(const fp_dsp_c
 {
     const int32_t acc = __qadd(sum, c->bias);
     const int32_t h = (int32_t)(((int64_t)acc * c->m + ((int64_t)1 << 30)) >> 31);
-    const int32_t thr = c->half + (int32_t)((uint32_t)h >> 31);
+    const int32_t thr = (c->mask >> 1) + (int32_t)((uint32_t)h >> 31);
     int32_t r = (h >> c->right) + ((h & c->mask) > thr ? 1 : 0);
     r = __qadd(r, off);
     r = r < lo ? lo : r;
