@@ -30,9 +30,8 @@ def _boards() -> list[str]:
     return ["mps2-an386", *sorted(set(extra) - {"mps2-an386"})]
 
 
-@pytest.mark.parametrize("board", _boards())
-def test_dsp_variants_match_reference(board, tmp_path):
-    image = build_kernel_firmware(board, "kc_check.c", tmp_path, defines={"KC_CASES": CASES})
+def _check(board: str, tmp_path, defines: dict[str, int]) -> None:
+    image = build_kernel_firmware(board, "kc_check.c", tmp_path, defines={"KC_CASES": CASES, **defines})
     run = run_kernel_firmware(board, image, icount=False, timeout=900)
     lines = re.findall(r"^check (\w+) cases=(\d+) invalid=(\d+) mismatches=(\d+)$", run.stdout, re.M)
     assert run.returncode == 0, run.stdout
@@ -41,3 +40,13 @@ def test_dsp_variants_match_reference(board, tmp_path):
         assert int(cases) == CASES, name
         assert 0 < int(invalid) < CASES // 10, name  # invalid parameters are exercised, not dominant
         assert int(mismatches) == 0, run.stdout
+
+
+@pytest.mark.parametrize("board", _boards())
+def test_dsp_variants_match_reference(board, tmp_path):
+    _check(board, tmp_path, {})
+
+
+def test_dsp_c_loops_match_reference(tmp_path):
+    """The C versions of the assembly loops (unoptimised builds, FP_DSP_NO_ASM)."""
+    _check("mps2-an386", tmp_path, {"FP_DSP_NO_ASM": 1})

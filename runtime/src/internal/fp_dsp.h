@@ -36,6 +36,16 @@
 #define FP_DSP_AVAILABLE 1
 #include <arm_acle.h>
 
+/* The hot loops are inline assembly when optimising: they need 14 registers,
+ * which an unoptimised build (frame pointer reserved) cannot give them; it
+ * and -DFP_DSP_NO_ASM get the same loops in C (intrinsics), with the same
+ * results (tests/kernels_opt checks both). */
+#if defined(__OPTIMIZE__) && !defined(FP_DSP_NO_ASM)
+#define FP_DSP_ASM 1
+#else
+#define FP_DSP_ASM 0
+#endif
+
 /* Input offsets whose x + offset fits an int16 lane and whose padding value
  * -offset fits an int8 (the reference skips padded taps; a padded tap that
  * contributes (x + offset) * w = 0 is the same). */
@@ -240,6 +250,7 @@ __attribute__((noinline, unused)) static void fp_dsp_dot_2x2(const int8_t *wa, c
     int32_t a10 = 0;
     int32_t a11 = 0;
     int32_t j;
+#if FP_DSP_ASM
     if (k4 > 0) {
         int32_t w02;
         int32_t w13;
@@ -274,6 +285,27 @@ __attribute__((noinline, unused)) static void fp_dsp_dot_2x2(const int8_t *wa, c
             :
             : "cc", "memory");
     }
+#else
+    for (j = 0; j < k4; ++j) {
+        int32_t w = fp_dsp_ld32(wa);
+        int32_t w02 = (int32_t)__sxtb16(w);
+        int32_t w13 = fp_dsp_sxtb16_ror8(w);
+        a00 = __smlad(w02, x[0], a00);
+        a00 = __smlad(w13, x[1], a00);
+        a01 = __smlad(w02, x[2], a01);
+        a01 = __smlad(w13, x[3], a01);
+        w = fp_dsp_ld32(wb);
+        w02 = (int32_t)__sxtb16(w);
+        w13 = fp_dsp_sxtb16_ror8(w);
+        a10 = __smlad(w02, x[0], a10);
+        a10 = __smlad(w13, x[1], a10);
+        a11 = __smlad(w02, x[2], a11);
+        a11 = __smlad(w13, x[3], a11);
+        wa += 4;
+        wb += 4;
+        x += 4;
+    }
+#endif
     for (j = 0; j < kt; ++j) {
         /* uint32 products and sums: wrap-around arithmetic, exact in the end */
         a00 = (int32_t)((uint32_t)a00 + (uint32_t)(wa[j] * x[0]));
@@ -335,6 +367,7 @@ __attribute__((noinline, unused)) static void fp_dsp_dot_4x1(const int8_t *wa, c
     int32_t a2 = 0;
     int32_t a3 = 0;
     int32_t j;
+#if FP_DSP_ASM
     if (k4 > 0) {
         int32_t x02;
         int32_t x13;
@@ -373,6 +406,28 @@ __attribute__((noinline, unused)) static void fp_dsp_dot_4x1(const int8_t *wa, c
             : [stride] "r"(stride), [off2] "r"(off2)
             : "cc", "memory");
     }
+#else
+    for (j = 0; j < k4; ++j) {
+        const int32_t v = fp_dsp_ld32(x);
+        const int32_t x02 = (int32_t)__sxtab16(off2, v);
+        const int32_t x13 = fp_dsp_sxtab16_ror8(off2, v);
+        int32_t w = fp_dsp_ld32(wa);
+        a0 = __smlad((int32_t)__sxtb16(w), x02, a0);
+        a0 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a0);
+        w = fp_dsp_ld32(wa + stride);
+        a1 = __smlad((int32_t)__sxtb16(w), x02, a1);
+        a1 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a1);
+        w = fp_dsp_ld32(wc);
+        a2 = __smlad((int32_t)__sxtb16(w), x02, a2);
+        a2 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a2);
+        w = fp_dsp_ld32(wc + stride);
+        a3 = __smlad((int32_t)__sxtb16(w), x02, a3);
+        a3 = __smlad(fp_dsp_sxtb16_ror8(w), x13, a3);
+        x += 4;
+        wa += 4;
+        wc += 4;
+    }
+#endif
     for (j = 0; j < kt; ++j) {
         const int32_t xv = x[j] + input_offset;
         a0 = (int32_t)((uint32_t)a0 + (uint32_t)(wa[j] * xv));

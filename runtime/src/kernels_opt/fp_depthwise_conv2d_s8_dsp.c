@@ -84,6 +84,7 @@ __attribute__((noinline)) static void sums_3x3(const int8_t *x, const int32_t *w
     int32_t a1 = 0;
     int32_t a2 = 0;
     int32_t a3 = 0;
+#if FP_DSP_ASM
     int32_t v;
     int32_t t;
     int32_t w0;
@@ -99,6 +100,17 @@ __attribute__((noinline)) static void sums_3x3(const int8_t *x, const int32_t *w
           [v] "=&r"(v), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1)
         : [col] "r"(col), [col2] "r"(col2), [row] "r"(row), [off2] "r"(off2)
         : "memory");
+#else
+    int32_t ky;
+    int32_t kx;
+    for (ky = 0; ky < 3; ++ky) {
+        for (kx = 0; kx < 3; ++kx) {
+            DW_TAP(x + kx * col, w + 2 * kx);
+        }
+        x += row;
+        w += 6;
+    }
+#endif
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
