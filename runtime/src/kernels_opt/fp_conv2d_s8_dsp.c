@@ -219,7 +219,8 @@ fp_status_t fp_conv2d_s8_dsp(const fp_conv2d_params_t *params, const int8_t *inp
                                 INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
-    if (scratch == NULL || fp_conv2d_s8_dsp_scratch_size(params) == 0) {
+    if (scratch == NULL || fp_conv2d_s8_dsp_scratch_size(params) == 0
+        || !fp_dsp_terms_ok(params->input_offset, 0)) {
         return fp_conv2d_s8(params, input, filter, bias, output, scratch);
     }
     run(params, input, filter, bias, output, scratch);

@@ -1,7 +1,8 @@
 /*
- * fp_conv2d_s8_dsp_scratch_size - scratch of fp_conv2d_s8_dsp, or 0 when the
- * call takes the reference path (no DSP extension, or parameters outside the
- * fast path's ranges). With k = filter h * w * c terms per output: two
+ * fp_conv2d_s8_dsp_scratch_size - scratch of fp_conv2d_s8_dsp (dims only, as
+ * every *_scratch_size), or 0 when the call always takes the reference path
+ * (no DSP extension, or a window too long for int32 partial sums). With
+ * k = filter h * w * c terms per output: two
  * interleaved packed im2col columns (16 bytes per group of 4 terms, 8 per
  * tail term), one int8 window (k rounded up to 4 bytes) and 3 bytes to align
  * the start to 4.
@@ -18,7 +19,7 @@ size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params)
         return 0;
     }
     k = (int64_t)params->filter.h * params->filter.w * params->filter.c;
-    if (!fp_dsp_terms_ok(params->input_offset, k)) {
+    if (!fp_dsp_terms_ok(0, k)) {
         return 0;
     }
     return (size_t)(16 * (k / 4) + 8 * (k % 4) + ((k + 3) & ~(int64_t)3) + 3);

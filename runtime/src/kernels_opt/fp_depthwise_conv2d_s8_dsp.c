@@ -5,13 +5,14 @@
  * Depth multiplier 1: four channels at a time; per in-input tap one word of
  * input (SXTAB16 adds the offset to two lanes at once) and two words of
  * weights unpacked once per call into scratch (SXTB16), multiplied lane by
- * lane with SMLABB / SMLATT into four int32 sums; a full 3-wide window row
- * is unrolled. Tail channels and depth multipliers above 1 run a scalar
- * int32 loop. Padded taps are skipped as in the reference. Epilogue:
- * fp_dsp_apply with per-channel constants tabled in scratch once per call. Input offsets or windows outside fp_dsp_terms_ok, or a NULL
+ * lane with SMLABB / SMLATT into four int32 sums. A full 3x3 window (every
+ * interior pixel of a 3x3 layer) runs sums_3x3, 8 instructions per tap of
+ * 4 MACs; border windows skip their padded taps as the reference does.
+ * Tail channels and depth multipliers above 1 run a scalar int32 loop.
+ * Epilogue: fp_dsp_apply with the per-channel constants tabled in scratch
+ * once per call. Input offsets or windows outside fp_dsp_terms_ok, or a NULL
  * scratch where fp_depthwise_conv2d_s8_dsp_scratch_size() asks for one, run
- * the reference.
- * Without the DSP extension this is fp_depthwise_conv2d_s8.
+ * the reference. Without the DSP extension this is fp_depthwise_conv2d_s8.
  */
 #include "fp_runtime.h"
 #include "../internal/fp_conv_common.h"

@@ -23,7 +23,9 @@ ISA_VARIANTS: dict[str, tuple[str, ...]] = {
     "cortex-m33": ("dsp", "opt"),
     "cortex-m55": ("dsp", "opt"),
     "cortex-m3": ("opt",),
+    "rv32imac": ("opt",),
     "host": ("opt",),
+    "native": ("opt",),  # the host board's [cpu] core
 }
 
 
