@@ -78,7 +78,7 @@ static void pack_weights(const dw_ctx_t *d, const int8_t *filter, int32_t c4, in
  * into col / row): x at the window's top-left input, w at the group's 9
  * packed taps. 8 instructions per tap of 4 MACs; assembly because the loop
  * needs 14 registers. */
-__attribute__((noinline)) static void sums_3x3(const int8_t *x, const int32_t *w, int32_t col,
+__attribute__((always_inline)) static inline void sums_3x3(const int8_t *x, const int32_t *w, int32_t col,
                                                int32_t row, int32_t off2, int32_t acc[4])
 {
     int32_t a0 = 0;
@@ -235,11 +235,16 @@ static void run(const fp_depthwise_conv2d_params_t *p, const int8_t *input,
     }
     for (b = 0; b < p->output.n; ++b) {
         for (oy = 0; oy < p->output.h; ++oy) {
+            /* the row taps once per output row, the column taps per pixel */
+            fp_conv_window_t win;
+            win.iy0 = (int64_t)oy * d.g.stride_h - d.g.pad_top;
+            fp_conv_taps(win.iy0, d.g.k_h, d.g.dil_h, d.g.in_h, &win.ky0, &win.ky1);
             for (ox = 0; ox < p->output.w; ++ox) {
-                const fp_conv_window_t win = fp_conv_window(&d.g, oy, ox);
                 int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * d.c_out;
                 const int8_t *x_pix;
                 const int8_t *w_pix;
+                win.ix0 = (int64_t)ox * d.g.stride_w - d.g.pad_left;
+                fp_conv_taps(win.ix0, d.g.k_w, d.g.dil_w, d.g.in_w, &win.kx0, &win.kx1);
                 if (win.ky0 >= win.ky1 || win.kx0 >= win.kx1) {
                     /* no tap in the input: every sum is 0 */
                     pixel_scalar(&d, &win, input, filter, 0, out);
@@ -254,7 +259,9 @@ static void run(const fp_depthwise_conv2d_params_t *p, const int8_t *input,
                 if (c4 > 0) {
                     pixel_vec(&d, &win, x_pix, c4, out);
                 }
-                pixel_scalar(&d, &win, x_pix, w_pix, c4, out);
+                if (c4 < d.c_out) {
+                    pixel_scalar(&d, &win, x_pix, w_pix, c4, out);
+                }
             }
         }
     }
