@@ -117,6 +117,23 @@
     X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)
 /* clang-format on */
 
+/*
+ * Optimized variants of reference kernels (docs/kernels.md, "Kernel
+ * variants"): same row shape, name <op>_<dp>_<variant>, kernel
+ * fp_<op>_<dp>_<variant> with the reference's signature and bit-identical
+ * output. fixpoint.ops.variants.KERNEL_VARIANTS mirrors these rows and
+ * choose_kernel() picks one per (op, datapath) and core; the generated
+ * model's table names the chosen adapter, and the host simulator's table
+ * (fixpoint.sim._build_runtime) the host core's.
+ * Rows are grouped by variant.
+ */
+/* clang-format off */
+#define FP_KERNEL_VARIANT_LIST(X) \
+    X(W8,  CONV2D,           S8,  conv2d_s8_opt,           conv2d,           fp_conv2d_s8_opt) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_opt, depthwise_conv2d, fp_depthwise_conv2d_s8_opt) \
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_opt,  fully_connected,  fp_fully_connected_s8_opt)
+/* clang-format on */
+
 /* ---- adapters, one macro per kernel signature ----------------------------- */
 
 #define FP_ADAPT_WEIGHTED(name, member, kernel, act_t, bias_t) \
@@ -207,5 +224,6 @@ static inline fp_status_t fp_run_requantize_by_dtype(const fp_layer_t *layer, co
 /* Every adapter of the list (static inline: emitted only where used). */
 #define FP_KERNEL_ADAPTER(family, OP, DP, name, member, kernel) FP_ADAPT_##family(name, member, kernel)
 FP_KERNEL_LIST(FP_KERNEL_ADAPTER)
+FP_KERNEL_VARIANT_LIST(FP_KERNEL_ADAPTER)
 
 #endif /* FP_RESOLVER_H */

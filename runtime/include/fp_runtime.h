@@ -49,6 +49,12 @@ fp_status_t fp_conv2d_s8(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *filter, const int32_t *bias, int8_t *output,
                          void *scratch);
 size_t fp_conv2d_s8_scratch_size(const fp_conv2d_params_t *params);
+/* fp_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_conv2d_s8. */
+fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch);
+size_t fp_conv2d_s8_opt_scratch_size(const fp_conv2d_params_t *params);
 fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *packed_filter, const int32_t *bias, int8_t *output,
                          void *scratch);
@@ -69,6 +75,12 @@ fp_status_t fp_depthwise_conv2d_s8(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_depthwise_conv2d_s8. */
+fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias, int8_t *output,
+                                       void *scratch);
+size_t fp_depthwise_conv2d_s8_opt_scratch_size(const fp_depthwise_conv2d_params_t *params);
 fp_status_t fp_depthwise_conv2d_s4(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *packed_filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
@@ -109,6 +121,12 @@ fp_status_t fp_fully_connected_s8(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s8_scratch_size(const fp_fully_connected_params_t *params);
+/* fp_fully_connected_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_fully_connected_s8. */
+fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias, int8_t *output,
+                                      void *scratch);
+size_t fp_fully_connected_s8_opt_scratch_size(const fp_fully_connected_params_t *params);
 fp_status_t fp_fully_connected_s4(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *packed_filter,
                                   const int32_t *bias, int8_t *output, void *scratch);

@@ -1,0 +1,70 @@
+"""Optimized kernel variants and which one each CPU core runs.
+
+The reference kernels ``fp_<op>_<dp>`` define the arithmetic. A variant
+``fp_<op>_<dp>_<variant>`` has the same signature, validation and
+bit-identical output (proven by tests/kernels/test_kernel_variants.py), and
+is one row of ``FP_KERNEL_VARIANT_LIST`` in ``runtime/include/fp_resolver.h``
+(adapter ``fp_run_<op>_<dp>_<variant>``):
+
+* ``opt``: portable C99, vectorised by gcc/clang on the host, fine on
+  RV32 / Cortex-M3 (``runtime/src/kernels_opt/``);
+* ``dsp``: the Arm DSP extension (Cortex-M4/M7/M33).
+
+:func:`choose_kernel` picks, for a (runtime op, datapath) and a board's
+``[cpu] core``, the first variant of the core's preference that exists, else
+the reference. The code generator emits that adapter in the model's resolver
+table and the host simulator builds its table with the ``"host"`` choice.
+``variant_override="ref"`` (``--kernels ref``) forces the reference.
+
+This module has no imports from the package: the cffi build script loads it
+by path.
+"""
+from __future__ import annotations
+
+__all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "VARIANT_CHOICES", "choose_kernel", "reference_name"]
+
+# (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
+KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
+    ("conv2d", "s8"): {"opt": "conv2d_s8_opt"},
+    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt"},
+    ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt"},
+}
+
+# cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
+# "host" is the simulator; "native" the host board's firmware (built for the build machine).
+ISA_VARIANTS: dict[str, tuple[str, ...]] = {
+    "host": ("opt",),
+    "native": ("opt",),
+    "cortex-m3": ("opt",),
+    "cortex-m4": ("dsp", "opt"),
+    "cortex-m7": ("dsp", "opt"),
+    "cortex-m33": ("dsp", "opt"),
+    "cortex-m55": ("dsp", "opt"),
+    "rv32imac": ("opt",),
+}
+
+# Values of the user-visible override (--kernels): "auto" = the core's preference.
+VARIANT_CHOICES = ("auto", "ref")
+
+
+def reference_name(op: str, datapath: str) -> str:
+    """The reference adapter name ``<op>_<datapath>``."""
+    return f"{op}_{datapath}"
+
+
+def choose_kernel(op: str, datapath: str, core: str, variant_override: str | None = None) -> str:
+    """The adapter name (``fp_run_<name>``) core ``core`` runs for (op, datapath).
+
+    ``variant_override``: None or "auto" follow ``ISA_VARIANTS[core]``; "ref"
+    forces the reference; another variant name forces that variant where it
+    exists (the reference elsewhere). An unknown core gets the reference.
+    """
+    variants = KERNEL_VARIANTS.get((op, datapath), {})
+    if variant_override not in (None, "auto"):
+        order: tuple[str, ...] = () if variant_override == "ref" else (variant_override,)
+    else:
+        order = ISA_VARIANTS.get(core, ())
+    for variant in order:
+        if variant in variants:
+            return variants[variant]
+    return reference_name(op, datapath)
