@@ -30,7 +30,8 @@ static inline int fp_opt_sum_fits_s32(int64_t n, int64_t reach_x, int64_t reach_
 }
 
 /* acc[j] += sum_i (x[i] + xo) * (w[j*w_stride + i] + wo), j < 4, int32 (the
- * caller proved the sums exact). */
+ * caller proved the sums exact). When both offset values fit int16 the terms
+ * are int16 x int16 products (the multiply-add-pairs shape of SIMD ISAs). */
 static inline void fp_opt_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_stride, int32_t n,
                                   int32_t xo, int32_t wo, int32_t acc[4])
 {
@@ -43,6 +44,16 @@ static inline void fp_opt_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_st
     int32_t a2 = 0;
     int32_t a3 = 0;
     int32_t i;
+    if (wo == 0 && xo >= -INT8_MAX && xo <= -INT8_MIN) {
+        for (i = 0; i < n; ++i) {
+            const int16_t xv = (int16_t)(x[i] + xo);
+            a0 += xv * (int16_t)w0[i];
+            a1 += xv * (int16_t)w1[i];
+            a2 += xv * (int16_t)w2[i];
+            a3 += xv * (int16_t)w3[i];
+        }
+        n = 0;
+    }
     for (i = 0; i < n; ++i) {
         const int32_t xv = (int32_t)x[i] + xo;
         a0 += xv * ((int32_t)w0[i] + wo);
