@@ -11,7 +11,8 @@
  * exact when K * reach(input_offset) * 128 <= INT32_MAX (fp_opt_mac.h);
  * offsets whose negation is not an int8 (the padding value) or columns
  * longer than FP_CONV_OPT_COL_MAX use a direct window walk that skips the
- * outside taps; sums int32 cannot hold exactly go to the reference.
+ * outside taps; sums int32 cannot hold exactly take the reference's exact
+ * int64 window sum (fp_conv2d_window_sum_s8), one channel at a time.
  */
 #include <string.h>
 
@@ -119,6 +120,32 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
     }
 }
 
+/* The reference's loop (int64 window sums) for sums int32 cannot hold. */
+static void exact64(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
+                    const int32_t *bias, int8_t *output)
+{
+    const fp_conv2d_params_t *p = cx->p;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&cx->g, oy, ox);
+                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * p->output.c;
+                for (oc = 0; oc < p->output.c; ++oc) {
+                    const int64_t acc = fp_conv2d_window_sum_s8(&cx->g, &win, input, filter + oc * cx->k,
+                                                                cx->cg, b, (oc / cx->ocg) * cx->cg,
+                                                                p->input_offset);
+                    out[oc] = (int8_t)fp_mac_out_acc32(acc, bias, oc, &p->requant, p->output_offset,
+                                                       p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
 fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *input,
                              const int8_t *filter, const int32_t *bias, int8_t *output,
                              void *scratch)
@@ -140,8 +167,10 @@ fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *inp
     cx.cg = params->filter.c;
     cx.ocg = params->output.c / params->groups;
     cx.k = params->filter.h * params->filter.w * params->filter.c;
+    (void)scratch; /* fp_conv2d_s8_opt_scratch_size() is 0 */
     if (!fp_opt_sum_fits_s32(cx.k, fp_s8_reach(params->input_offset), 128)) {
-        return fp_conv2d_s8(params, input, filter, bias, output, scratch);
+        exact64(&cx, input, filter, bias, output);
+        return FP_OK;
     }
     use_col = params->input_offset >= -INT8_MAX && params->input_offset <= -INT8_MIN
            && cx.k <= FP_CONV_OPT_COL_MAX;

@@ -9,7 +9,8 @@
  * Taps outside the input are skipped as in the reference. A 3x3 window fully
  * inside the input (the common case) runs its nine taps unrolled. The int32
  * sum is exact when KH*KW * reach(input_offset) * 128 <= INT32_MAX
- * (fp_opt_mac.h); otherwise the reference runs.
+ * (fp_opt_mac.h); otherwise each channel sums its taps in int64 (exact:
+ * every term fits int32), as the reference does.
  */
 #include "fp_runtime.h"
 #include "../internal/fp_conv_common.h"
@@ -61,6 +62,26 @@ static void window_3x3(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n
     }
 }
 
+/* Channel oc of the window in int64 (sums int32 cannot hold exactly). */
+static int64_t channel_exact64(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g,
+                               const fp_conv_window_t *win, const int8_t *input, const int8_t *filter,
+                               int32_t b, int32_t oc)
+{
+    const int32_t ic = oc / p->depth_multiplier;
+    int64_t acc = 0;
+    int32_t ky;
+    int32_t kx;
+    for (ky = win->ky0; ky < win->ky1; ++ky) {
+        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
+        for (kx = win->kx0; kx < win->kx1; ++kx) {
+            const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
+            acc += ((int32_t)input[((b * g->in_h + iy) * g->in_w + ix) * g->in_c + ic] + p->input_offset)
+                 * (int32_t)filter[(ky * g->k_w + kx) * p->output.c + oc];
+        }
+    }
+    return acc;
+}
+
 static void pixel(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g,
                   const fp_conv_window_t *win, const int8_t *input, const int8_t *filter,
                   const int32_t *bias, int8_t *out, int32_t b)
@@ -110,6 +131,7 @@ fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *param
                                        const int32_t *bias, int8_t *output, void *scratch)
 {
     fp_conv_geom_t g;
+    int fits;
     int32_t b;
     int32_t oy;
     int32_t ox;
@@ -118,17 +140,25 @@ fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *param
                                   INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
         return FP_ERR_ARG;
     }
-    if (!fp_opt_sum_fits_s32((int64_t)params->filter.h * params->filter.w,
-                             fp_s8_reach(params->input_offset), 128)) {
-        return fp_depthwise_conv2d_s8(params, input, filter, bias, output, scratch);
-    }
+    (void)scratch; /* fp_depthwise_conv2d_s8_opt_scratch_size() is 0 */
+    fits = fp_opt_sum_fits_s32((int64_t)params->filter.h * params->filter.w,
+                               fp_s8_reach(params->input_offset), 128);
     g = fp_depthwise_geom(params);
     for (b = 0; b < params->output.n; ++b) {
         for (oy = 0; oy < params->output.h; ++oy) {
             for (ox = 0; ox < params->output.w; ++ox) {
                 const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
-                pixel(params, &g, &win, input, filter, bias,
-                      output + ((b * params->output.h + oy) * params->output.w + ox) * params->output.c, b);
+                int8_t *out = output + ((b * params->output.h + oy) * params->output.w + ox) * params->output.c;
+                int32_t oc;
+                if (fits) {
+                    pixel(params, &g, &win, input, filter, bias, out, b);
+                    continue;
+                }
+                for (oc = 0; oc < params->output.c; ++oc) {
+                    out[oc] = (int8_t)fp_mac_out_acc32(channel_exact64(params, &g, &win, input, filter, b, oc),
+                                                       bias, oc, &params->requant, params->output_offset,
+                                                       params->act_min, params->act_max);
+                }
             }
         }
     }

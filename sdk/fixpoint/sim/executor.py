@@ -254,9 +254,9 @@ def run_plan(plan: Plan, inputs: list[np.ndarray], capture: bool = False, kernel
     return compile_plan(plan, kernels).run(inputs, capture=capture, threads=threads)
 
 
-def graph_scratch_size(plan: Plan) -> int:
-    """Scratch bytes the firmware must provide (``fp_graph_scratch_size``)."""
-    return compile_plan(plan).scratch_size
+def graph_scratch_size(plan: Plan, kernels: str | None = None) -> int:
+    """Scratch bytes the graph needs with the simulator's kernels (``fp_graph_scratch_size``)."""
+    return compile_plan(plan, kernels).scratch_size
 
 
 def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:
