@@ -5,7 +5,10 @@
  * Per output pixel and group the window is gathered once into a column of
  * K = KH*KW*Cg bytes (taps outside the input hold -input_offset, so their
  * term (x + input_offset) * w is 0, as the reference's skipped tap); 1x1 and
- * 1xN windows fully inside the input are read in place. Each block of
+ * 1xN windows fully inside the input are read in place. On wide-SIMD
+ * targets, windows of at most FP_CONV_OPT_SMALL_K bytes (first layers: one
+ * to three input channels) multiply each column byte into all output
+ * channels at once, from the filter transposed into scratch. Each block of
  * FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
  * product over the column against its OHWI filter rows. The int32 sum is
  * exact when K * reach(input_offset) * 128 <= INT32_MAX (fp_opt_mac.h);
@@ -22,6 +25,8 @@
 
 /* Column bytes kept on the stack (KH*KW*Cg up to this use the column path). */
 #define FP_CONV_OPT_COL_MAX 512
+/* Output channels whose int32 sums are requantized together (a multiple of FP_OPT_OC_BLOCK). */
+#define FP_CONV_OPT_ACCS 64
 
 typedef struct {
     const fp_conv2d_params_t *p;
@@ -90,7 +95,8 @@ static void window_direct(const conv_ctx_t *cx, const fp_conv_window_t *win, con
     }
 }
 
-/* Output channels of group gi at output pixel win (batch b) into out. */
+/* Output channels of group gi at output pixel win (batch b) into out, in
+ * chunks of FP_CONV_OPT_ACCS accumulators requantized together. */
 static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const int8_t *input,
                         const int8_t *filter, const int32_t *bias, int8_t *out, int32_t b,
                         int32_t gi, int use_col, int8_t *col_buf)
@@ -99,24 +105,77 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
     const int32_t c0 = gi * cx->cg;
     const int32_t oc_end = (gi + 1) * cx->ocg;
     const int8_t *col = use_col ? gather(cx, win, input, b, c0, col_buf) : NULL;
-    int32_t oc = gi * cx->ocg;
-    while (oc < oc_end) {
-        const int32_t nb = oc_end - oc >= FP_OPT_OC_BLOCK ? FP_OPT_OC_BLOCK : 1;
-        const int8_t *w = filter + oc * cx->k;
-        int32_t acc[FP_OPT_OC_BLOCK] = {0, 0, 0, 0};
-        int32_t j;
-        if (col == NULL) {
-            window_direct(cx, win, input, b, c0, w, nb, acc);
-        } else if (nb == FP_OPT_OC_BLOCK) {
-            fp_opt_dot4_s8(col, w, cx->k, cx->k, p->input_offset, 0, acc);
-        } else {
-            acc[0] = fp_opt_dot1_s8(col, w, cx->k, p->input_offset, 0);
+    int32_t accs[FP_CONV_OPT_ACCS];
+    int32_t cs;
+    for (cs = gi * cx->ocg; cs < oc_end; cs += FP_CONV_OPT_ACCS) {
+        const int32_t ce = oc_end - cs > FP_CONV_OPT_ACCS ? cs + FP_CONV_OPT_ACCS : oc_end;
+        int32_t oc = cs;
+        while (oc < ce) {
+            const int32_t nb = ce - oc >= FP_OPT_OC_BLOCK ? FP_OPT_OC_BLOCK : 1;
+            const int8_t *w = filter + oc * cx->k;
+            int32_t *acc = accs + (oc - cs);
+            int32_t j;
+            for (j = 0; j < nb; ++j) {
+                acc[j] = 0;
+            }
+            if (col == NULL) {
+                window_direct(cx, win, input, b, c0, w, nb, acc);
+            } else if (nb == FP_OPT_OC_BLOCK) {
+                fp_opt_dot4_s8(col, w, cx->k, cx->k, p->input_offset, 0, acc);
+            } else {
+                acc[0] = fp_opt_dot1_s8(col, w, cx->k, p->input_offset, 0);
+            }
+            oc += nb;
         }
-        for (j = 0; j < nb; ++j) {
-            out[oc + j] = (int8_t)fp_mac_out_acc32(acc[j], bias, oc + j, &p->requant,
-                                                   p->output_offset, p->act_min, p->act_max);
+        fp_opt_out_block_s8(accs, ce - cs, cs, bias, &p->requant, p->output_offset, p->act_min,
+                            p->act_max, out + cs);
+    }
+}
+
+/* Small-window path: per pixel, acc[oc] = sum_k (col[k] + off) * wt[k][oc]
+ * (K <= FP_CONV_OPT_SMALL_K terms of at most 255 * 128: exact in int32). */
+static void small_k(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
+                    const int32_t *bias, int8_t *output, int8_t *wt)
+{
+    const fp_conv2d_params_t *p = cx->p;
+    const int32_t c_out = p->output.c;
+    int8_t col[FP_CONV_OPT_SMALL_K];
+    int32_t acc[FP_CONV_OPT_ACCS];
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t k;
+    int32_t oc;
+    for (oc = 0; oc < c_out; ++oc) {
+        for (k = 0; k < cx->k; ++k) {
+            wt[k * c_out + oc] = filter[oc * cx->k + k];
         }
-        oc += nb;
+    }
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&cx->g, oy, ox);
+                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * c_out;
+                const int8_t *x = gather(cx, &win, input, b, 0, col);
+                int32_t cs;
+                for (cs = 0; cs < c_out; cs += FP_CONV_OPT_ACCS) {
+                    const int32_t n = c_out - cs > FP_CONV_OPT_ACCS ? FP_CONV_OPT_ACCS : c_out - cs;
+                    int32_t j;
+                    for (j = 0; j < n; ++j) {
+                        acc[j] = 0;
+                    }
+                    for (k = 0; k < cx->k; ++k) {
+                        const int16_t xv = (int16_t)(x[k] + p->input_offset);
+                        const int8_t *w = wt + k * c_out + cs;
+                        for (j = 0; j < n; ++j) {
+                            acc[j] += xv * (int16_t)w[j];
+                        }
+                    }
+                    fp_opt_out_block_s8(acc, n, cs, bias, &p->requant, p->output_offset, p->act_min,
+                                        p->act_max, out + cs);
+                }
+            }
+        }
     }
 }
 
@@ -167,7 +226,10 @@ fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *inp
     cx.cg = params->filter.c;
     cx.ocg = params->output.c / params->groups;
     cx.k = params->filter.h * params->filter.w * params->filter.c;
-    (void)scratch; /* fp_conv2d_s8_opt_scratch_size() is 0 */
+    if (scratch != NULL && fp_conv2d_s8_opt_small_k(params)) {
+        small_k(&cx, input, filter, bias, output, (int8_t *)scratch);
+        return FP_OK;
+    }
     if (!fp_opt_sum_fits_s32(cx.k, fp_s8_reach(params->input_offset), 128)) {
         exact64(&cx, input, filter, bias, output);
         return FP_OK;

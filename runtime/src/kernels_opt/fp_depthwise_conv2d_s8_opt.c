@@ -119,10 +119,8 @@ static void pixel(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g
                 }
             }
         }
-        for (c = 0; c < n; ++c) {
-            out[c0 + c] = (int8_t)fp_mac_out_acc32(acc[c], bias, c0 + c, &p->requant,
-                                                   p->output_offset, p->act_min, p->act_max);
-        }
+        fp_opt_out_block_s8(acc, n, c0, bias, &p->requant, p->output_offset, p->act_min, p->act_max,
+                            out + c0);
     }
 }
 

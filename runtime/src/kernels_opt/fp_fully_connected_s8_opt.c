@@ -61,7 +61,6 @@ fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params,
         for (oc = 0; oc < c_out;) {
             const int32_t nb = c_out - oc >= FP_OPT_OC_BLOCK ? FP_OPT_OC_BLOCK : 1;
             int32_t acc[FP_OPT_OC_BLOCK] = {0, 0, 0, 0};
-            int32_t j;
             if (nb == FP_OPT_OC_BLOCK) {
                 fp_opt_dot4_s8(x, filter + oc * depth, depth, depth, params->input_offset,
                                params->filter_offset, acc);
@@ -69,11 +68,8 @@ fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params,
                 acc[0] = fp_opt_dot1_s8(x, filter + oc * depth, depth, params->input_offset,
                                         params->filter_offset);
             }
-            for (j = 0; j < nb; ++j) {
-                out[oc + j] = (int8_t)fp_mac_out_acc32(acc[j], bias, oc + j, &params->requant,
-                                                       params->output_offset, params->act_min,
-                                                       params->act_max);
-            }
+            fp_opt_out_block_s8(acc, nb, oc, bias, &params->requant, params->output_offset,
+                                params->act_min, params->act_max, out + oc);
             oc += nb;
         }
     }
