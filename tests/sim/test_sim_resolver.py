@@ -152,7 +152,8 @@ def variant_rows() -> list[tuple[str, ...]]:
 
 def test_variant_list_matches_kernel_variants():
     """Every FP_KERNEL_VARIANT_LIST row is a KERNEL_VARIANTS entry and back; same member and family
-    as the reference row, adapter <op>_<dp>_<variant>, kernel fp_<adapter>, grouped by variant."""
+    as the reference row, adapter <op>_<dp>_<variant>, kernel <reference kernel>_<variant>, grouped
+    by variant."""
     from fixpoint.ops.variants import KERNEL_VARIANTS
 
     by_enum = {rop.enum: key for key, rop in RUNTIME_OPS.items()}
@@ -164,7 +165,7 @@ def test_variant_list_matches_kernel_variants():
         op, dp = by_enum[f"FP_OP_{op_suffix}"], dp_suffix.lower()
         variant = name.removeprefix(f"{op}_{dp}_")
         assert name == f"{op}_{dp}_{variant}" and variant, name
-        assert kernel == f"fp_{name}", name
+        assert kernel == f"{RUNTIME_OPS[op].kernels[dp]}_{variant}", name
         assert member == RUNTIME_OPS[op].union_member, name
         assert family == ref_family[(op_suffix, dp_suffix)], name
         seen.setdefault((op, dp), {})[variant] = name
@@ -180,7 +181,7 @@ def test_every_chosen_variant_exists_for_every_board_core():
     from fixpoint.boards import list_boards, load_board
     from fixpoint.ops.variants import ISA_VARIANTS, choose_kernel
 
-    rows = {r[3] for r in variant_rows()}
+    rows = {r[3]: r[5] for r in variant_rows()}
     kernels_opt = RESOLVER_H.parents[1] / "src" / "kernels_opt"
     cores = {load_board(name).cpu.core for name in list_boards()} | {"host"}
     assert cores <= set(ISA_VARIANTS), cores - set(ISA_VARIANTS)
@@ -189,7 +190,7 @@ def test_every_chosen_variant_exists_for_every_board_core():
             chosen = choose_kernel(e.op, e.datapath, core)
             if chosen != e.name:
                 assert chosen in rows, (core, chosen)
-                assert (kernels_opt / f"fp_{chosen}.c").is_file(), chosen
+                assert (kernels_opt / f"{rows[chosen]}.c").is_file(), chosen
 
 
 def test_host_table_runs_the_host_choice():

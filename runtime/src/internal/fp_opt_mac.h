@@ -18,27 +18,32 @@
 #include "fp_types.h"
 #include "fp_mac_common.h"
 
-/* Targets with wide SIMD registers: there, loops over many output channels
- * of one input value pay (the host simulator, Helium, NEON, RVV); scalar
- * cores (RV32IMAC, Cortex-M3) keep dot products in registers instead. */
-#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__ARM_FEATURE_MVE) || defined(__riscv_vector)
-#define FP_OPT_WIDE_SIMD 1
+/* Host CPUs with wide SIMD registers (the simulator and the host board:
+ * x86-64, AArch64): there, loops over many output channels of one input
+ * value pay, so conv2d s8 _opt multiplies each window byte into all output
+ * channels at once from the filter transposed into scratch. MCU cores (RV32,
+ * Cortex-M, Helium included) keep dot products in registers instead. */
+#if defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))
+#define FP_OPT_HOST_SIMD 1
 #else
-#define FP_OPT_WIDE_SIMD 0
+#define FP_OPT_HOST_SIMD 0
 #endif
 
-/* conv2d s8 _opt: windows of at most this many bytes (KH*KW*C_in, one group)
- * run the small-window path on FP_OPT_WIDE_SIMD targets, with the filter
- * transposed to [K][C_out] in scratch. */
-#define FP_CONV_OPT_SMALL_K 32
+/* conv2d s8 _opt: windows of at most FP_CONV_OPT_WIN_MAX bytes (KH*KW*C_in,
+ * groups 1) whose filter is at most FP_CONV_OPT_WT_MAX bytes take the
+ * transposed-filter path on FP_OPT_HOST_SIMD builds. */
+#define FP_CONV_OPT_WIN_MAX 64
+#define FP_CONV_OPT_WT_MAX 4096
 
-/* 1 when fp_conv2d_s8_opt takes the small-window path (and needs
- * K * C_out bytes of scratch); params already validated or not. */
-static inline int fp_conv2d_s8_opt_small_k(const fp_conv2d_params_t *p)
+/* 1 when a conv2d s8 layer qualifies for the transposed-filter path; then
+ * fp_conv2d_s8_opt_scratch_size is K * C_out bytes on every target (a
+ * variant's scratch size never depends on the target: the code generator
+ * sizes a board's scratch on the host), used on FP_OPT_HOST_SIMD builds. */
+static inline int fp_conv2d_s8_opt_transposed(const fp_conv2d_params_t *p)
 {
     const int64_t k = (int64_t)p->filter.h * p->filter.w * p->filter.c;
-    return FP_OPT_WIDE_SIMD && p->groups == 1 && p->filter.h > 0 && p->filter.w > 0 && p->filter.c > 0
-        && p->output.c > 0 && p->output.c <= 4096 && k <= FP_CONV_OPT_SMALL_K
+    return p->groups == 1 && p->filter.h > 0 && p->filter.w > 0 && p->filter.c > 0 && p->output.c > 0
+        && k <= FP_CONV_OPT_WIN_MAX && k * p->output.c <= FP_CONV_OPT_WT_MAX
         && p->input_offset >= -INT8_MAX && p->input_offset <= -INT8_MIN;
 }
 

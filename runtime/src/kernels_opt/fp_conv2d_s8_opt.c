@@ -5,10 +5,10 @@
  * Per output pixel and group the window is gathered once into a column of
  * K = KH*KW*Cg bytes (taps outside the input hold -input_offset, so their
  * term (x + input_offset) * w is 0, as the reference's skipped tap); 1x1 and
- * 1xN windows fully inside the input are read in place. On wide-SIMD
- * targets, windows of at most FP_CONV_OPT_SMALL_K bytes (first layers: one
- * to three input channels) multiply each column byte into all output
- * channels at once, from the filter transposed into scratch. Each block of
+ * 1xN windows fully inside the input are read in place. On host CPUs
+ * (FP_OPT_HOST_SIMD, fp_opt_mac.h) each column byte is multiplied into all
+ * output channels at once, from the filter transposed into scratch (no
+ * horizontal sums; the output channels are the vector lanes). Elsewhere each block of
  * FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
  * product over the column against its OHWI filter rows. The int32 sum is
  * exact when K * reach(input_offset) * 128 <= INT32_MAX (fp_opt_mac.h);
@@ -132,14 +132,14 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
     }
 }
 
-/* Small-window path: per pixel, acc[oc] = sum_k (col[k] + off) * wt[k][oc]
- * (K <= FP_CONV_OPT_SMALL_K terms of at most 255 * 128: exact in int32). */
-static void small_k(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
+/* Transposed-filter path: per pixel, acc[oc] = sum_k (col[k] + off) * wt[k][oc]
+ * (K <= FP_CONV_OPT_WIN_MAX terms of at most 255 * 128: exact in int32). */
+static void transposed(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
                     const int32_t *bias, int8_t *output, int8_t *wt)
 {
     const fp_conv2d_params_t *p = cx->p;
     const int32_t c_out = p->output.c;
-    int8_t col[FP_CONV_OPT_SMALL_K];
+    int8_t col[FP_CONV_OPT_WIN_MAX];
     int32_t acc[FP_CONV_OPT_ACCS];
     int32_t b;
     int32_t oy;
@@ -226,8 +226,8 @@ fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *inp
     cx.cg = params->filter.c;
     cx.ocg = params->output.c / params->groups;
     cx.k = params->filter.h * params->filter.w * params->filter.c;
-    if (scratch != NULL && fp_conv2d_s8_opt_small_k(params)) {
-        small_k(&cx, input, filter, bias, output, (int8_t *)scratch);
+    if (FP_OPT_HOST_SIMD && scratch != NULL && fp_conv2d_s8_opt_transposed(params)) {
+        transposed(&cx, input, filter, bias, output, (int8_t *)scratch);
         return FP_OK;
     }
     if (!fp_opt_sum_fits_s32(cx.k, fp_s8_reach(params->input_offset), 128)) {

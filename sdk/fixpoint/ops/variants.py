@@ -28,6 +28,8 @@ KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
     ("conv2d", "s8"): {"opt": "conv2d_s8_opt"},
     ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt"},
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt"},
+    ("add", "s8"): {"opt": "add_s8_opt"},
+    ("add", "s4"): {"opt": "add_s4_opt"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.

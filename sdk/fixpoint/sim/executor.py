@@ -259,6 +259,22 @@ def graph_scratch_size(plan: Plan, kernels: str | None = None) -> int:
     return compile_plan(plan, kernels).scratch_size
 
 
+def kernel_scratch_size(plan: Plan, layer_index: int, kernel: str) -> int:
+    """``<kernel>_scratch_size`` of a layer's params (any variant of its weighted kernel).
+
+    A kernel's scratch size is the same on every target (a rule of the variants), so the
+    code generator sizes a board's scratch with the kernels the board's table names."""
+    from ..ops.runtime_ops import RUNTIME_OPS
+
+    compiled = compile_plan(plan)
+    layer = plan.layers[layer_index]
+    fn = getattr(native.lib(), f"{kernel}_scratch_size", None)
+    if fn is None:
+        raise SimulationError(f"layer {layer_index} '{layer.name}': no C function {kernel}_scratch_size")
+    params = native.ffi().addressof(compiled.layers[layer_index].params, RUNTIME_OPS[layer.op].union_member)
+    return int(fn(params))
+
+
 def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:
     if not 0 <= tensor_index < len(plan.tensors):
         raise SimulationError(f"plan '{plan.model_name}' has no tensor {tensor_index}")
