@@ -22,8 +22,9 @@
  * x86-64, AArch64): there, loops over many output channels of one input
  * value pay, so conv2d s8 _opt multiplies each window byte into all output
  * channels at once from the filter transposed into scratch. MCU cores (RV32,
- * Cortex-M, Helium included) keep dot products in registers instead. */
-#if defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))
+ * Cortex-M, Helium included) keep dot products in registers instead.
+ * -DFP_OPT_NO_HOST_SIMD builds the MCU paths on the host (the tests do). */
+#if (defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))) && !defined(FP_OPT_NO_HOST_SIMD)
 #define FP_OPT_HOST_SIMD 1
 #else
 #define FP_OPT_HOST_SIMD 0
@@ -71,6 +72,49 @@ static inline int32_t fp_opt_dot16_s8(const int8_t *x, const int8_t *w, int32_t 
     return a;
 }
 
+/* acc[j] = sum_i x16[i] * w[j*w_stride + i], j < 4, for int16 x16 whose
+ * products with int8 fit int16 x int16 (the caller proved the sums exact):
+ * one reduction per loop, the multiply-add-pairs shape. */
+static inline void fp_opt_dot4_s16x8(const int16_t *x16, const int8_t *w, int32_t w_stride, int32_t n,
+                                     int32_t acc[4])
+{
+    int32_t j;
+#if !FP_OPT_HOST_SIMD
+    /* scalar cores: one pass, each x16 load feeds four multiply-adds */
+    if (n >= 0) {
+        const int8_t *w1 = w + w_stride;
+        const int8_t *w2 = w1 + w_stride;
+        const int8_t *w3 = w2 + w_stride;
+        int32_t a0 = 0;
+        int32_t a1 = 0;
+        int32_t a2 = 0;
+        int32_t a3 = 0;
+        int32_t i;
+        for (i = 0; i < n; ++i) {
+            const int32_t xv = x16[i];
+            a0 += xv * w[i];
+            a1 += xv * w1[i];
+            a2 += xv * w2[i];
+            a3 += xv * w3[i];
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+        return;
+    }
+#endif
+    for (j = 0; j < 4; ++j) {
+        const int8_t *wj = w + j * w_stride;
+        int32_t a = 0;
+        int32_t i;
+        for (i = 0; i < n; ++i) {
+            a += x16[i] * (int16_t)wj[i];
+        }
+        acc[j] = a;
+    }
+}
+
 /* acc[j] += sum_i (x[i] + xo) * (w[j*w_stride + i] + wo), j < 4, int32 (the
  * caller proved the sums exact). When both offset values fit int16 the terms
  * are int16 x int16 products (the multiply-add-pairs shape of SIMD ISAs). */
@@ -86,7 +130,7 @@ static inline void fp_opt_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_st
     int32_t a2 = 0;
     int32_t a3 = 0;
     int32_t i;
-    if (wo == 0 && xo >= -INT8_MAX && xo <= -INT8_MIN) {
+    if (FP_OPT_HOST_SIMD && wo == 0 && xo >= -INT8_MAX && xo <= -INT8_MIN) {
         /* one reduction per loop: the shape compilers turn into multiply-add-pairs
          * (pmaddwd / vpdpwssd); x is re-read from cache, not from memory */
         a0 = fp_opt_dot16_s8(x, w0, n, (int16_t)xo);

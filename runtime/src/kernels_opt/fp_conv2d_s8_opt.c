@@ -105,8 +105,16 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
     const int32_t c0 = gi * cx->cg;
     const int32_t oc_end = (gi + 1) * cx->ocg;
     const int8_t *col = use_col ? gather(cx, win, input, b, c0, col_buf) : NULL;
+    int16_t col16[FP_CONV_OPT_COL_MAX];
     int32_t accs[FP_CONV_OPT_ACCS];
     int32_t cs;
+    if (col != NULL) {
+        /* the offset added once per pixel, not once per output channel block */
+        int32_t i;
+        for (i = 0; i < cx->k; ++i) {
+            col16[i] = (int16_t)(col[i] + p->input_offset);
+        }
+    }
     for (cs = gi * cx->ocg; cs < oc_end; cs += FP_CONV_OPT_ACCS) {
         const int32_t ce = oc_end - cs > FP_CONV_OPT_ACCS ? cs + FP_CONV_OPT_ACCS : oc_end;
         int32_t oc = cs;
@@ -121,7 +129,7 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
             if (col == NULL) {
                 window_direct(cx, win, input, b, c0, w, nb, acc);
             } else if (nb == FP_OPT_OC_BLOCK) {
-                fp_opt_dot4_s8(col, w, cx->k, cx->k, p->input_offset, 0, acc);
+                fp_opt_dot4_s16x8(col16, w, cx->k, cx->k, acc);
             } else {
                 acc[0] = fp_opt_dot1_s8(col, w, cx->k, p->input_offset, 0);
             }
