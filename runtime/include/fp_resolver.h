@@ -117,12 +117,23 @@
     X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)
 /* clang-format on */
 
-/* Optimized variants of FP_KERNEL_LIST kernels (same row shape; name
- * <op>_<dp>_<variant>, kernel fp_<op>_<dp>_<variant>): bit-identical to the
- * reference, picked per board by sdk/fixpoint/ops/variants.py. Rows grouped
- * by variant. fp_kernels_all() does not list them. */
+/*
+ * Optimized variants of reference kernels (docs/kernels.md, "Kernel
+ * variants"): same row shape, name <op>_<dp>_<variant>, kernel
+ * <reference kernel>_<variant> (s4 activation-only ops run the int8 one)
+ * with the reference's signature and bit-identical output. fixpoint.ops.variants.KERNEL_VARIANTS mirrors these rows and
+ * choose_kernel() picks one per (op, datapath) and core; the generated
+ * model's table names the chosen adapter, and the host simulator's table
+ * (fixpoint.sim._build_runtime) the host core's.
+ * Rows are grouped by variant.
+ */
 /* clang-format off */
 #define FP_KERNEL_VARIANT_LIST(X) \
+    X(W8,  CONV2D,           S8,  conv2d_s8_opt,           conv2d,           fp_conv2d_s8_opt) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_opt, depthwise_conv2d, fp_depthwise_conv2d_s8_opt) \
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_opt,  fully_connected,  fp_fully_connected_s8_opt) \
+    X(B8,  ADD,              S8,  add_s8_opt,              add,              fp_add_s8_opt) \
+    X(B8,  ADD,              S4,  add_s4_opt,              add,              fp_add_s8_opt) \
     X(W8,  CONV2D,           S8,  conv2d_s8_dsp,            conv2d,           fp_conv2d_s8_dsp) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp)

@@ -56,6 +56,12 @@ fp_status_t fp_conv2d_s8_dsp(const fp_conv2d_params_t *params, const int8_t *inp
                              const int8_t *filter, const int32_t *bias, int8_t *output,
                              void *scratch);
 size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params);
+/* fp_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_conv2d_s8. */
+fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch);
+size_t fp_conv2d_s8_opt_scratch_size(const fp_conv2d_params_t *params);
 fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *packed_filter, const int32_t *bias, int8_t *output,
                          void *scratch);
@@ -82,6 +88,12 @@ fp_status_t fp_depthwise_conv2d_s8_dsp(const fp_depthwise_conv2d_params_t *param
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_depthwise_conv2d_s8. */
+fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias, int8_t *output,
+                                       void *scratch);
+size_t fp_depthwise_conv2d_s8_opt_scratch_size(const fp_depthwise_conv2d_params_t *params);
 fp_status_t fp_depthwise_conv2d_s4(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *packed_filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
@@ -128,6 +140,12 @@ fp_status_t fp_fully_connected_s8_dsp(const fp_fully_connected_params_t *params,
                                       const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s8_dsp_scratch_size(const fp_fully_connected_params_t *params);
+/* fp_fully_connected_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
+ * parameters, ranges, errors and bit-identical output as fp_fully_connected_s8. */
+fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias, int8_t *output,
+                                      void *scratch);
+size_t fp_fully_connected_s8_opt_scratch_size(const fp_fully_connected_params_t *params);
 fp_status_t fp_fully_connected_s4(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *packed_filter,
                                   const int32_t *bias, int8_t *output, void *scratch);
@@ -145,6 +163,10 @@ size_t fp_fully_connected_s16_acc32_scratch_size(const fp_fully_connected_params
 /* ---- elementwise -------------------------------------------------------- */
 fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
                       const int8_t *input2, int8_t *output);
+/* fp_add_s8_opt: the portable optimized variant (runtime/src/kernels_opt/):
+ * same parameters, ranges, errors and bit-identical output as fp_add_s8. */
+fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
 fp_status_t fp_add_s16(const fp_add_params_t *params, const int16_t *input1,
                        const int16_t *input2, int16_t *output);
 fp_status_t fp_mul_s8(const fp_mul_params_t *params, const int8_t *input1,

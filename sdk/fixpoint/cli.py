@@ -77,12 +77,22 @@ def _error_line(exc: BaseException) -> str:
     return printable(text.splitlines()[0]) if text.strip() else type(exc).__name__
 
 
+def _apply_sim_options(args: argparse.Namespace) -> None:
+    """--kernels / --sim-threads: process-wide simulator (and code generator) defaults."""
+    kernels, threads = getattr(args, "kernels", None), getattr(args, "sim_threads", None)
+    if kernels is not None or threads is not None:
+        from .sim.executor import set_defaults
+
+        set_defaults(kernels=kernels, threads=threads)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else (logging.WARNING if args.quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     _quiet_third_party_warnings(args.verbose)
     try:
+        _apply_sim_options(args)
         return int(args.func(args) or 0)
     except _known_errors() as exc:
         print(f"error: {_error_line(exc)}", file=sys.stderr)

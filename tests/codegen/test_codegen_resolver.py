@@ -1,7 +1,10 @@
 """The generated op resolver: a model's table lists exactly the (op, datapath)
-pairs its layers use, its firmware links exactly those kernels (arm-none-eabi-nm
-on the ELF built for mps2-an386), and a pair missing from the table makes the
-generated model return FP_ERR_UNRESOLVED on the host instead of crashing."""
+pairs its layers use, each with the kernel variant the board's core gets
+(fixpoint.ops.variants.choose_kernel; --kernels ref: the reference), its
+firmware links exactly those kernels (arm-none-eabi-nm on the ELF built for
+mps2-an386), every variant a core is given exists in the runtime built for
+that core, and a pair missing from the table makes the generated model return
+FP_ERR_UNRESOLVED on the host instead of crashing."""
 from __future__ import annotations
 
 import re
@@ -10,11 +13,13 @@ import subprocess
 
 import pytest
 
+from fixpoint.boards import load_board
 from fixpoint.boards.build import build_firmware
 from fixpoint.codegen import CodegenError, generate
 from fixpoint.codegen.host import HostRunError, compile_generated
 from fixpoint.codegen.resolver import KernelEntry, all_kernel_entries, kernel_entries
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
+from fixpoint.ops.variants import KERNEL_VARIANTS, choose_kernel
 
 from codegen_helpers import sample_bytes
 from codegen_plans import built_plan, example_plan, random_inputs
@@ -22,7 +27,7 @@ from codegen_plans import built_plan, example_plan, random_inputs
 BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
-KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -46,15 +51,30 @@ def kernel_symbols(entries: list[KernelEntry]) -> set[str]:
                                               ("chain", "s8"), ("branches", "s16")])
 def test_table_lists_exactly_the_pairs_the_plan_uses(recipe, datapath, tmp_path):
     plan, _ = built_plan(recipe, datapath)
-    entries = kernel_entries(plan)
+    entries = kernel_entries(plan, "host")
     assert [(e.op, e.datapath) for e in entries] == plan_pairs(plan)
     for e in entries:
-        assert e.kernel == RUNTIME_OPS[e.op].kernels[e.datapath]
+        chosen = choose_kernel(e.op, e.datapath, "host")
+        assert e.run_name == chosen
+        assert e.kernel == (RUNTIME_OPS[e.op].kernels[e.datapath] if chosen == e.name else f"fp_{chosen}")
         assert e.scratch == RUNTIME_OPS[e.op].has_weights
     source = generate(plan, None, tmp_path / "gen").files["model_c"].read_text()
     rows = re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+) \}", source)
-    assert rows == [(RUNTIME_OPS[e.op].enum, f"FP_DP_{e.datapath.upper()}", e.name,
-                     f"fp_need_{e.name}" if e.scratch else "NULL") for e in entries]
+    assert rows == [(RUNTIME_OPS[e.op].enum, f"FP_DP_{e.datapath.upper()}", e.run_name,
+                     f"fp_need_{e.run_name}" if e.scratch else "NULL") for e in entries]
+    ref = generate(plan, None, tmp_path / "ref", kernels="ref").files["model_c"].read_text()
+    assert [r[2] for r in re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+) \}", ref)] == \
+        [e.name for e in entries]
+
+
+def test_the_s8_conv_kernels_get_the_opt_variant_on_every_core():
+    """What each board core runs (docs/kernels.md): the portable _opt variant where no better one exists."""
+    for core in ("host", "native", "cortex-m3", "rv32imac"):
+        for key, variants in KERNEL_VARIANTS.items():
+            assert choose_kernel(*key, core) == variants.get("opt", f"{key[0]}_{key[1]}")
+            assert choose_kernel(*key, core, "ref") == f"{key[0]}_{key[1]}"
+    assert choose_kernel("softmax", "s8", "cortex-m3") == "softmax_s8"
+    assert choose_kernel("conv2d", "s8", "unknown-core") == "conv2d_s8"
 
 
 def test_unknown_datapath_is_a_codegen_error(tmp_path):
@@ -73,7 +93,7 @@ def test_missing_table_entry_is_fp_err_unresolved_on_the_host(tmp_path):
     assert len(compile_generated(generated, tmp_path / "cache").run(inputs)) == generated.output_bytes
     model_c = generated.files["model_c"]
     text = model_c.read_text()
-    row = "    { FP_OP_ADD, FP_DP_S8, fp_run_add_s8, NULL },\n"
+    row = f"    {{ FP_OP_ADD, FP_DP_S8, fp_run_{choose_kernel('add', 's8', 'host')}, NULL }},\n"
     assert row in text
     model_c.write_text(text.replace(row, ""))
     module = compile_generated(generated, tmp_path / "cache")
@@ -98,11 +118,14 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     image = build_firmware(BOARD, generated.sources, [generated.out_dir], out_dir=tmp_path / "fw")
     symbols = nm_symbols(image)
     linked = {s for s in symbols if KERNEL_SYMBOL.match(s)}
-    entries = kernel_entries(plan)
+    entries = kernel_entries(plan, load_board(BOARD).cpu.core)
     assert linked == kernel_symbols(entries)
-    assert {f"fp_run_{e.name}" for e in entries} <= symbols or not entries
+    assert {f"fp_run_{e.run_name}" for e in entries} <= symbols or not entries
     every = kernel_symbols(all_kernel_entries())
     assert every - linked, "the test model uses every kernel: nothing to leave out"
     for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all"):
         assert absent not in symbols, absent
-    assert "fp_fully_connected_s8" in linked
+    fc = choose_kernel("fully_connected", "s8", load_board(BOARD).cpu.core)
+    assert f"fp_{fc}" in linked
+    if fc != "fully_connected_s8":  # a variant needs no reference kernel next to it
+        assert "fp_fully_connected_s8" not in linked

@@ -160,3 +160,24 @@ def test_calibrate_max_samples_option(tmp_path, fixpoint_cli) -> None:
                         "-o", tmp_path / "bad", "--max-samples", "0")
     assert proc.returncode == 2 and proc.stderr.startswith("error: "), proc.stderr
     assert "max-samples must be >= 1, got 0" in proc.stderr
+
+
+@pytest.mark.parametrize("options", [["--kernels", "ref"], ["--kernels", "auto", "--sim-threads", "3"]])
+def test_simulate_kernel_choice_and_threads_give_the_same_bytes(tmp_path, mlp_plan, fixpoint_cli, options) -> None:
+    """--kernels ref (reference kernels) and --sim-threads N change how, never what."""
+    x = _samples(301)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "y.npz"
+    proc = fixpoint_cli("simulate", "--plan", mlp_plan, "--data", tmp_path / "x.npy", "-o", out, *options)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    plan = load_plan(mlp_plan)
+    with np.load(out) as got:
+        assert np.array_equal(got["output_int"], run_plan(plan, [quantize_input(plan, x)], kernels="ref").outputs[0])
+
+
+def test_bad_kernels_option_is_one_error_line(tmp_path, mlp_plan, fixpoint_cli) -> None:
+    np.save(tmp_path / "x.npy", _samples(3))
+    proc = fixpoint_cli("simulate", "--plan", mlp_plan, "--data", tmp_path / "x.npy", "-o", tmp_path / "y.npz",
+                        "--kernels", "fast")
+    assert proc.returncode == 2
+    assert proc.stderr.count("error:") == 1 and "--kernels" in proc.stderr, proc.stderr

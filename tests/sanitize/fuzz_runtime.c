@@ -14,7 +14,10 @@
  *
  * Checked here: no sanitizer report (the run aborts on the first one), every
  * case with a non-positive dim returns FP_ERR_ARG, and a rejected call leaves
- * its output untouched. Numeric results are checked by the Python tests.
+ * its output untouched. Numeric results are checked by the Python tests,
+ * except for the optimized variants (fp_<op>_<dp>_opt): every case of a
+ * kernel that has one also runs the variant on the same inputs, which must
+ * return the same status and write the same bytes (differential check).
  *
  * The graph part builds one-layer graphs in an exactly sized heap arena and
  * corrupts the tensor table, indices, counts, op and datapath: the executor
@@ -129,12 +132,67 @@ static size_t scratch_size(const fz_case_t *c)
     }
 }
 
+/* The optimized variant of the case's kernel on the same arguments; 0 when
+ * the kernel has none (*has = 0). */
+static fp_status_t call_variant(const fz_case_t *c, const void *const *in, void *out, void *scratch, int *has)
+{
+    const fp_layer_params_t *p = &c->layer.params;
+    const int8_t *w = c->layer.weights;
+    const int32_t *b32 = c->layer.bias;
+    *has = c->variant == FZ_PLAIN && c->layer.datapath == FP_DP_S8;
+    if (!*has) {
+        return FP_OK;
+    }
+    switch (c->layer.op) {
+    case FP_OP_CONV2D: return fp_conv2d_s8_opt(&p->conv2d, in[0], w, b32, out, scratch);
+    case FP_OP_DEPTHWISE_CONV2D: return fp_depthwise_conv2d_s8_opt(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
+    case FP_OP_FULLY_CONNECTED: return fp_fully_connected_s8_opt(&p->fully_connected, in[0], w, b32, out, scratch);
+    case FP_OP_ADD: return fp_add_s8_opt(&p->add, in[0], in[1], out);
+    default: *has = 0; return FP_OK;
+    }
+}
+
+static size_t variant_scratch_size(const fz_case_t *c)
+{
+    const fp_layer_params_t *p = &c->layer.params;
+    switch (c->layer.op) {
+    case FP_OP_CONV2D: return fp_conv2d_s8_opt_scratch_size(&p->conv2d);
+    case FP_OP_DEPTHWISE_CONV2D: return fp_depthwise_conv2d_s8_opt_scratch_size(&p->depthwise_conv2d);
+    case FP_OP_FULLY_CONNECTED: return fp_fully_connected_s8_opt_scratch_size(&p->fully_connected);
+    default: return 0;
+    }
+}
+
 static int failures = 0;
+static long variant_cases = 0;
+static long variant_ok = 0;
 
 static void fail(const char *kernel, long iter, const char *what)
 {
     fprintf(stderr, "FAIL %s case %ld: %s\n", kernel, iter, what);
     failures++;
+}
+
+/* The variant from the same initial output bytes (before) must return st
+ * and leave exactly the bytes the reference left (ref_out). */
+static void check_variant(fz_case_t *c, const char *name, long iter, const void *const *in,
+                          const uint8_t *before, const uint8_t *ref_out, void *scratch, fp_status_t st)
+{
+    int has;
+    fp_status_t vst;
+    uint8_t *out2 = owned(c, c->out_bytes);
+    memcpy(out2, before, c->out_bytes);
+    vst = call_variant(c, in, out2, scratch, &has);
+    if (!has) {
+        return;
+    }
+    variant_cases++;
+    variant_ok += st == FP_OK;
+    if (vst != st) {
+        fail(name, iter, "the _opt variant returned another status than the reference");
+    } else if (memcmp(out2, ref_out, c->out_bytes) != 0) {
+        fail(name, iter, "the _opt variant's output differs from the reference's");
+    }
 }
 
 static void run_direct(fz_kernel_t *k, long iter)
@@ -161,6 +219,10 @@ static void run_direct(fz_kernel_t *k, long iter)
         bad_dim = mutate(&c);
     }
     need = scratch_size(&c);
+    {
+        size_t vneed = variant_scratch_size(&c);
+        need = vneed > need ? vneed : need;
+    }
     if (need > ((size_t)1 << 24)) {
         fail(k->name, iter, "scratch size beyond 16 MiB for tiny dims");
         free_case(&c);
@@ -170,6 +232,7 @@ static void run_direct(fz_kernel_t *k, long iter)
         scratch = owned(&c, need);
     }
     st = call_kernel(&c, in, out, scratch);
+    check_variant(&c, k->name, iter, in, copy, out, scratch, st);
     k->cases++;
     if (st == FP_OK) {
         k->ok++;
@@ -347,6 +410,7 @@ int main(int argc, char **argv)
         printf("  %-26s %8ld cases, %6ld ok, %6ld rejected\n", kernels[k].name, kernels[k].cases, kernels[k].ok,
                kernels[k].rejected);
     }
+    printf("  optimized variants vs reference: %ld cases, %ld ok, identical\n", variant_cases, variant_ok);
     run_requant_primitives(cases * 10);
     printf("graph executor (fp_graph_run_layer on corrupted one-layer graphs):\n");
     for (k = 0; k < n_kernels; ++k) {

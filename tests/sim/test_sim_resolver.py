@@ -45,9 +45,8 @@ def test_full_table_has_every_runtime_ops_kernel_once():
 
 def test_kernel_list_names_the_runtime_ops_kernels():
     """Every FP_KERNEL_LIST line: enum suffixes, adapter name and kernel as RUNTIME_OPS says."""
-    text = RESOLVER_H.read_text()
-    text = text[:text.index("#define FP_KERNEL_VARIANT_LIST")]  # the variants: tests/kernels_opt
-    lines = [LIST_LINE.match(line) for line in text.splitlines()]
+    reference_part = RESOLVER_H.read_text().partition("#define FP_KERNEL_VARIANT_LIST")[0]
+    lines = [LIST_LINE.match(line) for line in reference_part.splitlines()]
     rows = [m.groups() for m in lines if m]
     assert len(rows) == len(all_kernel_entries())
     by_enum = {rop.enum: key for key, rop in RUNTIME_OPS.items()}
@@ -142,3 +141,82 @@ def test_scratch_size_comes_from_the_table():
     assert lib.fp_graph_scratch_size(g.graph) == need
     g.graph.kernels = ffi.NULL
     assert lib.fp_graph_scratch_size(g.graph) == 0
+
+
+# ---- kernel variants (FP_KERNEL_VARIANT_LIST, fixpoint.ops.variants) ----------------------------
+
+def variant_rows() -> list[tuple[str, ...]]:
+    text = RESOLVER_H.read_text().partition("#define FP_KERNEL_VARIANT_LIST")[2]
+    return [m.groups() for m in map(LIST_LINE.match, text.splitlines()) if m]
+
+
+def test_variant_list_matches_kernel_variants():
+    """Every FP_KERNEL_VARIANT_LIST row is a KERNEL_VARIANTS entry and back; same member and family
+    as the reference row, adapter <op>_<dp>_<variant>, kernel <reference kernel>_<variant>, grouped
+    by variant."""
+    from fixpoint.ops.variants import KERNEL_VARIANTS
+
+    by_enum = {rop.enum: key for key, rop in RUNTIME_OPS.items()}
+    ref_family = {(r[1], r[2]): r[0] for r in (m.groups() for m in map(LIST_LINE.match, RESOLVER_H.read_text()
+                                                .partition("#define FP_KERNEL_VARIANT_LIST")[0].splitlines()) if m)}
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    order = []
+    for family, op_suffix, dp_suffix, name, member, kernel in variant_rows():
+        op, dp = by_enum[f"FP_OP_{op_suffix}"], dp_suffix.lower()
+        variant = name.removeprefix(f"{op}_{dp}_")
+        assert name == f"{op}_{dp}_{variant}" and variant, name
+        assert kernel == f"{RUNTIME_OPS[op].kernels[dp]}_{variant}", name
+        assert member == RUNTIME_OPS[op].union_member, name
+        assert family == ref_family[(op_suffix, dp_suffix)], name
+        seen.setdefault((op, dp), {})[variant] = name
+        order.append(variant)
+    assert seen == KERNEL_VARIANTS
+    assert order == sorted(order, key=order.index), "rows are grouped by variant"
+    assert [v for i, v in enumerate(order) if i == 0 or order[i - 1] != v] == list(dict.fromkeys(order))
+
+
+def test_every_chosen_variant_exists_for_every_board_core():
+    """Every board's core has a preference; every adapter it is given is a variant row whose
+    kernel has its source file (compiled for every target: make check-c)."""
+    from fixpoint.boards import list_boards, load_board
+    from fixpoint.ops.variants import ISA_VARIANTS, choose_kernel
+
+    rows = {r[3]: r[5] for r in variant_rows()}
+    kernels_opt = RESOLVER_H.parents[1] / "src" / "kernels_opt"
+    cores = {load_board(name).cpu.core for name in list_boards()} | {"host"}
+    assert cores <= set(ISA_VARIANTS), cores - set(ISA_VARIANTS)
+    for core in cores:
+        for e in all_kernel_entries():
+            chosen = choose_kernel(e.op, e.datapath, core)
+            if chosen != e.name:
+                assert chosen in rows, (core, chosen)
+                assert (kernels_opt / f"{rows[chosen]}.c").is_file(), chosen
+
+
+def test_host_table_runs_the_host_choice():
+    """fp_sim_kernels_host(): one row per FP_KERNEL_LIST pair (as fp_kernels_all()), each naming
+    the adapter choose_kernel(op, dp, "host") picks (the generated C of the simulator build)."""
+    from fixpoint.ops.variants import choose_kernel
+    from fixpoint.sim import _build_runtime
+
+    full, host = lib.fp_kernels_all(), lib.fp_sim_kernels_host()
+    assert sorted((host.entries[i].op, host.entries[i].datapath) for i in range(host.n_entries)) == \
+        sorted((full.entries[i].op, full.entries[i].datapath) for i in range(full.n_entries))
+    source = _build_runtime.host_table_source(RESOLVER_H.parents[1])
+    names = re.findall(r"FP_KERNEL_ROW\(\w+, \w+, \w+, (\w+),", source)
+    assert sorted(names) == sorted(choose_kernel(e.op, e.datapath, "host") for e in all_kernel_entries())
+    assert any(n.endswith("_opt") for n in names)
+
+
+@pytest.mark.parametrize("key", sorted(PLANS))
+def test_host_variants_and_reference_give_identical_results(key):
+    from fixpoint.sim.executor import run_plan
+
+    plan = PLANS[key]
+    rng = np.random.default_rng(5)
+    inputs = [rng.integers(-128, 128, (9, *plan.tensors[t].shape[1:])).astype(
+        np.int16 if plan.tensors[t].dtype == "int16" else np.int8) for t in plan.inputs]
+    ref = run_plan(plan, inputs, kernels="ref").outputs
+    for threads in (1, 3):
+        got = run_plan(plan, inputs, kernels="auto", threads=threads).outputs
+        assert all(np.array_equal(a, b) for a, b in zip(ref, got)), (key, threads)

@@ -16,9 +16,11 @@ from ..boards import Board, RegisterMap, load_board
 from ..cparams import graph_struct, layer_struct, tensor_struct
 from ..memory import check_arena
 from ..plan import Plan, PlanError
-from ..sim.executor import graph_scratch_size
+from ..ops.runtime_ops import RUNTIME_OPS
+from ..sim.executor import KERNEL_CHOICES, default_kernels, graph_scratch_size, kernel_scratch_size
 from .constblob import ConstBlob, build_blob
 from .names import Names
+from .resolver import kernel_entries
 from .regvalues import DEFAULT_REGISTER_MAP, CodegenError
 
 log = logging.getLogger(__name__)
@@ -38,10 +40,19 @@ class GenContext:
     reg_map: RegisterMap
     reg_map_origin: str              # for comments and error messages
     engines: list[str]               # engine names, index = the 'engine' register value
+    core: str = "host"               # the board's [cpu] core: picks the kernel variants
+    kernels: str = "auto"            # "auto" (the core's variants) | "ref" (reference kernels)
 
 
-def build_context(plan: Plan, board: Board | str | None, prefix: str | None) -> GenContext:
-    """Validate the plan for C generation and collect its C values."""
+def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
+                  kernels: str | None = None) -> GenContext:
+    """Validate the plan for C generation and collect its C values.
+
+    ``kernels``: "auto" (the board core's kernel variants; the host's without a board) or "ref";
+    default the simulator's (``fixpoint.sim.executor.set_defaults``, the CLI's ``--kernels``)."""
+    kernels = kernels or default_kernels()
+    if kernels not in KERNEL_CHOICES:
+        raise CodegenError(f"kernels must be one of {', '.join(KERNEL_CHOICES)}, got '{kernels}'")
     if not plan.layers:
         raise CodegenError(f"plan '{plan.model_name}' has no layers: nothing to generate")
     try:
@@ -49,7 +60,8 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None) -> 
         layer_structs = [layer_struct(plan, i) for i in range(len(plan.layers))]
         tensor_structs = [tensor_struct(plan, i) for i in range(len(plan.tensors))]
         blob = build_blob(plan)
-        scratch = graph_scratch_size(plan)  # the C kernels decide (fp_graph_scratch_size)
+        core = load_board(board).cpu.core if board is not None else "host"
+        scratch = _scratch_size(plan, core, kernels)
         graph = graph_struct(plan, scratch)
     except PlanError as exc:
         raise CodegenError(f"plan '{plan.model_name}': {exc}") from None
@@ -57,7 +69,22 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None) -> 
     return GenContext(plan=plan, names=Names.for_model(plan.model_name, prefix), blob=blob,
                       layer_structs=layer_structs, tensor_structs=tensor_structs,
                       graph=graph, scratch_size=scratch,
-                      model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines)
+                      model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines,
+                      core=core, kernels=kernels)
+
+
+def _scratch_size(plan: Plan, core: str, kernels: str) -> int:
+    """Scratch the firmware provides: the C kernels decide (fp_graph_scratch_size with the
+    reference table), and each weighted layer's scratch function of the variant the core's
+    table names (its size is the same on every target), whichever is larger."""
+    need = graph_scratch_size(plan, "ref")
+    chosen = {(e.op, e.datapath): e.kernel for e in kernel_entries(plan, core, kernels)}
+    for i, layer in enumerate(plan.layers):
+        kernel = chosen.get((layer.op, layer.datapath))
+        if kernel is not None and RUNTIME_OPS[layer.op].has_weights and kernel != RUNTIME_OPS[layer.op].kernels[
+                layer.datapath]:
+            need = max(need, kernel_scratch_size(plan, i, kernel))
+    return need
 
 
 def _model_hash(plan: Plan) -> str:

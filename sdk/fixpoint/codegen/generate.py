@@ -59,16 +59,19 @@ class GeneratedModel:
 
 
 def generate(plan: Plan, board: Board | str | None = None, out_dir: str | os.PathLike[str] = "generated",
-             *, prefix: str | None = None) -> GeneratedModel:
+             *, prefix: str | None = None, kernels: str | None = None) -> GeneratedModel:
     """Render the plan's C model into ``out_dir`` (all files or none).
 
     ``board`` (a Board, a board name or a board.toml path) supplies the
     accelerator register map and engine list; without one, or when the board
     has no ``[accelerator.registers]``, the default register map is used.
     ``prefix`` overrides the C symbol prefix (default: the sanitised
-    ``plan.model_name``). Raises CodegenError (a ModelError) naming the culprit.
+    ``plan.model_name``). ``kernels`` "auto" | "ref": the board core's kernel
+    variants or the reference kernels in the model's resolver table (default:
+    the simulator's, i.e. ``--kernels``). Raises CodegenError (a ModelError)
+    naming the culprit.
     """
-    ctx = build_context(plan, board, prefix)
+    ctx = build_context(plan, board, prefix, kernels)
     texts = {ctx.names.file(role): render_template(TEMPLATES[role], _VIEWS[role](ctx)) for role in FILE_ROLES}
     paths = write_atomically(texts, Path(out_dir))
     model = _describe(ctx, Path(out_dir), {role: paths[ctx.names.file(role)] for role in FILE_ROLES})

@@ -9,6 +9,10 @@ of ``runtime/include/fp_resolver.h``; which pairs have a kernel, and whether
 it takes scratch, comes from ``fixpoint.ops.runtime_ops.RUNTIME_OPS`` (the
 same table lists every kernel of ``fp_kernels_all()``). Copy layers are not
 kernels: the executor moves their bytes itself.
+
+Each pair gets the kernel variant the board's CPU core runs
+(``fixpoint.ops.variants.choose_kernel``: e.g. ``fp_run_conv2d_s8_opt``), or
+the reference with ``kernels="ref"``.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from ..cparams import DATAPATH_ENUM
 from ..ops.runtime_ops import RUNTIME_OPS
+from ..ops.variants import choose_kernel, reference_name
 from ..plan import Plan
 from .regvalues import CodegenError
 
@@ -26,28 +31,37 @@ __all__ = ["KernelEntry", "kernel_entries", "all_kernel_entries"]
 class KernelEntry:
     op: str                    # RUNTIME_OPS key
     datapath: str              # "s8" | "s4" | "s16"
-    kernel: str                # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath])
+    kernel: str                # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath], or the variant's)
     scratch: bool              # the kernel takes scratch: the entry has a scratch-size function
+    adapter: str = ""          # fp_run_<adapter>: the chosen variant's name, "" = the reference <op>_<datapath>
 
     @property
     def name(self) -> str:
         return f"{self.op}_{self.datapath}"
 
     @property
+    def run_name(self) -> str:
+        """The adapter suffix the table names (fp_run_ / fp_need_)."""
+        return self.adapter or self.name
+
+    @property
     def initializer(self) -> str:
         """The ``fp_kernel_entry_t`` row."""
-        need = f"fp_need_{self.name}" if self.scratch else "NULL"
+        need = f"fp_need_{self.run_name}" if self.scratch else "NULL"
         return (f"{{ {RUNTIME_OPS[self.op].enum}, {DATAPATH_ENUM[self.datapath]}, "
-                f"fp_run_{self.name}, {need} }}")
+                f"fp_run_{self.run_name}, {need} }}")
 
 
-def _entry(op: str, datapath: str) -> KernelEntry | None:
+def _entry(op: str, datapath: str, core: str | None = None, kernels: str | None = None) -> KernelEntry | None:
     rop = RUNTIME_OPS[op]
     if not rop.kernels:
         return None              # no kernel (copy): the executor does it
     if datapath not in rop.kernels:
         raise KeyError(datapath)
-    return KernelEntry(op, datapath, rop.kernels[datapath], rop.has_weights)
+    adapter = choose_kernel(op, datapath, core or "", kernels) if core is not None else reference_name(op, datapath)
+    if adapter == reference_name(op, datapath):
+        return KernelEntry(op, datapath, rop.kernels[datapath], rop.has_weights)
+    return KernelEntry(op, datapath, f"fp_{adapter}", rop.has_weights, adapter)
 
 
 def all_kernel_entries() -> list[KernelEntry]:
@@ -56,8 +70,12 @@ def all_kernel_entries() -> list[KernelEntry]:
     return [e for e in entries if e is not None]
 
 
-def kernel_entries(plan: Plan) -> list[KernelEntry]:
-    """The kernel entries of the plan's layers, one per distinct pair, in order of first use."""
+def kernel_entries(plan: Plan, core: str | None = None, kernels: str | None = None) -> list[KernelEntry]:
+    """The kernel entries of the plan's layers, one per distinct pair, in order of first use.
+
+    ``core`` (a board's ``[cpu] core``, "host" for the simulator) picks each pair's kernel variant
+    (``kernels``: None / "auto" the core's preference, "ref" the reference); without a core the
+    entries name the reference kernels."""
     entries: dict[tuple[str, str], KernelEntry] = {}
     for i, layer in enumerate(plan.layers):
         key = (layer.op, layer.datapath)
@@ -67,7 +85,7 @@ def kernel_entries(plan: Plan) -> list[KernelEntry]:
             raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}' ({layer.op}, "
                                f"{layer.datapath}) is not a runtime op and datapath")
         try:
-            entry = _entry(layer.op, layer.datapath)
+            entry = _entry(layer.op, layer.datapath, core, kernels)
         except KeyError:
             raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}': the runtime has no "
                                f"{layer.datapath} kernel for {layer.op}") from None

@@ -165,7 +165,8 @@ def _graph_init(ctx: GenContext) -> str:
 
 
 def _kernel_entries(ctx: GenContext) -> list[Entry]:
-    return [Entry(c_comment(f"{e.op} {e.datapath}: {e.kernel}"), e.initializer) for e in kernel_entries(ctx.plan)]
+    return [Entry(c_comment(f"{e.op} {e.datapath}: {e.kernel}"), e.initializer)
+            for e in kernel_entries(ctx.plan, ctx.core, ctx.kernels)]
 
 
 def _copies(ctx: GenContext, ids: list[int], buffer: str) -> list[Copy]:

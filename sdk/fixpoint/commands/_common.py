@@ -88,6 +88,28 @@ def add_board_arg(parser: argparse.ArgumentParser, default: str | None = DEFAULT
                         help=f"board name or board.toml path (default {default}); see `fixpoint boards`")
 
 
+def add_kernels_arg(parser: argparse.ArgumentParser, threads: bool = False) -> None:
+    """``--kernels`` (and with ``threads`` ``--sim-threads``): applied by fixpoint.cli before the command runs."""
+    parser.add_argument("--kernels", choices=("auto", "ref"), default=None,
+                        help="kernel variants of the simulator and generated firmware: auto = the optimized "
+                             "variant the CPU core gets (docs/kernels.md), ref = the reference kernels "
+                             "(default auto, or $FIXPOINT_KERNELS)")
+    if threads:
+        parser.add_argument("--sim-threads", type=positive_int, default=None,
+                            help="simulator threads per batch (default 1; results do not depend on it)")
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     """A timeout: a finite number of seconds above zero."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_board_arg, existing_file, key_value_pairs
+from ._common import add_kernels_arg, add_board_arg, existing_file, key_value_pairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     add_quantization_args(parser)
     parser.add_argument("--no-cache", action="store_true", help="recalibrate even if the cached plan matches")
+    add_kernels_arg(parser, threads=True)
     parser.set_defaults(func=run)
 
 

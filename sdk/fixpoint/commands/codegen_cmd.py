@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_board_arg, existing_file
+from ._common import add_kernels_arg, add_board_arg, existing_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_board_arg(parser)
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     parser.add_argument("--prefix", default=None, help="C symbol prefix (default from the model name)")
+    add_kernels_arg(parser)
     parser.set_defaults(func=run)
 
 

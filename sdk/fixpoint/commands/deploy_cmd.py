@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .._paths import repo_root
 from ..ir import ModelError
-from ._common import add_board_arg, load_plan_data
+from ._common import add_kernels_arg, add_board_arg, load_plan_data
 from .calibrate_cmd import add_quantization_args, build_job
 from .hil_cmd import add_hil_args, run_checked
 
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/MODEL/BOARD)")
     parser.add_argument("--no-cache", action="store_true", help="recalibrate even if the cached plan matches")
     add_quantization_args(parser)
+    add_kernels_arg(parser)
     add_hil_args(parser)
     parser.set_defaults(func=run)
 

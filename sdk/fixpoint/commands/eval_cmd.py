@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import existing_file, open_plan_data
+from ._common import add_kernels_arg, existing_file, open_plan_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--metric", default=None, metavar="MODULE:FUNCTION",
                         help="also a user metric fn(float_outputs, int_outputs, labels) -> number or "
                              "{name: number}; MODULE is importable or a .py path")
+    add_kernels_arg(parser, threads=True)
     parser.set_defaults(func=run)
 
 

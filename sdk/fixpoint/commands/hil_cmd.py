@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_board_arg, existing_file, load_plan_data, positive_seconds, retry_count
+from ._common import add_kernels_arg, add_board_arg, existing_file, load_plan_data, positive_seconds, retry_count
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "('label': the first output)")
     parser.add_argument("--model", type=existing_file, default=None,
                         help="float ONNX model, for accuracy against float")
+    add_kernels_arg(parser)
     add_hil_args(parser)
     parser.set_defaults(func=run)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import existing_file, open_plan_data, progress_bar
+from ._common import add_kernels_arg, existing_file, open_plan_data, progress_bar
 
 # Samples per simulator call: large enough that Python overhead per batch vanishes against the
 # per-sample C calls, small enough that a batch (and its captured tensors) stays a few MB.
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="output .npz: 'output' and 'output_int' ('output/<name>', 'output_int/<name>' "
                              "for each of several outputs)")
     parser.add_argument("--capture", action="store_true", help="also store every intermediate tensor")
+    add_kernels_arg(parser, threads=True)
     parser.set_defaults(func=run)
 
 

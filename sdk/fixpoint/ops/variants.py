@@ -1,45 +1,74 @@
-"""Optimized kernel variants and which one each CPU core gets (the shared
-design of docs/kernels.md "Kernel variants").
+"""Optimized kernel variants and which one each CPU core runs.
 
-``KERNEL_VARIANTS`` maps (runtime op key, datapath) to {variant: adapter
-name}; the adapters are the ``fp_run_<name>`` / ``fp_need_<name>`` of
-``FP_KERNEL_VARIANT_LIST`` in runtime/include/fp_resolver.h. Every variant is
-bit-identical to the reference kernel ``fp_<op>_<dp>`` (tests/kernels_opt).
-``ISA_VARIANTS`` is the preference per core (a board's ``[cpu] core``).
+The reference kernels ``fp_<op>_<dp>`` define the arithmetic. A variant
+``fp_<op>_<dp>_<variant>`` has the same signature, validation and
+bit-identical output (proven by tests/kernels/test_kernel_variants.py), and
+is one row of ``FP_KERNEL_VARIANT_LIST`` in ``runtime/include/fp_resolver.h``
+(adapter ``fp_run_<op>_<dp>_<variant>``):
+
+* ``opt``: portable C99, vectorised by gcc/clang on the host, fine on
+  RV32 / Cortex-M3 (``runtime/src/kernels_opt/``);
+* ``dsp``: the Arm DSP extension (Cortex-M4/M7/M33).
+
+:func:`choose_kernel` picks, for a (runtime op, datapath) and a board's
+``[cpu] core``, the first variant of the core's preference that exists, else
+the reference. The code generator emits that adapter in the model's resolver
+table and the host simulator builds its table with the ``"host"`` choice.
+``variant_override="ref"`` (``--kernels ref``) forces the reference.
+
+This module has no imports from the package: the cffi build script loads it
+by path.
 """
 from __future__ import annotations
 
+__all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "VARIANT_CHOICES", "choose_kernel", "reference_name"]
+
+# (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
 KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
-    ("conv2d", "s8"): {"dsp": "conv2d_s8_dsp"},
-    ("depthwise_conv2d", "s8"): {"dsp": "depthwise_conv2d_s8_dsp"},
-    ("fully_connected", "s8"): {"dsp": "fully_connected_s8_dsp"},
+    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp"},
+    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp"},
+    ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp"},
+    ("add", "s8"): {"opt": "add_s8_opt"},
+    ("add", "s4"): {"opt": "add_s4_opt"},
 }
 
-# Cores with the Arm DSP extension (SXTB16 / SMLAD) prefer "dsp". The M55 has
-# it too, so it runs the DSP code until a Helium variant exists.
+# cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
+# "host" is the simulator; "native" the host board's firmware (built for the build machine).
 ISA_VARIANTS: dict[str, tuple[str, ...]] = {
+    "host": ("opt",),
+    "native": ("opt",),
+    "cortex-m3": ("opt",),
+    # Cores with the Arm DSP extension (SXTB16 / SMLAD) prefer "dsp"; the M55
+    # has it too and runs the DSP code until a Helium variant exists.
     "cortex-m4": ("dsp", "opt"),
     "cortex-m7": ("dsp", "opt"),
     "cortex-m33": ("dsp", "opt"),
     "cortex-m55": ("dsp", "opt"),
-    "cortex-m3": ("opt",),
     "rv32imac": ("opt",),
-    "host": ("opt",),
-    "native": ("opt",),  # the host board's [cpu] core
 }
+
+# Values of the user-visible override (--kernels): "auto" = the core's preference.
+VARIANT_CHOICES = ("auto", "ref")
+
+
+def reference_name(op: str, datapath: str) -> str:
+    """The reference adapter name ``<op>_<datapath>``."""
+    return f"{op}_{datapath}"
 
 
 def choose_kernel(op: str, datapath: str, core: str, variant_override: str | None = None) -> str:
-    """The adapter name to run (op, datapath) with on ``core``: the first
-    variant of the core's preference that exists, else the reference
-    ``<op>_<datapath>``; ``variant_override`` "ref" forces the reference, any
-    other name forces that variant where it exists."""
-    reference = f"{op}_{datapath}"
-    if variant_override == "ref":
-        return reference
+    """The adapter name (``fp_run_<name>``) core ``core`` runs for (op, datapath).
+
+    ``variant_override``: None or "auto" follow ``ISA_VARIANTS[core]``; "ref"
+    forces the reference; another variant name forces that variant where it
+    exists (the reference elsewhere). An unknown core gets the reference.
+    """
     variants = KERNEL_VARIANTS.get((op, datapath), {})
-    order = (variant_override,) if variant_override else ISA_VARIANTS.get(core, ())
-    for name in order:
-        if name in variants:
-            return variants[name]
-    return reference
+    if variant_override not in (None, "auto"):
+        order: tuple[str, ...] = () if variant_override == "ref" else (variant_override,)
+    else:
+        order = ISA_VARIANTS.get(core, ())
+    for variant in order:
+        if variant in variants:
+            return variants[variant]
+    return reference_name(op, datapath)

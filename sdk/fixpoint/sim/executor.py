@@ -1,10 +1,19 @@
 """Run a lowered plan on the reference C runtime: the bit-exact host simulation.
 
 The plan becomes an ``fp_graph_t`` exactly as the firmware's (field values
-from ``fixpoint.cparams``), built once per plan and cached; one arena of
-``plan.arena_size`` bytes is reused for every sample, and each sample goes
-through ``fp_graph_run``, the entry the firmware calls, or layer by layer
-through ``fp_graph_run_layer`` when intermediates are captured.
+from ``fixpoint.cparams``), built once per plan and kernel choice and cached;
+one arena of ``plan.arena_size`` bytes is reused for every sample. A batch
+goes through ``fp_sim_run_batch`` (one C call runs ``fp_graph_run``, the entry
+the firmware calls, on every sample), optionally split over threads (each
+with its own arena and scratch; the GIL is released during the C call, and
+every sample's result is independent of the split), or sample by sample and
+layer by layer through ``fp_graph_run_layer`` when intermediates are captured.
+
+Kernels: ``kernels="auto"`` (default) runs the host core's choice of
+``fixpoint.ops.variants`` (the ``_opt`` variants, bit-identical to the
+reference), ``kernels="ref"`` the reference kernels (``fp_kernels_all()``);
+:func:`set_defaults` sets both process-wide (the CLI's ``--kernels`` and
+``--sim-threads``).
 
 Inputs and outputs are integer arrays in NHWC with a leading batch axis:
 ``[B, H, W, C]`` for a plan tensor of shape ``[1, H, W, C]``.
@@ -14,7 +23,9 @@ tensors of the source ONNX model in its own layout.
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +39,28 @@ from .cstruct import CArrays, new_struct, status_name, to_cvalue
 
 log = logging.getLogger(__name__)
 _CACHE_SIZE = 4
-_cache: "OrderedDict[str, CompiledPlan]" = OrderedDict()
+_cache: "OrderedDict[tuple[str, str], CompiledPlan]" = OrderedDict()
+KERNEL_CHOICES = ("auto", "ref")
+_defaults = {"kernels": os.environ.get("FIXPOINT_KERNELS", "auto"), "threads": 1}
+
+
+def set_defaults(kernels: str | None = None, threads: int | None = None) -> None:
+    """Process-wide simulator defaults: kernel choice ("auto" | "ref") and threads per batch."""
+    if kernels is not None:
+        if kernels not in KERNEL_CHOICES:
+            raise SimulationError(f"kernels must be one of {', '.join(KERNEL_CHOICES)}, got '{kernels}'")
+        _defaults["kernels"] = kernels
+    if threads is not None:
+        if threads < 1:
+            raise SimulationError(f"simulator threads must be >= 1, got {threads}")
+        _defaults["threads"] = threads
+
+
+def default_kernels() -> str:
+    kernels = _defaults["kernels"]
+    if kernels not in KERNEL_CHOICES:
+        raise SimulationError(f"FIXPOINT_KERNELS must be one of {', '.join(KERNEL_CHOICES)}, got '{kernels}'")
+    return kernels
 
 
 class SimulationError(ModelError):
@@ -44,8 +76,11 @@ class SimResult:
 class CompiledPlan:
     """A plan as C structs (graph, tensors, layers, constant arrays) plus arena and scratch."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, kernels: str = "auto"):
         ffi, lib = native.ffi(), native.lib()
+        if kernels not in KERNEL_CHOICES:
+            raise SimulationError(f"kernels must be one of {', '.join(KERNEL_CHOICES)}, got '{kernels}'")
+        self.kernels = kernels
         check_arena(plan)
         for t in [*plan.inputs, *plan.outputs]:
             if plan.tensors[t].shape[0] != 1:
@@ -60,7 +95,8 @@ class CompiledPlan:
         tables = CArrays()
         tables.set_pointer("tensors", self.tensors)
         tables.set_pointer("layers", self.layers)
-        tables.set_pointer("kernels", lib.fp_kernels_all())  # the simulator resolves every kernel
+        # every (op, datapath) resolves: the host core's variants, or every reference kernel
+        tables.set_pointer("kernels", lib.fp_kernels_all() if kernels == "ref" else lib.fp_sim_kernels_host())
         self.graph = new_struct("fp_graph_t", graph_struct(plan, 0), tables)
         self.scratch_size = int(lib.fp_graph_scratch_size(self.graph))
         self.graph.scratch_size = self.scratch_size
@@ -74,6 +110,11 @@ class CompiledPlan:
         # batch axis is the sample loop), or the full shape of an N > 1 tensor
         self._views = [self.arena[t.offset:t.offset + t.nbytes].view(DTYPES[t.dtype])
                        .reshape(t.shape[1:] if t.shape[0] == 1 else t.shape) for t in plan.tensors]
+        self._in_offsets = ffi.new("uint32_t[]", [plan.tensors[t].offset for t in plan.inputs] or 1)
+        self._in_bytes = ffi.new("uint32_t[]", [plan.tensors[t].nbytes for t in plan.inputs] or 1)
+        self._out_offsets = ffi.new("uint32_t[]", [plan.tensors[t].offset for t in plan.outputs] or 1)
+        self._out_bytes = ffi.new("uint32_t[]", [plan.tensors[t].nbytes for t in plan.outputs] or 1)
+        self._workers: list[tuple[np.ndarray, object, object]] = []  # per extra thread: arena, pointer, scratch
 
     def _slot(self, index: int) -> np.ndarray:
         return self._views[index]
@@ -111,68 +152,127 @@ class CompiledPlan:
         if status != self._ok:
             raise self._fail(index, status)
 
-    def _run_sample(self, inputs: list[np.ndarray], b: int) -> None:
-        self._write_inputs(inputs, b)
-        status = native.lib().fp_graph_run(self.graph, self.arena_ptr, self.scratch, self.scratch_size)
-        if status != self._ok:
-            # Find the failing layer for the message: replay the sample layer by layer.
-            self._write_inputs(inputs, b)
+    def _worker(self, k: int) -> tuple[object, object]:
+        """Arena and scratch of batch slice k (k = 0: the plan's own)."""
+        if k == 0:
+            return self.arena_ptr, self.scratch
+        ffi = native.ffi()
+        while len(self._workers) < k:
+            arena = np.zeros(self.plan.arena_size + 16, dtype=np.uint8)
+            start = (-arena.ctypes.data) % 16
+            arena = arena[start:start + self.plan.arena_size]
+            self._workers.append((arena, ffi.from_buffer("uint8_t[]", arena),
+                                  ffi.new("uint8_t[]", max(self.scratch_size, 1))))
+        _, arena_ptr, scratch = self._workers[k - 1]
+        return arena_ptr, scratch
+
+    def _run_batch(self, inputs: list[np.ndarray], outputs: list[np.ndarray], threads: int) -> None:
+        ffi, lib = native.ffi(), native.lib()
+        batch = outputs[0].shape[0] if outputs else inputs[0].shape[0]
+        inputs = [np.ascontiguousarray(a) for a in inputs]
+        in_ptrs = ffi.new("uint8_t *[]", [ffi.from_buffer("uint8_t[]", a) for a in inputs] or 1)
+        out_ptrs = ffi.new("uint8_t *[]", [ffi.from_buffer("uint8_t[]", a) for a in outputs] or 1)
+        parts = max(1, min(threads, batch))
+        bounds = [batch * k // parts for k in range(parts + 1)]
+        workers = [self._worker(k) for k in range(parts)]
+
+        def run_slice(k: int) -> tuple[int, int]:
+            status = ffi.new("int32_t *")
+            arena_ptr, scratch = workers[k]
+            failed = lib.fp_sim_run_batch(self.graph, arena_ptr, scratch, self.scratch_size, bounds[k],
+                                          bounds[k + 1] - bounds[k], len(inputs), in_ptrs, self._in_offsets,
+                                          self._in_bytes, len(outputs), out_ptrs, self._out_offsets,
+                                          self._out_bytes, status)
+            return int(failed), int(status[0])
+
+        if parts == 1:
+            results = [run_slice(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                results = list(pool.map(run_slice, range(parts)))
+        failures = [sample for sample, _ in results if sample >= 0]
+        if failures:
+            # Find the failing layer for the message: replay the first failing sample layer by layer.
+            sample = min(failures)
+            status = next(st for s_, st in results if s_ == sample)
+            self._write_inputs(inputs, sample)
             for index in range(len(self.plan.layers)):
                 self._run_layer(index)
-            raise SimulationError(f"plan '{self.plan.model_name}': fp_graph_run returned {status_name(status)}")
+            raise SimulationError(f"plan '{self.plan.model_name}': fp_graph_run returned {status_name(status)} "
+                                  f"on sample {sample}")
 
-    def run(self, inputs: list[np.ndarray], capture: bool = False) -> SimResult:
+    def run(self, inputs: list[np.ndarray], capture: bool = False, threads: int | None = None) -> SimResult:
+        """Run a batch; ``threads`` (default: :func:`set_defaults`) splits it over that many threads."""
         plan = self.plan
         inputs = self._check_inputs(inputs)
         batch = inputs[0].shape[0]
         outputs = [np.empty((batch, *plan.tensors[t].shape[1:]), DTYPES[plan.tensors[t].dtype])
                    for t in plan.outputs]
-        captured = None
-        if capture:
-            captured = {plan.tensors[layer.output].name:
-                        np.empty((batch, *self._views[layer.output].shape), self._views[layer.output].dtype)
-                        for layer in plan.layers}
+        if not capture:
+            if batch:
+                self._run_batch(inputs, outputs, threads or _defaults["threads"])
+            return SimResult(outputs=outputs)
+        captured = {plan.tensors[layer.output].name:
+                    np.empty((batch, *self._views[layer.output].shape), self._views[layer.output].dtype)
+                    for layer in plan.layers}
         for b in range(batch):
-            if capture:
-                self._write_inputs(inputs, b)
-                for index, layer in enumerate(plan.layers):
-                    self._run_layer(index)
-                    captured[plan.tensors[layer.output].name][b] = self._slot(layer.output)
-            else:
-                self._run_sample(inputs, b)
+            self._write_inputs(inputs, b)
+            for index, layer in enumerate(plan.layers):
+                self._run_layer(index)
+                captured[plan.tensors[layer.output].name][b] = self._slot(layer.output)
             for k, t in enumerate(plan.outputs):
                 outputs[k][b] = self._slot(t)
         return SimResult(outputs=outputs, intermediates=captured)
 
 
-def compile_plan(plan: Plan) -> CompiledPlan:
-    """The plan's C structs, built once per plan content (LRU cache keyed by the plan hash)."""
+def compile_plan(plan: Plan, kernels: str | None = None) -> CompiledPlan:
+    """The plan's C structs, built once per plan content and kernel choice (LRU cache keyed by the
+    plan hash); ``kernels`` "auto" | "ref", default :func:`set_defaults`'s."""
+    kernels = kernels or default_kernels()
     try:
-        key = plan.compute_hash()
+        key = (plan.compute_hash(), kernels)
     except TypeError:  # a params value JSON cannot hash (e.g. a numpy scalar): build uncached
-        return CompiledPlan(plan)
+        return CompiledPlan(plan, kernels)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
-    compiled = CompiledPlan(plan)
+    compiled = CompiledPlan(plan, kernels)
     _cache[key] = compiled
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
     return compiled
 
 
-def run_plan(plan: Plan, inputs: list[np.ndarray], capture: bool = False) -> SimResult:
+def run_plan(plan: Plan, inputs: list[np.ndarray], capture: bool = False, kernels: str | None = None,
+             threads: int | None = None) -> SimResult:
     """Run ``plan`` on a batch: ``inputs[k]`` is ``[B, H, W, C]`` of plan input k's dtype.
 
     Returns the outputs as ``[B, ...]`` arrays and, with ``capture``, every
-    layer's output tensor keyed by its plan tensor name.
+    layer's output tensor keyed by its plan tensor name. ``kernels`` and
+    ``threads`` default to :func:`set_defaults`'s.
     """
-    return compile_plan(plan).run(inputs, capture=capture)
+    return compile_plan(plan, kernels).run(inputs, capture=capture, threads=threads)
 
 
-def graph_scratch_size(plan: Plan) -> int:
-    """Scratch bytes the firmware must provide (``fp_graph_scratch_size``)."""
-    return compile_plan(plan).scratch_size
+def graph_scratch_size(plan: Plan, kernels: str | None = None) -> int:
+    """Scratch bytes the graph needs with the simulator's kernels (``fp_graph_scratch_size``)."""
+    return compile_plan(plan, kernels).scratch_size
+
+
+def kernel_scratch_size(plan: Plan, layer_index: int, kernel: str) -> int:
+    """``<kernel>_scratch_size`` of a layer's params (any variant of its weighted kernel).
+
+    A kernel's scratch size is the same on every target (a rule of the variants), so the
+    code generator sizes a board's scratch with the kernels the board's table names."""
+    from ..ops.runtime_ops import RUNTIME_OPS
+
+    compiled = compile_plan(plan)
+    layer = plan.layers[layer_index]
+    fn = getattr(native.lib(), f"{kernel}_scratch_size", None)
+    if fn is None:
+        raise SimulationError(f"layer {layer_index} '{layer.name}': no C function {kernel}_scratch_size")
+    params = native.ffi().addressof(compiled.layers[layer_index].params, RUNTIME_OPS[layer.op].union_member)
+    return int(fn(params))
 
 
 def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:

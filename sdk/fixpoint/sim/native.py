@@ -17,13 +17,14 @@ _module: ModuleType | None = None
 def _inputs(root: Path) -> list[Path]:
     runtime = root / "runtime"
     return [*runtime.joinpath("include").glob("*.h"), *runtime.joinpath("src").rglob("*.[ch]"),
-            Path(__file__).resolve().parent / "_build_runtime.py"]
+            Path(__file__).resolve().parent / "_build_runtime.py",
+            Path(__file__).resolve().parents[1] / "ops" / "variants.py"]
 
 
 def _builder():
     from . import _build_runtime
 
-    return _build_runtime.make_ffibuilder()
+    return _build_runtime.make_ffibuilder(native=True)  # built and run on this machine
 
 
 def runtime_module() -> ModuleType:
