@@ -27,6 +27,6 @@ def test_choose_kernel():
     assert choose_kernel("conv2d", "s8", "cortex-m4") == "conv2d_s8_dsp"
     assert choose_kernel("conv2d", "s8", "cortex-m4", "ref") == "conv2d_s8"
     assert choose_kernel("conv2d", "s16", "cortex-m4") == "conv2d_s16"
-    assert choose_kernel("conv2d", "s8", "cortex-m3") == "conv2d_s8"
+    assert choose_kernel("conv2d", "s8", "cortex-m3") == "conv2d_s8_opt"
     assert choose_kernel("conv2d", "s8", "unknown-core") == "conv2d_s8"
     assert all(isinstance(v, tuple) for v in ISA_VARIANTS.values())
