@@ -9,15 +9,47 @@ from math import gcd
 
 from fixpoint.ir import Graph, Node, Value
 from fixpoint.normalize.graph_edit import unique_name, unique_node_name
-from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, resize_arguments,
-                                        slice_arguments, split_sizes)
+from fixpoint.iospec import ROW_MAJOR_RANKS
+from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, reduced_transpose,
+                                        resize_arguments, slice_arguments, split_sizes)
+
+# Stored (NHWC) position i of a 4-D tensor holds ONNX axis _STORED_AXES[i].
+_STORED_AXES = [0, 2, 3, 1]
 
 
 def _transpose(graph: Graph, node: Node) -> None:
-    rank = len(graph.values[node.inputs[0]].shape)
-    perm = node.attrs.get("perm", list(range(rank))[::-1])
+    shape = graph.values[node.inputs[0]].shape
+    rank = len(shape)
+    perm = [int(p) % rank for p in node.attrs.get("perm", list(range(rank))[::-1])]
     node.op, node.inputs = "transpose", node.inputs[:1]
-    node.attrs = {"perm": [int(p) % rank for p in perm]}
+    node.attrs = {"perm": perm}
+    if rank in ROW_MAJOR_RANKS:
+        _row_major_transpose(graph, node, shape, perm)
+
+
+def _row_major_transpose(graph: Graph, node: Node, shape: list[int], perm: list[int]) -> None:
+    """A transpose of a row-major (rank-3 / rank-5) tensor as copy -> 4-D transpose -> copy.
+
+    The axes that move form at most 4 groups (``reduced_transpose``: dims [a, b, c, d], perm q).
+    The first copy views the row-major bytes as a 4-D tensor whose *stored* (NHWC) dims are
+    [a, b, c, d] (ONNX shape [a, d, b, c]); the transpose gets the ONNX perm that plan_layout maps
+    to the stored perm q; the last copy views the result as the row-major output again."""
+    reduced = reduced_transpose(shape, perm)
+    assert reduced is not None, "checked by _transpose_check"
+    dims, q = reduced
+    src, dst = node.inputs[0], node.outputs[0]
+    onnx_in = [dims[_STORED_AXES.index(axis)] for axis in range(4)]
+    onnx_perm = [0] * 4
+    for i in range(4):
+        onnx_perm[_STORED_AXES[i]] = _STORED_AXES[q[i]]
+    onnx_out = [onnx_in[p] for p in onnx_perm]
+    staged_in = _new_value(graph, f"{src}.grouped", onnx_in)
+    staged_out = _new_value(graph, f"{dst}.grouped", onnx_out)
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [staged_in]))
+    node.inputs, node.outputs, node.attrs = [staged_in], [staged_out], {"perm": onnx_perm}
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy",
+                                          [staged_out], [dst]))
 
 
 def full_slice(shape: list[int], starts: list[int], ends: list[int], axes: list[int],

@@ -5,10 +5,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from fixpoint.iospec import ROW_MAJOR_RANKS
 from fixpoint.ir import Graph, Node
 
 # Activation ranks the runtime's tensor model stores (plan_layout maps them to NHWC).
 MOVEMENT_RANKS = (2, 4)
+# Ranks a Gather result may have (rank 3 and 5 are stored in their ONNX row-major order).
+GATHER_RESULT_RANKS = (2, 3, 4, 5)
+
+
+def reduced_transpose(shape: list[int], perm: list[int]) -> tuple[list[int], list[int]] | None:
+    """A transpose of a row-major tensor as one of at most 4 dims: axes of extent 1 dropped, axes
+    that stay neighbours in the output merged. Returns (row-major input dims, perm over them),
+    padded in front with extent-1 dims to 4; None when more than 4 groups of axes move."""
+    kept = [a for a in perm if shape[a] != 1]
+    groups: list[list[int]] = []
+    for axis in kept:
+        if groups and groups[-1][-1] + 1 == axis:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    if len(groups) > 4:
+        return None
+    by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    dims = [int(np.prod([shape[a] for a in groups[g]])) for g in by_input]
+    order = [by_input.index(g) for g in range(len(groups))]   # output group k reads input group order[k]
+    pad = 4 - len(groups)
+    return [1] * pad + dims, list(range(pad)) + [pad + o for o in order]
 
 
 def _helpers():
@@ -34,14 +57,17 @@ def _const_ints(graph: Graph, node: Node, index: int, attr_name: str) -> list[in
 
 
 def _transpose_check(node: Node, graph: Graph) -> str | None:
-    """Transpose: any permutation of a 2-D or 4-D activation."""
-    problem = _rank_problem(graph, node)
-    if problem:
-        return problem
-    rank = len(graph.values[node.inputs[0]].shape)
+    """Transpose: any permutation of a 2-D or 4-D activation; of a rank-3 or rank-5 one when the axes
+    that move form at most 4 groups (extent-1 axes dropped, axes that stay neighbours merged)."""
+    shape = graph.values[node.inputs[0]].shape
+    rank = len(shape)
+    if rank not in MOVEMENT_RANKS and rank not in ROW_MAJOR_RANKS:
+        return f"rank-{rank} input"
     perm = node.attrs.get("perm", list(range(rank))[::-1])
     if sorted(int(p) % rank if -rank <= int(p) < rank else -1 for p in perm) != list(range(rank)):
         return f"perm={list(perm)} is not a permutation of {rank} axes"
+    if rank in ROW_MAJOR_RANKS and reduced_transpose(shape, [int(p) % rank for p in perm]) is None:
+        return f"perm={list(perm)} of {shape} moves more than 4 groups of axes"
     return None
 
 
@@ -214,7 +240,7 @@ def gather_indices(graph: Graph, node: Node) -> tuple[int, list[int], bool] | No
 
 def _gather_check(node: Node, graph: Graph) -> str | None:
     """Gather: constant indices (a scalar drops the axis, a 1-D list keeps it) into a 2-D or 4-D
-    activation, result of rank 2 or 4, a list split into at most 8 arithmetic runs (slices + concat)."""
+    activation, result of rank 2 to 5, a list split into at most 8 arithmetic runs (slices + concat)."""
     problem = _rank_problem(graph, node)
     if problem:
         return problem
@@ -232,7 +258,7 @@ def _gather_check(node: Node, graph: Graph) -> str | None:
     if any(not 0 <= i < shape[axis] for i in indices):
         return f"an index is outside axis {axis} of length {shape[axis]}"
     out_rank = len(graph.values[node.outputs[0]].shape)
-    if out_rank not in MOVEMENT_RANKS:
+    if out_rank not in GATHER_RESULT_RANKS:
         return f"rank-{out_rank} result"
     if len(index_runs(indices)) > MAX_GATHER_RUNS:
         return f"{len(index_runs(indices))} index runs (at most {MAX_GATHER_RUNS})"
