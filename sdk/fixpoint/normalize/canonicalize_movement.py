@@ -7,8 +7,10 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd
 
+import numpy as np
+
 from fixpoint.ir import Graph, Node, Value
-from fixpoint.normalize.graph_edit import unique_name, unique_node_name
+from fixpoint.normalize.graph_edit import set_node_const, unique_name, unique_node_name
 from fixpoint.iospec import ROW_MAJOR_RANKS
 from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, reduced_transpose,
                                         resize_arguments, slice_arguments, split_sizes)
@@ -127,10 +129,37 @@ def _new_value(graph: Graph, hint: str, shape: list[int]) -> str:
     return name
 
 
+def _group_for_gather(graph: Graph, node: Node) -> None:
+    """A Gather on a row-major (rank-3 / rank-5) tensor along axis a: a copy views its bytes as a
+    4-D tensor of stored dims [N, outer, L, inner] (outer / inner: the product of the axes before /
+    after a), the Gather runs on stored dim 2 (ONNX axis 3) keeping it, and a copy views the result
+    as the row-major tensor with the axis kept; a scalar index then drops it (a Reshape)."""
+    found = gather_indices(graph, node)
+    assert found is not None, "checked by _gather_check"
+    axis, indices, scalar = found
+    src, dst = node.inputs[0], node.outputs[0]
+    shape = list(graph.values[src].shape)
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
+    gathered = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, len(indices)])
+    kept_shape = [*shape[:axis], len(indices), *shape[axis + 1:]]
+    kept = _new_value(graph, f"{dst}.kept", kept_shape) if scalar else dst
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
+    after = [Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [gathered], [kept])]
+    if scalar:
+        after.append(Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape", [kept], [dst]))
+    graph.nodes[position + 2:position + 2] = after
+    node.inputs[0], node.outputs, node.attrs = grouped, [gathered], {**node.attrs, "axis": 3}
+    set_node_const(graph, node, 1, np.asarray(indices, np.int64), f"{node.name}.indices")
+
+
 def _gather(graph: Graph, node: Node) -> None:
     """Constant indices along one axis: every maximal arithmetic run of them is a slice; several
     runs are joined by a concat on that axis; a scalar index then drops the axis (a Reshape,
     resolved with the other reshapes)."""
+    if len(graph.values[node.inputs[0]].shape) in ROW_MAJOR_RANKS:
+        _group_for_gather(graph, node)
     found = gather_indices(graph, node)
     assert found is not None, "checked by _gather_check"
     axis, indices, scalar = found

@@ -240,14 +240,18 @@ def gather_indices(graph: Graph, node: Node) -> tuple[int, list[int], bool] | No
 
 def _gather_check(node: Node, graph: Graph) -> str | None:
     """Gather: constant indices (a scalar drops the axis, a 1-D list keeps it) into a 2-D or 4-D
-    activation, result of rank 2 to 5, a list split into at most 8 arithmetic runs (slices + concat)."""
-    problem = _rank_problem(graph, node)
+    activation, or along a non-batch axis of a rank-3 or rank-5 one, result of rank 2 to 5, a list split
+    into at most 8 arithmetic runs (slices + concat)."""
+    shape = graph.values[node.inputs[0]].shape
+    row_major = len(shape) in ROW_MAJOR_RANKS
+    problem = None if row_major else _rank_problem(graph, node)
     if problem:
         return problem
-    shape = graph.values[node.inputs[0]].shape
     axis = node.attrs.get("axis", 0)
     if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
         return f"axis={axis} is out of range for a rank-{len(shape)} tensor"
+    if row_major and axis % len(shape) == 0:
+        return f"axis {axis} is the batch axis of a rank-{len(shape)} tensor"
     found = gather_indices(graph, node)
     if found is None:
         return "indices are not constant"
