@@ -3,9 +3,9 @@
 Graph and plan tensors are 4-D NHWC with ``source_layout`` naming the ONNX layout of the tensor
 of the same name. A tensor whose ONNX rank has no NHWC mapping (rank 5, or a rank-3 tensor that
 is not an (N, C, L) one) is stored in its ONNX row-major order as NHWC [N, 1, 1, size]; its layout
-names its per-sample ONNX shape, ``"ND:3x2x8x8"`` (:func:`row_major_layout`). Every command that reads samples or writes outputs asks here for the shape a
-user's array must have, so a new source layout (a new input rank) is one row of
-:data:`SAMPLE_SHAPES`, not an edit in every command.
+names its per-sample ONNX shape, ``"ND:3x2x8x8"`` (:func:`row_major_layout`). Every command that
+reads samples or writes outputs asks here for the shape a user's array must have, so a new source
+layout (a new input rank) is one row of :data:`SAMPLE_SHAPES`, not an edit in every command.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ ROW_MAJOR_PREFIX = "ND:"
 # ONNX ranks of activations stored row-major (a rank-3 (N, C, L) tensor lifted at the front door is 4-D by then)
 ROW_MAJOR_RANKS = (3, 5)
 
-__all__ = ["ROW_MAJOR_RANKS", "SAMPLE_SHAPES", "graph_input_specs", "plan_input_specs", "plan_output_names", "sample_shape",
-           "row_major_layout", "row_major_shape", "row_major_stored"]
+__all__ = ["ROW_MAJOR_RANKS", "SAMPLE_SHAPES", "graph_input_specs", "plan_input_specs", "plan_output_names",
+           "sample_shape", "row_major_layout", "row_major_shape", "row_major_stored"]
 
 
 def row_major_layout(onnx_shape: list[int] | tuple[int, ...]) -> str:

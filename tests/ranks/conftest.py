@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
 
 from fixpoint.boards import load_board
@@ -15,20 +13,7 @@ from fixpoint.calibrate import CalibrationConfig
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import CalibrationJob, CalibrationOutputs, run_calibration
 
-MODELS = Path(__file__).resolve().parent / "models"
-
-
-def input_shapes(model: Path) -> dict[str, list[int]]:
-    """Per-sample ONNX shape of each model input (the batch axis dropped)."""
-    graph = onnx.load(model).graph
-    return {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim][1:] for i in graph.input}
-
-
-def write_data(path: Path, shapes: dict[str, list[int]], count: int, seed: int) -> Path:
-    """Normal samples per input, in the users' (ONNX) layout, keyed by input name."""
-    rng = np.random.default_rng(seed)
-    np.savez(path, **{name: rng.normal(size=(count, *shape)).astype(np.float32) for name, shape in shapes.items()})
-    return path
+from rank_helpers import MODELS, input_shapes, write_data
 
 
 @pytest.fixture(scope="session")
