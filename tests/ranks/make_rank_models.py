@@ -78,6 +78,27 @@ class YoloHead(nn.Module):
         return grid, grid.reshape(n, self.anchors * h * w, self.outputs)
 
 
+class YoloDecode(nn.Module):
+    """The YOLO head decoded in the model: 5-D predictions [N, A, H, W, K] cut on the last axis into
+    centre, size and confidence; sigmoid / exp and constant grid offsets and anchor sizes, broadcast."""
+
+    def __init__(self, anchors: int = 3, outputs: int = 6, size: int = 4) -> None:
+        super().__init__()
+        self.anchors, self.outputs = anchors, outputs
+        self.head = nn.Conv2d(3, anchors * outputs, 3, stride=2, padding=1)
+        ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+        self.register_buffer("grid", torch.stack([xs, ys], -1).reshape(1, 1, size, size, 2).float())
+        self.register_buffer("anchor", torch.tensor([[1.0, 1.5], [2.0, 1.0], [0.5, 0.75]]).reshape(1, anchors, 1, 1, 2))
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.head(image)
+        n, _, h, w = x.shape
+        p = x.reshape(n, self.anchors, self.outputs, h, w).permute(0, 1, 3, 4, 2)
+        xy = (torch.sigmoid(p[..., 0:2]) * 2.0 - 0.5 + self.grid) * 2.0
+        wh = torch.exp(p[..., 2:4] * 0.5) * self.anchor
+        return xy, wh, torch.sigmoid(p[..., 4:])
+
+
 class TwoRanks(nn.Module):
     """Two inputs of different ranks: a 5-D clip [1, T, C, H, W] and a 2-D feature vector [1, F]."""
 
@@ -105,20 +126,21 @@ class Pick(nn.Module):
         return mask, torch.tanh(seq[:, 0])
 
 
-# name -> (module, {input name: per-sample shape}, output names)
+# name -> (module, {input name: per-sample shape}, output names, torch seed)
 SPECS = {
-    "video": (Video, {"clip": (3, 2, 8, 8)}, ["logits"]),
-    "volume": (Volume, {"volume": (2, 4, 6, 6)}, ["logits"]),
-    "gate5d": (Gate5d, {"x": (2, 3, 4, 4)}, ["y"]),
-    "yolo_head5d": (YoloHead, {"image": (3, 8, 8)}, ["grid", "boxes"]),
-    "two_ranks": (TwoRanks, {"clip": (2, 2, 6, 6), "meta": (5,)}, ["logits"]),
-    "pick": (Pick, {"image": (3, 5, 5), "seq": (4, 6)}, ["mask", "first"]),
+    "video": (Video, {"clip": (3, 2, 8, 8)}, ["logits"], 3),
+    "volume": (Volume, {"volume": (2, 4, 6, 6)}, ["logits"], 4),
+    "gate5d": (Gate5d, {"x": (2, 3, 4, 4)}, ["y"], 0),
+    "yolo_head5d": (YoloHead, {"image": (3, 8, 8)}, ["grid", "boxes"], 5),
+    "yolo_decode5d": (YoloDecode, {"image": (3, 8, 8)}, ["xy", "wh", "conf"], 6),
+    "two_ranks": (TwoRanks, {"clip": (2, 2, 6, 6), "meta": (5,)}, ["logits"], 2),
+    "pick": (Pick, {"image": (3, 5, 5), "seq": (4, 6)}, ["mask", "first"], 1),
 }
 
 
 def export(name: str) -> Path:
-    module_type, inputs, outputs = SPECS[name]
-    torch.manual_seed(sorted(SPECS).index(name))
+    module_type, inputs, outputs, seed = SPECS[name]
+    torch.manual_seed(seed)
     model = module_type().eval()
     args = tuple(torch.randn(1, *shape) for shape in inputs.values())
     path = MODELS / f"{name}.onnx"

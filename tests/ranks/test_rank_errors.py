@@ -79,3 +79,24 @@ def test_simulate_writes_5d_outputs_in_the_onnx_layout(rank_files, rank_plan, tm
         grid, boxes = out["output/grid"], out["output/boxes"]
     assert grid.shape == (32, 3, 4, 4, 6) and boxes.shape == (32, 48, 6)
     assert np.array_equal(grid.reshape(32, -1), boxes.reshape(32, -1))  # the model's last Reshape
+
+
+def test_split_and_slice_of_a_5d_tensor_match_numpy(tmp_path) -> None:
+    """Split / Slice along one non-batch axis of a row-major tensor: copy -> slice -> copy."""
+    from fixpoint.frontend import load_model
+    from fixpoint.normalize import normalize
+    from fixpoint.normalize.float_exec import run_normalized
+
+    nodes = [helper.make_node("Split", ["x", "sizes"], ["a", "b"], name="split", axis=3),
+             helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["c"], name="cut"),
+             helper.make_node("Sigmoid", ["a"], ["ya"]), helper.make_node("Neg", ["b"], ["yb"])]
+    consts = [numpy_helper.from_array(np.array(v, np.int64), name) for name, v in
+              [("sizes", [1, 3]), ("st", [1]), ("en", [-1]), ("ax", [-1]), ("sp", [2])]]
+    model = _model(tmp_path / "cuts.onnx", nodes, [("x", [1, 2, 3, 4, 5])],
+                   [("ya", [1, 2, 3, 1, 5]), ("yb", [1, 2, 3, 3, 5]), ("c", [1, 2, 3, 4, 2])], consts)
+    graph = normalize(load_model(model))
+    x = np.random.default_rng(0).normal(size=(1, 2, 3, 4, 5)).astype(np.float32)
+    got = run_normalized(graph, {"x": x})
+    np.testing.assert_allclose(got["ya"], 1 / (1 + np.exp(-x[:, :, :, :1])), rtol=1e-6)
+    np.testing.assert_allclose(got["yb"], -x[:, :, :, 1:], rtol=1e-6)
+    np.testing.assert_allclose(got["c"], x[..., 1:-1:2], rtol=1e-6)

@@ -1,6 +1,7 @@
 """Models with inputs and outputs of rank 2 to 5 (torch exports, tests/ranks/models): a video clip
 [N, T, C, H, W] reshaped for a Conv, a volume [N, C, D, H, W] permuted then reshaped, elementwise ops
-on a 5-D input, a YOLO-style head with a 5-D Transpose as an intermediate and as an output, two
+on a 5-D input, a YOLO-style head with a 5-D Transpose as an intermediate and as an output, the
+YOLO decode (Slice of the 5-D predictions, sigmoid / exp, constant grid and anchors broadcast), two
 inputs of ranks 5 and 2, and Gather with a scalar index dropping an axis (rank 4 -> 3 and 3 -> 2).
 
 Each calibrates with the default settings, agrees with float, and runs bit-exact (every byte of every
@@ -20,7 +21,7 @@ from fixpoint.iospec import plan_input_specs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
 from hil_examples import selected_boards  # noqa: E402
 
-MODELS = ["video", "volume", "gate5d", "yolo_head5d", "two_ranks", "pick"]
+MODELS = ["video", "volume", "gate5d", "yolo_head5d", "yolo_decode5d", "two_ranks", "pick"]
 MIN_SQNR_DB = 30.0   # float vs integer on every output (all measured above 38 dB)
 HIL_SAMPLES = {"host": 16}
 HIL_DEFAULT = 3      # on an emulated board
@@ -30,6 +31,7 @@ LAYOUTS = {
     "video": {"clip": ([3, 2, 8, 8], "ND:3x2x8x8"), "logits": ([4], "NC")},
     "volume": {"volume": ([2, 4, 6, 6], "ND:2x4x6x6")},
     "yolo_head5d": {"grid": ([3, 4, 4, 6], "ND:3x4x4x6"), "boxes": ([6, 48], "NCL")},
+    "yolo_decode5d": {"xy": ([3, 4, 4, 2], "ND:3x4x4x2"), "conf": ([3, 4, 4, 2], "ND:3x4x4x2")},
     "two_ranks": {"clip": ([2, 2, 6, 6], "ND:2x2x6x6"), "meta": ([5], "NC")},
     "pick": {"mask": ([5, 5], "ND:5x5"), "seq": ([4, 6], "ND:4x6"), "first": ([6], "NC")},
 }

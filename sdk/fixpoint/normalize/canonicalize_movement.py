@@ -71,6 +71,32 @@ def _slice(graph: Graph, node: Node) -> None:
     begin, stride, _ = full_slice(graph.values[node.inputs[0]].shape, *args)
     node.op, node.inputs = "slice", node.inputs[:1]
     node.attrs = {"begin": begin, "stride": stride}
+    if len(begin) in ROW_MAJOR_RANKS:
+        _row_major_slice(graph, node)
+
+
+def _row_major_slice(graph: Graph, node: Node) -> None:
+    """A slice of a row-major (rank-3 / rank-5) tensor along one axis a: a copy views its bytes
+    as a 4-D tensor of stored dims [N, outer, L, inner] (outer / inner: the product of the axes
+    before / after a), the slice runs on stored dim 2 (ONNX axis 3), and a copy views the result
+    as the row-major output. Nothing cut: a copy."""
+    src, dst = node.inputs[0], node.outputs[0]
+    shape, out_shape = list(graph.values[src].shape), list(graph.values[dst].shape)
+    begin, stride = node.attrs["begin"], node.attrs["stride"]
+    cut = [a for a in range(len(shape)) if begin[a] != 0 or stride[a] != 1 or out_shape[a] != shape[a]]
+    assert len(cut) <= 1 and 0 not in cut, "checked by the Slice / Split support check"
+    if not cut:
+        node.op, node.attrs = "copy", {}
+        return
+    axis = cut[0]
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
+    sliced = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, out_shape[axis]])
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [sliced], [dst]))
+    node.inputs, node.outputs = [grouped], [sliced]
+    node.attrs = {"begin": [0, 0, 0, begin[axis]], "stride": [1, 1, 1, stride[axis]]}
 
 
 def _split(graph: Graph, node: Node) -> None:
@@ -90,6 +116,9 @@ def _split(graph: Graph, node: Node) -> None:
             node.op, node.outputs, node.attrs = "slice", [name], attrs
             continue
         graph.nodes.insert(position + i, Node(f"{node.name}.{i}", "slice", [node.inputs[0]], [name], attrs))
+    if len(shape) in ROW_MAJOR_RANKS:
+        for part in [n for n in graph.nodes if n.op == "slice" and n.outputs[0] in outputs]:
+            _row_major_slice(graph, part)
 
 
 def _ratio(in_size: int, out_size: int, scale: float | None, coord: str) -> tuple[int, int]:

@@ -93,9 +93,11 @@ def slice_arguments(graph: Graph, node: Node) -> tuple[list[int], list[int], lis
 
 
 def _slice_check(node: Node, graph: Graph) -> str | None:
-    """Slice: a 2-D or 4-D activation, constant starts / ends / axes / steps (any sign, steps
-    non-zero), no empty result."""
-    problem = _rank_problem(graph, node)
+    """Slice: a 2-D or 4-D activation, or a rank-3 or rank-5 one cut along one non-batch axis,
+    constant starts / ends / axes / steps (any sign, steps non-zero), no empty result."""
+    shape = graph.values[node.inputs[0]].shape
+    row_major = len(shape) in ROW_MAJOR_RANKS
+    problem = None if row_major else _rank_problem(graph, node)
     if problem:
         return problem
     args = slice_arguments(graph, node)
@@ -111,6 +113,11 @@ def _slice_check(node: Node, graph: Graph) -> str | None:
         return "a step is 0"
     if 0 in graph.values[node.outputs[0]].shape:
         return "the result is empty"
+    if row_major:
+        cut = [a for a, start, end, step in zip(axes, starts, ends, steps)
+               if slice(start, end, step).indices(shape[a]) != (0, shape[a], 1)]
+        if len(cut) > 1 or 0 in cut:
+            return f"cuts axes {cut} of a rank-{len(shape)} tensor (one non-batch axis at most)"
     return None
 
 
@@ -130,15 +137,17 @@ def split_sizes(graph: Graph, node: Node) -> list[int] | None:
 
 
 def _split_check(node: Node, graph: Graph) -> str | None:
-    """Split: a 2-D or 4-D activation along any axis, constant split sizes (input, attribute or
-    num_outputs), no empty output."""
-    problem = _rank_problem(graph, node)
+    """Split: a 2-D or 4-D activation along any axis, a rank-3 or rank-5 one along a non-batch axis,
+    constant split sizes (input, attribute or num_outputs), no empty output."""
+    rank = len(graph.values[node.inputs[0]].shape)
+    problem = None if rank in ROW_MAJOR_RANKS else _rank_problem(graph, node)
     if problem:
         return problem
-    rank = len(graph.values[node.inputs[0]].shape)
     axis = node.attrs.get("axis", 0)
     if not isinstance(axis, int) or not -rank <= axis < rank:
         return f"axis={axis} is out of range for a rank-{rank} tensor"
+    if rank in ROW_MAJOR_RANKS and axis % rank == 0:
+        return f"axis {axis} is the batch axis of a rank-{rank} tensor"
     sizes = split_sizes(graph, node)
     if sizes is None:
         return "split sizes are not constant"
