@@ -61,7 +61,8 @@ def test_calibrates_with_defaults_and_agrees_with_float(name, rank_plan, rank_fi
     assert [o.name for o in result.outputs] == [out.plan.tensors[i].name for i in out.plan.outputs]
     for o in result.outputs:
         assert o.sqnr_db >= MIN_SQNR_DB, result.summary()
-        assert o.agreement >= 0.85, result.summary()
+        if o.name == "logits":   # top-1 means something for a classifier, not for a grid of regressions
+            assert o.agreement >= 0.9, result.summary()
 
 
 @pytest.mark.parametrize("board", selected_boards())
