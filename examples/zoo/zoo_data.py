@@ -140,6 +140,31 @@ def two_output_task(n: int, rng: np.random.Generator) -> Batch:
     return {"image": image}, {"class": labels, "box": box.astype(np.float32)}
 
 
+MOTION_CLASSES = ("right", "left", "down", "up")
+CLIP_FRAMES, CLIP_SIZE = 4, 24
+
+
+def motion_task(n: int, rng: np.random.Generator) -> Batch:
+    """A clip [N, T, 1, H, W] (frames, then a grey channel, as a video loader gives them) of a blob
+    moving 2-3 pixels per frame on a noisy background; the class is its direction."""
+    labels = balanced_labels(n, len(MOTION_CLASSES), rng)
+    step = rng.uniform(2.0, 3.0, n)
+    dx = np.select([labels == 0, labels == 1], [step, -step], 0.0)
+    dy = np.select([labels == 2, labels == 3], [step, -step], 0.0)
+    half = (CLIP_FRAMES - 1) * 3.0 / 2   # the middle of the path stays this far from the border + 4
+    cx = rng.uniform(4.0 + half, CLIP_SIZE - 4.0 - half, n) - dx * (CLIP_FRAMES - 1) / 2
+    cy = rng.uniform(4.0 + half, CLIP_SIZE - 4.0 - half, n) - dy * (CLIP_FRAMES - 1) / 2
+    radius = rng.uniform(2.5, 4.0, n)
+    v, u = np.mgrid[0:CLIP_SIZE, 0:CLIP_SIZE].astype(np.float32)
+    frames = []
+    for t in range(CLIP_FRAMES):
+        d2 = (u[None] - (cx + dx * t)[:, None, None]) ** 2 + (v[None] - (cy + dy * t)[:, None, None]) ** 2
+        blob = np.clip(radius[:, None, None] + 0.5 - np.sqrt(d2), 0.0, 1.0)
+        frames.append(0.15 + 0.7 * blob + rng.normal(0, 0.05, blob.shape))
+    clip = to_8bit_levels(np.stack(frames, axis=1)[:, :, None])
+    return {"clip": clip}, {"logits": labels}
+
+
 # ---------------------------------------------------------------------------------------------
 # detection and segmentation
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +285,7 @@ DATA: dict[str, ZooData] = {
     "autoencoder_tanh": ZooData(autoencoder_task, ()),
     "two_inputs": ZooData(two_input_task, ("logits",)),
     "two_outputs": ZooData(two_output_task, ("class",)),
+    "video_motion": ZooData(motion_task, ("logits",)),
 }
 
 
@@ -284,6 +310,8 @@ DESCRIPTIONS: dict[str, str] = {
                   "sets a flag; 8 classes = shape + 4 * flag.",
     "two_outputs": "Two outputs: class of the shape in a 32x32 RGB image (`class`, 6 classes) and its box "
                    "(`box`: centre x, y and radius as fractions of the image).",
+    "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
+                    "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }
 
 

@@ -293,6 +293,20 @@ class TwoOutputs(nn.Module):
         return self.cls(x), self.box(x)
 
 
+class VideoMotion(nn.Module):
+    """Clip [N, T, C, H, W] -> frames stacked on channels [N, T*C, H, W] -> 2-D convs -> 4 directions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(conv_bn(4, 16, 3, 2, act=nn.ReLU()), conv_bn(16, 24, 3, 2, act=nn.ReLU()),
+                                  conv_bn(24, 32, 3, 2, act=nn.ReLU()))
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        x = self.conv(clip.reshape(-1, 4, 24, 24))   # constant dims: a static Reshape in the export
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 @dataclass(frozen=True)
 class Net:
     build: Callable[[], nn.Module]
@@ -314,4 +328,5 @@ NETS: dict[str, Net] = {
     "autoencoder_tanh": Net(AutoencoderTanh, ("window",), ("reconstruction",), 1500, 128),
     "two_inputs": Net(TwoInputs, ("image", "aux"), ("logits",), 500),
     "two_outputs": Net(TwoOutputs, ("image",), ("class", "box"), 500),
+    "video_motion": Net(VideoMotion, ("clip",), ("logits",), 400),
 }

@@ -91,13 +91,26 @@ def test_reordering_reshape_is_staged_through_transposes(tmp_path):
     assert [n.op for n in graph.nodes][:3] == ["conv2d", "transpose", "copy"]
 
 
-def test_rank5_activation_is_rejected_with_the_tensor_name(tmp_path):
+def test_rank6_activation_is_rejected_with_the_tensor_name(tmp_path):
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="to6d"),
+             helper.make_node("Relu", ["r"], ["y"], name="relu")]
+    proto = model(nodes, [tensor("x", [1, 12])], [tensor("y", [1, 3, 2, 1, 2, 1])],
+                  [const("shape", np.array([1, 3, 2, 1, 2, 1], np.int64))])
+    with pytest.raises(NormalizeError, match=r"to6d \(Reshape\): produces rank-6 tensor 'r' \[1, 3, 2, 1, 2, 1\]"):
+        normalize(load_model(save(proto, tmp_path)))
+
+
+def test_rank5_activation_is_stored_row_major(tmp_path):
+    """[N, 12] -> [N, 3, 2, 1, 2] keeps the row-major order: layout ND:3x2x1x2, NHWC [N, 1, 1, 12]."""
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="to5d"),
              helper.make_node("Relu", ["r"], ["y"], name="relu")]
     proto = model(nodes, [tensor("x", [1, 12])], [tensor("y", [1, 3, 2, 1, 2])],
                   [const("shape", np.array([1, 3, 2, 1, 2], np.int64))])
-    with pytest.raises(NormalizeError, match=r"to5d \(Reshape\): produces rank-5 tensor 'r' \[1, 3, 2, 1, 2\]"):
-        normalize(load_model(save(proto, tmp_path)))
+    graph = normalize(load_model(save(proto, tmp_path)))
+    assert graph.values["y"].source_layout == "ND:3x2x1x2" and graph.values["y"].shape == [1, 1, 1, 12]
+    x = np.arange(-6, 6, dtype=np.float32).reshape(1, 12)
+    y = run_normalized(graph, {"x": x})["y"]
+    assert np.array_equal(y, np.maximum(x.reshape(1, 3, 2, 1, 2), 0))
 
 
 def test_rank3_reshape_that_reorders_elements_becomes_transposes(tmp_path):

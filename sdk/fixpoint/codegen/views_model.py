@@ -13,6 +13,7 @@ from typing import Any
 
 from ..cparams import ArrayRef
 from ..plan import PlanTensor
+from ..iospec import row_major_shape
 from .cformat import c_comment, c_initializer, c_int, c_string, c_value
 from .context import GenContext
 from .names import FILE_ROLES
@@ -103,9 +104,11 @@ def _io_views(ctx: GenContext, kind: str, ids: list[int]) -> list[IoView]:
     for k, t_index in enumerate(ids):
         t, ts = ctx.plan.tensors[t_index], ctx.tensor_structs[t_index]
         macro = f"FP_MODEL_{kind}{k}"
+        dims = row_major_shape(t.source_layout)
+        layout = f"NHWC {t.shape} (ONNX layout {t.source_layout})" if dims is None else \
+            f"ONNX {[t.shape[0], *dims]} in row-major order (layout {t.source_layout}, NHWC {t.shape})"
         comment = c_comment(f"{kind.lower()} {k}: tensor {t_index} '{t.name}' ({t.source or 'no ONNX name'}), "
-                            f"{t.dtype} NHWC {t.shape} (ONNX layout {t.source_layout}), scale {t.scale!r}, "
-                            f"zero point {t.zero_point}")
+                            f"{t.dtype} {layout}, scale {t.scale!r}, zero point {t.zero_point}")
         views.append(IoView(macro, comment, _io_tensor_defines(macro, t, ts, offset)))
         offset += ts["size"]
     return views

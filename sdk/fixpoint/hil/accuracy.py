@@ -52,8 +52,10 @@ def _float_outputs(model_path: Path, x: list[np.ndarray], input_names: list[str]
     session = ort.InferenceSession(str(model_path), quiet_session_options(), providers=["CPUExecutionProvider"])
     by_name = dict(zip(input_names, x))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    for start in range(0, len(x[0]), 256):
-        feed = {i.name: np.asarray(by_name[i.name][start:start + 256], dtype=np.float32)
+    dim = session.get_inputs()[0].shape[0] if session.get_inputs()[0].shape else None
+    step = dim if isinstance(dim, int) and dim > 0 else 256   # a model exported at batch 1 takes 1 at a time
+    for start in range(0, len(x[0]), step):
+        feed = {i.name: np.asarray(by_name[i.name][start:start + step], dtype=np.float32)
                 for i in session.get_inputs()}
         for name, value in zip(names, session.run(names, feed)):
             parts[name].append(np.asarray(value))

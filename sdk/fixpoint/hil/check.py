@@ -20,7 +20,7 @@ import numpy as np
 from ..boards import load_board
 from ..plan import Plan
 from ..serial import BoardCrashed, BoardError
-from ..sim.executor import quantize_input, run_plan
+from ..sim.executor import dequantize, quantize_input, run_plan
 from .accuracy import output_accuracy
 from .firmware import build_model_firmware
 from .localize import localize_mismatch, sample_bytes
@@ -65,7 +65,9 @@ def run_hil(job: HilJob) -> HilResult:
                        outputs=[OutputCheck(name, int(e[0].nbytes)) for name, e in zip(names, expected)])
     board_out = _run_on_board(job, board, image, ints, expected, result)
     labels = job.labels if isinstance(job.labels, dict) or job.labels is None else {names[0]: job.labels}
-    output_accuracy(result, names, board_out, labels or {}, job.model_path, x,
+    # top-1 compares with the float model's outputs: the board's, dequantized, in the same ONNX layout
+    onnx_out = [dequantize(plan, i, b) for i, b in zip(plan.outputs, board_out)]
+    output_accuracy(result, names, onnx_out, labels or {}, job.model_path, x,
                     [plan.tensors[i].name for i in plan.inputs])
     return result
 

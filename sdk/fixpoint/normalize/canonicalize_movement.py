@@ -7,17 +7,51 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd
 
+import numpy as np
+
 from fixpoint.ir import Graph, Node, Value
-from fixpoint.normalize.graph_edit import unique_name, unique_node_name
-from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, resize_arguments,
-                                        slice_arguments, split_sizes)
+from fixpoint.normalize.graph_edit import set_node_const, unique_name, unique_node_name
+from fixpoint.iospec import ROW_MAJOR_RANKS
+from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, reduced_transpose,
+                                        resize_arguments, slice_arguments, split_sizes)
+
+# Stored (NHWC) position i of a 4-D tensor holds ONNX axis _STORED_AXES[i].
+_STORED_AXES = [0, 2, 3, 1]
 
 
 def _transpose(graph: Graph, node: Node) -> None:
-    rank = len(graph.values[node.inputs[0]].shape)
-    perm = node.attrs.get("perm", list(range(rank))[::-1])
+    shape = graph.values[node.inputs[0]].shape
+    rank = len(shape)
+    perm = [int(p) % rank for p in node.attrs.get("perm", list(range(rank))[::-1])]
     node.op, node.inputs = "transpose", node.inputs[:1]
-    node.attrs = {"perm": [int(p) % rank for p in perm]}
+    node.attrs = {"perm": perm}
+    if rank in ROW_MAJOR_RANKS:
+        _row_major_transpose(graph, node, shape, perm)
+
+
+def _row_major_transpose(graph: Graph, node: Node, shape: list[int], perm: list[int]) -> None:
+    """A transpose of a row-major (rank-3 / rank-5) tensor as copy -> 4-D transpose -> copy.
+
+    The axes that move form at most 4 groups (``reduced_transpose``: dims [a, b, c, d], perm q).
+    The first copy views the row-major bytes as a 4-D tensor whose *stored* (NHWC) dims are
+    [a, b, c, d] (ONNX shape [a, d, b, c]); the transpose gets the ONNX perm that plan_layout maps
+    to the stored perm q; the last copy views the result as the row-major output again."""
+    reduced = reduced_transpose(shape, perm)
+    assert reduced is not None, "checked by _transpose_check"
+    dims, q = reduced
+    src, dst = node.inputs[0], node.outputs[0]
+    onnx_in = [dims[_STORED_AXES.index(axis)] for axis in range(4)]
+    onnx_perm = [0] * 4
+    for i in range(4):
+        onnx_perm[_STORED_AXES[i]] = _STORED_AXES[q[i]]
+    onnx_out = [onnx_in[p] for p in onnx_perm]
+    staged_in = _new_value(graph, f"{src}.grouped", onnx_in)
+    staged_out = _new_value(graph, f"{dst}.grouped", onnx_out)
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [staged_in]))
+    node.inputs, node.outputs, node.attrs = [staged_in], [staged_out], {"perm": onnx_perm}
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy",
+                                          [staged_out], [dst]))
 
 
 def full_slice(shape: list[int], starts: list[int], ends: list[int], axes: list[int],
@@ -37,6 +71,32 @@ def _slice(graph: Graph, node: Node) -> None:
     begin, stride, _ = full_slice(graph.values[node.inputs[0]].shape, *args)
     node.op, node.inputs = "slice", node.inputs[:1]
     node.attrs = {"begin": begin, "stride": stride}
+    if len(begin) in ROW_MAJOR_RANKS:
+        _row_major_slice(graph, node)
+
+
+def _row_major_slice(graph: Graph, node: Node) -> None:
+    """A slice of a row-major (rank-3 / rank-5) tensor along one axis a: a copy views its bytes
+    as a 4-D tensor of stored dims [N, outer, L, inner] (outer / inner: the product of the axes
+    before / after a), the slice runs on stored dim 2 (ONNX axis 3), and a copy views the result
+    as the row-major output. Nothing cut: a copy."""
+    src, dst = node.inputs[0], node.outputs[0]
+    shape, out_shape = list(graph.values[src].shape), list(graph.values[dst].shape)
+    begin, stride = node.attrs["begin"], node.attrs["stride"]
+    cut = [a for a in range(len(shape)) if begin[a] != 0 or stride[a] != 1 or out_shape[a] != shape[a]]
+    assert len(cut) <= 1 and 0 not in cut, "checked by the Slice / Split support check"
+    if not cut:
+        node.op, node.attrs = "copy", {}
+        return
+    axis = cut[0]
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
+    sliced = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, out_shape[axis]])
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [sliced], [dst]))
+    node.inputs, node.outputs = [grouped], [sliced]
+    node.attrs = {"begin": [0, 0, 0, begin[axis]], "stride": [1, 1, 1, stride[axis]]}
 
 
 def _split(graph: Graph, node: Node) -> None:
@@ -56,6 +116,9 @@ def _split(graph: Graph, node: Node) -> None:
             node.op, node.outputs, node.attrs = "slice", [name], attrs
             continue
         graph.nodes.insert(position + i, Node(f"{node.name}.{i}", "slice", [node.inputs[0]], [name], attrs))
+    if len(shape) in ROW_MAJOR_RANKS:
+        for part in [n for n in graph.nodes if n.op == "slice" and n.outputs[0] in outputs]:
+            _row_major_slice(graph, part)
 
 
 def _ratio(in_size: int, out_size: int, scale: float | None, coord: str) -> tuple[int, int]:
@@ -95,10 +158,37 @@ def _new_value(graph: Graph, hint: str, shape: list[int]) -> str:
     return name
 
 
+def _group_for_gather(graph: Graph, node: Node) -> None:
+    """A Gather on a row-major (rank-3 / rank-5) tensor along axis a: a copy views its bytes as a
+    4-D tensor of stored dims [N, outer, L, inner] (outer / inner: the product of the axes before /
+    after a), the Gather runs on stored dim 2 (ONNX axis 3) keeping it, and a copy views the result
+    as the row-major tensor with the axis kept; a scalar index then drops it (a Reshape)."""
+    found = gather_indices(graph, node)
+    assert found is not None, "checked by _gather_check"
+    axis, indices, scalar = found
+    src, dst = node.inputs[0], node.outputs[0]
+    shape = list(graph.values[src].shape)
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
+    gathered = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, len(indices)])
+    kept_shape = [*shape[:axis], len(indices), *shape[axis + 1:]]
+    kept = _new_value(graph, f"{dst}.kept", kept_shape) if scalar else dst
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
+    after = [Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [gathered], [kept])]
+    if scalar:
+        after.append(Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape", [kept], [dst]))
+    graph.nodes[position + 2:position + 2] = after
+    node.inputs[0], node.outputs, node.attrs = grouped, [gathered], {**node.attrs, "axis": 3}
+    set_node_const(graph, node, 1, np.asarray(indices, np.int64), f"{node.name}.indices")
+
+
 def _gather(graph: Graph, node: Node) -> None:
     """Constant indices along one axis: every maximal arithmetic run of them is a slice; several
     runs are joined by a concat on that axis; a scalar index then drops the axis (a Reshape,
     resolved with the other reshapes)."""
+    if len(graph.values[node.inputs[0]].shape) in ROW_MAJOR_RANKS:
+        _group_for_gather(graph, node)
     found = gather_indices(graph, node)
     assert found is not None, "checked by _gather_check"
     axis, indices, scalar = found

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from fixpoint.iospec import row_major_shape
 from fixpoint.ir import Graph, ModelError, Node
 from fixpoint.ops import registry
 
@@ -18,7 +19,9 @@ Array = np.ndarray
 
 
 def to_nhwc(array: Array, layout: str) -> Array:
-    """An ONNX-layout array ("NCHW" / "NC" / "NCL" / "NHWC") as 4-D NHWC."""
+    """An ONNX-layout array ("NCHW" / "NC" / "NCL" / "NHWC" / "ND:...") as 4-D NHWC."""
+    if row_major_shape(layout) is not None:  # row-major storage: [N, 1, 1, size]
+        return array.reshape(array.shape[0], 1, 1, -1)
     if layout == "NCHW":
         return array.transpose(0, 2, 3, 1)
     if layout == "NCL":
@@ -30,6 +33,9 @@ def to_nhwc(array: Array, layout: str) -> Array:
 
 def from_nhwc(array: Array, layout: str) -> Array:
     """A 4-D NHWC array back in its ONNX layout."""
+    dims = row_major_shape(layout)
+    if dims is not None:
+        return array.reshape(array.shape[0], *dims)
     if layout == "NCHW":
         return array.transpose(0, 3, 1, 2)
     if layout == "NCL":

@@ -5,6 +5,7 @@ A failure here is a bug in a pass, not bad user input, so it raises
 """
 from __future__ import annotations
 
+from fixpoint.iospec import row_major_shape
 from fixpoint.ir import Graph
 from fixpoint.ops import registry
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
@@ -67,7 +68,8 @@ def _check_final(graph: Graph) -> list[str]:
             problems.append(f"{node.name} ({node.op}): outputs {node.outputs}")
     for name in graph.activation_names():
         value = graph.values[name]
-        if len(value.shape) != 4 or value.source_layout not in SOURCE_LAYOUTS or value.is_const:
+        if len(value.shape) != 4 or value.is_const or \
+                (value.source_layout not in SOURCE_LAYOUTS and row_major_shape(value.source_layout) is None):
             problems.append(f"activation '{name}': shape {value.shape}, "
                             f"layout {value.source_layout!r}")
     return problems

@@ -3,7 +3,10 @@
 Node attributes and constants are rewritten first, while every Value still
 has its ONNX shape (axes are mapped using the rank of the node's *output*,
 which earlier passes never alias away); then every activation Value becomes
-4-D NHWC with ``source_layout`` recording the ONNX layout of that name.
+4-D NHWC with ``source_layout`` recording the ONNX layout of that name. A rank-3 or rank-5
+activation keeps its ONNX row-major element order (NHWC [N, 1, 1, size], layout ``ND:...``):
+only ops that do not care where an element sits (elementwise, copy) take it, and their
+constants are expanded to the same order.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.frontend.errors import NormalizeError
+from fixpoint.iospec import ROW_MAJOR_RANKS, row_major_layout, row_major_stored
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import set_node_const
 from fixpoint.normalize.resolve_reshapes import nhwc_shape
@@ -35,6 +39,31 @@ def to_nhwc_data(data: np.ndarray, rank: int) -> np.ndarray:
     if rank == 4:
         return data.transpose(0, 2, 3, 1)
     return data.reshape(data.shape[0], 1, 1, data.shape[1])
+
+
+def _row_major_operand(graph: Graph, node: Node) -> None:
+    """A constant operand of an elementwise op on a row-major tensor: one value stays [1, 1, 1, 1],
+    anything else is broadcast to the whole sample and stored in the same row-major order."""
+    operand = graph.values[node.inputs[1]]
+    if not operand.is_const:
+        return
+    data = operand.data.astype(np.float32)
+    if data.size == 1:
+        data = data.reshape(1, 1, 1, 1)
+    else:
+        sample = [1, *graph.values[node.outputs[0]].shape[1:]]
+        data = np.broadcast_to(data, sample).reshape(row_major_stored(sample))
+    set_node_const(graph, node, 1, np.ascontiguousarray(data), f"{node.name}.operand")
+
+
+def _rewrite_row_major(graph: Graph, node: Node) -> None:
+    rewrite = _REWRITES.get(node.op)
+    if rewrite is _elementwise:
+        _row_major_operand(graph, node)
+    elif rewrite is not None:
+        shape = graph.values[node.outputs[0]].shape
+        raise NormalizeError(f"{node.name} ({node.op}): produces rank-{len(shape)} tensor '{node.outputs[0]}' "
+                             f"{shape}, stored row-major; this op needs a 2-D or 4-D tensor")
 
 
 def _conv2d(graph: Graph, node: Node) -> None:
@@ -110,11 +139,15 @@ _REWRITES: dict[str, Callable[[Graph, Node], None]] = registry.runtime_refs("lay
 def _convert_activation(graph: Graph, name: str) -> None:
     value = graph.values[name]
     rank = len(value.shape)
+    if rank in ROW_MAJOR_RANKS:
+        value.source_layout = row_major_layout(value.shape)
+        value.shape = row_major_stored(value.shape)
+        return
     if rank not in _SOURCE_LAYOUT:
         producer = graph.producer(name)
         where = f" (output of {producer.name} ({producer.op}))" if producer else " (graph input)"
-        raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only 2-D "
-                             "[N, C] and 4-D [N, C, H, W] activations are supported")
+        raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only activations "
+                             "of rank 2 to 5 are supported")
     value.shape = nhwc_shape(value.shape)
     # "NCL": a rank-3 tensor lifted to (N, C, 1, L) at the front door (fixpoint.frontend.lift_1d)
     value.source_layout = value.source_layout or _SOURCE_LAYOUT[rank]
@@ -123,6 +156,9 @@ def _convert_activation(graph: Graph, name: str) -> None:
 def run(graph: Graph) -> Graph:
     for node in graph.nodes:
         rank = _out_rank(graph, node)
+        if rank in ROW_MAJOR_RANKS:
+            _rewrite_row_major(graph, node)
+            continue
         if rank not in _SOURCE_LAYOUT:
             continue  # reported with the tensor name by _convert_activation
         rewrite = _REWRITES.get(node.op)

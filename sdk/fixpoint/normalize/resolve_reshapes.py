@@ -12,7 +12,8 @@ defined on the NCHW element order. For each reshape (chains collapsed first):
   so the FC reads the NHWC tensor directly, and the reshape disappears;
 * anything else changes the element order: each 4-D side is transposed to (from) the stored
   order that equals its ONNX row-major order, which makes the reshape itself layout-neutral
-  (transpose -> copy / alias -> transpose, see :func:`_reorder`). Ranks other than 2 and 4
+  (transpose -> copy / alias -> transpose, see :func:`_reorder`). A rank-3 or rank-5 side is
+  stored in its ONNX row-major order already (``fixpoint.iospec.row_major_layout``); other ranks
   are rejected, naming the node.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import numpy as np
 
 from fixpoint.frontend.errors import NormalizeError
+from fixpoint.iospec import ROW_MAJOR_RANKS, row_major_stored
 from fixpoint.ir import Graph, Node, Value
 from fixpoint.normalize.graph_edit import (prune, remove_node, replace_uses, set_node_const, unique_name,
                                           unique_node_name)
@@ -33,11 +35,11 @@ RESHAPE_OPS = registry.onnx_types_normalized_by("resolve_reshapes")
 
 
 def memory_order(shape: list[int]) -> np.ndarray | None:
-    """ONNX (row-major) flat index stored at each NHWC memory position; None if not 2-D/4-D."""
+    """ONNX (row-major) flat index stored at each NHWC memory position; None for an unsupported rank."""
     count = int(np.prod(shape))
     if len(shape) == 4:
         return np.arange(count).reshape(shape).transpose(0, 2, 3, 1).ravel()
-    if len(shape) == 2:
+    if len(shape) == 2 or len(shape) in ROW_MAJOR_RANKS:
         return np.arange(count)
     return None
 
@@ -47,6 +49,8 @@ def nhwc_shape(shape: list[int]) -> list[int] | None:
         return [shape[0], shape[2], shape[3], shape[1]]
     if len(shape) == 2:
         return [shape[0], 1, 1, shape[1]]
+    if len(shape) in ROW_MAJOR_RANKS:
+        return row_major_stored(shape)
     return None
 
 
@@ -97,8 +101,7 @@ def _resolve(graph: Graph, node: Node) -> None:
                                      (dst_order, "produces", dst, dst_shape)):
         if order is None:
             raise NormalizeError(f"{node.name} ({node.op}): {verb} rank-{len(shape)} tensor "
-                                 f"'{name}' {shape}; only 2-D [N, C], 3-D [N, C, L] and 4-D [N, C, H, W] "
-                                 "activations are supported")
+                                 f"'{name}' {shape}; only activations of rank 2 to 5 are supported")
     fc_consumers = _fc_consumers(graph, dst)
     if np.array_equal(src_order, dst_order):
         same_shape = nhwc_shape(src_shape) == nhwc_shape(dst_shape)

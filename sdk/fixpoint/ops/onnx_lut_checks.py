@@ -11,9 +11,9 @@ from fixpoint.ops.onnx_ops import _elementwise_check, _is_static, _rank, attr, c
 
 def _lut_check(node: Node, graph: Graph) -> str | None:
     """Sigmoid / Tanh / HardSigmoid / HardSwish / Elu / Selu / Celu / Gelu / Softplus / Softsign / Mish /
-    Exp / Log / Sqrt / Reciprocal / Abs / Neg / Erf: an activation of rank 2 or 4, computed by a table of
+    Exp / Log / Sqrt / Reciprocal / Abs / Neg / Erf: an activation of rank 2 to 5, computed by a table of
     its quantized values (Gelu approximate none or tanh, Celu alpha not 0)."""
-    if _rank(graph, node.inputs[0]) not in (2, 4):
+    if _rank(graph, node.inputs[0]) not in (2, 3, 4, 5):
         return f"input of rank {_rank(graph, node.inputs[0])}"
     approximate = attr(node, "approximate", "none")
     approximate = approximate.decode() if isinstance(approximate, bytes) else approximate

@@ -5,10 +5,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from fixpoint.iospec import ROW_MAJOR_RANKS
 from fixpoint.ir import Graph, Node
 
 # Activation ranks the runtime's tensor model stores (plan_layout maps them to NHWC).
 MOVEMENT_RANKS = (2, 4)
+# Ranks a Gather result may have (rank 3 and 5 are stored in their ONNX row-major order).
+GATHER_RESULT_RANKS = (2, 3, 4, 5)
+
+
+def reduced_transpose(shape: list[int], perm: list[int]) -> tuple[list[int], list[int]] | None:
+    """A transpose of a row-major tensor as one of at most 4 dims: axes of extent 1 dropped, axes
+    that stay neighbours in the output merged. Returns (row-major input dims, perm over them),
+    padded in front with extent-1 dims to 4; None when more than 4 groups of axes move."""
+    kept = [a for a in perm if shape[a] != 1]
+    groups: list[list[int]] = []
+    for axis in kept:
+        if groups and groups[-1][-1] + 1 == axis:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    if len(groups) > 4:
+        return None
+    by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    dims = [int(np.prod([shape[a] for a in groups[g]])) for g in by_input]
+    order = [by_input.index(g) for g in range(len(groups))]   # output group k reads input group order[k]
+    pad = 4 - len(groups)
+    return [1] * pad + dims, list(range(pad)) + [pad + o for o in order]
 
 
 def _helpers():
@@ -34,14 +57,17 @@ def _const_ints(graph: Graph, node: Node, index: int, attr_name: str) -> list[in
 
 
 def _transpose_check(node: Node, graph: Graph) -> str | None:
-    """Transpose: any permutation of a 2-D or 4-D activation."""
-    problem = _rank_problem(graph, node)
-    if problem:
-        return problem
-    rank = len(graph.values[node.inputs[0]].shape)
+    """Transpose: any permutation of a 2-D or 4-D activation; of a rank-3 or rank-5 one when the axes
+    that move form at most 4 groups (extent-1 axes dropped, axes that stay neighbours merged)."""
+    shape = graph.values[node.inputs[0]].shape
+    rank = len(shape)
+    if rank not in MOVEMENT_RANKS and rank not in ROW_MAJOR_RANKS:
+        return f"rank-{rank} input"
     perm = node.attrs.get("perm", list(range(rank))[::-1])
     if sorted(int(p) % rank if -rank <= int(p) < rank else -1 for p in perm) != list(range(rank)):
         return f"perm={list(perm)} is not a permutation of {rank} axes"
+    if rank in ROW_MAJOR_RANKS and reduced_transpose(shape, [int(p) % rank for p in perm]) is None:
+        return f"perm={list(perm)} of {shape} moves more than 4 groups of axes"
     return None
 
 
@@ -67,9 +93,11 @@ def slice_arguments(graph: Graph, node: Node) -> tuple[list[int], list[int], lis
 
 
 def _slice_check(node: Node, graph: Graph) -> str | None:
-    """Slice: a 2-D or 4-D activation, constant starts / ends / axes / steps (any sign, steps
-    non-zero), no empty result."""
-    problem = _rank_problem(graph, node)
+    """Slice: a 2-D or 4-D activation, or a rank-3 or rank-5 one cut along one non-batch axis,
+    constant starts / ends / axes / steps (any sign, steps non-zero), no empty result."""
+    shape = graph.values[node.inputs[0]].shape
+    row_major = len(shape) in ROW_MAJOR_RANKS
+    problem = None if row_major else _rank_problem(graph, node)
     if problem:
         return problem
     args = slice_arguments(graph, node)
@@ -85,6 +113,11 @@ def _slice_check(node: Node, graph: Graph) -> str | None:
         return "a step is 0"
     if 0 in graph.values[node.outputs[0]].shape:
         return "the result is empty"
+    if row_major:
+        cut = [a for a, start, end, step in zip(axes, starts, ends, steps)
+               if slice(start, end, step).indices(shape[a]) != (0, shape[a], 1)]
+        if len(cut) > 1 or 0 in cut:
+            return f"cuts axes {cut} of a rank-{len(shape)} tensor (one non-batch axis at most)"
     return None
 
 
@@ -104,15 +137,17 @@ def split_sizes(graph: Graph, node: Node) -> list[int] | None:
 
 
 def _split_check(node: Node, graph: Graph) -> str | None:
-    """Split: a 2-D or 4-D activation along any axis, constant split sizes (input, attribute or
-    num_outputs), no empty output."""
-    problem = _rank_problem(graph, node)
+    """Split: a 2-D or 4-D activation along any axis, a rank-3 or rank-5 one along a non-batch axis,
+    constant split sizes (input, attribute or num_outputs), no empty output."""
+    rank = len(graph.values[node.inputs[0]].shape)
+    problem = None if rank in ROW_MAJOR_RANKS else _rank_problem(graph, node)
     if problem:
         return problem
-    rank = len(graph.values[node.inputs[0]].shape)
     axis = node.attrs.get("axis", 0)
     if not isinstance(axis, int) or not -rank <= axis < rank:
         return f"axis={axis} is out of range for a rank-{rank} tensor"
+    if rank in ROW_MAJOR_RANKS and axis % rank == 0:
+        return f"axis {axis} is the batch axis of a rank-{rank} tensor"
     sizes = split_sizes(graph, node)
     if sizes is None:
         return "split sizes are not constant"
@@ -214,14 +249,18 @@ def gather_indices(graph: Graph, node: Node) -> tuple[int, list[int], bool] | No
 
 def _gather_check(node: Node, graph: Graph) -> str | None:
     """Gather: constant indices (a scalar drops the axis, a 1-D list keeps it) into a 2-D or 4-D
-    activation, result of rank 2 or 4, a list split into at most 8 arithmetic runs (slices + concat)."""
-    problem = _rank_problem(graph, node)
+    activation, or along a non-batch axis of a rank-3 or rank-5 one, result of rank 2 to 5, a list split
+    into at most 8 arithmetic runs (slices + concat)."""
+    shape = graph.values[node.inputs[0]].shape
+    row_major = len(shape) in ROW_MAJOR_RANKS
+    problem = None if row_major else _rank_problem(graph, node)
     if problem:
         return problem
-    shape = graph.values[node.inputs[0]].shape
     axis = node.attrs.get("axis", 0)
     if not isinstance(axis, int) or not -len(shape) <= axis < len(shape):
         return f"axis={axis} is out of range for a rank-{len(shape)} tensor"
+    if row_major and axis % len(shape) == 0:
+        return f"axis {axis} is the batch axis of a rank-{len(shape)} tensor"
     found = gather_indices(graph, node)
     if found is None:
         return "indices are not constant"
@@ -232,7 +271,7 @@ def _gather_check(node: Node, graph: Graph) -> str | None:
     if any(not 0 <= i < shape[axis] for i in indices):
         return f"an index is outside axis {axis} of length {shape[axis]}"
     out_rank = len(graph.values[node.outputs[0]].shape)
-    if out_rank not in MOVEMENT_RANKS:
+    if out_rank not in GATHER_RESULT_RANKS:
         return f"rank-{out_rank} result"
     if len(index_runs(indices)) > MAX_GATHER_RUNS:
         return f"{len(index_runs(indices))} index runs (at most {MAX_GATHER_RUNS})"

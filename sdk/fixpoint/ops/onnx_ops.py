@@ -230,13 +230,15 @@ def _leaky_relu_check(node: Node, graph: Graph) -> str | None:
 
 
 def _elementwise_check(node: Node, graph: Graph) -> str | None:
-    """Add / Mul: activations of rank 2 or 4 with numpy broadcasting, or an activation and a
-    constant that does not enlarge it."""
+    """Add / Mul: activations of rank 2 or 4 with numpy broadcasting, or of rank 3 or 5 of one shape,
+    or an activation and a constant that does not enlarge it."""
     a, b = node.inputs[0], node.inputs[1]
     acts = [n for n in (a, b) if not _is_static(graph, n)]
     ranks = {_rank(graph, n) for n in acts}
-    if not ranks <= {2, 4} or len(ranks) != 1:
+    if not ranks <= {2, 3, 4, 5} or len(ranks) != 1:
         return f"activation ranks {sorted(ranks)}"
+    if len(acts) == 2 and ranks <= {3, 5} and graph.values[a].shape != graph.values[b].shape:
+        return f"rank-{_rank(graph, a)} activations of shapes {graph.values[a].shape} and {graph.values[b].shape}"
     if len(acts) == 1:
         const = b if acts[0] == a else a
         act_shape = graph.values[acts[0]].shape

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cparams import layer_arrays_for_c, layer_struct, graph_struct, tensor_struct
+from ..iospec import row_major_shape
 from ..ir import ModelError
 from ..memory import check_arena
 from ..plan import DTYPES, Plan, PlanTensor
@@ -283,6 +284,12 @@ def _io_tensor(plan: Plan, tensor_index: int) -> PlanTensor:
 
 def _to_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
     sample = tuple(t.shape[1:])
+    dims = row_major_shape(t.source_layout)
+    if dims is not None:  # stored in the ONNX row-major order
+        if list(x.shape[1:]) != dims:
+            raise SimulationError(f"tensor '{t.name}' expects [B, {', '.join(map(str, dims))}] "
+                                  f"(ONNX layout {t.source_layout}), got shape {list(x.shape)}")
+        return x.reshape(x.shape[0], *sample)
     layouts = {"NCHW": (4, lambda a: a.transpose(0, 2, 3, 1)), "NHWC": (4, lambda a: a),
                "NC": (2, lambda a: a.reshape(a.shape[0], *sample)),
                "NCL": (3, lambda a: a.transpose(0, 2, 1)[:, None])}
@@ -296,6 +303,9 @@ def _to_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
 
 
 def _from_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
+    dims = row_major_shape(t.source_layout)
+    if dims is not None:
+        return x.reshape(x.shape[0], *dims)
     if t.source_layout == "NCHW":
         return x.transpose(0, 3, 1, 2)
     if t.source_layout == "NC":
