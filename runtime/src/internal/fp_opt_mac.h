@@ -42,9 +42,16 @@
  * sizes a board's scratch on the host), used on FP_OPT_HOST_SIMD builds. */
 static inline int fp_conv2d_s8_opt_transposed(const fp_conv2d_params_t *p)
 {
-    const int64_t k = (int64_t)p->filter.h * p->filter.w * p->filter.c;
-    return p->groups == 1 && p->filter.h > 0 && p->filter.w > 0 && p->filter.c > 0 && p->output.c > 0
-        && k <= FP_CONV_OPT_WIN_MAX && k * p->output.c <= FP_CONV_OPT_WT_MAX
+    const fp_dims_t *f = &p->filter;
+    int32_t k;
+    /* any params (also unvalidated ones): bound every factor before multiplying */
+    if (p->groups != 1 || f->h <= 0 || f->w <= 0 || f->c <= 0 || f->h > FP_CONV_OPT_WIN_MAX
+        || f->w > FP_CONV_OPT_WIN_MAX || f->c > FP_CONV_OPT_WIN_MAX || p->output.c <= 0
+        || p->output.c > FP_CONV_OPT_WT_MAX) {
+        return 0;
+    }
+    k = f->h * f->w * f->c; /* <= 64^3 */
+    return k <= FP_CONV_OPT_WIN_MAX && k * p->output.c <= FP_CONV_OPT_WT_MAX
         && p->input_offset >= -INT8_MAX && p->input_offset <= -INT8_MIN;
 }
 
