@@ -12,6 +12,7 @@ import numpy as np
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const
 from fixpoint.ops.onnx_ops import reduce_axes
+from fixpoint.ops.onnx_shape_checks import conv_transpose_pads
 
 # ONNX axis -> NHWC axis, by ONNX rank (the plan_layout convention)
 _AXIS_MAP = {4: {0: 0, 1: 3, 2: 1, 3: 2}, 2: {0: 0, 1: 3}}
@@ -41,7 +42,7 @@ def _conv_transpose(graph: Graph, node: Node) -> None:
     bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
         add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
     oihw = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
-    pads = [int(p) for p in node.attrs.get("pads", [0, 0, 0, 0])]
+    pads, _ = conv_transpose_pads(node, graph)  # auto_pad / output_shape made explicit
     node.op, node.inputs = "transpose_conv2d", [node.inputs[0], oihw, bias]
     node.attrs = {"strides": [int(s) for s in node.attrs.get("strides", [1, 1])],
                   "dilations": [int(d) for d in node.attrs.get("dilations", [1, 1])],

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fixpoint.ir import Graph, Node
-from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem,
+from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem, conv_transpose_pads_problem,
                                             conv_shapes_problem, pool_window_problem,
                                             window_problem)
 
@@ -376,20 +376,15 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
 
 def _conv_transpose_check(node: Node, graph: Graph) -> str | None:
     """ConvTranspose: 2-D (4-D tensors), constant weights and bias, group 1, strides, dilations,
-    explicit pads (or auto_pad NOTSET / VALID), output_padding, no output_shape attribute."""
+    output_padding, explicit pads or auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER) or the
+    output_shape attribute (pads generated as ONNX specifies)."""
     if _rank(graph, node.inputs[0]) != 4:
         return f"{_rank(graph, node.inputs[0]) - 2}-D transposed convolution"
     if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
         return "weights or bias are not constant"
     if int(attr(node, "group", 1)) != 1:
         return f"group={attr(node, 'group')}"
-    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        return f"auto_pad={attr(node, 'auto_pad')}"
-    if attr(node, "output_shape") is not None:
-        return "output_shape attribute (give pads and output_padding)"
-    if any(int(p) < 0 for p in attr(node, "pads", []) or []):
-        return f"negative pads {attr(node, 'pads')}"
-    return None
+    return conv_transpose_pads_problem(node, graph)
 
 
 def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:
