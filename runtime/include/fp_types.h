@@ -362,12 +362,14 @@ typedef struct {
     int32_t ratio_den[2];
 } fp_resize_params_t;
 
-/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV),
- * groups 1: filter dims OHWI [C_out, KH, KW, C_in]. Output (oy, ox) sums
- * input (iy, ix) x filter tap (ky, kx) wherever
- * oy + pad_top = iy * stride_h + ky * dilation_h (same for x); pad_top /
- * pad_left crop the start of the full output, its end is implied by the
- * output dims (so ONNX output_padding is in the output dims). */
+/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV):
+ * filter dims OHWI [C_out, KH, KW, C_in / groups]. Output (oy, ox) of channel
+ * oc sums input (iy, ix) x filter tap (ky, kx) over the input channels of
+ * oc's group (g = oc / (C_out / groups): channels g * C_in/groups ...)
+ * wherever oy + pad_top = iy * stride_h + ky * dilation_h (same for x);
+ * pad_top / pad_left crop the start of the full output, its end is implied by
+ * the output dims (so ONNX output_padding is in the output dims). groups =
+ * C_in = C_out is the depthwise transposed convolution. */
 typedef struct {
     fp_dims_t input;
     fp_dims_t filter;
@@ -378,6 +380,7 @@ typedef struct {
     int32_t dilation_w;
     int32_t pad_top;
     int32_t pad_left;
+    int32_t groups;        /* >= 1, C_in % groups == 0 and C_out % groups == 0 */
     int32_t input_offset;  /* -input_zero_point; 0 for s16 */
     int32_t output_offset; /* +output_zero_point; 0 for s16 */
     int32_t act_min;
