@@ -7,5 +7,5 @@ fp_status_t fp_describe_add(const fp_graph_t *graph, const fp_layer_t *layer, ui
 {
     const fp_add_params_t *p = &layer->params.add;
     (void)graph;
-    return fp_need_binary(layer, &p->input1, &p->input2, &p->output, act, need);
+    return fp_io_binary(layer, &p->input1, &p->input2, &p->output, act, need);
 }

@@ -20,11 +20,11 @@ fp_status_t fp_describe_concat(const fp_graph_t *graph, const fp_layer_t *layer,
         if (count == 0) {
             return FP_ERR_ARG;
         }
-        fp_need_in(need, i, count, act);
+        fp_io_set_in(need, i, count, act);
         axis_total += (uint64_t)p->axis_size[i];
     }
     /* axis_total < 2^34: the product stays below 2^64 before capping. */
     axis_total = axis_total > FP_COUNT_CAP ? FP_COUNT_CAP : axis_total;
-    fp_need_out(need, fp_mul_count(fp_mul_count(axis_total, p->outer), p->inner), act);
+    fp_io_set_out(need, fp_mul_count(fp_mul_count(axis_total, p->outer), p->inner), act);
     return FP_OK;
 }

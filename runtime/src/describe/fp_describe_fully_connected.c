@@ -9,6 +9,6 @@ fp_status_t fp_describe_fully_connected(const fp_graph_t *graph, const fp_layer_
 {
     const fp_fully_connected_params_t *p = &layer->params.fully_connected;
     (void)graph;
-    return fp_need_unary(need, fp_mul_count(fp_mul_count(1, p->batches), p->depth),
+    return fp_io_unary(need, fp_mul_count(fp_mul_count(1, p->batches), p->depth),
                          fp_mul_count(fp_mul_count(1, p->batches), p->out_channels), act);
 }

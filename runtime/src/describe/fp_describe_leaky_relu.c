@@ -8,5 +8,5 @@ fp_status_t fp_describe_leaky_relu(const fp_graph_t *graph, const fp_layer_t *la
 {
     uint64_t count = fp_mul_count(1, layer->params.leaky_relu.size);
     (void)graph;
-    return fp_need_unary(need, count, count, act);
+    return fp_io_unary(need, count, count, act);
 }

@@ -7,5 +7,5 @@ fp_status_t fp_describe_lut(const fp_graph_t *graph, const fp_layer_t *layer, ui
 {
     uint64_t count = fp_mul_count(1, layer->params.lut.size);
     (void)graph;
-    return fp_need_unary(need, count, count, act);
+    return fp_io_unary(need, count, count, act);
 }

@@ -9,5 +9,5 @@ fp_status_t fp_describe_minmax(const fp_graph_t *graph, const fp_layer_t *layer,
 {
     const fp_minmax_params_t *p = &layer->params.minmax;
     (void)graph;
-    return fp_need_binary(layer, &p->input1, &p->input2, &p->output, act, need);
+    return fp_io_binary(layer, &p->input1, &p->input2, &p->output, act, need);
 }

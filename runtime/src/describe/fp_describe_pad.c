@@ -6,6 +6,6 @@
 fp_status_t fp_describe_pad(const fp_graph_t *graph, const fp_layer_t *layer, uint8_t act, fp_io_need_t *need)
 {
     (void)graph;
-    return fp_need_unary(need, fp_dims_count(&layer->params.pad.input),
-                         fp_dims_count(&layer->params.pad.output), act);
+    return fp_io_unary(need, fp_io_dims_count(&layer->params.pad.input),
+                         fp_io_dims_count(&layer->params.pad.output), act);
 }

@@ -15,7 +15,7 @@ fp_status_t fp_describe_requantize(const fp_graph_t *graph, const fp_layer_t *la
     }
     need->n_in = 1;
     count = fp_mul_count(1, layer->params.requantize.size);
-    fp_need_in(need, 0, count, graph->tensors[layer->inputs[0]].dtype);
-    fp_need_out(need, count, layer->out_dtype);
+    fp_io_set_in(need, 0, count, graph->tensors[layer->inputs[0]].dtype);
+    fp_io_set_out(need, count, layer->out_dtype);
     return FP_OK;
 }

@@ -8,6 +8,6 @@ fp_status_t fp_describe_softmax(const fp_graph_t *graph, const fp_layer_t *layer
 {
     const fp_softmax_params_t *p = &layer->params.softmax;
     (void)graph;
-    return fp_need_unary(need, fp_mul_count(fp_mul_count(1, p->rows), p->depth),
+    return fp_io_unary(need, fp_mul_count(fp_mul_count(1, p->rows), p->depth),
                          fp_mul_count(fp_mul_count(1, p->rows), p->depth), act);
 }

@@ -7,6 +7,6 @@ fp_status_t fp_describe_transpose(const fp_graph_t *graph, const fp_layer_t *lay
                                   fp_io_need_t *need)
 {
     (void)graph;
-    return fp_need_unary(need, fp_dims_count(&layer->params.transpose.input),
-                         fp_dims_count(&layer->params.transpose.input), act);
+    return fp_io_unary(need, fp_io_dims_count(&layer->params.transpose.input),
+                         fp_io_dims_count(&layer->params.transpose.input), act);
 }

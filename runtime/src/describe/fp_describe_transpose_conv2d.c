@@ -8,6 +8,6 @@ fp_status_t fp_describe_transpose_conv2d(const fp_graph_t *graph, const fp_layer
                                          fp_io_need_t *need)
 {
     (void)graph;
-    return fp_need_unary(need, fp_dims_count(&layer->params.transpose_conv2d.input),
-                         fp_dims_count(&layer->params.transpose_conv2d.output), act);
+    return fp_io_unary(need, fp_io_dims_count(&layer->params.transpose_conv2d.input),
+                         fp_io_dims_count(&layer->params.transpose_conv2d.output), act);
 }
