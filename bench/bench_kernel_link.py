@@ -49,6 +49,12 @@ BASELINE = RESULTS / "kernel_link_baseline.json"
 # the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
 KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
 ADAPTER_SYMBOL = re.compile(r"^fp_(?:run|need)_[a-z0-9_]+$")
+# The describe functions (an op's arena bounds, linked with its entry) and the executor's own code.
+DESCRIBE_SYMBOL = re.compile(r"^fp_describe_[a-z0-9_]+$")
+EXECUTOR_SYMBOL = re.compile(r"^fp_graph_(?:run|run_layer|scratch_size)$")
+# The same table measured on the commit before describe functions moved into the resolver entries
+# (a2e079f: the executor's fp_describe switch had a case for every op), for the "previous" columns.
+PREVIOUS = RESULTS / "kernel_link_pre_describe.json"
 
 log = logging.getLogger("bench_kernel_link")
 
@@ -84,10 +90,13 @@ def measure(model: str, board_name: str, work: Path) -> dict:
     nm = shutil.which(board.compiler.tool("nm")) or board.compiler.tool("nm")
     kernels = symbol_sizes(image, nm, KERNEL_SYMBOL)
     adapters = symbol_sizes(image, nm, ADAPTER_SYMBOL)
+    describes = symbol_sizes(image, nm, DESCRIBE_SYMBOL)
+    executor = symbol_sizes(image, nm, EXECUTOR_SYMBOL)
     pairs = sorted({f"{layer.op}/{layer.datapath}" for layer in plan.layers})
     return {"model": model, "text": size.text, "data": size.data, "bss": size.bss, "flash": size.flash,
             "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values()),
-            "adapter_bytes": sum(adapters.values()), "weight_bytes": plan_weight_bytes(image, nm)}
+            "adapter_bytes": sum(adapters.values()), "describe_bytes": sum(describes.values()),
+            "executor_bytes": sum(executor.values()), "weight_bytes": plan_weight_bytes(image, nm)}
 
 
 def plan_weight_bytes(image: Path, nm_tool: str) -> int:
@@ -95,32 +104,44 @@ def plan_weight_bytes(image: Path, nm_tool: str) -> int:
     return sum(symbol_sizes(image, nm_tool, re.compile(r"^[a-z0-9_]+_consts$"), kinds="tTrR").values())
 
 
-def render(rows: list[dict], board: str, baseline: dict | None, command: str) -> str:
+def render(rows: list[dict], board: str, baseline: dict | None, command: str, previous: dict | None = None) -> str:
     base = {r["model"]: r for r in (baseline or {}).get("rows", [])}
+    prev = {r["model"]: r for r in (previous or {}).get("rows", [])}
     lines = [f"# Flash per example and zoo model on {board}: a model links only its kernels", "",
              f"* command: `{command}` ({datetime.date.today().isoformat()})",
              "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
              "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
              "* each model calibrated with default options for the board, built like `fixpoint deploy`"]
+    lines.append("* describe bytes = the `fp_describe_<member>` functions (each linked op's arena bounds); "
+                 "executor bytes = `fp_graph_run`, `fp_graph_run_layer`, `fp_graph_scratch_size`")
     if baseline:
         lines.append(f"* before: {baseline.get('label', 'baseline')}")
+    if previous:
+        lines.append(f"* previous: {previous.get('label', 'previous')}")
     lines.append("")
     head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | kernels linked | kernel bytes "
-            "| adapter bytes |")
-    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| adapter bytes | describe bytes | executor bytes |")
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if baseline:
         head += " flash before | kernel bytes before | flash saved |"
         rule += "---:|---:|---:|"
+    if previous:
+        head += " flash previous | saved vs previous |"
+        rule += "---:|---:|"
     lines += [head, rule]
     for r in rows:
         line = (f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
                 f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {len(r['kernels'])} | {r['kernel_bytes']:,} | "
-                f"{r.get('adapter_bytes', 0):,} |")
+                f"{r.get('adapter_bytes', 0):,} | {r.get('describe_bytes', 0):,} | {r.get('executor_bytes', 0):,} |")
         if baseline and r["model"] in base:
             b = base[r["model"]]
             line += f" {b['flash']:,} | {b['kernel_bytes']:,} | {b['flash'] - r['flash']:,} |"
         elif baseline:
             line += " - | - | - |"
+        if previous and r["model"] in prev:
+            line += f" {prev[r['model']]['flash']:,} | {prev[r['model']]['flash'] - r['flash']:,} |"
+        elif previous:
+            line += " - | - |"
         lines.append(line)
     lines += ["", "Kernels in each image (bytes):", ""]
     for r in rows:
@@ -149,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="", help="comma separated example names (default: all)")
     parser.add_argument("--baseline", type=Path, default=BASELINE if BASELINE.is_file() else None,
                         help="JSON of an earlier run to compare with (default %(default)s; 'none' for no comparison)")
+    parser.add_argument("--previous", type=Path, default=PREVIOUS if PREVIOUS.is_file() else None,
+                        help="a second earlier JSON to compare with (default %(default)s; 'none' for none)")
     parser.add_argument("--label", default="this build", help="what this run measures (stored in the JSON)")
     parser.add_argument("--out", type=Path, default=RESULTS / "kernel_link.md", help="markdown table (.json beside)")
     args = parser.parse_args(argv)
@@ -156,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     models = [m for m in args.models.split(",") if m] or all_models()
     use_baseline = args.baseline is not None and str(args.baseline) != "none"
     baseline = json.loads(args.baseline.read_text()) if use_baseline else None
+    use_previous = args.previous is not None and str(args.previous) != "none"
+    previous = json.loads(args.previous.read_text()) if use_previous else None
     with tempfile.TemporaryDirectory(prefix="fixpoint-kernel-link-") as tmp:
         rows = [measure(m, args.board, Path(tmp)) for m in models]
     command = " ".join(["bench/bench_kernel_link.py", *(argv if argv is not None else sys.argv[1:])])
-    text = render(rows, args.board, baseline, command)
+    text = render(rows, args.board, baseline, command, previous)
     write_atomic(args.out, text)
     write_atomic(args.out.with_suffix(".json"), json.dumps(
         {"board": args.board, "label": args.label, "rows": rows}, indent=1) + "\n")

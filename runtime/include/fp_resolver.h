@@ -8,13 +8,19 @@
  *
  *   - The generated model code (codegen_templates/model.c.j2) emits a table
  *     with the pairs its plan uses, e.g.
- *         { FP_OP_CONV2D, FP_DP_S8, fp_run_conv2d_s8, fp_need_conv2d_s8 },
- *         { FP_OP_ADD, FP_DP_S8, fp_run_add_s8, NULL },
+ *         { FP_OP_CONV2D, FP_DP_S8, fp_run_conv2d_s8, fp_need_conv2d_s8, fp_describe_conv2d },
+ *         { FP_OP_ADD, FP_DP_S8, fp_run_add_s8, NULL, fp_describe_add },
  *   - fp_kernels_all() (runtime/src/graph/fp_kernels_all.c) is the table of
  *     every line of FP_KERNEL_LIST; the host simulator runs with it.
  *
- * Every entry function has one of the two types of fp_types.h
- * (fp_kernel_run_fn_t, fp_kernel_scratch_fn_t). They are small adapters,
+ * The executor has no per-op code either: the bytes a layer's kernel reads
+ * and writes (for the arena bounds checks) come from the entry's describe
+ * function, fp_describe_<member> (runtime/src/describe/, one per params union
+ * member, declared below), so an op's bounds logic is linked only where a
+ * table names the op, like its kernel.
+ *
+ * The run and scratch entry functions (fp_kernel_run_fn_t,
+ * fp_kernel_scratch_fn_t of fp_types.h) are small adapters,
  * defined below from FP_KERNEL_LIST as static inline functions: a translation
  * unit emits only those whose address it takes, and no new external symbol
  * appears. fp_run_<name> passes the layer's params, tensors, weights and bias
@@ -37,7 +43,8 @@
  *           fp_run_<name> / fp_need_<name>, the names the code generator
  *           emits; tests/sim/test_sim_resolver.py checks the list against
  *           RUNTIME_OPS (pairs and kernel per datapath)
- *   member  the fp_layer_params_t union member the kernel's params live in
+ *   member  the fp_layer_params_t union member the kernel's params live in;
+ *           the row's describe function is fp_describe_<member>
  *   kernel  the C kernel (RUNTIME_OPS[op].kernels[datapath]); s4 activation-
  *           only ops run the int8 kernel
  * A new family (a new kernel signature) needs one FP_ADAPT_<family> macro and
@@ -138,6 +145,34 @@
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp)
 /* clang-format on */
+/* ---- describe functions, one per params union member ----------------------- */
+
+/* fp_kernel_describe_fn_t (fp_types.h): the arena bytes of a layer whose
+ * params are that member, for the executor's bounds checks. External
+ * functions (runtime/src/describe/fp_describe_<member>.c), each in its own
+ * section: an image holds those its table names. */
+#define FP_DECLARE_DESCRIBE(member) \
+    fp_status_t fp_describe_##member(const fp_graph_t *graph, const fp_layer_t *layer, uint8_t act, \
+                                     fp_io_need_t *need);
+FP_DECLARE_DESCRIBE(conv2d)
+FP_DECLARE_DESCRIBE(depthwise_conv2d)
+FP_DECLARE_DESCRIBE(fully_connected)
+FP_DECLARE_DESCRIBE(add)
+FP_DECLARE_DESCRIBE(mul)
+FP_DECLARE_DESCRIBE(pool)
+FP_DECLARE_DESCRIBE(softmax)
+FP_DECLARE_DESCRIBE(concat)
+FP_DECLARE_DESCRIBE(pad)
+FP_DECLARE_DESCRIBE(leaky_relu)
+FP_DECLARE_DESCRIBE(requantize)
+FP_DECLARE_DESCRIBE(lut)
+FP_DECLARE_DESCRIBE(prelu)
+FP_DECLARE_DESCRIBE(minmax)
+FP_DECLARE_DESCRIBE(transpose)
+FP_DECLARE_DESCRIBE(resize)
+FP_DECLARE_DESCRIBE(slice)
+FP_DECLARE_DESCRIBE(transpose_conv2d)
+FP_DECLARE_DESCRIBE(reduce)
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */
 
@@ -224,7 +259,7 @@ static inline fp_status_t fp_run_requantize_by_dtype(const fp_layer_t *layer, co
 
 /* One table row of an FP_KERNEL_LIST line (fp_kernels_all.c). */
 #define FP_KERNEL_ROW(family, OP, DP, name, member, kernel) \
-    { FP_OP_##OP, FP_DP_##DP, fp_run_##name, FP_NEED_##family(name) },
+    { FP_OP_##OP, FP_DP_##DP, fp_run_##name, FP_NEED_##family(name), fp_describe_##member },
 
 /* Every adapter of the list (static inline: emitted only where used). */
 #define FP_KERNEL_ADAPTER(family, OP, DP, name, member, kernel) FP_ADAPT_##family(name, member, kernel)

@@ -108,14 +108,16 @@ fp_status_t fp_depthwise_conv2d_s16_acc32(const fp_depthwise_conv2d_params_t *pa
                                           const int32_t *bias, int16_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s16_acc32_scratch_size(const fp_depthwise_conv2d_params_t *params);
 
-/* ---- transposed conv2d: filter OHWI [C_out, KH, KW, C_in], groups 1 ---- */
+/* ---- transposed conv2d: filter OHWI [C_out, KH, KW, C_in / groups] ---- */
 /* dims >= 1 with counts <= 2^31 - 1, output.n = input.n, output.c = filter.n,
- * filter.c = input.c; strides, dilations >= 1, pad_top / pad_left >= 0 (the
+ * groups >= 1 dividing input.c and filter.n, filter.c = input.c / groups
+ * (groups = C_in = C_out: depthwise); strides, dilations >= 1,
+ * pad_top / pad_left >= 0 (the
  * cropped start of the full output); requant n = 1 or C_out, legal for the
  * datapath's accumulator (docs/rounding.md); s8 / s4: input_offset in
  * [-16777087, 16777088], any int32 output_offset, act range in int8, int32
  * bias or NULL; s16: offsets 0, act range in int16, int64 bias or NULL.
- * Scratch: 0 bytes (s8, s16), KH * KW * C_in bytes (s4). */
+ * Scratch: 0 bytes (s8, s16), KH * KW * C_in / groups bytes (s4). */
 fp_status_t fp_transpose_conv2d_s8(const fp_transpose_conv2d_params_t *params, const int8_t *input,
                                    const int8_t *filter, const int32_t *bias, int8_t *output,
                                    void *scratch);

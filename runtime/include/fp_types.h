@@ -74,6 +74,10 @@ typedef enum {
     FP_OP_TRANSPOSE_CONV2D = 20,
     FP_OP_REDUCE = 21
 } fp_op_t;
+/* One more than the largest fp_op_t: the executor reports an op value at or
+ * above it as FP_ERR_UNSUPPORTED (unknown), a smaller one that the graph's
+ * resolver lacks as FP_ERR_UNRESOLVED. */
+#define FP_OP_COUNT 22
 
 /* What fp_reduce_* computes over the reduced axes. */
 typedef enum {
@@ -358,12 +362,14 @@ typedef struct {
     int32_t ratio_den[2];
 } fp_resize_params_t;
 
-/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV),
- * groups 1: filter dims OHWI [C_out, KH, KW, C_in]. Output (oy, ox) sums
- * input (iy, ix) x filter tap (ky, kx) wherever
- * oy + pad_top = iy * stride_h + ky * dilation_h (same for x); pad_top /
- * pad_left crop the start of the full output, its end is implied by the
- * output dims (so ONNX output_padding is in the output dims). */
+/* transposed 2-D convolution (ONNX ConvTranspose, TFLite TRANSPOSE_CONV):
+ * filter dims OHWI [C_out, KH, KW, C_in / groups]. Output (oy, ox) of channel
+ * oc sums input (iy, ix) x filter tap (ky, kx) over the input channels of
+ * oc's group (g = oc / (C_out / groups): channels g * C_in/groups ...)
+ * wherever oy + pad_top = iy * stride_h + ky * dilation_h (same for x);
+ * pad_top / pad_left crop the start of the full output, its end is implied by
+ * the output dims (so ONNX output_padding is in the output dims). groups =
+ * C_in = C_out is the depthwise transposed convolution. */
 typedef struct {
     fp_dims_t input;
     fp_dims_t filter;
@@ -374,6 +380,7 @@ typedef struct {
     int32_t dilation_w;
     int32_t pad_top;
     int32_t pad_left;
+    int32_t groups;        /* >= 1, C_in % groups == 0 and C_out % groups == 0 */
     int32_t input_offset;  /* -input_zero_point; 0 for s16 */
     int32_t output_offset; /* +output_zero_point; 0 for s16 */
     int32_t act_min;
@@ -458,18 +465,41 @@ typedef struct {
     uint8_t out_dtype;   /* fp_dtype_t of out */
 } fp_kernel_io_t;
 
+/* What a layer's kernel reads and writes in the arena, in bytes per tensor,
+ * as an entry's describe function computes it from the layer's params (not
+ * from the tensors' dims). fp_graph_run_layer checks it against the tensors
+ * before the kernel runs. */
+typedef struct {
+    uint32_t n_in;          /* arena inputs the kernel reads, 1..8 */
+    uint64_t in_bytes[8];   /* bytes read from input i (0: invalid params) */
+    uint8_t in_dtype[8];    /* fp_dtype_t input i must have */
+    uint64_t out_bytes;     /* bytes written to the output (0: invalid params) */
+    uint8_t out_dtype;      /* fp_dtype_t the output must have */
+    uint8_t const_in1;      /* 1: in[1] is the layer's constant `weights` (a binary op with one arena input) */
+} fp_io_need_t;
+
 /* Runs the kernel of `layer` on `io` (scratch: the graph's scratch buffer,
  * at least scratch_size(layer) bytes). The one type of every table entry. */
 typedef fp_status_t (*fp_kernel_run_fn_t)(const fp_layer_t *layer, const fp_kernel_io_t *io, void *scratch);
 /* Scratch bytes the kernel of `layer` needs. */
 typedef size_t (*fp_kernel_scratch_fn_t)(const fp_layer_t *layer);
+struct fp_graph_s; /* fp_graph_t, below */
+/* Fills `need` from the layer's params: act is the activation dtype of the
+ * layer's datapath (fp_dtype_t); graph gives the tensors (requantize reads
+ * its input's dtype there). FP_OK, or FP_ERR_ARG for params whose byte counts
+ * cannot be formed (non-positive dims, input counts out of range). One per
+ * params union member: fp_describe_<member> (fp_resolver.h). */
+typedef fp_status_t (*fp_kernel_describe_fn_t)(const struct fp_graph_s *graph, const fp_layer_t *layer,
+                                               uint8_t act, fp_io_need_t *need);
 
-/* One resolver entry. */
+/* One resolver entry. The kernel and the bounds description of its layers
+ * come together, so a firmware links neither for an op its table lacks. */
 typedef struct {
     uint8_t op;                          /* fp_op_t */
     uint8_t datapath;                    /* fp_datapath_t */
     fp_kernel_run_fn_t run;              /* NULL: the entry is ignored */
     fp_kernel_scratch_fn_t scratch_size; /* NULL: the kernel takes no scratch */
+    fp_kernel_describe_fn_t describe;    /* NULL: the entry is ignored (no layer runs unchecked) */
 } fp_kernel_entry_t;
 
 /* A resolver: generated per model (exactly the pairs its layers use), or
@@ -480,7 +510,7 @@ typedef struct {
 } fp_kernel_table_t;
 
 /* A whole lowered plan, as the firmware and the host simulator run it. */
-typedef struct {
+typedef struct fp_graph_s {
     const fp_tensor_t *tensors;
     uint32_t n_tensors;
     const fp_layer_t *layers;

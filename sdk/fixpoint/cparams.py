@@ -208,7 +208,9 @@ def _conv2d(c: OpContext) -> dict[str, Any]:
 
 
 def _transpose_conv2d(c: OpContext) -> dict[str, Any]:
-    return _with_tail(c, _conv_common(c, c.array("weights", ndim=4).shape))
+    fields = _conv_common(c, c.array("weights", ndim=4).shape)
+    fields["groups"] = c.scalar("groups", 1)
+    return _with_tail(c, fields)
 
 
 def _depthwise_conv2d(c: OpContext) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from fixpoint.boards import load_board
-from fixpoint.boards.build import build_firmware
+from fixpoint.boards.build import COMMON_CFLAGS, build_firmware
 from fixpoint.codegen import CodegenError, generate
 from fixpoint.codegen.host import HostRunError, compile_generated
 from fixpoint.codegen.resolver import KernelEntry, all_kernel_entries, kernel_entries
@@ -61,11 +62,12 @@ def test_table_lists_exactly_the_pairs_the_plan_uses(recipe, datapath, tmp_path)
         assert e.kernel == (RUNTIME_OPS[e.op].kernels[e.datapath] if chosen == e.name else f"fp_{chosen}")
         assert e.scratch == RUNTIME_OPS[e.op].has_weights
     source = generate(plan, None, tmp_path / "gen").files["model_c"].read_text()
-    rows = re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+) \}", source)
+    rows = re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+), (\w+) \}", source)
     assert rows == [(RUNTIME_OPS[e.op].enum, f"FP_DP_{e.datapath.upper()}", e.run_name,
-                     f"fp_need_{e.run_name}" if e.scratch else "NULL") for e in entries]
+                     f"fp_need_{e.run_name}" if e.scratch else "NULL",
+                     f"fp_describe_{RUNTIME_OPS[e.op].union_member}") for e in entries]
     ref = generate(plan, None, tmp_path / "ref", kernels="ref").files["model_c"].read_text()
-    assert [r[2] for r in re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+) \}", ref)] == \
+    assert [r[2] for r in re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+), (\w+) \}", ref)] == \
         [e.name for e in entries]
 
 
@@ -95,7 +97,7 @@ def test_missing_table_entry_is_fp_err_unresolved_on_the_host(tmp_path):
     assert len(compile_generated(generated, tmp_path / "cache").run(inputs)) == generated.output_bytes
     model_c = generated.files["model_c"]
     text = model_c.read_text()
-    row = f"    {{ FP_OP_ADD, FP_DP_S8, fp_run_{choose_kernel('add', 's8', 'host')}, NULL }},\n"
+    row = f"    {{ FP_OP_ADD, FP_DP_S8, fp_run_{choose_kernel('add', 's8', 'host')}, NULL, fp_describe_add }},\n"
     assert row in text
     model_c.write_text(text.replace(row, ""))
     module = compile_generated(generated, tmp_path / "cache")
@@ -131,3 +133,110 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     assert f"fp_{fc}" in linked
     if fc.endswith("_opt"):  # the portable variant needs no reference kernel next to it
         assert "fp_fully_connected_s8" not in linked
+
+
+def test_table_entry_without_describe_is_fp_err_unresolved_on_the_host(tmp_path):
+    """A generated row whose describe function is NULL is ignored (no kernel runs unchecked)."""
+    plan, _ = built_plan("chain", "s8", name="resolver_nodescribe")
+    generated = generate(plan, None, tmp_path / "gen")
+    inputs = sample_bytes(random_inputs(plan, 1, seed=4), 0)
+    model_c = generated.files["model_c"]
+    text = model_c.read_text()
+    row = f"fp_run_{choose_kernel('add', 's8', 'host')}, NULL, fp_describe_add }}"
+    assert row in text
+    model_c.write_text(text.replace(row, row.replace("fp_describe_add", "NULL")))
+    with pytest.raises(HostRunError, match=r"fp_model_run returned -4$"):
+        compile_generated(generated, tmp_path / "cache").run(inputs)
+
+
+# ---- no code of an unused op in a firmware ----------------------------------------------------
+
+RUNTIME_SRC = Path(__file__).resolve().parents[2] / "runtime" / "src"
+# Folders whose files each hold one op's code: a kernel (or its scratch-size twin, or an optimized
+# variant) or a describe function. Every function the image holds from one of them must be of a used op.
+PER_OP_DIRS = ("kernels", "kernels_opt", "describe")
+EXECUTOR = ("fp_graph_run.c", "fp_graph_run_layer.c", "fp_graph_scratch_size.c", "fp_graph_internal.h")
+
+
+def image_functions(image) -> dict[str, Path]:
+    """Every function of the image (global or static) -> the source file it was compiled from."""
+    nm = shutil.which("arm-none-eabi-nm")
+    out = subprocess.run([nm, "-l", "--defined-only", str(image)], capture_output=True, text=True,
+                         check=True).stdout
+    funcs = {}
+    for line in out.splitlines():
+        head, _, where = line.partition("\t")
+        parts = head.split()
+        if len(parts) == 3 and parts[1] in "tT" and where:
+            funcs[parts[2]] = Path(where.rsplit(":", 1)[0]).resolve()
+    return funcs
+
+
+def used_stems(entries: list[KernelEntry]) -> set[str]:
+    """File stems of the per-op sources a table of entries may pull in."""
+    stems = kernel_symbols(entries) | {e.describe for e in entries}
+    # an optimized variant of a used kernel lives in a file named after it (fp_conv2d_s8_opt.c, ...)
+    return stems | {f"{s}_{v}" for s in stems for v in ("opt", "dsp")}
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn_bn_res"])
+def test_firmware_holds_no_code_of_an_unused_op(model, tmp_path):
+    """Build the firmware for mps2-an386 and map every function of the linked image to its source
+    (arm-none-eabi-nm -l, DWARF line info): no function may come from the kernel or describe file of an
+    op the model does not use, and the executor's own functions are the same whatever the model."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    plan = example_plan(model)
+    generated = generate(plan, BOARD, tmp_path / "gen")
+    image = build_firmware(BOARD, generated.sources, [generated.out_dir], out_dir=tmp_path / "fw")
+    funcs = image_functions(image)
+    entries = kernel_entries(plan, load_board(BOARD).cpu.core)
+    allowed = used_stems(entries)
+    per_op = {name: src for name, src in funcs.items()
+              if src.parent.name in PER_OP_DIRS and src.parent.parent == RUNTIME_SRC}
+    assert per_op, "no kernel code found: is the image built with -g?"
+    strays = {name: src.name for name, src in per_op.items() if src.stem not in allowed}
+    assert not strays, f"code of unused ops in the {model} firmware: {strays}"
+    describes = {name for name in funcs if name.startswith("fp_describe_")}
+    assert describes == {e.describe for e in entries}
+    every = all_kernel_entries()
+    unused_members = {e.describe for e in every} - {e.describe for e in entries}
+    assert unused_members, "the model uses every params member: nothing to leave out"
+    adapters = {name for name in funcs if name.startswith(("fp_run_", "fp_need_"))}
+    assert adapters <= {f"fp_{k}_{e.run_name}" for e in entries for k in ("run", "need")}
+    executor = {name for name, src in funcs.items() if src.parent == RUNTIME_SRC / "graph"}
+    assert {"fp_graph_run", "fp_graph_run_layer"} <= executor
+    assert not {name for name in executor if name.startswith(("fp_describe", "fp_run_", "fp_need_"))}
+
+
+def test_executor_source_names_no_op_but_copy():
+    """The executor (runtime/src/graph/fp_graph_run*, its internal header) has no per-op code: it names
+    no fp_op_t value but FP_OP_COPY (its own memmove) and FP_OP_COUNT, reads no params member but copy's,
+    and does not include the resolver (so FP_KERNEL_LIST cannot reach it)."""
+    for name in EXECUTOR:
+        text = (RUNTIME_SRC / "graph" / name).read_text()
+        code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        assert set(re.findall(r"\bFP_OP_\w+", code)) <= {"FP_OP_COPY", "FP_OP_COUNT"}, name
+        assert set(re.findall(r"params\.(\w+)", code)) <= {"copy"}, name
+        assert "fp_resolver.h" not in code, name
+        assert not re.search(r"\bfp_(?:describe|run|need)_\w+\s*\(", code), name
+
+
+def test_executor_objects_reference_no_kernel(tmp_path):
+    """Compiled for the Cortex-M4 with the firmware's flags, each executor file defines only its own
+    public function and calls nothing but libc's memset / memmove and the executor itself: no kernel,
+    adapter or describe function, whatever FP_KERNEL_LIST holds."""
+    cc = shutil.which("arm-none-eabi-gcc")
+    if cc is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    flags = [*COMMON_CFLAGS, *load_board(BOARD).compiler.cflags, f"-I{RUNTIME_SRC.parent / 'include'}"]
+    nm = shutil.which("arm-none-eabi-nm")
+    for name in EXECUTOR[:3]:
+        obj = tmp_path / (name + ".o")
+        subprocess.run([cc, *flags, "-c", str(RUNTIME_SRC / "graph" / name), "-o", str(obj)], check=True)
+        out = subprocess.run([nm, str(obj)], capture_output=True, text=True, check=True).stdout
+        rows = [line.split() for line in out.splitlines()]
+        undefined = {r[1] for r in rows if len(r) == 2 and r[0] == "U"}
+        defined = {r[2] for r in rows if len(r) == 3 and r[1] == "T"}
+        assert defined == {Path(name).stem}, name
+        assert undefined <= {"memset", "memmove", "fp_graph_run_layer"}, (name, undefined)

@@ -130,7 +130,7 @@ def test_unsupported_conv_transpose_is_one_error(fixpoint_cli, tmp_path) -> None
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "w")
-    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", group=4, strides=[2, 2])
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", group=3, strides=[2, 2])
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 9, 9])], [w])
     path = tmp_path / "m.onnx"
@@ -138,4 +138,25 @@ def test_unsupported_conv_transpose_is_one_error(fixpoint_cli, tmp_path) -> None
     data = tmp_path / "d.npz"
     np.savez(data, x=np.zeros((4, 4, 4, 4), np.float32))
     proc = fixpoint_cli("-q", "calibrate", path, "--data", data, "-o", tmp_path / "p")
-    _one_error(proc, "up (ConvTranspose)", "group=4")
+    _one_error(proc, "up (ConvTranspose)", "group=3 with 4 input channels")
+
+
+@pytest.mark.parametrize("attrs, fragment", [
+    ({"auto_pad": "SAME_UPPER", "pads": [1, 1, 1, 1]}, "pads [1, 1, 1, 1] together with auto_pad=SAME_UPPER"),
+    ({"output_shape": [9, 9], "pads": [1, 1, 0, 0]}, "pads [1, 1, 0, 0] together with output_shape"),
+    ({"output_shape": [9, 9, 9]}, "output_shape=[9, 9, 9]"),
+    ({"auto_pad": "SAME"}, "auto_pad=SAME"),
+])
+def test_conv_transpose_padding_problems_are_one_error(attrs, fragment, fixpoint_cli, tmp_path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "w")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2, "h", "w"])], [w])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((4, 4, 4, 4), np.float32))
+    proc = fixpoint_cli("-q", "calibrate", path, "--data", data, "-o", tmp_path / "p")
+    _one_error(proc, "up (ConvTranspose)", fragment)

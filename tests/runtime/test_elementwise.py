@@ -6,6 +6,8 @@ cases per kernel and datapath.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,39 @@ def test_add_random_cases_match_reference(datapath):
         c = random_add_chunk(rng, datapath)
         got = run_binary("add", datapath, c, add_params)
         assert_cases(got, add_reference(c), lambda k: describe(c, k), f"add_{datapath} chunk {chunk}")
+
+
+@pytest.mark.parametrize("datapath", DATAPATHS)
+def test_sub_saturation_edges_match_reference(datapath):
+    """Sub where the rescaled second operand is INT32_MIN, whose negation saturates to INT32_MAX (not
+    2^31): shift-only scales with shift 0 pass the saturated (x + offset) * 2^31 through unchanged, and
+    the difference is formed next to a negative first term, where sat(-sb) and -sb give different sums.
+    Add and Sub over the same cases, both against the reference (fp_add_elem negates by a multiply)."""
+    rng = np.random.default_rng([0x5B, DATAPATHS.index(datapath)])
+    lo, hi = TYPE_RANGE[datapath]
+    k = 4000
+    shape = (1, 1, 1, k)
+    x1 = rng.integers(lo, hi + 1, shape).astype(DTYPE[datapath])
+    x2 = rng.integers(lo, hi + 1, shape).astype(DTYPE[datapath])
+    fn = getattr(lib, f"fp_add_{datapath}")
+    off = (lambda: int(rng.integers(-128, 129))) if datapath == "s8" else (lambda: 0)
+    edges = 0
+    for chunk, (left, out_shift, sub) in enumerate(itertools.product((31, 30), (0, -1, -25), (0, 1))):
+        # output shift 0: a difference of INT32_MIN and INT32_MIN is -1 (saturated negation), not 0
+        c = {"d1": shape, "d2": shape, "do": shape, "x1": x1[None], "x2": x2[None],
+             "in1_off": np.array([off()]), "in2_off": np.array([off()]), "out_off": np.array([0]),
+             "left": np.array([left]), "m1": np.array([0]), "sh1": np.array([0]),
+             "m2": np.array([0]), "sh2": np.array([0]), "mo": np.array([0]), "sho": np.array([out_shift]),
+             "act_min": np.array([lo]), "act_max": np.array([hi]), "rounding": "shift_only", "bits": 32,
+             "sub": np.array([sub])}
+        got = sentinel_output((1,) + shape, DTYPE[datapath])
+        assert fn(add_params(c, 0), as_ptr(ffi, x1), as_ptr(ffi, x2), as_ptr(ffi, got[0])) == FP_OK
+        assert_cases(got, add_reference(c), lambda j: describe(c, j), f"sub edges {datapath} chunk {chunk}")
+        b = np.clip((x2.astype(np.int64) + int(c["in2_off"][0])) << int(c["left"][0]), -2**31, 2**31 - 1)
+        a = np.clip((x1.astype(np.int64) + int(c["in1_off"][0])) << int(c["left"][0]), -2**31, 2**31 - 1)
+        if c["sub"][0]:
+            edges += int(np.sum((b == -2**31) & (a < 0)))
+    assert edges > 100, "the saturation edge was not exercised"
 
 
 # ---- mul ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """fp_transpose_conv2d_s8 / _s4 / _s16 (op "transpose_conv2d", ONNX ConvTranspose) against
 fixpoint.reference.transpose_conv, which scatters as TFLite's reference does (the kernel gathers).
 
-10,000 random cases per datapath: random shapes, strides (also larger than the kernel),
+10,000 random cases per datapath: random shapes, groups (half the cases 1, then grouped and
+depthwise, with and without a channel multiplier), strides (also larger than the kernel),
 dilations, leading pads, output padding (an output larger than the cropped full output), offsets
 (int8: zero points and the widest legal input offsets), per-tensor or per-channel registers in
 every rounding mode, bias or none; s4 with unpacked and packed weights. Plus rejected arguments.
@@ -24,11 +25,16 @@ ROUNDINGS = ("double", "single", "shift_only")
 
 
 def _case(rng: np.random.Generator, dp: str) -> tuple[tuple, dict, dict]:
-    n, h, w, c_in, c_out = (int(rng.integers(1, m + 1)) for m in (2, 4, 4, 3, 3))
+    n, h, w, cg, og = (int(rng.integers(1, m + 1)) for m in (2, 4, 4, 3, 3))
+    u = rng.random()
+    groups = 1 if u < 0.5 else (int(rng.integers(2, 4)) if u < 0.8 else int(rng.integers(2, 6)))
+    if u >= 0.8:
+        cg, og = 1, int(rng.integers(1, 3))  # depthwise (og 1) or depthwise with a multiplier
+    c_in, c_out = groups * cg, groups * og
     kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     geo = {"stride_h": int(rng.integers(1, 4)), "stride_w": int(rng.integers(1, 4)),
            "dilation_h": int(rng.integers(1, 3)), "dilation_w": int(rng.integers(1, 3)),
-           "pad_top": int(rng.integers(0, 3)), "pad_left": int(rng.integers(0, 3))}
+           "pad_top": int(rng.integers(0, 3)), "pad_left": int(rng.integers(0, 3)), "groups": groups}
     full_h = (h - 1) * geo["stride_h"] + (kh - 1) * geo["dilation_h"] + 1
     full_w = (w - 1) * geo["stride_w"] + (kw - 1) * geo["dilation_w"] + 1
     # output padding: up to stride - 1 more rows / columns than the cropped full output
@@ -37,7 +43,7 @@ def _case(rng: np.random.Generator, dp: str) -> tuple[tuple, dict, dict]:
     info = np.iinfo(ACT[dp])
     x = rng.integers(info.min, int(info.max) + 1, (n, h, w, c_in)).astype(ACT[dp])
     wlo, whi = (-8, 7) if dp == "s4" else (-127, 127)
-    filt = rng.integers(wlo, whi + 1, (c_out, kh, kw, c_in)).astype(np.int8)
+    filt = rng.integers(wlo, whi + 1, (c_out, kh, kw, cg)).astype(np.int8)
     bias = None if rng.random() < 0.15 else rng.integers(-(1 << 16), 1 << 16, c_out).astype(BIAS[dp])
     rounding, bits = ROUNDINGS[rng.integers(3)], int(rng.choice([32, 31, 16, 12]))
     lo, hi = shift_range(rounding, bits, 64 if dp == "s16" else 32)
@@ -73,6 +79,28 @@ def test_transpose_conv_random_cases_match_reference(dp):
             pytest.fail(f"transpose_conv2d_{dp} case {case}: {ref}")
 
 
+@pytest.mark.parametrize("dp", ["s8", "s16"])
+def test_groups_equal_the_block_diagonal_dense_filter(dp):
+    """A grouped transposed convolution is the dense one whose filter is zero between groups: the C
+    kernel with groups=g on the [C_out, KH, KW, C_in/g] filter and with groups=1 on the expanded
+    [C_out, KH, KW, C_in] filter give the same bytes (the zeros add nothing to the exact sums)."""
+    rng = np.random.default_rng({"s8": 4, "s16": 5}[dp])
+    kernel = getattr(kernels, f"transpose_conv2d_{dp}")
+    info = np.iinfo(ACT[dp])
+    for groups, cg, og in ((2, 2, 3), (3, 1, 1), (4, 1, 2), (2, 3, 1)):
+        x = rng.integers(info.min, int(info.max) + 1, (2, 3, 4, groups * cg)).astype(ACT[dp])
+        w = rng.integers(-127, 128, (groups * og, 3, 2, cg)).astype(np.int8)
+        dense = np.zeros((groups * og, 3, 2, groups * cg), np.int8)
+        for g in range(groups):
+            dense[g * og:(g + 1) * og, :, :, g * cg:(g + 1) * cg] = w[g * og:(g + 1) * og]
+        kw = dict(stride_h=2, stride_w=3, pad_top=1, requant=(1 << 30, -6))
+        if dp == "s8":
+            kw.update(input_offset=3, output_offset=-5)
+        got = kernel(x, w, None, groups=groups, **kw)
+        assert np.array_equal(got, kernel(x, dense, None, **kw)), (groups, cg, og)
+        assert len(np.unique(got)) > 10
+
+
 def test_default_output_shape_crops_pads_on_both_sides():
     x = np.ones((1, 3, 3, 1), np.int8)
     w = np.ones((2, 2, 2, 1), np.int8)
@@ -92,6 +120,9 @@ def test_scratch_sizes():
 
 @pytest.mark.parametrize("bad, says", [
     (dict(filter=np.zeros((2, 3, 3, 4), np.int8)), "filter"),
+    (dict(groups=2), "groups=2"),                                   # C_in 3 is not a multiple of 2
+    (dict(groups=3, filter=np.zeros((2, 3, 3, 1), np.int8)), "groups=3"),  # C_out 2 is not
+    (dict(groups=0), "groups"),
     (dict(input_offset=1 << 25), "input_offset"),
     (dict(pad_top=5), "pads crop"),
 ])

@@ -225,10 +225,11 @@ static void gen_transpose_conv(fz_case_t *c)
 {
     fp_transpose_conv2d_params_t *p = &c->layer.params.transpose_conv2d;
     uint8_t act = act_of(c->layer.datapath);
-    int32_t cin = rnd_in(1, 4);
-    int32_t cout = rnd_in(1, 4);
-    p->input = rdims(rnd_in(1, 2), rnd_in(1, 4), rnd_in(1, 4), cin);
-    p->filter = rdims(cout, rnd_in(1, 3), rnd_in(1, 3), cin);
+    int32_t groups = rnd_in(1, 3);
+    int32_t cg = rnd_in(1, 3);
+    int32_t cout = groups * rnd_in(1, 3);
+    p->input = rdims(rnd_in(1, 2), rnd_in(1, 4), rnd_in(1, 4), groups * cg);
+    p->filter = rdims(cout, rnd_in(1, 3), rnd_in(1, 3), cg);
     p->output = rdims(p->input.n, rnd_in(1, 9), rnd_in(1, 9), cout);
     p->stride_h = rnd_in(1, 3);
     p->stride_w = rnd_in(1, 3);
@@ -236,6 +237,7 @@ static void gen_transpose_conv(fz_case_t *c)
     p->dilation_w = rnd_in(1, 2);
     p->pad_top = rnd_in(0, 2);
     p->pad_left = rnd_in(0, 2);
+    p->groups = groups;
     roffset(c, &p->input_offset, act);
     roffset(c, &p->output_offset, act);
     ract(c, &p->act_min, &p->act_max, act);
@@ -249,6 +251,7 @@ static void gen_transpose_conv(fz_case_t *c)
     field(c, &p->dilation_w, FIELD_ANY);
     field(c, &p->pad_top, FIELD_ANY);
     field(c, &p->pad_left, FIELD_ANY);
+    field(c, &p->groups, FIELD_ANY);
     gen_weights(c, count(&p->filter), cout);
     c->n_in = 1;
     c->in_bytes[0] = count(&p->input) * elsize(act);

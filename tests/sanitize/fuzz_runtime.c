@@ -250,6 +250,26 @@ static void run_direct(fz_kernel_t *k, long iter)
 
 /* ---- the graph executor -------------------------------------------------- */
 
+/* The full table's entry for the layer's (op, datapath), without its describe
+ * function: the executor must ignore such an entry (no kernel runs without
+ * the bounds its describe function gives). */
+static fp_kernel_entry_t fz_no_describe_entry;
+static const fp_kernel_table_t fz_no_describe_table = { &fz_no_describe_entry, 1 };
+
+static const fp_kernel_table_t *no_describe_table(const fp_layer_t *layer)
+{
+    const fp_kernel_table_t *all = fp_kernels_all();
+    uint32_t i;
+    memset(&fz_no_describe_entry, 0, sizeof fz_no_describe_entry);
+    for (i = 0; i < all->n_entries; ++i) {
+        if (all->entries[i].op == layer->op && all->entries[i].datapath == layer->datapath) {
+            fz_no_describe_entry = all->entries[i];
+            fz_no_describe_entry.describe = NULL;
+        }
+    }
+    return &fz_no_describe_table;
+}
+
 static void run_graph(fz_kernel_t *k, long iter)
 {
     fz_case_t c;
@@ -283,8 +303,13 @@ static void run_graph(fz_kernel_t *k, long iter)
     g.layers = &c.layer;
     g.n_layers = 1;
     g.arena_size = offset;
-    /* The full resolver; now and then none, which must reject every kernel layer. */
-    g.kernels = rnd() % 16 ? fp_kernels_all() : NULL;
+    /* The full resolver; now and then none, or the layer's entry without its
+     * describe function, either of which must reject every kernel layer. */
+    switch (rnd() % 16) {
+    case 0: g.kernels = NULL; break;
+    case 1: g.kernels = no_describe_table(&c.layer); break;
+    default: g.kernels = fp_kernels_all(); break;
+    }
     n_mut = rnd() % 4 ? 1 + (int)(rnd() % 3) : 0;
     while (n_mut-- > 0) {
         uint32_t t = rnd() % g.n_tensors;
@@ -312,6 +337,9 @@ static void run_graph(fz_kernel_t *k, long iter)
     k->cases++;
     if (g.kernels == NULL && c.layer.op != FP_OP_COPY && st == FP_OK) {
         fail(k->name, iter, "a layer ran without a kernel table");
+    }
+    if (g.kernels == &fz_no_describe_table && c.layer.op != FP_OP_COPY && st == FP_OK) {
+        fail(k->name, iter, "a layer ran through an entry without a describe function");
     }
     if (st == FP_OK) {
         k->ok++;

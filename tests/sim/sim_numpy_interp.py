@@ -60,7 +60,7 @@ def _depthwise(c: _Ctx, xs):
 
 def _transpose_conv2d(c: _Ctx, xs):
     return transpose_conv2d(xs[0], c.layer.arrays["weights"], c.layer.arrays.get("bias"), out_h=c.out_shape[1],
-                            out_w=c.out_shape[2], **c.spatial(), **c.weighted())
+                            out_w=c.out_shape[2], groups=c.p.get("groups", 1), **c.spatial(), **c.weighted())
 
 
 def _fully_connected(c: _Ctx, xs):

@@ -1,6 +1,8 @@
 """The op resolver (runtime/include/fp_resolver.h): the full table matches
-RUNTIME_OPS, and a layer whose (op, datapath) the graph's table lacks gives
-FP_ERR_UNRESOLVED with the arena untouched, never a crash."""
+RUNTIME_OPS, each entry's describe function (the bytes its layers read and
+write, for the executor's bounds checks) is its params member's and agrees
+with the tensors of real plans, and a layer whose (op, datapath) the graph's
+table lacks gives FP_ERR_UNRESOLVED with the arena untouched, never a crash."""
 from __future__ import annotations
 
 import re
@@ -15,6 +17,7 @@ from fixpoint.ops.runtime_ops import RUNTIME_OPS
 from fixpoint.sim.cstruct import status_name
 from fixpoint.sim.native import ffi as _ffi, lib as _lib
 
+from sim_plans import PlanBuilder, every_op
 from test_sim_graph_c import Graph, one_layer_plans
 
 ffi, lib = _ffi(), _lib()
@@ -43,6 +46,87 @@ def test_full_table_has_every_runtime_ops_kernel_once():
     assert all(table.entries[i].run != ffi.NULL for i in range(table.n_entries))
 
 
+def full_entry(op: str, datapath: str):
+    full = lib.fp_kernels_all()
+    want = (enum(RUNTIME_OPS[op].enum), enum(DATAPATH_ENUM[datapath]))
+    return next(full.entries[i] for i in range(full.n_entries)
+                if (full.entries[i].op, full.entries[i].datapath) == want)
+
+
+def test_every_entry_has_its_members_describe_function():
+    """One describe function per params union member: entries of ops sharing a member (max / avg pool,
+    minimum / maximum) share it, entries of different members never do."""
+    table = lib.fp_kernels_all()
+    by_member: dict[str, set[int]] = {}
+    for e in all_kernel_entries():
+        entry = full_entry(e.op, e.datapath)
+        assert entry.describe != ffi.NULL, e.name
+        assert e.describe == f"fp_describe_{RUNTIME_OPS[e.op].union_member}"
+        by_member.setdefault(RUNTIME_OPS[e.op].union_member, set()).add(int(ffi.cast("uintptr_t", entry.describe)))
+    assert all(len(ptrs) == 1 for ptrs in by_member.values()), by_member
+    assert len({next(iter(ptrs)) for ptrs in by_member.values()}) == len(by_member)
+    assert table.n_entries == len(all_kernel_entries())
+
+
+def describe_plans():
+    """Plans whose layers cover most params members, on every datapath."""
+    plans = [g for g in PLANS.values()]
+    for dp in ("s8", "s4", "s16"):
+        plans.append(every_op(PlanBuilder(np.random.default_rng([7, len(dp)]), dp)))
+        b = PlanBuilder(np.random.default_rng([8, len(dp)]), dp)
+        x = b.input([1, 6, 5, 4])
+        plans.append(b.plan([b.pool(b.depthwise(x, 2, stride=2), "avg_pool", k=2, stride=1)]))
+    return plans
+
+
+ELEM_BYTES = {0: 1, 1: 2}  # FP_DTYPE_S8, FP_DTYPE_S16
+
+
+def test_describe_matches_the_tensors_of_real_plans():
+    """For every layer of hand-built plans, the entry's describe function reports exactly the bytes
+    of the layer's tensors (dims x element size), their dtypes, and the constant second operand."""
+    seen = set()
+    for plan in describe_plans():
+        g = Graph(plan)
+        for i, layer in enumerate(plan.layers):
+            if layer.op == "copy":
+                continue
+            c_layer = g.layers[i]
+            entry = full_entry(layer.op, layer.datapath)
+            need = ffi.new("fp_io_need_t *")
+            act = lib.FP_DTYPE_S16 if layer.datapath == "s16" else lib.FP_DTYPE_S8
+            assert entry.describe(g.graph, ffi.addressof(g.layers, i), act, need) == lib.FP_OK, layer.name
+            assert need.n_in == c_layer.n_inputs, layer.name
+            for k in range(need.n_in):
+                t = g.tensors[c_layer.inputs[k]]
+                elems = t.dims.n * t.dims.h * t.dims.w * t.dims.c
+                assert (need.in_bytes[k], need.in_dtype[k]) == (elems * ELEM_BYTES[t.dtype], t.dtype), layer.name
+            t = g.tensors[c_layer.output]
+            elems = t.dims.n * t.dims.h * t.dims.w * t.dims.c
+            assert (need.out_bytes, need.out_dtype) == (elems * ELEM_BYTES[t.dtype], t.dtype), layer.name
+            binary = RUNTIME_OPS[layer.op].c_inputs == (1, 2)
+            assert need.const_in1 == (1 if binary and c_layer.n_inputs == 1 else 0), layer.name
+            seen.add(RUNTIME_OPS[layer.op].union_member)
+    assert {"conv2d", "depthwise_conv2d", "fully_connected", "add", "mul", "pool", "softmax", "concat", "pad",
+            "leaky_relu", "requantize"} <= seen
+
+
+def test_describe_of_zeroed_params_is_rejected():
+    """Every describe function, given a layer whose params are all zero (no dims), yields a description the
+    executor rejects (an error, or a zero byte count), and running such a layer is FP_ERR_ARG."""
+    table = lib.fp_kernels_all()
+    g = Graph(PLANS["conv2d_s8"])
+    for i in range(table.n_entries):
+        e = table.entries[i]
+        layer = ffi.new("fp_layer_t *", {"op": e.op, "datapath": e.datapath, "n_inputs": 1, "output": 1})
+        need = ffi.new("fp_io_need_t *")
+        act = lib.FP_DTYPE_S16 if e.datapath == lib.FP_DP_S16 else lib.FP_DTYPE_S8
+        st = e.describe(g.graph, layer, act, need)
+        assert st != lib.FP_OK or need.out_bytes == 0 or any(need.in_bytes[k] == 0 for k in range(need.n_in)), i
+        g.layers[0] = layer[0]
+        assert run_rejected(g) == lib.FP_ERR_ARG, (e.op, e.datapath)
+
+
 def test_kernel_list_names_the_runtime_ops_kernels():
     """Every FP_KERNEL_LIST line: enum suffixes, adapter name and kernel as RUNTIME_OPS says."""
     reference_part = RESOLVER_H.read_text().partition("#define FP_KERNEL_VARIANT_LIST")[0]
@@ -59,7 +143,7 @@ def test_kernel_list_names_the_runtime_ops_kernels():
         assert family.startswith("W") == rop.has_weights, name
 
 
-def one_entry_table(op: str, datapath: str, run=None):
+def one_entry_table(op: str, datapath: str, run=None, describe=None):
     """A cffi table holding only the full table's entry for (op, datapath)."""
     full = lib.fp_kernels_all()
     entries = ffi.new("fp_kernel_entry_t[]", 1)
@@ -69,6 +153,8 @@ def one_entry_table(op: str, datapath: str, run=None):
             entries[0] = e
     if run is not None:
         entries[0].run = run
+    if describe is not None:
+        entries[0].describe = describe
     table = ffi.new("fp_kernel_table_t *", {"entries": entries, "n_entries": 1})
     return table, entries
 
@@ -101,16 +187,29 @@ def test_unresolved_pair_gives_fp_err_unresolved(key):
     assert status_name(lib.FP_ERR_UNRESOLVED) == "FP_ERR_UNRESOLVED"
 
 
-def test_unresolved_is_reported_after_the_bounds_checks():
-    """A layer that is both out of bounds and unresolved is FP_ERR_ARG: the checks come first."""
+def test_unresolved_is_reported_before_the_bounds_checks():
+    """The bounds of a layer come from its entry's describe function: a layer that is both out of bounds
+    and unresolved is FP_ERR_UNRESOLVED; an unknown op or datapath value stays FP_ERR_UNSUPPORTED; with
+    the entry, the bounds check rejects it. Nothing is written in any case."""
     g = Graph(PLANS["conv2d_s8"])
+    table = g.graph.kernels
     g.graph.kernels = ffi.NULL
     g.tensors[1].offset = g.graph.arena_size
+    assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
+    g.graph.kernels = table
     assert run_rejected(g) == lib.FP_ERR_ARG
     g = Graph(PLANS["conv2d_s8"])
     g.graph.kernels = ffi.NULL
-    g.layers[0].op = 200
-    assert run_rejected(g) == lib.FP_ERR_UNSUPPORTED
+    for op in (lib.FP_OP_COUNT, 200, 255):
+        g.layers[0].op = op
+        assert run_rejected(g) == lib.FP_ERR_UNSUPPORTED
+    g.layers[0].op = lib.FP_OP_REDUCE
+    assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
+
+
+def test_op_count_is_one_past_the_last_op():
+    assert lib.FP_OP_COUNT == 1 + max(enum(rop.enum) for rop in RUNTIME_OPS.values())
+    assert lib.FP_OP_COUNT == len(RUNTIME_OPS)
 
 
 def test_entry_without_run_function_is_ignored():
@@ -118,6 +217,15 @@ def test_entry_without_run_function_is_ignored():
     table, keep = one_entry_table("conv2d", "s8", run=ffi.NULL)
     g.graph.kernels = table
     assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
+
+
+def test_entry_without_describe_function_is_ignored():
+    """No kernel runs without its bounds: an entry lacking describe is skipped like one lacking run."""
+    g = Graph(PLANS["conv2d_s8"])
+    table, keep = one_entry_table("conv2d", "s8", describe=ffi.NULL)
+    g.graph.kernels = table
+    assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
+    assert lib.fp_graph_scratch_size(g.graph) == 0
 
 
 def test_copy_needs_no_kernel_entry():

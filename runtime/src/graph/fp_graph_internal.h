@@ -10,8 +10,9 @@
 #include "fp_runtime.h"
 
 /* The resolver entry of a layer: the first entry of graph->kernels with the
- * layer's op and datapath and a run function; NULL if there is none (or no
- * table). */
+ * layer's op and datapath, a run and a describe function; NULL if there is
+ * none (or no table). An entry without describe is ignored: no kernel runs
+ * without its bounds checks. */
 static inline const fp_kernel_entry_t *fp_graph_find_kernel(const fp_graph_t *graph, const fp_layer_t *layer)
 {
     const fp_kernel_table_t *table = graph->kernels;
@@ -21,7 +22,7 @@ static inline const fp_kernel_entry_t *fp_graph_find_kernel(const fp_graph_t *gr
     }
     for (i = 0; i < table->n_entries; ++i) {
         const fp_kernel_entry_t *e = &table->entries[i];
-        if (e->op == layer->op && e->datapath == layer->datapath && e->run != NULL) {
+        if (e->op == layer->op && e->datapath == layer->datapath && e->run != NULL && e->describe != NULL) {
             return e;
         }
     }

@@ -1,6 +1,6 @@
 /*
  * fp_transpose_conv.h - parameter check and the per-output gather of the
- * transposed convolution kernels (s8, s4, s16).
+ * transposed convolution kernels (s8, s4, s16), groups included.
  *
  * TFLite's reference TransposeConv scatters every input pixel times the
  * filter into an int32 / int64 scratch, then requantizes it per channel. The
@@ -31,7 +31,8 @@ static inline int fp_transpose_conv2d_params_ok(const fp_transpose_conv2d_params
     if (!fp_conv_geom_ok(&p->input, &p->filter, &p->output, &g)) {
         return 0;
     }
-    if (p->output.n != p->input.n || p->output.c != p->filter.n || p->filter.c != p->input.c) {
+    if (p->output.n != p->input.n || p->output.c != p->filter.n || p->groups < 1 || p->input.c % p->groups != 0
+        || p->filter.n % p->groups != 0 || p->filter.c != p->input.c / p->groups) {
         return 0;
     }
     if (!fp_mac_ranges_ok(p->input_offset, p->output_offset, p->act_min, p->act_max, in_lo, in_hi,
@@ -66,10 +67,18 @@ static inline int32_t fp_transpose_conv_pixel(const fp_conv_geom_t *g, int32_t b
     return ((b * g->in_h + iy) * g->in_w + ix) * g->in_c;
 }
 
+/* The first input channel of output channel oc's group: the filter's C_in
+ * (per group) times the group index oc / (C_out / groups). */
+static inline int32_t fp_transpose_conv_c0(const fp_transpose_conv2d_params_t *p, int32_t oc)
+{
+    return oc / (p->filter.n / p->groups) * p->filter.c;
+}
+
 /* int8 input (s8, s4): exact sum for output (b, oy, ox) of the channel whose
- * HWI filter is w. */
+ * HWI filter is w ([KH, KW, cg]), over input channels c0 .. c0 + cg - 1. */
 static inline int64_t fp_transpose_conv_sum_s8(const fp_conv_geom_t *g, const int8_t *input, const int8_t *w,
-                                               int32_t b, int32_t oy, int32_t ox, int32_t input_offset)
+                                               int32_t b, int32_t oy, int32_t ox, int32_t c0, int32_t cg,
+                                               int32_t input_offset)
 {
     int64_t acc = 0;
     int32_t ky, kx;
@@ -77,7 +86,7 @@ static inline int64_t fp_transpose_conv_sum_s8(const fp_conv_geom_t *g, const in
         for (kx = 0; kx < g->k_w; ++kx) {
             const int32_t i = fp_transpose_conv_pixel(g, b, oy, ox, ky, kx);
             if (i >= 0) {
-                acc += fp_mac_dot_s8(input + i, w + (ky * g->k_w + kx) * g->in_c, g->in_c, input_offset);
+                acc += fp_mac_dot_s8(input + i + c0, w + (ky * g->k_w + kx) * cg, cg, input_offset);
             }
         }
     }
@@ -85,9 +94,10 @@ static inline int64_t fp_transpose_conv_sum_s8(const fp_conv_geom_t *g, const in
 }
 
 /* int16 input (s16): exact sum for output (b, oy, ox) of the channel whose
- * HWI filter is w. */
+ * HWI filter is w ([KH, KW, cg]), over input channels c0 .. c0 + cg - 1. */
 static inline int64_t fp_transpose_conv_sum_s16(const fp_conv_geom_t *g, const int16_t *input,
-                                                const int8_t *w, int32_t b, int32_t oy, int32_t ox)
+                                                const int8_t *w, int32_t b, int32_t oy, int32_t ox, int32_t c0,
+                                                int32_t cg)
 {
     int64_t acc = 0;
     int32_t ky, kx;
@@ -95,7 +105,7 @@ static inline int64_t fp_transpose_conv_sum_s16(const fp_conv_geom_t *g, const i
         for (kx = 0; kx < g->k_w; ++kx) {
             const int32_t i = fp_transpose_conv_pixel(g, b, oy, ox, ky, kx);
             if (i >= 0) {
-                acc += fp_mac_dot_s16(input + i, w + (ky * g->k_w + kx) * g->in_c, g->in_c);
+                acc += fp_mac_dot_s16(input + i + c0, w + (ky * g->k_w + kx) * cg, cg);
             }
         }
     }

@@ -25,7 +25,8 @@ fp_status_t fp_transpose_conv2d_s16(const fp_transpose_conv2d_params_t *params, 
         for (oy = 0; oy < params->output.h; ++oy) {
             for (ox = 0; ox < params->output.w; ++ox) {
                 for (oc = 0; oc < params->output.c; ++oc) {
-                    const int64_t acc = fp_transpose_conv_sum_s16(&g, input, filter + oc * per_oc, b, oy, ox);
+                    const int64_t acc = fp_transpose_conv_sum_s16(&g, input, filter + oc * per_oc, b, oy, ox,
+                                                                  fp_transpose_conv_c0(params, oc), params->filter.c);
                     *out++ = (int16_t)fp_mac_out_acc64(acc, bias, oc, &params->requant, params->act_min,
                                                        params->act_max);
                 }

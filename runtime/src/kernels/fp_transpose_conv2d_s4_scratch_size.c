@@ -1,5 +1,5 @@
 /* fp_transpose_conv2d_s4_scratch_size - bytes to unpack one output channel's
- * int4 filter: KH * KW * C_in; 0 if the filter dims are not positive or their
+ * int4 filter: KH * KW * C_in / groups (filter.c); 0 if the filter dims are not positive or their
  * product exceeds INT32_MAX (fp_transpose_conv2d_s4 then rejects the params). */
 #include "fp_runtime.h"
 

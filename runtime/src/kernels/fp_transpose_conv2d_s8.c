@@ -1,10 +1,11 @@
 /*
  * fp_transpose_conv2d_s8 - int8 transposed 2-D convolution (TFLite
- * TRANSPOSE_CONV, ONNX ConvTranspose, groups 1): NHWC input, OHWI filter,
+ * TRANSPOSE_CONV, ONNX ConvTranspose, any groups): NHWC input, OHWI filter,
  * int32 bias (or NULL), per-channel requantization.
  *
- *   acc[b,oy,ox,oc] = bias[oc] + sum (x[b,iy,ix,c] + input_offset) * w[oc,ky,kx,c]
- *                     over oy + pad_top = iy*stride_h + ky*dilation_h (same for x)
+ *   acc[b,oy,ox,oc] = bias[oc] + sum (x[b,iy,ix,c0+c] + input_offset) * w[oc,ky,kx,c]
+ *                     over oy + pad_top = iy*stride_h + ky*dilation_h (same for x),
+ *                     c < C_in/groups, c0 = (oc / (C_out/groups)) * C_in/groups
  * exact in int64, saturated to int32, then requantized (internal/fp_transpose_conv.h).
  */
 #include "fp_runtime.h"
@@ -30,6 +31,7 @@ fp_status_t fp_transpose_conv2d_s8(const fp_transpose_conv2d_params_t *params, c
             for (ox = 0; ox < params->output.w; ++ox) {
                 for (oc = 0; oc < params->output.c; ++oc) {
                     const int64_t acc = fp_transpose_conv_sum_s8(&g, input, filter + oc * per_oc, b, oy, ox,
+                                                                 fp_transpose_conv_c0(params, oc), params->filter.c,
                                                                  params->input_offset);
                     *out++ = (int8_t)fp_mac_out_acc32(acc, bias, oc, &params->requant, params->output_offset,
                                                       params->act_min, params->act_max);

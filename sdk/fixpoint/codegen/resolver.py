@@ -5,7 +5,10 @@ The generated ``p_model.c`` hands ``fp_graph_run`` a kernel table
 the firmware links those kernels and no others (the linker drops every
 unreferenced function: ``-ffunction-sections`` + ``--gc-sections``). Each
 row names the adapters ``fp_run_<op>_<datapath>`` / ``fp_need_<op>_<datapath>``
-of ``runtime/include/fp_resolver.h``; which pairs have a kernel, and whether
+of ``runtime/include/fp_resolver.h`` and the op's describe function
+``fp_describe_<union member>`` (the bytes its layers read and write, for the
+executor's bounds checks: linked, like the kernel, only when the table names
+the op); which pairs have a kernel, and whether
 it takes scratch, comes from ``fixpoint.ops.runtime_ops.RUNTIME_OPS`` (the
 same table lists every kernel of ``fp_kernels_all()``). Copy layers are not
 kernels: the executor moves their bytes itself.
@@ -45,11 +48,16 @@ class KernelEntry:
         return self.adapter or self.name
 
     @property
+    def describe(self) -> str:
+        """The describe function of the entry: one per params union member."""
+        return f"fp_describe_{RUNTIME_OPS[self.op].union_member}"
+
+    @property
     def initializer(self) -> str:
         """The ``fp_kernel_entry_t`` row."""
         need = f"fp_need_{self.run_name}" if self.scratch else "NULL"
         return (f"{{ {RUNTIME_OPS[self.op].enum}, {DATAPATH_ENUM[self.datapath]}, "
-                f"fp_run_{self.run_name}, {need} }}")
+                f"fp_run_{self.run_name}, {need}, {self.describe} }}")
 
 
 def _entry(op: str, datapath: str, core: str | None = None, kernels: str | None = None) -> KernelEntry | None:

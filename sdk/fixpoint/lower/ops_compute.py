@@ -54,12 +54,13 @@ def lower_transpose_conv2d(ctx: LowerContext, node: Node, datapath: str) -> Lowe
     """The weighted ops' per-channel weight quantization, bias and registers (ops_weighted), with
     the transposed geometry (the kernel reads pads as the cropped start of the full output)."""
     w = ctx.const(node, 1, "weight")
+    groups = int(node.attrs.get("groups", 1))
     c_in = ctx.tensor(node.inputs[0]).shape[3]
-    if w.ndim != 4 or w.shape[3] != c_in:
+    if w.ndim != 4 or groups < 1 or c_in % groups or w.shape[0] % groups or w.shape[3] * groups != c_in:
         raise ModelError(f"layer '{node.name}': transpose_conv2d weight {list(w.shape)} (OHWI) does not fit "
-                         f"{c_in} input channels")
+                         f"{c_in} input channels with groups={groups}")
     params, arrays = _weighted_common(ctx, node, datapath)
-    return Lowered({**_spatial(node), **params}, arrays)
+    return Lowered({**_spatial(node), "groups": groups, **params}, arrays)
 
 
 def output_reduce(ctx: LowerContext, node: Node) -> tuple[QParams, str]:

@@ -12,6 +12,7 @@ import numpy as np
 from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const
 from fixpoint.ops.onnx_ops import reduce_axes
+from fixpoint.ops.onnx_shape_checks import conv_transpose_pads
 
 # ONNX axis -> NHWC axis, by ONNX rank (the plan_layout convention)
 _AXIS_MAP = {4: {0: 0, 1: 3, 2: 1, 3: 2}, 2: {0: 0, 1: 3}}
@@ -34,18 +35,22 @@ _reduce_max = _reduce("max")
 
 
 def _conv_transpose(graph: Graph, node: Node) -> None:
-    """ConvTranspose -> transpose_conv2d with its weight [C_in, C_out, KH, KW] as OIHW
-    [C_out, C_in, KH, KW] (output channels first, as conv2d: BatchNorm folds the same way)."""
+    """ConvTranspose -> transpose_conv2d with its weight [C_in, C_out / group, KH, KW] as OIHW
+    [C_out, C_in / group, KH, KW] (output channels first, as conv2d: BatchNorm folds the same way;
+    group g's output channels g * C_out/group ... read its input channels g * C_in/group ...)."""
     weight = graph.values[node.inputs[1]].data
-    c_out = weight.shape[1]
+    groups = int(node.attrs.get("group", 1))
+    c_in, c_out_g, kh, kw = weight.shape
+    c_out = c_out_g * groups
     bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
         add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
-    oihw = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(weight.transpose(1, 0, 2, 3)))
-    pads = [int(p) for p in node.attrs.get("pads", [0, 0, 0, 0])]
+    oihw = weight.reshape(groups, c_in // groups, c_out_g, kh, kw).transpose(0, 2, 1, 3, 4)
+    oihw = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(oihw.reshape(c_out, c_in // groups, kh, kw)))
+    pads, _ = conv_transpose_pads(node, graph)  # auto_pad / output_shape made explicit
     node.op, node.inputs = "transpose_conv2d", [node.inputs[0], oihw, bias]
     node.attrs = {"strides": [int(s) for s in node.attrs.get("strides", [1, 1])],
                   "dilations": [int(d) for d in node.attrs.get("dilations", [1, 1])],
-                  "pads": pads, "act": "none", "act_range": None}
+                  "pads": pads, "groups": groups, "act": "none", "act_range": None}
 
 
 def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
@@ -53,7 +58,9 @@ def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int
     then cropped by the leading pads."""
     data, weight, bias = x
     n, h, w, _ = data.shape
-    _, kh, kw, _ = weight.shape
+    c_out, kh, kw, cg = weight.shape
+    groups = int(node.attrs.get("groups", 1))
+    og = c_out // groups
     (sh, sw), (dh, dw) = node.attrs["strides"], node.attrs["dilations"]
     top, left = node.attrs["pads"][:2]
     full = np.zeros((n, max((h - 1) * sh + (kh - 1) * dh + 1, top + out_shape[1]),
@@ -61,7 +68,9 @@ def _transpose_conv2d_float(node: Node, x: list[np.ndarray], out_shape: list[int
     for i in range(kh):
         for j in range(kw):
             rows, cols = slice(i * dh, i * dh + (h - 1) * sh + 1, sh), slice(j * dw, j * dw + (w - 1) * sw + 1, sw)
-            full[:, rows, cols] += data @ weight[:, i, j, :].T
+            for g in range(groups):
+                full[:, rows, cols, g * og:(g + 1) * og] += \
+                    data[..., g * cg:(g + 1) * cg] @ weight[g * og:(g + 1) * og, i, j, :].T
     y = full[:, top:top + out_shape[1], left:left + out_shape[2]] + bias
     bounds = node.attrs.get("act_range")
     return y if bounds is None else np.clip(y, bounds[0], bounds[1])

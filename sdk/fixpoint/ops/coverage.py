@@ -29,8 +29,10 @@ class _CSources:
         include = root / "runtime" / "include"
         self.types = (include / "fp_types.h").read_text(encoding="utf-8")
         self.api = (include / "fp_runtime.h").read_text(encoding="utf-8")
-        self.dispatch = (root / "runtime" / "src" / "graph" / "fp_graph_run_layer.c").read_text(encoding="utf-8")
+        self.executor = (root / "runtime" / "src" / "graph" / "fp_graph_run_layer.c").read_text(encoding="utf-8")
+        self.describe_dir = root / "runtime" / "src" / "describe"
         resolver = (include / "fp_resolver.h").read_text(encoding="utf-8")
+        self.describes = set(re.findall(r"^FP_DECLARE_DESCRIBE\((\w+)\)", resolver, re.M))
         # FP_KERNEL_LIST lines: X(family, OP, DP, name, member, kernel) -> {(OP, DP): kernel}
         self.resolver = {(m[0], m[1]): m[2] for m in
                          re.findall(r"X\(\s*\w+,\s*(\w+),\s*(\w+),\s*\w+,\s*\w+,\s*(\w+)\)", resolver)}
@@ -60,8 +62,15 @@ def _c_problems(row: RuntimeOp, c: _CSources) -> list[str]:
         problems.append(f"{name}: params struct {row.params_struct} is not defined in fp_types.h")
     if not re.search(rf"\b{re.escape(row.params_struct)}\s+{re.escape(row.union_member)}\s*;", c.union):
         problems.append(f"{name}: fp_layer_params_t has no member '{row.params_struct} {row.union_member}'")
-    if f"case {row.enum}:" not in c.dispatch:
-        problems.append(f"{name}: fp_graph_run_layer.c does not dispatch {row.enum}")
+    if row.kernels:
+        # the executor bounds-checks a kernel's layers with its resolver entry's describe function
+        member = row.union_member
+        if member not in c.describes:
+            problems.append(f"{name}: fp_resolver.h has no FP_DECLARE_DESCRIBE({member})")
+        if not (c.describe_dir / f"fp_describe_{member}.c").is_file():
+            problems.append(f"{name}: runtime/src/describe/fp_describe_{member}.c is missing")
+    elif row.enum not in c.executor:
+        problems.append(f"{name}: no kernel, and fp_graph_run_layer.c does not handle {row.enum}")
     op_suffix = row.enum[len("FP_OP_"):]
     for dp, kernel in row.kernels.items():
         listed = c.resolver.get((op_suffix, dp.upper()))
@@ -138,8 +147,9 @@ def _test_problems(row: RuntimeOp, root: Path) -> list[str]:
 
 
 def runtime_row_problems(row: RuntimeOp, root: Path) -> list[str]:
-    """Everything a runtime row lacks: C enum, struct, union member, dispatch, kernels and
-    their sources per datapath, stage functions, reference, tests."""
+    """Everything a runtime row lacks: C enum, struct, union member, describe function (or the
+    executor's own handling, for copy), kernels and their sources per datapath, stage functions,
+    reference, tests."""
     c = _CSources(root)
     return (_c_problems(row, c) + _stage_problems(row) + _consistency_problems(row)
             + _test_problems(row, root))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fixpoint.ir import Graph, Node
-from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem,
+from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem, conv_transpose_pads_problem,
                                             conv_shapes_problem, pool_window_problem,
                                             window_problem)
 
@@ -377,21 +377,18 @@ def _pad_check(node: Node, graph: Graph) -> str | None:
 
 
 def _conv_transpose_check(node: Node, graph: Graph) -> str | None:
-    """ConvTranspose: 2-D (4-D tensors), constant weights and bias, group 1, strides, dilations,
-    explicit pads (or auto_pad NOTSET / VALID), output_padding, no output_shape attribute."""
+    """ConvTranspose: 2-D (4-D tensors), constant weights and bias, any group dividing C_in (group =
+    C_in: depthwise), strides, dilations, output_padding, explicit pads or auto_pad (NOTSET, VALID,
+    SAME_UPPER, SAME_LOWER) or the output_shape attribute (pads generated as ONNX specifies)."""
     if _rank(graph, node.inputs[0]) != 4:
         return f"{_rank(graph, node.inputs[0]) - 2}-D transposed convolution"
     if not _is_static(graph, node.inputs[1]) or not _is_static(graph, input_name(node, 2)):
         return "weights or bias are not constant"
-    if int(attr(node, "group", 1)) != 1:
-        return f"group={attr(node, 'group')}"
-    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        return f"auto_pad={attr(node, 'auto_pad')}"
-    if attr(node, "output_shape") is not None:
-        return "output_shape attribute (give pads and output_padding)"
-    if any(int(p) < 0 for p in attr(node, "pads", []) or []):
-        return f"negative pads {attr(node, 'pads')}"
-    return None
+    group = attr(node, "group", 1)
+    c_in, w_shape = graph.values[node.inputs[0]].shape[1], graph.values[node.inputs[1]].shape
+    if not isinstance(group, int) or group < 1 or c_in % group or len(w_shape) != 4 or w_shape[0] != c_in:
+        return f"group={group} with {c_in} input channels and weight {list(w_shape)} ([C_in, C_out / group, KH, KW])"
+    return conv_transpose_pads_problem(node, graph)
 
 
 def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:

@@ -121,3 +121,60 @@ def pool_window_problem(node: Node, graph: Graph) -> str | None:
     if _attr(node, "ceil_mode", 0) not in (0, 1):
         return f"ceil_mode={_attr(node, 'ceil_mode')}"
     return None
+
+
+_SAME = ("SAME_UPPER", "SAME_LOWER")
+
+
+def conv_transpose_pads(node: Node, graph: Graph) -> tuple[list[int], list[int]]:
+    """(pads [top, left, bottom, right], output [H, W]) of a 2-D ConvTranspose.
+
+    Explicit ``pads`` (auto_pad NOTSET / VALID) give output = full - pads, full =
+    stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1. With the ``output_shape``
+    attribute, or auto_pad SAME_UPPER / SAME_LOWER (output = in * stride), the pads are generated
+    as ONNX specifies: total = full - output, split total // 2 at the start for SAME_UPPER and
+    total - total // 2 at the start otherwise (SAME_LOWER, NOTSET), the rest at the end. A negative
+    total (an output larger than full) is 0 padding, the extra rows and columns at the end, as
+    onnxruntime computes it."""
+    in_hw = graph.values[node.inputs[0]].shape[2:4]
+    k_hw = graph.values[node.inputs[1]].shape[2:4]
+    strides = _attr(node, "strides", [1, 1])
+    dilations = _attr(node, "dilations", [1, 1])
+    out_pad = _attr(node, "output_padding", [0, 0])
+    full = [s * (i - 1) + p + (k - 1) * d + 1 for i, k, s, d, p in zip(in_hw, k_hw, strides, dilations, out_pad)]
+    auto_pad = _attr(node, "auto_pad", "NOTSET")
+    shape = _attr(node, "output_shape")
+    if shape is None and auto_pad not in _SAME:
+        pads = [int(p) for p in _attr(node, "pads", [0, 0, 0, 0])] if auto_pad != "VALID" else [0, 0, 0, 0]
+        return pads, [f - pads[a] - pads[a + 2] for a, f in enumerate(full)]
+    out = [int(v) for v in shape[-2:]] if shape is not None else [i * s for i, s in zip(in_hw, strides)]
+    totals = [max(f - o, 0) for f, o in zip(full, out)]
+    heads = [t // 2 if auto_pad == "SAME_UPPER" else t - t // 2 for t in totals]
+    return [*heads, *(t - h for t, h in zip(totals, heads))], out
+
+
+def conv_transpose_pads_problem(node: Node, graph: Graph) -> str | None:
+    """Why a ConvTranspose's padding attributes cannot be computed: auto_pad outside NOTSET / VALID /
+    SAME_UPPER / SAME_LOWER, an output_shape that is not 2 (or 4) positive integers, pads given
+    beside output_shape or auto_pad SAME_*, negative pads, or an empty output."""
+    auto_pad = _attr(node, "auto_pad", "NOTSET")
+    if auto_pad not in ("NOTSET", "VALID", *_SAME):
+        return f"auto_pad={auto_pad}"
+    shape = _attr(node, "output_shape")
+    if shape is not None:
+        if not isinstance(shape, list) or len(shape) not in (2, 4) or \
+                not all(isinstance(v, int) and 1 <= v <= INT32_MAX for v in shape):
+            return f"output_shape={shape!r} (expected 2 positive integers, H and W)"
+    explicit = _attr(node, "pads")
+    if explicit is not None and any(int(p) for p in explicit) and (shape is not None or auto_pad in _SAME):
+        return f"pads {explicit} together with {'output_shape' if shape is not None else 'auto_pad=' + auto_pad}"
+    if any(int(p) < 0 for p in explicit or []):
+        return f"negative pads {explicit}"
+    for name in ("strides", "dilations", "output_padding"):
+        problem = ints_problem(node, name, 2, 0 if name == "output_padding" else 1)
+        if problem:
+            return problem
+    pads, out = conv_transpose_pads(node, graph)
+    if min(out) < 1:
+        return f"output {out} is empty (pads {pads})"
+    return None

@@ -273,10 +273,8 @@ def _prep_depthwise_conv2d(where, spec, args, kw) -> _Call:
 
 
 def _transpose_conv_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    if w.shape[3] != x.shape[3]:
-        raise _fail(where, f"argument 'filter' {list(w.shape)} must be OHWI [C_out, KH, KW, C_in] with "
-                           f"C_in = {x.shape[3]}")
-    return w.shape[0]
+    """OHWI [C_out, KH, KW, C_in / groups], as conv2d's."""
+    return _conv2d_filter(where, x, w, scalars)
 
 
 def _prep_transpose_conv2d(where, spec, args, kw) -> _Call:

@@ -29,9 +29,9 @@ RUNTIME = (
         "transpose_conv2d", enum="FP_OP_TRANSPOSE_CONV2D", params_struct="fp_transpose_conv2d_params_t",
         union_member="transpose_conv2d",
         kernels={"s8": "fp_transpose_conv2d_s8", "s4": "fp_transpose_conv2d_s4", "s16": "fp_transpose_conv2d_s16"},
-        doc="transposed 2-D convolution (stride, padding, output padding, dilation; groups 1)",
+        doc="transposed 2-D convolution (stride, padding, output padding, dilation, groups)",
         has_weights=True,
-        normalized_attrs=("strides", "dilations", "pads", "act", "act_range"), input_count=3,
+        normalized_attrs=("strides", "dilations", "pads", "groups", "act", "act_range"), input_count=3,
         clamping=True, weight_channel_axis=0,
         # not refinable: fixpoint.lower.patches builds a forward convolution's input patches
         float_kernel=f"{_NORM}:_transpose_conv2d_float",

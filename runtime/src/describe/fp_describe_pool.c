@@ -1,0 +1,12 @@
+/* fp_describe_pool - the arena bytes of a layer whose params are the `pool` member (max / average
+ * pool: NHWC input and output of the params' dims); see fp_kernel_describe_fn_t. */
+#include "fp_resolver.h"
+#include "../internal/fp_describe.h"
+
+fp_status_t fp_describe_pool(const fp_graph_t *graph, const fp_layer_t *layer, uint8_t act,
+                             fp_io_need_t *need)
+{
+    (void)graph;
+    return fp_io_unary(need, fp_io_dims_count(&layer->params.pool.input),
+                         fp_io_dims_count(&layer->params.pool.output), act);
+}
