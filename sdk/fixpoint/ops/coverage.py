@@ -33,6 +33,8 @@ class _CSources:
         self.describe_dir = root / "runtime" / "src" / "describe"
         resolver = (include / "fp_resolver.h").read_text(encoding="utf-8")
         self.describes = set(re.findall(r"^FP_DECLARE_DESCRIBE\((\w+)\)", resolver, re.M))
+        # the reference kernels only: FP_KERNEL_VARIANT_LIST (after it) lists their variants
+        resolver = resolver.split("#define FP_KERNEL_VARIANT_LIST")[0]
         # FP_KERNEL_LIST lines: X(family, OP, DP, name, member, kernel) -> {(OP, DP): kernel}
         self.resolver = {(m[0], m[1]): m[2] for m in
                          re.findall(r"X\(\s*\w+,\s*(\w+),\s*(\w+),\s*\w+,\s*\w+,\s*(\w+)\)", resolver)}
