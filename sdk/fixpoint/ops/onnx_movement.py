@@ -57,7 +57,7 @@ def _const_ints(graph: Graph, node: Node, index: int, attr_name: str) -> list[in
 
 
 def _transpose_check(node: Node, graph: Graph) -> str | None:
-    """Transpose: any permutation of a 2-D or 4-D activation; of a rank-3 or rank-5 one when the axes
+    """Transpose: any permutation of a 2-D or 4-D activation, or of a rank-3 or rank-5 one when the axes
     that move form at most 4 groups (extent-1 axes dropped, axes that stay neighbours merged)."""
     shape = graph.values[node.inputs[0]].shape
     rank = len(shape)
