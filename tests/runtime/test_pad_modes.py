@@ -1,9 +1,10 @@
 """fp_pad_s8 / fp_pad_s16 reflect (mode 1), edge (mode 2) and wrap (mode 3) pads against
 fixpoint.reference.data_movement.pad (numpy's "reflect" / "edge" / "wrap").
 
-10,000 random cases per datapath and mode: pads on every dim (N included) up to dim - 1 for
-reflect, up to 3 for edge, up to 2 * dim + 1 for wrap (more than one period), size-1 dims, values over the full type range; plus the parameter
-errors specific to the modes (unknown mode, reflect pads reaching beyond the dim).
+10,000 random cases per datapath and mode: pads on every dim (N included) up to dim - 1 for reflect,
+up to 3 for edge, up to 2 * dim + 1 for wrap (more than one period), size-1 dims, values over the
+full type range; plus the parameter errors specific to the modes (unknown mode, reflect pads
+reaching beyond the dim).
 """
 from __future__ import annotations
 
