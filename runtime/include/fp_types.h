@@ -247,13 +247,15 @@ typedef struct {
 
 /* pad of an NHWC tensor; pad_before in N, H, W, C order (after: implied by
  * the output dims). mode 0 constant (pad_value), 1 reflect (mirror without
- * repeating the edge; every pad <= dim - 1), 2 edge (repeat the edge). */
+ * repeating the edge; every pad <= dim - 1), 2 edge (repeat the edge), 3 wrap
+ * (ONNX opset 19: the input repeated periodically, output index o reads
+ * input (o - pad_before) mod dim; pads of any size). */
 typedef struct {
     fp_dims_t input;
     fp_dims_t output;
     int32_t pad_before[4];
     int32_t pad_value;      /* the output zero point, so padding means real 0.0 */
-    int32_t mode;           /* 0 constant (the zero value of the struct), 1 reflect, 2 edge */
+    int32_t mode;           /* 0 constant (the zero value of the struct), 1 reflect, 2 edge, 3 wrap */
 } fp_pad_params_t;
 
 /* leaky relu (TFLite): x >= 0 uses identity_scale, x < 0 uses alpha_scale. */

@@ -149,7 +149,8 @@ def upsample_model(path: Path, seed: int = 5) -> Path:
     """ConvTranspose padding as ONNX generates it, on x [n,4,5,5] (full output 11 for kernel 3,
     stride 2): auto_pad SAME_UPPER and SAME_LOWER (output 10, total padding 1: 0 / 1 at the start)
     summed, and output_shape [10, 10] with NOTSET (the odd pad at the start), concatenated into
-    'same'; output_shape [9, 9] (1 / 1) 'shape9'; stride 3 kernel 2 SAME_UPPER (full 14 < output 15: no
+    'same'; a Pad mode wrap (H 1 / 2, W 2 / 1: x [n,4,8,8]) then output_shape [9, 9] (full 17,
+    4 / 4) 'shape9'; stride 3 kernel 2 SAME_UPPER (full 14 < output 15: no
     padding, one extra row and column at the end) 'wide'; a depthwise ConvTranspose (group 4, one
     output channel per input channel, kernel 4 stride 2 pads 1: the usual learned 2x upsampler) then
     a grouped one (group 2, 2 -> 3 channels per group) 'grouped'."""
@@ -158,14 +159,16 @@ def upsample_model(path: Path, seed: int = 5) -> Path:
              _init(rng, "w9", (4, 2, 3, 3), 0.3), _init(rng, "w10", (4, 2, 3, 3), 0.3),
              _init(rng, "ww", (4, 2, 2, 2), 0.3), _init(rng, "bw", (2,), 0.1),
              _init(rng, "wd", (4, 1, 4, 4), 0.4), _init(rng, "bd", (4,), 0.1),
-             _init(rng, "wg", (4, 3, 3, 3), 0.3), _init(rng, "bg", (6,), 0.1)]
+             _init(rng, "wg", (4, 3, 3, 3), 0.3), _init(rng, "bg", (6,), 0.1),
+             numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64), "wrap_pads")]
     nodes = [
         helper.make_node("ConvTranspose", ["x", "wu", "bu"], ["tu"], name="same_upper", strides=[2, 2],
                          auto_pad="SAME_UPPER"),
         helper.make_node("ConvTranspose", ["x", "wl"], ["tl"], name="same_lower", strides=[2, 2],
                          auto_pad="SAME_LOWER"),
         helper.make_node("Add", ["tu", "tl"], ["sum"], name="sum"),
-        helper.make_node("ConvTranspose", ["x", "w9"], ["shape9"], name="shape9", strides=[2, 2],
+        helper.make_node("Pad", ["x", "wrap_pads"], ["xw"], name="pad_wrap", mode="wrap"),
+        helper.make_node("ConvTranspose", ["xw", "w9"], ["shape9"], name="shape9", strides=[2, 2],
                          output_shape=[9, 9]),
         helper.make_node("ConvTranspose", ["x", "w10"], ["shape10"], name="shape10", strides=[2, 2],
                          output_shape=[10, 10]),
@@ -183,7 +186,7 @@ def upsample_model(path: Path, seed: int = 5) -> Path:
                helper.make_tensor_value_info("shape9", TensorProto.FLOAT, ["n", 2, 9, 9]),
                helper.make_tensor_value_info("wide", TensorProto.FLOAT, ["n", 2, 15, 15]),
                helper.make_tensor_value_info("grouped", TensorProto.FLOAT, ["n", 6, 12, 10])]
-    return _save(path, nodes, inputs, outputs, inits)
+    return _save(path, nodes, inputs, outputs, inits, opset=19)  # Pad mode wrap is opset 19
 
 
 def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> Path:

@@ -123,7 +123,8 @@ def test_transpose_conv2d_weights_bias_and_registers_are_the_conv_ones():
     layer = plan.layers[0]
     assert layer.op == "transpose_conv2d"
     assert layer.params == {"stride_h": 2, "stride_w": 2, "dilation_h": 1, "dilation_w": 1, "pad_top": 1,
-                            "pad_left": 1, "groups": 1, "input_offset": 5, "output_offset": 2, "act_min": -128, "act_max": 127}
+                            "pad_left": 1, "groups": 1, "input_offset": 5, "output_offset": 2, "act_min": -128,
+                            "act_max": 127}
     s_w = np.abs(w.astype(np.float64)).reshape(4, -1).max(axis=1) / 127
     np.testing.assert_array_equal(layer.arrays["weights"], np.clip(np.round(w / s_w[:, None, None, None]), -127, 127))
     assert [q31(0.02 * s / 0.05) for s in s_w] == [{"multiplier": int(m), "shift": int(s)} for m, s in

@@ -1,9 +1,10 @@
-"""fp_pad_s8 / fp_pad_s16 reflect (mode 1) and edge (mode 2) pads against
-fixpoint.reference.data_movement.pad (numpy's "reflect" / "edge").
+"""fp_pad_s8 / fp_pad_s16 reflect (mode 1), edge (mode 2) and wrap (mode 3) pads against
+fixpoint.reference.data_movement.pad (numpy's "reflect" / "edge" / "wrap").
 
-10,000 random cases per datapath and mode: pads on every dim (N included) up to dim - 1 for
-reflect and up to 3 for edge, size-1 dims, values over the full type range; plus the parameter
-errors specific to the modes (unknown mode, reflect pads reaching beyond the dim).
+10,000 random cases per datapath and mode: pads on every dim (N included) up to dim - 1 for reflect,
+up to 3 for edge, up to 2 * dim + 1 for wrap (more than one period), size-1 dims, values over the
+full type range; plus the parameter errors specific to the modes (unknown mode, reflect pads
+reaching beyond the dim).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from _harness_misc import DTYPE, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect
 from fixpoint.reference.data_movement import pad
 
 DATAPATHS = ("s8", "s16")
-MODES = {"reflect": 1, "edge": 2}
+MODES = {"reflect": 1, "edge": 2, "wrap": 3}
 CASES = 10_000                   # per datapath and mode
 CHUNKS = 2
 
@@ -35,7 +36,7 @@ def params(x_shape, out_shape, before, mode, **override):
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("datapath", DATAPATHS)
-def test_reflect_and_edge_pads_match_reference(datapath, mode, chunk):
+def test_reflect_edge_and_wrap_pads_match_reference(datapath, mode, chunk):
     rng = np.random.default_rng([0xED6E, DATAPATHS.index(datapath), MODES[mode], chunk])
     fn = getattr(lib, f"fp_pad_{datapath}")
     lo, hi = TYPE_RANGE[datapath]
@@ -43,7 +44,7 @@ def test_reflect_and_edge_pads_match_reference(datapath, mode, chunk):
         shape = tuple(1 if rng.random() < 0.2 else int(rng.integers(2, 5)) for _ in range(4))
         x = random_values(rng, datapath, shape)
         x.flat[0], x.flat[-1] = lo, hi
-        top = [d - 1 if mode == "reflect" else 3 for d in shape]
+        top = [d - 1 if mode == "reflect" else (2 * d + 1 if mode == "wrap" else 3) for d in shape]
         before = [int(rng.integers(0, t + 1)) for t in top]
         after = [int(rng.integers(0, t + 1)) for t in top]
         out_shape = tuple(d + b + a for d, b, a in zip(shape, before, after))
@@ -58,7 +59,8 @@ def test_reflect_and_edge_pads_match_reference(datapath, mode, chunk):
 def test_mode_errors_return_err_arg(datapath):
     x = random_values(np.random.default_rng(5), datapath, (1, 3, 3, 2))
     fn = getattr(lib, f"fp_pad_{datapath}")
-    bad = [("mode 3", (1, 5, 5, 2), [0, 1, 1, 0], 3), ("mode -1", (1, 5, 5, 2), [0, 1, 1, 0], -1),
+    bad = [("mode 4", (1, 5, 5, 2), [0, 1, 1, 0], 4), ("mode -1", (1, 5, 5, 2), [0, 1, 1, 0], -1),
+           ("wrap output smaller than input + pad_before", (1, 4, 5, 2), [0, 2, 1, 0], 3),
            ("reflect before = dim", (1, 6, 3, 2), [0, 3, 0, 0], 1),
            ("reflect after = dim", (1, 6, 3, 2), [0, 0, 0, 0], 1),
            ("reflect on a size-1 dim", (2, 3, 3, 2), [1, 0, 0, 0], 1)]

@@ -458,7 +458,7 @@ static void gen_pad(fz_case_t *c)
                       p->input.w + p->pad_before[2] + rnd_in(0, 2), p->input.c + p->pad_before[3] + rnd_in(0, 2));
     p->pad_value = act == FP_DTYPE_S16 ? 0 : rnd_in(-128, 127);
     field(c, &p->pad_value, FIELD_ANY);
-    p->mode = rnd_in(0, 2);
+    p->mode = rnd_in(0, 3);
     field(c, &p->mode, FIELD_ANY);
     dims_fields(c, &p->input);
     dims_fields(c, &p->output);

@@ -84,7 +84,7 @@ static inline int fp_pad_params_valid(const fp_pad_params_t *p, int32_t lo, int3
     int32_t out[4];
     int k;
     if (fp_dims_count(&p->input) == 0 || fp_dims_count(&p->output) == 0 || p->pad_value < lo ||
-        p->pad_value > hi || p->mode < 0 || p->mode > 2) {
+        p->pad_value > hi || p->mode < 0 || p->mode > 3) {
         return 0;
     }
     in[0] = p->input.n;
@@ -122,11 +122,15 @@ static inline int32_t fp_pad_src_pixel(const fp_pad_params_t *p, int32_t n, int3
     return (in_n * p->input.h + in_h) * p->input.w + in_w;
 }
 
-/* Input index of output index o along a dim of a valid reflect (mode 1) or
- * edge (mode 2) pad. */
+/* Input index of output index o along a dim of a valid reflect (mode 1),
+ * edge (mode 2) or wrap (mode 3) pad. */
 static inline int32_t fp_pad_mirror(int32_t mode, int32_t o, int32_t before, int32_t in_size)
 {
-    int32_t i = o - before;
+    int32_t i = o - before; /* 0 <= o < out <= INT32_MAX and 0 <= before: no overflow */
+    if (mode == 3) {
+        i %= in_size; /* C99 truncates toward zero: a remainder in (-in_size, in_size) */
+        return i < 0 ? i + in_size : i;
+    }
     if (i < 0) {
         i = mode == 1 ? -i : 0;
     } else if (i >= in_size) {
@@ -136,7 +140,7 @@ static inline int32_t fp_pad_mirror(int32_t mode, int32_t o, int32_t before, int
 }
 
 /* Flat input pixel ((n * H + h) * W + w) of output pixel (n, h, w) of a
- * valid reflect / edge pad; the channel is mapped by the caller. */
+ * valid reflect / edge / wrap pad; the channel is mapped by the caller. */
 static inline int32_t fp_pad_mirror_pixel(const fp_pad_params_t *p, int32_t n, int32_t h, int32_t w)
 {
     const int32_t in_n = fp_pad_mirror(p->mode, n, p->pad_before[0], p->input.n);

@@ -1,5 +1,5 @@
 /*
- * fp_pad_s16 - constant, reflect or edge pad of an int16 NHWC tensor: the input lands at
+ * fp_pad_s16 - constant, reflect, edge or wrap pad of an int16 NHWC tensor: the input lands at
  * pad_before (N, H, W, C) inside the output, every other element is
  * pad_value (the output zero point). Padding is non-negative; the amount
  * after each dim is implied by the output dims.
@@ -17,7 +17,7 @@ static void fp_pad_fill_s16(int16_t *dst, int32_t count, int16_t value)
     }
 }
 
-/* reflect / edge: every output element copies an input element. */
+/* reflect / edge / wrap: every output element copies an input element. */
 static void fp_pad_mirror_s16(const fp_pad_params_t *p, const int16_t *input, int16_t *dst)
 {
     int32_t n, h, w, c;

@@ -1,5 +1,5 @@
 /*
- * fp_pad_s8 - constant, reflect or edge pad of an int8 NHWC tensor: the input lands at
+ * fp_pad_s8 - constant, reflect, edge or wrap pad of an int8 NHWC tensor: the input lands at
  * pad_before (N, H, W, C) inside the output, every other element is
  * pad_value (the output zero point). Padding is non-negative; the amount
  * after each dim is implied by the output dims.
@@ -14,7 +14,7 @@ static void fp_pad_fill_s8(int8_t *dst, int32_t count, int8_t value)
     memset(dst, (unsigned char)value, (size_t)count);
 }
 
-/* reflect / edge: every output element copies an input element. */
+/* reflect / edge / wrap: every output element copies an input element. */
 static void fp_pad_mirror_s8(const fp_pad_params_t *p, const int8_t *input, int8_t *dst)
 {
     int32_t n, h, w, c;

@@ -351,11 +351,11 @@ def _reshape_check(node: Node, graph: Graph) -> str | None:
 
 
 def _pad_check(node: Node, graph: Graph) -> str | None:
-    """Pad: mode constant, reflect (pads below the padded dim) or edge, constant non-negative pads,
-    constant value, 2-D or 4-D input."""
+    """Pad: mode constant, reflect (pads below the padded dim), edge or wrap (opset 19), constant
+    non-negative pads, constant value, 2-D or 4-D input."""
     mode = attr(node, "mode", "constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
-    if mode not in ("constant", "reflect", "edge"):
+    if mode not in ("constant", "reflect", "edge", "wrap"):
         return f"mode={mode}"
     if not all(_is_static(graph, name) for name in node.inputs[1:]):
         return "pads, value or axes are not constant"

@@ -43,13 +43,13 @@ def concat(inputs: Sequence[np.ndarray], *, outer: int, inner: int, input_offset
     return out.reshape(-1)
 
 
-PAD_MODES = ("constant", "reflect", "edge")
+PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
 
 def pad(x, *, pad_before: Sequence[int], out_shape: Sequence[int], pad_value: int, mode: int = 0) -> np.ndarray:
     """Pad of an NHWC array: x placed at ``pad_before`` inside an ``out_shape`` array of
-    ``pad_value`` (mode 0), or of x mirrored without repeating the edge (1 reflect) or of its edge
-    values (2 edge), numpy's "reflect" / "edge"."""
+    ``pad_value`` (mode 0), or of x mirrored without repeating the edge (1 reflect), of its edge
+    values (2 edge) or of x repeated periodically (3 wrap), numpy's "reflect" / "edge" / "wrap"."""
     x = np.asarray(x)
     if mode:
         widths = [(b, o - d - b) for b, o, d in zip(pad_before, out_shape, x.shape)]

@@ -55,7 +55,7 @@ RUNTIME = (
     ),
     RuntimeOp(
         "pad", enum="FP_OP_PAD", params_struct="fp_pad_params_t", union_member="pad",
-        kernels=_per_datapath("pad"), doc="constant, reflect or edge padding",
+        kernels=_per_datapath("pad"), doc="constant, reflect, edge or wrap padding",
         normalized_attrs=("pads_before", "pads_after", "value", "mode"),
         float_kernel="fixpoint.normalize.float_exec:_pad",
         layout_rewrite="fixpoint.normalize.plan_layout:_pad",
