@@ -64,17 +64,10 @@ if [[ $STAGES == *2* ]]; then
 import sys
 from pathlib import Path
 
-from cffi import FFI
-
 from fixpoint.sim import _build_runtime as b
 
-runtime = b._runtime_dir()
 flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1"]
-ffi = FFI()
-ffi.cdef(b.cdef_text(runtime))
-ffi.set_source(b.MODULE, '#include "fp_runtime.h"\n', sources=b.runtime_sources(runtime),
-               include_dirs=[str(runtime / "include")], extra_compile_args=["-std=c99", *flags],
-               extra_link_args=flags[:2])
+ffi = b.make_ffibuilder(compile_flags=flags, link_flags=flags[:2])
 print(Path(ffi.compile(tmpdir=sys.argv[1])).resolve())
 EOF
 )

@@ -136,7 +136,10 @@ def compile_args(native: bool) -> list[str]:
     return args
 
 
-def make_ffibuilder(native: bool = False) -> FFI:
+def make_ffibuilder(native: bool = False, compile_flags: list[str] | None = None,
+                    link_flags: list[str] | None = None) -> FFI:
+    """The cffi builder of the simulator's extension; ``compile_flags`` replace the usual
+    optimisation flags (the sanitized build of .ci/sanitize.sh passes its own)."""
     runtime_dir = _runtime_dir()
     builder = FFI()
     builder.cdef(cdef_text(runtime_dir) + SIM_CDEF)
@@ -146,7 +149,8 @@ def make_ffibuilder(native: bool = False) -> FFI:
         + host_table_source(runtime_dir) + SIM_BATCH,
         sources=runtime_sources(runtime_dir),
         include_dirs=[str(runtime_dir / "include")],
-        extra_compile_args=compile_args(native),
+        extra_compile_args=compile_args(native) if compile_flags is None else ["-std=c99", *compile_flags],
+        extra_link_args=link_flags or [],
     )
     return builder
 
