@@ -48,11 +48,13 @@ def test_bench_writes_a_table_for_a_hand_built_case(tmp_path):
     bench = load_bench()
     assert bench.plan_macs(plan) == depth * hidden + hidden * classes
     rc = bench.main(["--case", str(tmp_path / "tiny.onnx"), str(tmp_path / "tiny.fxplan"), str(tmp_path / "data.npz"),
-                     "--out", str(out), "--samples", "16", "--repeat", "1"])
+                     "--out", str(out), "--samples", "16", "--repeat", "1", "--threads", "2"])
     assert rc == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| tiny |")]
     assert [r.split("|")[3].strip() for r in rows] == [
-        "fixpoint sim (C reference, s8)", "onnxruntime float32", "onnxruntime int8 QDQ (per-channel)"]
+        "fixpoint sim, _opt kernels (s8), batched, 1 thread", "fixpoint sim, _opt kernels, batched, 2 threads",
+        "fixpoint sim, reference kernels (--kernels ref), batched, 1 thread", "onnxruntime float32, 1 thread",
+        "onnxruntime int8 QDQ (per-channel), 1 thread"]
     for r in rows:
         cells = [c.strip() for c in r.split("|")]
         assert cells[2] == "240.0" and float(cells[4].replace(",", "")) > 0
