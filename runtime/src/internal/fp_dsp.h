@@ -32,6 +32,22 @@
 #include "fp_types.h"
 #include "fp_requant.h"
 
+/* Scratch sizes use this on every target: a variant's scratch size is the
+ * same wherever it is computed (the host sizes a board's scratch). */
+/* Input offsets whose x + offset fits an int16 lane and whose padding value
+ * -offset fits an int8 (the reference skips padded taps; a padded tap that
+ * contributes (x + offset) * w = 0 is the same). */
+#define FP_DSP_OFFSET_MIN (-127)
+#define FP_DSP_OFFSET_MAX 128
+
+/* 1 when an output of k terms (each at most 255 * 128 in magnitude) cannot
+ * overflow an int32 partial sum, and the input offset fits the lanes. */
+static inline int fp_dsp_terms_ok(int32_t input_offset, int64_t k)
+{
+    return input_offset >= FP_DSP_OFFSET_MIN && input_offset <= FP_DSP_OFFSET_MAX
+        && k * 255 * 128 <= INT32_MAX;
+}
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define FP_DSP_AVAILABLE 1
 #include <arm_acle.h>
@@ -46,19 +62,6 @@
 #define FP_DSP_ASM 0
 #endif
 
-/* Input offsets whose x + offset fits an int16 lane and whose padding value
- * -offset fits an int8 (the reference skips padded taps; a padded tap that
- * contributes (x + offset) * w = 0 is the same). */
-#define FP_DSP_OFFSET_MIN (-127)
-#define FP_DSP_OFFSET_MAX 128
-
-/* 1 when an output of k terms (each at most 255 * 128 in magnitude) cannot
- * overflow an int32 partial sum, and the input offset fits the lanes. */
-static inline int fp_dsp_terms_ok(int32_t input_offset, int64_t k)
-{
-    return input_offset >= FP_DSP_OFFSET_MIN && input_offset <= FP_DSP_OFFSET_MAX
-        && k * 255 * 128 <= INT32_MAX;
-}
 
 /* Unaligned 32-bit load (a single LDR on v7E-M / v8-M Mainline). */
 static inline int32_t fp_dsp_ld32(const void *p)

@@ -1,7 +1,7 @@
 /*
  * fp_conv2d_s8_dsp_scratch_size - scratch of fp_conv2d_s8_dsp (dims only, as
  * every *_scratch_size), or 0 when the call always takes the reference path
- * (no DSP extension, or a window too long for int32 partial sums). With
+ * (a window too long for int32 partial sums); the same on every target, since the host sizes a board's scratch. With
  * k = filter h * w * c terms per output: two
  * interleaved packed im2col columns (16 bytes per group of 4 terms, 8 per
  * tail term), one int8 window (k rounded up to 4 bytes) and 3 bytes to align
@@ -12,7 +12,6 @@
 
 size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params)
 {
-#if FP_DSP_AVAILABLE
     int64_t k;
     if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
         || params->filter.c <= 0) {
@@ -23,7 +22,4 @@ size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params)
         return 0;
     }
     return (size_t)(16 * (k / 4) + 8 * (k % 4) + ((k + 3) & ~(int64_t)3) + 3);
-#else
-    return fp_conv2d_s8_scratch_size(params);
-#endif
 }

@@ -4,15 +4,14 @@
  * time (depth multiplier 1: C_out rounded down to 4), unpacked to int16
  * (2 bytes per weight), their epilogue constants (16 bytes per channel),
  * plus 3 bytes to align the start to 4; 0 when the
- * call takes the reference path or has no such channels. Without the DSP
- * extension it is the reference's size (0).
+ * call takes the reference path or has no such channels. The same on every target:
+ * the host sizes a board's scratch.
  */
 #include "fp_runtime.h"
 #include "../internal/fp_dsp.h"
 
 size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params)
 {
-#if FP_DSP_AVAILABLE
     int64_t taps;
     int64_t c4;
     if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
@@ -25,7 +24,4 @@ size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_
         return 0;
     }
     return (size_t)(2 * c4 * taps + 16 * c4 + 3);
-#else
-    return fp_depthwise_conv2d_s8_scratch_size(params);
-#endif
 }
