@@ -296,8 +296,8 @@ def test_gather_scalar_index_drops_the_axis(tmp_path):
     proto = model(nodes, [tensor("x", [1, 4])], [tensor("y", [1, 6])],
                   [const("W", rand(4, 6)), _ints("axes", [2]), const("idx", np.array(0, np.int64))])
     path = save(proto, tmp_path)
-    with pytest.raises(ModelError, match="pick"):  # [1, 6, 1, 1] -> rank 3: outside today's tensor model
-        normalize(load_model(path))
+    graph = normalize(load_model(path))  # [1, 6, 1, 1] -> rank 3, stored row-major (tests/ranks)
+    assert graph.nodes
 
 
 def test_gather_with_too_many_runs_is_refused(tmp_path):
