@@ -10,7 +10,8 @@ VENV=${1:-.venv}
 # libclang-rt-dev: clang's sanitizer and libFuzzer runtimes (make fuzz, .ci/sanitize.sh); clang
 # only recommends it, so an install without recommends lacks them.
 APT_PACKAGES=(make gcc clang libclang-rt-dev python3-venv python3-dev gcc-arm-none-eabi
-              libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf qemu-system-misc binutils)
+              libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf qemu-system-misc binutils
+              postgresql chromium)
 REQUIRED_TOOLS=(gcc clang arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm qemu-system-riscv32)
 
 missing=()
@@ -28,6 +29,9 @@ if command -v clang >/dev/null 2>&1 && ! echo 'int LLVMFuzzerTestOneInput(void) 
 fi
 rm -rf "$fuzz_probe"
 if ! python3 -m venv --help >/dev/null 2>&1; then missing+=(python3-venv); fi
+# the farm tests start their own PostgreSQL server and load the HTML report in headless Chromium
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then missing+=(postgresql); fi
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing system packages (missing: ${missing[*]})"
     SUDO=""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,15 +49,24 @@ class HilJob:
     # the mismatch report (a real board cannot be made to compute wrongly on demand).
     sim_plan: Plan | None = None
     progress: bool = True
+    # Observers for a supervisor (the farm): the stage about to start ("simulate", "generate",
+    # "build", "launch", "hil") and each finished sample (index, "done" / "failed" / "crashed").
+    on_stage: Callable[[str], None] | None = None
+    on_sample: Callable[[int, str], None] | None = None
+
+    def stage(self, name: str) -> None:
+        if self.on_stage is not None:
+            self.on_stage(name)
 
 
 def run_hil(job: HilJob) -> HilResult:
     board = load_board(job.board)
     plan = job.plan
     x = list(job.x) if isinstance(job.x, (list, tuple)) else [job.x]
+    job.stage("simulate")
     ints = [quantize_input(plan, a, k) for k, a in enumerate(x)]
     expected = run_plan(job.sim_plan or plan, ints).outputs
-    image, size = build_model_firmware(plan, board, job.work_dir)
+    image, size = build_model_firmware(plan, board, job.work_dir, on_stage=job.stage)
     names = [plan.tensors[i].name for i in plan.outputs]
     result = HilResult(board=board.name, model_name=plan.model_name, model_hash=plan.model_hash,
                        n_samples=len(ints[0]), bit_exact=0, max_drop_pp=job.max_drop_pp, firmware=str(image),
@@ -80,16 +90,20 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     counts: list[int] = []
     n = len(ints[0])
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
+    job.stage("launch")
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
                     run_timeout=job.run_timeout, retries=job.retries,
                     log_dir=job.work_dir / "logs") as session:
         client = session.client
+        job.stage("hil")
         bar = _progress(n, job.progress, board.name)
         start = time.perf_counter()
         in_a_row = 0
         for i in range(n):
             outcome = _run_sample(client, i, [a[i] for a in ints], expected, board_out, counts, result)
             in_a_row = in_a_row + 1 if outcome != "done" else 0
+            if job.on_sample is not None:
+                job.on_sample(i, outcome)
             if outcome == "crashed" or in_a_row >= _MAX_FAILURES_IN_A_ROW:
                 _give_up(result, i + 1, n)
                 break

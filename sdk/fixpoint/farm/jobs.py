@@ -1,0 +1,124 @@
+"""Farm jobs (one board x model x configuration) and their results.
+
+A job's verdict is PASSED only when the worker reported a finished HIL run
+with every sample bit-exact and the accuracy within budget; a timeout, a
+crash, a dead board or a missing result is FAILED with the stage and reason;
+a job on a quarantined board (or left when the farm stopped) is NOT RUN.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .spec import ConfigEntry, FarmSpec, ModelEntry
+
+PASSED, FAILED, NOT_RUN, PENDING = "PASSED", "FAILED", "NOT RUN", "PENDING"
+FINAL = (PASSED, FAILED, NOT_RUN)
+
+
+@dataclass(frozen=True)
+class Job:
+    board: str          # the board entry's key (board name)
+    board_ref: str      # what load_board takes (name or board.toml path)
+    model: ModelEntry
+    config: ConfigEntry
+    samples: int | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.board}.{self.model.name}.{self.config.name}"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.board, self.model.name, self.config.name)
+
+    def to_worker(self, work_dir: str, timeouts: dict[str, float], max_drop_pp: float,
+                  plan_dir: str) -> dict[str, Any]:
+        """What the worker process needs, as JSON."""
+        return {"id": self.id, "board": self.board_ref, "model": str(self.model.path),
+                "calib": str(self.model.calib), "eval": str(self.model.eval), "samples": self.samples,
+                "config": self.config.as_dict(), "work_dir": work_dir, "plan_dir": plan_dir,
+                "timeouts": timeouts, "max_drop_pp": max_drop_pp}
+
+
+@dataclass
+class JobResult:
+    """One job's row in the history (db.py) and in the JSON / JUnit summaries."""
+
+    run_id: str
+    job_id: str
+    board: str
+    model: str
+    config: str
+    verdict: str = PENDING
+    stage: str = ""                  # where a FAILED job stopped
+    reason: str = ""
+    model_hash: str = ""             # the plan's hash
+    source_hash: str = ""            # sha256 of the ONNX file (first 16 hex)
+    config_json: str = ""
+    build_id: str = ""
+    n_samples: int = 0
+    bit_exact: int = 0
+    mismatches: int = 0
+    failures: int = 0
+    first_layer: str = ""            # first diverging layer of the first mismatch
+    accuracy: float | None = None    # board top-1 against labels
+    float_accuracy: float | None = None
+    drop_pp: float | None = None
+    instructions: float | None = None   # per inference (QEMU: -icount instructions)
+    counter_unit: str = ""
+    flash: int | None = None
+    ram: int | None = None
+    arena: int | None = None
+    wall_seconds: float = 0.0
+    log_path: str = ""
+    attempt: int = 1
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.board, self.model, self.config)
+
+
+@dataclass
+class RunInfo:
+    """One farm run: what ran, with which tools."""
+
+    run_id: str
+    farm: str
+    started: str
+    finished: str = ""
+    status: str = "running"          # running, finished, interrupted
+    commit: str = ""
+    version: str = ""
+    toolchains: dict[str, str] = field(default_factory=dict)   # board -> compiler version line
+    qemu: dict[str, str] = field(default_factory=dict)         # board -> QEMU version line
+    baseline: str = ""
+
+
+def expand(spec: FarmSpec) -> list[Job]:
+    """boards x models x configs, in the farm file's order."""
+    return [Job(b.key, b.name, m, c, m.samples or spec.samples)
+            for b in spec.boards for m in spec.models for c in spec.configs]
+
+
+def health_job(spec: FarmSpec, board_key: str) -> Job:
+    """The known-good tiny model a board must pass before its first job."""
+    assert spec.health_model is not None
+    entry = spec.board(board_key)
+    return Job(board_key, entry.name, spec.health_model, ConfigEntry(name="health"), spec.health_samples)
+
+
+def file_hash(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

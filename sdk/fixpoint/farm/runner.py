@@ -1,0 +1,277 @@
+"""``fixpoint farm run``: every job of a farm file over a bounded pool of workers.
+
+Jobs (boards x models x configs) are interleaved across boards and run by
+``spec.workers`` threads; a board runs at most ``instances`` of its jobs at
+once. Before a board's first job its health check (a known-good tiny model)
+runs; a board that fails it is quarantined for the run and its jobs are NOT
+RUN. After every job the run's state (``state.json``), the JSON and JUnit
+summaries and the history row are written, so nothing finished is lost when a
+board, a worker or the farm itself dies. SIGINT / SIGTERM stop the farm: the
+running jobs are ended (their boards reaped), and ``--resume RUN_ID`` later
+runs only the jobs without a final verdict.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import signal
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from .._paths import repo_root
+from ..fileio import atomic_write_text
+from .db import History
+from .errors import FarmError
+from .jobs import FINAL, NOT_RUN, PASSED, PENDING, Job, JobResult, RunInfo, expand, health_job
+from .junit import write_farm_junit, write_summary_json
+from .regress import Regression, detect
+from .spec import FarmSpec
+from .supervise import Supervisor
+
+log = logging.getLogger(__name__)
+
+STATE = "state.json"
+
+# exit codes of `fixpoint farm run` (docs/farm.md)
+EXIT_OK, EXIT_FAILED, EXIT_REGRESSION, EXIT_INTERRUPTED = 0, 1, 3, 130
+
+
+@dataclass
+class FarmOutcome:
+    info: RunInfo
+    results: list[JobResult]
+    regressions: list[Regression] = field(default_factory=list)
+    run_dir: Path = Path()
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.regressions:
+            return EXIT_REGRESSION
+        return EXIT_OK if all(r.verdict == PASSED for r in self.results) else EXIT_FAILED
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _order(jobs: list[Job]) -> list[Job]:
+    """Round-robin over boards, so parallel workers start on different boards."""
+    by_board: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_board.setdefault(job.board, []).append(job)
+    queues, ordered = list(by_board.values()), []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
+class _Health:
+    """Per board: unknown until its check ran once, then ok or quarantined (for the whole run)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self.verdicts: dict[str, str] = {}      # board -> "" (ok) or the quarantine reason
+        self._guard = threading.Lock()
+
+    def lock(self, board: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(board, threading.Lock())
+
+
+class Farm:
+    def __init__(self, spec: FarmSpec, history: History, out: Path, *, resume: str | None = None,
+                 baseline: str | None = None) -> None:
+        self.spec, self.history, self.baseline = spec, history, baseline
+        self.run_id = resume or new_run_id()
+        self.run_dir = out / self.run_id
+        self.stop = threading.Event()
+        self.health = _Health()
+        self.supervisor = Supervisor(spec.timeouts, spec.thresholds.max_drop_pp, self.stop)
+        self.plans = out / "plans"
+        self._lock = threading.Lock()
+        self.jobs = _order(expand(spec))
+        self.results: dict[str, JobResult] = {}
+        self.info = RunInfo(run_id=self.run_id, farm=spec.name, started=_now(), baseline=baseline or "")
+        if resume:
+            self._load_state(resume)
+
+    # ---- state -----------------------------------------------------------------------
+
+    def _load_state(self, run_id: str) -> None:
+        path = self.run_dir / STATE
+        if not path.is_file():
+            raise FarmError(f"--resume {run_id}: no run state {path}")
+        state = json.loads(path.read_text())
+        if state["info"]["farm"] != self.spec.name:
+            raise FarmError(f"--resume {run_id}: that run is of farm '{state['info']['farm']}', "
+                            f"not '{self.spec.name}'")
+        self.info = RunInfo(**state["info"])
+        self.info.status = "running"
+        for data in state["results"]:
+            result = JobResult(**data)
+            if result.verdict in FINAL:
+                self.results[result.job_id] = result
+        self.health.verdicts.update({b: r for b, r in state.get("quarantined", {}).items()})
+
+    def _save(self) -> None:
+        """state.json, summary.json and junit.xml: after every job, atomically."""
+        with self._lock:
+            results = self._ordered_results()
+            quarantined = {b: r for b, r in self.health.verdicts.items() if r}
+            atomic_write_text(self.run_dir / STATE, json.dumps(
+                {"info": asdict(self.info), "results": [r.as_dict() for r in results],
+                 "quarantined": quarantined}, indent=1))
+            write_summary_json(self.run_dir / "summary.json", self.info, results, quarantined)
+            write_farm_junit(self.run_dir / "junit.xml", self.info, results)
+
+    def _ordered_results(self) -> list[JobResult]:
+        out = []
+        for job in self.jobs:
+            out.append(self.results.get(job.id) or JobResult(
+                run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name, config=job.config.name))
+        return out
+
+    # ---- running ---------------------------------------------------------------------
+
+    def run(self) -> FarmOutcome:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._collect_versions()
+        self.history.save_run(self.info)
+        todo = [j for j in self.jobs if j.id not in self.results]
+        log.info("farm %s run %s: %d jobs (%d to run) on %d boards, %d workers; results in %s",
+                 self.spec.name, self.run_id, len(self.jobs), len(todo), len(self.spec.boards),
+                 self.spec.workers, self.run_dir)
+        self._save()
+        board_slots = {b.key: threading.BoundedSemaphore(b.instances) for b in self.spec.boards}
+        with _stop_on_signals(self.stop):
+            with ThreadPoolExecutor(max_workers=self.spec.workers, thread_name_prefix="farm") as pool:
+                for future in [pool.submit(self._job, job, board_slots[job.board]) for job in todo]:
+                    future.result()
+        interrupted = self.stop.is_set()
+        results = self._ordered_results()
+        regressions = [] if interrupted else detect(self.history, results, self.spec.thresholds, self.baseline)
+        self.info.status = "interrupted" if interrupted else "finished"
+        self.info.finished = _now()
+        self.history.save_run(self.info)
+        self._save()
+        return FarmOutcome(self.info, results, regressions, self.run_dir, interrupted)
+
+    def _job(self, job: Job, slot: threading.BoundedSemaphore) -> None:
+        with slot:
+            if self.stop.is_set():
+                return
+            quarantine = self._health_check(job)
+            if quarantine:
+                result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
+                                   config=job.config.name, verdict=NOT_RUN, stage="health", reason=quarantine)
+            else:
+                log.info("start %s", job.id)
+                work = self.run_dir / "jobs" / job.id
+                result = self.supervisor.run(job, self.run_id, work, self._plan_dir(job))
+            if result.verdict == PENDING:
+                return
+            self._record(result)
+
+    def _plan_dir(self, job: Job) -> Path:
+        # shared by runs: run_calibration reuses a plan only when model, data and options match
+        return self.plans / job.model.name / job.config.name / job.board
+
+    def _record(self, result: JobResult) -> None:
+        with self._lock:
+            previous = self.results.get(result.job_id)
+            if previous is not None:
+                result.attempt = previous.attempt + 1
+            self.results[result.job_id] = result
+            done = sum(1 for r in self.results.values() if r.verdict in FINAL)
+        self.history.save_job(result)
+        self._save()
+        detail = f" ({result.bit_exact}/{result.n_samples} bit-exact" \
+                 f", {result.wall_seconds:.1f} s)" if result.verdict != NOT_RUN else ""
+        why = f": stage {result.stage}: {result.reason}" if result.verdict != PASSED else ""
+        log.info("[%d/%d] %s %s%s%s", done, len(self.jobs), result.verdict, result.job_id, detail, why)
+
+    def _health_check(self, job: Job) -> str:
+        """'' when the board may run jobs, else why it is quarantined (checked once per run)."""
+        if not self.spec.health_enabled:
+            return ""
+        with self.health.lock(job.board):
+            if job.board in self.health.verdicts:
+                return self.health.verdicts[job.board]
+            check = health_job(self.spec, job.board)
+            log.info("health check of %s (%s, %d samples)", job.board, check.model.name, check.samples)
+            work = self.run_dir / "health" / job.board
+            result = self.supervisor.run(check, self.run_id, work, self._plan_dir(check))
+            if result.verdict == PENDING:
+                return "farm interrupted during the health check"
+            verdict = "" if result.verdict == PASSED else \
+                f"board quarantined: health check failed in stage {result.stage}: {result.reason}"
+            if verdict:
+                log.warning("%s: %s", job.board, verdict)
+            self.health.verdicts[job.board] = verdict
+            return verdict
+
+    def _collect_versions(self) -> None:
+        from ..boards import load_board
+
+        self.info.version = __version__
+        self.info.commit = _first_line(["git", "-C", str(repo_root() or Path.cwd()), "rev-parse", "HEAD"])
+        for entry in self.spec.boards:
+            board = load_board(entry.name)
+            self.info.toolchains[entry.key] = _first_line([board.compiler.tool("gcc"), "--version"])
+            if board.launch.method == "qemu":
+                self.info.qemu[entry.key] = _first_line([board.launch.qemu, "--version"])
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    lines = proc.stdout.strip().splitlines()
+    return lines[0] if proc.returncode == 0 and lines else ""
+
+
+class _stop_on_signals:
+    """SIGINT / SIGTERM set the stop event (the jobs end themselves), then act as before."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if not self.stop.is_set():
+            log.warning("signal %d: stopping the farm (running jobs are ended; resume later)", signum)
+        self.stop.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)   # type: ignore[arg-type]
+
+
+def default_db(out: Path) -> str:
+    return str(out / "history.sqlite")
+
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REGRESSION", "Farm", "FarmOutcome", "default_db",
+           "new_run_id"]
