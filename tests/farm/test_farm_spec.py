@@ -1,0 +1,61 @@
+"""A bad farm file ends with exit 2 and one `error:` line naming the file and the field."""
+from __future__ import annotations
+
+import pytest
+
+from fixpoint.cli import main
+from fixpoint.farm import expand, load_farm
+
+from conftest import farm_toml
+
+GOOD = farm_toml(["host", "riscv32-virt"], ["mlp", "dwsep"], [{"name": "a"}, {"name": "b", "policy": "max"}])
+
+
+def _error(tmp_path, capsys, text: str, *extra: str) -> str:
+    farm = tmp_path / "farm.toml"
+    farm.write_text(text)
+    code = main(["farm", "run", str(farm), "--out", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    runs = [p for p in (tmp_path / "out").glob("*") if p.is_dir()] if (tmp_path / "out").exists() else []
+    assert not runs, "no run may start on a bad farm file"
+    return err[0]
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda t: t.replace('name = "a"', 'name = "a"\nbits = 8'), "unknown field 'configs[0].bits'"),
+    (lambda t: t.replace("workers = 2", "workers = 0"), "field 'farm.workers'"),
+    (lambda t: t.replace('policy = "max"', 'policy = "median"'), "field 'configs[1].policy'"),
+    (lambda t: t.replace("hil = 600", "hil = -1"), "field 'timeouts.hil'"),
+    (lambda t: t.replace('name = "riscv32-virt"', 'name = "no-such-board"'), "field 'boards[1].name'"),
+    (lambda t: t.replace('name = "dwsep"', 'name = "no_such_model"'), "field 'models[1].path'"),
+    (lambda t: t.replace('name = "b"', 'name = "a"'), "field 'configs': 'a' appears twice"),
+    (lambda t: t.replace("[[models]]", "[[modelz]]", 1), "unknown field 'modelz'"),
+    (lambda t: t.replace("[farm]", "[farm"), "invalid TOML"),
+    (lambda t: t.replace("[thresholds]", "[thresholds]\ninstructions_pct = \"5\""),
+     "field 'thresholds.instructions_pct'"),
+])
+def test_schema_errors_name_the_field(tmp_path, capsys, edit, field):
+    line = _error(tmp_path, capsys, edit(GOOD.replace("hil = 600.0", "hil = 600")))
+    assert str(tmp_path / "farm.toml") in line and field in line, line
+
+
+def test_missing_required_section(tmp_path, capsys):
+    text = "\n".join(line for line in GOOD.splitlines() if "configs" not in line)
+    text = text.split('[[boards]]', 1)[0] + '[[boards]]\nname = "host"\n[[models]]\nname = "mlp"\n'
+    assert "field 'configs' is required" in _error(tmp_path, capsys, text)
+
+
+def test_unknown_baseline_run(tmp_path, capsys):
+    line = _error(tmp_path, capsys, GOOD, "--baseline", "19990101-000000-dead")
+    assert "--baseline 19990101-000000-dead" in line
+
+
+def test_matrix_is_boards_x_models_x_configs(tmp_path):
+    farm = tmp_path / "farm.toml"
+    farm.write_text(GOOD)
+    jobs = expand(load_farm(farm))
+    assert [j.id for j in jobs] == [f"{b}.{m}.{c}" for b in ("host", "riscv32-virt") for m in ("mlp", "dwsep")
+                                    for c in ("a", "b")]
+    assert {j.samples for j in jobs} == {4}
