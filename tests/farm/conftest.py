@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGE_TIMEOUT = 600 * float(os.environ.get("FIXPOINT_TIMEOUT_SCALE", "1"))
 
 
-def farm_toml(boards: list[str], models: list[str], configs: list[dict], *, samples: int = 4,
+def farm_toml(boards: list[str], models: list[str | dict], configs: list[dict], *, samples: int = 4,
               workers: int = 2, health: bool = True, timeouts: dict | None = None,
               thresholds: dict | None = None, name: str = "t") -> str:
     lines = ["[farm]", f'name = "{name}"', f"samples = {samples}", f"workers = {workers}", "",
@@ -34,7 +34,8 @@ def farm_toml(boards: list[str], models: list[str], configs: list[dict], *, samp
     for board in boards:
         lines += ["", "[[boards]]", f'name = "{board}"']
     for model in models:
-        lines += ["", "[[models]]", f'name = "{model}"']
+        entry = {"name": model} if isinstance(model, str) else model
+        lines += ["", "[[models]]"] + [f"{k} = {json.dumps(v)}" for k, v in entry.items()]
     for config in configs:
         lines += ["", "[[configs]]"] + [f"{k} = {json.dumps(v)}" for k, v in config.items()]
     return "\n".join(lines) + "\n"
@@ -73,6 +74,31 @@ def leftover_processes(marker: str) -> list[str]:
         if marker in cmd and proc.info["pid"] != os.getpid():
             found.append(f"{proc.info['pid']}: {cmd[:200]}")
     return found
+
+
+def fresh_out(tmp_path: Path, plan_cache: Path) -> Path:
+    """A results folder of its own (so a test sees only its runs) sharing the calibrated plans."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (plan_cache / "plans").mkdir(exist_ok=True)
+    (out / "plans").symlink_to(plan_cache / "plans")
+    return out
+
+
+def wait_for(predicate, what: str, timeout: float = 600.0, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the farm exited ({proc.returncode}) before {what}")
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if p.is_dir() and p.name != "plans")
 
 
 @pytest.fixture(scope="session")
