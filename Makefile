@@ -13,7 +13,7 @@ ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt
 ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 5 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
 
-.PHONY: setup lint test test-all test-faults bench deploy check-c sanitize fuzz docs examples zoo zoo-data zoo-check clean
+.PHONY: setup lint test test-all test-faults farm bench deploy check-c sanitize fuzz docs examples zoo zoo-data zoo-check clean
 
 setup: $(VENV)/.fixpoint-installed
 
@@ -38,6 +38,14 @@ test-all: setup zoo-data
 FAULT_SAMPLES ?= 10000
 test-faults: setup
 	FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) $(PY) -m pytest -q -rP -n $(JOBS) tests/faults
+
+# The nightly regression farm (docs/farm.md): the host board and two QEMU boards, two models,
+# two configurations; results, history (out/farm/history.sqlite) and report.html in out/farm/.
+FARM ?= examples/farm/nightly.toml
+farm: setup
+	$(FIXPOINT) farm run $(FARM); status=$$?; \
+	$(FIXPOINT) farm history -n 5 && \
+	$(PY) tools/check_html.py $$(ls -td out/farm/2*/ | head -1)report.html && exit $$status
 
 bench: setup
 	$(PY) bench/run_all.py

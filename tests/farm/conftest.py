@@ -176,14 +176,9 @@ def _stop(proc: subprocess.Popen) -> None:
 # ---- Chromium -------------------------------------------------------------------------------
 
 def chromium_load(page: Path, tmp: Path) -> tuple[str, list[str]]:
-    """(the rendered DOM, console messages) of ``page`` in headless Chromium."""
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        raise RuntimeError("chromium not found: install the Debian package chromium (tools/setup.sh does)")
-    profile = tmp / "chromium-profile"
-    argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, start_new_session=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
-    return proc.stdout, console
+    """(the rendered DOM, console messages) of ``page`` in headless Chromium (tools/check_html.py)."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    from check_html import load_in_chromium
+
+    return load_in_chromium(page, tmp / "chromium-profile")

@@ -30,7 +30,8 @@ def write_farm_junit(path: Path, info: RunInfo, results: list[JobResult]) -> Pat
                             ("model_hash", r.model_hash), ("source_hash", r.source_hash),
                             ("build_id", r.build_id), ("samples", r.n_samples), ("bit_exact", r.bit_exact),
                             ("mismatches", r.mismatches), ("failures", r.failures),
-                            ("instructions", "" if r.instructions is None else f"{r.instructions:.0f}"),
+                            ("count_per_inference", "" if r.instructions is None else f"{r.instructions:.0f}"),
+                            ("counter_unit", r.counter_unit),
                             ("log", r.log_path)):
             ET.SubElement(case_props, "property", name=name, value=str(value))
         if r.verdict == FAILED:
