@@ -59,3 +59,20 @@ def test_matrix_is_boards_x_models_x_configs(tmp_path):
     assert [j.id for j in jobs] == [f"{b}.{m}.{c}" for b in ("host", "riscv32-virt") for m in ("mlp", "dwsep")
                                     for c in ("a", "b")]
     assert {j.samples for j in jobs} == {4}
+
+
+def test_history_and_compare_name_a_missing_database_or_run(tmp_path, capsys):
+    from fixpoint.farm import History
+
+    missing = tmp_path / "none.sqlite"
+    assert main(["farm", "history", "--db", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {missing}: no farm history there "
+                                               "(--db names it; `fixpoint farm run` creates it)")
+    assert not missing.exists()
+    db = tmp_path / "h.sqlite"
+    History(str(db)).close()
+    assert main(["farm", "compare", "20260101-000000-aaaa", "20260102-000000-bbbb", "--db", str(db)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: 20260101-000000-aaaa: no such run in the history"]
+    assert main(["farm", "history", "--db", str(db), "--run", "x"]) == 2
+    assert "--run x: no such run" in capsys.readouterr().err

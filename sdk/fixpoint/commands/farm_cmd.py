@@ -49,10 +49,14 @@ def _add_db_args(parser: argparse.ArgumentParser, out_default: Path | None) -> N
                         help="results folder (default: the farm file's farm.out, else out/farm)")
 
 
-def _db_url(args: argparse.Namespace, spec_db: str | None, out: Path) -> str:
-    from ..farm import default_db
+def _db_url(args: argparse.Namespace, spec_db: str | None, out: Path, *, existing: bool = False) -> str:
+    """The history's URL; with ``existing`` (history, compare) a SQLite file must be there already."""
+    from ..farm import FarmError, default_db
 
-    return args.db or os.environ.get("FIXPOINT_FARM_DB") or spec_db or default_db(out)
+    url = args.db or os.environ.get("FIXPOINT_FARM_DB") or spec_db or default_db(out)
+    if existing and "://" not in url and not Path(url).is_file():
+        raise FarmError(f"{url}: no farm history there (--db names it; `fixpoint farm run` creates it)")
+    return url
 
 
 def run_farm(args: argparse.Namespace) -> int:
@@ -88,7 +92,7 @@ def run_farm(args: argparse.Namespace) -> int:
 def show_history(args: argparse.Namespace) -> int:
     from ..farm import FarmError, History
 
-    with History(_db_url(args, None, args.out)) as history:
+    with History(_db_url(args, None, args.out, existing=True)) as history:
         if args.run:
             if history.run(args.run) is None:
                 raise FarmError(f"--run {args.run}: no such run in the history")
@@ -110,7 +114,7 @@ def compare(args: argparse.Namespace) -> int:
     from ..farm import FarmError, History, Thresholds, compare_runs, load_farm
 
     limits = load_farm(args.farm).thresholds if args.farm else Thresholds()
-    with History(_db_url(args, None, args.out)) as history:
+    with History(_db_url(args, None, args.out, existing=True)) as history:
         for run_id in (args.run_a, args.run_b):
             if history.run(run_id) is None:
                 raise FarmError(f"{run_id}: no such run in the history")

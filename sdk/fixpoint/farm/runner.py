@@ -28,7 +28,7 @@ from .._paths import repo_root
 from ..fileio import atomic_write_text
 from .db import History
 from .errors import FarmError
-from .jobs import FINAL, NOT_RUN, PASSED, PENDING, Job, JobResult, RunInfo, expand, health_job
+from .jobs import FAILED, FINAL, NOT_RUN, PASSED, PENDING, Job, JobResult, RunInfo, expand, health_job
 from .junit import write_farm_junit, write_summary_json
 from .regress import Regression, detect
 from .spec import FarmSpec
@@ -172,6 +172,15 @@ class Farm:
         return FarmOutcome(self.info, results, regressions, self.run_dir, interrupted)
 
     def _job(self, job: Job, slot: threading.BoundedSemaphore) -> None:
+        try:
+            self._job_in_slot(job, slot)
+        except Exception as exc:  # noqa: BLE001 - one job's trouble must not end the farm
+            log.exception("%s: the farm failed to run this job", job.id)
+            self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
+                                   config=job.config.name, verdict=FAILED, stage="farm",
+                                   reason=f"{type(exc).__name__}: {exc}"))
+
+    def _job_in_slot(self, job: Job, slot: threading.BoundedSemaphore) -> None:
         with slot:
             if self.stop.is_set():
                 return
