@@ -1,14 +1,14 @@
 """The history data layer on SQLite and on a real PostgreSQL server (started by the fixture)."""
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from fixpoint.farm import FAILED, PASSED, History, HistoryError, JobResult, RunInfo, Thresholds, detect
 from fixpoint.farm.db import MIGRATIONS
 
 from conftest import farm_argv, farm_toml, run_dir_of, verdicts
-
-import subprocess
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -18,7 +18,8 @@ def db_url(request, tmp_path):
     url = request.getfixturevalue("postgres_url")
     with History(url) as db:   # a clean slate per test: the server lives for the session
         with db._tx() as cur:
-            cur.execute("DROP TABLE IF EXISTS jobs, runs, schema_version")
+            for table in ("jobs", "runs", "schema_version"):
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
     return url
 
 
@@ -68,6 +69,30 @@ def test_regressions_against_last_good_and_pinned(db_url):
         assert pinned["instructions"].baseline == "9000" and pinned["instructions"].baseline_run == "r1"
 
 
+def test_schema_migrates_from_level_1(db_url):
+    """A history written by the first schema level gains the new columns and keeps its rows."""
+    from fixpoint.farm.db import _JOB_COLUMNS_1
+
+    with History(db_url) as db:
+        with db._tx() as cur:
+            for table in ("jobs", "runs", "schema_version"):
+                cur.execute(f"DROP TABLE {table}")
+            cur.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+            cur.execute("INSERT INTO schema_version (version) VALUES (1)")
+            for statement in MIGRATIONS[0]:
+                cur.execute(statement)
+            old = _job("r0")
+            cur.execute(db._sql(f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS_1)}) VALUES "
+                                f"({', '.join('?' * len(_JOB_COLUMNS_1))})"),
+                        tuple(getattr(old, c) for c in _JOB_COLUMNS_1))
+    with History(db_url) as db:
+        assert db.schema_level() == len(MIGRATIONS) == 2
+        (job,) = db.jobs("r0")
+        assert job.bit_exact == 4 and job.toolchain is None
+        db.save_job(_job("r1", toolchain="riscv64-unknown-elf-gcc 12.2.0", commit_id="abc"))
+        assert db.jobs("r1")[0].toolchain == "riscv64-unknown-elf-gcc 12.2.0"
+
+
 def test_unreachable_database_is_one_error(tmp_path):
     with pytest.raises(HistoryError, match="cannot connect"):
         History("postgresql://farm@127.0.0.1:1/postgres")
@@ -88,3 +113,4 @@ def test_farm_run_records_into_postgresql(postgres_url, plan_cache, tmp_path):
         assert run is not None and run.status == "finished" and run.commit and run.toolchains["host"]
         (job,) = db.jobs(run_dir.name)
         assert job.verdict == PASSED and job.bit_exact == 2 and job.model_hash and job.build_id
+        assert job.commit_id == run.commit and job.toolchain.startswith("gcc") and job.version

@@ -31,17 +31,28 @@ _JOB_TYPES = {"n_samples": "BIGINT", "bit_exact": "BIGINT", "mismatches": "BIGIN
 _RUN_COLUMNS = ["run_id", "farm", "started", "finished", "status", "commit_id", "version", "toolchains", "qemu",
                 "baseline"]
 
+# The jobs columns of schema level 1 (frozen: later levels add columns by migration).
+_JOB_COLUMNS_1 = ["run_id", "job_id", "board", "model", "config", "verdict", "stage", "reason", "model_hash",
+                  "source_hash", "config_json", "build_id", "n_samples", "bit_exact", "mismatches", "failures",
+                  "first_layer", "accuracy", "float_accuracy", "drop_pp", "instructions", "counter_unit", "flash",
+                  "ram", "arena", "wall_seconds", "log_path", "attempt"]
+
+
+def _column(name: str) -> str:
+    return f"{name} {_JOB_TYPES.get(name, 'TEXT')}" + (" NOT NULL" if name in ("run_id", "job_id") else "")
+
+
 # Each level: the statements that take the schema from the level before to this one.
 MIGRATIONS: list[list[str]] = [
     [
         "CREATE TABLE runs (run_id TEXT PRIMARY KEY, farm TEXT NOT NULL, started TEXT NOT NULL, "
         "finished TEXT, status TEXT NOT NULL, commit_id TEXT, version TEXT, toolchains TEXT, qemu TEXT, "
         "baseline TEXT)",
-        "CREATE TABLE jobs (" + ", ".join(
-            f"{c} {_JOB_TYPES.get(c, 'TEXT')}" + (" NOT NULL" if c in ("run_id", "job_id") else "")
-            for c in JobResult.columns()) + ", PRIMARY KEY (run_id, job_id))",
+        "CREATE TABLE jobs (" + ", ".join(_column(c) for c in _JOB_COLUMNS_1) + ", PRIMARY KEY (run_id, job_id))",
         "CREATE INDEX jobs_by_key ON jobs (board, model, config)",
     ],
+    # level 2: each job row carries its run's commit, package version and its board's tool versions
+    [f"ALTER TABLE jobs ADD COLUMN {_column(c)}" for c in ("commit_id", "version", "toolchain", "qemu")],
 ]
 
 

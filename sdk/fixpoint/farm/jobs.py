@@ -74,6 +74,10 @@ class JobResult:
     wall_seconds: float = 0.0
     log_path: str = ""
     attempt: int = 1
+    commit_id: str = ""              # the run's, per row for queries without a join
+    version: str = ""
+    toolchain: str = ""              # the board's compiler and QEMU version lines
+    qemu: str = ""
 
     @classmethod
     def columns(cls) -> list[str]:

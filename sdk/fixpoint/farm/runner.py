@@ -201,6 +201,9 @@ class Farm:
         return self.plans / job.model.name / job.config.name / job.board
 
     def _record(self, result: JobResult) -> None:
+        result.commit_id, result.version = self.info.commit, self.info.version
+        result.toolchain = self.info.toolchains.get(result.board, "")
+        result.qemu = self.info.qemu.get(result.board, "")
         with self._lock:
             previous = self.results.get(result.job_id)
             if previous is not None:
