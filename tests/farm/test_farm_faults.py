@@ -99,7 +99,9 @@ def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
     if sig == signal.SIGTERM:
         assert f"--resume {run_dir.name}" in stdout and summary(run_dir)["run"]["status"] == "interrupted"
 
-    resumed, db = _start(text, tmp_path, out, "--resume", run_dir.name)
+    # after a SIGKILL the run is found without its id: the newest unfinished run of this farm
+    resume = ["--resume", run_dir.name] if sig == signal.SIGTERM else ["--resume"]
+    resumed, db = _start(text, tmp_path, out, *resume)
     stdout, stderr = _finish(resumed)
     assert resumed.returncode == 0, stdout + stderr
     assert "2 jobs (1 to run)" in stderr

@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run = verbs.add_parser("run", help="run every job of a farm file")
     run.add_argument("farm_file", type=existing_file, metavar="FARM.toml")
     _add_db_args(run, out_default=None)
-    run.add_argument("--resume", metavar="RUN_ID", default=None,
-                     help="continue an interrupted run: only its jobs without a final verdict run")
+    run.add_argument("--resume", metavar="RUN_ID", nargs="?", const="last", default=None,
+                     help="continue an interrupted run: only its jobs without a final verdict run "
+                          "(without RUN_ID: the newest unfinished run of this farm)")
     run.add_argument("--baseline", metavar="RUN_ID", default=None,
                      help="compare with this run instead of each job's last good run")
     run.add_argument("--workers", type=positive_int, default=None, help="parallel jobs (default: farm file, 2)")

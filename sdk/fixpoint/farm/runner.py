@@ -97,6 +97,8 @@ class Farm:
     def __init__(self, spec: FarmSpec, history: History, out: Path, *, resume: str | None = None,
                  baseline: str | None = None) -> None:
         self.spec, self.history, self.baseline = spec, history, baseline
+        if resume == "last":
+            resume = last_unfinished(out, spec.name)
         self.run_id = resume or new_run_id()
         self.run_dir = out / self.run_id
         self.stop = threading.Event()
@@ -247,6 +249,21 @@ class Farm:
             self.info.toolchains[entry.key] = _first_line([board.compiler.tool("gcc"), "--version"])
             if board.launch.method == "qemu":
                 self.info.qemu[entry.key] = _first_line([board.launch.qemu, "--version"])
+
+
+def last_unfinished(out: Path, farm: str) -> str:
+    """The newest run of ``farm`` in ``out`` that did not finish (stopped or killed)."""
+    candidates = []
+    for state in out.glob(f"*/{STATE}"):
+        try:
+            info = json.loads(state.read_text())["info"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if info.get("farm") == farm and info.get("status") != "finished":
+            candidates.append((info.get("started", ""), state.parent.name))
+    if not candidates:
+        raise FarmError(f"--resume: no unfinished run of farm '{farm}' in {out}")
+    return max(candidates)[1]
 
 
 def _first_line(argv: list[str]) -> str:
