@@ -18,7 +18,6 @@ import secrets
 import signal
 import subprocess
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,8 +117,12 @@ class Farm:
         path = self.run_dir / STATE
         if not path.is_file():
             raise FarmError(f"--resume {run_id}: no run state {path}")
-        state = json.loads(path.read_text())
-        if state["info"]["farm"] != self.spec.name:
+        try:
+            state = json.loads(path.read_text())
+            farm = state["info"]["farm"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FarmError(f"--resume {run_id}: unreadable run state {path}: {exc}") from None
+        if farm != self.spec.name:
             raise FarmError(f"--resume {run_id}: that run is of farm '{state['info']['farm']}', "
                             f"not '{self.spec.name}'")
         self.info = RunInfo(**state["info"])
@@ -159,11 +162,8 @@ class Farm:
                  self.spec.name, self.run_id, len(self.jobs), len(todo), len(self.spec.boards),
                  self.spec.workers, self.run_dir)
         self._save()
-        board_slots = {b.key: threading.BoundedSemaphore(b.instances) for b in self.spec.boards}
         with _stop_on_signals(self.stop):
-            with ThreadPoolExecutor(max_workers=self.spec.workers, thread_name_prefix="farm") as pool:
-                for future in [pool.submit(self._job, job, board_slots[job.board]) for job in todo]:
-                    future.result()
+            _Dispatcher(self, todo).run()
         interrupted = self.stop.is_set()
         results = self._ordered_results()
         regressions = [] if interrupted else detect(self.history, results, self.spec.thresholds, self.baseline)
@@ -173,29 +173,26 @@ class Farm:
         self._save()
         return FarmOutcome(self.info, results, regressions, self.run_dir, interrupted)
 
-    def _job(self, job: Job, slot: threading.BoundedSemaphore) -> None:
+    def _job(self, job: Job) -> None:
         try:
-            self._job_in_slot(job, slot)
+            self._job_on_board(job)
         except Exception as exc:  # noqa: BLE001 - one job's trouble must not end the farm
             log.exception("%s: the farm failed to run this job", job.id)
             self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
                                    config=job.config.name, verdict=FAILED, stage="farm",
                                    reason=f"{type(exc).__name__}: {exc}"))
 
-    def _job_in_slot(self, job: Job, slot: threading.BoundedSemaphore) -> None:
-        with slot:
-            if self.stop.is_set():
-                return
-            quarantine = self._health_check(job)
-            if quarantine:
-                result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
-                                   config=job.config.name, verdict=NOT_RUN, stage="health", reason=quarantine)
-            else:
-                log.info("start %s", job.id)
-                work = self.run_dir / "jobs" / job.id
-                result = self.supervisor.run(job, self.run_id, work, self._plan_dir(job))
-            if result.verdict == PENDING:
-                return
+    def _job_on_board(self, job: Job) -> None:
+        """Runs with one of the board's instances reserved for it (by the dispatcher)."""
+        quarantine = self._health_check(job)
+        if quarantine:
+            result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
+                               config=job.config.name, verdict=NOT_RUN, stage="health", reason=quarantine)
+        else:
+            log.info("start %s", job.id)
+            work = self.run_dir / "jobs" / job.id
+            result = self.supervisor.run(job, self.run_id, work, self._plan_dir(job))
+        if result.verdict != PENDING:
             self._record(result)
 
     def _plan_dir(self, job: Job) -> Path:
@@ -249,6 +246,46 @@ class Farm:
             self.info.toolchains[entry.key] = _first_line([board.compiler.tool("gcc"), "--version"])
             if board.launch.method == "qemu":
                 self.info.qemu[entry.key] = _first_line([board.launch.qemu, "--version"])
+
+
+class _Dispatcher:
+    """``workers`` threads; each takes the first pending job whose board has a free instance, so no
+    worker waits on a busy board while another board has work. A thread lives until no job is left
+    (the job processes it starts die with it: PR_SET_PDEATHSIG)."""
+
+    def __init__(self, farm: Farm, jobs: list[Job]) -> None:
+        self.farm = farm
+        self.pending = list(jobs)
+        self.free = {b.key: b.instances for b in farm.spec.boards}
+        self.cond = threading.Condition()
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self._worker, name=f"farm-{i}", daemon=True)
+                   for i in range(min(self.farm.spec.workers, len(self.pending)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)    # short waits: the main thread stays free for SIGINT / SIGTERM
+
+    def _worker(self) -> None:
+        while (job := self._take()) is not None:
+            try:
+                self.farm._job(job)
+            finally:
+                with self.cond:
+                    self.free[job.board] += 1
+                    self.cond.notify_all()
+
+    def _take(self) -> Job | None:
+        with self.cond:
+            while self.pending and not self.farm.stop.is_set():
+                for index, job in enumerate(self.pending):
+                    if self.free[job.board] > 0:
+                        self.free[job.board] -= 1
+                        return self.pending.pop(index)
+                self.cond.wait(0.5)
+            return None
 
 
 def last_unfinished(out: Path, farm: str) -> str:
