@@ -185,6 +185,8 @@ class Farm:
     def _job_on_board(self, job: Job) -> None:
         """Runs with one of the board's instances reserved for it (by the dispatcher)."""
         quarantine = self._health_check(job)
+        if quarantine is None:      # the farm is stopping: the job stays pending for --resume
+            return
         if quarantine:
             result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
                                config=job.config.name, verdict=NOT_RUN, stage="health", reason=quarantine)
@@ -216,8 +218,9 @@ class Farm:
         why = f": stage {result.stage}: {result.reason}" if result.verdict != PASSED else ""
         log.info("[%d/%d] %s %s%s%s", done, len(self.jobs), result.verdict, result.job_id, detail, why)
 
-    def _health_check(self, job: Job) -> str:
-        """'' when the board may run jobs, else why it is quarantined (checked once per run)."""
+    def _health_check(self, job: Job) -> str | None:
+        """'' when the board may run jobs, else why it is quarantined (checked once per run);
+        None when the farm stopped before the check could end."""
         if not self.spec.health_enabled:
             return ""
         with self.health.lock(job.board):
@@ -228,7 +231,7 @@ class Farm:
             work = self.run_dir / "health" / job.board
             result = self.supervisor.run(check, self.run_id, work, self._plan_dir(check))
             if result.verdict == PENDING:
-                return "farm interrupted during the health check"
+                return None
             verdict = "" if result.verdict == PASSED else \
                 f"board quarantined: health check failed in stage {result.stage}: {result.reason}"
             if verdict:
