@@ -78,6 +78,41 @@ def test_killed_qemu_board_fails_its_job_only(tmp_path, plan_cache):
     assert leftover_processes(str(tmp_path)) == []
 
 
+def _worker_of(job_dir) -> psutil.Process | None:
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = proc.info["cmdline"] or []
+            if "fixpoint.farm.worker" in cmd and str(job_dir / "job.json") in cmd:
+                return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return None
+
+
+def test_crashed_worker_fails_its_job_and_takes_its_board_along(tmp_path, plan_cache):
+    """A job process that dies (here: SIGKILL) is FAILED with the stage it was in; its QEMU dies with it."""
+    out = fresh_out(tmp_path, plan_cache)
+    text = farm_toml(["riscv32-virt"], [{"name": "dwsep", "samples": 400}, {"name": "mlp", "samples": 2}],
+                     [{"name": "c"}], health=False, workers=1, name="crash", thresholds={"max_drop_pp": 5.0})
+    proc, db = _start(text, tmp_path, out)
+    run_dir = wait_for(lambda: (run_dirs(out) or [None])[0], "the run folder", proc=proc)
+    job_dir = run_dir / "jobs" / "riscv32-virt.dwsep.c"
+    wait_for(lambda: _samples_done(job_dir) >= 2, "samples on riscv32-virt", proc=proc)
+    worker, qemu = _worker_of(job_dir), _qemu_of(run_dir)
+    assert worker is not None and qemu is not None
+    worker.kill()
+    stdout, stderr = _finish(proc)
+    assert proc.returncode == 1, stdout + stderr
+    jobs = verdicts(run_dir)
+    crashed = jobs["riscv32-virt.dwsep.c"]
+    assert crashed["verdict"] == "FAILED" and crashed["stage"] == "hil", crashed
+    assert crashed["reason"].startswith("worker exited with code -9"), crashed["reason"]
+    assert "samples had finished" in crashed["reason"]
+    assert jobs["riscv32-virt.mlp.c"]["verdict"] == "PASSED"      # the farm went on
+    assert not psutil.pid_exists(qemu.pid) or qemu.status() == psutil.STATUS_ZOMBIE
+    assert leftover_processes(str(tmp_path)) == []
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
     out = fresh_out(tmp_path, plan_cache)
