@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
+from ..boards.ports import Connection
 from ..plan import Plan
 from ..serial import BoardCrashed, BoardError
 from ..sim.executor import dequantize, quantize_input, run_plan
@@ -48,6 +49,7 @@ class HilJob:
     # the mismatch report (a real board cannot be made to compute wrongly on demand).
     sim_plan: Plan | None = None
     progress: bool = True
+    connection: Connection | None = None  # --device / --serial-number / --vid-pid / --baud overrides
 
 
 def run_hil(job: HilJob) -> HilResult:
@@ -82,7 +84,7 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
                     run_timeout=job.run_timeout, retries=job.retries,
-                    log_dir=job.work_dir / "logs") as session:
+                    log_dir=job.work_dir / "logs", connection=job.connection) as session:
         client = session.client
         bar = _progress(n, job.progress, board.name)
         start = time.perf_counter()
