@@ -47,17 +47,26 @@ def add_connection_args(parser: argparse.ArgumentParser) -> None:
                         "a QEMU or host board is then not launched but attached to")
     g.add_argument("--serial-number", default=None, metavar="SN",
                    help="pick the USB serial port with this serial number; also passed to the flash command")
-    g.add_argument("--vid-pid", default=None, metavar="VVVV:PPPP",
+    g.add_argument("--vid-pid", type=vid_pid, default=None, metavar="VVVV:PPPP",
                    help="pick the one USB serial port with this vendor:product id (hex)")
     g.add_argument("--baud", type=positive_int, default=None, help="baud rate (default: board file)")
 
 
+def vid_pid(text: str) -> str:
+    """``VVVV:PPPP`` in hex, checked before anything is built."""
+    from ..boards.ports import PortSelectionError, parse_vid_pid
+
+    try:
+        parse_vid_pid(text)
+    except PortSelectionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def connection_from_args(args: argparse.Namespace):
     """The ``--device``/``--serial-number``/``--vid-pid``/``--baud`` overrides as a Connection."""
-    from ..boards.ports import Connection, parse_vid_pid
+    from ..boards.ports import Connection
 
-    if args.vid_pid:
-        parse_vid_pid(args.vid_pid)      # a malformed value is a usage error before anything is built
     return Connection(device=args.device, serial_number=args.serial_number, vid_pid=args.vid_pid,
                       baud=args.baud)
 
