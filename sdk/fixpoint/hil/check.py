@@ -21,6 +21,7 @@ from ..boards import load_board
 from ..boards.ports import Connection
 from ..plan import Plan
 from ..serial import BoardCrashed, BoardError
+from ..serial.staged import StagedInference
 from ..sim.executor import dequantize, quantize_input, run_plan
 from .accuracy import output_accuracy
 from .firmware import build_model_firmware
@@ -50,6 +51,7 @@ class HilJob:
     sim_plan: Plan | None = None
     progress: bool = True
     connection: Connection | None = None  # --device / --serial-number / --vid-pid / --baud overrides
+    double_buffer: bool = True            # stage the next sample during the current one, where the firmware can
 
 
 def run_hil(job: HilJob) -> HilResult:
@@ -86,11 +88,14 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
                     run_timeout=job.run_timeout, retries=job.retries,
                     log_dir=job.work_dir / "logs", connection=job.connection) as session:
         client = session.client
+        staged = StagedInference(client) if job.double_buffer else None
         bar = _progress(n, job.progress, board.name)
         start = time.perf_counter()
         in_a_row = 0
         for i in range(n):
-            outcome = _run_sample(client, i, [a[i] for a in ints], expected, board_out, counts, result)
+            following = sample_bytes([a[i + 1] for a in ints]) if i + 1 < n else None
+            infer = (lambda data, nxt=following: staged.infer(data, nxt)) if staged else client.infer
+            outcome = _run_sample(infer, i, [a[i] for a in ints], expected, board_out, counts, result)
             in_a_row = in_a_row + 1 if outcome != "done" else 0
             if outcome == "crashed" or in_a_row >= _MAX_FAILURES_IN_A_ROW:
                 _give_up(result, i + 1, n)
@@ -115,7 +120,7 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     return board_out
 
 
-def _run_sample(client, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
+def _run_sample(infer, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
                 board_out: list[np.ndarray], counts: list[int], result: HilResult) -> str:
     """One sample ends bit-exact, as a mismatch ("done"), or as a reported
     failure ("failed"; "crashed" when the board is gone).
@@ -125,7 +130,7 @@ def _run_sample(client, index: int, sample: list[np.ndarray], expected: list[np.
     """
     data = sample_bytes(sample)
     try:
-        raw, run = client.infer(data)
+        raw, run = infer(data)
     except BoardError as exc:
         log.warning("sample %d on %s: %s", index, result.board, _first_line(exc))
         result.failures.append(SampleFailure(index, type(exc).__name__, _first_line(exc)))
