@@ -129,6 +129,7 @@ static int fw_model_reinit(void)
 
 void fw_commands_init(void)
 {
+    memset(fw_stage, 0, sizeof fw_stage); /* as at power-on (the fuzzer boots many times) */
     fw_state.session = 0u;
     (void)fw_model_reinit();
 }
