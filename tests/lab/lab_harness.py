@@ -101,8 +101,11 @@ def labgrid_client(address: str, *args: str, check: bool = True) -> subprocess.C
 def start_coordinator(logs: Path) -> tuple[BoardProcess, str]:
     for _ in range(5):
         port = free_port()
+        # the coordinator keeps places.yaml / resources.yaml in its working directory
+        home = logs / f"coordinator-{port}"
+        home.mkdir()
         proc = BoardProcess([tool("labgrid-coordinator"), "--listen", f"127.0.0.1:{port}"],
-                            logs / f"coordinator-{port}.log")
+                            logs / f"coordinator-{port}.log", cwd=home)
         try:
             wait_for("labgrid-coordinator", lambda: port_open(port), 60.0, proc)
             return proc, f"127.0.0.1:{port}"

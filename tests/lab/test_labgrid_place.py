@@ -112,3 +112,13 @@ def test_an_unreachable_coordinator_is_one_error_line(mlp_host_plan, tmp_path: P
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=scaled(600.0), check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith("error:") and "coordinator" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_failed_flash_still_releases_the_place(lab: Lab, mlp_host_plan, tmp_path: Path) -> None:
+    broken = lab_board_file(tmp_path / "boards", "lab-host", flash_command=["false", "{elf}"],
+                            labgrid={"place": PLACE, "coordinator": lab.address, "acquire_timeout": 0})
+    proc = _hil(Lab(lab.address, lab.state, broken), mlp_host_plan, tmp_path / "work")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "flashing failed" in errors[0], proc.stderr
+    assert _holder(lab) == "None"                                                 # released on the error path
