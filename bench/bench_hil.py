@@ -5,7 +5,8 @@
 
 Also measures two instances of one board running the same HIL job at once
 against one alone (`--parallel MODEL:BOARD`, "" to skip): the throughput a
-farm gets from a second board on this machine.
+farm gets from a second board on this machine; and one job on the plain path
+against double buffering, alternated (`--double-buffer MODEL:BOARD`).
 
 Writes bench/results/hil.md and hil.json. Every run is also a bit-exactness
 check; a mismatch is reported in the table (and makes the script exit 1).
@@ -80,6 +81,34 @@ def bench_parallel(model: str, board_name: str, n: int, work: Path) -> dict:
             "speedup": together / max(alone.samples_per_second, 1e-9), "two_boards_wall_s": span}
 
 
+def bench_double_buffer(model: str, board_name: str, n: int, work: Path, rounds: int = 3) -> dict:
+    """Plain path vs double buffering, alternated ``rounds`` times (load drifts); best of each."""
+    base = hil_job(model, board_name, n, work)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    exact = True
+    for _ in range(rounds):
+        for double in (False, True):
+            result = run_hil(HilJob(**{**base.__dict__, "double_buffer": double,
+                                       "work_dir": work / model / f"{board_name}-db{int(double)}"}))
+            exact = exact and result.bit_exact == n
+            rates[double].append(result.samples_per_second)
+    plain, double = max(rates[False]), max(rates[True])
+    return {"model": model, "board": board_name, "samples": n, "bit_exact": exact, "plain_samples_per_s": plain,
+            "double_samples_per_s": double, "speedup": double / max(plain, 1e-9),
+            "rounds": {"plain": rates[False], "double": rates[True]}}
+
+
+def double_buffer_markdown(row: dict) -> str:
+    return ("\n## Double buffering\n\n"
+            f"`--double-buffer {row['model']}:{row['board']}`: the same HIL job ({row['samples']} samples) on the "
+            "plain path (LOAD_INPUT, RUN, READ_OUTPUT) and double-buffered (LOAD_NEXT behind RUN_NEXT, output "
+            "inline), alternated; best of each.\n\n"
+            "| model | board | bit-exact | plain samples/s | double-buffered samples/s | speedup |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| {row['model']} | {row['board']} | {'yes' if row['bit_exact'] else 'NO'} | "
+            f"{row['plain_samples_per_s']:.1f} | {row['double_samples_per_s']:.1f} | {row['speedup']:.2f}x |\n")
+
+
 def parallel_markdown(row: dict) -> str:
     return ("\n## Two boards in parallel\n\n"
             f"`--parallel {row['model']}:{row['board']}`: the same HIL job ({row['samples']} samples) on one "
@@ -96,7 +125,8 @@ def to_markdown(rows: list[dict], n: int) -> str:
             "count / inference | arena B | flash B | RAM B | board top-1 | float top-1 |")
     lines = [f"# HIL benchmark ({n} eval samples per model and board)", "",
              "Command: `python bench/bench_hil.py` (via `make bench`). Counts are instructions on QEMU "
-             "(`-icount`), nanoseconds on the host board.", "", head, "|" + "---|" * 12]
+             "(`-icount`), nanoseconds on the host board. Samples are double-buffered where the firmware has a staging "
+             "buffer (docs/serial-protocol.md).", "", head, "|" + "---|" * 12]
     for r in rows:
         lines.append(f"| {r['model']} | {r['board']} | {r['bit_exact']}/{r['samples']} | {r['samples_per_s']:.1f} | "
                      f"{r['link_kB_per_s']:.1f} | {r['link_share'] * 100:.0f}% | {r['count_per_inference']:.0f} "
@@ -117,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-hil")
     parser.add_argument("--parallel", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
                         help="two instances of BOARD against one ('' to skip)")
+    parser.add_argument("--double-buffer", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
+                        help="plain path against double buffering ('' to skip)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rows = []
@@ -134,10 +166,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{model} on {board}: one {parallel['one_board_samples_per_s']:.1f} samples/s, two "
               f"{parallel['two_boards_samples_per_s']:.1f} samples/s ({parallel['speedup']:.2f}x)", flush=True)
         markdown += parallel_markdown(parallel)
+    double = None
+    if args.double_buffer:
+        model, _, board = args.double_buffer.partition(":")
+        double = bench_double_buffer(model, board, args.samples, args.work)
+        print(f"{model} on {board}: plain {double['plain_samples_per_s']:.1f} samples/s, double-buffered "
+              f"{double['double_samples_per_s']:.1f} samples/s ({double['speedup']:.2f}x)", flush=True)
+        markdown += double_buffer_markdown(double)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "hil.md").write_text(markdown)
-    (RESULTS / "hil.json").write_text(json.dumps({"rows": rows, "parallel": parallel}, indent=1))
-    ok = all(r["bit_exact"] == r["samples"] for r in rows) and (parallel is None or parallel["bit_exact"])
+    (RESULTS / "hil.json").write_text(json.dumps({"rows": rows, "parallel": parallel, "double_buffer": double},
+                                                 indent=1))
+    ok = all(r["bit_exact"] == r["samples"] for r in rows) and all(
+        extra is None or extra["bit_exact"] for extra in (parallel, double))
     return 0 if ok else 1
 
 
