@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from fixpoint.boards import boards_dir, load_board
 from fixpoint.boards.process import BoardProcess
 
 HERE = Path(__file__).resolve().parent
@@ -125,3 +126,21 @@ def start_exporter(address: str, serial_port: int, logs: Path, name: str = "fixp
              lambda: f"{name}/unit0/NetworkSerialPort" in labgrid_client(address, "resources", check=False).stdout,
              60.0, proc)
     return proc
+
+
+def lab_board_file(folder: Path, name: str, *, flash_command: list[str] | None = None,
+                   labgrid: dict[str, object] | None = None) -> Path:
+    """boards/host/board.toml as board NAME in FOLDER/NAME, with a flash command and/or a [labgrid] table."""
+    text = (boards_dir() / "host" / "board.toml").read_text()
+    text = text.replace('name = "host"', f'name = "{name}"', 1)
+    if flash_command:
+        argv = ", ".join(f'"{a}"' for a in flash_command)
+        text = text.replace('method = "exec"', f'method = "exec"\nflash_command = [{argv}]', 1)
+    if labgrid:
+        text += "\n[labgrid]\n" + "".join(
+            f"{k} = {v!r}\n" if not isinstance(v, str) else f'{k} = "{v}"\n' for k, v in labgrid.items())
+    board_dir = folder / name
+    board_dir.mkdir(parents=True, exist_ok=True)
+    (board_dir / "board.toml").write_text(text)
+    load_board(board_dir)          # the file must be valid
+    return board_dir / "board.toml"

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import lab_board_file
-from lab_harness import (BIN, EXAMPLES, flash_command, labgrid_client, scaled, start_coordinator, start_exporter,
-                         start_pty_board, start_ser2net)
+from lab_harness import (BIN, EXAMPLES, flash_command, lab_board_file, labgrid_client, scaled, start_coordinator,
+                         start_exporter, start_pty_board, start_ser2net)
 
 from fixpoint.hil.firmware import build_model_firmware
 
