@@ -1,6 +1,12 @@
 """HIL benchmark: per board and example model, samples/s, link utilisation, instructions, sizes.
 
     python bench/bench_hil.py [--boards host,mps2-an386,...] [--models mlp,...] [-n 200]
+                              [--parallel cnn_bn_res:mps2-an386]
+
+Also measures two instances of one board running the same HIL job at once
+against one alone (`--parallel MODEL:BOARD`, "" to skip): the throughput a
+farm gets from a second board on this machine; and one job on the plain path
+against double buffering, alternated (`--double-buffer MODEL:BOARD`).
 
 Writes bench/results/hil.md and hil.json. Every run is also a bit-exactness
 check; a mismatch is reported in the table (and makes the script exit 1).
@@ -11,6 +17,8 @@ import argparse
 import json
 import logging
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +38,7 @@ def emulated_boards() -> list[str]:
     return [b for b in list_boards() if load_board(b).kind in ("host", "qemu")]
 
 
-def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
+def hil_job(model: str, board_name: str, n: int, work: Path) -> HilJob:
     board = load_board(board_name)
     folder = EXAMPLES / model
     job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
@@ -40,9 +48,13 @@ def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
     outputs = run_calibration(job, work / model / board.name / "plan")
     with np.load(folder / "eval.npz") as data:
         x, labels = data["input"][:n], data["label"][:n]
-    result = run_hil(HilJob(plan=outputs.plan, board=board.name, x=x, labels=labels,
-                            model_path=folder / "model.onnx", work_dir=work / model / board.name,
-                            progress=False, localize=False))
+    return HilJob(plan=outputs.plan, board=board.name, x=x, labels=labels, model_path=folder / "model.onnx",
+                  work_dir=work / model / board.name, progress=False, localize=False)
+
+
+def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
+    result = run_hil(hil_job(model, board_name, n, work))
+    board = load_board(board_name)
     return {"model": model, "board": board.name, "samples": result.n_samples,
             "bit_exact": result.bit_exact, "samples_per_s": result.samples_per_second,
             "link_kB_per_s": result.link_bytes_per_second / 1000, "link_share": result.link_share,
@@ -51,12 +63,70 @@ def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
             "board_top1": result.board_top1, "float_top1": result.float_top1}
 
 
+def bench_parallel(model: str, board_name: str, n: int, work: Path) -> dict:
+    """One board alone, then two instances of it at once (each in its own thread: a
+    board is started and reaped by the thread that uses it); samples/s from the
+    HIL loops' own wall clocks, so build and launch time are not counted."""
+    base = hil_job(model, board_name, n, work)
+    alone = run_hil(base)
+    jobs = [HilJob(**{**base.__dict__, "work_dir": work / model / f"{board_name}-parallel{i}"}) for i in range(2)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run_hil, jobs))
+    span = time.perf_counter() - start
+    exact = alone.bit_exact == n and all(r.bit_exact == n for r in results)
+    together = sum(r.samples_per_second for r in results)
+    return {"model": model, "board": board_name, "samples": n, "bit_exact": exact,
+            "one_board_samples_per_s": alone.samples_per_second, "two_boards_samples_per_s": together,
+            "speedup": together / max(alone.samples_per_second, 1e-9), "two_boards_wall_s": span}
+
+
+def bench_double_buffer(model: str, board_name: str, n: int, work: Path, rounds: int = 3) -> dict:
+    """Plain path vs double buffering, alternated ``rounds`` times (load drifts); best of each."""
+    base = hil_job(model, board_name, n, work)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    exact = True
+    for _ in range(rounds):
+        for double in (False, True):
+            result = run_hil(HilJob(**{**base.__dict__, "double_buffer": double,
+                                       "work_dir": work / model / f"{board_name}-db{int(double)}"}))
+            exact = exact and result.bit_exact == n
+            rates[double].append(result.samples_per_second)
+    plain, double = max(rates[False]), max(rates[True])
+    return {"model": model, "board": board_name, "samples": n, "bit_exact": exact, "plain_samples_per_s": plain,
+            "double_samples_per_s": double, "speedup": double / max(plain, 1e-9),
+            "rounds": {"plain": rates[False], "double": rates[True]}}
+
+
+def double_buffer_markdown(row: dict) -> str:
+    return ("\n## Double buffering\n\n"
+            f"`--double-buffer {row['model']}:{row['board']}`: the same HIL job ({row['samples']} samples) on the "
+            "plain path (LOAD_INPUT, RUN, READ_OUTPUT) and double-buffered (LOAD_NEXT behind RUN_NEXT, output "
+            "inline), alternated; best of each.\n\n"
+            "| model | board | bit-exact | plain samples/s | double-buffered samples/s | speedup |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| {row['model']} | {row['board']} | {'yes' if row['bit_exact'] else 'NO'} | "
+            f"{row['plain_samples_per_s']:.1f} | {row['double_samples_per_s']:.1f} | {row['speedup']:.2f}x |\n")
+
+
+def parallel_markdown(row: dict) -> str:
+    return ("\n## Two boards in parallel\n\n"
+            f"`--parallel {row['model']}:{row['board']}`: the same HIL job ({row['samples']} samples) on one "
+            "board, then on two instances of it at once (samples/s summed over both HIL loops).\n\n"
+            "| model | board | bit-exact | one board samples/s | two boards samples/s | speedup |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| {row['model']} | {row['board']} | {'yes' if row['bit_exact'] else 'NO'} | "
+            f"{row['one_board_samples_per_s']:.1f} | {row['two_boards_samples_per_s']:.1f} | "
+            f"{row['speedup']:.2f}x |\n")
+
+
 def to_markdown(rows: list[dict], n: int) -> str:
     head = ("| model | board | bit-exact | samples/s | link kB/s (while transferring) | link share | "
             "count / inference | arena B | flash B | RAM B | board top-1 | float top-1 |")
     lines = [f"# HIL benchmark ({n} eval samples per model and board)", "",
              "Command: `python bench/bench_hil.py` (via `make bench`). Counts are instructions on QEMU "
-             "(`-icount`), nanoseconds on the host board.", "", head, "|" + "---|" * 12]
+             "(`-icount`), nanoseconds on the host board. Samples are double-buffered where the firmware has a staging "
+             "buffer (docs/serial-protocol.md).", "", head, "|" + "---|" * 12]
     for r in rows:
         lines.append(f"| {r['model']} | {r['board']} | {r['bit_exact']}/{r['samples']} | {r['samples_per_s']:.1f} | "
                      f"{r['link_kB_per_s']:.1f} | {r['link_share'] * 100:.0f}% | {r['count_per_inference']:.0f} "
@@ -75,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())))
     parser.add_argument("-n", "--samples", type=int, default=200)
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-hil")
+    parser.add_argument("--parallel", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
+                        help="two instances of BOARD against one ('' to skip)")
+    parser.add_argument("--double-buffer", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
+                        help="plain path against double buffering ('' to skip)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rows = []
@@ -84,10 +158,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{model:12s} {board:14s} {row['bit_exact']}/{row['samples']} bit-exact "
                   f"{row['samples_per_s']:8.1f} samples/s", flush=True)
             rows.append(row)
+    markdown = to_markdown(rows, args.samples)
+    parallel = None
+    if args.parallel:
+        model, _, board = args.parallel.partition(":")
+        parallel = bench_parallel(model, board, args.samples, args.work)
+        print(f"{model} on {board}: one {parallel['one_board_samples_per_s']:.1f} samples/s, two "
+              f"{parallel['two_boards_samples_per_s']:.1f} samples/s ({parallel['speedup']:.2f}x)", flush=True)
+        markdown += parallel_markdown(parallel)
+    double = None
+    if args.double_buffer:
+        model, _, board = args.double_buffer.partition(":")
+        double = bench_double_buffer(model, board, args.samples, args.work)
+        print(f"{model} on {board}: plain {double['plain_samples_per_s']:.1f} samples/s, double-buffered "
+              f"{double['double_samples_per_s']:.1f} samples/s ({double['speedup']:.2f}x)", flush=True)
+        markdown += double_buffer_markdown(double)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "hil.md").write_text(to_markdown(rows, args.samples))
-    (RESULTS / "hil.json").write_text(json.dumps(rows, indent=1))
-    return 0 if all(r["bit_exact"] == r["samples"] for r in rows) else 1
+    (RESULTS / "hil.md").write_text(markdown)
+    (RESULTS / "hil.json").write_text(json.dumps({"rows": rows, "parallel": parallel, "double_buffer": double},
+                                                 indent=1))
+    ok = all(r["bit_exact"] == r["samples"] for r in rows) and all(
+        extra is None or extra["bit_exact"] for extra in (parallel, double))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ VENV=${1:-.venv}
 # only recommends it, so an install without recommends lacks them.
 APT_PACKAGES=(make gcc clang libclang-rt-dev python3-venv python3-dev gcc-arm-none-eabi
               libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf qemu-system-misc binutils
-              postgresql chromium)
-REQUIRED_TOOLS=(gcc clang arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm qemu-system-riscv32)
+              postgresql chromium ser2net)
+# ser2net: the RFC2217 serial server behind labgrid places (tests/lab starts one on 127.0.0.1).
+REQUIRED_TOOLS=(gcc clang arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm qemu-system-riscv32 ser2net)
 
 missing=()
 for tool in "${REQUIRED_TOOLS[@]}"; do
@@ -49,7 +50,7 @@ stamp="$VENV/.fixpoint-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
     echo "setup: installing Python packages"
     "$VENV/bin/pip" install -q --upgrade pip setuptools wheel cffi
-    "$VENV/bin/pip" install -q -e ".[test]" --no-build-isolation
+    "$VENV/bin/pip" install -q -e ".[test,lab]" --no-build-isolation
     touch "$stamp"
 fi
 echo "setup: ready"

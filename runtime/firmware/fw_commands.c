@@ -10,6 +10,14 @@
  *  - RUN_STATUS reports the last executed run, so a lost RUN response costs
  *    the host one link timeout, not a model run time.
  *  - Every response carries the session id, which a reset returns to 0.
+ *
+ * Double buffering (docs/serial-protocol.md, "Double buffering"): a build with
+ * FW_STAGE_BYTES >= the model input size has a staging buffer outside the
+ * arena. LOAD_NEXT fills it while the output of the last run is still unread
+ * (the host sends the next sample right behind RUN_NEXT, so it travels while
+ * the board computes); RUN_NEXT copies it into the input and runs, and its
+ * response carries the output. The RUN checks apply unchanged: the CRC is
+ * checked after the copy, so a damaged or stale staging buffer is INPUT_STALE.
  */
 #include "fw_commands.h"
 
@@ -49,6 +57,28 @@ typedef struct {
 } fw_state_t;
 
 static fw_state_t fw_state;
+
+#ifndef FW_STAGE_BYTES
+#define FW_STAGE_BYTES 0u
+#endif
+#if FW_STAGE_BYTES > 0u
+static uint8_t fw_stage[FW_STAGE_BYTES];
+#else
+static uint8_t fw_stage[1]; /* never used: fw_staging() is false without FW_STAGE_BYTES */
+#endif
+
+/* The receive interrupt is held during a timed run: bytes the host pipelines
+ * behind RUN_NEXT must not add interrupt instructions to the count. */
+#ifdef FW_UART_RX_IRQ
+#define FW_RX_HOLD(hold) fw_irq_line_hold(FW_UART_RX_IRQ, (hold))
+#else
+#define FW_RX_HOLD(hold) ((void)0)
+#endif
+
+static int fw_staging(void)
+{
+    return FW_STAGE_BYTES > 0u && fp_model_input_size() <= FW_STAGE_BYTES;
+}
 
 /* Generated per build by the build driver (fw_build_id.c), so that the
  * build id never invalidates cached objects. */
@@ -99,6 +129,7 @@ static int fw_model_reinit(void)
 
 void fw_commands_init(void)
 {
+    memset(fw_stage, 0, sizeof fw_stage); /* as at power-on (the fuzzer boots many times) */
     fw_state.session = 0u;
     (void)fw_model_reinit();
 }
@@ -113,7 +144,7 @@ static uint16_t fw_cmd_identify(const fw_frame_t *req, uint8_t *resp)
     at = fw_begin(resp, FW_STATUS_OK);
     resp[at] = FW_PROTOCOL_VERSION;
     resp[at + 1u] = fw_counter_unit();
-    resp[at + 2u] = (uint8_t)(fw_state.init_rc == 0 ? 1u : 0u);
+    resp[at + 2u] = (uint8_t)((fw_state.init_rc == 0 ? FW_FLAG_MODEL_READY : 0u) | (fw_staging() ? FW_FLAG_STAGING : 0u));
     fw_put_u16(resp + at + 3u, (uint16_t)FW_MAX_PAYLOAD);
     fw_put_u32(resp + at + 5u, fp_model_input_size());
     fw_put_u32(resp + at + 9u, fp_model_output_size());
@@ -200,17 +231,16 @@ static uint8_t fw_check_runnable(uint32_t want_crc, uint32_t *have_crc)
     return *have_crc == want_crc ? FW_STATUS_OK : FW_STATUS_INPUT_STALE;
 }
 
-static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
+/* RUN on the current input: the CRC check, the timed model run, the record. */
+static uint16_t fw_run_input(const fw_frame_t *req, uint8_t *resp)
 {
     uint32_t token;
     uint32_t crc;
     uint64_t start;
+    uint64_t end;
     uint8_t status;
     fw_run_record_t *run = &fw_state.run;
 
-    if (req->len != 8u) {
-        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
-    }
     token = fw_get_u32(req->payload);
     status = fw_check_runnable(fw_get_u32(req->payload + 4), &crc);
     if (status != FW_STATUS_OK) {
@@ -218,9 +248,12 @@ static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
         return fw_put_run(resp, FW_RESP_HEADER, token, fw_state.init_rc, 0u, crc);
     }
     fw_state.output_valid = 0;
+    FW_RX_HOLD(1);
     start = fw_counter_start();
     run->rc = (int32_t)fp_model_run();
-    run->count = fw_counter_elapsed(start, fw_counter_now());
+    end = fw_counter_now();
+    FW_RX_HOLD(0);
+    run->count = fw_counter_elapsed(start, end);
     run->token = token;
     run->input_crc = crc;
     run->status = (uint8_t)(run->rc == 0 ? FW_STATUS_OK : FW_STATUS_MODEL_ERROR);
@@ -228,6 +261,58 @@ static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
     fw_state.output_valid = run->rc == 0;
     (void)fw_begin(resp, run->status);
     return fw_put_run(resp, FW_RESP_HEADER, token, run->rc, run->count, crc);
+}
+
+static uint16_t fw_cmd_run(const fw_frame_t *req, uint8_t *resp)
+{
+    if (req->len != 8u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    return fw_run_input(req, resp);
+}
+
+static uint16_t fw_cmd_load_next(const fw_frame_t *req, uint8_t *resp)
+{
+    uint32_t offset;
+    uint32_t n;
+
+    if (!fw_staging()) {
+        return fw_begin(resp, FW_STATUS_UNKNOWN_COMMAND);
+    }
+    if (req->len < 4u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    offset = fw_get_u32(req->payload);
+    n = (uint32_t)req->len - 4u;
+    if (!fw_in_range(offset, n, fp_model_input_size())) {
+        return fw_begin(resp, FW_STATUS_BAD_RANGE);
+    }
+    /* the arena is not touched: the last run's output stays readable */
+    memcpy(fw_stage + offset, req->payload + 4, n);
+    return fw_begin(resp, FW_STATUS_OK);
+}
+
+/* RUN_NEXT: the staged input becomes the input, then RUN; on success the
+ * response also carries the whole output when it fits in one payload. */
+static uint16_t fw_cmd_run_next(const fw_frame_t *req, uint8_t *resp)
+{
+    uint16_t at;
+    uint32_t n = fp_model_output_size();
+
+    if (!fw_staging()) {
+        return fw_begin(resp, FW_STATUS_UNKNOWN_COMMAND);
+    }
+    if (req->len != 8u) {
+        return fw_begin(resp, FW_STATUS_BAD_LENGTH);
+    }
+    fw_state.output_valid = 0;
+    memcpy(fp_model_input(), fw_stage, fp_model_input_size());
+    at = fw_run_input(req, resp);
+    if (resp[0] == FW_STATUS_OK && fw_state.output_valid && n <= (uint32_t)FW_MAX_PAYLOAD - at) {
+        memcpy(resp + at, fp_model_output(), n);
+        at = (uint16_t)(at + n);
+    }
+    return at;
 }
 
 /* status OK | outcome u8 | the last run's record (token 0: none). */
@@ -362,6 +447,8 @@ static const fw_command_t fw_commands[] = {
     {FW_CMD_READ_ARENA, fw_cmd_read_arena},
     {FW_CMD_RUN_STATUS, fw_cmd_run_status},
     {FW_CMD_SESSION, fw_cmd_session},
+    {FW_CMD_LOAD_NEXT, fw_cmd_load_next},
+    {FW_CMD_RUN_NEXT, fw_cmd_run_next},
 };
 
 uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp)

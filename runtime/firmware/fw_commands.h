@@ -27,6 +27,8 @@ enum {
     FW_CMD_READ_ARENA = 0x09,  /* u32 offset, u16 length: arena bytes (debug read-back) */
     FW_CMD_RUN_STATUS = 0x0A,  /* the outcome of the last executed RUN (lost-response recovery) */
     FW_CMD_SESSION = 0x0B,     /* u32 session: the id echoed in every later response */
+    FW_CMD_LOAD_NEXT = 0x0C,   /* u32 offset, data: into the staging buffer (double buffering) */
+    FW_CMD_RUN_NEXT = 0x0D,    /* u32 token, u32 input crc: staging -> input, RUN, output inline */
     FW_CMD_RESPONSE = 0x80     /* or-ed into the command code of every response */
 };
 
@@ -42,6 +44,10 @@ enum {
     FW_STATUS_OUTPUT_STALE = 8,    /* READ_OUTPUT: the output is not that of the named run: rerun */
     FW_STATUS_FRAME_TOO_LONG = 9   /* header len > max payload, CRC unchecked: retry */
 };
+
+/* IDENTIFY flags (body byte 2). */
+#define FW_FLAG_MODEL_READY 1u
+#define FW_FLAG_STAGING 2u /* LOAD_NEXT / RUN_NEXT available: a staging buffer of the input size */
 
 /* Bytes every response payload starts with: status u8, session u32. */
 #define FW_RESP_HEADER 5u

@@ -23,6 +23,11 @@ void fw_platform_init(void);
 void fw_platform_exit(int code);
 /* Route interrupt line `irq` of the board's interrupt controller to the CPU. */
 void fw_irq_line_enable(uint32_t irq);
+/* Mask (hold != 0) or unmask line `irq` at the interrupt controller only,
+ * leaving the device's own enables and pending state alone: bytes that arrive
+ * meanwhile wait in the UART (and the host's link buffers). Used around a
+ * timed run, so that no receive interrupt lands in an instruction count. */
+void fw_irq_line_hold(uint32_t irq, int hold);
 
 /* ---- UART -------------------------------------------------------------- */
 

@@ -16,6 +16,7 @@ from fixpoint.boards.runner import BoardSession
 from fixpoint.plan import Plan
 from fixpoint.serial import BoardError, FixpointClient
 from fixpoint.serial.protocol import READY_PREFIX
+from fixpoint.serial.staged import StagedInference
 from fixpoint.sim.executor import quantize_input, run_plan
 from link_proxy import DOWN, FRAME_FAULTS, RESET, UP, FaultConfig, FaultStats, LinkProxy
 
@@ -118,13 +119,19 @@ class FaultRun:
 
 
 def run_samples(client: FixpointClient, inputs: np.ndarray, expected: np.ndarray,
-                board: str) -> FaultRun:
-    """Infer every sample once; record bit-exact, wrong, or the BoardError raised."""
+                board: str, *, staged: bool = False) -> FaultRun:
+    """Infer every sample once; record bit-exact, wrong, or the BoardError raised.
+    With ``staged``: double-buffered (StagedInference), the next sample staged meanwhile."""
     run = FaultRun(board)
     by_output = _index_outputs(expected)
+    double = StagedInference(client) if staged else None
+    data = [np.ascontiguousarray(sample).tobytes() for sample in inputs]
     for i, sample in enumerate(inputs):
         try:
-            output, _ = client.infer(np.ascontiguousarray(sample).tobytes())
+            if double is not None:
+                output, _ = double.infer(data[i], data[i + 1] if i + 1 < len(data) else None)
+            else:
+                output, _ = client.infer(data[i])
         except BoardError as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             run.outcomes.append(SampleOutcome(i, board, type(exc).__name__, first_line))

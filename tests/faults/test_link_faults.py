@@ -84,3 +84,38 @@ def test_every_sample_is_bit_exact_or_reported(board: str, mlp_plan_for: Callabl
     assert not missing, f"no {missing} injected\n{table}"
     assert proxy.stats.resets_before["RUN"] > 0, table
     assert run.count(EXACT) >= MIN_EXACT * n, table
+
+
+@pytest.mark.parametrize("board", fault_boards())
+def test_double_buffered_samples_are_bit_exact_or_reported(board: str, mlp_plan_for: Callable[[str], Plan],
+                                                           mlp_firmware_for: Callable[[str], Path],
+                                                           tmp_path: Path) -> None:
+    """The same faults on the double-buffered path (LOAD_NEXT behind RUN_NEXT, output
+    inline): resets are injected before RUN_NEXT too; a damaged staging buffer or a
+    lost answer must fall back to the plain path, never return another sample's output."""
+    n = max(60, samples_for(board) // 4)
+    plan = mlp_plan_for(board)
+    inputs, expected = mlp_cases(plan, n, seed=1)
+    config = fault_config(board, n)
+    config = FaultConfig(up=config.up, down=config.down, seed=config.seed + 1,
+                         reset_before={Command.RUN_NEXT: 0.012, Command.READ_OUTPUT: 0.004,
+                                       Command.LOAD_NEXT: 0.002},
+                         stall_seconds=config.stall_seconds, force_every=config.force_every,
+                         max_seconds=config.max_seconds)
+    with open_board(board, mlp_firmware_for(board), expected_hash=plan.model_hash, resettable=True,
+                    log_dir=tmp_path) as session:
+        assert session.info is not None and session.info.staging
+        pid = session.pid
+        with client_through_proxy(session, config, timeout=LINK_TIMEOUT,
+                                  run_timeout=RUN_TIMEOUT) as (proxy, client):
+            run = run_samples(client, inputs, expected, board, staged=True)
+            counters = client_counters(client)
+            staged, fallbacks = client.stats.staged_runs, client.stats.staging_fallbacks
+    assert_reaped(pid)
+    table = summary(run, proxy.stats, counters, n, config.seed)
+    print(table)
+    problems = run.problems(n)
+    assert not problems, f"{len(problems)} samples wrong, lost or duplicated:\n" + "\n".join(problems[:20])
+    assert len(run.outcomes) == n
+    assert staged >= n // 2 and fallbacks > 0, (staged, fallbacks, table)
+    assert run.count(EXACT) >= MIN_EXACT * n, table

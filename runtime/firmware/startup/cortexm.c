@@ -24,6 +24,7 @@
 #define FW_SCB_AIRCR 0xE000ED0Cu
 #define FW_SCB_CPACR 0xE000ED88u
 #define FW_NVIC_ISER 0xE000E100u
+#define FW_NVIC_ICER 0xE000E180u
 #define FW_AIRCR_SYSRESETREQ 0x05FA0004u
 
 extern uint32_t __data_start[];
@@ -147,6 +148,13 @@ void fw_irq_line_enable(uint32_t irq)
 {
     FW_REG(FW_NVIC_ISER + 4u * (irq / 32u)) = 1u << (irq % 32u);
     __asm__ volatile("cpsie i" ::: "memory");
+}
+
+void fw_irq_line_hold(uint32_t irq, int hold)
+{
+    FW_REG((hold ? FW_NVIC_ICER : FW_NVIC_ISER) + 4u * (irq / 32u)) = 1u << (irq % 32u);
+    /* the line is masked before the next instruction (the timed region) starts */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
 }
 
 void fw_platform_exit(int code)

@@ -125,6 +125,16 @@ void fw_irq_line_enable(uint32_t irq)
     __asm__ volatile("csrsi mstatus, 8" ::: "memory");
 }
 
+void fw_irq_line_hold(uint32_t irq, int hold)
+{
+    if (hold) {
+        FW_REG(FW_PLIC_ENABLE(irq)) &= ~(1u << (irq % 32u));
+    } else {
+        FW_REG(FW_PLIC_ENABLE(irq)) |= 1u << (irq % 32u);
+    }
+    __asm__ volatile("fence" ::: "memory");
+}
+
 void fw_platform_exit(int code)
 {
 #if FW_SEMIHOSTING

@@ -8,7 +8,7 @@ how to bring it up to a connected protocol client.
 """
 from __future__ import annotations
 
-from .board import (Accelerator, Board, Compiler, Cpu, Engine, Launch, Memory, MemoryRegion,
+from .board import (Accelerator, Board, Compiler, Cpu, Engine, Labgrid, Launch, Memory, MemoryRegion,
                     Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .loader import BoardFileError, list_boards, load_board
 from .paths import boards_dir, firmware_dir, runtime_dir
@@ -16,7 +16,8 @@ from .paths import boards_dir, firmware_dir, runtime_dir
 BoardConfigError = BoardFileError   # the name fixpoint.cli looks up
 
 __all__ = [
-    "Accelerator", "Board", "BoardConfigError", "BoardFileError", "Compiler", "Cpu", "Engine", "Launch", "Memory",
+    "Accelerator", "Board", "BoardConfigError", "BoardFileError", "Compiler", "Cpu", "Engine", "Labgrid", "Launch",
+    "Memory",
     "MemoryRegion", "Register", "RegisterMap", "SerialSettings", "Startup", "Timing", "Uart",
     "boards_dir", "firmware_dir", "list_boards", "load_board", "runtime_dir",
 ]

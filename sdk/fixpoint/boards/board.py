@@ -73,6 +73,19 @@ class SerialSettings:
     timeout: float = 2.0
     run_timeout: float = 60.0
     retries: int = 3
+    usb_serial_number: str = ""   # pick the port whose USB device has this serial number
+    usb_vid_pid: str = ""         # or this "VVVV:PPPP" (hex), when exactly one such port exists
+
+
+@dataclass(frozen=True)
+class Labgrid:
+    """A board reached through a labgrid coordinator: Fixpoint acquires the
+    place, talks over its exported serial port and releases it afterwards."""
+
+    place: str
+    coordinator: str = ""         # HOST:PORT; "" = $LG_COORDINATOR, else 127.0.0.1:20408
+    serial_resource: str = ""     # name of the NetworkSerialPort when the place has several
+    acquire_timeout: float = 60.0  # wait this long for a place another user holds
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,7 @@ class Board:
     serial: SerialSettings
     memory: Memory
     accelerator: Accelerator
+    labgrid: Labgrid | None = None
 
     def requant_profile(self) -> RequantProfile:
         """What this target's requantizer can represent, for the calibrator."""

@@ -22,7 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from fixpoint.ir import ModelError
 
-from .board import (Accelerator, Board, Compiler, Cpu, Engine, Launch, Memory, MemoryRegion,
+from .board import (Accelerator, Board, Compiler, Cpu, Engine, Labgrid, Launch, Memory, MemoryRegion,
                     Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .paths import boards_dir, firmware_dir, schema_path
 from .registers import check_register_map
@@ -128,6 +128,7 @@ def _build(path: Path, d: dict[str, Any]) -> Board:
         serial=SerialSettings(**serial),
         memory=Memory(flash=MemoryRegion(**d["memory"]["flash"]), ram=MemoryRegion(**d["memory"]["ram"])),
         accelerator=_accelerator(d["accelerator"]),
+        labgrid=Labgrid(**d["labgrid"]) if "labgrid" in d else None,
     )
 
 

@@ -28,7 +28,7 @@ class BoardProcess:
     """A started child: its PID, its combined stdout/stderr log, its fate."""
 
     def __init__(self, argv: Sequence[str], log_path: Path, *, stdin: int | None = None,
-                 stdout: int | None = None, pass_fds: Sequence[int] = ()) -> None:
+                 stdout: int | None = None, pass_fds: Sequence[int] = (), cwd: Path | None = None) -> None:
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in reap()
@@ -36,7 +36,7 @@ class BoardProcess:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
                 stdout=self._log if stdout is None else stdout, stderr=self._log,
-                pass_fds=tuple(pass_fds), start_new_session=True, preexec_fn=_die_with_parent)
+                pass_fds=tuple(pass_fds), start_new_session=True, preexec_fn=_die_with_parent, cwd=cwd)
         except OSError as exc:
             self._log.close()
             raise FileNotFoundError(f"cannot start {self.argv[0]}: {exc.strerror}") from None

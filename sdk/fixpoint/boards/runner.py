@@ -13,6 +13,14 @@ before it sends a byte, and on leaving the ``with`` block -- normally, on an
 exception or on KeyboardInterrupt -- closes the port and reaps every process
 it started (SIGTERM, grace period, SIGKILL, wait).
 
+How the board is reached can be overridden (``connection``, the CLI's
+``--device``/``--serial-number``/``--vid-pid``/``--baud``, docs/boards.md):
+a hardware board's port is picked by URL, USB serial number or VID:PID
+(:mod:`.ports`); a QEMU or host board given a ``--device`` is not launched,
+the runner attaches to the one running there; a board whose file names a
+labgrid place is reached through the place (:mod:`.labgrid_place`), which is
+acquired for the session and always released.
+
 ``BoardSession.reset_board()`` resets the running firmware for real (fault
 tests): the host board restarts its image on SIGUSR1; a QEMU board needs
 ``open_board(..., resettable=True)``, which replaces ``-no-reboot`` (a reset
@@ -44,7 +52,9 @@ from fixpoint.serial.errors import BoardCrashed, BoardError, BoardProtocolError,
 from fixpoint.serial.protocol import READY_PREFIX, IdentifyInfo
 
 from .board import Board
+from .labgrid_place import acquired_place
 from .loader import load_board
+from .ports import Connection, SelectedPort, resolve_port
 from .process import BoardProcess
 
 log = logging.getLogger(__name__)
@@ -90,6 +100,7 @@ class _Link:
     url: str
     process: BoardProcess | None
     resetter: Callable[[], None] | None = None
+    ready_line: bool = True        # False: attached to a running board, its ready line is long gone
 
 
 @contextmanager
@@ -98,13 +109,14 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
                timeout: float | None = None, run_timeout: float | None = None,
                retries: int | None = None, ready_timeout: float | None = None,
                device: str | None = None, log_dir: str | os.PathLike[str] | None = None,
-               resettable: bool = False) -> Iterator[BoardSession]:
+               resettable: bool = False, connection: Connection | None = None) -> Iterator[BoardSession]:
     """Launch (or flash) ``firmware`` on ``board`` and yield a ready session.
 
     Timeouts default to the board's ``[serial]`` settings. With ``identify``
     the session starts with an IDENTIFY, raising WrongModel if the firmware's
-    model hash differs from ``expected_hash``. ``device`` overrides the serial
-    device of hardware boards (else FIXPOINT_DEVICE, else board.toml).
+    model hash differs from ``expected_hash``. ``connection`` (or just
+    ``device``) overrides how the board is reached (module docstring); a
+    hardware board otherwise uses FIXPOINT_DEVICE, else board.toml.
     ``resettable`` launches a QEMU board so that ``session.reset_board()``
     works (the host board always can; hardware cannot).
     """
@@ -113,28 +125,43 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
     if not image.is_file():
         raise BoardError(f"{board.name}: firmware image {image} not found")
     settings = board.serial
+    conn = connection or Connection(device=device)
+    if device and not conn.device:
+        conn = Connection(device, conn.serial_number, conn.vid_pid, conn.baud)
+    ready_within = ready_timeout or settings.ready_timeout
     with ExitStack() as stack:
         logs = Path(log_dir) if log_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"fixpoint-{board.name}-")))
-        link = _launch(board, image, stack, logs, device, resettable)
+        link = _launch(board, image, stack, logs, conn, resettable)
         liveness = link.process.death if link.process else None
         tail = link.process.log_tail if link.process else (lambda: "")
-        _wait_ready(link.port, board, ready_timeout or settings.ready_timeout, liveness, tail)
+        if link.ready_line:
+            _wait_ready(link.port, board, ready_within, liveness, tail)
         client = FixpointClient(link.port, timeout=timeout or settings.timeout,
                                 run_timeout=run_timeout or settings.run_timeout,
                                 retries=settings.retries if retries is None else retries,
                                 max_payload=settings.max_payload, liveness=liveness, log_tail=tail)
-        info = client.identify(expected_hash) if identify else None
+        info = None
+        if identify:
+            info = (client.identify(expected_hash) if link.ready_line
+                    else _identify_attached(client, board, expected_hash, ready_within))
         yield BoardSession(board, link.url, client, link.process, info, link.resetter)
 
 
 # ---- launch methods ----------------------------------------------------------
 
-def _launch(board: Board, image: Path, stack: ExitStack, logs: Path, device: str | None,
+def _launch(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection,
             resettable: bool) -> _Link:
+    if board.labgrid is not None:
+        return _launch_labgrid(board, image, stack, logs, conn)
+    if board.kind == "hardware":
+        return _launch_openocd(board, image, stack, logs, conn)
+    selected = resolve_port(board, conn)
+    if selected is not None:
+        return _attach(board, image, stack, logs, conn, selected)
     if resettable and board.launch.method == "qemu":
-        return _launch_qemu(board, image, stack, logs, device, monitor=True)
-    return _LAUNCHERS[board.launch.method](board, image, stack, logs, device)
+        return _launch_qemu(board, image, stack, logs, monitor=True)
+    return _LAUNCHERS[board.launch.method](board, image, stack, logs)
 
 
 def _listener() -> socket.socket:
@@ -145,9 +172,7 @@ def _listener() -> socket.socket:
     return listener
 
 
-def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path,
-                 device: str | None, *, monitor: bool = False) -> _Link:
-    del device
+def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path, *, monitor: bool = False) -> _Link:
     with ExitStack() as listeners:
         listener = listeners.enter_context(_listener())
         qmp = listeners.enter_context(_listener()) if monitor else None
@@ -156,7 +181,7 @@ def _launch_qemu(board: Board, image: Path, stack: ExitStack, logs: Path,
         process = _spawn(stack, argv, logs / "qemu.log", pass_fds=fds)
         url = board.serial.url.format(port=listener.getsockname()[1], device="")
         # QEMU (wait=on) accepts this connection before starting the guest.
-        port = _open_port(stack, url, board)
+        port = _open_port(stack, url, board, board.serial.baud)
         resetter = None
         if qmp is not None:
             monitor = _QemuMonitor(qmp.getsockname()[1], board)
@@ -243,18 +268,16 @@ class _QemuMonitor:
         return json.loads(line)
 
 
-def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path,
-                 device: str | None) -> _Link:
+def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path) -> _Link:
     """The firmware's stdin/stdout is the pty master; we open the slave like
     any serial device. Raw mode is set and the port opened before the child
     starts: pyserial flushes pending input on open, which would otherwise
     race with (and could swallow) the ready line."""
-    del device
     master, slave = os.openpty()
     try:
         tty.setraw(slave)
         url = board.serial.url.format(device=os.ttyname(slave), port=0)
-        port = _open_port(stack, url, board)
+        port = _open_port(stack, url, board, board.serial.baud)
         process = _spawn(stack, [str(image.resolve())], logs / "host.log",
                          stdin=master, stdout=master)
     finally:
@@ -264,29 +287,90 @@ def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path,
     return _Link(port, url, process, lambda: process.popen.send_signal(signal.SIGUSR1))
 
 
-def _launch_openocd(board: Board, image: Path, stack: ExitStack, logs: Path,
-                    device: str | None) -> _Link:
+def _launch_openocd(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection) -> _Link:
     """Open the port first: the board prints its ready line right after the
     flash tool resets it."""
-    device = device or os.environ.get("FIXPOINT_DEVICE") or board.serial.device
-    url = board.serial.url.format(device=device, port=0)
-    port = _open_port(stack, url, board)
-    argv = [arg.replace("{elf}", str(image.resolve())) for arg in board.launch.flash_command]
+    selected = resolve_port(board, conn)
+    if selected is None:
+        raise BoardError(f"{board.name}: no serial port: give --device, --serial-number or --vid-pid, "
+                         "or set serial.device / serial.usb_serial_number in the board file")
+    url = board.serial.url.format(device=selected.device, port=0) if not conn.device else selected.device
+    port = _open_port(stack, url, board, conn.baud_for(board))
+    _flash(board, image, logs, {"device": selected.device, "serial_number": selected.serial_number})
+    return _Link(port, url, None)
+
+
+def _attach(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection,
+            selected: SelectedPort) -> _Link:
+    """A QEMU or host board somebody else runs (``--device URL``): nothing is
+    launched. With a flash command the board is flashed (and so reset) and
+    its ready line awaited; without, the firmware already running there must
+    answer IDENTIFY with the plan's hash."""
+    port = _open_port(stack, selected.device, board, conn.baud_for(board))
+    _disable_nagle(port)
+    flashed = _flash(board, image, logs, {"device": selected.device, "serial_number": selected.serial_number})
+    return _Link(port, selected.device, None, ready_line=flashed)
+
+
+def _launch_labgrid(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection) -> _Link:
+    """Acquire the place (released when the stack unwinds), open its exported
+    port, flash with the board's flash command (``{place}``/``{coordinator}``
+    let it call ``labgrid-client`` for the place's own flashing driver)."""
+    place = stack.enter_context(acquired_place(board))
+    port = _open_port(stack, place.url, board, conn.baud_for(board))
+    _disable_nagle(port)
+    flashed = _flash(board, image, logs, {"device": place.url, "serial_number": conn.serial_number or "",
+                                          "place": place.place, "coordinator": place.coordinator})
+    return _Link(port, place.url, None, ready_line=flashed)
+
+
+def flash_argv(board: Board, image: Path, values: dict[str, str]) -> list[str]:
+    """The board's flash command with ``{elf}`` and every ``{key}`` of ``values`` filled in."""
+    fills = {"elf": str(image.resolve()), **values}
+    argv = []
+    for arg in board.launch.flash_command:
+        for key, value in fills.items():
+            arg = arg.replace("{" + key + "}", value)
+        argv.append(arg)
+    return argv
+
+
+def _flash(board: Board, image: Path, logs: Path, values: dict[str, str]) -> bool:
+    """Run the flash command, if the board has one; True when it ran."""
+    if not board.launch.flash_command:
+        return False
+    argv = flash_argv(board, image, values)
     if shutil.which(argv[0]) is None:
         raise BoardError(f"{board.name}: flash tool '{argv[0]}' not found on PATH")
     log.info("%s: flashing %s", board.name, image)
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=FLASH_TIMEOUT, check=False)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=FLASH_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise BoardError(f"{board.name}: flashing did not finish within {FLASH_TIMEOUT:.0f} s ({argv[0]})") from None
     (logs / "flash.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-10:])
         raise BoardError(f"{board.name}: flashing failed ({argv[0]} exit {proc.returncode})\n{tail}")
-    return _Link(port, url, None)
+    return True
 
 
-_LAUNCHERS: dict[str, Callable[[Board, Path, ExitStack, Path, str | None], _Link]] = {
+def _identify_attached(client: FixpointClient, board: Board, expected_hash: str | None,
+                       within: float) -> IdentifyInfo:
+    """IDENTIFY a board that was already running (or still booting): retried
+    until ``within`` seconds have passed, since no ready line says when it listens."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return client.identify(expected_hash)
+        except BoardTimeout:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("%s: no answer to IDENTIFY yet, trying again", board.name)
+
+
+_LAUNCHERS: dict[str, Callable[[Board, Path, ExitStack, Path], _Link]] = {
     "qemu": _launch_qemu,
     "exec": _launch_host,
-    "openocd": _launch_openocd,
 }
 
 
@@ -298,9 +382,9 @@ def _spawn(stack: ExitStack, argv: list[str], log_path: Path, **kwargs: object) 
     return process
 
 
-def _open_port(stack: ExitStack, url: str, board: Board) -> serial.SerialBase:
+def _open_port(stack: ExitStack, url: str, board: Board, baud: int) -> serial.SerialBase:
     try:
-        port = serial.serial_for_url(url, baudrate=board.serial.baud, timeout=0.05)
+        port = serial.serial_for_url(url, baudrate=baud, timeout=0.05)
     except (serial.SerialException, OSError) as exc:
         raise BoardError(f"{board.name}: cannot open serial port {url}: {exc}") from None
     stack.callback(port.close)

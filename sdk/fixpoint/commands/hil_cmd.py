@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_kernels_arg, add_board_arg, existing_file, load_plan_data, positive_seconds, retry_count
+from ._common import (add_board_arg, add_kernels_arg, existing_file, load_plan_data, positive_int, positive_seconds,
+                      retry_count)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,39 @@ def add_hil_args(parser: argparse.ArgumentParser) -> None:
                    help="the longest one inference may take on the board, seconds (default: board file)")
     g.add_argument("--retries", type=retry_count, default=None,
                    help="times a damaged or lost transaction is sent again (default: board file)")
+    add_connection_args(parser)
+
+
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    """How the board is reached, overriding the board file (docs/boards.md, "Reaching a board")."""
+    g = parser.add_argument_group("board connection")
+    g.add_argument("--device", default=None, metavar="URL",
+                   help="serial device or pyserial URL (/dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT); "
+                        "a QEMU or host board is then not launched but attached to")
+    g.add_argument("--serial-number", default=None, metavar="SN",
+                   help="pick the USB serial port with this serial number; also passed to the flash command")
+    g.add_argument("--vid-pid", type=vid_pid, default=None, metavar="VVVV:PPPP",
+                   help="pick the one USB serial port with this vendor:product id (hex)")
+    g.add_argument("--baud", type=positive_int, default=None, help="baud rate (default: board file)")
+
+
+def vid_pid(text: str) -> str:
+    """``VVVV:PPPP`` in hex, checked before anything is built."""
+    from ..boards.ports import PortSelectionError, parse_vid_pid
+
+    try:
+        parse_vid_pid(text)
+    except PortSelectionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def connection_from_args(args: argparse.Namespace):
+    """The ``--device``/``--serial-number``/``--vid-pid``/``--baud`` overrides as a Connection."""
+    from ..boards.ports import Connection
+
+    return Connection(device=args.device, serial_number=args.serial_number, vid_pid=args.vid_pid,
+                      baud=args.baud)
 
 
 def run_checked(args: argparse.Namespace, plan, x: list, labels: dict, model_path, default_work: Path) -> int:
@@ -48,7 +82,7 @@ def run_checked(args: argparse.Namespace, plan, x: list, labels: dict, model_pat
     job = HilJob(plan=plan, board=args.board, x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
                  model_path=model_path, work_dir=args.work_dir or default_work, max_drop_pp=args.max_drop,
                  timeout=args.timeout, run_timeout=args.run_timeout, retries=args.retries,
-                 progress=not args.quiet)
+                 progress=not args.quiet, connection=connection_from_args(args))
     result = run_hil(job)
     print(result.summary())
     junit = args.junit or job.work_dir / "hil-junit.xml"

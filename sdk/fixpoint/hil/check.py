@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
+from ..boards.ports import Connection
 from ..plan import Plan
 from ..serial import BoardCrashed, BoardError
+from ..serial.staged import StagedInference
 from ..sim.executor import dequantize, quantize_input, run_plan
 from .accuracy import output_accuracy
 from .firmware import build_model_firmware
@@ -49,6 +51,8 @@ class HilJob:
     # the mismatch report (a real board cannot be made to compute wrongly on demand).
     sim_plan: Plan | None = None
     progress: bool = True
+    connection: Connection | None = None  # --device / --serial-number / --vid-pid / --baud overrides
+    double_buffer: bool = True            # stage the next sample during the current one, where the firmware can
     # Observers for a supervisor (the farm): the stage about to start ("simulate", "generate",
     # "build", "launch", "hil") and each finished sample (index, "done" / "failed" / "crashed").
     on_stage: Callable[[str], None] | None = None
@@ -93,14 +97,17 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     job.stage("launch")
     with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
                     run_timeout=job.run_timeout, retries=job.retries,
-                    log_dir=job.work_dir / "logs") as session:
+                    log_dir=job.work_dir / "logs", connection=job.connection) as session:
         client = session.client
         job.stage("hil")
+        staged = StagedInference(client) if job.double_buffer else None
         bar = _progress(n, job.progress, board.name)
         start = time.perf_counter()
         in_a_row = 0
         for i in range(n):
-            outcome = _run_sample(client, i, [a[i] for a in ints], expected, board_out, counts, result)
+            following = sample_bytes([a[i + 1] for a in ints]) if i + 1 < n else None
+            infer = (lambda data, nxt=following: staged.infer(data, nxt)) if staged else client.infer
+            outcome = _run_sample(infer, i, [a[i] for a in ints], expected, board_out, counts, result)
             in_a_row = in_a_row + 1 if outcome != "done" else 0
             if job.on_sample is not None:
                 job.on_sample(i, outcome)
@@ -127,7 +134,7 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     return board_out
 
 
-def _run_sample(client, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
+def _run_sample(infer, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
                 board_out: list[np.ndarray], counts: list[int], result: HilResult) -> str:
     """One sample ends bit-exact, as a mismatch ("done"), or as a reported
     failure ("failed"; "crashed" when the board is gone).
@@ -137,7 +144,7 @@ def _run_sample(client, index: int, sample: list[np.ndarray], expected: list[np.
     """
     data = sample_bytes(sample)
     try:
-        raw, run = client.infer(data)
+        raw, run = infer(data)
     except BoardError as exc:
         log.warning("sample %d on %s: %s", index, result.board, _first_line(exc))
         result.failures.append(SampleFailure(index, type(exc).__name__, _first_line(exc)))

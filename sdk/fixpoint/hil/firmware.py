@@ -6,18 +6,32 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..boards import load_board
-from ..boards.build import build_firmware, firmware_size
+from ..boards.build import BuildError, build_firmware, firmware_size
 from ..codegen import generate
 from ..plan import Plan
 
 log = logging.getLogger(__name__)
 
 
-def build_model_firmware(plan: Plan, board, work_dir: str | Path,
+def stage_bytes(plan: Plan) -> int:
+    """Size of the firmware's staging buffer for double buffering: the plan's whole input."""
+    return sum(plan.tensors[i].nbytes for i in plan.inputs)
+
+
+def _does_not_fit(exc: BuildError) -> bool:
+    text = str(exc)
+    return "overflow" in text or "firmware needs" in text
+
+
+def build_model_firmware(plan: Plan, board, work_dir: str | Path, *, staging: bool = True,
                          on_stage: Callable[[str], None] | None = None):
     """Returns (firmware image, FirmwareSize). Generated sources go to work_dir/gen.
 
-    ``on_stage`` is told "generate" and then "build" as each starts."""
+    With ``staging`` the firmware gets a staging buffer of the input size for
+    double buffering (docs/serial-protocol.md); where the board's RAM cannot
+    hold it, the firmware is built without (and the host uses the plain path).
+    ``on_stage`` is told "generate" and then "build" as each starts.
+    """
     board = load_board(board)
     work_dir = Path(work_dir)
     if on_stage is not None:
@@ -25,8 +39,19 @@ def build_model_firmware(plan: Plan, board, work_dir: str | Path,
     generated = generate(plan, board=board, out_dir=work_dir / "gen")
     if on_stage is not None:
         on_stage("build")
-    image = build_firmware(board, generated.sources, include_dirs=[generated.out_dir],
-                           out_dir=work_dir / "fw")
+    sources, includes = generated.sources, [generated.out_dir]
+    image = None
+    if staging:
+        try:
+            image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw",
+                                   defines={"FW_STAGE_BYTES": f"{stage_bytes(plan)}u"})
+        except BuildError as exc:
+            if not _does_not_fit(exc):
+                raise
+            log.info("%s: no room for a %d-byte staging buffer; single-buffered firmware", board.name,
+                     stage_bytes(plan))
+    if image is None:
+        image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw")
     size = firmware_size(image, board)
     log.info("%s: firmware %s (flash %d bytes, RAM %d bytes, arena %d bytes)", board.name, image,
              size.flash, size.ram, plan.arena_size)

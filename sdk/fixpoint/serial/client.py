@@ -59,6 +59,8 @@ class LinkStats:
     reruns: int = 0            # runs repeated because the output was stale or lost
     resets_detected: int = 0   # responses that showed the board had been reset
     transfer_seconds: float = 0.0  # time infer() spent loading inputs and reading outputs
+    staged_runs: int = 0       # samples run double-buffered (LOAD_NEXT / RUN_NEXT, serial/staged.py)
+    staging_fallbacks: int = 0  # samples that fell back to the plain path (stale staging, lost answer)
 
 
 class OutputStale(BoardProtocolError):
@@ -77,6 +79,7 @@ class FixpointClient:
                           write_timeout=timeout)
         self.timeout = timeout
         self.run_timeout = run_timeout
+        self.inline_output = b""     # the output a RUN_NEXT response carried (serial/staged.py)
         self.retries = retries
         self.max_payload = max_payload
         self.info: p.IdentifyInfo | None = None
@@ -306,9 +309,12 @@ class FixpointClient:
                 return outcome
         raise BoardTimeout(f"RUN: no outcome (after {sends} attempts)")
 
-    def _await_run(self, run_seq: int, token: int, deadline: float) -> p.RunResult | None:
-        """The outcome of RUN ``run_seq``, or None when it must be sent again."""
-        want = {run_seq: p.Command.RUN}
+    def _await_run(self, run_seq: int, token: int, deadline: float,
+                   cmd: int = p.Command.RUN) -> p.RunResult | None:
+        """The outcome of RUN (or RUN_NEXT) ``run_seq``, or None when it must be sent again.
+        A RUN_NEXT response's inline output is left in ``self.inline_output``."""
+        want = {run_seq: cmd}
+        self.inline_output = b""
         interval, padded = self.timeout, False
         while True:
             now = time.monotonic()
@@ -318,9 +324,12 @@ class FixpointClient:
                 frame = self._await(want, min(deadline, now + interval))
             except _Transient:
                 frame = None                      # garbled: perhaps our answer; ask
-            if frame is not None and frame.cmd == p.Command.RUN | p.RESPONSE_FLAG:
+            if frame is not None and frame.cmd == cmd | p.RESPONSE_FLAG:
                 if frame.status in p.TRANSIENT_STATUSES:
                     return None                   # the board never saw an intact RUN
+                if cmd == p.Command.RUN_NEXT:
+                    result, self.inline_output = _parse(p.parse_run_next, frame)
+                    return result
                 return _parse(p.parse_run, frame)
             if frame is not None and frame.status in p.TRANSIENT_STATUSES:
                 frame = None                      # the poll itself was damaged

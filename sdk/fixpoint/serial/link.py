@@ -36,7 +36,12 @@ class Link:
         self._liveness = liveness
         self._log_tail = log_tail or (lambda: "")
         port.timeout = poll_interval        # reads return after at most one poll slice
-        port.write_timeout = write_timeout  # a stalled reader must not block us forever
+        try:
+            port.write_timeout = write_timeout  # a stalled reader must not block us forever
+        except NotImplementedError:
+            # pyserial's rfc2217:// has none; its writes go to a TCP socket whose send
+            # buffer holds far more than one request, and a dead peer resets the link
+            log.debug("%s: no write timeout on this port type", type(port).__name__)
 
     def read_some(self) -> bytes:
         """What arrived within one poll slice (maybe nothing); BoardCrashed if the board died."""

@@ -33,6 +33,8 @@ class Command(enum.IntEnum):
     READ_ARENA = 0x09     # debug read-back: arena bytes
     RUN_STATUS = 0x0A     # outcome of the last executed RUN (lost-response recovery)
     SESSION = 0x0B        # set the session id echoed in every response
+    LOAD_NEXT = 0x0C      # double buffering: into the staging buffer (IDENTIFY flag bit 1)
+    RUN_NEXT = 0x0D       # staging -> input, RUN; the response carries the output
 
 
 class Status(enum.IntEnum):
@@ -178,6 +180,7 @@ class IdentifyInfo:
     build_id: str
     board_name: str
     model_name: str
+    staging: bool = False     # LOAD_NEXT / RUN_NEXT available (double buffering)
 
 
 @dataclass(frozen=True)
@@ -231,13 +234,22 @@ def parse_identify(frame: Frame) -> IdentifyInfo:
         raise ValueError(f"firmware speaks protocol version {version}, this host {PROTOCOL_VERSION}")
     model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size:], 4)
     return IdentifyInfo(version, CounterUnit(unit), bool(flags & 1), max_payload, n_in, n_out,
-                        arena, init_rc, model_hash, build_id, board, model)
+                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2))
 
 
 def parse_run(frame: Frame) -> RunResult:
     """RUN response: status is the outcome; body token u32 | rc i32 | unit u8 | count u64 | crc u32."""
     token, rc, unit, count, crc = _RUN.unpack(frame.body)
     return RunResult(Status(frame.status), rc, CounterUnit(unit), count, token, crc)
+
+
+def parse_run_next(frame: Frame) -> tuple[RunResult, bytes]:
+    """RUN_NEXT response: the RUN body, then (after a successful run, when it fits) the whole output."""
+    body = frame.body
+    if len(body) < _RUN.size:
+        raise ValueError(f"RUN_NEXT body of {len(body)} bytes")
+    token, rc, unit, count, crc = _RUN.unpack_from(body)
+    return RunResult(Status(frame.status), rc, CounterUnit(unit), count, token, crc), bytes(body[_RUN.size:])
 
 
 def parse_run_status(frame: Frame) -> RunResult:

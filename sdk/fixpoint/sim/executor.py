@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,6 +83,9 @@ class CompiledPlan:
         if kernels not in KERNEL_CHOICES:
             raise SimulationError(f"kernels must be one of {', '.join(KERNEL_CHOICES)}, got '{kernels}'")
         self.kernels = kernels
+        # one run at a time: the cached object's arena and scratch are shared by every caller
+        # (two HIL jobs of one plan in two threads -- a farm -- would otherwise corrupt each other)
+        self._run_lock = threading.Lock()
         check_arena(plan)
         for t in [*plan.inputs, *plan.outputs]:
             if plan.tensors[t].shape[0] != 1:
@@ -203,7 +207,12 @@ class CompiledPlan:
                                   f"on sample {sample}")
 
     def run(self, inputs: list[np.ndarray], capture: bool = False, threads: int | None = None) -> SimResult:
-        """Run a batch; ``threads`` (default: :func:`set_defaults`) splits it over that many threads."""
+        """Run a batch; ``threads`` (default: :func:`set_defaults`) splits it over that many threads.
+        Thread-safe: concurrent calls on one CompiledPlan run one after the other."""
+        with self._run_lock:
+            return self._run(inputs, capture, threads)
+
+    def _run(self, inputs: list[np.ndarray], capture: bool, threads: int | None) -> SimResult:
         plan = self.plan
         inputs = self._check_inputs(inputs)
         batch = inputs[0].shape[0]

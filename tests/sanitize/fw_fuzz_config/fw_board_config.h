@@ -18,4 +18,10 @@
 #endif
 #define FW_MAX_PAYLOAD FUZZ_MAX_PAYLOAD
 
+/* A staging buffer as large as the loopback model's input: LOAD_NEXT and
+ * RUN_NEXT (double buffering) are fuzzed like every other command. */
+#ifdef LOOPBACK_SIZE
+#define FW_STAGE_BYTES LOOPBACK_SIZE
+#endif
+
 #endif
