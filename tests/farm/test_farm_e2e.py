@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from fixpoint.farm import History
 from fixpoint.plan import load_plan
 
-from conftest import chromium_load, farm_argv, farm_toml, run_cli, run_dir_of, summary, verdicts
+from farm_harness import chromium_load, farm_argv, farm_toml, run_cli, run_dir_of, summary, verdicts
 
 BOARDS = ["host", "riscv32-virt"]
 JOBS = ["host.mlp.c", "riscv32-virt.mlp.c"]

@@ -13,7 +13,7 @@ import pytest
 
 from fixpoint.farm import History
 
-from conftest import (ROOT, farm_argv, farm_toml, fresh_out, leftover_processes, run_dirs, summary, verdicts,
+from farm_harness import (ROOT, farm_argv, farm_toml, fresh_out, leftover_processes, run_dirs, summary, verdicts,
                       wait_for)
 
 

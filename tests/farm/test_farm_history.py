@@ -8,7 +8,7 @@ import pytest
 from fixpoint.farm import FAILED, PASSED, History, HistoryError, JobResult, RunInfo, Thresholds, detect
 from fixpoint.farm.db import MIGRATIONS
 
-from conftest import farm_argv, farm_toml, run_dir_of, verdicts
+from farm_harness import farm_argv, farm_toml, run_dir_of, verdicts
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

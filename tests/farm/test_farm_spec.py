@@ -6,7 +6,7 @@ import pytest
 from fixpoint.cli import main
 from fixpoint.farm import expand, load_farm
 
-from conftest import farm_toml
+from farm_harness import farm_toml
 
 GOOD = farm_toml(["host", "riscv32-virt"], ["mlp", "dwsep"], [{"name": "a"}, {"name": "b", "policy": "max"}])
 
