@@ -1,0 +1,127 @@
+/*
+ * fp_conv2d_s8_mve - fp_conv2d_s8 with Helium (MVE), bit-identical to it for
+ * every legal input.
+ *
+ * Per output pixel and group the window is gathered once into an int8
+ * column (im2col with vector copies; padded taps hold -input_offset, whose
+ * term cancels the folded offset; a 1x1 tap inside the input is read in
+ * place). Four output channels share each 16-byte column load
+ * (fp_mve_dot4: 5 loads and 4 VMLADAVA.S8 per 64 MACs, tail predicated),
+ * the input offset is folded in per channel as input_offset * sum(w)
+ * (computed once per call), and the pixel's outputs are requantized four
+ * channels per vector (fp_mve_store). Exactness: fp_mve.h.
+ * Scratch: fp_conv2d_s8_mve_scratch_size(); without it (NULL), or outside
+ * the fast path's ranges (fp_dsp_terms_ok), the reference runs.
+ * Without MVE this is fp_conv2d_s8.
+ */
+#include "fp_runtime.h"
+#include "../internal/fp_conv_common.h"
+#include "../internal/fp_mve.h"
+
+#if FP_MVE_AVAILABLE
+
+/* The int8 window of output pixel (b, oy, ox), group channels c0.. (cg per
+ * tap), into col; padded taps get -input_offset. Returns col, or the input
+ * itself for a 1x1 tap inside it. */
+static const int8_t *window(const fp_conv_geom_t *g, const int8_t *input, int32_t b,
+                            const fp_conv_window_t *win, int32_t c0, int32_t cg, int8_t pad,
+                            int8_t *col)
+{
+    int8_t *dst = col;
+    int32_t ky;
+    int32_t kx;
+    if (g->k_h == 1 && g->k_w == 1 && win->ky0 == 0 && win->ky1 == 1 && win->kx0 == 0
+        && win->kx1 == 1) {
+        return input + ((b * g->in_h + (int32_t)win->iy0) * g->in_w + (int32_t)win->ix0) * g->in_c
+             + c0;
+    }
+    for (ky = 0; ky < g->k_h; ++ky) {
+        const int8_t *row;
+        if (ky < win->ky0 || ky >= win->ky1) {
+            fp_mve_fill(dst, pad, g->k_w * cg);
+            dst += g->k_w * cg;
+            continue;
+        }
+        row = input + (b * g->in_h + (int32_t)(win->iy0 + (int64_t)ky * g->dil_h)) * g->in_w * g->in_c
+            + c0;
+        for (kx = 0; kx < g->k_w; ++kx) {
+            if (kx >= win->kx0 && kx < win->kx1) {
+                const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
+                fp_mve_copy(dst, row + ix * g->in_c, cg);
+            } else {
+                fp_mve_fill(dst, pad, cg);
+            }
+            dst += cg;
+        }
+    }
+    return col;
+}
+
+static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                const int32_t *bias, int8_t *output, void *scratch)
+{
+    const fp_conv_geom_t g = fp_conv2d_geom(p);
+    const int32_t c_out = p->output.c;
+    const int32_t cg = p->filter.c;
+    const int32_t k = p->filter.h * p->filter.w * cg;
+    const int32_t opg = c_out / p->groups;
+    const int8_t pad = (int8_t)(-p->input_offset);
+    int32_t *t = (int32_t *)fp_mve_align16(scratch);
+    int32_t *acc = t + FP_MVE_TABLES * fp_mve_round4(c_out);
+    int8_t *col = (int8_t *)(acc + fp_mve_round4(c_out));
+    const fp_mve_out_t o =
+        fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    fp_mve_row_sums(&o, filter, k, p->input_offset);
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
+                int32_t grp;
+                for (grp = 0; grp < p->groups; ++grp) {
+                    const int8_t *x = window(&g, input, b, &win, grp * cg, cg, pad, col);
+                    const int32_t end = (grp + 1) * opg;
+                    int32_t oc = grp * opg;
+                    for (; oc + 4 <= end; oc += 4) {
+                        fp_mve_dot4(x, filter + oc * k, k, k, acc + oc);
+                    }
+                    for (; oc < end; ++oc) {
+                        acc[oc] = fp_mve_dot1(x, filter + oc * k, k);
+                    }
+                }
+                fp_mve_store(&o, acc, output);
+                output += c_out;
+            }
+        }
+    }
+}
+
+fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch)
+{
+    if (params == NULL || input == NULL || filter == NULL || output == NULL
+        || !fp_conv2d_params_ok(params, FP_MAC_S8_INPUT_OFFSET_MIN, FP_MAC_S8_INPUT_OFFSET_MAX,
+                                INT32_MIN, INT32_MAX, INT8_MIN, INT8_MAX, 0)) {
+        return FP_ERR_ARG;
+    }
+    if (scratch == NULL || fp_conv2d_s8_mve_scratch_size(params) == 0
+        || !fp_dsp_terms_ok(params->input_offset, 0)) {
+        return fp_conv2d_s8(params, input, filter, bias, output, scratch);
+    }
+    run(params, input, filter, bias, output, scratch);
+    return FP_OK;
+}
+
+#else /* no MVE: the reference */
+
+fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch)
+{
+    return fp_conv2d_s8(params, input, filter, bias, output, scratch);
+}
+
+#endif
