@@ -94,7 +94,7 @@ def bench_board(board: str, peers: Path | None) -> list[dict]:
             lib, includes = build_cmsis_nn(board, peers, work / "cmsis")
             extra, defines = [lib], {"KC_CMSIS": 1}
         image = build_kernel_firmware(board, "kc_bench.c", work / "fw", extra_sources=extra,
-                                      defines=defines,
+                                      defines=defines, variants=("dsp", "mve"),
                                       extra_cflags=[f"-isystem{d}" for d in includes])
         run = run_kernel_firmware(board, image)
     if run.returncode != 0:

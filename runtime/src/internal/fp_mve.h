@@ -109,22 +109,45 @@ static inline fp_mve_out_t fp_mve_out_init(int32_t *t, int32_t n, const int32_t 
     return o;
 }
 
-/* sum(x * w) over k int8 (VMLADAVA.S8, tail predicated). */
+/* sum(w) over k int8 (VADDVA.S8; the k % 16 tail predicated). */
+static inline int32_t fp_mve_sum1(const int8_t *w, int32_t k)
+{
+    int32_t a = 0;
+    int32_t n = k >> 4;
+    while (n-- > 0) {
+        a = vaddvaq_s8(a, vldrbq_s8(w));
+        w += 16;
+    }
+    if ((k & 15) != 0) {
+        a = vaddvaq_s8(a, vldrbq_z_s8(w, vctp8q((uint32_t)(k & 15))));
+    }
+    return a;
+}
+
+/* sum(x * w) over k int8 (VMLADAVA.S8; the k % 16 tail predicated). */
 static inline int32_t fp_mve_dot1(const int8_t *x, const int8_t *w, int32_t k)
 {
     int32_t a = 0;
-    int32_t j;
-    for (j = 0; j < k; j += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(k - j));
-        a = vmladavaq_s8(a, vldrbq_z_s8(x + j, p), vldrbq_z_s8(w + j, p));
+    int32_t n = k >> 4;
+    while (n-- > 0) {
+        a = vmladavaq_s8(a, vldrbq_s8(x), vldrbq_s8(w));
+        x += 16;
+        w += 16;
+    }
+    if ((k & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+        a = vmladavaq_s8(a, vldrbq_z_s8(x, p), vldrbq_z_s8(w, p));
     }
     return a;
 }
 
 /* Four weight rows w, w + stride, ... times one int8 vector x of k terms:
- * 16 terms of 4 rows (64 MACs) per 5 loads and 4 VMLADAVA. */
-static inline void fp_mve_dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t k,
-                               int32_t *acc)
+ * 16 terms of 4 rows (64 MACs) per 5 loads and 4 VMLADAVA.S8 (10
+ * instructions with the loop's LE); the k % 16 tail predicated. With sums
+ * != NULL the rows' plain sums are accumulated too (VADDVA.S8, 4 more). */
+__attribute__((always_inline)) static inline void fp_mve_dot4(const int8_t *x, const int8_t *w,
+                                                              int32_t stride, int32_t k,
+                                                              int32_t *acc, int32_t *sums)
 {
     const int8_t *w1 = w + stride;
     const int8_t *w2 = w1 + stride;
@@ -133,14 +156,64 @@ static inline void fp_mve_dot4(const int8_t *x, const int8_t *w, int32_t stride,
     int32_t a1 = 0;
     int32_t a2 = 0;
     int32_t a3 = 0;
-    int32_t j;
-    for (j = 0; j < k; j += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(k - j));
-        const int8x16_t xv = vldrbq_z_s8(x + j, p);
-        a0 = vmladavaq_s8(a0, xv, vldrbq_z_s8(w + j, p));
-        a1 = vmladavaq_s8(a1, xv, vldrbq_z_s8(w1 + j, p));
-        a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2 + j, p));
-        a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3 + j, p));
+    int32_t n = k >> 4;
+    if (sums == NULL) {
+        while (n-- > 0) {
+            const int8x16_t xv = vldrbq_s8(x);
+            a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
+            a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w1));
+            a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w2));
+            a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w3));
+            x += 16;
+            w += 16;
+            w1 += 16;
+            w2 += 16;
+            w3 += 16;
+        }
+    } else {
+        int32_t s0 = 0;
+        int32_t s1 = 0;
+        int32_t s2 = 0;
+        int32_t s3 = 0;
+        while (n-- > 0) {
+            const int8x16_t xv = vldrbq_s8(x);
+            int8x16_t wv = vldrbq_s8(w);
+            a0 = vmladavaq_s8(a0, xv, wv);
+            s0 = vaddvaq_s8(s0, wv);
+            wv = vldrbq_s8(w1);
+            a1 = vmladavaq_s8(a1, xv, wv);
+            s1 = vaddvaq_s8(s1, wv);
+            wv = vldrbq_s8(w2);
+            a2 = vmladavaq_s8(a2, xv, wv);
+            s2 = vaddvaq_s8(s2, wv);
+            wv = vldrbq_s8(w3);
+            a3 = vmladavaq_s8(a3, xv, wv);
+            s3 = vaddvaq_s8(s3, wv);
+            x += 16;
+            w += 16;
+            w1 += 16;
+            w2 += 16;
+            w3 += 16;
+        }
+        if ((k & 15) != 0) {
+            const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+            s0 = vaddvaq_s8(s0, vldrbq_z_s8(w, p));
+            s1 = vaddvaq_s8(s1, vldrbq_z_s8(w1, p));
+            s2 = vaddvaq_s8(s2, vldrbq_z_s8(w2, p));
+            s3 = vaddvaq_s8(s3, vldrbq_z_s8(w3, p));
+        }
+        sums[0] = s0;
+        sums[1] = s1;
+        sums[2] = s2;
+        sums[3] = s3;
+    }
+    if ((k & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+        const int8x16_t xv = vldrbq_z_s8(x, p);
+        a0 = vmladavaq_s8(a0, xv, vldrbq_z_s8(w, p));
+        a1 = vmladavaq_s8(a1, xv, vldrbq_z_s8(w1, p));
+        a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2, p));
+        a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3, p));
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -148,24 +221,53 @@ static inline void fp_mve_dot4(const int8_t *x, const int8_t *w, int32_t stride,
     acc[3] = a3;
 }
 
-/* Rows [0, n) of `stride` weights: t[SUMOFF][c] = input_offset * sum(row c)
- * (modulo 2^32; exact whenever the fast path's bound holds). */
+/* Sums of x * w for `rows` weight rows of k terms (row r at w + r * k)
+ * into acc[0..rows); with sums != NULL also each row's plain sum. */
+static void __attribute__((noinline, unused)) fp_mve_rows(const int8_t *x, const int8_t *w,
+                                                          int32_t k, int32_t rows, int32_t *acc,
+                                                          int32_t *sums)
+{
+    int32_t r = 0;
+    if (sums == NULL) {
+        for (; r + 4 <= rows; r += 4) {
+            fp_mve_dot4(x, w + r * k, k, k, acc + r, NULL);
+        }
+    } else {
+        for (; r + 4 <= rows; r += 4) {
+            fp_mve_dot4(x, w + r * k, k, k, acc + r, sums + r);
+        }
+    }
+    for (; r < rows; ++r) {
+        acc[r] = fp_mve_dot1(x, w + r * k, k);
+        if (sums != NULL) {
+            sums[r] = fp_mve_sum1(w + r * k, k);
+        }
+    }
+}
+
+/* t[SUMOFF][c] *= input_offset for every channel (modulo 2^32; exact
+ * whenever the fast path's bound holds). */
+static inline void fp_mve_scale_sums(const fp_mve_out_t *o, int32_t input_offset)
+{
+    int32_t *t = o->t + FP_MVE_T_SUMOFF * o->s;
+    int32_t c;
+    for (c = 0; c < o->s; c += 4) {
+        vstrwq_s32(t + c, vmulq_n_s32(vldrwq_s32(t + c), input_offset));
+    }
+}
+
+/* Rows [0, n) of k weights: t[SUMOFF][c] = input_offset * sum(row c). */
 static inline void fp_mve_row_sums(const fp_mve_out_t *o, const int8_t *w, int32_t k,
                                    int32_t input_offset)
 {
     int32_t c;
-    int32_t j;
     if (input_offset == 0) {
         return;
     }
     for (c = 0; c < o->n; ++c) {
-        int32_t s = 0;
-        for (j = 0; j < k; j += 16) {
-            const mve_pred16_t p = vctp8q((uint32_t)(k - j));
-            s = vaddvaq_s8(s, vldrbq_z_s8(w + (size_t)c * (size_t)k + j, p));
-        }
-        o->t[FP_MVE_T_SUMOFF * o->s + c] = (int32_t)((uint32_t)s * (uint32_t)input_offset);
+        o->t[FP_MVE_T_SUMOFF * o->s + c] = fp_mve_sum1(w + (size_t)c * (size_t)k, k);
     }
+    fp_mve_scale_sums(o, input_offset);
 }
 
 /* DOUBLE-mode epilogue of 4 channels c.. from their exact sums (the

@@ -6,7 +6,7 @@
  * column (im2col with vector copies; padded taps hold -input_offset, whose
  * term cancels the folded offset; a 1x1 tap inside the input is read in
  * place). Four output channels share each 16-byte column load
- * (fp_mve_dot4: 5 loads and 4 VMLADAVA.S8 per 64 MACs, tail predicated),
+ * (fp_mve_rows: 5 loads and 4 VMLADAVA.S8 per 64 MACs, tail predicated),
  * the input offset is folded in per channel as input_offset * sum(w)
  * (computed once per call), and the pixel's outputs are requantized four
  * channels per vector (fp_mve_store). Exactness: fp_mve.h.
@@ -82,14 +82,7 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
                 int32_t grp;
                 for (grp = 0; grp < p->groups; ++grp) {
                     const int8_t *x = window(&g, input, b, &win, grp * cg, cg, pad, col);
-                    const int32_t end = (grp + 1) * opg;
-                    int32_t oc = grp * opg;
-                    for (; oc + 4 <= end; oc += 4) {
-                        fp_mve_dot4(x, filter + oc * k, k, k, acc + oc);
-                    }
-                    for (; oc < end; ++oc) {
-                        acc[oc] = fp_mve_dot1(x, filter + oc * k, k);
-                    }
+                    fp_mve_rows(x, filter + grp * opg * k, k, opg, acc + grp * opg, NULL);
                 }
                 fp_mve_store(&o, acc, output);
                 output += c_out;

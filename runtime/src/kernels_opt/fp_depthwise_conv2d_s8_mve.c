@@ -35,57 +35,65 @@ static void tap_sums(const fp_mve_out_t *o, const int8_t *filter, int32_t taps,
     }
 }
 
-/* Output pixel whose window lies inside the input; x: its tap (0, 0). */
-static void pixel_full(const fp_mve_out_t *o, const fp_conv_geom_t *g, const int8_t *x,
-                       const int8_t *filter, int8_t *out)
+/* Sums over all taps of a window inside the input for channels c..c+3 (p:
+ * the lanes in use); x, w: tap (0, 0) of channel c. */
+static int32x4_t taps_full(const fp_conv_geom_t *g, int32_t n, const int8_t *x, const int8_t *w,
+                           int32x4_t acc, mve_pred16_t p)
 {
-    const int32_t n = o->n;
     const int32_t row_step = g->dil_h * g->in_w * n;
     const int32_t col_step = g->dil_w * n;
-    int32_t c;
-    for (c = 0; c < n; c += 4) {
-        const mve_pred16_t p = vctp32q((uint32_t)(n - c));
-        const int8_t *w = filter + c;
-        const int8_t *xr = x + c;
-        int32x4_t acc = vldrwq_s32(o->t + FP_MVE_T_SUMOFF * o->s + c);
-        int32_t ky;
-        int32_t kx;
-        for (ky = 0; ky < g->k_h; ++ky) {
-            const int8_t *xc = xr;
-            for (kx = 0; kx < g->k_w; ++kx) {
-                acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(xc, p), vldrbq_z_s32(w, p)));
-                xc += col_step;
-                w += n;
-            }
-            xr += row_step;
+    int32_t ky;
+    int32_t kx;
+    for (ky = 0; ky < g->k_h; ++ky) {
+        const int8_t *xc = x;
+        for (kx = 0; kx < g->k_w; ++kx) {
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(xc, p), vldrbq_z_s32(w, p)));
+            xc += col_step;
+            w += n;
         }
-        vstrbq_p_s32(out + c, fp_mve_rq4(o, acc, c), p);
+        x += row_step;
     }
+    return acc;
 }
 
-/* 3x3, dilation 1, window inside the input: the nine taps unrolled. */
-static void pixel_3x3(const fp_mve_out_t *o, int32_t in_w, const int8_t *x, const int8_t *filter,
-                      int8_t *out)
+/* Output pixel whose window lies inside the input; x: its tap (0, 0). Full
+ * groups of 4 channels unpredicated (3x3, dilation 1: the nine taps
+ * unrolled), the last n % 4 predicated. */
+static void pixel_full(const fp_mve_out_t *o, const fp_conv_geom_t *g, int three,
+                       const int8_t *x, const int8_t *filter, int8_t *out)
 {
     const int32_t n = o->n;
-    const int32_t rs = in_w * n;
-    int32_t c;
-    for (c = 0; c < n; c += 4) {
+    const int32_t *sumoff = o->t + FP_MVE_T_SUMOFF * o->s;
+    int32_t c = 0;
+    if (three) {
+        const int32_t rs = g->in_w * n;
+        for (; c + 4 <= n; c += 4) {
+            const int8_t *w = filter + c;
+            const int8_t *x0 = x + c;
+            const int8_t *x1 = x0 + rs;
+            const int8_t *x2 = x1 + rs;
+            int32x4_t acc = vldrwq_s32(sumoff + c);
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0), vldrbq_s32(w)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0 + n), vldrbq_s32(w + n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0 + 2 * n), vldrbq_s32(w + 2 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x1), vldrbq_s32(w + 3 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x1 + n), vldrbq_s32(w + 4 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x1 + 2 * n), vldrbq_s32(w + 5 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2), vldrbq_s32(w + 6 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2 + n), vldrbq_s32(w + 7 * n)));
+            acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2 + 2 * n), vldrbq_s32(w + 8 * n)));
+            vstrbq_s32(out + c, fp_mve_rq4(o, acc, c));
+        }
+    } else {
+        for (; c + 4 <= n; c += 4) {
+            const int32x4_t acc = taps_full(g, n, x + c, filter + c, vldrwq_s32(sumoff + c),
+                                            vctp32q(4u));
+            vstrbq_s32(out + c, fp_mve_rq4(o, acc, c));
+        }
+    }
+    if (c < n) {
         const mve_pred16_t p = vctp32q((uint32_t)(n - c));
-        const int8_t *w = filter + c;
-        const int8_t *x0 = x + c;
-        const int8_t *x1 = x0 + rs;
-        const int8_t *x2 = x1 + rs;
-        int32x4_t acc = vldrwq_s32(o->t + FP_MVE_T_SUMOFF * o->s + c);
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x0, p), vldrbq_z_s32(w, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x0 + n, p), vldrbq_z_s32(w + n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x0 + 2 * n, p), vldrbq_z_s32(w + 2 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x1, p), vldrbq_z_s32(w + 3 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x1 + n, p), vldrbq_z_s32(w + 4 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x1 + 2 * n, p), vldrbq_z_s32(w + 5 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x2, p), vldrbq_z_s32(w + 6 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x2 + n, p), vldrbq_z_s32(w + 7 * n, p)));
-        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(x2 + 2 * n, p), vldrbq_z_s32(w + 8 * n, p)));
+        const int32x4_t acc = taps_full(g, n, x + c, filter + c, vldrwq_s32(sumoff + c), p);
         vstrbq_p_s32(out + c, fp_mve_rq4(o, acc, c), p);
     }
 }
@@ -165,12 +173,9 @@ static void run(const fp_depthwise_conv2d_params_t *p, const int8_t *input, cons
                 } else if (!full) {
                     pixel_edge(&o, &g, in_b, &win, filter, p->input_offset, output);
                 } else {
-                    const int8_t *x = in_b + ((int32_t)win.iy0 * g.in_w + (int32_t)win.ix0) * n;
-                    if (three) {
-                        pixel_3x3(&o, g.in_w, x, filter, output);
-                    } else {
-                        pixel_full(&o, &g, x, filter, output);
-                    }
+                    pixel_full(&o, &g, three,
+                               in_b + ((int32_t)win.iy0 * g.in_w + (int32_t)win.ix0) * n, filter,
+                               output);
                 }
                 output += n;
             }

@@ -2,10 +2,11 @@
  * fp_fully_connected_s8_mve - fp_fully_connected_s8 with Helium (MVE),
  * bit-identical to it for every legal input.
  *
- * Four weight rows share each 16-byte input load (fp_mve_dot4: 5 loads and
+ * Four weight rows share each 16-byte input load (fp_mve_rows: 5 loads and
  * 4 VMLADAVA.S8 per 64 MACs, tail predicated), the last out_channels % 4
  * rows run one at a time; the input offset is folded in per channel as
- * input_offset * sum(w) (once per call) and the outputs are requantized four
+ * input_offset * sum(w), the sums taken by VADDVA in the first batch's pass
+ * (4 more instructions per 64 MACs), and the outputs are requantized four
  * per vector (fp_mve_store). Exactness: fp_mve.h. Scratch:
  * fp_fully_connected_s8_mve_scratch_size(); without it (NULL), with a
  * nonzero filter offset, or an input offset / depth outside fp_dsp_terms_ok,
@@ -27,15 +28,12 @@ static void run(const fp_fully_connected_params_t *p, const int8_t *input, const
     const fp_mve_out_t o =
         fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
     int32_t b;
-    fp_mve_row_sums(&o, filter, depth, p->input_offset);
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + b * depth;
-        int32_t oc;
-        for (oc = 0; oc + 4 <= c_out; oc += 4) {
-            fp_mve_dot4(x, filter + oc * depth, depth, depth, acc + oc);
-        }
-        for (; oc < c_out; ++oc) {
-            acc[oc] = fp_mve_dot1(x, filter + oc * depth, depth);
+        /* the first pass also sums the weight rows (the folded offset) */
+        fp_mve_rows(input + b * depth, filter, depth, c_out, acc,
+                    b == 0 && p->input_offset != 0 ? t + FP_MVE_T_SUMOFF * o.s : NULL);
+        if (b == 0 && p->input_offset != 0) {
+            fp_mve_scale_sums(&o, p->input_offset);
         }
         fp_mve_store(&o, acc, output + b * c_out);
     }
