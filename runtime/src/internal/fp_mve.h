@@ -322,10 +322,15 @@ static inline void fp_mve_store(const fp_mve_out_t *o, const int32_t *acc, int8_
 /* n int8 from src to dst, and n copies of v at dst (im2col). */
 static inline void fp_mve_copy(int8_t *dst, const int8_t *src, int32_t n)
 {
-    int32_t j;
-    for (j = 0; j < n; j += 16) {
-        const mve_pred16_t p = vctp8q((uint32_t)(n - j));
-        vstrbq_p_s8(dst + j, vldrbq_z_s8(src + j, p), p);
+    int32_t j = n >> 4;
+    while (j-- > 0) {
+        vstrbq_s8(dst, vldrbq_s8(src));
+        dst += 16;
+        src += 16;
+    }
+    if ((n & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
     }
 }
 

@@ -44,6 +44,12 @@ static const int8_t *window(const fp_conv_geom_t *g, const int8_t *input, int32_
         }
         row = input + (b * g->in_h + (int32_t)(win->iy0 + (int64_t)ky * g->dil_h)) * g->in_w * g->in_c
             + c0;
+        if (win->kx0 == 0 && win->kx1 == g->k_w && g->dil_w == 1 && cg == g->in_c) {
+            /* the row's taps are contiguous in the input */
+            fp_mve_copy(dst, row + (int32_t)win->ix0 * g->in_c, g->k_w * cg);
+            dst += g->k_w * cg;
+            continue;
+        }
         for (kx = 0; kx < g->k_w; ++kx) {
             if (kx >= win->kx0 && kx < win->kx1) {
                 const int32_t ix = (int32_t)(win->ix0 + (int64_t)kx * g->dil_w);
