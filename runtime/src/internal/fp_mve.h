@@ -39,14 +39,15 @@
 #include "fp_dsp.h"
 
 /* Channel table in scratch, on every target (scratch sizes are computed
- * the same way everywhere): 5 int32 arrays (FP_MVE_T_*) of C_out entries
- * rounded up to 4 (the vector epilogue reads whole vectors; the padding
- * lanes are zero and never stored). Callers add 15 bytes to align to 16. */
+ * the same way everywhere): per group of 4 channels (C_out rounded up to 4;
+ * padding lanes are zero and never stored) 5 vectors of 4 int32, the fields
+ * FP_MVE_T_*, so that the epilogue of a group reads them from one pointer.
+ * Callers add 15 bytes to align the table to 16. */
 #define FP_MVE_T_SUMOFF 0 /* input_offset * sum of the channel's weights (mod 2^32) */
 #define FP_MVE_T_BIAS 1
-#define FP_MVE_T_MULT 2  /* Q31 multiplier */
-#define FP_MVE_T_LEFT 3  /* max(shift, 0) */
-#define FP_MVE_T_RIGHT 4 /* min(shift, 0): the VRSHL amount */
+#define FP_MVE_T_LEFT 2   /* max(shift, 0) */
+#define FP_MVE_T_MULT 3   /* Q31 multiplier */
+#define FP_MVE_T_RIGHT 4  /* min(shift, 0): the VRSHL amount */
 #define FP_MVE_TABLES 5
 
 static inline int32_t fp_mve_round4(int32_t n)
@@ -63,6 +64,15 @@ static inline size_t fp_mve_table_bytes(int64_t c_out)
 #define FP_MVE_AVAILABLE 1
 #include <arm_mve.h>
 
+/* The 4-row dot product loop is inline assembly when optimising (gcc 12
+ * recomputes and spills its pointers around the loop); -O0 and
+ * -DFP_MVE_NO_ASM builds get the same loop in C (intrinsics). */
+#if defined(__OPTIMIZE__) && !defined(FP_MVE_NO_ASM)
+#define FP_MVE_ASM 1
+#else
+#define FP_MVE_ASM 0
+#endif
+
 static inline void *fp_mve_align16(void *p)
 {
     return (void *)(((uintptr_t)p + 15u) & ~(uintptr_t)15u);
@@ -70,9 +80,8 @@ static inline void *fp_mve_align16(void *p)
 
 /* Everything of the epilogue fixed for one call. */
 typedef struct {
-    int32_t *t;                /* FP_MVE_TABLES arrays of s entries */
+    int32_t *t;                /* the channel table */
     int32_t n;                 /* output channels */
-    int32_t s;                 /* n rounded up to 4: the arrays' stride */
     int32_t fast;              /* DOUBLE rounding: the vector epilogue */
     const fp_requant_t *rq;
     int32_t output_offset;
@@ -80,8 +89,19 @@ typedef struct {
     int32_t act_max;
 } fp_mve_out_t;
 
-/* Fills the channel table at t (n channels). The weight sums are left to
- * the caller (fp_mve_row_sums); here the sum-offset row is zeroed. */
+/* The table's group of channel c (c a multiple of 4), and one entry. */
+static inline int32_t *fp_mve_group(const fp_mve_out_t *o, int32_t c)
+{
+    return o->t + FP_MVE_TABLES * c;
+}
+
+static inline int32_t *fp_mve_entry(const fp_mve_out_t *o, int32_t field, int32_t c)
+{
+    return o->t + FP_MVE_TABLES * (c & ~3) + 4 * field + (c & 3);
+}
+
+/* Fills the channel table at t (n channels); the offset terms start at 0
+ * (fp_mve_row_sums / the kernels fill them). */
 static inline fp_mve_out_t fp_mve_out_init(int32_t *t, int32_t n, const int32_t *bias,
                                            const fp_requant_t *rq, int32_t output_offset,
                                            int32_t act_min, int32_t act_max)
@@ -91,7 +111,6 @@ static inline fp_mve_out_t fp_mve_out_init(int32_t *t, int32_t n, const int32_t 
     const int32_t q31_shift = 32 - (int32_t)rq->mode.multiplier_bits; /* legal: bits in [2, 32] */
     o.t = t;
     o.n = n;
-    o.s = fp_mve_round4(n);
     o.fast = rq->mode.rounding == FP_ROUND_DOUBLE;
     o.rq = rq;
     o.output_offset = output_offset;
@@ -101,10 +120,10 @@ static inline fp_mve_out_t fp_mve_out_init(int32_t *t, int32_t n, const int32_t 
     for (c = 0; c < n; ++c) {
         const int32_t i = rq->n == 1 ? 0 : c;
         const int32_t s = rq->shift[i];
-        t[FP_MVE_T_BIAS * o.s + c] = bias != NULL ? bias[c] : 0;
-        t[FP_MVE_T_MULT * o.s + c] = (int32_t)((uint32_t)rq->multiplier[i] << q31_shift);
-        t[FP_MVE_T_LEFT * o.s + c] = s > 0 ? s : 0;
-        t[FP_MVE_T_RIGHT * o.s + c] = s < 0 ? s : 0;
+        *fp_mve_entry(&o, FP_MVE_T_BIAS, c) = bias != NULL ? bias[c] : 0;
+        *fp_mve_entry(&o, FP_MVE_T_MULT, c) = (int32_t)((uint32_t)rq->multiplier[i] << q31_shift);
+        *fp_mve_entry(&o, FP_MVE_T_LEFT, c) = s > 0 ? s : 0;
+        *fp_mve_entry(&o, FP_MVE_T_RIGHT, c) = s < 0 ? s : 0;
     }
     return o;
 }
@@ -141,72 +160,55 @@ static inline int32_t fp_mve_dot1(const int8_t *x, const int8_t *w, int32_t k)
     return a;
 }
 
-/* Four weight rows w, w + stride, ... times one int8 vector x of k terms:
- * 16 terms of 4 rows (64 MACs) per 5 loads and 4 VMLADAVA.S8 (10
- * instructions with the loop's LE); the k % 16 tail predicated. With sums
- * != NULL the rows' plain sums are accumulated too (VADDVA.S8, 4 more). */
-__attribute__((always_inline)) static inline void fp_mve_dot4(const int8_t *x, const int8_t *w,
-                                                              int32_t stride, int32_t k,
-                                                              int32_t *acc, int32_t *sums)
+/* Four weight rows w, w + k, w + 2k, w + 3k times one int8 vector x of k
+ * terms: 16 terms of 4 rows (64 MACs) per 5 loads and 4 VMLADAVA.S8; the
+ * k % 16 tail predicated. Returns the 4 sums as one vector. */
+static inline int32x4_t fp_mve_dot4(const int8_t *x, const int8_t *w, int32_t k)
 {
-    const int8_t *w1 = w + stride;
-    const int8_t *w2 = w1 + stride;
-    const int8_t *w3 = w2 + stride;
+    const int8_t *w1 = w + k;
+    const int8_t *w2 = w1 + k;
+    const int8_t *w3 = w2 + k;
     int32_t a0 = 0;
     int32_t a1 = 0;
     int32_t a2 = 0;
     int32_t a3 = 0;
     int32_t n = k >> 4;
-    if (sums == NULL) {
-        while (n-- > 0) {
-            const int8x16_t xv = vldrbq_s8(x);
-            a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
-            a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w1));
-            a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w2));
-            a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w3));
-            x += 16;
-            w += 16;
-            w1 += 16;
-            w2 += 16;
-            w3 += 16;
-        }
-    } else {
-        int32_t s0 = 0;
-        int32_t s1 = 0;
-        int32_t s2 = 0;
-        int32_t s3 = 0;
-        while (n-- > 0) {
-            const int8x16_t xv = vldrbq_s8(x);
-            int8x16_t wv = vldrbq_s8(w);
-            a0 = vmladavaq_s8(a0, xv, wv);
-            s0 = vaddvaq_s8(s0, wv);
-            wv = vldrbq_s8(w1);
-            a1 = vmladavaq_s8(a1, xv, wv);
-            s1 = vaddvaq_s8(s1, wv);
-            wv = vldrbq_s8(w2);
-            a2 = vmladavaq_s8(a2, xv, wv);
-            s2 = vaddvaq_s8(s2, wv);
-            wv = vldrbq_s8(w3);
-            a3 = vmladavaq_s8(a3, xv, wv);
-            s3 = vaddvaq_s8(s3, wv);
-            x += 16;
-            w += 16;
-            w1 += 16;
-            w2 += 16;
-            w3 += 16;
-        }
-        if ((k & 15) != 0) {
-            const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
-            s0 = vaddvaq_s8(s0, vldrbq_z_s8(w, p));
-            s1 = vaddvaq_s8(s1, vldrbq_z_s8(w1, p));
-            s2 = vaddvaq_s8(s2, vldrbq_z_s8(w2, p));
-            s3 = vaddvaq_s8(s3, vldrbq_z_s8(w3, p));
-        }
-        sums[0] = s0;
-        sums[1] = s1;
-        sums[2] = s2;
-        sums[3] = s3;
+    int32x4_t v;
+#if FP_MVE_ASM
+    if (n > 0) {
+        /* "Te": the even registers VMLADAV's accumulator needs */
+        __asm__ volatile(
+            "dls lr, %[n]\n\t"
+            "1:\n\t"
+            "vldrb.8 q0, [%[x]], #16\n\t"
+            "vldrb.8 q1, [%[w0]], #16\n\t"
+            "vmladava.s8 %[a0], q0, q1\n\t"
+            "vldrb.8 q2, [%[w1]], #16\n\t"
+            "vmladava.s8 %[a1], q0, q2\n\t"
+            "vldrb.8 q3, [%[w2]], #16\n\t"
+            "vmladava.s8 %[a2], q0, q3\n\t"
+            "vldrb.8 q1, [%[w3]], #16\n\t"
+            "vmladava.s8 %[a3], q0, q1\n\t"
+            "le lr, 1b\n\t"
+            : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [x] "+r"(x),
+              [w0] "+r"(w), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3)
+            : [n] "r"(n)
+            : "lr", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7");
     }
+#else
+    while (n-- > 0) {
+        const int8x16_t xv = vldrbq_s8(x);
+        a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
+        a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w1));
+        a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w2));
+        a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w3));
+        x += 16;
+        w += 16;
+        w1 += 16;
+        w2 += 16;
+        w3 += 16;
+    }
+#endif
     if ((k & 15) != 0) {
         const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
         const int8x16_t xv = vldrbq_z_s8(x, p);
@@ -215,48 +217,78 @@ __attribute__((always_inline)) static inline void fp_mve_dot4(const int8_t *x, c
         a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2, p));
         a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3, p));
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    v = vdupq_n_s32(a0);
+    v = vsetq_lane_s32(a1, v, 1);
+    v = vsetq_lane_s32(a2, v, 2);
+    return vsetq_lane_s32(a3, v, 3);
 }
 
-/* Sums of x * w for `rows` weight rows of k terms (row r at w + r * k)
- * into acc[0..rows); with sums != NULL also each row's plain sum. */
-static void __attribute__((noinline, unused)) fp_mve_rows(const int8_t *x, const int8_t *w,
-                                                          int32_t k, int32_t rows, int32_t *acc,
-                                                          int32_t *sums)
+/* fp_mve_dot4 that also returns the rows' plain sums (VADDVA.S8, 4 more
+ * instructions per 64 MACs): the fully connected kernel's first pass. */
+static inline int32x4_t fp_mve_dot4_sums(const int8_t *x, const int8_t *w, int32_t k,
+                                         int32x4_t *sums)
 {
-    int32_t r = 0;
-    if (sums == NULL) {
-        for (; r + 4 <= rows; r += 4) {
-            fp_mve_dot4(x, w + r * k, k, k, acc + r, NULL);
-        }
-    } else {
-        for (; r + 4 <= rows; r += 4) {
-            fp_mve_dot4(x, w + r * k, k, k, acc + r, sums + r);
-        }
+    const int8_t *w1 = w + k;
+    const int8_t *w2 = w1 + k;
+    const int8_t *w3 = w2 + k;
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t a2 = 0;
+    int32_t a3 = 0;
+    int32_t s0 = 0;
+    int32_t s1 = 0;
+    int32_t s2 = 0;
+    int32_t s3 = 0;
+    int32_t n = k >> 4;
+    int32x4_t v;
+    while (n-- > 0) {
+        const int8x16_t xv = vldrbq_s8(x);
+        int8x16_t wv = vldrbq_s8(w);
+        a0 = vmladavaq_s8(a0, xv, wv);
+        s0 = vaddvaq_s8(s0, wv);
+        wv = vldrbq_s8(w1);
+        a1 = vmladavaq_s8(a1, xv, wv);
+        s1 = vaddvaq_s8(s1, wv);
+        wv = vldrbq_s8(w2);
+        a2 = vmladavaq_s8(a2, xv, wv);
+        s2 = vaddvaq_s8(s2, wv);
+        wv = vldrbq_s8(w3);
+        a3 = vmladavaq_s8(a3, xv, wv);
+        s3 = vaddvaq_s8(s3, wv);
+        x += 16;
+        w += 16;
+        w1 += 16;
+        w2 += 16;
+        w3 += 16;
     }
-    for (; r < rows; ++r) {
-        acc[r] = fp_mve_dot1(x, w + r * k, k);
-        if (sums != NULL) {
-            sums[r] = fp_mve_sum1(w + r * k, k);
-        }
+    if ((k & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(k & 15));
+        const int8x16_t xv = vldrbq_z_s8(x, p);
+        int8x16_t wv = vldrbq_z_s8(w, p);
+        a0 = vmladavaq_s8(a0, xv, wv);
+        s0 = vaddvaq_s8(s0, wv);
+        wv = vldrbq_z_s8(w1, p);
+        a1 = vmladavaq_s8(a1, xv, wv);
+        s1 = vaddvaq_s8(s1, wv);
+        wv = vldrbq_z_s8(w2, p);
+        a2 = vmladavaq_s8(a2, xv, wv);
+        s2 = vaddvaq_s8(s2, wv);
+        wv = vldrbq_z_s8(w3, p);
+        a3 = vmladavaq_s8(a3, xv, wv);
+        s3 = vaddvaq_s8(s3, wv);
     }
+    v = vdupq_n_s32(s0);
+    v = vsetq_lane_s32(s1, v, 1);
+    v = vsetq_lane_s32(s2, v, 2);
+    *sums = vsetq_lane_s32(s3, v, 3);
+    v = vdupq_n_s32(a0);
+    v = vsetq_lane_s32(a1, v, 1);
+    v = vsetq_lane_s32(a2, v, 2);
+    return vsetq_lane_s32(a3, v, 3);
 }
 
-/* t[SUMOFF][c] *= input_offset for every channel (modulo 2^32; exact
- * whenever the fast path's bound holds). */
-static inline void fp_mve_scale_sums(const fp_mve_out_t *o, int32_t input_offset)
-{
-    int32_t *t = o->t + FP_MVE_T_SUMOFF * o->s;
-    int32_t c;
-    for (c = 0; c < o->s; c += 4) {
-        vstrwq_s32(t + c, vmulq_n_s32(vldrwq_s32(t + c), input_offset));
-    }
-}
-
-/* Rows [0, n) of k weights: t[SUMOFF][c] = input_offset * sum(row c). */
+/* Rows [0, n) of k weights: the table's offset terms = input_offset *
+ * sum(row c), modulo 2^32 (exact whenever the fast path's bound holds). */
 static inline void fp_mve_row_sums(const fp_mve_out_t *o, const int8_t *w, int32_t k,
                                    int32_t input_offset)
 {
@@ -265,23 +297,22 @@ static inline void fp_mve_row_sums(const fp_mve_out_t *o, const int8_t *w, int32
         return;
     }
     for (c = 0; c < o->n; ++c) {
-        o->t[FP_MVE_T_SUMOFF * o->s + c] = fp_mve_sum1(w + (size_t)c * (size_t)k, k);
+        *fp_mve_entry(o, FP_MVE_T_SUMOFF, c) = (int32_t)(
+            (uint32_t)fp_mve_sum1(w + (size_t)c * (size_t)k, k) * (uint32_t)input_offset);
     }
-    fp_mve_scale_sums(o, input_offset);
 }
 
-/* DOUBLE-mode epilogue of 4 channels c.. from their exact sums (the
- * folded offset term included): int32 lanes ready for a byte store. */
-__attribute__((always_inline)) static inline int32x4_t fp_mve_rq4(const fp_mve_out_t *o,
-                                                                  int32x4_t sum, int32_t c)
+/* DOUBLE-mode epilogue of the 4 channels of table group g from their exact
+ * sums (offset terms included): int32 lanes ready for a byte store. */
+__attribute__((always_inline)) static inline int32x4_t fp_mve_rq4_total(const fp_mve_out_t *o,
+                                                                        const int32_t *g,
+                                                                        int32x4_t sum)
 {
-    const int32_t *t = o->t + c;
-    const int32_t n = o->s;
-    int32x4_t acc = vqaddq_s32(sum, vldrwq_s32(t + FP_MVE_T_BIAS * n));
+    int32x4_t acc = vqaddq_s32(sum, vldrwq_s32(g + 4 * FP_MVE_T_BIAS));
     int32x4_t right;
-    acc = vqshlq_s32(acc, vldrwq_s32(t + FP_MVE_T_LEFT * n));
-    acc = vqrdmulhq_s32(acc, vldrwq_s32(t + FP_MVE_T_MULT * n));
-    right = vldrwq_s32(t + FP_MVE_T_RIGHT * n);
+    acc = vqshlq_s32(acc, vldrwq_s32(g + 4 * FP_MVE_T_LEFT));
+    acc = vqrdmulhq_s32(acc, vldrwq_s32(g + 4 * FP_MVE_T_MULT));
+    right = vldrwq_s32(g + 4 * FP_MVE_T_RIGHT);
     acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
     acc = vrshlq_s32(acc, right);
     acc = vqaddq_n_s32(acc, o->output_offset);
@@ -289,33 +320,86 @@ __attribute__((always_inline)) static inline int32x4_t fp_mve_rq4(const fp_mve_o
     return vminq_s32(acc, vdupq_n_s32(o->act_max));
 }
 
+/* The same from sums of x * w (the table's offset terms still to add). */
+__attribute__((always_inline)) static inline int32x4_t fp_mve_rq4(const fp_mve_out_t *o,
+                                                                  const int32_t *g,
+                                                                  int32x4_t sum)
+{
+    return fp_mve_rq4_total(o, g, vaddq_s32(sum, vldrwq_s32(g + 4 * FP_MVE_T_SUMOFF)));
+}
+
 /* Any mode, one channel from its exact sum (the scalar path of SINGLE /
  * SHIFT_ONLY). */
 static inline int32_t fp_mve_rq1(const fp_mve_out_t *o, int32_t sum, int32_t c)
 {
     const int32_t i = o->rq->n == 1 ? 0 : c;
-    const int32_t acc = fp_sat_s32((int64_t)sum + o->t[FP_MVE_T_BIAS * o->s + c]);
+    const int32_t acc = fp_sat_s32((int64_t)sum + *fp_mve_entry(o, FP_MVE_T_BIAS, c));
     int32_t r = fp_requant32(acc, o->rq->multiplier[i], o->rq->shift[i], o->rq->mode);
     r = fp_sat_s32((int64_t)r + o->output_offset);
     return fp_clamp_s32(r, o->act_min, o->act_max);
 }
 
-/* Outputs of channels [0, n) from their sums of x * w, acc[0..n) (the
- * folded offset term still to add), into out[0..n). */
-static inline void fp_mve_store(const fp_mve_out_t *o, const int32_t *acc, int8_t *out)
+/* Outputs of channels c..c+m-1 (m in [1, 4], c a multiple of 4) from their
+ * sums of x * w (lanes of sum), into out[c..c+m). */
+static inline void fp_mve_store4(const fp_mve_out_t *o, int32x4_t sum, int32_t c, int32_t m,
+                                 int8_t *out)
 {
-    const int32_t *sumoff = o->t + FP_MVE_T_SUMOFF * o->s;
-    int32_t c;
+    const int32_t *g = fp_mve_group(o, c);
+    int32_t a[4];
+    int32_t j;
     if (o->fast) {
-        for (c = 0; c < o->n; c += 4) {
-            const mve_pred16_t p = vctp32q((uint32_t)(o->n - c));
-            const int32x4_t sum = vaddq_s32(vldrwq_z_s32(acc + c, p), vldrwq_s32(sumoff + c));
-            vstrbq_p_s32(out + c, fp_mve_rq4(o, sum, c), p);
+        if (m == 4) {
+            vstrbq_s32(out + c, fp_mve_rq4(o, g, sum));
+        } else {
+            vstrbq_p_s32(out + c, fp_mve_rq4(o, g, sum), vctp32q((uint32_t)m));
         }
         return;
     }
-    for (c = 0; c < o->n; ++c) {
-        out[c] = (int8_t)fp_mve_rq1(o, (int32_t)((uint32_t)acc[c] + (uint32_t)sumoff[c]), c);
+    vstrwq_s32(a, vaddq_s32(sum, vldrwq_s32(g + 4 * FP_MVE_T_SUMOFF)));
+    for (j = 0; j < m; ++j) {
+        out[c + j] = (int8_t)fp_mve_rq1(o, a[j], c + j);
+    }
+}
+
+/* Outputs of channels c0..c0+rows-1 (c0 a multiple of 4; row r's k weights
+ * at w + r * k) for the input vector x: 4 rows per fp_mve_dot4, each group
+ * requantized straight away; the last rows % 4 one by one. */
+static inline void fp_mve_rows_out(const fp_mve_out_t *o, const int8_t *x, const int8_t *w,
+                                   int32_t k, int32_t c0, int32_t rows, int8_t *out)
+{
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        fp_mve_store4(o, fp_mve_dot4(x, w + r * k, k), c0 + r, 4, out);
+    }
+    if (r < rows) {
+        int32_t a[4] = {0, 0, 0, 0};
+        int32_t j;
+        for (j = 0; r + j < rows; ++j) {
+            a[j] = fp_mve_dot1(x, w + (r + j) * k, k);
+        }
+        fp_mve_store4(o, vldrwq_s32(a), c0 + r, rows - r, out);
+    }
+}
+
+/* Sums of x * w of `rows` rows into acc[0..rows) (groups whose first
+ * channel is not a multiple of 4; fp_mve_store_all requantizes them). */
+static inline void fp_mve_rows_acc(const int8_t *x, const int8_t *w, int32_t k, int32_t rows,
+                                   int32_t *acc)
+{
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        vstrwq_s32(acc + r, fp_mve_dot4(x, w + r * k, k));
+    }
+    for (; r < rows; ++r) {
+        acc[r] = fp_mve_dot1(x, w + r * k, k);
+    }
+}
+
+static inline void fp_mve_store_all(const fp_mve_out_t *o, const int32_t *acc, int8_t *out)
+{
+    int32_t c;
+    for (c = 0; c < o->n; c += 4) {
+        fp_mve_store4(o, vldrwq_s32(acc + c), c, o->n - c < 4 ? o->n - c : 4, out);
     }
 }
 

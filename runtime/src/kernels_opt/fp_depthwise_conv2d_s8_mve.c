@@ -7,7 +7,7 @@
  * window inside the input sums x * w over all taps and adds the folded
  * input_offset * sum(w) of the channel (once per call); a window touching
  * the padding sums (x + input_offset) * w over its in-input taps. Then the
- * vector epilogue (fp_mve_rq4). Exactness: fp_mve.h (K = KH * KW terms).
+ * vector epilogue (fp_mve_rq4 / fp_mve_rq4_total). Exactness: fp_mve.h (K = KH * KW terms).
  * Scratch: fp_depthwise_conv2d_s8_mve_scratch_size(); other depth
  * multipliers, a NULL scratch or an input offset / window outside
  * fp_dsp_terms_ok run the reference. Without MVE this is
@@ -31,7 +31,7 @@ static void tap_sums(const fp_mve_out_t *o, const int8_t *filter, int32_t taps,
         for (j = 0; j < taps; ++j) {
             s = vaddq_s32(s, vldrbq_z_s32(filter + j * o->n + c, p));
         }
-        vstrwq_s32(o->t + FP_MVE_T_SUMOFF * o->s + c, vmulq_n_s32(s, input_offset));
+        vstrwq_s32(fp_mve_group(o, c) + 4 * FP_MVE_T_SUMOFF, vmulq_n_s32(s, input_offset));
     }
 }
 
@@ -63,7 +63,6 @@ static void pixel_full(const fp_mve_out_t *o, const fp_conv_geom_t *g, int three
                        const int8_t *x, const int8_t *filter, int8_t *out)
 {
     const int32_t n = o->n;
-    const int32_t *sumoff = o->t + FP_MVE_T_SUMOFF * o->s;
     int32_t c = 0;
     if (three) {
         const int32_t rs = g->in_w * n;
@@ -72,7 +71,7 @@ static void pixel_full(const fp_mve_out_t *o, const fp_conv_geom_t *g, int three
             const int8_t *x0 = x + c;
             const int8_t *x1 = x0 + rs;
             const int8_t *x2 = x1 + rs;
-            int32x4_t acc = vldrwq_s32(sumoff + c);
+            int32x4_t acc = vdupq_n_s32(0);
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0), vldrbq_s32(w)));
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0 + n), vldrbq_s32(w + n)));
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x0 + 2 * n), vldrbq_s32(w + 2 * n)));
@@ -82,19 +81,18 @@ static void pixel_full(const fp_mve_out_t *o, const fp_conv_geom_t *g, int three
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2), vldrbq_s32(w + 6 * n)));
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2 + n), vldrbq_s32(w + 7 * n)));
             acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(x2 + 2 * n), vldrbq_s32(w + 8 * n)));
-            vstrbq_s32(out + c, fp_mve_rq4(o, acc, c));
+            vstrbq_s32(out + c, fp_mve_rq4(o, fp_mve_group(o, c), acc));
         }
     } else {
         for (; c + 4 <= n; c += 4) {
-            const int32x4_t acc = taps_full(g, n, x + c, filter + c, vldrwq_s32(sumoff + c),
-                                            vctp32q(4u));
-            vstrbq_s32(out + c, fp_mve_rq4(o, acc, c));
+            const int32x4_t acc = taps_full(g, n, x + c, filter + c, vdupq_n_s32(0), vctp32q(4u));
+            vstrbq_s32(out + c, fp_mve_rq4(o, fp_mve_group(o, c), acc));
         }
     }
     if (c < n) {
         const mve_pred16_t p = vctp32q((uint32_t)(n - c));
-        const int32x4_t acc = taps_full(g, n, x + c, filter + c, vldrwq_s32(sumoff + c), p);
-        vstrbq_p_s32(out + c, fp_mve_rq4(o, acc, c), p);
+        const int32x4_t acc = taps_full(g, n, x + c, filter + c, vdupq_n_s32(0), p);
+        vstrbq_p_s32(out + c, fp_mve_rq4(o, fp_mve_group(o, c), acc), p);
     }
 }
 
@@ -121,7 +119,7 @@ static void pixel_edge(const fp_mve_out_t *o, const fp_conv_geom_t *g, const int
                                 vmulq_s32(xv, vldrbq_z_s32(filter + (ky * g->k_w + kx) * n + c, p)));
             }
         }
-        vstrbq_p_s32(out + c, fp_mve_rq4(o, acc, c), p);
+        vstrbq_p_s32(out + c, fp_mve_rq4_total(o, fp_mve_group(o, c), acc), p);
     }
 }
 

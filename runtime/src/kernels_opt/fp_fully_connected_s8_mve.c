@@ -2,12 +2,12 @@
  * fp_fully_connected_s8_mve - fp_fully_connected_s8 with Helium (MVE),
  * bit-identical to it for every legal input.
  *
- * Four weight rows share each 16-byte input load (fp_mve_rows: 5 loads and
+ * Four weight rows share each 16-byte input load (fp_mve_dot4: 5 loads and
  * 4 VMLADAVA.S8 per 64 MACs, tail predicated), the last out_channels % 4
  * rows run one at a time; the input offset is folded in per channel as
  * input_offset * sum(w), the sums taken by VADDVA in the first batch's pass
  * (4 more instructions per 64 MACs), and the outputs are requantized four
- * per vector (fp_mve_store). Exactness: fp_mve.h. Scratch:
+ * per vector (fp_mve_store4). Exactness: fp_mve.h. Scratch:
  * fp_fully_connected_s8_mve_scratch_size(); without it (NULL), with a
  * nonzero filter offset, or an input offset / depth outside fp_dsp_terms_ok,
  * the reference runs. Without MVE this is fp_fully_connected_s8.
@@ -18,24 +18,42 @@
 
 #if FP_MVE_AVAILABLE
 
+/* The first batch's outputs; the same pass sums the weight rows for the
+ * folded offset (fp_mve_dot4_sums). */
+static void first_pass(const fp_mve_out_t *o, const int8_t *x, const int8_t *filter,
+                       int32_t depth, int32_t input_offset, int8_t *out)
+{
+    int32_t oc = 0;
+    for (; oc + 4 <= o->n; oc += 4) {
+        int32x4_t sums;
+        const int32x4_t acc = fp_mve_dot4_sums(x, filter + oc * depth, depth, &sums);
+        vstrwq_s32(fp_mve_group(o, oc) + 4 * FP_MVE_T_SUMOFF, vmulq_n_s32(sums, input_offset));
+        fp_mve_store4(o, acc, oc, 4, out);
+    }
+    if (oc < o->n) {
+        int32_t a[4] = {0, 0, 0, 0};
+        int32_t j;
+        for (j = 0; oc + j < o->n; ++j) {
+            const int8_t *w = filter + (oc + j) * depth;
+            a[j] = fp_mve_dot1(x, w, depth);
+            *fp_mve_entry(o, FP_MVE_T_SUMOFF, oc + j) =
+                (int32_t)((uint32_t)fp_mve_sum1(w, depth) * (uint32_t)input_offset);
+        }
+        fp_mve_store4(o, vldrwq_s32(a), oc, o->n - oc, out);
+    }
+}
+
 static void run(const fp_fully_connected_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, int8_t *output, void *scratch)
 {
     const int32_t depth = p->depth;
     const int32_t c_out = p->out_channels;
-    int32_t *t = (int32_t *)fp_mve_align16(scratch);
-    int32_t *acc = t + FP_MVE_TABLES * fp_mve_round4(c_out);
-    const fp_mve_out_t o =
-        fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
+    const fp_mve_out_t o = fp_mve_out_init((int32_t *)fp_mve_align16(scratch), c_out, bias,
+                                           &p->requant, p->output_offset, p->act_min, p->act_max);
     int32_t b;
-    for (b = 0; b < p->batches; ++b) {
-        /* the first pass also sums the weight rows (the folded offset) */
-        fp_mve_rows(input + b * depth, filter, depth, c_out, acc,
-                    b == 0 && p->input_offset != 0 ? t + FP_MVE_T_SUMOFF * o.s : NULL);
-        if (b == 0 && p->input_offset != 0) {
-            fp_mve_scale_sums(&o, p->input_offset);
-        }
-        fp_mve_store(&o, acc, output + b * c_out);
+    first_pass(&o, input, filter, depth, p->input_offset, output);
+    for (b = 1; b < p->batches; ++b) {
+        fp_mve_rows_out(&o, input + b * depth, filter, depth, 0, c_out, output + b * c_out);
     }
 }
 
