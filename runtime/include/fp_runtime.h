@@ -188,6 +188,10 @@ fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
  * same parameters, ranges, errors and bit-identical output as fp_add_s8. */
 fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1,
                           const int8_t *input2, int8_t *output);
+/* fp_add_s8_mve: fp_add_s8 with Helium (MVE, Cortex-M55); same parameters, ranges,
+ * errors and bit-identical output. Without MVE it is fp_add_s8. */
+fp_status_t fp_add_s8_mve(const fp_add_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
 fp_status_t fp_add_s16(const fp_add_params_t *params, const int16_t *input1,
                        const int16_t *input2, int16_t *output);
 fp_status_t fp_mul_s8(const fp_mul_params_t *params, const int8_t *input1,
@@ -232,6 +236,10 @@ fp_status_t fp_max_pool_s8(const fp_pool_params_t *params, const int8_t *input, 
 fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
 fp_status_t fp_avg_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
+/* fp_max_pool_s8_mve / fp_avg_pool_s8_mve: the s8 pools with Helium (MVE); same
+ * parameters, ranges, errors and bit-identical output (the references without MVE). */
+fp_status_t fp_max_pool_s8_mve(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_avg_pool_s8_mve(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 
 /* ---- softmax over one axis of [outer, depth, inner] ------------------- */
 /* rows, depth >= 1, rows * depth <= 2^31 - 1, inner >= 1 dividing rows

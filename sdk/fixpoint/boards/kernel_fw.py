@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # The kernels the firmware exercises: the s8 multiply-accumulate references and their variants.
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
+# Elementwise and pooling kernels (kc_check_elem.c): no scratch-size twins.
+ELEM_KERNELS = ("add_s8", "max_pool_s8", "avg_pool_s8")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,13 @@ class KernelRun:
     stderr; merged with stdout here), and its exit status."""
     returncode: int
     stdout: str
+
+
+def elem_kernel_sources(variants: Sequence[str]) -> list[Path]:
+    """Runtime sources of the elementwise / pooling references and the given variants."""
+    rt = runtime_dir() / "src"
+    return [*(rt / "kernels" / f"fp_{name}.c" for name in ELEM_KERNELS),
+            *(rt / "kernels_opt" / f"fp_{name}_{v}.c" for name in ELEM_KERNELS for v in variants)]
 
 
 def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:

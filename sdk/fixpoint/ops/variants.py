@@ -31,8 +31,12 @@ KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
                                  "mve": "depthwise_conv2d_s8_mve"},
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
                                 "mve": "fully_connected_s8_mve"},
-    ("add", "s8"): {"opt": "add_s8_opt"},
-    ("add", "s4"): {"opt": "add_s4_opt"},
+    ("add", "s8"): {"opt": "add_s8_opt", "mve": "add_s8_mve"},
+    ("add", "s4"): {"opt": "add_s4_opt", "mve": "add_s4_mve"},
+    ("max_pool", "s8"): {"mve": "max_pool_s8_mve"},
+    ("max_pool", "s4"): {"mve": "max_pool_s4_mve"},
+    ("avg_pool", "s8"): {"mve": "avg_pool_s8_mve"},
+    ("avg_pool", "s4"): {"mve": "avg_pool_s4_mve"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
