@@ -281,5 +281,13 @@ int main(void)
     bench_dw("dw3x3_32x32x32", 32, 32, 32);
     bench_conv("conv1x1_16x16x64_64", 16, 16, 64, 64, 1, 0);
     bench_fc("fc_256_128", 256, 128);
+    /* the conv and fully connected layers of examples/models/cnn_bn_res */
+    bench_conv("cnn_bn_res_stem", 16, 16, 1, 16, 3, 1);
+    bench_conv("cnn_bn_res_b1_conv1", 16, 16, 16, 16, 3, 1);
+    bench_conv("cnn_bn_res_b1_conv2", 16, 16, 16, 16, 3, 1);
+    bench_conv("cnn_bn_res_b2_conv1", 8, 8, 16, 32, 3, 1);
+    bench_conv("cnn_bn_res_b2_conv2", 8, 8, 32, 32, 3, 1);
+    bench_conv("cnn_bn_res_b2_proj", 8, 8, 16, 32, 1, 0);
+    bench_fc("cnn_bn_res_fc", 32, 10);
     return 0;
 }

@@ -361,45 +361,116 @@ static inline void fp_mve_store4(const fp_mve_out_t *o, int32x4_t sum, int32_t c
     }
 }
 
-/* Outputs of channels c0..c0+rows-1 (c0 a multiple of 4; row r's k weights
- * at w + r * k) for the input vector x: 4 rows per fp_mve_dot4, each group
- * requantized straight away; the last rows % 4 one by one. */
-static inline void fp_mve_rows_out(const fp_mve_out_t *o, const int8_t *x, const int8_t *w,
-                                   int32_t k, int32_t c0, int32_t rows, int8_t *out)
+/* Sums of x * w for `quads` groups of 4 weight rows (k int8 each, rows
+ * contiguous from w) into acc[0 .. 4 * quads): per group 16 terms of 4 rows
+ * (64 MACs) per 5 loads and 4 VMLADAVA.S8, the k % 16 tail predicated, and
+ * about a dozen instructions to set the group up (assembly: every register
+ * is in use; gcc's code for the same loop in C spends ~70). */
+static inline void fp_mve_quads(const int8_t *x, const int8_t *w, int32_t k, int32_t quads,
+                                int32_t *acc)
 {
-    int32_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        fp_mve_store4(o, fp_mve_dot4(x, w + r * k, k), c0 + r, 4, out);
+#if FP_MVE_ASM
+    int32_t a0;
+    int32_t a1;
+    int32_t a2;
+    int32_t a3;
+    const int8_t *xp;
+    const int8_t *w1;
+    const int8_t *w2;
+    const int8_t *w3;
+    if (quads <= 0) {
+        return;
     }
-    if (r < rows) {
-        int32_t a[4] = {0, 0, 0, 0};
-        int32_t j;
-        for (j = 0; r + j < rows; ++j) {
-            a[j] = fp_mve_dot1(x, w + (r + j) * k, k);
-        }
-        fp_mve_store4(o, vldrwq_s32(a), c0 + r, rows - r, out);
+    /* "Te": the even registers VMLADAV's accumulator needs. lr: the loop
+     * count (WLS / LE), then the tail length. */
+    __asm__ volatile(
+        "0:\n\t"
+        "mov %[xp], %[x]\n\t"
+        "add %[w1], %[w0], %[k]\n\t"
+        "add %[w2], %[w1], %[k]\n\t"
+        "add %[w3], %[w2], %[k]\n\t"
+        "movs %[a0], #0\n\t"
+        "movs %[a1], #0\n\t"
+        "movs %[a2], #0\n\t"
+        "movs %[a3], #0\n\t"
+        "lsrs lr, %[k], #4\n\t"
+        "wls lr, lr, 2f\n\t"
+        "1:\n\t"
+        "vldrb.8 q0, [%[xp]], #16\n\t"
+        "vldrb.8 q1, [%[w0]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "vldrb.8 q2, [%[w1]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q2\n\t"
+        "vldrb.8 q3, [%[w2]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q3\n\t"
+        "vldrb.8 q1, [%[w3]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q1\n\t"
+        "le lr, 1b\n\t"
+        "2:\n\t"
+        "ands lr, %[k], #15\n\t"
+        "beq 3f\n\t"
+        "vctp.8 lr\n\t"
+        "vpstttt\n\t"
+        "vldrbt.8 q0, [%[xp]]\n\t"
+        "vldrbt.8 q1, [%[w0]]\n\t"
+        "vldrbt.8 q2, [%[w1]]\n\t"
+        "vldrbt.8 q3, [%[w2]]\n\t"
+        "vpst\n\t"
+        "vldrbt.8 q4, [%[w3]]\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "vmladava.s8 %[a1], q0, q2\n\t"
+        "vmladava.s8 %[a2], q0, q3\n\t"
+        "vmladava.s8 %[a3], q0, q4\n\t"
+        "3:\n\t"
+        "add %[w0], %[w3], lr\n\t"
+        "strd %[a0], %[a1], [%[acc]], #8\n\t"
+        "strd %[a2], %[a3], [%[acc]], #8\n\t"
+        "subs %[q], %[q], #1\n\t"
+        "bne 0b\n\t"
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [xp] "=&r"(xp),
+          [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [w0] "+r"(w), [acc] "+r"(acc),
+          [q] "+r"(quads)
+        : [x] "r"(x), [k] "r"(k)
+        : "lr", "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9");
+#else
+    int32_t q;
+    for (q = 0; q < quads; ++q) {
+        vstrwq_s32(acc + 4 * q, fp_mve_dot4(x, w + 4 * q * k, k));
     }
+#endif
 }
 
-/* Sums of x * w of `rows` rows into acc[0..rows) (groups whose first
- * channel is not a multiple of 4; fp_mve_store_all requantizes them). */
+/* Sums of x * w of `rows` rows into acc[0..rows). */
 static inline void fp_mve_rows_acc(const int8_t *x, const int8_t *w, int32_t k, int32_t rows,
                                    int32_t *acc)
 {
-    int32_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        vstrwq_s32(acc + r, fp_mve_dot4(x, w + r * k, k));
-    }
+    int32_t r = rows & ~3;
+    fp_mve_quads(x, w, k, rows >> 2, acc);
     for (; r < rows; ++r) {
         acc[r] = fp_mve_dot1(x, w + r * k, k);
     }
 }
 
+/* Outputs of channels [0, n) from their sums of x * w, acc[0..n) (read in
+ * whole vectors: acc holds n rounded up to 4), into out[0..n). */
 static inline void fp_mve_store_all(const fp_mve_out_t *o, const int32_t *acc, int8_t *out)
 {
-    int32_t c;
-    for (c = 0; c < o->n; c += 4) {
-        fp_mve_store4(o, vldrwq_s32(acc + c), c, o->n - c < 4 ? o->n - c : 4, out);
+    const int32_t n = o->n;
+    const int32_t *g = o->t;
+    int32_t c = 0;
+    if (o->fast) {
+        for (; c + 4 <= n; c += 4) {
+            vstrbq_s32(out + c, fp_mve_rq4(o, g, vldrwq_s32(acc + c)));
+            g += 4 * FP_MVE_TABLES;
+        }
+        if (c < n) {
+            const mve_pred16_t p = vctp32q((uint32_t)(n - c));
+            vstrbq_p_s32(out + c, fp_mve_rq4(o, g, vldrwq_s32(acc + c)), p);
+        }
+        return;
+    }
+    for (; c < n; c += 4) {
+        fp_mve_store4(o, vldrwq_s32(acc + c), c, n - c < 4 ? n - c : 4, out);
     }
 }
 

@@ -6,11 +6,10 @@
  * column (im2col with vector copies; padded taps hold -input_offset, whose
  * term cancels the folded offset; a 1x1 tap inside the input is read in
  * place). Four output channels share each 16-byte column load
- * (fp_mve_dot4: 5 loads and 4 VMLADAVA.S8 per 64 MACs, tail predicated),
+ * (fp_mve_quads: 5 loads and 4 VMLADAVA.S8 per 64 MACs, tail predicated),
  * the input offset is folded in per channel as input_offset * sum(w)
- * (computed once per call), and each group of four outputs is requantized
- * as one vector straight away (fp_mve_rows_out; groups of channels not
- * starting at a multiple of 4 collect the pixel's sums first). Exactness: fp_mve.h.
+ * (computed once per call), and the pixel's outputs are requantized four
+ * channels per vector (fp_mve_store_all). Exactness: fp_mve.h.
  * Scratch: fp_conv2d_s8_mve_scratch_size(); without it (NULL), or outside
  * the fast path's ranges (fp_dsp_terms_ok), the reference runs.
  * Without MVE this is fp_conv2d_s8.
@@ -78,7 +77,6 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
     int8_t *col = (int8_t *)(acc + fp_mve_round4(c_out));
     const fp_mve_out_t o =
         fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
-    const int aligned = opg % 4 == 0; /* every group starts at a table group */
     int32_t b;
     int32_t oy;
     int32_t ox;
@@ -89,17 +87,10 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
                 const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
                 int32_t grp;
                 for (grp = 0; grp < p->groups; ++grp) {
-                    const int8_t *x = window(&g, input, b, &win, grp * cg, cg, pad, col);
-                    const int8_t *w = filter + grp * opg * k;
-                    if (aligned) {
-                        fp_mve_rows_out(&o, x, w, k, grp * opg, opg, output);
-                    } else {
-                        fp_mve_rows_acc(x, w, k, opg, acc + grp * opg);
-                    }
+                    fp_mve_rows_acc(window(&g, input, b, &win, grp * cg, cg, pad, col),
+                                    filter + grp * opg * k, k, opg, acc + grp * opg);
                 }
-                if (!aligned) {
-                    fp_mve_store_all(&o, acc, output);
-                }
+                fp_mve_store_all(&o, acc, output);
                 output += c_out;
             }
         }

@@ -48,12 +48,15 @@ static void run(const fp_fully_connected_params_t *p, const int8_t *input, const
 {
     const int32_t depth = p->depth;
     const int32_t c_out = p->out_channels;
-    const fp_mve_out_t o = fp_mve_out_init((int32_t *)fp_mve_align16(scratch), c_out, bias,
-                                           &p->requant, p->output_offset, p->act_min, p->act_max);
+    int32_t *t = (int32_t *)fp_mve_align16(scratch);
+    int32_t *acc = t + FP_MVE_TABLES * fp_mve_round4(c_out);
+    const fp_mve_out_t o =
+        fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
     int32_t b;
     first_pass(&o, input, filter, depth, p->input_offset, output);
     for (b = 1; b < p->batches; ++b) {
-        fp_mve_rows_out(&o, input + b * depth, filter, depth, 0, c_out, output + b * c_out);
+        fp_mve_rows_acc(input + b * depth, filter, depth, c_out, acc);
+        fp_mve_store_all(&o, acc, output + b * c_out);
     }
 }
 
