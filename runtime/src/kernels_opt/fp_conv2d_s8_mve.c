@@ -63,6 +63,26 @@ static const int8_t *window(const fp_conv_geom_t *g, const int8_t *input, int32_
     return col;
 }
 
+/* The window of a pixel whose columns all lie in the input, one group,
+ * dilation_w 1 (each in-input row of taps is k_w * C_in contiguous bytes):
+ * rows ky0..ky1-1 in the input start at row0 (tap (ky0, 0)). */
+static void window_rows(const fp_conv_geom_t *g, const int8_t *row0, int32_t ky0, int32_t ky1,
+                        int8_t pad, int8_t *col)
+{
+    const int32_t len = g->k_w * g->in_c;
+    const int32_t step = g->dil_h * g->in_w * g->in_c;
+    int32_t ky;
+    for (ky = 0; ky < g->k_h; ++ky) {
+        if (ky >= ky0 && ky < ky1) {
+            fp_mve_copy(col, row0, len);
+            row0 += step;
+        } else {
+            fp_mve_fill(col, pad, len);
+        }
+        col += len;
+    }
+}
+
 static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, int8_t *output, void *scratch)
 {
@@ -77,15 +97,33 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
     int8_t *col = (int8_t *)(acc + fp_mve_round4(c_out));
     const fp_mve_out_t o =
         fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
+    /* one group, contiguous rows of taps, not 1x1 (read in place): window_rows */
+    const int rows = p->groups == 1 && g.dil_w == 1 && !(g.k_h == 1 && g.k_w == 1);
     int32_t b;
     int32_t oy;
     int32_t ox;
     fp_mve_row_sums(&o, filter, k, p->input_offset);
     for (b = 0; b < p->output.n; ++b) {
         for (oy = 0; oy < p->output.h; ++oy) {
+            const int64_t iy0 = (int64_t)oy * g.stride_h - g.pad_top;
+            int32_t ky0;
+            int32_t ky1;
+            fp_conv_taps(iy0, g.k_h, g.dil_h, g.in_h, &ky0, &ky1);
             for (ox = 0; ox < p->output.w; ++ox) {
-                const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
+                const int64_t ix0 = (int64_t)ox * g.stride_w - g.pad_left;
+                fp_conv_window_t win;
                 int32_t grp;
+                if (rows && ix0 >= 0 && ix0 + g.k_w <= g.in_w && ky1 > ky0) {
+                    /* row ky0 lies in the input, so its address does too */
+                    const int32_t iy = (int32_t)(iy0 + (int64_t)ky0 * g.dil_h);
+                    window_rows(&g, input + ((b * g.in_h + iy) * g.in_w + (int32_t)ix0) * g.in_c,
+                                ky0, ky1, pad, col);
+                    fp_mve_rows_acc(col, filter, k, c_out, acc);
+                    fp_mve_store_all(&o, acc, output);
+                    output += c_out;
+                    continue;
+                }
+                win = fp_conv_window(&g, oy, ox);
                 for (grp = 0; grp < p->groups; ++grp) {
                     fp_mve_rows_acc(window(&g, input, b, &win, grp * cg, cg, pad, col),
                                     filter + grp * opg * k, k, opg, acc + grp * opg);
