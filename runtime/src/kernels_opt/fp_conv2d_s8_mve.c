@@ -97,8 +97,8 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
     int8_t *col = (int8_t *)(acc + fp_mve_round4(c_out));
     const fp_mve_out_t o =
         fp_mve_out_init(t, c_out, bias, &p->requant, p->output_offset, p->act_min, p->act_max);
-    /* one group, contiguous rows of taps, not 1x1 (read in place): window_rows */
-    const int rows = p->groups == 1 && g.dil_w == 1 && !(g.k_h == 1 && g.k_w == 1);
+    /* one group and contiguous rows of taps: window_rows (1x1: read in place) */
+    const int rows = p->groups == 1 && g.dil_w == 1;
     int32_t b;
     int32_t oy;
     int32_t ox;
@@ -116,9 +116,14 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
                 if (rows && ix0 >= 0 && ix0 + g.k_w <= g.in_w && ky1 > ky0) {
                     /* row ky0 lies in the input, so its address does too */
                     const int32_t iy = (int32_t)(iy0 + (int64_t)ky0 * g.dil_h);
-                    window_rows(&g, input + ((b * g.in_h + iy) * g.in_w + (int32_t)ix0) * g.in_c,
-                                ky0, ky1, pad, col);
-                    fp_mve_rows_acc(col, filter, k, c_out, acc);
+                    const int8_t *row0 =
+                        input + ((b * g.in_h + iy) * g.in_w + (int32_t)ix0) * g.in_c;
+                    if (g.k_h == 1 && g.k_w == 1) {
+                        fp_mve_rows_acc(row0, filter, k, c_out, acc); /* read in place */
+                    } else {
+                        window_rows(&g, row0, ky0, ky1, pad, col);
+                        fp_mve_rows_acc(col, filter, k, c_out, acc);
+                    }
                     fp_mve_store_all(&o, acc, output);
                     output += c_out;
                     continue;
