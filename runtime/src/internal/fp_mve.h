@@ -475,15 +475,17 @@ static inline void fp_mve_store_all(const fp_mve_out_t *o, const int32_t *acc, i
 }
 
 /* fp_requant32 in DOUBLE mode for one (multiplier, shift) on four lanes
- * (see the header comment): mq31 the multiplier widened to Q31, shift
- * legal (in [-31, 31]). */
-static inline int32x4_t fp_mve_rq_double_n(int32x4_t acc, int32_t mq31, int32_t shift)
+ * (see the header comment): mq31 the multiplier widened to Q31, left =
+ * max(shift, 0) and right = min(shift, 0) of a legal shift. */
+__attribute__((always_inline)) static inline int32x4_t fp_mve_rq_double_n(int32x4_t acc,
+                                                                          int32_t mq31,
+                                                                          int32_t left,
+                                                                          int32_t right)
 {
-    const int32x4_t right = vdupq_n_s32(shift < 0 ? shift : 0);
-    acc = vqshlq_s32(acc, vdupq_n_s32(shift > 0 ? shift : 0));
+    acc = vqshlq_r_s32(acc, left);
     acc = vqrdmulhq_n_s32(acc, mq31);
-    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
-    return vrshlq_s32(acc, right);
+    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, vdupq_n_s32(right)), 31));
+    return vrshlq_n_s32(acc, right);
 }
 
 /* n int8 from src to dst, and n copies of v at dst (im2col). */

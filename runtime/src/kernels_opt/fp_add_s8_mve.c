@@ -10,9 +10,11 @@
  * fp_requant32 (fp_mve.h), VQNEG is the saturated negation of the
  * subtrahend, VQADD the saturated sum, and VQADD of the output offset then
  * the clamp to [act_min, act_max] (inside int8) equals the reference's int64
- * sum and clamp. A channel stride of 0 (broadcast) reads one value per row;
- * inputs without broadcasting run as one flat row. Other modes and offsets
- * run fp_add_elem per element, inline. No scratch.
+ * sum and clamp. A channel stride of 0 (broadcast) reads one value per row.
+ * Inputs without broadcasting run as one flat row, each input's term (offset,
+ * shift, first requantization) looked up in a 256-entry table built per call
+ * with the same lane operations (2 KiB of stack), as fp_add_s8_opt does.
+ * Other modes and offsets run fp_add_elem per element, inline. No scratch.
  * Without MVE this is fp_add_s8.
  */
 #include "fp_runtime.h"
@@ -21,23 +23,68 @@
 
 #if FP_MVE_AVAILABLE
 
+/* The call's constants: offsets, left shift, Q31 multipliers and the left
+ * / right parts of each shift, output offset and range. */
 typedef struct {
-    int32_t off1, off2, left, m1, s1, m2, s2, mo, so, neg, out_off, lo, hi;
+    int32_t off1, off2, left, m1, l1, r1, m2, l2, r2, mo, lo_s, ro, neg, out_off, lo, hi;
 } add_k_t;
 
-static int32x4_t add4(const add_k_t *k, int32x4_t a, int32x4_t b)
+__attribute__((always_inline)) static inline int32x4_t add4(const add_k_t *k, int32x4_t a,
+                                                            int32x4_t b)
 {
-    const int32x4_t left = vdupq_n_s32(k->left);
-    int32x4_t sa = vqshlq_s32(vaddq_n_s32(a, k->off1), left);
-    int32x4_t sb = vqshlq_s32(vaddq_n_s32(b, k->off2), left);
-    sa = fp_mve_rq_double_n(sa, k->m1, k->s1);
-    sb = fp_mve_rq_double_n(sb, k->m2, k->s2);
+    int32x4_t sa = vqshlq_r_s32(vaddq_n_s32(a, k->off1), k->left);
+    int32x4_t sb = vqshlq_r_s32(vaddq_n_s32(b, k->off2), k->left);
+    sa = fp_mve_rq_double_n(sa, k->m1, k->l1, k->r1);
+    sb = fp_mve_rq_double_n(sb, k->m2, k->l2, k->r2);
     if (k->neg) {
         sb = vqnegq_s32(sb);
     }
-    sa = fp_mve_rq_double_n(vqaddq_s32(sa, sb), k->mo, k->so);
+    sa = fp_mve_rq_double_n(vqaddq_s32(sa, sb), k->mo, k->lo_s, k->ro);
     sa = vqaddq_n_s32(sa, k->out_off);
     return vminq_s32(vmaxq_s32(sa, vdupq_n_s32(k->lo)), vdupq_n_s32(k->hi));
+}
+
+/* table[(uint8_t)v] = the rescaled term of int8 input value v (the first
+ * half of fp_add_elem, negated with saturation for a subtrahend), computed
+ * by the same lane operations as add4, 4 values per vector. */
+static void term_table(int32_t *table, int32_t off, int32_t left, int32_t m, int32_t l, int32_t r,
+                       int32_t neg)
+{
+    static const int32_t iota[4] = {0, 1, 2, 3};
+    const int32x4_t base = vldrwq_s32(iota);
+    int32_t v;
+    for (v = INT8_MIN; v <= INT8_MAX; v += 4) {
+        int32x4_t t = vqshlq_r_s32(vaddq_n_s32(vaddq_n_s32(base, v), off), left);
+        t = fp_mve_rq_double_n(t, m, l, r);
+        vstrwq_s32(table + (uint8_t)v, neg ? vqnegq_s32(t) : t);
+    }
+}
+
+/* The flat case: n elements of both inputs, no broadcasting. Each input
+ * takes 256 values, so its term is a table lookup (VLDRW gather indexed by
+ * the zero-extended byte); per 4 elements what remains is the sum and the
+ * output requantization. */
+static void flat_row(const add_k_t *k, const int8_t *x1, const int8_t *x2, int8_t *out, int32_t n)
+{
+    int32_t t1[256];
+    int32_t t2[256];
+    const int32x4_t lo = vdupq_n_s32(k->lo);
+    const int32x4_t hi = vdupq_n_s32(k->hi);
+    const uint8_t *u1 = (const uint8_t *)x1;
+    const uint8_t *u2 = (const uint8_t *)x2;
+    int32_t c = 0;
+    term_table(t1, k->off1, k->left, k->m1, k->l1, k->r1, 0);
+    term_table(t2, k->off2, k->left, k->m2, k->l2, k->r2, k->neg);
+    for (; c + 4 <= n; c += 4) {
+        int32x4_t sum = vqaddq_s32(vldrwq_gather_shifted_offset_s32(t1, vldrbq_u32(u1 + c)),
+                                   vldrwq_gather_shifted_offset_s32(t2, vldrbq_u32(u2 + c)));
+        sum = fp_mve_rq_double_n(sum, k->mo, k->lo_s, k->ro);
+        vstrbq_s32(out + c, vminq_s32(vmaxq_s32(vqaddq_n_s32(sum, k->out_off), lo), hi));
+    }
+    if (c < n) {
+        const mve_pred16_t p = vctp32q((uint32_t)(n - c));
+        vstrbq_p_s32(out + c, add4(k, vldrbq_z_s32(x1 + c, p), vldrbq_z_s32(x2 + c, p)), p);
+    }
 }
 
 /* One output row of n elements; input channel strides st1 / st2 are 0
@@ -91,18 +138,20 @@ static void run(const fp_add_params_t *p, const fp_bcast_t *bc, const int8_t *in
     k.off2 = p->input2_offset;
     k.left = p->left_shift;
     k.m1 = q31(p->input1_scale.multiplier, p);
-    k.s1 = p->input1_scale.shift;
+    k.l1 = p->input1_scale.shift > 0 ? p->input1_scale.shift : 0;
+    k.r1 = p->input1_scale.shift < 0 ? p->input1_scale.shift : 0;
     k.m2 = q31(p->input2_scale.multiplier, p);
-    k.s2 = p->input2_scale.shift;
+    k.l2 = p->input2_scale.shift > 0 ? p->input2_scale.shift : 0;
+    k.r2 = p->input2_scale.shift < 0 ? p->input2_scale.shift : 0;
     k.mo = q31(p->output_scale.multiplier, p);
-    k.so = p->output_scale.shift;
+    k.lo_s = p->output_scale.shift > 0 ? p->output_scale.shift : 0;
+    k.ro = p->output_scale.shift < 0 ? p->output_scale.shift : 0;
     k.neg = p->subtract;
     k.out_off = p->output_offset;
     k.lo = p->act_min;
     k.hi = p->act_max;
     if (flat(bc)) {
-        row(&k, input1, 1, input2, 1, output,
-            bc->dims[0] * bc->dims[1] * bc->dims[2] * bc->dims[3]);
+        flat_row(&k, input1, input2, output, bc->dims[0] * bc->dims[1] * bc->dims[2] * bc->dims[3]);
         return;
     }
     for (n = 0; n < bc->dims[0]; ++n) {
