@@ -11,7 +11,8 @@
  * (computed once per call), and the pixel's outputs are requantized four
  * channels per vector (fp_mve_store_all). Exactness: fp_mve.h.
  * Scratch: fp_conv2d_s8_mve_scratch_size(); without it (NULL), or outside
- * the fast path's ranges (fp_dsp_terms_ok), the reference runs.
+ * the fast path's ranges (fp_dsp_terms_ok), the reference's exact int64 sums
+ * run inline (run_exact).
  * Without MVE this is fp_conv2d_s8.
  */
 #include "fp_runtime.h"
@@ -140,6 +141,38 @@ static void run(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *
     }
 }
 
+/* Calls the fast path cannot prove exact (input offsets beyond [-127, 128],
+ * windows over 65,793 terms, no scratch): the reference's int64 sums,
+ * inline, so that a firmware links this variant alone. */
+static void run_exact(const fp_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                      const int32_t *bias, int8_t *output)
+{
+    const fp_conv_geom_t g = fp_conv2d_geom(p);
+    const int32_t c_out = p->output.c;
+    const int32_t opg = c_out / p->groups;
+    const int32_t k = p->filter.h * p->filter.w * p->filter.c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
+                for (oc = 0; oc < c_out; ++oc) {
+                    const int64_t acc =
+                        fp_conv2d_window_sum_s8(&g, &win, input, filter + oc * k, p->filter.c, b,
+                                                (oc / opg) * p->filter.c, p->input_offset);
+                    output[oc] = (int8_t)fp_mac_out_acc32(acc, bias, oc, &p->requant,
+                                                          p->output_offset, p->act_min,
+                                                          p->act_max);
+                }
+                output += c_out;
+            }
+        }
+    }
+}
+
 fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *input,
                              const int8_t *filter, const int32_t *bias, int8_t *output,
                              void *scratch)
@@ -151,9 +184,10 @@ fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *inp
     }
     if (scratch == NULL || fp_conv2d_s8_mve_scratch_size(params) == 0
         || !fp_dsp_terms_ok(params->input_offset, 0)) {
-        return fp_conv2d_s8(params, input, filter, bias, output, scratch);
+        run_exact(params, input, filter, bias, output);
+    } else {
+        run(params, input, filter, bias, output, scratch);
     }
-    run(params, input, filter, bias, output, scratch);
     return FP_OK;
 }
 

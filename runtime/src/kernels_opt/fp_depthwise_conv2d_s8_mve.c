@@ -10,7 +10,7 @@
  * vector epilogue (fp_mve_rq4 / fp_mve_rq4_total). Exactness: fp_mve.h (K = KH * KW terms).
  * Scratch: fp_depthwise_conv2d_s8_mve_scratch_size(); other depth
  * multipliers, a NULL scratch or an input offset / window outside
- * fp_dsp_terms_ok run the reference. Without MVE this is
+ * fp_dsp_terms_ok run the reference's exact int64 sums inline (run_exact). Without MVE this is
  * fp_depthwise_conv2d_s8.
  */
 #include "fp_runtime.h"
@@ -181,6 +181,44 @@ static void run(const fp_depthwise_conv2d_params_t *p, const int8_t *input, cons
     }
 }
 
+/* Depth multipliers > 1 and calls the fast path cannot prove exact: the
+ * reference's int64 sums, inline. */
+static void run_exact(const fp_depthwise_conv2d_params_t *p, const int8_t *input,
+                      const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const fp_conv_geom_t g = fp_depthwise_geom(p);
+    const int32_t c_out = p->output.c;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t oc;
+    int32_t ky;
+    int32_t kx;
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(&g, oy, ox);
+                for (oc = 0; oc < c_out; ++oc) {
+                    const int32_t ic = oc / p->depth_multiplier;
+                    int64_t acc = 0;
+                    for (ky = win.ky0; ky < win.ky1; ++ky) {
+                        const int32_t iy = (int32_t)(win.iy0 + (int64_t)ky * g.dil_h);
+                        for (kx = win.kx0; kx < win.kx1; ++kx) {
+                            const int32_t ix = (int32_t)(win.ix0 + (int64_t)kx * g.dil_w);
+                            acc += ((int64_t)input[((b * g.in_h + iy) * g.in_w + ix) * g.in_c + ic]
+                                    + p->input_offset)
+                                 * filter[(ky * g.k_w + kx) * c_out + oc];
+                        }
+                    }
+                    *output++ = (int8_t)fp_mac_out_acc32(acc, bias, oc, &p->requant,
+                                                         p->output_offset, p->act_min,
+                                                         p->act_max);
+                }
+            }
+        }
+    }
+}
+
 fp_status_t fp_depthwise_conv2d_s8_mve(const fp_depthwise_conv2d_params_t *params,
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch)
@@ -193,9 +231,10 @@ fp_status_t fp_depthwise_conv2d_s8_mve(const fp_depthwise_conv2d_params_t *param
     }
     if (scratch == NULL || fp_depthwise_conv2d_s8_mve_scratch_size(params) == 0
         || !fp_dsp_terms_ok(params->input_offset, (int64_t)params->filter.h * params->filter.w)) {
-        return fp_depthwise_conv2d_s8(params, input, filter, bias, output, scratch);
+        run_exact(params, input, filter, bias, output);
+    } else {
+        run(params, input, filter, bias, output, scratch);
     }
-    run(params, input, filter, bias, output, scratch);
     return FP_OK;
 }
 

@@ -10,7 +10,7 @@
  * per vector (fp_mve_store4). Exactness: fp_mve.h. Scratch:
  * fp_fully_connected_s8_mve_scratch_size(); without it (NULL), with a
  * nonzero filter offset, or an input offset / depth outside fp_dsp_terms_ok,
- * the reference runs. Without MVE this is fp_fully_connected_s8.
+ * the reference's exact int64 sums run inline (run_exact). Without MVE this is fp_fully_connected_s8.
  */
 #include "fp_runtime.h"
 #include "../internal/fp_fc_common.h"
@@ -60,6 +60,27 @@ static void run(const fp_fully_connected_params_t *p, const int8_t *input, const
     }
 }
 
+/* Calls the fast path cannot prove exact: the reference's int64 sums, inline. */
+static void run_exact(const fp_fully_connected_params_t *p, const int8_t *input,
+                      const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    int32_t b;
+    int32_t oc;
+    int32_t d;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * p->depth;
+        for (oc = 0; oc < p->out_channels; ++oc) {
+            const int8_t *w = filter + oc * p->depth;
+            int64_t acc = 0;
+            for (d = 0; d < p->depth; ++d) { /* each term fits int32 (fp_fc_params_ok) */
+                acc += ((int32_t)x[d] + p->input_offset) * ((int32_t)w[d] + p->filter_offset);
+            }
+            *output++ = (int8_t)fp_mac_out_acc32(acc, bias, oc, &p->requant, p->output_offset,
+                                                 p->act_min, p->act_max);
+        }
+    }
+}
+
 fp_status_t fp_fully_connected_s8_mve(const fp_fully_connected_params_t *params,
                                       const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output, void *scratch)
@@ -72,9 +93,10 @@ fp_status_t fp_fully_connected_s8_mve(const fp_fully_connected_params_t *params,
     if (scratch == NULL || params->filter_offset != 0
         || fp_fully_connected_s8_mve_scratch_size(params) == 0
         || !fp_dsp_terms_ok(params->input_offset, params->depth)) {
-        return fp_fully_connected_s8(params, input, filter, bias, output, scratch);
+        run_exact(params, input, filter, bias, output);
+    } else {
+        run(params, input, filter, bias, output, scratch);
     }
-    run(params, input, filter, bias, output, scratch);
     return FP_OK;
 }
 
