@@ -27,7 +27,7 @@
  *     keeps INT32_MIN, whose remainder is 0 either way).
  *   - SINGLE and SHIFT_ONLY modes run fp_requant32 per output.
  * Everything else (wider input offsets, huge windows, no scratch) runs the
- * reference kernel.
+ * reference's exact int64 sums, inline in each kernel (run_exact).
  */
 #ifndef FP_MVE_H
 #define FP_MVE_H
