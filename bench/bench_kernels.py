@@ -1,7 +1,10 @@
 """Instructions per MAC of the s8 multiply-accumulate kernels (issue #10
-shapes) on mps2-an386 (Cortex-M4) and mps3-an547 (Cortex-M55): Fixpoint's
-reference kernel, the variant for the board (``_dsp``) and CMSIS-NN's kernel,
-on identical random data, outputs checked identical.
+shapes, and cnn_bn_res's conv / fully connected layers) on mps2-an386
+(Cortex-M4) and mps3-an547 (Cortex-M55): Fixpoint's reference kernel, the
+variants for the board (``_dsp``; ``_mve`` on the M55) and CMSIS-NN's kernel,
+on identical random data, outputs checked identical. Also cnn_bn_res's whole
+inference per board (the generated firmware's counter, as bench_hil.py),
+against CMSIS-NN's conv + fully connected sum.
 
 The firmware is runtime/firmware/kernel_check/kc_bench.c; instruction counts
 are exact (QEMU ``-icount shift=8`` and the SysTick counter of
@@ -94,7 +97,7 @@ def bench_board(board: str, peers: Path | None) -> list[dict]:
             lib, includes = build_cmsis_nn(board, peers, work / "cmsis")
             extra, defines = [lib], {"KC_CMSIS": 1}
         image = build_kernel_firmware(board, "kc_bench.c", work / "fw", extra_sources=extra,
-                                      defines=defines,
+                                      defines=defines, variants=("dsp", "mve"),
                                       extra_cflags=[f"-isystem{d}" for d in includes])
         run = run_kernel_firmware(board, image)
     if run.returncode != 0:
@@ -106,20 +109,67 @@ def bench_board(board: str, peers: Path | None) -> list[dict]:
     return rows
 
 
+CNN = "cnn_bn_res"
+CNN_LABEL = "cnn_bn_res conv+fc layers (sum of 7 calls)"
+IMPLS = ("reference", "dsp", "mve")
+
+
+def with_cnn_sums(rows: list[dict]) -> list[dict]:
+    """Adds per (board, impl) the sum over cnn_bn_res's conv / fully connected layer shapes."""
+    sums: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r["shape"].startswith(CNN + "_"):
+            s = sums.setdefault((r["board"], r["impl"]), {"board": r["board"], "shape": CNN, "impl": r["impl"],
+                                                          "instructions": 0, "macs": 0, "match": True})
+            s["instructions"] += r["instructions"]
+            s["macs"] += r["macs"]
+            s["match"] = s["match"] and r["match"]
+    for s in sums.values():
+        s["per_mac"] = round(s["instructions"] / s["macs"], 2)
+    return rows + list(sums.values())
+
+
 def table(rows: list[dict]) -> str:
     by = {(r["board"], r["shape"], r["impl"]): r for r in rows}
+    impls = {b: [i for i in IMPLS if any(r["board"] == b and r["impl"] == i for r in rows)] for b in BOARDS}
     head = ["kernel (shape)"]
     for board in BOARDS:
-        head += [f"{board} reference", f"{board} dsp", f"{board} CMSIS-NN", f"{board} dsp/CMSIS-NN"]
+        head += [f"{board} {i}" for i in impls[board]]
+        head += [f"{board} CMSIS-NN", f"{board} {impls[board][-1]}/CMSIS-NN"]
     out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
-    for shape, label in SHAPES.items():
+    for shape, label in {**SHAPES, CNN: CNN_LABEL}.items():
         cells = [label]
         for board in BOARDS:
-            vals = [by.get((board, shape, impl)) for impl in ("reference", "dsp", "cmsis-nn")]
+            vals = [by.get((board, shape, impl)) for impl in (*impls[board], "cmsis-nn")]
             cells += [f"{v['per_mac']:.2f}" if v else "-" for v in vals]
-            cells.append(f"{vals[1]['instructions'] / vals[2]['instructions']:.2f}x"
-                         if vals[1] and vals[2] else "-")
+            best, peer = vals[-2], vals[-1]
+            cells.append(f"{best['instructions'] / peer['instructions']:.2f}x" if best and peer else "-")
         out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def whole_inference(boards: tuple[str, ...], samples: int) -> list[dict]:
+    """cnn_bn_res's instructions per inference on each board, as bench_hil.py measures them (the
+    firmware's counter around each inference; the generated firmware picks the board's variants)."""
+    from bench_hil import bench_one  # bench/ is the script's directory
+    out = []
+    with tempfile.TemporaryDirectory(prefix="fp-kbench-hil-") as tmp:
+        for board in boards:
+            r = bench_one(CNN, board, samples, Path(tmp))
+            out.append({"board": board, "count_per_inference": r["count_per_inference"],
+                        "bit_exact": r["bit_exact"] == r["samples"], "samples": r["samples"]})
+    return out
+
+
+def inference_table(rows: list[dict], whole: list[dict]) -> str:
+    by = {(r["board"], r["shape"], r["impl"]): r for r in rows}
+    out = ["| board | cnn_bn_res whole inference (instructions) | bit-exact | CMSIS-NN conv+fc layers "
+           "(instructions) | whole / CMSIS-NN conv+fc |", "|---|---:|---|---:|---:|"]
+    for w in whole:
+        peer = by.get((w["board"], CNN, "cmsis-nn"))
+        n = peer["instructions"] if peer else None
+        out.append(f"| {w['board']} | {w['count_per_inference']:,.0f} | {w['bit_exact']} ({w['samples']} samples) | "
+                   + (f"{n:,} | {w['count_per_inference'] / n:.2f}x |" if n else "- | - |"))
     return "\n".join(out)
 
 
@@ -129,17 +179,27 @@ def main() -> int:
     rows = []
     for board in BOARDS:
         rows += bench_board(board, peers)
-    bad = [r for r in rows if not r["match"]]
+    rows = with_cnn_sums(rows)
+    whole = whole_inference(BOARDS, int(os.environ.get("FIXPOINT_BENCH_CNN_SAMPLES", "5")))
+    bad = [r for r in rows if not r["match"]] + [w for w in whole if not w["bit_exact"]]
     md = ["# Kernel instructions per MAC (`python bench/bench_kernels.py`)", "",
           "Exact QEMU instruction counts (-icount, SysTick counter) of one call on random data; "
-          "arm-none-eabi-gcc -O2. `dsp` is the `_dsp` variant (on mps3-an547 it runs the same "
-          "DSP-extension code; no Helium variant yet). CMSIS-NN built outside the repository "
-          "(DSP on the M4, MVE on the M55). Every output equals the reference's"
-          + (" except: " + ", ".join(f"{r['board']} {r['shape']} {r['impl']}" for r in bad) if bad else "")
-          + ".", "", table(rows), ""]
+          "arm-none-eabi-gcc -O2. `dsp` is the `_dsp` variant (DSP extension), `mve` the `_mve` "
+          "variant (Helium, mps3-an547 only); the last ratio compares the board's own variant (the "
+          "rightmost Fixpoint column) with CMSIS-NN, built outside the repository (DSP on the M4, MVE "
+          "on the M55). Every output equals the reference's"
+          + (" except: " + ", ".join(f"{r['board']} {r.get('shape', CNN)} {r.get('impl', 'inference')}"
+                                     for r in bad) if bad else "")
+          + ".", "", table(rows), "",
+          "## cnn_bn_res: whole inference against CMSIS-NN's conv + fully connected layers", "",
+          "Whole inference: the generated firmware's instruction counter per inference "
+          "(bench/bench_hil.py's measurement, every layer: conv, add, pools, fully connected, executor), "
+          "mean over the first eval samples, outputs bit-exact with the simulator. CMSIS-NN: the sum of "
+          "its conv / fully connected calls on cnn_bn_res's layer shapes (table above, last row).", "",
+          inference_table(rows, whole), ""]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "kernels.md").write_text("\n".join(md))
-    (RESULTS / "kernels.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (RESULTS / "kernels.json").write_text(json.dumps({"kernels": rows, "inference": whole}, indent=1) + "\n")
     log.info("%s", "\n".join(md))
     return 1 if bad else 0
 

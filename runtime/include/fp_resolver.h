@@ -143,7 +143,16 @@
     X(B8,  ADD,              S4,  add_s4_opt,              add,              fp_add_s8_opt) \
     X(W8,  CONV2D,           S8,  conv2d_s8_dsp,            conv2d,           fp_conv2d_s8_dsp) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
-    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp)
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp) \
+    X(W8,  CONV2D,           S8,  conv2d_s8_mve,            conv2d,           fp_conv2d_s8_mve) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_mve,  depthwise_conv2d, fp_depthwise_conv2d_s8_mve) \
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_mve,   fully_connected,  fp_fully_connected_s8_mve) \
+    X(B8,  ADD,              S8,  add_s8_mve,               add,              fp_add_s8_mve) \
+    X(B8,  ADD,              S4,  add_s4_mve,               add,              fp_add_s8_mve) \
+    X(U8,  MAX_POOL,         S8,  max_pool_s8_mve,          pool,             fp_max_pool_s8_mve) \
+    X(U8,  MAX_POOL,         S4,  max_pool_s4_mve,          pool,             fp_max_pool_s8_mve) \
+    X(U8,  AVG_POOL,         S8,  avg_pool_s8_mve,          pool,             fp_avg_pool_s8_mve) \
+    X(U8,  AVG_POOL,         S4,  avg_pool_s4_mve,          pool,             fp_avg_pool_s8_mve)
 /* clang-format on */
 /* ---- describe functions, one per params union member ----------------------- */
 

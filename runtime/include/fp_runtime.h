@@ -56,6 +56,13 @@ fp_status_t fp_conv2d_s8_dsp(const fp_conv2d_params_t *params, const int8_t *inp
                              const int8_t *filter, const int32_t *bias, int8_t *output,
                              void *scratch);
 size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params);
+/* fp_conv2d_s8_mve: fp_conv2d_s8 with Helium (MVE, Cortex-M55); same signature,
+ * ranges, errors and bit-identical output; scratch: fp_conv2d_s8_mve_scratch_size()
+ * bytes (NULL runs the reference). Without MVE it is fp_conv2d_s8. */
+fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *input,
+                             const int8_t *filter, const int32_t *bias, int8_t *output,
+                             void *scratch);
+size_t fp_conv2d_s8_mve_scratch_size(const fp_conv2d_params_t *params);
 /* fp_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_conv2d_s8. */
 fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *input,
@@ -88,6 +95,12 @@ fp_status_t fp_depthwise_conv2d_s8_dsp(const fp_depthwise_conv2d_params_t *param
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_mve: fp_depthwise_conv2d_s8 with Helium (MVE); scratch:
+ * fp_depthwise_conv2d_s8_mve_scratch_size() bytes (NULL runs the reference). */
+fp_status_t fp_depthwise_conv2d_s8_mve(const fp_depthwise_conv2d_params_t *params,
+                                       const int8_t *input, const int8_t *filter,
+                                       const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s8_mve_scratch_size(const fp_depthwise_conv2d_params_t *params);
 /* fp_depthwise_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_depthwise_conv2d_s8. */
 fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
@@ -142,6 +155,12 @@ fp_status_t fp_fully_connected_s8_dsp(const fp_fully_connected_params_t *params,
                                       const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s8_dsp_scratch_size(const fp_fully_connected_params_t *params);
+/* fp_fully_connected_s8_mve: fp_fully_connected_s8 with Helium (MVE); scratch:
+ * fp_fully_connected_s8_mve_scratch_size() bytes (NULL runs the reference). */
+fp_status_t fp_fully_connected_s8_mve(const fp_fully_connected_params_t *params,
+                                      const int8_t *input, const int8_t *filter,
+                                      const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s8_mve_scratch_size(const fp_fully_connected_params_t *params);
 /* fp_fully_connected_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_fully_connected_s8. */
 fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params, const int8_t *input,
@@ -168,6 +187,10 @@ fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
 /* fp_add_s8_opt: the portable optimized variant (runtime/src/kernels_opt/):
  * same parameters, ranges, errors and bit-identical output as fp_add_s8. */
 fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
+/* fp_add_s8_mve: fp_add_s8 with Helium (MVE, Cortex-M55); same parameters, ranges,
+ * errors and bit-identical output. Without MVE it is fp_add_s8. */
+fp_status_t fp_add_s8_mve(const fp_add_params_t *params, const int8_t *input1,
                           const int8_t *input2, int8_t *output);
 fp_status_t fp_add_s16(const fp_add_params_t *params, const int16_t *input1,
                        const int16_t *input2, int16_t *output);
@@ -213,6 +236,10 @@ fp_status_t fp_max_pool_s8(const fp_pool_params_t *params, const int8_t *input, 
 fp_status_t fp_max_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
 fp_status_t fp_avg_pool_s8(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_avg_pool_s16(const fp_pool_params_t *params, const int16_t *input, int16_t *output);
+/* fp_max_pool_s8_mve / fp_avg_pool_s8_mve: the s8 pools with Helium (MVE); same
+ * parameters, ranges, errors and bit-identical output (the references without MVE). */
+fp_status_t fp_max_pool_s8_mve(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_avg_pool_s8_mve(const fp_pool_params_t *params, const int8_t *input, int8_t *output);
 
 /* ---- softmax over one axis of [outer, depth, inner] ------------------- */
 /* rows, depth >= 1, rows * depth <= 2^31 - 1, inner >= 1 dividing rows

@@ -28,7 +28,8 @@ from codegen_plans import built_plan, example_plan, random_inputs
 BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
-KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp)?(?:_scratch_size)?$")
+KERNEL_SYMBOL = re.compile(
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_mve)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -176,7 +177,7 @@ def used_stems(entries: list[KernelEntry]) -> set[str]:
     """File stems of the per-op sources a table of entries may pull in."""
     stems = kernel_symbols(entries) | {e.describe for e in entries}
     # an optimized variant of a used kernel lives in a file named after it (fp_conv2d_s8_opt.c, ...)
-    return stems | {f"{s}_{v}" for s in stems for v in ("opt", "dsp")}
+    return stems | {f"{s}_{v}" for s in stems for v in ("opt", "dsp", "mve")}
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn_bn_res"])

@@ -28,5 +28,7 @@ def test_choose_kernel():
     assert choose_kernel("conv2d", "s8", "cortex-m4", "ref") == "conv2d_s8"
     assert choose_kernel("conv2d", "s16", "cortex-m4") == "conv2d_s16"
     assert choose_kernel("conv2d", "s8", "cortex-m3") == "conv2d_s8_opt"
+    assert choose_kernel("depthwise_conv2d", "s8", "cortex-m55") == "depthwise_conv2d_s8_mve"
+    assert choose_kernel("conv2d", "s8", "cortex-m55", "dsp") == "conv2d_s8_dsp"
     assert choose_kernel("conv2d", "s8", "unknown-core") == "conv2d_s8"
     assert all(isinstance(v, tuple) for v in ISA_VARIANTS.values())

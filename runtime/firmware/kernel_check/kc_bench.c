@@ -1,7 +1,7 @@
 /*
  * kc_bench.c - instruction counts of the s8 multiply-accumulate kernels on
  * the issue #10 shapes: the reference (fp_*_s8), the variant for the board
- * (fp_*_s8_dsp) and, built with KC_CMSIS=1 against an external CMSIS-NN
+ * (fp_*_s8_dsp; on a core with Helium also fp_*_s8_mve) and, built with KC_CMSIS=1 against an external CMSIS-NN
  * checkout (bench/bench_kernels.py; never part of the repository), CMSIS-NN's
  * kernel on the same data. Every output must equal the reference's.
  *
@@ -128,6 +128,17 @@ static void bench_conv(const char *shape, int32_t h, int32_t w, int32_t cin, int
     st = fp_conv2d_s8_dsp(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
     n = toc();
     report(shape, "dsp", n, macs, n_out, st);
+#if defined(__ARM_FEATURE_MVE)
+    if (fp_conv2d_s8_mve_scratch_size(&p) > sizeof kc_scratch) {
+        kc_write("error: scratch too small\n");
+        kc_exit(2);
+    }
+    memset(kc_out, 0x5A, (size_t)n_out);
+    tic();
+    st = fp_conv2d_s8_mve(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
+    n = toc();
+    report(shape, "mve", n, macs, n_out, st);
+#endif
 #if KC_CMSIS
     {
         cmsis_nn_context ctx = {kc_scratch, (int32_t)sizeof kc_scratch};
@@ -180,6 +191,13 @@ static void bench_dw(const char *shape, int32_t h, int32_t w, int32_t c)
     st = fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
     n = toc();
     report(shape, "dsp", n, macs, n_out, st);
+#if defined(__ARM_FEATURE_MVE)
+    memset(kc_out, 0x5A, (size_t)n_out);
+    tic();
+    st = fp_depthwise_conv2d_s8_mve(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
+    n = toc();
+    report(shape, "mve", n, macs, n_out, st);
+#endif
 #if KC_CMSIS
     {
         cmsis_nn_context ctx = {kc_scratch, (int32_t)sizeof kc_scratch};
@@ -225,6 +243,13 @@ static void bench_fc(const char *shape, int32_t depth, int32_t cout)
     st = fp_fully_connected_s8_dsp(&p, kc_in, kc_w, kc_bias, kc_out, NULL);
     n = toc();
     report(shape, "dsp", n, macs, cout, st);
+#if defined(__ARM_FEATURE_MVE)
+    memset(kc_out, 0x5A, (size_t)cout);
+    tic();
+    st = fp_fully_connected_s8_mve(&p, kc_in, kc_w, kc_bias, kc_out, kc_scratch);
+    n = toc();
+    report(shape, "mve", n, macs, cout, st);
+#endif
 #if KC_CMSIS
     {
         cmsis_nn_context ctx = {kc_scratch, (int32_t)sizeof kc_scratch};
@@ -256,5 +281,13 @@ int main(void)
     bench_dw("dw3x3_32x32x32", 32, 32, 32);
     bench_conv("conv1x1_16x16x64_64", 16, 16, 64, 64, 1, 0);
     bench_fc("fc_256_128", 256, 128);
+    /* the conv and fully connected layers of examples/models/cnn_bn_res */
+    bench_conv("cnn_bn_res_stem", 16, 16, 1, 16, 3, 1);
+    bench_conv("cnn_bn_res_b1_conv1", 16, 16, 16, 16, 3, 1);
+    bench_conv("cnn_bn_res_b1_conv2", 16, 16, 16, 16, 3, 1);
+    bench_conv("cnn_bn_res_b2_conv1", 8, 8, 16, 32, 3, 1);
+    bench_conv("cnn_bn_res_b2_conv2", 8, 8, 32, 32, 3, 1);
+    bench_conv("cnn_bn_res_b2_proj", 8, 8, 16, 32, 1, 0);
+    bench_fc("cnn_bn_res_fc", 32, 10);
     return 0;
 }

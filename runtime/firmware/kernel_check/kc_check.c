@@ -1,5 +1,6 @@
 /*
- * kc_check.c - randomized equivalence check of the _dsp kernel variants
+ * kc_check.c - randomized equivalence check of the _dsp (or, built with
+ * -DKC_VARIANT=mve, the _mve) kernel variants
  * against the reference kernels, run on an emulated board.
  *
  * KC_CASES cases per kernel (default 10000) from a fixed-seed PRNG: random
@@ -21,6 +22,15 @@
 #ifndef KC_CASES
 #define KC_CASES 10000
 #endif
+
+/* The variant under test: fp_<kernel>_<KC_VARIANT> (dsp or mve). */
+#ifndef KC_VARIANT
+#define KC_VARIANT dsp
+#endif
+#define KC_PASTE(a, b) a##_##b
+#define KC_XPASTE(a, b) KC_PASTE(a, b)
+#define KC_FN(kernel) KC_XPASTE(kernel, KC_VARIANT)
+#define KC_SCRATCH(kernel) KC_XPASTE(KC_FN(kernel), scratch_size)
 
 #define KC_BUF 8192
 #define KC_GUARD 64
@@ -210,13 +220,13 @@ static int conv_case(kc_tally_t *t)
     fill(kc_in, n_in);
     fill(kc_w, n_w);
     b = bias(p.output.c);
-    need = fp_conv2d_s8_dsp_scratch_size(&p);
+    need = KC_SCRATCH(fp_conv2d_s8)(&p);
     if (need > sizeof kc_scratch) {
         return 0;
     }
     reset_out(n_out);
     compare(t, "conv2d_s8", fp_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
-            fp_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL), n_out);
+            KC_FN(fp_conv2d_s8)(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL), n_out);
     return 1;
 }
 
@@ -266,13 +276,13 @@ static int dw_case(kc_tally_t *t)
     fill(kc_in, n_in);
     fill(kc_w, n_w);
     b = bias(p.output.c);
-    need = fp_depthwise_conv2d_s8_dsp_scratch_size(&p);
+    need = KC_SCRATCH(fp_depthwise_conv2d_s8)(&p);
     if (need > sizeof kc_scratch) {
         return 0;
     }
     reset_out(n_out);
     compare(t, "depthwise_conv2d_s8", fp_depthwise_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
-            fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL),
+            KC_FN(fp_depthwise_conv2d_s8)(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL),
             n_out);
     return 1;
 }
@@ -282,6 +292,7 @@ static int fc_case(kc_tally_t *t)
     fp_fully_connected_params_t p;
     const int32_t *b;
     int32_t n_out;
+    size_t need;
     p.batches = rnd(1, 3);
     p.depth = rnd(0, 1) ? rnd(1, 40) : rnd(1, 300);
     p.out_channels = rnd(1, 17);
@@ -297,9 +308,14 @@ static int fc_case(kc_tally_t *t)
     fill(kc_w, p.out_channels * p.depth);
     b = bias(p.out_channels);
     n_out = p.batches * p.out_channels;
+    need = KC_SCRATCH(fp_fully_connected_s8)(&p);
+    if (need > sizeof kc_scratch) {
+        return 0;
+    }
     reset_out(n_out);
     compare(t, "fully_connected_s8", fp_fully_connected_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
-            fp_fully_connected_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, NULL), n_out);
+            KC_FN(fp_fully_connected_s8)(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL),
+            n_out);
     return 1;
 }
 

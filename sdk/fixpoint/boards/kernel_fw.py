@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # The kernels the firmware exercises: the s8 multiply-accumulate references and their variants.
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
+# Elementwise and pooling kernels (kc_check_elem.c): no scratch-size twins.
+ELEM_KERNELS = ("add_s8", "max_pool_s8", "avg_pool_s8")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,13 @@ class KernelRun:
     stderr; merged with stdout here), and its exit status."""
     returncode: int
     stdout: str
+
+
+def elem_kernel_sources(variants: Sequence[str]) -> list[Path]:
+    """Runtime sources of the elementwise / pooling references and the given variants."""
+    rt = runtime_dir() / "src"
+    return [*(rt / "kernels" / f"fp_{name}.c" for name in ELEM_KERNELS),
+            *(rt / "kernels_opt" / f"fp_{name}_{v}.c" for name in ELEM_KERNELS for v in variants)]
 
 
 def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
@@ -50,9 +59,11 @@ def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
 def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
                           extra_sources: Sequence[Path] = (), include_dirs: Sequence[Path] = (),
                           defines: Mapping[str, str | int] | None = None,
-                          extra_cflags: Sequence[str] = ()) -> Path:
-    """Compile and link ``kernel_check/<main_source>`` with the kernels for a
-    QEMU Cortex-M board; returns the ELF image. Raises BuildError."""
+                          extra_cflags: Sequence[str] = (),
+                          variants: Sequence[str] = ("dsp",)) -> Path:
+    """Compile and link ``kernel_check/<main_source>`` with the reference
+    kernels and the given variants for a QEMU Cortex-M board; returns the ELF
+    image. Raises BuildError."""
     board = load_board(board)
     if board.launch.method != "qemu" or not board.cpu.core.startswith("cortex-m"):
         raise BuildError(f"{board.name}: the kernel firmware needs a QEMU Cortex-M board")
@@ -65,7 +76,7 @@ def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
         f"#define FW_COUNTER_HZ {board.timing.clock_hz}u\n"
         f"#define FW_ICOUNT_SHIFT {board.launch.icount_shift or 0}u\n")
     sources = [kc / main_source, kc / "kc_startup.c", kc / "kc_format.c",
-               fw / "counter" / "systick_icount.c", *kernel_sources(), *extra_sources]
+               fw / "counter" / "systick_icount.c", *kernel_sources(variants), *extra_sources]
     cc = board.compiler.prefix + "gcc"
     flags = [*COMMON_CFLAGS, *board.compiler.cflags, f"-I{runtime_dir() / 'include'}",
              f"-I{work}", f"-I{fw}", f"-I{kc}", *(f"-I{d}" for d in include_dirs),

@@ -8,7 +8,8 @@ is one row of ``FP_KERNEL_VARIANT_LIST`` in ``runtime/include/fp_resolver.h``
 
 * ``opt``: portable C99, vectorised by gcc/clang on the host, fine on
   RV32 / Cortex-M3 (``runtime/src/kernels_opt/``);
-* ``dsp``: the Arm DSP extension (Cortex-M4/M7/M33).
+* ``dsp``: the Arm DSP extension (Cortex-M4/M7/M33);
+* ``mve``: Helium, the M-profile Vector Extension (Cortex-M55).
 
 :func:`choose_kernel` picks, for a (runtime op, datapath) and a board's
 ``[cpu] core``, the first variant of the core's preference that exists, else
@@ -25,11 +26,17 @@ __all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "VARIANT_CHOICES", "choose_kernel"
 
 # (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
 KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
-    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp"},
-    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp"},
-    ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp"},
-    ("add", "s8"): {"opt": "add_s8_opt"},
-    ("add", "s4"): {"opt": "add_s4_opt"},
+    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp", "mve": "conv2d_s8_mve"},
+    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp",
+                                 "mve": "depthwise_conv2d_s8_mve"},
+    ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
+                                "mve": "fully_connected_s8_mve"},
+    ("add", "s8"): {"opt": "add_s8_opt", "mve": "add_s8_mve"},
+    ("add", "s4"): {"opt": "add_s4_opt", "mve": "add_s4_mve"},
+    ("max_pool", "s8"): {"mve": "max_pool_s8_mve"},
+    ("max_pool", "s4"): {"mve": "max_pool_s4_mve"},
+    ("avg_pool", "s8"): {"mve": "avg_pool_s8_mve"},
+    ("avg_pool", "s4"): {"mve": "avg_pool_s4_mve"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
@@ -38,12 +45,12 @@ ISA_VARIANTS: dict[str, tuple[str, ...]] = {
     "host": ("opt",),
     "native": ("opt",),
     "cortex-m3": ("opt",),
-    # Cores with the Arm DSP extension (SXTB16 / SMLAD) prefer "dsp"; the M55
-    # has it too and runs the DSP code until a Helium variant exists.
+    # Cores with the Arm DSP extension (SXTB16 / SMLAD) prefer "dsp".
     "cortex-m4": ("dsp", "opt"),
     "cortex-m7": ("dsp", "opt"),
     "cortex-m33": ("dsp", "opt"),
-    "cortex-m55": ("dsp", "opt"),
+    # The M55 has Helium (MVE) and the DSP extension: "mve" first.
+    "cortex-m55": ("mve", "dsp", "opt"),
     "rv32imac": ("opt",),
 }
 
