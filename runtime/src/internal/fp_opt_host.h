@@ -24,6 +24,9 @@ typedef uint32_t fp_opt_vu32 __attribute__((vector_size(64)));
 typedef int64_t fp_opt_v64 __attribute__((vector_size(64)));
 typedef uint64_t fp_opt_vu64 __attribute__((vector_size(64)));
 typedef int8_t fp_opt_v8 __attribute__((vector_size(16)));
+typedef int16_t fp_opt_v16 __attribute__((vector_size(32)));
+/* 16 int8 at any address (a plain vector load) */
+typedef int8_t fp_opt_v8u __attribute__((vector_size(16), aligned(1), may_alias));
 
 /* Output channels per host requantization chunk. */
 #define FP_OPT_RQ_CHUNK FP_OPT_LANES
@@ -96,6 +99,14 @@ static inline fp_opt_out16_t fp_opt_out16(int32_t output_offset, int32_t act_min
         o.act_max[j] = act_max;
     }
     return o;
+}
+
+/* *v = the 16 int8 at p as int32 lanes (through int16: gcc widens int8 to
+ * int32 vectors directly only element by element). */
+static inline void fp_opt_load16(fp_opt_v32 *v, const int8_t *p)
+{
+    const fp_opt_v16 w = __builtin_convertvector(*(const fp_opt_v8u *)p, fp_opt_v16);
+    *v = __builtin_convertvector(w, fp_opt_v32);
 }
 
 /* Lane-wise select: m is all ones (take a) or all zeros (take b) per lane.

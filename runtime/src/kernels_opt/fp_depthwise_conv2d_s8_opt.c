@@ -129,15 +129,15 @@ static void pixel(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g
 
 #if FP_OPT_HOST_SIMD
 /* 16 int8 values from p (n <= 16 of them; the rest 0) as int32 lanes. */
-static void load16(fp_opt_v32 *v, const int8_t *p, int32_t n)
+static inline void load16(fp_opt_v32 *v, const int8_t *p, int32_t n)
 {
-    fp_opt_v8 b = {0};
     if (n == FP_OPT_LANES) {
-        memcpy(&b, p, sizeof b);
+        fp_opt_load16(v, p);
     } else {
-        memcpy(&b, p, (size_t)n);
+        int8_t b[FP_OPT_LANES] = {0};
+        memcpy(b, p, (size_t)n);
+        fp_opt_load16(v, b);
     }
-    *v = __builtin_convertvector(b, fp_opt_v32);
 }
 
 /* Host path (depth multiplier 1, DOUBLE requantization): 16 channels per
