@@ -183,18 +183,19 @@ static void gather32(const conv_ctx_t *cx, const fp_conv_window_t *win, const in
     int32_t kx;
     for (ky = 0; ky < g->k_h; ++ky) {
         int32_t *dst = col + ky * row;
-        const int32_t iy = (int32_t)(win->iy0 + (int64_t)ky * g->dil_h);
-        const int8_t *x = input + (b * g->in_h + iy) * g->in_w * cin;
+        const int8_t *x;
         if (ky < win->ky0 || ky >= win->ky1) {
             memset(dst, 0, (size_t)row * sizeof(int32_t));
             continue;
         }
+        /* an in-input row (only those have an address) */
+        x = input + (b * g->in_h + (int32_t)(win->iy0 + (int64_t)ky * g->dil_h)) * g->in_w * cin;
         memset(dst, 0, (size_t)win->kx0 * (size_t)cin * sizeof(int32_t));
-        if (g->dil_w == 1) {
-            /* the in-input taps of a row are one contiguous run */
-            widen_run(dst + win->kx0 * cin, x + ((int32_t)win->ix0 + win->kx0) * cin,
+        if (g->dil_w == 1 && win->kx1 > win->kx0) {
+            /* the in-input taps of a row are one contiguous run (from an in-input column) */
+            widen_run(dst + win->kx0 * cin, x + (int32_t)(win->ix0 + win->kx0) * cin,
                       (win->kx1 - win->kx0) * cin, off);
-        } else {
+        } else if (g->dil_w != 1) {
             for (kx = win->kx0; kx < win->kx1; ++kx) {
                 widen_run(dst + kx * cin, x + (int32_t)(win->ix0 + (int64_t)kx * g->dil_w) * cin, cin, off);
             }
