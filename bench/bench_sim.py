@@ -225,7 +225,16 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def render(rows: list[Row], samples: int, repeat: int) -> str:
+def load_note(load: float, cpus: int) -> str:
+    """A sentence on the machine's load when the run started (os.getloadavg, 1 minute)."""
+    text = f"Load average {load:.1f} on {cpus} CPUs when the run started"
+    if load > 0.5 * cpus:
+        return text + (": the machine was loaded, so absolute rates are low and noisy; the ratios compare "
+                       "figures measured back to back in one process.")
+    return text + "."
+
+
+def render(rows: list[Row], samples: int, repeat: int, load: float | None = None) -> str:
     import onnxruntime
 
     lines = [
@@ -239,6 +248,7 @@ def render(rows: list[Row], samples: int, repeat: int) -> str:
         "MACs count the conv / depthwise / fully connected multiply-accumulates of one sample; "
         "the last column is samples/s relative to onnxruntime int8 single thread (acceptance: the simulator's "
         "single-thread row at least 0.5x).",
+        *([] if load is None else ["", load_note(load, os.cpu_count() or 1)]),
         "",
         "| model | MACs / sample | engine | samples/s | MAC/s | vs ORT int8 |",
         "|---|---:|---|---:|---:|---:|",
@@ -297,13 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-search", action="store_true",
                         help="skip the range-search table (it runs only for the example models)")
     args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
     cases = args.case or example_cases()
     if not cases:
         parser.error("no cases: pass --case ONNX PLAN DATA")
     rows = []
     for onnx_path, plan_path, data_path in cases:
         rows += bench_case(onnx_path, plan_path, data_path, args.samples, args.repeat, args.threads)
-    text = render(rows, args.samples, args.repeat)
+    text = render(rows, args.samples, args.repeat, load)
     if not args.case and not args.no_search:
         text += render_search([search_time(m, c, k) for m, c in example_search_cases() for k in ("auto", "ref")])
     write_atomic(args.out, text)

@@ -196,3 +196,27 @@ def test_add_opt_matches_reference_on_random_cases(seed):
             assert np.array_equal(outs[0][1], outs[1][1]), k
             ok += outs[0][0] == int(lib.FP_OK)
     assert ok > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_leaky_relu_opt_matches_reference_on_random_cases(seed):
+    """fp_leaky_relu_s8_opt == fp_leaky_relu_s8 on tensors under and over the size from which the
+    variant uses its 256-entry table (every rounding mode, random scales and offsets: the generator of
+    tests/runtime/test_elementwise.py, each case's values tiled to a size from 1 to 1500)."""
+    from test_elementwise import CASES as CHUNK, leaky_params, random_leaky_chunk
+
+    rng = np.random.default_rng(seed)
+    ok = 0
+    for _ in range(max(1, 800 // CHUNK)):
+        c = random_leaky_chunk(rng, "s8")
+        for k in range(CHUNK):
+            size = int(rng.choice([1, 255, 511, 512, 513, 1500])) if rng.random() < 0.5 else int(rng.integers(1, 1500))
+            x = np.resize(np.concatenate([c["x"][k], rng.integers(-128, 128, 256, dtype=np.int8)]), size)
+            outs = []
+            for fn in (lib.fp_leaky_relu_s8, lib.fp_leaky_relu_s8_opt):
+                out = np.full(size, 77, np.int8)
+                outs.append((int(fn(leaky_params(c, k, size=size), as_ptr(ffi, x), as_ptr(ffi, out))), out))
+            assert outs[0][0] == outs[1][0], k
+            assert np.array_equal(outs[0][1], outs[1][1]), k
+            ok += outs[0][0] == int(lib.FP_OK)
+    assert ok > 0

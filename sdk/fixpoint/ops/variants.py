@@ -30,6 +30,8 @@ KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp"},
     ("add", "s8"): {"opt": "add_s8_opt"},
     ("add", "s4"): {"opt": "add_s4_opt"},
+    ("leaky_relu", "s8"): {"opt": "leaky_relu_s8_opt"},
+    ("leaky_relu", "s4"): {"opt": "leaky_relu_s4_opt"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
