@@ -6,10 +6,11 @@
  * K = KH*KW*Cg bytes (taps outside the input hold -input_offset, so their
  * term (x + input_offset) * w is 0, as the reference's skipped tap); 1x1 and
  * 1xN windows fully inside the input are read in place. On host CPUs
- * (FP_OPT_HOST_SIMD, fp_opt_mac.h) each column byte is multiplied into all
- * output channels at once, from the filter transposed into scratch (no
- * horizontal sums; the output channels are the vector lanes). Elsewhere each block of
- * FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
+ * (FP_OPT_HOST_SIMD, fp_opt_mac.h) each column value is multiplied into all
+ * output channels at once, from the filter transposed onto the stack (no
+ * horizontal sums; the output channels are the lanes of 16-lane vectors,
+ * requantized together by fp_opt_rq16_store, fp_opt_host.h). Elsewhere each
+ * block of FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
  * product over the column against its OHWI filter rows. The int32 sum is
  * exact when K * reach(input_offset) * 128 <= INT32_MAX (fp_opt_mac.h);
  * offsets whose negation is not an int8 (the padding value) or columns
