@@ -20,6 +20,12 @@ int8 as a markdown table to ``bench/results/sim.md``. Each figure is the best
 of ``--repeat`` timed passes over ``--samples`` samples, after one warm-up
 pass.
 
+For the example CNNs (models with conv layers) a second table gives the time
+of the range search, ``fixpoint calibrate --search --no-cache`` on the
+model's calibration set, with the host's kernels and with the reference
+kernels (wall clock and the child process's CPU time, which a loaded machine
+inflates less); ``--no-search`` skips it.
+
 Usage:
     bench/bench_sim.py --case model.onnx plan.fxplan data.npz [--case ...]
     bench/bench_sim.py            # every examples/models/<name>, plans made with
@@ -32,6 +38,7 @@ import datetime
 import logging
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -167,6 +174,40 @@ def bench_case(onnx_path: Path, plan_path: Path, data_path: Path, samples: int, 
     return rows
 
 
+@dataclass
+class SearchRow:
+    model: str
+    kernels: str
+    wall_s: float
+    cpu_s: float
+
+
+def search_time(onnx_path: Path, calib: Path, kernels: str) -> SearchRow:
+    """Wall and CPU seconds of one `fixpoint calibrate --search` (no cache) with the given kernels."""
+    model = onnx_path.parent.name if onnx_path.stem == "model" else onnx_path.stem
+    with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(onnx_path), "--data", str(calib),
+                        "--search", "--no-cache", "--kernels", kernels, "-o", tmp], check=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return SearchRow(model, kernels, wall, cpu)
+
+
+def render_search(rows: list[SearchRow]) -> str:
+    lines = ["", "## Range search (`fixpoint calibrate --search`)", "",
+             "One search per model on its calibration set (`--no-cache`), single-threaded simulator; "
+             "the last column is the reference kernels' CPU time over this row's.", "",
+             "| model | kernels | wall s | CPU s | speed-up vs ref |", "|---|---|---:|---:|---:|"]
+    ref = {r.model: r.cpu_s for r in rows if r.kernels == "ref"}
+    for r in rows:
+        factor = f"{ref[r.model] / r.cpu_s:.2f}x" if r.model in ref and r.cpu_s > 0 else ""
+        lines.append(f"| {r.model} | {r.kernels} | {r.wall_s:.1f} | {r.cpu_s:.1f} | {factor} |")
+    return "\n".join(lines) + "\n"
+
+
 def _si(value: float) -> str:
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(value) >= scale:
@@ -184,7 +225,16 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def render(rows: list[Row], samples: int, repeat: int) -> str:
+def load_note(load: float, cpus: int) -> str:
+    """A sentence on the machine's load when the run started (os.getloadavg, 1 minute)."""
+    text = f"Load average {load:.1f} on {cpus} CPUs when the run started"
+    if load > 0.5 * cpus:
+        return text + (": the machine was loaded, so absolute rates are low and noisy; the ratios compare "
+                       "figures measured back to back in one process.")
+    return text + "."
+
+
+def render(rows: list[Row], samples: int, repeat: int, load: float | None = None) -> str:
     import onnxruntime
 
     lines = [
@@ -198,6 +248,7 @@ def render(rows: list[Row], samples: int, repeat: int) -> str:
         "MACs count the conv / depthwise / fully connected multiply-accumulates of one sample; "
         "the last column is samples/s relative to onnxruntime int8 single thread (acceptance: the simulator's "
         "single-thread row at least 0.5x).",
+        *([] if load is None else ["", load_note(load, os.cpu_count() or 1)]),
         "",
         "| model | MACs / sample | engine | samples/s | MAC/s | vs ORT int8 |",
         "|---|---:|---|---:|---:|---:|",
@@ -215,6 +266,19 @@ def write_atomic(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def example_search_cases() -> list[tuple[Path, Path]]:
+    """(model, calibration set) of every example CNN (a model with a Conv node)."""
+    import onnx
+
+    cases = []
+    for model_dir in sorted((ROOT / "examples" / "models").iterdir()):
+        onnx_path, calib = model_dir / "model.onnx", model_dir / "calib.npz"
+        if onnx_path.is_file() and calib.is_file() and any(
+                n.op_type == "Conv" for n in onnx.load(str(onnx_path), load_external_data=False).graph.node):
+            cases.append((onnx_path, calib))
+    return cases
 
 
 def example_cases() -> list[tuple[Path, Path, Path]]:
@@ -240,14 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="threads of the multi-thread simulator row (default: every CPU)")
+    parser.add_argument("--no-search", action="store_true",
+                        help="skip the range-search table (it runs only for the example models)")
     args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
     cases = args.case or example_cases()
     if not cases:
         parser.error("no cases: pass --case ONNX PLAN DATA")
     rows = []
     for onnx_path, plan_path, data_path in cases:
         rows += bench_case(onnx_path, plan_path, data_path, args.samples, args.repeat, args.threads)
-    text = render(rows, args.samples, args.repeat)
+    text = render(rows, args.samples, args.repeat, load)
+    if not args.case and not args.no_search:
+        text += render_search([search_time(m, c, k) for m, c in example_search_cases() for k in ("auto", "ref")])
     write_atomic(args.out, text)
     print(text, end="")
     return 0

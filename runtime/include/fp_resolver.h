@@ -141,6 +141,8 @@
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_opt,  fully_connected,  fp_fully_connected_s8_opt) \
     X(B8,  ADD,              S8,  add_s8_opt,              add,              fp_add_s8_opt) \
     X(B8,  ADD,              S4,  add_s4_opt,              add,              fp_add_s8_opt) \
+    X(U8,  LEAKY_RELU,       S8,  leaky_relu_s8_opt,       leaky_relu,       fp_leaky_relu_s8_opt) \
+    X(U8,  LEAKY_RELU,       S4,  leaky_relu_s4_opt,       leaky_relu,       fp_leaky_relu_s8_opt) \
     X(W8,  CONV2D,           S8,  conv2d_s8_dsp,            conv2d,           fp_conv2d_s8_dsp) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp) \

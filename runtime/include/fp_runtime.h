@@ -200,6 +200,10 @@ fp_status_t fp_mul_s16(const fp_mul_params_t *params, const int16_t *input1,
                        const int16_t *input2, int16_t *output);
 fp_status_t fp_leaky_relu_s8(const fp_leaky_relu_params_t *params, const int8_t *input,
                              int8_t *output);
+/* fp_leaky_relu_s8_opt: the portable optimized variant (runtime/src/kernels_opt/):
+ * same parameters, ranges, errors and bit-identical output as fp_leaky_relu_s8. */
+fp_status_t fp_leaky_relu_s8_opt(const fp_leaky_relu_params_t *params, const int8_t *input,
+                                 int8_t *output);
 fp_status_t fp_leaky_relu_s16(const fp_leaky_relu_params_t *params, const int16_t *input,
                               int16_t *output);
 

@@ -26,6 +26,16 @@ def _offset(rng: np.random.Generator) -> int:
     return int(rng.choice(OFFSETS)) if rng.random() < 0.3 else int(rng.integers(-127, 129))
 
 
+def _bias(rng: np.random.Generator, c_out: int):
+    """Random biases; a few cases near the int32 limits (accumulator + bias saturates)."""
+    if rng.random() < 0.1:
+        return None
+    if rng.random() < 0.05:
+        return rng.choice(np.array([-(1 << 31), -(1 << 31) + 1, (1 << 31) - 1, (1 << 31) - 2, 0], np.int64),
+                          c_out).astype(np.int32)
+    return rng.integers(-(1 << 20), 1 << 20, c_out, dtype=np.int32)
+
+
 def _call_both(name: str, params, x, w, bias, out_shape):
     """(status, output) of fp_<name> and fp_<name>_opt from the same pre-filled output buffer."""
     results = []
@@ -50,7 +60,8 @@ def _stage(rng, c_out, acc):
 def _conv_case(rng: np.random.Generator):
     groups = int(rng.choice([1, 1, 1, 2, 3]))
     cg = int(rng.choice([1, 3, 7, 16, 33, 64])) if rng.random() < 0.7 else int(rng.integers(1, 80))
-    ocg = int(rng.integers(1, 14))
+    # output channels under, at and over the host path's 16-lane vectors (and several of them)
+    ocg = int(rng.choice([1, 15, 16, 17, 31, 32, 33, 48, 65])) if rng.random() < 0.5 else int(rng.integers(1, 14))
     kh, kw = (1, 1) if rng.random() < 0.25 else (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
     h, w = int(rng.integers(1, 11)), int(rng.integers(1, 11))
     sh, sw, dh, dw = (int(v) for v in rng.integers(1, 4, 4))
@@ -65,7 +76,7 @@ def _conv_case(rng: np.random.Generator):
     if rng.random() < 0.1:
         wt[:] = rng.choice([-128, 127])
         x[:] = rng.choice([-128, 127])
-    bias = rng.integers(-(1 << 20), 1 << 20, c_out, dtype=np.int32) if rng.random() < 0.9 else None
+    bias = _bias(rng, c_out)
     stage = _stage(rng, c_out, 64.0 * np.sqrt(kh * kw * cg))
     params = make_params("fp_conv2d_params_t", input=dims(n, h, w, c_in), filter=dims(c_out, kh, kw, cg),
                          output=dims(n, oh, ow, c_out), stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
@@ -89,7 +100,7 @@ def _dw_case(rng: np.random.Generator):
     n = int(rng.integers(1, 3))
     x = rng.integers(-128, 128, (n, h, w, c_in), dtype=np.int8)
     wt = rng.integers(-128, 128, (1, kh, kw, c_out), dtype=np.int8)
-    bias = rng.integers(-(1 << 20), 1 << 20, c_out, dtype=np.int32) if rng.random() < 0.9 else None
+    bias = _bias(rng, c_out)
     stage = _stage(rng, c_out, 64.0 * np.sqrt(kh * kw))
     params = make_params("fp_depthwise_conv2d_params_t", input=dims(n, h, w, c_in), filter=dims(1, kh, kw, c_out),
                          output=dims(n, oh, ow, c_out), stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
@@ -181,6 +192,30 @@ def test_add_opt_matches_reference_on_random_cases(seed):
             for fn in (lib.fp_add_s8, lib.fp_add_s8_opt):
                 out = np.full(c["do"], 77, np.int8)
                 outs.append((int(fn(add_params(c, k), as_ptr(ffi, x1), as_ptr(ffi, x2), as_ptr(ffi, out))), out))
+            assert outs[0][0] == outs[1][0], k
+            assert np.array_equal(outs[0][1], outs[1][1]), k
+            ok += outs[0][0] == int(lib.FP_OK)
+    assert ok > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_leaky_relu_opt_matches_reference_on_random_cases(seed):
+    """fp_leaky_relu_s8_opt == fp_leaky_relu_s8 on tensors under and over the size from which the
+    variant uses its 256-entry table (every rounding mode, random scales and offsets: the generator of
+    tests/runtime/test_elementwise.py, each case's values tiled to a size from 1 to 1500)."""
+    from test_elementwise import CASES as CHUNK, leaky_params, random_leaky_chunk
+
+    rng = np.random.default_rng(seed)
+    ok = 0
+    for _ in range(max(1, 800 // CHUNK)):
+        c = random_leaky_chunk(rng, "s8")
+        for k in range(CHUNK):
+            size = int(rng.choice([1, 255, 511, 512, 513, 1500])) if rng.random() < 0.5 else int(rng.integers(1, 1500))
+            x = np.resize(np.concatenate([c["x"][k], rng.integers(-128, 128, 256, dtype=np.int8)]), size)
+            outs = []
+            for fn in (lib.fp_leaky_relu_s8, lib.fp_leaky_relu_s8_opt):
+                out = np.full(size, 77, np.int8)
+                outs.append((int(fn(leaky_params(c, k, size=size), as_ptr(ffi, x), as_ptr(ffi, out))), out))
             assert outs[0][0] == outs[1][0], k
             assert np.array_equal(outs[0][1], outs[1][1]), k
             ok += outs[0][0] == int(lib.FP_OK)

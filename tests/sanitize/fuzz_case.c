@@ -188,9 +188,12 @@ static void gen_conv(fz_case_t *c)
 {
     fp_conv2d_params_t *p = &c->layer.params.conv2d;
     uint8_t act = act_of(c->layer.datapath);
-    int32_t groups = rnd_in(1, 3);
-    int32_t cg = rnd_in(1, 3);
-    int32_t cout = groups * rnd_in(1, 3);
+    /* one case in four: one group, channel counts under, at and over the
+     * 16-lane vectors of the host _opt path (and several of them) */
+    int wide = rnd() % 4 == 0;
+    int32_t groups = wide ? 1 : rnd_in(1, 3);
+    int32_t cg = wide ? rnd_in(1, 20) : rnd_in(1, 3);
+    int32_t cout = wide ? rnd_in(1, 40) : groups * rnd_in(1, 3);
     p->input = rdims(rnd_in(1, 2), rnd_in(1, 6), rnd_in(1, 6), groups * cg);
     p->filter = rdims(cout, rnd_in(1, 3), rnd_in(1, 3), cg);
     p->output = rdims(p->input.n, rnd_in(1, 6), rnd_in(1, 6), cout);
@@ -262,7 +265,7 @@ static void gen_depthwise(fz_case_t *c)
 {
     fp_depthwise_conv2d_params_t *p = &c->layer.params.depthwise_conv2d;
     uint8_t act = act_of(c->layer.datapath);
-    int32_t cin = rnd_in(1, 4);
+    int32_t cin = rnd() % 4 == 0 ? rnd_in(1, 40) : rnd_in(1, 4); /* over the host path's 16 lanes too */
     int32_t mult = rnd_in(1, 3);
     p->input = rdims(rnd_in(1, 2), rnd_in(1, 6), rnd_in(1, 6), cin);
     p->filter = rdims(1, rnd_in(1, 3), rnd_in(1, 3), cin * mult);
@@ -575,6 +578,8 @@ static void gen_unary_scaled(fz_case_t *c)
     uint8_t out_dt = c->layer.op == FP_OP_REQUANTIZE ? c->layer.out_dtype : in_dt;
     int32_t size = rnd_in(1, 64);
     if (c->layer.op == FP_OP_LEAKY_RELU) {
+        /* one case in four over the size from which fp_leaky_relu_s8_opt uses its table */
+        size = rnd() % 4 == 0 ? rnd_in(500, 1100) : size;
         fp_leaky_relu_params_t *p = &c->layer.params.leaky_relu;
         fp_rq_mode_t m = rmode(c, &p->mode);
         p->size = size;

@@ -148,6 +148,7 @@ static fp_status_t call_variant(const fz_case_t *c, const void *const *in, void 
     case FP_OP_DEPTHWISE_CONV2D: return fp_depthwise_conv2d_s8_opt(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
     case FP_OP_FULLY_CONNECTED: return fp_fully_connected_s8_opt(&p->fully_connected, in[0], w, b32, out, scratch);
     case FP_OP_ADD: return fp_add_s8_opt(&p->add, in[0], in[1], out);
+    case FP_OP_LEAKY_RELU: return fp_leaky_relu_s8_opt(&p->leaky_relu, in[0], out);
     default: *has = 0; return FP_OK;
     }
 }

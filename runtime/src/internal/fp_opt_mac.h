@@ -21,39 +21,24 @@
 /* Host CPUs with wide SIMD registers (the simulator and the host board:
  * x86-64, AArch64): there, loops over many output channels of one input
  * value pay, so conv2d s8 _opt multiplies each window byte into all output
- * channels at once from the filter transposed into scratch. MCU cores (RV32,
+ * channels at once from the filter transposed onto the stack. MCU cores (RV32,
  * Cortex-M, Helium included) keep dot products in registers instead.
  * -DFP_OPT_NO_HOST_SIMD builds the MCU paths on the host (the tests do). */
-#if (defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))) && !defined(FP_OPT_NO_HOST_SIMD)
+#if (defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))) && defined(__GNUC__) \
+    && !defined(FP_OPT_NO_HOST_SIMD)
 #define FP_OPT_HOST_SIMD 1
 #else
 #define FP_OPT_HOST_SIMD 0
 #endif
 
-/* conv2d s8 _opt: windows of at most FP_CONV_OPT_WIN_MAX bytes (KH*KW*C_in,
- * groups 1) whose filter is at most FP_CONV_OPT_WT_MAX bytes take the
- * transposed-filter path on FP_OPT_HOST_SIMD builds. */
-#define FP_CONV_OPT_WIN_MAX 64
-#define FP_CONV_OPT_WT_MAX 4096
-
-/* 1 when a conv2d s8 layer qualifies for the transposed-filter path; then
- * fp_conv2d_s8_opt_scratch_size is K * C_out bytes on every target (a
- * variant's scratch size never depends on the target: the code generator
- * sizes a board's scratch on the host), used on FP_OPT_HOST_SIMD builds. */
-static inline int fp_conv2d_s8_opt_transposed(const fp_conv2d_params_t *p)
-{
-    const fp_dims_t *f = &p->filter;
-    int32_t k;
-    /* any params (also unvalidated ones): bound every factor before multiplying */
-    if (p->groups != 1 || f->h <= 0 || f->w <= 0 || f->c <= 0 || f->h > FP_CONV_OPT_WIN_MAX
-        || f->w > FP_CONV_OPT_WIN_MAX || f->c > FP_CONV_OPT_WIN_MAX || p->output.c <= 0
-        || p->output.c > FP_CONV_OPT_WT_MAX) {
-        return 0;
-    }
-    k = f->h * f->w * f->c; /* <= 64^3 */
-    return k <= FP_CONV_OPT_WIN_MAX && k * p->output.c <= FP_CONV_OPT_WT_MAX
-        && p->input_offset >= -INT8_MAX && p->input_offset <= -INT8_MIN;
-}
+#if FP_OPT_HOST_SIMD
+/* Host paths write their lanes as GNU C vectors (gcc and clang, which every
+ * FP_OPT_HOST_SIMD build uses): 16 int32 lanes, one AVX-512 register (two
+ * AVX2, four SSE2 / NEON ones), so the accumulators stay in registers
+ * whatever the compiler's auto-vectoriser would do with the loop nest. */
+#define FP_OPT_LANES 16
+typedef int32_t fp_opt_v32 __attribute__((vector_size(64)));
+#endif
 
 /* Output channels per block of the conv / fully connected loops. */
 #define FP_OPT_OC_BLOCK 4
@@ -178,15 +163,28 @@ static inline int32_t fp_opt_sat_s32(int64_t v)
     return (int32_t)(hi > INT32_MIN ? hi : INT32_MIN);
 }
 
+/* a + b saturated to int32, in int32 arithmetic (the sum wraps as uint32;
+ * it overflowed iff its sign differs from both operands'). */
+static inline int32_t fp_opt_add_sat_s32(int32_t a, int32_t b)
+{
+    const int32_t s = (int32_t)((uint32_t)a + (uint32_t)b);
+    const int32_t sat = a < 0 ? INT32_MIN : INT32_MAX;
+    return ((a ^ s) & (b ^ s)) < 0 ? sat : s;
+}
+
 /* fp_mac_out_acc32 of an int32 sum in the DOUBLE mode, computed as
- * fp_requant32 does (fp_srdhm then fp_rdbpot, docs/rounding.md) but written
- * with selects instead of early returns, so a loop of it vectorises:
- *   - fp_srdhm's INT32_MIN * INT32_MIN case (the one quotient 2^31, the
- *     only one outside int32) is the saturation of the quotient;
- *   - fp_rdbpot(x, 0) = x falls out of the general formula (mask 0, no
- *     rounding increment), so exponent 0 needs no branch;
- *   - floor(x / 2^e) is taken on the magnitude as uint32 (~x for x < 0),
- *     the identity floor(x / 2^e) = -(floor(~x / 2^e)) - 1 for negative x.
+ * fp_requant32 does (fp_srdhm then fp_rdbpot, docs/rounding.md) but in int32
+ * lanes with selects, one widening 32x32 multiply the only 64-bit step, so
+ * a loop of it vectorises:
+ *   - x * 2^left saturated: compared against INT32_MAX / 2^left and
+ *     INT32_MIN / 2^left, then shifted as uint32;
+ *   - fp_srdhm's nudge and truncating division by 2^31 are one floor shift,
+ *     floor((a*b + 2^30) / 2^31), for either sign of a*b (for a*b < 0:
+ *     ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31)); the low 32
+ *     bits of that floor are bits 31..62 of the sum as uint64; its one
+ *     quotient outside int32 (a = b = INT32_MIN) is the saturation select;
+ *   - fp_rdbpot's floor(x / 2^e), e <= 31, is taken on x + 2^31 as uint32;
+ *     e = 0 falls out (mask 0, no rounding increment).
  * tests/runtime/test_kernel_variants.py and the fuzz driver check it equal
  * to the reference on random and extreme parameters. */
 static inline int32_t fp_opt_rq_double(int32_t acc, int32_t bias, int32_t multiplier, int32_t shift,
@@ -199,20 +197,22 @@ static inline int32_t fp_opt_rq_double(int32_t acc, int32_t bias, int32_t multip
     const int32_t neg = s < 0 ? -s : 0;
     const int32_t left = pos < 31 ? pos : 31;
     const int32_t right = neg < 31 ? neg : 31;
-    const int32_t x = fp_opt_sat_s32((int64_t)fp_opt_sat_s32((int64_t)acc + bias) * (int64_t)((uint32_t)1 << left));
+    const int32_t x0 = fp_opt_add_sat_s32(acc, bias);
+    const uint32_t room = (uint32_t)1 << (31 - left); /* |x0| below it shifts without overflow */
+    const int32_t hi = (int32_t)(room - 1u);
+    const int32_t lo = (int32_t)(0u - room);
+    const int32_t xs = (int32_t)((uint32_t)x0 << left);
+    const int32_t x = x0 > hi ? INT32_MAX : (x0 < lo ? INT32_MIN : xs);
     const int32_t m = fp_multiplier_q31(multiplier, bits);
     const int64_t ab = (int64_t)x * m;
-    const int64_t t = ab + (ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)));
-    /* t / 2^31 truncated toward zero (C99 division), on the magnitude: |t| <= 2^62 + 2^30 */
-    const int64_t q = t >= 0 ? (int64_t)((uint64_t)t >> 31) : -(int64_t)((uint64_t)(-t) >> 31);
-    const int32_t h = fp_opt_sat_s32(q); /* only x = m = INT32_MIN exceeds int32: q = 2^31 */
+    const int32_t h0 = (int32_t)(uint32_t)((uint64_t)(ab + ((int64_t)1 << 30)) >> 31);
+    const int32_t h = (x == INT32_MIN && m == INT32_MIN) ? INT32_MAX : h0;
     const uint32_t mask = ((uint32_t)1 << right) - 1u; /* right <= 31 */
     const int32_t remainder = (int32_t)((uint32_t)h & mask);
     const int32_t threshold = (int32_t)(mask >> 1) + (h < 0 ? 1 : 0);
-    const uint32_t mag = (h < 0 ? ~(uint32_t)h : (uint32_t)h) >> right; /* <= INT32_MAX */
-    const int32_t floor_div = h < 0 ? -(int32_t)mag - 1 : (int32_t)mag;
+    const int32_t floor_div = (int32_t)((((uint32_t)h ^ 0x80000000u) >> right) - (0x80000000u >> right));
     const int32_t r = floor_div + (remainder > threshold ? 1 : 0);
-    const int32_t o = fp_opt_sat_s32((int64_t)r + output_offset);
+    const int32_t o = fp_opt_add_sat_s32(r, output_offset);
     const int32_t o_lo = o > act_min ? o : act_min;
     return o_lo < act_max ? o_lo : act_max;
 }

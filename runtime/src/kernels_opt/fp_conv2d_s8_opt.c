@@ -6,10 +6,11 @@
  * K = KH*KW*Cg bytes (taps outside the input hold -input_offset, so their
  * term (x + input_offset) * w is 0, as the reference's skipped tap); 1x1 and
  * 1xN windows fully inside the input are read in place. On host CPUs
- * (FP_OPT_HOST_SIMD, fp_opt_mac.h) each column byte is multiplied into all
- * output channels at once, from the filter transposed into scratch (no
- * horizontal sums; the output channels are the vector lanes). Elsewhere each block of
- * FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
+ * (FP_OPT_HOST_SIMD, fp_opt_mac.h) each column value is multiplied into all
+ * output channels at once, from the filter transposed onto the stack (no
+ * horizontal sums; the output channels are the lanes of 16-lane vectors,
+ * requantized together by fp_opt_rq16_store, fp_opt_host.h). Elsewhere each
+ * block of FP_OPT_OC_BLOCK output channels then runs one contiguous int32 dot
  * product over the column against its OHWI filter rows. The int32 sum is
  * exact when K * reach(input_offset) * 128 <= INT32_MAX (fp_opt_mac.h);
  * offsets whose negation is not an int8 (the padding value) or columns
@@ -22,6 +23,7 @@
 #include "fp_runtime.h"
 #include "../internal/fp_conv_common.h"
 #include "../internal/fp_opt_mac.h"
+#include "../internal/fp_opt_host.h"
 
 /* Column bytes kept on the stack (KH*KW*Cg up to this use the column path). */
 #define FP_CONV_OPT_COL_MAX 512
@@ -140,52 +142,116 @@ static void group_pixel(const conv_ctx_t *cx, const fp_conv_window_t *win, const
     }
 }
 
-/* Transposed-filter path: per pixel, acc[oc] = sum_k (col[k] + off) * wt[k][oc]
- * (K <= FP_CONV_OPT_WIN_MAX terms of at most 255 * 128: exact in int32). */
-static void transposed(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
-                    const int32_t *bias, int8_t *output, int8_t *wt)
+#if FP_OPT_HOST_SIMD
+/* Host path (FP_OPT_HOST_SIMD): the output channels are the vector lanes.
+ * The filter is transposed once per call into a stack buffer of int32
+ * vectors [K][OCP / 16] (OCP = C_out rounded up to 16 lanes, the pad lanes
+ * 0), each window gathered once into a column of x + input_offset (taps
+ * outside the input 0: the reference skips them), then every 16 channels
+ * keep their int32 sums in one vector register over the whole column: per
+ * tap one broadcast, one multiply and one add, no horizontal sums. Exact:
+ * K <= FP_CONV_OPT_COL_MAX terms of |x + off| * |w| <= 255 * 128. */
+/* int32 entries of the transposed filter on the host stack (64 KB). */
+#define FP_CONV_OPT_HOST_WT_MAX 16384
+
+static int host_lanes_ok(const conv_ctx_t *cx)
+{
+    const fp_conv2d_params_t *p = cx->p;
+    const int64_t ocp = ((int64_t)p->output.c + FP_OPT_LANES - 1) / FP_OPT_LANES * FP_OPT_LANES;
+    return p->groups == 1 && p->input_offset >= -INT8_MAX && p->input_offset <= -INT8_MIN
+        && cx->k <= FP_CONV_OPT_COL_MAX && (int64_t)cx->k * ocp <= FP_CONV_OPT_HOST_WT_MAX
+        && fp_opt_rq16_ok(&p->requant, p->output.c);
+}
+
+/* col[0..n) = x[0..n) + off. */
+static void widen_run(int32_t *col, const int8_t *x, int32_t n, int32_t off)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        col[i] = x[i] + off;
+    }
+}
+
+/* The window of output pixel win (batch b) as x + input_offset, 0 outside the input. */
+static void gather32(const conv_ctx_t *cx, const fp_conv_window_t *win, const int8_t *input, int32_t b,
+                     int32_t *col)
+{
+    const fp_conv_geom_t *g = &cx->g;
+    const int32_t off = cx->p->input_offset;
+    const int32_t cin = g->in_c;
+    const int32_t row = g->k_w * cin;
+    int32_t ky;
+    int32_t kx;
+    for (ky = 0; ky < g->k_h; ++ky) {
+        int32_t *dst = col + ky * row;
+        const int8_t *x;
+        if (ky < win->ky0 || ky >= win->ky1) {
+            memset(dst, 0, (size_t)row * sizeof(int32_t));
+            continue;
+        }
+        /* an in-input row (only those have an address) */
+        x = input + (b * g->in_h + (int32_t)(win->iy0 + (int64_t)ky * g->dil_h)) * g->in_w * cin;
+        memset(dst, 0, (size_t)win->kx0 * (size_t)cin * sizeof(int32_t));
+        if (g->dil_w == 1 && win->kx1 > win->kx0) {
+            /* the in-input taps of a row are one contiguous run (from an in-input column) */
+            widen_run(dst + win->kx0 * cin, x + (int32_t)(win->ix0 + win->kx0) * cin,
+                      (win->kx1 - win->kx0) * cin, off);
+        } else if (g->dil_w != 1) {
+            for (kx = win->kx0; kx < win->kx1; ++kx) {
+                widen_run(dst + kx * cin, x + (int32_t)(win->ix0 + (int64_t)kx * g->dil_w) * cin, cin, off);
+            }
+        }
+        memset(dst + win->kx1 * cin, 0, (size_t)(g->k_w - win->kx1) * (size_t)cin * sizeof(int32_t));
+    }
+}
+
+static void host_lanes(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                       int8_t *output)
 {
     const fp_conv2d_params_t *p = cx->p;
     const int32_t c_out = p->output.c;
-    int8_t col[FP_CONV_OPT_WIN_MAX];
-    int32_t acc[FP_CONV_OPT_ACCS];
+    const int32_t nv = (c_out + FP_OPT_LANES - 1) / FP_OPT_LANES; /* vectors per filter tap */
+    const fp_opt_out16_t o = fp_opt_out16(p->output_offset, p->act_min, p->act_max);
+    fp_opt_v32 wt[FP_CONV_OPT_HOST_WT_MAX / FP_OPT_LANES];
+    fp_opt_rq16_t rq[FP_OPT_HOST_CH_MAX / FP_OPT_LANES];
+    int32_t col[FP_CONV_OPT_COL_MAX];
     int32_t b;
     int32_t oy;
     int32_t ox;
     int32_t k;
     int32_t oc;
+    for (k = 0; k < cx->k * nv; ++k) {
+        const fp_opt_v32 zero = {0};
+        wt[k] = zero; /* the pad lanes of the last vector stay 0 */
+    }
     for (oc = 0; oc < c_out; ++oc) {
         for (k = 0; k < cx->k; ++k) {
-            wt[k * c_out + oc] = filter[oc * cx->k + k];
+            wt[k * nv + oc / FP_OPT_LANES][oc % FP_OPT_LANES] = filter[oc * cx->k + k];
         }
     }
+    fp_opt_rq16_prepare(&p->requant, bias, c_out, rq);
     for (b = 0; b < p->output.n; ++b) {
         for (oy = 0; oy < p->output.h; ++oy) {
             for (ox = 0; ox < p->output.w; ++ox) {
                 const fp_conv_window_t win = fp_conv_window(&cx->g, oy, ox);
                 int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * c_out;
-                const int8_t *x = gather(cx, &win, input, b, 0, col);
-                int32_t cs;
-                for (cs = 0; cs < c_out; cs += FP_CONV_OPT_ACCS) {
-                    const int32_t n = c_out - cs > FP_CONV_OPT_ACCS ? FP_CONV_OPT_ACCS : c_out - cs;
-                    int32_t j;
-                    for (j = 0; j < n; ++j) {
-                        acc[j] = 0;
-                    }
+                int32_t v;
+                gather32(cx, &win, input, b, col);
+                for (v = 0; v < nv; ++v) {
+                    const int32_t n = c_out - v * FP_OPT_LANES < FP_OPT_LANES ? c_out - v * FP_OPT_LANES
+                                                                                : FP_OPT_LANES;
+                    const fp_opt_v32 *w = wt + v;
+                    fp_opt_v32 a = {0};
                     for (k = 0; k < cx->k; ++k) {
-                        const int16_t xv = (int16_t)(x[k] + p->input_offset);
-                        const int8_t *w = wt + k * c_out + cs;
-                        for (j = 0; j < n; ++j) {
-                            acc[j] += xv * (int16_t)w[j];
-                        }
+                        a += w[k * nv] * col[k];
                     }
-                    fp_opt_out_block_s8(acc, n, cs, bias, &p->requant, p->output_offset, p->act_min,
-                                        p->act_max, out + cs);
+                    fp_opt_rq16_store(&a, rq + v, &o, out + v * FP_OPT_LANES, n);
                 }
             }
         }
     }
 }
+#endif
 
 /* The reference's loop (int64 window sums) for sums int32 cannot hold. */
 static void exact64(const conv_ctx_t *cx, const int8_t *input, const int8_t *filter,
@@ -234,10 +300,13 @@ fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *inp
     cx.cg = params->filter.c;
     cx.ocg = params->output.c / params->groups;
     cx.k = params->filter.h * params->filter.w * params->filter.c;
-    if (FP_OPT_HOST_SIMD && scratch != NULL && fp_conv2d_s8_opt_transposed(params)) {
-        transposed(&cx, input, filter, bias, output, (int8_t *)scratch);
+    (void)scratch; /* fp_conv2d_s8_opt_scratch_size() is 0 */
+#if FP_OPT_HOST_SIMD
+    if (host_lanes_ok(&cx)) {
+        host_lanes(&cx, input, filter, bias, output);
         return FP_OK;
     }
+#endif
     if (!fp_opt_sum_fits_s32(cx.k, fp_s8_reach(params->input_offset), 128)) {
         exact64(&cx, input, filter, bias, output);
         return FP_OK;

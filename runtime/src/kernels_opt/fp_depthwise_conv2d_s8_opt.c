@@ -12,9 +12,12 @@
  * (fp_opt_mac.h); otherwise each channel sums its taps in int64 (exact:
  * every term fits int32), as the reference does.
  */
+#include <string.h>
+
 #include "fp_runtime.h"
 #include "../internal/fp_conv_common.h"
 #include "../internal/fp_opt_mac.h"
+#include "../internal/fp_opt_host.h"
 
 /* Channels per stack block (int32 accumulators). */
 #define FP_DW_OPT_CH 64
@@ -124,6 +127,66 @@ static void pixel(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g
     }
 }
 
+#if FP_OPT_HOST_SIMD
+/* 16 int8 values from p (n <= 16 of them; the rest 0) as int32 lanes. */
+static inline void load16(fp_opt_v32 *v, const int8_t *p, int32_t n)
+{
+    if (n == FP_OPT_LANES) {
+        fp_opt_load16(v, p);
+    } else {
+        int8_t b[FP_OPT_LANES] = {0};
+        memcpy(b, p, (size_t)n);
+        fp_opt_load16(v, b);
+    }
+}
+
+/* Host path (depth multiplier 1, DOUBLE requantization): 16 channels per
+ * vector, per in-input tap one widening multiply-add of the pixel's and the
+ * tap's contiguous channels, then fp_opt_rq16_store. */
+static void host_pixels(const fp_depthwise_conv2d_params_t *p, const fp_conv_geom_t *g, const int8_t *input,
+                        const int8_t *filter, const int32_t *bias, int8_t *output)
+{
+    const int32_t c_out = p->output.c;
+    const int32_t nv = (c_out + FP_OPT_LANES - 1) / FP_OPT_LANES;
+    const fp_opt_out16_t o = fp_opt_out16(p->output_offset, p->act_min, p->act_max);
+    const fp_opt_v32 zero = {0};
+    const fp_opt_v32 off = zero + p->input_offset;
+    fp_opt_rq16_t rq[FP_OPT_HOST_CH_MAX / FP_OPT_LANES];
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    fp_opt_rq16_prepare(&p->requant, bias, c_out, rq);
+    for (b = 0; b < p->output.n; ++b) {
+        for (oy = 0; oy < p->output.h; ++oy) {
+            for (ox = 0; ox < p->output.w; ++ox) {
+                const fp_conv_window_t win = fp_conv_window(g, oy, ox);
+                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * c_out;
+                int32_t v;
+                for (v = 0; v < nv; ++v) {
+                    const int32_t c0 = v * FP_OPT_LANES;
+                    const int32_t n = c_out - c0 < FP_OPT_LANES ? c_out - c0 : FP_OPT_LANES;
+                    fp_opt_v32 acc = zero;
+                    int32_t ky;
+                    int32_t kx;
+                    for (ky = win.ky0; ky < win.ky1; ++ky) {
+                        const int32_t iy = (int32_t)(win.iy0 + (int64_t)ky * g->dil_h);
+                        for (kx = win.kx0; kx < win.kx1; ++kx) {
+                            const int32_t ix = (int32_t)(win.ix0 + (int64_t)kx * g->dil_w);
+                            fp_opt_v32 x;
+                            fp_opt_v32 w;
+                            load16(&x, input + ((b * g->in_h + iy) * g->in_w + ix) * g->in_c + c0, n);
+                            load16(&w, filter + (ky * g->k_w + kx) * c_out + c0, n);
+                            acc += (x + off) * w;
+                        }
+                    }
+                    fp_opt_rq16_store(&acc, rq + v, &o, out + c0, n);
+                }
+            }
+        }
+    }
+}
+#endif
+
 fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params,
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch)
@@ -142,6 +205,12 @@ fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *param
     fits = fp_opt_sum_fits_s32((int64_t)params->filter.h * params->filter.w,
                                fp_s8_reach(params->input_offset), 128);
     g = fp_depthwise_geom(params);
+#if FP_OPT_HOST_SIMD
+    if (fits && params->depth_multiplier == 1 && fp_opt_rq16_ok(&params->requant, params->output.c)) {
+        host_pixels(params, &g, input, filter, bias, output);
+        return FP_OK;
+    }
+#endif
     for (b = 0; b < params->output.n; ++b) {
         for (oy = 0; oy < params->output.h; ++oy) {
             for (ox = 0; ox < params->output.w; ++ox) {

@@ -37,6 +37,8 @@ KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
     ("max_pool", "s4"): {"mve": "max_pool_s4_mve"},
     ("avg_pool", "s8"): {"mve": "avg_pool_s8_mve"},
     ("avg_pool", "s4"): {"mve": "avg_pool_s4_mve"},
+    ("leaky_relu", "s8"): {"opt": "leaky_relu_s8_opt"},
+    ("leaky_relu", "s4"): {"opt": "leaky_relu_s4_opt"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
