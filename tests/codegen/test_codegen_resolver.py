@@ -28,7 +28,7 @@ from codegen_plans import built_plan, example_plan, random_inputs
 BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
-KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp)?(?:_scratch_size)?$")
+KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -130,9 +130,14 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all"):
         assert absent not in symbols, absent
     fc = choose_kernel("fully_connected", "s8", load_board(BOARD).cpu.core)
-    assert f"fp_{fc}" in linked
-    if fc.endswith("_opt"):  # the portable variant needs no reference kernel next to it
-        assert "fp_fully_connected_s8" not in linked
+    # the example models' layers all meet the DSP fast path's precondition (TFLite-style
+    # quantization): the generator names the specialised entry, which calls no reference
+    assert fc.endswith("_dsp")
+    for e in entries:
+        if (e.op, e.datapath) in (("conv2d", "s8"), ("fully_connected", "s8")):
+            assert e.kernel == f"fp_{e.op}_s8_dsp_fast" and e.kernel in linked
+            assert f"fp_{e.op}_s8" not in linked and f"fp_{e.op}_s8_dsp" not in linked
+    assert "fp_requant32" not in symbols or "add" in {e.op for e in entries}
 
 
 def test_table_entry_without_describe_is_fp_err_unresolved_on_the_host(tmp_path):
