@@ -11,11 +11,20 @@
  * guard region that must stay untouched. Prints one summary line per kernel
  * ("check <kernel> cases=N invalid=M mismatches=K") and exits with the number
  * of kernels that mismatched.
+ *
+ * The specialised entries fp_conv2d_s8_dsp_fast / fp_fully_connected_s8_dsp_fast
+ * run on every case too: inside their precondition (the one the code generator
+ * checks: fp_dsp_terms_ok, fp_dsp_rq_fast_ok, scratch) they must equal the
+ * reference, outside it return FP_ERR_UNSUPPORTED and write nothing (cores
+ * without the DSP extension: equal the reference always). Their lines count
+ * only the cases inside the precondition (and invalid ones); after the common
+ * cases, cases biased into the precondition run until each has KC_CASES.
  */
 #include <string.h>
 
 #include "fp_runtime.h"
 #include "../../src/internal/fp_requant.h"
+#include "../../src/internal/fp_dsp.h"
 #include "kc_common.h"
 
 #ifndef KC_CASES
@@ -36,6 +45,10 @@ static int8_t kc_out_dsp[KC_BUF + KC_GUARD];
 static uint32_t kc_scratch[16384];
 
 static kc_rng_t kc_rng = {0x9E3779B97F4A7C15ULL};
+/* 1: draw most parameters inside the _dsp_fast entries' precondition */
+static int kc_fast_bias;
+/* cases outside the precondition that the _dsp_fast entries refused correctly */
+static uint32_t kc_fast_refused;
 
 static int32_t rnd(int32_t lo, int32_t hi)
 {
@@ -55,6 +68,9 @@ static void fill(int8_t *p, int32_t n)
 static int32_t offset_in(void)
 {
     const int32_t k = rnd(0, 19);
+    if (kc_fast_bias && k < 18) {
+        return rnd(-127, 128);
+    }
     if (k == 0) {
         return rnd(0, 1) ? 16777088 : -16777087; /* the legal extremes: reference path */
     }
@@ -84,7 +100,8 @@ static fp_requant_t requant(int32_t channels)
     int32_t lo;
     int32_t hi;
     const int32_t k = rnd(0, 9);
-    rq.mode.rounding = (uint8_t)(k < 6 ? FP_ROUND_DOUBLE : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
+    rq.mode.rounding = (uint8_t)(k < (kc_fast_bias ? 9 : 6) ? FP_ROUND_DOUBLE
+                                 : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
     rq.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
     rq.n = rnd(0, 2) != 0 ? channels : 1;
     rq.multiplier = kc_mult;
@@ -95,6 +112,9 @@ static fp_requant_t requant(int32_t channels)
         const int32_t m = rnd(0, 7);
         kc_mult[i] = m == 0 ? top : (m == 1 ? rnd(0, 3) : rnd(top / 2, top));
         kc_shift[i] = rnd(0, 5) == 0 ? (rnd(0, 1) ? lo : hi) : rnd(lo > -12 ? lo : -12, hi < 2 ? hi : 2);
+        if (kc_fast_bias && rq.mode.rounding == FP_ROUND_DOUBLE && kc_shift[i] > 0 && rnd(0, 19) != 0) {
+            kc_shift[i] = -kc_shift[i];
+        }
     }
     if (rnd(0, 199) == 0) {
         kc_shift[0] = hi + 1; /* illegal: both variants must refuse */
@@ -163,8 +183,38 @@ static void reset_out(int32_t n)
     memset(kc_out_dsp, 0x5A, (size_t)n + KC_GUARD);
 }
 
-static int conv_case(kc_tally_t *t)
+/* A _dsp_fast entry's result sf for a case whose reference status is sr:
+ * inside the precondition (fast) or with invalid parameters it is compared
+ * with the reference like a variant; outside it (DSP cores) it must be
+ * FP_ERR_UNSUPPORTED with the output untouched. kc_out_dsp was reset. */
+static void compare_fast(kc_tally_t *t, const char *kernel, fp_status_t sr, fp_status_t sf,
+                         int fast, int32_t n_out)
 {
+#if FP_DSP_AVAILABLE
+    if (!fast && sr == FP_OK) {
+        int32_t i;
+        int bad = sf != FP_ERR_UNSUPPORTED;
+        for (i = 0; i < n_out + KC_GUARD; ++i) {
+            bad |= kc_out_dsp[i] != 0x5A;
+        }
+        if (bad) {
+            t->cases++;
+            t->mismatches++;
+            kc_write("mismatch: a _dsp_fast entry ran outside its precondition\n");
+        } else {
+            kc_fast_refused++;
+        }
+        return;
+    }
+#else
+    (void)fast;
+#endif
+    compare(t, kernel, sr, sf, n_out);
+}
+
+static int conv_case(kc_tally_t *t, kc_tally_t *tf)
+{
+    fp_status_t sr;
     fp_conv2d_params_t p;
     const int32_t groups = rnd(0, 3) == 0 ? rnd(2, 3) : 1;
     const int32_t cg = rnd(0, 2) == 0 ? 4 * rnd(1, 6) : rnd(1, 9);
@@ -215,8 +265,14 @@ static int conv_case(kc_tally_t *t)
         return 0;
     }
     reset_out(n_out);
-    compare(t, "conv2d_s8", fp_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+    sr = fp_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL);
+    compare(t, "conv2d_s8", sr,
             fp_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL), n_out);
+    memset(kc_out_dsp, 0x5A, (size_t)n_out + KC_GUARD);
+    compare_fast(tf, "conv2d_s8_dsp_fast", sr,
+                 fp_conv2d_s8_dsp_fast(&p, kc_in, kc_w, b, kc_out_dsp, kc_scratch),
+                 need > 0 && fp_dsp_terms_ok(p.input_offset, 0) && fp_dsp_rq_fast_ok(&p.requant),
+                 n_out);
     return 1;
 }
 
@@ -277,8 +333,9 @@ static int dw_case(kc_tally_t *t)
     return 1;
 }
 
-static int fc_case(kc_tally_t *t)
+static int fc_case(kc_tally_t *t, kc_tally_t *tf)
 {
+    fp_status_t sr;
     fp_fully_connected_params_t p;
     const int32_t *b;
     int32_t n_out;
@@ -298,8 +355,15 @@ static int fc_case(kc_tally_t *t)
     b = bias(p.out_channels);
     n_out = p.batches * p.out_channels;
     reset_out(n_out);
-    compare(t, "fully_connected_s8", fp_fully_connected_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+    sr = fp_fully_connected_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL);
+    compare(t, "fully_connected_s8", sr,
             fp_fully_connected_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, NULL), n_out);
+    memset(kc_out_dsp, 0x5A, (size_t)n_out + KC_GUARD);
+    compare_fast(tf, "fully_connected_s8_dsp_fast", sr,
+                 fp_fully_connected_s8_dsp_fast(&p, kc_in, kc_w, b, kc_out_dsp, NULL),
+                 p.filter_offset == 0 && fp_dsp_terms_ok(p.input_offset, p.depth)
+                     && fp_dsp_rq_fast_ok(&p.requant),
+                 n_out);
     return 1;
 }
 
@@ -317,9 +381,13 @@ int main(void)
     kc_tally_t conv = {0, 0, 0};
     kc_tally_t dw = {0, 0, 0};
     kc_tally_t fc = {0, 0, 0};
+    kc_tally_t conv_fast = {0, 0, 0};
+    kc_tally_t fc_fast = {0, 0, 0};
+    kc_tally_t more = {0, 0, 0}; /* the variants on the biased cases */
+    char msg[80];
     int failed = 0;
     while (conv.cases < KC_CASES) {
-        (void)conv_case(&conv);
+        (void)conv_case(&conv, &conv_fast);
     }
     failed += report("conv2d_s8", &conv);
     while (dw.cases < KC_CASES) {
@@ -327,8 +395,19 @@ int main(void)
     }
     failed += report("depthwise_conv2d_s8", &dw);
     while (fc.cases < KC_CASES) {
-        (void)fc_case(&fc);
+        (void)fc_case(&fc, &fc_fast);
     }
     failed += report("fully_connected_s8", &fc);
-    return failed;
+    kc_fast_bias = 1;
+    while (conv_fast.cases < KC_CASES) {
+        (void)conv_case(&more, &conv_fast);
+    }
+    failed += report("conv2d_s8_dsp_fast", &conv_fast);
+    while (fc_fast.cases < KC_CASES) {
+        (void)fc_case(&more, &fc_fast);
+    }
+    failed += report("fully_connected_s8_dsp_fast", &fc_fast);
+    kc_format(msg, sizeof msg, "refused %u\n", kc_fast_refused);
+    kc_write(msg);
+    return failed + (more.mismatches != 0u);
 }

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # The kernels the firmware exercises: the s8 multiply-accumulate references and their variants.
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
+# Specialised entries (fixpoint.codegen.specialise) that kc_check.c checks next to their variant.
+FAST_ENTRIES = ("conv2d_s8_dsp_fast", "fully_connected_s8_dsp_fast")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
     return files
 
 
+def fast_entry_sources() -> list[Path]:
+    """Runtime sources of the specialised entries (FAST_ENTRIES) and their scratch-size twins."""
+    rt = runtime_dir() / "src" / "kernels_opt"
+    return [rt / f"fp_{name}{suffix}.c" for name in FAST_ENTRIES for suffix in ("", "_scratch_size")]
+
+
 def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
                           extra_sources: Sequence[Path] = (), include_dirs: Sequence[Path] = (),
                           defines: Mapping[str, str | int] | None = None,
@@ -65,7 +73,8 @@ def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
         f"#define FW_COUNTER_HZ {board.timing.clock_hz}u\n"
         f"#define FW_ICOUNT_SHIFT {board.launch.icount_shift or 0}u\n")
     sources = [kc / main_source, kc / "kc_startup.c", kc / "kc_format.c",
-               fw / "counter" / "systick_icount.c", *kernel_sources(), *extra_sources]
+               fw / "counter" / "systick_icount.c", *kernel_sources(), *fast_entry_sources(),
+               *extra_sources]
     cc = board.compiler.prefix + "gcc"
     flags = [*COMMON_CFLAGS, *board.compiler.cflags, f"-I{runtime_dir() / 'include'}",
              f"-I{work}", f"-I{fw}", f"-I{kc}", *(f"-I{d}" for d in include_dirs),
