@@ -145,6 +145,7 @@
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp) \
     X(W8,  CONV2D,           S8,  conv2d_s8_dsp_fast,       conv2d,           fp_conv2d_s8_dsp_fast) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp_fast, depthwise_conv2d, fp_depthwise_conv2d_s8_dsp_fast) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp_fast, fully_connected, fp_fully_connected_s8_dsp_fast)
 /* clang-format on */
 /* ---- describe functions, one per params union member ----------------------- */

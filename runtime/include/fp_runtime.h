@@ -98,6 +98,16 @@ fp_status_t fp_depthwise_conv2d_s8_dsp(const fp_depthwise_conv2d_params_t *param
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_dsp_fast: fp_depthwise_conv2d_s8_dsp's fast path alone
+ * (input_offset in [-127, 128], the window within int32 partial sums, DOUBLE
+ * rounding without left shifts, scratch given where asked): bit-identical to
+ * fp_depthwise_conv2d_s8 there, FP_ERR_UNSUPPORTED (nothing written)
+ * otherwise; links no reference kernel. Without the DSP extension it is the
+ * reference. */
+fp_status_t fp_depthwise_conv2d_s8_dsp_fast(const fp_depthwise_conv2d_params_t *params,
+                                            const int8_t *input, const int8_t *filter,
+                                            const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s8_dsp_fast_scratch_size(const fp_depthwise_conv2d_params_t *params);
 /* fp_depthwise_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_depthwise_conv2d_s8. */
 fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params, const int8_t *input,

@@ -12,7 +12,8 @@
  * ("check <kernel> cases=N invalid=M mismatches=K") and exits with the number
  * of kernels that mismatched.
  *
- * The specialised entries fp_conv2d_s8_dsp_fast / fp_fully_connected_s8_dsp_fast
+ * The specialised entries fp_conv2d_s8_dsp_fast, fp_depthwise_conv2d_s8_dsp_fast and
+ * fp_fully_connected_s8_dsp_fast
  * run on every case too: inside their precondition (the one the code generator
  * checks: fp_dsp_terms_ok, fp_dsp_rq_fast_ok, scratch) they must equal the
  * reference, outside it return FP_ERR_UNSUPPORTED and write nothing (cores
@@ -276,8 +277,9 @@ static int conv_case(kc_tally_t *t, kc_tally_t *tf)
     return 1;
 }
 
-static int dw_case(kc_tally_t *t)
+static int dw_case(kc_tally_t *t, kc_tally_t *tf)
 {
+    fp_status_t sr;
     fp_depthwise_conv2d_params_t p;
     int32_t pad_b;
     int32_t pad_r;
@@ -327,9 +329,16 @@ static int dw_case(kc_tally_t *t)
         return 0;
     }
     reset_out(n_out);
-    compare(t, "depthwise_conv2d_s8", fp_depthwise_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL),
+    sr = fp_depthwise_conv2d_s8(&p, kc_in, kc_w, b, kc_out_ref, NULL);
+    compare(t, "depthwise_conv2d_s8", sr,
             fp_depthwise_conv2d_s8_dsp(&p, kc_in, kc_w, b, kc_out_dsp, need ? kc_scratch : NULL),
             n_out);
+    memset(kc_out_dsp, 0x5A, (size_t)n_out + KC_GUARD);
+    compare_fast(tf, "depthwise_conv2d_s8_dsp_fast", sr,
+                 fp_depthwise_conv2d_s8_dsp_fast(&p, kc_in, kc_w, b, kc_out_dsp, kc_scratch),
+                 fp_dsp_terms_ok(p.input_offset, (int64_t)p.filter.h * p.filter.w)
+                     && fp_dsp_rq_fast_ok(&p.requant),
+                 n_out);
     return 1;
 }
 
@@ -382,6 +391,7 @@ int main(void)
     kc_tally_t dw = {0, 0, 0};
     kc_tally_t fc = {0, 0, 0};
     kc_tally_t conv_fast = {0, 0, 0};
+    kc_tally_t dw_fast = {0, 0, 0};
     kc_tally_t fc_fast = {0, 0, 0};
     kc_tally_t more = {0, 0, 0}; /* the variants on the biased cases */
     char msg[80];
@@ -391,7 +401,7 @@ int main(void)
     }
     failed += report("conv2d_s8", &conv);
     while (dw.cases < KC_CASES) {
-        (void)dw_case(&dw);
+        (void)dw_case(&dw, &dw_fast);
     }
     failed += report("depthwise_conv2d_s8", &dw);
     while (fc.cases < KC_CASES) {
@@ -403,6 +413,10 @@ int main(void)
         (void)conv_case(&more, &conv_fast);
     }
     failed += report("conv2d_s8_dsp_fast", &conv_fast);
+    while (dw_fast.cases < KC_CASES) {
+        (void)dw_case(&more, &dw_fast);
+    }
+    failed += report("depthwise_conv2d_s8_dsp_fast", &dw_fast);
     while (fc_fast.cases < KC_CASES) {
         (void)fc_case(&more, &fc_fast);
     }

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # The kernels the firmware exercises: the s8 multiply-accumulate references and their variants.
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
 # Specialised entries (fixpoint.codegen.specialise) that kc_check.c checks next to their variant.
-FAST_ENTRIES = ("conv2d_s8_dsp_fast", "fully_connected_s8_dsp_fast")
+FAST_ENTRIES = ("conv2d_s8_dsp_fast", "depthwise_conv2d_s8_dsp_fast", "fully_connected_s8_dsp_fast")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,11 @@ def _conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
     return k > 0 and _terms_ok(fields["input_offset"], k) and _rq_fast_ok(plan, plan.layers[index].arrays["shift"])
 
 
+def _depthwise_conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
+    f = fields["filter"]
+    return _terms_ok(fields["input_offset"], f["h"] * f["w"]) and _rq_fast_ok(plan, plan.layers[index].arrays["shift"])
+
+
 def _fully_connected_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
     return (fields["filter_offset"] == 0 and _terms_ok(fields["input_offset"], fields["depth"])
             and _rq_fast_ok(plan, plan.layers[index].arrays["shift"]))
@@ -55,6 +60,7 @@ def _fully_connected_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) ->
 # (op, datapath, specialised variant) -> precondition(plan, layer index, C params fields)
 PRECONDITIONS: dict[tuple[str, str, str], Callable[[Plan, int, dict[str, Any]], bool]] = {
     ("conv2d", "s8", "dsp_fast"): _conv2d_dsp_fast,
+    ("depthwise_conv2d", "s8", "dsp_fast"): _depthwise_conv2d_dsp_fast,
     ("fully_connected", "s8", "dsp_fast"): _fully_connected_dsp_fast,
 }
 

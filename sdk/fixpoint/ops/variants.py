@@ -34,7 +34,8 @@ __all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "SPECIALISED_VARIANTS", "VARIANT_C
 # (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
 KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
     ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp", "dsp_fast": "conv2d_s8_dsp_fast"},
-    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp"},
+    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp",
+                                 "dsp_fast": "depthwise_conv2d_s8_dsp_fast"},
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
                                 "dsp_fast": "fully_connected_s8_dsp_fast"},
     ("add", "s8"): {"opt": "add_s8_opt"},
@@ -61,6 +62,7 @@ ISA_VARIANTS: dict[str, tuple[str, ...]] = {
 # (fixpoint.codegen.specialise.PRECONDITIONS); per pair.
 SPECIALISED_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
     ("conv2d", "s8"): {"dsp": "dsp_fast"},
+    ("depthwise_conv2d", "s8"): {"dsp": "dsp_fast"},
     ("fully_connected", "s8"): {"dsp": "dsp_fast"},
 }
 
