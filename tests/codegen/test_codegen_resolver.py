@@ -28,7 +28,8 @@ from codegen_plans import built_plan, example_plan, random_inputs
 BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
-KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$")
+KERNEL_SYMBOL = re.compile(
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
