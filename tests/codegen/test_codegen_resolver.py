@@ -246,3 +246,47 @@ def test_executor_objects_reference_no_kernel(tmp_path):
         defined = {r[2] for r in rows if len(r) == 3 and r[1] == "T"}
         assert defined == {Path(name).stem}, name
         assert undefined <= {"memset", "memmove", "fp_graph_run_layer"}, (name, undefined)
+
+
+# ---- generation-time specialisation (fixpoint.codegen.specialise) -----------------------------------
+
+def _adapters(plan, core: str = "cortex-m4", kernels: str | None = None) -> dict[tuple[str, str], str]:
+    return {(e.op, e.datapath): e.run_name for e in kernel_entries(plan, core, kernels)}
+
+
+def test_dsp_pairs_get_the_fast_entry_only_when_every_layer_meets_its_precondition():
+    import copy
+
+    import numpy as np
+
+    plan = example_plan("cnn_bn_res")
+    fast = {("conv2d", "s8"): "conv2d_s8_dsp_fast", ("fully_connected", "s8"): "fully_connected_s8_dsp_fast"}
+    assert fast.items() <= _adapters(plan).items()
+    assert fast.items() <= _adapters(plan, "cortex-m55").items()
+    # no specialisation where the core's choice is not the dsp variant, nor when the reference is forced
+    assert _adapters(plan, "cortex-m3")[("conv2d", "s8")] == "conv2d_s8_opt"
+    assert _adapters(plan, kernels="ref")[("conv2d", "s8")] == "conv2d_s8"
+
+    convs = [i for i, layer in enumerate(plan.layers) if layer.op == "conv2d"]
+    fcs = [i for i, layer in enumerate(plan.layers) if layer.op == "fully_connected"]
+
+    wide = copy.deepcopy(plan)  # one conv layer's input offset outside [-127, 128]: its pair needs the fallback
+    wide.layers[convs[-1]].params["input_offset"] = 129
+    assert _adapters(wide)[("conv2d", "s8")] == "conv2d_s8_dsp"
+    assert _adapters(wide)[("fully_connected", "s8")] == "fully_connected_s8_dsp_fast"
+
+    left = copy.deepcopy(plan)  # a left shift in one channel: the generic epilogue is needed
+    shift = np.array(left.layers[fcs[0]].arrays["shift"], copy=True)
+    shift[0] = 1
+    left.layers[fcs[0]].arrays["shift"] = shift
+    assert _adapters(left)[("fully_connected", "s8")] == "fully_connected_s8_dsp"
+    assert _adapters(left)[("conv2d", "s8")] == "conv2d_s8_dsp_fast"
+
+    offset = copy.deepcopy(plan)  # a nonzero filter offset
+    offset.layers[fcs[0]].params["filter_offset"] = 3
+    assert _adapters(offset)[("fully_connected", "s8")] == "fully_connected_s8_dsp"
+
+    single = copy.deepcopy(plan)  # SINGLE rounding: no layer takes the fast epilogue
+    single.profile.rounding = "single"
+    assert _adapters(single)[("conv2d", "s8")] == "conv2d_s8_dsp"
+    assert _adapters(single)[("fully_connected", "s8")] == "fully_connected_s8_dsp"
