@@ -194,6 +194,10 @@ size_t fp_fully_connected_s16_acc32_scratch_size(const fp_fully_connected_params
 /* ---- elementwise -------------------------------------------------------- */
 fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
                       const int8_t *input2, int8_t *output);
+/* fp_add_s8_dsp: fp_add_s8 with the Arm DSP extension: same parameters, ranges,
+ * errors and bit-identical output. Without the extension it is fp_add_s8. */
+fp_status_t fp_add_s8_dsp(const fp_add_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
 /* fp_add_s8_opt: the portable optimized variant (runtime/src/kernels_opt/):
  * same parameters, ranges, errors and bit-identical output as fp_add_s8. */
 fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1,

@@ -20,7 +20,8 @@ import re
 import pytest
 
 from fixpoint.boards import list_boards, load_board
-from fixpoint.boards.kernel_fw import FAST_ENTRIES, KERNELS, build_kernel_firmware, run_kernel_firmware
+from fixpoint.boards.kernel_fw import (ELEMENTWISE, FAST_ENTRIES, KERNELS, build_kernel_firmware,
+                                       run_kernel_firmware)
 
 CASES = 10000
 
@@ -38,7 +39,7 @@ def _check(board: str, tmp_path, defines: dict[str, int]) -> None:
     run = run_kernel_firmware(board, image, icount=False, timeout=900)
     lines = re.findall(r"^check (\w+) cases=(\d+) invalid=(\d+) mismatches=(\d+)$", run.stdout, re.M)
     assert run.returncode == 0, run.stdout
-    assert {name for name, *_ in lines} == set(KERNELS) | set(FAST_ENTRIES), run.stdout
+    assert {name for name, *_ in lines} == set(KERNELS) | set(FAST_ENTRIES) | set(ELEMENTWISE), run.stdout
     for name, cases, invalid, mismatches in lines:
         assert int(cases) == CASES, name
         assert 0 < int(invalid) < CASES // 10, name  # invalid parameters are exercised, not dominant

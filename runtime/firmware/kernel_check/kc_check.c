@@ -1,5 +1,6 @@
 /*
  * kc_check.c - randomized equivalence check of the _dsp kernel variants
+ * (conv2d, depthwise_conv2d, fully_connected, add s8)
  * against the reference kernels, run on an emulated board.
  *
  * KC_CASES cases per kernel (default 10000) from a fixed-seed PRNG: random
@@ -376,6 +377,73 @@ static int fc_case(kc_tally_t *t, kc_tally_t *tf)
     return 1;
 }
 
+/* One NHWC dim of an add operand: the output's, or 1 (broadcast). */
+static int32_t bdim(int32_t out)
+{
+    return rnd(0, 3) == 0 ? 1 : out;
+}
+
+static int add_case(kc_tally_t *t)
+{
+    fp_add_params_t p;
+    int32_t lo;
+    int32_t hi;
+    int32_t n1;
+    int32_t n2;
+    int32_t n_out;
+    const int32_t k = rnd(0, 9);
+    p.output.n = rnd(1, 2);
+    p.output.h = rnd(1, 6);
+    p.output.w = rnd(1, 9);
+    p.output.c = rnd(0, 2) == 0 ? 4 * rnd(1, 8) : rnd(1, 19);
+    p.input1 = p.output;
+    p.input2 = p.output;
+    if (rnd(0, 2) == 0) { /* broadcasting on some axes of either input */
+        p.input1.n = bdim(p.output.n);
+        p.input1.h = bdim(p.output.h);
+        p.input2.w = bdim(p.output.w);
+        p.input2.c = bdim(p.output.c);
+    }
+    n1 = p.input1.n * p.input1.h * p.input1.w * p.input1.c;
+    n2 = p.input2.n * p.input2.h * p.input2.w * p.input2.c;
+    n_out = p.output.n * p.output.h * p.output.w * p.output.c;
+    if (n1 + n2 > KC_BUF || n_out > KC_BUF) {
+        return 0;
+    }
+    p.mode.rounding = (uint8_t)(k < 6 ? FP_ROUND_DOUBLE : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
+    p.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
+    fp_rq_shift_range(p.mode, 0, &lo, &hi);
+    {
+        const int32_t top = (int32_t)(((int64_t)1 << (p.mode.multiplier_bits - 1)) - 1);
+        fp_scale_t *sc[3];
+        int32_t j;
+        sc[0] = &p.input1_scale;
+        sc[1] = &p.input2_scale;
+        sc[2] = &p.output_scale;
+        for (j = 0; j < 3; ++j) {
+            const int32_t m = rnd(0, 7);
+            sc[j]->multiplier = m == 0 ? top : (m == 1 ? rnd(0, 3) : rnd(top / 2, top));
+            sc[j]->shift = rnd(0, 5) == 0 ? (rnd(0, 1) ? lo : hi)
+                                          : rnd(lo > -24 ? lo : -24, hi < 2 ? hi : 2);
+        }
+    }
+    p.left_shift = rnd(0, 3) == 0 ? rnd(0, 31) : 20;
+    p.input1_offset = offset_in();
+    p.input2_offset = offset_in();
+    p.output_offset = offset_out();
+    p.subtract = rnd(0, 3) == 0;
+    acts(&p.act_min, &p.act_max);
+    if (rnd(0, 199) == 0) {
+        p.left_shift = 32; /* illegal */
+    }
+    fill(kc_in, n1);
+    fill(kc_w, n2);
+    reset_out(n_out);
+    compare(t, "add_s8", fp_add_s8(&p, kc_in, kc_w, kc_out_ref),
+            fp_add_s8_dsp(&p, kc_in, kc_w, kc_out_dsp), n_out);
+    return 1;
+}
+
 static int report(const char *kernel, const kc_tally_t *t)
 {
     char msg[120];
@@ -393,6 +461,7 @@ int main(void)
     kc_tally_t conv_fast = {0, 0, 0};
     kc_tally_t dw_fast = {0, 0, 0};
     kc_tally_t fc_fast = {0, 0, 0};
+    kc_tally_t add = {0, 0, 0};
     kc_tally_t more = {0, 0, 0}; /* the variants on the biased cases */
     char msg[80];
     int failed = 0;
@@ -408,6 +477,10 @@ int main(void)
         (void)fc_case(&fc, &fc_fast);
     }
     failed += report("fully_connected_s8", &fc);
+    while (add.cases < KC_CASES) {
+        (void)add_case(&add);
+    }
+    failed += report("add_s8", &add);
     kc_fast_bias = 1;
     while (conv_fast.cases < KC_CASES) {
         (void)conv_case(&more, &conv_fast);

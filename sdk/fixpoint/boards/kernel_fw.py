@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
 # Specialised entries (fixpoint.codegen.specialise) that kc_check.c checks next to their variant.
 FAST_ENTRIES = ("conv2d_s8_dsp_fast", "depthwise_conv2d_s8_dsp_fast", "fully_connected_s8_dsp_fast")
+# Kernels without weights that kc_check.c checks against their _dsp variant (no scratch-size twin).
+ELEMENTWISE = ("add_s8",)
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,12 @@ def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
 
 
 def fast_entry_sources() -> list[Path]:
-    """Runtime sources of the specialised entries (FAST_ENTRIES) and their scratch-size twins."""
+    """Runtime sources of the specialised entries (FAST_ENTRIES) and their scratch-size twins, and of the
+    elementwise kernels (ELEMENTWISE) and their _dsp variants."""
     rt = runtime_dir() / "src" / "kernels_opt"
-    return [rt / f"fp_{name}{suffix}.c" for name in FAST_ENTRIES for suffix in ("", "_scratch_size")]
+    return [rt / f"fp_{name}{suffix}.c" for name in FAST_ENTRIES for suffix in ("", "_scratch_size")] + \
+        [rt / f"fp_{name}_dsp.c" for name in ELEMENTWISE] + \
+        [runtime_dir() / "src" / "kernels" / f"fp_{name}.c" for name in ELEMENTWISE]
 
 
 def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,

@@ -38,8 +38,8 @@ KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
                                  "dsp_fast": "depthwise_conv2d_s8_dsp_fast"},
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
                                 "dsp_fast": "fully_connected_s8_dsp_fast"},
-    ("add", "s8"): {"opt": "add_s8_opt"},
-    ("add", "s4"): {"opt": "add_s4_opt"},
+    ("add", "s8"): {"opt": "add_s8_opt", "dsp": "add_s8_dsp"},
+    ("add", "s4"): {"opt": "add_s4_opt", "dsp": "add_s4_dsp"},
 }
 
 # cpu core (boards/<name>/board.toml [cpu] core) -> variants in order of preference.
