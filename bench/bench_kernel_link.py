@@ -47,7 +47,12 @@ BASELINE = RESULTS / "kernel_link_baseline.json"
 # A kernel (fp_conv2d_s8, fp_requantize_s8_s16) or a scratch-size twin; not the
 # requantization primitives fp_requantize_acc32/64, which every kernel uses, nor
 # the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
-KERNEL_SYMBOL = re.compile(r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_scratch_size)?$")
+KERNEL_SYMBOL = re.compile(
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$")
+# Objects of the runtime (runtime/src: fp_*.c) and of the generated model code (<prefix>_model.c, not
+# the weights' <prefix>_model_weights.c) in the link map: "runtime and model code", issue #10's 20 KB.
+RUNTIME_OBJECT = re.compile(r"^\d+_(?:fp_[a-z0-9_]+|[a-z0-9_]+_model)\.o$")
+MAP_SECTION = re.compile(r"^ (\.(?:text|rodata|data)\S*)\s*(?:\n\s+)?0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", re.M)
 ADAPTER_SYMBOL = re.compile(r"^fp_(?:run|need)_[a-z0-9_]+$")
 # The describe functions (an op's arena bounds, linked with its entry) and the executor's own code.
 DESCRIBE_SYMBOL = re.compile(r"^fp_describe_[a-z0-9_]+$")
@@ -96,7 +101,18 @@ def measure(model: str, board_name: str, work: Path) -> dict:
     return {"model": model, "text": size.text, "data": size.data, "bss": size.bss, "flash": size.flash,
             "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values()),
             "adapter_bytes": sum(adapters.values()), "describe_bytes": sum(describes.values()),
-            "executor_bytes": sum(executor.values()), "weight_bytes": plan_weight_bytes(image, nm)}
+            "executor_bytes": sum(executor.values()), "weight_bytes": plan_weight_bytes(image, nm),
+            "runtime_code_bytes": runtime_code_bytes(image.with_name(image.name + ".map"))}
+
+
+def runtime_code_bytes(link_map: Path) -> int:
+    """Bytes the image holds from runtime and generated model objects (weights excluded), read from
+    the linker map's placed input sections (text, rodata, data)."""
+    if not link_map.is_file():
+        return 0
+    placed = link_map.read_text().split("Linker script and memory map", 1)[-1]
+    return sum(int(size, 16) for _, _, size, obj in MAP_SECTION.findall(placed)
+               if RUNTIME_OBJECT.match(Path(obj).name))
 
 
 def plan_weight_bytes(image: Path, nm_tool: str) -> int:
@@ -112,6 +128,10 @@ def render(rows: list[dict], board: str, baseline: dict | None, command: str, pr
              "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
              "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
              "* each model calibrated with default options for the board, built like `fixpoint deploy`"]
+    lines.append("* runtime + model code = the image's bytes from runtime objects (`runtime/src`) and the generated "
+                 "model code (tables; not the weights), from the link map; the rest of flash is the weights and the "
+                 "firmware harness (serial protocol, startup, counter, libc)")
+    lines.append("* kernel bytes count the kernels' variants too (`_opt`, `_dsp`, `_dsp_fast`)")
     lines.append("* describe bytes = the `fp_describe_<member>` functions (each linked op's arena bounds); "
                  "executor bytes = `fp_graph_run`, `fp_graph_run_layer`, `fp_graph_scratch_size`")
     if baseline:
@@ -119,9 +139,9 @@ def render(rows: list[dict], board: str, baseline: dict | None, command: str, pr
     if previous:
         lines.append(f"* previous: {previous.get('label', 'previous')}")
     lines.append("")
-    head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | kernels linked | kernel bytes "
-            "| adapter bytes | describe bytes | executor bytes |")
-    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | runtime + model code "
+            "| kernels linked | kernel bytes | adapter bytes | describe bytes | executor bytes |")
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if baseline:
         head += " flash before | kernel bytes before | flash saved |"
         rule += "---:|---:|---:|"
@@ -131,7 +151,8 @@ def render(rows: list[dict], board: str, baseline: dict | None, command: str, pr
     lines += [head, rule]
     for r in rows:
         line = (f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
-                f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {len(r['kernels'])} | {r['kernel_bytes']:,} | "
+                f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {r.get('runtime_code_bytes', 0):,} | "
+                f"{len(r['kernels'])} | {r['kernel_bytes']:,} | "
                 f"{r.get('adapter_bytes', 0):,} | {r.get('describe_bytes', 0):,} | {r.get('executor_bytes', 0):,} |")
         if baseline and r["model"] in base:
             b = base[r["model"]]

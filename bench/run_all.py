@@ -7,7 +7,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = ["bench_sim.py", "bench_calibrate.py", "bench_hil.py", "bench_data_memory.py", "bench_kernel_link.py",
-           "bench_kernels.py", "bench_farm.py"]
+           "bench_kernels.py", "bench_farm.py", "bench_inference.py"]
 
 
 def main() -> int:

@@ -146,6 +146,11 @@
     X(W8,  CONV2D,           S8,  conv2d_s8_dsp,            conv2d,           fp_conv2d_s8_dsp) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp,  depthwise_conv2d, fp_depthwise_conv2d_s8_dsp) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp,   fully_connected,  fp_fully_connected_s8_dsp) \
+    X(B8,  ADD,              S8,  add_s8_dsp,               add,              fp_add_s8_dsp) \
+    X(B8,  ADD,              S4,  add_s4_dsp,               add,              fp_add_s8_dsp) \
+    X(W8,  CONV2D,           S8,  conv2d_s8_dsp_fast,       conv2d,           fp_conv2d_s8_dsp_fast) \
+    X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_dsp_fast, depthwise_conv2d, fp_depthwise_conv2d_s8_dsp_fast) \
+    X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_dsp_fast, fully_connected, fp_fully_connected_s8_dsp_fast) \
     X(W8,  CONV2D,           S8,  conv2d_s8_mve,            conv2d,           fp_conv2d_s8_mve) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8_mve,  depthwise_conv2d, fp_depthwise_conv2d_s8_mve) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8_mve,   fully_connected,  fp_fully_connected_s8_mve) \

@@ -63,6 +63,16 @@ fp_status_t fp_conv2d_s8_mve(const fp_conv2d_params_t *params, const int8_t *inp
                              const int8_t *filter, const int32_t *bias, int8_t *output,
                              void *scratch);
 size_t fp_conv2d_s8_mve_scratch_size(const fp_conv2d_params_t *params);
+/* fp_conv2d_s8_dsp_fast: fp_conv2d_s8_dsp's fast path alone, for layers the code
+ * generator proved inside it (input_offset in [-127, 128], the window within
+ * int32 partial sums, DOUBLE rounding without left shifts, scratch given):
+ * bit-identical to fp_conv2d_s8 there, FP_ERR_UNSUPPORTED (nothing written)
+ * for other legal parameters; links no reference kernel. Without the DSP
+ * extension it is fp_conv2d_s8. */
+fp_status_t fp_conv2d_s8_dsp_fast(const fp_conv2d_params_t *params, const int8_t *input,
+                                  const int8_t *filter, const int32_t *bias, int8_t *output,
+                                  void *scratch);
+size_t fp_conv2d_s8_dsp_fast_scratch_size(const fp_conv2d_params_t *params);
 /* fp_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_conv2d_s8. */
 fp_status_t fp_conv2d_s8_opt(const fp_conv2d_params_t *params, const int8_t *input,
@@ -101,6 +111,16 @@ fp_status_t fp_depthwise_conv2d_s8_mve(const fp_depthwise_conv2d_params_t *param
                                        const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s8_mve_scratch_size(const fp_depthwise_conv2d_params_t *params);
+/* fp_depthwise_conv2d_s8_dsp_fast: fp_depthwise_conv2d_s8_dsp's fast path alone
+ * (input_offset in [-127, 128], the window within int32 partial sums, DOUBLE
+ * rounding without left shifts, scratch given where asked): bit-identical to
+ * fp_depthwise_conv2d_s8 there, FP_ERR_UNSUPPORTED (nothing written)
+ * otherwise; links no reference kernel. Without the DSP extension it is the
+ * reference. */
+fp_status_t fp_depthwise_conv2d_s8_dsp_fast(const fp_depthwise_conv2d_params_t *params,
+                                            const int8_t *input, const int8_t *filter,
+                                            const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s8_dsp_fast_scratch_size(const fp_depthwise_conv2d_params_t *params);
 /* fp_depthwise_conv2d_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_depthwise_conv2d_s8. */
 fp_status_t fp_depthwise_conv2d_s8_opt(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
@@ -161,6 +181,15 @@ fp_status_t fp_fully_connected_s8_mve(const fp_fully_connected_params_t *params,
                                       const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s8_mve_scratch_size(const fp_fully_connected_params_t *params);
+/* fp_fully_connected_s8_dsp_fast: fp_fully_connected_s8_dsp's fast path alone
+ * (filter_offset 0, input_offset in [-127, 128], depth within int32 partial
+ * sums, DOUBLE rounding without left shifts): bit-identical to
+ * fp_fully_connected_s8 there, FP_ERR_UNSUPPORTED (nothing written) otherwise;
+ * links no reference kernel. Without the DSP extension it is the reference. */
+fp_status_t fp_fully_connected_s8_dsp_fast(const fp_fully_connected_params_t *params,
+                                           const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s8_dsp_fast_scratch_size(const fp_fully_connected_params_t *params);
 /* fp_fully_connected_s8_opt: the portable optimized variant (runtime/src/kernels_opt/): same
  * parameters, ranges, errors and bit-identical output as fp_fully_connected_s8. */
 fp_status_t fp_fully_connected_s8_opt(const fp_fully_connected_params_t *params, const int8_t *input,
@@ -184,6 +213,10 @@ size_t fp_fully_connected_s16_acc32_scratch_size(const fp_fully_connected_params
 /* ---- elementwise -------------------------------------------------------- */
 fp_status_t fp_add_s8(const fp_add_params_t *params, const int8_t *input1,
                       const int8_t *input2, int8_t *output);
+/* fp_add_s8_dsp: fp_add_s8 with the Arm DSP extension: same parameters, ranges,
+ * errors and bit-identical output. Without the extension it is fp_add_s8. */
+fp_status_t fp_add_s8_dsp(const fp_add_params_t *params, const int8_t *input1,
+                          const int8_t *input2, int8_t *output);
 /* fp_add_s8_opt: the portable optimized variant (runtime/src/kernels_opt/):
  * same parameters, ranges, errors and bit-identical output as fp_add_s8. */
 fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1,

@@ -29,7 +29,7 @@ BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
 KERNEL_SYMBOL = re.compile(
-    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_mve)?(?:_scratch_size)?$")
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp_fast|_dsp|_mve)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -44,8 +44,8 @@ def kernel_symbols(entries: list[KernelEntry]) -> set[str]:
             names |= {"fp_requantize_s8_s8", "fp_requantize_s8_s16", "fp_requantize_s16_s8"}
         else:
             names.add(e.kernel)
-        if e.kernel.endswith("_dsp"):  # offsets beyond the 16-bit SIMD lanes run the reference
-            names.add(e.kernel.removesuffix("_dsp"))
+        if e.kernel.endswith("_dsp") and e.op != "add":  # offsets beyond the 16-bit lanes run the reference
+            names.add(e.kernel.removesuffix("_dsp"))     # (fp_add_s8_dsp is exact on its own)
         if e.scratch:
             names.add(e.kernel + "_scratch_size")
     return names
@@ -131,9 +131,14 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all"):
         assert absent not in symbols, absent
     fc = choose_kernel("fully_connected", "s8", load_board(BOARD).cpu.core)
-    assert f"fp_{fc}" in linked
-    if fc.endswith("_opt"):  # the portable variant needs no reference kernel next to it
-        assert "fp_fully_connected_s8" not in linked
+    # the example models' layers all meet the DSP fast path's precondition (TFLite-style
+    # quantization): the generator names the specialised entry, which calls no reference
+    assert fc.endswith("_dsp")
+    for e in entries:
+        if (e.op, e.datapath) in (("conv2d", "s8"), ("fully_connected", "s8")):
+            assert e.kernel == f"fp_{e.op}_s8_dsp_fast" and e.kernel in linked
+            assert f"fp_{e.op}_s8" not in linked and f"fp_{e.op}_s8_dsp" not in linked
+    assert "fp_requant32" not in symbols or "add" in {e.op for e in entries}
 
 
 def test_table_entry_without_describe_is_fp_err_unresolved_on_the_host(tmp_path):
@@ -241,3 +246,47 @@ def test_executor_objects_reference_no_kernel(tmp_path):
         defined = {r[2] for r in rows if len(r) == 3 and r[1] == "T"}
         assert defined == {Path(name).stem}, name
         assert undefined <= {"memset", "memmove", "fp_graph_run_layer"}, (name, undefined)
+
+
+# ---- generation-time specialisation (fixpoint.codegen.specialise) -----------------------------------
+
+def _adapters(plan, core: str = "cortex-m4", kernels: str | None = None) -> dict[tuple[str, str], str]:
+    return {(e.op, e.datapath): e.run_name for e in kernel_entries(plan, core, kernels)}
+
+
+def test_dsp_pairs_get_the_fast_entry_only_when_every_layer_meets_its_precondition():
+    import copy
+
+    import numpy as np
+
+    plan = example_plan("cnn_bn_res")
+    fast = {("conv2d", "s8"): "conv2d_s8_dsp_fast", ("fully_connected", "s8"): "fully_connected_s8_dsp_fast"}
+    assert fast.items() <= _adapters(plan).items()
+    assert fast.items() <= _adapters(plan, "cortex-m55").items()
+    # no specialisation where the core's choice is not the dsp variant, nor when the reference is forced
+    assert _adapters(plan, "cortex-m3")[("conv2d", "s8")] == "conv2d_s8_opt"
+    assert _adapters(plan, kernels="ref")[("conv2d", "s8")] == "conv2d_s8"
+
+    convs = [i for i, layer in enumerate(plan.layers) if layer.op == "conv2d"]
+    fcs = [i for i, layer in enumerate(plan.layers) if layer.op == "fully_connected"]
+
+    wide = copy.deepcopy(plan)  # one conv layer's input offset outside [-127, 128]: its pair needs the fallback
+    wide.layers[convs[-1]].params["input_offset"] = 129
+    assert _adapters(wide)[("conv2d", "s8")] == "conv2d_s8_dsp"
+    assert _adapters(wide)[("fully_connected", "s8")] == "fully_connected_s8_dsp_fast"
+
+    left = copy.deepcopy(plan)  # a left shift in one channel: the generic epilogue is needed
+    shift = np.array(left.layers[fcs[0]].arrays["shift"], copy=True)
+    shift[0] = 1
+    left.layers[fcs[0]].arrays["shift"] = shift
+    assert _adapters(left)[("fully_connected", "s8")] == "fully_connected_s8_dsp"
+    assert _adapters(left)[("conv2d", "s8")] == "conv2d_s8_dsp_fast"
+
+    offset = copy.deepcopy(plan)  # a nonzero filter offset
+    offset.layers[fcs[0]].params["filter_offset"] = 3
+    assert _adapters(offset)[("fully_connected", "s8")] == "fully_connected_s8_dsp"
+
+    single = copy.deepcopy(plan)  # SINGLE rounding: no layer takes the fast epilogue
+    single.profile.rounding = "single"
+    assert _adapters(single)[("conv2d", "s8")] == "conv2d_s8_dsp"
+    assert _adapters(single)[("fully_connected", "s8")] == "fully_connected_s8_dsp"

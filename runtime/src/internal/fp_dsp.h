@@ -48,6 +48,59 @@ static inline int fp_dsp_terms_ok(int32_t input_offset, int64_t k)
         && k * 255 * 128 <= INT32_MAX;
 }
 
+/* Scratch bytes of fp_conv2d_s8_dsp and its fast entry (dims only), or 0 when
+ * the window is too long for int32 partial sums (fp_conv2d_s8_dsp_scratch_size
+ * describes the layout). */
+static inline size_t fp_dsp_conv2d_scratch_bytes(const fp_conv2d_params_t *params)
+{
+    int64_t k;
+    if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
+        || params->filter.c <= 0) {
+        return 0;
+    }
+    k = (int64_t)params->filter.h * params->filter.w * params->filter.c;
+    if (!fp_dsp_terms_ok(0, k)) {
+        return 0;
+    }
+    return (size_t)(16 * (k / 4) + 8 * (k % 4) + ((k + 3) & ~(int64_t)3) + 3);
+}
+
+/* Scratch bytes of fp_depthwise_conv2d_s8_dsp and its fast entry (dims only;
+ * fp_depthwise_conv2d_s8_dsp_scratch_size describes the layout). */
+static inline size_t fp_dsp_depthwise_scratch_bytes(const fp_depthwise_conv2d_params_t *params)
+{
+    int64_t taps;
+    int64_t c4;
+    if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
+        || params->output.c <= 0 || params->depth_multiplier != 1) {
+        return 0;
+    }
+    taps = (int64_t)params->filter.h * params->filter.w;
+    c4 = params->output.c & ~(int32_t)3;
+    if (c4 == 0 || !fp_dsp_terms_ok(0, taps)) {
+        return 0;
+    }
+    return (size_t)(2 * c4 * taps + 16 * c4 + 3);
+}
+
+/* 1 when the epilogue's fast path applies to every channel: DOUBLE rounding
+ * and no left shift (every TFLite-style table). The _dsp_fast entries require
+ * it (the code generator picks them only for such layers), so their epilogue
+ * has no run-time mode test and no generic requantization. */
+static inline int fp_dsp_rq_fast_ok(const fp_requant_t *rq)
+{
+    int32_t i;
+    if (rq->mode.rounding != FP_ROUND_DOUBLE) {
+        return 0;
+    }
+    for (i = 0; i < rq->n; ++i) {
+        if (rq->shift[i] > 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define FP_DSP_AVAILABLE 1
 #include <arm_acle.h>

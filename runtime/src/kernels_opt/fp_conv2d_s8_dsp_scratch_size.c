@@ -12,14 +12,5 @@
 
 size_t fp_conv2d_s8_dsp_scratch_size(const fp_conv2d_params_t *params)
 {
-    int64_t k;
-    if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
-        || params->filter.c <= 0) {
-        return 0;
-    }
-    k = (int64_t)params->filter.h * params->filter.w * params->filter.c;
-    if (!fp_dsp_terms_ok(0, k)) {
-        return 0;
-    }
-    return (size_t)(16 * (k / 4) + 8 * (k % 4) + ((k + 3) & ~(int64_t)3) + 3);
+    return fp_dsp_conv2d_scratch_bytes(params);
 }

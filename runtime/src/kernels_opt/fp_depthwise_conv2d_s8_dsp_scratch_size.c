@@ -12,16 +12,5 @@
 
 size_t fp_depthwise_conv2d_s8_dsp_scratch_size(const fp_depthwise_conv2d_params_t *params)
 {
-    int64_t taps;
-    int64_t c4;
-    if (params == NULL || params->filter.h <= 0 || params->filter.w <= 0
-        || params->output.c <= 0 || params->depth_multiplier != 1) {
-        return 0;
-    }
-    taps = (int64_t)params->filter.h * params->filter.w;
-    c4 = params->output.c & ~(int32_t)3;
-    if (c4 == 0 || !fp_dsp_terms_ok(0, taps)) { /* dims only, as every *_scratch_size */
-        return 0;
-    }
-    return (size_t)(2 * c4 * taps + 16 * c4 + 3);
+    return fp_dsp_depthwise_scratch_bytes(params); /* dims only, as every *_scratch_size */
 }

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 KERNELS = ("conv2d_s8", "depthwise_conv2d_s8", "fully_connected_s8")
 # Elementwise and pooling kernels (kc_check_elem.c): no scratch-size twins.
 ELEM_KERNELS = ("add_s8", "max_pool_s8", "avg_pool_s8")
+# Specialised entries (fixpoint.codegen.specialise) that kc_check.c checks next to their variant.
+FAST_ENTRIES = ("conv2d_s8_dsp_fast", "depthwise_conv2d_s8_dsp_fast", "fully_connected_s8_dsp_fast")
+# Kernels without weights that kc_check.c checks against their _dsp variant (no scratch-size twin).
+ELEMENTWISE = ("add_s8",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,15 @@ def kernel_sources(variants: Sequence[str] = ("dsp",)) -> list[Path]:
     return files
 
 
+def fast_entry_sources() -> list[Path]:
+    """Runtime sources of the specialised entries (FAST_ENTRIES) and their scratch-size twins, and of the
+    elementwise kernels (ELEMENTWISE) and their _dsp variants."""
+    rt = runtime_dir() / "src" / "kernels_opt"
+    return [rt / f"fp_{name}{suffix}.c" for name in FAST_ENTRIES for suffix in ("", "_scratch_size")] + \
+        [rt / f"fp_{name}_dsp.c" for name in ELEMENTWISE] + \
+        [runtime_dir() / "src" / "kernels" / f"fp_{name}.c" for name in ELEMENTWISE]
+
+
 def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
                           extra_sources: Sequence[Path] = (), include_dirs: Sequence[Path] = (),
                           defines: Mapping[str, str | int] | None = None,
@@ -76,7 +89,8 @@ def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
         f"#define FW_COUNTER_HZ {board.timing.clock_hz}u\n"
         f"#define FW_ICOUNT_SHIFT {board.launch.icount_shift or 0}u\n")
     sources = [kc / main_source, kc / "kc_startup.c", kc / "kc_format.c",
-               fw / "counter" / "systick_icount.c", *kernel_sources(variants), *extra_sources]
+               fw / "counter" / "systick_icount.c", *kernel_sources(variants), *fast_entry_sources(),
+               *extra_sources]
     cc = board.compiler.prefix + "gcc"
     flags = [*COMMON_CFLAGS, *board.compiler.cflags, f"-I{runtime_dir() / 'include'}",
              f"-I{work}", f"-I{fw}", f"-I{kc}", *(f"-I{d}" for d in include_dirs),

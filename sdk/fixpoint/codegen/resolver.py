@@ -15,7 +15,9 @@ kernels: the executor moves their bytes itself.
 
 Each pair gets the kernel variant the board's CPU core runs
 (``fixpoint.ops.variants.choose_kernel``: e.g. ``fp_run_conv2d_s8_opt``), or
-the reference with ``kernels="ref"``.
+the reference with ``kernels="ref"``; where every layer of the pair meets the
+precondition of the variant's specialised entry (``fixpoint.codegen.specialise``,
+e.g. ``fp_run_conv2d_s8_dsp_fast``), that entry.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from ..ops.runtime_ops import RUNTIME_OPS
 from ..ops.variants import choose_kernel, reference_name
 from ..plan import Plan
 from .regvalues import CodegenError
+from .specialise import specialise_adapter
 
 __all__ = ["KernelEntry", "kernel_entries", "all_kernel_entries"]
 
@@ -60,13 +63,16 @@ class KernelEntry:
                 f"fp_run_{self.run_name}, {need}, {self.describe} }}")
 
 
-def _entry(op: str, datapath: str, core: str | None = None, kernels: str | None = None) -> KernelEntry | None:
+def _entry(op: str, datapath: str, core: str | None = None, kernels: str | None = None,
+           plan: Plan | None = None) -> KernelEntry | None:
     rop = RUNTIME_OPS[op]
     if not rop.kernels:
         return None              # no kernel (copy): the executor does it
     if datapath not in rop.kernels:
         raise KeyError(datapath)
     adapter = choose_kernel(op, datapath, core or "", kernels) if core is not None else reference_name(op, datapath)
+    if plan is not None and kernels in (None, "auto"):
+        adapter = specialise_adapter(plan, op, datapath, adapter)
     if adapter == reference_name(op, datapath):
         return KernelEntry(op, datapath, rop.kernels[datapath], rop.has_weights)
     return KernelEntry(op, datapath, f"fp_{adapter}", rop.has_weights, adapter)
@@ -83,7 +89,8 @@ def kernel_entries(plan: Plan, core: str | None = None, kernels: str | None = No
 
     ``core`` (a board's ``[cpu] core``, "host" for the simulator) picks each pair's kernel variant
     (``kernels``: None / "auto" the core's preference, "ref" the reference); without a core the
-    entries name the reference kernels."""
+    entries name the reference kernels. A chosen variant becomes its specialised entry when every
+    layer of the pair meets the entry's precondition (``fixpoint.codegen.specialise``)."""
     entries: dict[tuple[str, str], KernelEntry] = {}
     for i, layer in enumerate(plan.layers):
         key = (layer.op, layer.datapath)
@@ -93,7 +100,7 @@ def kernel_entries(plan: Plan, core: str | None = None, kernels: str | None = No
             raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}' ({layer.op}, "
                                f"{layer.datapath}) is not a runtime op and datapath")
         try:
-            entry = _entry(layer.op, layer.datapath, core, kernels)
+            entry = _entry(layer.op, layer.datapath, core, kernels, plan)
         except KeyError:
             raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}': the runtime has no "
                                f"{layer.datapath} kernel for {layer.op}") from None

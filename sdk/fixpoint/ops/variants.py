@@ -9,7 +9,14 @@ is one row of ``FP_KERNEL_VARIANT_LIST`` in ``runtime/include/fp_resolver.h``
 * ``opt``: portable C99, vectorised by gcc/clang on the host, fine on
   RV32 / Cortex-M3 (``runtime/src/kernels_opt/``);
 * ``dsp``: the Arm DSP extension (Cortex-M4/M7/M33);
-* ``mve``: Helium, the M-profile Vector Extension (Cortex-M55).
+* ``mve``: Helium, the M-profile Vector Extension (Cortex-M55);
+* ``dsp_fast``: the ``dsp`` kernel's fast path alone (no fallback to the
+  reference, no run-time rounding-mode test); exact only inside its
+  precondition, so never a core's preference: the code generator
+  specialises a pair's ``dsp`` choice to it when every layer of the pair
+  meets the precondition (``SPECIALISED_VARIANTS``,
+  ``fixpoint.codegen.specialise``), and the firmware then links neither the
+  reference nor the generic requantization.
 
 :func:`choose_kernel` picks, for a (runtime op, datapath) and a board's
 ``[cpu] core``, the first variant of the core's preference that exists, else
@@ -22,17 +29,19 @@ by path.
 """
 from __future__ import annotations
 
-__all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "VARIANT_CHOICES", "choose_kernel", "reference_name"]
+__all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "SPECIALISED_VARIANTS", "VARIANT_CHOICES", "choose_kernel",
+           "reference_name"]
 
 # (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
 KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
-    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp", "mve": "conv2d_s8_mve"},
+    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp", "dsp_fast": "conv2d_s8_dsp_fast",
+                       "mve": "conv2d_s8_mve"},
     ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp",
-                                 "mve": "depthwise_conv2d_s8_mve"},
+                                 "dsp_fast": "depthwise_conv2d_s8_dsp_fast", "mve": "depthwise_conv2d_s8_mve"},
     ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
-                                "mve": "fully_connected_s8_mve"},
-    ("add", "s8"): {"opt": "add_s8_opt", "mve": "add_s8_mve"},
-    ("add", "s4"): {"opt": "add_s4_opt", "mve": "add_s4_mve"},
+                                "dsp_fast": "fully_connected_s8_dsp_fast", "mve": "fully_connected_s8_mve"},
+    ("add", "s8"): {"opt": "add_s8_opt", "dsp": "add_s8_dsp", "mve": "add_s8_mve"},
+    ("add", "s4"): {"opt": "add_s4_opt", "dsp": "add_s4_dsp", "mve": "add_s4_mve"},
     ("max_pool", "s8"): {"mve": "max_pool_s8_mve"},
     ("max_pool", "s4"): {"mve": "max_pool_s4_mve"},
     ("avg_pool", "s8"): {"mve": "avg_pool_s8_mve"},
@@ -54,6 +63,15 @@ ISA_VARIANTS: dict[str, tuple[str, ...]] = {
     # The M55 has Helium (MVE) and the DSP extension: "mve" first.
     "cortex-m55": ("mve", "dsp", "opt"),
     "rv32imac": ("opt",),
+}
+
+# Generation-time specialisation: a chosen variant -> the entry the code generator names instead
+# when every layer of the (op, datapath) pair meets that entry's precondition
+# (fixpoint.codegen.specialise.PRECONDITIONS); per pair.
+SPECIALISED_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
+    ("conv2d", "s8"): {"dsp": "dsp_fast"},
+    ("depthwise_conv2d", "s8"): {"dsp": "dsp_fast"},
+    ("fully_connected", "s8"): {"dsp": "dsp_fast"},
 }
 
 # Values of the user-visible override (--kernels): "auto" = the core's preference.

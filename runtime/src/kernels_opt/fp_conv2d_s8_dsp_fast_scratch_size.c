@@ -1,0 +1,12 @@
+/*
+ * fp_conv2d_s8_dsp_fast_scratch_size - scratch of fp_conv2d_s8_dsp_fast: that
+ * of fp_conv2d_s8_dsp, whose fast path it is (computed here too, so that the
+ * fast entry links nothing of the general one).
+ */
+#include "fp_runtime.h"
+#include "../internal/fp_dsp.h"
+
+size_t fp_conv2d_s8_dsp_fast_scratch_size(const fp_conv2d_params_t *params)
+{
+    return fp_dsp_conv2d_scratch_bytes(params);
+}
