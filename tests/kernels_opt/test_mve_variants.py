@@ -39,8 +39,8 @@ def _boards() -> list[str]:
 
 
 def _check(board: str, tmp_path, main: str, kernels: tuple[str, ...], **build) -> None:
-    image = build_kernel_firmware(board, main, tmp_path, defines={"KC_CASES": CASES, "KC_VARIANT": "mve", "KC_DSP_EXTRAS": 0},
-                                  **build)
+    defines = {"KC_CASES": CASES, "KC_VARIANT": "mve", "KC_DSP_EXTRAS": 0}
+    image = build_kernel_firmware(board, main, tmp_path, defines=defines, **build)
     run = run_kernel_firmware(board, image, icount=False, timeout=900)
     lines = re.findall(r"^check (\w+) cases=(\d+) invalid=(\d+) mismatches=(\d+)$", run.stdout, re.M)
     assert run.returncode == 0, run.stdout
