@@ -88,9 +88,10 @@ def build_kernel_firmware(board: Board | str, main_source: str, work: Path, *,
         f'#define FW_BOARD_NAME "{board.name}"\n'
         f"#define FW_COUNTER_HZ {board.timing.clock_hz}u\n"
         f"#define FW_ICOUNT_SHIFT {board.launch.icount_shift or 0}u\n")
-    sources = [kc / main_source, kc / "kc_startup.c", kc / "kc_format.c",
-               fw / "counter" / "systick_icount.c", *kernel_sources(variants), *fast_entry_sources(),
-               *extra_sources]
+    # dict.fromkeys: a source named twice (an elementwise reference) is compiled once
+    sources = list(dict.fromkeys([kc / main_source, kc / "kc_startup.c", kc / "kc_format.c",
+                                  fw / "counter" / "systick_icount.c", *kernel_sources(variants),
+                                  *fast_entry_sources(), *extra_sources]))
     cc = board.compiler.prefix + "gcc"
     flags = [*COMMON_CFLAGS, *board.compiler.cflags, f"-I{runtime_dir() / 'include'}",
              f"-I{work}", f"-I{fw}", f"-I{kc}", *(f"-I{d}" for d in include_dirs),
