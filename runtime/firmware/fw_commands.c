@@ -118,6 +118,7 @@ static int fw_model_reinit(void)
 
     fw_state.init_rc = fp_model_init();
     fw_state.init = fw_counter_elapsed(start, fw_counter_now());
+    fw_counter_stop();
     fw_state.runs = 0;
     fw_state.last = 0;
     fw_state.min = 0;
@@ -252,6 +253,7 @@ static uint16_t fw_run_input(const fw_frame_t *req, uint8_t *resp)
     start = fw_counter_start();
     run->rc = (int32_t)fp_model_run();
     end = fw_counter_now();
+    fw_counter_stop();
     FW_RX_HOLD(0);
     run->count = fw_counter_elapsed(start, end);
     run->token = token;

@@ -57,6 +57,11 @@ void fw_counter_init(void);
  * run sees its interrupts at the same instruction offsets and instruction
  * counts repeat exactly. */
 uint64_t fw_counter_start(void);
+/* End a measurement begun by fw_counter_start(). The SysTick counter stops
+ * (it runs only while measuring): an idle emulated board then has no timer
+ * deadline, so QEMU with `-icount sleep=off` waits for the link instead of
+ * racing its virtual clock through wrap interrupts. A no-op elsewhere. */
+void fw_counter_stop(void);
 /* Raw counter value; only differences from fw_counter_start() are meaningful. */
 uint64_t fw_counter_now(void);
 /* Raw difference end - start converted to fw_counter_unit() units. */

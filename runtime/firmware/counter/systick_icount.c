@@ -61,7 +61,7 @@ void fw_counter_init(void)
     fw_scale_den = den / g;
     FW_REG(FW_SYST_RVR) = FW_SYST_RELOAD;
     FW_REG(FW_SYST_CVR) = 0u;
-    FW_REG(FW_SYST_CSR) = FW_SYST_CSR_RUN;
+    FW_REG(FW_SYST_CSR) = 0u; /* runs only between fw_counter_start() and fw_counter_stop() */
 }
 
 /* A wrap may be pending but not yet counted (interrupts masked, or QEMU
@@ -98,8 +98,16 @@ uint64_t fw_counter_start(void)
     FW_REG(FW_SYST_CVR) = 0u; /* any write clears the counter and COUNTFLAG */
     FW_REG(FW_SCB_ICSR) = FW_ICSR_PENDSTCLR;
     fw_systick_wraps = 0u;
+    FW_REG(FW_SYST_CSR) = FW_SYST_CSR_RUN;
     __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
     return fw_counter_now();
+}
+
+/* An idle board keeps no SysTick deadline (see fw_platform.h). */
+void fw_counter_stop(void)
+{
+    FW_REG(FW_SYST_CSR) = 0u;
+    FW_REG(FW_SCB_ICSR) = FW_ICSR_PENDSTCLR;
 }
 
 /* Round(ticks * num / den) without overflowing 64 bits: num and den are

@@ -207,7 +207,9 @@ def qemu_argv(board: Board, image: Path, listen_fd: int, monitor_fd: int | None 
     if launch.semihosting:
         argv += ["-semihosting-config", "enable=on,target=native"]
     if launch.icount_shift is not None:
-        argv += ["-icount", f"shift={launch.icount_shift}"]
+        # sleep=off: an idle board's virtual clock does not follow real time, so a request is served as
+        # soon as it arrives (the firmware stops SysTick between runs, so idling has no deadline to race to)
+        argv += ["-icount", f"shift={launch.icount_shift},sleep=off"]
     return argv + list(launch.extra_args)
 
 
