@@ -86,9 +86,9 @@ def test_schema_migrates_from_level_1(db_url):
                                 f"({', '.join('?' * len(_JOB_COLUMNS_1))})"),
                         tuple(getattr(old, c) for c in _JOB_COLUMNS_1))
     with History(db_url) as db:
-        assert db.schema_level() == len(MIGRATIONS) == 2
+        assert db.schema_level() == len(MIGRATIONS) == 3
         (job,) = db.jobs("r0")
-        assert job.bit_exact == 4 and job.toolchain is None
+        assert job.bit_exact == 4 and job.toolchain is None and job.unit is None
         db.save_job(_job("r1", toolchain="riscv64-unknown-elf-gcc 12.2.0", commit_id="abc"))
         assert db.jobs("r1")[0].toolchain == "riscv64-unknown-elf-gcc 12.2.0"
 

@@ -35,6 +35,15 @@ def _error(tmp_path, capsys, text: str, *extra: str) -> str:
     (lambda t: t.replace("[farm]", "[farm"), "invalid TOML"),
     (lambda t: t.replace("[thresholds]", "[thresholds]\ninstructions_pct = \"5\""),
      "field 'thresholds.instructions_pct'"),
+    (lambda t: t.replace('name = "host"', 'name = "host"\ninstances = 2\nunits = [{ device = "/dev/ttyACM0" }]'),
+     "field 'boards[0].instances': give instances or units, not both"),
+    (lambda t: t.replace('name = "host"', 'name = "host"\nunits = [{ baud = 9600 }]'),
+     "field 'boards[0].units[0]': give device, serial_number or vid_pid"),
+    (lambda t: t.replace('name = "host"', 'name = "host"\nunits = [{ serial_number = "A" }, '
+                                         '{ serial_number = "A" }]'),
+     "field 'boards[0].units': unit 'A' appears twice"),
+    (lambda t: t.replace('name = "host"', 'name = "host"\nunits = [{ vid_pid = "0483" }]'),
+     "field 'boards[0].units[0].vid_pid'"),
 ])
 def test_schema_errors_name_the_field(tmp_path, capsys, edit, field):
     line = _error(tmp_path, capsys, edit(GOOD.replace("hil = 600.0", "hil = 600")))

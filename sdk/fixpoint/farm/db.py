@@ -53,6 +53,8 @@ MIGRATIONS: list[list[str]] = [
     ],
     # level 2: each job row carries its run's commit, package version and its board's tool versions
     [f"ALTER TABLE jobs ADD COLUMN {_column(c)}" for c in ("commit_id", "version", "toolchain", "qemu")],
+    # level 3: which named unit of a board ran the job (farm files with [[boards]] units)
+    [f"ALTER TABLE jobs ADD COLUMN {_column('unit')}"],
 ]
 
 

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .spec import ConfigEntry, FarmSpec, ModelEntry
+from .spec import ConfigEntry, FarmSpec, ModelEntry, Unit
 
 PASSED, FAILED, NOT_RUN, PENDING = "PASSED", "FAILED", "NOT RUN", "PENDING"
 FINAL = (PASSED, FAILED, NOT_RUN)
@@ -24,6 +24,7 @@ class Job:
     model: ModelEntry
     config: ConfigEntry
     samples: int | None
+    unit: Unit | None = None    # the unit the dispatcher gave this attempt (boards with named units)
 
     @property
     def id(self) -> str:
@@ -39,7 +40,13 @@ class Job:
         return {"id": self.id, "board": self.board_ref, "model": str(self.model.path),
                 "calib": str(self.model.calib), "eval": str(self.model.eval), "samples": self.samples,
                 "config": self.config.as_dict(), "work_dir": work_dir, "plan_dir": plan_dir,
-                "timeouts": timeouts, "max_drop_pp": max_drop_pp}
+                "timeouts": timeouts, "max_drop_pp": max_drop_pp,
+                "connection": self.unit.connection() if self.unit is not None else None}
+
+    @property
+    def health_key(self) -> str:
+        """What a health check vouches for: the board, or one of its named units."""
+        return self.board if self.unit is None else f"{self.board}/{self.unit.name}"
 
 
 @dataclass
@@ -78,6 +85,7 @@ class JobResult:
     version: str = ""
     toolchain: str = ""              # the board's compiler and QEMU version lines
     qemu: str = ""
+    unit: str = ""                   # the named unit that ran it ("" for launched boards)
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -113,11 +121,11 @@ def expand(spec: FarmSpec) -> list[Job]:
             for b in spec.boards for m in spec.models for c in spec.configs]
 
 
-def health_job(spec: FarmSpec, board_key: str) -> Job:
-    """The known-good tiny model a board must pass before its first job."""
+def health_job(spec: FarmSpec, board_key: str, unit: Unit | None = None) -> Job:
+    """The known-good tiny model a board (or one of its units) must pass before its first job."""
     assert spec.health_model is not None
     entry = spec.board(board_key)
-    return Job(board_key, entry.name, spec.health_model, ConfigEntry(name="health"), spec.health_samples)
+    return Job(board_key, entry.name, spec.health_model, ConfigEntry(name="health"), spec.health_samples, unit)
 
 
 def file_hash(path) -> str:

@@ -26,7 +26,7 @@ def write_farm_junit(path: Path, info: RunInfo, results: list[JobResult]) -> Pat
         case = ET.SubElement(suite, "testcase", classname=f"{r.board}.{r.model}", name=r.config,
                              time=f"{r.wall_seconds:.3f}")
         case_props = ET.SubElement(case, "properties")
-        for name, value in (("board", r.board), ("model", r.model), ("config", r.config),
+        for name, value in (("board", r.board), ("unit", r.unit), ("model", r.model), ("config", r.config),
                             ("model_hash", r.model_hash), ("source_hash", r.source_hash),
                             ("build_id", r.build_id), ("samples", r.n_samples), ("bit_exact", r.bit_exact),
                             ("mismatches", r.mismatches), ("failures", r.failures),

@@ -85,6 +85,8 @@ def _cell(r: JobResult, base: Path) -> str:
         lines.append(f"<span class=\"small\">{r.bit_exact}/{r.n_samples} bit-exact</span>")
     if r.instructions is not None:
         lines.append(f"<span class=\"small\">{r.instructions:.0f} {escape(r.counter_unit)}/inference</span>")
+    if r.unit:
+        lines.append(f"<span class=\"small\">unit {escape(r.unit)}</span>")
     if r.first_layer:
         lines.append(f"<span class=\"small\">first diverging layer: {escape(r.first_layer)}</span>")
     if r.verdict != PASSED and r.reason:

@@ -4,7 +4,10 @@ Jobs (boards x models x configs) are interleaved across boards and run by
 ``spec.workers`` threads; a board runs at most ``instances`` of its jobs at
 once. Before a board's first job its health check (a known-good tiny model)
 runs; a board that fails it is quarantined for the run and its jobs are NOT
-RUN. After every job the run's state (``state.json``), the JSON and JUnit
+RUN. A board with named units (``units = [...]``: one per physical board,
+each with its device or USB serial number) is checked unit by unit: a failing
+unit is quarantined and its job goes to another unit; only when every unit
+is quarantined are the board's jobs NOT RUN. After every job the run's state (``state.json``), the JSON and JUnit
 summaries and the history row are written, so nothing finished is lost when a
 board, a worker or the farm itself dies. SIGINT / SIGTERM stop the farm: the
 running jobs are ended (their boards reaped), and ``--resume RUN_ID`` later
@@ -18,7 +21,7 @@ import secrets
 import signal
 import subprocess
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from .errors import FarmError
 from .jobs import FAILED, FINAL, NOT_RUN, PASSED, PENDING, Job, JobResult, RunInfo, expand, health_job
 from .junit import write_farm_junit, write_summary_json
 from .regress import Regression, detect
-from .spec import FarmSpec
+from .spec import FarmSpec, Unit
 from .supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -80,12 +83,16 @@ def _order(jobs: list[Job]) -> list[Job]:
 
 
 class _Health:
-    """Per board: unknown until its check ran once, then ok or quarantined (for the whole run)."""
+    """Per board (or named unit, ``board/unit``): unknown until its check ran once, then ok or
+    quarantined (for the whole run)."""
 
     def __init__(self) -> None:
         self._locks: dict[str, threading.Lock] = {}
-        self.verdicts: dict[str, str] = {}      # board -> "" (ok) or the quarantine reason
+        self.verdicts: dict[str, str] = {}      # Job.health_key -> "" (ok) or the quarantine reason
         self._guard = threading.Lock()
+
+    def quarantined(self, key: str) -> bool:
+        return bool(self.verdicts.get(key))
 
     def lock(self, board: str) -> threading.Lock:
         with self._guard:
@@ -173,29 +180,53 @@ class Farm:
         self._save()
         return FarmOutcome(self.info, results, regressions, self.run_dir, interrupted)
 
-    def _job(self, job: Job) -> None:
+    def _job(self, job: Job) -> bool:
+        """Run ``job``; True when it must go back to the queue (its unit was just quarantined
+        and the board has other units)."""
         try:
-            self._job_on_board(job)
+            return self._job_on_board(job)
         except Exception as exc:  # noqa: BLE001 - one job's trouble must not end the farm
             log.exception("%s: the farm failed to run this job", job.id)
             self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
                                    config=job.config.name, verdict=FAILED, stage="farm",
                                    reason=f"{type(exc).__name__}: {exc}"))
+            return False
 
-    def _job_on_board(self, job: Job) -> None:
-        """Runs with one of the board's instances reserved for it (by the dispatcher)."""
+    def units_left(self, board: str) -> list[Unit]:
+        """The named units of ``board`` not quarantined (checked or not yet)."""
+        return [u for u in self.spec.board(board).units if not self.health.quarantined(f"{board}/{u.name}")]
+
+    def board_lost(self, board: str) -> str:
+        """Why every unit of a board with named units is quarantined ("" while one is left)."""
+        units = self.spec.board(board).units
+        if not units or self.units_left(board):
+            return ""
+        return "every unit quarantined: " + "; ".join(
+            f"{u.name}: {self.health.verdicts[f'{board}/{u.name}']}" for u in units)
+
+    def not_run(self, job: Job, reason: str) -> None:
+        self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
+                               config=job.config.name, verdict=NOT_RUN, stage="health", reason=reason))
+
+    def _job_on_board(self, job: Job) -> bool:
+        """Runs with one of the board's instances (or named units) reserved for it (by the dispatcher)."""
         quarantine = self._health_check(job)
         if quarantine is None:      # the farm is stopping: the job stays pending for --resume
-            return
+            return False
+        if quarantine and job.unit is not None and self.units_left(job.board):
+            log.info("%s: unit %s quarantined; the job waits for another unit", job.id, job.unit.name)
+            return True
         if quarantine:
             result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
-                               config=job.config.name, verdict=NOT_RUN, stage="health", reason=quarantine)
+                               config=job.config.name, verdict=NOT_RUN, stage="health",
+                               reason=self.board_lost(job.board) or quarantine)
         else:
             log.info("start %s", job.id)
             work = self.run_dir / "jobs" / job.id
             result = self.supervisor.run(job, self.run_id, work, self._plan_dir(job))
         if result.verdict != PENDING:
             self._record(result)
+        return False
 
     def _plan_dir(self, job: Job) -> Path:
         # shared by runs: run_calibration reuses a plan only when model, data and options match
@@ -223,20 +254,22 @@ class Farm:
         None when the farm stopped before the check could end."""
         if not self.spec.health_enabled:
             return ""
-        with self.health.lock(job.board):
-            if job.board in self.health.verdicts:
-                return self.health.verdicts[job.board]
-            check = health_job(self.spec, job.board)
-            log.info("health check of %s (%s, %d samples)", job.board, check.model.name, check.samples)
-            work = self.run_dir / "health" / job.board
+        key = job.health_key
+        with self.health.lock(key):
+            if key in self.health.verdicts:
+                return self.health.verdicts[key]
+            check = health_job(self.spec, job.board, job.unit)
+            log.info("health check of %s (%s, %d samples)", key, check.model.name, check.samples)
+            work = self.run_dir / "health" / key
             result = self.supervisor.run(check, self.run_id, work, self._plan_dir(check))
             if result.verdict == PENDING:
                 return None
+            what = "board" if job.unit is None else "unit"
             verdict = "" if result.verdict == PASSED else \
-                f"board quarantined: health check failed in stage {result.stage}: {result.reason}"
+                f"{what} quarantined: health check failed in stage {result.stage}: {result.reason}"
             if verdict:
-                log.warning("%s: %s", job.board, verdict)
-            self.health.verdicts[job.board] = verdict
+                log.warning("%s: %s", key, verdict)
+            self.health.verdicts[key] = verdict
             return verdict
 
     def _collect_versions(self) -> None:
@@ -254,12 +287,17 @@ class Farm:
 class _Dispatcher:
     """``workers`` threads; each takes the first pending job whose board has a free instance, so no
     worker waits on a busy board while another board has work. A thread lives until no job is left
-    (the job processes it starts die with it: PR_SET_PDEATHSIG)."""
+    (the job processes it starts die with it: PR_SET_PDEATHSIG).
+
+    A board's free instances are a pool: its named units, or ``instances`` anonymous slots (None).
+    A unit quarantined by its health check does not return to the pool."""
 
     def __init__(self, farm: Farm, jobs: list[Job]) -> None:
         self.farm = farm
         self.pending = list(jobs)
-        self.free = {b.key: b.instances for b in farm.spec.boards}
+        self.free: dict[str, list[Unit | None]] = {
+            b.key: [u for u in b.units if u in farm.units_left(b.key)] if b.units else [None] * b.instances
+            for b in farm.spec.boards}
         self.cond = threading.Condition()
 
     def run(self) -> None:
@@ -272,22 +310,32 @@ class _Dispatcher:
                 thread.join(0.5)    # short waits: the main thread stays free for SIGINT / SIGTERM
 
     def _worker(self) -> None:
-        while (job := self._take()) is not None:
+        while (taken := self._take()) is not None:
+            job, unit = taken
+            requeue = False
             try:
-                self.farm._job(job)
+                requeue = self.farm._job(replace(job, unit=unit))
             finally:
                 with self.cond:
-                    self.free[job.board] += 1
+                    if requeue:
+                        self.pending.insert(0, job)
+                    if unit is None or not self.farm.health.quarantined(f"{job.board}/{unit.name}"):
+                        self.free[job.board].append(unit)
                     self.cond.notify_all()
 
-    def _take(self) -> Job | None:
+    def _take(self) -> tuple[Job, Unit | None] | None:
         with self.cond:
             while self.pending and not self.farm.stop.is_set():
                 for index, job in enumerate(self.pending):
-                    if self.free[job.board] > 0:
-                        self.free[job.board] -= 1
-                        return self.pending.pop(index)
-                self.cond.wait(0.5)
+                    if self.free[job.board]:
+                        return self.pending.pop(index), self.free[job.board].pop(0)
+                    lost = self.farm.board_lost(job.board)
+                    if lost:            # no unit will ever come back: report, do not wait
+                        self.pending.pop(index)
+                        self.farm.not_run(job, lost)
+                        break
+                else:
+                    self.cond.wait(0.5)
             return None
 
 

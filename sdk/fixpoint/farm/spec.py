@@ -31,9 +31,28 @@ DEFAULT_TIMEOUTS = {"calibrate": 900.0, "simulate": 300.0, "generate": 120.0, "b
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One physical unit of a board: how to reach it (the fields of ``fixpoint hil``'s
+    ``--device``/``--serial-number``/``--vid-pid``/``--baud``). ``name`` labels it in logs,
+    results and the history; by default its serial number or device."""
+
+    name: str
+    device: str | None = None
+    serial_number: str | None = None
+    vid_pid: str | None = None
+    baud: int | None = None
+
+    def connection(self) -> dict[str, Any]:
+        """The worker's arguments for :class:`fixpoint.boards.ports.Connection`."""
+        return {"device": self.device, "serial_number": self.serial_number, "vid_pid": self.vid_pid,
+                "baud": self.baud}
+
+
+@dataclass(frozen=True)
 class BoardEntry:
     name: str              # board name or board.toml path, as load_board takes it
-    instances: int = 1     # how many of its jobs may run at once
+    instances: int = 1     # how many of its jobs may run at once (len(units) when units are named)
+    units: tuple[Unit, ...] = ()   # empty: every instance is launched (QEMU) or found by the board file
 
     @property
     def key(self) -> str:
@@ -178,7 +197,28 @@ def _board(path: Path, index: int, entry: dict[str, Any]) -> BoardEntry:
         load_board(name)
     except BoardFileError as exc:
         raise FarmFileError(f"{path}: field 'boards[{index}].name': {exc}") from None
-    return BoardEntry(name, entry.get("instances", 1))
+    if "units" not in entry:
+        return BoardEntry(name, entry.get("instances", 1))
+    if "instances" in entry:
+        raise FarmFileError(f"{path}: field 'boards[{index}].instances': give instances or units, not both "
+                            f"(the instances are the units)")
+    units = tuple(_unit(path, index, i, u) for i, u in enumerate(entry["units"]))
+    names = [u.name for u in units]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise FarmFileError(f"{path}: field 'boards[{index}].units': unit '{dupes[0]}' appears twice "
+                            f"(name the units)")
+    return BoardEntry(name, len(units), units)
+
+
+def _unit(path: Path, board: int, index: int, entry: dict[str, Any]) -> Unit:
+    where = f"boards[{board}].units[{index}]"
+    if not any(k in entry for k in ("device", "serial_number", "vid_pid")):
+        raise FarmFileError(f"{path}: field '{where}': give device, serial_number or vid_pid "
+                            f"(how to reach this unit)")
+    name = entry.get("name") or entry.get("serial_number") or entry.get("device") or f"unit{index}"
+    return Unit(name=name, device=entry.get("device"), serial_number=entry.get("serial_number"),
+                vid_pid=entry.get("vid_pid"), baud=entry.get("baud"))
 
 
 def _model(path: Path, where: str, entry: dict[str, Any], base: Path) -> ModelEntry:

@@ -51,7 +51,8 @@ class Supervisor:
             job.to_worker(str(work), self.timeouts, self.max_drop_pp, str(plan_dir)), indent=1))
         result = JobResult(run_id=run_id, job_id=job.id, board=job.board, model=job.model.name,
                            config=job.config.name, config_json=json.dumps(job.config.as_dict(), sort_keys=True),
-                           source_hash=file_hash(job.model.path), log_path=str(work / "job.log"))
+                           source_hash=file_hash(job.model.path), log_path=str(work / "job.log"),
+                           unit=job.unit.name if job.unit is not None else "")
         start = time.monotonic()
         outcome = self._supervise(spec_path, work)
         result.wall_seconds = time.monotonic() - start

@@ -90,6 +90,7 @@ def perturbed(plan, index: int):
 
 
 def run_job(spec: dict[str, Any], rec: _Recorder) -> dict[str, Any]:
+    from ..boards.ports import Connection
     from ..commands._common import load_plan_data
     from ..hil import HilJob, run_hil, write_json
     from ..sim.executor import set_defaults
@@ -105,7 +106,8 @@ def run_job(spec: dict[str, Any], rec: _Recorder) -> dict[str, Any]:
     job = HilJob(plan=plan, board=spec["board"], x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
                  model_path=Path(spec["model"]), work_dir=work / "hil", max_drop_pp=spec["max_drop_pp"],
                  sim_plan=None if layer is None else perturbed(plan, layer), progress=False,
-                 on_stage=rec.on_stage, on_sample=rec.on_sample)
+                 on_stage=rec.on_stage, on_sample=rec.on_sample,
+                 connection=Connection(**spec["connection"]) if spec.get("connection") else None)
     result = run_hil(job)
     write_json(work / "hil-result.json", result)
     sizes = sorted((work / "hil" / "fw").glob("*.size.json"))
