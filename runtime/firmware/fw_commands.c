@@ -67,10 +67,16 @@ static uint8_t fw_stage[FW_STAGE_BYTES];
 static uint8_t fw_stage[1]; /* never used: fw_staging() is false without FW_STAGE_BYTES */
 #endif
 
-/* The receive interrupt is held during a timed run: bytes the host pipelines
- * behind RUN_NEXT must not add interrupt instructions to the count. */
+/* Unless the counter takes interrupts out of its counts, the receive
+ * interrupt is held during a timed run: bytes the host pipelines behind
+ * RUN_NEXT must not add interrupt instructions to the count. */
 #ifdef FW_UART_RX_IRQ
-#define FW_RX_HOLD(hold) fw_irq_line_hold(FW_UART_RX_IRQ, (hold))
+#define FW_RX_HOLD(hold)                                                                                   \
+    do {                                                                                                   \
+        if (!fw_counter_excludes_isr()) {                                                                  \
+            fw_irq_line_hold(FW_UART_RX_IRQ, (hold));                                                      \
+        }                                                                                                  \
+    } while (0)
 #else
 #define FW_RX_HOLD(hold) ((void)0)
 #endif

@@ -67,5 +67,15 @@ uint64_t fw_counter_now(void);
 /* Raw difference end - start converted to fw_counter_unit() units. */
 uint64_t fw_counter_elapsed(uint64_t start, uint64_t end);
 uint8_t fw_counter_unit(void);
+/* Nonzero when the counter takes interrupt handlers out of its counts
+ * exactly (QEMU's instruction counter): then the receive interrupt may run
+ * during a timed run, and bytes the host pipelines behind RUN_NEXT arrive
+ * while the model computes. Otherwise it is held (fw_irq_line_hold). */
+int fw_counter_excludes_isr(void);
+/* Around the receive interrupt's handler (Cortex-M vector): enter returns
+ * a mark, leave takes the handler's instructions out of the measurement
+ * under way. No-ops for counters that cannot. */
+uint32_t fw_counter_isr_enter(void);
+void fw_counter_isr_leave(uint32_t mark);
 
 #endif /* FW_PLATFORM_H */

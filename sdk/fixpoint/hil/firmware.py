@@ -18,6 +18,16 @@ def stage_bytes(plan: Plan) -> int:
     return sum(plan.tensors[i].nbytes for i in plan.inputs)
 
 
+def rx_ring_bytes(plan: Plan, max_payload: int) -> int:
+    """Receive ring of a double-buffered firmware: room for one whole sample's LOAD_NEXT frames (data
+    plus 14 bytes of framing and offset each), so that on a board whose counter takes interrupts out of
+    its counts the next sample arrives while the model computes (a power of two, at least 256)."""
+    data = stage_bytes(plan)
+    frames = -(-data // (max_payload - 4))
+    need = data + 14 * frames + 64
+    return max(256, 1 << (need - 1).bit_length())
+
+
 def _does_not_fit(exc: BuildError) -> bool:
     text = str(exc)
     return "overflow" in text or "firmware needs" in text
@@ -44,7 +54,8 @@ def build_model_firmware(plan: Plan, board, work_dir: str | Path, *, staging: bo
     if staging:
         try:
             image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw",
-                                   defines={"FW_STAGE_BYTES": f"{stage_bytes(plan)}u"})
+                                   defines={"FW_STAGE_BYTES": f"{stage_bytes(plan)}u",
+                                            "FW_RX_RING_SIZE": f"{rx_ring_bytes(plan, board.serial.max_payload)}u"})
         except BuildError as exc:
             if not _does_not_fit(exc):
                 raise
