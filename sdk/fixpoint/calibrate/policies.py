@@ -229,6 +229,15 @@ def choose_auto(stats: TensorStats, bits: int, scheme: str, **options: Any) -> C
     return picks[int(np.argmin(errors))]   # first minimum: simpler policies win ties
 
 
+def choose_fixed(stats: TensorStats, bits: int, scheme: str, lo: float | None = None, hi: float | None = None,
+                 **_: Any) -> ClipRange:
+    """The range the user gave (``fixed:MIN,MAX``); the statistics are not consulted."""
+    if lo is None or hi is None:
+        raise CalibrationError(f"tensor '{stats.name}': policy 'fixed' but no range given "
+                               f"(--override {stats.name}=fixed:MIN,MAX or --encodings FILE)")
+    return ClipRange(lo, hi, "fixed")
+
+
 PolicyFn = Callable[..., ClipRange]
 
 POLICIES: dict[str, PolicyFn] = {
@@ -238,6 +247,7 @@ POLICIES: dict[str, PolicyFn] = {
     "l1": choose_l1,
     "l2": choose_l2,
     "auto": choose_auto,
+    "fixed": choose_fixed,
 }
 
 
