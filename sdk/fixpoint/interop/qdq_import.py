@@ -38,6 +38,11 @@ QTYPES: dict[int, tuple[int, bool]] = {
 }
 
 
+# Producers after which onnxruntime's QDQ quantizer drops a Relu/Clip when the output's quantized range
+# starts at 0 (the clamp to the range does the Relu's work). The float model gets the Relu back.
+RELU_DROPPED_AFTER = ("Conv", "Gemm", "MatMul", "Add", "ConvTranspose")
+
+
 class QdqError(ModelError):
     """A QDQ model whose quantization Fixpoint cannot take as given."""
 
@@ -272,6 +277,24 @@ class _Stripper:
         for name, p in self.new_params.items():
             graph.initializer.append(numpy_helper.from_array(_dequantize(p), name))
         _drop_unused_initializers(self.model)
+        self._restore_relus()
+
+    def _restore_relus(self) -> None:
+        """A Relu where the given range is [0, max] right after a producer that had one dropped."""
+        graph = self.model.graph
+        producers = {o: n for n in graph.node for o in n.output}
+        added = []
+        for name, g in self.activations.items():
+            node = producers.get(name)
+            qmin = -(1 << (g.bits - 1))
+            if node is None or node.op_type not in RELU_DROPPED_AFTER or g.signed_zero_point() != qmin:
+                continue
+            inner = f"{name}__pre_relu"
+            node.output[list(node.output).index(name)] = inner
+            added.append((node, onnx.helper.make_node("Relu", [inner], [name], name=f"{node.name or name}/relu")))
+        for producer, relu in added:
+            position = list(graph.node).index(producer) + 1
+            graph.node.insert(position, relu)
 
     def _rename_everywhere(self, old: str, new: str) -> None:
         for node in self.model.graph.node:
