@@ -122,16 +122,14 @@ def _check_scale(scale: np.ndarray, tensor: str) -> np.ndarray:
 
 
 def _qtype(node: onnx.NodeProto, consts: _Constants, tensor: str) -> tuple[int, bool]:
-    """(bits, signed) of a Q/DQ pair: the zero point's type, else the stored integers', else uint8 (ONNX)."""
-    for name in (node.input[2] if len(node.input) > 2 else "", node.input[0]):
+    """(bits, signed) of a Q/DQ pair: the stored integers' type, else the zero point's, else uint8 (ONNX)."""
+    for name in (node.input[0], node.input[2] if len(node.input) > 2 else ""):
         if name and name in consts.types and consts.types[name] in QTYPES:
             return QTYPES[consts.types[name]]
     for attr in node.attribute:
         if attr.name == "output_dtype" and attr.i in QTYPES:
             return QTYPES[attr.i]
-    if node.op_type == "DequantizeLinear" and node.input[0] not in consts.types:
-        return 8, False
-    return 8, False
+    return 8, False   # ONNX's default: uint8
 
 
 def _zero_point(node: onnx.NodeProto, consts: _Constants, bits: int, signed: bool, tensor: str) -> np.ndarray:

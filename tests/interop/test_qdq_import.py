@@ -1,0 +1,77 @@
+"""QDQ in: models quantized by onnxruntime's quantize_static keep their scales, zero points and integer
+weights in the plan, agree with onnxruntime's run of the same QDQ model and run bit-exactly on boards."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from fixpoint.hil import HilJob, run_hil
+
+from qdq_models import against_ort_qdq, eval_set
+
+CASES = [("mlp", False, "MinMax"), ("cnn_bn_res", True, "MinMax"), ("dwsep", True, "Entropy"),
+         ("kws", False, "Entropy")]
+
+
+@pytest.mark.parametrize("model,per_channel,method", CASES)
+def test_qdq_plan_agrees_with_onnxruntime(qdq_plan_for, model, per_channel, method):
+    qdq, outputs = qdq_plan_for(model, per_channel, method)
+    x, labels = eval_set(model)
+    result = against_ort_qdq(qdq, outputs, x, labels)
+    out = result.outputs[0]
+    assert out.agreement >= 0.99, (model, out.agreement)
+    assert abs(out.int_top1 - out.float_top1) <= 0.01
+    assert result.per_layer and min(e.sqnr_db for e in result.per_layer) > 20.0, \
+        [(e.name, e.sqnr_db) for e in result.per_layer]
+
+
+def _initializers(path) -> dict[str, np.ndarray]:
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+
+def test_given_integers_and_scales_are_kept(qdq_plan_for):
+    qdq, outputs = qdq_plan_for("mlp", True, "MinMax")
+    inits = _initializers(qdq)
+    model = onnx.load(str(qdq))
+    weighted = [layer for layer in outputs.plan.layers if "weights" in layer.arrays]
+    assert len(weighted) == 3
+    lowering = outputs.plan.meta["lowering"]["layers"]
+    for layer in weighted:
+        assert "given_weights" in lowering[layer.name]["refinements"], layer.name
+        gemm = next(n for n in model.graph.node if n.name == layer.name)
+        deq = {n.output[0]: n for n in model.graph.node if n.op_type == "DequantizeLinear"}
+        w_int = inits[deq[gemm.input[1]].input[0]]
+        b_int = inits[deq[gemm.input[2]].input[0]]
+        np.testing.assert_array_equal(layer.arrays["weights"], w_int)   # Gemm transB=1: [out, in] as stored
+        np.testing.assert_array_equal(layer.arrays["bias"], b_int)
+    q_nodes = [n for n in model.graph.node if n.op_type == "QuantizeLinear"]
+    by_name = {t.name: t for t in outputs.plan.tensors}
+    for q in q_nodes:
+        name = q.input[0] if q.input[0] in by_name else None
+        if name is None:
+            continue
+        assert by_name[name].scale == pytest.approx(float(inits[q.input[1]]), rel=1e-7)
+        assert by_name[name].zero_point == int(inits[q.input[2]]) - 128   # uint8 -> int8, same reals
+
+
+def test_ctable_records_given_and_refined_scales(qdq_plan_for):
+    _, outputs = qdq_plan_for("cnn_bn_res", True, "MinMax")
+    entries = {t["name"]: t for t in outputs.ctable["tensors"]}
+    given = [t for t in entries.values() if "given" in t]
+    assert given and all(t["policy"] == "fixed" for t in given if t["rule"] == "calibrated")
+    assert all(t["given"]["scale_error"] == 0.0 for t in given if t["rule"] == "calibrated")
+    # the average pool keeps its input's scale (no requantization in the kernel): recorded, not hidden
+    gap = entries["/gap/GlobalAveragePool_output_0"]
+    assert gap["rule"].startswith("same_as_input:") and gap["given"]["scale_error"] > 0
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386"])
+def test_qdq_plan_bit_exact_on_board(qdq_plan_for, board, tmp_path):
+    qdq, outputs = qdq_plan_for("cnn_bn_res", True, "MinMax")
+    x, labels = eval_set("cnn_bn_res", 64)
+    result = run_hil(HilJob(plan=outputs.plan, board=board, x=x, labels=labels,
+                            model_path=outputs.out_dir / "float_model.onnx", work_dir=tmp_path, progress=False))
+    assert not result.mismatches, result.summary()
+    assert result.bit_exact == len(x)
