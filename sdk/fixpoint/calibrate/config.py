@@ -17,7 +17,7 @@ from typing import Any
 
 from fixpoint.calibrate.data import DEFAULT_MAX_SAMPLES
 from fixpoint.calibrate.errors import CalibrationError
-from fixpoint.calibrate.policies import DEFAULT_PERCENTILE, POLICIES
+from fixpoint.calibrate.policies import DEFAULT_PERCENTILE, FIXED, POLICIES
 from fixpoint.ir import Graph
 from fixpoint.quant import SCHEMES
 
@@ -76,10 +76,11 @@ def parse_policy(spec: str, percentile: float, where: str) -> tuple[str, dict[st
     """'percentile:99.9' -> ('percentile', {'percentile': 99.9})."""
     name, _, arg = str(spec).partition(":")
     name = name.strip()
-    if name not in POLICIES:
-        raise CalibrationError(f"{where}: unknown range policy '{name}' (choose from {', '.join(POLICIES)})")
+    if name not in POLICIES and name != FIXED:
+        raise CalibrationError(f"{where}: unknown range policy '{name}' "
+                               f"(choose from {', '.join(POLICIES)}, {FIXED}:MIN,MAX)")
     options: dict[str, Any] = {"percentile": percentile}
-    if name == "fixed":   # without a range: every tensor needs an override or a pinned entry
+    if name == FIXED:   # without a range: every tensor needs an override or a pinned entry
         return name, (_fixed_range(spec, arg, where) if arg else {})
     if arg:
         if name != "percentile":

@@ -247,12 +247,15 @@ POLICIES: dict[str, PolicyFn] = {
     "l1": choose_l1,
     "l2": choose_l2,
     "auto": choose_auto,
-    "fixed": choose_fixed,
 }
+# not in POLICIES (which all read the statistics): the range comes from the user or an imported model
+FIXED = "fixed"
 
 
 def choose_range(policy: str, stats: TensorStats, bits: int, scheme: str, **options: Any) -> ClipRange:
-    """Look ``policy`` up in :data:`POLICIES` and apply it."""
+    """Look ``policy`` up in :data:`POLICIES` (or ``fixed``) and apply it."""
+    if policy == FIXED:
+        return choose_fixed(stats, bits, scheme, **options)
     try:
         fn = POLICIES[policy]
     except KeyError:
