@@ -75,3 +75,21 @@ def test_qdq_plan_bit_exact_on_board(qdq_plan_for, board, tmp_path):
                             model_path=outputs.out_dir / "float_model.onnx", work_dir=tmp_path, progress=False))
     assert not result.mismatches, result.summary()
     assert result.bit_exact == len(x)
+
+
+def test_pytorch_qat_export_imports_and_agrees(tmp_path):
+    import warnings
+
+    from qat_models import export_mlp_qat
+    from qdq_models import EXAMPLES, plan_of
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # torch.ao's deprecation notices
+        qdq = export_mlp_qat(tmp_path / "mlp_qat.onnx")
+    outputs = plan_of(qdq, EXAMPLES / "mlp" / "calib.npz", tmp_path / "plan")
+    lowering = outputs.plan.meta["lowering"]["layers"]
+    assert all("given_weights" in lowering[layer.name]["refinements"]
+               for layer in outputs.plan.layers if "weights" in layer.arrays)
+    x, labels = eval_set("mlp")
+    out = against_ort_qdq(qdq, outputs, x, labels).outputs[0]
+    assert out.agreement >= 0.99, out.agreement
