@@ -45,6 +45,7 @@ class CalibrationJob:
     model_name: str = ""                  # default: derived from the model path
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
     given: dict = field(default_factory=dict)   # QDQ model: tensor -> given quantization (CTable "given")
+    encodings: Path | None = None         # AIMET encodings / CTable pinning ranges and parameters (interop)
 
 
 def default_model_name(model_path: Path) -> str:
@@ -100,6 +101,8 @@ def cache_key(job: CalibrationJob) -> str:
     digest = hashlib.sha256(f"fixpoint {__version__}".encode())
     _file_digest(job.model_path, digest)
     _file_digest(job.data_path, digest)
+    if job.encodings is not None:
+        _file_digest(Path(job.encodings), digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
                "search": None if job.search is None else asdict(job.search)}
@@ -150,12 +153,11 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
 
 def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
     """The model the stages read: a QDQ model's float graph (its quantization kept as given), else the model."""
-    from .interop.given_job import apply_qdq, load_if_qdq
+    from .interop.given_job import apply_encodings, apply_qdq, load_if_qdq
 
     imported = load_if_qdq(job.model_path)
-    if imported is None:
-        return job.model_path
-    return apply_qdq(job, imported, out_dir)
+    path = job.model_path if imported is None else apply_qdq(job, imported, out_dir)
+    return path if job.encodings is None else apply_encodings(job, path, out_dir)
 
 
 def _fit_calibration_to_profile(job: CalibrationJob) -> None:

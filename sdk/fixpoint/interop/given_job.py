@@ -60,6 +60,31 @@ def pinned_entry(g: GivenActivation, bits: int, shift_only: bool) -> tuple[list[
     return [scale, zp], abs(scale - g.scale) / g.scale
 
 
+def apply_encodings(job, model_path: Path, out_dir: Path) -> Path:
+    """Pin the encodings file's activations, quantize its parameters as it says; the float model's path.
+
+    The parameters in the float model are replaced by their dequantized integers (what the tool that
+    wrote the encodings simulates), so lowering finds the given integers in them.
+    """
+    from onnx import numpy_helper
+
+    from fixpoint.interop.encodings import given_from_encodings, read_encodings
+    from fixpoint.interop.qdq_import import _dequantize
+
+    model = onnx.load(str(model_path))
+    activations, params = given_from_encodings(read_encodings(job.encodings), model, job.encodings,
+                                               str(job.model_path))
+    for tensor in model.graph.initializer:
+        if tensor.name in params:
+            tensor.CopyFrom(numpy_helper.from_array(_dequantize(params[tensor.name]), tensor.name))
+    by_node: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            if name in params:
+                by_node.setdefault(node.name or node.output[0], []).append(params[name])
+    return apply_qdq(job, QdqImport(model, activations, by_node), out_dir)
+
+
 def apply_qdq(job, imported: QdqImport, out_dir: Path) -> Path:
     """Write the float model, pin the given activations, hand the integers to lowering; the float path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,10 +99,10 @@ def apply_qdq(job, imported: QdqImport, out_dir: Path) -> Path:
     for name, g in imported.activations.items():
         pinned[name], errors[name] = pinned_entry(g, bits, shift_only)
     job.calibration.pinned = {**pinned, **job.calibration.pinned}
-    job.lowering.given_params = imported.params
-    job.given = {name: {"scale": g.scale, "zero_point": g.zero_point,
+    job.lowering.given_params = {**job.lowering.given_params, **imported.params}
+    job.given = {**job.given, **{name: {"scale": g.scale, "zero_point": g.zero_point,
                         "type": f"{'int' if g.signed else 'uint'}{g.bits}", "scale_error": errors[name]}
-                 for name, g in imported.activations.items()}
+                 for name, g in imported.activations.items()}}
     for g in imported.activations.values():
         if g.bits == 4:
             imported.notes.append(f"tensor '{g.name}': 4-bit activation runs on 8 bits (same scale; values "

@@ -172,6 +172,9 @@ def _param(name: str, q: np.ndarray, scale: np.ndarray, zp: np.ndarray, axis: in
     if scale.size > 1 and (ndim == 0 or q.shape[axis % ndim] != scale.size):
         raise QdqError(f"tensor '{name}': {scale.size} per-channel scales do not match axis {axis} of "
                        f"shape {list(q.shape)}")
+    half = 1 << (bits - 1)
+    if not signed and np.all(zp == half):   # unsigned and centred (AIMET symmetric): the signed type, zp 0
+        return GivenParam(name, q.astype(np.int64) - half, scale, np.zeros_like(zp), axis % max(ndim, 1), bits, True)
     return GivenParam(name, q.astype(np.int64), scale, zp, axis % max(ndim, 1), bits, signed)
 
 

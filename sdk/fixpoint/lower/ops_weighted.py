@@ -83,6 +83,7 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
 
     report = ctx.layer_report(node)
     report.weight_bits, report.weight_sqnr_db = qw.bits, _sqnr_db(w, qw)
+    report.weight_scale = [float(v) for v in np.asarray(qw.scale).reshape(-1)]
     report.bias_saturated = saturated
     if saturated:
         report.notes.append(f"{saturated} bias value(s) saturated")
