@@ -326,6 +326,22 @@ def _drop_unused_initializers(model: onnx.ModelProto) -> None:
     model.graph.node.extend(alive)
 
 
+def _use_exact_scales(result: QdqImport, model: onnx.ModelProto) -> None:
+    """Scales a Fixpoint export kept in float64 (metadata), where they round to the file's float32 scales."""
+    from fixpoint.interop.export import exact_scales
+
+    exact = exact_scales(model)
+    for name, g in result.activations.items():
+        value = exact.get(name)
+        if isinstance(value, float) and np.float32(value) == np.float32(g.scale):
+            g.scale = value
+    for params in result.params.values():
+        for p in params:
+            value = np.asarray(exact.get(p.name, []), np.float64).reshape(-1)
+            if value.size == p.scale.size and np.array_equal(value.astype(np.float32), p.scale.astype(np.float32)):
+                p.scale = value
+
+
 def strip_qdq(model: onnx.ModelProto, path: str = "model") -> QdqImport:
     """The float model of a QDQ ``model`` and every quantization it gives (a copy; ``model`` is kept)."""
     refuse_qoperator(model, path)
@@ -335,6 +351,7 @@ def strip_qdq(model: onnx.ModelProto, path: str = "model") -> QdqImport:
         result = _Stripper(copy).run()
     except QdqError as exc:
         raise exc.located(path) from None
+    _use_exact_scales(result, model)
     left = sorted({n.op_type for n in result.model.graph.node if n.op_type in QDQ_OPS})
     if left:
         raise QdqError(f"{path}: {', '.join(left)} left after removing the QDQ pairs (unsupported pattern)")
