@@ -93,3 +93,25 @@ def test_pytorch_qat_export_imports_and_agrees(tmp_path):
     x, labels = eval_set("mlp")
     out = against_ort_qdq(qdq, outputs, x, labels).outputs[0]
     assert out.agreement >= 0.99, out.agreement
+
+
+def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path, capsys):
+    import json
+
+    from fixpoint.cli import main
+
+    from qdq_models import EXAMPLES
+
+    qdq, outputs = qdq_plan_for("mlp", False, "MinMax")
+    report = tmp_path / "fidelity.json"
+    code = main(["-q", "eval", str(qdq), "--plan", str(outputs.plan_path), "--data",
+                 str(EXAMPLES / "mlp" / "eval.npz"), "--json", str(report)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "float" in text and "ORT-QDQ" in text and "SQNR plan vs ORT-QDQ dB" in text
+    data = json.loads(report.read_text())
+    plain, ort_qdq = data["float"]["outputs"][0], data["onnxruntime_qdq"]["outputs"][0]
+    assert plain["int_top1"] == ort_qdq["int_top1"]          # the same plan in both columns
+    assert ort_qdq["agreement"] >= 0.99
+    assert len(data["onnxruntime_qdq"]["per_layer"]) == 3
+    assert all(e["sqnr_db"] > 30 for e in data["onnxruntime_qdq"]["per_layer"])
