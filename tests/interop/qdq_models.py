@@ -69,3 +69,33 @@ def against_ort_qdq(qdq_path: Path, outputs, x: np.ndarray, labels: np.ndarray):
     onnx.save(qdq_reference_model(onnx.load(str(qdq_path))), str(ref))
     graph = load_graph(outputs.out_dir / "float_model.onnx")
     return evaluate(ref, graph, outputs.plan, x, labels, progress=False)
+
+
+def make_qdq_typed(out: Path, kind: str) -> Path:
+    """The mlp as int16 symmetric activations ("a16") or int4 weights ("w4", opset 21) by quantize_static."""
+    from onnx import version_converter
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    out.mkdir(parents=True, exist_ok=True)
+    with np.load(EXAMPLES / "mlp" / "calib.npz") as data:
+        samples = data["input"][:ORT_CALIB_SAMPLES]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(samples)
+
+        def get_next(self):
+            x = next(self.items, None)
+            return None if x is None else {"input": x[None]}
+
+    src, path = EXAMPLES / "mlp" / "model.onnx", out / f"mlp_{kind}.onnx"
+    if kind == "a16":
+        quantize_static(str(src), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt16, weight_type=QuantType.QInt8,
+                        extra_options={"ActivationSymmetric": True})
+    else:
+        opset21 = out / "mlp_opset21.onnx"
+        onnx.save(version_converter.convert_version(onnx.load(str(src)), 21), str(opset21))
+        quantize_static(str(opset21), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt4)
+    return path

@@ -115,3 +115,19 @@ def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path
     assert ort_qdq["agreement"] >= 0.99
     assert len(data["onnxruntime_qdq"]["per_layer"]) == 3
     assert all(e["sqnr_db"] > 30 for e in data["onnxruntime_qdq"]["per_layer"])
+
+
+@pytest.mark.parametrize("kind,dtype", [("a16", "int16"), ("w4", "int8")])
+def test_int16_activations_and_int4_weights(tmp_path, kind, dtype):
+    from qdq_models import EXAMPLES, make_qdq_typed, plan_of
+
+    qdq = make_qdq_typed(tmp_path, kind)
+    outputs = plan_of(qdq, EXAMPLES / "mlp" / "calib.npz", tmp_path / "plan")
+    assert {t.dtype for t in outputs.plan.tensors} == {dtype}
+    lowering = outputs.plan.meta["lowering"]["layers"]
+    given = [lowering[layer.name]["refinements"].get("given_weights") for layer in outputs.plan.layers]
+    assert all(g is not None and g["bits"] == (4 if kind == "w4" else 8) for g in given), given
+    if kind == "w4":
+        assert all(np.abs(layer.arrays["weights"]).max() <= 8 for layer in outputs.plan.layers)
+    x, labels = eval_set("mlp")
+    assert against_ort_qdq(qdq, outputs, x, labels).outputs[0].agreement >= 0.99
