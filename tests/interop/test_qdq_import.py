@@ -2,6 +2,10 @@
 weights in the plan, agree with onnxruntime's run of the same QDQ model and run bit-exactly on boards."""
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -10,6 +14,9 @@ from onnx import numpy_helper
 from fixpoint.hil import HilJob, run_hil
 
 from qdq_models import against_ort_qdq, eval_set
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
+from hil_examples import selected_boards  # noqa: E402
 
 CASES = [("mlp", False, "MinMax"), ("cnn_bn_res", True, "MinMax"), ("dwsep", True, "Entropy"),
          ("kws", False, "Entropy")]
@@ -67,10 +74,18 @@ def test_ctable_records_given_and_refined_scales(qdq_plan_for):
     assert gap["rule"].startswith("same_as_input:") and gap["given"]["scale_error"] > 0
 
 
-@pytest.mark.parametrize("board", ["host", "mps2-an386"])
-def test_qdq_plan_bit_exact_on_board(qdq_plan_for, board, tmp_path):
-    qdq, outputs = qdq_plan_for("cnn_bn_res", True, "MinMax")
-    x, labels = eval_set("cnn_bn_res", 64)
+def _board_cases() -> list[tuple[str, bool, str, str]]:
+    """`make test`: cnn_bn_res on the host and mps2-an386; `make test-all` (FIXPOINT_TEST_BOARDS=all):
+    every case on every emulated board, with the whole eval set."""
+    if os.environ.get("FIXPOINT_TEST_BOARDS") == "all":
+        return [(*case, board) for case in CASES for board in selected_boards()]
+    return [("cnn_bn_res", True, "MinMax", board) for board in ("host", "mps2-an386")]
+
+
+@pytest.mark.parametrize("model,per_channel,method,board", _board_cases())
+def test_qdq_plan_bit_exact_on_board(qdq_plan_for, model, per_channel, method, board, tmp_path):
+    qdq, outputs = qdq_plan_for(model, per_channel, method, board)
+    x, labels = eval_set(model, None if os.environ.get("FIXPOINT_ZOO_SAMPLES") == "all" else 64)
     result = run_hil(HilJob(plan=outputs.plan, board=board, x=x, labels=labels,
                             model_path=outputs.out_dir / "float_model.onnx", work_dir=tmp_path, progress=False))
     assert not result.mismatches, result.summary()
