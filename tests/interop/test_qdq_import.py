@@ -146,3 +146,29 @@ def test_int16_activations_and_int4_weights(tmp_path, kind, dtype):
         assert all(np.abs(layer.arrays["weights"]).max() <= 8 for layer in outputs.plan.layers)
     x, labels = eval_set("mlp")
     assert against_ort_qdq(qdq, outputs, x, labels).outputs[0].agreement >= 0.99
+
+
+def test_shift_only_board_refines_given_scales_to_powers_of_two(qdq_plan_for, tmp_path):
+    from dataclasses import replace
+
+    from fixpoint.boards import load_board
+    from fixpoint.calibrate import CalibrationConfig
+    from fixpoint.lower import LowerOptions
+    from fixpoint.pipeline import CalibrationJob, run_calibration
+
+    from qdq_models import EXAMPLES
+
+    qdq, _ = qdq_plan_for("mlp", False, "MinMax")
+    profile = replace(load_board("host").requant_profile(), rounding="shift_only")
+    job = CalibrationJob(model_path=qdq, data_path=EXAMPLES / "mlp" / "calib.npz", profile=profile,
+                         calibration=CalibrationConfig(progress=False), lowering=LowerOptions())
+    outputs = run_calibration(job, tmp_path / "plan")
+    given = [t for t in outputs.ctable["tensors"] if "given" in t]
+    assert given
+    for t in given:
+        assert np.log2(t["scale"]) == np.round(np.log2(t["scale"])), t
+        assert 0 < t["given"]["scale_error"] <= np.sqrt(2) - 1 + 1e-12, t
+    notes = [n for layer in outputs.ctable["layers"] for n in layer["notes"]]
+    assert any("not powers of two" in n for n in notes)
+    x, labels = eval_set("mlp", 300)
+    assert against_ort_qdq(qdq, outputs, x, labels).outputs[0].agreement >= 0.9

@@ -15,7 +15,7 @@ from pathlib import Path
 import onnx
 
 from fixpoint.fileio import atomic_write_bytes
-from fixpoint.interop.qdq_import import GivenActivation, QdqError, QdqImport, is_qdq, strip_qdq
+from fixpoint.interop.qdq_import import GivenActivation, QdqError, QdqImport, is_qdq, refuse_qoperator, strip_qdq
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,6 @@ def load_if_qdq(model_path: Path) -> QdqImport | None:
         model = onnx.load(str(model_path), load_external_data=False)
     except Exception:   # noqa: BLE001 - the front end reports unreadable files with its own message
         return None
-    from fixpoint.interop.qdq_import import refuse_qoperator
-
     refuse_qoperator(model, str(model_path))
     if not is_qdq(model):
         return None
@@ -105,6 +103,6 @@ def apply_qdq(job, imported: QdqImport, out_dir: Path) -> Path:
                  for name, g in imported.activations.items()}}
     for g in imported.activations.values():
         if g.bits == 4:
-            imported.notes.append(f"tensor '{g.name}': 4-bit activation runs on 8 bits (same scale; values "
-                                  f"beyond the 4-bit range are not clipped)")
+            log.warning("tensor '%s': 4-bit activation runs on 8 bits (same scale; values beyond the 4-bit "
+                        "range are not clipped)", g.name)
     return float_path

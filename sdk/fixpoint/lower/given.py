@@ -43,12 +43,16 @@ def _expand(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
 
 
 def given_weights(ctx: LowerContext, node: Node, w: np.ndarray, axis: int, bits: int,
-                  per_channel: bool) -> QuantizedWeights | None:
+                  per_channel: bool, scheme: str = "symmetric") -> QuantizedWeights | None:
     """The model's own integer weights in the runtime layout, or None (then quantize as usual)."""
     channels = w.shape[axis]
     for p in _given(ctx, node):
         if p.values.size != w.size or p.scale.size not in (1, channels) or p.bits == 32:
             continue
+        if scheme != "symmetric":
+            _note(ctx, node, f"given weight scales of '{p.name}' are not powers of two and the board shifts only; "
+                             f"quantized again ({scheme})")
+            return None
         if np.any(p.zero_point != 0):
             _note(ctx, node, f"given weights '{p.name}' have a zero point; the kernels take symmetric weights, "
                              "so they were quantized again")

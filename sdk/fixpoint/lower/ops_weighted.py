@@ -68,8 +68,7 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
         raise ModelError(f"layer '{node.name}': bias shape {list(b.shape)} does not match "
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
-    qw = given_weights(ctx, node, w, axis, weight_bits(datapath), per_channel) \
-        if weight_scheme(ctx) == "symmetric" else None
+    qw = given_weights(ctx, node, w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
     if qw is None:
         qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
         qw, b = refine_layer(ctx, node, w, b, qw)
