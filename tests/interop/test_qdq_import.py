@@ -18,8 +18,9 @@ from qdq_models import against_ort_qdq, eval_set
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
 from hil_examples import selected_boards  # noqa: E402
 
+ALL = os.environ.get("FIXPOINT_TEST_BOARDS") == "all"     # `make test-all`
 CASES = [("mlp", False, "MinMax"), ("cnn_bn_res", True, "MinMax"), ("dwsep", True, "Entropy"),
-         ("kws", False, "Entropy")]
+         ("kws", False, "MinMax")] + ([("kws", False, "Entropy"), ("cnn_bn_res", False, "Entropy")] if ALL else [])
 
 
 @pytest.mark.parametrize("model,per_channel,method", CASES)
@@ -77,7 +78,7 @@ def test_ctable_records_given_and_refined_scales(qdq_plan_for):
 def _board_cases() -> list[tuple[str, bool, str, str]]:
     """`make test`: cnn_bn_res on the host and mps2-an386; `make test-all` (FIXPOINT_TEST_BOARDS=all):
     every case on every emulated board, with the whole eval set."""
-    if os.environ.get("FIXPOINT_TEST_BOARDS") == "all":
+    if ALL:
         return [(*case, board) for case in CASES for board in selected_boards()]
     return [("cnn_bn_res", True, "MinMax", board) for board in ("host", "mps2-an386")]
 
