@@ -59,7 +59,18 @@ def plan_of(model_path: Path, data_path: Path, out: Path, board: str = "host"):
 
 
 def qdq_plan(out: Path, model: str, per_channel: bool, method: str, board: str = "host"):
-    path = make_qdq(model, out, per_channel, method)
+    """``method`` "QAT": the PyTorch QAT export of the mlp (qat_models), else quantize_static's calibration."""
+    if method == "QAT":
+        import warnings
+
+        from qat_models import export_mlp_qat
+
+        out.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # torch.ao's deprecation notices
+            path = export_mlp_qat(out / "mlp_qat.onnx")
+    else:
+        path = make_qdq(model, out, per_channel, method)
     return path, plan_of(path, EXAMPLES / model / "calib.npz", out / "plan", board)
 
 

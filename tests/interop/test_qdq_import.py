@@ -79,14 +79,15 @@ def _board_cases() -> list[tuple[str, bool, str, str]]:
     """`make test`: cnn_bn_res on the host and mps2-an386; `make test-all` (FIXPOINT_TEST_BOARDS=all):
     every case on every emulated board, with the whole eval set."""
     if ALL:
-        return [(*case, board) for case in CASES for board in selected_boards()]
+        return [(*case, board) for case in CASES for board in selected_boards()] + \
+            [("mlp", True, "QAT", board) for board in ("host", "mps2-an386")]
     return [("cnn_bn_res", True, "MinMax", board) for board in ("host", "mps2-an386")]
 
 
 @pytest.mark.parametrize("model,per_channel,method,board", _board_cases())
 def test_qdq_plan_bit_exact_on_board(qdq_plan_for, model, per_channel, method, board, tmp_path):
     qdq, outputs = qdq_plan_for(model, per_channel, method, board)
-    x, labels = eval_set(model, None if os.environ.get("FIXPOINT_ZOO_SAMPLES") == "all" else 64)
+    x, labels = eval_set(model, None if ALL else 64)
     result = run_hil(HilJob(plan=outputs.plan, board=board, x=x, labels=labels,
                             model_path=outputs.out_dir / "float_model.onnx", work_dir=tmp_path, progress=False))
     assert not result.mismatches, result.summary()
@@ -173,3 +174,4 @@ def test_shift_only_board_refines_given_scales_to_powers_of_two(qdq_plan_for, tm
     assert any("not powers of two" in n for n in notes)
     x, labels = eval_set("mlp", 300)
     assert against_ort_qdq(qdq, outputs, x, labels).outputs[0].agreement >= 0.9
+
