@@ -21,7 +21,8 @@ from .plan import Plan, PlanTensor
 from .quant import TensorQuant
 
 CTABLE_FORMAT = "fixpoint-ctable"
-CTABLE_VERSION = 1
+CTABLE_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # 2 added the optional per-tensor "given" (QDQ / encodings import)
 QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 REGISTER_ARRAYS = ("multiplier", "shift")
 
@@ -68,6 +69,15 @@ def tensor_entry(plan: Plan, index: int, quant: dict[str, TensorQuant], rules: d
         "observed": [float(own.observed_min), float(own.observed_max)] if own is not None else None,
         "source_layout": t.source_layout,
     }
+
+
+def _with_given(entry: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Add what an imported model gave for this tensor and how far the plan's scale is from it."""
+    if entry["name"] in given:
+        g = dict(given[entry["name"]])
+        g["scale_error"] = abs(entry["scale"] - g["scale"]) / g["scale"]
+        entry["given"] = g
+    return entry
 
 
 def _registers(layer) -> dict[str, Any]:
@@ -117,7 +127,8 @@ def build_ctable(plan: Plan, quant: dict[str, TensorQuant], lower_report: LowerR
         "options": dict(lower_report.options),
         "inputs": [plan.tensors[i].name for i in plan.inputs],
         "outputs": [plan.tensors[i].name for i in plan.outputs],
-        "tensors": [tensor_entry(plan, i, quant, rules) for i in range(len(plan.tensors))],
+        "tensors": [_with_given(tensor_entry(plan, i, quant, rules), plan.meta.get("given", {}))
+                    for i in range(len(plan.tensors))],
         "layers": [layer_entry(plan, i, lower_report) for i in range(len(plan.layers))],
     }
 
@@ -139,6 +150,6 @@ def read_ctable(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelError(f"{path}: unreadable CTable ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or data.get("format") != CTABLE_FORMAT:
         raise ModelError(f"{path}: not a Fixpoint CTable (format field missing)")
-    if data.get("version") != CTABLE_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise ModelError(f"{path}: CTable version {data.get('version')} is not supported (expected {CTABLE_VERSION})")
     return data

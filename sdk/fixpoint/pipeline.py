@@ -44,6 +44,8 @@ class CalibrationJob:
     board_name: str = ""
     model_name: str = ""                  # default: derived from the model path
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
+    given: dict = field(default_factory=dict)   # QDQ model: tensor -> given quantization (CTable "given")
+    encodings: Path | None = None         # AIMET encodings / CTable pinning ranges and parameters (interop)
 
 
 def default_model_name(model_path: Path) -> str:
@@ -99,6 +101,8 @@ def cache_key(job: CalibrationJob) -> str:
     digest = hashlib.sha256(f"fixpoint {__version__}".encode())
     _file_digest(job.model_path, digest)
     _file_digest(job.data_path, digest)
+    if job.encodings is not None:
+        _file_digest(Path(job.encodings), digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
                "search": None if job.search is None else asdict(job.search)}
@@ -113,15 +117,16 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     """Calibrate and lower ``job`` into ``out_dir`` (plan, CTable, statistics)."""
     out_dir = Path(out_dir)
     _fit_calibration_to_profile(job)
+    model_path = _float_model(job, out_dir)
     key = cache_key(job)
-    graph = load_graph(job.model_path)
+    graph = load_graph(model_path)
     graph.name = job.model_name or default_model_name(job.model_path)
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
                                   read_ctable(out_dir / CTABLE_FILE), reused=True)
     data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
-    calib = calibrate(job.model_path, graph, data, job.calibration)
+    calib = calibrate(model_path, graph, data, job.calibration)
     searched = None
     if job.search is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
@@ -132,6 +137,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     plan.meta.setdefault("board", job.board_name)
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
+    if job.given:
+        plan.meta["given"] = job.given
     ctable = build_ctable(plan, calib.quant, report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
@@ -142,6 +149,15 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)
     return CalibrationOutputs(out_dir, plan, graph, ctable)
+
+
+def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
+    """The model the stages read: a QDQ model's float graph (its quantization kept as given), else the model."""
+    from .interop.given_job import apply_encodings, apply_qdq, load_if_qdq
+
+    imported = load_if_qdq(job.model_path)
+    path = job.model_path if imported is None else apply_qdq(job, imported, out_dir)
+    return path if job.encodings is None else apply_encodings(job, path, out_dir)
 
 
 def _fit_calibration_to_profile(job: CalibrationJob) -> None:

@@ -154,6 +154,7 @@ def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfi
         pinned = {n for n in names if specs[n] != default}
     if any(calib.stats[n].hist is None for n in names):
         raise ModelError("range search needs histograms (statistics were collected as min/max only)")
+    pinned |= set(config.pinned)   # given by a QDQ model or an encodings file: kept as given
     return [n for n in names if n not in pinned]
 
 

@@ -7,7 +7,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from fixpoint.ctable import build_ctable, read_ctable, write_ctable
+from fixpoint.ctable import CTABLE_VERSION, build_ctable, read_ctable, write_ctable
 from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions, lower_with_report
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
@@ -49,7 +49,7 @@ def test_ctable_validates_against_the_schema(lowered):
     plan, report, quant = lowered
     ctable = build_ctable(plan, quant, report)
     jsonschema.validate(ctable, SCHEMA)
-    assert ctable["format"] == "fixpoint-ctable" and ctable["version"] == 1
+    assert ctable["format"] == "fixpoint-ctable" and ctable["version"] == CTABLE_VERSION
     assert ctable["model_hash"] == plan.model_hash
 
 

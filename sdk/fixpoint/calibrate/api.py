@@ -66,10 +66,11 @@ def calibrate(model_path: str | os.PathLike, graph: Graph | None, data: Calibrat
     specs = resolve_policies(names, graph, config)
     stats = collect_statistics(model_path, names, data, batch_size=config.batch_size,
                                progress=config.progress)
-    quant = {name: tensor_quant(stats[name], *specs[name], config) for name in names}
+    quant = {name: (pinned_quant(stats[name], config) if name in config.pinned
+                    else tensor_quant(stats[name], *specs[name], config)) for name in names}
     _log_summary(quant)
     return CalibrationResult(quant=quant, stats=stats,
-                             requested={n: specs[n][0] for n in names},
+                             requested={n: "fixed" if n in config.pinned else specs[n][0] for n in names},
                              config=asdict(config), model_path=str(model_path),
                              num_samples=len(data))
 
@@ -80,6 +81,16 @@ def tensor_quant(stats: TensorStats, policy: str, options: dict, config: Calibra
     choice = choose_range(policy, stats, config.bits, scheme, **options)
     return quant_from_range(stats.name, choice.lo, choice.hi, config.bits, scheme, choice.policy,
                             (stats.min, stats.max))
+
+
+def pinned_quant(stats: TensorStats, config: CalibrationConfig) -> TensorQuant:
+    """The given (scale, zero point) of a pinned tensor, kept exactly; its range is what they represent."""
+    scale, zero_point = float(config.pinned[stats.name][0]), int(config.pinned[stats.name][1])
+    qmin, qmax = -(1 << (config.bits - 1)), (1 << (config.bits - 1)) - 1
+    return TensorQuant(name=stats.name, scale=scale, zero_point=zero_point, bits=config.bits,
+                       scheme="symmetric" if zero_point == 0 else "asymmetric", policy="fixed",
+                       lo=scale * (qmin - zero_point), hi=scale * (qmax - zero_point),
+                       observed_min=float(stats.min), observed_max=float(stats.max))
 
 
 def _log_summary(quant: dict[str, TensorQuant]) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from fixpoint.calibrate.data import DEFAULT_MAX_SAMPLES
 from fixpoint.calibrate.errors import CalibrationError
-from fixpoint.calibrate.policies import DEFAULT_PERCENTILE, POLICIES
+from fixpoint.calibrate.policies import DEFAULT_PERCENTILE, FIXED, POLICIES
 from fixpoint.ir import Graph
 from fixpoint.quant import SCHEMES
 
@@ -41,6 +42,9 @@ class CalibrationConfig:
     batch_size: int = 32
     max_samples: int | None = DEFAULT_MAX_SAMPLES   # samples read from the set (None: all)
     progress: bool = True
+    # tensors whose quantization is given (QDQ model, encodings file): name -> [scale, zero_point];
+    # they keep exactly these parameters and no range policy runs on them (docs/interop.md)
+    pinned: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def resolved_scheme(self) -> str:
@@ -72,9 +76,12 @@ def parse_policy(spec: str, percentile: float, where: str) -> tuple[str, dict[st
     """'percentile:99.9' -> ('percentile', {'percentile': 99.9})."""
     name, _, arg = str(spec).partition(":")
     name = name.strip()
-    if name not in POLICIES:
-        raise CalibrationError(f"{where}: unknown range policy '{name}' (choose from {', '.join(POLICIES)})")
+    if name not in POLICIES and name != FIXED:
+        raise CalibrationError(f"{where}: unknown range policy '{name}' "
+                               f"(choose from {', '.join(POLICIES)}, {FIXED}:MIN,MAX)")
     options: dict[str, Any] = {"percentile": percentile}
+    if name == FIXED:   # without a range: every tensor needs an override or a pinned entry
+        return name, (_fixed_range(spec, arg, where) if arg else {})
     if arg:
         if name != "percentile":
             raise CalibrationError(f"{where}: policy '{name}' takes no parameter (got '{spec}')")
@@ -85,6 +92,19 @@ def parse_policy(spec: str, percentile: float, where: str) -> tuple[str, dict[st
         if not 50.0 <= options["percentile"] <= 100.0:
             raise CalibrationError(f"{where}: percentile must be in [50, 100], got '{arg}'")
     return name, options
+
+
+def _fixed_range(spec: str, arg: str, where: str) -> dict[str, float]:
+    """'fixed:MIN,MAX' -> {'lo': MIN, 'hi': MAX}: finite, MIN <= 0 <= MAX after widening, MIN < MAX."""
+    parts = arg.split(",")
+    try:
+        lo, hi = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        lo = hi = None
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise CalibrationError(f"{where}: policy 'fixed' needs a finite range MIN,MAX with MIN < MAX "
+                               f"(got '{spec}')")
+    return {"lo": lo, "hi": hi}
 
 
 def layer_names(graph: Graph | None, tensor: str) -> list[str]:

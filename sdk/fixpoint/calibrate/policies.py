@@ -229,6 +229,15 @@ def choose_auto(stats: TensorStats, bits: int, scheme: str, **options: Any) -> C
     return picks[int(np.argmin(errors))]   # first minimum: simpler policies win ties
 
 
+def choose_fixed(stats: TensorStats, bits: int, scheme: str, lo: float | None = None, hi: float | None = None,
+                 **_: Any) -> ClipRange:
+    """The range the user gave (``fixed:MIN,MAX``); the statistics are not consulted."""
+    if lo is None or hi is None:
+        raise CalibrationError(f"tensor '{stats.name}': policy 'fixed' but no range given "
+                               f"(--override {stats.name}=fixed:MIN,MAX or --encodings FILE)")
+    return ClipRange(lo, hi, "fixed")
+
+
 PolicyFn = Callable[..., ClipRange]
 
 POLICIES: dict[str, PolicyFn] = {
@@ -239,10 +248,14 @@ POLICIES: dict[str, PolicyFn] = {
     "l2": choose_l2,
     "auto": choose_auto,
 }
+# not in POLICIES (which all read the statistics): the range comes from the user or an imported model
+FIXED = "fixed"
 
 
 def choose_range(policy: str, stats: TensorStats, bits: int, scheme: str, **options: Any) -> ClipRange:
-    """Look ``policy`` up in :data:`POLICIES` and apply it."""
+    """Look ``policy`` up in :data:`POLICIES` (or ``fixed``) and apply it."""
+    if policy == FIXED:
+        return choose_fixed(stats, bits, scheme, **options)
     try:
         fn = POLICIES[policy]
     except KeyError:

@@ -24,9 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("quantization")
     g.add_argument("--policy", default=None,
-                   help="range policy for every activation: max, percentile, kl, l1, l2, auto (default l2)")
+                   help="range policy for every activation: max, percentile, kl, l1, l2, auto, fixed (every "
+                        "tensor then needs a fixed:MIN,MAX override or an encoding; default l2)")
     g.add_argument("--override", action="append", metavar="NAME=POLICY",
-                   help="per-tensor/layer policy, e.g. conv1=max or 'fc*=percentile:99.9' (repeatable)")
+                   help="per-tensor/layer policy, e.g. conv1=max, 'fc*=percentile:99.9' or logits=fixed:-8,8 "
+                        "(repeatable)")
+    g.add_argument("--encodings", type=existing_file, default=None, metavar="FILE",
+                   help="pin ranges (and parameter quantization) from an AIMET encodings JSON (0.6.1, 1.0.0, "
+                        "2.0.0) or a Fixpoint CTable; see docs/interop.md")
     g.add_argument("--scheme", choices=("symmetric", "asymmetric", "pow2"), default=None,
                    help="activation scheme (default asymmetric for 8 bit, symmetric for 16 bit)")
     g.add_argument("--percentile", type=float, default=None, help="percentile for the percentile policy")
@@ -83,7 +88,7 @@ def build_job(args: argparse.Namespace):
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
-                          board_name=board.name, search=search)
+                          board_name=board.name, search=search, encodings=args.encodings)
 
 
 def run(args: argparse.Namespace) -> int:

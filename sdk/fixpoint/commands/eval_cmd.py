@@ -47,10 +47,16 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate_batches  # onnx and onnxruntime: only once the data are known good
     from ..pipeline import load_graph, load_stats
 
-    graph = load_graph(args.model)
+    from ..interop.given_job import load_if_qdq
+
+    imported = load_if_qdq(Path(args.model))
 
     def batches(size: int):
         return zip(samples.batches(size), output_label_batches(labels, size))
+
+    if imported is not None:   # three columns: float | onnxruntime running the QDQ model | the plan
+        return _run_fidelity(args, imported, plan, batches, len(samples), bool(labels))
+    graph = load_graph(args.model)
 
     result = evaluate_batches(args.model, graph, plan, batches, len(samples), bool(labels),
                               batch_size=args.batch_size, progress=not args.quiet,
@@ -67,6 +73,30 @@ def run(args: argparse.Namespace) -> int:
                                     "needed for the report's histograms")
         path = write_report(args.report, stats, result, plan)
         print(f"report: {path}")
+    return 0
+
+
+def _run_fidelity(args: argparse.Namespace, imported, plan, batches, n: int, labeled: bool) -> int:
+    import tempfile
+    from dataclasses import asdict
+
+    import onnx
+
+    from ..fileio import atomic_write_text
+    from ..interop.fidelity import format_fidelity, qdq_fidelity
+    from ..pipeline import load_graph
+
+    with tempfile.TemporaryDirectory(prefix="fixpoint-eval-") as tmp:
+        float_path = Path(tmp) / "float_model.onnx"
+        onnx.save(imported.model, str(float_path))
+        graph = load_graph(float_path)
+    result = qdq_fidelity(Path(args.model), imported, graph, plan, batches, n, labeled, args.batch_size,
+                          not args.quiet)
+    print(format_fidelity(result))
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"float": asdict(result.against_float),
+                                                 "onnxruntime_qdq": asdict(result.against_qdq)},
+                                                indent=1, default=float))
     return 0
 
 

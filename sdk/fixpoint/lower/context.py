@@ -33,6 +33,8 @@ class LayerReport:
     refinements: dict[str, Any] = field(default_factory=dict)
     constants: dict[str, dict[str, Any]] = field(default_factory=dict)  # quantized constant operands
     notes: list[str] = field(default_factory=list)
+    # real weight scale per output channel (or one): what `fixpoint export` writes into QDQ / encodings
+    weight_scale: list[float] = field(default_factory=list)
 
 
 @dataclass

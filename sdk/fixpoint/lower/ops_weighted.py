@@ -16,8 +16,9 @@ from fixpoint.ir import ModelError, Node
 from fixpoint.ops import registry
 
 from .context import LowerContext, act_clamp
+from .given import given_bias, given_weights
 from .refine import refine_layer
-from .weights import QuantizedWeights, quantize_bias, quantize_weights
+from .weights import QuantizedWeights, bias_dtype, quantize_bias, quantize_weights
 
 # output-channel axis of each op's runtime weight layout (registry rows' weight_channel_axis)
 CHANNEL_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
@@ -67,15 +68,21 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
         raise ModelError(f"layer '{node.name}': bias shape {list(b.shape)} does not match "
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
-    qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
-    qw, b = refine_layer(ctx, node, w, b, qw)
+    qw = given_weights(ctx, node, w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
+    if qw is None:
+        qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
+        qw, b = refine_layer(ctx, node, w, b, qw)
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
+    exact = given_bias(ctx, node, b, qin.scale * qw.scale, bias_dtype(datapath))
+    if exact is not None:
+        bias = exact
     regs = ctx.registers(node, "output", qin.scale * qw.scale / qout.scale,
                          acc_bits=64 if datapath == "s16" else 32)
     act_min, act_max = act_clamp(node, qout)
 
     report = ctx.layer_report(node)
     report.weight_bits, report.weight_sqnr_db = qw.bits, _sqnr_db(w, qw)
+    report.weight_scale = [float(v) for v in np.asarray(qw.scale).reshape(-1)]
     report.bias_saturated = saturated
     if saturated:
         report.notes.append(f"{saturated} bias value(s) saturated")

@@ -48,6 +48,8 @@ class LowerOptions:
     max_samples: int = 64
     engines: Any = None                       # [EngineSpec] or a board's engines; None: "default"
     plan_memory: bool = True                  # run fixpoint.memory.plan_arena
+    # integers a QDQ model / encodings file gives, by ONNX node name (fixpoint.lower.given)
+    given_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.weight_bits not in (4, 8):
@@ -83,4 +85,5 @@ class LowerOptions:
             "bias_correction": self.bias_correction,
             "adaptive_rounding": self.adaptive_rounding,
             "samples": 0 if self.samples is None else int(min(len(self.samples), self.max_samples)),
+            **({"given_params": sorted(self.given_params)} if self.given_params else {}),
         }

@@ -1,0 +1,205 @@
+"""Out: a plan's quantization as an ONNX QDQ model, AIMET encodings (1.0.0) or the CTable.
+
+* ``qdq``: the float ONNX model the plan was made from with a QuantizeLinear/DequantizeLinear pair
+  on every plan tensor (the plan's scale and zero point, int8/int16), the weights of every weighted
+  layer stored as the plan's integers behind DequantizeLinear (per output channel), biases as the
+  plan's int32 behind DequantizeLinear with scale ``s_in * s_w``. QDQ scales are float32; the exact
+  float64 scales the plan uses ride along in the model's metadata (``fixpoint.exact_scales``) so that
+  ``fixpoint calibrate`` of the exported model gives back the identical plan.
+* ``aimet``: encodings 1.0.0 (activation and per-channel parameter encodings; offsets on the unsigned
+  integer, ``offset = -(zp + 2**(bits-1))``).
+* ``ctable``: the CTable (docs/ctable.md).
+
+Weights are matched to the model by the layer's main ONNX node; the model must be the one the plan
+was made from with its weights unchanged by normalization (fold BatchNormalization first, e.g. with
+onnxruntime's ``quant_pre_process``). docs/interop.md lists what QDQ cannot express.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from fixpoint.interop.qdq_import import QdqError
+from fixpoint.lower.weights import round_half_away
+from fixpoint.ops import registry
+from fixpoint.plan import Plan
+
+log = logging.getLogger(__name__)
+
+EXACT_SCALES_KEY = "fixpoint.exact_scales"
+FORMATS = ("qdq", "aimet", "ctable")
+ONNX_INT = {8: TensorProto.INT8, 16: TensorProto.INT16}
+RUNTIME_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
+
+
+def _onnx_weight_axis(node: onnx.NodeProto) -> int:
+    """Output-channel axis of the weight input of an ONNX node (Conv [O, I, kh, kw], Gemm by transB)."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return 0 if node.op_type == "Conv" or attrs.get("transB", 0) else 1
+
+
+def _bits(dtype: str) -> int:
+    return 16 if dtype == "int16" else 8
+
+
+class _Exporter:
+    def __init__(self, plan: Plan, model: onnx.ModelProto, model_path: str) -> None:
+        self.plan, self.model, self.model_path = plan, model, model_path
+        self.nodes = {n.name: n for n in model.graph.node}
+        self.inits = {t.name: t for t in model.graph.initializer}
+        self.report = plan.meta.get("lowering", {}).get("layers", {})
+
+    def weighted(self):
+        """(layer, ONNX node, integers in ONNX layout, scales, ONNX axis) for every weighted layer."""
+        for layer in self.plan.layers:
+            if "weights" not in layer.arrays:
+                continue
+            node = self.nodes.get(layer.source_nodes[0] if layer.source_nodes else layer.name)
+            scale = np.asarray(self.report.get(layer.name, {}).get("weight_scale", []), np.float64)
+            if node is None or len(node.input) < 2 or node.input[1] not in self.inits or not scale.size:
+                raise QdqError(f"layer '{layer.name}': no weight of {self.model_path} to carry its integers "
+                               f"(export from the model the plan was made from)")
+            w = numpy_helper.to_array(self.inits[node.input[1]]).astype(np.float64)
+            axis = _onnx_weight_axis(node)
+            q = self._integers(layer, w, scale, axis)
+            yield layer, node, q, scale, axis
+
+    def _integers(self, layer, w: np.ndarray, scale: np.ndarray, axis: int) -> np.ndarray:
+        """The plan's weights in the model's layout: the lowering's rounding of the model's weights, checked
+        channel by channel against the plan's integers."""
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        s = scale.reshape(shape) if scale.size > 1 else scale.reshape([1] * w.ndim)
+        qmax = 127 if layer.datapath != "s4" else 7
+        q = np.clip(round_half_away(w / s), -qmax - 1, qmax).astype(np.int64)
+        plan_w = np.asarray(layer.arrays["weights"]).astype(np.int64)
+        mine = np.sort(np.moveaxis(q, axis, 0).reshape(q.shape[axis], -1), axis=1)
+        theirs = np.sort(np.moveaxis(plan_w, RUNTIME_AXIS[layer.op], 0).reshape(plan_w.shape[RUNTIME_AXIS[layer.op]],
+                                                                               -1), axis=1)
+        if mine.shape != theirs.shape or not np.array_equal(mine, theirs):
+            raise QdqError(f"layer '{layer.name}': the plan's weights are not the rounding of the weights in "
+                           f"{self.model_path} (refined, or changed by normalization such as a folded "
+                           f"BatchNormalization); export from a model with those folded")
+        return q
+
+    def activation_tensors(self):
+        values = {o for n in self.model.graph.node for o in n.output} | {i.name for i in self.model.graph.input}
+        return [t for t in self.plan.tensors if t.name in values]
+
+
+def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
+    model = onnx.load(str(model_path))
+    ex = _Exporter(plan, model, str(model_path))
+    graph = model.graph
+    exact: dict[str, Any] = {}
+    new_nodes: list[onnx.NodeProto] = []
+    for layer, node, q, scale, axis in list(ex.weighted()):
+        wname = node.input[1]
+        _replace_init(graph, wname, f"{wname}_quantized", q.astype(np.int8 if q.dtype != np.int16 else np.int16))
+        graph.initializer.extend([numpy_helper.from_array(scale.astype(np.float32), f"{wname}_scale"),
+                                  numpy_helper.from_array(np.zeros(scale.size, np.int8), f"{wname}_zero_point")])
+        new_nodes.append(helper.make_node("DequantizeLinear", [f"{wname}_quantized", f"{wname}_scale",
+                                                               f"{wname}_zero_point"], [wname], axis=axis))
+        exact[wname] = [float(v) for v in scale]
+        if len(node.input) > 2 and node.input[2] in ex.inits and "bias" in layer.arrays:
+            bname = node.input[2]
+            s_in = plan.tensors[layer.inputs[0]].scale
+            bias = np.asarray(layer.arrays["bias"]).astype(np.int32)
+            _replace_init(graph, bname, f"{bname}_quantized", bias)
+            bscale = (s_in * np.broadcast_to(scale, bias.shape)).astype(np.float32)
+            graph.initializer.extend([numpy_helper.from_array(bscale, f"{bname}_scale"),
+                                      numpy_helper.from_array(np.zeros(bias.size, np.int32), f"{bname}_zero_point")])
+            new_nodes.append(helper.make_node("DequantizeLinear", [f"{bname}_quantized", f"{bname}_scale",
+                                                                   f"{bname}_zero_point"], [bname], axis=0))
+    for t in ex.activation_tensors():
+        new_nodes += _quantize_activation(graph, t)
+        exact[t.name] = float(t.scale)
+    kept = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(new_nodes + kept)
+    _topological_sort(graph)
+    helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props},
+                                   EXACT_SCALES_KEY: json.dumps(exact)})
+    return model
+
+
+def _replace_init(graph: onnx.GraphProto, old: str, new: str, values: np.ndarray) -> None:
+    kept = [t for t in graph.initializer if t.name != old]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + [numpy_helper.from_array(values, new)])
+
+
+def _quantize_activation(graph: onnx.GraphProto, t) -> list[onnx.NodeProto]:
+    """Q/DQ on plan tensor ``t``: its consumers read the DequantizeLinear output (a graph output keeps its name)."""
+    x = t.name
+    bits = _bits(t.dtype)
+    zp_dtype = np.int8 if bits == 8 else np.int16
+    graph.initializer.extend([numpy_helper.from_array(np.array(t.scale, np.float32), f"{x}_scale"),
+                              numpy_helper.from_array(np.array(t.zero_point, zp_dtype), f"{x}_zero_point")])
+    params = [f"{x}_scale", f"{x}_zero_point"]
+    if x in {o.name for o in graph.output}:
+        source, result = f"{x}_float", x
+        for node in graph.node:
+            node.output[:] = [source if o == x else o for o in node.output]
+            node.input[:] = [source if i == x else i for i in node.input]
+    else:
+        source, result = x, f"{x}_DequantizeLinear_Output"
+        for node in graph.node:
+            node.input[:] = [result if i == x else i for i in node.input]
+    return [helper.make_node("QuantizeLinear", [source, *params], [f"{x}_QuantizeLinear_Output"]),
+            helper.make_node("DequantizeLinear", [f"{x}_QuantizeLinear_Output", *params], [result])]
+
+
+def _topological_sort(graph: onnx.GraphProto) -> None:
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        progress = [n for n in pending if all(i in ready for i in n.input)]
+        if not progress:
+            raise QdqError(f"graph '{graph.name}': cannot order the exported nodes (a cycle?)")
+        for node in progress:
+            ordered.append(node)
+            ready.update(node.output)
+        pending = [n for n in pending if n not in progress]
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def _aimet_entry(name: str, scale: list[float], zero_points: list[int], bits: int, per_channel: bool) -> dict:
+    half = 1 << (bits - 1)
+    return {"name": name, "dtype": "INT", "enc_type": "PER_CHANNEL" if per_channel else "PER_TENSOR", "bw": bits,
+            "is_sym": all(z == 0 for z in zero_points), "scale": scale,
+            "offset": [-(z + half) for z in zero_points]}
+
+
+def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
+    """AIMET encodings 1.0.0 of the plan's activations and weights."""
+    model = onnx.load(str(model_path))
+    ex = _Exporter(plan, model, str(model_path))
+    params = [_aimet_entry(node.input[1], [float(v) for v in scale], [0] * scale.size,
+                           4 if layer.datapath == "s4" else 8, scale.size > 1)
+              for layer, node, _, scale, _ in ex.weighted()]
+    acts = [_aimet_entry(t.name, [float(t.scale)], [int(t.zero_point)], _bits(t.dtype), False)
+            for t in ex.activation_tensors()]
+    return {"version": "1.0.0", "activation_encodings": acts, "param_encodings": params,
+            "excluded_layers": [], "quantizer_args": {"activation_bitwidth": 16 if any(
+                t.dtype == "int16" for t in plan.tensors) else 8, "param_bitwidth": 8, "per_channel_quantization":
+                any(len(p["scale"]) > 1 for p in params), "quant_scheme": "fixpoint"}}
+
+
+def exact_scales(model: onnx.ModelProto) -> dict[str, Any]:
+    """The float64 scales a Fixpoint export stored next to its float32 QDQ scales ({} otherwise)."""
+    for prop in model.metadata_props:
+        if prop.key == EXACT_SCALES_KEY:
+            try:
+                data = json.loads(prop.value)
+            except json.JSONDecodeError:
+                return {}
+            return data if isinstance(data, dict) else {}
+    return {}
