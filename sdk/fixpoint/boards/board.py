@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixpoint.plan import RequantProfile
+from fixpoint.target import EngineSpec, Target
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,8 @@ class Memory:
     ram: MemoryRegion
 
 
-@dataclass(frozen=True)
-class Engine:
-    name: str
-    datapaths: tuple[str, ...]
+#: an engine of ``[[accelerator.engines]]`` is a fixpoint.target.EngineSpec (its datapath included)
+Engine = EngineSpec
 
 
 @dataclass(frozen=True)
@@ -161,13 +160,24 @@ class Board:
     memory: Memory
     accelerator: Accelerator
     labgrid: Labgrid | None = None
+    target: Target | None = None  # built once by the loader from the fields above, after validation
 
     def requant_profile(self) -> RequantProfile:
         """What this target's requantizer can represent, for the calibrator."""
-        acc = self.accelerator
-        return RequantProfile(rounding=acc.rounding, multiplier_bits=acc.multiplier_bits,
-                              shift_min=acc.shift_min, shift_max=acc.shift_max,
-                              per_channel=acc.per_channel)
+        return self.get_target().profile
+
+    def get_target(self) -> Target:
+        """The validated Target of this board (the loader builds it; a hand-made Board gets one here)."""
+        return self.target if self.target is not None else make_target(self)
 
     def engine(self, name: str) -> Engine | None:
         return next((e for e in self.accelerator.engines if e.name == name), None)
+
+
+def make_target(board: Board) -> Target:
+    """The Target of a board's fields (no checks: the loader validates before calling this)."""
+    acc = board.accelerator
+    profile = RequantProfile(rounding=acc.rounding, multiplier_bits=acc.multiplier_bits,
+                             shift_min=acc.shift_min, shift_max=acc.shift_max, per_channel=acc.per_channel)
+    return Target(name=board.name, cpu=board.cpu, memory=board.memory, link=board.serial, profile=profile,
+                  engines=acc.engines, registers=acc.registers)

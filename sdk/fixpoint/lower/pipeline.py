@@ -10,7 +10,7 @@ import logging
 
 from fixpoint.ir import Graph, ModelError, Node
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
-from fixpoint.plan import Plan, PlanLayer, RequantProfile, ROUNDING_MODES
+from fixpoint.plan import Plan, PlanLayer, RequantProfile
 from fixpoint.quant import TensorQuant
 
 from .context import LayerReport, LowerContext, LowerReport
@@ -54,12 +54,9 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
 
 
 def _check_inputs(graph: Graph, profile: RequantProfile) -> None:
+    # the profile validated itself when it was built (RequantProfile.__post_init__)
     if graph.stage != "normalized":
         raise ModelError(f"graph '{graph.name}' must be normalized before lowering (stage is '{graph.stage}')")
-    if profile.rounding not in ROUNDING_MODES:
-        raise ModelError(f"requant profile: rounding '{profile.rounding}' is not one of {ROUNDING_MODES}")
-    if not 2 <= profile.multiplier_bits <= 32:
-        raise ModelError(f"requant profile: multiplier_bits must be in [2, 32], got {profile.multiplier_bits}")
 
 
 def activation_bits(graph: Graph, quant: dict[str, TensorQuant], options: LowerOptions) -> int:
