@@ -41,11 +41,12 @@ class EngineSpec:
     ops: tuple[str, ...] | None = None      # runtime op keys; None = every op
     limits: EngineLimits = field(default_factory=EngineLimits)
     symmetric_only: bool = False            # activation zero points must be 0
-    per_channel: bool = True                # per-output-channel scales allowed
-    rounding: str = "double"                # one of fixpoint.plan.ROUNDING_MODES
-    multiplier_bits: int = 32
-    shift_min: int = -31
-    shift_max: int = 30
+    # the requantizer; None: the lowering profile's (a board file's engines always have all four)
+    per_channel: bool | None = None         # per-output-channel scales allowed
+    rounding: str | None = None             # one of fixpoint.plan.ROUNDING_MODES
+    multiplier_bits: int | None = None
+    shift_min: int | None = None
+    shift_max: int | None = None
     shift_bits: int = 0                     # width of the shift register (0: not declared)
     accumulator_bits: int = 32              # 8..32 (s8/s4 accumulators; s16 keeps its int64 one)
     accumulator_overflow: str = "saturate"  # "saturate" | "wrap"
@@ -55,10 +56,18 @@ class EngineSpec:
     def supports(self, op: str, datapath: str) -> bool:
         return datapath in self.datapaths and (self.ops is None or op in self.ops)
 
-    def profile(self) -> RequantProfile:
-        """The requantizer of this engine, as the lowering and the C runtime read it."""
-        return RequantProfile(rounding=self.rounding, multiplier_bits=self.multiplier_bits,
-                              shift_min=self.shift_min, shift_max=self.shift_max, per_channel=self.per_channel,
+    def profile(self, base: RequantProfile | None = None) -> RequantProfile:
+        """The requantizer of this engine, as the lowering and the C runtime read it; fields the
+        engine leaves open are ``base``'s (the lowering profile)."""
+        base = base or RequantProfile()
+
+        def pick(value, default):
+            return default if value is None else value
+        return RequantProfile(rounding=pick(self.rounding, base.rounding),
+                              multiplier_bits=pick(self.multiplier_bits, base.multiplier_bits),
+                              shift_min=pick(self.shift_min, base.shift_min),
+                              shift_max=pick(self.shift_max, base.shift_max),
+                              per_channel=pick(self.per_channel, base.per_channel),
                               accumulator_bits=self.accumulator_bits,
                               accumulator_overflow=self.accumulator_overflow)
 
@@ -93,7 +102,7 @@ class Target:
         return next((e for e in self.engines if e.name == name), None)
 
     def engine_profiles(self) -> dict[str, RequantProfile]:
-        return {e.name: e.profile() for e in self.engines}
+        return {e.name: e.profile(self.profile) for e in self.engines}
 
 
 def _fits_signed(lo: int, hi: int, bits: int) -> bool:
@@ -101,7 +110,8 @@ def _fits_signed(lo: int, hi: int, bits: int) -> bool:
 
 
 def check_engine(engine: EngineSpec, where: str) -> str | None:
-    """First inconsistency of one engine's datapath (``where`` names it in the board file), or None."""
+    """First inconsistency of one engine's datapath (``where`` names it in the board file), or None.
+    The board loader fills every requantizer field before calling this."""
     checks = (
         (engine.ops is not None and not engine.ops, f"field '{where}.ops': engine '{engine.name}' runs no ops"),
         (not engine.datapaths, f"field '{where}.datapaths': engine '{engine.name}' has no datapath"),

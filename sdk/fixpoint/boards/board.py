@@ -7,6 +7,7 @@ field meanings are documented in docs/boards.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from fixpoint.plan import RequantProfile
@@ -160,15 +161,19 @@ class Board:
     memory: Memory
     accelerator: Accelerator
     labgrid: Labgrid | None = None
-    target: Target | None = None  # built once by the loader from the fields above, after validation
+
+    @cached_property
+    def target(self) -> Target:
+        """The Target of this board, built once per Board from the fields the loader validated
+        (``dataclasses.replace`` makes a new Board, hence a new Target)."""
+        return make_target(self)
 
     def requant_profile(self) -> RequantProfile:
         """What this target's requantizer can represent, for the calibrator."""
-        return self.get_target().profile
+        return self.target.profile
 
     def get_target(self) -> Target:
-        """The validated Target of this board (the loader builds it; a hand-made Board gets one here)."""
-        return self.target if self.target is not None else make_target(self)
+        return self.target
 
     def engine(self, name: str) -> Engine | None:
         return next((e for e in self.accelerator.engines if e.name == name), None)

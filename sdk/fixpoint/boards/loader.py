@@ -7,7 +7,6 @@ is one line naming the file and the field.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from functools import lru_cache
@@ -27,7 +26,7 @@ from fixpoint.ops.runtime_ops import RUNTIME_OPS
 from fixpoint.target import EngineLimits, EngineSpec, check_engine
 
 from .board import (Accelerator, Board, Compiler, Cpu, Labgrid, Launch, Memory, MemoryRegion,
-                    Register, RegisterMap, SerialSettings, Startup, Timing, Uart, make_target)
+                    Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .paths import boards_dir, firmware_dir, schema_path
 from .registers import check_register_map
 
@@ -87,8 +86,8 @@ def _load(path: Path) -> Board:
     _check_schema(path, data)
     board = _build(path, data)
     _check_semantics(board)
-    # The one Target of this board file: every stage reads it, none validates it again.
-    return dataclasses.replace(board, target=make_target(board))
+    # Validated once, here; board.target (built from these fields) is what every stage reads.
+    return board
 
 
 def _dotted(parts: Any) -> str:
