@@ -102,6 +102,8 @@ def cache_key(job: CalibrationJob) -> str:
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
                "search": None if job.search is None else asdict(job.search)}
+    if job.lowering.engines:  # the engines (datapaths, limits, costs) decide the layers' requantizers
+        options["engines"] = [e.describe() if hasattr(e, "describe") else repr(e) for e in job.lowering.engines]
     options["calibration"].pop("progress", None)
     if options["search"] is not None:
         options["search"].pop("progress", None)

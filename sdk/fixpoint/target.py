@@ -13,7 +13,7 @@ scheduler) can read them without importing the board loader.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .plan import ACC_OVERFLOW_MODES, ROUNDING_MODES, RequantProfile
@@ -83,7 +83,7 @@ class EngineSpec:
                 "shift": [self.shift_min, self.shift_max], "accumulator_bits": self.accumulator_bits,
                 "accumulator_overflow": self.accumulator_overflow, "symmetric_only": self.symmetric_only,
                 "per_channel": self.per_channel, "cycles_per_mac": self.cycles_per_mac,
-                "setup_cycles": self.setup_cycles}
+                "setup_cycles": self.setup_cycles, "limits": asdict(self.limits), "shift_bits": self.shift_bits}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class LayerFacts:
     kernel: int
     stride: int
     dilation: int
-    channels: int
+    channels: int                  # output channels (an engine's accumulator lanes)
     zero_points: tuple[int, ...]
     macs: int
 
@@ -40,12 +40,14 @@ def layer_facts(ctx: LowerContext, node: Node, op: str, datapath: str, params: d
     weights = arrays.get("weights")
     kernel = max([int(params.get(k, 1)) for k in ("filter_h", "filter_w")]
                  + ([int(d) for d in weights.shape[1:3]] if weights is not None and weights.ndim == 4 else []))
-    per_output = int(weights.size // max(out_shape[3], 1)) if weights is not None else 1
+    # MACs (or window taps) per output element: the weights per output channel, else the pool window
+    window = int(params.get("filter_h", 1)) * int(params.get("filter_w", 1))
+    per_output = int(weights.size // max(out_shape[3], 1)) if weights is not None else window
     return LayerFacts(
         op=op, datapath=datapath, kernel=kernel,
         stride=max(int(params.get("stride_h", 1)), int(params.get("stride_w", 1))),
         dilation=max(int(params.get("dilation_h", 1)), int(params.get("dilation_w", 1))),
-        channels=max([out_shape[3], *(t.shape[3] for t in in_tensors)]),
+        channels=int(out_shape[3]),
         zero_points=tuple(t.zero_point for t in [*in_tensors, ctx.tensors[output]]),
         macs=int(np.prod(out_shape)) * max(per_output, 1))
 
@@ -91,11 +93,12 @@ def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
         else:
             capable.append(engine)
     capable.sort(key=lambda e: engine_cost(e, facts))
-    for engine in capable:
+    for engine in list(capable):
         try:
             lowered = relower(engine)
         except ModelError as exc:
             refused.append(f"{engine.name} cannot represent the scales ({_short(exc)})")
+            capable.remove(engine)
             continue
         return engine, lowered, _reason(node, engine, facts, capable, refused)
     raise ModelError(f"layer '{node.name}': no engine of the target runs {facts.op} on the {facts.datapath} "
@@ -114,9 +117,6 @@ def _short(exc: Exception) -> str:
 def _reason(node: Node, engine, facts: LayerFacts, capable: list, refused: list[str]) -> str:
     cost = f"{engine_cost(engine, facts):.0f} cycles"
     others = [f"{e.name} {engine_cost(e, facts):.0f}" for e in capable if e is not engine]
-    why = f"cheapest capable ({cost}" + (f"; {', '.join(others)}" if others else "") + ")"
-    if engine.name == CPU_ENGINE and refused:
-        why = "; ".join(refused)
-    elif refused:
-        why += "; " + "; ".join(refused)
-    return f"layer {node.name} on {engine.name}: {why}"
+    parts = [f"cheapest capable ({cost}; {', '.join(others)})"] if others else []
+    parts += refused
+    return f"layer {node.name} on {engine.name}: {'; '.join(parts) or 'the only engine'}"
