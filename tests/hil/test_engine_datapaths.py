@@ -14,6 +14,7 @@ import pytest
 
 from fixpoint.boards import load_board
 from fixpoint.hil import HilJob, run_hil
+from fixpoint.lower.saturation import measure_saturation
 from fixpoint.lower.scales import quantize_scale
 from fixpoint.memory import plan_arena
 from fixpoint.plan import Plan, PlanLayer, PlanTensor, RequantProfile
@@ -117,3 +118,16 @@ def test_board_agrees_with_the_simulator_where_the_constraints_bite(datapath_pla
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == SAMPLES
     assert [o.bit_exact for o in result.outputs] == [SAMPLES] * 3
+
+
+def test_saturation_rate_is_reported_for_the_narrow_accumulators(datapath_plan):
+    plan, x = datapath_plan
+    floats = [x.astype(np.float32)]
+    report = measure_saturation(plan, floats)
+    assert set(report) == {"fc_mac24", "fc_shift"}                       # npu8 has a 32-bit accumulator
+    acc = x.astype(np.int64) @ plan.layers[0].arrays["weights"].astype(np.int64).T
+    for name, bits in (("fc_mac24", 24), ("fc_shift", 20)):
+        entry = report[name]
+        assert entry["accumulator_bits"] == bits and entry["can_overflow"] and entry["worst_case_log2"] >= bits - 1
+        want = np.mean(np.abs(acc + 0.5) > 2 ** (bits - 1))
+        assert entry["rate"] == pytest.approx(want) and 0 < entry["rate"] < 1
