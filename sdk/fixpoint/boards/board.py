@@ -113,6 +113,7 @@ class Register:
     field: str                    # the layer field it carries (docs/boards.md)
     signed: bool
     offset: int                   # byte offset inside the block
+    reset: int = 0                # the stored word after reset (the command stream's starting point)
 
 
 @dataclass(frozen=True)

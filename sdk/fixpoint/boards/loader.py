@@ -143,7 +143,7 @@ def _accelerator(a: dict[str, Any]) -> Accelerator:
         word = regs["word_bytes"]
         reg_map = RegisterMap(word_bytes=word, registers=tuple(
             Register(name=r["name"], width=r["width"], field=r["field"],
-                     signed=r.get("signed", False), offset=i * word)
+                     signed=r.get("signed", False), offset=i * word, reset=r.get("reset", 0))
             for i, r in enumerate(regs["layer"])))
     return Accelerator(rounding=a["rounding"], multiplier_bits=a["multiplier_bits"],
                        shift_min=a["shift_min"], shift_max=a["shift_max"],

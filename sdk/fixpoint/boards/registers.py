@@ -99,6 +99,8 @@ def _check_widths(acc: Accelerator) -> str | None:
             return f"{_where(acc, reg)}: width {reg.width} exceeds the {word_bits}-bit word"
         if reg.field in SIGNED_FIELDS and not reg.signed:
             return f"{_where(acc, reg)}: '{reg.field}' can be negative, set signed = true"
+        if reg.reset >> reg.width:
+            return f"{_where(acc, reg)}: reset value 0x{reg.reset:X} does not fit {reg.width} bits"
     return None
 
 

@@ -11,9 +11,10 @@ the same player (``<prefix>_accel_replay``), which the firmware runs as a self-t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..boards.board import RegisterMap
+from ..plan import Plan
 
 MAX_LAYERS = 0xFFFF
 
@@ -82,3 +83,35 @@ def replay(words: Sequence[int], reg_map: RegisterMap) -> list[list[int]]:
             pos += 2
         files.append(list(state))
     return files
+
+
+def debug_table(plan: Plan, stream: CommandStream | None = None) -> list[dict[str, Any]]:
+    """ONNX node(s) -> layer -> engine (and its datapath) -> register block (and command-stream words),
+    one row per layer: what `fixpoint hil` names when it localizes a mismatch."""
+    starts: list[int] = []
+    if stream is not None:
+        pos = 0
+        for n in stream.writes:
+            starts.append(pos)
+            pos += 1 + 2 * n
+    rows = []
+    for i, layer in enumerate(plan.layers):
+        profile = plan.layer_profile(i)
+        row: dict[str, Any] = {
+            "onnx_nodes": list(layer.source_nodes) or [layer.name], "layer": i, "name": layer.name,
+            "engine": layer.engine,
+            "datapath": f"{layer.datapath}, {profile.rounding} rounding, {profile.multiplier_bits}-bit multiplier, "
+                        f"{profile.accumulator_bits}-bit {profile.accumulator_overflow} accumulator",
+            "register_block": i}
+        if stream is not None:
+            row["stream_words"] = [starts[i], starts[i] + 2 * stream.writes[i]]
+        rows.append(row)
+    return rows
+
+
+def debug_line(row: dict[str, Any]) -> str:
+    """One debug-table row as text."""
+    words = f", command stream words {row['stream_words'][0]}..{row['stream_words'][1]}" \
+        if "stream_words" in row else ""
+    return (f"ONNX {', '.join(row['onnx_nodes'])} -> layer {row['layer']} '{row['name']}' -> engine "
+            f"'{row['engine']}' ({row['datapath']}) -> register block {row['register_block']}{words}")

@@ -7,16 +7,18 @@ so the header's compile-time checks see the very values the blocks hold.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..boards.board import Register
 from ..boards.registers import REGISTER_FIELDS, register_range
 from .cformat import c_comment, c_int
-from .cmdstream import build_stream, reset_words
+from .cmdstream import build_stream, debug_line, debug_table, reset_words
 from .context import GenContext
 from .regvalues import LayerFields, RegisterCell, Source, layer_registers
 from .views_layout import Check, Define
 
+log = logging.getLogger(__name__)
 WORD_TYPES = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t"}
 
 
@@ -60,6 +62,7 @@ class RegsView:
     replay_fn: str = ""
     stream_summary: str = ""
     n_cmds_macro: str = ""
+    debug_rows: tuple[str, ...] = ()             # the debug table, one comment line per layer
 
 
 def _source_macro(ctx: GenContext, source: Source) -> str:
@@ -120,6 +123,7 @@ def regs_view(ctx: GenContext) -> RegsView:
         *checks,
     ]
     stream = build_stream(blocks, reg_map)
+    log.info("%s", stream.summary())
     cmds = n.symbol("accel_cmds")
     names["n_cmds"] = n.define("accel_n_cmds")
     checks += [Check("cmds_length", f"sizeof({cmds}) / sizeof({cmds}[0]) == {names['n_cmds']}")]
@@ -141,7 +145,8 @@ def regs_view(ctx: GenContext) -> RegsView:
                     reset_symbol=n.symbol("accel_reset"),
                     reset_words=", ".join(f"0x{w:X}u" for w in reset_words(reg_map)),
                     replay_fn=n.symbol("accel_replay"), stream_summary=stream.summary(),
-                    n_cmds_macro=names["n_cmds"])
+                    n_cmds_macro=names["n_cmds"],
+                    debug_rows=tuple(c_comment(debug_line(r)) for r in debug_table(ctx.plan, stream)))
 
 
 def _cmd_rows(ctx: GenContext, words: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
