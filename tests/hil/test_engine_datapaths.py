@@ -9,6 +9,8 @@ One plan, three fully connected layers reading one input, one per engine:
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,19 @@ def test_saturation_rate_is_reported_for_the_narrow_accumulators(datapath_plan):
         want = np.mean(np.abs(acc + 0.5) > 2 ** (bits - 1))
         assert entry["rate"] == pytest.approx(want) and entry["rate"] > 0
     assert report["fc_mac24"]["rate"] < 1            # the small sums stay inside 24 bits
+
+
+def test_localized_mismatch_names_engine_and_register_block(datapath_plan, tmp_path):
+    """The host simulates a plan whose npu8 layer differs: fixpoint hil localizes the mismatch and
+    names ONNX node -> layer -> engine -> register block from the debug table."""
+    plan, x = datapath_plan
+    altered = copy.deepcopy(plan)
+    altered.layers[1].arrays["bias"] = altered.layers[1].arrays["bias"] + np.int32(1 << 20)
+    altered.model_hash = altered.compute_hash()
+    result = run_hil(HilJob(plan=plan, sim_plan=altered, board=BOARD, x=x[:2].astype(np.float32),
+                            work_dir=tmp_path, max_drop_pp=100.0, progress=False))
+    assert len(result.mismatches) == 2, result.summary()
+    m = result.mismatches[0]
+    assert m.first_layer == "fc_npu8" and m.output == "y_npu8"
+    assert "ONNX fc_npu8 -> layer 1 'fc_npu8' -> engine 'npu8' (s8, single rounding, 16-bit multiplier" in m.detail
+    assert "-> register block 1" in m.detail and "-> register block 1" in result.summary()
