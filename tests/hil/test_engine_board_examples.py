@@ -11,6 +11,7 @@ import pytest
 
 from fixpoint.evaluate import evaluate
 from fixpoint.hil import HilJob, run_hil
+from fixpoint.report.markdown import engine_lines
 
 from hil_examples import eval_set, example_models
 
@@ -33,6 +34,8 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
         reason = report[layer.name]["engine_reason"]
         assert reason.startswith(f"layer {layer.name} on {layer.engine}: ") and "\n" not in reason
     assert set(plan.engine_profiles) == engines - {"cpu"}
+    listed = "\n".join(engine_lines(plan))                  # the report's engine assignment section
+    assert all(report[layer.name]["engine_reason"] in listed for layer in plan.layers)
 
     x, labels = eval_set(model)
     hetero = evaluate(outputs.graph.source_path, outputs.graph, plan, x, labels, per_layer=False, progress=False)
