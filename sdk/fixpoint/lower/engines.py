@@ -14,8 +14,6 @@ from typing import Any, Callable
 import numpy as np
 
 from fixpoint.ir import ModelError, Node
-from fixpoint.target import CPU_ENGINE
-
 from .context import LowerContext
 
 
@@ -72,10 +70,6 @@ def refusal(engine, facts: LayerFacts) -> str | None:
     if engine.symmetric_only and any(facts.zero_points):
         return f"{engine.name} is symmetric-only, zero points are {list(facts.zero_points)}"
     return None
-
-
-def _fallback(engines) -> Any:
-    return next((e for e in engines if e.name == CPU_ENGINE), None)
 
 
 def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
