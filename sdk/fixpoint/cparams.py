@@ -88,6 +88,8 @@ def rq_mode(profile: RequantProfile) -> dict[str, Any]:
 
     ``acc_bits`` 0 is the plain int32 accumulator, so structs of plans without engines stay as they were."""
     acc_bits = int(profile.accumulator_bits)
+    if profile.rounding not in ROUNDING_ENUM:   # a profile object changed after it was built
+        raise CParamsError(f"profile rounding '{profile.rounding}' is not one of {sorted(ROUNDING_ENUM)}")
     return {"rounding": ROUNDING_ENUM[profile.rounding], "multiplier_bits": int(profile.multiplier_bits),
             "acc_bits": 0 if acc_bits == 32 else acc_bits,
             "acc_wrap": int(profile.accumulator_overflow == "wrap")}
