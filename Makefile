@@ -9,8 +9,8 @@ OUT   ?= out
 JOBS  ?= 2
 # Boards whose HIL tests run in `make test`: the host, the default board and one more emulated
 # board that rotates daily, so every board is covered over a week; `make test-all` runs them all.
-ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt
-ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 5 + 1 ))),$(ROTATING_BOARDS))
+ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt mps2-an386-npu
+ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 6 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
 
 .PHONY: setup lint test test-all test-faults farm bench deploy check-c sanitize fuzz docs examples zoo zoo-data zoo-check clean

@@ -35,7 +35,8 @@ typedef enum {
 typedef enum {
     FP_ROUND_DOUBLE = 0,     /* TFLite default: SaturatingRoundingDoublingHighMul + RoundingDivideByPOT */
     FP_ROUND_SINGLE = 1,     /* one rounding (half up) of the full 64-bit product */
-    FP_ROUND_SHIFT_ONLY = 2  /* power-of-two hardware: multiplier ignored, rounding shift only */
+    FP_ROUND_SHIFT_ONLY = 2, /* power-of-two hardware: multiplier ignored, rounding shift only */
+    FP_ROUND_HALF_EVEN = 3   /* one rounding of the full product, ties to even (convergent rounding) */
 } fp_rounding_t;
 
 /* Integer datapaths: activation type x weight type. */
@@ -97,6 +98,8 @@ typedef struct {
 typedef struct {
     uint8_t rounding;        /* fp_rounding_t */
     uint8_t multiplier_bits; /* 2..32: multiplier is Q(bits-1), 0 <= m < 2^(bits-1) */
+    uint8_t acc_bits;        /* 0: int32 accumulator; 8..31: an engine's narrower accumulator register */
+    uint8_t acc_wrap;        /* with acc_bits: 0 = the register saturates, 1 = it wraps (two's complement) */
 } fp_rq_mode_t;
 
 /* One scalar scale: real factor = multiplier / 2^(bits-1) * 2^shift. */

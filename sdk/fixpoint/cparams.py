@@ -51,7 +51,7 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 DTYPE_ENUM = {"int8": "FP_DTYPE_S8", "int16": "FP_DTYPE_S16"}
 DATAPATH_ENUM = {"s8": "FP_DP_S8", "s4": "FP_DP_S4", "s16": "FP_DP_S16"}
 ROUNDING_ENUM = {"double": "FP_ROUND_DOUBLE", "single": "FP_ROUND_SINGLE",
-                 "shift_only": "FP_ROUND_SHIFT_ONLY"}
+                 "shift_only": "FP_ROUND_SHIFT_ONLY", "half_even": "FP_ROUND_HALF_EVEN"}
 DTYPE_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
 # Constant arrays a layer may carry, with their C element type per datapath.
@@ -84,12 +84,15 @@ def act_dtype(datapath: str) -> str:
 
 
 def rq_mode(profile: RequantProfile) -> dict[str, Any]:
-    """The ``fp_rq_mode_t`` of a requantization profile."""
-    if profile.rounding not in ROUNDING_ENUM:
+    """The ``fp_rq_mode_t`` of a requantization profile (validated when the profile was built).
+
+    ``acc_bits`` 0 is the plain int32 accumulator, so structs of plans without engines stay as they were."""
+    acc_bits = int(profile.accumulator_bits)
+    if profile.rounding not in ROUNDING_ENUM:   # a profile object changed after it was built
         raise CParamsError(f"profile rounding '{profile.rounding}' is not one of {sorted(ROUNDING_ENUM)}")
-    if not 2 <= int(profile.multiplier_bits) <= 32:
-        raise CParamsError(f"profile multiplier_bits {profile.multiplier_bits} is outside 2..32")
-    return {"rounding": ROUNDING_ENUM[profile.rounding], "multiplier_bits": int(profile.multiplier_bits)}
+    return {"rounding": ROUNDING_ENUM[profile.rounding], "multiplier_bits": int(profile.multiplier_bits),
+            "acc_bits": 0 if acc_bits == 32 else acc_bits,
+            "acc_wrap": int(profile.accumulator_overflow == "wrap")}
 
 
 def dims(shape) -> dict[str, int]:
@@ -488,7 +491,7 @@ def layer_struct(plan: Plan, layer_index: int) -> dict[str, Any]:
         out = plan.tensors[layer.output]
         _check_dtypes(plan, layer)
         ctx = OpContext(layer.datapath, [plan.tensors[i].shape for i in layer.inputs], out.shape,
-                        layer.arrays, layer.params, rq_mode(plan.profile), out_dtype=out.dtype)
+                        layer.arrays, layer.params, rq_mode(plan.layer_profile(layer_index)), out_dtype=out.dtype)
         params = op_params(layer.op, ctx)
         if len(layer.inputs) > MAX_LAYER_INPUTS:
             raise CParamsError(f"{len(layer.inputs)} inputs, at most {MAX_LAYER_INPUTS}")

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from . import __version__
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
+from .calibrate.data import first_inputs
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
+from .lower.saturation import measure_saturation
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
 from .range_search import SearchOptions, search_ranges
@@ -106,6 +108,8 @@ def cache_key(job: CalibrationJob) -> str:
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
                "search": None if job.search is None else asdict(job.search)}
+    if job.lowering.engines:  # the engines (datapaths, limits, costs) decide the layers' requantizers
+        options["engines"] = [e.describe() if hasattr(e, "describe") else repr(e) for e in job.lowering.engines]
     options["calibration"].pop("progress", None)
     if options["search"] is not None:
         options["search"].pop("progress", None)
@@ -135,6 +139,9 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
     plan.meta.setdefault("board", job.board_name)
+    saturation = measure_saturation(plan, first_inputs(data, job.lowering.max_samples))
+    if saturation:
+        plan.meta["accumulator_saturation"] = saturation
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
     if job.given:

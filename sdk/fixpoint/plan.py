@@ -32,10 +32,12 @@ import numpy as np
 
 from .fileio import atomic_path
 
-PLAN_FORMAT_VERSION = 2
+PLAN_FORMAT_VERSION = 3
+READABLE_PLAN_VERSIONS = (2, 3)   # 3 added per-engine requant profiles (engine_profiles)
 
 DTYPES = {"int8": np.int8, "int16": np.int16}
-ROUNDING_MODES = ("double", "single", "shift_only")
+ROUNDING_MODES = ("double", "single", "shift_only", "half_even")
+ACC_OVERFLOW_MODES = ("saturate", "wrap")
 DATAPATHS = ("s8", "s4", "s16")
 
 
@@ -52,6 +54,28 @@ class RequantProfile:
     shift_min: int = -31              # legal shift register range (shift > 0: left)
     shift_max: int = 30
     per_channel: bool = True          # per-output-channel multipliers allowed
+    accumulator_bits: int = 32        # 8..32: the engine's accumulator register (s8 / s4 datapaths)
+    accumulator_overflow: str = "saturate"  # or "wrap": what that register does when a sum leaves it
+
+    def __post_init__(self) -> None:
+        # The one check of a profile: a Target's engines, a plan file and the Python API all build one.
+        if self.rounding not in ROUNDING_MODES:
+            raise PlanError(f"requant profile: rounding '{self.rounding}' is not one of {ROUNDING_MODES}")
+        if not 2 <= int(self.multiplier_bits) <= 32:
+            raise PlanError(f"requant profile: multiplier_bits must be in [2, 32], got {self.multiplier_bits}")
+        if not 8 <= int(self.accumulator_bits) <= 32:
+            raise PlanError(f"requant profile: accumulator_bits must be in [8, 32], got {self.accumulator_bits}")
+        if self.accumulator_overflow not in ACC_OVERFLOW_MODES:
+            raise PlanError(f"requant profile: accumulator_overflow '{self.accumulator_overflow}' "
+                            f"is not one of {ACC_OVERFLOW_MODES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; the accumulator fields only when they differ from the 32-bit default
+        (so plans without engines keep their hashes)."""
+        out = asdict(self)
+        if self.accumulator_bits == 32 and self.accumulator_overflow == "saturate":
+            del out["accumulator_bits"], out["accumulator_overflow"]
+        return out
 
 
 @dataclass
@@ -102,9 +126,14 @@ class Plan:
     source_model_sha256: str = ""
     version: int = PLAN_FORMAT_VERSION
     meta: dict[str, Any] = field(default_factory=dict)
+    engine_profiles: dict[str, RequantProfile] = field(default_factory=dict)  # engine name -> its requantizer
 
     def tensor(self, index: int) -> PlanTensor:
         return self.tensors[index]
+
+    def layer_profile(self, index: int) -> RequantProfile:
+        """The requantizer of the engine running layer ``index`` (the plan's profile by default)."""
+        return self.engine_profiles.get(self.layers[index].engine, self.profile)
 
     def compute_hash(self) -> str:
         """sha256 over the plan's JSON header and every array's bytes."""
@@ -132,7 +161,7 @@ def _header(plan: Plan, with_hash: bool = True) -> dict[str, Any]:
         "version": plan.version,
         "model_name": plan.model_name,
         "source_model_sha256": plan.source_model_sha256,
-        "profile": asdict(plan.profile),
+        "profile": plan.profile.to_dict(),
         "arena_size": plan.arena_size,
         "inputs": plan.inputs,
         "outputs": plan.outputs,
@@ -140,6 +169,8 @@ def _header(plan: Plan, with_hash: bool = True) -> dict[str, Any]:
         "layers": layers,
         "meta": plan.meta,
     }
+    if plan.engine_profiles:
+        header["engine_profiles"] = {k: v.to_dict() for k, v in sorted(plan.engine_profiles.items())}
     if with_hash:
         header["model_hash"] = plan.model_hash
     return header
@@ -179,9 +210,9 @@ def load_plan(path: str | os.PathLike) -> Plan:
             header = json.loads(zf.read("plan.json"))
             if header.get("format") != "fixpoint-plan":
                 raise PlanError(f"{path}: not a Fixpoint plan (format field missing)")
-            if header.get("version") != PLAN_FORMAT_VERSION:
+            if header.get("version") not in READABLE_PLAN_VERSIONS:
                 raise PlanError(f"{path}: plan format version {header.get('version')} "
-                                f"is not supported (expected {PLAN_FORMAT_VERSION})")
+                                f"is not supported (expected one of {READABLE_PLAN_VERSIONS})")
             layers = []
             for i, entry in enumerate(header["layers"]):
                 specs = entry.pop("arrays")
@@ -197,6 +228,7 @@ def load_plan(path: str | os.PathLike) -> Plan:
         inputs=header["inputs"],
         outputs=header["outputs"],
         profile=RequantProfile(**header["profile"]),
+        engine_profiles={k: RequantProfile(**v) for k, v in header.get("engine_profiles", {}).items()},
         arena_size=header["arena_size"],
         model_hash=header.get("model_hash", ""),
         source_model_sha256=header.get("source_model_sha256", ""),
@@ -221,5 +253,4 @@ def validate_plan(plan: Plan, origin: str = "plan") -> None:
         for idx in [*layer.inputs, layer.output]:
             if not 0 <= idx < n:
                 raise PlanError(f"{origin}: layer '{layer.name}' refers to missing tensor {idx}")
-    if plan.profile.rounding not in ROUNDING_MODES:
-        raise PlanError(f"{origin}: profile rounding '{plan.profile.rounding}' is not one of {ROUNDING_MODES}")
+    # profiles validate themselves on construction (RequantProfile.__post_init__)

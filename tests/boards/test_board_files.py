@@ -11,7 +11,7 @@ from fixpoint.boards import BoardFileError, boards_dir, list_boards, load_board
 from fixpoint.boards.registers import REGISTER_FIELDS, encode_register, register_range
 from fixpoint.plan import ROUNDING_MODES, RequantProfile
 
-SHIPPED = ["host", "mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547",
+SHIPPED = ["host", "mps2-an385", "mps2-an386", "mps2-an386-npu", "mps2-an500", "mps2-an505", "mps3-an547",
            "nucleo-f746zg", "riscv32-virt"]
 
 

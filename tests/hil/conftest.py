@@ -15,14 +15,14 @@ from hil_examples import EXAMPLES
 
 @pytest.fixture(scope="session")
 def plan_for(tmp_path_factory):
-    """plan_for(model, board) -> CalibrationOutputs, calibrated once per (model, profile)."""
+    """plan_for(model, board) -> CalibrationOutputs, calibrated once per (model, profile, engines)."""
     cache: dict[tuple[str, str], object] = {}
     root = tmp_path_factory.mktemp("plans")
 
     def get(model: str, board_name: str):
         board = load_board(board_name)
         profile = board.requant_profile()
-        key = (model, repr(asdict(profile)))
+        key = (model, repr(asdict(profile)), repr([e.describe() for e in board.target.engines]))
         if key not in cache:
             folder = EXAMPLES / model
             job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",

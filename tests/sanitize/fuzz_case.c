@@ -106,6 +106,8 @@ static fp_rq_mode_t rmode(fz_case_t *c, fp_rq_mode_t *m)
     static const uint8_t bits[] = {32, 31, 24, 16, 15, 8, 2};
     m->rounding = (uint8_t)rnd_in(0, 2);
     m->multiplier_bits = bits[rnd() % (sizeof bits)];
+    m->acc_bits = 0;   /* the int32 accumulator; engine accumulators: tests/runtime/test_requant_engines.py */
+    m->acc_wrap = 0;
     field(c, &m->rounding, FIELD_U8);
     field(c, &m->multiplier_bits, FIELD_U8);
     return *m;

@@ -362,6 +362,8 @@ static void run_requant_primitives(long cases)
         int64_t acc64 = (int64_t)(((uint64_t)(int64_t)hostile_i32() << (rnd() % 33)) ^ rnd());
         m.rounding = (uint8_t)(rnd() % 4);
         m.multiplier_bits = (uint8_t)(rnd() % 40);
+        m.acc_bits = (uint8_t)(rnd() % 40);        /* engine accumulators, legal or not */
+        m.acc_wrap = (uint8_t)(rnd() % 3);
         sink += fp_requantize_acc32(hostile_i32(), hostile_i32(), hostile_i32(), m);
         sink += fp_requantize_acc64(acc64, hostile_i32(), hostile_i32(), m);
     }

@@ -70,7 +70,8 @@ def test_conv_fields_come_from_tensors_weights_params_and_profile():
     assert (p["stride_h"], p["pad_top"], p["groups"]) == (2, 1, 1)
     assert p["input_offset"] == layer.params["input_offset"] == -plan.tensors[0].zero_point
     assert p["requant"] == {"multiplier": ArrayRef("multiplier"), "shift": ArrayRef("shift"), "n": 3,
-                            "mode": {"rounding": "FP_ROUND_SINGLE", "multiplier_bits": 16}}
+                            "mode": {"rounding": "FP_ROUND_SINGLE", "multiplier_bits": 16,
+                                     "acc_bits": 0, "acc_wrap": 0}}
 
 
 def test_arrays_get_their_exact_c_types():

@@ -86,6 +86,8 @@ static fp_requant_t requant(int32_t n)
     rq.n = n;
     rq.mode.rounding = FP_ROUND_DOUBLE;
     rq.mode.multiplier_bits = 32;
+    rq.mode.acc_bits = 0;
+    rq.mode.acc_wrap = 0;
     return rq;
 }
 

@@ -121,6 +121,9 @@ static fp_requant_t requant(int32_t channels)
     rq.mode.rounding = (uint8_t)(k < (kc_fast_bias ? 9 : 6) ? FP_ROUND_DOUBLE
                                  : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
     rq.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
+    /* now and then an engine's narrow accumulator: the variants must leave their fast path */
+    rq.mode.acc_bits = (uint8_t)(rnd(0, 7) == 0 ? rnd(16, 31) : 0);
+    rq.mode.acc_wrap = (uint8_t)rnd(0, 1);
     rq.n = rnd(0, 2) != 0 ? channels : 1;
     rq.multiplier = kc_mult;
     rq.shift = kc_shift;
@@ -449,6 +452,8 @@ static int add_case(kc_tally_t *t)
     }
     p.mode.rounding = (uint8_t)(k < 6 ? FP_ROUND_DOUBLE : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
     p.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
+    p.mode.acc_bits = (uint8_t)(rnd(0, 7) == 0 ? rnd(16, 31) : 0);
+    p.mode.acc_wrap = (uint8_t)rnd(0, 1);
     fp_rq_shift_range(p.mode, 0, &lo, &hi);
     {
         const int32_t top = (int32_t)(((int64_t)1 << (p.mode.multiplier_bits - 1)) - 1);

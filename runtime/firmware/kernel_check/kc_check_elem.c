@@ -149,6 +149,8 @@ static int add_case(kc_tally_t *t)
     }
     p.mode.rounding = (uint8_t)(k < 6 ? FP_ROUND_DOUBLE : (k < 8 ? FP_ROUND_SINGLE : FP_ROUND_SHIFT_ONLY));
     p.mode.multiplier_bits = (uint8_t)(rnd(0, 3) != 0 ? 32 : rnd(2, 32));
+    p.mode.acc_bits = (uint8_t)(rnd(0, 7) == 0 ? rnd(16, 31) : 0);
+    p.mode.acc_wrap = (uint8_t)rnd(0, 1);
     p.input1_offset = offset();
     p.input2_offset = offset();
     p.output_offset = rnd(0, 19) == 0 ? (rnd(0, 1) ? INT32_MAX : INT32_MIN) : rnd(-128, 127);

@@ -49,10 +49,13 @@ static inline int fp_concat_is_identity(int32_t input_offset, int32_t output_off
         return 0;
     }
     reach += input_offset >= 0 ? input_offset : -(int64_t)input_offset; /* max |x + offset| */
+    if (mode.acc_bits != 0 && mode.acc_bits < 32) {
+        return 0; /* a narrow accumulator may clip: take the requantizing path */
+    }
     if (mode.rounding == (uint8_t)FP_ROUND_SHIFT_ONLY) {
         return scale.shift == 0;
     }
-    if (mode.rounding == (uint8_t)FP_ROUND_SINGLE) {
+    if (mode.rounding == (uint8_t)FP_ROUND_SINGLE || mode.rounding == (uint8_t)FP_ROUND_HALF_EVEN) {
         /* x * 2^t / 2^t with t = (bits - 1) - shift: exact, no rounding. */
         int32_t t = (bits - 1) - scale.shift;
         return t >= 1 && t <= 30 && scale.multiplier == ((int32_t)1 << t);

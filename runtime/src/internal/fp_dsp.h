@@ -90,7 +90,7 @@ static inline size_t fp_dsp_depthwise_scratch_bytes(const fp_depthwise_conv2d_pa
 static inline int fp_dsp_rq_fast_ok(const fp_requant_t *rq)
 {
     int32_t i;
-    if (rq->mode.rounding != FP_ROUND_DOUBLE) {
+    if (!fp_rq_plain_double(rq->mode)) {
         return 0;
     }
     for (i = 0; i < rq->n; ++i) {
@@ -176,7 +176,7 @@ static inline fp_dsp_out_t fp_dsp_out_init(const int32_t *bias, const fp_requant
     o.shift = rq->shift;
     o.rq_mask = rq->n != 1 ? -1 : 0;
     o.q31_shift = 32 - (int32_t)rq->mode.multiplier_bits; /* legal: bits in [2, 32] */
-    o.fast = rq->mode.rounding == FP_ROUND_DOUBLE;
+    o.fast = fp_rq_plain_double(rq->mode);
     for (i = 0; i < rq->n; ++i) {
         o.fast = o.fast && rq->shift[i] <= 0;
     }
@@ -267,7 +267,7 @@ __attribute__((noinline, unused)) static int32_t fp_dsp_out_any(const fp_dsp_out
     const int32_t i = oc & o->rq_mask;
     const int32_t acc = __qadd(sum, o->bias[oc & o->bias_mask]);
     int32_t r;
-    if (o->mode.rounding == FP_ROUND_DOUBLE) {
+    if (fp_rq_plain_double(o->mode)) {
         r = fp_dsp_rq_double(acc, (int32_t)((uint32_t)o->multiplier[i] << o->q31_shift),
                              o->shift[i]);
     } else {

@@ -111,7 +111,7 @@ static inline fp_mve_out_t fp_mve_out_init(int32_t *t, int32_t n, const int32_t 
     const int32_t q31_shift = 32 - (int32_t)rq->mode.multiplier_bits; /* legal: bits in [2, 32] */
     o.t = t;
     o.n = n;
-    o.fast = rq->mode.rounding == FP_ROUND_DOUBLE;
+    o.fast = fp_rq_plain_double(rq->mode);
     o.rq = rq;
     o.output_offset = output_offset;
     o.act_min = act_min;

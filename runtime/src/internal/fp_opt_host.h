@@ -57,7 +57,7 @@ typedef struct {
  * FP_OPT_HOST_CH_MAX channels. */
 static inline int fp_opt_rq16_ok(const fp_requant_t *rq, int32_t c_out)
 {
-    return rq->mode.rounding == FP_ROUND_DOUBLE && c_out > 0 && c_out <= FP_OPT_HOST_CH_MAX;
+    return fp_rq_plain_double(rq->mode) && c_out > 0 && c_out <= FP_OPT_HOST_CH_MAX;
 }
 
 /* Constants of channels [0, c_out) into chunks[(c_out + 15) / 16] (pad lanes repeat channel 0). */

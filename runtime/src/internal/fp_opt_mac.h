@@ -226,7 +226,7 @@ static inline void fp_opt_out_block_s8(const int32_t *acc, int32_t n, int32_t oc
                                        int32_t act_max, int8_t *out)
 {
     int32_t j;
-    if (rq->mode.rounding != FP_ROUND_DOUBLE) {
+    if (!fp_rq_plain_double(rq->mode)) {
         for (j = 0; j < n; ++j) {
             out[j] = (int8_t)fp_mac_out_acc32(acc[j], bias, oc0 + j, rq, output_offset, act_min, act_max);
         }

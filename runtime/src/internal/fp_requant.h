@@ -118,11 +118,53 @@ static inline int32_t fp_multiplier_q31(int32_t multiplier, uint8_t bits)
     return (int32_t)((uint32_t)multiplier << (32 - b));
 }
 
+/* x / 2^t rounded to nearest, ties to even, for t in [1, 62] (exact for |x| < 2^62). */
+static inline int64_t fp_round_half_even64(int64_t x, int32_t t)
+{
+    const int64_t q = fp_asr64(x, t);                       /* floor */
+    const int64_t rem = x - q * ((int64_t)1 << t);          /* in [0, 2^t) */
+    const int64_t half = (int64_t)1 << (t - 1);
+    if (rem > half || (rem == half && (q & 1) != 0)) {
+        return q + 1;
+    }
+    return q;
+}
+
+/* The accumulator as an engine's acc_bits-wide register holds it (acc_bits 0: int32
+ * unchanged): saturated to [-2^(b-1), 2^(b-1) - 1], or wrapped modulo 2^b. */
+static inline int32_t fp_acc_fit(int32_t acc, fp_rq_mode_t mode)
+{
+    int64_t lo;
+    int64_t hi;
+    int64_t span;
+    int64_t v;
+    if (mode.acc_bits == 0 || mode.acc_bits >= 32) {
+        return acc;
+    }
+    hi = ((int64_t)1 << (mode.acc_bits - 1)) - 1;
+    lo = -hi - 1;
+    if (!mode.acc_wrap) {
+        return (int32_t)fp_sat_s64_range(acc, lo, hi);
+    }
+    span = (int64_t)1 << mode.acc_bits;
+    v = ((int64_t)acc - lo) % span;                  /* C99 %: sign of the dividend */
+    v = v < 0 ? v + span : v;
+    return (int32_t)(v + lo);
+}
+
+/* 1 when a kernel may take its DOUBLE-rounding fast path: DOUBLE and the plain
+ * int32 accumulator (an engine's narrow accumulator goes through fp_requant32). */
+static inline int fp_rq_plain_double(fp_rq_mode_t mode)
+{
+    return mode.rounding == FP_ROUND_DOUBLE && (mode.acc_bits == 0 || mode.acc_bits >= 32);
+}
+
 /*
- * Scale a 32-bit accumulator (see docs/rounding.md):
+ * Scale a 32-bit accumulator (see docs/rounding.md), after fp_acc_fit:
  *   DOUBLE     : rdbpot(srdhm(sat(acc * 2^max(shift,0)), m_q31), max(-shift,0))
  *   SINGLE     : floor((acc * m + 2^(t-1)) / 2^t), t = (bits - 1) - shift, t in [1, 62]
  *   SHIFT_ONLY : shift >= 0 ? sat(acc * 2^shift) : rdbpot(acc, -shift)
+ *   HALF_EVEN  : as SINGLE, ties to even
  */
 static inline int32_t fp_requant32(int32_t acc, int32_t multiplier, int32_t shift,
                                    fp_rq_mode_t mode)
@@ -132,7 +174,8 @@ static inline int32_t fp_requant32(int32_t acc, int32_t multiplier, int32_t shif
     /* no effect on any shift the clamps below keep; makes -shift and
      * (bits - 1) - shift overflow-free for every int32 shift */
     shift = shift > 64 ? 64 : (shift < -64 ? -64 : shift);
-    if (mode.rounding == FP_ROUND_SINGLE) {
+    acc = fp_acc_fit(acc, mode);
+    if (mode.rounding == FP_ROUND_SINGLE || mode.rounding == FP_ROUND_HALF_EVEN) {
         int32_t total = (bits - 1) - shift;
         int64_t prod;
         if (total < 1) {
@@ -141,8 +184,11 @@ static inline int32_t fp_requant32(int32_t acc, int32_t multiplier, int32_t shif
         if (total > 62) {
             total = 62;
         }
-        prod = (int64_t)acc * (int64_t)multiplier + ((int64_t)1 << (total - 1));
-        return fp_sat_s32(fp_asr64(prod, total));
+        prod = (int64_t)acc * (int64_t)multiplier;
+        if (mode.rounding == FP_ROUND_HALF_EVEN) {
+            return fp_sat_s32(fp_round_half_even64(prod, total));
+        }
+        return fp_sat_s32(fp_asr64(prod + ((int64_t)1 << (total - 1)), total));
     }
     if (mode.rounding == FP_ROUND_SHIFT_ONLY) {
         if (shift >= 0) {
@@ -204,6 +250,9 @@ static inline int32_t fp_requant64(int64_t acc, int32_t multiplier, int32_t shif
     if (total > 62) {
         total = 62;
     }
+    if (mode.rounding == FP_ROUND_HALF_EVEN) {
+        return fp_sat_s32(fp_round_half_even64(x * reduced, total));
+    }
     return fp_sat_s32(fp_asr64(x * reduced + ((int64_t)1 << (total - 1)), total));
 }
 
@@ -219,8 +268,9 @@ static inline int32_t fp_add_sat_s32(int32_t a, int32_t b)
 
 static inline int fp_rq_mode_legal(fp_rq_mode_t mode)
 {
-    return mode.rounding <= FP_ROUND_SHIFT_ONLY && mode.multiplier_bits >= 2
-        && mode.multiplier_bits <= 32;
+    return mode.rounding <= FP_ROUND_HALF_EVEN && mode.multiplier_bits >= 2
+        && mode.multiplier_bits <= 32 && (mode.acc_bits == 0 || (mode.acc_bits >= 8 && mode.acc_bits <= 32))
+        && mode.acc_wrap <= 1;
 }
 
 /* Legal shift values of a (legal) mode: [*lo, *hi]. */
@@ -230,7 +280,7 @@ static inline void fp_rq_shift_range(fp_rq_mode_t mode, int acc64, int32_t *lo, 
     if (mode.rounding == FP_ROUND_SHIFT_ONLY) {
         *lo = acc64 ? -62 : -31;
         *hi = acc64 ? 15 : 31;
-    } else if (mode.rounding == FP_ROUND_SINGLE || acc64) {
+    } else if (mode.rounding == FP_ROUND_SINGLE || mode.rounding == FP_ROUND_HALF_EVEN || acc64) {
         /* one rounding shift by t = (bits' - 1) - shift, t in [1, 62] */
         if (acc64 && bits > 16) {
             bits = 16;

@@ -20,7 +20,7 @@
 
 static int32_t fp_softmax_s16_exp(const fp_softmax_params_t *p, int32_t diff)
 {
-    static const fp_rq_mode_t tflite_mode = {FP_ROUND_DOUBLE, 32};
+    static const fp_rq_mode_t tflite_mode = {FP_ROUND_DOUBLE, 32, 0, 0};
     int32_t scaled = fp_requant32(diff, p->input_multiplier, p->input_left_shift, tflite_mode);
     int32_t symmetric = fp_clamp_s64((int64_t)scaled + 32767, FP_S16_MIN, FP_S16_MAX);
     return fp_lut_lookup_s16(symmetric, p->exp_lut);

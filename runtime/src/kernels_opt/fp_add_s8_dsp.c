@@ -81,7 +81,7 @@ fp_status_t fp_add_s8_dsp(const fp_add_params_t *params, const int8_t *input1,
                params->mode, 0);
     term_table(t2, params->input2_offset, params->left_shift, params->input2_scale,
                params->mode, params->subtract);
-    fast = params->mode.rounding == FP_ROUND_DOUBLE && params->output_scale.shift <= 0;
+    fast = fp_rq_plain_double(params->mode) && params->output_scale.shift <= 0;
     c.bias = 0;
     c.m = (int32_t)((uint32_t)params->output_scale.multiplier
                     << (32 - (int32_t)params->mode.multiplier_bits));

@@ -196,7 +196,7 @@ fp_status_t fp_add_s8_mve(const fp_add_params_t *params, const int8_t *input1,
         || !fp_add_params_valid(params, FP_S8_MIN, FP_S8_MAX, &bc)) {
         return FP_ERR_ARG;
     }
-    if (params->mode.rounding == FP_ROUND_DOUBLE && offset_ok(params->input1_offset)
+    if (fp_rq_plain_double(params->mode) && offset_ok(params->input1_offset)
         && offset_ok(params->input2_offset)) {
         run(params, &bc, input1, input2, output);
     } else {

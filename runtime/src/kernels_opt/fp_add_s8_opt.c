@@ -80,7 +80,7 @@ static void add_row(const fp_add_params_t *p, const void *host, const int32_t *t
 #else
     (void)host;
 #endif
-    if (p->mode.rounding == FP_ROUND_DOUBLE) {
+    if (fp_rq_plain_double(p->mode)) {
         const uint8_t bits = (uint8_t)(p->mode.multiplier_bits < 2 ? 2
                                        : (p->mode.multiplier_bits > 32 ? 32 : p->mode.multiplier_bits));
         for (; c < n; ++c) {
@@ -119,7 +119,7 @@ fp_status_t fp_add_s8_opt(const fp_add_params_t *params, const int8_t *input1, c
     term_table(t2, params->input2_offset, params->left_shift, params->input2_scale, params->mode,
                params->subtract);
 #if FP_OPT_HOST_SIMD
-    if (params->mode.rounding == FP_ROUND_DOUBLE) {
+    if (fp_rq_plain_double(params->mode)) {
         add_host_prepare(params, &host_consts);
         host = &host_consts;
     }

@@ -7,9 +7,11 @@ field meanings are documented in docs/boards.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from fixpoint.plan import RequantProfile
+from fixpoint.target import EngineSpec, Target
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,8 @@ class Memory:
     ram: MemoryRegion
 
 
-@dataclass(frozen=True)
-class Engine:
-    name: str
-    datapaths: tuple[str, ...]
+#: an engine of ``[[accelerator.engines]]`` is a fixpoint.target.EngineSpec (its datapath included)
+Engine = EngineSpec
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class Register:
     field: str                    # the layer field it carries (docs/boards.md)
     signed: bool
     offset: int                   # byte offset inside the block
+    reset: int = 0                # the stored word after reset (the command stream's starting point)
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,27 @@ class Board:
     accelerator: Accelerator
     labgrid: Labgrid | None = None
 
+    @cached_property
+    def target(self) -> Target:
+        """The Target of this board, built once per Board from the fields the loader validated
+        (``dataclasses.replace`` makes a new Board, hence a new Target)."""
+        return make_target(self)
+
     def requant_profile(self) -> RequantProfile:
         """What this target's requantizer can represent, for the calibrator."""
-        acc = self.accelerator
-        return RequantProfile(rounding=acc.rounding, multiplier_bits=acc.multiplier_bits,
-                              shift_min=acc.shift_min, shift_max=acc.shift_max,
-                              per_channel=acc.per_channel)
+        return self.target.profile
+
+    def get_target(self) -> Target:
+        return self.target
 
     def engine(self, name: str) -> Engine | None:
         return next((e for e in self.accelerator.engines if e.name == name), None)
+
+
+def make_target(board: Board) -> Target:
+    """The Target of a board's fields (no checks: the loader validates before calling this)."""
+    acc = board.accelerator
+    profile = RequantProfile(rounding=acc.rounding, multiplier_bits=acc.multiplier_bits,
+                             shift_min=acc.shift_min, shift_max=acc.shift_max, per_channel=acc.per_channel)
+    return Target(name=board.name, cpu=board.cpu, memory=board.memory, link=board.serial, profile=profile,
+                  engines=acc.engines, registers=acc.registers)

@@ -22,7 +22,10 @@ except ModuleNotFoundError:  # Python 3.10
 
 from fixpoint.ir import ModelError
 
-from .board import (Accelerator, Board, Compiler, Cpu, Engine, Labgrid, Launch, Memory, MemoryRegion,
+from fixpoint.ops.runtime_ops import RUNTIME_OPS
+from fixpoint.target import EngineLimits, EngineSpec, check_engine
+
+from .board import (Accelerator, Board, Compiler, Cpu, Labgrid, Launch, Memory, MemoryRegion,
                     Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
 from .paths import boards_dir, firmware_dir, schema_path
 from .registers import check_register_map
@@ -83,6 +86,7 @@ def _load(path: Path) -> Board:
     _check_schema(path, data)
     board = _build(path, data)
     _check_semantics(board)
+    # Validated once, here; board.target (built from these fields) is what every stage reads.
     return board
 
 
@@ -139,13 +143,26 @@ def _accelerator(a: dict[str, Any]) -> Accelerator:
         word = regs["word_bytes"]
         reg_map = RegisterMap(word_bytes=word, registers=tuple(
             Register(name=r["name"], width=r["width"], field=r["field"],
-                     signed=r.get("signed", False), offset=i * word)
+                     signed=r.get("signed", False), offset=i * word, reset=r.get("reset", 0))
             for i, r in enumerate(regs["layer"])))
     return Accelerator(rounding=a["rounding"], multiplier_bits=a["multiplier_bits"],
                        shift_min=a["shift_min"], shift_max=a["shift_max"],
                        per_channel=a["per_channel"],
-                       engines=tuple(Engine(e["name"], tuple(e["datapaths"])) for e in a["engines"]),
+                       engines=tuple(_engine(e, a) for e in a["engines"]),
                        registers=reg_map)
+
+
+#: engine datapath fields that default to the board-wide [accelerator] value
+_INHERITED = ("rounding", "multiplier_bits", "shift_min", "shift_max", "per_channel")
+
+
+def _engine(e: dict[str, Any], acc: dict[str, Any]) -> EngineSpec:
+    """An [[accelerator.engines]] entry; datapath fields it leaves out are the board's."""
+    fields = {k: v for k, v in e.items() if k not in ("datapaths", "ops", "limits")}
+    for key in _INHERITED:
+        fields.setdefault(key, acc[key])
+    return EngineSpec(datapaths=tuple(e["datapaths"]), ops=tuple(e["ops"]) if "ops" in e else None,
+                      limits=EngineLimits(**e.get("limits", {})), **fields)
 
 
 def _check_semantics(board: Board) -> None:
@@ -206,6 +223,13 @@ def _check_timing(board: Board) -> str | None:
     return None
 
 
+def _check_engine_ops(engine: EngineSpec, where: str) -> str | None:
+    unknown = sorted(set(engine.ops or ()) - set(RUNTIME_OPS))
+    if unknown:
+        return f"field '{where}.ops': '{unknown[0]}' is not a runtime op (known: {', '.join(sorted(RUNTIME_OPS))})"
+    return None
+
+
 def _check_accelerator(board: Board) -> str | None:
     acc = board.accelerator
     if acc.shift_min > acc.shift_max:
@@ -214,6 +238,11 @@ def _check_accelerator(board: Board) -> str | None:
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         return f"field 'accelerator.engines': engine '{duplicate}' is listed twice"
+    for i, engine in enumerate(acc.engines):
+        problem = _check_engine_ops(engine, f"accelerator.engines[{i}]") or check_engine(
+            engine, f"accelerator.engines[{i}]")
+        if problem:
+            return problem
     if acc.registers is not None:
         return check_register_map(acc)
     return None

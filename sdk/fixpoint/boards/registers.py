@@ -99,6 +99,8 @@ def _check_widths(acc: Accelerator) -> str | None:
             return f"{_where(acc, reg)}: width {reg.width} exceeds the {word_bits}-bit word"
         if reg.field in SIGNED_FIELDS and not reg.signed:
             return f"{_where(acc, reg)}: '{reg.field}' can be negative, set signed = true"
+        if reg.reset >> reg.width:
+            return f"{_where(acc, reg)}: reset value 0x{reg.reset:X} does not fit {reg.width} bits"
     return None
 
 
@@ -132,4 +134,21 @@ def _check_scale_widths(acc: Accelerator) -> str | None:
         if acc.shift_min < lo or acc.shift_max > hi:
             return (f"{_where(acc, shift)}: {shift.width} bits cannot hold shifts "
                     f"[{acc.shift_min}, {acc.shift_max}]")
+    return _check_engine_widths(acc)
+
+
+def _check_engine_widths(acc: Accelerator) -> str | None:
+    """Every engine's own multiplier and shift range must fit the block's registers too."""
+    regs = acc.registers
+    mult, shift = regs.by_field("mult"), regs.by_field("shift")  # type: ignore[union-attr]
+    for i, engine in enumerate(acc.engines):
+        where = f"field 'accelerator.engines[{i}]"
+        if mult is not None and engine.rounding != "shift_only" and \
+                register_range(mult)[1] < (1 << (engine.multiplier_bits - 1)) - 1:
+            return f"{where}.multiplier_bits': {engine.multiplier_bits} bits do not fit register {mult.name}"
+        if shift is not None:
+            lo, hi = register_range(shift)
+            if engine.shift_min < lo or engine.shift_max > hi:
+                return (f"{where}.shift_max': shift range [{engine.shift_min}, {engine.shift_max}] is wider "
+                        f"than register {shift.name} ({shift.width} bits)")
     return None

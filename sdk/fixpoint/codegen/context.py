@@ -60,7 +60,8 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
         layer_structs = [layer_struct(plan, i) for i in range(len(plan.layers))]
         tensor_structs = [tensor_struct(plan, i) for i in range(len(plan.tensors))]
         blob = build_blob(plan)
-        core = load_board(board).cpu.core if board is not None else "host"
+        board = load_board(board) if board is not None else None
+        core = board.cpu.core if board is not None else "host"
         scratch = _scratch_size(plan, core, kernels)
         graph = graph_struct(plan, scratch)
     except PlanError as exc:
@@ -99,14 +100,14 @@ def _register_map(plan: Plan, board: Board | str | None) -> tuple[RegisterMap, s
     if board is None:
         engines = list(dict.fromkeys(layer.engine for layer in plan.layers))  # order of first use
         return DEFAULT_REGISTER_MAP, "the default register map (no board given)", engines
-    board = load_board(board)
-    if board.requant_profile() != plan.profile:
+    target = load_board(board).get_target()
+    if target.profile != plan.profile:
         # The CPU runtime reads the mode from the plan, so results stay exact; an
         # accelerator built for the board's profile would not reproduce them.
         log.warning("plan '%s' was lowered for requant profile %s, board '%s' has %s", plan.model_name,
-                    plan.profile, board.name, board.requant_profile())
-    engines = [e.name for e in board.accelerator.engines]
-    regs = board.accelerator.registers
+                    plan.profile, target.name, target.profile)
+    engines = [e.name for e in target.engines]
+    regs = target.registers
     if regs is None:
-        return DEFAULT_REGISTER_MAP, f"the default register map (board '{board.name}' has none)", engines
-    return regs, f"board '{board.name}'", engines
+        return DEFAULT_REGISTER_MAP, f"the default register map (board '{target.name}' has none)", engines
+    return regs, f"board '{target.name}'", engines

@@ -36,25 +36,29 @@ def _terms_ok(input_offset: int, k: int) -> bool:
     return DSP_OFFSET_MIN <= input_offset <= DSP_OFFSET_MAX and k * 255 * 128 <= INT32_MAX
 
 
-def _rq_fast_ok(plan: Plan, shift: np.ndarray) -> bool:
-    """fp_dsp_rq_fast_ok: DOUBLE rounding and no left shift in the table."""
-    return plan.profile.rounding == "double" and bool(np.all(np.asarray(shift) <= 0))
+def _rq_fast_ok(plan: Plan, index: int) -> bool:
+    """fp_dsp_rq_fast_ok: DOUBLE rounding on the plain int32 accumulator (the layer's engine)
+    and no left shift in the table."""
+    profile = plan.layer_profile(index)
+    shift = plan.layers[index].arrays["shift"]
+    return (profile.rounding == "double" and profile.accumulator_bits == 32
+            and bool(np.all(np.asarray(shift) <= 0)))
 
 
 def _conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
     f = fields["filter"]
     k = f["h"] * f["w"] * f["c"]
-    return k > 0 and _terms_ok(fields["input_offset"], k) and _rq_fast_ok(plan, plan.layers[index].arrays["shift"])
+    return k > 0 and _terms_ok(fields["input_offset"], k) and _rq_fast_ok(plan, index)
 
 
 def _depthwise_conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
     f = fields["filter"]
-    return _terms_ok(fields["input_offset"], f["h"] * f["w"]) and _rq_fast_ok(plan, plan.layers[index].arrays["shift"])
+    return _terms_ok(fields["input_offset"], f["h"] * f["w"]) and _rq_fast_ok(plan, index)
 
 
 def _fully_connected_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
     return (fields["filter_offset"] == 0 and _terms_ok(fields["input_offset"], fields["depth"])
-            and _rq_fast_ok(plan, plan.layers[index].arrays["shift"]))
+            and _rq_fast_ok(plan, index))
 
 
 # (op, datapath, specialised variant) -> precondition(plan, layer index, C params fields)

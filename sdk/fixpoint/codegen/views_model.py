@@ -88,6 +88,7 @@ class ModelSourceView:
     input_copies: list[Copy]
     output_copies: list[Copy]
     checks: list[Check]
+    replay_fn: str = ""        # accel_regs.h's command-stream player: the init-time self-test
 
 
 def _io_tensor_defines(macro: str, t: PlanTensor, ts: dict[str, Any], buffer_offset: int) -> list[Define]:
@@ -212,7 +213,7 @@ def source_view(ctx: GenContext) -> ModelSourceView:
         input_expr=input_expr, output_expr=output_expr,
         input_copies=_copies(ctx, plan.inputs, n.symbol("input")) if staged_in else [],
         output_copies=_copies(ctx, plan.outputs, n.symbol("output")) if staged_out else [],
-        checks=_source_checks(ctx),
+        checks=_source_checks(ctx), replay_fn=n.symbol("accel_replay"),
     )
 
 

@@ -7,15 +7,18 @@ so the header's compile-time checks see the very values the blocks hold.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..boards.board import Register
 from ..boards.registers import REGISTER_FIELDS, register_range
 from .cformat import c_comment, c_int
+from .cmdstream import build_stream, debug_line, debug_table, reset_words
 from .context import GenContext
 from .regvalues import LayerFields, RegisterCell, Source, layer_registers
 from .views_layout import Check, Define
 
+log = logging.getLogger(__name__)
 WORD_TYPES = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t"}
 
 
@@ -52,6 +55,14 @@ class RegsView:
     n_regs_macro: str
     rows: list[Row]
     checks: list[Check]
+    cmds_symbol: str = ""
+    cmd_rows: tuple[tuple[str, str], ...] = ()   # (comma-separated words, comment) per layer
+    reset_symbol: str = ""
+    reset_words: str = ""
+    replay_fn: str = ""
+    stream_summary: str = ""
+    n_cmds_macro: str = ""
+    debug_rows: tuple[str, ...] = ()             # the debug table, one comment line per layer
 
 
 def _source_macro(ctx: GenContext, source: Source) -> str:
@@ -91,10 +102,11 @@ def _fits_check(ctx: GenContext, layer: int, cell: RegisterCell) -> Check:
 
 def regs_view(ctx: GenContext) -> RegsView:
     n, reg_map = ctx.names, ctx.reg_map
-    rows, checks = [], []
+    rows, checks, blocks = [], [], []
     for i, layer in enumerate(ctx.plan.layers):
         fields = LayerFields(ctx.plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines)
         cells = layer_registers(fields, reg_map, ctx.reg_map_origin)
+        blocks.append([c.word for c in cells])
         rows.append(Row(c_comment(f"layer {i} '{layer.name}' ({layer.op}, {layer.datapath}, "
                                   f"engine '{layer.engine}')"), [_cell(ctx, c) for c in cells]))
         checks += [_fits_check(ctx, i, c) for c in cells if c.source is not None and c.register.width < 32]
@@ -110,15 +122,41 @@ def regs_view(ctx: GenContext) -> RegsView:
         Check("regs_model_layers", f"{names['n_layers']} == {n.define('n_layers')}"),
         *checks,
     ]
+    stream = build_stream(blocks, reg_map)
+    log.info("%s", stream.summary())
+    cmds = n.symbol("accel_cmds")
+    names["n_cmds"] = n.define("accel_n_cmds")
+    checks += [Check("cmds_length", f"sizeof({cmds}) / sizeof({cmds}[0]) == {names['n_cmds']}")]
     reg_names = ", ".join(f'"{r.name}"' for r in reg_map.registers)
     defines = [Define(names["n_layers"], f"{len(rows)}u"),
                Define(names["n_regs"], f"{len(reg_map.registers)}u"),
                Define(names["word_bytes"], f"{reg_map.word_bytes}u"),
                Define(names["block_bytes"], f"{reg_map.block_bytes}u", "one layer's register block"),
-               Define(n.define("accel_reg_names"), "{" + reg_names + "}", "initializer: register names by index")]
+               Define(n.define("accel_reg_names"), "{" + reg_names + "}", "initializer: register names by index"),
+               Define(names["n_cmds"], f"{len(stream.words)}u", "words of the register command stream"),
+               Define(n.define("accel_writes"), f"{stream.total_writes}u", "register writes after elision"),
+               Define(n.define("accel_writes_full"), f"{stream.full_writes}u", "every register of every layer")]
     return RegsView(file=n.file("accel_regs_h"), guard=n.guard("accel_regs_h"), layout_header=n.file("layout_h"),
                     origin=c_comment(ctx.reg_map_origin), check_macro=n.define("check"),
                     word_type=WORD_TYPES[reg_map.word_bytes], defines=defines,
                     registers=[_register_doc(ctx, r, i) for i, r in enumerate(reg_map.registers)],
                     regs_symbol=regs, n_layers_macro=names["n_layers"], n_regs_macro=names["n_regs"],
-                    rows=rows, checks=checks)
+                    rows=rows, checks=checks, cmds_symbol=cmds, cmd_rows=_cmd_rows(ctx, stream.words),
+                    reset_symbol=n.symbol("accel_reset"),
+                    reset_words=", ".join(f"0x{w:X}u" for w in reset_words(reg_map)),
+                    replay_fn=n.symbol("accel_replay"), stream_summary=stream.summary(),
+                    n_cmds_macro=names["n_cmds"],
+                    debug_rows=tuple(c_comment(debug_line(r)) for r in debug_table(ctx.plan, stream)))
+
+
+def _cmd_rows(ctx: GenContext, words: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """One C line per layer: its header word and its (register, word) writes."""
+    rows, pos = [], 0
+    while pos < len(words):
+        n = words[pos] & 0xFFFF
+        part = words[pos:pos + 1 + 2 * n]
+        layer = ctx.plan.layers[words[pos] >> 16]
+        rows.append((", ".join(f"0x{w:X}u" for w in part), f"layer {words[pos] >> 16} '{layer.name}' "
+                     f"on '{layer.engine}': {n} writes"))
+        pos += 1 + 2 * n
+    return tuple(rows)

@@ -14,7 +14,10 @@ def run(args: argparse.Namespace) -> int:
 
     for name in list_boards():
         board = load_board(name)
-        p = board.requant_profile()
+        target = board.target
+        p = target.profile
+        engines = ",".join(e.name for e in target.engines)
         print(f"{name:16s} {board.kind:9s} rounding={p.rounding} multiplier_bits={p.multiplier_bits} "
-              f"shift=[{p.shift_min},{p.shift_max}] per_channel={p.per_channel}  {board.description}")
+              f"shift=[{p.shift_min},{p.shift_max}] per_channel={p.per_channel} engines={engines}  "
+              f"{board.description}")
     return 0

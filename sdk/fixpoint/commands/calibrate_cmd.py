@@ -80,14 +80,14 @@ def build_job(args: argparse.Namespace):
     lowering = LowerOptions(weight_bits=args.weight_bits, weight_bits_overrides=overrides,
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
-                            engines=list(board.accelerator.engines) or None)
+                            engines=list(board.get_target().engines) or None)
     search = None
     if args.search:
         search = SearchOptions(num_samples=args.search_samples, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
-                          profile=board.requant_profile(), calibration=calib, lowering=lowering,
+                          profile=board.get_target().profile, calibration=calib, lowering=lowering,
                           board_name=board.name, search=search, encodings=args.encodings)
 
 

@@ -67,9 +67,9 @@ def _calibrate(spec: dict[str, Any]):
         calib.policy = cfg["policy"]
     lowering = LowerOptions(weight_bits=cfg["weight_bits"], per_channel=not cfg["per_tensor_weights"],
                             equalize=cfg["equalize"], bias_correction=cfg["bias_correction"],
-                            engines=list(board.accelerator.engines) or None)
+                            engines=list(board.get_target().engines) or None)
     job = CalibrationJob(model_path=Path(spec["model"]), data_path=Path(spec["calib"]),
-                         profile=board.requant_profile(), calibration=calib, lowering=lowering,
+                         profile=board.get_target().profile, calibration=calib, lowering=lowering,
                          board_name=board.name)
     return run_calibration(job, spec["plan_dir"], reuse=True)
 

@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 
+from ..codegen.cmdstream import debug_line, debug_table
 from ..plan import Plan
 from ..sim.executor import run_plan
 from .results import SampleMismatch
@@ -40,6 +41,8 @@ def localize_mismatch(client, plan: Plan, sim_plan: Plan, sample: list[np.ndarra
             want = np.ascontiguousarray(capture[tensor.name][0]).tobytes()
             if got != want:
                 mismatch.first_layer = layer.name
+                # where that layer ran: ONNX node -> layer -> engine -> register block (the debug table)
+                mismatch.detail = f"({debug_line(debug_table(plan)[k])})"
                 return
         mismatch.detail = "(every layer output matched when rerun: the difference did not reproduce)"
     except Exception as exc:  # localization is best effort; the mismatch itself stands

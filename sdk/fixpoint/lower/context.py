@@ -26,6 +26,7 @@ class LayerReport:
     op: str
     datapath: str
     engine: str = "default"
+    engine_reason: str = ""                                        # one line: why this engine
     scale_errors: dict[str, float] = field(default_factory=dict)   # what -> max relative error
     weight_bits: int = 0
     weight_sqnr_db: float | None = None
@@ -90,6 +91,8 @@ class LowerContext:
     equalized_pairs: dict[str, str] = field(default_factory=dict)  # first layer -> second layer
     # float input activations per layer for the data-driven refinements
     layer_inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    # requantizers of the engines layers went to, where they differ from ``profile`` (plan.engine_profiles)
+    engine_profiles: dict[str, RequantProfile] = field(default_factory=dict)
 
     @property
     def act_dtype(self) -> str:

@@ -7,18 +7,9 @@ from typing import Any
 
 
 from fixpoint.ir import ModelError
+from fixpoint.target import EngineSpec
 
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """An execution engine of the target (CPU, accelerator) and what it runs."""
-
-    name: str
-    datapaths: tuple[str, ...] = ("s8", "s4", "s16")
-    ops: tuple[str, ...] | None = None      # runtime op keys; None = every op
-
-    def supports(self, op: str, datapath: str) -> bool:
-        return datapath in self.datapaths and (self.ops is None or op in self.ops)
+__all__ = ["EngineSpec", "LowerOptions"]   # EngineSpec lives in fixpoint.target (plain data)
 
 
 @dataclass

@@ -6,14 +6,16 @@ looked up in the lowering table -> outputs -> arena planning -> hash.
 """
 from __future__ import annotations
 
+import copy
 import logging
 
 from fixpoint.ir import Graph, ModelError, Node
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
-from fixpoint.plan import Plan, PlanLayer, RequantProfile, ROUNDING_MODES
+from fixpoint.plan import Plan, PlanLayer, RequantProfile
 from fixpoint.quant import TensorQuant
 
 from .context import LayerReport, LowerContext, LowerReport
+from .engines import choose as choose_engine, layer_facts
 from .equalize import apply_equalization
 from .options import LowerOptions
 from .refine import collect_layer_inputs
@@ -45,7 +47,8 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
     plan = Plan(model_name=graph.name, tensors=ctx.tensors, layers=layers,
                 inputs=[ctx.index[n] for n in graph.inputs],
                 outputs=[_output_index(ctx, n) for n in graph.outputs],
-                profile=profile, source_model_sha256=graph.source_sha256)
+                profile=profile, source_model_sha256=graph.source_sha256,
+                engine_profiles=dict(ctx.engine_profiles))
     plan.meta["lowering"] = ctx.report.to_dict()
     if options.plan_memory:
         plan = plan_arena_if_available(plan)
@@ -54,12 +57,9 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
 
 
 def _check_inputs(graph: Graph, profile: RequantProfile) -> None:
+    # the profile validated itself when it was built (RequantProfile.__post_init__)
     if graph.stage != "normalized":
         raise ModelError(f"graph '{graph.name}' must be normalized before lowering (stage is '{graph.stage}')")
-    if profile.rounding not in ROUNDING_MODES:
-        raise ModelError(f"requant profile: rounding '{profile.rounding}' is not one of {ROUNDING_MODES}")
-    if not 2 <= profile.multiplier_bits <= 32:
-        raise ModelError(f"requant profile: multiplier_bits must be in [2, 32], got {profile.multiplier_bits}")
 
 
 def activation_bits(graph: Graph, quant: dict[str, TensorQuant], options: LowerOptions) -> int:
@@ -83,22 +83,34 @@ def layer_datapath(ctx: LowerContext, node: Node, has_weights: bool) -> str:
     return "s4" if bits == 4 else "s8"
 
 
-def _supports(engine, op: str, datapath: str) -> bool:
-    """EngineSpec, or any engine object with ``datapaths`` (and optionally ``ops``), e.g. a board's."""
-    ops = getattr(engine, "ops", None)
-    return datapath in tuple(engine.datapaths) and (ops is None or op in ops)
+def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, output: int):
+    """(engine name, the layer lowered for it): the engine assignment pass (fixpoint.lower.engines)."""
+    if not ctx.options.engines:
+        return "default", lowered
+    report = ctx.report.layers[node.name]
+    target_profile = ctx.profile
+    facts = layer_facts(ctx, node, lowered.op or node.op, datapath, lowered.params, lowered.arrays, output)
 
+    def relower(engine):
+        profile = engine.profile(target_profile)
+        if profile == target_profile:
+            return lowered
+        saved = copy.deepcopy(report)
+        ctx.profile = profile
+        try:
+            return row.lower(ctx, node, datapath)
+        except ModelError:
+            ctx.report.layers[node.name] = saved
+            raise
+        finally:
+            ctx.profile = target_profile
 
-def assign_engine(ctx: LowerContext, node: Node, datapath: str) -> str:
-    """First engine of the target that runs this op on this datapath."""
-    engines = ctx.options.engines or getattr(ctx.profile, "engines", None)
-    if not engines:
-        return "default"
-    for engine in engines:
-        if _supports(engine, node.op, datapath):
-            return engine.name
-    raise ModelError(f"layer '{node.name}': no engine of the target runs {node.op} on the {datapath} datapath "
-                     f"(engines: {', '.join(e.name for e in engines)})")
+    engine, chosen, reason = choose_engine(ctx, node, facts, relower)
+    if engine.profile(target_profile) != target_profile:
+        ctx.engine_profiles[engine.name] = engine.profile(target_profile)
+    ctx.report.layers[node.name].engine_reason = reason
+    log.debug("%s", reason)
+    return engine.name, chosen
 
 
 def lower_node(ctx: LowerContext, node: Node) -> PlanLayer:
@@ -111,8 +123,7 @@ def lower_node(ctx: LowerContext, node: Node) -> PlanLayer:
     datapath = layer_datapath(ctx, node, row.has_weights)
     if datapath not in RUNTIME_OPS[node.op].datapaths:
         raise ModelError(f"layer '{node.name}': the runtime has no {datapath} kernel for {node.op}")
-    engine = assign_engine(ctx, node, datapath)
-    ctx.report.layers[node.name] = LayerReport(node.name, node.op, datapath, engine)
+    ctx.report.layers[node.name] = LayerReport(node.name, node.op, datapath)
     if node.name in ctx.equalized_pairs:
         factors = ctx.activation_scales[node.outputs[0]]
         ctx.report.layers[node.name].refinements["equalization"] = {
@@ -122,11 +133,10 @@ def lower_node(ctx: LowerContext, node: Node) -> PlanLayer:
     qp, rule = row.output_qparams(ctx, node)
     output = ctx.add_tensor(node.outputs[0], qp, rule)
     lowered = row.lower(ctx, node, datapath)
+    engine, lowered = _assign_engine(ctx, node, row, datapath, lowered, output)
     op = lowered.op or node.op
-    if op != node.op:
-        ctx.report.layers[node.name].op = op
-        engine = assign_engine(ctx, Node(node.name, op, node.inputs, node.outputs), datapath)
-        ctx.report.layers[node.name].engine = engine
+    ctx.report.layers[node.name].op = op
+    ctx.report.layers[node.name].engine = engine
     log.debug("lowered %s (%s, %s): %s", node.name, op, datapath, lowered.params)
     return PlanLayer(name=node.name, op=op, datapath=datapath, inputs=inputs, output=output,
                      params=lowered.params, arrays=lowered.arrays, engine=engine,

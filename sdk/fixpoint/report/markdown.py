@@ -109,7 +109,24 @@ def plan_lines(plan: Any) -> list[str]:
     rows = [[layer.name, layer.op, layer.datapath, layer.engine,
              plan.tensors[layer.output].scale, plan.tensors[layer.output].zero_point]
             for layer in plan.layers]
-    return lines + table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""]
+    lines += table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""]
+    return lines + engine_lines(plan)
+
+
+def engine_lines(plan: Any) -> list[str]:
+    """Why each layer runs where it does (the engine assignment pass), and narrow-accumulator saturation."""
+    layers = plan.meta.get("lowering", {}).get("layers", {})
+    reasons = [layers[layer.name].get("engine_reason", "") for layer in plan.layers if layer.name in layers]
+    lines = []
+    if any(reasons):
+        lines += ["### Engine assignment", ""] + [f"* {r}" for r in reasons if r] + [""]
+    saturation = plan.meta.get("accumulator_saturation", {})
+    if saturation:
+        rows = [[name, e["engine"], f"{e['accumulator_bits']} ({e['overflow']})", e["worst_case_log2"],
+                 _pct(e.get("rate")) if e["can_overflow"] else "cannot overflow"] for name, e in saturation.items()]
+        lines += ["### Narrow accumulators", ""] + table(["layer", "engine", "bits", "worst case log2", "rate"],
+                                                           rows) + [""]
+    return lines
 
 
 def range_rows(calib: CalibrationResult) -> list[list[Any]]:

@@ -1,0 +1,98 @@
+"""Register command stream: replaying it gives every layer's register block (the per-layer register
+path), elision shrinks it, the generated C player agrees and catches a corrupted stream, and the
+debug table names ONNX node -> layer -> engine -> register block."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixpoint.boards import load_board
+from fixpoint.codegen import generate
+from fixpoint.codegen.cmdstream import build_stream, debug_line, debug_table, replay
+from fixpoint.codegen.context import build_context
+from fixpoint.codegen.regvalues import LayerFields, layer_registers
+
+from codegen_plans import built_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARD = "mps2-an386-npu"
+
+
+def _blocks(plan, board):
+    ctx = build_context(plan, board, None)
+    return [[c.word for c in layer_registers(LayerFields(plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines),
+                                              ctx.reg_map, "test")] for i in range(len(plan.layers))], ctx.reg_map
+
+
+@pytest.fixture(scope="module")
+def chain():
+    plan, _ = built_plan("chain", "s8")
+    for i, layer in enumerate(plan.layers):      # spread over the board's engines (names only here)
+        layer.engine = ("cpu", "npu8", "mac24", "shift")[i % 4]
+    plan.model_hash = plan.compute_hash()
+    return plan
+
+
+def test_replay_equals_the_per_layer_register_path_and_elision_shrinks_it(chain):
+    blocks, reg_map = _blocks(chain, load_board(BOARD))
+    stream = build_stream(blocks, reg_map)
+    assert replay(stream.words, reg_map) == blocks
+    assert stream.total_writes < stream.full_writes == len(blocks) * len(reg_map.registers)
+    assert 0 < stream.elided < 1 and "elided" in stream.summary()
+    # the first layer writes only what differs from the reset values
+    reset = [r.reset for r in reg_map.registers]
+    assert stream.writes[0] == sum(1 for a, b in zip(blocks[0], reset) if a != b)
+    # without elision, the stream would be one write per register per layer
+    assert len(stream.words) == len(blocks) + 2 * stream.total_writes
+
+
+def test_replay_rejects_a_malformed_stream(chain):
+    blocks, reg_map = _blocks(chain, load_board(BOARD))
+    words = list(build_stream(blocks, reg_map).words)
+    with pytest.raises(ValueError, match="header for layer 1, expected 0"):
+        replay(words[1 + 2 * (words[0] & 0xFFFF):], reg_map)      # layer 0's commands left out
+    bad = list(words)
+    bad[1] = 999
+    with pytest.raises(ValueError, match="register index 999"):
+        replay(bad, reg_map)
+
+
+def _player(gen, folder: Path, tmp_path: Path) -> int:
+    main = tmp_path / "main.c"
+    main.write_text(f'#include "{gen.files["accel_regs_h"].name}"\n'
+                    f"int main(void) {{ int32_t r = {gen.prefix}_accel_replay(); return r < 0 ? 255 : (int)r; }}\n")
+    exe = tmp_path / "player"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{folder}",
+                    f"-I{ROOT / 'runtime' / 'include'}", f"-I{ROOT / 'runtime' / 'firmware'}", str(main), "-o",
+                    str(exe)], check=True, capture_output=True, text=True)
+    return subprocess.run([str(exe)], capture_output=True).returncode
+
+
+def test_generated_player_agrees_and_catches_corruption(chain, tmp_path):
+    gen = generate(chain, BOARD, tmp_path / "gen")
+    header = gen.files["accel_regs_h"]
+    text = header.read_text()
+    assert _player(gen, header.parent, tmp_path) == 0
+    assert re.search(r"command stream: \d+ register writes for \d+ layers \(\d+ without elision", text)
+    # one write of layer 2 changed: the player reports that layer (2 + 1)
+    line = next(li for li in text.splitlines() if "layer 2 '" in li and "writes */" in li)
+    head, *rest = line.strip().rstrip(",").split("/*")[0].strip().rstrip(",").split(", ")
+    assert rest, "layer 2 writes at least one register"
+    rest[1] = "0xDEADu"
+    header.write_text(text.replace(line, "    " + ", ".join([head, *rest]) + ", /* corrupted */"))
+    assert _player(gen, header.parent, tmp_path) == 3
+    # a header word that names the wrong layer is a malformed stream
+    header.write_text(text.replace(line, line.replace(head, f"0x{(7 << 16) | int(head[2:-1], 16) & 0xFFFF:X}u", 1)))
+    assert _player(gen, header.parent, tmp_path) == 255
+
+
+def test_debug_table_names_node_layer_engine_and_block(chain):
+    blocks, reg_map = _blocks(chain, load_board(BOARD))
+    rows = debug_table(chain, build_stream(blocks, reg_map))
+    assert [r["engine"] for r in rows] == [layer.engine for layer in chain.layers]
+    line = debug_line(rows[1])
+    assert line.startswith(f"ONNX {chain.layers[1].name} -> layer 1 '{chain.layers[1].name}' -> engine 'npu8' (")
+    assert "register block 1, command stream words" in line
