@@ -22,6 +22,7 @@ from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
+from .policy_search import PolicySearchOptions, search_policies
 from .range_search import SearchOptions, search_ranges
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,11 @@ class CalibrationJob:
     board_name: str = ""
     model_name: str = ""                  # default: derived from the model path
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
+    policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
+
+# The policy search judges on the calibration samples; on fewer than this it would fit noise (and the
+# tiny sets of synthetic models would pay for nothing), so it is skipped with a log line.
+MIN_SEARCH_SAMPLES = 32
 
 
 def default_model_name(model_path: Path) -> str:
@@ -101,10 +107,12 @@ def cache_key(job: CalibrationJob) -> str:
     _file_digest(job.data_path, digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
-               "search": None if job.search is None else asdict(job.search)}
+               "search": None if job.search is None else asdict(job.search),
+               "policy_search": None if job.policy_search is None else asdict(job.policy_search)}
     options["calibration"].pop("progress", None)
-    if options["search"] is not None:
-        options["search"].pop("progress", None)
+    for key in ("search", "policy_search"):
+        if options[key] is not None:
+            options[key].pop("progress", None)
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -126,12 +134,16 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if job.search is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
+    policy_report = _policy_search(job, graph, calib, data)
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
     plan.meta.setdefault("board", job.board_name)
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
+    if policy_report is not None:
+        plan.meta["policy_search"] = policy_report.as_dict()
+        calib.search = policy_report.as_dict()
     ctable = build_ctable(plan, calib.quant, report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
@@ -142,6 +154,19 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)
     return CalibrationOutputs(out_dir, plan, graph, ctable)
+
+
+def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data):
+    """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
+    if job.policy_search is None or job.search is not None:
+        return None
+    if len(data) < MIN_SEARCH_SAMPLES:
+        log.info("policy search skipped: %d calibration samples (it needs %d to judge on); ranges by %s",
+                 len(data), MIN_SEARCH_SAMPLES, job.calibration.policy)
+        return None
+    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
+                                          job.policy_search)
+    return report
 
 
 def _fit_calibration_to_profile(job: CalibrationJob) -> None:

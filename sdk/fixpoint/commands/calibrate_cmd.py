@@ -36,8 +36,14 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                    help="per-layer weight bits, e.g. 'conv*=4' (repeatable)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
-    g.add_argument("--bias-correction", action="store_true", help="correct the bias shift of weight rounding")
-    g.add_argument("--adaptive-rounding", action="store_true", help="search weight rounding per channel")
+    g.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=None,
+                   help="correct the bias shift of weight rounding (default: on for 4-bit layers)")
+    g.add_argument("--adaptive-rounding", action=argparse.BooleanOptionalAction, default=None,
+                   help="AdaRound: learn each weight's rounding on the layer's output error (default: on for "
+                        "4-bit layers)")
+    g.add_argument("--weight-clip", default=None, metavar="none|mse|sigma:K",
+                   help="clip each output channel's weight range: mse = least squared weight error, sigma:K = K "
+                        "standard deviations (default: mse for 4-bit layers, none for 8-bit)")
     g.add_argument("--batch-size", type=int, default=32)
     g.add_argument("--max-samples", type=int, default=1000, metavar="N",
                    help="calibrate on the first N samples of the set, ignore the rest (default %(default)s; "
@@ -47,8 +53,16 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "causes in the simulated network output (slower; see docs/calibration.md)")
     g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
                    help="policies the search tries (default: every policy but auto)")
-    g.add_argument("--search-samples", type=int, default=256, metavar="N",
-                   help="calibration samples the search scores on (default %(default)s)")
+    g.add_argument("--search-samples", type=int, default=None, metavar="N",
+                   help="calibration samples the search scores on (default 128 for the policy search, 256 for "
+                        "--search)")
+    g.add_argument("--no-search", action="store_true",
+                   help="skip the default per-tensor policy search: every range by --policy (default l2)")
+    g.add_argument("--search-loss", choices=("kl", "mse"), default="kl",
+                   help="policy search loss on the simulated output: kl = softmax divergence of 2-D class "
+                        "outputs (1/SQNR for others), mse = 1/SQNR everywhere (default %(default)s)")
+    g.add_argument("--search-seconds", type=float, default=30.0, metavar="S",
+                   help="time box of the policy search (default %(default)s)")
 
 
 def build_job(args: argparse.Namespace):
@@ -75,15 +89,31 @@ def build_job(args: argparse.Namespace):
     lowering = LowerOptions(weight_bits=args.weight_bits, weight_bits_overrides=overrides,
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
+                            weight_clip=args.weight_clip,
                             engines=list(board.accelerator.engines) or None)
     search = None
     if args.search:
-        search = SearchOptions(num_samples=args.search_samples, progress=not args.quiet)
+        search = SearchOptions(num_samples=args.search_samples or 256, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
-                          board_name=board.name, search=search)
+                          board_name=board.name, search=search, policy_search=_policy_search(args))
+
+
+def _policy_search(args: argparse.Namespace):
+    """The default policy search, unless the user chose a policy, --search or --no-search."""
+    from ..policy_search import PolicySearchOptions
+
+    if args.no_search or args.search or args.policy:
+        return None
+    options = PolicySearchOptions(loss=args.search_loss, time_box=args.search_seconds, progress=not args.quiet)
+    if args.search_samples:
+        options.num_samples = args.search_samples
+    if args.search_candidates:
+        options.candidates = tuple(c for c in args.search_candidates.split(",") if c)
+    options.validate()
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
