@@ -28,6 +28,8 @@ EXAMPLES = ["cnn_bn_res", "dwsep", "kws", "mlp"]
 ZOO = ["efficientnet_lite", "mobilenetv2_035", "mobilenetv3_small", "resnet_silu", "tcn_audio", "two_inputs",
        "two_outputs", "video_motion"]
 CNNS = {"cnn_bn_res", "dwsep", "kws"}
+# what a user knows of the input without data (meta.json descriptions); kws is standardized log-mel (the default)
+INPUT_RANGES = {"cnn_bn_res": (0.0, 1.0), "dwsep": (0.0, 1.0)}
 log = logging.getLogger("bench_precision")
 
 
@@ -109,7 +111,7 @@ def part_datafree(m: Model) -> dict:
     from fixpoint.calibrate import CalibrationConfig
     from fixpoint.calibrate.datafree import calibrate_data_free
 
-    calib = calibrate_data_free(m.path, m.graph, CalibrationConfig(progress=False))
+    calib = calibrate_data_free(m.path, m.graph, CalibrationConfig(progress=False), INPUT_RANGES.get(m.name))
     return {"int8": m.score(lower_plan(m, calib.quant)), "how": calib.estimated}
 
 

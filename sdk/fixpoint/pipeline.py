@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
+from .calibrate.datafree import calibrate_data_free
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
@@ -38,7 +39,7 @@ class CalibrationJob:
     """Everything that determines a plan."""
 
     model_path: Path
-    data_path: Path
+    data_path: Path | None                # None: data-free (ranges estimated from BatchNormalization statistics)
     profile: RequantProfile = field(default_factory=RequantProfile)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     lowering: LowerOptions = field(default_factory=LowerOptions)
@@ -46,6 +47,7 @@ class CalibrationJob:
     model_name: str = ""                  # default: derived from the model path
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
     policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
+    input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
 
 # The policy search judges on the calibration samples; on fewer than this it would fit noise (and the
 # tiny sets of synthetic models would pay for nothing), so it is skipped with a log line.
@@ -104,9 +106,10 @@ def _file_digest(path: Path, digest) -> None:
 def cache_key(job: CalibrationJob) -> str:
     digest = hashlib.sha256(f"fixpoint {__version__}".encode())
     _file_digest(job.model_path, digest)
-    _file_digest(job.data_path, digest)
+    if job.data_path is not None:
+        _file_digest(job.data_path, digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
-               "lowering": job.lowering.summary(),
+               "lowering": job.lowering.summary(), "input_range": job.input_range,
                "search": None if job.search is None else asdict(job.search),
                "policy_search": None if job.policy_search is None else asdict(job.policy_search)}
     options["calibration"].pop("progress", None)
@@ -128,10 +131,13 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
                                   read_ctable(out_dir / CTABLE_FILE), reused=True)
-    data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
-    calib = calibrate(job.model_path, graph, data, job.calibration)
+    if job.data_path is None:
+        calib, data = calibrate_data_free(job.model_path, graph, job.calibration, job.input_range), None
+    else:
+        data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
+        calib = calibrate(job.model_path, graph, data, job.calibration)
     searched = None
-    if job.search is not None:
+    if job.search is not None and data is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
     policy_report = _policy_search(job, graph, calib, data)
@@ -141,6 +147,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     plan.meta.setdefault("board", job.board_name)
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
+    if calib.estimated:
+        plan.meta["ranges_estimated"] = calib.estimated
     if policy_report is not None:
         plan.meta["policy_search"] = policy_report.as_dict()
         calib.search = policy_report.as_dict()
@@ -158,7 +166,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
 
 def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data):
     """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
-    if job.policy_search is None or job.search is not None:
+    if job.policy_search is None or job.search is not None or data is None:
         return None
     if len(data) < MIN_SEARCH_SAMPLES:
         log.info("policy search skipped: %d calibration samples (it needs %d to judge on); ranges by %s",

@@ -10,9 +10,9 @@ from ._common import add_kernels_arg, add_board_arg, existing_file, key_value_pa
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("calibrate", help="calibrate and lower a float ONNX model to an integer plan")
     parser.add_argument("model", type=existing_file, help="float ONNX model")
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--data", type=Path, default=None,
                         help="calibration samples: .npz, .npy or a folder of .npy (the first --max-samples "
-                             "are used)")
+                             "are used); required unless --data-free")
     add_board_arg(parser)
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     add_quantization_args(parser)
@@ -61,6 +61,11 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--search-loss", choices=("kl", "mse"), default="kl",
                    help="policy search loss on the simulated output: kl = softmax divergence of 2-D class "
                         "outputs (1/SQNR for others), mse = 1/SQNR everywhere (default %(default)s)")
+    g.add_argument("--data-free", action="store_true",
+                   help="no calibration samples: estimate every range from BatchNormalization statistics and "
+                        "weights (the report says the ranges are estimated; see docs/calibration.md)")
+    g.add_argument("--input-range", default=None, metavar="LO,HI",
+                   help="with --data-free: the model input's value range (default: standardized, mean 0, std 1)")
     g.add_argument("--search-seconds", type=float, default=30.0, metavar="S",
                    help="time box of the policy search (default %(default)s)")
 
@@ -74,8 +79,10 @@ def build_job(args: argparse.Namespace):
     from ..pipeline import CalibrationJob
     from ..range_search import SearchOptions
 
-    # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
-    check_path(Path(args.data), allow_folder=True)
+    data_free, input_range = _data_free(args)
+    if not data_free:
+        # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
+        check_path(Path(args.data), allow_folder=True)
     board = load_board(args.board)
     calib = CalibrationConfig(bits=args.activation_bits, scheme=args.scheme, batch_size=args.batch_size,
                               max_samples=args.max_samples,
@@ -96,9 +103,31 @@ def build_job(args: argparse.Namespace):
         search = SearchOptions(num_samples=args.search_samples or 256, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
-    return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
+    return CalibrationJob(model_path=Path(args.model), data_path=None if data_free else Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
-                          board_name=board.name, search=search, policy_search=_policy_search(args))
+                          board_name=board.name, search=None if data_free else search,
+                          policy_search=None if data_free else _policy_search(args), input_range=input_range)
+
+
+def _data_free(args: argparse.Namespace) -> tuple[bool, tuple[float, float] | None]:
+    """(--data-free, its input range); a one-line error for a missing --data or a bad range."""
+    from ..ir import ModelError
+
+    if not args.data_free:
+        if args.data is None:
+            raise ModelError("calibrate: --data is required (or --data-free to estimate ranges without samples)")
+        if args.input_range:
+            raise ModelError("--input-range only applies with --data-free")
+        return False, None
+    if not args.input_range:
+        return True, None
+    try:
+        lo, hi = (float(v) for v in args.input_range.split(","))
+    except ValueError:
+        raise ModelError(f"--input-range: expected LO,HI (two numbers), got '{args.input_range}'") from None
+    if not lo < hi:
+        raise ModelError(f"--input-range: LO must be below HI, got '{args.input_range}'")
+    return True, (lo, hi)
 
 
 def _policy_search(args: argparse.Namespace):
