@@ -60,6 +60,7 @@ class PolicySearchOptions:
     time_box: float = 30.0          # seconds of wall time (the single-policy starts always complete)
     max_evaluations: int = 100000   # plans simulated at most (a deterministic bound, e.g. for tests)
     sweeps: int = 2
+    min_gain: float = 0.02          # a change must lower the loss by this share (guards against fitting noise)
     try_symmetric: bool = True      # also offer the symmetric scheme where the asymmetric one is the default
     progress: bool = True
 
@@ -144,7 +145,7 @@ def search_policies(graph: Graph, calib: CalibrationResult, config: CalibrationC
         for name in order:
             if clock.expired():
                 break
-            current, spread = _improve(name, quant, picks, current, table, scorer, clock)
+            current, spread = _improve(name, quant, picks, current, table, scorer, clock, options.min_gain)
             sensitivity[name] = max(sensitivity.get(name, 0.0), spread)
         if clock.expired():
             break
@@ -172,10 +173,12 @@ class _Clock:
 
 
 def _improve(name: str, quant: dict[str, TensorQuant], picks: dict[str, str], current: float,
-             table: "_CandidateTable", scorer: "_OutputScorer", clock: _Clock) -> tuple[float, float]:
-    """Try every candidate of ``name``; keep the best (in place). Returns (loss, spread of finite losses)."""
+             table: "_CandidateTable", scorer: "_OutputScorer", clock: _Clock,
+             min_gain: float = 0.0) -> tuple[float, float]:
+    """Try every candidate of ``name``; keep the best (in place) if it gains at least ``min_gain`` of the loss.
+    Returns (loss, spread of finite losses)."""
     kept = quant[name]
-    best = (current, kept, picks[name])
+    best = (current * (1.0 - min_gain), kept, picks[name])
     seen = {_key(kept): current}
     for cand in table.for_tensor(name):
         q = table.quant(name, cand)
@@ -189,7 +192,7 @@ def _improve(name: str, quant: dict[str, TensorQuant], picks: dict[str, str], cu
             best = (seen[key], q, cand.label)
     quant[name], picks[name] = best[1], best[2]
     finite = [v for v in seen.values() if np.isfinite(v)]
-    return best[0], (max(finite) - min(finite)) if finite else 0.0
+    return seen[_key(best[1])], (max(finite) - min(finite)) if finite else 0.0
 
 
 def _attribute_gains(quant: dict[str, TensorQuant], calibrated: dict[str, TensorQuant], targets: list[str],
