@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated model names")
     parser.add_argument("--parts", default="search,int4,datafree")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
+    parser.add_argument("--no-table", action="store_true", help="only update the json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     names = [n for n in args.only.split(",") if n] or EXAMPLES + ZOO
@@ -136,12 +137,17 @@ def main(argv: list[str] | None = None) -> int:
             log.info("%s: %s", name, part)
             results.setdefault(name, {})[part] = PARTS[part](m)
             out_json.write_text(json.dumps(results, indent=1, default=float))
-    (args.out / "precision.md").write_text("\n".join(render(results)) + "\n")
+    if not args.no_table:
+        (args.out / "precision.md").write_text("\n".join(render(results)) + "\n")
     return 0
 
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}"
+
+
+def _ok(passed: bool) -> str:
+    return "yes" if passed else "**no**"
 
 
 def _drop(score: dict) -> str:
@@ -162,8 +168,9 @@ def render(results: dict) -> list[str]:
 def _search_table(results: dict) -> list[str]:
     lines = ["## Default int8 (per-tensor policy search) vs single policies", "",
              "| model | float | default (search) | hindsight-best single | best single's top-1 | vs hindsight "
-             "(samples) | l2 (old default) | search s | plans | loss: l2 / best single / searched |",
-             "|---|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+             "(samples) | l2 (old default) | search s | plans | loss: l2 / best single / searched | <= 0.3 pp | "
+             ">= hindsight - 1 |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|"]
     for name, r in results.items():
         s = r.get("search")
         if not s:
@@ -174,28 +181,34 @@ def _search_table(results: dict) -> list[str]:
         rep = s["search"]
         lines.append(f"| {name} | {_pct(d['float'])} | {_drop(d)} | {s['hindsight_best']} | {_pct(best['int'])} | "
                      f"{behind} behind | {_drop(s['single']['l2'])} | {s['seconds']:.1f} | {rep['evaluations']} | "
-                     f"{rep['default_loss']:.3g} / {rep['single'][rep['start']]:.3g} / {rep['final_loss']:.3g} |")
+                     f"{rep['default_loss']:.3g} / {rep['single'][rep['start']]:.3g} / {rep['final_loss']:.3g} | "
+                     f"{_ok(d['float'] is None or d['float'] - d['int'] <= 0.003 + 1e-9)} | "
+                     f"{_ok(behind == '-' or behind <= 1)} |")
     return lines
 
 
 def _int4_table(results: dict) -> list[str]:
     lines = ["## int4 weights (int8 activations)", "",
-             "| model | float | int4 default (clip mse + AdaRound + bias corr.) | int4 plain rounding |",
-             "|---|---:|---:|---:|"]
+             "| model | float | int4 default (clip mse + AdaRound + bias corr.) | int4 plain rounding | <= 1 pp |",
+             "|---|---:|---:|---:|---|"]
     for name, r in results.items():
         s = r.get("int4")
         if s:
-            lines.append(f"| {name} | {_pct(s['default']['float'])} | {_drop(s['default'])} | {_drop(s['plain'])} |")
+            d = s["default"]
+            ok = d["float"] is None or d["float"] - d["int"] <= 0.01 + 1e-9
+            lines.append(f"| {name} | {_pct(d['float'])} | {_drop(d)} | {_drop(s['plain'])} | {_ok(ok)} |")
     return lines
 
 
 def _datafree_table(results: dict) -> list[str]:
     lines = ["## Data-free int8 (no calibration samples; ranges estimated)", "",
-             "| model | float | data-free int8 | how |", "|---|---:|---:|---|"]
+             "| model | float | data-free int8 | <= 2 pp | how |", "|---|---:|---:|---|---|"]
     for name, r in results.items():
         s = r.get("datafree")
         if s:
-            lines.append(f"| {name} | {_pct(s['int8']['float'])} | {_drop(s['int8'])} | {s['how']} |")
+            d = s["int8"]
+            lines.append(f"| {name} | {_pct(d['float'])} | {_drop(d)} | {_ok(d['float'] - d['int'] <= 0.02 + 1e-9)} | "
+                         f"{s['how']} |")
     return lines
 
 

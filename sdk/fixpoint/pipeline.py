@@ -150,7 +150,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if calib.estimated:
         plan.meta["ranges_estimated"] = calib.estimated
     if policy_report is not None:
-        plan.meta["policy_search"] = policy_report.as_dict()
+        # wall time stays out of the plan: the same inputs give the same plan hash (when the time box is not hit)
+        plan.meta["policy_search"] = {k: v for k, v in policy_report.as_dict().items() if k != "seconds"}
         calib.search = policy_report.as_dict()
     ctable = build_ctable(plan, calib.quant, report)
     out_dir.mkdir(parents=True, exist_ok=True)
