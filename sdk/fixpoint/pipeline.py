@@ -49,8 +49,8 @@ class CalibrationJob:
     policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
     input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
 
-# The policy search judges on the calibration samples; on fewer than this it would fit noise (and the
-# tiny sets of synthetic models would pay for nothing), so it is skipped with a log line.
+# The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by
+# default; ``--search-samples`` sets fewer) and never fewer than this, or it would fit noise.
 MIN_SEARCH_SAMPLES = 32
 
 
@@ -169,9 +169,10 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
     """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
     if job.policy_search is None or job.search is not None or data is None:
         return None
-    if len(data) < MIN_SEARCH_SAMPLES:
-        log.info("policy search skipped: %d calibration samples (it needs %d to judge on); ranges by %s",
-                 len(data), MIN_SEARCH_SAMPLES, job.calibration.policy)
+    needed = max(job.policy_search.num_samples, MIN_SEARCH_SAMPLES)
+    if len(data) < needed:
+        log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
+                 len(data), needed, job.calibration.policy)
         return None
     calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
                                           job.policy_search)

@@ -94,10 +94,12 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
         assert f"| {tensor} | {label} |" in text
 
 
-def test_cli_policy_or_no_search_turns_it_off(tmp_path):
-    for extra in (["--policy", "max"], ["--no-search"]):
-        out = tmp_path / extra[-1]
-        proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "40",
-                    "-o", str(out), *extra)
-        assert proc.returncode == 0, proc.stderr
-        assert "policy_search" not in load_plan(out / "plan.fxplan").meta
+# the last: 64 samples, fewer than the 128 the search scores on by default
+@pytest.mark.parametrize("extra", [["--policy", "max", "--search-samples", "48"],
+                                   ["--no-search", "--search-samples", "48"], []])
+def test_cli_policy_no_search_or_a_small_set_turn_it_off(tmp_path, extra):
+    out = tmp_path / "plan"
+    proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "64",
+                "-o", str(out), *extra)
+    assert proc.returncode == 0, proc.stderr
+    assert "policy_search" not in load_plan(out / "plan.fxplan").meta
