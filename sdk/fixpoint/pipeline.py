@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
+from .calibrate.datafree import calibrate_data_free
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
@@ -24,6 +25,7 @@ from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
+from .policy_search import PolicySearchOptions, search_policies
 from .range_search import SearchOptions, search_ranges
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class CalibrationJob:
     """Everything that determines a plan."""
 
     model_path: Path
-    data_path: Path
+    data_path: Path | None                # None: data-free (ranges estimated from BatchNormalization statistics)
     profile: RequantProfile = field(default_factory=RequantProfile)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     lowering: LowerOptions = field(default_factory=LowerOptions)
@@ -48,6 +50,12 @@ class CalibrationJob:
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
     given: dict = field(default_factory=dict)   # QDQ model: tensor -> given quantization (CTable "given")
     encodings: Path | None = None         # AIMET encodings / CTable pinning ranges and parameters (interop)
+    policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
+    input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
+
+# The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by
+# default; ``--search-samples`` sets fewer) and never fewer than this, or it would fit noise.
+MIN_SEARCH_SAMPLES = 32
 
 
 def default_model_name(model_path: Path) -> str:
@@ -102,17 +110,20 @@ def _file_digest(path: Path, digest) -> None:
 def cache_key(job: CalibrationJob) -> str:
     digest = hashlib.sha256(f"fixpoint {__version__}".encode())
     _file_digest(job.model_path, digest)
-    _file_digest(job.data_path, digest)
+    if job.data_path is not None:
+        _file_digest(job.data_path, digest)
     if job.encodings is not None:
         _file_digest(Path(job.encodings), digest)
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
-               "lowering": job.lowering.summary(),
-               "search": None if job.search is None else asdict(job.search)}
+               "lowering": job.lowering.summary(), "input_range": job.input_range,
+               "search": None if job.search is None else asdict(job.search),
+               "policy_search": None if job.policy_search is None else asdict(job.policy_search)}
     if job.lowering.engines:  # the engines (datapaths, limits, costs) decide the layers' requantizers
         options["engines"] = [e.describe() if hasattr(e, "describe") else repr(e) for e in job.lowering.engines]
     options["calibration"].pop("progress", None)
-    if options["search"] is not None:
-        options["search"].pop("progress", None)
+    for key in ("search", "policy_search"):
+        if options[key] is not None:
+            options[key].pop("progress", None)
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -129,23 +140,33 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
                                   read_ctable(out_dir / CTABLE_FILE), reused=True)
-    data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
-    calib = calibrate(model_path, graph, data, job.calibration)
+    if job.data_path is None:
+        calib, data = calibrate_data_free(model_path, graph, job.calibration, job.input_range), None
+    else:
+        data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
+        calib = calibrate(model_path, graph, data, job.calibration)
     searched = None
-    if job.search is not None:
+    if job.search is not None and data is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
+    policy_report = _policy_search(job, graph, calib, data)
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
     plan.meta.setdefault("board", job.board_name)
-    saturation = measure_saturation(plan, first_inputs(data, job.lowering.max_samples))
+    saturation = measure_saturation(plan, first_inputs(data, job.lowering.max_samples)) if data is not None else {}
     if saturation:
         plan.meta["accumulator_saturation"] = saturation
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
     if job.given:
         plan.meta["given"] = job.given
+    if calib.estimated:
+        plan.meta["ranges_estimated"] = calib.estimated
+    if policy_report is not None:
+        # wall time stays out of the plan: the same inputs give the same plan hash (when the time box is not hit)
+        plan.meta["policy_search"] = {k: v for k, v in policy_report.as_dict().items() if k != "seconds"}
+        calib.search = policy_report.as_dict()
     ctable = build_ctable(plan, calib.quant, report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
@@ -165,6 +186,20 @@ def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
     imported = load_if_qdq(job.model_path)
     path = job.model_path if imported is None else apply_qdq(job, imported, out_dir)
     return path if job.encodings is None else apply_encodings(job, path, out_dir)
+
+
+def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data):
+    """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
+    if job.policy_search is None or job.search is not None or data is None:
+        return None
+    needed = max(job.policy_search.num_samples, MIN_SEARCH_SAMPLES)
+    if len(data) < needed:
+        log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
+                 len(data), needed, job.calibration.policy)
+        return None
+    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
+                                          job.policy_search)
+    return report
 
 
 def _fit_calibration_to_profile(job: CalibrationJob) -> None:

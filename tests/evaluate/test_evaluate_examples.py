@@ -62,7 +62,7 @@ def test_shift_only_board_with_pow2_calibration(name):
 
 @pytest.mark.parametrize("name", ["mlp", "cnn_bn_res"])
 def test_int4_weights_with_refinements_recover_accuracy(name):
-    plain, _ = _pipeline(name, options=LowerOptions(weight_bits=4))
+    plain, _ = _pipeline(name, options=LowerOptions(weight_bits=4, weight_clip="none"))   # 4 bit clips by default
     refined, _ = _pipeline(name, options=LowerOptions(weight_bits=4, adaptive_rounding=True,
                                                         bias_correction=True, samples=True))
     assert refined.output_sqnr_db > plain.output_sqnr_db + 3, (plain.summary(), refined.summary())

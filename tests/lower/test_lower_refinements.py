@@ -147,7 +147,8 @@ def test_refinements_through_lowering(tmp_path):
     path, graph = _onnx_mlp(tmp_path, rng)
     xs = rng.normal(size=(64, 16)).astype(np.float32)
     quant = _minmax_quant(graph, path, xs)
-    base = LowerOptions(weight_bits=4, samples=xs, plan_memory=False)
+    base = LowerOptions(weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=False,
+                        bias_correction=False, weight_clip="none")    # int4 would refine by default
     plain, _ = lower_with_report(graph, quant, RequantProfile(), base)
     options = LowerOptions(weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=True,
                            bias_correction=True, equalize=True)

@@ -39,6 +39,8 @@ class CalibrationResult:
     config: dict[str, Any] = field(default_factory=dict)
     model_path: str = ""
     num_samples: int = 0
+    search: dict[str, Any] = field(default_factory=dict)   # policy search report (fixpoint.policy_search)
+    estimated: str = ""       # data-free: how the ranges were estimated (no calibration samples were seen)
 
     def save_stats(self, path: str | os.PathLike) -> Path:
         """Write stats + ranges to ``path`` (.npz) atomically; returns the path."""
@@ -54,6 +56,7 @@ class CalibrationResult:
             "tensors": [_stats_header(self.stats[n]) for n in names],
             "quant": [asdict(q) for q in self.quant.values()],
             "requested": self.requested,
+            "search": self.search, "estimated": self.estimated,
         }
         _atomic_savez(path, meta=np.array(json.dumps(meta)), hist=hist)
         return path
@@ -78,7 +81,8 @@ class CalibrationResult:
             raise CalibrationError(f"{path}: malformed calibration stats file ({one_line(exc)})") from None
         return cls(quant=quant, stats=stats, requested=meta.get("requested", {}),
                    config=meta.get("config", {}), model_path=meta.get("model_path", ""),
-                   num_samples=meta.get("num_samples", 0))
+                   num_samples=meta.get("num_samples", 0), search=meta.get("search", {}),
+                   estimated=meta.get("estimated", ""))
 
 
 def _stats_header(stats: TensorStats) -> dict[str, Any]:

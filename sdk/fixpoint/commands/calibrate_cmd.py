@@ -10,9 +10,9 @@ from ._common import add_kernels_arg, add_board_arg, existing_file, key_value_pa
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("calibrate", help="calibrate and lower a float ONNX model to an integer plan")
     parser.add_argument("model", type=existing_file, help="float ONNX model")
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--data", type=Path, default=None,
                         help="calibration samples: .npz, .npy or a folder of .npy (the first --max-samples "
-                             "are used)")
+                             "are used); required unless --data-free")
     add_board_arg(parser)
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     add_quantization_args(parser)
@@ -41,8 +41,14 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                    help="per-layer weight bits, e.g. 'conv*=4' (repeatable)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
-    g.add_argument("--bias-correction", action="store_true", help="correct the bias shift of weight rounding")
-    g.add_argument("--adaptive-rounding", action="store_true", help="search weight rounding per channel")
+    g.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=None,
+                   help="correct the bias shift of weight rounding (default: on for 4-bit layers)")
+    g.add_argument("--adaptive-rounding", action=argparse.BooleanOptionalAction, default=None,
+                   help="AdaRound: learn each weight's rounding on the layer's output error (default: on for "
+                        "4-bit layers)")
+    g.add_argument("--weight-clip", default=None, metavar="none|mse|sigma:K",
+                   help="clip each output channel's weight range: mse = least squared weight error, sigma:K = K "
+                        "standard deviations (default: mse for 4-bit layers, none for 8-bit)")
     g.add_argument("--batch-size", type=int, default=32)
     g.add_argument("--max-samples", type=int, default=1000, metavar="N",
                    help="calibrate on the first N samples of the set, ignore the rest (default %(default)s; "
@@ -52,8 +58,21 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "causes in the simulated network output (slower; see docs/calibration.md)")
     g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
                    help="policies the search tries (default: every policy but auto)")
-    g.add_argument("--search-samples", type=int, default=256, metavar="N",
-                   help="calibration samples the search scores on (default %(default)s)")
+    g.add_argument("--search-samples", type=int, default=None, metavar="N",
+                   help="calibration samples the search scores on (default 128 for the policy search, 256 for "
+                        "--search)")
+    g.add_argument("--no-search", action="store_true",
+                   help="skip the default per-tensor policy search: every range by --policy (default l2)")
+    g.add_argument("--search-loss", choices=("kl", "mse"), default="kl",
+                   help="policy search loss on the simulated output: kl = softmax divergence of 2-D class "
+                        "outputs (1/SQNR for others), mse = 1/SQNR everywhere (default %(default)s)")
+    g.add_argument("--data-free", action="store_true",
+                   help="no calibration samples: estimate every range from BatchNormalization statistics and "
+                        "weights (the report says the ranges are estimated; see docs/calibration.md)")
+    g.add_argument("--input-range", default=None, metavar="LO,HI",
+                   help="with --data-free: the model input's value range (default: standardized, mean 0, std 1)")
+    g.add_argument("--search-seconds", type=float, default=30.0, metavar="S",
+                   help="time box of the policy search (default %(default)s)")
 
 
 def build_job(args: argparse.Namespace):
@@ -65,8 +84,10 @@ def build_job(args: argparse.Namespace):
     from ..pipeline import CalibrationJob
     from ..range_search import SearchOptions
 
-    # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
-    check_path(Path(args.data), allow_folder=True)
+    data_free, input_range = _data_free(args)
+    if not data_free:
+        # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
+        check_path(Path(args.data), allow_folder=True)
     board = load_board(args.board)
     calib = CalibrationConfig(bits=args.activation_bits, scheme=args.scheme, batch_size=args.batch_size,
                               max_samples=args.max_samples,
@@ -80,15 +101,54 @@ def build_job(args: argparse.Namespace):
     lowering = LowerOptions(weight_bits=args.weight_bits, weight_bits_overrides=overrides,
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
+                            weight_clip=args.weight_clip,
                             engines=list(board.get_target().engines) or None)
     search = None
     if args.search:
-        search = SearchOptions(num_samples=args.search_samples, progress=not args.quiet)
+        search = SearchOptions(num_samples=args.search_samples or 256, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
-    return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
+    return CalibrationJob(model_path=Path(args.model), data_path=None if data_free else Path(args.data),
                           profile=board.get_target().profile, calibration=calib, lowering=lowering,
-                          board_name=board.name, search=search, encodings=args.encodings)
+                          board_name=board.name, search=None if data_free else search,
+                          policy_search=None if data_free else _policy_search(args), input_range=input_range,
+                          encodings=args.encodings)
+
+
+def _data_free(args: argparse.Namespace) -> tuple[bool, tuple[float, float] | None]:
+    """(--data-free, its input range); a one-line error for a missing --data or a bad range."""
+    from ..ir import ModelError
+
+    if not args.data_free:
+        if args.data is None:
+            raise ModelError("calibrate: --data is required (or --data-free to estimate ranges without samples)")
+        if args.input_range:
+            raise ModelError("--input-range only applies with --data-free")
+        return False, None
+    if not args.input_range:
+        return True, None
+    try:
+        lo, hi = (float(v) for v in args.input_range.split(","))
+    except ValueError:
+        raise ModelError(f"--input-range: expected LO,HI (two numbers), got '{args.input_range}'") from None
+    if not lo < hi:
+        raise ModelError(f"--input-range: LO must be below HI, got '{args.input_range}'")
+    return True, (lo, hi)
+
+
+def _policy_search(args: argparse.Namespace):
+    """The default policy search, unless the user chose a policy, --search or --no-search."""
+    from ..policy_search import PolicySearchOptions
+
+    if args.no_search or args.search or args.policy:
+        return None
+    options = PolicySearchOptions(loss=args.search_loss, time_box=args.search_seconds, progress=not args.quiet)
+    if args.search_samples:
+        options.num_samples = args.search_samples
+    if args.search_candidates:
+        options.candidates = tuple(c for c in args.search_candidates.split(",") if c)
+    options.validate()
+    return options
 
 
 def run(args: argparse.Namespace) -> int:

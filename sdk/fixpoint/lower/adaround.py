@@ -32,11 +32,15 @@ def _objective(d: np.ndarray, gram: np.ndarray, group_of: np.ndarray) -> np.ndar
 
 
 def adaptive_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray, group_of: np.ndarray,
-                   count: int, max_moves_per_weight: float = 2.0) -> RoundingResult:
-    """Integer weights ``[C_out, depth]`` for float ``w`` and per-channel ``scale`` minimising output MSE."""
+                   count: int, max_moves_per_weight: float = 2.0, start: np.ndarray | None = None) -> RoundingResult:
+    """Integer weights ``[C_out, depth]`` for float ``w`` and per-channel ``scale`` minimising output MSE.
+
+    ``start``: integer weights (each the floor or ceil of ``w / scale``) to descend from instead of nearest.
+    """
     c_out, depth = w.shape
     ratio = w / scale[:, None]
-    q = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
+    q = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax) if start is None else \
+        np.array(start, dtype=np.float64)
     lower, upper = np.clip(np.floor(ratio), -qmax, qmax), np.clip(np.ceil(ratio), -qmax, qmax)
     d = (q - ratio) * scale[:, None]
     g_rows = gram[group_of] if gram.shape[0] > 1 else np.broadcast_to(gram[0], (c_out, depth, depth))
@@ -62,3 +66,75 @@ def adaptive_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray
     nearest = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
     return RoundingResult(q.astype(np.int8), int(np.count_nonzero(q != nearest)),
                           before / max(count, 1), after / max(count, 1))
+
+
+# AdaRound (Nagel et al. 2020): a continuous rounding variable per weight, the rectified sigmoid
+# h(V) in [0, 1], added to floor(w / s); trained on the layer's reconstruction loss d^T G d with a
+# regulariser 1 - |2h - 1|^beta whose beta anneals from 20 to 2, which drives every h to 0 or 1.
+ZETA, GAMMA = 1.1, -0.1
+
+
+@dataclass
+class AdaRoundConfig:
+    iterations: int = 200          # bounded: each costs one [C_out, depth] x [depth, depth] product
+    reg: float = 0.01              # regulariser weight, relative to the normalised reconstruction loss
+    beta: tuple[float, float] = (20.0, 2.0)
+    warmup: float = 0.2            # share of iterations without the regulariser
+    lr: float = 0.01               # Adam step on V
+
+
+def _rect_sigmoid(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """h(V) and dh/dV."""
+    sig = 1.0 / (1.0 + np.exp(-v))
+    raw = sig * (ZETA - GAMMA) + GAMMA
+    inside = (raw > 0.0) & (raw < 1.0)
+    return np.clip(raw, 0.0, 1.0), np.where(inside, (ZETA - GAMMA) * sig * (1.0 - sig), 0.0)
+
+
+def _gram_product(d: np.ndarray, gram: np.ndarray, group_of: np.ndarray) -> np.ndarray:
+    """G d per channel (one shared G: a single matrix product)."""
+    return d @ gram[0] if gram.shape[0] == 1 else np.einsum("oj,oij->oi", d, gram[group_of])
+
+
+def learned_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray, group_of: np.ndarray,
+                  count: int, config: AdaRoundConfig | None = None, passes: float = 2.0) -> RoundingResult:
+    """AdaRound: learned floor/ceil per weight minimising the layer's output reconstruction error, then the
+    greedy descent of :func:`adaptive_round` from that point; the better of it and the greedy descent from
+    nearest rounding is returned (so never worse than either on the calibration data)."""
+    config = config or AdaRoundConfig()
+    ratio = w / scale[:, None]
+    low = np.floor(ratio)
+    fixed_hi, fixed_lo = ratio >= qmax, ratio <= -qmax          # clipped weights keep the end code
+    rest = np.clip(ratio - low, 1e-4, 1 - 1e-4)
+    v = -np.log((ZETA - GAMMA) / (rest - GAMMA) - 1.0)          # h(V) starts at the fractional part
+    nearest = adaptive_round(w, scale, qmax, gram, group_of, count, 0.0)
+    norm = max(nearest.mse_before * max(count, 1), 1e-30)
+    m1, m2 = np.zeros_like(v), np.zeros_like(v)
+    start = int(config.warmup * config.iterations)
+    for it in range(config.iterations):
+        h, dh = _rect_sigmoid(v)
+        q = np.where(fixed_hi, qmax, np.where(fixed_lo, -qmax, low + h))
+        d = (q - ratio) * scale[:, None]
+        grad_q = 2.0 * _gram_product(d, gram, group_of) * scale[:, None] / norm
+        if it >= start:
+            beta = config.beta[0] + (config.beta[1] - config.beta[0]) * (it - start) / max(config.iterations - start, 1)
+            t = 2.0 * h - 1.0
+            grad_q = grad_q - config.reg * beta * np.abs(t) ** (beta - 1.0) * np.sign(t) * 2.0 / t.size
+        g = np.where(fixed_hi | fixed_lo, 0.0, grad_q * dh)
+        m1 = 0.9 * m1 + 0.1 * g
+        m2 = 0.999 * m2 + 0.001 * g * g
+        v -= config.lr * (m1 / (1 - 0.9 ** (it + 1))) / (np.sqrt(m2 / (1 - 0.999 ** (it + 1))) + 1e-8)
+    h, _ = _rect_sigmoid(v)
+    hard = np.clip(np.where(fixed_hi, qmax, np.where(fixed_lo, -qmax, low + (h >= 0.5))), -qmax, qmax)
+    learned = adaptive_round(w, scale, qmax, gram, group_of, count, passes, start=hard)
+    greedy = adaptive_round(w, scale, qmax, gram, group_of, count, passes)
+    best = min((learned, greedy), key=lambda r: r.mse_after)
+    rounded = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
+    return RoundingResult(best.values, int(np.count_nonzero(best.values != rounded)), nearest.mse_before,
+                          _objective_of(best.values, ratio, scale, gram, group_of) / max(count, 1))
+
+
+def _objective_of(q: np.ndarray, ratio: np.ndarray, scale: np.ndarray, gram: np.ndarray,
+                  group_of: np.ndarray) -> float:
+    d = (q - ratio) * scale[:, None]
+    return float(_objective(d, gram, group_of).sum())

@@ -18,7 +18,7 @@ from fixpoint.ops import registry
 from .context import LowerContext, act_clamp
 from .given import given_bias, given_weights
 from .refine import refine_layer
-from .weights import QuantizedWeights, bias_dtype, quantize_bias, quantize_weights
+from .weights import QuantizedWeights, bias_dtype, clipped_scales, quantize_bias, quantize_weights
 
 # output-channel axis of each op's runtime weight layout (registry rows' weight_channel_axis)
 CHANNEL_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
@@ -68,9 +68,11 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
         raise ModelError(f"layer '{node.name}': bias shape {list(b.shape)} does not match "
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
-    qw = given_weights(ctx, node, w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
+    bits, scheme = weight_bits(datapath), weight_scheme(ctx)
+    qw = given_weights(ctx, node, w, axis, bits, per_channel, scheme)
     if qw is None:
-        qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
+        scale = clipped_scales(w, axis, bits, per_channel, scheme, ctx.options.clip_for(bits))
+        qw = quantize_weights(w, axis, bits, per_channel, scheme, scale=scale)
         qw, b = refine_layer(ctx, node, w, b, qw)
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
     exact = given_bias(ctx, node, b, qin.scale * qw.scale, bias_dtype(datapath))

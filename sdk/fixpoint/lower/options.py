@@ -32,9 +32,12 @@ class LowerOptions:
     max_scale_error: float = 1e-3             # beyond the multiplier register's own precision
     equalize: bool = False                    # cross-layer equalization of conv -> relu -> conv
     equalize_iterations: int = 4
-    bias_correction: bool = False             # remove the mean output shift caused by weight rounding
-    adaptive_rounding: bool = False           # per-channel rounding search minimising output MSE
-    adaptive_rounding_passes: int = 2         # search budget: moves per weight
+    # None = automatic: on for 4-bit layers when samples are given (int4 loses 2-3 pp without them)
+    bias_correction: bool | None = None       # remove the mean output shift caused by weight rounding
+    adaptive_rounding: bool | None = None     # AdaRound: learned rounding minimising the layer's output MSE
+    adaptive_rounding_passes: int = 2         # greedy polish budget: moves per weight
+    adaround_iterations: int = 200            # AdaRound optimisation steps per layer
+    weight_clip: str | None = None            # "none" | "mse" | "sigma:K" per output channel; None: mse at 4 bits
     samples: Any = None                       # array [N, ...] or CalibrationData; the first max_samples are used
     max_samples: int = 64
     engines: Any = None                       # [EngineSpec] or a board's engines; None: "default"
@@ -53,6 +56,12 @@ class LowerOptions:
         if self.weight_scheme not in ("auto", "symmetric", "pow2"):
             raise ModelError(f"lower options: weight_scheme must be auto, symmetric or pow2, "
                              f"got '{self.weight_scheme}'")
+        if self.weight_clip is not None:
+            from .weights import parse_weight_clip
+            try:
+                parse_weight_clip(self.weight_clip)
+            except ValueError as exc:
+                raise ModelError(f"lower options: {exc}") from None
         if not self.max_scale_error > 0:
             raise ModelError(f"lower options: max_scale_error must be positive, got {self.max_scale_error}")
 
@@ -62,6 +71,23 @@ class LowerOptions:
             if any(fnmatch.fnmatchcase(n, pattern) for n in names if n):
                 return bits
         return self.weight_bits
+
+    def clip_for(self, bits: int) -> str:
+        """Weight clip method of a layer with ``bits``-bit weights."""
+        return self.weight_clip if self.weight_clip is not None else ("mse" if bits <= 4 else "none")
+
+    def refinements_for(self, bits: int) -> tuple[bool, bool]:
+        """(adaptive rounding, bias correction) of a layer with ``bits``-bit weights."""
+        auto = bits <= 4 and self.samples is not None
+        return (auto if self.adaptive_rounding is None else self.adaptive_rounding,
+                auto if self.bias_correction is None else self.bias_correction)
+
+    def wants_layer_inputs(self) -> bool:
+        """Whether lowering needs the float layer inputs (a refinement is on, or may be on automatically)."""
+        if self.adaptive_rounding or self.bias_correction:
+            return True
+        low = self.weight_bits <= 4 or any(b <= 4 for b in self.weight_bits_overrides.values())
+        return low and self.samples is not None and None in (self.adaptive_rounding, self.bias_correction)
 
     def summary(self) -> dict[str, Any]:
         """The options that shape the plan, JSON-ready (recorded in plan.meta)."""
@@ -73,8 +99,9 @@ class LowerOptions:
             "weight_scheme": self.weight_scheme,
             "max_scale_error": self.max_scale_error,
             "equalize": self.equalize,
-            "bias_correction": self.bias_correction,
-            "adaptive_rounding": self.adaptive_rounding,
+            "bias_correction": "auto" if self.bias_correction is None else self.bias_correction,
+            "adaptive_rounding": "auto" if self.adaptive_rounding is None else self.adaptive_rounding,
+            "weight_clip": "auto" if self.weight_clip is None else self.weight_clip,
             "samples": 0 if self.samples is None else int(min(len(self.samples), self.max_samples)),
             **({"given_params": sorted(self.given_params)} if self.given_params else {}),
         }

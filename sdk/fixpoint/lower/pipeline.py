@@ -39,7 +39,7 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
     ctx.report.options = options.summary()
     if options.equalize:
         apply_equalization(ctx, options.equalize_iterations)
-    if options.adaptive_rounding or options.bias_correction:
+    if options.wants_layer_inputs():
         ctx.layer_inputs.update(collect_layer_inputs(ctx))
     for name in graph.inputs:
         ctx.add_tensor(name, ctx.calibrated_qparams(name))

@@ -21,7 +21,7 @@ from fixpoint.calibrate.data import first_inputs
 from fixpoint.ir import ModelError, Node
 from fixpoint.ops import registry
 
-from .adaround import MAX_DEPTH, adaptive_round
+from .adaround import MAX_DEPTH, AdaRoundConfig, learned_round
 from .context import LowerContext
 from .onnx_acts import float_session, iterate_float
 from .patches import patch_stats
@@ -54,23 +54,25 @@ def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,
     """Refined weights and float bias of a conv / depthwise / fully connected node (else unchanged)."""
     x = ctx.layer_inputs.get(node.name)
     options = ctx.options
-    if x is None or node.op not in REFINABLE or not (options.adaptive_rounding or options.bias_correction):
+    rounding, correction = options.refinements_for(qw.bits)
+    if x is None or node.op not in REFINABLE or not (rounding or correction):
         return qw, b
     stats = patch_stats(node, x, w.shape, ctx.graph.values[node.outputs[0]].shape)
     w2 = _channels_first(w, node.op)
     scale = np.broadcast_to(qw.scale, (w2.shape[0],)).astype(np.float64)
     q2 = _channels_first(qw.values.astype(np.float64), node.op)
     info = ctx.layer_report(node).refinements
-    if options.adaptive_rounding and w2.shape[1] > MAX_DEPTH:
+    if rounding and w2.shape[1] > MAX_DEPTH:
         ctx.layer_report(node).notes.append(f"adaptive rounding skipped: patch depth {w2.shape[1]} > {MAX_DEPTH}")
-    elif options.adaptive_rounding:
-        gram = stats.centered() if options.bias_correction else stats.gram
-        result = adaptive_round(w2, scale, qw.qmax, gram, stats.group_of, stats.count,
-                                options.adaptive_rounding_passes)
+    elif rounding:
+        gram = stats.centered() if correction else stats.gram
+        result = learned_round(w2, scale, qw.qmax, gram, stats.group_of, stats.count,
+                               AdaRoundConfig(iterations=options.adaround_iterations),
+                               options.adaptive_rounding_passes)
         q2 = result.values.astype(np.float64)
         info["adaptive_rounding"] = {"flips": result.flips, "output_mse_nearest": result.mse_before,
                                      "output_mse_adaptive": result.mse_after}
-    if options.bias_correction:
+    if correction:
         shift = np.einsum("oi,oi->o", q2 * scale[:, None] - w2, stats.mean[stats.group_of])
         b = b - shift
         info["bias_correction"] = {"max_abs_shift": float(np.max(np.abs(shift))) if shift.size else 0.0}

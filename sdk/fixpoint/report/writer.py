@@ -17,7 +17,7 @@ from typing import Any
 
 from fixpoint.calibrate.errors import CalibrationError
 from fixpoint.calibrate.result import CalibrationResult
-from fixpoint.report import markdown
+from fixpoint.report import markdown, search_section
 from fixpoint.report.plots import HistogramPlotter, sqnr_chart
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,12 @@ def _image_name(index: int, tensor: str) -> str:
 def _build(folder: Path, calib: CalibrationResult, eval_result: Any, plan: Any) -> None:
     images = folder / IMAGE_DIR
     images.mkdir()
-    lines = markdown.header_lines(calib)
+    lines = markdown.header_lines(calib) + search_section.estimated_lines(calib)
     if eval_result is not None:
         lines += markdown.accuracy_lines(eval_result, _eval_chart(images, eval_result))
     if plan is not None:
         lines += markdown.plan_lines(plan)
+    lines += search_section.policy_search_lines(calib)
     lines += markdown.ranges_lines(calib)
     lines += markdown.histogram_lines(_histograms(images, calib))
     (folder / REPORT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
