@@ -84,8 +84,8 @@ def test_the_s8_conv_kernels_get_the_opt_variant_on_every_core():
 
 def test_unknown_datapath_is_a_codegen_error(tmp_path):
     plan, _ = built_plan("chain", "s8")
-    plan.layers[1].datapath = "s2"
-    with pytest.raises(CodegenError, match=r"layer 1 '.*' \(conv2d, s2\) is not a runtime op and datapath"):
+    plan.layers[1].datapath = "s3"
+    with pytest.raises(CodegenError, match=r"layer 1 '.*' \(conv2d, s3\) is not a runtime op and datapath"):
         kernel_entries(plan)
 
 

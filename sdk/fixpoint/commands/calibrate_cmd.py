@@ -31,9 +31,10 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                    help="activation scheme (default asymmetric for 8 bit, symmetric for 16 bit)")
     g.add_argument("--percentile", type=float, default=None, help="percentile for the percentile policy")
     g.add_argument("--activation-bits", type=int, choices=(8, 16), default=8)
-    g.add_argument("--weight-bits", type=int, choices=(4, 8), default=8)
+    g.add_argument("--weight-bits", type=int, choices=(1, 2, 4, 8), default=8,
+                   help="weight bits of conv / depthwise / fully connected layers: 8, 4, 2 (ternary) or 1 (binary)")
     g.add_argument("--weight-bits-override", action="append", metavar="NAME=BITS",
-                   help="per-layer weight bits, e.g. 'conv*=4' (repeatable)")
+                   help="per-layer weight bits (1, 2, 4 or 8), e.g. 'conv*=4' (repeatable)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
     g.add_argument("--bias-correction", action="store_true", help="correct the bias shift of weight rounding")

@@ -32,8 +32,12 @@ class Lowered:
     op: str | None = None     # runtime op when it is not the node's own (add of a constant -> depthwise)
 
 
+# weight bits of each datapath (s16 and s8 have int8 weights)
+DATAPATH_WEIGHT_BITS = {"s8": 8, "s16": 8, "s4": 4, "s2": 2, "s1": 1}
+
+
 def weight_bits(datapath: str) -> int:
-    return 4 if datapath == "s4" else 8
+    return DATAPATH_WEIGHT_BITS[datapath]
 
 
 def weight_scheme(ctx: LowerContext) -> str:
@@ -68,7 +72,11 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
     qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
-    qw, b = refine_layer(ctx, node, w, b, qw)
+    if qw.bits >= 4:
+        qw, b = refine_layer(ctx, node, w, b, qw)
+    elif ctx.options.adaptive_rounding or ctx.options.bias_correction:
+        # the refinements assume a rounding grid; ternary / binary values come from their own rule
+        ctx.layer_report(node).notes.append(f"refinements skipped for {qw.bits}-bit weights")
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
     regs = ctx.registers(node, "output", qin.scale * qw.scale / qout.scale,
                          acc_bits=64 if datapath == "s16" else 32)

@@ -9,12 +9,16 @@ from typing import Any
 from fixpoint.ir import ModelError
 
 
+# 8 and 4: int8 / int4 weights; 2: ternary {-1, 0, 1}; 1: binary {-1, +1} (s2 / s1 datapaths)
+WEIGHT_BITS = (1, 2, 4, 8)
+
+
 @dataclass(frozen=True)
 class EngineSpec:
     """An execution engine of the target (CPU, accelerator) and what it runs."""
 
     name: str
-    datapaths: tuple[str, ...] = ("s8", "s4", "s16")
+    datapaths: tuple[str, ...] = ("s8", "s4", "s16", "s2", "s1")
     ops: tuple[str, ...] | None = None      # runtime op keys; None = every op
 
     def supports(self, op: str, datapath: str) -> bool:
@@ -26,8 +30,9 @@ class LowerOptions:
     """How float weights and calibrated activations become integer registers.
 
     ``weight_bits_overrides`` maps a layer name or glob (matched against the
-    layer name and its output value name) to 4 or 8; 4-bit layers run on the
-    ``s4`` datapath. ``activation_bits`` None takes the calibrated width.
+    layer name and its output value name) to 1, 2, 4 or 8; 4-, 2- and 1-bit layers
+    run on the ``s4``, ``s2`` (ternary) and ``s1`` (binary) datapaths.
+    ``activation_bits`` None takes the calibrated width.
     ``samples`` (a few float inputs, source layout, batch first, or a
     ``fixpoint.calibrate.CalibrationData``) feed the data-driven steps
     ``equalize``, ``adaptive_rounding`` and ``bias_correction``.
@@ -50,11 +55,12 @@ class LowerOptions:
     plan_memory: bool = True                  # run fixpoint.memory.plan_arena
 
     def __post_init__(self) -> None:
-        if self.weight_bits not in (4, 8):
-            raise ModelError(f"lower options: weight_bits must be 4 or 8, got {self.weight_bits}")
+        if self.weight_bits not in WEIGHT_BITS:
+            raise ModelError(f"lower options: weight_bits must be 1, 2, 4 or 8, got {self.weight_bits}")
         for pattern, bits in self.weight_bits_overrides.items():
-            if bits not in (4, 8):
-                raise ModelError(f"lower options: weight bits override '{pattern}' must be 4 or 8, got {bits}")
+            if bits not in WEIGHT_BITS:
+                raise ModelError(f"lower options: weight bits override '{pattern}' must be 1, 2, 4 or 8, "
+                                 f"got {bits}")
         if self.activation_bits not in (None, 8, 16):
             raise ModelError(f"lower options: activation_bits must be 8 or 16, got {self.activation_bits}")
         if self.weight_scheme not in ("auto", "symmetric", "pow2"):
