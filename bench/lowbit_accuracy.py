@@ -59,7 +59,8 @@ def measure(model_dir: Path, samples: int) -> dict:
         result = evaluate(model, graph, plan, x, labels)
         weight_bytes = sum(_packed_bytes(layer) for layer in plan.layers)
         rows[setting] = {"top1": 100 * result.int_metric, "float_top1": 100 * result.float_metric,
-                         "drop_pp": result.drop, "agreement": result.agreement, "weight_bytes": weight_bytes, "n": result.n_samples}
+                         "drop_pp": result.drop, "agreement": result.agreement, "weight_bytes": weight_bytes,
+                         "n": result.n_samples}
         log.info("%s %s: %s", model_dir.name, setting, result.summary())
     return rows
 
