@@ -20,6 +20,8 @@ from .frontend import load_model
 from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
+from .mixed import Budget, choose_mixed_precision
+from .mixed.front import mixed_lowering, mixed_quant, write_front
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
 from .range_search import SearchOptions, search_ranges
@@ -44,6 +46,7 @@ class CalibrationJob:
     board_name: str = ""
     model_name: str = ""                  # default: derived from the model path
     search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
+    budget: Budget | None = None          # mixed precision under a budget (fixpoint.mixed)
 
 
 def default_model_name(model_path: Path) -> str:
@@ -102,6 +105,8 @@ def cache_key(job: CalibrationJob) -> str:
     options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
                "lowering": job.lowering.summary(),
                "search": None if job.search is None else asdict(job.search)}
+    if job.budget is not None:          # only when set: keeps the key of every other job unchanged
+        options["budget"] = job.budget.text()
     options["calibration"].pop("progress", None)
     if options["search"] is not None:
         options["search"].pop("progress", None)
@@ -126,9 +131,16 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if job.search is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
+    mixed = None
+    if job.budget is not None:
+        mixed = choose_mixed_precision(graph, calib, job.calibration, job.profile, job.lowering, data, job.budget)
+        calib.quant = mixed_quant(graph, calib, job.calibration, mixed)
+        job.lowering = mixed_lowering(job.lowering, mixed)
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
+    if mixed is not None:
+        plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
     if searched is not None:
         plan.meta["range_search"] = searched.as_dict()
@@ -138,6 +150,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     calib.save_stats(out_dir / STATS_FILE)
     write_ctable(out_dir / CTABLE_FILE, ctable)
     save_plan(plan, out_dir / PLAN_FILE)
+    if mixed is not None:
+        write_front(out_dir, mixed)
     (out_dir / KEY_FILE).write_text(key)
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)

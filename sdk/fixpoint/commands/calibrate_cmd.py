@@ -48,6 +48,10 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "causes in the simulated network output (slower; see docs/calibration.md)")
     g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
                    help="policies the search tries (default: every policy but auto)")
+    g.add_argument("--budget", default=None, metavar="flash=KB,ram=KB,instructions=N",
+                   help="choose per-layer weight bits (1/2/4/8) and the activation width (8/16) with the least "
+                        "simulated loss within these limits (any subset); the Pareto front goes to "
+                        "pareto.md / pareto.svg and the report (docs/calibration.md)")
     g.add_argument("--search-samples", type=int, default=256, metavar="N",
                    help="calibration samples the search scores on (default %(default)s)")
 
@@ -59,6 +63,7 @@ def build_job(args: argparse.Namespace):
     from ..dataio import check_path
     from ..lower import LowerOptions
     from ..pipeline import CalibrationJob
+    from ..mixed import parse_budget
     from ..range_search import SearchOptions
 
     # Before anything opens the data (the plan cache hashes it first): a FIFO would block forever.
@@ -82,9 +87,10 @@ def build_job(args: argparse.Namespace):
         search = SearchOptions(num_samples=args.search_samples, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
+    budget = parse_budget(args.budget) if getattr(args, "budget", None) else None
     return CalibrationJob(model_path=Path(args.model), data_path=Path(args.data),
                           profile=board.requant_profile(), calibration=calib, lowering=lowering,
-                          board_name=board.name, search=search)
+                          board_name=board.name, search=search, budget=budget)
 
 
 def run(args: argparse.Namespace) -> int:
