@@ -3,7 +3,8 @@
 For each example model and weight width (8, 4, 2, 1 bits on every conv / depthwise / fully connected
 layer; int8 activations), the integer plan is run bit-exactly on the host simulator over the eval set
 and scored (top-1) against the float model in onnxruntime. Also one mixed setting per model: the first
-and last weighted layers kept at 8 bits, the others ternary (the usual recipe of low-bit networks).
+and last weighted layers kept at 8 bits, the others ternary (the usual recipe of low-bit networks),
+and both ternary settings with bias correction (``--bias-correction``, on the calibration set).
 Writes bench/results/lowbit.md and lowbit.json.
 
     python bench/lowbit_accuracy.py [--samples N] [--models mlp,dwsep] [--out bench/results]
@@ -35,7 +36,10 @@ def settings_for(graph) -> dict[str, dict]:
     edges = {n: 8 for n in (names[0], names[-1])}
     return {"int8": {"weight_bits": 8}, "int4": {"weight_bits": 4}, "ternary": {"weight_bits": 2},
             "binary": {"weight_bits": 1},
-            "ternary (8-bit first/last)": {"weight_bits": 2, "weight_bits_overrides": {**edges, **inner}}}
+            "ternary + bias correction": {"weight_bits": 2, "bias_correction": True},
+            "ternary (8-bit first/last)": {"weight_bits": 2, "weight_bits_overrides": {**edges, **inner}},
+            "ternary (8-bit first/last) + bias correction": {
+                "weight_bits": 2, "weight_bits_overrides": {**edges, **inner}, "bias_correction": True}}
 
 
 def measure(model_dir: Path, samples: int) -> dict:
@@ -51,11 +55,14 @@ def measure(model_dir: Path, samples: int) -> dict:
     name, shape = model_input_spec(model)
     quant = calibrate(model, graph, load_samples(model_dir / "calib.npz", name, shape),
                       CalibrationConfig(progress=False)).quant
+    with np.load(model_dir / "calib.npz") as data:
+        calib_x = data["input"]
     with np.load(model_dir / "eval.npz") as data:
         x, labels = data["input"][:samples], data["label"][:samples]
     rows = {}
     for setting, kw in settings_for(graph).items():
-        plan = lower(graph, quant, RequantProfile(), LowerOptions(**kw))
+        samples = calib_x if kw.get("bias_correction") else None
+        plan = lower(graph, quant, RequantProfile(), LowerOptions(samples=samples, **kw))
         result = evaluate(model, graph, plan, x, labels)
         weight_bytes = sum(_packed_bytes(layer) for layer in plan.layers)
         rows[setting] = {"top1": 100 * result.int_metric, "float_top1": 100 * result.float_metric,

@@ -110,3 +110,21 @@ def test_bad_widths_are_model_errors():
     g = fc_chain(bits=16)
     with pytest.raises(ModelError, match="2-bit weights need 8-bit activations"):
         lower(g.graph(), g.quant, RequantProfile(), LowerOptions(plan_memory=False, weight_bits=2))
+
+
+@pytest.mark.parametrize("bits", [2, 1])
+def test_ctable_of_a_lowbit_plan_validates_against_the_schema(bits):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from fixpoint.ctable import build_ctable
+    from fixpoint.lower import lower_with_report
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "ctable.schema.json").read_text())
+    g = fc_chain()
+    plan, report = lower_with_report(g.graph(), g.quant, RequantProfile(), LowerOptions(weight_bits=bits))
+    ctable = build_ctable(plan, g.quant, report)
+    jsonschema.validate(ctable, schema)
+    assert {layer["datapath"] for layer in ctable["layers"]} == {f"s{bits}"}

@@ -72,10 +72,10 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
     qw = quantize_weights(w, axis, weight_bits(datapath), per_channel, weight_scheme(ctx))
-    if qw.bits >= 4:
-        qw, b = refine_layer(ctx, node, w, b, qw)
-    elif ctx.options.adaptive_rounding or ctx.options.bias_correction:
-        # the refinements assume a rounding grid; ternary / binary values come from their own rule
+    if qw.bits >= 4 or not ctx.options.adaptive_rounding:
+        qw, b = refine_layer(ctx, node, w, b, qw)   # bias correction holds for any weight values
+    else:
+        # adaptive rounding searches a rounding grid; ternary / binary values come from their own rule
         ctx.layer_report(node).notes.append(f"refinements skipped for {qw.bits}-bit weights")
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
     regs = ctx.registers(node, "output", qin.scale * qw.scale / qout.scale,
