@@ -61,12 +61,18 @@
 #define FP_KERNEL_LIST(X) \
     X(W8,  CONV2D,           S8,  conv2d_s8,            conv2d,           fp_conv2d_s8) \
     X(W8,  CONV2D,           S4,  conv2d_s4,            conv2d,           fp_conv2d_s4) \
+    X(W8,  CONV2D,           S2,  conv2d_s2,            conv2d,           fp_conv2d_s2) \
+    X(W8,  CONV2D,           S1,  conv2d_s1,            conv2d,           fp_conv2d_s1) \
     X(W16, CONV2D,           S16, conv2d_s16,           conv2d,           fp_conv2d_s16) \
     X(W8,  DEPTHWISE_CONV2D, S8,  depthwise_conv2d_s8,  depthwise_conv2d, fp_depthwise_conv2d_s8) \
     X(W8,  DEPTHWISE_CONV2D, S4,  depthwise_conv2d_s4,  depthwise_conv2d, fp_depthwise_conv2d_s4) \
+    X(W8,  DEPTHWISE_CONV2D, S2,  depthwise_conv2d_s2,  depthwise_conv2d, fp_depthwise_conv2d_s2) \
+    X(W8,  DEPTHWISE_CONV2D, S1,  depthwise_conv2d_s1,  depthwise_conv2d, fp_depthwise_conv2d_s1) \
     X(W16, DEPTHWISE_CONV2D, S16, depthwise_conv2d_s16, depthwise_conv2d, fp_depthwise_conv2d_s16) \
     X(W8,  FULLY_CONNECTED,  S8,  fully_connected_s8,   fully_connected,  fp_fully_connected_s8) \
     X(W8,  FULLY_CONNECTED,  S4,  fully_connected_s4,   fully_connected,  fp_fully_connected_s4) \
+    X(W8,  FULLY_CONNECTED,  S2,  fully_connected_s2,   fully_connected,  fp_fully_connected_s2) \
+    X(W8,  FULLY_CONNECTED,  S1,  fully_connected_s1,   fully_connected,  fp_fully_connected_s1) \
     X(W16, FULLY_CONNECTED,  S16, fully_connected_s16,  fully_connected,  fp_fully_connected_s16) \
     X(B8,  ADD,              S8,  add_s8,               add,              fp_add_s8) \
     X(B8,  ADD,              S4,  add_s4,               add,              fp_add_s8) \

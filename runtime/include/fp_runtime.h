@@ -6,6 +6,12 @@
  *   s4  = int8 activations, packed int4 weights (element 2k in the low nibble
  *         of byte k, element 2k+1 in the high nibble; a final odd element
  *         leaves the high nibble 0), int32 bias
+ *   s2  = int8 activations, packed 2-bit ternary weights (element k in bits
+ *         2*(k%4)..2*(k%4)+1 of byte k/4, two's complement: 01 = +1, 11 = -1,
+ *         00 = 0, 10 = -2), int32 bias; conv2d / depthwise / fully connected
+ *   s1  = int8 activations, packed 1-bit binary weights (element k is bit k%8
+ *         of byte k/8: 1 = +1, 0 = -1), int32 bias; conv2d / depthwise / fully
+ *         connected. Unused bits of the last byte are 0 (fp_lowbit.h).
  *   s16 = int16 activations with zero point 0, int8 weights, int64 bias
  *         (TFLite's 16x8 path for an int64 bias: int64 accumulator, the
  *         multiplier reduced to Q15, fp_requantize_acc64)
@@ -83,6 +89,12 @@ fp_status_t fp_conv2d_s4(const fp_conv2d_params_t *params, const int8_t *input,
                          const int8_t *packed_filter, const int32_t *bias, int8_t *output,
                          void *scratch);
 size_t fp_conv2d_s4_scratch_size(const fp_conv2d_params_t *params);
+fp_status_t fp_conv2d_s2(const fp_conv2d_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_conv2d_s2_scratch_size(const fp_conv2d_params_t *params);
+fp_status_t fp_conv2d_s1(const fp_conv2d_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_conv2d_s1_scratch_size(const fp_conv2d_params_t *params);
 fp_status_t fp_conv2d_s16(const fp_conv2d_params_t *params, const int16_t *input,
                           const int8_t *filter, const int64_t *bias, int16_t *output,
                           void *scratch);
@@ -131,6 +143,12 @@ fp_status_t fp_depthwise_conv2d_s4(const fp_depthwise_conv2d_params_t *params,
                                    const int8_t *input, const int8_t *packed_filter,
                                    const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_depthwise_conv2d_s4_scratch_size(const fp_depthwise_conv2d_params_t *params);
+fp_status_t fp_depthwise_conv2d_s2(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s2_scratch_size(const fp_depthwise_conv2d_params_t *params);
+fp_status_t fp_depthwise_conv2d_s1(const fp_depthwise_conv2d_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_depthwise_conv2d_s1_scratch_size(const fp_depthwise_conv2d_params_t *params);
 fp_status_t fp_depthwise_conv2d_s16(const fp_depthwise_conv2d_params_t *params,
                                     const int16_t *input, const int8_t *filter,
                                     const int64_t *bias, int16_t *output, void *scratch);
@@ -200,6 +218,12 @@ fp_status_t fp_fully_connected_s4(const fp_fully_connected_params_t *params,
                                   const int8_t *input, const int8_t *packed_filter,
                                   const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_fully_connected_s4_scratch_size(const fp_fully_connected_params_t *params);
+fp_status_t fp_fully_connected_s2(const fp_fully_connected_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s2_scratch_size(const fp_fully_connected_params_t *params);
+fp_status_t fp_fully_connected_s1(const fp_fully_connected_params_t *params, const int8_t *input,
+    const int8_t *packed_filter, const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_fully_connected_s1_scratch_size(const fp_fully_connected_params_t *params);
 fp_status_t fp_fully_connected_s16(const fp_fully_connected_params_t *params,
                                    const int16_t *input, const int8_t *filter,
                                    const int64_t *bias, int16_t *output, void *scratch);

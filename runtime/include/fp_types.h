@@ -43,7 +43,9 @@ typedef enum {
 typedef enum {
     FP_DP_S8 = 0,   /* int8 activations, int8 weights, int32 bias */
     FP_DP_S4 = 1,   /* int8 activations, packed int4 weights, int32 bias */
-    FP_DP_S16 = 2   /* int16 activations (zero point 0), int8 weights, int64 bias */
+    FP_DP_S16 = 2,  /* int16 activations (zero point 0), int8 weights, int64 bias */
+    FP_DP_S2 = 3,   /* int8 activations, packed 2-bit (ternary) weights, int32 bias */
+    FP_DP_S1 = 4    /* int8 activations, packed 1-bit (binary +-1) weights, int32 bias */
 } fp_datapath_t;
 
 typedef enum {

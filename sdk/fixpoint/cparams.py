@@ -40,7 +40,7 @@ import numpy as np
 
 from .ops.registry import runtime_refs
 from .ops.runtime_ops import RUNTIME_OPS
-from .reference.int4 import pack_int4
+from .reference.lowbit import WEIGHT_RANGE, is_packed, pack_weights
 from .reference.reduce import KINDS as REDUCE_KINDS, reduced_axes
 from .plan import DTYPES, Plan, PlanError, PlanLayer, PlanTensor, RequantProfile
 
@@ -49,7 +49,7 @@ MAX_GRAPH_IO = 4
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 DTYPE_ENUM = {"int8": "FP_DTYPE_S8", "int16": "FP_DTYPE_S16"}
-DATAPATH_ENUM = {"s8": "FP_DP_S8", "s4": "FP_DP_S4", "s16": "FP_DP_S16"}
+DATAPATH_ENUM = {"s8": "FP_DP_S8", "s4": "FP_DP_S4", "s16": "FP_DP_S16", "s2": "FP_DP_S2", "s1": "FP_DP_S1"}
 ROUNDING_ENUM = {"double": "FP_ROUND_DOUBLE", "single": "FP_ROUND_SINGLE",
                  "shift_only": "FP_ROUND_SHIFT_ONLY", "half_even": "FP_ROUND_HALF_EVEN"}
 DTYPE_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
@@ -65,6 +65,8 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
     "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
 }
+for _types in ARRAY_CTYPES.values():   # s2 / s1 layers have int8 activations: the s4 types
+    _types.update(s2=_types["s4"], s1=_types["s4"])
 
 
 class CParamsError(ValueError):
@@ -79,7 +81,7 @@ class ArrayRef:
 
 
 def act_dtype(datapath: str) -> str:
-    """Activation type of a datapath: int16 for s16, int8 for s8 and s4."""
+    """Activation type of a datapath: int16 for s16, int8 for the others (s8, s4, s2, s1)."""
     return "int16" if datapath == "s16" else "int8"
 
 
@@ -551,22 +553,24 @@ def array_ctype(name: str, datapath: str, op: str) -> np.dtype:
 def convert_array(name: str, arr: np.ndarray, datapath: str, op: str = "conv2d") -> np.ndarray:
     """One constant array of an ``op`` layer in its exact C element type, flat, C-contiguous.
 
-    Filter weights of the s4 datapath (unpacked int8 values in [-8, 7]) are
-    packed two per byte (``reference.int4.pack_int4``). Raises CParamsError
+    Filter weights of the s4 / s2 / s1 datapaths (unpacked int8 values) are
+    packed two / four / eight per byte (``reference.lowbit.pack_weights``). Raises CParamsError
     when a value does not fit the C type.
     """
     ctype = array_ctype(name, datapath, op)
     arr = np.asarray(arr)
     if arr.dtype.kind not in "iu":
         raise CParamsError(f"array '{name}' must hold integers, got dtype {arr.dtype}")
-    packed = name == "weights" and datapath == "s4" and RUNTIME_OPS[op].has_weights
-    lo, hi = (-8, 7) if packed else (int(np.iinfo(ctype).min), int(np.iinfo(ctype).max))
+    packed = name == "weights" and is_packed(datapath) and RUNTIME_OPS[op].has_weights
+    lo, hi = WEIGHT_RANGE[datapath] if packed else (int(np.iinfo(ctype).min), int(np.iinfo(ctype).max))
     if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
         raise CParamsError(f"array '{name}' has values in [{int(arr.min())}, {int(arr.max())}], "
                            f"outside [{lo}, {hi}] of its C type")
     flat = np.ascontiguousarray(arr.reshape(-1).astype(ctype))
     if packed:
-        flat = np.ascontiguousarray(pack_int4(flat, dtype=np.int8))
+        if datapath == "s1" and not np.all(flat != 0):
+            raise CParamsError(f"array '{name}' holds a 0, which binary (s1) weights cannot represent")
+        flat = np.ascontiguousarray(pack_weights(flat, datapath, dtype=np.int8))
     return flat
 
 

@@ -23,6 +23,8 @@ from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
+from .mixed import Budget, choose_mixed_precision
+from .mixed.front import mixed_lowering, mixed_quant, write_front
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
 from .policy_search import PolicySearchOptions, search_policies
@@ -52,6 +54,7 @@ class CalibrationJob:
     encodings: Path | None = None         # AIMET encodings / CTable pinning ranges and parameters (interop)
     policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
     input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
+    budget: Budget | None = None          # mixed precision under a budget (fixpoint.mixed)
 
 # The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by
 # default; ``--search-samples`` sets fewer) and never fewer than this, or it would fit noise.
@@ -120,6 +123,8 @@ def cache_key(job: CalibrationJob) -> str:
                "policy_search": None if job.policy_search is None else asdict(job.policy_search)}
     if job.lowering.engines:  # the engines (datapaths, limits, costs) decide the layers' requantizers
         options["engines"] = [e.describe() if hasattr(e, "describe") else repr(e) for e in job.lowering.engines]
+    if job.budget is not None:          # only when set: keeps the key of every other job unchanged
+        options["budget"] = job.budget.text()
     options["calibration"].pop("progress", None)
     for key in ("search", "policy_search"):
         if options[key] is not None:
@@ -149,10 +154,20 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if job.search is not None and data is not None:
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
-    policy_report = _policy_search(job, graph, calib, data)
+    mixed = None
+    if job.budget is not None and data is None:
+        raise ModelError("--budget needs calibration samples (it simulates each choice); drop --data-free")
+    if job.budget is not None:
+        mixed = choose_mixed_precision(graph, calib, job.calibration, job.profile, job.lowering, data, job.budget)
+        calib.quant = mixed_quant(graph, calib, job.calibration, mixed)
+        job.lowering = mixed_lowering(job.lowering, mixed)
+    # under a budget the mixed-precision search has chosen each tensor's width and range already
+    policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
+    if mixed is not None:
+        plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
     saturation = measure_saturation(plan, first_inputs(data, job.lowering.max_samples)) if data is not None else {}
     if saturation:
@@ -173,6 +188,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     calib.save_stats(out_dir / STATS_FILE)
     write_ctable(out_dir / CTABLE_FILE, ctable)
     save_plan(plan, out_dir / PLAN_FILE)
+    if mixed is not None:
+        write_front(out_dir, mixed)
     (out_dir / KEY_FILE).write_text(key)
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)

@@ -13,7 +13,8 @@ Layout conventions (same as the C runtime, ``runtime/include/fp_types.h``):
   struct by their C names (``stride_h``, ``input_offset``, ``act_min``, ...);
   dims come from the tensors and the weight arrays, not from ``params``;
 * ``layer.arrays`` holds the layer's constant arrays: ``weights`` (int8; for
-  the ``s4`` datapath the *unpacked* int8 values in [-8, 7], packing happens
+  the ``s4`` datapath the *unpacked* int8 values in [-8, 7], for ``s2`` in
+  [-1, 1] (ternary), for ``s1`` -1 or +1 (binary); packing happens
   when the arrays are handed to C), ``bias`` (int32, or int64 for ``s16``),
   ``multiplier`` and ``shift`` (int32, one per output channel or one),
   and op-specific tables (``exp_lut``, ``one_over_one_plus_x_lut``).
@@ -38,7 +39,9 @@ READABLE_PLAN_VERSIONS = (2, 3)   # 3 added per-engine requant profiles (engine_
 DTYPES = {"int8": np.int8, "int16": np.int16}
 ROUNDING_MODES = ("double", "single", "shift_only", "half_even")
 ACC_OVERFLOW_MODES = ("saturate", "wrap")
-DATAPATHS = ("s8", "s4", "s16")
+# s2 / s1 (ternary / binary weights) came without a version bump: a reader that predates them
+# refuses their layers by this check ("unknown datapath"), so it never misreads such a plan.
+DATAPATHS = ("s8", "s4", "s16", "s2", "s1")
 
 
 class PlanError(ValueError):
@@ -102,7 +105,7 @@ class PlanLayer:
 
     name: str
     op: str                          # runtime op key, e.g. "conv2d" (see fixpoint.ops)
-    datapath: str                    # "s8" | "s4" | "s16"
+    datapath: str                    # "s8" | "s4" | "s16" | "s2" | "s1"
     inputs: list[int]
     output: int
     params: dict[str, Any] = field(default_factory=dict)

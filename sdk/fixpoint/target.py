@@ -37,7 +37,7 @@ class EngineSpec:
     """An execution engine of the target (CPU or accelerator) and its datapath."""
 
     name: str
-    datapaths: tuple[str, ...] = ("s8", "s4", "s16")
+    datapaths: tuple[str, ...] = ("s8", "s4", "s16", "s2", "s1")
     ops: tuple[str, ...] | None = None      # runtime op keys; None = every op
     limits: EngineLimits = field(default_factory=EngineLimits)
     symmetric_only: bool = False            # activation zero points must be 0

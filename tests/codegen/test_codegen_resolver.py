@@ -29,7 +29,7 @@ BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
 KERNEL_SYMBOL = re.compile(
-    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp_fast|_dsp|_mve)?(?:_scratch_size)?$")
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:1|2|4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp_fast|_dsp|_mve)?(?:_scratch_size)?$")
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -84,8 +84,8 @@ def test_the_s8_conv_kernels_get_the_opt_variant_on_every_core():
 
 def test_unknown_datapath_is_a_codegen_error(tmp_path):
     plan, _ = built_plan("chain", "s8")
-    plan.layers[1].datapath = "s2"
-    with pytest.raises(CodegenError, match=r"layer 1 '.*' \(conv2d, s2\) is not a runtime op and datapath"):
+    plan.layers[1].datapath = "s3"
+    with pytest.raises(CodegenError, match=r"layer 1 '.*' \(conv2d, s3\) is not a runtime op and datapath"):
         kernel_entries(plan)
 
 
@@ -128,7 +128,8 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     assert {f"fp_run_{e.run_name}" for e in entries} <= symbols or not entries
     every = kernel_symbols(all_kernel_entries())
     assert every - linked, "the test model uses every kernel: nothing to leave out"
-    for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all"):
+    for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all", "fp_conv2d_s2",
+                   "fp_fully_connected_s1"):
         assert absent not in symbols, absent
     fc = choose_kernel("fully_connected", "s8", load_board(BOARD).cpu.core)
     # the example models' layers all meet the DSP fast path's precondition (TFLite-style
@@ -139,6 +140,21 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
             assert e.kernel == f"fp_{e.op}_s8_dsp_fast" and e.kernel in linked
             assert f"fp_{e.op}_s8" not in linked and f"fp_{e.op}_s8_dsp" not in linked
     assert "fp_requant32" not in symbols or "add" in {e.op for e in entries}
+
+
+@pytest.mark.parametrize("weight_bits", [2, 1])
+def test_firmware_links_the_lowbit_kernel_only_where_used(weight_bits, tmp_path):
+    """A ternary (binary) mlp links fp_fully_connected_s2 (_s1) and no other weighted kernel."""
+    plan = example_plan("mlp", weight_bits=weight_bits)
+    generated = generate(plan, BOARD, tmp_path / "gen")
+    image = build_firmware(BOARD, generated.sources, [generated.out_dir], out_dir=tmp_path / "fw")
+    symbols = nm_symbols(image)
+    linked = {s for s in symbols if KERNEL_SYMBOL.match(s)}
+    assert linked == kernel_symbols(kernel_entries(plan, load_board(BOARD).cpu.core))
+    other = 1 if weight_bits == 2 else 2
+    assert f"fp_fully_connected_s{weight_bits}" in linked
+    assert f"fp_fully_connected_s{weight_bits}_scratch_size" in linked
+    assert not {f"fp_fully_connected_s{other}", "fp_fully_connected_s8", "fp_conv2d_s2", "fp_conv2d_s1"} & symbols
 
 
 def test_table_entry_without_describe_is_fp_err_unresolved_on_the_host(tmp_path):

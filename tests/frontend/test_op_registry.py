@@ -89,7 +89,7 @@ def _half_row(**changes) -> RuntimeOp:
      "fp_conv3d_s8 is not declared"),
     ({"kernels": {"s8": "fp_conv3d_s8", "s4": "fp_conv2d_s4", "s16": "fp_conv2d_s16"}},
      "runtime/src/kernels/fp_conv3d_s8.c does not exist"),
-    ({"kernels": {"s8": "fp_conv2d_s8"}}, "no C kernel for datapath(s) ['s4', 's16']"),
+    ({"kernels": {"s8": "fp_conv2d_s8"}}, "no C kernel for datapath(s) ['s4', 's16'"),
     ({"weight_channel_axis": None}, "has_weights needs weight_channel_axis"),
 ])
 def test_a_half_registered_runtime_op_is_reported(changes, expected):

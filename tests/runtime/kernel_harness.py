@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fixpoint.reference.lowbit import WEIGHT_RANGE, is_packed, pack_weights
 from fixpoint.reference.requant import shift_range
 from fixpoint.sim import native
 
@@ -42,6 +43,8 @@ ACT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int1
 BIAS_DTYPE = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
 ACT_RANGE = {"s8": (-128, 127), "s4": (-128, 127), "s16": (-32768, 32767), "s16_acc32": (-32768, 32767)}
 ACC_BITS = {"s8": 32, "s4": 32, "s16": 64, "s16_acc32": 32}
+for _table in (ACT_DTYPE, BIAS_DTYPE, ACT_RANGE, ACC_BITS):   # ternary / binary weights: the s4 tensors
+    _table.update(s2=_table["s4"], s1=_table["s4"])
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 # input offsets of the int8 multiply-accumulate kernels: every term (x + offset) * w fits int32
 S8_INPUT_OFFSET_MIN, S8_INPUT_OFFSET_MAX = -16777087, 16777088
@@ -276,6 +279,18 @@ def random_values(rng, lo: int, hi: int, shape, dtype) -> np.ndarray:
         return np.where(rng.random(shape) < 0.5, lo, hi).astype(dtype)
     span = 1 << int(rng.integers(1, max(2, int(np.log2(hi + 1)) + 2)))
     return np.clip(rng.integers(-span, span, size=shape), lo, hi).astype(dtype)
+
+
+def random_weights(rng, datapath: str, shape) -> np.ndarray:
+    """Unpacked int8 weights legal for the datapath (binary s1: -1 / +1 only)."""
+    lo, hi = WEIGHT_RANGE.get(datapath, (-128, 127))
+    w = random_values(rng, lo, hi, shape, np.int8)
+    return np.where(w == 0, 1, w).astype(np.int8) if datapath == "s1" else w
+
+
+def packed_weights(datapath: str, w: np.ndarray) -> np.ndarray:
+    """The filter as the kernel reads it: packed for s4 / s2 / s1."""
+    return pack_weights(w, datapath) if is_packed(datapath) else w
 
 
 def random_bias(rng, datapath: str, c_out: int, acc_mag: float) -> np.ndarray | None:

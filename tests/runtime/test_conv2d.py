@@ -6,7 +6,8 @@ import pytest
 
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.int4 import pack_int4, packed_size
-from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset,
+from kernel_harness import (packed_weights, random_weights,  # noqa: I001
+                            S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset,
                             ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_ERR_SCRATCH, FP_OK, GEOMETRY,
                             accumulator_magnitude, assert_exact, c_stage_fields, dims, ffi, is_untouched, lib,
                             make_params, make_requant, make_rq_mode, random_bias, random_geometry, random_mode,
@@ -32,12 +33,11 @@ def random_group(rng, datapath: str, size: int) -> list[dict]:
     n = int(rng.integers(1, 3))
     mode = random_mode(rng)
     lo, hi = ACT_RANGE[datapath]
-    wl, wh = (-8, 7) if datapath == "s4" else (-128, 127)
     taps = geo["kh"] * geo["kw"] * cg
     cases = []
     for _ in range(size):
         x = random_values(rng, lo, hi, (n, geo["in_h"], geo["in_w"], c_in), ACT_DTYPE[datapath])
-        w = random_values(rng, wl, wh, (c_out, geo["kh"], geo["kw"], cg), np.int8)
+        w = random_weights(rng, datapath, (c_out, geo["kh"], geo["kw"], cg))
         in_off = random_input_offset(rng, datapath)
         acc_mag = accumulator_magnitude(x.astype(np.int64) + in_off, w, taps)
         cases.append(dict(x=x, w=w, bias=random_bias(rng, datapath, c_out, acc_mag), groups=groups,
@@ -57,7 +57,7 @@ def c_params(case: dict, **override):
 
 
 def run_c(datapath: str, case: dict, scratch: str = "auto", **override):
-    packed = pack_int4(case["w"]) if datapath == "s4" else case["w"]
+    packed = packed_weights(datapath, case["w"])
     out_shape = (case["x"].shape[0], case["out_h"], case["out_w"], case["w"].shape[0])
     return run_weighted(OP, datapath, c_params(case, **override), case["x"], packed, case["bias"], out_shape,
                         scratch=scratch)

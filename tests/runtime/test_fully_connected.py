@@ -6,7 +6,8 @@ import pytest
 
 from fixpoint.reference.fully_connected import fully_connected
 from fixpoint.reference.int4 import pack_int4, unpack_int4
-from kernel_harness import (S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset, s8_reach,
+from kernel_harness import (packed_weights, random_weights,  # noqa: I001
+                            S8_INPUT_OFFSET_MAX, S8_INPUT_OFFSET_MIN, is_int16, random_input_offset, s8_reach,
                             ACT_DTYPE, ACT_RANGE, FP_ERR_ARG, FP_OK, accumulator_magnitude, assert_exact,
                             c_stage_fields, ffi, is_untouched, lib, make_params, make_requant, make_rq_mode,
                             random_bias, random_mode, random_output_stage, random_values, run_weighted,
@@ -25,11 +26,10 @@ def random_group(rng, datapath: str, size: int) -> list[dict]:
     batches, depth, c_out = int(rng.integers(1, 4)), int(rng.integers(1, 24)), int(rng.integers(1, 9))
     mode = random_mode(rng)
     lo, hi = ACT_RANGE[datapath]
-    wl, wh = (-8, 7) if datapath == "s4" else (-128, 127)
     cases = []
     for _ in range(size):
         x = random_values(rng, lo, hi, (batches, depth), ACT_DTYPE[datapath])
-        w = random_values(rng, wl, wh, (c_out, depth), np.int8)
+        w = random_weights(rng, datapath, (c_out, depth))
         f_off = random_input_offset(rng, "s8", 1 << 15 if is_int16(datapath) else 128) if rng.random() < 0.3 else 0
         in_off = random_input_offset(rng, datapath, s8_reach(f_off))
         acc_mag = accumulator_magnitude(x.astype(np.int64) + in_off, w.astype(np.int64) + f_off, depth)
@@ -48,7 +48,7 @@ def c_params(case: dict, **override):
 
 def run_c(datapath: str, case: dict, weights=None, **override):
     w = case["w"] if weights is None else weights
-    packed = pack_int4(w) if datapath == "s4" else w
+    packed = packed_weights(datapath, w)
     out_shape = (case["x"].shape[0], case["w"].shape[0])
     return run_weighted(OP, datapath, c_params(case, **override), case["x"], packed, case["bias"], out_shape)
 

@@ -180,7 +180,10 @@ static uint8_t act_of(uint8_t datapath)
 
 static void gen_weights(fz_case_t *c, size_t n_weights, int32_t channels)
 {
-    size_t wbytes = c->layer.datapath == FP_DP_S4 ? (n_weights + 1) / 2 : n_weights;
+    size_t wbytes = c->layer.datapath == FP_DP_S4   ? (n_weights + 1) / 2
+                  : c->layer.datapath == FP_DP_S2 ? (n_weights + 3) / 4
+                  : c->layer.datapath == FP_DP_S1 ? (n_weights + 7) / 8
+                                                  : n_weights;
     c->layer.weights = owned(c, wbytes);
     size_t bias_bytes = c->layer.datapath == FP_DP_S16 && c->variant != FZ_ACC32 ? 8u : 4u;
     c->layer.bias = rnd() % 8 ? owned(c, bias_bytes * (size_t)channels) : NULL;

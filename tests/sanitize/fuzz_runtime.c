@@ -48,6 +48,8 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     const int64_t *b64 = c->layer.bias;
     int s16 = c->layer.datapath == FP_DP_S16;
     int s4 = c->layer.datapath == FP_DP_S4;
+    int s2 = c->layer.datapath == FP_DP_S2;
+    int s1 = c->layer.datapath == FP_DP_S1;
     if (c->variant == FZ_ACC32) {
         switch (c->layer.op) {
         case FP_OP_CONV2D: return fp_conv2d_s16_acc32(&p->conv2d, in[0], w, b32, out, scratch);
@@ -63,10 +65,14 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_CONV2D:
         return s16 ? fp_conv2d_s16(&p->conv2d, in[0], w, b64, out, scratch)
              : s4 ? fp_conv2d_s4(&p->conv2d, in[0], w, b32, out, scratch)
+             : s2 ? fp_conv2d_s2(&p->conv2d, in[0], w, b32, out, scratch)
+             : s1 ? fp_conv2d_s1(&p->conv2d, in[0], w, b32, out, scratch)
                   : fp_conv2d_s8(&p->conv2d, in[0], w, b32, out, scratch);
     case FP_OP_DEPTHWISE_CONV2D:
         return s16 ? fp_depthwise_conv2d_s16(&p->depthwise_conv2d, in[0], w, b64, out, scratch)
              : s4 ? fp_depthwise_conv2d_s4(&p->depthwise_conv2d, in[0], w, b32, out, scratch)
+             : s2 ? fp_depthwise_conv2d_s2(&p->depthwise_conv2d, in[0], w, b32, out, scratch)
+             : s1 ? fp_depthwise_conv2d_s1(&p->depthwise_conv2d, in[0], w, b32, out, scratch)
                   : fp_depthwise_conv2d_s8(&p->depthwise_conv2d, in[0], w, b32, out, scratch);
     case FP_OP_TRANSPOSE_CONV2D:
         return s16 ? fp_transpose_conv2d_s16(&p->transpose_conv2d, in[0], w, b64, out, scratch)
@@ -75,6 +81,8 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_FULLY_CONNECTED:
         return s16 ? fp_fully_connected_s16(&p->fully_connected, in[0], w, b64, out, scratch)
              : s4 ? fp_fully_connected_s4(&p->fully_connected, in[0], w, b32, out, scratch)
+             : s2 ? fp_fully_connected_s2(&p->fully_connected, in[0], w, b32, out, scratch)
+             : s1 ? fp_fully_connected_s1(&p->fully_connected, in[0], w, b32, out, scratch)
                   : fp_fully_connected_s8(&p->fully_connected, in[0], w, b32, out, scratch);
     case FP_OP_ADD: return s16 ? fp_add_s16(&p->add, in[0], in[1], out) : fp_add_s8(&p->add, in[0], in[1], out);
     case FP_OP_MUL: return s16 ? fp_mul_s16(&p->mul, in[0], in[1], out) : fp_mul_s8(&p->mul, in[0], in[1], out);
@@ -114,14 +122,20 @@ static size_t scratch_size(const fz_case_t *c)
     case FP_OP_CONV2D:
         return c->layer.datapath == FP_DP_S16 ? fp_conv2d_s16_scratch_size(&p->conv2d)
              : c->layer.datapath == FP_DP_S4 ? fp_conv2d_s4_scratch_size(&p->conv2d)
+             : c->layer.datapath == FP_DP_S2 ? fp_conv2d_s2_scratch_size(&p->conv2d)
+             : c->layer.datapath == FP_DP_S1 ? fp_conv2d_s1_scratch_size(&p->conv2d)
                                               : fp_conv2d_s8_scratch_size(&p->conv2d);
     case FP_OP_DEPTHWISE_CONV2D:
         return c->layer.datapath == FP_DP_S16 ? fp_depthwise_conv2d_s16_scratch_size(&p->depthwise_conv2d)
              : c->layer.datapath == FP_DP_S4 ? fp_depthwise_conv2d_s4_scratch_size(&p->depthwise_conv2d)
+             : c->layer.datapath == FP_DP_S2 ? fp_depthwise_conv2d_s2_scratch_size(&p->depthwise_conv2d)
+             : c->layer.datapath == FP_DP_S1 ? fp_depthwise_conv2d_s1_scratch_size(&p->depthwise_conv2d)
                                               : fp_depthwise_conv2d_s8_scratch_size(&p->depthwise_conv2d);
     case FP_OP_FULLY_CONNECTED:
         return c->layer.datapath == FP_DP_S16 ? fp_fully_connected_s16_scratch_size(&p->fully_connected)
              : c->layer.datapath == FP_DP_S4 ? fp_fully_connected_s4_scratch_size(&p->fully_connected)
+             : c->layer.datapath == FP_DP_S2 ? fp_fully_connected_s2_scratch_size(&p->fully_connected)
+             : c->layer.datapath == FP_DP_S1 ? fp_fully_connected_s1_scratch_size(&p->fully_connected)
                                               : fp_fully_connected_s8_scratch_size(&p->fully_connected);
     case FP_OP_TRANSPOSE_CONV2D:
         return c->layer.datapath == FP_DP_S16 ? fp_transpose_conv2d_s16_scratch_size(&p->transpose_conv2d)
@@ -326,7 +340,7 @@ static void run_graph(fz_kernel_t *k, long iter)
         /* Only to unknown values: another valid op or datapath would reinterpret
          * the params union and the (trusted) weight tables. */
         case 8: c.layer.op = (uint8_t)(FZ_FIRST_UNKNOWN_OP + rnd() % (256 - FZ_FIRST_UNKNOWN_OP)); break;
-        default: c.layer.datapath = (uint8_t)(3 + rnd() % 253); break;
+        default: c.layer.datapath = (uint8_t)(5 + rnd() % 251); break;
         }
     }
     arena = owned(&c, g.arena_size);
@@ -376,12 +390,18 @@ int main(int argc, char **argv)
     static fz_kernel_t kernels[] = {
         {"fp_conv2d_s8", FP_OP_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_conv2d_s4", FP_OP_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_conv2d_s2", FP_OP_CONV2D, FP_DP_S2, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_conv2d_s1", FP_OP_CONV2D, FP_DP_S1, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_conv2d_s16", FP_OP_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_depthwise_conv2d_s8", FP_OP_DEPTHWISE_CONV2D, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_depthwise_conv2d_s4", FP_OP_DEPTHWISE_CONV2D, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_depthwise_conv2d_s2", FP_OP_DEPTHWISE_CONV2D, FP_DP_S2, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_depthwise_conv2d_s1", FP_OP_DEPTHWISE_CONV2D, FP_DP_S1, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_depthwise_conv2d_s16", FP_OP_DEPTHWISE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_fully_connected_s8", FP_OP_FULLY_CONNECTED, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_fully_connected_s4", FP_OP_FULLY_CONNECTED, FP_DP_S4, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_fully_connected_s2", FP_OP_FULLY_CONNECTED, FP_DP_S2, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_fully_connected_s1", FP_OP_FULLY_CONNECTED, FP_DP_S1, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_fully_connected_s16", FP_OP_FULLY_CONNECTED, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_add_s8", FP_OP_ADD, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_add_s16", FP_OP_ADD, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},

@@ -15,6 +15,7 @@ from fixpoint.reference.requant import requant32, requant64
 from fixpoint.reference.softmax_params import softmax_s8_params, softmax_s16_params
 from fixpoint.sim import kernels as K
 from fixpoint.sim.kernels import KERNEL_SPECS, KERNELS, KernelArgumentError
+from fixpoint.reference.lowbit import WEIGHT_RANGE
 
 from sim_asserts import assert_exact
 
@@ -39,7 +40,7 @@ def make_case(spec, rng):
     mbits = rq["multiplier_bits"]
     if spec.family == "weighted":
         c_in, c_out, k = int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
-        wlo, whi = (-8, 7) if spec.datapath == "s4" else (-127, 127)
+        wlo, whi = WEIGHT_RANGE.get(spec.datapath, (-127, 127))
         if spec.op == "fully_connected":
             x, w = ints(rng, (2, c_in * 3), act), ints(rng, (c_out, c_in * 3), np.int8, wlo, whi)
         elif spec.op in ("conv2d", "transpose_conv2d"):
@@ -48,6 +49,8 @@ def make_case(spec, rng):
             mult = int(rng.integers(1, 3))
             c_out = c_in * mult
             x, w = ints(rng, (1, 5, 4, c_in), act), ints(rng, (1, k, k, c_out), np.int8, wlo, whi)
+        if spec.datapath == "s1":                      # binary weights have no 0
+            w = np.where(w == 0, 1, w).astype(np.int8)
         bias = rng.integers(-3000, 3000, c_out).astype(np.int64 if spec.datapath == "s16" else np.int32)
         m = rng.integers(1 << (mbits - 2), 1 << (mbits - 1), c_out)
         if rq["rounding"] == "shift_only":

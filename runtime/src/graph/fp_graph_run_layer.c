@@ -9,7 +9,7 @@
  *   - the bytes a kernel reads / writes, computed from the layer's params
  *     (not from the tensor dims) by the resolver entry's describe function,
  *     fit in the tensor's size, and every dim the params use is positive;
- *   - tensor dtypes match the datapath (s8 / s4: int8, s16: int16);
+ *   - tensor dtypes match the datapath (s8 / s4 / s2 / s1: int8, s16: int16);
  *   - the output does not overlap any input (kernels never work in place);
  *   - the kernel's scratch requirement fits the scratch given.
  * An add / mul / minimum / maximum layer with one input takes its second operand from `weights`
@@ -49,7 +49,9 @@ static fp_status_t fp_describe(const fp_graph_t *graph, const fp_layer_t *layer,
     memset(need, 0, sizeof *need);
     switch (layer->datapath) {
     case FP_DP_S8:
-    case FP_DP_S4: act = FP_DTYPE_S8; break;
+    case FP_DP_S4:
+    case FP_DP_S2:
+    case FP_DP_S1: act = FP_DTYPE_S8; break;
     case FP_DP_S16: act = FP_DTYPE_S16; break;
     default: return FP_ERR_UNSUPPORTED;
     }

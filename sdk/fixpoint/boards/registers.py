@@ -14,7 +14,7 @@ from .board import Accelerator, Register
 #: field -> what the register holds (the plan's layer/tensor quantity).
 REGISTER_FIELDS: dict[str, str] = {
     "op": "runtime op code (fp_op_t in runtime/include/fp_types.h)",
-    "datapath": "fp_datapath_t: 0 = s8, 1 = s4, 2 = s16",
+    "datapath": "fp_datapath_t: 0 = s8, 1 = s4, 2 = s16, 3 = s2, 4 = s1",
     "engine": "index of the layer's engine in [[accelerator.engines]]",
     "in_addr": "arena byte offset of input 0",
     "in2_addr": "arena byte offset of input 1 (add, mul)",

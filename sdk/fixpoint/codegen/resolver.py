@@ -36,7 +36,7 @@ __all__ = ["KernelEntry", "kernel_entries", "all_kernel_entries"]
 @dataclass(frozen=True)
 class KernelEntry:
     op: str                    # RUNTIME_OPS key
-    datapath: str              # "s8" | "s4" | "s16"
+    datapath: str              # "s8" | "s4" | "s16" | "s2" | "s1"
     kernel: str                # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath], or the variant's)
     scratch: bool              # the kernel takes scratch: the entry has a scratch-size function
     adapter: str = ""          # fp_run_<adapter>: the chosen variant's name, "" = the reference <op>_<datapath>

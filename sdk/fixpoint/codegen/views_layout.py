@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..memory import ALIGNMENT
 from ..ops.runtime_ops import RUNTIME_OPS
+from ..reference.lowbit import PACKED_BITS
 from .cformat import c_array_lines, c_comment, values_per_line
 from .constblob import BLOB_MAGIC, CONST_ALIGN, BlobMember
 from .context import GenContext
@@ -91,8 +92,8 @@ def _member_comment(ctx: GenContext, m: BlobMember) -> str:
     if m.is_padding:
         return f"padding to the next multiple of {CONST_ALIGN} bytes"
     layer = ctx.plan.layers[m.layer]
-    packed = (m.array == "weights" and layer.datapath == "s4" and RUNTIME_OPS[layer.op].has_weights)
-    what = "packed int4, 2 per byte" if packed else m.ctype
+    bits = PACKED_BITS.get(layer.datapath) if m.array == "weights" and RUNTIME_OPS[layer.op].has_weights else None
+    what = f"packed int{bits}, {8 // bits} per byte" if bits else m.ctype
     return c_comment(f"layer {m.layer} '{layer.name}' {m.array}: {what}, {m.nbytes} bytes")
 
 

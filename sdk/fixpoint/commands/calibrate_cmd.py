@@ -36,9 +36,10 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                    help="activation scheme (default asymmetric for 8 bit, symmetric for 16 bit)")
     g.add_argument("--percentile", type=float, default=None, help="percentile for the percentile policy")
     g.add_argument("--activation-bits", type=int, choices=(8, 16), default=8)
-    g.add_argument("--weight-bits", type=int, choices=(4, 8), default=8)
+    g.add_argument("--weight-bits", type=int, choices=(1, 2, 4, 8), default=8,
+                   help="weight bits of conv / depthwise / fully connected layers: 8, 4, 2 (ternary) or 1 (binary)")
     g.add_argument("--weight-bits-override", action="append", metavar="NAME=BITS",
-                   help="per-layer weight bits, e.g. 'conv*=4' (repeatable)")
+                   help="per-layer weight bits (1, 2, 4 or 8), e.g. 'conv*=4' (repeatable)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
     g.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=None,
@@ -58,6 +59,10 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "causes in the simulated network output (slower; see docs/calibration.md)")
     g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
                    help="policies the search tries (default: every policy but auto)")
+    g.add_argument("--budget", default=None, metavar="flash=KB,ram=KB,instructions=N",
+                   help="choose per-layer weight bits (1/2/4/8) and the activation width (8/16) with the least "
+                        "simulated loss within these limits (any subset); the Pareto front goes to "
+                        "pareto.md / pareto.svg and the report (docs/calibration.md)")
     g.add_argument("--search-samples", type=int, default=None, metavar="N",
                    help="calibration samples the search scores on (default 128 for the policy search, 256 for "
                         "--search)")
@@ -82,6 +87,7 @@ def build_job(args: argparse.Namespace):
     from ..dataio import check_path
     from ..lower import LowerOptions
     from ..pipeline import CalibrationJob
+    from ..mixed import parse_budget
     from ..range_search import SearchOptions
 
     data_free, input_range = _data_free(args)
@@ -108,11 +114,12 @@ def build_job(args: argparse.Namespace):
         search = SearchOptions(num_samples=args.search_samples or 256, progress=not args.quiet)
         if args.search_candidates:
             search.candidates = tuple(c for c in args.search_candidates.split(",") if c)
+    budget = parse_budget(args.budget) if args.budget else None
     return CalibrationJob(model_path=Path(args.model), data_path=None if data_free else Path(args.data),
                           profile=board.get_target().profile, calibration=calib, lowering=lowering,
                           board_name=board.name, search=None if data_free else search,
                           policy_search=None if data_free else _policy_search(args), input_range=input_range,
-                          encodings=args.encodings)
+                          encodings=args.encodings, budget=budget)
 
 
 def _data_free(args: argparse.Namespace) -> tuple[bool, tuple[float, float] | None]:

@@ -18,6 +18,7 @@ from fixpoint.ops import registry
 from .context import LowerContext, act_clamp
 from .given import given_bias, given_weights
 from .refine import refine_layer
+from .lowbit_weights import LOWBIT
 from .weights import QuantizedWeights, bias_dtype, clipped_scales, quantize_bias, quantize_weights
 
 # output-channel axis of each op's runtime weight layout (registry rows' weight_channel_axis)
@@ -33,8 +34,12 @@ class Lowered:
     op: str | None = None     # runtime op when it is not the node's own (add of a constant -> depthwise)
 
 
+# weight bits of each datapath (s16 and s8 have int8 weights)
+DATAPATH_WEIGHT_BITS = {"s8": 8, "s16": 8, "s4": 4, "s2": 2, "s1": 1}
+
+
 def weight_bits(datapath: str) -> int:
-    return 4 if datapath == "s4" else 8
+    return DATAPATH_WEIGHT_BITS[datapath]
 
 
 def weight_scheme(ctx: LowerContext) -> str:
@@ -71,7 +76,9 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
     bits, scheme = weight_bits(datapath), weight_scheme(ctx)
     qw = given_weights(ctx, node, w, axis, bits, per_channel, scheme)
     if qw is None:
-        scale = clipped_scales(w, axis, bits, per_channel, scheme, ctx.options.clip_for(bits))
+        # ternary / binary scales come from their own rule (lower.lowbit_weights), not a clip search
+        clip = ctx.options.clip_for(bits)
+        scale = None if bits in LOWBIT else clipped_scales(w, axis, bits, per_channel, scheme, clip)
         qw = quantize_weights(w, axis, bits, per_channel, scheme, scale=scale)
         qw, b = refine_layer(ctx, node, w, b, qw)
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)

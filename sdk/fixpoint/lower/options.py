@@ -11,14 +11,18 @@ from fixpoint.target import EngineSpec
 
 __all__ = ["EngineSpec", "LowerOptions"]   # EngineSpec lives in fixpoint.target (plain data)
 
+# 8 and 4: int8 / int4 weights; 2: ternary {-1, 0, 1}; 1: binary {-1, +1} (s2 / s1 datapaths)
+WEIGHT_BITS = (1, 2, 4, 8)
+
 
 @dataclass
 class LowerOptions:
     """How float weights and calibrated activations become integer registers.
 
     ``weight_bits_overrides`` maps a layer name or glob (matched against the
-    layer name and its output value name) to 4 or 8; 4-bit layers run on the
-    ``s4`` datapath. ``activation_bits`` None takes the calibrated width.
+    layer name and its output value name) to 1, 2, 4 or 8; 4-, 2- and 1-bit layers
+    run on the ``s4``, ``s2`` (ternary) and ``s1`` (binary) datapaths.
+    ``activation_bits`` None takes the calibrated width.
     ``samples`` (a few float inputs, source layout, batch first, or a
     ``fixpoint.calibrate.CalibrationData``) feed the data-driven steps
     ``equalize``, ``adaptive_rounding`` and ``bias_correction``.
@@ -46,11 +50,12 @@ class LowerOptions:
     given_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.weight_bits not in (4, 8):
-            raise ModelError(f"lower options: weight_bits must be 4 or 8, got {self.weight_bits}")
+        if self.weight_bits not in WEIGHT_BITS:
+            raise ModelError(f"lower options: weight_bits must be 1, 2, 4 or 8, got {self.weight_bits}")
         for pattern, bits in self.weight_bits_overrides.items():
-            if bits not in (4, 8):
-                raise ModelError(f"lower options: weight bits override '{pattern}' must be 4 or 8, got {bits}")
+            if bits not in WEIGHT_BITS:
+                raise ModelError(f"lower options: weight bits override '{pattern}' must be 1, 2, 4 or 8, "
+                                 f"got {bits}")
         if self.activation_bits not in (None, 8, 16):
             raise ModelError(f"lower options: activation_bits must be 8 or 16, got {self.activation_bits}")
         if self.weight_scheme not in ("auto", "symmetric", "pow2"):
@@ -79,8 +84,9 @@ class LowerOptions:
     def refinements_for(self, bits: int) -> tuple[bool, bool]:
         """(adaptive rounding, bias correction) of a layer with ``bits``-bit weights."""
         auto = bits <= 4 and self.samples is not None
-        return (auto if self.adaptive_rounding is None else self.adaptive_rounding,
-                auto if self.bias_correction is None else self.bias_correction)
+        # ternary / binary values come from their own threshold rule, not a rounding grid to learn on
+        rounding = bits >= 4 and (auto if self.adaptive_rounding is None else self.adaptive_rounding)
+        return (rounding, auto if self.bias_correction is None else self.bias_correction)
 
     def wants_layer_inputs(self) -> bool:
         """Whether lowering needs the float layer inputs (a refinement is on, or may be on automatically)."""

@@ -74,13 +74,18 @@ def activation_bits(graph: Graph, quant: dict[str, TensorQuant], options: LowerO
     return widths.pop()
 
 
+# weight bits -> datapath of a layer with int8 activations
+WEIGHT_BITS_DATAPATH = {8: "s8", 4: "s4", 2: "s2", 1: "s1"}
+
+
 def layer_datapath(ctx: LowerContext, node: Node, has_weights: bool) -> str:
     bits = ctx.options.weight_bits_for(node.name, *node.outputs) if has_weights else 8
     if ctx.act_bits == 16:
-        if bits == 4:
-            raise ModelError(f"layer '{node.name}': 4-bit weights need 8-bit activations (no s16 x int4 datapath)")
+        if bits != 8:
+            raise ModelError(f"layer '{node.name}': {bits}-bit weights need 8-bit activations "
+                             f"(no s16 x int{bits} datapath)")
         return "s16"
-    return "s4" if bits == 4 else "s8"
+    return WEIGHT_BITS_DATAPATH[bits]
 
 
 def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, output: int):

@@ -1,7 +1,8 @@
 """Weight and bias quantization.
 
 Weights are symmetric and narrow range (zero point 0, ``[-127, 127]`` for 8
-bits, ``[-7, 7]`` for 4 bits) so that ``-w`` is always representable and the
+bits, ``[-7, 7]`` for 4 bits; ternary / binary weights for 2 / 1 bits,
+:mod:`fixpoint.lower.lowbit_weights`) so that ``-w`` is always representable and the
 kernels need no filter offset. Scales are per output channel by default; the
 ``pow2`` scheme rounds each scale up to a power of two (shift-only boards).
 Biases are ``round(b / (s_in * s_w[c]))`` in int32 (int64 for the s16 datapath).
@@ -12,6 +13,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+
+from .lowbit_weights import LOWBIT, lowbit_scales, lowbit_values
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +37,10 @@ class QuantizedWeights:
 
 
 def weight_qmax(bits: int) -> int:
-    """Narrow symmetric range limit: 127 for int8, 7 for int4."""
-    if bits not in (4, 8):
-        raise ValueError(f"weight bits must be 4 or 8, got {bits}")
-    return (1 << (bits - 1)) - 1
+    """Narrow symmetric range limit: 127 for int8, 7 for int4, 1 for ternary (2) and binary (1)."""
+    if bits not in (1, 2, 4, 8):
+        raise ValueError(f"weight bits must be 1, 2, 4 or 8, got {bits}")
+    return 1 if bits in LOWBIT else (1 << (bits - 1)) - 1
 
 
 def round_half_away(x) -> np.ndarray:
@@ -63,6 +66,8 @@ def weight_scales(w: np.ndarray, axis: int, bits: int, per_channel: bool = True,
     """Scale per output channel (or one) such that max|w| maps to qmax."""
     if scheme not in WEIGHT_SCHEMES:
         raise ValueError(f"weight scheme must be one of {WEIGHT_SCHEMES}, got '{scheme}'")
+    if bits in LOWBIT:
+        return lowbit_scales(w, axis, bits, per_channel, scheme)
     qmax = weight_qmax(bits)
     absmax = channel_absmax(w, axis) if per_channel else np.array([float(np.max(np.abs(w)))])
     overall = float(absmax.max()) if absmax.size else 0.0
@@ -82,6 +87,9 @@ def quantize_weights(w: np.ndarray, axis: int, bits: int = 8, per_channel: bool 
     w = np.asarray(w, dtype=np.float64)
     if scale is None:
         scale = weight_scales(w, axis, bits, per_channel, scheme)
+    if bits in LOWBIT:
+        q = lowbit_values(w, _expand(scale, w.ndim, axis), bits)
+        return QuantizedWeights(q, np.asarray(scale, dtype=np.float64), axis, bits)
     qmax = weight_qmax(bits)
     q = np.clip(round_half_away(w / _expand(scale, w.ndim, axis)), -qmax, qmax)
     return QuantizedWeights(q.astype(np.int8), np.asarray(scale, dtype=np.float64), axis, bits)

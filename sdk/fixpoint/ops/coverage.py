@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .registry import ONNX_ROWS, RUNTIME_ROWS
-from .rows import ACTIVATION_DTYPE_RULES, ALL_DATAPATHS, NORMALIZE_PASSES, OnnxOp, RuntimeOp, resolve
+from .rows import ACTIVATION_DTYPE_RULES, ALL_DATAPATHS, LOWBIT_DATAPATHS, NORMALIZE_PASSES, OnnxOp, RuntimeOp, resolve
 
 __all__ = ["runtime_row_problems", "onnx_row_problems", "registry_problems", "stage_tables",
            "stage_table_problems", "c_op_enums", "SIM_FAMILIES"]
@@ -117,8 +117,8 @@ def _stage_problems(row: RuntimeOp) -> list[str]:
 def _consistency_problems(row: RuntimeOp) -> list[str]:
     name = f"runtime op {row.key}"
     problems = []
-    if not set(row.datapaths) <= set(ALL_DATAPATHS):
-        problems.append(f"{name}: datapaths {row.datapaths} outside {ALL_DATAPATHS}")
+    if not set(row.datapaths) <= set(ALL_DATAPATHS + LOWBIT_DATAPATHS):
+        problems.append(f"{name}: datapaths {row.datapaths} outside {ALL_DATAPATHS + LOWBIT_DATAPATHS}")
     if row.has_weights and (row.weight_channel_axis is None or row.sim_family != "weighted"):
         problems.append(f"{name}: has_weights needs weight_channel_axis and sim_family 'weighted'")
     if row.multi_input != (row.c_inputs is None):

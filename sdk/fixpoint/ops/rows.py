@@ -15,9 +15,13 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OnnxOp", "RuntimeOp", "resolve", "NORMALIZE_PASSES", "ALL_DATAPATHS", "ACTIVATION_DTYPE_RULES"]
+__all__ = ["OnnxOp", "RuntimeOp", "resolve", "NORMALIZE_PASSES", "ALL_DATAPATHS", "LOWBIT_DATAPATHS",
+           "ACTIVATION_DTYPE_RULES"]
 
 ALL_DATAPATHS = ("s8", "s4", "s16")
+# Sub-4-bit weight datapaths (ternary / binary weights, int8 activations): only the weighted ops
+# conv2d, depthwise_conv2d and fully_connected have them (rows list them in ``datapaths``).
+LOWBIT_DATAPATHS = ("s2", "s1")
 ACTIVATION_DTYPE_RULES = ("datapath", "input", "any")
 
 # The normalize passes (fixpoint.normalize.PASSES) an ONNX row may name as the one that consumes it.

@@ -21,7 +21,7 @@ import numpy as np
 from .requant import requant32, requant64, sat32
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
-OUT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
+OUT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16, "s2": np.int8, "s1": np.int8}
 INT64_MIN, INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 

@@ -81,11 +81,22 @@ def _build(folder: Path, calib: CalibrationResult, eval_result: Any, plan: Any) 
         lines += markdown.accuracy_lines(eval_result, _eval_chart(images, eval_result))
     if plan is not None:
         lines += markdown.plan_lines(plan)
+        lines += _mixed_precision(images, plan)
     lines += search_section.policy_search_lines(calib)
     lines += markdown.ranges_lines(calib)
     lines += markdown.histogram_lines(_histograms(images, calib))
     (folder / REPORT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / MARKER).write_text("written by fixpoint.report.write_report\n")
+
+
+def _mixed_precision(images: Path, plan: Any) -> list[str]:
+    """The Pareto front of a plan calibrated under a budget (``--budget``), if any."""
+    info = getattr(plan, "meta", {}).get("mixed_precision")
+    if not info:
+        return []
+    from fixpoint.mixed.front import front_chart, front_lines
+    front_chart(info, images / "pareto.png")
+    return front_lines(info, f"{IMAGE_DIR}/pareto.png")
 
 
 def _eval_chart(images: Path, eval_result: Any) -> str | None:

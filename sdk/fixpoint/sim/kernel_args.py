@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.registry import keys_where
-from ..reference.int4 import packed_size, unpack_int4
+from ..reference.lowbit import WEIGHT_LABEL, is_packed, packed_size, unpack_weights
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 INT16_REACH = 1 << 15            # max |x| of an int16 activation (zero point 0)
@@ -171,25 +171,25 @@ def shape_arg(where: str, value: Any, ndim: int, name: str = "output_shape") -> 
 
 
 def filter_arg(where: str, op: str, datapath: str, filter: Any, kw: dict) -> np.ndarray:
-    """The unpacked int8 filter. An s4 filter may be given packed: ceil(n/2) int8 or
+    """The unpacked int8 filter. An s4 / s2 / s1 filter may be given packed: int8 or
     uint8 bytes (fp_runtime.h layout) with ``filter_shape`` = the unpacked dims."""
     ndim = 2 if op == "fully_connected" else 4
     shape = kw.pop("filter_shape", None)
     if shape is None:
         return array_arg(where, "filter", filter, np.int8, ndim)
-    if datapath != "s4":
-        raise fail(where, "argument 'filter_shape' (a packed int4 filter) only applies to the s4 kernels")
+    if not is_packed(datapath):
+        raise fail(where, "argument 'filter_shape' (a packed filter) only applies to the s4 kernels (and s2 / s1)")
     dims = shape_arg(where, shape, ndim, "filter_shape")
     if not isinstance(filter, np.ndarray) or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
             or filter.ndim != 1:
-        raise fail(where, "argument 'filter' with 'filter_shape' must be packed int4 bytes: a 1-D int8 or uint8 "
-                           f"array, got {getattr(filter, 'dtype', type(filter).__name__)} "
+        raise fail(where, f"argument 'filter' with 'filter_shape' must be packed {WEIGHT_LABEL[datapath]} bytes: "
+                           f"a 1-D int8 or uint8 array, got {getattr(filter, 'dtype', type(filter).__name__)} "
                            f"{list(getattr(filter, 'shape', []))}")
     count = int(np.prod(dims, dtype=np.int64))
-    if filter.size != packed_size(count):
+    if filter.size != packed_size(count, datapath):
         raise fail(where, f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
-                           f"{packed_size(count)}")
-    return unpack_int4(filter, count, dims)
+                           f"{packed_size(count, datapath)}")
+    return unpack_weights(filter, count, datapath, dims)
 
 
 def requant_arg(where: str, kw: dict) -> tuple[Any, Any, str]:

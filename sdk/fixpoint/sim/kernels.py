@@ -69,6 +69,7 @@ from .. import cparams
 from ..ops.registry import runtime_refs
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import RequantProfile
+from ..reference.lowbit import WEIGHT_LABEL, WEIGHT_RANGE, is_packed
 from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
@@ -76,8 +77,8 @@ from .kernel_args import (MODELESS_OPS, KernelArgumentError, array_arg, check_of
                           filter_arg, int_values, requant_arg, shape_arg)
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
-ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16}
-BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
+ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16, "s2": np.int8, "s1": np.int8}
+BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32, "s2": np.int32, "s1": np.int32}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
 # zero-point fields that default to 0 in the wrappers (registry rows' offset_fields)
 OFFSET_FIELDS: dict[str, tuple[str, ...]] = {key: row.offset_fields for key, row in RUNTIME_OPS.items()
@@ -89,7 +90,7 @@ SCALE_FIELDS = ("input1_scale", "input2_scale", "output_scale", "identity_scale"
 class KernelSpec:
     name: str           # Python name = C name without "fp_"
     op: str             # fixpoint.ops.runtime_ops key, selects the cparams builder
-    datapath: str       # "s8" | "s4" | "s16" | "s16_acc32"
+    datapath: str       # "s8" | "s4" | "s16" | "s16_acc32" | "s2" | "s1"
     family: str         # "weighted" | "binary" | "unary" | "concat"
     in_dtype: type
     out_dtype: type
@@ -232,8 +233,11 @@ def _prep_weighted(where, spec, args, kw, check_filter: Callable[..., int], fc: 
     input, filter, bias = kw.pop("input", input), kw.pop("filter", filter), kw.pop("bias", bias)
     x = array_arg(where, "input", input, spec.in_dtype, 2 if fc else 4)
     w = filter_arg(where, spec.op, spec.datapath, filter, kw)
-    if spec.datapath == "s4" and (int(w.min()) < -8 or int(w.max()) > 7):
-        raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside int4 [-8, 7]")
+    if is_packed(spec.datapath):
+        lo, hi = WEIGHT_RANGE[spec.datapath]
+        if int(w.min()) < lo or int(w.max()) > hi or (spec.datapath == "s1" and not np.all(w != 0)):
+            raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside "
+                               f"{WEIGHT_LABEL[spec.datapath]} [{lo}, {hi}]")
     c_out = check_filter(where, x, w, kw)
     consts = {"weights": w}
     if bias is not None:

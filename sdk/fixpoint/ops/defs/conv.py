@@ -1,7 +1,7 @@
 """Convolutions: ONNX ``Conv`` -> runtime ``conv2d`` / ``depthwise_conv2d``."""
 from __future__ import annotations
 
-from fixpoint.ops.rows import OnnxOp, RuntimeOp
+from fixpoint.ops.rows import ALL_DATAPATHS, LOWBIT_DATAPATHS, OnnxOp, RuntimeOp
 
 _LIFT = "fixpoint.frontend.lift_1d:"
 
@@ -16,12 +16,14 @@ _CONV_ACT = ("act", "act_range")
 
 def _sim_kernels(op: str) -> tuple[tuple[str, str, str], ...]:
     """The plan's datapaths plus the API-only s16_acc32 kernel (TFLite's 16x8 path with an int32 bias)."""
-    return tuple((f"{op}_{dp}", dp, dp) for dp in ("s8", "s4", "s16", "s16_acc32"))
+    return tuple((f"{op}_{dp}", dp, dp) for dp in ("s8", "s4", "s16", "s16_acc32", *LOWBIT_DATAPATHS))
 
 RUNTIME = (
     RuntimeOp(
         "conv2d", enum="FP_OP_CONV2D", params_struct="fp_conv2d_params_t", union_member="conv2d",
-        kernels={"s8": "fp_conv2d_s8", "s4": "fp_conv2d_s4", "s16": "fp_conv2d_s16"},
+        kernels={"s8": "fp_conv2d_s8", "s4": "fp_conv2d_s4", "s16": "fp_conv2d_s16",
+                 "s2": "fp_conv2d_s2", "s1": "fp_conv2d_s1"},
+        datapaths=ALL_DATAPATHS + LOWBIT_DATAPATHS,
         doc="2-D convolution (stride, padding, dilation, groups)",
         has_weights=True,
         normalized_attrs=("strides", "dilations", "pads", "groups", *_CONV_ACT), input_count=3,
@@ -41,7 +43,9 @@ RUNTIME = (
         "depthwise_conv2d", enum="FP_OP_DEPTHWISE_CONV2D", params_struct="fp_depthwise_conv2d_params_t",
         union_member="depthwise_conv2d",
         kernels={"s8": "fp_depthwise_conv2d_s8", "s4": "fp_depthwise_conv2d_s4",
-                 "s16": "fp_depthwise_conv2d_s16"},
+                 "s16": "fp_depthwise_conv2d_s16", "s2": "fp_depthwise_conv2d_s2",
+                 "s1": "fp_depthwise_conv2d_s1"},
+        datapaths=ALL_DATAPATHS + LOWBIT_DATAPATHS,
         doc="depthwise convolution with channel multiplier",
         has_weights=True,
         normalized_attrs=("strides", "dilations", "pads", "depth_multiplier", *_CONV_ACT), input_count=3,

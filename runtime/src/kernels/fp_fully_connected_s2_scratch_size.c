@@ -1,0 +1,8 @@
+/* fp_fully_connected_s2_scratch_size - 2-bit weights are unpacked on the fly: no scratch. */
+#include "fp_runtime.h"
+
+size_t fp_fully_connected_s2_scratch_size(const fp_fully_connected_params_t *params)
+{
+    (void)params;
+    return 0;
+}
