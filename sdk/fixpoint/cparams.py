@@ -64,6 +64,10 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "one_over_one_plus_x_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
     "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
+    # lstm's int16 sigmoid / tanh tables (513 entries; the lstm runs on s8 only)
+    "sigmoid_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "cell_tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
 }
 
 
