@@ -32,7 +32,10 @@ import numpy as np
 
 from .fileio import atomic_path
 
-PLAN_FORMAT_VERSION = 2
+PLAN_FORMAT_VERSION = 3
+# versions this reader accepts: 3 added the op lstm (its per-gate params and int16 tables); a
+# version-2 plan holds none of it and reads unchanged
+READABLE_PLAN_VERSIONS = (2, 3)
 
 DTYPES = {"int8": np.int8, "int16": np.int16}
 ROUNDING_MODES = ("double", "single", "shift_only")
@@ -179,9 +182,9 @@ def load_plan(path: str | os.PathLike) -> Plan:
             header = json.loads(zf.read("plan.json"))
             if header.get("format") != "fixpoint-plan":
                 raise PlanError(f"{path}: not a Fixpoint plan (format field missing)")
-            if header.get("version") != PLAN_FORMAT_VERSION:
+            if header.get("version") not in READABLE_PLAN_VERSIONS:
                 raise PlanError(f"{path}: plan format version {header.get('version')} "
-                                f"is not supported (expected {PLAN_FORMAT_VERSION})")
+                                f"is not supported (expected one of {READABLE_PLAN_VERSIONS})")
             layers = []
             for i, entry in enumerate(header["layers"]):
                 specs = entry.pop("arrays")

@@ -49,7 +49,7 @@ def test_ctable_validates_against_the_schema(lowered):
     plan, report, quant = lowered
     ctable = build_ctable(plan, quant, report)
     jsonschema.validate(ctable, SCHEMA)
-    assert ctable["format"] == "fixpoint-ctable" and ctable["version"] == 1
+    assert ctable["format"] == "fixpoint-ctable" and ctable["version"] == 2
     assert ctable["model_hash"] == plan.model_hash
 
 

@@ -4,10 +4,12 @@ and bit-exact through `hil` on the host and emulated boards (FIXPOINT_TEST_BOARD
 mps2-an386, riscv32-virt). Unsupported LSTM forms are one-line errors naming the problem."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -18,6 +20,7 @@ from fixpoint.frontend.errors import UnsupportedOpError
 from fixpoint.hil import HilJob, run_hil
 from fixpoint.normalize.float_exec import run_normalized
 from fixpoint.pipeline import CalibrationJob, load_graph, run_calibration
+from fixpoint.plan import PLAN_FORMAT_VERSION, load_plan, save_plan
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
@@ -95,6 +98,22 @@ def test_simulation_bit_exact_and_close_to_float(name, calibrated):
     approx = dequantize(plan, plan.outputs[0], got).reshape(ref.shape)
     sqnr = 10 * np.log10(np.sum(ref ** 2) / max(np.sum((ref - approx) ** 2), 1e-30))
     assert sqnr >= MIN_SQNR_DB, f"{name}: SQNR {sqnr:.1f} dB"
+
+
+def test_plan_and_ctable_carry_the_per_gate_params(calibrated, tmp_path):
+    outputs = calibrated("last")
+    plan = load_plan(save_plan(outputs.plan, tmp_path / "m.fxplan"))
+    assert plan.version == PLAN_FORMAT_VERSION == 3
+    lstm = next(layer for layer in plan.layers if layer.op == "lstm")
+    assert lstm.params == next(layer for layer in outputs.plan.layers if layer.op == "lstm").params
+    assert len(lstm.params["recurrent_scale"]) == 4 and 0 <= lstm.params["cell_frac_bits"] <= 15
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "ctable.schema.json").read_text())
+    ctable = outputs.ctable
+    jsonschema.validate(ctable, schema)
+    entry = next(layer for layer in ctable["layers"] if layer["op"] == "lstm")
+    assert {f"input_{g}" for g in "iofc"} | {f"recurrent_{g}" for g in "iofc"} <= set(entry["scale_errors"])
+    assert entry["recurrent"]["gates"] == ["i", "o", "f", "c"] and len(entry["recurrent"]["input_weight_scales"]) == 4
+    assert entry["recurrent"]["cell_scale"] == 2.0 ** -lstm.params["cell_frac_bits"]
 
 
 @pytest.mark.parametrize("board", _boards())

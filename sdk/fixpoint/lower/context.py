@@ -33,6 +33,8 @@ class LayerReport:
     refinements: dict[str, Any] = field(default_factory=dict)
     constants: dict[str, dict[str, Any]] = field(default_factory=dict)  # quantized constant operands
     notes: list[str] = field(default_factory=list)
+    # recurrent layers: per-gate weight scales, gate and cell quantization (CTable "recurrent")
+    recurrent: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

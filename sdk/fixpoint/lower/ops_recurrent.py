@@ -21,6 +21,7 @@ from .ops_weighted import Lowered
 from .weights import round_half_away
 
 GATES = 4
+GATE_NAMES = ("i", "o", "f", "c")  # ONNX order
 GATE_SCALE = 2.0 ** -12
 ACT_SCALE = 2.0 ** -15
 
@@ -48,13 +49,15 @@ def _cell_frac_bits(bound: float) -> int:
 
 
 def _per_gate(ctx: LowerContext, node: Node, w: np.ndarray, in_scale: float, what: str):
-    """Symmetric int8 weights with one scale per gate; the gate's requantization registers."""
+    """Symmetric int8 weights with one scale per gate; each gate's requantization registers
+    (scale errors reported per gate: ``input_i``, ``input_o``, ...)."""
     hidden = w.shape[0] // GATES
     gates = w.reshape(GATES, hidden, -1)
     scales = np.maximum(np.abs(gates).reshape(GATES, -1).max(1), 1e-12) / 127.0
     q = np.clip(round_half_away(gates / scales[:, None, None]), -127, 127).astype(np.int8)
-    regs = ctx.registers(node, what, in_scale * scales / GATE_SCALE)
-    return q.reshape(w.shape), scales, regs.pairs()
+    pairs = [ctx.registers(node, f"{what}_{gate}", in_scale * scales[g] / GATE_SCALE).pairs()[0]
+             for g, gate in enumerate(GATE_NAMES)]
+    return q.reshape(w.shape), scales, pairs
 
 
 def _bias(b: np.ndarray, in_scale: float, scales: np.ndarray, hidden: int) -> np.ndarray:
@@ -74,6 +77,10 @@ def lower_lstm(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     bound = cell_bound(w, b, x_absmax, hidden, steps)
     frac = _cell_frac_bits(bound)
     ctx.layer_report(node).notes.append(f"cell state int16 at 2^-{frac} (|c| bound {bound:.3g})")
+    ctx.layer_report(node).recurrent = {
+        "gates": list(GATE_NAMES), "input_weight_scales": [float(s) for s in ws],
+        "recurrent_weight_scales": [float(s) for s in rs], "gate_scale": GATE_SCALE,
+        "cell_scale": 2.0 ** -frac, "cell_frac_bits": frac, "cell_bound": bound}
     params: dict[str, Any] = {
         "input_offset": -qx.zero_point, "hidden_offset": -qh.zero_point, "output_offset": qh.zero_point,
         "input_scale": in_regs, "recurrent_scale": rec_regs,
