@@ -244,6 +244,39 @@ def audio_task(n: int, rng: np.random.Generator) -> Batch:
     return {"audio": (np.round(wave * 127) / 127).astype(np.float32)[:, None]}, {"logits": labels}
 
 
+# MFCC-like frames of spoken keywords: each keyword is a sequence of "phones", each phone a
+# spectral envelope over the cepstral bands; two keywords may share phones in another order, so
+# the class is in the order, not in the average frame (a recurrent net must keep state).
+KWS_FRAMES, KWS_BANDS = 32, 10
+KWS_CLASSES = ("ab", "ba", "abc", "cab", "aa", "silence")
+_KWS_PHONES = {"a": (1.6, 0.2), "b": (5.5, 0.5), "c": (8.2, 0.9)}   # band centre, tilt
+
+
+def _kws_phone(phone: str, bands: np.ndarray, jitter: float) -> np.ndarray:
+    centre, tilt = _KWS_PHONES[phone]
+    return 1.4 * np.exp(-0.5 * ((bands - centre - jitter) / 1.3) ** 2) - 0.3 + tilt * (bands / KWS_BANDS - 0.5)
+
+
+def kws_task(n: int, rng: np.random.Generator) -> Batch:
+    """[n, 32, 10] MFCC-like frames (batch, time, band) of six keywords (KWS_CLASSES) at a random
+    position, speed and level, in noise; 'silence' is noise alone."""
+    labels = balanced_labels(n, len(KWS_CLASSES), rng)
+    bands = np.arange(KWS_BANDS, dtype=np.float64)
+    frames = rng.normal(0, 1, (n, KWS_FRAMES, KWS_BANDS)) * rng.uniform(0.1, 0.3, (n, 1, 1))
+    for k in range(n):
+        word = KWS_CLASSES[labels[k]]
+        if word == "silence":
+            continue
+        length = int(rng.integers(16, 27))
+        start = int(rng.integers(0, KWS_FRAMES - length + 1))
+        level = rng.uniform(0.6, 1.2)
+        edges = np.linspace(0, length, len(word) + 1)
+        for p, phone in enumerate(word):
+            a, b = start + int(edges[p]), start + int(edges[p + 1])
+            frames[k, a:b] += level * _kws_phone(phone, bands, rng.uniform(-0.5, 0.5))
+    return {"mfcc": frames.astype(np.float32)}, {"logits": labels}
+
+
 AE_LEN = 64
 
 
@@ -286,6 +319,7 @@ DATA: dict[str, ZooData] = {
     "two_inputs": ZooData(two_input_task, ("logits",)),
     "two_outputs": ZooData(two_output_task, ("class",)),
     "video_motion": ZooData(motion_task, ("logits",)),
+    "lstm_kws": ZooData(kws_task, ("logits",)),
 }
 
 
@@ -310,6 +344,9 @@ DESCRIPTIONS: dict[str, str] = {
                   "sets a flag; 8 classes = shape + 4 * flag.",
     "two_outputs": "Two outputs: class of the shape in a 32x32 RGB image (`class`, 6 classes) and its box "
                    "(`box`: centre x, y and radius as fractions of the image).",
+    "lstm_kws": "LSTM keyword spotter (hidden 32) on (N, 32, 10) MFCC-like frames, the last hidden state "
+                "into a Gemm; 6 keywords that differ in the order of their phones (numpy-trained: "
+                "train_recurrent.py).",
     "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
                     "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }

@@ -130,10 +130,11 @@ def test_bit_exact_on_board(board, calibrated, tmp_path):
     ({"direction": "bidirectional"}, "bidirectional"),
     ({"clip": 3.0}, "clip"),
     ({"input_forget": 1}, "input_forget"),
+    ({"classes": 0}, "only Y_h"),
 ])
 def test_unsupported_lstm_forms_name_the_problem(tmp_path, change, says):
     import onnx
-    path = build_lstm_model(tmp_path / "m.onnx", 4, 2, 3, 2)
+    path = build_lstm_model(tmp_path / "m.onnx", 4, 2, 3, change.pop("classes", 2))
     model = onnx.load(path)
     node = next(n for n in model.graph.node if n.op_type == "LSTM")
     for key, value in change.items():

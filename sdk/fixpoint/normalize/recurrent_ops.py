@@ -1,26 +1,37 @@
 """Normalization of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM -> lstm.
 
-The normalized ``lstm`` node reads ``[x, weights, bias]``: ``x`` the sequence [seq_len, 1, input]
-(stored row-major, one step after the other), ``weights`` [4H, input + H] (row r: W[r] then R[r],
-gates i, o, f, c as ONNX orders them), ``bias`` [8H] (Wb then Rb). Its one output is ONNX's Y
-(every step's h, ``output_sequence`` 1) or Y_h (the last h, 0).
+The normalized ``lstm`` node reads ``[x, weights, bias]``: ``x`` the batch-first sequence
+[N, T, input] the ONNX Transpose(perm [1, 0, 2]) read (stored row-major: one step after the other),
+``weights`` [4H, input + H] (row r: W[r] then R[r], gates i, o, f, c as ONNX orders them), ``bias``
+[8H] (Wb then Rb). Its one output is the [N, H] tensor the Reshape / Squeeze / Flatten of Y_h made
+(the last h, ``output_sequence`` 0); the Transpose and that reader disappear (batch 1: neither moves
+an element). The support check (fixpoint.ops.onnx_recurrent) admitted only that arrangement.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from fixpoint.ir import Graph, Node
-from fixpoint.normalize.graph_edit import add_const
+from fixpoint.ir import Graph, ModelError, Node
+from fixpoint.normalize.graph_edit import add_const, remove_node
+from fixpoint.ops.onnx_recurrent import hidden_reader
 
 Array = np.ndarray
 
 
-def _used_output(graph: Graph, node: Node) -> int:
-    """0 (Y) or 1 (Y_h): the support check admitted exactly one used output."""
-    for index, name in enumerate(node.outputs[:2]):
-        if name and (graph.consumers(name) or name in graph.outputs):
-            return index
-    return 0
+def _batch_first_source(graph: Graph, node: Node) -> str:
+    """The [1, T, C] tensor the checked Transpose(perm [1, 0, 2]) made X [T, 1, C] from. The
+    Transpose was canonicalized before this node (into copy / transpose nodes of one input each),
+    so follow the producers back to the first tensor of that shape."""
+    steps, _, channels = graph.values[node.inputs[0]].shape
+    name = node.inputs[0]
+    for _ in range(8):   # a Transpose becomes at most a few nodes
+        producer = graph.producer(name)
+        if producer is None:
+            break
+        name = producer.inputs[0]
+        if graph.values[name].shape == [1, steps, channels]:
+            return name
+    raise ModelError(f"node '{node.name}' (LSTM): cannot find the batch-first input of X '{node.inputs[0]}'")
 
 
 def _lstm(graph: Graph, node: Node) -> None:
@@ -32,11 +43,13 @@ def _lstm(graph: Graph, node: Node) -> None:
     bias = graph.values[bias_name].data[0] if bias_name else np.zeros(8 * hidden, np.float32)
     weights = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(np.concatenate([w, r], axis=1)))
     bias = add_const(graph, f"{node.name}.bias", np.asarray(bias, np.float32).reshape(-1))
-    used = _used_output(graph, node)
+    source = _batch_first_source(graph, node)
+    reader = hidden_reader(graph, node)
+    remove_node(graph, reader)  # the Transpose, now unused, is pruned after the pass
     direction = node.attrs.get("direction", "forward")
-    node.attrs = {"hidden_size": int(hidden), "output_sequence": int(used == 0),
+    node.attrs = {"hidden_size": int(hidden), "output_sequence": 0,
                   "reverse": int(direction in ("reverse", b"reverse"))}
-    node.op, node.inputs, node.outputs = "lstm", [node.inputs[0], weights, bias], [node.outputs[used]]
+    node.op, node.inputs, node.outputs = "lstm", [source, weights, bias], [reader.outputs[0]]
 
 
 def _sigmoid(x: Array) -> Array:

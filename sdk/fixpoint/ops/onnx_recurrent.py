@@ -1,22 +1,58 @@
-"""Support check of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM."""
+"""Support check of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM.
+
+The runtime's activations are batch first; ONNX's LSTM is time major (X [T, N, C], Y_h [1, N, H]).
+So the LSTM must sit where a batch-first export puts it (PyTorch ``nn.LSTM(batch_first=True)``):
+X made by a Transpose(perm [1, 0, 2]) of a batch-first [N, T, C] tensor, and Y_h read by one
+Reshape / Squeeze / Flatten to [N, H]; normalization makes the lstm read and write those two.
+"""
 from __future__ import annotations
 
 from fixpoint.ir import Graph, Node
 from fixpoint.ops.onnx_ops import _is_static, attr, input_name
 
 _DEFAULT_ACTS = (["Sigmoid", "Tanh", "Tanh"], [b"Sigmoid", b"Tanh", b"Tanh"])
+# ONNX ops that turn Y_h [1, N, H] into [N, H] without moving an element
+HIDDEN_READERS = ("Reshape", "Squeeze", "Flatten")
 
 
-def _lstm_output_problem(node: Node, graph: Graph) -> str | None:
-    used = [i for i, name in enumerate(node.outputs) if name and (graph.consumers(name) or name in graph.outputs)]
-    if len(used) != 1 or used[0] == 2:
-        return "exactly one of the outputs Y or Y_h must be used (Y_c may only be observed)"
+def _used(graph: Graph, name: str) -> bool:
+    return bool(name) and (bool(graph.consumers(name)) or name in graph.outputs)
+
+
+def batch_first_transpose(graph: Graph, node: Node) -> Node | None:
+    """The Transpose(perm [1, 0, 2]) making the LSTM's X from a batch-first tensor, or None."""
+    producer = graph.producer(node.inputs[0])
+    if producer is None or producer.op != "Transpose" or list(attr(producer, "perm", [])) != [1, 0, 2]:
+        return None
+    return producer if len(graph.consumers(node.inputs[0])) == 1 else None
+
+
+def hidden_reader(graph: Graph, node: Node) -> Node | None:
+    """The one Reshape / Squeeze / Flatten reading Y_h into [N, H], or None."""
+    name = node.outputs[1] if len(node.outputs) > 1 else ""
+    readers = graph.consumers(name) if name else []
+    if len(readers) != 1 or name in graph.outputs or readers[0].op not in HIDDEN_READERS:
+        return None
+    hidden = int(attr(node, "hidden_size", 0))
+    shape = graph.values[readers[0].outputs[0]].shape
+    return readers[0] if len(shape) == 2 and shape[1] == hidden else None
+
+
+def _layout_problem(node: Node, graph: Graph) -> str | None:
+    if batch_first_transpose(graph, node) is None:
+        return "X must be a Transpose(perm=[1, 0, 2]) of a batch-first [N, T, C] tensor (batch_first export)"
+    if _used(graph, node.outputs[0]) or (len(node.outputs) > 2 and _used(graph, node.outputs[2])):
+        return "only Y_h may be used (Y and Y_c are not supported yet)"
+    if hidden_reader(graph, node) is None:
+        return "Y_h must be read by exactly one Reshape / Squeeze / Flatten to [N, hidden_size]"
     return None
 
 
 def _lstm_check(node: Node, graph: Graph) -> str | None:
-    """LSTM: direction forward or reverse, layout 0, batch 1; W, R, B constant; no sequence_lens,
-    initial_h, initial_c or P; default activations, no clip, input_forget 0; one of Y or Y_h used."""
+    """LSTM: direction forward or reverse, layout 0, batch 1; X a Transpose(perm=[1, 0, 2]) of a
+    batch-first [N, T, C] tensor, Y_h (the only output used) read by one Reshape / Squeeze / Flatten
+    to [N, hidden_size]; W, R, B constant; no sequence_lens, initial_h, initial_c or P; default
+    activations, no clip, input_forget 0."""
     if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse"):
         return f"direction={attr(node, 'direction')} (bidirectional: not yet supported)"
     if int(attr(node, "layout", 0)) != 0 or int(attr(node, "input_forget", 0)) != 0:
@@ -36,4 +72,4 @@ def _lstm_check(node: Node, graph: Graph) -> str | None:
     shape = graph.values[node.inputs[0]].shape
     if len(shape) != 3 or shape[1] != 1:
         return f"X of shape {shape} is not [seq_length, 1, input_size]"
-    return _lstm_output_problem(node, graph)
+    return _layout_problem(node, graph)
