@@ -315,6 +315,14 @@ fp_status_t fp_lstm_s8(const fp_lstm_params_t *params, const int8_t *input, cons
                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_lstm_s8_scratch_size(const fp_lstm_params_t *params);
 
+/* ---- gru (ONNX GRU, linear_before_reset 1, one direction, batch 1) ------- */
+/* Ranges as fp_lstm_s8 (3H in place of 4H; no cell fields). weights
+ * [3H, input_size + H], bias [6H]; scratch: fp_gru_s8_scratch_size() bytes.
+ * Arithmetic: fp_gru_params_t (fp_types.h), docs/kernels.md "gru". */
+fp_status_t fp_gru_s8(const fp_gru_params_t *params, const int8_t *input, const int8_t *weights,
+                      const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_gru_s8_scratch_size(const fp_gru_params_t *params);
+
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,
                          int8_t *output);

@@ -1,4 +1,4 @@
-"""Small real ONNX LSTM models for the recurrent tests (built with onnx.helper, random weights).
+"""Small real ONNX LSTM / GRU models for the recurrent tests (built with onnx.helper, random weights).
 
 Each takes ``x`` [batch, T, input] (batch first, as PyTorch's ``batch_first`` export: a Transpose to
 ONNX's [T, batch, input] layout in front of the LSTM) and returns ``y``: a Gemm over the last h
@@ -14,16 +14,20 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 def build_lstm_model(path: Path, steps: int, n_in: int, hidden: int, classes: int = 0, direction: str = "forward",
-                     seed: int = 0, weight_scale: float = 0.6) -> Path:
-    """LSTM over ``x`` [1, steps, n_in]; y = Gemm(Y_h) [1, classes] when ``classes``, else Y [steps, 1, 1, hidden]."""
+                     seed: int = 0, weight_scale: float = 0.6, cell: str = "LSTM") -> Path:
+    """LSTM (or GRU, linear_before_reset 1) over ``x`` [1, steps, n_in]; y = Gemm(Y_h) [1, classes] when
+    ``classes``, else Y [steps, 1, 1, hidden]."""
     rng = np.random.default_rng(seed)
-    w = (rng.normal(size=(1, 4 * hidden, n_in)) * weight_scale / np.sqrt(n_in)).astype(np.float32)
-    r = (rng.normal(size=(1, 4 * hidden, hidden)) * weight_scale / np.sqrt(hidden)).astype(np.float32)
-    b = (rng.normal(size=(1, 8 * hidden)) * 0.2).astype(np.float32)
+    gates = 4 if cell == "LSTM" else 3
+    w = (rng.normal(size=(1, gates * hidden, n_in)) * weight_scale / np.sqrt(n_in)).astype(np.float32)
+    r = (rng.normal(size=(1, gates * hidden, hidden)) * weight_scale / np.sqrt(hidden)).astype(np.float32)
+    b = (rng.normal(size=(1, 2 * gates * hidden)) * 0.2).astype(np.float32)
     inits = [numpy_helper.from_array(a, n) for a, n in ((w, "W"), (r, "R"), (b, "B"))]
+    extra = {"linear_before_reset": 1} if cell == "GRU" else {}
+    outputs = ["Y", "Y_h", "Y_c"] if cell == "LSTM" else ["Y", "Y_h"]
     nodes = [helper.make_node("Transpose", ["x"], ["x_tbi"], perm=[1, 0, 2], name="to_time_major"),
-             helper.make_node("LSTM", ["x_tbi", "W", "R", "B"], ["Y", "Y_h", "Y_c"], hidden_size=hidden,
-                              direction=direction, name="lstm")]
+             helper.make_node(cell, ["x_tbi", "W", "R", "B"], outputs, hidden_size=hidden,
+                              direction=direction, name=cell.lower(), **extra)]
     if classes:
         fc = (rng.normal(size=(hidden, classes)) / np.sqrt(hidden)).astype(np.float32)
         inits += [numpy_helper.from_array(fc, "fc_w"), numpy_helper.from_array(np.zeros(classes, np.float32), "fc_b"),

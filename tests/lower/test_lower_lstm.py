@@ -1,4 +1,5 @@
-"""ONNX LSTM end to end: load -> normalize (float equal to onnxruntime) -> calibrate -> lower ->
+"""ONNX LSTM end to end (the GRU tests, tests/lower/test_lower_gru.py, reuse the check_* helpers):
+load -> normalize (float equal to onnxruntime) -> calibrate -> lower ->
 simulate bit-exact against the numpy plan interpreter (fixpoint.reference.lstm), close to float,
 and bit-exact through `hil` on the host and emulated boards (FIXPOINT_TEST_BOARDS, default host,
 mps2-an386, riscv32-virt). Unsupported LSTM forms are one-line errors naming the problem."""
@@ -41,9 +42,8 @@ def _boards() -> list[str]:
     return [n for n in names if load_board(n).kind != "hardware"]
 
 
-@pytest.fixture(scope="module")
-def calibrated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lstm_models")
+def calibrator(root: Path, cell: str):
+    """get(model, board) -> CalibrationOutputs of MODELS[model] with an LSTM or GRU ``cell``, once each."""
     cache: dict = {}
 
     def get(name: str, board: str = "host"):
@@ -53,7 +53,7 @@ def calibrated(tmp_path_factory):
             folder.mkdir(exist_ok=True)
             model = folder / "model.onnx"
             if not model.exists():
-                build_lstm_model(model, steps, n_in, hidden, classes, direction, seed=len(name))
+                build_lstm_model(model, steps, n_in, hidden, classes, direction, seed=len(name), cell=cell)
                 np.savez(folder / "calib.npz", x=sequences(48, steps, n_in, seed=1))
             job = CalibrationJob(model_path=model, data_path=folder / "calib.npz",
                                  profile=load_board(board).requant_profile(),
@@ -64,15 +64,19 @@ def calibrated(tmp_path_factory):
     return get
 
 
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    return calibrator(tmp_path_factory.mktemp("lstm_models"), "LSTM")
+
+
 def _float(model: Path, x: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     return np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_normalized_lstm_matches_onnxruntime(name, calibrated):
+def check_normalized_matches_onnxruntime(name: str, calibrated, op: str) -> None:
     outputs = calibrated(name)
-    assert "lstm" in [n.op for n in outputs.graph.nodes]
+    assert op in [n.op for n in outputs.graph.nodes]
     steps, n_in = MODELS[name][:2]
     x = sequences(3, steps, n_in, seed=5)
     want = _float(Path(outputs.graph.source_path), x)
@@ -82,11 +86,17 @@ def test_normalized_lstm_matches_onnxruntime(name, calibrated):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_simulation_bit_exact_and_close_to_float(name, calibrated):
+def test_normalized_lstm_matches_onnxruntime(name, calibrated):
+    check_normalized_matches_onnxruntime(name, calibrated, "lstm")
+
+
+def check_simulation(name: str, calibrated, op: str) -> None:
+    """Bit-exact against the numpy plan interpreter and within MIN_SQNR_DB of float."""
     outputs = calibrated(name)
     plan = outputs.plan
-    lstm = next(layer for layer in plan.layers if layer.op == "lstm")
-    assert len(lstm.params["input_scale"]) == 4 and lstm.arrays["sigmoid_lut"].shape == (513,)
+    layer = next(layer for layer in plan.layers if layer.op == op)
+    assert len(layer.params["input_scale"]) == (4 if op == "lstm" else 3)
+    assert layer.arrays["sigmoid_lut"].shape == (513,)
     steps, n_in = MODELS[name][:2]
     x = sequences(12, steps, n_in, seed=2)
     xs = [quantize_input(plan, x, 0)]
@@ -98,6 +108,11 @@ def test_simulation_bit_exact_and_close_to_float(name, calibrated):
     approx = dequantize(plan, plan.outputs[0], got).reshape(ref.shape)
     sqnr = 10 * np.log10(np.sum(ref ** 2) / max(np.sum((ref - approx) ** 2), 1e-30))
     assert sqnr >= MIN_SQNR_DB, f"{name}: SQNR {sqnr:.1f} dB"
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_simulation_bit_exact_and_close_to_float(name, calibrated):
+    check_simulation(name, calibrated, "lstm")
 
 
 def test_plan_and_ctable_carry_the_per_gate_params(calibrated, tmp_path):
@@ -116,14 +131,18 @@ def test_plan_and_ctable_carry_the_per_gate_params(calibrated, tmp_path):
     assert entry["recurrent"]["cell_scale"] == 2.0 ** -lstm.params["cell_frac_bits"]
 
 
-@pytest.mark.parametrize("board", _boards())
-def test_bit_exact_on_board(board, calibrated, tmp_path):
+def check_on_board(board: str, calibrated, tmp_path: Path) -> None:
     outputs = calibrated("last", board)
     x = sequences(6, *MODELS["last"][:2], seed=3)
     result = run_hil(HilJob(plan=outputs.plan, board=board, x=[x], model_path=outputs.graph.source_path,
                             work_dir=tmp_path, max_drop_pp=100.0, progress=False))
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == len(x)
+
+
+@pytest.mark.parametrize("board", _boards())
+def test_bit_exact_on_board(board, calibrated, tmp_path):
+    check_on_board(board, calibrated, tmp_path)
 
 
 @pytest.mark.parametrize("change, says", [

@@ -17,6 +17,7 @@ from fixpoint.reference import data_movement, elementwise, lut, movement, poolin
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.gru import GruParams, gru_s8
 from fixpoint.reference.lstm import LstmParams, lstm_s8
 from fixpoint.reference.transpose_conv import transpose_conv2d
 
@@ -229,6 +230,20 @@ def _lstm(c: _Ctx, xs):
     return np.stack(outs).reshape(-1, *c.out_shape[1:])
 
 
+def _gru(c: _Ctx, xs):
+    """As _lstm: one sequence per sample, B * N rows."""
+    p, a = c.p, c.layer.arrays
+    pair = lambda d: (d["multiplier"], d["shift"])  # noqa: E731
+    params = GruParams(p["input_offset"], p["hidden_offset"], p["output_offset"],
+                       tuple(pair(s) for s in p["input_scale"]), tuple(pair(s) for s in p["recurrent_scale"]),
+                       pair(p["hidden_scale"]), p.get("output_sequence", 1), p.get("reverse", 0), **c.rq)
+    n_in = a["weights"].shape[1] - a["weights"].shape[0] // 3
+    steps = int(np.prod(c.plan.tensors[c.layer.inputs[0]].shape)) // n_in
+    outs = [gru_s8(seq, a["weights"], a["bias"], a["sigmoid_lut"], a["tanh_lut"], params)
+            for seq in xs[0].reshape(-1, steps, n_in)]
+    return np.stack(outs).reshape(-1, *c.out_shape[1:])
+
+
 OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
@@ -236,6 +251,7 @@ OPS: dict[str, Callable] = {
     "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
     "transpose": _transpose, "slice": _slice, "resize": _resize,
     "reduce": _reduce, "transpose_conv2d": _transpose_conv2d, "lstm": _lstm,
+    "gru": _gru,
 }
 
 

@@ -19,8 +19,9 @@ from fixpoint.sim.kernels import KERNEL_SPECS as ALL_SPECS, KERNELS, KernelArgum
 from sim_asserts import assert_exact
 
 CASES_PER_KERNEL = 25
-# lstm_s8 takes (x, weights, bias) and a sequence, not one of the families below: tests/runtime/test_lstm.py
-KERNEL_SPECS = {name: spec for name, spec in ALL_SPECS.items() if spec.op != "lstm"}
+# lstm_s8 / gru_s8 take (x, weights, bias) and a sequence, not one of the families below:
+# tests/runtime/test_lstm.py, test_gru.py
+KERNEL_SPECS = {name: spec for name, spec in ALL_SPECS.items() if spec.op not in ("lstm", "gru")}
 RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.int16): (-32768, 32767)}
 
 

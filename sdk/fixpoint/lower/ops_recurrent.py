@@ -1,4 +1,4 @@
-"""Lowering of the recurrent family (fixpoint/ops/defs/recurrent.py): lstm.
+"""Lowering of the recurrent family (fixpoint/ops/defs/recurrent.py): lstm and gru.
 
 TFLite's integer LSTM (docs/kernels.md "lstm"): the input x and the hidden state h keep their
 calibrated int8 quantization (h is the layer's output, so Y / Y_h and the recurrent input share
@@ -20,8 +20,8 @@ from .context import LowerContext
 from .ops_weighted import Lowered
 from .weights import round_half_away
 
-GATES = 4
 GATE_NAMES = ("i", "o", "f", "c")  # ONNX order
+GRU_GATE_NAMES = ("z", "r", "h")
 GATE_SCALE = 2.0 ** -12
 ACT_SCALE = 2.0 ** -15
 
@@ -48,15 +48,16 @@ def _cell_frac_bits(bound: float) -> int:
     return int(np.clip(15 - math.ceil(math.log2(max(bound, 2.0 ** -15))), 0, 15))
 
 
-def _per_gate(ctx: LowerContext, node: Node, w: np.ndarray, in_scale: float, what: str):
+def _per_gate(ctx: LowerContext, node: Node, w: np.ndarray, in_scale: float, what: str,
+              names: tuple[str, ...] = GATE_NAMES):
     """Symmetric int8 weights with one scale per gate; each gate's requantization registers
     (scale errors reported per gate: ``input_i``, ``input_o``, ...)."""
-    hidden = w.shape[0] // GATES
-    gates = w.reshape(GATES, hidden, -1)
-    scales = np.maximum(np.abs(gates).reshape(GATES, -1).max(1), 1e-12) / 127.0
+    hidden = w.shape[0] // len(names)
+    gates = w.reshape(len(names), hidden, -1)
+    scales = np.maximum(np.abs(gates).reshape(len(names), -1).max(1), 1e-12) / 127.0
     q = np.clip(round_half_away(gates / scales[:, None, None]), -127, 127).astype(np.int8)
     pairs = [ctx.registers(node, f"{what}_{gate}", in_scale * scales[g] / GATE_SCALE).pairs()[0]
-             for g, gate in enumerate(GATE_NAMES)]
+             for g, gate in enumerate(names)]
     return q.reshape(w.shape), scales, pairs
 
 
@@ -94,4 +95,29 @@ def lower_lstm(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
         "sigmoid_lut": table_s16("sigmoid", {}, GATE_SCALE, ACT_SCALE),
         "tanh_lut": table_s16("tanh", {}, GATE_SCALE, ACT_SCALE),
         "cell_tanh_lut": table_s16("tanh", {}, 2.0 ** -frac, ACT_SCALE)}
+    return Lowered(params, arrays)
+
+
+def lower_gru(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
+    """GRU: x and h as the LSTM's, one weight scale per gate z, r, h; no cell."""
+    qx, qh = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
+    w, b = ctx.const(node, 1, "weights"), ctx.const(node, 2, "bias")
+    hidden = int(node.attrs["hidden_size"])
+    n_in = w.shape[1] - hidden
+    wq, ws, in_regs = _per_gate(ctx, node, w[:, :n_in], qx.scale, "input", GRU_GATE_NAMES)
+    rq, rs, rec_regs = _per_gate(ctx, node, w[:, n_in:], qh.scale, "recurrent", GRU_GATE_NAMES)
+    ctx.layer_report(node).recurrent = {
+        "gates": list(GRU_GATE_NAMES), "input_weight_scales": [float(s) for s in ws],
+        "recurrent_weight_scales": [float(s) for s in rs], "gate_scale": GATE_SCALE}
+    params: dict[str, Any] = {
+        "input_offset": -qx.zero_point, "hidden_offset": -qh.zero_point, "output_offset": qh.zero_point,
+        "input_scale": in_regs, "recurrent_scale": rec_regs,
+        "hidden_scale": ctx.registers(node, "hidden", ACT_SCALE * ACT_SCALE / qh.scale).pairs()[0],
+        "output_sequence": int(node.attrs.get("output_sequence", 1)), "reverse": int(node.attrs.get("reverse", 0))}
+    arrays = {
+        "weights": np.concatenate([wq, rq], axis=1),
+        "bias": np.concatenate([_bias(b[:3 * hidden], qx.scale, ws, hidden),
+                                _bias(b[3 * hidden:], qh.scale, rs, hidden)]).astype(np.int32),
+        "sigmoid_lut": table_s16("sigmoid", {}, GATE_SCALE, ACT_SCALE),
+        "tanh_lut": table_s16("tanh", {}, GATE_SCALE, ACT_SCALE)}
     return Lowered(params, arrays)

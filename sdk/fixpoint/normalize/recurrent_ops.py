@@ -1,4 +1,5 @@
-"""Normalization of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM -> lstm.
+"""Normalization of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM -> lstm,
+ONNX GRU -> gru (same layout, gates z, r, h and 3H rows).
 
 The normalized ``lstm`` node reads ``[x, weights, bias]``: ``x`` the batch-first sequence
 [N, T, input] the ONNX Transpose(perm [1, 0, 2]) read (stored row-major: one step after the other),
@@ -34,13 +35,13 @@ def _batch_first_source(graph: Graph, node: Node) -> str:
     raise ModelError(f"node '{node.name}' (LSTM): cannot find the batch-first input of X '{node.inputs[0]}'")
 
 
-def _lstm(graph: Graph, node: Node) -> None:
-    """LSTM -> lstm: W and R side by side per gate row, Wb and Rb one bias vector."""
+def _recurrent(graph: Graph, node: Node, op: str) -> None:
+    """LSTM / GRU -> lstm / gru: W and R side by side per gate row, Wb and Rb one bias vector."""
     w = graph.values[node.inputs[1]].data[0]
     r = graph.values[node.inputs[2]].data[0]
     hidden = r.shape[1]
     bias_name = node.inputs[3] if len(node.inputs) > 3 else ""
-    bias = graph.values[bias_name].data[0] if bias_name else np.zeros(8 * hidden, np.float32)
+    bias = graph.values[bias_name].data[0] if bias_name else np.zeros(2 * r.shape[0], np.float32)
     weights = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(np.concatenate([w, r], axis=1)))
     bias = add_const(graph, f"{node.name}.bias", np.asarray(bias, np.float32).reshape(-1))
     source = _batch_first_source(graph, node)
@@ -49,7 +50,17 @@ def _lstm(graph: Graph, node: Node) -> None:
     direction = node.attrs.get("direction", "forward")
     node.attrs = {"hidden_size": int(hidden), "output_sequence": 0,
                   "reverse": int(direction in ("reverse", b"reverse"))}
-    node.op, node.inputs, node.outputs = "lstm", [source, weights, bias], [reader.outputs[0]]
+    node.op, node.inputs, node.outputs = op, [source, weights, bias], [reader.outputs[0]]
+
+
+def _lstm(graph: Graph, node: Node) -> None:
+    """LSTM -> lstm (gates i, o, f, c)."""
+    _recurrent(graph, node, "lstm")
+
+
+def _gru(graph: Graph, node: Node) -> None:
+    """GRU (linear_before_reset 1) -> gru (gates z, r, h)."""
+    _recurrent(graph, node, "gru")
 
 
 def _sigmoid(x: Array) -> Array:
@@ -70,6 +81,32 @@ def float_lstm(node: Node, x: list[Array], out_shape: list[int]) -> Array:
         i, o, f, g = (gates[q * hidden:(q + 1) * hidden] for q in range(4))
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         h = _sigmoid(o) * np.tanh(c)
+        out[t] = h
+    result = out if node.attrs.get("output_sequence", 1) else h
+    return result.reshape(out_shape)
+
+
+def _steps(node: Node, data: Array, weights: Array):
+    hidden = int(node.attrs["hidden_size"])
+    n_in = weights.shape[1] - hidden
+    seq = data.reshape(-1, n_in)
+    order = range(seq.shape[0] - 1, -1, -1) if node.attrs.get("reverse") else range(seq.shape[0])
+    return hidden, n_in, seq, order
+
+
+def float_gru(node: Node, x: list[Array], out_shape: list[int]) -> Array:
+    """The float GRU (ONNX semantics, linear_before_reset 1, default activations)."""
+    data, weights, bias = (np.asarray(a, np.float64) for a in x)
+    hidden, n_in, seq, order = _steps(node, data, weights)
+    h = np.zeros(hidden)
+    out = np.zeros((seq.shape[0], hidden))
+    for t in order:
+        a = weights[:, :n_in] @ seq[t] + bias[:3 * hidden]
+        b = weights[:, n_in:] @ h + bias[3 * hidden:]
+        z = _sigmoid(a[:hidden] + b[:hidden])
+        r = _sigmoid(a[hidden:2 * hidden] + b[hidden:2 * hidden])
+        n = np.tanh(a[2 * hidden:] + r * b[2 * hidden:])
+        h = (1.0 - z) * n + z * h
         out[t] = h
     result = out if node.attrs.get("output_sequence", 1) else h
     return result.reshape(out_shape)

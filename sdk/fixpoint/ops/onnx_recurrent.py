@@ -1,4 +1,4 @@
-"""Support check of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM.
+"""Support checks of the recurrent family (fixpoint/ops/defs/recurrent.py): ONNX LSTM and GRU.
 
 The runtime's activations are batch first; ONNX's LSTM is time major (X [T, N, C], Y_h [1, N, H]).
 So the LSTM must sit where a batch-first export puts it (PyTorch ``nn.LSTM(batch_first=True)``):
@@ -10,7 +10,8 @@ from __future__ import annotations
 from fixpoint.ir import Graph, Node
 from fixpoint.ops.onnx_ops import _is_static, attr, input_name
 
-_DEFAULT_ACTS = (["Sigmoid", "Tanh", "Tanh"], [b"Sigmoid", b"Tanh", b"Tanh"])
+_DEFAULT_ACTS = {"LSTM": (["Sigmoid", "Tanh", "Tanh"], [b"Sigmoid", b"Tanh", b"Tanh"]),
+                 "GRU": (["Sigmoid", "Tanh"], [b"Sigmoid", b"Tanh"])}
 # ONNX ops that turn Y_h [1, N, H] into [N, H] without moving an element
 HIDDEN_READERS = ("Reshape", "Squeeze", "Flatten")
 
@@ -48,21 +49,18 @@ def _layout_problem(node: Node, graph: Graph) -> str | None:
     return None
 
 
-def _lstm_check(node: Node, graph: Graph) -> str | None:
-    """LSTM: direction forward or reverse, layout 0, batch 1; X a Transpose(perm=[1, 0, 2]) of a
-    batch-first [N, T, C] tensor, Y_h (the only output used) read by one Reshape / Squeeze / Flatten
-    to [N, hidden_size]; W, R, B constant; no sequence_lens, initial_h, initial_c or P; default
-    activations, no clip, input_forget 0."""
+def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str], ...]) -> str | None:
+    """What LSTM and GRU share: direction, layout, activations, constant weights, no state inputs."""
     if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse"):
         return f"direction={attr(node, 'direction')} (bidirectional: not yet supported)"
-    if int(attr(node, "layout", 0)) != 0 or int(attr(node, "input_forget", 0)) != 0:
-        return "layout and input_forget must be 0"
+    if int(attr(node, "layout", 0)) != 0:
+        return "layout must be 0"
     acts = attr(node, "activations", None)
-    if acts is not None and list(acts) not in _DEFAULT_ACTS:
-        return f"activations {acts} (only Sigmoid, Tanh, Tanh)"
+    if acts is not None and list(acts) not in _DEFAULT_ACTS[node.op]:
+        return f"activations {acts} (only the defaults)"
     if attr(node, "activation_alpha", None) or attr(node, "activation_beta", None) or attr(node, "clip", None):
         return "activation_alpha, activation_beta and clip are not supported"
-    for index, what in ((4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "P")):
+    for index, what in state_inputs:
         if input_name(node, index):
             return f"input {what} is not supported"
     bias = input_name(node, 3)
@@ -73,3 +71,22 @@ def _lstm_check(node: Node, graph: Graph) -> str | None:
     if len(shape) != 3 or shape[1] != 1:
         return f"X of shape {shape} is not [seq_length, 1, input_size]"
     return _layout_problem(node, graph)
+
+
+def _lstm_check(node: Node, graph: Graph) -> str | None:
+    """LSTM: direction forward or reverse, layout 0, batch 1; X a Transpose(perm=[1, 0, 2]) of a
+    batch-first [N, T, C] tensor, Y_h (the only output used) read by one Reshape / Squeeze / Flatten
+    to [N, hidden_size]; W, R, B constant; no sequence_lens, initial_h, initial_c or P; default
+    activations, no clip, input_forget 0."""
+    if int(attr(node, "input_forget", 0)) != 0:
+        return "input_forget must be 0"
+    return _common_problem(node, graph, ((4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "P")))
+
+
+def _gru_check(node: Node, graph: Graph) -> str | None:
+    """GRU: linear_before_reset=1 (the PyTorch export), direction forward or reverse, layout 0,
+    batch 1; X and Y_h as for LSTM; W, R, B constant; no sequence_lens or initial_h; default
+    activations, no clip."""
+    if int(attr(node, "linear_before_reset", 0)) != 1:
+        return "linear_before_reset must be 1 (the form PyTorch exports)"
+    return _common_problem(node, graph, ((4, "sequence_lens"), (5, "initial_h")))
