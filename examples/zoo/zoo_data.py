@@ -277,6 +277,36 @@ def kws_task(n: int, rng: np.random.Generator) -> Batch:
     return {"mfcc": frames.astype(np.float32)}, {"logits": labels}
 
 
+# 3-axis accelerometer windows of a machine: normal vibration, or one of four anomalies somewhere
+# in the window (a recurrent net must notice a change in time, not a level)
+SENSOR_STEPS, SENSOR_AXES = 48, 3
+SENSOR_CLASSES = ("normal", "spike", "drift", "stuck", "chatter")
+
+
+def sensor_task(n: int, rng: np.random.Generator) -> Batch:
+    """[n, 48, 3] sensor windows (batch, time, axis): a noisy vibration of random frequency, phase
+    and level per axis, with one anomaly kind (SENSOR_CLASSES) from a random step on."""
+    labels = balanced_labels(n, len(SENSOR_CLASSES), rng)
+    t = np.arange(SENSOR_STEPS, dtype=np.float64)[None, :, None]
+    x = rng.uniform(0.4, 1.0, (n, 1, SENSOR_AXES)) * np.sin(rng.uniform(0.3, 0.7, (n, 1, 1)) * t
+                                                             + rng.uniform(0, 6.3, (n, 1, SENSOR_AXES)))
+    x += rng.normal(0, 0.08, x.shape)
+    start = rng.integers(8, SENSOR_STEPS - 12, n)
+    after = t[0, :, 0][None] >= start[:, None]                       # [n, T]
+    axis = rng.integers(0, SENSOR_AXES, n)
+    for k in range(n):
+        kind, a, s0 = SENSOR_CLASSES[labels[k]], axis[k], start[k]
+        if kind == "spike":
+            x[k, s0:s0 + 2, a] += rng.choice([-1, 1]) * rng.uniform(1.5, 2.5)
+        elif kind == "drift":
+            x[k, :, a] += after[k] * (t[0, :, 0] - s0) * rng.choice([-1, 1]) * rng.uniform(0.05, 0.09)
+        elif kind == "stuck":
+            x[k, s0:, :] = x[k, s0, :]
+        elif kind == "chatter":
+            x[k, s0:s0 + 10, a] += rng.uniform(0.6, 1.0) * np.where(np.arange(min(10, SENSOR_STEPS - s0)) % 2, 1, -1)
+    return {"sensor": x.astype(np.float32)}, {"logits": labels}
+
+
 AE_LEN = 64
 
 
@@ -320,6 +350,7 @@ DATA: dict[str, ZooData] = {
     "two_outputs": ZooData(two_output_task, ("class",)),
     "video_motion": ZooData(motion_task, ("logits",)),
     "lstm_kws": ZooData(kws_task, ("logits",)),
+    "gru_anomaly": ZooData(sensor_task, ("logits",)),
 }
 
 
@@ -347,6 +378,9 @@ DESCRIPTIONS: dict[str, str] = {
     "lstm_kws": "LSTM keyword spotter (hidden 32) on (N, 32, 10) MFCC-like frames, the last hidden state "
                 "into a Gemm; 6 keywords that differ in the order of their phones (numpy-trained: "
                 "train_recurrent.py).",
+    "gru_anomaly": "GRU anomaly detector (hidden 24) on (N, 48, 3) accelerometer windows, the last hidden "
+                   "state into a Gemm; normal vibration or a spike, drift, stuck sensor or chatter from a random "
+                   "step on (numpy-trained: train_recurrent.py).",
     "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
                     "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }
