@@ -190,8 +190,9 @@ def export(p: dict[str, np.ndarray], net: RecurrentNet, steps: int, n_in: int, p
                               hidden_size=h, name=cell, **extra),
              helper.make_node("Reshape", [f"{cell}.Y_h", "flat_shape"], ["last_hidden"], name="flatten"),
              helper.make_node("Gemm", ["last_hidden", "fc.weight", "fc.bias"], ["logits"], transB=1, name="classifier")]
+    source = helper.make_tensor_value_info(net.input_name, TensorProto.FLOAT, ["batch", steps, n_in])
     graph = helper.make_graph(
-        nodes, path.parent.name, [helper.make_tensor_value_info(net.input_name, TensorProto.FLOAT, ["batch", steps, n_in])],
+        nodes, path.parent.name, [source],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", net.classes])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="train_recurrent")
     onnx.checker.check_model(model)
