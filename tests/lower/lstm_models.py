@@ -19,9 +19,10 @@ def build_lstm_model(path: Path, steps: int, n_in: int, hidden: int, classes: in
     ``classes``, else Y [steps, 1, 1, hidden]."""
     rng = np.random.default_rng(seed)
     gates = 4 if cell == "LSTM" else 3
-    w = (rng.normal(size=(1, gates * hidden, n_in)) * weight_scale / np.sqrt(n_in)).astype(np.float32)
-    r = (rng.normal(size=(1, gates * hidden, hidden)) * weight_scale / np.sqrt(hidden)).astype(np.float32)
-    b = (rng.normal(size=(1, 2 * gates * hidden)) * 0.2).astype(np.float32)
+    dirs = 2 if direction == "bidirectional" else 1
+    w = (rng.normal(size=(dirs, gates * hidden, n_in)) * weight_scale / np.sqrt(n_in)).astype(np.float32)
+    r = (rng.normal(size=(dirs, gates * hidden, hidden)) * weight_scale / np.sqrt(hidden)).astype(np.float32)
+    b = (rng.normal(size=(dirs, 2 * gates * hidden)) * 0.2).astype(np.float32)
     inits = [numpy_helper.from_array(a, n) for a, n in ((w, "W"), (r, "R"), (b, "B"))]
     extra = {"linear_before_reset": 1} if cell == "GRU" else {}
     outputs = ["Y", "Y_h", "Y_c"] if cell == "LSTM" else ["Y", "Y_h"]
@@ -29,9 +30,9 @@ def build_lstm_model(path: Path, steps: int, n_in: int, hidden: int, classes: in
              helper.make_node(cell, ["x_tbi", "W", "R", "B"], outputs, hidden_size=hidden,
                               direction=direction, name=cell.lower(), **extra)]
     if classes:
-        fc = (rng.normal(size=(hidden, classes)) / np.sqrt(hidden)).astype(np.float32)
+        fc = (rng.normal(size=(dirs * hidden, classes)) / np.sqrt(hidden)).astype(np.float32)
         inits += [numpy_helper.from_array(fc, "fc_w"), numpy_helper.from_array(np.zeros(classes, np.float32), "fc_b"),
-                  numpy_helper.from_array(np.array([1, hidden], np.int64), "flat")]
+                  numpy_helper.from_array(np.array([1, dirs * hidden], np.int64), "flat")]
         nodes += [helper.make_node("Reshape", ["Y_h", "flat"], ["h_last"], name="flatten"),
                   helper.make_node("Gemm", ["h_last", "fc_w", "fc_b"], ["y"], name="classifier")]
         out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, classes])

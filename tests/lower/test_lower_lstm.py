@@ -29,10 +29,10 @@ from lstm_models import build_lstm_model, sequences  # noqa: E402
 from sim_numpy_interp import interpret  # noqa: E402
 
 DEFAULT_BOARDS = "host,mps2-an386,riscv32-virt"
-# (steps, inputs, hidden, classes, direction): a classifier over the last h, reversed, and a long
-# sequence (every step's h as the output, output_sequence 1, is covered by tests/runtime/test_lstm.py)
+# (steps, inputs, hidden, classes, direction): a classifier over the last h, reversed, a long
+# sequence, and both directions (two passes and a concat) (every step's h as the output, output_sequence 1, is covered by tests/runtime/test_lstm.py)
 MODELS = {"last": (12, 3, 5, 4, "forward"), "reverse": (10, 4, 3, 3, "reverse"),
-          "long": (120, 2, 4, 3, "forward")}
+          "long": (120, 2, 4, 3, "forward"), "bidirectional": (9, 3, 4, 3, "bidirectional")}
 MIN_SQNR_DB = 25.0
 
 
@@ -146,7 +146,7 @@ def test_bit_exact_on_board(board, calibrated, tmp_path):
 
 
 @pytest.mark.parametrize("change, says", [
-    ({"direction": "bidirectional"}, "bidirectional"),
+    ({"direction": "bidirectional"}, "directions"),
     ({"clip": 3.0}, "clip"),
     ({"input_forget": 1}, "input_forget"),
     ({"classes": 0}, "only Y_h"),

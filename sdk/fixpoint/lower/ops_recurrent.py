@@ -16,7 +16,7 @@ import numpy as np
 from fixpoint.ir import Node
 from fixpoint.lut_functions import table_s16
 
-from .context import LowerContext
+from .context import LowerContext, QParams
 from .ops_weighted import Lowered
 from .weights import round_half_away
 
@@ -121,3 +121,16 @@ def lower_gru(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
         "sigmoid_lut": table_s16("sigmoid", {}, GATE_SCALE, ACT_SCALE),
         "tanh_lut": table_s16("tanh", {}, GATE_SCALE, ACT_SCALE)}
     return Lowered(params, arrays)
+
+
+def output_recurrent(ctx: LowerContext, node: Node) -> tuple[QParams, str]:
+    """The calibrated h; one direction of a bidirectional layer (a tensor the ONNX model lacks) takes
+    the calibration of the concat it feeds, so that concat is an exact copy."""
+    name = node.outputs[0]
+    if name in ctx.quant:
+        return ctx.calibrated_qparams(name, node.name), "calibrated"
+    consumers = ctx.graph.consumers(name)
+    if len(consumers) != 1:
+        return ctx.calibrated_qparams(name, node.name), "calibrated"   # raises: no calibration entry
+    joined = consumers[0].outputs[0]
+    return ctx.calibrated_qparams(joined, node.name), f"same_as_output:{joined}"

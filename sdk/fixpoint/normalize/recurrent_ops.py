@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fixpoint.ir import Graph, ModelError, Node
-from fixpoint.normalize.graph_edit import add_const, remove_node
+from fixpoint.ir import Graph, ModelError, Node, Value
+from fixpoint.normalize.graph_edit import add_const, remove_node, unique_name, unique_node_name
 from fixpoint.ops.onnx_recurrent import hidden_reader
 
 Array = np.ndarray
@@ -35,22 +35,47 @@ def _batch_first_source(graph: Graph, node: Node) -> str:
     raise ModelError(f"node '{node.name}' (LSTM): cannot find the batch-first input of X '{node.inputs[0]}'")
 
 
-def _recurrent(graph: Graph, node: Node, op: str) -> None:
-    """LSTM / GRU -> lstm / gru: W and R side by side per gate row, Wb and Rb one bias vector."""
-    w = graph.values[node.inputs[1]].data[0]
-    r = graph.values[node.inputs[2]].data[0]
-    hidden = r.shape[1]
+def _direction_consts(graph: Graph, node: Node, d: int, suffix: str) -> tuple[str, str]:
+    """Direction d's weights [G * H, input + H] (W then R per row) and bias [2 G H] as constants."""
+    w = graph.values[node.inputs[1]].data[d]
+    r = graph.values[node.inputs[2]].data[d]
     bias_name = node.inputs[3] if len(node.inputs) > 3 else ""
-    bias = graph.values[bias_name].data[0] if bias_name else np.zeros(2 * r.shape[0], np.float32)
-    weights = add_const(graph, f"{node.name}.weight", np.ascontiguousarray(np.concatenate([w, r], axis=1)))
-    bias = add_const(graph, f"{node.name}.bias", np.asarray(bias, np.float32).reshape(-1))
+    bias = graph.values[bias_name].data[d] if bias_name else np.zeros(2 * r.shape[0], np.float32)
+    weights = add_const(graph, f"{node.name}.weight{suffix}", np.ascontiguousarray(np.concatenate([w, r], axis=1)))
+    return weights, add_const(graph, f"{node.name}.bias{suffix}", np.asarray(bias, np.float32).reshape(-1))
+
+
+def _recurrent(graph: Graph, node: Node, op: str) -> None:
+    """LSTM / GRU -> lstm / gru. Bidirectional: two passes, the forward one and a reverse one, each
+    writing its last h [N, H], and a concat of the two ([N, 2H]: ONNX's Y_h [2, N, H] read as
+    [N, 2H] is forward then reverse for N = 1)."""
+    hidden = graph.values[node.inputs[2]].shape[2]
     source = _batch_first_source(graph, node)
     reader = hidden_reader(graph, node)
     remove_node(graph, reader)  # the Transpose, now unused, is pruned after the pass
     direction = node.attrs.get("direction", "forward")
-    node.attrs = {"hidden_size": int(hidden), "output_sequence": 0,
-                  "reverse": int(direction in ("reverse", b"reverse"))}
-    node.op, node.inputs, node.outputs = op, [source, weights, bias], [reader.outputs[0]]
+    if direction not in ("bidirectional", b"bidirectional"):
+        weights, bias = _direction_consts(graph, node, 0, "")
+        node.attrs = {"hidden_size": int(hidden), "output_sequence": 0,
+                      "reverse": int(direction in ("reverse", b"reverse"))}
+        node.op, node.inputs, node.outputs = op, [source, weights, bias], [reader.outputs[0]]
+        return
+    out = reader.outputs[0]
+    batch = graph.values[out].shape[0]
+    halves = []
+    for d, suffix in enumerate((".forward", ".reverse")):
+        halves.append(unique_name(graph, out + suffix))
+        graph.values[halves[-1]] = Value(halves[-1], [batch, int(hidden)])
+    position = graph.nodes.index(node)
+    w1, b1 = _direction_consts(graph, node, 1, ".reverse")
+    w0, b0 = _direction_consts(graph, node, 0, ".forward")
+    attrs = {"hidden_size": int(hidden), "output_sequence": 0}
+    graph.nodes.insert(position + 1, Node(unique_node_name(graph, f"{node.name}.reverse"), op, [source, w1, b1],
+                                          [halves[1]], {**attrs, "reverse": 1}))
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.concat"), "concat", halves, [out],
+                                          {"axis": 1}))
+    node.attrs = {**attrs, "reverse": 0}
+    node.op, node.inputs, node.outputs = op, [source, w0, b0], [halves[0]]
 
 
 def _lstm(graph: Graph, node: Node) -> None:

@@ -34,9 +34,13 @@ def hidden_reader(graph: Graph, node: Node) -> Node | None:
     readers = graph.consumers(name) if name else []
     if len(readers) != 1 or name in graph.outputs or readers[0].op not in HIDDEN_READERS:
         return None
-    hidden = int(attr(node, "hidden_size", 0))
+    width = int(attr(node, "hidden_size", 0)) * (2 if _bidirectional(node) else 1)
     shape = graph.values[readers[0].outputs[0]].shape
-    return readers[0] if len(shape) == 2 and shape[1] == hidden else None
+    return readers[0] if len(shape) == 2 and shape[1] == width else None
+
+
+def _bidirectional(node: Node) -> bool:
+    return attr(node, "direction", "forward") in ("bidirectional", b"bidirectional")
 
 
 def _layout_problem(node: Node, graph: Graph) -> str | None:
@@ -45,14 +49,15 @@ def _layout_problem(node: Node, graph: Graph) -> str | None:
     if _used(graph, node.outputs[0]) or (len(node.outputs) > 2 and _used(graph, node.outputs[2])):
         return "only Y_h may be used (Y and Y_c are not supported yet)"
     if hidden_reader(graph, node) is None:
-        return "Y_h must be read by exactly one Reshape / Squeeze / Flatten to [N, hidden_size]"
+        return "Y_h must be read by exactly one Reshape / Squeeze / Flatten to [N, directions * hidden_size]"
     return None
 
 
 def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str], ...]) -> str | None:
     """What LSTM and GRU share: direction, layout, activations, constant weights, no state inputs."""
-    if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse"):
-        return f"direction={attr(node, 'direction')} (bidirectional: not yet supported)"
+    if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse") \
+            and not _bidirectional(node):
+        return f"direction={attr(node, 'direction')}"
     if int(attr(node, "layout", 0)) != 0:
         return "layout must be 0"
     acts = attr(node, "activations", None)
@@ -74,18 +79,18 @@ def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str
 
 
 def _lstm_check(node: Node, graph: Graph) -> str | None:
-    """LSTM: direction forward or reverse, layout 0, batch 1; X a Transpose(perm=[1, 0, 2]) of a
-    batch-first [N, T, C] tensor, Y_h (the only output used) read by one Reshape / Squeeze / Flatten
-    to [N, hidden_size]; W, R, B constant; no sequence_lens, initial_h, initial_c or P; default
-    activations, no clip, input_forget 0."""
+    """LSTM: direction forward, reverse or bidirectional (two passes), layout 0, batch 1; X a
+    Transpose(perm=[1, 0, 2]) of a batch-first [N, T, C] tensor, Y_h (the only output used) read by
+    one Reshape / Squeeze / Flatten to [N, directions * hidden_size]; W, R, B constant; no
+    sequence_lens, initial_h, initial_c or P; default activations, no clip, input_forget 0."""
     if int(attr(node, "input_forget", 0)) != 0:
         return "input_forget must be 0"
     return _common_problem(node, graph, ((4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "P")))
 
 
 def _gru_check(node: Node, graph: Graph) -> str | None:
-    """GRU: linear_before_reset=1 (the PyTorch export), direction forward or reverse, layout 0,
-    batch 1; X and Y_h as for LSTM; W, R, B constant; no sequence_lens or initial_h; default
+    """GRU: linear_before_reset=1 (the PyTorch export), direction forward, reverse or bidirectional,
+    layout 0, batch 1; X and Y_h as for LSTM; W, R, B constant; no sequence_lens or initial_h; default
     activations, no clip."""
     if int(attr(node, "linear_before_reset", 0)) != 1:
         return "linear_before_reset must be 1 (the form PyTorch exports)"
