@@ -30,7 +30,8 @@ from sim_numpy_interp import interpret  # noqa: E402
 
 DEFAULT_BOARDS = "host,mps2-an386,riscv32-virt"
 # (steps, inputs, hidden, classes, direction): a classifier over the last h, reversed, a long
-# sequence, and both directions (two passes and a concat) (every step's h as the output, output_sequence 1, is covered by tests/runtime/test_lstm.py)
+# sequence, and both directions (two passes and a concat). Every step's h as the output
+# (output_sequence 1) is covered by tests/runtime/test_lstm.py.
 MODELS = {"last": (12, 3, 5, 4, "forward"), "reverse": (10, 4, 3, 3, "reverse"),
           "long": (120, 2, 4, 3, "forward"), "bidirectional": (9, 3, 4, 3, "bidirectional")}
 MIN_SQNR_DB = 25.0
