@@ -30,7 +30,7 @@ test: setup lint zoo-data
 	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) tests
 
 test-all: setup zoo-data
-	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all $(PY) -m pytest -q -n $(JOBS) tests
+	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all FIXPOINT_KERNEL_CASES=all $(PY) -m pytest -q -n $(JOBS) tests
 
 # Link fault injection (tests/faults): FAULT_SAMPLES mlp samples over the host board and a QEMU
 # board through a proxy that corrupts, drops, duplicates, stalls and resets; every sample must end

@@ -244,6 +244,69 @@ def audio_task(n: int, rng: np.random.Generator) -> Batch:
     return {"audio": (np.round(wave * 127) / 127).astype(np.float32)[:, None]}, {"logits": labels}
 
 
+# MFCC-like frames of spoken keywords: each keyword is a sequence of "phones", each phone a
+# spectral envelope over the cepstral bands; two keywords may share phones in another order, so
+# the class is in the order, not in the average frame (a recurrent net must keep state).
+KWS_FRAMES, KWS_BANDS = 32, 10
+KWS_CLASSES = ("ab", "ba", "abc", "cab", "aa", "silence")
+_KWS_PHONES = {"a": (1.6, 0.2), "b": (5.5, 0.5), "c": (8.2, 0.9)}   # band centre, tilt
+
+
+def _kws_phone(phone: str, bands: np.ndarray, jitter: float) -> np.ndarray:
+    centre, tilt = _KWS_PHONES[phone]
+    return 1.4 * np.exp(-0.5 * ((bands - centre - jitter) / 1.3) ** 2) - 0.3 + tilt * (bands / KWS_BANDS - 0.5)
+
+
+def kws_task(n: int, rng: np.random.Generator) -> Batch:
+    """[n, 32, 10] MFCC-like frames (batch, time, band) of six keywords (KWS_CLASSES) at a random
+    position, speed and level, in noise; 'silence' is noise alone."""
+    labels = balanced_labels(n, len(KWS_CLASSES), rng)
+    bands = np.arange(KWS_BANDS, dtype=np.float64)
+    frames = rng.normal(0, 1, (n, KWS_FRAMES, KWS_BANDS)) * rng.uniform(0.1, 0.3, (n, 1, 1))
+    for k in range(n):
+        word = KWS_CLASSES[labels[k]]
+        if word == "silence":
+            continue
+        length = int(rng.integers(16, 27))
+        start = int(rng.integers(0, KWS_FRAMES - length + 1))
+        level = rng.uniform(0.6, 1.2)
+        edges = np.linspace(0, length, len(word) + 1)
+        for p, phone in enumerate(word):
+            a, b = start + int(edges[p]), start + int(edges[p + 1])
+            frames[k, a:b] += level * _kws_phone(phone, bands, rng.uniform(-0.5, 0.5))
+    return {"mfcc": frames.astype(np.float32)}, {"logits": labels}
+
+
+# 3-axis accelerometer windows of a machine: normal vibration, or one of four anomalies somewhere
+# in the window (a recurrent net must notice a change in time, not a level)
+SENSOR_STEPS, SENSOR_AXES = 48, 3
+SENSOR_CLASSES = ("normal", "spike", "drift", "stuck", "chatter")
+
+
+def sensor_task(n: int, rng: np.random.Generator) -> Batch:
+    """[n, 48, 3] sensor windows (batch, time, axis): a noisy vibration of random frequency, phase
+    and level per axis, with one anomaly kind (SENSOR_CLASSES) from a random step on."""
+    labels = balanced_labels(n, len(SENSOR_CLASSES), rng)
+    t = np.arange(SENSOR_STEPS, dtype=np.float64)[None, :, None]
+    x = rng.uniform(0.4, 1.0, (n, 1, SENSOR_AXES)) * np.sin(rng.uniform(0.3, 0.7, (n, 1, 1)) * t
+                                                             + rng.uniform(0, 6.3, (n, 1, SENSOR_AXES)))
+    x += rng.normal(0, 0.08, x.shape)
+    start = rng.integers(8, SENSOR_STEPS - 12, n)
+    after = t[0, :, 0][None] >= start[:, None]                       # [n, T]
+    axis = rng.integers(0, SENSOR_AXES, n)
+    for k in range(n):
+        kind, a, s0 = SENSOR_CLASSES[labels[k]], axis[k], start[k]
+        if kind == "spike":
+            x[k, s0:s0 + 2, a] += rng.choice([-1, 1]) * rng.uniform(1.5, 2.5)
+        elif kind == "drift":
+            x[k, :, a] += after[k] * (t[0, :, 0] - s0) * rng.choice([-1, 1]) * rng.uniform(0.05, 0.09)
+        elif kind == "stuck":
+            x[k, s0:, :] = x[k, s0, :]
+        elif kind == "chatter":
+            x[k, s0:s0 + 10, a] += rng.uniform(0.6, 1.0) * np.where(np.arange(min(10, SENSOR_STEPS - s0)) % 2, 1, -1)
+    return {"sensor": x.astype(np.float32)}, {"logits": labels}
+
+
 AE_LEN = 64
 
 
@@ -286,6 +349,8 @@ DATA: dict[str, ZooData] = {
     "two_inputs": ZooData(two_input_task, ("logits",)),
     "two_outputs": ZooData(two_output_task, ("class",)),
     "video_motion": ZooData(motion_task, ("logits",)),
+    "lstm_kws": ZooData(kws_task, ("logits",)),
+    "gru_anomaly": ZooData(sensor_task, ("logits",)),
 }
 
 
@@ -310,6 +375,12 @@ DESCRIPTIONS: dict[str, str] = {
                   "sets a flag; 8 classes = shape + 4 * flag.",
     "two_outputs": "Two outputs: class of the shape in a 32x32 RGB image (`class`, 6 classes) and its box "
                    "(`box`: centre x, y and radius as fractions of the image).",
+    "lstm_kws": "LSTM keyword spotter (hidden 32) on (N, 32, 10) MFCC-like frames, the last hidden state "
+                "into a Gemm; 6 keywords that differ in the order of their phones (numpy-trained: "
+                "train_recurrent.py).",
+    "gru_anomaly": "GRU anomaly detector (hidden 24) on (N, 48, 3) accelerometer windows, the last hidden "
+                   "state into a Gemm; normal vibration or a spike, drift, stuck sensor or chatter from a random "
+                   "step on (numpy-trained: train_recurrent.py).",
     "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
                     "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }

@@ -127,7 +127,9 @@
     X(W16, TRANSPOSE_CONV2D, S16, transpose_conv2d_s16, transpose_conv2d, fp_transpose_conv2d_s16) \
     X(U8,  REDUCE,           S8,  reduce_s8,            reduce,           fp_reduce_s8) \
     X(U8,  REDUCE,           S4,  reduce_s4,            reduce,           fp_reduce_s8) \
-    X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16)
+    X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16) \
+    X(W8,  LSTM,             S8,  lstm_s8,              lstm,             fp_lstm_s8) \
+    X(W8,  GRU,              S8,  gru_s8,               gru,              fp_gru_s8)
 /* clang-format on */
 
 /*
@@ -195,6 +197,8 @@ FP_DECLARE_DESCRIBE(resize)
 FP_DECLARE_DESCRIBE(slice)
 FP_DECLARE_DESCRIBE(transpose_conv2d)
 FP_DECLARE_DESCRIBE(reduce)
+FP_DECLARE_DESCRIBE(lstm)
+FP_DECLARE_DESCRIBE(gru)
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */
 

@@ -326,6 +326,27 @@ fp_status_t fp_softmax_s8_s16(const fp_softmax_params_t *params, const int8_t *i
 fp_status_t fp_reduce_s8(const fp_reduce_params_t *params, const int8_t *input, int8_t *output);
 fp_status_t fp_reduce_s16(const fp_reduce_params_t *params, const int16_t *input, int16_t *output);
 
+/* ---- lstm (ONNX LSTM, one direction, batch 1) --------------------------- */
+/* seq_len, input_size, hidden_size in 1..2^20 (4 * hidden_size too, and
+ * seq_len * input_size, seq_len * hidden_size <= 2^26); offsets in
+ * [-256, 256]; mode legal and every scale a legal 32-bit-accumulator
+ * (multiplier, shift); cell_frac_bits 0..15; cell_clip 0..32767;
+ * output_sequence, reverse 0 or 1; the three 513-entry tables non-NULL.
+ * weights [4H, input_size + H], bias [8H]; scratch:
+ * fp_lstm_s8_scratch_size() bytes (the state, reset at every call).
+ * Arithmetic: fp_lstm_params_t (fp_types.h), docs/kernels.md "lstm". */
+fp_status_t fp_lstm_s8(const fp_lstm_params_t *params, const int8_t *input, const int8_t *weights,
+                       const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_lstm_s8_scratch_size(const fp_lstm_params_t *params);
+
+/* ---- gru (ONNX GRU, linear_before_reset 1, one direction, batch 1) ------- */
+/* Ranges as fp_lstm_s8 (3H in place of 4H; no cell fields). weights
+ * [3H, input_size + H], bias [6H]; scratch: fp_gru_s8_scratch_size() bytes.
+ * Arithmetic: fp_gru_params_t (fp_types.h), docs/kernels.md "gru". */
+fp_status_t fp_gru_s8(const fp_gru_params_t *params, const int8_t *input, const int8_t *weights,
+                      const int32_t *bias, int8_t *output, void *scratch);
+size_t fp_gru_s8_scratch_size(const fp_gru_params_t *params);
+
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,
                          int8_t *output);

@@ -75,12 +75,14 @@ typedef enum {
     FP_OP_RESIZE = 18,
     FP_OP_SLICE = 19,
     FP_OP_TRANSPOSE_CONV2D = 20,
-    FP_OP_REDUCE = 21
+    FP_OP_REDUCE = 21,
+    FP_OP_LSTM = 22,
+    FP_OP_GRU = 23
 } fp_op_t;
 /* One more than the largest fp_op_t: the executor reports an op value at or
  * above it as FP_ERR_UNSUPPORTED (unknown), a smaller one that the graph's
  * resolver lacks as FP_ERR_UNRESOLVED. */
-#define FP_OP_COUNT 22
+#define FP_OP_COUNT 24
 
 /* What fp_reduce_* computes over the reduced axes. */
 typedef enum {
@@ -413,6 +415,58 @@ typedef struct {
     fp_rq_mode_t mode;
 } fp_reduce_params_t;
 
+/* LSTM over a whole sequence (ONNX LSTM, one direction, batch 1) with
+ * TFLite's integer LSTM arithmetic (docs/kernels.md, "lstm"): int8 input x
+ * [seq_len, input_size] and hidden state h, int16 gates (Q3.12, scale 2^-12)
+ * and cell state (scale 2^-cell_frac_bits), sigmoid / tanh by TFLite's
+ * interpolated int16 tables (Q0.15 out). Gate order i, o, f, c (ONNX).
+ * weights: int8 [4 * hidden, input_size + hidden] (row r: W[r, :] then R[r, :]);
+ * bias: int32 [8 * hidden] (input-side biases, then recurrent-side biases).
+ * output: h of every step [seq_len, hidden] (output_sequence 1) or the last
+ * h [hidden] (0). The state starts at h = 0 (q = -hidden_offset), c = 0. */
+typedef struct {
+    int32_t seq_len;
+    int32_t input_size;
+    int32_t hidden_size;
+    int32_t input_offset;      /* -x zero point */
+    int32_t hidden_offset;     /* -h zero point (the recurrent matmul's offset) */
+    int32_t output_offset;     /* +h zero point */
+    fp_scale_t input_scale[4];     /* s_x * s_W[g] / 2^-12 */
+    fp_scale_t recurrent_scale[4]; /* s_h * s_R[g] / 2^-12 */
+    fp_scale_t hidden_scale;       /* 2^-30 / s_h: o * tanh(c) (Q0.30) -> h */
+    int32_t cell_frac_bits;    /* cell scale 2^-cell_frac_bits, 0..15 */
+    int32_t cell_clip;         /* 0: none, else |c| <= cell_clip (cell units) */
+    int32_t output_sequence;   /* 1: every step's h, 0: the last h only */
+    int32_t reverse;           /* 1: the sequence runs from the last step to the first */
+    const int16_t *sigmoid_lut;   /* 513 entries, input scale 2^-12, output 2^-15 */
+    const int16_t *tanh_lut;      /* 513 entries, input scale 2^-12, output 2^-15 */
+    const int16_t *cell_tanh_lut; /* 513 entries, input the cell scale, output 2^-15 */
+    fp_rq_mode_t mode;
+} fp_lstm_params_t;
+
+/* GRU over a whole sequence (ONNX GRU with linear_before_reset = 1, the
+ * PyTorch export; one direction, batch 1), in the arithmetic of fp_lstm_s8
+ * (docs/kernels.md "gru"): int8 x and h, int16 Q3.12 gates, int16 tables.
+ * Gate order z, r, h (ONNX). weights: int8 [3 * hidden, input_size + hidden]
+ * (row r: W[r, :] then R[r, :]); bias: int32 [6 * hidden] (input side, then
+ * recurrent side). The state starts at h = 0 (q = -hidden_offset). */
+typedef struct {
+    int32_t seq_len;
+    int32_t input_size;
+    int32_t hidden_size;
+    int32_t input_offset;      /* -x zero point */
+    int32_t hidden_offset;     /* -h zero point */
+    int32_t output_offset;     /* +h zero point */
+    fp_scale_t input_scale[3];     /* s_x * s_W[g] / 2^-12 */
+    fp_scale_t recurrent_scale[3]; /* s_h * s_R[g] / 2^-12 */
+    fp_scale_t hidden_scale;       /* 2^-30 / s_h: (1 - z) * n (Q0.30) -> h units */
+    int32_t output_sequence;   /* 1: every step's h, 0: the last h only */
+    int32_t reverse;           /* 1: the sequence runs from the last step to the first */
+    const int16_t *sigmoid_lut;   /* 513 entries, input scale 2^-12, output 2^-15 */
+    const int16_t *tanh_lut;      /* 513 entries, input scale 2^-12, output 2^-15 */
+    fp_rq_mode_t mode;
+} fp_gru_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -434,6 +488,8 @@ typedef union {
     fp_slice_params_t slice;
     fp_reduce_params_t reduce;
     fp_transpose_conv2d_params_t transpose_conv2d;
+    fp_lstm_params_t lstm;
+    fp_gru_params_t gru;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

@@ -64,6 +64,10 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "one_over_one_plus_x_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
     "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
+    # lstm's int16 sigmoid / tanh tables (513 entries; the lstm runs on s8 only)
+    "sigmoid_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "cell_tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
 }
 for _types in ARRAY_CTYPES.values():   # s2 / s1 layers have int8 activations: the s4 types
     _types.update(s2=_types["s4"], s1=_types["s4"])

@@ -22,7 +22,9 @@ from .quant import TensorQuant
 
 CTABLE_FORMAT = "fixpoint-ctable"
 CTABLE_VERSION = 2
-READABLE_VERSIONS = (1, 2)   # 2 added the optional per-tensor "given" (QDQ / encodings import)
+# 2 added the optional per-tensor "given" (QDQ / encodings import) and the layer field "recurrent"
+# (lstm / gru: per-gate weight scales, gate and cell quantization); a version-1 table reads unchanged
+READABLE_CTABLE_VERSIONS = (1, 2)
 QRANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 REGISTER_ARRAYS = ("multiplier", "shift")
 
@@ -107,6 +109,7 @@ def layer_entry(plan: Plan, index: int, report: LowerReport) -> dict[str, Any]:
         "constants": dict(info.constants) if info else {},
         "refinements": dict(info.refinements) if info else {},
         "notes": list(info.notes) if info else [],
+        "recurrent": dict(info.recurrent) if info and info.recurrent else None,
     }
 
 
@@ -150,6 +153,7 @@ def read_ctable(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelError(f"{path}: unreadable CTable ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or data.get("format") != CTABLE_FORMAT:
         raise ModelError(f"{path}: not a Fixpoint CTable (format field missing)")
-    if data.get("version") not in READABLE_VERSIONS:
-        raise ModelError(f"{path}: CTable version {data.get('version')} is not supported (expected {CTABLE_VERSION})")
+    if data.get("version") not in READABLE_CTABLE_VERSIONS:
+        raise ModelError(f"{path}: CTable version {data.get('version')} is not supported "
+                         f"(expected one of {READABLE_CTABLE_VERSIONS})")
     return data

@@ -34,7 +34,9 @@ import numpy as np
 from .fileio import atomic_path
 
 PLAN_FORMAT_VERSION = 3
-READABLE_PLAN_VERSIONS = (2, 3)   # 3 added per-engine requant profiles (engine_profiles)
+# versions this reader accepts: 3 added per-engine requant profiles (engine_profiles) and the ops lstm / gru
+# (per-gate params, int16 tables); a version-2 plan holds none of it and reads unchanged
+READABLE_PLAN_VERSIONS = (2, 3)
 
 DTYPES = {"int8": np.int8, "int16": np.int16}
 ROUNDING_MODES = ("double", "single", "shift_only", "half_even")

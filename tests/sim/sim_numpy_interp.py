@@ -17,6 +17,8 @@ from fixpoint.reference import data_movement, elementwise, lut, movement, poolin
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
+from fixpoint.reference.gru import GruParams, gru_s8
+from fixpoint.reference.lstm import LstmParams, lstm_s8
 from fixpoint.reference.transpose_conv import transpose_conv2d
 
 RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
@@ -182,7 +184,8 @@ def _reduce(c: _Ctx, xs):
 
 
 def _copy(c: _Ctx, xs):
-    return xs[0].reshape(xs[0].shape[0], *c.out_shape[1:])
+    # -1: a copy into a row-major sequence tensor [T, 1, 1, C] (lstm input) keeps B * T rows
+    return xs[0].reshape(-1, *c.out_shape[1:])
 
 
 def _per_sample(fn: Callable) -> Callable:
@@ -210,13 +213,45 @@ def _resize(c: _Ctx, x):
                            nearest_mode=p["nearest_mode"], ratio_num=p["ratio_num"], ratio_den=p["ratio_den"])
 
 
+def _lstm(c: _Ctx, xs):
+    """One sequence per sample: the input tensor's N is the sequence length, so the batch of B
+    samples arrives as B * N rows."""
+    p, a = c.p, c.layer.arrays
+    pair = lambda d: (d["multiplier"], d["shift"])  # noqa: E731
+    params = LstmParams(p["input_offset"], p["hidden_offset"], p["output_offset"],
+                        tuple(pair(s) for s in p["input_scale"]), tuple(pair(s) for s in p["recurrent_scale"]),
+                        pair(p["hidden_scale"]), p["cell_frac_bits"], p.get("cell_clip", 0),
+                        p.get("output_sequence", 1), p.get("reverse", 0), **c.rq)
+    n_in = a["weights"].shape[1] - a["weights"].shape[0] // 4
+    steps = int(np.prod(c.plan.tensors[c.layer.inputs[0]].shape)) // n_in
+    seqs = xs[0].reshape(-1, steps, n_in)
+    outs = [lstm_s8(seq, a["weights"], a["bias"], a["sigmoid_lut"], a["tanh_lut"], a["cell_tanh_lut"], params)
+            for seq in seqs]
+    return np.stack(outs).reshape(-1, *c.out_shape[1:])
+
+
+def _gru(c: _Ctx, xs):
+    """As _lstm: one sequence per sample, B * N rows."""
+    p, a = c.p, c.layer.arrays
+    pair = lambda d: (d["multiplier"], d["shift"])  # noqa: E731
+    params = GruParams(p["input_offset"], p["hidden_offset"], p["output_offset"],
+                       tuple(pair(s) for s in p["input_scale"]), tuple(pair(s) for s in p["recurrent_scale"]),
+                       pair(p["hidden_scale"]), p.get("output_sequence", 1), p.get("reverse", 0), **c.rq)
+    n_in = a["weights"].shape[1] - a["weights"].shape[0] // 3
+    steps = int(np.prod(c.plan.tensors[c.layer.inputs[0]].shape)) // n_in
+    outs = [gru_s8(seq, a["weights"], a["bias"], a["sigmoid_lut"], a["tanh_lut"], params)
+            for seq in xs[0].reshape(-1, steps, n_in)]
+    return np.stack(outs).reshape(-1, *c.out_shape[1:])
+
+
 OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
     "concat": _concat, "pad": _pad, "leaky_relu": _leaky_relu, "requantize": _requantize, "copy": _copy,
     "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
     "transpose": _transpose, "slice": _slice, "resize": _resize,
-    "reduce": _reduce, "transpose_conv2d": _transpose_conv2d,
+    "reduce": _reduce, "transpose_conv2d": _transpose_conv2d, "lstm": _lstm,
+    "gru": _gru,
 }
 
 

@@ -36,6 +36,8 @@ class LayerReport:
     notes: list[str] = field(default_factory=list)
     # real weight scale per output channel (or one): what `fixpoint export` writes into QDQ / encodings
     weight_scale: list[float] = field(default_factory=list)
+    # recurrent layers: per-gate weight scales, gate and cell quantization (CTable "recurrent")
+    recurrent: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

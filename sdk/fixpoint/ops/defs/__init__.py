@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, softmax
+from . import (compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, recurrent,
+               softmax)
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -22,6 +23,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     movement,
     folded,
     compute,
+    recurrent,
 )
 
 __all__ = ["FAMILIES"]

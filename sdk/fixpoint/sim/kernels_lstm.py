@@ -1,0 +1,46 @@
+"""Argument preparation of the recurrent kernels ``fp_lstm_s8`` and ``fp_gru_s8``
+(conventions: :mod:`fixpoint.sim.kernels`).
+
+``lstm_s8(x, weights, bias, sigmoid_lut=, tanh_lut=, cell_tanh_lut=, input_offset=, hidden_offset=,
+output_offset=, input_scale=[4 pairs], recurrent_scale=[4 pairs], hidden_scale=pair, cell_frac_bits=,
+cell_clip=0, output_sequence=1, reverse=0, rounding=, multiplier_bits=)``: ``x`` int8
+[seq_len, input_size], ``weights`` int8 [4H, input_size + H], ``bias`` int32 [8H], the tables int16
+[513]; returns int8 [seq_len, H] or [H]. ``gru_s8`` alike with 3 gates and no cell arguments.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..cparams_lstm import RECURRENT
+from .kernel_args import array_arg, fail
+
+
+def prep_lstm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
+    # imported here: fixpoint.sim.kernels resolves this function while it is being imported
+    from .kernels import _Call, _mode, _scale_pair
+    gates, tables = RECURRENT[spec.op]
+    if len(args) != 3:
+        raise fail(where, "takes (x, weights, bias) positionally, the rest by keyword")
+    x = array_arg(where, "x", args[0], np.int8, 2)
+    w = array_arg(where, "weights", args[1], np.int8, 2)
+    b = array_arg(where, "bias", args[2], np.int32, 1)
+    hidden = w.shape[0] // gates
+    if w.shape[0] % gates or w.shape[1] != x.shape[1] + hidden:
+        raise fail(where, f"argument 'weights' {list(w.shape)} is not [{gates}H, {x.shape[1]} + H]")
+    consts = {"weights": w, "bias": b}
+    for name in tables:
+        if kw.get(name) is None:
+            raise fail(where, f"argument '{name}' is missing")
+        consts[name] = array_arg(where, name, kw.pop(name), np.int16, 1)
+    rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)
+    mode = _mode(where, rounding, bits)
+    for name in ("input_scale", "recurrent_scale"):
+        values = kw.get(name)
+        if not isinstance(values, (list, tuple)) or len(values) != gates:
+            raise fail(where, f"argument '{name}' must be {gates} (multiplier, shift) pairs")
+        kw[name] = [_scale_pair(where, f"{name}[{g}]", v, rounding, int(bits)) for g, v in enumerate(values)]
+    kw["hidden_scale"] = _scale_pair(where, "hidden_scale", kw.get("hidden_scale"), rounding, int(bits))
+    out = (x.shape[0], hidden) if kw.get("output_sequence", 1) else (hidden,)
+    return _Call([x], consts, out, kw, mode)
