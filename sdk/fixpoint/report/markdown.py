@@ -109,7 +109,23 @@ def plan_lines(plan: Any) -> list[str]:
     rows = [[layer.name, layer.op, layer.datapath, layer.engine,
              plan.tensors[layer.output].scale, plan.tensors[layer.output].zero_point]
             for layer in plan.layers]
-    return lines + table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""]
+    return lines + table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""] + given_lines(plan)
+
+
+def given_lines(plan: Any) -> list[str]:
+    """An imported QDQ model's / encodings file's quantization next to what the plan uses (docs/interop.md)."""
+    given = getattr(plan, "meta", {}).get("given", {})
+    if not given:
+        return []
+    rows = []
+    for t in plan.tensors:
+        g = given.get(t.name)
+        if g is not None:
+            rows.append([t.name, g["type"], g["scale"], g["zero_point"], t.scale, t.zero_point,
+                         abs(t.scale - g["scale"]) / g["scale"]])
+    lines = ["## Given quantization (imported model) and what the board uses", ""]
+    return lines + table(["tensor", "given type", "given scale", "given zp", "plan scale", "plan zp",
+                          "scale error"], rows) + [""]
 
 
 def range_rows(calib: CalibrationResult) -> list[list[Any]]:
