@@ -122,7 +122,7 @@ def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path
     qdq, outputs = qdq_plan_for("mlp", False, "MinMax")
     report = tmp_path / "fidelity.json"
     code = main(["-q", "eval", str(qdq), "--plan", str(outputs.plan_path), "--data",
-                 str(EXAMPLES / "mlp" / "eval.npz"), "--json", str(report)])
+                 str(EXAMPLES / "mlp" / "eval.npz"), "--json", str(report), "--report", str(tmp_path / "md")])
     text = capsys.readouterr().out
     assert code == 0
     assert "float" in text and "ORT-QDQ" in text and "SQNR plan vs ORT-QDQ dB" in text
@@ -132,6 +132,8 @@ def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path
     assert ort_qdq["agreement"] >= 0.99
     assert len(data["onnxruntime_qdq"]["per_layer"]) == 3
     assert all(e["sqnr_db"] > 30 for e in data["onnxruntime_qdq"]["per_layer"])
+    markdown = (tmp_path / "md" / "report.md").read_text()
+    assert "## Given quantization" in markdown and "| uint8 |" in markdown
 
 
 @pytest.mark.parametrize("kind,dtype", [("a16", "int16"), ("w4", "int8")])

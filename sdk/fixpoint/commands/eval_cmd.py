@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     scan_output_labels(labels)
 
     from ..evaluate import evaluate_batches  # onnx and onnxruntime: only once the data are known good
-    from ..pipeline import load_graph, load_stats
+    from ..pipeline import load_graph
 
     from ..interop.given_job import load_if_qdq
 
@@ -65,15 +65,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(args.json, result)
     if args.report:
-        from ..report import write_report
-
-        stats = load_stats(Path(args.plan).parent)
-        if stats is None:
-            raise FileNotFoundError(f"{Path(args.plan).parent / 'stats.npz'}: calibration statistics "
-                                    "needed for the report's histograms")
-        path = write_report(args.report, stats, result, plan)
-        print(f"report: {path}")
+        _write_report(args, result, plan)
     return 0
+
+
+def _write_report(args: argparse.Namespace, result, plan) -> None:
+    from ..pipeline import load_stats
+    from ..report import write_report
+
+    stats = load_stats(Path(args.plan).parent)
+    if stats is None:
+        raise FileNotFoundError(f"{Path(args.plan).parent / 'stats.npz'}: calibration statistics "
+                                "needed for the report's histograms")
+    path = write_report(args.report, stats, result, plan)
+    print(f"report: {path}")
 
 
 def _run_fidelity(args: argparse.Namespace, imported, plan, batches, n: int, labeled: bool) -> int:
@@ -93,6 +98,8 @@ def _run_fidelity(args: argparse.Namespace, imported, plan, batches, n: int, lab
     result = qdq_fidelity(Path(args.model), imported, graph, plan, batches, n, labeled, args.batch_size,
                           not args.quiet)
     print(format_fidelity(result))
+    if args.report:
+        _write_report(args, result.against_float, plan)
     if args.json:
         atomic_write_text(args.json, json.dumps({"float": asdict(result.against_float),
                                                  "onnxruntime_qdq": asdict(result.against_qdq)},

@@ -110,7 +110,7 @@ def plan_lines(plan: Any) -> list[str]:
              plan.tensors[layer.output].scale, plan.tensors[layer.output].zero_point]
             for layer in plan.layers]
     lines += table(["layer", "op", "datapath", "engine", "out scale", "out zp"], rows) + [""]
-    return lines + engine_lines(plan)
+    return lines + engine_lines(plan) + given_lines(plan)
 
 
 def engine_lines(plan: Any) -> list[str]:
@@ -127,6 +127,22 @@ def engine_lines(plan: Any) -> list[str]:
         lines += ["### Narrow accumulators", ""] + table(["layer", "engine", "bits", "worst case log2", "rate"],
                                                            rows) + [""]
     return lines
+
+
+def given_lines(plan: Any) -> list[str]:
+    """An imported QDQ model's / encodings file's quantization next to what the plan uses (docs/interop.md)."""
+    given = getattr(plan, "meta", {}).get("given", {})
+    if not given:
+        return []
+    rows = []
+    for t in plan.tensors:
+        g = given.get(t.name)
+        if g is not None:
+            rows.append([t.name, g["type"], g["scale"], g["zero_point"], t.scale, t.zero_point,
+                         abs(t.scale - g["scale"]) / g["scale"]])
+    lines = ["## Given quantization (imported model) and what the board uses", ""]
+    return lines + table(["tensor", "given type", "given scale", "given zp", "plan scale", "plan zp",
+                          "scale error"], rows) + [""]
 
 
 def range_rows(calib: CalibrationResult) -> list[list[Any]]:
