@@ -94,6 +94,13 @@ def test_an_impossible_budget_names_the_smallest_figure(mlp):
                                Budget(instructions=10))
 
 
+def test_a_budget_needs_8_bit_calibration(mlp):
+    graph, calib, config, data = mlp
+    with pytest.raises(BudgetError, match="drop --activation-bits 16"):
+        choose_mixed_precision(graph, calib, CalibrationConfig(bits=16, progress=False), RequantProfile(),
+                               LowerOptions(), data, Budget(flash_kb=100))
+
+
 def _cli(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)], capture_output=True,

@@ -153,15 +153,22 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
                            profile: RequantProfile, lowering: LowerOptions, samples, budget: Budget,
                            num_samples: int = 64) -> MixedResult:
     """The mix of weight bits (and activation width) with the least simulated loss within ``budget``."""
+    if config.bits != 8:
+        raise BudgetError("--budget starts from 8-bit activations and tries 16-bit ones itself: "
+                          "drop --activation-bits 16")
     quant16 = quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
     low = _Lowerer(graph, calib.quant, quant16, profile, lowering)
-    scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_plan = low.plan(8, {})
     weighted = [layer for layer in base_plan.layers if RUNTIME_OPS[layer.op].has_weights
                 and layer.name in {n.name for n in graph.nodes}]
     if not weighted:
         raise BudgetError("--budget: the model has no conv / depthwise / fully connected layer to narrow")
     names = [layer.name for layer in weighted]
+    base_costs = plan_costs(base_plan)
+    plan16 = low.plan(16, {}) if quant16 is not None else None
+    _check_reachable(budget, base_costs, plan_costs(low.plan(8, {n: 1 for n in names})),
+                     None if plan16 is None else plan_costs(plan16))
+    scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
     sens = {name: {8: 0.0} for name in names}
     flash = {name: {} for name in names}
@@ -174,18 +181,15 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
             instr[layer.name][b] = layer_instructions(plan, lowered, DATAPATH[b])
             if b != 8:
                 sens[layer.name][b] = max(scorer.loss(plan) - base_loss, 0.0)
-    base_costs = plan_costs(base_plan)
     fixed_flash = base_costs.flash - sum(flash[n][8] for n in names)
     fixed_instr = base_costs.instructions - sum(instr[n][8] for n in names)
     table = _MixTable(names, sens, flash, instr, base_loss, fixed_flash, fixed_instr, base_costs.ram)
     space = table.space()
     extra = []
-    if quant16 is not None:
-        plan16 = low.plan(16, {})
+    if plan16 is not None:
         mix16 = Mix(16, {n: 8 for n in names}, 0.0, plan_costs(plan16), scorer.loss(plan16))
         mix16.predicted_loss = mix16.loss
         extra.append(mix16)
-    _check_reachable(budget, table, low, extra)
     chosen, measured = _choose(budget, space, extra, low, scorer)
     chosen.front.append("budget choice")
     front = _front(space, extra, low, scorer, measured)
@@ -282,11 +286,12 @@ def _meets(costs: Costs, limits: dict[str, float]) -> bool:
     return all(costs.get(k) <= v for k, v in limits.items())
 
 
-def _check_reachable(budget: Budget, table: _MixTable, low: _Lowerer, extra: list[Mix]) -> None:
-    """One-line error for a limit no mix reaches, naming the smallest achievable figure."""
-    smallest_flash = table.mix({n: 1 for n in table.names}).costs.flash
-    smallest_instr = table.mix({n: 8 for n in table.names}).costs.instructions
-    smallest_ram = min([table.ram8] + [m.costs.ram for m in extra])
+def _check_reachable(budget: Budget, int8: Costs, binary: Costs, act16: Costs | None) -> None:
+    """One-line error for a limit no mix reaches, naming the smallest achievable figure (before any
+    simulation: flash is smallest with every weighted layer binary, instructions with int8 weights)."""
+    smallest_flash = binary.flash
+    smallest_instr = int8.instructions
+    smallest_ram = min([int8.ram, binary.ram] + ([act16.ram] if act16 else []))
     for key, small, unit, how in (
             ("flash", smallest_flash, 1024, "every weighted layer binary"),
             ("ram", smallest_ram, 1024, "8-bit activations"),

@@ -37,7 +37,7 @@ RUNTIME = (
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         sim_kernels=_sim_kernels("conv2d"),
         reference=("fixpoint.reference.conv:conv2d",),
-        tests=("tests/runtime/test_conv2d.py", "tests/lower/test_lower_ops.py"),
+        tests=("tests/runtime/test_conv2d.py", "tests/lower/test_lower_ops.py", "tests/runtime/test_lowbit_kernels.py"),
     ),
     RuntimeOp(
         "depthwise_conv2d", enum="FP_OP_DEPTHWISE_CONV2D", params_struct="fp_depthwise_conv2d_params_t",
@@ -59,6 +59,7 @@ RUNTIME = (
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         sim_kernels=_sim_kernels("depthwise_conv2d"),
         reference=("fixpoint.reference.depthwise:depthwise_conv2d",),
-        tests=("tests/runtime/test_depthwise_conv2d.py", "tests/lower/test_lower_ops.py"),
+        tests=("tests/runtime/test_depthwise_conv2d.py", "tests/lower/test_lower_ops.py",
+               "tests/runtime/test_lowbit_kernels.py"),
     ),
 )

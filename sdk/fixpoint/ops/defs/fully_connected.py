@@ -34,6 +34,7 @@ RUNTIME = (
         sim_kernels=tuple((f"fully_connected_{dp}", dp, dp)
                           for dp in ("s8", "s4", "s16", "s16_acc32", *LOWBIT_DATAPATHS)),
         reference=("fixpoint.reference.fully_connected:fully_connected",),
-        tests=("tests/runtime/test_fully_connected.py", "tests/lower/test_lower_ops.py"),
+        tests=("tests/runtime/test_fully_connected.py", "tests/lower/test_lower_ops.py",
+               "tests/runtime/test_lowbit_kernels.py"),
     ),
 )
