@@ -68,9 +68,13 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
                          f"{w.shape[axis]} output channels")
     per_channel = ctx.options.per_channel and ctx.profile.per_channel
     bits, scheme = weight_bits(datapath), weight_scheme(ctx)
-    scale = clipped_scales(w, axis, bits, per_channel, scheme, ctx.options.clip_for(bits))
-    qw = quantize_weights(w, axis, bits, per_channel, scheme, scale=scale)
-    qw, b = refine_layer(ctx, node, w, b, qw)
+    clip = ctx.options.clip_for(bits)
+    qw = quantize_weights(w, axis, bits, per_channel, scheme,
+                          scale=clipped_scales(w, axis, bits, per_channel, scheme, clip))
+    # automatic clipping: AdaRound (when it runs) also tries the full range and keeps what the data prefer
+    unclipped = (quantize_weights(w, axis, bits, per_channel, scheme),) \
+        if ctx.options.weight_clip is None and clip != "none" else ()
+    qw, b = refine_layer(ctx, node, w, b, qw, unclipped)
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
     regs = ctx.registers(node, "output", qin.scale * qw.scale / qout.scale,
                          acc_bits=64 if datapath == "s16" else 32)
