@@ -160,7 +160,12 @@ def _drop(score: dict) -> str:
 def render(results: dict) -> list[str]:
     lines = ["# Precision that chooses itself (issue 13 part A)", "",
              "`python bench/bench_precision.py` (see its docstring). Top-1 of the primary output on each model's "
-             "eval set, bit-exact host simulation; drop = float - integer (negative: integer is better).", ""]
+             "eval set, bit-exact host simulation; drop = float - integer (negative: integer is better). Search: "
+             "the default `fixpoint calibrate` search (128 calibration samples, 30 s wall-time box); its seconds "
+             "and plans depend on the machine's load (these: 2 vCPUs shared with other jobs, load average 8-17, "
+             "so most CNN searches hit the box). int4 default: weight clip mse + AdaRound + bias correction on "
+             "64 calibration samples. Data-free: `--input-range 0,1` for the [0, 1] image models, standardized "
+             "for kws.", ""]
     lines += _search_table(results) + [""] + _int4_table(results) + [""] + _datafree_table(results)
     return lines
 

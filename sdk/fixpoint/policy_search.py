@@ -89,6 +89,7 @@ class PolicySearchReport:
     final_loss: float
     chosen: dict[str, str] = field(default_factory=dict)       # tensor -> candidate label
     gain: dict[str, float] = field(default_factory=dict)        # tensor -> loss drop its choice caused
+    unchanged: list[str] = field(default_factory=list)          # tensors left with the default's range
     evaluations: int = 0
     sweeps_done: int = 0
     seconds: float = 0.0
@@ -98,7 +99,8 @@ class PolicySearchReport:
     def as_dict(self) -> dict[str, Any]:
         return {"loss": self.loss, "default_policy": self.default_policy, "default_loss": self.default_loss,
                 "single": self.single, "start": self.start, "final_loss": self.final_loss,
-                "chosen": self.chosen, "gain": self.gain, "evaluations": self.evaluations,
+                "chosen": self.chosen, "gain": self.gain, "unchanged": self.unchanged,
+                "evaluations": self.evaluations,
                 "sweeps_done": self.sweeps_done, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
                 "num_samples": self.num_samples}
 
@@ -153,6 +155,7 @@ def search_policies(graph: Graph, calib: CalibrationResult, config: CalibrationC
         order = sorted((n for n in targets if sensitivity.get(n, 0.0) > 0.0), key=lambda n: -sensitivity[n])
     report.timed_out = clock.expired()
     report.final_loss, report.chosen = current, picks
+    report.unchanged = [n for n in targets if _key(quant[n]) == _key(calib.quant[n])]
     report.gain = _attribute_gains(quant, calib.quant, targets, current, scorer, clock)
     report.evaluations, report.seconds = scorer.evaluations, time.monotonic() - t0
     log.info("policy search (%s loss, %d samples): default %s %.4g, best single %s %.4g, searched %.4g "

@@ -65,3 +65,26 @@ def test_int4_refinements_are_automatic_with_samples_only():
         (False, True)
     assert LowerOptions().clip_for(4) == "mse" and LowerOptions().clip_for(8) == "none"
     assert LowerOptions(weight_clip="sigma:3").clip_for(8) == "sigma:3"
+
+
+def test_int4_lowering_refines_by_itself_and_picks_the_clip_per_layer():
+    from pathlib import Path
+
+    from fixpoint.calibrate import CalibrationConfig, calibrate, load_inputs
+    from fixpoint.iospec import graph_input_specs
+    from fixpoint.lower import lower_with_report
+    from fixpoint.pipeline import load_graph
+    from fixpoint.plan import RequantProfile
+
+    mlp = Path(__file__).resolve().parents[2] / "examples" / "models" / "mlp"
+    graph = load_graph(mlp / "model.onnx")
+    data = load_inputs(mlp / "calib.npz", graph_input_specs(graph), max_samples=32)
+    quant = calibrate(mlp / "model.onnx", graph, data, CalibrationConfig(progress=False)).quant
+    _, report = lower_with_report(graph, quant, RequantProfile(),
+                                  LowerOptions(weight_bits=4, samples=data, plan_memory=False,
+                                               adaround_iterations=40))
+    layers = [r.refinements for r in report.layers.values() if r.refinements]
+    assert layers and all({"adaptive_rounding", "bias_correction", "weight_clip"} <= set(r) for r in layers)
+    for r in layers:
+        assert r["adaptive_rounding"]["output_mse_adaptive"] <= r["adaptive_rounding"]["output_mse_nearest"]
+    assert LowerOptions(weight_bits=4, samples=data).summary()["adaptive_rounding"] == "auto"

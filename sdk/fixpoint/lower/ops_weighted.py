@@ -76,11 +76,7 @@ def weighted_layer(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, 
     bits, scheme = weight_bits(datapath), weight_scheme(ctx)
     qw = given_weights(ctx, node, w, axis, bits, per_channel, scheme)
     if qw is None:
-        # ternary / binary scales come from their own rule (lower.lowbit_weights), not a clip search
-        clip = ctx.options.clip_for(bits)
-        scale = None if bits in LOWBIT else clipped_scales(w, axis, bits, per_channel, scheme, clip)
-        qw = quantize_weights(w, axis, bits, per_channel, scheme, scale=scale)
-        qw, b = refine_layer(ctx, node, w, b, qw)
+        qw, b = _own_weights(ctx, node, w, b, axis, bits, per_channel, scheme)
     bias, saturated = quantize_bias(b, qin.scale, qw.scale, datapath)
     exact = given_bias(ctx, node, b, qin.scale * qw.scale, bias_dtype(datapath))
     if exact is not None:
@@ -142,3 +138,17 @@ def lower_fully_connected(ctx: LowerContext, node: Node, datapath: str) -> Lower
     params, arrays = _weighted_common(ctx, node, datapath)
     # symmetric weights: no filter zero point; batches/depth/out_channels come from the shapes
     return Lowered({"filter_offset": 0, **params}, arrays)
+
+
+def _own_weights(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, axis: int, bits: int,
+                 per_channel: bool, scheme: str) -> tuple[QuantizedWeights, np.ndarray]:
+    """Weights Fixpoint quantizes itself (not given by a QDQ model): clipped, then refined."""
+    if bits in LOWBIT:   # ternary / binary scales come from their own rule (lower.lowbit_weights)
+        return refine_layer(ctx, node, w, b, quantize_weights(w, axis, bits, per_channel, scheme))
+    clip = ctx.options.clip_for(bits)
+    qw = quantize_weights(w, axis, bits, per_channel, scheme,
+                          scale=clipped_scales(w, axis, bits, per_channel, scheme, clip))
+    # automatic clipping: AdaRound (when it runs) also tries the full range and keeps what the data prefer
+    unclipped = (quantize_weights(w, axis, bits, per_channel, scheme),) \
+        if ctx.options.weight_clip is None and clip != "none" else ()
+    return refine_layer(ctx, node, w, b, qw, unclipped)

@@ -49,9 +49,13 @@ def _restore(q: np.ndarray, shape: tuple[int, ...], op: str) -> np.ndarray:
     return np.moveaxis(q.T.reshape(moved), -1, axis)
 
 
-def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,
-                 qw: QuantizedWeights) -> tuple[QuantizedWeights, np.ndarray]:
-    """Refined weights and float bias of a conv / depthwise / fully connected node (else unchanged)."""
+def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, qw: QuantizedWeights,
+                 alternatives: tuple[QuantizedWeights, ...] = ()) -> tuple[QuantizedWeights, np.ndarray]:
+    """Refined weights and float bias of a conv / depthwise / fully connected node (else unchanged).
+
+    ``alternatives``: the same weights under other scales (e.g. unclipped); with adaptive rounding the
+    scale whose learned rounding has the least output error on the samples is kept.
+    """
     x = ctx.layer_inputs.get(node.name)
     options = ctx.options
     rounding, correction = options.refinements_for(qw.bits)
@@ -66,9 +70,17 @@ def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray,
         ctx.layer_report(node).notes.append(f"adaptive rounding skipped: patch depth {w2.shape[1]} > {MAX_DEPTH}")
     elif rounding:
         gram = stats.centered() if correction else stats.gram
-        result = learned_round(w2, scale, qw.qmax, gram, stats.group_of, stats.count,
-                               AdaRoundConfig(iterations=options.adaround_iterations),
-                               options.adaptive_rounding_passes)
+        best = None
+        for k, candidate in enumerate((qw, *alternatives)):
+            c_scale = np.broadcast_to(candidate.scale, (w2.shape[0],)).astype(np.float64)
+            result = learned_round(w2, c_scale, qw.qmax, gram, stats.group_of, stats.count,
+                                   AdaRoundConfig(iterations=options.adaround_iterations),
+                                   options.adaptive_rounding_passes)
+            if best is None or result.mse_after < best[1].mse_after:   # real output units: comparable
+                best = (k, result, candidate, c_scale)
+        k, result, qw, scale = best
+        if alternatives:
+            info["weight_clip"] = "clipped" if k == 0 else f"alternative {k} (unclipped)"
         q2 = result.values.astype(np.float64)
         info["adaptive_rounding"] = {"flips": result.flips, "output_mse_nearest": result.mse_before,
                                      "output_mse_adaptive": result.mse_after}

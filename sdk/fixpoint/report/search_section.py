@@ -31,11 +31,13 @@ def policy_search_lines(calib: CalibrationResult) -> list[str]:
              f"* searched: loss {final:.4g} ({_ratio(final, default)} of the default's)", ""]
     lines += table(["single policy", "loss"], [[k, v] for k, v in s["single"].items()]) + [""]
     rows = []
+    unchanged = set(s.get("unchanged", []))
     for name, label in s["chosen"].items():
         q = calib.quant.get(name)
         gain = s["gain"].get(name)
-        rows.append([name, label, "" if q is None else f"[{q.lo:.4g}, {q.hi:.4g}]",
-                     "same range as the default" if gain is None else f"{gain:.4g}"])
+        text = "same range as the default" if name in unchanged else \
+            ("not measured (time box)" if gain is None else f"{gain:.4g}")
+        rows.append([name, label, "" if q is None else f"[{q.lo:.4g}, {q.hi:.4g}]", text])
     lines += ["Per tensor: the candidate chosen and its gain, i.e. how much the loss rises when only this "
               "tensor goes back to the default policy's range.", ""]
     return lines + table(["tensor", "chosen", "range", "gain over default"], rows) + [""]
