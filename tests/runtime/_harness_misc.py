@@ -107,7 +107,7 @@ def expect_rejected(call: Callable[[np.ndarray], int], out_shape, dtype, what: s
 def bad_scales() -> list[tuple[str, tuple[int, int], int, int]]:
     """(description, (rounding code, bits), multiplier, shift) combinations that must be rejected."""
     return [
-        ("unknown rounding", (3, 32), 1 << 30, 0),
+        ("unknown rounding", (4, 32), 1 << 30, 0),   # 3 is FP_ROUND_HALF_EVEN
         ("multiplier_bits 1", (0, 1), 0, 0),
         ("multiplier_bits 33", (0, 33), 1 << 30, 0),
         ("negative multiplier", (0, 32), -1, 0),

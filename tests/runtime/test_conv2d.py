@@ -247,7 +247,7 @@ def test_bad_requant_returns_err_arg(datapath):
     bad = [
         make_requant([1 << 30] * 3, [0] * 3, make_rq_mode("double", 32)),      # n neither 1 nor C_out
         make_requant([1 << 30], [0], make_rq_mode("double", 32), n=0),
-        make_requant([1 << 30], [0], make_rq_mode(3, 32)),
+        make_requant([1 << 30], [0], make_rq_mode(4, 32)),
         make_requant([1 << 30], [0], make_rq_mode("double", 1)),
         make_requant([1 << 30], [0], make_rq_mode("single", 33)),
         make_requant([1 << 30, -5], [0, 0], make_rq_mode("double", 32)),       # one bad channel

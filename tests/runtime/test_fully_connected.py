@@ -209,7 +209,7 @@ def test_bad_requant_returns_err_arg(datapath):
         make_requant([1 << 30] * 2, [0] * 2, make_rq_mode("double", 32)) if c_out != 2 else
         make_requant([1 << 30] * 3, [0] * 3, make_rq_mode("double", 32)),      # n neither 1 nor C_out
         make_requant([1 << 30], [0], make_rq_mode("double", 32), n=0),
-        make_requant([1 << 30], [0], make_rq_mode(3, 32)),                     # unknown rounding
+        make_requant([1 << 30], [0], make_rq_mode(4, 32)),                     # unknown rounding
         make_requant([1 << 30], [0], make_rq_mode("double", 1)),               # multiplier_bits < 2
         make_requant([1 << 30], [0], make_rq_mode("double", 33)),
         make_requant([-1], [0], make_rq_mode("double", 32)),                   # negative multiplier

@@ -92,7 +92,6 @@ def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, o
     """(engine name, the layer lowered for it): the engine assignment pass (fixpoint.lower.engines)."""
     if not ctx.options.engines:
         return "default", lowered
-    report = ctx.report.layers[node.name]
     target_profile = ctx.profile
     facts = layer_facts(ctx, node, lowered.op or node.op, datapath, lowered.params, lowered.arrays, output)
 
@@ -100,7 +99,7 @@ def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, o
         profile = engine.profile(target_profile)
         if profile == target_profile:
             return lowered
-        saved = copy.deepcopy(report)
+        saved = copy.deepcopy(ctx.report.layers[node.name])   # a refused attempt leaves no trace
         ctx.profile = profile
         try:
             return row.lower(ctx, node, datapath)
