@@ -64,6 +64,7 @@ def test_aimet_round_trip_is_identical(folded, tmp_path):
                  "-o", str(enc)]) == 0
     data = json.loads(enc.read_text())
     assert data["version"] == "1.0.0" and data["param_encodings"] and data["activation_encodings"]
+    assert data["quantizer_args"]["param_bitwidth"] == max(p["bw"] for p in data["param_encodings"])
     _calibrate(model, tmp_path / "again", "--encodings", str(enc))
     _assert_same_integers(outputs.plan, load_plan(tmp_path / "again" / "plan.fxplan"))
 

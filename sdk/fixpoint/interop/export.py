@@ -187,9 +187,12 @@ def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
               for layer, node, _, scale, _ in ex.weighted()]
     acts = [_aimet_entry(t.name, [float(t.scale)], [int(t.zero_point)], _bits(t.dtype), False)
             for t in ex.activation_tensors()]
+    # quantizer_args: the default bit widths (AIMET's loader ignores them; tools/check_aimet_encodings.py builds
+    # its QuantizationSimModel from them, so all-int4 weights must say 4)
     return {"version": "1.0.0", "activation_encodings": acts, "param_encodings": params,
             "excluded_layers": [], "quantizer_args": {"activation_bitwidth": 16 if any(
-                t.dtype == "int16" for t in plan.tensors) else 8, "param_bitwidth": 8, "per_channel_quantization":
+                t.dtype == "int16" for t in plan.tensors) else 8, "param_bitwidth": max(
+                    (p["bw"] for p in params), default=8), "per_channel_quantization":
                 any(len(p["scale"]) > 1 for p in params), "quant_scheme": "fixpoint"}}
 
 
