@@ -685,6 +685,63 @@ static void gen_minmax(fz_case_t *c)
     dims_fields(c, &p->output);
 }
 
+/* 513 random int16 entries; rarely NULL (hostile: a missing table). */
+static const int16_t *rtable(fz_case_t *c)
+{
+    return rnd() % 50 == 0 ? NULL : owned(c, 513 * sizeof(int16_t));
+}
+
+/* The fields lstm and gru share (fp_lstm_params_t / fp_gru_params_t have them
+ * under the same names): sizes, offsets, per-gate scales, flags, buffers. */
+#define FZ_RECURRENT_COMMON(c, p, gates)                                                         \
+    do {                                                                                          \
+        fp_rq_mode_t m = rmode((c), &(p)->mode);                                                  \
+        int32_t g;                                                                                \
+        (p)->seq_len = rnd_in(1, 12);                                                             \
+        (p)->input_size = rnd_in(1, 6);                                                           \
+        (p)->hidden_size = rnd_in(1, 6);                                                          \
+        roffset((c), &(p)->input_offset, FP_DTYPE_S8);                                            \
+        roffset((c), &(p)->hidden_offset, FP_DTYPE_S8);                                           \
+        roffset((c), &(p)->output_offset, FP_DTYPE_S8);                                           \
+        for (g = 0; g < (gates); ++g) {                                                           \
+            rscale((c), &(p)->input_scale[g], m);                                                 \
+            rscale((c), &(p)->recurrent_scale[g], m);                                             \
+        }                                                                                         \
+        rscale((c), &(p)->hidden_scale, m);                                                       \
+        (p)->output_sequence = rnd_in(0, 1);                                                      \
+        (p)->reverse = rnd_in(0, 1);                                                              \
+        field((c), &(p)->seq_len, FIELD_DIM);                                                     \
+        field((c), &(p)->input_size, FIELD_DIM);                                                  \
+        field((c), &(p)->hidden_size, FIELD_DIM);                                                 \
+        /* output_sequence is not mutated: it sizes the output buffer (as a dim would) */         \
+        field((c), &(p)->reverse, FIELD_ANY);                                                     \
+        (p)->sigmoid_lut = rtable(c);                                                             \
+        (p)->tanh_lut = rtable(c);                                                                \
+        (c)->layer.weights = owned((c), (size_t)(gates) * (size_t)(p)->hidden_size                 \
+                                            * (size_t)((p)->input_size + (p)->hidden_size));      \
+        (c)->layer.bias = owned((c), sizeof(int32_t) * 2u * (size_t)(gates) * (size_t)(p)->hidden_size); \
+        (c)->n_in = 1;                                                                            \
+        (c)->in_bytes[0] = (size_t)(p)->seq_len * (size_t)(p)->input_size;                        \
+        (c)->out_bytes = (size_t)((p)->output_sequence ? (p)->seq_len : 1) * (size_t)(p)->hidden_size; \
+    } while (0)
+
+static void gen_lstm(fz_case_t *c)
+{
+    fp_lstm_params_t *p = &c->layer.params.lstm;
+    FZ_RECURRENT_COMMON(c, p, 4);
+    p->cell_frac_bits = rnd_in(0, 15);
+    p->cell_clip = rnd() % 4 ? 0 : rnd_in(1, 32767);
+    p->cell_tanh_lut = rtable(c);
+    field(c, &p->cell_frac_bits, FIELD_ANY);
+    field(c, &p->cell_clip, FIELD_ANY);
+}
+
+static void gen_gru(fz_case_t *c)
+{
+    fp_gru_params_t *p = &c->layer.params.gru;
+    FZ_RECURRENT_COMMON(c, p, 3);
+}
+
 void generate(fz_case_t *c, const fz_kernel_t *k)
 {
     uint32_t i;
@@ -717,6 +774,8 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_RESIZE: gen_resize(c); break;
     case FP_OP_REDUCE: gen_reduce(c); break;
     case FP_OP_TRANSPOSE_CONV2D: gen_transpose_conv(c); break;
+    case FP_OP_LSTM: gen_lstm(c); break;
+    case FP_OP_GRU: gen_gru(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

@@ -98,6 +98,8 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_RESIZE: return s16 ? fp_resize_s16(&p->resize, in[0], out) : fp_resize_s8(&p->resize, in[0], out);
     case FP_OP_SLICE: return s16 ? fp_slice_s16(&p->slice, in[0], out) : fp_slice_s8(&p->slice, in[0], out);
     case FP_OP_REDUCE: return s16 ? fp_reduce_s16(&p->reduce, in[0], out) : fp_reduce_s8(&p->reduce, in[0], out);
+    case FP_OP_LSTM: return fp_lstm_s8(&p->lstm, in[0], w, b32, out, scratch);
+    case FP_OP_GRU: return fp_gru_s8(&p->gru, in[0], w, b32, out, scratch);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
     case FP_OP_LUT: return s16 ? fp_lut_s16(&p->lut, in[0], out) : fp_lut_s8(&p->lut, in[0], out);
@@ -141,6 +143,8 @@ static size_t scratch_size(const fz_case_t *c)
         return c->layer.datapath == FP_DP_S16 ? fp_transpose_conv2d_s16_scratch_size(&p->transpose_conv2d)
              : c->layer.datapath == FP_DP_S4 ? fp_transpose_conv2d_s4_scratch_size(&p->transpose_conv2d)
                                               : fp_transpose_conv2d_s8_scratch_size(&p->transpose_conv2d);
+    case FP_OP_LSTM: return fp_lstm_s8_scratch_size(&p->lstm);
+    case FP_OP_GRU: return fp_gru_s8_scratch_size(&p->gru);
     default:
         return 0;
     }
@@ -428,6 +432,8 @@ int main(int argc, char **argv)
         {"fp_transpose_conv2d_s16", FP_OP_TRANSPOSE_CONV2D, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_reduce_s8", FP_OP_REDUCE, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_reduce_s16", FP_OP_REDUCE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_lstm_s8", FP_OP_LSTM, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_gru_s8", FP_OP_GRU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_lut_s8", FP_OP_LUT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},

@@ -79,10 +79,10 @@ def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str
 
 
 def _lstm_check(node: Node, graph: Graph) -> str | None:
-    """LSTM: direction forward, reverse or bidirectional (two passes), layout 0, batch 1; X a
+    """LSTM: direction forward, reverse or bidirectional (two passes), layout 0, batch 1. X a
     Transpose(perm=[1, 0, 2]) of a batch-first [N, T, C] tensor, Y_h (the only output used) read by
-    one Reshape / Squeeze / Flatten to [N, directions * hidden_size]; W, R, B constant; no
-    sequence_lens, initial_h, initial_c or P; default activations, no clip, input_forget 0."""
+    one Reshape / Squeeze / Flatten to [N, directions * hidden_size]. W, R, B constant, no
+    sequence_lens, initial_h, initial_c or P, default activations, no clip, input_forget 0."""
     if int(attr(node, "input_forget", 0)) != 0:
         return "input_forget must be 0"
     return _common_problem(node, graph, ((4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "P")))
@@ -90,8 +90,8 @@ def _lstm_check(node: Node, graph: Graph) -> str | None:
 
 def _gru_check(node: Node, graph: Graph) -> str | None:
     """GRU: linear_before_reset=1 (the PyTorch export), direction forward, reverse or bidirectional,
-    layout 0, batch 1; X and Y_h as for LSTM; W, R, B constant; no sequence_lens or initial_h; default
-    activations, no clip."""
+    layout 0, batch 1. X and Y_h as for LSTM, W, R, B constant, no sequence_lens or initial_h,
+    default activations, no clip."""
     if int(attr(node, "linear_before_reset", 0)) != 1:
         return "linear_before_reset must be 1 (the form PyTorch exports)"
     return _common_problem(node, graph, ((4, "sequence_lens"), (5, "initial_h")))
