@@ -40,9 +40,9 @@ from .calibrate.policies import choose_range
 from .calibrate.qparams import quant_from_range
 from .ir import Graph, ModelError
 from .lower import LowerOptions, lower
-from .lower.onnx_acts import float_session, iterate_float
 from .plan import RequantProfile
 from .quant import TensorQuant
+from .sim.scoring import SimulatedOutputs, relative_mse
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ def output_loss(kind: str, ref: np.ndarray, got: np.ndarray) -> float:
     if kind == "kl" and ref.ndim == 2 and ref.shape[1] >= 2:
         p, q = _probabilities(ref), _probabilities(got, like=ref)
         return float(np.mean(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12)), axis=1)))
-    return float(np.mean((got - ref) ** 2) / max(float(np.mean(ref ** 2)), 1e-30))
+    return relative_mse(ref, got)
 
 
 def _probabilities(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
@@ -297,31 +297,17 @@ class _OutputScorer:
     def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions, x: list[np.ndarray],
                  loss: str) -> None:
         self.graph, self.profile, self.lowering, self.kind = graph, profile, lowering, loss
-        self.x = dict(zip(graph.inputs, x))
-        self.count = len(x[0])
-        session, _ = float_session(graph.source_path)
-        outputs: dict[str, list[np.ndarray]] = {}
-        ordered = [self.x[i.name] for i in session.get_inputs()]
-        for _, floats in iterate_float(session, ordered, batch_size=self.count):
-            for out_name, value in floats.items():
-                outputs.setdefault(out_name, []).append(np.asarray(value, np.float64))
-        self.reference = {k: np.concatenate(v) for k, v in outputs.items()}
-        self.evaluations = 0
+        self.outputs = SimulatedOutputs(graph, x)
+        self.count = self.outputs.count
+        self.refused = 0             # candidates lowering refused (counted as evaluations)
+
+    @property
+    def evaluations(self) -> int:
+        return self.outputs.evaluations + self.refused
 
     def loss(self, quant: dict[str, TensorQuant]) -> float:
-        from .sim.executor import dequantize, quantize_input, run_plan
-
         plan = lower(self.graph, quant, self.profile, self.lowering)
-        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k)
-                              for k, t in enumerate(plan.inputs)])
-        self.evaluations += 1
-        total = 0.0
-        for k, index in enumerate(plan.outputs):
-            ref = self.reference[plan.tensors[index].name]
-            got = dequantize(plan, index, sim.outputs[k]).reshape(ref.shape)
-            total += output_loss(self.kind, ref.reshape(len(ref), -1) if ref.ndim == 2 else ref,
-                                 got.reshape(len(got), -1) if got.ndim == 2 else got)
-        return total
+        return sum(output_loss(self.kind, ref, got) for ref, got in self.outputs.pairs(plan))
 
     def try_loss(self, quant: dict[str, TensorQuant]) -> float:
         """A candidate the board cannot represent (lowering refuses its scale) is never chosen."""
@@ -329,5 +315,5 @@ class _OutputScorer:
             return self.loss(quant)
         except ModelError as exc:
             log.debug("policy search: candidate not representable here (%s)", exc)
-            self.evaluations += 1
+            self.refused += 1
             return float("inf")

@@ -35,9 +35,9 @@ from .calibrate.config import parse_policy, resolve_policies
 from .calibrate.data import first_inputs
 from .ir import Graph, ModelError
 from .lower import LowerOptions, lower
-from .lower.onnx_acts import float_session, iterate_float
 from .plan import RequantProfile
 from .quant import TensorQuant
+from .sim.scoring import SimulatedOutputs, relative_mse
 
 log = logging.getLogger(__name__)
 
@@ -169,27 +169,12 @@ class _OutputScorer:
     def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions,
                  x: list[np.ndarray] | np.ndarray) -> None:
         self.graph, self.profile, self.lowering = graph, profile, lowering
-        x = list(x) if isinstance(x, (list, tuple)) else [x]   # one array per graph input
-        self.x = dict(zip(graph.inputs, x))      # float samples by input name
-        session, _ = float_session(graph.source_path)
-        outputs: dict[str, list[np.ndarray]] = {}
-        ordered = [self.x[i.name] for i in session.get_inputs()]
-        for _, floats in iterate_float(session, ordered, batch_size=len(x[0])):
-            for out_name, value in floats.items():
-                outputs.setdefault(out_name, []).append(np.asarray(value, np.float64))
-        self.reference = {k: np.concatenate(v) for k, v in outputs.items()}
-        self.evaluations = 0
+        self.outputs = SimulatedOutputs(graph, x)
+
+    @property
+    def evaluations(self) -> int:
+        return self.outputs.evaluations
 
     def error(self, quant: dict[str, TensorQuant]) -> float:
-        from .sim.executor import dequantize, quantize_input, run_plan
-
         plan = lower(self.graph, quant, self.profile, self.lowering)
-        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k)
-                              for k, t in enumerate(plan.inputs)])
-        self.evaluations += 1
-        total = 0.0
-        for k, index in enumerate(plan.outputs):
-            ref = self.reference[plan.tensors[index].name]
-            got = dequantize(plan, index, sim.outputs[k]).reshape(ref.shape)
-            total += float(np.mean((got - ref) ** 2) / max(float(np.mean(ref ** 2)), 1e-30))
-        return total
+        return sum(relative_mse(ref, got) for ref, got in self.outputs.pairs(plan))

@@ -27,9 +27,9 @@ from ..calibrate.config import resolve_policies
 from ..calibrate.data import first_inputs
 from ..ir import Graph
 from ..lower import LowerOptions, lower
-from ..lower.onnx_acts import float_session, iterate_float
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, RequantProfile
+from ..sim.scoring import SimulatedOutputs, relative_mse
 from .costs import Budget, BudgetError, Costs, layer_flash, layer_instructions, plan_costs
 
 log = logging.getLogger(__name__)
@@ -87,33 +87,23 @@ class _Scorer:
     """Task-aware loss of a plan's simulated output against the float model."""
 
     def __init__(self, graph: Graph, x: list[np.ndarray]) -> None:
-        self.graph, self.x = graph, dict(zip(graph.inputs, x))
-        session, _ = float_session(graph.source_path)
-        ordered = [self.x[i.name] for i in session.get_inputs()]
-        outputs: dict[str, list[np.ndarray]] = {}
-        for _, floats in iterate_float(session, ordered, batch_size=len(x[0])):
-            for name, value in floats.items():
-                outputs.setdefault(name, []).append(np.asarray(value, np.float64))
-        self.reference = {k: np.concatenate(v) for k, v in outputs.items()}
-        first = self.reference[graph.outputs[0]]
+        self.graph, self.outputs = graph, SimulatedOutputs(graph, x)
+        first = self.outputs.reference[graph.outputs[0]]
         self.classifier = first.ndim == 2 and first.shape[1] >= 2
         self.name = "KL divergence of the softmax outputs" if self.classifier else "relative output MSE"
-        self.evaluations = 0
+
+    @property
+    def evaluations(self) -> int:
+        return self.outputs.evaluations
 
     def loss(self, plan: Plan) -> float:
-        from ..sim.executor import dequantize, quantize_input, run_plan
-        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k)
-                              for k, t in enumerate(plan.inputs)])
-        self.evaluations += 1
         total = 0.0
-        for k, index in enumerate(plan.outputs):
-            ref = self.reference[plan.tensors[index].name]
-            got = dequantize(plan, index, sim.outputs[k]).reshape(ref.shape)
+        for k, (ref, got) in enumerate(self.outputs.pairs(plan)):
             if self.classifier and k == 0:
                 p, q = _softmax(ref), _softmax(got)
                 total += float(np.mean(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12)), axis=1)))
             else:
-                total += float(np.mean((got - ref) ** 2) / max(float(np.mean(ref ** 2)), 1e-30))
+                total += relative_mse(ref, got)
         return total
 
 
@@ -193,7 +183,7 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     chosen, measured = _choose(budget, space, extra, low, scorer)
     chosen.front.append("budget choice")
     front = _front(space, extra, low, scorer, measured)
-    result = MixedResult(budget, scorer.name, len(scorer.x[graph.inputs[0]]), chosen, front, sens,
+    result = MixedResult(budget, scorer.name, scorer.outputs.count, chosen, front, sens,
                          scorer.evaluations)
     log.info("mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)", chosen.label(),
              budget.text(), chosen.loss, chosen.costs.as_dict(), scorer.evaluations)
