@@ -54,7 +54,7 @@ CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -g -O2 -fno-omit-frame-pointer 
         -D_POSIX_C_SOURCE=200809L "-DFUZZ_MAX_PAYLOAD=${PAYLOAD}u"
         "-DLOOPBACK_SIZE=$((2 * PAYLOAD + 88))u"
         -Itests/sanitize/fw_fuzz_config "-I$FW")
-SOURCES=("$FW/fw_frame.c" "$FW/fw_commands.c" "$FW/counter/host_clock.c"
+SOURCES=("$FW/fw_frame.c" "$FW/fw_commands.c" "$FW/counter/host_clock.c" "$FW/fw_counter_isr.c"
          "$FW/models/loopback_model.c")
 UNTRACED=(tests/sanitize/fuzz_fw.c "$FW/fw_crc32.c")
 objs=()

@@ -52,18 +52,3 @@ uint8_t fw_counter_unit(void)
 {
     return FW_UNIT_CYCLES;
 }
-
-int fw_counter_excludes_isr(void)
-{
-    return 0;
-}
-
-uint32_t fw_counter_isr_enter(void)
-{
-    return 0u;
-}
-
-void fw_counter_isr_leave(uint32_t mark)
-{
-    (void)mark;
-}
