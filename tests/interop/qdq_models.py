@@ -59,16 +59,16 @@ def plan_of(model_path: Path, data_path: Path, out: Path, board: str = "host"):
 
 
 def qdq_plan(out: Path, model: str, per_channel: bool, method: str, board: str = "host"):
-    """``method`` "QAT": the PyTorch QAT export of the mlp (qat_models), else quantize_static's calibration."""
+    """``method`` "QAT": the model's PyTorch QAT export (qat_models), else quantize_static's calibration."""
     if method == "QAT":
         import warnings
 
-        from qat_models import export_mlp_qat
+        from qat_models import QAT_EXPORTS
 
         out.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # torch.ao's deprecation notices
-            path = export_mlp_qat(out / "mlp_qat.onnx")
+            path = QAT_EXPORTS[model](out / f"{model}_qat.onnx")
     else:
         path = make_qdq(model, out, per_channel, method)
     return path, plan_of(path, EXAMPLES / model / "calib.npz", out / "plan", board)

@@ -89,6 +89,33 @@ def test_bad_qdq_is_one_line_naming_the_tensor(tmp_path, capsys, kwargs, needles
     assert not (tmp_path / "out" / "plan.fxplan").exists()
 
 
+def _with_identity_scale(path: Path, source: str) -> Path:
+    """The tiny model with dq_in's scale fed through an Identity of ``source`` (as torch.onnx exports)."""
+    model = onnx.load(str(path))
+    nodes = [helper.make_node("ReduceMax", ["input"], ["dyn"], name="dyn", keepdims=0)] if source == "dyn" else []
+    nodes.append(helper.make_node("Identity", [source], ["in_scale_copy"], name="copy"))
+    for node in model.graph.node:
+        node.input[:] = ["in_scale_copy" if i == "in_dq_scale" else i for i in node.input]
+    nodes += list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_identity_copy_of_a_constant_scale_is_a_constant(tmp_path, capsys):
+    model = _with_identity_scale(_qdq_model(tmp_path / "m.onnx"), "in_dq_scale")
+    code, err = _calibrate_in_process(tmp_path, model, capsys)
+    assert code == 0, err
+
+
+def test_identity_copy_of_a_dynamic_scale_is_refused(tmp_path, capsys):
+    model = _with_identity_scale(_qdq_model(tmp_path / "m.onnx"), "dyn")
+    code, err = _calibrate_in_process(tmp_path, model, capsys)
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "'in_scale_copy' is not a constant" in err, err
+
+
 def test_qoperator_model_is_refused_with_a_hint(tmp_path):
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
 

@@ -21,6 +21,7 @@ from hil_examples import selected_boards  # noqa: E402
 ALL = os.environ.get("FIXPOINT_TEST_BOARDS") == "all"     # `make test-all`
 CASES = [("mlp", False, "MinMax"), ("cnn_bn_res", True, "MinMax"), ("dwsep", True, "Entropy"),
          ("kws", False, "MinMax")] + ([("kws", False, "Entropy"), ("cnn_bn_res", False, "Entropy")] if ALL else [])
+QAT_MODELS = ["mlp", "cnn_bn_res", "dwsep"]   # PyTorch QAT exports (qat_models.QAT_EXPORTS)
 
 
 @pytest.mark.parametrize("model,per_channel,method", CASES)
@@ -76,12 +77,14 @@ def test_ctable_records_given_and_refined_scales(qdq_plan_for):
 
 
 def _board_cases() -> list[tuple[str, bool, str, str]]:
-    """`make test`: cnn_bn_res on the host and mps2-an386; `make test-all` (FIXPOINT_TEST_BOARDS=all):
-    every case on every emulated board, with the whole eval set."""
+    """`make test`: cnn_bn_res (quantize_static) and the QAT cnn_bn_res and dwsep on the host and
+    mps2-an386; `make test-all` (FIXPOINT_TEST_BOARDS=all): every case on every emulated board and every
+    QAT export on the host and mps2-an386, with the whole eval set."""
+    qat = QAT_MODELS if ALL else ["cnn_bn_res", "dwsep"]
+    qat_cases = [(model, True, "QAT", board) for model in qat for board in ("host", "mps2-an386")]
     if ALL:
-        return [(*case, board) for case in CASES for board in selected_boards()] + \
-            [("mlp", True, "QAT", board) for board in ("host", "mps2-an386")]
-    return [("cnn_bn_res", True, "MinMax", board) for board in ("host", "mps2-an386")]
+        return [(*case, board) for case in CASES for board in selected_boards()] + qat_cases
+    return [("cnn_bn_res", True, "MinMax", board) for board in ("host", "mps2-an386")] + qat_cases
 
 
 @pytest.mark.parametrize("model,per_channel,method,board", _board_cases())
@@ -94,22 +97,18 @@ def test_qdq_plan_bit_exact_on_board(qdq_plan_for, model, per_channel, method, b
     assert result.bit_exact == len(x)
 
 
-def test_pytorch_qat_export_imports_and_agrees(tmp_path):
-    import warnings
-
-    from qat_models import export_mlp_qat
-    from qdq_models import EXAMPLES, plan_of
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # torch.ao's deprecation notices
-        qdq = export_mlp_qat(tmp_path / "mlp_qat.onnx")
-    outputs = plan_of(qdq, EXAMPLES / "mlp" / "calib.npz", tmp_path / "plan")
+@pytest.mark.parametrize("model", QAT_MODELS)
+def test_pytorch_qat_export_imports_and_agrees(qdq_plan_for, model):
+    """PyTorch eager-mode QAT exports (torch.onnx QDQ) keep their integers and agree with onnxruntime."""
+    qdq, outputs = qdq_plan_for(model, True, "QAT")
     lowering = outputs.plan.meta["lowering"]["layers"]
     assert all("given_weights" in lowering[layer.name]["refinements"]
                for layer in outputs.plan.layers if "weights" in layer.arrays)
-    x, labels = eval_set("mlp")
-    out = against_ort_qdq(qdq, outputs, x, labels).outputs[0]
-    assert out.agreement >= 0.99, out.agreement
+    x, labels = eval_set(model)
+    result = against_ort_qdq(qdq, outputs, x, labels)
+    out = result.outputs[0]
+    assert out.agreement >= 0.99, (model, out.agreement)
+    assert min(e.sqnr_db for e in result.per_layer) > 20.0, [(e.name, e.sqnr_db) for e in result.per_layer]
 
 
 def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path, capsys):

@@ -97,7 +97,10 @@ def refuse_qoperator(model: onnx.ModelProto, path: str) -> None:
 
 
 class _Constants:
-    """Initializers and Constant-node outputs by name, as numpy arrays."""
+    """Initializers, Constant-node outputs and Identity copies of either, by name, as numpy arrays.
+
+    torch.onnx stores equal scales/zero points once and feeds the other Q/DQ nodes through Identity
+    nodes, so a copy of a constant is a constant (nodes are in topological order)."""
 
     def __init__(self, model: onnx.ModelProto) -> None:
         self.arrays = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
@@ -107,6 +110,9 @@ class _Constants:
                 tensor = node.attribute[0].t
                 self.arrays[node.output[0]] = numpy_helper.to_array(tensor)
                 self.types[node.output[0]] = tensor.data_type
+            elif node.op_type == "Identity" and node.input[0] in self.arrays:
+                self.arrays[node.output[0]] = self.arrays[node.input[0]]
+                self.types[node.output[0]] = self.types[node.input[0]]
 
     def get(self, name: str) -> np.ndarray | None:
         return self.arrays.get(name)
