@@ -73,7 +73,7 @@ EOF
 )
     export FIXPOINT_SANITIZED_EXT=$ext
     LD_PRELOAD=$(gcc -print-file-name=libasan.so) PYTHONPATH=tests/sanitize${PYTHONPATH:+:$PYTHONPATH} \
-        "$PY" -m pytest -q -p sanitized_runtime -p no:cacheprovider tests/runtime tests/sim
+        "$PY" -m pytest -q -n "${SANITIZE_JOBS:-2}" -p sanitized_runtime -p no:cacheprovider tests/runtime tests/sim
 fi
 
 if [[ $STAGES == *3* ]]; then

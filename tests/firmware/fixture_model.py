@@ -15,7 +15,7 @@ OUTPUT_SIZE = 2100      # > two frames: READ_OUTPUT must chunk
 
 #: every board with an emulator or native process; one test run each
 RUNNABLE_BOARDS = ["host", "mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547",
-                   "riscv32-virt"]
+                   "riscv32-virt", "mps2-an386-npu"]
 
 
 def expected_output(data: bytes) -> bytes:
