@@ -1,11 +1,13 @@
 """HIL benchmark: per board and example model, samples/s, link utilisation, instructions, sizes.
 
     python bench/bench_hil.py [--boards host,mps2-an386,...] [--models mlp,...] [-n 200]
-                              [--parallel cnn_bn_res:mps2-an386]
+                              [--parallel cnn_bn_res:mps2-an386] [--rounds 5]
 
 Also measures two instances of one board running the same HIL job at once
-against one alone (`--parallel MODEL:BOARD`, "" to skip): the throughput a
-farm gets from a second board on this machine; and one job on the plain path
+against one alone (`--parallel MODEL:BOARD`, "" to skip), alternated
+`--rounds` times with the medians reported: the per-board throughput of a
+timed HIL loop and what a farm gets from a second board on this machine
+(wall-clock figures: run on a quiet machine); and one job on the plain path
 against double buffering, alternated (`--double-buffer MODEL:BOARD`).
 
 Writes bench/results/hil.md and hil.json. Every run is also a bit-exactness
@@ -16,10 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
+import statistics
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -64,38 +66,64 @@ def bench_one(model: str, board_name: str, n: int, work: Path) -> dict:
             "board_top1": result.board_top1, "float_top1": result.float_top1}
 
 
-def bench_parallel(model: str, board_name: str, n: int, work: Path) -> dict:
-    """One board alone, then two instances of it at once (each in its own thread: a
-    board is started and reaped by the thread that uses it). Build and launch are not
-    counted: both HIL loops start together behind a barrier, and the two-board rate is
-    all samples over the time until the slower loop's last sample."""
+def _timed_hil(job: HilJob, barrier, out) -> None:
+    """Child process: one HIL loop, timed from a start shared with its sibling
+    (the barrier) to its last sample; build and launch are not counted."""
+    span = {"start": 0.0, "end": 0.0}
+
+    def on_stage(name: str) -> None:
+        if name == "hil":
+            barrier.wait()
+            span["start"] = time.monotonic()
+
+    def on_sample(_index: int, _outcome: str) -> None:
+        span["end"] = time.monotonic()
+
+    result = run_hil(HilJob(**{**job.__dict__, "on_stage": on_stage, "on_sample": on_sample}))
+    out.put({"start": span["start"], "end": span["end"], "samples": result.n_samples,
+             "bit_exact": result.bit_exact})
+
+
+def _loops_at_once(base: HilJob, copies: int, tag: str) -> tuple[float, bool]:
+    """``copies`` instances of the board, each HIL loop in its own process (as the farm
+    runs them: no shared interpreter lock), started together; samples/s over the time
+    until the slowest loop's last sample, and whether every sample was bit-exact."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(copies), ctx.Queue()
+    jobs = [HilJob(**{**base.__dict__, "work_dir": base.work_dir.parent / f"{base.work_dir.name}-{tag}{i}"})
+            for i in range(copies)]
+    procs = [ctx.Process(target=_timed_hil, args=(job, barrier, out)) for job in jobs]
+    for proc in procs:
+        proc.start()
+    spans = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    wall = max(s["end"] for s in spans) - min(s["start"] for s in spans)
+    samples = sum(s["samples"] for s in spans)
+    return samples / max(wall, 1e-9), all(s["bit_exact"] == s["samples"] for s in spans)
+
+
+def bench_parallel(model: str, board_name: str, n: int, work: Path, rounds: int = 3) -> dict:
+    """One board alone against two instances of it at once, alternated ``rounds`` times
+    (the load of a shared machine drifts); the medians of each are the figures. The
+    "alone" runs are also the per-board throughput figure of the issue."""
     base = hil_job(model, board_name, n, work)
-    alone = run_hil(base)
-    barrier = threading.Barrier(2)
-    starts: list[float] = []
-    ends = [0.0, 0.0]
-
-    def observers(i: int) -> dict:
-        def on_stage(name: str) -> None:
-            if name == "hil":
-                barrier.wait()
-                starts.append(time.perf_counter())
-
-        def on_sample(_index: int, _outcome: str) -> None:
-            ends[i] = time.perf_counter()
-
-        return {"on_stage": on_stage, "on_sample": on_sample}
-
-    jobs = [HilJob(**{**base.__dict__, "work_dir": work / model / f"{board_name}-parallel{i}", **observers(i)})
-            for i in range(2)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(run_hil, jobs))
-    span = max(ends) - min(starts)
-    exact = alone.bit_exact == n and all(r.bit_exact == n for r in results)
-    together = 2 * n / max(span, 1e-9)
-    return {"model": model, "board": board_name, "samples": n, "bit_exact": exact,
-            "one_board_samples_per_s": alone.samples_per_second, "two_boards_samples_per_s": together,
-            "speedup": together / max(alone.samples_per_second, 1e-9), "two_boards_wall_s": span}
+    alone: list[float] = []
+    two: list[float] = []
+    exact = True
+    for r in range(rounds):
+        rate, ok = _loops_at_once(base, 1, f"alone{r}-")
+        alone.append(rate)
+        exact = exact and ok
+        rate, ok = _loops_at_once(base, 2, f"two{r}-")
+        two.append(rate)
+        exact = exact and ok
+        logging.getLogger(__name__).info("round %d: one %.1f, two %.1f samples/s", r, alone[-1], two[-1])
+    one_median, two_median = statistics.median(alone), statistics.median(two)
+    return {"model": model, "board": board_name, "samples": n, "bit_exact": exact, "rounds": rounds,
+            "one_board_samples_per_s": one_median, "two_boards_samples_per_s": two_median,
+            "speedup": two_median / max(one_median, 1e-9),
+            "per_round": {"one": alone, "two": two}}
 
 
 def bench_double_buffer(model: str, board_name: str, n: int, work: Path, rounds: int = 3) -> dict:
@@ -127,11 +155,17 @@ def double_buffer_markdown(row: dict) -> str:
 
 
 def parallel_markdown(row: dict) -> str:
-    return ("\n## Two boards in parallel\n\n"
-            f"`--parallel {row['model']}:{row['board']}`: the same HIL job ({row['samples']} samples) on one "
-            "board, then on two instances of it at once (both HIL loops start together; all samples over the "
-            "time until the slower loop's last sample).\n\n"
-            "| model | board | bit-exact | one board samples/s | two boards samples/s | speedup |\n"
+    rounds = row["per_round"]
+    per_round = "; ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(rounds["one"], rounds["two"]))
+    return ("\n## One board, and two boards in parallel\n\n"
+            f"`--parallel {row['model']}:{row['board']} --rounds {row['rounds']}`: the same HIL job "
+            f"({row['samples']} samples) on one board, then on two instances of it at once, alternated "
+            f"{row['rounds']} times; each HIL loop in its own process, as the farm runs jobs. A round's rate is all "
+            "samples over the time from the loops' common start (after build and launch) to the slowest loop's "
+            "last sample. The figures are the medians over the rounds; the per-round rates (one / two) are "
+            f"{per_round} samples/s.\n\n"
+            "| model | board | bit-exact | one board samples/s (median) | two boards samples/s (median) | "
+            "speedup |\n"
             "|---|---|---|---|---|---|\n"
             f"| {row['model']} | {row['board']} | {'yes' if row['bit_exact'] else 'NO'} | "
             f"{row['one_board_samples_per_s']:.1f} | {row['two_boards_samples_per_s']:.1f} | "
@@ -165,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench-hil")
     parser.add_argument("--parallel", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
                         help="two instances of BOARD against one ('' to skip)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated one-board / two-board rounds")
     parser.add_argument("--double-buffer", default="cnn_bn_res:mps2-an386", metavar="MODEL:BOARD",
                         help="plain path against double buffering ('' to skip)")
     args = parser.parse_args(argv)
@@ -180,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parallel = None
     if args.parallel:
         model, _, board = args.parallel.partition(":")
-        parallel = bench_parallel(model, board, args.samples, args.work)
+        parallel = bench_parallel(model, board, args.samples, args.work, args.rounds)
         print(f"{model} on {board}: one {parallel['one_board_samples_per_s']:.1f} samples/s, two "
               f"{parallel['two_boards_samples_per_s']:.1f} samples/s ({parallel['speedup']:.2f}x)", flush=True)
         markdown += parallel_markdown(parallel)
