@@ -7,13 +7,15 @@ one folder, atomically per file. A cache key over the inputs lets
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
+from ._paths import data_dir
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
@@ -110,8 +112,23 @@ def _file_digest(path: Path, digest) -> None:
                 digest.update(chunk)
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of the code that makes a plan: this package's Python sources and the C
+    runtime the searches simulate with. Part of the plan cache key, so a plan made by
+    other code (an edited checkout, a new wheel with the same version) is not reused."""
+    digest = hashlib.sha256()
+    roots = [(Path(__file__).resolve().parent, "*.py"), (data_dir("runtime") / "src", "*.c"),
+             (data_dir("runtime") / "include", "*.h")]
+    for root, pattern in roots:
+        for path in sorted(root.rglob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(job: CalibrationJob) -> str:
-    digest = hashlib.sha256(f"fixpoint {__version__}".encode())
+    digest = hashlib.sha256(f"fixpoint {__version__} {code_digest()}".encode())
     _file_digest(job.model_path, digest)
     if job.data_path is not None:
         _file_digest(job.data_path, digest)
@@ -155,21 +172,23 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
                                               job.search)
     mixed = None
+    # the options this run lowers with; ``job`` stays as given, so its cache key stays valid
+    lowering = job.lowering
     if job.budget is not None and data is None:
         raise ModelError("--budget needs calibration samples (it simulates each choice); drop --data-free")
     if job.budget is not None:
-        mixed = choose_mixed_precision(graph, calib, job.calibration, job.profile, job.lowering, data, job.budget)
+        mixed = choose_mixed_precision(graph, calib, job.calibration, job.profile, lowering, data, job.budget)
         calib.quant = mixed_quant(graph, calib, job.calibration, mixed)
-        job.lowering = mixed_lowering(job.lowering, mixed)
+        lowering = mixed_lowering(lowering, mixed)
     # under a budget the mixed-precision search has chosen each tensor's width and range already
     policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
-    if job.lowering.samples is None:
-        job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
-    plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
+    if lowering.samples is None:
+        lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
+    plan, report = lower_with_report(graph, calib.quant, job.profile, lowering)
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
-    saturation = measure_saturation(plan, first_inputs(data, job.lowering.max_samples)) if data is not None else {}
+    saturation = measure_saturation(plan, first_inputs(data, lowering.max_samples)) if data is not None else {}
     if saturation:
         plan.meta["accumulator_saturation"] = saturation
     if searched is not None:
