@@ -27,10 +27,10 @@ lint: setup
 test: setup lint zoo-data
 	.ci/check_c.sh
 	.ci/sanitize.sh
-	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) tests
+	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) --durations=30 tests
 
 test-all: setup zoo-data
-	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all FIXPOINT_KERNEL_CASES=all $(PY) -m pytest -q -n $(JOBS) tests
+	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all FIXPOINT_KERNEL_CASES=all $(PY) -m pytest -q -n $(JOBS) --durations=30 tests
 
 # Link fault injection (tests/faults): FAULT_SAMPLES mlp samples over the host board and a QEMU
 # board through a proxy that corrupts, drops, duplicates, stalls and resets; every sample must end
