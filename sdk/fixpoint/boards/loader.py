@@ -7,19 +7,13 @@ is one line naming the file and the field.
 """
 from __future__ import annotations
 
-import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
+from fixpoint.declarative import check_against_schema, read_toml
 from fixpoint.ir import ModelError
 
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
@@ -66,50 +60,13 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     return named
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_path().read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
 def _load(path: Path) -> Board:
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise BoardFileError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise BoardFileError(f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})") from None
-    except OSError as exc:
-        raise BoardFileError(f"{path}: cannot read board file: {exc.strerror}") from None
-    _check_schema(path, data)
+    data = read_toml(path, "board file", BoardFileError)
+    check_against_schema(path, data, schema_path(), BoardFileError)
     board = _build(path, data)
     _check_semantics(board)
     # Validated once, here; board.target (built from these fields) is what every stage reads.
     return board
-
-
-def _dotted(parts: Any) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _check_schema(path: Path, data: dict[str, Any]) -> None:
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is None:
-        return
-    where = _dotted(error.absolute_path)
-    prefix = f"{where}." if where else ""
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        raise BoardFileError(f"{path}: field '{prefix}{missing[0]}' is required")
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        raise BoardFileError(f"{path}: unknown field '{prefix}{extra[0]}'")
-    raise BoardFileError(f"{path}: field '{where or '<top>'}': {error.message}")
 
 
 def _build(path: Path, d: dict[str, Any]) -> Board:

@@ -8,21 +8,15 @@ Every failure is one line naming the file and the field, like board files
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 from .._paths import repo_root
+from ..declarative import check_against_schema, read_toml
 from .errors import FarmFileError
 
 STAGES = ("calibrate", "simulate", "generate", "build", "launch", "hil")
@@ -117,50 +111,13 @@ class FarmSpec:
         return next(b for b in self.boards if b.key == key)
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads((Path(__file__).parent / "schema.json").read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def _dotted(parts: Any) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def check_schema(path: Path, data: dict[str, Any]) -> None:
-    """The schema's best-matching error as one line naming the field."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is None:
-        return
-    where = _dotted(error.absolute_path)
-    prefix = f"{where}." if where else ""
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        raise FarmFileError(f"{path}: field '{prefix}{missing[0]}' is required")
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        raise FarmFileError(f"{path}: unknown field '{prefix}{extra[0]}'")
-    raise FarmFileError(f"{path}: field '{where or '<top>'}': {error.message}")
+_SCHEMA = Path(__file__).parent / "schema.json"
 
 
 def load_farm(path: str | os.PathLike[str]) -> FarmSpec:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise FarmFileError(f"{path}: farm file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FarmFileError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise FarmFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise FarmFileError(f"{path}: cannot read farm file: {exc.strerror}") from None
-    check_schema(path, data)
+    data = read_toml(path, "farm file", FarmFileError)
+    check_against_schema(path, data, _SCHEMA, FarmFileError)
     return _build(path, data)
 
 
