@@ -48,15 +48,26 @@ def reset_words(reg_map: RegisterMap) -> list[int]:
     return [int(getattr(r, "reset", 0)) for r in reg_map.registers]
 
 
-def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap) -> CommandStream:
-    """The elided stream of the register blocks (one list of stored words per layer)."""
+#: Test-only elision bugs (``build_stream(fault=...)``), so tests can show a wrong stream is caught
+#: by results: "elide_reset" also skips a write whose word equals the register's reset value (as
+#: if every layer started from reset), leaving the previous layer's value in the register.
+FAULTS = ("elide_reset",)
+
+
+def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap, fault: str | None = None) -> CommandStream:
+    """The elided stream of the register blocks (one list of stored words per layer).
+    ``fault`` (tests only, :data:`FAULTS`) injects an elision bug."""
     if len(blocks) > MAX_LAYERS:
         raise ValueError(f"{len(blocks)} layers do not fit the 16-bit layer field of the stream header")
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"unknown command-stream fault '{fault}' (known: {', '.join(FAULTS)})")
     state = reset_words(reg_map)
+    reset = reset_words(reg_map)
     words: list[int] = []
     writes: list[int] = []
     for layer, block in enumerate(blocks):
-        changed = [(r, int(w)) for r, w in enumerate(block) if state[r] != int(w)]
+        changed = [(r, int(w)) for r, w in enumerate(block)
+                   if state[r] != int(w) and not (fault == "elide_reset" and int(w) == reset[r])]
         words.append(layer << 16 | len(changed))
         for r, w in changed:
             words += [r, w]

@@ -44,6 +44,7 @@ class GenContext:
     core: str = "host"               # the board's [cpu] core: picks the kernel variants
     kernels: str = "auto"            # "auto" (the core's variants) | "ref" (reference kernels)
     stream_exec: bool = False        # layers run from the replayed register file (codegen.regfile)
+    engine_profiles: dict[str, Any] | None = None  # the board's engines' requantizers (Target.engine_profiles)
 
 
 def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
@@ -74,7 +75,8 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
                       graph=graph, scratch_size=scratch,
                       model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines,
                       core=core, kernels=kernels,
-                      stream_exec=executes_stream(reg_map, engines, origin.startswith("board '")))
+                      stream_exec=executes_stream(reg_map, engines, origin.startswith("board '")),
+                      engine_profiles=board.target.engine_profiles() if board is not None else None)
 
 
 def _scratch_size(plan: Plan, core: str, kernels: str) -> int:

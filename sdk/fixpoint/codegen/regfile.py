@@ -28,10 +28,12 @@ def executes_stream(reg_map: RegisterMap, engines: list[str], board_map: bool) -
     return board_map and bool(engines) and bool(reg_map.registers)
 
 
-def engine_modes(plan: Plan, engines: list[str]) -> list[dict[str, int]]:
-    """``fp_rq_mode_t`` of each engine, index = the ENGINE register value: the engine's requantizer
-    (the plan's board-wide profile for the CPU and engines the plan has no profile for)."""
-    return [rq_mode(plan.engine_profiles.get(name, plan.profile)) for name in engines]
+def engine_modes(plan: Plan, engines: list[str], board: dict[str, Any] | None = None) -> list[dict[str, int]]:
+    """``fp_rq_mode_t`` of each engine, index = the ENGINE register value: the requantizer the plan
+    lowered the engine's layers for, else the board's (``board``: Target.engine_profiles) for an
+    engine no layer uses, else the plan's board-wide profile (the CPU)."""
+    board = board or {}
+    return [rq_mode(plan.engine_profiles.get(name, board.get(name, plan.profile))) for name in engines]
 
 
 def regmap_struct(reg_map: RegisterMap, n_engines: int) -> dict[str, Any]:

@@ -166,7 +166,7 @@ def _stream_exec_fields(ctx: GenContext) -> dict[str, object]:
     if not ctx.stream_exec:
         return {}
     n = ctx.names
-    modes = engine_modes(ctx.plan, ctx.engines)
+    modes = engine_modes(ctx.plan, ctx.engines, ctx.engine_profiles)
     mode_rows = tuple((f"{{ {m['rounding']}, {m['multiplier_bits']}u, {m['acc_bits']}u, {m['acc_wrap']}u }}",
                        c_comment(name)) for m, name in zip(modes, ctx.engines))
     fields = regmap_struct(ctx.reg_map, len(modes))
