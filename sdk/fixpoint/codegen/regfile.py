@@ -31,9 +31,10 @@ def executes_stream(reg_map: RegisterMap, engines: list[str], board_map: bool) -
 def engine_modes(plan: Plan, engines: list[str], board: dict[str, Any] | None = None) -> list[dict[str, int]]:
     """``fp_rq_mode_t`` of each engine, index = the ENGINE register value: the requantizer the plan
     lowered the engine's layers for, else the board's (``board``: Target.engine_profiles) for an
-    engine no layer uses, else the plan's board-wide profile (the CPU)."""
+    engine no layer uses, else the plan's board-wide profile."""
+    used = {layer.engine: plan.layer_profile(i) for i, layer in enumerate(plan.layers)}
     board = board or {}
-    return [rq_mode(plan.engine_profiles.get(name, board.get(name, plan.profile))) for name in engines]
+    return [rq_mode(used.get(name) or board.get(name, plan.profile)) for name in engines]
 
 
 def regmap_struct(reg_map: RegisterMap, n_engines: int) -> dict[str, Any]:
