@@ -21,7 +21,16 @@ from . import native
 from .cstruct import to_cvalue
 from .executor import CompiledPlan, SimResult, SimulationError, run_plan
 
-__all__ = ["StreamPlan", "first_difference", "run_stream"]
+__all__ = ["StreamDecodeError", "StreamPlan", "compile_stream", "first_difference", "run_stream"]
+
+
+class StreamDecodeError(SimulationError):
+    """fp_layer_from_regs refused the register file of ``layer`` (OP / DATAPATH naming another layer,
+    an ENGINE or table offset out of range)."""
+
+    def __init__(self, message: str, layer: int, debug_rows: list[dict]):
+        super().__init__(message)
+        self.layer, self.debug_rows = layer, debug_rows
 
 
 @dataclass
@@ -74,8 +83,8 @@ def compile_stream(plan: Plan, board: Board | str, fault: str | None = None) -> 
         status = lib.fp_layer_from_regs(compiled.layers + i, regs, regmap, blob_ptr, blob.size, decoded + i)
         if status != lib.FP_OK:
             layer = plan.layers[i]
-            raise SimulationError(f"layer {i} '{layer.name}': fp_layer_from_regs refused register block {i} "
-                                  f"(status {status})")
+            raise StreamDecodeError(f"layer {i} '{layer.name}': fp_layer_from_regs refused register block {i} "
+                                    f"(status {status})", i, debug_table(plan, stream))
     compiled.graph.layers = decoded
     keep = (decoded, blob, modes, regmap)
     compiled.stream_buffers = keep     # the graph points into these: they live as long as it does
@@ -94,7 +103,11 @@ def first_difference(plan: Plan, board: Board | str, inputs: list[np.ndarray], f
     register block -> its command-stream words."""
     from ..codegen.cmdstream import debug_line
 
-    streamed = compile_stream(plan, board, fault)
+    try:
+        streamed = compile_stream(plan, board, fault)
+    except StreamDecodeError as exc:
+        return (f"layer {exc.layer} '{plan.layers[exc.layer].name}': its register file does not decode: "
+                f"{debug_line(exc.debug_rows[exc.layer])}")
     try:
         got = streamed.compiled.run(inputs, capture=True).intermediates or {}
     except SimulationError:
