@@ -39,6 +39,10 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
         reason = report[layer.name]["engine_reason"]
         assert reason.startswith(f"layer {layer.name} on {layer.engine}: ") and "\n" not in reason
     assert set(plan.engine_profiles) == engines - {"cpu"}
+    # calibration honours the shift-only engine: no layer falls back for want of power-of-two scales
+    assert not [r for r in report.values() if "cannot represent the scales" in r["engine_reason"]], report
+    for name, cost in plan.meta.get("engine_scales", {}).get("tensors", {}).items():
+        assert cost["pow2_scale"] == 2.0 ** round(np.log2(cost["pow2_scale"])) >= cost["scale"], name
     listed = "\n".join(engine_lines(plan))                  # the report's engine assignment section
     assert all(report[layer.name]["engine_reason"] in listed for layer in plan.layers)
 

@@ -10,9 +10,10 @@ range kept), and lowers again -- a few rounds, since a tensor's scale can move o
 Weights follow the engine's own rule when the layer is lowered for it (``ops_weighted``: pow2 on a
 shift-only requantizer).
 
-The cost is reported per tensor: the scale grows by ``ratio`` in [1, 2), quantization noise with it,
-so the SQNR falls by ``20 log10(ratio)`` dB (at most 6.02 dB); the accuracy drop is measured by the
-caller's evaluation (docs/accelerators.md).
+The cost is reported per tensor (``plan.meta["engine_scales"]``): the scale grows by ``ratio`` (the
+rounding up to a power of two, < 2x; a signed range also gives up its asymmetric zero point, up to
+2x more), quantization noise with it, so the SQNR falls by ``20 log10(ratio)`` dB; the accuracy drop
+is measured by evaluation (bench/engines_board.py, docs/accelerators.md).
 """
 from __future__ import annotations
 
