@@ -6,6 +6,7 @@ same model on the plain mps2-an386, and (with --board N) N samples on the QEMU b
 
 Writes bench/results/engines_board.md (and .json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,14 @@ log = logging.getLogger("bench.engines_board")
 def _calibrate(model: str, board_name: str, work: Path, pow2: bool = True):
     board = load_board(board_name)
     folder = EXAMPLES / model
-    job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
-                         profile=board.requant_profile(), calibration=CalibrationConfig(progress=False),
-                         lowering=LowerOptions(engines=list(board.accelerator.engines) or None), board_name=board.name)
+    job = CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=board.requant_profile(),
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+        board_name=board.name,
+    )
     out_dir = work / f"{model}-{board_name}-{'pow2' if pow2 else 'free'}"
     if pow2:
         return run_calibration(job, out_dir)
@@ -52,8 +58,11 @@ def _drop(out, x, labels) -> float:
 def measure(model: str, work: Path, board_samples: int) -> dict:
     with np.load(EXAMPLES / model / "eval.npz") as data:
         x, labels = data["input"], data["label"]
-    hetero, free, plain = (_calibrate(model, BOARD, work), _calibrate(model, BOARD, work, pow2=False),
-                           _calibrate(model, PLAIN, work))
+    hetero, free, plain = (
+        _calibrate(model, BOARD, work),
+        _calibrate(model, BOARD, work, pow2=False),
+        _calibrate(model, PLAIN, work),
+    )
     plan = hetero.plan
     streamed = compile_stream(plan, BOARD)
     q = [quantize_input(plan, x)]
@@ -63,35 +72,57 @@ def measure(model: str, work: Path, board_samples: int) -> dict:
     for layer in plan.layers:
         engines[layer.engine] = engines.get(layer.engine, 0) + 1
     scales = plan.meta.get("engine_scales", {})
-    row = {"model": model, "layers": len(plan.layers), "engines": engines,
-           "shift_layers_without_pow2": sum(layer.engine == "shift" for layer in free.plan.layers),
-           "pow2_tensors": len(scales.get("tensors", {})),
-           "pow2_max_sqnr_cost_db": max([t["sqnr_cost_db"] for t in scales.get("tensors", {}).values()], default=0.0),
-           "stream_writes": streamed.stream.total_writes, "full_writes": streamed.stream.full_writes,
-           "elided_pct": round(100 * streamed.stream.elided, 1), "stream_words": len(streamed.stream.words),
-           "sim_stream_bit_exact": f"{exact}/{len(x)}",
-           "drop_npu_pp": round(_drop(hetero, x, labels), 2), "drop_npu_without_pow2_pp": round(_drop(free, x, labels), 2),
-           "drop_plain_pp": round(_drop(plain, x, labels), 2)}
+    row = {
+        "model": model,
+        "layers": len(plan.layers),
+        "engines": engines,
+        "shift_layers_without_pow2": sum(layer.engine == "shift" for layer in free.plan.layers),
+        "pow2_tensors": len(scales.get("tensors", {})),
+        "pow2_max_sqnr_cost_db": max([t["sqnr_cost_db"] for t in scales.get("tensors", {}).values()], default=0.0),
+        "stream_writes": streamed.stream.total_writes,
+        "full_writes": streamed.stream.full_writes,
+        "elided_pct": round(100 * streamed.stream.elided, 1),
+        "stream_words": len(streamed.stream.words),
+        "sim_stream_bit_exact": f"{exact}/{len(x)}",
+        "drop_npu_pp": round(_drop(hetero, x, labels), 2),
+        "drop_npu_without_pow2_pp": round(_drop(free, x, labels), 2),
+        "drop_plain_pp": round(_drop(plain, x, labels), 2),
+    }
     if board_samples:
         n = min(board_samples, len(x))
-        result = run_hil(HilJob(plan=plan, board=BOARD, x=x[:n], labels=labels[:n], work_dir=work / f"hil-{model}",
-                                max_drop_pp=100.0, progress=False))
+        result = run_hil(
+            HilJob(
+                plan=plan,
+                board=BOARD,
+                x=x[:n],
+                labels=labels[:n],
+                work_dir=work / f"hil-{model}",
+                max_drop_pp=100.0,
+                progress=False,
+            )
+        )
         row["board_bit_exact"] = f"{result.bit_exact}/{n}"
     return row
 
 
 def _markdown(rows: list[dict], command: str) -> str:
-    lines = ["# Heterogeneous board mps2-an386-npu: engines, command stream, shift-only scales", "",
-             f"Command: `{command}`", "",
-             "| model | layers per engine | shift layers w/o pow2 | pow2 tensors (max SQNR cost) | stream writes "
-             "(full) | elided | sim stream bit-exact | board bit-exact | drop npu (w/o pow2) | drop mps2-an386 |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Heterogeneous board mps2-an386-npu: engines, command stream, shift-only scales",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| model | layers per engine | shift layers w/o pow2 | pow2 tensors (max SQNR cost) | stream writes "
+        "(full) | elided | sim stream bit-exact | board bit-exact | drop npu (w/o pow2) | drop mps2-an386 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         eng = ", ".join(f"{k} {v}" for k, v in sorted(r["engines"].items()))
-        lines.append(f"| {r['model']} | {eng} | {r['shift_layers_without_pow2']} | {r['pow2_tensors']} "
-                     f"({r['pow2_max_sqnr_cost_db']:.2f} dB) | {r['stream_writes']} ({r['full_writes']}) | "
-                     f"{r['elided_pct']}% | {r['sim_stream_bit_exact']} | {r.get('board_bit_exact', '-')} | "
-                     f"{r['drop_npu_pp']:.2f} pp ({r['drop_npu_without_pow2_pp']:.2f}) | {r['drop_plain_pp']:.2f} pp |")
+        lines.append(
+            f"| {r['model']} | {eng} | {r['shift_layers_without_pow2']} | {r['pow2_tensors']} "
+            f"({r['pow2_max_sqnr_cost_db']:.2f} dB) | {r['stream_writes']} ({r['full_writes']}) | "
+            f"{r['elided_pct']}% | {r['sim_stream_bit_exact']} | {r.get('board_bit_exact', '-')} | "
+            f"{r['drop_npu_pp']:.2f} pp ({r['drop_npu_without_pow2_pp']:.2f}) | {r['drop_plain_pp']:.2f} pp |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -101,8 +132,11 @@ def main() -> None:
     parser.add_argument("--models", default="", help="comma-separated (default: every example model)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    models = args.models.split(",") if args.models else sorted(p.name for p in EXAMPLES.iterdir()
-                                                             if (p / "model.onnx").is_file())
+    models = (
+        args.models.split(",")
+        if args.models
+        else sorted(p.name for p in EXAMPLES.iterdir() if (p / "model.onnx").is_file())
+    )
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(m, Path(tmp), args.board) for m in models]
     command = "python bench/engines_board.py" + (f" --board {args.board}" if args.board else "")

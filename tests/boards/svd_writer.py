@@ -1,5 +1,6 @@
 """Write a CMSIS-SVD description of a board's per-layer register block (test input for
 ``fixpoint boards import-svd``; generated here, never taken from a vendor file)."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -14,14 +15,23 @@ def _add(parent: ET.Element, tag: str, text: str) -> ET.Element:
     return child
 
 
-def svd_tree(reg_map: RegisterMap, peripheral: str = "NPU", base: int = 0x50000000,
-             decoys: tuple[str, ...] = ()) -> ET.ElementTree:
+def svd_tree(
+    reg_map: RegisterMap, peripheral: str = "NPU", base: int = 0x50000000, decoys: tuple[str, ...] = ()
+) -> ET.ElementTree:
     """An SVD <device> whose peripheral ``peripheral`` holds ``reg_map`` (one field per register, at bit
     0, named after the layer field); ``decoys``: further peripherals with one unrelated register."""
     device = ET.Element("device", {"schemaVersion": "1.3"})
-    for tag, text in (("vendor", "Fixpoint tests"), ("name", "FPNPU"), ("version", "1.0"),
-                      ("description", "reference heterogeneous accelerator"), ("addressUnitBits", "8"),
-                      ("width", "32"), ("size", "32"), ("resetValue", "0x0"), ("resetMask", "0xFFFFFFFF")):
+    for tag, text in (
+        ("vendor", "Fixpoint tests"),
+        ("name", "FPNPU"),
+        ("version", "1.0"),
+        ("description", "reference heterogeneous accelerator"),
+        ("addressUnitBits", "8"),
+        ("width", "32"),
+        ("size", "32"),
+        ("resetValue", "0x0"),
+        ("resetMask", "0xFFFFFFFF"),
+    ):
         _add(device, tag, text)
     peripherals = ET.SubElement(device, "peripherals")
     per = ET.SubElement(peripherals, "peripheral")

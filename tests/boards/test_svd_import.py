@@ -2,6 +2,7 @@
 the board file's [accelerator.registers]; round trip import -> board validates -> the generated
 register header is the original board's; a bad SVD is exit 2 with one `error:` line naming the
 element, and nothing written."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,7 +16,7 @@ from fixpoint.boards import load_board
 from fixpoint.cli import main
 from fixpoint.codegen import generate
 
-for _folder in ("sim", "boards"):     # the simulator's plan builders, the SVD writer
+for _folder in ("sim", "boards"):  # the simulator's plan builders, the SVD writer
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / _folder))
 from sim_plans import PlanBuilder, chain  # noqa: E402
 from svd_writer import svd_tree, write_svd  # noqa: E402
@@ -34,8 +35,8 @@ def _board_with(tmp_path: Path, registers_toml: str) -> Path:
     folder = tmp_path / BOARD
     shutil.copytree(load_board(BOARD).directory, folder)
     text = (folder / "board.toml").read_text()
-    head = text[:text.index("[accelerator.registers]")]
-    assert "\n[" not in text[text.index("[accelerator.registers]") + 1:], "registers must be the last table"
+    head = text[: text.index("[accelerator.registers]")]
+    assert "\n[" not in text[text.index("[accelerator.registers]") + 1 :], "registers must be the last table"
     (folder / "board.toml").write_text(head + registers_toml)
     return folder / "board.toml"
 
@@ -48,7 +49,7 @@ def test_round_trip_import_validates_and_generates_the_same_header(tmp_path, cap
     text = (tmp_path / "regs.toml").read_text()
     assert text.count("{ name = ") == len(original.accelerator.registers.registers)
     board_toml = _board_with(tmp_path, text)
-    imported = load_board(board_toml)                      # the loader validates it against the schema
+    imported = load_board(board_toml)  # the loader validates it against the schema
     assert imported.accelerator.registers == original.accelerator.registers
     plan = chain(PlanBuilder(np.random.default_rng(0), "s8", None, name="chain_s8"))
     for i, layer in enumerate(plan.layers):
@@ -96,15 +97,18 @@ def _shifted(root) -> None:
     _reg(root, "STRIDE_H").find("fields/field/bitOffset").text = "4"
 
 
-@pytest.mark.parametrize("mutate, peripheral, names", [
-    (_two_fields, "NPU", "register[OUT_ZP]/fields"),
-    (_gap, "NPU", "register[IN_W]/addressOffset: 0x2C, expected 0x28"),   # IN_H moved away: a hole
-    (_unknown_field, "NPU", "field[KERNEL_WIDTH]/name"),
-    (_bad_number, "NPU", "register[ACT_MAX]/resetValue"),
-    (_shifted, "NPU", "register[STRIDE_H]/fields/field[STRIDE_H]"),
-    (lambda root: None, None, "device/peripherals: 2 peripherals with registers"),
-    (lambda root: None, "DMA", "no peripheral named 'DMA'"),
-])
+@pytest.mark.parametrize(
+    "mutate, peripheral, names",
+    [
+        (_two_fields, "NPU", "register[OUT_ZP]/fields"),
+        (_gap, "NPU", "register[IN_W]/addressOffset: 0x2C, expected 0x28"),  # IN_H moved away: a hole
+        (_unknown_field, "NPU", "field[KERNEL_WIDTH]/name"),
+        (_bad_number, "NPU", "register[ACT_MAX]/resetValue"),
+        (_shifted, "NPU", "register[STRIDE_H]/fields/field[STRIDE_H]"),
+        (lambda root: None, None, "device/peripherals: 2 peripherals with registers"),
+        (lambda root: None, "DMA", "no peripheral named 'DMA'"),
+    ],
+)
 def test_bad_svd_is_one_error_line_naming_the_element(tmp_path, capsys, mutate, peripheral, names):
     svd = _mutated(tmp_path, mutate)
     out_file = tmp_path / "regs.toml"

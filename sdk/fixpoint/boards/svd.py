@@ -14,6 +14,7 @@ byte offset ``i * word_bytes`` and carries one layer ``field`` in its low ``widt
 Anything else is refused with a :class:`SvdError` naming the SVD element, so the CLI prints one
 ``error:`` line and writes nothing.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -82,11 +83,14 @@ def _peripheral(root: ET.Element, name: str | None) -> _Element:
         for p, n in zip(found, names):
             if n.lower() == name.lower():
                 return _Element(p, f"device/peripherals/peripheral[{n}]")
-        raise SvdError(f"device/peripherals: no peripheral named '{name}' with registers "
-                       f"(found: {', '.join(names) or 'none'})")
+        raise SvdError(
+            f"device/peripherals: no peripheral named '{name}' with registers (found: {', '.join(names) or 'none'})"
+        )
     if len(found) != 1:
-        raise SvdError(f"device/peripherals: {len(found)} peripherals with registers "
-                       f"({', '.join(names) or 'none'}); choose one with --peripheral")
+        raise SvdError(
+            f"device/peripherals: {len(found)} peripherals with registers "
+            f"({', '.join(names) or 'none'}); choose one with --peripheral"
+        )
     return _Element(found[0], f"device/peripherals/peripheral[{names[0]}]")
 
 
@@ -112,20 +116,25 @@ def _register(reg: _Element, index: int, word_bytes: int, default_reset: int) ->
             raise SvdError(f"{reg.where}: <{tag}> is not supported (list every register of the block)")
     offset = reg.number("addressOffset")
     if offset != index * word_bytes:
-        raise SvdError(f"{reg.where}/addressOffset: 0x{offset:X}, expected 0x{index * word_bytes:X} "
-                       f"(the block's registers are consecutive {word_bytes}-byte words)")
+        raise SvdError(
+            f"{reg.where}/addressOffset: 0x{offset:X}, expected 0x{index * word_bytes:X} "
+            f"(the block's registers are consecutive {word_bytes}-byte words)"
+        )
     fields = reg.node.findall("./fields/field")
     if len(fields) != 1:
         raise SvdError(f"{reg.where}/fields: {len(fields)} fields; a block register carries exactly one")
     field = _Element(fields[0], f"{reg.where}/fields/field[{(fields[0].findtext('name') or '').strip()}]")
     layer_field = (field.text("name") or "").lower()
     if layer_field not in REGISTER_FIELDS:
-        raise SvdError(f"{field.where}/name: '{layer_field}' is not a layer field "
-                       f"({', '.join(sorted(REGISTER_FIELDS))})")
+        raise SvdError(
+            f"{field.where}/name: '{layer_field}' is not a layer field ({', '.join(sorted(REGISTER_FIELDS))})"
+        )
     bit_offset, width = _width(field)
     if bit_offset != 0 or not 1 <= width <= 8 * word_bytes:
-        raise SvdError(f"{field.where}: bits {bit_offset}..{bit_offset + width - 1}; a block register's "
-                       f"field starts at bit 0 and fits the {8 * word_bytes}-bit word")
+        raise SvdError(
+            f"{field.where}: bits {bit_offset}..{bit_offset + width - 1}; a block register's "
+            f"field starts at bit 0 and fits the {8 * word_bytes}-bit word"
+        )
     data_type = reg.text("dataType")
     signed = data_type.startswith("int") if data_type else layer_field in SIGNED_FIELDS
     reset = reg.number("resetValue", default_reset) & ((1 << width) - 1)
@@ -143,18 +152,24 @@ def import_svd(path: str | Path, peripheral: str | None = None) -> RegisterMap:
     size_bits = per.number("size", 32)
     sizes = {r.number("size", size_bits) for r in regs}
     if len(sizes) != 1 or next(iter(sizes)) not in (8, 16, 32):
-        raise SvdError(f"{per.where}/registers: register sizes {sorted(sizes)}; the block needs one word "
-                       f"size of 8, 16 or 32 bits")
+        raise SvdError(
+            f"{per.where}/registers: register sizes {sorted(sizes)}; the block needs one word size of 8, 16 or 32 bits"
+        )
     word_bytes = next(iter(sizes)) // 8
     default_reset = per.number("resetValue", 0)
-    return RegisterMap(word_bytes=word_bytes, registers=tuple(
-        _register(r, i, word_bytes, default_reset) for i, r in enumerate(regs)))
+    return RegisterMap(
+        word_bytes=word_bytes, registers=tuple(_register(r, i, word_bytes, default_reset) for i, r in enumerate(regs))
+    )
 
 
 def registers_toml(reg_map: RegisterMap, source: str) -> str:
     """The ``[accelerator.registers]`` table of a board file (docs/boards.md)."""
-    lines = [f"# imported from {source} by `fixpoint boards import-svd`",
-             "[accelerator.registers]", f"word_bytes = {reg_map.word_bytes}", "layer = ["]
+    lines = [
+        f"# imported from {source} by `fixpoint boards import-svd`",
+        "[accelerator.registers]",
+        f"word_bytes = {reg_map.word_bytes}",
+        "layer = [",
+    ]
     for reg in reg_map.registers:
         parts = [f'name = "{reg.name}"', f"width = {reg.width}", f'field = "{reg.field}"']
         if reg.signed:

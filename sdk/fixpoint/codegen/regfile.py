@@ -7,6 +7,7 @@ zero points, clamp, requantizer (scale tables and the engine's mode) and weight 
 them. This module gives that C function its decode table (``fp_regmap_t``) and the engines'
 requantizers, for the generated firmware and for the simulator's command-stream path alike.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,21 @@ from ..plan import Plan
 __all__ = ["DECODED_FIELDS", "engine_modes", "executes_stream", "regmap_struct"]
 
 #: register fields fp_layer_from_regs decodes, in fp_reg_field_t order (runtime/include/fp_types.h)
-DECODED_FIELDS = ("op", "engine", "datapath", "w_addr", "bias_addr", "mult_addr", "shift_addr",
-                  "in_zp", "in2_zp", "out_zp", "w_zp", "act_min", "act_max")
+DECODED_FIELDS = (
+    "op",
+    "engine",
+    "datapath",
+    "w_addr",
+    "bias_addr",
+    "mult_addr",
+    "shift_addr",
+    "in_zp",
+    "in2_zp",
+    "out_zp",
+    "w_zp",
+    "act_min",
+    "act_max",
+)
 
 
 def executes_stream(reg_map: RegisterMap, engines: list[str], board_map: bool) -> bool:
@@ -45,5 +59,4 @@ def regmap_struct(reg_map: RegisterMap, n_engines: int) -> dict[str, Any]:
         regs.append(-1 if reg is None else reg_map.registers.index(reg))
         widths.append(0 if reg is None else reg.width)
         signed.append(int(reg is not None and reg.signed))
-    return {"reg": regs, "width": widths, "is_signed": signed, "n_regs": len(reg_map.registers),
-            "n_engines": n_engines}
+    return {"reg": regs, "width": widths, "is_signed": signed, "n_regs": len(reg_map.registers), "n_engines": n_engines}

@@ -15,6 +15,7 @@ rounding up to a power of two, < 2x; a signed range also gives up its asymmetric
 2x more), quantization noise with it, so the SQNR falls by ``20 log10(ratio)`` dB; the accuracy drop
 is measured by evaluation (bench/engines_board.py, docs/accelerators.md).
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,18 +41,24 @@ def shift_only_engines(profile: RequantProfile, options: LowerOptions) -> list[s
 def _wanted_layers(plan, engines: list[str]) -> list[int]:
     """Layers a shift-only engine was the cheapest for but refused because of their scales."""
     reasons = plan.meta.get("lowering", {}).get("layers", {})
-    return [i for i, layer in enumerate(plan.layers)
-            if layer.engine not in engines and any(f"{e} cannot represent the scales" in
-                                                   str(reasons.get(layer.name, {}).get("engine_reason", ""))
-                                                   for e in engines)]
+    return [
+        i
+        for i, layer in enumerate(plan.layers)
+        if layer.engine not in engines
+        and any(
+            f"{e} cannot represent the scales" in str(reasons.get(layer.name, {}).get("engine_reason", ""))
+            for e in engines
+        )
+    ]
 
 
 def _pow2(tq: TensorQuant) -> TensorQuant:
     return quant_from_range(tq.name, tq.lo, tq.hi, tq.bits, "pow2", tq.policy, (tq.observed_min, tq.observed_max))
 
 
-def constrain_for_engines(graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile,
-                          options: LowerOptions) -> tuple[dict[str, TensorQuant], dict[str, Any]]:
+def constrain_for_engines(
+    graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile, options: LowerOptions
+) -> tuple[dict[str, TensorQuant], dict[str, Any]]:
     """(quant with power-of-two scales around the layers a shift-only engine should run, report).
     Without a shift-only engine: ``quant`` unchanged and an empty report (no extra lowering)."""
     from .pipeline import lower_with_report
@@ -74,10 +81,18 @@ def constrain_for_engines(graph: Graph, quant: dict[str, TensorQuant], profile: 
             old, new = quant[name], _pow2(quant[name])
             quant[name] = new
             ratio = new.scale / old.scale
-            tensors[name] = {"scale": old.scale, "pow2_scale": new.scale,
-                             "sqnr_cost_db": round(20.0 * math.log10(ratio), 3) if ratio > 0 else 0.0}
+            tensors[name] = {
+                "scale": old.scale,
+                "pow2_scale": new.scale,
+                "sqnr_cost_db": round(20.0 * math.log10(ratio), 3) if ratio > 0 else 0.0,
+            }
     if tensors:
-        log.info("power-of-two scales for %d tensor(s) around %d layer(s) a shift-only engine runs (%s): "
-                 "SQNR cost up to %.2f dB", len(tensors), len(layers), ", ".join(engines),
-                 max(t["sqnr_cost_db"] for t in tensors.values()))
+        log.info(
+            "power-of-two scales for %d tensor(s) around %d layer(s) a shift-only engine runs (%s): "
+            "SQNR cost up to %.2f dB",
+            len(tensors),
+            len(layers),
+            ", ".join(engines),
+            max(t["sqnr_cost_db"] for t in tensors.values()),
+        )
     return quant, {"engines": engines, "layers": layers, "tensors": tensors}
