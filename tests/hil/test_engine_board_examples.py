@@ -45,6 +45,7 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
         assert cost["pow2_scale"] == 2.0 ** round(np.log2(cost["pow2_scale"])) >= cost["scale"], name
     listed = "\n".join(engine_lines(plan))                  # the report's engine assignment section
     assert all(report[layer.name]["engine_reason"] in listed for layer in plan.layers)
+    assert all(f"| {name} |" in listed for name in plan.meta.get("engine_scales", {}).get("tensors", {}))
 
     x, labels = eval_set(model)
     hetero = evaluate(outputs.graph.source_path, outputs.graph, plan, x, labels, per_layer=False, progress=False)
