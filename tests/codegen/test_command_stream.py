@@ -111,22 +111,25 @@ def test_layers_run_from_the_replayed_register_file(chain):
     assert first_difference(chain, BOARD, inputs) is None
 
 
-@pytest.mark.parametrize("fault", ["elide_reset", "drop"])
+@pytest.mark.parametrize("fault", ["elide_reset", "drop:last:MULT_ADDR", "drop:1:OUT_ZP"])
 def test_a_faulty_stream_is_caught_by_results_naming_layer_and_block(chain, fault):
-    """An elision bug / a lost command changes what a layer computes; the comparison with the
-    per-layer path names that layer and its register block."""
+    """An elision bug / a lost command changes what a layer computes (or makes its register file
+    undecodable); the comparison with the per-layer path names that layer and its register block."""
     blocks, reg_map = _blocks(chain, load_board(BOARD))
     files = replay(build_stream(blocks, reg_map).words, reg_map)
     reset = [r.reset for r in reg_map.registers]
     # layers whose commands the fault leaves out
     hit = [i for i in range(1, len(blocks)) if any(b == z != a for a, b, z in zip(files[i - 1], files[i], reset))]
-    if fault == "drop":   # the last layer's write of its multiplier table address
-        reg = reg_map.by_field("mult_addr")
-        hit = [len(blocks) - 1]
-        assert files[hit[0]][reg_map.registers.index(reg)] != files[hit[0] - 1][reg_map.registers.index(reg)]
-        fault = f"drop:{hit[0]}:{reg.name}"
+    if fault.startswith("drop:"):  # one lost write
+        _, layer, name = fault.split(":")
+        k = len(blocks) - 1 if layer == "last" else int(layer)
+        r = [reg.name for reg in reg_map.registers].index(name)
+        assert files[k][r] != files[k - 1][r], "the stream writes that register for that layer"
+        hit, fault = [k], f"drop:{k}:{name}"
     found = first_difference(chain, BOARD, random_inputs(chain, 16), fault=fault)
     assert found is not None, "the faulty stream went unnoticed"
     k = int(found.split()[1])
     assert k in hit and found.startswith(f"layer {k} '{chain.layers[k].name}'"), found
     assert f"-> engine '{chain.layers[k].engine}'" in found and f"register block {k}, command stream words" in found
+    if fault.endswith("OUT_ZP"):  # a stale zero point: the layer runs, its results differ
+        assert "differs on 16 of 16 samples" in found, found
