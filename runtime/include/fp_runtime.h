@@ -412,6 +412,16 @@ fp_status_t fp_graph_run(const fp_graph_t *graph, uint8_t *arena, void *scratch,
  * with it; a firmware that references it links every kernel. */
 const fp_kernel_table_t *fp_kernels_all(void);
 
+/* The layer an engine runs when its register file holds `regs` (n = map->n_regs words, as the
+ * command-stream player left them): a copy of `layer` whose zero points, activation clamp,
+ * requantizer (multiplier / shift tables and mode) and weight / bias tables are decoded from the
+ * registers (fields the map lacks keep the layer's value). Table registers are byte offsets into
+ * `blob` (blob_size bytes; 0: no table); offsets must lie inside it, int32 tables 4-byte aligned.
+ * FP_ERR_ARG when the OP / DATAPATH registers name another layer, the ENGINE register is
+ * >= map->n_engines, or an offset is out of range; `out` is untouched then. */
+fp_status_t fp_layer_from_regs(const fp_layer_t *layer, const uint32_t *regs, const fp_regmap_t *map,
+                               const uint8_t *blob, uint32_t blob_size, fp_layer_t *out);
+
 /* FP_CDEF_END */
 
 #ifdef __cplusplus

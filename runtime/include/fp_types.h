@@ -587,6 +587,37 @@ typedef struct fp_graph_s {
     const fp_kernel_table_t *kernels; /* the resolver; NULL: every kernel layer is FP_ERR_UNRESOLVED */
 } fp_graph_t;
 
+/* The layer fields an engine takes from its register file (fp_layer_from_regs). */
+typedef enum {
+    FP_REG_OP = 0,        /* fp_op_t: must equal the layer's */
+    FP_REG_ENGINE = 1,    /* index into fp_regmap_t.engine_modes: the engine's requantizer */
+    FP_REG_DATAPATH = 2,  /* fp_datapath_t: must equal the layer's */
+    FP_REG_W_ADDR = 3,    /* constant-blob byte offsets (0: no table) */
+    FP_REG_BIAS_ADDR = 4,
+    FP_REG_MULT_ADDR = 5,
+    FP_REG_SHIFT_ADDR = 6,
+    FP_REG_IN_ZP = 7,     /* zero points (= -input offset, +output offset) */
+    FP_REG_IN2_ZP = 8,
+    FP_REG_OUT_ZP = 9,
+    FP_REG_W_ZP = 10,
+    FP_REG_ACT_MIN = 11,  /* activation clamp, output domain */
+    FP_REG_ACT_MAX = 12
+} fp_reg_field_t;
+
+/* Where those fields live in one engine register file (the board's register map): a register
+ * index per fp_reg_field_t (-1: the map has no such register; the layer's own value stays),
+ * its width in bits and signedness (to sign-extend the stored word), and the requantizer of
+ * each engine (rounding, multiplier width, accumulator width and overflow are fixed in
+ * silicon, selected by the ENGINE register). */
+typedef struct {
+    int16_t reg[13];
+    uint8_t width[13];
+    uint8_t is_signed[13];
+    uint32_t n_regs;
+    const fp_rq_mode_t *engine_modes;
+    uint32_t n_engines;
+} fp_regmap_t;
+
 /* FP_CDEF_END */
 
 #endif /* FP_TYPES_H */

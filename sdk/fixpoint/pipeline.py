@@ -25,6 +25,7 @@ from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
+from .lower.engine_scales import constrain_for_engines
 from .mixed import Budget, choose_mixed_precision
 from .mixed.front import mixed_lowering, mixed_quant, write_front
 from .normalize import normalize
@@ -184,7 +185,11 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
     if lowering.samples is None:
         lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
+    # decide the engine assignment first, then power-of-two scales where a shift-only engine should run
+    calib.quant, engine_scales = constrain_for_engines(graph, calib.quant, job.profile, lowering)
     plan, report = lower_with_report(graph, calib.quant, job.profile, lowering)
+    if engine_scales:
+        plan.meta["engine_scales"] = engine_scales
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)

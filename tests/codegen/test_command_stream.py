@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fixpoint.boards import load_board
@@ -14,8 +15,10 @@ from fixpoint.codegen import generate
 from fixpoint.codegen.cmdstream import build_stream, debug_line, debug_table, replay
 from fixpoint.codegen.context import build_context
 from fixpoint.codegen.regvalues import LayerFields, layer_registers
+from fixpoint.sim.executor import run_plan
+from fixpoint.sim.stream import first_difference, run_stream
 
-from codegen_plans import built_plan
+from codegen_plans import built_plan, random_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = "mps2-an386-npu"
@@ -96,3 +99,37 @@ def test_debug_table_names_node_layer_engine_and_block(chain):
     line = debug_line(rows[1])
     assert line.startswith(f"ONNX {chain.layers[1].name} -> layer 1 '{chain.layers[1].name}' -> engine 'npu8' (")
     assert "register block 1, command stream words" in line
+
+
+def test_layers_run_from_the_replayed_register_file(chain):
+    """The simulator's command-stream path (each layer decoded from the register file the stream
+    leaves, by the firmware's fp_layer_from_regs) gives the per-layer path's results bit for bit."""
+    inputs = random_inputs(chain, 16)
+    streamed = run_stream(chain, BOARD, inputs).outputs
+    per_layer = run_plan(chain, inputs).outputs
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, per_layer))
+    assert first_difference(chain, BOARD, inputs) is None
+
+
+@pytest.mark.parametrize("fault", ["elide_reset", "drop:last:MULT_ADDR", "drop:1:OUT_ZP"])
+def test_a_faulty_stream_is_caught_by_results_naming_layer_and_block(chain, fault):
+    """An elision bug / a lost command changes what a layer computes (or makes its register file
+    undecodable); the comparison with the per-layer path names that layer and its register block."""
+    blocks, reg_map = _blocks(chain, load_board(BOARD))
+    files = replay(build_stream(blocks, reg_map).words, reg_map)
+    reset = [r.reset for r in reg_map.registers]
+    # layers whose commands the fault leaves out
+    hit = [i for i in range(1, len(blocks)) if any(b == z != a for a, b, z in zip(files[i - 1], files[i], reset))]
+    if fault.startswith("drop:"):  # one lost write
+        _, layer, name = fault.split(":")
+        k = len(blocks) - 1 if layer == "last" else int(layer)
+        r = [reg.name for reg in reg_map.registers].index(name)
+        assert files[k][r] != files[k - 1][r], "the stream writes that register for that layer"
+        hit, fault = [k], f"drop:{k}:{name}"
+    found = first_difference(chain, BOARD, random_inputs(chain, 16), fault=fault)
+    assert found is not None, "the faulty stream went unnoticed"
+    k = int(found.split()[1])
+    assert k in hit and found.startswith(f"layer {k} '{chain.layers[k].name}'"), found
+    assert f"-> engine '{chain.layers[k].engine}'" in found and f"register block {k}, command stream words" in found
+    if fault.endswith("OUT_ZP"):  # a stale zero point: the layer runs, its results differ
+        assert "differs on 16 of 16 samples" in found, found

@@ -1,17 +1,22 @@
 """Every example model on the reference heterogeneous board (mps2-an386-npu): layers spread over at
 least two accelerator engines and the CPU, each with a one-line reason; the host simulation over the
-whole eval set stays within 1 pp of the same model on the plain Cortex-M4 board; the QEMU board is
-bit-exact with the simulation (a quick subset here; the whole eval set with FIXPOINT_ZOO_SAMPLES=all,
+whole eval set stays within 1 pp of the same model on the plain Cortex-M4 board; the simulator's
+command-stream path is bit-exact with its per-layer path over the whole eval set; the QEMU board (whose
+firmware runs every layer from the register file its command-stream player replays) is bit-exact with
+the (per-layer) simulation (a quick subset here; the whole eval set with FIXPOINT_ZOO_SAMPLES=all,
 and test_hil_examples runs it too under FIXPOINT_TEST_BOARDS=all)."""
 from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from fixpoint.evaluate import evaluate
 from fixpoint.hil import HilJob, run_hil
 from fixpoint.report.markdown import engine_lines
+from fixpoint.sim.executor import quantize_input, run_plan
+from fixpoint.sim.stream import run_stream
 
 from hil_examples import eval_set, example_models
 
@@ -34,8 +39,13 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
         reason = report[layer.name]["engine_reason"]
         assert reason.startswith(f"layer {layer.name} on {layer.engine}: ") and "\n" not in reason
     assert set(plan.engine_profiles) == engines - {"cpu"}
+    # calibration honours the shift-only engine: no layer falls back for want of power-of-two scales
+    assert not [r for r in report.values() if "cannot represent the scales" in r["engine_reason"]], report
+    for name, cost in plan.meta.get("engine_scales", {}).get("tensors", {}).items():
+        assert cost["pow2_scale"] == 2.0 ** round(np.log2(cost["pow2_scale"])) >= cost["scale"], name
     listed = "\n".join(engine_lines(plan))                  # the report's engine assignment section
     assert all(report[layer.name]["engine_reason"] in listed for layer in plan.layers)
+    assert all(f"| {name} |" in listed for name in plan.meta.get("engine_scales", {}).get("tensors", {}))
 
     x, labels = eval_set(model)
     hetero = evaluate(outputs.graph.source_path, outputs.graph, plan, x, labels, per_layer=False, progress=False)
@@ -44,6 +54,12 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
                      progress=False)
     assert hetero.n_samples == len(x) >= 1000
     assert hetero.drop <= plain.drop + 1.0, (hetero.summary(), plain.summary())
+
+    # the command-stream path (layers decoded from the replayed register file, as the firmware runs
+    # them) is bit-exact with the per-layer path over the whole eval set, in the simulator
+    q = [quantize_input(plan, x)]
+    streamed, per_layer = run_stream(plan, BOARD, q).outputs, run_plan(plan, q).outputs
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, per_layer))
 
     n = _board_samples(len(x))
     result = run_hil(HilJob(plan=plan, board=BOARD, x=x[:n], labels=labels[:n], work_dir=tmp_path,

@@ -48,15 +48,40 @@ def reset_words(reg_map: RegisterMap) -> list[int]:
     return [int(getattr(r, "reset", 0)) for r in reg_map.registers]
 
 
-def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap) -> CommandStream:
-    """The elided stream of the register blocks (one list of stored words per layer)."""
+#: Test-only stream faults (``build_stream(fault=...)``), so tests can show a wrong stream is caught
+#: by results: "elide_reset" also skips a write whose word equals the register's reset value (an
+#: elision bug: as if every layer started from reset), leaving the previous layer's value in the
+#: register; "drop:LAYER:REGISTER" leaves out that one write (a lost command).
+FAULTS = ("elide_reset", "drop:LAYER:REGISTER")
+
+
+def _dropped(fault: str | None, reg_map: RegisterMap) -> tuple[int, int] | None:
+    """(layer, register index) of a "drop:LAYER:REGISTER" fault."""
+    if fault is None or not fault.startswith("drop:"):
+        return None
+    _, layer, name = (fault.split(":") + ["", ""])[:3]
+    names = [r.name for r in reg_map.registers]
+    if not layer.isdigit() or name not in names:
+        raise ValueError(f"command-stream fault '{fault}': expected drop:LAYER:REGISTER with a register of the map")
+    return int(layer), names.index(name)
+
+
+def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap, fault: str | None = None) -> CommandStream:
+    """The elided stream of the register blocks (one list of stored words per layer).
+    ``fault`` (tests only, :data:`FAULTS`) injects an elision bug."""
     if len(blocks) > MAX_LAYERS:
         raise ValueError(f"{len(blocks)} layers do not fit the 16-bit layer field of the stream header")
+    dropped = _dropped(fault, reg_map)
+    if fault is not None and fault != "elide_reset" and dropped is None:
+        raise ValueError(f"unknown command-stream fault '{fault}' (known: {', '.join(FAULTS)})")
     state = reset_words(reg_map)
+    reset = reset_words(reg_map)
     words: list[int] = []
     writes: list[int] = []
     for layer, block in enumerate(blocks):
-        changed = [(r, int(w)) for r, w in enumerate(block) if state[r] != int(w)]
+        changed = [(r, int(w)) for r, w in enumerate(block)
+                   if state[r] != int(w) and not (fault == "elide_reset" and int(w) == reset[r])
+                   and (layer, r) != dropped]
         words.append(layer << 16 | len(changed))
         for r, w in changed:
             words += [r, w]

@@ -21,6 +21,7 @@ from ..sim.executor import KERNEL_CHOICES, default_kernels, graph_scratch_size, 
 from .constblob import ConstBlob, build_blob
 from .names import Names
 from .resolver import kernel_entries
+from .regfile import executes_stream
 from .regvalues import DEFAULT_REGISTER_MAP, CodegenError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class GenContext:
     engines: list[str]               # engine names, index = the 'engine' register value
     core: str = "host"               # the board's [cpu] core: picks the kernel variants
     kernels: str = "auto"            # "auto" (the core's variants) | "ref" (reference kernels)
+    stream_exec: bool = False        # layers run from the replayed register file (codegen.regfile)
+    engine_profiles: dict[str, Any] | None = None  # the board's engines' requantizers (Target.engine_profiles)
 
 
 def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
@@ -71,7 +74,9 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
                       layer_structs=layer_structs, tensor_structs=tensor_structs,
                       graph=graph, scratch_size=scratch,
                       model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines,
-                      core=core, kernels=kernels)
+                      core=core, kernels=kernels,
+                      stream_exec=executes_stream(reg_map, engines, origin.startswith("board '")),
+                      engine_profiles=board.target.engine_profiles() if board is not None else None)
 
 
 def _scratch_size(plan: Plan, core: str, kernels: str) -> int:

@@ -89,6 +89,13 @@ class ModelSourceView:
     output_copies: list[Copy]
     checks: list[Check]
     replay_fn: str = ""        # accel_regs.h's command-stream player: the init-time self-test
+    stream_exec: bool = False  # layers run from the register file the stream leaves (codegen.regfile)
+    run_layer_fn: str = ""
+    consts_symbol: str = ""
+    accel_begin_fn: str = ""   # accel_regs.h: reset the register file / replay one layer's commands
+    accel_step_fn: str = ""
+    accel_file_symbol: str = ""
+    accel_map_symbol: str = ""
 
 
 def _io_tensor_defines(macro: str, t: PlanTensor, ts: dict[str, Any], buffer_offset: int) -> list[Define]:
@@ -214,6 +221,9 @@ def source_view(ctx: GenContext) -> ModelSourceView:
         input_copies=_copies(ctx, plan.inputs, n.symbol("input")) if staged_in else [],
         output_copies=_copies(ctx, plan.outputs, n.symbol("output")) if staged_out else [],
         checks=_source_checks(ctx), replay_fn=n.symbol("accel_replay"),
+        stream_exec=ctx.stream_exec, run_layer_fn=n.symbol("run_layer"), consts_symbol=n.symbol("consts"),
+        accel_begin_fn=n.symbol("accel_stream_begin"), accel_step_fn=n.symbol("accel_stream_step"),
+        accel_file_symbol=n.symbol("accel_file"), accel_map_symbol=n.symbol("accel_map"),
     )
 
 

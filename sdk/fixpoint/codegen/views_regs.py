@@ -15,6 +15,7 @@ from ..boards.registers import REGISTER_FIELDS, register_range
 from .cformat import c_comment, c_int
 from .cmdstream import build_stream, debug_line, debug_table, reset_words
 from .context import GenContext
+from .regfile import engine_modes, regmap_struct
 from .regvalues import LayerFields, RegisterCell, Source, layer_registers
 from .views_layout import Check, Define
 
@@ -63,6 +64,15 @@ class RegsView:
     stream_summary: str = ""
     n_cmds_macro: str = ""
     debug_rows: tuple[str, ...] = ()             # the debug table, one comment line per layer
+    stream_exec: bool = False                    # layers run from the replayed register file
+    modes_symbol: str = ""
+    mode_rows: tuple[tuple[str, str], ...] = ()  # (fp_rq_mode_t initializer, engine name)
+    map_symbol: str = ""
+    map_init: str = ""
+    file_symbol: str = ""
+    pos_symbol: str = ""
+    begin_fn: str = ""
+    step_fn: str = ""
 
 
 def _source_macro(ctx: GenContext, source: Source) -> str:
@@ -146,7 +156,27 @@ def regs_view(ctx: GenContext) -> RegsView:
                     reset_words=", ".join(f"0x{w:X}u" for w in reset_words(reg_map)),
                     replay_fn=n.symbol("accel_replay"), stream_summary=stream.summary(),
                     n_cmds_macro=names["n_cmds"],
-                    debug_rows=tuple(c_comment(debug_line(r)) for r in debug_table(ctx.plan, stream)))
+                    debug_rows=tuple(c_comment(debug_line(r)) for r in debug_table(ctx.plan, stream)),
+                    **_stream_exec_fields(ctx))
+
+
+def _stream_exec_fields(ctx: GenContext) -> dict[str, object]:
+    """The register file the player fills and its decode table (fp_regmap_t), on boards whose
+    layers execute from it (codegen.regfile); nothing elsewhere, so their header is unchanged."""
+    if not ctx.stream_exec:
+        return {}
+    n = ctx.names
+    modes = engine_modes(ctx.plan, ctx.engines, ctx.engine_profiles)
+    mode_rows = tuple((f"{{ {m['rounding']}, {m['multiplier_bits']}u, {m['acc_bits']}u, {m['acc_wrap']}u }}",
+                       c_comment(name)) for m, name in zip(modes, ctx.engines))
+    fields = regmap_struct(ctx.reg_map, len(modes))
+    lists = ", ".join("{ " + ", ".join(str(x) for x in fields[k]) + " }" for k in ("reg", "width", "is_signed"))
+    map_init = (f"{{ {lists}, {fields['n_regs']}u, {n.symbol('accel_engine_modes')}, "
+                f"{fields['n_engines']}u }}")
+    return {"stream_exec": True, "modes_symbol": n.symbol("accel_engine_modes"), "mode_rows": mode_rows,
+            "map_symbol": n.symbol("accel_map"), "map_init": map_init, "file_symbol": n.symbol("accel_file"),
+            "pos_symbol": n.symbol("accel_pos"), "begin_fn": n.symbol("accel_stream_begin"),
+            "step_fn": n.symbol("accel_stream_step")}
 
 
 def _cmd_rows(ctx: GenContext, words: tuple[int, ...]) -> tuple[tuple[str, str], ...]:

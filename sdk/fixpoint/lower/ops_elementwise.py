@@ -65,6 +65,17 @@ def _signs(node: Node) -> tuple[int, int]:
     return s1, s2
 
 
+def _add_left_shift(ctx: LowerContext, dtype: str) -> int:
+    """TFLite's headroom shift, cut so (x + offset) * 2^left_shift fits an engine's narrower
+    accumulator (|x + offset| < 2^8 for int8): a 20-bit register takes at most 11 (on a
+    shift-only engine the power-of-two rescales stay exact with any shift >= their exponents)."""
+    acc_bits = int(ctx.profile.accumulator_bits)
+    if acc_bits >= 32:
+        return ADD_LEFT_SHIFT[dtype]
+    magnitude_bits = 8 if dtype == "int8" else 16
+    return max(0, min(ADD_LEFT_SHIFT[dtype], acc_bits - 1 - magnitude_bits))
+
+
 def lower_add(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     const = _constant_operand(ctx, node)
     s1, s2 = _signs(node)
@@ -75,7 +86,7 @@ def lower_add(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
                          "only the second may be negated (a - b)")
     qa, qb = ctx.qparams(node.inputs[0]), ctx.qparams(node.inputs[1])
     qout = ctx.qparams(node.outputs[0])
-    left_shift = ADD_LEFT_SHIFT[qout.dtype]
+    left_shift = _add_left_shift(ctx, qout.dtype)
     twice_max = 2.0 * max(qa.scale, qb.scale)
     in1 = ctx.registers(node, "input1", qa.scale / twice_max)
     in2 = ctx.registers(node, "input2", qb.scale / twice_max)

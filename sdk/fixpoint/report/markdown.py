@@ -126,6 +126,14 @@ def engine_lines(plan: Any) -> list[str]:
                  _pct(e.get("rate")) if e["can_overflow"] else "cannot overflow"] for name, e in saturation.items()]
         lines += ["### Narrow accumulators", ""] + table(["layer", "engine", "bits", "worst case log2", "rate"],
                                                            rows) + [""]
+    scales = plan.meta.get("engine_scales", {})
+    if scales.get("tensors"):
+        # what running those layers on a shift-only engine cost (fixpoint.lower.engine_scales)
+        rows = [[name, f"{t['scale']:.6g}", f"{t['pow2_scale']:.6g}", f"{t['sqnr_cost_db']:.2f}"]
+                for name, t in scales["tensors"].items()]
+        lines += ["### Power-of-two scales for the shift-only engine", "",
+                  f"Layers on {', '.join(scales['engines'])}: {', '.join(scales['layers'])}.", ""]
+        lines += table(["tensor", "calibrated scale", "power-of-two scale", "SQNR cost (dB)"], rows) + [""]
     return lines
 
 
