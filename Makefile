@@ -9,6 +9,8 @@ OUT   ?= out
 JOBS  ?= 2
 # Boards whose HIL tests run in `make test`: the host, the default board and one more emulated
 # board that rotates daily, so every board is covered over a week; `make test-all` runs them all.
+# The host and the default board run each example's whole eval set, the rotating board a subset
+# (tests/hil/hil_examples.py); `make test-all` runs the whole set everywhere.
 ROTATING_BOARDS := mps2-an385 mps2-an500 mps2-an505 mps3-an547 riscv32-virt mps2-an386-npu
 ROTATING_BOARD := $(word $(shell echo $$(( $$(date +%j | sed 's/^0*//') % 6 + 1 ))),$(ROTATING_BOARDS))
 TEST_BOARDS ?= host,$(BOARD),$(ROTATING_BOARD)
@@ -27,7 +29,7 @@ lint: setup
 test: setup lint zoo-data
 	.ci/check_c.sh
 	.ci/sanitize.sh
-	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) $(PY) -m pytest -q -n $(JOBS) --durations=30 tests
+	FIXPOINT_TEST_BOARDS=$(TEST_BOARDS) FIXPOINT_WHOLE_EVAL_BOARDS=host,$(BOARD) $(PY) -m pytest -q -n $(JOBS) --durations=30 tests
 
 test-all: setup zoo-data
 	FIXPOINT_TEST_BOARDS=all FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) FIXPOINT_ZOO_SAMPLES=all FIXPOINT_KERNEL_CASES=all $(PY) -m pytest -q -n $(JOBS) --durations=30 tests

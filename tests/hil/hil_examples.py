@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "models"
 #: Boards of a plain `pytest` run; `make test` and `make test-all` set FIXPOINT_TEST_BOARDS.
 DEFAULT_BOARDS = "host,mps2-an386,riscv32-virt"
+#: Samples per example model on a board outside FIXPOINT_WHOLE_EVAL_BOARDS.
+SUBSET_SAMPLES = 250
 
 
 def example_models() -> list[str]:
@@ -22,6 +24,14 @@ def selected_boards() -> list[str]:
     wanted = os.environ.get("FIXPOINT_TEST_BOARDS", DEFAULT_BOARDS)
     names = list_boards() if wanted == "all" else [n.strip() for n in wanted.split(",") if n.strip()]
     return [n for n in names if load_board(n).kind != "hardware"]
+
+
+def whole_eval(board: str) -> bool:
+    """Whether ``board`` runs each example's whole eval set. `make test` names the host and the
+    default board in FIXPOINT_WHOLE_EVAL_BOARDS, so its daily rotating board runs SUBSET_SAMPLES
+    per model; unset (a plain `pytest`, `make test-all`): every board runs the whole set."""
+    wanted = os.environ.get("FIXPOINT_WHOLE_EVAL_BOARDS")
+    return wanted is None or board in {n.strip() for n in wanted.split(",")}
 
 
 def eval_set(model: str) -> tuple[np.ndarray, np.ndarray]:
