@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .iospec import ROW_MAJOR_PREFIX, row_major_shape
 from .ir import ModelError
-from .plan import Plan
+from .plan import Plan, PlanTensor
 
-__all__ = ["RECURRENT_OPS", "StateSlot", "StreamingError", "frame_axis", "is_streamable", "sequence_length",
+__all__ = ["RECURRENT_OPS", "FrameAxis", "StateSlot", "StreamingError", "frame_axis", "is_streamable", "sequence_length",
            "split_frames", "state_size", "state_slots", "step_plan"]
 
 RECURRENT_OPS = ("lstm", "gru")
@@ -112,14 +113,44 @@ def _time_tensors(plan: Plan) -> set[int]:
     return timed
 
 
-def frame_axis(plan: Plan, tensor: int, frames: int | None = None) -> int:
-    """The NHWC axis (1..3) of a time tensor that holds the T frames."""
+@dataclass(frozen=True)
+class FrameAxis:
+    """Where a time tensor keeps its frames: NHWC ``axis`` holds them back to back, ``unit``
+    elements each (1 for a real time axis; the frame size for a row-major ``ND:`` tensor)."""
+    axis: int
+    unit: int
+    nd_dim: int = -1    # index of the time dim in the ND: layout's dims (-1: not row-major)
+
+
+def frame_axis(plan: Plan, tensor: int, frames: int | None = None) -> FrameAxis:
+    """The frame axis of a time tensor (see :class:`FrameAxis`)."""
     t = plan.tensors[tensor]
     frames = frames or sequence_length(plan)
+    dims = row_major_shape(t.source_layout)
+    if dims is not None:
+        at = [j for j, d in enumerate(dims) if d == frames]
+        axes = [a for a in (1, 2, 3) if t.shape[a] == int(np.prod(dims))]
+        # frames contiguous: the time dim is the outermost one that is not 1
+        if at and int(np.prod(dims[:at[0]])) == 1 and len(axes) == 1:
+            return FrameAxis(axes[0], int(np.prod(dims[at[0] + 1:])), at[0])
+        raise StreamingError(f"tensor '{t.name}' (layout {t.source_layout}): its frames (T = {frames}) "
+                             "are not the outermost dimension")
     axes = [a for a in (1, 2, 3) if t.shape[a] == frames]
     if len(axes) != 1:
         raise StreamingError(f"tensor '{t.name}' {t.shape}: cannot tell its time axis (T = {frames})")
-    return axes[0]
+    return FrameAxis(axes[0], 1)
+
+
+def _step_tensor(plan: Plan, index: int, frames: int, chunk: int) -> PlanTensor:
+    t = copy.copy(plan.tensors[index])
+    fa = frame_axis(plan, index, frames)
+    t.shape = list(t.shape)
+    t.shape[fa.axis] = chunk * fa.unit
+    if fa.nd_dim >= 0:
+        dims = row_major_shape(t.source_layout) or []
+        dims[fa.nd_dim] = chunk
+        t.source_layout = ROW_MAJOR_PREFIX + "x".join(map(str, dims))
+    return t
 
 
 def step_plan(plan: Plan, chunk: int = 1) -> Plan:
@@ -132,11 +163,8 @@ def step_plan(plan: Plan, chunk: int = 1) -> Plan:
         if layer.op not in PER_FRAME_OPS and any(t in timed for t in [*layer.inputs, layer.output]):
             raise StreamingError(f"layer {i} '{layer.name}' ({layer.op}) mixes frames: the plan cannot stream")
     step = copy.copy(plan)
-    step.tensors = [copy.copy(t) for t in plan.tensors]
-    for index in sorted(timed):
-        shape = list(step.tensors[index].shape)
-        shape[frame_axis(plan, index, frames)] = chunk
-        step.tensors[index].shape = shape
+    step.tensors = [_step_tensor(plan, i, frames, chunk) if i in timed else copy.copy(t)
+                    for i, t in enumerate(plan.tensors)]
     step.layers = [copy.copy(layer) for layer in plan.layers]
     for layer in step.layers:
         if layer.op in RECURRENT_OPS:
@@ -150,5 +178,7 @@ def split_frames(plan: Plan, x: np.ndarray, input_index: int = 0, chunk: int = 1
     """A whole-sequence input [B, ...] of plan input ``input_index`` (NHWC) as the step inputs of
     ``chunk`` frames each, in order."""
     frames = sequence_length(plan)
-    axis = frame_axis(plan, plan.inputs[input_index], frames)
-    return [np.ascontiguousarray(np.take(x, range(s, s + chunk), axis=axis)) for s in range(0, frames, chunk)]
+    fa = frame_axis(plan, plan.inputs[input_index], frames)
+    x = np.asarray(x)
+    return [np.ascontiguousarray(np.take(x, range(s * fa.unit, (s + chunk) * fa.unit), axis=fa.axis))
+            for s in range(0, frames, chunk)]

@@ -56,6 +56,11 @@ def gru_step(p: GruParams, x, h, weights, bias, sigmoid_lut, tanh_lut) -> np.nda
     return np.clip(fresh + kept + p.output_offset, -128, 127)
 
 
+def gru_initial_state(hidden: int, hidden_offset: int) -> np.ndarray:
+    """The streaming state a reset writes (fp_gru_s8_state_reset): h = the h zero point."""
+    return np.full(hidden, np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8), np.uint8)
+
+
 def gru_s8(x, weights, bias, sigmoid_lut, tanh_lut, p: GruParams, state: np.ndarray | None = None) -> np.ndarray:
     """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8.
     ``state`` (uint8 [H], the C kernel's streaming h): start from it, leave the final h in it."""

@@ -70,6 +70,13 @@ def lstm_state_split(state: np.ndarray, hidden: int) -> tuple[np.ndarray, np.nda
     return state[:2 * hidden].view("<i2"), state[2 * hidden:3 * hidden].view(np.int8)
 
 
+def lstm_initial_state(hidden: int, hidden_offset: int) -> np.ndarray:
+    """The streaming state a reset writes (fp_lstm_s8_state_reset): c = 0, h = the h zero point."""
+    state = np.zeros(3 * hidden, np.uint8)
+    state[2 * hidden:] = np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8)
+    return state
+
+
 def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParams,
             state: np.ndarray | None = None) -> np.ndarray:
     """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8.
