@@ -45,20 +45,6 @@ int fp_model_run(void);
 int fp_model_run_layers(uint32_t n);
 const uint8_t *fp_model_arena(void);
 
-/* Streaming, implemented only by models with recurrent layers (the generated
- * model.h then defines FP_MODEL_HAS_STATE; docs/codegen.md "Streaming"):
- *   - fp_model_reset_state() puts every recurrent layer back to its initial
- *     state (fp_model_init() does it too); 0 = OK;
- *   - fp_model_step() runs FP_MODEL_STEP_FRAMES frame(s) from fp_model_input()
- *     (FP_MODEL_STEP_INPUT_SIZE bytes) starting from the stored state, leaves
- *     the final state stored and the step's output at fp_model_output();
- *     reset + FP_MODEL_SEQUENCE_FRAMES steps = one fp_model_run() on the whole
- *     sequence, bit for bit; 0 = OK, else an error code;
- *   - fp_model_state() is the state, fp_model_state_size() bytes
- *     (FP_MODEL_STATE_SIZE); fp_model_run() neither reads nor changes it. */
-int fp_model_reset_state(void);
-int fp_model_step(void);
-const uint8_t *fp_model_state(void);
-uint32_t fp_model_state_size(void);
+/* Streaming models (recurrent layers) also implement fp_model_stream_api.h. */
 
 #endif /* FP_MODEL_API_H */

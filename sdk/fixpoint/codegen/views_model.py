@@ -39,6 +39,7 @@ class ModelHeaderView:
     defines: list[Define]
     inputs: list[IoView]
     outputs: list[IoView]
+    streaming: bool = False    # the model implements fp_model_stream_api.h
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def header_view(ctx: GenContext) -> ModelHeaderView:
                            arena_base_fn=ctx.names.symbol("arena_base"), model_name_comment=c_comment(plan.model_name),
                            files=[ctx.names.file(r) for r in FILE_ROLES], defines=defines,
                            inputs=_io_views(ctx, "INPUT", plan.inputs),
-                           outputs=_io_views(ctx, "OUTPUT", plan.outputs))
+                           outputs=_io_views(ctx, "OUTPUT", plan.outputs),
+                           streaming=any(d.name == "FP_MODEL_HAS_STATE" for d in defines))
 
 
 def _layer_entries(ctx: GenContext) -> list[Entry]:
