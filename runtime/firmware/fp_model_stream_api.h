@@ -29,5 +29,7 @@ int fp_model_reset_state(void);
 int fp_model_step(void);
 const uint8_t *fp_model_state(void);
 uint32_t fp_model_state_size(void);
+uint32_t fp_model_step_input_size(void);  /* FP_MODEL_STEP_INPUT_SIZE */
+uint32_t fp_model_step_output_size(void); /* FP_MODEL_STEP_OUTPUT_SIZE */
 
 #endif /* FP_MODEL_STREAM_API_H */
