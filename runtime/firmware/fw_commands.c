@@ -437,6 +437,8 @@ static uint16_t fw_cmd_reset(const fw_frame_t *req, uint8_t *resp)
     return (uint16_t)(at + 4u);
 }
 
+#ifdef FW_STREAMING
+/* Helpers of fw_stream.c, only in streaming builds (nothing extra links otherwise). */
 uint16_t fw_response_begin(uint8_t *resp, uint8_t status)
 {
     return fw_begin(resp, status);
@@ -456,6 +458,7 @@ void fw_output_invalidate(void)
 {
     fw_state.output_valid = 0;
 }
+#endif
 
 static uint16_t fw_cmd_ping(const fw_frame_t *req, uint8_t *resp)
 {

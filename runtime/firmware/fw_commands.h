@@ -66,15 +66,15 @@ uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp);
  * the payload length, 0 for FW_EV_NONE (nothing to send). */
 uint16_t fw_commands_reply(fw_event_t event, const fw_frame_t *frame, uint8_t *resp);
 
-/* For the command handlers in other files (fw_stream.c): the response header,
- * a region read (fw_cmd_read_arena's layout), whether the model initialised,
- * and "the output no longer belongs to the last RUN". */
+#ifdef FW_STREAMING
+/* For the command handlers of fw_stream.c: the response header, a region read
+ * (fw_cmd_read_arena's layout), whether the model initialised, and "the output
+ * no longer belongs to the last RUN". */
 uint16_t fw_response_begin(uint8_t *resp, uint8_t status);
 uint16_t fw_response_region(const fw_frame_t *req, uint8_t *resp, const uint8_t *base, uint32_t size);
 int fw_model_ready(void);
 void fw_output_invalidate(void);
 
-#ifdef FW_STREAMING
 /* fw_stream.c: the streaming commands (docs/serial-protocol.md, "Streaming"). */
 void fw_stream_init(void);
 uint16_t fw_cmd_state_reset(const fw_frame_t *req, uint8_t *resp);

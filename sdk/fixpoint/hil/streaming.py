@@ -52,10 +52,10 @@ def _mismatch(i: int, s: int, got_out: bytes, want_out: bytes, got_state: bytes,
     diverged = "outputs+state" if n_out and n_state else "outputs" if n_out else "state"
     where, first, got, want = ("state", first_state, got_state, want_state) if not n_out else \
         (names[0] if len(names) == 1 else "outputs", first_out, got_out, want_out)
-    return SampleMismatch(sample=i, differing_bytes=n_out + n_state, first_index=first,
-                          board_value=int(np.int8(got[first])), sim_value=int(np.int8(want[first])),
-                          output=where, step=s, diverged=diverged,
-                          detail=f"(sample {i}, step {s}: {diverged} diverged)")
+    # bytes shown as int8: the outputs and h are int8 (the lstm's int16 cell shows byte-wise)
+    board_value, sim_value = (int(np.uint8(v[first]).view(np.int8)) for v in (got, want))
+    return SampleMismatch(sample=i, differing_bytes=n_out + n_state, first_index=first, board_value=board_value,
+                          sim_value=sim_value, output=where, step=s, diverged=diverged)
 
 
 def _run_sample(client, job, i: int, frames: list[bytes], trace: StreamTrace, out_size: int, size: int,
