@@ -14,6 +14,7 @@ Whole-sequence inference stays the default and equals: reset the state, run one 
 frames. The simulator (:mod:`fixpoint.sim.streaming`) and the code generator both take the step
 plan from :func:`step_plan`, so they cannot disagree about it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,13 +26,40 @@ from .iospec import ROW_MAJOR_PREFIX, row_major_shape
 from .ir import ModelError
 from .plan import Plan, PlanTensor
 
-__all__ = ["RECURRENT_OPS", "FrameAxis", "StateSlot", "StreamingError", "frame_axis", "is_streamable", "sequence_length",
-           "split_frames", "state_size", "state_slots", "step_plan"]
+__all__ = [
+    "RECURRENT_OPS",
+    "FrameAxis",
+    "StateSlot",
+    "StreamingError",
+    "frame_axis",
+    "is_streamable",
+    "sequence_length",
+    "split_frames",
+    "state_size",
+    "state_slots",
+    "step_plan",
+]
 
 RECURRENT_OPS = ("lstm", "gru")
 # ops that treat every frame alone, so running them on k frames at a time changes nothing
-PER_FRAME_OPS = frozenset({"transpose", "reshape", "copy", "requantize", "lut", "relu", "leaky_relu", "prelu",
-                           "fully_connected", "clip", "hard_swish", "quantize", "dequantize", *RECURRENT_OPS})
+PER_FRAME_OPS = frozenset(
+    {
+        "transpose",
+        "reshape",
+        "copy",
+        "requantize",
+        "lut",
+        "relu",
+        "leaky_relu",
+        "prelu",
+        "fully_connected",
+        "clip",
+        "hard_swish",
+        "quantize",
+        "dequantize",
+        *RECURRENT_OPS,
+    }
+)
 STATE_ALIGN = 4
 
 
@@ -42,12 +70,13 @@ class StreamingError(ModelError):
 @dataclass(frozen=True)
 class StateSlot:
     """One recurrent layer's part of the state buffer."""
-    layer: int      # index in plan.layers (same in the step plan)
-    name: str       # the layer's name
-    op: str         # "lstm" | "gru"
+
+    layer: int  # index in plan.layers (same in the step plan)
+    name: str  # the layer's name
+    op: str  # "lstm" | "gru"
     hidden: int
-    offset: int     # byte offset in the state buffer (a multiple of 4)
-    nbytes: int     # lstm: cell int16 [H] then h int8 [H] (3H); gru: h int8 [H] (H)
+    offset: int  # byte offset in the state buffer (a multiple of 4)
+    nbytes: int  # lstm: cell int16 [H] then h int8 [H] (3H); gru: h int8 [H] (H)
 
 
 def _hidden(plan: Plan, index: int) -> int:
@@ -106,7 +135,7 @@ def _time_tensors(plan: Plan) -> set[int]:
             timed.add(t)
             if t in producer:
                 todo.extend(plan.layers[producer[t]].inputs)
-    for layer in plan.layers:   # execution order: a producer comes before its consumers
+    for layer in plan.layers:  # execution order: a producer comes before its consumers
         seq_out = layer.op in RECURRENT_OPS and int(layer.params.get("output_sequence", 1))
         if seq_out or (layer.op not in RECURRENT_OPS and any(t in timed for t in layer.inputs)):
             timed.add(layer.output)
@@ -117,9 +146,10 @@ def _time_tensors(plan: Plan) -> set[int]:
 class FrameAxis:
     """Where a time tensor keeps its frames: NHWC ``axis`` holds them back to back, ``unit``
     elements each (1 for a real time axis; the frame size for a row-major ``ND:`` tensor)."""
+
     axis: int
     unit: int
-    nd_dim: int = -1    # index of the time dim in the ND: layout's dims (-1: not row-major)
+    nd_dim: int = -1  # index of the time dim in the ND: layout's dims (-1: not row-major)
 
 
 def frame_axis(plan: Plan, tensor: int, frames: int | None = None) -> FrameAxis:
@@ -131,10 +161,11 @@ def frame_axis(plan: Plan, tensor: int, frames: int | None = None) -> FrameAxis:
         at = [j for j, d in enumerate(dims) if d == frames]
         axes = [a for a in (1, 2, 3) if t.shape[a] == int(np.prod(dims))]
         # frames contiguous: the time dim is the outermost one that is not 1
-        if at and int(np.prod(dims[:at[0]])) == 1 and len(axes) == 1:
-            return FrameAxis(axes[0], int(np.prod(dims[at[0] + 1:])), at[0])
-        raise StreamingError(f"tensor '{t.name}' (layout {t.source_layout}): its frames (T = {frames}) "
-                             "are not the outermost dimension")
+        if at and int(np.prod(dims[: at[0]])) == 1 and len(axes) == 1:
+            return FrameAxis(axes[0], int(np.prod(dims[at[0] + 1 :])), at[0])
+        raise StreamingError(
+            f"tensor '{t.name}' (layout {t.source_layout}): its frames (T = {frames}) are not the outermost dimension"
+        )
     axes = [a for a in (1, 2, 3) if t.shape[a] == frames]
     if len(axes) != 1:
         raise StreamingError(f"tensor '{t.name}' {t.shape}: cannot tell its time axis (T = {frames})")
@@ -163,8 +194,9 @@ def step_plan(plan: Plan, chunk: int = 1) -> Plan:
         if layer.op not in PER_FRAME_OPS and any(t in timed for t in [*layer.inputs, layer.output]):
             raise StreamingError(f"layer {i} '{layer.name}' ({layer.op}) mixes frames: the plan cannot stream")
     step = copy.copy(plan)
-    step.tensors = [_step_tensor(plan, i, frames, chunk) if i in timed else copy.copy(t)
-                    for i, t in enumerate(plan.tensors)]
+    step.tensors = [
+        _step_tensor(plan, i, frames, chunk) if i in timed else copy.copy(t) for i, t in enumerate(plan.tensors)
+    ]
     step.layers = [copy.copy(layer) for layer in plan.layers]
     for layer in step.layers:
         if layer.op in RECURRENT_OPS:
@@ -180,5 +212,7 @@ def split_frames(plan: Plan, x: np.ndarray, input_index: int = 0, chunk: int = 1
     frames = sequence_length(plan)
     fa = frame_axis(plan, plan.inputs[input_index], frames)
     x = np.asarray(x)
-    return [np.ascontiguousarray(np.take(x, range(s * fa.unit, (s + chunk) * fa.unit), axis=fa.axis))
-            for s in range(0, frames, chunk)]
+    return [
+        np.ascontiguousarray(np.take(x, range(s * fa.unit, (s + chunk) * fa.unit), axis=fa.axis))
+        for s in range(0, frames, chunk)
+    ]

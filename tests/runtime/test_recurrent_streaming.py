@@ -3,6 +3,7 @@ run from the state the previous one left, gives the whole-sequence outputs bit f
 C state after every chunk equals the Python reference's (fixpoint.reference.lstm / gru with
 ``state=``). Random parameters as tests/runtime/test_lstm.py / test_gru.py (cell saturation
 included); ``make test`` runs a subset, FIXPOINT_KERNEL_CASES=all 10,000 cases per kernel."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ def _chunks(rng: np.random.Generator, steps: int) -> list[tuple[int, int]]:
 
 def _stream_case(op: str, args: tuple, kw: dict, rng: np.random.Generator, label: str) -> None:
     x, w, bias = args
-    kw = {**kw, "reverse": 0}           # a stream runs forwards
+    kw = {**kw, "reverse": 0}  # a stream runs forwards
     whole = (kernels.lstm_s8 if op == "lstm" else kernels.gru_s8)(x, w, bias, **kw)
     hidden = w.shape[0] // (4 if op == "lstm" else 3)
     init = lstm_initial_state if op == "lstm" else gru_initial_state
@@ -63,7 +64,7 @@ def _stream_case(op: str, args: tuple, kw: dict, rng: np.random.Generator, label
 def test_streamed_chunks_equal_whole_sequence(op):
     rng = np.random.default_rng(1400 if op == "lstm" else 1401)
     for case in range(CASES):
-        steps = int(rng.integers(1, 9)) if case % 50 else int(rng.integers(100, 130))   # some long ones
+        steps = int(rng.integers(1, 9)) if case % 50 else int(rng.integers(100, 130))  # some long ones
         if op == "lstm":
             args, kw = lstm_case(rng, steps, saturate=case % 7 == 0)
         else:

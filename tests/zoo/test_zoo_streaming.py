@@ -12,6 +12,7 @@
 FIXPOINT_TEST_BOARDS=all (`make test-all`) streams the whole eval sets on host, mps2-an386 and
 riscv32-virt.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ from zoo_helpers import ZOO, zoo_samples
 
 MODELS = ["lstm_kws", "gru_anomaly"]
 STREAM_BOARDS = ("host", "mps2-an386", "riscv32-virt")
-HIL_SAMPLES = {"host": 3}    # per board in `make test`; 2 on an emulated board
+HIL_SAMPLES = {"host": 3}  # per board in `make test`; 2 on an emulated board
 
 
 def _boards() -> list[str]:
@@ -61,11 +62,16 @@ def _reference_state(plan, layer_index: int, x: np.ndarray) -> bytes:
     layer = plan.layers[layer_index]
     prm = layer.params
     scales = {k: tuple((s["multiplier"], s["shift"]) for s in prm[k]) for k in ("input_scale", "recurrent_scale")}
-    common = dict(input_offset=prm["input_offset"], hidden_offset=prm["hidden_offset"],
-                  output_offset=prm["output_offset"], hidden_scale=(prm["hidden_scale"]["multiplier"],
-                                                                    prm["hidden_scale"]["shift"]),
-                  output_sequence=prm["output_sequence"], rounding=plan.profile.rounding,
-                  multiplier_bits=plan.profile.multiplier_bits, **scales)
+    common = dict(
+        input_offset=prm["input_offset"],
+        hidden_offset=prm["hidden_offset"],
+        output_offset=prm["output_offset"],
+        hidden_scale=(prm["hidden_scale"]["multiplier"], prm["hidden_scale"]["shift"]),
+        output_sequence=prm["output_sequence"],
+        rounding=plan.profile.rounding,
+        multiplier_bits=plan.profile.multiplier_bits,
+        **scales,
+    )
     a = layer.arrays
     if layer.op == "lstm":
         hidden = a["weights"].shape[0] // 4
@@ -91,11 +97,11 @@ def test_streaming_equals_whole_sequence_on_the_simulator(name, zoo_plan) -> Non
     for chunk in (1, 4):
         sim = StreamingSim(plan, chunk)
         for b in range(len(x[0])):
-            trace = sim.run_sequence([a[b:b + 1] for a in x])
+            trace = sim.run_sequence([a[b : b + 1] for a in x])
             for k, out in enumerate(whole.outputs):
                 assert np.array_equal(trace.outputs[-1][k][0], out[b]), (name, chunk, b, k)
             final = trace.states[-1]
-            h = np.frombuffer(final[slot.nbytes - slot.hidden:slot.nbytes], np.int8)
+            h = np.frombuffer(final[slot.nbytes - slot.hidden : slot.nbytes], np.int8)
             assert np.array_equal(h, whole.intermediates[h_name][b].reshape(-1)), (name, chunk, b)
             assert final == _reference_state(plan, slot.layer, x[0][b]), (name, chunk, b)
     # a reset really restores the initial state: a second run of the last sample is identical
@@ -113,9 +119,9 @@ def test_generated_streaming_api_matches_the_simulator(name, zoo_plan, tmp_path)
     sim = StreamingSim(plan)
     x = _random(plan, 3, 5)
     for b in range(3):
-        trace = sim.run_sequence([a[b:b + 1] for a in x])
+        trace = sim.run_sequence([a[b : b + 1] for a in x])
         module.reset_state()
-        for s, frame in enumerate(split_frames(plan, x[0][b:b + 1])):
+        for s, frame in enumerate(split_frames(plan, x[0][b : b + 1])):
             want = b"".join(o.tobytes() for o in trace.outputs[s])
             assert module.step(frame.tobytes(), len(want)) == want, (name, b, s)
             assert module.state() == trace.states[s], (name, b, s)
@@ -128,8 +134,19 @@ def _hil(name: str, board: str, plan, n: int | None, tmp_path, **extra):
     part = slice(None) if n is None else slice(0, n)
     with np.load(ZOO / name / "eval.npz") as data:
         x = [data[k][part] for k, _ in plan_input_specs(plan)]
-    return run_hil(HilJob(plan=plan, board=board, x=x, work_dir=tmp_path, max_drop_pp=100.0, progress=False,
-                          localize=False, streaming=True, **extra)), len(x[0])
+    return run_hil(
+        HilJob(
+            plan=plan,
+            board=board,
+            x=x,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+            localize=False,
+            streaming=True,
+            **extra,
+        )
+    ), len(x[0])
 
 
 @pytest.mark.parametrize("board", _boards())

@@ -5,6 +5,7 @@ The step plan comes from :func:`fixpoint.streaming.step_plan`, the same function
 over the same constant arrays, arena and scratch, whose recurrent layers point ``state`` into one
 static state buffer. A plan without recurrent layers gets no section (nothing of it is linked).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,7 +46,7 @@ class StreamView:
     layers: list[StreamEntry]
     graph_symbol: str
     graph_init: str
-    resets: list[str]            # one state-reset call per recurrent layer
+    resets: list[str]  # one state-reset call per recurrent layer
     input_copies: list[StreamCopy]
     output_copies: list[StreamCopy]
 
@@ -79,16 +80,27 @@ def stream_defines(ctx: GenContext) -> list[Define]:
         Define("FP_MODEL_STATE_SIZE", f"{state_size(step)}u", "bytes of recurrent state (fp_model_state())"),
         Define("FP_MODEL_SEQUENCE_FRAMES", f"{sequence_length(ctx.plan)}u", "frames of one fp_model_run()"),
         Define("FP_MODEL_STEP_FRAMES", "1u", "frames of one fp_model_step()"),
-        Define("FP_MODEL_STEP_INPUT_SIZE", f"{_io_bytes(step, step.inputs)}u",
-               "bytes of one step's input(s) at fp_model_input(), back to back"),
-        Define("FP_MODEL_STEP_OUTPUT_SIZE", f"{_io_bytes(step, step.outputs)}u",
-               "bytes of one step's output(s) at fp_model_output()"),
+        Define(
+            "FP_MODEL_STEP_INPUT_SIZE",
+            f"{_io_bytes(step, step.inputs)}u",
+            "bytes of one step's input(s) at fp_model_input(), back to back",
+        ),
+        Define(
+            "FP_MODEL_STEP_OUTPUT_SIZE",
+            f"{_io_bytes(step, step.outputs)}u",
+            "bytes of one step's output(s) at fp_model_output()",
+        ),
     ]
     for k, slot in enumerate(state_slots(step)):
         what = "cell int16 [H] then h int8 [H]" if slot.op == "lstm" else "h int8 [H]"
-        defines += [Define(f"FP_MODEL_STATE{k}_OFFSET", f"{slot.offset}u",
-                           f"layer {slot.layer} '{slot.name}' ({slot.op}, H = {slot.hidden}): {what}"),
-                    Define(f"FP_MODEL_STATE{k}_SIZE", f"{slot.nbytes}u")]
+        defines += [
+            Define(
+                f"FP_MODEL_STATE{k}_OFFSET",
+                f"{slot.offset}u",
+                f"layer {slot.layer} '{slot.name}' ({slot.op}, H = {slot.hidden}): {what}",
+            ),
+            Define(f"FP_MODEL_STATE{k}_SIZE", f"{slot.nbytes}u"),
+        ]
     return defines
 
 
@@ -100,10 +112,12 @@ def _layers(ctx: GenContext, step: Plan, state_symbol: str) -> list[StreamEntry]
     slots = {s.layer: s for s in state_slots(step)}
     entries = []
     for i, layer in enumerate(step.layers):
+
         def resolve(ref: ArrayRef, i: int = i) -> str:
             if ref.name == "state":
                 return _state_ref(state_symbol, slots[i])
             return ctx.names.const_ref(ctx.blob.member(i, ref.name).field)
+
         comment = c_comment(f"step layer {i} '{layer.name}': {layer.op} {layer.datapath}")
         entries.append(StreamEntry(comment, c_initializer(layer_struct(step, i), resolve, indent=1)))
     return entries
@@ -114,8 +128,9 @@ def _copies(ctx: GenContext, step: Plan, ids: list[int], buffer: str, staged: bo
         return []
     copies, offset = [], 0
     for t in ids:
-        copies.append(StreamCopy(ctx.names.tensor_offset(t), f"(uint8_t *){buffer} + {offset}u",
-                                 f"{step.tensors[t].nbytes}u"))
+        copies.append(
+            StreamCopy(ctx.names.tensor_offset(t), f"(uint8_t *){buffer} + {offset}u", f"{step.tensors[t].nbytes}u")
+        )
         offset += step.tensors[t].nbytes
     return copies
 
@@ -126,16 +141,30 @@ def stream_view(ctx: GenContext) -> StreamView | None:
         return None
     n = ctx.names
     state, tensors, layers = n.symbol("state"), n.symbol("step_tensors"), n.symbol("step_layers")
-    tensor_entries = [StreamEntry(c_comment(f"step tensor {i} '{t.name}'"),
-                                  c_value({**tensor_struct(step, i), "offset": n.tensor_offset(i)}))
-                      for i, t in enumerate(step.tensors)]
+    tensor_entries = [
+        StreamEntry(
+            c_comment(f"step tensor {i} '{t.name}'"), c_value({**tensor_struct(step, i), "offset": n.tensor_offset(i)})
+        )
+        for i, t in enumerate(step.tensors)
+    ]
     tables = {"tensors": tensors, "layers": layers, "kernels": f"&{n.symbol('kernels')}"}
-    fields = {**graph_struct(step, ctx.scratch_size), "n_tensors": len(step.tensors), "n_layers": len(step.layers),
-              "arena_size": "FP_MODEL_ARENA_SIZE", "scratch_size": "FP_MODEL_SCRATCH_SIZE"}
+    fields = {
+        **graph_struct(step, ctx.scratch_size),
+        "n_tensors": len(step.tensors),
+        "n_layers": len(step.layers),
+        "arena_size": "FP_MODEL_ARENA_SIZE",
+        "scratch_size": "FP_MODEL_SCRATCH_SIZE",
+    }
     resets = [f"fp_{s.op}_s8_state_reset(&{layers}[{s.layer}].params.{s.op})" for s in state_slots(step)]
     return StreamView(
-        state_symbol=state, tensors_symbol=tensors, tensors=tensor_entries, layers_symbol=layers,
-        layers=_layers(ctx, step, state), graph_symbol=n.symbol("step_graph"),
-        graph_init=c_initializer(fields, lambda ref: tables[ref.name]), resets=resets,
+        state_symbol=state,
+        tensors_symbol=tensors,
+        tensors=tensor_entries,
+        layers_symbol=layers,
+        layers=_layers(ctx, step, state),
+        graph_symbol=n.symbol("step_graph"),
+        graph_init=c_initializer(fields, lambda ref: tables[ref.name]),
+        resets=resets,
         input_copies=_copies(ctx, step, step.inputs, n.symbol("input"), len(step.inputs) > 1),
-        output_copies=_copies(ctx, step, step.outputs, n.symbol("output"), len(step.outputs) > 1))
+        output_copies=_copies(ctx, step, step.outputs, n.symbol("output"), len(step.outputs) > 1),
+    )

@@ -6,6 +6,7 @@ simulator's (:mod:`fixpoint.sim.streaming`, the same step plan the firmware was 
 The first divergence ends the sample and is reported with the sample, the step and whether the
 outputs, the state or both diverged. The last step's outputs are the sample's outputs (accuracy).
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,7 @@ def simulate_streams(plan: Plan, ints: list[np.ndarray]) -> list[StreamTrace]:
 
 
 def _step_frames(plan: Plan, ints: list[np.ndarray], i: int) -> list[bytes]:
-    parts = [split_frames(plan, a[i:i + 1], k) for k, a in enumerate(ints)]
+    parts = [split_frames(plan, a[i : i + 1], k) for k, a in enumerate(ints)]
     return [b"".join(p.tobytes() for p in frame) for frame in zip(*parts)]
 
 
@@ -43,23 +44,44 @@ def _first_diff(got: bytes, want: bytes) -> tuple[int, int]:
     return int(diff.size), int(diff[0]) if diff.size else -1
 
 
-def _mismatch(i: int, s: int, got_out: bytes, want_out: bytes, got_state: bytes, want_state: bytes,
-              names: list[str]) -> SampleMismatch | None:
+def _mismatch(
+    i: int, s: int, got_out: bytes, want_out: bytes, got_state: bytes, want_state: bytes, names: list[str]
+) -> SampleMismatch | None:
     n_out, first_out = _first_diff(got_out, want_out)
     n_state, first_state = _first_diff(got_state, want_state)
     if not n_out and not n_state:
         return None
     diverged = "outputs+state" if n_out and n_state else "outputs" if n_out else "state"
-    where, first, got, want = ("state", first_state, got_state, want_state) if not n_out else \
-        (names[0] if len(names) == 1 else "outputs", first_out, got_out, want_out)
+    where, first, got, want = (
+        ("state", first_state, got_state, want_state)
+        if not n_out
+        else (names[0] if len(names) == 1 else "outputs", first_out, got_out, want_out)
+    )
     # bytes shown as int8: the outputs and h are int8 (the lstm's int16 cell shows byte-wise)
     board_value, sim_value = (int(np.uint8(v[first]).view(np.int8)) for v in (got, want))
-    return SampleMismatch(sample=i, differing_bytes=n_out + n_state, first_index=first, board_value=board_value,
-                          sim_value=sim_value, output=where, step=s, diverged=diverged)
+    return SampleMismatch(
+        sample=i,
+        differing_bytes=n_out + n_state,
+        first_index=first,
+        board_value=board_value,
+        sim_value=sim_value,
+        output=where,
+        step=s,
+        diverged=diverged,
+    )
 
 
-def _run_sample(client, job, i: int, frames: list[bytes], trace: StreamTrace, out_size: int, size: int,
-                stream_index: int, names: list[str]) -> tuple[bytes, SampleMismatch | None, int]:
+def _run_sample(
+    client,
+    job,
+    i: int,
+    frames: list[bytes],
+    trace: StreamTrace,
+    out_size: int,
+    size: int,
+    stream_index: int,
+    names: list[str],
+) -> tuple[bytes, SampleMismatch | None, int]:
     """One sample's stream; returns the last step's output bytes, the first divergence, the board's
     stream index after it."""
     if i not in job.skip_state_reset:
@@ -83,12 +105,19 @@ def _store(board_out: list[np.ndarray], i: int, raw: bytes) -> None:
     pos = 0
     for out in board_out:
         size = out[0].nbytes
-        out[i] = np.frombuffer(raw[pos:pos + size], dtype=out.dtype).reshape(out.shape[1:])
+        out[i] = np.frombuffer(raw[pos : pos + size], dtype=out.dtype).reshape(out.shape[1:])
         pos += size
 
 
-def run_streams_on_board(job, board, image: Path, ints: list[np.ndarray], traces: list[StreamTrace],
-                         expected: list[np.ndarray], result: HilResult) -> list[np.ndarray]:
+def run_streams_on_board(
+    job,
+    board,
+    image: Path,
+    ints: list[np.ndarray],
+    traces: list[StreamTrace],
+    expected: list[np.ndarray],
+    result: HilResult,
+) -> list[np.ndarray]:
     from ..boards.runner import open_board
     from .check import _first_line, _give_up
 
@@ -101,16 +130,25 @@ def run_streams_on_board(job, board, image: Path, ints: list[np.ndarray], traces
     n = len(ints[0])
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     job.stage("launch")
-    with open_board(board, image, expected_hash=plan.model_hash, timeout=job.timeout, run_timeout=job.run_timeout,
-                    retries=job.retries, log_dir=job.work_dir / "logs", connection=job.connection) as session:
+    with open_board(
+        board,
+        image,
+        expected_hash=plan.model_hash,
+        timeout=job.timeout,
+        run_timeout=job.run_timeout,
+        retries=job.retries,
+        log_dir=job.work_dir / "logs",
+        connection=job.connection,
+    ) as session:
         client = session.client
         job.stage("hil")
         start, in_a_row, stream_index = time.perf_counter(), 0, 0
         for i in range(n):
             frames = _step_frames(plan, ints, i)
             try:
-                raw, mismatch, stream_index = _run_sample(client, job, i, frames, traces[i], out_size, size,
-                                                          stream_index, names)
+                raw, mismatch, stream_index = _run_sample(
+                    client, job, i, frames, traces[i], out_size, size, stream_index, names
+                )
             except BoardError as exc:
                 log.warning("sample %d on %s: %s", i, result.board, _first_line(exc))
                 result.failures.append(SampleFailure(i, type(exc).__name__, _first_line(exc)))

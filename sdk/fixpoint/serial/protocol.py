@@ -238,7 +238,8 @@ def parse_identify(frame: Frame) -> IdentifyInfo:
         raise ValueError(f"firmware speaks protocol version {version}, this host {PROTOCOL_VERSION}")
     model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size:], 4)
     return IdentifyInfo(version, CounterUnit(unit), bool(flags & 1), max_payload, n_in, n_out,
-                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2), streaming=bool(flags & 4))
+                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2),
+                        streaming=bool(flags & 4))
 
 
 def parse_run(frame: Frame) -> RunResult:

@@ -5,6 +5,7 @@ STEP names its index in the stream, so a STEP the client resends after a lost re
 answered from the board's stored result instead of advancing the state twice; a board that is
 at another index answers BAD_RANGE (:class:`StreamOutOfStep`).
 """
+
 from __future__ import annotations
 
 import struct
@@ -18,7 +19,7 @@ __all__ = ["StepResult", "StreamOutOfStep", "read_state", "state_reset", "step"]
 
 STEP_REPLAYED = 1
 STEP_STATE_INLINE = 2
-_STEP_FIXED = struct.Struct("<IiB")   # index u32 | rc i32 | flags u8
+_STEP_FIXED = struct.Struct("<IiB")  # index u32 | rc i32 | flags u8
 
 
 class StreamOutOfStep(BoardProtocolError):
@@ -29,8 +30,8 @@ class StreamOutOfStep(BoardProtocolError):
 class StepResult:
     index: int
     output: bytes
-    state: bytes | None       # the state after the step when it fit in the response, else None
-    replayed: bool            # answered from the stored result of an already executed step
+    state: bytes | None  # the state after the step when it fit in the response, else None
+    replayed: bool  # answered from the stored result of an already executed step
 
 
 def state_reset(client: FixpointClient) -> None:
@@ -41,11 +42,16 @@ def state_reset(client: FixpointClient) -> None:
         raise BoardProtocolError(f"STATE_RESET: the model returned {rc}", status=frame.status)
 
 
-def step(client: FixpointClient, index: int, data: bytes, output_size: int, state_size: int,
-         timeout: float | None = None) -> StepResult:
+def step(
+    client: FixpointClient, index: int, data: bytes, output_size: int, state_size: int, timeout: float | None = None
+) -> StepResult:
     """Run step ``index`` of the stream on ``data`` (one step's input bytes)."""
-    frame = client._ok(p.Command.STEP, struct.pack("<I", index) + bytes(data), timeout=timeout or client.run_timeout,
-                       accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.BAD_RANGE))
+    frame = client._ok(
+        p.Command.STEP,
+        struct.pack("<I", index) + bytes(data),
+        timeout=timeout or client.run_timeout,
+        accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.BAD_RANGE),
+    )
     if frame.status == p.Status.BAD_RANGE:
         raise StreamOutOfStep(f"STEP {index}: the board is at another step of its stream", status=frame.status)
     body = frame.body
@@ -56,7 +62,7 @@ def step(client: FixpointClient, index: int, data: bytes, output_size: int, stat
         raise BoardProtocolError(f"STEP {index}: response for step {got}")
     if frame.status != p.Status.OK:
         raise BoardProtocolError(f"STEP {index}: the model returned {rc}", status=frame.status)
-    rest = body[_STEP_FIXED.size:]
+    rest = body[_STEP_FIXED.size :]
     want = output_size + (state_size if flags & STEP_STATE_INLINE else 0)
     if len(rest) != want:
         raise BoardProtocolError(f"STEP {index}: {len(rest)} bytes of output and state, expected {want}")

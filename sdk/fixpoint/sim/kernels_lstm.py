@@ -41,7 +41,8 @@ def prep_lstm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
         want = 3 * hidden if spec.op == "lstm" else hidden
         if not isinstance(state, np.ndarray) or state.dtype != np.uint8 or state.shape != (want,) \
                 or not state.flags.c_contiguous or not state.flags.writeable or state.ctypes.data % 2:
-            raise fail(where, f"argument 'state' must be a writable, contiguous, 2-byte aligned uint8 array of {want} bytes")
+            raise fail(where, f"argument 'state' must be a writable, contiguous, 2-byte aligned uint8 array "
+                              f"of {want} bytes")
         consts["state"] = state
         kw["stateful"] = 1
     rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)

@@ -5,6 +5,7 @@ code generator also renders) with its state buffer, and calls the same C functio
 model calls (``fp_<op>_s8_state_reset``, ``fp_graph_run``), so a board running the generated model
 step by step must reproduce its outputs and state bytes exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ __all__ = ["StreamTrace", "StreamingSim", "run_stream"]
 @dataclass
 class StreamTrace:
     """One sequence run step by step: every step's outputs and the state after it."""
-    outputs: list[list[np.ndarray]]   # [step][plan output] -> [1, ...] array
-    states: list[bytes]               # [step] -> the state buffer after that step
+
+    outputs: list[list[np.ndarray]]  # [step][plan output] -> [1, ...] array
+    states: list[bytes]  # [step] -> the state buffer after that step
 
 
 class StreamingSim:
@@ -71,4 +73,4 @@ def run_stream(plan: Plan, inputs: list[np.ndarray], chunk: int = 1, kernels: st
     """Every sample of a whole-sequence batch (``inputs[k]`` [B, ...]) streamed: one trace per sample."""
     sim = StreamingSim(plan, chunk, kernels)
     batch = inputs[0].shape[0] if inputs else 0
-    return [sim.run_sequence([x[b:b + 1] for x in inputs]) for b in range(batch)]
+    return [sim.run_sequence([x[b : b + 1] for x in inputs]) for b in range(batch)]
