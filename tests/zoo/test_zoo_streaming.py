@@ -168,3 +168,37 @@ def test_a_missing_state_reset_is_caught(zoo_plan, tmp_path) -> None:
     assert m.step == 0 and "state" in m.diverged, result.summary()
     assert "sample 1" in result.summary() and "step 0" in result.summary()
     assert result.bit_exact == 2 and not result.failures
+
+
+def test_streaming_a_plan_without_recurrent_layers_is_refused(tmp_path, capsys) -> None:
+    """`fixpoint hil --streaming` on a plan with nothing to stream: exit 2, one error line, nothing built."""
+    import sys
+    from pathlib import Path
+
+    from fixpoint.cli import main
+    from fixpoint.plan import save_plan
+
+    tests = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(tests / "codegen"), str(tests / "sim")]
+    from codegen_plans import built_plan
+
+    plan, _ = built_plan("chain", "s8", seed=3)
+    save_plan(plan, tmp_path / "chain.fxplan")
+    t = plan.tensors[plan.inputs[0]]
+    np.savez(tmp_path / "data.npz", **{t.source or t.name: np.zeros((2, 3, 7, 7), np.float32)})
+    argv = [
+        "hil",
+        "--board",
+        "host",
+        "--plan",
+        str(tmp_path / "chain.fxplan"),
+        "--data",
+        str(tmp_path / "data.npz"),
+        "--streaming",
+        "--work-dir",
+        str(tmp_path / "work"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: plan 'chain_s8' has no recurrent layer (lstm, gru): nothing to stream"]
+    assert not (tmp_path / "work").exists()
