@@ -202,3 +202,39 @@ def test_streaming_a_plan_without_recurrent_layers_is_refused(tmp_path, capsys) 
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: plan 'chain_s8' has no recurrent layer (lstm, gru): nothing to stream"]
     assert not (tmp_path / "work").exists()
+
+
+def test_step_protocol_resend_and_order(zoo_plan, tmp_path) -> None:
+    """STEP is idempotent for a resend of the last step (answered, not run again: the state does not
+    advance twice), refuses any other index, and STATE_RESET / RESET start the stream over."""
+    from fixpoint.boards.runner import open_board
+    from fixpoint.hil.firmware import build_model_firmware
+    from fixpoint.serial.stream import StreamOutOfStep, read_state, state_reset, step
+
+    plan = zoo_plan("gru_anomaly", "host").plan
+    stepper = step_plan(plan)
+    out_size, size = stepper.tensors[stepper.outputs[0]].nbytes, state_slots(stepper)[0].nbytes
+    frames = [f.tobytes() for f in split_frames(plan, _random(plan, 1, 9)[0])]
+    image, _ = build_model_firmware(plan, "host", tmp_path)
+    (tmp_path / "logs").mkdir()
+    with open_board("host", image, expected_hash=plan.model_hash, log_dir=tmp_path / "logs") as session:
+        client = session.client
+        assert session.info is not None and session.info.streaming
+        state_reset(client)
+        first = step(client, 0, frames[0], out_size, size)
+        again = step(client, 0, frames[0], out_size, size)
+        assert not first.replayed and again.replayed
+        assert (again.output, again.state) == (first.output, first.state)
+        assert read_state(client, size) == first.state
+        with pytest.raises(StreamOutOfStep):
+            step(client, 2, frames[2], out_size, size)
+        second = step(client, 1, frames[1], out_size, size)
+        sim = StreamingSim(plan)
+        trace = sim.run_sequence([_random(plan, 1, 9)[0]])
+        assert [first.state, second.state] == trace.states[:2]
+        state_reset(client)
+        with pytest.raises(StreamOutOfStep):
+            step(client, 2, frames[2], out_size, size)
+        assert step(client, 0, frames[0], out_size, size).state == first.state
+        client.reset()  # a soft RESET re-initialises the model: the stream starts over too
+        assert step(client, 0, frames[0], out_size, size).state == first.state
