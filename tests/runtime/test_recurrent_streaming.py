@@ -19,7 +19,7 @@ from fixpoint.sim import kernels
 from fixpoint.sim.kernel_args import KernelArgumentError
 
 ALL = os.environ.get("FIXPOINT_KERNEL_CASES") == "all"
-CASES = 10_000 if ALL else 150
+CASES = 10_000 if ALL else 80
 TABLES = {"lstm": ("sigmoid_lut", "tanh_lut", "cell_tanh_lut"), "gru": ("sigmoid_lut", "tanh_lut")}
 
 
