@@ -45,4 +45,6 @@ int fp_model_run(void);
 int fp_model_run_layers(uint32_t n);
 const uint8_t *fp_model_arena(void);
 
+/* Streaming models (recurrent layers) also implement fp_model_stream_api.h. */
+
 #endif /* FP_MODEL_API_H */

@@ -131,6 +131,9 @@ static int fw_model_reinit(void)
     fw_state.max = 0;
     memset(&fw_state.run, 0, sizeof fw_state.run);
     fw_state.output_valid = 0;
+#ifdef FW_STREAMING
+    fw_stream_init(); /* fp_model_init reset the recurrent state: no steps since */
+#endif
     return fw_state.init_rc;
 }
 
@@ -152,6 +155,9 @@ static uint16_t fw_cmd_identify(const fw_frame_t *req, uint8_t *resp)
     resp[at] = FW_PROTOCOL_VERSION;
     resp[at + 1u] = fw_counter_unit();
     resp[at + 2u] = (uint8_t)((fw_state.init_rc == 0 ? FW_FLAG_MODEL_READY : 0u) | (fw_staging() ? FW_FLAG_STAGING : 0u));
+#ifdef FW_STREAMING
+    resp[at + 2u] = (uint8_t)(resp[at + 2u] | FW_FLAG_STREAMING);
+#endif
     fw_put_u16(resp + at + 3u, (uint16_t)FW_MAX_PAYLOAD);
     fw_put_u32(resp + at + 5u, fp_model_input_size());
     fw_put_u32(resp + at + 9u, fp_model_output_size());
@@ -431,6 +437,29 @@ static uint16_t fw_cmd_reset(const fw_frame_t *req, uint8_t *resp)
     return (uint16_t)(at + 4u);
 }
 
+#ifdef FW_STREAMING
+/* Helpers of fw_stream.c, only in streaming builds (nothing extra links otherwise). */
+uint16_t fw_response_begin(uint8_t *resp, uint8_t status)
+{
+    return fw_begin(resp, status);
+}
+
+uint16_t fw_response_region(const fw_frame_t *req, uint8_t *resp, const uint8_t *base, uint32_t size)
+{
+    return fw_read_region(req, resp, 0u, base, size);
+}
+
+int fw_model_ready(void)
+{
+    return fw_state.init_rc == 0;
+}
+
+void fw_output_invalidate(void)
+{
+    fw_state.output_valid = 0;
+}
+#endif
+
 static uint16_t fw_cmd_ping(const fw_frame_t *req, uint8_t *resp)
 {
     uint16_t at;
@@ -457,6 +486,11 @@ static const fw_command_t fw_commands[] = {
     {FW_CMD_SESSION, fw_cmd_session},
     {FW_CMD_LOAD_NEXT, fw_cmd_load_next},
     {FW_CMD_RUN_NEXT, fw_cmd_run_next},
+#ifdef FW_STREAMING
+    {FW_CMD_STATE_RESET, fw_cmd_state_reset},
+    {FW_CMD_STEP, fw_cmd_step},
+    {FW_CMD_READ_STATE, fw_cmd_read_state},
+#endif
 };
 
 uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp)

@@ -29,6 +29,9 @@ enum {
     FW_CMD_SESSION = 0x0B,     /* u32 session: the id echoed in every later response */
     FW_CMD_LOAD_NEXT = 0x0C,   /* u32 offset, data: into the staging buffer (double buffering) */
     FW_CMD_RUN_NEXT = 0x0D,    /* u32 token, u32 input crc: staging -> input, RUN, output inline */
+    FW_CMD_STATE_RESET = 0x0E, /* streaming (FW_STREAMING builds): recurrent state back to its initial value */
+    FW_CMD_STEP = 0x0F,        /* u32 step index, step input: one fp_model_step, output and state inline */
+    FW_CMD_READ_STATE = 0x10,  /* u32 offset, u16 length: recurrent state bytes */
     FW_CMD_RESPONSE = 0x80     /* or-ed into the command code of every response */
 };
 
@@ -48,6 +51,7 @@ enum {
 /* IDENTIFY flags (body byte 2). */
 #define FW_FLAG_MODEL_READY 1u
 #define FW_FLAG_STAGING 2u /* LOAD_NEXT / RUN_NEXT available: a staging buffer of the input size */
+#define FW_FLAG_STREAMING 4u /* STATE_RESET / STEP / READ_STATE available: the model keeps recurrent state */
 
 /* Bytes every response payload starts with: status u8, session u32. */
 #define FW_RESP_HEADER 5u
@@ -61,5 +65,21 @@ uint16_t fw_commands_handle(const fw_frame_t *req, uint8_t *resp);
  * (fw_commands_handle) or a status-only payload for a rejected one. Returns
  * the payload length, 0 for FW_EV_NONE (nothing to send). */
 uint16_t fw_commands_reply(fw_event_t event, const fw_frame_t *frame, uint8_t *resp);
+
+#ifdef FW_STREAMING
+/* For the command handlers of fw_stream.c: the response header, a region read
+ * (fw_cmd_read_arena's layout), whether the model initialised, and "the output
+ * no longer belongs to the last RUN". */
+uint16_t fw_response_begin(uint8_t *resp, uint8_t status);
+uint16_t fw_response_region(const fw_frame_t *req, uint8_t *resp, const uint8_t *base, uint32_t size);
+int fw_model_ready(void);
+void fw_output_invalidate(void);
+
+/* fw_stream.c: the streaming commands (docs/serial-protocol.md, "Streaming"). */
+void fw_stream_init(void);
+uint16_t fw_cmd_state_reset(const fw_frame_t *req, uint8_t *resp);
+uint16_t fw_cmd_step(const fw_frame_t *req, uint8_t *resp);
+uint16_t fw_cmd_read_state(const fw_frame_t *req, uint8_t *resp);
+#endif
 
 #endif /* FW_COMMANDS_H */

@@ -338,6 +338,12 @@ fp_status_t fp_reduce_s16(const fp_reduce_params_t *params, const int16_t *input
 fp_status_t fp_lstm_s8(const fp_lstm_params_t *params, const int8_t *input, const int8_t *weights,
                        const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_lstm_s8_scratch_size(const fp_lstm_params_t *params);
+/* Streaming (params->state non-NULL, 3 * hidden_size bytes, 2-byte aligned:
+ * cell int16 [H] then h int8 [H]): fp_lstm_s8 continues from that state and
+ * leaves the final one there. fp_lstm_s8_state_reset() writes the initial
+ * state (c = 0, h = -hidden_offset); hidden_size 1..2^20, hidden_offset in
+ * [-256, 256], state non-NULL, else FP_ERR_ARG. */
+fp_status_t fp_lstm_s8_state_reset(const fp_lstm_params_t *params);
 
 /* ---- gru (ONNX GRU, linear_before_reset 1, one direction, batch 1) ------- */
 /* Ranges as fp_lstm_s8 (3H in place of 4H; no cell fields). weights
@@ -346,6 +352,9 @@ size_t fp_lstm_s8_scratch_size(const fp_lstm_params_t *params);
 fp_status_t fp_gru_s8(const fp_gru_params_t *params, const int8_t *input, const int8_t *weights,
                       const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_gru_s8_scratch_size(const fp_gru_params_t *params);
+/* Streaming as fp_lstm_s8 with the state h int8 [hidden_size] only;
+ * fp_gru_s8_state_reset() writes h = -hidden_offset (ranges as the lstm's). */
+fp_status_t fp_gru_s8_state_reset(const fp_gru_params_t *params);
 
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,

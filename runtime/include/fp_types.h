@@ -442,6 +442,11 @@ typedef struct {
     const int16_t *tanh_lut;      /* 513 entries, input scale 2^-12, output 2^-15 */
     const int16_t *cell_tanh_lut; /* 513 entries, input the cell scale, output 2^-15 */
     fp_rq_mode_t mode;
+    /* NULL: whole sequence, the state starts fresh in scratch at every call.
+     * Else the persistent state, 3 * hidden_size bytes, 2-byte aligned: cell
+     * int16 [H] then h int8 [H]; read at entry, the final state left at exit
+     * (streaming; fp_lstm_s8_state_reset() writes the initial state). */
+    void *state;
 } fp_lstm_params_t;
 
 /* GRU over a whole sequence (ONNX GRU with linear_before_reset = 1, the
@@ -465,6 +470,10 @@ typedef struct {
     const int16_t *sigmoid_lut;   /* 513 entries, input scale 2^-12, output 2^-15 */
     const int16_t *tanh_lut;      /* 513 entries, input scale 2^-12, output 2^-15 */
     fp_rq_mode_t mode;
+    /* NULL: whole sequence (fresh state per call); else the persistent state,
+     * h int8 [hidden_size], read at entry and left final at exit (streaming;
+     * fp_gru_s8_state_reset() writes the initial state). */
+    void *state;
 } fp_gru_params_t;
 
 typedef union {

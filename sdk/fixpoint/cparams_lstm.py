@@ -5,7 +5,8 @@ Plan layer: ``params`` holds the offsets, the per-gate scales ``input_scale`` / 
 (lists of one ``{"multiplier", "shift"}`` per gate: lstm i, o, f, c; gru z, r, h), ``hidden_scale``,
 ``output_sequence``, ``reverse`` and, for lstm, ``cell_frac_bits`` and ``cell_clip``; ``arrays``
 the ``weights`` [G * H, input_size + H], ``bias`` [2 * G * H] and the int16 tables.
-``seq_len``, ``input_size`` and ``hidden_size`` come from the shapes.
+``seq_len``, ``input_size`` and ``hidden_size`` come from the shapes. ``stateful`` (1 in a streaming
+step plan, :mod:`fixpoint.streaming`) points ``state`` at the array ``state``; absent or 0 it is NULL.
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def _common(c: OpContext, op: str) -> dict[str, Any]:
     }
     fields.update({name: ArrayRef(name) for name in tables})
     fields["mode"] = dict(c.mode)
+    # a streaming step plan's layer (fixpoint.streaming) keeps its state in the model's state buffer:
+    # the consumer supplies the array "state" (the simulator a numpy slice, the generated C its buffer)
+    fields["state"] = ArrayRef("state") if c.scalar("stateful", 0) else None
     return fields
 
 

@@ -734,12 +734,15 @@ static void gen_lstm(fz_case_t *c)
     p->cell_tanh_lut = rtable(c);
     field(c, &p->cell_frac_bits, FIELD_ANY);
     field(c, &p->cell_clip, FIELD_ANY);
+    /* streaming: an exactly sized persistent state (cell int16 [H], h int8 [H]) of random bytes */
+    p->state = rnd() % 3 ? NULL : owned(c, 3u * (size_t)p->hidden_size);
 }
 
 static void gen_gru(fz_case_t *c)
 {
     fp_gru_params_t *p = &c->layer.params.gru;
     FZ_RECURRENT_COMMON(c, p, 3);
+    p->state = rnd() % 3 ? NULL : owned(c, (size_t)p->hidden_size); /* streaming: h int8 [H] */
 }
 
 void generate(fz_case_t *c, const fz_kernel_t *k)

@@ -4,7 +4,9 @@
 #
 # The target is compiled with clang from the firmware sources themselves
 # (runtime/firmware/fw_frame.c, fw_commands.c, fw_crc32.c, the host board's
-# counter/host_clock.c and models/loopback_model.c), with the small
+# counter/host_clock.c and models/loopback_model.c; with FW_STREAMING, so
+# fw_stream.c's STATE_RESET / STEP / READ_STATE run on the loopback's toy
+# stream), with the small
 # fw_board_config.h in tests/sanitize/fw_fuzz_config/. The loopback model's
 # buffers are 2 * max_payload + 88 bytes: more than two frames, not a whole
 # number of chunks (make_fw_corpus.py seeds RUN with the CRC of that many zeros).
@@ -51,10 +53,10 @@ mkdir -p "$ARTIFACTS" "$CORPUS"
 # time: no trace-cmp there.
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -g -O2 -fno-omit-frame-pointer "${SAN[@]}"
-        -D_POSIX_C_SOURCE=200809L "-DFUZZ_MAX_PAYLOAD=${PAYLOAD}u"
+        -D_POSIX_C_SOURCE=200809L "-DFUZZ_MAX_PAYLOAD=${PAYLOAD}u" -DFW_STREAMING
         "-DLOOPBACK_SIZE=$((2 * PAYLOAD + 88))u"
         -Itests/sanitize/fw_fuzz_config "-I$FW")
-SOURCES=("$FW/fw_frame.c" "$FW/fw_commands.c" "$FW/counter/host_clock.c" "$FW/fw_counter_isr.c"
+SOURCES=("$FW/fw_frame.c" "$FW/fw_commands.c" "$FW/fw_stream.c" "$FW/counter/host_clock.c" "$FW/fw_counter_isr.c"
          "$FW/models/loopback_model.c")
 UNTRACED=(tests/sanitize/fuzz_fw.c "$FW/fw_crc32.c")
 objs=()

@@ -129,6 +129,30 @@ def session(payload: int) -> bytes:
     return bytes(s.frame(C.RUN_STATUS).frame(C.PING, b"bye").data)
 
 
+#: The loopback model's toy stream (runtime/firmware/models/loopback_model.c, FW_STREAMING).
+STEP_BYTES, STATE_BYTES = 32, 240
+
+
+def streaming(payload: int) -> bytes:
+    """A host's stream: reset, steps in order, a resend, out-of-order steps, a failing step
+    (first input byte 0xEE), state read-back at and past its end, a soft RESET in between."""
+    C = p.Command
+    region = payload - p.region_overhead(0)
+
+    def step(index: int, fill: int) -> bytes:
+        return index.to_bytes(4, "little") + bytes((fill + i) & 0xFF for i in range(STEP_BYTES))
+
+    s = Stream().frame(C.IDENTIFY).frame(C.STATE_RESET)
+    s.frame(C.STEP, step(0, 1)).frame(C.STEP, step(1, 9)).frame(C.STEP, step(1, 9))   # resend: replayed
+    s.frame(C.STEP, step(5, 2)).frame(C.STEP, step(0xFFFFFFFF, 3)).frame(C.STEP, step(2, 0xEE))
+    s.frame(C.STEP, step(2, 4)[:-1])                                                   # short: BAD_LENGTH
+    s.frame(C.READ_STATE, p.read_arena_payload(0, min(region, STATE_BYTES)))
+    s.frame(C.READ_STATE, p.read_arena_payload(STATE_BYTES - 8, 16))
+    s.frame(C.READ_STATE, p.read_arena_payload(0xFFFFFFFF, 2))
+    s.frame(C.RESET).frame(C.STEP, step(3, 5)).frame(C.STEP, step(0, 6))
+    return bytes(s.frame(C.STATE_RESET, b"\x00").frame(C.PING, b"bye").data)
+
+
 def faults() -> Iterator[tuple[str, bytes]]:
     """Byte streams the parser must resynchronise on; each ends with a good frame."""
     C = p.Command
@@ -165,6 +189,7 @@ def corpus() -> dict[str, bytes]:
     for payload in PAYLOADS:
         seeds.update((f"p{payload}-{name}", data) for name, data in limits(payload))
         seeds[f"p{payload}-session"] = session(payload)
+        seeds[f"p{payload}-streaming"] = streaming(payload)
     seeds.update(faults())
     seeds["all-commands"] = b"".join(frame(cmd, seq=i) for i, cmd in enumerate(p.Command))
     return {f"{name}.bin": data for name, data in sorted(seeds.items())}

@@ -45,3 +45,39 @@ const uint8_t *fp_model_arena(void)
 {
     return loopback_out;
 }
+
+#ifdef FW_STREAMING
+/* A toy stream for the firmware fuzzer (tests/sanitize/fw_fuzz.sh): each step
+ * mixes LOOPBACK_STEP bytes of input into LOOPBACK_STATE bytes of state and
+ * outputs input xor state; a first input byte 0xEE makes the step fail. */
+#include "fp_model_stream_api.h"
+
+#define LOOPBACK_STEP 32u
+#define LOOPBACK_STATE 240u
+
+static uint8_t loopback_state[LOOPBACK_STATE];
+
+int fp_model_reset_state(void)
+{
+    memset(loopback_state, 0, sizeof loopback_state);
+    return 0;
+}
+
+int fp_model_step(void)
+{
+    uint32_t i;
+    if (loopback_in[0] == 0xEEu) {
+        return 7;
+    }
+    for (i = 0; i < LOOPBACK_STEP; ++i) {
+        loopback_out[i] = (uint8_t)(loopback_in[i] ^ loopback_state[i]);
+        loopback_state[(i * 7u + loopback_state[0]) % LOOPBACK_STATE] ^= loopback_in[i];
+    }
+    return 0;
+}
+
+const uint8_t *fp_model_state(void) { return loopback_state; }
+uint32_t fp_model_state_size(void) { return LOOPBACK_STATE; }
+uint32_t fp_model_step_input_size(void) { return LOOPBACK_STEP; }
+uint32_t fp_model_step_output_size(void) { return LOOPBACK_STEP; }
+#endif

@@ -12,7 +12,8 @@
  *   h    = clamp8(requant(sat32((32768 - z) * n), hidden_scale)
  *                 + rdbpot(z * (h - zp), 15) + output_offset)
  * All gates of a step are computed from the previous h before h changes.
- * scratch: fp_gru_s8_scratch_size() bytes (h and the gates).
+ * scratch: fp_gru_s8_scratch_size() bytes (h and the gates); with
+ * params->state the step starts from, and leaves, the h stored there.
  */
 #include <string.h>
 
@@ -85,8 +86,12 @@ fp_status_t fp_gru_s8(const fp_gru_params_t *params, const int8_t *input, const 
     hid = params->hidden_size;
     gates = (int16_t *)scratch; /* gates int16 [3H], then h int8 [H] */
     h = (int8_t *)(gates + 3 * hid);
-    for (k = 0; k < hid; ++k) {
-        h[k] = (int8_t)fp_clamp_s64(-(int64_t)params->hidden_offset, FP_S8_MIN, FP_S8_MAX);
+    if (params->state != NULL) {
+        h = (int8_t *)params->state; /* streaming: continue from the persistent h, leave the final one */
+    } else {
+        for (k = 0; k < hid; ++k) {
+            h[k] = (int8_t)fp_clamp_s64(-(int64_t)params->hidden_offset, FP_S8_MIN, FP_S8_MAX);
+        }
     }
     for (s = 0; s < params->seq_len; ++s) {
         int32_t t = params->reverse ? params->seq_len - 1 - s : s;

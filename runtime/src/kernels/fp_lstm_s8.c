@@ -10,7 +10,8 @@
  *   c = clip(rdbpot(f * c, 15) + rdbpot(i * g, 30 - cell_frac_bits))
  *   h = clamp8(requant(o * cell_tanh_lut(c), hidden_scale) + output_offset)
  * All gates of a step are computed from the previous h before h changes.
- * scratch: fp_lstm_s8_scratch_size() bytes (h, c and the gates).
+ * scratch: fp_lstm_s8_scratch_size() bytes (h, c and the gates); with
+ * params->state the step starts from, and leaves, the state stored there.
  */
 #include <string.h>
 
@@ -69,9 +70,15 @@ fp_status_t fp_lstm_s8(const fp_lstm_params_t *params, const int8_t *input, cons
     cell = (int16_t *)scratch;
     gates = cell + hid;
     h = (int8_t *)(gates + 4 * hid);
-    for (k = 0; k < hid; ++k) {
-        cell[k] = 0;
-        h[k] = (int8_t)fp_clamp_s64(-(int64_t)params->hidden_offset, FP_S8_MIN, FP_S8_MAX);
+    if (params->state != NULL) {
+        /* streaming: continue from the persistent state (cell [H], then h [H]) and leave the final one there */
+        cell = (int16_t *)params->state;
+        h = (int8_t *)(cell + hid);
+    } else {
+        for (k = 0; k < hid; ++k) {
+            cell[k] = 0;
+            h[k] = (int8_t)fp_clamp_s64(-(int64_t)params->hidden_offset, FP_S8_MIN, FP_S8_MAX);
+        }
     }
     for (s = 0; s < params->seq_len; ++s) {
         int32_t t = params->reverse ? params->seq_len - 1 - s : s;

@@ -10,12 +10,14 @@ from ..boards import Board
 from ..memory import naive_arena_size
 from ..plan import Plan
 from ..sim import native
+from ..streaming import state_size
 from .context import GenContext, build_context
 from .names import FILE_ROLES, TEMPLATES
 from .render import render_template, write_atomically
 from .resolver import kernel_entries
 from .views_layout import layout_view, weights_view
 from .views_model import header_view, source_view
+from .views_stream import stream_plan
 from .views_regs import regs_view
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class GeneratedModel:
     register_map: str                    # where the register layout came from
     array_bytes: dict[str, int] = field(default_factory=dict)         # "<layer>/<array>" -> bytes
     layer_weight_bytes: dict[str, int] = field(default_factory=dict)  # layer name -> bytes of its tables
+    state_bytes: int = 0                 # recurrent state of the streaming API (0: the model has none)
 
     @property
     def flash_bytes(self) -> int:
@@ -100,7 +103,8 @@ def _describe(ctx: GenContext, out_dir: Path, files: dict[str, Path]) -> Generat
         scratch_bytes=ctx.scratch_size, const_bytes=ctx.blob.size, table_bytes=_table_bytes(ctx),
         input_bytes=sum(ctx.tensor_structs[t]["size"] for t in plan.inputs),
         output_bytes=sum(ctx.tensor_structs[t]["size"] for t in plan.outputs),
-        register_map=ctx.reg_map_origin, array_bytes=arrays, layer_weight_bytes=per_layer)
+        register_map=ctx.reg_map_origin, array_bytes=arrays, layer_weight_bytes=per_layer,
+        state_bytes=state_size(step) if (step := stream_plan(ctx)) is not None else 0)
 
 
 def _log_sizes(model: GeneratedModel) -> None:

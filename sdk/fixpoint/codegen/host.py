@@ -29,11 +29,12 @@ from .host_runtime import HostBuildError, runtime_objects
 log = logging.getLogger(__name__)
 
 API_HEADER = "fp_model_api.h"
+STREAM_HEADER = "fp_model_stream_api.h"   # only models with recurrent state implement it
 # -fno-wrapv undoes the -fwrapv Python's own CFLAGS add: signed overflow keeps
 # the meaning it has in the firmware build, so a hidden overflow cannot make the
 # host build agree with the simulator while the board disagrees.
 COMPILE_ARGS = ("-std=c99", "-O2", "-fno-wrapv", "-fno-strict-aliasing")
-_BUILD_VERSION = "1"   # bump when the way the extension is built changes
+_BUILD_VERSION = "2"   # bump when the way the extension is built changes
 _loaded: dict[str, ModuleType] = {}
 
 
@@ -50,7 +51,7 @@ def model_api_cdef(header: Path) -> str:
 
 def _runtime_inputs(runtime: Path) -> list[Path]:
     return sorted([*runtime.joinpath("include").glob("*.h"), *runtime.joinpath("src").rglob("*.[ch]"),
-                   runtime / "firmware" / API_HEADER])
+                   runtime / "firmware" / API_HEADER, runtime / "firmware" / STREAM_HEADER])
 
 
 def build_key(generated: GeneratedModel, runtime: Path) -> str:
@@ -111,6 +112,29 @@ class GeneratedModule:
             raise HostRunError(f"model '{self.generated.model_name}': fp_model_run returned {rc}")
         return bytes(self.ffi.buffer(self.lib.fp_model_output(), self.output_size))
 
+    # ---- streaming (fp_model_stream_api.h; models with recurrent layers only) ----
+    def _stream_call(self, fn: str) -> None:
+        if not self.generated.state_bytes:
+            raise HostRunError(f"model '{self.generated.model_name}' has no recurrent state: no {fn}")
+        rc = int(getattr(self.lib, fn)())
+        if rc != 0:
+            raise HostRunError(f"model '{self.generated.model_name}': {fn} returned {rc}")
+
+    def reset_state(self) -> None:
+        self._stream_call("fp_model_reset_state")
+
+    def step(self, step_bytes: bytes, output_size: int) -> bytes:
+        """One streaming step: the step's input bytes in, its ``output_size`` output bytes out."""
+        data = bytes(step_bytes)
+        self.ffi.memmove(self.lib.fp_model_input(), data, len(data))
+        self._stream_call("fp_model_step")
+        return bytes(self.ffi.buffer(self.lib.fp_model_output(), output_size))
+
+    def state(self) -> bytes:
+        if not self.generated.state_bytes:
+            raise HostRunError(f"model '{self.generated.model_name}' has no recurrent state")
+        return bytes(self.ffi.buffer(self.lib.fp_model_state(), int(self.lib.fp_model_state_size())))
+
 
 def compile_generated(generated: GeneratedModel, cache_dir: str | os.PathLike[str] | None = None) -> GeneratedModule:
     """Compile (or load from the cache) the generated model with the runtime sources."""
@@ -149,7 +173,10 @@ def _build(generated: GeneratedModel, runtime: Path, folder: Path, name: str) ->
 def _ffibuilder(generated: GeneratedModel, runtime: Path, src: Path, name: str, objects: list[Path]) -> FFI:
     builder = FFI()
     builder.cdef(model_api_cdef(runtime / "firmware" / API_HEADER))
-    builder.set_source(name, f'#include "{API_HEADER}"\n',
+    if generated.state_bytes:
+        builder.cdef(model_api_cdef(runtime / "firmware" / STREAM_HEADER))
+    includes = f'#include "{API_HEADER}"\n' + (f'#include "{STREAM_HEADER}"\n' if generated.state_bytes else "")
+    builder.set_source(name, includes,
                        sources=[str(src / p.name) for p in generated.sources],
                        extra_objects=[str(o) for o in objects],   # every runtime/src/**/*.c
                        include_dirs=[str(src), str(runtime / "include"), str(runtime / "src"),

@@ -19,6 +19,7 @@ from .context import GenContext
 from .names import FILE_ROLES
 from .resolver import kernel_entries
 from .views_layout import Check, Define
+from .views_stream import StreamView, stream_defines, stream_view
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ModelHeaderView:
     defines: list[Define]
     inputs: list[IoView]
     outputs: list[IoView]
+    streaming: bool = False    # the model implements fp_model_stream_api.h
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class ModelSourceView:
     accel_step_fn: str = ""
     accel_file_symbol: str = ""
     accel_map_symbol: str = ""
+    stream: StreamView | None = None  # the streaming API of a recurrent model (views_stream)
 
 
 def _io_tensor_defines(macro: str, t: PlanTensor, ts: dict[str, Any], buffer_offset: int) -> list[Define]:
@@ -139,12 +142,14 @@ def header_view(ctx: GenContext) -> ModelHeaderView:
         Define("FP_MODEL_N_OUTPUTS", f"{g['n_outputs']}u"),
         Define("FP_MODEL_INPUT_SIZE", f"{_io_bytes(ctx, plan.inputs)}u", "bytes, all inputs back to back"),
         Define("FP_MODEL_OUTPUT_SIZE", f"{_io_bytes(ctx, plan.outputs)}u", "bytes, all outputs back to back"),
+        *stream_defines(ctx),
     ]
     return ModelHeaderView(file=ctx.names.file("model_h"), guard=ctx.names.guard("model_h"),
                            arena_base_fn=ctx.names.symbol("arena_base"), model_name_comment=c_comment(plan.model_name),
                            files=[ctx.names.file(r) for r in FILE_ROLES], defines=defines,
                            inputs=_io_views(ctx, "INPUT", plan.inputs),
-                           outputs=_io_views(ctx, "OUTPUT", plan.outputs))
+                           outputs=_io_views(ctx, "OUTPUT", plan.outputs),
+                           streaming=any(d.name == "FP_MODEL_HAS_STATE" for d in defines))
 
 
 def _layer_entries(ctx: GenContext) -> list[Entry]:
@@ -206,6 +211,9 @@ def source_view(ctx: GenContext) -> ModelSourceView:
     if staged_out:
         buffers.append(Buffer(n.symbol("output"), "(FP_MODEL_OUTPUT_SIZE + 3u) / 4u"))
         output_expr = f"(const uint8_t *){n.symbol('output')}"
+    stream = stream_view(ctx)
+    if stream is not None:
+        buffers.append(Buffer(stream.state_symbol, "(FP_MODEL_STATE_SIZE + 3u) / 4u"))
     return ModelSourceView(
         file=n.file("model_c"), layout_header=n.file("layout_h"), model_name_comment=c_comment(plan.model_name),
         includes=["<string.h>", '"fp_runtime.h"', '"fp_resolver.h"', f'"{n.file("model_h")}"',
@@ -220,7 +228,7 @@ def source_view(ctx: GenContext) -> ModelSourceView:
         input_expr=input_expr, output_expr=output_expr,
         input_copies=_copies(ctx, plan.inputs, n.symbol("input")) if staged_in else [],
         output_copies=_copies(ctx, plan.outputs, n.symbol("output")) if staged_out else [],
-        checks=_source_checks(ctx), replay_fn=n.symbol("accel_replay"),
+        checks=_source_checks(ctx), replay_fn=n.symbol("accel_replay"), stream=stream,
         stream_exec=ctx.stream_exec, run_layer_fn=n.symbol("run_layer"), consts_symbol=n.symbol("consts"),
         accel_begin_fn=n.symbol("accel_stream_begin"), accel_step_fn=n.symbol("accel_stream_step"),
         accel_file_symbol=n.symbol("accel_file"), accel_map_symbol=n.symbol("accel_map"),

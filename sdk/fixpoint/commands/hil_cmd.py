@@ -36,6 +36,9 @@ def add_hil_args(parser: argparse.ArgumentParser) -> None:
                    help="the longest one inference may take on the board, seconds (default: board file)")
     g.add_argument("--retries", type=retry_count, default=None,
                    help="times a damaged or lost transaction is sent again (default: board file)")
+    g.add_argument("--streaming", action="store_true",
+                   help="recurrent models: run each sample's sequence frame by frame (STEP) and compare every "
+                        "step's outputs and the recurrent state bytes with the simulator")
     add_connection_args(parser)
 
 
@@ -77,12 +80,17 @@ def run_checked(args: argparse.Namespace, plan, x: list, labels: dict, model_pat
     ``x``: one float array per plan input; ``labels``: by output name (may be empty)."""
     from ..hil import HilJob, run_hil, write_json, write_junit
 
+    streaming = bool(getattr(args, "streaming", False))
+    if streaming:
+        from ..streaming import step_plan
+
+        step_plan(plan)   # a plan that cannot stream is refused here (StreamingError names why)
     count = len(x[0])
     n = count if args.samples is None else min(args.samples, count)
     job = HilJob(plan=plan, board=args.board, x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
                  model_path=model_path, work_dir=args.work_dir or default_work, max_drop_pp=args.max_drop,
                  timeout=args.timeout, run_timeout=args.run_timeout, retries=args.retries,
-                 progress=not args.quiet, connection=connection_from_args(args))
+                 progress=not args.quiet, connection=connection_from_args(args), streaming=streaming)
     result = run_hil(job)
     print(result.summary())
     junit = args.junit or job.work_dir / "hil-junit.xml"

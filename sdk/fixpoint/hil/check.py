@@ -57,6 +57,12 @@ class HilJob:
     # "build", "launch", "hil") and each finished sample (index, "done" / "failed" / "crashed").
     on_stage: Callable[[str], None] | None = None
     on_sample: Callable[[int, str], None] | None = None
+    # Streaming (recurrent models): every sample's sequence runs frame by frame (STEP), each step's
+    # outputs and the state bytes compared with the simulator (fixpoint.hil.streaming).
+    streaming: bool = False
+    # Test only: samples whose STATE_RESET the host leaves out (the stream index still follows the
+    # board), so the board starts them from the previous sample's state -- proves the state check.
+    skip_state_reset: frozenset[int] = frozenset()
 
     def stage(self, name: str) -> None:
         if self.on_stage is not None:
@@ -69,7 +75,12 @@ def run_hil(job: HilJob) -> HilResult:
     x = list(job.x) if isinstance(job.x, (list, tuple)) else [job.x]
     job.stage("simulate")
     ints = [quantize_input(plan, a, k) for k, a in enumerate(x)]
-    expected = run_plan(job.sim_plan or plan, ints).outputs
+    if job.streaming:
+        from .streaming import simulate_streams
+        traces = simulate_streams(job.sim_plan or plan, ints)
+        expected = [np.stack([t.outputs[-1][k][0] for t in traces]) for k in range(len(plan.outputs))]
+    else:
+        expected = run_plan(job.sim_plan or plan, ints).outputs
     image, size = build_model_firmware(plan, board, job.work_dir, on_stage=job.stage)
     names = [plan.tensors[i].name for i in plan.outputs]
     result = HilResult(board=board.name, model_name=plan.model_name, model_hash=plan.model_hash,
@@ -77,7 +88,11 @@ def run_hil(job: HilJob) -> HilResult:
                        flash_bytes=size.flash if size else 0, ram_bytes=size.ram if size else 0,
                        arena_bytes=plan.arena_size,
                        outputs=[OutputCheck(name, int(e[0].nbytes)) for name, e in zip(names, expected)])
-    board_out = _run_on_board(job, board, image, ints, expected, result)
+    if job.streaming:
+        from .streaming import run_streams_on_board
+        board_out = run_streams_on_board(job, board, image, ints, traces, expected, result)
+    else:
+        board_out = _run_on_board(job, board, image, ints, expected, result)
     labels = job.labels if isinstance(job.labels, dict) or job.labels is None else {names[0]: job.labels}
     # top-1 compares with the float model's outputs: the board's, dequantized, in the same ONNX layout
     onnx_out = [dequantize(plan, i, b) for i, b in zip(plan.outputs, board_out)]

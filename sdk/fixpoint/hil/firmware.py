@@ -50,19 +50,22 @@ def build_model_firmware(plan: Plan, board, work_dir: str | Path, *, staging: bo
     if on_stage is not None:
         on_stage("build")
     sources, includes = generated.sources, [generated.out_dir]
+    # the streaming commands (fw_stream.c) only for a model with recurrent state: others link none of it
+    extra = {"FW_STREAMING": "1"} if generated.state_bytes else {}
     image = None
     if staging:
         try:
             image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw",
                                    defines={"FW_STAGE_BYTES": f"{stage_bytes(plan)}u",
-                                            "FW_RX_RING_SIZE": f"{rx_ring_bytes(plan, board.serial.max_payload)}u"})
+                                            "FW_RX_RING_SIZE": f"{rx_ring_bytes(plan, board.serial.max_payload)}u",
+                                            **extra})
         except BuildError as exc:
             if not _does_not_fit(exc):
                 raise
             log.info("%s: no room for a %d-byte staging buffer; single-buffered firmware", board.name,
                      stage_bytes(plan))
     if image is None:
-        image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw")
+        image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw", defines=extra or None)
     size = firmware_size(image, board)
     log.info("%s: firmware %s (flash %d bytes, RAM %d bytes, arena %d bytes)", board.name, image,
              size.flash, size.ram, plan.arena_size)

@@ -22,6 +22,8 @@ class SampleMismatch:
     detail: str = ""
     output: str = ""                     # the model output holding the first differing byte
     differing_outputs: list[str] = field(default_factory=list)   # every output with a differing byte
+    step: int | None = None              # streaming: the first step that diverged
+    diverged: str = ""                   # streaming: "outputs", "state" or "outputs+state"
 
 
 @dataclass
@@ -118,6 +120,8 @@ class HilResult:
         for m in self.mismatches[:10]:
             where = f", first diverging layer '{m.first_layer}'" if m.first_layer else ""
             out = f"output '{m.output}'" if m.output else "output"
+            if m.step is not None:
+                out = f"step {m.step}: {m.diverged} diverged, first at {m.output or 'output'}"
             lines.append(f"  sample {m.sample}: {m.differing_bytes} bytes differ, first at {out}[{m.first_index}] "
                          f"board {m.board_value} != sim {m.sim_value}{where}{' ' + m.detail if m.detail else ''}")
         if len(self.mismatches) > 10:

@@ -56,15 +56,25 @@ def gru_step(p: GruParams, x, h, weights, bias, sigmoid_lut, tanh_lut) -> np.nda
     return np.clip(fresh + kept + p.output_offset, -128, 127)
 
 
-def gru_s8(x, weights, bias, sigmoid_lut, tanh_lut, p: GruParams) -> np.ndarray:
-    """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8."""
+def gru_initial_state(hidden: int, hidden_offset: int) -> np.ndarray:
+    """The streaming state a reset writes (fp_gru_s8_state_reset): h = the h zero point."""
+    return np.full(hidden, np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8), np.uint8)
+
+
+def gru_s8(x, weights, bias, sigmoid_lut, tanh_lut, p: GruParams, state: np.ndarray | None = None) -> np.ndarray:
+    """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8.
+    ``state`` (uint8 [H], the C kernel's streaming h): start from it, leave the final h in it."""
     x = np.asarray(x, np.int64)
     weights, bias = np.asarray(weights, np.int64), np.asarray(bias, np.int64)
     hidden = weights.shape[0] // GATES
     h = np.full(hidden, np.clip(-p.hidden_offset, -128, 127), np.int64)
+    if state is not None:
+        h = state[:hidden].view(np.int8).astype(np.int64)
     out = np.zeros((x.shape[0], hidden), np.int64)
     for s in range(x.shape[0]):
         t = x.shape[0] - 1 - s if p.reverse else s
         h = gru_step(p, x[t], h, weights, bias, sigmoid_lut, tanh_lut)
         out[t] = h
+    if state is not None:
+        state[:hidden] = h.astype(np.int8).view(np.uint8)
     return (out if p.output_sequence else h).astype(np.int8)

@@ -65,14 +65,31 @@ def lstm_cell(p: LstmParams, f, i, g, c) -> np.ndarray:
     return np.clip(kept + added, lo, hi)
 
 
-def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParams) -> np.ndarray:
-    """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8."""
+def lstm_state_split(state: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
+    """Views of a streaming state (uint8 [3H], C layout: cell int16 [H] then h int8 [H])."""
+    return state[:2 * hidden].view("<i2"), state[2 * hidden:3 * hidden].view(np.int8)
+
+
+def lstm_initial_state(hidden: int, hidden_offset: int) -> np.ndarray:
+    """The streaming state a reset writes (fp_lstm_s8_state_reset): c = 0, h = the h zero point."""
+    state = np.zeros(3 * hidden, np.uint8)
+    state[2 * hidden:] = np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8)
+    return state
+
+
+def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParams,
+            state: np.ndarray | None = None) -> np.ndarray:
+    """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8.
+    ``state`` (uint8 [3H], the C kernel's streaming layout): start from it, leave the final state in it."""
     x = np.asarray(x, np.int64)
     weights, bias = np.asarray(weights, np.int64), np.asarray(bias, np.int64)
     hidden = weights.shape[0] // 4
     steps = x.shape[0]
     h = np.full(hidden, np.clip(-p.hidden_offset, -128, 127), np.int64)
     c = np.zeros(hidden, np.int64)
+    if state is not None:
+        c_view, h_view = lstm_state_split(state, hidden)
+        c, h = c_view.astype(np.int64), h_view.astype(np.int64)
     out = np.zeros((steps, hidden), np.int64)
     for s in range(steps):
         t = steps - 1 - s if p.reverse else s
@@ -84,4 +101,6 @@ def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParam
                       p.multiplier_bits)
         h = np.clip(v + p.output_offset, -128, 127)
         out[t] = h
+    if state is not None:
+        c_view[...], h_view[...] = c, h
     return (out if p.output_sequence else h).astype(np.int8)

@@ -35,6 +35,9 @@ class Command(enum.IntEnum):
     SESSION = 0x0B        # set the session id echoed in every response
     LOAD_NEXT = 0x0C      # double buffering: into the staging buffer (IDENTIFY flag bit 1)
     RUN_NEXT = 0x0D       # staging -> input, RUN; the response carries the output
+    STATE_RESET = 0x0E    # streaming (IDENTIFY flag bit 2): recurrent state back to its initial value
+    STEP = 0x0F           # streaming: one step at a given stream index; output and state inline
+    READ_STATE = 0x10     # streaming: recurrent state bytes
 
 
 class Status(enum.IntEnum):
@@ -181,6 +184,7 @@ class IdentifyInfo:
     board_name: str
     model_name: str
     staging: bool = False     # LOAD_NEXT / RUN_NEXT available (double buffering)
+    streaming: bool = False   # STATE_RESET / STEP / READ_STATE available (a model with recurrent state)
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,8 @@ def parse_identify(frame: Frame) -> IdentifyInfo:
         raise ValueError(f"firmware speaks protocol version {version}, this host {PROTOCOL_VERSION}")
     model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size:], 4)
     return IdentifyInfo(version, CounterUnit(unit), bool(flags & 1), max_payload, n_in, n_out,
-                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2))
+                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2),
+                        streaming=bool(flags & 4))
 
 
 def parse_run(frame: Frame) -> RunResult:

@@ -36,6 +36,7 @@ from ..iospec import row_major_shape
 from ..ir import ModelError
 from ..memory import check_arena
 from ..plan import DTYPES, Plan, PlanTensor
+from ..streaming import state_size, state_slots
 from . import native
 from .cstruct import CArrays, new_struct, status_name, to_cvalue
 
@@ -93,6 +94,7 @@ class CompiledPlan:
                                       f"got shape {plan.tensors[t].shape}")
         self.plan = plan
         self.layer_arrays = [CArrays(layer_arrays_for_c(layer)) for layer in plan.layers]
+        self.state = self._state_buffer()
         self.tensors = ffi.new("fp_tensor_t[]", [to_cvalue(tensor_struct(plan, i), None)
                                                  for i in range(len(plan.tensors))])
         self.layers = ffi.new("fp_layer_t[]", [to_cvalue(layer_struct(plan, i), self.layer_arrays[i])
@@ -120,6 +122,20 @@ class CompiledPlan:
         self._out_offsets = ffi.new("uint32_t[]", [plan.tensors[t].offset for t in plan.outputs] or 1)
         self._out_bytes = ffi.new("uint32_t[]", [plan.tensors[t].nbytes for t in plan.outputs] or 1)
         self._workers: list[tuple[np.ndarray, object, object]] = []  # per extra thread: arena, pointer, scratch
+
+    def _state_buffer(self) -> np.ndarray:
+        """A streaming step plan's state buffer (fixpoint.streaming), each stateful layer's ``state``
+        pointing at its slot; empty for other plans. Not reset here: see fixpoint.sim.streaming."""
+        slots = [s for s in state_slots(self.plan) if self.plan.layers[s.layer].params.get("stateful")]
+        if not slots:
+            return np.zeros(0, np.uint8)
+        state = np.zeros(state_size(self.plan) + 16, dtype=np.uint8)
+        start = (-state.ctypes.data) % 16   # the lstm's int16 cell state needs alignment
+        state = state[start:start + state_size(self.plan)]
+        for s in slots:
+            self.layer_arrays[s.layer].set_pointer("state", native.ffi().from_buffer(
+                "uint8_t[]", state[s.offset:s.offset + s.nbytes]))
+        return state
 
     def _slot(self, index: int) -> np.ndarray:
         return self._views[index]
@@ -220,7 +236,9 @@ class CompiledPlan:
                    for t in plan.outputs]
         if not capture:
             if batch:
-                self._run_batch(inputs, outputs, threads or _defaults["threads"])
+                # a stateful plan's samples are consecutive steps of one stream: one thread, in order
+                threads = 1 if self.state.size else threads or _defaults["threads"]
+                self._run_batch(inputs, outputs, threads)
             return SimResult(outputs=outputs)
         captured = {plan.tensors[layer.output].name:
                     np.empty((batch, *self._views[layer.output].shape), self._views[layer.output].dtype)

@@ -445,7 +445,9 @@ def _params(where: str, spec: KernelSpec, call: _Call) -> tuple[Any, CArrays]:
         # the bias was checked to be exactly BIAS[datapath] (int32 for s16_acc32, unlike a plan's s16 layer)
         arrays = CArrays({name: np.ascontiguousarray(arr.reshape(-1)) if name == "bias"
                           else cparams.convert_array(name, arr, spec.params_datapath, spec.op)
-                          for name, arr in call.consts.items()})
+                          for name, arr in call.consts.items() if name != "state"})
+        if "state" in call.consts:   # a recurrent kernel's streaming state: the caller's buffer, in place
+            arrays.set_pointer("state", native.ffi().from_buffer("uint8_t[]", call.consts["state"]))
     except cparams.CParamsError as exc:
         raise _fail(where, str(exc).replace("params field", "argument")) from None
     try:
