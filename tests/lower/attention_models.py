@@ -128,7 +128,49 @@ def ln_rank4(path: Path) -> Path:
     )
 
 
+def _linear(rng, name: str, x: str, out: str, d_in: int, d_out: int) -> tuple[list, list]:
+    """MatMul by a constant [d_in, d_out] then Add of a constant bias (the PyTorch nn.Linear export)."""
+    nodes = [
+        helper.make_node("MatMul", [x, f"{name}_w"], [f"{name}_mm"], name=f"{name}_matmul"),
+        helper.make_node("Add", [f"{name}_mm", f"{name}_b"], [out], name=f"{name}_bias"),
+    ]
+    inits = [
+        _init(f"{name}_w", rng.normal(size=(d_in, d_out)) / np.sqrt(d_in)),
+        _init(f"{name}_b", 0.1 * rng.normal(size=d_out)),
+    ]
+    return nodes, inits
+
+
+def attention_block(path: Path) -> Path:
+    """x [n, S, D]: Q, K, V projections, softmax(Q K^T / sqrt(D)) V, output projection, residual, LayerNorm."""
+    rng = np.random.default_rng(11)
+    nodes, inits = [], []
+    for name in ("q", "k", "v"):
+        n, i = _linear(rng, name, "x", name, D, D)
+        nodes += n
+        inits += i
+    nodes += [
+        helper.make_node("Transpose", ["k"], ["kt"], name="kt", perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"], name="qk"),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"], name="scale"),
+        helper.make_node("Softmax", ["scaled"], ["probs"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["probs", "v"], ["ctx"], name="pv"),
+    ]
+    n, i = _linear(rng, "o", "ctx", "proj", D, D)
+    nodes += n + [
+        helper.make_node("Add", ["x", "proj"], ["res"], name="residual"),
+        helper.make_node("LayerNormalization", ["res", "g", "b"], ["y"], name="ln", axis=-1),
+    ]
+    inits += i + [
+        _init("scale", 1 / np.sqrt(D)),
+        _init("g", 1.0 + 0.2 * rng.normal(size=D)),
+        _init("b", 0.1 * rng.normal(size=D)),
+    ]
+    return _save(path, nodes, {"x": [S, D]}, {"y": [S, D]}, inits)
+
+
 MODELS = {
+    "attention_block": (attention_block, {"x": (S, D)}),
     "scores_rank3": (scores_rank3, {"x": (S, D)}),
     "heads_rank4": (heads_rank4, {"q": (H, S, D // H), "k": (H, S, D // H), "v": (H, S, D // H)}),
     "two_operands_rank3": (two_operands_rank3, {"a": (S, D), "b": (D, 5)}),

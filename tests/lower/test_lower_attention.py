@@ -17,7 +17,7 @@ from fixpoint.pipeline import CalibrationJob, run_calibration
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from attention_models import MODELS, write_data  # noqa: E402
+from attention_models import D, MODELS, write_data  # noqa: E402
 from sim_numpy_interp import interpret  # noqa: E402
 
 MIN_SQNR = {8: 20.0, 16: 45.0}
@@ -90,10 +90,19 @@ def test_decomposed_patterns_become_one_layer_norm(calibrated):
         assert "ln_div" in plan.layers[0].source_nodes and "ln_beta" in plan.layers[0].source_nodes
 
 
+def test_attention_block_layers(calibrated):
+    plan = calibrated("attention_block")[0].plan
+    ops = [layer.op for layer in plan.layers]
+    assert ops.count("batch_matmul") == 6 and ops[-1] == "layer_norm", ops
+    projections = [layer for layer in plan.layers if layer.op == "batch_matmul" and len(layer.inputs) == 1]
+    assert len(projections) == 4 and all(layer.arrays["weights"].shape == (D, D) for layer in projections)
+
+
 def test_rank3_attention_lowers_to_strided_matmuls_without_copies(calibrated):
     plan = calibrated("scores_rank3")[0].plan
     ops = [layer.op for layer in plan.layers]
-    assert ops == ["batch_matmul", "softmax", "batch_matmul", "layer_norm"], ops
+    # rank 3 stays row-major: the softmax reads rows of the last axis through two copies
+    assert ops == ["batch_matmul", "copy", "softmax", "copy", "batch_matmul", "layer_norm"], ops
     assert plan.layers[0].source_nodes == ["qk", "kt"]  # the Transpose folded into the strides
     plan = calibrated("heads_rank4")[0].plan
     assert [layer.op for layer in plan.layers] == ["batch_matmul", "depthwise_conv2d", "softmax", "batch_matmul"]

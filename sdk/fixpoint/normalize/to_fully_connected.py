@@ -32,7 +32,8 @@ def _gemm_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matmul_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray] | None:
-    if graph.values[node.inputs[1]].data is None:   # two activations: batch_matmul, no weights
+    if graph.values[node.inputs[1]].data is None or len(graph.values[node.inputs[0]].shape) != 2:
+        # two activations, or a sequence / batch of rows times a constant: batch_matmul
         to_batch_matmul(graph, node)
         return None
     weight = graph.values[node.inputs[1]].data.astype(np.float32).T
