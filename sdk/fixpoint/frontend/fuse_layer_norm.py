@@ -5,10 +5,11 @@
     s = Sqrt(Add(v, eps))                 n = Div(d, s)
     [y = Mul(n, gamma)] [z = Add(y, beta)]     (gamma, beta, eps constants)
 
-Also :func:`fold_matmul_transposes`. Run at the front door (before the support checks, which would refuse a Div of two activations):
+Run at the front door (before the support checks, which would refuse a Div of two activations):
 the matched nodes become one LayerNormalization named after the first ReduceMean, whose output is
 the last matched node's output; the others are listed in ``fused``. Anything else (another axis,
-an intermediate used elsewhere, a non-constant gamma) is left alone.
+an intermediate used elsewhere, a non-constant gamma) is left alone. Also at the front door:
+:func:`fold_matmul_transposes` (a Transpose feeding a MatMul operand becomes strides).
 """
 
 from __future__ import annotations
