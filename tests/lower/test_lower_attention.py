@@ -4,6 +4,7 @@ plan interpreter, and the integer outputs close to onnxruntime's float ones (SQN
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from fixpoint.boards import load_board
+from fixpoint.boards import list_boards, load_board
 from fixpoint.calibrate import CalibrationConfig
+from fixpoint.hil import HilJob, run_hil
 from fixpoint.pipeline import CalibrationJob, run_calibration
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
@@ -106,3 +108,30 @@ def test_rank3_attention_lowers_to_strided_matmuls_without_copies(calibrated):
     assert plan.layers[0].source_nodes == ["qk", "kt"]  # the Transpose folded into the strides
     plan = calibrated("heads_rank4")[0].plan
     assert [layer.op for layer in plan.layers] == ["batch_matmul", "depthwise_conv2d", "softmax", "batch_matmul"]
+
+
+def _boards() -> list[str]:
+    """host and the Cortex-M4 QEMU board by default; FIXPOINT_TEST_BOARDS=all: every runnable board."""
+    wanted = os.environ.get("FIXPOINT_TEST_BOARDS", "host,mps2-an386")
+    names = list_boards() if wanted == "all" else [n.strip() for n in wanted.split(",") if n.strip()]
+    return [n for n in names if load_board(n).kind != "hardware"]
+
+
+@pytest.mark.parametrize("board", _boards())
+def test_attention_block_bit_exact_on_board(board, calibrated, tmp_path):
+    outputs, data = calibrated("attention_block", board)
+    with np.load(data) as f:
+        x = f["x"][:4]
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board=board,
+            x=[x],
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
+    assert not result.mismatches and not result.failures, result.summary()
+    assert result.bit_exact == 4
