@@ -15,7 +15,10 @@ import pytest
 from fixpoint.boards import list_boards, load_board
 from fixpoint.calibrate import CalibrationConfig
 from fixpoint.hil import HilJob, run_hil
-from fixpoint.pipeline import CalibrationJob, run_calibration
+from fixpoint.calibrate.tensor_bits import choose_tensor_bits
+from fixpoint.lower import LowerOptions
+from fixpoint.mixed.search import quant_16
+from fixpoint.pipeline import CalibrationJob, load_stats, run_calibration
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
@@ -135,3 +138,48 @@ def test_attention_block_bit_exact_on_board(board, calibrated, tmp_path):
     )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == 4
+
+
+def test_calibration_chooses_int8_or_int16_per_tensor_with_a_reason(calibrated):
+    plan = calibrated("attention_block")[0].plan
+    info = plan.meta["tensor_precision"]
+    by_layer = {c["layer"]: c for c in info["tensors"]}
+    assert {"ln", "qk", "softmax"} <= set(by_layer), sorted(by_layer)
+    for choice in info["tensors"]:
+        assert choice["reason"].startswith(f"{choice['layer']} out int{choice['bits']}")
+        assert choice["sqnr16"] is None or choice["bits"] == 8 or choice["sqnr16"] > choice["sqnr8"]
+        if choice["bits"] == 16:
+            assert choice["sqnr8"] < info["threshold_db"] and "<" in choice["reason"]
+    assert all(c["sqnr16"] > c["sqnr8"] for c in info["tensors"] if c["sqnr16"] is not None)
+    assert "tensor_precision" not in calibrated("attention_block", "host", 16)[0].plan.meta
+
+
+def test_int8_below_the_threshold_picks_int16_and_says_why(calibrated):
+    outputs, data = calibrated("attention_block")
+    calib = load_stats(outputs.out_dir)
+    with np.load(data) as f:
+        samples = [f["x"][:6]]
+    quant16 = quant_16(outputs.graph, calib, CalibrationConfig(progress=False, bits=8))
+    choices = choose_tensor_bits(
+        outputs.graph,
+        calib.quant,
+        quant16,
+        load_board("host").requant_profile(),
+        LowerOptions(),
+        samples,
+        threshold_db=60.0,
+    )
+    ln = next(c for c in choices if c.layer == "ln")
+    assert ln.bits == 16 and ln.sqnr8 < 60 < ln.sqnr16
+    assert ln.reason == f"ln out int16: int8 SQNR {ln.sqnr8:.1f} dB < 60 (int16 {ln.sqnr16:.1f} dB)"
+    strict = choose_tensor_bits(
+        outputs.graph,
+        calib.quant,
+        quant16,
+        load_board("host").requant_profile(),
+        LowerOptions(),
+        samples,
+        threshold_db=60.0,
+        margin_db=200.0,
+    )
+    assert all(c.bits == 8 and "gains only" in c.reason for c in strict)
