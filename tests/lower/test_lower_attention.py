@@ -4,10 +4,12 @@ plan interpreter, and the integer outputs close to onnxruntime's float ones (SQN
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -19,6 +21,7 @@ from fixpoint.calibrate.tensor_bits import choose_tensor_bits
 from fixpoint.lower import LowerOptions
 from fixpoint.mixed.search import quant_16
 from fixpoint.pipeline import CalibrationJob, load_stats, run_calibration
+from fixpoint.plan import load_plan, save_plan
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
@@ -85,7 +88,7 @@ def _check(name: str, bits: int, calibrated) -> list[str]:
 def test_bit_exact_and_close_to_float(model, bits, calibrated):
     ops = _check(model, bits, calibrated)
     assert ("batch_matmul" in ops) or ("layer_norm" in ops), ops
-    if model.startswith("gelu"):   # each GELU / Erf one table, decomposed or not
+    if model.startswith("gelu"):  # each GELU / Erf one table, decomposed or not
         assert ops == ["batch_matmul", "depthwise_conv2d", "lut", "lut", "lut"], ops
 
 
@@ -185,3 +188,17 @@ def test_int8_below_the_threshold_picks_int16_and_says_why(calibrated):
         margin_db=200.0,
     )
     assert all(c.bits == 8 and "gains only" in c.reason for c in strict)
+
+
+def test_plan_and_ctable_carry_the_new_layers(calibrated, tmp_path):
+    outputs = calibrated("attention_block")[0]
+    plan = load_plan(save_plan(outputs.plan, tmp_path / "m.fxplan"))
+    for got, want in zip(plan.layers, outputs.plan.layers):
+        assert got.op == want.op and got.params == want.params
+        assert sorted(got.arrays) == sorted(want.arrays)
+        assert all(np.array_equal(got.arrays[k], want.arrays[k]) for k in got.arrays)
+    ln = next(layer for layer in plan.layers if layer.op == "layer_norm")
+    assert ln.arrays["gamma"].dtype == np.int16 and ln.arrays["beta"].dtype == np.int64
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "ctable.schema.json").read_text())
+    jsonschema.validate(outputs.ctable, schema)
+    assert {"batch_matmul", "layer_norm"} <= {layer["op"] for layer in outputs.ctable["layers"]}
