@@ -10,8 +10,8 @@ __all__ = ["_layer_norm_check", "_matmul_check", "matmul_of_activations_problem"
 
 
 def _matmul_check(node: Node, graph: Graph) -> str | None:
-    """MatMul: an activation times a constant 2-D matrix (rank 2: fully connected; rank 3-4: a
-    batch_matmul over the rows), or two activations of rank 2 to 4 (batch dims broadcast)."""
+    """MatMul: an activation times a constant 2-D matrix (rank 2 a fully connected, rank 3-4 a batch_matmul
+    over the rows), or two activations of rank 2 to 4 (batch dims broadcast)."""
     if _is_static(graph, node.inputs[0]):
         return "the first input is a constant"
     if _is_static(graph, node.inputs[1]):
