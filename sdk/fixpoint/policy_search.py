@@ -24,6 +24,7 @@ the softmax of float vs integer outputs (outputs that are already probability
 rows are used as they are) for 2-D ``[batch, classes]`` outputs and 1/SQNR for
 the others; ``mse`` is 1/SQNR everywhere (regressors, detectors).
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,16 +56,16 @@ class PolicySearchOptions:
     """What to try, on how much data, for how long."""
 
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES
-    loss: str = "kl"                # see the module docstring
-    num_samples: int = 128          # the set must hold this many (the pipeline skips the search otherwise)
-    scoring_samples: int = 256      # the loss is measured on up to this many (never fewer than num_samples)
-    budget_seconds: float = 20.0    # plans simulated = this / the modelled cost of one on a quiet 2-core machine
-    time_box: float = 120.0         # seconds of wall time, a safety net (the single-policy starts always complete)
-    max_evaluations: int = 100000   # plans simulated at most (a deterministic bound, e.g. for tests)
-    sweeps: int = 2                 # sweeps at the per-tensor level
-    min_gain: float = 0.02          # a change must lower the loss by this share (guards against fitting noise)
-    holdout: bool = True            # a change must also lower the loss on the held-out half of the samples
-    try_symmetric: bool = True      # also offer the symmetric scheme where the asymmetric one is the default
+    loss: str = "kl"  # see the module docstring
+    num_samples: int = 128  # the set must hold this many (the pipeline skips the search otherwise)
+    scoring_samples: int = 256  # the loss is measured on up to this many (never fewer than num_samples)
+    budget_seconds: float = 20.0  # plans simulated = this / the modelled cost of one on a quiet 2-core machine
+    time_box: float = 120.0  # seconds of wall time, a safety net (the single-policy starts always complete)
+    max_evaluations: int = 100000  # plans simulated at most (a deterministic bound, e.g. for tests)
+    sweeps: int = 2  # sweeps at the per-tensor level
+    min_gain: float = 0.02  # a change must lower the loss by this share (guards against fitting noise)
+    holdout: bool = True  # a change must also lower the loss on the held-out half of the samples
+    try_symmetric: bool = True  # also offer the symmetric scheme where the asymmetric one is the default
     progress: bool = True
 
     def validate(self) -> None:
@@ -88,54 +89,74 @@ class PolicySearchReport:
 
     loss: str
     default_policy: str
-    default_loss: float                 # every tensor at the configured policy
-    single: dict[str, float]            # candidate spec applied to every tensor -> loss
-    start: str                          # best single policy
+    default_loss: float  # every tensor at the configured policy
+    single: dict[str, float]  # candidate spec applied to every tensor -> loss
+    start: str  # best single policy
     final_loss: float
-    chosen: dict[str, str] = field(default_factory=dict)       # tensor -> candidate label
-    gain: dict[str, float] = field(default_factory=dict)        # tensor -> loss drop its choice caused
-    unchanged: list[str] = field(default_factory=list)          # tensors left with the default's range
+    chosen: dict[str, str] = field(default_factory=dict)  # tensor -> candidate label
+    gain: dict[str, float] = field(default_factory=dict)  # tensor -> loss drop its choice caused
+    unchanged: list[str] = field(default_factory=list)  # tensors left with the default's range
     evaluations: int = 0
     sweeps_done: int = 0
     seconds: float = 0.0
     timed_out: bool = False
     num_samples: int = 0
-    budget: int = 0                     # plans the deterministic budget allowed
-    heldout_loss: float = 0.0           # final loss on the held-out half (0 without a held-out split)
+    budget: int = 0  # plans the deterministic budget allowed
+    heldout_loss: float = 0.0  # final loss on the held-out half (0 without a held-out split)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"loss": self.loss, "default_policy": self.default_policy, "default_loss": self.default_loss,
-                "single": self.single, "start": self.start, "final_loss": self.final_loss,
-                "chosen": self.chosen, "gain": self.gain, "unchanged": self.unchanged,
-                "evaluations": self.evaluations,
-                "sweeps_done": self.sweeps_done, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
-                "num_samples": self.num_samples, "budget": self.budget, "heldout_loss": self.heldout_loss}
+        return {
+            "loss": self.loss,
+            "default_policy": self.default_policy,
+            "default_loss": self.default_loss,
+            "single": self.single,
+            "start": self.start,
+            "final_loss": self.final_loss,
+            "chosen": self.chosen,
+            "gain": self.gain,
+            "unchanged": self.unchanged,
+            "evaluations": self.evaluations,
+            "sweeps_done": self.sweeps_done,
+            "seconds": round(self.seconds, 2),
+            "timed_out": self.timed_out,
+            "num_samples": self.num_samples,
+            "budget": self.budget,
+            "heldout_loss": self.heldout_loss,
+        }
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    label: str          # e.g. "percentile:99.9" or "l2/sym"
+    label: str  # e.g. "percentile:99.9" or "l2/sym"
     policy: str
-    options: tuple      # sorted (key, value) pairs
+    options: tuple  # sorted (key, value) pairs
     scheme: str
 
 
-def search_policies(graph: Graph, calib: CalibrationResult, config: CalibrationConfig, profile: RequantProfile,
-                    lowering: LowerOptions, samples, options: PolicySearchOptions | None = None
-                    ) -> tuple[dict[str, TensorQuant], PolicySearchReport]:
+def search_policies(
+    graph: Graph,
+    calib: CalibrationResult,
+    config: CalibrationConfig,
+    profile: RequantProfile,
+    lowering: LowerOptions,
+    samples,
+    options: PolicySearchOptions | None = None,
+) -> tuple[dict[str, TensorQuant], PolicySearchReport]:
     """The calibrated parameters with each searchable tensor's policy re-chosen on the output loss."""
     options = options or PolicySearchOptions()
     options.validate()
     t0 = time.monotonic()
     count = max(options.num_samples, options.scoring_samples)
-    scorer = _OutputScorer(graph, profile, _search_lowering(lowering), first_inputs(samples, count),
-                           options.loss, options.holdout)
+    scorer = _OutputScorer(
+        graph, profile, _search_lowering(lowering), first_inputs(samples, count), options.loss, options.holdout
+    )
     targets = _searchable(graph, calib, config)
     table = _CandidateTable(calib, config, options)
     quant = dict(calib.quant)
     default = scorer.try_score(quant)
-    report = PolicySearchReport(options.loss, config.policy, default.total, {}, config.policy, default.total,
-                                num_samples=scorer.count)
+    report = PolicySearchReport(
+        options.loss, config.policy, default.total, {}, config.policy, default.total, num_samples=scorer.count
+    )
     best = (default, dict(quant), {n: config.policy for n in targets})
     for cand in table.global_candidates():
         trial = dict(calib.quant)
@@ -156,16 +177,35 @@ def search_policies(graph: Graph, calib: CalibrationResult, config: CalibrationC
     report.unchanged = [n for n in targets if _key(quant[n]) == _key(calib.quant[n])]
     report.gain = _attribute_gains(quant, calib.quant, targets, current.total, scorer, clock)
     report.evaluations, report.seconds = scorer.evaluations, time.monotonic() - t0
-    log.info("policy search (%s loss, %d samples): default %s %.4g, best single %s %.4g, searched %.4g "
-             "(%d plans of a budget of %d, %.1f s%s)", options.loss, scorer.count, config.policy, default.total,
-             report.start, report.single.get(report.start, default.total), current.total, report.evaluations,
-             report.budget, report.seconds, ", time box reached" if report.timed_out else "")
+    log.info(
+        "policy search (%s loss, %d samples): default %s %.4g, best single %s %.4g, searched %.4g "
+        "(%d plans of a budget of %d, %.1f s%s)",
+        options.loss,
+        scorer.count,
+        config.policy,
+        default.total,
+        report.start,
+        report.single.get(report.start, default.total),
+        current.total,
+        report.evaluations,
+        report.budget,
+        report.seconds,
+        ", time box reached" if report.timed_out else "",
+    )
     return quant, report
 
 
-def _coarse_to_fine(targets: list[str], quant: dict[str, TensorQuant], picks: dict[str, str], current: "_Score",
-                    table: "_CandidateTable", scorer: "_OutputScorer", clock: "_Clock",
-                    options: PolicySearchOptions, report: PolicySearchReport) -> "_Score":
+def _coarse_to_fine(
+    targets: list[str],
+    quant: dict[str, TensorQuant],
+    picks: dict[str, str],
+    current: "_Score",
+    table: "_CandidateTable",
+    scorer: "_OutputScorer",
+    clock: "_Clock",
+    options: PolicySearchOptions,
+    report: PolicySearchReport,
+) -> "_Score":
     """Block coordinate descent from blocks of a quarter of the tensors down to single tensors, then a
     second sweep over the sensitive ones, most sensitive first; stops where the budget ends."""
     sensitivity: dict[str, float] = {}
@@ -212,9 +252,16 @@ class _Clock:
         return self.timed_out() or self.scorer.evaluations >= self.max_evaluations
 
 
-def _improve(block: list[str], quant: dict[str, TensorQuant], picks: dict[str, str], current: "_Score",
-             table: "_CandidateTable", scorer: "_OutputScorer", clock: _Clock,
-             options: PolicySearchOptions) -> tuple["_Score", float]:
+def _improve(
+    block: list[str],
+    quant: dict[str, TensorQuant],
+    picks: dict[str, str],
+    current: "_Score",
+    table: "_CandidateTable",
+    scorer: "_OutputScorer",
+    clock: _Clock,
+    options: PolicySearchOptions,
+) -> tuple["_Score", float]:
     """Try every candidate on the whole ``block``; keep the best (in place) if it lowers the search loss by
     ``min_gain`` of it and (with a held-out split) the held-out loss. Returns (score, spread of losses)."""
     kept = ({n: quant[n] for n in block}, {n: picks[n] for n in block})
@@ -238,8 +285,14 @@ def _improve(block: list[str], quant: dict[str, TensorQuant], picks: dict[str, s
     return best[0], (max(finite) - min(finite)) if finite else 0.0
 
 
-def _attribute_gains(quant: dict[str, TensorQuant], calibrated: dict[str, TensorQuant], targets: list[str],
-                     final: float, scorer: "_OutputScorer", clock: _Clock) -> dict[str, float]:
+def _attribute_gains(
+    quant: dict[str, TensorQuant],
+    calibrated: dict[str, TensorQuant],
+    targets: list[str],
+    final: float,
+    scorer: "_OutputScorer",
+    clock: _Clock,
+) -> dict[str, float]:
     """Per tensor whose range differs from the default: loss with only that tensor set back minus the final
     loss (what its choice gains given the others), while the budget lasts; else omitted."""
     gains: dict[str, float] = {}
@@ -300,16 +353,16 @@ class _CandidateTable:
         if key not in self._cache:
             stats = self.calib.stats[name]
             choice = choose_range(cand.policy, stats, self.config.bits, cand.scheme, **dict(cand.options))
-            self._cache[key] = quant_from_range(name, choice.lo, choice.hi, self.config.bits, cand.scheme,
-                                                choice.policy, (stats.min, stats.max))
+            self._cache[key] = quant_from_range(
+                name, choice.lo, choice.hi, self.config.bits, cand.scheme, choice.policy, (stats.min, stats.max)
+            )
         return self._cache[key]
 
 
 def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfig) -> list[str]:
     """Calibrated tensors in graph order, minus those the user pinned to a policy and those a QDQ model
     or an encodings file gave (kept as given)."""
-    names = [n for n in graph.activation_names() if n in calib.quant and n in calib.stats
-             and n not in config.pinned]
+    names = [n for n in graph.activation_names() if n in calib.quant and n in calib.stats and n not in config.pinned]
     if any(calib.stats[n].hist is None for n in names):
         raise ModelError("policy search needs histograms (statistics were collected as min/max only)")
     if not config.per_tensor_policy:
@@ -353,8 +406,11 @@ class _Score:
 
     def beats(self, other: "_Score", min_gain: float) -> bool:
         """Lower by ``min_gain`` of the search-half loss, and lower on the held-out half (when there is one)."""
-        return self.search < other.search * (1.0 - min_gain) and self.heldout <= other.heldout \
+        return (
+            self.search < other.search * (1.0 - min_gain)
+            and self.heldout <= other.heldout
             and (self.heldout < other.heldout or self.heldout == 0.0)
+        )
 
 
 _FAILED = _Score(float("inf"), float("inf"), float("inf"))
@@ -367,16 +423,23 @@ class _OutputScorer:
     """Loss of a set of activation parameters: lower, simulate bit-exactly, compare with float; samples split
     in two interleaved halves (search, held-out)."""
 
-    def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions, x: list[np.ndarray],
-                 loss: str, holdout: bool = True) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        profile: RequantProfile,
+        lowering: LowerOptions,
+        x: list[np.ndarray],
+        loss: str,
+        holdout: bool = True,
+    ) -> None:
         self.graph, self.profile, self.lowering, self.kind = graph, profile, lowering, loss
         self.outputs = SimulatedOutputs(graph, x)
         self.count = self.outputs.count
         split = holdout and self.count >= 2
         index = np.arange(self.count)
         self.halves = (index[0::2], index[1::2]) if split else (index, index[:0])
-        self.refused = 0             # candidates lowering refused (counted as evaluations)
-        self.plan_size: tuple[int, int] | None = None    # (layers, multiply-accumulates) of a lowered plan
+        self.refused = 0  # candidates lowering refused (counted as evaluations)
+        self.plan_size: tuple[int, int] | None = None  # (layers, multiply-accumulates) of a lowered plan
 
     @property
     def evaluations(self) -> int:
@@ -392,14 +455,18 @@ class _OutputScorer:
         plan = lower(self.graph, quant, self.profile, self.lowering)
         if self.plan_size is None:
             from .mixed.costs import layer_macs
+
             self.plan_size = (len(plan.layers), sum(layer_macs(plan, layer) for layer in plan.layers))
         pairs = self.outputs.pairs(plan)
         total = sum(output_loss(self.kind, ref, got) for ref, got in pairs)
         search, held = self.halves
         if not len(held):
             return _Score(total, total, 0.0)
-        return _Score(total, sum(output_loss(self.kind, ref[search], got[search]) for ref, got in pairs),
-                      sum(output_loss(self.kind, ref[held], got[held]) for ref, got in pairs))
+        return _Score(
+            total,
+            sum(output_loss(self.kind, ref[search], got[search]) for ref, got in pairs),
+            sum(output_loss(self.kind, ref[held], got[held]) for ref, got in pairs),
+        )
 
     def loss(self, quant: dict[str, TensorQuant]) -> float:
         return self.score(quant).total
