@@ -17,7 +17,7 @@ from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import load_graph
 from fixpoint.plan import RequantProfile, load_plan
-from fixpoint.policy_search import PolicySearchOptions, output_loss, search_policies
+from fixpoint.policy_search import PolicySearchOptions, _block_levels, _Score, output_loss, search_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 MLP = ROOT / "examples" / "models" / "mlp"
@@ -103,3 +103,36 @@ def test_cli_policy_no_search_or_a_small_set_turn_it_off(tmp_path, extra):
                 "-o", str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     assert "policy_search" not in load_plan(out / "plan.fxplan").meta
+
+
+def test_held_out_half_vetoes_a_move_that_only_fits_the_search_half():
+    current = _Score(total=1.0, search=1.0, heldout=1.0)
+    assert _Score(0.9, 0.8, 0.95).beats(current, min_gain=0.02)
+    assert not _Score(0.95, 0.8, 1.1).beats(current, min_gain=0.02)  # search half better, held-out worse
+    assert not _Score(0.99, 0.99, 0.9).beats(current, min_gain=0.02)  # below min_gain on the search half
+    no_split = _Score(1.0, 1.0, 0.0)
+    assert _Score(0.9, 0.9, 0.0).beats(no_split, min_gain=0.02)
+
+
+def test_blocks_go_from_quarters_to_single_tensors_in_graph_order():
+    names = [f"t{i}" for i in range(20)]
+    levels = _block_levels(names)
+    assert [len(level) for level in levels] == [4, 16, 20]
+    for level in levels:
+        assert [n for block in level for n in block] == names
+    assert _block_levels(["a", "b"]) == [[["a"], ["b"]]]
+
+
+def test_the_budget_is_a_plan_count_not_wall_time(mlp):
+    """Two runs choose the same plan with the same number of simulations, whatever the machine's load."""
+    graph, data, calib = mlp
+    runs = []
+    for _ in range(2):
+        options = PolicySearchOptions(num_samples=48, scoring_samples=48, budget_seconds=0.3, progress=False)
+        quant, report = search_policies(
+            graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+        )
+        runs.append((report.evaluations, report.budget, report.chosen, report.final_loss))
+        assert report.evaluations <= report.budget and not report.timed_out
+        assert report.heldout_loss > 0.0 and report.num_samples == 48
+    assert runs[0] == runs[1]
