@@ -100,7 +100,8 @@ def part_search(m: Model) -> dict:
     t0, c0 = time.monotonic(), time.process_time()
     quant, report = search_policies(m.graph, m.calib, config, RequantProfile(), LowerOptions(), m.data, options)
     seconds, cpu = time.monotonic() - t0, time.process_time() - c0
-    searched = m.score(lower_plan(m, quant))
+    # lowered as the pipeline does: bias correction on the 8-bit layers when the search found it pays
+    searched = m.score(lower_plan(m, quant, samples=m.data, bias_correction=True if report.bias_correction else None))
     best = max(singles, key=lambda k: singles[k]["int"])
     return {"candidates": list(DEFAULT_CANDIDATES), "single": singles, "hindsight_best": best,
             "default": searched, "seconds": seconds, "cpu_seconds": cpu, "search": report.as_dict()}

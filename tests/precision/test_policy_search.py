@@ -78,6 +78,7 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
     assert proc.returncode == 0, proc.stderr
     meta = load_plan(out / "plan.fxplan").meta["policy_search"]
     assert meta["final_loss"] <= min(meta["single"].values())
+    assert meta["bias_correction"] in (True, False)  # decided on the loss, the user left it automatic
     stats = CalibrationResult.load_stats(out / "stats.npz")
     assert stats.search["chosen"] == meta["chosen"]
     ctable = json.loads((out / "ctable.json").read_text())
