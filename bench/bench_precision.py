@@ -185,7 +185,8 @@ def render(results: dict, load: str = "load not recorded") -> list[str]:
              "on a quiet 2-core machine, so the plans no longer depend on the load; wall seconds do: " + load + "). "
              "The oracle column picks the single policy by the KL on the eval inputs (no labels): where even "
              "it is behind the hindsight-best, the gap is eval-set noise no label-free loss can see. "
-             "int4 default: weight clip mse + AdaRound + bias correction on "
+             "int4: the CLI-default column ('-': not measured in the last int4 run) runs the policy search under "
+             "4-bit weights first. int4 default: weight clip mse + AdaRound + bias correction on "
              "64 calibration samples. Data-free: `--input-range 0,1` for the [0, 1] image models, standardized "
              "for kws.", ""]
     lines += _search_table(results) + [""] + _int4_table(results) + [""] + _datafree_table(results)
