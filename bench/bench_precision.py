@@ -13,6 +13,7 @@ top-1, drop against float in pp and in eval samples):
 Usage: python bench/bench_precision.py [--only kws,dwsep] [--parts search,int4,datafree] [--out bench/results]
 Writes precision.md and precision.json (merged with an existing json, so parts can be rerun).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ["cnn_bn_res", "dwsep", "kws", "mlp"]
-ZOO = ["efficientnet_lite", "mobilenetv2_035", "mobilenetv3_small", "resnet_silu", "tcn_audio", "two_inputs",
-       "two_outputs", "video_motion"]
+ZOO = [
+    "efficientnet_lite",
+    "mobilenetv2_035",
+    "mobilenetv3_small",
+    "resnet_silu",
+    "tcn_audio",
+    "two_inputs",
+    "two_outputs",
+    "video_motion",
+]
 CNNS = {"cnn_bn_res", "dwsep", "kws"}
 # what a user knows of the input without data (meta.json descriptions); kws is standardized log-mel (the default)
 INPUT_RANGES = {"cnn_bn_res": (0.0, 1.0), "dwsep": (0.0, 1.0)}
@@ -66,8 +75,13 @@ class Model:
         from fixpoint.evaluate import evaluate
 
         r = evaluate(self.path, self.graph, plan, self.x, self.labels, per_layer=False, progress=False)
-        return {"float": r.float_metric, "int": r.int_metric, "drop_pp": r.drop, "agreement": r.agreement,
-                "n": r.n_samples}
+        return {
+            "float": r.float_metric,
+            "int": r.int_metric,
+            "drop_pp": r.drop,
+            "agreement": r.agreement,
+            "n": r.n_samples,
+        }
 
 
 def lower_plan(m: Model, quant: dict, **options):
@@ -103,8 +117,15 @@ def part_search(m: Model) -> dict:
     # lowered as the pipeline does: bias correction on the 8-bit layers when the search found it pays
     searched = m.score(lower_plan(m, quant, samples=m.data, bias_correction=True if report.bias_correction else None))
     best = max(singles, key=lambda k: singles[k]["int"])
-    return {"candidates": list(DEFAULT_CANDIDATES), "single": singles, "hindsight_best": best,
-            "default": searched, "seconds": seconds, "cpu_seconds": cpu, "search": report.as_dict()}
+    return {
+        "candidates": list(DEFAULT_CANDIDATES),
+        "single": singles,
+        "hindsight_best": best,
+        "default": searched,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "search": report.as_dict(),
+    }
 
 
 def part_int4(m: Model) -> dict:
@@ -114,12 +135,22 @@ def part_int4(m: Model) -> dict:
     from fixpoint.policy_search import PolicySearchOptions, search_policies
 
     quant = m.calib.quant
-    result = {"plain": m.score(lower_plan(m, quant, weight_bits=4, weight_clip="none", bias_correction=False,
-                                          adaptive_rounding=False)),
-              "default": m.score(lower_plan(m, quant, weight_bits=4, samples=m.data))}
+    result = {
+        "plain": m.score(
+            lower_plan(m, quant, weight_bits=4, weight_clip="none", bias_correction=False, adaptive_rounding=False)
+        ),
+        "default": m.score(lower_plan(m, quant, weight_bits=4, samples=m.data)),
+    }
     # what `fixpoint calibrate --weight-bits 4` does: the policy search under 4-bit weights, then the refinements
-    searched, _ = search_policies(m.graph, m.calib, CalibrationConfig(progress=False), RequantProfile(),
-                                  LowerOptions(weight_bits=4), m.data, PolicySearchOptions(progress=False))
+    searched, _ = search_policies(
+        m.graph,
+        m.calib,
+        CalibrationConfig(progress=False),
+        RequantProfile(),
+        LowerOptions(weight_bits=4),
+        m.data,
+        PolicySearchOptions(progress=False),
+    )
     result["searched"] = m.score(lower_plan(m, searched, weight_bits=4, samples=m.data))
     return result
 
@@ -177,28 +208,35 @@ def _drop(score: dict) -> str:
 
 
 def render(results: dict, load: str = "load not recorded") -> list[str]:
-    lines = ["# Precision that chooses itself (issue 13 part A)", "",
-             "`python bench/bench_precision.py` (see its docstring). Top-1 of the primary output on each model's "
-             "eval set, bit-exact host simulation; drop = float - integer (negative: integer is better). Search: "
-             "the default `fixpoint calibrate` search (up to 256 calibration samples split into a search and a "
-             "held-out half; a deterministic budget of plans from a cost model of the network, sized for 20 s "
-             "on a quiet 2-core machine, so the plans no longer depend on the load; wall seconds do: " + load + "). "
-             "The oracle column picks the single policy by the KL on the eval inputs (no labels): where even "
-             "it is behind the hindsight-best, the gap is eval-set noise no label-free loss can see. "
-             "int4: the CLI-default column ('-': not measured in the last int4 run) runs the policy search under "
-             "4-bit weights first. int4 default: weight clip mse + AdaRound + bias correction on "
-             "64 calibration samples. Data-free: `--input-range 0,1` for the [0, 1] image models, standardized "
-             "for kws.", ""]
+    lines = [
+        "# Precision that chooses itself (issue 13 part A)",
+        "",
+        "`python bench/bench_precision.py` (see its docstring). Top-1 of the primary output on each model's "
+        "eval set, bit-exact host simulation; drop = float - integer (negative: integer is better). Search: "
+        "the default `fixpoint calibrate` search (up to 256 calibration samples split into a search and a "
+        "held-out half; a deterministic budget of plans from a cost model of the network, sized for 20 s "
+        "on a quiet 2-core machine, so the plans no longer depend on the load; wall seconds do: " + load + "). "
+        "The oracle column picks the single policy by the KL on the eval inputs (no labels): where even "
+        "it is behind the hindsight-best, the gap is eval-set noise no label-free loss can see. "
+        "int4: the CLI-default column ('-': not measured in the last int4 run) runs the policy search under "
+        "4-bit weights first. int4 default: weight clip mse + AdaRound + bias correction on "
+        "64 calibration samples. Data-free: `--input-range 0,1` for the [0, 1] image models, standardized "
+        "for kws.",
+        "",
+    ]
     lines += _search_table(results) + [""] + _int4_table(results) + [""] + _datafree_table(results)
     return lines
 
 
 def _search_table(results: dict) -> list[str]:
-    lines = ["## Default int8 (per-tensor policy search) vs single policies", "",
-             "| model | float | default (search) | hindsight-best single | best single's top-1 | vs hindsight "
-             "(samples) | l2 (old default) | lowest eval-KL single (oracle, no labels) | search s (cpu s) | "
-             "plans / budget | loss: l2 / best single / searched | <= 0.3 pp | >= hindsight - 1 |",
-             "|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|---|"]
+    lines = [
+        "## Default int8 (per-tensor policy search) vs single policies",
+        "",
+        "| model | float | default (search) | hindsight-best single | best single's top-1 | vs hindsight "
+        "(samples) | l2 (old default) | lowest eval-KL single (oracle, no labels) | search s (cpu s) | "
+        "plans / budget | loss: l2 / best single / searched | <= 0.3 pp | >= hindsight - 1 |",
+        "|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|---|",
+    ]
     for name, r in results.items():
         s = r.get("search")
         if not s:
@@ -208,12 +246,14 @@ def _search_table(results: dict) -> list[str]:
         behind = round((best["int"] - d["int"]) * n) if d["int"] is not None else "-"
         rep = s["search"]
         oracle = _oracle(s)
-        lines.append(f"| {name} | {_pct(d['float'])} | {_drop(d)} | {s['hindsight_best']} | {_pct(best['int'])} | "
-                     f"{behind} behind | {_drop(s['single']['l2'])} | {oracle} | {s['seconds']:.1f} "
-                     f"({s.get('cpu_seconds', 0.0):.1f}) | {rep['evaluations']} / {rep.get('budget', '-')} | "
-                     f"{rep['default_loss']:.3g} / {rep['single'][rep['start']]:.3g} / {rep['final_loss']:.3g} | "
-                     f"{_ok(d['float'] is None or d['float'] - d['int'] <= 0.003 + 1e-9)} | "
-                     f"{_ok(behind == '-' or behind <= 1)} |")
+        lines.append(
+            f"| {name} | {_pct(d['float'])} | {_drop(d)} | {s['hindsight_best']} | {_pct(best['int'])} | "
+            f"{behind} behind | {_drop(s['single']['l2'])} | {oracle} | {s['seconds']:.1f} "
+            f"({s.get('cpu_seconds', 0.0):.1f}) | {rep['evaluations']} / {rep.get('budget', '-')} | "
+            f"{rep['default_loss']:.3g} / {rep['single'][rep['start']]:.3g} / {rep['final_loss']:.3g} | "
+            f"{_ok(d['float'] is None or d['float'] - d['int'] <= 0.003 + 1e-9)} | "
+            f"{_ok(behind == '-' or behind <= 1)} |"
+        )
     return lines
 
 
@@ -229,30 +269,41 @@ def _oracle(s: dict) -> str:
 
 
 def _int4_table(results: dict) -> list[str]:
-    lines = ["## int4 weights (int8 activations)", "",
-             "| model | float | int4, l2 ranges (clip mse + AdaRound + bias corr.) | int4 CLI default (policy search "
-             "+ the same) | int4 plain rounding | <= 1 pp (CLI default) |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "## int4 weights (int8 activations)",
+        "",
+        "| model | float | int4, l2 ranges (clip mse + AdaRound + bias corr.) | int4 CLI default (policy search "
+        "+ the same) | int4 plain rounding | <= 1 pp (CLI default) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for name, r in results.items():
         s = r.get("int4")
         if s:
             d = s.get("searched", s["default"])
             ok = d["float"] is None or d["float"] - d["int"] <= 0.01 + 1e-9
             searched = _drop(s["searched"]) if "searched" in s else "-"
-            lines.append(f"| {name} | {_pct(d['float'])} | {_drop(s['default'])} | {searched} | "
-                         f"{_drop(s['plain'])} | {_ok(ok)} |")
+            lines.append(
+                f"| {name} | {_pct(d['float'])} | {_drop(s['default'])} | {searched} | "
+                f"{_drop(s['plain'])} | {_ok(ok)} |"
+            )
     return lines
 
 
 def _datafree_table(results: dict) -> list[str]:
-    lines = ["## Data-free int8 (no calibration samples; ranges estimated)", "",
-             "| model | float | data-free int8 | <= 2 pp | how |", "|---|---:|---:|---|---|"]
+    lines = [
+        "## Data-free int8 (no calibration samples; ranges estimated)",
+        "",
+        "| model | float | data-free int8 | <= 2 pp | how |",
+        "|---|---:|---:|---|---|",
+    ]
     for name, r in results.items():
         s = r.get("datafree")
         if s:
             d = s["int8"]
-            lines.append(f"| {name} | {_pct(d['float'])} | {_drop(d)} | {_ok(d['float'] - d['int'] <= 0.02 + 1e-9)} | "
-                         f"{s['how']} |")
+            lines.append(
+                f"| {name} | {_pct(d['float'])} | {_drop(d)} | {_ok(d['float'] - d['int'] <= 0.02 + 1e-9)} | "
+                f"{s['how']} |"
+            )
     return lines
 
 
