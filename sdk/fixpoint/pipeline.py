@@ -247,6 +247,8 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         return None
     calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
                                           job.policy_search)
+    if report.bias_correction and job.lowering.bias_correction is None:
+        job.lowering.bias_correction = True   # it lowered the output loss of the chosen ranges (policy_search)
     return report
 
 

@@ -25,7 +25,7 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,9 @@ class Plan:
 def _header(plan: Plan, with_hash: bool = True) -> dict[str, Any]:
     layers = []
     for layer in plan.layers:
-        entry = {k: v for k, v in asdict(layer).items() if k != "arrays"}
+        # asdict would deep-copy every weight array only for it to be dropped (the policy search hashes
+        # hundreds of plans): convert the layer without its arrays
+        entry = {k: v for k, v in asdict(replace(layer, arrays={})).items() if k != "arrays"}
         entry["arrays"] = {k: {"dtype": str(v.dtype), "shape": list(v.shape)}
                            for k, v in sorted(layer.arrays.items())}
         layers.append(entry)

@@ -1,5 +1,6 @@
 """The default per-tensor policy search: never worse than the best single policy on its scoring data,
 task-aware loss, bounded, recorded in the plan, the stats file and the report; the CLI default."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import load_graph
 from fixpoint.plan import RequantProfile, load_plan
-from fixpoint.policy_search import PolicySearchOptions, output_loss, search_policies
+from fixpoint.policy_search import PolicySearchOptions, _block_levels, _Score, output_loss, search_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 MLP = ROOT / "examples" / "models" / "mlp"
@@ -34,8 +35,9 @@ def mlp():
 def test_search_ends_at_or_below_every_single_policy(mlp):
     graph, data, calib = mlp
     options = PolicySearchOptions(num_samples=48, max_evaluations=40, progress=False)
-    quant, report = search_policies(graph, calib, CalibrationConfig(progress=False), RequantProfile(),
-                                    LowerOptions(), data, options)
+    quant, report = search_policies(
+        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+    )
     assert set(report.single) == set(options.candidates)
     assert report.final_loss <= min(report.single.values()) + 0.0
     assert report.final_loss <= report.default_loss
@@ -47,37 +49,60 @@ def test_search_ends_at_or_below_every_single_policy(mlp):
 def test_softmax_divergence_is_the_classifier_loss():
     ref = np.array([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
     assert output_loss("kl", ref, ref) == pytest.approx(0.0, abs=1e-12)
-    assert output_loss("kl", ref, ref + 5.0) == pytest.approx(0.0, abs=1e-9)   # softmax ignores a shift
-    assert output_loss("mse", ref, ref + 5.0) > 1.0                             # 1/SQNR does not
+    assert output_loss("kl", ref, ref + 5.0) == pytest.approx(0.0, abs=1e-9)  # softmax ignores a shift
+    assert output_loss("mse", ref, ref + 5.0) > 1.0  # 1/SQNR does not
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     swapped = probs[:, ::-1]
     assert output_loss("kl", probs, swapped) == pytest.approx(
-        float(np.mean(np.sum(probs * np.log(probs / swapped), axis=1))), rel=1e-6)
+        float(np.mean(np.sum(probs * np.log(probs / swapped), axis=1))), rel=1e-6
+    )
 
 
 def test_bad_search_options_are_one_line_errors(mlp):
     graph, data, calib = mlp
-    for bad in (PolicySearchOptions(loss="ce"), PolicySearchOptions(time_box=0), PolicySearchOptions(candidates=()),
-                PolicySearchOptions(candidates=("median",))):
+    for bad in (
+        PolicySearchOptions(loss="ce"),
+        PolicySearchOptions(time_box=0),
+        PolicySearchOptions(candidates=()),
+        PolicySearchOptions(candidates=("median",)),
+    ):
         with pytest.raises(ModelError) as info:
-            search_policies(graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data,
-                            bad)
+            search_policies(
+                graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, bad
+            )
         assert "\n" not in str(info.value)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *args], capture_output=True, text=True,
-                          env=env, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", "-q", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_cli_searches_by_default_and_reports_it(tmp_path):
     out = tmp_path / "plan"
-    proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "64",
-                "--search-samples", "48", "-o", str(out))
+    proc = _cli(
+        "calibrate",
+        str(MLP / "model.onnx"),
+        "--data",
+        str(MLP / "calib.npz"),
+        "--max-samples",
+        "64",
+        "--search-samples",
+        "48",
+        "-o",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     meta = load_plan(out / "plan.fxplan").meta["policy_search"]
     assert meta["final_loss"] <= min(meta["single"].values())
+    assert meta["bias_correction"] in (True, False)  # decided on the loss, the user left it automatic
     stats = CalibrationResult.load_stats(out / "stats.npz")
     assert stats.search["chosen"] == meta["chosen"]
     ctable = json.loads((out / "ctable.json").read_text())
@@ -85,8 +110,16 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
     report = tmp_path / "report"
     with np.load(MLP / "eval.npz") as archive:
         np.savez(tmp_path / "eval.npz", input=archive["input"][:64], label=archive["label"][:64])
-    proc = _cli("eval", str(MLP / "model.onnx"), "--plan", str(out / "plan.fxplan"), "--data",
-                str(tmp_path / "eval.npz"), "--report", str(report))
+    proc = _cli(
+        "eval",
+        str(MLP / "model.onnx"),
+        "--plan",
+        str(out / "plan.fxplan"),
+        "--data",
+        str(tmp_path / "eval.npz"),
+        "--report",
+        str(report),
+    )
     assert proc.returncode == 0, proc.stderr
     text = (report / "report.md").read_text()
     assert "## Policy search" in text and "gain over default" in text
@@ -95,11 +128,54 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
 
 
 # the last: 64 samples, fewer than the 128 the search scores on by default
-@pytest.mark.parametrize("extra", [["--policy", "max", "--search-samples", "48"],
-                                   ["--no-search", "--search-samples", "48"], []])
+@pytest.mark.parametrize(
+    "extra", [["--policy", "max", "--search-samples", "48"], ["--no-search", "--search-samples", "48"], []]
+)
 def test_cli_policy_no_search_or_a_small_set_turn_it_off(tmp_path, extra):
     out = tmp_path / "plan"
-    proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "64",
-                "-o", str(out), *extra)
+    proc = _cli(
+        "calibrate",
+        str(MLP / "model.onnx"),
+        "--data",
+        str(MLP / "calib.npz"),
+        "--max-samples",
+        "64",
+        "-o",
+        str(out),
+        *extra,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "policy_search" not in load_plan(out / "plan.fxplan").meta
+
+
+def test_held_out_half_vetoes_a_move_that_only_fits_the_search_half():
+    current = _Score(total=1.0, search=1.0, heldout=1.0)
+    assert _Score(0.9, 0.8, 0.95).beats(current, min_gain=0.02)
+    assert not _Score(0.95, 0.8, 1.1).beats(current, min_gain=0.02)  # search half better, held-out worse
+    assert not _Score(0.99, 0.99, 0.9).beats(current, min_gain=0.02)  # below min_gain on the search half
+    no_split = _Score(1.0, 1.0, 0.0)
+    assert _Score(0.9, 0.9, 0.0).beats(no_split, min_gain=0.02)
+
+
+def test_blocks_go_from_quarters_to_single_tensors_in_graph_order():
+    names = [f"t{i}" for i in range(20)]
+    levels = _block_levels(names)
+    assert [len(level) for level in levels] == [4, 16, 20]
+    for level in levels:
+        assert [n for block in level for n in block] == names
+    assert _block_levels(["a", "b"]) == [[["a"], ["b"]]]
+
+
+def test_the_budget_is_a_plan_count_not_wall_time(mlp):
+    """Two runs choose the same plan with the same number of simulations, whatever the machine's load."""
+    graph, data, calib = mlp
+    runs = []
+    for _ in range(2):
+        options = PolicySearchOptions(num_samples=48, scoring_samples=48, budget_seconds=0.3, progress=False)
+        quant, report = search_policies(
+            graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+        )
+        runs.append((report.evaluations, report.budget, report.chosen, report.final_loss))
+        assert report.evaluations <= report.budget and not report.timed_out
+        assert report.heldout_loss > 0.0 and report.num_samples == 48
+    assert runs[0] == runs[1]

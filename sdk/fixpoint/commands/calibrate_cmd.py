@@ -64,8 +64,8 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "simulated loss within these limits (any subset); the Pareto front goes to "
                         "pareto.md / pareto.svg and the report (docs/calibration.md)")
     g.add_argument("--search-samples", type=int, default=None, metavar="N",
-                   help="calibration samples the search scores on (default 128 for the policy search, 256 for "
-                        "--search)")
+                   help="calibration samples the search scores on (default: the policy search needs 128 and "
+                        "scores on up to 256; --search 256)")
     g.add_argument("--no-search", action="store_true",
                    help="skip the default per-tensor policy search: every range by --policy (default l2)")
     g.add_argument("--search-loss", choices=("kl", "mse"), default="kl",
@@ -76,8 +76,12 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "weights (the report says the ranges are estimated; see docs/calibration.md)")
     g.add_argument("--input-range", default=None, metavar="LO,HI",
                    help="with --data-free: the model input's value range (default: standardized, mean 0, std 1)")
-    g.add_argument("--search-seconds", type=float, default=30.0, metavar="S",
-                   help="time box of the policy search (default %(default)s)")
+    g.add_argument("--search-budget", type=float, default=20.0, metavar="S",
+                   help="policy search budget: the plans it simulates are the number a quiet 2-core machine "
+                        "runs in S seconds by a cost model of the network, so the result does not depend on the "
+                        "machine's load (default %(default)s)")
+    g.add_argument("--search-seconds", type=float, default=120.0, metavar="S",
+                   help="wall-time safety net of the policy search (default %(default)s)")
 
 
 def build_job(args: argparse.Namespace):
@@ -149,9 +153,10 @@ def _policy_search(args: argparse.Namespace):
 
     if args.no_search or args.search or args.policy:
         return None
-    options = PolicySearchOptions(loss=args.search_loss, time_box=args.search_seconds, progress=not args.quiet)
+    options = PolicySearchOptions(loss=args.search_loss, time_box=args.search_seconds,
+                                  budget_seconds=args.search_budget, progress=not args.quiet)
     if args.search_samples:
-        options.num_samples = args.search_samples
+        options.num_samples = options.scoring_samples = args.search_samples
     if args.search_candidates:
         options.candidates = tuple(c for c in args.search_candidates.split(",") if c)
     options.validate()
