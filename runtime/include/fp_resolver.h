@@ -129,7 +129,13 @@
     X(U8,  REDUCE,           S4,  reduce_s4,            reduce,           fp_reduce_s8) \
     X(U16, REDUCE,           S16, reduce_s16,           reduce,           fp_reduce_s16) \
     X(W8,  LSTM,             S8,  lstm_s8,              lstm,             fp_lstm_s8) \
-    X(W8,  GRU,              S8,  gru_s8,               gru,              fp_gru_s8)
+    X(W8,  GRU,              S8,  gru_s8,               gru,              fp_gru_s8) \
+    X(B8,  BATCH_MATMUL,     S8,  batch_matmul_s8,      batch_matmul,     fp_batch_matmul_s8) \
+    X(B8,  BATCH_MATMUL,     S4,  batch_matmul_s4,      batch_matmul,     fp_batch_matmul_s8) \
+    X(B16, BATCH_MATMUL,     S16, batch_matmul_s16,     batch_matmul,     fp_batch_matmul_s16) \
+    X(U8,  LAYER_NORM,       S8,  layer_norm_s8,        layer_norm,       fp_layer_norm_s8) \
+    X(U8,  LAYER_NORM,       S4,  layer_norm_s4,        layer_norm,       fp_layer_norm_s8) \
+    X(U16, LAYER_NORM,       S16, layer_norm_s16,       layer_norm,       fp_layer_norm_s16)
 /* clang-format on */
 
 /*
@@ -199,6 +205,8 @@ FP_DECLARE_DESCRIBE(transpose_conv2d)
 FP_DECLARE_DESCRIBE(reduce)
 FP_DECLARE_DESCRIBE(lstm)
 FP_DECLARE_DESCRIBE(gru)
+FP_DECLARE_DESCRIBE(batch_matmul)
+FP_DECLARE_DESCRIBE(layer_norm)
 
 /* ---- adapters, one macro per kernel signature ----------------------------- */
 

@@ -347,6 +347,27 @@ fp_status_t fp_gru_s8(const fp_gru_params_t *params, const int8_t *input, const 
                       const int32_t *bias, int8_t *output, void *scratch);
 size_t fp_gru_s8_scratch_size(const fp_gru_params_t *params);
 
+/* ---- attention ---------------------------------------------------------- */
+/* Batched matmul of two activations (fp_batch_matmul_params_t, docs/kernels.md
+ * "batch_matmul"): batch[0], batch[1], rows, cols >= 1, 1 <= depth <= 2^20;
+ * strides >= 0 (0 broadcasts), every index they reach below input1_size /
+ * input2_size / output_size; s8: offsets in [-255, 255] for the inputs and
+ * [-128, 127] for the output, sum of products saturated to int32 then
+ * fp_requant32; s16: offsets 0, int64 sum, fp_requant64 (shift in the 64-bit
+ * ranges); act_min <= act_max in the output type's range. */
+fp_status_t fp_batch_matmul_s8(const fp_batch_matmul_params_t *params, const int8_t *input1,
+                               const int8_t *input2, int8_t *output);
+fp_status_t fp_batch_matmul_s16(const fp_batch_matmul_params_t *params, const int16_t *input1,
+                                const int16_t *input2, int16_t *output);
+/* Layer normalization over [outer, depth, inner] (fp_layer_norm_params_t,
+ * docs/kernels.md "layer_norm"): rows >= 1, 1 <= depth <= 32767, inner >= 1
+ * dividing rows; s8: input_offset in [-255, 255]; s16: offsets 0;
+ * 0 <= eps_term <= 2^60; gamma / beta: depth entries, |beta| <= 2^46;
+ * output_scale legal for the 64-bit accumulator (fp_requant64);
+ * act_min <= act_max in the output type's range. */
+fp_status_t fp_layer_norm_s8(const fp_layer_norm_params_t *params, const int8_t *input, int8_t *output);
+fp_status_t fp_layer_norm_s16(const fp_layer_norm_params_t *params, const int16_t *input, int16_t *output);
+
 /* ---- data movement ------------------------------------------------------ */
 fp_status_t fp_concat_s8(const fp_concat_params_t *params, const int8_t *const *inputs,
                          int8_t *output);

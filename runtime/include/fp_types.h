@@ -77,12 +77,14 @@ typedef enum {
     FP_OP_TRANSPOSE_CONV2D = 20,
     FP_OP_REDUCE = 21,
     FP_OP_LSTM = 22,
-    FP_OP_GRU = 23
+    FP_OP_GRU = 23,
+    FP_OP_BATCH_MATMUL = 24,
+    FP_OP_LAYER_NORM = 25
 } fp_op_t;
 /* One more than the largest fp_op_t: the executor reports an op value at or
  * above it as FP_ERR_UNSUPPORTED (unknown), a smaller one that the graph's
  * resolver lacks as FP_ERR_UNRESOLVED. */
-#define FP_OP_COUNT 24
+#define FP_OP_COUNT 26
 
 /* What fp_reduce_* computes over the reduced axes. */
 typedef enum {
@@ -467,6 +469,61 @@ typedef struct {
     fp_rq_mode_t mode;
 } fp_gru_params_t;
 
+/* Batched matmul of two activations (ONNX MatMul, both operands computed):
+ *   out[b0][b1][m][n] = clamp(requant(sum_k (A[b0][b1][m][k] + input1_offset)
+ *                                      * (B[b0][b1][k][n] + input2_offset))
+ *                             + output_offset, act_min, act_max)
+ * Every element is addressed through strides (in elements, >= 0), so any
+ * stored layout, a transposed operand (swapped strides) and broadcast batch
+ * dims (stride 0) need no copy. The kernel reads A[i] only for
+ * i < input1_size (likewise B, output): it checks the largest index first.
+ * s8: the exact sum (int64) saturated to int32, fp_requant32; s16: offsets 0,
+ * int64 sum, fp_requant64 (docs/kernels.md "batch_matmul"). */
+typedef struct {
+    int32_t batch[2];          /* batch dims b0, b1 (>= 1) */
+    int32_t rows;              /* M */
+    int32_t depth;             /* K */
+    int32_t cols;              /* N */
+    int32_t input1_stride[4];  /* A strides over (b0, b1, m, k) */
+    int32_t input2_stride[4];  /* B strides over (b0, b1, k, n) */
+    int32_t output_stride[4];  /* output strides over (b0, b1, m, n) */
+    int32_t input1_size;       /* elements of A (the tensor) */
+    int32_t input2_size;       /* elements of B */
+    int32_t output_size;       /* elements of the output */
+    int32_t input1_offset;     /* -A zero point; 0 for s16 */
+    int32_t input2_offset;     /* -B zero point; 0 for s16 */
+    int32_t output_offset;     /* +output zero point; 0 for s16 */
+    fp_scale_t output_scale;   /* s_A * s_B / s_out */
+    int32_t act_min;
+    int32_t act_max;
+    fp_rq_mode_t mode;
+} fp_batch_matmul_params_t;
+
+/* Layer normalization over one axis of [outer, depth, inner] (ONNX
+ * LayerNormalization on the last ONNX axis; `rows` = outer * inner vectors
+ * of `depth` elements, consecutive elements `inner` apart). Exact integer
+ * mean and variance, an integer inverse square root, then per-element
+ * gamma (int16, one per element of the axis) and beta (int64) and one
+ * output scale (docs/kernels.md "layer_norm"):
+ *   c_i = x_i - zx, S = sum c_i, d_i = depth * c_i - S,
+ *   V = depth * sum c_i^2 - S^2 + eps_term (= depth^2 (var + eps) in input units^2)
+ *   t_i = round(d_i * 2^15 / sqrt(V)) by fp's integer rsqrt (Q15 normalized value)
+ *   out_i = clamp(requant64(t_i * gamma_i + beta_i, output_scale) + output_offset) */
+typedef struct {
+    int32_t rows;
+    int32_t depth;             /* 1..65535 */
+    int32_t inner;             /* >= 1, divides rows */
+    int32_t input_offset;      /* -x zero point; 0 for s16 */
+    int32_t output_offset;     /* +output zero point; 0 for s16 */
+    int64_t eps_term;          /* round(depth^2 * eps / s_x^2), >= 1 */
+    fp_scale_t output_scale;   /* s_gamma * 2^-15 / s_out (64-bit accumulator rules) */
+    int32_t act_min;
+    int32_t act_max;
+    const int16_t *gamma;      /* depth entries */
+    const int64_t *beta;       /* depth entries, units s_gamma * 2^-15 */
+    fp_rq_mode_t mode;
+} fp_layer_norm_params_t;
+
 typedef union {
     fp_conv2d_params_t conv2d;
     fp_depthwise_conv2d_params_t depthwise_conv2d;
@@ -490,6 +547,8 @@ typedef union {
     fp_transpose_conv2d_params_t transpose_conv2d;
     fp_lstm_params_t lstm;
     fp_gru_params_t gru;
+    fp_batch_matmul_params_t batch_matmul;
+    fp_layer_norm_params_t layer_norm;
 } fp_layer_params_t;
 
 /* An activation tensor living in the arena. */

@@ -68,6 +68,9 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "sigmoid_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "cell_tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    # layer_norm's per-element scale (int16) and shift (int64, units s_gamma * 2^-15)
+    "gamma": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
+    "beta": {"s8": np.int64, "s4": np.int64, "s16": np.int64},
 }
 for _types in ARRAY_CTYPES.values():   # s2 / s1 layers have int8 activations: the s4 types
     _types.update(s2=_types["s4"], s1=_types["s4"])

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from fixpoint.plan import DTYPES, Plan, PlanLayer
-from fixpoint.reference import data_movement, elementwise, lut, movement, pooling, reduce, softmax
+from fixpoint.reference import attention, data_movement, elementwise, lut, movement, pooling, reduce, softmax
 from fixpoint.reference.conv import conv2d
 from fixpoint.reference.depthwise import depthwise_conv2d
 from fixpoint.reference.fully_connected import fully_connected
@@ -244,6 +244,34 @@ def _gru(c: _Ctx, xs):
     return np.stack(outs).reshape(-1, *c.out_shape[1:])
 
 
+def _batch_matmul_one(c: _Ctx, xs):
+    p = c.p
+    keys = ("batch", "rows", "depth", "cols", "input1_stride", "input2_stride", "output_stride")
+    flat = attention.batch_matmul(
+        xs[0], xs[1], **{k: p[k] for k in keys}, output_size=int(np.prod(c.out_shape)),
+        input1_offset=p.get("input1_offset", 0), input2_offset=p.get("input2_offset", 0),
+        output_offset=p.get("output_offset", 0), output_scale=c.scale("output_scale"),
+        acc64=c.layer.datapath == "s16", **c.act(), **c.rq)
+    return flat.reshape(c.out_shape)
+
+
+def _batch_matmul(c: _Ctx, xs):
+    """Both operands carry the batch axis: one sample of each per call."""
+    assert c.out_shape[0] == 1, "the interpreter batches over N: plan outputs have N = 1"
+    return np.concatenate([_batch_matmul_one(c, [xs[0][b:b + 1], xs[1][b:b + 1]]) for b in range(xs[0].shape[0])])
+
+
+def _layer_norm(c: _Ctx, xs):
+    p, a = c.p, c.layer.arrays
+    x = xs[0]
+    depth, inner = p["depth"], p.get("inner", 1)
+    rows = x.reshape(x.shape[0], -1, depth, inner)
+    y = attention.layer_norm(rows, gamma=a["gamma"], beta=a["beta"], eps_term=p["eps_term"],
+                             input_offset=p.get("input_offset", 0), output_offset=p.get("output_offset", 0),
+                             output_scale=c.scale("output_scale"), axis=2, **c.act(), **c.rq)
+    return np.asarray(y).reshape(x.shape)
+
+
 OPS: dict[str, Callable] = {
     "conv2d": _conv2d, "depthwise_conv2d": _depthwise, "fully_connected": _fully_connected, "add": _add,
     "mul": _mul, "max_pool": _pool(pooling.max_pool), "avg_pool": _pool(pooling.avg_pool), "softmax": _softmax,
@@ -251,7 +279,7 @@ OPS: dict[str, Callable] = {
     "lut": _lut, "prelu": _prelu, "minimum": _minmax(lut.minimum), "maximum": _minmax(lut.maximum),
     "transpose": _transpose, "slice": _slice, "resize": _resize,
     "reduce": _reduce, "transpose_conv2d": _transpose_conv2d, "lstm": _lstm,
-    "gru": _gru,
+    "gru": _gru, "batch_matmul": _batch_matmul, "layer_norm": _layer_norm,
 }
 
 

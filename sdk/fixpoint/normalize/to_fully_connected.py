@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from fixpoint.ir import Graph, Node
+from fixpoint.normalize.attention_ops import to_batch_matmul
 from fixpoint.normalize.graph_edit import add_const, move_output, only_consumer, prune, remove_node
 from fixpoint.ops import registry
 
@@ -30,7 +31,10 @@ def _gemm_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray]:
     return weight, bias
 
 
-def _matmul_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray]:
+def _matmul_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    if graph.values[node.inputs[1]].data is None:   # two activations: batch_matmul, no weights
+        to_batch_matmul(graph, node)
+        return None
     weight = graph.values[node.inputs[1]].data.astype(np.float32).T
     return weight, np.zeros(weight.shape[0], np.float32)
 
@@ -67,8 +71,11 @@ def run(graph: Graph) -> Graph:
         make_weights = _WEIGHTS.get(node.op)
         if make_weights is None:
             continue
-        weight, bias = make_weights(graph, node)
         onnx_op = node.op
+        made = make_weights(graph, node)
+        if made is None:   # the converter made the node another runtime op itself
+            continue
+        weight, bias = made
         node.op = "fully_connected"
         node.inputs = [node.inputs[0], add_const(graph, f"{node.name}.weight", weight),
                        add_const(graph, f"{node.name}.bias", bias.astype(np.float32))]

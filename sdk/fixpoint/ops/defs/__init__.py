@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement, pooling, recurrent,
-               softmax)
+from . import (attention, compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement,
+               pooling, recurrent, softmax)
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,
@@ -24,6 +24,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     folded,
     compute,
     recurrent,
+    attention,
 )
 
 __all__ = ["FAMILIES"]

@@ -7,10 +7,12 @@ ONNX = (
     OnnxOp("Gemm", check="fixpoint.ops.onnx_ops:_gemm_check", becomes="fully_connected",
            normalized_by="to_fully_connected", converter="fixpoint.normalize.to_fully_connected:_gemm_weights",
            runtime_ops=("fully_connected",)),
-    OnnxOp("MatMul", check="fixpoint.ops.onnx_ops:_matmul_check", becomes="fully_connected",
+    OnnxOp("MatMul", check="fixpoint.ops.onnx_attention:_matmul_check",
+           becomes="fully_connected (constant B); batch_matmul (two activations)",
            normalized_by="to_fully_connected",
            converter="fixpoint.normalize.to_fully_connected:_matmul_weights",
-           runtime_ops=("fully_connected",)),
+           runtime_ops=("fully_connected", "batch_matmul"),
+           lift_1d="fixpoint.normalize.attention_ops:lift_matmul"),
 )
 
 RUNTIME = (
