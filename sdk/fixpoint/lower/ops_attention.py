@@ -105,8 +105,11 @@ def lower_layer_norm(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     qin, qout = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
     stored = ctx.tensor(node.inputs[0]).shape
     axis = layer_norm_axis(stored, int(node.attrs.get("onnx_rank", 4)))
+    gamma, beta = ctx.const(node, 1, "gamma"), ctx.const(node, 2, "beta")
     depth, inner = int(stored[axis]), int(np.prod(stored[axis + 1 :], dtype=np.int64))
-    gamma_q, beta_q, s_gamma = layer_norm_constants(ctx.const(node, 1, "gamma"), ctx.const(node, 2, "beta"))
+    if axis == 3 and depth != gamma.size:  # row-major rank 3 [N, 1, 1, T * C]: T rows of C
+        depth = int(gamma.size)
+    gamma_q, beta_q, s_gamma = layer_norm_constants(gamma, beta)
     if np.any(np.abs(beta_q) > LN_MAX_BETA):
         raise ModelError(
             f"layer '{node.name}' (layer_norm): beta is more than 2^31 times the largest gamma; "

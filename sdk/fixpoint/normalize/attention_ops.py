@@ -118,11 +118,15 @@ def float_batch_matmul(node: Node, inputs: list[np.ndarray], out_shape: list[int
 def float_layer_norm(node: Node, inputs: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
     x, gamma, beta = (np.asarray(v, dtype=np.float64) for v in inputs)
     axis = layer_norm_axis(list(x.shape), int(node.attrs["onnx_rank"]))
+    stored = x.shape
+    if axis == 3 and x.shape[3] != gamma.size:  # row-major rank 3 [N, 1, 1, T * C]: T rows of C
+        x = x.reshape(x.shape[0], 1, -1, gamma.size)
     mean = x.mean(axis=axis, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axis, keepdims=True)
     shape = [1] * 4
     shape[axis] = -1
-    return (x - mean) / np.sqrt(var + float(node.attrs["epsilon"])) * gamma.reshape(shape) + beta.reshape(shape)
+    y = (x - mean) / np.sqrt(var + float(node.attrs["epsilon"])) * gamma.reshape(shape) + beta.reshape(shape)
+    return y.reshape(stored)
 
 
 def layer_norm_axis(stored: list[int], onnx_rank: int) -> int:
