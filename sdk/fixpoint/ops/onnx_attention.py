@@ -10,8 +10,8 @@ __all__ = ["_layer_norm_check", "_matmul_check", "matmul_of_activations_problem"
 
 
 def _matmul_check(node: Node, graph: Graph) -> str | None:
-    """MatMul: 2-D activation times a constant 2-D matrix, or two activations of rank 2 to 4 (batch dims
-    broadcast)."""
+    """MatMul: a 2-D activation, or a rank-3 one [N, T, C] (one row per step), times a constant 2-D
+    matrix, or two activations of rank 2 to 4 (batch dims broadcast)."""
     if _is_static(graph, node.inputs[0]) or _is_static(graph, node.inputs[1]):
         return _onnx_ops._matmul_check(node, graph)
     return matmul_of_activations_problem(node, graph)
