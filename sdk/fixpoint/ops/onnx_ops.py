@@ -439,8 +439,8 @@ def reduce_axes(node: Node, graph: Graph) -> list[int] | None:
 def _reduce_check(node: Node, graph: Graph) -> str | None:
     """ReduceMean / ReduceMax / ReduceSum: 2-D, 3-D or 4-D input, constant axes (attribute or input,
     negative allowed, empty = all or none with noop_with_empty_axes), not the batch axis, keepdims 1,
-    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C]); of a rank-3 input
-    [N, T, C] (stored row-major) only over axis 1 with keepdims 0, to [N, C]."""
+    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C], or over axis 1 of a
+    rank-3 input [N, T, C], which is the only reduce of a rank-3 input)."""
     rank = _rank(graph, node.inputs[0])
     if rank not in (2, 3, 4):
         return f"rank {rank} input"
