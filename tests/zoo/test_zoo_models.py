@@ -5,7 +5,8 @@ output -- on the host and the selected emulated boards (FIXPOINT_TEST_BOARDS, as
 Sample counts stay small so tests/zoo fits a few minutes. FIXPOINT_ZOO_SAMPLES=all (`make test-all`)
 evaluates the whole eval sets (where a trained classifier's drop is checked too) and runs them whole
 on the host board; an emulated board then runs EMULATED_ALL samples, since a 96x96 RGB input takes
-seconds per sample over an emulated UART (the models in EMULATED_WHOLE run whole there too). A number N runs N samples everywhere.
+seconds per sample over an emulated UART (the models in EMULATED_WHOLE run whole there too).
+A number N runs N samples everywhere.
 Models whose ops the front end does not accept yet fail here on purpose."""
 from __future__ import annotations
 
