@@ -28,8 +28,8 @@ def _check_strides(name: str, stride: list[int], dims: list[int], size: int) -> 
 
 
 def batch_matmul(c: OpContext) -> dict[str, Any]:
-    if len(c.in_shapes) != 2:
-        raise CParamsError(f"batch_matmul takes two activation inputs, got {len(c.in_shapes)}")
+    # a constant B is the array 'weights' (activation type, the elements the strides reach)
+    b_count = _count(c.in_shapes[1]) if len(c.in_shapes) == 2 else int(c.array("weights").size)
     batch = c.int_list("batch", 2)
     rows, depth, cols = c.scalar("rows"), c.scalar("depth"), c.scalar("cols")
     if min(batch + [rows, depth, cols]) < 1 or depth > MAX_DEPTH:
@@ -37,7 +37,7 @@ def batch_matmul(c: OpContext) -> dict[str, Any]:
             f"batch_matmul dims batch {batch}, rows {rows}, depth {depth}, cols {cols}: each "
             f"must be >= 1 and depth <= {MAX_DEPTH}"
         )
-    sizes = [_count(c.in_shapes[0]), _count(c.in_shapes[1]), _count(c.out_shape)]
+    sizes = [_count(c.in_shapes[0]), b_count, _count(c.out_shape)]
     fields: dict[str, Any] = {"batch": batch, "rows": rows, "depth": depth, "cols": cols}
     for name, dims, size in (
         ("input1_stride", [*batch, rows, depth], sizes[0]),

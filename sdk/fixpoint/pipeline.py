@@ -17,6 +17,7 @@ from . import __version__
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
+from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, measure as measure_tensor_bits
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
@@ -166,6 +167,12 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if job.lowering.samples is None:
         job.lowering.samples = data       # for the data-driven refinements (bias correction, ...)
     plan, report = lower_with_report(graph, calib.quant, job.profile, job.lowering)
+    if data is not None and mixed is None:   # int8 or int16 per tensor, measured (attention models only)
+        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, job.lowering,
+                                        first_inputs(data, TENSOR_BITS_SAMPLES),
+                                        16 if plan.tensors[0].dtype == "int16" else 8)
+        if precision is not None:
+            plan.meta["tensor_precision"] = precision
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)

@@ -128,7 +128,108 @@ def ln_rank4(path: Path) -> Path:
     )
 
 
+def _linear(rng, name: str, x: str, out: str, d_in: int, d_out: int) -> tuple[list, list]:
+    """MatMul by a constant [d_in, d_out] then Add of a constant bias (the PyTorch nn.Linear export)."""
+    nodes = [
+        helper.make_node("MatMul", [x, f"{name}_w"], [f"{name}_mm"], name=f"{name}_matmul"),
+        helper.make_node("Add", [f"{name}_mm", f"{name}_b"], [out], name=f"{name}_bias"),
+    ]
+    inits = [
+        _init(f"{name}_w", rng.normal(size=(d_in, d_out)) / np.sqrt(d_in)),
+        _init(f"{name}_b", 0.1 * rng.normal(size=d_out)),
+    ]
+    return nodes, inits
+
+
+def attention_block(path: Path) -> Path:
+    """x [n, S, D]: Q, K, V projections, softmax(Q K^T / sqrt(D)) V, output projection, residual, LayerNorm."""
+    rng = np.random.default_rng(11)
+    nodes, inits = [], []
+    for name in ("q", "k", "v"):
+        n, i = _linear(rng, name, "x", name, D, D)
+        nodes += n
+        inits += i
+    nodes += [
+        helper.make_node("Transpose", ["k"], ["kt"], name="kt", perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"], name="qk"),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"], name="scale"),
+        helper.make_node("Softmax", ["scaled"], ["probs"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["probs", "v"], ["ctx"], name="pv"),
+    ]
+    n, i = _linear(rng, "o", "ctx", "proj", D, D)
+    nodes += n + [
+        helper.make_node("Add", ["x", "proj"], ["res"], name="residual"),
+        helper.make_node("LayerNormalization", ["res", "g", "b"], ["y"], name="ln", axis=-1),
+    ]
+    inits += i + [
+        _init("scale", 1 / np.sqrt(D)),
+        _init("g", 1.0 + 0.2 * rng.normal(size=D)),
+        _init("b", 0.1 * rng.normal(size=D)),
+    ]
+    return _save(path, nodes, {"x": [S, D]}, {"y": [S, D]}, inits)
+
+
+def gelu_rank3(path: Path) -> Path:
+    """x [n, S, D] -> a projection -> Gelu (exact), Gelu (tanh) and Erf, each a model output (opset 20)."""
+    rng = np.random.default_rng(12)
+    nodes, inits = _linear(rng, "p", "x", "h", D, D)
+    nodes += [
+        helper.make_node("Gelu", ["h"], ["g_exact"], name="gelu_exact"),
+        helper.make_node("Gelu", ["h"], ["g_tanh"], name="gelu_tanh", approximate="tanh"),
+        helper.make_node("Erf", ["h"], ["e"], name="erf"),
+    ]
+    return _save(path, nodes, {"x": [S, D]}, {"g_exact": [S, D], "g_tanh": [S, D], "e": [S, D]}, inits, opset=20)
+
+
+def _gelu_tail(prefix: str, x: str, g: str, out: str) -> list:
+    """Add(g, 1), Mul(x, .), Mul(., 0.5)."""
+    return [
+        helper.make_node("Add", [g, "one"], [f"{prefix}_a"], name=f"{prefix}_plus1"),
+        helper.make_node("Mul", [x, f"{prefix}_a"], [f"{prefix}_xa"], name=f"{prefix}_times_x"),
+        helper.make_node("Mul", [f"{prefix}_xa", "half"], [out], name=f"{prefix}_half"),
+    ]
+
+
+def gelu_decomposed(path: Path) -> Path:
+    """x [n, S, D] -> a projection -> the exact GELU as Div / Erf / Add / Mul / Mul, and the tanh form with
+    Pow(x, 3) and with Mul(x, Mul(x, x)) (the PyTorch exports before opset 20)."""
+    rng = np.random.default_rng(13)
+    nodes, inits = _linear(rng, "p", "x", "h", D, D)
+    nodes += [
+        helper.make_node("Div", ["h", "sqrt2"], ["e_in"], name="e_div"),
+        helper.make_node("Erf", ["e_in"], ["e_erf"], name="e_erf"),
+    ] + _gelu_tail("e", "h", "e_erf", "y_exact")
+    for k, cube in (("p", "pow"), ("m", "mul")):
+        if cube == "pow":
+            nodes.append(helper.make_node("Pow", ["h", "three"], [f"{k}_x3"], name=f"{k}_pow"))
+        else:
+            nodes += [
+                helper.make_node("Mul", ["h", "h"], [f"{k}_x2"], name=f"{k}_sq"),
+                helper.make_node("Mul", ["h", f"{k}_x2"], [f"{k}_x3"], name=f"{k}_cube"),
+            ]
+        nodes += [
+            helper.make_node("Mul", [f"{k}_x3", "c044"], [f"{k}_c"], name=f"{k}_coef"),
+            helper.make_node("Add", ["h", f"{k}_c"], [f"{k}_in"], name=f"{k}_add"),
+            helper.make_node("Mul", [f"{k}_in", "s2pi"], [f"{k}_s"], name=f"{k}_scale"),
+            helper.make_node("Tanh", [f"{k}_s"], [f"{k}_t"], name=f"{k}_tanh"),
+        ]
+        nodes += _gelu_tail(k, "h", f"{k}_t", f"y_tanh_{cube}")
+    inits += [
+        _init("sqrt2", np.sqrt(2)),
+        _init("one", 1.0),
+        _init("half", 0.5),
+        _init("three", 3.0),
+        _init("c044", 0.044715),
+        _init("s2pi", np.sqrt(2 / np.pi)),
+    ]
+    outs = {"y_exact": [S, D], "y_tanh_pow": [S, D], "y_tanh_mul": [S, D]}
+    return _save(path, nodes, {"x": [S, D]}, outs, inits, opset=17)
+
+
 MODELS = {
+    "gelu_rank3": (gelu_rank3, {"x": (S, D)}),
+    "gelu_decomposed": (gelu_decomposed, {"x": (S, D)}),
+    "attention_block": (attention_block, {"x": (S, D)}),
     "scores_rank3": (scores_rank3, {"x": (S, D)}),
     "heads_rank4": (heads_rank4, {"q": (H, S, D // H), "k": (H, S, D // H), "v": (H, S, D // H)}),
     "two_operands_rank3": (two_operands_rank3, {"a": (S, D), "b": (D, 5)}),

@@ -258,6 +258,9 @@ def _batch_matmul_one(c: _Ctx, xs):
 def _batch_matmul(c: _Ctx, xs):
     """Both operands carry the batch axis: one sample of each per call."""
     assert c.out_shape[0] == 1, "the interpreter batches over N: plan outputs have N = 1"
+    if len(xs) == 1:   # a constant B: the layer's 'weights'
+        return np.concatenate([_batch_matmul_one(c, [xs[0][b:b + 1], c.layer.arrays["weights"]])
+                               for b in range(xs[0].shape[0])])
     return np.concatenate([_batch_matmul_one(c, [xs[0][b:b + 1], xs[1][b:b + 1]]) for b in range(xs[0].shape[0])])
 
 

@@ -28,13 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def _keeps_input_range(graph: Graph, name: str) -> bool:
-    """Whether ``name`` is made by an op whose output shares its input's quantization (its row's
-    output_rule), so a tensor the normalizer added there (e.g. the transposes of a reordering
-    reshape) needs no range of its own."""
+    """Whether ``name`` is made by an op whose output shares its input's quantization or has a fixed
+    one (its row's output_rule), so a tensor the normalizer added there (e.g. the transposes of a
+    reordering reshape, the softmax over rows of a row-major tensor) needs no range of its own."""
     from fixpoint.ops.runtime_ops import RUNTIME_OPS
     producer = graph.producer(name)
     row = RUNTIME_OPS.get(producer.op) if producer is not None else None
-    return bool(row and row.output_rule and row.output_rule.endswith(":output_same_as_input"))
+    return bool(row and row.output_rule and row.output_rule.endswith((":output_same_as_input", ":output_softmax")))
 
 
 def calibration_targets(model_path: str | os.PathLike, graph: Graph | None) -> list[str]:

@@ -8,7 +8,8 @@
 Run at the front door (before the support checks, which would refuse a Div of two activations):
 the matched nodes become one LayerNormalization named after the first ReduceMean, whose output is
 the last matched node's output; the others are listed in ``fused``. Anything else (another axis,
-an intermediate used elsewhere, a non-constant gamma) is left alone.
+an intermediate used elsewhere, a non-constant gamma) is left alone. Also at the front door:
+:func:`fold_matmul_transposes` (a Transpose feeding a MatMul operand becomes strides).
 """
 
 from __future__ import annotations
@@ -138,8 +139,36 @@ def _fuse(graph: Graph, nodes: list[Node], x: str, eps: float, gamma: str, beta:
     return True
 
 
+def fold_matmul_transposes(graph: Graph) -> Graph:
+    """``MatMul(a, Transpose(b))`` of two activations reads ``b`` through the permutation: the MatMul
+    gets ``a_shape`` / ``b_shape`` (its operands' ONNX shapes) and ``a_perm`` / ``b_perm``, and the
+    Transpose (when nothing else reads it) goes; batch_matmul turns the perm into strides, no copy."""
+    for node in [n for n in graph.nodes if n.op == "MatMul"]:
+        if any(const_data(graph, name) is not None for name in node.inputs[:2]):
+            continue
+        for index, key in ((0, "a"), (1, "b")):
+            name = node.inputs[index]
+            producer = graph.producer(name)
+            if (
+                producer is None
+                or producer.op != "Transpose"
+                or name in graph.outputs
+                or len(graph.consumers(name)) != 1
+            ):
+                continue
+            shape = [int(d) for d in graph.values[name].shape]
+            perm = [int(p) % len(shape) for p in attr(producer, "perm", list(range(len(shape)))[::-1])]
+            node.attrs[f"{key}_shape"], node.attrs[f"{key}_perm"] = shape, perm
+            node.fused.append(producer.name)
+            node.inputs[index] = producer.inputs[0]
+            graph.nodes.remove(producer)
+            graph.values.pop(name, None)
+    return graph
+
+
 def run(graph: Graph) -> Graph:
-    """Fuse every decomposed layer normalization of an ONNX-stage graph."""
+    """Fuse every decomposed layer normalization of an ONNX-stage graph; fold transposes into MatMuls."""
+    fold_matmul_transposes(graph)
     fused = 0
     for mean in [n for n in graph.nodes if n.op == "ReduceMean"]:
         if mean not in graph.nodes or not _last_axis_mean(graph, mean):

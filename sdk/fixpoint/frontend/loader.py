@@ -9,7 +9,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
-from fixpoint.frontend import convert, fuse_layer_norm, lift_1d, shape_folding, shapes, support
+from fixpoint.frontend import convert, fuse_gelu, fuse_layer_norm, lift_1d, shape_folding, shapes, support
 from fixpoint.frontend.errors import ModelCheckError, ModelFileError, OpsetError, one_line
 from fixpoint.frontend.external_data import load_external
 from fixpoint.frontend.text_fields import check_text_fields
@@ -119,6 +119,7 @@ def _load(path: Path) -> Graph:
     graph.source_path = str(path)
     graph.source_sha256 = hashlib.sha256(data).hexdigest()
     fuse_layer_norm.run(graph)  # the decomposed LayerNormalization exporters emit, as one node
+    fuse_gelu.run(graph)  # the decomposed GELU (erf and tanh forms), as one Gelu
     lift_1d.run(graph)  # (N, C, L) -> (N, C, 1, L) before the checks, which know 2-D ops
     support.validate(graph, unknown)
     # debug, not info: a model the normalizer rejects next must still give one stderr line

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from fixpoint.ir import ModelError, Node
-from fixpoint.normalize.attention_ops import layer_norm_axis, matmul_out_shape, onnx_strides, operand_strides
+from fixpoint.normalize.attention_ops import layer_norm_geometry, matmul_out_shape, onnx_strides, operand_strides
 
 from .context import LowerContext, act_clamp
 from .ops_weighted import Lowered
@@ -25,6 +25,13 @@ LN_FRAC_BITS = 15
 LN_MAX_BETA = 1 << 46
 LN_MAX_EPS = 1 << 60
 GAMMA_MAX = 32767
+
+
+def _row_major(shape: list[int]) -> list[int]:
+    steps = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        steps[i] = steps[i + 1] * int(shape[i + 1])
+    return steps
 
 
 def _batch_part(shape: list[int], strides: list[int]) -> tuple[list[int], list[int]]:
@@ -45,7 +52,8 @@ def matmul_geometry(
 ) -> dict[str, Any]:
     """C geometry (batch, rows, depth, cols, the three stride lists) of ONNX MatMul on stored tensors
     (an operand given by a perm is read from the stored tensor it transposes)."""
-    sa, sb = operand_strides(a_stored, a_shape, a_perm), operand_strides(b_stored, b_shape, b_perm)
+    sa = operand_strides(a_stored, a_shape, a_perm)
+    sb = _row_major(b_shape) if b_stored is None else operand_strides(b_stored, b_shape, b_perm)
     out_shape = matmul_out_shape(a_shape, b_shape)
     so = onnx_strides(out_stored, out_shape)
     a_batch, a_steps = _batch_part(a_shape, sa)
@@ -62,15 +70,34 @@ def matmul_geometry(
     }
 
 
+def _constant_b(ctx: LowerContext, node: Node) -> tuple[np.ndarray, float] | None:
+    """A constant B as the activation type, symmetric per tensor: (values, scale); None for an activation."""
+    value = ctx.graph.values.get(node.inputs[1])
+    if value is None or not value.is_const:
+        return None
+    data = ctx.const(node, 1, "B")
+    qmax = 32767 if ctx.act_dtype == "int16" else 127
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    scale = peak / qmax if peak > 0 else 1.0
+    dtype = np.int16 if qmax == 32767 else np.int8
+    return np.clip(round_half_away(data / scale), -qmax, qmax).astype(dtype), scale
+
+
 def lower_batch_matmul(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     a_name, b_name = node.inputs[0], node.inputs[1]
-    qa, qb, qout = ctx.qparams(a_name), ctx.qparams(b_name), ctx.qparams(node.outputs[0])
+    qa, qout = ctx.qparams(a_name), ctx.qparams(node.outputs[0])
+    const = _constant_b(ctx, node)
+    if const is None:
+        qb = ctx.qparams(b_name)
+        b_scale, b_zero, b_stored = qb.scale, qb.zero_point, ctx.tensor(b_name).shape
+    else:  # a constant [K, N]: row-major, the layer's 'weights' array
+        b_scale, b_zero, b_stored = const[1], 0, None
     try:
         params = matmul_geometry(
             node.attrs["a_shape"],
             node.attrs["b_shape"],
             ctx.tensor(a_name).shape,
-            ctx.tensor(b_name).shape,
+            b_stored,
             ctx.tensor(node.outputs[0]).shape,
             node.attrs.get("a_perm"),
             node.attrs.get("b_perm"),
@@ -78,17 +105,17 @@ def lower_batch_matmul(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     except (KeyError, ValueError) as exc:
         raise ModelError(f"layer '{node.name}' (batch_matmul): {exc}") from None
     acc_bits = 64 if datapath == "s16" else 32
-    out = ctx.registers(node, "output", qa.scale * qb.scale / qout.scale, acc_bits=acc_bits)
+    out = ctx.registers(node, "output", qa.scale * b_scale / qout.scale, acc_bits=acc_bits)
     act_min, act_max = act_clamp(node, qout)
     params.update(
         input1_offset=-qa.zero_point,
-        input2_offset=-qb.zero_point,
+        input2_offset=-b_zero,
         output_offset=qout.zero_point,
         output_scale=out.pairs()[0],
         act_min=act_min,
         act_max=act_max,
     )
-    return Lowered(params)
+    return Lowered(params, {} if const is None else {"weights": const[0]})
 
 
 def layer_norm_constants(gamma: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -104,12 +131,11 @@ def layer_norm_constants(gamma: np.ndarray, beta: np.ndarray) -> tuple[np.ndarra
 def lower_layer_norm(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     qin, qout = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
     stored = ctx.tensor(node.inputs[0]).shape
-    axis = layer_norm_axis(stored, int(node.attrs.get("onnx_rank", 4)))
-    gamma, beta = ctx.const(node, 1, "gamma"), ctx.const(node, 2, "beta")
-    depth, inner = int(stored[axis]), int(np.prod(stored[axis + 1 :], dtype=np.int64))
-    if axis == 3 and depth != gamma.size:  # row-major rank 3 [N, 1, 1, T * C]: T rows of C
-        depth = int(gamma.size)
-    gamma_q, beta_q, s_gamma = layer_norm_constants(gamma, beta)
+    try:
+        _, depth, inner = layer_norm_geometry(stored, int(node.attrs["onnx_rank"]), int(node.attrs["axis_size"]))
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"layer '{node.name}' (layer_norm): {exc}") from None
+    gamma_q, beta_q, s_gamma = layer_norm_constants(ctx.const(node, 1, "gamma"), ctx.const(node, 2, "beta"))
     if np.any(np.abs(beta_q) > LN_MAX_BETA):
         raise ModelError(
             f"layer '{node.name}' (layer_norm): beta is more than 2^31 times the largest gamma; "

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fixpoint.ir import Graph, Node
-from fixpoint.normalize.graph_edit import add_const
+from fixpoint.ir import Graph, Node, Value
+from fixpoint.normalize.graph_edit import add_const, unique_name, unique_node_name
 
 NCL = "NCL"  # fixpoint.frontend.lift_1d.LAYOUT (importing it from there would be a cycle)
 
@@ -22,6 +22,7 @@ __all__ = [
     "matmul_out_shape",
     "float_batch_matmul",
     "float_layer_norm",
+    "layer_norm_geometry",
     "lift_matmul",
     "to_batch_matmul",
     "_layer_norm",
@@ -111,31 +112,33 @@ def _operand(stored: np.ndarray, shape: list[int], perm: list[int] | None) -> np
 
 def float_batch_matmul(node: Node, inputs: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
     a = _operand(inputs[0], node.attrs["a_shape"], node.attrs.get("a_perm"))
-    b = _operand(inputs[1], node.attrs["b_shape"], node.attrs.get("b_perm"))
+    b = inputs[1] if np.ndim(inputs[1]) != 4 else _operand(inputs[1], node.attrs["b_shape"], node.attrs.get("b_perm"))
     return _store(np.matmul(a, b), out_shape)
 
 
 def float_layer_norm(node: Node, inputs: list[np.ndarray], out_shape: list[int]) -> np.ndarray:
     x, gamma, beta = (np.asarray(v, dtype=np.float64) for v in inputs)
-    axis = layer_norm_axis(list(x.shape), int(node.attrs["onnx_rank"]))
-    stored = x.shape
-    if axis == 3 and x.shape[3] != gamma.size:  # row-major rank 3 [N, 1, 1, T * C]: T rows of C
-        x = x.reshape(x.shape[0], 1, -1, gamma.size)
-    mean = x.mean(axis=axis, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=axis, keepdims=True)
-    shape = [1] * 4
-    shape[axis] = -1
-    y = (x - mean) / np.sqrt(var + float(node.attrs["epsilon"])) * gamma.reshape(shape) + beta.reshape(shape)
-    return y.reshape(stored)
+    outer, depth, inner = layer_norm_geometry(list(x.shape), int(node.attrs["onnx_rank"]), int(node.attrs["axis_size"]))
+    v = x.reshape(outer, depth, inner)
+    mean = v.mean(axis=1, keepdims=True)
+    var = ((v - mean) ** 2).mean(axis=1, keepdims=True)
+    y = (v - mean) / np.sqrt(var + float(node.attrs["epsilon"]))
+    return (y * gamma.reshape(1, -1, 1) + beta.reshape(1, -1, 1)).reshape(x.shape)
 
 
-def layer_norm_axis(stored: list[int], onnx_rank: int) -> int:
-    """The stored NHWC axis holding the last ONNX axis."""
-    if onnx_rank == 2:
-        return 3
-    if onnx_rank == 3 and stored[1] == 1 and stored[2] == 1:
-        return 3  # row-major: the last ONNX axis is innermost
-    return 2  # NCHW's W; NCL's L
+def layer_norm_geometry(stored: list[int], onnx_rank: int, depth: int) -> tuple[int, int, int]:
+    """(outer, depth, inner) of the last ONNX axis (``depth`` elements) in a stored NHWC tensor:
+    rank 2 "NC" -> C (inner 1); rank 4 "NCHW" -> W (inner C); rank 3 lifted "NCL" [N, 1, L, C] -> W
+    (inner C); row-major ("ND:", rank 3 / 5) -> the innermost elements (inner 1)."""
+    n, h, w, c = (int(d) for d in stored)
+    count = n * h * w * c
+    if onnx_rank == 4 or (onnx_rank == 3 and h == 1 and w == depth and depth != 1):
+        inner = c
+    else:
+        inner = 1
+    if depth < 1 or count % (depth * inner):
+        raise ValueError(f"a last axis of {depth} does not divide the stored shape {list(stored)}")
+    return count // (depth * inner), depth, inner
 
 
 # ---- front door and normalize ----------------------------------------------------
@@ -172,15 +175,38 @@ def _fold_transpose(graph: Graph, node: Node, index: int, rank: int) -> list[int
 
 
 def to_batch_matmul(graph: Graph, node: Node) -> None:
-    """MatMul of two activations -> batch_matmul with the operands' ONNX shapes; a Transpose feeding
-    an operand (and nothing else) is folded into its strides."""
+    """MatMul -> batch_matmul with the operands' ONNX shapes; a Transpose feeding an operand (and
+    nothing else) is folded into its strides (at the front door, or here when it is a runtime
+    transpose by now). A constant B stays a constant input (its ONNX shape)."""
     shapes = [
         [int(d) for d in (node.attrs.get(key) or _original_shape(graph, node.inputs[i]))]
         for i, key in enumerate(("a_shape", "b_shape"))
     ]
-    perms = [_fold_transpose(graph, node, i, len(shapes[i])) for i in range(2)]
+    perms = [
+        node.attrs.get(f"{key}_perm") or _fold_transpose(graph, node, i, len(shapes[i]))
+        for i, key in enumerate(("a", "b"))
+    ]
     node.op = "batch_matmul"
     node.attrs = {"a_shape": shapes[0], "b_shape": shapes[1], "a_perm": perms[0], "b_perm": perms[1]}
+
+
+def row_major_softmax(graph: Graph, node: Node) -> None:
+    """Softmax over the last axis of a row-major (rank-3 / rank-5) tensor: a copy views its bytes as
+    the ONNX rank-4 [N, T, 1, R] (stored [N, 1, R, T]: the same bytes), softmax over ONNX axis 1 (the
+    stored C axis, T elements), a copy views the result as the row-major output again."""
+    shape = [int(d) for d in graph.values[node.inputs[0]].shape]
+    rows = int(np.prod(shape[1:-1], dtype=np.int64))
+    grouped = [shape[0], shape[-1], 1, rows]
+    src, dst = node.inputs[0], node.outputs[0]
+    staged = []
+    for hint in (f"{src}.rows", f"{dst}.rows"):
+        name = unique_name(graph, hint)
+        graph.values[name] = Value(name, list(grouped))
+        staged.append(name)
+    position = graph.nodes.index(node)
+    graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.rows"), "copy", [src], [staged[0]]))
+    node.inputs, node.outputs, node.attrs = [staged[0]], [staged[1]], {"axis": [1]}
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.unrows"), "copy", [staged[1]], [dst]))
 
 
 def _layer_norm(graph: Graph, node: Node) -> None:
@@ -201,4 +227,4 @@ def _layer_norm(graph: Graph, node: Node) -> None:
         add_const(graph, f"{node.name}.beta", np.ascontiguousarray(beta)),
     ]
     node.outputs = node.outputs[:1]
-    node.attrs = {"epsilon": float(node.attrs.get("epsilon", 1e-5)), "onnx_rank": rank}
+    node.attrs = {"epsilon": float(node.attrs.get("epsilon", 1e-5)), "onnx_rank": rank, "axis_size": depth}

@@ -21,6 +21,8 @@ from fixpoint.ir import Graph, Node
 from fixpoint.normalize.graph_edit import add_const, prune
 from fixpoint.normalize.geometry import window_of
 from fixpoint.ops import registry
+from fixpoint.iospec import ROW_MAJOR_RANKS
+from fixpoint.normalize.attention_ops import row_major_softmax
 from fixpoint.ops.onnx_ops import softmax_onnx_axes
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ def _concat(graph: Graph, node: Node) -> None:
 def _softmax(graph: Graph, node: Node) -> None:
     # "axis": the ONNX axes normalized over (a list); plan_layout maps them to NHWC.
     node.op, node.attrs = "softmax", {"axis": softmax_onnx_axes(node, graph)}
+    if len(graph.values[node.inputs[0]].shape) in ROW_MAJOR_RANKS:   # the last axis (checked): rows of it
+        row_major_softmax(graph, node)
 
 
 def _pad_amounts(graph: Graph, node: Node) -> tuple[list[int], list[int]]:

@@ -401,12 +401,14 @@ def softmax_onnx_axes(node: Node, graph: Graph) -> list[int]:
 
 def _softmax_check(node: Node, graph: Graph) -> str | None:
     """Softmax: any axis but the batch axis of a 2-D, 3-D (N, C, L) or 4-D tensor (before opset 13
-    over the flattened axes from ``axis`` on)."""
+    over the flattened axes from ``axis`` on), or the last axis of any other rank-3 or rank-5 tensor."""
     rank = _rank(graph, node.inputs[0])
     default_axis = 1 if graph.opset < 13 else -1
     problem = axis_problem(attr(node, "axis", default_axis), rank)
     if problem:
         return problem
+    if rank in (3, 5) and softmax_onnx_axes(node, graph) == [rank - 1]:
+        return None   # row-major storage: rows of the last axis (fixpoint.normalize.attention_ops)
     if rank not in (2, 4):
         return f"rank-{rank} tensor"
     if 0 in softmax_onnx_axes(node, graph):

@@ -17,6 +17,7 @@ from typing import Any
 
 from fixpoint.calibrate.errors import CalibrationError
 from fixpoint.calibrate.result import CalibrationResult
+from fixpoint.calibrate.tensor_bits import precision_lines
 from fixpoint.report import markdown, search_section
 from fixpoint.report.plots import HistogramPlotter, sqnr_chart
 
@@ -82,6 +83,7 @@ def _build(folder: Path, calib: CalibrationResult, eval_result: Any, plan: Any) 
     if plan is not None:
         lines += markdown.plan_lines(plan)
         lines += _mixed_precision(images, plan)
+        lines += precision_lines(plan)
     lines += search_section.policy_search_lines(calib)
     lines += markdown.ranges_lines(calib)
     lines += markdown.histogram_lines(_histograms(images, calib))

@@ -42,7 +42,7 @@ RUNTIME = (
         lowering=f"{_LOWER}:lower_batch_matmul",
         output_rule="fixpoint.lower.ops_data:output_calibrated",
         params_builder="fixpoint.cparams_attention:batch_matmul",
-        c_inputs=(2,),
+        c_inputs=(1, 2),
         sim_prepare="fixpoint.sim.kernels_attention:prep_batch_matmul",
         sim_family="binary",
         offset_fields=("input1_offset", "input2_offset", "output_offset"),
@@ -61,7 +61,7 @@ RUNTIME = (
         kernels=_per_datapath("layer_norm"),
         doc="layer normalization over the last ONNX axis: exact integer mean / variance, integer rsqrt, "
         "per-element int16 gamma and int64 beta",
-        normalized_attrs=("epsilon", "onnx_rank"),
+        normalized_attrs=("epsilon", "onnx_rank", "axis_size"),
         input_count=3,
         float_kernel=f"{_NORM}:float_layer_norm",
         lowering=f"{_LOWER}:lower_layer_norm",

@@ -8,11 +8,11 @@ ONNX = (
            normalized_by="to_fully_connected", converter="fixpoint.normalize.to_fully_connected:_gemm_weights",
            runtime_ops=("fully_connected",)),
     OnnxOp("MatMul", check="fixpoint.ops.onnx_attention:_matmul_check",
-           becomes="fully_connected (constant B); batch_matmul (two activations)",
+           becomes="fully_connected (2-D, constant B); batch_matmul (two activations, or rank 3-4 times a "
+                   "constant 2-D B)",
            normalized_by="to_fully_connected",
            converter="fixpoint.normalize.to_fully_connected:_matmul_weights",
-           runtime_ops=("fully_connected", "batch_matmul"),
-           lift_1d="fixpoint.normalize.attention_ops:lift_matmul"),
+           runtime_ops=("fully_connected", "batch_matmul")),
 )
 
 RUNTIME = (
