@@ -11,7 +11,7 @@ __all__ = ["_layer_norm_check", "_matmul_check", "matmul_of_activations_problem"
 
 def _matmul_check(node: Node, graph: Graph) -> str | None:
     """MatMul: an activation times a constant 2-D matrix (rank 2, or rank 3 [N, T, C] with one row per
-    step: fully connected; rank 4: a batch_matmul over the rows), or two activations of rank 2 to 4
+    step: fully connected, rank 4: a batch_matmul over the rows), or two activations of rank 2 to 4
     (batch dims broadcast)."""
     if _is_static(graph, node.inputs[0]):
         return "the first input is a constant"
