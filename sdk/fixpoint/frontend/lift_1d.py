@@ -33,8 +33,7 @@ def run(graph: Graph) -> Graph:
     if not rank3:
         return graph
     touching = [node for node in graph.nodes if rank3 & {*node.inputs, *node.outputs}]
-    blocked = [node for node in touching
-               if not getattr(ONNX_ROWS.get(node.op), "lift_1d", None) or _per_step_matmul(graph, node)]
+    blocked = [node for node in touching if not getattr(ONNX_ROWS.get(node.op), "lift_1d", None)]
     if blocked:
         log.debug("rank-3 tensors not lifted: %s (%s) takes no rank-3 tensor", blocked[0].name, blocked[0].op)
         return graph
@@ -46,12 +45,6 @@ def run(graph: Graph) -> Graph:
         resolve(ONNX_ROWS[node.op].lift_1d)(graph, node)
     log.debug("lifted %d rank-3 tensors to (N, C, 1, L)", len(rank3))
     return graph
-
-
-def _per_step_matmul(graph: Graph, node: Node) -> bool:
-    """A MatMul of a rank-3 activation [N, T, C] by a constant: a per-step projection (transformer
-    Linear) that runs as fully_connected over the row-major rows; lifting would make T the channels."""
-    return node.op == "MatMul" and any(graph.values[name].is_const for name in node.inputs[1:2])
 
 
 # ---- the rows' lift functions -----------------------------------------------

@@ -23,7 +23,6 @@ __all__ = [
     "float_batch_matmul",
     "float_layer_norm",
     "layer_norm_geometry",
-    "lift_matmul",
     "to_batch_matmul",
     "_layer_norm",
     "operand_strides",
@@ -142,13 +141,6 @@ def layer_norm_geometry(stored: list[int], onnx_rank: int, depth: int) -> tuple[
 
 
 # ---- front door and normalize ----------------------------------------------------
-
-
-def lift_matmul(graph: Graph, node: Node) -> None:
-    """MatMul of rank-3 tensors in a lifted model: the ONNX operand shapes are kept as attributes
-    (the lowering finds each axis in the stored layout), the node itself needs no rewrite."""
-    for key, name in (("a_shape", node.inputs[0]), ("b_shape", node.inputs[1])):
-        node.attrs.setdefault(key, _original_shape(graph, name))
 
 
 _UNLIFT = {0: 0, 1: 1, 3: 2}  # lifted (N, C, 1, L) axis -> (N, C, L) axis
