@@ -156,7 +156,7 @@ def build(name: str) -> None:
     m = onnx.load(str(path))
     shapes = {v.name: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
               for v in list(m.graph.input) + list(m.graph.output)}
-    meta = {"name": name, "description": (type(model).__doc__ or type(model).__name__).strip(),
+    meta = {"name": name, "description": " ".join((type(model).__doc__ or type(model).__name__).split()),
             "inputs": {k: shapes[k] for k in net.inputs}, "outputs": {k: shapes[k] for k in net.outputs},
             "classifier_outputs": list(zoo_data.DATA[name].classifier_outputs),
             "params": int(sum(p.numel() for p in model.parameters())),

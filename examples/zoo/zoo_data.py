@@ -351,6 +351,7 @@ DATA: dict[str, ZooData] = {
     "video_motion": ZooData(motion_task, ("logits",)),
     "lstm_kws": ZooData(kws_task, ("logits",)),
     "gru_anomaly": ZooData(sensor_task, ("logits",)),
+    "kw_transformer": ZooData(kws_task, ("logits",)),   # lstm_kws's task (own seeds: own samples)
 }
 
 
@@ -381,6 +382,9 @@ DESCRIPTIONS: dict[str, str] = {
     "gru_anomaly": "GRU anomaly detector (hidden 24) on (N, 48, 3) accelerometer windows, the last hidden "
                    "state into a Gemm; normal vibration or a spike, drift, stuck sensor or chatter from a random "
                    "step on (numpy-trained: train_recurrent.py).",
+    "kw_transformer": "Keyword transformer on lstm_kws's (N, 32, 10) MFCC-like frames: linear frame embedding "
+                      "plus learned positions, 2 pre-norm encoder blocks (d_model 32, 4 heads, MLP 64 with exact "
+                      "Gelu), LayerNorm, mean over time, a linear head; 6 keywords.",
     "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
                     "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }

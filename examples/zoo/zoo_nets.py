@@ -307,6 +307,60 @@ class VideoMotion(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+# ---------------------------------------------------------------------------------------------
+# keyword transformer: pre-norm encoder blocks on MFCC frames
+# ---------------------------------------------------------------------------------------------
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention written out (no nn.MultiheadAttention) so the export is plain
+    MatMul / Transpose / Softmax with constant reshapes: batch -1, every other dim a number."""
+
+    def __init__(self, d: int, heads: int, steps: int) -> None:
+        super().__init__()
+        self.heads, self.dh, self.steps = heads, d // heads, steps
+        self.q, self.k, self.v, self.out = (nn.Linear(d, d) for _ in range(4))
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, self.steps, self.heads, self.dh).transpose(1, 2)   # [N, heads, T, dh]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
+        scores = torch.matmul(q, k.transpose(-2, -1)) * (self.dh ** -0.5)
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)                   # [N, heads, T, dh]
+        return self.out(ctx.transpose(1, 2).reshape(-1, self.steps, self.heads * self.dh))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, d: int, heads: int, steps: int, mlp: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = SelfAttention(d, heads, steps)
+        self.mlp = nn.Sequential(nn.Linear(d, mlp), nn.GELU(), nn.Linear(mlp, d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class KwTransformer(nn.Module):
+    """Keyword transformer on (N, 32, 10) MFCC-like frames: a linear frame embedding plus a learned
+    position embedding, 2 pre-norm encoder blocks (d_model 32, 4 heads, MLP 64 with exact Gelu),
+    LayerNorm, mean over time, a linear head; 6 keywords that differ in the order of their phones."""
+
+    def __init__(self, steps: int = 32, bands: int = 10, d: int = 32, heads: int = 4, mlp: int = 64,
+                 blocks: int = 2, classes: int = 6) -> None:
+        super().__init__()
+        self.embed = nn.Linear(bands, d)
+        self.pos = nn.Parameter(torch.randn(steps, d) * 0.1)
+        self.blocks = nn.Sequential(*[EncoderBlock(d, heads, steps, mlp) for _ in range(blocks)])
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, mfcc: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.embed(mfcc) + self.pos)
+        return self.head(self.norm(x).mean(dim=1))
+
+
 @dataclass(frozen=True)
 class Net:
     build: Callable[[], nn.Module]
@@ -329,4 +383,5 @@ NETS: dict[str, Net] = {
     "two_inputs": Net(TwoInputs, ("image", "aux"), ("logits",), 500),
     "two_outputs": Net(TwoOutputs, ("image",), ("class", "box"), 500),
     "video_motion": Net(VideoMotion, ("clip",), ("logits",), 400),
+    "kw_transformer": Net(KwTransformer, ("mfcc",), ("logits",), 600, lr=2e-3),
 }

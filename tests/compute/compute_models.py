@@ -145,6 +145,33 @@ def rank3_mixed_model(path: Path, seed: int = 4) -> Path:
     return _save(path, nodes, inputs, outputs, inits, opset=18)
 
 
+def seq_linear_model(path: Path, seed: int = 6) -> Path:
+    """Linear layers on a sequence, as a transformer's MLP exports: x [n,12,10] (N, T, C; not lifted,
+    MatMul takes row-major rank 3) -> MatMul [10,16] + bias -> exact Gelu as Div / Erf / Add / Mul / Mul
+    -> MatMul [16,8] + bias 'seq' [n,12,8]; ReduceMean over T (keepdims 0) 'pooled' [n,8]."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "w1", (10, 16), 0.4), _init(rng, "b1", (16,), 0.1), _init(rng, "w2", (16, 8), 0.4),
+             _init(rng, "b2", (8,), 0.1)]
+    inits += [numpy_helper.from_array(np.array(v, np.float32), k)
+              for k, v in (("sqrt2", 2 ** 0.5), ("one", 1.0), ("half", 0.5))]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["m1"], name="fc1"),
+        helper.make_node("Add", ["m1", "b1"], ["h"], name="fc1_bias"),
+        helper.make_node("Div", ["h", "sqrt2"], ["hs"], name="gelu_div"),
+        helper.make_node("Erf", ["hs"], ["e"], name="gelu_erf"),
+        helper.make_node("Add", ["e", "one"], ["e1"], name="gelu_add"),
+        helper.make_node("Mul", ["h", "e1"], ["g2"], name="gelu_mul"),
+        helper.make_node("Mul", ["g2", "half"], ["g"], name="gelu_half"),
+        helper.make_node("MatMul", ["g", "w2"], ["m2"], name="fc2"),
+        helper.make_node("Add", ["m2", "b2"], ["seq"], name="fc2_bias"),
+        helper.make_node("ReduceMean", ["seq"], ["pooled"], name="mean_t", axes=[1], keepdims=0),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 12, 10])]
+    outputs = [helper.make_tensor_value_info("seq", TensorProto.FLOAT, ["n", 12, 8]),
+               helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["n", 8])]
+    return _save(path, nodes, inputs, outputs, inits)
+
+
 def upsample_model(path: Path, seed: int = 5) -> Path:
     """ConvTranspose padding as ONNX generates it, on x [n,4,5,5] (full output 11 for kernel 3,
     stride 2): auto_pad SAME_UPPER and SAME_LOWER (output 10, total padding 1: 0 / 1 at the start)
@@ -204,4 +231,5 @@ MODELS = {
     "unet": (unet_model, {"x": (3, 8, 8)}),
     "rank3_mixed": (rank3_mixed_model, {"x": (4, 16)}),
     "upsample": (upsample_model, {"x": (4, 5, 5)}),
+    "seq_linear": (seq_linear_model, {"x": (12, 10)}),
 }

@@ -87,9 +87,11 @@ def _check(name: str, bits: int, calibrated) -> list[str]:
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_bit_exact_and_close_to_float(model, bits, calibrated):
     ops = _check(model, bits, calibrated)
-    assert ("batch_matmul" in ops) or ("layer_norm" in ops), ops
     if model.startswith("gelu"):  # each GELU / Erf one table, decomposed or not
-        assert ops == ["batch_matmul", "depthwise_conv2d", "lut", "lut", "lut"], ops
+        # the rank-3 projection by a constant: fully_connected over the rows, its bias Add fused
+        assert ops == ["fully_connected", "lut", "lut", "lut"], ops
+    else:
+        assert ("batch_matmul" in ops) or ("layer_norm" in ops), ops
 
 
 def test_decomposed_patterns_become_one_layer_norm(calibrated):
@@ -103,8 +105,9 @@ def test_decomposed_patterns_become_one_layer_norm(calibrated):
 def test_attention_block_layers(calibrated):
     plan = calibrated("attention_block")[0].plan
     ops = [layer.op for layer in plan.layers]
-    assert ops.count("batch_matmul") == 6 and ops[-1] == "layer_norm", ops
-    projections = [layer for layer in plan.layers if layer.op == "batch_matmul" and len(layer.inputs) == 1]
+    assert ops.count("batch_matmul") == 2 and ops[-1] == "layer_norm", ops
+    # the rank-3 projections by a constant: fully_connected over the rows (weights [out, in])
+    projections = [layer for layer in plan.layers if layer.op == "fully_connected"]
     assert len(projections) == 4 and all(layer.arrays["weights"].shape == (D, D) for layer in projections)
 
 
@@ -172,11 +175,11 @@ def test_int8_below_the_threshold_picks_int16_and_says_why(calibrated):
         load_board("host").requant_profile(),
         LowerOptions(),
         samples,
-        threshold_db=60.0,
+        threshold_db=40.0,  # between the LN output's int8 (~32 dB) and int16 (~46 dB) SQNR (projections: FC)
     )
     ln = next(c for c in choices if c.layer == "ln")
-    assert ln.bits == 16 and ln.sqnr8 < 60 < ln.sqnr16
-    assert ln.reason == f"ln out int16: int8 SQNR {ln.sqnr8:.1f} dB < 60 (int16 {ln.sqnr16:.1f} dB)"
+    assert ln.bits == 16 and ln.sqnr8 < 40 < ln.sqnr16
+    assert ln.reason == f"ln out int16: int8 SQNR {ln.sqnr8:.1f} dB < 40 (int16 {ln.sqnr16:.1f} dB)"
     strict = choose_tensor_bits(
         outputs.graph,
         calib.quant,

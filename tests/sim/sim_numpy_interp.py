@@ -66,10 +66,10 @@ def _transpose_conv2d(c: _Ctx, xs):
 
 
 def _fully_connected(c: _Ctx, xs):
-    x = xs[0].reshape(xs[0].shape[0], -1)
-    out = fully_connected(x, c.layer.arrays["weights"], c.layer.arrays.get("bias"),
-                          filter_offset=c.p.get("filter_offset", 0), **c.weighted())
-    return out.reshape(x.shape[0], *c.out_shape[1:])
+    w = c.layer.arrays["weights"]
+    x = xs[0].reshape(-1, w.shape[1])   # one row per sample, or per step of a rank-3 input
+    out = fully_connected(x, w, c.layer.arrays.get("bias"), filter_offset=c.p.get("filter_offset", 0), **c.weighted())
+    return out.reshape(xs[0].shape[0], *c.out_shape[1:])
 
 
 def _second(c: _Ctx, xs):

@@ -132,7 +132,8 @@ def lower_depthwise_conv2d(ctx: LowerContext, node: Node, datapath: str) -> Lowe
 def lower_fully_connected(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     w = ctx.const(node, 1, "weight")
     n, h, wd, c = ctx.tensor(node.inputs[0]).shape
-    if w.ndim != 2 or w.shape[1] != h * wd * c:
+    # a rank-3 MatMul input [N, T, depth] is T rows of depth per sample (batches = T in the C params)
+    if w.ndim != 2 or not w.shape[1] or (h * wd * c) % w.shape[1]:
         raise ModelError(f"layer '{node.name}': fully_connected weight {list(w.shape)} does not match "
                          f"input depth {h * wd * c}")
     params, arrays = _weighted_common(ctx, node, datapath)

@@ -53,7 +53,7 @@ def patch_stats(node: Node, x: np.ndarray, w_shape: tuple[int, ...], out_shape: 
     """Statistics of ``node``'s input patches over float NHWC inputs ``x`` [n, H, W, C]."""
     x = np.asarray(x, dtype=np.float64)
     if node.op == "fully_connected":
-        rows = x.reshape(len(x), -1)
+        rows = x.reshape(-1, w_shape[1])   # one row per sample, or per step of a sequence (rank-3 MatMul)
         return PatchStats((rows.T @ rows)[None], rows.mean(axis=0)[None], np.zeros(w_shape[0], np.int64), len(rows))
     if node.op == "conv2d":
         c_out, kh, kw, cg = w_shape

@@ -40,7 +40,7 @@ def _accumulators(plan: Plan, index: int, x: np.ndarray) -> np.ndarray:
     xo = x.astype(np.int64) + int(p.get("input_offset", 0))
     bias = layer.arrays.get("bias", np.zeros(1, np.int64)).astype(np.int64)
     if layer.op == "fully_connected":
-        return xo.reshape(len(x), -1) @ w.T + bias
+        return (xo.reshape(-1, w.shape[1]) @ w.T + bias).reshape(len(x), -1)
     out = plan.tensors[layer.output].shape
     kh, kw = w.shape[1], w.shape[2]
     win = gather_windows(xo, out[1], out[2], kh, kw, stride_h=p.get("stride_h", 1), stride_w=p.get("stride_w", 1),

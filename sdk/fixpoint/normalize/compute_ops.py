@@ -9,8 +9,8 @@ from typing import Callable
 
 import numpy as np
 
-from fixpoint.ir import Graph, Node
-from fixpoint.normalize.graph_edit import add_const
+from fixpoint.ir import Graph, Node, Value
+from fixpoint.normalize.graph_edit import add_const, unique_name, unique_node_name
 from fixpoint.ops.onnx_ops import reduce_axes
 from fixpoint.ops.onnx_shape_checks import conv_transpose_pads
 
@@ -25,7 +25,23 @@ def _reduce(kind: str) -> Callable[[Graph, Node], None]:
     def convert(graph: Graph, node: Node) -> None:
         node.attrs = {"axes": reduce_axes(node, graph) or [], "kind": kind}
         node.op, node.inputs = "reduce", node.inputs[:1]
+        if len(graph.values[node.inputs[0]].shape) == 3:
+            _row_major_reduce(graph, node)
     return convert
+
+
+def _row_major_reduce(graph: Graph, node: Node) -> None:
+    """A reduce over axis 1 of a row-major rank-3 tensor [N, A, B] (a mean over time): a copy views
+    its bytes as a 4-D tensor of stored (NHWC) dims [N, 1, A, B] (ONNX shape [N, B, 1, A]) and the
+    reduce runs over ONNX axis 3. Its result, stored [N, 1, 1, B], is already the ONNX output [N, B]
+    (keepdims 0), so the reduce writes it directly and the output keeps its calibrated range."""
+    src = node.inputs[0]
+    n, a, b = graph.values[src].shape
+    grouped = unique_name(graph, f"{src}.grouped")
+    graph.values[grouped] = Value(grouped, [n, b, 1, a])
+    graph.nodes.insert(graph.nodes.index(node),
+                       Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
+    node.inputs, node.attrs["axes"] = [grouped], [3]
 
 
 # Named so the rows (fixpoint/ops/defs/compute.py) can reference them.

@@ -102,7 +102,7 @@ def _depthwise_conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array
 
 def _fully_connected(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     data, weight, bias = x
-    y = data.reshape(data.shape[0], -1) @ weight.T + bias
+    y = data.reshape(-1, weight.shape[1]) @ weight.T + bias   # rows: samples, or steps of a rank-3 input
     return _act(y.reshape(out_shape), node)
 
 

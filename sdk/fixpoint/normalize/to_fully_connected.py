@@ -32,8 +32,9 @@ def _gemm_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matmul_weights(graph: Graph, node: Node) -> tuple[np.ndarray, np.ndarray] | None:
-    if graph.values[node.inputs[1]].data is None or len(graph.values[node.inputs[0]].shape) != 2:
-        # two activations, or a sequence / batch of rows times a constant: batch_matmul
+    if graph.values[node.inputs[1]].data is None or len(graph.values[node.inputs[0]].shape) not in (2, 3):
+        # two activations, or a batch of row blocks (rank 4) times a constant: batch_matmul; a rank-3
+        # sequence [N, T, C] times a constant is a fully_connected over its T row-major rows
         to_batch_matmul(graph, node)
         return None
     weight = graph.values[node.inputs[1]].data.astype(np.float32).T

@@ -10,15 +10,16 @@ __all__ = ["_layer_norm_check", "_matmul_check", "matmul_of_activations_problem"
 
 
 def _matmul_check(node: Node, graph: Graph) -> str | None:
-    """MatMul: an activation times a constant 2-D matrix (rank 2 a fully connected, rank 3-4 a batch_matmul
-    over the rows), or two activations of rank 2 to 4 (batch dims broadcast)."""
+    """MatMul: an activation times a constant 2-D matrix (rank 2, or rank 3 [N, T, C] with one row per
+    step: fully connected, rank 4: a batch_matmul over the rows), or two activations of rank 2 to 4
+    (batch dims broadcast)."""
     if _is_static(graph, node.inputs[0]):
         return "the first input is a constant"
     if _is_static(graph, node.inputs[1]):
-        if len(graph.values[node.inputs[0]].shape) == 2:
+        if len(graph.values[node.inputs[0]].shape) in (2, 3):
             return _onnx_ops._matmul_check(node, graph)
         if const_data(graph, node.inputs[1]) is None or len(graph.values[node.inputs[1]].shape) != 2:
-            return "a constant second input of a rank-3/4 first input must be a 2-D initializer"
+            return "a constant second input of a rank-4 first input must be a 2-D initializer"
     return matmul_of_activations_problem(node, graph)
 
 

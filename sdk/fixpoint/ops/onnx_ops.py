@@ -159,13 +159,13 @@ def _gemm_check(node: Node, graph: Graph) -> str | None:
 
 
 def _matmul_check(node: Node, graph: Graph) -> str | None:
-    """MatMul: 2-D activation times a constant 2-D matrix."""
+    """MatMul: 2-D activation, or a rank-3 one [N, T, depth] (one row per step), times a constant 2-D matrix."""
     a, b = node.inputs[0], node.inputs[1]
     if _is_static(graph, a) or not _is_static(graph, b):
         return "second input must be a constant and the first an activation"
-    if _rank(graph, a) != 2 or _rank(graph, b) != 2:
+    if _rank(graph, a) not in (2, 3) or _rank(graph, b) != 2:
         return f"ranks {_rank(graph, a)} and {_rank(graph, b)}"
-    if graph.values[a].shape[1] != graph.values[b].shape[0]:
+    if graph.values[a].shape[-1] != graph.values[b].shape[0]:
         return f"shapes {graph.values[a].shape} and {graph.values[b].shape} do not match"
     return None
 
@@ -439,11 +439,12 @@ def reduce_axes(node: Node, graph: Graph) -> list[int] | None:
 
 
 def _reduce_check(node: Node, graph: Graph) -> str | None:
-    """ReduceMean / ReduceMax / ReduceSum: 2-D or 4-D input, constant axes (attribute or input,
+    """ReduceMean / ReduceMax / ReduceSum: 2-D, 3-D or 4-D input, constant axes (attribute or input,
     negative allowed, empty = all or none with noop_with_empty_axes), not the batch axis, keepdims 1,
-    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C])."""
+    or 0 when nothing moves in the NHWC layout (a reduce over H and W to [N, C], or over axis 1 of a
+    rank-3 input [N, T, C], which is the only reduce of a rank-3 input)."""
     rank = _rank(graph, node.inputs[0])
-    if rank not in (2, 4):
+    if rank not in (2, 3, 4):
         return f"rank {rank} input"
     if input_name(node, 1) and not _is_static(graph, input_name(node, 1)):
         return "axes are not constant"
@@ -455,7 +456,9 @@ def _reduce_check(node: Node, graph: Graph) -> str | None:
     if 0 in axes and graph.values[node.inputs[0]].shape[0] != 1:
         return "reduces the batch axis"
     shape = graph.values[node.inputs[0]].shape
-    squeezes_to_nc = rank == 4 and 1 not in axes and all(a in axes or shape[a] == 1 for a in (2, 3))
+    if rank == 3 and (axes != [1] or int(attr(node, "keepdims", 1))):
+        return f"axes {axes} of a rank-3 tensor (only axis 1 with keepdims 0: a mean over time to [N, C])"
+    squeezes_to_nc = rank == 3 or (rank == 4 and 1 not in axes and all(a in axes or shape[a] == 1 for a in (2, 3)))
     if not int(attr(node, "keepdims", 1)) and axes and not squeezes_to_nc:
         return f"keepdims=0 over axes {axes} of a rank-{rank} tensor (only a reduce over H, W to [N, C])"
     return None
