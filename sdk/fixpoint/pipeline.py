@@ -184,6 +184,9 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         lowering = mixed_lowering(lowering, mixed)
     # under a budget the mixed-precision search has chosen each tensor's width and range already
     policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
+    if policy_report is not None and policy_report.bias_correction and lowering.bias_correction is None:
+        # it lowered the output loss of the chosen ranges (policy_search)
+        lowering = replace(lowering, bias_correction=True)
     if lowering.samples is None:
         lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
     # decide the engine assignment first, then power-of-two scales where a shift-only engine should run
@@ -247,8 +250,6 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         return None
     calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
                                           job.policy_search)
-    if report.bias_correction and job.lowering.bias_correction is None:
-        job.lowering.bias_correction = True   # it lowered the output loss of the chosen ranges (policy_search)
     return report
 
 
