@@ -35,8 +35,9 @@
 #include "fp_runtime.h"
 #include "fuzz_case.h"
 
-/* The highest fp_op_t value defined + 1. */
-#define FZ_FIRST_UNKNOWN_OP 22
+/* The highest fp_op_t value defined + 1: derived, so a new op is never fuzzed as "unknown"
+ * (that would reinterpret the params union of another op). */
+#define FZ_FIRST_UNKNOWN_OP FP_OP_COUNT
 
 /* ---- calling the kernels directly --------------------------------------- */
 
