@@ -745,6 +745,99 @@ static void gen_gru(fz_case_t *c)
     p->state = rnd() % 3 ? NULL : owned(c, (size_t)p->hidden_size); /* streaming: h int8 [H] */
 }
 
+/* Batched matmul: A [b0, b1, rows, depth] row-major; B [b0, b1, depth, cols], stored
+ * transposed ([.., cols, depth]: a folded Transpose) or shared by every batch (stride 0);
+ * the tensor sizes are exactly the buffers, so a hostile stride must be refused. */
+static void gen_batch_matmul(fz_case_t *c)
+{
+    fp_batch_matmul_params_t *p = &c->layer.params.batch_matmul;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    int transposed = (int)(rnd() % 2);
+    int shared = rnd() % 3 == 0;
+    int32_t b0 = rnd_in(1, 2);
+    int32_t b1 = rnd_in(1, 3);
+    int32_t bmat;
+    int i;
+    p->batch[0] = b0;
+    p->batch[1] = b1;
+    p->rows = rnd_in(1, 4);
+    p->depth = rnd_in(1, 6);
+    p->cols = rnd_in(1, 4);
+    bmat = p->depth * p->cols;
+    p->input1_stride[3] = 1;
+    p->input1_stride[2] = p->depth;
+    p->input1_stride[1] = p->rows * p->depth;
+    p->input1_stride[0] = b1 * p->rows * p->depth;
+    p->input2_stride[2] = transposed ? 1 : p->cols;
+    p->input2_stride[3] = transposed ? p->depth : 1;
+    p->input2_stride[1] = shared ? 0 : bmat;
+    p->input2_stride[0] = shared ? 0 : b1 * bmat;
+    p->output_stride[3] = 1;
+    p->output_stride[2] = p->cols;
+    p->output_stride[1] = p->rows * p->cols;
+    p->output_stride[0] = b1 * p->rows * p->cols;
+    p->input1_size = b0 * b1 * p->rows * p->depth;
+    p->input2_size = shared ? bmat : b0 * b1 * bmat;
+    p->output_size = b0 * b1 * p->rows * p->cols;
+    roffset(c, &p->input1_offset, act);
+    roffset(c, &p->input2_offset, act);
+    roffset(c, &p->output_offset, act);
+    rscale(c, &p->output_scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    field(c, &p->batch[0], FIELD_DIM);
+    field(c, &p->batch[1], FIELD_DIM);
+    field(c, &p->rows, FIELD_DIM);
+    field(c, &p->depth, FIELD_DIM);
+    field(c, &p->cols, FIELD_DIM);
+    field(c, &p->input1_size, FIELD_DIM);
+    field(c, &p->input2_size, FIELD_DIM);
+    field(c, &p->output_size, FIELD_DIM);
+    for (i = 0; i < 4; ++i) {
+        field(c, &p->input1_stride[i], FIELD_ANY);
+        field(c, &p->input2_stride[i], FIELD_ANY);
+        field(c, &p->output_stride[i], FIELD_ANY);
+    }
+    c->n_in = 2;
+    c->in_bytes[0] = (size_t)p->input1_size * elsize(act);
+    c->in_bytes[1] = (size_t)p->input2_size * elsize(act);
+    c->out_bytes = (size_t)p->output_size * elsize(act);
+}
+
+/* Layer normalization over [outer, depth, inner]; gamma int16 and beta int64 (mostly in
+ * the legal +-2^46, now and then anywhere) of exactly depth entries. */
+static void gen_layer_norm(fz_case_t *c)
+{
+    fp_layer_norm_params_t *p = &c->layer.params.layer_norm;
+    uint8_t act = act_of(c->layer.datapath);
+    fp_rq_mode_t m = rmode(c, &p->mode);
+    int64_t *beta;
+    int32_t i;
+    p->inner = rnd_in(1, 3);
+    p->rows = p->inner * rnd_in(1, 3);
+    p->depth = rnd_in(1, 12);
+    roffset(c, &p->input_offset, act);
+    roffset(c, &p->output_offset, act);
+    p->eps_term = rnd() % 8 ? (int64_t)rnd_in(0, 1 << 30) << rnd_in(0, 30) : (int64_t)hostile_i32() * ((int64_t)1 << 31);
+    rscale(c, &p->output_scale, m);
+    ract(c, &p->act_min, &p->act_max, act);
+    p->gamma = owned(c, sizeof(int16_t) * (size_t)p->depth);
+    beta = owned(c, sizeof(int64_t) * (size_t)p->depth);
+    for (i = 0; i < p->depth; ++i) {
+        beta[i] = (int64_t)(rnd() % 16 ? rnd_in(-(1 << 29), 1 << 29) : hostile_i32()) * ((int64_t)1 << rnd_in(0, 17));
+    }
+    p->beta = beta;
+    if (rnd() % 50 == 0) {
+        p->gamma = NULL; /* hostile: a missing table */
+    }
+    field(c, &p->rows, FIELD_DIM);
+    field(c, &p->depth, FIELD_DIM);
+    field(c, &p->inner, FIELD_ANY);
+    c->n_in = 1;
+    c->in_bytes[0] = (size_t)p->rows * (size_t)p->depth * elsize(act);
+    c->out_bytes = c->in_bytes[0];
+}
+
 void generate(fz_case_t *c, const fz_kernel_t *k)
 {
     uint32_t i;
@@ -779,6 +872,8 @@ void generate(fz_case_t *c, const fz_kernel_t *k)
     case FP_OP_TRANSPOSE_CONV2D: gen_transpose_conv(c); break;
     case FP_OP_LSTM: gen_lstm(c); break;
     case FP_OP_GRU: gen_gru(c); break;
+    case FP_OP_BATCH_MATMUL: gen_batch_matmul(c); break;
+    case FP_OP_LAYER_NORM: gen_layer_norm(c); break;
     default: gen_unary_scaled(c); break;
     }
     c->layer.n_inputs = (uint8_t)c->n_in;

@@ -101,6 +101,11 @@ static fp_status_t call_kernel(const fz_case_t *c, const void *const *in, void *
     case FP_OP_REDUCE: return s16 ? fp_reduce_s16(&p->reduce, in[0], out) : fp_reduce_s8(&p->reduce, in[0], out);
     case FP_OP_LSTM: return fp_lstm_s8(&p->lstm, in[0], w, b32, out, scratch);
     case FP_OP_GRU: return fp_gru_s8(&p->gru, in[0], w, b32, out, scratch);
+    case FP_OP_BATCH_MATMUL:
+        return s16 ? fp_batch_matmul_s16(&p->batch_matmul, in[0], in[1], out)
+                   : fp_batch_matmul_s8(&p->batch_matmul, in[0], in[1], out);
+    case FP_OP_LAYER_NORM:
+        return s16 ? fp_layer_norm_s16(&p->layer_norm, in[0], out) : fp_layer_norm_s8(&p->layer_norm, in[0], out);
     case FP_OP_LEAKY_RELU:
         return s16 ? fp_leaky_relu_s16(&p->leaky_relu, in[0], out) : fp_leaky_relu_s8(&p->leaky_relu, in[0], out);
     case FP_OP_LUT: return s16 ? fp_lut_s16(&p->lut, in[0], out) : fp_lut_s8(&p->lut, in[0], out);
@@ -435,6 +440,10 @@ int main(int argc, char **argv)
         {"fp_reduce_s16", FP_OP_REDUCE, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_lstm_s8", FP_OP_LSTM, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_gru_s8", FP_OP_GRU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_batch_matmul_s8", FP_OP_BATCH_MATMUL, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_batch_matmul_s16", FP_OP_BATCH_MATMUL, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_layer_norm_s8", FP_OP_LAYER_NORM, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
+        {"fp_layer_norm_s16", FP_OP_LAYER_NORM, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s8", FP_OP_LEAKY_RELU, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_leaky_relu_s16", FP_OP_LEAKY_RELU, FP_DP_S16, 0, 0, 0, 0, FZ_PLAIN},
         {"fp_lut_s8", FP_OP_LUT, FP_DP_S8, 0, 0, 0, 0, FZ_PLAIN},
