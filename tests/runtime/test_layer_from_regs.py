@@ -251,7 +251,8 @@ def test_a_window_larger_than_the_weight_table_is_refused(setup, op, member):
 def _conv_geometry(regs, **changed):
     """Registers of a valid 1x5x5x2 -> 1x5x5x3 3x3 conv (stride 1, pad 1), `changed` applied."""
     words = {"in_h": 5, "in_w": 5, "in_c": 2, "out_h": 5, "out_w": 5, "out_c": 3, "k_h": 3, "k_w": 3}
-    words.update(stride_h=1, stride_w=1, dilation_h=1, dilation_w=1, pad_top=1, pad_left=1, **changed)
+    words.update(stride_h=1, stride_w=1, dilation_h=1, dilation_w=1, pad_top=1, pad_left=1)
+    words.update(changed)
     for f, w in words.items():
         regs[FIELDS.index(f)] = w
 
