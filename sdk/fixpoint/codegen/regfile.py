@@ -4,8 +4,9 @@ On a board with accelerator engines and a register map, the firmware's command-s
 replays each layer's writes into a register file in RAM (the model of the engine's registers) and
 the layer runs on what those registers say: ``fp_layer_from_regs`` (runtime/src/graph) decodes the
 zero points, clamp, requantizer (scale tables and the engine's mode), weight / bias tables and the
-geometry of conv / pool layers (dims, kernel window, strides, dilations, pads) from them. This module gives that C function its decode table (``fp_regmap_t``) and the engines'
-requantizers, for the generated firmware and for the simulator's command-stream path alike.
+geometry of conv / pool layers (dims, kernel window, strides, dilations, pads) from them. This
+module gives that C function its decode table (``fp_regmap_t``) and the engines' requantizers, for
+the generated firmware and for the simulator's command-stream path alike.
 """
 
 from __future__ import annotations
