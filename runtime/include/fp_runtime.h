@@ -445,10 +445,14 @@ const fp_kernel_table_t *fp_kernels_all(void);
 /* The layer an engine runs when its register file holds `regs` (n = map->n_regs words, as the
  * command-stream player left them): a copy of `layer` whose zero points, activation clamp,
  * requantizer (multiplier / shift tables and mode) and weight / bias tables are decoded from the
- * registers (fields the map lacks keep the layer's value). Table registers are byte offsets into
- * `blob` (blob_size bytes; 0: no table); offsets must lie inside it, int32 tables 4-byte aligned.
- * FP_ERR_ARG when the OP / DATAPATH registers name another layer, the ENGINE register is
- * >= map->n_engines, or an offset is out of range; `out` is untouched then. */
+ * registers, and for conv2d, depthwise / transpose conv2d and max / avg pool also the geometry
+ * (input / output h, w, c; filter h, w; strides; dilations, not in pools; pad top / left). Fields
+ * the map lacks keep the layer's value. Table registers are byte offsets into `blob` (blob_size
+ * bytes; 0: no table); offsets must lie inside it, int32 tables 4-byte aligned. FP_ERR_ARG when
+ * the OP / DATAPATH registers name another layer, the ENGINE register is >= map->n_engines, an
+ * offset is out of range, or the decoded filter window (K_H * K_W) has more taps than the
+ * layer's own (it would read past the weight table); `out` is untouched then. Any other decoded
+ * geometry is checked where the layer runs (the kernel's FP_ERR_ARG, the executor's bounds). */
 fp_status_t fp_layer_from_regs(const fp_layer_t *layer, const uint32_t *regs, const fp_regmap_t *map,
                                const uint8_t *blob, uint32_t blob_size, fp_layer_t *out);
 

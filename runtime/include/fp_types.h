@@ -669,7 +669,21 @@ typedef enum {
     FP_REG_OUT_ZP = 9,
     FP_REG_W_ZP = 10,
     FP_REG_ACT_MIN = 11,  /* activation clamp, output domain */
-    FP_REG_ACT_MAX = 12
+    FP_REG_ACT_MAX = 12,
+    FP_REG_IN_H = 13,     /* geometry of conv2d, depthwise / transpose conv2d, max / avg pool: */
+    FP_REG_IN_W = 14,     /* input dims h, w, c */
+    FP_REG_IN_C = 15,
+    FP_REG_OUT_H = 16,    /* output dims h, w, c */
+    FP_REG_OUT_W = 17,
+    FP_REG_OUT_C = 18,
+    FP_REG_K_H = 19,      /* filter (kernel window) h, w */
+    FP_REG_K_W = 20,
+    FP_REG_STRIDE_H = 21,
+    FP_REG_STRIDE_W = 22,
+    FP_REG_DILATION_H = 23, /* not in fp_pool_params_t: pools ignore it */
+    FP_REG_DILATION_W = 24,
+    FP_REG_PAD_TOP = 25,
+    FP_REG_PAD_LEFT = 26
 } fp_reg_field_t;
 
 /* Where those fields live in one engine register file (the board's register map): a register
@@ -678,9 +692,9 @@ typedef enum {
  * each engine (rounding, multiplier width, accumulator width and overflow are fixed in
  * silicon, selected by the ENGINE register). */
 typedef struct {
-    int16_t reg[13];
-    uint8_t width[13];
-    uint8_t is_signed[13];
+    int16_t reg[27];      /* 27 = fp_reg_field_t count (array sizes are literals for cffi) */
+    uint8_t width[27];
+    uint8_t is_signed[27];
     uint32_t n_regs;
     const fp_rq_mode_t *engine_modes;
     uint32_t n_engines;

@@ -16,7 +16,7 @@ from fixpoint.codegen.cmdstream import build_stream, debug_line, debug_table, re
 from fixpoint.codegen.context import build_context
 from fixpoint.codegen.regvalues import LayerFields, layer_registers
 from fixpoint.sim.executor import run_plan
-from fixpoint.sim.stream import first_difference, run_stream
+from fixpoint.sim.stream import compile_stream, first_difference, run_stream
 
 from codegen_plans import built_plan, random_inputs
 
@@ -111,25 +111,73 @@ def test_layers_run_from_the_replayed_register_file(chain):
     assert first_difference(chain, BOARD, inputs) is None
 
 
-@pytest.mark.parametrize("fault", ["elide_reset", "drop:last:MULT_ADDR", "drop:1:OUT_ZP"])
-def test_a_faulty_stream_is_caught_by_results_naming_layer_and_block(chain, fault):
-    """An elision bug / a lost command changes what a layer computes (or makes its register file
-    undecodable); the comparison with the per-layer path names that layer and its register block."""
+#: (fault, what the comparison says), None: either. Geometry: a stale PAD_TOP / an altered PAD_LEFT
+#: runs and differs; a stale STRIDE_W (the add's 0) or an IN_C that disagrees with OUT_C makes the
+#: pool refuse the layer; a stale K_H (the 3x3 conv's) has more taps than the 1x1 filter's table.
+FAULTS = [
+    ("elide_reset", None),
+    ("drop:last:MULT_ADDR", None),
+    ("drop:1:OUT_ZP", "differs on 16 of 16 samples"),
+    ("drop:1:PAD_TOP", "differs on"),
+    ("set:0:PAD_LEFT:2", "differs on"),
+    ("drop:3:STRIDE_W", "is refused by the runtime on the command-stream path"),
+    ("set:3:IN_C:4", "is refused by the runtime on the command-stream path"),
+    ("drop:1:K_H", "its register file does not decode"),
+]
+
+
+@pytest.mark.parametrize("fault, says", FAULTS)
+def test_a_faulty_stream_is_caught_by_results_naming_layer_and_block(chain, fault, says):
+    """An elision bug / a lost or altered command changes what a layer computes (or makes its register
+    file undecodable, or the layer refused); the comparison with the per-layer path names that layer
+    and its register block."""
     blocks, reg_map = _blocks(chain, load_board(BOARD))
     files = replay(build_stream(blocks, reg_map).words, reg_map)
     reset = [r.reset for r in reg_map.registers]
     # layers whose commands the fault leaves out
     hit = [i for i in range(1, len(blocks)) if any(b == z != a for a, b, z in zip(files[i - 1], files[i], reset))]
-    if fault.startswith("drop:"):  # one lost write
-        _, layer, name = fault.split(":")
+    if fault.startswith(("drop:", "set:")):  # one lost / altered write
+        kind, layer, name, *word = fault.split(":")
         k = len(blocks) - 1 if layer == "last" else int(layer)
         r = [reg.name for reg in reg_map.registers].index(name)
-        assert files[k][r] != files[k - 1][r], "the stream writes that register for that layer"
-        hit, fault = [k], f"drop:{k}:{name}"
+        if kind == "drop":
+            assert files[k][r] != files[k - 1][r], "the stream writes that register for that layer"
+        else:
+            assert files[k][r] != int(word[0]), "the fault changes the register"
+        hit, fault = [k], ":".join([kind, str(k), name, *word])
     found = first_difference(chain, BOARD, random_inputs(chain, 16), fault=fault)
     assert found is not None, "the faulty stream went unnoticed"
     k = int(found.split()[1])
     assert k in hit and found.startswith(f"layer {k} '{chain.layers[k].name}'"), found
     assert f"-> engine '{chain.layers[k].engine}'" in found and f"register block {k}, command stream words" in found
-    if fault.endswith("OUT_ZP"):  # a stale zero point: the layer runs, its results differ
-        assert "differs on 16 of 16 samples" in found, found
+    assert says is None or says in found, found
+
+
+#: params fields the geometry registers decode into (those the struct has)
+GEOMETRY = ("input", "output", "filter", "filter_h", "filter_w", "stride_h", "stride_w", "dilation_h",
+            "dilation_w", "pad_top", "pad_left")
+GEOMETRY_MEMBERS = {"conv2d": "conv2d", "depthwise_conv2d": "depthwise_conv2d",
+                    "transpose_conv2d": "transpose_conv2d", "max_pool": "pool", "avg_pool": "pool"}
+
+
+def _geometry(params) -> dict:
+    dims = ("n", "h", "w", "c")
+    got = {f: getattr(params, f) for f in GEOMETRY if hasattr(params, f)}
+    return {f: tuple(getattr(v, a) for a in dims) if f in ("input", "output", "filter") else v
+            for f, v in got.items()}
+
+
+@pytest.mark.parametrize("recipe", ["chain", "branches", "every_op"])
+def test_the_registers_decode_to_the_layer_geometry(recipe):
+    """On a correct stream, every conv / pool layer decoded from the register file has its own
+    struct's geometry: the registers (regvalues) and the params (cparams) mean the same numbers."""
+    plan, _ = built_plan(recipe, "s8")
+    compiled = compile_stream(plan, BOARD).compiled
+    checked = 0
+    for i, layer in enumerate(plan.layers):
+        if layer.op in GEOMETRY_MEMBERS:
+            member = GEOMETRY_MEMBERS[layer.op]
+            decoded, own = (getattr(ls[i].params, member) for ls in (compiled.graph.layers, compiled.layers))
+            assert _geometry(decoded) == _geometry(own), (recipe, i, layer.op)
+            checked += 1
+    assert checked >= 2

@@ -4,8 +4,14 @@
  * The firmware's command-stream player replays each layer's register writes into a register
  * file in RAM (a model of the engine's registers); the kernel then runs on what those registers
  * say, so a command stream that leaves a register stale (an elision bug, a dropped write) shows
- * in the results, not only in a comparison of register bytes. The layer struct supplies what the
- * register map does not carry (dims, per-tensor scales of elementwise ops, tensor indices).
+ * in the results, not only in a comparison of register bytes. Decoded: zero points, clamp,
+ * weight / bias / multiplier / shift tables and the engine's requantizer mode, and the geometry
+ * (IN_/OUT_ h, w, c, K_, STRIDE_, DILATION_, PAD_TOP / PAD_LEFT) of conv2d, depthwise and
+ * transpose conv2d and max / avg pool, whose params hold those very quantities (codegen's
+ * regvalues.py reads the registers from the same plan tensor shapes and params). The layer
+ * struct supplies what the register map does not carry (batch, the filter's output / input
+ * channels, per-tensor scales of elementwise ops, tensor indices) and the geometry of every
+ * other op (their params hold sizes / counts, not these registers' quantities).
  */
 #include <string.h>
 
@@ -108,6 +114,84 @@ static void fp_apply_offsets(const fp_regmap_t *map, const uint32_t *regs, fp_la
 #undef FP_CLAMP
 }
 
+/* Pointers to the geometry fields of one params struct (NULL: the struct has no such field). */
+typedef struct {
+    fp_dims_t *input;
+    fp_dims_t *output;
+    int32_t *field[8]; /* k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left */
+    const fp_dims_t *own_filter; /* the layer's filter (the weight table's size), NULL for pools */
+} fp_geom_ref_t;
+
+#define FP_GEOM_REF(p, kh, kw, dh, dw, f) { &(p).input, &(p).output, \
+    { (kh), (kw), &(p).stride_h, &(p).stride_w, (dh), (dw), &(p).pad_top, &(p).pad_left }, (f) }
+
+/* The geometry fields of the ops whose params mean what the registers mean; 0 for other ops. */
+static int fp_geom_ref(fp_layer_t *l, const fp_layer_t *own, fp_geom_ref_t *g)
+{
+    fp_layer_params_t *p = &l->params;
+    switch (l->op) {
+    case FP_OP_CONV2D: {
+        fp_conv2d_params_t *c = &p->conv2d;
+        const fp_geom_ref_t r = FP_GEOM_REF(*c, &c->filter.h, &c->filter.w, &c->dilation_h, &c->dilation_w,
+                                            &own->params.conv2d.filter);
+        *g = r;
+        return 1;
+    }
+    case FP_OP_DEPTHWISE_CONV2D: {
+        fp_depthwise_conv2d_params_t *c = &p->depthwise_conv2d;
+        const fp_geom_ref_t r = FP_GEOM_REF(*c, &c->filter.h, &c->filter.w, &c->dilation_h, &c->dilation_w,
+                                            &own->params.depthwise_conv2d.filter);
+        *g = r;
+        return 1;
+    }
+    case FP_OP_TRANSPOSE_CONV2D: {
+        fp_transpose_conv2d_params_t *c = &p->transpose_conv2d;
+        const fp_geom_ref_t r = FP_GEOM_REF(*c, &c->filter.h, &c->filter.w, &c->dilation_h, &c->dilation_w,
+                                            &own->params.transpose_conv2d.filter);
+        *g = r;
+        return 1;
+    }
+    case FP_OP_MAX_POOL:
+    case FP_OP_AVG_POOL: {
+        fp_pool_params_t *c = &p->pool;
+        const fp_geom_ref_t r = FP_GEOM_REF(*c, &c->filter_h, &c->filter_w, NULL, NULL, NULL);
+        *g = r;
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+/* Input / output h, w, c and the window registers, into the fields `g` points at. 0 when the
+ * decoded filter window has more taps than the layer's own: the kernel cannot know the weight
+ * table's size, so a larger window would read past it (every other geometry the kernel checks
+ * itself, FP_ERR_ARG, or the executor against the arena). */
+static int fp_apply_geometry(const fp_regmap_t *map, const uint32_t *regs, const fp_layer_t *own, fp_layer_t *l)
+{
+    static const fp_reg_field_t window[8] = {FP_REG_K_H, FP_REG_K_W, FP_REG_STRIDE_H, FP_REG_STRIDE_W,
+                                             FP_REG_DILATION_H, FP_REG_DILATION_W, FP_REG_PAD_TOP,
+                                             FP_REG_PAD_LEFT};
+    fp_geom_ref_t g;
+    uint32_t i;
+    if (!fp_geom_ref(l, own, &g)) {
+        return 1;
+    }
+    g.input->h = fp_reg_value(map, regs, FP_REG_IN_H, g.input->h);
+    g.input->w = fp_reg_value(map, regs, FP_REG_IN_W, g.input->w);
+    g.input->c = fp_reg_value(map, regs, FP_REG_IN_C, g.input->c);
+    g.output->h = fp_reg_value(map, regs, FP_REG_OUT_H, g.output->h);
+    g.output->w = fp_reg_value(map, regs, FP_REG_OUT_W, g.output->w);
+    g.output->c = fp_reg_value(map, regs, FP_REG_OUT_C, g.output->c);
+    for (i = 0u; i < 8u; ++i) {
+        if (g.field[i] != NULL) {
+            *g.field[i] = fp_reg_value(map, regs, window[i], *g.field[i]);
+        }
+    }
+    /* int64: both sides are products of two int32 */
+    return g.own_filter == NULL || *g.field[0] < 1 || *g.field[1] < 1
+        || (int64_t)*g.field[0] * *g.field[1] <= (int64_t)g.own_filter->h * g.own_filter->w;
+}
+
 /* The requantizer of the ops that have one: the engine's mode, the blob's scale tables. */
 static int fp_apply_requant(const fp_regmap_t *map, const uint32_t *regs, const uint8_t *blob, uint32_t blob_size,
                             fp_rq_mode_t mode, fp_layer_t *l)
@@ -168,6 +252,9 @@ fp_status_t fp_layer_from_regs(const fp_layer_t *layer, const uint32_t *regs, co
         || !fp_reg_table(map, regs, FP_REG_W_ADDR, blob, blob_size, &l.weights)
         || !fp_reg_table(map, regs, FP_REG_BIAS_ADDR, blob, blob_size, &l.bias)
         || !fp_apply_requant(map, regs, blob, blob_size, map->engine_modes[engine], &l)) {
+        return FP_ERR_ARG;
+    }
+    if (!fp_apply_geometry(map, regs, layer, &l)) {
         return FP_ERR_ARG;
     }
     fp_apply_offsets(map, regs, &l);

@@ -51,19 +51,22 @@ def reset_words(reg_map: RegisterMap) -> list[int]:
 #: Test-only stream faults (``build_stream(fault=...)``), so tests can show a wrong stream is caught
 #: by results: "elide_reset" also skips a write whose word equals the register's reset value (an
 #: elision bug: as if every layer started from reset), leaving the previous layer's value in the
-#: register; "drop:LAYER:REGISTER" leaves out that one write (a lost command).
-FAULTS = ("elide_reset", "drop:LAYER:REGISTER")
+#: register; "drop:LAYER:REGISTER" leaves out that one write (a lost command);
+#: "set:LAYER:REGISTER:WORD" programs WORD instead of the layer's value (an altered command).
+FAULTS = ("elide_reset", "drop:LAYER:REGISTER", "set:LAYER:REGISTER:WORD")
 
 
-def _dropped(fault: str | None, reg_map: RegisterMap) -> tuple[int, int] | None:
-    """(layer, register index) of a "drop:LAYER:REGISTER" fault."""
-    if fault is None or not fault.startswith("drop:"):
+def _targeted(fault: str | None, reg_map: RegisterMap) -> tuple[str, int, int, int] | None:
+    """(kind, layer, register index, word) of a "drop:..." / "set:..." fault (word 0 for a drop)."""
+    if fault is None or not fault.startswith(("drop:", "set:")):
         return None
-    _, layer, name = (fault.split(":") + ["", ""])[:3]
+    kind, layer, name, *rest = fault.split(":") + ["", ""]
     names = [r.name for r in reg_map.registers]
-    if not layer.isdigit() or name not in names:
-        raise ValueError(f"command-stream fault '{fault}': expected drop:LAYER:REGISTER with a register of the map")
-    return int(layer), names.index(name)
+    word = rest[0] if kind == "set" else "0"
+    if not layer.isdigit() or name not in names or not word.isdigit():
+        raise ValueError(f"command-stream fault '{fault}': expected drop:LAYER:REGISTER or "
+                         "set:LAYER:REGISTER:WORD with a register of the map")
+    return kind, int(layer), names.index(name), int(word)
 
 
 def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap, fault: str | None = None) -> CommandStream:
@@ -71,14 +74,17 @@ def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap, fault: s
     ``fault`` (tests only, :data:`FAULTS`) injects an elision bug."""
     if len(blocks) > MAX_LAYERS:
         raise ValueError(f"{len(blocks)} layers do not fit the 16-bit layer field of the stream header")
-    dropped = _dropped(fault, reg_map)
-    if fault is not None and fault != "elide_reset" and dropped is None:
+    target = _targeted(fault, reg_map)
+    if fault is not None and fault != "elide_reset" and target is None:
         raise ValueError(f"unknown command-stream fault '{fault}' (known: {', '.join(FAULTS)})")
+    dropped = target[1:3] if target and target[0] == "drop" else None
     state = reset_words(reg_map)
     reset = reset_words(reg_map)
     words: list[int] = []
     writes: list[int] = []
     for layer, block in enumerate(blocks):
+        if target and target[0] == "set" and target[1] == layer:
+            block = [target[3] if r == target[2] else w for r, w in enumerate(block)]
         changed = [(r, int(w)) for r, w in enumerate(block)
                    if state[r] != int(w) and not (fault == "elide_reset" and int(w) == reset[r])
                    and (layer, r) != dropped]

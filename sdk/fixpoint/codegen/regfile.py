@@ -3,9 +3,10 @@
 On a board with accelerator engines and a register map, the firmware's command-stream player
 replays each layer's writes into a register file in RAM (the model of the engine's registers) and
 the layer runs on what those registers say: ``fp_layer_from_regs`` (runtime/src/graph) decodes the
-zero points, clamp, requantizer (scale tables and the engine's mode) and weight / bias tables from
-them. This module gives that C function its decode table (``fp_regmap_t``) and the engines'
-requantizers, for the generated firmware and for the simulator's command-stream path alike.
+zero points, clamp, requantizer (scale tables and the engine's mode), weight / bias tables and the
+geometry of conv / pool layers (dims, kernel window, strides, dilations, pads) from them. This
+module gives that C function its decode table (``fp_regmap_t``) and the engines' requantizers, for
+the generated firmware and for the simulator's command-stream path alike.
 """
 
 from __future__ import annotations
@@ -33,6 +34,21 @@ DECODED_FIELDS = (
     "w_zp",
     "act_min",
     "act_max",
+    # geometry: decoded for conv2d, depthwise / transpose conv2d and max / avg pool
+    "in_h",
+    "in_w",
+    "in_c",
+    "out_h",
+    "out_w",
+    "out_c",
+    "k_h",
+    "k_w",
+    "stride_h",
+    "stride_w",
+    "dilation_h",
+    "dilation_w",
+    "pad_top",
+    "pad_left",
 )
 
 
