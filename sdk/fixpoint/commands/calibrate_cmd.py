@@ -40,6 +40,9 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                    help="weight bits of conv / depthwise / fully connected layers: 8, 4, 2 (ternary) or 1 (binary)")
     g.add_argument("--weight-bits-override", action="append", metavar="NAME=BITS",
                    help="per-layer weight bits (1, 2, 4 or 8), e.g. 'conv*=4' (repeatable)")
+    g.add_argument("--engine-override", action="append", metavar="NAME=ENGINE",
+                   help="run a layer on this engine of the board instead of the cheapest capable one, e.g. "
+                        "'/fc/Gemm=cpu' (repeatable; docs/accelerators.md)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
     g.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=None,
@@ -60,7 +63,7 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--search-candidates", default=None, metavar="P1,P2,...",
                    help="policies the search tries (default: every policy but auto)")
     g.add_argument("--budget", default=None, metavar="flash=KB,ram=KB,instructions=N",
-                   help="choose per-layer weight bits (1/2/4/8) and the activation width (8/16) with the least "
+                   help="choose per-layer weight bits (1/2/4/8), engine and the activation width (8/16) with the least "
                         "simulated loss within these limits (any subset); the Pareto front goes to "
                         "pareto.md / pareto.svg and the report (docs/calibration.md)")
     g.add_argument("--search-samples", type=int, default=None, metavar="N",
@@ -112,7 +115,8 @@ def build_job(args: argparse.Namespace):
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
                             weight_clip=args.weight_clip,
-                            engines=list(board.get_target().engines) or None)
+                            engines=list(board.get_target().engines) or None,
+                            engine_overrides=key_value_pairs(args.engine_override, "--engine-override"))
     search = None
     if args.search:
         search = SearchOptions(num_samples=args.search_samples or 256, progress=not args.quiet)

@@ -76,8 +76,9 @@ def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
            relower: Callable[[Any], Any]) -> tuple[Any, Any, str]:
     """(engine, lowered layer for it, one-line reason): the cheapest capable engine; ties keep the
     board's order. ``relower(engine)`` lowers the layer for that engine's profile (raises when its
-    requantizer cannot represent the scales)."""
-    engines = list(ctx.options.engines)
+    requantizer cannot represent the scales). A layer with an engine override gets that engine or fails."""
+    pinned = _pinned(ctx, node, facts)
+    engines = pinned or list(ctx.options.engines)
     refused: list[str] = []
     capable = []
     for engine in engines:
@@ -94,9 +95,30 @@ def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
             refused.append(f"{engine.name} cannot represent the scales ({_short(exc)})")
             capable.remove(engine)
             continue
+        if pinned:
+            return engine, lowered, (f"layer {node.name} on {engine.name}: engine override "
+                                     f"({engine_cost(engine, facts):.0f} cycles)")
         return engine, lowered, _reason(node, engine, facts, capable, refused)
+    if pinned:
+        raise ModelError(f"layer '{node.name}': engine override '{engines[0].name}' cannot run it "
+                         f"({'; '.join(refused)})")
     raise ModelError(f"layer '{node.name}': no engine of the target runs {facts.op} on the {facts.datapath} "
                      f"datapath ({'; '.join(refused)})")
+
+
+def _pinned(ctx: LowerContext, node: Node, facts: LayerFacts) -> list:
+    """[the engine an override pins the layer to], after checking it can run the layer; [] without one."""
+    name = ctx.options.engine_for(node.name, *node.outputs)
+    if name is None:
+        return []
+    engine = next((e for e in ctx.options.engines if e.name == name), None)
+    if engine is None:
+        raise ModelError(f"layer '{node.name}': engine override '{name}' is not an engine of the target "
+                         f"({', '.join(e.name for e in ctx.options.engines)})")
+    why = refusal(engine, facts)
+    if why:
+        raise ModelError(f"layer '{node.name}': engine override '{name}' cannot run it ({why})")
+    return [engine]
 
 
 def engine_cost(engine, facts: LayerFacts) -> float:

@@ -23,6 +23,9 @@ class LowerOptions:
     layer name and its output value name) to 1, 2, 4 or 8; 4-, 2- and 1-bit layers
     run on the ``s4``, ``s2`` (ternary) and ``s1`` (binary) datapaths.
     ``activation_bits`` None takes the calibrated width.
+    ``engine_overrides`` maps a layer name or glob (as ``weight_bits_overrides``) to the name of an
+    engine of ``engines``: the layer goes to that engine instead of the cheapest capable one, and
+    lowering fails (one line naming layer and engine) when that engine cannot run it.
     ``samples`` (a few float inputs, source layout, batch first, or a
     ``fixpoint.calibrate.CalibrationData``) feed the data-driven steps
     ``equalize``, ``adaptive_rounding`` and ``bias_correction``.
@@ -45,6 +48,7 @@ class LowerOptions:
     samples: Any = None                       # array [N, ...] or CalibrationData; the first max_samples are used
     max_samples: int = 64
     engines: Any = None                       # [EngineSpec] or a board's engines; None: "default"
+    engine_overrides: dict[str, str] = field(default_factory=dict)   # layer name / glob -> engine name
     plan_memory: bool = True                  # run fixpoint.memory.plan_arena
     # integers a QDQ model / encodings file gives, by ONNX node name (fixpoint.lower.given)
     given_params: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +71,12 @@ class LowerOptions:
                 parse_weight_clip(self.weight_clip)
             except ValueError as exc:
                 raise ModelError(f"lower options: {exc}") from None
+        for pattern, engine in self.engine_overrides.items():
+            if not isinstance(engine, str) or not engine:
+                raise ModelError(f"lower options: engine override '{pattern}' must name an engine, got {engine!r}")
+        if self.engine_overrides and not self.engines:
+            raise ModelError(f"lower options: engine override '{next(iter(self.engine_overrides))}' needs a "
+                             f"target with engines (a board)")
         if not self.max_scale_error > 0:
             raise ModelError(f"lower options: max_scale_error must be positive, got {self.max_scale_error}")
 
@@ -76,6 +86,13 @@ class LowerOptions:
             if any(fnmatch.fnmatchcase(n, pattern) for n in names if n):
                 return bits
         return self.weight_bits
+
+    def engine_for(self, *names: str) -> str | None:
+        """The engine a layer is pinned to: the first engine override matching one of ``names``, or None."""
+        for pattern, engine in self.engine_overrides.items():
+            if any(fnmatch.fnmatchcase(n, pattern) for n in names if n):
+                return engine
+        return None
 
     def clip_for(self, bits: int) -> str:
         """Weight clip method of a layer with ``bits``-bit weights."""
@@ -110,4 +127,5 @@ class LowerOptions:
             "weight_clip": "auto" if self.weight_clip is None else self.weight_clip,
             "samples": 0 if self.samples is None else int(min(len(self.samples), self.max_samples)),
             **({"given_params": sorted(self.given_params)} if self.given_params else {}),
+            **({"engine_overrides": dict(self.engine_overrides)} if self.engine_overrides else {}),
         }

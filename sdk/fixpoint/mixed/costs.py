@@ -10,6 +10,11 @@
   input offset, multiply-accumulate (4 for int8 weights); an int64 accumulator for int16 activations
   (+2); unpacking a packed weight (shift, mask, sign-extend: +2 for int4, +3 for 2-bit codes, +2 for a
   1-bit sign select).
+  A layer the board puts on an accelerator engine costs that engine's cycles instead, from the board
+  file's cost data (``cycles_per_mac``, ``setup_cycles``: ``setup + cycles_per_mac x work``, the work
+  being MACs, a pool's window taps or an elementwise op's outputs, as the engine assignment pass counts
+  it), one engine cycle counted as one CPU instruction (the CPU waits for the engine). The CPU engine
+  keeps the per-datapath instruction model above: it is finer than its ``cycles_per_mac``.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import numpy as np
 from ..ir import ModelError
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer
+from ..target import CPU_ENGINE, EngineSpec
 
 INSTRUCTIONS_PER_MAC = {"s8": 4, "s16": 6, "s4": 6, "s2": 7, "s1": 6}
 INSTRUCTIONS_PER_OUTPUT = 8
@@ -106,8 +112,24 @@ def layer_macs(plan: Plan, layer: PlanLayer) -> int:
     return int(np.prod(out.shape)) * (int(layer.arrays["weights"].size) // max(c_out, 1))
 
 
-def layer_instructions(plan: Plan, layer: PlanLayer, datapath: str | None = None) -> int:
-    """The analytical instruction count of one layer (``datapath`` overrides the layer's)."""
+def layer_work(plan: Plan, layer: PlanLayer) -> int:
+    """What an engine's ``cycles_per_mac`` multiplies (as ``fixpoint.lower.engines.layer_facts``):
+    output elements x (weights per output channel, else the pool window, else 1)."""
+    out = plan.tensors[layer.output].shape
+    weights = layer.arrays.get("weights")
+    if weights is not None and RUNTIME_OPS[layer.op].has_weights:
+        per_output = int(weights.size) // max(int(out[-1]), 1)
+    else:
+        per_output = int(layer.params.get("filter_h", 1)) * int(layer.params.get("filter_w", 1))
+    return int(np.prod(out)) * max(per_output, 1)
+
+
+def layer_instructions(plan: Plan, layer: PlanLayer, datapath: str | None = None,
+                       engine: EngineSpec | None = None) -> int:
+    """The analytical instruction count of one layer (``datapath`` overrides the layer's); on an
+    accelerator ``engine`` its cycles instead."""
+    if engine is not None and engine.name != CPU_ENGINE:
+        return int(round(engine.cost(layer_work(plan, layer))))
     outputs = int(np.prod(plan.tensors[layer.output].shape))
     return layer_macs(plan, layer) * INSTRUCTIONS_PER_MAC[datapath or layer.datapath] \
         + outputs * INSTRUCTIONS_PER_OUTPUT
@@ -119,10 +141,12 @@ def layer_flash(layer: PlanLayer) -> int:
     return int(sum(a.nbytes for a in layer_arrays_for_c(layer).values()))
 
 
-def plan_costs(plan: Plan) -> Costs:
-    """Flash, RAM and analytical instructions of a lowered plan (one sample)."""
+def plan_costs(plan: Plan, engines=None) -> Costs:
+    """Flash, RAM and analytical instructions of a lowered plan (one sample); ``engines`` (the board's
+    EngineSpecs) price each layer on the engine the plan puts it on."""
     from ..sim.executor import graph_scratch_size
+    by_name = {e.name: e for e in engines or ()}
     flash = sum(layer_flash(layer) for layer in plan.layers)
     ram = int(plan.arena_size) + int(graph_scratch_size(plan, "ref"))
-    instructions = sum(layer_instructions(plan, layer) for layer in plan.layers)
+    instructions = sum(layer_instructions(plan, layer, engine=by_name.get(layer.engine)) for layer in plan.layers)
     return Costs(flash, ram, instructions)

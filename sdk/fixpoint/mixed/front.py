@@ -18,23 +18,28 @@ from matplotlib.figure import Figure
 from ..calibrate import CalibrationConfig, CalibrationResult
 from ..ir import Graph
 from ..lower import LowerOptions
-from .search import MixedResult, quant_16
+from .search import DEFAULT_ENGINE, MixedResult, quant_16
 
 FRONT_TABLE = "pareto.md"
 FRONT_PLOT = "pareto.svg"
 
 
 def mixed_lowering(lowering: LowerOptions, result: MixedResult) -> LowerOptions:
-    """The user's lowering options with the chosen widths (per-layer weight bits, activation bits)."""
+    """The user's lowering options with the choice: per-layer weight bits and engines, activation bits."""
     chosen = result.chosen
     overrides = {**lowering.weight_bits_overrides, **{name: bits for name, bits in chosen.bits.items()}}
-    return replace(lowering, weight_bits=8, weight_bits_overrides=overrides, activation_bits=chosen.act_bits)
+    pins = {name: engine for name, engine in chosen.engines.items() if engine != DEFAULT_ENGINE}
+    # the search kept the user's own pins, so they agree with the chosen engines
+    engines = {**pins, **lowering.engine_overrides} if lowering.engines else dict(lowering.engine_overrides)
+    return replace(lowering, weight_bits=8, weight_bits_overrides=overrides, activation_bits=chosen.act_bits,
+                   engine_overrides=engines)
 
 
 def mixed_quant(graph: Graph, calib: CalibrationResult, config: CalibrationConfig, result: MixedResult) -> dict:
-    """The activation parameters of the chosen width (16-bit ones re-derived from the statistics)."""
+    """The activation parameters of the chosen width (the 8-bit ones the search lowered with, 16-bit ones
+    re-derived from the statistics)."""
     if result.chosen.act_bits == 8:
-        return calib.quant
+        return dict(result.quant) or calib.quant
     quant = quant_16(graph, calib, config)
     assert quant is not None, "a 16-bit mix is only a candidate when its parameters exist"
     return quant
@@ -48,30 +53,37 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
              f"simulated loss {chosen['loss']:.4g} ({info['loss']}, {info['samples']} calibration samples)",
              f"* flash = constant arrays of the plan (packed weights, bias, requantization tables); RAM = "
              f"arena + scratch; instructions = {info['instructions_model']}",
-             f"* {info['evaluations']} plans simulated (per-layer sensitivity, then the candidates)", ""]
+             f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width on every "
+             f"engine that takes the layer, then the candidates; {info.get('search', 'every mix')} scored)", ""]
     if chart:
         lines += [f"![Pareto front]({chart})", ""]
     lines += ["| mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
               "|---|---|---|---|---|---|---|"]
     for m in info["front"]:
-        mark = " (chosen)" if m["weight_bits"] == chosen["weight_bits"] and \
-            m["activation_bits"] == chosen["activation_bits"] else ""
+        mark = " (chosen)" if m.get("layers", m["weight_bits"]) == chosen.get("layers", chosen["weight_bits"]) \
+            and m["activation_bits"] == chosen["activation_bits"] else ""
         lines.append(f"| {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
                      f"{m['predicted_loss']:.4g} | {m['loss']:.4g} | {', '.join(m['front'])} |")
-    lines += ["", "Chosen weight bits per layer:", "", "| layer | weight bits |", "|---|---|"]
-    lines += [f"| `{name}` | {bits} |" for name, bits in chosen["weight_bits"].items()]
+    lines += ["", "Chosen per layer:", "", "| layer | weight bits | activation bits | engine |", "|---|---|---|---|"]
+    for name, bits in chosen["weight_bits"].items():
+        layer = chosen.get("layers", {}).get(name, {})
+        lines.append(f"| `{name}` | {bits} | {layer.get('activation_bits', chosen['activation_bits'])} | "
+                     f"{layer.get('engine', DEFAULT_ENGINE)} |")
     return lines + [""]
 
 
 def front_figure(info: dict[str, Any]) -> Figure:
-    """Flash vs loss and instructions vs loss of the simulated front, the budget's limits dashed."""
-    fig = Figure(figsize=(8.0, 3.0), dpi=80)
+    """Flash vs loss and instructions vs loss of the simulated front, each point labelled with its mix
+    (activation width, weight widths, engines), the budget's limits dashed."""
+    fig = Figure(figsize=(11.0, 4.0), dpi=80)
     points = info["front"]
     limits = dict(item.split("=") for item in info["budget"].split(","))
     for k, (key, scale, unit) in enumerate((("flash", 1024, "KiB"), ("instructions", 1, ""))):
         ax = fig.add_subplot(1, 2, k + 1)
         xs = [p[key] / scale for p in points]
         ax.plot(xs, [p["loss"] for p in points], "o", color="#1f77b4")
+        for x, p in zip(xs, points):     # which widths and engines each point is
+            ax.annotate(p["label"], (x, p["loss"]), fontsize=5, xytext=(3, 3), textcoords="offset points")
         ax.plot([info["chosen"][key] / scale], [info["chosen"]["loss"]], "*", color="#d62728", markersize=12)
         if key in limits:
             ax.axvline(float(limits[key]), color="#d62728", linestyle="--", linewidth=1)
