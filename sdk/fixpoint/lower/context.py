@@ -81,7 +81,7 @@ class LowerContext:
     quant: dict[str, TensorQuant]
     profile: RequantProfile
     options: LowerOptions
-    act_bits: int
+    act_bits: int                      # the width of the layer being lowered (the base width between layers)
     tensors: list[PlanTensor] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
     report: LowerReport = field(default_factory=LowerReport)
@@ -95,47 +95,76 @@ class LowerContext:
     layer_inputs: dict[str, np.ndarray] = field(default_factory=dict)
     # requantizers of the engines layers went to, where they differ from ``profile`` (plan.engine_profiles)
     engine_profiles: dict[str, RequantProfile] = field(default_factory=dict)
+    base_bits: int = 0                 # the plan's width: graph inputs and outputs (0: act_bits)
+    # value -> plan tensor the layer being lowered reads instead (its input requantized to its width)
+    views: dict[str, int] = field(default_factory=dict)
+    produced_bits: dict[str, int] = field(default_factory=dict)        # value -> width of its producer
+    converted: dict[tuple[str, int], int] = field(default_factory=dict)  # (value, bits) -> requantized copy
+
+    def __post_init__(self) -> None:
+        self.base_bits = self.base_bits or self.act_bits
 
     @property
     def act_dtype(self) -> str:
         return DTYPE_OF_BITS[self.act_bits]
 
+    def quant_for(self, bits: int) -> dict[str, TensorQuant]:
+        """The calibration of ``bits``-bit activations: ``quant`` at the base width, else the options'."""
+        if bits == self.base_bits:
+            return self.quant
+        quant = self.options.activation_quant.get(bits)
+        if quant is None:
+            raise ModelError(f"{bits}-bit activations (activation bits override) need a {bits}-bit calibration "
+                             f"of the same tensors in LowerOptions.activation_quant")
+        return quant
+
     # ---- tensors ---------------------------------------------------------
-    def calibrated_qparams(self, value_name: str, consumer: str = "") -> QParams:
-        tq = self.quant.get(value_name)
+    def calibrated_qparams(self, value_name: str, consumer: str = "", bits: int | None = None) -> QParams:
+        """The calibrated quantization of a value at ``bits`` (default: the current layer's width)."""
+        bits = bits or self.act_bits
+        tq = self.quant_for(bits).get(value_name)
         if tq is None:
             where = f" (used by layer '{consumer}')" if consumer else ""
             raise ModelError(f"tensor '{value_name}'{where} has no calibration entry")
-        if tq.bits != self.act_bits:
+        if tq.bits != bits:
             raise ModelError(f"tensor '{value_name}' was calibrated for {tq.bits}-bit activations but the "
-                             f"plan uses {self.act_bits}-bit activations")
+                             f"plan uses {bits}-bit activations")
         if not (np.isfinite(tq.scale) and tq.scale > 0):
             raise ModelError(f"tensor '{value_name}': calibrated scale {tq.scale} is not a positive number")
-        qp = QParams(float(tq.scale), int(tq.zero_point), self.act_dtype)
-        if self.act_bits == 16 and qp.zero_point != 0:
+        qp = QParams(float(tq.scale), int(tq.zero_point), DTYPE_OF_BITS[bits])
+        if bits == 16 and qp.zero_point != 0:
             raise ModelError(f"tensor '{value_name}': 16-bit activations must be symmetric (zero point 0), "
                              f"calibration gave {qp.zero_point}")
         if not qp.qmin <= qp.zero_point <= qp.qmax:
             raise ModelError(f"tensor '{value_name}': zero point {qp.zero_point} outside [{qp.qmin}, {qp.qmax}]")
         return qp
 
-    def add_tensor(self, value_name: str, qp: QParams, rule: str = "calibrated") -> int:
+    def add_tensor(self, value_name: str, qp: QParams, rule: str = "calibrated", name: str = "") -> int:
+        """A plan tensor for graph value ``value_name`` (named ``name``, default the value's name)."""
         value = self.graph.values.get(value_name)
         if value is None:
             raise ModelError(f"tensor '{value_name}' is not a value of graph '{self.graph.name}'")
         if len(value.shape) != 4:
             raise ModelError(f"tensor '{value_name}': expected a 4-D NHWC shape, got {value.shape}")
         self.tensors.append(PlanTensor(
-            name=value_name, shape=[int(d) for d in value.shape], dtype=qp.dtype, scale=qp.scale,
+            name=name or value_name, shape=[int(d) for d in value.shape], dtype=qp.dtype, scale=qp.scale,
             zero_point=qp.zero_point, source=value_name, source_layout=value.source_layout or "NHWC"))
+        self.report.tensor_rules[name or value_name] = rule
+        if name:   # a requantized copy: the value itself stays where its producer put it
+            return len(self.tensors) - 1
         self.index[value_name] = len(self.tensors) - 1
-        self.report.tensor_rules[value_name] = rule
+        return self.index[value_name]
+
+    def tensor_index(self, value_name: str) -> int:
+        """The plan tensor the current layer reads for ``value_name`` (its requantized copy, if any)."""
+        if value_name in self.views:
+            return self.views[value_name]
+        if value_name not in self.index:
+            raise ModelError(f"tensor '{value_name}' is used before it is produced")
         return self.index[value_name]
 
     def tensor(self, value_name: str) -> PlanTensor:
-        if value_name not in self.index:
-            raise ModelError(f"tensor '{value_name}' is used before it is produced")
-        return self.tensors[self.index[value_name]]
+        return self.tensors[self.tensor_index(value_name)]
 
     def qparams(self, value_name: str) -> QParams:
         t = self.tensor(value_name)

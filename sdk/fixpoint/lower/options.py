@@ -22,7 +22,12 @@ class LowerOptions:
     ``weight_bits_overrides`` maps a layer name or glob (matched against the
     layer name and its output value name) to 1, 2, 4 or 8; 4-, 2- and 1-bit layers
     run on the ``s4``, ``s2`` (ternary) and ``s1`` (binary) datapaths.
-    ``activation_bits`` None takes the calibrated width.
+    ``activation_bits`` None takes the calibrated width (of the graph inputs): the plan's base width.
+    ``activation_bits_overrides`` maps a layer name or glob (matched like the weight bits overrides) to
+    8 or 16: the width of that layer's datapath, i.e. of its output and of the inputs it reads. Where a
+    tensor made at one width is read at the other, lowering inserts a ``requantize`` layer; graph
+    inputs and outputs keep the base width. A width other than the base needs that width's
+    calibration of the same tensors in ``activation_quant`` (bits -> tensor -> TensorQuant).
     ``engine_overrides`` maps a layer name or glob (as ``weight_bits_overrides``) to the name of an
     engine of ``engines``: the layer goes to that engine instead of the cheapest capable one, and
     lowering fails (one line naming layer and engine) when that engine cannot run it.
@@ -34,6 +39,9 @@ class LowerOptions:
     weight_bits: int = 8
     weight_bits_overrides: dict[str, int] = field(default_factory=dict)
     activation_bits: int | None = None
+    activation_bits_overrides: dict[str, int] = field(default_factory=dict)
+    # calibration of the other activation width, by bits (the 16-bit one of an 8-bit plan): not in summary()
+    activation_quant: dict[int, Any] = field(default_factory=dict)
     per_channel: bool = True                  # also limited by profile.per_channel
     weight_scheme: str = "auto"               # "symmetric" | "pow2" | "auto" (pow2 on shift-only boards)
     max_scale_error: float = 1e-3             # beyond the multiplier register's own precision
@@ -62,6 +70,12 @@ class LowerOptions:
                                  f"got {bits}")
         if self.activation_bits not in (None, 8, 16):
             raise ModelError(f"lower options: activation_bits must be 8 or 16, got {self.activation_bits}")
+        for pattern, bits in self.activation_bits_overrides.items():
+            if bits not in (8, 16):
+                raise ModelError(f"lower options: activation bits override '{pattern}' must be 8 or 16, got {bits}")
+        if self.activation_bits_overrides and self.equalize:
+            # equalization rescales the base width's calibration only
+            raise ModelError("lower options: activation bits overrides and equalize cannot be combined")
         if self.weight_scheme not in ("auto", "symmetric", "pow2"):
             raise ModelError(f"lower options: weight_scheme must be auto, symmetric or pow2, "
                              f"got '{self.weight_scheme}'")
@@ -94,6 +108,13 @@ class LowerOptions:
                 return engine
         return None
 
+    def activation_bits_for(self, base: int, *names: str) -> int:
+        """Activation width of a layer: the first override whose pattern matches one of ``names``, else ``base``."""
+        for pattern, bits in self.activation_bits_overrides.items():
+            if any(fnmatch.fnmatchcase(n, pattern) for n in names if n):
+                return bits
+        return base
+
     def clip_for(self, bits: int) -> str:
         """Weight clip method of a layer with ``bits``-bit weights."""
         return self.weight_clip if self.weight_clip is not None else ("mse" if bits <= 4 else "none")
@@ -118,6 +139,8 @@ class LowerOptions:
             "weight_bits": self.weight_bits,
             "weight_bits_overrides": dict(self.weight_bits_overrides),
             "activation_bits": self.activation_bits,
+            **({"activation_bits_overrides": dict(self.activation_bits_overrides)}
+               if self.activation_bits_overrides else {}),
             "per_channel": self.per_channel,
             "weight_scheme": self.weight_scheme,
             "max_scale_error": self.max_scale_error,

@@ -3,10 +3,15 @@
 Passes, in order: check inputs -> (cross-layer equalization) -> (float sample
 activations for the refinements) -> graph input tensors -> one layer per node,
 looked up in the lowering table -> outputs -> arena planning -> hash.
+
+Per-layer activation widths (``LowerOptions.activation_bits_overrides``): each layer runs at its own
+width; a layer reading a value made at the other width reads a ``requantize`` copy of it
+(fixpoint.lower.widths), and graph outputs are requantized back to the base width.
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import logging
 
 from fixpoint.ir import Graph, ModelError, Node
@@ -20,6 +25,7 @@ from .equalize import apply_equalization
 from .options import LowerOptions
 from .refine import collect_layer_inputs
 from .table import LOWERINGS
+from .widths import check_overrides, finish_outputs, layer_bits, prepare_inputs
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +47,17 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
         apply_equalization(ctx, options.equalize_iterations)
     if options.wants_layer_inputs():
         ctx.layer_inputs.update(collect_layer_inputs(ctx))
+    check_overrides(ctx)
     for name in graph.inputs:
         ctx.add_tensor(name, ctx.calibrated_qparams(name))
-    layers = [lower_node(ctx, node) for node in graph.nodes]
+    layers: list[PlanLayer] = []
+    for node in graph.nodes:
+        layers.append(lower_node(ctx, node, layers))
+    for name in graph.outputs:
+        _output_index(ctx, name)
+    outputs = finish_outputs(ctx, layers)
     plan = Plan(model_name=graph.name, tensors=ctx.tensors, layers=layers,
-                inputs=[ctx.index[n] for n in graph.inputs],
-                outputs=[_output_index(ctx, n) for n in graph.outputs],
+                inputs=[ctx.index[n] for n in graph.inputs], outputs=outputs,
                 profile=profile, source_model_sha256=graph.source_sha256,
                 engine_profiles=dict(ctx.engine_profiles))
     plan.meta["lowering"] = ctx.report.to_dict()
@@ -82,7 +93,8 @@ def layer_datapath(ctx: LowerContext, node: Node, has_weights: bool) -> str:
     bits = ctx.options.weight_bits_for(node.name, *node.outputs) if has_weights else 8
     if ctx.act_bits == 16:
         if bits != 8:
-            raise ModelError(f"layer '{node.name}': {bits}-bit weights need 8-bit activations "
+            why = " (activation bits override)" if ctx.act_bits != ctx.base_bits else ""
+            raise ModelError(f"layer '{node.name}': {bits}-bit weights need 8-bit activations{why} "
                              f"(no s16 x int{bits} datapath)")
         return "s16"
     return WEIGHT_BITS_DATAPATH[bits]
@@ -117,25 +129,36 @@ def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, o
     return engine.name, chosen
 
 
-def lower_node(ctx: LowerContext, node: Node) -> PlanLayer:
+def lower_node(ctx: LowerContext, node: Node, layers: list[PlanLayer]) -> PlanLayer:
+    """Lower ``node`` at its activation width; requantize layers it needs are appended to ``layers``."""
     row = LOWERINGS.get(node.op)
     if row is None:
         raise ModelError(f"layer '{node.name}': op '{node.op}' cannot be lowered "
                          f"(supported: {', '.join(sorted(LOWERINGS))})")
     if len(node.outputs) != 1:
         raise ModelError(f"layer '{node.name}': expected one output, got {len(node.outputs)}")
-    datapath = layer_datapath(ctx, node, row.has_weights)
-    if datapath not in RUNTIME_OPS[node.op].datapaths:
-        raise ModelError(f"layer '{node.name}': the runtime has no {datapath} kernel for {node.op}")
+    ctx.act_bits = layer_bits(ctx, node)
+    try:
+        datapath = layer_datapath(ctx, node, row.has_weights)
+        if datapath not in RUNTIME_OPS[node.op].datapaths:
+            raise ModelError(f"layer '{node.name}': the runtime has no {datapath} kernel for {node.op}")
+        prepare_inputs(ctx, node, _activation_inputs(ctx, node), layers)
+        return _lower_at_width(ctx, node, row, datapath)
+    finally:
+        ctx.act_bits, ctx.views = ctx.base_bits, {}
+
+
+def _lower_at_width(ctx: LowerContext, node: Node, row, datapath: str) -> PlanLayer:
     ctx.report.layers[node.name] = LayerReport(node.name, node.op, datapath)
     if node.name in ctx.equalized_pairs:
         factors = ctx.activation_scales[node.outputs[0]]
         ctx.report.layers[node.name].refinements["equalization"] = {
             "next_layer": ctx.equalized_pairs[node.name],
             "output_channel_factors": [float(factors.min()), float(factors.max())]}
-    inputs = [ctx.index[n] for n in _activation_inputs(ctx, node)]
+    inputs = [ctx.tensor_index(n) for n in _activation_inputs(ctx, node)]
     qp, rule = row.output_qparams(ctx, node)
     output = ctx.add_tensor(node.outputs[0], qp, rule)
+    ctx.produced_bits[node.outputs[0]] = ctx.act_bits
     lowered = row.lower(ctx, node, datapath)
     engine, lowered = _assign_engine(ctx, node, row, datapath, lowered, output)
     op = lowered.op or node.op
@@ -176,3 +199,15 @@ def plan_arena_if_available(plan: Plan) -> Plan:
         log.warning("fixpoint.memory is not available: arena offsets left unplanned")
         return plan
     return plan_arena(plan)
+
+
+def lower_with_widths(graph: Graph, quant8: dict[str, TensorQuant], quant16: dict[str, TensorQuant] | None,
+                      profile: RequantProfile, options: LowerOptions | None, widths: dict[str, int]) -> Plan:
+    """An 8-bit plan whose layers in ``widths`` (layer name or glob -> 8 | 16) run at that width.
+
+    ``quant8`` / ``quant16``: the 8- and 16-bit calibration of the same tensors (fixpoint.mixed.search.quant_16);
+    ``options``' own activation width settings are replaced. For the mixed-precision search and the calibrator."""
+    options = replace(options or LowerOptions(), activation_bits=8,
+                      activation_bits_overrides={k: v for k, v in widths.items() if v != 8},
+                      activation_quant={16: quant16} if quant16 is not None else {})
+    return lower(graph, quant8, profile, options)
