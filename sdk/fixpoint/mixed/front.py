@@ -25,14 +25,16 @@ FRONT_PLOT = "pareto.svg"
 
 
 def mixed_lowering(lowering: LowerOptions, result: MixedResult) -> LowerOptions:
-    """The user's lowering options with the choice: per-layer weight bits and engines, activation bits."""
+    """The user's lowering options with the choice: per-layer weight bits, activation bits and engines."""
     chosen = result.chosen
     overrides = {**lowering.weight_bits_overrides, **{name: bits for name, bits in chosen.bits.items()}}
     pins = {name: engine for name, engine in chosen.engines.items() if engine != DEFAULT_ENGINE}
     # the search kept the user's own pins, so they agree with the chosen engines
     engines = {**pins, **lowering.engine_overrides} if lowering.engines else dict(lowering.engine_overrides)
+    wide = {name: 16 for name, c in chosen.choices.items() if c.act == 16} if chosen.act_bits == 8 else {}
     return replace(lowering, weight_bits=8, weight_bits_overrides=overrides, activation_bits=chosen.act_bits,
-                   engine_overrides=engines)
+                   engine_overrides=engines, activation_bits_overrides=wide,
+                   activation_quant={16: result.quant16} if wide else {})
 
 
 def mixed_quant(graph: Graph, calib: CalibrationResult, config: CalibrationConfig, result: MixedResult) -> dict:

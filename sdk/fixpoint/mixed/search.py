@@ -1,21 +1,26 @@
-"""Mixed precision under a budget: per weighted layer the weight bits and the engine, and the
-activation width, with the least simulated loss.
+"""Mixed precision under a budget: per weighted layer the weight bits, the activation bits and the
+engine, with the least simulated loss.
 
-1. Options: for every weighted layer, every weight width (8, 4, 2, 1 bits) on every engine of the board
-   that runs the layer's op on that datapath; the layer alone is lowered with each option (the lowering's
-   engine override), and an engine that refuses it (limits, scales it cannot represent) drops out. Each
-   option's flash and instructions are exact: the lowered layer's arrays, and its engine's cost
-   (``costs``: the CPU's instruction model, an accelerator's cycles from the board file).
-2. Sensitivity: the base plan (int8 weights, the engine pass's own choice) and every other option's plan
-   (that layer alone changed) are simulated bit-exactly on calibration samples; the loss is task-aware
-   (the mean KL divergence of the softmax outputs for a classifier's [N, classes] output, else the output
-   MSE relative to the float output's power). It differs between engines wherever their requantizers do
-   (multiplier width, rounding, accumulator). 16-bit activations (int8 weights only: the runtime has no
-   int16 x low-bit datapath) are one more plan, on the engines the pass chooses.
-3. Search (``space``): the loss of a mix is modelled as the base loss plus its layers' sensitivities;
-   flash and instructions are exact sums. The mixes that meet the budget by the model are lowered and
-   simulated, best predicted first, and the one with the least simulated loss that meets the budget on
-   its real plan wins. The Pareto fronts (flash vs loss and instructions vs loss) are simulated too.
+1. Options: for every weighted layer, every weight width (8, 4, 2, 1 bits) at 8-bit activations and
+   int8 weights at 16-bit activations (the runtime has no int16 x low-bit datapath), each on every engine
+   of the board that runs the layer's op on that datapath. The layer alone is lowered with each option
+   (the lowering's weight bits, activation bits and engine overrides; a 16-bit layer reads and writes
+   int16 copies, ``requantize`` layers at the boundaries), and an engine that refuses it (limits, scales
+   it cannot represent) drops out. An option's costs are its plan's minus the base plan's: flash (the
+   arrays), instructions (``costs``: the CPU's instruction model, an accelerator's cycles from the board
+   file) and RAM (int16 tensors double their share of the arena).
+2. Sensitivity: the base plan (int8, the engine pass's own choice) and every other option's plan (that
+   layer alone changed) are simulated bit-exactly on calibration samples; the loss is task-aware (the
+   mean KL divergence of the softmax outputs for a classifier's [N, classes] output, else the output MSE
+   relative to the float output's power). It differs between engines wherever their requantizers do
+   (multiplier width, rounding, accumulator), and falls where 16-bit activations help. 16-bit
+   activations for the whole plan are one more candidate.
+3. Search (``space``): the loss of a mix is modelled as the base loss plus its layers' sensitivities, its
+   costs as the base costs plus its options' (exact for flash and instructions of layers apart; RAM and
+   the requantize layers between two 16-bit neighbours are estimates). The mixes that meet the budget by
+   the model are lowered and simulated, best predicted first, and the one with the least simulated loss
+   that meets the budget on its real plan wins. The Pareto fronts (flash vs loss and instructions vs
+   loss) are simulated too.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ from ..lower.engine_scales import constrain_for_engines
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer, RequantProfile
 from ..sim.scoring import SimulatedOutputs, relative_mse
-from .costs import Budget, BudgetError, Costs, layer_flash, layer_instructions, plan_costs
+from .costs import Budget, BudgetError, Costs, plan_costs
 from .space import Choice, LayerOptions, Space, build_space
 
 log = logging.getLogger(__name__)
@@ -44,12 +49,13 @@ DATAPATH = {8: "s8", 4: "s4", 2: "s2", 1: "s1"}
 DEFAULT_ENGINE = "default"       # lowering without a board's engines
 MEASURED = 6            # budget-meeting mixes simulated, best predicted first
 FRONT_POINTS = 8        # Pareto points simulated per front
+LOSS_TOLERANCE = 1e-4   # relative to the base loss: smaller sensitivities count as none
 
 
 @dataclass
 class Mix:
-    act_bits: int
-    choices: dict[str, Choice]            # weighted layer -> (weight bits, engine)
+    act_bits: int                         # the plan's base width (graph inputs and outputs)
+    choices: dict[str, Choice]            # weighted layer -> (weight bits, engine, activation bits)
     predicted_loss: float
     costs: Costs
     loss: float | None = None             # simulated
@@ -64,10 +70,14 @@ class Mix:
         return {name: c.engine for name, c in self.choices.items()}
 
     def key(self) -> tuple:
-        return (self.act_bits, tuple(sorted((n, c.bits, c.engine) for n, c in self.choices.items())))
+        return (self.act_bits, tuple(sorted((n, c.bits, c.engine, c.act) for n, c in self.choices.items())))
+
+    def layer_act(self, choice: Choice) -> int:
+        return max(self.act_bits, choice.act)
 
     def label(self) -> str:
-        """e.g. ``a8 w[2x8b 1x4b] e[cpu:1 npu8:2]`` (engines only when the board has them)."""
+        """e.g. ``a8/16[1] w[2x8b 1x4b] e[cpu:1 npu8:2]``: the activation widths (with how many weighted
+        layers run at 16 bits in an 8-bit plan), weight widths, engines (when the board has them)."""
         counts = {b: sum(1 for c in self.choices.values() if c.bits == b) for b in WIDTHS}
         widths = " ".join(f"{n}x{b}b" for b, n in counts.items() if n)
         engines: dict[str, int] = {}
@@ -75,10 +85,12 @@ class Mix:
             engines[c.engine] = engines.get(c.engine, 0) + 1
         used = "" if set(engines) <= {DEFAULT_ENGINE} else \
             " e[" + " ".join(f"{e}:{n}" for e, n in sorted(engines.items())) + "]"
-        return f"a{self.act_bits} w[{widths}]{used}"
+        wide = sum(1 for c in self.choices.values() if c.act == 16)
+        acts = f"a8/16[{wide}]" if self.act_bits == 8 and wide else f"a{self.act_bits}"
+        return f"{acts} w[{widths}]{used}"
 
     def as_dict(self) -> dict[str, Any]:
-        layers = {name: {"weight_bits": c.bits, "activation_bits": self.act_bits, "engine": c.engine}
+        layers = {name: {"weight_bits": c.bits, "activation_bits": self.layer_act(c), "engine": c.engine}
                   for name, c in self.choices.items()}
         return {"activation_bits": self.act_bits, "weight_bits": self.bits, "engines": self.engines,
                 "layers": layers, "label": self.label(), "predicted_loss": self.predicted_loss,
@@ -92,9 +104,10 @@ class MixedResult:
     samples: int
     chosen: Mix
     front: list[Mix]
-    sensitivity: dict[str, dict[str, float]]       # layer -> "w4@cpu" -> loss added
+    sensitivity: dict[str, dict[str, float]]       # layer -> "w4a8@cpu" -> loss added
     evaluations: int
     quant: dict = field(default_factory=dict, repr=False)   # the 8-bit parameters the search lowered with
+    quant16: dict | None = field(default=None, repr=False)  # the 16-bit ones (16-bit layers)
     exhaustive: bool = True
 
     def as_dict(self) -> dict[str, Any]:
@@ -149,11 +162,15 @@ class _Lowerer:
                                 samples=None, weight_bits=8)
 
     def plan(self, act_bits: int, choices: dict[str, Choice]) -> Plan:
+        return lower(self.graph, self.quant[act_bits], self.profile, self.options(act_bits, choices))
+
+    def options(self, act_bits: int, choices: dict[str, Choice]) -> LowerOptions:
         pins = {n: c.engine for n, c in choices.items() if c.engine != DEFAULT_ENGINE}
-        options = replace(self.lowering, activation_bits=act_bits,
-                          weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits != 8},
-                          engine_overrides={**pins, **self.user_pins})
-        return lower(self.graph, self.quant[act_bits], self.profile, options)
+        wide = {n: 16 for n, c in choices.items() if c.act == 16} if act_bits == 8 else {}
+        return replace(self.lowering, activation_bits=act_bits,
+                       weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits != 8},
+                       engine_overrides={**pins, **self.user_pins}, activation_bits_overrides=wide,
+                       activation_quant={16: self.quant[16]} if wide else {})
 
     def costs(self, plan: Plan) -> Costs:
         return plan_costs(plan, self.engines)
@@ -197,31 +214,29 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
         raise BudgetError("--budget: the model has no conv / depthwise / fully connected layer to narrow")
     base_costs = low.costs(base_plan)
     plan16 = low.plan(16, {}) if quant16 is not None else None
-    options = [_options(low, base_plan, layer, outputs[layer.name]) for layer in weighted]
-    fixed_flash = base_costs.flash - sum(o.layer.flash[0] for o in options)
-    fixed_instr = base_costs.instructions - sum(o.layer.instructions[0] for o in options)
-    _check_reachable(budget, options, fixed_flash, fixed_instr, base_costs,
-                     None if plan16 is None else low.costs(plan16))
+    options = [_options(low, base_plan, base_costs, layer, outputs[layer.name]) for layer in weighted]
+    _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16))
     scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
     for option in options:
-        option.layer.loss = [0.0 if k == 0 else max(scorer.loss(plan) - base_loss, 0.0)
-                       for k, plan in enumerate(option.plans)]
-    space = build_space([o.layer for o in options], base_loss, fixed_flash, fixed_instr)
+        option.layer.loss = [0.0 if k == 0 else _sensitivity(scorer.loss(plan), base_loss)
+                             for k, plan in enumerate(option.plans)]
+    space = build_space([o.layer for o in options], base_loss, base_costs.flash, base_costs.instructions,
+                        base_costs.ram)
     extra = []
     if plan16 is not None:
         names = {o.layer.name for o in options}
-        mix16 = Mix(16, {la.name: Choice(8, la.engine) for la in plan16.layers if la.name in names},
+        mix16 = Mix(16, {la.name: Choice(8, la.engine, 16) for la in plan16.layers if la.name in names},
                     0.0, low.costs(plan16), scorer.loss(plan16))
         mix16.predicted_loss = mix16.loss
         extra.append(mix16)
-    chosen, measured = _choose(budget, space, base_costs.ram, extra, low, scorer)
+    chosen, measured = _choose(budget, space, extra, low, scorer)
     chosen.front.append("budget choice")
-    front = _front(space, base_costs.ram, extra, low, scorer, measured)
-    sensitivity = {o.layer.name: {f"w{c.bits}@{c.engine}": loss for c, loss in zip(o.layer.choices, o.layer.loss)}
+    front = _front(space, extra, low, scorer, measured)
+    sensitivity = {o.layer.name: {c.text(): loss for c, loss in zip(o.layer.choices, o.layer.loss)}
                    for o in options}
     result = MixedResult(budget, scorer.name, scorer.outputs.count, chosen, front, sensitivity,
-                         scorer.evaluations, quant8, space.exhaustive)
+                         scorer.evaluations, quant8, quant16, space.exhaustive)
     log.info("mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)", chosen.label(),
              budget.text(), chosen.loss, chosen.costs.as_dict(), scorer.evaluations)
     return result
@@ -235,52 +250,63 @@ class _Options:
     plans: list[Plan]
 
 
-def _options(low: _Lowerer, base_plan: Plan, layer: PlanLayer, node_outputs: list[str]) -> _Options:
-    """Every (weight bits, engine) the layer can take, each lowered with that layer alone changed;
-    the base plan's own option first."""
-    spec = next((e for e in low.engines if e.name == layer.engine), None)
+def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer,
+             node_outputs: list[str]) -> _Options:
+    """Every (weight bits, engine, activation bits) the layer can take, each lowered with that layer
+    alone changed; the base plan's own option first."""
     base = Choice(8, layer.engine if low.engines else DEFAULT_ENGINE)
-    found: list[tuple[Choice, Plan, PlanLayer, Any]] = [(base, base_plan, layer, spec)]
-    for bits in WIDTHS:
+    found: list[tuple[Choice, Plan]] = [(base, base_plan)]
+    wide = [(8, 16)] if low.quant[16] is not None else []
+    for bits, act in [(b, 8) for b in WIDTHS] + wide:
+        datapath = "s16" if act == 16 else DATAPATH[bits]
         for spec in low.layer_engines(layer, node_outputs):
-            choice = Choice(bits, DEFAULT_ENGINE if spec is None else spec.name)
-            if choice == base or (spec is not None and not spec.supports(layer.op, DATAPATH[bits])):
+            choice = Choice(bits, DEFAULT_ENGINE if spec is None else spec.name, act)
+            if choice == base or (spec is not None and not spec.supports(layer.op, datapath)):
                 continue
             try:
                 plan = low.plan(8, {layer.name: choice})
             except ModelError as exc:      # limits, scales the engine cannot represent, no kernel
-                log.debug("mixed precision: %s cannot take w%d on %s (%s)", layer.name, bits, choice.engine, exc)
+                log.debug("mixed precision: %s cannot take %s (%s)", layer.name, choice.text(), exc)
                 continue
-            found.append((choice, plan, next(la for la in plan.layers if la.name == layer.name), spec))
-    options = LayerOptions(layer.name, [c for c, *_ in found], [0.0] * len(found),
-                           [layer_flash(lowered) for _, _, lowered, _ in found],
-                           [layer_instructions(plan, lowered, engine=spec) for _, plan, lowered, spec in found])
-    return _Options(options, [plan for _, plan, _, _ in found])
+            found.append((choice, plan))
+    costs = [base_costs] + [low.costs(plan) for _, plan in found[1:]]
+    delta = {key: [c.get(key) - base_costs.get(key) for c in costs] for key in ("flash", "instructions", "ram")}
+    options = LayerOptions(layer.name, [c for c, _ in found], [0.0] * len(found), delta["flash"],
+                           delta["instructions"], delta["ram"])
+    return _Options(options, [plan for _, plan in found])
+
+
+def _sensitivity(loss: float, base_loss: float) -> float:
+    """The loss an option adds, signed (16-bit activations or another engine's requantizer can lower it);
+    differences within float noise of the base loss are 0, so they do not decide between options."""
+    delta = loss - base_loss
+    return 0.0 if abs(delta) <= LOSS_TOLERANCE * base_loss + 1e-12 else delta
 
 
 def _meets(costs: Costs, limits: dict[str, float]) -> bool:
     return all(costs.get(k) <= v for k, v in limits.items())
 
 
-def _check_reachable(budget: Budget, options: list[_Options], fixed_flash: int, fixed_instr: int,
-                     base: Costs, act16: Costs | None) -> None:
+def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16: Costs | None) -> None:
     """One-line error for a limit no mix reaches, naming the smallest achievable figure (before any
-    simulation: the model's flash and instructions are exact sums over the layers' options)."""
-    def smallest(key: str) -> tuple[int, str]:
+    simulation: flash and instructions of a mix are sums over its layers' options)."""
+    def smallest(key: str) -> tuple[float, str]:
         picks = [o.layer.choices[int(np.argmin(getattr(o.layer, key)))] for o in options]
-        total = (fixed_flash if key == "flash" else fixed_instr) + sum(min(getattr(o.layer, key)) for o in options)
+        total = base.get(key) + sum(min(getattr(o.layer, key)) for o in options)
         if key == "flash" and all(c.bits == 1 for c in picks):
             return total, "every weighted layer binary"
+        if key == "ram":
+            return min([total] + ([act16.ram] if act16 else [])), "8-bit activations"
         mix = Mix(8, {o.layer.name: c for o, c in zip(options, picks)}, 0.0, base)
-        return total, f"every weighted layer at its {'fewest bytes' if key == 'flash' else 'fewest instructions'}: " \
-                      f"{mix.label()}"
-    figures = {key: smallest(key) for key in ("flash", "instructions")}
-    figures["ram"] = (min([base.ram] + ([act16.ram] if act16 else [])), "8-bit activations")
+        fewest = "fewest bytes" if key == "flash" else "fewest instructions"
+        return total, f"every weighted layer at its {fewest}: {mix.label()}"
     for key, unit in (("flash", 1024), ("ram", 1024), ("instructions", 1)):
         limit = budget.limits().get(key)
-        small, how = figures[key]
-        if limit is not None and small > limit:
-            figure = f"{small / 1024:.2f} KB" if unit == 1024 else f"{small}"
+        if limit is None:
+            continue
+        small, how = smallest(key)
+        if small > limit:
+            figure = f"{small / 1024:.2f} KB" if unit == 1024 else f"{int(small)}"
             raise BudgetError(f"--budget {key}={_fmt(limit, unit)} cannot be met: the smallest achievable "
                               f"{key} is {figure} ({how})")
 
@@ -289,9 +315,9 @@ def _fmt(limit: float, unit: int) -> str:
     return f"{limit / unit:g}" if unit == 1024 else f"{int(limit)}"
 
 
-def _mix(space: Space, i: int, ram: int) -> Mix:
+def _mix(space: Space, i: int) -> Mix:
     return Mix(8, space.choices(i), float(space.loss[i]),
-               Costs(int(space.flash[i]), ram, int(space.instructions[i])))
+               Costs(int(space.flash[i]), int(space.ram[i]), int(space.instructions[i])))
 
 
 def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
@@ -301,15 +327,14 @@ def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
     return mix
 
 
-def _choose(budget: Budget, space: Space, ram: int, extra: list[Mix], low: _Lowerer,
+def _choose(budget: Budget, space: Space, extra: list[Mix], low: _Lowerer,
             scorer: _Scorer) -> tuple[Mix, list[Mix]]:
     limits = budget.limits()
-    fitting = [] if "ram" in limits and ram > limits["ram"] else \
-        [_mix(space, int(i), ram) for i in space.fitting(limits)[:MEASURED]]
+    fitting = [_mix(space, int(i)) for i in space.fitting(limits)[:MEASURED]]
     fitting += [m for m in extra if _meets(m.costs, limits)]
     fitting.sort(key=lambda m: m.predicted_loss)
     if not fitting:
-        raise BudgetError(f"--budget {budget.text()}: no mix of weight bits and engines meets every limit at "
+        raise BudgetError(f"--budget {budget.text()}: no mix of widths and engines meets every limit at "
                           f"once (each is reachable alone; loosen one)")
     measured = [_measure(m, low, scorer) for m in fitting[:MEASURED]]
     good = [m for m in measured if _meets(m.costs, limits)]
@@ -319,7 +344,7 @@ def _choose(budget: Budget, space: Space, ram: int, extra: list[Mix], low: _Lowe
     return min(good, key=lambda m: m.loss), measured
 
 
-def _front(space: Space, ram: int, extra: list[Mix], low: _Lowerer, scorer: _Scorer,
+def _front(space: Space, extra: list[Mix], low: _Lowerer, scorer: _Scorer,
            measured: list[Mix]) -> list[Mix]:
     """The simulated Pareto fronts: flash vs loss and instructions vs loss (up to FRONT_POINTS each)."""
     chosen: dict[tuple, Mix] = {m.key(): m for m in measured + extra}
@@ -328,7 +353,7 @@ def _front(space: Space, ram: int, extra: list[Mix], low: _Lowerer, scorer: _Sco
         step = max(1, int(np.ceil(len(on_front) / FRONT_POINTS)))
         picked = on_front[::step] + ([on_front[-1]] if (len(on_front) - 1) % step else [])
         for i in picked:
-            mix = _mix(space, i, ram)
+            mix = _mix(space, i)
             mix = chosen.setdefault(mix.key(), mix)
             _measure(mix, low, scorer)
             mix.front.append(metric)

@@ -1,11 +1,12 @@
-"""The search space of mixed precision: per weighted layer a few options (weight bits x engine), each
-with its modelled loss, flash and instructions, and the mixes of options worth considering.
+"""The search space of mixed precision: per weighted layer a few options (weight bits x activation
+bits x engine), each with its modelled loss, flash, instructions and RAM, and the mixes of options
+worth considering.
 
-Loss, flash and instructions of a mix are modelled as sums over its layers' options, so the space is a
-multi-choice knapsack. Up to ``EXHAUSTIVE_MIXES`` mixes every one is scored. Beyond, a dynamic program
-adds one layer at a time and keeps, in each cell of a ``GRID`` x ``GRID`` grid over (flash,
-instructions), only the mix of least loss, then drops the cells another cell dominates (no more flash,
-no more instructions, less loss). What survives is the (flash, instructions, loss) Pareto front to
+Loss and costs of a mix are modelled as sums over its layers' options (RAM: the base plan's plus each
+option's increase), so the space is a multi-choice knapsack. Up to ``EXHAUSTIVE_MIXES`` mixes every
+one is scored. Beyond, a dynamic program adds one layer at a time and keeps, in each cell of a grid
+over the costs that vary (``GRID_CELLS`` cells in all), only the mix of least loss, then drops the
+cells another cell dominates (no more of any cost, less loss). What survives is the Pareto front to
 within one grid step of each cost per layer, enough to choose candidates that are then lowered and
 simulated for real.
 """
@@ -17,28 +18,35 @@ from dataclasses import dataclass
 import numpy as np
 
 EXHAUSTIVE_MIXES = 1 << 18
-GRID = 128
-COSTS = ("loss", "flash", "instructions")
+GRID_CELLS = 1 << 14
+LIMITED = ("flash", "instructions", "ram")
+COSTS = ("loss", *LIMITED)
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One option of one weighted layer: its weight bits and the engine that runs it."""
+    """One option of one weighted layer: its weight bits, the engine that runs it, its activation bits."""
 
     bits: int
     engine: str
+    act: int = 8
+
+    def text(self) -> str:
+        return f"w{self.bits}a{self.act}@{self.engine}"
 
 
 @dataclass
 class LayerOptions:
     """The options of one weighted layer with their modelled figures (loss: the sensitivity, the loss
-    added to the base plan's; flash and instructions: the layer's own)."""
+    added to the base plan's; flash and instructions: the layer's own and its requantize layers'; ram:
+    the increase over the base plan's)."""
 
     name: str
     choices: list[Choice]
     loss: list[float]
     flash: list[int]
     instructions: list[int]
+    ram: list[int]
 
     def values(self, key: str) -> np.ndarray:
         return np.asarray(getattr(self, key), float)
@@ -51,15 +59,16 @@ class Space:
     loss: np.ndarray             # predicted
     flash: np.ndarray
     instructions: np.ndarray
+    ram: np.ndarray
     exhaustive: bool
 
     def choices(self, i: int) -> dict[str, Choice]:
         return {layer.name: layer.choices[k] for layer, k in zip(self.layers, self.grid[i])}
 
     def fitting(self, limits: dict[str, float]) -> np.ndarray:
-        """Indices of the mixes within the flash and instruction limits, least predicted loss first."""
+        """Indices of the mixes within the limits, least predicted loss first."""
         ok = np.ones(len(self.grid), bool)
-        for key in ("flash", "instructions"):
+        for key in LIMITED:
             if key in limits:
                 ok &= getattr(self, key) <= limits[key]
         idx = np.flatnonzero(ok)
@@ -77,7 +86,8 @@ class Space:
         return picked
 
 
-def build_space(layers: list[LayerOptions], base_loss: float, fixed_flash: int, fixed_instructions: int) -> Space:
+def build_space(layers: list[LayerOptions], base_loss: float, fixed_flash: int, fixed_instructions: int,
+                base_ram: int = 0) -> Space:
     """Every mix when there are few, else the pruned front (module docstring)."""
     count = math.prod(len(layer.choices) for layer in layers)
     exhaustive = count <= EXHAUSTIVE_MIXES
@@ -91,7 +101,7 @@ def build_space(layers: list[LayerOptions], base_loss: float, fixed_flash: int, 
         for key in COSTS:
             totals[key] += layer.values(key)[grid[:, j]]
     return Space(layers, grid, totals["loss"] + base_loss, totals["flash"] + fixed_flash,
-                 totals["instructions"] + fixed_instructions, exhaustive)
+                 totals["instructions"] + fixed_instructions, totals["ram"] + base_ram, exhaustive)
 
 
 def _pruned_grid(layers: list[LayerOptions]) -> np.ndarray:
@@ -110,21 +120,26 @@ def _pruned_grid(layers: list[LayerOptions]) -> np.ndarray:
 
 
 def grid_steps(layers: list[LayerOptions]) -> dict[str, float]:
-    """The (flash, instructions) cell size: 1 / GRID of each cost's range over all mixes. A mix the
-    pruning drops has a survivor with no more loss that costs at most one step more per layer."""
-    return {key: max(sum(float(np.ptp(layer.values(key))) for layer in layers) / GRID, 1e-9)
-            for key in ("flash", "instructions")}
+    """The cell size of each cost that varies: its range over all mixes over the cells per axis. A mix
+    the pruning drops has a survivor with no more loss that costs at most one step more per layer."""
+    spans = {key: sum(float(np.ptp(layer.values(key))) for layer in layers) for key in LIMITED}
+    varying = {key: span for key, span in spans.items() if span > 0}
+    per_axis = int(GRID_CELLS ** (1.0 / max(len(varying), 1)))
+    return {key: span / per_axis for key, span in varying.items()}
 
 
 def _undominated_cells(acc: dict[str, np.ndarray], steps: dict[str, float]) -> np.ndarray:
-    """Per (flash, instructions) cell the mix of least loss, then only cells no other cell dominates."""
-    fb = ((acc["flash"] - acc["flash"].min()) / steps["flash"]).astype(np.int64)
-    ib = ((acc["instructions"] - acc["instructions"].min()) / steps["instructions"]).astype(np.int64)
-    order = np.lexsort((acc["loss"], ib, fb))
-    key = fb[order] * (int(ib.max()) + 1) + ib[order]
-    cells = order[np.r_[True, key[1:] != key[:-1]]]
-    table = np.full((int(fb.max()) + 1, int(ib.max()) + 1), np.inf)
-    table[fb[cells], ib[cells]] = acc["loss"][cells]
-    # least loss over every cell with no more flash and no more instructions
-    best = np.minimum.accumulate(np.minimum.accumulate(table, axis=0), axis=1)
-    return cells[acc["loss"][cells] <= best[fb[cells], ib[cells]]]
+    """Per cell the mix of least loss, then only cells no other cell dominates."""
+    if not steps:
+        return np.array([int(np.argmin(acc["loss"]))])
+    bins = [((acc[key] - acc[key].min()) / step).astype(np.int64) for key, step in steps.items()]
+    shape = tuple(int(b.max()) + 1 for b in bins)
+    cell = np.ravel_multi_index(bins, shape)
+    order = np.lexsort((acc["loss"], cell))
+    first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+    table = np.full(shape, np.inf)
+    table.flat[cell[first]] = acc["loss"][first]
+    # least loss over every cell with no more of each cost
+    for axis in range(len(shape)):
+        table = np.minimum.accumulate(table, axis=axis)
+    return first[acc["loss"][first] <= table.flat[cell[first]]]
