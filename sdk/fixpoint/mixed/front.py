@@ -53,6 +53,8 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
     lines = ["## Mixed precision under a budget", "",
              f"* budget: `{info['budget']}` (flash and RAM in KiB); chosen: **{chosen['label']}**, "
              f"simulated loss {chosen['loss']:.4g} ({info['loss']}, {info['samples']} calibration samples)",
+             f"* the all-int8 plan (int8 weights, each layer on the engine the lowering picks) has simulated loss "
+             f"{info.get('base_loss', float('nan')):.4g}",
              f"* flash = constant arrays of the plan (packed weights, bias, requantization tables); RAM = "
              f"arena + scratch; instructions = {info['instructions_model']}",
              f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width on every "
@@ -67,10 +69,10 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
         lines.append(f"| {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
                      f"{m['predicted_loss']:.4g} | {m['loss']:.4g} | {', '.join(m['front'])} |")
     lines += ["", "Chosen per layer:", "", "| layer | weight bits | activation bits | engine |", "|---|---|---|---|"]
-    for name, bits in chosen["weight_bits"].items():
-        layer = chosen.get("layers", {}).get(name, {})
-        lines.append(f"| `{name}` | {bits} | {layer.get('activation_bits', chosen['activation_bits'])} | "
-                     f"{layer.get('engine', DEFAULT_ENGINE)} |")
+    layers = chosen.get("layers") or {name: {"weight_bits": bits} for name, bits in chosen["weight_bits"].items()}
+    for name, layer in layers.items():
+        act = layer.get("activation_bits", chosen["activation_bits"])
+        lines.append(f"| `{name}` | {layer['weight_bits'] or '-'} | {act} | {layer.get('engine', DEFAULT_ENGINE)} |")
     return lines + [""]
 
 

@@ -3,7 +3,8 @@ engine, with the least simulated loss.
 
 1. Options: for every weighted layer, every weight width (8, 4, 2, 1 bits) at 8-bit activations and
    int8 weights at 16-bit activations (the runtime has no int16 x low-bit datapath), each on every engine
-   of the board that runs the layer's op on that datapath. The layer alone is lowered with each option
+   of the board that runs the layer's op on that datapath; every other layer with an int16 kernel
+   (pools, adds, layer norm, ...) may run at 16-bit activations too. The layer alone is lowered with each option
    (the lowering's weight bits, activation bits and engine overrides; a 16-bit layer reads and writes
    int16 copies, ``requantize`` layers at the boundaries), and an engine that refuses it (limits, scales
    it cannot represent) drops out. An option's costs are its plan's minus the base plan's: flash (the
@@ -63,7 +64,8 @@ class Mix:
 
     @property
     def bits(self) -> dict[str, int]:
-        return {name: c.bits for name, c in self.choices.items()}
+        """Weight bits of the weighted layers."""
+        return {name: c.bits for name, c in self.choices.items() if c.bits}
 
     @property
     def engines(self) -> dict[str, str]:
@@ -90,7 +92,7 @@ class Mix:
         return f"{acts} w[{widths}]{used}"
 
     def as_dict(self) -> dict[str, Any]:
-        layers = {name: {"weight_bits": c.bits, "activation_bits": self.layer_act(c), "engine": c.engine}
+        layers = {name: {"weight_bits": c.bits or None, "activation_bits": self.layer_act(c), "engine": c.engine}
                   for name, c in self.choices.items()}
         return {"activation_bits": self.act_bits, "weight_bits": self.bits, "engines": self.engines,
                 "layers": layers, "label": self.label(), "predicted_loss": self.predicted_loss,
@@ -109,6 +111,7 @@ class MixedResult:
     quant: dict = field(default_factory=dict, repr=False)   # the 8-bit parameters the search lowered with
     quant16: dict | None = field(default=None, repr=False)  # the 16-bit ones (16-bit layers)
     exhaustive: bool = True
+    base_loss: float = 0.0                         # the all-int8 plan on the engine pass's engines
 
     def as_dict(self) -> dict[str, Any]:
         return {"budget": self.budget.text(), "loss": self.loss_name, "samples": self.samples,
@@ -116,6 +119,7 @@ class MixedResult:
                                       "an accelerator engine its cycles (setup + cycles_per_mac x MACs, board "
                                       "file) (fixpoint.mixed.costs), not measured",
                 "search": "every mix" if self.exhaustive else "pruned front (fixpoint.mixed.space)",
+                "base_loss": self.base_loss,
                 "chosen": self.chosen.as_dict(), "front": [m.as_dict() for m in self.front],
                 "sensitivity": self.sensitivity, "evaluations": self.evaluations}
 
@@ -168,7 +172,7 @@ class _Lowerer:
         pins = {n: c.engine for n, c in choices.items() if c.engine != DEFAULT_ENGINE}
         wide = {n: 16 for n, c in choices.items() if c.act == 16} if act_bits == 8 else {}
         return replace(self.lowering, activation_bits=act_bits,
-                       weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits != 8},
+                       weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits not in (0, 8)},
                        engine_overrides={**pins, **self.user_pins}, activation_bits_overrides=wide,
                        activation_quant={16: self.quant[16]} if wide else {})
 
@@ -212,9 +216,14 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     weighted = [layer for layer in base_plan.layers if RUNTIME_OPS[layer.op].has_weights and layer.name in outputs]
     if not weighted:
         raise BudgetError("--budget: the model has no conv / depthwise / fully connected layer to narrow")
+    # the other layers with an int16 kernel have one option more: 16-bit activations
+    widened = [layer for layer in base_plan.layers if layer.name in outputs and layer not in weighted
+               and quant16 is not None and "s16" in RUNTIME_OPS[layer.op].datapaths]
     base_costs = low.costs(base_plan)
     plan16 = low.plan(16, {}) if quant16 is not None else None
-    options = [_options(low, base_plan, base_costs, layer, outputs[layer.name]) for layer in weighted]
+    options = [_options(low, base_plan, base_costs, layer, outputs[layer.name])
+               for layer in base_plan.layers if layer in weighted or layer in widened]
+    options = [o for o in options if len(o.layer.choices) > 1]
     _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16))
     scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
@@ -226,7 +235,8 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     extra = []
     if plan16 is not None:
         names = {o.layer.name for o in options}
-        mix16 = Mix(16, {la.name: Choice(8, la.engine, 16) for la in plan16.layers if la.name in names},
+        mix16 = Mix(16, {la.name: Choice(8 if RUNTIME_OPS[la.op].has_weights else 0, la.engine, 16)
+                         for la in plan16.layers if la.name in names},
                     0.0, low.costs(plan16), scorer.loss(plan16))
         mix16.predicted_loss = mix16.loss
         extra.append(mix16)
@@ -236,7 +246,7 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     sensitivity = {o.layer.name: {c.text(): loss for c, loss in zip(o.layer.choices, o.layer.loss)}
                    for o in options}
     result = MixedResult(budget, scorer.name, scorer.outputs.count, chosen, front, sensitivity,
-                         scorer.evaluations, quant8, quant16, space.exhaustive)
+                         scorer.evaluations, quant8, quant16, space.exhaustive, base_loss)
     log.info("mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)", chosen.label(),
              budget.text(), chosen.loss, chosen.costs.as_dict(), scorer.evaluations)
     return result
@@ -253,12 +263,13 @@ class _Options:
 def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer,
              node_outputs: list[str]) -> _Options:
     """Every (weight bits, engine, activation bits) the layer can take, each lowered with that layer
-    alone changed; the base plan's own option first."""
-    base = Choice(8, layer.engine if low.engines else DEFAULT_ENGINE)
+    alone changed; the base plan's own option first. A layer without weights has weight bits 0."""
+    weights = 8 if RUNTIME_OPS[layer.op].has_weights else 0
+    base = Choice(weights, layer.engine if low.engines else DEFAULT_ENGINE)
     found: list[tuple[Choice, Plan]] = [(base, base_plan)]
-    wide = [(8, 16)] if low.quant[16] is not None else []
-    for bits, act in [(b, 8) for b in WIDTHS] + wide:
-        datapath = "s16" if act == 16 else DATAPATH[bits]
+    wide = [(weights, 16)] if low.quant[16] is not None and "s16" in RUNTIME_OPS[layer.op].datapaths else []
+    for bits, act in [(b, 8) for b in (WIDTHS if weights else ())] + wide:
+        datapath = "s16" if act == 16 else DATAPATH.get(bits, "s8")
         for spec in low.layer_engines(layer, node_outputs):
             choice = Choice(bits, DEFAULT_ENGINE if spec is None else spec.name, act)
             if choice == base or (spec is not None and not spec.supports(layer.op, datapath)):
@@ -293,7 +304,7 @@ def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16
     def smallest(key: str) -> tuple[float, str]:
         picks = [o.layer.choices[int(np.argmin(getattr(o.layer, key)))] for o in options]
         total = base.get(key) + sum(min(getattr(o.layer, key)) for o in options)
-        if key == "flash" and all(c.bits == 1 for c in picks):
+        if key == "flash" and all(c.bits in (0, 1) for c in picks):
             return total, "every weighted layer binary"
         if key == "ram":
             return min([total] + ([act16.ram] if act16 else [])), "8-bit activations"
