@@ -4,6 +4,9 @@ only a mix of engines and weight widths meets is met, with a plan that runs bit-
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -151,7 +154,7 @@ def test_a_budget_only_mixed_engines_and_widths_meet_is_met_bit_exact_on_the_boa
     assert real == chosen.costs
     table_md = (out / "pareto.md").read_text()
     assert "| layer | weight bits | activation bits | engine |" in table_md
-    assert f"| {chosen.label()} (chosen) |" in table_md
+    assert f" {chosen.label()} (chosen) |" in table_md
     assert load_plan(out / "plan.fxplan").meta["mixed_precision"]["chosen"]["engines"] == chosen.engines
 
     evals = np.load(MLP / "eval.npz")
@@ -174,3 +177,16 @@ def test_an_impossible_budget_names_the_least_instructions_over_engines(npu):
     assert message.startswith(f"--budget instructions=100 cannot be met: the smallest achievable instructions "
                               f"is {least} (every weighted layer at its fewest instructions: a8 w[3x")
     assert "\n" not in message and "e[" in message
+
+
+def test_cli_engine_override_the_engine_cannot_take_is_one_error_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(MLP / "model.onnx"),
+                           "--data", str(MLP / "calib.npz"), "--board", BOARD, "--no-search", "--max-samples", "64",
+                           "--engine-override", "/net/net.0/Gemm=npu8", "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and lines == [
+        "error: layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"], \
+        proc.stderr
+    assert not (tmp_path / "out" / "plan.fxplan").exists()

@@ -61,12 +61,12 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
              f"engine that takes the layer, then the candidates; {info.get('search', 'every mix')} scored)", ""]
     if chart:
         lines += [f"![Pareto front]({chart})", ""]
-    lines += ["| mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
-              "|---|---|---|---|---|---|---|"]
-    for m in info["front"]:
+    lines += ["| # | mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
+              "|---|---|---|---|---|---|---|---|"]
+    for n, m in enumerate(info["front"], 1):
         mark = " (chosen)" if m.get("layers", m["weight_bits"]) == chosen.get("layers", chosen["weight_bits"]) \
             and m["activation_bits"] == chosen["activation_bits"] else ""
-        lines.append(f"| {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
+        lines.append(f"| {n} | {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
                      f"{m['predicted_loss']:.4g} | {m['loss']:.4g} | {', '.join(m['front'])} |")
     lines += ["", "Chosen per layer:", "", "| layer | weight bits | activation bits | engine |", "|---|---|---|---|"]
     layers = chosen.get("layers") or {name: {"weight_bits": bits} for name, bits in chosen["weight_bits"].items()}
@@ -77,17 +77,21 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
 
 
 def front_figure(info: dict[str, Any]) -> Figure:
-    """Flash vs loss and instructions vs loss of the simulated front, each point labelled with its mix
-    (activation width, weight widths, engines), the budget's limits dashed."""
-    fig = Figure(figsize=(11.0, 4.0), dpi=80)
+    """Flash vs loss and instructions vs loss of the simulated front, the budget's limits dashed. Each
+    point carries the number of its table row, and the key under the plots gives that row's mix
+    (activation widths, weight widths, engines): full labels beside the points would overlap."""
     points = info["front"]
+    rows = max(len(points), 1)
+    fig = Figure(figsize=(11.0, 3.8 + 0.15 * rows), dpi=80)
     limits = dict(item.split("=") for item in info["budget"].split(","))
+    top = 1.0 - 0.35 / (3.8 + 0.15 * rows)
+    plots = 1.0 - 3.0 / (3.8 + 0.15 * rows)
     for k, (key, scale, unit) in enumerate((("flash", 1024, "KiB"), ("instructions", 1, ""))):
-        ax = fig.add_subplot(1, 2, k + 1)
+        ax = fig.add_axes((0.07 + 0.5 * k, plots, 0.4, top - plots))
         xs = [p[key] / scale for p in points]
         ax.plot(xs, [p["loss"] for p in points], "o", color="#1f77b4")
-        for x, p in zip(xs, points):     # which widths and engines each point is
-            ax.annotate(p["label"], (x, p["loss"]), fontsize=5, xytext=(3, 3), textcoords="offset points")
+        for n, (x, p) in enumerate(zip(xs, points), 1):
+            ax.annotate(str(n), (x, p["loss"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.plot([info["chosen"][key] / scale], [info["chosen"]["loss"]], "*", color="#d62728", markersize=12)
         if key in limits:
             ax.axvline(float(limits[key]), color="#d62728", linestyle="--", linewidth=1)
@@ -95,7 +99,11 @@ def front_figure(info: dict[str, Any]) -> Figure:
         ax.set_ylabel("simulated loss")
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_ylim(bottom=0)
-    fig.tight_layout()
+    key_lines = [f"{n:>2}  {p['label']}" + ("  (chosen)" if p["label"] == info["chosen"]["label"]
+                                            and "budget choice" in p["front"] else "")
+                 for n, p in enumerate(points, 1)]
+    fig.text(0.07, plots - 0.6 / (3.8 + 0.15 * rows), "\n".join(key_lines), fontsize=7, family="monospace",
+             va="top")
     return fig
 
 

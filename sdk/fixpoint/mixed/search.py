@@ -78,8 +78,9 @@ class Mix:
         return max(self.act_bits, choice.act)
 
     def label(self) -> str:
-        """e.g. ``a8/16[1] w[2x8b 1x4b] e[cpu:1 npu8:2]``: the activation widths (with how many weighted
-        layers run at 16 bits in an 8-bit plan), weight widths, engines (when the board has them)."""
+        """e.g. ``a8/16[1] w[2x8b 1x4b] e[cpu:1 npu8:2]``: the activation widths (with how many searched
+        layers run at 16 bits in an 8-bit plan), the weighted layers' weight widths, the searched layers'
+        engines (when the board has them)."""
         counts = {b: sum(1 for c in self.choices.values() if c.bits == b) for b in WIDTHS}
         widths = " ".join(f"{n}x{b}b" for b, n in counts.items() if n)
         engines: dict[str, int] = {}
@@ -112,6 +113,8 @@ class MixedResult:
     quant16: dict | None = field(default=None, repr=False)  # the 16-bit ones (16-bit layers)
     exhaustive: bool = True
     base_loss: float = 0.0                         # the all-int8 plan on the engine pass's engines
+    base_costs: Costs | None = None
+    options: list[LayerOptions] = field(default_factory=list, repr=False)   # per searched layer
 
     def as_dict(self) -> dict[str, Any]:
         return {"budget": self.budget.text(), "loss": self.loss_name, "samples": self.samples,
@@ -246,7 +249,8 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     sensitivity = {o.layer.name: {c.text(): loss for c, loss in zip(o.layer.choices, o.layer.loss)}
                    for o in options}
     result = MixedResult(budget, scorer.name, scorer.outputs.count, chosen, front, sensitivity,
-                         scorer.evaluations, quant8, quant16, space.exhaustive, base_loss)
+                         scorer.evaluations, quant8, quant16, space.exhaustive, base_loss, base_costs,
+                         [o.layer for o in options])
     log.info("mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)", chosen.label(),
              budget.text(), chosen.loss, chosen.costs.as_dict(), scorer.evaluations)
     return result
