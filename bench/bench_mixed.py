@@ -52,9 +52,16 @@ def _restricted(options: list[LayerOptions], keep) -> list[LayerOptions] | None:
         picks = [k for k, c in enumerate(layer.choices) if (keep(c) if c.bits else k == 0)]
         if not picks:
             return None
-        out.append(LayerOptions(layer.name, [layer.choices[k] for k in picks], [layer.loss[k] for k in picks],
-                                [layer.flash[k] for k in picks], [layer.instructions[k] for k in picks],
-                                [layer.ram[k] for k in picks]))
+        out.append(
+            LayerOptions(
+                layer.name,
+                [layer.choices[k] for k in picks],
+                [layer.loss[k] for k in picks],
+                [layer.flash[k] for k in picks],
+                [layer.instructions[k] for k in picks],
+                [layer.ram[k] for k in picks],
+            )
+        )
     return out
 
 
@@ -73,8 +80,10 @@ def uniform_checks(result, limits: dict[str, float]) -> list[str]:
             continue
         space = build_space(layers, result.base_loss, base.flash, base.instructions, base.ram)
         fits = space.fitting(limits)
-        rows.append(f"| {text} | {'yes' if len(fits) else 'no'}: least flash {int(space.flash.min())} B, least "
-                    f"instructions {int(space.instructions.min())} |")
+        rows.append(
+            f"| {text} | {'yes' if len(fits) else 'no'}: least flash {int(space.flash.min())} B, least "
+            f"instructions {int(space.instructions.min())} |"
+        )
     return ["| constraint | a plan meets the budget? |", "|---|---|", *rows]
 
 
@@ -83,12 +92,19 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
     target = board.get_target()
     folder = EXAMPLES / model
     budget = parse_budget(budget_text)
-    job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz", profile=target.profile,
-                         calibration=CalibrationConfig(progress=False),
-                         lowering=LowerOptions(engines=list(target.engines)), board_name=board.name, budget=budget)
+    job = CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=target.profile,
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(engines=list(target.engines)),
+        board_name=board.name,
+        budget=budget,
+    )
     load = os.getloadavg()
     wall, cpu = time.perf_counter(), _cpu_seconds()
     from fixpoint.mixed import search
+
     captured = {}
     original = search.choose_mixed_precision
 
@@ -99,6 +115,7 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
         return captured["result"]
 
     import fixpoint.pipeline as pipeline
+
     pipeline.choose_mixed_precision = timed
     try:
         out = run_calibration(replace(job), work / "plan", reuse=False)
@@ -112,16 +129,38 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
     acc = evaluate(out.graph.source_path, out.graph, out.plan, x, labels, per_layer=False, progress=False)
     hil = None
     if hil_samples:
-        res = run_hil(HilJob(plan=out.plan, board=board.name, x=x[:hil_samples], labels=labels[:hil_samples],
-                             work_dir=work / "hil", max_drop_pp=100.0, progress=False))
-        hil = {"samples": hil_samples, "bit_exact": res.bit_exact, "mismatches": len(res.mismatches),
-               "failures": len(res.failures)}
-    return {"model": model, "board": board.name, "budget": budget_text, "load": load, "seconds": seconds,
-            "cpu_seconds": cpu_seconds, "search_seconds": captured["search"][0],
-            "search_cpu_seconds": captured["search"][1], "info": info,
-            "uniform": uniform_checks(result, budget.limits()),
-            "eval": {"samples": acc.n_samples, "drop_pp": acc.drop, "summary": acc.summary()}, "hil": hil,
-            "plot": (work / "plan" / FRONT_PLOT).read_bytes()}
+        res = run_hil(
+            HilJob(
+                plan=out.plan,
+                board=board.name,
+                x=x[:hil_samples],
+                labels=labels[:hil_samples],
+                work_dir=work / "hil",
+                max_drop_pp=100.0,
+                progress=False,
+            )
+        )
+        hil = {
+            "samples": hil_samples,
+            "bit_exact": res.bit_exact,
+            "mismatches": len(res.mismatches),
+            "failures": len(res.failures),
+        }
+    return {
+        "model": model,
+        "board": board.name,
+        "budget": budget_text,
+        "load": load,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "search_seconds": captured["search"][0],
+        "search_cpu_seconds": captured["search"][1],
+        "info": info,
+        "uniform": uniform_checks(result, budget.limits()),
+        "eval": {"samples": acc.n_samples, "drop_pp": acc.drop, "summary": acc.summary()},
+        "hil": hil,
+        "plot": (work / "plan" / FRONT_PLOT).read_bytes(),
+    }
 
 
 def write(row: dict) -> None:
@@ -131,23 +170,33 @@ def write(row: dict) -> None:
     svg = plots / f"{model}_pareto.svg"
     svg.write_bytes(row.pop("plot"))
     chosen = row["info"]["chosen"]
-    lines = [f"# Mixed precision under a budget: {model} on {row['board']}", "",
-             f"* command: `fixpoint calibrate examples/models/{model}/model.onnx --data examples/models/{model}/"
-             f"calib.npz --board {row['board']} --budget {row['budget']} -o OUT` (through `bench/bench_mixed.py`)",
-             f"* time: the whole calibration {row['seconds']:.1f} s wall / {row['cpu_seconds']:.1f} s CPU, of which "
-             f"the budget search {row['search_seconds']:.1f} s wall / {row['search_cpu_seconds']:.1f} s CPU; "
-             f"machine load {row['load'][0]:.2f} / {row['load'][1]:.2f} / {row['load'][2]:.2f} (1 / 5 / 15 min) "
-             f"on 2 cores",
-             f"* chosen: **{chosen['label']}**: flash {chosen['flash']} B, RAM {chosen['ram']} B, "
-             f"{chosen['instructions']} modelled instructions; eval set ({row['eval']['samples']} samples) top-1 drop "
-             f"{row['eval']['drop_pp']:.2f} pp against float"]
+    lines = [
+        f"# Mixed precision under a budget: {model} on {row['board']}",
+        "",
+        f"* command: `fixpoint calibrate examples/models/{model}/model.onnx --data examples/models/{model}/"
+        f"calib.npz --board {row['board']} --budget {row['budget']} -o OUT` (through `bench/bench_mixed.py`)",
+        f"* time: the whole calibration {row['seconds']:.1f} s wall / {row['cpu_seconds']:.1f} s CPU, of which "
+        f"the budget search {row['search_seconds']:.1f} s wall / {row['search_cpu_seconds']:.1f} s CPU; "
+        f"machine load {row['load'][0]:.2f} / {row['load'][1]:.2f} / {row['load'][2]:.2f} (1 / 5 / 15 min) "
+        f"on 2 cores",
+        f"* chosen: **{chosen['label']}**: flash {chosen['flash']} B, RAM {chosen['ram']} B, "
+        f"{chosen['instructions']} modelled instructions; eval set ({row['eval']['samples']} samples) top-1 drop "
+        f"{row['eval']['drop_pp']:.2f} pp against float",
+    ]
     if row["hil"]:
         h = row["hil"]
-        lines.append(f"* on the QEMU board: **{h['bit_exact']} / {h['samples']} samples bit-exact** with the "
-                     f"simulation ({h['mismatches']} mismatches, {h['failures']} failures)")
-    lines += ["", "No plan with one engine, or one weight width, for every weighted layer meets the budget (the "
-              "search's exact per-layer costs, each uniform space searched as the full one):", "",
-              *row["uniform"], ""]
+        lines.append(
+            f"* on the QEMU board: **{h['bit_exact']} / {h['samples']} samples bit-exact** with the "
+            f"simulation ({h['mismatches']} mismatches, {h['failures']} failures)"
+        )
+    lines += [
+        "",
+        "No plan with one engine, or one weight width, for every weighted layer meets the budget (the "
+        "search's exact per-layer costs, each uniform space searched as the full one):",
+        "",
+        *row["uniform"],
+        "",
+    ]
     lines += front_lines(row["info"], f"mixed_precision/{svg.name}")[2:]
     (RESULTS / "mixed_precision.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (RESULTS / "mixed_precision.json").write_text(json.dumps(row, indent=1, default=str) + "\n", encoding="utf-8")

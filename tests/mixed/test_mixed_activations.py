@@ -2,6 +2,7 @@
 (mps2-an386-npu): under a RAM limit the all-int16 plan exceeds, the choice runs some layers at 16 bits
 and the rest at 8, with less simulated loss than the all-int8 plan, and the plan runs bit-exact on the
 QEMU board (requantize layers at every width boundary)."""
+
 from __future__ import annotations
 
 import sys
@@ -37,9 +38,15 @@ def block(tmp_path_factory):
 
 def test_a_ram_budget_is_met_by_mixed_activation_widths_bit_exact_on_the_board(block, tmp_path):
     target = load_board(BOARD).get_target()
-    job = CalibrationJob(model_path=block / "model.onnx", data_path=block / "calib.npz", profile=target.profile,
-                         calibration=CalibrationConfig(progress=False),
-                         lowering=LowerOptions(engines=list(target.engines)), board_name=BOARD, budget=BUDGET)
+    job = CalibrationJob(
+        model_path=block / "model.onnx",
+        data_path=block / "calib.npz",
+        profile=target.profile,
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(engines=list(target.engines)),
+        board_name=BOARD,
+        budget=BUDGET,
+    )
     plan = run_calibration(job, tmp_path / "plan").plan
     info = plan.meta["mixed_precision"]
     chosen = info["chosen"]
@@ -61,7 +68,6 @@ def test_a_ram_budget_is_met_by_mixed_activation_widths_bit_exact_on_the_board(b
 
     with np.load(block / "eval.npz") as f:
         x = f["x"]
-    hil = run_hil(HilJob(plan=plan, board=BOARD, x=x, work_dir=tmp_path / "hil", max_drop_pp=100.0,
-                         progress=False))
+    hil = run_hil(HilJob(plan=plan, board=BOARD, x=x, work_dir=tmp_path / "hil", max_drop_pp=100.0, progress=False))
     assert not hil.mismatches and not hil.failures, hil.summary()
     assert hil.bit_exact == BOARD_SAMPLES

@@ -1,6 +1,7 @@
 """Mixed precision on a board with several engines (mps2-an386-npu): the lowering takes a per-layer
 engine override (or refuses it on one line), each engine is priced from the board file, and a budget
 only a mix of engines and weight widths meets is met, with a plan that runs bit-exact on the QEMU board."""
+
 from __future__ import annotations
 
 import itertools
@@ -44,9 +45,12 @@ def npu():
 
 def _lower(npu, bits=None, engines=None):
     target, graph, calib, _, _ = npu
-    return lower(graph, calib.quant, target.profile,
-                 LowerOptions(engines=list(target.engines), weight_bits_overrides=bits or {},
-                              engine_overrides=engines or {}))
+    return lower(
+        graph,
+        calib.quant,
+        target.profile,
+        LowerOptions(engines=list(target.engines), weight_bits_overrides=bits or {}, engine_overrides=engines or {}),
+    )
 
 
 def _layer_table(npu) -> tuple[dict, int, int]:
@@ -64,8 +68,11 @@ def _layer_table(npu) -> tuple[dict, int, int]:
         layer = next(la for la in plan.layers if la.name == name)
         table[name, bits, engine.name] = (layer_flash(layer), layer_instructions(plan, layer, engine=engine))
     costs = plan_costs(base, target.engines)
-    own = [next(v for k, v in table.items() if k[0] == la.name and k[1] == 8 and k[2] == la.engine)
-           for la in base.layers if la.name in names]
+    own = [
+        next(v for k, v in table.items() if k[0] == la.name and k[1] == 8 and k[2] == la.engine)
+        for la in base.layers
+        if la.name in names
+    ]
     return table, costs.flash - sum(f for f, _ in own), costs.instructions - sum(i for _, i in own)
 
 
@@ -86,13 +93,19 @@ def test_engine_override_pins_a_layer_or_is_refused_on_one_line(npu):
     assert reasons["/net/net.0/Gemm"]["engine_reason"] == "layer /net/net.0/Gemm on cpu: engine override (8192 cycles)"
     assert pinned.meta["lowering"]["options"]["engine_overrides"] == {"/net/net.0/Gemm": "cpu", "*/net.4/*": "mac24"}
     for engines, message in (
-            ({"/net/net.0/Gemm": "npu8"},
-             "layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"),
-            ({"/net/net.2/Gemm": "gpu"},
-             "layer '/net/net.2/Gemm': engine override 'gpu' is not an engine of the target (cpu, npu8, mac24, "
-             "shift)"),
-            ({"/net/net.2/Gemm": "shift"},
-             "layer '/net/net.2/Gemm': engine override 'shift' cannot run it (shift does not run fully_connected)")):
+        (
+            {"/net/net.0/Gemm": "npu8"},
+            "layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)",
+        ),
+        (
+            {"/net/net.2/Gemm": "gpu"},
+            "layer '/net/net.2/Gemm': engine override 'gpu' is not an engine of the target (cpu, npu8, mac24, shift)",
+        ),
+        (
+            {"/net/net.2/Gemm": "shift"},
+            "layer '/net/net.2/Gemm': engine override 'shift' cannot run it (shift does not run fully_connected)",
+        ),
+    ):
         with pytest.raises(ModelError) as info:
             _lower(npu, engines=engines)
         assert str(info.value) == message
@@ -110,7 +123,7 @@ def test_an_accelerator_layer_costs_its_board_cycles(npu):
         engine = by_name[layer.engine]
         got = layer_instructions(plan, layer, engine=engine)
         macs = layer_macs(plan, layer)
-        if layer.engine == "cpu":        # the CPU keeps the per-datapath instruction model
+        if layer.engine == "cpu":  # the CPU keeps the per-datapath instruction model
             assert got == layer_instructions(plan, layer)
         else:
             assert got == round(engine.setup_cycles + engine.cycles_per_mac * macs)
@@ -131,24 +144,33 @@ def test_a_budget_only_mixed_engines_and_widths_meet_is_met_bit_exact_on_the_boa
         for chosen in itertools.product(engines, repeat=len(names)):
             assert not _meets(table, fixed_flash, fixed_instr, list(zip(names, [bits] * len(names), chosen)))
 
-    result = choose_mixed_precision(graph, calib, config, target.profile, LowerOptions(engines=list(target.engines)),
-                                    data, BUDGET)
+    result = choose_mixed_precision(
+        graph, calib, config, target.profile, LowerOptions(engines=list(target.engines)), data, BUDGET
+    )
     chosen = result.chosen
     assert len(set(chosen.engines.values())) > 1 and len(set(chosen.bits.values())) > 1
     assert _meets(table, fixed_flash, fixed_instr, [(n, chosen.bits[n], chosen.engines[n]) for n in names])
     assert "e[" in chosen.label() and chosen.loss is not None
     # the search's sensitivities differ between engines where their requantizers do
-    assert any(len({round(v, 12) for k, v in s.items() if k.startswith("w4a8@")}) > 1
-               for s in result.sensitivity.values())
+    assert any(
+        len({round(v, 12) for k, v in s.items() if k.startswith("w4a8@")}) > 1 for s in result.sensitivity.values()
+    )
 
     # the calibrate pipeline with the budget lowers that choice; the board computes it bit for bit
     out = tmp_path / "plan"
-    job = CalibrationJob(model_path=MLP / "model.onnx", data_path=MLP / "calib.npz", profile=target.profile,
-                         calibration=CalibrationConfig(progress=False),
-                         lowering=LowerOptions(engines=list(target.engines)), board_name=BOARD, budget=BUDGET)
+    job = CalibrationJob(
+        model_path=MLP / "model.onnx",
+        data_path=MLP / "calib.npz",
+        profile=target.profile,
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(engines=list(target.engines)),
+        board_name=BOARD,
+        budget=BUDGET,
+    )
     plan = run_calibration(job, out).plan
-    assert {la.name: (la.engine, la.datapath) for la in plan.layers} == \
-        {n: (chosen.engines[n], f"s{chosen.bits[n]}") for n in names}
+    assert {la.name: (la.engine, la.datapath) for la in plan.layers} == {
+        n: (chosen.engines[n], f"s{chosen.bits[n]}") for n in names
+    }
     real = plan_costs(plan, target.engines)
     assert real.flash <= BUDGET.flash_kb * 1024 and real.instructions <= BUDGET.instructions
     assert real == chosen.costs
@@ -159,8 +181,7 @@ def test_a_budget_only_mixed_engines_and_widths_meet_is_met_bit_exact_on_the_boa
 
     evals = np.load(MLP / "eval.npz")
     x = evals[next(k for k in evals.files if not k.startswith("label"))][:BOARD_SAMPLES]
-    hil = run_hil(HilJob(plan=plan, board=BOARD, x=x, work_dir=tmp_path / "hil", max_drop_pp=100.0,
-                         progress=False))
+    hil = run_hil(HilJob(plan=plan, board=BOARD, x=x, work_dir=tmp_path / "hil", max_drop_pp=100.0, progress=False))
     assert not hil.mismatches and not hil.failures, hil.summary()
     assert hil.bit_exact == BOARD_SAMPLES
 
@@ -171,22 +192,53 @@ def test_an_impossible_budget_names_the_least_instructions_over_engines(npu):
     names = {k[0] for k in table}
     least = fixed_instr + sum(min(v[1] for k, v in table.items() if k[0] == n) for n in names)
     with pytest.raises(BudgetError) as info:
-        choose_mixed_precision(graph, calib, config, target.profile, LowerOptions(engines=list(target.engines)),
-                               data, Budget(instructions=100))
+        choose_mixed_precision(
+            graph,
+            calib,
+            config,
+            target.profile,
+            LowerOptions(engines=list(target.engines)),
+            data,
+            Budget(instructions=100),
+        )
     message = str(info.value)
-    assert message.startswith(f"--budget instructions=100 cannot be met: the smallest achievable instructions "
-                              f"is {least} (every weighted layer at its fewest instructions: a8 w[3x")
+    assert message.startswith(
+        f"--budget instructions=100 cannot be met: the smallest achievable instructions "
+        f"is {least} (every weighted layer at its fewest instructions: a8 w[3x"
+    )
     assert "\n" not in message and "e[" in message
 
 
 def test_cli_engine_override_the_engine_cannot_take_is_one_error_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(MLP / "model.onnx"),
-                           "--data", str(MLP / "calib.npz"), "--board", BOARD, "--no-search", "--max-samples", "64",
-                           "--engine-override", "/net/net.0/Gemm=npu8", "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "-q",
+            "calibrate",
+            str(MLP / "model.onnx"),
+            "--data",
+            str(MLP / "calib.npz"),
+            "--board",
+            BOARD,
+            "--no-search",
+            "--max-samples",
+            "64",
+            "--engine-override",
+            "/net/net.0/Gemm=npu8",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and lines == [
-        "error: layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"], \
-        proc.stderr
+        "error: layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"
+    ], proc.stderr
     assert not (tmp_path / "out" / "plan.fxplan").exists()

@@ -1,6 +1,7 @@
 """The pruned search space of mixed precision keeps, for every budget, a mix at least as good as the
 best one of a budget tighter by its stated bound (space.grid_steps), checked against every mix; with
 two varying costs (flash, instructions) and with three (RAM too, as 16-bit activations make it)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,23 +16,31 @@ def _layers(seed: int, count: int, options: int, ram: bool) -> list[LayerOptions
     layers = []
     for j in range(count):
         choices = [Choice(b, e) for b in (8, 4, 2, 1) for e in ("cpu", "npu")][:options]
-        layers.append(LayerOptions(f"l{j}", choices, list(rng.exponential(1.0, options)),
-                                   [int(v) for v in rng.integers(500, 5000, options)],
-                                   [int(v) for v in rng.integers(1000, 90000, options)],
-                                   [int(v) * ram for v in rng.integers(0, 3000, options)]))
+        layers.append(
+            LayerOptions(
+                f"l{j}",
+                choices,
+                list(rng.exponential(1.0, options)),
+                [int(v) for v in rng.integers(500, 5000, options)],
+                [int(v) for v in rng.integers(1000, 90000, options)],
+                [int(v) * ram for v in rng.integers(0, 3000, options)],
+            )
+        )
     return layers
 
 
 def _all_mixes(layers: list[LayerOptions]) -> dict[str, np.ndarray]:
     axes = [np.arange(len(layer.choices)) for layer in layers]
     grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(layers), -1).T
-    return {key: sum(layer.values(key)[grid[:, j]] for j, layer in enumerate(layers))
-            for key in ("loss", "flash", "instructions", "ram")}
+    return {
+        key: sum(layer.values(key)[grid[:, j]] for j, layer in enumerate(layers))
+        for key in ("loss", "flash", "instructions", "ram")
+    }
 
 
 @pytest.mark.parametrize("seed, ram", [(0, False), (1, False), (2, True)])
 def test_pruned_front_is_within_its_bound_of_every_mix(seed, ram, monkeypatch):
-    layers = _layers(seed, 7, 6, ram)                 # 6^7 = 279,936 mixes: beyond EXHAUSTIVE_MIXES
+    layers = _layers(seed, 7, 6, ram)  # 6^7 = 279,936 mixes: beyond EXHAUSTIVE_MIXES
     space = build_space(layers, 0.0, 0, 0, 0)
     keys = ("flash", "instructions", "ram") if ram else ("flash", "instructions")
     assert set(grid_steps(layers)) == set(keys)
@@ -47,8 +56,9 @@ def test_pruned_front_is_within_its_bound_of_every_mix(seed, ram, monkeypatch):
         # the pruned space's costs are exact sums of its choices, within the limits
         assert all(getattr(space, key)[best] <= limits[key] for key in keys)
         choices = space.choices(best)
-        assert space.loss[best] == pytest.approx(sum(
-            layer.loss[layer.choices.index(choices[layer.name])] for layer in layers))
+        assert space.loss[best] == pytest.approx(
+            sum(layer.loss[layer.choices.index(choices[layer.name])] for layer in layers)
+        )
         tighter = np.logical_and.reduce([exact[key] <= limits[key] - n * steps[key] for key in keys])
         within = np.logical_and.reduce([exact[key] <= limits[key] for key in keys])
         if tighter.any():
@@ -59,4 +69,4 @@ def test_pruned_front_is_within_its_bound_of_every_mix(seed, ram, monkeypatch):
     # a small space is enumerated whole, and then its best fitting mix is the exact optimum
     monkeypatch.setattr(mixed_space, "EXHAUSTIVE_MIXES", 1 << 20)
     whole = build_space(layers, 0.0, 0, 0, 0)
-    assert whole.exhaustive and len(whole.grid) == 6 ** 7
+    assert whole.exhaustive and len(whole.grid) == 6**7

@@ -10,6 +10,7 @@ cells another cell dominates (no more of any cost, less loss). What survives is 
 within one grid step of each cost per layer, enough to choose candidates that are then lowered and
 simulated for real.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,8 +56,8 @@ class LayerOptions:
 @dataclass
 class Space:
     layers: list[LayerOptions]
-    grid: np.ndarray             # [mixes, layers] indices into each layer's choices
-    loss: np.ndarray             # predicted
+    grid: np.ndarray  # [mixes, layers] indices into each layer's choices
+    loss: np.ndarray  # predicted
     flash: np.ndarray
     instructions: np.ndarray
     ram: np.ndarray
@@ -77,7 +78,7 @@ class Space:
     def front(self, metric: str) -> list[int]:
         """The (metric, predicted loss) Pareto front, cheapest first."""
         x = getattr(self, metric)
-        other = self.instructions if metric == "flash" else self.flash   # ties: the cheaper in the other
+        other = self.instructions if metric == "flash" else self.flash  # ties: the cheaper in the other
         best, picked = np.inf, []
         for i in np.lexsort((other, self.loss, x)):
             if self.loss[i] < best:
@@ -86,8 +87,9 @@ class Space:
         return picked
 
 
-def build_space(layers: list[LayerOptions], base_loss: float, fixed_flash: int, fixed_instructions: int,
-                base_ram: int = 0) -> Space:
+def build_space(
+    layers: list[LayerOptions], base_loss: float, fixed_flash: int, fixed_instructions: int, base_ram: int = 0
+) -> Space:
     """Every mix when there are few, else the pruned front (module docstring)."""
     count = math.prod(len(layer.choices) for layer in layers)
     exhaustive = count <= EXHAUSTIVE_MIXES
@@ -100,8 +102,15 @@ def build_space(layers: list[LayerOptions], base_loss: float, fixed_flash: int, 
     for j, layer in enumerate(layers):
         for key in COSTS:
             totals[key] += layer.values(key)[grid[:, j]]
-    return Space(layers, grid, totals["loss"] + base_loss, totals["flash"] + fixed_flash,
-                 totals["instructions"] + fixed_instructions, totals["ram"] + base_ram, exhaustive)
+    return Space(
+        layers,
+        grid,
+        totals["loss"] + base_loss,
+        totals["flash"] + fixed_flash,
+        totals["instructions"] + fixed_instructions,
+        totals["ram"] + base_ram,
+        exhaustive,
+    )
 
 
 def _pruned_grid(layers: list[LayerOptions]) -> np.ndarray:
