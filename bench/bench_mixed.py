@@ -28,7 +28,7 @@ from fixpoint.calibrate import CalibrationConfig
 from fixpoint.evaluate import evaluate
 from fixpoint.hil import HilJob, run_hil
 from fixpoint.lower import LowerOptions
-from fixpoint.mixed import parse_budget
+from fixpoint.mixed import parse_budget, plan_costs
 from fixpoint.mixed.front import FRONT_PLOT, front_lines
 from fixpoint.mixed.space import LayerOptions, build_space
 from fixpoint.pipeline import CalibrationJob, run_calibration
@@ -124,6 +124,7 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
     seconds, cpu_seconds = time.perf_counter() - wall, _cpu_seconds() - cpu
     result = captured["result"]
     info = out.plan.meta["mixed_precision"]
+    final = plan_costs(out.plan, target.engines).as_dict()  # the written plan, priced again
     with np.load(folder / "eval.npz") as data:
         x, labels = data["input"], data["label"]
     acc = evaluate(out.graph.source_path, out.graph, out.plan, x, labels, per_layer=False, progress=False)
@@ -156,6 +157,7 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
         "search_seconds": captured["search"][0],
         "search_cpu_seconds": captured["search"][1],
         "info": info,
+        "final": final,
         "uniform": uniform_checks(result, budget.limits()),
         "eval": {"samples": acc.n_samples, "drop_pp": acc.drop, "summary": acc.summary()},
         "hil": hil,
@@ -182,6 +184,8 @@ def write(row: dict) -> None:
         f"* chosen: **{chosen['label']}**: flash {chosen['flash']} B, RAM {chosen['ram']} B, "
         f"{chosen['instructions']} modelled instructions; eval set ({row['eval']['samples']} samples) top-1 drop "
         f"{row['eval']['drop_pp']:.2f} pp against float",
+        f"* the written plan, priced again: flash {row['final']['flash']} B, RAM {row['final']['ram']} B, "
+        f"{row['final']['instructions']} modelled instructions",
     ]
     if row["hil"]:
         h = row["hil"]
