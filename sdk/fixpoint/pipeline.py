@@ -19,13 +19,15 @@ from ._paths import data_dir
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
-from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, measure as measure_tensor_bits
+from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, Precision, as_meta as precision_meta, \
+    measure as measure_tensor_bits, quant16_of
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
+from .lower.widths import check_override_names
 from .lower.engine_scales import constrain_for_engines
 from .mixed import Budget, choose_mixed_precision
 from .mixed.front import mixed_lowering, mixed_quant, write_front
@@ -160,6 +162,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     key = cache_key(job)
     graph = load_graph(model_path)
     graph.name = job.model_name or default_model_name(job.model_path)
+    check_override_names(graph, job.lowering.activation_bits_overrides)   # before the slow stages
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
@@ -191,15 +194,20 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
     # decide the engine assignment first, then power-of-two scales where a shift-only engine should run
     calib.quant, engine_scales = constrain_for_engines(graph, calib.quant, job.profile, lowering)
-    plan, report = lower_with_report(graph, calib.quant, job.profile, lowering)
+    # int8 or int16 per tensor: measured (attention models only) and applied as per-layer widths
+    precision = None
+    if data is not None and mixed is None:
+        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
+                                        first_inputs(data, TENSOR_BITS_SAMPLES))
+    lowering = _with_activation_widths(graph, calib, job.calibration, lowering, precision)
+    plan, report, note = _lower_with_widths(graph, calib.quant, job.profile, lowering, job.lowering)
     if engine_scales:
         plan.meta["engine_scales"] = engine_scales
-    if data is not None and mixed is None:   # int8 or int16 per tensor, measured (attention models only)
-        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
-                                        first_inputs(data, TENSOR_BITS_SAMPLES),
-                                        16 if plan.tensors[0].dtype == "int16" else 8)
-        if precision is not None:
-            plan.meta["tensor_precision"] = precision
+    if precision is not None:
+        asked = job.lowering.activation_bits_overrides
+        plan.meta["tensor_precision"] = precision_meta(
+            precision.choices, 16 if plan.tensors[plan.inputs[0]].dtype == "int16" else 8, plan, note,
+            f"activation_bits_overrides {asked}" if asked else "")
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
@@ -228,6 +236,36 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
              plan.arena_size, CTABLE_FILE, STATS_FILE)
     return CalibrationOutputs(out_dir, plan, graph, ctable)
+
+
+def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: CalibrationConfig,
+                            lowering: LowerOptions, precision: Precision | None) -> LowerOptions:
+    """``lowering`` with per-layer activation widths: the user's overrides, else the measured choice,
+    and the 16-bit calibration they need."""
+    widths = lowering.activation_bits_overrides or (precision.widths if precision is not None else {})
+    if not widths:
+        return lowering
+    quant = dict(lowering.activation_quant)
+    if 16 in widths.values() and 16 not in quant and config.bits == 8:
+        quant16 = precision.quant16 if precision is not None else quant16_of(graph, calib, config)
+        if quant16 is not None:
+            quant[16] = quant16
+    # a missing calibration is named by the lowering (LowerContext.quant_for): one error line
+    return replace(lowering, activation_bits_overrides=widths, activation_quant=quant)
+
+
+def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lowering: LowerOptions,
+                       asked: LowerOptions):
+    """(plan, report, note): the lowering; when the measured widths cannot be lowered, the plan at the
+    base width and the reason (widths the user asked for are never dropped silently: their error stands)."""
+    try:
+        return (*lower_with_report(graph, quant, profile, lowering), "")
+    except ModelError as exc:
+        if asked.activation_bits_overrides or not lowering.activation_bits_overrides:
+            raise
+        log.warning("per-tensor int16 not applied: %s", exc)
+        base = replace(lowering, activation_bits_overrides={}, activation_quant={})
+        return (*lower_with_report(graph, quant, profile, base), f"lowering them failed: {exc}")
 
 
 def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
