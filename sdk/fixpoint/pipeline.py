@@ -172,13 +172,14 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     else:
         data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
         calib = calibrate(model_path, graph, data, job.calibration)
+    # the options this run lowers with; ``job`` stays as given, so its cache key stays valid. The
+    # searches and the int8 / int16 measurement lower uniform-width plans: per-layer widths come last
+    lowering = replace(job.lowering, activation_bits_overrides={})
     searched = None
     if job.search is not None and data is not None:
-        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
+        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, lowering, data,
                                               job.search)
     mixed = None
-    # the options this run lowers with; ``job`` stays as given, so its cache key stays valid
-    lowering = job.lowering
     if job.budget is not None and data is None:
         raise ModelError("--budget needs calibration samples (it simulates each choice); drop --data-free")
     if job.budget is not None:
@@ -186,7 +187,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         calib.quant = mixed_quant(graph, calib, job.calibration, mixed)
         lowering = mixed_lowering(lowering, mixed)
     # under a budget the mixed-precision search has chosen each tensor's width and range already
-    policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
+    policy_report = _policy_search(job, graph, calib, data, lowering) if mixed is None else None
     if policy_report is not None and policy_report.bias_correction and lowering.bias_correction is None:
         # it lowered the output loss of the chosen ranges (policy_search)
         lowering = replace(lowering, bias_correction=True)
@@ -199,7 +200,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     if data is not None and mixed is None:
         precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
                                         first_inputs(data, TENSOR_BITS_SAMPLES))
-    lowering = _with_activation_widths(graph, calib, job.calibration, lowering, precision)
+    lowering = _with_activation_widths(graph, calib, job.calibration, lowering, precision,
+                                       job.lowering.activation_bits_overrides)
     plan, report, note = _lower_with_widths(graph, calib.quant, job.profile, lowering, job.lowering)
     if engine_scales:
         plan.meta["engine_scales"] = engine_scales
@@ -239,10 +241,11 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
 
 
 def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: CalibrationConfig,
-                            lowering: LowerOptions, precision: Precision | None) -> LowerOptions:
-    """``lowering`` with per-layer activation widths: the user's overrides, else the measured choice,
-    and the 16-bit calibration they need."""
-    widths = lowering.activation_bits_overrides or (precision.widths if precision is not None else {})
+                            lowering: LowerOptions, precision: Precision | None,
+                            asked: dict[str, int]) -> LowerOptions:
+    """``lowering`` with per-layer activation widths: the user's overrides (``asked``), else the measured
+    choice, and the 16-bit calibration they need."""
+    widths = asked or (precision.widths if precision is not None else {})
     if not widths:
         return lowering
     quant = dict(lowering.activation_quant)
@@ -277,7 +280,7 @@ def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
     return path if job.encodings is None else apply_encodings(job, path, out_dir)
 
 
-def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data):
+def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data, lowering: LowerOptions):
     """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
     if job.policy_search is None or job.search is not None or data is None:
         return None
@@ -286,7 +289,7 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
                  len(data), needed, job.calibration.policy)
         return None
-    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
+    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, lowering, data,
                                           job.policy_search)
     return report
 
