@@ -27,7 +27,7 @@ from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
-from .lower.widths import check_override_names
+from .lower.widths import check_widths
 from .lower.engine_scales import constrain_for_engines
 from .mixed import Budget, choose_mixed_precision
 from .mixed.front import mixed_lowering, mixed_quant, write_front
@@ -162,7 +162,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     key = cache_key(job)
     graph = load_graph(model_path)
     graph.name = job.model_name or default_model_name(job.model_path)
-    check_override_names(graph, job.lowering.activation_bits_overrides)   # before the slow stages
+    # before the slow stages: a pattern matching no layer, a width an op has no kernel for
+    check_widths(graph, job.lowering, job.lowering.activation_bits or job.calibration.bits)
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,

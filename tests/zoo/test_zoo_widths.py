@@ -115,3 +115,55 @@ def test_mixed_plan_every_output_byte_on_board(board, mixed_plan, tmp_path) -> N
     )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == len(x[0])
+
+
+def _lstm_kws_job(zoo_files, widths: dict[str, int]) -> CalibrationJob:
+    folder = zoo_files / "lstm_kws"
+    return CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=load_board("host").requant_profile(),
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(activation_bits_overrides=widths),
+        board_name="host",
+    )
+
+
+def test_streaming_a_mixed_plan_every_step_and_state(zoo_files, tmp_path) -> None:
+    """lstm_kws with its classifier at int16: the int8 lstm state streams, requantize runs per frame."""
+    plan = run_calibration(_lstm_kws_job(zoo_files, {"classifier": 16}), tmp_path / "plan").plan
+    assert [(la.op, la.datapath) for la in plan.layers] == [
+        ("lstm", "s8"),
+        ("requantize", "s8"),
+        ("fully_connected", "s16"),
+        ("requantize", "s16"),
+    ]
+    with np.load(ZOO / "lstm_kws" / "eval.npz") as data:
+        x = [data[k][:2] for k, _ in plan_input_specs(plan)]
+    result = run_hil(
+        HilJob(
+            plan=plan,
+            board="host",
+            x=x,
+            work_dir=tmp_path / "hil",
+            max_drop_pp=100.0,
+            progress=False,
+            localize=False,
+            streaming=True,
+        )
+    )
+    assert not result.mismatches and not result.failures, result.summary()
+    assert result.bit_exact == 2
+
+
+def test_lstm_at_int16_is_refused_with_one_line(zoo_files, tmp_path, capsys) -> None:
+    from fixpoint.cli import main
+
+    folder = zoo_files / "lstm_kws"
+    argv = ["calibrate", str(folder / "model.onnx"), "--data", str(folder / "calib.npz"), "--board", "host"]
+    argv += ["-o", str(tmp_path / "out"), "--activation-bits-override", "lstm=16"]
+    assert main(argv) == 2
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith(("INFO", "WARNING"))]
+    assert err == [
+        "error: layer 'lstm' (lstm): activation bits override 16 needs an s16 kernel, the runtime has none for lstm"
+    ]

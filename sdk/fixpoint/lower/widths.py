@@ -15,6 +15,7 @@ from fixpoint.ir import Graph, ModelError, Node
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 from fixpoint.plan import PlanLayer
 
+from .options import LowerOptions
 from .context import DTYPE_OF_BITS, QRANGE, LayerReport, LowerContext, QParams
 from .scales import quantize_scale, require_representable
 
@@ -29,10 +30,18 @@ def layer_bits(ctx: LowerContext, node: Node) -> int:
 def check_overrides(ctx: LowerContext) -> None:
     """Every override names a layer, asks for a width that layer's op has a kernel for, and the
     calibration of each width used is there."""
-    check_override_names(ctx.graph, ctx.options.activation_bits_overrides)
-    for node in ctx.graph.nodes:
-        bits = layer_bits(ctx, node)
-        if bits == ctx.base_bits:
+    for bits in check_widths(ctx.graph, ctx.options, ctx.base_bits):
+        ctx.quant_for(bits)  # raises when that width's calibration is missing
+
+
+def check_widths(graph: Graph, options: LowerOptions, base_bits: int) -> set[int]:
+    """The widths other than ``base_bits`` the overrides ask for; a pattern matching no layer or a layer
+    whose op has no kernel at its width is an error (also run before calibration: fail fast)."""
+    check_override_names(graph, options.activation_bits_overrides)
+    other = set()
+    for node in graph.nodes:
+        bits = options.activation_bits_for(base_bits, node.name, *node.outputs)
+        if bits == base_bits:
             continue
         op = RUNTIME_OPS.get(node.op)
         dp = "s16" if bits == 16 else "s8"
@@ -41,7 +50,8 @@ def check_overrides(ctx: LowerContext) -> None:
                 f"layer '{node.name}' ({node.op}): activation bits override {bits} needs an {dp} "
                 f"kernel, the runtime has none for {node.op}"
             )
-        ctx.quant_for(bits)  # raises when that width's calibration is missing
+        other.add(bits)
+    return other
 
 
 def check_override_names(graph: Graph, overrides: dict[str, int]) -> None:
