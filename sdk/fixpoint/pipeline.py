@@ -227,7 +227,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         # wall time stays out of the plan: the same inputs give the same plan hash (when the time box is not hit)
         plan.meta["policy_search"] = {k: v for k, v in policy_report.as_dict().items() if k != "seconds"}
         calib.search = policy_report.as_dict()
-    ctable = build_ctable(plan, calib.quant, report)
+    ctable = build_ctable(plan, _quant_by_tensor(plan, calib.quant, lowering), report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
     calib.save_stats(out_dir / STATS_FILE)
@@ -270,6 +270,19 @@ def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lower
         log.warning("per-tensor int16 not applied: %s", exc)
         base = replace(lowering, activation_bits_overrides={}, activation_quant={})
         return (*lower_with_report(graph, quant, profile, base), f"lowering them failed: {exc}")
+
+
+def _quant_by_tensor(plan: Plan, quant: dict, lowering: LowerOptions) -> dict:
+    """The calibration entry each plan tensor was quantized from: the other width's calibration for a
+    tensor a per-layer width put at that width (the CTable's scheme, policy and range)."""
+    out = dict(quant)
+    for t in plan.tensors:
+        bits = 16 if t.dtype == "int16" else 8
+        other = lowering.activation_quant.get(bits)
+        value = t.source or t.name   # an output's producer renamed '<value>@int16' keeps its value's entry
+        if other is not None and value in other and (value not in quant or quant[value].bits != bits):
+            out[t.name] = other[value]
+    return out
 
 
 def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
