@@ -19,13 +19,15 @@ from ._paths import data_dir
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
-from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, measure as measure_tensor_bits
+from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, Precision, as_meta as precision_meta, \
+    measure as measure_tensor_bits, quant16_of
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
 from .iospec import graph_input_specs
 from .lower import LowerOptions, lower_with_report
 from .lower.saturation import measure_saturation
+from .lower.widths import check_widths
 from .lower.engine_scales import constrain_for_engines
 from .mixed import Budget, choose_mixed_precision
 from .mixed.front import mixed_lowering, mixed_quant, write_front
@@ -160,6 +162,8 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     key = cache_key(job)
     graph = load_graph(model_path)
     graph.name = job.model_name or default_model_name(job.model_path)
+    # before the slow stages: a pattern matching no layer, a width an op has no kernel for
+    check_widths(graph, job.lowering, job.lowering.activation_bits or job.calibration.bits)
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
         return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
@@ -169,13 +173,14 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     else:
         data = load_inputs(job.data_path, graph_input_specs(graph), max_samples=job.calibration.max_samples)
         calib = calibrate(model_path, graph, data, job.calibration)
+    # the options this run lowers with; ``job`` stays as given, so its cache key stays valid. The
+    # searches and the int8 / int16 measurement lower uniform-width plans: per-layer widths come last
+    lowering = replace(job.lowering, activation_bits_overrides={})
     searched = None
     if job.search is not None and data is not None:
-        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, job.lowering, data,
+        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, lowering, data,
                                               job.search)
     mixed = None
-    # the options this run lowers with; ``job`` stays as given, so its cache key stays valid
-    lowering = job.lowering
     if job.budget is not None and data is None:
         raise ModelError("--budget needs calibration samples (it simulates each choice); drop --data-free")
     if job.budget is not None:
@@ -183,7 +188,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         calib.quant = mixed_quant(graph, calib, job.calibration, mixed)
         lowering = mixed_lowering(lowering, mixed)
     # under a budget the mixed-precision search has chosen each tensor's width and range already
-    policy_report = _policy_search(job, graph, calib, data) if mixed is None else None
+    policy_report = _policy_search(job, graph, calib, data, lowering) if mixed is None else None
     if policy_report is not None and policy_report.bias_correction and lowering.bias_correction is None:
         # it lowered the output loss of the chosen ranges (policy_search)
         lowering = replace(lowering, bias_correction=True)
@@ -191,15 +196,21 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
     # decide the engine assignment first, then power-of-two scales where a shift-only engine should run
     calib.quant, engine_scales = constrain_for_engines(graph, calib.quant, job.profile, lowering)
-    plan, report = lower_with_report(graph, calib.quant, job.profile, lowering)
+    # int8 or int16 per tensor: measured (attention models only) and applied as per-layer widths
+    precision = None
+    if data is not None and mixed is None:
+        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
+                                        first_inputs(data, TENSOR_BITS_SAMPLES))
+    lowering = _with_activation_widths(graph, calib, job.calibration, lowering, precision,
+                                       job.lowering.activation_bits_overrides)
+    plan, report, note = _lower_with_widths(graph, calib.quant, job.profile, lowering, job.lowering)
     if engine_scales:
         plan.meta["engine_scales"] = engine_scales
-    if data is not None and mixed is None:   # int8 or int16 per tensor, measured (attention models only)
-        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
-                                        first_inputs(data, TENSOR_BITS_SAMPLES),
-                                        16 if plan.tensors[0].dtype == "int16" else 8)
-        if precision is not None:
-            plan.meta["tensor_precision"] = precision
+    if precision is not None:
+        asked = job.lowering.activation_bits_overrides
+        plan.meta["tensor_precision"] = precision_meta(
+            precision.choices, 16 if plan.tensors[plan.inputs[0]].dtype == "int16" else 8, plan, note,
+            f"activation_bits_overrides {asked}" if asked else "")
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
@@ -216,7 +227,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         # wall time stays out of the plan: the same inputs give the same plan hash (when the time box is not hit)
         plan.meta["policy_search"] = {k: v for k, v in policy_report.as_dict().items() if k != "seconds"}
         calib.search = policy_report.as_dict()
-    ctable = build_ctable(plan, calib.quant, report)
+    ctable = build_ctable(plan, _quant_by_tensor(plan, calib.quant, lowering), report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
     calib.save_stats(out_dir / STATS_FILE)
@@ -230,6 +241,50 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     return CalibrationOutputs(out_dir, plan, graph, ctable)
 
 
+def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: CalibrationConfig,
+                            lowering: LowerOptions, precision: Precision | None,
+                            asked: dict[str, int]) -> LowerOptions:
+    """``lowering`` with per-layer activation widths: the user's overrides (``asked``), else the measured
+    choice, and the 16-bit calibration they need."""
+    widths = asked or (precision.widths if precision is not None else {})
+    if not widths:
+        return lowering
+    quant = dict(lowering.activation_quant)
+    if 16 in widths.values() and 16 not in quant and config.bits == 8:
+        quant16 = precision.quant16 if precision is not None else quant16_of(graph, calib, config)
+        if quant16 is not None:
+            quant[16] = quant16
+    # a missing calibration is named by the lowering (LowerContext.quant_for): one error line
+    return replace(lowering, activation_bits_overrides=widths, activation_quant=quant)
+
+
+def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lowering: LowerOptions,
+                       asked: LowerOptions):
+    """(plan, report, note): the lowering; when the measured widths cannot be lowered, the plan at the
+    base width and the reason (widths the user asked for are never dropped silently: their error stands)."""
+    try:
+        return (*lower_with_report(graph, quant, profile, lowering), "")
+    except ModelError as exc:
+        if asked.activation_bits_overrides or not lowering.activation_bits_overrides:
+            raise
+        log.warning("per-tensor int16 not applied: %s", exc)
+        base = replace(lowering, activation_bits_overrides={}, activation_quant={})
+        return (*lower_with_report(graph, quant, profile, base), f"lowering them failed: {exc}")
+
+
+def _quant_by_tensor(plan: Plan, quant: dict, lowering: LowerOptions) -> dict:
+    """The calibration entry each plan tensor was quantized from: the other width's calibration for a
+    tensor a per-layer width put at that width (the CTable's scheme, policy and range)."""
+    out = dict(quant)
+    for t in plan.tensors:
+        bits = 16 if t.dtype == "int16" else 8
+        other = lowering.activation_quant.get(bits)
+        value = t.source or t.name   # an output's producer renamed '<value>@int16' keeps its value's entry
+        if other is not None and value in other and (value not in quant or quant[value].bits != bits):
+            out[t.name] = other[value]
+    return out
+
+
 def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
     """The model the stages read: a QDQ model's float graph (its quantization kept as given), else the model."""
     from .interop.given_job import apply_encodings, apply_qdq, load_if_qdq
@@ -239,7 +294,7 @@ def _float_model(job: CalibrationJob, out_dir: Path) -> Path:
     return path if job.encodings is None else apply_encodings(job, path, out_dir)
 
 
-def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data):
+def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, data, lowering: LowerOptions):
     """Run the per-tensor policy search when asked and the set is large enough; its report or None."""
     if job.policy_search is None or job.search is not None or data is None:
         return None
@@ -248,7 +303,7 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
                  len(data), needed, job.calibration.policy)
         return None
-    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, job.lowering, data,
+    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, lowering, data,
                                           job.policy_search)
     return report
 

@@ -5,6 +5,10 @@ simulated bit-exactly on calibration samples next to the float graph (``run_norm
 output the SQNR of each width against float is measured; a tensor is chosen int16 when its int8 SQNR is
 below ``threshold_db`` and int16 improves it by at least ``margin_db``, and the reason is kept per tensor
 ("ln out int16: int8 SQNR 18.2 dB < 25"). A layer whose op has no s16 kernel (lstm, gru) keeps int8.
+
+The choice is applied: ``fixpoint.pipeline`` lowers the plan with the int16 layers as
+``LowerOptions.activation_bits_overrides`` (the 16-bit calibration of the same statistics beside it), and
+``plan.meta["tensor_precision"]`` records what was applied, the requantize layers it took, or why not.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "TensorChoice",
     "choose_tensor_bits",
     "measure",
+    "Precision",
     "as_meta",
     "precision_lines",
     "THRESHOLD_DB",
@@ -51,6 +56,19 @@ class TensorChoice:
     sqnr8: float
     sqnr16: float | None
     reason: str
+
+
+@dataclass
+class Precision:
+    """The measured choice and the 16-bit calibration the int16 layers are lowered with."""
+
+    choices: list[TensorChoice]
+    quant16: dict | None
+
+    @property
+    def widths(self) -> dict[str, int]:
+        """Layer -> 16 for the layers chosen int16 (``LowerOptions.activation_bits_overrides``)."""
+        return {c.layer: 16 for c in self.choices if c.bits == 16}
 
 
 def _sqnr(ref: np.ndarray, got: np.ndarray) -> float:
@@ -91,12 +109,16 @@ def choose_tensor_bits(
     profile: RequantProfile,
     lowering: LowerOptions,
     samples: list[np.ndarray],
-    threshold_db: float = THRESHOLD_DB,
-    margin_db: float = MARGIN_DB,
+    threshold_db: float | None = None,
+    margin_db: float | None = None,
 ) -> list[TensorChoice]:
-    """One choice per layer output of the 8-bit plan (``samples``: float inputs, one array per graph input)."""
+    """One choice per layer output of the 8-bit plan (``samples``: float inputs, one array per graph input;
+    thresholds None: the module's THRESHOLD_DB / MARGIN_DB)."""
+    threshold_db = THRESHOLD_DB if threshold_db is None else threshold_db
+    margin_db = MARGIN_DB if margin_db is None else margin_db
     samples = [np.asarray(x, dtype=np.float32)[:SAMPLES] for x in samples]
-    options = replace(lowering, activation_bits=8, samples=None)
+    # the measurement compares uniform 8- and 16-bit plans: the lowering's own per-layer widths stay out
+    options = replace(lowering, activation_bits=8, samples=None, activation_bits_overrides={}, activation_quant={})
     plan8 = lower(graph, quant8, profile, options)
     got8 = _simulate(plan8, samples)
     got16: dict[str, np.ndarray] = {}
@@ -132,26 +154,42 @@ def measure(
     profile: RequantProfile,
     lowering: LowerOptions,
     samples: list[np.ndarray],
-    plan_bits: int,
-) -> dict[str, Any] | None:
-    """plan.meta["tensor_precision"] for an 8-bit calibration of a model with attention / normalization
-    layers (None otherwise: the measurement costs two lowerings and two simulations)."""
-    from ..mixed.search import quant_16  # noqa: PLC0415 - fixpoint.mixed imports the calibrator
-
+) -> Precision | None:
+    """The int8 / int16 choice for an 8-bit calibration of a model with attention / normalization layers
+    (None otherwise: the measurement costs two lowerings and two simulations)."""
     if config.bits != 8 or not any(node.op in WATCHED_OPS for node in graph.nodes):
         return None
-    quant16 = quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
-    return as_meta(choose_tensor_bits(graph, calib.quant, quant16, profile, lowering, samples), plan_bits)
+    quant16 = quant16_of(graph, calib, config)
+    return Precision(choose_tensor_bits(graph, calib.quant, quant16, profile, lowering, samples), quant16)
 
 
-def as_meta(choices: list[TensorChoice], applied_bits: int) -> dict[str, Any]:
-    """plan.meta["tensor_precision"]: the choices and the activation width the plan was lowered with."""
-    return {
+def quant16_of(graph: Graph, calib: Any, config: Any) -> dict | None:
+    """The 16-bit calibration of the same statistics (None: a statistic is missing or a policy fails)."""
+    from ..mixed.search import quant_16  # noqa: PLC0415 - fixpoint.mixed imports the calibrator
+
+    return quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
+
+
+def as_meta(
+    choices: list[TensorChoice], applied_bits: int, plan: Plan | None = None, note: str = "", widths_from: str = ""
+) -> dict[str, Any]:
+    """plan.meta["tensor_precision"]: the choices, the base width, and what ``plan`` applied (its int16
+    layers and requantize layers); ``note``: why the choice was not applied; ``widths_from``: what set the
+    widths instead of the choice (the user's overrides)."""
+    meta: dict[str, Any] = {
         "threshold_db": THRESHOLD_DB,
         "margin_db": MARGIN_DB,
         "plan_activation_bits": applied_bits,
         "tensors": [asdict(c) for c in choices],
     }
+    if plan is not None:
+        meta["int16_layers"] = [la.name for la in plan.layers if la.op != "requantize" and la.datapath == "s16"]
+        meta["requantize_layers"] = [la.name for la in plan.layers if la.op == "requantize"]
+    if note:
+        meta["note"] = note
+    if widths_from:
+        meta["widths_from"] = widths_from
+    return meta
 
 
 def precision_lines(plan: Any) -> list[str]:
@@ -163,7 +201,17 @@ def precision_lines(plan: Any) -> list[str]:
         "## int8 or int16 per tensor",
         "",
         f"* int16 where int8's SQNR against float is below {info['threshold_db']:g} dB and int16 gains at "
-        f"least {info['margin_db']:g} dB; the plan runs {info['plan_activation_bits']}-bit activations",
-        "",
+        f"least {info['margin_db']:g} dB; the plan's base width is {info['plan_activation_bits']}-bit",
     ]
-    return lines + [f"* {c['reason']}" for c in info["tensors"]] + [""]
+    applied = set(info.get("int16_layers", []))
+    if "int16_layers" in info:
+        rq = info.get("requantize_layers", [])
+        lines.append(f"* applied: {len(applied)} layer(s) run int16, {len(rq)} requantize layer(s) between widths"
+                     + (f" ({', '.join(rq)})" if rq else ""))
+    if info.get("note"):
+        lines.append(f"* not applied: {info['note']}")
+    if info.get("widths_from"):
+        lines.append(f"* the widths come from {info['widths_from']}, not from this choice")
+    lines.append("")
+    marks = {True: " (applied)", False: ""}
+    return lines + [f"* {c['reason']}{marks[c['layer'] in applied]}" for c in info["tensors"]] + [""]

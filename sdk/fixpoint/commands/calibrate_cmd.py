@@ -43,6 +43,9 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--engine-override", action="append", metavar="NAME=ENGINE",
                    help="run a layer on this engine of the board instead of the cheapest capable one, e.g. "
                         "'/fc/Gemm=cpu' (repeatable; docs/accelerators.md)")
+    g.add_argument("--activation-bits-override", action="append", metavar="NAME=BITS",
+                   help="per-layer activation width (8 or 16) of a layer's output and inputs, e.g. 'ln*=16' "
+                        "(repeatable; replaces the measured int8 / int16 choice, '*=8' keeps every layer int8)")
     g.add_argument("--per-tensor-weights", action="store_true", help="one weight scale per layer")
     g.add_argument("--equalize", action="store_true", help="cross-layer equalization")
     g.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=None,
@@ -112,6 +115,7 @@ def build_job(args: argparse.Namespace):
         calib.percentile = args.percentile
     overrides = {k: int(v) for k, v in key_value_pairs(args.weight_bits_override, "--weight-bits-override").items()}
     lowering = LowerOptions(weight_bits=args.weight_bits, weight_bits_overrides=overrides,
+                            activation_bits_overrides=_activation_overrides(args.activation_bits_override),
                             per_channel=not args.per_tensor_weights, equalize=args.equalize,
                             bias_correction=args.bias_correction, adaptive_rounding=args.adaptive_rounding,
                             weight_clip=args.weight_clip,
@@ -176,3 +180,15 @@ def run(args: argparse.Namespace) -> int:
           f"hash {plan.model_hash[:16]})")
     print(f"ctable: {outputs.ctable_path}")
     return 0
+
+
+def _activation_overrides(pairs: list[str] | None) -> dict[str, int]:
+    """--activation-bits-override NAME=BITS pairs; BITS 8 or 16 (else a ModelError: one error line)."""
+    from ..ir import ModelError
+
+    out = {}
+    for name, bits in key_value_pairs(pairs, "--activation-bits-override").items():
+        if bits not in ("8", "16"):
+            raise ModelError(f"--activation-bits-override {name}={bits}: the width must be 8 or 16")
+        out[name] = int(bits)
+    return out

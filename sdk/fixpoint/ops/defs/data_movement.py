@@ -78,8 +78,10 @@ RUNTIME = (
                      ("requantize_s16_s8", "s16", "s8")),
         offset_fields=("input_offset", "output_offset"),
         reference=("fixpoint.reference.data_movement:requantize",),
-        tests=("tests/runtime/test_data_movement.py", "tests/sim/test_sim_graph_c.py"),
-        notes="never in a normalized graph: tools insert it between layers of different datapaths",
+        tests=("tests/runtime/test_data_movement.py", "tests/sim/test_sim_graph_c.py",
+               "tests/lower/test_lower_widths.py"),
+        notes="never in a normalized graph: the lowering inserts it between layers of different activation "
+              "widths (fixpoint.lower.widths; datapath = the input's: s8 up to int16, s16 down to int8)",
     ),
     RuntimeOp(
         "copy", enum="FP_OP_COPY", params_struct="fp_copy_params_t", union_member="copy",
