@@ -57,8 +57,8 @@ def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
              f"{info.get('base_loss', float('nan')):.4g}",
              f"* flash = constant arrays of the plan (packed weights, bias, requantization tables); RAM = "
              f"arena + scratch; instructions = {info['instructions_model']}",
-             f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width on every "
-             f"engine that takes the layer, then the candidates; {info.get('search', 'every mix')} scored)", ""]
+             f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width, activation "
+             f"width and engine a layer takes, then the candidates; {info.get('search', 'every mix')} scored)", ""]
     if chart:
         lines += [f"![Pareto front]({chart})", ""]
     lines += ["| # | mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
