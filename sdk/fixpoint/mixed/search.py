@@ -49,6 +49,7 @@ WIDTHS = (8, 4, 2, 1)
 DATAPATH = {8: "s8", 4: "s4", 2: "s2", 1: "s1"}
 DEFAULT_ENGINE = "default"       # lowering without a board's engines
 MEASURED = 6            # budget-meeting mixes simulated, best predicted first
+MEASURE_ROUNDS = 4      # rounds of MEASURED while none meets the budget on its real plan
 FRONT_POINTS = 8        # Pareto points simulated per front
 LOSS_TOLERANCE = 1e-4   # relative to the base loss: smaller sensitivities count as none
 
@@ -344,19 +345,24 @@ def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
 
 def _choose(budget: Budget, space: Space, extra: list[Mix], low: _Lowerer,
             scorer: _Scorer) -> tuple[Mix, list[Mix]]:
+    """The least simulated loss among the best predicted mixes that meet the budget on their real plans;
+    when none of a round of MEASURED does (the RAM model is an estimate), the next round, up to
+    MEASURE_ROUNDS."""
     limits = budget.limits()
-    fitting = [_mix(space, int(i)) for i in space.fitting(limits)[:MEASURED]]
+    fitting = [_mix(space, int(i)) for i in space.fitting(limits)[: MEASURED * MEASURE_ROUNDS]]
     fitting += [m for m in extra if _meets(m.costs, limits)]
     fitting.sort(key=lambda m: m.predicted_loss)
     if not fitting:
         raise BudgetError(f"--budget {budget.text()}: no mix of widths and engines meets every limit at "
                           f"once (each is reachable alone; loosen one)")
-    measured = [_measure(m, low, scorer) for m in fitting[:MEASURED]]
-    good = [m for m in measured if _meets(m.costs, limits)]
-    if not good:
-        raise BudgetError(f"--budget {budget.text()}: the mixes that meet it by the cost model exceed it "
-                          f"once lowered (RAM or scratch); loosen the budget")
-    return min(good, key=lambda m: m.loss), measured
+    measured: list[Mix] = []
+    for start in range(0, len(fitting), MEASURED):
+        measured += [_measure(m, low, scorer) for m in fitting[start:start + MEASURED]]
+        good = [m for m in measured if _meets(m.costs, limits)]
+        if good:
+            return min(good, key=lambda m: m.loss), measured
+    raise BudgetError(f"--budget {budget.text()}: the {len(measured)} best mixes that meet it by the cost model "
+                      f"exceed it once lowered (RAM or scratch); loosen the budget")
 
 
 def _front(space: Space, extra: list[Mix], low: _Lowerer, scorer: _Scorer,
