@@ -19,7 +19,7 @@ import pytest
 
 from fixpoint.boards import list_boards, load_board
 from fixpoint.calibrate import CalibrationConfig, tensor_bits
-from fixpoint.calibrate.tensor_bits import precision_lines, quant16_of
+from fixpoint.calibrate.tensor_bits import choose_tensor_bits, precision_lines, quant16_of
 from fixpoint.hil import HilJob, run_hil
 from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions, lower, lower_with_widths
@@ -175,6 +175,18 @@ def test_calibration_applies_the_measured_choice(block, monkeypatch):
             assert entry["rule"] in (f"requantized:{t.source}", "calibrated"), entry
         if entry["rule"] == "calibrated" and t.dtype == "int16":
             assert entry["scheme"] == "symmetric", entry
+
+
+def test_low_bit_layers_keep_int8_in_the_choice(block):
+    graph, base, calib, quant16, x, _ = block
+    options = LowerOptions(weight_bits_overrides={"q_matmul": 4})
+    choices = choose_tensor_bits(graph, calib.quant, quant16, base.profile, options, [x[:4]], 60.0, 0.0)
+    q = next(c for c in choices if c.layer == "q_matmul")
+    assert q.bits == 8 and q.reason.startswith("q_matmul out int8: s4 weights need int8 activations"), q.reason
+    widths = {c.layer: 16 for c in choices if c.bits == 16}
+    assert widths and "q_matmul" not in widths
+    plan = lower_with_widths(graph, calib.quant, quant16, base.profile, options, widths)
+    assert next(la for la in plan.layers if la.name == "q_matmul").datapath == "s4"
 
 
 def test_bad_overrides_name_the_culprit(block):
