@@ -177,6 +177,34 @@ def test_calibration_applies_the_measured_choice(block, monkeypatch):
             assert entry["scheme"] == "symmetric", entry
 
 
+def test_int16_plan_with_an_int8_layer(block, tmp_path):
+    """The other direction: a 16-bit calibration, ln at int8 (its 8-bit calibration from the same statistics);
+    the graph I/O stay int16, the plan is bit-exact against the interpreter and on the host board."""
+    folder, x = block[5], block[4]
+    job = CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=load_board("host").requant_profile(),
+        calibration=CalibrationConfig(progress=False, bits=16),
+        lowering=LowerOptions(activation_bits_overrides={"ln": 8}),
+        board_name="host",
+    )
+    out = run_calibration(job, tmp_path / "plan")
+    plan = out.plan
+    assert [plan.tensors[i].dtype for i in [*plan.inputs, *plan.outputs]] == ["int16", "int16"]
+    assert [(la.op, la.datapath) for la in plan.layers[-3:]] == [
+        ("requantize", "s16"),
+        ("layer_norm", "s8"),
+        ("requantize", "s8"),
+    ]
+    assert {la.datapath for la in plan.layers[:-3]} == {"s16"}
+    xs = [quantize_input(plan, x, 0)]
+    want, _ = interpret(plan, xs)
+    assert np.array_equal(run_plan(plan, xs).outputs[0], want[0])
+    result = run_hil(HilJob(plan=plan, board="host", x=[x[:3]], work_dir=tmp_path / "hil", progress=False))
+    assert not result.mismatches and not result.failures and result.bit_exact == 3, result.summary()
+
+
 def test_low_bit_layers_keep_int8_in_the_choice(block):
     graph, base, calib, quant16, x, _ = block
     options = LowerOptions(weight_bits_overrides={"q_matmul": 4})

@@ -175,6 +175,25 @@ def quant16_of(graph: Graph, calib: Any, config: Any) -> dict | None:
     return quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
 
 
+def quant_of_width(graph: Graph, calib: Any, config: Any, bits: int) -> dict | None:
+    """The calibration of ``bits``-bit activations from the same statistics (None: a statistic is missing or
+    a policy fails): the 16-bit one of an 8-bit calibration, or the 8-bit one of a 16-bit calibration."""
+    if bits == 16:
+        return quant16_of(graph, calib, config)
+    from .api import tensor_quant  # noqa: PLC0415 - the calibrator's package imports this module
+    from .config import resolve_policies  # noqa: PLC0415
+
+    if not all(n in calib.stats for n in calib.quant):
+        return None
+    cfg = replace(config, bits=bits)
+    try:
+        specs = resolve_policies(list(calib.stats), graph, cfg)
+        return {name: tensor_quant(calib.stats[name], *specs[name], cfg) for name in calib.quant}
+    except Exception as exc:  # noqa: BLE001 - no calibration of that width: the lowering names what is missing
+        log.info("no %d-bit calibration (%s)", bits, exc)
+        return None
+
+
 def as_meta(
     choices: list[TensorChoice], applied_bits: int, plan: Plan | None = None, note: str = "", widths_from: str = ""
 ) -> dict[str, Any]:
