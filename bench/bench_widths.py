@@ -138,7 +138,7 @@ def render(rows: list[dict], model: str, boards: list[str], samples: int, comman
     for r in rows:
         c, e = r["counts"], r["eval"]
         sqnr = e.get("output_sqnr_db")
-        sqnr = "; ".join(f"{v:.1f}" for v in sqnr.values()) if isinstance(sqnr, dict) else f"{sqnr}"
+        sqnr = "; ".join(f"{v:.1f}" for v in sqnr.values()) if isinstance(sqnr, dict) else f"{sqnr:.1f}"
         cells = [_hil_cell(r["boards"][b]) for b in boards]
         lines.append(
             f"| {r['variant']} | {c['int16_tensors']}/{c['tensors']} | {c['requantize_layers']} | {c['arena_bytes']} | "

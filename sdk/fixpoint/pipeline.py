@@ -20,7 +20,7 @@ from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inp
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
 from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, Precision, as_meta as precision_meta, \
-    measure as measure_tensor_bits, quant16_of
+    measure as measure_tensor_bits, quant_of_width
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
@@ -250,10 +250,11 @@ def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: Cali
     if not widths:
         return lowering
     quant = dict(lowering.activation_quant)
-    if 16 in widths.values() and 16 not in quant and config.bits == 8:
-        quant16 = precision.quant16 if precision is not None else quant16_of(graph, calib, config)
-        if quant16 is not None:
-            quant[16] = quant16
+    for bits in set(widths.values()) - {config.bits} - set(quant):
+        other = precision.quant16 if precision is not None and bits == 16 else None
+        other = other if other is not None else quant_of_width(graph, calib, config, bits)
+        if other is not None:
+            quant[bits] = other
     # a missing calibration is named by the lowering (LowerContext.quant_for): one error line
     return replace(lowering, activation_bits_overrides=widths, activation_quant=quant)
 

@@ -19,7 +19,7 @@ import pytest
 
 from fixpoint.boards import list_boards, load_board
 from fixpoint.calibrate import CalibrationConfig, tensor_bits
-from fixpoint.calibrate.tensor_bits import precision_lines, quant16_of
+from fixpoint.calibrate.tensor_bits import choose_tensor_bits, precision_lines, quant16_of
 from fixpoint.hil import HilJob, run_hil
 from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions, lower, lower_with_widths
@@ -175,6 +175,46 @@ def test_calibration_applies_the_measured_choice(block, monkeypatch):
             assert entry["rule"] in (f"requantized:{t.source}", "calibrated"), entry
         if entry["rule"] == "calibrated" and t.dtype == "int16":
             assert entry["scheme"] == "symmetric", entry
+
+
+def test_int16_plan_with_an_int8_layer(block, tmp_path):
+    """The other direction: a 16-bit calibration, ln at int8 (its 8-bit calibration from the same statistics);
+    the graph I/O stay int16, the plan is bit-exact against the interpreter and on the host board."""
+    folder, x = block[5], block[4]
+    job = CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=load_board("host").requant_profile(),
+        calibration=CalibrationConfig(progress=False, bits=16),
+        lowering=LowerOptions(activation_bits_overrides={"ln": 8}),
+        board_name="host",
+    )
+    out = run_calibration(job, tmp_path / "plan")
+    plan = out.plan
+    assert [plan.tensors[i].dtype for i in [*plan.inputs, *plan.outputs]] == ["int16", "int16"]
+    assert [(la.op, la.datapath) for la in plan.layers[-3:]] == [
+        ("requantize", "s16"),
+        ("layer_norm", "s8"),
+        ("requantize", "s8"),
+    ]
+    assert {la.datapath for la in plan.layers[:-3]} == {"s16"}
+    xs = [quantize_input(plan, x, 0)]
+    want, _ = interpret(plan, xs)
+    assert np.array_equal(run_plan(plan, xs).outputs[0], want[0])
+    result = run_hil(HilJob(plan=plan, board="host", x=[x[:3]], work_dir=tmp_path / "hil", progress=False))
+    assert not result.mismatches and not result.failures and result.bit_exact == 3, result.summary()
+
+
+def test_low_bit_layers_keep_int8_in_the_choice(block):
+    graph, base, calib, quant16, x, _ = block
+    options = LowerOptions(weight_bits_overrides={"q_matmul": 4})
+    choices = choose_tensor_bits(graph, calib.quant, quant16, base.profile, options, [x[:4]], 60.0, 0.0)
+    q = next(c for c in choices if c.layer == "q_matmul")
+    assert q.bits == 8 and q.reason.startswith("q_matmul out int8: s4 weights need int8 activations"), q.reason
+    widths = {c.layer: 16 for c in choices if c.bits == 16}
+    assert widths and "q_matmul" not in widths
+    plan = lower_with_widths(graph, calib.quant, quant16, base.profile, options, widths)
+    assert next(la for la in plan.layers if la.name == "q_matmul").datapath == "s4"
 
 
 def test_bad_overrides_name_the_culprit(block):

@@ -124,7 +124,9 @@ def choose_tensor_bits(
     got16: dict[str, np.ndarray] = {}
     if quant16 is not None:
         try:
-            got16 = _simulate(lower(graph, quant16, profile, replace(options, activation_bits=16)), samples)
+            # int16 has no low-bit weight datapath: the 16-bit plan runs 8-bit weights (such layers stay int8)
+            options16 = replace(options, activation_bits=16, weight_bits=8, weight_bits_overrides={})
+            got16 = _simulate(lower(graph, quant16, profile, options16), samples)
         except Exception as exc:  # noqa: BLE001 - no 16-bit plan: every tensor keeps int8, with the reason
             log.info("tensor precision: no 16-bit plan (%s)", exc)
     runs = [
@@ -142,6 +144,9 @@ def choose_tensor_bits(
         has16 = "s16" in RUNTIME_OPS[layer.op].datapaths
         bits = 16 if has16 and s16 is not None and s8 < threshold_db and s16 - s8 >= margin_db else 8
         reason = _reason(f"{layer.name} out", bits, s8, s16, has16, threshold_db, margin_db)
+        if bits == 16 and layer.datapath != "s8":  # s4 / s2 / s1 weights have no s16 datapath
+            bits = 8
+            reason = f"{layer.name} out int8: {layer.datapath} weights need int8 activations (int8 SQNR {s8:.1f} dB)"
         choices.append(TensorChoice(t.name, layer.name, layer.op, bits, s8, s16, reason))
         log.debug("tensor precision: %s", reason)
     return choices
@@ -168,6 +173,25 @@ def quant16_of(graph: Graph, calib: Any, config: Any) -> dict | None:
     from ..mixed.search import quant_16  # noqa: PLC0415 - fixpoint.mixed imports the calibrator
 
     return quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
+
+
+def quant_of_width(graph: Graph, calib: Any, config: Any, bits: int) -> dict | None:
+    """The calibration of ``bits``-bit activations from the same statistics (None: a statistic is missing or
+    a policy fails): the 16-bit one of an 8-bit calibration, or the 8-bit one of a 16-bit calibration."""
+    if bits == 16:
+        return quant16_of(graph, calib, config)
+    from .api import tensor_quant  # noqa: PLC0415 - the calibrator's package imports this module
+    from .config import resolve_policies  # noqa: PLC0415
+
+    if not all(n in calib.stats for n in calib.quant):
+        return None
+    cfg = replace(config, bits=bits)
+    try:
+        specs = resolve_policies(list(calib.stats), graph, cfg)
+        return {name: tensor_quant(calib.stats[name], *specs[name], cfg) for name in calib.quant}
+    except Exception as exc:  # noqa: BLE001 - no calibration of that width: the lowering names what is missing
+        log.info("no %d-bit calibration (%s)", bits, exc)
+        return None
 
 
 def as_meta(
@@ -206,8 +230,10 @@ def precision_lines(plan: Any) -> list[str]:
     applied = set(info.get("int16_layers", []))
     if "int16_layers" in info:
         rq = info.get("requantize_layers", [])
-        lines.append(f"* applied: {len(applied)} layer(s) run int16, {len(rq)} requantize layer(s) between widths"
-                     + (f" ({', '.join(rq)})" if rq else ""))
+        lines.append(
+            f"* applied: {len(applied)} layer(s) run int16, {len(rq)} requantize layer(s) between widths"
+            + (f" ({', '.join(rq)})" if rq else "")
+        )
     if info.get("note"):
         lines.append(f"* not applied: {info['note']}")
     if info.get("widths_from"):
