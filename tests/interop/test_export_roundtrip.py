@@ -85,3 +85,28 @@ def test_export_from_a_model_with_unfolded_batchnorm_is_refused(folded, tmp_path
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "folded" in err, err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_transformer_exports_with_elementwise_constants_left_float(tmp_path):
+    """kw_transformer: the position-embedding Add and the attention's scaling Mul run as per-element depthwise
+    layers, whose constants QDQ cannot carry (docs/interop.md); the export keeps them float, onnxruntime runs
+    it, and the re-import lowers the same integers in the same layer order."""
+    zoo = EXAMPLES.parents[1] / "examples" / "zoo" / "kw_transformer"
+    outputs = plan_of(zoo / "model.onnx", zoo / "calib.npz", tmp_path / "plan")
+    assert any(layer.op == "depthwise_conv2d" and layer.source_nodes[0].endswith("/Add")
+               for layer in outputs.plan.layers)
+    qdq = tmp_path / "exported.onnx"
+    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(zoo / "model.onnx"),
+                 "--format", "qdq", "-o", str(qdq)]) == 0
+    assert main(["-q", "calibrate", str(qdq), "--data", str(zoo / "calib.npz"), "--board", "host",
+                 "-o", str(tmp_path / "again")]) == 0
+    _assert_same_integers(outputs.plan, load_plan(tmp_path / "again" / "plan.fxplan"))
+    with np.load(zoo / "eval.npz") as data:
+        x = data["mfcc"][:100].astype(np.float32)
+    exported, float_model = ort.InferenceSession(str(qdq)), ort.InferenceSession(str(zoo / "model.onnx"))
+    name = float_model.get_inputs()[0].name
+    agree = [exported.run(None, {name: x[i : i + 1]})[0].argmax() == float_model.run(None, {name: x[i : i + 1]})[0]
+             .argmax() for i in range(len(x))]
+    assert np.mean(agree) >= 0.95
+    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(zoo / "model.onnx"),
+                 "--format", "aimet", "-o", str(tmp_path / "enc.json")]) == 0

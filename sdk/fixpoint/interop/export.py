@@ -36,6 +36,10 @@ EXACT_SCALES_KEY = "fixpoint.exact_scales"
 FORMATS = ("qdq", "aimet", "ctable")
 ONNX_INT = {8: TensorProto.INT8, 16: TensorProto.INT16}
 RUNTIME_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
+# ONNX nodes whose weight input a DequantizeLinear with per-output-channel scales can carry. A plan layer
+# lowered from another node (an Add / Mul with a constant operand, run as a per-element depthwise) has one
+# scale per element, which QDQ has no axis for: that constant stays float in the export (docs/interop.md).
+WEIGHT_NODES = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
 def _onnx_weight_axis(node: onnx.NodeProto) -> int:
@@ -61,6 +65,10 @@ class _Exporter:
             if "weights" not in layer.arrays:
                 continue
             node = self.nodes.get(layer.source_nodes[0] if layer.source_nodes else layer.name)
+            if node is not None and node.op_type not in WEIGHT_NODES:
+                log.info("layer '%s': the constant operand of %s node '%s' stays float (per-element scales)",
+                         layer.name, node.op_type, node.name)
+                continue
             scale = np.asarray(self.report.get(layer.name, {}).get("weight_scale", []), np.float64)
             if node is None or len(node.input) < 2 or node.input[1] not in self.inits or not scale.size:
                 raise QdqError(f"layer '{layer.name}': no weight of {self.model_path} to carry its integers "
@@ -157,16 +165,18 @@ def _quantize_activation(graph: onnx.GraphProto, t) -> list[onnx.NodeProto]:
 
 
 def _topological_sort(graph: onnx.GraphProto) -> None:
+    """Order the nodes so every input is made first, keeping the given order wherever it already holds:
+    the model's own nodes keep their order (so a re-import lowers its layers in the plan's order) and each
+    inserted Q/DQ node lands right after what it reads."""
     ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
     pending, ordered = list(graph.node), []
     while pending:
-        progress = [n for n in pending if all(i in ready for i in n.input)]
-        if not progress:
+        at = next((k for k, n in enumerate(pending) if all(i in ready for i in n.input)), None)
+        if at is None:
             raise QdqError(f"graph '{graph.name}': cannot order the exported nodes (a cycle?)")
-        for node in progress:
-            ordered.append(node)
-            ready.update(node.output)
-        pending = [n for n in pending if n not in progress]
+        node = pending.pop(at)
+        ordered.append(node)
+        ready.update(node.output)
     del graph.node[:]
     graph.node.extend(ordered)
 
