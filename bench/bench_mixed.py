@@ -24,10 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from fixpoint.boards import load_board
-from fixpoint.calibrate import CalibrationConfig
 from fixpoint.evaluate import evaluate
 from fixpoint.hil import HilJob, run_hil
-from fixpoint.lower import LowerOptions
 from fixpoint.mixed import parse_budget, plan_costs
 from fixpoint.mixed.front import FRONT_PLOT, front_lines
 from fixpoint.mixed.space import LayerOptions, build_space
@@ -92,15 +90,7 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
     target = board.get_target()
     folder = EXAMPLES / model
     budget = parse_budget(budget_text)
-    job = CalibrationJob(
-        model_path=folder / "model.onnx",
-        data_path=folder / "calib.npz",
-        profile=target.profile,
-        calibration=CalibrationConfig(progress=False),
-        lowering=LowerOptions(engines=list(target.engines)),
-        board_name=board.name,
-        budget=budget,
-    )
+    job = CalibrationJob.for_board(folder / "model.onnx", folder / "calib.npz", board.name, budget=budget)
     load = os.getloadavg()
     wall, cpu = time.perf_counter(), _cpu_seconds()
     from fixpoint.mixed import search

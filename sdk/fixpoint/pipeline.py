@@ -62,6 +62,21 @@ class CalibrationJob:
     input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
     budget: Budget | None = None          # mixed precision under a budget (fixpoint.mixed)
 
+    @classmethod
+    def for_board(cls, model_path: Path, data_path: Path | None, board_name: str = "host",
+                  lowering: LowerOptions | None = None, **fields) -> "CalibrationJob":
+        """A job for a board's requantizer and engines, as ``fixpoint calibrate --board`` builds it (no progress
+        bars unless ``calibration`` says otherwise)."""
+        from .boards import load_board  # noqa: PLC0415 - the board layer imports the pipeline's users
+
+        target = load_board(board_name).get_target()
+        lowering = lowering or LowerOptions()
+        if lowering.engines is None and target.engines:
+            lowering = replace(lowering, engines=list(target.engines))
+        fields.setdefault("calibration", CalibrationConfig(progress=False))
+        return cls(model_path=Path(model_path), data_path=None if data_path is None else Path(data_path),
+                   profile=target.profile, lowering=lowering, board_name=board_name, **fields)
+
 # The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by
 # default; ``--search-samples`` sets fewer) and never fewer than this, or it would fit noise.
 MIN_SEARCH_SAMPLES = 32

@@ -1,17 +1,10 @@
 """Fixtures of the evaluation / simulation tests: the real `fixpoint` command and an mlp plan."""
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cli_run import MLP, run_fixpoint
-
-
-@pytest.fixture(scope="module")
-def fixpoint_cli() -> Callable[..., subprocess.CompletedProcess]:
-    return run_fixpoint
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ import jsonschema
 import numpy as np
 import onnxruntime as ort
 import pytest
+from fixpoint_cli import assert_one_error_line, run_fixpoint
 
 from fixpoint.boards import list_boards, load_board
 from fixpoint.calibrate import CalibrationConfig, tensor_bits
@@ -48,13 +48,7 @@ def block(tmp_path_factory):
     build(folder / "model.onnx")
     write_data(folder / "calib.npz", shapes, 48, seed=1)
     write_data(folder / "eval.npz", shapes, 8, seed=2)
-    job = CalibrationJob(
-        model_path=folder / "model.onnx",
-        data_path=folder / "calib.npz",
-        profile=load_board("host").requant_profile(),
-        calibration=CalibrationConfig(progress=False),
-        board_name="host",
-    )
+    job = CalibrationJob.for_board(folder / "model.onnx", folder / "calib.npz", "host")
     out = run_calibration(job, folder / "base")
     calib = load_stats(out.out_dir)
     with np.load(folder / "eval.npz") as f:
@@ -142,13 +136,7 @@ def test_calibration_applies_the_measured_choice(block, monkeypatch):
     """A threshold above some int8 SQNRs of the block (32-38 dB): the calibrator lowers those layers at int16."""
     folder = block[5]
     monkeypatch.setattr(tensor_bits, "THRESHOLD_DB", 33.5)
-    job = CalibrationJob(
-        model_path=folder / "model.onnx",
-        data_path=folder / "calib.npz",
-        profile=load_board("host").requant_profile(),
-        calibration=CalibrationConfig(progress=False),
-        board_name="host",
-    )
+    job = CalibrationJob.for_board(folder / "model.onnx", folder / "calib.npz", "host")
     outputs = run_calibration(job, folder / "applied")
     plan = outputs.plan
     info = plan.meta["tensor_precision"]
@@ -248,25 +236,6 @@ def test_bad_overrides_name_the_culprit(block):
 )
 def test_cli_bad_override_exits_2_with_one_line(block, override, message, tmp_path):
     folder = block[5]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fixpoint.cli",
-            "-q",
-            "calibrate",
-            str(folder / "model.onnx"),
-            "--data",
-            str(folder / "calib.npz"),
-            "--out",
-            str(tmp_path / "out"),
-            "--activation-bits-override",
-            override,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert proc.returncode == 2 and len(errors) == 1 and message in errors[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+    proc = run_fixpoint("-q", "calibrate", folder / "model.onnx", "--data", folder / "calib.npz",
+                        "--out", tmp_path / "out", "--activation-bits-override", override)
+    assert_one_error_line(proc, message)

@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 
 from fixpoint.boards import load_board
-from fixpoint.calibrate import CalibrationConfig
 from fixpoint.hil import HilJob, run_hil
-from fixpoint.lower import LowerOptions
 from fixpoint.mixed import Budget, plan_costs
 from fixpoint.pipeline import CalibrationJob, run_calibration
 
@@ -38,15 +36,7 @@ def block(tmp_path_factory):
 
 def test_a_ram_budget_is_met_by_mixed_activation_widths_bit_exact_on_the_board(block, tmp_path):
     target = load_board(BOARD).get_target()
-    job = CalibrationJob(
-        model_path=block / "model.onnx",
-        data_path=block / "calib.npz",
-        profile=target.profile,
-        calibration=CalibrationConfig(progress=False),
-        lowering=LowerOptions(engines=list(target.engines)),
-        board_name=BOARD,
-        budget=BUDGET,
-    )
+    job = CalibrationJob.for_board(block / "model.onnx", block / "calib.npz", BOARD, budget=BUDGET)
     plan = run_calibration(job, tmp_path / "plan").plan
     info = plan.meta["mixed_precision"]
     chosen = info["chosen"]

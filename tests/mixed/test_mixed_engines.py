@@ -5,13 +5,11 @@ only a mix of engines and weight widths meets is met, with a plan that runs bit-
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixpoint_cli import run_fixpoint
 
 from fixpoint.boards import load_board
 from fixpoint.calibrate import CalibrationConfig, calibrate, load_samples, model_input_spec
@@ -158,15 +156,7 @@ def test_a_budget_only_mixed_engines_and_widths_meet_is_met_bit_exact_on_the_boa
 
     # the calibrate pipeline with the budget lowers that choice; the board computes it bit for bit
     out = tmp_path / "plan"
-    job = CalibrationJob(
-        model_path=MLP / "model.onnx",
-        data_path=MLP / "calib.npz",
-        profile=target.profile,
-        calibration=CalibrationConfig(progress=False),
-        lowering=LowerOptions(engines=list(target.engines)),
-        board_name=BOARD,
-        budget=BUDGET,
-    )
+    job = CalibrationJob.for_board(MLP / "model.onnx", MLP / "calib.npz", BOARD, budget=BUDGET)
     plan = run_calibration(job, out).plan
     assert {la.name: (la.engine, la.datapath) for la in plan.layers} == {
         n: (chosen.engines[n], f"s{chosen.bits[n]}") for n in names
@@ -210,33 +200,9 @@ def test_an_impossible_budget_names_the_least_instructions_over_engines(npu):
 
 
 def test_cli_engine_override_the_engine_cannot_take_is_one_error_line(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fixpoint.cli",
-            "-q",
-            "calibrate",
-            str(MLP / "model.onnx"),
-            "--data",
-            str(MLP / "calib.npz"),
-            "--board",
-            BOARD,
-            "--no-search",
-            "--max-samples",
-            "64",
-            "--engine-override",
-            "/net/net.0/Gemm=npu8",
-            "-o",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    proc = run_fixpoint("-q", "calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", BOARD,
+                        "--no-search", "--max-samples", "64", "--engine-override", "/net/net.0/Gemm=npu8",
+                        "-o", tmp_path / "out", timeout=300)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and lines == [
         "error: layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"

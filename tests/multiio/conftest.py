@@ -1,31 +1,17 @@
 """Fixtures of the several-inputs / several-outputs tests: real ONNX models, data files, plans."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixpoint_cli import run_fixpoint
 
 from multiio_models import MODELS, write_data
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk"
 
-
-
-def run_fixpoint(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`python -m fixpoint.cli ARGS` as a user runs it (a hang fails the test instead of blocking it)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SDK), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
-
-
-@pytest.fixture(scope="session")
-def fixpoint_cli() -> Callable[..., subprocess.CompletedProcess]:
-    return run_fixpoint
 
 
 @pytest.fixture(scope="session")
