@@ -93,7 +93,7 @@ def lower_plan(m: Model, quant: dict, **options):
 
 def part_search(m: Model) -> dict:
     from fixpoint.calibrate import CalibrationConfig
-    from fixpoint.lower import LowerOptions
+    from fixpoint.lower import LowerOptions, lower
     from fixpoint.plan import RequantProfile
     from fixpoint.policy_search import DEFAULT_CANDIDATES, PolicySearchOptions, search_policies
     from fixpoint.policy_search import _CandidateTable, output_loss
@@ -114,8 +114,9 @@ def part_search(m: Model) -> dict:
     t0, c0 = time.monotonic(), time.process_time()
     quant, report = search_policies(m.graph, m.calib, config, RequantProfile(), LowerOptions(), m.data, options)
     seconds, cpu = time.monotonic() - t0, time.process_time() - c0
-    # lowered as the pipeline does: bias correction on the 8-bit layers when the search found it pays
-    searched = m.score(lower_plan(m, quant, samples=m.data, bias_correction=True if report.bias_correction else None))
+    # lowered as the pipeline does: with the 8-bit weight refinements the search found to pay
+    refined = report.refined(LowerOptions(samples=m.data))
+    searched = m.score(lower(m.graph, quant, RequantProfile(), refined))
     best = max(singles, key=lambda k: singles[k]["int"])
     return {
         "candidates": list(DEFAULT_CANDIDATES),
