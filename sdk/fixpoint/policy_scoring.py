@@ -3,9 +3,9 @@ samples, compare with float, per sample -- and when one score counts as better t
 
 Per-sample losses (not just their mean) let a move be judged by a paired test: on 64-128 scoring samples
 the mean softmax KL is dominated by a handful of samples near a decision boundary (on mobilenetv3_small's
-128 calibration samples the 5 worst carry 40-63 % of it), so small differences of the mean are noise. A
-move is only accepted when its per-sample improvements are consistent (``significance`` standard errors),
-which keeps the search from fitting that noise.
+128 calibration samples the 5 worst carry 40-63 % of it), so small differences of the mean are noise.
+With ``significance`` > 0 a move is only accepted when its per-sample improvements are consistent; the
+policy search leaves it off by default (measured: on 128 samples it blocks the real gains with the noise).
 """
 
 from __future__ import annotations

@@ -13,11 +13,10 @@ samples -- no labels:
 2. **Coarse to fine** (graph order): blocks of a quarter of the tensors, then
    smaller, down to single tensors; each block tries every candidate with the
    other tensors fixed (block coordinate descent). A move is kept only if it
-   lowers the loss on the search half by ``min_gain``, on the held-out half,
-   and per sample by a paired test (``significance`` standard errors,
-   ``fixpoint.policy_scoring``): on a few dozen samples the mean KL is carried
-   by a handful of them, and hundreds of tried moves find that noise. The
-   spread of a block's candidate losses is its tensors' sensitivity.
+   lowers the loss on the search half by ``min_gain`` and on the held-out half
+   (optionally also per sample by a paired test, ``significance`` standard
+   errors, ``fixpoint.policy_scoring``; off by default, docs/calibration.md).
+   The spread of a block's candidate losses is its tensors' sensitivity.
 3. **Second sweep** over the sensitive tensors, most sensitive first, with the
    later choices in place -- greedy-once misses interactions such as a
    consumer's range that only pays once its producer's range moved.
@@ -75,7 +74,7 @@ class PolicySearchOptions:
     sweeps: int = 2  # sweeps at the per-tensor level
     min_gain: float = 0.02  # a change must lower the loss by this share (guards against fitting noise)
     holdout: bool = True  # a change must also lower the loss on the held-out half of the samples
-    significance: float = 2.0  # ... and lower it per sample by this many standard errors (paired; 0: off)
+    significance: float = 0.0  # ... and per sample by this many standard errors (paired test; 0: off, see docs)
     weight_rounding: bool = True  # try bias correction / AdaRound of the 8-bit layers at the end (when automatic)
     try_symmetric: bool = True  # also offer the symmetric scheme where the asymmetric one is the default
     progress: bool = True
