@@ -19,7 +19,14 @@ from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import load_graph
 from fixpoint.plan import RequantProfile, load_plan
 from fixpoint.policy_scoring import output_losses
-from fixpoint.policy_search import PolicySearchOptions, _block_levels, _Score, output_loss, search_policies
+from fixpoint.policy_search import (
+    PolicySearchOptions,
+    _adaround_seconds,
+    _block_levels,
+    _Score,
+    output_loss,
+    search_policies,
+)
 from fixpoint.sim.scoring import relative_mse, relative_squared_errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,3 +239,15 @@ def test_weight_rounding_is_chosen_on_the_loss_and_only_where_automatic(mlp):
         data, options,
     )
     assert asked.bias_correction is None and asked.adaptive_rounding is None
+
+
+def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
+    graph, data, calib = mlp
+    assert 0.0 < _adaround_seconds(graph) < 5.0  # the mlp: three small fully connected layers
+    options = PolicySearchOptions(num_samples=48, scoring_samples=48, max_evaluations=10, budget_seconds=0.5,
+                                  progress=False)
+    _, report = search_policies(
+        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+    )
+    assert report.adaptive_rounding is None and report.adaptive_rounding_loss == 0.0
+    assert report.bias_correction in (True, False) and report.bias_correction_loss > 0.0
