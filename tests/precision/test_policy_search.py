@@ -112,6 +112,10 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
     meta = load_plan(out / "plan.fxplan").meta["policy_search"]
     assert meta["final_loss"] <= min(meta["single"].values())
     assert meta["bias_correction"] in (True, False)  # decided on the loss, the user left it automatic
+    assert meta["adaptive_rounding"] in (True, False)  # the mlp's AdaRound fits its cost bound: tried
+    layers = load_plan(out / "plan.fxplan").meta["lowering"]["layers"].values()
+    rounded = any("adaptive_rounding" in layer.get("refinements", {}) for layer in layers)
+    assert rounded == meta["adaptive_rounding"]  # the final plan is lowered with what the search chose
     stats = CalibrationResult.load_stats(out / "stats.npz")
     assert stats.search["chosen"] == meta["chosen"]
     ctable = json.loads((out / "ctable.json").read_text())
