@@ -41,6 +41,7 @@ CNNS = {"cnn_bn_res", "dwsep", "kws"}
 # what a user knows of the input without data (meta.json descriptions); kws is standardized log-mel (the default)
 INPUT_RANGES = {"cnn_bn_res": (0.0, 1.0), "dwsep": (0.0, 1.0)}
 log = logging.getLogger("bench_precision")
+SEARCH_OPTIONS: dict = {}  # --significance: the policy search's paired-test threshold (experiments)
 
 
 def model_dir(name: str) -> Path:
@@ -93,14 +94,14 @@ def lower_plan(m: Model, quant: dict, **options):
 
 def part_search(m: Model) -> dict:
     from fixpoint.calibrate import CalibrationConfig
-    from fixpoint.lower import LowerOptions
+    from fixpoint.lower import LowerOptions, lower
     from fixpoint.plan import RequantProfile
     from fixpoint.policy_search import DEFAULT_CANDIDATES, PolicySearchOptions, search_policies
     from fixpoint.policy_search import _CandidateTable, output_loss
     from fixpoint.sim.scoring import SimulatedOutputs
 
     config = CalibrationConfig(progress=False)
-    options = PolicySearchOptions(progress=False)
+    options = PolicySearchOptions(progress=False, **SEARCH_OPTIONS)
     table = _CandidateTable(m.calib, config, options)
     singles = {}
     eval_outputs = SimulatedOutputs(m.graph, m.x)
@@ -114,8 +115,11 @@ def part_search(m: Model) -> dict:
     t0, c0 = time.monotonic(), time.process_time()
     quant, report = search_policies(m.graph, m.calib, config, RequantProfile(), LowerOptions(), m.data, options)
     seconds, cpu = time.monotonic() - t0, time.process_time() - c0
-    # lowered as the pipeline does: bias correction on the 8-bit layers when the search found it pays
-    searched = m.score(lower_plan(m, quant, samples=m.data, bias_correction=True if report.bias_correction else None))
+    # lowered as the pipeline does: with the 8-bit weight refinements the search found to pay
+    refined = report.refined(LowerOptions(samples=m.data))
+    searched_plan = lower(m.graph, quant, RequantProfile(), refined)
+    searched = m.score(searched_plan)
+    searched["eval_kl"] = sum(output_loss("kl", r, g) for r, g in eval_outputs.pairs(searched_plan))
     best = max(singles, key=lambda k: singles[k]["int"])
     return {
         "candidates": list(DEFAULT_CANDIDATES),
@@ -172,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="search,int4,datafree")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
     parser.add_argument("--no-table", action="store_true", help="only update the json")
+    parser.add_argument("--significance", type=float, help="policy search paired-test threshold (default: its own)")
     args = parser.parse_args(argv)
+    if args.significance is not None:
+        SEARCH_OPTIONS["significance"] = args.significance
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     names = [n for n in args.only.split(",") if n] or EXAMPLES + ZOO
     load_before = os.getloadavg()[0]
@@ -196,6 +203,10 @@ def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}"
 
 
+def _flag(value) -> str:
+    return "-" if value is None else ("on" if value else "off")
+
+
 def _ok(passed: bool) -> str:
     return "yes" if passed else "**no**"
 
@@ -215,7 +226,9 @@ def render(results: dict, load: str = "load not recorded") -> list[str]:
         "eval set, bit-exact host simulation; drop = float - integer (negative: integer is better). Search: "
         "the default `fixpoint calibrate` search (up to 256 calibration samples split into a search and a "
         "held-out half; a deterministic budget of plans from a cost model of the network, sized for 20 s "
-        "on a quiet 2-core machine, so the plans no longer depend on the load; wall seconds do: " + load + "). "
+        "on a quiet 2-core machine, so the plans no longer depend on the load; wall seconds do: " + load + "; "
+        "then bias correction / AdaRound of the 8-bit weights as whole-plan candidates on the loss; "
+        "the columns bc / ar say what was kept). "
         "The oracle column picks the single policy by the KL on the eval inputs (no labels): where even "
         "it is behind the hindsight-best, the gap is eval-set noise no label-free loss can see. "
         "int4: the CLI-default column ('-': not measured in the last int4 run) runs the policy search under "
@@ -232,10 +245,11 @@ def _search_table(results: dict) -> list[str]:
     lines = [
         "## Default int8 (per-tensor policy search) vs single policies",
         "",
-        "| model | float | default (search) | hindsight-best single | best single's top-1 | vs hindsight "
-        "(samples) | l2 (old default) | lowest eval-KL single (oracle, no labels) | search s (cpu s) | "
-        "plans / budget | loss: l2 / best single / searched | <= 0.3 pp | >= hindsight - 1 |",
-        "|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|---|",
+        "| model | float | default (search) | eval KL: default / oracle | hindsight-best single | "
+        "best single's top-1 | vs hindsight (samples) | l2 (old default) | "
+        "lowest eval-KL single (oracle, no labels) | search s (cpu s) | "
+        "plans / budget | loss: l2 / best single / searched | bc / ar | <= 0.3 pp | >= hindsight - 1 |",
+        "|---|---:|---:|---|---|---:|---:|---:|---|---:|---:|---|---|---|---|",
     ]
     for name, r in results.items():
         s = r.get("search")
@@ -247,14 +261,24 @@ def _search_table(results: dict) -> list[str]:
         rep = s["search"]
         oracle = _oracle(s)
         lines.append(
-            f"| {name} | {_pct(d['float'])} | {_drop(d)} | {s['hindsight_best']} | {_pct(best['int'])} | "
+            f"| {name} | {_pct(d['float'])} | {_drop(d)} | {_eval_kl(s)} | {s['hindsight_best']} | "
+            f"{_pct(best['int'])} | "
             f"{behind} behind | {_drop(s['single']['l2'])} | {oracle} | {s['seconds']:.1f} "
             f"({s.get('cpu_seconds', 0.0):.1f}) | {rep['evaluations']} / {rep.get('budget', '-')} | "
             f"{rep['default_loss']:.3g} / {rep['single'][rep['start']]:.3g} / {rep['final_loss']:.3g} | "
+            f"{_flag(rep.get('bias_correction'))} / {_flag(rep.get('adaptive_rounding'))} | "
             f"{_ok(d['float'] is None or d['float'] - d['int'] <= 0.003 + 1e-9)} | "
             f"{_ok(behind == '-' or behind <= 1)} |"
         )
     return lines
+
+
+def _eval_kl(s: dict) -> str:
+    """The default's softmax KL on the eval inputs next to the lowest of any single policy (no labels)."""
+    kls = [v["eval_kl"] for v in s["single"].values() if "eval_kl" in v]
+    if "eval_kl" not in s["default"] or not kls:
+        return "-"
+    return f"{s['default']['eval_kl']:.3g} / {min(kls):.3g}"
 
 
 def _oracle(s: dict) -> str:

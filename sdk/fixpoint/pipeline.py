@@ -204,9 +204,9 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         lowering = mixed_lowering(lowering, mixed)
     # under a budget the mixed-precision search has chosen each tensor's width and range already
     policy_report = _policy_search(job, graph, calib, data, lowering) if mixed is None else None
-    if policy_report is not None and policy_report.bias_correction and lowering.bias_correction is None:
-        # it lowered the output loss of the chosen ranges (policy_search)
-        lowering = replace(lowering, bias_correction=True)
+    if policy_report is not None:
+        # the weight refinements that lowered the output loss of the chosen ranges (policy_search)
+        lowering = policy_report.refined(lowering)
     if lowering.samples is None:
         lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
     # decide the engine assignment first, then power-of-two scales where a shift-only engine should run

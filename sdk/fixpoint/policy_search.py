@@ -10,12 +10,18 @@ samples -- no labels:
    tensors and scored; the best of these single policies is where the search
    starts. The result is therefore never worse than the best single policy on
    the scoring data (by construction: the search only accepts improvements).
-2. **First sweep** (graph order): for each tensor every candidate is tried with
-   the other tensors fixed; the best is kept (greedy coordinate descent). The
-   spread of a tensor's candidate losses is its sensitivity.
+2. **Coarse to fine** (graph order): blocks of a quarter of the tensors, then
+   smaller, down to single tensors; each block tries every candidate with the
+   other tensors fixed (block coordinate descent). A move is kept only if it
+   lowers the loss on the search half by ``min_gain`` and on the held-out half
+   (optionally also per sample by a paired test, ``significance`` standard
+   errors, ``fixpoint.policy_scoring``; off by default, docs/calibration.md).
+   The spread of a block's candidate losses is its tensors' sensitivity.
 3. **Second sweep** over the sensitive tensors, most sensitive first, with the
    later choices in place -- greedy-once misses interactions such as a
    consumer's range that only pays once its producer's range moved.
+4. **Weight rounding** of the 8-bit layers (bias correction, AdaRound with it)
+   as whole-plan candidates, kept on the loss, where the user left it automatic.
 
 The whole search is time-boxed (``time_box`` seconds of wall time, checked
 before every simulation; the starting points are always completed) and bounded
@@ -40,10 +46,13 @@ from .calibrate.data import first_inputs
 from .calibrate.policies import choose_range
 from .calibrate.qparams import quant_from_range
 from .ir import Graph, ModelError
-from .lower import LowerOptions, lower
+from .lower import LowerOptions
 from .plan import RequantProfile
 from .quant import TensorQuant
-from .sim.scoring import SimulatedOutputs, relative_mse
+from .policy_scoring import FAILED as _FAILED  # noqa: F401  (re-exported for callers of the old names)
+from .policy_scoring import OutputScorer as _OutputScorer
+from .policy_scoring import Score as _Score
+from .policy_scoring import output_loss  # noqa: F401  (re-exported: the bench and tests score with it)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,8 @@ class PolicySearchOptions:
     sweeps: int = 2  # sweeps at the per-tensor level
     min_gain: float = 0.02  # a change must lower the loss by this share (guards against fitting noise)
     holdout: bool = True  # a change must also lower the loss on the held-out half of the samples
+    significance: float = 0.0  # ... and per sample by this many standard errors (paired test; 0: off, see docs)
+    weight_rounding: bool = True  # try bias correction / AdaRound of the 8-bit layers at the end (when automatic)
     try_symmetric: bool = True  # also offer the symmetric scheme where the asymmetric one is the default
     progress: bool = True
 
@@ -81,6 +92,8 @@ class PolicySearchOptions:
             raise ModelError(f"policy search: budget must be positive, got {self.budget_seconds}")
         if self.sweeps < 0:
             raise ModelError(f"policy search: sweeps must be >= 0, got {self.sweeps}")
+        if not self.significance >= 0:
+            raise ModelError(f"policy search: significance must be >= 0, got {self.significance}")
 
 
 @dataclass
@@ -104,6 +117,8 @@ class PolicySearchReport:
     budget: int = 0  # plans the deterministic budget allowed
     bias_correction: bool | None = None  # 8-bit layers' bias correction: chosen on the loss (None: not tried)
     bias_correction_loss: float = 0.0  # the loss with it
+    adaptive_rounding: bool | None = None  # 8-bit layers' AdaRound (with bias correction): chosen on the loss
+    adaptive_rounding_loss: float = 0.0  # the loss with both (0: not tried, e.g. beyond its cost bound)
     heldout_loss: float = 0.0  # final loss on the held-out half (0 without a held-out split)
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,7 +141,16 @@ class PolicySearchReport:
             "heldout_loss": self.heldout_loss,
             "bias_correction": self.bias_correction,
             "bias_correction_loss": self.bias_correction_loss,
+            "adaptive_rounding": self.adaptive_rounding,
+            "adaptive_rounding_loss": self.adaptive_rounding_loss,
         }
+
+    def refined(self, lowering: LowerOptions) -> LowerOptions:
+        """``lowering`` with the weight refinements the search found to pay, where the user left them
+        automatic (None)."""
+        chosen = {"bias_correction": self.bias_correction, "adaptive_rounding": self.adaptive_rounding}
+        changes = {k: True for k, v in chosen.items() if v and getattr(lowering, k) is None}
+        return replace(lowering, **changes) if changes else lowering
 
 
 @dataclass(frozen=True)
@@ -180,15 +204,12 @@ def search_policies(
     report.final_loss, report.heldout_loss, report.chosen = current.total, current.heldout, picks
     report.unchanged = [n for n in targets if _key(quant[n]) == _key(calib.quant[n])]
     report.gain = _attribute_gains(quant, calib.quant, targets, current.total, scorer, clock)
-    report.bias_correction, report.bias_correction_loss = _bias_correction_pays(
-        quant, current, scorer, lowering, samples
-    )
-    if report.bias_correction:
-        report.final_loss = report.bias_correction_loss
+    if options.weight_rounding:
+        report.final_loss = _choose_weight_rounding(quant, current, scorer, lowering, samples, options, report)
     report.evaluations, report.seconds = scorer.evaluations, time.monotonic() - t0
     log.info(
-        "policy search (%s loss, %d samples): default %s %.4g, best single %s %.4g, searched %.4g "
-        "(%d plans of a budget of %d, %.1f s%s)",
+        "policy search (%s loss, %d samples): default %s %.4g, best single %s %.4g, searched %.4g, "
+        "with weight rounding %.4g%s (%d plans of a budget of %d, %.1f s%s)",
         options.loss,
         scorer.count,
         config.policy,
@@ -196,6 +217,8 @@ def search_policies(
         report.start,
         report.single.get(report.start, default.total),
         current.total,
+        report.final_loss,
+        " (AdaRound)" if report.adaptive_rounding else " (bias correction)" if report.bias_correction else "",
         report.evaluations,
         report.budget,
         report.seconds,
@@ -238,19 +261,59 @@ def _coarse_to_fine(
     return current
 
 
-def _bias_correction_pays(
-    quant: dict[str, TensorQuant], current: "_Score", scorer: "_OutputScorer", lowering: LowerOptions, samples
-) -> tuple[bool | None, float]:
+def _choose_weight_rounding(
+    quant: dict[str, TensorQuant],
+    current: "_Score",
+    scorer: "_OutputScorer",
+    lowering: LowerOptions,
+    samples,
+    options: PolicySearchOptions,
+    report: PolicySearchReport,
+) -> float:
     """Whether the 8-bit layers should also correct the mean output shift of their weight rounding
-    (``bias_correction``, on by itself only at 4 bits): one plan with it, kept when it lowers the loss on
-    all scoring samples. On the zoo it helped some networks (two_outputs: eval agreement with float
-    97.0 -> 98.4 %) and hurt others (mobilenetv3_small with max ranges: 99.6 -> 98.6 %); the scoring
-    loss got the direction right on every case measured. Only when the user left it automatic."""
-    if lowering.bias_correction is not None or samples is None or lowering.weight_bits != 8:
-        return None, 0.0
-    trial = replace(scorer.lowering, bias_correction=True, samples=samples, max_samples=lowering.max_samples)
-    score = scorer.try_score(quant, trial)
-    return bool(score.total < current.total), score.total
+    (``bias_correction``), and learn their rounding (AdaRound, with the correction), both on by themselves only
+    at 4 bits: each is one more plan, the one of least loss on all scoring samples is kept (two whole-plan
+    choices fit little noise, unlike hundreds of range moves: no paired test; they fit on the first
+    ``max_samples`` of the scoring samples, so the loss leans their way). Where int8 weights, not activations,
+    limit the output
+    (two_outputs: 21.7 dB with 16-bit activations) this is what helps: its eval agreement with float goes
+    97.4 -> 98.4 % with the correction, 98.0-99.0 % with AdaRound. AdaRound is tried only where its modelled
+    cost fits a quarter of ``budget_seconds``. Only what the user left automatic; returns the final loss."""
+    if samples is None or lowering.weight_bits != 8 or lowering.bias_correction is not None:
+        return current.total
+    base = replace(scorer.lowering, samples=samples, max_samples=lowering.max_samples)
+    trials = {"bias_correction": replace(base, bias_correction=True)}
+    if lowering.adaptive_rounding is None and _adaround_seconds(scorer.graph) <= options.budget_seconds / 4:
+        trials["adaptive_rounding"] = replace(base, bias_correction=True, adaptive_rounding=True)
+    best, choice = current, None
+    for name, trial in trials.items():
+        score = scorer.try_score(quant, trial)
+        setattr(report, f"{name}_loss", score.total)
+        if score.total < best.total:
+            best, choice = score, name
+    report.bias_correction = choice is not None
+    report.adaptive_rounding = (choice == "adaptive_rounding") if "adaptive_rounding" in trials else None
+    return best.total
+
+
+# Modelled CPU seconds of AdaRound on every 8-bit weighted layer (quiet 2-core machine, the examples and zoo):
+# fixed + per layer + per (output channel x patch depth^2), the size of its Gram-matrix products.
+_ADAROUND_FIXED, _ADAROUND_PER_LAYER, _ADAROUND_PER_UNIT = 0.3, 0.02, 2.5e-7
+
+
+def _adaround_seconds(graph: Graph) -> float:
+    from .ops import registry
+
+    axes = registry.runtime_values("weight_channel_axis")
+    seconds = _ADAROUND_FIXED
+    for node in graph.nodes:
+        const = graph.values.get(node.inputs[1]) if len(node.inputs) > 1 else None
+        if axes.get(node.op) is None or const is None or const.data is None:
+            continue
+        channels = const.data.shape[axes[node.op]]
+        depth = const.data.size // max(channels, 1)
+        seconds += _ADAROUND_PER_LAYER + _ADAROUND_PER_UNIT * channels * depth * depth
+    return seconds
 
 
 def _block_levels(targets: list[str]) -> list[list[list[str]]]:
@@ -301,7 +364,7 @@ def _improve(
         quant.update(qs)
         score = scorer.try_score(quant)
         seen[key] = score.total
-        if score.beats(current, options.min_gain) and score.total < best[0].total:
+        if score.beats(current, options.min_gain, options.significance) and score.total < best[0].total:
             best = (score, (qs, {n: c.label for n, c in cand.items()}))
     quant.update(best[1][0])
     picks.update(best[1][1])
@@ -399,110 +462,3 @@ def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfi
 def _search_lowering(lowering: LowerOptions) -> LowerOptions:
     """The user's lowering without its data-driven refinements (they barely move ranges; speed)."""
     return replace(lowering, equalize=False, bias_correction=False, adaptive_rounding=False, samples=None)
-
-
-def output_loss(kind: str, ref: np.ndarray, got: np.ndarray) -> float:
-    """Loss of one output: softmax KL for 2-D class rows under ``kl``, else 1/SQNR."""
-    if kind == "kl" and ref.ndim == 2 and ref.shape[1] >= 2:
-        p, q = _probabilities(ref), _probabilities(got, like=ref)
-        return float(np.mean(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12)), axis=1)))
-    return relative_mse(ref, got)
-
-
-def _probabilities(x: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
-    """Rows as probabilities: as they are when the float output already is one (a final Softmax), else softmax."""
-    ref = x if like is None else like
-    if np.all(ref >= 0) and np.allclose(ref.sum(axis=1), 1.0, atol=1e-3):
-        clipped = np.clip(x, 0.0, None)
-        return clipped / np.maximum(clipped.sum(axis=1, keepdims=True), 1e-12)
-    z = x - x.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-@dataclass(frozen=True)
-class _Score:
-    """Loss of one plan on all scoring samples, on the search half and on the held-out half."""
-
-    total: float
-    search: float
-    heldout: float
-
-    def beats(self, other: "_Score", min_gain: float) -> bool:
-        """Lower by ``min_gain`` of the search-half loss, and lower on the held-out half (when there is one)."""
-        return (
-            self.search < other.search * (1.0 - min_gain)
-            and self.heldout <= other.heldout
-            and (self.heldout < other.heldout or self.heldout == 0.0)
-        )
-
-
-_FAILED = _Score(float("inf"), float("inf"), float("inf"))
-# Cost model of one evaluation (lower + simulate) on a quiet 2-core machine, measured on the example and zoo
-# networks: fixed + per layer + per multiply-accumulate and sample.
-_COST_FIXED, _COST_PER_LAYER, _COST_PER_MAC = 5e-3, 2e-3, 0.6e-9
-
-
-class _OutputScorer:
-    """Loss of a set of activation parameters: lower, simulate bit-exactly, compare with float; samples split
-    in two interleaved halves (search, held-out)."""
-
-    def __init__(
-        self,
-        graph: Graph,
-        profile: RequantProfile,
-        lowering: LowerOptions,
-        x: list[np.ndarray],
-        loss: str,
-        holdout: bool = True,
-    ) -> None:
-        self.graph, self.profile, self.lowering, self.kind = graph, profile, lowering, loss
-        self.outputs = SimulatedOutputs(graph, x)
-        self.count = self.outputs.count
-        split = holdout and self.count >= 2
-        index = np.arange(self.count)
-        self.halves = (index[0::2], index[1::2]) if split else (index, index[:0])
-        self.refused = 0  # candidates lowering refused (counted as evaluations)
-        self.plan_size: tuple[int, int] | None = None  # (layers, multiply-accumulates) of a lowered plan
-
-    @property
-    def evaluations(self) -> int:
-        return self.outputs.evaluations + self.refused
-
-    def budget(self, seconds: float) -> int:
-        """Evaluations the modelled cost allows in ``seconds`` (deterministic: from the network's size)."""
-        layers, macs = self.plan_size or (1, 0)
-        cost = _COST_FIXED + _COST_PER_LAYER * layers + _COST_PER_MAC * macs * self.count
-        return max(0, int(seconds / cost))
-
-    def score(self, quant: dict[str, TensorQuant], lowering: LowerOptions | None = None) -> _Score:
-        plan = lower(self.graph, quant, self.profile, lowering or self.lowering)
-        if self.plan_size is None:
-            from .mixed.costs import layer_macs
-
-            self.plan_size = (len(plan.layers), sum(layer_macs(plan, layer) for layer in plan.layers))
-        pairs = self.outputs.pairs(plan)
-        total = sum(output_loss(self.kind, ref, got) for ref, got in pairs)
-        search, held = self.halves
-        if not len(held):
-            return _Score(total, total, 0.0)
-        return _Score(
-            total,
-            sum(output_loss(self.kind, ref[search], got[search]) for ref, got in pairs),
-            sum(output_loss(self.kind, ref[held], got[held]) for ref, got in pairs),
-        )
-
-    def loss(self, quant: dict[str, TensorQuant]) -> float:
-        return self.score(quant).total
-
-    def try_score(self, quant: dict[str, TensorQuant], lowering: LowerOptions | None = None) -> _Score:
-        """A candidate the board cannot represent (lowering refuses its scale) is never chosen."""
-        try:
-            return self.score(quant, lowering)
-        except ModelError as exc:
-            log.debug("policy search: candidate not representable here (%s)", exc)
-            self.refused += 1
-            return _FAILED
-
-    def try_loss(self, quant: dict[str, TensorQuant]) -> float:
-        return self.try_score(quant).total

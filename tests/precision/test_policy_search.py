@@ -18,7 +18,16 @@ from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import load_graph
 from fixpoint.plan import RequantProfile, load_plan
-from fixpoint.policy_search import PolicySearchOptions, _block_levels, _Score, output_loss, search_policies
+from fixpoint.policy_scoring import output_losses
+from fixpoint.policy_search import (
+    PolicySearchOptions,
+    _adaround_seconds,
+    _block_levels,
+    _Score,
+    output_loss,
+    search_policies,
+)
+from fixpoint.sim.scoring import relative_mse, relative_squared_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 MLP = ROOT / "examples" / "models" / "mlp"
@@ -103,6 +112,10 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
     meta = load_plan(out / "plan.fxplan").meta["policy_search"]
     assert meta["final_loss"] <= min(meta["single"].values())
     assert meta["bias_correction"] in (True, False)  # decided on the loss, the user left it automatic
+    assert meta["adaptive_rounding"] in (True, False)  # the mlp's AdaRound fits its cost bound: tried
+    layers = load_plan(out / "plan.fxplan").meta["lowering"]["layers"].values()
+    rounded = any("adaptive_rounding" in layer.get("refinements", {}) for layer in layers)
+    assert rounded == meta["adaptive_rounding"]  # the final plan is lowered with what the search chose
     stats = CalibrationResult.load_stats(out / "stats.npz")
     assert stats.search["chosen"] == meta["chosen"]
     ctable = json.loads((out / "ctable.json").read_text())
@@ -179,3 +192,66 @@ def test_the_budget_is_a_plan_count_not_wall_time(mlp):
         assert report.evaluations <= report.budget and not report.timed_out
         assert report.heldout_loss > 0.0 and report.num_samples == 48
     assert runs[0] == runs[1]
+
+
+def test_a_move_must_win_on_most_samples_not_on_one():
+    """The paired test: the same mean gain counts when spread over the samples, not when one sample carries it
+    (the mean softmax KL on a few dozen samples is dominated by a handful near a decision boundary)."""
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 1.5, 64)
+    current = _Score(float(base.mean()), float(base.mean()), 0.0, base)
+    spread = base - 0.05 + rng.normal(0.0, 0.01, 64)
+    lucky = base.copy()
+    lucky[7] -= 0.05 * 64  # the same total gain, all from one sample
+    for better, expected in ((spread, True), (lucky, False)):
+        score = _Score(float(better.mean()), float(better.mean()), 0.0, better)
+        assert score.significantly_below(current, 2.0) is expected
+        assert score.beats(current, min_gain=0.02, significance=2.0) is expected
+        assert score.beats(current, min_gain=0.02, significance=0.0)  # the test off: the mean decides
+    worse = _Score(float(base.mean()) + 0.1, 0.0, 0.0, base + 0.1)
+    assert not worse.significantly_below(current, 0.0)
+
+
+def test_per_sample_losses_average_to_the_loss():
+    rng = np.random.default_rng(1)
+    ref, got = rng.normal(size=(32, 10)), rng.normal(size=(32, 10))
+    for kind in ("kl", "mse"):
+        assert np.mean(output_losses(kind, ref, got)) == pytest.approx(output_loss(kind, ref, got))
+    image = rng.normal(size=(8, 3, 4, 4))
+    assert np.mean(relative_squared_errors(image, image * 1.1)) == pytest.approx(relative_mse(image, image * 1.1))
+
+
+def test_weight_rounding_is_chosen_on_the_loss_and_only_where_automatic(mlp):
+    graph, data, calib = mlp
+    options = PolicySearchOptions(num_samples=48, scoring_samples=48, max_evaluations=20, progress=False)
+    _, report = search_policies(
+        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+    )
+    assert report.bias_correction in (True, False) and report.adaptive_rounding in (True, False)
+    assert report.bias_correction_loss > 0.0 and report.adaptive_rounding_loss > 0.0
+    if report.adaptive_rounding:
+        assert report.bias_correction and report.final_loss == report.adaptive_rounding_loss
+    elif report.bias_correction:
+        assert report.final_loss == report.bias_correction_loss
+    assert report.final_loss <= min(report.single.values())
+    report.bias_correction = report.adaptive_rounding = True
+    assert report.refined(LowerOptions()).adaptive_rounding is True
+    kept = report.refined(LowerOptions(bias_correction=False, adaptive_rounding=False))
+    assert (kept.bias_correction, kept.adaptive_rounding) == (False, False)  # the user's word stands
+    _, asked = search_policies(
+        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(bias_correction=False),
+        data, options,
+    )
+    assert asked.bias_correction is None and asked.adaptive_rounding is None
+
+
+def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
+    graph, data, calib = mlp
+    assert 0.0 < _adaround_seconds(graph) < 5.0  # the mlp: three small fully connected layers
+    options = PolicySearchOptions(num_samples=48, scoring_samples=48, max_evaluations=10, budget_seconds=0.5,
+                                  progress=False)
+    _, report = search_policies(
+        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
+    )
+    assert report.adaptive_rounding is None and report.adaptive_rounding_loss == 0.0
+    assert report.bias_correction in (True, False) and report.bias_correction_loss > 0.0

@@ -25,6 +25,9 @@ def _budget_text(s: dict) -> str:
     if s.get("bias_correction") is not None:
         verdict = "on" if s["bias_correction"] else "off"
         parts.append(f"8-bit bias correction {verdict} (loss with it {s['bias_correction_loss']:.4g})")
+    if s.get("adaptive_rounding") is not None:
+        verdict = "on" if s["adaptive_rounding"] else "off"
+        parts.append(f"8-bit AdaRound {verdict} (loss with it {s['adaptive_rounding_loss']:.4g})")
     return "; " + "; ".join(parts) if parts else ""
 
 

@@ -47,3 +47,11 @@ class SimulatedOutputs:
 def relative_mse(ref: np.ndarray, got: np.ndarray) -> float:
     """Mean squared error relative to the reference's mean square (1/SQNR)."""
     return float(np.mean((got - ref) ** 2) / max(float(np.mean(ref ** 2)), 1e-30))
+
+
+def relative_squared_errors(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Per sample (first axis): squared error over the sample's values relative to the reference's mean square
+    times the values per sample, so the mean over samples is :func:`relative_mse`."""
+    err = ((got - ref) ** 2).reshape(len(ref), -1).sum(axis=1)
+    values = max(int(np.prod(ref.shape[1:])), 1)
+    return err / (max(float(np.mean(ref ** 2)), 1e-30) * values)
