@@ -41,7 +41,6 @@ import numpy as np
 from .ops.registry import runtime_refs
 from .ops.runtime_ops import RUNTIME_OPS
 from .reference.lowbit import WEIGHT_RANGE, is_packed, pack_weights
-from .reference.reduce import KINDS as REDUCE_KINDS, reduced_axes
 from .plan import DTYPES, Plan, PlanError, PlanLayer, PlanTensor, RequantProfile
 
 MAX_LAYER_INPUTS = 8
@@ -120,7 +119,7 @@ def _as_int32(name: str, value: Any) -> int:
     return int(value)
 
 
-_REQUIRED = object()
+REQUIRED = object()
 
 
 class OpContext:
@@ -137,10 +136,10 @@ class OpContext:
         self.out_dtype = out_dtype or act_dtype(datapath)
         self._used: set[str] = set()
 
-    def scalar(self, name: str, default: Any = _REQUIRED) -> int:
+    def scalar(self, name: str, default: Any = REQUIRED) -> int:
         self._used.add(name)
         if name not in self.scalars:
-            if default is _REQUIRED:
+            if default is REQUIRED:
                 raise CParamsError(f"params field '{name}' is missing")
             return int(default)
         return _as_int32(name, self.scalars[name])
@@ -154,15 +153,15 @@ class OpContext:
 
     def offset(self, name: str) -> int:
         """A zero-point offset: required except on the s16 datapath (zero point 0)."""
-        return self.scalar(name, 0 if self.datapath == "s16" else _REQUIRED)
+        return self.scalar(name, 0 if self.datapath == "s16" else REQUIRED)
 
     def act_range(self) -> dict[str, int]:
         lo, hi = DTYPE_RANGE[self.out_dtype]
         return {"act_min": self.scalar("act_min", lo), "act_max": self.scalar("act_max", hi)}
 
-    def scale(self, name: str, value: Any = _REQUIRED) -> dict[str, int]:
+    def scale(self, name: str, value: Any = REQUIRED) -> dict[str, int]:
         """An ``fp_scale_t`` given as {"multiplier": m, "shift": s}."""
-        if value is _REQUIRED:
+        if value is REQUIRED:
             self._used.add(name)
             if name not in self.scalars:
                 raise CParamsError(f"params field '{name}' is missing")
@@ -202,241 +201,6 @@ class OpContext:
 
 def _count(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
-
-
-def _conv_common(c: OpContext, filter_shape) -> dict[str, Any]:
-    return {
-        "input": dims(c.in_shapes[0]), "filter": dims(filter_shape), "output": dims(c.out_shape),
-        "stride_h": c.scalar("stride_h", 1), "stride_w": c.scalar("stride_w", 1),
-        "dilation_h": c.scalar("dilation_h", 1), "dilation_w": c.scalar("dilation_w", 1),
-        "pad_top": c.scalar("pad_top", 0), "pad_left": c.scalar("pad_left", 0),
-    }
-
-
-def _conv2d(c: OpContext) -> dict[str, Any]:
-    fields = _conv_common(c, c.array("weights", ndim=4).shape)
-    fields["groups"] = c.scalar("groups", 1)
-    return _with_tail(c, fields)
-
-
-def _transpose_conv2d(c: OpContext) -> dict[str, Any]:
-    fields = _conv_common(c, c.array("weights", ndim=4).shape)
-    fields["groups"] = c.scalar("groups", 1)
-    return _with_tail(c, fields)
-
-
-def _depthwise_conv2d(c: OpContext) -> dict[str, Any]:
-    weights = c.array("weights", ndim=4)
-    fields = _conv_common(c, weights.shape)
-    c_in, c_out = c.in_shapes[0][3], weights.shape[3]
-    if c_in <= 0 or c_out % c_in:
-        raise CParamsError(f"depthwise filter channels {c_out} are not a multiple of input channels {c_in}")
-    fields["depth_multiplier"] = c.derived("depth_multiplier", c_out // c_in)
-    return _with_tail(c, fields)
-
-
-def _with_tail(c: OpContext, fields: dict[str, Any]) -> dict[str, Any]:
-    fields.update(input_offset=c.offset("input_offset"), output_offset=c.offset("output_offset"))
-    fields.update(c.act_range())
-    fields["requant"] = c.requant()
-    return fields
-
-
-def _fully_connected(c: OpContext) -> dict[str, Any]:
-    out_channels, depth = c.array("weights", ndim=2).shape
-    in_count = _count(c.in_shapes[0])
-    if depth <= 0 or in_count % depth:
-        raise CParamsError(f"input of {in_count} elements is not a multiple of the filter depth {depth}")
-    batches = in_count // depth
-    if _count(c.out_shape) != batches * out_channels:
-        raise CParamsError(f"output of {_count(c.out_shape)} elements, expected batches {batches} "
-                           f"x out_channels {out_channels}")
-    fields = {"batches": c.derived("batches", batches), "depth": c.derived("depth", int(depth)),
-              "out_channels": c.derived("out_channels", int(out_channels)),
-              "input_offset": c.offset("input_offset"), "filter_offset": c.scalar("filter_offset", 0),
-              "output_offset": c.offset("output_offset")}
-    fields.update(c.act_range())
-    fields["requant"] = c.requant()
-    return fields
-
-
-def _binary(c: OpContext, scales: tuple[str, ...], extra: tuple[str, ...]) -> dict[str, Any]:
-    # A constant second operand is the array 'weights' (activation type, 4-D NHWC).
-    input2 = c.in_shapes[1] if len(c.in_shapes) == 2 else c.array("weights", ndim=4).shape
-    fields = {"input1": dims(c.in_shapes[0]), "input2": dims(input2), "output": dims(c.out_shape),
-              "input1_offset": c.offset("input1_offset"), "input2_offset": c.offset("input2_offset"),
-              "output_offset": c.offset("output_offset")}
-    fields.update({name: c.scalar(name) for name in extra})
-    fields.update({name: c.scale(name) for name in scales})
-    fields.update(c.act_range())
-    fields["mode"] = dict(c.mode)
-    return fields
-
-
-def _add(c: OpContext) -> dict[str, Any]:
-    fields = _binary(c, ("input1_scale", "input2_scale", "output_scale"), ("left_shift",))
-    subtract = c.scalar("subtract", 0)  # Sub of two activations; left out (0) for an add
-    if subtract:
-        fields["subtract"] = subtract
-    return fields
-
-
-def _mul(c: OpContext) -> dict[str, Any]:
-    return _binary(c, ("output_scale",), ())
-
-
-def _pool(c: OpContext) -> dict[str, Any]:
-    fields = {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
-              "filter_h": c.scalar("filter_h"), "filter_w": c.scalar("filter_w"),
-              "stride_h": c.scalar("stride_h", 1), "stride_w": c.scalar("stride_w", 1),
-              "pad_top": c.scalar("pad_top", 0), "pad_left": c.scalar("pad_left", 0)}
-    fields.update(c.act_range())
-    return fields
-
-
-def _softmax_geometry(c: OpContext) -> tuple[int, int, int]:
-    """rows, depth, inner: the last axis unless params give depth and inner (any other axis:
-    [outer, depth, inner] with rows = outer * inner)."""
-    shape = c.in_shapes[0]
-    if "inner" not in c.scalars:
-        return c.derived("rows", _count(shape[:-1])), c.derived("depth", shape[-1]), 1
-    depth, inner, count = c.scalar("depth"), c.scalar("inner"), _count(shape)
-    if depth < 1 or inner < 1 or count % (depth * inner):
-        raise CParamsError(f"params depth {depth} and inner {inner} do not divide the {count} elements "
-                           f"of {list(shape)}")
-    return c.derived("rows", count // depth), depth, inner
-
-
-def _softmax(c: OpContext) -> dict[str, Any]:
-    s16 = c.datapath == "s16"
-    rows, depth, inner = _softmax_geometry(c)
-    fields = {"rows": rows, "depth": depth, "inner": inner,
-              "input_multiplier": c.scalar("input_multiplier"), "input_left_shift": c.scalar("input_left_shift"),
-              "diff_min": c.scalar("diff_min", 0 if s16 else _REQUIRED)}
-    for lut in ("exp_lut", "one_over_one_plus_x_lut"):
-        if s16:
-            c.array(lut)
-        fields[lut] = ArrayRef(lut) if lut in c.arrays else None
-    return fields
-
-
-def _reduce(c: OpContext) -> dict[str, Any]:
-    try:
-        reduced_axes(c.in_shapes[0], c.out_shape)
-    except ValueError as exc:
-        raise CParamsError(str(exc)) from None
-    kind = c.scalar("kind")
-    if kind not in REDUCE_KINDS.values():
-        raise CParamsError(f"params field 'kind' = {kind} is not one of {REDUCE_KINDS} (fp_reduce_kind_t)")
-    neutral = {"multiplier": 0, "shift": 0}
-    fields = {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "kind": kind,
-              "input_offset": c.scalar("input_offset", 0), "output_offset": c.scalar("output_offset", 0),
-              "scale": c.scale("scale") if "scale" in c.scalars or kind != REDUCE_KINDS["max"] else neutral}
-    c._used.add("scale")
-    fields.update(c.act_range())
-    fields["mode"] = dict(c.mode)
-    return fields
-
-
-def concat_axis(in_shapes, out_shape) -> int:
-    """The NHWC axis along which ``in_shapes`` concatenate into ``out_shape``."""
-    differing = {a for s in in_shapes for a in range(4) if s[a] != out_shape[a]}
-    if len(differing) > 1:
-        raise CParamsError(f"concat inputs {[list(s) for s in in_shapes]} differ from output "
-                           f"{list(out_shape)} in more than one axis")
-    axis = differing.pop() if differing else 3
-    if sum(s[axis] for s in in_shapes) != out_shape[axis]:
-        raise CParamsError(f"concat inputs {[list(s) for s in in_shapes]} do not add up to output {list(out_shape)}")
-    return axis
-
-
-def _concat_geometry(c: OpContext, n: int) -> tuple[int, int, list[int]]:
-    """outer, inner, axis_size: from params when given (checked against the
-    element counts), else from the shapes."""
-    for s in [*c.in_shapes, c.out_shape]:
-        dims(s)
-    if not any(k in c.scalars for k in ("outer", "inner", "axis_size")):
-        axis = concat_axis(c.in_shapes, c.out_shape)
-        return _count(c.out_shape[:axis]), _count(c.out_shape[axis + 1:]), [s[axis] for s in c.in_shapes]
-    outer, inner, sizes = c.scalar("outer"), c.scalar("inner"), c.int_list("axis_size", n)
-    counts = [outer * a * inner for a in sizes]
-    if counts != [_count(s) for s in c.in_shapes] or outer * sum(sizes) * inner != _count(c.out_shape):
-        raise CParamsError(f"params outer {outer}, inner {inner}, axis_size {sizes} do not match the "
-                           f"input shapes {[list(s) for s in c.in_shapes]} and output {list(c.out_shape)}")
-    return outer, inner, sizes
-
-
-def _concat(c: OpContext) -> dict[str, Any]:
-    n = len(c.in_shapes)
-    if not 1 <= n <= MAX_LAYER_INPUTS:
-        raise CParamsError(f"concat takes 1..{MAX_LAYER_INPUTS} inputs, got {n}")
-    outer, inner, sizes = _concat_geometry(c, n)
-    pad = MAX_LAYER_INPUTS - n
-    c._used.add("input_scale")
-    scales = c.scalars.get("input_scale")
-    if not isinstance(scales, (list, tuple)) or len(scales) != n:
-        raise CParamsError(f"params field 'input_scale' must be a list of {n} scales, got {scales!r}")
-    zero_offsets = c.datapath == "s16" and "input_offset" not in c.scalars
-    offsets = [0] * n if zero_offsets else c.int_list("input_offset", n)
-    return {
-        "n_inputs": c.derived("n_inputs", n), "outer": outer, "inner": inner,
-        "axis_size": sizes + [0] * pad,
-        "input_offset": offsets + [0] * pad,
-        "input_scale": [c.scale(f"input_scale[{i}]", v) for i, v in enumerate(scales)]
-        + [{"multiplier": 0, "shift": 0}] * pad,
-        "output_offset": c.offset("output_offset"),
-        "mode": dict(c.mode),
-    }
-
-
-def _pad(c: OpContext) -> dict[str, Any]:
-    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
-            "pad_before": c.int_list("pad_before", 4), "pad_value": c.scalar("pad_value"),
-            "mode": c.scalar("mode", 0)}
-
-
-def _leaky_relu(c: OpContext) -> dict[str, Any]:
-    fields = {"size": c.derived("size", _count(c.in_shapes[0])), "input_offset": c.offset("input_offset"),
-              "output_offset": c.offset("output_offset"),
-              "identity_scale": c.scale("identity_scale"), "alpha_scale": c.scale("alpha_scale")}
-    fields.update(c.act_range())
-    fields["mode"] = dict(c.mode)
-    return fields
-
-
-def _requantize(c: OpContext) -> dict[str, Any]:
-    fields = {"size": c.derived("size", _count(c.in_shapes[0])), "input_offset": c.scalar("input_offset"),
-              "output_offset": c.scalar("output_offset"), "scale": c.scale("scale")}
-    fields.update(c.act_range())
-    fields["mode"] = dict(c.mode)
-    return fields
-
-
-def _copy(c: OpContext) -> dict[str, Any]:
-    if _count(c.in_shapes[0]) != _count(c.out_shape):
-        raise CParamsError(f"copy input {list(c.in_shapes[0])} and output {list(c.out_shape)} sizes differ")
-    return {"bytes": c.derived("bytes", _count(c.out_shape) * np.dtype(DTYPES[c.out_dtype]).itemsize)}
-
-
-def _transpose(c: OpContext) -> dict[str, Any]:
-    perm = c.int_list("perm", 4)
-    if sorted(perm) != [0, 1, 2, 3] or tuple(c.in_shapes[0][p] for p in perm) != tuple(c.out_shape):
-        raise CParamsError(f"params field 'perm' {perm} does not map {list(c.in_shapes[0])} to "
-                           f"{list(c.out_shape)}")
-    return {"input": dims(c.in_shapes[0]), "perm": perm}
-
-
-def _slice(c: OpContext) -> dict[str, Any]:
-    # the kernel checks begin / stride against the dims (FP_ERR_ARG)
-    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape),
-            "begin": c.int_list("begin", 4), "stride": c.int_list("stride", 4)}
-
-
-def _resize(c: OpContext) -> dict[str, Any]:
-    # the kernel checks the ranges (FP_ERR_ARG)
-    return {"input": dims(c.in_shapes[0]), "output": dims(c.out_shape), "method": c.scalar("method", 0),
-            "coord": c.scalar("coord", 0), "nearest_mode": c.scalar("nearest_mode", 0),
-            "ratio_num": c.int_list("ratio_num", 2), "ratio_den": c.int_list("ratio_den", 2)}
 
 
 # From the registry rows (fixpoint/ops/defs/): params_builder, and c_inputs, the accepted input

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cparams import ArrayRef, CParamsError, OpContext, _binary, _count
+from .cparams import ArrayRef, CParamsError, OpContext, _count
+from .cparams_compute import binary_params
 
 TABLE_ENTRIES = {"s8": 256, "s4": 256, "s16": 513}
 
@@ -33,4 +34,4 @@ def prelu(c: OpContext) -> dict[str, Any]:
 
 
 def minmax(c: OpContext) -> dict[str, Any]:
-    return _binary(c, ("input1_scale", "input2_scale"), ())
+    return binary_params(c, ("input1_scale", "input2_scale"), ())

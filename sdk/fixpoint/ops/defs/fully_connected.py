@@ -29,7 +29,7 @@ RUNTIME = (
         float_kernel="fixpoint.normalize.float_exec:_fully_connected",
         lowering="fixpoint.lower.ops_weighted:lower_fully_connected",
         output_rule="fixpoint.lower.ops_data:output_calibrated",
-        params_builder="fixpoint.cparams:_fully_connected",
+        params_builder="fixpoint.cparams_compute:fully_connected_params",
         sim_prepare="fixpoint.sim.kernels:_prep_fully_connected",
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         # the plan's datapaths plus the API-only s16_acc32 kernel (TFLite's 16x8 path, int32 bias)

@@ -19,7 +19,7 @@ RUNTIME = (
         layout_rewrite="fixpoint.normalize.plan_layout:_softmax",
         lowering="fixpoint.lower.ops_data:lower_softmax",
         output_rule="fixpoint.lower.ops_data:output_softmax",
-        params_builder="fixpoint.cparams:_softmax",
+        params_builder="fixpoint.cparams_compute:softmax_params",
         sim_prepare="fixpoint.sim.kernels:_prep_softmax",
         sim_family="unary",
         # softmax_s8_s16 (int8 in, int16 out; TFLite's scale 1/65536, zero point -32768) is API-only
