@@ -68,17 +68,14 @@ import numpy as np
 from .. import cparams
 from ..ops.registry import runtime_refs
 from ..ops.runtime_ops import RUNTIME_OPS
-from ..plan import RequantProfile
-from ..reference.lowbit import WEIGHT_LABEL, WEIGHT_RANGE, is_packed
-from ..reference.requant import shift_range
 from . import native
 from .cstruct import CArrays, new_struct, status_name
-from .kernel_args import (MODELESS_OPS, KernelArgumentError, array_arg, check_offsets, check_scalar_ranges,
-                          filter_arg, int_values, requant_arg, shape_arg)
+from .kernel_prep import Call, fail, mode_of, scale_pair, scale_values
+from .kernel_args import (MODELESS_OPS, KernelArgumentError, check_offsets, check_scalar_ranges,
+                          int_values)
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
 ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16, "s2": np.int8, "s1": np.int8}
-BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32, "s2": np.int32, "s1": np.int32}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
 # zero-point fields that default to 0 in the wrappers (registry rows' offset_fields)
 OFFSET_FIELDS: dict[str, tuple[str, ...]] = {key: row.offset_fields for key, row in RUNTIME_OPS.items()
@@ -128,299 +125,24 @@ def _specs() -> list[KernelSpec]:
 KERNEL_SPECS: dict[str, KernelSpec] = {s.name: s for s in _specs()}
 
 
-# ---- argument checks ------------------------------------------------------
-
-def _fail(where: str, message: str) -> KernelArgumentError:
-    return KernelArgumentError(f"{where}: {message}")
-
-
-def _no_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
-    """The (unused) default mode of a kernel whose C params have none; passing one is an error."""
-    for name in ("rounding", "multiplier_bits"):
-        if name in kw:
-            raise _fail(where, f"argument '{name}' does not apply: {spec.cname} has no rounding choice")
-    return cparams.rq_mode(RequantProfile())
-
-
-def _kernel_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
-    if not spec.has_mode:
-        return _no_mode(where, spec, kw)
-    return _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32))
-
-
-def _mode(where: str, rounding: Any, multiplier_bits: Any) -> dict[str, Any]:
-    if rounding not in cparams.ROUNDING_ENUM:
-        raise _fail(where, f"argument 'rounding' must be one of {sorted(cparams.ROUNDING_ENUM)}, got {rounding!r}")
-    if isinstance(multiplier_bits, bool) or not isinstance(multiplier_bits, (int, np.integer)) \
-            or not 2 <= int(multiplier_bits) <= 32:
-        raise _fail(where, f"argument 'multiplier_bits' must be an integer in 2..32, got {multiplier_bits!r}")
-    return cparams.rq_mode(RequantProfile(rounding=rounding, multiplier_bits=int(multiplier_bits)))
-
-
-def _scale_values(where: str, name: str, multiplier: Any, shift: Any, rounding: str, bits: int,
-                  acc_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = shift_range(rounding, bits, acc_bits)
-    s = int_values(where, f"{name}shift", shift, lo, hi)
-    m_hi = (1 << 31) - 1 if rounding == "shift_only" else (1 << (bits - 1)) - 1
-    m = int_values(where, f"{name}multiplier", multiplier, 0 if rounding != "shift_only" else -(1 << 31), m_hi)
-    return m, s
-
-
-def _scale_pair(where: str, name: str, value: Any, rounding: str, bits: int) -> dict[str, int]:
-    if isinstance(value, dict) and set(value) == {"multiplier", "shift"}:
-        value = (value["multiplier"], value["shift"])
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise _fail(where, f"argument '{name}' must be a (multiplier, shift) pair, got {value!r}")
-    m, s = _scale_values(where, f"{name}.", value[0], value[1], rounding, bits, 32)
-    return {"multiplier": int(m), "shift": int(s)}
-
-
-def _out_dim(where: str, size: int, pad: int, extent: int, stride: int, axis: str = "h") -> int:
-    if stride < 1:
-        raise _fail(where, f"argument 'stride_{axis}' = {stride} must be >= 1")
-    out = (size + 2 * pad - extent) // stride + 1
-    if out < 1:
-        raise _fail(where, "the window does not fit the padded input: pass 'output_shape' or fix the pads")
-    return out
-
-
-# ---- per-family preparation -------------------------------------------------
-
-@dataclass
-class _Call:
-    inputs: list[np.ndarray]           # activation inputs, in C argument order
-    consts: dict[str, np.ndarray]      # arrays for cparams (weights, bias, multiplier, shift, luts)
-    out_shape: tuple[int, ...]
-    scalars: dict[str, Any]            # C scalar fields
-    mode: dict[str, Any]
-
-
-def _conv2d_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    """Validate an OHWI filter against the input; returns C_out."""
-    groups = _kwint(where, scalars, "groups", 1)
-    if groups < 1:
-        raise _fail(where, f"argument 'groups' = {groups} is outside [1, {x.shape[3]}]")
-    if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
-        raise _fail(where, f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels "
-                           f"{x.shape[3]} with groups={groups}")
-    return w.shape[0]
-
-
-def _depthwise_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    if w.shape[0] != 1 or w.shape[3] % x.shape[3]:
-        raise _fail(where, f"argument 'filter' {list(w.shape)} must be [1, KH, KW, C_in * depth_multiplier] "
-                           f"with C_in = {x.shape[3]}")
-    return w.shape[3]
-
-
-def _fully_connected_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    if w.shape[1] != x.shape[1]:
-        raise _fail(where, f"argument 'filter' depth {w.shape[1]} differs from the input depth {x.shape[1]}")
-    return w.shape[0]
-
-
-def _kwint(where: str, kw: dict, name: str, default: int) -> int:
-    value = kw.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise _fail(where, f"argument '{name}' must be an integer, got {value!r}")
-    return int(value)
-
-
-def _prep_weighted(where, spec, args, kw, check_filter: Callable[..., int], fc: bool = False) -> _Call:
-    if len(args) > 3:
-        raise _fail(where, "takes (input, filter, bias=None) positionally, the rest by keyword")
-    input, filter, bias = (*args, None, None, None)[:3]
-    input, filter, bias = kw.pop("input", input), kw.pop("filter", filter), kw.pop("bias", bias)
-    x = array_arg(where, "input", input, spec.in_dtype, 2 if fc else 4)
-    w = filter_arg(where, spec.op, spec.datapath, filter, kw)
-    if is_packed(spec.datapath):
-        lo, hi = WEIGHT_RANGE[spec.datapath]
-        if int(w.min()) < lo or int(w.max()) > hi or (spec.datapath == "s1" and not np.all(w != 0)):
-            raise _fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside "
-                               f"{WEIGHT_LABEL[spec.datapath]} [{lo}, {hi}]")
-    c_out = check_filter(where, x, w, kw)
-    consts = {"weights": w}
-    if bias is not None:
-        consts["bias"] = array_arg(where, "bias", bias, BIAS[spec.datapath], 1)
-        if consts["bias"].shape[0] != c_out:
-            raise _fail(where, f"argument 'bias' has {consts['bias'].shape[0]} entries, C_out is {c_out}")
-    rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)
-    mode = _mode(where, rounding, bits)
-    mult, shift, prefix = requant_arg(where, kw)
-    m, s = _scale_values(where, prefix, mult, shift, rounding, int(bits), spec.acc_bits)
-    m, s = m.reshape(-1), s.reshape(-1)
-    if m.size != s.size or m.size not in (1, c_out):
-        raise _fail(where, f"arguments '{prefix}multiplier' ({m.size}) and '{prefix}shift' ({s.size}) need 1 or "
-                           f"C_out = {c_out} values each")
-    consts.update(multiplier=m.astype(np.int32), shift=s.astype(np.int32))
-    out_shape = kw.pop("output_shape", None)
-    if fc:
-        out_shape = (x.shape[0], c_out) if out_shape is None else shape_arg(where, out_shape, 2)
-    elif out_shape is None:
-        dh, dw = _kwint(where, kw, "dilation_h", 1), _kwint(where, kw, "dilation_w", 1)
-        out_shape = (x.shape[0],
-                     _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), dh * (w.shape[1] - 1) + 1,
-                              _kwint(where, kw, "stride_h", 1)),
-                     _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), dw * (w.shape[2] - 1) + 1,
-                              _kwint(where, kw, "stride_w", 1), "w"), c_out)
-    else:
-        out_shape = shape_arg(where, out_shape, 4)
-    return _Call([x], consts, tuple(out_shape), kw, mode)
-
-
-def _prep_conv2d(where, spec, args, kw) -> _Call:
-    return _prep_weighted(where, spec, args, kw, _conv2d_filter)
-
-
-def _prep_depthwise_conv2d(where, spec, args, kw) -> _Call:
-    return _prep_weighted(where, spec, args, kw, _depthwise_filter)
-
-
-def _transpose_conv_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
-    """OHWI [C_out, KH, KW, C_in / groups], as conv2d's."""
-    return _conv2d_filter(where, x, w, scalars)
-
-
-def _prep_transpose_conv2d(where, spec, args, kw) -> _Call:
-    """Output shape: ``output_shape=``, else the full output cropped by pad_top / pad_left on both
-    sides ((H - 1) * stride + (KH - 1) * dilation + 1 - 2 * pad_top; ONNX output_padding: pass
-    ``output_shape``)."""
-    if "output_shape" not in kw and args and isinstance(args[0], np.ndarray) and args[0].ndim == 4:
-        x = args[0]
-        w_shape = kw.get("filter_shape", np.shape(args[1]) if len(args) > 1 else np.shape(kw.get("filter")))
-        if len(w_shape) == 4:
-            full = [(x.shape[1 + a] - 1) * _kwint(where, kw, f"stride_{d}", 1)
-                    + (w_shape[1 + a] - 1) * _kwint(where, kw, f"dilation_{d}", 1) + 1
-                    - 2 * _kwint(where, kw, pad, 0) for a, (d, pad) in enumerate((("h", "pad_top"), ("w", "pad_left")))]
-            if min(full) < 1:
-                raise _fail(where, "the pads crop the whole output: pass 'output_shape' or fix the pads")
-            kw["output_shape"] = (x.shape[0], full[0], full[1], w_shape[0])
-    return _prep_weighted(where, spec, args, kw, _transpose_conv_filter)
-
-
-def _prep_fully_connected(where, spec, args, kw) -> _Call:
-    return _prep_weighted(where, spec, args, kw, _fully_connected_filter, fc=True)
-
-
-def _broadcast(where: str, a: tuple, b: tuple) -> tuple[int, ...]:
-    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
-        raise _fail(where, f"arguments 'input1' {list(a)} and 'input2' {list(b)} do not broadcast")
-    return tuple(max(x, y) for x, y in zip(a, b))
-
-
-def _prep_binary(where, spec, args, kw) -> _Call:
-    if len(args) != 2:
-        raise _fail(where, "takes (input1, input2) positionally")
-    x1 = array_arg(where, "input1", args[0], spec.in_dtype, 4)
-    x2 = array_arg(where, "input2", args[1], spec.in_dtype, 4)
-    out = kw.pop("output_shape", None)
-    out = _broadcast(where, x1.shape, x2.shape) if out is None else shape_arg(where, out, 4)
-    return _Call([x1, x2], {}, out, kw, _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
-
-
-def _unary_input(where, spec, args, kw, nd: int | None) -> tuple[np.ndarray, dict[str, Any], Any]:
-    """(input, mode, output_shape argument or None) of a one-input kernel."""
-    if len(args) != 1:
-        raise _fail(where, "takes (input) positionally")
-    x = array_arg(where, "input", args[0], spec.in_dtype, nd)
-    mode = _kernel_mode(where, spec, kw)
-    return x, mode, kw.pop("output_shape", None)
-
-
-def _prep_unary(where, spec, args, kw) -> _Call:
-    """Output shape = input shape unless given."""
-    x, mode, out = _unary_input(where, spec, args, kw, None)
-    out = x.shape if out is None else shape_arg(where, out, x.ndim)
-    return _Call([x], {}, tuple(out), kw, mode)
-
-
-def _prep_pool(where, spec, args, kw) -> _Call:
-    x, mode, out = _unary_input(where, spec, args, kw, 4)
-    if out is not None:
-        return _Call([x], {}, tuple(shape_arg(where, out, 4)), kw, mode)
-    for name in ("filter_h", "filter_w"):
-        if name not in kw:
-            raise _fail(where, f"argument '{name}' is missing")
-    out = (x.shape[0],
-           _out_dim(where, x.shape[1], _kwint(where, kw, "pad_top", 0), _kwint(where, kw, "filter_h", 0),
-                    _kwint(where, kw, "stride_h", 1)),
-           _out_dim(where, x.shape[2], _kwint(where, kw, "pad_left", 0), _kwint(where, kw, "filter_w", 0),
-                    _kwint(where, kw, "stride_w", 1), "w"),
-           x.shape[3])
-    return _Call([x], {}, out, kw, mode)
-
-
-def _prep_pad(where, spec, args, kw) -> _Call:
-    x, mode, out = _unary_input(where, spec, args, kw, 4)
-    before = int_values(where, "pad_before", kw.get("pad_before", [0] * 4), 0, (1 << 31) - 1)
-    after = int_values(where, "pad_after", kw.pop("pad_after", [0] * 4), 0, (1 << 31) - 1)
-    if before.shape != (4,) or after.shape != (4,):
-        raise _fail(where, "arguments 'pad_before' / 'pad_after' must be 4 values (N, H, W, C)")
-    kw["pad_before"] = [int(v) for v in before]
-    out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None \
-        else shape_arg(where, out, 4)
-    return _Call([x], {}, tuple(out), kw, mode)
-
-
-def _prep_softmax(where, spec, args, kw) -> _Call:
-    """``axis``: the input axis normalized over (default the last); any other axis sets the C
-    fields ``depth`` and ``inner`` ([outer, depth, inner])."""
-    axis = kw.pop("axis", None)
-    call = _prep_unary(where, spec, args, kw)
-    if axis is not None:
-        shape = call.inputs[0].shape
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
-            raise _fail(where, f"argument 'axis' must be an axis of the {len(shape)}-D input, got {axis!r}")
-        axis = int(axis) % len(shape)
-        if axis != len(shape) - 1:
-            kw.update(depth=int(shape[axis]), inner=int(np.prod(shape[axis + 1:], dtype=np.int64)))
-    for lut in ("exp_lut", "one_over_one_plus_x_lut"):
-        if spec.datapath == "s16" or kw.get(lut) is not None:
-            call.consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
-            if call.consts[lut].shape[0] != 513:
-                raise _fail(where, f"argument '{lut}' must have 513 entries, got {call.consts[lut].shape[0]}")
-        kw.pop(lut, None)
-    return call
-
-
-def _prep_concat(where, spec, args, kw) -> _Call:
-    if len(args) != 1 or not isinstance(args[0], (list, tuple)) or not 1 <= len(args[0]) <= 8:
-        raise _fail(where, "takes (inputs) positionally: a list of 1..8 NHWC arrays")
-    xs = [array_arg(where, f"inputs[{i}]", x, spec.in_dtype, 4) for i, x in enumerate(args[0])]
-    axis = kw.pop("axis", 3)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not 0 <= axis <= 3:
-        raise _fail(where, f"argument 'axis' must be 0..3 (NHWC), got {axis!r}")
-    for i, x in enumerate(xs):
-        if [d for a, d in enumerate(x.shape) if a != axis] != [d for a, d in enumerate(xs[0].shape) if a != axis]:
-            raise _fail(where, f"argument 'inputs[{i}]' {list(x.shape)} differs from inputs[0] "
-                               f"{list(xs[0].shape)} outside axis {axis}")
-    out = list(xs[0].shape)
-    out[axis] = sum(x.shape[axis] for x in xs)
-    outer, inner = int(np.prod(out[:axis], dtype=np.int64)), int(np.prod(out[axis + 1:], dtype=np.int64))
-    kw.update(outer=outer, inner=inner, axis_size=[x.shape[axis] for x in xs])
-    kw.setdefault("input_offset", [0] * len(xs))
-    return _Call(xs, {}, tuple(out), kw,
-                 _mode(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
-
-
 # runtime op key -> argument preparation (registry rows' sim_prepare)
-PREPARE: dict[str, Callable[..., _Call]] = runtime_refs("sim_prepare")
+PREPARE: dict[str, Callable[..., Call]] = runtime_refs("sim_prepare")
 
 
 # ---- building the params struct and calling C ------------------------------
 
-def _scalar_fields(where: str, spec: KernelSpec, call: _Call) -> dict[str, Any]:
+def _scalar_fields(where: str, spec: KernelSpec, call: Call) -> dict[str, Any]:
     rounding = next(k for k, v in cparams.ROUNDING_ENUM.items() if v == call.mode["rounding"])
     bits = call.mode["multiplier_bits"]
     fields = dict(call.scalars)
     for name in SCALE_FIELDS:
         if name in fields:
-            fields[name] = _scale_pair(where, name, fields[name], rounding, bits)
+            fields[name] = scale_pair(where, name, fields[name], rounding, bits)
     if spec.family == "concat" and "input_scale" in fields:
         scales = fields["input_scale"]
         if not isinstance(scales, (list, tuple)) or len(scales) != len(call.inputs):
-            raise _fail(where, f"argument 'input_scale' must be {len(call.inputs)} (multiplier, shift) pairs")
-        fields["input_scale"] = [_scale_pair(where, f"input_scale[{i}]", v, rounding, bits)
+            raise fail(where, f"argument 'input_scale' must be {len(call.inputs)} (multiplier, shift) pairs")
+        fields["input_scale"] = [scale_pair(where, f"input_scale[{i}]", v, rounding, bits)
                                  for i, v in enumerate(scales)]
     lo, hi = cparams.DTYPE_RANGE[np.dtype(spec.out_dtype).name]
     in16, out16 = np.dtype(spec.in_dtype) == np.int16, np.dtype(spec.out_dtype) == np.int16
@@ -428,15 +150,15 @@ def _scalar_fields(where: str, spec: KernelSpec, call: _Call) -> dict[str, Any]:
     check_scalar_ranges(where, spec.op, in16, (lo, hi), fields)
     for name in ("act_min", "act_max"):
         if name in fields and not (isinstance(fields[name], (int, np.integer)) and lo <= fields[name] <= hi):
-            raise _fail(where, f"argument '{name}' must be an integer in [{lo}, {hi}], got {fields[name]!r}")
+            raise fail(where, f"argument '{name}' must be an integer in [{lo}, {hi}], got {fields[name]!r}")
     if fields.get("act_min", lo) > fields.get("act_max", hi):
-        raise _fail(where, f"argument 'act_min' {fields['act_min']} exceeds 'act_max' {fields['act_max']}")
+        raise fail(where, f"argument 'act_min' {fields['act_min']} exceeds 'act_max' {fields['act_max']}")
     for name in OFFSET_FIELDS.get(spec.op, ()):
         fields.setdefault(name, 0)
     return fields
 
 
-def _params(where: str, spec: KernelSpec, call: _Call) -> tuple[Any, CArrays]:
+def _params(where: str, spec: KernelSpec, call: Call) -> tuple[Any, CArrays]:
     fields = _scalar_fields(where, spec, call)
     ctx = cparams.OpContext(spec.params_datapath, [x.shape for x in call.inputs], call.out_shape, call.consts,
                             fields, call.mode, out_dtype=np.dtype(spec.out_dtype).name)
@@ -449,11 +171,11 @@ def _params(where: str, spec: KernelSpec, call: _Call) -> tuple[Any, CArrays]:
         if "state" in call.consts:   # a recurrent kernel's streaming state: the caller's buffer, in place
             arrays.set_pointer("state", native.ffi().from_buffer("uint8_t[]", call.consts["state"]))
     except cparams.CParamsError as exc:
-        raise _fail(where, str(exc).replace("params field", "argument")) from None
+        raise fail(where, str(exc).replace("params field", "argument")) from None
     try:
         return new_struct(spec.struct, values, arrays), arrays
     except (OverflowError, TypeError, KeyError) as exc:
-        raise _fail(where, f"a parameter does not fit its C field ({exc})") from None
+        raise fail(where, f"a parameter does not fit its C field ({exc})") from None
 
 
 def _pointer(arr: np.ndarray) -> Any:
@@ -481,7 +203,7 @@ def _run(spec: KernelSpec, args: tuple, kw: dict, scratch_only: bool = False) ->
     else:
         status = fn(params, *ins, _pointer(out))
     if status != lib.FP_OK:
-        raise _fail(where, f"the kernel returned {status_name(status)} (a parameter is outside its legal range)")
+        raise fail(where, f"the kernel returned {status_name(status)} (a parameter is outside its legal range)")
     return out
 
 
@@ -511,13 +233,13 @@ def _acc(bits: int) -> Callable[..., Any]:
     def requantize_acc(acc: Any, multiplier: Any, shift: Any, rounding: str = "double",
                        multiplier_bits: int = 32) -> np.ndarray:
         where = f"requantize_acc{bits}"
-        mode = _mode(where, rounding, multiplier_bits)
+        mode = mode_of(where, rounding, multiplier_bits)
         a = int_values(where, "acc", acc, int(info.min), int(info.max))
-        m, s = _scale_values(where, "", multiplier, shift, rounding, int(multiplier_bits), bits)
+        m, s = scale_values(where, "", multiplier, shift, rounding, int(multiplier_bits), bits)
         try:
             a, m, s = np.broadcast_arrays(a, m, s)
         except ValueError:
-            raise _fail(where, "arguments 'acc', 'multiplier' and 'shift' do not broadcast") from None
+            raise fail(where, "arguments 'acc', 'multiplier' and 'shift' do not broadcast") from None
         fn = getattr(native.lib(), f"fp_requantize_acc{bits}")
         cmode = new_struct("fp_rq_mode_t", mode)[0]
         out = [fn(int(x), int(y), int(z), cmode) for x, y, z in zip(a.reshape(-1), m.reshape(-1), s.reshape(-1))]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .kernel_args import array_arg, fail, shape_arg
+from .kernel_prep import Call, kernel_mode, unary_input
 
 __all__ = ["prep_batch_matmul", "prep_layer_norm", "dense_geometry"]
 
@@ -71,8 +72,6 @@ def dense_geometry(a_shape, b_shape, transpose_a: bool = False, transpose_b: boo
 
 
 def prep_batch_matmul(where: str, spec: Any, args: tuple, kw: dict) -> Any:
-    # imported here: fixpoint.sim.kernels resolves this function while it is being imported
-    from .kernels import _Call, _kernel_mode
 
     if len(args) != 2:
         raise fail(where, "takes (a, b) positionally")
@@ -97,14 +96,13 @@ def prep_batch_matmul(where: str, spec: Any, args: tuple, kw: dict) -> Any:
         value = kw.get(name, 0)
         if isinstance(value, (int, np.integer)) and not -255 <= int(value) <= 255:
             raise fail(where, f"argument '{name}' = {value} is outside [-255, 255]")
-    return _Call([a, b], {}, tuple(out), kw, _kernel_mode(where, spec, kw))
+    return Call([a, b], {}, tuple(out), kw, kernel_mode(where, spec, kw))
 
 
 def prep_layer_norm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
-    from .kernels import _Call, _unary_input
 
     axis = kw.pop("axis", -1)
-    x, mode, out = _unary_input(where, spec, args, kw, None)
+    x, mode, out = unary_input(where, spec, args, kw, None)
     if out is not None:
         raise fail(where, "argument 'output_shape' does not apply: the output has the input's shape")
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
@@ -120,4 +118,4 @@ def prep_layer_norm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
     eps = kw.get("eps_term", 0)
     if isinstance(eps, np.integer):
         kw["eps_term"] = int(eps)
-    return _Call([x], consts, tuple(x.shape), kw, mode)
+    return Call([x], consts, tuple(x.shape), kw, mode)

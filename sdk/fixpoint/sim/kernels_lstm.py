@@ -17,11 +17,10 @@ import numpy as np
 
 from ..cparams_lstm import RECURRENT
 from .kernel_args import array_arg, fail
+from .kernel_prep import Call, mode_of, scale_pair
 
 
 def prep_lstm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
-    # imported here: fixpoint.sim.kernels resolves this function while it is being imported
-    from .kernels import _Call, _mode, _scale_pair
     gates, tables = RECURRENT[spec.op]
     if len(args) != 3:
         raise fail(where, "takes (x, weights, bias) positionally, the rest by keyword")
@@ -46,12 +45,12 @@ def prep_lstm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
         consts["state"] = state
         kw["stateful"] = 1
     rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)
-    mode = _mode(where, rounding, bits)
+    mode = mode_of(where, rounding, bits)
     for name in ("input_scale", "recurrent_scale"):
         values = kw.get(name)
         if not isinstance(values, (list, tuple)) or len(values) != gates:
             raise fail(where, f"argument '{name}' must be {gates} (multiplier, shift) pairs")
-        kw[name] = [_scale_pair(where, f"{name}[{g}]", v, rounding, int(bits)) for g, v in enumerate(values)]
-    kw["hidden_scale"] = _scale_pair(where, "hidden_scale", kw.get("hidden_scale"), rounding, int(bits))
+        kw[name] = [scale_pair(where, f"{name}[{g}]", v, rounding, int(bits)) for g, v in enumerate(values)]
+    kw["hidden_scale"] = scale_pair(where, "hidden_scale", kw.get("hidden_scale"), rounding, int(bits))
     out = (x.shape[0], hidden) if kw.get("output_sequence", 1) else (hidden,)
-    return _Call([x], consts, out, kw, mode)
+    return Call([x], consts, out, kw, mode)

@@ -9,17 +9,16 @@ from typing import Any
 from .. import cparams
 from ..ops.runtime_ops import RUNTIME_OPS
 from .kernel_args import array_arg, fail
+from .kernel_prep import Call, unary_input
 
 
 def prep_table(where: str, spec: Any, args: tuple, kw: dict) -> Any:
-    # imported here: fixpoint.sim.kernels resolves this function while it is being imported
-    from .kernels import _Call, _unary_input
     from .kernel_args import shape_arg
-    x, mode, out = _unary_input(where, spec, args, kw, None)
+    x, mode, out = unary_input(where, spec, args, kw, None)
     out = x.shape if out is None else shape_arg(where, out, x.ndim)
     consts = {}
     for name in RUNTIME_OPS[spec.op].table_arrays:
         if kw.get(name) is None:
             raise fail(where, f"argument '{name}' is missing")
         consts[name] = array_arg(where, name, kw.pop(name), cparams.ARRAY_CTYPES[name][spec.datapath], 1)
-    return _Call([x], consts, tuple(out), kw, mode)
+    return Call([x], consts, tuple(out), kw, mode)

@@ -39,7 +39,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_compute:lower_transpose_conv2d",
         output_rule="fixpoint.lower.ops_data:output_calibrated",
         params_builder="fixpoint.cparams_compute:transpose_conv2d_params",
-        sim_prepare="fixpoint.sim.kernels:_prep_transpose_conv2d",
+        sim_prepare="fixpoint.sim.kernel_prep:prep_transpose_conv2d",
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         reference=("fixpoint.reference.transpose_conv:transpose_conv2d",),
         tests=("tests/runtime/test_transpose_conv.py", "tests/lower/test_lower_compute.py"),

@@ -30,7 +30,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_weighted:lower_fully_connected",
         output_rule="fixpoint.lower.ops_data:output_calibrated",
         params_builder="fixpoint.cparams_compute:fully_connected_params",
-        sim_prepare="fixpoint.sim.kernels:_prep_fully_connected",
+        sim_prepare="fixpoint.sim.kernel_prep:prep_fully_connected",
         sim_family="weighted", offset_fields=("input_offset", "output_offset"),
         # the plan's datapaths plus the API-only s16_acc32 kernel (TFLite's 16x8 path, int32 bias)
         sim_kernels=tuple((f"fully_connected_{dp}", dp, dp)

@@ -56,7 +56,7 @@ def _minmax(key: str, enum: str) -> RuntimeOp:
         layout_rewrite="fixpoint.normalize.plan_layout:_elementwise",
         lowering=f"{_LOWER}:lower_minmax", output_rule="fixpoint.lower.ops_data:output_calibrated",
         params_builder="fixpoint.cparams_lut:minmax", c_inputs=(1, 2),
-        sim_prepare="fixpoint.sim.kernels:_prep_binary", sim_family="binary", offset_fields=_BINARY_OFFSETS,
+        sim_prepare="fixpoint.sim.kernel_prep:prep_binary", sim_family="binary", offset_fields=_BINARY_OFFSETS,
         reference=(f"fixpoint.reference.lut:{key}",),
         tests=("tests/runtime/test_minmax.py", "tests/lower/test_lut_models.py"),
         notes="a constant operand (one value per channel, or a scalar) is quantized with the output's "

@@ -20,7 +20,7 @@ RUNTIME = (
         lowering="fixpoint.lower.ops_data:lower_softmax",
         output_rule="fixpoint.lower.ops_data:output_softmax",
         params_builder="fixpoint.cparams_compute:softmax_params",
-        sim_prepare="fixpoint.sim.kernels:_prep_softmax",
+        sim_prepare="fixpoint.sim.kernel_prep:prep_softmax",
         sim_family="unary",
         # softmax_s8_s16 (int8 in, int16 out; TFLite's scale 1/65536, zero point -32768) is API-only
         sim_kernels=(("softmax_s8", "s8", "s8"), ("softmax_s16", "s16", "s16"), ("softmax_s8_s16", "s8", "s16")),
