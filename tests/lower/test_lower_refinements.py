@@ -171,8 +171,11 @@ def test_refinements_without_samples_or_model_are_explained(tmp_path):
             lower_with_report(graph, quant, RequantProfile(), LowerOptions(plan_memory=False, **{flag: True}))
     graph.source_path = str(tmp_path / "gone.onnx")
     with pytest.raises(ModelError, match="need the source ONNX model"):
-        lower_with_report(graph, quant, RequantProfile(),
-                          LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False))
+        lower_with_report(graph, quant, RequantProfile(), LowerOptions(
+            adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False, sequential=False))
+    # sequential refinement runs the normalized graph itself: no source model needed
+    lower_with_report(graph, quant, RequantProfile(),
+                      LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False))
 
 
 def test_evaluation_compares_equalized_activations_in_float_model_units(tmp_path):

@@ -41,6 +41,8 @@ class LowerOptions:
     adaptive_rounding: bool | None = None     # AdaRound: learned rounding minimising the layer's output MSE
     adaptive_rounding_passes: int = 2         # greedy polish budget: moves per weight
     adaround_iterations: int = 200            # AdaRound optimisation steps per layer
+    # refine each layer on the inputs the already-quantized layers produce (False: float inputs)
+    sequential: bool = True
     weight_clip: str | None = None            # "none" | "mse" | "sigma:K" per output channel; None: mse at 4 bits
     samples: Any = None                       # array [N, ...] or CalibrationData; the first max_samples are used
     max_samples: int = 64
