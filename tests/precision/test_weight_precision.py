@@ -87,4 +87,6 @@ def test_int4_lowering_refines_by_itself_and_picks_the_clip_per_layer():
     assert layers and all({"adaptive_rounding", "bias_correction", "weight_clip"} <= set(r) for r in layers)
     for r in layers:
         assert r["adaptive_rounding"]["output_mse_adaptive"] <= r["adaptive_rounding"]["output_mse_nearest"]
-    assert LowerOptions(weight_bits=4, samples=data).summary()["adaptive_rounding"] == "auto"
+    assert all(r["weight_clip"].startswith("channels ") for r in layers)    # chosen per output channel
+    summary = LowerOptions(weight_bits=4, samples=data).summary()
+    assert summary["adaptive_rounding"] == "auto" and summary["sequential_refinement"] is True

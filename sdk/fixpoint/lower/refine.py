@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -203,3 +204,23 @@ def sample_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
     inputs = first_inputs(ctx.options.samples, ctx.options.max_samples)
     return {name: to_nhwc(np.asarray(x, np.float64), ctx.graph.values[name].source_layout)
             for name, x in zip(ctx.graph.inputs, inputs)}
+
+
+def refined_weights(graph, quant, profile, options) -> dict[str, tuple]:
+    """The refined low-bit weights one lowering with ``options`` gives, as ``LowerOptions.fixed_weights``
+    (empty when no layer is refined: nothing to fix)."""
+    from .pipeline import lower_with_report
+
+    if not options.wants_layer_inputs():
+        return {}
+    plan, report = lower_with_report(graph, quant, profile, replace(options, plan_memory=False))
+    fixed = {}
+    for layer in plan.layers:
+        info = report.layers.get(layer.name)
+        if info is None or not info.refinements or "weights" not in layer.arrays:
+            continue
+        s_in = plan.tensors[layer.inputs[0]].scale
+        scale = np.asarray(info.weight_scale, np.float64)
+        bias = layer.arrays["bias"].astype(np.float64) * s_in * scale
+        fixed[layer.name] = (layer.arrays["weights"], scale, bias, info.weight_bits)
+    return fixed
