@@ -141,13 +141,17 @@ def part_int4(m: Model) -> dict:
         ),
         "default": m.score(lower_plan(m, quant, weight_bits=4, samples=m.data)),
     }
-    # what `fixpoint calibrate --weight-bits 4` does: the policy search under 4-bit weights, then the refinements
+    # what `fixpoint calibrate --weight-bits 4` does: the policy search scoring with the refined 4-bit weights
+    # (fixpoint.pipeline._policy_search), then the refinements again under the searched ranges
+    from fixpoint.lower.refine import refined_weights
+
+    fixed = refined_weights(m.graph, quant, RequantProfile(), LowerOptions(weight_bits=4, samples=m.data))
     searched, _ = search_policies(
         m.graph,
         m.calib,
         CalibrationConfig(progress=False),
         RequantProfile(),
-        LowerOptions(weight_bits=4),
+        LowerOptions(weight_bits=4, fixed_weights=fixed),
         m.data,
         PolicySearchOptions(progress=False),
     )

@@ -211,7 +211,7 @@ def refined_weights(graph, quant, profile, options) -> dict[str, tuple]:
     (empty when no layer is refined: nothing to fix)."""
     from .pipeline import lower_with_report
 
-    if not options.wants_layer_inputs():
+    if options.equalize or not options.wants_layer_inputs():   # equalized weights are another graph's
         return {}
     plan, report = lower_with_report(graph, quant, profile, replace(options, plan_memory=False))
     fixed = {}
