@@ -1,14 +1,17 @@
 """Data-driven refinements of one layer's quantized weights.
 
-Both use the statistics of the layer's float input patches over a few
-samples (``LowerOptions.samples``, run through the original ONNX model):
+Both use the statistics of the layer's input patches over a few samples
+(``LowerOptions.samples``). By default (``LowerOptions.sequential``) the inputs
+are those the already-lowered layers produce (``fixpoint.lower.sequential``)
+and the target is the float layer on float inputs; otherwise the float inputs
+of the original ONNX model serve for both.
 
 * ``adaptive_rounding`` picks floor or ceil per weight to minimise the layer's
-  output error (``fixpoint.lower.adaround``);
-* ``bias_correction`` removes the mean output shift the weight rounding causes:
-  ``b_c -= mu_c . (s_c q_c - w_c)`` with ``mu_c`` the mean input patch. The
-  correction is analytical (no quantized model is run); only the input means
-  come from data.
+  output error (``fixpoint.lower.adaround``), and with automatic clipping the
+  scale (clipped or not) per output channel;
+* ``bias_correction`` removes the mean output shift: ``b_c -= mu_q . s_c q_c -
+  mu_f . w_c`` with ``mu_q`` / ``mu_f`` the mean quantized-network / float input
+  patch (equal without sequential inputs).
 """
 from __future__ import annotations
 
