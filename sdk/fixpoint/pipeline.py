@@ -33,6 +33,7 @@ from .mixed import Budget, choose_mixed_precision
 from .mixed.front import mixed_lowering, mixed_quant, write_front
 from .normalize import normalize
 from .plan import Plan, RequantProfile, load_plan, save_plan
+from .lower.refine import refined_weights
 from .policy_search import PolicySearchOptions, search_policies
 from .range_search import SearchOptions, search_ranges
 
@@ -319,6 +320,10 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
                  len(data), needed, job.calibration.policy)
         return None
+    # score the ranges with the refined low-bit weights the final plan will have (int4: AdaRound)
+    fixed = refined_weights(graph, calib.quant, job.profile,
+                            lowering if lowering.samples is not None else replace(lowering, samples=data))
+    lowering = replace(lowering, fixed_weights=fixed) if fixed else lowering
     calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, lowering, data,
                                           job.policy_search)
     return report

@@ -171,8 +171,11 @@ def test_refinements_without_samples_or_model_are_explained(tmp_path):
             lower_with_report(graph, quant, RequantProfile(), LowerOptions(plan_memory=False, **{flag: True}))
     graph.source_path = str(tmp_path / "gone.onnx")
     with pytest.raises(ModelError, match="need the source ONNX model"):
-        lower_with_report(graph, quant, RequantProfile(),
-                          LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False))
+        lower_with_report(graph, quant, RequantProfile(), LowerOptions(
+            adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False, sequential=False))
+    # sequential refinement runs the normalized graph itself: no source model needed
+    lower_with_report(graph, quant, RequantProfile(),
+                      LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False))
 
 
 def test_evaluation_compares_equalized_activations_in_float_model_units(tmp_path):
@@ -200,3 +203,86 @@ def test_a_calibration_set_can_serve_as_samples(tmp_path):
     from_set = lower_with_report(graph, quant, RequantProfile(),
                                  LowerOptions(samples=CalibrationData.from_array(xs), **common))[0]
     assert from_set.model_hash != "" and from_set.compute_hash() == from_array.compute_hash()
+
+
+@pytest.mark.parametrize("position", [0, 1, 3])   # conv2d, depthwise, fully connected of _chain
+@pytest.mark.parametrize("centered", [False, True])
+def test_sequential_objective_is_the_residual_energy_against_the_float_layer(position, centered):
+    from dataclasses import replace
+
+    from fixpoint.lower.refine import _channels_first
+    from fixpoint.lower.sequential import reconstruction_terms
+    from fixpoint.normalize.float_exec import KERNELS
+
+    rng = np.random.default_rng(20 + position)
+    graph = _chain(rng)
+    node = replace(graph.nodes[position], attrs={k: v for k, v in graph.nodes[position].attrs.items()
+                                                 if k not in ("act", "act_range")})
+    shape_in = [5, *graph.values[node.inputs[0]].shape[1:]]
+    out_shape = [5, *graph.values[node.outputs[0]].shape[1:]]
+    xf = rng.normal(size=shape_in)
+    xq = xf + 0.2 * rng.normal(size=shape_in)                 # what a quantized network feeds the layer
+    w = graph.values[node.inputs[1]].data.astype(np.float64)
+    delta = 0.1 * rng.normal(size=w.shape)                    # the weights' rounding error
+    zero = np.zeros(out_shape[-1])
+    residual = KERNELS[node.op](node, [xq, w + delta, zero], out_shape) - KERNELS[node.op](node, [xf, w, zero],
+                                                                                             out_shape)
+    residual = residual.reshape(-1, out_shape[-1])
+    if centered:
+        residual = residual - residual.mean(axis=0)
+    objective, _, _ = reconstruction_terms(node, xq, xf, _channels_first(w, node.op), w.shape, out_shape, centered)
+    np.testing.assert_allclose(objective.value(_channels_first(delta, node.op)), (residual ** 2).sum(axis=0),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_learned_rounding_lowers_the_sequential_loss_and_stays_on_neighbours():
+    from fixpoint.lower.adaround import Objective, learned_round
+
+    rng = np.random.default_rng(21)
+    pf = rng.normal(size=(500, 10)) @ rng.normal(size=(10, 10))
+    pq = pf + 0.3 * rng.normal(size=pf.shape)
+    w = rng.normal(size=(4, 10))
+    ew = (pq - pf) @ w.T
+    objective = Objective((pq.T @ pq)[None], np.zeros(4, np.int64), len(pq), (pq.T @ ew).T, (ew ** 2).sum(axis=0))
+    scale = np.abs(w).max(axis=1) / 7
+    result = learned_round(w, scale, 7, objective, objective.group_of, objective.count)
+    ratio = w / scale[:, None]
+    assert np.all((result.values >= np.floor(ratio)) & (result.values <= np.ceil(ratio)))
+    residual = pq @ (result.values * scale[:, None]).T - pf @ w.T
+    assert result.mse_after == pytest.approx(float((residual ** 2).sum()) / len(pq))
+    assert result.mse_after < 0.9 * result.mse_before and result.flips > 0
+
+
+def test_each_layer_is_refined_on_the_inputs_of_the_quantized_layers_before_it(tmp_path, monkeypatch):
+    import fixpoint.lower.refine as refine
+
+    rng = np.random.default_rng(22)
+    path, graph = _onnx_mlp(tmp_path, rng)
+    xs = rng.normal(size=(32, 16)).astype(np.float32)
+    quant = _minmax_quant(graph, path, xs)
+    seen = {}
+    real = refine.reconstruction_terms
+
+    def spy(node, xq, xf, *args):
+        seen[node.name] = (np.array(xq), np.array(xf))
+        return real(node, xq, xf, *args)
+
+    monkeypatch.setattr(refine, "reconstruction_terms", spy)
+    plan, report = lower_with_report(graph, quant, RequantProfile(), LowerOptions(weight_bits=4, samples=xs,
+                                                                                  plan_memory=False))
+    first, second = graph.nodes
+    assert set(seen) == {first.name, second.name}
+    np.testing.assert_allclose(seen[first.name][1].reshape(32, 16), xs, rtol=1e-6)
+    # the second layer sees the first one as lowered: int4 weights, corrected bias, relu, on its tensor's grid
+    layer = plan.layers[0]
+    s_in = plan.tensors[layer.inputs[0]].scale
+    s_w = np.asarray(report.layers[first.name].weight_scale)
+    x_grid = seen[first.name][0].reshape(32, 16)
+    h = np.maximum(x_grid @ (layer.arrays["weights"] * s_w[:, None]).T + layer.arrays["bias"] * s_in * s_w, 0)
+    out = plan.tensors[layer.output]
+    h = (np.clip(np.floor(h / out.scale + 0.5) + out.zero_point, -128, 127) - out.zero_point) * out.scale
+    xq, xf = (a.reshape(32, -1) for a in seen[second.name])
+    # equal up to the plan bias's own rounding, which can move a value across a grid boundary
+    assert np.mean(np.abs(xq - h) < 1e-6) > 0.95 and np.max(np.abs(xq - h)) <= out.scale * 1.001
+    assert np.mean(np.abs(xq - xf)) > 10 * np.mean(np.abs(xq - h))   # and not the float activations
+    assert report.layers[second.name].refinements["adaptive_rounding"]["flips"] > 0

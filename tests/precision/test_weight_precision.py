@@ -87,4 +87,35 @@ def test_int4_lowering_refines_by_itself_and_picks_the_clip_per_layer():
     assert layers and all({"adaptive_rounding", "bias_correction", "weight_clip"} <= set(r) for r in layers)
     for r in layers:
         assert r["adaptive_rounding"]["output_mse_adaptive"] <= r["adaptive_rounding"]["output_mse_nearest"]
-    assert LowerOptions(weight_bits=4, samples=data).summary()["adaptive_rounding"] == "auto"
+    assert all(r["weight_clip"].startswith("channels ") for r in layers)    # chosen per output channel
+    summary = LowerOptions(weight_bits=4, samples=data).summary()
+    assert summary["adaptive_rounding"] == "auto" and summary["sequential_refinement"] is True
+
+
+def test_a_range_search_can_score_with_the_refined_weights():
+    from pathlib import Path
+
+    from fixpoint.calibrate import CalibrationConfig, calibrate, load_inputs
+    from fixpoint.iospec import graph_input_specs
+    from fixpoint.lower import lower_with_report
+    from fixpoint.lower.refine import refined_weights
+    from fixpoint.pipeline import load_graph
+    from fixpoint.plan import RequantProfile
+
+    mlp = Path(__file__).resolve().parents[2] / "examples" / "models" / "mlp"
+    graph = load_graph(mlp / "model.onnx")
+    data = load_inputs(mlp / "calib.npz", graph_input_specs(graph), max_samples=16)
+    quant = calibrate(mlp / "model.onnx", graph, data, CalibrationConfig(progress=False)).quant
+    options = LowerOptions(weight_bits=4, samples=data, plan_memory=False, adaround_iterations=20)
+    refined, _ = lower_with_report(graph, quant, RequantProfile(), options)
+    fixed = refined_weights(graph, quant, RequantProfile(), options)
+    assert fixed and refined_weights(graph, quant, RequantProfile(), LowerOptions(weight_bits=4)) == {}
+    # no samples: nothing is refined again, the fixed integers and biases are the plan's
+    plan, report = lower_with_report(graph, quant, RequantProfile(),
+                                     LowerOptions(weight_bits=4, fixed_weights=fixed, plan_memory=False))
+    weighted = [(a, b) for a, b in zip(refined.layers, plan.layers) if "weights" in a.arrays]
+    assert len(weighted) == len(fixed)
+    for a, b in weighted:
+        np.testing.assert_array_equal(a.arrays["weights"], b.arrays["weights"])
+        np.testing.assert_array_equal(a.arrays["bias"], b.arrays["bias"])
+    assert not any(r.refinements for r in report.layers.values())

@@ -93,6 +93,8 @@ class LowerContext:
     equalized_pairs: dict[str, str] = field(default_factory=dict)  # first layer -> second layer
     # float input activations per layer for the data-driven refinements
     layer_inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    # float and quantized-network activations advanced alongside lowering (fixpoint.lower.sequential)
+    sequential: Any = None
     # requantizers of the engines layers went to, where they differ from ``profile`` (plan.engine_profiles)
     engine_profiles: dict[str, RequantProfile] = field(default_factory=dict)
     base_bits: int = 0                 # the plan's width: graph inputs and outputs (0: act_bits)

@@ -144,6 +144,9 @@ def lower_fully_connected(ctx: LowerContext, node: Node, datapath: str) -> Lower
 def _own_weights(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, axis: int, bits: int,
                  per_channel: bool, scheme: str) -> tuple[QuantizedWeights, np.ndarray]:
     """Weights Fixpoint quantizes itself (not given by a QDQ model): clipped, then refined."""
+    fixed = ctx.options.fixed_weights.get(node.name)
+    if fixed is not None and fixed[0].shape == w.shape and fixed[3] == bits:
+        return QuantizedWeights(fixed[0], fixed[1], axis, bits), fixed[2]
     if bits in LOWBIT:   # ternary / binary scales come from their own rule (lower.lowbit_weights)
         return refine_layer(ctx, node, w, b, quantize_weights(w, axis, bits, per_channel, scheme))
     clip = ctx.options.clip_for(bits)

@@ -52,6 +52,11 @@ class LowerOptions:
     adaptive_rounding: bool | None = None     # AdaRound: learned rounding minimising the layer's output MSE
     adaptive_rounding_passes: int = 2         # greedy polish budget: moves per weight
     adaround_iterations: int = 200            # AdaRound optimisation steps per layer
+    # refine each layer on the inputs the already-quantized layers produce (False: float inputs)
+    sequential: bool = True
+    # node name -> (int weights, scale, float bias) taken as they are (fixpoint.lower.refine.refined_weights):
+    # lets a range search score plans with the refined weights the final plan will have, without refining each
+    fixed_weights: dict[str, Any] = field(default_factory=dict)
     weight_clip: str | None = None            # "none" | "mse" | "sigma:K" per output channel; None: mse at 4 bits
     samples: Any = None                       # array [N, ...] or CalibrationData; the first max_samples are used
     max_samples: int = 64
@@ -148,6 +153,7 @@ class LowerOptions:
             "bias_correction": "auto" if self.bias_correction is None else self.bias_correction,
             "adaptive_rounding": "auto" if self.adaptive_rounding is None else self.adaptive_rounding,
             "weight_clip": "auto" if self.weight_clip is None else self.weight_clip,
+            "sequential_refinement": self.sequential,
             "samples": 0 if self.samples is None else int(min(len(self.samples), self.max_samples)),
             **({"given_params": sorted(self.given_params)} if self.given_params else {}),
             **({"engine_overrides": dict(self.engine_overrides)} if self.engine_overrides else {}),
