@@ -145,7 +145,7 @@ def part_int4(m: Model) -> dict:
         ),
         "default": m.score(lower_plan(m, quant, weight_bits=4, samples=m.data)),
     }
-    # what `fixpoint calibrate --weight-bits 4` does: the policy search scoring with the refined 4-bit weights
+    # `fixpoint calibrate --weight-bits 4 --policy-search`: the policy search scoring with the refined 4-bit weights
     # (fixpoint.pipeline._policy_search), then the refinements again under the searched ranges
     from fixpoint.lower.refine import refined_weights
 
@@ -235,8 +235,9 @@ def render(results: dict, load: str = "load not recorded") -> list[str]:
         "the columns bc / ar say what was kept). "
         "The oracle column picks the single policy by the KL on the eval inputs (no labels): where even "
         "it is behind the hindsight-best, the gap is eval-set noise no label-free loss can see. "
-        "int4: the CLI-default column ('-': not measured in the last int4 run) runs the policy search under "
-        "4-bit weights first. int4 default: per-channel weight clip (mse or none, by output loss) + "
+        "int4: `fixpoint calibrate --weight-bits 4` runs no policy search (l2 ranges; `--policy-search` "
+        "column: the search under 4-bit weights first, '-': not measured). int4 default: per-channel weight "
+        "clip (mse or none, by output loss) + "
         "sequential AdaRound (each layer on the quantized network's inputs) + bias correction on "
         "64 calibration samples. Data-free: `--input-range 0,1` for the [0, 1] image models, standardized "
         "for kws.",
@@ -301,14 +302,14 @@ def _int4_table(results: dict) -> list[str]:
     lines = [
         "## int4 weights (int8 activations)",
         "",
-        "| model | float | int4, l2 ranges (clip + sequential AdaRound + bias corr.) | int4 CLI default (policy search "
-        "+ the same) | int4 plain rounding | <= 1 pp (CLI default) |",
+        "| model | float | int4 CLI default: l2 ranges (clip + sequential AdaRound + bias corr.) | int4 with "
+        "--policy-search (policy search + the same) | int4 plain rounding | <= 1 pp (CLI default) |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, r in results.items():
         s = r.get("int4")
         if s:
-            d = s.get("searched", s["default"])
+            d = s["default"]  # `fixpoint calibrate --weight-bits 4`: no policy search under low-bit weights
             ok = d["float"] is None or d["float"] - d["int"] <= 0.01 + 1e-9
             searched = _drop(s["searched"]) if "searched" in s else "-"
             lines.append(

@@ -255,3 +255,15 @@ def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
     )
     assert report.adaptive_rounding is None and report.adaptive_rounding_loss == 0.0
     assert report.bias_correction in (True, False) and report.bias_correction_loss > 0.0
+
+
+@pytest.mark.parametrize("extra, searched", [([], False), (["--policy-search"], True)])
+def test_cli_low_bit_weights_search_only_when_asked(tmp_path, extra, searched):
+    """Under 4-bit weights the search's plans carry the refined weights and miss the time box: off by default."""
+    out = tmp_path / "plan"
+    proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "64",
+                "--search-samples", "48", "--weight-bits", "4", "-o", str(out), *extra)
+    assert proc.returncode == 0, proc.stderr
+    plan = load_plan(out / "plan.fxplan")
+    assert ("policy_search" in plan.meta) == searched
+    assert all(layer.datapath == "s4" for layer in plan.layers if "weights" in layer.arrays)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from ._common import add_kernels_arg, add_board_arg, existing_file, key_value_pairs
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +77,9 @@ def add_quantization_args(parser: argparse.ArgumentParser) -> None:
                         "scores on up to 256; --search 256)")
     g.add_argument("--no-search", action="store_true",
                    help="skip the default per-tensor policy search: every range by --policy (default l2)")
+    g.add_argument("--policy-search", action="store_true",
+                   help="run the per-tensor policy search under 1/2/4-bit weights too (off by default there: "
+                        "its plans carry the refined low-bit weights and do not fit the 30 s box)")
     g.add_argument("--search-loss", choices=("kl", "mse"), default="kl",
                    help="policy search loss on the simulated output: kl = softmax divergence of 2-D class "
                         "outputs (1/SQNR for others), mse = 1/SQNR everywhere (default %(default)s)")
@@ -155,11 +161,23 @@ def _data_free(args: argparse.Namespace) -> tuple[bool, tuple[float, float] | No
     return True, (lo, hi)
 
 
+def _low_bit_weights(args: argparse.Namespace) -> bool:
+    overrides = key_value_pairs(args.weight_bits_override, "--weight-bits-override").values()
+    return args.weight_bits < 8 or any(int(v) < 8 for v in overrides)
+
+
 def _policy_search(args: argparse.Namespace):
-    """The default policy search, unless the user chose a policy, --search or --no-search."""
+    """The default policy search, unless the user chose a policy, --search or --no-search, or the weights are
+    low-bit without --policy-search (measured, bench/results/precision.md: under int4 the search's plans carry
+    sequential AdaRound, so it takes 45-130 s on the example CNNs, and the l2 ranges it starts from are within
+    1 pp of float on every trained model)."""
     from ..policy_search import PolicySearchOptions
 
     if args.no_search or args.search or args.policy:
+        return None
+    if _low_bit_weights(args) and not args.policy_search:
+        log.info("policy search: off under low-bit weights (every range by %s; --policy-search runs it)",
+                 args.policy or "l2")
         return None
     options = PolicySearchOptions(loss=args.search_loss, time_box=args.search_seconds,
                                   budget_seconds=args.search_budget, progress=not args.quiet)
