@@ -41,6 +41,7 @@ CNNS = {"cnn_bn_res", "dwsep", "kws"}
 # what a user knows of the input without data (meta.json descriptions); kws is standardized log-mel (the default)
 INPUT_RANGES = {"cnn_bn_res": (0.0, 1.0), "dwsep": (0.0, 1.0)}
 log = logging.getLogger("bench_precision")
+CALIB_FILE = ["calib.npz"]  # --calib: another calibration file in each model dir (experiments: larger sets)
 SEARCH_OPTIONS: dict = {}  # --significance: the policy search's paired-test threshold (experiments)
 
 
@@ -59,7 +60,7 @@ class Model:
         self.name, self.dir = name, model_dir(name)
         self.path = self.dir / "model.onnx"
         self.graph = load_graph(self.path)
-        self.data = load_inputs(self.dir / "calib.npz", graph_input_specs(self.graph))
+        self.data = load_inputs(self.dir / CALIB_FILE[0], graph_input_specs(self.graph))
         self.calib = calibrate(self.path, self.graph, self.data, CalibrationConfig(progress=False))
         self.x, self.labels = self._eval_set()
 
@@ -181,7 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
     parser.add_argument("--no-table", action="store_true", help="only update the json")
     parser.add_argument("--significance", type=float, help="policy search paired-test threshold (default: its own)")
+    parser.add_argument(
+        "--aggregate", choices=("mean", "trimmed", "log"), help="policy search per-sample loss aggregate (experiments)"
+    )
+    parser.add_argument("--calib", default="calib.npz", help="calibration file name in each model dir")
     args = parser.parse_args(argv)
+    if args.aggregate:
+        SEARCH_OPTIONS["aggregate"] = args.aggregate
+    CALIB_FILE[0] = args.calib
     if args.significance is not None:
         SEARCH_OPTIONS["significance"] = args.significance
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

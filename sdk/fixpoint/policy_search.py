@@ -50,6 +50,7 @@ from .lower import LowerOptions
 from .plan import RequantProfile
 from .quant import TensorQuant
 from .policy_scoring import FAILED as _FAILED  # noqa: F401  (re-exported for callers of the old names)
+from .policy_scoring import AGGREGATES as _AGGREGATES
 from .policy_scoring import OutputScorer as _OutputScorer
 from .policy_scoring import Score as _Score
 from .policy_scoring import output_loss  # noqa: F401  (re-exported: the bench and tests score with it)
@@ -75,6 +76,7 @@ class PolicySearchOptions:
     min_gain: float = 0.02  # a change must lower the loss by this share (guards against fitting noise)
     holdout: bool = True  # a change must also lower the loss on the held-out half of the samples
     significance: float = 0.0  # ... and per sample by this many standard errors (paired test; 0: off, see docs)
+    aggregate: str = "mean"  # per-sample losses -> one figure (see policy_scoring.aggregate)
     weight_rounding: bool = True  # try bias correction / AdaRound of the 8-bit layers at the end (when automatic)
     try_symmetric: bool = True  # also offer the symmetric scheme where the asymmetric one is the default
     progress: bool = True
@@ -92,6 +94,10 @@ class PolicySearchOptions:
             raise ModelError(f"policy search: budget must be positive, got {self.budget_seconds}")
         if self.sweeps < 0:
             raise ModelError(f"policy search: sweeps must be >= 0, got {self.sweeps}")
+        if self.aggregate not in _AGGREGATES:
+            raise ModelError(
+                f"policy search: unknown aggregate '{self.aggregate}' (choose from {', '.join(_AGGREGATES)})"
+            )
         if not self.significance >= 0:
             raise ModelError(f"policy search: significance must be >= 0, got {self.significance}")
 
@@ -176,7 +182,8 @@ def search_policies(
     t0 = time.monotonic()
     count = max(options.num_samples, options.scoring_samples)
     scorer = _OutputScorer(
-        graph, profile, _search_lowering(lowering), first_inputs(samples, count), options.loss, options.holdout
+        graph, profile, _search_lowering(lowering), first_inputs(samples, count), options.loss, options.holdout,
+        options.aggregate,
     )
     targets = _searchable(graph, calib, config)
     table = _CandidateTable(calib, config, options)

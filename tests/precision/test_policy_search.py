@@ -18,7 +18,7 @@ from fixpoint.ir import ModelError
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import load_graph
 from fixpoint.plan import RequantProfile, load_plan
-from fixpoint.policy_scoring import output_losses
+from fixpoint.policy_scoring import aggregate, output_losses
 from fixpoint.policy_search import (
     PolicySearchOptions,
     _adaround_seconds,
@@ -74,6 +74,7 @@ def test_bad_search_options_are_one_line_errors(mlp):
         PolicySearchOptions(time_box=0),
         PolicySearchOptions(candidates=()),
         PolicySearchOptions(candidates=("median",)),
+        PolicySearchOptions(aggregate="max"),
     ):
         with pytest.raises(ModelError) as info:
             search_policies(
@@ -219,6 +220,22 @@ def test_per_sample_losses_average_to_the_loss():
         assert np.mean(output_losses(kind, ref, got)) == pytest.approx(output_loss(kind, ref, got))
     image = rng.normal(size=(8, 3, 4, 4))
     assert np.mean(relative_squared_errors(image, image * 1.1)) == pytest.approx(relative_mse(image, image * 1.1))
+
+
+def test_robust_aggregates_are_not_steered_by_a_few_samples():
+    """A plan that is better on almost every sample but much worse on 3 of 64 loses on the mean and wins on the
+    trimmed and the log aggregate (the mean KL of 128 calibration samples is carried by a handful of them)."""
+    rng = np.random.default_rng(2)
+    base = rng.uniform(0.5, 1.5, 64) * 1e-3
+    better = base * 0.7
+    better[[3, 30, 50]] = 0.02
+    assert aggregate("mean", better) > aggregate("mean", base)
+    for kind in ("trimmed", "log"):
+        assert aggregate(kind, better) < aggregate(kind, base)
+    assert aggregate("mean", base) == pytest.approx(float(np.mean(base)))
+    assert aggregate("log", base) == pytest.approx(float(np.exp(np.mean(np.log(base)))), rel=1e-6)
+    assert aggregate("trimmed", np.arange(20.0)) == pytest.approx(float(np.mean(np.arange(2.0, 18.0))))
+    assert aggregate("trimmed", np.zeros(0)) == 0.0
 
 
 def test_weight_rounding_is_chosen_on_the_loss_and_only_where_automatic(mlp):
