@@ -22,9 +22,10 @@ setup: $(VENV)/.fixpoint-installed
 $(VENV)/.fixpoint-installed: pyproject.toml setup.py tools/setup.sh
 	tools/setup.sh $(VENV)
 
-# Python lint (rules and line length in pyproject.toml [tool.ruff]); part of `make test`.
+# Python lint and format check (rules and line length in pyproject.toml [tool.ruff]); part of `make test`.
 lint: setup
 	$(VENV)/bin/ruff check sdk tests bench examples tools
+	$(VENV)/bin/ruff format --check sdk tests bench examples tools
 
 test: setup lint zoo-data
 	.ci/check_c.sh

@@ -19,6 +19,7 @@ exec). Accuracy (when eval.npz exists): see calibrate_accuracy.py.
 Usage: python bench/bench_calibrate.py [--models mlp,cnn_bn_res] [--sizes 100,1000]
                                        [--repeats 3] [--no-accuracy] [--out bench/results]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibrate_accuracy import accuracy_for, accuracy_table  # noqa: E402
 from ort_quant import BATCH, ORT_METHODS, ort_quantize  # noqa: E402
+
 log = logging.getLogger("bench_calibrate")
 
 FIXPOINT_POLICIES = ("max", "percentile", "kl", "l2", "auto")
+
+
 def _prepare(task: dict) -> Callable[[], dict]:
     """Everything before the timed call: imports, graph loading. Returns the timed call."""
     from fixpoint.calibrate import CalibrationConfig, calibrate, collect_statistics, load_samples
@@ -53,21 +57,22 @@ def _prepare(task: dict) -> Callable[[], dict]:
     model, kind = task["model"], task["kind"]
     load = lambda: load_samples(task["data"], task["input_name"], task["input_shape"])  # noqa: E731
     if kind == "float":
+
         def run() -> dict:
             data = load()
             session = make_session(load_onnx(model), model)
             for batch in data.batches(BATCH):
                 session.run(None, {data.input_name: batch})
             return {}
+
         return run
     if kind == "minmax":
         names = observable_names(load_onnx(model))
-        return lambda: (collect_statistics(model, names, load(), BATCH, progress=False,
-                                           histogram=False), {})[1]
+        return lambda: (collect_statistics(model, names, load(), BATCH, progress=False, histogram=False), {})[1]
     if kind == "fixpoint":
         from fixpoint.calibrate.histogram import observe_values
 
-        observe_values(np.zeros(1, np.float32), None, None)   # loads the compiled kernel (an import)
+        observe_values(np.zeros(1, np.float32), None, None)  # loads the compiled kernel (an import)
         graph = _normalized_graph(model) if task.get("normalized") else None
         config = CalibrationConfig(policy=task["policy"], progress=False, batch_size=BATCH)
         return lambda: _timed_policies(calibrate(model, graph, load(), config), config)
@@ -125,12 +130,14 @@ def _peak_rss() -> int:
 
 # ----------------------------------------------------------------------------- parent side
 
+
 def run_task(task: dict, repeats: int) -> dict:
     """Best-of-``repeats`` wall time, each run a fresh interpreter; max peak RSS."""
     runs = []
     for _ in range(repeats):
-        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(task)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(task)], capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"worker failed for {task['label']}: {proc.stderr.strip()[-2000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -161,23 +168,32 @@ def _synthetic_model(folder: Path) -> Path:
 
     def conv(x: str, cin: int, cout: int, name: str) -> str:
         w = rng.normal(0, np.sqrt(2 / (9 * cin)), (cout, cin, 3, 3)).astype(np.float32)
-        inits.extend([numpy_helper.from_array(w, name + "_w"),
-                      numpy_helper.from_array(np.zeros(cout, np.float32), name + "_b")])
+        inits.extend(
+            [numpy_helper.from_array(w, name + "_w"), numpy_helper.from_array(np.zeros(cout, np.float32), name + "_b")]
+        )
         nodes.append(helper.make_node("Conv", [x, name + "_w", name + "_b"], [name], pads=[1] * 4))
         nodes.append(helper.make_node("Relu", [name], [name + "_relu"]))
         return name + "_relu"
 
     x = conv("input", 1, 16, "c0")
     y = conv(conv(x, 16, 16, "c1"), 16, 16, "c2")
-    nodes += [helper.make_node("Add", [x, y], ["res"]),
-              helper.make_node("GlobalAveragePool", ["res"], ["gap"]),
-              helper.make_node("Flatten", ["gap"], ["flat"]),
-              helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], transB=1)]
-    inits += [numpy_helper.from_array(rng.normal(0, 0.3, (10, 16)).astype(np.float32), "fc_w"),
-              numpy_helper.from_array(np.zeros(10, np.float32), "fc_b")]
-    graph = helper.make_graph(nodes, "synthetic_cnn",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 16, 16])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])], inits)
+    nodes += [
+        helper.make_node("Add", [x, y], ["res"]),
+        helper.make_node("GlobalAveragePool", ["res"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], transB=1),
+    ]
+    inits += [
+        numpy_helper.from_array(rng.normal(0, 0.3, (10, 16)).astype(np.float32), "fc_w"),
+        numpy_helper.from_array(np.zeros(10, np.float32), "fc_b"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "synthetic_cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 16, 16])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.save(model, str(folder / "model.onnx"))
@@ -193,8 +209,9 @@ def make_sets(model_dir: Path, input_name: str, sizes: list[int], tmp: Path) -> 
     sets = {}
     for size in sizes:
         reps = -(-size // len(base))
-        copies = [base] + [base + rng.normal(0, 0.01 * base.std(), base.shape).astype(np.float32)
-                           for _ in range(reps - 1)]
+        copies = [base] + [
+            base + rng.normal(0, 0.01 * base.std(), base.shape).astype(np.float32) for _ in range(reps - 1)
+        ]
         path = tmp / f"{model_dir.name}_{size}.npy"
         np.save(path, np.concatenate(copies)[:size])
         sets[size] = path
@@ -202,15 +219,28 @@ def make_sets(model_dir: Path, input_name: str, sizes: list[int], tmp: Path) -> 
 
 
 def tasks_for(model: dict, data: Path, size: int, input_spec: tuple[str, list[int]], tmp: Path) -> list[dict]:
-    common = {"model": str(model["dir"] / "model.onnx"), "data": str(data),
-              "input_name": input_spec[0], "input_shape": input_spec[1], "size": size}
-    tasks = [{**common, "kind": "float", "label": "float"},
-             {**common, "kind": "minmax", "label": "minmax"}]
-    tasks += [{**common, "kind": "fixpoint", "policy": p, "normalized": True, "label": f"fp:{p}"}
-              for p in FIXPOINT_POLICIES]
+    common = {
+        "model": str(model["dir"] / "model.onnx"),
+        "data": str(data),
+        "input_name": input_spec[0],
+        "input_shape": input_spec[1],
+        "size": size,
+    }
+    tasks = [{**common, "kind": "float", "label": "float"}, {**common, "kind": "minmax", "label": "minmax"}]
+    tasks += [
+        {**common, "kind": "fixpoint", "policy": p, "normalized": True, "label": f"fp:{p}"} for p in FIXPOINT_POLICIES
+    ]
     tasks += [{**common, "kind": "fixpoint", "policy": p, "label": f"fp:{p}:all-onnx"} for p in FIXPOINT_POLICIES]
-    tasks += [{**common, "kind": "ort", "method": m, "label": f"ort:{m}",
-               "out": str(tmp / f"{model['name']}_{size}_{m}.onnx")} for m in ORT_METHODS]
+    tasks += [
+        {
+            **common,
+            "kind": "ort",
+            "method": m,
+            "label": f"ort:{m}",
+            "out": str(tmp / f"{model['name']}_{size}_{m}.onnx"),
+        }
+        for m in ORT_METHODS
+    ]
     return tasks
 
 
@@ -231,6 +261,7 @@ def bench_model(model: dict, sizes: list[int], repeats: int, tmp: Path) -> dict:
 
 # ----------------------------------------------------------------------------- results
 
+
 def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base > 0 else "n/a"
 
@@ -246,8 +277,13 @@ def _timing_table(entry: dict, sizes: list[int]) -> list[str]:
         row = [label]
         for size in sizes:
             r = by_size[size]
-            row += [f"{r['wall_s']:.3f}", _ratio(r["wall_s"], base[size]["wall_s"]), f"{r['cpu_s']:.3f}",
-                    f"{r['peak_mb']:.0f}", f"{r['peak_mb'] - r['base_mb']:.1f}"]
+            row += [
+                f"{r['wall_s']:.3f}",
+                _ratio(r["wall_s"], base[size]["wall_s"]),
+                f"{r['cpu_s']:.3f}",
+                f"{r['peak_mb']:.0f}",
+                f"{r['peak_mb'] - r['base_mb']:.1f}",
+            ]
         first, last = by_size[sizes[0]], by_size[sizes[-1]]
         row.append(f"{last['peak_mb'] / first['peak_mb']:.3f}")
         row.append(f"{last['policy_s']:.3f}" if "policy_s" in last else "")
@@ -257,16 +293,20 @@ def _timing_table(entry: dict, sizes: list[int]) -> list[str]:
 
 def write_results(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["# Calibration benchmark", "",
-             f"* command: `{results['command']}`",
-             f"* machine: {results['machine']}; after: {results['load_average_after']:.2f}",
-             f"* each cell: best wall time of {results['repeats']} fresh processes (after imports), "
-             "CPU = user+sys of that run; peak RSS = max VmHWM of the worker; RSS growth = peak "
-             "minus RSS after imports",
-             "* x minmax: wall time over the bare min/max pass at the same size",
-             "* fp:POLICY is `fixpoint calibrate`: it observes the normalized graph's activations "
-             "(BatchNormalization folded, Relu/Clip fused); fp:POLICY:all-onnx observes every ONNX "
-             "activation, exactly the tensors minmax observes", ""]
+    lines = [
+        "# Calibration benchmark",
+        "",
+        f"* command: `{results['command']}`",
+        f"* machine: {results['machine']}; after: {results['load_average_after']:.2f}",
+        f"* each cell: best wall time of {results['repeats']} fresh processes (after imports), "
+        "CPU = user+sys of that run; peak RSS = max VmHWM of the worker; RSS growth = peak "
+        "minus RSS after imports",
+        "* x minmax: wall time over the bare min/max pass at the same size",
+        "* fp:POLICY is `fixpoint calibrate`: it observes the normalized graph's activations "
+        "(BatchNormalization folded, Relu/Clip fused); fp:POLICY:all-onnx observes every ONNX "
+        "activation, exactly the tensors minmax observes",
+        "",
+    ]
     for name, entry in results["models"].items():
         lines += [f"## {name} (input `{entry['input'][0]}` {entry['input'][1]})", ""]
         lines += _timing_table(entry, results["sizes"]) + [""]
@@ -298,10 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = {"command": "python bench/bench_calibrate.py " + " ".join(argv or sys.argv[1:]),
-               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                          f"load average before start {os.getloadavg()[0]:.2f}",
-               "repeats": args.repeats, "sizes": sizes, "models": {}}
+    results = {
+        "command": "python bench/bench_calibrate.py " + " ".join(argv or sys.argv[1:]),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average before start {os.getloadavg()[0]:.2f}",
+        "repeats": args.repeats,
+        "sizes": sizes,
+        "models": {},
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for model in discover_models([m for m in args.models.split(",") if m], tmp):

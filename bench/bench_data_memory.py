@@ -17,6 +17,7 @@ Usage:
     bench/bench_data_memory.py                           # 10 MB and 1 GB, .npy and .npz
     bench/bench_data_memory.py --sizes 10M,100M --formats npy
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ RESULTS = ROOT / "bench" / "results"
 MLP = ROOT / "examples" / "models" / "mlp"
 FEATURES = 64
 TARGET_RATIO = 1.2
-CHUNK_ROWS = 1 << 14            # rows generated per write: 4 MB of float32
+CHUNK_ROWS = 1 << 14  # rows generated per write: 4 MB of float32
 
 log = logging.getLogger("bench_data_memory")
 
@@ -87,8 +88,10 @@ def make_samples(path: Path, size: int) -> int:
             fp.write(_header(rows))
             _write_rows(fp, rows, seed=rows)
     else:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
-                zf.open("input.npy", "w", force_zip64=True) as member:
+        with (
+            zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+            zf.open("input.npy", "w", force_zip64=True) as member,
+        ):
             member.write(_header(rows))
             _write_rows(member, rows, seed=rows)
     return rows
@@ -104,8 +107,11 @@ def child_env() -> dict[str, str]:
 
 def make_plan(work: Path) -> Path:
     out = work / "plan"
-    subprocess.run(fixpoint_cmd("calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", "host",
-                                "-o", out), check=True, env=child_env())
+    subprocess.run(
+        fixpoint_cmd("calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", "host", "-o", out),
+        check=True,
+        env=child_env(),
+    )
     return out / "plan.fxplan"
 
 
@@ -118,7 +124,7 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}")
-    return usage.ru_maxrss / 1024.0, wall   # ru_maxrss is in KiB on Linux
+    return usage.ru_maxrss / 1024.0, wall  # ru_maxrss is in KiB on Linux
 
 
 def check_output(path: Path, rows: int) -> None:
@@ -164,23 +170,39 @@ def _mb(n: int) -> str:
 
 
 def render(runs: list[Run], by_format: dict[str, float], command: str, load: tuple[float, float]) -> str:
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-               f"{datetime.date.today().isoformat()}; load average {load[0]:.2f} before, {load[1]:.2f} after "
-               "(wall times stretch with other load, peak RSS does not)")
-    lines = ["# Data memory: peak RSS of `fixpoint simulate` vs data file size", "",
-             f"* command: `{command}`",
-             f"* machine: {machine}",
-             ("* data: mlp-shaped float32 samples [N, 64], random normal; .npz = one DEFLATE (level 1) member "
-              "'input'; the plan is the mlp example calibrated for the host board"),
-             ("* peak RSS: `ru_maxrss` of the `python -m fixpoint.cli -q simulate` child (os.wait4), including "
-              "the interpreter, numpy and the compiled runtime; wall: whole process"),
-             f"* target: peak RSS of the largest over the smallest file <= {TARGET_RATIO}", "",
-             "| format | file MB | samples | peak RSS MB | wall s | samples/s |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.format} | {_mb(r.file_bytes)} | {r.samples:,} | {r.peak_rss_mb:.1f} | {r.wall_s:.1f} | "
-              f"{r.samples_per_s:,.0f} |" for r in runs]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{datetime.date.today().isoformat()}; load average {load[0]:.2f} before, {load[1]:.2f} after "
+        "(wall times stretch with other load, peak RSS does not)"
+    )
+    lines = [
+        "# Data memory: peak RSS of `fixpoint simulate` vs data file size",
+        "",
+        f"* command: `{command}`",
+        f"* machine: {machine}",
+        (
+            "* data: mlp-shaped float32 samples [N, 64], random normal; .npz = one DEFLATE (level 1) member "
+            "'input'; the plan is the mlp example calibrated for the host board"
+        ),
+        (
+            "* peak RSS: `ru_maxrss` of the `python -m fixpoint.cli -q simulate` child (os.wait4), including "
+            "the interpreter, numpy and the compiled runtime; wall: whole process"
+        ),
+        f"* target: peak RSS of the largest over the smallest file <= {TARGET_RATIO}",
+        "",
+        "| format | file MB | samples | peak RSS MB | wall s | samples/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.format} | {_mb(r.file_bytes)} | {r.samples:,} | {r.peak_rss_mb:.1f} | {r.wall_s:.1f} | "
+        f"{r.samples_per_s:,.0f} |"
+        for r in runs
+    ]
     lines += ["", "| format | peak RSS largest / smallest | target |", "|---|---:|---|"]
-    lines += [f"| {fmt} | {ratio:.3f} | {'met' if ratio <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO}) |"
-              for fmt, ratio in by_format.items()]
+    lines += [
+        f"| {fmt} | {ratio:.3f} | {'met' if ratio <= TARGET_RATIO else 'MISSED'} (<= {TARGET_RATIO}) |"
+        for fmt, ratio in by_format.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -210,9 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["bench/bench_data_memory.py", *(argv if argv is not None else sys.argv[1:])])
     text = render(runs, by_format, command, load)
     write_atomic(args.out, text)
-    write_atomic(args.out.with_suffix(".json"), json.dumps(
-        {"runs": [{**asdict(r), "samples_per_s": r.samples_per_s} for r in runs], "ratio": by_format,
-         "target_ratio": TARGET_RATIO, "load_average": load}, indent=1))
+    write_atomic(
+        args.out.with_suffix(".json"),
+        json.dumps(
+            {
+                "runs": [{**asdict(r), "samples_per_s": r.samples_per_s} for r in runs],
+                "ratio": by_format,
+                "target_ratio": TARGET_RATIO,
+                "load_average": load,
+            },
+            indent=1,
+        ),
+    )
     print(text)
     return 0 if all(r <= TARGET_RATIO for r in by_format.values()) else 1
 

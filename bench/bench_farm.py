@@ -7,6 +7,7 @@ Writes bench/results/farm.md and farm.json. Plans and firmware objects are warme
 run, so the timed runs measure launch + HIL (+ the cached build), as a nightly farm mostly does.
 Wall-clock figures: measure on a quiet machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,17 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def farm_text(boards: list[str], models: list[str], samples: int) -> str:
-    lines = ["[farm]", 'name = "bench"', f"samples = {samples}", "", "[health]", "enabled = false", "",
-             "[thresholds]", "max_drop_pp = 100.0"]
+    lines = [
+        "[farm]",
+        'name = "bench"',
+        f"samples = {samples}",
+        "",
+        "[health]",
+        "enabled = false",
+        "",
+        "[thresholds]",
+        "max_drop_pp = 100.0",
+    ]
     lines += [x for b in boards for x in ("", "[[boards]]", f'name = "{b}"')]
     lines += [x for m in models for x in ("", "[[models]]", f'name = "{m}"')]
     return "\n".join(lines + ["", "[[configs]]", 'name = "default"']) + "\n"
@@ -42,8 +52,14 @@ def timed_run(farm_file: Path, out: Path, workers: int) -> dict:
     if failed:
         raise SystemExit(f"bench_farm: jobs failed: {', '.join(failed)} (see {outcome.run_dir})")
     samples = sum(r.n_samples for r in outcome.results)
-    return {"workers": workers, "jobs": len(outcome.results), "samples": samples, "wall_s": wall,
-            "jobs_per_min": len(outcome.results) / wall * 60, "samples_per_s": samples / wall}
+    return {
+        "workers": workers,
+        "jobs": len(outcome.results),
+        "samples": samples,
+        "wall_s": wall,
+        "jobs_per_min": len(outcome.results) / wall * 60,
+        "samples_per_s": samples / wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,17 +74,27 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tmp)
         farm_file = out / "bench.toml"
         farm_file.write_text(farm_text(boards, models, args.samples))
-        timed_run(farm_file, out, 2)                       # warm: plans and firmware objects
+        timed_run(farm_file, out, 2)  # warm: plans and firmware objects
         rows = [timed_run(farm_file, out, w) for w in (1, 2)]
     speedup = rows[0]["wall_s"] / rows[1]["wall_s"]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "farm.json").write_text(json.dumps({"boards": boards, "models": models, "rows": rows,
-                                                   "speedup": speedup}, indent=1) + "\n")
-    lines = ["# Farm throughput", "", f"`python bench/bench_farm.py --boards {args.boards} --models {args.models} "
-             f"-n {args.samples}`: {len(boards) * len(models)} jobs, warmed plans and object cache.", "",
-             "| workers | jobs | samples | wall s | jobs/min | samples/s |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['workers']} | {r['jobs']} | {r['samples']} | {r['wall_s']:.1f} | {r['jobs_per_min']:.2f} | "
-              f"{r['samples_per_s']:.1f} |" for r in rows]
+    (RESULTS / "farm.json").write_text(
+        json.dumps({"boards": boards, "models": models, "rows": rows, "speedup": speedup}, indent=1) + "\n"
+    )
+    lines = [
+        "# Farm throughput",
+        "",
+        f"`python bench/bench_farm.py --boards {args.boards} --models {args.models} "
+        f"-n {args.samples}`: {len(boards) * len(models)} jobs, warmed plans and object cache.",
+        "",
+        "| workers | jobs | samples | wall s | jobs/min | samples/s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['workers']} | {r['jobs']} | {r['samples']} | {r['wall_s']:.1f} | {r['jobs_per_min']:.2f} | "
+        f"{r['samples_per_s']:.1f} |"
+        for r in rows
+    ]
     lines += ["", f"2 workers vs 1: {speedup:.2f}x (wall-clock; depends on the machine's load)."]
     (RESULTS / "farm.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -18,6 +18,7 @@ Usage:
 
 Writes bench/results/inference.md and .json; exits 1 when a run is not bit-exact or fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,15 +54,20 @@ def model_folder(model: str) -> Path:
 def all_models() -> list[str]:
     """Every example model, then every zoo model with its data (``make zoo-data``)."""
     examples = sorted(p.name for p in EXAMPLES.iterdir() if (p / "model.onnx").is_file())
-    zoo = sorted(f"zoo/{p.name}" for p in ZOO.iterdir()
-                 if (p / "model.onnx").is_file() and (p / "eval.npz").is_file())
+    zoo = sorted(f"zoo/{p.name}" for p in ZOO.iterdir() if (p / "model.onnx").is_file() and (p / "eval.npz").is_file())
     return examples + zoo
 
 
 def fixpoint(*args: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)], capture_output=True,
-                          text=True, env=env, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def error_line(proc: subprocess.CompletedProcess) -> str:
@@ -77,25 +83,51 @@ def const_bytes(work: Path, board: str) -> int:
     nm = shutil.which(load_board(board).compiler.tool("nm"))
     if nm is None:
         return 0
-    out = subprocess.run([nm, "--size-sort", "--radix=d", str(images[0])], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [nm, "--size-sort", "--radix=d", str(images[0])], capture_output=True, text=True, check=True
+    ).stdout
     return sum(int(p[0]) for p in (ln.split() for ln in out.splitlines()) if len(p) == 3 and CONSTS.match(p[2]))
 
 
 def run_one(model: str, board: str, plan: Path, samples: int, work: Path) -> dict:
     folder = model_folder(model)
     out = work / model / board
-    proc = fixpoint("hil", "--board", board, "--plan", plan, "--data", folder / "eval.npz", "--model",
-                    folder / "model.onnx", "-n", samples, "--max-drop", 100, "--json", out / "hil.json",
-                    "--work-dir", out / "hil")
+    proc = fixpoint(
+        "hil",
+        "--board",
+        board,
+        "--plan",
+        plan,
+        "--data",
+        folder / "eval.npz",
+        "--model",
+        folder / "model.onnx",
+        "-n",
+        samples,
+        "--max-drop",
+        100,
+        "--json",
+        out / "hil.json",
+        "--work-dir",
+        out / "hil",
+    )
     row = {"model": model, "board": board}
     if not (out / "hil.json").is_file():
         return {**row, "error": error_line(proc)}
     r = json.loads((out / "hil.json").read_text())
     consts = const_bytes(out / "hil", board)
-    return {**row, "samples": r["n_samples"], "bit_exact": r["bit_exact"], "unit": r.get("counter_unit", ""),
-            "count": r.get("count_mean"), "flash": r.get("flash_bytes", 0), "ram": r.get("ram_bytes", 0),
-            "arena": r.get("arena_bytes", 0), "consts": consts, "code": r.get("flash_bytes", 0) - consts}
+    return {
+        **row,
+        "samples": r["n_samples"],
+        "bit_exact": r["bit_exact"],
+        "unit": r.get("counter_unit", ""),
+        "count": r.get("count_mean"),
+        "flash": r.get("flash_bytes", 0),
+        "ram": r.get("ram_bytes", 0),
+        "arena": r.get("arena_bytes", 0),
+        "consts": consts,
+        "code": r.get("flash_bytes", 0) - consts,
+    }
 
 
 def bench_model(model: str, boards: list[str], samples: int, work: Path) -> list[dict]:
@@ -106,28 +138,38 @@ def bench_model(model: str, boards: list[str], samples: int, work: Path) -> list
         profile = repr(load_board(board).requant_profile())
         if profile not in plans:
             out = work / model / f"plan-{board}"
-            proc = fixpoint("calibrate", folder / "model.onnx", "--data", folder / "calib.npz", "--board", board,
-                            "-o", out)
+            proc = fixpoint(
+                "calibrate", folder / "model.onnx", "--data", folder / "calib.npz", "--board", board, "-o", out
+            )
             if proc.returncode != 0:
                 rows.append({"model": model, "board": board, "error": f"calibrate: {error_line(proc)}"})
                 continue
             plans[profile] = out / "plan.fxplan"
         row = run_one(model, board, plans[profile], samples, work)
-        log.info("%s %s: %s", model, board, row.get("error") or f"{row['bit_exact']}/{row['samples']} bit-exact, "
-                 f"{row['count']:.0f} {row['unit']}, flash {row['flash']}")
+        log.info(
+            "%s %s: %s",
+            model,
+            board,
+            row.get("error")
+            or f"{row['bit_exact']}/{row['samples']} bit-exact, {row['count']:.0f} {row['unit']}, flash {row['flash']}",
+        )
         rows.append(row)
     return rows
 
 
 def render(rows: list[dict], boards: list[str], samples: int, command: str) -> str:
-    lines = ["# Whole inference per model and board: instructions, flash, RAM", "",
-             f"* command: `{command}` ({datetime.date.today().isoformat()}); part of `make bench`",
-             f"* {samples} eval samples per model and board through `fixpoint hil` (each output byte compared with "
-             "the simulation); count = the firmware's counter per inference, instructions under QEMU -icount "
-             "(exact, load-independent)",
-             "* flash = text + data of the image, RAM = data + bss; consts = the model's constant blob "
-             "(weights, biases, multipliers); code = flash - consts (runtime, model tables, firmware harness)",
-             "* each model calibrated with default options, once per distinct requantization profile", ""]
+    lines = [
+        "# Whole inference per model and board: instructions, flash, RAM",
+        "",
+        f"* command: `{command}` ({datetime.date.today().isoformat()}); part of `make bench`",
+        f"* {samples} eval samples per model and board through `fixpoint hil` (each output byte compared with "
+        "the simulation); count = the firmware's counter per inference, instructions under QEMU -icount "
+        "(exact, load-independent)",
+        "* flash = text + data of the image, RAM = data + bss; consts = the model's constant blob "
+        "(weights, biases, multipliers); code = flash - consts (runtime, model tables, firmware harness)",
+        "* each model calibrated with default options, once per distinct requantization profile",
+        "",
+    ]
     head = "| model |" + "".join(f" {b} instructions | {b} flash | {b} code | {b} RAM |" for b in boards)
     lines += [head, "|---|" + "---:|" * (4 * len(boards))]
     by = {(r["model"], r["board"]): r for r in rows}

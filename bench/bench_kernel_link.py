@@ -17,6 +17,7 @@ Usage:
     bench/bench_kernel_link.py                  # all examples and zoo models, mps2-an386, vs the baseline
     bench/bench_kernel_link.py --models mlp,zoo/unet --board mps2-an386 --baseline none
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,8 @@ BASELINE = RESULTS / "kernel_link_baseline.json"
 # requantization primitives fp_requantize_acc32/64, which every kernel uses, nor
 # the resolver's adapters fp_run_<op>_<dp> / fp_need_<op>_<dp> (counted apart).
 KERNEL_SYMBOL = re.compile(
-    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$")
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp|_dsp_fast)?(?:_scratch_size)?$"
+)
 # Objects of the runtime (runtime/src: fp_*.c) and of the generated model code (<prefix>_model.c, not
 # the weights' <prefix>_model_weights.c) in the link map: "runtime and model code", issue #10's 20 KB.
 RUNTIME_OBJECT = re.compile(r"^\d+_(?:fp_[a-z0-9_]+|[a-z0-9_]+_model)\.o$")
@@ -74,8 +76,7 @@ def child_env() -> dict[str, str]:
 
 def symbol_sizes(image: Path, nm_tool: str, pattern: re.Pattern[str], kinds: str = "tT") -> dict[str, int]:
     """Bytes of every function of the image whose name matches (``nm --size-sort``)."""
-    proc = subprocess.run([nm_tool, "--size-sort", "--radix=d", str(image)], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([nm_tool, "--size-sort", "--radix=d", str(image)], capture_output=True, text=True, check=True)
     sizes = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
@@ -87,8 +88,13 @@ def symbol_sizes(image: Path, nm_tool: str, pattern: re.Pattern[str], kinds: str
 def measure(model: str, board_name: str, work: Path) -> dict:
     folder = ZOO / model.removeprefix("zoo/") if model.startswith("zoo/") else EXAMPLES / model
     plan_dir = work / model / "plan"
-    subprocess.run(fixpoint_cmd("calibrate", folder / "model.onnx", "--data", folder / "calib.npz",
-                                "--board", board_name, "-o", plan_dir), check=True, env=child_env())
+    subprocess.run(
+        fixpoint_cmd(
+            "calibrate", folder / "model.onnx", "--data", folder / "calib.npz", "--board", board_name, "-o", plan_dir
+        ),
+        check=True,
+        env=child_env(),
+    )
     plan = load_plan(plan_dir / "plan.fxplan")
     board = load_board(board_name)
     image, size = build_model_firmware(plan, board, work / model)
@@ -98,11 +104,21 @@ def measure(model: str, board_name: str, work: Path) -> dict:
     describes = symbol_sizes(image, nm, DESCRIBE_SYMBOL)
     executor = symbol_sizes(image, nm, EXECUTOR_SYMBOL)
     pairs = sorted({f"{layer.op}/{layer.datapath}" for layer in plan.layers})
-    return {"model": model, "text": size.text, "data": size.data, "bss": size.bss, "flash": size.flash,
-            "ops": pairs, "kernels": kernels, "kernel_bytes": sum(kernels.values()),
-            "adapter_bytes": sum(adapters.values()), "describe_bytes": sum(describes.values()),
-            "executor_bytes": sum(executor.values()), "weight_bytes": plan_weight_bytes(image, nm),
-            "runtime_code_bytes": runtime_code_bytes(image.with_name(image.name + ".map"))}
+    return {
+        "model": model,
+        "text": size.text,
+        "data": size.data,
+        "bss": size.bss,
+        "flash": size.flash,
+        "ops": pairs,
+        "kernels": kernels,
+        "kernel_bytes": sum(kernels.values()),
+        "adapter_bytes": sum(adapters.values()),
+        "describe_bytes": sum(describes.values()),
+        "executor_bytes": sum(executor.values()),
+        "weight_bytes": plan_weight_bytes(image, nm),
+        "runtime_code_bytes": runtime_code_bytes(image.with_name(image.name + ".map")),
+    }
 
 
 def runtime_code_bytes(link_map: Path) -> int:
@@ -111,8 +127,7 @@ def runtime_code_bytes(link_map: Path) -> int:
     if not link_map.is_file():
         return 0
     placed = link_map.read_text().split("Linker script and memory map", 1)[-1]
-    return sum(int(size, 16) for _, _, size, obj in MAP_SECTION.findall(placed)
-               if RUNTIME_OBJECT.match(Path(obj).name))
+    return sum(int(size, 16) for _, _, size, obj in MAP_SECTION.findall(placed) if RUNTIME_OBJECT.match(Path(obj).name))
 
 
 def plan_weight_bytes(image: Path, nm_tool: str) -> int:
@@ -123,24 +138,33 @@ def plan_weight_bytes(image: Path, nm_tool: str) -> int:
 def render(rows: list[dict], board: str, baseline: dict | None, command: str, previous: dict | None = None) -> str:
     base = {r["model"]: r for r in (baseline or {}).get("rows", [])}
     prev = {r["model"]: r for r in (previous or {}).get("rows", [])}
-    lines = [f"# Flash per example and zoo model on {board}: a model links only its kernels", "",
-             f"* command: `{command}` ({datetime.date.today().isoformat()})",
-             "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
-             "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
-             "* each model calibrated with default options for the board, built like `fixpoint deploy`"]
-    lines.append("* runtime + model code = the image's bytes from runtime objects (`runtime/src`) and the generated "
-                 "model code (tables; not the weights), from the link map; the rest of flash is the weights and the "
-                 "firmware harness (serial protocol, startup, counter, libc)")
+    lines = [
+        f"# Flash per example and zoo model on {board}: a model links only its kernels",
+        "",
+        f"* command: `{command}` ({datetime.date.today().isoformat()})",
+        "* flash = text + data of the firmware ELF (toolchain `size`); kernel bytes = sum of the runtime "
+        "kernel functions (`fp_<op>_<datapath>`, scratch-size twins included) in `nm --size-sort`",
+        "* each model calibrated with default options for the board, built like `fixpoint deploy`",
+    ]
+    lines.append(
+        "* runtime + model code = the image's bytes from runtime objects (`runtime/src`) and the generated "
+        "model code (tables; not the weights), from the link map; the rest of flash is the weights and the "
+        "firmware harness (serial protocol, startup, counter, libc)"
+    )
     lines.append("* kernel bytes count the kernels' variants too (`_opt`, `_dsp`, `_dsp_fast`)")
-    lines.append("* describe bytes = the `fp_describe_<member>` functions (each linked op's arena bounds); "
-                 "executor bytes = `fp_graph_run`, `fp_graph_run_layer`, `fp_graph_scratch_size`")
+    lines.append(
+        "* describe bytes = the `fp_describe_<member>` functions (each linked op's arena bounds); "
+        "executor bytes = `fp_graph_run`, `fp_graph_run_layer`, `fp_graph_scratch_size`"
+    )
     if baseline:
         lines.append(f"* before: {baseline.get('label', 'baseline')}")
     if previous:
         lines.append(f"* previous: {previous.get('label', 'previous')}")
     lines.append("")
-    head = ("| model | (op, datapath) pairs | text | data | bss | flash | weights | runtime + model code "
-            "| kernels linked | kernel bytes | adapter bytes | describe bytes | executor bytes |")
+    head = (
+        "| model | (op, datapath) pairs | text | data | bss | flash | weights | runtime + model code "
+        "| kernels linked | kernel bytes | adapter bytes | describe bytes | executor bytes |"
+    )
     rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if baseline:
         head += " flash before | kernel bytes before | flash saved |"
@@ -150,10 +174,12 @@ def render(rows: list[dict], board: str, baseline: dict | None, command: str, pr
         rule += "---:|---:|"
     lines += [head, rule]
     for r in rows:
-        line = (f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
-                f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {r.get('runtime_code_bytes', 0):,} | "
-                f"{len(r['kernels'])} | {r['kernel_bytes']:,} | "
-                f"{r.get('adapter_bytes', 0):,} | {r.get('describe_bytes', 0):,} | {r.get('executor_bytes', 0):,} |")
+        line = (
+            f"| {r['model']} | {', '.join(r['ops'])} | {r['text']:,} | {r['data']:,} | {r['bss']:,} | "
+            f"{r['flash']:,} | {r.get('weight_bytes', 0):,} | {r.get('runtime_code_bytes', 0):,} | "
+            f"{len(r['kernels'])} | {r['kernel_bytes']:,} | "
+            f"{r.get('adapter_bytes', 0):,} | {r.get('describe_bytes', 0):,} | {r.get('executor_bytes', 0):,} |"
+        )
         if baseline and r["model"] in base:
             b = base[r["model"]]
             line += f" {b['flash']:,} | {b['kernel_bytes']:,} | {b['flash'] - r['flash']:,} |"
@@ -189,10 +215,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--board", default="mps2-an386")
     parser.add_argument("--models", default="", help="comma separated example names (default: all)")
-    parser.add_argument("--baseline", type=Path, default=BASELINE if BASELINE.is_file() else None,
-                        help="JSON of an earlier run to compare with (default %(default)s; 'none' for no comparison)")
-    parser.add_argument("--previous", type=Path, default=PREVIOUS if PREVIOUS.is_file() else None,
-                        help="a second earlier JSON to compare with (default %(default)s; 'none' for none)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE if BASELINE.is_file() else None,
+        help="JSON of an earlier run to compare with (default %(default)s; 'none' for no comparison)",
+    )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        default=PREVIOUS if PREVIOUS.is_file() else None,
+        help="a second earlier JSON to compare with (default %(default)s; 'none' for none)",
+    )
     parser.add_argument("--label", default="this build", help="what this run measures (stored in the JSON)")
     parser.add_argument("--out", type=Path, default=RESULTS / "kernel_link.md", help="markdown table (.json beside)")
     args = parser.parse_args(argv)
@@ -207,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["bench/bench_kernel_link.py", *(argv if argv is not None else sys.argv[1:])])
     text = render(rows, args.board, baseline, command, previous)
     write_atomic(args.out, text)
-    write_atomic(args.out.with_suffix(".json"), json.dumps(
-        {"board": args.board, "label": args.label, "rows": rows}, indent=1) + "\n")
+    write_atomic(
+        args.out.with_suffix(".json"),
+        json.dumps({"board": args.board, "label": args.label, "rows": rows}, indent=1) + "\n",
+    )
     print(text)
     return 0
 

@@ -31,6 +31,7 @@ Usage:
     bench/bench_sim.py            # every examples/models/<name>, plans made with
                                   # `fixpoint calibrate` into build/bench/<name>
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,31 +112,38 @@ def ort_session(model_path: Path):
 def ort_rate(model_path: Path, x: np.ndarray, repeat: int) -> float:
     session = ort_session(model_path)
     name = session.get_inputs()[0].name
-    samples = [x[i:i + 1] for i in range(len(x))]
+    samples = [x[i : i + 1] for i in range(len(x))]
 
     def run():
         for s in samples:
             session.run(None, {name: s})
+
     return best_rate(run, len(x), repeat)
 
 
 def quantize_qdq(model_path: Path, x: np.ndarray, out_path: Path) -> Path:
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     name = ort_session(model_path).get_inputs()[0].name
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.items = iter([{name: x[i:i + 1]} for i in range(min(len(x), 128))])
+            self.items = iter([{name: x[i : i + 1]} for i in range(min(len(x), 128))])
 
         def get_next(self):
             return next(self.items, None)
 
     logging.disable(logging.WARNING)  # quantize_static's advice to pre-process the model
     try:
-        quantize_static(str(model_path), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+        quantize_static(
+            str(model_path),
+            str(out_path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+        )
     finally:
         logging.disable(logging.NOTSET)
     return out_path
@@ -149,8 +157,7 @@ def sim_rate(plan, x: np.ndarray, repeat: int, kernels: str = "auto", threads: i
     return best_rate(lambda: compiled.run([q], threads=threads), len(x), repeat)
 
 
-def bench_case(onnx_path: Path, plan_path: Path, data_path: Path, samples: int, repeat: int,
-               threads: int) -> list[Row]:
+def bench_case(onnx_path: Path, plan_path: Path, data_path: Path, samples: int, repeat: int, threads: int) -> list[Row]:
     from fixpoint.plan import load_plan
 
     plan = load_plan(plan_path)
@@ -159,12 +166,22 @@ def bench_case(onnx_path: Path, plan_path: Path, data_path: Path, samples: int, 
     macs = plan_macs(plan)
     model = onnx_path.parent.name if onnx_path.stem == "model" else onnx_path.stem
     datapaths = "/".join(sorted({layer.datapath for layer in plan.layers}))
-    rows = [Row(model, f"fixpoint sim, _opt kernels ({datapaths}), batched, 1 thread", sim_rate(plan, x, repeat), macs),
-            Row(model, f"fixpoint sim, _opt kernels, batched, {threads} threads",
-                sim_rate(plan, x, repeat, threads=threads), macs),
-            Row(model, "fixpoint sim, reference kernels (--kernels ref), batched, 1 thread",
-                sim_rate(plan, x, repeat, kernels="ref"), macs),
-            Row(model, "onnxruntime float32, 1 thread", ort_rate(onnx_path, x, repeat), macs)]
+    rows = [
+        Row(model, f"fixpoint sim, _opt kernels ({datapaths}), batched, 1 thread", sim_rate(plan, x, repeat), macs),
+        Row(
+            model,
+            f"fixpoint sim, _opt kernels, batched, {threads} threads",
+            sim_rate(plan, x, repeat, threads=threads),
+            macs,
+        ),
+        Row(
+            model,
+            "fixpoint sim, reference kernels (--kernels ref), batched, 1 thread",
+            sim_rate(plan, x, repeat, kernels="ref"),
+            macs,
+        ),
+        Row(model, "onnxruntime float32, 1 thread", ort_rate(onnx_path, x, repeat), macs),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         qdq = quantize_qdq(onnx_path, x, Path(tmp) / "qdq.onnx")
         ort_int8 = ort_rate(qdq, x, repeat)
@@ -188,8 +205,25 @@ def search_time(onnx_path: Path, calib: Path, kernels: str) -> SearchRow:
     with tempfile.TemporaryDirectory() as tmp:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(onnx_path), "--data", str(calib),
-                        "--search", "--no-cache", "--kernels", kernels, "-o", tmp], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fixpoint.cli",
+                "-q",
+                "calibrate",
+                str(onnx_path),
+                "--data",
+                str(calib),
+                "--search",
+                "--no-cache",
+                "--kernels",
+                kernels,
+                "-o",
+                tmp,
+            ],
+            check=True,
+        )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -197,10 +231,16 @@ def search_time(onnx_path: Path, calib: Path, kernels: str) -> SearchRow:
 
 
 def render_search(rows: list[SearchRow]) -> str:
-    lines = ["", "## Range search (`fixpoint calibrate --search`)", "",
-             "One search per model on its calibration set (`--no-cache`), single-threaded simulator; "
-             "the last column is the reference kernels' CPU time over this row's.", "",
-             "| model | kernels | wall s | CPU s | speed-up vs ref |", "|---|---|---:|---:|---:|"]
+    lines = [
+        "",
+        "## Range search (`fixpoint calibrate --search`)",
+        "",
+        "One search per model on its calibration set (`--no-cache`), single-threaded simulator; "
+        "the last column is the reference kernels' CPU time over this row's.",
+        "",
+        "| model | kernels | wall s | CPU s | speed-up vs ref |",
+        "|---|---|---:|---:|---:|",
+    ]
     ref = {r.model: r.cpu_s for r in rows if r.kernels == "ref"}
     for r in rows:
         factor = f"{ref[r.model] / r.cpu_s:.2f}x" if r.model in ref and r.cpu_s > 0 else ""
@@ -229,8 +269,10 @@ def load_note(load: float, cpus: int) -> str:
     """A sentence on the machine's load when the run started (os.getloadavg, 1 minute)."""
     text = f"Load average {load:.1f} on {cpus} CPUs when the run started"
     if load > 0.5 * cpus:
-        return text + (": the machine was loaded, so absolute rates are low and noisy; the ratios compare "
-                       "figures measured back to back in one process.")
+        return text + (
+            ": the machine was loaded, so absolute rates are low and noisy; the ratios compare "
+            "figures measured back to back in one process."
+        )
     return text + "."
 
 
@@ -255,8 +297,9 @@ def render(rows: list[Row], samples: int, repeat: int, load: float | None = None
     ]
     for r in rows:
         ratio = f"{r.vs_ort_int8:.2f}x" if r.vs_ort_int8 is not None else ""
-        lines.append(f"| {r.model} | {_si(r.macs)} | {r.engine} | {r.samples_per_s:,.0f} | {_si(r.mac_per_s)} "
-                     f"| {ratio} |")
+        lines.append(
+            f"| {r.model} | {_si(r.macs)} | {r.engine} | {r.samples_per_s:,.0f} | {_si(r.mac_per_s)} | {ratio} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -275,8 +318,11 @@ def example_search_cases() -> list[tuple[Path, Path]]:
     cases = []
     for model_dir in sorted((ROOT / "examples" / "models").iterdir()):
         onnx_path, calib = model_dir / "model.onnx", model_dir / "calib.npz"
-        if onnx_path.is_file() and calib.is_file() and any(
-                n.op_type == "Conv" for n in onnx.load(str(onnx_path), load_external_data=False).graph.node):
+        if (
+            onnx_path.is_file()
+            and calib.is_file()
+            and any(n.op_type == "Conv" for n in onnx.load(str(onnx_path), load_external_data=False).graph.node)
+        ):
             cases.append((onnx_path, calib))
     return cases
 
@@ -289,23 +335,47 @@ def example_cases() -> list[tuple[Path, Path, Path]]:
         if not (onnx_path.is_file() and calib.is_file() and data.is_file()):
             continue
         out = ROOT / "build" / "bench" / model_dir.name
-        subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(onnx_path), "--data",
-                        str(calib), "-o", str(out)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fixpoint.cli",
+                "-q",
+                "calibrate",
+                str(onnx_path),
+                "--data",
+                str(calib),
+                "-o",
+                str(out),
+            ],
+            check=True,
+        )
         cases.append((onnx_path, out / "plan.fxplan", data))
     return cases
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", nargs=3, action="append", metavar=("ONNX", "PLAN", "DATA"), type=Path,
-                        help="an ONNX model, its lowered plan and a .npz of inputs (repeatable)")
+    parser.add_argument(
+        "--case",
+        nargs=3,
+        action="append",
+        metavar=("ONNX", "PLAN", "DATA"),
+        type=Path,
+        help="an ONNX model, its lowered plan and a .npz of inputs (repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"markdown table (default {DEFAULT_OUT})")
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="threads of the multi-thread simulator row (default: every CPU)")
-    parser.add_argument("--no-search", action="store_true",
-                        help="skip the range-search table (it runs only for the example models)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="threads of the multi-thread simulator row (default: every CPU)",
+    )
+    parser.add_argument(
+        "--no-search", action="store_true", help="skip the range-search table (it runs only for the example models)"
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     cases = args.case or example_cases()

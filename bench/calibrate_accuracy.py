@@ -15,6 +15,7 @@ on eval.npz:
 
 The summary compares Fixpoint's best with onnxruntime's best, in eval samples.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,11 +58,11 @@ def accuracy_for(model_dir: Path, tmp: Path) -> dict:
         scores[f"ort-qdq with fp:{policy} ranges"] = top1(out, x, labels, exact=True)
     searched = _searched_quant(graph, result, data)
     for correct in (False, True):
-        scores["fp:search" + ("+bc" if correct else "")] = _fixpoint_top1(model, graph, searched,
-                                                                          data if correct else None, x, labels)
+        scores["fp:search" + ("+bc" if correct else "")] = _fixpoint_top1(
+            model, graph, searched, data if correct else None, x, labels
+        )
     log.info("%s: accuracy of %d methods done", model_dir.name, len(scores))
-    return {"calib_samples": len(data), "eval_samples": len(x), "top1": scores,
-            "summary": summarize(scores, len(x))}
+    return {"calib_samples": len(data), "eval_samples": len(x), "top1": scores, "summary": summarize(scores, len(x))}
 
 
 def _normalized_graph(model: str):
@@ -88,8 +89,15 @@ def _searched_quant(graph, result, data) -> dict:
     from fixpoint.plan import RequantProfile
     from fixpoint.range_search import SearchOptions, search_ranges
 
-    quant, _ = search_ranges(graph, result, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(),
-                             data, SearchOptions(progress=False))
+    quant, _ = search_ranges(
+        graph,
+        result,
+        CalibrationConfig(progress=False),
+        RequantProfile(),
+        LowerOptions(),
+        data,
+        SearchOptions(progress=False),
+    )
     return quant
 
 
@@ -106,12 +114,15 @@ def _fixpoint_top1(model: str, graph, quant: dict, samples, x: np.ndarray, label
 
 def _overrides(quant: dict) -> dict:
     """Force our activation parameters into ORT's QDQ model (same int8 convention)."""
-    return {name: [{"scale": np.array(q.scale, np.float32), "zero_point": np.array(q.zero_point, np.int8)}]
-            for name, q in quant.items()}
+    return {
+        name: [{"scale": np.array(q.scale, np.float32), "zero_point": np.array(q.zero_point, np.int8)}]
+        for name, q in quant.items()
+    }
 
 
 def summarize(scores: dict, n: int) -> dict:
     """Best Fixpoint method vs onnxruntime's best, scored exactly and as run; gaps in samples."""
+
     def best(prefix: str, suffix: str = "") -> tuple[str, float]:
         keys = [k for k in scores if k.startswith(prefix) and k.endswith(suffix) and "with" not in k]
         if suffix == "":
@@ -120,26 +131,37 @@ def summarize(scores: dict, n: int) -> dict:
         return key, scores[key]
 
     fp, ort_exact, ort_run = best("fp:"), best("ort:", " exact"), best("ort:")
-    return {"fixpoint_best": fp, "ort_best_exact": ort_exact, "ort_best_as_run": ort_run,
-            "samples_behind_exact": round((ort_exact[1] - fp[1]) * n),
-            "samples_behind_as_run": round((ort_run[1] - fp[1]) * n),
-            "best_drop_pp": 100 * (scores["float"] - fp[1])}
+    return {
+        "fixpoint_best": fp,
+        "ort_best_exact": ort_exact,
+        "ort_best_as_run": ort_run,
+        "samples_behind_exact": round((ort_exact[1] - fp[1]) * n),
+        "samples_behind_as_run": round((ort_run[1] - fp[1]) * n),
+        "best_drop_pp": 100 * (scores["float"] - fp[1]),
+    }
 
 
 def accuracy_table(acc: dict) -> list[str]:
     base = acc["top1"]["float"]
-    lines = [f"Top-1 on eval.npz ({acc['eval_samples']} samples), calibrated on calib.npz "
-             f"({acc['calib_samples']} samples). Drop in percentage points.", "",
-             "| method | top-1 % | drop pp |", "|---|---|---|"]
+    lines = [
+        f"Top-1 on eval.npz ({acc['eval_samples']} samples), calibrated on calib.npz "
+        f"({acc['calib_samples']} samples). Drop in percentage points.",
+        "",
+        "| method | top-1 % | drop pp |",
+        "|---|---|---|",
+    ]
     for label, value in acc["top1"].items():
         lines.append(f"| {label} | {100 * value:.2f} | {100 * (base - value):+.2f} |")
     s = acc.get("summary")
     if s:
-        lines += ["", f"Best Fixpoint: {s['fixpoint_best'][0]} ({100 * s['fixpoint_best'][1]:.2f} %, drop "
-                  f"{s['best_drop_pp']:+.2f} pp). onnxruntime's best, exact QDQ: {s['ort_best_exact'][0]} "
-                  f"({100 * s['ort_best_exact'][1]:.2f} %): Fixpoint is {_behind(s['samples_behind_exact'])}. "
-                  f"As ORT's int8 kernels run it here: {s['ort_best_as_run'][0]} "
-                  f"({100 * s['ort_best_as_run'][1]:.2f} %): {_behind(s['samples_behind_as_run'])}."]
+        lines += [
+            "",
+            f"Best Fixpoint: {s['fixpoint_best'][0]} ({100 * s['fixpoint_best'][1]:.2f} %, drop "
+            f"{s['best_drop_pp']:+.2f} pp). onnxruntime's best, exact QDQ: {s['ort_best_exact'][0]} "
+            f"({100 * s['ort_best_exact'][1]:.2f} %): Fixpoint is {_behind(s['samples_behind_exact'])}. "
+            f"As ORT's int8 kernels run it here: {s['ort_best_as_run'][0]} "
+            f"({100 * s['ort_best_as_run'][1]:.2f} %): {_behind(s['samples_behind_as_run'])}.",
+        ]
     return lines
 
 

@@ -12,6 +12,7 @@ optimizations off, and 0.18 for both once ``reduce_range=True``. So:
 * ``exact``:  graph optimizations off, so every Q/DQ pair runs as written, which
   is the QDQ model's defined meaning and measures the calibration method itself.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,9 +43,17 @@ def ort_quantize(model: str, out: str, data, method: str, overrides: dict | None
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     extra = {"TensorQuantOverrides": overrides} if overrides else None
-    quantize_static(model, out, CalibrationReader(data), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=getattr(CalibrationMethod, method), extra_options=extra)
+    quantize_static(
+        model,
+        out,
+        CalibrationReader(data),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=getattr(CalibrationMethod, method),
+        extra_options=extra,
+    )
     return {}
 
 
@@ -58,7 +67,7 @@ def ort_logits(model_path: str, x: np.ndarray, exact: bool = False) -> np.ndarra
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    chunks = [session.run(None, {name: x[i:i + 256]})[0] for i in range(0, len(x), 256)]
+    chunks = [session.run(None, {name: x[i : i + 256]})[0] for i in range(0, len(x), 256)]
     return np.concatenate([c.reshape(len(c), -1) for c in chunks])
 
 

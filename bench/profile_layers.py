@@ -12,6 +12,7 @@ Usage:
 
 Writes bench/results/profile_<model>_<board>.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,11 @@ sys.path.insert(0, str(ROOT / "sdk"))
 
 from fixpoint.boards import load_board  # noqa: E402
 from fixpoint.boards.kernel_fw import (  # noqa: E402
-    build_kernel_firmware, fast_entry_sources, kernel_sources, run_kernel_firmware)
+    build_kernel_firmware,
+    fast_entry_sources,
+    kernel_sources,
+    run_kernel_firmware,
+)
 from fixpoint.boards.paths import runtime_dir  # noqa: E402
 from fixpoint.codegen import generate  # noqa: E402
 from fixpoint.codegen.resolver import kernel_entries  # noqa: E402
@@ -51,19 +56,40 @@ def first_sample_bytes(plan, model: str) -> bytes:
 
 def profile(model: str, board_name: str, kernels: str, work: Path) -> tuple[list[dict], int, list[str]]:
     folder = EXAMPLES / model
-    subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(folder / "model.onnx"), "--data",
-                    str(folder / "calib.npz"), "--board", board_name, "-o", str(work / "plan")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "-q",
+            "calibrate",
+            str(folder / "model.onnx"),
+            "--data",
+            str(folder / "calib.npz"),
+            "--board",
+            board_name,
+            "-o",
+            str(work / "plan"),
+        ],
+        check=True,
+    )
     plan = load_plan(work / "plan" / "plan.fxplan")
     board = load_board(board_name)
     generated = generate(plan, board=board, out_dir=work / "gen", kernels=kernels)
     (work / "gen" / "kc_profile_model.h").write_text(f'#include "{generated.prefix}_model.h"\n')
     data = first_sample_bytes(plan, model)
     (work / "gen" / "kc_profile_input.h").write_text(
-        "static const uint8_t kc_profile_input[] = {" + ",".join(str(b) for b in data) + "};\n")
+        "static const uint8_t kc_profile_input[] = {" + ",".join(str(b) for b in data) + "};\n"
+    )
     taken = {p.resolve() for p in (*kernel_sources(), *fast_entry_sources())}
     runtime = [p for p in sorted((runtime_dir() / "src").rglob("*.c")) if p.resolve() not in taken]
-    image = build_kernel_firmware(board, "kc_profile.c", work / "fw", include_dirs=[generated.out_dir],
-                                  extra_sources=[*generated.sources, *runtime])
+    image = build_kernel_firmware(
+        board,
+        "kc_profile.c",
+        work / "fw",
+        include_dirs=[generated.out_dir],
+        extra_sources=[*generated.sources, *runtime],
+    )
     run = run_kernel_firmware(board, image, timeout=1800)
     if run.returncode != 0:
         raise RuntimeError(f"profile firmware failed:\n{run.stdout}")
@@ -78,15 +104,22 @@ def profile(model: str, board_name: str, kernels: str, work: Path) -> tuple[list
 
 
 def render(model: str, board: str, kernels: str, rows: list[dict], total: int, entries: list[str]) -> str:
-    lines = [f"# Instructions per layer: {model} on {board} (kernels: {kernels})", "",
-             f"* command: `bench/profile_layers.py {model} --board {board} --kernels {kernels}`; first eval sample; "
-             "exact QEMU -icount counts (layer k = run of layers [0, k) minus [0, k - 1))",
-             f"* resolver entries: {', '.join(f'`{e}`' for e in entries)}",
-             f"* whole `fp_model_run`: {total:,} instructions", "",
-             "| # | layer | op | instructions | share |", "|---:|---|---|---:|---:|"]
+    lines = [
+        f"# Instructions per layer: {model} on {board} (kernels: {kernels})",
+        "",
+        f"* command: `bench/profile_layers.py {model} --board {board} --kernels {kernels}`; first eval sample; "
+        "exact QEMU -icount counts (layer k = run of layers [0, k) minus [0, k - 1))",
+        f"* resolver entries: {', '.join(f'`{e}`' for e in entries)}",
+        f"* whole `fp_model_run`: {total:,} instructions",
+        "",
+        "| # | layer | op | instructions | share |",
+        "|---:|---|---|---:|---:|",
+    ]
     for i, r in enumerate(rows):
-        lines.append(f"| {i} | {r['layer']} | {r['op']} | {r['instructions']:,} | "
-                     f"{100 * r['instructions'] / max(total, 1):.1f}% |")
+        lines.append(
+            f"| {i} | {r['layer']} | {r['op']} | {r['instructions']:,} | "
+            f"{100 * r['instructions'] / max(total, 1):.1f}% |"
+        )
     by_op: dict[str, int] = {}
     for r in rows:
         by_op[r["op"]] = by_op.get(r["op"], 0) + r["instructions"]

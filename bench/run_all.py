@@ -1,4 +1,5 @@
 """`make bench`: every benchmark in turn; tables land in bench/results/."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,8 +7,16 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["bench_sim.py", "bench_calibrate.py", "bench_hil.py", "bench_data_memory.py", "bench_kernel_link.py",
-           "bench_kernels.py", "bench_farm.py", "bench_inference.py"]
+SCRIPTS = [
+    "bench_sim.py",
+    "bench_calibrate.py",
+    "bench_hil.py",
+    "bench_data_memory.py",
+    "bench_kernel_link.py",
+    "bench_kernels.py",
+    "bench_farm.py",
+    "bench_inference.py",
+]
 
 
 def main() -> int:

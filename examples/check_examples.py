@@ -27,8 +27,7 @@ def check(model_dir):
     assert list(calib.shape[1:]) == meta["input_shape"], (calib.shape, meta["input_shape"])
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), so, providers=["CPUExecutionProvider"])
     out = sess.run(["logits"], {meta["input_name"]: x})[0]
     assert out.shape == (len(x), meta["num_classes"]), out.shape
     acc = float(np.mean(out.argmax(axis=1) == y))
@@ -36,8 +35,7 @@ def check(model_dir):
 
 
 def main():
-    names = sorted(d for d in os.listdir(MODELS_DIR)
-                   if os.path.isdir(os.path.join(MODELS_DIR, d)))
+    names = sorted(d for d in os.listdir(MODELS_DIR) if os.path.isdir(os.path.join(MODELS_DIR, d)))
     if not names:
         print("no models found in", MODELS_DIR)
         return 1
@@ -51,8 +49,7 @@ def main():
             continue
         ok = abs(acc - ref) <= TOLERANCE
         failed |= not ok
-        print(f"{name:12s} onnxruntime top1 {acc:.4f}  meta {ref:.4f}  "
-              f"{'OK' if ok else 'MISMATCH'}")
+        print(f"{name:12s} onnxruntime top1 {acc:.4f}  meta {ref:.4f}  {'OK' if ok else 'MISMATCH'}")
     return 1 if failed else 0
 
 

@@ -49,6 +49,7 @@ NUM_THREADS = 2
 # small helpers
 # ---------------------------------------------------------------------------
 
+
 def to_8bit_levels(x):
     """Clip to [0, 1] and round to multiples of 1/255 (like an 8-bit sensor).
 
@@ -88,6 +89,7 @@ def balanced_labels(n, num_classes, rng):
 # dataset 1: scikit-learn digits (8x8) with augmentation
 # ---------------------------------------------------------------------------
 
+
 def load_digits_split(seed, eval_fraction=0.22):
     """Split the 1797 source images (stratified) into train / eval sources."""
     from sklearn.datasets import load_digits
@@ -126,7 +128,7 @@ def augment_digits(images, labels, n, rng, out_size=8):
     for oy in range(-s, s + 1):
         for ox in range(-s, s + 1):
             m = (dy == oy) & (dx == ox)
-            out[m] = padded[m, s + oy:s + oy + out_size, s + ox:s + ox + out_size]
+            out[m] = padded[m, s + oy : s + oy + out_size, s + ox : s + ox + out_size]
     out *= rng.uniform(0.7, 1.2, (n, 1, 1)).astype(np.float32)
     out += rng.uniform(0.0, 0.15, (n, 1, 1)).astype(np.float32)
     sigma = rng.uniform(0.03, 0.12, (n, 1, 1))
@@ -152,14 +154,17 @@ def make_mlp_data(seed):
     x_train, y_train = augment_digits(tr_img, tr_lab, 30 * len(tr_img), rng)
     x_calib, _ = augment_digits(tr_img, tr_lab, N_CALIB, rng)
     x_eval, y_eval = augment_digits(ev_img, ev_lab, N_EVAL, rng)
+
     def flat(a):
         return a.reshape(len(a), 64)
+
     return flat(x_train), y_train, flat(x_calib), flat(x_eval), y_eval
 
 
 # ---------------------------------------------------------------------------
 # datasets 2 and 3: procedurally rendered shapes (grayscale / colour)
 # ---------------------------------------------------------------------------
+
 
 def shape_alpha(kind, n, rng, size=16, r_range=(3.5, 6.5), jitter=2.5):
     """Soft-edged alpha masks [n, size, size] in [0, 1] for one shape kind."""
@@ -169,8 +174,8 @@ def shape_alpha(kind, n, rng, size=16, r_range=(3.5, 6.5), jitter=2.5):
     cy = c + rng.uniform(-jitter, jitter, n)[:, None, None]
     r = rng.uniform(*r_range, n)[:, None, None]
     th = rng.uniform(-0.35, 0.35, n)[:, None, None]
-    w = rng.uniform(0.6, 1.1, n)[:, None, None]          # stroke half-width
-    soft = rng.uniform(0.3, 0.7, n)[:, None, None]       # edge softness (px)
+    w = rng.uniform(0.6, 1.1, n)[:, None, None]  # stroke half-width
+    soft = rng.uniform(0.3, 0.7, n)[:, None, None]  # edge softness (px)
     px, py = xx[None] - cx, yy[None] - cy
     if kind == "x_cross":
         th = th + np.pi / 4
@@ -204,8 +209,8 @@ def shape_alpha(kind, n, rng, size=16, r_range=(3.5, 6.5), jitter=2.5):
     elif kind == "two_dots":
         d = 0.7 * r
         rd = rng.uniform(1.3, 2.0, n)[:, None, None]
-        d1 = np.sqrt((u - d) ** 2 + v ** 2)
-        d2 = np.sqrt((u + d) ** 2 + v ** 2)
+        d1 = np.sqrt((u - d) ** 2 + v**2)
+        d2 = np.sqrt((u + d) ** 2 + v**2)
         sd = rd - np.minimum(d1, d2)
     else:
         raise ValueError(kind)
@@ -223,8 +228,18 @@ def distractor_alpha(n, rng, size=16, prob=0.5):
     return a
 
 
-GRAY_SHAPES = ["disc", "ring", "square", "square_outline", "triangle",
-               "plus", "x_cross", "h_stripes", "v_stripes", "two_dots"]
+GRAY_SHAPES = [
+    "disc",
+    "ring",
+    "square",
+    "square_outline",
+    "triangle",
+    "plus",
+    "x_cross",
+    "h_stripes",
+    "v_stripes",
+    "two_dots",
+]
 
 
 def make_gray_shapes(n, rng):
@@ -261,15 +276,13 @@ def make_colour_shapes(n, rng):
     for s, kind in enumerate(COLOUR_SHAPES):
         m = shape_id == s
         alpha[m] = shape_alpha(kind, int(m.sum()), rng, r_range=(3.0, 6.0))
-    hue = np.where(group_id == 0,
-                   rng.uniform(*COLOUR_GROUPS["warm"], n),
-                   rng.uniform(*COLOUR_GROUPS["cool"], n))
+    hue = np.where(group_id == 0, rng.uniform(*COLOUR_GROUPS["warm"], n), rng.uniform(*COLOUR_GROUPS["cool"], n))
     fg = hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), rng.uniform(0.55, 1.0, n))
     bg = hsv_to_rgb(rng.random(n), rng.uniform(0.0, 0.45, n), rng.uniform(0.1, 0.6, n))
     fg = fg[:, :, None, None]
     bg = bg[:, :, None, None]
     yy, xx = np.mgrid[0:16, 0:16] / 15.0 - 0.5
-    grad = (rng.uniform(-0.2, 0.2, (n, 1, 1, 1)) * xx + rng.uniform(-0.2, 0.2, (n, 1, 1, 1)) * yy)
+    grad = rng.uniform(-0.2, 0.2, (n, 1, 1, 1)) * xx + rng.uniform(-0.2, 0.2, (n, 1, 1, 1)) * yy
     a = alpha[:, None]
     img = bg * (1 - a) + fg * a + grad
     # a distractor blob in a random (any-hue) colour
@@ -291,10 +304,8 @@ N_FFT = 512
 HOP = 250
 N_FRAMES = 32
 N_MELS = 20
-KWS_CLASSES = ["_silence_", "up", "down", "beep_beep", "lo_hi",
-               "aa", "ee", "oo", "ai", "sa"]
-VOWELS = {"aa": (750.0, 1180.0, 2500.0), "ee": (290.0, 2250.0, 2950.0),
-          "oo": (320.0, 850.0, 2300.0)}
+KWS_CLASSES = ["_silence_", "up", "down", "beep_beep", "lo_hi", "aa", "ee", "oo", "ai", "sa"]
+VOWELS = {"aa": (750.0, 1180.0, 2500.0), "ee": (290.0, 2250.0, 2950.0), "oo": (320.0, 850.0, 2300.0)}
 
 
 def hz_to_mel(f):
@@ -332,10 +343,10 @@ def log_mel(clips):
     fb = mel_filterbank()
     out = np.empty((len(clips), N_MELS, N_FRAMES), dtype=np.float32)
     for start in range(0, len(clips), 512):
-        frames = x[start:start + 512][:, idx] * window          # [b, T, N_FFT]
-        power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2      # [b, T, bins]
-        mel = power @ fb.T                                     # [b, T, mels]
-        out[start:start + 512] = np.log(mel + 1e-6).transpose(0, 2, 1)
+        frames = x[start : start + 512][:, idx] * window  # [b, T, N_FFT]
+        power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # [b, T, bins]
+        mel = power @ fb.T  # [b, T, mels]
+        out[start : start + 512] = np.log(mel + 1e-6).transpose(0, 2, 1)
     return out
 
 
@@ -345,7 +356,7 @@ def envelope(length, ramp):
     if r > 0:
         w = 0.5 - 0.5 * np.cos(np.pi * np.arange(r) / r)
         e[:r] = w
-        e[length - r:] = w[::-1]
+        e[length - r :] = w[::-1]
     return e
 
 
@@ -361,8 +372,9 @@ def tone(freq_track, harmonics=(1.0, 0.3, 0.1)):
 
 def vowel(length, f0_start, f0_end, formants_start, formants_end, rng):
     """Additive formant synthesis: harmonic source shaped by moving formants."""
-    f0 = np.linspace(f0_start, f0_end, length) * (1 + 0.01 * np.sin(
-        2 * np.pi * rng.uniform(4, 7) * np.arange(length) / SR))
+    f0 = np.linspace(f0_start, f0_end, length) * (
+        1 + 0.01 * np.sin(2 * np.pi * rng.uniform(4, 7) * np.arange(length) / SR)
+    )
     phase = 2 * np.pi * np.cumsum(f0) / SR
     kmax = int((SR / 2 - 150) / max(f0_start, f0_end))
     # formant tracks at control rate (every 32 samples), repeated to audio rate
@@ -370,17 +382,16 @@ def vowel(length, f0_start, f0_end, formants_start, formants_end, rng):
     t = np.linspace(0, 1, n_ctl)[:, None]
     fs = np.asarray(formants_start)[None]
     fe = np.asarray(formants_end)[None]
-    forms = fs + (fe - fs) * t                                   # [n_ctl, 3]
+    forms = fs + (fe - fs) * t  # [n_ctl, 3]
     bw = np.array([90.0, 120.0, 170.0])
     gains = np.array([1.0, 0.6, 0.25])
     f0_ctl = f0[::32][:n_ctl]
     if len(f0_ctl) < n_ctl:
         f0_ctl = np.pad(f0_ctl, (0, n_ctl - len(f0_ctl)), mode="edge")
-    k = np.arange(1, kmax + 1)[None, :]                          # [1, K]
-    hf = f0_ctl[:, None] * k                                     # [n_ctl, K]
-    amp = 0.02 + sum(g * np.exp(-0.5 * ((hf - forms[:, i:i + 1]) / bw[i]) ** 2)
-                     for i, g in enumerate(gains))
-    amp = np.repeat(amp, 32, axis=0)[:length]                    # [length, K]
+    k = np.arange(1, kmax + 1)[None, :]  # [1, K]
+    hf = f0_ctl[:, None] * k  # [n_ctl, K]
+    amp = 0.02 + sum(g * np.exp(-0.5 * ((hf - forms[:, i : i + 1]) / bw[i]) ** 2) for i, g in enumerate(gains))
+    amp = np.repeat(amp, 32, axis=0)[:length]  # [length, K]
     return np.sum(amp * np.sin(phase[:, None] * k), axis=1)
 
 
@@ -399,8 +410,17 @@ def synth_keyword(label, rng):
     if name == "_silence_":
         return clip
     stretch = rng.uniform(0.8, 1.25)
-    dur = {"up": 0.4, "down": 0.4, "beep_beep": 0.34, "lo_hi": 0.34,
-           "aa": 0.4, "ee": 0.4, "oo": 0.4, "ai": 0.45, "sa": 0.45}[name]
+    dur = {
+        "up": 0.4,
+        "down": 0.4,
+        "beep_beep": 0.34,
+        "lo_hi": 0.34,
+        "aa": 0.4,
+        "ee": 0.4,
+        "oo": 0.4,
+        "ai": 0.45,
+        "sa": 0.45,
+    }[name]
     length = int(dur * stretch * SR)
     pitch = 2.0 ** rng.uniform(-0.3, 0.3)  # +-0.3 octave
     if name in ("up", "down"):
@@ -416,13 +436,16 @@ def synth_keyword(label, rng):
         sig = np.zeros(length)
         burst = tone(np.full(b, f)) * envelope(b, 80)
         sig[:b] = burst
-        sig[b + gap:] = burst
+        sig[b + gap :] = burst
     elif name == "lo_hi":
         f = rng.uniform(400, 600) * pitch
         half = length // 2
-        sig = np.concatenate([tone(np.full(half, f)) * envelope(half, 80),
-                              tone(np.full(length - half, f * rng.uniform(1.5, 1.8)))
-                              * envelope(length - half, 80)])
+        sig = np.concatenate(
+            [
+                tone(np.full(half, f)) * envelope(half, 80),
+                tone(np.full(length - half, f * rng.uniform(1.5, 1.8))) * envelope(length - half, 80),
+            ]
+        )
     elif name in VOWELS or name == "ai":
         f0a = rng.uniform(100, 220)
         f0b = f0a * 2.0 ** rng.uniform(-0.2, 0.2)
@@ -437,17 +460,16 @@ def synth_keyword(label, rng):
         f0a = rng.uniform(100, 220)
         fjit = 2.0 ** rng.uniform(-0.12, 0.12)
         s_part = band_noise(n_s, 2500, 3800, rng) * 0.35 * envelope(n_s, 120)
-        v_part = vowel(length - n_s, f0a, f0a * 0.9, np.array(VOWELS["aa"]) * fjit,
-                       np.array(VOWELS["aa"]) * fjit, rng)
+        v_part = vowel(length - n_s, f0a, f0a * 0.9, np.array(VOWELS["aa"]) * fjit, np.array(VOWELS["aa"]) * fjit, rng)
         v_part = v_part / (np.std(v_part) + 1e-9) * envelope(length - n_s, 120)
         sig = np.concatenate([s_part, v_part])
     else:
         raise ValueError(name)
     sig = sig * envelope(len(sig), 160)
-    sig = sig / (np.sqrt(np.mean(sig ** 2)) + 1e-9)
+    sig = sig / (np.sqrt(np.mean(sig**2)) + 1e-9)
     length = len(sig)
     t0 = rng.integers(int(0.04 * SR), CLIP_LEN - length - int(0.04 * SR))
-    clip[t0:t0 + length] = sig * 0.1 * rng.uniform(0.3, 1.0)
+    clip[t0 : t0 + length] = sig * 0.1 * rng.uniform(0.3, 1.0)
     return clip
 
 
@@ -474,10 +496,10 @@ def distractor_sound(rng):
         lo = rng.uniform(200, 2500)
         sig = band_noise(length, lo, lo * rng.uniform(1.3, 2.0), rng)
     sig = sig * envelope(length, 60)
-    sig = sig / (np.sqrt(np.mean(sig ** 2)) + 1e-9) * 0.1 * rng.uniform(0.2, 0.8)
+    sig = sig / (np.sqrt(np.mean(sig**2)) + 1e-9) * 0.1 * rng.uniform(0.2, 0.8)
     clip = np.zeros(CLIP_LEN)
     t0 = rng.integers(0, CLIP_LEN - length)
-    clip[t0:t0 + length] = sig
+    clip[t0 : t0 + length] = sig
     return clip
 
 
@@ -495,29 +517,37 @@ def make_kws_data(seed):
     rng_calib = np.random.default_rng(seed + 1)
     rng_eval = np.random.default_rng(seed + 2)
     feats = {}
-    for split, n, rng in (("train", 8000, rng_train), ("calib", N_CALIB, rng_calib),
-                          ("eval", N_EVAL, rng_eval)):
+    for split, n, rng in (("train", 8000, rng_train), ("calib", N_CALIB, rng_calib), ("eval", N_EVAL, rng_eval)):
         clips, y = make_kws_clips(n, rng)
         feats[split] = (log_mel(clips), y)
     mean = float(feats["train"][0].mean())
     std = float(feats["train"][0].std())
+
     def norm(a):
         return to_half_precision(((a - mean) / std)[:, None].astype(np.float32))
-    return (norm(feats["train"][0]), feats["train"][1], norm(feats["calib"][0]),
-            norm(feats["eval"][0]), feats["eval"][1], mean, std)
+
+    return (
+        norm(feats["train"][0]),
+        feats["train"][1],
+        norm(feats["calib"][0]),
+        norm(feats["eval"][0]),
+        feats["eval"][1],
+        mean,
+        std,
+    )
 
 
 # ---------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------
 
+
 class MLP(nn.Module):
     def __init__(self, num_classes=10):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(64, 128), nn.ReLU(),
-            nn.Linear(128, 64), nn.ReLU(),
-            nn.Linear(64, num_classes))
+            nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, num_classes)
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -525,8 +555,8 @@ class MLP(nn.Module):
 
 def conv_bn(cin, cout, k=3, stride=1, groups=1, bias=False):
     return nn.Sequential(
-        nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=bias),
-        nn.BatchNorm2d(cout))
+        nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=bias), nn.BatchNorm2d(cout)
+    )
 
 
 class CnnBnRes(nn.Module):
@@ -534,7 +564,7 @@ class CnnBnRes(nn.Module):
 
     def __init__(self, num_classes=10):
         super().__init__()
-        self.stem = conv_bn(1, 16, bias=True)   # Conv with bias followed by BN
+        self.stem = conv_bn(1, 16, bias=True)  # Conv with bias followed by BN
         self.b1_conv1 = conv_bn(16, 16)
         self.b1_conv2 = conv_bn(16, 16)
         self.pool = nn.MaxPool2d(2)
@@ -548,7 +578,7 @@ class CnnBnRes(nn.Module):
     def forward(self, x):
         x = F.relu(self.stem(x))
         y = F.relu(self.b1_conv1(x))
-        x = F.relu(self.b1_conv2(y) + x)              # identity residual
+        x = F.relu(self.b1_conv2(y) + x)  # identity residual
         x = self.pool(x)
         y = F.relu(self.b2_conv1(x))
         x = F.relu(self.b2_conv2(y) + self.b2_proj(x))  # projection residual
@@ -573,13 +603,13 @@ class DwSepNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)
 
     def forward(self, x):
-        x = F.relu(self.stem(x))                   # 16x16
+        x = F.relu(self.stem(x))  # 16x16
         x = F.relu(self.pw1(F.relu6(self.dw1(x))))  # 8x8
         a = F.relu(self.a_pw(F.relu6(self.a_dw(x))))
         b = F.relu(self.b_pw(x))
-        x = torch.cat([a, b], dim=1)                # 48 channels
+        x = torch.cat([a, b], dim=1)  # 48 channels
         x = F.relu(self.pw3(F.relu6(self.dw3(x))))  # 4x4
-        x = self.pool(x).reshape(-1, 64)            # exports as Reshape [-1, 64]
+        x = self.pool(x).reshape(-1, 64)  # exports as Reshape [-1, 64]
         return self.fc(x)
 
 
@@ -601,10 +631,10 @@ class DsCnnKws(nn.Module):
         self.with_softmax = False
 
     def forward(self, x):
-        x = F.relu(self.conv1(x))                            # 20x32
+        x = F.relu(self.conv1(x))  # 20x32
         x = F.leaky_relu(self.pw1(F.relu(self.dw1(x))), 0.1)  # 10x16
         x = F.relu(self.pw2(F.relu(self.dw2(x))))
-        x = F.relu(self.pw3(F.relu(self.dw3(x))))            # 5x8
+        x = F.relu(self.pw3(F.relu(self.dw3(x))))  # 5x8
         x = self.fc(self.flatten(self.gap(x)))
         if self.with_softmax:
             x = torch.softmax(x, dim=1)
@@ -615,6 +645,7 @@ class DsCnnKws(nn.Module):
 # training / export / verification
 # ---------------------------------------------------------------------------
 
+
 def train(model, x_train, y_train, epochs, lr, seed, batch=128, weight_decay=1e-4, log=print):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -623,14 +654,13 @@ def train(model, x_train, y_train, epochs, lr, seed, batch=128, weight_decay=1e-
     n = len(xt)
     steps_per_epoch = n // batch
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
     for ep in range(epochs):
         model.train()
         perm = torch.from_numpy(rng.permutation(n))
         tot_loss, correct = 0.0, 0
         for i in range(steps_per_epoch):
-            idx = perm[i * batch:(i + 1) * batch]
+            idx = perm[i * batch : (i + 1) * batch]
             xb, yb = xt[idx], yt[idx]
             out = model(xb)
             loss = F.cross_entropy(out, yb)
@@ -642,8 +672,7 @@ def train(model, x_train, y_train, epochs, lr, seed, batch=128, weight_decay=1e-
             correct += (out.argmax(1) == yb).sum().item()
         seen = steps_per_epoch * batch
         if ep == epochs - 1 or ep % max(1, epochs // 5) == 0:
-            log(f"  epoch {ep + 1:3d}/{epochs}  loss {tot_loss / seen:.4f}  "
-                f"train-acc {correct / seen:.4f}")
+            log(f"  epoch {ep + 1:3d}/{epochs}  loss {tot_loss / seen:.4f}  train-acc {correct / seen:.4f}")
     model.eval()
     return model
 
@@ -652,7 +681,8 @@ def export_onnx(model, example, path):
     """Export with the classic TorchScript exporter, BN kept as separate nodes."""
     model.eval()
     kwargs = dict(
-        input_names=["input"], output_names=["logits"],
+        input_names=["input"],
+        output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
         opset_version=OPSET,
         # PRESERVE keeps BatchNormalization nodes (in inference form since the
@@ -697,8 +727,7 @@ def remove_initializer_identities(m):
 
 
 def dims(vi):
-    return [d.dim_value if d.HasField("dim_value") else d.dim_param
-            for d in vi.type.tensor_type.shape.dim]
+    return [d.dim_value if d.HasField("dim_value") else d.dim_param for d in vi.type.tensor_type.shape.dim]
 
 
 def verify_onnx(path, model, x_example, n_bn_expected):
@@ -738,7 +767,7 @@ def onnx_accuracy(path, x, y, batch=250):
     sess = ort_session(path)
     preds = []
     for i in range(0, len(x), batch):
-        preds.append(sess.run(["logits"], {"input": x[i:i + batch]})[0].argmax(1))
+        preds.append(sess.run(["logits"], {"input": x[i : i + batch]})[0].argmax(1))
     return float(np.mean(np.concatenate(preds) == y))
 
 
@@ -775,8 +804,7 @@ def write_outputs(name, model, x_calib, x_eval, y_eval, description, n_bn, log=p
     with torch.no_grad():
         torch_acc = float((model(torch.from_numpy(x_eval)).argmax(1).numpy() == y_eval).mean())
     np.savez_compressed(os.path.join(out_dir, "calib.npz"), input=x_calib)
-    np.savez_compressed(os.path.join(out_dir, "eval.npz"), input=x_eval,
-                        label=y_eval.astype(np.int64))
+    np.savez_compressed(os.path.join(out_dir, "eval.npz"), input=x_eval, label=y_eval.astype(np.int64))
     meta = {
         "name": name,
         "task": "classification",
@@ -793,11 +821,12 @@ def write_outputs(name, model, x_calib, x_eval, y_eval, description, n_bn, log=p
     params = sum(p.numel() for p in model.parameters())
     macs = count_macs(inferred)
     size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
-    log(f"  [{name}] onnx top1 {acc:.4f} (torch {torch_acc:.4f})  params {params}  "
-        f"MACs {macs}  BN nodes {n_bn_found}  folder {size / 1e6:.2f} MB")
+    log(
+        f"  [{name}] onnx top1 {acc:.4f} (torch {torch_acc:.4f})  params {params}  "
+        f"MACs {macs}  BN nodes {n_bn_found}  folder {size / 1e6:.2f} MB"
+    )
     log(f"  [{name}] ops: {', '.join(ops)}")
-    return {"name": name, "acc": acc, "params": params, "macs": macs, "ops": ops,
-            "bytes": size}
+    return {"name": name, "acc": acc, "params": params, "macs": macs, "ops": ops, "bytes": size}
 
 
 def model_num_classes(model):
@@ -813,17 +842,20 @@ def n_batchnorm(model):
 # the four recipes
 # ---------------------------------------------------------------------------
 
+
 def build_mlp(log):
     x_tr, y_tr, x_ca, x_ev, y_ev = make_mlp_data(seed=101)
     log(f"  data: train {x_tr.shape} calib {x_ca.shape} eval {x_ev.shape}")
     torch.manual_seed(1)
     model = train(MLP(), x_tr, y_tr, epochs=20, lr=3e-3, seed=1, log=log)
-    desc = ("3-layer MLP (64-128-64-10, Gemm+Relu) on scikit-learn 8x8 digits, "
-            "flattened row-major to 64 values. Pixels scaled to [0,1] (x/16), then "
-            "augmented (+-1 px shift, intensity x0.7-1.2, +0-0.15 offset, gaussian "
-            "noise) and rounded to 1/255 steps. The 1797 source images are split "
-            "78/22 (stratified) before augmentation: train+calib come from the "
-            "train split, eval from the held-out split.")
+    desc = (
+        "3-layer MLP (64-128-64-10, Gemm+Relu) on scikit-learn 8x8 digits, "
+        "flattened row-major to 64 values. Pixels scaled to [0,1] (x/16), then "
+        "augmented (+-1 px shift, intensity x0.7-1.2, +0-0.15 offset, gaussian "
+        "noise) and rounded to 1/255 steps. The 1797 source images are split "
+        "78/22 (stratified) before augmentation: train+calib come from the "
+        "train split, eval from the held-out split."
+    )
     return model, x_ca, x_ev, y_ev, desc
 
 
@@ -834,13 +866,15 @@ def build_cnn_bn_res(log):
     log(f"  data: train {x_tr.shape} calib {x_ca.shape} eval {x_ev.shape}")
     torch.manual_seed(2)
     model = train(CnnBnRes(), x_tr, y_tr, epochs=10, lr=4e-3, seed=2, log=log)
-    desc = ("Small ResNet-style CNN (Conv+BN+ReLU blocks, identity residual Add, "
-            "projection residual Add with 1x1 conv, MaxPool, GlobalAveragePool, "
-            "Flatten, Gemm) on a procedural 16x16 grayscale shapes dataset with 10 "
-            "classes: " + ", ".join(GRAY_SHAPES) + ". Random position/size/rotation/"
-            "stroke width/edge softness, background level and gradient, distractor "
-            "blobs and gaussian noise; values in [0,1] rounded to 1/255 steps. "
-            "Train, calib and eval are drawn from independent random streams.")
+    desc = (
+        "Small ResNet-style CNN (Conv+BN+ReLU blocks, identity residual Add, "
+        "projection residual Add with 1x1 conv, MaxPool, GlobalAveragePool, "
+        "Flatten, Gemm) on a procedural 16x16 grayscale shapes dataset with 10 "
+        "classes: " + ", ".join(GRAY_SHAPES) + ". Random position/size/rotation/"
+        "stroke width/edge softness, background level and gradient, distractor "
+        "blobs and gaussian noise; values in [0,1] rounded to 1/255 steps. "
+        "Train, calib and eval are drawn from independent random streams."
+    )
     return model, x_ca, x_ev, y_ev, desc
 
 
@@ -851,38 +885,42 @@ def build_dwsep(log):
     log(f"  data: train {x_tr.shape} calib {x_ca.shape} eval {x_ev.shape}")
     torch.manual_seed(3)
     model = train(DwSepNet(), x_tr, y_tr, epochs=12, lr=4e-3, seed=3, log=log)
-    desc = ("MobileNet-style depthwise-separable CNN (Conv stem, depthwise 3x3 "
-            "Conv+BN+ReLU6(Clip), pointwise 1x1 Conv+BN+ReLU, padded stride-2 "
-            "depthwise convs, two-branch channel Concat, AveragePool 4x4, Reshape, "
-            "Gemm) on a procedural 16x16 RGB dataset: 10 classes = shape {"
-            + ", ".join(COLOUR_SHAPES) + "} x hue group {warm (red..yellow), cool "
-            "(green..blue)}; label = 2*shape + (0 warm, 1 cool). Random background "
-            "colour/gradient, distractor blob, gaussian noise; CHW layout, values in "
-            "[0,1] rounded to 1/255 steps. Train, calib and eval use independent "
-            "random streams.")
+    desc = (
+        "MobileNet-style depthwise-separable CNN (Conv stem, depthwise 3x3 "
+        "Conv+BN+ReLU6(Clip), pointwise 1x1 Conv+BN+ReLU, padded stride-2 "
+        "depthwise convs, two-branch channel Concat, AveragePool 4x4, Reshape, "
+        "Gemm) on a procedural 16x16 RGB dataset: 10 classes = shape {"
+        + ", ".join(COLOUR_SHAPES)
+        + "} x hue group {warm (red..yellow), cool "
+        "(green..blue)}; label = 2*shape + (0 warm, 1 cool). Random background "
+        "colour/gradient, distractor blob, gaussian noise; CHW layout, values in "
+        "[0,1] rounded to 1/255 steps. Train, calib and eval use independent "
+        "random streams."
+    )
     return model, x_ca, x_ev, y_ev, desc
 
 
 def build_kws(log):
     t0 = time.time()
     x_tr, y_tr, x_ca, x_ev, y_ev, mean, std = make_kws_data(seed=401)
-    log(f"  data: train {x_tr.shape} calib {x_ca.shape} eval {x_ev.shape} "
-        f"({time.time() - t0:.1f}s to synthesize)")
+    log(f"  data: train {x_tr.shape} calib {x_ca.shape} eval {x_ev.shape} ({time.time() - t0:.1f}s to synthesize)")
     torch.manual_seed(4)
     model = train(DsCnnKws(), x_tr, y_tr, epochs=15, lr=4e-3, seed=4, log=log)
     model.with_softmax = True
-    desc = ("DS-CNN keyword spotter (Conv+BN+ReLU, depthwise-separable blocks, one "
-            "LeakyRelu(0.1), GlobalAveragePool, Flatten, Gemm, final Softmax: the "
-            "'logits' output holds probabilities) on synthesized 1 s / 8 kHz audio, "
-            "10 classes: " + ", ".join(KWS_CLASSES) + " (chirps, tone patterns, "
-            "formant-synthesized vowels/diphthong, fricative+vowel, and background "
-            "noise only) with random pitch, duration, onset, level and coloured "
-            "background noise; 40% of clips also contain a short non-keyword blip "
-            "or noise burst. Features: log-mel, 512-pt Hann FFT, hop 250, "
-            f"{N_MELS} mel bands (60-4000 Hz) x {N_FRAMES} frames, natural log(+1e-6), "
-            f"standardised with train mean {mean:.4f} / std {std:.4f}, rounded to "
-            "float16 precision; layout [1, mels, frames]. Train, calib and eval use "
-            "independent random streams.")
+    desc = (
+        "DS-CNN keyword spotter (Conv+BN+ReLU, depthwise-separable blocks, one "
+        "LeakyRelu(0.1), GlobalAveragePool, Flatten, Gemm, final Softmax: the "
+        "'logits' output holds probabilities) on synthesized 1 s / 8 kHz audio, "
+        "10 classes: " + ", ".join(KWS_CLASSES) + " (chirps, tone patterns, "
+        "formant-synthesized vowels/diphthong, fricative+vowel, and background "
+        "noise only) with random pitch, duration, onset, level and coloured "
+        "background noise; 40% of clips also contain a short non-keyword blip "
+        "or noise burst. Features: log-mel, 512-pt Hann FFT, hop 250, "
+        f"{N_MELS} mel bands (60-4000 Hz) x {N_FRAMES} frames, natural log(+1e-6), "
+        f"standardised with train mean {mean:.4f} / std {std:.4f}, rounded to "
+        "float16 precision; layout [1, mels, frames]. Train, calib and eval use "
+        "independent random streams."
+    )
     return model, x_ca, x_ev, y_ev, desc
 
 
@@ -897,9 +935,13 @@ RECIPES = {
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", choices=sorted(RECIPES), help="build only this model")
-    ap.add_argument("--threads", type=int, default=NUM_THREADS,
-                    help="torch CPU threads (default 2; the committed files were "
-                         "made with 2, other values may change the last float bits)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=NUM_THREADS,
+        help="torch CPU threads (default 2; the committed files were "
+        "made with 2, other values may change the last float bits)",
+    )
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -917,8 +959,10 @@ def main():
         print(f"  {name} done in {time.time() - t0:.1f}s", flush=True)
     print(f"\n{'model':12s} {'top1':>7s} {'params':>8s} {'MACs':>9s} {'size':>8s}  ops")
     for r in results:
-        print(f"{r['name']:12s} {r['acc']:7.4f} {r['params']:8d} {r['macs']:9d} "
-              f"{r['bytes'] / 1e6:6.2f}MB  {' '.join(r['ops'])}")
+        print(
+            f"{r['name']:12s} {r['acc']:7.4f} {r['params']:8d} {r['macs']:9d} "
+            f"{r['bytes'] / 1e6:6.2f}MB  {' '.join(r['ops'])}"
+        )
     print(f"total {time.time() - t_all:.1f}s")
     return 0
 

@@ -19,6 +19,7 @@ silently ignored is caught too. AIMET ties the input and output quantizers of Co
 ``--untie`` turns the tying off (aimet-onnx's module switch ``quantsim._tie_qtzrs``) to check the values.
 Exit 0 when AIMET loaded the file and holds its values; 1 with AIMET's error (or the differing values).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,7 @@ def _sim(model_path: str, encodings: dict):
 
     args = encodings.get("quantizer_args", {})
     act_bits, param_bits = args.get("activation_bitwidth", 8), args.get("param_bitwidth", 8)
-    return QuantizationSimModel(onnx.load(model_path), param_type=f"int{param_bits}",
-                                activation_type=f"int{act_bits}")
+    return QuantizationSimModel(onnx.load(model_path), param_type=f"int{param_bits}", activation_type=f"int{act_bits}")
 
 
 def _differences(sim, encodings: dict) -> list[str]:
@@ -60,8 +60,10 @@ def _differences(sim, encodings: dict) -> list[str]:
             problems.append(f"{name}: bw {held['bw']} in AIMET, {entry['bw']} in the file")
         tied = [n for n in names_of.get(id(quantizer), []) if n != name]
         if tied and not np.allclose(held["scale"], entry["scale"], rtol=1e-6, atol=0):
-            problems.append(f"{name}: AIMET ties its quantizer to {tied} (one encoding for all) and keeps another "
-                            f"scale; the file gives them different encodings (check the values with --untie)")
+            problems.append(
+                f"{name}: AIMET ties its quantizer to {tied} (one encoding for all) and keeps another "
+                f"scale; the file gives them different encodings (check the values with --untie)"
+            )
         elif not np.allclose(held["scale"], entry["scale"], rtol=1e-6, atol=0):
             problems.append(f"{name}: scales differ (AIMET {held['scale'][:4]}, file {entry['scale'][:4]})")
         if not np.array_equal(np.asarray(held["offset"], np.int64), np.asarray(entry["offset"], np.int64)):
@@ -86,8 +88,11 @@ def check(model_path: str, encodings_path: str, strict: bool = False, untie: boo
     except Exception as exc:  # AIMET raises AssertionError, ValueError, RuntimeError, KeyError ...
         return [f"load_encodings_to_sim: {type(exc).__name__}: {exc}"]
     for m in mismatches:
-        log.info("AIMET adapted its quantizer %s to the file: %s", m.quantizer_name,
-                 {k: v for k, v in vars(m).items() if v and k != "quantizer_name"})
+        log.info(
+            "AIMET adapted its quantizer %s to the file: %s",
+            m.quantizer_name,
+            {k: v for k, v in vars(m).items() if v and k != "quantizer_name"},
+        )
     return _differences(sim, encodings)
 
 
@@ -95,10 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("encodings")
-    parser.add_argument("--strict", action="store_true",
-                        help="load_encodings_to_sim(strict=True): settings must match AIMET's default config")
-    parser.add_argument("--untie", action="store_true",
-                        help="do not tie Concat/AveragePool/Relu input and output quantizers in the sim")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="load_encodings_to_sim(strict=True): settings must match AIMET's default config",
+    )
+    parser.add_argument(
+        "--untie", action="store_true", help="do not tie Concat/AveragePool/Relu input and output quantizers in the sim"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     problems = check(args.model, args.encodings, strict=args.strict, untie=args.untie)

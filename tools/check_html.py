@@ -4,6 +4,7 @@
 Usage: tools/check_html.py PAGE.html [PAGE.html ...]   (`make farm` checks the run's report.html)
 Chromium: the Debian package `chromium` (tools/setup.sh installs it).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,19 @@ def load_in_chromium(page: Path, profile: Path, timeout: float = 120.0) -> tuple
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         raise RuntimeError("chromium not found: install the Debian package chromium (tools/setup.sh does)")
-    argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", page.resolve().as_uri()]
+    argv = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, start_new_session=True)
     if proc.returncode != 0:
         raise RuntimeError(f"chromium exit {proc.returncode}: {proc.stderr[-2000:]}")

@@ -15,6 +15,7 @@ Usage:
 
 Run ``make zoo-data`` (or ``python examples/zoo/zoo_data.py``) first; the Makefile target does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,17 +56,18 @@ class ModelReport:
     inputs: dict[str, list]
     outputs: dict[str, list]
     params: int | None = None
-    task_metrics: dict | None = None             # meta.json "float": the float model on its task
-    error: str | None = None                     # the first error: line of a failed stage
-    stage: str = ""                              # which stage failed
-    eval: dict | None = None                     # fixpoint eval --json
-    boards: dict[str, str] = field(default_factory=dict)   # board -> "n/n bit-exact" or the error
+    task_metrics: dict | None = None  # meta.json "float": the float model on its task
+    error: str | None = None  # the first error: line of a failed stage
+    stage: str = ""  # which stage failed
+    eval: dict | None = None  # fixpoint eval --json
+    boards: dict[str, str] = field(default_factory=dict)  # board -> "n/n bit-exact" or the error
     seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(v.startswith("bit-exact") for v in self.boards.values()) \
-            and not self.problems()
+        return (
+            self.error is None and all(v.startswith("bit-exact") for v in self.boards.values()) and not self.problems()
+        )
 
     def problems(self) -> list[str]:
         """Threshold violations of the eval (drop over budget, SQNR under the floor without a note)."""
@@ -85,8 +87,15 @@ def zoo_models() -> list[str]:
 def fixpoint(*args: str | Path, timeout: float = 1800) -> subprocess.CompletedProcess:
     """The CLI as a user runs it, from this checkout's sdk."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *map(_short, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", "-q", *map(_short, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def _short(arg: str | Path) -> str:
@@ -106,9 +115,11 @@ def onnx_facts(path: Path) -> tuple[list[str], dict, dict]:
     m = onnx.load(str(path), load_external_data=False)
     dims = lambda v: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]  # noqa: E731
     inits = {i.name for i in m.graph.initializer}
-    return (sorted({n.op_type for n in m.graph.node}),
-            {v.name: dims(v) for v in m.graph.input if v.name not in inits},
-            {v.name: dims(v) for v in m.graph.output})
+    return (
+        sorted({n.op_type for n in m.graph.node}),
+        {v.name: dims(v) for v in m.graph.input if v.name not in inits},
+        {v.name: dims(v) for v in m.graph.output},
+    )
 
 
 def check_model(name: str, boards: list[str], hil_samples: int, work: Path) -> ModelReport:
@@ -126,8 +137,9 @@ def check_model(name: str, boards: list[str], hil_samples: int, work: Path) -> M
     if proc.returncode != 0:
         report.error, report.stage = error_line(proc), "calibrate"
         return report
-    proc = fixpoint("eval", model, "--plan", plan_dir / "plan.fxplan", "--data", evalset,
-                    "--json", work / name / "eval.json")
+    proc = fixpoint(
+        "eval", model, "--plan", plan_dir / "plan.fxplan", "--data", evalset, "--json", work / name / "eval.json"
+    )
     if proc.returncode != 0:
         report.error, report.stage = error_line(proc), "eval"
         return report
@@ -144,15 +156,34 @@ def run_board(name: str, board: str, samples: int, work: Path) -> str:
     proc = fixpoint("calibrate", folder / "model.onnx", "--data", folder / "calib.npz", "--board", board, "-o", out)
     if proc.returncode != 0:
         return f"calibrate failed: {error_line(proc)}"
-    proc = fixpoint("hil", "--board", board, "--plan", out / "plan.fxplan", "--data", folder / "eval.npz",
-                    "--model", folder / "model.onnx", "-n", samples, "--max-drop", 100, "--json", out / "hil.json",
-                    "--work-dir", out / "hil")
+    proc = fixpoint(
+        "hil",
+        "--board",
+        board,
+        "--plan",
+        out / "plan.fxplan",
+        "--data",
+        folder / "eval.npz",
+        "--model",
+        folder / "model.onnx",
+        "-n",
+        samples,
+        "--max-drop",
+        100,
+        "--json",
+        out / "hil.json",
+        "--work-dir",
+        out / "hil",
+    )
     if not (out / "hil.json").is_file():
         return f"hil failed: {error_line(proc)}"
     result = json.loads((out / "hil.json").read_text())
     n, exact = result["n_samples"], result["bit_exact"]
-    return f"bit-exact {exact}/{n}" if exact == n and not result["failures"] else \
-        f"FAILED {exact}/{n} bit-exact: {error_line(proc)}"
+    return (
+        f"bit-exact {exact}/{n}"
+        if exact == n and not result["failures"]
+        else f"FAILED {exact}/{n} bit-exact: {error_line(proc)}"
+    )
 
 
 def select_boards(wanted: str) -> list[str]:
@@ -167,6 +198,7 @@ def select_boards(wanted: str) -> list[str]:
 # docs/zoo.md
 # ---------------------------------------------------------------------------------------------
 
+
 def _num(v, fmt: str = "{:.2f}") -> str:
     if v is None:
         return "-"
@@ -177,26 +209,40 @@ def _num(v, fmt: str = "{:.2f}") -> str:
 
 def model_section(r: ModelReport) -> list[str]:
     shape = lambda d: ", ".join(f"`{k}` {v}" for k, v in d.items())  # noqa: E731
-    lines = [f"## {r.name}", "", (zoo_data.DESCRIPTIONS.get(r.name, "")), "",
-             f"- inputs: {shape(r.inputs)}; outputs: {shape(r.outputs)}"
-             + (f"; {r.params:,} parameters" if r.params else ""),
-             f"- ONNX ops: {', '.join(f'`{o}`' for o in r.ops)}"]
+    lines = [
+        f"## {r.name}",
+        "",
+        (zoo_data.DESCRIPTIONS.get(r.name, "")),
+        "",
+        f"- inputs: {shape(r.inputs)}; outputs: {shape(r.outputs)}"
+        + (f"; {r.params:,} parameters" if r.params else ""),
+        f"- ONNX ops: {', '.join(f'`{o}`' for o in r.ops)}",
+    ]
     if r.task_metrics:
-        lines.append("- float model on its task (train_zoo.py, onnxruntime, eval split): " + "; ".join(
-            f"`{o}` " + ", ".join(f"{k.removeprefix('float_')} {v:.4f}" for k, v in m.items())
-            for o, m in r.task_metrics.items()))
+        lines.append(
+            "- float model on its task (train_zoo.py, onnxruntime, eval split): "
+            + "; ".join(
+                f"`{o}` " + ", ".join(f"{k.removeprefix('float_')} {v:.4f}" for k, v in m.items())
+                for o, m in r.task_metrics.items()
+            )
+        )
     if r.error:
         error = r.error if len(r.error) <= 300 else r.error[:300] + " ..."
         lines += [f"- **not supported yet** ({r.stage}): `{error}`", ""]
         return lines
     n = r.eval["n_samples"]
-    lines += ["- bit-exact boards: " + (", ".join(f"{b} ({v})" for b, v in r.boards.items()) or "not run"), "",
-              f"| output ({n} eval samples) | float top-1 | integer top-1 | drop (pp) | agreement | SQNR (dB) |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "- bit-exact boards: " + (", ".join(f"{b} ({v})" for b, v in r.boards.items()) or "not run"),
+        "",
+        f"| output ({n} eval samples) | float top-1 | integer top-1 | drop (pp) | agreement | SQNR (dB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for o in r.eval["outputs"]:
         pct = lambda v: _num(None if v is None else 100 * v)  # noqa: E731
-        lines.append(f"| `{o['name']}` | {pct(o.get('float_top1'))} | {pct(o.get('int_top1'))} | "
-                     f"{_num(o.get('drop'))} | {pct(o['agreement'])} | {_num(o['sqnr_db'], '{:.1f}')} |")
+        lines.append(
+            f"| `{o['name']}` | {pct(o.get('float_top1'))} | {pct(o.get('int_top1'))} | "
+            f"{_num(o.get('drop'))} | {pct(o['agreement'])} | {_num(o['sqnr_db'], '{:.1f}')} |"
+        )
     if r.name in NOTES:
         lines += ["", f"Note: {NOTES[r.name]}"]
     for p in r.problems():
@@ -205,18 +251,23 @@ def model_section(r: ModelReport) -> list[str]:
 
 
 def write_doc(reports: list[ModelReport], path: Path, boards: list[str], hil_samples: int) -> None:
-    lines = ["# Model zoo", "",
-             "<!-- Generated by `make zoo-check` (examples/zoo/check_zoo.py). Do not edit by hand. -->", "",
-             "Small versions of the models MCU users deploy, briefly trained on synthetic data that",
-             "`examples/zoo/zoo_data.py` makes (`make zoo-data`); `examples/zoo/train_zoo.py` (torch) regenerates",
-             "the committed `model.onnx` files. Each is calibrated with the default settings (`fixpoint calibrate`",
-             "without options), evaluated against the float model on its eval set (`fixpoint eval`) and run",
-             f"on boards ({', '.join(boards)}, {hil_samples} samples each, every output byte compared with the",
-             "simulation by `fixpoint hil`). Classifier outputs are judged by top-1 (a trained classifier may",
-             f"lose at most {MAX_DROP_PP:g} pp), regressor, detector and segmenter outputs by the SQNR of the",
-             f"dequantized output against float (under {MIN_SQNR_DB:g} dB needs a note).", "",
-             "| model | ops | float | integer | drop (pp) | SQNR (dB) per output | bit-exact boards | status |",
-             "|---|---|---:|---:|---:|---|---|---|"]
+    lines = [
+        "# Model zoo",
+        "",
+        "<!-- Generated by `make zoo-check` (examples/zoo/check_zoo.py). Do not edit by hand. -->",
+        "",
+        "Small versions of the models MCU users deploy, briefly trained on synthetic data that",
+        "`examples/zoo/zoo_data.py` makes (`make zoo-data`); `examples/zoo/train_zoo.py` (torch) regenerates",
+        "the committed `model.onnx` files. Each is calibrated with the default settings (`fixpoint calibrate`",
+        "without options), evaluated against the float model on its eval set (`fixpoint eval`) and run",
+        f"on boards ({', '.join(boards)}, {hil_samples} samples each, every output byte compared with the",
+        "simulation by `fixpoint hil`). Classifier outputs are judged by top-1 (a trained classifier may",
+        f"lose at most {MAX_DROP_PP:g} pp), regressor, detector and segmenter outputs by the SQNR of the",
+        f"dequantized output against float (under {MIN_SQNR_DB:g} dB needs a note).",
+        "",
+        "| model | ops | float | integer | drop (pp) | SQNR (dB) per output | bit-exact boards | status |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
     for r in reports:
         lines.append(summary_row(r))
     lines.append("")
@@ -234,8 +285,10 @@ def summary_row(r: ModelReport) -> str:
     sqnr = "; ".join(f"{o['name']} {_num(o['sqnr_db'], '{:.1f}')}" for o in e["outputs"])
     exact = ", ".join(b for b, v in r.boards.items() if v.startswith("bit-exact")) or "-"
     status = "pass" if r.passed else "FAIL"
-    return (f"| {r.name} | {ops} | {pct(e.get('float_metric'))} | {pct(e.get('int_metric'))} | "
-            f"{_num(e.get('drop'))} | {sqnr} | {exact} | {status} |")
+    return (
+        f"| {r.name} | {ops} | {pct(e.get('float_metric'))} | {pct(e.get('int_metric'))} | "
+        f"{_num(e.get('drop'))} | {sqnr} | {exact} | {status} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ Usage:
     python examples/zoo/train_recurrent.py            # every recurrent model
     python examples/zoo/train_recurrent.py --only lstm_kws
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,10 @@ class RecurrentNet:
         return 4 if self.cell == "LSTM" else 3
 
 
-NETS = {"lstm_kws": RecurrentNet("mfcc", hidden=32, classes=len(zoo_data.KWS_CLASSES)),
-        "gru_anomaly": RecurrentNet("sensor", hidden=24, classes=len(zoo_data.SENSOR_CLASSES), cell="GRU",
-                                    steps=800)}
+NETS = {
+    "lstm_kws": RecurrentNet("mfcc", hidden=32, classes=len(zoo_data.KWS_CLASSES)),
+    "gru_anomaly": RecurrentNet("sensor", hidden=24, classes=len(zoo_data.SENSOR_CLASSES), cell="GRU", steps=800),
+}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -60,11 +62,16 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def init_params(n_in: int, net: RecurrentNet, rng: np.random.Generator) -> dict[str, np.ndarray]:
     h, g = net.hidden, net.gates
-    bias = np.zeros(2 * g * h)   # the W side, then the R side (ONNX's B)
+    bias = np.zeros(2 * g * h)  # the W side, then the R side (ONNX's B)
     if net.cell == "LSTM":
-        bias[2 * h:3 * h] = 1.0  # forget gate open at the start (the usual LSTM initialisation)
-    return {"W": rng.normal(0, 1 / np.sqrt(n_in), (g * h, n_in)), "R": rng.normal(0, 1 / np.sqrt(h), (g * h, h)),
-            "b": bias, "fc_w": rng.normal(0, 1 / np.sqrt(h), (h, net.classes)), "fc_b": np.zeros(net.classes)}
+        bias[2 * h : 3 * h] = 1.0  # forget gate open at the start (the usual LSTM initialisation)
+    return {
+        "W": rng.normal(0, 1 / np.sqrt(n_in), (g * h, n_in)),
+        "R": rng.normal(0, 1 / np.sqrt(h), (g * h, h)),
+        "b": bias,
+        "fc_w": rng.normal(0, 1 / np.sqrt(h), (h, net.classes)),
+        "fc_b": np.zeros(net.classes),
+    }
 
 
 def forward(p: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, list]:
@@ -73,11 +80,11 @@ def forward(p: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, list]:
     hidden = p["R"].shape[1]
     h, c = np.zeros((batch, hidden)), np.zeros((batch, hidden))
     cache = []
-    bias = p["b"][:4 * hidden] + p["b"][4 * hidden:]
+    bias = p["b"][: 4 * hidden] + p["b"][4 * hidden :]
     for t in range(steps):
         z = x[:, t] @ p["W"].T + h @ p["R"].T + bias
-        i, o, f = (_sigmoid(z[:, q * hidden:(q + 1) * hidden]) for q in range(3))
-        g = np.tanh(z[:, 3 * hidden:])
+        i, o, f = (_sigmoid(z[:, q * hidden : (q + 1) * hidden]) for q in range(3))
+        g = np.tanh(z[:, 3 * hidden :])
         c_prev, h_prev = c, h
         c = f * c_prev + i * g
         h = o * np.tanh(c)
@@ -112,12 +119,12 @@ def gru_forward(p: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, li
     h = np.zeros((batch, hidden))
     cache = []
     for t in range(steps):
-        a = x[:, t] @ p["W"].T + p["b"][:3 * hidden]
-        b = h @ p["R"].T + p["b"][3 * hidden:]
+        a = x[:, t] @ p["W"].T + p["b"][: 3 * hidden]
+        b = h @ p["R"].T + p["b"][3 * hidden :]
         z = _sigmoid(a[:, :hidden] + b[:, :hidden])
-        r = _sigmoid(a[:, hidden:2 * hidden] + b[:, hidden:2 * hidden])
-        n = np.tanh(a[:, 2 * hidden:] + r * b[:, 2 * hidden:])
-        cache.append((x[:, t], h, z, r, n, b[:, 2 * hidden:]))
+        r = _sigmoid(a[:, hidden : 2 * hidden] + b[:, hidden : 2 * hidden])
+        n = np.tanh(a[:, 2 * hidden :] + r * b[:, 2 * hidden :])
+        cache.append((x[:, t], h, z, r, n, b[:, 2 * hidden :]))
         h = (1 - z) * n + z * h
     return h @ p["fc_w"] + p["fc_b"], cache + [h]
 
@@ -163,11 +170,11 @@ def train(name: str, net: RecurrentNet) -> dict[str, np.ndarray]:
         pick = rng.integers(0, len(x), net.batch)
         loss, grads = (loss_and_grads if net.cell == "LSTM" else gru_loss_and_grads)(p, x[pick], y[pick])
         lr = net.lr * (0.1 if step > 0.8 * net.steps else 1.0)
-        for k in p:   # Adam, gradients clipped per tensor
+        for k in p:  # Adam, gradients clipped per tensor
             g = np.clip(grads[k], -1.0, 1.0)
             m[k] = 0.9 * m[k] + 0.1 * g
             v[k] = 0.999 * v[k] + 0.001 * g * g
-            p[k] -= lr * (m[k] / (1 - 0.9 ** step)) / (np.sqrt(v[k] / (1 - 0.999 ** step)) + 1e-8)
+            p[k] -= lr * (m[k] / (1 - 0.9**step)) / (np.sqrt(v[k] / (1 - 0.999**step)) + 1e-8)
         if step % 100 == 0:
             log.info("%s: step %d loss %.4f", name, step, loss)
     return p
@@ -177,23 +184,32 @@ def export(p: dict[str, np.ndarray], net: RecurrentNet, steps: int, n_in: int, p
     """batch-first input -> Transpose -> LSTM / GRU (Y_h) -> Reshape [-1, H] -> Gemm -> logits."""
     h, cell = net.hidden, net.cell.lower()
     f32 = np.float32
-    inits = [numpy_helper.from_array(p["W"][None].astype(f32), f"{cell}.W"),
-             numpy_helper.from_array(p["R"][None].astype(f32), f"{cell}.R"),
-             numpy_helper.from_array(p["b"][None].astype(f32), f"{cell}.B"),
-             numpy_helper.from_array(p["fc_w"].T.astype(f32), "fc.weight"),
-             numpy_helper.from_array(p["fc_b"].astype(f32), "fc.bias"),
-             numpy_helper.from_array(np.array([-1, h], np.int64), "flat_shape")]
+    inits = [
+        numpy_helper.from_array(p["W"][None].astype(f32), f"{cell}.W"),
+        numpy_helper.from_array(p["R"][None].astype(f32), f"{cell}.R"),
+        numpy_helper.from_array(p["b"][None].astype(f32), f"{cell}.B"),
+        numpy_helper.from_array(p["fc_w"].T.astype(f32), "fc.weight"),
+        numpy_helper.from_array(p["fc_b"].astype(f32), "fc.bias"),
+        numpy_helper.from_array(np.array([-1, h], np.int64), "flat_shape"),
+    ]
     outputs = [f"{cell}.Y", f"{cell}.Y_h"] + ([f"{cell}.Y_c"] if net.cell == "LSTM" else [])
     extra = {"linear_before_reset": 1} if net.cell == "GRU" else {}
-    nodes = [helper.make_node("Transpose", [net.input_name], ["steps_tbf"], perm=[1, 0, 2], name="to_time_major"),
-             helper.make_node(net.cell, ["steps_tbf", f"{cell}.W", f"{cell}.R", f"{cell}.B"], outputs,
-                              hidden_size=h, name=cell, **extra),
-             helper.make_node("Reshape", [f"{cell}.Y_h", "flat_shape"], ["last_hidden"], name="flatten"),
-             helper.make_node("Gemm", ["last_hidden", "fc.weight", "fc.bias"], ["logits"], transB=1, name="classifier")]
+    nodes = [
+        helper.make_node("Transpose", [net.input_name], ["steps_tbf"], perm=[1, 0, 2], name="to_time_major"),
+        helper.make_node(
+            net.cell, ["steps_tbf", f"{cell}.W", f"{cell}.R", f"{cell}.B"], outputs, hidden_size=h, name=cell, **extra
+        ),
+        helper.make_node("Reshape", [f"{cell}.Y_h", "flat_shape"], ["last_hidden"], name="flatten"),
+        helper.make_node("Gemm", ["last_hidden", "fc.weight", "fc.bias"], ["logits"], transB=1, name="classifier"),
+    ]
     source = helper.make_tensor_value_info(net.input_name, TensorProto.FLOAT, ["batch", steps, n_in])
     graph = helper.make_graph(
-        nodes, path.parent.name, [source],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", net.classes])], inits)
+        nodes,
+        path.parent.name,
+        [source],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", net.classes])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="train_recurrent")
     onnx.checker.check_model(model)
     onnx.save(model, path)
@@ -216,12 +232,21 @@ def build(name: str) -> None:
     path = folder / "model.onnx"
     export(params, net, sample.shape[1], sample.shape[2], path)
     m = onnx.load(str(path))
-    meta = {"name": name, "description": zoo_data.DESCRIPTIONS[name],
-            "inputs": {net.input_name: ["batch", sample.shape[1], sample.shape[2]]},
-            "outputs": {"logits": ["batch", net.classes]}, "classifier_outputs": ["logits"],
-            "params": int(sum(v.size for v in params.values())), "ops": sorted({n.op_type for n in m.graph.node}),
-            "train_steps": net.steps, "train_batch": net.batch, "train_seconds": round(time.time() - start, 1),
-            "float": {"logits": {"float_top1": float_top1(name, net, path)}}, "opset": OPSET, "torch": None}
+    meta = {
+        "name": name,
+        "description": zoo_data.DESCRIPTIONS[name],
+        "inputs": {net.input_name: ["batch", sample.shape[1], sample.shape[2]]},
+        "outputs": {"logits": ["batch", net.classes]},
+        "classifier_outputs": ["logits"],
+        "params": int(sum(v.size for v in params.values())),
+        "ops": sorted({n.op_type for n in m.graph.node}),
+        "train_steps": net.steps,
+        "train_batch": net.batch,
+        "train_seconds": round(time.time() - start, 1),
+        "float": {"logits": {"float_top1": float_top1(name, net, path)}},
+        "opset": OPSET,
+        "torch": None,
+    }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log.info("%s: %s, %s", name, meta["float"], meta["ops"])
 

@@ -13,6 +13,7 @@ with onnxruntime). The data comes from ``zoo_data.py`` (split ``train``, fresh b
 Each export is checked: onnx.checker (full), strict shape inference, no Shape/Gather chains, and
 onnxruntime equal to torch at batch 1 and 3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,17 @@ def export(name: str, net: Net, model: torch.nn.Module, path: Path) -> None:
     inputs, _ = zoo_data.generate(name, "calib", 3)
     dummy = tuple(torch.from_numpy(inputs[k][:1]) for k in net.inputs)
     axes = {k: {0: "batch"} for k in net.inputs + net.outputs}
-    torch.onnx.export(model, dummy, str(path), opset_version=OPSET, input_names=list(net.inputs),
-                      output_names=list(net.outputs), dynamic_axes=axes, do_constant_folding=True, dynamo=False)
+    torch.onnx.export(
+        model,
+        dummy,
+        str(path),
+        opset_version=OPSET,
+        input_names=list(net.inputs),
+        output_names=list(net.outputs),
+        dynamic_axes=axes,
+        do_constant_folding=True,
+        dynamo=False,
+    )
     m = onnx.load(str(path))
     _inline_identities(m)
     _static_output_dims(m, {k: inputs[k][:1] for k in net.inputs})
@@ -134,10 +144,12 @@ def float_metrics(name: str, net: Net, path: Path) -> dict:
         t = targets[o]
         if o in zoo_data.DATA[name].classifier_outputs:
             metrics[o] = {"float_top1": float(np.mean(y.argmax(1) == t))}
-        elif o == "detections":   # cells with an object, and the box error on those cells
+        elif o == "detections":  # cells with an object, and the box error on those cells
             obj = t[..., 0] > 0.5
-            metrics[o] = {"float_objectness_accuracy": float(np.mean((y[..., 0] > 0.5) == obj)),
-                          "float_box_rmse": float(np.sqrt(np.mean((y[obj][:, 1:] - t[obj][:, 1:]) ** 2)))}
+            metrics[o] = {
+                "float_objectness_accuracy": float(np.mean((y[..., 0] > 0.5) == obj)),
+                "float_box_rmse": float(np.sqrt(np.mean((y[obj][:, 1:] - t[obj][:, 1:]) ** 2))),
+            }
         elif o == "mask":
             metrics[o] = {"float_pixel_accuracy": float(np.mean((y > 0) == (t > 0.5)))}
         else:
@@ -154,15 +166,25 @@ def build(name: str) -> None:
     path = folder / "model.onnx"
     export(name, net, model, path)
     m = onnx.load(str(path))
-    shapes = {v.name: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
-              for v in list(m.graph.input) + list(m.graph.output)}
-    meta = {"name": name, "description": " ".join((type(model).__doc__ or type(model).__name__).split()),
-            "inputs": {k: shapes[k] for k in net.inputs}, "outputs": {k: shapes[k] for k in net.outputs},
-            "classifier_outputs": list(zoo_data.DATA[name].classifier_outputs),
-            "params": int(sum(p.numel() for p in model.parameters())),
-            "ops": sorted({n.op_type for n in m.graph.node}),
-            "train_steps": net.steps, "train_batch": net.batch, "train_seconds": round(time.time() - start, 1),
-            "float": float_metrics(name, net, path), "opset": OPSET, "torch": torch.__version__}
+    shapes = {
+        v.name: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
+        for v in list(m.graph.input) + list(m.graph.output)
+    }
+    meta = {
+        "name": name,
+        "description": " ".join((type(model).__doc__ or type(model).__name__).split()),
+        "inputs": {k: shapes[k] for k in net.inputs},
+        "outputs": {k: shapes[k] for k in net.outputs},
+        "classifier_outputs": list(zoo_data.DATA[name].classifier_outputs),
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "ops": sorted({n.op_type for n in m.graph.node}),
+        "train_steps": net.steps,
+        "train_batch": net.batch,
+        "train_seconds": round(time.time() - start, 1),
+        "float": float_metrics(name, net, path),
+        "opset": OPSET,
+        "torch": torch.__version__,
+    }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     log.info("%s: %s, %.0f kB, %s", name, meta["float"], path.stat().st_size / 1024, meta["ops"])
 

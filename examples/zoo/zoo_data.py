@@ -17,6 +17,7 @@ Usage:
 A file is stale when it is older than this script. Every split draws from its own seeded stream
 (``seed_for(name, split)``), so calibration never overlaps evaluation and reruns give identical files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,20 +60,24 @@ def balanced_labels(n: int, classes: int, rng: np.random.Generator) -> np.ndarra
 # images: shapes and textures
 # ---------------------------------------------------------------------------------------------
 
-def _shape_field(labels: np.ndarray, u: np.ndarray, v: np.ndarray, r: np.ndarray,
-                 period: np.ndarray) -> np.ndarray:
+
+def _shape_field(labels: np.ndarray, u: np.ndarray, v: np.ndarray, r: np.ndarray, period: np.ndarray) -> np.ndarray:
     """Signed distance-like field (> 0 inside) of each sample's shape class, in pixels."""
     rad = np.sqrt(u * u + v * v)
     box = np.maximum(np.abs(u), np.abs(v))
     fields = {
-        0: r - rad,                                                      # disc
-        1: 0.85 * r - box,                                               # square
-        2: 0.5 * r - np.maximum.reduce([np.cos(a) * u + np.sin(a) * v    # triangle
-                                        for a in (-np.pi / 2, np.pi / 6, 5 * np.pi / 6)]),
-        3: 0.22 * r - np.abs(rad - 0.8 * r),                             # ring
-        4: np.minimum(0.95 * r - box, np.sin(2 * np.pi * v / period) * 2.0),      # stripes
-        5: np.minimum(0.95 * r - box,
-                      np.sin(2 * np.pi * u / period) * np.sin(2 * np.pi * v / period) * 3.0),  # checker
+        0: r - rad,  # disc
+        1: 0.85 * r - box,  # square
+        2: 0.5 * r
+        - np.maximum.reduce(
+            [
+                np.cos(a) * u + np.sin(a) * v  # triangle
+                for a in (-np.pi / 2, np.pi / 6, 5 * np.pi / 6)
+            ]
+        ),
+        3: 0.22 * r - np.abs(rad - 0.8 * r),  # ring
+        4: np.minimum(0.95 * r - box, np.sin(2 * np.pi * v / period) * 2.0),  # stripes
+        5: np.minimum(0.95 * r - box, np.sin(2 * np.pi * u / period) * np.sin(2 * np.pi * v / period) * 3.0),  # checker
     }
     out = np.empty_like(u)
     for cls, sd in fields.items():
@@ -83,13 +88,16 @@ def _shape_field(labels: np.ndarray, u: np.ndarray, v: np.ndarray, r: np.ndarray
 
 def shape_geometry(n: int, size: int, rng: np.random.Generator) -> Arrays:
     """Random centre (cx, cy) and radius r of a shape, in pixels."""
-    return {"cx": size / 2 + rng.uniform(-0.18, 0.18, n) * size,
-            "cy": size / 2 + rng.uniform(-0.18, 0.18, n) * size,
-            "r": rng.uniform(0.2, 0.32, n) * size}
+    return {
+        "cx": size / 2 + rng.uniform(-0.18, 0.18, n) * size,
+        "cy": size / 2 + rng.uniform(-0.18, 0.18, n) * size,
+        "r": rng.uniform(0.2, 0.32, n) * size,
+    }
 
 
-def render_shapes(labels: np.ndarray, size: int, channels: int, rng: np.random.Generator,
-                  geometry: Arrays | None = None) -> np.ndarray:
+def render_shapes(
+    labels: np.ndarray, size: int, channels: int, rng: np.random.Generator, geometry: Arrays | None = None
+) -> np.ndarray:
     """[n, channels, size, size] images in [0, 1]: one soft-edged shape or texture patch per sample
     on a noisy background of another colour."""
     n = len(labels)
@@ -105,18 +113,20 @@ def render_shapes(labels: np.ndarray, size: int, channels: int, rng: np.random.G
     alpha = np.clip(_shape_field(labels, u, v, r, period) / soft + 0.5, 0.0, 1.0)
     fg = rng.uniform(0.0, 1.0, (n, channels))
     bg = rng.uniform(0.0, 1.0, (n, channels))
-    flip = np.abs(fg.mean(1) - bg.mean(1)) < 0.3          # keep some contrast
+    flip = np.abs(fg.mean(1) - bg.mean(1)) < 0.3  # keep some contrast
     fg[flip] = np.clip(1.0 - bg[flip] + rng.uniform(-0.1, 0.1, (flip.sum(), channels)), 0, 1)
     img = bg[:, :, None, None] * (1 - alpha[:, None]) + fg[:, :, None, None] * alpha[:, None]
     img += rng.normal(0, 1, (n, channels, size, size)) * rng.uniform(0.02, 0.08, (n, 1, 1, 1))
     return to_8bit_levels(img)
 
 
-def shapes_task(size: int, channels: int = 3, input_name: str = "image",
-                output: str = "logits") -> Callable[[int, np.random.Generator], Batch]:
+def shapes_task(
+    size: int, channels: int = 3, input_name: str = "image", output: str = "logits"
+) -> Callable[[int, np.random.Generator], Batch]:
     def make(n: int, rng: np.random.Generator) -> Batch:
         labels = balanced_labels(n, len(SHAPE_CLASSES), rng)
         return {input_name: render_shapes(labels, size, channels, rng)}, {output: labels}
+
     return make
 
 
@@ -151,7 +161,7 @@ def motion_task(n: int, rng: np.random.Generator) -> Batch:
     step = rng.uniform(2.0, 3.0, n)
     dx = np.select([labels == 0, labels == 1], [step, -step], 0.0)
     dy = np.select([labels == 2, labels == 3], [step, -step], 0.0)
-    half = (CLIP_FRAMES - 1) * 3.0 / 2   # the middle of the path stays this far from the border + 4
+    half = (CLIP_FRAMES - 1) * 3.0 / 2  # the middle of the path stays this far from the border + 4
     cx = rng.uniform(4.0 + half, CLIP_SIZE - 4.0 - half, n) - dx * (CLIP_FRAMES - 1) / 2
     cy = rng.uniform(4.0 + half, CLIP_SIZE - 4.0 - half, n) - dy * (CLIP_FRAMES - 1) / 2
     radius = rng.uniform(2.5, 4.0, n)
@@ -185,13 +195,17 @@ def detector_task(n: int, rng: np.random.Generator) -> Batch:
         w, h = rng.uniform(8, 24, n), rng.uniform(8, 24, n)
         cx, cy = rng.uniform(w / 2, size - w / 2), rng.uniform(h / 2, size - h / 2)
         col = rng.uniform(0.55, 1.0, (n, 3))
-        inside = ((np.abs(xx[None] - cx[:, None, None] + 0.5) <= w[:, None, None] / 2)
-                  & (np.abs(yy[None] - cy[:, None, None] + 0.5) <= h[:, None, None] / 2) & present[:, None, None])
+        inside = (
+            (np.abs(xx[None] - cx[:, None, None] + 0.5) <= w[:, None, None] / 2)
+            & (np.abs(yy[None] - cy[:, None, None] + 0.5) <= h[:, None, None] / 2)
+            & present[:, None, None]
+        )
         img = np.where(inside[:, None], col[:, :, None, None], img)
         gx, gy = np.minimum((cx // cell).astype(int), grid - 1), np.minimum((cy // cell).astype(int), grid - 1)
         rows = np.flatnonzero(present)
         target[rows, gy[rows] * grid + gx[rows]] = np.stack(
-            [np.ones(n), cx / cell - gx, cy / cell - gy, w / size, h / size], axis=1)[rows]
+            [np.ones(n), cx / cell - gx, cy / cell - gy, w / size, h / size], axis=1
+        )[rows]
     return {"image": to_8bit_levels(img)}, {"detections": target}
 
 
@@ -235,9 +249,14 @@ def audio_task(n: int, rng: np.random.Generator) -> Batch:
     start = rng.integers(0, AUDIO_LEN // 2, n)
     idx = np.arange(AUDIO_LEN)[None]
     burst[(idx >= start[:, None]) & (idx < start[:, None] + AUDIO_LEN // 3)] = 1.0
-    choices = [np.sin(2 * np.pi * f0 * t + phase), np.sin(2 * np.pi * f0 * t + phase),
-               np.sin(up + phase), np.sin(down + phase),
-               tremolo * np.sin(2 * np.pi * f0 * t + phase), burst * rng.normal(0, 1.2, (n, AUDIO_LEN))]
+    choices = [
+        np.sin(2 * np.pi * f0 * t + phase),
+        np.sin(2 * np.pi * f0 * t + phase),
+        np.sin(up + phase),
+        np.sin(down + phase),
+        tremolo * np.sin(2 * np.pi * f0 * t + phase),
+        burst * rng.normal(0, 1.2, (n, AUDIO_LEN)),
+    ]
     wave = np.choose(labels[:, None], choices)
     wave = wave * rng.uniform(0.3, 1.0, (n, 1)) + rng.normal(0, 1, (n, AUDIO_LEN)) * rng.uniform(0.02, 0.15, (n, 1))
     wave = np.clip(wave, -1.0, 1.0)
@@ -249,7 +268,7 @@ def audio_task(n: int, rng: np.random.Generator) -> Batch:
 # the class is in the order, not in the average frame (a recurrent net must keep state).
 KWS_FRAMES, KWS_BANDS = 32, 10
 KWS_CLASSES = ("ab", "ba", "abc", "cab", "aa", "silence")
-_KWS_PHONES = {"a": (1.6, 0.2), "b": (5.5, 0.5), "c": (8.2, 0.9)}   # band centre, tilt
+_KWS_PHONES = {"a": (1.6, 0.2), "b": (5.5, 0.5), "c": (8.2, 0.9)}  # band centre, tilt
 
 
 def _kws_phone(phone: str, bands: np.ndarray, jitter: float) -> np.ndarray:
@@ -288,22 +307,23 @@ def sensor_task(n: int, rng: np.random.Generator) -> Batch:
     and level per axis, with one anomaly kind (SENSOR_CLASSES) from a random step on."""
     labels = balanced_labels(n, len(SENSOR_CLASSES), rng)
     t = np.arange(SENSOR_STEPS, dtype=np.float64)[None, :, None]
-    x = rng.uniform(0.4, 1.0, (n, 1, SENSOR_AXES)) * np.sin(rng.uniform(0.3, 0.7, (n, 1, 1)) * t
-                                                             + rng.uniform(0, 6.3, (n, 1, SENSOR_AXES)))
+    x = rng.uniform(0.4, 1.0, (n, 1, SENSOR_AXES)) * np.sin(
+        rng.uniform(0.3, 0.7, (n, 1, 1)) * t + rng.uniform(0, 6.3, (n, 1, SENSOR_AXES))
+    )
     x += rng.normal(0, 0.08, x.shape)
     start = rng.integers(8, SENSOR_STEPS - 12, n)
-    after = t[0, :, 0][None] >= start[:, None]                       # [n, T]
+    after = t[0, :, 0][None] >= start[:, None]  # [n, T]
     axis = rng.integers(0, SENSOR_AXES, n)
     for k in range(n):
         kind, a, s0 = SENSOR_CLASSES[labels[k]], axis[k], start[k]
         if kind == "spike":
-            x[k, s0:s0 + 2, a] += rng.choice([-1, 1]) * rng.uniform(1.5, 2.5)
+            x[k, s0 : s0 + 2, a] += rng.choice([-1, 1]) * rng.uniform(1.5, 2.5)
         elif kind == "drift":
             x[k, :, a] += after[k] * (t[0, :, 0] - s0) * rng.choice([-1, 1]) * rng.uniform(0.05, 0.09)
         elif kind == "stuck":
             x[k, s0:, :] = x[k, s0, :]
         elif kind == "chatter":
-            x[k, s0:s0 + 10, a] += rng.uniform(0.6, 1.0) * np.where(np.arange(min(10, SENSOR_STEPS - s0)) % 2, 1, -1)
+            x[k, s0 : s0 + 10, a] += rng.uniform(0.6, 1.0) * np.where(np.arange(min(10, SENSOR_STEPS - s0)) % 2, 1, -1)
     return {"sensor": x.astype(np.float32)}, {"logits": labels}
 
 
@@ -327,12 +347,13 @@ def autoencoder_task(n: int, rng: np.random.Generator) -> Batch:
 # the zoo's data table
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ZooData:
     """Data of one zoo model: its generator, file sizes and which outputs are classifiers."""
 
     make: Callable[[int, np.random.Generator], Batch]
-    classifier_outputs: tuple[str, ...]      # get labels in eval.npz; the others are regressors
+    classifier_outputs: tuple[str, ...]  # get labels in eval.npz; the others are regressors
     n_calib: int = 128
     n_eval: int = 500
 
@@ -351,7 +372,7 @@ DATA: dict[str, ZooData] = {
     "video_motion": ZooData(motion_task, ("logits",)),
     "lstm_kws": ZooData(kws_task, ("logits",)),
     "gru_anomaly": ZooData(sensor_task, ("logits",)),
-    "kw_transformer": ZooData(kws_task, ("logits",)),   # lstm_kws's task (own seeds: own samples)
+    "kw_transformer": ZooData(kws_task, ("logits",)),  # lstm_kws's task (own seeds: own samples)
 }
 
 
@@ -359,34 +380,34 @@ DATA: dict[str, ZooData] = {
 DESCRIPTIONS: dict[str, str] = {
     "mobilenetv2_035": "MobileNetV2 (standard block table) at width 0.35 on 96x96 RGB; 6 shape/texture classes.",
     "mobilenetv3_small": "MobileNetV3-Small at width 0.5 on 64x64 RGB: HardSwish, squeeze-excite with "
-                         "HardSigmoid; 6 shape/texture classes.",
+    "HardSigmoid; 6 shape/texture classes.",
     "efficientnet_lite": "EfficientNet-Lite style: MBConv 3x3/5x5, ReLU6, no squeeze-excite, 64x64 RGB; "
-                         "6 shape/texture classes.",
+    "6 shape/texture classes.",
     "resnet_silu": "ResNet with SiLU (x * Sigmoid(x)) and projection shortcuts, 32x32 RGB; 6 shape/texture classes.",
     "yolo_head": "YOLO-style detector on 64x64 RGB: stride-16 features upsampled (Resize) and concatenated "
-                 "with stride-8 ones; per 8x8 cell Sigmoid(objectness, x, y, w, h), output (N, 64, 5); "
-                 "1-3 rectangles per image.",
+    "with stride-8 ones; per 8x8 cell Sigmoid(objectness, x, y, w, h), output (N, 64, 5); "
+    "1-3 rectangles per image.",
     "unet": "UNet-style segmenter on 48x48 grey: ConvTranspose up one level, bilinear Resize up the other; "
-            "per-pixel mask logits of 1-3 merged blobs.",
+    "per-pixel mask logits of 1-3 merged blobs.",
     "tcn_audio": "Conv1d TCN on raw (N, 1, 512) 4 kHz waveforms: strided stem, dilated residual blocks; "
-                 "6 classes of tones, chirps, tremolo and noise bursts.",
+    "6 classes of tones, chirps, tremolo and noise bursts.",
     "autoencoder_tanh": "Fully connected autoencoder 64-32-12-32-64 with Tanh; denoises windows of one or two "
-                        "sinusoids.",
+    "sinusoids.",
     "two_inputs": "Two inputs: a 32x32 grey shape (4 classes) and an 8-feature vector whose first half's sum "
-                  "sets a flag; 8 classes = shape + 4 * flag.",
+    "sets a flag; 8 classes = shape + 4 * flag.",
     "two_outputs": "Two outputs: class of the shape in a 32x32 RGB image (`class`, 6 classes) and its box "
-                   "(`box`: centre x, y and radius as fractions of the image).",
+    "(`box`: centre x, y and radius as fractions of the image).",
     "lstm_kws": "LSTM keyword spotter (hidden 32) on (N, 32, 10) MFCC-like frames, the last hidden state "
-                "into a Gemm; 6 keywords that differ in the order of their phones (numpy-trained: "
-                "train_recurrent.py).",
+    "into a Gemm; 6 keywords that differ in the order of their phones (numpy-trained: "
+    "train_recurrent.py).",
     "gru_anomaly": "GRU anomaly detector (hidden 24) on (N, 48, 3) accelerometer windows, the last hidden "
-                   "state into a Gemm; normal vibration or a spike, drift, stuck sensor or chatter from a random "
-                   "step on (numpy-trained: train_recurrent.py).",
+    "state into a Gemm; normal vibration or a spike, drift, stuck sensor or chatter from a random "
+    "step on (numpy-trained: train_recurrent.py).",
     "kw_transformer": "Keyword transformer on lstm_kws's (N, 32, 10) MFCC-like frames: linear frame embedding "
-                      "plus learned positions, 2 pre-norm encoder blocks (d_model 32, 4 heads, MLP 64 with exact "
-                      "Gelu), LayerNorm, mean over time, a linear head; 6 keywords.",
+    "plus learned positions, 2 pre-norm encoder blocks (d_model 32, 4 heads, MLP 64 with exact "
+    "Gelu), LayerNorm, mean over time, a linear head; 6 keywords.",
     "video_motion": "A rank-5 input: a clip (N, 4, 1, 24, 24) of 4 grey frames, reshaped to frames-as-channels "
-                    "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
+    "(N, 4, 24, 24) for 2-D convs; 4 classes, the direction a blob moves.",
 }
 
 
@@ -418,7 +439,7 @@ def write_files(names: list[str], force: bool = False, root: Path = HERE) -> lis
             if not force and path.is_file() and path.stat().st_mtime >= stamp:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")   # parallel test workers
+            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")  # parallel test workers
             np.savez(tmp, **file_arrays(name, split))
             tmp.replace(path)
             written.append(path)

@@ -4,6 +4,7 @@ Every network takes and returns what its ONNX graph does: inputs and outputs nam
 ``NETS[name].inputs`` / ``.outputs``, static shapes apart from the batch. Flatten and reshape use
 ``torch.flatten`` / a constant ``-1`` batch so the export has no Shape/Gather chains.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,12 +21,22 @@ def make_divisible(v: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * v else new
 
 
-def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: nn.Module | None = None,
-            dilation: int = 1, dims: int = 2) -> nn.Sequential:
+def conv_bn(
+    cin: int,
+    cout: int,
+    k: int = 3,
+    stride: int = 1,
+    groups: int = 1,
+    act: nn.Module | None = None,
+    dilation: int = 1,
+    dims: int = 2,
+) -> nn.Sequential:
     conv = nn.Conv2d if dims == 2 else nn.Conv1d
     bn = nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d
-    layers: list[nn.Module] = [conv(cin, cout, k, stride, dilation * (k - 1) // 2, dilation=dilation,
-                                    groups=groups, bias=False), bn(cout)]
+    layers: list[nn.Module] = [
+        conv(cin, cout, k, stride, dilation * (k - 1) // 2, dilation=dilation, groups=groups, bias=False),
+        bn(cout),
+    ]
     if act is not None:
         layers.append(act)
     return nn.Sequential(*layers)
@@ -34,6 +45,7 @@ def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, a
 # ---------------------------------------------------------------------------------------------
 # MobileNetV2 / EfficientNet-Lite: inverted residuals with ReLU6
 # ---------------------------------------------------------------------------------------------
+
 
 class InvertedResidual(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, expand: int, k: int = 3) -> None:
@@ -99,6 +111,7 @@ class EfficientNetLite(nn.Module):
 # MobileNetV3-Small: HardSwish, squeeze-excite with HardSigmoid
 # ---------------------------------------------------------------------------------------------
 
+
 class SqueezeExcite(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -132,10 +145,19 @@ class V3Block(nn.Module):
 class MobileNetV3Small(nn.Module):
     """MobileNetV3-Small (Howard et al. 2019), the standard block table at width 0.5."""
 
-    TABLE = [(3, 16, 16, True, False, 2), (3, 72, 24, False, False, 2), (3, 88, 24, False, False, 1),
-             (5, 96, 40, True, True, 2), (5, 240, 40, True, True, 1), (5, 240, 40, True, True, 1),
-             (5, 120, 48, True, True, 1), (5, 144, 48, True, True, 1), (5, 288, 96, True, True, 2),
-             (5, 576, 96, True, True, 1), (5, 576, 96, True, True, 1)]
+    TABLE = [
+        (3, 16, 16, True, False, 2),
+        (3, 72, 24, False, False, 2),
+        (3, 88, 24, False, False, 1),
+        (5, 96, 40, True, True, 2),
+        (5, 240, 40, True, True, 1),
+        (5, 240, 40, True, True, 1),
+        (5, 120, 48, True, True, 1),
+        (5, 144, 48, True, True, 1),
+        (5, 288, 96, True, True, 2),
+        (5, 576, 96, True, True, 1),
+        (5, 576, 96, True, True, 1),
+    ]
 
     def __init__(self, classes: int = 6, width: float = 0.5) -> None:
         super().__init__()
@@ -159,6 +181,7 @@ class MobileNetV3Small(nn.Module):
 # ResNet with SiLU, TCN, autoencoder
 # ---------------------------------------------------------------------------------------------
 
+
 class SiluBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
@@ -172,8 +195,9 @@ class SiluBlock(nn.Module):
 class ResNetSiLU(nn.Module):
     def __init__(self, classes: int = 6) -> None:
         super().__init__()
-        self.features = nn.Sequential(conv_bn(3, 16, 3, act=nn.SiLU()), SiluBlock(16, 16, 1),
-                                      SiluBlock(16, 32, 2), SiluBlock(32, 64, 2))
+        self.features = nn.Sequential(
+            conv_bn(3, 16, 3, act=nn.SiLU()), SiluBlock(16, 16, 1), SiluBlock(16, 32, 2), SiluBlock(32, 64, 2)
+        )
         self.classifier = nn.Linear(64, classes)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -184,8 +208,10 @@ class ResNetSiLU(nn.Module):
 class TemporalBlock(nn.Module):
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels, 3, act=nn.ReLU(), dilation=dilation, dims=1),
-                                  conv_bn(channels, channels, 3, dilation=dilation, dims=1))
+        self.body = nn.Sequential(
+            conv_bn(channels, channels, 3, act=nn.ReLU(), dilation=dilation, dims=1),
+            conv_bn(channels, channels, 3, dilation=dilation, dims=1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x + self.body(x))
@@ -196,10 +222,14 @@ class TCN(nn.Module):
 
     def __init__(self, classes: int = 6) -> None:
         super().__init__()
-        self.features = nn.Sequential(conv_bn(1, 16, 9, 4, act=nn.ReLU(), dims=1),
-                                      conv_bn(16, 24, 5, 2, act=nn.ReLU(), dims=1),
-                                      TemporalBlock(24, 1), TemporalBlock(24, 2), TemporalBlock(24, 4),
-                                      conv_bn(24, 32, 3, 2, act=nn.ReLU(), dims=1))
+        self.features = nn.Sequential(
+            conv_bn(1, 16, 9, 4, act=nn.ReLU(), dims=1),
+            conv_bn(16, 24, 5, 2, act=nn.ReLU(), dims=1),
+            TemporalBlock(24, 1),
+            TemporalBlock(24, 2),
+            TemporalBlock(24, 4),
+            conv_bn(24, 32, 3, 2, act=nn.ReLU(), dims=1),
+        )
         self.classifier = nn.Linear(32, classes)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
@@ -210,8 +240,9 @@ class TCN(nn.Module):
 class AutoencoderTanh(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 12), nn.Tanh(),
-                                 nn.Linear(12, 32), nn.Tanh(), nn.Linear(32, 64))
+        self.net = nn.Sequential(
+            nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 12), nn.Tanh(), nn.Linear(12, 32), nn.Tanh(), nn.Linear(32, 64)
+        )
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         return self.net(window)
@@ -220,6 +251,7 @@ class AutoencoderTanh(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # detector, segmenter, several inputs / outputs
 # ---------------------------------------------------------------------------------------------
+
 
 def leaky(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
     return conv_bn(cin, cout, k, stride, act=nn.LeakyReLU(0.1))
@@ -269,8 +301,11 @@ class UNet(nn.Module):
 class TwoInputs(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Sequential(conv_bn(1, 8, 3, 2, act=nn.ReLU()), conv_bn(8, 16, 3, 2, act=nn.ReLU()),
-                                  conv_bn(16, 24, 3, 2, act=nn.ReLU()))
+        self.conv = nn.Sequential(
+            conv_bn(1, 8, 3, 2, act=nn.ReLU()),
+            conv_bn(8, 16, 3, 2, act=nn.ReLU()),
+            conv_bn(16, 24, 3, 2, act=nn.ReLU()),
+        )
         self.aux = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
         self.head = nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Linear(32, 8))
 
@@ -282,8 +317,11 @@ class TwoInputs(nn.Module):
 class TwoOutputs(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Sequential(conv_bn(3, 16, 3, 2, act=nn.ReLU()), conv_bn(16, 24, 3, 2, act=nn.ReLU()),
-                                  conv_bn(24, 32, 3, 2, act=nn.ReLU()))
+        self.conv = nn.Sequential(
+            conv_bn(3, 16, 3, 2, act=nn.ReLU()),
+            conv_bn(16, 24, 3, 2, act=nn.ReLU()),
+            conv_bn(24, 32, 3, 2, act=nn.ReLU()),
+        )
         self.fc = nn.Sequential(nn.Linear(32 * 16, 48), nn.ReLU())
         self.cls = nn.Linear(48, 6)
         self.box = nn.Linear(48, 3)
@@ -298,18 +336,22 @@ class VideoMotion(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Sequential(conv_bn(4, 16, 3, 2, act=nn.ReLU()), conv_bn(16, 24, 3, 2, act=nn.ReLU()),
-                                  conv_bn(24, 32, 3, 2, act=nn.ReLU()))
+        self.conv = nn.Sequential(
+            conv_bn(4, 16, 3, 2, act=nn.ReLU()),
+            conv_bn(16, 24, 3, 2, act=nn.ReLU()),
+            conv_bn(24, 32, 3, 2, act=nn.ReLU()),
+        )
         self.fc = nn.Linear(32, 4)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        x = self.conv(clip.reshape(-1, 4, 24, 24))   # constant dims: a static Reshape in the export
+        x = self.conv(clip.reshape(-1, 4, 24, 24))  # constant dims: a static Reshape in the export
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
 # ---------------------------------------------------------------------------------------------
 # keyword transformer: pre-norm encoder blocks on MFCC frames
 # ---------------------------------------------------------------------------------------------
+
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention written out (no nn.MultiheadAttention) so the export is plain
@@ -321,12 +363,12 @@ class SelfAttention(nn.Module):
         self.q, self.k, self.v, self.out = (nn.Linear(d, d) for _ in range(4))
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(-1, self.steps, self.heads, self.dh).transpose(1, 2)   # [N, heads, T, dh]
+        return x.reshape(-1, self.steps, self.heads, self.dh).transpose(1, 2)  # [N, heads, T, dh]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
-        scores = torch.matmul(q, k.transpose(-2, -1)) * (self.dh ** -0.5)
-        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)                   # [N, heads, T, dh]
+        scores = torch.matmul(q, k.transpose(-2, -1)) * (self.dh**-0.5)
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)  # [N, heads, T, dh]
         return self.out(ctx.transpose(1, 2).reshape(-1, self.steps, self.heads * self.dh))
 
 
@@ -347,8 +389,16 @@ class KwTransformer(nn.Module):
     position embedding, 2 pre-norm encoder blocks (d_model 32, 4 heads, MLP 64 with exact Gelu),
     LayerNorm, mean over time, a linear head; 6 keywords that differ in the order of their phones."""
 
-    def __init__(self, steps: int = 32, bands: int = 10, d: int = 32, heads: int = 4, mlp: int = 64,
-                 blocks: int = 2, classes: int = 6) -> None:
+    def __init__(
+        self,
+        steps: int = 32,
+        bands: int = 10,
+        d: int = 32,
+        heads: int = 4,
+        mlp: int = 64,
+        blocks: int = 2,
+        classes: int = 6,
+    ) -> None:
         super().__init__()
         self.embed = nn.Linear(bands, d)
         self.pos = nn.Parameter(torch.randn(steps, d) * 0.1)
@@ -366,7 +416,7 @@ class Net:
     build: Callable[[], nn.Module]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    steps: int            # training steps of batch `batch`
+    steps: int  # training steps of batch `batch`
     batch: int = 64
     lr: float = 3e-3
 

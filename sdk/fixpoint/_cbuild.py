@@ -5,6 +5,7 @@ An installed wheel ships its extensions built at install time (setup.py's
 whenever one of its inputs changed, so Python always runs the C in the tree.
 A file lock makes parallel test workers build it once.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -54,8 +55,7 @@ def _build(module: str, make_builder: Callable[[], FFI], inputs: list[Path], roo
         stamp.write_text(digest)
 
 
-def load_extension(module: str, make_builder: Callable[[], FFI],
-                   inputs: Callable[[Path], list[Path]]) -> ModuleType:
+def load_extension(module: str, make_builder: Callable[[], FFI], inputs: Callable[[Path], list[Path]]) -> ModuleType:
     """Import ``module``; in a checkout rebuild it first if any of ``inputs(repo_root)`` changed."""
     root = repo_root()
     if root is not None:

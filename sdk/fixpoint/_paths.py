@@ -3,6 +3,7 @@
 In a repo checkout they are the top-level folders; an installed wheel carries
 copies under ``fixpoint/_data/``. Everything locates them through here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

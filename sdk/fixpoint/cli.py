@@ -1,4 +1,5 @@
 """The ``fixpoint`` command: one subcommand module per verb in fixpoint.commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,8 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="fixpoint",
-        description="Calibrate ONNX models into integer plans, generate C, and verify them bit-exactly on boards.")
+        description="Calibrate ONNX models into integer plans, generate C, and verify them bit-exactly on boards.",
+    )
     parser.add_argument("--version", action="version", version=f"fixpoint {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
@@ -47,9 +49,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from .plan import PlanError
 
     errors: list[type[BaseException]] = [ModelError, PlanError, UserError, FileNotFoundError]
-    for module_name, attr in (("fixpoint.sim.kernels", "KernelArgumentError"),
-                              ("fixpoint.serial", "BoardError"),
-                              ("fixpoint.boards", "BoardConfigError")):
+    for module_name, attr in (
+        ("fixpoint.sim.kernels", "KernelArgumentError"),
+        ("fixpoint.serial", "BoardError"),
+        ("fixpoint.boards", "BoardConfigError"),
+    ):
         try:
             module = __import__(module_name, fromlist=[attr])
             errors.append(getattr(module, attr))

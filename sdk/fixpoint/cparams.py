@@ -31,6 +31,7 @@ softmax ``rows``/``depth``, concat ``outer``/``inner``/``axis_size``, element
 counts) are computed here; a given ``depth_multiplier`` overrides the derived
 one. Any other key in ``layer.params`` is an error, as is a missing field.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,12 @@ INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 DTYPE_ENUM = {"int8": "FP_DTYPE_S8", "int16": "FP_DTYPE_S16"}
 DATAPATH_ENUM = {"s8": "FP_DP_S8", "s4": "FP_DP_S4", "s16": "FP_DP_S16", "s2": "FP_DP_S2", "s1": "FP_DP_S1"}
-ROUNDING_ENUM = {"double": "FP_ROUND_DOUBLE", "single": "FP_ROUND_SINGLE",
-                 "shift_only": "FP_ROUND_SHIFT_ONLY", "half_even": "FP_ROUND_HALF_EVEN"}
+ROUNDING_ENUM = {
+    "double": "FP_ROUND_DOUBLE",
+    "single": "FP_ROUND_SINGLE",
+    "shift_only": "FP_ROUND_SHIFT_ONLY",
+    "half_even": "FP_ROUND_HALF_EVEN",
+}
 DTYPE_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
 # Constant arrays a layer may carry, with their C element type per datapath.
@@ -61,8 +66,8 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "shift": {"s8": np.int32, "s4": np.int32, "s16": np.int32},
     "exp_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "one_over_one_plus_x_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
-    "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},    # lut: 256 / 513 entries
-    "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},     # prelu slope, one per channel or one
+    "table": {"s8": np.int8, "s4": np.int8, "s16": np.int16},  # lut: 256 / 513 entries
+    "alpha": {"s8": np.int8, "s4": np.int8, "s16": np.int8},  # prelu slope, one per channel or one
     # lstm's int16 sigmoid / tanh tables (513 entries; the lstm runs on s8 only)
     "sigmoid_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "tanh_lut": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
@@ -71,7 +76,7 @@ ARRAY_CTYPES: dict[str, dict[str, type]] = {
     "gamma": {"s8": np.int16, "s4": np.int16, "s16": np.int16},
     "beta": {"s8": np.int64, "s4": np.int64, "s16": np.int64},
 }
-for _types in ARRAY_CTYPES.values():   # s2 / s1 layers have int8 activations: the s4 types
+for _types in ARRAY_CTYPES.values():  # s2 / s1 layers have int8 activations: the s4 types
     _types.update(s2=_types["s4"], s1=_types["s4"])
 
 
@@ -96,11 +101,14 @@ def rq_mode(profile: RequantProfile) -> dict[str, Any]:
 
     ``acc_bits`` 0 is the plain int32 accumulator, so structs of plans without engines stay as they were."""
     acc_bits = int(profile.accumulator_bits)
-    if profile.rounding not in ROUNDING_ENUM:   # a profile object changed after it was built
+    if profile.rounding not in ROUNDING_ENUM:  # a profile object changed after it was built
         raise CParamsError(f"profile rounding '{profile.rounding}' is not one of {sorted(ROUNDING_ENUM)}")
-    return {"rounding": ROUNDING_ENUM[profile.rounding], "multiplier_bits": int(profile.multiplier_bits),
-            "acc_bits": 0 if acc_bits == 32 else acc_bits,
-            "acc_wrap": int(profile.accumulator_overflow == "wrap")}
+    return {
+        "rounding": ROUNDING_ENUM[profile.rounding],
+        "multiplier_bits": int(profile.multiplier_bits),
+        "acc_bits": 0 if acc_bits == 32 else acc_bits,
+        "acc_wrap": int(profile.accumulator_overflow == "wrap"),
+    }
 
 
 def dims(shape) -> dict[str, int]:
@@ -125,8 +133,16 @@ REQUIRED = object()
 class OpContext:
     """What an op's params builder reads: shapes, arrays, scalar fields, mode."""
 
-    def __init__(self, datapath: str, in_shapes, out_shape, arrays: dict[str, np.ndarray],
-                 scalars: dict[str, Any], mode: dict[str, Any], out_dtype: str | None = None):
+    def __init__(
+        self,
+        datapath: str,
+        in_shapes,
+        out_shape,
+        arrays: dict[str, np.ndarray],
+        scalars: dict[str, Any],
+        mode: dict[str, Any],
+        out_dtype: str | None = None,
+    ):
         self.datapath = datapath
         self.in_shapes = [tuple(int(d) for d in s) for s in in_shapes]
         self.out_shape = tuple(int(d) for d in out_shape)
@@ -188,10 +204,15 @@ class OpContext:
     def requant(self) -> dict[str, Any]:
         mult, shift = self.array("multiplier").reshape(-1), self.array("shift").reshape(-1)
         if mult.size != shift.size or mult.size == 0:
-            raise CParamsError(f"arrays 'multiplier' ({mult.size}) and 'shift' ({shift.size}) "
-                               "must have the same non-zero length")
-        return {"multiplier": ArrayRef("multiplier"), "shift": ArrayRef("shift"),
-                "n": int(mult.size), "mode": dict(self.mode)}
+            raise CParamsError(
+                f"arrays 'multiplier' ({mult.size}) and 'shift' ({shift.size}) must have the same non-zero length"
+            )
+        return {
+            "multiplier": ArrayRef("multiplier"),
+            "shift": ArrayRef("shift"),
+            "n": int(mult.size),
+            "mode": dict(self.mode),
+        }
 
     def check_unused(self) -> None:
         unknown = sorted(set(self.scalars) - self._used)
@@ -231,8 +252,10 @@ def tensor_struct(plan: Plan, tensor: int | PlanTensor) -> dict[str, Any]:
     """``fp_tensor_t`` of a plan tensor (by index or object); needs planned offsets."""
     t = _tensor_of(plan, tensor)
     if t.offset < 0 or t.offset % 4:
-        raise PlanError(f"tensor '{t.name}': arena offset {t.offset} is unset or not 4-byte aligned "
-                        "(run fixpoint.memory.plan_arena)")
+        raise PlanError(
+            f"tensor '{t.name}': arena offset {t.offset} is unset or not 4-byte aligned "
+            "(run fixpoint.memory.plan_arena)"
+        )
     return {"offset": int(t.offset), "size": int(t.nbytes), "dims": dims(t.shape), "dtype": DTYPE_ENUM[t.dtype]}
 
 
@@ -250,8 +273,10 @@ def _check_dtypes(plan: Plan, layer: PlanLayer) -> None:
     want = plan.tensors[layer.inputs[0]].dtype if rule == "input" and layer.inputs else act_dtype(layer.datapath)
     for i in ids:
         if plan.tensors[i].dtype != want:
-            raise CParamsError(f"tensor '{plan.tensors[i].name}' is {plan.tensors[i].dtype}, "
-                               f"the {layer.datapath} datapath needs {want}")
+            raise CParamsError(
+                f"tensor '{plan.tensors[i].name}' is {plan.tensors[i].dtype}, "
+                f"the {layer.datapath} datapath needs {want}"
+            )
 
 
 def layer_struct(plan: Plan, layer_index: int) -> dict[str, Any]:
@@ -263,8 +288,15 @@ def layer_struct(plan: Plan, layer_index: int) -> dict[str, Any]:
         rop = RUNTIME_OPS[layer.op]
         out = plan.tensors[layer.output]
         _check_dtypes(plan, layer)
-        ctx = OpContext(layer.datapath, [plan.tensors[i].shape for i in layer.inputs], out.shape,
-                        layer.arrays, layer.params, rq_mode(plan.layer_profile(layer_index)), out_dtype=out.dtype)
+        ctx = OpContext(
+            layer.datapath,
+            [plan.tensors[i].shape for i in layer.inputs],
+            out.shape,
+            layer.arrays,
+            layer.params,
+            rq_mode(plan.layer_profile(layer_index)),
+            out_dtype=out.dtype,
+        )
         params = op_params(layer.op, ctx)
         if len(layer.inputs) > MAX_LAYER_INPUTS:
             raise CParamsError(f"{len(layer.inputs)} inputs, at most {MAX_LAYER_INPUTS}")
@@ -299,11 +331,16 @@ def graph_struct(plan: Plan, scratch_size: int) -> dict[str, Any]:
     if plan.arena_size <= 0:
         raise PlanError(f"plan '{plan.model_name}' has no arena (run fixpoint.memory.plan_arena)")
     return {
-        "tensors": ArrayRef("tensors"), "n_tensors": len(plan.tensors),
-        "layers": ArrayRef("layers"), "n_layers": len(plan.layers),
-        "arena_size": int(plan.arena_size), "scratch_size": int(scratch_size),
-        "n_inputs": len(plan.inputs), "inputs": _pad_list(plan.inputs, MAX_GRAPH_IO),
-        "n_outputs": len(plan.outputs), "outputs": _pad_list(plan.outputs, MAX_GRAPH_IO),
+        "tensors": ArrayRef("tensors"),
+        "n_tensors": len(plan.tensors),
+        "layers": ArrayRef("layers"),
+        "n_layers": len(plan.layers),
+        "arena_size": int(plan.arena_size),
+        "scratch_size": int(scratch_size),
+        "n_inputs": len(plan.inputs),
+        "inputs": _pad_list(plan.inputs, MAX_GRAPH_IO),
+        "n_outputs": len(plan.outputs),
+        "outputs": _pad_list(plan.outputs, MAX_GRAPH_IO),
         "kernels": ArrayRef("kernels"),
     }
 
@@ -335,8 +372,9 @@ def convert_array(name: str, arr: np.ndarray, datapath: str, op: str = "conv2d")
     packed = name == "weights" and is_packed(datapath) and RUNTIME_OPS[op].has_weights
     lo, hi = WEIGHT_RANGE[datapath] if packed else (int(np.iinfo(ctype).min), int(np.iinfo(ctype).max))
     if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
-        raise CParamsError(f"array '{name}' has values in [{int(arr.min())}, {int(arr.max())}], "
-                           f"outside [{lo}, {hi}] of its C type")
+        raise CParamsError(
+            f"array '{name}' has values in [{int(arr.min())}, {int(arr.max())}], outside [{lo}, {hi}] of its C type"
+        )
     flat = np.ascontiguousarray(arr.reshape(-1).astype(ctype))
     if packed:
         if datapath == "s1" and not np.all(flat != 0):
@@ -350,7 +388,6 @@ def layer_arrays_for_c(layer: PlanLayer) -> dict[str, np.ndarray]:
     try:
         if layer.op not in RUNTIME_OPS:
             raise CParamsError(f"op '{layer.op}' is not a runtime op")
-        return {name: convert_array(name, arr, layer.datapath, layer.op)
-                for name, arr in sorted(layer.arrays.items())}
+        return {name: convert_array(name, arr, layer.datapath, layer.op) for name, arr in sorted(layer.arrays.items())}
     except CParamsError as exc:
         raise _layer_error(layer, exc) from None

@@ -8,6 +8,7 @@ the ``weights`` [G * H, input_size + H], ``bias`` [2 * G * H] and the int16 tabl
 ``seq_len``, ``input_size`` and ``hidden_size`` come from the shapes. ``stateful`` (1 in a streaming
 step plan, :mod:`fixpoint.streaming`) points ``state`` at the array ``state``; absent or 0 it is NULL.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,12 +54,17 @@ def _common(c: OpContext, op: str) -> dict[str, Any]:
         if c.array(name, ndim=1).shape[0] != TABLE_ENTRIES:
             raise CParamsError(f"array '{name}' must have {TABLE_ENTRIES} entries")
     fields: dict[str, Any] = {
-        "seq_len": seq_len, "input_size": input_size, "hidden_size": hidden,
-        "input_offset": c.scalar("input_offset"), "hidden_offset": c.scalar("hidden_offset"),
+        "seq_len": seq_len,
+        "input_size": input_size,
+        "hidden_size": hidden,
+        "input_offset": c.scalar("input_offset"),
+        "hidden_offset": c.scalar("hidden_offset"),
         "output_offset": c.scalar("output_offset"),
         "input_scale": _gate_scales(c, "input_scale", gates),
         "recurrent_scale": _gate_scales(c, "recurrent_scale", gates),
-        "hidden_scale": c.scale("hidden_scale"), "output_sequence": output_sequence, "reverse": c.scalar("reverse", 0),
+        "hidden_scale": c.scale("hidden_scale"),
+        "output_sequence": output_sequence,
+        "reverse": c.scalar("reverse", 0),
     }
     fields.update({name: ArrayRef(name) for name in tables})
     fields["mode"] = dict(c.mode)

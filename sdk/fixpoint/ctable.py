@@ -5,6 +5,7 @@ range policy, observed range) and which register values each layer got, and
 how much precision the board's registers cost (relative scale errors).
 Format: docs/ctable.md, JSON Schema: docs/ctable.schema.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,7 @@ def tensor_entry(plan: Plan, index: int, quant: dict[str, TensorQuant], rules: d
     t = plan.tensors[index]
     rule = rules.get(t.name, "calibrated")
     own, origin = quant.get(t.name), _origin_quant(plan, quant, rules, t.name)
-    if rule == "equalized":   # calibration of the float model, rescaled per channel: only its shape applies
+    if rule == "equalized":  # calibration of the float model, rescaled per channel: only its shape applies
         own = None
     if rule == "softmax_output":
         scheme, policy, rng = ("asymmetric" if t.zero_point else "symmetric"), "fixed", _representable(t)
@@ -64,10 +65,18 @@ def tensor_entry(plan: Plan, index: int, quant: dict[str, TensorQuant], rules: d
     else:
         scheme, policy, rng = "unknown", "unknown", _representable(t)
     return {
-        "index": index, "name": t.name, "shape": list(t.shape), "dtype": t.dtype,
-        "bits": 8 if t.dtype == "int8" else 16, "scale": t.scale, "zero_point": t.zero_point,
-        "scheme": scheme, "policy": policy, "rule": rule,
-        "range": [float(v) for v in rng], "representable": _representable(t),
+        "index": index,
+        "name": t.name,
+        "shape": list(t.shape),
+        "dtype": t.dtype,
+        "bits": 8 if t.dtype == "int8" else 16,
+        "scale": t.scale,
+        "zero_point": t.zero_point,
+        "scheme": scheme,
+        "policy": policy,
+        "rule": rule,
+        "range": [float(v) for v in rng],
+        "representable": _representable(t),
         "observed": [float(own.observed_min), float(own.observed_max)] if own is not None else None,
         "source_layout": t.source_layout,
     }
@@ -95,9 +104,13 @@ def layer_entry(plan: Plan, index: int, report: LowerReport) -> dict[str, Any]:
     info = report.layers.get(layer.name)
     errors = dict(info.scale_errors) if info else {}
     return {
-        "index": index, "name": layer.name, "op": layer.op, "engine": layer.engine,
+        "index": index,
+        "name": layer.name,
+        "op": layer.op,
+        "engine": layer.engine,
         "datapath": layer.datapath,
-        "inputs": [plan.tensors[i].name for i in layer.inputs], "output": plan.tensors[layer.output].name,
+        "inputs": [plan.tensors[i].name for i in layer.inputs],
+        "output": plan.tensors[layer.output].name,
         "source_nodes": list(layer.source_nodes),
         "registers": _registers(layer),
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in sorted(layer.arrays.items())},
@@ -124,14 +137,20 @@ def build_ctable(plan: Plan, quant: dict[str, TensorQuant], lower_report: LowerR
         "model_name": plan.model_name,
         "model_hash": plan.model_hash,
         "source_model_sha256": plan.source_model_sha256,
-        "profile": {"rounding": plan.profile.rounding, "multiplier_bits": plan.profile.multiplier_bits,
-                    "shift_min": plan.profile.shift_min, "shift_max": plan.profile.shift_max,
-                    "per_channel": plan.profile.per_channel},
+        "profile": {
+            "rounding": plan.profile.rounding,
+            "multiplier_bits": plan.profile.multiplier_bits,
+            "shift_min": plan.profile.shift_min,
+            "shift_max": plan.profile.shift_max,
+            "per_channel": plan.profile.per_channel,
+        },
         "options": dict(lower_report.options),
         "inputs": [plan.tensors[i].name for i in plan.inputs],
         "outputs": [plan.tensors[i].name for i in plan.outputs],
-        "tensors": [_with_given(tensor_entry(plan, i, quant, rules), plan.meta.get("given", {}))
-                    for i in range(len(plan.tensors))],
+        "tensors": [
+            _with_given(tensor_entry(plan, i, quant, rules), plan.meta.get("given", {}))
+            for i in range(len(plan.tensors))
+        ],
         "layers": [layer_entry(plan, i, lower_report) for i in range(len(plan.layers))],
     }
 
@@ -154,6 +173,8 @@ def read_ctable(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != CTABLE_FORMAT:
         raise ModelError(f"{path}: not a Fixpoint CTable (format field missing)")
     if data.get("version") not in READABLE_CTABLE_VERSIONS:
-        raise ModelError(f"{path}: CTable version {data.get('version')} is not supported "
-                         f"(expected one of {READABLE_CTABLE_VERSIONS})")
+        raise ModelError(
+            f"{path}: CTable version {data.get('version')} is not supported "
+            f"(expected one of {READABLE_CTABLE_VERSIONS})"
+        )
     return data

@@ -4,6 +4,7 @@ schema, every fault reported as one line naming the file and the field.
 Each caller passes its own exception class, so a board file's fault stays a
 BoardFileError and a farm file's a FarmFileError.
 """
+
 from __future__ import annotations
 
 import json

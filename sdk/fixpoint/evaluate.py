@@ -6,6 +6,7 @@ tensors added as outputs); the integer side is the bit-exact host simulation
 so each layer's dequantized output is compared with the float tensor of the
 same name, in the ONNX layout.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,9 @@ BatchSource = Callable[[int], Iterable[tuple[list[np.ndarray], "np.ndarray | dic
 class LayerError:
     """Error of one layer's dequantized integer output against the float tensor of the same name."""
 
-    name: str                # layer name
-    tensor: str              # its output tensor (ONNX name)
-    sqnr_db: float           # 10 log10(sum f^2 / sum (f - q)^2); inf when identical
+    name: str  # layer name
+    tensor: str  # its output tensor (ONNX name)
+    sqnr_db: float  # 10 log10(sum f^2 / sum (f - q)^2); inf when identical
     max_abs_err: float
     mean_abs_err: float
 
@@ -48,22 +49,24 @@ class EvalResult:
     """Float vs integer accuracy. The top-level figures are those of the *primary* output: the first
     labeled output, else the first output; ``outputs`` has every output's (plan order)."""
 
-    float_metric: float | None          # top-1 of the float model (None without labels)
-    int_metric: float | None            # top-1 of the integer plan
-    drop: float | None                  # float_metric - int_metric, in percentage points
-    agreement: float                    # fraction of samples whose int argmax == float argmax
+    float_metric: float | None  # top-1 of the float model (None without labels)
+    int_metric: float | None  # top-1 of the integer plan
+    drop: float | None  # float_metric - int_metric, in percentage points
+    agreement: float  # fraction of samples whose int argmax == float argmax
     n_samples: int
     per_layer: list[LayerError] = field(default_factory=list)
-    output_sqnr_db: float = math.inf    # of the primary output
+    output_sqnr_db: float = math.inf  # of the primary output
     outputs: list[OutputMetrics] = field(default_factory=list)
     primary_output: str = ""
-    user_metric: dict[str, float] | None = None   # --metric: the {name: value} the user function returned
+    user_metric: dict[str, float] | None = None  # --metric: the {name: value} the user function returned
 
     def summary(self) -> str:
         parts = [f"{self.n_samples} samples"]
         if self.float_metric is not None:
-            parts.append(f"top-1 float {100 * self.float_metric:.2f}% int {100 * self.int_metric:.2f}% "
-                         f"(drop {self.drop:+.2f} pp)")
+            parts.append(
+                f"top-1 float {100 * self.float_metric:.2f}% int {100 * self.int_metric:.2f}% "
+                f"(drop {self.drop:+.2f} pp)"
+            )
         parts.append(f"agreement {100 * self.agreement:.2f}%")
         parts.append(f"output SQNR {self.output_sqnr_db:.1f} dB")
         return ", ".join(parts)
@@ -102,7 +105,7 @@ def _progress(total: int, enabled: bool | None):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
-    disable = enabled is False or not sys.stderr.isatty()   # a bar only on a terminal, never in logs
+    disable = enabled is False or not sys.stderr.isatty()  # a bar only on a terminal, never in logs
     return tqdm(total=total, unit="sample", file=sys.stderr, disable=disable, desc="evaluate")
 
 
@@ -116,8 +119,17 @@ def _check_source(model_path: str | os.PathLike, graph: Graph, plan: Plan) -> No
             log.warning("%s was built from a different file than %s (sha256 mismatch)", what, model_path)
 
 
-def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=None, batch_size: int = 64,
-             per_layer: bool = True, metric: str | UserMetric = "top1", progress: bool | None = None) -> EvalResult:
+def evaluate(
+    model_path: str | os.PathLike,
+    graph: Graph,
+    plan: Plan,
+    x,
+    labels=None,
+    batch_size: int = 64,
+    per_layer: bool = True,
+    metric: str | UserMetric = "top1",
+    progress: bool | None = None,
+) -> EvalResult:
     """Compare ``plan`` (host simulation) with the float ONNX model on samples ``x``.
 
     ``x``: float array in the model's own input layout, batch first (or a list, one per plan input);
@@ -137,8 +149,18 @@ def evaluate(model_path: str | os.PathLike, graph: Graph, plan: Plan, x, labels=
             part = slice(start, start + size)
             yield [a[part] for a in inputs], {k: v[part] for k, v in label_map.items()}
 
-    return evaluate_batches(model_path, graph, plan, batches, n, bool(label_map), batch_size=batch_size,
-                            per_layer=per_layer, metric=metric, progress=progress)
+    return evaluate_batches(
+        model_path,
+        graph,
+        plan,
+        batches,
+        n,
+        bool(label_map),
+        batch_size=batch_size,
+        per_layer=per_layer,
+        metric=metric,
+        progress=progress,
+    )
 
 
 def _label_map(plan: Plan, labels) -> dict[str, np.ndarray]:
@@ -154,9 +176,18 @@ def _label_map(plan: Plan, labels) -> dict[str, np.ndarray]:
     return {k: np.asarray(v).reshape(-1) for k, v in labels.items()}
 
 
-def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, batches: BatchSource, n: int,
-                     labeled: bool, batch_size: int = 64, per_layer: bool = True, metric: str | UserMetric = "top1",
-                     progress: bool | None = None) -> EvalResult:
+def evaluate_batches(
+    model_path: str | os.PathLike,
+    graph: Graph,
+    plan: Plan,
+    batches: BatchSource,
+    n: int,
+    labeled: bool,
+    batch_size: int = 64,
+    per_layer: bool = True,
+    metric: str | UserMetric = "top1",
+    progress: bool | None = None,
+) -> EvalResult:
     """:func:`evaluate` on samples that arrive in batches (streamed from a file: flat memory).
 
     ``batches(size)`` yields ``(inputs, labels)`` of at most ``size`` samples (``inputs`` one
@@ -199,8 +230,11 @@ def evaluate_batches(model_path: str | os.PathLike, graph: Graph, plan: Plan, ba
                 bar.update(part.stop - part.start)
     if bar is not None:
         bar.close()
-    result = _result(tallies[out_names[0]].count, [tallies[name].result() for name in out_names],
-                     [errors[t].result(name, t) for name, t in layer_tensors if t in errors])
+    result = _result(
+        tallies[out_names[0]].count,
+        [tallies[name].result() for name in out_names],
+        [errors[t].result(name, t) for name, t in layer_tensors if t in errors],
+    )
     if user is not None and kept is not None:
         whole = [{k: np.concatenate(v) for k, v in side.items()} for side in kept]
         result.user_metric = call_user_metric(user, *whole)
@@ -218,8 +252,9 @@ def _session_order(session, plan: Plan) -> list[int]:
     return order
 
 
-def _keep(kept: tuple[dict, dict, dict], name: str, ref: np.ndarray, got: np.ndarray,
-          labels: np.ndarray | None) -> None:
+def _keep(
+    kept: tuple[dict, dict, dict], name: str, ref: np.ndarray, got: np.ndarray, labels: np.ndarray | None
+) -> None:
     """Outputs (and labels) a user metric will see whole."""
     floats, ints, label_parts = kept
     floats.setdefault(name, []).append(np.asarray(ref))
@@ -255,5 +290,14 @@ def _undo_equalization(plan: Plan, index: int, values: np.ndarray, factors: dict
 
 def _result(n: int, outputs: list[OutputMetrics], per_layer: list[LayerError]) -> EvalResult:
     primary = next((o for o in outputs if o.labeled), outputs[0])
-    return EvalResult(primary.float_top1, primary.int_top1, primary.drop, primary.agreement,
-                      n, per_layer, primary.sqnr_db, outputs, primary.name)
+    return EvalResult(
+        primary.float_top1,
+        primary.int_top1,
+        primary.drop,
+        primary.agreement,
+        n,
+        per_layer,
+        primary.sqnr_db,
+        outputs,
+        primary.name,
+    )

@@ -2,6 +2,7 @@
 
 A crash or an error mid-write never leaves a half-written output behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ def _process_umask() -> int:
                 return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
         pass
-    mask = os.umask(0o022)   # elsewhere: set and restore (not thread-safe, hence the fallback only)
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, hence the fallback only)
     os.umask(mask)
     return mask
 

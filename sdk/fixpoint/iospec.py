@@ -7,6 +7,7 @@ names its per-sample ONNX shape, ``"ND:3x2x8x8"`` (:func:`row_major_layout`). Ev
 reads samples or writes outputs asks here for the shape a user's array must have, so a new source
 layout (a new input rank) is one row of :data:`SAMPLE_SHAPES`, not an edit in every command.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,15 +19,24 @@ SAMPLE_SHAPES: dict[str, Callable[[int, int, int], list[int]]] = {
     "NCHW": lambda h, w, c: [c, h, w],
     "NHWC": lambda h, w, c: [h, w, c],
     "NC": lambda h, w, c: [c],
-    "NCL": lambda h, w, c: [c, w],   # (N, C, L) lifted to (N, C, 1, L): h == 1
+    "NCL": lambda h, w, c: [c, w],  # (N, C, L) lifted to (N, C, 1, L): h == 1
 }
 
 ROW_MAJOR_PREFIX = "ND:"
 # ONNX ranks of activations stored row-major (a rank-3 (N, C, L) tensor lifted at the front door is 4-D by then)
 ROW_MAJOR_RANKS = (3, 5)
 
-__all__ = ["ROW_MAJOR_RANKS", "SAMPLE_SHAPES", "graph_input_specs", "plan_input_specs", "plan_output_names",
-           "sample_shape", "row_major_layout", "row_major_shape", "row_major_stored"]
+__all__ = [
+    "ROW_MAJOR_RANKS",
+    "SAMPLE_SHAPES",
+    "graph_input_specs",
+    "plan_input_specs",
+    "plan_output_names",
+    "sample_shape",
+    "row_major_layout",
+    "row_major_shape",
+    "row_major_stored",
+]
 
 
 def row_major_layout(onnx_shape: list[int] | tuple[int, ...]) -> str:
@@ -39,7 +49,7 @@ def row_major_shape(layout: str) -> list[int] | None:
     if not layout.startswith(ROW_MAJOR_PREFIX):
         return None
     try:
-        dims = [int(d) for d in layout[len(ROW_MAJOR_PREFIX):].split("x")]
+        dims = [int(d) for d in layout[len(ROW_MAJOR_PREFIX) :].split("x")]
     except ValueError:
         return None
     return dims if dims and all(d > 0 for d in dims) else None
@@ -70,8 +80,10 @@ def graph_input_specs(graph: Graph) -> list[tuple[str, list[int]]]:
     """(ONNX name, per-sample shape) of every graph input, in graph order."""
     if not graph.inputs:
         raise ModelError(f"{graph.source_path}: the model has no runtime input")
-    return [(name, sample_shape(name, graph.values[name].shape, graph.values[name].source_layout or "NHWC"))
-            for name in graph.inputs]
+    return [
+        (name, sample_shape(name, graph.values[name].shape, graph.values[name].source_layout or "NHWC"))
+        for name in graph.inputs
+    ]
 
 
 def plan_input_specs(plan) -> list[tuple[str, list[int]]]:

@@ -18,6 +18,7 @@ In a normalized graph (see docs/normalized-ir.md):
   in runtime layout (conv OHWI, depthwise [1, KH, KW, C_out], fully connected
   [C_out, depth] with any Flatten permutation applied).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Value:
     shape: list[int]
     dtype: str = "float32"
     data: np.ndarray | None = None
-    source_layout: str = ""      # set in normalized graphs: "NCHW" | "NC" | "NCL" | "NHWC"
+    source_layout: str = ""  # set in normalized graphs: "NCHW" | "NC" | "NCL" | "NHWC"
 
     @property
     def is_const(self) -> bool:
@@ -63,7 +64,7 @@ class Graph:
     inputs: list[str]
     outputs: list[str]
     opset: int
-    stage: str = "onnx"          # "onnx" | "normalized"
+    stage: str = "onnx"  # "onnx" | "normalized"
     source_path: str = ""
     source_sha256: str = ""
 

@@ -19,6 +19,7 @@ values) at the input scale, the smallest positive representable input;
 ``|x| < input scale`` at ``+/- input scale`` (0 at ``+input scale``). Results
 beyond the output range saturate, so no table holds a NaN.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,7 +59,7 @@ def _elu(x: Array, alpha: float) -> Array:
 
 def _gelu(x: Array, p: dict[str, Any]) -> Array:
     if p.get("approximate", "none") == "tanh":
-        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
     return 0.5 * x * (1.0 + _erf(x * _SQRT1_2))
 
 
@@ -89,26 +90,36 @@ class LutFunction:
     fixed: tuple[tuple[float, int], float] | None = None
 
 
-_UNIT = ((1.0 / 256.0, -128), 1.0 / 32768.0)     # [0, 1): TFLite's logistic output
-_SYMMETRIC = ((1.0 / 128.0, 0), 1.0 / 32768.0)   # [-1, 1): TFLite's tanh output
+_UNIT = ((1.0 / 256.0, -128), 1.0 / 32768.0)  # [0, 1): TFLite's logistic output
+_SYMMETRIC = ((1.0 / 128.0, 0), 1.0 / 32768.0)  # [-1, 1): TFLite's tanh output
 
 FUNCTIONS: dict[str, LutFunction] = {
     "sigmoid": LutFunction(lambda x, p, s: _sigmoid(x), "1 / (1 + exp(-x))", _UNIT),
     "tanh": LutFunction(lambda x, p, s: np.tanh(x), "tanh(x)", _SYMMETRIC),
     "hard_sigmoid": LutFunction(lambda x, p, s: _hard_sigmoid(x, p), "max(0, min(1, alpha x + beta))", _UNIT),
-    "hard_swish": LutFunction(lambda x, p, s: x * _hard_sigmoid(x, {"alpha": 1 / 6, "beta": 0.5}),
-                              "x max(0, min(1, x / 6 + 1/2))"),
+    "hard_swish": LutFunction(
+        lambda x, p, s: x * _hard_sigmoid(x, {"alpha": 1 / 6, "beta": 0.5}), "x max(0, min(1, x / 6 + 1/2))"
+    ),
     "silu": LutFunction(lambda x, p, s: x * _sigmoid(x), "x sigmoid(x) (fused x * Sigmoid(x))"),
-    "x_hard_sigmoid": LutFunction(lambda x, p, s: x * _hard_sigmoid(x, p),
-                                  "x max(0, min(1, alpha x + beta)) (fused x * HardSigmoid(x))"),
-    "x_clip": LutFunction(lambda x, p, s: x * np.clip(x + float(p["shift"]), float(p["lo"]), float(p["hi"])),
-                          "x clip(x + shift, lo, hi) (fused x * Clip(x + c), PyTorch's decomposed HardSwish)"),
+    "x_hard_sigmoid": LutFunction(
+        lambda x, p, s: x * _hard_sigmoid(x, p), "x max(0, min(1, alpha x + beta)) (fused x * HardSigmoid(x))"
+    ),
+    "x_clip": LutFunction(
+        lambda x, p, s: x * np.clip(x + float(p["shift"]), float(p["lo"]), float(p["hi"])),
+        "x clip(x + shift, lo, hi) (fused x * Clip(x + c), PyTorch's decomposed HardSwish)",
+    ),
     "elu": LutFunction(lambda x, p, s: _elu(x, float(p.get("alpha", 1.0))), "x > 0 ? x : alpha (exp(x) - 1)"),
-    "selu": LutFunction(lambda x, p, s: float(p.get("gamma", 1.0507009873554805))
-                        * _elu(x, float(p.get("alpha", 1.6732632423543772))), "gamma elu(x, alpha)"),
-    "celu": LutFunction(lambda x, p, s: np.maximum(x, 0.0) + np.minimum(
-        0.0, float(p.get("alpha", 1.0)) * np.expm1(np.minimum(x, 0.0) / float(p.get("alpha", 1.0)))),
-        "max(0, x) + min(0, alpha (exp(x / alpha) - 1))"),
+    "selu": LutFunction(
+        lambda x, p, s: float(p.get("gamma", 1.0507009873554805)) * _elu(x, float(p.get("alpha", 1.6732632423543772))),
+        "gamma elu(x, alpha)",
+    ),
+    "celu": LutFunction(
+        lambda x, p, s: (
+            np.maximum(x, 0.0)
+            + np.minimum(0.0, float(p.get("alpha", 1.0)) * np.expm1(np.minimum(x, 0.0) / float(p.get("alpha", 1.0))))
+        ),
+        "max(0, x) + min(0, alpha (exp(x / alpha) - 1))",
+    ),
     "gelu": LutFunction(lambda x, p, s: _gelu(x, p), "x Phi(x), or its tanh approximation"),
     "softplus": LutFunction(lambda x, p, s: _softplus(x), "log(1 + exp(x))"),
     "softsign": LutFunction(lambda x, p, s: x / (1.0 + np.abs(x)), "x / (1 + |x|)", _SYMMETRIC),
@@ -135,8 +146,9 @@ def function(name: str, where: str = "") -> LutFunction:
 def evaluate(name: str, x: Array, params: dict[str, Any], input_scale: float) -> Array:
     """f(x) in float64 with the function's documented domain handling."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        y = np.asarray(FUNCTIONS[name].fn(np.asarray(x, dtype=np.float64), params, float(input_scale)),
-                       dtype=np.float64)
+        y = np.asarray(
+            FUNCTIONS[name].fn(np.asarray(x, dtype=np.float64), params, float(input_scale)), dtype=np.float64
+        )
     if np.isnan(y).any():
         raise ModelError(f"lut function '{name}' is not defined on part of the input range")
     return y

@@ -11,6 +11,7 @@ Placement is TFLite Micro's greedy-by-size: largest tensors first, each at
 the lowest aligned offset that does not collide with an already placed tensor
 whose lifetime intersects its own (first fit).
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,13 +48,13 @@ def lifetimes(plan: Plan) -> dict[int, Lifetime]:
     for li, layer in enumerate(plan.layers):
         for t in layer.inputs:
             if t not in first:
-                raise PlanError(f"layer '{layer.name}' reads tensor '{plan.tensors[t].name}' "
-                                "before any layer writes it")
+                raise PlanError(
+                    f"layer '{layer.name}' reads tensor '{plan.tensors[t].name}' before any layer writes it"
+                )
             last[t] = li
         if layer.output in first:
             what = "a graph input" if first[layer.output] < 0 else "written twice"
-            raise PlanError(f"layer '{layer.name}' writes tensor '{plan.tensors[layer.output].name}', "
-                            f"which is {what}")
+            raise PlanError(f"layer '{layer.name}' writes tensor '{plan.tensors[layer.output].name}', which is {what}")
         first[layer.output] = li
     end = len(plan.layers)
     for t in plan.outputs:
@@ -96,18 +97,19 @@ def check_arena(plan: Plan) -> None:
     lives = lifetimes(plan)
     for i, t in enumerate(plan.tensors):
         if t.offset < 0 or t.offset % ALIGNMENT or t.offset + t.nbytes > plan.arena_size:
-            raise PlanError(f"tensor '{t.name}': offset {t.offset} (+{t.nbytes} bytes) is unset, "
-                            f"misaligned or outside the {plan.arena_size}-byte arena")
+            raise PlanError(
+                f"tensor '{t.name}': offset {t.offset} (+{t.nbytes} bytes) is unset, "
+                f"misaligned or outside the {plan.arena_size}-byte arena"
+            )
     ids = sorted(lives, key=lambda i: plan.tensors[i].offset)
     for n, a in enumerate(ids):
         ta = plan.tensors[a]
-        for b in ids[n + 1:]:
+        for b in ids[n + 1 :]:
             tb = plan.tensors[b]
             if tb.offset >= ta.offset + ta.nbytes:
                 break
             if lives[a].overlaps(lives[b]):
-                raise PlanError(f"tensors '{ta.name}' and '{tb.name}' are live at the same time "
-                                "but share arena bytes")
+                raise PlanError(f"tensors '{ta.name}' and '{tb.name}' are live at the same time but share arena bytes")
 
 
 def naive_arena_size(plan: Plan) -> int:

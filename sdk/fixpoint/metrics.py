@@ -13,6 +13,7 @@ two are ``{output name: array [N, ...]}`` in the ONNX layout (the integer side
 dequantized), ``labels`` ``{output name: int64 [N]}`` for the labeled outputs.
 ``module`` is an importable module or a path to a ``.py`` file.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,13 +38,13 @@ class OutputMetrics:
 
     name: str
     labeled: bool
-    agreement: float                  # integer top-1 == float top-1, fraction of samples
-    sqnr_db: float                    # of the dequantized output against float; inf when identical
+    agreement: float  # integer top-1 == float top-1, fraction of samples
+    sqnr_db: float  # of the dequantized output against float; inf when identical
     mse: float
     max_abs_err: float
-    float_top1: float | None = None   # with labels only
+    float_top1: float | None = None  # with labels only
     int_top1: float | None = None
-    drop: float | None = None         # float_top1 - int_top1, percentage points
+    drop: float | None = None  # float_top1 - int_top1, percentage points
 
 
 def top1(values: np.ndarray) -> np.ndarray:
@@ -63,8 +64,9 @@ class OutputTally:
     def add(self, ref: np.ndarray, got: np.ndarray, labels: np.ndarray | None) -> None:
         ref, got = np.asarray(ref, np.float64), np.asarray(got, np.float64)
         if ref.shape != got.shape:
-            raise ModelError(f"output '{self.name}': float shape {list(ref.shape)} differs from the plan's "
-                             f"{list(got.shape)}")
+            raise ModelError(
+                f"output '{self.name}': float shape {list(ref.shape)} differs from the plan's {list(got.shape)}"
+            )
         float_pred, int_pred = top1(ref), top1(got)
         self.count += len(ref)
         self.agree += int(np.count_nonzero(float_pred == int_pred))
@@ -87,8 +89,14 @@ class OutputTally:
 
     def result(self) -> OutputMetrics:
         n = max(self.count, 1)
-        metrics = OutputMetrics(self.name, self.labeled > 0, self.agree / n if self.count else 0.0,
-                                self.sqnr_db(), self.noise / max(self.values, 1), self.max_abs)
+        metrics = OutputMetrics(
+            self.name,
+            self.labeled > 0,
+            self.agree / n if self.count else 0.0,
+            self.sqnr_db(),
+            self.noise / max(self.values, 1),
+            self.max_abs,
+        )
         if self.labeled:
             metrics.float_top1 = self.float_correct / self.labeled
             metrics.int_top1 = self.int_correct / self.labeled
@@ -106,8 +114,9 @@ def load_user_metric(spec: str) -> UserMetric:
     except ModelError:
         raise
     except Exception as exc:  # the user's module may raise anything at import time
-        raise ModelError(f"--metric {spec}: cannot import '{module_name}' ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())})") from None
+        raise ModelError(
+            f"--metric {spec}: cannot import '{module_name}' ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        ) from None
     fn = getattr(module, function, None)
     if not callable(fn):
         raise ModelError(f"--metric {spec}: '{module_name}' has no function '{function}'")
@@ -128,8 +137,9 @@ def _import(module_name: str):
     return module
 
 
-def call_user_metric(fn: UserMetric, floats: dict[str, np.ndarray], ints: dict[str, np.ndarray],
-                     labels: dict[str, np.ndarray]) -> dict[str, float]:
+def call_user_metric(
+    fn: UserMetric, floats: dict[str, np.ndarray], ints: dict[str, np.ndarray], labels: dict[str, np.ndarray]
+) -> dict[str, float]:
     """Run the user metric; its value(s) as ``{name: float}`` (a plain number is keyed by the function's name)."""
     name = getattr(fn, "__name__", "metric")
     try:
@@ -140,5 +150,6 @@ def call_user_metric(fn: UserMetric, floats: dict[str, np.ndarray], ints: dict[s
     try:
         return {str(k): float(v) for k, v in items}
     except (TypeError, ValueError):
-        raise ModelError(f"--metric {name}: must return a number or a dict of numbers, "
-                         f"got {type(value).__name__}") from None
+        raise ModelError(
+            f"--metric {name}: must return a number or a dict of numbers, got {type(value).__name__}"
+        ) from None

@@ -5,6 +5,7 @@ lower) and writes the plan, the CTable and the calibration statistics into
 one folder, atomically per file. A cache key over the inputs lets
 ``fixpoint deploy`` reuse a plan whose model, data and options are unchanged.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,13 @@ from ._paths import data_dir
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
-from .calibrate.tensor_bits import SAMPLES as TENSOR_BITS_SAMPLES, Precision, as_meta as precision_meta, \
-    measure as measure_tensor_bits, quant_of_width
+from .calibrate.tensor_bits import (
+    SAMPLES as TENSOR_BITS_SAMPLES,
+    Precision,
+    as_meta as precision_meta,
+    measure as measure_tensor_bits,
+    quant_of_width,
+)
 from .ctable import build_ctable, read_ctable, write_ctable
 from .frontend import load_model
 from .ir import Graph, ModelError
@@ -50,22 +56,28 @@ class CalibrationJob:
     """Everything that determines a plan."""
 
     model_path: Path
-    data_path: Path | None                # None: data-free (ranges estimated from BatchNormalization statistics)
+    data_path: Path | None  # None: data-free (ranges estimated from BatchNormalization statistics)
     profile: RequantProfile = field(default_factory=RequantProfile)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     lowering: LowerOptions = field(default_factory=LowerOptions)
     board_name: str = ""
-    model_name: str = ""                  # default: derived from the model path
-    search: SearchOptions | None = None   # re-choose each range on the network output (range_search)
-    given: dict = field(default_factory=dict)   # QDQ model: tensor -> given quantization (CTable "given")
-    encodings: Path | None = None         # AIMET encodings / CTable pinning ranges and parameters (interop)
-    policy_search: PolicySearchOptions | None = None   # per-tensor policy search (the CLI's default)
-    input_range: tuple[float, float] | None = None     # data-free: the input's value range (None: standardized)
-    budget: Budget | None = None          # mixed precision under a budget (fixpoint.mixed)
+    model_name: str = ""  # default: derived from the model path
+    search: SearchOptions | None = None  # re-choose each range on the network output (range_search)
+    given: dict = field(default_factory=dict)  # QDQ model: tensor -> given quantization (CTable "given")
+    encodings: Path | None = None  # AIMET encodings / CTable pinning ranges and parameters (interop)
+    policy_search: PolicySearchOptions | None = None  # per-tensor policy search (the CLI's default)
+    input_range: tuple[float, float] | None = None  # data-free: the input's value range (None: standardized)
+    budget: Budget | None = None  # mixed precision under a budget (fixpoint.mixed)
 
     @classmethod
-    def for_board(cls, model_path: Path, data_path: Path | None, board_name: str = "host",
-                  lowering: LowerOptions | None = None, **fields) -> "CalibrationJob":
+    def for_board(
+        cls,
+        model_path: Path,
+        data_path: Path | None,
+        board_name: str = "host",
+        lowering: LowerOptions | None = None,
+        **fields,
+    ) -> "CalibrationJob":
         """A job for a board's requantizer and engines, as ``fixpoint calibrate --board`` builds it (no progress
         bars unless ``calibration`` says otherwise)."""
         from .boards import load_board  # noqa: PLC0415 - the board layer imports the pipeline's users
@@ -75,8 +87,15 @@ class CalibrationJob:
         if lowering.engines is None and target.engines:
             lowering = replace(lowering, engines=list(target.engines))
         fields.setdefault("calibration", CalibrationConfig(progress=False))
-        return cls(model_path=Path(model_path), data_path=None if data_path is None else Path(data_path),
-                   profile=target.profile, lowering=lowering, board_name=board_name, **fields)
+        return cls(
+            model_path=Path(model_path),
+            data_path=None if data_path is None else Path(data_path),
+            profile=target.profile,
+            lowering=lowering,
+            board_name=board_name,
+            **fields,
+        )
+
 
 # The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by
 # default; ``--search-samples`` sets fewer) and never fewer than this, or it would fit noise.
@@ -138,8 +157,11 @@ def code_digest() -> str:
     runtime the searches simulate with. Part of the plan cache key, so a plan made by
     other code (an edited checkout, a new wheel with the same version) is not reused."""
     digest = hashlib.sha256()
-    roots = [(Path(__file__).resolve().parent, "*.py"), (data_dir("runtime") / "src", "*.c"),
-             (data_dir("runtime") / "include", "*.h")]
+    roots = [
+        (Path(__file__).resolve().parent, "*.py"),
+        (data_dir("runtime") / "src", "*.c"),
+        (data_dir("runtime") / "include", "*.h"),
+    ]
     for root, pattern in roots:
         for path in sorted(root.rglob(pattern)):
             digest.update(path.relative_to(root).as_posix().encode())
@@ -154,13 +176,18 @@ def cache_key(job: CalibrationJob) -> str:
         _file_digest(job.data_path, digest)
     if job.encodings is not None:
         _file_digest(Path(job.encodings), digest)
-    options = {"name": job.model_name, "profile": asdict(job.profile), "calibration": asdict(job.calibration),
-               "lowering": job.lowering.summary(), "input_range": job.input_range,
-               "search": None if job.search is None else asdict(job.search),
-               "policy_search": None if job.policy_search is None else asdict(job.policy_search)}
+    options = {
+        "name": job.model_name,
+        "profile": asdict(job.profile),
+        "calibration": asdict(job.calibration),
+        "lowering": job.lowering.summary(),
+        "input_range": job.input_range,
+        "search": None if job.search is None else asdict(job.search),
+        "policy_search": None if job.policy_search is None else asdict(job.policy_search),
+    }
     if job.lowering.engines:  # the engines (datapaths, limits, costs) decide the layers' requantizers
         options["engines"] = [e.describe() if hasattr(e, "describe") else repr(e) for e in job.lowering.engines]
-    if job.budget is not None:          # only when set: keeps the key of every other job unchanged
+    if job.budget is not None:  # only when set: keeps the key of every other job unchanged
         options["budget"] = job.budget.text()
     options["calibration"].pop("progress", None)
     for key in ("search", "policy_search"):
@@ -182,8 +209,9 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     check_widths(graph, job.lowering, job.lowering.activation_bits or job.calibration.bits)
     if reuse and _cached(out_dir, key):
         log.info("reusing the cached plan in %s (model, data and options unchanged)", out_dir)
-        return CalibrationOutputs(out_dir, load_plan(out_dir / PLAN_FILE), graph,
-                                  read_ctable(out_dir / CTABLE_FILE), reused=True)
+        return CalibrationOutputs(
+            out_dir, load_plan(out_dir / PLAN_FILE), graph, read_ctable(out_dir / CTABLE_FILE), reused=True
+        )
     if job.data_path is None:
         calib, data = calibrate_data_free(model_path, graph, job.calibration, job.input_range), None
     else:
@@ -194,8 +222,7 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
     lowering = replace(job.lowering, activation_bits_overrides={})
     searched = None
     if job.search is not None and data is not None:
-        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, lowering, data,
-                                              job.search)
+        calib.quant, searched = search_ranges(graph, calib, job.calibration, job.profile, lowering, data, job.search)
     mixed = None
     if job.budget is not None and data is None:
         raise ModelError("--budget needs calibration samples (it simulates each choice); drop --data-free")
@@ -209,24 +236,30 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         # the weight refinements that lowered the output loss of the chosen ranges (policy_search)
         lowering = policy_report.refined(lowering)
     if lowering.samples is None:
-        lowering = replace(lowering, samples=data)   # for the data-driven refinements (bias correction, ...)
+        lowering = replace(lowering, samples=data)  # for the data-driven refinements (bias correction, ...)
     # decide the engine assignment first, then power-of-two scales where a shift-only engine should run
     calib.quant, engine_scales = constrain_for_engines(graph, calib.quant, job.profile, lowering)
     # int8 or int16 per tensor: measured (attention models only) and applied as per-layer widths
     precision = None
     if data is not None and mixed is None:
-        precision = measure_tensor_bits(graph, calib, job.calibration, job.profile, lowering,
-                                        first_inputs(data, TENSOR_BITS_SAMPLES))
-    lowering = _with_activation_widths(graph, calib, job.calibration, lowering, precision,
-                                       job.lowering.activation_bits_overrides)
+        precision = measure_tensor_bits(
+            graph, calib, job.calibration, job.profile, lowering, first_inputs(data, TENSOR_BITS_SAMPLES)
+        )
+    lowering = _with_activation_widths(
+        graph, calib, job.calibration, lowering, precision, job.lowering.activation_bits_overrides
+    )
     plan, report, note = _lower_with_widths(graph, calib.quant, job.profile, lowering, job.lowering)
     if engine_scales:
         plan.meta["engine_scales"] = engine_scales
     if precision is not None:
         asked = job.lowering.activation_bits_overrides
         plan.meta["tensor_precision"] = precision_meta(
-            precision.choices, 16 if plan.tensors[plan.inputs[0]].dtype == "int16" else 8, plan, note,
-            f"activation_bits_overrides {asked}" if asked else "")
+            precision.choices,
+            16 if plan.tensors[plan.inputs[0]].dtype == "int16" else 8,
+            plan,
+            note,
+            f"activation_bits_overrides {asked}" if asked else "",
+        )
     if mixed is not None:
         plan.meta["mixed_precision"] = mixed.as_dict()
     plan.meta.setdefault("board", job.board_name)
@@ -245,21 +278,32 @@ def run_calibration(job: CalibrationJob, out_dir: str | Path, reuse: bool = True
         calib.search = policy_report.as_dict()
     ctable = build_ctable(plan, _quant_by_tensor(plan, calib.quant, lowering), report)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / KEY_FILE).unlink(missing_ok=True)   # stale until every file is rewritten
+    (out_dir / KEY_FILE).unlink(missing_ok=True)  # stale until every file is rewritten
     calib.save_stats(out_dir / STATS_FILE)
     write_ctable(out_dir / CTABLE_FILE, ctable)
     save_plan(plan, out_dir / PLAN_FILE)
     if mixed is not None:
         write_front(out_dir, mixed)
     (out_dir / KEY_FILE).write_text(key)
-    log.info("wrote %s (%d layers, arena %d bytes), %s, %s", out_dir / PLAN_FILE, len(plan.layers),
-             plan.arena_size, CTABLE_FILE, STATS_FILE)
+    log.info(
+        "wrote %s (%d layers, arena %d bytes), %s, %s",
+        out_dir / PLAN_FILE,
+        len(plan.layers),
+        plan.arena_size,
+        CTABLE_FILE,
+        STATS_FILE,
+    )
     return CalibrationOutputs(out_dir, plan, graph, ctable)
 
 
-def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: CalibrationConfig,
-                            lowering: LowerOptions, precision: Precision | None,
-                            asked: dict[str, int]) -> LowerOptions:
+def _with_activation_widths(
+    graph: Graph,
+    calib: CalibrationResult,
+    config: CalibrationConfig,
+    lowering: LowerOptions,
+    precision: Precision | None,
+    asked: dict[str, int],
+) -> LowerOptions:
     """``lowering`` with per-layer activation widths: the user's overrides (``asked``), else the measured
     choice, and the 16-bit calibration they need."""
     widths = asked or (precision.widths if precision is not None else {})
@@ -275,8 +319,7 @@ def _with_activation_widths(graph: Graph, calib: CalibrationResult, config: Cali
     return replace(lowering, activation_bits_overrides=widths, activation_quant=quant)
 
 
-def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lowering: LowerOptions,
-                       asked: LowerOptions):
+def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lowering: LowerOptions, asked: LowerOptions):
     """(plan, report, note): the lowering; when the measured widths cannot be lowered, the plan at the
     base width and the reason (widths the user asked for are never dropped silently: their error stands)."""
     try:
@@ -296,7 +339,7 @@ def _quant_by_tensor(plan: Plan, quant: dict, lowering: LowerOptions) -> dict:
     for t in plan.tensors:
         bits = 16 if t.dtype == "int16" else 8
         other = lowering.activation_quant.get(bits)
-        value = t.source or t.name   # an output's producer renamed '<value>@int16' keeps its value's entry
+        value = t.source or t.name  # an output's producer renamed '<value>@int16' keeps its value's entry
         if other is not None and value in other and (value not in quant or quant[value].bits != bits):
             out[t.name] = other[value]
     return out
@@ -317,15 +360,19 @@ def _policy_search(job: CalibrationJob, graph: Graph, calib: CalibrationResult, 
         return None
     needed = max(job.policy_search.num_samples, MIN_SEARCH_SAMPLES)
     if len(data) < needed:
-        log.info("policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
-                 len(data), needed, job.calibration.policy)
+        log.info(
+            "policy search skipped: %d calibration samples, it scores on %d (--search-samples); ranges by %s",
+            len(data),
+            needed,
+            job.calibration.policy,
+        )
         return None
     # score the ranges with the refined low-bit weights the final plan will have (int4: AdaRound)
-    fixed = refined_weights(graph, calib.quant, job.profile,
-                            lowering if lowering.samples is not None else replace(lowering, samples=data))
+    fixed = refined_weights(
+        graph, calib.quant, job.profile, lowering if lowering.samples is not None else replace(lowering, samples=data)
+    )
     lowering = replace(lowering, fixed_weights=fixed) if fixed else lowering
-    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, lowering, data,
-                                          job.policy_search)
+    calib.quant, report = search_policies(graph, calib, job.calibration, job.profile, lowering, data, job.policy_search)
     return report
 
 
@@ -339,8 +386,11 @@ def _fit_calibration_to_profile(job: CalibrationJob) -> None:
 
 def _cached(out_dir: Path, key: str) -> bool:
     key_file = out_dir / KEY_FILE
-    return (key_file.is_file() and key_file.read_text().strip() == key
-            and all((out_dir / f).is_file() for f in (PLAN_FILE, CTABLE_FILE, STATS_FILE)))
+    return (
+        key_file.is_file()
+        and key_file.read_text().strip() == key
+        and all((out_dir / f).is_file() for f in (PLAN_FILE, CTABLE_FILE, STATS_FILE))
+    )
 
 
 def load_stats(plan_dir: Path) -> CalibrationResult | None:

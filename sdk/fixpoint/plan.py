@@ -19,6 +19,7 @@ Layout conventions (same as the C runtime, ``runtime/include/fp_types.h``):
   ``multiplier`` and ``shift`` (int32, one per output channel or one),
   and op-specific tables (``exp_lut``, ``one_over_one_plus_x_lut``).
 """
+
 from __future__ import annotations
 
 import io
@@ -54,12 +55,12 @@ class PlanError(ValueError):
 class RequantProfile:
     """What the target's requantization hardware can represent."""
 
-    rounding: str = "double"          # one of ROUNDING_MODES
-    multiplier_bits: int = 32         # width of the multiplier register
-    shift_min: int = -31              # legal shift register range (shift > 0: left)
+    rounding: str = "double"  # one of ROUNDING_MODES
+    multiplier_bits: int = 32  # width of the multiplier register
+    shift_min: int = -31  # legal shift register range (shift > 0: left)
     shift_max: int = 30
-    per_channel: bool = True          # per-output-channel multipliers allowed
-    accumulator_bits: int = 32        # 8..32: the engine's accumulator register (s8 / s4 datapaths)
+    per_channel: bool = True  # per-output-channel multipliers allowed
+    accumulator_bits: int = 32  # 8..32: the engine's accumulator register (s8 / s4 datapaths)
     accumulator_overflow: str = "saturate"  # or "wrap": what that register does when a sum leaves it
 
     def __post_init__(self) -> None:
@@ -71,8 +72,10 @@ class RequantProfile:
         if not 8 <= int(self.accumulator_bits) <= 32:
             raise PlanError(f"requant profile: accumulator_bits must be in [8, 32], got {self.accumulator_bits}")
         if self.accumulator_overflow not in ACC_OVERFLOW_MODES:
-            raise PlanError(f"requant profile: accumulator_overflow '{self.accumulator_overflow}' "
-                            f"is not one of {ACC_OVERFLOW_MODES}")
+            raise PlanError(
+                f"requant profile: accumulator_overflow '{self.accumulator_overflow}' "
+                f"is not one of {ACC_OVERFLOW_MODES}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; the accumulator fields only when they differ from the 32-bit default
@@ -88,13 +91,13 @@ class PlanTensor:
     """An activation tensor in the integer program."""
 
     name: str
-    shape: list[int]                 # NHWC, always 4 dims
-    dtype: str                       # "int8" | "int16"
+    shape: list[int]  # NHWC, always 4 dims
+    dtype: str  # "int8" | "int16"
     scale: float
     zero_point: int
-    source: str = ""                 # the ONNX tensor name it quantizes
-    source_layout: str = "NHWC"      # layout of the ONNX tensor: "NCHW", "NC", "NCL" (N, C, L), "NHWC"
-    offset: int = -1                 # arena byte offset (set by memory planning)
+    source: str = ""  # the ONNX tensor name it quantizes
+    source_layout: str = "NHWC"  # layout of the ONNX tensor: "NCHW", "NC", "NCL" (N, C, L), "NHWC"
+    offset: int = -1  # arena byte offset (set by memory planning)
 
     @property
     def nbytes(self) -> int:
@@ -106,13 +109,13 @@ class PlanLayer:
     """One integer layer: an op of the runtime and its register values."""
 
     name: str
-    op: str                          # runtime op key, e.g. "conv2d" (see fixpoint.ops)
-    datapath: str                    # "s8" | "s4" | "s16" | "s2" | "s1"
+    op: str  # runtime op key, e.g. "conv2d" (see fixpoint.ops)
+    datapath: str  # "s8" | "s4" | "s16" | "s2" | "s1"
     inputs: list[int]
     output: int
     params: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    engine: str = "default"          # accelerator engine executing the layer
+    engine: str = "default"  # accelerator engine executing the layer
     source_nodes: list[str] = field(default_factory=list)  # ONNX nodes fused into it
 
 
@@ -160,8 +163,7 @@ def _header(plan: Plan, with_hash: bool = True) -> dict[str, Any]:
         # asdict would deep-copy every weight array only for it to be dropped (the policy search hashes
         # hundreds of plans): convert the layer without its arrays
         entry = {k: v for k, v in asdict(replace(layer, arrays={})).items() if k != "arrays"}
-        entry["arrays"] = {k: {"dtype": str(v.dtype), "shape": list(v.shape)}
-                           for k, v in sorted(layer.arrays.items())}
+        entry["arrays"] = {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in sorted(layer.arrays.items())}
         layers.append(entry)
     header = {
         "format": "fixpoint-plan",
@@ -218,13 +220,16 @@ def load_plan(path: str | os.PathLike) -> Plan:
             if header.get("format") != "fixpoint-plan":
                 raise PlanError(f"{path}: not a Fixpoint plan (format field missing)")
             if header.get("version") not in READABLE_PLAN_VERSIONS:
-                raise PlanError(f"{path}: plan format version {header.get('version')} "
-                                f"is not supported (expected one of {READABLE_PLAN_VERSIONS})")
+                raise PlanError(
+                    f"{path}: plan format version {header.get('version')} "
+                    f"is not supported (expected one of {READABLE_PLAN_VERSIONS})"
+                )
             layers = []
             for i, entry in enumerate(header["layers"]):
                 specs = entry.pop("arrays")
-                arrays = {key: np.load(io.BytesIO(zf.read(f"arrays/{i}/{key}.npy")), allow_pickle=False)
-                          for key in specs}
+                arrays = {
+                    key: np.load(io.BytesIO(zf.read(f"arrays/{i}/{key}.npy")), allow_pickle=False) for key in specs
+                }
                 layers.append(PlanLayer(arrays=arrays, **entry))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, TypeError, OSError) as exc:
         raise PlanError(f"{path}: unreadable plan file ({type(exc).__name__}: {exc})") from None

@@ -182,7 +182,12 @@ def search_policies(
     t0 = time.monotonic()
     count = max(options.num_samples, options.scoring_samples)
     scorer = _OutputScorer(
-        graph, profile, _search_lowering(lowering), first_inputs(samples, count), options.loss, options.holdout,
+        graph,
+        profile,
+        _search_lowering(lowering),
+        first_inputs(samples, count),
+        options.loss,
+        options.holdout,
         options.aggregate,
     )
     targets = _searchable(graph, calib, config)

@@ -16,6 +16,7 @@ the board -- board name, model hash, firmware build id, samples, bit-exact
 count, counter per inference -- is recorded as JUnit ``<properties>`` of its
 testcase (``--junitxml``).
 """
+
 from __future__ import annotations
 
 from contextlib import ExitStack
@@ -37,19 +38,34 @@ DEFAULT_BOARD = "host"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fixpoint", "Fixpoint boards (the `board` fixture)")
-    group.addoption("--fixpoint-board", action="append", default=[], metavar="NAME",
-                    help=f"board name or board.toml path; repeat for several (default {DEFAULT_BOARD})")
-    group.addoption("--fixpoint-device", default=None, metavar="URL",
-                    help="reach the board at this serial device or pyserial URL instead of launching it")
-    group.addoption("--fixpoint-timeout", type=float, default=None, metavar="SECONDS",
-                    help="link timeout per transaction (default: board file)")
+    group.addoption(
+        "--fixpoint-board",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"board name or board.toml path; repeat for several (default {DEFAULT_BOARD})",
+    )
+    group.addoption(
+        "--fixpoint-device",
+        default=None,
+        metavar="URL",
+        help="reach the board at this serial device or pyserial URL instead of launching it",
+    )
+    group.addoption(
+        "--fixpoint-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="link timeout per transaction (default: board file)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "board" in metafunc.fixturenames and _uses_our_fixture(metafunc):
         names = metafunc.config.getoption("fixpoint_board") or [DEFAULT_BOARD]
-        metafunc.parametrize("board", names, indirect=True, ids=[Path(n).stem if n.endswith(".toml") else n
-                                                                   for n in names])
+        metafunc.parametrize(
+            "board", names, indirect=True, ids=[Path(n).stem if n.endswith(".toml") else n for n in names]
+        )
 
 
 def _uses_our_fixture(metafunc: pytest.Metafunc) -> bool:
@@ -66,10 +82,10 @@ def _uses_our_fixture(metafunc: pytest.Metafunc) -> bool:
 class Comparison:
     """Board outputs against the host simulation for a batch of samples."""
 
-    board_outputs: list[np.ndarray]       # per plan output, [B, ...] in the plan's integer layout
+    board_outputs: list[np.ndarray]  # per plan output, [B, ...] in the plan's integer layout
     sim_outputs: list[np.ndarray]
-    counts: list[int]                     # counter per inference (instructions, cycles or ns)
-    mismatched: list[int] = field(default_factory=list)   # sample indices whose bytes differ
+    counts: list[int]  # counter per inference (instructions, cycles or ns)
+    mismatched: list[int] = field(default_factory=list)  # sample indices whose bytes differ
 
     @property
     def bit_exact(self) -> bool:
@@ -102,7 +118,7 @@ class RunningBoard:
         outputs, pos = [], 0
         for index in self.plan.outputs:
             tensor = self.plan.tensors[index]
-            outputs.append(np.frombuffer(raw[pos:pos + tensor.nbytes], dtype=DTYPES[tensor.dtype]))
+            outputs.append(np.frombuffer(raw[pos : pos + tensor.nbytes], dtype=DTYPES[tensor.dtype]))
             pos += tensor.nbytes
         return outputs, run.count
 
@@ -133,8 +149,15 @@ class RunningBoard:
 class BoardUnderTest:
     """What the ``board`` fixture yields: one board, flashed on demand, reaped at teardown."""
 
-    def __init__(self, name: str, node: pytest.Item, work_dir: Path, stack: ExitStack,
-                 connection: Connection, timeout: float | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        node: pytest.Item,
+        work_dir: Path,
+        stack: ExitStack,
+        connection: Connection,
+        timeout: float | None,
+    ) -> None:
         self.name = name
         self.board: Board = load_board(name)
         self._node = node
@@ -157,19 +180,40 @@ class BoardUnderTest:
         image = self.build(plan)
         logs = self._work_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        session = self._stack.enter_context(open_board(self.board, image, expected_hash=plan.model_hash,
-                                                       timeout=self._timeout, log_dir=logs,
-                                                       connection=self._connection))
+        session = self._stack.enter_context(
+            open_board(
+                self.board,
+                image,
+                expected_hash=plan.model_hash,
+                timeout=self._timeout,
+                log_dir=logs,
+                connection=self._connection,
+            )
+        )
         return RunningBoard(plan, session, self._node)
 
     def hil(self, plan: Plan, x: Any, labels: Any = None, **options: Any):
         """The whole `fixpoint hil` check (fixpoint.hil.run_hil) on this board; returns the HilResult."""
         from .hil import HilJob, run_hil
 
-        result = run_hil(HilJob(plan=plan, board=self.name, x=x, labels=labels, progress=False,
-                                work_dir=self._work_dir / "hil", connection=self._connection, **options))
-        for key, value in (("fixpoint_board", result.board), ("fixpoint_model_hash", result.model_hash),
-                           ("fixpoint_samples", result.n_samples), ("fixpoint_bit_exact", result.bit_exact)):
+        result = run_hil(
+            HilJob(
+                plan=plan,
+                board=self.name,
+                x=x,
+                labels=labels,
+                progress=False,
+                work_dir=self._work_dir / "hil",
+                connection=self._connection,
+                **options,
+            )
+        )
+        for key, value in (
+            ("fixpoint_board", result.board),
+            ("fixpoint_model_hash", result.model_hash),
+            ("fixpoint_samples", result.n_samples),
+            ("fixpoint_bit_exact", result.bit_exact),
+        ):
             _record(self._node, key, value)
         return result
 
@@ -180,12 +224,12 @@ def board(request: pytest.FixtureRequest, tmp_path: Path):
     config = request.config
     connection = Connection(device=config.getoption("fixpoint_device"))
     with ExitStack() as stack:
-        yield BoardUnderTest(request.param, request.node, tmp_path / "fixpoint", stack, connection,
-                             config.getoption("fixpoint_timeout"))
+        yield BoardUnderTest(
+            request.param, request.node, tmp_path / "fixpoint", stack, connection, config.getoption("fixpoint_timeout")
+        )
 
 
 def _record(node: pytest.Item, name: str, value: object) -> None:
     """A JUnit property of the test case; the last value of a name wins."""
     node.user_properties[:] = [(k, v) for k, v in node.user_properties if k != name]
     node.user_properties.append((name, value))
-

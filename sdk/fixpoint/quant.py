@@ -1,4 +1,5 @@
 """Quantization parameters of one activation tensor: the calibrate -> lower contract."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ class TensorQuant:
     name: str
     scale: float
     zero_point: int
-    bits: int                 # 8 or 16 (activations)
-    scheme: str               # one of SCHEMES
-    policy: str               # range policy that chose [lo, hi] (one of POLICIES)
-    lo: float                 # chosen clip range, real units
+    bits: int  # 8 or 16 (activations)
+    scheme: str  # one of SCHEMES
+    policy: str  # range policy that chose [lo, hi] (one of POLICIES)
+    lo: float  # chosen clip range, real units
     hi: float
     observed_min: float = 0.0
     observed_max: float = 0.0

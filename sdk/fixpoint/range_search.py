@@ -20,6 +20,7 @@ caller lowers the final ranges with the full options. Tensors with a
 user-given per-tensor policy are left alone, and a candidate whose scale the
 board cannot represent (lowering refuses it) is never chosen.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,7 +50,7 @@ class SearchOptions:
     """What to try and on how much data."""
 
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES
-    num_samples: int = 256          # calibration samples the output error is measured on
+    num_samples: int = 256  # calibration samples the output error is measured on
     progress: bool = True
 
     def validate(self) -> None:
@@ -70,21 +71,31 @@ class TensorChoice:
 
 @dataclass
 class SearchReport:
-    start_error: float              # output error with the calibrated ranges
-    final_error: float              # ... with the searched ones
+    start_error: float  # output error with the calibrated ranges
+    final_error: float  # ... with the searched ones
     choices: list[TensorChoice]
-    evaluations: int                # plans lowered and simulated
+    evaluations: int  # plans lowered and simulated
     num_samples: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"start_error": self.start_error, "final_error": self.final_error,
-                "evaluations": self.evaluations, "num_samples": self.num_samples,
-                "chosen": {c.tensor: c.chosen for c in self.choices}}
+        return {
+            "start_error": self.start_error,
+            "final_error": self.final_error,
+            "evaluations": self.evaluations,
+            "num_samples": self.num_samples,
+            "chosen": {c.tensor: c.chosen for c in self.choices},
+        }
 
 
-def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationConfig, profile: RequantProfile,
-                  lowering: LowerOptions, samples, options: SearchOptions | None = None
-                  ) -> tuple[dict[str, TensorQuant], SearchReport]:
+def search_ranges(
+    graph: Graph,
+    calib: CalibrationResult,
+    config: CalibrationConfig,
+    profile: RequantProfile,
+    lowering: LowerOptions,
+    samples,
+    options: SearchOptions | None = None,
+) -> tuple[dict[str, TensorQuant], SearchReport]:
     """The calibrated parameters with each searchable tensor's range re-chosen on the output.
 
     ``samples``: float inputs in the model's layout (array, batch first) or a
@@ -92,8 +103,9 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     """
     options = options or SearchOptions()
     options.validate()
-    candidates = [(spec, *parse_policy(spec, config.percentile, "range search candidate"))
-                  for spec in options.candidates]
+    candidates = [
+        (spec, *parse_policy(spec, config.percentile, "range search candidate")) for spec in options.candidates
+    ]
     x = first_inputs(samples, options.num_samples)
     scorer = _OutputScorer(graph, profile, _search_lowering(lowering), x)
     quant = dict(calib.quant)
@@ -101,21 +113,39 @@ def search_ranges(graph: Graph, calib: CalibrationResult, config: CalibrationCon
     start = current
     choices = []
     targets = _searchable(graph, calib, config)
-    with tqdm(total=len(targets) * len(candidates), unit="try", desc="range search", file=sys.stderr,
-              leave=False, disable=not (options.progress and sys.stderr.isatty())) as bar:
+    with tqdm(
+        total=len(targets) * len(candidates),
+        unit="try",
+        desc="range search",
+        file=sys.stderr,
+        leave=False,
+        disable=not (options.progress and sys.stderr.isatty()),
+    ) as bar:
         for name in targets:
             choice, current = _choose(name, quant, current, calib, config, candidates, scorer)
             choices.append(choice)
             bar.update(len(candidates))
     report = SearchReport(start, current, choices, scorer.evaluations, len(x[0]))
-    log.info("range search: output error %.3g -> %.3g over %d tensors (%d plans simulated on %d samples)",
-             start, current, len(choices), scorer.evaluations, len(x[0]))
+    log.info(
+        "range search: output error %.3g -> %.3g over %d tensors (%d plans simulated on %d samples)",
+        start,
+        current,
+        len(choices),
+        scorer.evaluations,
+        len(x[0]),
+    )
     return quant, report
 
 
-def _choose(name: str, quant: dict[str, TensorQuant], current: float, calib: CalibrationResult,
-            config: CalibrationConfig, candidates: list[tuple[str, str, dict[str, Any]]],
-            scorer: "_OutputScorer") -> tuple[TensorChoice, float]:
+def _choose(
+    name: str,
+    quant: dict[str, TensorQuant],
+    current: float,
+    calib: CalibrationResult,
+    config: CalibrationConfig,
+    candidates: list[tuple[str, str, dict[str, Any]]],
+    scorer: "_OutputScorer",
+) -> tuple[TensorChoice, float]:
     """Try every candidate for ``name`` (updating ``quant`` in place); return the choice and its error."""
     kept = quant[name]
     choice = TensorChoice(name, kept.policy)
@@ -124,11 +154,11 @@ def _choose(name: str, quant: dict[str, TensorQuant], current: float, calib: Cal
     for spec, policy, opts in candidates:
         candidate = tensor_quant(calib.stats[name], policy, opts, config)
         key = (candidate.scale, candidate.zero_point)
-        if key not in tried:          # several policies often agree; simulate each range once
+        if key not in tried:  # several policies often agree; simulate each range once
             quant[name] = candidate
             tried[key] = _error_or_inf(scorer, quant, name, spec)
         choice.errors[spec] = tried[key]
-        if tried[key] < best[0]:      # strict: ties keep the calibrated range
+        if tried[key] < best[0]:  # strict: ties keep the calibrated range
             best = (tried[key], candidate)
     quant[name] = best[1]
     choice.chosen = best[1].policy
@@ -154,7 +184,7 @@ def _searchable(graph: Graph, calib: CalibrationResult, config: CalibrationConfi
         pinned = {n for n in names if specs[n] != default}
     if any(calib.stats[n].hist is None for n in names):
         raise ModelError("range search needs histograms (statistics were collected as min/max only)")
-    pinned |= set(config.pinned)   # given by a QDQ model or an encodings file: kept as given
+    pinned |= set(config.pinned)  # given by a QDQ model or an encodings file: kept as given
     return [n for n in names if n not in pinned]
 
 
@@ -166,8 +196,9 @@ def _search_lowering(lowering: LowerOptions) -> LowerOptions:
 class _OutputScorer:
     """Output error of a set of activation parameters: lower, simulate, compare with float."""
 
-    def __init__(self, graph: Graph, profile: RequantProfile, lowering: LowerOptions,
-                 x: list[np.ndarray] | np.ndarray) -> None:
+    def __init__(
+        self, graph: Graph, profile: RequantProfile, lowering: LowerOptions, x: list[np.ndarray] | np.ndarray
+    ) -> None:
         self.graph, self.profile, self.lowering = graph, profile, lowering
         self.outputs = SimulatedOutputs(graph, x)
 

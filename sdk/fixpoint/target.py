@@ -11,6 +11,7 @@ scheduler) can read them without importing the board loader.
 ``fixpoint.boards.load_board(...).target`` is the Target of a board file;
 :func:`check_engine` is the only place an engine is validated.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -38,17 +39,17 @@ class EngineSpec:
 
     name: str
     datapaths: tuple[str, ...] = ("s8", "s4", "s16", "s2", "s1")
-    ops: tuple[str, ...] | None = None      # runtime op keys; None = every op
+    ops: tuple[str, ...] | None = None  # runtime op keys; None = every op
     limits: EngineLimits = field(default_factory=EngineLimits)
-    symmetric_only: bool = False            # activation zero points must be 0
+    symmetric_only: bool = False  # activation zero points must be 0
     # the requantizer; None: the lowering profile's (a board file's engines always have all four)
-    per_channel: bool | None = None         # per-output-channel scales allowed
-    rounding: str | None = None             # one of fixpoint.plan.ROUNDING_MODES
+    per_channel: bool | None = None  # per-output-channel scales allowed
+    rounding: str | None = None  # one of fixpoint.plan.ROUNDING_MODES
     multiplier_bits: int | None = None
     shift_min: int | None = None
     shift_max: int | None = None
-    shift_bits: int = 0                     # width of the shift register (0: not declared)
-    accumulator_bits: int = 32              # 8..32 (s8/s4 accumulators; s16 keeps its int64 one)
+    shift_bits: int = 0  # width of the shift register (0: not declared)
+    accumulator_bits: int = 32  # 8..32 (s8/s4 accumulators; s16 keeps its int64 one)
     accumulator_overflow: str = "saturate"  # "saturate" | "wrap"
     cycles_per_mac: float = 1.0
     setup_cycles: int = 0
@@ -63,13 +64,16 @@ class EngineSpec:
 
         def pick(value, default):
             return default if value is None else value
-        return RequantProfile(rounding=pick(self.rounding, base.rounding),
-                              multiplier_bits=pick(self.multiplier_bits, base.multiplier_bits),
-                              shift_min=pick(self.shift_min, base.shift_min),
-                              shift_max=pick(self.shift_max, base.shift_max),
-                              per_channel=pick(self.per_channel, base.per_channel),
-                              accumulator_bits=self.accumulator_bits,
-                              accumulator_overflow=self.accumulator_overflow)
+
+        return RequantProfile(
+            rounding=pick(self.rounding, base.rounding),
+            multiplier_bits=pick(self.multiplier_bits, base.multiplier_bits),
+            shift_min=pick(self.shift_min, base.shift_min),
+            shift_max=pick(self.shift_max, base.shift_max),
+            per_channel=pick(self.per_channel, base.per_channel),
+            accumulator_bits=self.accumulator_bits,
+            accumulator_overflow=self.accumulator_overflow,
+        )
 
     def cost(self, macs: int) -> float:
         """Cycles of one layer of ``macs`` multiply-accumulates (scheduling estimate)."""
@@ -77,13 +81,22 @@ class EngineSpec:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (reports, plan meta)."""
-        return {"name": self.name, "datapaths": list(self.datapaths),
-                "ops": None if self.ops is None else list(self.ops),
-                "rounding": self.rounding, "multiplier_bits": self.multiplier_bits,
-                "shift": [self.shift_min, self.shift_max], "accumulator_bits": self.accumulator_bits,
-                "accumulator_overflow": self.accumulator_overflow, "symmetric_only": self.symmetric_only,
-                "per_channel": self.per_channel, "cycles_per_mac": self.cycles_per_mac,
-                "setup_cycles": self.setup_cycles, "limits": asdict(self.limits), "shift_bits": self.shift_bits}
+        return {
+            "name": self.name,
+            "datapaths": list(self.datapaths),
+            "ops": None if self.ops is None else list(self.ops),
+            "rounding": self.rounding,
+            "multiplier_bits": self.multiplier_bits,
+            "shift": [self.shift_min, self.shift_max],
+            "accumulator_bits": self.accumulator_bits,
+            "accumulator_overflow": self.accumulator_overflow,
+            "symmetric_only": self.symmetric_only,
+            "per_channel": self.per_channel,
+            "cycles_per_mac": self.cycles_per_mac,
+            "setup_cycles": self.setup_cycles,
+            "limits": asdict(self.limits),
+            "shift_bits": self.shift_bits,
+        }
 
 
 @dataclass(frozen=True)
@@ -91,12 +104,12 @@ class Target:
     """What a deployment targets: every stage reads this, none re-derives a board fact."""
 
     name: str
-    cpu: Any                                # fixpoint.boards.board.Cpu
-    memory: Any                             # fixpoint.boards.board.Memory
-    link: Any                               # fixpoint.boards.board.SerialSettings
-    profile: RequantProfile                 # the board-wide requantizer (the CPU's)
+    cpu: Any  # fixpoint.boards.board.Cpu
+    memory: Any  # fixpoint.boards.board.Memory
+    link: Any  # fixpoint.boards.board.SerialSettings
+    profile: RequantProfile  # the board-wide requantizer (the CPU's)
     engines: tuple[EngineSpec, ...]
-    registers: Any = None                   # fixpoint.boards.board.RegisterMap | None
+    registers: Any = None  # fixpoint.boards.board.RegisterMap | None
 
     def engine(self, name: str) -> EngineSpec | None:
         return next((e for e in self.engines if e.name == name), None)
@@ -115,24 +128,40 @@ def check_engine(engine: EngineSpec, where: str) -> str | None:
     checks = (
         (engine.ops is not None and not engine.ops, f"field '{where}.ops': engine '{engine.name}' runs no ops"),
         (not engine.datapaths, f"field '{where}.datapaths': engine '{engine.name}' has no datapath"),
-        (engine.rounding not in ROUNDING_MODES,
-         f"field '{where}.rounding': '{engine.rounding}' is not one of {list(ROUNDING_MODES)}"),
-        (not 2 <= engine.multiplier_bits <= 32,
-         f"field '{where}.multiplier_bits': {engine.multiplier_bits} is outside [2, 32]"),
-        (engine.shift_min > engine.shift_max,
-         f"field '{where}.shift_min': {engine.shift_min} is above shift_max {engine.shift_max}"),
-        (engine.shift_bits > 0 and not _fits_signed(engine.shift_min, engine.shift_max, engine.shift_bits),
-         f"field '{where}.shift_max': shift range [{engine.shift_min}, {engine.shift_max}] is wider than "
-         f"the {engine.shift_bits}-bit shift register"),
-        (not 8 <= engine.accumulator_bits <= 32,
-         f"field '{where}.accumulator_bits': {engine.accumulator_bits} is outside [8, 32]"),
-        (engine.accumulator_overflow not in ACC_OVERFLOW_MODES,
-         f"field '{where}.accumulator_overflow': '{engine.accumulator_overflow}' is not one of "
-         f"{list(ACC_OVERFLOW_MODES)}"),
-        (engine.accumulator_bits < 32 and "s16" in engine.datapaths,
-         f"field '{where}.datapaths': s16 needs a 64-bit accumulator, engine '{engine.name}' has "
-         f"{engine.accumulator_bits} bits"),
-        (engine.cycles_per_mac < 0 or engine.setup_cycles < 0,
-         f"field '{where}.cycles_per_mac': engine '{engine.name}' has a negative cost"),
+        (
+            engine.rounding not in ROUNDING_MODES,
+            f"field '{where}.rounding': '{engine.rounding}' is not one of {list(ROUNDING_MODES)}",
+        ),
+        (
+            not 2 <= engine.multiplier_bits <= 32,
+            f"field '{where}.multiplier_bits': {engine.multiplier_bits} is outside [2, 32]",
+        ),
+        (
+            engine.shift_min > engine.shift_max,
+            f"field '{where}.shift_min': {engine.shift_min} is above shift_max {engine.shift_max}",
+        ),
+        (
+            engine.shift_bits > 0 and not _fits_signed(engine.shift_min, engine.shift_max, engine.shift_bits),
+            f"field '{where}.shift_max': shift range [{engine.shift_min}, {engine.shift_max}] is wider than "
+            f"the {engine.shift_bits}-bit shift register",
+        ),
+        (
+            not 8 <= engine.accumulator_bits <= 32,
+            f"field '{where}.accumulator_bits': {engine.accumulator_bits} is outside [8, 32]",
+        ),
+        (
+            engine.accumulator_overflow not in ACC_OVERFLOW_MODES,
+            f"field '{where}.accumulator_overflow': '{engine.accumulator_overflow}' is not one of "
+            f"{list(ACC_OVERFLOW_MODES)}",
+        ),
+        (
+            engine.accumulator_bits < 32 and "s16" in engine.datapaths,
+            f"field '{where}.datapaths': s16 needs a 64-bit accumulator, engine '{engine.name}' has "
+            f"{engine.accumulator_bits} bits",
+        ),
+        (
+            engine.cycles_per_mac < 0 or engine.setup_cycles < 0,
+            f"field '{where}.cycles_per_mac': engine '{engine.name}' has a negative cost",
+        ),
     )
     return next((message for bad, message in checks if bad), None)

@@ -3,6 +3,7 @@ duplicated or given a hostile value, plus byte-level damage. Each must either
 load as a valid board or fail with one BoardFileError line naming the file;
 nothing else may escape (a traceback on the command line). A sample of the
 corpus also goes through the real CLI: exit 2, one `error:` line, no output."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,26 @@ import pytest
 
 from fixpoint.boards import BoardFileError, boards_dir, list_boards, load_board
 
-HOSTILE_VALUES = ['-1', '0', '1e309', 'nan', '-inf', '99999999999999999999', '"x"', '""', 'true', '[]',
-                  '{}', '[1, "a"]', '"../../../../../etc/passwd"', '"/etc/passwd"', '"\\u001b[31mred"',
-                  '"' + 'A' * 5000 + '"', '{ origin = -1, size = -1 }', '[{ name = "cpu" }]']
+HOSTILE_VALUES = [
+    "-1",
+    "0",
+    "1e309",
+    "nan",
+    "-inf",
+    "99999999999999999999",
+    '"x"',
+    '""',
+    "true",
+    "[]",
+    "{}",
+    '[1, "a"]',
+    '"../../../../../etc/passwd"',
+    '"/etc/passwd"',
+    '"\\u001b[31mred"',
+    '"' + "A" * 5000 + '"',
+    "{ origin = -1, size = -1 }",
+    '[{ name = "cpu" }]',
+]
 _ASSIGNMENT = re.compile(r"^(\s*[A-Za-z0-9_.\"-]+\s*=\s*)(.+)$")
 
 
@@ -28,13 +46,13 @@ def mutations(text: str) -> Iterator[tuple[str, bytes]]:
     for i, line in enumerate(lines):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        yield f"line {i + 1} deleted", "\n".join(lines[:i] + lines[i + 1:]).encode()
-        yield f"line {i + 1} twice", "\n".join(lines[:i + 1] + lines[i:]).encode()
+        yield f"line {i + 1} deleted", "\n".join(lines[:i] + lines[i + 1 :]).encode()
+        yield f"line {i + 1} twice", "\n".join(lines[: i + 1] + lines[i:]).encode()
         match = _ASSIGNMENT.match(line)
         if match is None:
             continue
         for value in HOSTILE_VALUES:
-            changed = lines[:i] + [match.group(1) + value] + lines[i + 1:]
+            changed = lines[:i] + [match.group(1) + value] + lines[i + 1 :]
             yield f"line {i + 1} = {value[:20]}", "\n".join(changed).encode()
     raw = text.encode()
     for cut in (1, len(raw) // 3, len(raw) // 2, len(raw) - 2):
@@ -95,9 +113,24 @@ CLI_CASES = ["invalid UTF-8", "truncated at 1", "= -1", '= "../../', "twice"]
 def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plan")
     mlp = Path(__file__).resolve().parents[2] / "examples" / "models" / "mlp"
-    subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(mlp / "model.onnx"),
-                    "--data", str(mlp / "calib.npz"), "--board", "host", "-o", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "-q",
+            "calibrate",
+            str(mlp / "model.onnx"),
+            "--data",
+            str(mlp / "calib.npz"),
+            "--board",
+            "host",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out / "plan.fxplan"
 
 
@@ -108,9 +141,23 @@ def test_bad_board_file_on_the_command_line(case: str, plan_path: Path, tmp_path
     data = next(d for what, d in mutations(text) if case in what)
     board = write_board(tmp_path / "boards", name, data)
     out = tmp_path / "generated"
-    proc = subprocess.run([sys.executable, "-m", "fixpoint.cli", "codegen", "--plan", str(plan_path),
-                           "--board", str(board), "-o", str(out)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "codegen",
+            "--plan",
+            str(plan_path),
+            "--board",
+            str(board),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(board) in lines[0], proc.stderr

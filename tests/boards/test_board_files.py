@@ -1,5 +1,6 @@
 """board.toml files: every shipped board loads; bad files give one-line errors
 naming the file and the field; register maps agree with their profiles."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,8 +12,17 @@ from fixpoint.boards import BoardFileError, boards_dir, list_boards, load_board
 from fixpoint.boards.registers import REGISTER_FIELDS, encode_register, register_range
 from fixpoint.plan import ROUNDING_MODES, RequantProfile
 
-SHIPPED = ["host", "mps2-an385", "mps2-an386", "mps2-an386-npu", "mps2-an500", "mps2-an505", "mps3-an547",
-           "nucleo-f746zg", "riscv32-virt"]
+SHIPPED = [
+    "host",
+    "mps2-an385",
+    "mps2-an386",
+    "mps2-an386-npu",
+    "mps2-an500",
+    "mps2-an505",
+    "mps3-an547",
+    "nucleo-f746zg",
+    "riscv32-virt",
+]
 
 
 def test_boards_dir_is_the_repo_boards_folder() -> None:
@@ -44,8 +54,7 @@ def test_load_by_folder_and_by_file_path() -> None:
 
 def test_non_default_profiles_are_exercised() -> None:
     an505 = load_board("mps2-an505").requant_profile()
-    assert (an505.rounding, an505.multiplier_bits, an505.shift_max, an505.per_channel) == \
-        ("single", 16, 15, True)
+    assert (an505.rounding, an505.multiplier_bits, an505.shift_max, an505.per_channel) == ("single", 16, 15, True)
     rv = load_board("riscv32-virt").requant_profile()
     assert (rv.rounding, rv.multiplier_bits, rv.per_channel) == ("double", 16, False)
     assert load_board("mps2-an385").requant_profile() == RequantProfile()
@@ -58,7 +67,7 @@ def test_register_maps_follow_the_profile() -> None:
     assert {"mult_addr", "shift_addr"} <= set(regs.fields())
     rv = load_board("riscv32-virt").accelerator.registers
     assert rv is not None and rv.by_field("shift") is not None and rv.by_field("mult") is not None
-    assert rv.by_field("mult_addr") is None      # per-tensor: the scale sits in the register itself
+    assert rv.by_field("mult_addr") is None  # per-tensor: the scale sits in the register itself
     assert set(rv.fields()) <= set(REGISTER_FIELDS)
 
 
@@ -80,21 +89,30 @@ def test_unknown_board_name_lists_the_known_ones() -> None:
 
 BAD_EDITS = [
     # (old text, new text, expected fragment of the message)
-    ('multiplier_bits = 16', 'multiplier_bits = "16"', "field 'accelerator.multiplier_bits'"),
+    ("multiplier_bits = 16", 'multiplier_bits = "16"', "field 'accelerator.multiplier_bits'"),
     ('rounding = "single"', 'rounding = "half"', "field 'accelerator.rounding'"),
-    ('linker_script = "link.ld"\n', '', "field 'compiler.linker_script' is required"),
+    ('linker_script = "link.ld"\n', "", "field 'compiler.linker_script' is required"),
     ('linker_script = "link.ld"', 'linker_script = "missing.ld"', "field 'compiler.linker_script'"),
     ('kind = "qemu"', 'kind = "qemu"\ncolour = "red"', "unknown field 'colour'"),
     ('driver = "cmsdk_uart"', 'driver = "pl011"', "field 'uart.driver'"),
     ('name = "mps2-an505"', 'name = "other-board"', "field 'name'"),
-    ('shift_min = -31', 'shift_min = 20', "field 'accelerator.shift_min'"),
-    ('{ name = "MULT_ADDR", width = 32, field = "mult_addr" },',
-     '{ name = "MULT", width = 16, field = "mult" },', "field 'accelerator.registers'"),
-    ('{ name = "IN_ZP", width = 9, field = "in_zp", signed = true },',
-     '{ name = "IN_ZP", width = 9, field = "in_zp" },', "field 'accelerator.registers.layer[18]'"),
-    ('{ name = "OP", width = 8, field = "op" },', '{ name = "OP", width = 40, field = "op" },',
-     "field 'accelerator.registers.layer[0].width'"),
-    ('[uart]', '[uart', "invalid TOML"),
+    ("shift_min = -31", "shift_min = 20", "field 'accelerator.shift_min'"),
+    (
+        '{ name = "MULT_ADDR", width = 32, field = "mult_addr" },',
+        '{ name = "MULT", width = 16, field = "mult" },',
+        "field 'accelerator.registers'",
+    ),
+    (
+        '{ name = "IN_ZP", width = 9, field = "in_zp", signed = true },',
+        '{ name = "IN_ZP", width = 9, field = "in_zp" },',
+        "field 'accelerator.registers.layer[18]'",
+    ),
+    (
+        '{ name = "OP", width = 8, field = "op" },',
+        '{ name = "OP", width = 40, field = "op" },',
+        "field 'accelerator.registers.layer[0].width'",
+    ),
+    ("[uart]", "[uart", "invalid TOML"),
 ]
 
 

@@ -4,6 +4,7 @@ loop:// echoes everything written, so a test can pre-load "board" responses
 and the client also sees its own requests (which it must ignore: they are not
 responses). No board is involved here; tests/firmware runs the real ones.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,19 @@ import tty
 import pytest
 import serial
 
-from fixpoint.serial import (BoardProtocolError, BoardReset, BoardTimeout, Command, CounterUnit, FixpointClient,
-                             FrameDecoder, Status, WrongModel, crc32, encode_frame)
+from fixpoint.serial import (
+    BoardProtocolError,
+    BoardReset,
+    BoardTimeout,
+    Command,
+    CounterUnit,
+    FixpointClient,
+    FrameDecoder,
+    Status,
+    WrongModel,
+    crc32,
+    encode_frame,
+)
 from fixpoint.serial.protocol import FRAME_OVERHEAD, RESPONSE_FLAG, Frame, parse_identify
 
 HASH = "ab" * 32
@@ -34,8 +46,7 @@ def body(status: int = Status.OK, data: bytes = b"", session: int = 0) -> bytes:
 def identify_payload(model_hash: str = HASH, status: int = Status.OK) -> bytes:
     """IDENTIFY response exactly as docs/serial-protocol.md lays it out."""
     fixed = body(status) + struct.pack("<BBBHIIIi", 2, CounterUnit.INSTRUCTIONS, 1, 1024, 100, 200, 300, 0)
-    strings = b"".join(bytes([len(s)]) + s for s in
-                       (model_hash.encode(), b"0123456789abcdef", b"loop-board", b"tiny"))
+    strings = b"".join(bytes([len(s)]) + s for s in (model_hash.encode(), b"0123456789abcdef", b"loop-board", b"tiny"))
     return fixed + strings
 
 
@@ -50,6 +61,7 @@ def decode_all(data: bytes, max_payload: int = 1024) -> list[tuple[str, int, int
 
 # ---- codec ------------------------------------------------------------------------
 
+
 def test_crc32_is_ieee() -> None:
     assert crc32(b"123456789") == 0xCBF43926
 
@@ -57,7 +69,7 @@ def test_crc32_is_ieee() -> None:
 def test_frame_layout_is_byte_exact() -> None:
     frame = encode_frame(0x12, Command.LOAD_INPUT, b"\x01\x02")
     body = b"\x02\x00\x12\x02\x01\x02"
-    assert frame == b"\xA5\x5A" + body + struct.pack("<I", crc32(body))
+    assert frame == b"\xa5\x5a" + body + struct.pack("<I", crc32(body))
     assert len(frame) == FRAME_OVERHEAD + 2
 
 
@@ -69,10 +81,10 @@ def test_identify_payload_parses() -> None:
 
 def test_decoder_through_loop_survives_garbage_truncation_and_oversize() -> None:
     rng = random.Random(5)
-    garbage = bytes(rng.randrange(256) for _ in range(500)).replace(b"\xA5", b"\x00")
+    garbage = bytes(rng.randrange(256) for _ in range(500)).replace(b"\xa5", b"\x00")
     good1 = encode_frame(1, Command.PING, b"first")
     truncated = encode_frame(2, Command.PING, bytes(40))[:20]
-    oversized = b"\xA5\x5A" + struct.pack("<HBB", 5000, 3, Command.PING) + bytes(30)
+    oversized = b"\xa5\x5a" + struct.pack("<HBB", 5000, 3, Command.PING) + bytes(30)
     good2 = encode_frame(4, Command.PING, b"second")
     corrupt = bytearray(encode_frame(5, Command.PING, b"third"))
     corrupt[9] ^= 0x40
@@ -100,11 +112,12 @@ def test_decoder_memory_is_bounded_by_max_payload() -> None:
 def test_decoder_finds_frame_split_across_feeds() -> None:
     frame = encode_frame(9, Command.RUN, b"x" * 50)
     decoder = FrameDecoder()
-    events = [e for i in range(len(frame)) for e in decoder.feed(frame[i:i + 1])]
+    events = [e for i in range(len(frame)) for e in decoder.feed(frame[i : i + 1])]
     assert [(e.kind, e.frame.payload) for e in events] == [("frame", b"x" * 50)]
 
 
 # ---- client ---------------------------------------------------------------------------
+
 
 def loop_client(**kwargs: object) -> FixpointClient:
     # loop:// simulates the baud rate on write; a fast one keeps the link
@@ -123,8 +136,9 @@ def fixed_session(monkeypatch: pytest.MonkeyPatch) -> int:
 def identified_client(**kwargs: object) -> FixpointClient:
     """A client past IDENTIFY (seq 0) and SESSION (seq 1); the next request has seq 2."""
     client = loop_client(**kwargs)
-    client.port.write(response(0, Command.IDENTIFY, identify_payload())
-                      + response(1, Command.SESSION, body(session=SESSION)))
+    client.port.write(
+        response(0, Command.IDENTIFY, identify_payload()) + response(1, Command.SESSION, body(session=SESSION))
+    )
     client.identify(HASH)
     return client
 
@@ -153,11 +167,12 @@ def test_client_takes_a_lost_run_response_from_run_status(fixed_session: int) ->
     outcome = struct.pack("<BIiBQI", Status.OK, 1, 0, CounterUnit.INSTRUCTIONS, 1234, crc)
     # Answer the poll once it has been sent (a loop:// answer written earlier
     # would be read, and dropped, while the client still waits for RUN).
-    answer = threading.Timer(1.0, client.port.write,
-                             (response(3, Command.RUN_STATUS, body(data=outcome, session=SESSION)),))
+    answer = threading.Timer(
+        1.0, client.port.write, (response(3, Command.RUN_STATUS, body(data=outcome, session=SESSION)),)
+    )
     answer.start()
     try:
-        result = client.run()    # without the poll: BoardTimeout after run_timeout
+        result = client.run()  # without the poll: BoardTimeout after run_timeout
     finally:
         answer.join()
     assert (result.status, result.count, result.token, result.input_crc) == (Status.OK, 1234, 1, crc)
@@ -195,7 +210,7 @@ def test_client_decoder_rejects_an_over_long_length_at_once() -> None:
     swallow the answers behind it."""
     client = loop_client(max_payload=1024)
     broken = bytearray(response(0, Command.PING, body(data=b"x")))
-    broken[3] ^= 0x40                      # length high byte: 1 + 5 -> 16390
+    broken[3] ^= 0x40  # length high byte: 1 + 5 -> 16390
     client.port.write(bytes(broken))
     answer = threading.Timer(0.1, client.port.write, (response(1, Command.PING, body(data=b"y")),))
     answer.start()
@@ -215,8 +230,11 @@ def test_client_retries_when_the_board_reports_bad_crc() -> None:
 
 def test_client_ignores_stale_responses() -> None:
     client = loop_client(first_seq=10)
-    client.port.write(response(9, Command.PING, body(data=b"old")) + response(10, Command.RUN, body())
-                      + response(10, Command.PING, body(data=b"new")))
+    client.port.write(
+        response(9, Command.PING, body(data=b"old"))
+        + response(10, Command.RUN, body())
+        + response(10, Command.PING, body(data=b"new"))
+    )
     assert client.ping(b"new") == b"new"
     assert client.attempts == 1
 

@@ -1,4 +1,5 @@
 """Tiny ONNX models built with onnx.helper for the calibration tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,8 @@ def build_conv_relu_gemm(path: Path, seed: int = 0, batch: int | str = "N") -> o
         helper.make_node("Gemm", [FLAT_OUT, "fc_w", "fc_b"], [LOGITS], name="fc", transB=1),
     ]
     graph = helper.make_graph(
-        nodes, "conv_relu_gemm",
+        nodes,
+        "conv_relu_gemm",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 1, 6, 6])],
         [helper.make_tensor_value_info(LOGITS, TensorProto.FLOAT, [batch, 5])],
         [numpy_helper.from_array(v, k) for k, v in weights.items()],

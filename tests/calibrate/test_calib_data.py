@@ -1,4 +1,5 @@
 """Calibration data loading: formats, batching and one-line errors naming the culprit."""
+
 from __future__ import annotations
 
 import logging
@@ -43,6 +44,7 @@ def _expect_error(cls: type, match: list[str], fn, *args, **kwargs) -> str:
 
 # --- formats -------------------------------------------------------------------------------
 
+
 def test_npz_prefers_input_name_then_input_then_single_key(tmp_path: Path) -> None:
     a, b = _samples(3), _samples(4, 100.0)
     np.savez(tmp_path / "named.npz", x=a, input=b)
@@ -54,8 +56,7 @@ def test_npz_prefers_input_name_then_input_then_single_key(tmp_path: Path) -> No
 
 def test_npz_without_matching_key_lists_keys(tmp_path: Path) -> None:
     np.savez(tmp_path / "two.npz", alpha=_samples(2), beta=_samples(2))
-    _expect_error(DataFileError, ["two.npz", "'x'", "alpha, beta"],
-                  load_samples, tmp_path / "two.npz", "x", SHAPE)
+    _expect_error(DataFileError, ["two.npz", "'x'", "alpha, beta"], load_samples, tmp_path / "two.npz", "x", SHAPE)
 
 
 def test_npy_batch_and_single_sample(tmp_path: Path) -> None:
@@ -70,14 +71,14 @@ def test_npy_batch_and_single_sample(tmp_path: Path) -> None:
 def test_folder_sorted_by_name_mixing_samples_and_batches(tmp_path: Path) -> None:
     folder = tmp_path / "set"
     folder.mkdir()
-    np.save(folder / "b.npy", _samples(3, 10.0))           # a batch
-    np.save(folder / "a.npy", _samples(1, 0.0)[0])          # one sample
+    np.save(folder / "b.npy", _samples(3, 10.0))  # a batch
+    np.save(folder / "a.npy", _samples(1, 0.0)[0])  # one sample
     np.save(folder / "c.npy", _samples(2, 50.0))
     (folder / "notes.txt").write_text("ignored")
     data = load_samples(folder, "x", SHAPE)
     assert len(data) == 6
     expected = np.concatenate([_samples(1, 0.0), _samples(3, 10.0), _samples(2, 50.0)])
-    for batch in (1, 4, 7):     # batches cross file boundaries
+    for batch in (1, 4, 7):  # batches cross file boundaries
         assert np.array_equal(_all(data, batch), expected)
 
 
@@ -108,28 +109,35 @@ def test_from_array() -> None:
 
 # --- errors --------------------------------------------------------------------------------
 
+
 def test_empty_sets(tmp_path: Path) -> None:
     np.save(tmp_path / "empty.npy", np.zeros((0, *SHAPE), np.float32))
-    _expect_error(EmptyDataError, ["empty.npy", "no calibration samples"],
-                  load_samples, tmp_path / "empty.npy", "x", SHAPE)
+    _expect_error(
+        EmptyDataError, ["empty.npy", "no calibration samples"], load_samples, tmp_path / "empty.npy", "x", SHAPE
+    )
     (tmp_path / "nothing").mkdir()
     _expect_error(EmptyDataError, ["nothing", "no .npy"], load_samples, tmp_path / "nothing", "x", SHAPE)
 
 
 def test_nan_names_file_and_sample_index(tmp_path: Path) -> None:
     values = _samples(300)
-    values[261, 1, 0] = np.nan          # beyond the first validation chunk
+    values[261, 1, 0] = np.nan  # beyond the first validation chunk
     np.save(tmp_path / "bad.npy", values)
-    _expect_error(NonFiniteDataError, ["bad.npy", "sample 261", "NaN"],
-                  load_samples, tmp_path / "bad.npy", "x", SHAPE)
+    _expect_error(NonFiniteDataError, ["bad.npy", "sample 261", "NaN"], load_samples, tmp_path / "bad.npy", "x", SHAPE)
 
 
 def test_inf_in_npz_and_in_single_sample_file(tmp_path: Path) -> None:
     values = _samples(5)
     values[3, 0, 0] = -np.inf
     np.savez_compressed(tmp_path / "calib.npz", input=values)
-    _expect_error(NonFiniteDataError, ["calib.npz[input]", "sample 3", "Inf"],
-                  load_samples, tmp_path / "calib.npz", "input", SHAPE)
+    _expect_error(
+        NonFiniteDataError,
+        ["calib.npz[input]", "sample 3", "Inf"],
+        load_samples,
+        tmp_path / "calib.npz",
+        "input",
+        SHAPE,
+    )
     folder = tmp_path / "dir"
     folder.mkdir()
     np.save(folder / "000.npy", _samples(1)[0])
@@ -143,20 +151,21 @@ def test_float64_overflow_is_reported(tmp_path: Path) -> None:
     values = _samples(2).astype(np.float64)
     values[1, 0, 0] = 1e300
     np.save(tmp_path / "big.npy", values)
-    _expect_error(NonFiniteDataError, ["big.npy", "sample 1", "float32 range"],
-                  load_samples, tmp_path / "big.npy", "x", SHAPE)
+    _expect_error(
+        NonFiniteDataError, ["big.npy", "sample 1", "float32 range"], load_samples, tmp_path / "big.npy", "x", SHAPE
+    )
 
 
 def test_shape_mismatch_shows_expected_and_got(tmp_path: Path) -> None:
     np.save(tmp_path / "wrong.npy", np.zeros((4, 3, 2), np.float32))
-    _expect_error(DataShapeError, ["wrong.npy", "[4, 3, 2]", "[N, 2, 3]"],
-                  load_samples, tmp_path / "wrong.npy", "x", SHAPE)
+    _expect_error(
+        DataShapeError, ["wrong.npy", "[4, 3, 2]", "[N, 2, 3]"], load_samples, tmp_path / "wrong.npy", "x", SHAPE
+    )
 
 
 def test_unsafe_integer_dtype_and_object_arrays(tmp_path: Path) -> None:
     np.save(tmp_path / "i64.npy", np.zeros((2, *SHAPE), np.int64))
-    _expect_error(DataTypeError, ["i64.npy", "int64", "float32"],
-                  load_samples, tmp_path / "i64.npy", "x", SHAPE)
+    _expect_error(DataTypeError, ["i64.npy", "int64", "float32"], load_samples, tmp_path / "i64.npy", "x", SHAPE)
     objects = np.empty((2, *SHAPE), dtype=object)
     np.save(tmp_path / "obj.npy", objects, allow_pickle=True)
     _expect_error(DataTypeError, ["obj.npy", "object"], load_samples, tmp_path / "obj.npy", "x", SHAPE)
@@ -165,8 +174,7 @@ def test_unsafe_integer_dtype_and_object_arrays(tmp_path: Path) -> None:
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    _expect_error(DataFileError, ["missing.npz", "no such file"],
-                  load_samples, tmp_path / "missing.npz", "x", SHAPE)
+    _expect_error(DataFileError, ["missing.npz", "no such file"], load_samples, tmp_path / "missing.npz", "x", SHAPE)
     (tmp_path / "garbage.npy").write_bytes(b"this is not numpy")
     _expect_error(DataFileError, ["garbage.npy"], load_samples, tmp_path / "garbage.npy", "x", SHAPE)
     (tmp_path / "garbage.npz").write_bytes(b"PK nope")
@@ -192,7 +200,7 @@ def test_corrupt_npz_member_is_reported_while_streaming(tmp_path: Path) -> None:
     raw = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo("input.npy")
-    raw[info.header_offset + 30 + len("input.npy") + 200] ^= 0xFF   # flip a data byte
+    raw[info.header_offset + 30 + len("input.npy") + 200] ^= 0xFF  # flip a data byte
     path.write_bytes(bytes(raw))
     _expect_error(CalibrationDataError, ["crc.npz"], load_samples, path, "input", SHAPE)
 
@@ -204,17 +212,19 @@ def test_dynamic_input_shape_rejected(tmp_path: Path) -> None:
 
 # --- sample cap ------------------------------------------------------------------------------
 
+
 def test_only_the_first_max_samples_are_read(tmp_path: Path, caplog) -> None:
     values = _samples(30)
-    values[20, 0, 0] = np.nan                      # beyond the cap: never read, so no error
+    values[20, 0, 0] = np.nan  # beyond the cap: never read, so no error
     np.save(tmp_path / "s.npy", values)
     with caplog.at_level(logging.INFO, logger="fixpoint.calibrate.data"):
         data = load_samples(tmp_path / "s.npy", "x", SHAPE, max_samples=12)
     assert len(data) == 12 and np.array_equal(_all(data, 5), values[:12])
     assert "using the first 12 of 30 samples, the other 18 are ignored" in caplog.text
     assert len(load_samples(tmp_path / "s.npy", "x", SHAPE, max_samples=None, validate=False)) == 30
-    _expect_error(NonFiniteDataError, ["s.npy", "sample 20"], load_samples, tmp_path / "s.npy", "x", SHAPE,
-                  max_samples=None)
+    _expect_error(
+        NonFiniteDataError, ["s.npy", "sample 20"], load_samples, tmp_path / "s.npy", "x", SHAPE, max_samples=None
+    )
 
 
 def test_cap_spans_files_of_a_folder(tmp_path: Path) -> None:
@@ -230,14 +240,16 @@ def test_cap_spans_files_of_a_folder(tmp_path: Path) -> None:
 def test_default_cap_and_bad_cap(tmp_path: Path) -> None:
     assert DEFAULT_MAX_SAMPLES == 1000
     np.save(tmp_path / "s.npy", _samples(2))
-    _expect_error(CalibrationDataError, ["must be >= 1, got 0"], load_samples, tmp_path / "s.npy", "x", SHAPE,
-                  max_samples=0)
+    _expect_error(
+        CalibrationDataError, ["must be >= 1, got 0"], load_samples, tmp_path / "s.npy", "x", SHAPE, max_samples=0
+    )
 
 
 # --- files that are not files ---------------------------------------------------------------
 
+
 def test_fifo_and_devices_are_refused_without_opening(tmp_path: Path) -> None:
-    os.mkfifo(tmp_path / "pipe.npz")               # opening it for reading would block forever
+    os.mkfifo(tmp_path / "pipe.npz")  # opening it for reading would block forever
     _expect_error(DataFileError, ["pipe.npz", "FIFO"], load_samples, tmp_path / "pipe.npz", "x", SHAPE)
     _expect_error(DataFileError, ["/dev/null", "character device"], load_samples, Path("/dev/null"), "x", SHAPE)
 

@@ -1,4 +1,5 @@
 """calibrate() on a real ONNX model (conv -> relu -> gemm) run by onnxruntime."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,11 +80,16 @@ def test_calibrate_every_onnx_activation(small_model: Path, small_samples: np.nd
 
 def test_calibrate_normalized_graph_with_overrides(small_model: Path, small_samples: np.ndarray) -> None:
     data = CalibrationData.from_array(small_samples)
-    config = CalibrationConfig(policy="l2", progress=False,
-                               per_tensor_policy={"relu1": "max",            # a fused layer's name
-                                                  "log*": "percentile:99.0"})  # a pattern
+    config = CalibrationConfig(
+        policy="l2",
+        progress=False,
+        per_tensor_policy={
+            "relu1": "max",  # a fused layer's name
+            "log*": "percentile:99.0",
+        },
+    )  # a pattern
     result = calibrate(small_model, _normalized_graph(), data, config)
-    assert list(result.quant) == ["input", RELU_OUT, LOGITS]        # conv/flatten outputs are gone
+    assert list(result.quant) == ["input", RELU_OUT, LOGITS]  # conv/flatten outputs are gone
     assert result.quant[RELU_OUT].policy == "max"
     assert result.quant[RELU_OUT].hi == result.stats[RELU_OUT].max
     assert result.quant[LOGITS].policy == "percentile"
@@ -91,24 +97,32 @@ def test_calibrate_normalized_graph_with_overrides(small_model: Path, small_samp
 
 
 def test_sixteen_bit_defaults_to_symmetric(small_model: Path, small_samples: np.ndarray) -> None:
-    result = calibrate(small_model, None, CalibrationData.from_array(small_samples),
-                       CalibrationConfig(bits=16, policy="kl", progress=False))
+    result = calibrate(
+        small_model,
+        None,
+        CalibrationData.from_array(small_samples),
+        CalibrationConfig(bits=16, policy="kl", progress=False),
+    )
     for q in result.quant.values():
         assert q.bits == 16 and q.scheme == "symmetric" and q.zero_point == 0
 
 
 def test_stats_round_trip(small_model: Path, small_samples: np.ndarray, tmp_path: Path) -> None:
-    result = calibrate(small_model, None, CalibrationData.from_array(small_samples),
-                       CalibrationConfig(progress=False))
+    result = calibrate(small_model, None, CalibrationData.from_array(small_samples), CalibrationConfig(progress=False))
     path = result.save_stats(tmp_path / "out" / "stats.npz")
-    assert [p.name for p in path.parent.iterdir()] == ["stats.npz"]     # no temp file left
+    assert [p.name for p in path.parent.iterdir()] == ["stats.npz"]  # no temp file left
     loaded = CalibrationResult.load_stats(path)
     assert loaded.quant == result.quant and loaded.requested == result.requested
     for name, stats in result.stats.items():
         other = loaded.stats[name]
         assert np.array_equal(other.hist, stats.hist)
-        assert (other.min, other.max, other.count, other.range_exp, other.zeros) == \
-               (stats.min, stats.max, stats.count, stats.range_exp, stats.zeros)
+        assert (other.min, other.max, other.count, other.range_exp, other.zeros) == (
+            stats.min,
+            stats.max,
+            stats.count,
+            stats.range_exp,
+            stats.zeros,
+        )
 
 
 def test_bad_stats_file(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """Streaming statistics: exact, order/batch independent, constant-size state."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ def _observe(values: np.ndarray, batch: int | None = None) -> TensorStats:
         obs.update(values)
     else:
         for start in range(0, len(values), batch):
-            obs.update(values[start:start + batch])
+            obs.update(values[start : start + batch])
     return obs.result()
 
 
@@ -40,7 +41,7 @@ def _growing_values() -> np.ndarray:
     rng = np.random.default_rng(7)
     scale = np.logspace(-3, 1, 300)[:, None]
     values = (rng.standard_normal((300, 17)) * scale).astype(np.float32)
-    values[150:160] = np.abs(values[150:160])            # include exact powers of two too
+    values[150:160] = np.abs(values[150:160])  # include exact powers of two too
     values[200, 0] = 4.0
     values[201, 0] = -8.0
     return values
@@ -52,7 +53,7 @@ def test_streaming_in_batches_of_7_equals_all_at_once() -> None:
     streamed = _observe(values, batch=7)
     first = TensorObserver("t")
     first.update(values[:7])
-    assert streamed.range_exp - first.range_exp >= 8        # the merge path really ran
+    assert streamed.range_exp - first.range_exp >= 8  # the merge path really ran
     assert streamed.range_exp == whole.range_exp
     assert np.array_equal(streamed.hist, whole.hist)
     assert (streamed.min, streamed.max, streamed.count) == (whole.min, whole.max, whole.count)
@@ -76,10 +77,10 @@ def test_kernel_blocks_and_lanes_match_direct_binning(size: int) -> None:
     """Whole blocks, partial blocks and a tail shorter than the lane count, in one call."""
     rng = np.random.default_rng(size)
     values = rng.standard_normal(size).astype(np.float32) * 3
-    values[::5] = 0.0                                  # runs of one bin (ReLU zeros)
+    values[::5] = 0.0  # runs of one bin (ReLU zeros)
     values[::7] = np.maximum(values[::7], 0)
     exp = range_exp_for(float(np.abs(values).max()))
-    hist = np.full(NUM_BINS, 5, np.int64)              # accumulates into what is there
+    hist = np.full(NUM_BINS, 5, np.int64)  # accumulates into what is there
     summary = observe_values(values, exp, hist)
     assert summary.added and summary.nans == 0
     assert (summary.min, summary.max) == (values.min(), values.max())
@@ -90,15 +91,15 @@ def test_kernel_blocks_and_lanes_match_direct_binning(size: int) -> None:
 def test_kernel_leaves_the_histogram_alone_when_a_value_does_not_fit() -> None:
     values = np.array([0.5, -1.0, 3.0, 0.0], np.float32)
     hist = np.zeros(NUM_BINS, np.int64)
-    too_small = observe_values(values, 1, hist)          # [-2, 2) cannot hold 3.0
+    too_small = observe_values(values, 1, hist)  # [-2, 2) cannot hold 3.0
     assert not too_small.added and not hist.any()
     assert (too_small.min, too_small.max, too_small.zeros) == (-1.0, 3.0, 1)
     assert observe_values(values, 2, hist).added and hist.sum() == 4
-    edge = np.array([-4.0], np.float32)                  # -R is inside [-R, R); +R is not
+    edge = np.array([-4.0], np.float32)  # -R is inside [-R, R); +R is not
     assert observe_values(edge, 2, hist).added
     assert not observe_values(-edge, 2, hist).added
     nan = observe_values(np.array([1.0, np.nan, -2.0], np.float32), 4, hist)
-    assert not nan.added and nan.nans == 1                 # (min/max are then unspecified)
+    assert not nan.added and nan.nans == 1  # (min/max are then unspecified)
     assert hist.sum() == 5
 
 
@@ -110,7 +111,7 @@ def test_kernel_rejects_a_foreign_histogram() -> None:
 def test_range_is_next_power_of_two_strictly_above_max() -> None:
     stats = _observe(np.array([0.5, -8.0, 3.0], np.float32))
     assert stats.range == 16.0
-    assert stats.hist[0 + HALF_BINS - 8 * HALF_BINS // 16] == 1      # -8 lands in its own bin
+    assert stats.hist[0 + HALF_BINS - 8 * HALF_BINS // 16] == 1  # -8 lands in its own bin
 
 
 def test_merge_bin_pairs_equals_binning_at_double_range() -> None:
@@ -139,7 +140,7 @@ def test_abs_hist_and_edges() -> None:
     folded = stats.abs_hist()
     width = stats.bin_width
     assert folded.sum() == 5
-    assert folded[int(0.25 / width) - 1] + folded[int(0.25 / width)] == 2   # -0.25 and 0.25
+    assert folded[int(0.25 / width) - 1] + folded[int(0.25 / width)] == 2  # -0.25 and 0.25
     assert stats.is_nonnegative is False
 
 

@@ -1,4 +1,5 @@
 """Range policies on synthetic distributions with known answers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,11 +59,11 @@ def test_non_negative_tensors_get_lo_zero_under_every_policy() -> None:
 
 
 def test_percentile_on_known_data() -> None:
-    grid = (np.arange(100_000, dtype=np.float32) / 100_000)          # uniform on [0, 1)
+    grid = np.arange(100_000, dtype=np.float32) / 100_000  # uniform on [0, 1)
     stats = _stats(grid)
     lo, hi = POLICIES["percentile"](stats, 8, "asymmetric", percentile=99.0)
     assert lo == 0.0 and abs(hi - 0.99) <= stats.bin_width
-    _, hi = POLICIES["percentile"](stats, 8, "asymmetric")           # default 99.99
+    _, hi = POLICIES["percentile"](stats, 8, "asymmetric")  # default 99.99
     assert abs(hi - 0.9999) <= stats.bin_width
 
 
@@ -70,9 +71,9 @@ def test_percentile_two_sided_for_asymmetric_and_magnitude_for_symmetric() -> No
     values = np.concatenate([RNG.uniform(-1, 0, 50_000), RNG.uniform(0, 4, 50_000)]).astype(np.float32)
     stats = _stats(values)
     lo, hi = POLICIES["percentile"](stats, 8, "asymmetric", percentile=99.0)
-    assert abs(lo - (-0.98)) < 0.02 and abs(hi - 3.92) < 0.03     # 1 % from each tail
+    assert abs(lo - (-0.98)) < 0.02 and abs(hi - 3.92) < 0.03  # 1 % from each tail
     lo, hi = POLICIES["percentile"](stats, 8, "symmetric", percentile=99.0)
-    assert abs(hi - 3.92) < 0.03 and lo == float(values.min())    # |x| percentile, short side kept
+    assert abs(hi - 3.92) < 0.03 and lo == float(values.min())  # |x| percentile, short side kept
 
 
 def test_l2_clips_gaussian_outliers_and_beats_max() -> None:
@@ -96,12 +97,11 @@ def test_l2_keeps_uniform_data_unclipped() -> None:
 
 
 def test_l2_refines_each_tail_of_a_skewed_signed_tensor() -> None:
-    skewed = np.concatenate([-np.abs(BIG_GAUSS[:500_000]) * 0.2,
-                             np.abs(BIG_GAUSS[500_000:]) * 2.0]).astype(np.float32)
+    skewed = np.concatenate([-np.abs(BIG_GAUSS[:500_000]) * 0.2, np.abs(BIG_GAUSS[500_000:]) * 2.0]).astype(np.float32)
     stats = _stats(skewed)
     lo, hi = POLICIES["l2"](stats, 8, "asymmetric")
-    assert stats.min < lo < 0.0 < hi < stats.max      # the short tail is trimmed on its own
-    common = POLICIES["l2"](stats, 8, "symmetric")     # a common |x| threshold only
+    assert stats.min < lo < 0.0 < hi < stats.max  # the short tail is trimmed on its own
+    common = POLICIES["l2"](stats, 8, "symmetric")  # a common |x| threshold only
     assert common.lo == stats.min
     assert _fake_quant_mse(skewed, lo, hi) < _fake_quant_mse(skewed, stats.min, hi)
 
@@ -112,15 +112,22 @@ def test_kl_is_sensible() -> None:
     uniform = RNG.uniform(-1.0, 1.0, 100_000).astype(np.float32)
     lo, hi = POLICIES["kl"](_stats(uniform), 8, "symmetric")
     assert hi > 0.95 * uniform.max()
-    lo, hi = POLICIES["kl"](_stats(OUTLIERS), 16, "symmetric")       # 32768 levels > bins: no clip
+    lo, hi = POLICIES["kl"](_stats(OUTLIERS), 16, "symmetric")  # 32768 levels > bins: no clip
     assert (lo, hi) == (float(OUTLIERS.min()), float(OUTLIERS.max()))
 
 
 def _dwsep_relu6_stats() -> TensorStats:
     """The histogram of dwsep's first ReLU6 output over its calibration set (tests/calibrate/data)."""
     with np.load(Path(__file__).parent / "data" / "dwsep_relu6_hist.npz") as saved:
-        return TensorStats("relu6", 0.0, float(saved["max"]), int(saved["count"]), saved["hist"],
-                           int(saved["range_exp"]), int(saved["zeros"]))
+        return TensorStats(
+            "relu6",
+            0.0,
+            float(saved["max"]),
+            int(saved["count"]),
+            saved["hist"],
+            int(saved["range_exp"]),
+            int(saved["zeros"]),
+        )
 
 
 @pytest.mark.parametrize("scheme", ["asymmetric", "symmetric"])
@@ -128,12 +135,12 @@ def test_kl_keeps_a_saturating_clamp_whole(scheme: str, monkeypatch: pytest.Monk
     """ReLU6 piles values up at 6.0; plain KL cut dwsep's at 2.0 and cost 6.7 pp of top-1."""
     stats = _dwsep_relu6_stats()
     assert POLICIES["kl"](stats, 8, scheme) == (0.0, 6.0)
-    monkeypatch.setattr(policies, "SPIKE_FRACTION", np.inf)      # without the rule ...
-    assert POLICIES["kl"](stats, 8, scheme).hi <= 5.5            # ... the spike is cut off
+    monkeypatch.setattr(policies, "SPIKE_FRACTION", np.inf)  # without the rule ...
+    assert POLICIES["kl"](stats, 8, scheme).hi <= 5.5  # ... the spike is cut off
 
 
 def test_a_lone_extreme_value_is_no_saturation_spike() -> None:
-    relu = np.maximum(RNG.laplace(0.0, 1.0, 1000), 0).astype(np.float32)   # small tensor, 1 value on top
+    relu = np.maximum(RNG.laplace(0.0, 1.0, 1000), 0).astype(np.float32)  # small tensor, 1 value on top
     assert not policies._saturation_spike(_stats(relu).abs_hist())
 
 
@@ -163,8 +170,7 @@ def test_vectorised_kl_matches_the_reference_loop(levels: int) -> None:
     kept, divergence = kl_divergences(hist, levels)
     assert len(set((kept // levels).tolist())) >= 6
     for index in list(range(0, len(kept), 97)) + [len(kept) - 1]:
-        assert divergence[index] == pytest.approx(_kl_reference(hist, levels, int(kept[index])),
-                                                  rel=1e-9, abs=1e-12)
+        assert divergence[index] == pytest.approx(_kl_reference(hist, levels, int(kept[index])), rel=1e-9, abs=1e-12)
     assert kl_threshold_bins(hist, levels) in kept
 
 
@@ -173,8 +179,9 @@ def test_auto_picks_least_l2_and_records_the_winner() -> None:
     choice = POLICIES["auto"](stats, 8, "asymmetric")
     assert choice.policy in AUTO_CANDIDATES
     candidates = [POLICIES[name](stats, 8, "asymmetric") for name in AUTO_CANDIDATES]
-    errors = expected_error(stats, np.array([c.lo for c in candidates]),
-                            np.array([c.hi for c in candidates]), 8, "asymmetric")
+    errors = expected_error(
+        stats, np.array([c.lo for c in candidates]), np.array([c.hi for c in candidates]), 8, "asymmetric"
+    )
     mine = expected_error(stats, np.array([choice.lo]), np.array([choice.hi]), 8, "asymmetric")[0]
     assert mine == pytest.approx(errors.min())
 

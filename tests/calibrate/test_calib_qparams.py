@@ -1,4 +1,5 @@
 """Quantization parameters from ranges, and the error model that prices ranges."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,17 @@ from fixpoint.calibrate.histogram import TensorObserver
 from fixpoint.calibrate.qparams import quant_from_range, representable_range
 
 RNG = np.random.default_rng(5)
-RANGES = [(-1.0, 1.0), (-0.3, 5.0), (0.0, 6.0), (0.5, 2.0), (-7.0, -0.25), (-1e-3, 2e4),
-          (-3.3333, 0.1), (0.0, 0.0), (-1e-9, 1e-9)]
+RANGES = [
+    (-1.0, 1.0),
+    (-0.3, 5.0),
+    (0.0, 6.0),
+    (0.5, 2.0),
+    (-7.0, -0.25),
+    (-1e-3, 2e4),
+    (-3.3333, 0.1),
+    (0.0, 0.0),
+    (-1e-9, 1e-9),
+]
 
 
 def _zero_is_exact(q) -> bool:
@@ -21,14 +31,15 @@ def _zero_is_exact(q) -> bool:
     return q.qmin <= q.zero_point <= q.qmax and q.scale * (q.zero_point - q.zero_point) == 0.0
 
 
-@pytest.mark.parametrize("bits,scheme", [(8, "asymmetric"), (8, "symmetric"), (8, "pow2"),
-                                         (16, "symmetric"), (16, "pow2")])
+@pytest.mark.parametrize(
+    "bits,scheme", [(8, "asymmetric"), (8, "symmetric"), (8, "pow2"), (16, "symmetric"), (16, "pow2")]
+)
 @pytest.mark.parametrize("lo,hi", RANGES)
 def test_zero_representable_and_range_covered(lo: float, hi: float, bits: int, scheme: str) -> None:
     q = quant_from_range("t", lo, hi, bits, scheme, "max", (lo, hi))
     assert math.isfinite(q.scale) and q.scale > 0.0
     assert _zero_is_exact(q)
-    assert q.lo <= 0.0 <= q.hi                       # the range always includes 0
+    assert q.lo <= 0.0 <= q.hi  # the range always includes 0
     r_lo, r_hi = representable_range(np.float64(q.scale), np.int64(q.zero_point), bits)
     assert r_lo <= q.lo + q.scale / 2 and r_hi >= q.hi - q.scale / 2
     if scheme == "symmetric" or bits == 16:
@@ -51,7 +62,7 @@ def test_asymmetric_formula(lo: float, hi: float) -> None:
         assert q.scale == pytest.approx((hi_c - lo_c) / 255)
         assert q.zero_point == int(np.clip(np.floor(-128 - lo_c / q.scale + 0.5), -128, 127))
     if lo >= 0.0:
-        assert q.zero_point == -128          # all 256 codes serve [0, hi]
+        assert q.zero_point == -128  # all 256 codes serve [0, hi]
 
 
 @pytest.mark.parametrize("lo,hi", RANGES)
@@ -59,7 +70,7 @@ def test_asymmetric_formula(lo: float, hi: float) -> None:
 def test_pow2_scale_is_a_power_of_two_rounded_up(lo: float, hi: float, bits: int) -> None:
     q = quant_from_range("t", lo, hi, bits, "pow2", "max")
     mant, _ = math.frexp(q.scale)
-    assert mant == 0.5                           # exactly 2**k
+    assert mant == 0.5  # exactly 2**k
     plain = quant_from_range("t", lo, hi, bits, "symmetric", "max")
     if lo >= 0.0 and bits == 8:
         assert q.zero_point == -128
@@ -92,7 +103,7 @@ def _fake_quant_error(values: np.ndarray, lo: float, hi: float, scheme: str, pow
 
 @pytest.mark.parametrize("scheme", ["asymmetric", "symmetric", "pow2"])
 def test_error_model_matches_real_quantization(scheme: str) -> None:
-    relu = np.maximum(RNG.standard_normal(400_000), 0).astype(np.float32)    # zero spike
+    relu = np.maximum(RNG.standard_normal(400_000), 0).astype(np.float32)  # zero spike
     skew = (RNG.gamma(2.0, 1.0, 400_000) - 1.0).astype(np.float32)
     for values in (relu, skew):
         obs = TensorObserver("t")
@@ -115,8 +126,9 @@ def test_sqnr_of_8_bit_uniform_is_about_6db_per_bit() -> None:
 def test_moment_model_agrees_with_exact_model(scheme: str) -> None:
     from fixpoint.calibrate.errmodel import MomentModel
 
-    values = np.concatenate([RNG.standard_normal(300_000), np.maximum(RNG.standard_normal(300_000), 0),
-                             [9.0, -7.5]]).astype(np.float32)
+    values = np.concatenate(
+        [RNG.standard_normal(300_000), np.maximum(RNG.standard_normal(300_000), 0), [9.0, -7.5]]
+    ).astype(np.float32)
     obs = TensorObserver("t")
     obs.update(values)
     stats = obs.result()

@@ -1,5 +1,6 @@
 """The plan cache (run_calibration's reuse of out_dir): reused only when the model, the
 data, the options and the code that makes plans are all unchanged."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Compilers, flags and byte helpers shared by the code generator tests."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,9 +28,17 @@ TARGETS = (
     Target("clang", "clang", ("-O2",)),
     Target("cortex-m4", "arm-none-eabi-gcc", ("-O2", "-mcpu=cortex-m4", "-mthumb")),
     # Debian's RISC-V compiler has no C library: <string.h> comes from the firmware's own libc.
-    Target("rv32imac", "riscv64-unknown-elf-gcc",
-           ("-O2", "-march=rv32imac_zicsr", "-mabi=ilp32", "-ffreestanding",
-            f"-isystem{RUNTIME / 'firmware' / 'libc' / 'include'}")),
+    Target(
+        "rv32imac",
+        "riscv64-unknown-elf-gcc",
+        (
+            "-O2",
+            "-march=rv32imac_zicsr",
+            "-mabi=ilp32",
+            "-ffreestanding",
+            f"-isystem{RUNTIME / 'firmware' / 'libc' / 'include'}",
+        ),
+    ),
 )
 
 
@@ -65,7 +74,7 @@ def split_outputs(plan: Plan, data: bytes) -> list[np.ndarray]:
     for t in plan.outputs:
         tensor = plan.tensors[t]
         n = tensor.nbytes
-        out.append(np.frombuffer(data[offset:offset + n], dtype=DTYPES[tensor.dtype]).reshape(tensor.shape[1:]))
+        out.append(np.frombuffer(data[offset : offset + n], dtype=DTYPES[tensor.dtype]).reshape(tensor.shape[1:]))
         offset += n
     assert offset == len(data), f"{len(data)} output bytes, the plan's outputs hold {offset}"
     return out

@@ -1,5 +1,6 @@
 """Plans for the code generator tests: hand-built ones (tests/sim/sim_plans.py)
 and real ones from the example models through the whole pipeline."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,17 +24,23 @@ RV32 = RequantProfile(rounding="double", multiplier_bits=16, per_channel=False)
 AN505 = RequantProfile(rounding="single", multiplier_bits=16, shift_min=-31, shift_max=15)
 
 
-def built_plan(recipe: str, datapath: str, seed: int = 0, profile: RequantProfile | None = None,
-               name: str | None = None) -> tuple[Plan, PlanBuilder]:
+def built_plan(
+    recipe: str, datapath: str, seed: int = 0, profile: RequantProfile | None = None, name: str | None = None
+) -> tuple[Plan, PlanBuilder]:
     """A hand-built plan with random legal registers, and its builder (for random inputs)."""
-    b = PlanBuilder(np.random.default_rng([seed, len(recipe), len(datapath)]), datapath, profile,
-                    name=f"{recipe}_{datapath}" if name is None else name)
+    b = PlanBuilder(
+        np.random.default_rng([seed, len(recipe), len(datapath)]),
+        datapath,
+        profile,
+        name=f"{recipe}_{datapath}" if name is None else name,
+    )
     return RECIPES[recipe](b), b
 
 
 @lru_cache(maxsize=None)
-def example_plan(model: str, bits: int = 8, weight_bits: int = 8, shift_only: bool = False,
-                 profile_name: str = "") -> Plan:
+def example_plan(
+    model: str, bits: int = 8, weight_bits: int = 8, shift_only: bool = False, profile_name: str = ""
+) -> Plan:
     """load -> normalize -> calibrate -> lower on an example model (cached per session)."""
     folder = EXAMPLES / model
     onnx = folder / "model.onnx"

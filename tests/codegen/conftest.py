@@ -1,4 +1,5 @@
 """Make the in-tree SDK and the simulator's plan builders importable."""
+
 import sys
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """(a) Every generated file compiles warning-free with the firmware's strict flags
 on gcc and clang (host), arm-none-eabi-gcc (Cortex-M4) and riscv64-unknown-elf-gcc (RV32)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,12 @@ CASES = {
     "example-cnn-s8": lambda: example_plan("cnn_bn_res"),
     "example-cnn-s4": lambda: example_plan("cnn_bn_res", weight_bits=4),
 }
-BOARDS = {"every_op-s4-an505": "mps2-an505", "every_op-s16-an547": "mps3-an547", "branches-s8-riscv": "riscv32-virt",
-          "example-cnn-s8": "mps3-an547"}
+BOARDS = {
+    "every_op-s4-an505": "mps2-an505",
+    "every_op-s16-an547": "mps3-an547",
+    "branches-s8-riscv": "riscv32-virt",
+    "example-cnn-s8": "mps3-an547",
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """(b) The generated C, built for the host from the same runtime sources the
 firmware compiles, gives the reference simulation's outputs bit for bit."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,12 +15,17 @@ from codegen_plans import SHIFT_ONLY, built_plan, example_plan, random_inputs
 from sim_asserts import assert_exact
 
 BATCH = 4
-BUILT = [("every_op", "s8", None), ("every_op", "s4", None), ("every_op", "s16", None),
-         ("branches", "s8", None), ("branches", "s4", None), ("branches", "s16", None),
-         ("chain", "s8", RequantProfile(rounding="single", multiplier_bits=16)),
-         ("chain", "s16", SHIFT_ONLY)]
-EXAMPLES = [("cnn_bn_res", 8, 8, False), ("cnn_bn_res", 16, 8, False), ("cnn_bn_res", 8, 4, False),
-            ("mlp", 8, 8, True)]
+BUILT = [
+    ("every_op", "s8", None),
+    ("every_op", "s4", None),
+    ("every_op", "s16", None),
+    ("branches", "s8", None),
+    ("branches", "s4", None),
+    ("branches", "s16", None),
+    ("chain", "s8", RequantProfile(rounding="single", multiplier_bits=16)),
+    ("chain", "s16", SHIFT_ONLY),
+]
+EXAMPLES = [("cnn_bn_res", 8, 8, False), ("cnn_bn_res", 16, 8, False), ("cnn_bn_res", 8, 4, False), ("mlp", 8, 8, True)]
 
 
 def check_bit_exact(plan, generated, seed: int = 0) -> None:
@@ -34,16 +40,20 @@ def check_bit_exact(plan, generated, seed: int = 0) -> None:
     assert module.arena_size == plan.arena_size
 
 
-@pytest.mark.parametrize("recipe,datapath,profile", BUILT,
-                         ids=[f"{r}-{d}-{'custom' if p else 'default'}" for r, d, p in BUILT])
+@pytest.mark.parametrize(
+    "recipe,datapath,profile", BUILT, ids=[f"{r}-{d}-{'custom' if p else 'default'}" for r, d, p in BUILT]
+)
 def test_built_plans_match_simulation(recipe, datapath, profile, tmp_path):
     plan, _ = built_plan(recipe, datapath, seed=3, profile=profile)
     assert {layer.datapath for layer in plan.layers} >= {datapath}
     check_bit_exact(plan, generate(plan, None, tmp_path), seed=11)
 
 
-@pytest.mark.parametrize("model,bits,weight_bits,shift_only", EXAMPLES,
-                         ids=[f"{m}-a{b}-w{w}{'-pow2' if s else ''}" for m, b, w, s in EXAMPLES])
+@pytest.mark.parametrize(
+    "model,bits,weight_bits,shift_only",
+    EXAMPLES,
+    ids=[f"{m}-a{b}-w{w}{'-pow2' if s else ''}" for m, b, w, s in EXAMPLES],
+)
 def test_example_models_match_simulation(model, bits, weight_bits, shift_only, tmp_path):
     plan = example_plan(model, bits, weight_bits, shift_only)
     check_bit_exact(plan, generate(plan, None, tmp_path), seed=5)

@@ -1,6 +1,7 @@
 """The generated model in real firmware, over the real serial link: the board's
 output bytes equal the host simulation's. Boards: FIXPOINT_TEST_BOARDS
 (comma-separated names or "all"; default: the host board)."""
+
 from __future__ import annotations
 
 import os

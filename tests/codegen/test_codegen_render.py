@@ -1,5 +1,6 @@
 """(d) deterministic output, (f) StrictUndefined templates, atomic writes,
 symbol naming and the sizes generate() reports."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,11 +59,14 @@ def _shallow(view) -> dict:
     return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
 
 
-@pytest.mark.parametrize("view_fn,template,missing", [
-    (header_view, TEMPLATES["model_h"], "guard"),
-    (layout_view, TEMPLATES["layout_h"], "checks"),
-    (source_view, TEMPLATES["model_c"], "graph_init"),
-])
+@pytest.mark.parametrize(
+    "view_fn,template,missing",
+    [
+        (header_view, TEMPLATES["model_h"], "guard"),
+        (layout_view, TEMPLATES["layout_h"], "checks"),
+        (source_view, TEMPLATES["model_c"], "graph_init"),
+    ],
+)
 def test_a_missing_view_field_raises(view_fn, template, missing):
     plan, _ = built_plan("chain", "s8")
     view = _shallow(view_fn(build_context(plan, None, None)))
@@ -80,8 +84,10 @@ def test_a_missing_nested_field_raises():
         render_template(TEMPLATES["model_h"], view)
 
 
-@pytest.mark.parametrize("model_name,prefix", [("3 Net-v2!", "m_3_net_v2"), ("main_graph", "main_graph"),
-                                               ("", "model"), ("Ünïcode net", "n_code_net")])
+@pytest.mark.parametrize(
+    "model_name,prefix",
+    [("3 Net-v2!", "m_3_net_v2"), ("main_graph", "main_graph"), ("", "model"), ("Ünïcode net", "n_code_net")],
+)
 def test_symbol_prefix_is_the_sanitised_model_name(model_name, prefix, tmp_path):
     plan, _ = built_plan("chain", "s8", name=model_name)
     generated = generate(plan, None, tmp_path)
@@ -113,7 +119,7 @@ def test_reported_sizes(tmp_path, caplog):
     header = g.files["model_h"].read_text()
     assert f"#define FP_MODEL_SCRATCH_SIZE {g.scratch_bytes}u" in header
     assert f"#define FP_MODEL_ARENA_SIZE {plan.arena_size}u" in header
-    assert f"#define FP_MODEL_HASH \"{plan.model_hash}\"" in header
+    assert f'#define FP_MODEL_HASH "{plan.model_hash}"' in header
     assert f"arena {g.arena_bytes} bytes ({g.naive_arena_bytes} without reuse)" in caplog.text
 
 

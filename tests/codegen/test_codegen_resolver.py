@@ -5,6 +5,7 @@ firmware links exactly those kernels (arm-none-eabi-nm on the ELF built for
 mps2-an386), every variant a core is given exists in the runtime built for
 that core, and a pair missing from the table makes the generated model return
 FP_ERR_UNRESOLVED on the host instead of crashing."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,8 @@ BOARD = "mps2-an386"
 # Kernels and scratch-size twins; the adapters (fp_run_ / fp_need_) and the
 # requantization primitives (fp_requantize_acc32/64) are not kernels.
 KERNEL_SYMBOL = re.compile(
-    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:1|2|4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp_fast|_dsp|_mve)?(?:_scratch_size)?$")
+    r"^fp_(?!run_|need_)[a-z0-9_]+_s(?:1|2|4|8|16)(?:_s(?:8|16))?(?:_opt|_dsp_fast|_dsp|_mve)?(?:_scratch_size)?$"
+)
 
 
 def plan_pairs(plan) -> list[tuple[str, str]]:
@@ -40,19 +42,21 @@ def kernel_symbols(entries: list[KernelEntry]) -> set[str]:
     """The C kernels (and scratch-size twins) a table of entries makes the firmware link."""
     names = set()
     for e in entries:
-        if e.op == "requantize":   # picks its kernel by the tensors' dtypes
+        if e.op == "requantize":  # picks its kernel by the tensors' dtypes
             names |= {"fp_requantize_s8_s8", "fp_requantize_s8_s16", "fp_requantize_s16_s8"}
         else:
             names.add(e.kernel)
         if e.kernel.endswith("_dsp") and e.op != "add":  # offsets beyond the 16-bit lanes run the reference
-            names.add(e.kernel.removesuffix("_dsp"))     # (fp_add_s8_dsp is exact on its own)
+            names.add(e.kernel.removesuffix("_dsp"))  # (fp_add_s8_dsp is exact on its own)
         if e.scratch:
             names.add(e.kernel + "_scratch_size")
     return names
 
 
-@pytest.mark.parametrize("recipe, datapath", [("every_op", "s8"), ("every_op", "s4"), ("every_op", "s16"),
-                                              ("chain", "s8"), ("branches", "s16")])
+@pytest.mark.parametrize(
+    "recipe, datapath",
+    [("every_op", "s8"), ("every_op", "s4"), ("every_op", "s16"), ("chain", "s8"), ("branches", "s16")],
+)
 def test_table_lists_exactly_the_pairs_the_plan_uses(recipe, datapath, tmp_path):
     plan, _ = built_plan(recipe, datapath)
     entries = kernel_entries(plan, "host")
@@ -64,12 +68,20 @@ def test_table_lists_exactly_the_pairs_the_plan_uses(recipe, datapath, tmp_path)
         assert e.scratch == RUNTIME_OPS[e.op].has_weights
     source = generate(plan, None, tmp_path / "gen").files["model_c"].read_text()
     rows = re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+), (\w+) \}", source)
-    assert rows == [(RUNTIME_OPS[e.op].enum, f"FP_DP_{e.datapath.upper()}", e.run_name,
-                     f"fp_need_{e.run_name}" if e.scratch else "NULL",
-                     f"fp_describe_{RUNTIME_OPS[e.op].union_member}") for e in entries]
+    assert rows == [
+        (
+            RUNTIME_OPS[e.op].enum,
+            f"FP_DP_{e.datapath.upper()}",
+            e.run_name,
+            f"fp_need_{e.run_name}" if e.scratch else "NULL",
+            f"fp_describe_{RUNTIME_OPS[e.op].union_member}",
+        )
+        for e in entries
+    ]
     ref = generate(plan, None, tmp_path / "ref", kernels="ref").files["model_c"].read_text()
-    assert [r[2] for r in re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+), (\w+) \}", ref)] == \
-        [e.name for e in entries]
+    assert [r[2] for r in re.findall(r"\{ (FP_OP_\w+), (FP_DP_\w+), fp_run_(\w+), (\w+), (\w+) \}", ref)] == [
+        e.name for e in entries
+    ]
 
 
 def test_the_s8_conv_kernels_get_the_opt_variant_on_every_core():
@@ -110,8 +122,7 @@ def nm_symbols(image) -> set[str]:
     nm = shutil.which("arm-none-eabi-nm")
     assert nm, "arm-none-eabi-nm not on PATH"
     out = subprocess.run([nm, str(image)], capture_output=True, text=True, check=True).stdout
-    return {parts[2] for parts in (line.split() for line in out.splitlines())
-            if len(parts) == 3 and parts[1] in "tT"}
+    return {parts[2] for parts in (line.split() for line in out.splitlines()) if len(parts) == 3 and parts[1] in "tT"}
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn_bn_res"])
@@ -128,8 +139,14 @@ def test_firmware_links_only_the_kernels_the_model_uses(model, tmp_path):
     assert {f"fp_run_{e.run_name}" for e in entries} <= symbols or not entries
     every = kernel_symbols(all_kernel_entries())
     assert every - linked, "the test model uses every kernel: nothing to leave out"
-    for absent in ("fp_softmax_s16", "fp_conv2d_s4", "fp_add_s16", "fp_kernels_all", "fp_conv2d_s2",
-                   "fp_fully_connected_s1"):
+    for absent in (
+        "fp_softmax_s16",
+        "fp_conv2d_s4",
+        "fp_add_s16",
+        "fp_kernels_all",
+        "fp_conv2d_s2",
+        "fp_fully_connected_s1",
+    ):
         assert absent not in symbols, absent
     fc = choose_kernel("fully_connected", "s8", load_board(BOARD).cpu.core)
     # the example models' layers all meet the DSP fast path's precondition (TFLite-style
@@ -183,8 +200,7 @@ EXECUTOR = ("fp_graph_run.c", "fp_graph_run_layer.c", "fp_graph_scratch_size.c",
 def image_functions(image) -> dict[str, Path]:
     """Every function of the image (global or static) -> the source file it was compiled from."""
     nm = shutil.which("arm-none-eabi-nm")
-    out = subprocess.run([nm, "-l", "--defined-only", str(image)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([nm, "-l", "--defined-only", str(image)], capture_output=True, text=True, check=True).stdout
     funcs = {}
     for line in out.splitlines():
         head, _, where = line.partition("\t")
@@ -214,8 +230,9 @@ def test_firmware_holds_no_code_of_an_unused_op(model, tmp_path):
     funcs = image_functions(image)
     entries = kernel_entries(plan, load_board(BOARD).cpu.core)
     allowed = used_stems(entries)
-    per_op = {name: src for name, src in funcs.items()
-              if src.parent.name in PER_OP_DIRS and src.parent.parent == RUNTIME_SRC}
+    per_op = {
+        name: src for name, src in funcs.items() if src.parent.name in PER_OP_DIRS and src.parent.parent == RUNTIME_SRC
+    }
     assert per_op, "no kernel code found: is the image built with -g?"
     strays = {name: src.name for name, src in per_op.items() if src.stem not in allowed}
     assert not strays, f"code of unused ops in the {model} firmware: {strays}"
@@ -265,6 +282,7 @@ def test_executor_objects_reference_no_kernel(tmp_path):
 
 
 # ---- generation-time specialisation (fixpoint.codegen.specialise) -----------------------------------
+
 
 def _adapters(plan, core: str = "cortex-m4", kernels: str | None = None) -> dict[tuple[str, str], str]:
     return {(e.op, e.datapath): e.run_name for e in kernel_entries(plan, core, kernels)}

@@ -1,5 +1,6 @@
 """(c) The generated compile-time self-checks fire on a corrupted layout, and
 (e) register values that do not fit their register are one-line errors."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -84,8 +85,9 @@ def test_self_check_fires_on_corruption(generated, index, tmp_path):
     for target in (GCC, CLANG):
         proc = compile_model(gen, folder, target, tmp_path)
         assert proc.returncode != 0, f"{target.name}: corrupting {pattern!r} still compiles"
-        assert re.search(rf"self_check_check_({check})", proc.stderr), \
+        assert re.search(rf"self_check_check_({check})", proc.stderr), (
             f"{target.name}: expected check '{check}' to fire:\n{proc.stderr[:2000]}"
+        )
 
 
 def test_arena_offset_beyond_the_arena_is_caught_for_every_tensor(generated, tmp_path):
@@ -93,8 +95,9 @@ def test_arena_offset_beyond_the_arena_is_caught_for_every_tensor(generated, tmp
     folder = tmp_path / "gen"
     shutil.copytree(gen.out_dir, folder)
     layout = folder / gen.files["layout_h"].name
-    text = re.sub(r"^(#define SELF_CHECK_T\d+_OFFSET )\d+u", rf"\g<1>{plan.arena_size}u", layout.read_text(),
-                  flags=re.M)
+    text = re.sub(
+        r"^(#define SELF_CHECK_T\d+_OFFSET )\d+u", rf"\g<1>{plan.arena_size}u", layout.read_text(), flags=re.M
+    )
     layout.write_text(text)
     proc = compile_model(gen, folder, GCC, tmp_path)
     fired = set(re.findall(r"self_check_check_(t\d+)_in_arena", proc.stderr))
@@ -122,15 +125,20 @@ def test_register_value_that_does_not_fit_is_a_one_line_error(tmp_path):
 
 def test_signed_register_overflow_names_layer_and_register(tmp_path):
     plan, _ = built_plan("chain", "s8", profile=AN505)
-    with pytest.raises(CodegenError, match=r"^layer \d+ '\w+' \(\w+\) on board 'mps2-an505': "
-                                           r"register (IN_ZP|OUT_ZP|ACT_MIN|ACT_MAX): value -?\d+ outside"):
+    with pytest.raises(
+        CodegenError,
+        match=r"^layer \d+ '\w+' \(\w+\) on board 'mps2-an505': "
+        r"register (IN_ZP|OUT_ZP|ACT_MIN|ACT_MAX): value -?\d+ outside",
+    ):
         generate(plan, _narrowed_board("act_min", 4), tmp_path)
 
 
 def test_per_channel_plan_on_a_per_tensor_register_map_is_an_error(tmp_path):
     plan, _ = built_plan("chain", "s8")  # per-channel multipliers
-    expected = (r"layer 0 'conv2d0' \(conv2d\) on board 'riscv32-virt': register (MULT|SHIFT): "
-                r"5 per-channel values do not fit a per-tensor register")
+    expected = (
+        r"layer 0 'conv2d0' \(conv2d\) on board 'riscv32-virt': register (MULT|SHIFT): "
+        r"5 per-channel values do not fit a per-tensor register"
+    )
     with pytest.raises(CodegenError, match=expected):
         generate(plan, "riscv32-virt", tmp_path)
 
@@ -139,8 +147,11 @@ def test_layer_on_an_engine_the_board_lacks_is_an_error(tmp_path):
     plan, _ = built_plan("chain", "s8")
     plan.layers[1].engine = "gpu"
     # the host board has no register map: the default one, which has an ENGINE register
-    with pytest.raises(CodegenError, match=r"layer 1 'conv2d1': engine 'gpu' is not an engine "
-                                           r"of the board \(engines: cpu\)"):
+    with pytest.raises(
+        CodegenError,
+        match=r"layer 1 'conv2d1': engine 'gpu' is not an engine "
+        r"of the board \(engines: cpu\)",
+    ):
         generate(plan, "host", tmp_path)
 
 

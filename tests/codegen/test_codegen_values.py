@@ -1,6 +1,7 @@
 """The C text carries exactly the cparams values: the generic initializer
 renderer, the register values, and (compiled and run) the constant blob and
 register blocks as the C compiler laid them out."""
+
 from __future__ import annotations
 
 import struct
@@ -22,15 +23,29 @@ from codegen_plans import AN505, RV32, built_plan, example_plan
 
 
 def test_generic_renderer():
-    value = {"op": "FP_OP_CONV2D", "n": 3, "dims": {"n": 1, "h": -2}, "list": [1, {"a": 2}],
-             "ptr": ArrayRef("bias"), "none": None, "lo": -(1 << 31), "big": -(1 << 63), "wide": 1 << 40}
+    value = {
+        "op": "FP_OP_CONV2D",
+        "n": 3,
+        "dims": {"n": 1, "h": -2},
+        "list": [1, {"a": 2}],
+        "ptr": ArrayRef("bias"),
+        "none": None,
+        "lo": -(1 << 31),
+        "big": -(1 << 63),
+        "wide": 1 << 40,
+    }
     text = c_value(value, lambda ref: f"blob.{ref.name}")
-    assert text == ("{.op = FP_OP_CONV2D, .n = 3, .dims = {.n = 1, .h = -2}, .list = {1, {.a = 2}}, "
-                    ".ptr = blob.bias, .none = NULL, .lo = (-2147483647 - 1), "
-                    ".big = (-9223372036854775807LL - 1), .wide = 1099511627776LL}")
+    assert text == (
+        "{.op = FP_OP_CONV2D, .n = 3, .dims = {.n = 1, .h = -2}, .list = {1, {.a = 2}}, "
+        ".ptr = blob.bias, .none = NULL, .lo = (-2147483647 - 1), "
+        ".big = (-9223372036854775807LL - 1), .wide = 1099511627776LL}"
+    )
     assert c_initializer({"a": list(range(40))}).startswith("{\n    .a = {0, 1, 2, 3,")
-    assert c_initializer({"s": [{"m": i, "k": -i} for i in range(8)]}).splitlines()[:3] == \
-        ["{", "    .s = {", "        {.m = 0, .k = 0},"]
+    assert c_initializer({"s": [{"m": i, "k": -i} for i in range(8)]}).splitlines()[:3] == [
+        "{",
+        "    .s = {",
+        "        {.m = 0, .k = 0},",
+    ]
     with pytest.raises(CFormatError, match="array 'bias'"):
         c_value({"p": ArrayRef("bias")})
     with pytest.raises(CFormatError, match="0.5"):
@@ -51,9 +66,15 @@ def test_default_register_map_matches_the_board_vocabulary():
 
 def _cells(plan, board):
     ctx = build_context(plan, board, None)
-    return ctx, [{c.register.field: c for c in layer_registers(
-        LayerFields(plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines), ctx.reg_map, "test")}
-        for i in range(len(plan.layers))]
+    return ctx, [
+        {
+            c.register.field: c
+            for c in layer_registers(
+                LayerFields(plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines), ctx.reg_map, "test"
+            )
+        }
+        for i in range(len(plan.layers))
+    ]
 
 
 @pytest.mark.parametrize("board", [None, "mps3-an547"])
@@ -110,25 +131,34 @@ int main(void)
 
 @pytest.mark.parametrize("case", ["every_op-s4-an505", "every_op-s16-default", "cnn-s8-an547"])
 def test_compiled_blob_and_register_blocks_hold_the_plan_values(case, tmp_path):
-    plans = {"every_op-s4-an505": (lambda: built_plan("every_op", "s4", profile=AN505)[0], "mps2-an505"),
-             "every_op-s16-default": (lambda: built_plan("every_op", "s16")[0], None),
-             "cnn-s8-an547": (lambda: example_plan("cnn_bn_res"), "mps3-an547")}
+    plans = {
+        "every_op-s4-an505": (lambda: built_plan("every_op", "s4", profile=AN505)[0], "mps2-an505"),
+        "every_op-s16-default": (lambda: built_plan("every_op", "s16")[0], None),
+        "cnn-s8-an547": (lambda: example_plan("cnn_bn_res"), "mps3-an547"),
+    }
     make, board = plans[case]
     plan = make()
     gen = generate(plan, board, tmp_path / "gen")
     p = gen.prefix
     (tmp_path / "dump.c").write_text(DUMP.format(regs=gen.files["accel_regs_h"].name, p=p, P=p.upper()))
     exe = tmp_path / "dump"
-    cmd = ["gcc", *STRICT, *include_flags(gen.out_dir), str(tmp_path / "dump.c"), str(gen.files["weights_c"]),
-           "-o", str(exe)]
+    cmd = [
+        "gcc",
+        *STRICT,
+        *include_flags(gen.out_dir),
+        str(tmp_path / "dump.c"),
+        str(gen.files["weights_c"]),
+        "-o",
+        str(exe),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     numbers = [int(x) for x in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
 
     ctx, rows = _cells(plan, board)
     n_regs = len(ctx.reg_map.registers)
     words = [c.word for cells in rows for c in (cells[r.field] for r in ctx.reg_map.registers)]
-    assert numbers[:len(words)] == words
-    blob = bytes(numbers[len(rows) * n_regs:])
+    assert numbers[: len(words)] == words
+    blob = bytes(numbers[len(rows) * n_regs :])
     assert blob == expected_blob(plan)
 
 
@@ -140,5 +170,5 @@ def expected_blob(plan) -> bytes:
     for m in layout.tables:
         arr = layer_arrays_for_c(plan.layers[m.layer])[m.array]
         raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"))  # the dump runs on x86-64
-        data[m.offset:m.offset + raw.nbytes] = raw.tobytes()
+        data[m.offset : m.offset + raw.nbytes] = raw.tobytes()
     return bytes(data)

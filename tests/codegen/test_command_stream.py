@@ -1,6 +1,7 @@
 """Register command stream: replaying it gives every layer's register block (the per-layer register
 path), elision shrinks it, the generated C player agrees and catches a corrupted stream, and the
 debug table names ONNX node -> layer -> engine -> register block."""
+
 from __future__ import annotations
 
 import re
@@ -26,14 +27,21 @@ BOARD = "mps2-an386-npu"
 
 def _blocks(plan, board):
     ctx = build_context(plan, board, None)
-    return [[c.word for c in layer_registers(LayerFields(plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines),
-                                              ctx.reg_map, "test")] for i in range(len(plan.layers))], ctx.reg_map
+    return [
+        [
+            c.word
+            for c in layer_registers(
+                LayerFields(plan, i, ctx.layer_structs[i], ctx.blob, ctx.engines), ctx.reg_map, "test"
+            )
+        ]
+        for i in range(len(plan.layers))
+    ], ctx.reg_map
 
 
 @pytest.fixture(scope="module")
 def chain():
     plan, _ = built_plan("chain", "s8")
-    for i, layer in enumerate(plan.layers):      # spread over the board's engines (names only here)
+    for i, layer in enumerate(plan.layers):  # spread over the board's engines (names only here)
         layer.engine = ("cpu", "npu8", "mac24", "shift")[i % 4]
     plan.model_hash = plan.compute_hash()
     return plan
@@ -56,7 +64,7 @@ def test_replay_rejects_a_malformed_stream(chain):
     blocks, reg_map = _blocks(chain, load_board(BOARD))
     words = list(build_stream(blocks, reg_map).words)
     with pytest.raises(ValueError, match="header for layer 1, expected 0"):
-        replay(words[1 + 2 * (words[0] & 0xFFFF):], reg_map)      # layer 0's commands left out
+        replay(words[1 + 2 * (words[0] & 0xFFFF) :], reg_map)  # layer 0's commands left out
     bad = list(words)
     bad[1] = 999
     with pytest.raises(ValueError, match="register index 999"):
@@ -65,12 +73,30 @@ def test_replay_rejects_a_malformed_stream(chain):
 
 def _player(gen, folder: Path, tmp_path: Path) -> int:
     main = tmp_path / "main.c"
-    main.write_text(f'#include "{gen.files["accel_regs_h"].name}"\n'
-                    f"int main(void) {{ int32_t r = {gen.prefix}_accel_replay(); return r < 0 ? 255 : (int)r; }}\n")
+    main.write_text(
+        f'#include "{gen.files["accel_regs_h"].name}"\n'
+        f"int main(void) {{ int32_t r = {gen.prefix}_accel_replay(); return r < 0 ? 255 : (int)r; }}\n"
+    )
     exe = tmp_path / "player"
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{folder}",
-                    f"-I{ROOT / 'runtime' / 'include'}", f"-I{ROOT / 'runtime' / 'firmware'}", str(main), "-o",
-                    str(exe)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            f"-I{folder}",
+            f"-I{ROOT / 'runtime' / 'include'}",
+            f"-I{ROOT / 'runtime' / 'firmware'}",
+            str(main),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return subprocess.run([str(exe)], capture_output=True).returncode
 
 
@@ -154,17 +180,32 @@ def test_a_faulty_stream_is_caught_by_results_naming_layer_and_block(chain, faul
 
 
 #: params fields the geometry registers decode into (those the struct has)
-GEOMETRY = ("input", "output", "filter", "filter_h", "filter_w", "stride_h", "stride_w", "dilation_h",
-            "dilation_w", "pad_top", "pad_left")
-GEOMETRY_MEMBERS = {"conv2d": "conv2d", "depthwise_conv2d": "depthwise_conv2d",
-                    "transpose_conv2d": "transpose_conv2d", "max_pool": "pool", "avg_pool": "pool"}
+GEOMETRY = (
+    "input",
+    "output",
+    "filter",
+    "filter_h",
+    "filter_w",
+    "stride_h",
+    "stride_w",
+    "dilation_h",
+    "dilation_w",
+    "pad_top",
+    "pad_left",
+)
+GEOMETRY_MEMBERS = {
+    "conv2d": "conv2d",
+    "depthwise_conv2d": "depthwise_conv2d",
+    "transpose_conv2d": "transpose_conv2d",
+    "max_pool": "pool",
+    "avg_pool": "pool",
+}
 
 
 def _geometry(params) -> dict:
     dims = ("n", "h", "w", "c")
     got = {f: getattr(params, f) for f in GEOMETRY if hasattr(params, f)}
-    return {f: tuple(getattr(v, a) for a in dims) if f in ("input", "output", "filter") else v
-            for f, v in got.items()}
+    return {f: tuple(getattr(v, a) for a in dims) if f in ("input", "output", "filter") else v for f, v in got.items()}
 
 
 @pytest.mark.parametrize("recipe", ["chain", "branches", "every_op"])

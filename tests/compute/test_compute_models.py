@@ -1,6 +1,7 @@
 """Compute-op models (reduce, ...) end to end: ONNX -> calibrate (CLI) -> simulate bit-exact against
 the numpy plan interpreter (tests/sim/sim_numpy_interp.py) -> `hil` bit-exact on the host and
 emulated boards (FIXPOINT_TEST_BOARDS), with the CLI's .npz data."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ def _inputs(path: Path, plan) -> list[np.ndarray]:
         return [data[name] for name, _ in plan_input_specs(plan)]
 
 
-OPTIONS = {"s8": (), "s16": ("--activation-bits", "16"), "s4": ("--weight-bits", "4"),
-           "refined": ("--equalize", "--bias-correction", "--adaptive-rounding")}
+OPTIONS = {
+    "s8": (),
+    "s16": ("--activation-bits", "16"),
+    "s4": ("--weight-bits", "4"),
+    "refined": ("--equalize", "--bias-correction", "--adaptive-rounding"),
+}
 
 
 @pytest.mark.parametrize("options", sorted(OPTIONS))
@@ -88,9 +93,26 @@ def test_simulate_cli_writes_the_onnx_shapes(model, model_files, plan_for, fixpo
 def test_hil_is_bit_exact_on_every_board(model, board, model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     js = tmp_path / "hil.json"
     n = "48" if board == "host" else "12"
-    proc = fixpoint_cli("-q", "hil", "--board", board, "--plan", plan_for(model, board), "--data",
-                        model_files(model)["eval"], "--model", model_files(model)["model"], "--json", js,
-                        "--work-dir", tmp_path / "work", "--max-drop", "100", "--samples", n)
+    proc = fixpoint_cli(
+        "-q",
+        "hil",
+        "--board",
+        board,
+        "--plan",
+        plan_for(model, board),
+        "--data",
+        model_files(model)["eval"],
+        "--model",
+        model_files(model)["model"],
+        "--json",
+        js,
+        "--work-dir",
+        tmp_path / "work",
+        "--max-drop",
+        "100",
+        "--samples",
+        n,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(js.read_text())
     assert result["bit_exact"] == result["n_samples"] == int(n) and result["passed"], result
@@ -98,8 +120,17 @@ def test_hil_is_bit_exact_on_every_board(model, board, model_files, plan_for, fi
 
 def test_eval_cli_on_rank_3_data(model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     js = tmp_path / "eval.json"
-    proc = fixpoint_cli("-q", "eval", model_files("tcn")["model"], "--plan", plan_for("tcn", "host"), "--data",
-                        model_files("tcn")["eval"], "--json", js)
+    proc = fixpoint_cli(
+        "-q",
+        "eval",
+        model_files("tcn")["model"],
+        "--plan",
+        plan_for("tcn", "host"),
+        "--data",
+        model_files("tcn")["eval"],
+        "--json",
+        js,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(js.read_text())
     assert result["n_samples"] == 48 and result["agreement"] is not None
@@ -129,10 +160,16 @@ def test_rank_3_data_in_the_wrong_layout_is_one_error(model_files, plan_for, fix
 def test_unsupported_conv_transpose_is_one_error(fixpoint_cli, tmp_path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
     w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "w")
     node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", group=3, strides=[2, 2])
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 9, 9])], [w])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 9, 9])],
+        [w],
+    )
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
     data = tmp_path / "d.npz"
@@ -141,19 +178,28 @@ def test_unsupported_conv_transpose_is_one_error(fixpoint_cli, tmp_path) -> None
     _one_error(proc, "up (ConvTranspose)", "group=3 with 4 input channels")
 
 
-@pytest.mark.parametrize("attrs, fragment", [
-    ({"auto_pad": "SAME_UPPER", "pads": [1, 1, 1, 1]}, "pads [1, 1, 1, 1] together with auto_pad=SAME_UPPER"),
-    ({"output_shape": [9, 9], "pads": [1, 1, 0, 0]}, "pads [1, 1, 0, 0] together with output_shape"),
-    ({"output_shape": [9, 9, 9]}, "output_shape=[9, 9, 9]"),
-    ({"auto_pad": "SAME"}, "auto_pad=SAME"),
-])
+@pytest.mark.parametrize(
+    "attrs, fragment",
+    [
+        ({"auto_pad": "SAME_UPPER", "pads": [1, 1, 1, 1]}, "pads [1, 1, 1, 1] together with auto_pad=SAME_UPPER"),
+        ({"output_shape": [9, 9], "pads": [1, 1, 0, 0]}, "pads [1, 1, 0, 0] together with output_shape"),
+        ({"output_shape": [9, 9, 9]}, "output_shape=[9, 9, 9]"),
+        ({"auto_pad": "SAME"}, "auto_pad=SAME"),
+    ],
+)
 def test_conv_transpose_padding_problems_are_one_error(attrs, fragment, fixpoint_cli, tmp_path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
     w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "w")
     node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], **attrs)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2, "h", "w"])], [w])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2, "h", "w"])],
+        [w],
+    )
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
     data = tmp_path / "d.npz"

@@ -1,4 +1,5 @@
 """The mlp example the command-line tests of this folder calibrate (the command: tests/fixpoint_cli.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Tiny ONNX models written to disk for evaluation tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,10 @@ def conv_classifier(path, rng) -> None:
         helper.make_node("Gemm", ["flat", "fw", "fb"], ["logits"], name="fc"),
     ]
     graph = helper.make_graph(
-        nodes, "tiny_cnn", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 2, 8, 8])],
+        nodes,
+        "tiny_cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 2, 8, 8])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 4])],
-        [numpy_helper.from_array(a, n) for a, n in ((w, "w"), (b, "b"), (fw, "fw"), (fb, "fb"))])
+        [numpy_helper.from_array(a, n) for a, n in ((w, "w"), (b, "b"), (fw, "fw"), (fb, "fb"))],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)

@@ -4,6 +4,7 @@ Every bad file given to `simulate`, `eval` or `calibrate` must give exit code 2 
 stderr line `error: <file>: <what>` naming the file (and the key, field or sample index), no
 traceback, no output file -- and must not hang (FIFO) nor inflate a zip bomb into memory.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,9 @@ import numpy as np
 import pytest
 from cli_run import MLP
 
-FEATURES = 64                     # the mlp example takes [N, 64]
-HUGE = 3 << 30                    # bytes a sparse .npy claims
-BOMB = 2 << 30                    # bytes the zip bomb's member inflates to
+FEATURES = 64  # the mlp example takes [N, 64]
+HUGE = 3 << 30  # bytes a sparse .npy claims
+BOMB = 2 << 30  # bytes the zip bomb's member inflates to
 
 
 def _samples(n: int = 40) -> np.ndarray:
@@ -36,8 +37,10 @@ def _zip_bomb(path: Path) -> None:
     """A few MB whose 'input' member inflates to BOMB bytes of zeros: a consistent [N, 64] float32."""
     rows = BOMB // (4 * FEATURES)
     zeros = bytes(1 << 24)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
-            zf.open("input.npy", "w", force_zip64=True) as member:
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        zf.open("input.npy", "w", force_zip64=True) as member,
+    ):
         member.write(_npy_header((rows, FEATURES)))
         for _ in range(rows * 4 * FEATURES // len(zeros)):
             member.write(zeros)
@@ -62,20 +65,20 @@ def _npz_variants(d: Path, good_npz: Path) -> dict[str, Path]:
         _cut(good_npz, files[f"cut{k}_npz"], keep)
     central = raw.rindex(b"PK\x01\x02")
     garbled = bytearray(raw)
-    garbled[central + 4:central + 40] = bytes(range(200, 236))
+    garbled[central + 4 : central + 40] = bytes(range(200, 236))
     files["cd_garbage_npz"] = d / "cd_garbage.npz"
     files["cd_garbage_npz"].write_bytes(bytes(garbled))
     method = bytearray(raw)
-    method[central + 10:central + 12] = (99).to_bytes(2, "little")      # compression method 99
+    method[central + 10 : central + 12] = (99).to_bytes(2, "little")  # compression method 99
     files["cd_method_npz"] = d / "cd_method.npz"
     files["cd_method_npz"].write_bytes(bytes(method))
     with zipfile.ZipFile(good_npz) as archive:
         info = archive.getinfo("input.npy")
     crc = bytearray(raw)
-    crc[info.header_offset + 30 + len("input.npy") + 500] ^= 0xFF        # a data byte: CRC error at the end
+    crc[info.header_offset + 30 + len("input.npy") + 500] ^= 0xFF  # a data byte: CRC error at the end
     files["crc_npz"] = d / "crc.npz"
     files["crc_npz"].write_bytes(bytes(crc))
-    files["lying_npz"] = d / "lying.npz"        # header promises 100 rows, the member holds 50
+    files["lying_npz"] = d / "lying.npz"  # header promises 100 rows, the member holds 50
     with zipfile.ZipFile(files["lying_npz"], "w") as zf:
         zf.writestr("input.npy", _npy_header((100, FEATURES)) + _samples(50).tobytes())
     return files
@@ -87,9 +90,9 @@ def _npy_variants(d: Path, good_npy: Path) -> dict[str, Path]:
     for k, keep in enumerate((4, 40, 200, size - 1)):
         files[f"cut{k}_npy"] = d / f"cut{k}.npy"
         _cut(good_npy, files[f"cut{k}_npy"], keep)
-    files["huge_shape_npy"] = d / "huge_shape.npy"     # 3 GB claimed, rows of 65 values
+    files["huge_shape_npy"] = d / "huge_shape.npy"  # 3 GB claimed, rows of 65 values
     _sparse_npy(files["huge_shape_npy"], (HUGE // (4 * 65), 65), HUGE)
-    files["huge_cut_npy"] = d / "huge_cut.npy"         # 3 GB claimed, 1 GB present
+    files["huge_cut_npy"] = d / "huge_cut.npy"  # 3 GB claimed, 1 GB present
     _sparse_npy(files["huge_cut_npy"], (HUGE // (4 * FEATURES), FEATURES), 1 << 30)
     return files
 
@@ -100,9 +103,17 @@ def _value_variants(d: Path) -> dict[str, Path]:
     nan[7, 3] = np.nan
     inf[11, 0] = -np.inf
     big[13, 5] = 1e300
-    arrays = {"strings_npz": np.array([["a"] * FEATURES] * 4), "complex_npz": x.astype(np.complex64),
-              "int64_npz": x.astype(np.int64), "trailing_npz": x[:, :63], "rank_npz": x.reshape(40, 8, 8),
-              "nan_npz": nan, "inf_npz": inf, "big_npz": big, "empty_rows_npz": x[:0]}
+    arrays = {
+        "strings_npz": np.array([["a"] * FEATURES] * 4),
+        "complex_npz": x.astype(np.complex64),
+        "int64_npz": x.astype(np.int64),
+        "trailing_npz": x[:, :63],
+        "rank_npz": x.reshape(40, 8, 8),
+        "nan_npz": nan,
+        "inf_npz": inf,
+        "big_npz": big,
+        "empty_rows_npz": x[:0],
+    }
     files = {}
     for name, array in arrays.items():
         files[name] = d / f"{name[:-4]}.npz"
@@ -179,8 +190,10 @@ COMMON = [
     ("missing_npz", ["no such file"]),
 ]
 NOT_A_FOLDER = [("directory_npz", ["directory"])]
-LABELS = [("float_labels_npz", ["[label]", "integer", "float32"]),
-          ("few_labels_npz", ["[label]", "[39]", "40 samples"])]
+LABELS = [
+    ("float_labels_npz", ["[label]", "integer", "float32"]),
+    ("few_labels_npz", ["[label]", "[39]", "40 samples"]),
+]
 CALIBRATE_ONLY = [("empty_folder", ["no .npy files"])]
 
 
@@ -202,14 +215,25 @@ def test_simulate_refuses_bad_data(tmp_path, bad, mlp_plan, fixpoint_cli, name, 
     out = tmp_path / "out" / "y.npz"
     proc = fixpoint_cli("simulate", "--plan", mlp_plan, "--data", bad[name], "-o", out, timeout=120)
     _assert_one_error_line(proc, bad[name], words)
-    assert not out.parent.exists() or not any(out.parent.iterdir())    # no output, no temporary left
+    assert not out.parent.exists() or not any(out.parent.iterdir())  # no output, no temporary left
 
 
 @pytest.mark.parametrize("name, words", COMMON + NOT_A_FOLDER + LABELS, ids=_ids(COMMON + NOT_A_FOLDER + LABELS))
 def test_eval_refuses_bad_data(tmp_path, bad, mlp_plan, fixpoint_cli, name, words) -> None:
     out = tmp_path / "out"
-    proc = fixpoint_cli("eval", MLP / "model.onnx", "--plan", mlp_plan, "--data", bad[name],
-                        "--json", out / "metrics.json", "--report", out / "report", timeout=120)
+    proc = fixpoint_cli(
+        "eval",
+        MLP / "model.onnx",
+        "--plan",
+        mlp_plan,
+        "--data",
+        bad[name],
+        "--json",
+        out / "metrics.json",
+        "--report",
+        out / "report",
+        timeout=120,
+    )
     _assert_one_error_line(proc, bad[name], words)
     assert not out.exists()
 
@@ -217,7 +241,8 @@ def test_eval_refuses_bad_data(tmp_path, bad, mlp_plan, fixpoint_cli, name, word
 @pytest.mark.parametrize("name, words", COMMON + CALIBRATE_ONLY, ids=_ids(COMMON + CALIBRATE_ONLY))
 def test_calibrate_refuses_bad_data(tmp_path, bad, fixpoint_cli, name, words) -> None:
     out = tmp_path / "out"
-    proc = fixpoint_cli("-q", "calibrate", MLP / "model.onnx", "--data", bad[name], "--board", "host",
-                        "-o", out, timeout=120)
+    proc = fixpoint_cli(
+        "-q", "calibrate", MLP / "model.onnx", "--data", bad[name], "--board", "host", "-o", out, timeout=120
+    )
     _assert_one_error_line(proc, bad[name], words)
     assert not out.exists() or not any(out.iterdir())

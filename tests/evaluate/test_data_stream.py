@@ -1,5 +1,6 @@
 """Streamed data in and out: `simulate` and `eval` give exactly the in-memory results, the output
 .npz is written atomically, and calibration reads only its first samples."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def _listing(folder) -> list[str]:
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz"])
 def test_simulate_streams_batches_exactly(tmp_path, mlp_plan, fixpoint_cli, suffix) -> None:
-    x = _samples(BATCH + 904)                          # more than one batch, the last one short
+    x = _samples(BATCH + 904)  # more than one batch, the last one short
     data = tmp_path / f"x{suffix}"
     if suffix == ".npy":
         np.save(data, x)
@@ -43,7 +44,7 @@ def test_simulate_streams_batches_exactly(tmp_path, mlp_plan, fixpoint_cli, suff
         diff = np.flatnonzero((got["output_int"] != want).reshape(len(x), -1).any(axis=1))
         assert diff.size == 0, f"samples differ: {diff[:10]}"
         assert np.array_equal(got["output"], dequantize(plan, plan.outputs[0], want))
-    assert _listing(out.parent) == ["y.npz"]         # no temporary left behind
+    assert _listing(out.parent) == ["y.npz"]  # no temporary left behind
 
 
 def test_simulate_capture_streams_every_layer(tmp_path, mlp_plan, fixpoint_cli) -> None:
@@ -61,13 +62,30 @@ def test_simulate_capture_streams_every_layer(tmp_path, mlp_plan, fixpoint_cli) 
 
 
 def test_eval_streamed_equals_evaluate_on_arrays(tmp_path, mlp_plan, fixpoint_cli) -> None:
-    proc = fixpoint_cli("-q", "eval", MLP / "model.onnx", "--plan", mlp_plan, "--data", MLP / "eval.npz",
-                        "--batch-size", "48", "--json", tmp_path / "m.json")
+    proc = fixpoint_cli(
+        "-q",
+        "eval",
+        MLP / "model.onnx",
+        "--plan",
+        mlp_plan,
+        "--data",
+        MLP / "eval.npz",
+        "--batch-size",
+        "48",
+        "--json",
+        tmp_path / "m.json",
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads((tmp_path / "m.json").read_text())
     with np.load(MLP / "eval.npz") as data:
-        want = evaluate(MLP / "model.onnx", load_graph(MLP / "model.onnx"), load_plan(mlp_plan), data["input"],
-                        data["label"], batch_size=48)
+        want = evaluate(
+            MLP / "model.onnx",
+            load_graph(MLP / "model.onnx"),
+            load_plan(mlp_plan),
+            data["input"],
+            data["label"],
+            batch_size=48,
+        )
     assert got["n_samples"] == want.n_samples == 1000
     for key in ("float_metric", "int_metric", "drop", "agreement", "output_sqnr_db"):
         assert got[key] == getattr(want, key), key
@@ -99,7 +117,7 @@ def test_labels_stream_aligned_with_samples(tmp_path) -> None:
 
 def test_head_reads_only_the_first_samples(tmp_path) -> None:
     x = _samples(50)
-    x[40, 0] = np.nan                                   # beyond the head: never read
+    x[40, 0] = np.nan  # beyond the head: never read
     np.save(tmp_path / "x.npy", x)
     head = open_samples(tmp_path / "x.npy", "x", [64]).head(33)
     head.scan()
@@ -128,19 +146,31 @@ def test_stream_npz_is_atomic_and_keeps_keys(tmp_path) -> None:
 
 def test_calibrate_reads_only_the_first_samples(tmp_path, fixpoint_cli) -> None:
     x = _samples(1200, seed=9)
-    x[1100, 5] = np.nan                                 # beyond the default cap of 1000: ignored
+    x[1100, 5] = np.nan  # beyond the default cap of 1000: ignored
     np.savez(tmp_path / "big.npz", input=x)
     np.savez(tmp_path / "first.npz", input=x[:1000])
-    proc = fixpoint_cli("calibrate", MLP / "model.onnx", "--data", tmp_path / "big.npz", "--board", "host",
-                        "-o", tmp_path / "big")
+    proc = fixpoint_cli(
+        "calibrate", MLP / "model.onnx", "--data", tmp_path / "big.npz", "--board", "host", "-o", tmp_path / "big"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "using the first 1000 of 1200 samples, the other 200 are ignored" in proc.stderr
-    proc = fixpoint_cli("-q", "calibrate", MLP / "model.onnx", "--data", tmp_path / "first.npz", "--board", "host",
-                        "-o", tmp_path / "first")
+    proc = fixpoint_cli(
+        "-q",
+        "calibrate",
+        MLP / "model.onnx",
+        "--data",
+        tmp_path / "first.npz",
+        "--board",
+        "host",
+        "-o",
+        tmp_path / "first",
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "big" / "ctable.json").read_text() == (tmp_path / "first" / "ctable.json").read_text()
-    assert load_plan(tmp_path / "big" / "plan.fxplan").compute_hash() == \
-        load_plan(tmp_path / "first" / "plan.fxplan").compute_hash()
+    assert (
+        load_plan(tmp_path / "big" / "plan.fxplan").compute_hash()
+        == load_plan(tmp_path / "first" / "plan.fxplan").compute_hash()
+    )
 
 
 def test_calibrate_max_samples_option(tmp_path, fixpoint_cli) -> None:
@@ -149,15 +179,29 @@ def test_calibrate_max_samples_option(tmp_path, fixpoint_cli) -> None:
     np.savez(tmp_path / "first.npz", input=x[:25])
     runs = {}
     for name, data, extra in (("capped", "x.npz", ("--max-samples", "25")), ("first", "first.npz", ())):
-        proc = fixpoint_cli("calibrate", MLP / "model.onnx", "--data", tmp_path / data, "--board", "host",
-                            "-o", tmp_path / name, *extra)
+        proc = fixpoint_cli(
+            "calibrate", MLP / "model.onnx", "--data", tmp_path / data, "--board", "host", "-o", tmp_path / name, *extra
+        )
         assert proc.returncode == 0, proc.stderr
         runs[name] = proc.stderr
     assert "using the first 25 of 40 samples, the other 15 are ignored (--max-samples)" in runs["capped"]
-    assert load_plan(tmp_path / "capped" / "plan.fxplan").compute_hash() == \
-        load_plan(tmp_path / "first" / "plan.fxplan").compute_hash()
-    proc = fixpoint_cli("-q", "calibrate", MLP / "model.onnx", "--data", tmp_path / "x.npz", "--board", "host",
-                        "-o", tmp_path / "bad", "--max-samples", "0")
+    assert (
+        load_plan(tmp_path / "capped" / "plan.fxplan").compute_hash()
+        == load_plan(tmp_path / "first" / "plan.fxplan").compute_hash()
+    )
+    proc = fixpoint_cli(
+        "-q",
+        "calibrate",
+        MLP / "model.onnx",
+        "--data",
+        tmp_path / "x.npz",
+        "--board",
+        "host",
+        "-o",
+        tmp_path / "bad",
+        "--max-samples",
+        "0",
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: "), proc.stderr
     assert "max-samples must be >= 1, got 0" in proc.stderr
 
@@ -177,7 +221,8 @@ def test_simulate_kernel_choice_and_threads_give_the_same_bytes(tmp_path, mlp_pl
 
 def test_bad_kernels_option_is_one_error_line(tmp_path, mlp_plan, fixpoint_cli) -> None:
     np.save(tmp_path / "x.npy", _samples(3))
-    proc = fixpoint_cli("simulate", "--plan", mlp_plan, "--data", tmp_path / "x.npy", "-o", tmp_path / "y.npz",
-                        "--kernels", "fast")
+    proc = fixpoint_cli(
+        "simulate", "--plan", mlp_plan, "--data", tmp_path / "x.npy", "-o", tmp_path / "y.npz", "--kernels", "fast"
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("error:") == 1 and "--kernels" in proc.stderr, proc.stderr

@@ -1,4 +1,5 @@
 """fixpoint.evaluate: float vs integer metrics and per-layer errors."""
+
 import math
 
 import numpy as np
@@ -26,8 +27,9 @@ def tiny(tmp_path_factory):
     x = rng.uniform(0, 1, size=(40, 2, 8, 8)).astype(np.float32)
     npz = path.parent / "calib.npz"
     np.savez(npz, input=x[:20])
-    quant = calibrate(path, graph, load_samples(npz, "input", [2, 8, 8]),
-                      CalibrationConfig(policy="max", progress=False)).quant
+    quant = calibrate(
+        path, graph, load_samples(npz, "input", [2, 8, 8]), CalibrationConfig(policy="max", progress=False)
+    ).quant
     plan = lower(graph, quant, RequantProfile())
     labels = rng.integers(0, 4, size=40)
     return path, graph, plan, x, labels

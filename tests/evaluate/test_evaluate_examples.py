@@ -3,6 +3,7 @@
 The integer plan, run bit-exactly on the reference C runtime, must stay close
 to the float model on the held-out evaluation set.
 """
+
 import json
 from pathlib import Path
 
@@ -33,14 +34,15 @@ def _pipeline(name: str, bits: int = 8, scheme=None, profile=RequantProfile(), o
     plan = lower(graph, quant, profile, options)
     data = np.load(folder / "eval.npz")
     n = EVAL_SAMPLES[name]
-    return evaluate(model, graph, plan, data["input"][:n], data["label"][:n]), \
-        json.loads((folder / "meta.json").read_text())
+    return evaluate(model, graph, plan, data["input"][:n], data["label"][:n]), json.loads(
+        (folder / "meta.json").read_text()
+    )
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn_bn_res"])
 def test_int8_top1_is_close_to_float(name):
     result, meta = _pipeline(name)
-    if result.n_samples == 1000:   # the whole evaluation set: the float side is onnxruntime's figure
+    if result.n_samples == 1000:  # the whole evaluation set: the float side is onnxruntime's figure
         assert result.float_metric == pytest.approx(meta["float_top1_eval"], abs=1e-9)
     assert result.drop <= 1.0, result.summary()
     assert result.agreement >= 0.98, result.summary()
@@ -62,8 +64,9 @@ def test_shift_only_board_with_pow2_calibration(name):
 
 @pytest.mark.parametrize("name", ["mlp", "cnn_bn_res"])
 def test_int4_weights_with_refinements_recover_accuracy(name):
-    plain, _ = _pipeline(name, options=LowerOptions(weight_bits=4, weight_clip="none"))   # 4 bit clips by default
-    refined, _ = _pipeline(name, options=LowerOptions(weight_bits=4, adaptive_rounding=True,
-                                                        bias_correction=True, samples=True))
+    plain, _ = _pipeline(name, options=LowerOptions(weight_bits=4, weight_clip="none"))  # 4 bit clips by default
+    refined, _ = _pipeline(
+        name, options=LowerOptions(weight_bits=4, adaptive_rounding=True, bias_correction=True, samples=True)
+    )
     assert refined.output_sqnr_db > plain.output_sqnr_db + 3, (plain.summary(), refined.summary())
     assert refined.drop <= 1.5, refined.summary()

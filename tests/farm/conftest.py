@@ -1,5 +1,6 @@
 """Farm test fixtures (the helpers live in farm_harness.py: a module named conftest is shared by every test
 folder, so tests import helpers from a module with a name of its own)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Farm test helpers: farm files, the CLI in a subprocess, a real PostgreSQL server, headless Chromium."""
+
 from __future__ import annotations
 
 import glob
@@ -22,12 +23,31 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGE_TIMEOUT = 600 * float(os.environ.get("FIXPOINT_TIMEOUT_SCALE", "1"))
 
 
-def farm_toml(boards: list[str], models: list[str | dict], configs: list[dict], *, samples: int = 4,
-              workers: int = 2, health: bool = True, timeouts: dict | None = None,
-              thresholds: dict | None = None, name: str = "t") -> str:
-    lines = ["[farm]", f'name = "{name}"', f"samples = {samples}", f"workers = {workers}", "",
-             "[health]", f"enabled = {'true' if health else 'false'}", 'model = "mlp"', "samples = 2", "",
-             "[timeouts]"]
+def farm_toml(
+    boards: list[str],
+    models: list[str | dict],
+    configs: list[dict],
+    *,
+    samples: int = 4,
+    workers: int = 2,
+    health: bool = True,
+    timeouts: dict | None = None,
+    thresholds: dict | None = None,
+    name: str = "t",
+) -> str:
+    lines = [
+        "[farm]",
+        f'name = "{name}"',
+        f"samples = {samples}",
+        f"workers = {workers}",
+        "",
+        "[health]",
+        f"enabled = {'true' if health else 'false'}",
+        'model = "mlp"',
+        "samples = 2",
+        "",
+        "[timeouts]",
+    ]
     for stage in ("calibrate", "simulate", "generate", "build", "launch", "hil"):
         lines.append(f"{stage} = {(timeouts or {}).get(stage, STAGE_TIMEOUT)}")
     lines += ["", "[thresholds]"] + [f"{k} = {v}" for k, v in (thresholds or {}).items()]
@@ -46,8 +66,9 @@ def farm_argv(farm: Path, out: Path, db: str, *extra: str) -> list[str]:
 
 
 def run_cli(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def run_dir_of(out: Path, stdout: str) -> Path:
@@ -109,11 +130,13 @@ def plan_cache(tmp_path_factory) -> Path:
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
 
+
 def _pg_bin(tool: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
     if not found:
-        raise RuntimeError(f"PostgreSQL's {tool} not found: install the Debian package postgresql "
-                           "(tools/setup.sh does)")
+        raise RuntimeError(
+            f"PostgreSQL's {tool} not found: install the Debian package postgresql (tools/setup.sh does)"
+        )
     return found[-1]
 
 
@@ -128,18 +151,40 @@ def postgres_url():
     """A real PostgreSQL server on 127.0.0.1 in a temp folder, as a non-root user; stopped at the end."""
     folder = Path(tempfile.mkdtemp(prefix="fixpoint-pg-"))
     as_user: list[str] = []
-    if os.geteuid() == 0:   # the server refuses to run as root
+    if os.geteuid() == 0:  # the server refuses to run as root
         user = pwd.getpwnam("nobody")
         os.chown(folder, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "nobody", "--"]
     data, port = folder / "data", _free_port()
     env = {**os.environ, "LC_ALL": "C"}
-    subprocess.run([*as_user, _pg_bin("initdb"), "-D", str(data), "-U", "farm", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, env=env, cwd=folder)
-    server = subprocess.Popen([*as_user, _pg_bin("postgres"), "-D", str(data), "-p", str(port),
-                               "-k", str(folder), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-                              stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "wb"), cwd=folder,
-                              start_new_session=True, env=env)
+    subprocess.run(
+        [*as_user, _pg_bin("initdb"), "-D", str(data), "-U", "farm", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=folder,
+    )
+    server = subprocess.Popen(
+        [
+            *as_user,
+            _pg_bin("postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "server.log", "wb"),
+        cwd=folder,
+        start_new_session=True,
+        env=env,
+    )
     url = f"postgresql://farm@127.0.0.1:{port}/postgres"
     try:
         _wait_for_postgres(url, server, folder)
@@ -165,7 +210,7 @@ def _wait_for_postgres(url: str, server: subprocess.Popen, folder: Path) -> None
 
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)   # smart shutdown: connections are closed by now
+        os.killpg(proc.pid, signal.SIGTERM)  # smart shutdown: connections are closed by now
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -174,6 +219,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 # ---- Chromium -------------------------------------------------------------------------------
+
 
 def chromium_load(page: Path, tmp: Path) -> tuple[str, list[str]]:
     """(the rendered DOM, console messages) of ``page`` in headless Chromium (tools/check_html.py)."""

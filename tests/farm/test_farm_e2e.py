@@ -1,5 +1,6 @@
 """A small farm end to end (host board + a QEMU board), then the same farm with a slowed
 kernel and with a perturbed plan: both flagged as regressions naming job, metric and layer."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ JOBS = ["host.mlp.c", "riscv32-virt.mlp.c"]
 def _run(tmp_path, out, db, config: dict, *extra: str) -> tuple[subprocess.CompletedProcess, object]:
     farm = tmp_path / "farm.toml"
     farm.write_text(farm_toml(BOARDS, ["mlp"], [{"name": "c", **config}], samples=4, name="e2e"))
-    proc = subprocess.run(farm_argv(farm, out, db, *extra), capture_output=True, text=True, timeout=1800,
-                          preexec_fn=lambda: os.umask(0o022))
+    proc = subprocess.run(
+        farm_argv(farm, out, db, *extra),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     return proc, run_dir_of(out, proc.stdout)
 
 
@@ -44,7 +50,7 @@ def test_farm_then_regressions(tmp_path, plan_cache):
     assert slowed.returncode == 3, slowed.stdout + slowed.stderr
     assert "REGRESSION riscv32-virt.mlp.c: instructions" in slowed.stdout, slowed.stdout
     assert f"baseline run {run1.name}" in slowed.stdout
-    assert "REGRESSION host.mlp.c" not in slowed.stdout    # the host counts nanoseconds: not compared
+    assert "REGRESSION host.mlp.c" not in slowed.stdout  # the host counts nanoseconds: not compared
 
     # the host simulates layer 1 with a shifted bias: every job mismatches there
     layer = load_plan(plan_cache / "plans" / "mlp" / "c" / "riscv32-virt" / "plan.fxplan").layers[1].name
@@ -96,7 +102,7 @@ def _check_report(run_dir, layer: str, tmp_path) -> None:
     assert console == [], console
     assert "riscv32-virt" in dom and f"first diverging layer: {layer}" in dom
     assert "REGRESSION riscv32-virt.mlp.c: mismatch" in dom
-    assert dom.count("<svg") >= 8 and "over 3 runs" in dom        # 2 jobs x 4 trend plots over 3 runs
+    assert dom.count("<svg") >= 8 and "over 3 runs" in dom  # 2 jobs x 4 trend plots over 3 runs
     assert 'href="jobs/riscv32-virt.mlp.c/job.log"' in dom
 
 

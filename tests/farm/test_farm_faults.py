@@ -1,5 +1,6 @@
 """The farm under faults: a QEMU board killed mid-job, the farm itself stopped and resumed,
 a board that fails its health check, a stage that overruns its timeout."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,30 @@ import pytest
 
 from fixpoint.farm import History
 
-from farm_harness import (ROOT, farm_argv, farm_toml, fresh_out, leftover_processes, run_dirs, summary, verdicts,
-                      wait_for)
+from farm_harness import (
+    ROOT,
+    farm_argv,
+    farm_toml,
+    fresh_out,
+    leftover_processes,
+    run_dirs,
+    summary,
+    verdicts,
+    wait_for,
+)
 
 
 def _start(farm_text: str, tmp_path, out, *extra: str) -> tuple[subprocess.Popen, str]:
     farm = tmp_path / "farm.toml"
     farm.write_text(farm_text)
     db = str(tmp_path / "history.sqlite")
-    proc = subprocess.Popen(farm_argv(farm, out, db, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        farm_argv(farm, out, db, *extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     return proc, db
 
 
@@ -54,8 +69,14 @@ def _qemu_of(run_dir) -> psutil.Process | None:
 
 def test_killed_qemu_board_fails_its_job_only(tmp_path, plan_cache):
     out = fresh_out(tmp_path, plan_cache)
-    text = farm_toml(["host", "riscv32-virt"], [{"name": "dwsep", "samples": 400}], [{"name": "c"}],
-                     health=False, name="kill", thresholds={"max_drop_pp": 5.0})
+    text = farm_toml(
+        ["host", "riscv32-virt"],
+        [{"name": "dwsep", "samples": 400}],
+        [{"name": "c"}],
+        health=False,
+        name="kill",
+        thresholds={"max_drop_pp": 5.0},
+    )
     proc, db = _start(text, tmp_path, out)
     run_dir = wait_for(lambda: (run_dirs(out) or [None])[0], "the run folder", proc=proc)
     job_dir = run_dir / "jobs" / "riscv32-virt.dwsep.c"
@@ -69,12 +90,14 @@ def test_killed_qemu_board_fails_its_job_only(tmp_path, plan_cache):
     killed = jobs["riscv32-virt.dwsep.c"]
     assert killed["verdict"] == "FAILED" and killed["stage"] == "hil", killed
     assert "BoardCrashed" in killed["reason"] and f"pid {qemu.pid}" in killed["reason"], killed["reason"]
-    assert killed["bit_exact"] >= 3 and killed["failures"] > 0     # finished samples are kept
+    assert killed["bit_exact"] >= 3 and killed["failures"] > 0  # finished samples are kept
     assert jobs["host.dwsep.c"]["verdict"] == "PASSED"
     assert "<error" in (run_dir / "junit.xml").read_text()
     with History(db) as history:
         assert {j.job_id: j.verdict for j in history.jobs(run_dir.name)} == {
-            "host.dwsep.c": "PASSED", "riscv32-virt.dwsep.c": "FAILED"}
+            "host.dwsep.c": "PASSED",
+            "riscv32-virt.dwsep.c": "FAILED",
+        }
     assert leftover_processes(str(tmp_path)) == []
 
 
@@ -92,8 +115,15 @@ def _worker_of(job_dir) -> psutil.Process | None:
 def test_crashed_worker_fails_its_job_and_takes_its_board_along(tmp_path, plan_cache):
     """A job process that dies (here: SIGKILL) is FAILED with the stage it was in; its QEMU dies with it."""
     out = fresh_out(tmp_path, plan_cache)
-    text = farm_toml(["riscv32-virt"], [{"name": "dwsep", "samples": 400}, {"name": "mlp", "samples": 2}],
-                     [{"name": "c"}], health=False, workers=1, name="crash", thresholds={"max_drop_pp": 5.0})
+    text = farm_toml(
+        ["riscv32-virt"],
+        [{"name": "dwsep", "samples": 400}, {"name": "mlp", "samples": 2}],
+        [{"name": "c"}],
+        health=False,
+        workers=1,
+        name="crash",
+        thresholds={"max_drop_pp": 5.0},
+    )
     proc, db = _start(text, tmp_path, out)
     run_dir = wait_for(lambda: (run_dirs(out) or [None])[0], "the run folder", proc=proc)
     job_dir = run_dir / "jobs" / "riscv32-virt.dwsep.c"
@@ -108,7 +138,7 @@ def test_crashed_worker_fails_its_job_and_takes_its_board_along(tmp_path, plan_c
     assert crashed["verdict"] == "FAILED" and crashed["stage"] == "hil", crashed
     assert crashed["reason"].startswith("worker exited with code -9"), crashed["reason"]
     assert "samples had finished" in crashed["reason"]
-    assert jobs["riscv32-virt.mlp.c"]["verdict"] == "PASSED"      # the farm went on
+    assert jobs["riscv32-virt.mlp.c"]["verdict"] == "PASSED"  # the farm went on
     assert not psutil.pid_exists(qemu.pid) or qemu.status() == psutil.STATUS_ZOMBIE
     assert leftover_processes(str(tmp_path)) == []
 
@@ -116,8 +146,15 @@ def test_crashed_worker_fails_its_job_and_takes_its_board_along(tmp_path, plan_c
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
     out = fresh_out(tmp_path, plan_cache)
-    text = farm_toml(["riscv32-virt"], [{"name": "mlp", "samples": 2}, {"name": "dwsep", "samples": 400}],
-                     [{"name": "c"}], health=False, workers=1, name="resume", thresholds={"max_drop_pp": 5.0})
+    text = farm_toml(
+        ["riscv32-virt"],
+        [{"name": "mlp", "samples": 2}, {"name": "dwsep", "samples": 400}],
+        [{"name": "c"}],
+        health=False,
+        workers=1,
+        name="resume",
+        thresholds={"max_drop_pp": 5.0},
+    )
     proc, db = _start(text, tmp_path, out)
     run_dir = wait_for(lambda: (run_dirs(out) or [None])[0], "the run folder", proc=proc)
     second = run_dir / "jobs" / "riscv32-virt.dwsep.c"
@@ -142,7 +179,9 @@ def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
     assert "2 jobs (1 to run)" in stderr
     assert first_log.stat().st_mtime_ns == stamp, "a finished job must not run again"
     assert {j: v["verdict"] for j, v in verdicts(run_dir).items()} == {
-        "riscv32-virt.mlp.c": "PASSED", "riscv32-virt.dwsep.c": "PASSED"}
+        "riscv32-virt.mlp.c": "PASSED",
+        "riscv32-virt.dwsep.c": "PASSED",
+    }
     with History(db) as history:
         assert history.run(run_dir.name).status == "finished"
         assert len(history.jobs(run_dir.name)) == 2
@@ -150,13 +189,14 @@ def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
 
 
 def test_board_failing_health_check_is_quarantined(tmp_path, plan_cache):
-    broken = tmp_path / "broken" / "riscv32-virt"     # the folder name must be the board's name
+    broken = tmp_path / "broken" / "riscv32-virt"  # the folder name must be the board's name
     shutil.copytree(ROOT / "boards" / "riscv32-virt", broken)
     board_file = broken / "board.toml"
     board_file.write_text(board_file.read_text().replace('machine = "virt"', 'machine = "no-such-machine"'))
     out = fresh_out(tmp_path, plan_cache)
-    text = farm_toml(["host", str(board_file)], ["mlp"], [{"name": "a"}, {"name": "b", "policy": "max"}],
-                     samples=2, name="health")
+    text = farm_toml(
+        ["host", str(board_file)], ["mlp"], [{"name": "a"}, {"name": "b", "policy": "max"}], samples=2, name="health"
+    )
     proc, db = _start(text, tmp_path, out)
     stdout, stderr = _finish(proc)
     assert proc.returncode == 1, stdout + stderr
@@ -173,8 +213,14 @@ def test_board_failing_health_check_is_quarantined(tmp_path, plan_cache):
 
 def test_stage_timeout_fails_the_job(tmp_path, plan_cache):
     out = fresh_out(tmp_path, plan_cache)
-    text = farm_toml(["riscv32-virt"], [{"name": "dwsep", "samples": 1000}], [{"name": "c"}], health=False,
-                     timeouts={"hil": 2}, name="timeout")
+    text = farm_toml(
+        ["riscv32-virt"],
+        [{"name": "dwsep", "samples": 1000}],
+        [{"name": "c"}],
+        health=False,
+        timeouts={"hil": 2},
+        name="timeout",
+    )
     proc, db = _start(text, tmp_path, out)
     stdout, stderr = _finish(proc)
     assert proc.returncode == 1, stdout + stderr

@@ -1,4 +1,5 @@
 """The history data layer on SQLite and on a real PostgreSQL server (started by the fixture)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +17,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "history.sqlite")
     url = request.getfixturevalue("postgres_url")
-    with History(url) as db:   # a clean slate per test: the server lives for the session
+    with History(url) as db:  # a clean slate per test: the server lives for the session
         with db._tx() as cur:
             for table in ("jobs", "runs", "schema_version"):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -24,9 +25,23 @@ def db_url(request, tmp_path):
 
 
 def _job(run: str, verdict: str = PASSED, **values) -> JobResult:
-    base = dict(run_id=run, job_id="riscv32-virt.mlp.c", board="riscv32-virt", model="mlp", config="c",
-                verdict=verdict, n_samples=4, bit_exact=4, accuracy=0.9, instructions=10000.0,
-                counter_unit="instructions", flash=40000, ram=6000, arena=512, wall_seconds=1.5)
+    base = dict(
+        run_id=run,
+        job_id="riscv32-virt.mlp.c",
+        board="riscv32-virt",
+        model="mlp",
+        config="c",
+        verdict=verdict,
+        n_samples=4,
+        bit_exact=4,
+        accuracy=0.9,
+        instructions=10000.0,
+        counter_unit="instructions",
+        flash=40000,
+        ram=6000,
+        arena=512,
+        wall_seconds=1.5,
+    )
     base.update(values)
     return JobResult(**base)
 
@@ -35,13 +50,21 @@ def test_round_trip_last_good_and_trend(db_url):
     with History(db_url) as db:
         assert db.schema_level() == len(MIGRATIONS)
         for i, run in enumerate(("r1", "r2", "r3")):
-            db.save_run(RunInfo(run_id=run, farm="t", started=f"2026-01-0{i + 1}T00:00:00", commit="abc",
-                                toolchains={"riscv32-virt": "gcc 12"}, qemu={"riscv32-virt": "QEMU 7.2"}))
+            db.save_run(
+                RunInfo(
+                    run_id=run,
+                    farm="t",
+                    started=f"2026-01-0{i + 1}T00:00:00",
+                    commit="abc",
+                    toolchains={"riscv32-virt": "gcc 12"},
+                    qemu={"riscv32-virt": "QEMU 7.2"},
+                )
+            )
         db.save_job(_job("r1"))
         db.save_job(_job("r2", instructions=10050.0))
         db.save_job(_job("r3", FAILED, stage="hil", reason="BoardCrashed", instructions=None))
         db.save_job(_job("r3", FAILED, stage="hil", reason="BoardCrashed again", instructions=None))  # replaced
-    with History(db_url) as db:            # reopened: no migration runs twice
+    with History(db_url) as db:  # reopened: no migration runs twice
         assert db.schema_level() == len(MIGRATIONS)
         assert [r.run_id for r in db.runs()] == ["r3", "r2", "r1"]
         assert db.run("r1").qemu == {"riscv32-virt": "QEMU 7.2"}
@@ -58,8 +81,17 @@ def test_regressions_against_last_good_and_pinned(db_url):
             db.save_run(RunInfo(run_id=run, farm="t", started=f"2026-01-0{i + 1}T00:00:00"))
         db.save_job(_job("r1", instructions=9000.0))
         db.save_job(_job("r2"))
-        now = _job("r3", FAILED, instructions=10200.0, flash=40000, ram=6200, mismatches=2, accuracy=0.85,
-                   first_layer="conv2", stage="hil")
+        now = _job(
+            "r3",
+            FAILED,
+            instructions=10200.0,
+            flash=40000,
+            ram=6200,
+            mismatches=2,
+            accuracy=0.85,
+            first_layer="conv2",
+            stage="hil",
+        )
         db.save_job(now)
         found = {r.metric: r for r in detect(db, [now], Thresholds(instructions_pct=1.0, ram_pct=2.0))}
         assert set(found) == {"mismatch", "accuracy", "instructions", "ram"}
@@ -82,9 +114,12 @@ def test_schema_migrates_from_level_1(db_url):
             for statement in MIGRATIONS[0]:
                 cur.execute(statement)
             old = _job("r0")
-            cur.execute(db._sql(f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS_1)}) VALUES "
-                                f"({', '.join('?' * len(_JOB_COLUMNS_1))})"),
-                        tuple(getattr(old, c) for c in _JOB_COLUMNS_1))
+            cur.execute(
+                db._sql(
+                    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS_1)}) VALUES ({', '.join('?' * len(_JOB_COLUMNS_1))})"
+                ),
+                tuple(getattr(old, c) for c in _JOB_COLUMNS_1),
+            )
     with History(db_url) as db:
         assert db.schema_level() == len(MIGRATIONS) == 3
         (job,) = db.jobs("r0")

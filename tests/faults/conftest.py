@@ -1,6 +1,7 @@
 """Fixtures of the link-fault tests: the mlp example calibrated once, its
 firmware built once per board, and its simulated outputs (the reference
 every board output must equal bit for bit)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,10 +33,14 @@ def mlp_plan_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pl
         profile = board.requant_profile()
         key = repr(asdict(profile))
         if key not in cache:
-            job = CalibrationJob(model_path=MLP / "model.onnx", data_path=MLP / "calib.npz",
-                                 profile=profile, calibration=CalibrationConfig(progress=False),
-                                 lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
-                                 board_name=board.name)
+            job = CalibrationJob(
+                model_path=MLP / "model.onnx",
+                data_path=MLP / "calib.npz",
+                profile=profile,
+                calibration=CalibrationConfig(progress=False),
+                lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+                board_name=board.name,
+            )
             cache[key] = run_calibration(job, root / f"plan-{len(cache)}")
         return cache[key].plan
 
@@ -43,20 +48,19 @@ def mlp_plan_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pl
 
 
 @pytest.fixture(scope="session")
-def mlp_firmware_for(tmp_path_factory: pytest.TempPathFactory,
-                     mlp_plan_for: Callable[[str], Plan]) -> Callable[[str], Path]:
+def mlp_firmware_for(
+    tmp_path_factory: pytest.TempPathFactory, mlp_plan_for: Callable[[str], Plan]
+) -> Callable[[str], Path]:
     """mlp_firmware_for(board) -> the firmware image of the mlp plan, built once."""
     built: dict[str, Path] = {}
     root = tmp_path_factory.mktemp("mlp-firmware")
 
     def get(board_name: str) -> Path:
         if board_name not in built:
-            built[board_name], _ = build_model_firmware(mlp_plan_for(board_name), board_name,
-                                                        root / board_name)
+            built[board_name], _ = build_model_firmware(mlp_plan_for(board_name), board_name, root / board_name)
         return built[board_name]
 
     return get
-
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,7 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     short = [item for item in mine if item not in long_runs]
     order: list[pytest.Item] = []
     for k, item in enumerate(long_runs):
-        order += [item, *short[k: k + 1]]
-    order += short[len(long_runs):]
+        order += [item, *short[k : k + 1]]
+    order += short[len(long_runs) :]
     for slot, item in zip(slots, order):
         items[slot] = item

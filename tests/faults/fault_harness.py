@@ -1,6 +1,7 @@
 """Shared helpers of the link-fault tests: the mlp example as a workload, the
 per-sample bookkeeping (every sample ends bit-exact or as a reported error),
 and the summary table."""
+
 from __future__ import annotations
 
 import os
@@ -70,20 +71,31 @@ def assert_reaped(pid: int | None) -> None:
 
 
 @contextmanager
-def client_through_proxy(session: BoardSession, config: FaultConfig, *, timeout: float,
-                         run_timeout: float) -> Iterator[tuple[LinkProxy, FixpointClient]]:
+def client_through_proxy(
+    session: BoardSession, config: FaultConfig, *, timeout: float, run_timeout: float
+) -> Iterator[tuple[LinkProxy, FixpointClient]]:
     """A new client on a fault-injecting proxy in front of the session's port,
     with the session's settings; faults start once it has identified the board."""
     board, own = session.board, session.client
     ready_line = READY_PREFIX + board.name.encode() + b"\n"
-    with LinkProxy(own.port, config, max_payload=own.max_payload, ready_line=ready_line,
-                   reset=lambda: session.reset_board(wait_ready=False),
-                   ready_timeout=3 * board.serial.ready_timeout) as proxy:
+    with LinkProxy(
+        own.port,
+        config,
+        max_payload=own.max_payload,
+        ready_line=ready_line,
+        reset=lambda: session.reset_board(wait_ready=False),
+        ready_timeout=3 * board.serial.ready_timeout,
+    ) as proxy:
         process = session.process
-        client = FixpointClient(proxy.connect(), timeout=timeout, run_timeout=run_timeout,
-                                retries=own.retries, max_payload=own.max_payload,
-                                liveness=process.death if process else None,
-                                log_tail=process.log_tail if process else None)
+        client = FixpointClient(
+            proxy.connect(),
+            timeout=timeout,
+            run_timeout=run_timeout,
+            retries=own.retries,
+            max_payload=own.max_payload,
+            liveness=process.death if process else None,
+            log_tail=process.log_tail if process else None,
+        )
         client.identify(session.info.model_hash if session.info else None)
         proxy.arm()
         yield proxy, client
@@ -93,7 +105,7 @@ def client_through_proxy(session: BoardSession, config: FaultConfig, *, timeout:
 class SampleOutcome:
     index: int
     board: str
-    kind: str            # EXACT, WRONG, or the BoardError subclass that was raised
+    kind: str  # EXACT, WRONG, or the BoardError subclass that was raised
     detail: str = ""
 
 
@@ -118,8 +130,9 @@ class FaultRun:
         return out
 
 
-def run_samples(client: FixpointClient, inputs: np.ndarray, expected: np.ndarray,
-                board: str, *, staged: bool = False) -> FaultRun:
+def run_samples(
+    client: FixpointClient, inputs: np.ndarray, expected: np.ndarray, board: str, *, staged: bool = False
+) -> FaultRun:
     """Infer every sample once; record bit-exact, wrong, or the BoardError raised.
     With ``staged``: double-buffered (StagedInference), the next sample staged meanwhile."""
     run = FaultRun(board)
@@ -147,8 +160,7 @@ def _index_outputs(expected: np.ndarray) -> dict[bytes, list[int]]:
     return index
 
 
-def _judge(i: int, board: str, output: bytes, expected: np.ndarray,
-           by_output: dict[bytes, list[int]]) -> SampleOutcome:
+def _judge(i: int, board: str, output: bytes, expected: np.ndarray, by_output: dict[bytes, list[int]]) -> SampleOutcome:
     want = np.ascontiguousarray(expected[i]).tobytes()
     if output == want:
         return SampleOutcome(i, board, EXACT)
@@ -158,8 +170,9 @@ def _judge(i: int, board: str, output: bytes, expected: np.ndarray,
     diff = np.flatnonzero(got != expected[i].reshape(-1))
     others = [j for j in by_output.get(output, []) if j != i]
     origin = f"; equals the output of sample {others[0]} (stale or duplicated)" if others else ""
-    return SampleOutcome(i, board, WRONG, f"{diff.size} output values differ, first at index "
-                         f"{diff[:8].tolist()}{origin}")
+    return SampleOutcome(
+        i, board, WRONG, f"{diff.size} output values differ, first at index {diff[:8].tolist()}{origin}"
+    )
 
 
 def client_counters(client: FixpointClient) -> dict[str, float]:
@@ -174,13 +187,15 @@ def summary(run: FaultRun, faults: FaultStats, counters: dict[str, float], n: in
     """Per board: samples, outcomes, injected faults, what the client did."""
     exact = run.count(EXACT)
     errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors().items())) or "none"
-    lines = [f"link faults on {run.board} (seed {seed})",
-             f"  {'samples':<22}{n}",
-             f"  {'bit-exact':<22}{exact} ({100.0 * exact / max(n, 1):.1f}%)",
-             f"  {'silently wrong':<22}{run.count(WRONG)}",
-             f"  {'reported failures':<22}{errors}",
-             f"  {'frames relayed':<22}up {faults.frames[UP]}, down {faults.frames[DOWN]}",
-             f"  {'injected faults':<22}{'kind':<12}{'up':>6}{'down':>6}"]
+    lines = [
+        f"link faults on {run.board} (seed {seed})",
+        f"  {'samples':<22}{n}",
+        f"  {'bit-exact':<22}{exact} ({100.0 * exact / max(n, 1):.1f}%)",
+        f"  {'silently wrong':<22}{run.count(WRONG)}",
+        f"  {'reported failures':<22}{errors}",
+        f"  {'frames relayed':<22}up {faults.frames[UP]}, down {faults.frames[DOWN]}",
+        f"  {'injected faults':<22}{'kind':<12}{'up':>6}{'down':>6}",
+    ]
     for kind in (*FRAME_FAULTS, RESET):
         lines.append(f"  {'':<22}{kind:<12}{faults.count(kind, UP):>6}{faults.count(kind, DOWN):>6}")
     if faults.resets_before:

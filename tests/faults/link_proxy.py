@@ -19,6 +19,7 @@ Bounded: the proxy binds only 127.0.0.1, serves one client, holds at most
 ``MAX_HELD`` bytes per direction, stops by itself after ``max_seconds`` or
 when either side goes away, and ``close()`` joins every thread it started.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,9 +49,9 @@ log = logging.getLogger(__name__)
 UP, DOWN = "client->board", "board->client"
 FRAME_FAULTS = ("bit_flip", "drop_byte", "drop_frame", "dup_frame", "stall")
 RESET = "reset"
-MAX_HELD = 1 << 20          # bytes held back per direction (stalls); beyond that they are dropped
-_READ_SLICE = 0.02          # seconds a pump blocks in one read: bounds its reaction to stop()
-_PARTIAL_FLUSH = 0.05       # seconds an incomplete frame may wait before it passes as raw bytes
+MAX_HELD = 1 << 20  # bytes held back per direction (stalls); beyond that they are dropped
+_READ_SLICE = 0.02  # seconds a pump blocks in one read: bounds its reaction to stop()
+_PARTIAL_FLUSH = 0.05  # seconds an incomplete frame may wait before it passes as raw bytes
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class FaultRates:
 
 @dataclass(frozen=True)
 class FaultConfig:
-    up: FaultRates = field(default_factory=FaultRates)     # client -> board
-    down: FaultRates = field(default_factory=FaultRates)   # board -> client
+    up: FaultRates = field(default_factory=FaultRates)  # client -> board
+    down: FaultRates = field(default_factory=FaultRates)  # board -> client
     #: probability of a board reset just before a request with this command is forwarded
     reset_before: Mapping[int, float] = field(default_factory=dict)
     stall_seconds: float = 3.0
@@ -131,7 +132,7 @@ class FrameSplitter:
         events = list(FrameDecoder(self.max_payload).feed(bytes(buf[:total])))
         if len(events) == 1 and events[0].kind == "frame":
             return self._take(total, events[0].frame)
-        return self._take(1)   # bad CRC: a sync inside other bytes; move on by one byte
+        return self._take(1)  # bad CRC: a sync inside other bytes; move on by one byte
 
     def _take(self, n: int, frame: Frame | None = None) -> Segment:
         data = bytes(self._buf[:n])
@@ -145,8 +146,8 @@ class FaultStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
-        self.frames: Counter[str] = Counter()            # frames relayed per direction
-        self.resets_before: Counter[str] = Counter()     # resets by the command that followed
+        self.frames: Counter[str] = Counter()  # frames relayed per direction
+        self.resets_before: Counter[str] = Counter()  # resets by the command that followed
 
     def add(self, direction: str, kind: str) -> None:
         with self._lock:
@@ -154,8 +155,7 @@ class FaultStats:
 
     def count(self, kind: str, direction: str | None = None) -> int:
         with self._lock:
-            return sum(n for (d, k), n in self._counts.items()
-                       if k == kind and direction in (None, d))
+            return sum(n for (d, k), n in self._counts.items() if k == kind and direction in (None, d))
 
     def total(self) -> int:
         with self._lock:
@@ -165,8 +165,15 @@ class FaultStats:
 class _Injector:
     """Decides, per frame, which fault (if any) to inject."""
 
-    def __init__(self, direction: str, rates: FaultRates, config: FaultConfig, stats: FaultStats,
-                 rng: random.Random, armed: threading.Event) -> None:
+    def __init__(
+        self,
+        direction: str,
+        rates: FaultRates,
+        config: FaultConfig,
+        stats: FaultStats,
+        rng: random.Random,
+        armed: threading.Event,
+    ) -> None:
         self.direction = direction
         self.armed = armed
         self.rates = rates
@@ -202,8 +209,7 @@ class _Injector:
         every = self.config.force_every
         if not every or self.frames % every:
             return None
-        missing = [kind for kind in options
-                   if kind != RESET and self.stats.count(kind, self.direction) == 0]
+        missing = [kind for kind in options if kind != RESET and self.stats.count(kind, self.direction) == 0]
         # the reset to force is the one the run is about: before RUN, normally
         main = self._main_reset_command()
         if RESET in options and frame.cmd == main and not self.stats.resets_before[_cmd_name(main)]:
@@ -223,12 +229,12 @@ def damage(kind: str, data: bytes, rng: random.Random) -> bytes:
         return bytes(out)
     if kind == "drop_byte":
         i = rng.randrange(len(data))
-        return data[:i] + data[i + 1:]
+        return data[:i] + data[i + 1 :]
     if kind == "drop_frame":
         return b""
     if kind == "dup_frame":
         return data + data
-    return data   # stall and reset delay or disturb, but deliver the frame intact
+    return data  # stall and reset delay or disturb, but deliver the frame intact
 
 
 def _cmd_name(cmd: int) -> str:
@@ -241,8 +247,15 @@ def _cmd_name(cmd: int) -> str:
 class _Relay:
     """One direction: read, cut into segments, damage, hold (stalls), write."""
 
-    def __init__(self, direction: str, read: Callable[[], bytes | None], write: Callable[[bytes], None],
-                 injector: _Injector, max_payload: int, proxy: LinkProxy) -> None:
+    def __init__(
+        self,
+        direction: str,
+        read: Callable[[], bytes | None],
+        write: Callable[[bytes], None],
+        injector: _Injector,
+        max_payload: int,
+        proxy: LinkProxy,
+    ) -> None:
         self.direction = direction
         self.read = read
         self.write = write
@@ -268,24 +281,23 @@ class _Relay:
         except (OSError, serial.SerialException) as exc:
             log.info("%s: link lost (%s)", self.direction, exc)
         finally:
-            proxy.stopping.set()    # one side gone: nothing left to relay
+            proxy.stopping.set()  # one side gone: nothing left to relay
 
     def _relay(self, segment: Segment) -> None:
         if segment.frame is None:
             self._emit(segment.data)
             return
-        self.proxy.stats.frames[self.direction] += 1    # one writer per key
+        self.proxy.stats.frames[self.direction] += 1  # one writer per key
         kind = self.injector.choose(segment.frame)
         if kind is None:
             self._emit(segment.data)
             return
         self.proxy.stats.add(self.direction, kind)
-        log.debug("%s: %s on %s seq=%d", self.direction, kind, _cmd_name(segment.frame.cmd),
-                  segment.frame.seq)
+        log.debug("%s: %s on %s seq=%d", self.direction, kind, _cmd_name(segment.frame.cmd), segment.frame.seq)
         if kind == "stall":
             self.hold_until = max(self.hold_until, time.monotonic() + self.proxy.config.stall_seconds)
         elif kind == RESET:
-            self._flush()           # what came before the reset reaches the old firmware
+            self._flush()  # what came before the reset reaches the old firmware
             self.proxy.reset_board(segment.frame.cmd)
         self._emit(damage(kind, segment.data, self.injector.rng))
 
@@ -312,9 +324,16 @@ class LinkProxy:
     bytes until the rebooted firmware has enabled its receiver.
     """
 
-    def __init__(self, board_port: serial.SerialBase, config: FaultConfig, *, max_payload: int,
-                 reset: Callable[[], None] | None = None, ready_line: bytes = b"",
-                 ready_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        board_port: serial.SerialBase,
+        config: FaultConfig,
+        *,
+        max_payload: int,
+        reset: Callable[[], None] | None = None,
+        ready_line: bytes = b"",
+        ready_timeout: float = 30.0,
+    ) -> None:
         self.board_port = board_port
         self.config = config
         self.max_payload = max_payload
@@ -351,7 +370,7 @@ class LinkProxy:
         _nodelay(getattr(self._client_port, "_socket", None))
         self._listener.settimeout(10.0)
         self._conn, _ = self._listener.accept()
-        self._conn.settimeout(5.0)             # bounds a send to a client that stopped reading
+        self._conn.settimeout(5.0)  # bounds a send to a client that stopped reading
         _nodelay(self._conn)
         self.board_port.timeout = _READ_SLICE
         self.board_port.write_timeout = 5.0
@@ -404,11 +423,11 @@ class LinkProxy:
 
     # ---- the two ends ------------------------------------------------------------
 
-    def _start(self, direction: str, read: Callable[[], bytes | None],
-               write: Callable[[bytes], None]) -> None:
+    def _start(self, direction: str, read: Callable[[], bytes | None], write: Callable[[bytes], None]) -> None:
         rates = self.config.up if direction == UP else self.config.down
-        injector = _Injector(direction, rates, self.config, self.stats,
-                             random.Random(self._rng.getrandbits(64)), self._armed)
+        injector = _Injector(
+            direction, rates, self.config, self.stats, random.Random(self._rng.getrandbits(64)), self._armed
+        )
         relay = _Relay(direction, read, write, injector, self.max_payload, self)
         thread = threading.Thread(target=relay.run, name=f"link-proxy {direction}", daemon=True)
         self._threads.append(thread)
@@ -420,7 +439,7 @@ class LinkProxy:
         if not ready:
             return b""
         data = self._conn.recv(65536)
-        return data or None                    # b"": the client closed its end
+        return data or None  # b"": the client closed its end
 
     def _write_client(self, data: bytes) -> None:
         assert self._conn is not None

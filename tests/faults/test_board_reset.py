@@ -1,6 +1,7 @@
 """BoardSession.reset_board() is a real reset of the running firmware (the
 host image restarts itself on SIGUSR1; QEMU reboots the guest on the
 monitor's system_reset), and the default QEMU launch is unchanged."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,19 +26,19 @@ def test_resettable_qemu_launch_is_opt_in() -> None:
 
 
 @pytest.mark.parametrize("board", fault_boards())
-def test_reset_restarts_the_firmware_in_place(board: str, mlp_plan_for: Callable[[str], Plan],
-                                              mlp_firmware_for: Callable[[str], Path]) -> None:
+def test_reset_restarts_the_firmware_in_place(
+    board: str, mlp_plan_for: Callable[[str], Plan], mlp_firmware_for: Callable[[str], Path]
+) -> None:
     plan = mlp_plan_for(board)
-    with open_board(board, mlp_firmware_for(board), expected_hash=plan.model_hash,
-                    resettable=True) as session:
+    with open_board(board, mlp_firmware_for(board), expected_hash=plan.model_hash, resettable=True) as session:
         pid, client = session.pid, session.client
         assert session.info is not None
         for _ in range(3):
             client.load_input(bytes(session.info.input_size))
             client.run()
             assert client.read_timing().runs >= 1
-            session.reset_board()        # returns once the firmware printed its ready line again
-            client.identify(plan.model_hash)           # a new session on the rebooted firmware
+            session.reset_board()  # returns once the firmware printed its ready line again
+            client.identify(plan.model_hash)  # a new session on the rebooted firmware
             # the statistics since boot are gone: the firmware really started over ...
             assert client.read_timing().runs == 0
             # ... in the same process, on the same link
@@ -45,8 +46,9 @@ def test_reset_restarts_the_firmware_in_place(board: str, mlp_plan_for: Callable
     assert_reaped(pid)
 
 
-def test_default_qemu_launch_cannot_be_reset(mlp_plan_for: Callable[[str], Plan],
-                                             mlp_firmware_for: Callable[[str], Path]) -> None:
+def test_default_qemu_launch_cannot_be_reset(
+    mlp_plan_for: Callable[[str], Plan], mlp_firmware_for: Callable[[str], Path]
+) -> None:
     board = next(b for b in fault_boards() if load_board(b).kind == "qemu")
     with open_board(board, mlp_firmware_for(board), identify=False) as session:
         pid = session.pid

@@ -1,6 +1,7 @@
 """The fault-injecting proxy itself, without a board: lossless framing of the
 byte stream, each damage doing what it says, and relaying through real
 sockets with counted faults and every thread joined."""
+
 from __future__ import annotations
 
 import random
@@ -27,8 +28,16 @@ def _stream(rng: random.Random) -> tuple[bytes, list[bytes]]:
     for i in range(200):
         frame = encode_frame(i & 0xFF, Command.LOAD_INPUT, rng.randbytes(rng.randrange(0, 80)))
         frames.append(frame)
-        noise = rng.choice([b"", bytes(rng.randrange(30)), b"\xA5", b"\xA5\x5A\x03\x00",
-                            b"FIXPOINT READY host\n", rng.randbytes(rng.randrange(20))])
+        noise = rng.choice(
+            [
+                b"",
+                bytes(rng.randrange(30)),
+                b"\xa5",
+                b"\xa5\x5a\x03\x00",
+                b"FIXPOINT READY host\n",
+                rng.randbytes(rng.randrange(20)),
+            ]
+        )
         parts += [noise, frame]
     return b"".join(parts), frames
 
@@ -39,9 +48,9 @@ def test_splitter_is_lossless_and_finds_every_frame() -> None:
     splitter, segments, pos, now = FrameSplitter(max_payload=1024), [], 0, 0.0
     while pos < len(stream):
         step = rng.randrange(1, 64)
-        segments += splitter.feed(stream[pos: pos + step], now)
+        segments += splitter.feed(stream[pos : pos + step], now)
         pos += step
-    segments += splitter.feed(b"", now + 1.0)     # flushes whatever is still waiting
+    segments += splitter.feed(b"", now + 1.0)  # flushes whatever is still waiting
     assert b"".join(s.data for s in segments) == stream
     found = [s.data for s in segments if s.frame is not None]
     # garbage may swallow a frame that follows a bogus header until the flush,
@@ -57,7 +66,7 @@ def test_damage_does_what_it_says() -> None:
     assert sum((a ^ b).bit_count() for a, b in zip(flipped, data)) == 1
     dropped = damage("drop_byte", data, rng)
     assert len(dropped) == len(data) - 1
-    assert any(dropped == data[:i] + data[i + 1:] for i in range(len(data)))
+    assert any(dropped == data[:i] + data[i + 1 :] for i in range(len(data)))
     assert damage("drop_frame", data, rng) == b""
     assert damage("dup_frame", data, rng) == data + data
     assert damage("stall", data, rng) == data
@@ -82,7 +91,7 @@ def test_proxy_relays_and_counts_faults() -> None:
         assert proxy.stats.count("dup_frame", UP) == 10 and proxy.stats.total() == 10
     assert not proxy.running
     assert not [t for t in threading.enumerate() if t.name.startswith("link-proxy")]
-    assert board.is_open          # the board's port belongs to the runner
+    assert board.is_open  # the board's port belongs to the runner
     board.close()
 
 
@@ -91,12 +100,18 @@ def test_every_fault_kind_is_forced_early() -> None:
     once, the reset before RUN (the highest reset rate) included."""
     board = serial.serial_for_url("loop://", timeout=0.05)
     tiny = FaultRates(bit_flip=1e-9, drop_byte=1e-9, drop_frame=1e-9, dup_frame=1e-9, stall=1e-9)
-    config = FaultConfig(up=tiny, reset_before={Command.RUN: 1e-9, Command.LOAD_INPUT: 1e-10},
-                         force_every=4, stall_seconds=0.1, max_seconds=60.0)
+    config = FaultConfig(
+        up=tiny,
+        reset_before={Command.RUN: 1e-9, Command.LOAD_INPUT: 1e-10},
+        force_every=4,
+        stall_seconds=0.1,
+        max_seconds=60.0,
+    )
     ready = b"FIXPOINT READY loop\n"
     # the "reset": the board prints its ready line again (loop:// echoes it back)
-    with LinkProxy(board, config, max_payload=1024, reset=lambda: board.write(ready),
-                   ready_line=ready, ready_timeout=5.0) as proxy:
+    with LinkProxy(
+        board, config, max_payload=1024, reset=lambda: board.write(ready), ready_line=ready, ready_timeout=5.0
+    ) as proxy:
         client = proxy.connect()
         proxy.arm()
         commands = [Command.LOAD_INPUT, Command.RUN, Command.READ_OUTPUT] * 20

@@ -10,6 +10,7 @@
 Every result must equal the simulator's output for that sample, or the
 client must raise a BoardError -- never return something else.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -32,12 +33,12 @@ def board(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def _session(board: str, plan_for: Callable[[str], Plan],
-             firmware_for: Callable[[str], Path]) -> Iterator[tuple[BoardSession, Plan]]:
+def _session(
+    board: str, plan_for: Callable[[str], Plan], firmware_for: Callable[[str], Path]
+) -> Iterator[tuple[BoardSession, Plan]]:
     """A resettable board running the mlp firmware; reaped afterwards."""
     plan = plan_for(board)
-    with open_board(board, firmware_for(board), expected_hash=plan.model_hash,
-                    resettable=True) as session:
+    with open_board(board, firmware_for(board), expected_hash=plan.model_hash, resettable=True) as session:
         pid = session.pid
         yield session, plan
     assert_reaped(pid)
@@ -47,8 +48,9 @@ def _bytes(array: np.ndarray) -> bytes:
     return np.ascontiguousarray(array).tobytes()
 
 
-def test_second_run_equals_first_run(mlp_plan_for: Callable[[str], Plan],
-                                     mlp_firmware_for: Callable[[str], Path]) -> None:
+def test_second_run_equals_first_run(
+    mlp_plan_for: Callable[[str], Plan], mlp_firmware_for: Callable[[str], Path]
+) -> None:
     """load, run, run, read == load, run, read == the simulation, on the host board."""
     with _session("host", mlp_plan_for, mlp_firmware_for) as (session, plan):
         client = session.client
@@ -60,9 +62,9 @@ def test_second_run_equals_first_run(mlp_plan_for: Callable[[str], Plan],
             client.load_input(_bytes(sample))
             client.run()
             try:
-                client.run()        # by now the arena has overwritten the input
+                client.run()  # by now the arena has overwritten the input
             except BoardError as exc:
-                refused.append((i, str(exc)))   # refused as stale: allowed; run 1 still stands
+                refused.append((i, str(exc)))  # refused as stale: allowed; run 1 still stands
             twice = client.read_output()
             assert twice == once, f"sample {i}: load, run, run, read differs from load, run, read"
         counters = client_counters(client)
@@ -71,15 +73,16 @@ def test_second_run_equals_first_run(mlp_plan_for: Callable[[str], Plan],
         assert counters.get("reloads", 0) + len(refused) >= SAMPLES, (counters, refused)
 
 
-def test_reset_between_load_and_run_is_never_silent(board: str, mlp_plan_for: Callable[[str], Plan],
-                                                    mlp_firmware_for: Callable[[str], Path]) -> None:
+def test_reset_between_load_and_run_is_never_silent(
+    board: str, mlp_plan_for: Callable[[str], Plan], mlp_firmware_for: Callable[[str], Path]
+) -> None:
     with _session(board, mlp_plan_for, mlp_firmware_for) as (session, plan):
         client = session.client
         inputs, expected = mlp_cases(plan, SAMPLES, seed=1)
         errors = []
         for i, sample in enumerate(inputs):
             client.load_input(_bytes(sample))
-            session.reset_board()                 # real reset; returns at the ready line
+            session.reset_board()  # real reset; returns at the ready line
             try:
                 client.run()
                 output = client.read_output()
@@ -91,8 +94,9 @@ def test_reset_between_load_and_run_is_never_silent(board: str, mlp_plan_for: Ca
         assert client_counters(client).get("resets_detected", 0) + len(errors) >= SAMPLES, errors
 
 
-def test_reset_between_run_and_read_is_never_silent(board: str, mlp_plan_for: Callable[[str], Plan],
-                                                    mlp_firmware_for: Callable[[str], Path]) -> None:
+def test_reset_between_run_and_read_is_never_silent(
+    board: str, mlp_plan_for: Callable[[str], Plan], mlp_firmware_for: Callable[[str], Path]
+) -> None:
     with _session(board, mlp_plan_for, mlp_firmware_for) as (session, plan):
         client = session.client
         inputs, expected = mlp_cases(plan, SAMPLES, seed=2)
@@ -102,12 +106,12 @@ def test_reset_between_run_and_read_is_never_silent(board: str, mlp_plan_for: Ca
             client.run()
             session.reset_board()
             try:
-                output = client.read_output()     # the output of a run the board forgot
+                output = client.read_output()  # the output of a run the board forgot
             except BoardError:
                 reported += 1
             else:
                 assert output == _bytes(expected[i]), f"{board} sample {i}: wrong output after a reset"
-            after, _ = client.infer(_bytes(sample))   # and the link is usable again
+            after, _ = client.infer(_bytes(sample))  # and the link is usable again
             assert after == _bytes(expected[i]), f"{board} sample {i}: wrong result after recovery"
         # every reset was seen: reported by READ_OUTPUT, or at least noticed
         assert reported + client_counters(client).get("resets_detected", 0) >= SAMPLES

@@ -1,4 +1,5 @@
 """Atomic outputs: all or nothing, and readable like any new file (0644 under umask 022)."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,24 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
 def test_calibrate_outputs_are_readable_by_others(tmp_path: Path) -> None:
     """The real command under umask 022: every file it writes is 0644."""
     out = tmp_path / "plan"
-    subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", "calibrate", str(MLP / "model.onnx"),
-                    "--data", str(MLP / "calib.npz"), "--board", "host", "-o", str(out)],
-                   check=True, capture_output=True, preexec_fn=lambda: os.umask(0o022))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "-q",
+            "calibrate",
+            str(MLP / "model.onnx"),
+            "--data",
+            str(MLP / "calib.npz"),
+            "--board",
+            "host",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     files = sorted(p for p in out.iterdir() if p.is_file())
     assert files and {p.name: mode(p) for p in files} == {p.name: 0o644 for p in files}

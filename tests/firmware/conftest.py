@@ -1,4 +1,5 @@
 """Fixtures of the board tests: firmware built once per board per session."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,10 +21,15 @@ def firmware_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
     def build(board: str) -> Path:
         if board not in built:
             built[board] = build_firmware(
-                board, [MODEL_SOURCE], out_dir=out / board,
-                defines={"FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"',
-                         "FIXTURE_INPUT_SIZE": f"{INPUT_SIZE}u",
-                         "FIXTURE_OUTPUT_SIZE": f"{OUTPUT_SIZE}u"})
+                board,
+                [MODEL_SOURCE],
+                out_dir=out / board,
+                defines={
+                    "FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"',
+                    "FIXTURE_INPUT_SIZE": f"{INPUT_SIZE}u",
+                    "FIXTURE_OUTPUT_SIZE": f"{OUTPUT_SIZE}u",
+                },
+            )
         return built[board]
 
     return build

@@ -1,4 +1,5 @@
 """Shared helpers of the board tests: the fixture model and its Python twin."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,12 +11,20 @@ import pytest
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL_SOURCE = FIXTURES / "test_model.c"
 MODEL_HASH = hashlib.sha256(b"fixpoint board-test fixture model v1").hexdigest()
-INPUT_SIZE = 1500       # > one frame: LOAD_INPUT must chunk
-OUTPUT_SIZE = 2100      # > two frames: READ_OUTPUT must chunk
+INPUT_SIZE = 1500  # > one frame: LOAD_INPUT must chunk
+OUTPUT_SIZE = 2100  # > two frames: READ_OUTPUT must chunk
 
 #: every board with an emulator or native process; one test run each
-RUNNABLE_BOARDS = ["host", "mps2-an385", "mps2-an386", "mps2-an500", "mps2-an505", "mps3-an547",
-                   "riscv32-virt", "mps2-an386-npu"]
+RUNNABLE_BOARDS = [
+    "host",
+    "mps2-an385",
+    "mps2-an386",
+    "mps2-an500",
+    "mps2-an505",
+    "mps3-an547",
+    "riscv32-virt",
+    "mps2-an386-npu",
+]
 
 
 def expected_output(data: bytes) -> bytes:

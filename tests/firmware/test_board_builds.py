@@ -1,5 +1,6 @@
 """Toolchains present, images well formed; the hardware board builds here even
 though it cannot be flashed."""
+
 from __future__ import annotations
 
 import json
@@ -63,5 +64,5 @@ def test_hardware_board_builds_and_fits(firmware_for: Callable[[str], Path]) -> 
     report = json.loads(image.with_name(image.name + ".size.json").read_text())
     assert report["board"] == "nucleo-f746zg"
     assert 0 < report["flash"] <= board.memory.flash.size and 0 < report["ram"] <= board.memory.ram.size
-    assert symbol_address("nucleo-f746zg", image, "fw_board_init")   # clocks + USART3 pins linked in
+    assert symbol_address("nucleo-f746zg", image, "fw_board_init")  # clocks + USART3 pins linked in
     assert board.launch.flash_command[0] == "openocd"

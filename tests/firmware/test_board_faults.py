@@ -2,6 +2,7 @@
 over a socket, NS16550 over a socket): the board dies mid-run, the link
 stalls, the wrong model is loaded, the test is interrupted. Each must end in
 the right exception, quickly, with every started process reaped."""
+
 from __future__ import annotations
 
 import os
@@ -30,29 +31,28 @@ def child_pids() -> set[int]:
 def test_kill_mid_run_raises_board_crashed(board: str, firmware_for: Callable[[str], Path]) -> None:
     with open_board(board, firmware_for(board), run_timeout=30.0) as session:
         pid = session.pid
-        session.client.load_input(b"SPIN")            # the model now runs "forever"
+        session.client.load_input(b"SPIN")  # the model now runs "forever"
         killer = threading.Timer(0.3, os.kill, (pid, signal.SIGKILL))
         killer.start()
         start = time.monotonic()
         with pytest.raises(BoardCrashed, match="killed by signal 9"):
             session.client.run()
-        assert time.monotonic() - start < 5.0        # detected, not waited out
+        assert time.monotonic() - start < 5.0  # detected, not waited out
         killer.join()
     assert_reaped(pid)
 
 
-def test_stalled_link_times_out_within_the_configured_time(board: str,
-                                                         firmware_for: Callable[[str], Path]) -> None:
+def test_stalled_link_times_out_within_the_configured_time(board: str, firmware_for: Callable[[str], Path]) -> None:
     timeout, retries = 0.4, 1
     with open_board(board, firmware_for(board), timeout=timeout, retries=retries) as session:
         pid = session.pid
-        os.kill(pid, signal.SIGSTOP)                  # alive, but nobody reads or answers
+        os.kill(pid, signal.SIGSTOP)  # alive, but nobody reads or answers
         start = time.monotonic()
         with pytest.raises(BoardTimeout, match=r"PING: no response \(after 2 attempts"):
             session.client.ping(b"anyone?")
         elapsed = time.monotonic() - start
     assert (retries + 1) * timeout <= elapsed < (retries + 1) * timeout + 1.0
-    assert_reaped(pid)                                # a stopped process is reaped too
+    assert_reaped(pid)  # a stopped process is reaped too
 
 
 def test_wrong_model_hash_raises_wrong_model(board: str, firmware_for: Callable[[str], Path]) -> None:
@@ -60,7 +60,7 @@ def test_wrong_model_hash_raises_wrong_model(board: str, firmware_for: Callable[
     with pytest.raises(WrongModel, match="fixture-fnv"):
         with open_board(board, firmware_for(board), expected_hash="0" * 64):
             pass
-    assert child_pids() == before                     # nothing left running
+    assert child_pids() == before  # nothing left running
     with open_board(board, firmware_for(board), identify=False) as session:
         pid = session.pid
         with pytest.raises(WrongModel):

@@ -2,6 +2,7 @@
 (QEMU or a native process on a pty), and check identify / load / run / read
 bit-exactly, recovery from garbage and corrupt frames, error statuses, exact
 instruction counts, and that a CPU fault surfaces as BoardCrashed."""
+
 from __future__ import annotations
 
 import random
@@ -12,18 +13,33 @@ from pathlib import Path
 
 import pytest
 
-from fixture_model import (INPUT_SIZE, MODEL_HASH, MODEL_SOURCE, OUTPUT_SIZE, RUNNABLE_BOARDS,
-                      assert_reaped, assert_same_bytes, expected_output)
+from fixture_model import (
+    INPUT_SIZE,
+    MODEL_HASH,
+    MODEL_SOURCE,
+    OUTPUT_SIZE,
+    RUNNABLE_BOARDS,
+    assert_reaped,
+    assert_same_bytes,
+    expected_output,
+)
 from fixpoint.boards.build import build_firmware
 from fixpoint.boards.runner import BoardSession, open_board
-from fixpoint.serial import (BoardCrashed, BoardProtocolError, Command, CounterUnit, FrameDecoder,
-                             Status, crc32, encode_frame)
+from fixpoint.serial import (
+    BoardCrashed,
+    BoardProtocolError,
+    Command,
+    CounterUnit,
+    FrameDecoder,
+    Status,
+    crc32,
+    encode_frame,
+)
 from fixpoint.serial.protocol import RESPONSE_FLAG
 
 
 @pytest.fixture(scope="module", params=RUNNABLE_BOARDS)
-def session(request: pytest.FixtureRequest,
-            firmware_for: Callable[[str], Path]) -> Iterator[BoardSession]:
+def session(request: pytest.FixtureRequest, firmware_for: Callable[[str], Path]) -> Iterator[BoardSession]:
     """One running board shared by this module's tests; reaped afterwards."""
     firmware = firmware_for(request.param)
     with open_board(request.param, firmware, expected_hash=MODEL_HASH) as running:
@@ -101,14 +117,14 @@ def test_long_runs_count_across_counter_wraps(session: BoardSession) -> None:
         counts.append(first)
     if session.board.kind == "qemu":
         step = counts[1] - counts[0]
-        assert step > 3_300_000, counts   # longer than a SysTick period (2^24 ticks) on every board
+        assert step > 3_300_000, counts  # longer than a SysTick period (2^24 ticks) on every board
         assert abs((counts[2] - counts[1]) - step) <= 16, counts
 
 
 def test_recovers_from_garbage_and_corrupt_frames(session: BoardSession) -> None:
     client = session.client
     rng = random.Random(11)
-    garbage = bytes(rng.randrange(256) for _ in range(600)) + b"\xA5\x5A\x10\x00" + b"\xA5" * 7
+    garbage = bytes(rng.randrange(256) for _ in range(600)) + b"\xa5\x5a\x10\x00" + b"\xa5" * 7
     client.port.write(garbage)
     assert client.ping(b"after garbage") == b"after garbage"
 
@@ -119,14 +135,14 @@ def test_recovers_from_garbage_and_corrupt_frames(session: BoardSession) -> None
     assert (kind, cmd, payload) == ("frame", Command.PING | RESPONSE_FLAG, bytes([Status.BAD_CRC]) + session_bytes)
 
     # An over-long header is answered at once, as a transient (the length field may be the damage).
-    oversized = b"\xA5\x5A" + struct.pack("<HBB", 0xFFFF, 0x43, Command.PING)
+    oversized = b"\xa5\x5a" + struct.pack("<HBB", 0xFFFF, 0x43, Command.PING)
     kind, _, payload = raw_exchange(session, oversized, 0x43)
     assert (kind, payload) == ("frame", bytes([Status.FRAME_TOO_LONG]) + session_bytes)
 
     # A truncated frame swallows the next request until the client times out
     # and pads the link (the firmware has no inter-byte timeout by design).
     client.port.write(encode_frame(0x44, Command.PING, bytes(100))[:60])
-    client.timeout, saved = 1.0, client.timeout   # padding crawls into a loaded QEMU
+    client.timeout, saved = 1.0, client.timeout  # padding crawls into a loaded QEMU
     try:
         assert client.ping(b"after truncation") == b"after truncation"
     finally:
@@ -183,7 +199,7 @@ def test_session_id_is_echoed_and_a_lost_session_is_detected(session: BoardSessi
     # Another host (or a reset) changes the session: the next response shows it.
     client.transact(Command.SESSION, struct.pack("<I", 0))
     data = random_input(9)
-    output, _ = client.infer(data)          # resumes: new session, input reloaded, rerun
+    output, _ = client.infer(data)  # resumes: new session, input reloaded, rerun
     assert_same_bytes(output, expected_output(data))
     assert client.session not in (0, ours) and client.stats.resets_detected >= 1
 
@@ -191,8 +207,9 @@ def test_session_id_is_echoed_and_a_lost_session_is_detected(session: BoardSessi
 def test_smallest_max_payload_still_round_trips(tmp_path: Path) -> None:
     """A 256-byte payload limit (the minimum) on the host board: IDENTIFY fits,
     input and output take many chunks."""
-    firmware = build_firmware("host", [MODEL_SOURCE], out_dir=tmp_path, max_payload=256,
-                              defines={"FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"'})
+    firmware = build_firmware(
+        "host", [MODEL_SOURCE], out_dir=tmp_path, max_payload=256, defines={"FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"'}
+    )
     with open_board("host", firmware, expected_hash=MODEL_HASH) as running:
         assert running.info is not None and running.info.max_payload == 256
         data = random_input(6)
@@ -200,8 +217,7 @@ def test_smallest_max_payload_still_round_trips(tmp_path: Path) -> None:
         assert running.client.transact(Command.PING, bytes(256)).status == Status.BAD_LENGTH
 
 
-def test_cpu_fault_is_reported_as_crash(firmware_for: Callable[[str], Path],
-                                        board_name: str) -> None:
+def test_cpu_fault_is_reported_as_crash(firmware_for: Callable[[str], Path], board_name: str) -> None:
     with open_board(board_name, firmware_for(board_name), expected_hash=MODEL_HASH) as running:
         pid = running.pid
         running.client.load_input(b"TRAP")

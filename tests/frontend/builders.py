@@ -1,4 +1,5 @@
 """Small ONNX models built in code, and the float-vs-onnxruntime comparison used by the tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,9 +30,13 @@ def tensor(name: str, shape: list | None, elem: int = TensorProto.FLOAT) -> onnx
     return helper.make_tensor_value_info(name, elem, shape)
 
 
-def model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto],
-          outputs: list[onnx.ValueInfoProto], initializers: list[onnx.TensorProto] = (),
-          opset: int = 17) -> onnx.ModelProto:
+def model(
+    nodes: list[onnx.NodeProto],
+    inputs: list[onnx.ValueInfoProto],
+    outputs: list[onnx.ValueInfoProto],
+    initializers: list[onnx.TensorProto] = (),
+    opset: int = 17,
+) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, "test", inputs, outputs, list(initializers))
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
@@ -58,8 +63,7 @@ def random_feeds(graph: Graph) -> dict[str, np.ndarray]:
     return {name: rand(*graph.values[name].shape) for name in graph.inputs}
 
 
-def check_against_ort(path: Path, feeds: dict[str, np.ndarray] | None = None,
-                      atol: float = ATOL) -> Graph:
+def check_against_ort(path: Path, feeds: dict[str, np.ndarray] | None = None, atol: float = ATOL) -> Graph:
     """Load + normalize ``path``; every activation must equal onnxruntime's tensor of that name."""
     loaded = load_model(path)
     feeds = feeds or random_feeds(loaded)
@@ -68,6 +72,5 @@ def check_against_ort(path: Path, feeds: dict[str, np.ndarray] | None = None,
     reference = ort_all_values(path, feeds, normalized.activation_names())
     for name in normalized.activation_names():
         assert name in reference, f"'{name}' is not an ONNX tensor name"
-        np.testing.assert_allclose(ours[name], reference[name], atol=atol, rtol=1e-4,
-                                   err_msg=f"value '{name}'")
+        np.testing.assert_allclose(ours[name], reference[name], atol=atol, rtol=1e-4, err_msg=f"value '{name}'")
     return normalized

@@ -12,6 +12,7 @@ Every entry is made to be rejected (``must_fail``) except random byte flips,
 which may happen to leave a valid model, and a few controls that are valid on
 purpose (hostile but legal names, valid external data).
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,9 +31,20 @@ DEFAULT_SEED = 20240611
 BIG = 2**40
 
 # Names an attacker or a broken exporter may produce; each must print as one safe line.
-HOSTILE_NAMES = ("", "n" * 5000, "line1\nline2", "\x1b[2J\x1b[31mred\x1b[0m", "tab\tcr\r",
-                 "../../../etc/passwd", "C:\\Windows\\evil", "nul\x00inside", "sep\u2028par\u2029",
-                 "\u202egnp.exe", "\x85next", "%s%n{0}'\"")
+HOSTILE_NAMES = (
+    "",
+    "n" * 5000,
+    "line1\nline2",
+    "\x1b[2J\x1b[31mred\x1b[0m",
+    "tab\tcr\r",
+    "../../../etc/passwd",
+    "C:\\Windows\\evil",
+    "nul\x00inside",
+    "sep\u2028par\u2029",
+    "\u202egnp.exe",
+    "\x85next",
+    "%s%n{0}'\"",
+)
 
 
 @dataclass
@@ -89,6 +101,7 @@ class Mutation:
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _nodes(model: onnx.ModelProto, *ops: str) -> list[onnx.NodeProto]:
     return [n for n in model.graph.node if not ops or n.op_type in ops]
 
@@ -119,11 +132,12 @@ def _raw_spans(data: bytes, model: onnx.ModelProto) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------- byte level
 
+
 def truncate(model: onnx.ModelProto, draw: Draw) -> bytes:
     """Cut at an offset spread over the whole file (header, graph, weights, opset)."""
     data = model.SerializeToString()
     slot = draw.variant(16)
-    return data[:int(len(data) * (slot + draw.rng.random()) / 16)]
+    return data[: int(len(data) * (slot + draw.rng.random()) / 16)]
 
 
 def flip_structure(model: onnx.ModelProto, draw: Draw) -> bytes:
@@ -171,17 +185,27 @@ def _has_window(node: onnx.NodeProto) -> bool:
 
 def _geometry(attribute: str) -> Mutator:
     def mutate(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
-        nodes = _nodes(model, "Conv") if attribute == "group" else \
-            [n for n in _nodes(model, "Conv", "MaxPool", "AveragePool") if _has_window(n)]
+        nodes = (
+            _nodes(model, "Conv")
+            if attribute == "group"
+            else [n for n in _nodes(model, "Conv", "MaxPool", "AveragePool") if _has_window(n)]
+        )
         values = GEOMETRY_VALUES[attribute]
         _set_attr(draw.pick(nodes), attribute, values[draw.variant(len(values))])
         return model
+
     mutate.__doc__ = f"{attribute} zero, negative, huge or of the wrong length"
     return mutate
 
 
-WRONG_TYPES = [("group", 1.5), ("strides", "1,1"), ("kernel_shape", [3.0, 3.0]), ("transB", "yes"),
-               ("alpha", [1, 2]), ("dilations", b"\x01")]
+WRONG_TYPES = [
+    ("group", 1.5),
+    ("strides", "1,1"),
+    ("kernel_shape", [3.0, 3.0]),
+    ("transB", "yes"),
+    ("alpha", [1, 2]),
+    ("dilations", b"\x01"),
+]
 
 
 def attr_wrong_type(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
@@ -199,14 +223,12 @@ def attr_axis(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     return model
 
 
-BOGUS = [("auto_pad", "BOGUS"), ("auto_pad", ""), ("transA", 3), ("ceil_mode", 5),
-         ("no_such_attribute", 1)]
+BOGUS = [("auto_pad", "BOGUS"), ("auto_pad", ""), ("transA", 3), ("ceil_mode", 5), ("no_such_attribute", 1)]
 
 
 def attr_bogus(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     name, value = BOGUS[draw.variant(len(BOGUS))]
-    _set_attr(draw.pick(_nodes(model, "Conv", "MaxPool", "AveragePool") or _nodes(model, "Gemm")),
-              name, value)
+    _set_attr(draw.pick(_nodes(model, "Conv", "MaxPool", "AveragePool") or _nodes(model, "Gemm")), name, value)
     return model
 
 
@@ -247,6 +269,7 @@ def nonfinite_weight(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 
 # --------------------------------------------------------------------------- names
 
+
 def hostile_node_name(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     """A hostile name on a node made unsupported, so that the error has to print the name."""
     node = draw.pick(_nodes(model, "Relu"))
@@ -270,17 +293,17 @@ def hostile_valid_names(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 def duplicate(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     graph = model.graph
     case = draw.variant(5)
-    if case == 0:      # two nodes write the same tensor (not SSA)
+    if case == 0:  # two nodes write the same tensor (not SSA)
         first, second = draw.rng.choice(len(graph.node), size=2, replace=False)
         graph.node[int(second)].output[0] = graph.node[int(first)].output[0]
-    elif case == 1:    # an initializer given twice with different shapes
+    elif case == 1:  # an initializer given twice with different shapes
         init = _initializer(model, draw)
         graph.initializer.append(numpy_helper.from_array(np.zeros(3, np.float32), init.name))
-    elif case == 2:    # the graph input listed twice
+    elif case == 2:  # the graph input listed twice
         graph.input.append(graph.input[0])
-    elif case == 3:    # a graph output that is an initializer
+    elif case == 3:  # a graph output that is an initializer
         graph.output[0].name = graph.initializer[0].name
-    else:              # every node named alike: valid ONNX, but onnxruntime refuses it
+    else:  # every node named alike: valid ONNX, but onnxruntime refuses it
         for node in graph.node:
             node.name = "same"
     return model
@@ -288,24 +311,25 @@ def duplicate(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 
 # --------------------------------------------------------------------------- structure
 
+
 def structure(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     graph = model.graph
     case = draw.variant(7)
-    if case == 0:      # dangling input
+    if case == 0:  # dangling input
         draw.pick(_nodes(model)).input[0] = "no_such_tensor"
-    elif case == 1:    # cycle: the first node reads the last node's output
+    elif case == 1:  # cycle: the first node reads the last node's output
         graph.node[0].input[0] = graph.node[-1].output[0]
-    elif case == 2:    # node order reversed
+    elif case == 2:  # node order reversed
         nodes = list(graph.node)[::-1]
         del graph.node[:]
         graph.node.extend(nodes)
-    elif case == 3:    # missing initializer
+    elif case == 3:  # missing initializer
         graph.initializer.remove(_initializer(model, draw))
-    elif case == 4:    # no nodes at all
+    elif case == 4:  # no nodes at all
         del graph.node[:]
-    elif case == 5:    # no graph output
+    elif case == 5:  # no graph output
         del graph.output[:]
-    else:              # a graph output naming nothing
+    else:  # a graph output naming nothing
         graph.output[0].name = "nowhere"
     return model
 
@@ -313,9 +337,12 @@ def structure(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 def initializer_shape(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     init = _initializer(model, draw)
     data = numpy_helper.to_array(init)
-    bad = [data.reshape(-1), np.concatenate([data, data[:1]]),
-           data[..., None] if data.ndim < 4 else data.reshape(data.shape[0], -1),
-           np.zeros([0, *data.shape[1:]], data.dtype)][draw.variant(4)]
+    bad = [
+        data.reshape(-1),
+        np.concatenate([data, data[:1]]),
+        data[..., None] if data.ndim < 4 else data.reshape(data.shape[0], -1),
+        np.zeros([0, *data.shape[1:]], data.dtype),
+    ][draw.variant(4)]
     _replace(init, bad if bad.shape != data.shape else np.concatenate([data, data[:1]]))
     return model
 
@@ -323,13 +350,13 @@ def initializer_shape(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 def initializer_dtype(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     init = _initializer(model, draw)
     case = draw.variant(5)
-    if case == 0:      # declared type changed, bytes kept (size mismatch)
+    if case == 0:  # declared type changed, bytes kept (size mismatch)
         init.data_type = draw.pick([TensorProto.INT64, TensorProto.DOUBLE, TensorProto.INT8])
-    elif case == 1:    # no type, an unknown one, or strings
+    elif case == 1:  # no type, an unknown one, or strings
         init.data_type = draw.pick([0, 999, TensorProto.STRING])
-    elif case == 2:    # raw data cut short
+    elif case == 2:  # raw data cut short
         init.raw_data = init.raw_data[: len(init.raw_data) // 2]
-    else:              # a well-formed int64 / float64 tensor where float32 is expected
+    else:  # a well-formed int64 / float64 tensor where float32 is expected
         _replace(init, numpy_helper.to_array(init).astype(np.int64 if case == 3 else np.float64))
     return model
 
@@ -348,8 +375,7 @@ def input_dims(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     elif case == 3:
         dims[0].dim_value = draw.pick([0, BIG])
     else:
-        tensor_type.elem_type = draw.pick([TensorProto.INT64, TensorProto.DOUBLE,
-                                           TensorProto.FLOAT16, 0, 999])
+        tensor_type.elem_type = draw.pick([TensorProto.INT64, TensorProto.DOUBLE, TensorProto.FLOAT16, 0, 999])
     return model
 
 
@@ -373,8 +399,8 @@ def opset(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 
 # --------------------------------------------------------------------------- external data
 
-def _external(init: onnx.TensorProto, location: str, offset: int | None = None,
-              length: int | None = None) -> None:
+
+def _external(init: onnx.TensorProto, location: str, offset: int | None = None, length: int | None = None) -> None:
     init.ClearField("raw_data")
     del init.float_data[:]
     init.data_location = TensorProto.EXTERNAL
@@ -395,10 +421,16 @@ def external_data(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
     if case == 7:
         (draw.directory / "sub").mkdir(exist_ok=True)
     location, offset, length = [
-        ("missing.bin", None, None), ("/etc/passwd", None, None),
-        ("../../../../etc/passwd", None, None), ("sub/../../outside.bin", None, None),
-        ("weights.bin", size * 4, None), ("weights.bin", 0, size * 8), ("weights.bin", -3, None),
-        ("sub", None, None), ("", None, None)][case]
+        ("missing.bin", None, None),
+        ("/etc/passwd", None, None),
+        ("../../../../etc/passwd", None, None),
+        ("sub/../../outside.bin", None, None),
+        ("weights.bin", size * 4, None),
+        ("weights.bin", 0, size * 8),
+        ("weights.bin", -3, None),
+        ("sub", None, None),
+        ("", None, None),
+    ][case]
     _external(init, location, offset, length)
     return model
 
@@ -426,32 +458,61 @@ def external_valid(model: onnx.ModelProto, draw: Draw) -> onnx.ModelProto:
 # --------------------------------------------------------------------------- corpus
 
 MUTATORS: dict[str, Mutator] = {
-    "truncate": truncate, "flip_structure": flip_structure, "flip_anywhere": flip_anywhere,
+    "truncate": truncate,
+    "flip_structure": flip_structure,
+    "flip_anywhere": flip_anywhere,
     "invalid_utf8_name": invalid_utf8_name,
     **{f"attr_{name}": _geometry(name) for name in GEOMETRY_VALUES},
-    "attr_wrong_type": attr_wrong_type, "attr_axis": attr_axis, "attr_bogus": attr_bogus,
-    "bn_channels": bn_channels, "bn_values": bn_values, "nonfinite_weight": nonfinite_weight,
-    "hostile_node_name": hostile_node_name, "hostile_dangling_input": hostile_dangling_input,
-    "hostile_valid_names": hostile_valid_names, "duplicate": duplicate, "structure": structure,
-    "initializer_shape": initializer_shape, "initializer_dtype": initializer_dtype,
-    "input_dims": input_dims, "opset": opset, "external_data": external_data,
-    "external_symlink": external_symlink, "external_valid": external_valid,
+    "attr_wrong_type": attr_wrong_type,
+    "attr_axis": attr_axis,
+    "attr_bogus": attr_bogus,
+    "bn_channels": bn_channels,
+    "bn_values": bn_values,
+    "nonfinite_weight": nonfinite_weight,
+    "hostile_node_name": hostile_node_name,
+    "hostile_dangling_input": hostile_dangling_input,
+    "hostile_valid_names": hostile_valid_names,
+    "duplicate": duplicate,
+    "structure": structure,
+    "initializer_shape": initializer_shape,
+    "initializer_dtype": initializer_dtype,
+    "input_dims": input_dims,
+    "opset": opset,
+    "external_data": external_data,
+    "external_symlink": external_symlink,
+    "external_valid": external_valid,
 }
 
 CONV_MODELS = ("kws", "dwsep", "cnn_bn_res")
 # kind -> (entries per example model, the examples it applies to): about 200 entries, each one
 # CLI subprocess in the test (~1.5 s of CPU, mostly importing onnx).
 PLAN: dict[str, tuple[int, tuple[str, ...]]] = {
-    "truncate": (4, MODELS), "flip_structure": (4, MODELS), "flip_anywhere": (1, MODELS),
+    "truncate": (4, MODELS),
+    "flip_structure": (4, MODELS),
+    "flip_anywhere": (1, MODELS),
     "invalid_utf8_name": (1, MODELS),
-    "attr_group": (2, CONV_MODELS), "attr_kernel_shape": (2, CONV_MODELS),
-    "attr_strides": (2, CONV_MODELS), "attr_pads": (2, CONV_MODELS), "attr_dilations": (2, CONV_MODELS),
-    "attr_wrong_type": (2, MODELS), "attr_axis": (2, MODELS), "attr_bogus": (1, MODELS),
-    "bn_channels": (2, CONV_MODELS), "bn_values": (2, CONV_MODELS), "nonfinite_weight": (1, MODELS),
-    "hostile_node_name": (3, MODELS), "hostile_dangling_input": (2, MODELS),
-    "hostile_valid_names": (1, ("mlp",)), "duplicate": (2, MODELS), "structure": (3, MODELS),
-    "initializer_shape": (2, MODELS), "initializer_dtype": (2, MODELS), "input_dims": (3, MODELS),
-    "opset": (3, MODELS), "external_data": (3, MODELS), "external_symlink": (1, ("kws", "mlp")),
+    "attr_group": (2, CONV_MODELS),
+    "attr_kernel_shape": (2, CONV_MODELS),
+    "attr_strides": (2, CONV_MODELS),
+    "attr_pads": (2, CONV_MODELS),
+    "attr_dilations": (2, CONV_MODELS),
+    "attr_wrong_type": (2, MODELS),
+    "attr_axis": (2, MODELS),
+    "attr_bogus": (1, MODELS),
+    "bn_channels": (2, CONV_MODELS),
+    "bn_values": (2, CONV_MODELS),
+    "nonfinite_weight": (1, MODELS),
+    "hostile_node_name": (3, MODELS),
+    "hostile_dangling_input": (2, MODELS),
+    "hostile_valid_names": (1, ("mlp",)),
+    "duplicate": (2, MODELS),
+    "structure": (3, MODELS),
+    "initializer_shape": (2, MODELS),
+    "initializer_dtype": (2, MODELS),
+    "input_dims": (3, MODELS),
+    "opset": (3, MODELS),
+    "external_data": (3, MODELS),
+    "external_symlink": (1, ("kws", "mlp")),
     "external_valid": (1, ("mlp",)),
 }
 # Kinds whose result may be a valid model: random flips, and the deliberate controls.
@@ -460,9 +521,12 @@ MAY_PASS = {"flip_structure", "flip_anywhere", "hostile_valid_names", "external_
 
 def corpus(seed: int = DEFAULT_SEED) -> list[Mutation]:
     """Every corpus entry, in a fixed order."""
-    return [Mutation(example, kind, index, seed, must_fail=kind not in MAY_PASS)
-            for kind, (count, examples) in PLAN.items()
-            for example in examples for index in range(count)]
+    return [
+        Mutation(example, kind, index, seed, must_fail=kind not in MAY_PASS)
+        for kind, (count, examples) in PLAN.items()
+        for example in examples
+        for index in range(count)
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,5 @@
 """Every example model loads, normalizes, and float_exec matches onnxruntime on calibration samples."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,5 +32,6 @@ def test_example_normalizes_and_matches_onnxruntime(path):
         reference = ort_all_values(path, feeds, graph.activation_names())
         for name in graph.activation_names():
             scale = max(1.0, float(np.abs(reference[name]).max()))
-            np.testing.assert_allclose(ours[name], reference[name], atol=1e-4 * scale, rtol=1e-4,
-                                       err_msg=f"{path.parent.name}: value '{name}'")
+            np.testing.assert_allclose(
+                ours[name], reference[name], atol=1e-4 * scale, rtol=1e-4, err_msg=f"{path.parent.name}: value '{name}'"
+            )

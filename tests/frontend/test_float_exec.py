@@ -1,4 +1,5 @@
 """fixpoint.normalize.float_exec on hand-built normalized graphs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,12 +12,15 @@ from fixpoint.normalize.float_exec import run_normalized
 
 def _graph() -> Graph:
     """x [1, 2] (NC) -> leaky_relu(alpha 0.5, clip [-1, 2]) -> copy -> y."""
-    values = {"x": Value("x", [1, 1, 1, 2], source_layout="NC"),
-              "l": Value("l", [1, 1, 1, 2], source_layout="NC"),
-              "y": Value("y", [1, 1, 1, 2], source_layout="NC")}
-    nodes = [Node("leaky", "leaky_relu", ["x"], ["l"],
-                  {"alpha": 0.5, "act": "clip", "act_range": [-1.0, 2.0]}),
-             Node("out", "copy", ["l"], ["y"], {})]
+    values = {
+        "x": Value("x", [1, 1, 1, 2], source_layout="NC"),
+        "l": Value("l", [1, 1, 1, 2], source_layout="NC"),
+        "y": Value("y", [1, 1, 1, 2], source_layout="NC"),
+    }
+    nodes = [
+        Node("leaky", "leaky_relu", ["x"], ["l"], {"alpha": 0.5, "act": "clip", "act_range": [-1.0, 2.0]}),
+        Node("out", "copy", ["l"], ["y"], {}),
+    ]
     return Graph("g", nodes, values, ["x"], ["y"], 17, stage="normalized")
 
 

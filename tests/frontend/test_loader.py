@@ -1,4 +1,5 @@
 """fixpoint.frontend.load_model: what it builds, and how it rejects bad input."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,16 +9,29 @@ import pytest
 from onnx import TensorProto, helper
 
 from builders import const, model, rand, save, tensor
-from fixpoint.frontend import (DynamicShapeError, ModelCheckError, ModelFileError, OpsetError,
-                               UnsupportedInputError, UnsupportedOpError, load_model)
+from fixpoint.frontend import (
+    DynamicShapeError,
+    ModelCheckError,
+    ModelFileError,
+    OpsetError,
+    UnsupportedInputError,
+    UnsupportedOpError,
+    load_model,
+)
 from fixpoint.ir import ModelError
 
 
 def _conv_relu(opset: int = 17, batch: object = 1) -> object:
-    nodes = [helper.make_node("Constant", [], ["W"], value=helper.make_tensor(
-                 "W", TensorProto.FLOAT, [2, 3, 3, 3], rand(2, 3, 3, 3).ravel())),
-             helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c"], ["y"], name="act")]
+    nodes = [
+        helper.make_node(
+            "Constant",
+            [],
+            ["W"],
+            value=helper.make_tensor("W", TensorProto.FLOAT, [2, 3, 3, 3], rand(2, 3, 3, 3).ravel()),
+        ),
+        helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["y"], name="act"),
+    ]
     return model(nodes, [tensor("x", [batch, 3, 8, 8])], [tensor("y", [batch, 2, 8, 8])], opset=opset)
 
 
@@ -49,8 +63,7 @@ def test_dynamic_batch_becomes_one(tmp_path):
 
 
 def test_node_names_are_unique_even_when_onnx_names_repeat(tmp_path):
-    nodes = [helper.make_node("Relu", ["x"], ["a"], name="same"),
-             helper.make_node("Relu", ["a"], ["y"], name="same")]
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="same"), helper.make_node("Relu", ["a"], ["y"], name="same")]
     graph = load_model(save(model(nodes, [tensor("x", [1, 4])], [tensor("y", [1, 4])]), tmp_path))
     assert len({n.name for n in graph.nodes}) == 2
 
@@ -98,25 +111,34 @@ def test_dynamic_non_batch_dim_names_the_tensor(tmp_path):
 
 
 def test_unsupported_nodes_are_listed_together(tmp_path):
-    nodes = [helper.make_node("Sin", ["x"], ["s"], name="sine"),
-             helper.make_node("Conv", ["s", "W"], ["c"], name="conv", auto_pad="BOGUS"),
-             helper.make_node("Gemm", ["f", "G"], ["y"], name="fc", transA=1),
-             helper.make_node("Flatten", ["c"], ["f"], name="flat")]
+    nodes = [
+        helper.make_node("Sin", ["x"], ["s"], name="sine"),
+        helper.make_node("Conv", ["s", "W"], ["c"], name="conv", auto_pad="BOGUS"),
+        helper.make_node("Gemm", ["f", "G"], ["y"], name="fc", transA=1),
+        helper.make_node("Flatten", ["c"], ["f"], name="flat"),
+    ]
     nodes = [nodes[0], nodes[1], nodes[3], nodes[2]]
     inits = [const("W", rand(2, 3, 3, 3)), const("G", rand(2 * 6 * 6, 4))]
     proto = model(nodes, [tensor("x", [1, 3, 8, 8])], [tensor("y", [1, 4])], inits)
     with pytest.raises(UnsupportedOpError) as info:
         load_model(save(proto, tmp_path))
-    _assert_one_line(info.value, "3 unsupported nodes", "sine (Sin): unsupported op",
-                     "conv (Conv): auto_pad=BOGUS", "fc (Gemm): transA=1")
+    _assert_one_line(
+        info.value,
+        "3 unsupported nodes",
+        "sine (Sin): unsupported op",
+        "conv (Conv): auto_pad=BOGUS",
+        "fc (Gemm): transA=1",
+    )
     assert info.value.problems[0].startswith("sine (Sin)")
     assert "; conv (Conv)" in str(info.value)
 
 
 def test_unknown_domain_op_hides_downstream_shapes(tmp_path):
     """Shapes lost after an unknown op are not reported as dynamic: the op is."""
-    nodes = [helper.make_node("FancyOp", ["x"], ["f"], name="fancy", domain="com.example"),
-             helper.make_node("Relu", ["f"], ["y"], name="relu")]
+    nodes = [
+        helper.make_node("FancyOp", ["x"], ["f"], name="fancy", domain="com.example"),
+        helper.make_node("Relu", ["f"], ["y"], name="relu"),
+    ]
     proto = model(nodes, [tensor("x", [1, 4])], [tensor("y", [1, 4])])
     proto.opset_import.append(helper.make_opsetid("com.example", 1))
     with pytest.raises(UnsupportedOpError) as info:
@@ -125,24 +147,62 @@ def test_unknown_domain_op_hides_downstream_shapes(tmp_path):
     assert "relu" not in str(info.value)
 
 
-@pytest.mark.parametrize("node, inits, fragments", [
-    (helper.make_node("AveragePool", ["x"], ["y"], name="ap", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                      count_include_pad=1), [], ["ap (AveragePool)", "count_include_pad=1"]),
-    (helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[2, 2], dilations=[2, 2]), [],
-     ["mp (MaxPool)", "dilations=[2, 2]"]),
-    (helper.make_node("Pad", ["x", "p"], ["y"], name="pad"),
-     [const("p", np.array([0, 0, -1, 1, 0, 0, 1, 1], np.int64))], ["pad (Pad)", "negative pads (cropping)"]),
-    (helper.make_node("Pad", ["x", "p"], ["y"], name="far", mode="reflect"),
-     [const("p", np.array([0, 0, 8, 1, 0, 0, 1, 1], np.int64))], ["far (Pad)", "reflect pads reach beyond"]),
-    (helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=0), [], ["sm (Softmax)", "axis 0 is the batch axis"]),
-    (helper.make_node("MaxPool", ["x"], ["y"], name="ceil", kernel_shape=[2, 2], strides=[3, 3],
-                      pads=[0, 0, 1, 1], ceil_mode=1), [],
-     ["ceil (MaxPool)", "inference gives H, W [4, 4], onnxruntime [3, 3]"]),
-    (helper.make_node("Conv", ["x", "W"], ["y"], name="dil", auto_pad="SAME_UPPER", dilations=[2, 2]),
-     [const("W", rand(2, 3, 3, 3))], ["dil (Conv)", "onnxruntime cannot run it"]),
-    (helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn"),
-     [const(n, np.ones(3, np.float32)) for n in "sbmv"], ["bn (BatchNormalization)", "graph input"]),
-])
+@pytest.mark.parametrize(
+    "node, inits, fragments",
+    [
+        (
+            helper.make_node(
+                "AveragePool", ["x"], ["y"], name="ap", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1
+            ),
+            [],
+            ["ap (AveragePool)", "count_include_pad=1"],
+        ),
+        (
+            helper.make_node("MaxPool", ["x"], ["y"], name="mp", kernel_shape=[2, 2], dilations=[2, 2]),
+            [],
+            ["mp (MaxPool)", "dilations=[2, 2]"],
+        ),
+        (
+            helper.make_node("Pad", ["x", "p"], ["y"], name="pad"),
+            [const("p", np.array([0, 0, -1, 1, 0, 0, 1, 1], np.int64))],
+            ["pad (Pad)", "negative pads (cropping)"],
+        ),
+        (
+            helper.make_node("Pad", ["x", "p"], ["y"], name="far", mode="reflect"),
+            [const("p", np.array([0, 0, 8, 1, 0, 0, 1, 1], np.int64))],
+            ["far (Pad)", "reflect pads reach beyond"],
+        ),
+        (
+            helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=0),
+            [],
+            ["sm (Softmax)", "axis 0 is the batch axis"],
+        ),
+        (
+            helper.make_node(
+                "MaxPool",
+                ["x"],
+                ["y"],
+                name="ceil",
+                kernel_shape=[2, 2],
+                strides=[3, 3],
+                pads=[0, 0, 1, 1],
+                ceil_mode=1,
+            ),
+            [],
+            ["ceil (MaxPool)", "inference gives H, W [4, 4], onnxruntime [3, 3]"],
+        ),
+        (
+            helper.make_node("Conv", ["x", "W"], ["y"], name="dil", auto_pad="SAME_UPPER", dilations=[2, 2]),
+            [const("W", rand(2, 3, 3, 3))],
+            ["dil (Conv)", "onnxruntime cannot run it"],
+        ),
+        (
+            helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn"),
+            [const(n, np.ones(3, np.float32)) for n in "sbmv"],
+            ["bn (BatchNormalization)", "graph input"],
+        ),
+    ],
+)
 def test_unsupported_attributes(tmp_path, node, inits, fragments):
     proto = model([node], [tensor("x", [1, 3, 8, 8])], [tensor("y", [None] * 4)], inits, opset=19)
     with pytest.raises(UnsupportedOpError) as info:

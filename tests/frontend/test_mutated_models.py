@@ -8,6 +8,7 @@ entry that may leave a valid model (random bit flips, the deliberate controls)
 is allowed exit code 0, and then every output file must be there; every other
 entry must be rejected.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,18 +54,16 @@ def _assert_one_clean_error(proc: subprocess.CompletedProcess, *culprits: str) -
 
 def _sin_node_names(model: Path) -> list[str]:
     """The (hostile) names the ``hostile_node_name`` mutation gave its unsupported node."""
-    return [node.name for node in onnx.load(str(model), load_external_data=False).graph.node
-            if node.op_type == "Sin"]
+    return [node.name for node in onnx.load(str(model), load_external_data=False).graph.node if node.op_type == "Sin"]
 
 
 @pytest.mark.parametrize("mutation", CORPUS, ids=[m.ident for m in CORPUS])
-def test_mutated_model_gives_one_clean_error(tmp_path: Path, mutation: Mutation,
-                                             record_property) -> None:
+def test_mutated_model_gives_one_clean_error(tmp_path: Path, mutation: Mutation, record_property) -> None:
     model = mutation.write(tmp_path / "model")
     proc = _calibrate(tmp_path, model, mutation.data)
     written = _files(tmp_path / "out")
     if proc.returncode == 0 and not mutation.must_fail:
-        record_property("outcome", "accepted")          # still a valid model: complete outputs
+        record_property("outcome", "accepted")  # still a valid model: complete outputs
         assert written == PLAN_FILES and "Traceback" not in proc.stderr, proc.stderr
         return
     record_property("outcome", "rejected")
@@ -88,8 +87,9 @@ def test_corpus_is_large_deterministic_and_mostly_broken(tmp_path: Path) -> None
 def _fixpoint(*args: str) -> subprocess.CompletedProcess:
     """``python -m fixpoint.cli ARGS`` with the in-tree SDK, not quiet (the user's default)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SDK), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +108,18 @@ EVAL_ENTRIES = ["mlp-truncate-002", "mlp-hostile_node_name-000", "mlp-external_d
 def test_eval_rejects_the_model_like_calibrate(tmp_path: Path, mlp_plan: Path, ident: str) -> None:
     mutation = BY_ID[ident]
     model = mutation.write(tmp_path / "model")
-    proc = _fixpoint("eval", str(model), "--plan", str(mlp_plan),
-                     "--data", str(EXAMPLES / "mlp" / "eval.npz"),
-                     "--report", str(tmp_path / "report"), "--json", str(tmp_path / "eval.json"))
+    proc = _fixpoint(
+        "eval",
+        str(model),
+        "--plan",
+        str(mlp_plan),
+        "--data",
+        str(EXAMPLES / "mlp" / "eval.npz"),
+        "--report",
+        str(tmp_path / "report"),
+        "--json",
+        str(tmp_path / "eval.json"),
+    )
     _assert_one_clean_error(proc, str(model))
     assert _files(tmp_path / "report") == [] and not (tmp_path / "eval.json").exists()
 
@@ -120,8 +129,7 @@ def test_eval_reports_a_model_onnxruntime_refuses(tmp_path: Path, mlp_plan: Path
     an error line, not its traceback. A warning that the plan came from another file may
     precede it, rightly."""
     model = BY_ID["mlp-duplicate-001"].write(tmp_path / "model")
-    proc = _fixpoint("eval", str(model), "--plan", str(mlp_plan),
-                     "--data", str(EXAMPLES / "mlp" / "eval.npz"))
+    proc = _fixpoint("eval", str(model), "--plan", str(mlp_plan), "--data", str(EXAMPLES / "mlp" / "eval.npz"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert not ORT_LOG_LINE.search(proc.stderr), proc.stderr
     last = proc.stderr.splitlines()[-1]
@@ -136,9 +144,19 @@ def test_deploy_rejects_the_model_like_calibrate(tmp_path: Path, ident: str) -> 
     mutation = BY_ID[ident]
     model = mutation.write(tmp_path / "model")
     example = EXAMPLES / mutation.example
-    proc = _fixpoint("deploy", "--board", "host", "--model", str(model),
-                     "--data", str(example / "calib.npz"), "--eval-data", str(example / "eval.npz"),
-                     "--out", str(tmp_path / "out"))
+    proc = _fixpoint(
+        "deploy",
+        "--board",
+        "host",
+        "--model",
+        str(model),
+        "--data",
+        str(example / "calib.npz"),
+        "--eval-data",
+        str(example / "eval.npz"),
+        "--out",
+        str(tmp_path / "out"),
+    )
     _assert_one_clean_error(proc, str(model))
     assert _files(tmp_path / "out") == []
 
@@ -147,7 +165,8 @@ def test_deploy_rejects_the_model_like_calibrate(tmp_path: Path, ident: str) -> 
 def test_calibrate_without_quiet_still_prints_one_line(tmp_path: Path, ident: str) -> None:
     mutation = BY_ID[ident]
     model = mutation.write(tmp_path / "model")
-    proc = _fixpoint("calibrate", str(model), "--data", str(mutation.data), "--board", "host",
-                     "-o", str(tmp_path / "out"))
+    proc = _fixpoint(
+        "calibrate", str(model), "--data", str(mutation.data), "--board", "host", "-o", str(tmp_path / "out")
+    )
     _assert_one_clean_error(proc, str(model))
     assert _files(tmp_path / "out") == []

@@ -1,4 +1,5 @@
 """The ONNX op table and the generated docs/supported-ops.md."""
+
 from __future__ import annotations
 
 import inspect
@@ -8,9 +9,30 @@ from fixpoint.ops import docs
 from fixpoint.ops.onnx_ops import ONNX_OPS
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 
-REQUIRED = ("Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Add", "Mul",
-            "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Squeeze",
-            "Unsqueeze", "Pad", "Softmax", "Identity", "Dropout", "Constant")
+REQUIRED = (
+    "Conv",
+    "Gemm",
+    "MatMul",
+    "BatchNormalization",
+    "Relu",
+    "Clip",
+    "LeakyRelu",
+    "Add",
+    "Mul",
+    "Concat",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Flatten",
+    "Reshape",
+    "Squeeze",
+    "Unsqueeze",
+    "Pad",
+    "Softmax",
+    "Identity",
+    "Dropout",
+    "Constant",
+)
 
 
 def test_committed_doc_is_up_to_date():

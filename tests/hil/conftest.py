@@ -1,4 +1,5 @@
 """HIL test fixtures: example models calibrated once per requantization profile."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -25,10 +26,14 @@ def plan_for(tmp_path_factory):
         key = (model, repr(asdict(profile)), repr([e.describe() for e in board.target.engines]))
         if key not in cache:
             folder = EXAMPLES / model
-            job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
-                                 profile=profile, calibration=CalibrationConfig(progress=False),
-                                 lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
-                                 board_name=board.name)
+            job = CalibrationJob(
+                model_path=folder / "model.onnx",
+                data_path=folder / "calib.npz",
+                profile=profile,
+                calibration=CalibrationConfig(progress=False),
+                lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+                board_name=board.name,
+            )
             cache[key] = run_calibration(job, root / f"{model}-{len(cache)}")
         return cache[key]
 

@@ -1,4 +1,5 @@
 """Shared helpers of the HIL tests: example models, eval sets, selected boards."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 results and the same instruction counts as the plain path, a staging buffer
 that does not hold the sample falls back to the plain path (never another
 sample's output), and firmware without a staging buffer keeps the plain path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,16 +27,28 @@ def test_double_buffered_hil_matches_the_plain_path(board, plan_for, tmp_path):
     x, labels = eval_set("mlp")
     results = {}
     for double in (False, True):
-        results[double] = run_hil(HilJob(plan=plan, board=board, x=x[:N], labels=labels[:N], progress=False,
-                                         work_dir=tmp_path / str(double), double_buffer=double))
+        results[double] = run_hil(
+            HilJob(
+                plan=plan,
+                board=board,
+                x=x[:N],
+                labels=labels[:N],
+                progress=False,
+                work_dir=tmp_path / str(double),
+                double_buffer=double,
+            )
+        )
     plain, staged = results[False], results[True]
     for result in (plain, staged):
         assert result.bit_exact == N and not result.failures, result.summary()
     assert staged.link["staged_runs"] == N and staged.link["staging_fallbacks"] == 0
-    assert staged.link["requests"] < plain.link["requests"]          # one round trip per sample, not three
-    if staged.counter_unit == "instructions":                       # exact counters: not one instruction more
-        assert (staged.count_min, staged.count_max, staged.count_mean) == \
-            (plain.count_min, plain.count_max, plain.count_mean)
+    assert staged.link["requests"] < plain.link["requests"]  # one round trip per sample, not three
+    if staged.counter_unit == "instructions":  # exact counters: not one instruction more
+        assert (staged.count_min, staged.count_max, staged.count_mean) == (
+            plain.count_min,
+            plain.count_max,
+            plain.count_mean,
+        )
 
 
 def _ints(plan, n):
@@ -52,12 +65,12 @@ def test_a_staging_buffer_that_does_not_hold_the_sample_falls_back(plan_for, tmp
         client = session.client
         assert session.info.staging
         staged = StagedInference(client)
-        out, _ = staged.infer(data[0], data[1])               # stages sample 1 behind the run
+        out, _ = staged.infer(data[0], data[1])  # stages sample 1 behind the run
         assert out == expected[0].tobytes()
         # the staging buffer is overwritten behind the host's back (as a lost or damaged LOAD_NEXT would)
         client._ok(Command.LOAD_NEXT, load_input_payload(0, bytes(len(data[1]))))
         out, _ = staged.infer(data[1], data[2])
-        assert out == expected[1].tobytes()                   # not the zeros' output: the plain path ran it
+        assert out == expected[1].tobytes()  # not the zeros' output: the plain path ran it
         assert client.stats.staging_fallbacks == 1 and client.stats.reloads == 0
         out, _ = staged.infer(data[2])
         assert out == expected[2].tobytes()

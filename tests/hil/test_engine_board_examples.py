@@ -5,6 +5,7 @@ command-stream path is bit-exact with its per-layer path over the whole eval set
 firmware runs every layer from the register file its command-stream player replays) is bit-exact with
 the (per-layer) simulation (a quick subset here; the whole eval set with FIXPOINT_ZOO_SAMPLES=all,
 and test_hil_examples runs it too under FIXPOINT_TEST_BOARDS=all)."""
+
 from __future__ import annotations
 
 import os
@@ -43,15 +44,16 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
     assert not [r for r in report.values() if "cannot represent the scales" in r["engine_reason"]], report
     for name, cost in plan.meta.get("engine_scales", {}).get("tensors", {}).items():
         assert cost["pow2_scale"] == 2.0 ** round(np.log2(cost["pow2_scale"])) >= cost["scale"], name
-    listed = "\n".join(engine_lines(plan))                  # the report's engine assignment section
+    listed = "\n".join(engine_lines(plan))  # the report's engine assignment section
     assert all(report[layer.name]["engine_reason"] in listed for layer in plan.layers)
     assert all(f"| {name} |" in listed for name in plan.meta.get("engine_scales", {}).get("tensors", {}))
 
     x, labels = eval_set(model)
     hetero = evaluate(outputs.graph.source_path, outputs.graph, plan, x, labels, per_layer=False, progress=False)
     plain_out = plan_for(model, PLAIN)
-    plain = evaluate(plain_out.graph.source_path, plain_out.graph, plain_out.plan, x, labels, per_layer=False,
-                     progress=False)
+    plain = evaluate(
+        plain_out.graph.source_path, plain_out.graph, plain_out.plan, x, labels, per_layer=False, progress=False
+    )
     assert hetero.n_samples == len(x) >= 1000
     assert hetero.drop <= plain.drop + 1.0, (hetero.summary(), plain.summary())
 
@@ -62,7 +64,8 @@ def test_example_spreads_over_engines_within_budget(model, plan_for, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(streamed, per_layer))
 
     n = _board_samples(len(x))
-    result = run_hil(HilJob(plan=plan, board=BOARD, x=x[:n], labels=labels[:n], work_dir=tmp_path,
-                            max_drop_pp=100.0, progress=False))
+    result = run_hil(
+        HilJob(plan=plan, board=BOARD, x=x[:n], labels=labels[:n], work_dir=tmp_path, max_drop_pp=100.0, progress=False)
+    )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == n

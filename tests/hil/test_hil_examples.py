@@ -2,6 +2,7 @@
 equals the host simulation, and board accuracy stays within budget of the float model. A board
 outside FIXPOINT_WHOLE_EVAL_BOARDS (`make test`'s rotating board) runs the first SUBSET_SAMPLES
 of each set: every byte still checked, the accuracy budget judged where the whole set runs."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,9 +22,18 @@ def test_example_bit_exact_on_board(model, board, plan_for, tmp_path):
     whole = whole_eval(board)
     if not whole:
         x, labels = x[:SUBSET_SAMPLES], labels[:SUBSET_SAMPLES]
-    result = run_hil(HilJob(plan=outputs.plan, board=board, x=x, labels=labels,
-                            model_path=outputs.graph.source_path, work_dir=tmp_path,
-                            max_drop_pp=MAX_DROP_PP, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board=board,
+            x=x,
+            labels=labels,
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=MAX_DROP_PP,
+            progress=False,
+        )
+    )
     write_junit(tmp_path / "junit.xml", result)
     write_json(tmp_path / "result.json", result)
     assert result.n_samples == len(x) >= (1000 if whole else SUBSET_SAMPLES)

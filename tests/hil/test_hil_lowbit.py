@@ -2,6 +2,7 @@
 simulation. Two plans cover the six low-bit kernels: dwsep with conv2d / depthwise layers in both
 widths (and a binary fully connected), the mlp with ternary and binary fully connected layers. The
 firmware's resolver table must name exactly the (op, datapath) pairs the plan uses."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,13 @@ MIXES = {
     "mlp": {"/net/net.0/*": 2, "/net/net.2/*": 1, "/net/net.4/*": 2},
 }
 EXPECTED_LOWBIT = {
-    "dwsep": {("conv2d", "s1"), ("depthwise_conv2d", "s1"), ("conv2d", "s2"), ("depthwise_conv2d", "s2"),
-              ("fully_connected", "s1")},
+    "dwsep": {
+        ("conv2d", "s1"),
+        ("depthwise_conv2d", "s1"),
+        ("conv2d", "s2"),
+        ("depthwise_conv2d", "s2"),
+        ("fully_connected", "s1"),
+    },
     "mlp": {("fully_connected", "s2"), ("fully_connected", "s1")},
 }
 
@@ -37,11 +43,16 @@ def lowbit_plan(tmp_path_factory):
         key = (model, repr(board.requant_profile()))
         if key not in cache:
             folder = EXAMPLES / model
-            job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
-                                 profile=board.requant_profile(), calibration=CalibrationConfig(progress=False),
-                                 lowering=LowerOptions(weight_bits=2, weight_bits_overrides=MIXES[model],
-                                                       engines=list(board.accelerator.engines) or None),
-                                 board_name=board.name)
+            job = CalibrationJob(
+                model_path=folder / "model.onnx",
+                data_path=folder / "calib.npz",
+                profile=board.requant_profile(),
+                calibration=CalibrationConfig(progress=False),
+                lowering=LowerOptions(
+                    weight_bits=2, weight_bits_overrides=MIXES[model], engines=list(board.accelerator.engines) or None
+                ),
+                board_name=board.name,
+            )
             cache[key] = run_calibration(job, tmp_path_factory.mktemp(f"lowbit-{model}"))
         return cache[key]
 
@@ -58,8 +69,17 @@ def test_lowbit_plan_is_bit_exact_on_board(model, board, lowbit_plan, tmp_path):
     lowbit_pairs = {(e.op, e.datapath) for e in kernel_entries(plan) if e.datapath in ("s2", "s1")}
     assert lowbit_pairs == EXPECTED_LOWBIT[model]
     x, labels = eval_set(model)
-    result = run_hil(HilJob(plan=plan, board=board, x=x[:SAMPLES], labels=labels[:SAMPLES],
-                            model_path=outputs.graph.source_path, work_dir=tmp_path, max_drop_pp=100.0,
-                            progress=False))
+    result = run_hil(
+        HilJob(
+            plan=plan,
+            board=board,
+            x=x[:SAMPLES],
+            labels=labels[:SAMPLES],
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches, result.summary()
     assert result.bit_exact == result.n_samples == SAMPLES, result.summary()

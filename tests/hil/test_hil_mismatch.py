@@ -5,6 +5,7 @@ simulates a plan whose one layer differs (a test double of a faulty
 accelerator): the board runs the true plan, and the report must point at
 exactly that layer, found by the board's layer-by-layer read-back.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,17 @@ def test_mismatch_names_sample_and_first_diverging_layer(plan_for, tmp_path):
     plan = outputs.plan
     target = next(i for i, layer in enumerate(plan.layers) if i > 0 and "bias" in layer.arrays)
     x, labels = eval_set("cnn_bn_res")
-    result = run_hil(HilJob(plan=plan, sim_plan=_with_one_layer_changed(plan, target), board=BOARD,
-                            x=x[:20], labels=labels[:20], work_dir=tmp_path, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=plan,
+            sim_plan=_with_one_layer_changed(plan, target),
+            board=BOARD,
+            x=x[:20],
+            labels=labels[:20],
+            work_dir=tmp_path,
+            progress=False,
+        )
+    )
     assert result.mismatches, "the altered simulation must disagree with the board"
     first = result.mismatches[0]
     assert first.sample == 0

@@ -1,4 +1,5 @@
 """Interop test fixtures: QDQ models made here by onnxruntime's quantize_static (and PyTorch QAT)."""
+
 import sys
 from pathlib import Path
 

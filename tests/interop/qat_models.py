@@ -3,6 +3,7 @@
 Each export rebuilds the example's float network in torch from the trained weights in
 examples/<name>/model.onnx, QAT-prepares it (per-channel symmetric int8 weights, uint8 activations),
 runs its observers on the example's calibration data and exports QDQ with torch.onnx (opset 13)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ from onnx import numpy_helper
 
 from qdq_models import EXAMPLES
 
-FLOAT_TOLERANCE = 1e-3   # torch float rebuild vs onnxruntime's float run of the example (max abs, logits)
+FLOAT_TOLERANCE = 1e-3  # torch float rebuild vs onnxruntime's float run of the example (max abs, logits)
 
 
 def _qconfig():
@@ -22,10 +23,17 @@ def _qconfig():
     import torch.ao.quantization as tq
 
     return tq.QConfig(
-        activation=tq.FakeQuantize.with_args(observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
-                                             dtype=torch.quint8),
-        weight=tq.FakeQuantize.with_args(observer=tq.MovingAveragePerChannelMinMaxObserver, quant_min=-128,
-                                         quant_max=127, dtype=torch.qint8, qscheme=torch.per_channel_symmetric))
+        activation=tq.FakeQuantize.with_args(
+            observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=255, dtype=torch.quint8
+        ),
+        weight=tq.FakeQuantize.with_args(
+            observer=tq.MovingAveragePerChannelMinMaxObserver,
+            quant_min=-128,
+            quant_max=127,
+            dtype=torch.qint8,
+            qscheme=torch.per_channel_symmetric,
+        ),
+    )
 
 
 def _float_layers(model: str) -> dict:
@@ -41,7 +49,7 @@ def _float_layers(model: str) -> dict:
     for node in src.graph.node:
         if node.op_type not in ("Conv", "Gemm"):
             continue
-        name = node.input[1].removesuffix(".weight")   # "net.2" (Gemm) or "stem.0" (Conv of a conv_bn)
+        name = node.input[1].removesuffix(".weight")  # "net.2" (Gemm) or "stem.0" (Conv of a conv_bn)
         w = inits[node.input[1]]
         b = inits[node.input[2]] if len(node.input) > 2 else np.zeros(w.shape[0])
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
@@ -55,9 +63,14 @@ def _float_layers(model: str) -> dict:
                 scale = gamma / np.sqrt(var + eps)
                 w, b = w * scale[:, None, None, None], (b - mean) * scale + beta
             group = attrs.get("group", 1)
-            layer = nn.Conv2d(w.shape[1] * group, w.shape[0], tuple(attrs["kernel_shape"]),
-                              stride=tuple(attrs.get("strides", (1, 1))), padding=tuple(attrs["pads"][:2]),
-                              groups=group)
+            layer = nn.Conv2d(
+                w.shape[1] * group,
+                w.shape[0],
+                tuple(attrs["kernel_shape"]),
+                stride=tuple(attrs.get("strides", (1, 1))),
+                padding=tuple(attrs["pads"][:2]),
+                groups=group,
+            )
         layer.weight.data = torch.tensor(w, dtype=torch.float32)
         layer.bias.data = torch.tensor(b, dtype=torch.float32)
         layers[name.removesuffix(".0") if node.op_type == "Conv" else name] = layer
@@ -91,11 +104,19 @@ def _qat_export(model: str, net, fuse: list[list[str]], path: Path) -> Path:
         x = data["input"]
     with torch.no_grad():
         for start in range(0, len(x), 50):
-            net(torch.tensor(x[start:start + 50]))
+            net(torch.tensor(x[start : start + 50]))
     net.apply(tq.disable_observer)
     net.eval()
-    torch.onnx.export(net, torch.tensor(x[:1]), str(path), input_names=["input"], output_names=["logits"],
-                      dynamo=False, opset_version=13, dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    torch.onnx.export(
+        net,
+        torch.tensor(x[:1]),
+        str(path),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamo=False,
+        opset_version=13,
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
     return path
 
 
@@ -140,7 +161,11 @@ def export_cnn_bn_res_qat(path: Path) -> Path:
             for name in ("stem", "b1_conv1", "b2_conv1"):
                 setattr(self, name, nn.Sequential(convs[name], nn.ReLU()))
             self.b1_conv2, self.b2_conv2, self.b2_proj, self.fc = (
-                convs["b1_conv2"], convs["b2_conv2"], convs["b2_proj"], convs["fc"])
+                convs["b1_conv2"],
+                convs["b2_conv2"],
+                convs["b2_proj"],
+                convs["fc"],
+            )
             self.add1, self.add2 = nn.quantized.FloatFunctional(), nn.quantized.FloatFunctional()
 
         def forward(self, x):

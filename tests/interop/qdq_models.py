@@ -1,4 +1,5 @@
 """QDQ models of the examples, quantized by onnxruntime's own quantize_static, and their Fixpoint plans."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,13 @@ def eval_set(model: str, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 def make_qdq(model: str, out: Path, per_channel: bool, method: str) -> Path:
     """onnxruntime's usual recipe: quant_pre_process (folds BatchNormalization), then quantize_static."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     out.mkdir(parents=True, exist_ok=True)
@@ -44,17 +50,29 @@ def make_qdq(model: str, out: Path, per_channel: bool, method: str) -> Path:
             return None if x is None else {"input": x[None]}
 
     path = out / "qdq.onnx"
-    quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=getattr(CalibrationMethod, method))
+    quantize_static(
+        str(pre),
+        str(path),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=per_channel,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=getattr(CalibrationMethod, method),
+    )
     return path
 
 
 def plan_of(model_path: Path, data_path: Path, out: Path, board: str = "host"):
     b = load_board(board)
-    job = CalibrationJob(model_path=model_path, data_path=data_path, profile=b.requant_profile(),
-                         calibration=CalibrationConfig(progress=False),
-                         lowering=LowerOptions(engines=list(b.accelerator.engines) or None), board_name=b.name)
+    job = CalibrationJob(
+        model_path=model_path,
+        data_path=data_path,
+        profile=b.requant_profile(),
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(engines=list(b.accelerator.engines) or None),
+        board_name=b.name,
+    )
     return run_calibration(job, out)
 
 
@@ -67,7 +85,7 @@ def qdq_plan(out: Path, model: str, per_channel: bool, method: str, board: str =
 
         out.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # torch.ao's deprecation notices
+            warnings.simplefilter("ignore")  # torch.ao's deprecation notices
             path = QAT_EXPORTS[model](out / f"{model}_qat.onnx")
     else:
         path = make_qdq(model, out, per_channel, method)
@@ -101,12 +119,26 @@ def make_qdq_typed(out: Path, kind: str) -> Path:
 
     src, path = EXAMPLES / "mlp" / "model.onnx", out / f"mlp_{kind}.onnx"
     if kind == "a16":
-        quantize_static(str(src), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt16, weight_type=QuantType.QInt8,
-                        extra_options={"ActivationSymmetric": True})
+        quantize_static(
+            str(src),
+            str(path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QInt16,
+            weight_type=QuantType.QInt8,
+            extra_options={"ActivationSymmetric": True},
+        )
     else:
         opset21 = out / "mlp_opset21.onnx"
         onnx.save(version_converter.convert_version(onnx.load(str(src)), 21), str(opset21))
-        quantize_static(str(opset21), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt4)
+        quantize_static(
+            str(opset21),
+            str(path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt4,
+        )
     return path

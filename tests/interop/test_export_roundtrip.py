@@ -1,4 +1,5 @@
 """Out and back: plan -> `fixpoint export --format qdq|aimet` -> `fixpoint calibrate` -> the identical plan."""
+
 from __future__ import annotations
 
 import json
@@ -32,21 +33,36 @@ def _assert_same_integers(a, b) -> None:
             diff = np.flatnonzero(np.asarray(la.arrays[key]).reshape(-1) != np.asarray(lb.arrays[key]).reshape(-1))
             assert diff.size == 0, (la.name, key, diff[:10])
         assert la.params == lb.params, la.name
-    assert [(t.name, t.scale, t.zero_point) for t in a.tensors] == [(t.name, t.scale, t.zero_point)
-                                                                    for t in b.tensors]
+    assert [(t.name, t.scale, t.zero_point) for t in a.tensors] == [(t.name, t.scale, t.zero_point) for t in b.tensors]
 
 
 def _calibrate(model, out, *extra) -> None:
-    code = main(["-q", "calibrate", str(model), "--data", str(EXAMPLES / "cnn_bn_res" / "calib.npz"),
-                 "--board", "host", "-o", str(out), *extra])
+    code = main(
+        [
+            "-q",
+            "calibrate",
+            str(model),
+            "--data",
+            str(EXAMPLES / "cnn_bn_res" / "calib.npz"),
+            "--board",
+            "host",
+            "-o",
+            str(out),
+            *extra,
+        ]
+    )
     assert code == 0
 
 
 def test_qdq_round_trip_is_identical_and_runs_in_onnxruntime(folded, tmp_path):
     model, outputs = folded
     qdq = tmp_path / "exported.onnx"
-    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(model), "--format", "qdq",
-                 "-o", str(qdq)]) == 0
+    assert (
+        main(
+            ["-q", "export", "--plan", str(outputs.plan_path), "--model", str(model), "--format", "qdq", "-o", str(qdq)]
+        )
+        == 0
+    )
     _calibrate(qdq, tmp_path / "again")
     again = load_plan(tmp_path / "again" / "plan.fxplan")
     _assert_same_integers(outputs.plan, again)
@@ -60,8 +76,23 @@ def test_qdq_round_trip_is_identical_and_runs_in_onnxruntime(folded, tmp_path):
 def test_aimet_round_trip_is_identical(folded, tmp_path):
     model, outputs = folded
     enc = tmp_path / "encodings.json"
-    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(model), "--format", "aimet",
-                 "-o", str(enc)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "export",
+                "--plan",
+                str(outputs.plan_path),
+                "--model",
+                str(model),
+                "--format",
+                "aimet",
+                "-o",
+                str(enc),
+            ]
+        )
+        == 0
+    )
     data = json.loads(enc.read_text())
     assert data["version"] == "1.0.0" and data["param_encodings"] and data["activation_encodings"]
     assert data["quantizer_args"]["param_bitwidth"] == max(p["bw"] for p in data["param_encodings"])
@@ -80,8 +111,20 @@ def test_ctable_export_reads_back_as_encodings(folded, tmp_path):
 
 def test_export_from_a_model_with_unfolded_batchnorm_is_refused(folded, tmp_path, capsys):
     _, outputs = folded
-    code = main(["-q", "export", "--plan", str(outputs.plan_path), "--model",
-                 str(EXAMPLES / "cnn_bn_res" / "model.onnx"), "--format", "qdq", "-o", str(tmp_path / "x.onnx")])
+    code = main(
+        [
+            "-q",
+            "export",
+            "--plan",
+            str(outputs.plan_path),
+            "--model",
+            str(EXAMPLES / "cnn_bn_res" / "model.onnx"),
+            "--format",
+            "qdq",
+            "-o",
+            str(tmp_path / "x.onnx"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "folded" in err, err
     assert not (tmp_path / "x.onnx").exists()
@@ -93,20 +136,67 @@ def test_transformer_exports_with_elementwise_constants_left_float(tmp_path):
     it, and the re-import lowers the same integers in the same layer order."""
     zoo = EXAMPLES.parents[1] / "examples" / "zoo" / "kw_transformer"
     outputs = plan_of(zoo / "model.onnx", zoo / "calib.npz", tmp_path / "plan")
-    assert any(layer.op == "depthwise_conv2d" and layer.source_nodes[0].endswith("/Add")
-               for layer in outputs.plan.layers)
+    assert any(
+        layer.op == "depthwise_conv2d" and layer.source_nodes[0].endswith("/Add") for layer in outputs.plan.layers
+    )
     qdq = tmp_path / "exported.onnx"
-    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(zoo / "model.onnx"),
-                 "--format", "qdq", "-o", str(qdq)]) == 0
-    assert main(["-q", "calibrate", str(qdq), "--data", str(zoo / "calib.npz"), "--board", "host",
-                 "-o", str(tmp_path / "again")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "export",
+                "--plan",
+                str(outputs.plan_path),
+                "--model",
+                str(zoo / "model.onnx"),
+                "--format",
+                "qdq",
+                "-o",
+                str(qdq),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "-q",
+                "calibrate",
+                str(qdq),
+                "--data",
+                str(zoo / "calib.npz"),
+                "--board",
+                "host",
+                "-o",
+                str(tmp_path / "again"),
+            ]
+        )
+        == 0
+    )
     _assert_same_integers(outputs.plan, load_plan(tmp_path / "again" / "plan.fxplan"))
     with np.load(zoo / "eval.npz") as data:
         x = data["mfcc"][:100].astype(np.float32)
     exported, float_model = ort.InferenceSession(str(qdq)), ort.InferenceSession(str(zoo / "model.onnx"))
     name = float_model.get_inputs()[0].name
-    agree = [exported.run(None, {name: x[i : i + 1]})[0].argmax() == float_model.run(None, {name: x[i : i + 1]})[0]
-             .argmax() for i in range(len(x))]
+    agree = [
+        exported.run(None, {name: x[i : i + 1]})[0].argmax() == float_model.run(None, {name: x[i : i + 1]})[0].argmax()
+        for i in range(len(x))
+    ]
     assert np.mean(agree) >= 0.95
-    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--model", str(zoo / "model.onnx"),
-                 "--format", "aimet", "-o", str(tmp_path / "enc.json")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "export",
+                "--plan",
+                str(outputs.plan_path),
+                "--model",
+                str(zoo / "model.onnx"),
+                "--format",
+                "aimet",
+                "-o",
+                str(tmp_path / "enc.json"),
+            ]
+        )
+        == 0
+    )

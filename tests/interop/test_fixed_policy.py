@@ -1,4 +1,5 @@
 """`--policy fixed` / `--override NAME=fixed:MIN,MAX`: the given range, no statistics policy."""
+
 from __future__ import annotations
 
 import numpy as np

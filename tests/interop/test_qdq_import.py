@@ -1,5 +1,6 @@
 """QDQ in: models quantized by onnxruntime's quantize_static keep their scales, zero points and integer
 weights in the plan, agree with onnxruntime's run of the same QDQ model and run bit-exactly on boards."""
+
 from __future__ import annotations
 
 import os
@@ -18,10 +19,14 @@ from qdq_models import against_ort_qdq, eval_set
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
 from hil_examples import selected_boards  # noqa: E402
 
-ALL = os.environ.get("FIXPOINT_TEST_BOARDS") == "all"     # `make test-all`
-CASES = [("mlp", False, "MinMax"), ("cnn_bn_res", True, "MinMax"), ("dwsep", True, "Entropy"),
-         ("kws", False, "MinMax")] + ([("kws", False, "Entropy"), ("cnn_bn_res", False, "Entropy")] if ALL else [])
-QAT_MODELS = ["mlp", "cnn_bn_res", "dwsep"]   # PyTorch QAT exports (qat_models.QAT_EXPORTS)
+ALL = os.environ.get("FIXPOINT_TEST_BOARDS") == "all"  # `make test-all`
+CASES = [
+    ("mlp", False, "MinMax"),
+    ("cnn_bn_res", True, "MinMax"),
+    ("dwsep", True, "Entropy"),
+    ("kws", False, "MinMax"),
+] + ([("kws", False, "Entropy"), ("cnn_bn_res", False, "Entropy")] if ALL else [])
+QAT_MODELS = ["mlp", "cnn_bn_res", "dwsep"]  # PyTorch QAT exports (qat_models.QAT_EXPORTS)
 
 
 @pytest.mark.parametrize("model,per_channel,method", CASES)
@@ -32,8 +37,9 @@ def test_qdq_plan_agrees_with_onnxruntime(qdq_plan_for, model, per_channel, meth
     out = result.outputs[0]
     assert out.agreement >= 0.99, (model, out.agreement)
     assert abs(out.int_top1 - out.float_top1) <= 0.01
-    assert result.per_layer and min(e.sqnr_db for e in result.per_layer) > 20.0, \
-        [(e.name, e.sqnr_db) for e in result.per_layer]
+    assert result.per_layer and min(e.sqnr_db for e in result.per_layer) > 20.0, [
+        (e.name, e.sqnr_db) for e in result.per_layer
+    ]
 
 
 def _initializers(path) -> dict[str, np.ndarray]:
@@ -53,7 +59,7 @@ def test_given_integers_and_scales_are_kept(qdq_plan_for):
         deq = {n.output[0]: n for n in model.graph.node if n.op_type == "DequantizeLinear"}
         w_int = inits[deq[gemm.input[1]].input[0]]
         b_int = inits[deq[gemm.input[2]].input[0]]
-        np.testing.assert_array_equal(layer.arrays["weights"], w_int)   # Gemm transB=1: [out, in] as stored
+        np.testing.assert_array_equal(layer.arrays["weights"], w_int)  # Gemm transB=1: [out, in] as stored
         np.testing.assert_array_equal(layer.arrays["bias"], b_int)
     q_nodes = [n for n in model.graph.node if n.op_type == "QuantizeLinear"]
     by_name = {t.name: t for t in outputs.plan.tensors}
@@ -62,7 +68,7 @@ def test_given_integers_and_scales_are_kept(qdq_plan_for):
         if name is None:
             continue
         assert by_name[name].scale == pytest.approx(float(inits[q.input[1]]), rel=1e-7)
-        assert by_name[name].zero_point == int(inits[q.input[2]]) - 128   # uint8 -> int8, same reals
+        assert by_name[name].zero_point == int(inits[q.input[2]]) - 128  # uint8 -> int8, same reals
 
 
 def test_ctable_records_given_and_refined_scales(qdq_plan_for):
@@ -91,8 +97,17 @@ def _board_cases() -> list[tuple[str, bool, str, str]]:
 def test_qdq_plan_bit_exact_on_board(qdq_plan_for, model, per_channel, method, board, tmp_path):
     qdq, outputs = qdq_plan_for(model, per_channel, method, board)
     x, labels = eval_set(model, None if ALL else 64)
-    result = run_hil(HilJob(plan=outputs.plan, board=board, x=x, labels=labels,
-                            model_path=outputs.out_dir / "float_model.onnx", work_dir=tmp_path, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board=board,
+            x=x,
+            labels=labels,
+            model_path=outputs.out_dir / "float_model.onnx",
+            work_dir=tmp_path,
+            progress=False,
+        )
+    )
     assert not result.mismatches, result.summary()
     assert result.bit_exact == len(x)
 
@@ -102,8 +117,11 @@ def test_pytorch_qat_export_imports_and_agrees(qdq_plan_for, model):
     """PyTorch eager-mode QAT exports (torch.onnx QDQ) keep their integers and agree with onnxruntime."""
     qdq, outputs = qdq_plan_for(model, True, "QAT")
     lowering = outputs.plan.meta["lowering"]["layers"]
-    assert all("given_weights" in lowering[layer.name]["refinements"]
-               for layer in outputs.plan.layers if "weights" in layer.arrays)
+    assert all(
+        "given_weights" in lowering[layer.name]["refinements"]
+        for layer in outputs.plan.layers
+        if "weights" in layer.arrays
+    )
     x, labels = eval_set(model)
     result = against_ort_qdq(qdq, outputs, x, labels)
     out = result.outputs[0]
@@ -120,14 +138,27 @@ def test_eval_of_a_qdq_model_shows_float_ort_qdq_and_plan(qdq_plan_for, tmp_path
 
     qdq, outputs = qdq_plan_for("mlp", False, "MinMax")
     report = tmp_path / "fidelity.json"
-    code = main(["-q", "eval", str(qdq), "--plan", str(outputs.plan_path), "--data",
-                 str(EXAMPLES / "mlp" / "eval.npz"), "--json", str(report), "--report", str(tmp_path / "md")])
+    code = main(
+        [
+            "-q",
+            "eval",
+            str(qdq),
+            "--plan",
+            str(outputs.plan_path),
+            "--data",
+            str(EXAMPLES / "mlp" / "eval.npz"),
+            "--json",
+            str(report),
+            "--report",
+            str(tmp_path / "md"),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0
     assert "float" in text and "ORT-QDQ" in text and "SQNR plan vs ORT-QDQ dB" in text
     data = json.loads(report.read_text())
     plain, ort_qdq = data["float"]["outputs"][0], data["onnxruntime_qdq"]["outputs"][0]
-    assert plain["int_top1"] == ort_qdq["int_top1"]          # the same plan in both columns
+    assert plain["int_top1"] == ort_qdq["int_top1"]  # the same plan in both columns
     assert ort_qdq["agreement"] >= 0.99
     assert len(data["onnxruntime_qdq"]["per_layer"]) == 3
     assert all(e["sqnr_db"] > 30 for e in data["onnxruntime_qdq"]["per_layer"])
@@ -163,8 +194,13 @@ def test_shift_only_board_refines_given_scales_to_powers_of_two(qdq_plan_for, tm
 
     qdq, _ = qdq_plan_for("mlp", False, "MinMax")
     profile = replace(load_board("host").requant_profile(), rounding="shift_only")
-    job = CalibrationJob(model_path=qdq, data_path=EXAMPLES / "mlp" / "calib.npz", profile=profile,
-                         calibration=CalibrationConfig(progress=False), lowering=LowerOptions())
+    job = CalibrationJob(
+        model_path=qdq,
+        data_path=EXAMPLES / "mlp" / "calib.npz",
+        profile=profile,
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(),
+    )
     outputs = run_calibration(job, tmp_path / "plan")
     given = [t for t in outputs.ctable["tensors"] if "given" in t]
     assert given
@@ -175,4 +211,3 @@ def test_shift_only_board_refines_given_scales_to_powers_of_two(qdq_plan_for, tm
     assert any("not powers of two" in n for n in notes)
     x, labels = eval_set("mlp", 300)
     assert against_ort_qdq(qdq, outputs, x, labels).outputs[0].agreement >= 0.9
-

@@ -12,6 +12,7 @@ FIXPOINT_TEST_BOARDS ("all": every one) run too: mps2-an500 (M7), mps2-an505
 (M33) and mps3-an547 (M55) take the DSP path, mps2-an385 (M3) checks that
 the variants forward to the reference on a core without the extension.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,7 @@ import re
 import pytest
 
 from fixpoint.boards import list_boards, load_board
-from fixpoint.boards.kernel_fw import (ELEMENTWISE, FAST_ENTRIES, KERNELS, build_kernel_firmware,
-                                       run_kernel_firmware)
+from fixpoint.boards.kernel_fw import ELEMENTWISE, FAST_ENTRIES, KERNELS, build_kernel_firmware, run_kernel_firmware
 
 CASES = 10000
 
@@ -29,8 +29,13 @@ CASES = 10000
 def _boards() -> list[str]:
     wanted = os.environ.get("FIXPOINT_TEST_BOARDS", "")
     names = list_boards() if wanted == "all" else [n.strip() for n in wanted.split(",") if n.strip()]
-    extra = [n for n in names if n in list_boards() and load_board(n).launch.method == "qemu"
-             and load_board(n).cpu.core.startswith("cortex-m")]
+    extra = [
+        n
+        for n in names
+        if n in list_boards()
+        and load_board(n).launch.method == "qemu"
+        and load_board(n).cpu.core.startswith("cortex-m")
+    ]
     return ["mps2-an386", *sorted(set(extra) - {"mps2-an386"})]
 
 

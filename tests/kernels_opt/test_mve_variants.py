@@ -14,6 +14,7 @@ Boards without MVE named in FIXPOINT_TEST_BOARDS (mps2-an386, M4) run the
 same check on the forwarding build (the _mve functions are the reference
 there), so the variant links and behaves everywhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,13 @@ import re
 import pytest
 
 from fixpoint.boards import list_boards, load_board
-from fixpoint.boards.kernel_fw import (ELEM_KERNELS, KERNELS, build_kernel_firmware, elem_kernel_sources,
-                                       run_kernel_firmware)
+from fixpoint.boards.kernel_fw import (
+    ELEM_KERNELS,
+    KERNELS,
+    build_kernel_firmware,
+    elem_kernel_sources,
+    run_kernel_firmware,
+)
 from fixpoint.ops.variants import choose_kernel
 
 CASES = 10000
@@ -33,8 +39,13 @@ MVE_BOARD = "mps3-an547"
 def _boards() -> list[str]:
     wanted = os.environ.get("FIXPOINT_TEST_BOARDS", "")
     names = list_boards() if wanted == "all" else [n.strip() for n in wanted.split(",") if n.strip()]
-    extra = [n for n in names if n in list_boards() and load_board(n).launch.method == "qemu"
-             and load_board(n).cpu.core.startswith("cortex-m")]
+    extra = [
+        n
+        for n in names
+        if n in list_boards()
+        and load_board(n).launch.method == "qemu"
+        and load_board(n).cpu.core.startswith("cortex-m")
+    ]
     return [MVE_BOARD, *sorted(set(extra) - {MVE_BOARD})]
 
 
@@ -58,8 +69,7 @@ def test_mve_variants_match_reference(board, tmp_path):
 
 @pytest.mark.parametrize("board", _boards())
 def test_mve_elementwise_variants_match_reference(board, tmp_path):
-    _check(board, tmp_path, "kc_check_elem.c", ELEM_KERNELS, variants=(),
-           extra_sources=elem_kernel_sources(("mve",)))
+    _check(board, tmp_path, "kc_check_elem.c", ELEM_KERNELS, variants=(), extra_sources=elem_kernel_sources(("mve",)))
 
 
 def test_m55_boards_choose_the_mve_kernels():

@@ -1,5 +1,6 @@
 """sdk/fixpoint/ops/variants.py agrees with FP_KERNEL_VARIANT_LIST in
 runtime/include/fp_resolver.h, and choose_kernel picks as documented."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,8 @@ from fixpoint.ops.variants import ISA_VARIANTS, KERNEL_VARIANTS, choose_kernel
 
 def _variant_rows() -> set[str]:
     text = (runtime_dir() / "include" / "fp_resolver.h").read_text()
-    block = text[text.index("#define FP_KERNEL_VARIANT_LIST"):]
-    block = block[:block.index("clang-format on")]
+    block = text[text.index("#define FP_KERNEL_VARIANT_LIST") :]
+    block = block[: block.index("clang-format on")]
     return set(re.findall(r"X\(\w+,\s*\w+,\s*\w+,\s*(\w+),", block))
 
 

@@ -1,5 +1,6 @@
 """Fixtures of the remote-board tests: the mlp example calibrated once for the
 host board's profile."""
+
 from __future__ import annotations
 
 import sys
@@ -19,7 +20,11 @@ from fixpoint.pipeline import CalibrationJob, CalibrationOutputs, run_calibratio
 @pytest.fixture(scope="session")
 def mlp_host_plan(tmp_path_factory: pytest.TempPathFactory) -> CalibrationOutputs:
     folder = EXAMPLES / "mlp"
-    job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
-                         profile=load_board("host").requant_profile(),
-                         calibration=CalibrationConfig(progress=False), board_name="host")
+    job = CalibrationJob(
+        model_path=folder / "model.onnx",
+        data_path=folder / "calib.npz",
+        profile=load_board("host").requant_profile(),
+        calibration=CalibrationConfig(progress=False),
+        board_name="host",
+    )
     return run_calibration(job, tmp_path_factory.mktemp("mlp-host-plan"))

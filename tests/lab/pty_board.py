@@ -11,6 +11,7 @@ STATE_DIR and sends SIGHUP; ``serve`` then stops the running firmware and
 starts the new image, which prints its ready line (like a real board after
 the flash tool resets it). SIGTERM stops firmware and server.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,7 +25,7 @@ from pathlib import Path
 
 
 def _die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _start(image: Path, master: int) -> subprocess.Popen:

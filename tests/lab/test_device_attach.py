@@ -2,6 +2,7 @@
 board listening on a TCP socket (socket://) and the host board behind ser2net
 (rfc2217://). Nothing is launched by fixpoint; IDENTIFY proves the running
 firmware is the plan's, and every sample must be bit-exact."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,25 @@ SAMPLES = 10
 
 
 def _hil(board: str, plan, device: str, work: Path) -> dict:
-    argv = [str(BIN / "fixpoint"), "--quiet", "hil", "--board", board, "--plan", str(plan.plan_path),
-            "--data", str(EXAMPLES / "mlp" / "eval.npz"), "-n", str(SAMPLES), "--device", device,
-            "--work-dir", str(work), "--json", str(work / "result.json")]
+    argv = [
+        str(BIN / "fixpoint"),
+        "--quiet",
+        "hil",
+        "--board",
+        board,
+        "--plan",
+        str(plan.plan_path),
+        "--data",
+        str(EXAMPLES / "mlp" / "eval.npz"),
+        "-n",
+        str(SAMPLES),
+        "--device",
+        device,
+        "--work-dir",
+        str(work),
+        "--json",
+        str(work / "result.json"),
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=scaled(600.0), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((work / "result.json").read_text())
@@ -31,18 +48,19 @@ def _hil(board: str, plan, device: str, work: Path) -> dict:
 
 
 def test_device_socket_url_attaches_to_a_running_qemu_board(mlp_host_plan, tmp_path: Path) -> None:
-    board = load_board("mps2-an386")     # the default requantization profile, as the host board's plan
+    board = load_board("mps2-an386")  # the default requantization profile, as the host board's plan
     image, _ = build_model_firmware(mlp_host_plan.plan, board, tmp_path / "fw")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        qemu = BoardProcess(qemu_argv(board, image, listener.fileno()), tmp_path / "qemu.log",
-                            pass_fds=[listener.fileno()])
+        qemu = BoardProcess(
+            qemu_argv(board, image, listener.fileno()), tmp_path / "qemu.log", pass_fds=[listener.fileno()]
+        )
         try:
             port = listener.getsockname()[1]
             result = _hil("mps2-an386", mlp_host_plan, f"socket://127.0.0.1:{port}", tmp_path / "work")
             assert result["counter_unit"] == "instructions"
-            assert qemu.death() is None          # fixpoint did not start or stop it
+            assert qemu.death() is None  # fixpoint did not start or stop it
         finally:
             qemu.reap()
 

@@ -1,4 +1,5 @@
 """Hand-built normalized graphs for lowering tests (no front end involved)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,9 @@ class GraphBuilder:
     def _quant(self, name: str, scale: float, zp: int) -> None:
         qmax = (1 << (self.bits - 1)) - 1
         lo, hi = scale * (-qmax - 1 - zp), scale * (qmax - zp)
-        self.quant[name] = TensorQuant(name, scale, zp, self.bits, "asymmetric" if zp else "symmetric",
-                                       "max", lo, hi, lo, hi)
+        self.quant[name] = TensorQuant(
+            name, scale, zp, self.bits, "asymmetric" if zp else "symmetric", "max", lo, hi, lo, hi
+        )
 
     def input(self, name: str, shape: list[int], scale: float, zp: int = 0, layout: str = "NHWC") -> str:
         self.values[name] = Value(name, list(shape), source_layout=layout)
@@ -35,8 +37,18 @@ class GraphBuilder:
         self.values[name] = Value(name, list(data.shape), data=data)
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, shape: list[int], attrs: dict | None = None,
-             scale: float | None = None, zp: int = 0, layout: str = "NHWC", fused=()) -> str:
+    def node(
+        self,
+        op: str,
+        inputs: list[str],
+        output: str,
+        shape: list[int],
+        attrs: dict | None = None,
+        scale: float | None = None,
+        zp: int = 0,
+        layout: str = "NHWC",
+        fused=(),
+    ) -> str:
         self.values[output] = Value(output, list(shape), source_layout=layout)
         self.nodes.append(Node(output + "_node", op, list(inputs), [output], dict(attrs or {}), list(fused)))
         if scale is not None:
@@ -44,10 +56,24 @@ class GraphBuilder:
         return output
 
     def graph(self, outputs: list[str]) -> Graph:
-        return Graph(self.name, self.nodes, self.values, list(self.inputs), list(outputs), opset=13,
-                     stage="normalized", source_sha256="ab" * 32)
+        return Graph(
+            self.name,
+            self.nodes,
+            self.values,
+            list(self.inputs),
+            list(outputs),
+            opset=13,
+            stage="normalized",
+            source_sha256="ab" * 32,
+        )
 
 
 def conv_attrs(pads=(0, 0, 0, 0), strides=(1, 1), dilations=(1, 1), groups=1, act="none", act_range=None):
-    return {"strides": list(strides), "dilations": list(dilations), "pads": list(pads), "groups": groups,
-            "act": act, "act_range": act_range}
+    return {
+        "strides": list(strides),
+        "dilations": list(dilations),
+        "pads": list(pads),
+        "groups": groups,
+        "act": act,
+        "act_range": act_range,
+    }

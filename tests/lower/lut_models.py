@@ -1,5 +1,6 @@
 """Small real ONNX models using the table ops, PRelu, Min / Max, Sub and Div (built with
 onnx.helper), and their calibration data."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,10 @@ def _init(name: str, data) -> onnx.TensorProto:
 
 
 def _conv(rng, name: str, x: str, out: str, c_in: int, c_out: int) -> tuple[list, list]:
-    inits = [_init(f"{name}_w", rng.normal(size=(c_out, c_in, 3, 3)) * 0.4),
-             _init(f"{name}_b", rng.normal(size=c_out) * 0.1)]
+    inits = [
+        _init(f"{name}_w", rng.normal(size=(c_out, c_in, 3, 3)) * 0.4),
+        _init(f"{name}_b", rng.normal(size=c_out) * 0.1),
+    ]
     return [helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [out], name=name, pads=[1, 1, 1, 1])], inits
 
 
@@ -49,8 +52,9 @@ def _branches(path: Path, ops: list[tuple[str, dict]], seed: int) -> Path:
 
 
 def unary_a(path: Path) -> Path:
-    return _branches(path, [("Sigmoid", {}), ("Tanh", {}), ("HardSigmoid", {"alpha": 0.25, "beta": 0.4}),
-                            ("HardSwish", {})], seed=1)
+    return _branches(
+        path, [("Sigmoid", {}), ("Tanh", {}), ("HardSigmoid", {"alpha": 0.25, "beta": 0.4}), ("HardSwish", {})], seed=1
+    )
 
 
 def unary_b(path: Path) -> Path:
@@ -75,12 +79,14 @@ def silu_hardswish(path: Path) -> Path:
     rng = np.random.default_rng(4)
     n1, i1 = _conv(rng, "conv1", "x", "c1", 2, C)
     n2, i2 = _conv(rng, "conv2", "silu", "c2", C, C)
-    nodes = [*n1,
-             helper.make_node("Sigmoid", ["c1"], ["sig"], name="sigmoid"),
-             helper.make_node("Mul", ["c1", "sig"], ["silu"], name="silu_mul"),
-             *n2,
-             helper.make_node("HardSigmoid", ["c2"], ["hsig"], name="hardsigmoid", alpha=1 / 6, beta=0.5),
-             helper.make_node("Mul", ["hsig", "c2"], ["y"], name="hardswish_mul")]
+    nodes = [
+        *n1,
+        helper.make_node("Sigmoid", ["c1"], ["sig"], name="sigmoid"),
+        helper.make_node("Mul", ["c1", "sig"], ["silu"], name="silu_mul"),
+        *n2,
+        helper.make_node("HardSigmoid", ["c2"], ["hsig"], name="hardsigmoid", alpha=1 / 6, beta=0.5),
+        helper.make_node("Mul", ["hsig", "c2"], ["y"], name="hardswish_mul"),
+    ]
     return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, [*i1, *i2])
 
 
@@ -89,10 +95,13 @@ def torch_hardswish(path: Path) -> Path:
     rng = np.random.default_rng(8)
     n1, i1 = _conv(rng, "conv1", "x", "c1", 2, C)
     inits = [*i1, _init("three", 3.0), _init("zero", 0.0), _init("six", 6.0), _init("six_d", 6.0)]
-    nodes = [*n1, helper.make_node("Add", ["c1", "three"], ["p3"], name="plus3"),
-             helper.make_node("Clip", ["p3", "zero", "six"], ["r6"], name="relu6"),
-             helper.make_node("Mul", ["c1", "r6"], ["m"], name="times"),
-             helper.make_node("Div", ["m", "six_d"], ["y"], name="div6")]
+    nodes = [
+        *n1,
+        helper.make_node("Add", ["c1", "three"], ["p3"], name="plus3"),
+        helper.make_node("Clip", ["p3", "zero", "six"], ["r6"], name="relu6"),
+        helper.make_node("Mul", ["c1", "r6"], ["m"], name="times"),
+        helper.make_node("Div", ["m", "six_d"], ["y"], name="div6"),
+    ]
     return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, inits)
 
 
@@ -102,8 +111,12 @@ def prelu(path: Path) -> Path:
     n1, i1 = _conv(rng, "conv1", "x", "c1", 2, C)
     n2, i2 = _conv(rng, "conv2", "p1", "c2", C, C)
     inits = [*i1, *i2, _init("slope_c", np.array([0.1, -0.3, 0.6, 0.02]).reshape(C, 1, 1)), _init("slope_1", [0.2])]
-    nodes = [*n1, helper.make_node("PRelu", ["c1", "slope_c"], ["p1"], name="prelu_c"),
-             *n2, helper.make_node("PRelu", ["c2", "slope_1"], ["y"], name="prelu_1")]
+    nodes = [
+        *n1,
+        helper.make_node("PRelu", ["c1", "slope_c"], ["p1"], name="prelu_c"),
+        *n2,
+        helper.make_node("PRelu", ["c2", "slope_1"], ["y"], name="prelu_1"),
+    ]
     return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, inits)
 
 
@@ -113,10 +126,14 @@ def minmax(path: Path) -> Path:
     na, ia = _conv(rng, "conv_a", "a", "ca", 2, C)
     nb, ib = _conv(rng, "conv_b", "b", "cb", 3, C)
     inits = [*ia, *ib, _init("floor", [-0.2]), _init("ceil", np.array([0.5, 0.1, 0.3, 0.8]).reshape(C, 1, 1))]
-    nodes = [*na, *nb, helper.make_node("Min", ["ca", "cb"], ["m1"], name="min_ab"),
-             helper.make_node("Max", ["m1", "floor"], ["m2"], name="max_floor"),
-             helper.make_node("Min", ["ceil", "m2"], ["m3"], name="min_ceil"),
-             helper.make_node("Max", ["m3", "ca"], ["y"], name="max_a")]
+    nodes = [
+        *na,
+        *nb,
+        helper.make_node("Min", ["ca", "cb"], ["m1"], name="min_ab"),
+        helper.make_node("Max", ["m1", "floor"], ["m2"], name="max_floor"),
+        helper.make_node("Min", ["ceil", "m2"], ["m3"], name="min_ceil"),
+        helper.make_node("Max", ["m3", "ca"], ["y"], name="max_a"),
+    ]
     return _save(path, nodes, {"a": [2, 6, 6], "b": [3, 6, 6]}, {"y": [C, 6, 6]}, inits)
 
 
@@ -125,12 +142,21 @@ def sub_div(path: Path) -> Path:
     rng = np.random.default_rng(7)
     na, ia = _conv(rng, "conv_a", "x", "ca", 2, C)
     nb, ib = _conv(rng, "conv_b", "x", "cb", 2, C)
-    inits = [*ia, *ib, _init("k", [0.25]), _init("d", np.array([2.0, -4.0, 0.5, 8.0]).reshape(C, 1, 1)),
-             _init("one", [1.0])]
-    nodes = [*na, *nb, helper.make_node("Sub", ["ca", "k"], ["s1"], name="sub_const"),
-             helper.make_node("Div", ["s1", "d"], ["d1"], name="div_const"),
-             helper.make_node("Sub", ["d1", "cb"], ["s2"], name="sub_acts"),
-             helper.make_node("Sub", ["one", "s2"], ["y"], name="one_minus")]
+    inits = [
+        *ia,
+        *ib,
+        _init("k", [0.25]),
+        _init("d", np.array([2.0, -4.0, 0.5, 8.0]).reshape(C, 1, 1)),
+        _init("one", [1.0]),
+    ]
+    nodes = [
+        *na,
+        *nb,
+        helper.make_node("Sub", ["ca", "k"], ["s1"], name="sub_const"),
+        helper.make_node("Div", ["s1", "d"], ["d1"], name="div_const"),
+        helper.make_node("Sub", ["d1", "cb"], ["s2"], name="sub_acts"),
+        helper.make_node("Sub", ["one", "s2"], ["y"], name="one_minus"),
+    ]
     return _save(path, nodes, {"x": [2, 6, 6]}, {"y": [C, 6, 6]}, inits)
 
 

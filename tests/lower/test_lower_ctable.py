@@ -1,4 +1,5 @@
 """CTable generation, schema validity and atomic writing."""
+
 import json
 import math
 from pathlib import Path
@@ -23,25 +24,39 @@ def _model():
     g = GraphBuilder("tiny")
     x = g.input("x", [1, 6, 6, 2], scale=0.02, zp=-3, layout="NCHW")
     g.const("W", RNG.normal(size=(4, 3, 3, 2))), g.const("B", RNG.normal(size=4))
-    g.node("conv2d", [x, "W", "B"], "c", [1, 6, 6, 4], scale=0.05, zp=-128,
-           attrs=conv_attrs(pads=(1, 1, 1, 1), act="relu", act_range=[0.0, math.inf]), fused=["relu0"],
-           layout="NCHW")
-    g.node("max_pool", ["c"], "p", [1, 3, 3, 4], attrs={"kernel": [2, 2], "strides": [2, 2], "pads": [0] * 4},
-           layout="NCHW")
+    g.node(
+        "conv2d",
+        [x, "W", "B"],
+        "c",
+        [1, 6, 6, 4],
+        scale=0.05,
+        zp=-128,
+        attrs=conv_attrs(pads=(1, 1, 1, 1), act="relu", act_range=[0.0, math.inf]),
+        fused=["relu0"],
+        layout="NCHW",
+    )
+    g.node(
+        "max_pool",
+        ["c"],
+        "p",
+        [1, 3, 3, 4],
+        attrs={"kernel": [2, 2], "strides": [2, 2], "pads": [0] * 4},
+        layout="NCHW",
+    )
     g.const("s", np.full([1, 1, 1, 4], 0.5))
     g.node("mul", ["p", "s"], "m", [1, 3, 3, 4], scale=0.03, zp=-128, layout="NCHW")
     g.node("add", ["m", "p"], "a", [1, 3, 3, 4], scale=0.08, zp=-100, attrs={"act": "none"}, layout="NCHW")
     g.const("W2", RNG.normal(size=(3, 36))), g.const("B2", np.zeros(3))
-    g.node("fully_connected", ["a", "W2", "B2"], "logits", [1, 1, 1, 3], scale=0.1, attrs={"act": "none"},
-           layout="NC")
+    g.node("fully_connected", ["a", "W2", "B2"], "logits", [1, 1, 1, 3], scale=0.1, attrs={"act": "none"}, layout="NC")
     return g
 
 
 @pytest.fixture(scope="module")
 def lowered():
     g = _model()
-    plan, report = lower_with_report(g.graph(["logits"]), g.quant, RequantProfile(),
-                                     LowerOptions(weight_bits_overrides={"logits*": 4}))
+    plan, report = lower_with_report(
+        g.graph(["logits"]), g.quant, RequantProfile(), LowerOptions(weight_bits_overrides={"logits*": 4})
+    )
     return plan, report, g.quant
 
 
@@ -78,6 +93,7 @@ def test_ctable_tensor_and_layer_content(lowered):
 
 def test_ctable_from_a_saved_plan_uses_the_stored_report(lowered, tmp_path):
     from fixpoint.plan import load_plan, save_plan
+
     plan, report, quant = lowered
     loaded = load_plan(save_plan(plan, tmp_path / "p.fxplan"))
     assert build_ctable(loaded, quant) == build_ctable(plan, quant, report)
@@ -90,7 +106,7 @@ def test_write_is_atomic_and_strict(lowered, tmp_path):
     bad = {"format": "fixpoint-ctable", "version": 1, "x": float("nan")}
     with pytest.raises(ValueError):
         write_ctable(path, bad)
-    assert read_ctable(path)["model_name"] == "tiny"           # the old file is intact
+    assert read_ctable(path)["model_name"] == "tiny"  # the old file is intact
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
 
 

@@ -2,6 +2,7 @@
 float equal to onnxruntime, simulation bit-exact against the numpy plan interpreter
 (fixpoint.reference.gru) and close to float, bit-exact through `hil` on the host and emulated
 boards (FIXPOINT_TEST_BOARDS), the plan and CTable carrying the per-gate params."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Ternary (2-bit) and binary (1-bit) weights: quantization rules, lowering options and errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,7 @@ def fc_chain(bits: int = 8) -> _Chain:
 def _brute_force_ternary(row: np.ndarray) -> tuple[float, float]:
     """(best squared error, its scale) over every threshold that keeps the k largest |w|."""
     a = np.sort(np.abs(row))[::-1]
-    best = (float(np.sum(row ** 2)), 0.0)
+    best = (float(np.sum(row**2)), 0.0)
     for k in range(1, a.size + 1):
         scale = float(a[:k].mean())
         q = np.where(np.abs(row) >= a[k - 1], np.sign(row), 0)
@@ -62,7 +63,7 @@ def test_ternary_scale_is_mse_optimal_per_channel():
 def test_binary_is_sign_times_mean_abs():
     rng = np.random.default_rng(6)
     w = rng.standard_normal((5, 7))
-    w[0, 0] = 0.0                                   # zero maps to +1: binary weights have no zero
+    w[0, 0] = 0.0  # zero maps to +1: binary weights have no zero
     qw = quantize_weights(w, axis=0, bits=1)
     assert np.array_equal(qw.values, np.where(w >= 0, 1, -1))
     assert np.allclose(qw.scale, np.abs(w).mean(axis=1)) and np.allclose(binary_scales(w, 0), qw.scale)

@@ -3,6 +3,7 @@ load -> normalize (float equal to onnxruntime) -> calibrate -> lower ->
 simulate bit-exact against the numpy plan interpreter (fixpoint.reference.lstm), close to float,
 and bit-exact through `hil` on the host and emulated boards (FIXPOINT_TEST_BOARDS, default host,
 mps2-an386, riscv32-virt). Unsupported LSTM forms are one-line errors naming the problem."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,12 @@ DEFAULT_BOARDS = "host,mps2-an386,riscv32-virt"
 # (steps, inputs, hidden, classes, direction): a classifier over the last h, reversed, a long
 # sequence, and both directions (two passes and a concat). Every step's h as the output
 # (output_sequence 1) is covered by tests/runtime/test_lstm.py.
-MODELS = {"last": (12, 3, 5, 4, "forward"), "reverse": (10, 4, 3, 3, "reverse"),
-          "long": (120, 2, 4, 3, "forward"), "bidirectional": (9, 3, 4, 3, "bidirectional")}
+MODELS = {
+    "last": (12, 3, 5, 4, "forward"),
+    "reverse": (10, 4, 3, 3, "reverse"),
+    "long": (120, 2, 4, 3, "forward"),
+    "bidirectional": (9, 3, 4, 3, "bidirectional"),
+}
 MIN_SQNR_DB = 25.0
 
 
@@ -56,9 +61,13 @@ def calibrator(root: Path, cell: str):
             if not model.exists():
                 build_lstm_model(model, steps, n_in, hidden, classes, direction, seed=len(name), cell=cell)
                 np.savez(folder / "calib.npz", x=sequences(48, steps, n_in, seed=1))
-            job = CalibrationJob(model_path=model, data_path=folder / "calib.npz",
-                                 profile=load_board(board).requant_profile(),
-                                 calibration=CalibrationConfig(progress=False), board_name=board)
+            job = CalibrationJob(
+                model_path=model,
+                data_path=folder / "calib.npz",
+                profile=load_board(board).requant_profile(),
+                calibration=CalibrationConfig(progress=False),
+                board_name=board,
+            )
             cache[(name, board)] = run_calibration(job, folder / board)
         return cache[(name, board)]
 
@@ -72,7 +81,7 @@ def calibrated(tmp_path_factory):
 
 def _float(model: Path, x: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    return np.concatenate([session.run(None, {"x": x[i : i + 1]})[0] for i in range(len(x))])
 
 
 def check_normalized_matches_onnxruntime(name: str, calibrated, op: str) -> None:
@@ -81,8 +90,9 @@ def check_normalized_matches_onnxruntime(name: str, calibrated, op: str) -> None
     steps, n_in = MODELS[name][:2]
     x = sequences(3, steps, n_in, seed=5)
     want = _float(Path(outputs.graph.source_path), x)
-    got = np.concatenate([run_normalized(outputs.graph, {"x": x[i:i + 1]})["y"].reshape(want[:1].shape)
-                          for i in range(3)])
+    got = np.concatenate(
+        [run_normalized(outputs.graph, {"x": x[i : i + 1]})["y"].reshape(want[:1].shape) for i in range(3)]
+    )
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
@@ -103,11 +113,12 @@ def check_simulation(name: str, calibrated, op: str) -> None:
     xs = [quantize_input(plan, x, 0)]
     got = run_plan(plan, xs).outputs[0]
     want = interpret(plan, xs)[0][0]
-    assert np.array_equal(got, want), f"{name}: simulator and plan interpreter differ at " \
-                                      f"{np.argwhere(got != want)[:5].tolist()}"
+    assert np.array_equal(got, want), (
+        f"{name}: simulator and plan interpreter differ at {np.argwhere(got != want)[:5].tolist()}"
+    )
     ref = _float(Path(outputs.graph.source_path), x)
     approx = dequantize(plan, plan.outputs[0], got).reshape(ref.shape)
-    sqnr = 10 * np.log10(np.sum(ref ** 2) / max(np.sum((ref - approx) ** 2), 1e-30))
+    sqnr = 10 * np.log10(np.sum(ref**2) / max(np.sum((ref - approx) ** 2), 1e-30))
     assert sqnr >= MIN_SQNR_DB, f"{name}: SQNR {sqnr:.1f} dB"
 
 
@@ -135,8 +146,17 @@ def test_plan_and_ctable_carry_the_per_gate_params(calibrated, tmp_path):
 def check_on_board(board: str, calibrated, tmp_path: Path) -> None:
     outputs = calibrated("last", board)
     x = sequences(6, *MODELS["last"][:2], seed=3)
-    result = run_hil(HilJob(plan=outputs.plan, board=board, x=[x], model_path=outputs.graph.source_path,
-                            work_dir=tmp_path, max_drop_pp=100.0, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board=board,
+            x=[x],
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == len(x)
 
@@ -146,14 +166,18 @@ def test_bit_exact_on_board(board, calibrated, tmp_path):
     check_on_board(board, calibrated, tmp_path)
 
 
-@pytest.mark.parametrize("change, says", [
-    ({"direction": "bidirectional"}, "directions"),
-    ({"clip": 3.0}, "clip"),
-    ({"input_forget": 1}, "input_forget"),
-    ({"classes": 0}, "only Y_h"),
-])
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"direction": "bidirectional"}, "directions"),
+        ({"clip": 3.0}, "clip"),
+        ({"input_forget": 1}, "input_forget"),
+        ({"classes": 0}, "only Y_h"),
+    ],
+)
 def test_unsupported_lstm_forms_name_the_problem(tmp_path, change, says):
     import onnx
+
     path = build_lstm_model(tmp_path / "m.onnx", 4, 2, 3, change.pop("classes", 2))
     model = onnx.load(path)
     node = next(n for n in model.graph.node if n.op_type == "LSTM")
@@ -165,8 +189,9 @@ def test_unsupported_lstm_forms_name_the_problem(tmp_path, change, says):
                 arr = onnx.numpy_helper.to_array(init)
                 init.CopyFrom(onnx.numpy_helper.from_array(np.concatenate([arr, arr]), init.name))
         del node.attribute[:]
-        node.attribute.extend([onnx.helper.make_attribute("hidden_size", 3),
-                               onnx.helper.make_attribute("direction", "bidirectional")])
+        node.attribute.extend(
+            [onnx.helper.make_attribute("hidden_size", 3), onnx.helper.make_attribute("direction", "bidirectional")]
+        )
     onnx.save(model, path)
     with pytest.raises(UnsupportedOpError, match=says):
         load_graph(path)

@@ -1,4 +1,5 @@
 """Lowering of each op of a hand-built normalized graph, params checked against hand computation."""
+
 import math
 
 import numpy as np
@@ -39,22 +40,39 @@ def test_conv2d_params_weights_bias_and_registers():
     w = RNG.normal(size=(4, 3, 3, 3)).astype(np.float32)
     b = np.array([0.1, -0.2, 0.0, 0.3], np.float32)
     g.const("W", w), g.const("B", b)
-    g.node("conv2d", [x, "W", "B"], "y", [1, 3, 3, 4], scale=0.05, zp=3,
-           attrs=conv_attrs(pads=(1, 0, 0, 1), strides=(2, 2), act="relu", act_range=[0.0, math.inf]),
-           fused=["Relu_1"])
+    g.node(
+        "conv2d",
+        [x, "W", "B"],
+        "y",
+        [1, 3, 3, 4],
+        scale=0.05,
+        zp=3,
+        attrs=conv_attrs(pads=(1, 0, 0, 1), strides=(2, 2), act="relu", act_range=[0.0, math.inf]),
+        fused=["Relu_1"],
+    )
     plan, layer = only_layer(g, "y")
     assert layer.op == "conv2d" and layer.datapath == "s8" and layer.source_nodes == ["y_node", "Relu_1"]
-    assert layer.params == {"stride_h": 2, "stride_w": 2, "dilation_h": 1, "dilation_w": 1, "pad_top": 1,
-                            "pad_left": 0, "groups": 1, "input_offset": 10, "output_offset": 3,
-                            "act_min": 3, "act_max": 127}
+    assert layer.params == {
+        "stride_h": 2,
+        "stride_w": 2,
+        "dilation_h": 1,
+        "dilation_w": 1,
+        "pad_top": 1,
+        "pad_left": 0,
+        "groups": 1,
+        "input_offset": 10,
+        "output_offset": 3,
+        "act_min": 3,
+        "act_max": 127,
+    }
     s_w = np.abs(w.astype(np.float64)).reshape(4, -1).max(axis=1) / 127
-    np.testing.assert_array_equal(layer.arrays["weights"],
-                                  np.clip(np.round(w / s_w[:, None, None, None]), -127, 127))
+    np.testing.assert_array_equal(layer.arrays["weights"], np.clip(np.round(w / s_w[:, None, None, None]), -127, 127))
     np.testing.assert_array_equal(layer.arrays["bias"], np.round(b / (0.02 * s_w)).astype(np.int32))
     assert layer.arrays["bias"].dtype == np.int32
     expected = [q31(0.02 * s / 0.05) for s in s_w]
-    assert [{"multiplier": int(m), "shift": int(s)} for m, s in
-            zip(layer.arrays["multiplier"], layer.arrays["shift"])] == expected
+    assert [
+        {"multiplier": int(m), "shift": int(s)} for m, s in zip(layer.arrays["multiplier"], layer.arrays["shift"])
+    ] == expected
     assert layer.arrays["multiplier"].dtype == np.int32
     x_t, y_t = plan.tensors
     assert (x_t.scale, x_t.zero_point, x_t.dtype) == (0.02, -10, "int8")
@@ -65,8 +83,16 @@ def test_clip_activation_becomes_integer_bounds():
     g = GraphBuilder()
     x = g.input("x", [1, 1, 1, 8], scale=0.1)
     g.const("W", RNG.normal(size=(5, 8))), g.const("B", np.zeros(5))
-    g.node("fully_connected", [x, "W", "B"], "y", [1, 1, 1, 5], scale=0.03, zp=-20,
-           attrs={"act": "clip", "act_range": [-0.5, 1.234]}, layout="NC")
+    g.node(
+        "fully_connected",
+        [x, "W", "B"],
+        "y",
+        [1, 1, 1, 5],
+        scale=0.03,
+        zp=-20,
+        attrs={"act": "clip", "act_range": [-0.5, 1.234]},
+        layout="NC",
+    )
     _, layer = only_layer(g, "y")
     # zp + round(lo / s) = -20 - 17 ; hi: -20 + round(41.13) = 21
     assert (layer.params["act_min"], layer.params["act_max"]) == (-37, 21)
@@ -77,8 +103,9 @@ def test_clip_beyond_the_calibrated_range_saturates_to_the_dtype():
     g = GraphBuilder()
     x = g.input("x", [1, 1, 1, 8], scale=0.1)
     g.const("W", RNG.normal(size=(5, 8))), g.const("B", np.zeros(5))
-    g.node("fully_connected", [x, "W", "B"], "y", [1, 1, 1, 5], scale=0.01,
-           attrs={"act": "clip", "act_range": [-6.0, 6.0]})
+    g.node(
+        "fully_connected", [x, "W", "B"], "y", [1, 1, 1, 5], scale=0.01, attrs={"act": "clip", "act_range": [-6.0, 6.0]}
+    )
     _, layer = only_layer(g, "y")
     assert (layer.params["act_min"], layer.params["act_max"]) == (-128, 127)
 
@@ -88,14 +115,21 @@ def test_depthwise_and_per_tensor_profile():
     x = g.input("x", [1, 5, 5, 2], scale=0.05, zp=1)
     w = RNG.normal(size=(1, 3, 3, 4)).astype(np.float32)
     g.const("W", w), g.const("B", np.ones(4))
-    g.node("depthwise_conv2d", [x, "W", "B"], "y", [1, 5, 5, 4], scale=0.1,
-           attrs={**conv_attrs(pads=(1, 1, 1, 1)), "depth_multiplier": 2})
+    g.node(
+        "depthwise_conv2d",
+        [x, "W", "B"],
+        "y",
+        [1, 5, 5, 4],
+        scale=0.1,
+        attrs={**conv_attrs(pads=(1, 1, 1, 1)), "depth_multiplier": 2},
+    )
     _, layer = only_layer(g, "y", profile=RequantProfile(per_channel=False))
     assert layer.params["depth_multiplier"] == 2 and "groups" not in layer.params
     s_w = float(np.abs(w).max()) / 127
     assert layer.arrays["multiplier"].shape == (1,)
-    assert {"multiplier": int(layer.arrays["multiplier"][0]),
-            "shift": int(layer.arrays["shift"][0])} == q31(0.05 * s_w / 0.1)
+    assert {"multiplier": int(layer.arrays["multiplier"][0]), "shift": int(layer.arrays["shift"][0])} == q31(
+        0.05 * s_w / 0.1
+    )
 
 
 def test_add_uses_tflite_parameters():
@@ -107,9 +141,16 @@ def test_add_uses_tflite_parameters():
     twice_max = 0.14
     assert layer.inputs == [0, 1]
     assert layer.params == {
-        "input1_offset": 5, "input2_offset": -2, "output_offset": -1, "left_shift": 20,
-        "input1_scale": q31(0.03 / twice_max), "input2_scale": q31(0.07 / twice_max),
-        "output_scale": q31(twice_max / (2 ** 20 * 0.09)), "act_min": -1, "act_max": 127}
+        "input1_offset": 5,
+        "input2_offset": -2,
+        "output_offset": -1,
+        "left_shift": 20,
+        "input1_scale": q31(0.03 / twice_max),
+        "input2_scale": q31(0.07 / twice_max),
+        "output_scale": q31(twice_max / (2**20 * 0.09)),
+        "act_min": -1,
+        "act_max": 127,
+    }
 
 
 def test_mul_output_scale():
@@ -118,15 +159,24 @@ def test_mul_output_scale():
     b = g.input("b", [1, 2, 2, 3], scale=0.5)
     g.node("mul", [a, b], "y", [1, 2, 2, 3], scale=0.2, zp=4)
     _, layer = only_layer(g, "y")
-    assert layer.params == {"input1_offset": 5, "input2_offset": 0, "output_offset": 4,
-                            "output_scale": q31(0.03 * 0.5 / 0.2), "act_min": -128, "act_max": 127}
+    assert layer.params == {
+        "input1_offset": 5,
+        "input2_offset": 0,
+        "output_offset": 4,
+        "output_scale": q31(0.03 * 0.5 / 0.2),
+        "act_min": -128,
+        "act_max": 127,
+    }
 
 
-@pytest.mark.parametrize("op,const,w,b", [
-    ("add", [0.5, -1.0, 2.0], [1.0, 1.0, 1.0], [0.5, -1.0, 2.0]),
-    ("mul", [0.5, -1.0, 2.0], [0.5, -1.0, 2.0], [0.0, 0.0, 0.0]),
-    ("mul", [3.0], [3.0, 3.0, 3.0], [0.0, 0.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    "op,const,w,b",
+    [
+        ("add", [0.5, -1.0, 2.0], [1.0, 1.0, 1.0], [0.5, -1.0, 2.0]),
+        ("mul", [0.5, -1.0, 2.0], [0.5, -1.0, 2.0], [0.0, 0.0, 0.0]),
+        ("mul", [3.0], [3.0, 3.0, 3.0], [0.0, 0.0, 0.0]),
+    ],
+)
 def test_constant_operand_becomes_a_1x1_depthwise(op, const, w, b):
     g = GraphBuilder()
     x = g.input("x", [1, 2, 2, 3], scale=0.04, zp=7)
@@ -154,11 +204,18 @@ def test_spatially_varying_constant_is_rejected():
 def test_leaky_relu_scales():
     g = GraphBuilder()
     x = g.input("x", [1, 3, 3, 2], scale=0.05, zp=10)
-    g.node("leaky_relu", [x], "y", [1, 3, 3, 2], scale=0.04, zp=-20, attrs={"alpha": 0.1, "act": "none",
-                                                                          "act_range": None})
+    g.node(
+        "leaky_relu", [x], "y", [1, 3, 3, 2], scale=0.04, zp=-20, attrs={"alpha": 0.1, "act": "none", "act_range": None}
+    )
     _, layer = only_layer(g, "y")
-    assert layer.params == {"input_offset": -10, "output_offset": -20, "identity_scale": q31(0.05 / 0.04),
-                            "alpha_scale": q31(0.1 * 0.05 / 0.04), "act_min": -128, "act_max": 127}
+    assert layer.params == {
+        "input_offset": -10,
+        "output_offset": -20,
+        "identity_scale": q31(0.05 / 0.04),
+        "alpha_scale": q31(0.1 * 0.05 / 0.04),
+        "act_min": -128,
+        "act_max": 127,
+    }
 
 
 def test_relu_as_leaky_relu_alpha_zero():
@@ -173,11 +230,26 @@ def test_relu_as_leaky_relu_alpha_zero():
 def test_pools_reuse_the_input_quantization(op):
     g = GraphBuilder()
     x = g.input("x", [1, 8, 8, 3], scale=0.05, zp=-7)
-    g.node(op, [x], "y", [1, 4, 4, 3], scale=0.3, zp=9,   # the calibrated 0.3 must be ignored
-           attrs={"kernel": [3, 3], "strides": [2, 2], "pads": [1, 1, 0, 0]})
+    g.node(
+        op,
+        [x],
+        "y",
+        [1, 4, 4, 3],
+        scale=0.3,
+        zp=9,  # the calibrated 0.3 must be ignored
+        attrs={"kernel": [3, 3], "strides": [2, 2], "pads": [1, 1, 0, 0]},
+    )
     plan, layer = only_layer(g, "y")
-    assert layer.params == {"filter_h": 3, "filter_w": 3, "stride_h": 2, "stride_w": 2, "pad_top": 1,
-                            "pad_left": 1, "act_min": -128, "act_max": 127}
+    assert layer.params == {
+        "filter_h": 3,
+        "filter_w": 3,
+        "stride_h": 2,
+        "stride_w": 2,
+        "pad_top": 1,
+        "pad_left": 1,
+        "act_min": -128,
+        "act_max": 127,
+    }
     assert (plan.tensors[1].scale, plan.tensors[1].zero_point) == (0.05, -7)
     assert plan.meta["lowering"]["tensor_rules"]["y"] == "same_as_input:x"
 
@@ -203,8 +275,7 @@ def test_concat_shape_mismatch_is_an_error():
 def test_pad_value_is_the_output_zero_point():
     g = GraphBuilder()
     x = g.input("x", [1, 4, 4, 2], scale=0.05, zp=-9)
-    g.node("pad", [x], "y", [1, 6, 5, 2], attrs={"pads_before": [0, 1, 0, 0], "pads_after": [0, 1, 1, 0],
-                                                 "value": 0.0})
+    g.node("pad", [x], "y", [1, 6, 5, 2], attrs={"pads_before": [0, 1, 0, 0], "pads_after": [0, 1, 1, 0], "value": 0.0})
     plan, layer = only_layer(g, "y")
     assert layer.params == {"pad_before": [0, 1, 0, 0], "pad_value": -9}
     assert plan.tensors[1].zero_point == -9
@@ -229,7 +300,7 @@ def test_s16_datapath_has_int64_bias_and_zero_offsets():
     assert layer.arrays["bias"].dtype == np.int64
     assert layer.params["input_offset"] == 0 and layer.params["output_offset"] == 0
     assert (layer.params["act_min"], layer.params["act_max"]) == (-32768, 32767)
-    assert np.all(layer.arrays["shift"] <= 14)                  # 64-bit accumulator range
+    assert np.all(layer.arrays["shift"] <= 14)  # 64-bit accumulator range
 
 
 def test_s16_needs_symmetric_activations():
@@ -268,6 +339,7 @@ def test_int4_with_16_bit_activations_is_refused():
 
 def test_engines_pick_the_first_that_supports_the_datapath():
     from fixpoint.lower import EngineSpec
+
     g = GraphBuilder()
     _two_fc(g)
     engines = [EngineSpec("npu", datapaths=("s8",)), EngineSpec("cpu")]
@@ -275,8 +347,12 @@ def test_engines_pick_the_first_that_supports_the_datapath():
     plan = lower(g.graph(["logits"]), g.quant, RequantProfile(), options)
     assert [layer.engine for layer in plan.layers] == ["npu", "cpu"]
     with pytest.raises(ModelError, match="no engine of the target runs fully_connected on the s4"):
-        lower(g.graph(["logits"]), g.quant, RequantProfile(),
-              LowerOptions(plan_memory=False, weight_bits_overrides={"logits*": 4}, engines=engines[:1]))
+        lower(
+            g.graph(["logits"]),
+            g.quant,
+            RequantProfile(),
+            LowerOptions(plan_memory=False, weight_bits_overrides={"logits*": 4}, engines=engines[:1]),
+        )
 
 
 def test_plan_io_hash_and_arena():
@@ -289,7 +365,7 @@ def test_plan_io_hash_and_arena():
     assert plan.arena_size > 0 and all(t.offset >= 0 for t in plan.tensors)
     assert set(report.layers) == {"h_node", "logits_node"}
     assert report.layers["h_node"].scale_errors["output"] < 1e-8
-    assert graph.values["W1"].data.dtype == np.float32          # the graph is not modified
+    assert graph.values["W1"].data.dtype == np.float32  # the graph is not modified
 
 
 def test_missing_calibration_names_the_tensor_and_layer():
@@ -318,9 +394,9 @@ def test_shift_only_board_with_non_pow2_scales_names_the_layer():
 
 def test_shift_only_board_with_pow2_calibration_is_exact():
     g = GraphBuilder()
-    x = g.input("x", [1, 1, 1, 16], scale=2 ** -6)
+    x = g.input("x", [1, 1, 1, 16], scale=2**-6)
     g.const("W1", RNG.normal(size=(8, 16))), g.const("B1", np.zeros(8))
-    g.node("fully_connected", [x, "W1", "B1"], "h", [1, 1, 1, 8], scale=2 ** -4, attrs={"act": "none"})
+    g.node("fully_connected", [x, "W1", "B1"], "h", [1, 1, 1, 8], scale=2**-4, attrs={"act": "none"})
     plan, report = lower_with_report(g.graph(["h"]), g.quant, RequantProfile(rounding="shift_only"), NO_ARENA)
     assert report.layers["h_node"].scale_errors["output"] == 0.0
 
@@ -336,11 +412,13 @@ def test_unknown_op_is_a_model_error():
 def test_lowering_table_rows_are_runtime_ops():
     from fixpoint.lower.table import LOWERINGS
     from fixpoint.ops.runtime_ops import RUNTIME_OPS
+
     assert set(LOWERINGS) == set(RUNTIME_OPS) - {"requantize"}
 
 
 def test_plan_round_trips_through_the_file_format(tmp_path):
     from fixpoint.plan import load_plan, save_plan
+
     g = GraphBuilder()
     _two_fc(g)
     plan = lower(g.graph(["logits"]), g.quant, RequantProfile())
@@ -352,6 +430,7 @@ def test_plan_round_trips_through_the_file_format(tmp_path):
 @pytest.mark.parametrize("bits", [8, 16])
 def test_softmax_output_is_fixed_and_params_come_from_the_reference(bits):
     from fixpoint.reference.softmax_params import softmax_s8_params, softmax_s16_params
+
     g = GraphBuilder(bits=bits)
     x = g.input("x", [1, 1, 1, 10], scale=0.07 if bits == 8 else 3e-4)
     g.node("softmax", [x], "y", [1, 1, 1, 10], scale=0.5, zp=0, attrs={"axis": 3}, layout="NC")
@@ -360,8 +439,11 @@ def test_softmax_output_is_fixed_and_params_come_from_the_reference(bits):
     if bits == 8:
         p = softmax_s8_params(0.07)
         assert (out.scale, out.zero_point, out.dtype) == (1 / 256, -128, "int8")
-        assert layer.params == {"input_multiplier": p.input_multiplier, "input_left_shift": p.input_left_shift,
-                                "diff_min": p.diff_min}
+        assert layer.params == {
+            "input_multiplier": p.input_multiplier,
+            "input_left_shift": p.input_left_shift,
+            "diff_min": p.diff_min,
+        }
         assert layer.arrays == {}
     else:
         p = softmax_s16_params(3e-4)
@@ -390,9 +472,13 @@ def test_unknown_fused_activation_names_the_layer():
 
 def test_a_boards_engine_list_is_accepted():
     from fixpoint.boards.board import Engine
+
     g = GraphBuilder()
     _two_fc(g)
-    options = LowerOptions(plan_memory=False, weight_bits_overrides={"logits*": 4},
-                           engines=(Engine("npu", ("s8",)), Engine("cpu", ("s8", "s4", "s16"))))
+    options = LowerOptions(
+        plan_memory=False,
+        weight_bits_overrides={"logits*": 4},
+        engines=(Engine("npu", ("s8",)), Engine("cpu", ("s8", "s4", "s16"))),
+    )
     plan = lower(g.graph(["logits"]), g.quant, RequantProfile(), options)
     assert [layer.engine for layer in plan.layers] == ["npu", "cpu"]

@@ -1,4 +1,5 @@
 """Cross-layer equalization, adaptive rounding and bias correction."""
+
 import math
 
 import numpy as np
@@ -24,8 +25,13 @@ def _chain(rng) -> Graph:
     g.const("B1", rng.normal(size=5))
     g.node("conv2d", [x, "W1", "B1"], "c1", [1, 6, 6, 5], attrs=conv_attrs(pads=(1, 1, 1, 1), **RELU))
     g.const("W2", rng.normal(size=(1, 3, 3, 5))), g.const("B2", rng.normal(size=5))
-    g.node("depthwise_conv2d", ["c1", "W2", "B2"], "c2", [1, 3, 3, 5],
-           attrs={**conv_attrs(pads=(1, 1, 0, 0), strides=(2, 2)), "depth_multiplier": 1})
+    g.node(
+        "depthwise_conv2d",
+        ["c1", "W2", "B2"],
+        "c2",
+        [1, 3, 3, 5],
+        attrs={**conv_attrs(pads=(1, 1, 0, 0), strides=(2, 2)), "depth_multiplier": 1},
+    )
     g.const("W3", rng.normal(size=(4, 1, 1, 5))), g.const("B3", rng.normal(size=4))
     g.node("conv2d", ["c2", "W3", "B3"], "c3", [1, 3, 3, 4], attrs=conv_attrs(**RELU))
     g.const("W4", rng.normal(size=(3, 36))), g.const("B4", rng.normal(size=3))
@@ -45,8 +51,9 @@ def test_equalization_keeps_the_float_function_and_balances_ranges():
     x = rng.normal(size=(1, 6, 6, 3)).astype(np.float32)
     before, after = run_normalized(graph, {"x": x}), run_normalized(equalized, {"x": x})
     np.testing.assert_allclose(after["out"], before["out"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(after["c3"].reshape(-1, 4) / eq.activation_scales["c3"],
-                               before["c3"].reshape(-1, 4), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        after["c3"].reshape(-1, 4) / eq.activation_scales["c3"], before["c3"].reshape(-1, 4), rtol=1e-4, atol=1e-6
+    )
     r1 = np.abs(eq.weights["W3"]).reshape(4, -1).max(axis=1)
     r2 = np.abs(eq.weights["W4"]).reshape(3, -1, 4).max(axis=(0, 1))
     np.testing.assert_allclose(r1, r2)
@@ -84,9 +91,10 @@ def test_patch_gram_gives_the_output_energy_of_any_weight_error(op):
     g.node(real_op, [x, "D", "Z"], "y", out_shape, attrs=attrs)
     graph = g.graph(["y"])
     xs = rng.normal(size=(5, 7, 6, 4))
-    energy = sum(float(np.sum(run_normalized(graph, {"x": xs[i:i + 1].astype(np.float32)})["y"]
-                                 .astype(np.float64) ** 2))
-                 for i in range(5))
+    energy = sum(
+        float(np.sum(run_normalized(graph, {"x": xs[i : i + 1].astype(np.float32)})["y"].astype(np.float64) ** 2))
+        for i in range(5)
+    )
     stats = patch_stats(graph.nodes[0], xs, shape, out_shape)
     flat = d[0].reshape(-1, shape[3]).T if real_op == "depthwise_conv2d" else d.reshape(shape[0], -1)
     got = float(np.einsum("oi,oij,oj->", flat, stats.gram[stats.group_of], flat))
@@ -96,7 +104,7 @@ def test_patch_gram_gives_the_output_energy_of_any_weight_error(op):
 def test_adaptive_rounding_never_loses_to_nearest_and_stays_on_neighbours():
     rng = np.random.default_rng(10)
     mix = rng.normal(size=(12, 12))
-    patches = rng.normal(size=(400, 12)) @ mix            # strongly correlated inputs
+    patches = rng.normal(size=(400, 12)) @ mix  # strongly correlated inputs
     gram = (patches.T @ patches)[None]
     w = rng.normal(size=(6, 12))
     scale = np.abs(w).max(axis=1) / 7
@@ -119,13 +127,18 @@ def _onnx_mlp(tmp_path, rng):
 
     w1, b1 = rng.normal(size=(16, 24)).astype(np.float32) * 0.4, rng.normal(size=24).astype(np.float32) * 0.1
     w2, b2 = rng.normal(size=(24, 5)).astype(np.float32) * 0.4, rng.normal(size=5).astype(np.float32) * 0.1
-    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1"),
-             helper.make_node("Relu", ["h"], ["hr"], name="relu1"),
-             helper.make_node("Gemm", ["hr", "w2", "b2"], ["y"], name="fc2")]
-    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 5])],
-                              [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"),
-                                                                         (b2, "b2"))])
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1"),
+        helper.make_node("Relu", ["h"], ["hr"], name="relu1"),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["y"], name="fc2"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 5])],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     path = tmp_path / "mlp.onnx"
     onnx.save(model, path)
@@ -135,11 +148,14 @@ def _onnx_mlp(tmp_path, rng):
 def _minmax_quant(graph, path, xs):
     from fixpoint.calibrate import quant_from_range
     from fixpoint.lower.onnx_acts import float_session, iterate_float
+
     session, _ = float_session(path, graph.activation_names())
     acts = next(iterate_float(session, [xs], len(xs)))[1]
     acts["x"] = xs
-    return {n: quant_from_range(n, float(acts[n].min()), float(acts[n].max()), 8, "asymmetric", "max")
-            for n in graph.activation_names()}
+    return {
+        n: quant_from_range(n, float(acts[n].min()), float(acts[n].max()), 8, "asymmetric", "max")
+        for n in graph.activation_names()
+    }
 
 
 def test_refinements_through_lowering(tmp_path):
@@ -147,18 +163,20 @@ def test_refinements_through_lowering(tmp_path):
     path, graph = _onnx_mlp(tmp_path, rng)
     xs = rng.normal(size=(64, 16)).astype(np.float32)
     quant = _minmax_quant(graph, path, xs)
-    base = LowerOptions(weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=False,
-                        bias_correction=False, weight_clip="none")    # int4 would refine by default
+    base = LowerOptions(
+        weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=False, bias_correction=False, weight_clip="none"
+    )  # int4 would refine by default
     plain, _ = lower_with_report(graph, quant, RequantProfile(), base)
-    options = LowerOptions(weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=True,
-                           bias_correction=True, equalize=True)
+    options = LowerOptions(
+        weight_bits=4, samples=xs, plan_memory=False, adaptive_rounding=True, bias_correction=True, equalize=True
+    )
     refined, report = lower_with_report(graph, quant, RequantProfile(), options)
     fc1 = report.layers["fc1"].refinements
     assert fc1["equalization"]["next_layer"] == "fc2"
     assert fc1["adaptive_rounding"]["output_mse_adaptive"] < fc1["adaptive_rounding"]["output_mse_nearest"]
     assert "bias_correction" in fc1 and report.layers["fc2"].refinements["adaptive_rounding"]["flips"] > 0
     assert report.tensor_rules["hr"] == "equalized"
-    assert quant["hr"].scale != refined.tensors[1].scale        # the caller's calibration is untouched
+    assert quant["hr"].scale != refined.tensors[1].scale  # the caller's calibration is untouched
     assert not np.array_equal(plain.layers[0].arrays["weights"], refined.layers[0].arrays["weights"])
 
 
@@ -171,15 +189,24 @@ def test_refinements_without_samples_or_model_are_explained(tmp_path):
             lower_with_report(graph, quant, RequantProfile(), LowerOptions(plan_memory=False, **{flag: True}))
     graph.source_path = str(tmp_path / "gone.onnx")
     with pytest.raises(ModelError, match="need the source ONNX model"):
-        lower_with_report(graph, quant, RequantProfile(), LowerOptions(
-            adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False, sequential=False))
+        lower_with_report(
+            graph,
+            quant,
+            RequantProfile(),
+            LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False, sequential=False),
+        )
     # sequential refinement runs the normalized graph itself: no source model needed
-    lower_with_report(graph, quant, RequantProfile(),
-                      LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False))
+    lower_with_report(
+        graph,
+        quant,
+        RequantProfile(),
+        LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False),
+    )
 
 
 def test_evaluation_compares_equalized_activations_in_float_model_units(tmp_path):
     from fixpoint.evaluate import evaluate
+
     rng = np.random.default_rng(13)
     path, graph = _onnx_mlp(tmp_path, rng)
     xs = rng.normal(size=(64, 16)).astype(np.float32)
@@ -194,18 +221,20 @@ def test_evaluation_compares_equalized_activations_in_float_model_units(tmp_path
 
 def test_a_calibration_set_can_serve_as_samples(tmp_path):
     from fixpoint.calibrate import CalibrationData
+
     rng = np.random.default_rng(14)
     path, graph = _onnx_mlp(tmp_path, rng)
     xs = rng.normal(size=(80, 16)).astype(np.float32)
     quant = _minmax_quant(graph, path, xs)
     common = dict(adaptive_rounding=True, bias_correction=True, plan_memory=False, max_samples=32)
     from_array = lower_with_report(graph, quant, RequantProfile(), LowerOptions(samples=xs[:32], **common))[0]
-    from_set = lower_with_report(graph, quant, RequantProfile(),
-                                 LowerOptions(samples=CalibrationData.from_array(xs), **common))[0]
+    from_set = lower_with_report(
+        graph, quant, RequantProfile(), LowerOptions(samples=CalibrationData.from_array(xs), **common)
+    )[0]
     assert from_set.model_hash != "" and from_set.compute_hash() == from_array.compute_hash()
 
 
-@pytest.mark.parametrize("position", [0, 1, 3])   # conv2d, depthwise, fully connected of _chain
+@pytest.mark.parametrize("position", [0, 1, 3])  # conv2d, depthwise, fully connected of _chain
 @pytest.mark.parametrize("centered", [False, True])
 def test_sequential_objective_is_the_residual_energy_against_the_float_layer(position, centered):
     from dataclasses import replace
@@ -216,23 +245,27 @@ def test_sequential_objective_is_the_residual_energy_against_the_float_layer(pos
 
     rng = np.random.default_rng(20 + position)
     graph = _chain(rng)
-    node = replace(graph.nodes[position], attrs={k: v for k, v in graph.nodes[position].attrs.items()
-                                                 if k not in ("act", "act_range")})
+    node = replace(
+        graph.nodes[position],
+        attrs={k: v for k, v in graph.nodes[position].attrs.items() if k not in ("act", "act_range")},
+    )
     shape_in = [5, *graph.values[node.inputs[0]].shape[1:]]
     out_shape = [5, *graph.values[node.outputs[0]].shape[1:]]
     xf = rng.normal(size=shape_in)
-    xq = xf + 0.2 * rng.normal(size=shape_in)                 # what a quantized network feeds the layer
+    xq = xf + 0.2 * rng.normal(size=shape_in)  # what a quantized network feeds the layer
     w = graph.values[node.inputs[1]].data.astype(np.float64)
-    delta = 0.1 * rng.normal(size=w.shape)                    # the weights' rounding error
+    delta = 0.1 * rng.normal(size=w.shape)  # the weights' rounding error
     zero = np.zeros(out_shape[-1])
-    residual = KERNELS[node.op](node, [xq, w + delta, zero], out_shape) - KERNELS[node.op](node, [xf, w, zero],
-                                                                                             out_shape)
+    residual = KERNELS[node.op](node, [xq, w + delta, zero], out_shape) - KERNELS[node.op](
+        node, [xf, w, zero], out_shape
+    )
     residual = residual.reshape(-1, out_shape[-1])
     if centered:
         residual = residual - residual.mean(axis=0)
     objective, _, _ = reconstruction_terms(node, xq, xf, _channels_first(w, node.op), w.shape, out_shape, centered)
-    np.testing.assert_allclose(objective.value(_channels_first(delta, node.op)), (residual ** 2).sum(axis=0),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        objective.value(_channels_first(delta, node.op)), (residual**2).sum(axis=0), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_learned_rounding_lowers_the_sequential_loss_and_stays_on_neighbours():
@@ -243,13 +276,13 @@ def test_learned_rounding_lowers_the_sequential_loss_and_stays_on_neighbours():
     pq = pf + 0.3 * rng.normal(size=pf.shape)
     w = rng.normal(size=(4, 10))
     ew = (pq - pf) @ w.T
-    objective = Objective((pq.T @ pq)[None], np.zeros(4, np.int64), len(pq), (pq.T @ ew).T, (ew ** 2).sum(axis=0))
+    objective = Objective((pq.T @ pq)[None], np.zeros(4, np.int64), len(pq), (pq.T @ ew).T, (ew**2).sum(axis=0))
     scale = np.abs(w).max(axis=1) / 7
     result = learned_round(w, scale, 7, objective, objective.group_of, objective.count)
     ratio = w / scale[:, None]
     assert np.all((result.values >= np.floor(ratio)) & (result.values <= np.ceil(ratio)))
     residual = pq @ (result.values * scale[:, None]).T - pf @ w.T
-    assert result.mse_after == pytest.approx(float((residual ** 2).sum()) / len(pq))
+    assert result.mse_after == pytest.approx(float((residual**2).sum()) / len(pq))
     assert result.mse_after < 0.9 * result.mse_before and result.flips > 0
 
 
@@ -268,8 +301,9 @@ def test_each_layer_is_refined_on_the_inputs_of_the_quantized_layers_before_it(t
         return real(node, xq, xf, *args)
 
     monkeypatch.setattr(refine, "reconstruction_terms", spy)
-    plan, report = lower_with_report(graph, quant, RequantProfile(), LowerOptions(weight_bits=4, samples=xs,
-                                                                                  plan_memory=False))
+    plan, report = lower_with_report(
+        graph, quant, RequantProfile(), LowerOptions(weight_bits=4, samples=xs, plan_memory=False)
+    )
     first, second = graph.nodes
     assert set(seen) == {first.name, second.name}
     np.testing.assert_allclose(seen[first.name][1].reshape(32, 16), xs, rtol=1e-6)
@@ -284,5 +318,5 @@ def test_each_layer_is_refined_on_the_inputs_of_the_quantized_layers_before_it(t
     xq, xf = (a.reshape(32, -1) for a in seen[second.name])
     # equal up to the plan bias's own rounding, which can move a value across a grid boundary
     assert np.mean(np.abs(xq - h) < 1e-6) > 0.95 and np.max(np.abs(xq - h)) <= out.scale * 1.001
-    assert np.mean(np.abs(xq - xf)) > 10 * np.mean(np.abs(xq - h))   # and not the float activations
+    assert np.mean(np.abs(xq - xf)) > 10 * np.mean(np.abs(xq - h))  # and not the float activations
     assert report.layers[second.name].refinements["adaptive_rounding"]["flips"] > 0

@@ -1,10 +1,16 @@
 """Scale -> (multiplier, shift) register selection for every requant profile."""
+
 import numpy as np
 import pytest
 
 from fixpoint.ir import ModelError
-from fixpoint.lower.scales import (achieved_factor, legal_shift_range, quantize_scale, require_representable,
-                                   scale_tolerance)
+from fixpoint.lower.scales import (
+    achieved_factor,
+    legal_shift_range,
+    quantize_scale,
+    require_representable,
+    scale_tolerance,
+)
 from fixpoint.plan import RequantProfile
 from fixpoint.reference.requant import requant32, requant64
 
@@ -15,6 +21,7 @@ SCALES = np.concatenate([np.exp(RNG.uniform(np.log(1e-6), np.log(50.0), 500)), [
 def tflite_quantize_multiplier(scale: float) -> tuple[int, int]:
     """TFLite QuantizeMultiplier (C++ std::frexp / std::round), written independently."""
     import math
+
     if scale == 0:
         return 0, 0
     q, shift = math.frexp(scale)
@@ -32,7 +39,7 @@ def test_double_32bit_matches_tflite_quantize_multiplier():
 
 
 def test_carry_of_2_pow_31_moves_to_the_shift():
-    scale = 1.0 - 2.0 ** -40          # rounds to 2^31 at Q31
+    scale = 1.0 - 2.0**-40  # rounds to 2^31 at Q31
     regs = quantize_scale(scale, RequantProfile())
     assert (int(regs.multiplier[0]), int(regs.shift[0])) == (1 << 30, 1)
 
@@ -41,9 +48,9 @@ def test_carry_of_2_pow_31_moves_to_the_shift():
 @pytest.mark.parametrize("k", [-20, -7, -1, 0, 1, 5])
 def test_powers_of_two_are_exact(rounding, k):
     for bits in (32, 16, 8):
-        regs = quantize_scale(2.0 ** k, RequantProfile(rounding=rounding, multiplier_bits=bits))
+        regs = quantize_scale(2.0**k, RequantProfile(rounding=rounding, multiplier_bits=bits))
         assert regs.rel_error[0] == 0.0
-        assert regs.achieved[0] == 2.0 ** k
+        assert regs.achieved[0] == 2.0**k
 
 
 @pytest.mark.parametrize("bits", [32, 24, 16, 12, 8, 4])
@@ -53,7 +60,7 @@ def test_error_is_bounded_by_the_register_precision(bits, rounding):
     # keep the shift inside every range (4-bit single rounding allows shifts up to 2)
     regs = quantize_scale(SCALES[(SCALES > 1e-4) & (SCALES < 2.0)], profile)
     assert np.all(regs.multiplier < (1 << (bits - 1)))
-    assert np.all(regs.multiplier >= (1 << (bits - 2)))      # normalized: the most precise choice
+    assert np.all(regs.multiplier >= (1 << (bits - 2)))  # normalized: the most precise choice
     assert regs.max_rel_error <= 2.0 ** -(bits - 1)
     np.testing.assert_array_equal(regs.achieved, achieved_factor(regs.multiplier, regs.shift, profile))
 
@@ -74,13 +81,13 @@ def test_registers_scale_accumulators_like_the_kernel(rounding, bits):
 def test_64bit_accumulator_path_uses_the_q15_reduction():
     profile = RequantProfile()
     for scale in (1.7e-5, 0.000123, 0.0061, 0.99999):
-        limit = min(1 << 46, int(2 ** 30 / scale))      # no saturation of the int32 result
+        limit = min(1 << 46, int(2**30 / scale))  # no saturation of the int32 result
         acc = RNG.integers(-limit, limit, size=200)
         regs = quantize_scale(scale, profile, acc_bits=64)
         got = requant64(acc, regs.multiplier[0], regs.shift[0], "double", 32)
         want = acc * regs.achieved[0]
         assert np.max(np.abs(got - want)) <= 0.5 + 1e-6
-        assert regs.max_rel_error <= 2.0 ** -15
+        assert regs.max_rel_error <= 2.0**-15
 
 
 def test_shift_only_picks_the_nearest_power_of_two():
@@ -90,8 +97,10 @@ def test_shift_only_picks_the_nearest_power_of_two():
     # the multiplier is ignored by SHIFT_ONLY; it holds the Q31 value closest to 1.0
     assert set(regs.multiplier.tolist()) == {(1 << 31) - 1}
     acc = np.arange(-1000, 1000)
-    np.testing.assert_array_equal(requant32(acc, 12345, regs.shift[4], "shift_only"),
-                                  requant32(acc, regs.multiplier[4], regs.shift[4], "shift_only"))
+    np.testing.assert_array_equal(
+        requant32(acc, 12345, regs.shift[4], "shift_only"),
+        requant32(acc, regs.multiplier[4], regs.shift[4], "shift_only"),
+    )
 
 
 def test_zero_scale_is_exact():
@@ -101,9 +110,9 @@ def test_zero_scale_is_exact():
 
 def test_scale_below_the_shift_range_loses_precision_then_underflows():
     profile = RequantProfile(multiplier_bits=16, shift_min=-8, shift_max=7)
-    regs = quantize_scale([2.0 ** -10 * 0.75, 2.0 ** -30], profile)
+    regs = quantize_scale([2.0**-10 * 0.75, 2.0**-30], profile)
     assert regs.shift.tolist() == [-8, -8]
-    assert regs.rel_error[0] == 0.0          # 0.75 * 2^-10 = 12288/2^15 * 2^-8: still exact
+    assert regs.rel_error[0] == 0.0  # 0.75 * 2^-10 = 12288/2^15 * 2^-8: still exact
     assert regs.multiplier[1] == 0 and regs.rel_error[1] == 1.0
     assert regs.ideal_shift[1] == -29
 
@@ -117,7 +126,7 @@ def test_scale_above_the_shift_range_saturates_the_multiplier():
 
 def test_unrepresentable_scale_raises_a_one_line_error_naming_the_layer():
     profile = RequantProfile(multiplier_bits=16, shift_min=-8, shift_max=7)
-    regs = quantize_scale([0.01, 2.0 ** -30], profile)
+    regs = quantize_scale([0.01, 2.0**-30], profile)
     with pytest.raises(ModelError) as info:
         require_representable(regs, "conv_7", "output", profile, 1e-3)
     msg = str(info.value)
@@ -136,8 +145,8 @@ def test_narrow_multiplier_precision_is_not_an_error():
     profile = RequantProfile(multiplier_bits=6)
     regs = quantize_scale(SCALES[SCALES > 1e-4], profile)
     assert regs.max_rel_error > 1e-3
-    require_representable(regs, "fc", "output", profile, 1e-3)   # the register's own limit
-    assert scale_tolerance(profile, 1e-3) == pytest.approx(2.0 ** -5)
+    require_representable(regs, "fc", "output", profile, 1e-3)  # the register's own limit
+    assert scale_tolerance(profile, 1e-3) == pytest.approx(2.0**-5)
 
 
 def test_profile_range_intersects_the_mode_range():

@@ -1,6 +1,7 @@
 """An LSTM unrolled into ordinary ops (the form some PyTorch exports give: per step a Gather of the
 step, MatMul / Add for the gates, Split, Sigmoid / Tanh, Mul / Add for the cell) loads, calibrates
 and simulates bit-exact against the numpy plan interpreter, close to float, without the lstm op."""
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,9 @@ STEPS, N_IN, HIDDEN, CLASSES = 5, 3, 4, 3
 
 
 def _const(inits: list, name: str, value: np.ndarray) -> str:
-    inits.append(numpy_helper.from_array(np.asarray(value, np.float32 if value.dtype.kind == "f" else value.dtype),
-                                         name))
+    inits.append(
+        numpy_helper.from_array(np.asarray(value, np.float32 if value.dtype.kind == "f" else value.dtype), name)
+    )
     return name
 
 
@@ -69,9 +71,13 @@ def _model(path: Path) -> Path:
     for t in range(STEPS):
         h, c = _step(nodes, inits, t, h, c)
     nodes.append(helper.make_node("MatMul", [h, "fc_w"], ["y"], name="classifier"))
-    graph = helper.make_graph(nodes, "unrolled_lstm",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, STEPS, N_IN])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, CLASSES])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "unrolled_lstm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, STEPS, N_IN])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, CLASSES])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, path)
@@ -81,9 +87,16 @@ def _model(path: Path) -> Path:
 def test_unrolled_lstm_runs_through_ordinary_ops(tmp_path):
     model = _model(tmp_path / "m.onnx")
     np.savez(tmp_path / "calib.npz", x=sequences(48, STEPS, N_IN, seed=1))
-    out = run_calibration(CalibrationJob(model_path=model, data_path=tmp_path / "calib.npz", profile=RequantProfile(),
-                                         calibration=CalibrationConfig(progress=False), board_name="host"),
-                          tmp_path / "out")
+    out = run_calibration(
+        CalibrationJob(
+            model_path=model,
+            data_path=tmp_path / "calib.npz",
+            profile=RequantProfile(),
+            calibration=CalibrationConfig(progress=False),
+            board_name="host",
+        ),
+        tmp_path / "out",
+    )
     ops = {layer.op for layer in out.plan.layers}
     assert "lstm" not in ops and {"fully_connected", "lut", "mul", "add"} <= ops
     x = sequences(12, STEPS, N_IN, seed=2)
@@ -92,7 +105,7 @@ def test_unrolled_lstm_runs_through_ordinary_ops(tmp_path):
     want = interpret(out.plan, xs)[0][0]
     assert np.array_equal(got, want), np.argwhere(got != want)[:5].tolist()
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    ref = np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    ref = np.concatenate([session.run(None, {"x": x[i : i + 1]})[0] for i in range(len(x))])
     approx = dequantize(out.plan, out.plan.outputs[0], got).reshape(ref.shape)
-    sqnr = 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - approx) ** 2))
+    sqnr = 10 * np.log10(np.sum(ref**2) / np.sum((ref - approx) ** 2))
     assert sqnr >= 20.0, f"SQNR {sqnr:.1f} dB"

@@ -1,4 +1,5 @@
 """Weight and bias quantization."""
+
 import numpy as np
 import pytest
 
@@ -12,7 +13,7 @@ def test_per_channel_int8_uses_the_narrow_symmetric_range():
     qw = quantize_weights(w, axis=0, bits=8)
     assert qw.values.dtype == np.int8 and qw.scale.shape == (6,)
     per_channel_max = np.abs(qw.values.reshape(6, -1)).max(axis=1)
-    np.testing.assert_array_equal(per_channel_max, [127] * 6)       # every channel uses the full range
+    np.testing.assert_array_equal(per_channel_max, [127] * 6)  # every channel uses the full range
     assert qw.values.min() >= -127
     err = np.abs(qw.dequantize() - w).reshape(6, -1).max(axis=1)
     assert np.all(err <= qw.scale / 2 + 1e-12)
@@ -55,7 +56,7 @@ def test_all_zero_channel_borrows_the_tensor_scale():
 def test_bias_is_rounded_to_accumulator_units_and_saturates():
     b = np.array([0.5, -0.25, 1e9])
     q, saturated = quantize_bias(b, 0.01, np.array([0.001, 0.002, 0.001]), "s8")
-    assert q.dtype == np.int32 and q.tolist()[:2] == [50000, -12500] and q[2] == 2 ** 31 - 1
+    assert q.dtype == np.int32 and q.tolist()[:2] == [50000, -12500] and q[2] == 2**31 - 1
     assert saturated == 1
     q16, saturated16 = quantize_bias(b, 0.01, np.array([0.001, 0.002, 0.001]), "s16")
     assert q16.dtype == np.int64 and q16[2] == 100_000_000_000_000 and saturated16 == 0

@@ -236,6 +236,15 @@ def test_bad_overrides_name_the_culprit(block):
 )
 def test_cli_bad_override_exits_2_with_one_line(block, override, message, tmp_path):
     folder = block[5]
-    proc = run_fixpoint("-q", "calibrate", folder / "model.onnx", "--data", folder / "calib.npz",
-                        "--out", tmp_path / "out", "--activation-bits-override", override)
+    proc = run_fixpoint(
+        "-q",
+        "calibrate",
+        folder / "model.onnx",
+        "--data",
+        folder / "calib.npz",
+        "--out",
+        tmp_path / "out",
+        "--activation-bits-override",
+        override,
+    )
     assert_one_error_line(proc, message)

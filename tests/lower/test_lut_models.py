@@ -3,6 +3,7 @@
 interpreter (s8 and s16) and run bit-exact through `hil` on the host and emulated boards
 (FIXPOINT_TEST_BOARDS, default host, mps2-an386, riscv32-virt). Bad uses of the new ops end with
 exit code 2 and one `error:` line naming the node."""
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,13 @@ def calibrated(tmp_path_factory):
                 write_data(folder / "calib.npz", shapes, 64, seed=1)
                 write_data(folder / "eval.npz", shapes, 24, seed=2)
             profile = load_board(board).requant_profile()
-            job = CalibrationJob(model_path=model, data_path=folder / "calib.npz", profile=profile,
-                                 calibration=CalibrationConfig(progress=False, bits=bits), board_name=board)
+            job = CalibrationJob(
+                model_path=model,
+                data_path=folder / "calib.npz",
+                profile=profile,
+                calibration=CalibrationConfig(progress=False, bits=bits),
+                board_name=board,
+            )
             cache[key] = (run_calibration(job, folder / f"{board}-{bits}"), folder / "eval.npz")
         return cache[key]
 
@@ -73,7 +79,7 @@ def _eval_inputs(name: str, data: Path) -> dict[str, np.ndarray]:
 
 def _sqnr(ref: np.ndarray, got: np.ndarray) -> float:
     noise = float(np.sum((ref - got) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(ref ** 2)) / noise)
+    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(ref**2)) / noise)
 
 
 @pytest.mark.parametrize("bits", [8, 16])
@@ -126,9 +132,17 @@ def test_bit_exact_on_board(model, board, calibrated, tmp_path):
     outputs, data = calibrated(model, board)
     feeds = _eval_inputs(model, data)
     n = 24 if board == "host" else 8
-    result = run_hil(HilJob(plan=outputs.plan, board=board, x=[a[:n] for a in feeds.values()],
-                            model_path=outputs.graph.source_path, work_dir=tmp_path, max_drop_pp=100.0,
-                            progress=False))
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board=board,
+            x=[a[:n] for a in feeds.values()],
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == n
 
@@ -136,13 +150,22 @@ def test_bit_exact_on_board(model, board, calibrated, tmp_path):
 def test_int16_plan_bit_exact_on_host_board(calibrated, tmp_path):
     outputs, data = calibrated("unary_a", "host", 16)
     feeds = _eval_inputs("unary_a", data)
-    result = run_hil(HilJob(plan=outputs.plan, board="host", x=[a[:8] for a in feeds.values()],
-                            model_path=outputs.graph.source_path, work_dir=tmp_path, max_drop_pp=100.0,
-                            progress=False))
+    result = run_hil(
+        HilJob(
+            plan=outputs.plan,
+            board="host",
+            x=[a[:8] for a in feeds.values()],
+            model_path=outputs.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches and not result.failures and result.bit_exact == 8, result.summary()
 
 
 # ---- bad input: exit 2, one error line naming the node --------------------------------------------------
+
 
 def _bad_model(path: Path, kind: str) -> Path:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4, 6, 6])
@@ -164,15 +187,37 @@ def _bad_model(path: Path, kind: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind,culprit", [("prelu_dynamic_slope", "bad_prelu"), ("prelu_spatial_slope", "bad_prelu"),
-                                          ("min_three", "bad_min"), ("gelu_bad_approximate", "bad_gelu")])
+@pytest.mark.parametrize(
+    "kind,culprit",
+    [
+        ("prelu_dynamic_slope", "bad_prelu"),
+        ("prelu_spatial_slope", "bad_prelu"),
+        ("min_three", "bad_min"),
+        ("gelu_bad_approximate", "bad_gelu"),
+    ],
+)
 def test_bad_use_is_one_error_line(kind, culprit, tmp_path):
     model = _bad_model(tmp_path / "model.onnx", kind)
     data = write_data(tmp_path / "calib.npz", {"x": (4, 6, 6), "a": (4, 6, 6), "b": (4, 6, 6)}, 4, seed=0)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
-    proc = subprocess.run([sys.executable, "-m", "fixpoint.cli", "calibrate", str(model), "--data", str(data),
-                           "-o", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixpoint.cli",
+            "calibrate",
+            str(model),
+            "--data",
+            str(data),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr

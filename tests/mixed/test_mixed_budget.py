@@ -1,5 +1,6 @@
 """Mixed precision under a budget on the mlp example: a budget only a mix meets is met, an impossible
 one is a one-line error naming the smallest achievable figure, the Pareto front reaches the report."""
+
 from __future__ import annotations
 
 import os
@@ -32,16 +33,23 @@ def mlp():
 
 
 def _uniform_costs(graph, calib) -> dict[str, object]:
-    out = {f"w{b}": plan_costs(lower(graph, calib.quant, RequantProfile(), LowerOptions(weight_bits=b)))
-           for b in (8, 4, 2, 1)}
+    out = {
+        f"w{b}": plan_costs(lower(graph, calib.quant, RequantProfile(), LowerOptions(weight_bits=b)))
+        for b in (8, 4, 2, 1)
+    }
     return out
 
 
 def test_parse_budget():
     assert parse_budget("flash=12.5,ram=4,instructions=90000") == Budget(12.5, 4.0, 90000)
     assert parse_budget(" ram=2 ") == Budget(None, 2.0, None)
-    for bad, words in (("flash", "KEY=VALUE"), ("rom=3", "KEY=VALUE"), ("flash=x", "not a number"),
-                       ("flash=-1", "positive"), ("flash=1,flash=2", "twice")):
+    for bad, words in (
+        ("flash", "KEY=VALUE"),
+        ("rom=3", "KEY=VALUE"),
+        ("flash=x", "not a number"),
+        ("flash=-1", "positive"),
+        ("flash=1,flash=2", "twice"),
+    ):
         with pytest.raises(BudgetError, match=words):
             parse_budget(bad)
 
@@ -68,8 +76,9 @@ def test_a_budget_only_a_mix_meets_is_met(mlp):
     result = choose_mixed_precision(graph, calib, config, RequantProfile(), LowerOptions(), data, budget)
     chosen = result.chosen
     assert len(set(chosen.bits.values())) > 1 and chosen.act_bits == 8
-    plan = lower(graph, calib.quant, RequantProfile(),
-                 LowerOptions(weight_bits_overrides={k: v for k, v in chosen.bits.items()}))
+    plan = lower(
+        graph, calib.quant, RequantProfile(), LowerOptions(weight_bits_overrides={k: v for k, v in chosen.bits.items()})
+    )
     real = plan_costs(plan)
     assert real == chosen.costs and real.flash <= flash and real.instructions <= instructions
     assert chosen.loss is not None and chosen.loss >= 0
@@ -86,31 +95,56 @@ def test_a_budget_only_a_mix_meets_is_met(mlp):
 def test_an_impossible_budget_names_the_smallest_figure(mlp):
     graph, calib, config, data = mlp
     smallest = _uniform_costs(graph, calib)["w1"].flash
-    with pytest.raises(BudgetError, match=rf"flash=1 cannot be met: the smallest achievable flash is "
-                                          rf"{smallest / 1024:.2f} KB \(every weighted layer binary\)"):
+    with pytest.raises(
+        BudgetError,
+        match=rf"flash=1 cannot be met: the smallest achievable flash is "
+        rf"{smallest / 1024:.2f} KB \(every weighted layer binary\)",
+    ):
         choose_mixed_precision(graph, calib, config, RequantProfile(), LowerOptions(), data, Budget(flash_kb=1))
     with pytest.raises(BudgetError, match="instructions=10 cannot be met: the smallest achievable instructions"):
-        choose_mixed_precision(graph, calib, config, RequantProfile(), LowerOptions(), data,
-                               Budget(instructions=10))
+        choose_mixed_precision(graph, calib, config, RequantProfile(), LowerOptions(), data, Budget(instructions=10))
 
 
 def test_a_budget_needs_8_bit_calibration(mlp):
     graph, calib, config, data = mlp
     with pytest.raises(BudgetError, match="drop --activation-bits 16"):
-        choose_mixed_precision(graph, calib, CalibrationConfig(bits=16, progress=False), RequantProfile(),
-                               LowerOptions(), data, Budget(flash_kb=100))
+        choose_mixed_precision(
+            graph,
+            calib,
+            CalibrationConfig(bits=16, progress=False),
+            RequantProfile(),
+            LowerOptions(),
+            data,
+            Budget(flash_kb=100),
+        )
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", "-q", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_cli_writes_the_front_and_the_report_shows_it(tmp_path):
     out = tmp_path / "plan"
-    proc = _cli("calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", "host",
-                "--budget", "flash=10,instructions=103000", "-o", out)
+    proc = _cli(
+        "calibrate",
+        MLP / "model.onnx",
+        "--data",
+        MLP / "calib.npz",
+        "--board",
+        "host",
+        "--budget",
+        "flash=10,instructions=103000",
+        "-o",
+        out,
+    )
     assert proc.returncode == 0, proc.stderr
     table = (out / "pareto.md").read_text()
     assert "| mix | flash B |" in table and "(chosen)" in table and "analytical" in table
@@ -118,11 +152,13 @@ def test_cli_writes_the_front_and_the_report_shows_it(tmp_path):
     plan = load_plan(out / "plan.fxplan")
     info = plan.meta["mixed_precision"]
     assert plan_costs(plan).flash <= 10 * 1024 and plan_costs(plan).instructions <= 103000
-    assert {layer.name: layer.datapath for layer in plan.layers if layer.op == "fully_connected"} == \
-        {name: {8: "s8", 4: "s4", 2: "s2", 1: "s1"}[bits] for name, bits in info["chosen"]["weight_bits"].items()}
+    assert {layer.name: layer.datapath for layer in plan.layers if layer.op == "fully_connected"} == {
+        name: {8: "s8", 4: "s4", 2: "s2", 1: "s1"}[bits] for name, bits in info["chosen"]["weight_bits"].items()
+    }
     report = tmp_path / "report"
-    proc = _cli("eval", MLP / "model.onnx", "--plan", out / "plan.fxplan", "--data", MLP / "eval.npz",
-                "--report", report)
+    proc = _cli(
+        "eval", MLP / "model.onnx", "--plan", out / "plan.fxplan", "--data", MLP / "eval.npz", "--report", report
+    )
     assert proc.returncode == 0, proc.stderr
     assert "## Mixed precision under a budget" in (report / "report.md").read_text()
     assert (report / "img" / "pareto.png").stat().st_size > 0
@@ -130,8 +166,18 @@ def test_cli_writes_the_front_and_the_report_shows_it(tmp_path):
 
 def test_cli_impossible_budget_is_one_error_line(tmp_path):
     out = tmp_path / "plan"
-    proc = _cli("calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", "host",
-                "--budget", "flash=1", "-o", out)
+    proc = _cli(
+        "calibrate",
+        MLP / "model.onnx",
+        "--data",
+        MLP / "calib.npz",
+        "--board",
+        "host",
+        "--budget",
+        "flash=1",
+        "-o",
+        out,
+    )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: --budget flash=1 cannot be met: the smallest achievable flash is ")

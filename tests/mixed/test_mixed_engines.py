@@ -200,9 +200,23 @@ def test_an_impossible_budget_names_the_least_instructions_over_engines(npu):
 
 
 def test_cli_engine_override_the_engine_cannot_take_is_one_error_line(tmp_path):
-    proc = run_fixpoint("-q", "calibrate", MLP / "model.onnx", "--data", MLP / "calib.npz", "--board", BOARD,
-                        "--no-search", "--max-samples", "64", "--engine-override", "/net/net.0/Gemm=npu8",
-                        "-o", tmp_path / "out", timeout=300)
+    proc = run_fixpoint(
+        "-q",
+        "calibrate",
+        MLP / "model.onnx",
+        "--data",
+        MLP / "calib.npz",
+        "--board",
+        BOARD,
+        "--no-search",
+        "--max-samples",
+        "64",
+        "--engine-override",
+        "/net/net.0/Gemm=npu8",
+        "-o",
+        tmp_path / "out",
+        timeout=300,
+    )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and lines == [
         "error: layer '/net/net.0/Gemm': engine override 'npu8' cannot run it (channels 128 exceeds npu8's 64)"

@@ -1,4 +1,5 @@
 """Fixtures of the data-movement model tests: real ONNX models, data files, plans (real CLI)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,9 +25,11 @@ def model_files(tmp_path_factory) -> Callable[[str], dict[str, Path]]:
             build, shapes = MODELS[name]
             folder = root / name
             folder.mkdir()
-            made[name] = {"model": build(folder / "model.onnx"),
-                          "calib": write_data(folder / "calib.npz", shapes, 96, seed=11),
-                          "eval": write_data(folder / "eval.npz", shapes, 24, seed=12)}
+            made[name] = {
+                "model": build(folder / "model.onnx"),
+                "calib": write_data(folder / "calib.npz", shapes, 96, seed=11),
+                "eval": write_data(folder / "eval.npz", shapes, 24, seed=12),
+            }
         return made[name]
 
     return get
@@ -42,8 +45,9 @@ def plan_for(model_files, tmp_path_factory) -> Callable[[str, str], Path]:
         if (name, board) not in made:
             files = model_files(name)
             out = root / f"{name}-{board}"
-            proc = run_fixpoint("-q", "calibrate", files["model"], "--data", files["calib"], "--board", board,
-                                "-o", out)
+            proc = run_fixpoint(
+                "-q", "calibrate", files["model"], "--data", files["calib"], "--board", board, "-o", out
+            )
             assert proc.returncode == 0, proc.stderr
             made[(name, board)] = out / "plan.fxplan"
         return made[(name, board)]

@@ -7,6 +7,7 @@ Slice x2 -> Concat; Reshape between two convs that really reorders; Split feedin
 with negative-step slices; nearest and bilinear Resize feeding a Concat (UNet / YOLO neck); Pad
 reflect and edge; Gather of constant index lists;
 SpaceToDepth and DepthToSpace (DCR, CRD)."""
+
 from __future__ import annotations
 
 import os
@@ -30,10 +31,15 @@ from sim_numpy_interp import interpret  # noqa: E402
 from movement_models import MODELS  # noqa: E402
 
 # runtime ops each model's plan must contain (the movement is really done, not folded away)
-EXPECTED_OPS = {"head": {"transpose", "slice", "concat", "copy"}, "reshape_convs": {"transpose", "copy"},
-                "split": {"slice"}, "upsample": {"resize", "concat"},
-                "pad_modes": {"pad"}, "gather": {"slice", "concat"},
-                "depth_space": {"transpose", "copy"}}
+EXPECTED_OPS = {
+    "head": {"transpose", "slice", "concat", "copy"},
+    "reshape_convs": {"transpose", "copy"},
+    "split": {"slice"},
+    "upsample": {"resize", "concat"},
+    "pad_modes": {"pad"},
+    "gather": {"slice", "concat"},
+    "depth_space": {"transpose", "copy"},
+}
 
 
 def _boards() -> list[str]:
@@ -79,7 +85,16 @@ def test_every_output_byte_on_board(model, board, model_files, plan_for, tmp_pat
     plan = load_plan(plan_for(model, board))
     n = 24 if board == "host" else 8
     x = _inputs(model_files(model)["eval"])[:n]
-    result = run_hil(HilJob(plan=plan, board=board, x=[x], model_path=model_files(model)["model"],
-                            work_dir=tmp_path, max_drop_pp=100.0, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=plan,
+            board=board,
+            x=[x],
+            model_path=model_files(model)["model"],
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == n

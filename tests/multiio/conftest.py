@@ -1,4 +1,5 @@
 """Fixtures of the several-inputs / several-outputs tests: real ONNX models, data files, plans."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk"
 
 
-
 @pytest.fixture(scope="session")
 def model_files(tmp_path_factory) -> Callable[[str], dict[str, Path]]:
     """model_files(name) -> {'model', 'calib', 'eval', 'eval_nolabels'} paths, written once."""
@@ -25,10 +25,12 @@ def model_files(tmp_path_factory) -> Callable[[str], dict[str, Path]]:
             build, shapes, labels = MODELS[name]
             folder = root / name
             folder.mkdir()
-            made[name] = {"model": build(folder / "model.onnx"),
-                          "calib": write_data(folder / "calib.npz", shapes, 96, seed=11),
-                          "eval": write_data(folder / "eval.npz", shapes, 48, seed=12, labels=labels),
-                          "eval_nolabels": write_data(folder / "eval_nolabels.npz", shapes, 48, seed=12)}
+            made[name] = {
+                "model": build(folder / "model.onnx"),
+                "calib": write_data(folder / "calib.npz", shapes, 96, seed=11),
+                "eval": write_data(folder / "eval.npz", shapes, 48, seed=12, labels=labels),
+                "eval_nolabels": write_data(folder / "eval_nolabels.npz", shapes, 48, seed=12),
+            }
         return made[name]
 
     return get
@@ -44,8 +46,9 @@ def plan_for(model_files, tmp_path_factory) -> Callable[[str, str], Path]:
         if (name, board) not in made:
             files = model_files(name)
             out = root / f"{name}-{board}"
-            proc = run_fixpoint("-q", "calibrate", files["model"], "--data", files["calib"], "--board", board,
-                                "-o", out)
+            proc = run_fixpoint(
+                "-q", "calibrate", files["model"], "--data", files["calib"], "--board", board, "-o", out
+            )
             assert proc.returncode == 0, proc.stderr
             made[(name, board)] = out / "plan.fxplan"
         return made[(name, board)]

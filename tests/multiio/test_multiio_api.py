@@ -1,4 +1,5 @@
 """evaluate() on a two-output plan against a numpy reference, per output."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,14 @@ def test_every_output_matches_a_numpy_reference(model_files, plan_for) -> None:
     with np.load(files["eval"]) as data:
         x, labels = data["x"], data["label/class"]
     box_labels = np.random.default_rng(4).integers(0, 2, len(x))
-    floats = dict(zip(["class", "box"], ort.InferenceSession(str(files["model"]), providers=["CPUExecutionProvider"])
-                      .run(["class", "box"], {"x": x})))
+    floats = dict(
+        zip(
+            ["class", "box"],
+            ort.InferenceSession(str(files["model"]), providers=["CPUExecutionProvider"]).run(
+                ["class", "box"], {"x": x}
+            ),
+        )
+    )
     sim = run_plan(plan, [quantize_input(plan, x)]).outputs
     ints = {name: dequantize(plan, plan.outputs[k], sim[k]) for k, name in enumerate(["class", "box"])}
     result = evaluate(files["model"], graph, plan, x, {"class": labels, "box": box_labels}, per_layer=False)
@@ -33,7 +40,7 @@ def test_every_output_matches_a_numpy_reference(model_files, plan_for) -> None:
         assert out.int_top1 == pytest.approx(np.mean(q.argmax(1) == truth[out.name]))
         assert out.agreement == pytest.approx(np.mean(f.argmax(1) == q.argmax(1)))
         assert out.mse == pytest.approx(np.mean((f - q) ** 2), rel=1e-5)
-        assert out.sqnr_db == pytest.approx(10 * math.log10(np.sum(f ** 2) / np.sum((f - q) ** 2)), rel=1e-6)
+        assert out.sqnr_db == pytest.approx(10 * math.log10(np.sum(f**2) / np.sum((f - q) ** 2)), rel=1e-6)
     assert result.primary_output == "class" and result.float_metric == result.outputs[0].float_top1
 
 

@@ -1,6 +1,7 @@
 """Two-input and two-output models on each selected emulated board (FIXPOINT_TEST_BOARDS, default
 host, mps2-an386, riscv32-virt): generated C compiled for the board, every byte of every output
 equal to the host simulation; a wrong second output is caught and named."""
+
 from __future__ import annotations
 
 import copy
@@ -40,9 +41,18 @@ def test_every_output_byte_on_board(model, board, model_files, plan_for, tmp_pat
     plan = load_plan(plan_for(model, board))
     x, labels = _eval_data(model_files(model)["eval"], plan)
     n = 48 if board == "host" else 12
-    result = run_hil(HilJob(plan=plan, board=board, x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
-                            model_path=model_files(model)["model"], work_dir=tmp_path, max_drop_pp=100.0,
-                            progress=False))
+    result = run_hil(
+        HilJob(
+            plan=plan,
+            board=board,
+            x=[a[:n] for a in x],
+            labels={k: v[:n] for k, v in labels.items()},
+            model_path=model_files(model)["model"],
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     write_json(tmp_path / "result.json", result)
     write_junit(tmp_path / "junit.xml", result)
     assert not result.mismatches and not result.failures, result.summary()
@@ -61,8 +71,9 @@ def test_a_wrong_second_output_is_caught_and_named(model_files, plan_for, tmp_pa
     layer.arrays["bias"] = layer.arrays["bias"] + np.int32(5000)
     altered.model_hash = altered.compute_hash()
     x, _ = _eval_data(model_files("two_outputs")["eval"], plan)
-    result = run_hil(HilJob(plan=plan, sim_plan=altered, board="host", x=[a[:6] for a in x], work_dir=tmp_path,
-                            progress=False))
+    result = run_hil(
+        HilJob(plan=plan, sim_plan=altered, board="host", x=[a[:6] for a in x], work_dir=tmp_path, progress=False)
+    )
     assert len(result.mismatches) == 6, result.summary()
     assert all(m.output == "box" and m.differing_outputs == ["box"] for m in result.mismatches)
     assert result.mismatches[0].first_layer == "regressor", result.summary()

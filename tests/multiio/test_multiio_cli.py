@@ -1,5 +1,6 @@
 """Two-input and two-output models through the real command line on the host:
 calibrate -> simulate (every output) -> eval (with labels, without, user metric) -> hil on the host board."""
+
 from __future__ import annotations
 
 import json
@@ -46,23 +47,38 @@ def test_two_output_simulation_is_not_truncated(model_files, plan_for, fixpoint_
 
     files = model_files("two_outputs")
     out = tmp_path / "sim.npz"
-    assert fixpoint_cli("-q", "simulate", "--plan", plan_for("two_outputs", "host"), "--data", files["eval"],
-                        "-o", out).returncode == 0
+    assert (
+        fixpoint_cli(
+            "-q", "simulate", "--plan", plan_for("two_outputs", "host"), "--data", files["eval"], "-o", out
+        ).returncode
+        == 0
+    )
     with np.load(files["eval"]) as data:
         x = data["x"]
     box = ort.InferenceSession(str(files["model"]), providers=["CPUExecutionProvider"]).run(["box"], {"x": x})[0]
     with np.load(out) as got:
         assert got["output/box"].shape == box.shape == (48, 2)
         noise = float(np.sum((got["output/box"].astype(np.float64) - box) ** 2))
-        assert 10 * np.log10(float(np.sum(box.astype(np.float64) ** 2)) / noise) > 20   # SQNR, dB
+        assert 10 * np.log10(float(np.sum(box.astype(np.float64) ** 2)) / noise) > 20  # SQNR, dB
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_eval_reports_every_output(model, model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     plan = load_plan(plan_for(model, "host"))
     js = tmp_path / "eval.json"
-    proc = fixpoint_cli("-q", "eval", model_files(model)["model"], "--plan", plan_for(model, "host"),
-                        "--data", model_files(model)["eval"], "--json", js, "--report", tmp_path / "report")
+    proc = fixpoint_cli(
+        "-q",
+        "eval",
+        model_files(model)["model"],
+        "--plan",
+        plan_for(model, "host"),
+        "--data",
+        model_files(model)["eval"],
+        "--json",
+        js,
+        "--report",
+        tmp_path / "report",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(js.read_text())
     names = plan_output_names(plan)
@@ -80,8 +96,17 @@ def test_eval_reports_every_output(model, model_files, plan_for, fixpoint_cli, t
 @pytest.mark.parametrize("model", ["two_outputs", "dense"])
 def test_eval_without_labels_reports_agreement(model, model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     js = tmp_path / "eval.json"
-    proc = fixpoint_cli("-q", "eval", model_files(model)["model"], "--plan", plan_for(model, "host"),
-                        "--data", model_files(model)["eval_nolabels"], "--json", js)
+    proc = fixpoint_cli(
+        "-q",
+        "eval",
+        model_files(model)["model"],
+        "--plan",
+        plan_for(model, "host"),
+        "--data",
+        model_files(model)["eval_nolabels"],
+        "--json",
+        js,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     result = json.loads(js.read_text())
@@ -94,27 +119,46 @@ def test_eval_without_labels_reports_agreement(model, model_files, plan_for, fix
 
 def test_eval_user_metric(model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     metric = tmp_path / "my_metric.py"
-    metric.write_text("import numpy as np\n"
-                      "def box_error(floats, ints, labels):\n"
-                      "    return {'box_mae': float(np.mean(np.abs(floats['box'] - ints['box']))),\n"
-                      "            'n_labeled': len(labels), 'rows': len(floats['class'])}\n")
+    metric.write_text(
+        "import numpy as np\n"
+        "def box_error(floats, ints, labels):\n"
+        "    return {'box_mae': float(np.mean(np.abs(floats['box'] - ints['box']))),\n"
+        "            'n_labeled': len(labels), 'rows': len(floats['class'])}\n"
+    )
     js = tmp_path / "eval.json"
     files = model_files("two_outputs")
-    proc = fixpoint_cli("-q", "eval", files["model"], "--plan", plan_for("two_outputs", "host"), "--data",
-                        files["eval"], "--metric", f"{metric}:box_error", "--json", js)
+    proc = fixpoint_cli(
+        "-q",
+        "eval",
+        files["model"],
+        "--plan",
+        plan_for("two_outputs", "host"),
+        "--data",
+        files["eval"],
+        "--metric",
+        f"{metric}:box_error",
+        "--json",
+        js,
+    )
     assert proc.returncode == 0, proc.stderr
     user = json.loads(js.read_text())["user_metric"]
     assert user["n_labeled"] == 1 and user["rows"] == 48 and 0 < user["box_mae"] < 0.1
     assert "metric box_mae:" in proc.stdout
 
 
-@pytest.mark.parametrize("spec, says", [("nomodule_xyz:f", "cannot import 'nomodule_xyz'"),
-                                        ("json:no_such_function", "has no function 'no_such_function'"),
-                                        ("justtext", "expected MODULE:FUNCTION")])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("nomodule_xyz:f", "cannot import 'nomodule_xyz'"),
+        ("json:no_such_function", "has no function 'no_such_function'"),
+        ("justtext", "expected MODULE:FUNCTION"),
+    ],
+)
 def test_eval_bad_user_metric_is_one_error_line(spec, says, model_files, plan_for, fixpoint_cli) -> None:
     files = model_files("two_outputs")
-    proc = fixpoint_cli("eval", files["model"], "--plan", plan_for("two_outputs", "host"), "--data",
-                        files["eval"], "--metric", spec)
+    proc = fixpoint_cli(
+        "eval", files["model"], "--plan", plan_for("two_outputs", "host"), "--data", files["eval"], "--metric", spec
+    )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], proc.stderr
@@ -123,9 +167,24 @@ def test_eval_bad_user_metric_is_one_error_line(spec, says, model_files, plan_fo
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_hil_on_the_host_board(model, model_files, plan_for, fixpoint_cli, tmp_path) -> None:
     js = tmp_path / "hil.json"
-    proc = fixpoint_cli("-q", "hil", "--board", "host", "--plan", plan_for(model, "host"), "--data",
-                        model_files(model)["eval"], "--model", model_files(model)["model"], "--json", js,
-                        "--work-dir", tmp_path / "work", "--max-drop", "100")
+    proc = fixpoint_cli(
+        "-q",
+        "hil",
+        "--board",
+        "host",
+        "--plan",
+        plan_for(model, "host"),
+        "--data",
+        model_files(model)["eval"],
+        "--model",
+        model_files(model)["model"],
+        "--json",
+        js,
+        "--work-dir",
+        tmp_path / "work",
+        "--max-drop",
+        "100",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(js.read_text())
     assert result["bit_exact"] == result["n_samples"] == 48 and result["passed"]

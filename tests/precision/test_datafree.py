@@ -1,5 +1,6 @@
 """Data-free calibration: ranges from BatchNormalization statistics and weights, no samples; the report and
 the plan say the ranges are estimated; unsupported ops and bad options are one-line errors."""
+
 from __future__ import annotations
 
 import os
@@ -26,15 +27,25 @@ CNN = ROOT / "examples" / "models" / "cnn_bn_res"
 def _conv_bn_relu(path: Path, tail: str = "Relu") -> Path:
     rng = np.random.default_rng(0)
     gamma, beta = np.array([1.0, 0.5, 2.0], np.float32), np.array([0.0, 1.0, -1.0], np.float32)
-    inits = [numpy_helper.from_array(rng.normal(size=(3, 1, 3, 3)).astype(np.float32), "w"),
-             numpy_helper.from_array(gamma, "g"), numpy_helper.from_array(beta, "b"),
-             numpy_helper.from_array(np.zeros(3, np.float32), "m"),
-             numpy_helper.from_array(np.ones(3, np.float32), "v")]
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
-             helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["bn"], name="bn"),
-             helper.make_node(tail, ["bn"], ["y"], name="act")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])], inits)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(3, 1, 3, 3)).astype(np.float32), "w"),
+        numpy_helper.from_array(gamma, "g"),
+        numpy_helper.from_array(beta, "b"),
+        numpy_helper.from_array(np.zeros(3, np.float32), "m"),
+        numpy_helper.from_array(np.ones(3, np.float32), "v"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["bn"], name="bn"),
+        helper.make_node(tail, ["bn"], ["y"], name="act"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        inits,
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
     return path
 
@@ -68,8 +79,14 @@ def test_data_free_example_cnn_agrees_with_float():
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
-    return subprocess.run([sys.executable, "-m", "fixpoint.cli", "-q", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fixpoint.cli", "-q", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_cli_data_free_plan_and_report_say_estimated(tmp_path):
@@ -79,16 +96,27 @@ def test_cli_data_free_plan_and_report_say_estimated(tmp_path):
     assert "estimated" in load_plan(out / "plan.fxplan").meta["ranges_estimated"]
     with np.load(CNN / "eval.npz") as archive:
         np.savez(tmp_path / "eval.npz", input=archive["input"][:64], label=archive["label"][:64])
-    proc = _cli("eval", str(CNN / "model.onnx"), "--plan", str(out / "plan.fxplan"), "--data",
-                str(tmp_path / "eval.npz"), "--report", str(tmp_path / "report"))
+    proc = _cli(
+        "eval",
+        str(CNN / "model.onnx"),
+        "--plan",
+        str(out / "plan.fxplan"),
+        "--data",
+        str(tmp_path / "eval.npz"),
+        "--report",
+        str(tmp_path / "report"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "## Ranges estimated, not observed" in (tmp_path / "report" / "report.md").read_text()
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "--data is required"),
-    (["--data-free", "--input-range", "1,0"], "LO must be below HI"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "--data is required"),
+        (["--data-free", "--input-range", "1,0"], "LO must be below HI"),
+    ],
+)
 def test_cli_data_free_errors_are_one_line(tmp_path, args, message):
     proc = _cli("calibrate", str(CNN / "model.onnx"), *args, "-o", str(tmp_path / "out"))
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

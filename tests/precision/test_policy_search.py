@@ -256,8 +256,13 @@ def test_weight_rounding_is_chosen_on_the_loss_and_only_where_automatic(mlp):
     kept = report.refined(LowerOptions(bias_correction=False, adaptive_rounding=False))
     assert (kept.bias_correction, kept.adaptive_rounding) == (False, False)  # the user's word stands
     _, asked = search_policies(
-        graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(bias_correction=False),
-        data, options,
+        graph,
+        calib,
+        CalibrationConfig(progress=False),
+        RequantProfile(),
+        LowerOptions(bias_correction=False),
+        data,
+        options,
     )
     assert asked.bias_correction is None and asked.adaptive_rounding is None
 
@@ -265,8 +270,9 @@ def test_weight_rounding_is_chosen_on_the_loss_and_only_where_automatic(mlp):
 def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
     graph, data, calib = mlp
     assert 0.0 < _adaround_seconds(graph) < 5.0  # the mlp: three small fully connected layers
-    options = PolicySearchOptions(num_samples=48, scoring_samples=48, max_evaluations=10, budget_seconds=0.5,
-                                  progress=False)
+    options = PolicySearchOptions(
+        num_samples=48, scoring_samples=48, max_evaluations=10, budget_seconds=0.5, progress=False
+    )
     _, report = search_policies(
         graph, calib, CalibrationConfig(progress=False), RequantProfile(), LowerOptions(), data, options
     )
@@ -278,8 +284,21 @@ def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
 def test_cli_low_bit_weights_search_only_when_asked(tmp_path, extra, searched):
     """Under 4-bit weights the search's plans carry the refined weights and miss the time box: off by default."""
     out = tmp_path / "plan"
-    proc = _cli("calibrate", str(MLP / "model.onnx"), "--data", str(MLP / "calib.npz"), "--max-samples", "64",
-                "--search-samples", "48", "--weight-bits", "4", "-o", str(out), *extra)
+    proc = _cli(
+        "calibrate",
+        str(MLP / "model.onnx"),
+        "--data",
+        str(MLP / "calib.npz"),
+        "--max-samples",
+        "64",
+        "--search-samples",
+        "48",
+        "--weight-bits",
+        "4",
+        "-o",
+        str(out),
+        *extra,
+    )
     assert proc.returncode == 0, proc.stderr
     plan = load_plan(out / "plan.fxplan")
     assert ("policy_search" in plan.meta) == searched

@@ -1,4 +1,5 @@
 """Weight precision: per-channel clipping (MSE, k-sigma), AdaRound proper, int4 defaults that refine themselves."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from fixpoint.lower.weights import clipped_scales, quantize_weights, weight_scal
 
 def _heavy_tailed(rng, c_out=6, depth=40):
     w = rng.standard_t(3, size=(c_out, depth))
-    w[0, 0] = 12.0                                 # one outlier sets channel 0's step
+    w[0, 0] = 12.0  # one outlier sets channel 0's step
     return w
 
 
@@ -29,7 +30,7 @@ def test_mse_clip_never_loses_to_max_and_beats_it_on_outliers():
     assert _error(w, mse, 7).sum() < _error(w, full, 7).sum()
     assert mse[0] < full[0]
     sigma = clipped_scales(w, 0, 4, True, "symmetric", "sigma:2.5")
-    rms = np.sqrt(np.mean(w ** 2, axis=1))
+    rms = np.sqrt(np.mean(w**2, axis=1))
     np.testing.assert_allclose(sigma, np.minimum(2.5 * rms, np.max(np.abs(w), axis=1)) / 7)
     pow2 = clipped_scales(w, 0, 4, True, "pow2", "mse")
     assert np.all(np.log2(pow2) == np.round(np.log2(pow2)))
@@ -43,7 +44,7 @@ def test_bad_clip_spec_is_a_model_error(spec):
 
 def test_adaround_never_loses_and_stays_on_rounding_neighbours():
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(400, 24)) @ rng.normal(size=(24, 24))      # correlated inputs
+    x = rng.normal(size=(400, 24)) @ rng.normal(size=(24, 24))  # correlated inputs
     gram = (x.T @ x)[None]
     w = rng.normal(size=(5, 24)) * 0.3
     scale = np.max(np.abs(w), axis=1) / 7
@@ -57,12 +58,14 @@ def test_adaround_never_loses_and_stays_on_rounding_neighbours():
 
 
 def test_int4_refinements_are_automatic_with_samples_only():
-    assert LowerOptions(weight_bits=4).refinements_for(4) == (False, False)      # no samples: nothing to learn on
+    assert LowerOptions(weight_bits=4).refinements_for(4) == (False, False)  # no samples: nothing to learn on
     with_samples = LowerOptions(weight_bits=4, samples=np.zeros((4, 3)))
     assert with_samples.refinements_for(4) == (True, True) and with_samples.refinements_for(8) == (False, False)
     assert with_samples.wants_layer_inputs() and not LowerOptions(samples=np.zeros((4, 3))).wants_layer_inputs()
-    assert LowerOptions(weight_bits=4, samples=np.zeros((4, 3)), adaptive_rounding=False).refinements_for(4) == \
-        (False, True)
+    assert LowerOptions(weight_bits=4, samples=np.zeros((4, 3)), adaptive_rounding=False).refinements_for(4) == (
+        False,
+        True,
+    )
     assert LowerOptions().clip_for(4) == "mse" and LowerOptions().clip_for(8) == "none"
     assert LowerOptions(weight_clip="sigma:3").clip_for(8) == "sigma:3"
 
@@ -80,14 +83,17 @@ def test_int4_lowering_refines_by_itself_and_picks_the_clip_per_layer():
     graph = load_graph(mlp / "model.onnx")
     data = load_inputs(mlp / "calib.npz", graph_input_specs(graph), max_samples=32)
     quant = calibrate(mlp / "model.onnx", graph, data, CalibrationConfig(progress=False)).quant
-    _, report = lower_with_report(graph, quant, RequantProfile(),
-                                  LowerOptions(weight_bits=4, samples=data, plan_memory=False,
-                                               adaround_iterations=40))
+    _, report = lower_with_report(
+        graph,
+        quant,
+        RequantProfile(),
+        LowerOptions(weight_bits=4, samples=data, plan_memory=False, adaround_iterations=40),
+    )
     layers = [r.refinements for r in report.layers.values() if r.refinements]
     assert layers and all({"adaptive_rounding", "bias_correction", "weight_clip"} <= set(r) for r in layers)
     for r in layers:
         assert r["adaptive_rounding"]["output_mse_adaptive"] <= r["adaptive_rounding"]["output_mse_nearest"]
-    assert all(r["weight_clip"].startswith("channels ") for r in layers)    # chosen per output channel
+    assert all(r["weight_clip"].startswith("channels ") for r in layers)  # chosen per output channel
     summary = LowerOptions(weight_bits=4, samples=data).summary()
     assert summary["adaptive_rounding"] == "auto" and summary["sequential_refinement"] is True
 
@@ -111,8 +117,9 @@ def test_a_range_search_can_score_with_the_refined_weights():
     fixed = refined_weights(graph, quant, RequantProfile(), options)
     assert fixed and refined_weights(graph, quant, RequantProfile(), LowerOptions(weight_bits=4)) == {}
     # no samples: nothing is refined again, the fixed integers and biases are the plan's
-    plan, report = lower_with_report(graph, quant, RequantProfile(),
-                                     LowerOptions(weight_bits=4, fixed_weights=fixed, plan_memory=False))
+    plan, report = lower_with_report(
+        graph, quant, RequantProfile(), LowerOptions(weight_bits=4, fixed_weights=fixed, plan_memory=False)
+    )
     weighted = [(a, b) for a, b in zip(refined.layers, plan.layers) if "weights" in a.arrays]
     assert len(weighted) == len(fixed)
     for a, b in weighted:

@@ -1,5 +1,6 @@
 """Fixtures of the rank-2..5 tests: the committed torch-exported models (models/, made by
 make_rank_models.py), data files written from their input shapes, plans calibrated with defaults."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,8 +27,11 @@ def rank_files(tmp_path_factory) -> Callable[[str], dict[str, Path]]:
         if name not in made:
             model = MODELS / f"{name}.onnx"
             shapes = input_shapes(model)
-            made[name] = {"model": model, "calib": write_data(root / f"{name}-calib.npz", shapes, 64, seed=3),
-                          "eval": write_data(root / f"{name}-eval.npz", shapes, 32, seed=4)}
+            made[name] = {
+                "model": model,
+                "calib": write_data(root / f"{name}-calib.npz", shapes, 64, seed=3),
+                "eval": write_data(root / f"{name}-eval.npz", shapes, 32, seed=4),
+            }
         return made[name]
 
     return get
@@ -45,10 +49,14 @@ def rank_plan(rank_files, tmp_path_factory) -> Callable[[str, str], CalibrationO
         key = (name, repr(asdict(profile)))
         if key not in cache:
             files = rank_files(name)
-            job = CalibrationJob(model_path=files["model"], data_path=files["calib"], profile=profile,
-                                 calibration=CalibrationConfig(progress=False),
-                                 lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
-                                 board_name=board.name)
+            job = CalibrationJob(
+                model_path=files["model"],
+                data_path=files["calib"],
+                profile=profile,
+                calibration=CalibrationConfig(progress=False),
+                lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+                board_name=board.name,
+            )
             cache[key] = run_calibration(job, root / f"{name}-{len(cache)}")
         return cache[key]
 

@@ -7,6 +7,7 @@ agreement with float, not a task.
 
     python tests/ranks/make_rank_models.py
 """
+
 from __future__ import annotations
 
 import logging
@@ -144,9 +145,16 @@ def export(name: str) -> Path:
     model = module_type().eval()
     args = tuple(torch.randn(1, *shape) for shape in inputs.values())
     path = MODELS / f"{name}.onnx"
-    torch.onnx.export(model, args, str(path), input_names=list(inputs), output_names=outputs,
-                      opset_version=13, dynamo=False,
-                      dynamic_axes={n: {0: "batch"} for n in [*inputs, *outputs]})
+    torch.onnx.export(
+        model,
+        args,
+        str(path),
+        input_names=list(inputs),
+        output_names=outputs,
+        opset_version=13,
+        dynamo=False,
+        dynamic_axes={n: {0: "batch"} for n in [*inputs, *outputs]},
+    )
     return path
 
 

@@ -1,4 +1,5 @@
 """Where the rank-2..5 test models are and how their data files are made."""
+
 from __future__ import annotations
 
 from pathlib import Path

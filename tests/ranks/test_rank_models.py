@@ -6,6 +6,7 @@ inputs of ranks 5 and 2, and Gather with a scalar index dropping an axis (rank 4
 
 Each calibrates with the default settings, agrees with float, and runs bit-exact (every byte of every
 output) on the host and the selected emulated boards (FIXPOINT_TEST_BOARDS, as tests/hil)."""
+
 from __future__ import annotations
 
 import sys
@@ -22,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
 from hil_examples import selected_boards  # noqa: E402
 
 MODELS = ["video", "volume", "gate5d", "yolo_head5d", "yolo_decode5d", "two_ranks", "pick"]
-MIN_SQNR_DB = 30.0   # float vs integer on every output (all measured above 38 dB)
+MIN_SQNR_DB = 30.0  # float vs integer on every output (all measured above 38 dB)
 HIL_SAMPLES = {"host": 16}
-HIL_DEFAULT = 3      # on an emulated board
+HIL_DEFAULT = 3  # on an emulated board
 
 # ONNX per-sample shape and stored layout of each input / output the users see
 LAYOUTS = {
@@ -61,7 +62,7 @@ def test_calibrates_with_defaults_and_agrees_with_float(name, rank_plan, rank_fi
     assert [o.name for o in result.outputs] == [out.plan.tensors[i].name for i in out.plan.outputs]
     for o in result.outputs:
         assert o.sqnr_db >= MIN_SQNR_DB, result.summary()
-        if o.name == "logits":   # top-1 means something for a classifier, not for a grid of regressions
+        if o.name == "logits":  # top-1 means something for a classifier, not for a grid of regressions
             assert o.agreement >= 0.9, result.summary()
 
 
@@ -71,8 +72,17 @@ def test_every_output_byte_on_board(name, board, rank_plan, rank_files, tmp_path
     out = rank_plan(name, board)
     x = _eval_inputs(rank_files, name, out.plan, HIL_SAMPLES.get(board, HIL_DEFAULT))
     count = len(x[0])
-    result = run_hil(HilJob(plan=out.plan, board=board, x=x, model_path=out.graph.source_path, work_dir=tmp_path,
-                            max_drop_pp=100.0, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=out.plan,
+            board=board,
+            x=x,
+            model_path=out.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     assert not result.mismatches and not result.failures, result.summary()
     assert result.bit_exact == count
     assert [o.name for o in result.outputs] == [out.plan.tensors[i].name for i in out.plan.outputs]

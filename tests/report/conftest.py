@@ -1,4 +1,5 @@
 """Make the in-tree SDK importable without installing it."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """write_report: Markdown + PNGs, atomic, safe with existing folders."""
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
-class LayerError:          # the fields fixpoint.evaluate documents
+class LayerError:  # the fields fixpoint.evaluate documents
     name: str
     tensor: str
     sqnr_db: float
@@ -38,7 +39,7 @@ def _calibration(policy: str = "l2") -> CalibrationResult:
     rng = np.random.default_rng(0)
     tensors = {
         "input": rng.uniform(0, 1, 5000),
-        "conv1/relu:0": np.maximum(rng.standard_normal(20000), 0),     # needs a safe file name
+        "conv1/relu:0": np.maximum(rng.standard_normal(20000), 0),  # needs a safe file name
         "fc|out": np.concatenate([rng.standard_normal(20000), [15.0]]),
         "dead": np.zeros(100),
     }
@@ -49,9 +50,14 @@ def _calibration(policy: str = "l2") -> CalibrationResult:
         obs.update(values.astype(np.float32))
         stats[name] = obs.result()
         quant[name] = tensor_quant(stats[name], policy, {"percentile": 99.99}, config)
-    return CalibrationResult(quant=quant, stats=stats, requested={n: policy for n in quant},
-                             config={"policy": policy, "bits": 8, "scheme": None}, model_path="m.onnx",
-                             num_samples=100)
+    return CalibrationResult(
+        quant=quant,
+        stats=stats,
+        requested={n: policy for n in quant},
+        config={"policy": policy, "bits": 8, "scheme": None},
+        model_path="m.onnx",
+        num_samples=100,
+    )
 
 
 def test_report_with_histograms(tmp_path: Path) -> None:
@@ -64,19 +70,23 @@ def test_report_with_histograms(tmp_path: Path) -> None:
     for image in images:
         assert image.read_bytes()[:8] == PNG_MAGIC
         assert f"(img/{image.name})" in text
-    assert "conv1/relu:0" in text and "fc\\|out" in text        # pipes escaped in tables
-    assert "auto -> " in text                                    # the winning policy is named
+    assert "conv1/relu:0" in text and "fc\\|out" in text  # pipes escaped in tables
+    assert "auto -> " in text  # the winning policy is named
     assert "## Accuracy" not in text
-    assert [p.name for p in tmp_path.iterdir()] == ["report"]    # no staging folder left
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left
 
 
 def test_report_with_evaluation_and_plan(tmp_path: Path) -> None:
-    layers = [LayerError("conv1", "conv1/relu:0", 41.5, 0.02, 0.004),
-              LayerError("fc", "fc|out", math.inf, 0.0, 0.0)]
+    layers = [LayerError("conv1", "conv1/relu:0", 41.5, 0.02, 0.004), LayerError("fc", "fc|out", math.inf, 0.0, 0.0)]
     result = EvalResult(0.95, 0.94, 1.0, layers)
-    plan = Plan("m", [PlanTensor("input", [1, 1, 1, 4], "int8", 0.1, 0),
-                      PlanTensor("fc|out", [1, 1, 1, 2], "int8", 0.2, 3)],
-                [PlanLayer("fc", "fully_connected", "s8", [0], 1)], [0], [1], arena_size=64)
+    plan = Plan(
+        "m",
+        [PlanTensor("input", [1, 1, 1, 4], "int8", 0.1, 0), PlanTensor("fc|out", [1, 1, 1, 2], "int8", 0.2, 3)],
+        [PlanLayer("fc", "fully_connected", "s8", [0], 1)],
+        [0],
+        [1],
+        arena_size=64,
+    )
     path = write_report(tmp_path / "r", _calibration(), result, plan)
     text = path.read_text()
     assert "## Accuracy" in text and "94.00 %" in text and "1.00 pp" in text

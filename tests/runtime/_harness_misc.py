@@ -4,6 +4,7 @@ Builds on kernel_harness (cffi module, sentinel outputs, exact comparison) and
 adds random legal scales, activation ranges and zero-point offsets for the
 fp_scale_t-based params structs, plus chunked comparison of many cases.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,13 +12,46 @@ from collections.abc import Callable
 import numpy as np
 
 from fixpoint.reference.requant import shift_range
-from kernel_harness import (FP_ERR_ARG, FP_OK, SENTINEL, as_ptr, assert_exact, ffi, is_untouched, lib,
-                            make_rq_mode, random_mode, random_scales, sentinel_output)
+from kernel_harness import (
+    FP_ERR_ARG,
+    FP_OK,
+    SENTINEL,
+    as_ptr,
+    assert_exact,
+    ffi,
+    is_untouched,
+    lib,
+    make_rq_mode,
+    random_mode,
+    random_scales,
+    sentinel_output,
+)
 
-__all__ = ["FP_ERR_ARG", "FP_OK", "SENTINEL", "as_ptr", "assert_exact", "ffi", "is_untouched", "lib",
-           "make_rq_mode", "random_mode", "sentinel_output", "DTYPE", "TYPE_RANGE", "CTYPE", "scale_array",
-           "random_act_range", "random_input_offset", "random_output_offset", "random_values", "assert_cases",
-           "expect_rejected", "bad_scales", "per_case"]
+__all__ = [
+    "FP_ERR_ARG",
+    "FP_OK",
+    "SENTINEL",
+    "as_ptr",
+    "assert_exact",
+    "ffi",
+    "is_untouched",
+    "lib",
+    "make_rq_mode",
+    "random_mode",
+    "sentinel_output",
+    "DTYPE",
+    "TYPE_RANGE",
+    "CTYPE",
+    "scale_array",
+    "random_act_range",
+    "random_input_offset",
+    "random_output_offset",
+    "random_values",
+    "assert_cases",
+    "expect_rejected",
+    "bad_scales",
+    "per_case",
+]
 
 DTYPE = {"s8": np.int8, "s16": np.int16}
 TYPE_RANGE = {"s8": (-128, 127), "s16": (-32768, 32767)}
@@ -107,7 +141,7 @@ def expect_rejected(call: Callable[[np.ndarray], int], out_shape, dtype, what: s
 def bad_scales() -> list[tuple[str, tuple[int, int], int, int]]:
     """(description, (rounding code, bits), multiplier, shift) combinations that must be rejected."""
     return [
-        ("unknown rounding", (4, 32), 1 << 30, 0),   # 3 is FP_ROUND_HALF_EVEN
+        ("unknown rounding", (4, 32), 1 << 30, 0),  # 3 is FP_ROUND_HALF_EVEN
         ("multiplier_bits 1", (0, 1), 0, 0),
         ("multiplier_bits 33", (0, 33), 1 << 30, 0),
         ("negative multiplier", (0, 32), -1, 0),

@@ -13,6 +13,7 @@ General for every kernel of runtime/include/fp_runtime.h:
 * :func:`assert_exact` compares integer arrays exactly and names the differing
   indices and values.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,9 +34,18 @@ ROUNDING_NAMES = tuple(ROUNDING)
 STATUS = {0: "FP_OK", -1: "FP_ERR_ARG", -2: "FP_ERR_UNSUPPORTED", -3: "FP_ERR_SCRATCH", -4: "FP_ERR_UNRESOLVED"}
 FP_OK, FP_ERR_ARG, FP_ERR_UNSUPPORTED, FP_ERR_SCRATCH = 0, -1, -2, -3
 
-_CTYPES = {np.dtype(t): name for t, name in (
-    (np.int8, "int8_t"), (np.uint8, "uint8_t"), (np.int16, "int16_t"), (np.uint16, "uint16_t"),
-    (np.int32, "int32_t"), (np.uint32, "uint32_t"), (np.int64, "int64_t"))}
+_CTYPES = {
+    np.dtype(t): name
+    for t, name in (
+        (np.int8, "int8_t"),
+        (np.uint8, "uint8_t"),
+        (np.int16, "int16_t"),
+        (np.uint16, "uint16_t"),
+        (np.int32, "int32_t"),
+        (np.uint32, "uint32_t"),
+        (np.int64, "int64_t"),
+    )
+}
 
 # activation / bias numpy types per datapath; s16_acc32 = the int16 x int8 kernels with an
 # int32 bias and 32-bit requantization (fp_*_s16_acc32)
@@ -43,7 +53,7 @@ ACT_DTYPE = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int1
 BIAS_DTYPE = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32}
 ACT_RANGE = {"s8": (-128, 127), "s4": (-128, 127), "s16": (-32768, 32767), "s16_acc32": (-32768, 32767)}
 ACC_BITS = {"s8": 32, "s4": 32, "s16": 64, "s16_acc32": 32}
-for _table in (ACT_DTYPE, BIAS_DTYPE, ACT_RANGE, ACC_BITS):   # ternary / binary weights: the s4 tensors
+for _table in (ACT_DTYPE, BIAS_DTYPE, ACT_RANGE, ACC_BITS):  # ternary / binary weights: the s4 tensors
     _table.update(s2=_table["s4"], s1=_table["s4"])
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 # input offsets of the int8 multiply-accumulate kernels: every term (x + offset) * w fits int32
@@ -78,9 +88,9 @@ def make_rq_mode(rounding: str | int = "double", bits: int = 32):
 class Requant:
     """An ``fp_requant_t`` and the int32 arrays its pointers refer to."""
 
-    struct: Any                      # 'fp_requant_t' cdata value
-    multiplier: Any                  # int32_t[] cdata
-    shift: Any                       # int32_t[] cdata
+    struct: Any  # 'fp_requant_t' cdata value
+    multiplier: Any  # int32_t[] cdata
+    shift: Any  # int32_t[] cdata
 
 
 def make_requant(mult_array, shift_array, mode, n: int | None = None) -> Requant:
@@ -123,8 +133,16 @@ def make_params(ctype: str, **fields) -> Params:
     return params
 
 
-def run_weighted(op: str, datapath: str, params: Params, x: np.ndarray, w: np.ndarray,
-                 bias: np.ndarray | None, out_shape, scratch: str = "auto") -> tuple[int, np.ndarray]:
+def run_weighted(
+    op: str,
+    datapath: str,
+    params: Params,
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    out_shape,
+    scratch: str = "auto",
+) -> tuple[int, np.ndarray]:
     """Call ``fp_<op>_<datapath>``; returns (status, output).
 
     ``w`` is int8 (already packed for s4). scratch: "auto" allocates
@@ -138,8 +156,14 @@ def run_weighted(op: str, datapath: str, params: Params, x: np.ndarray, w: np.nd
     w = np.ascontiguousarray(w, dtype=np.int8)
     b = None if bias is None else np.ascontiguousarray(bias, dtype=BIAS_DTYPE[datapath])
     out = sentinel_output(out_shape, ACT_DTYPE[datapath])
-    status = fn(params.ptr, as_ptr(ffi, x), as_ptr(ffi, w), as_ptr(ffi, b), as_ptr(ffi, out),
-                ffi.NULL if scratch_buf is None else ffi.cast("void *", as_ptr(ffi, scratch_buf)))
+    status = fn(
+        params.ptr,
+        as_ptr(ffi, x),
+        as_ptr(ffi, w),
+        as_ptr(ffi, b),
+        as_ptr(ffi, out),
+        ffi.NULL if scratch_buf is None else ffi.cast("void *", as_ptr(ffi, scratch_buf)),
+    )
     return int(status), out
 
 
@@ -154,8 +178,9 @@ def is_untouched(out: np.ndarray) -> bool:
     return bool(np.all(out.view(np.uint8) == SENTINEL))
 
 
-def random_scales(n: int, target_scale, rounding: str, bits: int, acc_bits: int = 32,
-                  power_of_two: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def random_scales(
+    n: int, target_scale, rounding: str, bits: int, acc_bits: int = 32, power_of_two: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` legal (multiplier, shift) pairs near ``target_scale`` (a float or n floats).
 
     real scale = multiplier / 2^(bits-1) * 2^shift, multiplier normalised to
@@ -167,7 +192,7 @@ def random_scales(n: int, target_scale, rounding: str, bits: int, acc_bits: int 
     targets = [float(target_scale)] * n if np.ndim(target_scale) == 0 else [float(v) for v in target_scale]
     mult, shift = [], []
     for target in targets:
-        s = min(max(math.frexp(max(target, 1e-300))[1], lo), hi)      # target = f * 2^s, f in [0.5, 1)
+        s = min(max(math.frexp(max(target, 1e-300))[1], lo), hi)  # target = f * 2^s, f in [0.5, 1)
         m = round(math.ldexp(target, bits - 1 - s))
         mult.append(1 << (bits - 2) if power_of_two else min(max(m, 1 << (bits - 2)), (1 << (bits - 1)) - 1))
         shift.append(s)
@@ -183,8 +208,9 @@ def random_mode(rng: np.random.Generator) -> tuple[str, int]:
     return rounding, bits
 
 
-def random_output_stage(rng: np.random.Generator, datapath: str, c_out: int, acc_magnitude: float,
-                        mode: tuple[str, int] | None = None) -> dict:
+def random_output_stage(
+    rng: np.random.Generator, datapath: str, c_out: int, acc_magnitude: float, mode: tuple[str, int] | None = None
+) -> dict:
     """Random legal requant + output parameters for accumulators of about ``acc_magnitude``.
 
     Returns the keyword arguments shared by the C params and the reference:
@@ -210,12 +236,19 @@ def random_output_stage(rng: np.random.Generator, datapath: str, c_out: int, acc
     if u[5] < 0.7:
         act_min, act_max = lo, hi
     elif u[5] < 0.85:
-        act_min, act_max = min(max(lo, out_offset), hi), hi              # fused ReLU
+        act_min, act_max = min(max(lo, out_offset), hi), hi  # fused ReLU
     else:
         a, b = (lo + int(v * (hi - lo + 1)) for v in rng.random(2))
         act_min, act_max = min(a, b), max(a, b)
-    return dict(multiplier=mult, shift=shift, rounding=rounding, multiplier_bits=bits,
-                output_offset=out_offset, act_min=act_min, act_max=act_max)
+    return dict(
+        multiplier=mult,
+        shift=shift,
+        rounding=rounding,
+        multiplier_bits=bits,
+        output_offset=out_offset,
+        act_min=act_min,
+        act_max=act_max,
+    )
 
 
 def is_int16(datapath: str) -> bool:
@@ -243,7 +276,7 @@ def random_input_offset(rng, datapath: str, other_reach: int = 128) -> int:
     the legal range or a wide value."""
     if is_int16(datapath):
         return 0
-    limit = INT32_MAX // other_reach                       # largest legal max |x + offset|
+    limit = INT32_MAX // other_reach  # largest legal max |x + offset|
     lo, hi = -(limit - 128), limit - 127
     u = rng.random()
     if u < 0.85:
@@ -260,8 +293,12 @@ def requant_of(stage: dict) -> Requant:
 
 def c_stage_fields(stage: dict) -> dict:
     """The params-struct fields of a stage dict (requant + output offset + clamps)."""
-    return dict(requant=requant_of(stage), output_offset=stage["output_offset"],
-                act_min=stage["act_min"], act_max=stage["act_max"])
+    return dict(
+        requant=requant_of(stage),
+        output_offset=stage["output_offset"],
+        act_min=stage["act_min"],
+        act_max=stage["act_max"],
+    )
 
 
 def accumulator_magnitude(x_real, w_real, taps: int) -> float:
@@ -299,7 +336,7 @@ def random_bias(rng, datapath: str, c_out: int, acc_mag: float) -> np.ndarray | 
     if u < 0.1:
         return None
     info = np.iinfo(BIAS_DTYPE[datapath])
-    if u < 0.15:                                                   # the bias type's limits
+    if u < 0.15:  # the bias type's limits
         return np.where(rng.random(c_out) < 0.5, info.min, info.max).astype(BIAS_DTYPE[datapath])
     mag = int(min(acc_mag + 16, info.max))
     return rng.integers(-mag, mag + 1, size=c_out).astype(BIAS_DTYPE[datapath])
@@ -325,8 +362,16 @@ def random_geometry(rng) -> dict:
         size = int(rng.integers(1, 8))
         pad = int(rng.integers(0, eff)) if rng.random() < 0.9 else int(rng.integers(eff, eff + 3))
         side = "top" if axis == "h" else "left"
-        g.update({f"k{axis}": k, f"stride_{axis}": stride, f"dilation_{axis}": dilation, f"pad_{side}": pad,
-                  f"in_{axis}": size, f"out_{axis}": random_out_size(rng, size, k, stride, dilation, pad)})
+        g.update(
+            {
+                f"k{axis}": k,
+                f"stride_{axis}": stride,
+                f"dilation_{axis}": dilation,
+                f"pad_{side}": pad,
+                f"in_{axis}": size,
+                f"out_{axis}": random_out_size(rng, size, k, stride, dilation, pad),
+            }
+        )
     return g
 
 
@@ -344,8 +389,9 @@ def stack_cases(cases: list[dict], c_out: int, per_case: tuple[str, ...]) -> dic
     out["x"] = np.stack([c["x"] for c in cases])
     out["w"] = np.stack([c["w"] for c in cases])
     bias_dtype = np.int64
-    out["bias"] = np.stack([np.zeros(c_out, bias_dtype) if c["bias"] is None else c["bias"].astype(bias_dtype)
-                            for c in cases])
+    out["bias"] = np.stack(
+        [np.zeros(c_out, bias_dtype) if c["bias"] is None else c["bias"].astype(bias_dtype) for c in cases]
+    )
     for key in ("multiplier", "shift"):
         out[key] = np.stack([np.broadcast_to(np.asarray(c[key], np.int64), (c_out,)) for c in cases])
     for key in per_case:
@@ -360,6 +406,7 @@ def assert_exact(got: np.ndarray, want: np.ndarray, context: str = "") -> None:
         raise AssertionError(f"{context}: shape {got.shape} != expected {want.shape}")
     diff = np.argwhere(got.astype(np.int64) != want.astype(np.int64))
     if diff.size:
-        shown = ", ".join(f"{tuple(int(i) for i in idx)}: got {int(got[tuple(idx)])} want {int(want[tuple(idx)])}"
-                          for idx in diff[:8])
+        shown = ", ".join(
+            f"{tuple(int(i) for i in idx)}: got {int(got[tuple(idx)])} want {int(want[tuple(idx)])}" for idx in diff[:8]
+        )
         raise AssertionError(f"{context}: {len(diff)} of {got.size} values differ: {shown}")

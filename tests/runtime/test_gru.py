@@ -6,6 +6,7 @@ range, and negative "sigmoid" values that stress the (1 - z) product); long sequ
 steps); a hand-computed step. ``make test`` runs a quick subset; ``make test-all``
 (``FIXPOINT_KERNEL_CASES=all``) runs 10,000 random cases.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,13 +42,16 @@ def _case(rng: np.random.Generator, steps: int) -> tuple[tuple, dict]:
         bias = rng.integers(-(1 << 31), (1 << 31) - 1, 6 * hidden, dtype=np.int64).astype(np.int32)
     rounding, bits = ROUNDINGS[rng.integers(3)], int(BITS[rng.integers(len(BITS))])
     kw = dict(
-        input_offset=int(rng.integers(-128, 129)), hidden_offset=int(rng.integers(-128, 129)),
+        input_offset=int(rng.integers(-128, 129)),
+        hidden_offset=int(rng.integers(-128, 129)),
         output_offset=int(rng.integers(-128, 128)),
         input_scale=[_scale(rng, rounding, bits, -10, 2) for _ in range(3)],
         recurrent_scale=[_scale(rng, rounding, bits, -10, 2) for _ in range(3)],
         hidden_scale=_scale(rng, rounding, bits, -26, -16),
-        output_sequence=int(rng.random() < 0.7), reverse=int(rng.random() < 0.3),
-        rounding=rounding, multiplier_bits=bits,
+        output_sequence=int(rng.random() < 0.7),
+        reverse=int(rng.random() < 0.3),
+        rounding=rounding,
+        multiplier_bits=bits,
         **{name: rng.integers(-32768, 32768, 513).astype(np.int16) for name in TABLES},
     )
     return (x, w, bias), kw
@@ -55,8 +59,13 @@ def _case(rng: np.random.Generator, steps: int) -> tuple[tuple, dict]:
 
 def _reference(args: tuple, kw: dict) -> np.ndarray:
     scalars = {k: v for k, v in kw.items() if k not in TABLES}
-    p = GruParams(**{**scalars, "input_scale": tuple(scalars["input_scale"]),
-                     "recurrent_scale": tuple(scalars["recurrent_scale"])})
+    p = GruParams(
+        **{
+            **scalars,
+            "input_scale": tuple(scalars["input_scale"]),
+            "recurrent_scale": tuple(scalars["recurrent_scale"]),
+        }
+    )
     return gru_ref(*args, kw["sigmoid_lut"], kw["tanh_lut"], p)
 
 
@@ -85,9 +94,16 @@ def test_gru_hand_step():
     """One unit, one input, one step: z = 1/2, n = 1/4 everywhere, h_prev = 0 -> h = 1/8."""
     x, w, b = np.array([[3]], np.int8), np.ones((3, 2), np.int8), np.zeros(6, np.int32)
     one = (1 << 30, 1)
-    kw = dict(input_offset=0, hidden_offset=0, output_offset=0, input_scale=[one] * 3,
-              recurrent_scale=[one] * 3, hidden_scale=(1 << 30, -22),   # 2^-30 / s_h with s_h = 2^-7
-              sigmoid_lut=np.full(513, 16384, np.int16), tanh_lut=np.full(513, 8192, np.int16))
+    kw = dict(
+        input_offset=0,
+        hidden_offset=0,
+        output_offset=0,
+        input_scale=[one] * 3,
+        recurrent_scale=[one] * 3,
+        hidden_scale=(1 << 30, -22),  # 2^-30 / s_h with s_h = 2^-7
+        sigmoid_lut=np.full(513, 16384, np.int16),
+        tanh_lut=np.full(513, 8192, np.int16),
+    )
     # (1 - z) n = 1/2 * 1/4 = 1/8 -> 16 at s_h = 2^-7; z * (h - zp) = 0
     assert kernels.gru_s8(x, w, b, **kw).tolist() == [[16]]
     assert _reference((x, w, b), kw).tolist() == [[16]]

@@ -6,6 +6,7 @@ offsets whose negation is no int8, the 3x3 depthwise path, channel blocks
 and tails, depth multipliers, extreme offsets and requant parameters), on
 illegal parameters (FP_ERR_ARG, nothing written), and, through the C fuzz
 driver, >= 10,000 random cases per kernel including hostile ones."""
+
 from __future__ import annotations
 
 import shutil
@@ -31,8 +32,9 @@ def _bias(rng: np.random.Generator, c_out: int):
     if rng.random() < 0.1:
         return None
     if rng.random() < 0.05:
-        return rng.choice(np.array([-(1 << 31), -(1 << 31) + 1, (1 << 31) - 1, (1 << 31) - 2, 0], np.int64),
-                          c_out).astype(np.int32)
+        return rng.choice(
+            np.array([-(1 << 31), -(1 << 31) + 1, (1 << 31) - 1, (1 << 31) - 2, 0], np.int64), c_out
+        ).astype(np.int32)
     return rng.integers(-(1 << 20), 1 << 20, c_out, dtype=np.int32)
 
 
@@ -41,8 +43,9 @@ def _call_both(name: str, params, x, w, bias, out_shape):
     results = []
     for fn in (name, name + "_opt"):
         out = np.full(out_shape, 77, np.int8)
-        status = getattr(lib, "fp_" + fn)(params.ptr, as_ptr(ffi, x), as_ptr(ffi, w), as_ptr(ffi, bias),
-                                          as_ptr(ffi, out), ffi.NULL)
+        status = getattr(lib, "fp_" + fn)(
+            params.ptr, as_ptr(ffi, x), as_ptr(ffi, w), as_ptr(ffi, bias), as_ptr(ffi, out), ffi.NULL
+        )
         results.append((int(status), out))
     return results
 
@@ -78,11 +81,24 @@ def _conv_case(rng: np.random.Generator):
         x[:] = rng.choice([-128, 127])
     bias = _bias(rng, c_out)
     stage = _stage(rng, c_out, 64.0 * np.sqrt(kh * kw * cg))
-    params = make_params("fp_conv2d_params_t", input=dims(n, h, w, c_in), filter=dims(c_out, kh, kw, cg),
-                         output=dims(n, oh, ow, c_out), stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
-                         pad_top=pt, pad_left=pl, groups=groups, input_offset=_offset(rng),
-                         output_offset=stage["output_offset"], act_min=stage["act_min"], act_max=stage["act_max"],
-                         requant=requant_of(stage))
+    params = make_params(
+        "fp_conv2d_params_t",
+        input=dims(n, h, w, c_in),
+        filter=dims(c_out, kh, kw, cg),
+        output=dims(n, oh, ow, c_out),
+        stride_h=sh,
+        stride_w=sw,
+        dilation_h=dh,
+        dilation_w=dw,
+        pad_top=pt,
+        pad_left=pl,
+        groups=groups,
+        input_offset=_offset(rng),
+        output_offset=stage["output_offset"],
+        act_min=stage["act_min"],
+        act_max=stage["act_max"],
+        requant=requant_of(stage),
+    )
     return params, x, wt, bias, (n, oh, ow, c_out)
 
 
@@ -102,11 +118,24 @@ def _dw_case(rng: np.random.Generator):
     wt = rng.integers(-128, 128, (1, kh, kw, c_out), dtype=np.int8)
     bias = _bias(rng, c_out)
     stage = _stage(rng, c_out, 64.0 * np.sqrt(kh * kw))
-    params = make_params("fp_depthwise_conv2d_params_t", input=dims(n, h, w, c_in), filter=dims(1, kh, kw, c_out),
-                         output=dims(n, oh, ow, c_out), stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
-                         pad_top=pt, pad_left=pl, depth_multiplier=mult, input_offset=_offset(rng),
-                         output_offset=stage["output_offset"], act_min=stage["act_min"], act_max=stage["act_max"],
-                         requant=requant_of(stage))
+    params = make_params(
+        "fp_depthwise_conv2d_params_t",
+        input=dims(n, h, w, c_in),
+        filter=dims(1, kh, kw, c_out),
+        output=dims(n, oh, ow, c_out),
+        stride_h=sh,
+        stride_w=sw,
+        dilation_h=dh,
+        dilation_w=dw,
+        pad_top=pt,
+        pad_left=pl,
+        depth_multiplier=mult,
+        input_offset=_offset(rng),
+        output_offset=stage["output_offset"],
+        act_min=stage["act_min"],
+        act_max=stage["act_max"],
+        requant=requant_of(stage),
+    )
     return params, x, wt, bias, (n, oh, ow, c_out)
 
 
@@ -122,9 +151,18 @@ def _fc_case(rng: np.random.Generator):
     if abs(in_off) > 1 << 14 and f_off:
         f_off = 1
     stage = _stage(rng, c_out, 64.0 * np.sqrt(depth))
-    params = make_params("fp_fully_connected_params_t", batches=batches, depth=depth, out_channels=c_out,
-                         input_offset=in_off, filter_offset=f_off, output_offset=stage["output_offset"],
-                         act_min=stage["act_min"], act_max=stage["act_max"], requant=requant_of(stage))
+    params = make_params(
+        "fp_fully_connected_params_t",
+        batches=batches,
+        depth=depth,
+        out_channels=c_out,
+        input_offset=in_off,
+        filter_offset=f_off,
+        output_offset=stage["output_offset"],
+        act_min=stage["act_min"],
+        act_max=stage["act_max"],
+        requant=requant_of(stage),
+    )
     return params, x, wt, bias, (batches, c_out)
 
 
@@ -148,8 +186,11 @@ def test_opt_variant_matches_reference_on_random_cases(name, seed):
 def test_opt_variant_rejects_what_the_reference_rejects(name):
     rng = np.random.default_rng(7)
     params, x, w, bias, out_shape = CASE_MAKERS[name](rng)
-    bad = {"conv2d_s8": ("groups", 0), "depthwise_conv2d_s8": ("depth_multiplier", 0),
-           "fully_connected_s8": ("depth", -1)}[name]
+    bad = {
+        "conv2d_s8": ("groups", 0),
+        "depthwise_conv2d_s8": ("depth_multiplier", 0),
+        "fully_connected_s8": ("depth", -1),
+    }[name]
     setattr(params.ptr, *bad)
     results = _call_both(name, params, x, w, bias, out_shape)
     _assert_same(results, name)
@@ -166,10 +207,24 @@ def test_fuzz_driver_differential_10000_cases_per_kernel(paths, tmp_path):
     exe = tmp_path / "fuzz_runtime"
     sources = sorted(str(p) for p in (ROOT / "runtime" / "src").rglob("*.c"))
     flags = ["-DFP_OPT_NO_HOST_SIMD"] if paths == "mcu" else []
-    subprocess.run(["gcc", "-std=c99", "-O1", *flags, "-Wall", "-Wextra", "-Werror",
-                    f"-I{ROOT / 'runtime' / 'include'}",
-                    str(ROOT / "tests/sanitize/fuzz_runtime.c"), str(ROOT / "tests/sanitize/fuzz_case.c"), *sources,
-                    "-o", str(exe)], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-O1",
+            *flags,
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{ROOT / 'runtime' / 'include'}",
+            str(ROOT / "tests/sanitize/fuzz_runtime.c"),
+            str(ROOT / "tests/sanitize/fuzz_case.c"),
+            *sources,
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
     run = subprocess.run([str(exe), "10000", "11"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     line = next(s for s in run.stdout.splitlines() if "optimized variants vs reference" in s)

@@ -4,6 +4,7 @@ Random cases reuse each op's generator (tests/runtime/test_<op>.py): a quick sub
 10,000 cases per (op, datapath) in ``make test-all`` (FIXPOINT_ZOO_SAMPLES=all). Every case is also
 run through the int8 kernel on the unpacked weights: the packed kernel must give the same bytes.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,7 @@ import test_fully_connected
 from fixpoint.reference.lowbit import pack_weights, packed_size, unpack_weights
 from kernel_harness import FP_ERR_ARG, FP_OK, assert_exact, is_untouched
 
-MODULES = {"conv2d": test_conv2d, "depthwise_conv2d": test_depthwise_conv2d,
-           "fully_connected": test_fully_connected}
+MODULES = {"conv2d": test_conv2d, "depthwise_conv2d": test_depthwise_conv2d, "fully_connected": test_fully_connected}
 LOWBIT = ("s2", "s1")
 GROUP = 25
 EXHAUSTIVE = os.environ.get("FIXPOINT_ZOO_SAMPLES") == "all"
@@ -52,11 +52,13 @@ def test_null_filter_is_an_argument_error(op, datapath):
     case = mod.random_group(np.random.default_rng(7), datapath, 1)[0]
     params = mod.c_params(case)
     from kernel_harness import ffi, lib, sentinel_output
+
     out = sentinel_output((64,), np.int8)
     fn = getattr(lib, f"fp_{op}_{datapath}")
     x = np.ascontiguousarray(case["x"])
-    status = fn(params.ptr, ffi.from_buffer("int8_t[]", x), ffi.NULL, ffi.NULL,
-                ffi.from_buffer("int8_t[]", out), ffi.NULL)
+    status = fn(
+        params.ptr, ffi.from_buffer("int8_t[]", x), ffi.NULL, ffi.NULL, ffi.from_buffer("int8_t[]", out), ffi.NULL
+    )
     assert status == FP_ERR_ARG and is_untouched(out)
 
 

@@ -6,6 +6,7 @@ interpolation is exercised over its whole range); plus long sequences (>= 100 st
 built to saturate the cell state. ``make test`` runs a quick subset; ``make test-all``
 (``FIXPOINT_KERNEL_CASES=all``) runs 10,000 random cases.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,15 +42,18 @@ def _case(rng: np.random.Generator, steps: int, saturate: bool = False) -> tuple
     rounding, bits = ROUNDINGS[rng.integers(3)], int(BITS[rng.integers(len(BITS))])
     gate_hi = 4 if saturate else 1
     kw = dict(
-        input_offset=int(rng.integers(-128, 129)), hidden_offset=int(rng.integers(-128, 129)),
+        input_offset=int(rng.integers(-128, 129)),
+        hidden_offset=int(rng.integers(-128, 129)),
         output_offset=int(rng.integers(-128, 128)),
         input_scale=[_scale(rng, rounding, bits, -10, gate_hi) for _ in range(4)],
         recurrent_scale=[_scale(rng, rounding, bits, -10, gate_hi) for _ in range(4)],
         hidden_scale=_scale(rng, rounding, bits, -26, -16),
         cell_frac_bits=15 if saturate else int(rng.integers(0, 16)),
         cell_clip=0 if saturate or rng.random() < 0.7 else int(rng.integers(1, 32768)),
-        output_sequence=int(rng.random() < 0.7), reverse=int(rng.random() < 0.3),
-        rounding=rounding, multiplier_bits=bits,
+        output_sequence=int(rng.random() < 0.7),
+        reverse=int(rng.random() < 0.3),
+        rounding=rounding,
+        multiplier_bits=bits,
         sigmoid_lut=rng.integers(-32768, 32768, 513).astype(np.int16),
         tanh_lut=rng.integers(-32768, 32768, 513).astype(np.int16),
         cell_tanh_lut=rng.integers(-32768, 32768, 513).astype(np.int16),
@@ -63,8 +67,13 @@ def _case(rng: np.random.Generator, steps: int, saturate: bool = False) -> tuple
 def _reference(args: tuple, kw: dict) -> np.ndarray:
     tables = {k: kw[k] for k in ("sigmoid_lut", "tanh_lut", "cell_tanh_lut")}
     scalars = {k: v for k, v in kw.items() if k not in tables}
-    p = LstmParams(**{**scalars, "input_scale": tuple(scalars["input_scale"]),
-                      "recurrent_scale": tuple(scalars["recurrent_scale"])})
+    p = LstmParams(
+        **{
+            **scalars,
+            "input_scale": tuple(scalars["input_scale"]),
+            "recurrent_scale": tuple(scalars["recurrent_scale"]),
+        }
+    )
     return lstm_ref(*args, tables["sigmoid_lut"], tables["tanh_lut"], tables["cell_tanh_lut"], p)
 
 
@@ -97,22 +106,37 @@ def test_lstm_cell_saturation_matches_reference():
         p = {k: v for k, v in kw.items() if k not in ("sigmoid_lut", "tanh_lut", "cell_tanh_lut")}
         # the cell after one step with i = f = 1 and g = +-1: 32767 * 32767 >> 15 saturates int16
         from fixpoint.reference.lstm import lstm_cell
-        c = lstm_cell(LstmParams(**{**p, "input_scale": tuple(p["input_scale"]),
-                                    "recurrent_scale": tuple(p["recurrent_scale"])}),
-                      32767, 32767, 32767, np.array([32767]))
+
+        c = lstm_cell(
+            LstmParams(**{**p, "input_scale": tuple(p["input_scale"]), "recurrent_scale": tuple(p["recurrent_scale"])}),
+            32767,
+            32767,
+            32767,
+            np.array([32767]),
+        )
         assert int(c[0]) == 32767
         _check(args, kw, f"saturation case {case}")
 
 
 def test_lstm_hand_case():
     """One unit, one input, one step: every stage by hand."""
-    tables = {"sigmoid_lut": np.arange(513, dtype=np.int16) * 0 + 16384,   # sigmoid = 1/2 everywhere
-              "tanh_lut": np.arange(513, dtype=np.int16) * 0 + 8192,       # tanh = 1/4
-              "cell_tanh_lut": np.arange(513, dtype=np.int16) * 0 + 32767}  # tanh(c) ~ 1
+    tables = {
+        "sigmoid_lut": np.arange(513, dtype=np.int16) * 0 + 16384,  # sigmoid = 1/2 everywhere
+        "tanh_lut": np.arange(513, dtype=np.int16) * 0 + 8192,  # tanh = 1/4
+        "cell_tanh_lut": np.arange(513, dtype=np.int16) * 0 + 32767,
+    }  # tanh(c) ~ 1
     x, w, b = np.array([[5]], np.int8), np.ones((4, 2), np.int8), np.zeros(8, np.int32)
     one = (1 << 30, 1)  # factor 1 (double rounding: m = 2^30 with shift 1)
-    kw = dict(input_offset=0, hidden_offset=0, output_offset=0, input_scale=[one] * 4,
-              recurrent_scale=[one] * 4, hidden_scale=(1 << 30, -22), cell_frac_bits=12, **tables)
+    kw = dict(
+        input_offset=0,
+        hidden_offset=0,
+        output_offset=0,
+        input_scale=[one] * 4,
+        recurrent_scale=[one] * 4,
+        hidden_scale=(1 << 30, -22),
+        cell_frac_bits=12,
+        **tables,
+    )
     # c = 1/2 * 0 + (1/2 * 1/4) at scale 2^-12 = 512; h = round(1/2 * 32767 * 32767 / 2^30 * 2^7) ... = 64
     out = kernels.lstm_s8(x, w, b, **kw)
     assert out.tolist() == [[64]]

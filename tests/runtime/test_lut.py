@@ -5,13 +5,25 @@ values, or the table of a real function from fixpoint.lut_functions) and input; 
 are the table ends (-128 / 127, -32768 / 32767), segment boundaries and the interpolation's
 rounding ties (slope * f + 64 a multiple of 128, negative slopes rounding down).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from _harness_misc import (DTYPE, FP_ERR_ARG, FP_OK, TYPE_RANGE, as_ptr, assert_cases, ffi, is_untouched, lib,
-                           random_values, sentinel_output)
+from _harness_misc import (
+    DTYPE,
+    FP_ERR_ARG,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_cases,
+    ffi,
+    is_untouched,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.lut_functions import FUNCTIONS, table_s8, table_s16
 from fixpoint.reference.lut import lut_s8, lut_s16
 from fixpoint.sim import kernels as K
@@ -77,12 +89,31 @@ def test_lut_s8_every_input_and_table_ends():
 
 def test_lut_s16_ends_segments_and_rounding_ties():
     table = np.zeros(513, np.int16)
-    table[0], table[1] = -32768, -32767        # slope +1
+    table[0], table[1] = -32768, -32767  # slope +1
     table[510], table[511], table[512] = 32767, 32766, 32767
-    table[256], table[257] = 100, 99           # slope -1 at input 0..127
-    table[300], table[301] = 0, 64             # slope 64: (64 f + 64) / 128 ties at odd f
-    x = np.array([-32768, -32767, -32704, -32705, 32767, 32640, 32639, 0, 63, 64, 65, 127, 128,
-                  (300 - 256) * 128 + 1, (300 - 256) * 128 + 3, (300 - 256) * 128 + 127], dtype=np.int16)
+    table[256], table[257] = 100, 99  # slope -1 at input 0..127
+    table[300], table[301] = 0, 64  # slope 64: (64 f + 64) / 128 ties at odd f
+    x = np.array(
+        [
+            -32768,
+            -32767,
+            -32704,
+            -32705,
+            32767,
+            32640,
+            32639,
+            0,
+            63,
+            64,
+            65,
+            127,
+            128,
+            (300 - 256) * 128 + 1,
+            (300 - 256) * 128 + 3,
+            (300 - 256) * 128 + 127,
+        ],
+        dtype=np.int16,
+    )
     out = sentinel_output(x.shape, np.int16)
     assert run_c("s16", x, table, out) == FP_OK
     want = lut_s16(x, table)

@@ -6,18 +6,29 @@ up to 3 for edge, up to 2 * dim + 1 for wrap (more than one period), size-1 dims
 full type range; plus the parameter errors specific to the modes (unknown mode, reflect pads
 reaching beyond the dim).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from _harness_misc import DTYPE, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect_rejected, ffi, lib, random_values, \
-    sentinel_output
+from _harness_misc import (
+    DTYPE,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_exact,
+    expect_rejected,
+    ffi,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.reference.data_movement import pad
 
 DATAPATHS = ("s8", "s16")
 MODES = {"reflect": 1, "edge": 2, "wrap": 3}
-CASES = 10_000                   # per datapath and mode
+CASES = 10_000  # per datapath and mode
 CHUNKS = 2
 
 
@@ -27,8 +38,13 @@ def dims(shape) -> dict:
 
 
 def params(x_shape, out_shape, before, mode, **override):
-    fields = {"input": dims(x_shape), "output": dims(out_shape), "pad_before": list(before), "pad_value": 0,
-              "mode": mode}
+    fields = {
+        "input": dims(x_shape),
+        "output": dims(out_shape),
+        "pad_before": list(before),
+        "pad_value": 0,
+        "mode": mode,
+    }
     fields.update(override)
     return ffi.new("fp_pad_params_t *", fields)
 
@@ -59,11 +75,18 @@ def test_reflect_edge_and_wrap_pads_match_reference(datapath, mode, chunk):
 def test_mode_errors_return_err_arg(datapath):
     x = random_values(np.random.default_rng(5), datapath, (1, 3, 3, 2))
     fn = getattr(lib, f"fp_pad_{datapath}")
-    bad = [("mode 4", (1, 5, 5, 2), [0, 1, 1, 0], 4), ("mode -1", (1, 5, 5, 2), [0, 1, 1, 0], -1),
-           ("wrap output smaller than input + pad_before", (1, 4, 5, 2), [0, 2, 1, 0], 3),
-           ("reflect before = dim", (1, 6, 3, 2), [0, 3, 0, 0], 1),
-           ("reflect after = dim", (1, 6, 3, 2), [0, 0, 0, 0], 1),
-           ("reflect on a size-1 dim", (2, 3, 3, 2), [1, 0, 0, 0], 1)]
+    bad = [
+        ("mode 4", (1, 5, 5, 2), [0, 1, 1, 0], 4),
+        ("mode -1", (1, 5, 5, 2), [0, 1, 1, 0], -1),
+        ("wrap output smaller than input + pad_before", (1, 4, 5, 2), [0, 2, 1, 0], 3),
+        ("reflect before = dim", (1, 6, 3, 2), [0, 3, 0, 0], 1),
+        ("reflect after = dim", (1, 6, 3, 2), [0, 0, 0, 0], 1),
+        ("reflect on a size-1 dim", (2, 3, 3, 2), [1, 0, 0, 0], 1),
+    ]
     for what, out_shape, before, mode in bad:
-        expect_rejected(lambda out: fn(params(x.shape, out_shape, before, mode), as_ptr(ffi, x), as_ptr(ffi, out)),
-                        out_shape, DTYPE[datapath], what)
+        expect_rejected(
+            lambda out: fn(params(x.shape, out_shape, before, mode), as_ptr(ffi, x), as_ptr(ffi, out)),
+            out_shape,
+            DTYPE[datapath],
+            what,
+        )

@@ -4,13 +4,25 @@
 filter sizes (up to global and larger than the input), strides, paddings
 (windows partly in the padding), output sizes and activation ranges vary.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from _harness_misc import (DTYPE, FP_ERR_ARG, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect_rejected, ffi, lib,
-                           random_values, sentinel_output)
+from _harness_misc import (
+    DTYPE,
+    FP_ERR_ARG,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_exact,
+    expect_rejected,
+    ffi,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.reference.pooling import avg_pool, max_pool
 
 DATAPATHS = ("s8", "s16")
@@ -30,16 +42,16 @@ def random_axis(rng: np.random.Generator, size: int) -> tuple[int, int, int, int
     touching the input (the kernel's contract)."""
     u = rng.random()
     if u < 0.1:
-        filt = size                                           # global
+        filt = size  # global
     elif u < 0.15:
-        filt = size + int(rng.integers(1, 3))                 # larger than the input (padding needed)
+        filt = size + int(rng.integers(1, 3))  # larger than the input (padding needed)
     else:
         filt = int(rng.integers(1, 5))
     stride = int(rng.integers(1, 4))
     pad = int(rng.integers(0, filt)) if rng.random() < 0.5 else 0
     pad_after = int(rng.integers(0, filt)) if rng.random() < 0.5 else 0
     natural = (size + pad + pad_after - filt) // stride + 1
-    most = (size + pad + stride - 1) // stride               # last window must start inside the input
+    most = (size + pad + stride - 1) // stride  # last window must start inside the input
     out = natural if (1 <= natural <= most and rng.random() < 0.8) else int(rng.integers(1, most + 1))
     return filt, stride, pad, out
 
@@ -50,16 +62,35 @@ def random_case(rng: np.random.Generator, datapath: str) -> dict:
     fw, sw, pl, ow = random_axis(rng, w)
     lo, hi = TYPE_RANGE[datapath]
     act_min, act_max = (lo, hi) if rng.random() < 0.7 else sorted(int(v) for v in rng.integers(lo, hi + 1, 2))
-    return dict(x=random_values(rng, datapath, (n, h, w, c)), filter_h=fh, filter_w=fw, stride_h=sh, stride_w=sw,
-                pad_top=pt, pad_left=pl, out_h=oh, out_w=ow, act_min=act_min, act_max=act_max)
+    return dict(
+        x=random_values(rng, datapath, (n, h, w, c)),
+        filter_h=fh,
+        filter_w=fw,
+        stride_h=sh,
+        stride_w=sw,
+        pad_top=pt,
+        pad_left=pl,
+        out_h=oh,
+        out_w=ow,
+        act_min=act_min,
+        act_max=act_max,
+    )
 
 
 def pool_params(case: dict, **override):
     n, h, w, c = case["x"].shape
-    fields = {"input": dims((n, h, w, c)), "output": dims((n, case["out_h"], case["out_w"], c)),
-              "filter_h": case["filter_h"], "filter_w": case["filter_w"], "stride_h": case["stride_h"],
-              "stride_w": case["stride_w"], "pad_top": case["pad_top"], "pad_left": case["pad_left"],
-              "act_min": case["act_min"], "act_max": case["act_max"]}
+    fields = {
+        "input": dims((n, h, w, c)),
+        "output": dims((n, case["out_h"], case["out_w"], c)),
+        "filter_h": case["filter_h"],
+        "filter_w": case["filter_w"],
+        "stride_h": case["stride_h"],
+        "stride_w": case["stride_w"],
+        "pad_top": case["pad_top"],
+        "pad_left": case["pad_left"],
+        "act_min": case["act_min"],
+        "act_max": case["act_max"],
+    }
     fields.update(override)
     return ffi.new("fp_pool_params_t *", fields)
 
@@ -97,8 +128,18 @@ def test_random_cases_match_reference(datapath, chunk):
 
 
 def _case(x, **kw) -> dict:
-    base = dict(filter_h=1, filter_w=1, stride_h=1, stride_w=1, pad_top=0, pad_left=0, out_h=x.shape[1],
-                out_w=x.shape[2], act_min=-128, act_max=127)
+    base = dict(
+        filter_h=1,
+        filter_w=1,
+        stride_h=1,
+        stride_w=1,
+        pad_top=0,
+        pad_left=0,
+        out_h=x.shape[1],
+        out_w=x.shape[2],
+        act_min=-128,
+        act_max=127,
+    )
     base.update(kw)
     return dict(x=x, **base)
 
@@ -120,10 +161,10 @@ def test_padding_taps_take_no_part():
     case = _case(x, filter_h=3, filter_w=3, pad_top=1, pad_left=1, act_min=-128, act_max=127)
     assert run_c("max_pool", "s8", case).reshape(-1).tolist() == [-100] * 9
     assert run_c("avg_pool", "s8", case).reshape(-1).tolist() == [-100] * 9
-    x = np.arange(9, dtype=np.int8).reshape(1, 3, 3, 1)       # corner (0,0): taps 0,1,3,4 -> 2
+    x = np.arange(9, dtype=np.int8).reshape(1, 3, 3, 1)  # corner (0,0): taps 0,1,3,4 -> 2
     case = _case(x, filter_h=3, filter_w=3, pad_top=1, pad_left=1)
     got = run_c("avg_pool", "s8", case).reshape(3, 3)
-    assert got[0, 0] == 2 and got[0, 1] == 3 and got[1, 1] == 4       # (0+1+2+3+4+5)/6 = 2.5 -> 3
+    assert got[0, 0] == 2 and got[0, 1] == 3 and got[1, 1] == 4  # (0+1+2+3+4+5)/6 = 2.5 -> 3
 
 
 def test_activation_range_clamps():
@@ -138,7 +179,7 @@ def test_large_window_sum_beyond_int32():
     overflow); the kernel's int64 sum gives the exact mean."""
     x = np.full((1, 300, 300, 2), 32767, np.int16)
     x[0, :, :, 1] = -32768
-    x[0, 0, 0, 1] = -32767 + 150                              # mean -32768 + 151/90000 -> -32768
+    x[0, 0, 0, 1] = -32767 + 150  # mean -32768 + 151/90000 -> -32768
     case = _case(x, filter_h=300, filter_w=300, out_h=1, out_w=1, act_min=-32768, act_max=32767)
     got = run_c("avg_pool", "s16", case).reshape(-1)
     assert got.tolist() == [32767, -32768]
@@ -150,10 +191,19 @@ def test_extreme_window_geometry():
     """Filters, paddings and strides near INT32_MAX: window positions are formed
     in int64, so only the single in-input tap is read."""
     big = (1 << 31) - 1
-    x = np.array([[[[-7], [3]], [[5], [9]]]], np.int8)             # 1x2x2x1
+    x = np.array([[[[-7], [3]], [[5], [9]]]], np.int8)  # 1x2x2x1
     for kind in KINDS:
-        case = _case(x, filter_h=big, filter_w=big, pad_top=big - 1, pad_left=big - 1, stride_h=big,
-                     stride_w=big, out_h=1, out_w=1)
+        case = _case(
+            x,
+            filter_h=big,
+            filter_w=big,
+            pad_top=big - 1,
+            pad_left=big - 1,
+            stride_h=big,
+            stride_w=big,
+            out_h=1,
+            out_w=1,
+        )
         assert run_c(kind, "s8", case).reshape(-1).tolist() == [-7], kind
         case = _case(x, filter_h=1, filter_w=1, stride_h=big, stride_w=big, out_h=1, out_w=1)
         assert run_c(kind, "s8", case).reshape(-1).tolist() == [-7], kind
@@ -169,8 +219,10 @@ def _bad_overrides(datapath: str, case: dict) -> list[tuple[str, dict]]:
         ("output.w = 0", dict(output=dict(out, w=0))),
         ("output.n != input.n", dict(output=dict(out, n=n + 1))),
         ("output.c != input.c", dict(output=dict(out, c=c + 1))),
-        ("input count beyond INT32_MAX", dict(input=dims((1 << 12, 1 << 12, 1 << 8, 1)),
-                                             output=dims((1 << 12, 1, 1, 1)))),
+        (
+            "input count beyond INT32_MAX",
+            dict(input=dims((1 << 12, 1 << 12, 1 << 8, 1)), output=dims((1 << 12, 1, 1, 1))),
+        ),
         ("filter_h = 0", dict(filter_h=0)),
         ("filter_w = -1", dict(filter_w=-1)),
         ("stride_h = 0", dict(stride_h=0)),
@@ -179,8 +231,10 @@ def _bad_overrides(datapath: str, case: dict) -> list[tuple[str, dict]]:
         ("pad_left = filter_w", dict(pad_left=case["filter_w"])),
         ("pad_top = filter_h", dict(pad_top=case["filter_h"])),
         ("last row window outside the input", dict(output=dict(out, h=(h + case["pad_top"]) // case["stride_h"] + 2))),
-        ("last column window outside the input",
-         dict(output=dict(out, w=(w + case["pad_left"]) // case["stride_w"] + 2))),
+        (
+            "last column window outside the input",
+            dict(output=dict(out, w=(w + case["pad_left"]) // case["stride_w"] + 2)),
+        ),
         ("huge stride overflowing int32 positions", dict(stride_h=1 << 30, output=dict(out, h=4))),
         ("act_min > act_max", dict(act_min=5, act_max=4)),
         ("act_min below the type", dict(act_min=lo - 1)),
@@ -191,13 +245,23 @@ def _bad_overrides(datapath: str, case: dict) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("datapath", DATAPATHS)
 def test_bad_params_return_err_arg(datapath, kind):
-    case = _case(random_values(np.random.default_rng(3), datapath, (2, 5, 6, 3)), filter_h=3, filter_w=2,
-                 stride_h=2, stride_w=2, pad_top=1, pad_left=1, out_h=3, out_w=3,
-                 act_min=TYPE_RANGE[datapath][0], act_max=TYPE_RANGE[datapath][1])
+    case = _case(
+        random_values(np.random.default_rng(3), datapath, (2, 5, 6, 3)),
+        filter_h=3,
+        filter_w=2,
+        stride_h=2,
+        stride_w=2,
+        pad_top=1,
+        pad_left=1,
+        out_h=3,
+        out_w=3,
+        act_min=TYPE_RANGE[datapath][0],
+        act_max=TYPE_RANGE[datapath][1],
+    )
     fn = getattr(lib, f"fp_{kind}_{datapath}")
     x = as_ptr(ffi, case["x"])
     shape, dt = out_shape(case), DTYPE[datapath]
-    run_c(kind, datapath, case)                               # the unmodified case is legal
+    run_c(kind, datapath, case)  # the unmodified case is legal
     for what, override in _bad_overrides(datapath, case):
         expect_rejected(lambda out: fn(pool_params(case, **override), x, as_ptr(ffi, out)), shape, dt, what)
     expect_rejected(lambda out: fn(ffi.NULL, x, as_ptr(ffi, out)), shape, dt, "NULL params")

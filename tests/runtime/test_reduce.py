@@ -6,6 +6,7 @@ fixpoint.reference.reduce.
 plus the edges: reduce over every axis, rounding ties (scale exactly 1/2), the widest int8
 offsets, a saturating sum, and rejected parameters naming the argument.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,8 +64,9 @@ def test_reduce_random_cases_match_reference(dp):
         got = kernel(x, **kw)
         want = _reference(x, kw)
         if not np.array_equal(got.astype(np.int64), want):
-            pytest.fail(f"reduce_{dp} case {case}: {kw} shape {x.shape}: "
-                        f"got {got.ravel()[:8]}, want {want.ravel()[:8]}")
+            pytest.fail(
+                f"reduce_{dp} case {case}: {kw} shape {x.shape}: got {got.ravel()[:8]}, want {want.ravel()[:8]}"
+            )
 
 
 @pytest.mark.parametrize("dp", ["s8", "s16"])
@@ -91,11 +93,14 @@ def test_reduce_s8_sum_saturates_to_int32_before_requant():
     np.testing.assert_array_equal(kernels.reduce_s8(x, **kw).astype(np.int64), _reference(x, kw))
 
 
-@pytest.mark.parametrize("bad, name", [
-    (dict(axes=[1], kind="mean"), "kind"),
-    (dict(axes=[5], kind="sum"), "axes"),
-    (dict(output_shape=(1, 2, 2, 2), kind="sum"), "output_shape"),
-])
+@pytest.mark.parametrize(
+    "bad, name",
+    [
+        (dict(axes=[1], kind="mean"), "kind"),
+        (dict(axes=[5], kind="sum"), "axes"),
+        (dict(output_shape=(1, 2, 2, 2), kind="sum"), "output_shape"),
+    ],
+)
 def test_reduce_bad_arguments_name_the_argument(bad, name):
     x = np.zeros((1, 3, 3, 2), np.int8)
     with pytest.raises(KernelArgumentError, match=name):

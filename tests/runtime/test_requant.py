@@ -4,6 +4,7 @@ Random accumulators, multipliers and shifts over each mode's whole legal range
 (docs/rounding.md), with constructed exact ties, saturation edges and the
 worked examples of the documentation.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -16,7 +17,7 @@ from kernel_harness import assert_exact, lib, make_rq_mode
 
 ROUNDINGS = ("double", "single", "shift_only")
 WIDTHS = (32, 16, 8, 2, 31, 17, 15, 24)
-CASES = 4000                     # per (mode, width): 3 * 8 * 4000 = 96,000 per accumulator width
+CASES = 4000  # per (mode, width): 3 * 8 * 4000 = 96,000 per accumulator width
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
@@ -29,9 +30,9 @@ def random_multipliers(rng, n: int, bits: int) -> np.ndarray:
     top = 1 << (bits - 1)
     m = rng.integers(0, top, size=n)
     special = rng.random(n)
-    m = np.where(special < 0.05, top - 1, m)                       # largest
+    m = np.where(special < 0.05, top - 1, m)  # largest
     m = np.where((special >= 0.05) & (special < 0.08), 0, m)
-    m = np.where((special >= 0.08) & (special < 0.3), 1 << (bits - 2), m)    # 0.5: power-of-two scales
+    m = np.where((special >= 0.08) & (special < 0.3), 1 << (bits - 2), m)  # 0.5: power-of-two scales
     m = np.where((special >= 0.3) & (special < 0.45), rng.integers(top // 2, top, size=n) | 1, m)  # odd, normalised
     return m.astype(np.int64)
 
@@ -47,8 +48,9 @@ def random_accumulators(rng, n: int, bits: int) -> np.ndarray:
     return acc
 
 
-def make_ties(rng, acc: np.ndarray, mult: np.ndarray, shift: np.ndarray, rounding: str, bits: int,
-              acc_bits: int) -> np.ndarray:
+def make_ties(
+    rng, acc: np.ndarray, mult: np.ndarray, shift: np.ndarray, rounding: str, bits: int, acc_bits: int
+) -> np.ndarray:
     """Replace a third of the accumulators by ones whose exact scaled value is k + 1/2.
 
     With an odd multiplier m and scale m * 2^(shift - (bits-1)), acc = (2j + 1) * 2^(t-1),
@@ -64,7 +66,7 @@ def make_ties(rng, acc: np.ndarray, mult: np.ndarray, shift: np.ndarray, roundin
             m = int(mult[i])
             if m == 0:
                 continue
-            tz = (m & -m).bit_length() - 1                          # m = odd * 2^tz
+            tz = (m & -m).bit_length() - 1  # m = odd * 2^tz
             t = (eff_bits - 1) - int(shift[i]) - tz
         limit = acc_bits - 2 if acc_bits == 32 else 46
         if 1 <= t <= limit + 1:
@@ -94,15 +96,18 @@ def test_acc32_matches_reference(rounding):
         acc = random_accumulators(rng, CASES, 32)
         mult = random_multipliers(rng, CASES, bits)
         shift = rng.integers(lo, hi + 1, size=CASES)
-        shift[:4] = (lo, hi, 0, -1 if lo < 0 else hi)             # range ends always covered
+        shift[:4] = (lo, hi, 0, -1 if lo < 0 else hi)  # range ends always covered
         acc = make_ties(rng, acc, mult, shift, rounding, bits, 32)
         got = call_c(lib.fp_requantize_acc32, acc, mult, shift, rounding, bits)
         want = requant32(acc, mult, shift, rounding, bits)
         bad = np.flatnonzero(got != want)
-        assert not bad.size, (f"{rounding}/{bits}: {bad.size} mismatches, first: acc={acc[bad[0]]} "
-                              f"m={mult[bad[0]]} s={shift[bad[0]]} got {got[bad[0]]} want {want[bad[0]]}")
-        ties += sum(is_tie(int(a), int(m), int(s), rounding, bits, 32) for a, m, s in zip(acc[:600], mult[:600],
-                                                                                          shift[:600]))
+        assert not bad.size, (
+            f"{rounding}/{bits}: {bad.size} mismatches, first: acc={acc[bad[0]]} "
+            f"m={mult[bad[0]]} s={shift[bad[0]]} got {got[bad[0]]} want {want[bad[0]]}"
+        )
+        ties += sum(
+            is_tie(int(a), int(m), int(s), rounding, bits, 32) for a, m, s in zip(acc[:600], mult[:600], shift[:600])
+        )
     assert ties > 200, f"only {ties} exact ties sampled: the tie construction is broken"
 
 
@@ -112,10 +117,16 @@ def test_acc64_matches_reference(rounding):
     ties = 0
     for bits in WIDTHS:
         lo, hi = shift_range(rounding, bits, 64)
-        acc = random_accumulators(rng, CASES, 50)                    # about +-2^49: past the 2^47 saturation
+        acc = random_accumulators(rng, CASES, 50)  # about +-2^49: past the 2^47 saturation
         far = rng.random(CASES) < 0.03
-        acc = np.where(far, rng.choice([np.iinfo(np.int64).min, np.iinfo(np.int64).max, 1 << 47, -(1 << 47) - 1,
-                                        (1 << 47) - 1, -(1 << 47)], size=CASES), acc)
+        acc = np.where(
+            far,
+            rng.choice(
+                [np.iinfo(np.int64).min, np.iinfo(np.int64).max, 1 << 47, -(1 << 47) - 1, (1 << 47) - 1, -(1 << 47)],
+                size=CASES,
+            ),
+            acc,
+        )
         mult = random_multipliers(rng, CASES, bits)
         shift = rng.integers(lo, hi + 1, size=CASES)
         shift[:4] = (lo, hi, 0, -1)
@@ -123,30 +134,33 @@ def test_acc64_matches_reference(rounding):
         got = call_c(lib.fp_requantize_acc64, acc, mult, shift, rounding, bits)
         want = requant64(acc, mult, shift, rounding, bits)
         bad = np.flatnonzero(got != want)
-        assert not bad.size, (f"{rounding}/{bits}: {bad.size} mismatches, first: acc={acc[bad[0]]} "
-                              f"m={mult[bad[0]]} s={shift[bad[0]]} got {got[bad[0]]} want {want[bad[0]]}")
-        ties += sum(is_tie(int(a), int(m), int(s), rounding, bits, 64) for a, m, s in zip(acc[:600], mult[:600],
-                                                                                          shift[:600]))
+        assert not bad.size, (
+            f"{rounding}/{bits}: {bad.size} mismatches, first: acc={acc[bad[0]]} "
+            f"m={mult[bad[0]]} s={shift[bad[0]]} got {got[bad[0]]} want {want[bad[0]]}"
+        )
+        ties += sum(
+            is_tie(int(a), int(m), int(s), rounding, bits, 64) for a, m, s in zip(acc[:600], mult[:600], shift[:600])
+        )
     assert ties > 200, f"only {ties} exact ties sampled: the tie construction is broken"
 
 
 # (acc, multiplier, shift, rounding, bits, expected): the worked examples of docs/rounding.md
 DOC_EXAMPLES_32 = [
-    (6, 1 << 30, -1, "double", 32, 2),           # 6 * 0.25 = 1.5: srdhm 3 (exact), rdbpot 1.5 -> 2 (away from 0)
-    (-6, 1 << 30, -1, "double", 32, -2),         # -1.5 -> -2
-    (6, 1 << 30, -1, "single", 32, 2),           # one rounding, half up
-    (-6, 1 << 30, -1, "single", 32, -1),         # -1.5 -> -1 (half up, toward +inf)
-    (-6, 0, -2, "shift_only", 32, -2),           # multiplier ignored: -6 / 4 = -1.5 -> -2 (away from 0)
-    (5, 1 << 30, -1, "double", 32, 2),           # 1.25 -> 2: srdhm 2.5 -> 3, rdbpot 1.5 -> 2 (double rounding)
-    (5, 1 << 30, -1, "single", 32, 1),           # 1.25 -> 1
-    (-3, 1 << 30, 0, "double", 32, -1),          # srdhm ties go toward +inf: -1.5 -> -1
-    (-3, 1 << 14, 0, "double", 16, -1),          # the same with a Q15 multiplier (widened to Q31 exactly)
-    (3, 1 << 14, -1, "double", 16, 1),           # 0.75: srdhm 1.5 -> 2, rdbpot 1.0 -> 1
-    (1 << 30, (1 << 31) - 1, 2, "double", 32, (1 << 31) - 2),   # 2^32 saturates to INT32_MAX before srdhm
-    (INT32_MIN, 1 << 30, 1, "double", 32, -(1 << 30)),          # -2^32 saturates to INT32_MIN, * 0.5
+    (6, 1 << 30, -1, "double", 32, 2),  # 6 * 0.25 = 1.5: srdhm 3 (exact), rdbpot 1.5 -> 2 (away from 0)
+    (-6, 1 << 30, -1, "double", 32, -2),  # -1.5 -> -2
+    (6, 1 << 30, -1, "single", 32, 2),  # one rounding, half up
+    (-6, 1 << 30, -1, "single", 32, -1),  # -1.5 -> -1 (half up, toward +inf)
+    (-6, 0, -2, "shift_only", 32, -2),  # multiplier ignored: -6 / 4 = -1.5 -> -2 (away from 0)
+    (5, 1 << 30, -1, "double", 32, 2),  # 1.25 -> 2: srdhm 2.5 -> 3, rdbpot 1.5 -> 2 (double rounding)
+    (5, 1 << 30, -1, "single", 32, 1),  # 1.25 -> 1
+    (-3, 1 << 30, 0, "double", 32, -1),  # srdhm ties go toward +inf: -1.5 -> -1
+    (-3, 1 << 14, 0, "double", 16, -1),  # the same with a Q15 multiplier (widened to Q31 exactly)
+    (3, 1 << 14, -1, "double", 16, 1),  # 0.75: srdhm 1.5 -> 2, rdbpot 1.0 -> 1
+    (1 << 30, (1 << 31) - 1, 2, "double", 32, (1 << 31) - 2),  # 2^32 saturates to INT32_MAX before srdhm
+    (INT32_MIN, 1 << 30, 1, "double", 32, -(1 << 30)),  # -2^32 saturates to INT32_MIN, * 0.5
     (INT32_MIN, (1 << 31) - 1, 0, "double", 32, INT32_MIN + 1),
-    (INT32_MAX, 1, 30, "single", 32, 1 << 30),   # t = 31 - 30 = 1: (acc + 1) >> 1
-    (3, 1, 31, "shift_only", 32, INT32_MAX),     # 3 * 2^31 saturates
+    (INT32_MAX, 1, 30, "single", 32, 1 << 30),  # t = 31 - 30 = 1: (acc + 1) >> 1
+    (3, 1, 31, "shift_only", 32, INT32_MAX),  # 3 * 2^31 saturates
     (-3, 1, 31, "shift_only", 32, INT32_MIN),
 ]
 
@@ -159,16 +173,16 @@ def test_acc32_documented_examples(acc, mult, shift, rounding, bits, want):
 
 
 DOC_EXAMPLES_64 = [
-    (6, 1 << 30, -1, "double", 32, 2),           # Q31 0.5 reduced to Q15 0.5; 1.5 -> 2
-    (-6, 1 << 30, -1, "double", 32, -1),         # -1.5 -> -1: the int64 path rounds once, half up
-    (-6, 1 << 30, -1, "single", 32, -1),         # DOUBLE and SINGLE are the same on the int64 path
-    (5, 1 << 30, -1, "double", 32, 1),           # 1.25 -> 1 (no double rounding here)
-    (-6, 0, -2, "shift_only", 32, -2),           # rounding shift: half away from zero
-    (3, 1 << 14, 0, "double", 16, 2),            # a Q15 multiplier is used as is: 1.5 -> 2
-    (100, 0x7FFF8000, 0, "double", 32, 100),     # m >= 0x7FFF0000 reduces to 0x7FFF: 99.997 -> 100
-    (1 << 50, 1 << 30, 0, "double", 32, INT32_MAX),       # acc -> 2^47 - 1, * 0.5, saturated to int32
+    (6, 1 << 30, -1, "double", 32, 2),  # Q31 0.5 reduced to Q15 0.5; 1.5 -> 2
+    (-6, 1 << 30, -1, "double", 32, -1),  # -1.5 -> -1: the int64 path rounds once, half up
+    (-6, 1 << 30, -1, "single", 32, -1),  # DOUBLE and SINGLE are the same on the int64 path
+    (5, 1 << 30, -1, "double", 32, 1),  # 1.25 -> 1 (no double rounding here)
+    (-6, 0, -2, "shift_only", 32, -2),  # rounding shift: half away from zero
+    (3, 1 << 14, 0, "double", 16, 2),  # a Q15 multiplier is used as is: 1.5 -> 2
+    (100, 0x7FFF8000, 0, "double", 32, 100),  # m >= 0x7FFF0000 reduces to 0x7FFF: 99.997 -> 100
+    (1 << 50, 1 << 30, 0, "double", 32, INT32_MAX),  # acc -> 2^47 - 1, * 0.5, saturated to int32
     (-(1 << 50), 1 << 30, 0, "double", 32, INT32_MIN),
-    (-(1 << 50), 0, -62, "shift_only", 32, 0),   # -2^47 / 2^62 rounds to 0
+    (-(1 << 50), 0, -62, "shift_only", 32, 0),  # -2^47 / 2^62 rounds to 0
 ]
 
 

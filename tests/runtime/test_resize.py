@@ -7,18 +7,30 @@ rounding, ratios from sizes and from non-integral scale factors, values over the
 (so bilinear's rounding of negative sums and saturation-free convexity are exercised). Plus hand
 cases (TFLite's align_corners / half-pixel borders) and every parameter error.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from _harness_misc import DTYPE, FP_ERR_ARG, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect_rejected, ffi, lib, \
-    random_values, sentinel_output
+from _harness_misc import (
+    DTYPE,
+    FP_ERR_ARG,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_exact,
+    expect_rejected,
+    ffi,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.reference.movement import resize
 
 DATAPATHS = ("s8", "s16")
-CASES = 10_000                   # per datapath
-CHUNKS = 4                       # split for pytest-xdist
+CASES = 10_000  # per datapath
+CHUNKS = 4  # split for pytest-xdist
 
 
 def dims(shape) -> dict:
@@ -27,8 +39,15 @@ def dims(shape) -> dict:
 
 
 def params(in_shape, out_shape, c: dict, **override):
-    fields = {"input": dims(in_shape), "output": dims(out_shape), "method": c["method"], "coord": c["coord"],
-              "nearest_mode": c["rounding"], "ratio_num": list(c["num"]), "ratio_den": list(c["den"])}
+    fields = {
+        "input": dims(in_shape),
+        "output": dims(out_shape),
+        "method": c["method"],
+        "coord": c["coord"],
+        "nearest_mode": c["rounding"],
+        "ratio_num": list(c["num"]),
+        "ratio_den": list(c["den"]),
+    }
     fields.update(override)
     return ffi.new("fp_resize_params_t *", fields)
 
@@ -42,12 +61,19 @@ def random_case(rng: np.random.Generator) -> dict:
     for i, o in zip(in_hw, out_hw):
         if coord == 2 and o > 1:
             num.append(i - 1), den.append(o - 1)
-        elif rng.random() < 0.2:                     # a scale factor that is not out / in
+        elif rng.random() < 0.2:  # a scale factor that is not out / in
             num.append(int(rng.integers(1, 9))), den.append(int(rng.integers(1, 9)))
         else:
             num.append(i), den.append(o)
-    return {"method": method, "coord": coord, "rounding": int(rng.integers(4)), "in_hw": in_hw, "out_hw": out_hw,
-            "num": num, "den": den}
+    return {
+        "method": method,
+        "coord": coord,
+        "rounding": int(rng.integers(4)),
+        "in_hw": in_hw,
+        "out_hw": out_hw,
+        "num": num,
+        "den": den,
+    }
 
 
 def run(datapath: str, x: np.ndarray, c: dict) -> np.ndarray:
@@ -59,8 +85,15 @@ def run(datapath: str, x: np.ndarray, c: dict) -> np.ndarray:
 
 
 def reference(x: np.ndarray, c: dict) -> np.ndarray:
-    return resize(x, out_hw=c["out_hw"], method=c["method"], coord=c["coord"], nearest_mode=c["rounding"],
-                  ratio_num=c["num"], ratio_den=c["den"])
+    return resize(
+        x,
+        out_hw=c["out_hw"],
+        method=c["method"],
+        coord=c["coord"],
+        nearest_mode=c["rounding"],
+        ratio_num=c["num"],
+        ratio_den=c["den"],
+    )
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))
@@ -72,15 +105,22 @@ def test_resize_random_cases_match_reference(datapath, chunk):
         c = random_case(rng)
         x = random_values(rng, datapath, (int(rng.integers(1, 3)), *c["in_hw"], int(rng.integers(1, 4))))
         if rng.random() < 0.2:
-            x[...] = rng.choice([lo, hi], size=x.shape)     # extremes: bilinear must not wrap
+            x[...] = rng.choice([lo, hi], size=x.shape)  # extremes: bilinear must not wrap
         got, want = run(datapath, x, c), reference(x, c)
         if not np.array_equal(got, want):
             assert_exact(got, want, f"resize_{datapath} case {i}: x{x.shape} {c}")
 
 
 def _case(method, coord, rounding, in_hw, out_hw, num=None, den=None) -> dict:
-    return {"method": method, "coord": coord, "rounding": rounding, "in_hw": in_hw, "out_hw": out_hw,
-            "num": num or in_hw, "den": den or out_hw}
+    return {
+        "method": method,
+        "coord": coord,
+        "rounding": rounding,
+        "in_hw": in_hw,
+        "out_hw": out_hw,
+        "num": num or in_hw,
+        "den": den or out_hw,
+    }
 
 
 @pytest.mark.parametrize("datapath", DATAPATHS)
@@ -104,7 +144,7 @@ def test_resize_hand_cases(datapath):
     # bilinear rounding half away from zero on negative values
     neg = np.array([-1, -2], DTYPE[datapath]).reshape(1, 1, 2, 1)
     got = run(datapath, neg, _case(1, 2, 0, [1, 2], [1, 3], [1, 1], [1, 2]))
-    assert got.ravel().tolist() == [-1, -2, -2]          # -1.5 rounds to -2
+    assert got.ravel().tolist() == [-1, -2, -2]  # -1.5 rounds to -2
     # downscale by 2, asymmetric bilinear: the even pixels
     got = run(datapath, row, _case(1, 0, 0, [1, 4], [1, 2]))
     assert got.ravel().tolist() == [0, 20]
@@ -116,15 +156,25 @@ def test_resize_bad_params_return_err_arg(datapath):
     c = _case(1, 1, 0, [2, 3], [4, 6])
     out_shape = (1, 4, 6, 2)
     fn = getattr(lib, f"fp_resize_{datapath}")
-    bad = [("method 2", dict(method=2)), ("coord 4", dict(coord=4)), ("bilinear coord 3", dict(coord=3)),
-           ("nearest_mode -1", dict(nearest_mode=-1)), ("ratio_den 0", dict(ratio_den=[0, 6])),
-           ("ratio_num -1", dict(ratio_num=[2, -1])), ("ratio_num too big", dict(ratio_num=[40000, 3])),
-           ("output.c differs", dict(output={**dims(out_shape), "c": 1})),
-           ("output.n differs", dict(output={**dims(out_shape), "n": 2})),
-           ("input.h = 0", dict(input={**dims(x.shape), "h": 0})),
-           ("output.w above 32767", dict(output={**dims(out_shape), "w": 40000}))]
+    bad = [
+        ("method 2", dict(method=2)),
+        ("coord 4", dict(coord=4)),
+        ("bilinear coord 3", dict(coord=3)),
+        ("nearest_mode -1", dict(nearest_mode=-1)),
+        ("ratio_den 0", dict(ratio_den=[0, 6])),
+        ("ratio_num -1", dict(ratio_num=[2, -1])),
+        ("ratio_num too big", dict(ratio_num=[40000, 3])),
+        ("output.c differs", dict(output={**dims(out_shape), "c": 1})),
+        ("output.n differs", dict(output={**dims(out_shape), "n": 2})),
+        ("input.h = 0", dict(input={**dims(x.shape), "h": 0})),
+        ("output.w above 32767", dict(output={**dims(out_shape), "w": 40000})),
+    ]
     for what, override in bad:
-        expect_rejected(lambda out: fn(params(x.shape, out_shape, c, **override), as_ptr(ffi, x), as_ptr(ffi, out)),
-                        out_shape, DTYPE[datapath], what)
+        expect_rejected(
+            lambda out: fn(params(x.shape, out_shape, c, **override), as_ptr(ffi, x), as_ptr(ffi, out)),
+            out_shape,
+            DTYPE[datapath],
+            what,
+        )
     expect_rejected(lambda out: fn(ffi.NULL, as_ptr(ffi, x), as_ptr(ffi, out)), out_shape, DTYPE[datapath], "NULL")
     assert fn(params(x.shape, out_shape, c), as_ptr(ffi, x), ffi.NULL) == FP_ERR_ARG

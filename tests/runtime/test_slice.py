@@ -6,18 +6,30 @@ strides walk backwards from begin), output lengths from 1 up to as far as the st
 plus every parameter error (stride 0, begin or the last index outside the input, bad dims,
 NULL pointers), which must return FP_ERR_ARG and leave the output untouched.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from _harness_misc import DTYPE, FP_ERR_ARG, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect_rejected, ffi, lib, \
-    random_values, sentinel_output
+from _harness_misc import (
+    DTYPE,
+    FP_ERR_ARG,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_exact,
+    expect_rejected,
+    ffi,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.reference.movement import slice_
 
 DATAPATHS = ("s8", "s16")
-CASES = 10_000                   # per datapath
-CHUNKS = 4                       # split for pytest-xdist
+CASES = 10_000  # per datapath
+CHUNKS = 4  # split for pytest-xdist
 
 
 def dims(shape) -> dict:
@@ -55,8 +67,9 @@ def test_slice_random_cases_match_reference(datapath, chunk):
         out = sentinel_output(out_shape, DTYPE[datapath])
         assert fn(params(shape, out_shape, begin, stride), as_ptr(ffi, x), as_ptr(ffi, out)) == FP_OK
         if not np.array_equal(out, want):
-            assert_exact(out, want, f"slice_{datapath} case {i}: x{shape} begin={begin} stride={stride} "
-                                    f"out={out_shape}")
+            assert_exact(
+                out, want, f"slice_{datapath} case {i}: x{shape} begin={begin} stride={stride} out={out_shape}"
+            )
 
 
 @pytest.mark.parametrize("datapath", DATAPATHS)
@@ -74,17 +87,29 @@ def test_slice_bad_params_return_err_arg(datapath):
     fn = getattr(lib, f"fp_slice_{datapath}")
     out_shape, begin, stride = (1, 2, 2, 3), [0, 1, 0, 0], [1, 2, 2, 1]
     assert slice_(x, begin=begin, stride=stride, out_shape=out_shape).shape == out_shape
-    bad = [("stride 0", dict(stride=[1, 0, 2, 1])), ("begin < 0", dict(begin=[0, -1, 0, 0])),
-           ("begin = dim", dict(begin=[0, 4, 0, 0])), ("last index past the end", dict(begin=[0, 2, 0, 0])),
-           ("last index before 0", dict(stride=[1, -2, 2, 1])),
-           ("output.w = 0", dict(output={**dims(out_shape), "w": 0})),
-           ("input.n = -1", dict(input={**dims(x.shape), "n": -1})),
-           ("stride overflowing int32 steps", dict(stride=[1, 1 << 30, 2, 1])),
-           ("input count beyond INT32_MAX", dict(input={"n": 1 << 16, "h": 1 << 16, "w": 4, "c": 3}))]
+    bad = [
+        ("stride 0", dict(stride=[1, 0, 2, 1])),
+        ("begin < 0", dict(begin=[0, -1, 0, 0])),
+        ("begin = dim", dict(begin=[0, 4, 0, 0])),
+        ("last index past the end", dict(begin=[0, 2, 0, 0])),
+        ("last index before 0", dict(stride=[1, -2, 2, 1])),
+        ("output.w = 0", dict(output={**dims(out_shape), "w": 0})),
+        ("input.n = -1", dict(input={**dims(x.shape), "n": -1})),
+        ("stride overflowing int32 steps", dict(stride=[1, 1 << 30, 2, 1])),
+        ("input count beyond INT32_MAX", dict(input={"n": 1 << 16, "h": 1 << 16, "w": 4, "c": 3})),
+    ]
     for what, override in bad:
-        expect_rejected(lambda out: fn(params(x.shape, out_shape, begin, stride, **override), as_ptr(ffi, x),
-                                       as_ptr(ffi, out)), out_shape, DTYPE[datapath], what)
+        expect_rejected(
+            lambda out: fn(params(x.shape, out_shape, begin, stride, **override), as_ptr(ffi, x), as_ptr(ffi, out)),
+            out_shape,
+            DTYPE[datapath],
+            what,
+        )
     expect_rejected(lambda out: fn(ffi.NULL, as_ptr(ffi, x), as_ptr(ffi, out)), out_shape, DTYPE[datapath], "NULL")
-    expect_rejected(lambda out: fn(params(x.shape, out_shape, begin, stride), ffi.NULL, as_ptr(ffi, out)),
-                    out_shape, DTYPE[datapath], "NULL input")
+    expect_rejected(
+        lambda out: fn(params(x.shape, out_shape, begin, stride), ffi.NULL, as_ptr(ffi, out)),
+        out_shape,
+        DTYPE[datapath],
+        "NULL input",
+    )
     assert fn(params(x.shape, out_shape, begin, stride), as_ptr(ffi, x), ffi.NULL) == FP_ERR_ARG

@@ -5,6 +5,7 @@ reference applied to the same elements moved to the last axis.
 (for s16 the real LUTs of a random input scale); edges: an axis of length 1, inner = the whole
 tensor (axis 0), all-equal vectors, and depth / inner that do not divide the input (rejected).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,9 @@ def test_s8_input_softmax_on_any_axis(kernel):
         x = _values(rng, _shape(rng), np.int8)
         axis = int(rng.integers(0, x.ndim))
         p = softmax_s8_params(float(rng.uniform(0.005, 0.5)), 1.0)
-        kw = dict(input_multiplier=int(p.input_multiplier), input_left_shift=int(p.input_left_shift),
-                  diff_min=int(p.diff_min))
+        kw = dict(
+            input_multiplier=int(p.input_multiplier), input_left_shift=int(p.input_left_shift), diff_min=int(p.diff_min)
+        )
         got = getattr(kernels, kernel)(x, axis=axis, **kw)
         want = _on_last_axis(ref, x, axis, **kw)
         assert np.array_equal(got.astype(np.int64), want), f"{kernel} case {case}: shape {x.shape} axis {axis}"
@@ -57,9 +59,12 @@ def test_s16_softmax_on_any_axis():
         x = _values(rng, _shape(rng), np.int16)
         axis = int(rng.integers(0, x.ndim))
         p = tables[case % S16_TABLES]
-        kw = dict(input_multiplier=int(p.input_multiplier), input_left_shift=int(p.input_left_shift),
-                  exp_lut=np.asarray(p.exp_lut, np.int16),
-                  one_over_one_plus_x_lut=np.asarray(p.one_over_one_plus_x_lut, np.int16))
+        kw = dict(
+            input_multiplier=int(p.input_multiplier),
+            input_left_shift=int(p.input_left_shift),
+            exp_lut=np.asarray(p.exp_lut, np.int16),
+            one_over_one_plus_x_lut=np.asarray(p.one_over_one_plus_x_lut, np.int16),
+        )
         got = kernels.softmax_s16(x, axis=axis, **kw)
         want = _on_last_axis(softmax_s16, x, axis, **kw)
         assert np.array_equal(got.astype(np.int64), want), f"softmax_s16 case {case}: shape {x.shape} axis {axis}"
@@ -69,13 +74,15 @@ def test_the_last_axis_is_the_existing_kernel_bit_for_bit():
     rng = np.random.default_rng(9)
     x = _values(rng, (3, 2, 4, 5), np.int8)
     p = softmax_s8_params(0.05, 1.0)
-    kw = dict(input_multiplier=int(p.input_multiplier), input_left_shift=int(p.input_left_shift),
-              diff_min=int(p.diff_min))
+    kw = dict(
+        input_multiplier=int(p.input_multiplier), input_left_shift=int(p.input_left_shift), diff_min=int(p.diff_min)
+    )
     np.testing.assert_array_equal(kernels.softmax_s8(x, axis=3, **kw), kernels.softmax_s8(x, **kw))
 
 
 @pytest.mark.parametrize("fields", [dict(depth=3, inner=2), dict(depth=4, inner=0)])
 def test_depth_and_inner_that_do_not_fit_the_input_are_rejected(fields):
     with pytest.raises(KernelArgumentError):
-        kernels.softmax_s8(np.zeros((1, 2, 2, 2), np.int8), input_multiplier=1 << 30, input_left_shift=1,
-                           diff_min=-10, **fields)
+        kernels.softmax_s8(
+            np.zeros((1, 2, 2, 2), np.int8), input_multiplier=1 << 30, input_left_shift=1, diff_min=-10, **fields
+        )

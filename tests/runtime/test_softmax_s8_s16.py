@@ -5,6 +5,7 @@ int8 -> int16 Softmax) against the independent Python reference, plus its proper
 (realistic ones from softmax_params, or any legal values); the int16 result must
 agree with the int8 kernel on the same rows to within the coarser output step.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,9 +34,12 @@ def reference(params: list[Softmax], xs: list[np.ndarray]) -> np.ndarray:
     def per_row(values) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=np.int64), rows)[:, None]
 
-    return ref.softmax_s8_s16(np.concatenate(xs), input_multiplier=per_row([p.ptr.input_multiplier for p in params]),
-                              input_left_shift=per_row([p.ptr.input_left_shift for p in params]),
-                              diff_min=per_row([p.ptr.diff_min for p in params]))
+    return ref.softmax_s8_s16(
+        np.concatenate(xs),
+        input_multiplier=per_row([p.ptr.input_multiplier for p in params]),
+        input_left_shift=per_row([p.ptr.input_left_shift for p in params]),
+        diff_min=per_row([p.ptr.diff_min for p in params]),
+    )
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))
@@ -48,7 +52,7 @@ def test_random_cases_match_reference(chunk):
         want = reference(params, xs)
         start = 0
         for i, (x, p) in enumerate(zip(xs, params)):
-            got, expected = run_c(p, x), want[start:start + x.shape[0]]
+            got, expected = run_c(p, x), want[start : start + x.shape[0]]
             start += x.shape[0]
             if not np.array_equal(got, expected):
                 assert_exact(got, expected, f"softmax_s8_s16 batch {batch} call {i} x={x.tolist()} {describe(p)}")
@@ -80,19 +84,19 @@ def test_close_to_float_softmax():
 
 
 def test_edges():
-    p = softmax_s8_params(0.5)                                   # diff_min = -31
+    p = softmax_s8_params(0.5)  # diff_min = -31
     params = Softmax(1, 4, p.input_multiplier, p.input_left_shift, p.diff_min)
     x = np.array([[127, 127 + p.diff_min, 127 + p.diff_min - 1, -128]], np.int8)
     out = run_c(params, x)
-    assert out[0, 2] == -32768 and out[0, 3] == -32768           # below diff_min: probability 0
+    assert out[0, 2] == -32768 and out[0, 3] == -32768  # below diff_min: probability 0
     assert_exact(out, reference([params], [x]), "diff_min")
     one = run_c(Softmax(1, 1, p.input_multiplier, p.input_left_shift, p.diff_min), np.array([[5]], np.int8))
-    assert one[0, 0] == 32767                                    # probability 1 = 65536 - 32768, clamped
-    for depth in (2, 4, 256):                                    # constant rows: exactly 1/depth
+    assert one[0, 0] == 32767  # probability 1 = 65536 - 32768, clamped
+    for depth in (2, 4, 256):  # constant rows: exactly 1/depth
         x = np.full((1, depth), -7, np.int8)
         got = run_c(Softmax(1, depth, p.input_multiplier, p.input_left_shift, p.diff_min), x)
         assert np.all(got == 65536 // depth - 32768), f"depth {depth}: {got[0, :3]}"
-    long = np.full((1, 5000), 7, np.int8)                        # sum of exps saturates, as fp_softmax_s8
+    long = np.full((1, 5000), 7, np.int8)  # sum of exps saturates, as fp_softmax_s8
     params = Softmax(1, 5000, p.input_multiplier, p.input_left_shift, p.diff_min)
     assert_exact(run_c(params, long), reference([params], [long]), "long row")
 
@@ -102,10 +106,16 @@ def test_bad_params_return_err_arg():
     fn, xp = lib.fp_softmax_s8_s16, as_ptr(ffi, x)
     good = dict(rows=2, depth=5, multiplier=1 << 30, left_shift=20, diff_min=-100)
     run_c(Softmax(**good), x)
-    bad = [("rows = 0", dict(rows=0)), ("depth = 0", dict(depth=0)), ("depth = -1", dict(depth=-1)),
-           ("rows * depth beyond INT32_MAX", dict(rows=1 << 16, depth=1 << 16)),
-           ("negative multiplier", dict(multiplier=-1)), ("left_shift = -1", dict(left_shift=-1)),
-           ("left_shift = 32", dict(left_shift=32)), ("diff_min = 1", dict(diff_min=1))]
+    bad = [
+        ("rows = 0", dict(rows=0)),
+        ("depth = 0", dict(depth=0)),
+        ("depth = -1", dict(depth=-1)),
+        ("rows * depth beyond INT32_MAX", dict(rows=1 << 16, depth=1 << 16)),
+        ("negative multiplier", dict(multiplier=-1)),
+        ("left_shift = -1", dict(left_shift=-1)),
+        ("left_shift = 32", dict(left_shift=32)),
+        ("diff_min = 1", dict(diff_min=1)),
+    ]
     for what, override in bad:
         params = Softmax(**dict(good, **override))
         expect_rejected(lambda out: fn(params.ptr, xp, as_ptr(ffi, out)), x.shape, np.int16, what)

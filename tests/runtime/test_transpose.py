@@ -5,6 +5,7 @@ uniformly, identity included), dims 1..5 with size-1 dims frequent, values over 
 range incl. both ends; plus every parameter error (non-permutations, bad dims, NULL pointers),
 which must return FP_ERR_ARG and leave the output untouched.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,13 +13,24 @@ import itertools
 import numpy as np
 import pytest
 
-from _harness_misc import DTYPE, FP_ERR_ARG, FP_OK, TYPE_RANGE, as_ptr, assert_exact, expect_rejected, ffi, lib, \
-    random_values, sentinel_output
+from _harness_misc import (
+    DTYPE,
+    FP_ERR_ARG,
+    FP_OK,
+    TYPE_RANGE,
+    as_ptr,
+    assert_exact,
+    expect_rejected,
+    ffi,
+    lib,
+    random_values,
+    sentinel_output,
+)
 from fixpoint.reference.movement import transpose
 
 DATAPATHS = ("s8", "s16")
-CASES = 10_000                   # per datapath
-CHUNKS = 4                       # split for pytest-xdist
+CASES = 10_000  # per datapath
+CHUNKS = 4  # split for pytest-xdist
 PERMS = list(itertools.permutations(range(4)))
 
 
@@ -45,7 +57,7 @@ def test_transpose_random_cases_match_reference(datapath, chunk):
     lo, hi = TYPE_RANGE[datapath]
     for i in range(CASES // CHUNKS):
         x = random_values(rng, datapath, random_shape(rng))
-        x.flat[0], x.flat[-1] = lo, hi                  # both type ends pass unchanged
+        x.flat[0], x.flat[-1] = lo, hi  # both type ends pass unchanged
         perm = PERMS[int(rng.integers(len(PERMS)))]
         want = transpose(x, perm=perm)
         out = sentinel_output(want.shape, DTYPE[datapath])
@@ -69,14 +81,26 @@ def test_transpose_every_permutation_of_distinct_dims(datapath):
 def test_transpose_bad_params_return_err_arg(datapath):
     x = random_values(np.random.default_rng(1), datapath, (1, 2, 3, 4))
     fn = getattr(lib, f"fp_transpose_{datapath}")
-    bad = [("perm repeats an axis", dict(perm=[0, 1, 1, 3])), ("perm has 4", dict(perm=[0, 1, 2, 4])),
-           ("perm has -1", dict(perm=[-1, 1, 2, 3])), ("input.h = 0", dict(input={**dims(x.shape), "h": 0})),
-           ("input.c = -3", dict(input={**dims(x.shape), "c": -3})),
-           ("count beyond INT32_MAX", dict(input={"n": 1, "h": 1 << 16, "w": 1 << 16, "c": 1}))]
+    bad = [
+        ("perm repeats an axis", dict(perm=[0, 1, 1, 3])),
+        ("perm has 4", dict(perm=[0, 1, 2, 4])),
+        ("perm has -1", dict(perm=[-1, 1, 2, 3])),
+        ("input.h = 0", dict(input={**dims(x.shape), "h": 0})),
+        ("input.c = -3", dict(input={**dims(x.shape), "c": -3})),
+        ("count beyond INT32_MAX", dict(input={"n": 1, "h": 1 << 16, "w": 1 << 16, "c": 1})),
+    ]
     for what, override in bad:
-        expect_rejected(lambda out: fn(params(x.shape, [0, 2, 1, 3], **override), as_ptr(ffi, x), as_ptr(ffi, out)),
-                        (1, 3, 2, 4), DTYPE[datapath], what)
+        expect_rejected(
+            lambda out: fn(params(x.shape, [0, 2, 1, 3], **override), as_ptr(ffi, x), as_ptr(ffi, out)),
+            (1, 3, 2, 4),
+            DTYPE[datapath],
+            what,
+        )
     expect_rejected(lambda out: fn(ffi.NULL, as_ptr(ffi, x), as_ptr(ffi, out)), x.shape, DTYPE[datapath], "NULL params")
-    expect_rejected(lambda out: fn(params(x.shape, [0, 1, 2, 3]), ffi.NULL, as_ptr(ffi, out)), x.shape,
-                    DTYPE[datapath], "NULL input")
+    expect_rejected(
+        lambda out: fn(params(x.shape, [0, 1, 2, 3]), ffi.NULL, as_ptr(ffi, out)),
+        x.shape,
+        DTYPE[datapath],
+        "NULL input",
+    )
     assert fn(params(x.shape, [0, 1, 2, 3]), as_ptr(ffi, x), ffi.NULL) == FP_ERR_ARG

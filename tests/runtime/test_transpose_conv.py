@@ -7,6 +7,7 @@ dilations, leading pads, output padding (an output larger than the cropped full 
 (int8: zero points and the widest legal input offsets), per-tensor or per-channel registers in
 every rounding mode, bias or none; s4 with unpacked and packed weights. Plus rejected arguments.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,9 +33,15 @@ def _case(rng: np.random.Generator, dp: str) -> tuple[tuple, dict, dict]:
         cg, og = 1, int(rng.integers(1, 3))  # depthwise (og 1) or depthwise with a multiplier
     c_in, c_out = groups * cg, groups * og
     kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    geo = {"stride_h": int(rng.integers(1, 4)), "stride_w": int(rng.integers(1, 4)),
-           "dilation_h": int(rng.integers(1, 3)), "dilation_w": int(rng.integers(1, 3)),
-           "pad_top": int(rng.integers(0, 3)), "pad_left": int(rng.integers(0, 3)), "groups": groups}
+    geo = {
+        "stride_h": int(rng.integers(1, 4)),
+        "stride_w": int(rng.integers(1, 4)),
+        "dilation_h": int(rng.integers(1, 3)),
+        "dilation_w": int(rng.integers(1, 3)),
+        "pad_top": int(rng.integers(0, 3)),
+        "pad_left": int(rng.integers(0, 3)),
+        "groups": groups,
+    }
     full_h = (h - 1) * geo["stride_h"] + (kh - 1) * geo["dilation_h"] + 1
     full_w = (w - 1) * geo["stride_w"] + (kw - 1) * geo["dilation_w"] + 1
     # output padding: up to stride - 1 more rows / columns than the cropped full output
@@ -50,10 +57,21 @@ def _case(rng: np.random.Generator, dp: str) -> tuple[tuple, dict, dict]:
     k = c_out if rng.random() < 0.5 else 1
     mult = rng.integers(1 << (bits - 2), 1 << (bits - 1), k)
     shift = rng.integers(max(lo, -18), min(hi, 0) + 1, k)
-    kw_ = dict(geo, output_shape=(n, out_h, out_w, c_out), requant=(mult, shift), rounding=rounding,
-               multiplier_bits=bits)
-    ref = dict(geo, out_h=out_h, out_w=out_w, multiplier=mult, shift=shift, rounding=rounding,
-               multiplier_bits=bits, datapath=dp, act_min=int(info.min), act_max=int(info.max))
+    kw_ = dict(
+        geo, output_shape=(n, out_h, out_w, c_out), requant=(mult, shift), rounding=rounding, multiplier_bits=bits
+    )
+    ref = dict(
+        geo,
+        out_h=out_h,
+        out_w=out_w,
+        multiplier=mult,
+        shift=shift,
+        rounding=rounding,
+        multiplier_bits=bits,
+        datapath=dp,
+        act_min=int(info.min),
+        act_max=int(info.max),
+    )
     if dp != "s16":
         wide = (-128, 128, 255, -255, 16777088, -16777087)
         off_in = int(rng.integers(-127, 129)) if rng.random() < 0.9 else int(rng.choice(wide))
@@ -92,7 +110,7 @@ def test_groups_equal_the_block_diagonal_dense_filter(dp):
         w = rng.integers(-127, 128, (groups * og, 3, 2, cg)).astype(np.int8)
         dense = np.zeros((groups * og, 3, 2, groups * cg), np.int8)
         for g in range(groups):
-            dense[g * og:(g + 1) * og, :, :, g * cg:(g + 1) * cg] = w[g * og:(g + 1) * og]
+            dense[g * og : (g + 1) * og, :, :, g * cg : (g + 1) * cg] = w[g * og : (g + 1) * og]
         kw = dict(stride_h=2, stride_w=3, pad_top=1, requant=(1 << 30, -6))
         if dp == "s8":
             kw.update(input_offset=3, output_offset=-5)
@@ -107,8 +125,9 @@ def test_default_output_shape_crops_pads_on_both_sides():
     out = kernels.transpose_conv2d_s8(x, w, None, stride_h=2, stride_w=2, requant=(1 << 30, 1))
     assert out.shape == (1, 6, 6, 2)  # stride 2 = kernel 2: every output pixel has exactly one tap
     assert np.all(out == 1)
-    out = kernels.transpose_conv2d_s8(x, np.ones((2, 1, 1, 1), np.int8), None, stride_h=3, stride_w=3,
-                                      requant=(1 << 30, 1))
+    out = kernels.transpose_conv2d_s8(
+        x, np.ones((2, 1, 1, 1), np.int8), None, stride_h=3, stride_w=3, requant=(1 << 30, 1)
+    )
     assert out.shape == (1, 7, 7, 2) and int(out.sum()) == 2 * 9  # stride > kernel: holes stay 0
 
 
@@ -118,14 +137,17 @@ def test_scratch_sizes():
     assert kernels.transpose_conv2d_s4_scratch_size(x, w, None, requant=(1 << 30, 0)) == 3 * 2 * 3
 
 
-@pytest.mark.parametrize("bad, says", [
-    (dict(filter=np.zeros((2, 3, 3, 4), np.int8)), "filter"),
-    (dict(groups=2), "groups=2"),                                   # C_in 3 is not a multiple of 2
-    (dict(groups=3, filter=np.zeros((2, 3, 3, 1), np.int8)), "groups=3"),  # C_out 2 is not
-    (dict(groups=0), "groups"),
-    (dict(input_offset=1 << 25), "input_offset"),
-    (dict(pad_top=5), "pads crop"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        (dict(filter=np.zeros((2, 3, 3, 4), np.int8)), "filter"),
+        (dict(groups=2), "groups=2"),  # C_in 3 is not a multiple of 2
+        (dict(groups=3, filter=np.zeros((2, 3, 3, 1), np.int8)), "groups=3"),  # C_out 2 is not
+        (dict(groups=0), "groups"),
+        (dict(input_offset=1 << 25), "input_offset"),
+        (dict(pad_top=5), "pads crop"),
+    ],
+)
 def test_bad_arguments_are_named(bad, says):
     x = np.zeros((1, 2, 2, 3), np.int8)
     w = bad.pop("filter", np.zeros((2, 3, 3, 3), np.int8))
@@ -135,5 +157,9 @@ def test_bad_arguments_are_named(bad, says):
 
 def test_s16_with_an_int32_bias_is_refused():
     with pytest.raises(KernelArgumentError, match="bias"):
-        kernels.transpose_conv2d_s16(np.zeros((1, 2, 2, 1), np.int16), np.zeros((1, 1, 1, 1), np.int8),
-                                     np.zeros(1, np.int32), requant=(1 << 30, 0))
+        kernels.transpose_conv2d_s16(
+            np.zeros((1, 2, 2, 1), np.int16),
+            np.zeros((1, 1, 1, 1), np.int8),
+            np.zeros(1, np.int32),
+            requant=(1 << 30, 0),
+        )

@@ -21,6 +21,7 @@ the link is closed, and its log holds no sanitizer report.
 
 Usage: fw_session.py [--out DIR] [--rounds N] [--seed S]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,7 @@ expected_output: Callable[[bytes], bytes] = FIXTURE.expected_output
 BOARD = "host"
 SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 CFLAGS = (*SANITIZE, "-fno-omit-frame-pointer", "-O1")  # after the build's -O2: wins
-ARENA_SIZE = INPUT_SIZE + OUTPUT_SIZE                    # tests/firmware/fixtures/test_model.c
+ARENA_SIZE = INPUT_SIZE + OUTPUT_SIZE  # tests/firmware/fixtures/test_model.c
 REPORT_MARKERS = ("Sanitizer", "runtime error:")
 READY_TIMEOUT = 20.0
 EXIT_TIMEOUT = 20.0
@@ -83,12 +84,22 @@ def check(ok: bool, what: str) -> None:
 def build(out: Path) -> Path:
     """The host firmware with the fixture model (as tests/firmware builds it), sanitized."""
     board = load_board(BOARD)
-    compiler = dataclasses.replace(board.compiler, cflags=(*board.compiler.cflags, *CFLAGS),
-                                   ldflags=(*board.compiler.ldflags, *SANITIZE))
-    defines = {"FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"', "FIXTURE_INPUT_SIZE": f"{INPUT_SIZE}u",
-               "FIXTURE_OUTPUT_SIZE": f"{OUTPUT_SIZE}u"}
-    return build_firmware(dataclasses.replace(board, compiler=compiler), [FIXTURE.MODEL_SOURCE],
-                          out_dir=out, defines=defines, cache=out / "objcache", jobs=2)
+    compiler = dataclasses.replace(
+        board.compiler, cflags=(*board.compiler.cflags, *CFLAGS), ldflags=(*board.compiler.ldflags, *SANITIZE)
+    )
+    defines = {
+        "FIXTURE_MODEL_HASH": f'"{MODEL_HASH}"',
+        "FIXTURE_INPUT_SIZE": f"{INPUT_SIZE}u",
+        "FIXTURE_OUTPUT_SIZE": f"{OUTPUT_SIZE}u",
+    }
+    return build_firmware(
+        dataclasses.replace(board, compiler=compiler),
+        [FIXTURE.MODEL_SOURCE],
+        out_dir=out,
+        defines=defines,
+        cache=out / "objcache",
+        jobs=2,
+    )
 
 
 class Firmware:
@@ -106,11 +117,12 @@ class Firmware:
             env.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_stack_use_after_return=1")
             env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
             with open(log_path, "wb") as log_file:
-                self.proc = subprocess.Popen([str(image)], stdin=master, stdout=master, stderr=log_file,
-                                             env=env, start_new_session=True)
+                self.proc = subprocess.Popen(
+                    [str(image)], stdin=master, stdout=master, stderr=log_file, env=env, start_new_session=True
+                )
         finally:
-            os.close(master)   # the child holds it: its exit hangs up the pty
-            os.close(slave)    # and closing the port is an EOF for the child
+            os.close(master)  # the child holds it: its exit hangs up the pty
+            os.close(slave)  # and closing the port is an EOF for the child
 
     def death(self) -> str | None:
         code = self.proc.poll()
@@ -188,10 +200,9 @@ def truncated_then_ping(client: FixpointClient) -> None:
 
 def session(client: FixpointClient, rounds: int, rng: random.Random) -> None:
     info = client.identify(MODEL_HASH)
-    check((info.board_name, info.input_size, info.output_size) == (BOARD, INPUT_SIZE, OUTPUT_SIZE),
-          f"IDENTIFY: {info}")
+    check((info.board_name, info.input_size, info.output_size) == (BOARD, INPUT_SIZE, OUTPUT_SIZE), f"IDENTIFY: {info}")
     check(info.model_ready, "model not initialised")
-    for n in (0, 1, 200, info.max_payload - p.RESPONSE_HEADER):   # the last one: a full frame
+    for n in (0, 1, 200, info.max_payload - p.RESPONSE_HEADER):  # the last one: a full frame
         data = rng.randbytes(n)
         check(client.ping(data) == data, f"PING of {n} bytes")
     for _ in range(rounds):
@@ -206,10 +217,16 @@ def session(client: FixpointClient, rounds: int, rng: random.Random) -> None:
     expect_error(Status.MODEL_ERROR, lambda: client.run_layers(2), "RUN_LAYERS past the last layer")
     client.load_input(b"FAIL")
     expect_error(Status.MODEL_ERROR, client.run, "RUN of a failing model")
-    expect_status(client, Status.BAD_RANGE, Command.LOAD_INPUT,
-                  p.load_input_payload(INPUT_SIZE - 2, b"abcd"), "LOAD_INPUT past the end")
-    expect_status(client, Status.BAD_RANGE, Command.READ_ARENA, p.read_arena_payload(ARENA_SIZE - 4, 8),
-                  "READ_ARENA past the end")
+    expect_status(
+        client,
+        Status.BAD_RANGE,
+        Command.LOAD_INPUT,
+        p.load_input_payload(INPUT_SIZE - 2, b"abcd"),
+        "LOAD_INPUT past the end",
+    )
+    expect_status(
+        client, Status.BAD_RANGE, Command.READ_ARENA, p.read_arena_payload(ARENA_SIZE - 4, 8), "READ_ARENA past the end"
+    )
     expect_status(client, Status.BAD_LENGTH, Command.IDENTIFY, b"x", "IDENTIFY with a payload")
     expect_status(client, Status.UNKNOWN_COMMAND, 0x7F, b"", "command 0x7f")
     garbage_then_ping(client, rng)
@@ -226,7 +243,7 @@ def sanitizer_report(log_text: str) -> str:
     lines = log_text.splitlines()
     for i, line in enumerate(lines):
         if any(marker in line for marker in REPORT_MARKERS):
-            return "\n".join(lines[max(0, i - 1): i + 30])
+            return "\n".join(lines[max(0, i - 1) : i + 30])
     return ""
 
 
@@ -244,8 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         firmware.wait_ready()
         # No log tail in the client's errors: the report excerpt below says more.
-        client = FixpointClient(firmware.port, timeout=5.0, run_timeout=30.0, retries=3,
-                                liveness=firmware.death)
+        client = FixpointClient(firmware.port, timeout=5.0, run_timeout=30.0, retries=3, liveness=firmware.death)
         session(client, args.rounds, random.Random(args.seed))
     except (SessionFailed, BoardError) as exc:
         failure = str(exc)
@@ -257,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--- {firmware.log_path} ---\n{report or firmware.log_tail()}", file=sys.stderr)
         return 1
     assert client is not None
-    print(f"fw session: {client.attempts} requests ({client.stats.retries} retried) to {image}, "
-          f"exit status 0, no sanitizer report")
+    print(
+        f"fw session: {client.attempts} requests ({client.stats.retries} retried) to {image}, "
+        f"exit status 0, no sanitizer report"
+    )
     return 0
 
 

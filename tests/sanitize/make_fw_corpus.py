@@ -15,6 +15,7 @@ limits the fuzzer is built with; whole host sessions; and the faults the parser
 must survive: truncated frames, bad CRCs, too-long headers, frames hidden in
 rejected ones, garbage full of sync bytes, the host's zero padding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,9 +83,9 @@ def limits(payload: int) -> Iterator[tuple[str, bytes]]:
     """Requests at and just past each limit of a build with this max payload."""
     size = model_size(payload)
     crc0 = zero_input_crc(payload)
-    chunk = payload - 4                        # LOAD_INPUT data per frame
-    region = payload - p.region_overhead(4)    # READ_OUTPUT data per frame
-    arena = payload - p.region_overhead(0)     # READ_ARENA data per frame
+    chunk = payload - 4  # LOAD_INPUT data per frame
+    region = payload - p.region_overhead(4)  # READ_OUTPUT data per frame
+    arena = payload - p.region_overhead(0)  # READ_ARENA data per frame
     C = p.Command
     yield "load-first", frame(C.LOAD_INPUT, p.load_input_payload(0, bytes(range(16))))
     yield "load-full", frame(C.LOAD_INPUT, p.load_input_payload(0, bytes(chunk)))
@@ -106,7 +107,7 @@ def limits(payload: int) -> Iterator[tuple[str, bytes]]:
     yield "read-arena-wrap", frame(C.READ_ARENA, p.read_arena_payload(0xFFFFFFFF, 2))
     for n in (payload - p.RESPONSE_HEADER, payload - p.RESPONSE_HEADER + 1, payload):
         yield f"ping-{n}", frame(C.PING, bytes(i & 0xFF for i in range(n)))
-    yield "too-long", frame(C.PING, bytes(payload + 1))[:p.HEADER_BYTES + 8]
+    yield "too-long", frame(C.PING, bytes(payload + 1))[: p.HEADER_BYTES + 8]
 
 
 def session(payload: int) -> bytes:
@@ -118,12 +119,12 @@ def session(payload: int) -> bytes:
     C = p.Command
     s = Stream().frame(C.IDENTIFY).frame(C.SESSION, b"\x78\x56\x34\x12")
     for pos in range(0, size, chunk):
-        s.frame(C.LOAD_INPUT, p.load_input_payload(pos, data[pos: pos + chunk]))
-    s.frame(C.READ_OUTPUT, p.read_output_payload(7, 0, 16))        # before any run: stale
+        s.frame(C.LOAD_INPUT, p.load_input_payload(pos, data[pos : pos + chunk]))
+    s.frame(C.READ_OUTPUT, p.read_output_payload(7, 0, 16))  # before any run: stale
     s.frame(C.RUN, p.run_payload(7, crc)).frame(C.RUN_STATUS)
     for pos in range(0, size, region):
         s.frame(C.READ_OUTPUT, p.read_output_payload(7, pos, min(region, size - pos)))
-    s.frame(C.READ_OUTPUT, p.read_output_payload(6, 0, 16))        # another run's token
+    s.frame(C.READ_OUTPUT, p.read_output_payload(6, 0, 16))  # another run's token
     s.frame(C.RUN_LAYERS, p.run_layers_payload(1, crc)).frame(C.READ_ARENA, p.read_arena_payload(0, 32))
     s.frame(C.READ_TIMING).frame(C.RESET).frame(C.RUN, p.run_payload(8, crc))  # reset: input stale
     return bytes(s.frame(C.RUN_STATUS).frame(C.PING, b"bye").data)
@@ -143,9 +144,9 @@ def streaming(payload: int) -> bytes:
         return index.to_bytes(4, "little") + bytes((fill + i) & 0xFF for i in range(STEP_BYTES))
 
     s = Stream().frame(C.IDENTIFY).frame(C.STATE_RESET)
-    s.frame(C.STEP, step(0, 1)).frame(C.STEP, step(1, 9)).frame(C.STEP, step(1, 9))   # resend: replayed
+    s.frame(C.STEP, step(0, 1)).frame(C.STEP, step(1, 9)).frame(C.STEP, step(1, 9))  # resend: replayed
     s.frame(C.STEP, step(5, 2)).frame(C.STEP, step(0xFFFFFFFF, 3)).frame(C.STEP, step(2, 0xEE))
-    s.frame(C.STEP, step(2, 4)[:-1])                                                   # short: BAD_LENGTH
+    s.frame(C.STEP, step(2, 4)[:-1])  # short: BAD_LENGTH
     s.frame(C.READ_STATE, p.read_arena_payload(0, min(region, STATE_BYTES)))
     s.frame(C.READ_STATE, p.read_arena_payload(STATE_BYTES - 8, 16))
     s.frame(C.READ_STATE, p.read_arena_payload(0xFFFFFFFF, 2))
@@ -179,7 +180,7 @@ def faults() -> Iterator[tuple[str, bytes]]:
         noise = bytearray(rng.randrange(256) for _ in range(96))
         for _ in range(6):
             at = rng.randrange(len(noise) - 1)
-            noise[at: at + 2] = p.SYNC
+            noise[at : at + 2] = p.SYNC
         yield f"garbage-{k}", bytes(noise) + good
 
 
@@ -204,16 +205,28 @@ def dictionary() -> str:
     entries = [("sync", p.SYNC), ("sync0", p.SYNC[:1])]
     for cmd in p.Command:
         name = cmd.name.lower()
-        entries += [(f"cmd_{name}", bytes([cmd])), (f"resp_{name}", bytes([cmd | p.RESPONSE_FLAG])),
-                    (f"header_{name}", p.SYNC + b"\x00\x00\x00" + bytes([cmd]))]
+        entries += [
+            (f"cmd_{name}", bytes([cmd])),
+            (f"resp_{name}", bytes([cmd | p.RESPONSE_FLAG])),
+            (f"header_{name}", p.SYNC + b"\x00\x00\x00" + bytes([cmd])),
+        ]
     lengths = {4, 6, 8, 10, 0xFFFF}
     for payload in PAYLOADS:
-        lengths |= {payload - p.region_overhead(4), payload - p.region_overhead(0),
-                    payload - p.RESPONSE_HEADER, payload - 4, payload, payload + 1, model_size(payload)}
+        lengths |= {
+            payload - p.region_overhead(4),
+            payload - p.region_overhead(0),
+            payload - p.RESPONSE_HEADER,
+            payload - 4,
+            payload,
+            payload + 1,
+            model_size(payload),
+        }
         entries.append((f"zero_input_crc_{payload}", zero_input_crc(payload).to_bytes(4, "little")))
     entries += [(f"len_{n}", n.to_bytes(2, "little")) for n in sorted(lengths)]
-    lines = ["# libFuzzer dictionary of tests/sanitize/fuzz_fw.c.",
-             "# Generated by tests/sanitize/make_fw_corpus.py from fixpoint.serial.protocol; do not edit."]
+    lines = [
+        "# libFuzzer dictionary of tests/sanitize/fuzz_fw.c.",
+        "# Generated by tests/sanitize/make_fw_corpus.py from fixpoint.serial.protocol; do not edit.",
+    ]
     lines += [f'{name}="{_escape(value)}"' for name, value in entries]
     return "\n".join(lines) + "\n"
 
@@ -223,7 +236,7 @@ def _write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.chmod(tmp, 0o644)   # mkstemp's 0600 is no mode for a committed file
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 is no mode for a committed file
     os.replace(tmp, path)
 
 
@@ -237,12 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     have = {path: path.read_bytes() for path in CORPUS_DIR.glob("*") if path.is_file()}
     if DICT_PATH.is_file():
         have[DICT_PATH] = DICT_PATH.read_bytes()
-    stale = sorted(str(path.relative_to(HERE)) for path in want.keys() | have.keys()
-                   if want.get(path) != have.get(path))
+    stale = sorted(
+        str(path.relative_to(HERE)) for path in want.keys() | have.keys() if want.get(path) != have.get(path)
+    )
     if args.check:
         if stale:
-            print(f"make_fw_corpus: {len(stale)} file(s) out of date, e.g. {stale[0]}; "
-                  f"run {Path(__file__).name}", file=sys.stderr)
+            print(
+                f"make_fw_corpus: {len(stale)} file(s) out of date, e.g. {stale[0]}; run {Path(__file__).name}",
+                file=sys.stderr,
+            )
         return 1 if stale else 0
     CORPUS_DIR.mkdir(exist_ok=True)
     for path in have.keys() - want.keys():

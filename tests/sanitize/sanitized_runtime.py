@@ -8,6 +8,7 @@ FIXPOINT_SANITIZED_EXT at it; this plugin loads that file as
 any test imports the runtime, so every kernel call of the suites goes through
 the instrumented C. The interpreter itself must run with libasan preloaded.
 """
+
 from __future__ import annotations
 
 import importlib.util

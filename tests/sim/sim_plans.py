@@ -1,4 +1,5 @@
 """Hand-built lowered plans with random but legal register values, for the simulator tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,14 +15,15 @@ BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64}
 class PlanBuilder:
     """Adds tensors and layers with random legal params; ``plan()`` plans the arena."""
 
-    def __init__(self, rng: np.random.Generator, datapath: str = "s8", profile: RequantProfile | None = None,
-                 name: str = "test"):
+    def __init__(
+        self, rng: np.random.Generator, datapath: str = "s8", profile: RequantProfile | None = None, name: str = "test"
+    ):
         self.rng, self.dp, self.name = rng, datapath, name
         self.profile = profile or RequantProfile()
         self.tensors: list[PlanTensor] = []
         self.layers: list[PlanLayer] = []
         self.inputs: list[int] = []
-        self.mag: dict[int, float] = {}   # rough log2 of a tensor's typical magnitude
+        self.mag: dict[int, float] = {}  # rough log2 of a tensor's typical magnitude
 
     def target(self, t: int) -> float:
         """log2 magnitude a well-scaled tensor of t's type has (about half its range)."""
@@ -36,8 +38,16 @@ class PlanBuilder:
     def tensor(self, shape, dtype: str | None = None, layout: str = "NHWC") -> int:
         dtype = dtype or ACT[self.dp]
         zp = 0 if dtype == "int16" else int(self.rng.integers(-20, 21))
-        self.tensors.append(PlanTensor(f"t{len(self.tensors)}", [int(d) for d in shape], dtype,
-                                       float(self.rng.uniform(0.01, 0.1)), zp, source_layout=layout))
+        self.tensors.append(
+            PlanTensor(
+                f"t{len(self.tensors)}",
+                [int(d) for d in shape],
+                dtype,
+                float(self.rng.uniform(0.01, 0.1)),
+                zp,
+                source_layout=layout,
+            )
+        )
         return len(self.tensors) - 1
 
     def input(self, shape, dtype: str | None = None, layout: str = "NHWC") -> int:
@@ -57,8 +67,11 @@ class PlanBuilder:
         out = []
         for t in plan.inputs:
             info = np.iinfo(np.dtype(plan.tensors[t].dtype))
-            out.append(self.rng.integers(info.min, int(info.max) + 1, (batch, *plan.tensors[t].shape[1:]))
-                       .astype(plan.tensors[t].dtype))
+            out.append(
+                self.rng.integers(info.min, int(info.max) + 1, (batch, *plan.tensors[t].shape[1:])).astype(
+                    plan.tensors[t].dtype
+                )
+            )
         return out
 
     # ---- register values --------------------------------------------------
@@ -83,13 +96,16 @@ class PlanBuilder:
         lo, hi = (-128, 127) if dtype == "int8" else (-32768, 32767)
         if self.rng.random() < 0.25:
             span = hi - lo
-            return {"act_min": int(lo + self.rng.integers(0, span // 2)),
-                    "act_max": int(hi - self.rng.integers(0, span // 8))}
+            return {
+                "act_min": int(lo + self.rng.integers(0, span // 2)),
+                "act_max": int(hi - self.rng.integers(0, span // 8)),
+            }
         return {"act_min": lo, "act_max": hi}
 
     def _add_layer(self, op: str, inputs: list[int], out: int, params: dict, arrays=None, dp=None) -> int:
-        self.layers.append(PlanLayer(f"{op}{len(self.layers)}", op, dp or self.dp, list(inputs), out,
-                                     params, arrays or {}))
+        self.layers.append(
+            PlanLayer(f"{op}{len(self.layers)}", op, dp or self.dp, list(inputs), out, params, arrays or {})
+        )
         return out
 
     def _weighted_arrays(self, x: int, out: int, w_shape, c_out: int) -> dict:
@@ -98,31 +114,52 @@ class PlanBuilder:
         taps = int(np.prod(w_shape)) // c_out
         acc_bits = self.mag[x] + (2 if self.dp == "s4" else 6) + 0.5 * np.log2(taps)
         shifts = [self._fit_shift(out, acc_bits) for _ in range(n)]
-        return {"weights": self.rng.integers(lo, hi + 1, w_shape).astype(np.int8),
-                "bias": self.rng.integers(-(2 ** int(acc_bits)), 2 ** int(acc_bits), c_out).astype(BIAS[self.dp]),
-                "multiplier": self._mult(n), "shift": np.asarray(shifts, dtype=np.int32)}
+        return {
+            "weights": self.rng.integers(lo, hi + 1, w_shape).astype(np.int8),
+            "bias": self.rng.integers(-(2 ** int(acc_bits)), 2 ** int(acc_bits), c_out).astype(BIAS[self.dp]),
+            "multiplier": self._mult(n),
+            "shift": np.asarray(shifts, dtype=np.int32),
+        }
 
     # ---- layers -----------------------------------------------------------
-    def conv(self, x: int, c_out: int, k: int = 3, stride: int = 1, pad: int = 1, dilation: int = 1,
-             groups: int = 1) -> int:
+    def conv(
+        self, x: int, c_out: int, k: int = 3, stride: int = 1, pad: int = 1, dilation: int = 1, groups: int = 1
+    ) -> int:
         n, h, w, c = self.shape(x)
         oh = (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1
         ow = (w + 2 * pad - dilation * (k - 1) - 1) // stride + 1
         out = self.tensor([n, oh, ow, c_out])
-        params = {"stride_h": stride, "stride_w": stride, "dilation_h": dilation, "dilation_w": dilation,
-                  "pad_top": pad, "pad_left": pad, "groups": groups, **self._offsets([x], out),
-                  **self._act(self.tensors[out].dtype)}
+        params = {
+            "stride_h": stride,
+            "stride_w": stride,
+            "dilation_h": dilation,
+            "dilation_w": dilation,
+            "pad_top": pad,
+            "pad_left": pad,
+            "groups": groups,
+            **self._offsets([x], out),
+            **self._act(self.tensors[out].dtype),
+        }
         arrays = self._weighted_arrays(x, out, [c_out, k, k, c // groups], c_out)
         return self._add_layer("conv2d", [x], out, params, arrays)
 
     def depthwise(self, x: int, mult: int = 1, k: int = 3, stride: int = 1, pad: int = 1) -> int:
         n, h, w, c = self.shape(x)
         out = self.tensor([n, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1, c * mult])
-        params = {"stride_h": stride, "stride_w": stride, "dilation_h": 1, "dilation_w": 1, "pad_top": pad,
-                  "pad_left": pad, "depth_multiplier": mult, **self._offsets([x], out),
-                  **self._act(self.tensors[out].dtype)}
-        return self._add_layer("depthwise_conv2d", [x], out, params,
-                               self._weighted_arrays(x, out, [1, k, k, c * mult], c * mult))
+        params = {
+            "stride_h": stride,
+            "stride_w": stride,
+            "dilation_h": 1,
+            "dilation_w": 1,
+            "pad_top": pad,
+            "pad_left": pad,
+            "depth_multiplier": mult,
+            **self._offsets([x], out),
+            **self._act(self.tensors[out].dtype),
+        }
+        return self._add_layer(
+            "depthwise_conv2d", [x], out, params, self._weighted_arrays(x, out, [1, k, k, c * mult], c * mult)
+        )
 
     def fc(self, x: int, c_out: int) -> int:
         depth = int(np.prod(self.shape(x)[1:]))
@@ -139,9 +176,13 @@ class PlanBuilder:
         out = self.tensor(self._binary_shape(a, b_shape))
         left = 15 if self.dp == "s16" else 20
         shift = self._fit_shift(out, max(self.mag[a], self._mag_b(b)) + left - 1, lo=-31, hi=0)
-        params = {"left_shift": left, "input1_scale": self.scale(-1, 0), "input2_scale": self.scale(-1, 0),
-                  "output_scale": {"multiplier": int(self._mult()[0]), "shift": shift},
-                  **self._act(self.tensors[out].dtype)}
+        params = {
+            "left_shift": left,
+            "input1_scale": self.scale(-1, 0),
+            "input2_scale": self.scale(-1, 0),
+            "output_scale": {"multiplier": int(self._mult()[0]), "shift": shift},
+            **self._act(self.tensors[out].dtype),
+        }
         params.update(self._binary_offsets(a, b, out))
         return self._add_layer("add", [a] if b is None else [a, b], out, params, self._const(b_shape, b))
 
@@ -149,8 +190,10 @@ class PlanBuilder:
         b_shape = self.shape(b) if b is not None else const_shape
         out = self.tensor(self._binary_shape(a, b_shape))
         shift = self._fit_shift(out, self.mag[a] + self._mag_b(b), lo=-31, hi=0)
-        params = {"output_scale": {"multiplier": int(self._mult()[0]), "shift": shift},
-                  **self._act(self.tensors[out].dtype)}
+        params = {
+            "output_scale": {"multiplier": int(self._mult()[0]), "shift": shift},
+            **self._act(self.tensors[out].dtype),
+        }
         params.update(self._binary_offsets(a, b, out))
         return self._add_layer("mul", [a] if b is None else [a, b], out, params, self._const(b_shape, b))
 
@@ -160,9 +203,11 @@ class PlanBuilder:
     def _binary_offsets(self, a: int, b: int | None, out: int) -> dict:
         if self.dp == "s16":
             return {}
-        return {"input1_offset": -self.tensors[a].zero_point,
-                "input2_offset": 0 if b is None else -self.tensors[b].zero_point,
-                "output_offset": self.tensors[out].zero_point}
+        return {
+            "input1_offset": -self.tensors[a].zero_point,
+            "input2_offset": 0 if b is None else -self.tensors[b].zero_point,
+            "output_offset": self.tensors[out].zero_point,
+        }
 
     def _const(self, shape, b: int | None) -> dict:
         if b is not None:
@@ -174,8 +219,15 @@ class PlanBuilder:
     def pool(self, x: int, kind: str = "max_pool", k: int = 2, stride: int = 2, pad: int = 0) -> int:
         n, h, w, c = self.shape(x)
         out = self.tensor([n, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1, c])
-        params = {"filter_h": k, "filter_w": k, "stride_h": stride, "stride_w": stride, "pad_top": pad,
-                  "pad_left": pad, **self._act(self.tensors[out].dtype)}
+        params = {
+            "filter_h": k,
+            "filter_w": k,
+            "stride_h": stride,
+            "stride_w": stride,
+            "pad_top": pad,
+            "pad_left": pad,
+            **self._act(self.tensors[out].dtype),
+        }
         self.mag[out] = self.mag[x]
         return self._add_layer(kind, [x], out, params)
 
@@ -188,8 +240,11 @@ class PlanBuilder:
             arrays = {"exp_lut": sp.exp_lut, "one_over_one_plus_x_lut": sp.one_over_one_plus_x_lut}
         else:
             sp = softmax_s8_params(scale)
-            params = {"input_multiplier": sp.input_multiplier, "input_left_shift": sp.input_left_shift,
-                      "diff_min": sp.diff_min}
+            params = {
+                "input_multiplier": sp.input_multiplier,
+                "input_left_shift": sp.input_left_shift,
+                "diff_min": sp.diff_min,
+            }
             arrays = {}
         self.mag[out] = self.target(out)
         return self._add_layer("softmax", [x], out, params, arrays)
@@ -201,29 +256,37 @@ class PlanBuilder:
         self.mag[out] = min(self.mag[x] for x in xs)
         params = {"input_scale": [self.scale(0, 0) for _ in xs]}
         if self.dp != "s16":
-            params.update(input_offset=[-self.tensors[x].zero_point for x in xs],
-                          output_offset=self.tensors[out].zero_point)
+            params.update(
+                input_offset=[-self.tensors[x].zero_point for x in xs], output_offset=self.tensors[out].zero_point
+            )
         return self._add_layer("concat", xs, out, params)
 
     def pad(self, x: int, before, after) -> int:
         out = self.tensor([d + b + a for d, b, a in zip(self.shape(x), before, after)])
         self.mag[out] = self.mag[x]
-        return self._add_layer("pad", [x], out, {"pad_before": list(before),
-                                                  "pad_value": self.tensors[out].zero_point})
+        return self._add_layer("pad", [x], out, {"pad_before": list(before), "pad_value": self.tensors[out].zero_point})
 
     def leaky_relu(self, x: int) -> int:
         out = self.tensor(self.shape(x))
         self.mag[out] = self.mag[x]
-        params = {"identity_scale": self.scale(0, 0), "alpha_scale": self.scale(-3, -1),
-                  **self._offsets([x], out), **self._act(self.tensors[out].dtype)}
+        params = {
+            "identity_scale": self.scale(0, 0),
+            "alpha_scale": self.scale(-3, -1),
+            **self._offsets([x], out),
+            **self._act(self.tensors[out].dtype),
+        }
         return self._add_layer("leaky_relu", [x], out, params)
 
     def requantize(self, x: int, out_dtype: str) -> int:
         in_dtype = self.tensors[x].dtype
         out = self.tensor(self.shape(x), dtype=out_dtype)
         shift = self._fit_shift(out, self.mag[x], lo=-31, hi=30)
-        params = {"input_offset": -self.tensors[x].zero_point, "output_offset": self.tensors[out].zero_point,
-                  "scale": {"multiplier": int(self._mult()[0]), "shift": shift}, **self._act(out_dtype)}
+        params = {
+            "input_offset": -self.tensors[x].zero_point,
+            "output_offset": self.tensors[out].zero_point,
+            "scale": {"multiplier": int(self._mult()[0]), "shift": shift},
+            **self._act(out_dtype),
+        }
         dp = "s16" if in_dtype == "int16" else "s8"
         return self._add_layer("requantize", [x], out, params, dp=dp)
 
@@ -236,6 +299,7 @@ class PlanBuilder:
 
 
 # ---- plan recipes ------------------------------------------------------------
+
 
 def chain(b: PlanBuilder):
     """conv -> add (residual) -> pool -> fc, the classic small CNN."""

@@ -1,10 +1,11 @@
 """fixpoint.cparams: plan layers as C field values, checked field by field through cffi."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fixpoint.cparams import (ArrayRef, graph_struct, layer_arrays_for_c, layer_struct, tensor_struct)
+from fixpoint.cparams import ArrayRef, graph_struct, layer_arrays_for_c, layer_struct, tensor_struct
 from fixpoint.plan import PlanError, RequantProfile
 from fixpoint.reference.int4 import pack_int4
 from fixpoint.sim.cstruct import CArrays, new_struct
@@ -39,8 +40,18 @@ def assert_cdata_equals(cdata, value, arrays: CArrays, path: str) -> None:
 def test_every_op_round_trips_through_the_c_structs(datapath, rounding):
     b = PlanBuilder(np.random.default_rng(0), datapath, RequantProfile(rounding=rounding, multiplier_bits=24))
     plan = every_op(b)
-    assert {layer.op for layer in plan.layers} >= {"conv2d", "mul", "add", "concat", "pad", "copy", "softmax",
-                                                    "fully_connected", "leaky_relu", "max_pool"}
+    assert {layer.op for layer in plan.layers} >= {
+        "conv2d",
+        "mul",
+        "add",
+        "concat",
+        "pad",
+        "copy",
+        "softmax",
+        "fully_connected",
+        "leaky_relu",
+        "max_pool",
+    }
     for i, layer in enumerate(plan.layers):
         fields = layer_struct(plan, i)
         arrays = CArrays(layer_arrays_for_c(layer))
@@ -69,9 +80,12 @@ def test_conv_fields_come_from_tensors_weights_params_and_profile():
     assert p["filter"] == {"n": 3, "h": 3, "w": 3, "c": 4}
     assert (p["stride_h"], p["pad_top"], p["groups"]) == (2, 1, 1)
     assert p["input_offset"] == layer.params["input_offset"] == -plan.tensors[0].zero_point
-    assert p["requant"] == {"multiplier": ArrayRef("multiplier"), "shift": ArrayRef("shift"), "n": 3,
-                            "mode": {"rounding": "FP_ROUND_SINGLE", "multiplier_bits": 16,
-                                     "acc_bits": 0, "acc_wrap": 0}}
+    assert p["requant"] == {
+        "multiplier": ArrayRef("multiplier"),
+        "shift": ArrayRef("shift"),
+        "n": 3,
+        "mode": {"rounding": "FP_ROUND_SINGLE", "multiplier_bits": 16, "acc_bits": 0, "acc_wrap": 0},
+    }
 
 
 def test_arrays_get_their_exact_c_types():
@@ -106,8 +120,11 @@ def test_derived_fields_may_be_given_and_must_agree():
     plan.layers[0].params.update(batches=1, depth=24, out_channels=5)
     assert layer_struct(plan, 0)["params"]["fully_connected"]["depth"] == 24
     plan.layers[0].params["depth"] = 12
-    with pytest.raises(PlanError, match=r"layer 'fully_connected0' \(fully_connected, s8\): params field 'depth' = 12 "
-                                        "but the shapes give 24"):
+    with pytest.raises(
+        PlanError,
+        match=r"layer 'fully_connected0' \(fully_connected, s8\): params field 'depth' = 12 "
+        "but the shapes give 24",
+    ):
         layer_struct(plan, 0)
 
 
@@ -125,17 +142,20 @@ def test_concat_geometry_from_shapes_or_params():
         layer_struct(plan, 0)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda p: p.layers[0].params.pop("input_offset"), "params field 'input_offset' is missing"),
-    (lambda p: p.layers[0].params.update(kernel_h=3), "params field 'kernel_h' is not a field"),
-    (lambda p: p.layers[0].params.update(stride_h=2.0), "params field 'stride_h' must be an integer"),
-    (lambda p: p.layers[0].params.update(act_max=1 << 31), "does not fit int32"),
-    (lambda p: p.layers[0].arrays.pop("multiplier"), "array 'multiplier' is missing"),
-    (lambda p: p.layers[0].arrays.update(shift=np.zeros(2, np.int32)), "must have the same non-zero length"),
-    (lambda p: setattr(p.tensors[1], "dtype", "int16"), "tensor 't1' is int16, the s8 datapath needs int8"),
-    (lambda p: setattr(p.layers[0], "op", "conv3d"), "op 'conv3d' is not a runtime op"),
-    (lambda p: setattr(p.profile, "rounding", "nearest"), "profile rounding 'nearest'"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda p: p.layers[0].params.pop("input_offset"), "params field 'input_offset' is missing"),
+        (lambda p: p.layers[0].params.update(kernel_h=3), "params field 'kernel_h' is not a field"),
+        (lambda p: p.layers[0].params.update(stride_h=2.0), "params field 'stride_h' must be an integer"),
+        (lambda p: p.layers[0].params.update(act_max=1 << 31), "does not fit int32"),
+        (lambda p: p.layers[0].arrays.pop("multiplier"), "array 'multiplier' is missing"),
+        (lambda p: p.layers[0].arrays.update(shift=np.zeros(2, np.int32)), "must have the same non-zero length"),
+        (lambda p: setattr(p.tensors[1], "dtype", "int16"), "tensor 't1' is int16, the s8 datapath needs int8"),
+        (lambda p: setattr(p.layers[0], "op", "conv3d"), "op 'conv3d' is not a runtime op"),
+        (lambda p: setattr(p.profile, "rounding", "nearest"), "profile rounding 'nearest'"),
+    ],
+)
 def test_bad_layers_name_layer_and_field(mutate, message):
     _, plan = conv_plan()
     mutate(plan)
@@ -143,12 +163,15 @@ def test_bad_layers_name_layer_and_field(mutate, message):
         layer_struct(plan, 0)
 
 
-@pytest.mark.parametrize("dp, name, value, message", [
-    ("s4", "weights", 8, r"array 'weights' has values in \[.*8\], outside \[-8, 7\]"),
-    ("s8", "weights", -129, "outside"),
-    ("s8", "bias", 1 << 31, "outside"),
-    ("s8", "shift", 1.5, "must hold integers"),
-])
+@pytest.mark.parametrize(
+    "dp, name, value, message",
+    [
+        ("s4", "weights", 8, r"array 'weights' has values in \[.*8\], outside \[-8, 7\]"),
+        ("s8", "weights", -129, "outside"),
+        ("s8", "bias", 1 << 31, "outside"),
+        ("s8", "shift", 1.5, "must hold integers"),
+    ],
+)
 def test_bad_arrays_are_named(dp, name, value, message):
     _, plan = conv_plan(dp)
     arr = plan.layers[0].arrays[name]
@@ -164,13 +187,27 @@ def test_bad_arrays_are_named(dp, name, value, message):
 def test_tensor_and_graph_structs():
     b, plan = conv_plan("s16")
     t = tensor_struct(plan, 1)
-    assert t == {"offset": plan.tensors[1].offset, "size": plan.tensors[1].nbytes,
-                 "dims": dict(zip("nhwc", plan.tensors[1].shape)), "dtype": "FP_DTYPE_S16"}
+    assert t == {
+        "offset": plan.tensors[1].offset,
+        "size": plan.tensors[1].nbytes,
+        "dims": dict(zip("nhwc", plan.tensors[1].shape)),
+        "dtype": "FP_DTYPE_S16",
+    }
     assert tensor_struct(plan, plan.tensors[1]) == t
     g = graph_struct(plan, 123)
-    assert g == {"tensors": ArrayRef("tensors"), "n_tensors": 2, "layers": ArrayRef("layers"), "n_layers": 1,
-                 "arena_size": plan.arena_size, "scratch_size": 123, "n_inputs": 1, "inputs": [0, 0, 0, 0],
-                 "n_outputs": 1, "outputs": [1, 0, 0, 0], "kernels": ArrayRef("kernels")}
+    assert g == {
+        "tensors": ArrayRef("tensors"),
+        "n_tensors": 2,
+        "layers": ArrayRef("layers"),
+        "n_layers": 1,
+        "arena_size": plan.arena_size,
+        "scratch_size": 123,
+        "n_inputs": 1,
+        "inputs": [0, 0, 0, 0],
+        "n_outputs": 1,
+        "outputs": [1, 0, 0, 0],
+        "kernels": ArrayRef("kernels"),
+    }
     unplanned = b.plan(plan.outputs, memory=False)
     with pytest.raises(PlanError, match="arena offset -1 is unset"):
         tensor_struct(unplanned, 0)

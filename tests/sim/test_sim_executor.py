@@ -1,4 +1,5 @@
 """run_plan (C graph executor through cffi) against the pure-numpy plan interpreter."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -115,8 +116,12 @@ def small():
 def test_input_errors_name_the_input(small):
     b, plan = small
     good = b.random_inputs(plan, 2)[0]
-    cases = [([], "takes 1 input"), ([good.astype(np.int16)], "int16"), ([good[:, :3]], "[2, 3, 7, 3]"),
-             ([good[0]], "shape [B, 7, 7, 3]")]
+    cases = [
+        ([], "takes 1 input"),
+        ([good.astype(np.int16)], "int16"),
+        ([good[:, :3]], "[2, 3, 7, 3]"),
+        ([good[0]], "shape [B, 7, 7, 3]"),
+    ]
     for inputs, needle in cases:
         with pytest.raises(SimulationError, match="input") as info:
             run_plan(plan, inputs)

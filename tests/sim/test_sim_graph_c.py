@@ -1,6 +1,7 @@
 """The C graph executor's own checks: every FP_ERR_ARG / UNSUPPORTED / SCRATCH path,
 driven through cffi with hand-corrupted copies of a valid graph. Nothing may be
 written to the arena when a layer is rejected."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,9 +37,13 @@ class Graph:
         self.scratch_size = compiled.scratch_size
 
     def run_layer(self, index: int = 0, arena=None, scratch=None, scratch_size=None) -> int:
-        return lib.fp_graph_run_layer(self.graph, index, self.arena if arena is None else arena,
-                                      self.scratch if scratch is None else scratch,
-                                      self.scratch_size if scratch_size is None else scratch_size)
+        return lib.fp_graph_run_layer(
+            self.graph,
+            index,
+            self.arena if arena is None else arena,
+            self.scratch if scratch is None else scratch,
+            self.scratch_size if scratch_size is None else scratch_size,
+        )
 
 
 def one_layer_plans():
@@ -90,6 +95,8 @@ def corrupt_cases():
     def set_dims(d, n, h, w, c):
         d.n, d.h, d.w, d.c = n, h, w, c
 
+    # a table of cases, one per line
+    # fmt: off
     return [
         ("conv2d_s8", "input index out of range", lambda g: setattr(g.layers[0], "inputs", [999] + [0] * 7), "FP_ERR_ARG"),
         ("conv2d_s8", "output index out of range", lambda g: setattr(g.layers[0], "output", 999), "FP_ERR_ARG"),
@@ -127,6 +134,7 @@ def corrupt_cases():
         ("copy", "dtype change", lambda g: (setattr(g.tensors[1], "dtype", lib.FP_DTYPE_S16)), "FP_ERR_ARG"),
         ("conv2d_s4", "scratch too small", lambda g: setattr(g, "scratch_size", g.scratch_size - 1), "FP_ERR_SCRATCH"),
     ]
+    # fmt: on
 
 
 @pytest.mark.parametrize("key, what, mutate, status", corrupt_cases(), ids=lambda v: v if isinstance(v, str) else "")

@@ -1,4 +1,5 @@
 """fixpoint.sim.kernels: every wrapper against the reference, and every kind of bad argument."""
+
 from __future__ import annotations
 
 import re
@@ -54,7 +55,7 @@ def make_case(spec, rng):
             mult = int(rng.integers(1, 3))
             c_out = c_in * mult
             x, w = ints(rng, (1, 5, 4, c_in), act), ints(rng, (1, k, k, c_out), np.int8, wlo, whi)
-        if spec.datapath == "s1":                      # binary weights have no 0
+        if spec.datapath == "s1":  # binary weights have no 0
             w = np.where(w == 0, 1, w).astype(np.int8)
         bias = rng.integers(-3000, 3000, c_out).astype(np.int64 if spec.datapath == "s16" else np.int32)
         m = rng.integers(1 << (mbits - 2), 1 << (mbits - 1), c_out)
@@ -75,8 +76,11 @@ def make_case(spec, rng):
             kw.update(pad_top=pad, pad_left=pad, stride_h=stride, stride_w=stride)
             oh, ow = (5 + 2 * pad - k) // stride + 1, (4 + 2 * pad - k) // stride + 1
             geo = dict(out_h=oh, out_w=ow, pad_top=pad, pad_left=pad, stride_h=stride, stride_w=stride)
-            want = (conv2d(x, w, bias, **geo, **common) if spec.op == "conv2d"
-                    else depthwise_conv2d(x, w, bias, depth_multiplier=c_out // c_in, **geo, **common))
+            want = (
+                conv2d(x, w, bias, **geo, **common)
+                if spec.op == "conv2d"
+                else depthwise_conv2d(x, w, bias, depth_multiplier=c_out // c_in, **geo, **common)
+            )
         return (x, w, bias), kw, want
     lo, hi = RANGE[np.dtype(spec.out_dtype)]
     act_kw = {"act_min": lo, "act_max": hi}
@@ -84,15 +88,29 @@ def make_case(spec, rng):
         x1, x2 = ints(rng, (1, 2, 3, 4), act), ints(rng, (1, 1, 3, 1), act)
         offs = dict(input1_offset=zp(), input2_offset=zp(), output_offset=zp())
         if spec.op == "add":
-            kw = dict(offs, left_shift=15 if s16 else 20, input1_scale=pair(rng, -1, 0, mbits),
-                      input2_scale=pair(rng, -1, 0, mbits), output_scale=pair(rng, -21, -15, mbits), **act_kw, **rq)
+            kw = dict(
+                offs,
+                left_shift=15 if s16 else 20,
+                input1_scale=pair(rng, -1, 0, mbits),
+                input2_scale=pair(rng, -1, 0, mbits),
+                output_scale=pair(rng, -21, -15, mbits),
+                **act_kw,
+                **rq,
+            )
             return (x1, x2), kw, elementwise.add(x1, x2, **kw)
         kw = dict(offs, output_scale=pair(rng, -20 if s16 else -9, -6, mbits), **act_kw, **rq)
         return (x1, x2), kw, elementwise.mul(x1, x2, **kw)
     if spec.op in ("minimum", "maximum"):
         x1, x2 = ints(rng, (1, 2, 3, 4), act), ints(rng, (1, 1, 3, 1), act)
-        kw = dict(input1_offset=zp(), input2_offset=zp(), output_offset=zp(), input1_scale=pair(rng, -1, 1, mbits),
-                  input2_scale=pair(rng, -1, 1, mbits), **act_kw, **rq)
+        kw = dict(
+            input1_offset=zp(),
+            input2_offset=zp(),
+            output_offset=zp(),
+            input1_scale=pair(rng, -1, 1, mbits),
+            input2_scale=pair(rng, -1, 1, mbits),
+            **act_kw,
+            **rq,
+        )
         return (x1, x2), kw, getattr(lut, spec.op)(x1, x2, **kw)
     if spec.op == "lut":
         x = ints(rng, (2, 3, 5), act)
@@ -100,13 +118,27 @@ def make_case(spec, rng):
         return (x,), dict(table=table), (lut.lut_s16 if s16 else lut.lut_s8)(x, table)
     if spec.op == "prelu":
         x, alpha = ints(rng, (2, 3, 4), act), ints(rng, (4,), np.int8)
-        kw = dict(alpha=alpha, input_offset=zp(), alpha_offset=zp(), output_offset=zp(),
-                  identity_scale=pair(rng, -1, 1, mbits), alpha_scale=pair(rng, -8, -6, mbits), **act_kw, **rq)
+        kw = dict(
+            alpha=alpha,
+            input_offset=zp(),
+            alpha_offset=zp(),
+            output_offset=zp(),
+            identity_scale=pair(rng, -1, 1, mbits),
+            alpha_scale=pair(rng, -8, -6, mbits),
+            **act_kw,
+            **rq,
+        )
         return (x,), kw, lut.prelu(x, **kw)
     if spec.op in ("max_pool", "avg_pool"):
         x = ints(rng, (2, 5, 6, 3), act)
-        geo = dict(filter_h=int(rng.integers(1, 4)), filter_w=int(rng.integers(1, 4)), stride_h=int(rng.integers(1, 3)),
-                   stride_w=int(rng.integers(1, 3)), pad_top=0, pad_left=0)
+        geo = dict(
+            filter_h=int(rng.integers(1, 4)),
+            filter_w=int(rng.integers(1, 4)),
+            stride_h=int(rng.integers(1, 3)),
+            stride_w=int(rng.integers(1, 3)),
+            pad_top=0,
+            pad_left=0,
+        )
         oh, ow = (5 - geo["filter_h"]) // geo["stride_h"] + 1, (6 - geo["filter_w"]) // geo["stride_w"] + 1
         fn = pooling.max_pool if spec.op == "max_pool" else pooling.avg_pool
         return (x,), dict(geo, **act_kw), fn(x, out_h=oh, out_w=ow, **geo, **act_kw)
@@ -114,8 +146,12 @@ def make_case(spec, rng):
         x = ints(rng, (3, int(rng.integers(1, 9))), act)
         if s16:
             p = softmax_s16_params(float(rng.uniform(1e-4, 1e-3)))
-            kw = dict(input_multiplier=p.input_multiplier, input_left_shift=p.input_left_shift,
-                      exp_lut=p.exp_lut, one_over_one_plus_x_lut=p.one_over_one_plus_x_lut)
+            kw = dict(
+                input_multiplier=p.input_multiplier,
+                input_left_shift=p.input_left_shift,
+                exp_lut=p.exp_lut,
+                one_over_one_plus_x_lut=p.one_over_one_plus_x_lut,
+            )
             return (x,), kw, softmax.softmax_s16(x, **kw)
         p = softmax_s8_params(float(rng.uniform(0.01, 0.2)))
         kw = dict(input_multiplier=p.input_multiplier, input_left_shift=p.input_left_shift, diff_min=p.diff_min)
@@ -127,13 +163,26 @@ def make_case(spec, rng):
         for s in shapes:
             s[axis] = int(rng.integers(1, 4))
         xs = [ints(rng, s, act) for s in shapes]
-        kw = dict(axis=axis, input_offset=[zp() for _ in xs], input_scale=[pair(rng, -1, 1, mbits) for _ in xs],
-                  output_offset=zp(), **rq)
+        kw = dict(
+            axis=axis,
+            input_offset=[zp() for _ in xs],
+            input_scale=[pair(rng, -1, 1, mbits) for _ in xs],
+            output_offset=zp(),
+            **rq,
+        )
         out_shape = list(shapes[0])
         out_shape[axis] = sum(s[axis] for s in shapes)
-        flat = data_movement.concat(xs, outer=int(np.prod(out_shape[:axis])), inner=int(np.prod(out_shape[axis + 1:])),
-                                    input_offsets=kw["input_offset"], input_scales=kw["input_scale"],
-                                    output_offset=kw["output_offset"], type_min=lo, type_max=hi, **rq)
+        flat = data_movement.concat(
+            xs,
+            outer=int(np.prod(out_shape[:axis])),
+            inner=int(np.prod(out_shape[axis + 1 :])),
+            input_offsets=kw["input_offset"],
+            input_scales=kw["input_scale"],
+            output_offset=kw["output_offset"],
+            type_min=lo,
+            type_max=hi,
+            **rq,
+        )
         return (xs,), kw, flat.reshape(out_shape)
     if spec.op == "pad":
         x = ints(rng, (1, 2, 3, 2), act)
@@ -148,34 +197,61 @@ def make_case(spec, rng):
     if spec.op == "resize":
         x = ints(rng, (1, 3, 4, 2), act)
         kw = dict(size=(5, 3), method=int(rng.integers(2)), coord=1, nearest_mode=int(rng.integers(4)))
-        want = movement.resize(x, out_hw=(5, 3), method=kw["method"], coord=1, nearest_mode=kw["nearest_mode"],
-                               ratio_num=[3, 4], ratio_den=[5, 3])
+        want = movement.resize(
+            x,
+            out_hw=(5, 3),
+            method=kw["method"],
+            coord=1,
+            nearest_mode=kw["nearest_mode"],
+            ratio_num=[3, 4],
+            ratio_den=[5, 3],
+        )
         return (x,), kw, want
     if spec.op == "slice":
         x = ints(rng, (2, 4, 3, 5), act)
         begin, stride = [0, 3, 0, 4], [1, -2, 2, -1]
         out_shape = [2, 2, 2, 5]
-        return (x,), dict(begin=begin, stride=stride), movement.slice_(x, begin=begin, stride=stride,
-                                                                      out_shape=out_shape)
+        return (
+            (x,),
+            dict(begin=begin, stride=stride),
+            movement.slice_(x, begin=begin, stride=stride, out_shape=out_shape),
+        )
     if spec.op == "leaky_relu":
         x = ints(rng, (2, 7), act)
-        kw = dict(input_offset=zp(), output_offset=zp(), identity_scale=pair(rng, 0, 1, mbits),
-                  alpha_scale=pair(rng, -3, -1, mbits),
-                  **act_kw, **rq)
+        kw = dict(
+            input_offset=zp(),
+            output_offset=zp(),
+            identity_scale=pair(rng, 0, 1, mbits),
+            alpha_scale=pair(rng, -3, -1, mbits),
+            **act_kw,
+            **rq,
+        )
         return (x,), kw, elementwise.leaky_relu(x, **kw)
     if spec.op == "reduce":
         x = ints(rng, (2, 3, 4, 5), act)
         axes = [a for a in range(4) if rng.random() < 0.5]
         out_shape = tuple(1 if a in axes else d for a, d in enumerate(x.shape))
-        kw = dict(axes=axes, kind="sum", input_offset=0 if s16 else zp(), output_offset=0 if s16 else zp(),
-                  scale=pair(rng, -5, -1, mbits), **act_kw, **rq)
+        kw = dict(
+            axes=axes,
+            kind="sum",
+            input_offset=0 if s16 else zp(),
+            output_offset=0 if s16 else zp(),
+            scale=pair(rng, -5, -1, mbits),
+            **act_kw,
+            **rq,
+        )
         args = {k: v for k, v in kw.items() if k != "axes"}
         return (x,), kw, reduce.reduce(x, out_shape=out_shape, **args)
     x = ints(rng, (11,), act)  # requantize
     in_s16, out_s16 = spec.in_dtype == np.int16, spec.out_dtype == np.int16
     shift = (6, 8) if out_s16 else (-8, -6) if in_s16 else (-1, 1)
-    kw = dict(input_offset=0 if in_s16 else zp(), output_offset=0 if out_s16 else zp(), scale=pair(rng, *shift, mbits),
-              **act_kw, **rq)
+    kw = dict(
+        input_offset=0 if in_s16 else zp(),
+        output_offset=0 if out_s16 else zp(),
+        scale=pair(rng, *shift, mbits),
+        **act_kw,
+        **rq,
+    )
     return (x,), kw, data_movement.requantize(x, **kw)
 
 
@@ -206,11 +282,13 @@ def test_requantize_acc_wrappers_match_reference():
             s = rng.integers(-20, 1, 300)
             assert_exact(K.requantize_acc32(acc, m, s, rounding, bits), requant32(acc, m, s, rounding, bits), "acc32")
             acc64 = rng.integers(-(1 << 50), 1 << 50, 300)
-            assert_exact(K.requantize_acc64(acc64, m, s, rounding, bits), requant64(acc64, m, s, rounding, bits),
-                         "acc64")
+            assert_exact(
+                K.requantize_acc64(acc64, m, s, rounding, bits), requant64(acc64, m, s, rounding, bits), "acc64"
+            )
 
 
 # ---- bad arguments ---------------------------------------------------------
+
 
 def replace_first(spec, args, value):
     if spec.family == "concat":
@@ -218,8 +296,13 @@ def replace_first(spec, args, value):
     return (value, *args[1:])
 
 
-FIRST_NAME = {"weighted": "input", "binary": "input1", "unary": "input", "concat": re.escape("inputs[0]"),
-              "table": "input"}
+FIRST_NAME = {
+    "weighted": "input",
+    "binary": "input1",
+    "unary": "input",
+    "concat": re.escape("inputs[0]"),
+    "table": "input",
+}
 
 
 def good(name, seed=0):
@@ -270,13 +353,22 @@ def test_not_an_array_and_empty_are_named(name):
         KERNELS[name](*replace_first(spec, args, empty), **kw)
 
 
-SHIFT_FIELD = {"weighted": "shift", "add": "output_scale", "mul": "output_scale", "leaky_relu": "alpha_scale",
-               "prelu": "alpha_scale", "minimum": "input1_scale", "maximum": "input2_scale",
-               "requantize": "scale", "concat": "input_scale"}
+SHIFT_FIELD = {
+    "weighted": "shift",
+    "add": "output_scale",
+    "mul": "output_scale",
+    "leaky_relu": "alpha_scale",
+    "prelu": "alpha_scale",
+    "minimum": "input1_scale",
+    "maximum": "input2_scale",
+    "requantize": "scale",
+    "concat": "input_scale",
+}
 
 
-@pytest.mark.parametrize("name", sorted(n for n, s in KERNEL_SPECS.items()
-                                        if s.family == "weighted" or s.op in SHIFT_FIELD))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, s in KERNEL_SPECS.items() if s.family == "weighted" or s.op in SHIFT_FIELD)
+)
 @pytest.mark.parametrize("rounding, bad", [("double", 32), ("double", -64), ("single", 31), ("shift_only", 40)])
 def test_out_of_range_shift_is_named(name, rounding, bad):
     spec, args, kw = good(name)
@@ -309,22 +401,37 @@ def test_multiplier_out_of_range_for_width():
         K.conv2d_s8(*args, **kw)
 
 
-@pytest.mark.parametrize("name, mutate, needle", [
-    ("conv2d_s8", lambda a, k: (a[0], a[1], a[2][:-1]) if a[2].size > 1 else (a[0], a[1], np.zeros(9, np.int32)),
-     "argument 'bias' has"),
-    ("conv2d_s16", lambda a, k: (a[0], a[1], a[2].astype(np.int16)), "argument 'bias' must be int64"),
-    ("conv2d_s16_acc32", lambda a, k: (a[0], a[1], a[2].astype(np.int64)), "argument 'bias' must be int32"),
-    ("conv2d_s8", lambda a, k: (a[0], np.zeros((2, 1, 1, a[0].shape[3] + 1), np.int8), None),
-     "argument 'filter' .* does not fit input channels"),
-    ("depthwise_conv2d_s8", lambda a, k: (a[0], np.zeros((2, 1, 1, 3), np.int8), None), "argument 'filter'"),
-    ("fully_connected_s8", lambda a, k: (a[0], np.zeros((2, a[0].shape[1] + 1), np.int8), None),
-     "argument 'filter' depth"),
-    ("conv2d_s4", lambda a, k: (a[0], np.full_like(a[1], 8), a[2]), "outside int4"),
-    ("add_s8", lambda a, k: (a[0], np.zeros((1, 3, 3, 4), np.int8)), "do not broadcast"),
-    ("concat_s8", lambda a, k: ([np.zeros((1, 1, 1, 1), np.int8), np.zeros((1, 2, 1, 1), np.int8)],),
-     "differs from inputs"),
-    ("softmax_s16", lambda a, k: k.update(exp_lut=k["exp_lut"][:512]) or a, "'exp_lut' must have 513"),
-])
+@pytest.mark.parametrize(
+    "name, mutate, needle",
+    [
+        (
+            "conv2d_s8",
+            lambda a, k: (a[0], a[1], a[2][:-1]) if a[2].size > 1 else (a[0], a[1], np.zeros(9, np.int32)),
+            "argument 'bias' has",
+        ),
+        ("conv2d_s16", lambda a, k: (a[0], a[1], a[2].astype(np.int16)), "argument 'bias' must be int64"),
+        ("conv2d_s16_acc32", lambda a, k: (a[0], a[1], a[2].astype(np.int64)), "argument 'bias' must be int32"),
+        (
+            "conv2d_s8",
+            lambda a, k: (a[0], np.zeros((2, 1, 1, a[0].shape[3] + 1), np.int8), None),
+            "argument 'filter' .* does not fit input channels",
+        ),
+        ("depthwise_conv2d_s8", lambda a, k: (a[0], np.zeros((2, 1, 1, 3), np.int8), None), "argument 'filter'"),
+        (
+            "fully_connected_s8",
+            lambda a, k: (a[0], np.zeros((2, a[0].shape[1] + 1), np.int8), None),
+            "argument 'filter' depth",
+        ),
+        ("conv2d_s4", lambda a, k: (a[0], np.full_like(a[1], 8), a[2]), "outside int4"),
+        ("add_s8", lambda a, k: (a[0], np.zeros((1, 3, 3, 4), np.int8)), "do not broadcast"),
+        (
+            "concat_s8",
+            lambda a, k: ([np.zeros((1, 1, 1, 1), np.int8), np.zeros((1, 2, 1, 1), np.int8)],),
+            "differs from inputs",
+        ),
+        ("softmax_s16", lambda a, k: k.update(exp_lut=k["exp_lut"][:512]) or a, "'exp_lut' must have 513"),
+    ],
+)
 def test_size_mismatch_is_named(name, mutate, needle):
     _, args, kw = good(name)
     args = mutate(args, kw)

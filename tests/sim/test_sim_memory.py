@@ -1,4 +1,5 @@
 """Arena planning: liveness, reuse, alignment, and the checks on malformed plans."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ RANDOM_GRAPHS = 400
 def structural_plan(sizes: list[int], edges: list[tuple[list[int], int]], inputs, outputs) -> Plan:
     """A plan with only structure (the planner reads no params): tensor i has sizes[i] int8 elements."""
     tensors = [PlanTensor(f"t{i}", [1, 1, 1, n], "int8", 1.0, 0) for i, n in enumerate(sizes)]
-    layers = [PlanLayer(f"l{k}", "add" if len(ins) == 2 else "copy", "s8", ins, out)
-              for k, (ins, out) in enumerate(edges)]
+    layers = [
+        PlanLayer(f"l{k}", "add" if len(ins) == 2 else "copy", "s8", ins, out) for k, (ins, out) in enumerate(edges)
+    ]
     return Plan("structural", tensors, layers, list(inputs), list(outputs))
 
 
@@ -90,7 +92,7 @@ def test_input_is_reused_after_its_last_reader_but_outputs_are_kept():
     assert lives[0].last == 0 and lives[1].last == 3
     offsets = [t.offset for t in plan.tensors]
     assert offsets[2] == offsets[0] or offsets[3] == offsets[0]  # the input's bytes are recycled
-    assert offsets[1] not in (offsets[2], offsets[3])            # the early output is never overwritten
+    assert offsets[1] not in (offsets[2], offsets[3])  # the early output is never overwritten
     assert_no_live_overlap(plan)
 
 
@@ -114,12 +116,15 @@ def test_untouched_tensor_gets_a_valid_slot():
     check_arena(plan)
 
 
-@pytest.mark.parametrize("sizes, edges, inputs, outputs, message", [
-    ([4, 4], [([1], 0)], [0], [0], "reads tensor 't1' before"),
-    ([4, 4], [([0], 1), ([0], 1)], [0], [1], "written twice"),
-    ([4, 4], [([0], 0)], [0], [0], "graph input"),
-    ([4, 4, 4], [([0], 1)], [0], [2], "never written"),
-])
+@pytest.mark.parametrize(
+    "sizes, edges, inputs, outputs, message",
+    [
+        ([4, 4], [([1], 0)], [0], [0], "reads tensor 't1' before"),
+        ([4, 4], [([0], 1), ([0], 1)], [0], [1], "written twice"),
+        ([4, 4], [([0], 0)], [0], [0], "graph input"),
+        ([4, 4, 4], [([0], 1)], [0], [2], "never written"),
+    ],
+)
 def test_malformed_plans_are_rejected(sizes, edges, inputs, outputs, message):
     with pytest.raises(PlanError, match=message):
         plan_arena(structural_plan(sizes, edges, inputs, outputs))

@@ -3,6 +3,7 @@ RUNTIME_OPS, each entry's describe function (the bytes its layers read and
 write, for the executor's bounds checks) is its params member's and agrees
 with the tensors of real plans, and a layer whose (op, datapath) the graph's
 table lacks gives FP_ERR_UNRESOLVED with the arena untouched, never a crash."""
+
 from __future__ import annotations
 
 import re
@@ -32,13 +33,16 @@ def enum(name: str) -> int:
 
 def all_table() -> list[tuple[int, int, bool]]:
     table = lib.fp_kernels_all()
-    return [(table.entries[i].op, table.entries[i].datapath, table.entries[i].scratch_size != ffi.NULL)
-            for i in range(table.n_entries)]
+    return [
+        (table.entries[i].op, table.entries[i].datapath, table.entries[i].scratch_size != ffi.NULL)
+        for i in range(table.n_entries)
+    ]
 
 
 def test_full_table_has_every_runtime_ops_kernel_once():
-    want = sorted((enum(RUNTIME_OPS[e.op].enum), enum(DATAPATH_ENUM[e.datapath]), e.scratch)
-                  for e in all_kernel_entries())
+    want = sorted(
+        (enum(RUNTIME_OPS[e.op].enum), enum(DATAPATH_ENUM[e.datapath]), e.scratch) for e in all_kernel_entries()
+    )
     got = all_table()
     assert len(got) == len({(op, dp) for op, dp, _ in got}), "a pair appears twice in fp_kernels_all()"
     assert sorted(got) == want
@@ -49,8 +53,9 @@ def test_full_table_has_every_runtime_ops_kernel_once():
 def full_entry(op: str, datapath: str):
     full = lib.fp_kernels_all()
     want = (enum(RUNTIME_OPS[op].enum), enum(DATAPATH_ENUM[datapath]))
-    return next(full.entries[i] for i in range(full.n_entries)
-                if (full.entries[i].op, full.entries[i].datapath) == want)
+    return next(
+        full.entries[i] for i in range(full.n_entries) if (full.entries[i].op, full.entries[i].datapath) == want
+    )
 
 
 def test_every_entry_has_its_members_describe_function():
@@ -107,8 +112,19 @@ def test_describe_matches_the_tensors_of_real_plans():
             binary = RUNTIME_OPS[layer.op].c_inputs == (1, 2)
             assert need.const_in1 == (1 if binary and c_layer.n_inputs == 1 else 0), layer.name
             seen.add(RUNTIME_OPS[layer.op].union_member)
-    assert {"conv2d", "depthwise_conv2d", "fully_connected", "add", "mul", "pool", "softmax", "concat", "pad",
-            "leaky_relu", "requantize"} <= seen
+    assert {
+        "conv2d",
+        "depthwise_conv2d",
+        "fully_connected",
+        "add",
+        "mul",
+        "pool",
+        "softmax",
+        "concat",
+        "pad",
+        "leaky_relu",
+        "requantize",
+    } <= seen
 
 
 def test_describe_of_zeroed_params_is_rejected():
@@ -166,8 +182,7 @@ def run_rejected(g: Graph) -> int:
     return status
 
 
-@pytest.mark.parametrize("key", ["conv2d_s8", "conv2d_s4", "conv2d_s16", "add", "add_const", "concat",
-                                 "requantize"])
+@pytest.mark.parametrize("key", ["conv2d_s8", "conv2d_s4", "conv2d_s16", "add", "add_const", "concat", "requantize"])
 def test_unresolved_pair_gives_fp_err_unresolved(key):
     g = Graph(PLANS[key])
     layer = g.compiled.plan.layers[0]
@@ -178,7 +193,7 @@ def test_unresolved_pair_gives_fp_err_unresolved(key):
     g.graph.kernels = empty
     assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
     other_dp = {"s8": "s16", "s4": "s8", "s16": "s8"}[layer.datapath]
-    other, keep = one_entry_table(layer.op, other_dp)            # same op, another datapath
+    other, keep = one_entry_table(layer.op, other_dp)  # same op, another datapath
     g.graph.kernels = other
     assert run_rejected(g) == lib.FP_ERR_UNRESOLVED
     mine, keep = one_entry_table(layer.op, layer.datapath)
@@ -253,6 +268,7 @@ def test_scratch_size_comes_from_the_table():
 
 # ---- kernel variants (FP_KERNEL_VARIANT_LIST, fixpoint.ops.variants) ----------------------------
 
+
 def variant_rows() -> list[tuple[str, ...]]:
     text = RESOLVER_H.read_text().partition("#define FP_KERNEL_VARIANT_LIST")[2]
     return [m.groups() for m in map(LIST_LINE.match, text.splitlines()) if m]
@@ -265,8 +281,16 @@ def test_variant_list_matches_kernel_variants():
     from fixpoint.ops.variants import KERNEL_VARIANTS
 
     by_enum = {rop.enum: key for key, rop in RUNTIME_OPS.items()}
-    ref_family = {(r[1], r[2]): r[0] for r in (m.groups() for m in map(LIST_LINE.match, RESOLVER_H.read_text()
-                                                .partition("#define FP_KERNEL_VARIANT_LIST")[0].splitlines()) if m)}
+    ref_family = {
+        (r[1], r[2]): r[0]
+        for r in (
+            m.groups()
+            for m in map(
+                LIST_LINE.match, RESOLVER_H.read_text().partition("#define FP_KERNEL_VARIANT_LIST")[0].splitlines()
+            )
+            if m
+        )
+    }
     seen: dict[tuple[str, str], dict[str, str]] = {}
     order = []
     for family, op_suffix, dp_suffix, name, member, kernel in variant_rows():
@@ -308,8 +332,9 @@ def test_host_table_runs_the_host_choice():
     from fixpoint.sim import _build_runtime
 
     full, host = lib.fp_kernels_all(), lib.fp_sim_kernels_host()
-    assert sorted((host.entries[i].op, host.entries[i].datapath) for i in range(host.n_entries)) == \
-        sorted((full.entries[i].op, full.entries[i].datapath) for i in range(full.n_entries))
+    assert sorted((host.entries[i].op, host.entries[i].datapath) for i in range(host.n_entries)) == sorted(
+        (full.entries[i].op, full.entries[i].datapath) for i in range(full.n_entries)
+    )
     source = _build_runtime.host_table_source(RESOLVER_H.parents[1])
     names = re.findall(r"FP_KERNEL_ROW\(\w+, \w+, \w+, (\w+),", source)
     assert sorted(names) == sorted(choose_kernel(e.op, e.datapath, "host") for e in all_kernel_entries())
@@ -322,8 +347,12 @@ def test_host_variants_and_reference_give_identical_results(key):
 
     plan = PLANS[key]
     rng = np.random.default_rng(5)
-    inputs = [rng.integers(-128, 128, (9, *plan.tensors[t].shape[1:])).astype(
-        np.int16 if plan.tensors[t].dtype == "int16" else np.int8) for t in plan.inputs]
+    inputs = [
+        rng.integers(-128, 128, (9, *plan.tensors[t].shape[1:])).astype(
+            np.int16 if plan.tensors[t].dtype == "int16" else np.int8
+        )
+        for t in plan.inputs
+    ]
     ref = run_plan(plan, inputs, kernels="ref").outputs
     for threads in (1, 3):
         got = run_plan(plan, inputs, kernels="auto", threads=threads).outputs

@@ -1,5 +1,6 @@
 """Fixtures of the model-zoo tests: the zoo's data files (made once) and plans calibrated with the
 default settings, once per (model, requantization profile)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -34,12 +35,15 @@ def zoo_plan(zoo_files, tmp_path_factory):
         key = (model, repr(asdict(profile)))
         if key not in cache:
             folder = zoo_files / model
-            job = CalibrationJob(model_path=folder / "model.onnx", data_path=folder / "calib.npz",
-                                 profile=profile, calibration=CalibrationConfig(progress=False),
-                                 lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
-                                 board_name=board.name)
+            job = CalibrationJob(
+                model_path=folder / "model.onnx",
+                data_path=folder / "calib.npz",
+                profile=profile,
+                calibration=CalibrationConfig(progress=False),
+                lowering=LowerOptions(engines=list(board.accelerator.engines) or None),
+                board_name=board.name,
+            )
             cache[key] = run_calibration(job, root / f"{model}-{len(cache)}")
         return cache[key]
 
     return get
-

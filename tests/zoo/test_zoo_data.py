@@ -1,5 +1,6 @@
 """The zoo's data script: deterministic, torch-free, files keyed by the models' input names with
 shapes matching the ONNX inputs, labels only for classifier outputs, only stale files rewritten."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,9 @@ MODELS = sorted(zoo_data.DATA)
 def _onnx_io(name: str) -> tuple[dict[str, list], list[str]]:
     m = onnx.load(str(ZOO / name / "model.onnx"))
     inits = {i.name for i in m.graph.initializer}
-    inputs = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim][1:]
-              for v in m.graph.input if v.name not in inits}
+    inputs = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim][1:] for v in m.graph.input if v.name not in inits
+    }
     return inputs, [v.name for v in m.graph.output]
 
 
@@ -55,8 +57,11 @@ def test_files_match_the_model_inputs_and_outputs(name, zoo_files) -> None:
             if split == "calib":
                 assert not labels
                 continue
-            expected = {"label"} if spec.classifier_outputs and len(outputs) == 1 else \
-                {f"label/{o}" for o in spec.classifier_outputs}
+            expected = (
+                {"label"}
+                if spec.classifier_outputs and len(outputs) == 1
+                else {f"label/{o}" for o in spec.classifier_outputs}
+            )
             assert labels == expected
             for k in labels:
                 assert data[k].shape == (n,) and data[k].dtype == np.int64
@@ -69,8 +74,9 @@ def test_only_missing_or_stale_files_are_written(tmp_path) -> None:
     stale = tmp_path / "two_inputs" / "eval.npz"
     os.utime(stale, (0, 0))
     (tmp_path / "autoencoder_tanh" / "calib.npz").unlink()
-    assert sorted(zoo_data.write_files(["autoencoder_tanh", "two_inputs"], root=tmp_path)) == \
-        sorted([tmp_path / "autoencoder_tanh" / "calib.npz", stale])
+    assert sorted(zoo_data.write_files(["autoencoder_tanh", "two_inputs"], root=tmp_path)) == sorted(
+        [tmp_path / "autoencoder_tanh" / "calib.npz", stale]
+    )
     with np.load(stale) as a, np.load(ZOO / "two_inputs" / "eval.npz") as b:
         assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files)
 
@@ -79,8 +85,14 @@ def test_the_script_runs_without_torch(tmp_path) -> None:
     """CI has no torch: the data script must not import it (a poisoned `torch` module proves it)."""
     (tmp_path / "torch.py").write_text("raise ImportError('torch is not available in CI')\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    proc = subprocess.run([sys.executable, str(ZOO / "zoo_data.py"), "--only", "autoencoder_tanh"],
-                          capture_output=True, text=True, env=env, check=False, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(ZOO / "zoo_data.py"), "--only", "autoencoder_tanh"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
 
 

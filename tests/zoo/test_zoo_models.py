@@ -8,6 +8,7 @@ on the host board; an emulated board then runs EMULATED_ALL samples, since a 96x
 seconds per sample over an emulated UART (the models in EMULATED_WHOLE run whole there too).
 A number N runs N samples everywhere.
 Models whose ops the front end does not accept yet fail here on purpose."""
+
 from __future__ import annotations
 
 import sys
@@ -28,8 +29,8 @@ from hil_examples import selected_boards  # noqa: E402
 import check_zoo  # noqa: E402  (examples/zoo is on sys.path through conftest)
 
 MODELS = sorted(zoo_data.DATA)
-EVAL_SAMPLES = 48            # simulated against float per model
-HIL_SAMPLES = {"host": 4}    # per board; 2 on an emulated board
+EVAL_SAMPLES = 48  # simulated against float per model
+HIL_SAMPLES = {"host": 4}  # per board; 2 on an emulated board
 HIL_DEFAULT = 2
 EMULATED_ALL = 32
 #: small sequence inputs (a few hundred bytes, ~13 samples/s over the emulated UART): whole eval set everywhere
@@ -51,14 +52,13 @@ def test_calibrates_with_defaults_and_simulates_close_to_float(name, zoo_plan) -
     out = zoo_plan(name, "host")
     n = zoo_samples(EVAL_SAMPLES)
     x, labels = _eval_data(name, out.plan, n)
-    result = evaluate(out.graph.source_path, out.graph, out.plan, x, labels or None, per_layer=False,
-                      progress=False)
+    result = evaluate(out.graph.source_path, out.graph, out.plan, x, labels or None, per_layer=False, progress=False)
     assert [o.name for o in result.outputs] == [out.plan.tensors[i].name for i in out.plan.outputs]
     classifiers = zoo_data.DATA[name].classifier_outputs
     for o in result.outputs:
         if o.name in classifiers:
             assert o.agreement >= check_zoo.MIN_AGREEMENT, result.summary()
-            if n is None:   # the drop is only meaningful on the whole set
+            if n is None:  # the drop is only meaningful on the whole set
                 assert o.drop <= check_zoo.MAX_DROP_PP, result.summary()
         elif name not in check_zoo.NOTES:
             assert o.sqnr_db >= check_zoo.MIN_SQNR_DB, (o.name, o.sqnr_db)
@@ -73,8 +73,18 @@ def test_every_output_byte_on_board(name, board, zoo_plan, tmp_path) -> None:
         n = EMULATED_ALL
     x, labels = _eval_data(name, out.plan, n)
     count = len(x[0])
-    result = run_hil(HilJob(plan=out.plan, board=board, x=x, labels=labels, model_path=out.graph.source_path,
-                            work_dir=tmp_path, max_drop_pp=100.0, progress=False))
+    result = run_hil(
+        HilJob(
+            plan=out.plan,
+            board=board,
+            x=x,
+            labels=labels,
+            model_path=out.graph.source_path,
+            work_dir=tmp_path,
+            max_drop_pp=100.0,
+            progress=False,
+        )
+    )
     write_junit(tmp_path / "junit.xml", result)
     write_json(tmp_path / "result.json", result)
     assert not result.mismatches and not result.failures, result.summary()

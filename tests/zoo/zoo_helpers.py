@@ -1,4 +1,5 @@
 """Shared helpers of the model-zoo tests: where the zoo is, its data module, sample counts."""
+
 from __future__ import annotations
 
 import os

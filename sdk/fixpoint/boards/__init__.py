@@ -6,18 +6,52 @@ how to bring it up to a connected protocol client.
 * :func:`fixpoint.boards.runner.open_board` -- launch / flash, wait for the
   ready line, hand back a :class:`fixpoint.serial.FixpointClient`.
 """
+
 from __future__ import annotations
 
-from .board import (Accelerator, Board, Compiler, Cpu, Engine, Labgrid, Launch, Memory, MemoryRegion,
-                    Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
+from .board import (
+    Accelerator,
+    Board,
+    Compiler,
+    Cpu,
+    Engine,
+    Labgrid,
+    Launch,
+    Memory,
+    MemoryRegion,
+    Register,
+    RegisterMap,
+    SerialSettings,
+    Startup,
+    Timing,
+    Uart,
+)
 from .loader import BoardFileError, list_boards, load_board
 from .paths import boards_dir, firmware_dir, runtime_dir
 
-BoardConfigError = BoardFileError   # the name fixpoint.cli looks up
+BoardConfigError = BoardFileError  # the name fixpoint.cli looks up
 
 __all__ = [
-    "Accelerator", "Board", "BoardConfigError", "BoardFileError", "Compiler", "Cpu", "Engine", "Labgrid", "Launch",
+    "Accelerator",
+    "Board",
+    "BoardConfigError",
+    "BoardFileError",
+    "Compiler",
+    "Cpu",
+    "Engine",
+    "Labgrid",
+    "Launch",
     "Memory",
-    "MemoryRegion", "Register", "RegisterMap", "SerialSettings", "Startup", "Timing", "Uart",
-    "boards_dir", "firmware_dir", "list_boards", "load_board", "runtime_dir",
+    "MemoryRegion",
+    "Register",
+    "RegisterMap",
+    "SerialSettings",
+    "Startup",
+    "Timing",
+    "Uart",
+    "boards_dir",
+    "firmware_dir",
+    "list_boards",
+    "load_board",
+    "runtime_dir",
 ]

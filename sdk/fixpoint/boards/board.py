@@ -4,6 +4,7 @@ what a board is and how to reach it, no behaviour beyond simple queries).
 Loaded from ``boards/<name>/board.toml`` by :mod:`fixpoint.boards.loader`;
 field meanings are documented in docs/boards.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,17 +17,17 @@ from fixpoint.target import EngineSpec, Target
 
 @dataclass(frozen=True)
 class Cpu:
-    arch: str                     # "host", "armv7-m", ..., "rv32imac"
-    core: str                     # "cortex-m3", "native", ...
+    arch: str  # "host", "armv7-m", ..., "rv32imac"
+    core: str  # "cortex-m3", "native", ...
 
 
 @dataclass(frozen=True)
 class Compiler:
-    prefix: str                   # toolchain prefix, "" for the host gcc
+    prefix: str  # toolchain prefix, "" for the host gcc
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
-    libc: str                     # "hosted" | "newlib-nano" | "freestanding"
-    linker_script: Path | None    # absolute; None on the host
+    libc: str  # "hosted" | "newlib-nano" | "freestanding"
+    linker_script: Path | None  # absolute; None on the host
 
     def tool(self, name: str) -> str:
         """Executable name of a toolchain tool, e.g. ``tool("gcc")``."""
@@ -35,13 +36,13 @@ class Compiler:
 
 @dataclass(frozen=True)
 class Startup:
-    source: str                   # runtime/firmware/startup/<source>.{c,S}
-    board_sources: tuple[Path, ...] = ()   # absolute paths in the board folder
+    source: str  # runtime/firmware/startup/<source>.{c,S}
+    board_sources: tuple[Path, ...] = ()  # absolute paths in the board folder
 
 
 @dataclass(frozen=True)
 class Uart:
-    driver: str                   # runtime/firmware/uart/<driver>.c
+    driver: str  # runtime/firmware/uart/<driver>.c
     base: int = 0
     rx_irq: int = 0
     clock_hz: int = 0
@@ -50,13 +51,13 @@ class Uart:
 
 @dataclass(frozen=True)
 class Timing:
-    counter: str                  # runtime/firmware/counter/<counter>.c
-    clock_hz: int = 0             # counter input clock (SysTick)
+    counter: str  # runtime/firmware/counter/<counter>.c
+    clock_hz: int = 0  # counter input clock (SysTick)
 
 
 @dataclass(frozen=True)
 class Launch:
-    method: str                   # "exec" | "qemu" | "openocd"
+    method: str  # "exec" | "qemu" | "openocd"
     qemu: str = ""
     machine: str = ""
     icount_shift: int | None = None
@@ -67,7 +68,7 @@ class Launch:
 
 @dataclass(frozen=True)
 class SerialSettings:
-    url: str                      # template: {port} (TCP port), {device}
+    url: str  # template: {port} (TCP port), {device}
     device: str = ""
     baud: int = 115200
     max_payload: int = 1024
@@ -75,8 +76,8 @@ class SerialSettings:
     timeout: float = 2.0
     run_timeout: float = 60.0
     retries: int = 3
-    usb_serial_number: str = ""   # pick the port whose USB device has this serial number
-    usb_vid_pid: str = ""         # or this "VVVV:PPPP" (hex), when exactly one such port exists
+    usb_serial_number: str = ""  # pick the port whose USB device has this serial number
+    usb_vid_pid: str = ""  # or this "VVVV:PPPP" (hex), when exactly one such port exists
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ class Labgrid:
     place, talks over its exported serial port and releases it afterwards."""
 
     place: str
-    coordinator: str = ""         # HOST:PORT; "" = $LG_COORDINATOR, else 127.0.0.1:20408
-    serial_resource: str = ""     # name of the NetworkSerialPort when the place has several
+    coordinator: str = ""  # HOST:PORT; "" = $LG_COORDINATOR, else 127.0.0.1:20408
+    serial_resource: str = ""  # name of the NetworkSerialPort when the place has several
     acquire_timeout: float = 60.0  # wait this long for a place another user holds
 
 
@@ -109,11 +110,11 @@ Engine = EngineSpec
 @dataclass(frozen=True)
 class Register:
     name: str
-    width: int                    # significant bits
-    field: str                    # the layer field it carries (docs/boards.md)
+    width: int  # significant bits
+    field: str  # the layer field it carries (docs/boards.md)
     signed: bool
-    offset: int                   # byte offset inside the block
-    reset: int = 0                # the stored word after reset (the command stream's starting point)
+    offset: int  # byte offset inside the block
+    reset: int = 0  # the stored word after reset (the command stream's starting point)
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,9 @@ class Accelerator:
 class Board:
     name: str
     description: str
-    kind: str                     # "host" | "qemu" | "hardware"
-    directory: Path               # the board folder
-    source: Path                  # its board.toml
+    kind: str  # "host" | "qemu" | "hardware"
+    directory: Path  # the board folder
+    source: Path  # its board.toml
     cpu: Cpu
     compiler: Compiler
     startup: Startup
@@ -183,7 +184,19 @@ class Board:
 def make_target(board: Board) -> Target:
     """The Target of a board's fields (no checks: the loader validates before calling this)."""
     acc = board.accelerator
-    profile = RequantProfile(rounding=acc.rounding, multiplier_bits=acc.multiplier_bits,
-                             shift_min=acc.shift_min, shift_max=acc.shift_max, per_channel=acc.per_channel)
-    return Target(name=board.name, cpu=board.cpu, memory=board.memory, link=board.serial, profile=profile,
-                  engines=acc.engines, registers=acc.registers)
+    profile = RequantProfile(
+        rounding=acc.rounding,
+        multiplier_bits=acc.multiplier_bits,
+        shift_min=acc.shift_min,
+        shift_max=acc.shift_max,
+        per_channel=acc.per_channel,
+    )
+    return Target(
+        name=board.name,
+        cpu=board.cpu,
+        memory=board.memory,
+        link=board.serial,
+        profile=profile,
+        engines=acc.engines,
+        registers=acc.registers,
+    )

@@ -8,6 +8,7 @@ linker script. Work happens in a temporary directory inside ``out_dir``; the
 finished image (and its map and size report) is moved into place atomically.
 Objects are reused from a content-addressed cache (:mod:`.objcache`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,18 @@ log = logging.getLogger(__name__)
 
 # -O2: about 25% fewer executed instructions than -Os on the example models.
 # -fno-strict-aliasing: the activation arena is raw storage read as int8/int16 tensors.
-COMMON_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-g", "-fno-strict-aliasing",
-                 "-ffunction-sections", "-fdata-sections")
+COMMON_CFLAGS = (
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pedantic",
+    "-O2",
+    "-g",
+    "-fno-strict-aliasing",
+    "-ffunction-sections",
+    "-fdata-sections",
+)
 CONFIG_HEADER = "fw_board_config.h"
 BUILD_ID_SOURCE = "fw_build_id.c"
 
@@ -47,7 +58,7 @@ class BuildError(ModelError):
 class FirmwareSize:
     text: int
     data: int
-    bss: int                   # includes the stack reserve
+    bss: int  # includes the stack reserve
 
     @property
     def flash(self) -> int:
@@ -66,12 +77,17 @@ class _Job:
     cache: ObjectCache | None
 
 
-def build_firmware(board: Board | str, model_sources: Sequence[str | os.PathLike[str]],
-                   include_dirs: Sequence[str | os.PathLike[str]] = (),
-                   out_dir: str | os.PathLike[str] = "build", *,
-                   defines: Mapping[str, str | int] | None = None,
-                   max_payload: int | None = None, jobs: int | None = None,
-                   cache: bool | str | os.PathLike[str] = True) -> Path:
+def build_firmware(
+    board: Board | str,
+    model_sources: Sequence[str | os.PathLike[str]],
+    include_dirs: Sequence[str | os.PathLike[str]] = (),
+    out_dir: str | os.PathLike[str] = "build",
+    *,
+    defines: Mapping[str, str | int] | None = None,
+    max_payload: int | None = None,
+    jobs: int | None = None,
+    cache: bool | str | os.PathLike[str] = True,
+) -> Path:
     """Build firmware for ``board`` running the model in ``model_sources``.
 
     ``defines`` become ``-D`` flags for the firmware and model sources (not
@@ -86,9 +102,12 @@ def build_firmware(board: Board | str, model_sources: Sequence[str | os.PathLike
     out.mkdir(parents=True, exist_ok=True)
     sources = firmware_sources(board, [Path(s) for s in model_sources])
     cache_root = _cache_root(cache)
-    job = _Job(board, _require_tool(board, board.compiler.tool("gcc")),
-               Path(tempfile.mkdtemp(prefix=f".build-{board.name}-", dir=out)),
-               ObjectCache(cache_root) if cache_root else None)
+    job = _Job(
+        board,
+        _require_tool(board, board.compiler.tool("gcc")),
+        Path(tempfile.mkdtemp(prefix=f".build-{board.name}-", dir=out)),
+        ObjectCache(cache_root) if cache_root else None,
+    )
     try:
         config_dir = _write_config(board, cache_root or job.work, max_payload)
         flags = _cflags(board, config_dir, [Path(d) for d in include_dirs], defines or {})
@@ -132,22 +151,20 @@ def _cache_root(cache: bool | str | os.PathLike[str]) -> Path | None:
 def _require_tool(board: Board, tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        raise BuildError(f"{board.name}: toolchain program '{tool}' not found on PATH "
-                         f"(needed by {board.source})")
+        raise BuildError(f"{board.name}: toolchain program '{tool}' not found on PATH (needed by {board.source})")
     return path
 
 
 @dataclass(frozen=True)
 class _Flags:
-    runtime: list[str]         # runtime/src: sees only the runtime's own headers
-    firmware: list[str]        # everything else: + board config, firmware, model includes
+    runtime: list[str]  # runtime/src: sees only the runtime's own headers
+    firmware: list[str]  # everything else: + board config, firmware, model includes
 
     def for_source(self, src: Path) -> list[str]:
         return self.runtime if src.is_relative_to(runtime_dir() / "src") else self.firmware
 
 
-def _cflags(board: Board, config_dir: Path, include_dirs: list[Path],
-            defines: Mapping[str, str | int]) -> _Flags:
+def _cflags(board: Board, config_dir: Path, include_dirs: list[Path], defines: Mapping[str, str | int]) -> _Flags:
     """The runtime is compiled exactly as for the host simulator: no board
     config, model include paths or model defines. That also lets every model
     and payload size of a board share its cached objects."""
@@ -190,8 +207,12 @@ def _config_values(board: Board, max_payload: int | None) -> dict[str, str]:
 def _write_config(board: Board, root: Path, max_payload: int | None) -> Path:
     """Write fw_board_config.h into a directory named by its content, so that
     identical configurations share one path (and cached objects)."""
-    lines = [f"/* Generated by fixpoint.boards.build from board '{board.name}'. Do not edit. */",
-             "#ifndef FW_BOARD_CONFIG_H", "#define FW_BOARD_CONFIG_H", ""]
+    lines = [
+        f"/* Generated by fixpoint.boards.build from board '{board.name}'. Do not edit. */",
+        "#ifndef FW_BOARD_CONFIG_H",
+        "#define FW_BOARD_CONFIG_H",
+        "",
+    ]
     lines += [f"#define {key} {value}" for key, value in _config_values(board, max_payload).items()]
     text = "\n".join([*lines, "", "#endif", ""])
     folder = root / "config" / hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -214,8 +235,7 @@ def _write_build_id(work: Path, build_id: str) -> Path:
 def _compile_all(job: _Job, flags: _Flags, sources: list[Path], jobs: int | None) -> list[Path]:
     objects = [job.work / f"{i:03d}_{src.stem}.o" for i, src in enumerate(sources)]
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        results = list(pool.map(lambda so: _compile(job, flags.for_source(so[0]), *so),
-                                zip(sources, objects)))
+        results = list(pool.map(lambda so: _compile(job, flags.for_source(so[0]), *so), zip(sources, objects)))
     for src, (code, output) in zip(sources, results):
         if code != 0:
             log.error("%s: compiling %s failed:\n%s", job.board.name, src, output)
@@ -229,8 +249,12 @@ def _compile(job: _Job, cflags: list[str], src: Path, obj: Path) -> tuple[int, s
     if cacheable and job.cache.fetch(key, obj):  # type: ignore[union-attr]
         return 0, ""
     depfile = obj.with_suffix(".d")
-    proc = subprocess.run([job.cc, *cflags, "-MMD", "-MF", str(depfile), "-c", str(src), "-o", str(obj)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [job.cc, *cflags, "-MMD", "-MF", str(depfile), "-c", str(src), "-o", str(obj)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode == 0 and cacheable:
         job.cache.store(key, obj, depfile)  # type: ignore[union-attr]
     return proc.returncode, proc.stdout + proc.stderr
@@ -245,11 +269,22 @@ def _first_error(output: str) -> str:
 def _link(job: _Job, objects: list[Path]) -> Path:
     board = job.board
     image = job.work / image_name(board)
-    cmd = [job.cc, *board.compiler.ldflags, *map(str, objects), "-Wl,--gc-sections",
-           f"-Wl,-Map={job.work / 'firmware.map'}", "-o", str(image)]
+    cmd = [
+        job.cc,
+        *board.compiler.ldflags,
+        *map(str, objects),
+        "-Wl,--gc-sections",
+        f"-Wl,-Map={job.work / 'firmware.map'}",
+        "-o",
+        str(image),
+    ]
     if board.compiler.linker_script is not None:
-        cmd += [f"-L{firmware_dir() / 'startup'}", "-T", str(board.compiler.linker_script),
-                "-Wl,--no-warn-rwx-segments"]
+        cmd += [
+            f"-L{firmware_dir() / 'startup'}",
+            "-T",
+            str(board.compiler.linker_script),
+            "-Wl,--no-warn-rwx-segments",
+        ]
     if board.compiler.libc == "freestanding":
         cmd.append("-lgcc")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -275,25 +310,35 @@ def firmware_size(image: Path, board: Board) -> FirmwareSize:
 def _check_fit(board: Board, size: FirmwareSize) -> None:
     if board.kind == "host":
         return
-    for what, used, region in (("flash", size.flash, board.memory.flash),
-                               ("RAM", size.ram, board.memory.ram)):
+    for what, used, region in (("flash", size.flash, board.memory.flash), ("RAM", size.ram, board.memory.ram)):
         if used > region.size:
-            raise BuildError(f"{board.name}: firmware needs {used} bytes of {what}, "
-                             f"the board has {region.size}")
+            raise BuildError(f"{board.name}: firmware needs {used} bytes of {what}, the board has {region.size}")
 
 
-def _publish(board: Board, work: Path, image: Path, out: Path, size: FirmwareSize,
-             build_id: str) -> Path:
-    report = {"board": board.name, "build_id": build_id, **asdict(size),
-              "flash": size.flash, "ram": size.ram,
-              "flash_capacity": board.memory.flash.size, "ram_capacity": board.memory.ram.size}
+def _publish(board: Board, work: Path, image: Path, out: Path, size: FirmwareSize, build_id: str) -> Path:
+    report = {
+        "board": board.name,
+        "build_id": build_id,
+        **asdict(size),
+        "flash": size.flash,
+        "ram": size.ram,
+        "flash_capacity": board.memory.flash.size,
+        "ram_capacity": board.memory.ram.size,
+    }
     stem = image.name
     (work / "size.json").write_text(json.dumps(report, indent=1) + "\n")
     os.replace(work / "firmware.map", out / f"{stem}.map")
     os.replace(work / "size.json", out / f"{stem}.size.json")
     final = out / stem
     os.replace(image, final)
-    log.info("%s: built %s (build %s): flash %.1f KiB of %d KiB, RAM %.1f KiB of %d KiB",
-             board.name, final, build_id, size.flash / 1024, board.memory.flash.size // 1024,
-             size.ram / 1024, board.memory.ram.size // 1024)
+    log.info(
+        "%s: built %s (build %s): flash %.1f KiB of %d KiB, RAM %.1f KiB of %d KiB",
+        board.name,
+        final,
+        build_id,
+        size.flash / 1024,
+        board.memory.flash.size // 1024,
+        size.ram / 1024,
+        board.memory.ram.size // 1024,
+    )
     return final

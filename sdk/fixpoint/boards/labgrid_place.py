@@ -11,6 +11,7 @@ KeyboardInterrupt -- and the coordinator connection closed.
 labgrid is an optional dependency (``pip install fixpoint[lab]``); it is
 imported only when a board names a place.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,8 @@ class PlacePort:
 
     place: str
     coordinator: str
-    url: str                     # rfc2217://host:port?... or socket://host:port
-    speed: int                   # the exporter's baud rate (0: not published)
+    url: str  # rfc2217://host:port?... or socket://host:port
+    speed: int  # the exporter's baud rate (0: not published)
 
 
 def coordinator_address(lab: Labgrid) -> str:
@@ -96,8 +97,9 @@ def _connect(board: Board, address: str) -> Any:
             loop.run_until_complete(asyncio.wait_for(session.start(), CONNECT_TIMEOUT))
     except (asyncio.TimeoutError, client.Error, OSError) as exc:
         _disconnect(session)
-        raise LabgridError(f"{board.name}: cannot reach labgrid coordinator {address}: "
-                           f"{_text(exc) or 'no answer'}") from None
+        raise LabgridError(
+            f"{board.name}: cannot reach labgrid coordinator {address}: {_text(exc) or 'no answer'}"
+        ) from None
     log.debug("%s: connected to labgrid coordinator %s", board.name, address)
     return session
 
@@ -155,17 +157,20 @@ def _acquire(board: Board, session: Any, lab: Labgrid, address: str) -> None:
 
 def _serial_port(board: Board, session: Any, lab: Labgrid, address: str) -> PlacePort:
     place = session.get_place(lab.place)
-    ports = {name: entry for (name, cls), entry in session.get_target_resources(place).items()
-             if cls == "NetworkSerialPort"}
+    ports = {
+        name: entry for (name, cls), entry in session.get_target_resources(place).items() if cls == "NetworkSerialPort"
+    }
     if lab.serial_resource:
         ports = {k: v for k, v in ports.items() if k == lab.serial_resource}
     where = f"{board.name}: labgrid place '{lab.place}' at {address}"
     if len(ports) != 1:
         which = f" named '{lab.serial_resource}'" if lab.serial_resource else ""
         found = ", ".join(sorted(ports)) or "none"
-        raise LabgridError(f"{where}: expected one NetworkSerialPort{which}, found {found} "
-                           "(set labgrid.serial_resource)" if len(ports) > 1 else
-                           f"{where}: no NetworkSerialPort{which} among the place's resources")
+        raise LabgridError(
+            f"{where}: expected one NetworkSerialPort{which}, found {found} (set labgrid.serial_resource)"
+            if len(ports) > 1
+            else f"{where}: no NetworkSerialPort{which} among the place's resources"
+        )
     name, entry = next(iter(ports.items()))
     if not entry.avail:
         raise LabgridError(f"{where}: serial port '{name}' is not available (exporter offline?)")
@@ -173,8 +178,11 @@ def _serial_port(board: Board, session: Any, lab: Labgrid, address: str) -> Plac
     address_part = f"{_host(params['host'])}:{int(params['port'])}"
     # as labgrid's own SerialDriver: ser2net does not acknowledge SET_CONTROL on every
     # device (ptys, some USB UARTs), and option negotiation may be slow on a busy exporter
-    url = (f"socket://{address_part}" if params.get("protocol") == "raw"
-           else f"rfc2217://{address_part}?ign_set_control&timeout={RFC2217_NEGOTIATION_TIMEOUT}")
+    url = (
+        f"socket://{address_part}"
+        if params.get("protocol") == "raw"
+        else f"rfc2217://{address_part}?ign_set_control&timeout={RFC2217_NEGOTIATION_TIMEOUT}"
+    )
     log.info("%s: place %s serial port %s", board.name, lab.place, url)
     return PlacePort(lab.place, address, url, int(params.get("speed") or 0))
 

@@ -5,6 +5,7 @@ in both directions, with the loopback model (runtime/firmware/models/).
 
 A benchmark, not a test: numbers depend on the host's load.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,9 @@ LOOPBACK_HASH = "4c4f4f504241434b" + "0" * 48
 @dataclass(frozen=True)
 class LinkStats:
     board: str
-    rtt_ms: float           # median empty PING round trip
-    up_kbs: float           # host -> target payload kB/s (LOAD_INPUT)
-    down_kbs: float         # target -> host payload kB/s (READ_OUTPUT)
+    rtt_ms: float  # median empty PING round trip
+    up_kbs: float  # host -> target payload kB/s (LOAD_INPUT)
+    down_kbs: float  # target -> host payload kB/s (READ_OUTPUT)
 
 
 def measure(board_name: str, work: Path, volume: int = 16384, pings: int = 50) -> LinkStats:
@@ -54,8 +55,7 @@ def measure(board_name: str, work: Path, volume: int = 16384, pings: int = 50) -
         down = time.perf_counter() - start
         if echoed != data:
             raise RuntimeError(f"{board_name}: loopback data corrupted")
-    return LinkStats(board_name, 1000 * statistics.median(rtts), len(data) / up / 1000,
-                     len(data) / down / 1000)
+    return LinkStats(board_name, 1000 * statistics.median(rtts), len(data) / up / 1000, len(data) / down / 1000)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,12 +5,12 @@ parsing) for shape and types, then the cross-field rules a schema cannot say
 well (register map vs. requant profile, referenced files exist). Every failure
 is one line naming the file and the field.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
-
 
 
 from fixpoint.declarative import check_against_schema, read_toml
@@ -19,8 +19,22 @@ from fixpoint.ir import ModelError
 from fixpoint.ops.runtime_ops import RUNTIME_OPS
 from fixpoint.target import EngineLimits, EngineSpec, check_engine
 
-from .board import (Accelerator, Board, Compiler, Cpu, Labgrid, Launch, Memory, MemoryRegion,
-                    Register, RegisterMap, SerialSettings, Startup, Timing, Uart)
+from .board import (
+    Accelerator,
+    Board,
+    Compiler,
+    Cpu,
+    Labgrid,
+    Launch,
+    Memory,
+    MemoryRegion,
+    Register,
+    RegisterMap,
+    SerialSettings,
+    Startup,
+    Timing,
+    Uart,
+)
 from .paths import boards_dir, firmware_dir, schema_path
 from .registers import check_register_map
 
@@ -74,18 +88,31 @@ def _build(path: Path, d: dict[str, Any]) -> Board:
     comp, start, launch, serial = d["compiler"], d["startup"], d["launch"], d["serial"]
     script = comp.get("linker_script")
     return Board(
-        name=d["name"], description=d["description"], kind=d["kind"],
-        directory=folder, source=path,
+        name=d["name"],
+        description=d["description"],
+        kind=d["kind"],
+        directory=folder,
+        source=path,
         cpu=Cpu(**d["cpu"]),
-        compiler=Compiler(prefix=comp["prefix"], cflags=tuple(comp["cflags"]),
-                          ldflags=tuple(comp["ldflags"]), libc=comp["libc"],
-                          linker_script=folder / script if script else None),
-        startup=Startup(source=start["source"],
-                        board_sources=tuple(folder / s for s in start.get("board_sources", []))),
+        compiler=Compiler(
+            prefix=comp["prefix"],
+            cflags=tuple(comp["cflags"]),
+            ldflags=tuple(comp["ldflags"]),
+            libc=comp["libc"],
+            linker_script=folder / script if script else None,
+        ),
+        startup=Startup(
+            source=start["source"], board_sources=tuple(folder / s for s in start.get("board_sources", []))
+        ),
         uart=Uart(**d["uart"]),
         timing=Timing(**d["timing"]),
-        launch=Launch(**{**launch, "extra_args": tuple(launch.get("extra_args", ())),
-                         "flash_command": tuple(launch.get("flash_command", ()))}),
+        launch=Launch(
+            **{
+                **launch,
+                "extra_args": tuple(launch.get("extra_args", ())),
+                "flash_command": tuple(launch.get("flash_command", ())),
+            }
+        ),
         serial=SerialSettings(**serial),
         memory=Memory(flash=MemoryRegion(**d["memory"]["flash"]), ram=MemoryRegion(**d["memory"]["ram"])),
         accelerator=_accelerator(d["accelerator"]),
@@ -98,15 +125,29 @@ def _accelerator(a: dict[str, Any]) -> Accelerator:
     reg_map = None
     if regs is not None:
         word = regs["word_bytes"]
-        reg_map = RegisterMap(word_bytes=word, registers=tuple(
-            Register(name=r["name"], width=r["width"], field=r["field"],
-                     signed=r.get("signed", False), offset=i * word, reset=r.get("reset", 0))
-            for i, r in enumerate(regs["layer"])))
-    return Accelerator(rounding=a["rounding"], multiplier_bits=a["multiplier_bits"],
-                       shift_min=a["shift_min"], shift_max=a["shift_max"],
-                       per_channel=a["per_channel"],
-                       engines=tuple(_engine(e, a) for e in a["engines"]),
-                       registers=reg_map)
+        reg_map = RegisterMap(
+            word_bytes=word,
+            registers=tuple(
+                Register(
+                    name=r["name"],
+                    width=r["width"],
+                    field=r["field"],
+                    signed=r.get("signed", False),
+                    offset=i * word,
+                    reset=r.get("reset", 0),
+                )
+                for i, r in enumerate(regs["layer"])
+            ),
+        )
+    return Accelerator(
+        rounding=a["rounding"],
+        multiplier_bits=a["multiplier_bits"],
+        shift_min=a["shift_min"],
+        shift_max=a["shift_max"],
+        per_channel=a["per_channel"],
+        engines=tuple(_engine(e, a) for e in a["engines"]),
+        registers=reg_map,
+    )
 
 
 #: engine datapath fields that default to the board-wide [accelerator] value
@@ -118,14 +159,17 @@ def _engine(e: dict[str, Any], acc: dict[str, Any]) -> EngineSpec:
     fields = {k: v for k, v in e.items() if k not in ("datapaths", "ops", "limits")}
     for key in _INHERITED:
         fields.setdefault(key, acc[key])
-    return EngineSpec(datapaths=tuple(e["datapaths"]), ops=tuple(e["ops"]) if "ops" in e else None,
-                      limits=EngineLimits(**e.get("limits", {})), **fields)
+    return EngineSpec(
+        datapaths=tuple(e["datapaths"]),
+        ops=tuple(e["ops"]) if "ops" in e else None,
+        limits=EngineLimits(**e.get("limits", {})),
+        **fields,
+    )
 
 
 def _check_semantics(board: Board) -> None:
     where = board.source
-    problem = (_check_identity(board) or _check_files(board) or _check_timing(board)
-               or _check_accelerator(board))
+    problem = _check_identity(board) or _check_files(board) or _check_timing(board) or _check_accelerator(board)
     if problem:
         raise BoardFileError(f"{where}: {problem}")
 
@@ -162,9 +206,11 @@ def _check_files(board: Board) -> str | None:
         if problem:
             return problem
     fw = firmware_dir()
-    needed = {"startup.source": fw / "startup" / f"{board.startup.source}.c",
-              "uart.driver": fw / "uart" / f"{board.uart.driver}.c",
-              "timing.counter": fw / "counter" / f"{board.timing.counter}.c"}
+    needed = {
+        "startup.source": fw / "startup" / f"{board.startup.source}.c",
+        "uart.driver": fw / "uart" / f"{board.uart.driver}.c",
+        "timing.counter": fw / "counter" / f"{board.timing.counter}.c",
+    }
     for field_name, src in needed.items():
         if not src.is_file():
             return f"field '{field_name}': no firmware source {src}"
@@ -197,7 +243,8 @@ def _check_accelerator(board: Board) -> str | None:
         return f"field 'accelerator.engines': engine '{duplicate}' is listed twice"
     for i, engine in enumerate(acc.engines):
         problem = _check_engine_ops(engine, f"accelerator.engines[{i}]") or check_engine(
-            engine, f"accelerator.engines[{i}]")
+            engine, f"accelerator.engines[{i}]"
+        )
         if problem:
             return problem
     if acc.registers is not None:

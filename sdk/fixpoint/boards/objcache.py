@@ -7,6 +7,7 @@ every header the compiler read (from its -MMD dependency file) and is reused
 only while all of those still match. Entries are written to a temporary name and renamed, so
 parallel builds can share one cache.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,7 +75,7 @@ class ObjectCache:
             shutil.copyfile(obj, tmp / "object.o")
             (tmp / "deps.json").write_text(deps)
             os.replace(tmp, final)
-        except OSError as exc:   # another build stored the same variant first: fine
+        except OSError as exc:  # another build stored the same variant first: fine
             log.debug("object cache: not storing %s (%s)", key[:12], exc)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -95,7 +96,7 @@ def parse_depfile(depfile: Path) -> list[Path]:
     _, _, prereqs = text.partition(": ")
     names, current = [], ""
     for token in prereqs.split(" "):
-        if token.endswith("\\"):          # "\ " escapes a space in a path
+        if token.endswith("\\"):  # "\ " escapes a space in a path
             current += token[:-1] + " "
             continue
         current += token

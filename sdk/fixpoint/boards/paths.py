@@ -5,6 +5,7 @@ From a repository checkout both are beside ``sdk/``: ``<repo>/boards`` and
 (``fixpoint._paths.data_dir``). ``FIXPOINT_BOARDS_DIR`` / ``FIXPOINT_RUNTIME_DIR``
 point elsewhere.
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ ST-LINKs with the same VID:PID); the USB serial number tells them apart, and
 the same number names the probe in the flash command (``{serial_number}``),
 so one board folder serves every unit.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,8 @@ class Connection:
 
 @dataclass(frozen=True)
 class SelectedPort:
-    device: str                  # what pyserial opens
-    serial_number: str = ""      # the USB serial number, for the flash command ("" if unknown)
+    device: str  # what pyserial opens
+    serial_number: str = ""  # the USB serial number, for the flash command ("" if unknown)
 
 
 def parse_vid_pid(text: str) -> tuple[int, int]:
@@ -60,8 +61,9 @@ def parse_vid_pid(text: str) -> tuple[int, int]:
     return int(match.group(1), 16), int(match.group(2), 16)
 
 
-def select_port(ports: Iterable[ListPortInfo], *, serial_number: str | None = None,
-                vid_pid: str | None = None) -> ListPortInfo:
+def select_port(
+    ports: Iterable[ListPortInfo], *, serial_number: str | None = None, vid_pid: str | None = None
+) -> ListPortInfo:
     """The one port matching the serial number and/or VID:PID (both must hold when both are given).
 
     Zero or several matches raise PortSelectionError listing the candidates, so
@@ -71,19 +73,25 @@ def select_port(ports: Iterable[ListPortInfo], *, serial_number: str | None = No
         raise PortSelectionError("select_port: give a USB serial number or a VID:PID")
     want = parse_vid_pid(vid_pid) if vid_pid else None
     candidates = list(ports)
-    found = [p for p in candidates
-             if (not serial_number or (p.serial_number or "") == serial_number)
-             and (want is None or (p.vid, p.pid) == want)]
-    asked = " and ".join(x for x in (f"serial number {serial_number}" if serial_number else "",
-                                     f"VID:PID {vid_pid}" if vid_pid else "") if x)
+    found = [
+        p
+        for p in candidates
+        if (not serial_number or (p.serial_number or "") == serial_number) and (want is None or (p.vid, p.pid) == want)
+    ]
+    asked = " and ".join(
+        x
+        for x in (f"serial number {serial_number}" if serial_number else "", f"VID:PID {vid_pid}" if vid_pid else "")
+        if x
+    )
     if len(found) == 1:
         return found[0]
     if not found:
         usb = [_describe(p) for p in candidates if p.vid is not None]
         listed = "; ".join(usb) if usb else "no USB serial ports on this host"
         raise PortSelectionError(f"no serial port with {asked} ({listed})")
-    raise PortSelectionError(f"{len(found)} serial ports match {asked}: "
-                             f"{'; '.join(_describe(p) for p in found)} -- give the serial number")
+    raise PortSelectionError(
+        f"{len(found)} serial ports match {asked}: {'; '.join(_describe(p) for p in found)} -- give the serial number"
+    )
 
 
 def _describe(port: ListPortInfo) -> str:
@@ -91,8 +99,9 @@ def _describe(port: ListPortInfo) -> str:
     return f"{port.device} ({ids}, serial {port.serial_number or '-'})"
 
 
-def resolve_port(board: Board, connection: Connection | None,
-                 ports: Iterable[ListPortInfo] | None = None) -> SelectedPort | None:
+def resolve_port(
+    board: Board, connection: Connection | None, ports: Iterable[ListPortInfo] | None = None
+) -> SelectedPort | None:
     """Where a hardware-style board is reached, in precedence order: ``--device``,
     ``--serial-number``/``--vid-pid``, then (hardware boards only: a QEMU or
     host board named by nothing is launched locally) ``FIXPOINT_DEVICE``, the
@@ -112,8 +121,9 @@ def resolve_port(board: Board, connection: Connection | None,
         serial_number = board.serial.usb_serial_number or None
         vid_pid = board.serial.usb_vid_pid or None
     if serial_number or vid_pid:
-        port = select_port(list_ports.comports() if ports is None else ports,
-                           serial_number=serial_number, vid_pid=vid_pid)
+        port = select_port(
+            list_ports.comports() if ports is None else ports, serial_number=serial_number, vid_pid=vid_pid
+        )
         return SelectedPort(port.device, port.serial_number or "")
     if board.kind == "hardware" and board.serial.device:
         return SelectedPort(board.serial.device)

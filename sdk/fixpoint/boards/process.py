@@ -1,5 +1,6 @@
 """Child processes the runner starts (QEMU, the host firmware): spawn with a
 log file and a parent-death signal, report death, reap reliably by PID."""
+
 from __future__ import annotations
 
 import ctypes
@@ -27,16 +28,30 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 class BoardProcess:
     """A started child: its PID, its combined stdout/stderr log, its fate."""
 
-    def __init__(self, argv: Sequence[str], log_path: Path, *, stdin: int | None = None,
-                 stdout: int | None = None, pass_fds: Sequence[int] = (), cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        pass_fds: Sequence[int] = (),
+        cwd: Path | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in reap()
         try:
             self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
-                stdout=self._log if stdout is None else stdout, stderr=self._log,
-                pass_fds=tuple(pass_fds), start_new_session=True, preexec_fn=_die_with_parent, cwd=cwd)
+                self.argv,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=self._log if stdout is None else stdout,
+                stderr=self._log,
+                pass_fds=tuple(pass_fds),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                cwd=cwd,
+            )
         except OSError as exc:
             self._log.close()
             raise FileNotFoundError(f"cannot start {self.argv[0]}: {exc.strerror}") from None

@@ -7,6 +7,7 @@ generator fills one block per layer from the lowered plan, using
 :data:`REGISTER_FIELDS` to know what each ``field`` means and
 :func:`encode_register` to turn the value into the stored word.
 """
+
 from __future__ import annotations
 
 from .board import Accelerator, Register
@@ -25,11 +26,18 @@ REGISTER_FIELDS: dict[str, str] = {
     "shift_addr": "byte offset of the per-channel int32 shift table",
     "mult": "per-tensor multiplier, Q(multiplier_bits - 1)",
     "shift": "per-tensor shift (> 0: left)",
-    "in_h": "input height", "in_w": "input width", "in_c": "input channels",
-    "out_h": "output height", "out_w": "output width", "out_c": "output channels",
-    "k_h": "kernel (filter / pool window) height", "k_w": "kernel width",
-    "stride_h": "vertical stride", "stride_w": "horizontal stride",
-    "dilation_h": "vertical dilation", "dilation_w": "horizontal dilation",
+    "in_h": "input height",
+    "in_w": "input width",
+    "in_c": "input channels",
+    "out_h": "output height",
+    "out_w": "output width",
+    "out_c": "output channels",
+    "k_h": "kernel (filter / pool window) height",
+    "k_w": "kernel width",
+    "stride_h": "vertical stride",
+    "stride_w": "horizontal stride",
+    "dilation_h": "vertical dilation",
+    "dilation_w": "horizontal dilation",
     "pad_top": "top padding (bottom is implied by the output size)",
     "pad_left": "left padding (right is implied by the output size)",
     "in_zp": "input zero point (= -input_offset)",
@@ -114,12 +122,15 @@ def _check_scale_fields(acc: Accelerator) -> str | None:
     mode = "per-channel" if acc.per_channel else "per-tensor"
     misplaced = sorted(banned & fields)
     if misplaced:
-        return (f"field 'accelerator.registers': '{misplaced[0]}' does not fit a {mode} profile "
-                f"(per_channel = {str(acc.per_channel).lower()})")
+        return (
+            f"field 'accelerator.registers': '{misplaced[0]}' does not fit a {mode} profile "
+            f"(per_channel = {str(acc.per_channel).lower()})"
+        )
     missing = sorted(wanted - fields)
     if missing:
-        return (f"field 'accelerator.registers': a {mode} '{acc.rounding}' profile needs a "
-                f"register carrying '{missing[0]}'")
+        return (
+            f"field 'accelerator.registers': a {mode} '{acc.rounding}' profile needs a register carrying '{missing[0]}'"
+        )
     return None
 
 
@@ -132,8 +143,7 @@ def _check_scale_widths(acc: Accelerator) -> str | None:
     if shift is not None:
         lo, hi = register_range(shift)
         if acc.shift_min < lo or acc.shift_max > hi:
-            return (f"{_where(acc, shift)}: {shift.width} bits cannot hold shifts "
-                    f"[{acc.shift_min}, {acc.shift_max}]")
+            return f"{_where(acc, shift)}: {shift.width} bits cannot hold shifts [{acc.shift_min}, {acc.shift_max}]"
     return _check_engine_widths(acc)
 
 
@@ -143,12 +153,17 @@ def _check_engine_widths(acc: Accelerator) -> str | None:
     mult, shift = regs.by_field("mult"), regs.by_field("shift")  # type: ignore[union-attr]
     for i, engine in enumerate(acc.engines):
         where = f"field 'accelerator.engines[{i}]"
-        if mult is not None and engine.rounding != "shift_only" and \
-                register_range(mult)[1] < (1 << (engine.multiplier_bits - 1)) - 1:
+        if (
+            mult is not None
+            and engine.rounding != "shift_only"
+            and register_range(mult)[1] < (1 << (engine.multiplier_bits - 1)) - 1
+        ):
             return f"{where}.multiplier_bits': {engine.multiplier_bits} bits do not fit register {mult.name}"
         if shift is not None:
             lo, hi = register_range(shift)
             if engine.shift_min < lo or engine.shift_max > hi:
-                return (f"{where}.shift_max': shift range [{engine.shift_min}, {engine.shift_max}] is wider "
-                        f"than register {shift.name} ({shift.width} bits)")
+                return (
+                    f"{where}.shift_max': shift range [{engine.shift_min}, {engine.shift_max}] is wider "
+                    f"than register {shift.name} ({shift.width} bits)"
+                )
     return None

@@ -27,6 +27,7 @@ tests): the host board restarts its image on SIGUSR1; a QEMU board needs
 request would end QEMU) by ``-action reboot=reset`` and adds a QMP monitor on
 a socket bound to 127.0.0.1 for ``system_reset``.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,7 +70,7 @@ class BoardSession:
     board: Board
     url: str
     client: FixpointClient
-    process: BoardProcess | None      # None for hardware (nothing runs on the host)
+    process: BoardProcess | None  # None for hardware (nothing runs on the host)
     info: IdentifyInfo | None
     resetter: Callable[[], None] | None = field(default=None, repr=False)
 
@@ -83,15 +84,15 @@ class BoardSession:
         the ready line came back on ``client.port``; without, the caller reads
         the port itself (e.g. a link proxy that owns it meanwhile)."""
         if self.resetter is None:
-            raise BoardError(f"{self.board.name}: cannot reset this board "
-                             "(QEMU boards need open_board(..., resettable=True))")
+            raise BoardError(
+                f"{self.board.name}: cannot reset this board (QEMU boards need open_board(..., resettable=True))"
+            )
         log.info("%s: resetting the board", self.board.name)
         self.resetter()
         if wait_ready:
             liveness = self.process.death if self.process else None
             tail = self.process.log_tail if self.process else (lambda: "")
-            _wait_ready(self.client.port, self.board, timeout or self.board.serial.ready_timeout,
-                        liveness, tail)
+            _wait_ready(self.client.port, self.board, timeout or self.board.serial.ready_timeout, liveness, tail)
 
 
 @dataclass
@@ -100,16 +101,25 @@ class _Link:
     url: str
     process: BoardProcess | None
     resetter: Callable[[], None] | None = None
-    ready_line: bool = True        # False: attached to a running board, its ready line is long gone
+    ready_line: bool = True  # False: attached to a running board, its ready line is long gone
 
 
 @contextmanager
-def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
-               expected_hash: str | None = None, identify: bool = True,
-               timeout: float | None = None, run_timeout: float | None = None,
-               retries: int | None = None, ready_timeout: float | None = None,
-               device: str | None = None, log_dir: str | os.PathLike[str] | None = None,
-               resettable: bool = False, connection: Connection | None = None) -> Iterator[BoardSession]:
+def open_board(
+    board: Board | str,
+    firmware: str | os.PathLike[str],
+    *,
+    expected_hash: str | None = None,
+    identify: bool = True,
+    timeout: float | None = None,
+    run_timeout: float | None = None,
+    retries: int | None = None,
+    ready_timeout: float | None = None,
+    device: str | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    resettable: bool = False,
+    connection: Connection | None = None,
+) -> Iterator[BoardSession]:
     """Launch (or flash) ``firmware`` on ``board`` and yield a ready session.
 
     Timeouts default to the board's ``[serial]`` settings. With ``identify``
@@ -130,28 +140,39 @@ def open_board(board: Board | str, firmware: str | os.PathLike[str], *,
         conn = Connection(device, conn.serial_number, conn.vid_pid, conn.baud)
     ready_within = ready_timeout or settings.ready_timeout
     with ExitStack() as stack:
-        logs = Path(log_dir) if log_dir else Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix=f"fixpoint-{board.name}-")))
+        logs = (
+            Path(log_dir)
+            if log_dir
+            else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"fixpoint-{board.name}-")))
+        )
         link = _launch(board, image, stack, logs, conn, resettable)
         liveness = link.process.death if link.process else None
         tail = link.process.log_tail if link.process else (lambda: "")
         if link.ready_line:
             _wait_ready(link.port, board, ready_within, liveness, tail)
-        client = FixpointClient(link.port, timeout=timeout or settings.timeout,
-                                run_timeout=run_timeout or settings.run_timeout,
-                                retries=settings.retries if retries is None else retries,
-                                max_payload=settings.max_payload, liveness=liveness, log_tail=tail)
+        client = FixpointClient(
+            link.port,
+            timeout=timeout or settings.timeout,
+            run_timeout=run_timeout or settings.run_timeout,
+            retries=settings.retries if retries is None else retries,
+            max_payload=settings.max_payload,
+            liveness=liveness,
+            log_tail=tail,
+        )
         info = None
         if identify:
-            info = (client.identify(expected_hash) if link.ready_line
-                    else _identify_attached(client, board, expected_hash, ready_within))
+            info = (
+                client.identify(expected_hash)
+                if link.ready_line
+                else _identify_attached(client, board, expected_hash, ready_within)
+            )
         yield BoardSession(board, link.url, client, link.process, info, link.resetter)
 
 
 # ---- launch methods ----------------------------------------------------------
 
-def _launch(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection,
-            resettable: bool) -> _Link:
+
+def _launch(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection, resettable: bool) -> _Link:
     if board.labgrid is not None:
         return _launch_labgrid(board, image, stack, logs, conn)
     if board.kind == "hardware":
@@ -197,13 +218,11 @@ def qemu_argv(board: Board, image: Path, listen_fd: int, monitor_fd: int | None 
     ``monitor_fd`` (a listening socket): a QMP monitor on it, and a reset
     request reboots the guest instead of ending QEMU."""
     launch = board.launch
-    argv = [launch.qemu, "-M", launch.machine, "-kernel", str(image),
-            "-display", "none", "-monitor", "none"]
+    argv = [launch.qemu, "-M", launch.machine, "-kernel", str(image), "-display", "none", "-monitor", "none"]
     argv += _reset_args(monitor_fd)
     # nodelay: the UART sends byte by byte; Nagle + delayed ACK would add
     # ~40 ms to every response.
-    argv += ["-chardev", f"socket,id=uart0,fd={listen_fd},server=on,wait=on,nodelay=on",
-             "-serial", "chardev:uart0"]
+    argv += ["-chardev", f"socket,id=uart0,fd={listen_fd},server=on,wait=on,nodelay=on", "-serial", "chardev:uart0"]
     if launch.semihosting:
         argv += ["-semihosting-config", "enable=on,target=native"]
     if launch.icount_shift is not None:
@@ -218,8 +237,14 @@ def _reset_args(monitor_fd: int | None) -> list[str]:
     into an exit: right for normal runs, where a reset means a crash."""
     if monitor_fd is None:
         return ["-no-reboot"]
-    return ["-chardev", f"socket,id=qmp0,fd={monitor_fd},server=on,wait=off",
-            "-mon", "chardev=qmp0,mode=control", "-action", "reboot=reset"]
+    return [
+        "-chardev",
+        f"socket,id=qmp0,fd={monitor_fd},server=on,wait=off",
+        "-mon",
+        "chardev=qmp0,mode=control",
+        "-action",
+        "reboot=reset",
+    ]
 
 
 class _QemuMonitor:
@@ -248,10 +273,9 @@ class _QemuMonitor:
             raise BoardError(f"{self._board.name}: QEMU monitor {command} failed: {exc}") from None
 
     def _connect(self) -> None:
-        self._sock = socket.create_connection(("127.0.0.1", self._port),
-                                              timeout=self._board.serial.ready_timeout)
+        self._sock = socket.create_connection(("127.0.0.1", self._port), timeout=self._board.serial.ready_timeout)
         self._file = self._sock.makefile("rb")
-        self._reply()             # the greeting
+        self._reply()  # the greeting
         self._send("qmp_capabilities")
 
     def _send(self, command: str) -> None:
@@ -280,11 +304,10 @@ def _launch_host(board: Board, image: Path, stack: ExitStack, logs: Path) -> _Li
         tty.setraw(slave)
         url = board.serial.url.format(device=os.ttyname(slave), port=0)
         port = _open_port(stack, url, board, board.serial.baud)
-        process = _spawn(stack, [str(image.resolve())], logs / "host.log",
-                         stdin=master, stdout=master)
+        process = _spawn(stack, [str(image.resolve())], logs / "host.log", stdin=master, stdout=master)
     finally:
-        os.close(master)   # the child holds it; its exit now hangs up the pty
-        os.close(slave)    # pyserial has its own descriptor
+        os.close(master)  # the child holds it; its exit now hangs up the pty
+        os.close(slave)  # pyserial has its own descriptor
     # the firmware restarts its image on SIGUSR1 (runtime/firmware/startup/host.c)
     return _Link(port, url, process, lambda: process.popen.send_signal(signal.SIGUSR1))
 
@@ -294,16 +317,17 @@ def _launch_openocd(board: Board, image: Path, stack: ExitStack, logs: Path, con
     flash tool resets it."""
     selected = resolve_port(board, conn)
     if selected is None:
-        raise BoardError(f"{board.name}: no serial port: give --device, --serial-number or --vid-pid, "
-                         "or set serial.device / serial.usb_serial_number in the board file")
+        raise BoardError(
+            f"{board.name}: no serial port: give --device, --serial-number or --vid-pid, "
+            "or set serial.device / serial.usb_serial_number in the board file"
+        )
     url = board.serial.url.format(device=selected.device, port=0) if not conn.device else selected.device
     port = _open_port(stack, url, board, conn.baud_for(board))
     _flash(board, image, logs, {"device": selected.device, "serial_number": selected.serial_number})
     return _Link(port, url, None)
 
 
-def _attach(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection,
-            selected: SelectedPort) -> _Link:
+def _attach(board: Board, image: Path, stack: ExitStack, logs: Path, conn: Connection, selected: SelectedPort) -> _Link:
     """A QEMU or host board somebody else runs (``--device URL``): nothing is
     launched. With a flash command the board is flashed (and so reset) and
     its ready line awaited; without, the firmware already running there must
@@ -321,8 +345,17 @@ def _launch_labgrid(board: Board, image: Path, stack: ExitStack, logs: Path, con
     place = stack.enter_context(acquired_place(board))
     port = _open_port(stack, place.url, board, conn.baud_for(board))
     _disable_nagle(port)
-    flashed = _flash(board, image, logs, {"device": place.url, "serial_number": conn.serial_number or "",
-                                          "place": place.place, "coordinator": place.coordinator})
+    flashed = _flash(
+        board,
+        image,
+        logs,
+        {
+            "device": place.url,
+            "serial_number": conn.serial_number or "",
+            "place": place.place,
+            "coordinator": place.coordinator,
+        },
+    )
     return _Link(port, place.url, None, ready_line=flashed)
 
 
@@ -356,8 +389,7 @@ def _flash(board: Board, image: Path, logs: Path, values: dict[str, str]) -> boo
     return True
 
 
-def _identify_attached(client: FixpointClient, board: Board, expected_hash: str | None,
-                       within: float) -> IdentifyInfo:
+def _identify_attached(client: FixpointClient, board: Board, expected_hash: str | None, within: float) -> IdentifyInfo:
     """IDENTIFY a board that was already running (or still booting): retried
     until ``within`` seconds have passed, since no ready line says when it listens."""
     deadline = time.monotonic() + within
@@ -402,8 +434,14 @@ def _disable_nagle(port: serial.SerialBase) -> None:
 
 # ---- ready line -------------------------------------------------------------------
 
-def _wait_ready(port: serial.SerialBase, board: Board, timeout: float,
-                liveness: Callable[[], str | None] | None, tail: Callable[[], str]) -> None:
+
+def _wait_ready(
+    port: serial.SerialBase,
+    board: Board,
+    timeout: float,
+    liveness: Callable[[], str | None] | None,
+    tail: Callable[[], str],
+) -> None:
     """Read until ``FIXPOINT READY <board>\\n``; fail fast if the process dies."""
     want = READY_PREFIX + board.name.encode() + b"\n"
     seen = bytearray()
@@ -413,8 +451,7 @@ def _wait_ready(port: serial.SerialBase, board: Board, timeout: float,
         try:
             seen += port.read(max(1, port.in_waiting))
         except serial.SerialException as exc:
-            raise BoardCrashed(f"{board.name}: link lost before ready ({_death(liveness) or exc})",
-                               tail()) from None
+            raise BoardCrashed(f"{board.name}: link lost before ready ({_death(liveness) or exc})", tail()) from None
         if want in seen:
             log.debug("%s: ready", board.name)
             return
@@ -422,16 +459,15 @@ def _wait_ready(port: serial.SerialBase, board: Board, timeout: float,
         death = _death(liveness)
         if death:
             raise BoardCrashed(f"{board.name}: {death} before the ready line", tail())
-        del seen[:-256]   # bounded: only the tail can still hold the line
-    raise BoardTimeout(f"{board.name}: no ready line within {timeout:.1f} s "
-                       f"(got {bytes(seen[-64:])!r})\n{tail()}")
+        del seen[:-256]  # bounded: only the tail can still hold the line
+    raise BoardTimeout(f"{board.name}: no ready line within {timeout:.1f} s (got {bytes(seen[-64:])!r})\n{tail()}")
 
 
 def _reject_foreign_ready(seen: bytearray, board: Board) -> None:
     start = seen.find(READY_PREFIX)
     end = seen.find(b"\n", start) if start >= 0 else -1
     if end >= 0:
-        other = seen[start + len(READY_PREFIX): end].decode("ascii", errors="replace")
+        other = seen[start + len(READY_PREFIX) : end].decode("ascii", errors="replace")
         raise BoardProtocolError(f"{board.name}: firmware reports board '{other}' -- wrong firmware?")
 
 

@@ -6,6 +6,7 @@
 
 See docs/calibration.md.
 """
+
 from fixpoint.calibrate.api import calibrate, calibration_targets, tensor_quant
 from fixpoint.calibrate.collect import collect_statistics, model_input_spec, model_input_specs
 from fixpoint.calibrate.config import DEFAULT_POLICY, CalibrationConfig
@@ -17,8 +18,24 @@ from fixpoint.calibrate.qparams import quant_from_range
 from fixpoint.calibrate.result import CalibrationResult
 
 __all__ = [
-    "DEFAULT_POLICY", "POLICIES", "CalibrationConfig", "CalibrationData", "CalibrationDataError", "CalibrationInputs",
-    "CalibrationError", "CalibrationResult", "ClipRange", "TensorStats", "calibrate",
-    "calibration_targets", "choose_range", "collect_statistics", "load_inputs", "load_samples",
-    "model_input_spec", "model_input_specs", "quant_from_range", "tensor_quant",
+    "DEFAULT_POLICY",
+    "POLICIES",
+    "CalibrationConfig",
+    "CalibrationData",
+    "CalibrationDataError",
+    "CalibrationInputs",
+    "CalibrationError",
+    "CalibrationResult",
+    "ClipRange",
+    "TensorStats",
+    "calibrate",
+    "calibration_targets",
+    "choose_range",
+    "collect_statistics",
+    "load_inputs",
+    "load_samples",
+    "model_input_spec",
+    "model_input_specs",
+    "quant_from_range",
+    "tensor_quant",
 ]

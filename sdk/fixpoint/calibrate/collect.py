@@ -6,6 +6,7 @@ constant-size :class:`~fixpoint.calibrate.histogram.TensorObserver` state and
 dropped, so memory does not grow with the number of samples (onnxruntime's
 own calibrators keep every intermediate output of every sample).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,9 @@ def model_input_spec(model_path: str | os.PathLike) -> tuple[str, list[int]]:
     model = load_onnx(model_path)
     inputs = _runtime_inputs(model)
     if len(inputs) != 1:
-        raise CalibrationError(f"{model_path}: calibration supports models with one input, "
-                               f"got {[vi.name for vi in inputs]}")
+        raise CalibrationError(
+            f"{model_path}: calibration supports models with one input, got {[vi.name for vi in inputs]}"
+        )
     dims = inputs[0].type.tensor_type.shape.dim
     shape = [d.dim_value if d.HasField("dim_value") else -1 for d in dims[1:]]
     return inputs[0].name, shape
@@ -86,20 +88,24 @@ def _with_outputs(model: onnx.ModelProto, names: Iterable[str]) -> onnx.ModelPro
 
 
 def make_session(model: onnx.ModelProto, origin: str) -> ort.InferenceSession:
-    options = quiet_session_options()   # onnxruntime's log lines are not our user's business
+    options = quiet_session_options()  # onnxruntime's log lines are not our user's business
     # Idle onnxruntime workers otherwise busy-wait after each run and take the core the
     # statistics need (kws, 2 vCPUs: 0.14 s vs 0.20 s per pass). Thread count: the default.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(model.SerializeToString(), options,
-                                    providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise CalibrationError(f"{origin}: onnxruntime cannot load the model ({one_line(exc)})") from None
 
 
-def collect_statistics(model_path: str | os.PathLike, value_names: list[str], data: CalibrationData,
-                       batch_size: int = 32, progress: bool = True,
-                       histogram: bool = True) -> dict[str, TensorStats]:
+def collect_statistics(
+    model_path: str | os.PathLike,
+    value_names: list[str],
+    data: CalibrationData,
+    batch_size: int = 32,
+    progress: bool = True,
+    histogram: bool = True,
+) -> dict[str, TensorStats]:
     """Stream ``data`` through the model; min/max/count (+histogram) per requested tensor.
 
     ``histogram=False`` is the bare min/max pass (the benchmark's baseline).
@@ -111,7 +117,7 @@ def collect_statistics(model_path: str | os.PathLike, value_names: list[str], da
     fetch = [n for n in value_names if n not in data.input_names]
     fixed = _fixed_batch(model)
     session = make_session(_with_outputs(model, fetch), origin)
-    del model                            # the session holds the only copy now
+    del model  # the session holds the only copy now
     observers = {name: TensorObserver(name, histogram) for name in value_names}
     _stream(session, data, fetch, observers, fixed or batch_size, progress, origin, fixed is not None)
     return {name: obs.result() for name, obs in observers.items()}
@@ -120,16 +126,16 @@ def collect_statistics(model_path: str | os.PathLike, value_names: list[str], da
 def _check_input(model: onnx.ModelProto, data: CalibrationData, origin: str) -> None:
     names = [vi.name for vi in _runtime_inputs(model)]
     if sorted(names) != sorted(data.input_names):
-        raise CalibrationError(f"{origin}: model inputs are {names} but the calibration data "
-                               f"is for input(s) {data.input_names}")
+        raise CalibrationError(
+            f"{origin}: model inputs are {names} but the calibration data is for input(s) {data.input_names}"
+        )
 
 
 def _fixed_batch(model: onnx.ModelProto) -> int | None:
     """The input's batch size when the model fixes it (then batches must have exactly that size)."""
     dims = _runtime_inputs(model)[0].type.tensor_type.shape.dim
     if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0:
-        log.info("model input has a fixed batch size of %d; calibrating in batches of it",
-                 dims[0].dim_value)
+        log.info("model input has a fixed batch size of %d; calibrating in batches of it", dims[0].dim_value)
         return int(dims[0].dim_value)
     return None
 
@@ -139,12 +145,19 @@ def _check_names(model: onnx.ModelProto, value_names: list[str], origin: str) ->
     missing = [n for n in value_names if n not in known]
     if missing:
         shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise CalibrationError(f"{origin}: {len(missing)} requested tensor(s) are not activations "
-                               f"of the model: {shown}")
+        raise CalibrationError(
+            f"{origin}: {len(missing)} requested tensor(s) are not activations of the model: {shown}"
+        )
 
 
-def _observe(observers: dict[str, TensorObserver], feed: dict[str, np.ndarray], fetch: list[str],
-             outputs: list, where: str, origin: str) -> None:
+def _observe(
+    observers: dict[str, TensorObserver],
+    feed: dict[str, np.ndarray],
+    fetch: list[str],
+    outputs: list,
+    where: str,
+    origin: str,
+) -> None:
     """Fold one batch's inputs and outputs into the observers."""
     try:
         for name, batch in feed.items():
@@ -156,9 +169,16 @@ def _observe(observers: dict[str, TensorObserver], feed: dict[str, np.ndarray], 
         raise CalibrationError(f"{origin}: {exc} ({where})") from None
 
 
-def _stream(session: ort.InferenceSession, data: CalibrationData, fetch: list[str],
-            observers: dict[str, TensorObserver], batch_size: int, progress: bool,
-            origin: str, fixed_batch: bool = False) -> None:
+def _stream(
+    session: ort.InferenceSession,
+    data: CalibrationData,
+    fetch: list[str],
+    observers: dict[str, TensorObserver],
+    batch_size: int,
+    progress: bool,
+    origin: str,
+    fixed_batch: bool = False,
+) -> None:
     """Run every batch and fold it into the observers before the next one.
 
     Folding on a helper thread while onnxruntime runs the next batch (the
@@ -170,25 +190,26 @@ def _stream(session: ort.InferenceSession, data: CalibrationData, fetch: list[st
     """
     show = progress and sys.stderr.isatty()
     done = 0
-    with tqdm(total=len(data), unit="sample", desc="calibrating", file=sys.stderr,
-              disable=not show, leave=False) as bar:
+    with tqdm(
+        total=len(data), unit="sample", desc="calibrating", file=sys.stderr, disable=not show, leave=False
+    ) as bar:
         for feed in data.feeds(batch_size):
             count = len(next(iter(feed.values())))
             if fixed_batch and count < batch_size:
-                log.warning("skipping the last %d sample(s): the model's batch size is fixed to %d",
-                            count, batch_size)
+                log.warning("skipping the last %d sample(s): the model's batch size is fixed to %d", count, batch_size)
                 break
             where = f"samples {done}..{done + count - 1}"
             outputs = _run_batch(session, fetch, feed, where, origin)
             _observe(observers, feed, fetch, outputs, where, origin)
-            del outputs                    # only one batch of outputs is ever alive
+            del outputs  # only one batch of outputs is ever alive
             done += count
             bar.update(count)
     log.info("observed %d tensors over %d samples", len(observers), done)
 
 
-def _run_batch(session: ort.InferenceSession, fetch: list[str], feed: dict[str, np.ndarray],
-               where: str, origin: str) -> list:
+def _run_batch(
+    session: ort.InferenceSession, fetch: list[str], feed: dict[str, np.ndarray], where: str, origin: str
+) -> list:
     try:
         return session.run(fetch, feed)
     except Exception as exc:

@@ -7,6 +7,7 @@ Precedence: exact tensor name, then exact layer name, then the first matching
 pattern in dict order. A spec is a policy name, optionally with its
 parameter: ``"percentile:99.9"``.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -40,7 +41,7 @@ class CalibrationConfig:
     bits: int = 8
     percentile: float = DEFAULT_PERCENTILE
     batch_size: int = 32
-    max_samples: int | None = DEFAULT_MAX_SAMPLES   # samples read from the set (None: all)
+    max_samples: int | None = DEFAULT_MAX_SAMPLES  # samples read from the set (None: all)
     progress: bool = True
     # tensors whose quantization is given (QDQ model, encodings file): name -> [scale, zero_point];
     # they keep exactly these parameters and no range policy runs on them (docs/interop.md)
@@ -59,8 +60,9 @@ class CalibrationConfig:
         if self.resolved_scheme not in SCHEMES:
             raise CalibrationError(f"unknown scheme '{self.scheme}' (choose from {', '.join(SCHEMES)})")
         if self.bits == 16 and self.resolved_scheme == "asymmetric":
-            raise CalibrationError("16-bit activations need scheme 'symmetric' or 'pow2' "
-                                   "(16-bit kernels take no zero point)")
+            raise CalibrationError(
+                "16-bit activations need scheme 'symmetric' or 'pow2' (16-bit kernels take no zero point)"
+            )
         if not 50.0 <= self.percentile <= 100.0:
             raise CalibrationError(f"percentile must be in [50, 100], got {self.percentile}")
         if self.batch_size < 1:
@@ -77,10 +79,11 @@ def parse_policy(spec: str, percentile: float, where: str) -> tuple[str, dict[st
     name, _, arg = str(spec).partition(":")
     name = name.strip()
     if name not in POLICIES and name != FIXED:
-        raise CalibrationError(f"{where}: unknown range policy '{name}' "
-                               f"(choose from {', '.join(POLICIES)}, {FIXED}:MIN,MAX)")
+        raise CalibrationError(
+            f"{where}: unknown range policy '{name}' (choose from {', '.join(POLICIES)}, {FIXED}:MIN,MAX)"
+        )
     options: dict[str, Any] = {"percentile": percentile}
-    if name == FIXED:   # without a range: every tensor needs an override or a pinned entry
+    if name == FIXED:  # without a range: every tensor needs an override or a pinned entry
         return name, (_fixed_range(spec, arg, where) if arg else {})
     if arg:
         if name != "percentile":
@@ -102,8 +105,7 @@ def _fixed_range(spec: str, arg: str, where: str) -> dict[str, float]:
     except ValueError:
         lo = hi = None
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise CalibrationError(f"{where}: policy 'fixed' needs a finite range MIN,MAX with MIN < MAX "
-                               f"(got '{spec}')")
+        raise CalibrationError(f"{where}: policy 'fixed' needs a finite range MIN,MAX with MIN < MAX (got '{spec}')")
     return {"lo": lo, "hi": hi}
 
 
@@ -115,8 +117,9 @@ def layer_names(graph: Graph | None, tensor: str) -> list[str]:
     return [] if node is None else [node.name, *node.fused]
 
 
-def resolve_policies(names: list[str], graph: Graph | None,
-                     config: CalibrationConfig) -> dict[str, tuple[str, dict[str, Any]]]:
+def resolve_policies(
+    names: list[str], graph: Graph | None, config: CalibrationConfig
+) -> dict[str, tuple[str, dict[str, Any]]]:
     """Policy spec for every tensor: its override if any, else the global policy."""
     overrides = config.per_tensor_policy
     default = parse_policy(config.policy, config.percentile, "policy")
@@ -128,8 +131,7 @@ def resolve_policies(names: list[str], graph: Graph | None,
             resolved[name] = default
         else:
             used.add(key)
-            resolved[name] = parse_policy(overrides[key], config.percentile,
-                                          f"per-tensor policy for '{key}'")
+            resolved[name] = parse_policy(overrides[key], config.percentile, f"per-tensor policy for '{key}'")
     for key in overrides:
         if key not in used:
             log.warning("per-tensor policy key '%s' matches no calibrated tensor or layer", key)

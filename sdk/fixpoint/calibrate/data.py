@@ -13,6 +13,7 @@ Only the first ``max_samples`` samples are used (default
 range converge long before, and reading a multi-gigabyte set in full would
 only cost time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,9 +37,13 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_SAMPLES = 1000
 
-_ERRORS: dict[type, type] = {dataio.DataFileError: DataFileError, dataio.EmptyDataError: EmptyDataError,
-                             dataio.NonFiniteDataError: NonFiniteDataError,
-                             dataio.DataShapeError: DataShapeError, dataio.DataTypeError: DataTypeError}
+_ERRORS: dict[type, type] = {
+    dataio.DataFileError: DataFileError,
+    dataio.EmptyDataError: EmptyDataError,
+    dataio.NonFiniteDataError: NonFiniteDataError,
+    dataio.DataShapeError: DataShapeError,
+    dataio.DataTypeError: DataTypeError,
+}
 
 
 @contextmanager
@@ -58,8 +63,9 @@ class CalibrationData(dataio.SampleSet):
     """
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, input_name: str = "input",
-                   dtype: str = "float32", label: str = "<array>") -> CalibrationData:
+    def from_array(
+        cls, samples: np.ndarray, input_name: str = "input", dtype: str = "float32", label: str = "<array>"
+    ) -> CalibrationData:
         """Wrap in-memory samples ``[N, *input_shape]`` (validated like files)."""
         with _calibration_errors():
             wrapped = dataio.from_array(samples, input_name, dtype, label)
@@ -104,9 +110,14 @@ def first_samples(samples, limit: int) -> np.ndarray:
     return np.asarray(samples, dtype=np.float32)[:limit]
 
 
-def load_samples(path: str | os.PathLike, input_name: str, input_shape: list[int],
-                 dtype: str = "float32", validate: bool = True,
-                 max_samples: int | None = DEFAULT_MAX_SAMPLES) -> CalibrationData:
+def load_samples(
+    path: str | os.PathLike,
+    input_name: str,
+    input_shape: list[int],
+    dtype: str = "float32",
+    validate: bool = True,
+    max_samples: int | None = DEFAULT_MAX_SAMPLES,
+) -> CalibrationData:
     """Open a calibration set for the model input ``input_name``.
 
     ``input_shape`` is the input shape without the batch axis (ONNX layout).
@@ -116,8 +127,9 @@ def load_samples(path: str | os.PathLike, input_name: str, input_shape: list[int
     if max_samples is not None and max_samples < 1:
         raise CalibrationDataError(f"--max-samples must be >= 1, got {max_samples}")
     with _calibration_errors():
-        opened = dataio.open_samples(path, input_name, input_shape, dtype, allow_folder=True,
-                                     what="calibration samples")
+        opened = dataio.open_samples(
+            path, input_name, input_shape, dtype, allow_folder=True, what="calibration samples"
+        )
         data = CalibrationData(opened.input_name, opened.input_shape, opened.dtype, opened.parts, opened.origin)
         data = _limited(data, max_samples)
         if validate:
@@ -126,8 +138,13 @@ def load_samples(path: str | os.PathLike, input_name: str, input_shape: list[int
     return data
 
 
-def load_inputs(path: str | os.PathLike, specs: list[tuple[str, list[int]]], dtype: str = "float32",
-                validate: bool = True, max_samples: int | None = DEFAULT_MAX_SAMPLES):
+def load_inputs(
+    path: str | os.PathLike,
+    specs: list[tuple[str, list[int]]],
+    dtype: str = "float32",
+    validate: bool = True,
+    max_samples: int | None = DEFAULT_MAX_SAMPLES,
+):
     """:func:`load_samples` for every model input: a CalibrationData for one input (every format
     accepted before), a CalibrationInputs for several (an .npz keyed by input name)."""
     if len(specs) == 1:
@@ -140,16 +157,25 @@ def load_inputs(path: str | os.PathLike, specs: list[tuple[str, list[int]]], dty
         data = _limited(data, max_samples)
         if validate:
             data.scan()
-    log.info("calibration set %s: %d samples of inputs %s", data.origin, len(data),
-             ", ".join(f"{n} {s}" for n, s in zip(data.input_names, data.input_shapes)))
+    log.info(
+        "calibration set %s: %d samples of inputs %s",
+        data.origin,
+        len(data),
+        ", ".join(f"{n} {s}" for n, s in zip(data.input_names, data.input_shapes)),
+    )
     return data
 
 
 def _limited(data: CalibrationData, max_samples: int | None) -> CalibrationData:
     if max_samples is None or len(data) <= max_samples:
         return data
-    log.info("calibration set %s: using the first %d of %d samples, the other %d are ignored "
-             "(--max-samples)", data.origin, max_samples, len(data), len(data) - max_samples)
+    log.info(
+        "calibration set %s: using the first %d of %d samples, the other %d are ignored (--max-samples)",
+        data.origin,
+        max_samples,
+        len(data),
+        len(data) - max_samples,
+    )
     return data.head(max_samples)
 
 

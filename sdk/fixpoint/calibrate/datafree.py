@@ -19,6 +19,7 @@ The histogram of each calibration target's samples then goes through the configu
 if it had been observed. The result says so: ``CalibrationResult.estimated`` describes the estimate and
 the report prints it. Ops outside ``PROPAGATE`` are refused with a one-line error naming the node.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,8 @@ from fixpoint.ir import Graph
 
 log = logging.getLogger(__name__)
 
-SAMPLES = 4096          # synthetic values per channel
-POOL_DRAWS = 4          # independent draws an average pool combines (neighbours are correlated)
+SAMPLES = 4096  # synthetic values per channel
+POOL_DRAWS = 4  # independent draws an average pool combines (neighbours are correlated)
 
 
 class _Walker:
@@ -53,8 +54,10 @@ class _Walker:
         self.rng = np.random.default_rng(seed)
         self.consts = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
         self.values: dict[str, np.ndarray] = {}
-        self.shapes = {v.name: [d.dim_value if d.HasField("dim_value") else 0 for d in v.type.tensor_type.shape.dim]
-                       for v in [*self.model.graph.value_info, *self.model.graph.input, *self.model.graph.output]}
+        self.shapes = {
+            v.name: [d.dim_value if d.HasField("dim_value") else 0 for d in v.type.tensor_type.shape.dim]
+            for v in [*self.model.graph.value_info, *self.model.graph.input, *self.model.graph.output]
+        }
 
     def gaussian(self, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         """Samples of the given per-channel mean and variance, Laplace-shaped: trained networks' pre-activations
@@ -83,8 +86,10 @@ class _Walker:
                 continue
             rule = PROPAGATE.get(node.op_type)
             if rule is None:
-                raise CalibrationError(f"data-free calibration: no range estimate for {node.op_type} (node "
-                                       f"'{node.name or node.output[0]}'); calibrate with samples (--data)")
+                raise CalibrationError(
+                    f"data-free calibration: no range estimate for {node.op_type} (node "
+                    f"'{node.name or node.output[0]}'); calibrate with samples (--data)"
+                )
             self.values[node.output[0]] = rule(self, node)
         return self.values
 
@@ -110,14 +115,14 @@ def _conv(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
     m = mean.reshape(groups, per_group)[group_of]
     v = var.reshape(groups, per_group)[group_of]
     out_mean = np.sum(taps.sum(axis=2) * m, axis=1)
-    out_var = np.sum(np.maximum((taps ** 2).sum(axis=2), taps.sum(axis=2) ** 2) * v, axis=1)
+    out_var = np.sum(np.maximum((taps**2).sum(axis=2), taps.sum(axis=2) ** 2) * v, axis=1)
     return w.gaussian(out_mean + (0.0 if bias is None else bias), out_var)
 
 
 def _gemm(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
     x, weight, bias = w.arg(node, 0), w.arg(node, 1), w.arg(node, 2)
     if node.op_type == "Gemm" and _attr(node, "transB", 0):
-        weight = weight.T                           # [in, out]
+        weight = weight.T  # [in, out]
     mean, var = _moments(x)
     out_mean = mean @ weight * (_attr(node, "alpha", 1.0) if node.op_type == "Gemm" else 1.0)
     # features feeding a classifier head are correlated (a class lights up several): the fully correlated
@@ -130,7 +135,7 @@ def _gemm(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
 
 def _batchnorm(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
     gamma, beta = w.arg(node, 1), w.arg(node, 2)
-    return w.gaussian(beta, gamma ** 2)
+    return w.gaussian(beta, gamma**2)
 
 
 def _per_channel(c: np.ndarray | None, channels: int) -> np.ndarray | float:
@@ -142,8 +147,10 @@ def _per_channel(c: np.ndarray | None, channels: int) -> np.ndarray | float:
         return float(flat.reshape(-1)[0])
     squeezed = flat.reshape(-1)
     if squeezed.size != channels:
-        raise CalibrationError(f"data-free calibration: constant of shape {list(flat.shape)} does not broadcast "
-                               f"per channel over {channels} channels")
+        raise CalibrationError(
+            f"data-free calibration: constant of shape {list(flat.shape)} does not broadcast "
+            f"per channel over {channels} channels"
+        )
     return squeezed[:, None]
 
 
@@ -156,6 +163,7 @@ def _binary(op: Callable) -> Callable:
         if a_name in w.values:
             return op(a, _per_channel(b, a.shape[0]))
         return op(_per_channel(a, b.shape[0]), b)
+
     return rule
 
 
@@ -173,6 +181,7 @@ def _unary(f: Callable) -> Callable:
 def _pool(reduce: Callable, draws: Callable) -> Callable:
     def rule(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
         return w.draws(w.arg(node, 0), draws(w, node), reduce)
+
     return rule
 
 
@@ -191,8 +200,9 @@ def _flatten(w: _Walker, node: onnx.NodeProto) -> np.ndarray:
     out = w.shapes.get(node.output[0], [])
     features = int(np.prod(out[1:])) if len(out) > 1 and all(out[1:]) else x.shape[0]
     if features % x.shape[0]:
-        raise CalibrationError(f"data-free calibration: cannot follow channels through '{node.name}' "
-                               f"({x.shape[0]} -> {features})")
+        raise CalibrationError(
+            f"data-free calibration: cannot follow channels through '{node.name}' ({x.shape[0]} -> {features})"
+        )
     return np.repeat(x, features // x.shape[0], axis=0)
 
 
@@ -212,24 +222,36 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 #: ONNX op -> how a tensor's synthetic samples follow through it (see the module docstring).
 PROPAGATE: dict[str, Callable[[_Walker, onnx.NodeProto], np.ndarray]] = {
-    "Conv": _conv, "Gemm": _gemm, "MatMul": _gemm, "BatchNormalization": _batchnorm,
-    "Add": _binary(np.add), "Sub": _binary(np.subtract), "Mul": _binary(np.multiply),
-    "Relu": _unary(lambda x, n: np.maximum(x, 0.0)), "Clip": _clip,
+    "Conv": _conv,
+    "Gemm": _gemm,
+    "MatMul": _gemm,
+    "BatchNormalization": _batchnorm,
+    "Add": _binary(np.add),
+    "Sub": _binary(np.subtract),
+    "Mul": _binary(np.multiply),
+    "Relu": _unary(lambda x, n: np.maximum(x, 0.0)),
+    "Clip": _clip,
     "LeakyRelu": _unary(lambda x, n: np.where(x > 0, x, _attr(n, "alpha", 0.01) * x)),
-    "Sigmoid": _unary(lambda x, n: _sigmoid(x)), "Tanh": _unary(lambda x, n: np.tanh(x)),
+    "Sigmoid": _unary(lambda x, n: _sigmoid(x)),
+    "Tanh": _unary(lambda x, n: np.tanh(x)),
     "HardSigmoid": _unary(lambda x, n: np.clip(_attr(n, "alpha", 0.2) * x + _attr(n, "beta", 0.5), 0, 1)),
     "HardSwish": _unary(lambda x, n: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0)),
-    "Identity": _unary(lambda x, n: x), "Dropout": _unary(lambda x, n: x),
-    "MaxPool": _pool(np.max, _kernel_area), "AveragePool": _pool(np.mean, lambda w, n: min(_kernel_area(w, n),
-                                                                                         POOL_DRAWS)),
+    "Identity": _unary(lambda x, n: x),
+    "Dropout": _unary(lambda x, n: x),
+    "MaxPool": _pool(np.max, _kernel_area),
+    "AveragePool": _pool(np.mean, lambda w, n: min(_kernel_area(w, n), POOL_DRAWS)),
     "GlobalAveragePool": _pool(np.mean, lambda w, n: min(_spatial_area(w, n), POOL_DRAWS)),
     "GlobalMaxPool": _pool(np.max, _spatial_area),
-    "Flatten": _flatten, "Reshape": _flatten, "Concat": _concat, "Softmax": _softmax,
+    "Flatten": _flatten,
+    "Reshape": _flatten,
+    "Concat": _concat,
+    "Softmax": _softmax,
 }
 
 
-def _input_samples(w: _Walker, model: onnx.ModelProto, input_range: tuple[float, float] | None
-                   ) -> dict[str, np.ndarray]:
+def _input_samples(
+    w: _Walker, model: onnx.ModelProto, input_range: tuple[float, float] | None
+) -> dict[str, np.ndarray]:
     result = {}
     consts = set(w.consts)
     for value in model.graph.input:
@@ -245,13 +267,20 @@ def _input_samples(w: _Walker, model: onnx.ModelProto, input_range: tuple[float,
 
 
 def describe(input_range: tuple[float, float] | None) -> str:
-    where = f"input uniform in [{input_range[0]:g}, {input_range[1]:g}]" if input_range else \
-        "input assumed standardized N(0, 1)"
+    where = (
+        f"input uniform in [{input_range[0]:g}, {input_range[1]:g}]"
+        if input_range
+        else "input assumed standardized N(0, 1)"
+    )
     return f"data-free: ranges estimated from BatchNormalization statistics and weights ({where}), no samples seen"
 
 
-def calibrate_data_free(model_path: str | os.PathLike, graph: Graph | None, config: CalibrationConfig | None = None,
-                        input_range: tuple[float, float] | None = None) -> CalibrationResult:
+def calibrate_data_free(
+    model_path: str | os.PathLike,
+    graph: Graph | None,
+    config: CalibrationConfig | None = None,
+    input_range: tuple[float, float] | None = None,
+) -> CalibrationResult:
     """Ranges for every activation of ``graph`` without calibration data (see the module docstring)."""
     config = config or CalibrationConfig()
     config.validate()
@@ -270,5 +299,12 @@ def calibrate_data_free(model_path: str | os.PathLike, graph: Graph | None, conf
         quant[name] = tensor_quant(stats[name], *specs[name], config)
     how = describe(input_range)
     log.info("%s: %d tensors", how, len(quant))
-    return CalibrationResult(quant=quant, stats=stats, requested={n: specs[n][0] for n in names},
-                             config=asdict(config), model_path=str(model_path), num_samples=0, estimated=how)
+    return CalibrationResult(
+        quant=quant,
+        stats=stats,
+        requested={n: specs[n][0] for n in names},
+        config=asdict(config),
+        model_path=str(model_path),
+        num_samples=0,
+        estimated=how,
+    )

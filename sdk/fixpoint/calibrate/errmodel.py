@@ -15,6 +15,7 @@ would really have, clipping and rounding noise together, instead of the usual
 "step**2/12" guess -- which would, e.g., charge the spike of exact zeros after
 a ReLU with rounding noise it never gets.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,9 @@ def occupied_bins(stats: TensorStats) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return counts, np.maximum(left, stats.min), np.minimum(right, stats.max)
 
 
-def expected_error(stats: TensorStats, lo: np.ndarray, hi: np.ndarray, bits: int,
-                   scheme: str, norm: str = "l2") -> np.ndarray:
+def expected_error(
+    stats: TensorStats, lo: np.ndarray, hi: np.ndarray, bits: int, scheme: str, norm: str = "l2"
+) -> np.ndarray:
     """Mean |err| ("l1") or mean err**2 ("l2") per element for each range [lo[k], hi[k]]."""
     power = {"l1": 1, "l2": 2}.get(norm)
     if power is None:
@@ -55,12 +57,14 @@ def expected_error(stats: TensorStats, lo: np.ndarray, hi: np.ndarray, bits: int
     counts, left, right = occupied_bins(stats)
     s = scale[:, None]
     r_lo, r_hi = r_lo[:, None], r_hi[:, None]
-    c_lo, c_hi = r_lo - s / 2, r_hi + s / 2      # where rounding turns into clamping
+    c_lo, c_hi = r_lo - s / 2, r_hi + s / 2  # where rounding turns into clamping
     a, b = left[None, :], right[None, :]
     width = right - left
-    integral = (_power_integral(r_lo - np.minimum(b, c_lo), r_lo - a, power)        # below
-                + _power_integral(np.maximum(a, c_hi) - r_hi, b - r_hi, power)      # above
-                + _rounding_integral(np.maximum(a, c_lo), np.minimum(b, c_hi), s, power))
+    integral = (
+        _power_integral(r_lo - np.minimum(b, c_lo), r_lo - a, power)  # below
+        + _power_integral(np.maximum(a, c_hi) - r_hi, b - r_hi, power)  # above
+        + _rounding_integral(np.maximum(a, c_lo), np.minimum(b, c_hi), s, power)
+    )
     point = _point_error(left[None, :], s, zero[:, None], bits, power)
     per_bin = np.where(width > 0, integral / np.where(width > 0, width, 1.0), point)
     return per_bin @ counts / stats.count
@@ -70,7 +74,7 @@ def _power_integral(u: np.ndarray, v: np.ndarray, power: int) -> np.ndarray:
     """integral_u^v t**power dt for 0 <= u <= v, and 0 where the piece is empty (v <= u)."""
     u = np.maximum(u, 0.0)
     v = np.maximum(v, u)
-    if power == 2:       # explicit products: numpy's float ** int goes through pow()
+    if power == 2:  # explicit products: numpy's float ** int goes through pow()
         return (v * v * v - u * u * u) / 3.0
     return (v * v - u * u) / 2.0
 
@@ -123,7 +127,7 @@ class MomentModel:
         counts, self.left, self.right = occupied_bins(stats)
         width = self.right - self.left
         self.density = np.where(width > 0, counts / np.where(width > 0, width, 1.0), 0.0)
-        mid_sq = (self.left ** 2 + self.left * self.right + self.right ** 2) / 3.0
+        mid_sq = (self.left**2 + self.left * self.right + self.right**2) / 3.0
         self.n = np.concatenate([[0.0], np.cumsum(counts)])
         self.m1 = np.concatenate([[0.0], np.cumsum(counts * (self.left + self.right) / 2.0)])
         self.m2 = np.concatenate([[0.0], np.cumsum(counts * mid_sq)])
@@ -133,7 +137,7 @@ class MomentModel:
         """Estimated mean |err| or err**2 per element for each range [lo[k], hi[k]]."""
         power = 2 if norm == "l2" else 1
         scale, zero = scale_zero_point(np.asarray(lo, np.float64), np.asarray(hi, np.float64), bits, scheme)
-        if len(self.left) == 0:          # nothing but exact zeros: error-free at any range
+        if len(self.left) == 0:  # nothing but exact zeros: error-free at any range
             return np.zeros(scale.shape)
         r_lo, r_hi = representable_range(scale, zero, bits)
         above, n_above = self._above(r_hi + scale / 2, r_hi, power)
@@ -144,10 +148,10 @@ class MomentModel:
 
     def _above(self, cut: np.ndarray, r: np.ndarray, power: int) -> tuple[np.ndarray, np.ndarray]:
         """Error and count of values beyond ``cut`` (clamped to r)."""
-        i = np.searchsorted(self.left, cut, side="left")          # bins i.. lie wholly above
+        i = np.searchsorted(self.left, cut, side="left")  # bins i.. lie wholly above
         n, m1, m2 = self.n[-1] - self.n[i], self.m1[-1] - self.m1[i], self.m2[-1] - self.m2[i]
         full = m2 - 2 * r * m1 + r * r * n if power == 2 else m1 - r * n
-        j = np.maximum(i - 1, 0)                                   # the bin the cut may split
+        j = np.maximum(i - 1, 0)  # the bin the cut may split
         split = (i > 0) & (self.right[j] > cut)
         far, near = np.where(split, self.right[j] - r, 0.0), np.where(split, cut - r, 0.0)
         part = self.density[j] * (far ** (power + 1) - near ** (power + 1)) / (power + 1)
@@ -155,7 +159,7 @@ class MomentModel:
 
     def _below(self, cut: np.ndarray, r: np.ndarray, power: int) -> tuple[np.ndarray, np.ndarray]:
         """Error and count of values below ``cut`` (clamped to r)."""
-        i = np.searchsorted(self.right, cut, side="right")         # bins ..i-1 lie wholly below
+        i = np.searchsorted(self.right, cut, side="right")  # bins ..i-1 lie wholly below
         n, m1, m2 = self.n[i], self.m1[i], self.m2[i]
         full = m2 - 2 * r * m1 + r * r * n if power == 2 else r * n - m1
         j = np.minimum(i, len(self.left) - 1)

@@ -4,6 +4,7 @@ All are :class:`fixpoint.ir.ModelError` subclasses with a one-line ``str()``
 naming the culprit (file, sample index, tensor, option), because the CLI
 prints the message verbatim as ``error: <message>``.
 """
+
 from __future__ import annotations
 
 from fixpoint.ir import ModelError

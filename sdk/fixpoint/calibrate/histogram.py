@@ -15,6 +15,7 @@ through rounding; the binning itself is a one-pass compiled kernel
 (histogram_kernel.c). (Subnormal values may underflow to 0 when scaled; such
 values do not matter for any range.)
 """
+
 from __future__ import annotations
 
 import math
@@ -25,10 +26,10 @@ import numpy as np
 
 from fixpoint.calibrate.errors import CalibrationError
 
-HALF_BINS = 2048                  # bins per sign: TensorRT's 2048 bins of |x|
+HALF_BINS = 2048  # bins per sign: TensorRT's 2048 bins of |x|
 NUM_BINS = 2 * HALF_BINS
-MIN_RANGE_EXP = -100              # |x| below 2**-100 is treated as zero-sized range
-MAX_VALUES_PER_CALL = 1 << 30     # FP_HIST_MAX_VALUES: the kernel's uint32 lane counts stay exact
+MIN_RANGE_EXP = -100  # |x| below 2**-100 is treated as zero-sized range
+MAX_VALUES_PER_CALL = 1 << 30  # FP_HIST_MAX_VALUES: the kernel's uint32 lane counts stay exact
 
 
 @dataclass
@@ -45,7 +46,7 @@ class TensorStats:
     count: int
     hist: np.ndarray | None = None
     range_exp: int = MIN_RANGE_EXP
-    zeros: int = 0               # exact zeros (inside hist bin HALF_BINS): error-free values
+    zeros: int = 0  # exact zeros (inside hist bin HALF_BINS): error-free values
 
     @property
     def range(self) -> float:
@@ -76,7 +77,7 @@ class TensorStats:
         """Counts of |x| in HALF_BINS bins of ``bin_width`` starting at 0."""
         if self.hist is None:
             raise CalibrationError(f"tensor '{self.name}': no histogram was collected")
-        return self.hist[HALF_BINS:] + self.hist[HALF_BINS - 1::-1]
+        return self.hist[HALF_BINS:] + self.hist[HALF_BINS - 1 :: -1]
 
 
 class TensorObserver:
@@ -97,13 +98,13 @@ class TensorObserver:
         flat = np.ascontiguousarray(np.ravel(values), dtype=np.float32)
         if flat.size > MAX_VALUES_PER_CALL:
             for start in range(0, flat.size, MAX_VALUES_PER_CALL):
-                self.update(flat[start:start + MAX_VALUES_PER_CALL])
+                self.update(flat[start : start + MAX_VALUES_PER_CALL])
             return
         if flat.size == 0:
             return
         if self.histogram:
             lo, hi = self._add_to_histogram(flat)
-        else:   # the bare min/max pass: numpy's vectorised reductions
+        else:  # the bare min/max pass: numpy's vectorised reductions
             lo, hi = float(flat.min()), float(flat.max())
             if not (math.isfinite(lo) and math.isfinite(hi)):
                 raise CalibrationError(f"tensor '{self.name}' has NaN or Inf values")
@@ -138,15 +139,22 @@ class TensorObserver:
     def result(self) -> TensorStats:
         if self.count == 0:
             raise CalibrationError(f"tensor '{self.name}' was never observed")
-        return TensorStats(self.name, self.min, self.max, self.count, self.hist,
-                           MIN_RANGE_EXP if self.range_exp is None else self.range_exp, self.zeros)
+        return TensorStats(
+            self.name,
+            self.min,
+            self.max,
+            self.count,
+            self.hist,
+            MIN_RANGE_EXP if self.range_exp is None else self.range_exp,
+            self.zeros,
+        )
 
 
 def range_exp_for(abs_max: float) -> int:
     """Smallest e with abs_max < 2**e (so x * 2048 / 2**e stays below 2048)."""
     if abs_max <= 0.0:
         return MIN_RANGE_EXP
-    _, exp = math.frexp(abs_max)    # abs_max = m * 2**exp, 0.5 <= m < 1
+    _, exp = math.frexp(abs_max)  # abs_max = m * 2**exp, 0.5 <= m < 1
     return max(exp, MIN_RANGE_EXP)
 
 
@@ -156,9 +164,9 @@ def merge_bin_pairs(hist: np.ndarray, steps: int) -> np.ndarray:
     Signed bin i holds floor(x/w) = i - HALF_BINS; at width 2w that value halves
     (arithmetic shift), so old bins 2k, 2k+1 become new bin k + HALF_BINS/2.
     """
-    for _ in range(min(steps, 12)):     # after 12 merges everything is in bins 2047/2048
+    for _ in range(min(steps, 12)):  # after 12 merges everything is in bins 2047/2048
         merged = np.zeros_like(hist)
-        merged[HALF_BINS // 2: HALF_BINS // 2 + HALF_BINS] = hist.reshape(HALF_BINS, 2).sum(axis=1)
+        merged[HALF_BINS // 2 : HALF_BINS // 2 + HALF_BINS] = hist.reshape(HALF_BINS, 2).sum(axis=1)
         hist = merged
     return hist
 
@@ -196,12 +204,10 @@ def observe_values(flat: np.ndarray, range_exp: int | None, hist: np.ndarray | N
     # scale = HALF_BINS / R, a power of two; without a histogram any scale will do
     scale = float(np.float32(math.ldexp(1.0, 11 - range_exp))) if hist is not None and range_exp is not None else 1.0
     target = ffi.from_buffer("int64_t[]", hist) if hist is not None and range_exp is not None else ffi.NULL
-    added = kernel.lib.fp_hist_observe(ffi.from_buffer("float[]", flat), flat.size, scale, target, HALF_BINS,
-                                       summary)
+    added = kernel.lib.fp_hist_observe(ffi.from_buffer("float[]", flat), flat.size, scale, target, HALF_BINS, summary)
     if added < 0:
         raise ValueError("fp_hist_observe rejected its arguments")
-    return BatchSummary(float(summary.min), float(summary.max), int(summary.zeros), int(summary.nans),
-                        bool(added))
+    return BatchSummary(float(summary.min), float(summary.max), int(summary.zeros), int(summary.nans), bool(added))
 
 
 def _kernel():
@@ -210,9 +216,11 @@ def _kernel():
         from .._cbuild import load_extension
 
         here = Path(__file__).resolve().parent
-        _KERNEL = load_extension("fixpoint.calibrate._fp_histogram", _histogram_builder,
-                                 lambda root: [here / "histogram_kernel.c", here / "histogram_kernel.h",
-                                               here / "_build_histogram.py"])
+        _KERNEL = load_extension(
+            "fixpoint.calibrate._fp_histogram",
+            _histogram_builder,
+            lambda root: [here / "histogram_kernel.c", here / "histogram_kernel.h", here / "_build_histogram.py"],
+        )
     return _KERNEL
 
 

@@ -17,6 +17,7 @@ group in O(1). Unlike the reference implementations no epsilon smoothing is
 applied: a candidate whose last group would get probability 0 for outlier
 mass is simply invalid.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,7 @@ def _xlogx(x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
 
 
-def kl_divergences(hist: np.ndarray, levels: int,
-                   kept: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def kl_divergences(hist: np.ndarray, levels: int, kept: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(candidates i, KL for each); by default i = levels .. last non-empty bin + 1."""
     h = np.asarray(hist, np.float64)
     last = last_occupied(h)
@@ -42,21 +42,24 @@ def kl_divergences(hist: np.ndarray, levels: int,
     outliers = total - cum[kept]
     last_bin = h[kept - 1]
 
-    per_group = kept // levels                          # the last group also takes the remainder
+    per_group = kept // levels  # the last group also takes the remainder
     head = _head_terms(cum, cum_nz, levels, per_group)
     last_start = (levels - 1) * per_group
-    s_last = cum[kept] - cum[last_start]                # S of the last group (no outliers)
+    s_last = cum[kept] - cum[last_start]  # S of the last group (no outliers)
     n_last = cum_nz[kept] - cum_nz[last_start]
     n_last = n_last + ((last_bin == 0) & (outliers > 0))  # the folded bin becomes non-empty
     # P_g = S_g except the last group, which also holds the outliers. Since n_g >= 1
     # wherever S_g > 0, sum_g P_g log(S_g / n_g) needs no masking beyond xlogx.
     p_last = s_last + outliers
-    cross = (head + p_last * (np.log(np.maximum(s_last, 1e-300)) - np.log(np.maximum(n_last, 1.0)))
-             - total * np.log(np.maximum(cum[kept], 1e-300)))
+    cross = (
+        head
+        + p_last * (np.log(np.maximum(s_last, 1e-300)) - np.log(np.maximum(n_last, 1.0)))
+        - total * np.log(np.maximum(cum[kept], 1e-300))
+    )
     plogp = cum_hlogh[kept - 1] + _xlogx(last_bin + outliers)
     divergence = (plogp - cross) / total - np.log(total)
-    divergence[(p_last > 0) & (s_last == 0)] = np.inf   # Q gives no mass where P has some
-    divergence[cum[kept] == 0] = np.inf                 # nothing at all below the threshold
+    divergence[(p_last > 0) & (s_last == 0)] = np.inf  # Q gives no mass where P has some
+    divergence[cum[kept] == 0] = np.inf  # nothing at all below the threshold
     return kept, divergence
 
 
@@ -94,7 +97,7 @@ def kl_threshold_bins(hist: np.ndarray, levels: int, max_candidates: int = 128) 
         return max(last, 1)
     stride = max(1, -(-(last - levels) // max_candidates))
     coarse = np.arange(levels, last + 1, stride)
-    if coarse[-1] != last:     # (np.unique would do, but its first call costs a 45 ms lazy import)
+    if coarse[-1] != last:  # (np.unique would do, but its first call costs a 45 ms lazy import)
         coarse = np.append(coarse, last)
     kept, divergence = kl_divergences(hist, levels, coarse)
     best = int(kept[int(np.argmin(divergence))])

@@ -9,6 +9,7 @@ no code is spent on negatives that never occur. Signed tensors are clipped at
 a common magnitude T: [max(min, -T), min(max, T)], so a one-sided tail is cut
 without moving the short side.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,14 +25,14 @@ from fixpoint.calibrate.kl import kl_threshold_bins, last_occupied
 DEFAULT_PERCENTILE = 99.99
 # a saturation spike: the top bin holds at least this share of the non-zero values ...
 SPIKE_FRACTION = 1e-4
-SPIKE_MIN_COUNT = 16    # (a lone extreme value in a small tensor is no pile-up)
-SPIKE_RATIO = 8.0       # ... and this many times the mean of the bins just below it
+SPIKE_MIN_COUNT = 16  # (a lone extreme value in a small tensor is no pile-up)
+SPIKE_RATIO = 8.0  # ... and this many times the mean of the bins just below it
 SPIKE_NEIGHBOURS = 8
 AUTO_CANDIDATES = ("max", "percentile", "kl", "l1", "l2")
-_GRID_1D = 512         # l1/l2 threshold grid over (0, max|x|] ...
-_REFINE = 64           # ... then this many points between the best one's neighbours
-_GRID_2D = 64          # (lo, hi) grid per axis for signed tensors, asymmetric scheme ...
-_REFINE_2D = 16        # ... then this many steps per axis around the best pair
+_GRID_1D = 512  # l1/l2 threshold grid over (0, max|x|] ...
+_REFINE = 64  # ... then this many points between the best one's neighbours
+_GRID_2D = 64  # (lo, hi) grid per axis for signed tensors, asymmetric scheme ...
+_REFINE_2D = 16  # ... then this many steps per axis around the best pair
 
 
 class ClipRange(tuple):
@@ -64,8 +65,9 @@ def _clip_at(stats: TensorStats, threshold: float) -> tuple[float, float]:
 
 def _needs_hist(stats: TensorStats, policy: str) -> None:
     if stats.hist is None:
-        raise CalibrationError(f"tensor '{stats.name}': policy '{policy}' needs a histogram "
-                               "(statistics were collected as min/max only)")
+        raise CalibrationError(
+            f"tensor '{stats.name}': policy '{policy}' needs a histogram (statistics were collected as min/max only)"
+        )
 
 
 def choose_max(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
@@ -85,8 +87,9 @@ def _quantile(stats: TensorStats, counts: np.ndarray, first_edge: float, q: floa
     return float(first_edge + (j + frac) * stats.bin_width)
 
 
-def choose_percentile(stats: TensorStats, bits: int, scheme: str,
-                      percentile: float = DEFAULT_PERCENTILE, **_: Any) -> ClipRange:
+def choose_percentile(
+    stats: TensorStats, bits: int, scheme: str, percentile: float = DEFAULT_PERCENTILE, **_: Any
+) -> ClipRange:
     """Clip the ``100 - percentile`` % most extreme values (of |x| for symmetric schemes)."""
     _needs_hist(stats, "percentile")
     if not 50.0 <= percentile <= 100.0:
@@ -94,7 +97,7 @@ def choose_percentile(stats: TensorStats, bits: int, scheme: str,
     q = percentile / 100.0
     if stats.is_nonnegative or stats.max <= 0.0 or scheme != "asymmetric":
         lo, hi = _clip_at(stats, _quantile(stats, stats.abs_hist(), 0.0, q))
-    else:   # asymmetric scheme, signed data: cut each tail on its own
+    else:  # asymmetric scheme, signed data: cut each tail on its own
         lo = max(stats.min, _quantile(stats, stats.hist, stats.offset, 1.0 - q))
         hi = min(stats.max, _quantile(stats, stats.hist, stats.offset, q))
     return ClipRange(lo, hi, "percentile")
@@ -104,9 +107,9 @@ def _levels(stats: TensorStats, bits: int, scheme: str) -> int:
     """Integer codes available to one sign of |x| under the scheme's parameters."""
     one_sided = stats.is_nonnegative or stats.max <= 0.0
     if scheme == "asymmetric" and one_sided:
-        return 1 << bits                 # the zero point moves to the end of the range
+        return 1 << bits  # the zero point moves to the end of the range
     if scheme == "pow2" and stats.is_nonnegative and bits <= 8:
-        return 1 << bits                 # see qparams: zero_point = qmin
+        return 1 << bits  # see qparams: zero_point = qmin
     return 1 << (bits - 1)
 
 
@@ -123,9 +126,10 @@ def _saturation_spike(counts: np.ndarray) -> bool:
     if last == 0 or total == 0:
         return False
     top = counts[last - 1]
-    below = counts[max(0, last - 1 - SPIKE_NEIGHBOURS):last - 1]
-    return (top >= max(SPIKE_FRACTION * total, SPIKE_MIN_COUNT)
-            and top >= SPIKE_RATIO * (below.mean() if below.size else 0.0))
+    below = counts[max(0, last - 1 - SPIKE_NEIGHBOURS) : last - 1]
+    return top >= max(SPIKE_FRACTION * total, SPIKE_MIN_COUNT) and top >= SPIKE_RATIO * (
+        below.mean() if below.size else 0.0
+    )
 
 
 def choose_kl(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange:
@@ -136,7 +140,7 @@ def choose_kl(stats: TensorStats, bits: int, scheme: str, **_: Any) -> ClipRange
     """
     _needs_hist(stats, "kl")
     counts = stats.abs_hist()
-    counts[0] -= stats.zeros     # exact zeros are exact at any threshold: they must not steer it
+    counts[0] -= stats.zeros  # exact zeros are exact at any threshold: they must not steer it
     if _saturation_spike(counts):
         return ClipRange(*choose_max(stats, bits, scheme), "kl")
     kept = kl_threshold_bins(counts, _levels(stats, bits, scheme))
@@ -184,15 +188,15 @@ def _grid_1d(model: MomentModel, stats: TensorStats, bits: int, scheme: str, nor
     return _best_threshold(model, stats, fine[(fine > 0) & (fine <= top)], bits, scheme, norm)
 
 
-def _best_threshold(model: MomentModel, stats: TensorStats, thresholds: np.ndarray, bits: int,
-                    scheme: str, norm: str) -> float:
+def _best_threshold(
+    model: MomentModel, stats: TensorStats, thresholds: np.ndarray, bits: int, scheme: str, norm: str
+) -> float:
     ranges = np.array([_clip_at(stats, t) for t in thresholds])
     errors = model.error(ranges[:, 0], ranges[:, 1], bits, scheme, norm)
     return float(thresholds[int(np.argmin(errors))])
 
 
-def _grid_2d(model: MomentModel, stats: TensorStats, bits: int, scheme: str,
-             norm: str) -> tuple[float, float]:
+def _grid_2d(model: MomentModel, stats: TensorStats, bits: int, scheme: str, norm: str) -> tuple[float, float]:
     """Best (lo, hi) on a grid over [min, 0) x (0, max], then on a finer grid around it."""
     lo_step, hi_step = -stats.min / _GRID_2D, stats.max / _GRID_2D
     steps = np.arange(1, _GRID_2D + 1)
@@ -201,8 +205,9 @@ def _grid_2d(model: MomentModel, stats: TensorStats, bits: int, scheme: str,
     return _best_pair(model, stats, lo + lo_step * offsets, hi + hi_step * offsets, bits, scheme, norm)
 
 
-def _best_pair(model: MomentModel, stats: TensorStats, los: np.ndarray, his: np.ndarray, bits: int,
-               scheme: str, norm: str) -> tuple[float, float]:
+def _best_pair(
+    model: MomentModel, stats: TensorStats, los: np.ndarray, his: np.ndarray, bits: int, scheme: str, norm: str
+) -> tuple[float, float]:
     los = los[(los < 0) & (los >= stats.min)]
     his = his[(his > 0) & (his <= stats.max)]
     grid_lo, grid_hi = (g.ravel() for g in np.meshgrid(los, his, indexing="ij"))
@@ -224,17 +229,19 @@ def choose_auto(stats: TensorStats, bits: int, scheme: str, **options: Any) -> C
     """Run every candidate policy; keep the range of least expected squared error."""
     _needs_hist(stats, "auto")
     picks = [POLICIES[name](stats, bits, scheme, **options) for name in AUTO_CANDIDATES]
-    errors = expected_error(stats, np.array([p.lo for p in picks]), np.array([p.hi for p in picks]),
-                            bits, scheme, "l2")
-    return picks[int(np.argmin(errors))]   # first minimum: simpler policies win ties
+    errors = expected_error(stats, np.array([p.lo for p in picks]), np.array([p.hi for p in picks]), bits, scheme, "l2")
+    return picks[int(np.argmin(errors))]  # first minimum: simpler policies win ties
 
 
-def choose_fixed(stats: TensorStats, bits: int, scheme: str, lo: float | None = None, hi: float | None = None,
-                 **_: Any) -> ClipRange:
+def choose_fixed(
+    stats: TensorStats, bits: int, scheme: str, lo: float | None = None, hi: float | None = None, **_: Any
+) -> ClipRange:
     """The range the user gave (``fixed:MIN,MAX``); the statistics are not consulted."""
     if lo is None or hi is None:
-        raise CalibrationError(f"tensor '{stats.name}': policy 'fixed' but no range given "
-                               f"(--override {stats.name}=fixed:MIN,MAX or --encodings FILE)")
+        raise CalibrationError(
+            f"tensor '{stats.name}': policy 'fixed' but no range given "
+            f"(--override {stats.name}=fixed:MIN,MAX or --encodings FILE)"
+        )
     return ClipRange(lo, hi, "fixed")
 
 
@@ -259,6 +266,5 @@ def choose_range(policy: str, stats: TensorStats, bits: int, scheme: str, **opti
     try:
         fn = POLICIES[policy]
     except KeyError:
-        raise CalibrationError(f"unknown range policy '{policy}' "
-                               f"(choose from {', '.join(POLICIES)})") from None
+        raise CalibrationError(f"unknown range policy '{policy}' (choose from {', '.join(POLICIES)})") from None
     return fn(stats, bits, scheme, **options)

@@ -14,6 +14,7 @@ integer, so real 0 (ReLU outputs, padding) is exactly representable.
 :mod:`fixpoint.calibrate.errmodel` prices candidate ranges with exactly the
 parameters ``quant_from_range`` would produce.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,7 @@ def qlimits(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
-def scale_zero_point(lo: np.ndarray, hi: np.ndarray, bits: int,
-                     scheme: str) -> tuple[np.ndarray, np.ndarray]:
+def scale_zero_point(lo: np.ndarray, hi: np.ndarray, bits: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
     """Element-wise (scale, zero_point) for ranges [lo, hi] (any broadcastable arrays)."""
     qmin, qmax = qlimits(bits)
     lo = np.minimum(np.asarray(lo, np.float64), 0.0)
@@ -57,8 +57,8 @@ def _pow2(lo: np.ndarray, hi: np.ndarray, bits: int) -> tuple[np.ndarray, np.nda
     unsigned = (lo >= 0.0) & (bits <= 8)
     amax = np.maximum(np.maximum(-lo, hi), MIN_RANGE)
     raw = np.where(unsigned, np.maximum(hi, MIN_RANGE) / (qmax - qmin), amax / qmax)
-    mant, exp = np.frexp(raw)                         # raw = mant * 2**exp, 0.5 <= mant < 1
-    scale = np.ldexp(1.0, np.where(mant == 0.5, exp - 1, exp))   # round up to 2**k
+    mant, exp = np.frexp(raw)  # raw = mant * 2**exp, 0.5 <= mant < 1
+    scale = np.ldexp(1.0, np.where(mant == 0.5, exp - 1, exp))  # round up to 2**k
     zero = np.where(unsigned, qmin, 0).astype(np.int64)
     return scale, zero
 
@@ -69,15 +69,25 @@ def representable_range(scale: np.ndarray, zero: np.ndarray, bits: int) -> tuple
     return scale * (qmin - zero), scale * (qmax - zero)
 
 
-def quant_from_range(name: str, lo: float, hi: float, bits: int, scheme: str, policy: str,
-                     observed: tuple[float, float] = (0.0, 0.0)) -> TensorQuant:
+def quant_from_range(
+    name: str, lo: float, hi: float, bits: int, scheme: str, policy: str, observed: tuple[float, float] = (0.0, 0.0)
+) -> TensorQuant:
     """TensorQuant for clip range [lo, hi]; ``observed`` is the seen (min, max)."""
     _check_args(name, lo, hi, bits, scheme, policy)
     lo_c, hi_c = min(float(lo), 0.0), max(float(hi), 0.0)
     scale, zero = scale_zero_point(np.float64(lo_c), np.float64(hi_c), bits, scheme)
-    return TensorQuant(name=name, scale=float(scale), zero_point=int(zero), bits=bits,
-                       scheme=scheme, policy=policy, lo=lo_c, hi=hi_c,
-                       observed_min=float(observed[0]), observed_max=float(observed[1]))
+    return TensorQuant(
+        name=name,
+        scale=float(scale),
+        zero_point=int(zero),
+        bits=bits,
+        scheme=scheme,
+        policy=policy,
+        lo=lo_c,
+        hi=hi_c,
+        observed_min=float(observed[0]),
+        observed_max=float(observed[1]),
+    )
 
 
 def _check_args(name: str, lo: float, hi: float, bits: int, scheme: str, policy: str) -> None:

@@ -6,6 +6,7 @@
 
 Files, naming and checks: docs/codegen.md.
 """
+
 from .generate import GeneratedModel, generate
 from .regvalues import DEFAULT_REGISTER_MAP, CodegenError
 

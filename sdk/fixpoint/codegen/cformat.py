@@ -7,6 +7,7 @@ designated initializer ``{.field = value, ...}``, ``list`` -> ``{a, b}``,
 expression the caller's resolver names for that array. The generated tables
 are rendered from exactly the values the simulator turns into cffi structs.
 """
+
 from __future__ import annotations
 
 import re
@@ -129,7 +130,7 @@ def c_array_lines(values: np.ndarray, per_line: int) -> list[str]:
     if flat.dtype.kind not in "iu":
         raise CFormatError(f"constant tables must hold integers, got dtype {flat.dtype}")
     literals = [c_int(v) for v in flat.tolist()]
-    return [", ".join(literals[i:i + per_line]) + "," for i in range(0, len(literals), per_line)]
+    return [", ".join(literals[i : i + per_line]) + "," for i in range(0, len(literals), per_line)]
 
 
 def values_per_line(itemsize: int) -> int:

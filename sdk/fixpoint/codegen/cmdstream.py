@@ -8,6 +8,7 @@ Encoding (uint32 words, docs/accelerators.md): per layer a header ``layer << 16 
 ``n`` pairs ``register index, word``. :func:`replay` is the player in Python; the generated C has
 the same player (``<prefix>_accel_replay``), which the firmware runs as a self-test at init.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ MAX_LAYERS = 0xFFFF
 
 @dataclass(frozen=True)
 class CommandStream:
-    words: tuple[int, ...]              # the encoded stream
-    writes: tuple[int, ...]             # register writes per layer (after elision)
+    words: tuple[int, ...]  # the encoded stream
+    writes: tuple[int, ...]  # register writes per layer (after elision)
     n_regs: int
 
     @property
@@ -40,8 +41,10 @@ class CommandStream:
         return 1.0 - self.total_writes / self.full_writes if self.full_writes else 0.0
 
     def summary(self) -> str:
-        return (f"command stream: {self.total_writes} register writes for {len(self.writes)} layers "
-                f"({self.full_writes} without elision, {100 * self.elided:.1f}% elided), {len(self.words)} words")
+        return (
+            f"command stream: {self.total_writes} register writes for {len(self.writes)} layers "
+            f"({self.full_writes} without elision, {100 * self.elided:.1f}% elided), {len(self.words)} words"
+        )
 
 
 def reset_words(reg_map: RegisterMap) -> list[int]:
@@ -64,8 +67,10 @@ def _targeted(fault: str | None, reg_map: RegisterMap) -> tuple[str, int, int, i
     names = [r.name for r in reg_map.registers]
     word = rest[0] if kind == "set" else "0"
     if not layer.isdigit() or name not in names or not word.isdigit():
-        raise ValueError(f"command-stream fault '{fault}': expected drop:LAYER:REGISTER or "
-                         "set:LAYER:REGISTER:WORD with a register of the map")
+        raise ValueError(
+            f"command-stream fault '{fault}': expected drop:LAYER:REGISTER or "
+            "set:LAYER:REGISTER:WORD with a register of the map"
+        )
     return kind, int(layer), names.index(name), int(word)
 
 
@@ -85,9 +90,11 @@ def build_stream(blocks: Sequence[Sequence[int]], reg_map: RegisterMap, fault: s
     for layer, block in enumerate(blocks):
         if target and target[0] == "set" and target[1] == layer:
             block = [target[3] if r == target[2] else w for r, w in enumerate(block)]
-        changed = [(r, int(w)) for r, w in enumerate(block)
-                   if state[r] != int(w) and not (fault == "elide_reset" and int(w) == reset[r])
-                   and (layer, r) != dropped]
+        changed = [
+            (r, int(w))
+            for r, w in enumerate(block)
+            if state[r] != int(w) and not (fault == "elide_reset" and int(w) == reset[r]) and (layer, r) != dropped
+        ]
         words.append(layer << 16 | len(changed))
         for r, w in changed:
             words += [r, w]
@@ -129,11 +136,14 @@ def debug_table(plan: Plan, stream: CommandStream | None = None) -> list[dict[st
     for i, layer in enumerate(plan.layers):
         profile = plan.layer_profile(i)
         row: dict[str, Any] = {
-            "onnx_nodes": list(layer.source_nodes) or [layer.name], "layer": i, "name": layer.name,
+            "onnx_nodes": list(layer.source_nodes) or [layer.name],
+            "layer": i,
+            "name": layer.name,
             "engine": layer.engine,
             "datapath": f"{layer.datapath}, {profile.rounding} rounding, {profile.multiplier_bits}-bit multiplier, "
-                        f"{profile.accumulator_bits}-bit {profile.accumulator_overflow} accumulator",
-            "register_block": i}
+            f"{profile.accumulator_bits}-bit {profile.accumulator_overflow} accumulator",
+            "register_block": i,
+        }
         if stream is not None:
             row["stream_words"] = [starts[i], starts[i] + 2 * stream.writes[i]]
         rows.append(row)
@@ -142,7 +152,10 @@ def debug_table(plan: Plan, stream: CommandStream | None = None) -> list[dict[st
 
 def debug_line(row: dict[str, Any]) -> str:
     """One debug-table row as text."""
-    words = f", command stream words {row['stream_words'][0]}..{row['stream_words'][1]}" \
-        if "stream_words" in row else ""
-    return (f"ONNX {', '.join(row['onnx_nodes'])} -> layer {row['layer']} '{row['name']}' -> engine "
-            f"'{row['engine']}' ({row['datapath']}) -> register block {row['register_block']}{words}")
+    words = (
+        f", command stream words {row['stream_words'][0]}..{row['stream_words'][1]}" if "stream_words" in row else ""
+    )
+    return (
+        f"ONNX {', '.join(row['onnx_nodes'])} -> layer {row['layer']} '{row['name']}' -> engine "
+        f"'{row['engine']}' ({row['datapath']}) -> register block {row['register_block']}{words}"
+    )

@@ -13,6 +13,7 @@ same on every target, so the offsets computed here are the compiler's.
 The blob starts with an 8-byte header (magic, size), so offset 0 never
 names a table and a register value of 0 unambiguously means "no table".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ CONST_ALIGN = 8
 HEADER_BYTES = 8
 BLOB_MAGIC = 0x43505846  # "FXPC" as a little-endian uint32
 
-C_ELEMENT_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
-                   np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t"}
+C_ELEMENT_TYPES = {
+    np.dtype(np.int8): "int8_t",
+    np.dtype(np.int16): "int16_t",
+    np.dtype(np.int32): "int32_t",
+    np.dtype(np.int64): "int64_t",
+}
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,12 @@ class BlobMember:
     """One struct member: a layer's constant array, or padding (``layer`` = -1)."""
 
     layer: int
-    array: str            # cparams array name ("weights", "bias", ...); "" for padding
-    field: str            # C member name
-    ctype: str            # C element type
-    count: int            # declared elements (>= 1: C has no empty arrays)
-    offset: int           # byte offset inside the blob
-    values: np.ndarray    # flat values in the C element type ("" padding: empty)
+    array: str  # cparams array name ("weights", "bias", ...); "" for padding
+    field: str  # C member name
+    ctype: str  # C element type
+    count: int  # declared elements (>= 1: C has no empty arrays)
+    offset: int  # byte offset inside the blob
+    values: np.ndarray  # flat values in the C element type ("" padding: empty)
 
     @property
     def nbytes(self) -> int:
@@ -55,7 +60,7 @@ class BlobMember:
 @dataclass(frozen=True)
 class ConstBlob:
     members: tuple[BlobMember, ...]
-    size: int                           # bytes, a multiple of CONST_ALIGN
+    size: int  # bytes, a multiple of CONST_ALIGN
 
     @property
     def tables(self) -> tuple[BlobMember, ...]:
@@ -88,8 +93,17 @@ def build_blob(plan: Plan) -> ConstBlob:
                 members.append(_padding(n_pads, offset, aligned - offset))
                 n_pads += 1
             values = arr if arr.size else np.zeros(1, dtype=arr.dtype)
-            members.append(BlobMember(index, name, member_name(index, name), C_ELEMENT_TYPES[values.dtype],
-                                      int(values.size), aligned, values))
+            members.append(
+                BlobMember(
+                    index,
+                    name,
+                    member_name(index, name),
+                    C_ELEMENT_TYPES[values.dtype],
+                    int(values.size),
+                    aligned,
+                    values,
+                )
+            )
             offset = aligned + values.nbytes
     size = align_up(offset, CONST_ALIGN)
     if size > offset:  # tail padding spelled out: sizeof(blob) is then the same everywhere

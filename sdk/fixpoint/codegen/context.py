@@ -5,6 +5,7 @@ tensor_struct, graph_struct, layer_arrays_for_c); the scratch size from the C
 runtime itself (``fp_graph_scratch_size`` through the simulator); the arena
 layout from the plan (``fixpoint.memory`` already placed every tensor).
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,20 +36,19 @@ class GenContext:
     blob: ConstBlob
     layer_structs: list[dict[str, Any]]
     tensor_structs: list[dict[str, Any]]
-    graph: dict[str, Any]            # cparams.graph_struct with the C scratch size
+    graph: dict[str, Any]  # cparams.graph_struct with the C scratch size
     scratch_size: int
     model_hash: str
     reg_map: RegisterMap
-    reg_map_origin: str              # for comments and error messages
-    engines: list[str]               # engine names, index = the 'engine' register value
-    core: str = "host"               # the board's [cpu] core: picks the kernel variants
-    kernels: str = "auto"            # "auto" (the core's variants) | "ref" (reference kernels)
-    stream_exec: bool = False        # layers run from the replayed register file (codegen.regfile)
+    reg_map_origin: str  # for comments and error messages
+    engines: list[str]  # engine names, index = the 'engine' register value
+    core: str = "host"  # the board's [cpu] core: picks the kernel variants
+    kernels: str = "auto"  # "auto" (the core's variants) | "ref" (reference kernels)
+    stream_exec: bool = False  # layers run from the replayed register file (codegen.regfile)
     engine_profiles: dict[str, Any] | None = None  # the board's engines' requantizers (Target.engine_profiles)
 
 
-def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
-                  kernels: str | None = None) -> GenContext:
+def build_context(plan: Plan, board: Board | str | None, prefix: str | None, kernels: str | None = None) -> GenContext:
     """Validate the plan for C generation and collect its C values.
 
     ``kernels``: "auto" (the board core's kernel variants; the host's without a board) or "ref";
@@ -70,13 +70,23 @@ def build_context(plan: Plan, board: Board | str | None, prefix: str | None,
     except PlanError as exc:
         raise CodegenError(f"plan '{plan.model_name}': {exc}") from None
     reg_map, origin, engines = _register_map(plan, board)
-    return GenContext(plan=plan, names=Names.for_model(plan.model_name, prefix), blob=blob,
-                      layer_structs=layer_structs, tensor_structs=tensor_structs,
-                      graph=graph, scratch_size=scratch,
-                      model_hash=_model_hash(plan), reg_map=reg_map, reg_map_origin=origin, engines=engines,
-                      core=core, kernels=kernels,
-                      stream_exec=executes_stream(reg_map, engines, origin.startswith("board '")),
-                      engine_profiles=board.target.engine_profiles() if board is not None else None)
+    return GenContext(
+        plan=plan,
+        names=Names.for_model(plan.model_name, prefix),
+        blob=blob,
+        layer_structs=layer_structs,
+        tensor_structs=tensor_structs,
+        graph=graph,
+        scratch_size=scratch,
+        model_hash=_model_hash(plan),
+        reg_map=reg_map,
+        reg_map_origin=origin,
+        engines=engines,
+        core=core,
+        kernels=kernels,
+        stream_exec=executes_stream(reg_map, engines, origin.startswith("board '")),
+        engine_profiles=board.target.engine_profiles() if board is not None else None,
+    )
 
 
 def _scratch_size(plan: Plan, core: str, kernels: str) -> int:
@@ -87,8 +97,11 @@ def _scratch_size(plan: Plan, core: str, kernels: str) -> int:
     chosen = {(e.op, e.datapath): e.kernel for e in kernel_entries(plan, core, kernels)}
     for i, layer in enumerate(plan.layers):
         kernel = chosen.get((layer.op, layer.datapath))
-        if kernel is not None and RUNTIME_OPS[layer.op].has_weights and kernel != RUNTIME_OPS[layer.op].kernels[
-                layer.datapath]:
+        if (
+            kernel is not None
+            and RUNTIME_OPS[layer.op].has_weights
+            and kernel != RUNTIME_OPS[layer.op].kernels[layer.datapath]
+        ):
             need = max(need, kernel_scratch_size(plan, i, kernel))
     return need
 
@@ -109,8 +122,13 @@ def _register_map(plan: Plan, board: Board | str | None) -> tuple[RegisterMap, s
     if target.profile != plan.profile:
         # The CPU runtime reads the mode from the plan, so results stay exact; an
         # accelerator built for the board's profile would not reproduce them.
-        log.warning("plan '%s' was lowered for requant profile %s, board '%s' has %s", plan.model_name,
-                    plan.profile, target.name, target.profile)
+        log.warning(
+            "plan '%s' was lowered for requant profile %s, board '%s' has %s",
+            plan.model_name,
+            plan.profile,
+            target.name,
+            target.profile,
+        )
     engines = [e.name for e in target.engines]
     regs = target.registers
     if regs is None:

@@ -7,6 +7,7 @@ exactly the interface the firmware links against. Builds are cached in a
 folder keyed by a hash of every input file, so an unchanged model loads
 without compiling.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -29,12 +30,12 @@ from .host_runtime import HostBuildError, runtime_objects
 log = logging.getLogger(__name__)
 
 API_HEADER = "fp_model_api.h"
-STREAM_HEADER = "fp_model_stream_api.h"   # only models with recurrent state implement it
+STREAM_HEADER = "fp_model_stream_api.h"  # only models with recurrent state implement it
 # -fno-wrapv undoes the -fwrapv Python's own CFLAGS add: signed overflow keeps
 # the meaning it has in the firmware build, so a hidden overflow cannot make the
 # host build agree with the simulator while the board disagrees.
 COMPILE_ARGS = ("-std=c99", "-O2", "-fno-wrapv", "-fno-strict-aliasing")
-_BUILD_VERSION = "2"   # bump when the way the extension is built changes
+_BUILD_VERSION = "2"  # bump when the way the extension is built changes
 _loaded: dict[str, ModuleType] = {}
 
 
@@ -50,8 +51,14 @@ def model_api_cdef(header: Path) -> str:
 
 
 def _runtime_inputs(runtime: Path) -> list[Path]:
-    return sorted([*runtime.joinpath("include").glob("*.h"), *runtime.joinpath("src").rglob("*.[ch]"),
-                   runtime / "firmware" / API_HEADER, runtime / "firmware" / STREAM_HEADER])
+    return sorted(
+        [
+            *runtime.joinpath("include").glob("*.h"),
+            *runtime.joinpath("src").rglob("*.[ch]"),
+            runtime / "firmware" / API_HEADER,
+            runtime / "firmware" / STREAM_HEADER,
+        ]
+    )
 
 
 def build_key(generated: GeneratedModel, runtime: Path) -> str:
@@ -104,8 +111,9 @@ class GeneratedModule:
         """One inference: all inputs back to back in, all outputs back to back out."""
         data = bytes(input_bytes)
         if len(data) != self.input_size:
-            raise HostRunError(f"model '{self.generated.model_name}' takes {self.input_size} input bytes, "
-                               f"got {len(data)}")
+            raise HostRunError(
+                f"model '{self.generated.model_name}' takes {self.input_size} input bytes, got {len(data)}"
+            )
         self.ffi.memmove(self.lib.fp_model_input(), data, len(data))
         rc = int(self.lib.fp_model_run())
         if rc != 0:
@@ -176,12 +184,14 @@ def _ffibuilder(generated: GeneratedModel, runtime: Path, src: Path, name: str, 
     if generated.state_bytes:
         builder.cdef(model_api_cdef(runtime / "firmware" / STREAM_HEADER))
     includes = f'#include "{API_HEADER}"\n' + (f'#include "{STREAM_HEADER}"\n' if generated.state_bytes else "")
-    builder.set_source(name, includes,
-                       sources=[str(src / p.name) for p in generated.sources],
-                       extra_objects=[str(o) for o in objects],   # every runtime/src/**/*.c
-                       include_dirs=[str(src), str(runtime / "include"), str(runtime / "src"),
-                                     str(runtime / "firmware")],
-                       extra_compile_args=list(COMPILE_ARGS))
+    builder.set_source(
+        name,
+        includes,
+        sources=[str(src / p.name) for p in generated.sources],
+        extra_objects=[str(o) for o in objects],  # every runtime/src/**/*.c
+        include_dirs=[str(src), str(runtime / "include"), str(runtime / "src"), str(runtime / "firmware")],
+        extra_compile_args=list(COMPILE_ARGS),
+    )
     return builder
 
 

@@ -7,6 +7,7 @@ command is the one setuptools gives a cffi extension on this Python (CC,
 CFLAGS, CCSHARED from sysconfig, CC overridable from the environment), plus
 the same ``COMPILE_ARGS`` the model sources get.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -5,6 +5,7 @@ The prefix is ``plan.model_name`` sanitised to a lowercase C identifier
 macros upper-cased. Only the ``fp_model_*`` API of ``fp_model_api.h`` and the
 ``FP_MODEL_*`` macros are unprefixed: a firmware links exactly one model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,15 +13,25 @@ from dataclasses import dataclass
 from .cformat import c_identifier
 
 FILE_ROLES = ("model_h", "layout_h", "accel_regs_h", "weights_c", "model_c")
-TEMPLATES = {"model_h": "model.h.j2", "layout_h": "model_layout.h.j2", "accel_regs_h": "accel_regs.h.j2",
-             "weights_c": "model_weights.c.j2", "model_c": "model.c.j2"}
-_SUFFIX = {"model_h": "_model.h", "layout_h": "_layout.h", "accel_regs_h": "_accel_regs.h",
-           "weights_c": "_model_weights.c", "model_c": "_model.c"}
+TEMPLATES = {
+    "model_h": "model.h.j2",
+    "layout_h": "model_layout.h.j2",
+    "accel_regs_h": "accel_regs.h.j2",
+    "weights_c": "model_weights.c.j2",
+    "model_c": "model.c.j2",
+}
+_SUFFIX = {
+    "model_h": "_model.h",
+    "layout_h": "_layout.h",
+    "accel_regs_h": "_accel_regs.h",
+    "weights_c": "_model_weights.c",
+    "model_c": "_model.c",
+}
 
 
 @dataclass(frozen=True)
 class Names:
-    prefix: str                       # lowercase C identifier
+    prefix: str  # lowercase C identifier
 
     @classmethod
     def for_model(cls, model_name: str, prefix: str | None = None) -> "Names":

@@ -8,6 +8,7 @@ which number of a lowered layer a field holds -- so that lives here:
 ``tensor_struct`` and the constant blob, never from a recomputation.
 Boards without ``[accelerator.registers]`` get :data:`DEFAULT_REGISTER_MAP`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,9 +30,13 @@ class CodegenError(ModelError):
 def _default_map() -> RegisterMap:
     """One 32-bit register per known field, in REGISTER_FIELDS order ('reserved' left out)."""
     fields = [f for f in REGISTER_FIELDS if f != "reserved"]
-    return RegisterMap(word_bytes=4, registers=tuple(
-        Register(name=f.upper(), width=32, field=f, signed=f in SIGNED_FIELDS, offset=4 * i)
-        for i, f in enumerate(fields)))
+    return RegisterMap(
+        word_bytes=4,
+        registers=tuple(
+            Register(name=f.upper(), width=32, field=f, signed=f in SIGNED_FIELDS, offset=4 * i)
+            for i, f in enumerate(fields)
+        ),
+    )
 
 
 DEFAULT_REGISTER_MAP = _default_map()
@@ -41,16 +46,16 @@ DEFAULT_REGISTER_MAP = _default_map()
 class Source:
     """Where an address register's value lives, so C can name it symbolically."""
 
-    kind: str        # "tensor" (arena offset of tensor `index`) | "const" (blob offset)
-    index: int       # tensor index, or layer index for "const"
+    kind: str  # "tensor" (arena offset of tensor `index`) | "const" (blob offset)
+    index: int  # tensor index, or layer index for "const"
     array: str = ""  # blob array name for "const"
 
 
 @dataclass(frozen=True)
 class RegisterCell:
     register: Register
-    value: int                   # the field's value
-    word: int                    # the stored word (encode_register)
+    value: int  # the field's value
+    word: int  # the stored word (encode_register)
     source: Source | None = None
 
 
@@ -104,6 +109,7 @@ def _addr(k: int) -> Reader:
             return 0
         index, ts = found
         return ts["offset"], Source("tensor", index)
+
     return read
 
 
@@ -111,6 +117,7 @@ def _dim(k: int, axis: str) -> Reader:
     def read(f: LayerFields) -> int:
         found = f.tensor(k)
         return found[1]["dims"][axis] if found else 0
+
     return read
 
 
@@ -119,11 +126,13 @@ def _kernel(axis: str) -> Reader:
         if isinstance(f.params.get("filter"), dict):
             return f.params["filter"][axis]
         return f.param(f"filter_{axis}")
+
     return read
 
 
 def _per_tensor(key: str) -> Reader:
     """mult / shift: the single requant table entry, or the op's output fp_scale_t."""
+
     def read(f: LayerFields) -> int:
         n = f.requant_entries()
         if n == 1:
@@ -134,6 +143,7 @@ def _per_tensor(key: str) -> Reader:
             if isinstance(f.params.get(name), dict):
                 return f.params[name][key]
         return 0
+
     return read
 
 
@@ -142,31 +152,45 @@ def _engine(f: LayerFields) -> int:
         return f.engines.index(f.layer.engine)
     if f.layer.engine == "default":
         return 0
-    raise CodegenError(f"layer {f.index} '{f.layer.name}': engine '{f.layer.engine}' is not an engine "
-                       f"of the board (engines: {', '.join(f.engines) or 'none'})")
+    raise CodegenError(
+        f"layer {f.index} '{f.layer.name}': engine '{f.layer.engine}' is not an engine "
+        f"of the board (engines: {', '.join(f.engines) or 'none'})"
+    )
 
 
 FIELD_VALUES: dict[str, Reader] = {
     "op": lambda f: f.enum(f.struct["op"]),
     "datapath": lambda f: f.enum(f.struct["datapath"]),
     "engine": _engine,
-    "in_addr": _addr(0), "in2_addr": _addr(1), "out_addr": _addr(-1),
+    "in_addr": _addr(0),
+    "in2_addr": _addr(1),
+    "out_addr": _addr(-1),
     "w_addr": lambda f: f.const(f.struct["weights"]),
     "bias_addr": lambda f: f.const(f.struct["bias"]),
     "mult_addr": lambda f: f.const(f.params.get("requant", {}).get("multiplier")),
     "shift_addr": lambda f: f.const(f.params.get("requant", {}).get("shift")),
-    "mult": _per_tensor("multiplier"), "shift": _per_tensor("shift"),
-    "in_h": _dim(0, "h"), "in_w": _dim(0, "w"), "in_c": _dim(0, "c"),
-    "out_h": _dim(-1, "h"), "out_w": _dim(-1, "w"), "out_c": _dim(-1, "c"),
-    "k_h": _kernel("h"), "k_w": _kernel("w"),
-    "stride_h": lambda f: f.param("stride_h"), "stride_w": lambda f: f.param("stride_w"),
-    "dilation_h": lambda f: f.param("dilation_h"), "dilation_w": lambda f: f.param("dilation_w"),
-    "pad_top": lambda f: f.param("pad_top"), "pad_left": lambda f: f.param("pad_left"),
+    "mult": _per_tensor("multiplier"),
+    "shift": _per_tensor("shift"),
+    "in_h": _dim(0, "h"),
+    "in_w": _dim(0, "w"),
+    "in_c": _dim(0, "c"),
+    "out_h": _dim(-1, "h"),
+    "out_w": _dim(-1, "w"),
+    "out_c": _dim(-1, "c"),
+    "k_h": _kernel("h"),
+    "k_w": _kernel("w"),
+    "stride_h": lambda f: f.param("stride_h"),
+    "stride_w": lambda f: f.param("stride_w"),
+    "dilation_h": lambda f: f.param("dilation_h"),
+    "dilation_w": lambda f: f.param("dilation_w"),
+    "pad_top": lambda f: f.param("pad_top"),
+    "pad_left": lambda f: f.param("pad_left"),
     "in_zp": lambda f: -f.param("input_offset", "input1_offset"),
     "in2_zp": lambda f: -f.param("input2_offset"),
     "out_zp": lambda f: f.param("output_offset"),
     "w_zp": lambda f: -f.param("filter_offset"),
-    "act_min": lambda f: f.param("act_min"), "act_max": lambda f: f.param("act_max"),
+    "act_min": lambda f: f.param("act_min"),
+    "act_max": lambda f: f.param("act_max"),
     "reserved": lambda f: 0,
 }
 
@@ -195,5 +219,7 @@ def _check_per_channel(fields: LayerFields, reg_map: RegisterMap, where: str) ->
         reg = reg_map.by_field(scalar)
         if n > 1 and reg is not None and reg_map.by_field(table) is None:
             layer = fields.layer
-            raise CodegenError(f"layer {fields.index} '{layer.name}' ({layer.op}) on {where}: register "
-                               f"{reg.name}: {n} per-channel values do not fit a per-tensor register")
+            raise CodegenError(
+                f"layer {fields.index} '{layer.name}' ({layer.op}) on {where}: register "
+                f"{reg.name}: {n} per-channel values do not fit a per-tensor register"
+            )

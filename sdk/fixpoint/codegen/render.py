@@ -4,6 +4,7 @@ Templates are whole files under ``codegen_templates/``; they only loop and
 print. ``StrictUndefined`` turns a view field a template expects but the view
 lacks into an error instead of silently empty C.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,9 +26,9 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(data_dir("codegen_templates"))),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        trim_blocks=True,        # a line holding only a {% tag %} leaves no blank line
+        trim_blocks=True,  # a line holding only a {% tag %} leaves no blank line
         lstrip_blocks=True,
-        autoescape=False,        # C, not HTML
+        autoescape=False,  # C, not HTML
     )
 
 

@@ -19,6 +19,7 @@ the reference with ``kernels="ref"``; where every layer of the pair meets the
 precondition of the variant's specialised entry (``fixpoint.codegen.specialise``,
 e.g. ``fp_run_conv2d_s8_dsp_fast``), that entry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,11 +36,11 @@ __all__ = ["KernelEntry", "kernel_entries", "all_kernel_entries"]
 
 @dataclass(frozen=True)
 class KernelEntry:
-    op: str                    # RUNTIME_OPS key
-    datapath: str              # "s8" | "s4" | "s16" | "s2" | "s1"
-    kernel: str                # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath], or the variant's)
-    scratch: bool              # the kernel takes scratch: the entry has a scratch-size function
-    adapter: str = ""          # fp_run_<adapter>: the chosen variant's name, "" = the reference <op>_<datapath>
+    op: str  # RUNTIME_OPS key
+    datapath: str  # "s8" | "s4" | "s16" | "s2" | "s1"
+    kernel: str  # the C kernel the adapter calls (RUNTIME_OPS kernels[datapath], or the variant's)
+    scratch: bool  # the kernel takes scratch: the entry has a scratch-size function
+    adapter: str = ""  # fp_run_<adapter>: the chosen variant's name, "" = the reference <op>_<datapath>
 
     @property
     def name(self) -> str:
@@ -59,15 +60,18 @@ class KernelEntry:
     def initializer(self) -> str:
         """The ``fp_kernel_entry_t`` row."""
         need = f"fp_need_{self.run_name}" if self.scratch else "NULL"
-        return (f"{{ {RUNTIME_OPS[self.op].enum}, {DATAPATH_ENUM[self.datapath]}, "
-                f"fp_run_{self.run_name}, {need}, {self.describe} }}")
+        return (
+            f"{{ {RUNTIME_OPS[self.op].enum}, {DATAPATH_ENUM[self.datapath]}, "
+            f"fp_run_{self.run_name}, {need}, {self.describe} }}"
+        )
 
 
-def _entry(op: str, datapath: str, core: str | None = None, kernels: str | None = None,
-           plan: Plan | None = None) -> KernelEntry | None:
+def _entry(
+    op: str, datapath: str, core: str | None = None, kernels: str | None = None, plan: Plan | None = None
+) -> KernelEntry | None:
     rop = RUNTIME_OPS[op]
     if not rop.kernels:
-        return None              # no kernel (copy): the executor does it
+        return None  # no kernel (copy): the executor does it
     if datapath not in rop.kernels:
         raise KeyError(datapath)
     adapter = choose_kernel(op, datapath, core or "", kernels) if core is not None else reference_name(op, datapath)
@@ -97,13 +101,17 @@ def kernel_entries(plan: Plan, core: str | None = None, kernels: str | None = No
         if key in entries:
             continue
         if layer.op not in RUNTIME_OPS or layer.datapath not in DATAPATH_ENUM:
-            raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}' ({layer.op}, "
-                               f"{layer.datapath}) is not a runtime op and datapath")
+            raise CodegenError(
+                f"plan '{plan.model_name}': layer {i} '{layer.name}' ({layer.op}, "
+                f"{layer.datapath}) is not a runtime op and datapath"
+            )
         try:
             entry = _entry(layer.op, layer.datapath, core, kernels, plan)
         except KeyError:
-            raise CodegenError(f"plan '{plan.model_name}': layer {i} '{layer.name}': the runtime has no "
-                               f"{layer.datapath} kernel for {layer.op}") from None
+            raise CodegenError(
+                f"plan '{plan.model_name}': layer {i} '{layer.name}': the runtime has no "
+                f"{layer.datapath} kernel for {layer.op}"
+            ) from None
         if entry is not None:
             entries[key] = entry
     return list(entries.values())

@@ -14,6 +14,7 @@ generic requantization (docs/kernels.md, "Specialised entries").
 The preconditions read the values the C kernel receives (``cparams.layer_struct``)
 and mirror the C checks in ``runtime/src/kernels_opt/fp_*_dsp_fast.c``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,8 +42,7 @@ def _rq_fast_ok(plan: Plan, index: int) -> bool:
     and no left shift in the table."""
     profile = plan.layer_profile(index)
     shift = plan.layers[index].arrays["shift"]
-    return (profile.rounding == "double" and profile.accumulator_bits == 32
-            and bool(np.all(np.asarray(shift) <= 0)))
+    return profile.rounding == "double" and profile.accumulator_bits == 32 and bool(np.all(np.asarray(shift) <= 0))
 
 
 def _conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
@@ -57,8 +57,9 @@ def _depthwise_conv2d_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -
 
 
 def _fully_connected_dsp_fast(plan: Plan, index: int, fields: dict[str, Any]) -> bool:
-    return (fields["filter_offset"] == 0 and _terms_ok(fields["input_offset"], fields["depth"])
-            and _rq_fast_ok(plan, index))
+    return (
+        fields["filter_offset"] == 0 and _terms_ok(fields["input_offset"], fields["depth"]) and _rq_fast_ok(plan, index)
+    )
 
 
 # (op, datapath, specialised variant) -> precondition(plan, layer index, C params fields)

@@ -2,6 +2,7 @@
 
 Templates only loop and print: every string here is final C text.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -99,25 +100,37 @@ def _member_comment(ctx: GenContext, m: BlobMember) -> str:
 
 def layout_view(ctx: GenContext) -> LayoutView:
     n = ctx.names
-    tensors = [TensorLayout(c_comment(f"tensor {i} '{t.name}' {t.dtype} {t.shape}"), n.tensor_offset(i),
-                            ctx.tensor_structs[i]["offset"], n.tensor_size(i), ctx.tensor_structs[i]["size"])
-               for i, t in enumerate(ctx.plan.tensors)]
+    tensors = [
+        TensorLayout(
+            c_comment(f"tensor {i} '{t.name}' {t.dtype} {t.shape}"),
+            n.tensor_offset(i),
+            ctx.tensor_structs[i]["offset"],
+            n.tensor_size(i),
+            ctx.tensor_structs[i]["size"],
+        )
+        for i, t in enumerate(ctx.plan.tensors)
+    ]
     offsets = [Define(n.const_offset(m.layer, m.array), f"{m.offset}u") for m in ctx.blob.tables]
     size = Define(n.define("consts_size"), f"{ctx.blob.size}u", "bytes of the constant blob")
     return LayoutView(
-        file=n.file("layout_h"), guard=n.guard("layout_h"), model_header=n.file("model_h"),
-        check_macro=n.define("check"), check_prefix=n.symbol("check_"),
+        file=n.file("layout_h"),
+        guard=n.guard("layout_h"),
+        model_header=n.file("model_h"),
+        check_macro=n.define("check"),
+        check_prefix=n.symbol("check_"),
         n_layers=Define(n.define("n_layers"), f"{ctx.graph['n_layers']}u"),
         n_tensors=Define(n.define("n_tensors"), f"{ctx.graph['n_tensors']}u"),
-        tensors=tensors, consts_type=n.symbol("consts_t"), consts_symbol=n.symbol("consts"),
+        tensors=tensors,
+        consts_type=n.symbol("consts_t"),
+        consts_symbol=n.symbol("consts"),
         consts_size=size,
         members=[MemberDecl(m.ctype, m.field, m.count, _member_comment(ctx, m)) for m in ctx.blob.members],
-        member_offsets=offsets, checks=_layout_checks(ctx, tensors, offsets, size.name),
+        member_offsets=offsets,
+        checks=_layout_checks(ctx, tensors, offsets, size.name),
     )
 
 
-def _layout_checks(ctx: GenContext, tensors: list[TensorLayout], offsets: list[Define],
-                   size_macro: str) -> list[Check]:
+def _layout_checks(ctx: GenContext, tensors: list[TensorLayout], offsets: list[Define], size_macro: str) -> list[Check]:
     checks = []
     for i, t in enumerate(tensors):
         checks.append(Check(f"t{i}_aligned", f"{t.offset_macro} % {ALIGNMENT}u == 0u"))
@@ -133,9 +146,17 @@ def _layout_checks(ctx: GenContext, tensors: list[TensorLayout], offsets: list[D
 
 def weights_view(ctx: GenContext) -> WeightsView:
     n = ctx.names
-    tables = [TableInit(m.field, _member_comment(ctx, m), c_array_lines(m.values, values_per_line(m.values.itemsize)))
-              for m in ctx.blob.tables]
-    return WeightsView(file=n.file("weights_c"), layout_header=n.file("layout_h"),
-                       model_name_comment=c_comment(ctx.plan.model_name),
-                       consts_type=n.symbol("consts_t"), consts_symbol=n.symbol("consts"),
-                       magic=f"0x{BLOB_MAGIC:08X}u", size_macro=n.define("consts_size"), tables=tables)
+    tables = [
+        TableInit(m.field, _member_comment(ctx, m), c_array_lines(m.values, values_per_line(m.values.itemsize)))
+        for m in ctx.blob.tables
+    ]
+    return WeightsView(
+        file=n.file("weights_c"),
+        layout_header=n.file("layout_h"),
+        model_name_comment=c_comment(ctx.plan.model_name),
+        consts_type=n.symbol("consts_t"),
+        consts_symbol=n.symbol("consts"),
+        magic=f"0x{BLOB_MAGIC:08X}u",
+        size_macro=n.define("consts_size"),
+        tables=tables,
+    )

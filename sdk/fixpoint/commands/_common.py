@@ -1,4 +1,5 @@
 """Argument helpers shared by subcommands."""
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,9 @@ def load_plan_data(path: Path, plan) -> tuple[list[np.ndarray], dict[str, np.nda
     return inputs.read_all(check_finite=True), read_output_labels(labels, len(inputs))
 
 
-def load_labeled(path: Path, input_key: str | None, label_key: str = "label",
-                 input_shape: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def load_labeled(
+    path: Path, input_key: str | None, label_key: str = "label", input_shape: list[int] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Samples (float32) and labels (int64, when present) from an .npz / .npy file, as whole arrays.
 
     Checked like every data file (:mod:`fixpoint.dataio`): file kind, archive, dtype, shape
@@ -84,19 +86,28 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 
 def add_board_arg(parser: argparse.ArgumentParser, default: str | None = DEFAULT_BOARD) -> None:
-    parser.add_argument("--board", default=default,
-                        help=f"board name or board.toml path (default {default}); see `fixpoint boards`")
+    parser.add_argument(
+        "--board", default=default, help=f"board name or board.toml path (default {default}); see `fixpoint boards`"
+    )
 
 
 def add_kernels_arg(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     """``--kernels`` (and with ``threads`` ``--sim-threads``): applied by fixpoint.cli before the command runs."""
-    parser.add_argument("--kernels", choices=("auto", "ref"), default=None,
-                        help="kernel variants of the simulator and generated firmware: auto = the optimized "
-                             "variant the CPU core gets (docs/kernels.md), ref = the reference kernels "
-                             "(default auto, or $FIXPOINT_KERNELS)")
+    parser.add_argument(
+        "--kernels",
+        choices=("auto", "ref"),
+        default=None,
+        help="kernel variants of the simulator and generated firmware: auto = the optimized "
+        "variant the CPU core gets (docs/kernels.md), ref = the reference kernels "
+        "(default auto, or $FIXPOINT_KERNELS)",
+    )
     if threads:
-        parser.add_argument("--sim-threads", type=positive_int, default=None,
-                            help="simulator threads per batch (default 1; results do not depend on it)")
+        parser.add_argument(
+            "--sim-threads",
+            type=positive_int,
+            default=None,
+            help="simulator threads per batch (default 1; results do not depend on it)",
+        )
 
 
 def positive_int(text: str) -> int:

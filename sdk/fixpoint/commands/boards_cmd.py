@@ -1,5 +1,6 @@
 """``fixpoint boards``: known boards and their accelerator profiles; ``boards import-svd``: an
 accelerator's register block from a CMSIS-SVD file, as board-file TOML."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="boards_command", metavar="ACTION")
     svd = actions.add_parser("import-svd", help="write [accelerator.registers] from a CMSIS-SVD peripheral")
     svd.add_argument("svd", metavar="FILE.svd", help="CMSIS-SVD file describing the accelerator")
-    svd.add_argument("--peripheral", metavar="NAME",
-                     help="the peripheral holding the per-layer register block (default: the only one)")
+    svd.add_argument(
+        "--peripheral",
+        metavar="NAME",
+        help="the peripheral holding the per-layer register block (default: the only one)",
+    )
     svd.add_argument("-o", "--output", metavar="FILE", help="write the TOML here (default: standard output)")
     svd.set_defaults(func=run_import_svd)
 
@@ -26,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
         target = board.target
         p = target.profile
         engines = ",".join(e.name for e in target.engines)
-        print(f"{name:16s} {board.kind:9s} rounding={p.rounding} multiplier_bits={p.multiplier_bits} "
-              f"shift=[{p.shift_min},{p.shift_max}] per_channel={p.per_channel} engines={engines}  "
-              f"{board.description}")
+        print(
+            f"{name:16s} {board.kind:9s} rounding={p.rounding} multiplier_bits={p.multiplier_bits} "
+            f"shift=[{p.shift_min},{p.shift_max}] per_channel={p.per_channel} engines={engines}  "
+            f"{board.description}"
+        )
     return 0
 
 
@@ -45,7 +51,7 @@ def run_import_svd(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     text = registers_toml(reg_map, Path(args.svd).name)
     if args.output:
-        atomic_write_text(args.output, text)       # all or nothing: never a half-written board snippet
+        atomic_write_text(args.output, text)  # all or nothing: never a half-written board snippet
     else:
         sys.stdout.write(text)
     return 0

@@ -1,4 +1,5 @@
 """``fixpoint codegen``: generate the C model, weight tables and register headers of a plan."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     generated = generate(load_plan(args.plan), board=args.board, out_dir=args.out, prefix=args.prefix)
     for role, path in sorted(generated.files.items()):
         print(f"{role:12s} {path}")
-    print(f"arena {generated.arena_bytes} bytes (without reuse {generated.naive_arena_bytes}), "
-          f"flash about {generated.flash_bytes} bytes (constants {generated.const_bytes})")
+    print(
+        f"arena {generated.arena_bytes} bytes (without reuse {generated.naive_arena_bytes}), "
+        f"flash about {generated.flash_bytes} bytes (constants {generated.const_bytes})"
+    )
     return 0

@@ -1,4 +1,5 @@
 """``fixpoint deploy``: calibrate (or reuse the plan), generate, build, flash, check on the board."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,9 @@ from .hil_cmd import add_hil_args, run_checked
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("deploy", help="the whole job: calibrate, generate C, build, run and check on a board")
     add_board_arg(parser)
-    parser.add_argument("--model", default="cnn_bn_res",
-                        help="an example name (examples/models/NAME) or a model.onnx path")
+    parser.add_argument(
+        "--model", default="cnn_bn_res", help="an example name (examples/models/NAME) or a model.onnx path"
+    )
     parser.add_argument("--data", type=Path, default=None, help="calibration set (default: beside the model)")
     parser.add_argument("--eval-data", type=Path, default=None, help="labeled eval set (default: beside the model)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/MODEL/BOARD)")
@@ -52,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     board_name = Path(args.board).stem if args.board.endswith(".toml") else args.board
     out = args.out or Path("out") / model.parent.name / board_name
     outputs = run_calibration(build_job(args), out / "plan", reuse=not args.no_cache)
-    print(f"plan: {outputs.plan_path} ({'reused' if outputs.reused else 'calibrated'}; "
-          f"{len(outputs.plan.layers)} layers, arena {outputs.plan.arena_size} bytes)")
+    print(
+        f"plan: {outputs.plan_path} ({'reused' if outputs.reused else 'calibrated'}; "
+        f"{len(outputs.plan.layers)} layers, arena {outputs.plan.arena_size} bytes)"
+    )
     x, labels = load_plan_data(eval_data, outputs.plan)
     return run_checked(args, outputs.plan, x, labels, model, out)

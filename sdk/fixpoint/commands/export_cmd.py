@@ -1,4 +1,5 @@
 """``fixpoint export``: a plan's quantization for other tools (ONNX QDQ, AIMET encodings 1.0.0, CTable)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,17 @@ from ._common import existing_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("export", help="write a plan's quantization as an ONNX QDQ model, AIMET encodings "
-                                           "or a CTable (docs/interop.md)")
+    parser = sub.add_parser(
+        "export", help="write a plan's quantization as an ONNX QDQ model, AIMET encodings or a CTable (docs/interop.md)"
+    )
     parser.add_argument("--plan", type=existing_file, required=True, help="plan.fxplan")
-    parser.add_argument("--model", type=existing_file, default=None,
-                        help="the float ONNX model the plan was made from (qdq and aimet; for a QDQ import, "
-                             "the float_model.onnx next to the plan)")
+    parser.add_argument(
+        "--model",
+        type=existing_file,
+        default=None,
+        help="the float ONNX model the plan was made from (qdq and aimet; for a QDQ import, "
+        "the float_model.onnx next to the plan)",
+    )
     parser.add_argument("--format", choices=("qdq", "aimet", "ctable"), required=True)
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
     parser.set_defaults(func=run)

@@ -1,4 +1,5 @@
 """``fixpoint ops``: the supported ONNX ops and runtime kernels."""
+
 from __future__ import annotations
 
 import argparse

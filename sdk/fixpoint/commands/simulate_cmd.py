@@ -5,6 +5,7 @@ values), then stream through in batches while the outputs stream into the
 .npz (:mod:`fixpoint.dataio`): memory stays flat whatever the file size, and
 the output appears only once complete.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,20 @@ BATCH = 4096
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("simulate", help="run a plan on float samples with the reference runtime")
     parser.add_argument("--plan", type=existing_file, required=True)
-    parser.add_argument("--data", type=Path, required=True,
-                        help=".npz, one array per model input name (one input: also 'input', or .npy)")
-    parser.add_argument("-o", "--out", type=Path, required=True,
-                        help="output .npz: 'output' and 'output_int' ('output/<name>', 'output_int/<name>' "
-                             "for each of several outputs)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help=".npz, one array per model input name (one input: also 'input', or .npy)",
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        help="output .npz: 'output' and 'output_int' ('output/<name>', 'output_int/<name>' "
+        "for each of several outputs)",
+    )
     parser.add_argument("--capture", action="store_true", help="also store every intermediate tensor")
     add_kernels_arg(parser, threads=True)
     parser.set_defaults(func=run)
@@ -35,10 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from ..plan import load_plan
 
     plan = load_plan(args.plan)
-    samples, _ = open_plan_data(args.data, plan)   # every header checked, nothing read yet
-    samples.scan()   # NaN/Inf (with the sample index) and damaged members, before any work is done
-    with stream_npz(args.out, len(samples)) as out, \
-            progress_bar(len(samples), "simulate", not args.quiet) as bar:
+    samples, _ = open_plan_data(args.data, plan)  # every header checked, nothing read yet
+    samples.scan()  # NaN/Inf (with the sample index) and damaged members, before any work is done
+    with stream_npz(args.out, len(samples)) as out, progress_bar(len(samples), "simulate", not args.quiet) as bar:
         for batch in samples.batches(BATCH):
             for key, values in simulate_batch(plan, batch, args.capture):
                 out.append(key, values)

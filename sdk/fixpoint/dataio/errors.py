@@ -4,6 +4,7 @@ All are :class:`fixpoint.ir.ModelError` subclasses with a one-line ``str()``
 naming the file (and the npz key, the field, the sample index), because the
 CLI prints the message verbatim as ``error: <message>`` and exits 2.
 """
+
 from __future__ import annotations
 
 from fixpoint.ir import ModelError

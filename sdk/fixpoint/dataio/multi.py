@@ -15,6 +15,7 @@ The format (docs/data-format.md):
 and streams them in step: ``batches(n)`` yields a list (one array per input, in the order the
 inputs were given), ``feeds(n)`` a dict by input name. Memory stays flat as for one input.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from fixpoint.dataio.sources import NpzMemberSource, Source, npz_members
 # npz keys that label one output: 'label/<output name>'
 LABEL_PREFIX = LABEL_KEY + "/"
 
-InputSpec = tuple[str, "list[int] | None"]   # (ONNX input name, shape without the batch axis)
+InputSpec = tuple[str, "list[int] | None"]  # (ONNX input name, shape without the batch axis)
 
 
 class InputSet:
@@ -86,8 +87,9 @@ class InputSet:
         return [s.read_all(check_finite) for s in self.sets]
 
 
-def open_inputs(path: str | Path, specs: list[InputSpec], dtype: str = "float32",
-                allow_folder: bool = False, what: str = "samples") -> InputSet:
+def open_inputs(
+    path: str | Path, specs: list[InputSpec], dtype: str = "float32", allow_folder: bool = False, what: str = "samples"
+) -> InputSet:
     """Open the samples of every input in ``specs`` (plan/model order), checking every header."""
     path = Path(path)
     if len(specs) == 1:
@@ -95,18 +97,22 @@ def open_inputs(path: str | Path, specs: list[InputSpec], dtype: str = "float32"
         return InputSet([open_samples(path, name, shape, dtype, allow_folder=allow_folder, what=what)], str(path))
     if path.suffix != ".npz" or path.is_dir():
         names = ", ".join(name for name, _ in specs)
-        raise DataFileError(f"{path}: the model has {len(specs)} inputs ({names}); give an .npz with one "
-                            "array per input name")
+        raise DataFileError(
+            f"{path}: the model has {len(specs)} inputs ({names}); give an .npz with one array per input name"
+        )
     members = npz_members(path)
     wanted = [name for name, _ in specs]
     for name in wanted:
         if name not in members:
-            raise DataFileError(f"{path}: no array '{name}' for model input '{name}' (keys: "
-                                f"{', '.join(sorted(members))})")
+            raise DataFileError(
+                f"{path}: no array '{name}' for model input '{name}' (keys: {', '.join(sorted(members))})"
+            )
     for key in members:
         if key not in wanted and key != LABEL_KEY and not key.startswith(LABEL_PREFIX):
-            raise DataFileError(f"{path}: array '{key}' is not a model input (inputs: {', '.join(wanted)}; "
-                                f"labels: '{LABEL_KEY}' or '{LABEL_PREFIX}<output>')")
+            raise DataFileError(
+                f"{path}: array '{key}' is not a model input (inputs: {', '.join(wanted)}; "
+                f"labels: '{LABEL_KEY}' or '{LABEL_PREFIX}<output>')"
+            )
     target = target_dtype(dtype)
     sets = []
     for name, shape in specs:
@@ -126,8 +132,10 @@ def _check_counts(path: Path, sets: list[SampleSet]) -> None:
     first = sets[0]
     for s in sets[1:]:
         if len(s) != len(first):
-            raise DataShapeError(f"{path}: array '{s.input_name}' has {len(s)} samples, "
-                                 f"'{first.input_name}' has {len(first)} (one sample per row in every input)")
+            raise DataShapeError(
+                f"{path}: array '{s.input_name}' has {len(s)} samples, "
+                f"'{first.input_name}' has {len(first)} (one sample per row in every input)"
+            )
 
 
 def open_output_labels(path: str | Path, count: int, output_names: list[str]) -> dict[str, Source]:
@@ -143,14 +151,16 @@ def open_output_labels(path: str | Path, count: int, output_names: list[str]) ->
     for key in members:
         if not key.startswith(LABEL_PREFIX):
             continue
-        name = key[len(LABEL_PREFIX):]
+        name = key[len(LABEL_PREFIX) :]
         if name not in output_names:
             raise DataFileError(f"{path}: labels '{key}' name no model output (outputs: {', '.join(output_names)})")
         labels[name] = open_labels(path, count, key)
     if LABEL_KEY in members:
         if output_names[0] in labels:
-            raise DataFileError(f"{path}: both '{LABEL_KEY}' and '{LABEL_PREFIX}{output_names[0]}' label output "
-                                f"'{output_names[0]}'; keep one")
+            raise DataFileError(
+                f"{path}: both '{LABEL_KEY}' and '{LABEL_PREFIX}{output_names[0]}' label output "
+                f"'{output_names[0]}'; keep one"
+            )
         labels[output_names[0]] = open_labels(path, count, LABEL_KEY)
     return {name: labels[name] for name in output_names if name in labels}
 

@@ -8,6 +8,7 @@ replaces the target only once complete. Peak memory is one batch, whatever
 the number of rows; the temporary files live beside the target (same file
 system) and are removed on success and on error alike.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,7 +24,7 @@ import numpy as np
 from fixpoint.dataio.errors import DataFileError, one_line
 from fixpoint.fileio import atomic_path
 
-_COPY_BYTES = 1 << 20   # read size while zipping a finished array
+_COPY_BYTES = 1 << 20  # read size while zipping a finished array
 
 
 class NpzStreamWriter:
@@ -43,8 +44,9 @@ class NpzStreamWriter:
         if key not in self._files:
             self._create(key, batch)
         if (batch.shape[1:], batch.dtype) != self._row_type[key]:
-            raise ValueError(f"npz writer: '{key}' got rows {batch.dtype} {list(batch.shape[1:])}, "
-                             f"expected {self._row_type[key]}")
+            raise ValueError(
+                f"npz writer: '{key}' got rows {batch.dtype} {list(batch.shape[1:])}, expected {self._row_type[key]}"
+            )
         if self._written[key] + len(batch) > self.rows:
             raise ValueError(f"npz writer: more than {self.rows} rows for '{key}'")
         self._files[key][1].write(batch.data)
@@ -52,9 +54,12 @@ class NpzStreamWriter:
 
     def _create(self, key: str, batch: np.ndarray) -> None:
         tmp = self._work / f"{len(self._files):04d}.npy"
-        fp = open(tmp, "wb")   # noqa: SIM115 - stays open across appends, closed by close_members
-        header = {"descr": np.lib.format.dtype_to_descr(batch.dtype), "fortran_order": False,
-                  "shape": (self.rows, *batch.shape[1:])}
+        fp = open(tmp, "wb")  # noqa: SIM115 - stays open across appends, closed by close_members
+        header = {
+            "descr": np.lib.format.dtype_to_descr(batch.dtype),
+            "fortran_order": False,
+            "shape": (self.rows, *batch.shape[1:]),
+        }
         np.lib.format.write_array_header_2_0(fp, header)
         self._files[key] = (tmp, fp)
         self._written[key] = 0

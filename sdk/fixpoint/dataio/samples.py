@@ -13,6 +13,7 @@ one-line :class:`fixpoint.dataio.errors.DataError` naming the file.
 Memory stays flat whatever the set size: files are read in row chunks (see
 :mod:`fixpoint.dataio.sources`) both for validation and for batching.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,11 +38,10 @@ from fixpoint.dataio.sources import ArraySource, NpySource, NpzMemberSource, Sou
 log = logging.getLogger(__name__)
 
 LABEL_KEY = "label"
-SCAN_ROWS = 256   # rows per chunk of the validation pass
+SCAN_ROWS = 256  # rows per chunk of the validation pass
 
 # dtypes that are not numbers at all, by numpy kind
-_NOT_NUMBERS = {"U": "strings", "S": "byte strings", "V": "structured records", "M": "dates",
-                "m": "time spans"}
+_NOT_NUMBERS = {"U": "strings", "S": "byte strings", "V": "structured records", "M": "dates", "m": "time spans"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ class Part:
     """The samples one source contributes."""
 
     source: Source
-    batched: bool    # [N, *shape] (True) or one sample of exactly the input shape (False)
-    count: int       # samples used: all stored ones, or fewer after ``SampleSet.head``
+    batched: bool  # [N, *shape] (True) or one sample of exactly the input shape (False)
+    count: int  # samples used: all stored ones, or fewer after ``SampleSet.head``
 
 
 class SampleSet:
@@ -60,8 +60,9 @@ class SampleSet:
     ``[<=n, *input_shape]`` arrays of ``dtype`` (fresh arrays, safe to keep).
     """
 
-    def __init__(self, input_name: str, input_shape: list[int], dtype: np.dtype,
-                 parts: list[Part], origin: str) -> None:
+    def __init__(
+        self, input_name: str, input_shape: list[int], dtype: np.dtype, parts: list[Part], origin: str
+    ) -> None:
         self.input_name = input_name
         self.input_shape = list(input_shape)
         self.dtype = np.dtype(dtype)
@@ -72,8 +73,10 @@ class SampleSet:
         return sum(part.count for part in self.parts)
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.origin!r}, input={self.input_name!r}, "
-                f"shape={self.input_shape}, samples={len(self)})")
+        return (
+            f"{type(self).__name__}({self.origin!r}, input={self.input_name!r}, "
+            f"shape={self.input_shape}, samples={len(self)})"
+        )
 
     def head(self, limit: int) -> SampleSet:
         """The first ``limit`` samples (a view: nothing is read)."""
@@ -95,8 +98,7 @@ class SampleSet:
         """Consecutive batches across all files; only the last may be short."""
         if batch_size < 1:
             raise DataError(f"batch size must be >= 1, got {batch_size}")
-        chunks = (chunk for part in self.parts
-                  for chunk in part_chunks(part, batch_size, self.dtype, check_finite))
+        chunks = (chunk for part in self.parts for chunk in part_chunks(part, batch_size, self.dtype, check_finite))
         return rebatch(chunks, batch_size, self.input_shape, self.dtype)
 
     @property
@@ -113,13 +115,14 @@ class SampleSet:
         out = np.empty((len(self), *self.input_shape), self.dtype)
         start = 0
         for batch in self.batches(max(1, min(len(self), 4096)), check_finite):
-            out[start:start + len(batch)] = batch
+            out[start : start + len(batch)] = batch
             start += len(batch)
         return out
 
 
-def rebatch(chunks: Iterable[np.ndarray], batch_size: int, row_shape: list[int] | tuple[int, ...],
-            dtype: np.dtype) -> Iterator[np.ndarray]:
+def rebatch(
+    chunks: Iterable[np.ndarray], batch_size: int, row_shape: list[int] | tuple[int, ...], dtype: np.dtype
+) -> Iterator[np.ndarray]:
     """Regroup row chunks of any sizes into fresh ``[batch_size, *row_shape]`` arrays of ``dtype``."""
     shape = (batch_size, *row_shape)
     buf, fill = np.empty(shape, dtype), 0
@@ -127,8 +130,8 @@ def rebatch(chunks: Iterable[np.ndarray], batch_size: int, row_shape: list[int] 
         pos = 0
         while pos < len(chunk):
             take = min(batch_size - fill, len(chunk) - pos)
-            with np.errstate(over="ignore"):   # float64 beyond float32: reported by the finite check
-                buf[fill:fill + take] = chunk[pos:pos + take]   # casts to dtype
+            with np.errstate(over="ignore"):  # float64 beyond float32: reported by the finite check
+                buf[fill : fill + take] = chunk[pos : pos + take]  # casts to dtype
             fill += take
             pos += take
             if fill == batch_size:
@@ -145,7 +148,7 @@ def part_chunks(part: Part, rows: int, target: np.dtype, check_finite: bool) -> 
         return
     with closing(part.source.chunks(rows, part.batched)) as chunks:
         for chunk in chunks:
-            chunk = chunk[:part.count - start]
+            chunk = chunk[: part.count - start]
             if check_finite:
                 _check_finite(part, chunk, start, target)
             yield chunk
@@ -154,9 +157,15 @@ def part_chunks(part: Part, rows: int, target: np.dtype, check_finite: bool) -> 
                 return
 
 
-def open_samples(path: str | Path, input_name: str | None, input_shape: list[int] | None,
-                 dtype: str = "float32", allow_folder: bool = False, label_key: str = LABEL_KEY,
-                 what: str = "samples") -> SampleSet:
+def open_samples(
+    path: str | Path,
+    input_name: str | None,
+    input_shape: list[int] | None,
+    dtype: str = "float32",
+    allow_folder: bool = False,
+    label_key: str = LABEL_KEY,
+    what: str = "samples",
+) -> SampleSet:
     """Open the samples of model input ``input_name`` from a file (or folder), checking every header.
 
     ``input_shape`` is the input shape without the batch axis (model layout); None accepts any
@@ -168,7 +177,7 @@ def open_samples(path: str | Path, input_name: str | None, input_shape: list[int
         raise DataShapeError(f"input '{input_name}': shape {list(input_shape)} must be static (all dims > 0)")
     sources = open_sources(path, input_name, allow_folder, label_key)
     shape = None if input_shape is None else [int(d) for d in input_shape]
-    if shape is None:   # any [N, ...]: the first file decides
+    if shape is None:  # any [N, ...]: the first file decides
         shape = _batch_shape(sources[0])
     parts = [validated_part(source, shape, target) for source in sources]
     samples = SampleSet(input_name or "input", shape, target, parts, str(path))
@@ -177,16 +186,16 @@ def open_samples(path: str | Path, input_name: str | None, input_shape: list[int
     return samples
 
 
-def from_array(samples: np.ndarray, input_name: str = "input", dtype: str = "float32",
-               label: str = "<array>") -> SampleSet:
+def from_array(
+    samples: np.ndarray, input_name: str = "input", dtype: str = "float32", label: str = "<array>"
+) -> SampleSet:
     """Wrap in-memory samples ``[N, *input_shape]`` (validated like files)."""
     samples = np.asarray(samples)
     if samples.ndim < 1:
         raise DataShapeError(f"{label}: expected an array [N, ...] of samples, got a scalar")
     target = target_dtype(dtype)
     shape = list(samples.shape[1:])
-    return SampleSet(input_name, shape, target, [validated_part(ArraySource(samples, label), shape, target)],
-                     label)
+    return SampleSet(input_name, shape, target, [validated_part(ArraySource(samples, label), shape, target)], label)
 
 
 def target_dtype(dtype: str | np.dtype) -> np.dtype:
@@ -199,8 +208,9 @@ def target_dtype(dtype: str | np.dtype) -> np.dtype:
     return target
 
 
-def open_sources(path: Path, input_name: str | None, allow_folder: bool = False,
-                 label_key: str = LABEL_KEY) -> list[Source]:
+def open_sources(
+    path: Path, input_name: str | None, allow_folder: bool = False, label_key: str = LABEL_KEY
+) -> list[Source]:
     """The sources of a sample file or folder (headers read and checked, no data)."""
     if stat.S_ISDIR(check_path(path, allow_folder).st_mode):
         files = sorted(p for p in path.iterdir() if p.suffix == ".npy" and p.is_file())
@@ -243,14 +253,17 @@ def check_dtype(source: Source, target: np.dtype) -> None:
     if dtype.hasobject:
         raise DataTypeError(f"{source.label}: holds Python objects (dtype object); save plain numeric arrays")
     if dtype.kind in _NOT_NUMBERS:
-        raise DataTypeError(f"{source.label}: holds {_NOT_NUMBERS[dtype.kind]} (dtype {dtype}), not numbers; "
-                            f"save the samples as {target}")
+        raise DataTypeError(
+            f"{source.label}: holds {_NOT_NUMBERS[dtype.kind]} (dtype {dtype}), not numbers; "
+            f"save the samples as {target}"
+        )
     if dtype.kind == "f":
         return  # float64 -> float32 narrowing is what users expect; overflow shows up as Inf
     if dtype.kind in "biu" and np.can_cast(dtype, target, casting="safe"):
         return
-    raise DataTypeError(f"{source.label}: dtype {dtype} cannot be cast to {target} without loss; "
-                        f"convert the samples to {target}")
+    raise DataTypeError(
+        f"{source.label}: dtype {dtype} cannot be cast to {target} without loss; convert the samples to {target}"
+    )
 
 
 def _batch_shape(source: Source) -> list[int]:
@@ -266,14 +279,16 @@ def _check_shape(source: Source, shape: list[int]) -> bool:
         return False
     if got[1:] == shape:
         return True
-    raise DataShapeError(f"{source.label}: array shape {got} does not match the model input "
-                         f"(expected [N, {', '.join(map(str, shape))}] or {shape})")
+    raise DataShapeError(
+        f"{source.label}: array shape {got} does not match the model input "
+        f"(expected [N, {', '.join(map(str, shape))}] or {shape})"
+    )
 
 
 def _check_finite(part: Part, chunk: np.ndarray, start: int, target: np.dtype) -> None:
     if chunk.dtype.kind != "f":
-        return   # integers cast safely: always finite
-    with np.errstate(over="ignore"):   # float64 beyond float32 becomes Inf: reported below
+        return  # integers cast safely: always finite
+    with np.errstate(over="ignore"):  # float64 beyond float32 becomes Inf: reported below
         values = chunk.astype(target, copy=False)
     finite = np.isfinite(values).reshape(len(values), -1).all(axis=1)
     if not finite.all():
@@ -303,8 +318,9 @@ def open_labels(path: str | Path, count: int, label_key: str = LABEL_KEY) -> Sou
     if source.dtype.kind not in "iu":
         raise DataTypeError(f"{source.label}: labels must be integer class indices, got dtype {source.dtype}")
     if list(source.shape) not in ([count], [count, 1]):
-        raise DataShapeError(f"{source.label}: labels of shape {list(source.shape)} for {count} samples "
-                             f"(expected [{count}])")
+        raise DataShapeError(
+            f"{source.label}: labels of shape {list(source.shape)} for {count} samples (expected [{count}])"
+        )
     return source
 
 

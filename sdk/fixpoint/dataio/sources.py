@@ -17,6 +17,7 @@ members are checked against their declared sizes before any data is read.
 Validation of the values (dtype, shape, NaN/Inf) lives in
 :mod:`fixpoint.dataio.samples`.
 """
+
 from __future__ import annotations
 
 import lzma
@@ -44,12 +45,29 @@ ZIP_BOMB_RATIO = 100
 # inflated at once, so it is only accepted up to this size.
 FORTRAN_NPZ_MAX_BYTES = 256 << 20
 # Everything zipfile / zlib / numpy may raise on a damaged archive or member.
-READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, OverflowError, RuntimeError,
-               NotImplementedError, SyntaxError, struct.error, zlib.error, lzma.LZMAError,
-               zipfile.BadZipFile, zipfile.LargeZipFile)
+READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,
+    NotImplementedError,
+    SyntaxError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+)
 
-_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def check_path(path: Path, allow_folder: bool = False) -> os.stat_result:
@@ -81,7 +99,7 @@ def open_regular(path: Path) -> IO[bytes]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({one_line(exc.strerror or exc)})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):   # swapped between the check and the open
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the check and the open
         os.close(fd)
         raise DataFileError(f"{path}: not a regular file")
     return os.fdopen(fd, "rb")
@@ -150,7 +168,7 @@ class NpySource(Source):
             # one map of the file is the only sensible way to read them.
             whole = self._map(0, self.shape)
             for start in range(0, self.shape[0], rows):
-                yield whole[start:start + rows]
+                yield whole[start : start + rows]
             return
         row_bytes = data_bytes(self.shape[1:], self.dtype)
         for start in range(0, self.shape[0], rows):
@@ -161,9 +179,10 @@ class NpySource(Source):
         order = "F" if self.fortran else "C"
         try:
             with open_regular(self.path) as fp:
-                return np.memmap(fp, dtype=self.dtype, mode="r", offset=self.offset + byte_offset,
-                                 shape=shape, order=order)
-        except (OSError, ValueError) as exc:   # the file shrank since its header was read
+                return np.memmap(
+                    fp, dtype=self.dtype, mode="r", offset=self.offset + byte_offset, shape=shape, order=order
+                )
+        except (OSError, ValueError) as exc:  # the file shrank since its header was read
             raise DataFileError(f"{self.label}: cannot read ({one_line(exc)})") from None
 
 
@@ -183,11 +202,15 @@ class NpzMemberSource(Source):
             return  # rejected with a dtype message by the validator
         promised = header_bytes + data_bytes(self.shape, self.dtype)
         if info.file_size != promised:
-            raise DataFileError(f"{self.label}: the archive declares {info.file_size} bytes for this array, "
-                                f"its header promises {promised} (shape {list(self.shape)}, {self.dtype})")
+            raise DataFileError(
+                f"{self.label}: the archive declares {info.file_size} bytes for this array, "
+                f"its header promises {promised} (shape {list(self.shape)}, {self.dtype})"
+            )
         if self.fortran and promised > FORTRAN_NPZ_MAX_BYTES:
-            raise DataFileError(f"{self.label}: a Fortran-ordered array of {promised} bytes in an .npz cannot be "
-                                f"streamed (limit {FORTRAN_NPZ_MAX_BYTES}); save it C-ordered or as .npy")
+            raise DataFileError(
+                f"{self.label}: a Fortran-ordered array of {promised} bytes in an .npz cannot be "
+                f"streamed (limit {FORTRAN_NPZ_MAX_BYTES}); save it C-ordered or as .npy"
+            )
 
     @contextmanager
     def _open(self) -> Iterator[IO[bytes]]:
@@ -204,7 +227,7 @@ class NpzMemberSource(Source):
         if math.prod(self.shape) == 0:
             return
         with self._open() as fp:
-            read_npy_header(fp, self.label)   # already validated in __init__
+            read_npy_header(fp, self.label)  # already validated in __init__
             if self.fortran or not batched:
                 whole = self._read_rows(fp, math.prod(self.shape), ())
                 whole = whole.reshape(self.shape, order="F" if self.fortran else "C")
@@ -212,7 +235,7 @@ class NpzMemberSource(Source):
                     yield whole[None]
                     return
                 for start in range(0, self.shape[0], rows):
-                    yield whole[start:start + rows]
+                    yield whole[start : start + rows]
                 return
             for start in range(0, self.shape[0], rows):
                 count = min(rows, self.shape[0] - start)
@@ -245,7 +268,7 @@ class ArraySource(Source):
             yield self.array[None]
             return
         for start in range(0, self.shape[0], rows):
-            yield self.array[start:start + rows]
+            yield self.array[start : start + rows]
 
 
 def member_key(name: str) -> str:
@@ -272,6 +295,8 @@ def _check_not_a_bomb(label: str, info: zipfile.ZipInfo) -> None:
         raise DataFileError(f"{label}: member is encrypted")
     size, packed = info.file_size, max(info.compress_size, 1)
     if size > ZIP_BOMB_MIN_BYTES and size > ZIP_BOMB_RATIO * packed:
-        raise DataFileError(f"{label}: member inflates to {size} bytes from {info.compress_size} "
-                            f"({size // packed}:1); refusing a likely zip bomb (limit {ZIP_BOMB_RATIO}:1 "
-                            f"above {ZIP_BOMB_MIN_BYTES >> 20} MiB)")
+        raise DataFileError(
+            f"{label}: member inflates to {size} bytes from {info.compress_size} "
+            f"({size // packed}:1); refusing a likely zip bomb (limit {ZIP_BOMB_RATIO}:1 "
+            f"above {ZIP_BOMB_MIN_BYTES >> 20} MiB)"
+        )

@@ -8,6 +8,7 @@ The schema is created and migrated here (``schema_version`` holds the level
 reached); callers never write SQL. Statements use ``?`` placeholders and are
 translated for psycopg.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,65 @@ from .jobs import PASSED, JobResult, RunInfo
 log = logging.getLogger(__name__)
 
 _FLOAT = "DOUBLE PRECISION"
-_JOB_TYPES = {"n_samples": "BIGINT", "bit_exact": "BIGINT", "mismatches": "BIGINT", "failures": "BIGINT",
-              "accuracy": _FLOAT, "float_accuracy": _FLOAT, "drop_pp": _FLOAT, "instructions": _FLOAT,
-              "flash": "BIGINT", "ram": "BIGINT", "arena": "BIGINT", "wall_seconds": _FLOAT, "attempt": "BIGINT"}
-_RUN_COLUMNS = ["run_id", "farm", "started", "finished", "status", "commit_id", "version", "toolchains", "qemu",
-                "baseline"]
+_JOB_TYPES = {
+    "n_samples": "BIGINT",
+    "bit_exact": "BIGINT",
+    "mismatches": "BIGINT",
+    "failures": "BIGINT",
+    "accuracy": _FLOAT,
+    "float_accuracy": _FLOAT,
+    "drop_pp": _FLOAT,
+    "instructions": _FLOAT,
+    "flash": "BIGINT",
+    "ram": "BIGINT",
+    "arena": "BIGINT",
+    "wall_seconds": _FLOAT,
+    "attempt": "BIGINT",
+}
+_RUN_COLUMNS = [
+    "run_id",
+    "farm",
+    "started",
+    "finished",
+    "status",
+    "commit_id",
+    "version",
+    "toolchains",
+    "qemu",
+    "baseline",
+]
 
 # The jobs columns of schema level 1 (frozen: later levels add columns by migration).
-_JOB_COLUMNS_1 = ["run_id", "job_id", "board", "model", "config", "verdict", "stage", "reason", "model_hash",
-                  "source_hash", "config_json", "build_id", "n_samples", "bit_exact", "mismatches", "failures",
-                  "first_layer", "accuracy", "float_accuracy", "drop_pp", "instructions", "counter_unit", "flash",
-                  "ram", "arena", "wall_seconds", "log_path", "attempt"]
+_JOB_COLUMNS_1 = [
+    "run_id",
+    "job_id",
+    "board",
+    "model",
+    "config",
+    "verdict",
+    "stage",
+    "reason",
+    "model_hash",
+    "source_hash",
+    "config_json",
+    "build_id",
+    "n_samples",
+    "bit_exact",
+    "mismatches",
+    "failures",
+    "first_layer",
+    "accuracy",
+    "float_accuracy",
+    "drop_pp",
+    "instructions",
+    "counter_unit",
+    "flash",
+    "ram",
+    "arena",
+    "wall_seconds",
+    "log_path",
+    "attempt",
+]
 
 
 def _column(name: str) -> str:
@@ -138,8 +187,9 @@ class History:
             row = cur.fetchone()
             level = int(row[0]) if row else 0
             if level > len(MIGRATIONS):
-                raise HistoryError(f"{_redacted(self.url)}: schema level {level} is newer than this fixpoint "
-                                   f"knows ({len(MIGRATIONS)})")
+                raise HistoryError(
+                    f"{_redacted(self.url)}: schema level {level} is newer than this fixpoint knows ({len(MIGRATIONS)})"
+                )
             for step in MIGRATIONS[level:]:
                 for statement in step:
                     self._exec(cur, statement)
@@ -158,19 +208,35 @@ class History:
     # ---- writes ----------------------------------------------------------------------
 
     def save_run(self, info: RunInfo) -> None:
-        values = [info.run_id, info.farm, info.started, info.finished, info.status, info.commit, info.version,
-                  json.dumps(info.toolchains), json.dumps(info.qemu), info.baseline]
+        values = [
+            info.run_id,
+            info.farm,
+            info.started,
+            info.finished,
+            info.status,
+            info.commit,
+            info.version,
+            json.dumps(info.toolchains),
+            json.dumps(info.qemu),
+            info.baseline,
+        ]
         with self._tx() as cur:
             self._exec(cur, "DELETE FROM runs WHERE run_id = ?", [info.run_id])
-            self._exec(cur, f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES "
-                            f"({', '.join('?' * len(_RUN_COLUMNS))})", values)
+            self._exec(
+                cur,
+                f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})",
+                values,
+            )
 
     def save_job(self, result: JobResult) -> None:
         columns = JobResult.columns()
         with self._tx() as cur:
             self._exec(cur, "DELETE FROM jobs WHERE run_id = ? AND job_id = ?", [result.run_id, result.job_id])
-            self._exec(cur, f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                       [getattr(result, c) for c in columns])
+            self._exec(
+                cur,
+                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                [getattr(result, c) for c in columns],
+            )
 
     # ---- reads -----------------------------------------------------------------------
 
@@ -187,9 +253,21 @@ class History:
         with self._tx() as cur:
             self._exec(cur, f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs {tail}", params)
             rows = cur.fetchall()
-        return [RunInfo(run_id=r[0], farm=r[1], started=r[2], finished=r[3] or "", status=r[4], commit=r[5] or "",
-                        version=r[6] or "", toolchains=json.loads(r[7] or "{}"), qemu=json.loads(r[8] or "{}"),
-                        baseline=r[9] or "") for r in rows]
+        return [
+            RunInfo(
+                run_id=r[0],
+                farm=r[1],
+                started=r[2],
+                finished=r[3] or "",
+                status=r[4],
+                commit=r[5] or "",
+                version=r[6] or "",
+                toolchains=json.loads(r[7] or "{}"),
+                qemu=json.loads(r[8] or "{}"),
+                baseline=r[9] or "",
+            )
+            for r in rows
+        ]
 
     def jobs(self, run_id: str) -> list[JobResult]:
         return self._jobs("WHERE run_id = ? ORDER BY job_id", [run_id])
@@ -203,18 +281,25 @@ class History:
 
     def last_good(self, key: tuple[str, str, str], exclude_run: str) -> JobResult | None:
         """The newest PASSED job of (board, model, config) in another run."""
-        rows = self._jobs("j JOIN runs r ON r.run_id = j.run_id WHERE j.board = ? AND j.model = ? AND "
-                          "j.config = ? AND j.verdict = ? AND j.run_id <> ? ORDER BY r.started DESC LIMIT 1",
-                          [*key, PASSED, exclude_run], prefix="j.")
+        rows = self._jobs(
+            "j JOIN runs r ON r.run_id = j.run_id WHERE j.board = ? AND j.model = ? AND "
+            "j.config = ? AND j.verdict = ? AND j.run_id <> ? ORDER BY r.started DESC LIMIT 1",
+            [*key, PASSED, exclude_run],
+            prefix="j.",
+        )
         return rows[0] if rows else None
 
     def trend(self, key: tuple[str, str, str], limit: int) -> list[tuple[str, JobResult]]:
         """(run started, job) of the last ``limit`` runs that ran this job, oldest first."""
         columns = JobResult.columns()
         with self._tx() as cur:
-            self._exec(cur, f"SELECT r.started, {', '.join('j.' + c for c in columns)} FROM jobs j JOIN runs r "
-                            "ON r.run_id = j.run_id WHERE j.board = ? AND j.model = ? AND j.config = ? "
-                            f"ORDER BY r.started DESC LIMIT {int(limit)}", list(key))
+            self._exec(
+                cur,
+                f"SELECT r.started, {', '.join('j.' + c for c in columns)} FROM jobs j JOIN runs r "
+                "ON r.run_id = j.run_id WHERE j.board = ? AND j.model = ? AND j.config = ? "
+                f"ORDER BY r.started DESC LIMIT {int(limit)}",
+                list(key),
+            )
             rows = cur.fetchall()
         return [(r[0], JobResult(**dict(zip(columns, r[1:])))) for r in reversed(rows)]
 

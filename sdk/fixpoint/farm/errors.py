@@ -1,4 +1,5 @@
 """The farm's exception base: every farm error is one ``error:`` line (exit 2)."""
+
 from __future__ import annotations
 
 from ..ir import ModelError

@@ -5,6 +5,7 @@ with every sample bit-exact and the accuracy within budget; a timeout, a
 crash, a dead board or a missing result is FAILED with the stage and reason;
 a job on a quarantined board (or left when the farm stopped) is NOT RUN.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,12 +20,12 @@ FINAL = (PASSED, FAILED, NOT_RUN)
 
 @dataclass(frozen=True)
 class Job:
-    board: str          # the board entry's key (board name)
-    board_ref: str      # what load_board takes (name or board.toml path)
+    board: str  # the board entry's key (board name)
+    board_ref: str  # what load_board takes (name or board.toml path)
     model: ModelEntry
     config: ConfigEntry
     samples: int | None
-    unit: Unit | None = None    # the unit the dispatcher gave this attempt (boards with named units)
+    unit: Unit | None = None  # the unit the dispatcher gave this attempt (boards with named units)
 
     @property
     def id(self) -> str:
@@ -34,14 +35,22 @@ class Job:
     def key(self) -> tuple[str, str, str]:
         return (self.board, self.model.name, self.config.name)
 
-    def to_worker(self, work_dir: str, timeouts: dict[str, float], max_drop_pp: float,
-                  plan_dir: str) -> dict[str, Any]:
+    def to_worker(self, work_dir: str, timeouts: dict[str, float], max_drop_pp: float, plan_dir: str) -> dict[str, Any]:
         """What the worker process needs, as JSON."""
-        return {"id": self.id, "board": self.board_ref, "model": str(self.model.path),
-                "calib": str(self.model.calib), "eval": str(self.model.eval), "samples": self.samples,
-                "config": self.config.as_dict(), "work_dir": work_dir, "plan_dir": plan_dir,
-                "timeouts": timeouts, "max_drop_pp": max_drop_pp,
-                "connection": self.unit.connection() if self.unit is not None else None}
+        return {
+            "id": self.id,
+            "board": self.board_ref,
+            "model": str(self.model.path),
+            "calib": str(self.model.calib),
+            "eval": str(self.model.eval),
+            "samples": self.samples,
+            "config": self.config.as_dict(),
+            "work_dir": work_dir,
+            "plan_dir": plan_dir,
+            "timeouts": timeouts,
+            "max_drop_pp": max_drop_pp,
+            "connection": self.unit.connection() if self.unit is not None else None,
+        }
 
     @property
     def health_key(self) -> str:
@@ -59,21 +68,21 @@ class JobResult:
     model: str
     config: str
     verdict: str = PENDING
-    stage: str = ""                  # where a FAILED job stopped
+    stage: str = ""  # where a FAILED job stopped
     reason: str = ""
-    model_hash: str = ""             # the plan's hash
-    source_hash: str = ""            # sha256 of the ONNX file (first 16 hex)
+    model_hash: str = ""  # the plan's hash
+    source_hash: str = ""  # sha256 of the ONNX file (first 16 hex)
     config_json: str = ""
     build_id: str = ""
     n_samples: int = 0
     bit_exact: int = 0
     mismatches: int = 0
     failures: int = 0
-    first_layer: str = ""            # first diverging layer of the first mismatch
-    accuracy: float | None = None    # board top-1 against labels
+    first_layer: str = ""  # first diverging layer of the first mismatch
+    accuracy: float | None = None  # board top-1 against labels
     float_accuracy: float | None = None
     drop_pp: float | None = None
-    instructions: float | None = None   # per inference (QEMU: -icount instructions)
+    instructions: float | None = None  # per inference (QEMU: -icount instructions)
     counter_unit: str = ""
     flash: int | None = None
     ram: int | None = None
@@ -81,11 +90,11 @@ class JobResult:
     wall_seconds: float = 0.0
     log_path: str = ""
     attempt: int = 1
-    commit_id: str = ""              # the run's, per row for queries without a join
+    commit_id: str = ""  # the run's, per row for queries without a join
     version: str = ""
-    toolchain: str = ""              # the board's compiler and QEMU version lines
+    toolchain: str = ""  # the board's compiler and QEMU version lines
     qemu: str = ""
-    unit: str = ""                   # the named unit that ran it ("" for launched boards)
+    unit: str = ""  # the named unit that ran it ("" for launched boards)
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -107,18 +116,22 @@ class RunInfo:
     farm: str
     started: str
     finished: str = ""
-    status: str = "running"          # running, finished, interrupted
+    status: str = "running"  # running, finished, interrupted
     commit: str = ""
     version: str = ""
-    toolchains: dict[str, str] = field(default_factory=dict)   # board -> compiler version line
-    qemu: dict[str, str] = field(default_factory=dict)         # board -> QEMU version line
+    toolchains: dict[str, str] = field(default_factory=dict)  # board -> compiler version line
+    qemu: dict[str, str] = field(default_factory=dict)  # board -> QEMU version line
     baseline: str = ""
 
 
 def expand(spec: FarmSpec) -> list[Job]:
     """boards x models x configs, in the farm file's order."""
-    return [Job(b.key, b.name, m, c, m.samples or spec.samples)
-            for b in spec.boards for m in spec.models for c in spec.configs]
+    return [
+        Job(b.key, b.name, m, c, m.samples or spec.samples)
+        for b in spec.boards
+        for m in spec.models
+        for c in spec.configs
+    ]
 
 
 def health_job(spec: FarmSpec, board_key: str, unit: Unit | None = None) -> Job:

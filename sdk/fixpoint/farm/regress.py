@@ -6,6 +6,7 @@ first diverging layer), a job that passed before and fails now, an accuracy
 drop beyond ``accuracy_change_pp``, growth of instructions per inference,
 flash or RAM beyond their percentages.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,16 +19,18 @@ from .spec import Thresholds
 @dataclass
 class Regression:
     job_id: str
-    metric: str          # mismatch, verdict, accuracy, instructions, flash, ram
-    baseline: str        # the baseline's value, as text
+    metric: str  # mismatch, verdict, accuracy, instructions, flash, ram
+    baseline: str  # the baseline's value, as text
     current: str
     baseline_run: str
     detail: str = ""
 
     def line(self) -> str:
         extra = f" ({self.detail})" if self.detail else ""
-        return (f"REGRESSION {self.job_id}: {self.metric} {self.baseline} -> {self.current} "
-                f"(baseline run {self.baseline_run}){extra}")
+        return (
+            f"REGRESSION {self.job_id}: {self.metric} {self.baseline} -> {self.current} "
+            f"(baseline run {self.baseline_run}){extra}"
+        )
 
 
 def compare_job(current: JobResult, base: JobResult, limits: Thresholds) -> list[Regression]:
@@ -45,8 +48,12 @@ def compare_job(current: JobResult, base: JobResult, limits: Thresholds) -> list
     if current.accuracy is not None and base.accuracy is not None:
         drop = (base.accuracy - current.accuracy) * 100.0
         if drop > limits.accuracy_change_pp:
-            add("accuracy", f"{base.accuracy * 100:.2f}%", f"{current.accuracy * 100:.2f}%",
-                f"drop {drop:.2f} pp > {limits.accuracy_change_pp:.2f} pp")
+            add(
+                "accuracy",
+                f"{base.accuracy * 100:.2f}%",
+                f"{current.accuracy * 100:.2f}%",
+                f"drop {drop:.2f} pp > {limits.accuracy_change_pp:.2f} pp",
+            )
     if current.counter_unit == base.counter_unit == "instructions":
         _growth(add, "instructions", base.instructions, current.instructions, limits.instructions_pct)
     _growth(add, "flash", base.flash, current.flash, limits.flash_pct)
@@ -62,8 +69,9 @@ def _growth(add, metric: str, old: float | None, new: float | None, limit_pct: f
         add(metric, f"{old:.0f}", f"{new:.0f}", f"+{pct:.2f}% > {limit_pct:.2f}%")
 
 
-def detect(history: History, results: list[JobResult], limits: Thresholds,
-           baseline_run: str | None = None) -> list[Regression]:
+def detect(
+    history: History, results: list[JobResult], limits: Thresholds, baseline_run: str | None = None
+) -> list[Regression]:
     """Regressions of a run's jobs against the last good run of each (or ``baseline_run``)."""
     pinned = {j.key: j for j in history.jobs(baseline_run)} if baseline_run else None
     found: list[Regression] = []

@@ -13,6 +13,7 @@ board, a worker or the farm itself dies. SIGINT / SIGTERM stop the farm: the
 running jobs are ended (their boards reaped), and ``--resume RUN_ID`` later
 runs only the jobs without a final verdict.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,7 +89,7 @@ class _Health:
 
     def __init__(self) -> None:
         self._locks: dict[str, threading.Lock] = {}
-        self.verdicts: dict[str, str] = {}      # Job.health_key -> "" (ok) or the quarantine reason
+        self.verdicts: dict[str, str] = {}  # Job.health_key -> "" (ok) or the quarantine reason
         self._guard = threading.Lock()
 
     def quarantined(self, key: str) -> bool:
@@ -100,8 +101,9 @@ class _Health:
 
 
 class Farm:
-    def __init__(self, spec: FarmSpec, history: History, out: Path, *, resume: str | None = None,
-                 baseline: str | None = None) -> None:
+    def __init__(
+        self, spec: FarmSpec, history: History, out: Path, *, resume: str | None = None, baseline: str | None = None
+    ) -> None:
         self.spec, self.history, self.baseline = spec, history, baseline
         if resume == "last":
             resume = last_unfinished(out, spec.name)
@@ -130,8 +132,7 @@ class Farm:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise FarmError(f"--resume {run_id}: unreadable run state {path}: {exc}") from None
         if farm != self.spec.name:
-            raise FarmError(f"--resume {run_id}: that run is of farm '{state['info']['farm']}', "
-                            f"not '{self.spec.name}'")
+            raise FarmError(f"--resume {run_id}: that run is of farm '{state['info']['farm']}', not '{self.spec.name}'")
         self.info = RunInfo(**state["info"])
         self.info.status = "running"
         for data in state["results"]:
@@ -145,17 +146,25 @@ class Farm:
         with self._lock:
             results = self._ordered_results()
             quarantined = {b: r for b, r in self.health.verdicts.items() if r}
-            atomic_write_text(self.run_dir / STATE, json.dumps(
-                {"info": asdict(self.info), "results": [r.as_dict() for r in results],
-                 "quarantined": quarantined}, indent=1))
+            atomic_write_text(
+                self.run_dir / STATE,
+                json.dumps(
+                    {"info": asdict(self.info), "results": [r.as_dict() for r in results], "quarantined": quarantined},
+                    indent=1,
+                ),
+            )
             write_summary_json(self.run_dir / "summary.json", self.info, results, quarantined)
             write_farm_junit(self.run_dir / "junit.xml", self.info, results)
 
     def _ordered_results(self) -> list[JobResult]:
         out = []
         for job in self.jobs:
-            out.append(self.results.get(job.id) or JobResult(
-                run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name, config=job.config.name))
+            out.append(
+                self.results.get(job.id)
+                or JobResult(
+                    run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name, config=job.config.name
+                )
+            )
         return out
 
     # ---- running ---------------------------------------------------------------------
@@ -165,9 +174,16 @@ class Farm:
         self._collect_versions()
         self.history.save_run(self.info)
         todo = [j for j in self.jobs if j.id not in self.results]
-        log.info("farm %s run %s: %d jobs (%d to run) on %d boards, %d workers; results in %s",
-                 self.spec.name, self.run_id, len(self.jobs), len(todo), len(self.spec.boards),
-                 self.spec.workers, self.run_dir)
+        log.info(
+            "farm %s run %s: %d jobs (%d to run) on %d boards, %d workers; results in %s",
+            self.spec.name,
+            self.run_id,
+            len(self.jobs),
+            len(todo),
+            len(self.spec.boards),
+            self.spec.workers,
+            self.run_dir,
+        )
         self._save()
         with _stop_on_signals(self.stop):
             _Dispatcher(self, todo).run()
@@ -187,9 +203,18 @@ class Farm:
             return self._job_on_board(job)
         except Exception as exc:  # noqa: BLE001 - one job's trouble must not end the farm
             log.exception("%s: the farm failed to run this job", job.id)
-            self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
-                                   config=job.config.name, verdict=FAILED, stage="farm",
-                                   reason=f"{type(exc).__name__}: {exc}"))
+            self._record(
+                JobResult(
+                    run_id=self.run_id,
+                    job_id=job.id,
+                    board=job.board,
+                    model=job.model.name,
+                    config=job.config.name,
+                    verdict=FAILED,
+                    stage="farm",
+                    reason=f"{type(exc).__name__}: {exc}",
+                )
+            )
             return False
 
     def units_left(self, board: str) -> list[Unit]:
@@ -202,24 +227,42 @@ class Farm:
         if not units or self.units_left(board):
             return ""
         return "every unit quarantined: " + "; ".join(
-            f"{u.name}: {self.health.verdicts[f'{board}/{u.name}']}" for u in units)
+            f"{u.name}: {self.health.verdicts[f'{board}/{u.name}']}" for u in units
+        )
 
     def not_run(self, job: Job, reason: str) -> None:
-        self._record(JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
-                               config=job.config.name, verdict=NOT_RUN, stage="health", reason=reason))
+        self._record(
+            JobResult(
+                run_id=self.run_id,
+                job_id=job.id,
+                board=job.board,
+                model=job.model.name,
+                config=job.config.name,
+                verdict=NOT_RUN,
+                stage="health",
+                reason=reason,
+            )
+        )
 
     def _job_on_board(self, job: Job) -> bool:
         """Runs with one of the board's instances (or named units) reserved for it (by the dispatcher)."""
         quarantine = self._health_check(job)
-        if quarantine is None:      # the farm is stopping: the job stays pending for --resume
+        if quarantine is None:  # the farm is stopping: the job stays pending for --resume
             return False
         if quarantine and job.unit is not None and self.units_left(job.board):
             log.info("%s: unit %s quarantined; the job waits for another unit", job.id, job.unit.name)
             return True
         if quarantine:
-            result = JobResult(run_id=self.run_id, job_id=job.id, board=job.board, model=job.model.name,
-                               config=job.config.name, verdict=NOT_RUN, stage="health",
-                               reason=self.board_lost(job.board) or quarantine)
+            result = JobResult(
+                run_id=self.run_id,
+                job_id=job.id,
+                board=job.board,
+                model=job.model.name,
+                config=job.config.name,
+                verdict=NOT_RUN,
+                stage="health",
+                reason=self.board_lost(job.board) or quarantine,
+            )
         else:
             log.info("start %s", job.id)
             work = self.run_dir / "jobs" / job.id
@@ -244,8 +287,11 @@ class Farm:
             done = sum(1 for r in self.results.values() if r.verdict in FINAL)
         self.history.save_job(result)
         self._save()
-        detail = f" ({result.bit_exact}/{result.n_samples} bit-exact" \
-                 f", {result.wall_seconds:.1f} s)" if result.verdict != NOT_RUN else ""
+        detail = (
+            f" ({result.bit_exact}/{result.n_samples} bit-exact, {result.wall_seconds:.1f} s)"
+            if result.verdict != NOT_RUN
+            else ""
+        )
         why = f": stage {result.stage}: {result.reason}" if result.verdict != PASSED else ""
         log.info("[%d/%d] %s %s%s%s", done, len(self.jobs), result.verdict, result.job_id, detail, why)
 
@@ -265,8 +311,11 @@ class Farm:
             if result.verdict == PENDING:
                 return None
             what = "board" if job.unit is None else "unit"
-            verdict = "" if result.verdict == PASSED else \
-                f"{what} quarantined: health check failed in stage {result.stage}: {result.reason}"
+            verdict = (
+                ""
+                if result.verdict == PASSED
+                else f"{what} quarantined: health check failed in stage {result.stage}: {result.reason}"
+            )
             if verdict:
                 log.warning("%s: %s", key, verdict)
             self.health.verdicts[key] = verdict
@@ -297,17 +346,20 @@ class _Dispatcher:
         self.pending = list(jobs)
         self.free: dict[str, list[Unit | None]] = {
             b.key: [u for u in b.units if u in farm.units_left(b.key)] if b.units else [None] * b.instances
-            for b in farm.spec.boards}
+            for b in farm.spec.boards
+        }
         self.cond = threading.Condition()
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self._worker, name=f"farm-{i}", daemon=True)
-                   for i in range(min(self.farm.spec.workers, len(self.pending)))]
+        threads = [
+            threading.Thread(target=self._worker, name=f"farm-{i}", daemon=True)
+            for i in range(min(self.farm.spec.workers, len(self.pending)))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             while thread.is_alive():
-                thread.join(0.5)    # short waits: the main thread stays free for SIGINT / SIGTERM
+                thread.join(0.5)  # short waits: the main thread stays free for SIGINT / SIGTERM
 
     def _worker(self) -> None:
         while (taken := self._take()) is not None:
@@ -330,7 +382,7 @@ class _Dispatcher:
                     if self.free[job.board]:
                         return self.pending.pop(index), self.free[job.board].pop(0)
                     lost = self.farm.board_lost(job.board)
-                    if lost:            # no unit will ever come back: report, do not wait
+                    if lost:  # no unit will ever come back: report, do not wait
                         self.pending.pop(index)
                         self.farm.not_run(job, lost)
                         break
@@ -383,12 +435,20 @@ class _stop_on_signals:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)   # type: ignore[arg-type]
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def default_db(out: Path) -> str:
     return str(out / "history.sqlite")
 
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REGRESSION", "Farm", "FarmOutcome", "default_db",
-           "new_run_id"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REGRESSION",
+    "Farm",
+    "FarmOutcome",
+    "default_db",
+    "new_run_id",
+]

@@ -6,6 +6,7 @@
 Every failure is one line naming the file and the field, like board files
 (:mod:`fixpoint.boards.loader`).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,14 +15,19 @@ from pathlib import Path
 from typing import Any
 
 
-
 from .._paths import repo_root
 from ..declarative import check_against_schema, read_toml
 from .errors import FarmFileError
 
 STAGES = ("calibrate", "simulate", "generate", "build", "launch", "hil")
-DEFAULT_TIMEOUTS = {"calibrate": 900.0, "simulate": 300.0, "generate": 120.0, "build": 900.0,
-                    "launch": 120.0, "hil": 1800.0}
+DEFAULT_TIMEOUTS = {
+    "calibrate": 900.0,
+    "simulate": 300.0,
+    "generate": 120.0,
+    "build": 900.0,
+    "launch": 120.0,
+    "hil": 1800.0,
+}
 
 
 @dataclass(frozen=True)
@@ -38,15 +44,14 @@ class Unit:
 
     def connection(self) -> dict[str, Any]:
         """The worker's arguments for :class:`fixpoint.boards.ports.Connection`."""
-        return {"device": self.device, "serial_number": self.serial_number, "vid_pid": self.vid_pid,
-                "baud": self.baud}
+        return {"device": self.device, "serial_number": self.serial_number, "vid_pid": self.vid_pid, "baud": self.baud}
 
 
 @dataclass(frozen=True)
 class BoardEntry:
-    name: str              # board name or board.toml path, as load_board takes it
-    instances: int = 1     # how many of its jobs may run at once (len(units) when units are named)
-    units: tuple[Unit, ...] = ()   # empty: every instance is launched (QEMU) or found by the board file
+    name: str  # board name or board.toml path, as load_board takes it
+    instances: int = 1  # how many of its jobs may run at once (len(units) when units are named)
+    units: tuple[Unit, ...] = ()  # empty: every instance is launched (QEMU) or found by the board file
 
     @property
     def key(self) -> str:
@@ -82,9 +87,9 @@ class ConfigEntry:
 
 @dataclass(frozen=True)
 class Thresholds:
-    max_drop_pp: float = 1.0          # accuracy drop vs float allowed within a job
-    accuracy_change_pp: float = 0.5   # accuracy change vs the baseline flagged as a regression
-    instructions_pct: float = 1.0     # growth of instructions per inference vs the baseline
+    max_drop_pp: float = 1.0  # accuracy drop vs float allowed within a job
+    accuracy_change_pp: float = 0.5  # accuracy change vs the baseline flagged as a regression
+    instructions_pct: float = 1.0  # growth of instructions per inference vs the baseline
     flash_pct: float = 2.0
     ram_pct: float = 2.0
 
@@ -127,21 +132,33 @@ def _build(path: Path, data: dict[str, Any]) -> FarmSpec:
     boards = [_board(path, i, b) for i, b in enumerate(data["boards"])]
     models = [_model(path, f"models[{i}]", m, base) for i, m in enumerate(data["models"])]
     configs = [ConfigEntry(**c) for c in data["configs"]]
-    for what, names in (("boards", [b.key for b in boards]), ("models", [m.name for m in models]),
-                        ("configs", [c.name for c in configs])):
+    for what, names in (
+        ("boards", [b.key for b in boards]),
+        ("models", [m.name for m in models]),
+        ("configs", [c.name for c in configs]),
+    ):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise FarmFileError(f"{path}: field '{what}': '{dupes[0]}' appears twice")
     health_enabled = health.get("enabled", True)
-    health_model = (_model(path, "health.model", {"name": health.get("model", "mlp")}, base)
-                    if health_enabled else None)
-    return FarmSpec(path=path, name=farm.get("name", path.stem), boards=boards, models=models, configs=configs,
-                    thresholds=Thresholds(**data.get("thresholds", {})),
-                    timeouts={**DEFAULT_TIMEOUTS, **{k: float(v) for k, v in data.get("timeouts", {}).items()}},
-                    samples=farm.get("samples"), workers=farm.get("workers", 2),
-                    out=Path(farm.get("out", "out/farm")), db=farm.get("db"),
-                    trend_runs=farm.get("trend_runs", 10), health_enabled=health_enabled,
-                    health_model=health_model, health_samples=health.get("samples", 4))
+    health_model = _model(path, "health.model", {"name": health.get("model", "mlp")}, base) if health_enabled else None
+    return FarmSpec(
+        path=path,
+        name=farm.get("name", path.stem),
+        boards=boards,
+        models=models,
+        configs=configs,
+        thresholds=Thresholds(**data.get("thresholds", {})),
+        timeouts={**DEFAULT_TIMEOUTS, **{k: float(v) for k, v in data.get("timeouts", {}).items()}},
+        samples=farm.get("samples"),
+        workers=farm.get("workers", 2),
+        out=Path(farm.get("out", "out/farm")),
+        db=farm.get("db"),
+        trend_runs=farm.get("trend_runs", 10),
+        health_enabled=health_enabled,
+        health_model=health_model,
+        health_samples=health.get("samples", 4),
+    )
 
 
 def _board(path: Path, index: int, entry: dict[str, Any]) -> BoardEntry:
@@ -157,25 +174,30 @@ def _board(path: Path, index: int, entry: dict[str, Any]) -> BoardEntry:
     if "units" not in entry:
         return BoardEntry(name, entry.get("instances", 1))
     if "instances" in entry:
-        raise FarmFileError(f"{path}: field 'boards[{index}].instances': give instances or units, not both "
-                            f"(the instances are the units)")
+        raise FarmFileError(
+            f"{path}: field 'boards[{index}].instances': give instances or units, not both "
+            f"(the instances are the units)"
+        )
     units = tuple(_unit(path, index, i, u) for i, u in enumerate(entry["units"]))
     names = [u.name for u in units]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise FarmFileError(f"{path}: field 'boards[{index}].units': unit '{dupes[0]}' appears twice "
-                            f"(name the units)")
+        raise FarmFileError(f"{path}: field 'boards[{index}].units': unit '{dupes[0]}' appears twice (name the units)")
     return BoardEntry(name, len(units), units)
 
 
 def _unit(path: Path, board: int, index: int, entry: dict[str, Any]) -> Unit:
     where = f"boards[{board}].units[{index}]"
     if not any(k in entry for k in ("device", "serial_number", "vid_pid")):
-        raise FarmFileError(f"{path}: field '{where}': give device, serial_number or vid_pid "
-                            f"(how to reach this unit)")
+        raise FarmFileError(f"{path}: field '{where}': give device, serial_number or vid_pid (how to reach this unit)")
     name = entry.get("name") or entry.get("serial_number") or entry.get("device") or f"unit{index}"
-    return Unit(name=name, device=entry.get("device"), serial_number=entry.get("serial_number"),
-                vid_pid=entry.get("vid_pid"), baud=entry.get("baud"))
+    return Unit(
+        name=name,
+        device=entry.get("device"),
+        serial_number=entry.get("serial_number"),
+        vid_pid=entry.get("vid_pid"),
+        baud=entry.get("baud"),
+    )
 
 
 def _model(path: Path, where: str, entry: dict[str, Any], base: Path) -> ModelEntry:
@@ -185,8 +207,10 @@ def _model(path: Path, where: str, entry: dict[str, Any], base: Path) -> ModelEn
         model = base / entry["path"]
     else:
         root = repo_root() or Path.cwd()
-        candidates = [root / "examples" / "models" / name / "model.onnx",
-                      root / "examples" / "zoo" / name / "model.onnx"]
+        candidates = [
+            root / "examples" / "models" / name / "model.onnx",
+            root / "examples" / "zoo" / name / "model.onnx",
+        ]
         model = next((c for c in candidates if c.is_file()), candidates[0])
     calib = base / entry["calib"] if "calib" in entry else model.parent / "calib.npz"
     evals = base / entry["eval"] if "eval" in entry else model.parent / "eval.npz"

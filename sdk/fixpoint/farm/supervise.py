@@ -5,6 +5,7 @@ The worker gets its own session (process group), so a timeout or a stop
 signal ends it and everything it started; it also dies with the farm thread
 that started it (PR_SET_PDEATHSIG), and its board processes die with it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -31,7 +32,7 @@ _GRACE = 5.0
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -47,12 +48,21 @@ class Supervisor:
         for name in (STATUS, SAMPLES, RESULT, ERROR):
             (work / name).unlink(missing_ok=True)
         work.mkdir(parents=True, exist_ok=True)
-        spec_path = atomic_write_text(work / "job.json", json.dumps(
-            job.to_worker(str(work), self.timeouts, self.max_drop_pp, str(plan_dir)), indent=1))
-        result = JobResult(run_id=run_id, job_id=job.id, board=job.board, model=job.model.name,
-                           config=job.config.name, config_json=json.dumps(job.config.as_dict(), sort_keys=True),
-                           source_hash=file_hash(job.model.path), log_path=str(work / "job.log"),
-                           unit=job.unit.name if job.unit is not None else "")
+        spec_path = atomic_write_text(
+            work / "job.json",
+            json.dumps(job.to_worker(str(work), self.timeouts, self.max_drop_pp, str(plan_dir)), indent=1),
+        )
+        result = JobResult(
+            run_id=run_id,
+            job_id=job.id,
+            board=job.board,
+            model=job.model.name,
+            config=job.config.name,
+            config_json=json.dumps(job.config.as_dict(), sort_keys=True),
+            source_hash=file_hash(job.model.path),
+            log_path=str(work / "job.log"),
+            unit=job.unit.name if job.unit is not None else "",
+        )
         start = time.monotonic()
         outcome = self._supervise(spec_path, work)
         result.wall_seconds = time.monotonic() - start
@@ -62,9 +72,14 @@ class Supervisor:
     def _supervise(self, spec_path: Path, work: Path) -> tuple[str, str, str]:
         """(how it ended: exited / timeout / stopped, stage, detail)."""
         with open(work / "job.log", "ab") as logfile:
-            proc = subprocess.Popen([sys.executable, "-m", "fixpoint.farm.worker", str(spec_path)],
-                                    stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
-                                    start_new_session=True, preexec_fn=_die_with_parent)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fixpoint.farm.worker", str(spec_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=logfile,
+                stderr=logfile,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         spawned = time.time()
         try:
             while proc.poll() is None:
@@ -86,7 +101,7 @@ def _status(work: Path, spawned: float) -> tuple[str, float]:
         data = json.loads((work / STATUS).read_text())
         return str(data["stage"]), float(data["since"])
     except (OSError, ValueError, KeyError):
-        return "calibrate", spawned     # starting up counts against the first stage
+        return "calibrate", spawned  # starting up counts against the first stage
 
 
 def _end(proc: subprocess.Popen) -> None:
@@ -149,8 +164,10 @@ def _from_hil(result: JobResult, hil: dict) -> JobResult:
     result.verdict, result.stage = FAILED, "hil"
     if hil["failures"]:
         f = hil["failures"][0]
-        result.reason = (f"{len(hil['failures'])} of {result.n_samples} samples without a result; "
-                         f"sample {f['sample']}: {f['kind']}: {f['reason']}")
+        result.reason = (
+            f"{len(hil['failures'])} of {result.n_samples} samples without a result; "
+            f"sample {f['sample']}: {f['kind']}: {f['reason']}"
+        )
     elif first is not None:
         where = f", first diverging layer '{result.first_layer}'" if result.first_layer else ""
         result.reason = f"{result.mismatches} of {result.n_samples} samples differ from the simulation{where}"

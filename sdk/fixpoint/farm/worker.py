@@ -8,6 +8,7 @@ as it is known: ``status.json`` per stage, one line per finished sample in
 when a stage raised. SIGTERM unwinds normally, so the board runner reaps its
 QEMU / host firmware (which would also die with this process: PDEATHSIG).
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,16 +62,26 @@ def _calibrate(spec: dict[str, Any]):
 
     board = load_board(spec["board"])
     cfg = spec["config"]
-    calib = CalibrationConfig(bits=cfg["activation_bits"], batch_size=32, max_samples=cfg["max_calib_samples"],
-                              progress=False)
+    calib = CalibrationConfig(
+        bits=cfg["activation_bits"], batch_size=32, max_samples=cfg["max_calib_samples"], progress=False
+    )
     if cfg.get("policy"):
         calib.policy = cfg["policy"]
-    lowering = LowerOptions(weight_bits=cfg["weight_bits"], per_channel=not cfg["per_tensor_weights"],
-                            equalize=cfg["equalize"], bias_correction=cfg["bias_correction"],
-                            engines=list(board.get_target().engines) or None)
-    job = CalibrationJob(model_path=Path(spec["model"]), data_path=Path(spec["calib"]),
-                         profile=board.get_target().profile, calibration=calib, lowering=lowering,
-                         board_name=board.name)
+    lowering = LowerOptions(
+        weight_bits=cfg["weight_bits"],
+        per_channel=not cfg["per_tensor_weights"],
+        equalize=cfg["equalize"],
+        bias_correction=cfg["bias_correction"],
+        engines=list(board.get_target().engines) or None,
+    )
+    job = CalibrationJob(
+        model_path=Path(spec["model"]),
+        data_path=Path(spec["calib"]),
+        profile=board.get_target().profile,
+        calibration=calib,
+        lowering=lowering,
+        board_name=board.name,
+    )
     return run_calibration(job, spec["plan_dir"], reuse=True)
 
 
@@ -103,11 +114,20 @@ def run_job(spec: dict[str, Any], rec: _Recorder) -> dict[str, Any]:
     x, labels = load_plan_data(Path(spec["eval"]), plan)
     n = len(x[0]) if spec["samples"] is None else min(spec["samples"], len(x[0]))
     layer = spec["config"].get("perturb_layer")
-    job = HilJob(plan=plan, board=spec["board"], x=[a[:n] for a in x], labels={k: v[:n] for k, v in labels.items()},
-                 model_path=Path(spec["model"]), work_dir=work / "hil", max_drop_pp=spec["max_drop_pp"],
-                 sim_plan=None if layer is None else perturbed(plan, layer), progress=False,
-                 on_stage=rec.on_stage, on_sample=rec.on_sample,
-                 connection=Connection(**spec["connection"]) if spec.get("connection") else None)
+    job = HilJob(
+        plan=plan,
+        board=spec["board"],
+        x=[a[:n] for a in x],
+        labels={k: v[:n] for k, v in labels.items()},
+        model_path=Path(spec["model"]),
+        work_dir=work / "hil",
+        max_drop_pp=spec["max_drop_pp"],
+        sim_plan=None if layer is None else perturbed(plan, layer),
+        progress=False,
+        on_stage=rec.on_stage,
+        on_sample=rec.on_sample,
+        connection=Connection(**spec["connection"]) if spec.get("connection") else None,
+    )
     result = run_hil(job)
     write_json(work / "hil-result.json", result)
     sizes = sorted((work / "hil" / "fw").glob("*.size.json"))
@@ -121,8 +141,7 @@ def run_job(spec: dict[str, Any], rec: _Recorder) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     work = Path(spec["work_dir"])
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.CRITICAL)
 
@@ -135,12 +154,16 @@ def main(argv: list[str]) -> int:
         result = run_job(spec, rec)
         atomic_write_text(work / RESULT, json.dumps(result, default=_json_default))
         return 0
-    except BaseException as exc:   # noqa: BLE001 - every way out is recorded for the farm
+    except BaseException as exc:  # noqa: BLE001 - every way out is recorded for the farm
         text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-        atomic_write_text(work / ERROR, json.dumps({"stage": rec.stage, "kind": type(exc).__name__,
-                                                    "reason": text}))
-        log.error("stage %s: %s: %s", rec.stage, type(exc).__name__, text,
-                  exc_info=not isinstance(exc, (_Terminated, KeyboardInterrupt)))
+        atomic_write_text(work / ERROR, json.dumps({"stage": rec.stage, "kind": type(exc).__name__, "reason": text}))
+        log.error(
+            "stage %s: %s: %s",
+            rec.stage,
+            type(exc).__name__,
+            text,
+            exc_info=not isinstance(exc, (_Terminated, KeyboardInterrupt)),
+        )
         return 1
     finally:
         rec.close()

@@ -6,6 +6,7 @@ domains, so they never match the op table) with attributes as plain Python
 values. Omitted optional inputs stay as "" so input positions keep their ONNX
 meaning.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,9 @@ def tensor_data(tensor: onnx.TensorProto) -> np.ndarray:
     try:
         return numpy_helper.to_array(tensor)
     except Exception as exc:  # onnx raises KeyError / ValueError / TypeError for bad types and sizes
-        raise ModelCheckError(f"tensor '{short_name(tensor.name)}': cannot decode its data "
-                              f"({one_line(exc)[:200]})") from None
+        raise ModelCheckError(
+            f"tensor '{short_name(tensor.name)}': cannot decode its data ({one_line(exc)[:200]})"
+        ) from None
 
 
 def attribute_value(attribute: onnx.AttributeProto) -> Any:
@@ -82,15 +84,17 @@ def _op_key(node: onnx.NodeProto) -> str:
     return node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
 
 
-def _value(name: str, shapes: dict[str, list[int] | None], dtypes: dict[str, str],
-           data: np.ndarray | None = None) -> Value:
+def _value(
+    name: str, shapes: dict[str, list[int] | None], dtypes: dict[str, str], data: np.ndarray | None = None
+) -> Value:
     if data is not None:
         return Value(name, [int(d) for d in data.shape], data.dtype.name, data=data)
     return Value(name, list(shapes.get(name) or []), dtypes.get(name, "float32"))
 
 
-def to_graph(model: onnx.ModelProto, shapes: dict[str, list[int] | None],
-             dtypes: dict[str, str], opset: int) -> tuple[Graph, set[str]]:
+def to_graph(
+    model: onnx.ModelProto, shapes: dict[str, list[int] | None], dtypes: dict[str, str], opset: int
+) -> tuple[Graph, set[str]]:
     """Build the ONNX-stage graph and the set of tensor names whose shape is unknown."""
     onnx_graph = model.graph
     values: dict[str, Value] = {}
@@ -113,8 +117,14 @@ def to_graph(model: onnx.ModelProto, shapes: dict[str, list[int] | None],
             if out:
                 values[out] = _value(out, shapes, dtypes)
 
-    unknown = {name for name, value in values.items()
-               if not value.is_const and shapes.get(name) is None}
-    graph = Graph(name=onnx_graph.name or "model", nodes=nodes, values=values, inputs=inputs,
-                  outputs=[vi.name for vi in onnx_graph.output], opset=opset, stage="onnx")
+    unknown = {name for name, value in values.items() if not value.is_const and shapes.get(name) is None}
+    graph = Graph(
+        name=onnx_graph.name or "model",
+        nodes=nodes,
+        values=values,
+        inputs=inputs,
+        outputs=[vi.name for vi in onnx_graph.output],
+        opset=opset,
+        stage="onnx",
+    )
     return graph, unknown

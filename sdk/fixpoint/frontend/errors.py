@@ -7,6 +7,7 @@ verbatim as ``error: <message>``. Text from onnx / protobuf goes through
 (not collapsed, so a hostile name stays recognisable) and shortened by
 :func:`short_name` when absurdly long.
 """
+
 from __future__ import annotations
 
 from fixpoint.ir import ModelError
@@ -24,7 +25,7 @@ def short_name(name: str) -> str:
     """A name from the model, cut to a readable length (an error line, not a dump)."""
     if len(name) <= MAX_NAME_CHARS:
         return name
-    return f"{name[:MAX_NAME_CHARS - 20]}...({len(name)} characters)"
+    return f"{name[: MAX_NAME_CHARS - 20]}...({len(name)} characters)"
 
 
 class _OneLineError(ModelError):
@@ -60,8 +61,7 @@ class UnsupportedOpError(_OneLineError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        super().__init__(f"{count} unsupported node{'s' if count != 1 else ''}: "
-                         + "; ".join(self.problems))
+        super().__init__(f"{count} unsupported node{'s' if count != 1 else ''}: " + "; ".join(self.problems))
 
 
 class NormalizeError(_OneLineError):

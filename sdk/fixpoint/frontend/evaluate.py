@@ -5,6 +5,7 @@ resolve a shape) and constant subgraphs in the normalizer: running the node as
 a one-node model gives exact ONNX semantics for every op without a numpy
 re-implementation per op.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,16 +25,15 @@ class EvaluationError(RuntimeError):
 
 def evaluate_node(node: onnx.NodeProto, inputs: dict[str, np.ndarray], opset: int) -> list[np.ndarray]:
     """Outputs of ``node`` (non-empty output names, in order) for constant ``inputs``."""
-    initializers = [numpy_helper.from_array(np.asarray(inputs[name]), name)
-                    for name in dict.fromkeys(node.input) if name]
+    initializers = [
+        numpy_helper.from_array(np.asarray(inputs[name]), name) for name in dict.fromkeys(node.input) if name
+    ]
     outputs = [helper.make_empty_tensor_value_info(name) for name in node.output if name]
     graph = helper.make_graph([node], "evaluate", [], outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              ir_version=_IR_VERSION)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=_IR_VERSION)
     options = quiet_session_options()
     try:
-        session = ort.InferenceSession(model.SerializeToString(), options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         return [np.asarray(a) for a in session.run(None, {})]
     except Exception as exc:  # onnxruntime raises its own exception hierarchy
         raise EvaluationError(" ".join(str(exc).split())[:200]) from None

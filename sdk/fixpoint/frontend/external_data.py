@@ -6,6 +6,7 @@ of the folder), and a missing, short or unreadable side file is the user's
 error, reported with the tensor it belongs to instead of an onnx exception.
 Every location is checked before onnx reads anything.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,9 @@ def _checked_file(folder: Path, location: str, where: str) -> Path:
         raise ModelFileError(f"{where}: external data {problem}")
     target = (folder / location).resolve()
     if folder != target and folder not in target.parents:
-        raise ModelFileError(f"{where}: external data file {location!r} resolves to {target}, "
-                             "outside the model's folder (symbolic link)")
+        raise ModelFileError(
+            f"{where}: external data file {location!r} resolves to {target}, outside the model's folder (symbolic link)"
+        )
     if not target.exists():
         raise ModelFileError(f"{where}: external data file {folder / location} not found")
     if not target.is_file():
@@ -92,8 +94,7 @@ def _check_tensor(tensor: onnx.TensorProto, folder: Path, path: Path) -> None:
     size = target.stat().st_size
     if offset > size or (length is not None and offset + length > size):
         wanted = f"{length} bytes at offset {offset}" if length is not None else f"offset {offset}"
-        raise ModelFileError(f"{where}: external data file {target.name} has {size} bytes, "
-                             f"the tensor needs {wanted}")
+        raise ModelFileError(f"{where}: external data file {target.name} has {size} bytes, the tensor needs {wanted}")
 
 
 def load_external(model: onnx.ModelProto, path: Path) -> None:

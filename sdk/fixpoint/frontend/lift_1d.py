@@ -7,6 +7,7 @@ in its ONNX row (fixpoint/ops/defs/), each rank-3 activation gets the shape [N, 
 each such node's attributes and constants are rewritten to their 2-D form by its row's function.
 Otherwise nothing changes and the support checks name the node that cannot take rank 3.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,6 +49,7 @@ def run(graph: Graph) -> Graph:
 
 
 # ---- the rows' lift functions -----------------------------------------------
+
 
 def lift_none(graph: Graph, node: Node) -> None:
     """Nothing axis-dependent: elementwise on each value, per-channel parameters, or reshapes

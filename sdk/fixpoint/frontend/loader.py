@@ -1,4 +1,5 @@
 """``load_model``: an ONNX file -> ONNX-stage :class:`fixpoint.ir.Graph`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,9 @@ def _parse(data: bytes, path: Path) -> onnx.ModelProto:
         model.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError):
         if _looks_like_onnx(data):
-            raise ModelFileError(f"{path}: truncated or corrupt ONNX file "
-                                 f"({len(data)} bytes could not be parsed)") from None
+            raise ModelFileError(
+                f"{path}: truncated or corrupt ONNX file ({len(data)} bytes could not be parsed)"
+            ) from None
         raise ModelFileError(f"{path}: not an ONNX file") from None
     if not model.HasField("graph") or model.ir_version == 0:
         raise ModelFileError(f"{path}: not an ONNX model (no graph or IR version)")
@@ -58,8 +60,10 @@ def _default_opset(model: onnx.ModelProto, path: Path) -> int:
         raise OpsetError(f"{path}: no default-domain (ai.onnx) opset import")
     opset = int(versions[0])
     if not MIN_OPSET <= opset <= MAX_OPSET:
-        raise OpsetError(f"{path}: unsupported opset {opset} (supported {MIN_OPSET}..{MAX_OPSET}; "
-                         "convert older models with onnx.version_converter)")
+        raise OpsetError(
+            f"{path}: unsupported opset {opset} (supported {MIN_OPSET}..{MAX_OPSET}; "
+            "convert older models with onnx.version_converter)"
+        )
     return opset
 
 
@@ -76,8 +80,7 @@ def _check(model: onnx.ModelProto, path: Path) -> None:
     try:
         onnx.checker.check_model(model)
     except (onnx.checker.ValidationError, ValueError, UnicodeError) as exc:
-        raise ModelCheckError(f"{path}: invalid ONNX model: "
-                              f"{_checker_message(exc)[:400]}") from None
+        raise ModelCheckError(f"{path}: invalid ONNX model: {_checker_message(exc)[:400]}") from None
 
 
 def _graph_with_static_shapes(model: onnx.ModelProto, opset: int) -> tuple[Graph, set[str]]:
@@ -123,6 +126,5 @@ def _load(path: Path) -> Graph:
     lift_1d.run(graph)  # (N, C, L) -> (N, C, 1, L) before the checks, which know 2-D ops
     support.validate(graph, unknown)
     # debug, not info: a model the normalizer rejects next must still give one stderr line
-    log.debug("loaded %s: opset %d, %d nodes, %d values", path, opset, len(graph.nodes),
-              len(graph.values))
+    log.debug("loaded %s: opset %d, %d nodes, %d values", path, opset, len(graph.nodes), len(graph.values))
     return graph

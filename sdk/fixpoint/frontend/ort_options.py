@@ -7,6 +7,7 @@ exception we report) would be a second, differently formatted account of the
 same thing, so only fatal messages are let through, for the session and for
 the process-wide default logger that environment creation logs to.
 """
+
 from __future__ import annotations
 
 import onnxruntime as ort

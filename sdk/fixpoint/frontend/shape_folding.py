@@ -6,6 +6,7 @@ at all older ones; folding the chain into constants (the batch is already
 fixed) and inferring again does. Only the *shapes* of the folded copy are used:
 the ONNX-stage graph keeps the model's own nodes, the normalizer folds them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from fixpoint.frontend.convert import (DEFAULT_DOMAINS, attribute_value, constant_node_value,
-                                       tensor_data)
+from fixpoint.frontend.convert import DEFAULT_DOMAINS, attribute_value, constant_node_value, tensor_data
 from fixpoint.frontend.evaluate import EvaluationError, evaluate_node
 from fixpoint.frontend.shapes import infer, tensor_shapes
 
@@ -28,8 +28,9 @@ def _known_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     return {init.name: tensor_data(init) for init in model.graph.initializer}
 
 
-def _fold_node(node: onnx.NodeProto, known: dict[str, np.ndarray],
-               shapes: dict[str, list[int] | None], opset: int) -> list[np.ndarray] | None:
+def _fold_node(
+    node: onnx.NodeProto, known: dict[str, np.ndarray], shapes: dict[str, list[int] | None], opset: int
+) -> list[np.ndarray] | None:
     """The node's constant outputs, or None when they are not computable yet."""
     if node.domain not in DEFAULT_DOMAINS:
         return None
@@ -39,7 +40,7 @@ def _fold_node(node: onnx.NodeProto, known: dict[str, np.ndarray],
     if node.op_type == "Shape" and shapes.get(node.input[0]) is not None:
         attrs = {a.name: a.i for a in node.attribute}
         shape = shapes[node.input[0]]
-        return [np.array(shape[attrs.get("start", 0):attrs.get("end", len(shape))], np.int64)]
+        return [np.array(shape[attrs.get("start", 0) : attrs.get("end", len(shape))], np.int64)]
     real_inputs = [i for i in node.input if i]
     if not real_inputs or not all(i in known for i in real_inputs):
         return None
@@ -49,8 +50,9 @@ def _fold_node(node: onnx.NodeProto, known: dict[str, np.ndarray],
         return None  # leave it: the support check or the normalizer reports it
 
 
-def _fold_round(model: onnx.ModelProto, shapes: dict[str, list[int] | None],
-                opset: int) -> tuple[onnx.ModelProto, bool]:
+def _fold_round(
+    model: onnx.ModelProto, shapes: dict[str, list[int] | None], opset: int
+) -> tuple[onnx.ModelProto, bool]:
     known = _known_values(model)
     kept: list[onnx.NodeProto] = []
     folded_any = False

@@ -5,14 +5,14 @@ static. Only the batch dimension (dim 0 of a graph input) may be dynamic in the
 file; it becomes 1. Anything else that stays symbolic is an error naming the
 tensor.
 """
+
 from __future__ import annotations
 
 import logging
 
 import onnx
 
-from fixpoint.frontend.errors import (DynamicShapeError, ModelCheckError, UnsupportedInputError,
-                                      one_line, short_name)
+from fixpoint.frontend.errors import DynamicShapeError, ModelCheckError, UnsupportedInputError, one_line, short_name
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ def _is_concrete(dim: onnx.TensorShapeProto.Dimension) -> bool:
 def _check_declared_size(name: str, axis: int, dim: onnx.TensorShapeProto.Dimension) -> None:
     """A declared extent of 0 or less is an empty (or impossible) tensor, not a dynamic one."""
     if dim.HasField("dim_value") and dim.dim_value <= 0:
-        raise ModelCheckError(f"input '{short_name(name)}' dimension {axis} has size "
-                              f"{dim.dim_value}; every extent must be at least 1")
+        raise ModelCheckError(
+            f"input '{short_name(name)}' dimension {axis} has size {dim.dim_value}; every extent must be at least 1"
+        )
 
 
 def _dim_label(dim: onnx.TensorShapeProto.Dimension) -> str:
@@ -51,7 +52,8 @@ def _fix_input_dims(model: onnx.ModelProto) -> None:
             if axis != 0:
                 raise DynamicShapeError(
                     f"input '{vi.name}' dimension {axis} ({_dim_label(dim)}) is dynamic; "
-                    "only the batch dimension (0) may be dynamic")
+                    "only the batch dimension (0) may be dynamic"
+                )
             log.debug("input %s: dynamic batch dimension fixed to %d", vi.name, BATCH_SIZE)
             dim.Clear()
             dim.dim_value = BATCH_SIZE
@@ -87,8 +89,9 @@ def check_element_types(model: onnx.ModelProto) -> None:
     for vi in model.graph.input:
         elem = vi.type.tensor_type.elem_type
         if vi.name not in initializers and elem not in SUPPORTED_INPUT_TYPES:
-            raise UnsupportedInputError(f"input '{short_name(vi.name)}' has type {_type_label(elem)}; "
-                                        "only float32 model inputs are supported")
+            raise UnsupportedInputError(
+                f"input '{short_name(vi.name)}' has type {_type_label(elem)}; only float32 model inputs are supported"
+            )
     for init in model.graph.initializer:
         _dtype_name(init.name, init.data_type)
 
@@ -109,8 +112,7 @@ def infer(model: onnx.ModelProto) -> onnx.ModelProto:
     try:
         # check_type: an int64 or float64 weight beside float32 activations is a type error
         # onnxruntime would report later, and without naming the file.
-        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=False,
-                                                 data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=False, data_prop=True)
     except Exception as exc:  # onnx raises several unrelated types here
         raise ModelCheckError(f"shape inference failed: {one_line(exc)}") from None
 
@@ -147,8 +149,9 @@ def _dtype_name(name: str, elem_type: int) -> str:
     try:
         return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
     except (KeyError, ValueError, TypeError):  # onnx has no numpy type for it (or none at all)
-        raise ModelCheckError(f"tensor '{short_name(name)}' has element type {elem_type}, "
-                              "which has no numeric equivalent") from None
+        raise ModelCheckError(
+            f"tensor '{short_name(name)}' has element type {elem_type}, which has no numeric equivalent"
+        ) from None
 
 
 def tensor_dtypes(model: onnx.ModelProto) -> dict[str, str]:

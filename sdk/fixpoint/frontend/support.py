@@ -6,6 +6,7 @@ reported first, and nodes whose input shapes are unknown are not checked.
 Beyond each op's own check, every checked node must produce tensors of a
 sensible size and read only finite constants.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,13 @@ import math
 
 import numpy as np
 
-from fixpoint.frontend.errors import (DynamicShapeError, ModelCheckError, UnsupportedInputError,
-                                      UnsupportedOpError, short_name)
+from fixpoint.frontend.errors import (
+    DynamicShapeError,
+    ModelCheckError,
+    UnsupportedInputError,
+    UnsupportedOpError,
+    short_name,
+)
 from fixpoint.ir import Graph, Node
 from fixpoint.ops.onnx_ops import ONNX_OPS, OnnxOpSpec, const_data, static_value_names
 
@@ -36,9 +42,11 @@ def _entry(node: Node, reason: str) -> str:
 
 def _unknown_op_nodes(graph: Graph, static: set[str]) -> list[Node]:
     """Nodes with no table entry that cannot be folded into constants either."""
-    return [node for node in graph.nodes
-            if node.op not in ONNX_OPS
-            and not (node.outputs and all(o in static for o in node.outputs if o))]
+    return [
+        node
+        for node in graph.nodes
+        if node.op not in ONNX_OPS and not (node.outputs and all(o in static for o in node.outputs if o))
+    ]
 
 
 def _check_io(graph: Graph) -> None:
@@ -51,8 +59,9 @@ def _check_io(graph: Graph) -> None:
         raise ModelCheckError("the graph has no outputs")
     for name in graph.outputs:
         if graph.producer(name) is None:
-            raise ModelCheckError(f"graph output '{short_name(name)}' is not computed by any node "
-                                  "(it is a constant or a graph input)")
+            raise ModelCheckError(
+                f"graph output '{short_name(name)}' is not computed by any node (it is a constant or a graph input)"
+            )
 
 
 def _size_problem(name: str, shape: list[int]) -> str | None:
@@ -84,8 +93,7 @@ def _generic_problem(node: Node, graph: Graph) -> str | None:
 def _first_unresolved_node(graph: Graph, unresolved: set[str]) -> Node | None:
     """The first node with statically shaped inputs but an unresolved output: the one to fix."""
     for node in graph.nodes:
-        if any(o in unresolved for o in node.outputs) and \
-                not any(i in unresolved for i in node.inputs if i):
+        if any(o in unresolved for o in node.outputs) and not any(i in unresolved for i in node.inputs if i):
             return node
     return None
 
@@ -99,17 +107,18 @@ def _raise_unresolved(graph: Graph, unresolved: list[str]) -> None:
         raise DynamicShapeError(
             f"cannot resolve a static shape for tensor '{short_name(culprit.outputs[0])}' (output of "
             f"{short_name(culprit.name)} ({culprit.op})): ONNX shape inference rejects the node with "
-            f"input shapes {shapes} and its attributes{after}")
+            f"input shapes {shapes} and its attributes{after}"
+        )
     listed = ", ".join(_describe(graph, n) for n in unresolved[:MAX_LISTED])
     more = f" and {len(unresolved) - MAX_LISTED} more" if len(unresolved) > MAX_LISTED else ""
-    raise DynamicShapeError(f"cannot resolve a static shape for tensor {listed}{more}; "
-                            "only the batch dimension may be dynamic")
+    raise DynamicShapeError(
+        f"cannot resolve a static shape for tensor {listed}{more}; only the batch dimension may be dynamic"
+    )
 
 
 def _describe(graph: Graph, name: str) -> str:
     producer = graph.producer(name)
-    return f"'{short_name(name)}'" + (
-        f" (output of {short_name(producer.name)} ({producer.op}))" if producer else "")
+    return f"'{short_name(name)}'" + (f" (output of {short_name(producer.name)} ({producer.op}))" if producer else "")
 
 
 def _check_node(spec: OnnxOpSpec, node: Node, graph: Graph) -> str | None:
@@ -121,8 +130,7 @@ def _check_node(spec: OnnxOpSpec, node: Node, graph: Graph) -> str | None:
         return f"malformed node ({type(exc).__name__}: {exc})"
 
 
-def _node_problems(graph: Graph, unknown_ops: list[Node], static: set[str],
-                   unknown_shapes: set[str]) -> list[str]:
+def _node_problems(graph: Graph, unknown_ops: list[Node], static: set[str], unknown_shapes: set[str]) -> list[str]:
     problems = {node.name: _entry(node, "unsupported op") for node in unknown_ops}
     for node in graph.nodes:
         spec = ONNX_OPS.get(node.op)

@@ -5,6 +5,7 @@ complaint and hands it back as ``bytes``; further on it would break dictionary
 keys, the checker (``UnicodeDecodeError`` without a culprit) and the plan file.
 Checked right after parsing, so the error can say which field it is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -34,8 +35,7 @@ def _fields(model: onnx.ModelProto) -> Iterator[tuple[str, object]]:
     yield "graph name", graph.name
     for opset in model.opset_import:
         yield "an opset domain", opset.domain
-    for kind, infos in (("graph input", graph.input), ("graph output", graph.output),
-                        ("value_info", graph.value_info)):
+    for kind, infos in (("graph input", graph.input), ("graph output", graph.output), ("value_info", graph.value_info)):
         for index, info in enumerate(infos):
             yield f"name of {kind} {index}", info.name
     for index, tensor in enumerate(graph.initializer):

@@ -7,6 +7,7 @@ float model's, the drop, and the board's top-1 agreement with float. The top-lev
 :class:`~fixpoint.hil.results.HilResult` are those of the primary output (the first labeled one,
 else the first); the accuracy budget applies to every labeled output.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,15 @@ from ..metrics import top1
 from .results import HilResult
 
 
-def output_accuracy(result: HilResult, names: list[str], board_out: list[np.ndarray],
-                    labels: dict[str, np.ndarray], model_path: Path | None, x: list[np.ndarray],
-                    input_names: list[str]) -> None:
+def output_accuracy(
+    result: HilResult,
+    names: list[str],
+    board_out: list[np.ndarray],
+    labels: dict[str, np.ndarray],
+    model_path: Path | None,
+    x: list[np.ndarray],
+    input_names: list[str],
+) -> None:
     """Fill ``result.outputs[k]``'s accuracy fields and the top-level (primary output) figures."""
     done = np.asarray(result.completed, dtype=np.int64)
     if done.size == 0:
@@ -42,8 +49,9 @@ def output_accuracy(result: HilResult, names: list[str], board_out: list[np.ndar
     result.drop_pp, result.agreement = primary.drop_pp, primary.agreement
 
 
-def _float_outputs(model_path: Path, x: list[np.ndarray], input_names: list[str],
-                   names: list[str]) -> dict[str, np.ndarray]:
+def _float_outputs(
+    model_path: Path, x: list[np.ndarray], input_names: list[str], names: list[str]
+) -> dict[str, np.ndarray]:
     """Every model output of the float model on all samples, by name."""
     import onnxruntime as ort
 
@@ -53,10 +61,11 @@ def _float_outputs(model_path: Path, x: list[np.ndarray], input_names: list[str]
     by_name = dict(zip(input_names, x))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     dim = session.get_inputs()[0].shape[0] if session.get_inputs()[0].shape else None
-    step = dim if isinstance(dim, int) and dim > 0 else 256   # a model exported at batch 1 takes 1 at a time
+    step = dim if isinstance(dim, int) and dim > 0 else 256  # a model exported at batch 1 takes 1 at a time
     for start in range(0, len(x[0]), step):
-        feed = {i.name: np.asarray(by_name[i.name][start:start + step], dtype=np.float32)
-                for i in session.get_inputs()}
+        feed = {
+            i.name: np.asarray(by_name[i.name][start : start + step], dtype=np.float32) for i in session.get_inputs()
+        }
         for name, value in zip(names, session.run(names, feed)):
             parts[name].append(np.asarray(value))
     return {name: np.concatenate(values) for name, values in parts.items()}

@@ -7,6 +7,7 @@ against the float model. A mismatching sample is then localized: the board
 runs the same input layer by layer and the first layer whose output bytes
 differ from the simulator's capture is named.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,20 +32,20 @@ from .results import HilResult, OutputCheck, SampleFailure, SampleMismatch
 
 log = logging.getLogger(__name__)
 
-_MAX_FAILURES_IN_A_ROW = 5   # then the link is taken as down and the rest reported as not run
+_MAX_FAILURES_IN_A_ROW = 5  # then the link is taken as down and the rest reported as not run
 
 
 @dataclass
 class HilJob:
     plan: Plan
     board: str
-    x: np.ndarray | list[np.ndarray]      # float samples, model input layout, batch first (a list: per plan input)
-    labels: np.ndarray | dict[str, np.ndarray] | None = None   # the first output's, or by output name
-    model_path: Path | None = None        # float ONNX model, for accuracy against float
+    x: np.ndarray | list[np.ndarray]  # float samples, model input layout, batch first (a list: per plan input)
+    labels: np.ndarray | dict[str, np.ndarray] | None = None  # the first output's, or by output name
+    model_path: Path | None = None  # float ONNX model, for accuracy against float
     work_dir: Path = Path("build/hil")
     max_drop_pp: float = 1.0
-    timeout: float | None = None          # link timeout per transaction (default: board file)
-    run_timeout: float | None = None      # longest one inference may take (default: board file)
+    timeout: float | None = None  # link timeout per transaction (default: board file)
+    run_timeout: float | None = None  # longest one inference may take (default: board file)
     retries: int | None = None
     localize: bool = True
     # The plan the host simulates, when it is not ``plan`` itself: only for testing
@@ -52,7 +53,7 @@ class HilJob:
     sim_plan: Plan | None = None
     progress: bool = True
     connection: Connection | None = None  # --device / --serial-number / --vid-pid / --baud overrides
-    double_buffer: bool = True            # stage the next sample during the current one, where the firmware can
+    double_buffer: bool = True  # stage the next sample during the current one, where the firmware can
     # Observers for a supervisor (the farm): the stage about to start ("simulate", "generate",
     # "build", "launch", "hil") and each finished sample (index, "done" / "failed" / "crashed").
     on_stage: Callable[[str], None] | None = None
@@ -77,32 +78,44 @@ def run_hil(job: HilJob) -> HilResult:
     ints = [quantize_input(plan, a, k) for k, a in enumerate(x)]
     if job.streaming:
         from .streaming import simulate_streams
+
         traces = simulate_streams(job.sim_plan or plan, ints)
         expected = [np.stack([t.outputs[-1][k][0] for t in traces]) for k in range(len(plan.outputs))]
     else:
         expected = run_plan(job.sim_plan or plan, ints).outputs
     image, size = build_model_firmware(plan, board, job.work_dir, on_stage=job.stage)
     names = [plan.tensors[i].name for i in plan.outputs]
-    result = HilResult(board=board.name, model_name=plan.model_name, model_hash=plan.model_hash,
-                       n_samples=len(ints[0]), bit_exact=0, max_drop_pp=job.max_drop_pp, firmware=str(image),
-                       flash_bytes=size.flash if size else 0, ram_bytes=size.ram if size else 0,
-                       arena_bytes=plan.arena_size,
-                       outputs=[OutputCheck(name, int(e[0].nbytes)) for name, e in zip(names, expected)])
+    result = HilResult(
+        board=board.name,
+        model_name=plan.model_name,
+        model_hash=plan.model_hash,
+        n_samples=len(ints[0]),
+        bit_exact=0,
+        max_drop_pp=job.max_drop_pp,
+        firmware=str(image),
+        flash_bytes=size.flash if size else 0,
+        ram_bytes=size.ram if size else 0,
+        arena_bytes=plan.arena_size,
+        outputs=[OutputCheck(name, int(e[0].nbytes)) for name, e in zip(names, expected)],
+    )
     if job.streaming:
         from .streaming import run_streams_on_board
+
         board_out = run_streams_on_board(job, board, image, ints, traces, expected, result)
     else:
         board_out = _run_on_board(job, board, image, ints, expected, result)
     labels = job.labels if isinstance(job.labels, dict) or job.labels is None else {names[0]: job.labels}
     # top-1 compares with the float model's outputs: the board's, dequantized, in the same ONNX layout
     onnx_out = [dequantize(plan, i, b) for i, b in zip(plan.outputs, board_out)]
-    output_accuracy(result, names, onnx_out, labels or {}, job.model_path, x,
-                    [plan.tensors[i].name for i in plan.inputs])
+    output_accuracy(
+        result, names, onnx_out, labels or {}, job.model_path, x, [plan.tensors[i].name for i in plan.inputs]
+    )
     return result
 
 
-def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expected: list[np.ndarray],
-                  result: HilResult) -> list[np.ndarray]:
+def _run_on_board(
+    job: HilJob, board, image: Path, ints: list[np.ndarray], expected: list[np.ndarray], result: HilResult
+) -> list[np.ndarray]:
     from ..boards.runner import open_board
 
     board_out = [np.zeros_like(e) for e in expected]
@@ -110,9 +123,16 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     n = len(ints[0])
     (job.work_dir / "logs").mkdir(parents=True, exist_ok=True)
     job.stage("launch")
-    with open_board(board, image, expected_hash=job.plan.model_hash, timeout=job.timeout,
-                    run_timeout=job.run_timeout, retries=job.retries,
-                    log_dir=job.work_dir / "logs", connection=job.connection) as session:
+    with open_board(
+        board,
+        image,
+        expected_hash=job.plan.model_hash,
+        timeout=job.timeout,
+        run_timeout=job.run_timeout,
+        retries=job.retries,
+        log_dir=job.work_dir / "logs",
+        connection=job.connection,
+    ) as session:
         client = session.client
         job.stage("hil")
         staged = StagedInference(client) if job.double_buffer else None
@@ -138,8 +158,9 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
         result.transfer_seconds = client.stats.transfer_seconds
         if job.localize:
             for mismatch in result.mismatches[:3]:
-                localize_mismatch(client, job.plan, job.sim_plan or job.plan,
-                                  [a[mismatch.sample] for a in ints], mismatch)
+                localize_mismatch(
+                    client, job.plan, job.sim_plan or job.plan, [a[mismatch.sample] for a in ints], mismatch
+                )
     result.samples_per_second = n / max(result.wall_seconds, 1e-9)
     result.link_bytes_per_second = result.link_bytes / max(result.transfer_seconds, 1e-9)
     result.link_share = result.transfer_seconds / max(result.wall_seconds, 1e-9)
@@ -149,8 +170,15 @@ def _run_on_board(job: HilJob, board, image: Path, ints: list[np.ndarray], expec
     return board_out
 
 
-def _run_sample(infer, index: int, sample: list[np.ndarray], expected: list[np.ndarray],
-                board_out: list[np.ndarray], counts: list[int], result: HilResult) -> str:
+def _run_sample(
+    infer,
+    index: int,
+    sample: list[np.ndarray],
+    expected: list[np.ndarray],
+    board_out: list[np.ndarray],
+    counts: list[int],
+    result: HilResult,
+) -> str:
     """One sample ends bit-exact, as a mismatch ("done"), or as a reported
     failure ("failed"; "crashed" when the board is gone).
 
@@ -168,7 +196,7 @@ def _run_sample(infer, index: int, sample: list[np.ndarray], expected: list[np.n
     pos = 0
     for k, want in enumerate(expected):
         size = want[0].nbytes
-        board_out[k][index] = np.frombuffer(raw[pos:pos + size], dtype=want.dtype).reshape(want.shape[1:])
+        board_out[k][index] = np.frombuffer(raw[pos : pos + size], dtype=want.dtype).reshape(want.shape[1:])
         pos += size
     counts.append(run.count)
     result.counter_unit = run.counter_unit.name.lower()
@@ -201,9 +229,14 @@ def _compare(index: int, got: list[np.ndarray], want: list[np.ndarray], result: 
             continue
         if mismatch is None:
             first = int(diff[0])
-            mismatch = SampleMismatch(sample=index, differing_bytes=0, first_index=first,
-                                      board_value=int(g.reshape(-1)[first]), sim_value=int(w.reshape(-1)[first]),
-                                      output=name if len(got) > 1 else "")
+            mismatch = SampleMismatch(
+                sample=index,
+                differing_bytes=0,
+                first_index=first,
+                board_value=int(g.reshape(-1)[first]),
+                sim_value=int(w.reshape(-1)[first]),
+                output=name if len(got) > 1 else "",
+            )
         mismatch.differing_bytes += int(diff.size)
         mismatch.differing_outputs.append(name)
     if mismatch is None:
@@ -213,7 +246,7 @@ def _compare(index: int, got: list[np.ndarray], want: list[np.ndarray], result: 
 
 
 def _progress(total: int, enabled: bool, board: str):
-    if not enabled or not sys.stderr.isatty():   # no bar in logs and CI output
+    if not enabled or not sys.stderr.isatty():  # no bar in logs and CI output
         return None
     try:
         from tqdm import tqdm

@@ -1,4 +1,5 @@
 """Generate the C for a plan and build it into firmware for a board."""
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,9 @@ def _does_not_fit(exc: BuildError) -> bool:
     return "overflow" in text or "firmware needs" in text
 
 
-def build_model_firmware(plan: Plan, board, work_dir: str | Path, *, staging: bool = True,
-                         on_stage: Callable[[str], None] | None = None):
+def build_model_firmware(
+    plan: Plan, board, work_dir: str | Path, *, staging: bool = True, on_stage: Callable[[str], None] | None = None
+):
     """Returns (firmware image, FirmwareSize). Generated sources go to work_dir/gen.
 
     With ``staging`` the firmware gets a staging buffer of the input size for
@@ -55,18 +57,32 @@ def build_model_firmware(plan: Plan, board, work_dir: str | Path, *, staging: bo
     image = None
     if staging:
         try:
-            image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw",
-                                   defines={"FW_STAGE_BYTES": f"{stage_bytes(plan)}u",
-                                            "FW_RX_RING_SIZE": f"{rx_ring_bytes(plan, board.serial.max_payload)}u",
-                                            **extra})
+            image = build_firmware(
+                board,
+                sources,
+                include_dirs=includes,
+                out_dir=work_dir / "fw",
+                defines={
+                    "FW_STAGE_BYTES": f"{stage_bytes(plan)}u",
+                    "FW_RX_RING_SIZE": f"{rx_ring_bytes(plan, board.serial.max_payload)}u",
+                    **extra,
+                },
+            )
         except BuildError as exc:
             if not _does_not_fit(exc):
                 raise
-            log.info("%s: no room for a %d-byte staging buffer; single-buffered firmware", board.name,
-                     stage_bytes(plan))
+            log.info(
+                "%s: no room for a %d-byte staging buffer; single-buffered firmware", board.name, stage_bytes(plan)
+            )
     if image is None:
         image = build_firmware(board, sources, include_dirs=includes, out_dir=work_dir / "fw", defines=extra or None)
     size = firmware_size(image, board)
-    log.info("%s: firmware %s (flash %d bytes, RAM %d bytes, arena %d bytes)", board.name, image,
-             size.flash, size.ram, plan.arena_size)
+    log.info(
+        "%s: firmware %s (flash %d bytes, RAM %d bytes, arena %d bytes)",
+        board.name,
+        image,
+        size.flash,
+        size.ram,
+        plan.arena_size,
+    )
     return image, size

@@ -4,6 +4,7 @@ The board runs the failing sample again, one more layer each time
 (RUN_LAYERS), and its arena slot for that layer's output is read back
 (READ_ARENA) and compared with the simulator's capture of the same tensor.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,9 @@ def sample_bytes(sample: list[np.ndarray]) -> bytes:
     return b"".join(np.ascontiguousarray(a).tobytes() for a in sample)
 
 
-def localize_mismatch(client, plan: Plan, sim_plan: Plan, sample: list[np.ndarray] | np.ndarray,
-                      mismatch: SampleMismatch) -> None:
+def localize_mismatch(
+    client, plan: Plan, sim_plan: Plan, sample: list[np.ndarray] | np.ndarray, mismatch: SampleMismatch
+) -> None:
     """Fill ``mismatch.first_layer`` (or ``detail`` when the board cannot tell).
 
     ``plan`` is what the board runs (its arena layout); ``sim_plan`` what the host simulated;

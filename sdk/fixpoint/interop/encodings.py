@@ -7,6 +7,7 @@ name, ``GivenParam`` by the node that reads the parameter), so the rest of the f
 ONNX ``output_dtype``, like QuantizeLinear. A CTable gives its tensors' signed scale and zero point.
 Names that match no tensor or parameter of the model are an error listing them.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ from onnx import numpy_helper
 
 from fixpoint.interop.qdq_import import GivenActivation, GivenParam, QdqError, _check_scale, _param, _quantize
 
-DTYPES = {"int8": (8, True), "uint8": (8, False), "int16": (16, True), "uint16": (16, False),
-          "int4": (4, True), "uint4": (4, False), "int32": (32, True)}
+DTYPES = {
+    "int8": (8, True),
+    "uint8": (8, False),
+    "int16": (16, True),
+    "uint16": (16, False),
+    "int4": (4, True),
+    "uint4": (4, False),
+    "int32": (32, True),
+}
 
 
 @dataclass
@@ -40,7 +48,7 @@ class Encoding:
 class Encodings:
     activations: dict[str, Encoding] = field(default_factory=dict)
     params: dict[str, Encoding] = field(default_factory=dict)
-    tensors: dict[str, Encoding] = field(default_factory=dict)   # 2.0.0 / CTable: either kind
+    tensors: dict[str, Encoding] = field(default_factory=dict)  # 2.0.0 / CTable: either kind
 
 
 def _fail(path: Path, what: str) -> QdqError:
@@ -87,8 +95,9 @@ def _ctable(data: dict[str, Any]) -> Encodings:
     result = Encodings()
     for t in data.get("tensors", []):
         scale = _check_scale(np.array([t["scale"]], np.float64), t["name"])
-        result.activations[t["name"]] = Encoding(t["name"], scale, np.array([int(t["zero_point"])]),
-                                                 int(t["bits"]), True)
+        result.activations[t["name"]] = Encoding(
+            t["name"], scale, np.array([int(t["zero_point"])]), int(t["bits"]), True
+        )
     return result
 
 
@@ -128,8 +137,10 @@ def _check_zero_point(enc: Encoding, path: Path) -> None:
     lo, hi = (-(1 << (enc.bits - 1)), (1 << (enc.bits - 1)) - 1) if enc.signed else (0, (1 << enc.bits) - 1)
     bad = (enc.zero_point < lo) | (enc.zero_point > hi)
     if bad.any():
-        raise _fail(path, f"tensor '{enc.name}': zero point {int(enc.zero_point[bad][0])} is outside its type's "
-                          f"range [{lo}, {hi}]")
+        raise _fail(
+            path,
+            f"tensor '{enc.name}': zero point {int(enc.zero_point[bad][0])} is outside its type's range [{lo}, {hi}]",
+        )
 
 
 def _channel_axis(w: np.ndarray, channels: int, axis: int | None) -> int:
@@ -144,8 +155,9 @@ def _unmatched(names: list[str], path: Path, model_path: str) -> None:
         raise _fail(path, f"{len(names)} encoding name(s) match no tensor or parameter of {model_path}: {shown}")
 
 
-def given_from_encodings(enc: Encodings, model: onnx.ModelProto, path: str | Path,
-                         model_path: str) -> tuple[dict[str, GivenActivation], dict[str, GivenParam]]:
+def given_from_encodings(
+    enc: Encodings, model: onnx.ModelProto, path: str | Path, model_path: str
+) -> tuple[dict[str, GivenActivation], dict[str, GivenParam]]:
     """Activations by tensor name and parameters by initializer name, checked against ``model``."""
     path = Path(path)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}

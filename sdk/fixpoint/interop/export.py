@@ -14,6 +14,7 @@ Weights are matched to the model by the layer's main ONNX node; the model must b
 was made from with its weights unchanged by normalization (fold BatchNormalization first, e.g. with
 onnxruntime's ``quant_pre_process``). docs/interop.md lists what QDQ cannot express.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,13 +67,19 @@ class _Exporter:
                 continue
             node = self.nodes.get(layer.source_nodes[0] if layer.source_nodes else layer.name)
             if node is not None and node.op_type not in WEIGHT_NODES:
-                log.info("layer '%s': the constant operand of %s node '%s' stays float (per-element scales)",
-                         layer.name, node.op_type, node.name)
+                log.info(
+                    "layer '%s': the constant operand of %s node '%s' stays float (per-element scales)",
+                    layer.name,
+                    node.op_type,
+                    node.name,
+                )
                 continue
             scale = np.asarray(self.report.get(layer.name, {}).get("weight_scale", []), np.float64)
             if node is None or len(node.input) < 2 or node.input[1] not in self.inits or not scale.size:
-                raise QdqError(f"layer '{layer.name}': no weight of {self.model_path} to carry its integers "
-                               f"(export from the model the plan was made from)")
+                raise QdqError(
+                    f"layer '{layer.name}': no weight of {self.model_path} to carry its integers "
+                    f"(export from the model the plan was made from)"
+                )
             w = numpy_helper.to_array(self.inits[node.input[1]]).astype(np.float64)
             axis = _onnx_weight_axis(node)
             q = self._integers(layer, w, scale, axis)
@@ -88,12 +95,15 @@ class _Exporter:
         q = np.clip(round_half_away(w / s), -qmax - 1, qmax).astype(np.int64)
         plan_w = np.asarray(layer.arrays["weights"]).astype(np.int64)
         mine = np.sort(np.moveaxis(q, axis, 0).reshape(q.shape[axis], -1), axis=1)
-        theirs = np.sort(np.moveaxis(plan_w, RUNTIME_AXIS[layer.op], 0).reshape(plan_w.shape[RUNTIME_AXIS[layer.op]],
-                                                                               -1), axis=1)
+        theirs = np.sort(
+            np.moveaxis(plan_w, RUNTIME_AXIS[layer.op], 0).reshape(plan_w.shape[RUNTIME_AXIS[layer.op]], -1), axis=1
+        )
         if mine.shape != theirs.shape or not np.array_equal(mine, theirs):
-            raise QdqError(f"layer '{layer.name}': the plan's weights are not the rounding of the weights in "
-                           f"{self.model_path} (refined, or changed by normalization such as a folded "
-                           f"BatchNormalization); export from a model with those folded")
+            raise QdqError(
+                f"layer '{layer.name}': the plan's weights are not the rounding of the weights in "
+                f"{self.model_path} (refined, or changed by normalization such as a folded "
+                f"BatchNormalization); export from a model with those folded"
+            )
         return q
 
     def activation_tensors(self):
@@ -110,10 +120,17 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
     for layer, node, q, scale, axis in list(ex.weighted()):
         wname = node.input[1]
         _replace_init(graph, wname, f"{wname}_quantized", q.astype(np.int8 if q.dtype != np.int16 else np.int16))
-        graph.initializer.extend([numpy_helper.from_array(scale.astype(np.float32), f"{wname}_scale"),
-                                  numpy_helper.from_array(np.zeros(scale.size, np.int8), f"{wname}_zero_point")])
-        new_nodes.append(helper.make_node("DequantizeLinear", [f"{wname}_quantized", f"{wname}_scale",
-                                                               f"{wname}_zero_point"], [wname], axis=axis))
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(scale.astype(np.float32), f"{wname}_scale"),
+                numpy_helper.from_array(np.zeros(scale.size, np.int8), f"{wname}_zero_point"),
+            ]
+        )
+        new_nodes.append(
+            helper.make_node(
+                "DequantizeLinear", [f"{wname}_quantized", f"{wname}_scale", f"{wname}_zero_point"], [wname], axis=axis
+            )
+        )
         exact[wname] = [float(v) for v in scale]
         if len(node.input) > 2 and node.input[2] in ex.inits and "bias" in layer.arrays:
             bname = node.input[2]
@@ -121,10 +138,17 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
             bias = np.asarray(layer.arrays["bias"]).astype(np.int32)
             _replace_init(graph, bname, f"{bname}_quantized", bias)
             bscale = (s_in * np.broadcast_to(scale, bias.shape)).astype(np.float32)
-            graph.initializer.extend([numpy_helper.from_array(bscale, f"{bname}_scale"),
-                                      numpy_helper.from_array(np.zeros(bias.size, np.int32), f"{bname}_zero_point")])
-            new_nodes.append(helper.make_node("DequantizeLinear", [f"{bname}_quantized", f"{bname}_scale",
-                                                                   f"{bname}_zero_point"], [bname], axis=0))
+            graph.initializer.extend(
+                [
+                    numpy_helper.from_array(bscale, f"{bname}_scale"),
+                    numpy_helper.from_array(np.zeros(bias.size, np.int32), f"{bname}_zero_point"),
+                ]
+            )
+            new_nodes.append(
+                helper.make_node(
+                    "DequantizeLinear", [f"{bname}_quantized", f"{bname}_scale", f"{bname}_zero_point"], [bname], axis=0
+                )
+            )
     for t in ex.activation_tensors():
         new_nodes += _quantize_activation(graph, t)
         exact[t.name] = float(t.scale)
@@ -132,8 +156,9 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
     del graph.node[:]
     graph.node.extend(new_nodes + kept)
     _topological_sort(graph)
-    helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props},
-                                   EXACT_SCALES_KEY: json.dumps(exact)})
+    helper.set_model_props(
+        model, {**{p.key: p.value for p in model.metadata_props}, EXACT_SCALES_KEY: json.dumps(exact)}
+    )
     return model
 
 
@@ -148,8 +173,12 @@ def _quantize_activation(graph: onnx.GraphProto, t) -> list[onnx.NodeProto]:
     x = t.name
     bits = _bits(t.dtype)
     zp_dtype = np.int8 if bits == 8 else np.int16
-    graph.initializer.extend([numpy_helper.from_array(np.array(t.scale, np.float32), f"{x}_scale"),
-                              numpy_helper.from_array(np.array(t.zero_point, zp_dtype), f"{x}_zero_point")])
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(t.scale, np.float32), f"{x}_scale"),
+            numpy_helper.from_array(np.array(t.zero_point, zp_dtype), f"{x}_zero_point"),
+        ]
+    )
     params = [f"{x}_scale", f"{x}_zero_point"]
     if x in {o.name for o in graph.output}:
         source, result = f"{x}_float", x
@@ -160,8 +189,10 @@ def _quantize_activation(graph: onnx.GraphProto, t) -> list[onnx.NodeProto]:
         source, result = x, f"{x}_DequantizeLinear_Output"
         for node in graph.node:
             node.input[:] = [result if i == x else i for i in node.input]
-    return [helper.make_node("QuantizeLinear", [source, *params], [f"{x}_QuantizeLinear_Output"]),
-            helper.make_node("DequantizeLinear", [f"{x}_QuantizeLinear_Output", *params], [result])]
+    return [
+        helper.make_node("QuantizeLinear", [source, *params], [f"{x}_QuantizeLinear_Output"]),
+        helper.make_node("DequantizeLinear", [f"{x}_QuantizeLinear_Output", *params], [result]),
+    ]
 
 
 def _topological_sort(graph: onnx.GraphProto) -> None:
@@ -183,27 +214,49 @@ def _topological_sort(graph: onnx.GraphProto) -> None:
 
 def _aimet_entry(name: str, scale: list[float], zero_points: list[int], bits: int, per_channel: bool) -> dict:
     half = 1 << (bits - 1)
-    return {"name": name, "dtype": "INT", "enc_type": "PER_CHANNEL" if per_channel else "PER_TENSOR", "bw": bits,
-            "is_sym": all(z == 0 for z in zero_points), "scale": scale,
-            "offset": [-(z + half) for z in zero_points]}
+    return {
+        "name": name,
+        "dtype": "INT",
+        "enc_type": "PER_CHANNEL" if per_channel else "PER_TENSOR",
+        "bw": bits,
+        "is_sym": all(z == 0 for z in zero_points),
+        "scale": scale,
+        "offset": [-(z + half) for z in zero_points],
+    }
 
 
 def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
     """AIMET encodings 1.0.0 of the plan's activations and weights."""
     model = onnx.load(str(model_path))
     ex = _Exporter(plan, model, str(model_path))
-    params = [_aimet_entry(node.input[1], [float(v) for v in scale], [0] * scale.size,
-                           4 if layer.datapath == "s4" else 8, scale.size > 1)
-              for layer, node, _, scale, _ in ex.weighted()]
-    acts = [_aimet_entry(t.name, [float(t.scale)], [int(t.zero_point)], _bits(t.dtype), False)
-            for t in ex.activation_tensors()]
+    params = [
+        _aimet_entry(
+            node.input[1],
+            [float(v) for v in scale],
+            [0] * scale.size,
+            4 if layer.datapath == "s4" else 8,
+            scale.size > 1,
+        )
+        for layer, node, _, scale, _ in ex.weighted()
+    ]
+    acts = [
+        _aimet_entry(t.name, [float(t.scale)], [int(t.zero_point)], _bits(t.dtype), False)
+        for t in ex.activation_tensors()
+    ]
     # quantizer_args: the default bit widths (AIMET's loader ignores them; tools/check_aimet_encodings.py builds
     # its QuantizationSimModel from them, so all-int4 weights must say 4)
-    return {"version": "1.0.0", "activation_encodings": acts, "param_encodings": params,
-            "excluded_layers": [], "quantizer_args": {"activation_bitwidth": 16 if any(
-                t.dtype == "int16" for t in plan.tensors) else 8, "param_bitwidth": max(
-                    (p["bw"] for p in params), default=8), "per_channel_quantization":
-                any(len(p["scale"]) > 1 for p in params), "quant_scheme": "fixpoint"}}
+    return {
+        "version": "1.0.0",
+        "activation_encodings": acts,
+        "param_encodings": params,
+        "excluded_layers": [],
+        "quantizer_args": {
+            "activation_bitwidth": 16 if any(t.dtype == "int16" for t in plan.tensors) else 8,
+            "param_bitwidth": max((p["bw"] for p in params), default=8),
+            "per_channel_quantization": any(len(p["scale"]) > 1 for p in params),
+            "quant_scheme": "fixpoint",
+        },
+    }
 
 
 def exact_scales(model: onnx.ModelProto) -> dict[str, Any]:

@@ -5,6 +5,7 @@ as a whole costs) and against the QDQ model as onnxruntime runs it, its quantize
 float names (:mod:`fixpoint.interop.qdq_reference`): what the board's registers change. The per-layer
 SQNR of the second is between the two integer pipelines.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,19 +28,20 @@ class Fidelity:
     against_qdq: EvalResult
 
 
-def qdq_fidelity(model_path: Path, imported: QdqImport, graph, plan, batches, n: int, labeled: bool,
-                 batch_size: int, progress: bool) -> Fidelity:
+def qdq_fidelity(
+    model_path: Path, imported: QdqImport, graph, plan, batches, n: int, labeled: bool, batch_size: int, progress: bool
+) -> Fidelity:
     with tempfile.TemporaryDirectory(prefix="fixpoint-fidelity-") as tmp:
         float_path, ref_path = Path(tmp) / "float.onnx", Path(tmp) / "qdq_reference.onnx"
         onnx.save(imported.model, str(float_path))
         onnx.save(qdq_reference_model(onnx.load(str(model_path))), str(ref_path))
-        plain = evaluate_batches(float_path, graph, plan, batches, n, labeled, batch_size=batch_size,
-                                 progress=progress)
+        plain = evaluate_batches(float_path, graph, plan, batches, n, labeled, batch_size=batch_size, progress=progress)
         # the reference is made from the QDQ file, not the plan's float model: not a mismatch to warn about
         graph_ref, plan_ref = copy.copy(graph), dataclasses.replace(plan, source_model_sha256="")
         graph_ref.source_sha256 = ""
-        qdq = evaluate_batches(ref_path, graph_ref, plan_ref, batches, n, labeled, batch_size=batch_size,
-                               progress=progress)
+        qdq = evaluate_batches(
+            ref_path, graph_ref, plan_ref, batches, n, labeled, batch_size=batch_size, progress=progress
+        )
     return Fidelity(plain, qdq)
 
 
@@ -52,11 +54,15 @@ def _db(value: float) -> str:
 
 
 def format_fidelity(f: Fidelity) -> str:
-    lines = [f"samples: {f.against_qdq.n_samples}",
-             f"{'output':24s} {'float':>8s} {'ORT-QDQ':>8s} {'plan':>8s}  {'plan=ORT-QDQ':>12s} {'SQNR vs QDQ':>11s}"]
+    lines = [
+        f"samples: {f.against_qdq.n_samples}",
+        f"{'output':24s} {'float':>8s} {'ORT-QDQ':>8s} {'plan':>8s}  {'plan=ORT-QDQ':>12s} {'SQNR vs QDQ':>11s}",
+    ]
     for plain, qdq in zip(f.against_float.outputs, f.against_qdq.outputs):
-        lines.append(f"{plain.name[:24]:24s} {_pct(plain.float_top1):>8s} {_pct(qdq.float_top1):>8s} "
-                     f"{_pct(qdq.int_top1):>8s}  {qdq.agreement * 100:11.2f}% {_db(qdq.sqnr_db):>8s} dB")
+        lines.append(
+            f"{plain.name[:24]:24s} {_pct(plain.float_top1):>8s} {_pct(qdq.float_top1):>8s} "
+            f"{_pct(qdq.int_top1):>8s}  {qdq.agreement * 100:11.2f}% {_db(qdq.sqnr_db):>8s} dB"
+        )
     lines.append(f"{'layer':40s} {'SQNR plan vs ORT-QDQ dB':>24s} {'SQNR plan vs float dB':>22s}")
     vs_float = {e.name: e for e in f.against_float.per_layer}
     for e in f.against_qdq.per_layer:

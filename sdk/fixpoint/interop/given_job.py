@@ -6,6 +6,7 @@ calibration entries and the given integers lowering's ``given_params``. On a boa
 shift (``shift_only``), a given scale that is not a power of two is refined to the nearest one;
 every tensor's given and used scale and the relative error land in the CTable (``given``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ def load_if_qdq(model_path: Path) -> QdqImport | None:
     """The stripped model and given parameters when ``model_path`` is a QDQ (or QOperator) model."""
     try:
         model = onnx.load(str(model_path), load_external_data=False)
-    except Exception:   # noqa: BLE001 - the front end reports unreadable files with its own message
+    except Exception:  # noqa: BLE001 - the front end reports unreadable files with its own message
         return None
     refuse_qoperator(model, str(model_path))
     if not is_qdq(model):
@@ -38,8 +39,9 @@ def activation_bits(given: dict[str, GivenActivation], path: str) -> int:
     """8 or 16: the one activation width of the model (int4 activations run on 8 bits)."""
     widths = {max(g.bits, 8) for g in given.values()}
     if len(widths) > 1:
-        raise QdqError(f"{path}: activations quantized with mixed widths {sorted(widths)}; Fixpoint plans use "
-                       f"one activation width")
+        raise QdqError(
+            f"{path}: activations quantized with mixed widths {sorted(widths)}; Fixpoint plans use one activation width"
+        )
     bits = widths.pop() if widths else 8
     if bits not in (8, 16):
         raise QdqError(f"{path}: {bits}-bit activations are not supported (8 or 16)")
@@ -50,10 +52,12 @@ def pinned_entry(g: GivenActivation, bits: int, shift_only: bool) -> tuple[list[
     """[scale, zero point] on the plan's signed ``bits`` integer, and the relative scale error."""
     zp = g.signed_zero_point()
     if bits == 16 and zp != 0:
-        raise QdqError(f"tensor '{g.name}': 16-bit activations need zero point 0 (the 16-bit kernels take no "
-                       f"offset), the model gives {g.zero_point} on {'int' if g.signed else 'uint'}16")
+        raise QdqError(
+            f"tensor '{g.name}': 16-bit activations need zero point 0 (the 16-bit kernels take no "
+            f"offset), the model gives {g.zero_point} on {'int' if g.signed else 'uint'}16"
+        )
     scale = g.scale
-    if shift_only:   # the board applies 2**shift only: the nearest power of two
+    if shift_only:  # the board applies 2**shift only: the nearest power of two
         scale = math.ldexp(1.0, round(math.log2(g.scale)))
     return [scale, zp], abs(scale - g.scale) / g.scale
 
@@ -70,8 +74,7 @@ def apply_encodings(job, model_path: Path, out_dir: Path) -> Path:
     from fixpoint.interop.qdq_import import _dequantize
 
     model = onnx.load(str(model_path))
-    activations, params = given_from_encodings(read_encodings(job.encodings), model, job.encodings,
-                                               str(job.model_path))
+    activations, params = given_from_encodings(read_encodings(job.encodings), model, job.encodings, str(job.model_path))
     for tensor in model.graph.initializer:
         if tensor.name in params:
             tensor.CopyFrom(numpy_helper.from_array(_dequantize(params[tensor.name]), tensor.name))
@@ -98,11 +101,23 @@ def apply_qdq(job, imported: QdqImport, out_dir: Path) -> Path:
         pinned[name], errors[name] = pinned_entry(g, bits, shift_only)
     job.calibration.pinned = {**pinned, **job.calibration.pinned}
     job.lowering.given_params = {**job.lowering.given_params, **imported.params}
-    job.given = {**job.given, **{name: {"scale": g.scale, "zero_point": g.zero_point,
-                        "type": f"{'int' if g.signed else 'uint'}{g.bits}", "scale_error": errors[name]}
-                 for name, g in imported.activations.items()}}
+    job.given = {
+        **job.given,
+        **{
+            name: {
+                "scale": g.scale,
+                "zero_point": g.zero_point,
+                "type": f"{'int' if g.signed else 'uint'}{g.bits}",
+                "scale_error": errors[name],
+            }
+            for name, g in imported.activations.items()
+        },
+    }
     for g in imported.activations.values():
         if g.bits == 4:
-            log.warning("tensor '%s': 4-bit activation runs on 8 bits (same scale; values beyond the 4-bit "
-                        "range are not clipped)", g.name)
+            log.warning(
+                "tensor '%s': 4-bit activation runs on 8 bits (same scale; values beyond the 4-bit "
+                "range are not clipped)",
+                g.name,
+            )
     return float_path

@@ -12,6 +12,7 @@ the float graph the rest of Fixpoint reads, and keeps the given parameters:
 QOperator models (QLinearConv, ConvInteger, ...) are refused with a hint to export QDQ.
 See docs/interop.md.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,14 +27,31 @@ from fixpoint.ir import ModelError
 log = logging.getLogger(__name__)
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
-QOPERATOR_OPS = ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "QLinearAdd", "QLinearMul",
-                 "QGemm", "QLinearGlobalAveragePool", "QLinearAveragePool", "QLinearConcat", "QLinearSigmoid",
-                 "QLinearLeakyRelu", "QLinearSoftmax", "QLinearReduceMean", "DynamicQuantizeLinear")
+QOPERATOR_OPS = (
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+    "QLinearAdd",
+    "QLinearMul",
+    "QGemm",
+    "QLinearGlobalAveragePool",
+    "QLinearAveragePool",
+    "QLinearConcat",
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
+    "QLinearSoftmax",
+    "QLinearReduceMean",
+    "DynamicQuantizeLinear",
+)
 # ONNX integer element types QuantizeLinear/DequantizeLinear carry: (bits, signed)
 QTYPES: dict[int, tuple[int, bool]] = {
-    onnx.TensorProto.INT8: (8, True), onnx.TensorProto.UINT8: (8, False),
-    onnx.TensorProto.INT16: (16, True), onnx.TensorProto.UINT16: (16, False),
-    onnx.TensorProto.INT4: (4, True), onnx.TensorProto.UINT4: (4, False),
+    onnx.TensorProto.INT8: (8, True),
+    onnx.TensorProto.UINT8: (8, False),
+    onnx.TensorProto.INT16: (16, True),
+    onnx.TensorProto.UINT16: (16, False),
+    onnx.TensorProto.INT4: (4, True),
+    onnx.TensorProto.UINT4: (4, False),
     onnx.TensorProto.INT32: (32, True),
 }
 
@@ -66,10 +84,10 @@ class GivenActivation:
 class GivenParam:
     """A constant stored as integers: real = scale[c] * (values - zero_point[c]) along ``axis``."""
 
-    name: str                 # the float tensor name in the stripped model
-    values: np.ndarray        # the stored integers (int64 copy, ONNX layout)
-    scale: np.ndarray         # float64 [1] or [C]
-    zero_point: np.ndarray    # int64 [1] or [C]
+    name: str  # the float tensor name in the stripped model
+    values: np.ndarray  # the stored integers (int64 copy, ONNX layout)
+    scale: np.ndarray  # float64 [1] or [C]
+    zero_point: np.ndarray  # int64 [1] or [C]
     axis: int
     bits: int
     signed: bool
@@ -77,9 +95,9 @@ class GivenParam:
 
 @dataclass
 class QdqImport:
-    model: onnx.ModelProto                                   # the float model
+    model: onnx.ModelProto  # the float model
     activations: dict[str, GivenActivation] = field(default_factory=dict)
-    params: dict[str, list[GivenParam]] = field(default_factory=dict)   # consuming node -> its params
+    params: dict[str, list[GivenParam]] = field(default_factory=dict)  # consuming node -> its params
     notes: list[str] = field(default_factory=list)
 
 
@@ -91,9 +109,11 @@ def refuse_qoperator(model: onnx.ModelProto, path: str) -> None:
     """One line for a QOperator-format model: Fixpoint reads the QDQ form of the same quantization."""
     for node in model.graph.node:
         if node.op_type in QOPERATOR_OPS:
-            raise QdqError(f"{path}: node '{node.name or node.output[0]}' is {node.op_type} (QOperator format), "
-                           f"which Fixpoint does not read; export the model in QDQ format instead (onnxruntime: "
-                           f"quantize_static(..., quant_format=QuantFormat.QDQ))")
+            raise QdqError(
+                f"{path}: node '{node.name or node.output[0]}' is {node.op_type} (QOperator format), "
+                f"which Fixpoint does not read; export the model in QDQ format instead (onnxruntime: "
+                f"quantize_static(..., quant_format=QuantFormat.QDQ))"
+            )
 
 
 class _Constants:
@@ -135,7 +155,7 @@ def _qtype(node: onnx.NodeProto, consts: _Constants, tensor: str) -> tuple[int, 
     for attr in node.attribute:
         if attr.name == "output_dtype" and attr.i in QTYPES:
             return QTYPES[attr.i]
-    return 8, False   # ONNX's default: uint8
+    return 8, False  # ONNX's default: uint8
 
 
 def _zero_point(node: onnx.NodeProto, consts: _Constants, bits: int, signed: bool, tensor: str) -> np.ndarray:
@@ -147,16 +167,19 @@ def _zero_point(node: onnx.NodeProto, consts: _Constants, bits: int, signed: boo
     zp = np.asarray(zp).astype(np.int64).reshape(-1)
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if np.any((zp < lo) | (zp > hi)):
-        raise QdqError(f"tensor '{tensor}': zero point {int(zp[(zp < lo) | (zp > hi)][0])} is outside "
-                       f"its type's range [{lo}, {hi}]")
+        raise QdqError(
+            f"tensor '{tensor}': zero point {int(zp[(zp < lo) | (zp > hi)][0])} is outside "
+            f"its type's range [{lo}, {hi}]"
+        )
     return zp
 
 
 def _scale(node: onnx.NodeProto, consts: _Constants, tensor: str) -> np.ndarray:
     scale = consts.get(node.input[1])
     if scale is None:
-        raise QdqError(f"tensor '{tensor}': scale '{node.input[1]}' is not a constant (dynamic quantization "
-                       f"is not supported)")
+        raise QdqError(
+            f"tensor '{tensor}': scale '{node.input[1]}' is not a constant (dynamic quantization is not supported)"
+        )
     return _check_scale(scale, tensor)
 
 
@@ -172,14 +195,16 @@ def _expand(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
     return v.reshape(shape)
 
 
-def _param(name: str, q: np.ndarray, scale: np.ndarray, zp: np.ndarray, axis: int, bits: int,
-           signed: bool) -> GivenParam:
+def _param(
+    name: str, q: np.ndarray, scale: np.ndarray, zp: np.ndarray, axis: int, bits: int, signed: bool
+) -> GivenParam:
     ndim = q.ndim
     if scale.size > 1 and (ndim == 0 or q.shape[axis % ndim] != scale.size):
-        raise QdqError(f"tensor '{name}': {scale.size} per-channel scales do not match axis {axis} of "
-                       f"shape {list(q.shape)}")
+        raise QdqError(
+            f"tensor '{name}': {scale.size} per-channel scales do not match axis {axis} of shape {list(q.shape)}"
+        )
     half = 1 << (bits - 1)
-    if not signed and np.all(zp == half):   # unsigned and centred (AIMET symmetric): the signed type, zp 0
+    if not signed and np.all(zp == half):  # unsigned and centred (AIMET symmetric): the signed type, zp 0
         return GivenParam(name, q.astype(np.int64) - half, scale, np.zeros_like(zp), axis % max(ndim, 1), bits, True)
     return GivenParam(name, q.astype(np.int64), scale, zp, axis % max(ndim, 1), bits, signed)
 
@@ -187,8 +212,9 @@ def _param(name: str, q: np.ndarray, scale: np.ndarray, zp: np.ndarray, axis: in
 def _dequantize(p: GivenParam) -> np.ndarray:
     """What DequantizeLinear computes, in float32 like onnxruntime."""
     nd = p.values.ndim
-    real = (p.values - _expand(p.zero_point, nd, p.axis)).astype(np.float32) * \
-        _expand(p.scale.astype(np.float32), nd, p.axis)
+    real = (p.values - _expand(p.zero_point, nd, p.axis)).astype(np.float32) * _expand(
+        p.scale.astype(np.float32), nd, p.axis
+    )
     return real.astype(np.float32)
 
 
@@ -206,7 +232,7 @@ class _Stripper:
     def __init__(self, model: onnx.ModelProto) -> None:
         self.model = model
         self.consts = _Constants(model)
-        self.rename: dict[str, str] = {}          # DQ output -> the float tensor it stands for
+        self.rename: dict[str, str] = {}  # DQ output -> the float tensor it stands for
         self.new_params: dict[str, GivenParam] = {}
         self.activations: dict[str, GivenActivation] = {}
         self.removed: set[int] = set()
@@ -226,40 +252,52 @@ class _Stripper:
         out = node.output[0]
         bits, signed = _qtype(node, self.consts, out)
         scale, zp = _scale(node, self.consts, out), _zero_point(node, self.consts, bits, signed, out)
-        if src in self.consts.arrays:                     # integers stored in the model
-            self.new_params[out] = _param(out, np.asarray(self.consts.arrays[src]), scale, zp, _axis(node),
-                                          bits, signed)
+        if src in self.consts.arrays:  # integers stored in the model
+            self.new_params[out] = _param(
+                out, np.asarray(self.consts.arrays[src]), scale, zp, _axis(node), bits, signed
+            )
             self.removed.add(i)
             return
         producer = nodes[by_output[src]] if src in by_output else None
         if producer is None or producer.op_type != "QuantizeLinear":
-            raise QdqError(f"tensor '{src}': DequantizeLinear input is neither stored integers nor the output "
-                           f"of a QuantizeLinear")
+            raise QdqError(
+                f"tensor '{src}': DequantizeLinear input is neither stored integers nor the output of a QuantizeLinear"
+            )
         x = producer.input[0]
         pbits, psigned = _qtype(producer, self.consts, x)
         pscale = _scale(producer, self.consts, x)
         pzp = _zero_point(producer, self.consts, pbits, psigned, x)
         if (pbits, psigned) != (bits, signed) or not np.array_equal(pscale, scale) or not np.array_equal(pzp, zp):
-            raise QdqError(f"tensor '{x}': inconsistent quantization, QuantizeLinear scale {pscale.tolist()} "
-                           f"zero point {pzp.tolist()} but DequantizeLinear scale {scale.tolist()} "
-                           f"zero point {zp.tolist()}")
+            raise QdqError(
+                f"tensor '{x}': inconsistent quantization, QuantizeLinear scale {pscale.tolist()} "
+                f"zero point {pzp.tolist()} but DequantizeLinear scale {scale.tolist()} "
+                f"zero point {zp.tolist()}"
+            )
         self.removed.update((i, by_output[src]))
-        if x in self.consts.arrays:                       # Q(float constant) -> DQ: a parameter
+        if x in self.consts.arrays:  # Q(float constant) -> DQ: a parameter
             q = _quantize(np.asarray(self.consts.arrays[x]), scale, zp, _axis(producer), bits, signed)
             self.new_params[out] = _param(out, q, scale, zp, _axis(producer), bits, signed)
             return
         if scale.size != 1:
-            raise QdqError(f"tensor '{x}': per-channel activation quantization ({scale.size} scales) is not "
-                           f"supported; activations take one scale per tensor")
+            raise QdqError(
+                f"tensor '{x}': per-channel activation quantization ({scale.size} scales) is not "
+                f"supported; activations take one scale per tensor"
+            )
         self._add_activation(x, GivenActivation(x, float(scale[0]), int(zp[0]), bits, signed))
         self.rename[out] = x
 
     def _add_activation(self, name: str, given: GivenActivation) -> None:
         old = self.activations.get(name)
-        if old is not None and (old.scale, old.zero_point, old.bits, old.signed) != \
-                (given.scale, given.zero_point, given.bits, given.signed):
-            raise QdqError(f"tensor '{name}': inconsistent scales, quantized as scale {old.scale} zero point "
-                           f"{old.zero_point} and as scale {given.scale} zero point {given.zero_point}")
+        if old is not None and (old.scale, old.zero_point, old.bits, old.signed) != (
+            given.scale,
+            given.zero_point,
+            given.bits,
+            given.signed,
+        ):
+            raise QdqError(
+                f"tensor '{name}': inconsistent scales, quantized as scale {old.scale} zero point "
+                f"{old.zero_point} and as scale {given.scale} zero point {given.zero_point}"
+            )
         self.activations[name] = given
 
     def _apply(self) -> None:
@@ -361,6 +399,10 @@ def strip_qdq(model: onnx.ModelProto, path: str = "model") -> QdqImport:
     left = sorted({n.op_type for n in result.model.graph.node if n.op_type in QDQ_OPS})
     if left:
         raise QdqError(f"{path}: {', '.join(left)} left after removing the QDQ pairs (unsupported pattern)")
-    log.info("%s: QDQ model, %d quantized activations and %d quantized parameters taken as given", path,
-             len(result.activations), sum(len(v) for v in result.params.values()))
+    log.info(
+        "%s: QDQ model, %d quantized activations and %d quantized parameters taken as given",
+        path,
+        len(result.activations),
+        sum(len(v) for v in result.params.values()),
+    )
     return result

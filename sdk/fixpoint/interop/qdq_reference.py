@@ -6,6 +6,7 @@ float tensor's name (the float tensor becomes ``NAME__float``), so the tools tha
 with an ONNX model tensor by tensor (``fixpoint.evaluate``) compare it with onnxruntime's run of
 the QDQ model: top-1 agreement and per-layer SQNR between the two integer pipelines.
 """
+
 from __future__ import annotations
 
 import onnx

@@ -14,32 +14,34 @@ network ``p_q`` while the target stays the float output ``w . p_f``: the residua
 quantized patches, ``l = sum p_q (w . e)`` and ``c = sum (w . e)^2`` (``e = p_q - p_f``, the inherited error).
 ``Objective`` carries ``G`` with the optional ``l`` and ``c``; rounding then also absorbs inherited error.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DEPTH = 4096     # G is depth x depth floats per group; bigger layers keep nearest rounding
+MAX_DEPTH = 4096  # G is depth x depth floats per group; bigger layers keep nearest rounding
 
 
 @dataclass
 class RoundingResult:
-    values: np.ndarray         # [C_out, depth] integer weights
-    flips: int                 # weights moved off round-to-nearest
-    mse_before: float          # sum over channels of d^T G d / n, nearest rounding
+    values: np.ndarray  # [C_out, depth] integer weights
+    flips: int  # weights moved off round-to-nearest
+    mse_before: float  # sum over channels of d^T G d / n, nearest rounding
     mse_after: float
-    channel_loss: np.ndarray | None = None   # [C_out] reconstruction loss per channel after rounding
+    channel_loss: np.ndarray | None = None  # [C_out] reconstruction loss per channel after rounding
 
 
 @dataclass
 class Objective:
     """Per-channel reconstruction loss ``d^T G d + 2 d . linear + const`` of a weight error ``d``."""
-    gram: np.ndarray                   # [n_groups, depth, depth]
-    group_of: np.ndarray               # [C_out] -> group
-    count: int                         # rows (patches) the sums run over
-    linear: np.ndarray | None = None   # [C_out, depth]: inherited-error cross term (sequential inputs)
-    const: np.ndarray | None = None    # [C_out]: inherited error alone
+
+    gram: np.ndarray  # [n_groups, depth, depth]
+    group_of: np.ndarray  # [C_out] -> group
+    count: int  # rows (patches) the sums run over
+    linear: np.ndarray | None = None  # [C_out, depth]: inherited-error cross term (sequential inputs)
+    const: np.ndarray | None = None  # [C_out]: inherited error alone
 
     def value(self, d: np.ndarray) -> np.ndarray:
         v = _quadratic(d, self.gram, self.group_of)
@@ -55,17 +57,27 @@ class Objective:
 
 def _quadratic(d: np.ndarray, gram: np.ndarray, group_of: np.ndarray) -> np.ndarray:
     """Per-channel d^T G d."""
-    return np.einsum("oi,oij,oj->o", d, gram[group_of], d) if gram.shape[0] > 1 else \
-        np.einsum("oi,ij,oj->o", d, gram[0], d)
+    return (
+        np.einsum("oi,oij,oj->o", d, gram[group_of], d)
+        if gram.shape[0] > 1
+        else np.einsum("oi,ij,oj->o", d, gram[0], d)
+    )
 
 
 def _as_objective(gram, group_of, count) -> Objective:
     return gram if isinstance(gram, Objective) else Objective(gram, group_of, count)
 
 
-def adaptive_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray | Objective,
-                   group_of: np.ndarray, count: int, max_moves_per_weight: float = 2.0,
-                   start: np.ndarray | None = None) -> RoundingResult:
+def adaptive_round(
+    w: np.ndarray,
+    scale: np.ndarray,
+    qmax: int,
+    gram: np.ndarray | Objective,
+    group_of: np.ndarray,
+    count: int,
+    max_moves_per_weight: float = 2.0,
+    start: np.ndarray | None = None,
+) -> RoundingResult:
     """Integer weights ``[C_out, depth]`` for float ``w`` and per-channel ``scale`` minimising output MSE.
 
     ``gram``: the patch Gram matrices, or an :class:`Objective` (then ``group_of`` / ``count`` are its own).
@@ -75,13 +87,16 @@ def adaptive_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray
     gram, group_of, count = obj.gram, obj.group_of, obj.count
     c_out, depth = w.shape
     ratio = w / scale[:, None]
-    q = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax) if start is None else \
-        np.array(start, dtype=np.float64)
+    q = (
+        np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
+        if start is None
+        else np.array(start, dtype=np.float64)
+    )
     lower, upper = np.clip(np.floor(ratio), -qmax, qmax), np.clip(np.ceil(ratio), -qmax, qmax)
     d = (q - ratio) * scale[:, None]
     g_rows = gram[group_of] if gram.shape[0] > 1 else np.broadcast_to(gram[0], (c_out, depth, depth))
     diag = np.einsum("oii->oi", g_rows)
-    grad = obj.gradient(d)                              # G d (+ linear), per channel
+    grad = obj.gradient(d)  # G d (+ linear), per channel
     before = float(obj.value(d).sum())
     rows = np.arange(c_out)
     for _ in range(int(max_moves_per_weight * depth)):
@@ -101,8 +116,13 @@ def adaptive_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray
     per_channel = obj.value(d)
     after = float(per_channel.sum())
     nearest = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
-    return RoundingResult(q.astype(np.int8), int(np.count_nonzero(q != nearest)),
-                          before / max(count, 1), after / max(count, 1), per_channel / max(count, 1))
+    return RoundingResult(
+        q.astype(np.int8),
+        int(np.count_nonzero(q != nearest)),
+        before / max(count, 1),
+        after / max(count, 1),
+        per_channel / max(count, 1),
+    )
 
 
 # AdaRound (Nagel et al. 2020): a continuous rounding variable per weight, the rectified sigmoid
@@ -113,11 +133,11 @@ ZETA, GAMMA = 1.1, -0.1
 
 @dataclass
 class AdaRoundConfig:
-    iterations: int = 200          # bounded: each costs one [C_out, depth] x [depth, depth] product
-    reg: float = 0.01              # regulariser weight, relative to the normalised reconstruction loss
+    iterations: int = 200  # bounded: each costs one [C_out, depth] x [depth, depth] product
+    reg: float = 0.01  # regulariser weight, relative to the normalised reconstruction loss
     beta: tuple[float, float] = (20.0, 2.0)
-    warmup: float = 0.2            # share of iterations without the regulariser
-    lr: float = 0.03               # Adam step on V (0.01 had not converged in 200 steps)
+    warmup: float = 0.2  # share of iterations without the regulariser
+    lr: float = 0.03  # Adam step on V (0.01 had not converged in 200 steps)
 
 
 def _rect_sigmoid(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +153,16 @@ def _gram_product(d: np.ndarray, gram: np.ndarray, group_of: np.ndarray) -> np.n
     return d @ gram[0] if gram.shape[0] == 1 else np.einsum("oj,oij->oi", d, gram[group_of])
 
 
-def learned_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray | Objective,
-                  group_of: np.ndarray, count: int, config: AdaRoundConfig | None = None,
-                  passes: float = 2.0) -> RoundingResult:
+def learned_round(
+    w: np.ndarray,
+    scale: np.ndarray,
+    qmax: int,
+    gram: np.ndarray | Objective,
+    group_of: np.ndarray,
+    count: int,
+    config: AdaRoundConfig | None = None,
+    passes: float = 2.0,
+) -> RoundingResult:
     """AdaRound: learned floor/ceil per weight minimising the layer's output reconstruction error, then the
     greedy descent of :func:`adaptive_round` from that point; the better of it and the greedy descent from
     nearest rounding is returned (so never worse than either on the calibration data)."""
@@ -144,9 +171,9 @@ def learned_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray 
     count = obj.count
     ratio = w / scale[:, None]
     low = np.floor(ratio)
-    fixed_hi, fixed_lo = ratio >= qmax, ratio <= -qmax          # clipped weights keep the end code
+    fixed_hi, fixed_lo = ratio >= qmax, ratio <= -qmax  # clipped weights keep the end code
     rest = np.clip(ratio - low, 1e-4, 1 - 1e-4)
-    v = -np.log((ZETA - GAMMA) / (rest - GAMMA) - 1.0)          # h(V) starts at the fractional part
+    v = -np.log((ZETA - GAMMA) / (rest - GAMMA) - 1.0)  # h(V) starts at the fractional part
     nearest = adaptive_round(w, scale, qmax, obj, group_of, count, 0.0)
     norm = max(nearest.mse_before * max(count, 1), 1e-30)
     m1, m2 = np.zeros_like(v), np.zeros_like(v)
@@ -173,5 +200,6 @@ def learned_round(w: np.ndarray, scale: np.ndarray, qmax: int, gram: np.ndarray 
     values = np.where(pick[:, None], learned.values, greedy.values)
     channel_loss = np.where(pick, learned.channel_loss, greedy.channel_loss)
     rounded = np.clip(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5), -qmax, qmax)
-    return RoundingResult(values, int(np.count_nonzero(values != rounded)), nearest.mse_before,
-                          float(channel_loss.sum()), channel_loss)
+    return RoundingResult(
+        values, int(np.count_nonzero(values != rounded)), nearest.mse_before, float(channel_loss.sum()), channel_loss
+    )

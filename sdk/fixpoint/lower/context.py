@@ -1,4 +1,5 @@
 """Shared state of one lowering run and the helpers every op lowering uses."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -26,8 +27,8 @@ class LayerReport:
     op: str
     datapath: str
     engine: str = "default"
-    engine_reason: str = ""                                        # one line: why this engine
-    scale_errors: dict[str, float] = field(default_factory=dict)   # what -> max relative error
+    engine_reason: str = ""  # one line: why this engine
+    scale_errors: dict[str, float] = field(default_factory=dict)  # what -> max relative error
     weight_bits: int = 0
     weight_sqnr_db: float | None = None
     bias_saturated: int = 0
@@ -43,21 +44,27 @@ class LayerReport:
 @dataclass
 class LowerReport:
     layers: dict[str, LayerReport] = field(default_factory=dict)
-    tensor_rules: dict[str, str] = field(default_factory=dict)    # tensor -> how its qparams were set
+    tensor_rules: dict[str, str] = field(default_factory=dict)  # tensor -> how its qparams were set
     options: dict[str, Any] = field(default_factory=dict)
     # equalized activations: per-channel factor f with plan value = f * float model value
     activation_scales: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layers": {k: asdict(v) for k, v in self.layers.items()},
-                "tensor_rules": dict(self.tensor_rules), "options": dict(self.options),
-                "activation_scales": dict(self.activation_scales)}
+        return {
+            "layers": {k: asdict(v) for k, v in self.layers.items()},
+            "tensor_rules": dict(self.tensor_rules),
+            "options": dict(self.options),
+            "activation_scales": dict(self.activation_scales),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LowerReport":
-        return cls(layers={k: LayerReport(**v) for k, v in data.get("layers", {}).items()},
-                   tensor_rules=dict(data.get("tensor_rules", {})), options=dict(data.get("options", {})),
-                   activation_scales=dict(data.get("activation_scales", {})))
+        return cls(
+            layers={k: LayerReport(**v) for k, v in data.get("layers", {}).items()},
+            tensor_rules=dict(data.get("tensor_rules", {})),
+            options=dict(data.get("options", {})),
+            activation_scales=dict(data.get("activation_scales", {})),
+        )
 
 
 @dataclass
@@ -81,7 +88,7 @@ class LowerContext:
     quant: dict[str, TensorQuant]
     profile: RequantProfile
     options: LowerOptions
-    act_bits: int                      # the width of the layer being lowered (the base width between layers)
+    act_bits: int  # the width of the layer being lowered (the base width between layers)
     tensors: list[PlanTensor] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
     report: LowerReport = field(default_factory=LowerReport)
@@ -89,7 +96,7 @@ class LowerContext:
     weight_overrides: dict[str, np.ndarray] = field(default_factory=dict)
     # per-channel factors cross-layer equalization applied to activations (new = old * factor)
     activation_scales: dict[str, np.ndarray] = field(default_factory=dict)
-    equalized: set[str] = field(default_factory=set)              # values whose calibration was rescaled
+    equalized: set[str] = field(default_factory=set)  # values whose calibration was rescaled
     equalized_pairs: dict[str, str] = field(default_factory=dict)  # first layer -> second layer
     # float input activations per layer for the data-driven refinements
     layer_inputs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -97,10 +104,10 @@ class LowerContext:
     sequential: Any = None
     # requantizers of the engines layers went to, where they differ from ``profile`` (plan.engine_profiles)
     engine_profiles: dict[str, RequantProfile] = field(default_factory=dict)
-    base_bits: int = 0                 # the plan's width: graph inputs and outputs (0: act_bits)
+    base_bits: int = 0  # the plan's width: graph inputs and outputs (0: act_bits)
     # value -> plan tensor the layer being lowered reads instead (its input requantized to its width)
     views: dict[str, int] = field(default_factory=dict)
-    produced_bits: dict[str, int] = field(default_factory=dict)        # value -> width of its producer
+    produced_bits: dict[str, int] = field(default_factory=dict)  # value -> width of its producer
     converted: dict[tuple[str, int], int] = field(default_factory=dict)  # (value, bits) -> requantized copy
 
     def __post_init__(self) -> None:
@@ -116,8 +123,10 @@ class LowerContext:
             return self.quant
         quant = self.options.activation_quant.get(bits)
         if quant is None:
-            raise ModelError(f"{bits}-bit activations (activation bits override) need a {bits}-bit calibration "
-                             f"of the same tensors in LowerOptions.activation_quant")
+            raise ModelError(
+                f"{bits}-bit activations (activation bits override) need a {bits}-bit calibration "
+                f"of the same tensors in LowerOptions.activation_quant"
+            )
         return quant
 
     # ---- tensors ---------------------------------------------------------
@@ -129,14 +138,18 @@ class LowerContext:
             where = f" (used by layer '{consumer}')" if consumer else ""
             raise ModelError(f"tensor '{value_name}'{where} has no calibration entry")
         if tq.bits != bits:
-            raise ModelError(f"tensor '{value_name}' was calibrated for {tq.bits}-bit activations but the "
-                             f"plan uses {bits}-bit activations")
+            raise ModelError(
+                f"tensor '{value_name}' was calibrated for {tq.bits}-bit activations but the "
+                f"plan uses {bits}-bit activations"
+            )
         if not (np.isfinite(tq.scale) and tq.scale > 0):
             raise ModelError(f"tensor '{value_name}': calibrated scale {tq.scale} is not a positive number")
         qp = QParams(float(tq.scale), int(tq.zero_point), DTYPE_OF_BITS[bits])
         if bits == 16 and qp.zero_point != 0:
-            raise ModelError(f"tensor '{value_name}': 16-bit activations must be symmetric (zero point 0), "
-                             f"calibration gave {qp.zero_point}")
+            raise ModelError(
+                f"tensor '{value_name}': 16-bit activations must be symmetric (zero point 0), "
+                f"calibration gave {qp.zero_point}"
+            )
         if not qp.qmin <= qp.zero_point <= qp.qmax:
             raise ModelError(f"tensor '{value_name}': zero point {qp.zero_point} outside [{qp.qmin}, {qp.qmax}]")
         return qp
@@ -148,11 +161,19 @@ class LowerContext:
             raise ModelError(f"tensor '{value_name}' is not a value of graph '{self.graph.name}'")
         if len(value.shape) != 4:
             raise ModelError(f"tensor '{value_name}': expected a 4-D NHWC shape, got {value.shape}")
-        self.tensors.append(PlanTensor(
-            name=name or value_name, shape=[int(d) for d in value.shape], dtype=qp.dtype, scale=qp.scale,
-            zero_point=qp.zero_point, source=value_name, source_layout=value.source_layout or "NHWC"))
+        self.tensors.append(
+            PlanTensor(
+                name=name or value_name,
+                shape=[int(d) for d in value.shape],
+                dtype=qp.dtype,
+                scale=qp.scale,
+                zero_point=qp.zero_point,
+                source=value_name,
+                source_layout=value.source_layout or "NHWC",
+            )
+        )
         self.report.tensor_rules[name or value_name] = rule
-        if name:   # a requantized copy: the value itself stays where its producer put it
+        if name:  # a requantized copy: the value itself stays where its producer put it
             return len(self.tensors) - 1
         self.index[value_name] = len(self.tensors) - 1
         return self.index[value_name]
@@ -192,8 +213,10 @@ class LowerContext:
         """Registers for a real scale; records the error and enforces the tolerance."""
         scale = np.atleast_1d(np.asarray(scale, dtype=np.float64))
         if np.any(scale < 0) or not np.all(np.isfinite(scale)):
-            raise ModelError(f"layer '{node.name}': {what} scale must be finite and non-negative, "
-                             f"got {scale[~(scale >= 0) | ~np.isfinite(scale)][0]}")
+            raise ModelError(
+                f"layer '{node.name}': {what} scale must be finite and non-negative, "
+                f"got {scale[~(scale >= 0) | ~np.isfinite(scale)][0]}"
+            )
         regs = quantize_scale(scale, self.profile, acc_bits)
         require_representable(regs, node.name, what, self.profile, self.options.max_scale_error, acc_bits)
         self.layer_report(node).scale_errors[what] = regs.max_rel_error
@@ -209,8 +232,10 @@ def act_clamp(node: Node, qp: QParams) -> tuple[int, int]:
     if act == "relu" and act_range is None:
         act_range = [0.0, float("inf")]
     if act not in ("relu", "clip") or act_range is None or len(act_range) != 2:
-        raise ModelError(f"layer '{node.name}': fused activation '{act}' with range {act_range} is not "
-                         f"one of none, relu, clip [lo, hi]")
+        raise ModelError(
+            f"layer '{node.name}': fused activation '{act}' with range {act_range} is not "
+            f"one of none, relu, clip [lo, hi]"
+        )
     real_lo, real_hi = float(act_range[0]), float(act_range[1])
     if np.isfinite(real_lo):
         lo = int(np.clip(qp.zero_point + round_half_away(real_lo / qp.scale), qp.qmin, qp.qmax))

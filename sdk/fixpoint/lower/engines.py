@@ -6,6 +6,7 @@ zero points, MACs) are read from that lowered layer, every engine is checked aga
 layer is lowered again for the chosen engine's own requantizer when it differs (a shift-only engine
 whose scales cannot be powers of two then refuses, and the next engine is tried).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,28 +27,40 @@ class LayerFacts:
     kernel: int
     stride: int
     dilation: int
-    channels: int                  # output channels (an engine's accumulator lanes)
+    channels: int  # output channels (an engine's accumulator lanes)
     zero_points: tuple[int, ...]
     macs: int
 
 
-def layer_facts(ctx: LowerContext, node: Node, op: str, datapath: str, params: dict[str, Any],
-                arrays: dict[str, np.ndarray], output: int) -> LayerFacts:
+def layer_facts(
+    ctx: LowerContext,
+    node: Node,
+    op: str,
+    datapath: str,
+    params: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    output: int,
+) -> LayerFacts:
     out_shape = ctx.tensors[output].shape
     in_tensors = [ctx.tensor(n) for n in node.inputs if n in ctx.index]
     weights = arrays.get("weights")
-    kernel = max([int(params.get(k, 1)) for k in ("filter_h", "filter_w")]
-                 + ([int(d) for d in weights.shape[1:3]] if weights is not None and weights.ndim == 4 else []))
+    kernel = max(
+        [int(params.get(k, 1)) for k in ("filter_h", "filter_w")]
+        + ([int(d) for d in weights.shape[1:3]] if weights is not None and weights.ndim == 4 else [])
+    )
     # MACs (or window taps) per output element: the weights per output channel, else the pool window
     window = int(params.get("filter_h", 1)) * int(params.get("filter_w", 1))
     per_output = int(weights.size // max(out_shape[3], 1)) if weights is not None else window
     return LayerFacts(
-        op=op, datapath=datapath, kernel=kernel,
+        op=op,
+        datapath=datapath,
+        kernel=kernel,
         stride=max(int(params.get("stride_h", 1)), int(params.get("stride_w", 1))),
         dilation=max(int(params.get("dilation_h", 1)), int(params.get("dilation_w", 1))),
         channels=int(out_shape[3]),
         zero_points=tuple(t.zero_point for t in [*in_tensors, ctx.tensors[output]]),
-        macs=int(np.prod(out_shape)) * max(per_output, 1))
+        macs=int(np.prod(out_shape)) * max(per_output, 1),
+    )
 
 
 def _limit(what: str, value: int, limit: int, engine: str) -> str | None:
@@ -61,10 +74,12 @@ def refusal(engine, facts: LayerFacts) -> str | None:
     if facts.datapath not in engine.datapaths:
         return f"{engine.name} has no {facts.datapath} datapath"
     lim = engine.limits
-    problem = (_limit("kernel", facts.kernel, lim.kernel_max, engine.name)
-               or _limit("stride", facts.stride, lim.stride_max, engine.name)
-               or _limit("dilation", facts.dilation, lim.dilation_max, engine.name)
-               or _limit("channels", facts.channels, lim.channels_max, engine.name))
+    problem = (
+        _limit("kernel", facts.kernel, lim.kernel_max, engine.name)
+        or _limit("stride", facts.stride, lim.stride_max, engine.name)
+        or _limit("dilation", facts.dilation, lim.dilation_max, engine.name)
+        or _limit("channels", facts.channels, lim.channels_max, engine.name)
+    )
     if problem:
         return problem
     if engine.symmetric_only and any(facts.zero_points):
@@ -72,8 +87,7 @@ def refusal(engine, facts: LayerFacts) -> str | None:
     return None
 
 
-def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
-           relower: Callable[[Any], Any]) -> tuple[Any, Any, str]:
+def choose(ctx: LowerContext, node: Node, facts: LayerFacts, relower: Callable[[Any], Any]) -> tuple[Any, Any, str]:
     """(engine, lowered layer for it, one-line reason): the cheapest capable engine; ties keep the
     board's order. ``relower(engine)`` lowers the layer for that engine's profile (raises when its
     requantizer cannot represent the scales). A layer with an engine override gets that engine or fails."""
@@ -96,14 +110,20 @@ def choose(ctx: LowerContext, node: Node, facts: LayerFacts,
             capable.remove(engine)
             continue
         if pinned:
-            return engine, lowered, (f"layer {node.name} on {engine.name}: engine override "
-                                     f"({engine_cost(engine, facts):.0f} cycles)")
+            return (
+                engine,
+                lowered,
+                (f"layer {node.name} on {engine.name}: engine override ({engine_cost(engine, facts):.0f} cycles)"),
+            )
         return engine, lowered, _reason(node, engine, facts, capable, refused)
     if pinned:
-        raise ModelError(f"layer '{node.name}': engine override '{engines[0].name}' cannot run it "
-                         f"({'; '.join(refused)})")
-    raise ModelError(f"layer '{node.name}': no engine of the target runs {facts.op} on the {facts.datapath} "
-                     f"datapath ({'; '.join(refused)})")
+        raise ModelError(
+            f"layer '{node.name}': engine override '{engines[0].name}' cannot run it ({'; '.join(refused)})"
+        )
+    raise ModelError(
+        f"layer '{node.name}': no engine of the target runs {facts.op} on the {facts.datapath} "
+        f"datapath ({'; '.join(refused)})"
+    )
 
 
 def _pinned(ctx: LowerContext, node: Node, facts: LayerFacts) -> list:
@@ -113,8 +133,10 @@ def _pinned(ctx: LowerContext, node: Node, facts: LayerFacts) -> list:
         return []
     engine = next((e for e in ctx.options.engines if e.name == name), None)
     if engine is None:
-        raise ModelError(f"layer '{node.name}': engine override '{name}' is not an engine of the target "
-                         f"({', '.join(e.name for e in ctx.options.engines)})")
+        raise ModelError(
+            f"layer '{node.name}': engine override '{name}' is not an engine of the target "
+            f"({', '.join(e.name for e in ctx.options.engines)})"
+        )
     why = refusal(engine, facts)
     if why:
         raise ModelError(f"layer '{node.name}': engine override '{name}' cannot run it ({why})")

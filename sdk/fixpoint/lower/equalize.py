@@ -9,6 +9,7 @@ layers the same range ``sqrt(r1_c r2_c)`` per channel, which is what
 per-tensor weight quantization needs. The rescaled activation changes range,
 so its calibration is rescaled too (from sample activations).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,12 +24,12 @@ log = logging.getLogger(__name__)
 
 # ops whose weights can be rescaled per output channel (registry rows with a weight_channel_axis)
 FIRST_OPS = registry.keys_where(lambda row: row.weight_channel_axis is not None)
-SCALE_LIMIT = 1e4        # keep factors sane when a channel is (almost) dead
+SCALE_LIMIT = 1e4  # keep factors sane when a channel is (almost) dead
 
 
 @dataclass
 class Equalization:
-    weights: dict[str, np.ndarray] = field(default_factory=dict)            # constant name -> new float data
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # constant name -> new float data
     activation_scales: dict[str, np.ndarray] = field(default_factory=dict)  # value -> per-channel factor
     pairs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -51,14 +52,18 @@ def equalizable_pairs(graph: Graph) -> list[tuple[Node, Node]]:
     pairs = []
     for first in graph.nodes:
         out = first.outputs[0]
-        if first.op not in FIRST_OPS or len(first.inputs) < 3 or not _positive_homogeneous(first) \
-                or out in graph.outputs:
+        if (
+            first.op not in FIRST_OPS
+            or len(first.inputs) < 3
+            or not _positive_homogeneous(first)
+            or out in graph.outputs
+        ):
             continue
         readers = graph.consumers(out)
         if len(readers) != 1 or not _second_ok(readers[0]) or readers[0].inputs[0] != out:
             continue
         consts = [*first.inputs[1:3], *readers[0].inputs[1:3]]
-        if all(uses.get(c, 0) == 1 for c in consts):   # shared weights cannot be rescaled twice
+        if all(uses.get(c, 0) == 1 for c in consts):  # shared weights cannot be rescaled twice
             pairs.append((first, readers[0]))
     return pairs
 
@@ -76,7 +81,7 @@ def _in_channel_view(w: np.ndarray, op: str, channels: int) -> np.ndarray:
     """L2 weights as [..., channels] so the last axis is the shared activation's channel."""
     if op == "fully_connected":  # columns are the NHWC flattening: channel = column % C
         return w.reshape(w.shape[0], -1, channels)
-    return w                     # OHWI: input channel is last
+    return w  # OHWI: input channel is last
 
 
 def _equalize_pair(first: Node, second: Node, data: dict[str, np.ndarray], channels: int) -> np.ndarray:
@@ -101,9 +106,12 @@ def equalize_graph(graph: Graph, iterations: int = 4) -> Equalization:
     result = Equalization(pairs=[(a.name, b.name) for a, b in pairs])
     if not pairs:
         return result
-    data = {name: np.asarray(graph.values[name].data, dtype=np.float64)
-            for a, b in pairs for name in (*a.inputs[1:3], *b.inputs[1:3])}
-    for _ in range(max(1, iterations)):      # chains share layers: alternate until stable
+    data = {
+        name: np.asarray(graph.values[name].data, dtype=np.float64)
+        for a, b in pairs
+        for name in (*a.inputs[1:3], *b.inputs[1:3])
+    }
+    for _ in range(max(1, iterations)):  # chains share layers: alternate until stable
         for first, second in pairs:
             out = first.outputs[0]
             channels = graph.values[out].shape[3]
@@ -137,13 +145,20 @@ def apply_equalization(ctx, iterations: int = 4) -> Equalization:
     if not eq.pairs:
         return eq
     ratios = rescaled_ranges(sample_activations(ctx, sorted(eq.activation_scales)), eq.activation_scales)
-    quant = dict(ctx.quant)   # never modify the caller's calibration
+    quant = dict(ctx.quant)  # never modify the caller's calibration
     for name, ratio in ratios.items():
         tq = quant.get(name)
         if tq is None:
             raise ModelError(f"tensor '{name}' has no calibration entry")
-        quant[name] = quant_from_range(name, tq.lo * ratio, tq.hi * ratio, tq.bits, tq.scheme, tq.policy,
-                                       (tq.observed_min * ratio, tq.observed_max * ratio))
+        quant[name] = quant_from_range(
+            name,
+            tq.lo * ratio,
+            tq.hi * ratio,
+            tq.bits,
+            tq.scheme,
+            tq.policy,
+            (tq.observed_min * ratio, tq.observed_max * ratio),
+        )
         ctx.equalized.add(name)
     ctx.quant = quant
     ctx.weight_overrides.update(eq.weights)

@@ -9,6 +9,7 @@ anything further away means the normalizer changed the weights (a folded BatchNo
 and the layer falls back to ordinary quantization with a note. Zero points other than 0 and
 scales the board cannot use per channel fall back the same way (docs/interop.md).
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,44 +43,62 @@ def _expand(v: np.ndarray, ndim: int, axis: int) -> np.ndarray:
     return v.reshape(shape)
 
 
-def given_weights(ctx: LowerContext, node: Node, w: np.ndarray, axis: int, bits: int,
-                  per_channel: bool, scheme: str = "symmetric") -> QuantizedWeights | None:
+def given_weights(
+    ctx: LowerContext, node: Node, w: np.ndarray, axis: int, bits: int, per_channel: bool, scheme: str = "symmetric"
+) -> QuantizedWeights | None:
     """The model's own integer weights in the runtime layout, or None (then quantize as usual)."""
     channels = w.shape[axis]
     for p in _given(ctx, node):
         if p.values.size != w.size or p.scale.size not in (1, channels) or p.bits == 32:
             continue
         if scheme != "symmetric":
-            _note(ctx, node, f"given weight scales of '{p.name}' are not powers of two and the board shifts only; "
-                             f"quantized again ({scheme})")
+            _note(
+                ctx,
+                node,
+                f"given weight scales of '{p.name}' are not powers of two and the board shifts only; "
+                f"quantized again ({scheme})",
+            )
             return None
         if np.any(p.zero_point != 0):
-            _note(ctx, node, f"given weights '{p.name}' have a zero point; the kernels take symmetric weights, "
-                             "so they were quantized again")
+            _note(
+                ctx,
+                node,
+                f"given weights '{p.name}' have a zero point; the kernels take symmetric weights, "
+                "so they were quantized again",
+            )
             return None
         if p.scale.size > 1 and not per_channel:
-            _note(ctx, node, f"given per-channel weight scales of '{p.name}' need per-channel registers, "
-                             "which the board or the options do not have; quantized again per tensor")
+            _note(
+                ctx,
+                node,
+                f"given per-channel weight scales of '{p.name}' need per-channel registers, "
+                "which the board or the options do not have; quantized again per tensor",
+            )
             return None
         scale = np.broadcast_to(p.scale, (channels,)).astype(np.float64) if per_channel else p.scale
         ratio = w / _expand(scale, w.ndim, axis) if scale.size > 1 else w / float(scale[0])
         q = np.rint(ratio)
         if np.max(np.abs(ratio - q), initial=0.0) > _RECOVERY_TOLERANCE:
-            _note(ctx, node, f"weights differ from the given integers of '{p.name}' (changed by normalization); "
-                             "quantized again")
+            _note(
+                ctx,
+                node,
+                f"weights differ from the given integers of '{p.name}' (changed by normalization); quantized again",
+            )
             return None
         limit = 1 << (bits - 1)
         if np.any(q < -limit) or np.any(q >= limit):
             _note(ctx, node, f"given weights of '{p.name}' do not fit the {bits}-bit datapath; quantized again")
             return None
-        ctx.layer_report(node).refinements["given_weights"] = {"source": p.name, "bits": p.bits,
-                                                               "per_channel": bool(p.scale.size > 1)}
+        ctx.layer_report(node).refinements["given_weights"] = {
+            "source": p.name,
+            "bits": p.bits,
+            "per_channel": bool(p.scale.size > 1),
+        }
         return QuantizedWeights(q.astype(np.int8), np.asarray(scale, dtype=np.float64), axis, bits)
     return None
 
 
-def given_bias(ctx: LowerContext, node: Node, b: np.ndarray, bias_scale: np.ndarray,
-               dtype: type) -> np.ndarray | None:
+def given_bias(ctx: LowerContext, node: Node, b: np.ndarray, bias_scale: np.ndarray, dtype: type) -> np.ndarray | None:
     """The model's int32 bias when its scale is the layer's accumulator scale, else None."""
     for p in _given(ctx, node):
         if p.bits != 32 or p.values.size != b.size or np.any(p.zero_point != 0):

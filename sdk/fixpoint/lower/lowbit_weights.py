@@ -15,6 +15,7 @@ The ``pow2`` scheme (shift-only boards) rounds each scale to the nearest
 power of two in the log domain; there is no clipping to avoid since the
 values are already at most 1 in magnitude.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,10 +31,10 @@ def _channels_first(w: np.ndarray, axis: int, per_channel: bool) -> np.ndarray:
 
 def ternary_scales(w: np.ndarray, axis: int, per_channel: bool = True) -> np.ndarray:
     """MSE-optimal ternary scale per channel (the mean |w| of the weights kept non-zero)."""
-    a = -np.sort(-_channels_first(w, axis, per_channel), axis=1)        # descending
+    a = -np.sort(-_channels_first(w, axis, per_channel), axis=1)  # descending
     sums = np.cumsum(a, axis=1)
     k = np.arange(1, a.shape[1] + 1, dtype=np.float64)
-    best = np.argmax(sums ** 2 / k, axis=1)
+    best = np.argmax(sums**2 / k, axis=1)
     return sums[np.arange(a.shape[0]), best] / k[best]
 
 

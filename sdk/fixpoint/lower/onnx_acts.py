@@ -4,6 +4,7 @@ Both the evaluation (float side of the per-layer comparison) and the
 data-driven weight refinements read activations here, so the float reference
 is always the user's model as onnxruntime runs it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,9 @@ def _fixed_batch(session) -> int | None:
     return dim if isinstance(dim, int) else None
 
 
-def iterate_float(session, inputs: Sequence[np.ndarray],
-                  batch_size: int) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
+def iterate_float(
+    session, inputs: Sequence[np.ndarray], batch_size: int
+) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
     """Run the session over the samples in batches; yields (sample slice, {output name: array})."""
     names = [i.name for i in session.get_inputs()]
     if len(names) != len(inputs):

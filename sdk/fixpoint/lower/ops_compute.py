@@ -4,6 +4,7 @@ reduce "sum" / "mean": one requantization of the zero-point-corrected sum
 (TFLite's QuantizedMeanOrSum), the mean's 1/count folded into the scale;
 "max": the input's quantization carries over (exact, as TFLite's ReduceMax).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,17 +37,25 @@ def lower_reduce(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
         raise ModelError(f"layer '{node.name}': reduce kind '{kind}' is not one of sum, mean, max")
     qin, qout = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
     count = _window(ctx, node)
-    params: dict[str, Any] = {"kind": KINDS["max" if kind == "max" else "sum"],
-                              "act_min": qout.qmin, "act_max": qout.qmax}
+    params: dict[str, Any] = {
+        "kind": KINDS["max" if kind == "max" else "sum"],
+        "act_min": qout.qmin,
+        "act_max": qout.qmax,
+    }
     if kind == "max":
         params["scale"] = {"multiplier": 0, "shift": 0}
         return Lowered(params)
     if datapath == "s16" and count > _S16_MAX_WINDOW:
-        raise ModelError(f"layer '{node.name}': an s16 {kind} over {count} elements may overflow the int32 "
-                         f"sum (at most {_S16_MAX_WINDOW})")
+        raise ModelError(
+            f"layer '{node.name}': an s16 {kind} over {count} elements may overflow the int32 "
+            f"sum (at most {_S16_MAX_WINDOW})"
+        )
     scale = qin.scale / qout.scale / (count if kind == "mean" else 1)
-    params.update(input_offset=-qin.zero_point, output_offset=qout.zero_point,
-                  scale=ctx.registers(node, "output", scale).pairs()[0])
+    params.update(
+        input_offset=-qin.zero_point,
+        output_offset=qout.zero_point,
+        scale=ctx.registers(node, "output", scale).pairs()[0],
+    )
     return Lowered(params)
 
 
@@ -57,8 +66,10 @@ def lower_transpose_conv2d(ctx: LowerContext, node: Node, datapath: str) -> Lowe
     groups = int(node.attrs.get("groups", 1))
     c_in = ctx.tensor(node.inputs[0]).shape[3]
     if w.ndim != 4 or groups < 1 or c_in % groups or w.shape[0] % groups or w.shape[3] * groups != c_in:
-        raise ModelError(f"layer '{node.name}': transpose_conv2d weight {list(w.shape)} (OHWI) does not fit "
-                         f"{c_in} input channels with groups={groups}")
+        raise ModelError(
+            f"layer '{node.name}': transpose_conv2d weight {list(w.shape)} (OHWI) does not fit "
+            f"{c_in} input channels with groups={groups}"
+        )
     params, arrays = _weighted_common(ctx, node, datapath)
     return Lowered({**_spatial(node), "groups": groups, **params}, arrays)
 

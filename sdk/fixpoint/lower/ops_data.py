@@ -4,6 +4,7 @@ Pools, pad, copy, transpose and slice move values without rescaling them, so the
 shares the input's scale and zero point (TFLite semantics); softmax has a
 fixed output quantization. Concat requantizes every input to the output.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,10 +30,15 @@ def _pool(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     pads = node.attrs.get("pads", [0, 0, 0, 0])
     qp = ctx.qparams(node.outputs[0])
     params: dict[str, Any] = {
-        "filter_h": int(kernel[0]), "filter_w": int(kernel[1]),
-        "stride_h": int(strides[0]), "stride_w": int(strides[1]),
-        "pad_top": int(pads[0]), "pad_left": int(pads[1]),
-        "act_min": qp.qmin, "act_max": qp.qmax}
+        "filter_h": int(kernel[0]),
+        "filter_w": int(kernel[1]),
+        "stride_h": int(strides[0]),
+        "stride_w": int(strides[1]),
+        "pad_top": int(pads[0]),
+        "pad_left": int(pads[1]),
+        "act_min": qp.qmin,
+        "act_max": qp.qmax,
+    }
     return Lowered(params)
 
 
@@ -54,7 +60,7 @@ def lower_softmax(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     qin = ctx.qparams(node.inputs[0])
     params, arrays = softmax_registers(node.name, qin.dtype, qin.scale, beta=1.0)
     axes, shape = softmax_axes(node), ctx.tensor(node.inputs[0]).shape
-    inner = int(np.prod(shape[axes[-1] + 1:], dtype=np.int64))
+    inner = int(np.prod(shape[axes[-1] + 1 :], dtype=np.int64))
     if inner != 1:
         params = {**params, "depth": int(np.prod([shape[a] for a in axes], dtype=np.int64)), "inner": inner}
     return Lowered(params, arrays)
@@ -62,15 +68,16 @@ def lower_softmax(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
 
 def lower_concat(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     if not 1 <= len(node.inputs) <= MAX_CONCAT_INPUTS:
-        raise ModelError(f"layer '{node.name}': concat takes 1 to {MAX_CONCAT_INPUTS} inputs, "
-                         f"got {len(node.inputs)}")
+        raise ModelError(f"layer '{node.name}': concat takes 1 to {MAX_CONCAT_INPUTS} inputs, got {len(node.inputs)}")
     axis = int(node.attrs.get("axis", 3))
     out_shape = ctx.tensor(node.outputs[0]).shape
     shapes = [ctx.tensor(name).shape for name in node.inputs]
     for name, shape in zip(node.inputs, shapes):
         if [d for i, d in enumerate(shape) if i != axis] != [d for i, d in enumerate(out_shape) if i != axis]:
-            raise ModelError(f"layer '{node.name}': concat input '{name}' shape {shape} does not match "
-                             f"output {out_shape} outside axis {axis}")
+            raise ModelError(
+                f"layer '{node.name}': concat input '{name}' shape {shape} does not match "
+                f"output {out_shape} outside axis {axis}"
+            )
     if sum(s[axis] for s in shapes) != out_shape[axis]:
         raise ModelError(f"layer '{node.name}': concat inputs do not add up to output axis size {out_shape[axis]}")
     qout = ctx.qparams(node.outputs[0])
@@ -79,7 +86,9 @@ def lower_concat(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     # n_inputs, outer, inner and axis_size come from the shapes
     params: dict[str, Any] = {
         "input_offset": [-ctx.qparams(name).zero_point for name in node.inputs],
-        "input_scale": regs.pairs(), "output_offset": qout.zero_point}
+        "input_scale": regs.pairs(),
+        "output_offset": qout.zero_point,
+    }
     return Lowered(params)
 
 
@@ -87,8 +96,12 @@ def lower_pad(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     before = [int(p) for p in node.attrs.get("pads_before", [0, 0, 0, 0])]
     after = [int(p) for p in node.attrs.get("pads_after", [0, 0, 0, 0])]
     in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
-    if len(before) != 4 or len(after) != 4 or min(before + after) < 0 or \
-            [i + b + a for i, b, a in zip(in_shape, before, after)] != out_shape:
+    if (
+        len(before) != 4
+        or len(after) != 4
+        or min(before + after) < 0
+        or [i + b + a for i, b, a in zip(in_shape, before, after)] != out_shape
+    ):
         raise ModelError(f"layer '{node.name}': pad {before}/{after} does not map {in_shape} to {out_shape}")
     qp = ctx.qparams(node.outputs[0])
     value = float(node.attrs.get("value", 0.0))
@@ -121,24 +134,33 @@ def lower_slice(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
     for b, s, n, d in zip(begin, stride, out_shape, in_shape):
         if s == 0 or not (0 <= b < d and 0 <= b + (n - 1) * s < d):
-            raise ModelError(f"layer '{node.name}': slice begin {begin} stride {stride} does not map "
-                             f"{in_shape} to {out_shape}")
+            raise ModelError(
+                f"layer '{node.name}': slice begin {begin} stride {stride} does not map {in_shape} to {out_shape}"
+            )
     return Lowered({"begin": begin, "stride": stride})  # output dims come from the shapes
 
 
 def lower_resize(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     from fixpoint.reference.movement import NEAREST_ROUNDINGS, RESIZE_COORDS, RESIZE_METHODS
+
     a = node.attrs
     in_shape, out_shape = ctx.tensor(node.inputs[0]).shape, ctx.tensor(node.outputs[0]).shape
     if in_shape[0] != out_shape[0] or in_shape[3] != out_shape[3]:
         raise ModelError(f"layer '{node.name}': resize {in_shape} -> {out_shape} changes N or C")
     # values move (nearest) or are interpolated convexly (bilinear, TFLite): the input's qparams fit
-    return Lowered({"method": RESIZE_METHODS.index(a["method"]), "coord": RESIZE_COORDS.index(a["coord"]),
-                    "nearest_mode": NEAREST_ROUNDINGS.index(a["nearest_mode"]),
-                    "ratio_num": [int(v) for v in a["ratio_num"]], "ratio_den": [int(v) for v in a["ratio_den"]]})
+    return Lowered(
+        {
+            "method": RESIZE_METHODS.index(a["method"]),
+            "coord": RESIZE_COORDS.index(a["coord"]),
+            "nearest_mode": NEAREST_ROUNDINGS.index(a["nearest_mode"]),
+            "ratio_num": [int(v) for v in a["ratio_num"]],
+            "ratio_den": [int(v) for v in a["ratio_den"]],
+        }
+    )
 
 
 # ---- output quantization rules ---------------------------------------------
+
 
 def output_calibrated(ctx: LowerContext, node: Node) -> tuple[QParams, str]:
     rule = "equalized" if node.outputs[0] in ctx.equalized else "calibrated"

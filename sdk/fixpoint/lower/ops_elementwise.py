@@ -6,6 +6,7 @@ depthwise convolution, which is exact in the same sense as any other layer:
 ``x + c`` is weight 1 with bias ``c``, ``x * c`` is weight ``c`` with bias 0.
 Spatially varying constants are rejected.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,10 +25,10 @@ DEPTHWISE_AXIS = 3
 
 
 def _check_broadcast(node: Node, a: list[int], b: list[int], out: list[int]) -> None:
-    if len(b) != 4 or any(x != y and 1 not in (x, y) for x, y in zip(a, b)) or \
-            [max(x, y) for x, y in zip(a, b)] != out:
-        raise ModelError(f"layer '{node.name}' ({node.op}): operand shapes {a} and {b} do not broadcast "
-                         f"to the output {out}")
+    if len(b) != 4 or any(x != y and 1 not in (x, y) for x, y in zip(a, b)) or [max(x, y) for x, y in zip(a, b)] != out:
+        raise ModelError(
+            f"layer '{node.name}' ({node.op}): operand shapes {a} and {b} do not broadcast to the output {out}"
+        )
 
 
 def _constant_operand(ctx: LowerContext, node: Node) -> np.ndarray | None:
@@ -43,8 +44,10 @@ def _constant_operand(ctx: LowerContext, node: Node) -> np.ndarray | None:
     data = data.reshape([1] * (4 - data.ndim) + list(data.shape))
     _check_broadcast(node, a_shape, list(data.shape), out_shape)
     if data.shape[:3] != (1, 1, 1) or out_shape != a_shape:
-        raise ModelError(f"layer '{node.name}' ({node.op}): constant operand of shape {list(value.shape)} "
-                         f"varies over N/H/W; only per-channel or scalar constants are supported")
+        raise ModelError(
+            f"layer '{node.name}' ({node.op}): constant operand of shape {list(value.shape)} "
+            f"varies over N/H/W; only per-channel or scalar constants are supported"
+        )
     return np.broadcast_to(data.reshape(-1), (a_shape[3],)).copy()
 
 
@@ -52,8 +55,15 @@ def _as_depthwise(ctx: LowerContext, node: Node, datapath: str, w: np.ndarray, b
     """A per-channel affine map ``w * x + b`` as a 1x1 depthwise convolution."""
     params, arrays = weighted_layer(ctx, node, datapath, w.reshape(1, 1, 1, -1), b, DEPTHWISE_AXIS)
     ctx.layer_report(node).notes.append("constant operand: lowered as a 1x1 depthwise_conv2d")
-    spatial = {"stride_h": 1, "stride_w": 1, "dilation_h": 1, "dilation_w": 1, "pad_top": 0, "pad_left": 0,
-               "depth_multiplier": 1}
+    spatial = {
+        "stride_h": 1,
+        "stride_w": 1,
+        "dilation_h": 1,
+        "dilation_w": 1,
+        "pad_top": 0,
+        "pad_left": 0,
+        "depth_multiplier": 1,
+    }
     return Lowered({**spatial, **params}, arrays, op="depthwise_conv2d")
 
 
@@ -82,21 +92,29 @@ def lower_add(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     if const is not None:
         return _as_depthwise(ctx, node, datapath, s1 * np.ones_like(const), s2 * const)
     if s1 != 1:
-        raise ModelError(f"layer '{node.name}' (add): two activations with input_signs {[s1, s2]}; "
-                         "only the second may be negated (a - b)")
+        raise ModelError(
+            f"layer '{node.name}' (add): two activations with input_signs {[s1, s2]}; "
+            "only the second may be negated (a - b)"
+        )
     qa, qb = ctx.qparams(node.inputs[0]), ctx.qparams(node.inputs[1])
     qout = ctx.qparams(node.outputs[0])
     left_shift = _add_left_shift(ctx, qout.dtype)
     twice_max = 2.0 * max(qa.scale, qb.scale)
     in1 = ctx.registers(node, "input1", qa.scale / twice_max)
     in2 = ctx.registers(node, "input2", qb.scale / twice_max)
-    out = ctx.registers(node, "output", twice_max / (2.0 ** left_shift * qout.scale))
+    out = ctx.registers(node, "output", twice_max / (2.0**left_shift * qout.scale))
     act_min, act_max = act_clamp(node, qout)
     params: dict[str, Any] = {
-        "input1_offset": -qa.zero_point, "input2_offset": -qb.zero_point,
-        "output_offset": qout.zero_point, "left_shift": left_shift,
-        "input1_scale": in1.pairs()[0], "input2_scale": in2.pairs()[0], "output_scale": out.pairs()[0],
-        "act_min": act_min, "act_max": act_max}
+        "input1_offset": -qa.zero_point,
+        "input2_offset": -qb.zero_point,
+        "output_offset": qout.zero_point,
+        "left_shift": left_shift,
+        "input1_scale": in1.pairs()[0],
+        "input2_scale": in2.pairs()[0],
+        "output_scale": out.pairs()[0],
+        "act_min": act_min,
+        "act_max": act_max,
+    }
     if s2 < 0:
         params["subtract"] = 1
     return Lowered(params)
@@ -111,9 +129,13 @@ def lower_mul(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     out = ctx.registers(node, "output", qa.scale * qb.scale / qout.scale)
     act_min, act_max = act_clamp(node, qout)
     params: dict[str, Any] = {
-        "input1_offset": -qa.zero_point, "input2_offset": -qb.zero_point,
-        "output_offset": qout.zero_point, "output_scale": out.pairs()[0],
-        "act_min": act_min, "act_max": act_max}
+        "input1_offset": -qa.zero_point,
+        "input2_offset": -qb.zero_point,
+        "output_offset": qout.zero_point,
+        "output_scale": out.pairs()[0],
+        "act_min": act_min,
+        "act_max": act_max,
+    }
     return Lowered(params)
 
 
@@ -121,13 +143,18 @@ def lower_leaky_relu(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     qin, qout = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
     alpha = float(node.attrs.get("alpha", 0.01))
     if alpha < 0:
-        raise ModelError(f"layer '{node.name}': leaky_relu alpha {alpha} < 0 cannot be represented "
-                         f"(multipliers are non-negative)")
+        raise ModelError(
+            f"layer '{node.name}': leaky_relu alpha {alpha} < 0 cannot be represented (multipliers are non-negative)"
+        )
     identity = ctx.registers(node, "identity", qin.scale / qout.scale)
     negative = ctx.registers(node, "alpha", alpha * qin.scale / qout.scale)
     act_min, act_max = act_clamp(node, qout)
     params: dict[str, Any] = {
-        "input_offset": -qin.zero_point, "output_offset": qout.zero_point,
-        "identity_scale": identity.pairs()[0], "alpha_scale": negative.pairs()[0],
-        "act_min": act_min, "act_max": act_max}
+        "input_offset": -qin.zero_point,
+        "output_offset": qout.zero_point,
+        "identity_scale": identity.pairs()[0],
+        "alpha_scale": negative.pairs()[0],
+        "act_min": act_min,
+        "act_max": act_max,
+    }
     return Lowered(params)

@@ -11,6 +11,7 @@
   scalar) is quantized with the output's quantization into ``weights``
   ([1, 1, 1, C] or [1, 1, 1, 1]) and rescaled by exactly 1.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,9 +67,14 @@ def lower_prelu(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     identity = ctx.registers(node, "identity", qin.scale / qout.scale)
     negative = ctx.registers(node, "alpha", qin.scale * s_alpha / qout.scale)
     params: dict[str, Any] = {
-        "input_offset": -qin.zero_point, "alpha_offset": 0, "output_offset": qout.zero_point,
-        "identity_scale": identity.pairs()[0], "alpha_scale": negative.pairs()[0],
-        "act_min": qout.qmin, "act_max": qout.qmax}
+        "input_offset": -qin.zero_point,
+        "alpha_offset": 0,
+        "output_offset": qout.zero_point,
+        "identity_scale": identity.pairs()[0],
+        "alpha_scale": negative.pairs()[0],
+        "act_min": qout.qmin,
+        "act_max": qout.qmax,
+    }
     return Lowered(params, {"alpha": alpha})
 
 
@@ -76,19 +82,24 @@ def lower_minmax(ctx: LowerContext, node: Node, datapath: str) -> Lowered:
     const = _constant_operand(ctx, node)
     qa, qout = ctx.qparams(node.inputs[0]), ctx.qparams(node.outputs[0])
     in1 = ctx.registers(node, "input1", qa.scale / qout.scale)
-    params: dict[str, Any] = {"input1_offset": -qa.zero_point, "output_offset": qout.zero_point,
-                              "input1_scale": in1.pairs()[0], "act_min": qout.qmin, "act_max": qout.qmax}
+    params: dict[str, Any] = {
+        "input1_offset": -qa.zero_point,
+        "output_offset": qout.zero_point,
+        "input1_scale": in1.pairs()[0],
+        "act_min": qout.qmin,
+        "act_max": qout.qmax,
+    }
     arrays: dict[str, np.ndarray] = {}
     if const is None:
         qb = ctx.qparams(node.inputs[1])
-        params.update(input2_offset=-qb.zero_point,
-                      input2_scale=ctx.registers(node, "input2", qb.scale / qout.scale).pairs()[0])
+        params.update(
+            input2_offset=-qb.zero_point, input2_scale=ctx.registers(node, "input2", qb.scale / qout.scale).pairs()[0]
+        )
     else:
         raw = np.asarray(ctx.graph.values[node.inputs[1]].data, dtype=np.float64)
         values = const if raw.size != 1 else const[:1]
         q = np.clip(round_half_away(values / qout.scale) + qout.zero_point, qout.qmin, qout.qmax)
         arrays["weights"] = q.astype(np.int8 if qout.dtype == "int8" else np.int16).reshape(1, 1, 1, -1)
-        params.update(input2_offset=-qout.zero_point,
-                      input2_scale=ctx.registers(node, "input2", 1.0).pairs()[0])
+        params.update(input2_offset=-qout.zero_point, input2_scale=ctx.registers(node, "input2", 1.0).pairs()[0])
         ctx.layer_report(node).notes.append("constant operand quantized with the output's quantization")
     return Lowered(params, arrays)

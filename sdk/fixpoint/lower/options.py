@@ -1,4 +1,5 @@
 """User-facing options of the lowering stage."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -9,7 +10,7 @@ from typing import Any
 from fixpoint.ir import ModelError
 from fixpoint.target import EngineSpec
 
-__all__ = ["EngineSpec", "LowerOptions"]   # EngineSpec lives in fixpoint.target (plain data)
+__all__ = ["EngineSpec", "LowerOptions"]  # EngineSpec lives in fixpoint.target (plain data)
 
 # 8 and 4: int8 / int4 weights; 2: ternary {-1, 0, 1}; 1: binary {-1, +1} (s2 / s1 datapaths)
 WEIGHT_BITS = (1, 2, 4, 8)
@@ -42,27 +43,27 @@ class LowerOptions:
     activation_bits_overrides: dict[str, int] = field(default_factory=dict)
     # calibration of the other activation width, by bits (the 16-bit one of an 8-bit plan): not in summary()
     activation_quant: dict[int, Any] = field(default_factory=dict)
-    per_channel: bool = True                  # also limited by profile.per_channel
-    weight_scheme: str = "auto"               # "symmetric" | "pow2" | "auto" (pow2 on shift-only boards)
-    max_scale_error: float = 1e-3             # beyond the multiplier register's own precision
-    equalize: bool = False                    # cross-layer equalization of conv -> relu -> conv
+    per_channel: bool = True  # also limited by profile.per_channel
+    weight_scheme: str = "auto"  # "symmetric" | "pow2" | "auto" (pow2 on shift-only boards)
+    max_scale_error: float = 1e-3  # beyond the multiplier register's own precision
+    equalize: bool = False  # cross-layer equalization of conv -> relu -> conv
     equalize_iterations: int = 4
     # None = automatic: on for 4-bit layers when samples are given (int4 loses 2-3 pp without them)
-    bias_correction: bool | None = None       # remove the mean output shift caused by weight rounding
-    adaptive_rounding: bool | None = None     # AdaRound: learned rounding minimising the layer's output MSE
-    adaptive_rounding_passes: int = 2         # greedy polish budget: moves per weight
-    adaround_iterations: int = 200            # AdaRound optimisation steps per layer
+    bias_correction: bool | None = None  # remove the mean output shift caused by weight rounding
+    adaptive_rounding: bool | None = None  # AdaRound: learned rounding minimising the layer's output MSE
+    adaptive_rounding_passes: int = 2  # greedy polish budget: moves per weight
+    adaround_iterations: int = 200  # AdaRound optimisation steps per layer
     # refine each layer on the inputs the already-quantized layers produce (False: float inputs)
     sequential: bool = True
     # node name -> (int weights, scale, float bias) taken as they are (fixpoint.lower.refine.refined_weights):
     # lets a range search score plans with the refined weights the final plan will have, without refining each
     fixed_weights: dict[str, Any] = field(default_factory=dict)
-    weight_clip: str | None = None            # "none" | "mse" | "sigma:K" per output channel; None: mse at 4 bits
-    samples: Any = None                       # array [N, ...] or CalibrationData; the first max_samples are used
+    weight_clip: str | None = None  # "none" | "mse" | "sigma:K" per output channel; None: mse at 4 bits
+    samples: Any = None  # array [N, ...] or CalibrationData; the first max_samples are used
     max_samples: int = 64
-    engines: Any = None                       # [EngineSpec] or a board's engines; None: "default"
-    engine_overrides: dict[str, str] = field(default_factory=dict)   # layer name / glob -> engine name
-    plan_memory: bool = True                  # run fixpoint.memory.plan_arena
+    engines: Any = None  # [EngineSpec] or a board's engines; None: "default"
+    engine_overrides: dict[str, str] = field(default_factory=dict)  # layer name / glob -> engine name
+    plan_memory: bool = True  # run fixpoint.memory.plan_arena
     # integers a QDQ model / encodings file gives, by ONNX node name (fixpoint.lower.given)
     given_params: dict[str, Any] = field(default_factory=dict)
 
@@ -71,8 +72,7 @@ class LowerOptions:
             raise ModelError(f"lower options: weight_bits must be 1, 2, 4 or 8, got {self.weight_bits}")
         for pattern, bits in self.weight_bits_overrides.items():
             if bits not in WEIGHT_BITS:
-                raise ModelError(f"lower options: weight bits override '{pattern}' must be 1, 2, 4 or 8, "
-                                 f"got {bits}")
+                raise ModelError(f"lower options: weight bits override '{pattern}' must be 1, 2, 4 or 8, got {bits}")
         if self.activation_bits not in (None, 8, 16):
             raise ModelError(f"lower options: activation_bits must be 8 or 16, got {self.activation_bits}")
         for pattern, bits in self.activation_bits_overrides.items():
@@ -82,10 +82,12 @@ class LowerOptions:
             # equalization rescales the base width's calibration only
             raise ModelError("lower options: activation bits overrides and equalize cannot be combined")
         if self.weight_scheme not in ("auto", "symmetric", "pow2"):
-            raise ModelError(f"lower options: weight_scheme must be auto, symmetric or pow2, "
-                             f"got '{self.weight_scheme}'")
+            raise ModelError(
+                f"lower options: weight_scheme must be auto, symmetric or pow2, got '{self.weight_scheme}'"
+            )
         if self.weight_clip is not None:
             from .weights import parse_weight_clip
+
             try:
                 parse_weight_clip(self.weight_clip)
             except ValueError as exc:
@@ -94,8 +96,10 @@ class LowerOptions:
             if not isinstance(engine, str) or not engine:
                 raise ModelError(f"lower options: engine override '{pattern}' must name an engine, got {engine!r}")
         if self.engine_overrides and not self.engines:
-            raise ModelError(f"lower options: engine override '{next(iter(self.engine_overrides))}' needs a "
-                             f"target with engines (a board)")
+            raise ModelError(
+                f"lower options: engine override '{next(iter(self.engine_overrides))}' needs a "
+                f"target with engines (a board)"
+            )
         if not self.max_scale_error > 0:
             raise ModelError(f"lower options: max_scale_error must be positive, got {self.max_scale_error}")
 
@@ -144,8 +148,11 @@ class LowerOptions:
             "weight_bits": self.weight_bits,
             "weight_bits_overrides": dict(self.weight_bits_overrides),
             "activation_bits": self.activation_bits,
-            **({"activation_bits_overrides": dict(self.activation_bits_overrides)}
-               if self.activation_bits_overrides else {}),
+            **(
+                {"activation_bits_overrides": dict(self.activation_bits_overrides)}
+                if self.activation_bits_overrides
+                else {}
+            ),
             "per_channel": self.per_channel,
             "weight_scheme": self.weight_scheme,
             "max_scale_error": self.max_scale_error,

@@ -8,6 +8,7 @@ correction) and its mean square ``d^T G d / n`` with ``G = sum p p^T``.
 Channels that see the same patches (a conv group, all of a fully connected
 layer) share one ``G``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,15 +17,15 @@ import numpy as np
 
 from fixpoint.ir import Node
 
-CHUNK = 8   # samples per im2col chunk: bounds memory for large feature maps
+CHUNK = 8  # samples per im2col chunk: bounds memory for large feature maps
 
 
 @dataclass
 class PatchStats:
-    gram: np.ndarray          # [n_groups, depth, depth], sum of p p^T
-    mean: np.ndarray          # [n_groups, depth], mean patch
-    group_of: np.ndarray      # [C_out] -> group index
-    count: int                # number of patches (rows)
+    gram: np.ndarray  # [n_groups, depth, depth], sum of p p^T
+    mean: np.ndarray  # [n_groups, depth], mean patch
+    group_of: np.ndarray  # [C_out] -> group index
+    count: int  # number of patches (rows)
 
     def centered(self) -> np.ndarray:
         """Covariance-like Gram (sum (p - mu)(p - mu)^T): what remains after bias correction."""
@@ -38,8 +39,9 @@ def _im2col(x: np.ndarray, node: Node, kh: int, kw: int, out_hw: tuple[int, int]
     dh, dw = node.attrs.get("dilations", [1, 1])
     oh, ow = out_hw
     xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    taps = [[xp[:, i * dh: i * dh + sh * oh: sh, j * dw: j * dw + sw * ow: sw, :] for j in range(kw)]
-            for i in range(kh)]
+    taps = [
+        [xp[:, i * dh : i * dh + sh * oh : sh, j * dw : j * dw + sw * ow : sw, :] for j in range(kw)] for i in range(kh)
+    ]
     return np.stack([np.stack(row, axis=3) for row in taps], axis=3)
 
 
@@ -53,7 +55,7 @@ def patch_stats(node: Node, x: np.ndarray, w_shape: tuple[int, ...], out_shape: 
     """Statistics of ``node``'s input patches over float NHWC inputs ``x`` [n, H, W, C]."""
     x = np.asarray(x, dtype=np.float64)
     if node.op == "fully_connected":
-        rows = x.reshape(-1, w_shape[1])   # one row per sample, or per step of a sequence (rank-3 MatMul)
+        rows = x.reshape(-1, w_shape[1])  # one row per sample, or per step of a sequence (rank-3 MatMul)
         return PatchStats((rows.T @ rows)[None], rows.mean(axis=0)[None], np.zeros(w_shape[0], np.int64), len(rows))
     if node.op == "conv2d":
         c_out, kh, kw, cg = w_shape
@@ -66,7 +68,7 @@ def patch_stats(node: Node, x: np.ndarray, w_shape: tuple[int, ...], out_shape: 
     depth = kh * kw * cg
     gram, total, count = np.zeros((n_groups, depth, depth)), np.zeros((n_groups, depth)), 0
     for start in range(0, len(x), CHUNK):
-        cols = _im2col(x[start:start + CHUNK], node, kh, kw, (out_shape[1], out_shape[2]))
+        cols = _im2col(x[start : start + CHUNK], node, kh, kw, (out_shape[1], out_shape[2]))
         flat = cols.reshape(-1, kh, kw, n_groups, cg)
         _accumulate([flat[:, :, :, g, :].reshape(len(flat), depth) for g in range(n_groups)], gram, total)
         count += len(flat)

@@ -8,6 +8,7 @@ Per-layer activation widths (``LowerOptions.activation_bits_overrides``): each l
 width; a layer reading a value made at the other width reads a ``requantize`` copy of it
 (fixpoint.lower.widths), and graph outputs are requantized back to the base width.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,14 +31,16 @@ from .widths import check_overrides, finish_outputs, layer_bits, prepare_inputs
 log = logging.getLogger(__name__)
 
 
-def lower(graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile,
-          options: LowerOptions | None = None) -> Plan:
+def lower(
+    graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile, options: LowerOptions | None = None
+) -> Plan:
     """Lower a normalized float graph and its calibration to an integer plan."""
     return lower_with_report(graph, quant, profile, options)[0]
 
 
-def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile,
-                      options: LowerOptions | None = None) -> tuple[Plan, LowerReport]:
+def lower_with_report(
+    graph: Graph, quant: dict[str, TensorQuant], profile: RequantProfile, options: LowerOptions | None = None
+) -> tuple[Plan, LowerReport]:
     """As :func:`lower`, also returning the per-layer precision report (also in plan.meta)."""
     options = options or LowerOptions()
     _check_inputs(graph, profile)
@@ -56,10 +59,16 @@ def lower_with_report(graph: Graph, quant: dict[str, TensorQuant], profile: Requ
     for name in graph.outputs:
         _output_index(ctx, name)
     outputs = finish_outputs(ctx, layers)
-    plan = Plan(model_name=graph.name, tensors=ctx.tensors, layers=layers,
-                inputs=[ctx.index[n] for n in graph.inputs], outputs=outputs,
-                profile=profile, source_model_sha256=graph.source_sha256,
-                engine_profiles=dict(ctx.engine_profiles))
+    plan = Plan(
+        model_name=graph.name,
+        tensors=ctx.tensors,
+        layers=layers,
+        inputs=[ctx.index[n] for n in graph.inputs],
+        outputs=outputs,
+        profile=profile,
+        source_model_sha256=graph.source_sha256,
+        engine_profiles=dict(ctx.engine_profiles),
+    )
     plan.meta["lowering"] = ctx.report.to_dict()
     if options.plan_memory:
         plan = plan_arena_if_available(plan)
@@ -94,8 +103,9 @@ def layer_datapath(ctx: LowerContext, node: Node, has_weights: bool) -> str:
     if ctx.act_bits == 16:
         if bits != 8:
             why = " (activation bits override)" if ctx.act_bits != ctx.base_bits else ""
-            raise ModelError(f"layer '{node.name}': {bits}-bit weights need 8-bit activations{why} "
-                             f"(no s16 x int{bits} datapath)")
+            raise ModelError(
+                f"layer '{node.name}': {bits}-bit weights need 8-bit activations{why} (no s16 x int{bits} datapath)"
+            )
         return "s16"
     return WEIGHT_BITS_DATAPATH[bits]
 
@@ -111,7 +121,7 @@ def _assign_engine(ctx: LowerContext, node: Node, row, datapath: str, lowered, o
         profile = engine.profile(target_profile)
         if profile == target_profile:
             return lowered
-        saved = copy.deepcopy(ctx.report.layers[node.name])   # a refused attempt leaves no trace
+        saved = copy.deepcopy(ctx.report.layers[node.name])  # a refused attempt leaves no trace
         ctx.profile = profile
         try:
             return row.lower(ctx, node, datapath)
@@ -133,8 +143,9 @@ def lower_node(ctx: LowerContext, node: Node, layers: list[PlanLayer]) -> PlanLa
     """Lower ``node`` at its activation width; requantize layers it needs are appended to ``layers``."""
     row = LOWERINGS.get(node.op)
     if row is None:
-        raise ModelError(f"layer '{node.name}': op '{node.op}' cannot be lowered "
-                         f"(supported: {', '.join(sorted(LOWERINGS))})")
+        raise ModelError(
+            f"layer '{node.name}': op '{node.op}' cannot be lowered (supported: {', '.join(sorted(LOWERINGS))})"
+        )
     if len(node.outputs) != 1:
         raise ModelError(f"layer '{node.name}': expected one output, got {len(node.outputs)}")
     ctx.act_bits = layer_bits(ctx, node)
@@ -154,7 +165,8 @@ def _lower_at_width(ctx: LowerContext, node: Node, row, datapath: str) -> PlanLa
         factors = ctx.activation_scales[node.outputs[0]]
         ctx.report.layers[node.name].refinements["equalization"] = {
             "next_layer": ctx.equalized_pairs[node.name],
-            "output_channel_factors": [float(factors.min()), float(factors.max())]}
+            "output_channel_factors": [float(factors.min()), float(factors.max())],
+        }
     inputs = [ctx.tensor_index(n) for n in _activation_inputs(ctx, node)]
     qp, rule = row.output_qparams(ctx, node)
     output = ctx.add_tensor(node.outputs[0], qp, rule)
@@ -165,9 +177,17 @@ def _lower_at_width(ctx: LowerContext, node: Node, row, datapath: str) -> PlanLa
     ctx.report.layers[node.name].op = op
     ctx.report.layers[node.name].engine = engine
     log.debug("lowered %s (%s, %s): %s", node.name, op, datapath, lowered.params)
-    return PlanLayer(name=node.name, op=op, datapath=datapath, inputs=inputs, output=output,
-                     params=lowered.params, arrays=lowered.arrays, engine=engine,
-                     source_nodes=[node.name, *node.fused])
+    return PlanLayer(
+        name=node.name,
+        op=op,
+        datapath=datapath,
+        inputs=inputs,
+        output=output,
+        params=lowered.params,
+        arrays=lowered.arrays,
+        engine=engine,
+        source_nodes=[node.name, *node.fused],
+    )
 
 
 def _activation_inputs(ctx: LowerContext, node: Node) -> list[str]:
@@ -201,13 +221,22 @@ def plan_arena_if_available(plan: Plan) -> Plan:
     return plan_arena(plan)
 
 
-def lower_with_widths(graph: Graph, quant8: dict[str, TensorQuant], quant16: dict[str, TensorQuant] | None,
-                      profile: RequantProfile, options: LowerOptions | None, widths: dict[str, int]) -> Plan:
+def lower_with_widths(
+    graph: Graph,
+    quant8: dict[str, TensorQuant],
+    quant16: dict[str, TensorQuant] | None,
+    profile: RequantProfile,
+    options: LowerOptions | None,
+    widths: dict[str, int],
+) -> Plan:
     """An 8-bit plan whose layers in ``widths`` (layer name or glob -> 8 | 16) run at that width.
 
     ``quant8`` / ``quant16``: the 8- and 16-bit calibration of the same tensors (fixpoint.mixed.search.quant_16);
     ``options``' own activation width settings are replaced. For the mixed-precision search and the calibrator."""
-    options = replace(options or LowerOptions(), activation_bits=8,
-                      activation_bits_overrides={k: v for k, v in widths.items() if v != 8},
-                      activation_quant={16: quant16} if quant16 is not None else {})
+    options = replace(
+        options or LowerOptions(),
+        activation_bits=8,
+        activation_bits_overrides={k: v for k, v in widths.items() if v != 8},
+        activation_quant={16: quant16} if quant16 is not None else {},
+    )
     return lower(graph, quant8, profile, options)

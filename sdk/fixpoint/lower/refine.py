@@ -13,6 +13,7 @@ of the original ONNX model serve for both.
   mu_f . w_c`` with ``mu_q`` / ``mu_f`` the mean quantized-network / float input
   patch (equal without sequential inputs).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,14 @@ def _restore(q: np.ndarray, shape: tuple[int, ...], op: str) -> np.ndarray:
     return np.moveaxis(q.T.reshape(moved), -1, axis)
 
 
-def refine_layer(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, qw: QuantizedWeights,
-                 alternatives: tuple[QuantizedWeights, ...] = ()) -> tuple[QuantizedWeights, np.ndarray]:
+def refine_layer(
+    ctx: LowerContext,
+    node: Node,
+    w: np.ndarray,
+    b: np.ndarray,
+    qw: QuantizedWeights,
+    alternatives: tuple[QuantizedWeights, ...] = (),
+) -> tuple[QuantizedWeights, np.ndarray]:
     """Refined weights and float bias of a conv / depthwise / fully connected node (else unchanged).
 
     ``alternatives``: the same weights under other scales (e.g. unclipped); with adaptive rounding the
@@ -82,8 +89,14 @@ def _layer_objective(ctx: LowerContext, node: Node, w: np.ndarray, w2: np.ndarra
     return Objective(gram, stats.group_of, stats.count), stats.mean, stats.mean
 
 
-def _refine(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, qw: QuantizedWeights,
-            alternatives: tuple[QuantizedWeights, ...]) -> tuple[QuantizedWeights, np.ndarray]:
+def _refine(
+    ctx: LowerContext,
+    node: Node,
+    w: np.ndarray,
+    b: np.ndarray,
+    qw: QuantizedWeights,
+    alternatives: tuple[QuantizedWeights, ...],
+) -> tuple[QuantizedWeights, np.ndarray]:
     options = ctx.options
     rounding, correction = options.refinements_for(qw.bits)
     if node.op not in REFINABLE or not (rounding or correction):
@@ -103,21 +116,26 @@ def _refine(ctx: LowerContext, node: Node, w: np.ndarray, b: np.ndarray, qw: Qua
         qw = QuantizedWeights(qw.values, scale if qw.scale.size > 1 else scale[:1], qw.axis, qw.bits)
         if alternatives:
             info["weight_clip"] = chosen
-        info["adaptive_rounding"] = {"flips": result.flips, "output_mse_nearest": result.mse_before,
-                                     "output_mse_adaptive": result.mse_after}
+        info["adaptive_rounding"] = {
+            "flips": result.flips,
+            "output_mse_nearest": result.mse_before,
+            "output_mse_adaptive": result.mse_after,
+        }
     if correction:
         # the mean output the quantized layer gives on its real inputs minus the float layer's on float inputs
         group_of = objective.group_of
-        shift = np.einsum("oi,oi->o", q2 * scale[:, None], mean_q[group_of]) - \
-            np.einsum("oi,oi->o", w2, mean_f[group_of])
+        shift = np.einsum("oi,oi->o", q2 * scale[:, None], mean_q[group_of]) - np.einsum(
+            "oi,oi->o", w2, mean_f[group_of]
+        )
         b = b - shift
         info["bias_correction"] = {"max_abs_shift": float(np.max(np.abs(shift))) if shift.size else 0.0}
     values = _restore(q2, w.shape, node.op).astype(np.int8)
     return QuantizedWeights(values, qw.scale, qw.axis, qw.bits), b
 
 
-def _best_rounding(w2: np.ndarray, candidates: tuple[QuantizedWeights, ...], objective: Objective,
-                   options) -> tuple[np.ndarray, np.ndarray, RoundingResult, str]:
+def _best_rounding(
+    w2: np.ndarray, candidates: tuple[QuantizedWeights, ...], objective: Objective, options
+) -> tuple[np.ndarray, np.ndarray, RoundingResult, str]:
     """Learned rounding under each candidate scale; per output channel the one of least reconstruction loss
     (channels are independent), or per layer when the scale is one per tensor.
 
@@ -127,10 +145,19 @@ def _best_rounding(w2: np.ndarray, candidates: tuple[QuantizedWeights, ...], obj
     results, scales = [], []
     for candidate in candidates:
         scales.append(np.broadcast_to(candidate.scale, (c_out,)).astype(np.float64))
-        results.append(learned_round(w2, scales[-1], candidates[0].qmax, objective, objective.group_of,
-                                     objective.count, AdaRoundConfig(iterations=options.adaround_iterations),
-                                     options.adaptive_rounding_passes))
-    losses = np.stack([r.channel_loss for r in results])             # real output units: comparable
+        results.append(
+            learned_round(
+                w2,
+                scales[-1],
+                candidates[0].qmax,
+                objective,
+                objective.group_of,
+                objective.count,
+                AdaRoundConfig(iterations=options.adaround_iterations),
+                options.adaptive_rounding_passes,
+            )
+        )
+    losses = np.stack([r.channel_loss for r in results])  # real output units: comparable
     if candidates[0].scale.size > 1:
         pick = np.argmin(losses, axis=0)
     else:
@@ -141,8 +168,13 @@ def _best_rounding(w2: np.ndarray, candidates: tuple[QuantizedWeights, ...], obj
     channel_loss = losses[pick, rows]
     qmax = candidates[0].qmax
     nearest = np.clip(round_half_away(w2 / scale[:, None]), -qmax, qmax)
-    combined = RoundingResult(values.astype(np.int8), int(np.count_nonzero(values != nearest)),
-                              results[0].mse_before, float(channel_loss.sum()), channel_loss)
+    combined = RoundingResult(
+        values.astype(np.int8),
+        int(np.count_nonzero(values != nearest)),
+        results[0].mse_before,
+        float(channel_loss.sum()),
+        channel_loss,
+    )
     counts = np.bincount(pick, minlength=len(candidates))
     chosen = ", ".join(f"{name}: {n}" for name, n in zip(("clipped", "unclipped", "other"), counts) if n)
     return values, scale, combined, f"channels {chosen}"
@@ -154,15 +186,19 @@ def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndar
 
     graph = ctx.graph
     if ctx.options.samples is None:
-        raise ModelError("equalization, adaptive rounding and bias correction need samples "
-                         "(LowerOptions.samples: a few float inputs in the model's layout)")
+        raise ModelError(
+            "equalization, adaptive rounding and bias correction need samples "
+            "(LowerOptions.samples: a few float inputs in the model's layout)"
+        )
     if not graph.source_path or not os.path.isfile(graph.source_path):
-        raise ModelError(f"equalization, adaptive rounding and bias correction need the source ONNX model "
-                         f"(graph.source_path '{graph.source_path}' is not a file)")
+        raise ModelError(
+            f"equalization, adaptive rounding and bias correction need the source ONNX model "
+            f"(graph.source_path '{graph.source_path}' is not a file)"
+        )
     inputs = first_inputs(ctx.options.samples, ctx.options.max_samples)
     session, _ = float_session(graph.source_path, names)
     by_name = dict(zip(graph.inputs, inputs))
-    ordered = [by_name[i.name] for i in session.get_inputs()]   # onnxruntime feeds in model order
+    ordered = [by_name[i.name] for i in session.get_inputs()]  # onnxruntime feeds in model order
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for part, acts in iterate_float(session, ordered, batch_size=len(inputs[0])):
         acts.update({name: x[part] for name, x in by_name.items()})
@@ -170,8 +206,7 @@ def sample_activations(ctx: LowerContext, names: list[str]) -> dict[str, np.ndar
             if name not in acts:
                 raise ModelError(f"tensor '{name}' is not produced by the source model {graph.source_path}")
             chunks[name].append(acts[name])
-    return {name: to_nhwc(np.concatenate(parts), graph.values[name].source_layout)
-            for name, parts in chunks.items()}
+    return {name: to_nhwc(np.concatenate(parts), graph.values[name].source_layout) for name, parts in chunks.items()}
 
 
 def collect_layer_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
@@ -190,7 +225,7 @@ def collect_layer_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
     result = {}
     for node_name, value_name in wanted.items():
         data = acts[value_name]
-        if value_name in ctx.activation_scales:   # cross-layer equalization rescaled its channels
+        if value_name in ctx.activation_scales:  # cross-layer equalization rescaled its channels
             data = data * ctx.activation_scales[value_name]
         result[node_name] = data
     log.info("collected float inputs of %d layers", len(result))
@@ -202,11 +237,15 @@ def sample_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
     from fixpoint.normalize.float_exec import to_nhwc
 
     if ctx.options.samples is None:
-        raise ModelError("adaptive rounding and bias correction need samples "
-                         "(LowerOptions.samples: a few float inputs in the model's layout)")
+        raise ModelError(
+            "adaptive rounding and bias correction need samples "
+            "(LowerOptions.samples: a few float inputs in the model's layout)"
+        )
     inputs = first_inputs(ctx.options.samples, ctx.options.max_samples)
-    return {name: to_nhwc(np.asarray(x, np.float64), ctx.graph.values[name].source_layout)
-            for name, x in zip(ctx.graph.inputs, inputs)}
+    return {
+        name: to_nhwc(np.asarray(x, np.float64), ctx.graph.values[name].source_layout)
+        for name, x in zip(ctx.graph.inputs, inputs)
+    }
 
 
 def refined_weights(graph, quant, profile, options) -> dict[str, tuple]:
@@ -214,7 +253,7 @@ def refined_weights(graph, quant, profile, options) -> dict[str, tuple]:
     (empty when no layer is refined: nothing to fix)."""
     from .pipeline import lower_with_report
 
-    if options.equalize or not options.wants_layer_inputs():   # equalized weights are another graph's
+    if options.equalize or not options.wants_layer_inputs():  # equalized weights are another graph's
         return {}
     plan, report = lower_with_report(graph, quant, profile, replace(options, plan_memory=False))
     fixed = {}

@@ -5,6 +5,7 @@ For every weighted layer on an engine whose accumulator is narrower than 32 bits
 with samples, the measured rate: the layer's integer inputs come from the simulator (the plan's own
 arithmetic), its exact accumulators from numpy, and the rate is the share outside the register.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,13 +44,22 @@ def _accumulators(plan: Plan, index: int, x: np.ndarray) -> np.ndarray:
         return (xo.reshape(-1, w.shape[1]) @ w.T + bias).reshape(len(x), -1)
     out = plan.tensors[layer.output].shape
     kh, kw = w.shape[1], w.shape[2]
-    win = gather_windows(xo, out[1], out[2], kh, kw, stride_h=p.get("stride_h", 1), stride_w=p.get("stride_w", 1),
-                         dilation_h=p.get("dilation_h", 1), dilation_w=p.get("dilation_w", 1),
-                         pad_top=p.get("pad_top", 0), pad_left=p.get("pad_left", 0))
+    win = gather_windows(
+        xo,
+        out[1],
+        out[2],
+        kh,
+        kw,
+        stride_h=p.get("stride_h", 1),
+        stride_w=p.get("stride_w", 1),
+        dilation_h=p.get("dilation_h", 1),
+        dilation_w=p.get("dilation_w", 1),
+        pad_top=p.get("pad_top", 0),
+        pad_left=p.get("pad_left", 0),
+    )
     if layer.op == "depthwise_conv2d":
         mult = int(p.get("depth_multiplier", 1))
-        return np.einsum("nabhwc,hwcm->nabcm", win, w[0].reshape(kh, kw, -1, mult)).reshape(
-            *win.shape[:3], -1) + bias
+        return np.einsum("nabhwc,hwcm->nabcm", win, w[0].reshape(kh, kw, -1, mult)).reshape(*win.shape[:3], -1) + bias
     groups = int(p.get("groups", 1))
     if groups != 1:
         raise ValueError("grouped conv")
@@ -64,9 +74,12 @@ def saturation_report(plan: Plan, layer_inputs: dict[int, np.ndarray] | None = N
         if profile.accumulator_bits >= 32 or layer.op not in MAC_OPS or "weights" not in layer.arrays:
             continue
         bits = profile.accumulator_bits
-        entry: dict[str, Any] = {"engine": layer.engine, "accumulator_bits": bits,
-                                 "overflow": profile.accumulator_overflow,
-                                 "worst_case_log2": round(worst_case_log2(plan, i), 2)}
+        entry: dict[str, Any] = {
+            "engine": layer.engine,
+            "accumulator_bits": bits,
+            "overflow": profile.accumulator_overflow,
+            "worst_case_log2": round(worst_case_log2(plan, i), 2),
+        }
         entry["can_overflow"] = entry["worst_case_log2"] >= bits - 1
         if entry["can_overflow"] and layer_inputs is not None and i in layer_inputs:
             try:
@@ -91,13 +104,19 @@ def measure_saturation(plan: Plan, float_inputs: list[np.ndarray]) -> dict[str, 
     ints = [quantize_input(plan, x, k) for k, x in enumerate(float_inputs)]
     captured = run_plan(plan, ints, capture=True).intermediates or {}
     by_tensor = {plan.inputs[k]: v for k, v in enumerate(ints)}
-    by_tensor.update({next(t for t, pt in enumerate(plan.tensors) if pt.name == name): v
-                      for name, v in captured.items()})
+    by_tensor.update(
+        {next(t for t, pt in enumerate(plan.tensors) if pt.name == name): v for name, v in captured.items()}
+    )
     layer_inputs = {i: by_tensor[plan.layers[i].inputs[0]] for i in narrow if plan.layers[i].inputs[0] in by_tensor}
     report = saturation_report(plan, layer_inputs)
     for name, entry in report.items():
         if "rate" in entry:
-            log.info("layer %s on %s: %d-bit accumulator %s on %.3f%% of its sums", name, entry["engine"],
-                     entry["accumulator_bits"], "saturates" if entry["overflow"] == "saturate" else "wraps",
-                     100 * entry["rate"])
+            log.info(
+                "layer %s on %s: %d-bit accumulator %s on %.3f%% of its sums",
+                name,
+                entry["engine"],
+                entry["accumulator_bits"],
+                "saturates" if entry["overflow"] == "saturate" else "wraps",
+                100 * entry["rate"],
+            )
     return report

@@ -11,6 +11,7 @@ the clamped shift with the best multiplier is the least-error representable
 value. Every result carries the factor the kernel really applies and the
 relative error, so lowering can record and bound it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,11 +31,11 @@ _ACC64_MULT_BITS = 16
 class ScaleRegisters:
     """Register values for one or more real scales (one entry per channel)."""
 
-    scale: np.ndarray        # float64, the wanted real factors
-    multiplier: np.ndarray   # int64 register values (fit int32)
-    shift: np.ndarray        # int64 register values (fit int32)
-    achieved: np.ndarray     # float64, the factor the kernel applies
-    rel_error: np.ndarray    # float64, |achieved - scale| / scale (0 for scale 0)
+    scale: np.ndarray  # float64, the wanted real factors
+    multiplier: np.ndarray  # int64 register values (fit int32)
+    shift: np.ndarray  # int64 register values (fit int32)
+    achieved: np.ndarray  # float64, the factor the kernel applies
+    rel_error: np.ndarray  # float64, |achieved - scale| / scale (0 for scale 0)
     ideal_shift: np.ndarray  # int64, shift the scale needs with a normalized multiplier
 
     @property
@@ -51,9 +52,11 @@ def legal_shift_range(profile: RequantProfile, acc_bits: int = 32) -> tuple[int,
     lo, hi = shift_range(profile.rounding, profile.multiplier_bits, acc_bits)
     lo, hi = max(lo, profile.shift_min), min(hi, profile.shift_max)
     if lo > hi:
-        raise ModelError(f"requant profile: shift range [{profile.shift_min}, {profile.shift_max}] does not "
-                         f"overlap the legal range of rounding '{profile.rounding}' "
-                         f"with {profile.multiplier_bits}-bit multipliers")
+        raise ModelError(
+            f"requant profile: shift range [{profile.shift_min}, {profile.shift_max}] does not "
+            f"overlap the legal range of rounding '{profile.rounding}' "
+            f"with {profile.multiplier_bits}-bit multipliers"
+        )
     return lo, hi
 
 
@@ -81,7 +84,7 @@ def _round_half_up(x: np.ndarray) -> np.ndarray:
 
 def _normalized(scale: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Q(bits-1) mantissa and exponent, the 2^(bits-1) carry folded into the exponent."""
-    q, exp = np.frexp(scale)                      # scale = q * 2^exp, q in [0.5, 1)
+    q, exp = np.frexp(scale)  # scale = q * 2^exp, q in [0.5, 1)
     m = _round_half_up(q * 2.0 ** (bits - 1))
     carry = m >= 2.0 ** (bits - 1)
     m = np.where(carry, m / 2.0, m)
@@ -116,8 +119,9 @@ def _shift_only_registers(scale: np.ndarray, bits: int, lo: int, hi: int):
     return m, shift, ideal
 
 
-def achieved_factor(multiplier: np.ndarray, shift: np.ndarray, profile: RequantProfile,
-                    acc_bits: int = 32) -> np.ndarray:
+def achieved_factor(
+    multiplier: np.ndarray, shift: np.ndarray, profile: RequantProfile, acc_bits: int = 32
+) -> np.ndarray:
     """The real factor the kernel applies for these registers (ignoring rounding of acc)."""
     m = np.asarray(multiplier, dtype=np.float64)
     s = np.asarray(shift, dtype=np.int64)
@@ -127,7 +131,7 @@ def achieved_factor(multiplier: np.ndarray, shift: np.ndarray, profile: RequantP
     if acc_bits == 64 and bits > _ACC64_MULT_BITS:
         d = bits - _ACC64_MULT_BITS
         cap = float(0x7FFF << d)
-        m = np.where(m < cap, np.floor((m + 2.0 ** (d - 1)) / 2.0 ** d), float(0x7FFF))
+        m = np.where(m < cap, np.floor((m + 2.0 ** (d - 1)) / 2.0**d), float(0x7FFF))
         bits = _ACC64_MULT_BITS
     return np.ldexp(m, s - (bits - 1))
 
@@ -161,8 +165,9 @@ def scale_tolerance(profile: RequantProfile, max_scale_error: float, acc_bits: i
     return max(max_scale_error, precision_floor(profile, acc_bits) * (1.0 + 1e-9))
 
 
-def require_representable(regs: ScaleRegisters, layer: str, what: str, profile: RequantProfile,
-                          max_scale_error: float, acc_bits: int = 32) -> None:
+def require_representable(
+    regs: ScaleRegisters, layer: str, what: str, profile: RequantProfile, max_scale_error: float, acc_bits: int = 32
+) -> None:
     """Raise a one-line ModelError naming the layer when a scale is off by more than allowed."""
     tol = scale_tolerance(profile, max_scale_error, acc_bits)
     bad = np.flatnonzero(regs.rel_error > tol)
@@ -172,10 +177,16 @@ def require_representable(regs: ScaleRegisters, layer: str, what: str, profile: 
     lo, hi = legal_shift_range(profile, acc_bits)
     channel = f" (channel {i})" if regs.scale.size > 1 else ""
     if profile.rounding == "shift_only" and lo <= regs.ideal_shift[i] <= hi:
-        reason = (f"is not a power of two (nearest 2^{int(regs.shift[i])}); this board has shift-only "
-                  f"requantization, calibrate with the pow2 scheme")
+        reason = (
+            f"is not a power of two (nearest 2^{int(regs.shift[i])}); this board has shift-only "
+            f"requantization, calibrate with the pow2 scheme"
+        )
     else:
-        reason = (f"needs shift {int(regs.ideal_shift[i])} but the board's shift range is [{lo}, {hi}] "
-                  f"({profile.rounding}, {profile.multiplier_bits}-bit multiplier)")
-    raise ModelError(f"layer '{layer}': {what} scale {regs.scale[i]:.6g}{channel} {reason}; "
-                     f"relative error {regs.rel_error[i]:.3g} exceeds {tol:.3g}")
+        reason = (
+            f"needs shift {int(regs.ideal_shift[i])} but the board's shift range is [{lo}, {hi}] "
+            f"({profile.rounding}, {profile.multiplier_bits}-bit multiplier)"
+        )
+    raise ModelError(
+        f"layer '{layer}': {what} scale {regs.scale[i]:.6g}{channel} {reason}; "
+        f"relative error {regs.rel_error[i]:.3g} exceeds {tol:.3g}"
+    )

@@ -13,6 +13,7 @@ lowering reaches them:
 
 Values are dropped once their last consumer has run, which bounds memory to the live activations.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,7 @@ class SequentialInputs:
         self.ctx = ctx
         self.float_env = {name: np.asarray(x, np.float64) for name, x in inputs.items()}
         self.quant_env = dict(self.float_env)
-        self.lowered: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # node -> dequantized weight, bias
+        self.lowered: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # node -> dequantized weight, bias
         self.done = 0
         self.last_use = _last_use(ctx)
         self._fake_quantized: set[str] = set()
@@ -80,7 +81,7 @@ class SequentialInputs:
         if node.name in self.lowered:
             quant_args[1] = self.lowered[node.name][0]
             quant_args[2:] = [self.lowered[node.name][1]]
-        shape = [len(float_args[0]), *out.shape[1:]]     # the graph's batch is 1; the samples' is n
+        shape = [len(float_args[0]), *out.shape[1:]]  # the graph's batch is 1; the samples' is n
         self.float_env[out.name] = KERNELS[node.op](node, float_args, shape)
         self.quant_env[out.name] = KERNELS[node.op](node, quant_args, shape)
         for name in node.inputs:
@@ -97,7 +98,7 @@ def _last_use(ctx: LowerContext) -> dict[str, int]:
     return last
 
 
-CHUNK = 8   # samples per im2col chunk: bounds memory for large feature maps
+CHUNK = 8  # samples per im2col chunk: bounds memory for large feature maps
 
 
 def _group_rows(node: Node, x: np.ndarray, w_shape: tuple[int, ...], out_shape: list[int]):
@@ -112,8 +113,15 @@ def _group_rows(node: Node, x: np.ndarray, w_shape: tuple[int, ...], out_shape: 
     return np.moveaxis(flat, 3, 1).reshape(len(flat), n_groups, kh * kw * cg)
 
 
-def reconstruction_terms(node: Node, xq: np.ndarray, xf: np.ndarray, w2: np.ndarray, w_shape: tuple[int, ...],
-                         out_shape: list[int], centered: bool) -> tuple[Objective, np.ndarray, np.ndarray]:
+def reconstruction_terms(
+    node: Node,
+    xq: np.ndarray,
+    xf: np.ndarray,
+    w2: np.ndarray,
+    w_shape: tuple[int, ...],
+    out_shape: list[int],
+    centered: bool,
+) -> tuple[Objective, np.ndarray, np.ndarray]:
     """The layer's :class:`Objective` on quantized-network patches ``xq`` against float patches ``xf``, and
     the mean patches (quantized, float) per group. ``w2``: float weights [C_out, depth] in patch order.
 
@@ -124,28 +132,31 @@ def reconstruction_terms(node: Node, xq: np.ndarray, xf: np.ndarray, w2: np.ndar
     linear, sum_e, sq_e = np.zeros((c_out, depth)), np.zeros(c_out), np.zeros(c_out)
     count = 0
     for start in range(0, len(xq), CHUNK):
-        rq = _group_rows(node, np.asarray(xq[start:start + CHUNK], np.float64), w_shape, out_shape)
-        rf = _group_rows(node, np.asarray(xf[start:start + CHUNK], np.float64), w_shape, out_shape)
+        rq = _group_rows(node, np.asarray(xq[start : start + CHUNK], np.float64), w_shape, out_shape)
+        rf = _group_rows(node, np.asarray(xf[start : start + CHUNK], np.float64), w_shape, out_shape)
         n_groups = rq.shape[1]
         group_of = np.arange(c_out) // (c_out // n_groups)
         if gram is None:
-            gram, total_q, total_f = np.zeros((n_groups, depth, depth)), np.zeros((n_groups, depth)), \
-                np.zeros((n_groups, depth))
+            gram, total_q, total_f = (
+                np.zeros((n_groups, depth, depth)),
+                np.zeros((n_groups, depth)),
+                np.zeros((n_groups, depth)),
+            )
         for g in range(n_groups):
             pq, pf = rq[:, g], rf[:, g]
             gram[g] += pq.T @ pq
             total_q[g] += pq.sum(axis=0)
             total_f[g] += pf.sum(axis=0)
             chans = np.flatnonzero(group_of == g)
-            ew = (pq - pf) @ w2[chans].T                 # [rows, channels]: inherited error per output
+            ew = (pq - pf) @ w2[chans].T  # [rows, channels]: inherited error per output
             linear[chans] += (pq.T @ ew).T
             sum_e[chans] += ew.sum(axis=0)
-            sq_e[chans] += (ew ** 2).sum(axis=0)
+            sq_e[chans] += (ew**2).sum(axis=0)
         count += len(rq)
     mean_q, mean_f = total_q / max(count, 1), total_f / max(count, 1)
     group_of = np.arange(c_out) // (c_out // gram.shape[0])
     if centered:
         gram = gram - count * np.einsum("gi,gj->gij", mean_q, mean_q)
         linear = linear - mean_q[group_of] * sum_e[:, None]
-        sq_e = sq_e - sum_e ** 2 / max(count, 1)
+        sq_e = sq_e - sum_e**2 / max(count, 1)
     return Objective(gram, group_of, count, linear, np.maximum(sq_e, 0.0)), mean_q, mean_f

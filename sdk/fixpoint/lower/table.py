@@ -4,6 +4,7 @@ Each row says how to compute the layer's params/arrays and how its output
 tensor is quantized. The pipeline looks rows up by ``node.op``; there is no
 other dispatch on op names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,15 @@ OutputRule = Callable[[LowerContext, Node], tuple[QParams, str]]
 class OpLowering:
     lower: LowerFn
     output_qparams: OutputRule
-    has_weights: bool = False       # weight bits (s4 overrides) apply
+    has_weights: bool = False  # weight bits (s4 overrides) apply
 
 
 def _lowerings() -> dict[str, OpLowering]:
-    return {key: OpLowering(resolve(row.lowering), resolve(row.output_rule), has_weights=row.has_weights)
-            for key, row in registry.RUNTIME_ROWS.items() if row.lowering}
+    return {
+        key: OpLowering(resolve(row.lowering), resolve(row.output_rule), has_weights=row.has_weights)
+        for key, row in registry.RUNTIME_ROWS.items()
+        if row.lowering
+    }
 
 
 # From the registry rows' lowering / output_rule. "requantize" has no row here: tools insert

@@ -7,6 +7,7 @@ kernels need no filter offset. Scales are per output channel by default; the
 ``pow2`` scheme rounds each scale up to a power of two (shift-only boards).
 Biases are ``round(b / (s_in * s_w[c]))`` in int32 (int64 for the s16 datapath).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,9 @@ WEIGHT_SCHEMES = ("symmetric", "pow2")
 
 @dataclass
 class QuantizedWeights:
-    values: np.ndarray      # int8, in [-qmax, qmax]
-    scale: np.ndarray       # float64 [n]: one per output channel, or [1]
-    axis: int               # output-channel axis of ``values``
+    values: np.ndarray  # int8, in [-qmax, qmax]
+    scale: np.ndarray  # float64 [n]: one per output channel, or [1]
+    axis: int  # output-channel axis of ``values``
     bits: int
 
     @property
@@ -52,8 +53,11 @@ def round_half_away(x) -> np.ndarray:
 def _expand(per_channel: np.ndarray, ndim: int, axis: int) -> np.ndarray:
     shape = [1] * ndim
     shape[axis] = -1
-    return np.asarray(per_channel, dtype=np.float64).reshape(shape) if per_channel.size > 1 \
+    return (
+        np.asarray(per_channel, dtype=np.float64).reshape(shape)
+        if per_channel.size > 1
         else np.asarray(per_channel, dtype=np.float64).reshape([1] * ndim)
+    )
 
 
 def channel_absmax(w: np.ndarray, axis: int) -> np.ndarray:
@@ -61,8 +65,9 @@ def channel_absmax(w: np.ndarray, axis: int) -> np.ndarray:
     return np.max(np.abs(w), axis=other).astype(np.float64)
 
 
-def weight_scales(w: np.ndarray, axis: int, bits: int, per_channel: bool = True,
-                  scheme: str = "symmetric") -> np.ndarray:
+def weight_scales(
+    w: np.ndarray, axis: int, bits: int, per_channel: bool = True, scheme: str = "symmetric"
+) -> np.ndarray:
     """Scale per output channel (or one) such that max|w| maps to qmax."""
     if scheme not in WEIGHT_SCHEMES:
         raise ValueError(f"weight scheme must be one of {WEIGHT_SCHEMES}, got '{scheme}'")
@@ -81,8 +86,14 @@ def weight_scales(w: np.ndarray, axis: int, bits: int, per_channel: bool = True,
     return scale
 
 
-def quantize_weights(w: np.ndarray, axis: int, bits: int = 8, per_channel: bool = True,
-                     scheme: str = "symmetric", scale: np.ndarray | None = None) -> QuantizedWeights:
+def quantize_weights(
+    w: np.ndarray,
+    axis: int,
+    bits: int = 8,
+    per_channel: bool = True,
+    scheme: str = "symmetric",
+    scale: np.ndarray | None = None,
+) -> QuantizedWeights:
     """Round-to-nearest weights (``scale`` may be given, e.g. after refinement)."""
     w = np.asarray(w, dtype=np.float64)
     if scale is None:
@@ -99,19 +110,18 @@ def bias_dtype(datapath: str) -> type:
     return np.int64 if datapath == "s16" else np.int32
 
 
-def quantize_bias(b: np.ndarray, input_scale: float, weight_scale: np.ndarray,
-                  datapath: str) -> tuple[np.ndarray, int]:
+def quantize_bias(b: np.ndarray, input_scale: float, weight_scale: np.ndarray, datapath: str) -> tuple[np.ndarray, int]:
     """Bias in accumulator units and the number of entries that saturated."""
     dtype = bias_dtype(datapath)
     info = np.iinfo(dtype)
     real = round_half_away(np.asarray(b, dtype=np.float64) / (input_scale * weight_scale))
     # compare in float: int64 limits are not exact in float64, so saturate a bit inside
-    limit_hi = float(info.max) if dtype is np.int32 else float(2 ** 62)
+    limit_hi = float(info.max) if dtype is np.int32 else float(2**62)
     saturated = int(np.count_nonzero((real > limit_hi) | (real < -limit_hi)))
     return np.clip(real, -limit_hi, limit_hi).astype(dtype), saturated
 
 
-CLIP_FRACTIONS = np.linspace(0.3, 1.0, 71)   # of each channel's max |w|: the MSE search grid
+CLIP_FRACTIONS = np.linspace(0.3, 1.0, 71)  # of each channel's max |w|: the MSE search grid
 
 
 def parse_weight_clip(spec: str) -> tuple[str, float]:
@@ -142,12 +152,15 @@ def clipped_scales(w: np.ndarray, axis: int, bits: int, per_channel: bool, schem
     if method == "none":
         return full
     qmax = weight_qmax(bits)
-    rows = np.moveaxis(np.asarray(w, np.float64), axis, 0).reshape(w.shape[axis], -1) if per_channel \
+    rows = (
+        np.moveaxis(np.asarray(w, np.float64), axis, 0).reshape(w.shape[axis], -1)
+        if per_channel
         else np.asarray(w, np.float64).reshape(1, -1)
+    )
     absmax = full * qmax if scheme == "symmetric" else np.max(np.abs(rows), axis=1)
     absmax = np.where(absmax > 0, absmax, full * qmax)
     if method == "sigma":
-        sigma = np.sqrt(np.mean(rows ** 2, axis=1))
+        sigma = np.sqrt(np.mean(rows**2, axis=1))
         return _scheme_scale(np.minimum(k * sigma, absmax), qmax, scheme, full)
     best, best_err = full, _weight_error(rows, full, qmax)
     for f in CLIP_FRACTIONS:

@@ -16,6 +16,7 @@
   it), one engine cycle counted as one CPU instruction (the CPU waits for the engine). The CPU engine
   keeps the per-datapath instruction model above: it is finer than its ``cycles_per_mac``.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,9 +93,9 @@ def parse_budget(text: str) -> Budget:
 
 @dataclass(frozen=True)
 class Costs:
-    flash: int            # bytes
-    ram: int              # bytes
-    instructions: int     # analytical model
+    flash: int  # bytes
+    ram: int  # bytes
+    instructions: int  # analytical model
 
     def get(self, key: str) -> float:
         return float(getattr(self, key))
@@ -124,20 +125,23 @@ def layer_work(plan: Plan, layer: PlanLayer) -> int:
     return int(np.prod(out)) * max(per_output, 1)
 
 
-def layer_instructions(plan: Plan, layer: PlanLayer, datapath: str | None = None,
-                       engine: EngineSpec | None = None) -> int:
+def layer_instructions(
+    plan: Plan, layer: PlanLayer, datapath: str | None = None, engine: EngineSpec | None = None
+) -> int:
     """The analytical instruction count of one layer (``datapath`` overrides the layer's); on an
     accelerator ``engine`` its cycles instead."""
     if engine is not None and engine.name != CPU_ENGINE:
         return int(round(engine.cost(layer_work(plan, layer))))
     outputs = int(np.prod(plan.tensors[layer.output].shape))
-    return layer_macs(plan, layer) * INSTRUCTIONS_PER_MAC[datapath or layer.datapath] \
-        + outputs * INSTRUCTIONS_PER_OUTPUT
+    return (
+        layer_macs(plan, layer) * INSTRUCTIONS_PER_MAC[datapath or layer.datapath] + outputs * INSTRUCTIONS_PER_OUTPUT
+    )
 
 
 def layer_flash(layer: PlanLayer) -> int:
     """Bytes of the layer's constant arrays in their C types (weights packed)."""
     from ..cparams import layer_arrays_for_c
+
     return int(sum(a.nbytes for a in layer_arrays_for_c(layer).values()))
 
 
@@ -145,6 +149,7 @@ def plan_costs(plan: Plan, engines=None) -> Costs:
     """Flash, RAM and analytical instructions of a lowered plan (one sample); ``engines`` (the board's
     EngineSpecs) price each layer on the engine the plan puts it on."""
     from ..sim.executor import graph_scratch_size
+
     by_name = {e.name: e for e in engines or ()}
     flash = sum(layer_flash(layer) for layer in plan.layers)
     ram = int(plan.arena_size) + int(graph_scratch_size(plan, "ref"))

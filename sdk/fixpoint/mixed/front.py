@@ -4,6 +4,7 @@
 calibration report (``fixpoint eval --report``) shows the same table and a PNG of the plot from
 ``plan.meta["mixed_precision"]`` (:func:`front_lines`, :func:`front_chart`).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,15 @@ def mixed_lowering(lowering: LowerOptions, result: MixedResult) -> LowerOptions:
     # the search kept the user's own pins, so they agree with the chosen engines
     engines = {**pins, **lowering.engine_overrides} if lowering.engines else dict(lowering.engine_overrides)
     wide = {name: 16 for name, c in chosen.choices.items() if c.act == 16} if chosen.act_bits == 8 else {}
-    return replace(lowering, weight_bits=8, weight_bits_overrides=overrides, activation_bits=chosen.act_bits,
-                   engine_overrides=engines, activation_bits_overrides=wide,
-                   activation_quant={16: result.quant16} if wide else {})
+    return replace(
+        lowering,
+        weight_bits=8,
+        weight_bits_overrides=overrides,
+        activation_bits=chosen.act_bits,
+        engine_overrides=engines,
+        activation_bits_overrides=wide,
+        activation_quant={16: result.quant16} if wide else {},
+    )
 
 
 def mixed_quant(graph: Graph, calib: CalibrationResult, config: CalibrationConfig, result: MixedResult) -> dict:
@@ -50,24 +57,36 @@ def mixed_quant(graph: Graph, calib: CalibrationResult, config: CalibrationConfi
 def front_lines(info: dict[str, Any], chart: str | None = None) -> list[str]:
     """Markdown: the budget, the choice and the simulated Pareto front (``plan.meta["mixed_precision"]``)."""
     chosen = info["chosen"]
-    lines = ["## Mixed precision under a budget", "",
-             f"* budget: `{info['budget']}` (flash and RAM in KiB); chosen: **{chosen['label']}**, "
-             f"simulated loss {chosen['loss']:.4g} ({info['loss']}, {info['samples']} calibration samples)",
-             f"* the all-int8 plan (int8 weights, each layer on the engine the lowering picks) has simulated loss "
-             f"{info.get('base_loss', float('nan')):.4g}",
-             f"* flash = constant arrays of the plan (packed weights, bias, requantization tables); RAM = "
-             f"arena + scratch; instructions = {info['instructions_model']}",
-             f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width, activation "
-             f"width and engine a layer takes, then the candidates; {info.get('search', 'every mix')} scored)", ""]
+    lines = [
+        "## Mixed precision under a budget",
+        "",
+        f"* budget: `{info['budget']}` (flash and RAM in KiB); chosen: **{chosen['label']}**, "
+        f"simulated loss {chosen['loss']:.4g} ({info['loss']}, {info['samples']} calibration samples)",
+        f"* the all-int8 plan (int8 weights, each layer on the engine the lowering picks) has simulated loss "
+        f"{info.get('base_loss', float('nan')):.4g}",
+        f"* flash = constant arrays of the plan (packed weights, bias, requantization tables); RAM = "
+        f"arena + scratch; instructions = {info['instructions_model']}",
+        f"* {info['evaluations']} plans simulated (per-layer sensitivity of every weight width, activation "
+        f"width and engine a layer takes, then the candidates; {info.get('search', 'every mix')} scored)",
+        "",
+    ]
     if chart:
         lines += [f"![Pareto front]({chart})", ""]
-    lines += ["| # | mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| # | mix | flash B | RAM B | instructions | predicted loss | simulated loss | front |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n, m in enumerate(info["front"], 1):
-        mark = " (chosen)" if m.get("layers", m["weight_bits"]) == chosen.get("layers", chosen["weight_bits"]) \
-            and m["activation_bits"] == chosen["activation_bits"] else ""
-        lines.append(f"| {n} | {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
-                     f"{m['predicted_loss']:.4g} | {m['loss']:.4g} | {', '.join(m['front'])} |")
+        mark = (
+            " (chosen)"
+            if m.get("layers", m["weight_bits"]) == chosen.get("layers", chosen["weight_bits"])
+            and m["activation_bits"] == chosen["activation_bits"]
+            else ""
+        )
+        lines.append(
+            f"| {n} | {m['label']}{mark} | {m['flash']} | {m['ram']} | {m['instructions']} | "
+            f"{m['predicted_loss']:.4g} | {m['loss']:.4g} | {', '.join(m['front'])} |"
+        )
     lines += ["", "Chosen per layer:", "", "| layer | weight bits | activation bits | engine |", "|---|---|---|---|"]
     layers = chosen.get("layers") or {name: {"weight_bits": bits} for name, bits in chosen["weight_bits"].items()}
     for name, layer in layers.items():
@@ -99,11 +118,12 @@ def front_figure(info: dict[str, Any]) -> Figure:
         ax.set_ylabel("simulated loss")
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_ylim(bottom=0)
-    key_lines = [f"{n:>2}  {p['label']}" + ("  (chosen)" if p["label"] == info["chosen"]["label"]
-                                            and "budget choice" in p["front"] else "")
-                 for n, p in enumerate(points, 1)]
-    fig.text(0.07, plots - 0.6 / (3.8 + 0.15 * rows), "\n".join(key_lines), fontsize=7, family="monospace",
-             va="top")
+    key_lines = [
+        f"{n:>2}  {p['label']}"
+        + ("  (chosen)" if p["label"] == info["chosen"]["label"] and "budget choice" in p["front"] else "")
+        for n, p in enumerate(points, 1)
+    ]
+    fig.text(0.07, plots - 0.6 / (3.8 + 0.15 * rows), "\n".join(key_lines), fontsize=7, family="monospace", va="top")
     return fig
 
 

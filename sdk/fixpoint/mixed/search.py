@@ -23,6 +23,7 @@ engine, with the least simulated loss.
    that meets the budget on its real plan wins. The Pareto fronts (flash vs loss and instructions vs
    loss) are simulated too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,20 +48,20 @@ log = logging.getLogger(__name__)
 
 WIDTHS = (8, 4, 2, 1)
 DATAPATH = {8: "s8", 4: "s4", 2: "s2", 1: "s1"}
-DEFAULT_ENGINE = "default"       # lowering without a board's engines
-MEASURED = 6            # budget-meeting mixes simulated, best predicted first
-MEASURE_ROUNDS = 4      # rounds of MEASURED while none meets the budget on its real plan
-FRONT_POINTS = 8        # Pareto points simulated per front
-LOSS_TOLERANCE = 1e-4   # relative to the base loss: smaller sensitivities count as none
+DEFAULT_ENGINE = "default"  # lowering without a board's engines
+MEASURED = 6  # budget-meeting mixes simulated, best predicted first
+MEASURE_ROUNDS = 4  # rounds of MEASURED while none meets the budget on its real plan
+FRONT_POINTS = 8  # Pareto points simulated per front
+LOSS_TOLERANCE = 1e-4  # relative to the base loss: smaller sensitivities count as none
 
 
 @dataclass
 class Mix:
-    act_bits: int                         # the plan's base width (graph inputs and outputs)
-    choices: dict[str, Choice]            # weighted layer -> (weight bits, engine, activation bits)
+    act_bits: int  # the plan's base width (graph inputs and outputs)
+    choices: dict[str, Choice]  # weighted layer -> (weight bits, engine, activation bits)
     predicted_loss: float
     costs: Costs
-    loss: float | None = None             # simulated
+    loss: float | None = None  # simulated
     front: list[str] = field(default_factory=list)
 
     @property
@@ -87,18 +88,31 @@ class Mix:
         engines: dict[str, int] = {}
         for c in self.choices.values():
             engines[c.engine] = engines.get(c.engine, 0) + 1
-        used = "" if set(engines) <= {DEFAULT_ENGINE} else \
-            " e[" + " ".join(f"{e}:{n}" for e, n in sorted(engines.items())) + "]"
+        used = (
+            ""
+            if set(engines) <= {DEFAULT_ENGINE}
+            else " e[" + " ".join(f"{e}:{n}" for e, n in sorted(engines.items())) + "]"
+        )
         wide = sum(1 for c in self.choices.values() if c.act == 16)
         acts = f"a8/16[{wide}]" if self.act_bits == 8 and wide else f"a{self.act_bits}"
         return f"{acts} w[{widths}]{used}"
 
     def as_dict(self) -> dict[str, Any]:
-        layers = {name: {"weight_bits": c.bits or None, "activation_bits": self.layer_act(c), "engine": c.engine}
-                  for name, c in self.choices.items()}
-        return {"activation_bits": self.act_bits, "weight_bits": self.bits, "engines": self.engines,
-                "layers": layers, "label": self.label(), "predicted_loss": self.predicted_loss,
-                "loss": self.loss, "front": list(self.front), **self.costs.as_dict()}
+        layers = {
+            name: {"weight_bits": c.bits or None, "activation_bits": self.layer_act(c), "engine": c.engine}
+            for name, c in self.choices.items()
+        }
+        return {
+            "activation_bits": self.act_bits,
+            "weight_bits": self.bits,
+            "engines": self.engines,
+            "layers": layers,
+            "label": self.label(),
+            "predicted_loss": self.predicted_loss,
+            "loss": self.loss,
+            "front": list(self.front),
+            **self.costs.as_dict(),
+        }
 
 
 @dataclass
@@ -108,24 +122,30 @@ class MixedResult:
     samples: int
     chosen: Mix
     front: list[Mix]
-    sensitivity: dict[str, dict[str, float]]       # layer -> "w4a8@cpu" -> loss added
+    sensitivity: dict[str, dict[str, float]]  # layer -> "w4a8@cpu" -> loss added
     evaluations: int
-    quant: dict = field(default_factory=dict, repr=False)   # the 8-bit parameters the search lowered with
+    quant: dict = field(default_factory=dict, repr=False)  # the 8-bit parameters the search lowered with
     quant16: dict | None = field(default=None, repr=False)  # the 16-bit ones (16-bit layers)
     exhaustive: bool = True
-    base_loss: float = 0.0                         # the all-int8 plan on the engine pass's engines
+    base_loss: float = 0.0  # the all-int8 plan on the engine pass's engines
     base_costs: Costs | None = None
-    options: list[LayerOptions] = field(default_factory=list, repr=False)   # per searched layer
+    options: list[LayerOptions] = field(default_factory=list, repr=False)  # per searched layer
 
     def as_dict(self) -> dict[str, Any]:
-        return {"budget": self.budget.text(), "loss": self.loss_name, "samples": self.samples,
-                "instructions_model": "analytical: on the CPU MACs x per-datapath cost + output elements, on "
-                                      "an accelerator engine its cycles (setup + cycles_per_mac x MACs, board "
-                                      "file) (fixpoint.mixed.costs), not measured",
-                "search": "every mix" if self.exhaustive else "pruned front (fixpoint.mixed.space)",
-                "base_loss": self.base_loss,
-                "chosen": self.chosen.as_dict(), "front": [m.as_dict() for m in self.front],
-                "sensitivity": self.sensitivity, "evaluations": self.evaluations}
+        return {
+            "budget": self.budget.text(),
+            "loss": self.loss_name,
+            "samples": self.samples,
+            "instructions_model": "analytical: on the CPU MACs x per-datapath cost + output elements, on "
+            "an accelerator engine its cycles (setup + cycles_per_mac x MACs, board "
+            "file) (fixpoint.mixed.costs), not measured",
+            "search": "every mix" if self.exhaustive else "pruned front (fixpoint.mixed.space)",
+            "base_loss": self.base_loss,
+            "chosen": self.chosen.as_dict(),
+            "front": [m.as_dict() for m in self.front],
+            "sensitivity": self.sensitivity,
+            "evaluations": self.evaluations,
+        }
 
 
 class _Scorer:
@@ -160,14 +180,16 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class _Lowerer:
     """Lowers mixes of one graph (8-bit or 16-bit calibrated parameters)."""
 
-    def __init__(self, graph: Graph, quant8: dict, quant16: dict | None, profile: RequantProfile,
-                 lowering: LowerOptions) -> None:
+    def __init__(
+        self, graph: Graph, quant8: dict, quant16: dict | None, profile: RequantProfile, lowering: LowerOptions
+    ) -> None:
         self.graph, self.quant = graph, {8: quant8, 16: quant16}
         self.profile = profile
         self.engines = list(lowering.engines or ())
         self.user_pins = dict(lowering.engine_overrides)
-        self.lowering = replace(lowering, equalize=False, bias_correction=False, adaptive_rounding=False,
-                                samples=None, weight_bits=8)
+        self.lowering = replace(
+            lowering, equalize=False, bias_correction=False, adaptive_rounding=False, samples=None, weight_bits=8
+        )
 
     def plan(self, act_bits: int, choices: dict[str, Choice]) -> Plan:
         return lower(self.graph, self.quant[act_bits], self.profile, self.options(act_bits, choices))
@@ -175,10 +197,14 @@ class _Lowerer:
     def options(self, act_bits: int, choices: dict[str, Choice]) -> LowerOptions:
         pins = {n: c.engine for n, c in choices.items() if c.engine != DEFAULT_ENGINE}
         wide = {n: 16 for n, c in choices.items() if c.act == 16} if act_bits == 8 else {}
-        return replace(self.lowering, activation_bits=act_bits,
-                       weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits not in (0, 8)},
-                       engine_overrides={**pins, **self.user_pins}, activation_bits_overrides=wide,
-                       activation_quant={16: self.quant[16]} if wide else {})
+        return replace(
+            self.lowering,
+            activation_bits=act_bits,
+            weight_bits_overrides={name: c.bits for name, c in choices.items() if c.bits not in (0, 8)},
+            engine_overrides={**pins, **self.user_pins},
+            activation_bits_overrides=wide,
+            activation_quant={16: self.quant[16]} if wide else {},
+        )
 
     def costs(self, plan: Plan) -> Costs:
         return plan_costs(plan, self.engines)
@@ -197,19 +223,27 @@ def quant_16(graph: Graph, calib: CalibrationResult, config: CalibrationConfig) 
     try:
         specs = resolve_policies(list(calib.stats), graph, cfg)
         return {name: tensor_quant(calib.stats[name], *specs[name], cfg) for name in calib.quant}
-    except Exception as exc:   # noqa: BLE001 - a failure only drops the 16-bit candidate
+    except Exception as exc:  # noqa: BLE001 - a failure only drops the 16-bit candidate
         log.info("mixed precision: no 16-bit activation candidate (%s)", exc)
         return None
 
 
-def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: CalibrationConfig,
-                           profile: RequantProfile, lowering: LowerOptions, samples, budget: Budget,
-                           num_samples: int = 64) -> MixedResult:
+def choose_mixed_precision(
+    graph: Graph,
+    calib: CalibrationResult,
+    config: CalibrationConfig,
+    profile: RequantProfile,
+    lowering: LowerOptions,
+    samples,
+    budget: Budget,
+    num_samples: int = 64,
+) -> MixedResult:
     """The mix of weight bits and engines (and activation width) with the least simulated loss within
     ``budget``."""
     if config.bits != 8:
-        raise BudgetError("--budget starts from 8-bit activations and tries 16-bit ones itself: "
-                          "drop --activation-bits 16")
+        raise BudgetError(
+            "--budget starts from 8-bit activations and tries 16-bit ones itself: drop --activation-bits 16"
+        )
     quant16 = quant_16(graph, calib, config) if all(n in calib.stats for n in calib.quant) else None
     # the scales a shift-only engine needs are set before the search, so every plan it lowers and the
     # final one (run_calibration constrains again: a no-op then) share them
@@ -221,39 +255,75 @@ def choose_mixed_precision(graph: Graph, calib: CalibrationResult, config: Calib
     if not weighted:
         raise BudgetError("--budget: the model has no conv / depthwise / fully connected layer to narrow")
     # the other layers with an int16 kernel have one option more: 16-bit activations
-    widened = [layer for layer in base_plan.layers if layer.name in outputs and layer not in weighted
-               and quant16 is not None and "s16" in RUNTIME_OPS[layer.op].datapaths]
+    widened = [
+        layer
+        for layer in base_plan.layers
+        if layer.name in outputs
+        and layer not in weighted
+        and quant16 is not None
+        and "s16" in RUNTIME_OPS[layer.op].datapaths
+    ]
     base_costs = low.costs(base_plan)
     plan16 = low.plan(16, {}) if quant16 is not None else None
-    options = [_options(low, base_plan, base_costs, layer, outputs[layer.name])
-               for layer in base_plan.layers if layer in weighted or layer in widened]
+    options = [
+        _options(low, base_plan, base_costs, layer, outputs[layer.name])
+        for layer in base_plan.layers
+        if layer in weighted or layer in widened
+    ]
     options = [o for o in options if len(o.layer.choices) > 1]
     _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16))
     scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
     for option in options:
-        option.layer.loss = [0.0 if k == 0 else _sensitivity(scorer.loss(plan), base_loss)
-                             for k, plan in enumerate(option.plans)]
-    space = build_space([o.layer for o in options], base_loss, base_costs.flash, base_costs.instructions,
-                        base_costs.ram)
+        option.layer.loss = [
+            0.0 if k == 0 else _sensitivity(scorer.loss(plan), base_loss) for k, plan in enumerate(option.plans)
+        ]
+    space = build_space(
+        [o.layer for o in options], base_loss, base_costs.flash, base_costs.instructions, base_costs.ram
+    )
     extra = []
     if plan16 is not None:
         names = {o.layer.name for o in options}
-        mix16 = Mix(16, {la.name: Choice(8 if RUNTIME_OPS[la.op].has_weights else 0, la.engine, 16)
-                         for la in plan16.layers if la.name in names},
-                    0.0, low.costs(plan16), scorer.loss(plan16))
+        mix16 = Mix(
+            16,
+            {
+                la.name: Choice(8 if RUNTIME_OPS[la.op].has_weights else 0, la.engine, 16)
+                for la in plan16.layers
+                if la.name in names
+            },
+            0.0,
+            low.costs(plan16),
+            scorer.loss(plan16),
+        )
         mix16.predicted_loss = mix16.loss
         extra.append(mix16)
     chosen, measured = _choose(budget, space, extra, low, scorer)
     chosen.front.append("budget choice")
     front = _front(space, extra, low, scorer, measured)
-    sensitivity = {o.layer.name: {c.text(): loss for c, loss in zip(o.layer.choices, o.layer.loss)}
-                   for o in options}
-    result = MixedResult(budget, scorer.name, scorer.outputs.count, chosen, front, sensitivity,
-                         scorer.evaluations, quant8, quant16, space.exhaustive, base_loss, base_costs,
-                         [o.layer for o in options])
-    log.info("mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)", chosen.label(),
-             budget.text(), chosen.loss, chosen.costs.as_dict(), scorer.evaluations)
+    sensitivity = {o.layer.name: {c.text(): loss for c, loss in zip(o.layer.choices, o.layer.loss)} for o in options}
+    result = MixedResult(
+        budget,
+        scorer.name,
+        scorer.outputs.count,
+        chosen,
+        front,
+        sensitivity,
+        scorer.evaluations,
+        quant8,
+        quant16,
+        space.exhaustive,
+        base_loss,
+        base_costs,
+        [o.layer for o in options],
+    )
+    log.info(
+        "mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)",
+        chosen.label(),
+        budget.text(),
+        chosen.loss,
+        chosen.costs.as_dict(),
+        scorer.evaluations,
+    )
     return result
 
 
@@ -265,8 +335,7 @@ class _Options:
     plans: list[Plan]
 
 
-def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer,
-             node_outputs: list[str]) -> _Options:
+def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer, node_outputs: list[str]) -> _Options:
     """Every (weight bits, engine, activation bits) the layer can take, each lowered with that layer
     alone changed; the base plan's own option first. A layer without weights has weight bits 0."""
     weights = 8 if RUNTIME_OPS[layer.op].has_weights else 0
@@ -281,14 +350,15 @@ def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer
                 continue
             try:
                 plan = low.plan(8, {layer.name: choice})
-            except ModelError as exc:      # limits, scales the engine cannot represent, no kernel
+            except ModelError as exc:  # limits, scales the engine cannot represent, no kernel
                 log.debug("mixed precision: %s cannot take %s (%s)", layer.name, choice.text(), exc)
                 continue
             found.append((choice, plan))
     costs = [base_costs] + [low.costs(plan) for _, plan in found[1:]]
     delta = {key: [c.get(key) - base_costs.get(key) for c in costs] for key in ("flash", "instructions", "ram")}
-    options = LayerOptions(layer.name, [c for c, _ in found], [0.0] * len(found), delta["flash"],
-                           delta["instructions"], delta["ram"])
+    options = LayerOptions(
+        layer.name, [c for c, _ in found], [0.0] * len(found), delta["flash"], delta["instructions"], delta["ram"]
+    )
     return _Options(options, [plan for _, plan in found])
 
 
@@ -306,6 +376,7 @@ def _meets(costs: Costs, limits: dict[str, float]) -> bool:
 def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16: Costs | None) -> None:
     """One-line error for a limit no mix reaches, naming the smallest achievable figure (before any
     simulation: flash and instructions of a mix are sums over its layers' options)."""
+
     def smallest(key: str) -> tuple[float, str]:
         picks = [o.layer.choices[int(np.argmin(getattr(o.layer, key)))] for o in options]
         total = base.get(key) + sum(min(getattr(o.layer, key)) for o in options)
@@ -316,6 +387,7 @@ def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16
         mix = Mix(8, {o.layer.name: c for o, c in zip(options, picks)}, 0.0, base)
         fewest = "fewest bytes" if key == "flash" else "fewest instructions"
         return total, f"every weighted layer at its {fewest}: {mix.label()}"
+
     for key, unit in (("flash", 1024), ("ram", 1024), ("instructions", 1)):
         limit = budget.limits().get(key)
         if limit is None:
@@ -323,8 +395,9 @@ def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16
         small, how = smallest(key)
         if small > limit:
             figure = f"{small / 1024:.2f} KB" if unit == 1024 else f"{int(small)}"
-            raise BudgetError(f"--budget {key}={_fmt(limit, unit)} cannot be met: the smallest achievable "
-                              f"{key} is {figure} ({how})")
+            raise BudgetError(
+                f"--budget {key}={_fmt(limit, unit)} cannot be met: the smallest achievable {key} is {figure} ({how})"
+            )
 
 
 def _fmt(limit: float, unit: int) -> str:
@@ -332,8 +405,12 @@ def _fmt(limit: float, unit: int) -> str:
 
 
 def _mix(space: Space, i: int) -> Mix:
-    return Mix(8, space.choices(i), float(space.loss[i]),
-               Costs(int(space.flash[i]), int(space.ram[i]), int(space.instructions[i])))
+    return Mix(
+        8,
+        space.choices(i),
+        float(space.loss[i]),
+        Costs(int(space.flash[i]), int(space.ram[i]), int(space.instructions[i])),
+    )
 
 
 def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
@@ -343,8 +420,7 @@ def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
     return mix
 
 
-def _choose(budget: Budget, space: Space, extra: list[Mix], low: _Lowerer,
-            scorer: _Scorer) -> tuple[Mix, list[Mix]]:
+def _choose(budget: Budget, space: Space, extra: list[Mix], low: _Lowerer, scorer: _Scorer) -> tuple[Mix, list[Mix]]:
     """The least simulated loss among the best predicted mixes that meet the budget on their real plans;
     when none of a round of MEASURED does (the RAM model is an estimate), the next round, up to
     MEASURE_ROUNDS."""
@@ -353,20 +429,23 @@ def _choose(budget: Budget, space: Space, extra: list[Mix], low: _Lowerer,
     fitting += [m for m in extra if _meets(m.costs, limits)]
     fitting.sort(key=lambda m: m.predicted_loss)
     if not fitting:
-        raise BudgetError(f"--budget {budget.text()}: no mix of widths and engines meets every limit at "
-                          f"once (each is reachable alone; loosen one)")
+        raise BudgetError(
+            f"--budget {budget.text()}: no mix of widths and engines meets every limit at "
+            f"once (each is reachable alone; loosen one)"
+        )
     measured: list[Mix] = []
     for start in range(0, len(fitting), MEASURED):
-        measured += [_measure(m, low, scorer) for m in fitting[start:start + MEASURED]]
+        measured += [_measure(m, low, scorer) for m in fitting[start : start + MEASURED]]
         good = [m for m in measured if _meets(m.costs, limits)]
         if good:
             return min(good, key=lambda m: m.loss), measured
-    raise BudgetError(f"--budget {budget.text()}: the {len(measured)} best mixes that meet it by the cost model "
-                      f"exceed it once lowered (RAM or scratch); loosen the budget")
+    raise BudgetError(
+        f"--budget {budget.text()}: the {len(measured)} best mixes that meet it by the cost model "
+        f"exceed it once lowered (RAM or scratch); loosen the budget"
+    )
 
 
-def _front(space: Space, extra: list[Mix], low: _Lowerer, scorer: _Scorer,
-           measured: list[Mix]) -> list[Mix]:
+def _front(space: Space, extra: list[Mix], low: _Lowerer, scorer: _Scorer, measured: list[Mix]) -> list[Mix]:
     """The simulated Pareto fronts: flash vs loss and instructions vs loss (up to FRONT_POINTS each)."""
     chosen: dict[tuple, Mix] = {m.key(): m for m in measured + extra}
     for metric in ("flash", "instructions"):

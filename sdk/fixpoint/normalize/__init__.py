@@ -4,6 +4,7 @@ The contract of the result is ``docs/normalized-ir.md``. ``normalize`` runs
 :data:`PASSES` in order, each a module with ``run(graph) -> graph``, and checks
 :func:`check_invariants` after each one.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,9 +12,16 @@ import logging
 from types import ModuleType
 
 from fixpoint.ir import Graph, ModelError
-from fixpoint.normalize import (canonicalize, drop_identity, fold_batchnorm, fold_constants,
-                                fuse_activation, plan_layout, resolve_reshapes,
-                                to_fully_connected)
+from fixpoint.normalize import (
+    canonicalize,
+    drop_identity,
+    fold_batchnorm,
+    fold_constants,
+    fuse_activation,
+    plan_layout,
+    resolve_reshapes,
+    to_fully_connected,
+)
 from fixpoint.normalize.graph_edit import prune
 from fixpoint.normalize.invariants import InvariantError, check_invariants
 

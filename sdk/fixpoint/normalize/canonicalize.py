@@ -10,6 +10,7 @@ until ``plan_layout``; only the attribute *form* becomes the normalized one.
 Ops handled by later passes (Gemm, MatMul, BatchNormalization, Relu, Clip,
 reshapes) pass through untouched.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,11 @@ def _conv(graph: Graph, node: Node) -> None:
     c_in = graph.values[node.inputs[0]].shape[1]
     group = int(node.attrs.get("group", 1))
     window = window_of(graph, node, [kh, kw])
-    bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else \
-        add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
+    bias = (
+        node.inputs[2]
+        if len(node.inputs) > 2 and node.inputs[2]
+        else add_const(graph, f"{node.name}.bias", np.zeros(c_out, np.float32))
+    )
     attrs = {"strides": window.strides, "dilations": window.dilations, "pads": window.pads}
     if group > 1 and group == c_in:
         node.op = "depthwise_conv2d"
@@ -56,6 +60,7 @@ def _pool(runtime_op: str) -> Callable[[Graph, Node], None]:
         node.op = runtime_op
         node.outputs = node.outputs[:1]  # MaxPool Indices: checked unused
         node.attrs = {"kernel": window.kernel, "strides": window.strides, "pads": window.pads}
+
     return convert
 
 
@@ -64,6 +69,7 @@ def _global_pool(runtime_op: str) -> Callable[[Graph, Node], None]:
         height, width = graph.values[node.inputs[0]].shape[2:]
         node.op = runtime_op
         node.attrs = {"kernel": [height, width], "strides": [1, 1], "pads": [0, 0, 0, 0]}
+
     return convert
 
 
@@ -74,6 +80,7 @@ def _elementwise(runtime_op: str, with_act: bool) -> Callable[[Graph, Node], Non
             a, b = b, a
         node.op, node.inputs = runtime_op, [a, b]
         node.attrs = {**NO_ACT, **ADD_SIGNS} if with_act else {}
+
     return convert
 
 
@@ -82,11 +89,13 @@ Converter = Callable[[Graph, Node], None]
 
 def _by_constant(runtime_op: str, invert: Callable[[np.ndarray], np.ndarray]) -> Converter:
     """x - c -> x + (-c), x / c -> x * (1 / c): the runtime has add and mul only."""
+
     def convert(graph: Graph, node: Node) -> None:
         data = graph.values[node.inputs[1]].data.astype(np.float32)
         operand = add_const(graph, f"{node.name}.operand", invert(data))
         node.op, node.inputs = runtime_op, [node.inputs[0], operand]
         node.attrs = {**NO_ACT, **ADD_SIGNS} if runtime_op == "add" else {}
+
     return convert
 
 
@@ -102,7 +111,7 @@ def _concat(graph: Graph, node: Node) -> None:
 def _softmax(graph: Graph, node: Node) -> None:
     # "axis": the ONNX axes normalized over (a list); plan_layout maps them to NHWC.
     node.op, node.attrs = "softmax", {"axis": softmax_onnx_axes(node, graph)}
-    if len(graph.values[node.inputs[0]].shape) in ROW_MAJOR_RANKS:   # the last axis (checked): rows of it
+    if len(graph.values[node.inputs[0]].shape) in ROW_MAJOR_RANKS:  # the last axis (checked): rows of it
         row_major_softmax(graph, node)
 
 

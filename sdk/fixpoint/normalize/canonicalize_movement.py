@@ -2,6 +2,7 @@
 Slice -> ``slice``, Split -> one ``slice`` per output, Resize -> ``resize``, Gather (constant
 indices) -> slices (+ concat, + a reshape dropping the axis of a scalar index). Axes stay ONNX (NCHW) here;
 ``plan_layout`` maps ``perm`` / ``begin`` / ``stride`` to the stored NHWC dims."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -12,8 +13,15 @@ import numpy as np
 from fixpoint.ir import Graph, Node, Value
 from fixpoint.normalize.graph_edit import set_node_const, unique_name, unique_node_name
 from fixpoint.iospec import ROW_MAJOR_RANKS
-from fixpoint.ops.onnx_movement import (MAX_RESIZE_DIM, gather_indices, index_runs, reduced_transpose,
-                                        resize_arguments, slice_arguments, split_sizes)
+from fixpoint.ops.onnx_movement import (
+    MAX_RESIZE_DIM,
+    gather_indices,
+    index_runs,
+    reduced_transpose,
+    resize_arguments,
+    slice_arguments,
+    split_sizes,
+)
 
 # Stored (NHWC) position i of a 4-D tensor holds ONNX axis _STORED_AXES[i].
 _STORED_AXES = [0, 2, 3, 1]
@@ -50,12 +58,12 @@ def _row_major_transpose(graph: Graph, node: Node, shape: list[int], perm: list[
     position = graph.nodes.index(node)
     graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [staged_in]))
     node.inputs, node.outputs, node.attrs = [staged_in], [staged_out], {"perm": onnx_perm}
-    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy",
-                                          [staged_out], [dst]))
+    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [staged_out], [dst]))
 
 
-def full_slice(shape: list[int], starts: list[int], ends: list[int], axes: list[int],
-               steps: list[int]) -> tuple[list[int], list[int], list[int]]:
+def full_slice(
+    shape: list[int], starts: list[int], ends: list[int], axes: list[int], steps: list[int]
+) -> tuple[list[int], list[int], list[int]]:
     """(begin, stride, length) per axis of an ONNX Slice, clamped as ONNX (and numpy) clamp."""
     begin, stride, length = [0] * len(shape), [1] * len(shape), list(shape)
     for start, end, axis, step in zip(starts, ends, axes, steps):
@@ -89,7 +97,7 @@ def _row_major_slice(graph: Graph, node: Node) -> None:
         node.op, node.attrs = "copy", {}
         return
     axis = cut[0]
-    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1 :]))
     grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
     sliced = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, out_shape[axis]])
     position = graph.nodes.index(node)
@@ -138,18 +146,23 @@ def _resize(graph: Graph, node: Node) -> None:
     assert args is not None, "checked by _resize_check"
     in_hw, out_hw = graph.values[node.inputs[0]].shape[2:], graph.values[node.outputs[0]].shape[2:]
     coord, scales = args["coord"], args["scales"]
-    ratios = [_ratio(i, o, None if scales is None else float(scales[2 + k]), coord)
-              for k, (i, o) in enumerate(zip(in_hw, out_hw))]
+    ratios = [
+        _ratio(i, o, None if scales is None else float(scales[2 + k]), coord)
+        for k, (i, o) in enumerate(zip(in_hw, out_hw))
+    ]
     if coord == "pytorch_half_pixel":
         # PyTorch maps a length-1 output to coordinate 0: half_pixel with ratio 0 gives -1/2, which
         # every nearest rounding and the bilinear taps clamp to pixel 0.
         ratios = [(0, 1) if o == 1 else r for r, o in zip(ratios, out_hw)]
         coord = "half_pixel"
     node.op, node.inputs = "resize", node.inputs[:1]
-    node.attrs = {"method": "nearest" if args["mode"] == "nearest" else "bilinear",
-                  "coord": coord,
-                  "nearest_mode": args["nearest"] if args["mode"] == "nearest" else "round_prefer_floor",
-                  "ratio_num": [num for num, _ in ratios], "ratio_den": [den for _, den in ratios]}
+    node.attrs = {
+        "method": "nearest" if args["mode"] == "nearest" else "bilinear",
+        "coord": coord,
+        "nearest_mode": args["nearest"] if args["mode"] == "nearest" else "round_prefer_floor",
+        "ratio_num": [num for num, _ in ratios],
+        "ratio_den": [den for _, den in ratios],
+    }
 
 
 def _new_value(graph: Graph, hint: str, shape: list[int]) -> str:
@@ -168,17 +181,17 @@ def _group_for_gather(graph: Graph, node: Node) -> None:
     axis, indices, scalar = found
     src, dst = node.inputs[0], node.outputs[0]
     shape = list(graph.values[src].shape)
-    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1:]))
+    outer, inner = int(np.prod(shape[1:axis])), int(np.prod(shape[axis + 1 :]))
     grouped = _new_value(graph, f"{src}.grouped", [shape[0], inner, outer, shape[axis]])
     gathered = _new_value(graph, f"{dst}.grouped", [shape[0], inner, outer, len(indices)])
-    kept_shape = [*shape[:axis], len(indices), *shape[axis + 1:]]
+    kept_shape = [*shape[:axis], len(indices), *shape[axis + 1 :]]
     kept = _new_value(graph, f"{dst}.kept", kept_shape) if scalar else dst
     position = graph.nodes.index(node)
     graph.nodes.insert(position, Node(unique_node_name(graph, f"{node.name}.group"), "copy", [src], [grouped]))
     after = [Node(unique_node_name(graph, f"{node.name}.ungroup"), "copy", [gathered], [kept])]
     if scalar:
         after.append(Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape", [kept], [dst]))
-    graph.nodes[position + 2:position + 2] = after
+    graph.nodes[position + 2 : position + 2] = after
     node.inputs[0], node.outputs, node.attrs = grouped, [gathered], {**node.attrs, "axis": 3}
     set_node_const(graph, node, 1, np.asarray(indices, np.int64), f"{node.name}.indices")
 
@@ -198,13 +211,15 @@ def _gather(graph: Graph, node: Node) -> None:
     runs = index_runs(indices)
     kept = dst
     if scalar:  # the slice keeps the axis (length 1), a reshape drops it
-        kept = _new_value(graph, f"{dst}.kept", [*shape[:axis], 1, *shape[axis + 1:]])
-        graph.nodes.insert(position + 1, Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape",
-                                              [kept], [dst]))
+        kept = _new_value(graph, f"{dst}.kept", [*shape[:axis], 1, *shape[axis + 1 :]])
+        graph.nodes.insert(
+            position + 1, Node(unique_node_name(graph, f"{node.name}.drop_axis"), "Reshape", [kept], [dst])
+        )
     parts = []
     for k, (begin, stride, length) in enumerate(runs):
-        part = kept if len(runs) == 1 else _new_value(graph, f"{dst}.run{k}",
-                                                      [*shape[:axis], length, *shape[axis + 1:]])
+        part = (
+            kept if len(runs) == 1 else _new_value(graph, f"{dst}.run{k}", [*shape[:axis], length, *shape[axis + 1 :]])
+        )
         begins, strides = [0] * len(shape), [1] * len(shape)
         begins[axis], strides[axis] = begin, stride
         parts.append(part)
@@ -212,11 +227,21 @@ def _gather(graph: Graph, node: Node) -> None:
             node.op, node.inputs, node.outputs = "slice", [src], [part]
             node.attrs = {"begin": begins, "stride": strides}
         else:
-            graph.nodes.insert(position + k, Node(unique_node_name(graph, f"{node.name}.run{k}"), "slice", [src],
-                                                  [part], {"begin": begins, "stride": strides}))
+            graph.nodes.insert(
+                position + k,
+                Node(
+                    unique_node_name(graph, f"{node.name}.run{k}"),
+                    "slice",
+                    [src],
+                    [part],
+                    {"begin": begins, "stride": strides},
+                ),
+            )
     if len(runs) > 1:
-        graph.nodes.insert(position + len(runs), Node(unique_node_name(graph, f"{node.name}.join"), "concat",
-                                                      parts, [kept], {"axis": axis}))
+        graph.nodes.insert(
+            position + len(runs),
+            Node(unique_node_name(graph, f"{node.name}.join"), "concat", parts, [kept], {"axis": axis}),
+        )
 
 
 # Stored (NHWC) dims [n, a, b, d] are ONNX dims [n, d, a, b]; ONNX perm [0, 1, 3, 2] swaps the
@@ -237,16 +262,22 @@ def _stage(graph: Graph, node: Node, steps: list[tuple[str, list[int]]]) -> None
     position = graph.nodes.index(node)
     current = src
     for k, (op, arg) in enumerate(steps):
-        stored = [stored[0], stored[2], stored[1], stored[3]] if op == "transpose" and arg == _SWAP_12 else \
-            [stored[0], stored[1], stored[3], stored[2]] if op == "transpose" else list(arg)
+        stored = (
+            [stored[0], stored[2], stored[1], stored[3]]
+            if op == "transpose" and arg == _SWAP_12
+            else [stored[0], stored[1], stored[3], stored[2]]
+            if op == "transpose"
+            else list(arg)
+        )
         last = k == len(steps) - 1
         out = dst if last else _new_value(graph, f"{dst}.stage{k}", _onnx_shape(stored))
         attrs = {"perm": list(arg)} if op == "transpose" else {}
         if last:
             node.op, node.inputs, node.outputs, node.attrs = op, [current], [out], attrs
         else:
-            graph.nodes.insert(position + k, Node(unique_node_name(graph, f"{node.name}.stage{k}"), op,
-                                                  [current], [out], attrs))
+            graph.nodes.insert(
+                position + k, Node(unique_node_name(graph, f"{node.name}.stage{k}"), op, [current], [out], attrs)
+            )
         current = out
 
 
@@ -262,8 +293,12 @@ def _depth_to_space(graph: Graph, node: Node) -> None:
     steps: list[tuple[str, list[int]]] = []
     if mode == "CRD":
         steps += [("copy", [n, h * w, c, b * b]), ("transpose", _SWAP_23), ("copy", [n, h, w, b * b * c])]
-    steps += [("transpose", _SWAP_12), ("copy", [n, w, h * b, b * c]), ("transpose", _SWAP_12),
-              ("copy", [n, h * b, w * b, c])]
+    steps += [
+        ("transpose", _SWAP_12),
+        ("copy", [n, w, h * b, b * c]),
+        ("transpose", _SWAP_12),
+        ("copy", [n, h * b, w * b, c]),
+    ]
     _stage(graph, node, steps)
 
 
@@ -271,5 +306,13 @@ def _space_to_depth(graph: Graph, node: Node) -> None:
     """Stored x [n, H*b, W*b, C] -> [n, H, W, b*b*C] (channel (i*b + j)*C + c): the inverse chain."""
     n, c, hb, wb = graph.values[node.inputs[0]].shape
     b = int(node.attrs["blocksize"])
-    _stage(graph, node, [("copy", [n, hb, wb // b, b * c]), ("transpose", _SWAP_12),
-                         ("copy", [n, wb // b, hb // b, b * b * c]), ("transpose", _SWAP_12)])
+    _stage(
+        graph,
+        node,
+        [
+            ("copy", [n, hb, wb // b, b * c]),
+            ("transpose", _SWAP_12),
+            ("copy", [n, wb // b, hb // b, b * b * c]),
+            ("transpose", _SWAP_12),
+        ],
+    )

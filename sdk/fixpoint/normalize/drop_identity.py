@@ -5,6 +5,7 @@ output, its name must survive: the producer is made to output that name
 instead (same float value, so onnxruntime statistics still apply), or, when
 the input is itself a graph input or output, a ``copy`` node stays.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ the original model checks the normalizer; calibration and debugging tools can
 use it to see float values of the normalized graph. Accumulation is float64,
 results are float32.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -50,8 +51,15 @@ def _act(y: Array, node: Node) -> Array:
     return y if bounds is None else np.clip(y, bounds[0], bounds[1])
 
 
-def _padded(x: Array, pads: list[int], out_hw: list[int], window: list[int],
-            strides: list[int], dilations: list[int], fill: float) -> Array:
+def _padded(
+    x: Array,
+    pads: list[int],
+    out_hw: list[int],
+    window: list[int],
+    strides: list[int],
+    dilations: list[int],
+    fill: float,
+) -> Array:
     """x padded so every output window is in range (bottom/right follow the output dims)."""
     top, left = pads[0], pads[1]
     need_h = (out_hw[0] - 1) * strides[0] + (window[0] - 1) * dilations[0] + 1
@@ -61,14 +69,21 @@ def _padded(x: Array, pads: list[int], out_hw: list[int], window: list[int],
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
 
 
-def _taps(xp: Array, out_hw: list[int], window: list[int], strides: list[int],
-          dilations: list[int]):
+def _taps(xp: Array, out_hw: list[int], window: list[int], strides: list[int], dilations: list[int]):
     """Yield (kh, kw, strided input slice [N, OH, OW, C]) for every kernel tap."""
     for kh in range(window[0]):
         for kw in range(window[1]):
             h0, w0 = kh * dilations[0], kw * dilations[1]
-            yield kh, kw, xp[:, h0:h0 + (out_hw[0] - 1) * strides[0] + 1:strides[0],
-                             w0:w0 + (out_hw[1] - 1) * strides[1] + 1:strides[1], :]
+            yield (
+                kh,
+                kw,
+                xp[
+                    :,
+                    h0 : h0 + (out_hw[0] - 1) * strides[0] + 1 : strides[0],
+                    w0 : w0 + (out_hw[1] - 1) * strides[1] + 1 : strides[1],
+                    :,
+                ],
+            )
 
 
 def _conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array:
@@ -76,14 +91,15 @@ def _conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     c_out, kh, kw, c_per_group = weight.shape
     groups = node.attrs["groups"]
     out_per_group = c_out // groups
-    xp = _padded(data, node.attrs["pads"], out_shape[1:3], [kh, kw], node.attrs["strides"],
-                 node.attrs["dilations"], 0.0)
+    xp = _padded(
+        data, node.attrs["pads"], out_shape[1:3], [kh, kw], node.attrs["strides"], node.attrs["dilations"], 0.0
+    )
     y = np.zeros(out_shape, np.float64)
     taps = _taps(xp, out_shape[1:3], [kh, kw], node.attrs["strides"], node.attrs["dilations"])
     for i, j, tap in taps:
         for g in range(groups):
             outs = slice(g * out_per_group, (g + 1) * out_per_group)
-            ins = tap[..., g * c_per_group:(g + 1) * c_per_group]
+            ins = tap[..., g * c_per_group : (g + 1) * c_per_group]
             y[..., outs] += ins @ weight[outs, i, j, :].T
     return _act(y + bias, node)
 
@@ -91,8 +107,9 @@ def _conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array:
 def _depthwise_conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     data, weight, bias = x
     _, kh, kw, _ = weight.shape
-    xp = _padded(data, node.attrs["pads"], out_shape[1:3], [kh, kw], node.attrs["strides"],
-                 node.attrs["dilations"], 0.0)
+    xp = _padded(
+        data, node.attrs["pads"], out_shape[1:3], [kh, kw], node.attrs["strides"], node.attrs["dilations"], 0.0
+    )
     y = np.zeros(out_shape, np.float64)
     taps = _taps(xp, out_shape[1:3], [kh, kw], node.attrs["strides"], node.attrs["dilations"])
     for i, j, tap in taps:
@@ -102,7 +119,7 @@ def _depthwise_conv2d(node: Node, x: list[Array], out_shape: list[int]) -> Array
 
 def _fully_connected(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     data, weight, bias = x
-    y = data.reshape(-1, weight.shape[1]) @ weight.T + bias   # rows: samples, or steps of a rank-3 input
+    y = data.reshape(-1, weight.shape[1]) @ weight.T + bias  # rows: samples, or steps of a rank-3 input
     return _act(y.reshape(out_shape), node)
 
 
@@ -181,15 +198,20 @@ def _resize_axis(out_size: int, in_size: int, num: int, den: int, coord: str) ->
 
 def _resize(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     from fixpoint.reference.movement import NEAREST_ROUNDINGS, RESIZE_COORDS, nearest_indices
+
     a = node.attrs
     coord = RESIZE_COORDS.index(a["coord"])
     if a["method"] == "nearest":
         rounding = NEAREST_ROUNDINGS.index(a["nearest_mode"])
-        rows, cols = (nearest_indices(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k], a["ratio_den"][k],
-                                      coord, rounding) for k in range(2))
+        rows, cols = (
+            nearest_indices(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k], a["ratio_den"][k], coord, rounding)
+            for k in range(2)
+        )
         return x[0][:, rows][:, :, cols]
-    (y0, y1, wy), (x0, x1, wx) = (_resize_axis(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k],
-                                               a["ratio_den"][k], a["coord"]) for k in range(2))
+    (y0, y1, wy), (x0, x1, wx) = (
+        _resize_axis(out_shape[k + 1], x[0].shape[k + 1], a["ratio_num"][k], a["ratio_den"][k], a["coord"])
+        for k in range(2)
+    )
     wy, wx = wy[None, :, None, None], wx[None, None, :, None]
     top = x[0][:, y0][:, :, x0] * (1 - wx) + x[0][:, y0][:, :, x1] * wx
     bottom = x[0][:, y1][:, :, x0] * (1 - wx) + x[0][:, y1][:, :, x1] * wx
@@ -210,8 +232,10 @@ def _feed(graph: Graph, inputs: dict[str, Array]) -> dict[str, Array]:
         value = graph.values[name]
         array = to_nhwc(np.asarray(inputs[name], np.float64), value.source_layout)
         if list(array.shape) != value.shape:
-            raise ModelError(f"input '{name}': shape {list(np.shape(inputs[name]))} does not match "
-                             f"the model ({value.source_layout} of NHWC {value.shape})")
+            raise ModelError(
+                f"input '{name}': shape {list(np.shape(inputs[name]))} does not match "
+                f"the model ({value.source_layout} of NHWC {value.shape})"
+            )
         env[name] = array
     return env
 
@@ -225,13 +249,10 @@ def run_normalized(graph: Graph, inputs: dict[str, Array]) -> dict[str, Array]:
     """
     env = _feed(graph, inputs)
     for node in graph.nodes:
-        args = [env[n] if n in env else graph.values[n].data.astype(np.float64)
-                for n in node.inputs]
+        args = [env[n] if n in env else graph.values[n].data.astype(np.float64) for n in node.inputs]
         out = graph.values[node.outputs[0]]
         result = KERNELS[node.op](node, args, out.shape)
         if list(result.shape) != out.shape:
-            raise AssertionError(f"{node.name} ({node.op}): produced {list(result.shape)}, "
-                                 f"expected {out.shape}")
+            raise AssertionError(f"{node.name} ({node.op}): produced {list(result.shape)}, expected {out.shape}")
         env[out.name] = result
-    return {name: from_nhwc(array, graph.values[name].source_layout).astype(np.float32)
-            for name, array in env.items()}
+    return {name: from_nhwc(array, graph.values[name].source_layout).astype(np.float32) for name, array in env.items()}

@@ -6,6 +6,7 @@ inputs are all constants is evaluated by onnxruntime as a one-node model
 semantics: weight transposes, dequantization, shape arithmetic exported by
 PyTorch, ...
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,7 @@ def _shape_of(graph: Graph, node: Node) -> list[np.ndarray]:
 def _evaluate(graph: Graph, node: Node) -> list[np.ndarray]:
     markers = ("<subgraph>", "<sparse tensor>")
     if any(isinstance(v, str) and v in markers for v in node.attrs.values()):
-        raise NormalizeError(f"{node.name} ({node.op}): cannot fold a node with a subgraph "
-                             "or sparse attribute")
+        raise NormalizeError(f"{node.name} ({node.op}): cannot fold a node with a subgraph or sparse attribute")
     attrs = {key: _onnx_attr_value(value) for key, value in node.attrs.items()}
     proto = helper.make_node(node.op, node.inputs, node.outputs, name=node.name, **attrs)
     inputs = {name: graph.values[name].data for name in node.inputs if name}
@@ -65,12 +65,12 @@ def run(graph: Graph) -> Graph:
         results = _shape_of(graph, node) if node.op == "Shape" else _evaluate(graph, node)
         for name, data in zip([o for o in node.outputs if o], results):
             data = np.asarray(data)
-            graph.values[name] = Value(name, [int(d) for d in data.shape], data.dtype.name,
-                                       data=data)
+            graph.values[name] = Value(name, [int(d) for d in data.shape], data.dtype.name, data=data)
         remove_node(graph, node)
         log.debug("folded %s (%s)", node.name, node.op)
     constant_outputs = [name for name in graph.outputs if graph.values[name].is_const]
     if constant_outputs:
-        raise NormalizeError(f"graph output '{constant_outputs[0]}' is a constant (it does not "
-                             "depend on any model input)")
+        raise NormalizeError(
+            f"graph output '{constant_outputs[0]}' is a constant (it does not depend on any model input)"
+        )
     return prune(graph)

@@ -10,6 +10,7 @@ consumers) the Relu / Clip is kept as a ``leaky_relu`` that clamps: alpha 0 for
 Relu (exactly max(x, 0)), alpha 1 plus a clip range for Clip. Nothing is
 silently dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,8 +82,7 @@ def run(graph: Graph) -> Graph:
     for node in [n for n in graph.nodes if n.op in ACTIVATION_OPS]:
         clamp = _clip_range(graph, node)
         producer = graph.producer(node.inputs[0])
-        if (producer is not None and producer.op in CLAMPING_OPS
-                and only_consumer(graph, node.inputs[0]) is node):
+        if producer is not None and producer.op in CLAMPING_OPS and only_consumer(graph, node.inputs[0]) is node:
             _fuse(graph, producer, node, clamp)
         else:
             _standalone(node, clamp)

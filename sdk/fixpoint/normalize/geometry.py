@@ -4,6 +4,7 @@ The runtime only knows explicit padding (bottom/right implied by the output
 dims), so ``auto_pad`` and ``ceil_mode`` are resolved here once, from the
 input and output shapes that ONNX shape inference already computed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from fixpoint.ir import Graph, Node
 
 @dataclass
 class Window:
-    kernel: list[int]       # [kh, kw]
-    strides: list[int]      # [sh, sw]
-    dilations: list[int]    # [dh, dw]
-    pads: list[int]         # [top, left, bottom, right]
+    kernel: list[int]  # [kh, kw]
+    strides: list[int]  # [sh, sw]
+    dilations: list[int]  # [dh, dw]
+    pads: list[int]  # [top, left, bottom, right]
 
 
 def _pads_2d(node: Node, in_hw: list[int], out_hw: list[int], window: Window) -> list[int]:
@@ -40,11 +41,13 @@ def _pads_2d(node: Node, in_hw: list[int], out_hw: list[int], window: Window) ->
 
 def window_of(graph: Graph, node: Node, kernel: list[int]) -> Window:
     """Resolve strides, dilations and explicit pads of a 2-D Conv / pool node."""
-    in_shape = graph.values[node.inputs[0]].shape       # NCHW
+    in_shape = graph.values[node.inputs[0]].shape  # NCHW
     out_shape = graph.values[node.outputs[0]].shape
-    window = Window(kernel=[int(k) for k in kernel],
-                    strides=[int(s) for s in node.attrs.get("strides", [1, 1])],
-                    dilations=[int(d) for d in node.attrs.get("dilations", [1, 1])],
-                    pads=[0, 0, 0, 0])
+    window = Window(
+        kernel=[int(k) for k in kernel],
+        strides=[int(s) for s in node.attrs.get("strides", [1, 1])],
+        dilations=[int(d) for d in node.attrs.get("dilations", [1, 1])],
+        pads=[0, 0, 0, 0],
+    )
     window.pads = _pads_2d(node, in_shape[2:], out_shape[2:], window)
     return window

@@ -1,4 +1,5 @@
 """Small graph-editing helpers shared by the normalization passes."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 A failure here is a bug in a pass, not bad user input, so it raises
 :class:`InvariantError` (a RuntimeError) with the pass name and the culprit.
 """
+
 from __future__ import annotations
 
 from fixpoint.iospec import row_major_shape
@@ -49,8 +50,7 @@ def _check_shapes(graph: Graph) -> list[str]:
         if any(not isinstance(d, int) or d < 0 for d in value.shape):
             problems.append(f"value '{name}' has shape {value.shape}")
         elif value.is_const and list(value.data.shape) != value.shape:
-            problems.append(f"constant '{name}' shape {value.shape} "
-                            f"!= data {list(value.data.shape)}")
+            problems.append(f"constant '{name}' shape {value.shape} != data {list(value.data.shape)}")
     return problems
 
 
@@ -68,10 +68,12 @@ def _check_final(graph: Graph) -> list[str]:
             problems.append(f"{node.name} ({node.op}): outputs {node.outputs}")
     for name in graph.activation_names():
         value = graph.values[name]
-        if len(value.shape) != 4 or value.is_const or \
-                (value.source_layout not in SOURCE_LAYOUTS and row_major_shape(value.source_layout) is None):
-            problems.append(f"activation '{name}': shape {value.shape}, "
-                            f"layout {value.source_layout!r}")
+        if (
+            len(value.shape) != 4
+            or value.is_const
+            or (value.source_layout not in SOURCE_LAYOUTS and row_major_shape(value.source_layout) is None)
+        ):
+            problems.append(f"activation '{name}': shape {value.shape}, layout {value.source_layout!r}")
     return problems
 
 

@@ -13,6 +13,7 @@ Converters (pass ``canonicalize``, named by the rows in fixpoint/ops/defs/lut.py
 
 The float kernels (``normalize.float_exec`` calls them by the rows) take NHWC.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -83,15 +84,23 @@ def fuse_times_clip(graph: Graph, node: Node) -> bool:
         if clip is None or clip.op != "Clip" or only_consumer(graph, clip.outputs[0]) is not node:
             continue
         add, bounds = graph.producer(clip.inputs[0]), _clip_bounds(graph, clip)
-        if add is None or add.op != "add" or add.inputs[0] != x or bounds is None or \
-                only_consumer(graph, add.outputs[0]) is not clip or add.attrs.get("input_signs", [1, 1]) != [1, 1]:
+        if (
+            add is None
+            or add.op != "add"
+            or add.inputs[0] != x
+            or bounds is None
+            or only_consumer(graph, add.outputs[0]) is not clip
+            or add.attrs.get("input_signs", [1, 1]) != [1, 1]
+        ):
             continue
         shift = graph.values[add.inputs[1]].data
         if shift is None or np.asarray(shift).size != 1:
             continue
         node.op, node.inputs = "lut", [x]
-        node.attrs = {"function": "x_clip", "params": {"shift": float(np.asarray(shift).reshape(-1)[0]),
-                                                       "lo": bounds[0], "hi": bounds[1]}}
+        node.attrs = {
+            "function": "x_clip",
+            "params": {"shift": float(np.asarray(shift).reshape(-1)[0]), "lo": bounds[0], "hi": bounds[1]},
+        }
         node.fused = [*node.fused, clip.name, add.name]
         return True
     return False
@@ -100,6 +109,7 @@ def fuse_times_clip(graph: Graph, node: Node) -> bool:
 def _mul(graph: Graph, node: Node) -> None:
     """Mul: a fused x * f(x) table when it matches, else the runtime mul."""
     from fixpoint.normalize import canonicalize  # the plain converter; canonicalize resolves this module
+
     if not (fuse_times_x(graph, node) or fuse_times_clip(graph, node)):
         canonicalize._mul(graph, node)
 
@@ -107,6 +117,7 @@ def _mul(graph: Graph, node: Node) -> None:
 def _sub(graph: Graph, node: Node) -> None:
     """x - c: add of -c; c - x: add(x, c) with input_signs (-1, 1); a - b: input_signs (1, -1)."""
     from fixpoint.normalize import canonicalize
+
     a, b = node.inputs[:2]
     if graph.values[b].is_const:
         canonicalize._sub(graph, node)
@@ -141,6 +152,7 @@ def _binary(runtime_op: str):
         if graph.values[a].is_const:
             a, b = b, a
         node.op, node.inputs, node.attrs = runtime_op, [a, b], {}
+
     return convert
 
 
@@ -149,6 +161,7 @@ _maximum = _binary("maximum")
 
 
 # ---- float kernels (NHWC) ---------------------------------------------------------------------------------
+
 
 def float_lut(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     # no quantized input here: the domain guards use the float's resolution

@@ -8,6 +8,7 @@ activation keeps its ONNX row-major element order (NHWC [N, 1, 1, size], layout 
 only ops that do not care where an element sits (elementwise, copy) take it, and their
 constants are expanded to the same order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,17 +63,19 @@ def _rewrite_row_major(graph: Graph, node: Node) -> None:
         _row_major_operand(graph, node)
     elif rewrite is not None:
         shape = graph.values[node.outputs[0]].shape
-        raise NormalizeError(f"{node.name} ({node.op}): produces rank-{len(shape)} tensor '{node.outputs[0]}' "
-                             f"{shape}, stored row-major; this op needs a 2-D or 4-D tensor")
+        raise NormalizeError(
+            f"{node.name} ({node.op}): produces rank-{len(shape)} tensor '{node.outputs[0]}' "
+            f"{shape}, stored row-major; this op needs a 2-D or 4-D tensor"
+        )
 
 
 def _conv2d(graph: Graph, node: Node) -> None:
-    weight = graph.values[node.inputs[1]].data            # OIHW
+    weight = graph.values[node.inputs[1]].data  # OIHW
     set_node_const(graph, node, 1, weight.transpose(0, 2, 3, 1), f"{node.name}.weight")
 
 
 def _depthwise(graph: Graph, node: Node) -> None:
-    weight = graph.values[node.inputs[1]].data            # [C_out, 1, KH, KW]
+    weight = graph.values[node.inputs[1]].data  # [C_out, 1, KH, KW]
     set_node_const(graph, node, 1, weight.transpose(1, 2, 3, 0), f"{node.name}.weight")
 
 
@@ -119,8 +122,7 @@ def _transpose(graph: Graph, node: Node) -> None:
     output's ONNX axis o, which is the input's ONNX axis perm[o], stored at _AXIS_MAP[perm[o]]."""
     rank = _out_rank(graph, node)
     perm = [int(p) for p in node.attrs["perm"]]
-    node.attrs["perm"] = [i if o is None else _AXIS_MAP[rank][perm[o]]
-                          for i, o in enumerate(_stored_axes(rank))]
+    node.attrs["perm"] = [i if o is None else _AXIS_MAP[rank][perm[o]] for i, o in enumerate(_stored_axes(rank))]
 
 
 def _slice(graph: Graph, node: Node) -> None:
@@ -146,8 +148,9 @@ def _convert_activation(graph: Graph, name: str) -> None:
     if rank not in _SOURCE_LAYOUT:
         producer = graph.producer(name)
         where = f" (output of {producer.name} ({producer.op}))" if producer else " (graph input)"
-        raise NormalizeError(f"tensor '{name}'{where} has rank {rank} {value.shape}; only activations "
-                             "of rank 2 to 5 are supported")
+        raise NormalizeError(
+            f"tensor '{name}'{where} has rank {rank} {value.shape}; only activations of rank 2 to 5 are supported"
+        )
     value.shape = nhwc_shape(value.shape)
     # "NCL": a rank-3 tensor lifted to (N, C, 1, L) at the front door (fixpoint.frontend.lift_1d)
     value.source_layout = value.source_layout or _SOURCE_LAYOUT[rank]

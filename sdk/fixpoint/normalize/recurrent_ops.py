@@ -8,6 +8,7 @@ The normalized ``lstm`` node reads ``[x, weights, bias]``: ``x`` the batch-first
 (the last h, ``output_sequence`` 0); the Transpose and that reader disappear (batch 1: neither moves
 an element). The support check (fixpoint.ops.onnx_recurrent) admitted only that arrangement.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ def _batch_first_source(graph: Graph, node: Node) -> str:
     so follow the producers back to the first tensor of that shape."""
     steps, _, channels = graph.values[node.inputs[0]].shape
     name = node.inputs[0]
-    for _ in range(8):   # a Transpose becomes at most a few nodes
+    for _ in range(8):  # a Transpose becomes at most a few nodes
         producer = graph.producer(name)
         if producer is None:
             break
@@ -56,8 +57,11 @@ def _recurrent(graph: Graph, node: Node, op: str) -> None:
     direction = node.attrs.get("direction", "forward")
     if direction not in ("bidirectional", b"bidirectional"):
         weights, bias = _direction_consts(graph, node, 0, "")
-        node.attrs = {"hidden_size": int(hidden), "output_sequence": 0,
-                      "reverse": int(direction in ("reverse", b"reverse"))}
+        node.attrs = {
+            "hidden_size": int(hidden),
+            "output_sequence": 0,
+            "reverse": int(direction in ("reverse", b"reverse")),
+        }
         node.op, node.inputs, node.outputs = op, [source, weights, bias], [reader.outputs[0]]
         return
     out = reader.outputs[0]
@@ -70,10 +74,15 @@ def _recurrent(graph: Graph, node: Node, op: str) -> None:
     w1, b1 = _direction_consts(graph, node, 1, ".reverse")
     w0, b0 = _direction_consts(graph, node, 0, ".forward")
     attrs = {"hidden_size": int(hidden), "output_sequence": 0}
-    graph.nodes.insert(position + 1, Node(unique_node_name(graph, f"{node.name}.reverse"), op, [source, w1, b1],
-                                          [halves[1]], {**attrs, "reverse": 1}))
-    graph.nodes.insert(position + 2, Node(unique_node_name(graph, f"{node.name}.concat"), "concat", halves, [out],
-                                          {"axis": 1}))
+    graph.nodes.insert(
+        position + 1,
+        Node(
+            unique_node_name(graph, f"{node.name}.reverse"), op, [source, w1, b1], [halves[1]], {**attrs, "reverse": 1}
+        ),
+    )
+    graph.nodes.insert(
+        position + 2, Node(unique_node_name(graph, f"{node.name}.concat"), "concat", halves, [out], {"axis": 1})
+    )
     node.attrs = {**attrs, "reverse": 0}
     node.op, node.inputs, node.outputs = op, [source, w0, b0], [halves[0]]
 
@@ -102,8 +111,8 @@ def float_lstm(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     out = np.zeros((seq.shape[0], hidden))
     steps = range(seq.shape[0] - 1, -1, -1) if node.attrs.get("reverse") else range(seq.shape[0])
     for t in steps:
-        gates = weights[:, :n_in] @ seq[t] + weights[:, n_in:] @ h + bias[:4 * hidden] + bias[4 * hidden:]
-        i, o, f, g = (gates[q * hidden:(q + 1) * hidden] for q in range(4))
+        gates = weights[:, :n_in] @ seq[t] + weights[:, n_in:] @ h + bias[: 4 * hidden] + bias[4 * hidden :]
+        i, o, f, g = (gates[q * hidden : (q + 1) * hidden] for q in range(4))
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         h = _sigmoid(o) * np.tanh(c)
         out[t] = h
@@ -126,11 +135,11 @@ def float_gru(node: Node, x: list[Array], out_shape: list[int]) -> Array:
     h = np.zeros(hidden)
     out = np.zeros((seq.shape[0], hidden))
     for t in order:
-        a = weights[:, :n_in] @ seq[t] + bias[:3 * hidden]
-        b = weights[:, n_in:] @ h + bias[3 * hidden:]
+        a = weights[:, :n_in] @ seq[t] + bias[: 3 * hidden]
+        b = weights[:, n_in:] @ h + bias[3 * hidden :]
         z = _sigmoid(a[:hidden] + b[:hidden])
-        r = _sigmoid(a[hidden:2 * hidden] + b[hidden:2 * hidden])
-        n = np.tanh(a[2 * hidden:] + r * b[2 * hidden:])
+        r = _sigmoid(a[hidden : 2 * hidden] + b[hidden : 2 * hidden])
+        n = np.tanh(a[2 * hidden :] + r * b[2 * hidden :])
         h = (1.0 - z) * n + z * h
         out[t] = h
     result = out if node.attrs.get("output_sequence", 1) else h

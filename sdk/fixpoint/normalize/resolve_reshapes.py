@@ -16,6 +16,7 @@ defined on the NCHW element order. For each reshape (chains collapsed first):
   stored in its ONNX row-major order already (``fixpoint.iospec.row_major_layout``); other ranks
   are rejected, naming the node.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,14 @@ import numpy as np
 from fixpoint.frontend.errors import NormalizeError
 from fixpoint.iospec import ROW_MAJOR_RANKS, row_major_stored
 from fixpoint.ir import Graph, Node, Value
-from fixpoint.normalize.graph_edit import (prune, remove_node, replace_uses, set_node_const, unique_name,
-                                          unique_node_name)
+from fixpoint.normalize.graph_edit import (
+    prune,
+    remove_node,
+    replace_uses,
+    set_node_const,
+    unique_name,
+    unique_node_name,
+)
 from fixpoint.ops import registry
 
 log = logging.getLogger(__name__)
@@ -97,11 +104,12 @@ def _resolve(graph: Graph, node: Node) -> None:
     src, dst = node.inputs[0], node.outputs[0]
     src_shape, dst_shape = graph.values[src].shape, graph.values[dst].shape
     src_order, dst_order = memory_order(src_shape), memory_order(dst_shape)
-    for order, verb, name, shape in ((src_order, "reads", src, src_shape),
-                                     (dst_order, "produces", dst, dst_shape)):
+    for order, verb, name, shape in ((src_order, "reads", src, src_shape), (dst_order, "produces", dst, dst_shape)):
         if order is None:
-            raise NormalizeError(f"{node.name} ({node.op}): {verb} rank-{len(shape)} tensor "
-                                 f"'{name}' {shape}; only activations of rank 2 to 5 are supported")
+            raise NormalizeError(
+                f"{node.name} ({node.op}): {verb} rank-{len(shape)} tensor "
+                f"'{name}' {shape}; only activations of rank 2 to 5 are supported"
+            )
     fc_consumers = _fc_consumers(graph, dst)
     if np.array_equal(src_order, dst_order):
         same_shape = nhwc_shape(src_shape) == nhwc_shape(dst_shape)
@@ -137,8 +145,7 @@ def _reorder(graph: Graph, node: Node) -> None:
         shape = [graph.values[src].shape[p] for p in _TO_ROW_MAJOR]
         staged = unique_name(graph, f"{src}.row_major")
         graph.values[staged] = Value(staged, shape)
-        graph.nodes.insert(position, _add_transpose(graph, f"{node.name}.to_row_major", src, staged,
-                                                    _TO_ROW_MAJOR))
+        graph.nodes.insert(position, _add_transpose(graph, f"{node.name}.to_row_major", src, staged, _TO_ROW_MAJOR))
         position += 1
         node.inputs = [staged]
     if len(graph.values[dst].shape) == 4:
@@ -146,8 +153,9 @@ def _reorder(graph: Graph, node: Node) -> None:
         staged = unique_name(graph, f"{dst}.row_major")
         graph.values[staged] = Value(staged, shape)
         node.outputs = [staged]
-        graph.nodes.insert(position + 1, _add_transpose(graph, f"{node.name}.from_row_major", staged, dst,
-                                                        _FROM_ROW_MAJOR))
+        graph.nodes.insert(
+            position + 1, _add_transpose(graph, f"{node.name}.from_row_major", staged, dst, _FROM_ROW_MAJOR)
+        )
     # Both sides now hold the elements in the ONNX row-major order of src (= that of dst) in
     # memory: the reshape between them is a byte copy of the stored tensors (not an ONNX
     # Reshape of the staged tensors, whose ONNX order differs).
@@ -161,6 +169,5 @@ def run(graph: Graph) -> Graph:
     for node in [n for n in graph.nodes if n.op in RESHAPE_OPS]:
         onnx_op = node.op
         _resolve(graph, node)
-        log.debug("%s (%s): resolved as %s", node.name, onnx_op,
-                  "copy" if node.op == "copy" else "alias")
+        log.debug("%s (%s): resolved as %s", node.name, onnx_op, "copy" if node.op == "copy" else "alias")
     return prune(graph)

@@ -5,6 +5,7 @@ always present, so transB, alpha and beta are absorbed into W and B here. A
 following ``add`` of a per-output constant (the MatMul + Add pattern of older
 exporters) is folded into B as well.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,14 +48,17 @@ _WEIGHTS = registry.onnx_refs("converter", normalized_by="to_fully_connected")
 
 def _is_bias_vector(data: np.ndarray | None, c_out: int) -> bool:
     """A constant that adds one value per output channel without broadcasting the output."""
-    return (data is not None and data.ndim <= 2 and data.size in (1, c_out)
-            and int(np.prod(data.shape[:-1])) == 1)
+    return data is not None and data.ndim <= 2 and data.size in (1, c_out) and int(np.prod(data.shape[:-1])) == 1
 
 
 def _absorb_bias_add(graph: Graph, node: Node) -> None:
     add = only_consumer(graph, node.outputs[0])
-    if add is None or add.op != "add" or add.inputs[0] != node.outputs[0] or \
-            list(add.attrs.get("input_signs", [1, 1])) != [1, 1]:  # c - x is no bias
+    if (
+        add is None
+        or add.op != "add"
+        or add.inputs[0] != node.outputs[0]
+        or list(add.attrs.get("input_signs", [1, 1])) != [1, 1]
+    ):  # c - x is no bias
         return
     const = graph.values[add.inputs[1]]
     c_out = graph.values[node.inputs[1]].shape[0]
@@ -75,12 +79,15 @@ def run(graph: Graph) -> Graph:
             continue
         onnx_op = node.op
         made = make_weights(graph, node)
-        if made is None:   # the converter made the node another runtime op itself
+        if made is None:  # the converter made the node another runtime op itself
             continue
         weight, bias = made
         node.op = "fully_connected"
-        node.inputs = [node.inputs[0], add_const(graph, f"{node.name}.weight", weight),
-                       add_const(graph, f"{node.name}.bias", bias.astype(np.float32))]
+        node.inputs = [
+            node.inputs[0],
+            add_const(graph, f"{node.name}.weight", weight),
+            add_const(graph, f"{node.name}.bias", bias.astype(np.float32)),
+        ]
         node.attrs = {"act": "none", "act_range": None}
         log.debug("%s: %s -> fully_connected %s", node.name, onnx_op, list(weight.shape))
     for node in [n for n in graph.nodes if n.op == "fully_connected"]:

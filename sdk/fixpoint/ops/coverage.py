@@ -5,6 +5,7 @@ registered for some stages but not others (a half-registered op) fails the tests
 list of what is missing. Each function returns problems as short sentences; an empty list
 means the row is complete.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,15 @@ from typing import Any, Callable, Iterable
 from .registry import ONNX_ROWS, RUNTIME_ROWS
 from .rows import ACTIVATION_DTYPE_RULES, ALL_DATAPATHS, LOWBIT_DATAPATHS, NORMALIZE_PASSES, OnnxOp, RuntimeOp, resolve
 
-__all__ = ["runtime_row_problems", "onnx_row_problems", "registry_problems", "stage_tables",
-           "stage_table_problems", "c_op_enums", "SIM_FAMILIES"]
+__all__ = [
+    "runtime_row_problems",
+    "onnx_row_problems",
+    "registry_problems",
+    "stage_tables",
+    "stage_table_problems",
+    "c_op_enums",
+    "SIM_FAMILIES",
+]
 
 SIM_FAMILIES = ("weighted", "binary", "unary", "concat", "table")
 _PASSES_WITH_CONVERTER = ("canonicalize", "to_fully_connected")
@@ -36,8 +44,9 @@ class _CSources:
         # the reference kernels only: FP_KERNEL_VARIANT_LIST (after it) lists their variants
         resolver = resolver.split("#define FP_KERNEL_VARIANT_LIST")[0]
         # FP_KERNEL_LIST lines: X(family, OP, DP, name, member, kernel) -> {(OP, DP): kernel}
-        self.resolver = {(m[0], m[1]): m[2] for m in
-                         re.findall(r"X\(\s*\w+,\s*(\w+),\s*(\w+),\s*\w+,\s*\w+,\s*(\w+)\)", resolver)}
+        self.resolver = {
+            (m[0], m[1]): m[2] for m in re.findall(r"X\(\s*\w+,\s*(\w+),\s*(\w+),\s*\w+,\s*\w+,\s*(\w+)\)", resolver)
+        }
         union = re.search(r"typedef union \{(.*?)\} fp_layer_params_t;", self.types, re.S)
         self.union = union.group(1) if union else ""
 
@@ -73,12 +82,14 @@ def _c_problems(row: RuntimeOp, c: _CSources) -> list[str]:
             problems.append(f"{name}: runtime/src/describe/fp_describe_{member}.c is missing")
     elif row.enum not in c.executor:
         problems.append(f"{name}: no kernel, and fp_graph_run_layer.c does not handle {row.enum}")
-    op_suffix = row.enum[len("FP_OP_"):]
+    op_suffix = row.enum[len("FP_OP_") :]
     for dp, kernel in row.kernels.items():
         listed = c.resolver.get((op_suffix, dp.upper()))
         if listed != kernel:
-            problems.append(f"{name}: FP_KERNEL_LIST (runtime/include/fp_resolver.h) has "
-                            f"{listed or 'no line'} for {op_suffix} {dp.upper()}, the row says {kernel}")
+            problems.append(
+                f"{name}: FP_KERNEL_LIST (runtime/include/fp_resolver.h) has "
+                f"{listed or 'no line'} for {op_suffix} {dp.upper()}, the row says {kernel}"
+            )
     if row.kernels:
         missing = [dp for dp in row.datapaths if dp not in row.kernels]
         if missing:
@@ -153,8 +164,7 @@ def runtime_row_problems(row: RuntimeOp, root: Path) -> list[str]:
     executor's own handling, for copy), kernels and their sources per datapath, stage functions,
     reference, tests."""
     c = _CSources(root)
-    return (_c_problems(row, c) + _stage_problems(row) + _consistency_problems(row)
-            + _test_problems(row, root))
+    return _c_problems(row, c) + _stage_problems(row) + _consistency_problems(row) + _test_problems(row, root)
 
 
 def onnx_row_problems(row: OnnxOp, runtime_keys: Iterable[str] | None = None) -> list[str]:
@@ -167,8 +177,9 @@ def onnx_row_problems(row: OnnxOp, runtime_keys: Iterable[str] | None = None) ->
     if not problems:
         prefix = (resolve(row.check).__doc__ or "").split(":", 1)[0]
         if row.op_type not in re.split(r"[ /]+", prefix.strip()):
-            problems.append(f"{name}: the check's docstring must start with '{row.op_type}:' "
-                            f"(or a group naming it), got {prefix!r}")
+            problems.append(
+                f"{name}: the check's docstring must start with '{row.op_type}:' (or a group naming it), got {prefix!r}"
+            )
     if row.normalized_by not in NORMALIZE_PASSES:
         problems.append(f"{name}: normalized_by {row.normalized_by!r} is not one of {NORMALIZE_PASSES}")
     if row.normalized_by in _PASSES_WITH_CONVERTER:
@@ -186,8 +197,11 @@ def registry_problems(root: Path) -> list[str]:
     problems = [p for row in RUNTIME_ROWS.values() for p in runtime_row_problems(row, root)]
     problems += [p for row in ONNX_ROWS.values() for p in onnx_row_problems(row)]
     reachable = {k for row in ONNX_ROWS.values() for k in row.runtime_ops}
-    problems += [f"runtime op {key}: no ONNX row becomes it" for key, row in RUNTIME_ROWS.items()
-                 if row.normalized_attrs is not None and key not in reachable]
+    problems += [
+        f"runtime op {key}: no ONNX row becomes it"
+        for key, row in RUNTIME_ROWS.items()
+        if row.normalized_attrs is not None and key not in reachable
+    ]
     return problems
 
 
@@ -206,8 +220,17 @@ def stage_tables() -> dict[str, tuple[set[str], set[str]]]:
     """Every derived stage table: name -> (its keys, the keys the registry rows give it)."""
     from fixpoint import cparams
     from fixpoint.lower import equalize, ops_weighted, refine, table
-    from fixpoint.normalize import (canonicalize, drop_identity, float_exec, fold_batchnorm, fuse_activation,
-                                    invariants, plan_layout, resolve_reshapes, to_fully_connected)
+    from fixpoint.normalize import (
+        canonicalize,
+        drop_identity,
+        float_exec,
+        fold_batchnorm,
+        fuse_activation,
+        invariants,
+        plan_layout,
+        resolve_reshapes,
+        to_fully_connected,
+    )
     from fixpoint.ops import onnx_ops, runtime_ops
     from fixpoint.sim import kernels
 
@@ -225,27 +248,29 @@ def stage_tables() -> dict[str, tuple[set[str], set[str]]]:
         "normalize.to_fully_connected._WEIGHTS": (_keys(to_fully_connected._WEIGHTS), onnx("to_fully_connected")),
         "normalize.drop_identity.PASSTHROUGH_OPS": (_keys(drop_identity.PASSTHROUGH_OPS), onnx("drop_identity")),
         "normalize.resolve_reshapes.RESHAPE_OPS": (_keys(resolve_reshapes.RESHAPE_OPS), onnx("resolve_reshapes")),
-        "normalize.fuse_activation.ACTIVATION_OPS": (_keys(fuse_activation.ACTIVATION_OPS),
-                                                     onnx("fuse_activation")),
+        "normalize.fuse_activation.ACTIVATION_OPS": (_keys(fuse_activation.ACTIVATION_OPS), onnx("fuse_activation")),
         "normalize.fold_batchnorm.FOLDED_OPS": (_keys(fold_batchnorm.FOLDED_OPS), onnx("fold_batchnorm")),
         "normalize.fuse_activation.CLAMPING_OPS": (_keys(fuse_activation.CLAMPING_OPS), rows(lambda r: r.clamping)),
         "normalize.fold_batchnorm.WEIGHT_OPS": (_keys(fold_batchnorm.WEIGHT_OPS), rows(lambda r: r.has_weights)),
         "normalize.invariants.NORMALIZED_ATTRS": (_keys(invariants.NORMALIZED_ATTRS), in_ir),
-        "normalize.invariants.INPUT_COUNTS": (_keys(invariants.INPUT_COUNTS),
-                                              rows(lambda r: r.input_count is not None)),
+        "normalize.invariants.INPUT_COUNTS": (
+            _keys(invariants.INPUT_COUNTS),
+            rows(lambda r: r.input_count is not None),
+        ),
         "normalize.float_exec.KERNELS": (_keys(float_exec.KERNELS), in_ir),
         "normalize.plan_layout._REWRITES": (_keys(plan_layout._REWRITES), rows(lambda r: r.layout_rewrite)),
         "lower.table.LOWERINGS": (_keys(table.LOWERINGS), in_ir),
-        "lower.ops_weighted.CHANNEL_AXIS": (_keys(ops_weighted.CHANNEL_AXIS),
-                                            rows(lambda r: r.weight_channel_axis is not None)),
+        "lower.ops_weighted.CHANNEL_AXIS": (
+            _keys(ops_weighted.CHANNEL_AXIS),
+            rows(lambda r: r.weight_channel_axis is not None),
+        ),
         "lower.refine.REFINABLE": (_keys(refine.REFINABLE), rows(lambda r: r.refinable)),
         "lower.equalize.FIRST_OPS": (_keys(equalize.FIRST_OPS), rows(lambda r: r.weight_channel_axis is not None)),
         "cparams.PARAMS_BUILDERS": (_keys(cparams.PARAMS_BUILDERS), set(RUNTIME_ROWS)),
         "cparams.N_INPUTS": (_keys(cparams.N_INPUTS), set(RUNTIME_ROWS)),
         "sim.kernels.PREPARE": (_keys(kernels.PREPARE), rows(lambda r: r.sim_family)),
         "sim.kernels.OFFSET_FIELDS": (_keys(kernels.OFFSET_FIELDS), rows(lambda r: r.offset_fields)),
-        "sim.kernels.KERNEL_SPECS (ops)": ({s.op for s in kernels.KERNEL_SPECS.values()},
-                                           rows(lambda r: r.sim_family)),
+        "sim.kernels.KERNEL_SPECS (ops)": ({s.op for s in kernels.KERNEL_SPECS.values()}, rows(lambda r: r.sim_family)),
     }
 
 

@@ -9,6 +9,7 @@ Everything comes from the registry rows (fixpoint/ops/defs/, see
 per-op sections (row, kernels, kernel sources, reference, stage functions, tests)
 are the runtime rows, so the document cannot drift from the code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,7 @@ def _runtime_table() -> list[str]:
     lines = ["| op key | C enum | datapaths and kernels | description |", "|---|---|---|---|"]
     for key, op in RUNTIME_OPS.items():
         if op.kernels:
-            kernels = "<br>".join(f"{dp}: `{op.kernels[dp]}`"
-                                  for dp in op.datapaths if dp in op.kernels)
+            kernels = "<br>".join(f"{dp}: `{op.kernels[dp]}`" for dp in op.datapaths if dp in op.kernels)
         else:
             kernels = "(executor built-in)"
         lines.append(f"| `{key}` | `{op.enum}` | {kernels} | {_cell(op.doc)} |")
@@ -86,20 +86,33 @@ def _ref(ref: str) -> str:
     return f"`{module}.{name}` ({_family_file(module)})"
 
 
-_STAGES = (("float kernel", "float_kernel"), ("layout rewrite", "layout_rewrite"), ("lowering", "lowering"),
-           ("output quantization", "output_rule"), ("C params", "params_builder"),
-           ("simulator wrapper arguments", "sim_prepare"))
+_STAGES = (
+    ("float kernel", "float_kernel"),
+    ("layout rewrite", "layout_rewrite"),
+    ("lowering", "lowering"),
+    ("output quantization", "output_rule"),
+    ("C params", "params_builder"),
+    ("simulator wrapper arguments", "sim_prepare"),
+)
 
 
 def _op_section(op: RuntimeOp) -> list[str]:
     sources = [f"`{k}`" for k, row in ONNX_ROWS.items() if op.key in row.runtime_ops]
-    lines = [f"### `{op.key}`", "", f"{op.doc}.", "",
-             f"- row: `{_family_file(op.defined_in)}`",
-             f"- from ONNX: {', '.join(sources) or 'none (inserted by the tools)'}",
-             f"- C: `{op.enum}`, `{op.params_struct}` (union member `{op.union_member}`)"]
+    lines = [
+        f"### `{op.key}`",
+        "",
+        f"{op.doc}.",
+        "",
+        f"- row: `{_family_file(op.defined_in)}`",
+        f"- from ONNX: {', '.join(sources) or 'none (inserted by the tools)'}",
+        f"- C: `{op.enum}`, `{op.params_struct}` (union member `{op.union_member}`)",
+    ]
     files = op.kernel_files()
-    lines.append(f"- kernel sources: {', '.join(f'`{f}`' for f in files)}" if files
-                 else "- kernel sources: none, the graph executor runs it (runtime/src/graph/fp_graph_run_layer.c)")
+    lines.append(
+        f"- kernel sources: {', '.join(f'`{f}`' for f in files)}"
+        if files
+        else "- kernel sources: none, the graph executor runs it (runtime/src/graph/fp_graph_run_layer.c)"
+    )
     if op.reference:
         lines.append(f"- reference: {', '.join(_ref(r) for r in op.reference)}")
     stages = [f"{label} `{getattr(op, field)}`" for label, field in _STAGES if getattr(op, field)]
@@ -112,15 +125,24 @@ def _op_section(op: RuntimeOp) -> list[str]:
 
 def render_supported_ops() -> str:
     """The full text of docs/supported-ops.md."""
-    parts = [_HEADER, *_onnx_table(), "",
-             "## Runtime ops (integer C runtime)", "",
-             "The normalized IR (docs/normalized-ir.md) uses these keys; lowering, the simulator "
-             "and the code generator read the same table.", "",
-             *_runtime_table(), "",
-             "## Where each runtime op lives", "",
-             "Per op: its registry row, the ONNX ops that become it, its C kernel sources (one public "
-             "function per file), the numpy reference of its arithmetic, the function of each stage "
-             "(`module:function`) and its tests.", ""]
+    parts = [
+        _HEADER,
+        *_onnx_table(),
+        "",
+        "## Runtime ops (integer C runtime)",
+        "",
+        "The normalized IR (docs/normalized-ir.md) uses these keys; lowering, the simulator "
+        "and the code generator read the same table.",
+        "",
+        *_runtime_table(),
+        "",
+        "## Where each runtime op lives",
+        "",
+        "Per op: its registry row, the ONNX ops that become it, its C kernel sources (one public "
+        "function per file), the numpy reference of its arithmetic, the function of each stage "
+        "(`module:function`) and its tests.",
+        "",
+    ]
     for op in RUNTIME_OPS.values():
         parts += _op_section(op)
     return "\n".join(parts)

@@ -1,6 +1,7 @@
 """Support checks of the ONNX ops computed by table, PRelu and Min / Max (rows in
 fixpoint/ops/defs/lut.py); the shared helpers and conventions are those of
 :mod:`fixpoint.ops.onnx_ops` (the docstring is the rule)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,6 +28,7 @@ def _lut_check(node: Node, graph: Graph) -> str | None:
 def _prelu_check(node: Node, graph: Graph) -> str | None:
     """PRelu: an activation of rank 2 or 4 and a constant slope, one value or one per channel."""
     from fixpoint.normalize.lut_ops import per_channel_slope
+
     if _rank(graph, node.inputs[0]) not in (2, 4):
         return f"input of rank {_rank(graph, node.inputs[0])}"
     slope = const_data(graph, node.inputs[1]) if _is_static(graph, node.inputs[1]) else None

@@ -1,6 +1,7 @@
 """Support checks of the data-movement ONNX ops (Transpose, Slice, Split); rows in
 ``fixpoint/ops/defs/movement.py``. Each check's docstring is its rule (see
 :mod:`fixpoint.ops.onnx_ops`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def reduced_transpose(shape: list[int], perm: list[int]) -> tuple[list[int], lis
         return None
     by_input = sorted(range(len(groups)), key=lambda g: groups[g][0])
     dims = [int(np.prod([shape[a] for a in groups[g]])) for g in by_input]
-    order = [by_input.index(g) for g in range(len(groups))]   # output group k reads input group order[k]
+    order = [by_input.index(g) for g in range(len(groups))]  # output group k reads input group order[k]
     pad = 4 - len(groups)
     return [1] * pad + dims, list(range(pad)) + [pad + o for o in order]
 
@@ -37,6 +38,7 @@ def reduced_transpose(shape: list[int], perm: list[int]) -> tuple[list[int], lis
 def _helpers():
     # Imported when called: fixpoint.ops.onnx_ops resolves these checks while it is imported.
     from fixpoint.ops import onnx_ops
+
     return onnx_ops
 
 
@@ -88,8 +90,12 @@ def slice_arguments(graph: Graph, node: Node) -> tuple[list[int], list[int], lis
         return None
     axes = list(range(len(starts))) if axes is None else [int(a) for a in axes]
     steps = [1] * len(starts) if steps is None else steps
-    return ([int(s) for s in starts], [int(e) for e in ends],
-            [a + rank if a < 0 else a for a in axes], [int(s) for s in steps])
+    return (
+        [int(s) for s in starts],
+        [int(e) for e in ends],
+        [a + rank if a < 0 else a for a in axes],
+        [int(s) for s in steps],
+    )
 
 
 def _slice_check(node: Node, graph: Graph) -> str | None:
@@ -114,8 +120,11 @@ def _slice_check(node: Node, graph: Graph) -> str | None:
     if 0 in graph.values[node.outputs[0]].shape:
         return "the result is empty"
     if row_major:
-        cut = [a for a, start, end, step in zip(axes, starts, ends, steps)
-               if slice(start, end, step).indices(shape[a]) != (0, shape[a], 1)]
+        cut = [
+            a
+            for a, start, end, step in zip(axes, starts, ends, steps)
+            if slice(start, end, step).indices(shape[a]) != (0, shape[a], 1)
+        ]
         if len(cut) > 1 or 0 in cut:
             return f"cuts axes {cut} of a rank-{len(shape)} tensor (one non-batch axis at most)"
     return None
@@ -125,8 +134,11 @@ def split_sizes(graph: Graph, node: Node) -> list[int] | None:
     """The length of every Split output along the split axis (None if not constant)."""
     shape = graph.values[node.inputs[0]].shape
     axis = int(node.attrs.get("axis", 0)) % len(shape)
-    sizes = _const_ints(graph, node, 1, "split") if graph.opset >= 13 else \
-        ([int(v) for v in node.attrs["split"]] if "split" in node.attrs else None)
+    sizes = (
+        _const_ints(graph, node, 1, "split")
+        if graph.opset >= 13
+        else ([int(v) for v in node.attrs["split"]] if "split" in node.attrs else None)
+    )
     if sizes is None:
         if graph.opset >= 13 and len(node.inputs) > 1 and node.inputs[1]:
             return None
@@ -151,14 +163,22 @@ def _split_check(node: Node, graph: Graph) -> str | None:
     sizes = split_sizes(graph, node)
     if sizes is None:
         return "split sizes are not constant"
-    if len(sizes) != len(node.outputs) or sum(sizes) != graph.values[node.inputs[0]].shape[axis % rank] \
-            or min(sizes) < 1:
+    if (
+        len(sizes) != len(node.outputs)
+        or sum(sizes) != graph.values[node.inputs[0]].shape[axis % rank]
+        or min(sizes) < 1
+    ):
         return f"split sizes {sizes} do not divide axis {axis} into {len(node.outputs)} non-empty outputs"
     return None
 
 
-RESIZE_COORDS = {"asymmetric": 0, "half_pixel": 1, "align_corners": 2, "tf_half_pixel_for_nn": 3,
-                 "pytorch_half_pixel": 1}
+RESIZE_COORDS = {
+    "asymmetric": 0,
+    "half_pixel": 1,
+    "align_corners": 2,
+    "tf_half_pixel_for_nn": 3,
+    "pytorch_half_pixel": 1,
+}
 NEAREST_MODES = {"round_prefer_floor": 0, "round_prefer_ceil": 1, "floor": 2, "ceil": 3}
 MAX_RESIZE_DIM = 32767  # fp_resize_params_t: H and W of both sides, ratio terms
 
@@ -176,14 +196,18 @@ def resize_arguments(graph: Graph, node: Node) -> dict | None:
         return None
     if graph.opset < 11:
         scales, sizes = ops.const_data(graph, ops.input_name(node, 1)), None
-        coord, nearest = "asymmetric", "floor"   # opset 10: Upsample's semantics
+        coord, nearest = "asymmetric", "floor"  # opset 10: Upsample's semantics
     else:
         scales, sizes = ops.const_data(graph, ops.input_name(node, 2)), ops.const_data(graph, ops.input_name(node, 3))
         coord = _text(node.attrs.get("coordinate_transformation_mode"), "half_pixel")
         nearest = _text(node.attrs.get("nearest_mode"), "round_prefer_floor")
-    return {"mode": _text(node.attrs.get("mode"), "nearest"), "coord": coord, "nearest": nearest,
-            "scales": None if scales is None or np.asarray(scales).size == 0 else np.asarray(scales, np.float64),
-            "sizes": None if sizes is None or np.asarray(sizes).size == 0 else np.asarray(sizes, np.int64)}
+    return {
+        "mode": _text(node.attrs.get("mode"), "nearest"),
+        "coord": coord,
+        "nearest": nearest,
+        "scales": None if scales is None or np.asarray(scales).size == 0 else np.asarray(scales, np.float64),
+        "sizes": None if sizes is None or np.asarray(sizes).size == 0 else np.asarray(sizes, np.int64),
+    }
 
 
 def _resize_check(node: Node, graph: Graph) -> str | None:

@@ -11,6 +11,7 @@ Besides the table, any node whose inputs are all constant (or ``Shape`` of a
 tensor with a static shape) is accepted and folded into a constant by the
 normalizer, whatever its op type (see :func:`static_value_names`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,14 @@ from typing import Any, Callable
 import numpy as np
 
 from fixpoint.ir import Graph, Node
-from fixpoint.ops.onnx_shape_checks import (axis_problem, batchnorm_params_problem, conv_transpose_pads_problem,
-                                            conv_shapes_problem, pool_window_problem,
-                                            window_problem)
+from fixpoint.ops.onnx_shape_checks import (
+    axis_problem,
+    batchnorm_params_problem,
+    conv_transpose_pads_problem,
+    conv_shapes_problem,
+    pool_window_problem,
+    window_problem,
+)
 
 CheckFn = Callable[[Node, Graph], "str | None"]
 
@@ -35,8 +41,8 @@ class OnnxOpSpec:
 
     op_type: str
     check: CheckFn
-    summary: str                      # the check's docstring: the rule, for errors and docs
-    becomes: str                      # what the normalizer turns it into (docs only)
+    summary: str  # the check's docstring: the rule, for errors and docs
+    becomes: str  # what the normalizer turns it into (docs only)
 
     def reason(self, node: Node, graph: Graph) -> str | None:
         """Error text for an unsupported use of this op, or None when supported."""
@@ -52,6 +58,7 @@ class OnnxOpSpec:
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def attr(node: Node, name: str, default: Any = None) -> Any:
     """An attribute of an ONNX-stage node, or ``default``."""
@@ -116,6 +123,7 @@ def _producer_through_identity(graph: Graph, name: str) -> tuple[Node | None, bo
 
 
 # --------------------------------------------------------------------------- checks
+
 
 def _conv_check(node: Node, graph: Graph) -> str | None:
     """Conv: 2-D (4-D tensors), constant weights and bias, any group dividing C_in and C_out,
@@ -184,6 +192,7 @@ def _bias_add_source(graph: Graph, add: Node) -> tuple[Node | None, bool]:
 def _weight_op_types() -> set[str]:
     """ONNX op types that become a runtime op with weights (a BatchNormalization folds into them)."""
     from fixpoint.ops.registry import ONNX_ROWS, RUNTIME_ROWS
+
     return {t for t, row in ONNX_ROWS.items() if any(RUNTIME_ROWS[k].has_weights for k in row.runtime_ops)}
 
 
@@ -243,8 +252,7 @@ def _elementwise_check(node: Node, graph: Graph) -> str | None:
         const = b if acts[0] == a else a
         act_shape = graph.values[acts[0]].shape
         const_shape = graph.values[const].shape
-        if len(const_shape) > len(act_shape) or \
-                list(np.broadcast_shapes(act_shape, const_shape)) != act_shape:
+        if len(const_shape) > len(act_shape) or list(np.broadcast_shapes(act_shape, const_shape)) != act_shape:
             return f"constant of shape {const_shape} broadcasts the activation {act_shape}"
     return None
 
@@ -254,8 +262,11 @@ def _sub_div_check(node: Node, graph: Graph) -> str | None:
     of the negated constant / mul by the reciprocal)."""
     if _is_static(graph, node.inputs[0]) or not _is_static(graph, node.inputs[1]):
         return "the second operand must be a constant and the first an activation"
-    if node.op == "Div" and const_data(graph, node.inputs[1]) is not None and \
-            np.any(const_data(graph, node.inputs[1]) == 0):
+    if (
+        node.op == "Div"
+        and const_data(graph, node.inputs[1]) is not None
+        and np.any(const_data(graph, node.inputs[1]) == 0)
+    ):
         return "division by zero"
     return _elementwise_check(node, graph)
 
@@ -304,8 +315,10 @@ def _pool_common(node: Node, graph: Graph) -> str | None:
     if int(attr(node, "ceil_mode", 0)) and attr(node, "auto_pad", "NOTSET") == "NOTSET":
         inferred, runtime = _ceil_mode_sizes(node, graph)
         if inferred != runtime:
-            return (f"ceil_mode=1 with a last window starting in the padding: ONNX shape inference "
-                    f"gives H, W {inferred}, onnxruntime {runtime} (export with opset >= 22)")
+            return (
+                f"ceil_mode=1 with a last window starting in the padding: ONNX shape inference "
+                f"gives H, W {inferred}, onnxruntime {runtime} (export with opset >= 22)"
+            )
     return None
 
 
@@ -324,9 +337,11 @@ def _avg_pool_check(node: Node, graph: Graph) -> str | None:
     if problem:
         return problem
     include_pad = int(attr(node, "count_include_pad", 0))
-    padded = (any(int(p) for p in attr(node, "pads", []) or [])
-              or attr(node, "auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER")
-              or int(attr(node, "ceil_mode", 0)))
+    padded = (
+        any(int(p) for p in attr(node, "pads", []) or [])
+        or attr(node, "auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER")
+        or int(attr(node, "ceil_mode", 0))
+    )
     if include_pad and padded:
         return "count_include_pad=1 with padding"
     return None
@@ -408,7 +423,7 @@ def _softmax_check(node: Node, graph: Graph) -> str | None:
     if problem:
         return problem
     if rank in (3, 5) and softmax_onnx_axes(node, graph) == [rank - 1]:
-        return None   # row-major storage: rows of the last axis (fixpoint.normalize.attention_ops)
+        return None  # row-major storage: rows of the last axis (fixpoint.normalize.attention_ops)
     if rank not in (2, 4):
         return f"rank-{rank} tensor"
     if 0 in softmax_onnx_axes(node, graph):
@@ -497,8 +512,10 @@ def _spec(op_type: str, check: CheckFn, becomes: str) -> OnnxOpSpec:
 
 def _renamed(check: CheckFn, op_type: str) -> CheckFn:
     """A shared check whose docstring names ``op_type`` instead of the group."""
+
     def wrapped(node: Node, graph: Graph) -> str | None:
         return check(node, graph)
+
     rule = (check.__doc__ or "").split(":", 1)[-1]
     wrapped.__doc__ = f"{op_type}:{rule}"
     wrapped.__name__ = f"_{op_type.lower()}_check"
@@ -515,8 +532,11 @@ def _named_for(check: CheckFn, op_type: str) -> CheckFn:
 def _from_registry() -> dict[str, OnnxOpSpec]:
     # Imported here: the registry's rows reference the checks above by name.
     from fixpoint.ops.registry import ONNX_ROWS, resolve
-    return {op_type: _spec(op_type, _named_for(resolve(row.check), op_type), row.becomes)
-            for op_type, row in ONNX_ROWS.items()}
+
+    return {
+        op_type: _spec(op_type, _named_for(resolve(row.check), op_type), row.becomes)
+        for op_type, row in ONNX_ROWS.items()
+    }
 
 
 # The rows are in fixpoint/ops/defs/ (one module per op family).

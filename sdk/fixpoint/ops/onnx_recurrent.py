@@ -5,13 +5,16 @@ So the LSTM must sit where a batch-first export puts it (PyTorch ``nn.LSTM(batch
 X made by a Transpose(perm [1, 0, 2]) of a batch-first [N, T, C] tensor, and Y_h read by one
 Reshape / Squeeze / Flatten to [N, H]; normalization makes the lstm read and write those two.
 """
+
 from __future__ import annotations
 
 from fixpoint.ir import Graph, Node
 from fixpoint.ops.onnx_ops import _is_static, attr, input_name
 
-_DEFAULT_ACTS = {"LSTM": (["Sigmoid", "Tanh", "Tanh"], [b"Sigmoid", b"Tanh", b"Tanh"]),
-                 "GRU": (["Sigmoid", "Tanh"], [b"Sigmoid", b"Tanh"])}
+_DEFAULT_ACTS = {
+    "LSTM": (["Sigmoid", "Tanh", "Tanh"], [b"Sigmoid", b"Tanh", b"Tanh"]),
+    "GRU": (["Sigmoid", "Tanh"], [b"Sigmoid", b"Tanh"]),
+}
 # ONNX ops that turn Y_h [1, N, H] into [N, H] without moving an element
 HIDDEN_READERS = ("Reshape", "Squeeze", "Flatten")
 
@@ -55,8 +58,9 @@ def _layout_problem(node: Node, graph: Graph) -> str | None:
 
 def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str], ...]) -> str | None:
     """What LSTM and GRU share: direction, layout, activations, constant weights, no state inputs."""
-    if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse") \
-            and not _bidirectional(node):
+    if attr(node, "direction", "forward") not in ("forward", "reverse", b"forward", b"reverse") and not _bidirectional(
+        node
+    ):
         return f"direction={attr(node, 'direction')}"
     if int(attr(node, "layout", 0)) != 0:
         return "layout must be 0"
@@ -69,8 +73,11 @@ def _common_problem(node: Node, graph: Graph, state_inputs: tuple[tuple[int, str
         if input_name(node, index):
             return f"input {what} is not supported"
     bias = input_name(node, 3)
-    if _is_static(graph, node.inputs[0]) or not all(_is_static(graph, input_name(node, i)) for i in (1, 2)) \
-            or (bias and not _is_static(graph, bias)):
+    if (
+        _is_static(graph, node.inputs[0])
+        or not all(_is_static(graph, input_name(node, i)) for i in (1, 2))
+        or (bias and not _is_static(graph, bias))
+    ):
         return "X must be an activation and W, R, B constants"
     shape = graph.values[node.inputs[0]].shape
     if len(shape) != 3 or shape[1] != 1:

@@ -6,6 +6,7 @@ negative extent, or nothing, and the normalizer then trips over it. These
 checks name the node's attribute or input instead. Each returns ``None`` when
 fine, otherwise the reason, like the checks in the op table.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,8 +35,7 @@ def ints_problem(node: Node, name: str, length: int, minimum: int) -> str | None
     values = _attr(node, name)
     if values is None:
         return None
-    if not isinstance(values, list) or len(values) != length or \
-            not all(isinstance(v, int) for v in values):
+    if not isinstance(values, list) or len(values) != length or not all(isinstance(v, int) for v in values):
         return f"{name}={values!r} (expected {length} integers)"
     if not all(minimum <= v <= INT32_MAX for v in values):
         return f"{name}={values} (each must be from {minimum} to {INT32_MAX})"
@@ -62,9 +62,11 @@ def window_problem(node: Node, graph: Graph, kernel: list[int]) -> str | None:
         span = (kernel[axis] - 1) * dilations[axis] + 1
         padded = in_hw[axis] + pads[axis] + pads[axis + 2]
         if span > padded:
-            return (f"kernel_shape={list(kernel)} with dilations={dilations} spans {span} along "
-                    f"{'HW'[axis]}, more than the padded input ({in_hw[axis]} + pads "
-                    f"{pads[axis]}+{pads[axis + 2]} = {padded})")
+            return (
+                f"kernel_shape={list(kernel)} with dilations={dilations} spans {span} along "
+                f"{'HW'[axis]}, more than the padded input ({in_hw[axis]} + pads "
+                f"{pads[axis]}+{pads[axis + 2]} = {padded})"
+            )
     return None
 
 
@@ -81,8 +83,10 @@ def conv_shapes_problem(node: Node, graph: Graph) -> str | None:
     if c_in % group or c_out % group:
         return f"group={group} does not divide C_in={c_in} and C_out={c_out}"
     if weight_shape[1] * group != c_in:
-        return (f"weight of shape {weight_shape} with group={group} takes "
-                f"{weight_shape[1] * group} input channels, the input has {c_in}")
+        return (
+            f"weight of shape {weight_shape} with group={group} takes "
+            f"{weight_shape[1] * group} input channels, the input has {c_in}"
+        )
     bias = node.inputs[2] if len(node.inputs) > 2 else ""
     if bias and graph.values[bias].shape != [c_out]:
         return f"bias of shape {graph.values[bias].shape}, expected [{c_out}]"
@@ -99,8 +103,10 @@ def batchnorm_params_problem(node: Node, graph: Graph) -> str | None:
     channels = shape[1] if len(shape) >= 2 else None
     for role, name in zip(("scale", "B", "mean", "var"), node.inputs[1:5]):
         if graph.values[name].shape != [channels]:
-            return (f"{role} of shape {graph.values[name].shape} for an input of shape {shape} "
-                    f"(expected [{channels}], one value per channel)")
+            return (
+                f"{role} of shape {graph.values[name].shape} for an input of shape {shape} "
+                f"(expected [{channels}], one value per channel)"
+            )
     var = graph.values[node.inputs[4]].data
     epsilon = _attr(node, "epsilon", 1e-5)
     if var is not None and not np.all(var.astype(np.float64) + float(epsilon) > 0):
@@ -162,8 +168,11 @@ def conv_transpose_pads_problem(node: Node, graph: Graph) -> str | None:
         return f"auto_pad={auto_pad}"
     shape = _attr(node, "output_shape")
     if shape is not None:
-        if not isinstance(shape, list) or len(shape) not in (2, 4) or \
-                not all(isinstance(v, int) and 1 <= v <= INT32_MAX for v in shape):
+        if (
+            not isinstance(shape, list)
+            or len(shape) not in (2, 4)
+            or not all(isinstance(v, int) and 1 <= v <= INT32_MAX for v in shape)
+        ):
             return f"output_shape={shape!r} (expected 2 positive integers, H and W)"
     explicit = _attr(node, "pads")
     if explicit is not None and any(int(p) for p in explicit) and (shape is not None or auto_pad in _SAME):

@@ -24,6 +24,7 @@ so rows cannot import the stage functions (an import cycle); a reference is reso
 stage that uses it (:func:`fixpoint.ops.rows.resolve`). docs/adding-an-op.md walks through
 adding an op.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,9 +33,18 @@ from typing import Any, Callable
 from .defs import FAMILIES
 from .rows import OnnxOp, RuntimeOp, resolve
 
-__all__ = ["ONNX_ROWS", "RUNTIME_ROWS", "OnnxOp", "RuntimeOp", "onnx_refs", "onnx_types_normalized_by",
-           "runtime_refs", "runtime_values",
-           "keys_where", "resolve"]
+__all__ = [
+    "ONNX_ROWS",
+    "RUNTIME_ROWS",
+    "OnnxOp",
+    "RuntimeOp",
+    "onnx_refs",
+    "onnx_types_normalized_by",
+    "runtime_refs",
+    "runtime_values",
+    "keys_where",
+    "resolve",
+]
 
 
 def _collect() -> tuple[dict[str, OnnxOp], dict[str, RuntimeOp]]:
@@ -59,8 +69,11 @@ ONNX_ROWS, RUNTIME_ROWS = _collect()
 def onnx_refs(field: str, normalized_by: str | None = None) -> dict[str, Callable[..., Any]]:
     """ONNX op type -> resolved ``field`` reference, for rows that have one (and whose
     ``normalized_by`` pass is ``normalized_by`` when given)."""
-    return {op_type: resolve(getattr(row, field)) for op_type, row in ONNX_ROWS.items()
-            if getattr(row, field) and (normalized_by is None or row.normalized_by == normalized_by)}
+    return {
+        op_type: resolve(getattr(row, field))
+        for op_type, row in ONNX_ROWS.items()
+        if getattr(row, field) and (normalized_by is None or row.normalized_by == normalized_by)
+    }
 
 
 def onnx_types_normalized_by(pass_name: str) -> tuple[str, ...]:

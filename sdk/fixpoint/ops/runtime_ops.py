@@ -5,6 +5,7 @@ op's C enum, params struct, union member and kernel per datapath. It is the
 registry's runtime rows (:mod:`fixpoint.ops.registry`); the rows themselves
 live in ``fixpoint/ops/defs/``.
 """
+
 from __future__ import annotations
 
 from .registry import RUNTIME_ROWS

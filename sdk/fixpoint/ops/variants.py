@@ -27,19 +27,38 @@ table and the host simulator builds its table with the ``"host"`` choice.
 This module has no imports from the package: the cffi build script loads it
 by path.
 """
+
 from __future__ import annotations
 
-__all__ = ["KERNEL_VARIANTS", "ISA_VARIANTS", "SPECIALISED_VARIANTS", "VARIANT_CHOICES", "choose_kernel",
-           "reference_name"]
+__all__ = [
+    "KERNEL_VARIANTS",
+    "ISA_VARIANTS",
+    "SPECIALISED_VARIANTS",
+    "VARIANT_CHOICES",
+    "choose_kernel",
+    "reference_name",
+]
 
 # (runtime op key, datapath) -> {variant name: adapter name}; the rows of FP_KERNEL_VARIANT_LIST.
 KERNEL_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
-    ("conv2d", "s8"): {"opt": "conv2d_s8_opt", "dsp": "conv2d_s8_dsp", "dsp_fast": "conv2d_s8_dsp_fast",
-                       "mve": "conv2d_s8_mve"},
-    ("depthwise_conv2d", "s8"): {"opt": "depthwise_conv2d_s8_opt", "dsp": "depthwise_conv2d_s8_dsp",
-                                 "dsp_fast": "depthwise_conv2d_s8_dsp_fast", "mve": "depthwise_conv2d_s8_mve"},
-    ("fully_connected", "s8"): {"opt": "fully_connected_s8_opt", "dsp": "fully_connected_s8_dsp",
-                                "dsp_fast": "fully_connected_s8_dsp_fast", "mve": "fully_connected_s8_mve"},
+    ("conv2d", "s8"): {
+        "opt": "conv2d_s8_opt",
+        "dsp": "conv2d_s8_dsp",
+        "dsp_fast": "conv2d_s8_dsp_fast",
+        "mve": "conv2d_s8_mve",
+    },
+    ("depthwise_conv2d", "s8"): {
+        "opt": "depthwise_conv2d_s8_opt",
+        "dsp": "depthwise_conv2d_s8_dsp",
+        "dsp_fast": "depthwise_conv2d_s8_dsp_fast",
+        "mve": "depthwise_conv2d_s8_mve",
+    },
+    ("fully_connected", "s8"): {
+        "opt": "fully_connected_s8_opt",
+        "dsp": "fully_connected_s8_dsp",
+        "dsp_fast": "fully_connected_s8_dsp_fast",
+        "mve": "fully_connected_s8_mve",
+    },
     ("add", "s8"): {"opt": "add_s8_opt", "dsp": "add_s8_dsp", "mve": "add_s8_mve"},
     ("add", "s4"): {"opt": "add_s4_opt", "dsp": "add_s4_dsp", "mve": "add_s4_mve"},
     ("max_pool", "s8"): {"mve": "max_pool_s8_mve"},

@@ -14,6 +14,7 @@ multiplier width are shared by the cases of one call.
 Also holds the helpers the other weighted-op references share:
 :func:`gather_windows`, :func:`add_bias`, :func:`requantize_output`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +42,20 @@ def per_channel(value, batched: bool, ndim: int) -> np.ndarray:
     return v.reshape(-1)
 
 
-def gather_windows(x, out_h: int, out_w: int, kh: int, kw: int, *, stride_h: int = 1, stride_w: int = 1,
-                   dilation_h: int = 1, dilation_w: int = 1, pad_top: int = 0, pad_left: int = 0) -> np.ndarray:
+def gather_windows(
+    x,
+    out_h: int,
+    out_w: int,
+    kh: int,
+    kw: int,
+    *,
+    stride_h: int = 1,
+    stride_w: int = 1,
+    dilation_h: int = 1,
+    dilation_w: int = 1,
+    pad_top: int = 0,
+    pad_left: int = 0,
+) -> np.ndarray:
     """Receptive fields [N, out_h, out_w, kh, kw, C] of an NHWC int64 tensor.
 
     Output (oy, ox) tap (ky, kx) reads input row oy*stride_h - pad_top + ky*dilation_h
@@ -50,7 +63,7 @@ def gather_windows(x, out_h: int, out_w: int, kh: int, kw: int, *, stride_h: int
     """
     x = np.asarray(x, dtype=np.int64)
     n, h, w, c = x.shape
-    padded = np.zeros((n, h + 1, w + 1, c), dtype=np.int64)   # row h / column w: the zeros
+    padded = np.zeros((n, h + 1, w + 1, c), dtype=np.int64)  # row h / column w: the zeros
     padded[:, :h, :w, :] = x
     rows = np.arange(out_h)[:, None] * stride_h - pad_top + np.arange(kh)[None, :] * dilation_h
     cols = np.arange(out_w)[:, None] * stride_w - pad_left + np.arange(kw)[None, :] * dilation_w
@@ -68,14 +81,25 @@ def add_bias(acc: np.ndarray, bias, batched: bool) -> np.ndarray:
     if bias is None:
         return acc
     b = per_channel(bias, batched, acc.ndim)
-    total = acc + b                                                 # wraps on overflow
+    total = acc + b  # wraps on overflow
     over = (acc > 0) & (b > 0) & (total < 0)
     under = (acc < 0) & (b < 0) & (total >= 0)
     return np.where(over, INT64_MAX, np.where(under, INT64_MIN, total))
 
 
-def requantize_output(acc, multiplier, shift, *, rounding: str, multiplier_bits: int, output_offset,
-                      act_min, act_max, datapath: str, batched: bool = False) -> np.ndarray:
+def requantize_output(
+    acc,
+    multiplier,
+    shift,
+    *,
+    rounding: str,
+    multiplier_bits: int,
+    output_offset,
+    act_min,
+    act_max,
+    datapath: str,
+    batched: bool = False,
+) -> np.ndarray:
     """Accumulators [..., C_out] (exact int64) -> output dtype of ``datapath``.
 
     s8/s4/s16_acc32: acc saturated to int32, requant32; s16: requant64 (which
@@ -94,10 +118,30 @@ def requantize_output(acc, multiplier, shift, *, rounding: str, multiplier_bits:
     return out.astype(OUT_DTYPE[datapath])
 
 
-def conv2d(x, w, bias, *, out_h: int, out_w: int, stride_h: int = 1, stride_w: int = 1, dilation_h: int = 1,
-           dilation_w: int = 1, pad_top: int = 0, pad_left: int = 0, groups: int = 1, input_offset=0,
-           output_offset=0, act_min, act_max, multiplier, shift, rounding: str = "double",
-           multiplier_bits: int = 32, datapath: str = "s8") -> np.ndarray:
+def conv2d(
+    x,
+    w,
+    bias,
+    *,
+    out_h: int,
+    out_w: int,
+    stride_h: int = 1,
+    stride_w: int = 1,
+    dilation_h: int = 1,
+    dilation_w: int = 1,
+    pad_top: int = 0,
+    pad_left: int = 0,
+    groups: int = 1,
+    input_offset=0,
+    output_offset=0,
+    act_min,
+    act_max,
+    multiplier,
+    shift,
+    rounding: str = "double",
+    multiplier_bits: int = 32,
+    datapath: str = "s8",
+) -> np.ndarray:
     """Integer conv2d. x: [N, H, W, C_in]; w: OHWI [C_out, KH, KW, C_in/groups]
     (int4 weights unpacked); bias: [C_out] or None. Returns [N, out_h, out_w, C_out].
 
@@ -113,13 +157,32 @@ def conv2d(x, w, bias, *, out_h: int, out_w: int, stride_h: int = 1, stride_w: i
     if c_in % groups or c_out % groups or cg * groups != c_in:
         raise ValueError(f"conv2d: C_in={c_in}, C_out={c_out}, filter C={cg} do not fit groups={groups}")
     xo = xb + per_case(input_offset, batched, 5)
-    win = gather_windows(xo.reshape(cases * n, *xb.shape[2:]), out_h, out_w, kh, kw, stride_h=stride_h,
-                         stride_w=stride_w, dilation_h=dilation_h, dilation_w=dilation_w, pad_top=pad_top,
-                         pad_left=pad_left)
+    win = gather_windows(
+        xo.reshape(cases * n, *xb.shape[2:]),
+        out_h,
+        out_w,
+        kh,
+        kw,
+        stride_h=stride_h,
+        stride_w=stride_w,
+        dilation_h=dilation_h,
+        dilation_w=dilation_w,
+        pad_top=pad_top,
+        pad_left=pad_left,
+    )
     win = win.reshape(cases, n, out_h, out_w, kh, kw, groups, cg)
     wg = wb.reshape(cases, groups, c_out // groups, kh, kw, cg)
     acc = np.einsum("znabhwgc,zgohwc->znabgo", win, wg).reshape(cases, n, out_h, out_w, c_out)
     acc = acc if batched else acc[0]
-    return requantize_output(add_bias(acc, bias, batched), multiplier, shift, rounding=rounding,
-                             multiplier_bits=multiplier_bits, output_offset=output_offset, act_min=act_min,
-                             act_max=act_max, datapath=datapath, batched=batched)
+    return requantize_output(
+        add_bias(acc, bias, batched),
+        multiplier,
+        shift,
+        rounding=rounding,
+        multiplier_bits=multiplier_bits,
+        output_offset=output_offset,
+        act_min=act_min,
+        act_max=act_max,
+        datapath=datapath,
+        batched=batched,
+    )

@@ -4,6 +4,7 @@ ONNX GRU with ``linear_before_reset = 1`` (PyTorch's export) in the integer LSTM
 (:mod:`fixpoint.reference.lstm`): int8 x and h, int16 Q3.12 gates, TFLite's interpolated int16
 sigmoid / tanh tables (Q0.15 out). Gate order z, r, h (ONNX).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ def _sides(p: GruParams, x, h, weights, bias) -> tuple[np.ndarray, np.ndarray]:
     """The requantized input and recurrent parts [3, H] of one step's gates."""
     hidden = weights.shape[0] // GATES
     n_in = weights.shape[1] - hidden
-    a = sat32(bias[:GATES * hidden] + weights[:, :n_in] @ (x + p.input_offset)).reshape(GATES, hidden)
-    b = sat32(bias[GATES * hidden:] + weights[:, n_in:] @ (h + p.hidden_offset)).reshape(GATES, hidden)
+    a = sat32(bias[: GATES * hidden] + weights[:, :n_in] @ (x + p.input_offset)).reshape(GATES, hidden)
+    b = sat32(bias[GATES * hidden :] + weights[:, n_in:] @ (h + p.hidden_offset)).reshape(GATES, hidden)
     rq = (p.rounding, p.multiplier_bits)
     a = np.stack([requant32(a[q], *p.input_scale[q], *rq) for q in range(GATES)])
     b = np.stack([requant32(b[q], *p.recurrent_scale[q], *rq) for q in range(GATES)])

@@ -8,6 +8,7 @@ an odd final element leaves the high nibble 0. Each nibble is the value's
 The simulator and the code generator both call :func:`pack_int4` on the
 plan's unpacked int8 weights; nothing else packs int4 data.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,12 +31,14 @@ def pack_int4(values, dtype=np.int8) -> np.ndarray:
     flat = arr.reshape(-1).astype(np.int64)
     bad = np.flatnonzero((flat < INT4_MIN) | (flat > INT4_MAX))
     if bad.size:
-        raise ValueError(f"pack_int4: value {int(flat[bad[0]])} at flat index {int(bad[0])} "
-                         f"is outside the int4 range [{INT4_MIN}, {INT4_MAX}]")
-    nibbles = np.mod(flat, 16)                      # 4-bit two's complement
+        raise ValueError(
+            f"pack_int4: value {int(flat[bad[0]])} at flat index {int(bad[0])} "
+            f"is outside the int4 range [{INT4_MIN}, {INT4_MAX}]"
+        )
+    nibbles = np.mod(flat, 16)  # 4-bit two's complement
     if nibbles.size % 2:
         nibbles = np.append(nibbles, 0)
-    packed = nibbles[0::2] + 16 * nibbles[1::2]     # 0..255
+    packed = nibbles[0::2] + 16 * nibbles[1::2]  # 0..255
     return packed.astype(np.uint8).view(out_dtype)
 
 

@@ -13,6 +13,7 @@ Unused bits of the last byte are 0. :func:`pack_weights` also covers ``s4``
 (delegating to :mod:`fixpoint.reference.int4`) so the simulator and the code
 generator call one function for every packed datapath.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,10 @@ def _check(flat: np.ndarray, datapath: str) -> None:
     bad = np.flatnonzero((flat < lo) | (flat > hi) | ((flat == 0) if datapath == "s1" else False))
     if bad.size:
         legal = "-1 or +1" if datapath == "s1" else f"[{lo}, {hi}]"
-        raise ValueError(f"pack_weights: value {int(flat[bad[0]])} at flat index {int(bad[0])} "
-                         f"is not a legal {datapath} weight ({legal})")
+        raise ValueError(
+            f"pack_weights: value {int(flat[bad[0]])} at flat index {int(bad[0])} "
+            f"is not a legal {datapath} weight ({legal})"
+        )
 
 
 def pack_weights(values, datapath: str, dtype=np.int8) -> np.ndarray:
@@ -72,13 +75,22 @@ def unpack_weights(packed, count: int, datapath: str, shape=None) -> np.ndarray:
     bits = PACKED_BITS[datapath]
     per_byte = 8 // bits
     if count < 0 or count > per_byte * raw.size:
-        raise ValueError(f"unpack_weights: {raw.size} bytes hold at most {per_byte * raw.size} "
-                         f"{datapath} values, not {count}")
+        raise ValueError(
+            f"unpack_weights: {raw.size} bytes hold at most {per_byte * raw.size} {datapath} values, not {count}"
+        )
     codes = ((raw[:, None] >> (bits * np.arange(per_byte, dtype=np.int64))) & ((1 << bits) - 1)).reshape(-1)[:count]
     values = 2 * codes - 1 if bits == 1 else np.where(codes >= 2, codes - 4, codes)
     values = values.astype(np.int8)
     return values if shape is None else values.reshape(shape)
 
 
-__all__ = ["PACKED_BITS", "WEIGHT_RANGE", "WEIGHT_LABEL", "is_packed", "packed_size", "pack_weights", "unpack_weights",
-           "int4_packed_size"]
+__all__ = [
+    "PACKED_BITS",
+    "WEIGHT_RANGE",
+    "WEIGHT_LABEL",
+    "is_packed",
+    "packed_size",
+    "pack_weights",
+    "unpack_weights",
+    "int4_packed_size",
+]

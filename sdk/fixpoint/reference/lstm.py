@@ -5,6 +5,7 @@ TFLite's 8x8_16 integer LSTM: int8 input and hidden state, int16 gates with scal
 int16 cell state with scale 2^-cell_frac_bits. Gate order i, o, f, c (ONNX).
 Written with numpy over the units of a step; the steps run in a Python loop.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,10 +50,11 @@ def lstm_gates(p: LstmParams, x: np.ndarray, h: np.ndarray, weights: np.ndarray,
     hidden = weights.shape[0] // 4
     w = weights.astype(np.int64)
     n_in = w.shape[1] - hidden
-    a = sat32(bias[:4 * hidden] + w[:, :n_in] @ (x.astype(np.int64) + p.input_offset))
-    b = sat32(bias[4 * hidden:] + w[:, n_in:] @ (h.astype(np.int64) + p.hidden_offset))
-    total = _requant_rows(a, p.input_scale, hidden, p.rounding, p.multiplier_bits) + \
-        _requant_rows(b, p.recurrent_scale, hidden, p.rounding, p.multiplier_bits)
+    a = sat32(bias[: 4 * hidden] + w[:, :n_in] @ (x.astype(np.int64) + p.input_offset))
+    b = sat32(bias[4 * hidden :] + w[:, n_in:] @ (h.astype(np.int64) + p.hidden_offset))
+    total = _requant_rows(a, p.input_scale, hidden, p.rounding, p.multiplier_bits) + _requant_rows(
+        b, p.recurrent_scale, hidden, p.rounding, p.multiplier_bits
+    )
     return np.clip(total, -32768, 32767)
 
 
@@ -67,18 +69,19 @@ def lstm_cell(p: LstmParams, f, i, g, c) -> np.ndarray:
 
 def lstm_state_split(state: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
     """Views of a streaming state (uint8 [3H], C layout: cell int16 [H] then h int8 [H])."""
-    return state[:2 * hidden].view("<i2"), state[2 * hidden:3 * hidden].view(np.int8)
+    return state[: 2 * hidden].view("<i2"), state[2 * hidden : 3 * hidden].view(np.int8)
 
 
 def lstm_initial_state(hidden: int, hidden_offset: int) -> np.ndarray:
     """The streaming state a reset writes (fp_lstm_s8_state_reset): c = 0, h = the h zero point."""
     state = np.zeros(3 * hidden, np.uint8)
-    state[2 * hidden:] = np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8)
+    state[2 * hidden :] = np.int8(np.clip(-hidden_offset, -128, 127)).view(np.uint8)
     return state
 
 
-def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParams,
-            state: np.ndarray | None = None) -> np.ndarray:
+def lstm_s8(
+    x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParams, state: np.ndarray | None = None
+) -> np.ndarray:
     """h of every step [T, H] (``output_sequence``) or the last h [H]; ``x`` is [T, input_size] int8.
     ``state`` (uint8 [3H], the C kernel's streaming layout): start from it, leave the final state in it."""
     x = np.asarray(x, np.int64)
@@ -97,8 +100,9 @@ def lstm_s8(x, weights, bias, sigmoid_lut, tanh_lut, cell_tanh_lut, p: LstmParam
         i, o, f = (lut_s16(gates[q], sigmoid_lut) for q in range(3))
         g = lut_s16(gates[3], tanh_lut)
         c = lstm_cell(p, f, i, g, c)
-        v = requant32(o * lut_s16(c, cell_tanh_lut), p.hidden_scale[0], p.hidden_scale[1], p.rounding,
-                      p.multiplier_bits)
+        v = requant32(
+            o * lut_s16(c, cell_tanh_lut), p.hidden_scale[0], p.hidden_scale[1], p.rounding, p.multiplier_bits
+        )
         h = np.clip(v + p.output_offset, -128, 127)
         out[t] = h
     if state is not None:

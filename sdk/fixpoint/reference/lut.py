@@ -6,6 +6,7 @@ against the inputs (a leading "case" axis checks many parameter sets in one
 call); a scale is a ``(multiplier, shift)`` pair
 (:func:`fixpoint.reference.requant.requant32`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,20 @@ def lut_s16(x, table) -> np.ndarray:
     return np.clip(base + (((nxt - base) * f + 64) >> 7), -32768, 32767)
 
 
-def prelu(x, alpha, *, input_offset, alpha_offset, output_offset, identity_scale: Scale, alpha_scale: Scale,
-          act_min, act_max, rounding: str = "double", multiplier_bits: int = 32) -> np.ndarray:
+def prelu(
+    x,
+    alpha,
+    *,
+    input_offset,
+    alpha_offset,
+    output_offset,
+    identity_scale: Scale,
+    alpha_scale: Scale,
+    act_min,
+    act_max,
+    rounding: str = "double",
+    multiplier_bits: int = 32,
+) -> np.ndarray:
     """Quantized PRelu; ``alpha`` broadcasts against ``x`` (one value per channel on the last axis)."""
     v = sat32(_i64(x) + _i64(input_offset))
     a = sat32(_i64(alpha) + _i64(alpha_offset))
@@ -47,8 +60,21 @@ def prelu(x, alpha, *, input_offset, alpha_offset, output_offset, identity_scale
     return _output_stage(np.where(v >= 0, positive, negative), output_offset, act_min, act_max)
 
 
-def _minmax(x1, x2, pick, *, input1_offset, input2_offset, output_offset, input1_scale: Scale,
-            input2_scale: Scale, act_min, act_max, rounding: str, multiplier_bits: int) -> np.ndarray:
+def _minmax(
+    x1,
+    x2,
+    pick,
+    *,
+    input1_offset,
+    input2_offset,
+    output_offset,
+    input1_scale: Scale,
+    input2_scale: Scale,
+    act_min,
+    act_max,
+    rounding: str,
+    multiplier_bits: int,
+) -> np.ndarray:
     a = _rescale(sat32(_i64(x1) + _i64(input1_offset)), input1_scale, rounding, multiplier_bits)
     b = _rescale(sat32(_i64(x2) + _i64(input2_offset)), input2_scale, rounding, multiplier_bits)
     return _output_stage(pick(a, b), output_offset, act_min, act_max)

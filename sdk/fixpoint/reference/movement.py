@@ -1,6 +1,7 @@
 """Numpy references of the transpose and slice kernels (runtime/src/kernels/fp_transpose_*.c,
 fp_slice_*.c). Both move values without changing them, so the references are exact index maps
 over the 4 stored dims (N, H, W, C)."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -24,8 +25,10 @@ def slice_(x, *, begin: Sequence[int], stride: Sequence[int], out_shape: Sequenc
     for b, s, n, d in zip(begin, stride, out_shape, x.shape):
         taps = int(b) + int(s) * np.arange(int(n))
         if int(s) == 0 or int(n) < 1 or taps.min() < 0 or taps.max() >= d:
-            raise ValueError(f"slice begin {list(begin)} stride {list(stride)} out {list(out_shape)} "
-                             f"leaves the input {list(x.shape)}")
+            raise ValueError(
+                f"slice begin {list(begin)} stride {list(stride)} out {list(out_shape)} "
+                f"leaves the input {list(x.shape)}"
+            )
         index.append(taps)
     return x[np.ix_(*index)]
 
@@ -58,13 +61,21 @@ def bilinear_taps(out_size: int, in_size: int, num: int, den: int, half_pixel: b
     x = np.arange(out_size, dtype=np.int64)
     v = x * scale_10 + scale_10 // 2 - 512 if half_pixel else x * scale_10
     v = np.minimum(v, 1024 * (in_size - 1))
-    lo = np.maximum(np.trunc(v / 1024).astype(np.int64), 0)   # C division truncates toward zero
-    hi = np.minimum((v + 1023) // 1024, in_size - 1)            # v >= -512: floor == trunc here
+    lo = np.maximum(np.trunc(v / 1024).astype(np.int64), 0)  # C division truncates toward zero
+    hi = np.minimum((v + 1023) // 1024, in_size - 1)  # v >= -512: floor == trunc here
     return v, lo, hi
 
 
-def resize(x, *, out_hw: Sequence[int], method: int, coord: int, nearest_mode: int, ratio_num: Sequence[int],
-           ratio_den: Sequence[int]) -> np.ndarray:
+def resize(
+    x,
+    *,
+    out_hw: Sequence[int],
+    method: int,
+    coord: int,
+    nearest_mode: int,
+    ratio_num: Sequence[int],
+    ratio_den: Sequence[int],
+) -> np.ndarray:
     """fp_resize of an NHWC integer array (see fp_resize_params_t): nearest or TFLite bilinear."""
     x = np.asarray(x)
     info = np.iinfo(x.dtype)
@@ -82,8 +93,12 @@ def resize(x, *, out_hw: Sequence[int], method: int, coord: int, nearest_mode: i
     def tap(rows, cols):
         return xi[:, rows][:, :, cols]
 
-    acc = (tap(y0, x0) * (1024 - dy) * (1024 - dx) + tap(y1, x0) * dy * (1024 - dx)
-           + tap(y0, x1) * (1024 - dy) * dx + tap(y1, x1) * dy * dx)
+    acc = (
+        tap(y0, x0) * (1024 - dy) * (1024 - dx)
+        + tap(y1, x0) * dy * (1024 - dx)
+        + tap(y0, x1) * (1024 - dy) * dx
+        + tap(y1, x1) * dy * dx
+    )
     rounded = np.where(acc > 0, acc + (1 << 19), acc - (1 << 19))
-    out = np.sign(rounded) * (np.abs(rounded) >> 20)              # C division truncates toward zero
+    out = np.sign(rounded) * (np.abs(rounded) >> 20)  # C division truncates toward zero
     return np.clip(out, info.min, info.max).astype(x.dtype)

@@ -8,6 +8,7 @@ zero-point-corrected sum). ``kind`` "max": ``clamp(max(x))``, input and output
 sharing scale and zero point (offsets and scale unused). The sum is exact in
 int64 and saturated to int32 (TFLite keeps it in int32 and assumes no overflow).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,19 @@ def reduced_axes(in_shape, out_shape) -> tuple[int, ...]:
     return tuple(a for a, (i, o) in enumerate(zip(in_shape, out_shape)) if i != o)
 
 
-def reduce(x, *, out_shape, kind: str, input_offset: int = 0, output_offset: int = 0, scale=(0, 0),
-           act_min: int, act_max: int, rounding: str = "double", multiplier_bits: int = 32) -> np.ndarray:
+def reduce(
+    x,
+    *,
+    out_shape,
+    kind: str,
+    input_offset: int = 0,
+    output_offset: int = 0,
+    scale=(0, 0),
+    act_min: int,
+    act_max: int,
+    rounding: str = "double",
+    multiplier_bits: int = 32,
+) -> np.ndarray:
     """The C kernel's result for NHWC ``x`` reduced to ``out_shape``."""
     x = np.asarray(x, dtype=np.int64)
     axes = reduced_axes(x.shape, out_shape)

@@ -3,6 +3,7 @@
 Formulas are stated arithmetically (floor divisions of exact products) rather
 than as the C bit tricks, so an error in either shows up as a mismatch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,7 @@ def round_half_away_div_pow2(x, e) -> np.ndarray:
 def round_half_even_div_pow2(x, e) -> np.ndarray:
     """x / 2^e rounded to nearest, ties to the even neighbour, for e >= 1."""
     x, e = _i64(x), _i64(e)
-    q = x >> e                                  # floor
+    q = x >> e  # floor
     rem = x - (q << e)
     half = np.int64(1) << (e - 1)
     return q + ((rem > half) | ((rem == half) & (q % 2 == 1)))
@@ -50,7 +51,7 @@ def fit_accumulator(acc, acc_bits: int = 32, wrap: bool = False) -> np.ndarray:
         return acc
     lo, span = -(1 << (acc_bits - 1)), 1 << acc_bits
     if wrap:
-        return (acc - lo) % span + lo          # numpy %: result has the divisor's sign
+        return (acc - lo) % span + lo  # numpy %: result has the divisor's sign
     return np.clip(acc, lo, lo + span - 1)
 
 
@@ -62,8 +63,15 @@ def srdhm(a, b) -> np.ndarray:
     return np.where(both_min, INT32_MAX, res)
 
 
-def requant32(acc, multiplier, shift, rounding: str = "double", multiplier_bits: int = 32,
-              acc_bits: int = 32, acc_wrap: bool = False) -> np.ndarray:
+def requant32(
+    acc,
+    multiplier,
+    shift,
+    rounding: str = "double",
+    multiplier_bits: int = 32,
+    acc_bits: int = 32,
+    acc_wrap: bool = False,
+) -> np.ndarray:
     """Scale int32 accumulators; arrays broadcast. Result saturated to int32.
 
     ``acc_bits`` < 32: the accumulator first passes an engine's narrower register (fit_accumulator)."""

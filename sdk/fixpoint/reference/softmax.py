@@ -33,6 +33,7 @@ The parameters may be scalars or per-row arrays of shape [rows, 1] (tables
 [rows, 513]), so that rows of many differently parameterised calls can be
 checked in one go.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,8 @@ import numpy as np
 
 from .requant import INT32_MAX, INT32_MIN, requant32, round_half_away_div_pow2, srdhm
 
-ACCUMULATION_INTEGER_BITS = 12   # TFLite kAccumulationIntegerBits
-SCALED_DIFF_INTEGER_BITS = 5     # TFLite kScaledDiffIntegerBits
+ACCUMULATION_INTEGER_BITS = 12  # TFLite kAccumulationIntegerBits
+SCALED_DIFF_INTEGER_BITS = 5  # TFLite kScaledDiffIntegerBits
 
 
 def fixed_constant(value: float, integer_bits: int) -> int:
@@ -53,7 +54,7 @@ def fixed_constant(value: float, integer_bits: int) -> int:
 EXP_MINUS_ONE_EIGHTH = fixed_constant(math.exp(-1.0 / 8.0), 0)
 ONE_THIRD = fixed_constant(1.0 / 3.0, 0)
 # exp(-2^j / 4) for j = 0..6, i.e. exp(-1/4) ... exp(-16)
-EXP_MINUS_QUARTER_POWERS = tuple(fixed_constant(math.exp(-(2.0 ** j) / 4.0), 0) for j in range(7))
+EXP_MINUS_QUARTER_POWERS = tuple(fixed_constant(math.exp(-(2.0**j) / 4.0), 0) for j in range(7))
 FORTY_EIGHT_OVER_SEVENTEEN = fixed_constant(48.0 / 17.0, 2)
 MINUS_THIRTY_TWO_OVER_SEVENTEEN = fixed_constant(-32.0 / 17.0, 2)
 
@@ -88,9 +89,9 @@ def exp_on_interval(a) -> np.ndarray:
 def exp_on_negative_values_q5(a) -> np.ndarray:
     """exp(a) in Q0 for Q5 values a <= 0; exp(0) is the largest Q0 value."""
     a = _i64(a)
-    quarter = 1 << (31 - SCALED_DIFF_INTEGER_BITS - 2)          # 1/4 in Q5
-    r = np.mod(a, quarter) - quarter                             # in [-1/4, 0)
-    quarters = (r - a) // quarter                                # a = r - quarters / 4
+    quarter = 1 << (31 - SCALED_DIFF_INTEGER_BITS - 2)  # 1/4 in Q5
+    r = np.mod(a, quarter) - quarter  # in [-1/4, 0)
+    quarters = (r - a) // quarter  # a = r - quarters / 4
     result = exp_on_interval(r * (1 << SCALED_DIFF_INTEGER_BITS))
     for j, factor in enumerate(EXP_MINUS_QUARTER_POWERS):
         result = np.where((quarters >> j) & 1 == 1, srdhm(result, factor), result)
@@ -103,14 +104,14 @@ def one_over_one_plus_x(a) -> np.ndarray:
     d = rounding_half_sum(a, INT32_MAX)
     x = FORTY_EIGHT_OVER_SEVENTEEN + srdhm(d, MINUS_THIRTY_TWO_OVER_SEVENTEEN)
     for _ in range(3):
-        one_minus_dx = (1 << 29) - srdhm(d, x)                   # Q2
+        one_minus_dx = (1 << 29) - srdhm(d, x)  # Q2
         x = x + times_pow2_saturated(srdhm(x, one_minus_dx), 2)  # Q4 -> Q2
-    return times_pow2_saturated(x, 1)                            # 1/d / 2 in Q1 -> Q0
+    return times_pow2_saturated(x, 1)  # 1/d / 2 in Q1 -> Q0
 
 
 def leading_zeros32(x) -> np.ndarray:
     """Leading zero bits of positive int32 values."""
-    _, exponent = np.frexp(_i64(x).astype(np.float64))          # x = m * 2^e, m in [0.5, 1)
+    _, exponent = np.frexp(_i64(x).astype(np.float64))  # x = m * 2^e, m in [0.5, 1)
     return 32 - exponent.astype(np.int64)
 
 
@@ -178,7 +179,7 @@ def softmax_s16(x, *, input_multiplier, input_left_shift, exp_lut, one_over_one_
     x = _i64(x)
     diff = x - x.max(axis=-1, keepdims=True)
     scaled = requant32(diff, input_multiplier, input_left_shift, "double", 32)
-    exps = lut_lookup_s16(np.clip(scaled + 32767, -32768, 32767), exp_lut)          # Q15
+    exps = lut_lookup_s16(np.clip(scaled + 32767, -32768, 32767), exp_lut)  # Q15
     total = np.clip(exps.sum(axis=-1, keepdims=True), 1, INT32_MAX)
     headroom_plus_one = leading_zeros32(total)
     # total normalised to [2^30, 2^31), then to Q15 of a value in [1, 2]

@@ -13,6 +13,7 @@ like the TFLite C++ (``float32_inputs=False`` skips that rounding).
   (10 / 65535)) (the float32 product, as in TFLite), and the two 513-entry
   int16 tables of gen_lut: exp(x) on [-10, 0] and 1 / (1 + x) on [0, 1].
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LUT_SIZE = 513                   # TFLite kInt16LUTArraySize
-SCALED_DIFF_INTEGER_BITS = 5     # TFLite kScaledDiffIntegerBits (s8 path)
+LUT_SIZE = 513  # TFLite kInt16LUTArraySize
+SCALED_DIFF_INTEGER_BITS = 5  # TFLite kScaledDiffIntegerBits (s8 path)
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class SoftmaxS8Params:
 class SoftmaxS16Params:
     input_multiplier: int
     input_left_shift: int
-    exp_lut: np.ndarray                    # int16[513]
-    one_over_one_plus_x_lut: np.ndarray    # int16[513]
+    exp_lut: np.ndarray  # int16[513]
+    one_over_one_plus_x_lut: np.ndarray  # int16[513]
 
 
 def tflite_round(x: float) -> float:
@@ -68,8 +69,10 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
     """TFLite QuantizeMultiplierGreaterThanOne: requires real > 1, shift >= 0."""
     if not real > 1.0:
-        raise ValueError(f"softmax: beta * input_scale * 2^26 = {real!r} must exceed 1 "
-                         "(input scale too small for TFLite's int8 softmax)")
+        raise ValueError(
+            f"softmax: beta * input_scale * 2^26 = {real!r} must exceed 1 "
+            "(input scale too small for TFLite's int8 softmax)"
+        )
     multiplier, shift = quantize_multiplier(real)
     if shift < 0:
         raise ValueError(f"softmax: negative left shift {shift} for multiplier {real!r}")
@@ -85,8 +88,12 @@ def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bi
 
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
     """TFLite CalculateInputRadius: the largest |input diff| whose rescaled value fits."""
-    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * float(1 << (total_signed_bits - input_integer_bits))
-                          / float(1 << input_left_shift))
+    max_input_rescaled = (
+        1.0
+        * ((1 << input_integer_bits) - 1)
+        * float(1 << (total_signed_bits - input_integer_bits))
+        / float(1 << input_left_shift)
+    )
     return int(math.floor(max_input_rescaled))
 
 
@@ -152,7 +159,7 @@ def softmax_s16_params(input_scale: float, beta: float = 1.0, *, float32_inputs:
 
     The rescale maps input differences so that [-65535, 0] spans [-10, 0]."""
     if float32_inputs:
-        product = float(np.float32(input_scale) * np.float32(beta))   # float * float in TFLite
+        product = float(np.float32(input_scale) * np.float32(beta))  # float * float in TFLite
     else:
         product = float(input_scale) * float(beta)
     multiplier, shift = quantize_multiplier(product / (10.0 / 65535.0))

@@ -3,6 +3,7 @@
 One Figure is reused for every histogram: creating a figure costs more than
 drawing a histogram, and a model has one plot per activation tensor.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,7 @@ from fixpoint.quant import TensorQuant
 
 FIGSIZE = (4.0, 2.5)
 DPI = 80
-MAX_BARS = 160          # histograms are re-binned to at most this many bars
+MAX_BARS = 160  # histograms are re-binned to at most this many bars
 CLIP_COLOR = "#d62728"
 BAR_COLOR = "#1f77b4"
 
@@ -32,8 +33,8 @@ def plot_range(counts: np.ndarray, edges: np.ndarray, stats: TensorStats) -> tup
     group = max(1, math.ceil((last - first) / MAX_BARS))
     last = first + group * math.ceil((last - first) / group)
     padded = np.zeros(last - first, np.int64)
-    chunk = counts[first:min(last, len(counts))]
-    padded[:len(chunk)] = chunk
+    chunk = counts[first : min(last, len(counts))]
+    padded[: len(chunk)] = chunk
     merged = padded.reshape(-1, group).sum(axis=1)
     width = edges[1] - edges[0]
     new_edges = edges[first] + width * group * np.arange(len(merged) + 1)
@@ -55,7 +56,7 @@ class HistogramPlotter:
             counts, edges = plot_range(stats.hist, stats.hist_edges, stats)
             centers = (edges[:-1] + edges[1:]) / 2
             inside = (centers >= quant.lo) & (centers <= quant.hi)
-            shown = np.where(counts > 0, counts, np.nan)       # log axis: leave empty bars out
+            shown = np.where(counts > 0, counts, np.nan)  # log axis: leave empty bars out
             # clipped values in red instead of shaded spans: one patch each, cheap to draw
             ax.stairs(np.where(inside, shown, np.nan), edges, fill=True, color=BAR_COLOR)
             ax.stairs(np.where(inside, np.nan, shown), edges, fill=True, color=CLIP_COLOR)
@@ -103,4 +104,4 @@ def _light_ticks(ax) -> None:
 
 
 def _short(name: str, limit: int = 48) -> str:
-    return name if len(name) <= limit else "..." + name[-(limit - 3):]
+    return name if len(name) <= limit else "..." + name[-(limit - 3) :]

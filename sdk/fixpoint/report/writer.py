@@ -5,6 +5,7 @@ temporary sibling folder and renamed into place, so readers never see half a
 report. An existing folder is only replaced when it is empty or was written
 by this function (it carries a marker file), never a folder of other files.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ IMAGE_DIR = "img"
 MARKER = ".fixpoint-report"
 
 
-def write_report(out_dir: str | os.PathLike, calib: CalibrationResult, eval_result: Any = None,
-                 plan: Any = None) -> Path:
+def write_report(
+    out_dir: str | os.PathLike, calib: CalibrationResult, eval_result: Any = None, plan: Any = None
+) -> Path:
     """Write the report folder ``out_dir``; returns the path of its ``report.md``.
 
     ``eval_result`` is a ``fixpoint.evaluate.EvalResult`` (per-layer SQNR chart
@@ -55,8 +57,9 @@ def _check_replaceable(out_dir: Path) -> None:
     if not out_dir.is_dir():
         raise CalibrationError(f"{out_dir}: report folder path is an existing file")
     if any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
-        raise CalibrationError(f"{out_dir}: folder exists and is not a Fixpoint report; "
-                               "choose an empty or new folder for the report")
+        raise CalibrationError(
+            f"{out_dir}: folder exists and is not a Fixpoint report; choose an empty or new folder for the report"
+        )
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -97,6 +100,7 @@ def _mixed_precision(images: Path, plan: Any) -> list[str]:
     if not info:
         return []
     from fixpoint.mixed.front import front_chart, front_lines
+
     front_chart(info, images / "pareto.png")
     return front_lines(info, f"{IMAGE_DIR}/pareto.png")
 

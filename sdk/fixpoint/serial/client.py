@@ -25,6 +25,7 @@ timeout of a transaction the client pads the link so that a half-received
 frame in the firmware's parser completes and is rejected (the firmware has no
 inter-byte timeout).
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,14 +53,14 @@ _NO_SESSION_CHECK = (p.Command.IDENTIFY, p.Command.SESSION)
 class LinkStats:
     """What the client did to keep results exact; for reports and tests."""
 
-    requests: int = 0          # frames sent
-    retries: int = 0           # requests sent again after a transient failure
-    polls: int = 0             # RUN_STATUS polls after a silent or garbled RUN
-    reloads: int = 0           # inputs sent again because the board's copy was stale
-    reruns: int = 0            # runs repeated because the output was stale or lost
-    resets_detected: int = 0   # responses that showed the board had been reset
+    requests: int = 0  # frames sent
+    retries: int = 0  # requests sent again after a transient failure
+    polls: int = 0  # RUN_STATUS polls after a silent or garbled RUN
+    reloads: int = 0  # inputs sent again because the board's copy was stale
+    reruns: int = 0  # runs repeated because the output was stale or lost
+    resets_detected: int = 0  # responses that showed the board had been reset
     transfer_seconds: float = 0.0  # time infer() spent loading inputs and reading outputs
-    staged_runs: int = 0       # samples run double-buffered (LOAD_NEXT / RUN_NEXT, serial/staged.py)
+    staged_runs: int = 0  # samples run double-buffered (LOAD_NEXT / RUN_NEXT, serial/staged.py)
     staging_fallbacks: int = 0  # samples that fell back to the plain path (stale staging, lost answer)
 
 
@@ -70,24 +71,34 @@ class OutputStale(BoardProtocolError):
 class FixpointClient:
     """Talks to one board. Not thread-safe; one transaction at a time."""
 
-    def __init__(self, port: serial.SerialBase, *, timeout: float = 2.0, run_timeout: float = 60.0,
-                 retries: int = 3, max_payload: int = 1024, liveness: Liveness | None = None,
-                 log_tail: Callable[[], str] | None = None, poll_interval: float = 0.05,
-                 first_seq: int = 0) -> None:
+    def __init__(
+        self,
+        port: serial.SerialBase,
+        *,
+        timeout: float = 2.0,
+        run_timeout: float = 60.0,
+        retries: int = 3,
+        max_payload: int = 1024,
+        liveness: Liveness | None = None,
+        log_tail: Callable[[], str] | None = None,
+        poll_interval: float = 0.05,
+        first_seq: int = 0,
+    ) -> None:
         self.port = port
-        self._link = Link(port, liveness=liveness, log_tail=log_tail, poll_interval=poll_interval,
-                          write_timeout=timeout)
+        self._link = Link(
+            port, liveness=liveness, log_tail=log_tail, poll_interval=poll_interval, write_timeout=timeout
+        )
         self.timeout = timeout
         self.run_timeout = run_timeout
-        self.inline_output = b""     # the output a RUN_NEXT response carried (serial/staged.py)
+        self.inline_output = b""  # the output a RUN_NEXT response carried (serial/staged.py)
         self.retries = retries
         self.max_payload = max_payload
         self.info: p.IdentifyInfo | None = None
         self.stats = LinkStats()
-        self.session = 0               # the id the board echoes; 0 = not set (no check)
+        self.session = 0  # the id the board echoes; 0 = not set (no check)
         self._seq = first_seq & 0xFF
         self._token = 0
-        self._input: bytearray | None = None    # what the board's input should hold
+        self._input: bytearray | None = None  # what the board's input should hold
         self._last_run: p.RunResult | None = None
         # Bounded by max_payload: a response whose length field took a bit flip is
         # rejected at once instead of swallowing the responses behind it.
@@ -106,8 +117,10 @@ class FixpointClient:
         self.info = info
         self.max_payload = self._decoder.max_payload = info.max_payload
         if expected_hash is not None and info.model_hash != expected_hash:
-            raise WrongModel(f"board '{info.board_name}' runs model '{info.model_name}' "
-                             f"(hash {info.model_hash[:16]}...), expected hash {expected_hash[:16]}...")
+            raise WrongModel(
+                f"board '{info.board_name}' runs model '{info.model_name}' "
+                f"(hash {info.model_hash[:16]}...), expected hash {expected_hash[:16]}..."
+            )
         if self._input is None or len(self._input) != info.input_size:
             self._input = bytearray(info.input_size)
         self.open_session()
@@ -138,9 +151,10 @@ class FixpointClient:
         """
         shadow = self._shadow()
         if offset < 0 or offset + len(data) > len(shadow):
-            raise BoardProtocolError(f"LOAD_INPUT: {len(data)} bytes at offset {offset} do not fit "
-                                     f"the model input of {len(shadow)} bytes")
-        shadow[offset: offset + len(data)] = data
+            raise BoardProtocolError(
+                f"LOAD_INPUT: {len(data)} bytes at offset {offset} do not fit the model input of {len(shadow)} bytes"
+            )
+        shadow[offset : offset + len(data)] = data
         try:
             self._send_input(offset, len(data))
         except BoardReset as exc:
@@ -151,7 +165,7 @@ class FixpointClient:
         shadow = self._shadow()
         step = self.max_payload - 4
         for pos in range(offset, offset + length, step):
-            chunk = bytes(shadow[pos: min(pos + step, offset + length)])
+            chunk = bytes(shadow[pos : min(pos + step, offset + length)])
             self._ok(p.Command.LOAD_INPUT, p.load_input_payload(pos, chunk))
 
     def _reload(self) -> None:
@@ -179,15 +193,14 @@ class FixpointClient:
                 last = "the board's input kept changing"
                 continue
             if result.status != p.Status.OK:
-                raise BoardProtocolError(f"RUN: {result.status.name}, model returned {result.model_rc}",
-                                         status=int(result.status))
+                raise BoardProtocolError(
+                    f"RUN: {result.status.name}, model returned {result.model_rc}", status=int(result.status)
+                )
             if result.input_crc != crc:
-                raise BoardProtocolError(f"RUN: board ran on input CRC {result.input_crc:08x}, "
-                                         f"expected {crc:08x}")
+                raise BoardProtocolError(f"RUN: board ran on input CRC {result.input_crc:08x}, expected {crc:08x}")
             self._last_run = result
             return result
-        raise BoardProtocolError(f"RUN: no run on the intended input after {self.retries + 1} attempts "
-                                 f"({last})")
+        raise BoardProtocolError(f"RUN: no run on the intended input after {self.retries + 1} attempts ({last})")
 
     def read_output(self, length: int | None = None, offset: int = 0) -> bytes:
         """Read ``length`` output bytes (default: all of them from ``offset``) of the last run."""
@@ -241,18 +254,19 @@ class FixpointClient:
         crc = p.crc32(bytes(self._shadow()))
         self._last_run = None
         for _ in range(self.retries + 1):
-            frame = self._ok(p.Command.RUN_LAYERS, p.run_layers_payload(n, crc),
-                             timeout=timeout or self.run_timeout,
-                             accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.NOT_READY,
-                                     p.Status.INPUT_STALE))
+            frame = self._ok(
+                p.Command.RUN_LAYERS,
+                p.run_layers_payload(n, crc),
+                timeout=timeout or self.run_timeout,
+                accept=(p.Status.OK, p.Status.MODEL_ERROR, p.Status.NOT_READY, p.Status.INPUT_STALE),
+            )
             status = p.Status(frame.status)
             if status == p.Status.INPUT_STALE:
                 self._reload()
                 continue
             if status != p.Status.OK:
                 rc = struct.unpack_from("<i", frame.body)[0]
-                raise BoardProtocolError(f"RUN_LAYERS {n}: {status.name}, model returned {rc}",
-                                         status=int(status))
+                raise BoardProtocolError(f"RUN_LAYERS {n}: {status.name}, model returned {rc}", status=int(status))
             return
         raise BoardProtocolError(f"RUN_LAYERS {n}: the board's input kept changing")
 
@@ -268,17 +282,18 @@ class FixpointClient:
         while len(out) < length:
             n = min(step, length - len(out))
             at = offset + len(out)
-            frame = self._ok(command, prefix + p.read_arena_payload(at, n),
-                             accept=(p.Status.OK, p.Status.OUTPUT_STALE))
+            frame = self._ok(command, prefix + p.read_arena_payload(at, n), accept=(p.Status.OK, p.Status.OUTPUT_STALE))
             if frame.status == p.Status.OUTPUT_STALE:
-                raise OutputStale(f"{_cmd_name(command)}: the board's output is no longer that of "
-                                  "the last run", status=frame.status)
+                raise OutputStale(
+                    f"{_cmd_name(command)}: the board's output is no longer that of the last run", status=frame.status
+                )
             body = frame.body
             echo = prefix + struct.pack("<I", at)
             if body[: len(echo)] != echo or len(body) != len(echo) + n:
-                raise BoardProtocolError(f"{_cmd_name(command)}: response for another request "
-                                         f"({len(body)} bytes, expected {len(echo) + n})")
-            out += body[len(echo):]
+                raise BoardProtocolError(
+                    f"{_cmd_name(command)}: response for another request ({len(body)} bytes, expected {len(echo) + n})"
+                )
+            out += body[len(echo) :]
         return bytes(out)
 
     def close(self) -> None:
@@ -309,8 +324,7 @@ class FixpointClient:
                 return outcome
         raise BoardTimeout(f"RUN: no outcome (after {sends} attempts)")
 
-    def _await_run(self, run_seq: int, token: int, deadline: float,
-                   cmd: int = p.Command.RUN) -> p.RunResult | None:
+    def _await_run(self, run_seq: int, token: int, deadline: float, cmd: int = p.Command.RUN) -> p.RunResult | None:
         """The outcome of RUN (or RUN_NEXT) ``run_seq``, or None when it must be sent again.
         A RUN_NEXT response's inline output is left in ``self.inline_output``."""
         want = {run_seq: cmd}
@@ -323,33 +337,34 @@ class FixpointClient:
             try:
                 frame = self._await(want, min(deadline, now + interval))
             except _Transient:
-                frame = None                      # garbled: perhaps our answer; ask
+                frame = None  # garbled: perhaps our answer; ask
             if frame is not None and frame.cmd == cmd | p.RESPONSE_FLAG:
                 if frame.status in p.TRANSIENT_STATUSES:
-                    return None                   # the board never saw an intact RUN
+                    return None  # the board never saw an intact RUN
                 if cmd == p.Command.RUN_NEXT:
                     result, self.inline_output = _parse(p.parse_run_next, frame)
                     return result
                 return _parse(p.parse_run, frame)
             if frame is not None and frame.status in p.TRANSIENT_STATUSES:
-                frame = None                      # the poll itself was damaged
-            if frame is not None:                 # a RUN_STATUS answer
+                frame = None  # the poll itself was damaged
+            if frame is not None:  # a RUN_STATUS answer
                 if frame.status != p.Status.OK:
-                    raise BoardProtocolError(f"RUN_STATUS: board answered {_status_name(frame.status)}",
-                                             status=frame.status)
+                    raise BoardProtocolError(
+                        f"RUN_STATUS: board answered {_status_name(frame.status)}", status=frame.status
+                    )
                 last = _parse(p.parse_run_status, frame)
                 if last.token == token:
                     return last
-                return None                       # ours never ran: the request was lost
+                return None  # ours never ran: the request was lost
             if frame is None and interval > self.timeout and not padded:
-                self._pad_link()                  # a poll went unanswered too
+                self._pad_link()  # a poll went unanswered too
                 padded = True
             self.stats.polls += 1
             try:
                 want[self._send(p.Command.RUN_STATUS, b"")] = p.Command.RUN_STATUS
             except _Transient:
                 log.debug("RUN_STATUS poll blocked; the board is busy or not reading")
-            interval *= 2                         # a long run is not flooded with polls
+            interval *= 2  # a long run is not flooded with polls
 
     # ---- transactions -------------------------------------------------------
 
@@ -376,8 +391,14 @@ class FixpointClient:
         message = f"{name}: {last} (after {self.retries + 1} attempts, {timeout:.2f} s each)"
         raise BoardTimeout(message) if last.timed_out else BoardProtocolError(message)
 
-    def _ok(self, cmd: int, payload: bytes = b"", *, timeout: float | None = None,
-            accept: tuple[p.Status, ...] = (p.Status.OK,)) -> p.Frame:
+    def _ok(
+        self,
+        cmd: int,
+        payload: bytes = b"",
+        *,
+        timeout: float | None = None,
+        accept: tuple[p.Status, ...] = (p.Status.OK,),
+    ) -> p.Frame:
         frame = self.transact(cmd, payload, timeout=timeout)
         if frame.status not in accept:
             status = _status_name(frame.status)
@@ -411,7 +432,7 @@ class FixpointClient:
             corrupt = None
             for event in self._decoder.feed(self._link.read_some()):
                 if event.kind != "frame":
-                    corrupt = event.kind      # perhaps a late answer to an earlier request
+                    corrupt = event.kind  # perhaps a late answer to an earlier request
                     continue
                 frame = event.frame
                 cmd = want.get(frame.seq)
@@ -432,8 +453,9 @@ class FixpointClient:
         if frame.session is None:
             raise _Transient("response without a session", timed_out=False)
         if self.session and cmd not in _NO_SESSION_CHECK and frame.session != self.session:
-            raise BoardReset(f"{_cmd_name(cmd)}: the board was reset (session {frame.session}, "
-                             f"expected {self.session})")
+            raise BoardReset(
+                f"{_cmd_name(cmd)}: the board was reset (session {frame.session}, expected {self.session})"
+            )
 
     def _pad_link(self) -> None:
         self._decoder.clear()

@@ -1,4 +1,5 @@
 """Exceptions of the board link. All derive from :class:`BoardError`."""
+
 from __future__ import annotations
 
 

@@ -1,6 +1,7 @@
 """The byte link under the protocol client: reads that notice a dead board,
 writes that cannot block forever, and the padding that flushes a half-received
 frame out of the firmware's parser. No framing here (see protocol.py)."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 #: returns None while the board is alive, else a description of its death
 Liveness = Callable[[], "str | None"]
 
-_DEATH_GRACE = 1.0   # seconds to wait for a process whose link dropped to exit
+_DEATH_GRACE = 1.0  # seconds to wait for a process whose link dropped to exit
 
 
 class Transient(Exception):
@@ -30,12 +31,19 @@ class Transient(Exception):
 class Link:
     """One pyserial port plus what is known about the board's process."""
 
-    def __init__(self, port: serial.SerialBase, *, liveness: Liveness | None,
-                 log_tail: Callable[[], str] | None, poll_interval: float, write_timeout: float) -> None:
+    def __init__(
+        self,
+        port: serial.SerialBase,
+        *,
+        liveness: Liveness | None,
+        log_tail: Callable[[], str] | None,
+        poll_interval: float,
+        write_timeout: float,
+    ) -> None:
         self.port = port
         self._liveness = liveness
         self._log_tail = log_tail or (lambda: "")
-        port.timeout = poll_interval        # reads return after at most one poll slice
+        port.timeout = poll_interval  # reads return after at most one poll slice
         try:
             port.write_timeout = write_timeout  # a stalled reader must not block us forever
         except NotImplementedError:

@@ -3,6 +3,7 @@
 Pure data: frame encoding, a resynchronising stream decoder (the Python twin
 of runtime/firmware/fw_frame.c) and the payload layouts of each response.
 """
+
 from __future__ import annotations
 
 import enum
@@ -11,13 +12,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-SYNC = b"\xA5\x5A"
-HEADER_BYTES = 6          # sync(2) len(2) seq(1) cmd(1)
+SYNC = b"\xa5\x5a"
+HEADER_BYTES = 6  # sync(2) len(2) seq(1) cmd(1)
 CRC_BYTES = 4
 FRAME_OVERHEAD = HEADER_BYTES + CRC_BYTES
 PROTOCOL_VERSION = 2
 RESPONSE_FLAG = 0x80
-RESPONSE_HEADER = 5       # every response payload: status u8 | session u32
+RESPONSE_HEADER = 5  # every response payload: status u8 | session u32
 READY_PREFIX = b"FIXPOINT READY "
 
 
@@ -29,15 +30,15 @@ class Command(enum.IntEnum):
     READ_TIMING = 0x05
     RESET = 0x06
     PING = 0x07
-    RUN_LAYERS = 0x08     # debug read-back: run layers [0, n) only
-    READ_ARENA = 0x09     # debug read-back: arena bytes
-    RUN_STATUS = 0x0A     # outcome of the last executed RUN (lost-response recovery)
-    SESSION = 0x0B        # set the session id echoed in every response
-    LOAD_NEXT = 0x0C      # double buffering: into the staging buffer (IDENTIFY flag bit 1)
-    RUN_NEXT = 0x0D       # staging -> input, RUN; the response carries the output
-    STATE_RESET = 0x0E    # streaming (IDENTIFY flag bit 2): recurrent state back to its initial value
-    STEP = 0x0F           # streaming: one step at a given stream index; output and state inline
-    READ_STATE = 0x10     # streaming: recurrent state bytes
+    RUN_LAYERS = 0x08  # debug read-back: run layers [0, n) only
+    READ_ARENA = 0x09  # debug read-back: arena bytes
+    RUN_STATUS = 0x0A  # outcome of the last executed RUN (lost-response recovery)
+    SESSION = 0x0B  # set the session id echoed in every response
+    LOAD_NEXT = 0x0C  # double buffering: into the staging buffer (IDENTIFY flag bit 1)
+    RUN_NEXT = 0x0D  # staging -> input, RUN; the response carries the output
+    STATE_RESET = 0x0E  # streaming (IDENTIFY flag bit 2): recurrent state back to its initial value
+    STEP = 0x0F  # streaming: one step at a given stream index; output and state inline
+    READ_STATE = 0x10  # streaming: recurrent state bytes
 
 
 class Status(enum.IntEnum):
@@ -48,9 +49,9 @@ class Status(enum.IntEnum):
     BAD_RANGE = 4
     MODEL_ERROR = 5
     NOT_READY = 6
-    INPUT_STALE = 7       # RUN: the board's input no longer has the named CRC
-    OUTPUT_STALE = 8      # READ_OUTPUT: the output is not that of the named run
-    FRAME_TOO_LONG = 9    # header length above max_payload; CRC unchecked
+    INPUT_STALE = 7  # RUN: the board's input no longer has the named CRC
+    OUTPUT_STALE = 8  # READ_OUTPUT: the output is not that of the named run
+    FRAME_TOO_LONG = 9  # header length above max_payload; CRC unchecked
 
 
 #: Statuses that say the frame did not arrive intact: the request is sent again.
@@ -108,8 +109,8 @@ def encode_frame(seq: int, cmd: int, payload: bytes = b"") -> bytes:
 class DecodeEvent:
     """What the decoder found: a good frame, or a rejected one (kind != "frame")."""
 
-    kind: str                 # "frame" | "bad_crc" | "bad_length"
-    frame: Frame              # for rejects: seq/cmd from the header, payload empty
+    kind: str  # "frame" | "bad_crc" | "bad_length"
+    frame: Frame  # for rejects: seq/cmd from the header, payload empty
 
 
 class FrameDecoder:
@@ -158,7 +159,7 @@ class FrameDecoder:
         total = HEADER_BYTES + length + CRC_BYTES
         if len(buf) < total:
             return None
-        body = bytes(buf[2: HEADER_BYTES + length])
+        body = bytes(buf[2 : HEADER_BYTES + length])
         (crc,) = struct.unpack_from("<I", buf, HEADER_BYTES + length)
         if crc != crc32(body):
             del buf[:1]
@@ -168,6 +169,7 @@ class FrameDecoder:
 
 
 # ---- response payloads (after status u8 | session u32) ---------------------
+
 
 @dataclass(frozen=True)
 class IdentifyInfo:
@@ -183,8 +185,8 @@ class IdentifyInfo:
     build_id: str
     board_name: str
     model_name: str
-    staging: bool = False     # LOAD_NEXT / RUN_NEXT available (double buffering)
-    streaming: bool = False   # STATE_RESET / STEP / READ_STATE available (a model with recurrent state)
+    staging: bool = False  # LOAD_NEXT / RUN_NEXT available (double buffering)
+    streaming: bool = False  # STATE_RESET / STEP / READ_STATE available (a model with recurrent state)
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,9 @@ class RunResult:
     status: Status
     model_rc: int
     counter_unit: CounterUnit
-    count: int                # instructions / cycles / ns spent in fp_model_run()
-    token: int = 0            # the host's name for this run (READ_OUTPUT names it)
-    input_crc: int = 0        # CRC-32 of the input the board ran on
+    count: int  # instructions / cycles / ns spent in fp_model_run()
+    token: int = 0  # the host's name for this run (READ_OUTPUT names it)
+    input_crc: int = 0  # CRC-32 of the input the board ran on
 
 
 @dataclass(frozen=True)
@@ -204,11 +206,11 @@ class TimingInfo:
     last: int
     min: int
     max: int
-    init: int                 # cost of the last fp_model_init()
+    init: int  # cost of the last fp_model_init()
 
 
 _IDENTIFY_FIXED = struct.Struct("<BBBHIIIi")
-_RUN = struct.Struct("<IiBQI")                 # token, rc, unit, count, input_crc
+_RUN = struct.Struct("<IiBQI")  # token, rc, unit, count, input_crc
 _TIMING = struct.Struct("<BIQQQQ")
 _REGION_OFFSET = struct.Struct("<I")
 
@@ -219,7 +221,7 @@ def _strings(data: bytes, count: int) -> list[str]:
         if pos >= len(data):
             raise ValueError("truncated string field")
         n = data[pos]
-        raw = data[pos + 1: pos + 1 + n]
+        raw = data[pos + 1 : pos + 1 + n]
         if len(raw) != n:
             raise ValueError("truncated string field")
         out.append(raw.decode("ascii", errors="replace"))
@@ -236,10 +238,23 @@ def parse_identify(frame: Frame) -> IdentifyInfo:
     version, unit, flags, max_payload, n_in, n_out, arena, init_rc = _IDENTIFY_FIXED.unpack_from(body)
     if version != PROTOCOL_VERSION:
         raise ValueError(f"firmware speaks protocol version {version}, this host {PROTOCOL_VERSION}")
-    model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size:], 4)
-    return IdentifyInfo(version, CounterUnit(unit), bool(flags & 1), max_payload, n_in, n_out,
-                        arena, init_rc, model_hash, build_id, board, model, staging=bool(flags & 2),
-                        streaming=bool(flags & 4))
+    model_hash, build_id, board, model = _strings(body[_IDENTIFY_FIXED.size :], 4)
+    return IdentifyInfo(
+        version,
+        CounterUnit(unit),
+        bool(flags & 1),
+        max_payload,
+        n_in,
+        n_out,
+        arena,
+        init_rc,
+        model_hash,
+        build_id,
+        board,
+        model,
+        staging=bool(flags & 2),
+        streaming=bool(flags & 4),
+    )
 
 
 def parse_run(frame: Frame) -> RunResult:
@@ -254,7 +269,7 @@ def parse_run_next(frame: Frame) -> tuple[RunResult, bytes]:
     if len(body) < _RUN.size:
         raise ValueError(f"RUN_NEXT body of {len(body)} bytes")
     token, rc, unit, count, crc = _RUN.unpack_from(body)
-    return RunResult(Status(frame.status), rc, CounterUnit(unit), count, token, crc), bytes(body[_RUN.size:])
+    return RunResult(Status(frame.status), rc, CounterUnit(unit), count, token, crc), bytes(body[_RUN.size :])
 
 
 def parse_run_status(frame: Frame) -> RunResult:

@@ -17,6 +17,7 @@ the plain path (``client.infer``: LOAD_INPUT, RUN, READ_OUTPUT with all its
 retries) for that sample, so a result is still either exact or an exception.
 A board without staging gets the plain path throughout.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,7 +64,7 @@ class StagedInference:
         start = time.perf_counter()
         if self._staged_crc != crc:
             self._stage(data, wait=True)
-        client._input = bytearray(data)      # what the board's input holds after RUN_NEXT's copy
+        client._input = bytearray(data)  # what the board's input holds after RUN_NEXT's copy
         client._token = (client._token + 1) & 0xFFFFFFFF or 1
         token = client._token
         seq = client._send(p.Command.RUN_NEXT, p.run_payload(token, crc))
@@ -75,17 +76,18 @@ class StagedInference:
         deadline = time.monotonic() + client.run_timeout + client.timeout
         result = client._await_run(seq, token, deadline, cmd=p.Command.RUN_NEXT)
         if result is None or result.status == p.Status.INPUT_STALE:
-            return None                       # lost, or the staging buffer was not this sample
+            return None  # lost, or the staging buffer was not this sample
         if result.status != p.Status.OK:
-            raise BoardProtocolError(f"RUN_NEXT: {result.status.name}, model returned {result.model_rc}",
-                                     status=int(result.status))
+            raise BoardProtocolError(
+                f"RUN_NEXT: {result.status.name}, model returned {result.model_rc}", status=int(result.status)
+            )
         if result.input_crc != crc:
             raise BoardProtocolError(f"RUN_NEXT: board ran on input CRC {result.input_crc:08x}, expected {crc:08x}")
         client._last_run = result
         output = client.inline_output
         if len(output) != client._info().output_size:
             start = time.perf_counter()
-            output = client.read_output()     # too big to ride along, or the outcome came from a poll
+            output = client.read_output()  # too big to ride along, or the outcome came from a poll
             client.stats.transfer_seconds += time.perf_counter() - start
         return output, result
 
@@ -95,7 +97,7 @@ class StagedInference:
         client = self.client
         step = client.max_payload - 4
         for pos in range(0, len(data), step):
-            payload = p.load_input_payload(pos, data[pos: pos + step])
+            payload = p.load_input_payload(pos, data[pos : pos + step])
             if wait:
                 client._ok(p.Command.LOAD_NEXT, payload)
             else:

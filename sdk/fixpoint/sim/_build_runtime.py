@@ -15,6 +15,7 @@ In a checkout fixpoint.sim.native rebuilds it whenever those sources change,
 with the build machine's vector extensions (``native=True``: the module runs
 where it is built); the wheel build (setup.py) stays generic.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -120,11 +121,13 @@ def host_table_source(runtime_dir: Path) -> str:
         name, dp = row[3], row[2].lower()
         row = variant_rows.get(variants.choose_kernel(name[: -len(dp) - 1], dp, "host"), row)
         lines.append(f"    FP_KERNEL_ROW({', '.join(row)})")
-    return ("static const fp_kernel_entry_t fp_sim_host_entries[] = {\n" + "\n".join(lines) + "\n};\n"
-            "static const fp_kernel_table_t fp_sim_host_table = {\n"
-            "    fp_sim_host_entries, (uint32_t)(sizeof(fp_sim_host_entries) / sizeof(fp_sim_host_entries[0]))\n"
-            "};\n"
-            "const fp_kernel_table_t *fp_sim_kernels_host(void) { return &fp_sim_host_table; }\n")
+    return (
+        "static const fp_kernel_entry_t fp_sim_host_entries[] = {\n" + "\n".join(lines) + "\n};\n"
+        "static const fp_kernel_table_t fp_sim_host_table = {\n"
+        "    fp_sim_host_entries, (uint32_t)(sizeof(fp_sim_host_entries) / sizeof(fp_sim_host_entries[0]))\n"
+        "};\n"
+        "const fp_kernel_table_t *fp_sim_kernels_host(void) { return &fp_sim_host_table; }\n"
+    )
 
 
 def compile_args(native: bool) -> list[str]:
@@ -136,8 +139,9 @@ def compile_args(native: bool) -> list[str]:
     return args
 
 
-def make_ffibuilder(native: bool = False, compile_flags: list[str] | None = None,
-                    link_flags: list[str] | None = None) -> FFI:
+def make_ffibuilder(
+    native: bool = False, compile_flags: list[str] | None = None, link_flags: list[str] | None = None
+) -> FFI:
     """The cffi builder of the simulator's extension; ``compile_flags`` replace the usual
     optimisation flags (the sanitized build of .ci/sanitize.sh passes its own)."""
     runtime_dir = _runtime_dir()
@@ -146,7 +150,8 @@ def make_ffibuilder(native: bool = False, compile_flags: list[str] | None = None
     builder.set_source(
         MODULE,
         '#include <string.h>\n#include "fp_runtime.h"\n#include "fp_resolver.h"\n'
-        + host_table_source(runtime_dir) + SIM_BATCH,
+        + host_table_source(runtime_dir)
+        + SIM_BATCH,
         sources=runtime_sources(runtime_dir),
         include_dirs=[str(runtime_dir / "include")],
         extra_compile_args=compile_args(native) if compile_flags is None else ["-std=c99", *compile_flags],

@@ -5,6 +5,7 @@ become pointers into numpy buffers, None becomes NULL. The numpy arrays and
 cffi buffers are kept alive by :class:`CArrays` for as long as the structs
 that point at them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,13 @@ import numpy as np
 from ..cparams import ArrayRef
 from .native import ffi as _ffi, lib as _lib
 
-CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]", np.dtype(np.int32): "int32_t[]",
-          np.dtype(np.int64): "int64_t[]", np.dtype(np.uint8): "uint8_t[]"}
+CTYPES = {
+    np.dtype(np.int8): "int8_t[]",
+    np.dtype(np.int16): "int16_t[]",
+    np.dtype(np.int32): "int32_t[]",
+    np.dtype(np.int64): "int64_t[]",
+    np.dtype(np.uint8): "uint8_t[]",
+}
 
 
 class CArrays:

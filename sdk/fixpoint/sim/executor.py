@@ -20,6 +20,7 @@ Inputs and outputs are integer arrays in NHWC with a leading batch axis:
 :func:`quantize_input` and :func:`dequantize` convert from / to the float
 tensors of the source ONNX model in its own layout.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,7 +73,7 @@ class SimulationError(ModelError):
 
 @dataclass
 class SimResult:
-    outputs: list[np.ndarray]                       # one [B, ...] array per plan output
+    outputs: list[np.ndarray]  # one [B, ...] array per plan output
     intermediates: dict[str, np.ndarray] | None = None  # layer output tensor name -> [B, ...]
 
 
@@ -90,15 +91,19 @@ class CompiledPlan:
         check_arena(plan)
         for t in [*plan.inputs, *plan.outputs]:
             if plan.tensors[t].shape[0] != 1:
-                raise SimulationError(f"graph I/O tensor '{plan.tensors[t].name}' must have N = 1, "
-                                      f"got shape {plan.tensors[t].shape}")
+                raise SimulationError(
+                    f"graph I/O tensor '{plan.tensors[t].name}' must have N = 1, got shape {plan.tensors[t].shape}"
+                )
         self.plan = plan
         self.layer_arrays = [CArrays(layer_arrays_for_c(layer)) for layer in plan.layers]
         self.state = self._state_buffer()
-        self.tensors = ffi.new("fp_tensor_t[]", [to_cvalue(tensor_struct(plan, i), None)
-                                                 for i in range(len(plan.tensors))])
-        self.layers = ffi.new("fp_layer_t[]", [to_cvalue(layer_struct(plan, i), self.layer_arrays[i])
-                                               for i in range(len(plan.layers))] or 1)
+        self.tensors = ffi.new(
+            "fp_tensor_t[]", [to_cvalue(tensor_struct(plan, i), None) for i in range(len(plan.tensors))]
+        )
+        self.layers = ffi.new(
+            "fp_layer_t[]",
+            [to_cvalue(layer_struct(plan, i), self.layer_arrays[i]) for i in range(len(plan.layers))] or 1,
+        )
         tables = CArrays()
         tables.set_pointer("tensors", self.tensors)
         tables.set_pointer("layers", self.layers)
@@ -110,13 +115,17 @@ class CompiledPlan:
         self.scratch = ffi.new("uint8_t[]", max(self.scratch_size, 1))
         self.arena = np.zeros(plan.arena_size + 16, dtype=np.uint8)
         start = (-self.arena.ctypes.data) % 16  # the runtime needs a 4-byte aligned arena
-        self.arena = self.arena[start:start + plan.arena_size]
+        self.arena = self.arena[start : start + plan.arena_size]
         self.arena_ptr = ffi.from_buffer("uint8_t[]", self.arena)
         self._ok = int(lib.FP_OK)
         # numpy views of every tensor's arena slot, made once: [H, W, C] (the
         # batch axis is the sample loop), or the full shape of an N > 1 tensor
-        self._views = [self.arena[t.offset:t.offset + t.nbytes].view(DTYPES[t.dtype])
-                       .reshape(t.shape[1:] if t.shape[0] == 1 else t.shape) for t in plan.tensors]
+        self._views = [
+            self.arena[t.offset : t.offset + t.nbytes]
+            .view(DTYPES[t.dtype])
+            .reshape(t.shape[1:] if t.shape[0] == 1 else t.shape)
+            for t in plan.tensors
+        ]
         self._in_offsets = ffi.new("uint32_t[]", [plan.tensors[t].offset for t in plan.inputs] or 1)
         self._in_bytes = ffi.new("uint32_t[]", [plan.tensors[t].nbytes for t in plan.inputs] or 1)
         self._out_offsets = ffi.new("uint32_t[]", [plan.tensors[t].offset for t in plan.outputs] or 1)
@@ -130,11 +139,12 @@ class CompiledPlan:
         if not slots:
             return np.zeros(0, np.uint8)
         state = np.zeros(state_size(self.plan) + 16, dtype=np.uint8)
-        start = (-state.ctypes.data) % 16   # the lstm's int16 cell state needs alignment
-        state = state[start:start + state_size(self.plan)]
+        start = (-state.ctypes.data) % 16  # the lstm's int16 cell state needs alignment
+        state = state[start : start + state_size(self.plan)]
         for s in slots:
-            self.layer_arrays[s.layer].set_pointer("state", native.ffi().from_buffer(
-                "uint8_t[]", state[s.offset:s.offset + s.nbytes]))
+            self.layer_arrays[s.layer].set_pointer(
+                "state", native.ffi().from_buffer("uint8_t[]", state[s.offset : s.offset + s.nbytes])
+            )
         return state
 
     def _slot(self, index: int) -> np.ndarray:
@@ -150,8 +160,10 @@ class CompiledPlan:
             arr = np.asarray(arr)
             want = (arr.shape[0] if arr.ndim else -1, *t.shape[1:])
             if arr.dtype != np.dtype(DTYPES[t.dtype]) or arr.shape != want:
-                raise SimulationError(f"input {k} ('{t.name}') must be {t.dtype} of shape [B, "
-                                      f"{', '.join(map(str, t.shape[1:]))}], got {arr.dtype} {list(arr.shape)}")
+                raise SimulationError(
+                    f"input {k} ('{t.name}') must be {t.dtype} of shape [B, "
+                    f"{', '.join(map(str, t.shape[1:]))}], got {arr.dtype} {list(arr.shape)}"
+                )
             if batch is not None and arr.shape[0] != batch:
                 raise SimulationError(f"input {k} ('{t.name}') has batch {arr.shape[0]}, input 0 has {batch}")
             batch = arr.shape[0]
@@ -164,12 +176,13 @@ class CompiledPlan:
 
     def _fail(self, layer_index: int, status: int) -> SimulationError:
         layer = self.plan.layers[layer_index]
-        return SimulationError(f"layer {layer_index} '{layer.name}' ({layer.op}, {layer.datapath}): "
-                               f"the runtime returned {status_name(status)}")
+        return SimulationError(
+            f"layer {layer_index} '{layer.name}' ({layer.op}, {layer.datapath}): "
+            f"the runtime returned {status_name(status)}"
+        )
 
     def _run_layer(self, index: int) -> None:
-        status = native.lib().fp_graph_run_layer(self.graph, index, self.arena_ptr, self.scratch,
-                                                 self.scratch_size)
+        status = native.lib().fp_graph_run_layer(self.graph, index, self.arena_ptr, self.scratch, self.scratch_size)
         if status != self._ok:
             raise self._fail(index, status)
 
@@ -181,9 +194,10 @@ class CompiledPlan:
         while len(self._workers) < k:
             arena = np.zeros(self.plan.arena_size + 16, dtype=np.uint8)
             start = (-arena.ctypes.data) % 16
-            arena = arena[start:start + self.plan.arena_size]
-            self._workers.append((arena, ffi.from_buffer("uint8_t[]", arena),
-                                  ffi.new("uint8_t[]", max(self.scratch_size, 1))))
+            arena = arena[start : start + self.plan.arena_size]
+            self._workers.append(
+                (arena, ffi.from_buffer("uint8_t[]", arena), ffi.new("uint8_t[]", max(self.scratch_size, 1)))
+            )
         _, arena_ptr, scratch = self._workers[k - 1]
         return arena_ptr, scratch
 
@@ -200,10 +214,23 @@ class CompiledPlan:
         def run_slice(k: int) -> tuple[int, int]:
             status = ffi.new("int32_t *")
             arena_ptr, scratch = workers[k]
-            failed = lib.fp_sim_run_batch(self.graph, arena_ptr, scratch, self.scratch_size, bounds[k],
-                                          bounds[k + 1] - bounds[k], len(inputs), in_ptrs, self._in_offsets,
-                                          self._in_bytes, len(outputs), out_ptrs, self._out_offsets,
-                                          self._out_bytes, status)
+            failed = lib.fp_sim_run_batch(
+                self.graph,
+                arena_ptr,
+                scratch,
+                self.scratch_size,
+                bounds[k],
+                bounds[k + 1] - bounds[k],
+                len(inputs),
+                in_ptrs,
+                self._in_offsets,
+                self._in_bytes,
+                len(outputs),
+                out_ptrs,
+                self._out_offsets,
+                self._out_bytes,
+                status,
+            )
             return int(failed), int(status[0])
 
         if parts == 1:
@@ -219,8 +246,9 @@ class CompiledPlan:
             self._write_inputs(inputs, sample)
             for index in range(len(self.plan.layers)):
                 self._run_layer(index)
-            raise SimulationError(f"plan '{self.plan.model_name}': fp_graph_run returned {status_name(status)} "
-                                  f"on sample {sample}")
+            raise SimulationError(
+                f"plan '{self.plan.model_name}': fp_graph_run returned {status_name(status)} on sample {sample}"
+            )
 
     def run(self, inputs: list[np.ndarray], capture: bool = False, threads: int | None = None) -> SimResult:
         """Run a batch; ``threads`` (default: :func:`set_defaults`) splits it over that many threads.
@@ -232,17 +260,19 @@ class CompiledPlan:
         plan = self.plan
         inputs = self._check_inputs(inputs)
         batch = inputs[0].shape[0]
-        outputs = [np.empty((batch, *plan.tensors[t].shape[1:]), DTYPES[plan.tensors[t].dtype])
-                   for t in plan.outputs]
+        outputs = [np.empty((batch, *plan.tensors[t].shape[1:]), DTYPES[plan.tensors[t].dtype]) for t in plan.outputs]
         if not capture:
             if batch:
                 # a stateful plan's samples are consecutive steps of one stream: one thread, in order
                 threads = 1 if self.state.size else threads or _defaults["threads"]
                 self._run_batch(inputs, outputs, threads)
             return SimResult(outputs=outputs)
-        captured = {plan.tensors[layer.output].name:
-                    np.empty((batch, *self._views[layer.output].shape), self._views[layer.output].dtype)
-                    for layer in plan.layers}
+        captured = {
+            plan.tensors[layer.output].name: np.empty(
+                (batch, *self._views[layer.output].shape), self._views[layer.output].dtype
+            )
+            for layer in plan.layers
+        }
         for b in range(batch):
             self._write_inputs(inputs, b)
             for index, layer in enumerate(plan.layers):
@@ -271,8 +301,9 @@ def compile_plan(plan: Plan, kernels: str | None = None) -> CompiledPlan:
     return compiled
 
 
-def run_plan(plan: Plan, inputs: list[np.ndarray], capture: bool = False, kernels: str | None = None,
-             threads: int | None = None) -> SimResult:
+def run_plan(
+    plan: Plan, inputs: list[np.ndarray], capture: bool = False, kernels: str | None = None, threads: int | None = None
+) -> SimResult:
     """Run ``plan`` on a batch: ``inputs[k]`` is ``[B, H, W, C]`` of plan input k's dtype.
 
     Returns the outputs as ``[B, ...]`` arrays and, with ``capture``, every
@@ -314,18 +345,25 @@ def _to_nhwc(t: PlanTensor, x: np.ndarray) -> np.ndarray:
     dims = row_major_shape(t.source_layout)
     if dims is not None:  # stored in the ONNX row-major order
         if list(x.shape[1:]) != dims:
-            raise SimulationError(f"tensor '{t.name}' expects [B, {', '.join(map(str, dims))}] "
-                                  f"(ONNX layout {t.source_layout}), got shape {list(x.shape)}")
+            raise SimulationError(
+                f"tensor '{t.name}' expects [B, {', '.join(map(str, dims))}] "
+                f"(ONNX layout {t.source_layout}), got shape {list(x.shape)}"
+            )
         return x.reshape(x.shape[0], *sample)
-    layouts = {"NCHW": (4, lambda a: a.transpose(0, 2, 3, 1)), "NHWC": (4, lambda a: a),
-               "NC": (2, lambda a: a.reshape(a.shape[0], *sample)),
-               "NCL": (3, lambda a: a.transpose(0, 2, 1)[:, None])}
+    layouts = {
+        "NCHW": (4, lambda a: a.transpose(0, 2, 3, 1)),
+        "NHWC": (4, lambda a: a),
+        "NC": (2, lambda a: a.reshape(a.shape[0], *sample)),
+        "NCL": (3, lambda a: a.transpose(0, 2, 1)[:, None]),
+    }
     if t.source_layout not in layouts:
         raise SimulationError(f"tensor '{t.name}' has unknown source layout '{t.source_layout}'")
     ndim, convert = layouts[t.source_layout]
     if x.ndim != ndim or convert(x).shape[1:] != sample:
-        raise SimulationError(f"tensor '{t.name}' expects [B, ...] in {t.source_layout} layout matching "
-                              f"NHWC {list(t.shape[1:])}, got shape {list(x.shape)}")
+        raise SimulationError(
+            f"tensor '{t.name}' expects [B, ...] in {t.source_layout} layout matching "
+            f"NHWC {list(t.shape[1:])}, got shape {list(x.shape)}"
+        )
     return convert(x)
 
 
@@ -363,7 +401,8 @@ def dequantize(plan: Plan, tensor_index: int, ints: np.ndarray) -> np.ndarray:
     t = _io_tensor(plan, tensor_index)
     ints = np.asarray(ints)
     if ints.ndim != 4 or tuple(ints.shape[1:]) != tuple(t.shape[1:]):
-        raise SimulationError(f"tensor '{t.name}' values must be [B, {', '.join(map(str, t.shape[1:]))}], "
-                              f"got {list(ints.shape)}")
+        raise SimulationError(
+            f"tensor '{t.name}' values must be [B, {', '.join(map(str, t.shape[1:]))}], got {list(ints.shape)}"
+        )
     real = ((ints.astype(np.float64) - t.zero_point) * t.scale).astype(np.float32)
     return _from_nhwc(t, real)

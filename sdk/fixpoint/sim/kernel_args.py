@@ -20,6 +20,7 @@ reference kernels take int32 offsets; int8 zero points give only
 * int16 tensors: zero point 0, every offset must be 0 (TFLite 16x8; the
   16x8 weighted kernels do not compute with offsets at all).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,15 +31,25 @@ from ..ops.registry import keys_where
 from ..reference.lowbit import WEIGHT_LABEL, is_packed, packed_size, unpack_weights
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-INT16_REACH = 1 << 15            # max |x| of an int16 activation (zero point 0)
-WEIGHT_REACH = 128               # max |w| of an int8 weight
+INT16_REACH = 1 << 15  # max |x| of an int16 activation (zero point 0)
+WEIGHT_REACH = 128  # max |w| of an int8 weight
 
-__all__ = ["KernelArgumentError", "MODELESS_OPS", "array_arg", "check_offsets", "check_scalar_ranges",
-           "filter_arg", "fail", "int_values", "requant_arg", "s8_reach", "shape_arg"]
+__all__ = [
+    "KernelArgumentError",
+    "MODELESS_OPS",
+    "array_arg",
+    "check_offsets",
+    "check_scalar_ranges",
+    "filter_arg",
+    "fail",
+    "int_values",
+    "requant_arg",
+    "s8_reach",
+    "shape_arg",
+]
 
 # ops whose C params have no fp_rq_mode_t: 'rounding' / 'multiplier_bits' are errors there
-MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad",
-                          *keys_where(lambda row: not row.requant_mode)})
+MODELESS_OPS = frozenset({"max_pool", "avg_pool", "softmax", "pad", *keys_where(lambda row: not row.requant_mode)})
 
 
 class KernelArgumentError(ValueError):
@@ -77,18 +88,23 @@ def _weighted_offsets(where: str, int16: bool, op: str, fields: dict[str, Any]) 
     else:
         limit = INT32_MAX // WEIGHT_REACH
         if s8_reach(in_off) > limit:
-            raise fail(where, f"argument 'input_offset' = {in_off} is outside [{-(limit - 128)}, {limit - 127}]: "
-                              "(x + input_offset) * w would overflow int32")
+            raise fail(
+                where,
+                f"argument 'input_offset' = {in_off} is outside [{-(limit - 128)}, {limit - 127}]: "
+                "(x + input_offset) * w would overflow int32",
+            )
         x_reach = s8_reach(in_off)
     if op == "fully_connected":
         f_off = _int(where, "filter_offset", fields.get("filter_offset", 0))
         if s8_reach(f_off) * x_reach > INT32_MAX:
-            raise fail(where, f"argument 'filter_offset' = {f_off} (with input_offset {in_off}): "
-                              "(x + input_offset) * (w + filter_offset) would overflow int32")
+            raise fail(
+                where,
+                f"argument 'filter_offset' = {f_off} (with input_offset {in_off}): "
+                "(x + input_offset) * (w + filter_offset) would overflow int32",
+            )
 
 
-def check_offsets(where: str, op: str, family: str, in_int16: bool, out_int16: bool,
-                  fields: dict[str, Any]) -> None:
+def check_offsets(where: str, op: str, family: str, in_int16: bool, out_int16: bool, fields: dict[str, Any]) -> None:
     """Raise KernelArgumentError naming the first offset outside its legal range."""
     if family == "weighted":
         _weighted_offsets(where, in_int16, op, fields)
@@ -114,8 +130,9 @@ def _range(where: str, fields: dict[str, Any], name: str, lo: int, hi: int, why:
         raise fail(where, f"argument '{name}' = {value} is outside [{lo}, {hi}]{why}")
 
 
-def check_scalar_ranges(where: str, op: str, in_int16: bool, out_range: tuple[int, int],
-                        fields: dict[str, Any]) -> None:
+def check_scalar_ranges(
+    where: str, op: str, in_int16: bool, out_range: tuple[int, int], fields: dict[str, Any]
+) -> None:
     """Raise KernelArgumentError naming the first scalar field outside its legal range."""
     for name in ("stride_h", "stride_w", "dilation_h", "dilation_w", "groups", "filter_h", "filter_w"):
         _range(where, fields, name, 1, INT32_MAX)
@@ -155,8 +172,7 @@ def int_values(where: str, name: str, value: Any, lo: int, hi: int) -> np.ndarra
     if arr.dtype.kind not in "iu" or arr.size == 0:
         raise fail(where, f"argument '{name}' must hold integers, got {value!r}")
     if int(arr.min()) < lo or int(arr.max()) > hi:
-        raise fail(where, f"argument '{name}' has values in [{int(arr.min())}, {int(arr.max())}], "
-                           f"outside [{lo}, {hi}]")
+        raise fail(where, f"argument '{name}' has values in [{int(arr.min())}, {int(arr.max())}], outside [{lo}, {hi}]")
     return arr.astype(np.int64)
 
 
@@ -180,15 +196,24 @@ def filter_arg(where: str, op: str, datapath: str, filter: Any, kw: dict) -> np.
     if not is_packed(datapath):
         raise fail(where, "argument 'filter_shape' (a packed filter) only applies to the s4 kernels (and s2 / s1)")
     dims = shape_arg(where, shape, ndim, "filter_shape")
-    if not isinstance(filter, np.ndarray) or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)) \
-            or filter.ndim != 1:
-        raise fail(where, f"argument 'filter' with 'filter_shape' must be packed {WEIGHT_LABEL[datapath]} bytes: "
-                           f"a 1-D int8 or uint8 array, got {getattr(filter, 'dtype', type(filter).__name__)} "
-                           f"{list(getattr(filter, 'shape', []))}")
+    if (
+        not isinstance(filter, np.ndarray)
+        or filter.dtype not in (np.dtype(np.int8), np.dtype(np.uint8))
+        or filter.ndim != 1
+    ):
+        raise fail(
+            where,
+            f"argument 'filter' with 'filter_shape' must be packed {WEIGHT_LABEL[datapath]} bytes: "
+            f"a 1-D int8 or uint8 array, got {getattr(filter, 'dtype', type(filter).__name__)} "
+            f"{list(getattr(filter, 'shape', []))}",
+        )
     count = int(np.prod(dims, dtype=np.int64))
     if filter.size != packed_size(count, datapath):
-        raise fail(where, f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
-                           f"{packed_size(count, datapath)}")
+        raise fail(
+            where,
+            f"argument 'filter' has {filter.size} packed bytes, filter_shape {list(dims)} needs "
+            f"{packed_size(count, datapath)}",
+        )
     return unpack_weights(filter, count, datapath, dims)
 
 

@@ -2,6 +2,7 @@
 conventions): the checks every wrapper shares and one ``prep_*`` per kernel family, which validates the
 numpy arguments and returns the :class:`Call` the wrapper turns into a C params struct (registry rows'
 ``sim_prepare`` name these functions)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ BIAS = {"s8": np.int32, "s4": np.int32, "s16": np.int64, "s16_acc32": np.int32, 
 
 # ---- argument checks ------------------------------------------------------
 
+
 def no_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
     """The (unused) default mode of a kernel whose C params have none; passing one is an error."""
     for name in ("rounding", "multiplier_bits"):
@@ -40,14 +42,18 @@ def kernel_mode(where: str, spec: KernelSpec, kw: dict) -> dict[str, Any]:
 def mode_of(where: str, rounding: Any, multiplier_bits: Any) -> dict[str, Any]:
     if rounding not in cparams.ROUNDING_ENUM:
         raise fail(where, f"argument 'rounding' must be one of {sorted(cparams.ROUNDING_ENUM)}, got {rounding!r}")
-    if isinstance(multiplier_bits, bool) or not isinstance(multiplier_bits, (int, np.integer)) \
-            or not 2 <= int(multiplier_bits) <= 32:
+    if (
+        isinstance(multiplier_bits, bool)
+        or not isinstance(multiplier_bits, (int, np.integer))
+        or not 2 <= int(multiplier_bits) <= 32
+    ):
         raise fail(where, f"argument 'multiplier_bits' must be an integer in 2..32, got {multiplier_bits!r}")
     return cparams.rq_mode(RequantProfile(rounding=rounding, multiplier_bits=int(multiplier_bits)))
 
 
-def scale_values(where: str, name: str, multiplier: Any, shift: Any, rounding: str, bits: int,
-                  acc_bits: int) -> tuple[np.ndarray, np.ndarray]:
+def scale_values(
+    where: str, name: str, multiplier: Any, shift: Any, rounding: str, bits: int, acc_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = shift_range(rounding, bits, acc_bits)
     s = int_values(where, f"{name}shift", shift, lo, hi)
     m_hi = (1 << 31) - 1 if rounding == "shift_only" else (1 << (bits - 1)) - 1
@@ -75,12 +81,13 @@ def out_dim(where: str, size: int, pad: int, extent: int, stride: int, axis: str
 
 # ---- per-family preparation -------------------------------------------------
 
+
 @dataclass
 class Call:
-    inputs: list[np.ndarray]           # activation inputs, in C argument order
-    consts: dict[str, np.ndarray]      # arrays for cparams (weights, bias, multiplier, shift, luts)
+    inputs: list[np.ndarray]  # activation inputs, in C argument order
+    consts: dict[str, np.ndarray]  # arrays for cparams (weights, bias, multiplier, shift, luts)
     out_shape: tuple[int, ...]
-    scalars: dict[str, Any]            # C scalar fields
+    scalars: dict[str, Any]  # C scalar fields
     mode: dict[str, Any]
 
 
@@ -90,15 +97,19 @@ def conv2d_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> in
     if groups < 1:
         raise fail(where, f"argument 'groups' = {groups} is outside [1, {x.shape[3]}]")
     if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
-        raise fail(where, f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels "
-                           f"{x.shape[3]} with groups={groups}")
+        raise fail(
+            where,
+            f"argument 'filter' {list(w.shape)} (OHWI) does not fit input channels {x.shape[3]} with groups={groups}",
+        )
     return w.shape[0]
 
 
 def depthwise_filter(where: str, x: np.ndarray, w: np.ndarray, scalars: dict) -> int:
     if w.shape[0] != 1 or w.shape[3] % x.shape[3]:
-        raise fail(where, f"argument 'filter' {list(w.shape)} must be [1, KH, KW, C_in * depth_multiplier] "
-                           f"with C_in = {x.shape[3]}")
+        raise fail(
+            where,
+            f"argument 'filter' {list(w.shape)} must be [1, KH, KW, C_in * depth_multiplier] with C_in = {x.shape[3]}",
+        )
     return w.shape[3]
 
 
@@ -125,8 +136,11 @@ def prep_weighted(where, spec, args, kw, check_filter: Callable[..., int], fc: b
     if is_packed(spec.datapath):
         lo, hi = WEIGHT_RANGE[spec.datapath]
         if int(w.min()) < lo or int(w.max()) > hi or (spec.datapath == "s1" and not np.all(w != 0)):
-            raise fail(where, f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside "
-                               f"{WEIGHT_LABEL[spec.datapath]} [{lo}, {hi}]")
+            raise fail(
+                where,
+                f"argument 'filter' has values in [{int(w.min())}, {int(w.max())}], outside "
+                f"{WEIGHT_LABEL[spec.datapath]} [{lo}, {hi}]",
+            )
     c_out = check_filter(where, x, w, kw)
     consts = {"weights": w}
     if bias is not None:
@@ -139,19 +153,36 @@ def prep_weighted(where, spec, args, kw, check_filter: Callable[..., int], fc: b
     m, s = scale_values(where, prefix, mult, shift, rounding, int(bits), spec.acc_bits)
     m, s = m.reshape(-1), s.reshape(-1)
     if m.size != s.size or m.size not in (1, c_out):
-        raise fail(where, f"arguments '{prefix}multiplier' ({m.size}) and '{prefix}shift' ({s.size}) need 1 or "
-                           f"C_out = {c_out} values each")
+        raise fail(
+            where,
+            f"arguments '{prefix}multiplier' ({m.size}) and '{prefix}shift' ({s.size}) need 1 or "
+            f"C_out = {c_out} values each",
+        )
     consts.update(multiplier=m.astype(np.int32), shift=s.astype(np.int32))
     out_shape = kw.pop("output_shape", None)
     if fc:
         out_shape = (x.shape[0], c_out) if out_shape is None else shape_arg(where, out_shape, 2)
     elif out_shape is None:
         dh, dw = kwint(where, kw, "dilation_h", 1), kwint(where, kw, "dilation_w", 1)
-        out_shape = (x.shape[0],
-                     out_dim(where, x.shape[1], kwint(where, kw, "pad_top", 0), dh * (w.shape[1] - 1) + 1,
-                              kwint(where, kw, "stride_h", 1)),
-                     out_dim(where, x.shape[2], kwint(where, kw, "pad_left", 0), dw * (w.shape[2] - 1) + 1,
-                              kwint(where, kw, "stride_w", 1), "w"), c_out)
+        out_shape = (
+            x.shape[0],
+            out_dim(
+                where,
+                x.shape[1],
+                kwint(where, kw, "pad_top", 0),
+                dh * (w.shape[1] - 1) + 1,
+                kwint(where, kw, "stride_h", 1),
+            ),
+            out_dim(
+                where,
+                x.shape[2],
+                kwint(where, kw, "pad_left", 0),
+                dw * (w.shape[2] - 1) + 1,
+                kwint(where, kw, "stride_w", 1),
+                "w",
+            ),
+            c_out,
+        )
     else:
         out_shape = shape_arg(where, out_shape, 4)
     return Call([x], consts, tuple(out_shape), kw, mode)
@@ -178,9 +209,13 @@ def prep_transpose_conv2d(where, spec, args, kw) -> Call:
         x = args[0]
         w_shape = kw.get("filter_shape", np.shape(args[1]) if len(args) > 1 else np.shape(kw.get("filter")))
         if len(w_shape) == 4:
-            full = [(x.shape[1 + a] - 1) * kwint(where, kw, f"stride_{d}", 1)
-                    + (w_shape[1 + a] - 1) * kwint(where, kw, f"dilation_{d}", 1) + 1
-                    - 2 * kwint(where, kw, pad, 0) for a, (d, pad) in enumerate((("h", "pad_top"), ("w", "pad_left")))]
+            full = [
+                (x.shape[1 + a] - 1) * kwint(where, kw, f"stride_{d}", 1)
+                + (w_shape[1 + a] - 1) * kwint(where, kw, f"dilation_{d}", 1)
+                + 1
+                - 2 * kwint(where, kw, pad, 0)
+                for a, (d, pad) in enumerate((("h", "pad_top"), ("w", "pad_left")))
+            ]
             if min(full) < 1:
                 raise fail(where, "the pads crop the whole output: pass 'output_shape' or fix the pads")
             kw["output_shape"] = (x.shape[0], full[0], full[1], w_shape[0])
@@ -230,12 +265,25 @@ def prep_pool(where, spec, args, kw) -> Call:
     for name in ("filter_h", "filter_w"):
         if name not in kw:
             raise fail(where, f"argument '{name}' is missing")
-    out = (x.shape[0],
-           out_dim(where, x.shape[1], kwint(where, kw, "pad_top", 0), kwint(where, kw, "filter_h", 0),
-                    kwint(where, kw, "stride_h", 1)),
-           out_dim(where, x.shape[2], kwint(where, kw, "pad_left", 0), kwint(where, kw, "filter_w", 0),
-                    kwint(where, kw, "stride_w", 1), "w"),
-           x.shape[3])
+    out = (
+        x.shape[0],
+        out_dim(
+            where,
+            x.shape[1],
+            kwint(where, kw, "pad_top", 0),
+            kwint(where, kw, "filter_h", 0),
+            kwint(where, kw, "stride_h", 1),
+        ),
+        out_dim(
+            where,
+            x.shape[2],
+            kwint(where, kw, "pad_left", 0),
+            kwint(where, kw, "filter_w", 0),
+            kwint(where, kw, "stride_w", 1),
+            "w",
+        ),
+        x.shape[3],
+    )
     return Call([x], {}, out, kw, mode)
 
 
@@ -246,8 +294,7 @@ def prep_pad(where, spec, args, kw) -> Call:
     if before.shape != (4,) or after.shape != (4,):
         raise fail(where, "arguments 'pad_before' / 'pad_after' must be 4 values (N, H, W, C)")
     kw["pad_before"] = [int(v) for v in before]
-    out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None \
-        else shape_arg(where, out, 4)
+    out = tuple(int(d) for d in np.asarray(x.shape) + before + after) if out is None else shape_arg(where, out, 4)
     return Call([x], {}, tuple(out), kw, mode)
 
 
@@ -262,7 +309,7 @@ def prep_softmax(where, spec, args, kw) -> Call:
             raise fail(where, f"argument 'axis' must be an axis of the {len(shape)}-D input, got {axis!r}")
         axis = int(axis) % len(shape)
         if axis != len(shape) - 1:
-            kw.update(depth=int(shape[axis]), inner=int(np.prod(shape[axis + 1:], dtype=np.int64)))
+            kw.update(depth=int(shape[axis]), inner=int(np.prod(shape[axis + 1 :], dtype=np.int64)))
     for lut in ("exp_lut", "one_over_one_plus_x_lut"):
         if spec.datapath == "s16" or kw.get(lut) is not None:
             call.consts[lut] = array_arg(where, lut, kw.pop(lut, None), np.int16, 1)
@@ -281,12 +328,14 @@ def prep_concat(where, spec, args, kw) -> Call:
         raise fail(where, f"argument 'axis' must be 0..3 (NHWC), got {axis!r}")
     for i, x in enumerate(xs):
         if [d for a, d in enumerate(x.shape) if a != axis] != [d for a, d in enumerate(xs[0].shape) if a != axis]:
-            raise fail(where, f"argument 'inputs[{i}]' {list(x.shape)} differs from inputs[0] "
-                               f"{list(xs[0].shape)} outside axis {axis}")
+            raise fail(
+                where,
+                f"argument 'inputs[{i}]' {list(x.shape)} differs from inputs[0] "
+                f"{list(xs[0].shape)} outside axis {axis}",
+            )
     out = list(xs[0].shape)
     out[axis] = sum(x.shape[axis] for x in xs)
-    outer, inner = int(np.prod(out[:axis], dtype=np.int64)), int(np.prod(out[axis + 1:], dtype=np.int64))
+    outer, inner = int(np.prod(out[:axis], dtype=np.int64)), int(np.prod(out[axis + 1 :], dtype=np.int64))
     kw.update(outer=outer, inner=inner, axis_size=[x.shape[axis] for x in xs])
     kw.setdefault("input_offset", [0] * len(xs))
-    return Call(xs, {}, tuple(out), kw,
-                 mode_of(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))
+    return Call(xs, {}, tuple(out), kw, mode_of(where, kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)))

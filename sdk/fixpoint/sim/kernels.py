@@ -58,6 +58,7 @@ Every wrong argument (dtype, shape, layout, range, size mismatch) raises
 :class:`KernelArgumentError`, one line naming the argument; a kernel status
 other than FP_OK raises it too. Nothing here can crash the interpreter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,24 +72,24 @@ from ..ops.runtime_ops import RUNTIME_OPS
 from . import native
 from .cstruct import CArrays, new_struct, status_name
 from .kernel_prep import Call, fail, mode_of, scale_pair, scale_values
-from .kernel_args import (MODELESS_OPS, KernelArgumentError, check_offsets, check_scalar_ranges,
-                          int_values)
+from .kernel_args import MODELESS_OPS, KernelArgumentError, check_offsets, check_scalar_ranges, int_values
 
 # s16_acc32: int16 x int8 with an int32 bias (or none), TFLite's 32-bit 16x8 path
 ACT = {"s8": np.int8, "s4": np.int8, "s16": np.int16, "s16_acc32": np.int16, "s2": np.int8, "s1": np.int8}
 CPTR = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int16): "int16_t[]"}
 # zero-point fields that default to 0 in the wrappers (registry rows' offset_fields)
-OFFSET_FIELDS: dict[str, tuple[str, ...]] = {key: row.offset_fields for key, row in RUNTIME_OPS.items()
-                                             if row.offset_fields}
+OFFSET_FIELDS: dict[str, tuple[str, ...]] = {
+    key: row.offset_fields for key, row in RUNTIME_OPS.items() if row.offset_fields
+}
 SCALE_FIELDS = ("input1_scale", "input2_scale", "output_scale", "identity_scale", "alpha_scale", "scale")
 
 
 @dataclass(frozen=True)
 class KernelSpec:
-    name: str           # Python name = C name without "fp_"
-    op: str             # fixpoint.ops.runtime_ops key, selects the cparams builder
-    datapath: str       # "s8" | "s4" | "s16" | "s16_acc32" | "s2" | "s1"
-    family: str         # "weighted" | "binary" | "unary" | "concat"
+    name: str  # Python name = C name without "fp_"
+    op: str  # fixpoint.ops.runtime_ops key, selects the cparams builder
+    datapath: str  # "s8" | "s4" | "s16" | "s16_acc32" | "s2" | "s1"
+    family: str  # "weighted" | "binary" | "unary" | "concat"
     in_dtype: type
     out_dtype: type
 
@@ -117,9 +118,12 @@ class KernelSpec:
 
 def _specs() -> list[KernelSpec]:
     """One wrapper per distinct C kernel of every registry row with a sim_family."""
-    return [KernelSpec(cname[len("fp_"):], key, in_dp, row.sim_family, ACT[in_dp], ACT[out_dp])
-            for key, row in RUNTIME_OPS.items() if row.sim_family
-            for cname, in_dp, out_dp in row.c_kernels()]
+    return [
+        KernelSpec(cname[len("fp_") :], key, in_dp, row.sim_family, ACT[in_dp], ACT[out_dp])
+        for key, row in RUNTIME_OPS.items()
+        if row.sim_family
+        for cname, in_dp, out_dp in row.c_kernels()
+    ]
 
 
 KERNEL_SPECS: dict[str, KernelSpec] = {s.name: s for s in _specs()}
@@ -130,6 +134,7 @@ PREPARE: dict[str, Callable[..., Call]] = runtime_refs("sim_prepare")
 
 
 # ---- building the params struct and calling C ------------------------------
+
 
 def _scalar_fields(where: str, spec: KernelSpec, call: Call) -> dict[str, Any]:
     rounding = next(k for k, v in cparams.ROUNDING_ENUM.items() if v == call.mode["rounding"])
@@ -142,8 +147,9 @@ def _scalar_fields(where: str, spec: KernelSpec, call: Call) -> dict[str, Any]:
         scales = fields["input_scale"]
         if not isinstance(scales, (list, tuple)) or len(scales) != len(call.inputs):
             raise fail(where, f"argument 'input_scale' must be {len(call.inputs)} (multiplier, shift) pairs")
-        fields["input_scale"] = [scale_pair(where, f"input_scale[{i}]", v, rounding, bits)
-                                 for i, v in enumerate(scales)]
+        fields["input_scale"] = [
+            scale_pair(where, f"input_scale[{i}]", v, rounding, bits) for i, v in enumerate(scales)
+        ]
     lo, hi = cparams.DTYPE_RANGE[np.dtype(spec.out_dtype).name]
     in16, out16 = np.dtype(spec.in_dtype) == np.int16, np.dtype(spec.out_dtype) == np.int16
     check_offsets(where, spec.op, spec.family, in16, out16, fields)
@@ -160,15 +166,28 @@ def _scalar_fields(where: str, spec: KernelSpec, call: Call) -> dict[str, Any]:
 
 def _params(where: str, spec: KernelSpec, call: Call) -> tuple[Any, CArrays]:
     fields = _scalar_fields(where, spec, call)
-    ctx = cparams.OpContext(spec.params_datapath, [x.shape for x in call.inputs], call.out_shape, call.consts,
-                            fields, call.mode, out_dtype=np.dtype(spec.out_dtype).name)
+    ctx = cparams.OpContext(
+        spec.params_datapath,
+        [x.shape for x in call.inputs],
+        call.out_shape,
+        call.consts,
+        fields,
+        call.mode,
+        out_dtype=np.dtype(spec.out_dtype).name,
+    )
     try:
         values = cparams.op_params(spec.op, ctx)
         # the bias was checked to be exactly BIAS[datapath] (int32 for s16_acc32, unlike a plan's s16 layer)
-        arrays = CArrays({name: np.ascontiguousarray(arr.reshape(-1)) if name == "bias"
-                          else cparams.convert_array(name, arr, spec.params_datapath, spec.op)
-                          for name, arr in call.consts.items() if name != "state"})
-        if "state" in call.consts:   # a recurrent kernel's streaming state: the caller's buffer, in place
+        arrays = CArrays(
+            {
+                name: np.ascontiguousarray(arr.reshape(-1))
+                if name == "bias"
+                else cparams.convert_array(name, arr, spec.params_datapath, spec.op)
+                for name, arr in call.consts.items()
+                if name != "state"
+            }
+        )
+        if "state" in call.consts:  # a recurrent kernel's streaming state: the caller's buffer, in place
             arrays.set_pointer("state", native.ffi().from_buffer("uint8_t[]", call.consts["state"]))
     except cparams.CParamsError as exc:
         raise fail(where, str(exc).replace("params field", "argument")) from None
@@ -211,8 +230,7 @@ def _bias_variant(spec: KernelSpec, args: tuple, kw: dict) -> KernelSpec:
     """An s16 weighted wrapper given an int32 bias runs the s16_acc32 kernel, as TFLite
     picks its 16x8 path by the bias type (int64: 64-bit path; int32: 32-bit path)."""
     bias = args[2] if len(args) > 2 else kw.get("bias")
-    if spec.family == "weighted" and spec.datapath == "s16" and isinstance(bias, np.ndarray) \
-            and bias.dtype == np.int32:
+    if spec.family == "weighted" and spec.datapath == "s16" and isinstance(bias, np.ndarray) and bias.dtype == np.int32:
         return KERNEL_SPECS.get(f"{spec.op}_s16_acc32", spec)  # ops without a 32-bit 16x8 kernel: refused
     return spec
 
@@ -222,16 +240,19 @@ def _make(spec: KernelSpec, scratch_only: bool = False) -> Callable[..., Any]:
         return _run(_bias_variant(spec, args, kwargs), args, kwargs, scratch_only)
 
     kernel.__name__ = kernel.__qualname__ = spec.name + ("_scratch_size" if scratch_only else "")
-    kernel.__doc__ = (f"``{spec.cname}{'_scratch_size' if scratch_only else ''}`` "
-                      f"({spec.family} {spec.op}, datapath {spec.datapath}); conventions: module docstring.")
+    kernel.__doc__ = (
+        f"``{spec.cname}{'_scratch_size' if scratch_only else ''}`` "
+        f"({spec.family} {spec.op}, datapath {spec.datapath}); conventions: module docstring."
+    )
     return kernel
 
 
 def _acc(bits: int) -> Callable[..., Any]:
     info = np.iinfo(np.int32 if bits == 32 else np.int64)
 
-    def requantize_acc(acc: Any, multiplier: Any, shift: Any, rounding: str = "double",
-                       multiplier_bits: int = 32) -> np.ndarray:
+    def requantize_acc(
+        acc: Any, multiplier: Any, shift: Any, rounding: str = "double", multiplier_bits: int = 32
+    ) -> np.ndarray:
         where = f"requantize_acc{bits}"
         mode = mode_of(where, rounding, multiplier_bits)
         a = int_values(where, "acc", acc, int(info.min), int(info.max))
@@ -246,14 +267,17 @@ def _acc(bits: int) -> Callable[..., Any]:
         return np.asarray(out, dtype=np.int32).reshape(a.shape)
 
     requantize_acc.__name__ = requantize_acc.__qualname__ = f"requantize_acc{bits}"
-    requantize_acc.__doc__ = (f"``fp_requantize_acc{bits}`` elementwise over broadcast int{bits} accumulators, "
-                              "multipliers and shifts; returns int32.")
+    requantize_acc.__doc__ = (
+        f"``fp_requantize_acc{bits}`` elementwise over broadcast int{bits} accumulators, "
+        "multipliers and shifts; returns int32."
+    )
     return requantize_acc
 
 
 KERNELS: dict[str, Callable[..., Any]] = {name: _make(spec) for name, spec in KERNEL_SPECS.items()}
-KERNELS.update({f"{name}_scratch_size": _make(spec, True)
-                for name, spec in KERNEL_SPECS.items() if spec.family == "weighted"})
+KERNELS.update(
+    {f"{name}_scratch_size": _make(spec, True) for name, spec in KERNEL_SPECS.items() if spec.family == "weighted"}
+)
 KERNELS.update(requantize_acc32=_acc(32), requantize_acc64=_acc(64))
 globals().update(KERNELS)
 __all__ = ["KernelArgumentError", "KERNELS", "KERNEL_SPECS", *KERNELS]

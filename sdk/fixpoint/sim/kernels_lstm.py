@@ -9,6 +9,7 @@ cell_clip=0, output_sequence=1, reverse=0, rounding=, multiplier_bits=)``: ``x``
 ``state=`` (uint8 [3H] for lstm: cell int16 [H] then h int8 [H]; [H] h for gru) streams: the kernel
 starts from it and leaves the final state in it, in place.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,12 +37,19 @@ def prep_lstm(where: str, spec: Any, args: tuple, kw: dict) -> Any:
             raise fail(where, f"argument '{name}' is missing")
         consts[name] = array_arg(where, name, kw.pop(name), np.int16, 1)
     state = kw.pop("state", None)
-    if state is not None:   # streaming: start from this state, leave the final one in it (in place)
+    if state is not None:  # streaming: start from this state, leave the final one in it (in place)
         want = 3 * hidden if spec.op == "lstm" else hidden
-        if not isinstance(state, np.ndarray) or state.dtype != np.uint8 or state.shape != (want,) \
-                or not state.flags.c_contiguous or not state.flags.writeable or state.ctypes.data % 2:
-            raise fail(where, f"argument 'state' must be a writable, contiguous, 2-byte aligned uint8 array "
-                              f"of {want} bytes")
+        if (
+            not isinstance(state, np.ndarray)
+            or state.dtype != np.uint8
+            or state.shape != (want,)
+            or not state.flags.c_contiguous
+            or not state.flags.writeable
+            or state.ctypes.data % 2
+        ):
+            raise fail(
+                where, f"argument 'state' must be a writable, contiguous, 2-byte aligned uint8 array of {want} bytes"
+            )
         consts["state"] = state
         kw["stateful"] = 1
     rounding, bits = kw.pop("rounding", "double"), kw.pop("multiplier_bits", 32)

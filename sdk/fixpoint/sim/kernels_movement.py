@@ -2,6 +2,7 @@
 ``fp_slice_*``, ``fp_resize_*``, ``fp_reduce_*``): unary kernels on 4-D NHWC tensors whose output
 shape follows from their parameters. Conventions: :mod:`fixpoint.sim.kernels`; the shared
 helpers are in :mod:`fixpoint.sim.kernel_prep`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -86,8 +87,9 @@ def prep_reduce(where: str, spec: Any, args: tuple, kw: dict) -> Any:
         raise fail(where, "argument 'axes' (or 'output_shape') is missing")
     out = tuple(shape_arg(where, out, 4))
     if any(o not in (i, 1) for i, o in zip(x.shape, out)):
-        raise fail(where, f"argument 'output_shape' {list(out)} is not the input {list(x.shape)} "
-                           "with reduced dims of 1")
+        raise fail(
+            where, f"argument 'output_shape' {list(out)} is not the input {list(x.shape)} with reduced dims of 1"
+        )
     kind = kw.get("kind", "sum")
     if kind in REDUCE_KINDS:
         kw["kind"] = REDUCE_KINDS[kind]

@@ -2,6 +2,7 @@
 kernel whose params point at constant arrays, named by the row's ``table_arrays`` and passed
 to the wrapper by keyword (``table=``: int8 [256] for s8, int16 [513] for s16; ``alpha=``:
 int8 [channels or 1]). Conventions: :mod:`fixpoint.sim.kernels`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +15,7 @@ from .kernel_prep import Call, unary_input
 
 def prep_table(where: str, spec: Any, args: tuple, kw: dict) -> Any:
     from .kernel_args import shape_arg
+
     x, mode, out = unary_input(where, spec, args, kw, None)
     out = x.shape if out is None else shape_arg(where, out, x.ndim)
     consts = {}

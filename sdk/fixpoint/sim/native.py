@@ -4,6 +4,7 @@ An installed wheel ships the extension built at install time. In a repo
 checkout the extension is (re)built on first use whenever a runtime source or
 header changed, so the simulator always runs the C that is in the tree.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,9 +17,12 @@ _module: ModuleType | None = None
 
 def _inputs(root: Path) -> list[Path]:
     runtime = root / "runtime"
-    return [*runtime.joinpath("include").glob("*.h"), *runtime.joinpath("src").rglob("*.[ch]"),
-            Path(__file__).resolve().parent / "_build_runtime.py",
-            Path(__file__).resolve().parents[1] / "ops" / "variants.py"]
+    return [
+        *runtime.joinpath("include").glob("*.h"),
+        *runtime.joinpath("src").rglob("*.[ch]"),
+        Path(__file__).resolve().parent / "_build_runtime.py",
+        Path(__file__).resolve().parents[1] / "ops" / "variants.py",
+    ]
 
 
 def _builder():

@@ -4,6 +4,7 @@ searches (range search, per-tensor policy search, mixed precision under a budget
     outputs = SimulatedOutputs(graph, x)          # runs the float model once
     for ref, got in outputs.pairs(plan): ...      # per plan output: float reference, dequantized simulation
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ class SimulatedOutputs:
 
     def __init__(self, graph: Graph, x: list[np.ndarray] | np.ndarray) -> None:
         x = list(x) if isinstance(x, (list, tuple)) else [x]
-        self.x = dict(zip(graph.inputs, x))      # float samples by input name
+        self.x = dict(zip(graph.inputs, x))  # float samples by input name
         self.count = len(x[0])
         session, _ = float_session(graph.source_path)
         outputs: dict[str, list[np.ndarray]] = {}
@@ -34,8 +35,7 @@ class SimulatedOutputs:
         """(float reference, dequantized simulated output) per plan output, in the plan's output order."""
         from .executor import dequantize, quantize_input, run_plan
 
-        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k)
-                              for k, t in enumerate(plan.inputs)])
+        sim = run_plan(plan, [quantize_input(plan, self.x[plan.tensors[t].name], k) for k, t in enumerate(plan.inputs)])
         self.evaluations += 1
         out = []
         for k, index in enumerate(plan.outputs):
@@ -46,7 +46,7 @@ class SimulatedOutputs:
 
 def relative_mse(ref: np.ndarray, got: np.ndarray) -> float:
     """Mean squared error relative to the reference's mean square (1/SQNR)."""
-    return float(np.mean((got - ref) ** 2) / max(float(np.mean(ref ** 2)), 1e-30))
+    return float(np.mean((got - ref) ** 2) / max(float(np.mean(ref**2)), 1e-30))
 
 
 def relative_squared_errors(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
@@ -54,4 +54,4 @@ def relative_squared_errors(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
     times the values per sample, so the mean over samples is :func:`relative_mse`."""
     err = ((got - ref) ** 2).reshape(len(ref), -1).sum(axis=1)
     values = max(int(np.prod(ref.shape[1:])), 1)
-    return err / (max(float(np.mean(ref ** 2)), 1e-30) * values)
+    return err / (max(float(np.mean(ref**2)), 1e-30) * values)

@@ -5,12 +5,25 @@ Each family module defines ``ONNX`` (a tuple of :class:`~fixpoint.ops.rows.OnnxO
 here plus one line in :data:`FAMILIES`; the order of FAMILIES is the order of the runtime
 table in docs/supported-ops.md.
 """
+
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import (attention, compute, conv, data_movement, elementwise, folded, fully_connected, lut, movement,
-               pooling, recurrent, softmax)
+from . import (
+    attention,
+    compute,
+    conv,
+    data_movement,
+    elementwise,
+    folded,
+    fully_connected,
+    lut,
+    movement,
+    pooling,
+    recurrent,
+    softmax,
+)
 
 FAMILIES: tuple[ModuleType, ...] = (
     conv,

@@ -1,17 +1,27 @@
 """Softmax over any axis: ONNX ``Softmax`` -> runtime ``softmax``."""
+
 from __future__ import annotations
 
 from fixpoint.ops.rows import OnnxOp, RuntimeOp
 
 ONNX = (
-    OnnxOp("Softmax", check="fixpoint.ops.onnx_ops:_softmax_check", becomes="softmax",
-           normalized_by="canonicalize", converter="fixpoint.normalize.canonicalize:_softmax",
-           runtime_ops=("softmax",), lift_1d="fixpoint.frontend.lift_1d:lift_softmax_axis"),
+    OnnxOp(
+        "Softmax",
+        check="fixpoint.ops.onnx_ops:_softmax_check",
+        becomes="softmax",
+        normalized_by="canonicalize",
+        converter="fixpoint.normalize.canonicalize:_softmax",
+        runtime_ops=("softmax",),
+        lift_1d="fixpoint.frontend.lift_1d:lift_softmax_axis",
+    ),
 )
 
 RUNTIME = (
     RuntimeOp(
-        "softmax", enum="FP_OP_SOFTMAX", params_struct="fp_softmax_params_t", union_member="softmax",
+        "softmax",
+        enum="FP_OP_SOFTMAX",
+        params_struct="fp_softmax_params_t",
+        union_member="softmax",
         kernels={"s8": "fp_softmax_s8", "s4": "fp_softmax_s8", "s16": "fp_softmax_s16"},
         doc="softmax over any axis (consecutive NHWC axes)",
         normalized_attrs=("axis",),
