@@ -200,7 +200,7 @@ def test_refinements_without_samples_or_model_are_explained(tmp_path):
         graph,
         quant,
         RequantProfile(),
-        LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False),
+        LowerOptions(adaptive_rounding=True, samples=np.zeros((4, 16)), plan_memory=False, sequential=True),
     )
 
 

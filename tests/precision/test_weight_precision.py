@@ -95,7 +95,11 @@ def test_int4_lowering_refines_by_itself_and_picks_the_clip_per_layer():
         assert r["adaptive_rounding"]["output_mse_adaptive"] <= r["adaptive_rounding"]["output_mse_nearest"]
     assert all(r["weight_clip"].startswith("channels ") for r in layers)  # chosen per output channel
     summary = LowerOptions(weight_bits=4, samples=data).summary()
-    assert summary["adaptive_rounding"] == "auto" and summary["sequential_refinement"] is True
+    assert summary["adaptive_rounding"] == "auto" and summary["sequential_refinement"] == "auto"
+    # sequential inputs where weights are low-bit (compounding error), float inputs for all-8-bit plans
+    assert LowerOptions(weight_bits=4).uses_sequential() and not LowerOptions().uses_sequential()
+    assert LowerOptions(weight_bits_overrides={"fc*": 2}).uses_sequential()
+    assert not LowerOptions(weight_bits=4, sequential=False).uses_sequential()
 
 
 def test_a_range_search_can_score_with_the_refined_weights():

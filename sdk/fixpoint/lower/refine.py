@@ -218,7 +218,7 @@ def collect_layer_inputs(ctx: LowerContext) -> dict[str, np.ndarray]:
     wanted = {node.name: node.inputs[0] for node in ctx.graph.nodes if node.op in REFINABLE}
     if not wanted:
         return {}
-    if ctx.options.sequential:
+    if ctx.options.uses_sequential():
         ctx.sequential = SequentialInputs(ctx, sample_inputs(ctx))
         return {}
     acts = sample_activations(ctx, sorted(set(wanted.values())))
