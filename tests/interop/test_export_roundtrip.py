@@ -36,33 +36,21 @@ def _assert_same_integers(a, b) -> None:
     assert [(t.name, t.scale, t.zero_point) for t in a.tensors] == [(t.name, t.scale, t.zero_point) for t in b.tensors]
 
 
-def _calibrate(model, out, *extra) -> None:
-    code = main(
-        [
-            "-q",
-            "calibrate",
-            str(model),
-            "--data",
-            str(EXAMPLES / "cnn_bn_res" / "calib.npz"),
-            "--board",
-            "host",
-            "-o",
-            str(out),
-            *extra,
-        ]
-    )
+def _calibrate(model, out, *extra, data=EXAMPLES / "cnn_bn_res" / "calib.npz") -> None:
+    code = main(["-q", "calibrate", str(model), "--data", str(data), "--board", "host", "-o", str(out), *extra])
     assert code == 0
+
+
+def _export(plan_path, model, fmt: str, out) -> None:
+    """`fixpoint export --format FMT` of a plan made from ``model`` (None: formats that need no model)."""
+    args = ["-q", "export", "--plan", str(plan_path), "--format", fmt, "-o", str(out)]
+    assert main(args + (["--model", str(model)] if model is not None else [])) == 0
 
 
 def test_qdq_round_trip_is_identical_and_runs_in_onnxruntime(folded, tmp_path):
     model, outputs = folded
     qdq = tmp_path / "exported.onnx"
-    assert (
-        main(
-            ["-q", "export", "--plan", str(outputs.plan_path), "--model", str(model), "--format", "qdq", "-o", str(qdq)]
-        )
-        == 0
-    )
+    _export(outputs.plan_path, model, "qdq", qdq)
     _calibrate(qdq, tmp_path / "again")
     again = load_plan(tmp_path / "again" / "plan.fxplan")
     _assert_same_integers(outputs.plan, again)
@@ -76,23 +64,7 @@ def test_qdq_round_trip_is_identical_and_runs_in_onnxruntime(folded, tmp_path):
 def test_aimet_round_trip_is_identical(folded, tmp_path):
     model, outputs = folded
     enc = tmp_path / "encodings.json"
-    assert (
-        main(
-            [
-                "-q",
-                "export",
-                "--plan",
-                str(outputs.plan_path),
-                "--model",
-                str(model),
-                "--format",
-                "aimet",
-                "-o",
-                str(enc),
-            ]
-        )
-        == 0
-    )
+    _export(outputs.plan_path, model, "aimet", enc)
     data = json.loads(enc.read_text())
     assert data["version"] == "1.0.0" and data["param_encodings"] and data["activation_encodings"]
     assert data["quantizer_args"]["param_bitwidth"] == max(p["bw"] for p in data["param_encodings"])
@@ -103,7 +75,7 @@ def test_aimet_round_trip_is_identical(folded, tmp_path):
 def test_ctable_export_reads_back_as_encodings(folded, tmp_path):
     model, outputs = folded
     table = tmp_path / "exported_ctable.json"
-    assert main(["-q", "export", "--plan", str(outputs.plan_path), "--format", "ctable", "-o", str(table)]) == 0
+    _export(outputs.plan_path, None, "ctable", table)
     _calibrate(model, tmp_path / "again", "--encodings", str(table))
     again = load_plan(tmp_path / "again" / "plan.fxplan")
     assert [(t.scale, t.zero_point) for t in again.tensors] == [(t.scale, t.zero_point) for t in outputs.plan.tensors]
@@ -140,39 +112,8 @@ def test_transformer_exports_with_elementwise_constants_left_float(tmp_path):
         layer.op == "depthwise_conv2d" and layer.source_nodes[0].endswith("/Add") for layer in outputs.plan.layers
     )
     qdq = tmp_path / "exported.onnx"
-    assert (
-        main(
-            [
-                "-q",
-                "export",
-                "--plan",
-                str(outputs.plan_path),
-                "--model",
-                str(zoo / "model.onnx"),
-                "--format",
-                "qdq",
-                "-o",
-                str(qdq),
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "-q",
-                "calibrate",
-                str(qdq),
-                "--data",
-                str(zoo / "calib.npz"),
-                "--board",
-                "host",
-                "-o",
-                str(tmp_path / "again"),
-            ]
-        )
-        == 0
-    )
+    _export(outputs.plan_path, zoo / "model.onnx", "qdq", qdq)
+    _calibrate(qdq, tmp_path / "again", data=zoo / "calib.npz")
     _assert_same_integers(outputs.plan, load_plan(tmp_path / "again" / "plan.fxplan"))
     with np.load(zoo / "eval.npz") as data:
         x = data["mfcc"][:100].astype(np.float32)
@@ -183,20 +124,4 @@ def test_transformer_exports_with_elementwise_constants_left_float(tmp_path):
         for i in range(len(x))
     ]
     assert np.mean(agree) >= 0.95
-    assert (
-        main(
-            [
-                "-q",
-                "export",
-                "--plan",
-                str(outputs.plan_path),
-                "--model",
-                str(zoo / "model.onnx"),
-                "--format",
-                "aimet",
-                "-o",
-                str(tmp_path / "enc.json"),
-            ]
-        )
-        == 0
-    )
+    _export(outputs.plan_path, zoo / "model.onnx", "aimet", tmp_path / "enc.json")

@@ -4,13 +4,12 @@ task-aware loss, bounded, recorded in the plan, the stats file and the report; t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixpoint_cli import run_fixpoint
 
 from fixpoint.calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
 from fixpoint.iospec import graph_input_specs
@@ -84,31 +83,27 @@ def test_bad_search_options_are_one_line_errors(mlp):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
-    return subprocess.run(
-        [sys.executable, "-m", "fixpoint.cli", "-q", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    return run_fixpoint("-q", *args)
 
 
-def test_cli_searches_by_default_and_reports_it(tmp_path):
-    out = tmp_path / "plan"
-    proc = _cli(
+def _calibrate_mlp(out, *extra: str) -> subprocess.CompletedProcess:
+    """`fixpoint calibrate` of the mlp example on its first 64 calibration samples."""
+    return _cli(
         "calibrate",
         str(MLP / "model.onnx"),
         "--data",
         str(MLP / "calib.npz"),
         "--max-samples",
         "64",
-        "--search-samples",
-        "48",
         "-o",
         str(out),
+        *extra,
     )
+
+
+def test_cli_searches_by_default_and_reports_it(tmp_path):
+    out = tmp_path / "plan"
+    proc = _calibrate_mlp(str(out), "--search-samples", "48")
     assert proc.returncode == 0, proc.stderr
     meta = load_plan(out / "plan.fxplan").meta["policy_search"]
     assert meta["final_loss"] <= min(meta["single"].values())
@@ -147,17 +142,7 @@ def test_cli_searches_by_default_and_reports_it(tmp_path):
 )
 def test_cli_policy_no_search_or_a_small_set_turn_it_off(tmp_path, extra):
     out = tmp_path / "plan"
-    proc = _cli(
-        "calibrate",
-        str(MLP / "model.onnx"),
-        "--data",
-        str(MLP / "calib.npz"),
-        "--max-samples",
-        "64",
-        "-o",
-        str(out),
-        *extra,
-    )
+    proc = _calibrate_mlp(str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     assert "policy_search" not in load_plan(out / "plan.fxplan").meta
 
@@ -284,21 +269,7 @@ def test_adaround_is_tried_only_where_its_modelled_cost_fits_the_budget(mlp):
 def test_cli_low_bit_weights_search_only_when_asked(tmp_path, extra, searched):
     """Under 4-bit weights the search's plans carry the refined weights and miss the time box: off by default."""
     out = tmp_path / "plan"
-    proc = _cli(
-        "calibrate",
-        str(MLP / "model.onnx"),
-        "--data",
-        str(MLP / "calib.npz"),
-        "--max-samples",
-        "64",
-        "--search-samples",
-        "48",
-        "--weight-bits",
-        "4",
-        "-o",
-        str(out),
-        *extra,
-    )
+    proc = _calibrate_mlp(str(out), "--search-samples", "48", "--weight-bits", "4", *extra)
     assert proc.returncode == 0, proc.stderr
     plan = load_plan(out / "plan.fxplan")
     assert ("policy_search" in plan.meta) == searched
