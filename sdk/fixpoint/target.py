@@ -21,6 +21,15 @@ from .plan import ACC_OVERFLOW_MODES, ROUNDING_MODES, RequantProfile
 
 #: the engine every board has: the C runtime on the CPU, which runs every op and datapath.
 CPU_ENGINE = "cpu"
+#: the engine of a layer no engine assignment placed (a plan lowered without a board's engines, the
+#: ``requantize`` layers between activation widths): see :func:`default_engine`
+UNASSIGNED_ENGINE = "default"
+
+
+def default_engine(names: list[str] | tuple[str, ...]) -> int:
+    """Index among a board's engine ``names`` of the one that runs unassigned layers: the CPU (they
+    are lowered for the board-wide requantizer, which is the CPU's), else the first engine."""
+    return names.index(CPU_ENGINE) if CPU_ENGINE in names else 0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..cparams import ArrayRef, tensor_struct
 from ..ir import ModelError
 from ..plan import Plan
 from ..sim import native
+from ..target import UNASSIGNED_ENGINE, default_engine
 from .constblob import ConstBlob
 
 
@@ -150,8 +151,8 @@ def _per_tensor(key: str) -> Reader:
 def _engine(f: LayerFields) -> int:
     if f.layer.engine in f.engines:
         return f.engines.index(f.layer.engine)
-    if f.layer.engine == "default":
-        return 0
+    if f.layer.engine == UNASSIGNED_ENGINE:
+        return default_engine(list(f.engines))
     raise CodegenError(
         f"layer {f.index} '{f.layer.name}': engine '{f.layer.engine}' is not an engine "
         f"of the board (engines: {', '.join(f.engines) or 'none'})"

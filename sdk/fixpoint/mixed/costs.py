@@ -15,6 +15,9 @@
   being MACs, a pool's window taps or an elementwise op's outputs, as the engine assignment pass counts
   it), one engine cycle counted as one CPU instruction (the CPU waits for the engine). The CPU engine
   keeps the per-datapath instruction model above: it is finer than its ``cycles_per_mac``.
+  A layer no engine assignment placed (engine ``default``: the ``requantize`` layers between
+  activation widths) costs what the engine the firmware dispatches it to charges
+  (``fixpoint.target.default_engine``: the CPU on every board), so its output elements.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from ..ir import ModelError
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer
-from ..target import CPU_ENGINE, EngineSpec
+from ..target import CPU_ENGINE, UNASSIGNED_ENGINE, EngineSpec, default_engine
 
 INSTRUCTIONS_PER_MAC = {"s8": 4, "s16": 6, "s4": 6, "s2": 7, "s1": 6}
 INSTRUCTIONS_PER_OUTPUT = 8
@@ -150,8 +153,16 @@ def plan_costs(plan: Plan, engines=None) -> Costs:
     EngineSpecs) price each layer on the engine the plan puts it on."""
     from ..sim.executor import graph_scratch_size
 
-    by_name = {e.name: e for e in engines or ()}
     flash = sum(layer_flash(layer) for layer in plan.layers)
     ram = int(plan.arena_size) + int(graph_scratch_size(plan, "ref"))
-    instructions = sum(layer_instructions(plan, layer, engine=by_name.get(layer.engine)) for layer in plan.layers)
+    instructions = sum(layer_instructions(plan, layer, engine=running_engine(layer, engines)) for layer in plan.layers)
     return Costs(flash, ram, instructions)
+
+
+def running_engine(layer: PlanLayer, engines) -> EngineSpec | None:
+    """The engine of ``engines`` that runs ``layer``: its own; an unassigned one's the firmware's
+    choice (``default_engine``); None without engines."""
+    engines = list(engines or ())
+    if layer.engine == UNASSIGNED_ENGINE and engines:
+        return engines[default_engine([e.name for e in engines])]
+    return next((e for e in engines if e.name == layer.engine), None)

@@ -41,7 +41,8 @@ from ..lower.engine_scales import constrain_for_engines
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer, RequantProfile
 from ..sim.scoring import SimulatedOutputs, relative_mse
-from .costs import Budget, BudgetError, Costs, plan_costs
+from .boundaries import Boundaries, boundaries_of, is_boundary
+from .costs import Budget, BudgetError, Costs, layer_flash, layer_instructions, plan_costs, running_engine
 from .space import Choice, LayerOptions, Space, build_space
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Mix:
     costs: Costs
     loss: float | None = None  # simulated
     front: list[str] = field(default_factory=list)
+    modelled: Costs | None = None  # the cost model's figures before the plan was lowered (then: costs)
 
     @property
     def bits(self) -> dict[str, int]:
@@ -209,6 +211,16 @@ class _Lowerer:
     def costs(self, plan: Plan) -> Costs:
         return plan_costs(plan, self.engines)
 
+    def boundary_costs(self, plan: Plan, boundaries: Boundaries) -> tuple[int, int]:
+        """(flash, instructions) of the plan's requantize layers, each recorded in ``boundaries``."""
+        flash = instructions = 0
+        for layer in plan.layers:
+            if is_boundary(layer):
+                cost = (layer_flash(layer), layer_instructions(plan, layer, engine=running_engine(layer, self.engines)))
+                boundaries.add(plan, layer, *cost)
+                flash, instructions = flash + cost[0], instructions + cost[1]
+        return flash, instructions
+
     def layer_engines(self, layer: PlanLayer, node_outputs: list[str]) -> list:
         """The engines to try for a layer: the user's pin, else every engine (None: no engines)."""
         pinned = self.lowering.engine_for(layer.name, *node_outputs)
@@ -265,12 +277,13 @@ def choose_mixed_precision(
     ]
     base_costs = low.costs(base_plan)
     plan16 = low.plan(16, {}) if quant16 is not None else None
-    options = [
-        _options(low, base_plan, base_costs, layer, outputs[layer.name])
-        for layer in base_plan.layers
-        if layer in weighted or layer in widened
-    ]
-    options = [o for o in options if len(o.layer.choices) > 1]
+    searched = [layer for layer in base_plan.layers if layer in weighted or layer in widened]
+    boundaries = boundaries_of(base_plan, [layer.name for layer in searched])
+    options = [_options(low, base_plan, base_costs, layer, outputs[layer.name], boundaries) for layer in searched]
+    kept = [o for o in options if len(o.layer.choices) > 1]
+    if len(kept) < len(options):  # a layer with one option stays at 8 bits: a fixed reader / producer
+        boundaries = boundaries_of(base_plan, [o.layer.name for o in kept], boundaries.price)
+    options = kept
     _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16))
     scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
@@ -279,7 +292,7 @@ def choose_mixed_precision(
             0.0 if k == 0 else _sensitivity(scorer.loss(plan), base_loss) for k, plan in enumerate(option.plans)
         ]
     space = build_space(
-        [o.layer for o in options], base_loss, base_costs.flash, base_costs.instructions, base_costs.ram
+        [o.layer for o in options], base_loss, base_costs.flash, base_costs.instructions, base_costs.ram, boundaries
     )
     extra = []
     if plan16 is not None:
@@ -335,9 +348,17 @@ class _Options:
     plans: list[Plan]
 
 
-def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer, node_outputs: list[str]) -> _Options:
+def _options(
+    low: _Lowerer,
+    base_plan: Plan,
+    base_costs: Costs,
+    layer: PlanLayer,
+    node_outputs: list[str],
+    boundaries: Boundaries,
+) -> _Options:
     """Every (weight bits, engine, activation bits) the layer can take, each lowered with that layer
-    alone changed; the base plan's own option first. A layer without weights has weight bits 0."""
+    alone changed; the base plan's own option first. A layer without weights has weight bits 0. The
+    option plans' requantize layers are priced into ``boundaries``."""
     weights = 8 if RUNTIME_OPS[layer.op].has_weights else 0
     base = Choice(weights, layer.engine if low.engines else DEFAULT_ENGINE)
     found: list[tuple[Choice, Plan]] = [(base, base_plan)]
@@ -356,8 +377,16 @@ def _options(low: _Lowerer, base_plan: Plan, base_costs: Costs, layer: PlanLayer
             found.append((choice, plan))
     costs = [base_costs] + [low.costs(plan) for _, plan in found[1:]]
     delta = {key: [c.get(key) - base_costs.get(key) for c in costs] for key in ("flash", "instructions", "ram")}
+    alone = [low.boundary_costs(plan, boundaries) for _, plan in found]
     options = LayerOptions(
-        layer.name, [c for c, _ in found], [0.0] * len(found), delta["flash"], delta["instructions"], delta["ram"]
+        layer.name,
+        [c for c, _ in found],
+        [0.0] * len(found),
+        delta["flash"],
+        delta["instructions"],
+        delta["ram"],
+        [f for f, _ in alone],
+        [i for _, i in alone],
     )
     return _Options(options, [plan for _, plan in found])
 
@@ -416,6 +445,7 @@ def _mix(space: Space, i: int) -> Mix:
 def _measure(mix: Mix, low: _Lowerer, scorer: _Scorer) -> Mix:
     if mix.loss is None:
         plan = low.plan(mix.act_bits, mix.choices)
+        mix.modelled = mix.modelled or mix.costs
         mix.costs, mix.loss = low.costs(plan), scorer.loss(plan)
     return mix
 

@@ -3,20 +3,25 @@ bits x engine), each with its modelled loss, flash, instructions and RAM, and th
 worth considering.
 
 Loss and costs of a mix are modelled as sums over its layers' options (RAM: the base plan's plus each
-option's increase), so the space is a multi-choice knapsack. Up to ``EXHAUSTIVE_MIXES`` mixes every
-one is scored. Beyond, a dynamic program adds one layer at a time and keeps, in each cell of a grid
-over the costs that vary (``GRID_CELLS`` cells in all), only the mix of least loss, then drops the
-cells another cell dominates (no more of any cost, less loss). What survives is the Pareto front to
-within one grid step of each cost per layer, enough to choose candidates that are then lowered and
-simulated for real.
+option's increase), so the space is a multi-choice knapsack; the requantize layers between activation
+widths, which depend on neighbours together, are then priced per mix (``boundaries``). Up to
+``EXHAUSTIVE_MIXES`` mixes every one is scored. Beyond, a dynamic program adds one layer at a time and
+keeps, in each cell of a grid over the costs that vary (``GRID_CELLS`` cells in all), only the mix of
+least loss, then drops the cells another cell dominates (no more of any cost, less loss). What
+survives is the Pareto front to within one grid step of each cost per layer, enough to choose
+candidates that are then lowered and simulated for real.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .boundaries import Boundaries
 
 EXHAUSTIVE_MIXES = 1 << 18
 GRID_CELLS = 1 << 14
@@ -48,9 +53,21 @@ class LayerOptions:
     flash: list[int]
     instructions: list[int]
     ram: list[int]
+    # of flash and instructions, the part the option's requantize layers take when it is priced alone
+    # (every neighbour at 8 bits); a mix's are priced together (``boundaries``); empty: none
+    boundary_flash: list[int] = field(default_factory=list)
+    boundary_instructions: list[int] = field(default_factory=list)
 
     def values(self, key: str) -> np.ndarray:
         return np.asarray(getattr(self, key), float)
+
+    def alone(self, key: str) -> np.ndarray:
+        """The option's requantize layers' ``key`` (flash, instructions) when priced alone."""
+        values = getattr(self, f"boundary_{key}")
+        return np.asarray(values, float) if values else np.zeros(len(self.choices))
+
+    def wide(self) -> np.ndarray:
+        return np.array([c.act == 16 for c in self.choices])
 
 
 @dataclass
@@ -88,9 +105,15 @@ class Space:
 
 
 def build_space(
-    layers: list[LayerOptions], base_loss: float, fixed_flash: int, fixed_instructions: int, base_ram: int = 0
+    layers: list[LayerOptions],
+    base_loss: float,
+    fixed_flash: int,
+    fixed_instructions: int,
+    base_ram: int = 0,
+    boundaries: Boundaries | None = None,
 ) -> Space:
-    """Every mix when there are few, else the pruned front (module docstring)."""
+    """Every mix when there are few, else the pruned front (module docstring). With ``boundaries``
+    each mix's requantize layers are priced together (exact) in place of its options' alone."""
     count = math.prod(len(layer.choices) for layer in layers)
     exhaustive = count <= EXHAUSTIVE_MIXES
     if exhaustive:
@@ -102,6 +125,11 @@ def build_space(
     for j, layer in enumerate(layers):
         for key in COSTS:
             totals[key] += layer.values(key)[grid[:, j]]
+    if boundaries is not None and layers:
+        wide = np.stack([layer.wide()[grid[:, j]] for j, layer in enumerate(layers)], axis=1)
+        together = boundaries.totals(wide.reshape(len(grid), len(layers)))
+        for key, value in together.items():
+            totals[key] += value - sum(layer.alone(key)[grid[:, j]] for j, layer in enumerate(layers))
     return Space(
         layers,
         grid,
