@@ -41,7 +41,7 @@ from ..lower.engine_scales import constrain_for_engines
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer, RequantProfile
 from ..sim.scoring import SimulatedOutputs, relative_mse
-from .boundaries import Boundaries, boundaries_of, is_boundary
+from .boundaries import PRICED, Boundaries, boundaries_of, is_boundary
 from .costs import Budget, BudgetError, Costs, layer_flash, layer_instructions, plan_costs, running_engine
 from .space import Choice, LayerOptions, Space, build_space
 
@@ -284,7 +284,7 @@ def choose_mixed_precision(
     if len(kept) < len(options):  # a layer with one option stays at 8 bits: a fixed reader / producer
         boundaries = boundaries_of(base_plan, [o.layer.name for o in kept], boundaries.price)
     options = kept
-    _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16))
+    _check_reachable(budget, options, base_costs, None if plan16 is None else low.costs(plan16), boundaries)
     scorer = _Scorer(graph, first_inputs(samples, num_samples))
     base_loss = scorer.loss(base_plan)
     for option in options:
@@ -402,13 +402,21 @@ def _meets(costs: Costs, limits: dict[str, float]) -> bool:
     return all(costs.get(k) <= v for k, v in limits.items())
 
 
-def _check_reachable(budget: Budget, options: list[_Options], base: Costs, act16: Costs | None) -> None:
+def _check_reachable(
+    budget: Budget, options: list[_Options], base: Costs, act16: Costs | None, boundaries: Boundaries
+) -> None:
     """One-line error for a limit no mix reaches, naming the smallest achievable figure (before any
-    simulation: flash and instructions of a mix are sums over its layers' options)."""
+    simulation: flash and instructions of a mix are sums over its layers' options, its requantize
+    layers priced together)."""
 
     def smallest(key: str) -> tuple[float, str]:
-        picks = [o.layer.choices[int(np.argmin(getattr(o.layer, key)))] for o in options]
-        total = base.get(key) + sum(min(getattr(o.layer, key)) for o in options)
+        ks = [int(np.argmin(getattr(o.layer, key))) for o in options]
+        picks = [o.layer.choices[k] for o, k in zip(options, ks)]
+        total = base.get(key) + sum(o.layer.values(key)[k] for o, k in zip(options, ks))
+        if key in PRICED and options:  # the picks' requantize layers together, not each option's alone
+            wide = np.array([[o.layer.wide()[k] for o, k in zip(options, ks)]])
+            alone = sum(o.layer.alone(key)[k] for o, k in zip(options, ks))
+            total += float(boundaries.totals(wide)[key][0]) - alone
         if key == "flash" and all(c.bits in (0, 1) for c in picks):
             return total, "every weighted layer binary"
         if key == "ram":
