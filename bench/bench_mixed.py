@@ -58,6 +58,8 @@ def _restricted(options: list[LayerOptions], keep) -> list[LayerOptions] | None:
                 [layer.flash[k] for k in picks],
                 [layer.instructions[k] for k in picks],
                 [layer.ram[k] for k in picks],
+                [layer.alone("flash")[k] for k in picks],
+                [layer.alone("instructions")[k] for k in picks],
             )
         )
     return out
@@ -76,13 +78,26 @@ def uniform_checks(result, limits: dict[str, float]) -> list[str]:
         if layers is None:
             rows.append(f"| {text} | no: some layer cannot run so |")
             continue
-        space = build_space(layers, result.base_loss, base.flash, base.instructions, base.ram)
+        space = build_space(layers, result.base_loss, base.flash, base.instructions, base.ram, result.boundaries)
         fits = space.fitting(limits)
         rows.append(
             f"| {text} | {'yes' if len(fits) else 'no'}: least flash {int(space.flash.min())} B, least "
             f"instructions {int(space.instructions.min())} |"
         )
     return ["| constraint | a plan meets the budget? |", "|---|---|", *rows]
+
+
+def model_check(info: dict) -> str:
+    """How the cost model's figures of the simulated mixes compare with their real plans'."""
+    mixes = [m for m in info["front"] if m.get("modelled")]
+    same = {k: sum(m["modelled"][k] == m[k] for m in mixes) for k in ("flash", "instructions")}
+    over = [m["modelled"]["ram"] - m["ram"] for m in mixes]
+    return (
+        f"the cost model against the real plans of the {len(mixes)} simulated mixes: flash equal on "
+        f"{same['flash']}, instructions equal on {same['instructions']} (requantize layers priced per mix); "
+        f"RAM (an estimate) at or above the real RAM on {sum(d >= 0 for d in over)}, by up to "
+        f"{max(over, default=0)} B"
+    )
 
 
 def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: Path) -> dict:
@@ -149,6 +164,7 @@ def run(model: str, board_name: str, budget_text: str, hil_samples: int, work: P
         "info": info,
         "final": final,
         "uniform": uniform_checks(result, budget.limits()),
+        "model_check": model_check(info),
         "eval": {"samples": acc.n_samples, "drop_pp": acc.drop, "summary": acc.summary()},
         "hil": hil,
         "plot": (work / "plan" / FRONT_PLOT).read_bytes(),
@@ -176,6 +192,7 @@ def write(row: dict) -> None:
         f"{row['eval']['drop_pp']:.2f} pp against float",
         f"* the written plan, priced again: flash {row['final']['flash']} B, RAM {row['final']['ram']} B, "
         f"{row['final']['instructions']} modelled instructions",
+        f"* {row['model_check']}",
     ]
     if row["hil"]:
         h = row["hil"]

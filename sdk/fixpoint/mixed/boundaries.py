@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..lower.widths import REQUANTIZE
-from ..plan import Plan, PlanLayer
+from ..plan import Plan
+from .costs import layer_flash, layer_instructions, running_engine
 
 PRICED = ("flash", "instructions")
 _COPY_SUFFIX = re.compile(r"@int(8|16)$")
@@ -47,11 +48,21 @@ class Boundaries:
     values: list[_Value]
     price: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
 
-    def add(self, plan: Plan, layer: PlanLayer, flash: int, instructions: int) -> None:
-        """Record one requantize layer of an option plan (``layer.op == REQUANTIZE``)."""
-        out = plan.tensors[layer.output]
-        bits = 16 if out.dtype == "int16" else 8
-        self.price[(_COPY_SUFFIX.sub("", out.name), bits)] = {"flash": flash, "instructions": instructions}
+    def record(self, plan: Plan, engines) -> tuple[int, int]:
+        """(flash, instructions) of an option plan's requantize layers, each recorded as the price of
+        its (value, width), on the engine that runs it (``engines``: the board's)."""
+        flash = instructions = 0
+        for layer in plan.layers:
+            if layer.op != REQUANTIZE:
+                continue
+            cost = {
+                "flash": layer_flash(layer),
+                "instructions": layer_instructions(plan, layer, engine=running_engine(layer, engines)),
+            }
+            out = plan.tensors[layer.output]
+            self.price[(_COPY_SUFFIX.sub("", out.name), 16 if out.dtype == "int16" else 8)] = cost
+            flash, instructions = flash + cost["flash"], instructions + cost["instructions"]
+        return flash, instructions
 
     def totals(self, wide: np.ndarray) -> dict[str, np.ndarray]:
         """Flash and instructions of the requantize layers of each mix; ``wide`` [mixes, searched
@@ -96,7 +107,3 @@ def boundaries_of(base_plan: Plan, searched: list[str], price: dict | None = Non
         value(index).fixed_reader = True  # graph outputs keep the base width
     touched = [v for v in values.values() if v.producer >= 0 or v.readers]
     return Boundaries(touched, dict(price or {}))
-
-
-def is_boundary(layer: PlanLayer) -> bool:
-    return layer.op == REQUANTIZE

@@ -41,8 +41,8 @@ from ..lower.engine_scales import constrain_for_engines
 from ..ops.runtime_ops import RUNTIME_OPS
 from ..plan import Plan, PlanLayer, RequantProfile
 from ..sim.scoring import SimulatedOutputs, relative_mse
-from .boundaries import PRICED, Boundaries, boundaries_of, is_boundary
-from .costs import Budget, BudgetError, Costs, layer_flash, layer_instructions, plan_costs, running_engine
+from .boundaries import PRICED, Boundaries, boundaries_of
+from .costs import Budget, BudgetError, Costs, plan_costs
 from .space import Choice, LayerOptions, Space, build_space
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class Mix:
             "loss": self.loss,
             "front": list(self.front),
             **self.costs.as_dict(),
+            "modelled": None if self.modelled is None else self.modelled.as_dict(),  # before it was lowered
         }
 
 
@@ -132,6 +133,7 @@ class MixedResult:
     base_loss: float = 0.0  # the all-int8 plan on the engine pass's engines
     base_costs: Costs | None = None
     options: list[LayerOptions] = field(default_factory=list, repr=False)  # per searched layer
+    boundaries: Boundaries | None = field(default=None, repr=False)  # their requantize layers' prices
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -210,16 +212,6 @@ class _Lowerer:
 
     def costs(self, plan: Plan) -> Costs:
         return plan_costs(plan, self.engines)
-
-    def boundary_costs(self, plan: Plan, boundaries: Boundaries) -> tuple[int, int]:
-        """(flash, instructions) of the plan's requantize layers, each recorded in ``boundaries``."""
-        flash = instructions = 0
-        for layer in plan.layers:
-            if is_boundary(layer):
-                cost = (layer_flash(layer), layer_instructions(plan, layer, engine=running_engine(layer, self.engines)))
-                boundaries.add(plan, layer, *cost)
-                flash, instructions = flash + cost[0], instructions + cost[1]
-        return flash, instructions
 
     def layer_engines(self, layer: PlanLayer, node_outputs: list[str]) -> list:
         """The engines to try for a layer: the user's pin, else every engine (None: no engines)."""
@@ -328,6 +320,7 @@ def choose_mixed_precision(
         base_loss,
         base_costs,
         [o.layer for o in options],
+        boundaries,
     )
     log.info(
         "mixed precision: %s meets %s with loss %.4g (%s; %d plans simulated)",
@@ -377,7 +370,7 @@ def _options(
             found.append((choice, plan))
     costs = [base_costs] + [low.costs(plan) for _, plan in found[1:]]
     delta = {key: [c.get(key) - base_costs.get(key) for c in costs] for key in ("flash", "instructions", "ram")}
-    alone = [low.boundary_costs(plan, boundaries) for _, plan in found]
+    alone = [boundaries.record(plan, low.engines) for _, plan in found]
     options = LayerOptions(
         layer.name,
         [c for c, _ in found],
