@@ -16,6 +16,7 @@ from fixpoint.boards import load_board
 from fixpoint.calibrate import calibrate, load_inputs
 from fixpoint.iospec import graph_input_specs
 from fixpoint.mixed import Budget, BudgetError, plan_costs
+from fixpoint.mixed.boundaries import Boundaries, _Value
 from fixpoint.mixed.costs import INSTRUCTIONS_PER_OUTPUT, layer_flash, layer_instructions, running_engine
 from fixpoint.mixed.search import _Lowerer, choose_mixed_precision
 from fixpoint.pipeline import CalibrationJob, load_graph
@@ -107,3 +108,19 @@ def test_an_impossible_budget_names_the_smallest_real_figure(dwsep, searched):
         assert figure == (real if key == "instructions" else pytest.approx(real / 1024, abs=0.005)), message
         # nothing the search measured under the loose budget is smaller
         assert all(m.costs.get(key) >= real for m in searched.front)
+
+
+def test_each_boundary_of_a_mix_is_counted_once():
+    """The counting rule on a fan-out: graph input x read by layers a and b, a's output read by b, b's
+    output a graph output. A value is converted once per width its readers need besides its own."""
+    values = [
+        _Value("x", -1, [0, 1], False),
+        _Value("a", 0, [1], False),
+        _Value("b", 1, [], True),
+    ]
+    price = {("x", 16): 1, ("a", 16): 10, ("a", 8): 100, ("b", 8): 1000}
+    boundaries = Boundaries(values, {k: {"flash": 0, "instructions": v} for k, v in price.items()})
+    wide = np.array([[False, False], [True, False], [False, True], [True, True]])
+    # a alone: x to 16, a back to 8 for b; b alone: x and a to 16, b to 8 for the output; both: x to
+    # 16 once (shared), nothing between a and b, b to 8 for the output
+    assert boundaries.totals(wide)["instructions"].tolist() == [0, 101, 1011, 1001]
