@@ -9,6 +9,7 @@ a job on a quarantined board (or left when the farm stopped) is NOT RUN.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -107,6 +108,22 @@ class JobResult:
     def key(self) -> tuple[str, str, str]:
         return (self.board, self.model, self.config)
 
+    @property
+    def policy_search(self) -> str | None:
+        """The config's policy_search setting: "off" for a row from before the setting existed (the farm
+        calibrated with l2 ranges then), None when the row recorded no config (a job the farm could not start)."""
+        if not self.config_json:
+            return None
+        return json.loads(self.config_json).get("policy_search", "off")
+
+    def calibrated_unlike(self, other: "JobResult") -> str:
+        """Why ``other`` was calibrated differently from this job under the same config name ("" when not, or
+        when either row does not say): such rows are not compared (a baseline, a trend, ``farm compare``)."""
+        mine, theirs = self.policy_search, other.policy_search
+        if mine is None or theirs is None or mine == theirs:
+            return ""
+        return f"policy_search {theirs} in run {other.run_id}, {mine} in run {self.run_id}"
+
 
 @dataclass
 class RunInfo:
@@ -138,7 +155,9 @@ def health_job(spec: FarmSpec, board_key: str, unit: Unit | None = None) -> Job:
     """The known-good tiny model a board (or one of its units) must pass before its first job."""
     assert spec.health_model is not None
     entry = spec.board(board_key)
-    return Job(board_key, entry.name, spec.health_model, ConfigEntry(name="health"), spec.health_samples, unit)
+    # it vouches for the board, not for the calibration: the quick l2 ranges, no policy search
+    config = ConfigEntry(name="health", policy_search="off")
+    return Job(board_key, entry.name, spec.health_model, config, spec.health_samples, unit)
 
 
 def file_hash(path) -> str:
