@@ -130,6 +130,7 @@ def default_policy_search(
     data_free: bool = False,
     requested: bool | None = None,
     how_to_force: str = "--policy-search",
+    explain: bool = True,
 ) -> bool:
     """Whether ``fixpoint calibrate`` runs its per-tensor policy search for a job with these settings: the one
     rule of the CLI, ``CalibrationJob.with_default_policy_search`` and the farm.
@@ -139,12 +140,14 @@ def default_policy_search(
     (``--search``) or no samples (``--data-free``); off under 1/2/4-bit weights (``weight_bits`` or one of
     ``weight_bits_overrides``) unless requested (measured, bench/results/precision.md: under int4 the search's
     plans carry sequential AdaRound, so it takes 45-130 s on the example CNNs, and the l2 ranges it starts from
-    are within 1 pp of float on every trained model). ``how_to_force`` names the switch in the log line."""
+    are within 1 pp of float on every trained model). ``how_to_force`` names the switch in the log line that
+    says so (``explain``)."""
     if requested is False or range_search or policy or data_free:
         return False
     low_bit = weight_bits < 8 or any(int(b) < 8 for b in (weight_bits_overrides or {}).values())
     if low_bit and not requested:
-        log.info("policy search: off under low-bit weights (every range by l2; %s runs it)", how_to_force)
+        if explain:
+            log.info("policy search: off under low-bit weights (every range by l2; %s runs it)", how_to_force)
         return False
     return True
 

@@ -41,7 +41,10 @@ def test_default_config_calibrates_as_fixpoint_calibrate(tmp_path, fixpoint_cli)
         farm_argv(farm, out, str(tmp_path / "h.sqlite")), capture_output=True, text=True, timeout=1800
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    jobs = verdicts(run_dir_of(out, proc.stdout))
+    run_dir = run_dir_of(out, proc.stdout)
+    jobs = verdicts(run_dir)
+    report = (run_dir / "report.html").read_text()
+    assert "policy search on (auto)" in report and "policy search off (off)" in report
     assert [jobs[j]["verdict"] for j in ("host.mlp.default", "host.mlp.l2")] == [PASSED, PASSED]
     assert json.loads(jobs["host.mlp.default"]["config_json"])["policy_search"] == "auto"
 
@@ -113,5 +116,18 @@ def test_a_row_calibrated_otherwise_is_no_baseline(tmp_path):
         assert detect(db, [rows[3]], limits, baseline_run="r1") == []
         found, notes = compare_runs(db, "r1", "r2", limits)
         assert found == [] and notes == [
-            "not compared: riscv32-virt.mlp.c: policy_search off in run r1, auto in run r2"
+            "not compared: riscv32-virt.mlp.c: policy search off in run r1 (policy_search off), "
+            "on in run r2 (policy_search auto)"
         ]
+
+
+@pytest.mark.parametrize("config", [{"policy": "max"}, {"weight_bits": 4}])
+def test_auto_that_does_not_search_compares_with_the_l2_rows(config):
+    """auto with a policy or 4-bit weights does not search (as `fixpoint calibrate`): the rows before it compare."""
+    legacy, auto = _row("r0", 1.0, config), _row("r1", 1.0, {**config, "policy_search": "auto"})
+    assert legacy.searched is False and auto.searched is False and auto.calibrated_unlike(legacy) == ""
+
+
+def test_on_under_4_bit_weights_is_another_calibration():
+    legacy, on = _row("r0", 1.0, {"weight_bits": 4}), _row("r1", 1.0, {"weight_bits": 4, "policy_search": "on"})
+    assert on.searched is True and on.calibrated_unlike(legacy).startswith("policy search off in run r0")

@@ -116,13 +116,33 @@ class JobResult:
             return None
         return json.loads(self.config_json).get("policy_search", "off")
 
+    @property
+    def searched(self) -> bool | None:
+        """Whether this job's calibration ran the policy search, by the rule of ``fixpoint calibrate`` applied to
+        the recorded config (``auto`` with a ``policy`` or 4-bit weights is off); None when no config is recorded."""
+        from ..pipeline import default_policy_search  # noqa: PLC0415 - the calibration stack, only when compared
+
+        setting = self.policy_search
+        if setting is None:
+            return None
+        config = json.loads(self.config_json)
+        return default_policy_search(
+            policy=config.get("policy"),
+            weight_bits=config.get("weight_bits", 8),
+            requested={"auto": None, "on": True, "off": False}[setting],
+            explain=False,
+        )
+
     def calibrated_unlike(self, other: "JobResult") -> str:
         """Why ``other`` was calibrated differently from this job under the same config name ("" when not, or
         when either row does not say): such rows are not compared (a baseline, a trend, ``farm compare``)."""
-        mine, theirs = self.policy_search, other.policy_search
+        mine, theirs = self.searched, other.searched
         if mine is None or theirs is None or mine == theirs:
             return ""
-        return f"policy_search {theirs} in run {other.run_id}, {mine} in run {self.run_id}"
+        return (
+            f"policy search {'on' if theirs else 'off'} in run {other.run_id} (policy_search {other.policy_search}), "
+            f"{'on' if mine else 'off'} in run {self.run_id} (policy_search {self.policy_search})"
+        )
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Regression detection: each job against its baseline of the same (board, model, config).
 
 The baseline is the newest PASSED run of that job in the history, or the job
-in a pinned run (``--baseline RUN_ID``), calibrated the same way: a row with
-another ``policy_search`` setting is never a baseline (the plans differ). Regressions: a new mismatch (with the
-first diverging layer), a job that passed before and fails now, an accuracy
-drop beyond ``accuracy_change_pp``, growth of instructions per inference,
-flash or RAM beyond their percentages.
+in a pinned run (``--baseline RUN_ID``), calibrated the same way: a row whose
+policy search ran when this one's did not (or the reverse) is never a baseline
+(``JobResult.calibrated_unlike``). Regressions: a new mismatch (with the first
+diverging layer), a job that passed before and fails now, an accuracy drop
+beyond ``accuracy_change_pp``, growth of instructions per inference, flash or
+RAM beyond their percentages.
 """
 
 from __future__ import annotations

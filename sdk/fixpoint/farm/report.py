@@ -102,8 +102,12 @@ def _matrix(results: list[JobResult], base: Path) -> str:
 
 def _calibration_note(results: list[JobResult], config: str) -> str:
     """How a configuration calibrates, under its name: the policy search setting (auto: as `fixpoint calibrate`)."""
-    setting = next((r.policy_search for r in results if r.config == config and r.policy_search), None)
-    return f'<br><span class="small">policy search {escape(setting)}</span>' if setting else ""
+    row = next((r for r in results if r.config == config and r.policy_search), None)
+    if row is None:
+        return ""
+    return (
+        f'<br><span class="small">policy search {"on" if row.searched else "off"} ({escape(row.policy_search)})</span>'
+    )
 
 
 def _cell(r: JobResult, base: Path) -> str:
