@@ -124,10 +124,21 @@ def test_a_row_calibrated_otherwise_is_no_baseline(tmp_path):
 @pytest.mark.parametrize("config", [{"policy": "max"}, {"weight_bits": 4}])
 def test_auto_that_does_not_search_compares_with_the_l2_rows(config):
     """auto with a policy or 4-bit weights does not search (as `fixpoint calibrate`): the rows before it compare."""
+    config = {**config, "bias_correction": True}
     legacy, auto = _row("r0", 1.0, config), _row("r1", 1.0, {**config, "policy_search": "auto"})
     assert legacy.searched is False and auto.searched is False and auto.calibrated_unlike(legacy) == ""
 
 
+def test_bias_correction_auto_under_4_bit_weights_is_another_calibration():
+    """Before it was auto the farm's bias_correction was false: a 4-bit row of then is not this one's baseline."""
+    legacy = _row("r0", 1.0, {"weight_bits": 4, "bias_correction": False})
+    auto = _row("r1", 1.0, {"weight_bits": 4, "bias_correction": None, "policy_search": "auto"})
+    assert auto.calibrated_unlike(legacy) == "bias correction off in run r0, on in run r1"
+    at_8_bit = _row("r2", 1.0, {"bias_correction": None, "policy_search": "off"})
+    assert at_8_bit.calibrated_unlike(_row("r0", 1.0, {"bias_correction": False})) == ""
+
+
 def test_on_under_4_bit_weights_is_another_calibration():
-    legacy, on = _row("r0", 1.0, {"weight_bits": 4}), _row("r1", 1.0, {"weight_bits": 4, "policy_search": "on"})
+    legacy = _row("r0", 1.0, {"weight_bits": 4, "bias_correction": True})
+    on = _row("r1", 1.0, {"weight_bits": 4, "bias_correction": True, "policy_search": "on"})
     assert on.searched is True and on.calibrated_unlike(legacy).startswith("policy search off in run r0")

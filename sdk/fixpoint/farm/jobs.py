@@ -133,16 +133,37 @@ class JobResult:
             explain=False,
         )
 
+    @property
+    def bias_corrected(self) -> bool | None:
+        """Whether the config corrects the bias of weight rounding: its ``bias_correction``, or when unset what
+        ``fixpoint calibrate`` does (on for 4-bit layers); None when no config is recorded."""
+        if not self.config_json:
+            return None
+        config = json.loads(self.config_json)
+        setting = config.get("bias_correction")
+        return config.get("weight_bits", 8) < 8 if setting is None else bool(setting)
+
     def calibrated_unlike(self, other: "JobResult") -> str:
         """Why ``other`` was calibrated differently from this job under the same config name ("" when not, or
         when either row does not say): such rows are not compared (a baseline, a trend, ``farm compare``)."""
-        mine, theirs = self.searched, other.searched
-        if mine is None or theirs is None or mine == theirs:
+        if self.searched is None or other.searched is None:
             return ""
-        return (
-            f"policy search {'on' if theirs else 'off'} in run {other.run_id} (policy_search {other.policy_search}), "
-            f"{'on' if mine else 'off'} in run {self.run_id} (policy_search {self.policy_search})"
-        )
+        why = []
+        if self.searched != other.searched:
+            why.append(
+                f"policy search {_on(other.searched)} in run {other.run_id} (policy_search {other.policy_search}), "
+                f"{_on(self.searched)} in run {self.run_id} (policy_search {self.policy_search})"
+            )
+        if self.bias_corrected != other.bias_corrected:
+            why.append(
+                f"bias correction {_on(other.bias_corrected)} in run {other.run_id}, "
+                f"{_on(self.bias_corrected)} in run {self.run_id}"
+            )
+        return "; ".join(why)
+
+
+def _on(flag: bool | None) -> str:
+    return "on" if flag else "off"
 
 
 @dataclass
