@@ -80,7 +80,8 @@ class CalibrationJob:
         **fields,
     ) -> "CalibrationJob":
         """A job for a board's requantizer and engines, as ``fixpoint calibrate --board`` builds it (no progress
-        bars unless ``calibration`` says otherwise)."""
+        bars unless ``calibration`` says otherwise; no policy search: ``.with_default_policy_search()`` adds the
+        one the CLI runs by default)."""
         from .boards import load_board  # noqa: PLC0415 - the board layer imports the pipeline's users
 
         target = load_board(board_name).get_target()
