@@ -43,7 +43,8 @@ test-faults: setup
 	FIXPOINT_FAULT_SAMPLES=$(FAULT_SAMPLES) $(PY) -m pytest -q -rP -n $(JOBS) tests/faults
 
 # The nightly regression farm (docs/farm.md): the host board and two QEMU boards, two models,
-# two configurations; results, history (out/farm/history.sqlite) and report.html in out/farm/.
+# three configurations (the default calibration, l2, max); results, history (out/farm/history.sqlite)
+# and report.html in out/farm/.
 FARM ?= examples/farm/nightly.toml
 farm: setup
 	$(FIXPOINT) farm run $(FARM); status=$$?; \

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -79,7 +80,8 @@ class CalibrationJob:
         **fields,
     ) -> "CalibrationJob":
         """A job for a board's requantizer and engines, as ``fixpoint calibrate --board`` builds it (no progress
-        bars unless ``calibration`` says otherwise)."""
+        bars unless ``calibration`` says otherwise; no policy search: ``.with_default_policy_search()`` adds the
+        one the CLI runs by default)."""
         from .boards import load_board  # noqa: PLC0415 - the board layer imports the pipeline's users
 
         target = load_board(board_name).get_target()
@@ -95,6 +97,60 @@ class CalibrationJob:
             board_name=board_name,
             **fields,
         )
+
+    def with_default_policy_search(
+        self,
+        policy: str | None = None,
+        requested: bool | None = None,
+        options: PolicySearchOptions | None = None,
+        how_to_force: str = "--policy-search",
+    ) -> "CalibrationJob":
+        """This job with the policy search ``fixpoint calibrate`` runs for it by default
+        (:func:`default_policy_search`): ``policy`` is the range policy the user chose (None: the default the
+        search starts from), ``requested`` True / False / None as there; ``options`` default to the CLI's."""
+        on = default_policy_search(
+            policy=policy,
+            range_search=self.search is not None,
+            weight_bits=self.lowering.weight_bits,
+            weight_bits_overrides=self.lowering.weight_bits_overrides,
+            data_free=self.data_path is None,
+            requested=requested,
+            how_to_force=how_to_force,
+        )
+        if not on:
+            return replace(self, policy_search=None)
+        return replace(self, policy_search=options or PolicySearchOptions(progress=self.calibration.progress))
+
+
+def default_policy_search(
+    *,
+    policy: str | None = None,
+    range_search: bool = False,
+    weight_bits: int = 8,
+    weight_bits_overrides: Mapping[str, int] | None = None,
+    data_free: bool = False,
+    requested: bool | None = None,
+    how_to_force: str = "--policy-search",
+    explain: bool = True,
+) -> bool:
+    """Whether ``fixpoint calibrate`` runs its per-tensor policy search for a job with these settings: the one
+    rule of the CLI, ``CalibrationJob.with_default_policy_search`` and the farm.
+
+    ``requested``: False turns it off (``--no-search``), True runs it under low-bit weights too
+    (``--policy-search``), None decides. Off when the user chose a range ``policy``, the range search
+    (``--search``) or no samples (``--data-free``); off under 1/2/4-bit weights (``weight_bits`` or one of
+    ``weight_bits_overrides``) unless requested (measured, bench/results/precision.md: under int4 the search's
+    plans carry sequential AdaRound, so it takes 45-130 s on the example CNNs, and the l2 ranges it starts from
+    are within 1 pp of float on every trained model). ``how_to_force`` names the switch in the log line that
+    says so (``explain``)."""
+    if requested is False or range_search or policy or data_free:
+        return False
+    low_bit = weight_bits < 8 or any(int(b) < 8 for b in (weight_bits_overrides or {}).values())
+    if low_bit and not requested:
+        if explain:
+            log.info("policy search: off under low-bit weights (every range by l2; %s runs it)", how_to_force)
+        return False
+    return True
 
 
 # The policy search judges on the calibration samples: it needs a full scoring set (``num_samples``, 128 by

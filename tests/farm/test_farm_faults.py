@@ -1,5 +1,6 @@
 """The farm under faults: a QEMU board killed mid-job, the farm itself stopped and resumed,
-a board that fails its health check, a stage that overruns its timeout."""
+a board that fails its health check, a stage that overruns its timeout. Every config pins
+policy_search = "off" (l2 ranges): these tests are about the farm, test_farm_calibration.py about its calibration."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_killed_qemu_board_fails_its_job_only(tmp_path, plan_cache):
     text = farm_toml(
         ["host", "riscv32-virt"],
         [{"name": "dwsep", "samples": 400}],
-        [{"name": "c"}],
+        [{"name": "c", "policy_search": "off"}],
         health=False,
         name="kill",
         thresholds={"max_drop_pp": 5.0},
@@ -118,7 +119,7 @@ def test_crashed_worker_fails_its_job_and_takes_its_board_along(tmp_path, plan_c
     text = farm_toml(
         ["riscv32-virt"],
         [{"name": "dwsep", "samples": 400}, {"name": "mlp", "samples": 2}],
-        [{"name": "c"}],
+        [{"name": "c", "policy_search": "off"}],
         health=False,
         workers=1,
         name="crash",
@@ -149,7 +150,7 @@ def test_stopped_farm_resumes_only_unfinished_jobs(tmp_path, plan_cache, sig):
     text = farm_toml(
         ["riscv32-virt"],
         [{"name": "mlp", "samples": 2}, {"name": "dwsep", "samples": 400}],
-        [{"name": "c"}],
+        [{"name": "c", "policy_search": "off"}],
         health=False,
         workers=1,
         name="resume",
@@ -195,7 +196,11 @@ def test_board_failing_health_check_is_quarantined(tmp_path, plan_cache):
     board_file.write_text(board_file.read_text().replace('machine = "virt"', 'machine = "no-such-machine"'))
     out = fresh_out(tmp_path, plan_cache)
     text = farm_toml(
-        ["host", str(board_file)], ["mlp"], [{"name": "a"}, {"name": "b", "policy": "max"}], samples=2, name="health"
+        ["host", str(board_file)],
+        ["mlp"],
+        [{"name": "a", "policy_search": "off"}, {"name": "b", "policy": "max"}],
+        samples=2,
+        name="health",
     )
     proc, db = _start(text, tmp_path, out)
     stdout, stderr = _finish(proc)
@@ -216,7 +221,7 @@ def test_stage_timeout_fails_the_job(tmp_path, plan_cache):
     text = farm_toml(
         ["riscv32-virt"],
         [{"name": "dwsep", "samples": 1000}],
-        [{"name": "c"}],
+        [{"name": "c", "policy_search": "off"}],
         health=False,
         timeouts={"hil": 2},
         name="timeout",

@@ -138,7 +138,9 @@ def test_unreachable_database_is_one_error(tmp_path):
 
 def test_farm_run_records_into_postgresql(postgres_url, plan_cache, tmp_path):
     farm = tmp_path / "farm.toml"
-    farm.write_text(farm_toml(["host"], ["mlp"], [{"name": "c"}], samples=2, health=False, name="pg"))
+    farm.write_text(
+        farm_toml(["host"], ["mlp"], [{"name": "c", "policy_search": "off"}], samples=2, health=False, name="pg")
+    )
     proc = subprocess.run(farm_argv(farm, plan_cache, postgres_url), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run_dir = run_dir_of(plan_cache, proc.stdout)

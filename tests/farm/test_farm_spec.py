@@ -30,6 +30,11 @@ def _error(tmp_path, capsys, text: str, *extra: str) -> str:
         (lambda t: t.replace('name = "a"', 'name = "a"\nbits = 8'), "unknown field 'configs[0].bits'"),
         (lambda t: t.replace("workers = 2", "workers = 0"), "field 'farm.workers'"),
         (lambda t: t.replace('policy = "max"', 'policy = "median"'), "field 'configs[1].policy'"),
+        (lambda t: t.replace('policy = "max"', 'policy_search = "yes"'), "field 'configs[1].policy_search'"),
+        (
+            lambda t: t.replace('policy = "max"', 'policy = "max"\npolicy_search = "on"'),
+            "field 'configs[1].policy_search': 'on' searches from the default ranges; drop it or policy 'max'",
+        ),
         (lambda t: t.replace("hil = 600", "hil = -1"), "field 'timeouts.hil'"),
         (lambda t: t.replace('name = "riscv32-virt"', 'name = "no-such-board"'), "field 'boards[1].name'"),
         (lambda t: t.replace('name = "dwsep"', 'name = "no_such_model"'), "field 'models[1].path'"),

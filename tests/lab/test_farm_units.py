@@ -41,6 +41,7 @@ def _farm_file(tmp_path: Path, board_file: Path, units: list[dict[str, str]], wo
             "",
             "[[configs]]",
             'name = "a"',
+            'policy_search = "off"',  # about the units, not the calibration: l2 ranges, no search
             "",
             "[[configs]]",
             'name = "b"',

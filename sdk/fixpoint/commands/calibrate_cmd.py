@@ -246,7 +246,7 @@ def build_job(args: argparse.Namespace):
         lowering=lowering,
         board_name=board.name,
         search=None if data_free else search,
-        policy_search=None if data_free else _policy_search(args),
+        policy_search=_policy_search(args, data_free, overrides),
         input_range=input_range,
         encodings=args.encodings,
         budget=budget,
@@ -274,24 +274,20 @@ def _data_free(args: argparse.Namespace) -> tuple[bool, tuple[float, float] | No
     return True, (lo, hi)
 
 
-def _low_bit_weights(args: argparse.Namespace) -> bool:
-    overrides = key_value_pairs(args.weight_bits_override, "--weight-bits-override").values()
-    return args.weight_bits < 8 or any(int(v) < 8 for v in overrides)
-
-
-def _policy_search(args: argparse.Namespace):
-    """The default policy search, unless the user chose a policy, --search or --no-search, or the weights are
-    low-bit without --policy-search (measured, bench/results/precision.md: under int4 the search's plans carry
-    sequential AdaRound, so it takes 45-130 s on the example CNNs, and the l2 ranges it starts from are within
-    1 pp of float on every trained model)."""
+def _policy_search(args: argparse.Namespace, data_free: bool, weight_bits_overrides: dict[str, int]):
+    """The default policy search (the rule: fixpoint.pipeline.default_policy_search), with the search options."""
+    from ..pipeline import default_policy_search
     from ..policy_search import PolicySearchOptions
 
-    if args.no_search or args.search or args.policy:
-        return None
-    if _low_bit_weights(args) and not args.policy_search:
-        log.info(
-            "policy search: off under low-bit weights (every range by %s; --policy-search runs it)", args.policy or "l2"
-        )
+    requested = False if args.no_search else (True if args.policy_search else None)
+    if not default_policy_search(
+        policy=args.policy,
+        range_search=args.search,
+        weight_bits=args.weight_bits,
+        weight_bits_overrides=weight_bits_overrides,
+        data_free=data_free,
+        requested=requested,
+    ):
         return None
     options = PolicySearchOptions(
         loss=args.search_loss, time_box=args.search_seconds, budget_seconds=args.search_budget, progress=not args.quiet

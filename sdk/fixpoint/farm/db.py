@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -279,15 +279,18 @@ class History:
             rows = cur.fetchall()
         return [JobResult(**dict(zip(columns, row))) for row in rows]
 
-    def last_good(self, key: tuple[str, str, str], exclude_run: str) -> JobResult | None:
-        """The newest PASSED job of (board, model, config) in another run."""
+    def last_good(
+        self, key: tuple[str, str, str], exclude_run: str, where: Callable[[JobResult], bool] | None = None
+    ) -> JobResult | None:
+        """The newest PASSED job of (board, model, config) in another run (of those ``where`` accepts)."""
         rows = self._jobs(
             "j JOIN runs r ON r.run_id = j.run_id WHERE j.board = ? AND j.model = ? AND "
-            "j.config = ? AND j.verdict = ? AND j.run_id <> ? ORDER BY r.started DESC LIMIT 1",
+            "j.config = ? AND j.verdict = ? AND j.run_id <> ? ORDER BY r.started DESC"
+            + (" LIMIT 1" if where is None else ""),
             [*key, PASSED, exclude_run],
             prefix="j.",
         )
-        return rows[0] if rows else None
+        return next((row for row in rows if where is None or where(row)), None)
 
     def trend(self, key: tuple[str, str, str], limit: int) -> list[tuple[str, JobResult]]:
         """(run started, job) of the last ``limit`` runs that ran this job, oldest first."""

@@ -9,6 +9,7 @@ a job on a quarantined board (or left when the farm stopped) is NOT RUN.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -107,6 +108,63 @@ class JobResult:
     def key(self) -> tuple[str, str, str]:
         return (self.board, self.model, self.config)
 
+    @property
+    def policy_search(self) -> str | None:
+        """The config's policy_search setting: "off" for a row from before the setting existed (the farm
+        calibrated with l2 ranges then), None when the row recorded no config (a job the farm could not start)."""
+        if not self.config_json:
+            return None
+        return json.loads(self.config_json).get("policy_search", "off")
+
+    @property
+    def searched(self) -> bool | None:
+        """Whether this job's calibration ran the policy search, by the rule of ``fixpoint calibrate`` applied to
+        the recorded config (``auto`` with a ``policy`` or 4-bit weights is off); None when no config is recorded."""
+        from ..pipeline import default_policy_search  # noqa: PLC0415 - the calibration stack, only when compared
+
+        setting = self.policy_search
+        if setting is None:
+            return None
+        config = json.loads(self.config_json)
+        return default_policy_search(
+            policy=config.get("policy"),
+            weight_bits=config.get("weight_bits", 8),
+            requested={"auto": None, "on": True, "off": False}[setting],
+            explain=False,
+        )
+
+    @property
+    def bias_corrected(self) -> bool | None:
+        """Whether the config corrects the bias of weight rounding: its ``bias_correction``, or when unset what
+        ``fixpoint calibrate`` does (on for 4-bit layers); None when no config is recorded."""
+        if not self.config_json:
+            return None
+        config = json.loads(self.config_json)
+        setting = config.get("bias_correction")
+        return config.get("weight_bits", 8) < 8 if setting is None else bool(setting)
+
+    def calibrated_unlike(self, other: "JobResult") -> str:
+        """Why ``other`` was calibrated differently from this job under the same config name ("" when not, or
+        when either row does not say): such rows are not compared (a baseline, a trend, ``farm compare``)."""
+        if self.searched is None or other.searched is None:
+            return ""
+        why = []
+        if self.searched != other.searched:
+            why.append(
+                f"policy search {_on(other.searched)} in run {other.run_id} (policy_search {other.policy_search}), "
+                f"{_on(self.searched)} in run {self.run_id} (policy_search {self.policy_search})"
+            )
+        if self.bias_corrected != other.bias_corrected:
+            why.append(
+                f"bias correction {_on(other.bias_corrected)} in run {other.run_id}, "
+                f"{_on(self.bias_corrected)} in run {self.run_id}"
+            )
+        return "; ".join(why)
+
+
+def _on(flag: bool | None) -> str:
+    return "on" if flag else "off"
+
 
 @dataclass
 class RunInfo:
@@ -138,7 +196,9 @@ def health_job(spec: FarmSpec, board_key: str, unit: Unit | None = None) -> Job:
     """The known-good tiny model a board (or one of its units) must pass before its first job."""
     assert spec.health_model is not None
     entry = spec.board(board_key)
-    return Job(board_key, entry.name, spec.health_model, ConfigEntry(name="health"), spec.health_samples, unit)
+    # it vouches for the board, not for the calibration: the quick l2 ranges, no policy search
+    config = ConfigEntry(name="health", policy_search="off")
+    return Job(board_key, entry.name, spec.health_model, config, spec.health_samples, unit)
 
 
 def file_hash(path) -> str:

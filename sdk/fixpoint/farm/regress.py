@@ -1,19 +1,24 @@
 """Regression detection: each job against its baseline of the same (board, model, config).
 
 The baseline is the newest PASSED run of that job in the history, or the job
-in a pinned run (``--baseline RUN_ID``). Regressions: a new mismatch (with the
-first diverging layer), a job that passed before and fails now, an accuracy
-drop beyond ``accuracy_change_pp``, growth of instructions per inference,
-flash or RAM beyond their percentages.
+in a pinned run (``--baseline RUN_ID``), calibrated the same way: a row whose
+policy search ran when this one's did not (or the reverse) is never a baseline
+(``JobResult.calibrated_unlike``). Regressions: a new mismatch (with the first
+diverging layer), a job that passed before and fails now, an accuracy drop
+beyond ``accuracy_change_pp``, growth of instructions per inference, flash or
+RAM beyond their percentages.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from .db import History
 from .jobs import FAILED, PASSED, JobResult
 from .spec import Thresholds
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,20 +83,31 @@ def detect(
     for result in results:
         if result.verdict not in (PASSED, FAILED):
             continue
-        base = pinned.get(result.key) if pinned is not None else history.last_good(result.key, result.run_id)
+        if pinned is None:  # the last good run calibrated as this one (a changed policy_search starts anew)
+            base = history.last_good(result.key, result.run_id, lambda row: not result.calibrated_unlike(row))
+        else:
+            base = pinned.get(result.key)
+            if base is not None and result.calibrated_unlike(base):
+                log.warning("%s: not compared: %s", result.job_id, result.calibrated_unlike(base))
+                base = None
         if base is not None:
             found += compare_job(result, base, limits)
     return found
 
 
 def compare_runs(history: History, run_a: str, run_b: str, limits: Thresholds) -> tuple[list[Regression], list[str]]:
-    """``farm compare``: run B against run A; also the jobs only one of them has."""
+    """``farm compare``: run B against run A; also the jobs only one of them has, and the jobs the two runs
+    calibrated differently (not compared)."""
     a = {j.key: j for j in history.jobs(run_a)}
     b = {j.key: j for j in history.jobs(run_b)}
     found: list[Regression] = []
+    notes: list[str] = []
     for key, job in b.items():
-        if key in a and job.verdict in (PASSED, FAILED):
+        unlike = job.calibrated_unlike(a[key]) if key in a else ""
+        if unlike:
+            notes.append(f"not compared: {'.'.join(key)}: {unlike}")
+        elif key in a and job.verdict in (PASSED, FAILED):
             found += compare_job(job, a[key], limits)
-    only = [f"only in {run_a}: {'.'.join(k)}" for k in a if k not in b]
-    only += [f"only in {run_b}: {'.'.join(k)}" for k in b if k not in a]
-    return found, only
+    notes += [f"only in {run_a}: {'.'.join(k)}" for k in a if k not in b]
+    notes += [f"only in {run_b}: {'.'.join(k)}" for k in b if k not in a]
+    return found, notes

@@ -87,7 +87,7 @@ def _matrix(results: list[JobResult], base: Path) -> str:
     for board in dict.fromkeys(r.board for r in results):
         rows = [
             f"<h3>{escape(board)}</h3><table><tr><th>model</th>"
-            + "".join(f"<th>{escape(c)}</th>" for c in configs)
+            + "".join(f"<th>{escape(c)}{_calibration_note(results, c)}</th>" for c in configs)
             + "</tr>"
         ]
         for model in dict.fromkeys(r.model for r in results if r.board == board):
@@ -98,6 +98,16 @@ def _matrix(results: list[JobResult], base: Path) -> str:
             rows.append(f"<tr><th>{escape(model)}</th>{''.join(cells)}</tr>")
         out.append("".join(rows) + "</table>")
     return "".join(out)
+
+
+def _calibration_note(results: list[JobResult], config: str) -> str:
+    """How a configuration calibrates, under its name: the policy search setting (auto: as `fixpoint calibrate`)."""
+    row = next((r for r in results if r.config == config and r.policy_search), None)
+    if row is None:
+        return ""
+    return (
+        f'<br><span class="small">policy search {"on" if row.searched else "off"} ({escape(row.policy_search)})</span>'
+    )
 
 
 def _cell(r: JobResult, base: Path) -> str:
@@ -121,7 +131,8 @@ def _cell(r: JobResult, base: Path) -> str:
 def _trends(results: list[JobResult], history: History, limit: int) -> str:
     rows = ["<table><tr><th>job</th>" + "".join(f"<th>{escape(t[0])}</th>" for t in _TRENDS) + "</tr>"]
     for r in results:
-        series = history.trend(r.key, limit)
+        # only the runs calibrated as this one: the plans of another policy_search setting differ
+        series = [(started, job) for started, job in history.trend(r.key, limit) if not r.calibrated_unlike(job)]
         cells = []
         for label, attr, scale, unit in _TRENDS:
             points = [(started, getattr(job, attr)) for started, job in series]

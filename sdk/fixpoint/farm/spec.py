@@ -75,9 +75,11 @@ class ConfigEntry:
     weight_bits: int = 8
     per_tensor_weights: bool = False
     equalize: bool = False
-    bias_correction: bool = False
+    bias_correction: bool | None = None  # None: what `fixpoint calibrate` does (on for 4-bit layers)
     kernels: str = "auto"
     max_calib_samples: int = 1000
+    # the per-tensor policy search: auto = what `fixpoint calibrate` does (fixpoint.pipeline.default_policy_search)
+    policy_search: str = "auto"
     # test-only: the host simulates this layer with a shifted bias (a faulty accelerator double)
     perturb_layer: int | None = None
 
@@ -131,7 +133,7 @@ def _build(path: Path, data: dict[str, Any]) -> FarmSpec:
     base = path.parent
     boards = [_board(path, i, b) for i, b in enumerate(data["boards"])]
     models = [_model(path, f"models[{i}]", m, base) for i, m in enumerate(data["models"])]
-    configs = [ConfigEntry(**c) for c in data["configs"]]
+    configs = [_config(path, i, c) for i, c in enumerate(data["configs"])]
     for what, names in (
         ("boards", [b.key for b in boards]),
         ("models", [m.name for m in models]),
@@ -159,6 +161,16 @@ def _build(path: Path, data: dict[str, Any]) -> FarmSpec:
         health_model=health_model,
         health_samples=health.get("samples", 4),
     )
+
+
+def _config(path: Path, index: int, entry: dict[str, Any]) -> ConfigEntry:
+    if entry.get("policy_search") == "on" and "policy" in entry:
+        # as `fixpoint calibrate --policy-search --policy P`, the search would not run: say so rather than ignore it
+        raise FarmFileError(
+            f"{path}: field 'configs[{index}].policy_search': 'on' searches from the default ranges; "
+            f"drop it or policy '{entry['policy']}'"
+        )
+    return ConfigEntry(**entry)
 
 
 def _board(path: Path, index: int, entry: dict[str, Any]) -> BoardEntry:

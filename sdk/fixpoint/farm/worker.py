@@ -54,7 +54,13 @@ class _Recorder:
         self._samples.close()
 
 
+# a config's policy_search -> CalibrationJob.with_default_policy_search's ``requested``
+_POLICY_SEARCH = {"auto": None, "on": True, "off": False}
+
+
 def _calibrate(spec: dict[str, Any]):
+    """The plan of the job's config, calibrated as ``fixpoint calibrate`` with the config's options does
+    (the same job, so the same plan and plan-cache key)."""
     from ..boards import load_board
     from ..calibrate import CalibrationConfig
     from ..lower import LowerOptions
@@ -71,7 +77,7 @@ def _calibrate(spec: dict[str, Any]):
         weight_bits=cfg["weight_bits"],
         per_channel=not cfg["per_tensor_weights"],
         equalize=cfg["equalize"],
-        bias_correction=cfg["bias_correction"],
+        bias_correction=cfg.get("bias_correction"),
         engines=list(board.get_target().engines) or None,
     )
     job = CalibrationJob(
@@ -81,6 +87,8 @@ def _calibrate(spec: dict[str, Any]):
         calibration=calib,
         lowering=lowering,
         board_name=board.name,
+    ).with_default_policy_search(
+        cfg.get("policy"), _POLICY_SEARCH[cfg.get("policy_search", "auto")], how_to_force='policy_search = "on"'
     )
     return run_calibration(job, spec["plan_dir"], reuse=True)
 
