@@ -142,8 +142,9 @@ def test_mixed_plan_aimet_export_is_refused(block, tmp_path):
     assert not enc.exists()
 
 
-def _ort_mixed(folder: Path, out: Path) -> Path:
-    """onnxruntime's own mixed model: int8 activations, q_matmul and qk at int16 through ``convert``."""
+def _ort_mixed(folder: Path, out: Path, overrides: dict | None = None) -> Path:
+    """onnxruntime's own mixed model: int8 activations, q_matmul and qk at int16 through ``convert``
+    (or the given ``TensorQuantOverrides``)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -154,7 +155,7 @@ def _ort_mixed(folder: Path, out: Path) -> Path:
             return next(self.batches, None)
 
     s16 = {"quant_type": QuantType.QInt16, "symmetric": True}
-    overrides = {
+    default = {
         "x": [{"quant_type": QuantType.QInt8, "convert": {**s16, "recv_nodes": {"q_matmul"}}}],
         "q_mm": [s16],
         "q": [s16],
@@ -162,6 +163,7 @@ def _ort_mixed(folder: Path, out: Path) -> Path:
         "kt": [s16],
         "scores": [{**s16, "convert": {"quant_type": QuantType.QInt8, "recv_nodes": {"scale"}}}],
     }
+    overrides = overrides(QuantType, s16) if overrides is not None else default
     with np.load(folder / "calib.npz") as f:
         reader = Reader(f["x"])
     quantize_static(
@@ -207,6 +209,25 @@ def test_onnxruntime_mixed_model_imports_with_its_widths(block, tmp_path):
     print(proc.stdout)
     against = json.loads(report.read_text())["onnxruntime_qdq"]["outputs"][0]
     assert against["sqnr_db"] > 25, against
+
+
+def test_a_node_reading_at_another_width_than_its_layer_is_reported(block, tmp_path, caplog):
+    """x converted to int16 for q_matmul, whose output stays int8: a layer runs at one width, so the plan reads
+    x at int8 there, and says so."""
+
+    def overrides(qtype, s16):
+        return {"x": [{"quant_type": qtype.QInt8, "convert": {**s16, "recv_nodes": {"q_matmul"}}}]}
+
+    folder, _ = block
+    qdq = _ort_mixed(folder, tmp_path / "ort_x16.onnx", overrides)
+    with caplog.at_level("WARNING", logger="fixpoint.interop.given_job"):
+        plan = run_calibration(_job(qdq, folder), tmp_path / "plan").plan
+    assert {la.datapath for la in plan.layers} == {"s8"}
+    warned = [r.getMessage() for r in caplog.records if r.name == "fixpoint.interop.given_job"]
+    assert warned == [
+        "tensor 'x': node 'q_matmul' reads it at 16 bits, but its layer 'q_matmul' runs at 8 bits (the width of "
+        "its output); the plan reads it at 8 bits"
+    ], warned
 
 
 def _with_pair(model: onnx.ModelProto, tensor: str, scale: float, zero_point: np.ndarray, tag: str) -> None:

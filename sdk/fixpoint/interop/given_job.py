@@ -18,6 +18,7 @@ from pathlib import Path
 import onnx
 
 from fixpoint.fileio import atomic_write_bytes
+from fixpoint.lower.options import LowerOptions
 from fixpoint.interop.qdq_import import GivenActivation, QdqError, QdqImport, is_qdq, refuse_qoperator, strip_qdq
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def width_overrides(imported: QdqImport, bits: int, float_path: Path) -> dict[st
     a folded Reshape) when that layer's output is not given itself (then the tensor is an intermediate the
     layer fuses away, e.g. onnxruntime's quantized MatMul output before the bias Add)."""
     other = {name: width(g) for name, g in imported.activations.items() if width(g) != bits}
-    if not other:
+    if not other and not imported.conversions:
         return {}
     from fixpoint.pipeline import load_graph  # noqa: PLC0415 - the pipeline imports this module
 
@@ -95,7 +96,31 @@ def width_overrides(imported: QdqImport, bits: int, float_path: Path) -> dict[st
             widths[_glob_literal(node.name)] = w
         else:
             log.info("tensor '%s' (given at %d bits): fused into layer '%s'; not a layer width", name, w, node.name)
+    _warn_on_other_reads(imported, bits, widths, by_onnx)
     return widths
+
+
+def _warn_on_other_reads(imported: QdqImport, bits: int, widths: dict[str, int], by_onnx: dict) -> None:
+    """A layer reads and writes at one width: where the model has a node read a tensor at another width than
+    the node's output (its layer's width), the plan reads it at the layer's width instead (a requantized copy
+    with a calibrated scale, or the tensor itself); say so, naming both."""
+    options = LowerOptions(activation_bits_overrides=widths)
+    for tensor, reader, read_bits in imported.reads:
+        node = by_onnx.get(reader)
+        if node is None or tensor not in node.inputs:
+            continue
+        runs = options.activation_bits_for(bits, node.name, *node.outputs)
+        if runs != read_bits:
+            log.warning(
+                "tensor '%s': node '%s' reads it at %d bits, but its layer '%s' runs at %d bits (the width "
+                "of its output); the plan reads it at %d bits",
+                tensor,
+                reader,
+                read_bits,
+                node.name,
+                runs,
+                runs,
+            )
 
 
 def _plan_names(imported: QdqImport, base: int) -> list[tuple[str, GivenActivation]]:

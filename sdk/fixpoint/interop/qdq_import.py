@@ -102,6 +102,8 @@ class QdqImport:
     # tensor -> its second quantization, of another width: ``DQ(Q(x)) -> Q' -> DQ'`` (a requantized copy,
     # read by the nodes behind DQ'; onnxruntime's TensorQuantOverrides ``convert``)
     conversions: dict[str, GivenActivation] = field(default_factory=dict)
+    # (tensor, reading node, bits): which of a tensor's pairs each node reads (mixed-width models)
+    reads: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def is_qdq(model: onnx.ModelProto) -> bool:
@@ -239,6 +241,8 @@ class _Stripper:
         self.new_params: dict[str, GivenParam] = {}
         self.activations: dict[str, GivenActivation] = {}
         self.conversions: dict[str, GivenActivation] = {}
+        self.dq_bits: dict[str, int] = {}  # activation DQ output -> the width its readers read
+        self.reads: list[tuple[str, str, int]] = []
         self.removed: set[int] = set()
 
     def run(self) -> QdqImport:
@@ -249,7 +253,7 @@ class _Stripper:
                 self._dequantize_node(i, node, nodes, by_output)
         self._apply()
         params = self._params_by_consumer()
-        return QdqImport(self.model, self.activations, params, conversions=self.conversions)
+        return QdqImport(self.model, self.activations, params, conversions=self.conversions, reads=self.reads)
 
     def _dequantize_node(self, i: int, node: onnx.NodeProto, nodes, by_output) -> None:
         src = node.input[0]
@@ -292,9 +296,11 @@ class _Stripper:
                 self.rename[x], GivenActivation(self.rename[x], float(scale[0]), int(zp[0]), bits, signed)
             )
             self.rename[out] = self.rename[x]
+            self.dq_bits[out] = max(bits, 8)
             return
         self._add_activation(x, GivenActivation(x, float(scale[0]), int(zp[0]), bits, signed))
         self.rename[out] = x
+        self.dq_bits[out] = max(bits, 8)
 
     def _add_conversion(self, name: str, given: GivenActivation) -> None:
         first, old = self.activations[name], self.conversions.get(name)
@@ -349,6 +355,7 @@ class _Stripper:
             for j, name in enumerate(node.input):
                 if name in self.rename:
                     node.input[j] = self.rename[name]
+                    self.reads.append((self.rename[name], node.name or node.output[0], self.dq_bits[name]))
         del graph.node[:]
         graph.node.extend(kept)
         for name, p in self.new_params.items():
