@@ -17,6 +17,7 @@ import pytest
 from fixpoint_cli import assert_one_error_line, run_fixpoint
 from onnx import TensorProto, helper, numpy_helper
 
+from fixpoint.calibrate import CalibrationConfig
 from fixpoint.lower import LowerOptions
 from fixpoint.pipeline import CalibrationJob, run_calibration
 from fixpoint.sim.executor import dequantize, quantize_input, run_plan
@@ -130,6 +131,28 @@ def test_kw_transformer_layernorm_and_attention_at_int16(tmp_path):
     want = np.array([float_model.run(None, {name: x[i : i + 1]})[0].argmax() for i in range(len(x))])
     assert (got == labels).mean() >= 0.95 and (got == want).mean() >= 0.95
     again = run_calibration(CalibrationJob.for_board(qdq, folder / "calib.npz", "host"), tmp_path / "again")
+    _assert_same_integers(out.plan, again.plan)
+    assert [(t.name, t.dtype) for t in again.plan.tensors] == [(t.name, t.dtype) for t in out.plan.tensors]
+
+
+def test_int16_plan_with_int8_layers_round_trips(block, tmp_path):
+    """The other direction: 16-bit graph I/O, the scale and ln layers at int8 (ln's int8 output requantized
+    back to the int16 graph output): the export's pairs run int16 -> int8 -> int16, the re-import is identical."""
+    folder, _ = block
+    job = _job(folder / "model.onnx", folder, LowerOptions(activation_bits_overrides={"scale": 8, "ln": 8}))
+    job.calibration = CalibrationConfig(progress=False, bits=16)
+    out = run_calibration(job, tmp_path / "plan")
+    assert [out.plan.tensors[i].dtype for i in [*out.plan.inputs, *out.plan.outputs]] == ["int16", "int16"]
+    qdq = tmp_path / "rev_qdq.onnx"
+    assert _export(out.plan_path, folder / "model.onnx", "qdq", qdq).returncode == 0
+    i8, i16 = TensorProto.INT8, TensorProto.INT16
+    chains = _pairs(onnx.load(str(qdq)))
+    assert chains["x"] == [i16] and chains["scores"] == [i16, i8] and chains["y"] == [i8, i16], chains
+    with np.load(folder / "eval.npz") as f:
+        x = f["x"]
+    got = ort.InferenceSession(str(qdq)).run(None, {"x": x})[0]
+    assert _sqnr(ort.InferenceSession(str(folder / "model.onnx")).run(None, {"x": x})[0], got) > 30
+    again = run_calibration(_job(qdq, folder), tmp_path / "again")
     _assert_same_integers(out.plan, again.plan)
     assert [(t.name, t.dtype) for t in again.plan.tensors] == [(t.name, t.dtype) for t in out.plan.tensors]
 
