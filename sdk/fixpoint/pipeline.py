@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__
 from ._paths import data_dir
 from .calibrate import CalibrationConfig, CalibrationResult, calibrate, load_inputs
+from .calibrate.api import pinned_quant
 from .calibrate.data import first_inputs
 from .calibrate.datafree import calibrate_data_free
 from .calibrate.tensor_bits import (
@@ -371,8 +372,16 @@ def _with_activation_widths(
         other = other if other is not None else quant_of_width(graph, calib, config, bits)
         if other is not None:
             quant[bits] = other
+    for bits in set(quant) - {config.bits}:
+        quant[bits] = {**quant[bits], **_pinned_of_width(calib, config, bits)}
     # a missing calibration is named by the lowering (LowerContext.quant_for): one error line
     return replace(lowering, activation_bits_overrides=widths, activation_quant=quant)
+
+
+def _pinned_of_width(calib: CalibrationResult, config: CalibrationConfig, bits: int) -> dict:
+    """The tensors a QDQ model gives at ``bits``, the width other than the calibration's, kept exactly."""
+    other = replace(config, bits=bits, pinned=config.pinned_other_width)
+    return {name: pinned_quant(calib.stats[name], other) for name in config.pinned_other_width if name in calib.stats}
 
 
 def _lower_with_widths(graph: Graph, quant: dict, profile: RequantProfile, lowering: LowerOptions, asked: LowerOptions):

@@ -46,6 +46,9 @@ class CalibrationConfig:
     # tensors whose quantization is given (QDQ model, encodings file): name -> [scale, zero_point];
     # they keep exactly these parameters and no range policy runs on them (docs/interop.md)
     pinned: dict[str, list[float]] = field(default_factory=dict)
+    # the same at the other width (8 <-> 16) of a plan with per-layer widths: a QDQ model's tensors given
+    # at that width and the copies it requantizes to it (docs/interop.md)
+    pinned_other_width: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def resolved_scheme(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from fixpoint.interop.qdq_import import QdqError
 from fixpoint.lower.weights import round_half_away
+from fixpoint.lower.widths import REQUANTIZE
 from fixpoint.ops import registry
 from fixpoint.plan import Plan
 
 log = logging.getLogger(__name__)
 
 EXACT_SCALES_KEY = "fixpoint.exact_scales"
+MS_DOMAIN = "com.microsoft"
 FORMATS = ("qdq", "aimet", "ctable")
 ONNX_INT = {8: TensorProto.INT8, 16: TensorProto.INT16}
 RUNTIME_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
@@ -51,6 +54,18 @@ def _onnx_weight_axis(node: onnx.NodeProto) -> int:
 
 def _bits(dtype: str) -> int:
     return 16 if dtype == "int16" else 8
+
+
+@dataclass
+class ActivationValue:
+    """An ONNX activation and its plan tensors: ``made`` at its producer's width, ``copy`` the requantized
+    copy at the other width (mixed-width plans; a graph output made at the other width has ``made`` named
+    ``<value>@int16`` and ``copy`` the plan output), ``copy_readers`` the ONNX nodes reading the copy."""
+
+    value: str
+    made: Any = None
+    copy: Any = None
+    copy_readers: set[str] = field(default_factory=set)
 
 
 class _Exporter:
@@ -107,8 +122,64 @@ class _Exporter:
         return q
 
     def activation_tensors(self):
+        """Every plan tensor that quantizes an ONNX tensor: its own tensor and the requantized copy of
+        another width (``<value>@int16``, mixed-width plans) alike."""
         values = {o for n in self.model.graph.node for o in n.output} | {i.name for i in self.model.graph.input}
-        return [t for t in self.plan.tensors if t.name in values]
+        return [t for t in self.plan.tensors if (t.source or t.name) in values]
+
+    def activation_values(self) -> list[ActivationValue]:
+        """Per quantized ONNX value: the plan tensor its producer makes and the requantized copy, if any."""
+        copies = {self.plan.tensors[la.output].name for la in self.plan.layers if la.op == REQUANTIZE}
+        exported = {t.name for t in self.activation_tensors()}
+        lost = sorted(copies - exported)
+        if lost:  # a copy of a tensor the ONNX model does not have: QDQ has no edge to carry it
+            raise QdqError(
+                f"tensor '{lost[0]}': a requantized copy of a plan tensor that is no tensor of {self.model_path}; "
+                f"QDQ cannot carry it (put the layers reading it at its producer's width)"
+            )
+        made: dict[str, ActivationValue] = {}
+        for t in self.activation_tensors():
+            value = t.source or t.name
+            entry = made.setdefault(value, ActivationValue(value))
+            if t.name in copies:
+                entry.copy = t
+            else:
+                entry.made = t
+        for entry in made.values():
+            if entry.copy is not None:
+                entry.copy_readers = self._copy_readers(entry)
+        return [e for e in made.values() if e.made is not None]
+
+    def _copy_readers(self, entry: ActivationValue) -> set[str]:
+        """Names of the ONNX nodes reading ``entry.value`` that the plan runs on the requantized copy."""
+        index = {t.name: i for i, t in enumerate(self.plan.tensors)}
+        made_i, copy_i = index[entry.made.name], index[entry.copy.name]
+        widths: dict[str, set[int]] = {}  # plan layer -> which of the two it reads
+        for layer in self.plan.layers:
+            for i in layer.inputs:
+                if i in (made_i, copy_i) and layer.op != REQUANTIZE:
+                    for node in [layer.name, *layer.source_nodes]:
+                        widths.setdefault(node, set()).add(i)
+        readers, unknown = set(), []
+        for node in self.model.graph.node:
+            if entry.value not in node.input:
+                continue
+            key = node.name or node.output[0]
+            read = widths.get(key) or next(
+                (w for name, w in widths.items() if name.startswith(f"{key}.")), None
+            )  # a layer named after the node: 'softmax.rows' reads for 'softmax'
+            if read is None:
+                unknown.append(key)
+            elif read == {copy_i}:
+                readers.add(key)
+            elif read != {made_i}:
+                unknown.append(key)
+        if unknown:
+            raise QdqError(
+                f"tensor '{entry.value}': the plan reads it at {entry.made.dtype} and {entry.copy.dtype}; cannot "
+                f"tell at which width ONNX node(s) {', '.join(unknown)} read it"
+            )
+        return readers
 
 
 def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
@@ -149,13 +220,16 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
                     "DequantizeLinear", [f"{bname}_quantized", f"{bname}_scale", f"{bname}_zero_point"], [bname], axis=0
                 )
             )
-    for t in ex.activation_tensors():
-        new_nodes += _quantize_activation(graph, t)
-        exact[t.name] = float(t.scale)
+    for entry in ex.activation_values():
+        new_nodes += _quantize_activation(graph, entry)
+        exact[entry.value] = float(entry.made.scale)
+        if entry.copy is not None:
+            exact[f"{entry.value}@{entry.copy.dtype}"] = float(entry.copy.scale)
     kept = list(graph.node)
     del graph.node[:]
     graph.node.extend(new_nodes + kept)
     _topological_sort(graph)
+    _int16_in_contrib_domain(model)
     helper.set_model_props(
         model, {**{p.key: p.value for p in model.metadata_props}, EXACT_SCALES_KEY: json.dumps(exact)}
     )
@@ -168,31 +242,65 @@ def _replace_init(graph: onnx.GraphProto, old: str, new: str, values: np.ndarray
     graph.initializer.extend(kept + [numpy_helper.from_array(values, new)])
 
 
-def _quantize_activation(graph: onnx.GraphProto, t) -> list[onnx.NodeProto]:
-    """Q/DQ on plan tensor ``t``: its consumers read the DequantizeLinear output (a graph output keeps its name)."""
-    x = t.name
+def _qdq_pair(graph: onnx.GraphProto, t, x: str, source: str, result: str) -> list[onnx.NodeProto]:
+    """QuantizeLinear/DequantizeLinear of ``source`` into ``result`` with plan tensor ``t``'s parameters
+    (initializers and node outputs named after ``x``)."""
     bits = _bits(t.dtype)
-    zp_dtype = np.int8 if bits == 8 else np.int16
     graph.initializer.extend(
         [
             numpy_helper.from_array(np.array(t.scale, np.float32), f"{x}_scale"),
-            numpy_helper.from_array(np.array(t.zero_point, zp_dtype), f"{x}_zero_point"),
+            numpy_helper.from_array(np.array(t.zero_point, np.int8 if bits == 8 else np.int16), f"{x}_zero_point"),
         ]
     )
     params = [f"{x}_scale", f"{x}_zero_point"]
-    if x in {o.name for o in graph.output}:
-        source, result = f"{x}_float", x
-        for node in graph.node:
-            node.output[:] = [source if o == x else o for o in node.output]
-            node.input[:] = [source if i == x else i for i in node.input]
-    else:
-        source, result = x, f"{x}_DequantizeLinear_Output"
-        for node in graph.node:
-            node.input[:] = [result if i == x else i for i in node.input]
     return [
         helper.make_node("QuantizeLinear", [source, *params], [f"{x}_QuantizeLinear_Output"]),
         helper.make_node("DequantizeLinear", [f"{x}_QuantizeLinear_Output", *params], [result]),
     ]
+
+
+def _quantize_activation(graph: onnx.GraphProto, entry: ActivationValue) -> list[onnx.NodeProto]:
+    """Q/DQ on the value with its producer's parameters; its consumers read the DequantizeLinear output (a
+    graph output keeps its name). A requantized copy is a second Q/DQ pair of the other width on that output,
+    read by the nodes the plan runs on the copy (QDQ's form of a ``requantize`` layer); a graph output made
+    at the other width ends in the copy (the plan output, at the base width)."""
+    x, made, copy = entry.value, entry.made, entry.copy
+    is_output = x in {o.name for o in graph.output}
+    first = f"{x}_DequantizeLinear_Output"
+    second = f"{x}_{copy.dtype}_DequantizeLinear_Output" if copy is not None else ""
+    if is_output:
+        source = f"{x}_float"
+        if copy is None:
+            first = x
+        else:
+            second = x
+        for node in graph.node:
+            node.output[:] = [source if o == x else o for o in node.output]
+    else:
+        source = x
+    for node in graph.node:
+        reads = second if (node.name or node.output[0]) in entry.copy_readers else first
+        node.input[:] = [reads if i == x else i for i in node.input]
+    nodes = _qdq_pair(graph, made, x, source, first)
+    if copy is not None:
+        nodes += _qdq_pair(graph, copy, f"{x}@{copy.dtype}", first, second)
+    return nodes
+
+
+def _int16_in_contrib_domain(model: onnx.ModelProto) -> None:
+    """16-bit QuantizeLinear/DequantizeLinear need opset 21; on an older model they are onnxruntime's
+    ``com.microsoft`` ones (what its own quantizer writes), since raising the opset would change other ops
+    (e.g. ReduceMean's axes from opset 18)."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 21)
+    if opset >= 21:
+        return
+    int16 = {t.name for t in model.graph.initializer if t.data_type == TensorProto.INT16}
+    used = False
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and len(node.input) > 2 and node.input[2] in int16:
+            node.domain, used = MS_DOMAIN, True
+    if used and not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
 
 
 def _topological_sort(graph: onnx.GraphProto) -> None:
@@ -225,10 +333,24 @@ def _aimet_entry(name: str, scale: list[float], zero_points: list[int], bits: in
     }
 
 
+def _refuse_two_widths(ex: _Exporter) -> None:
+    """AIMET encodings hold one encoding per tensor name (1.0.0 and 2.0.0 alike; 0.6.1 keys by name too),
+    so a tensor a mixed-width plan holds at int8 and int16 has no faithful entry: refused, naming it."""
+    for entry in ex.activation_values():
+        if entry.copy is not None:
+            raise QdqError(
+                f"tensor '{entry.value}': the plan holds it at {entry.made.dtype} and {entry.copy.dtype} "
+                f"(requantized copy '{entry.copy.name}'); AIMET encodings give one encoding per tensor, so a "
+                f"mixed-width plan cannot be written as AIMET encodings: export --format qdq (a second "
+                f"Q/DQ pair carries the copy) or ctable"
+            )
+
+
 def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
     """AIMET encodings 1.0.0 of the plan's activations and weights."""
     model = onnx.load(str(model_path))
     ex = _Exporter(plan, model, str(model_path))
+    _refuse_two_widths(ex)
     params = [
         _aimet_entry(
             node.input[1],

@@ -99,6 +99,11 @@ class QdqImport:
     activations: dict[str, GivenActivation] = field(default_factory=dict)
     params: dict[str, list[GivenParam]] = field(default_factory=dict)  # consuming node -> its params
     notes: list[str] = field(default_factory=list)
+    # tensor -> its second quantization, of another width: ``DQ(Q(x)) -> Q' -> DQ'`` (a requantized copy,
+    # read by the nodes behind DQ'; onnxruntime's TensorQuantOverrides ``convert``)
+    conversions: dict[str, GivenActivation] = field(default_factory=dict)
+    # (tensor, reading node, bits): which of a tensor's pairs each node reads (mixed-width models)
+    reads: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def is_qdq(model: onnx.ModelProto) -> bool:
@@ -235,6 +240,9 @@ class _Stripper:
         self.rename: dict[str, str] = {}  # DQ output -> the float tensor it stands for
         self.new_params: dict[str, GivenParam] = {}
         self.activations: dict[str, GivenActivation] = {}
+        self.conversions: dict[str, GivenActivation] = {}
+        self.dq_bits: dict[str, int] = {}  # activation DQ output -> the width its readers read
+        self.reads: list[tuple[str, str, int]] = []
         self.removed: set[int] = set()
 
     def run(self) -> QdqImport:
@@ -245,7 +253,7 @@ class _Stripper:
                 self._dequantize_node(i, node, nodes, by_output)
         self._apply()
         params = self._params_by_consumer()
-        return QdqImport(self.model, self.activations, params)
+        return QdqImport(self.model, self.activations, params, conversions=self.conversions, reads=self.reads)
 
     def _dequantize_node(self, i: int, node: onnx.NodeProto, nodes, by_output) -> None:
         src = node.input[0]
@@ -283,8 +291,35 @@ class _Stripper:
                 f"tensor '{x}': per-channel activation quantization ({scale.size} scales) is not "
                 f"supported; activations take one scale per tensor"
             )
+        if x in self.rename:  # Q' -> DQ' behind an activation's DQ: a copy of another width
+            self._add_conversion(
+                self.rename[x], GivenActivation(self.rename[x], float(scale[0]), int(zp[0]), bits, signed)
+            )
+            self.rename[out] = self.rename[x]
+            self.dq_bits[out] = max(bits, 8)
+            return
         self._add_activation(x, GivenActivation(x, float(scale[0]), int(zp[0]), bits, signed))
         self.rename[out] = x
+        self.dq_bits[out] = max(bits, 8)
+
+    def _add_conversion(self, name: str, given: GivenActivation) -> None:
+        first, old = self.activations[name], self.conversions.get(name)
+        if max(given.bits, 8) == max(first.bits, 8):
+            raise QdqError(
+                f"tensor '{name}': quantized twice at {max(given.bits, 8)} bits (scale {first.scale} and "
+                f"{given.scale}); a second QuantizeLinear/DequantizeLinear must change the width"
+            )
+        if old is not None and (old.scale, old.zero_point, old.bits, old.signed) != (
+            given.scale,
+            given.zero_point,
+            given.bits,
+            given.signed,
+        ):
+            raise QdqError(
+                f"tensor '{name}': inconsistent scales of its {max(given.bits, 8)}-bit copy, scale {old.scale} "
+                f"zero point {old.zero_point} and scale {given.scale} zero point {given.zero_point}"
+            )
+        self.conversions[name] = given
 
     def _add_activation(self, name: str, given: GivenActivation) -> None:
         old = self.activations.get(name)
@@ -309,6 +344,9 @@ class _Stripper:
                 self._rename_everywhere(x, dq_out)
                 self.activations[dq_out] = self.activations.pop(x)
                 self.activations[dq_out].name = dq_out
+                if x in self.conversions:
+                    self.conversions[dq_out] = self.conversions.pop(x)
+                    self.conversions[dq_out].name = dq_out
                 for k, v in self.rename.items():
                     if v == x:
                         self.rename[k] = dq_out
@@ -317,6 +355,7 @@ class _Stripper:
             for j, name in enumerate(node.input):
                 if name in self.rename:
                     node.input[j] = self.rename[name]
+                    self.reads.append((self.rename[name], node.name or node.output[0], self.dq_bits[name]))
         del graph.node[:]
         graph.node.extend(kept)
         for name, p in self.new_params.items():
@@ -377,6 +416,10 @@ def _use_exact_scales(result: QdqImport, model: onnx.ModelProto) -> None:
     exact = exact_scales(model)
     for name, g in result.activations.items():
         value = exact.get(name)
+        if isinstance(value, float) and np.float32(value) == np.float32(g.scale):
+            g.scale = value
+    for name, g in result.conversions.items():  # a copy of another width: '<name>@int16' (export.py)
+        value = exact.get(f"{name}@int{max(g.bits, 8)}")
         if isinstance(value, float) and np.float32(value) == np.float32(g.scale):
             g.scale = value
     for params in result.params.values():
