@@ -91,3 +91,17 @@ def test_every_output_byte_on_board(name, board, zoo_plan, tmp_path) -> None:
     assert result.bit_exact == count
     assert [o.name for o in result.outputs] == [out.plan.tensors[i].name for i in out.plan.outputs]
     assert all(o.bit_exact == count for o in result.outputs), result.summary()
+
+
+def test_drop_at_the_budget_passes():
+    """A drop of exactly MAX_DROP_PP (5 of 500 samples) passes although the float difference is a hair above
+    it; one more sample fails."""
+
+    def report(int_top1: float) -> check_zoo.ModelReport:
+        drop = (0.916 - int_top1) * 100  # what `fixpoint eval --json` reports, in pp
+        out = {"name": "logits", "drop": drop, "labeled": True, "sqnr_db": 30.0}
+        return check_zoo.ModelReport("m", [], {}, {}, eval={"outputs": [out]})
+
+    assert (0.916 - 0.906) * 100 > check_zoo.MAX_DROP_PP  # the float hair this guards against
+    assert report(0.906).problems() == []
+    assert report(0.904).problems() == ["output 'logits' drops 1.20 pp > 1.0 pp"]
