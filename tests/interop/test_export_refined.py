@@ -16,7 +16,7 @@ from fixpoint.lower import LowerOptions
 from fixpoint.lower.weights import round_half_away
 from fixpoint.pipeline import CalibrationJob, run_calibration
 from fixpoint.plan import load_plan
-from fixpoint.sim.executor import quantize_input, run_plan
+from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 
 from qdq_models import EXAMPLES
 from test_export_roundtrip import _assert_same_integers
@@ -55,22 +55,31 @@ def _export(plan_path, model, fmt: str, out) -> int:
     return main(["-q", "export", "--plan", str(plan_path), "--model", str(model), "--format", fmt, "-o", str(out)])
 
 
-def _agreement(qdq, model, x: np.ndarray) -> float:
-    """Top-1 agreement of onnxruntime on the exported QDQ model with the float model."""
+def _top1(qdq, model, plan, x: np.ndarray) -> tuple[float, float]:
+    """Top-1 agreement of onnxruntime on the exported QDQ model with the float model and with the plan."""
     exported, float_model = ort.InferenceSession(str(qdq)), ort.InferenceSession(str(model))
     name = float_model.get_inputs()[0].name
-    return float(np.mean(exported.run(None, {name: x})[0].argmax(1) == float_model.run(None, {name: x})[0].argmax(1)))
+    got = exported.run(None, {name: x})[0].argmax(1)
+    sim = dequantize(plan, plan.outputs[0], run_plan(plan, [quantize_input(plan, x, 0)]).outputs[0])
+    want = float_model.run(None, {name: x})[0].argmax(1)
+    return float(np.mean(got == want)), float(np.mean(got == sim.reshape(len(x), -1).argmax(1)))
 
 
-def _round_trip(outputs, model, data, tmp_path, x: np.ndarray) -> None:
-    """QDQ export -> onnxruntime close to float -> re-import: identical integers and plan outputs."""
+def _round_trip(outputs, model, data, tmp_path, x: np.ndarray, *reimport: str, float_top1: float = 0.95) -> None:
+    """QDQ export -> onnxruntime close to float and to the plan -> re-import (``reimport``: the calibrate
+    options of the plan's weight width): identical integers, datapaths and plan outputs."""
     qdq = tmp_path / "refined_qdq.onnx"
     assert _export(outputs.plan_path, model, "qdq", qdq) == 0
-    assert _agreement(qdq, model, x) >= 0.95
-    code = main(["-q", "calibrate", str(qdq), "--data", str(data), "--board", "host", "-o", str(tmp_path / "again")])
-    assert code == 0
-    again = load_plan(tmp_path / "again" / "plan.fxplan")
+    with_float, with_plan = _top1(qdq, model, outputs.plan, x)
+    assert with_float >= float_top1 and with_plan >= 0.95, (with_float, with_plan)
+    again_dir = tmp_path / "again"
+    assert (
+        main(["-q", "calibrate", str(qdq), "--data", str(data), "--board", "host", "-o", str(again_dir), *reimport])
+        == 0
+    )
+    again = load_plan(again_dir / "plan.fxplan")
     _assert_same_integers(outputs.plan, again)
+    assert [la.datapath for la in outputs.plan.layers] == [la.datapath for la in again.layers]
     ints = [quantize_input(outputs.plan, x[:8], 0)]
     for a, b in zip(run_plan(outputs.plan, ints).outputs, run_plan(again, ints).outputs):
         assert np.array_equal(a, b)
@@ -94,7 +103,20 @@ def test_adaround_gemm_plan_exports_its_own_integers(mlp_adaround, tmp_path):
 def test_int4_adaround_and_clipped_plan_round_trips(tmp_path):
     outputs = _refined_plan(MLP / "model.onnx", MLP / "calib.npz", tmp_path / "plan", weight_bits=4)
     assert {layer.datapath for layer in outputs.plan.layers} == {"s4"}
-    _round_trip(outputs, MLP / "model.onnx", MLP / "calib.npz", tmp_path, _eval(MLP, 300))
+    _round_trip(outputs, MLP / "model.onnx", MLP / "calib.npz", tmp_path, _eval(MLP, 300), "--weight-bits", "4")
+
+
+def test_ternary_plan_exports_to_qdq_and_is_refused_by_aimet(tmp_path, capsys):
+    """Ternary weights are integers -1..1 at the ternary rule's scale: QDQ carries them (onnxruntime runs the
+    plan's arithmetic, far from float at 2 bits); an AIMET encoding would re-round them to its bit width."""
+    outputs = _refined_plan(MLP / "model.onnx", MLP / "calib.npz", tmp_path / "plan", weight_bits=2)
+    assert {layer.datapath for layer in outputs.plan.layers} == {"s2"}
+    x = _eval(MLP, 300)
+    _round_trip(outputs, MLP / "model.onnx", MLP / "calib.npz", tmp_path, x, "--weight-bits", "2", float_top1=0.6)
+    capsys.readouterr()
+    assert _export(outputs.plan_path, MLP / "model.onnx", "aimet", tmp_path / "enc.json") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "ternary" in err and "--format qdq" in err, err
 
 
 def test_adaround_depthwise_and_conv_plan_round_trips(tmp_path):
@@ -131,3 +153,19 @@ def test_export_against_other_weights_is_one_error_line(mlp_adaround, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "not a rounding" in err and first.name in err, err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_bias_correction_on_a_layer_without_bias_adds_a_bias_input(tmp_path):
+    """mlp with its Gemm biases dropped, calibrated with bias correction: the plan's corrected int32 biases
+    need an ONNX place, so the export gives each Gemm a bias input (its DequantizeLinear of the int32)."""
+    model = onnx.load(str(MLP / "model.onnx"))
+    for node in model.graph.node:
+        if node.op_type == "Gemm":
+            del node.input[2:]
+    bare = tmp_path / "no_bias.onnx"
+    onnx.save(model, str(bare))
+    outputs = _refined_plan(bare, MLP / "calib.npz", tmp_path / "plan", bias_correction=True)
+    assert any(np.any(layer.arrays["bias"]) for layer in outputs.plan.layers)
+    _round_trip(outputs, bare, MLP / "calib.npz", tmp_path, _eval(MLP, 300))
+    exported = onnx.load(str(tmp_path / "refined_qdq.onnx"))
+    assert all(len(n.input) == 3 for n in exported.graph.node if n.op_type == "Gemm")

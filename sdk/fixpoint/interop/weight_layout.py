@@ -22,6 +22,8 @@ from onnx import numpy_helper
 from fixpoint.frontend import load_model
 from fixpoint.normalize import normalize
 
+__all__ = ["LayoutMap", "index_model", "layout_maps"]
+
 log = logging.getLogger(__name__)
 
 # float32 holds every integer up to 2**24 exactly; a weight with more elements cannot carry its indices
