@@ -169,3 +169,24 @@ def test_bias_correction_on_a_layer_without_bias_adds_a_bias_input(tmp_path):
     _round_trip(outputs, bare, MLP / "calib.npz", tmp_path, _eval(MLP, 300))
     exported = onnx.load(str(tmp_path / "refined_qdq.onnx"))
     assert all(len(n.input) == 3 for n in exported.graph.node if n.op_type == "Gemm")
+
+
+@pytest.mark.parametrize("name", ["tcn_audio", "unet"])
+def test_adaround_zoo_layouts_round_trip(name, tmp_path):
+    """Layouts the examples above do not have: tcn_audio's 1-D convs ([O, I, k] lifted to [O, 1, k, I]) and
+    unet's ConvTranspose ([I, O, kh, kw] -> [O, kh, kw, I], output channels on ONNX axis 1). onnxruntime stays
+    close to float (SQNR), the re-import is identical."""
+    zoo = EXAMPLES.parents[1] / "examples" / "zoo" / name
+    outputs = _refined_plan(zoo / "model.onnx", zoo / "calib.npz", tmp_path / "plan")
+    qdq = tmp_path / "refined_qdq.onnx"
+    assert _export(outputs.plan_path, zoo / "model.onnx", "qdq", qdq) == 0
+    float_model = ort.InferenceSession(str(zoo / "model.onnx"))
+    feed = float_model.get_inputs()[0].name
+    with np.load(zoo / "eval.npz") as data:
+        x = data[feed][:50].astype(np.float32)
+    want = float_model.run(None, {feed: x})[0]
+    got = ort.InferenceSession(str(qdq)).run(None, {feed: x})[0]
+    assert 10 * np.log10(np.sum(want**2) / np.sum((got - want) ** 2)) > 30
+    again_dir = tmp_path / "again"
+    assert main(["-q", "calibrate", str(qdq), "--data", str(zoo / "calib.npz"), "-o", str(again_dir)]) == 0
+    _assert_same_integers(outputs.plan, load_plan(again_dir / "plan.fxplan"))
