@@ -10,9 +10,12 @@
   integer, ``offset = -(zp + 2**(bits-1))``).
 * ``ctable``: the CTable (docs/ctable.md).
 
-Weights are matched to the model by the layer's main ONNX node; the model must be the one the plan
-was made from with its weights unchanged by normalization (fold BatchNormalization first, e.g. with
-onnxruntime's ``quant_pre_process``). docs/interop.md lists what QDQ cannot express.
+Weights are matched to the model by the layer's main ONNX node and exported as the plan's own integers
+(refined by AdaRound / clipping / bias correction or not) in the ONNX layout (``export_weights``); the model
+must be the one the plan was made from, with its weights not changed by normalization's arithmetic (fold
+BatchNormalization first, e.g. with onnxruntime's ``quant_pre_process``). AIMET encodings carry scales
+only, so a plan whose integers are not the nearest rounding is refused there. docs/interop.md lists what
+QDQ cannot express.
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from fixpoint.interop.qdq_import import QdqError
-from fixpoint.lower.weights import round_half_away
+from fixpoint.interop.export_weights import WeightedLayer, WeightExport, dequantized_bias, dequantized_weight
 from fixpoint.lower.widths import REQUANTIZE
-from fixpoint.ops import registry
 from fixpoint.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -38,18 +40,8 @@ log = logging.getLogger(__name__)
 EXACT_SCALES_KEY = "fixpoint.exact_scales"
 MS_DOMAIN = "com.microsoft"
 FORMATS = ("qdq", "aimet", "ctable")
+LOWBIT_DATAPATHS = ("s2", "s1")
 ONNX_INT = {8: TensorProto.INT8, 16: TensorProto.INT16}
-RUNTIME_AXIS: dict[str, int] = registry.runtime_values("weight_channel_axis")
-# ONNX nodes whose weight input a DequantizeLinear with per-output-channel scales can carry. A plan layer
-# lowered from another node (an Add / Mul with a constant operand, run as a per-element depthwise) has one
-# scale per element, which QDQ has no axis for: that constant stays float in the export (docs/interop.md).
-WEIGHT_NODES = ("Conv", "ConvTranspose", "Gemm", "MatMul")
-
-
-def _onnx_weight_axis(node: onnx.NodeProto) -> int:
-    """Output-channel axis of the weight input of an ONNX node (Conv [O, I, kh, kw], Gemm by transB)."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    return 0 if node.op_type == "Conv" or attrs.get("transB", 0) else 1
 
 
 def _bits(dtype: str) -> int:
@@ -74,52 +66,11 @@ class _Exporter:
         self.nodes = {n.name: n for n in model.graph.node}
         self.inits = {t.name: t for t in model.graph.initializer}
         self.report = plan.meta.get("lowering", {}).get("layers", {})
+        self._weights = WeightExport(plan, model, model_path)
 
-    def weighted(self):
-        """(layer, ONNX node, integers in ONNX layout, scales, ONNX axis) for every weighted layer."""
-        for layer in self.plan.layers:
-            if "weights" not in layer.arrays:
-                continue
-            node = self.nodes.get(layer.source_nodes[0] if layer.source_nodes else layer.name)
-            if node is not None and node.op_type not in WEIGHT_NODES:
-                log.info(
-                    "layer '%s': the constant operand of %s node '%s' stays float (per-element scales)",
-                    layer.name,
-                    node.op_type,
-                    node.name,
-                )
-                continue
-            scale = np.asarray(self.report.get(layer.name, {}).get("weight_scale", []), np.float64)
-            if node is None or len(node.input) < 2 or node.input[1] not in self.inits or not scale.size:
-                raise QdqError(
-                    f"layer '{layer.name}': no weight of {self.model_path} to carry its integers "
-                    f"(export from the model the plan was made from)"
-                )
-            w = numpy_helper.to_array(self.inits[node.input[1]]).astype(np.float64)
-            axis = _onnx_weight_axis(node)
-            q = self._integers(layer, w, scale, axis)
-            yield layer, node, q, scale, axis
-
-    def _integers(self, layer, w: np.ndarray, scale: np.ndarray, axis: int) -> np.ndarray:
-        """The plan's weights in the model's layout: the lowering's rounding of the model's weights, checked
-        channel by channel against the plan's integers."""
-        shape = [1] * w.ndim
-        shape[axis] = -1
-        s = scale.reshape(shape) if scale.size > 1 else scale.reshape([1] * w.ndim)
-        qmax = 127 if layer.datapath != "s4" else 7
-        q = np.clip(round_half_away(w / s), -qmax - 1, qmax).astype(np.int64)
-        plan_w = np.asarray(layer.arrays["weights"]).astype(np.int64)
-        mine = np.sort(np.moveaxis(q, axis, 0).reshape(q.shape[axis], -1), axis=1)
-        theirs = np.sort(
-            np.moveaxis(plan_w, RUNTIME_AXIS[layer.op], 0).reshape(plan_w.shape[RUNTIME_AXIS[layer.op]], -1), axis=1
-        )
-        if mine.shape != theirs.shape or not np.array_equal(mine, theirs):
-            raise QdqError(
-                f"layer '{layer.name}': the plan's weights are not the rounding of the weights in "
-                f"{self.model_path} (refined, or changed by normalization such as a folded "
-                f"BatchNormalization); export from a model with those folded"
-            )
-        return q
+    def weighted(self) -> list[WeightedLayer]:
+        """Every weighted layer with its plan integers, scales and bias in the ONNX layout (made once)."""
+        return self._weights.layers()
 
     def activation_tensors(self):
         """Every plan tensor that quantizes an ONNX tensor: its own tensor and the requantized copy of
@@ -188,38 +139,10 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
     graph = model.graph
     exact: dict[str, Any] = {}
     new_nodes: list[onnx.NodeProto] = []
-    for layer, node, q, scale, axis in list(ex.weighted()):
-        wname = node.input[1]
-        _replace_init(graph, wname, f"{wname}_quantized", q.astype(np.int8 if q.dtype != np.int16 else np.int16))
-        graph.initializer.extend(
-            [
-                numpy_helper.from_array(scale.astype(np.float32), f"{wname}_scale"),
-                numpy_helper.from_array(np.zeros(scale.size, np.int8), f"{wname}_zero_point"),
-            ]
-        )
-        new_nodes.append(
-            helper.make_node(
-                "DequantizeLinear", [f"{wname}_quantized", f"{wname}_scale", f"{wname}_zero_point"], [wname], axis=axis
-            )
-        )
-        exact[wname] = [float(v) for v in scale]
-        if len(node.input) > 2 and node.input[2] in ex.inits and "bias" in layer.arrays:
-            bname = node.input[2]
-            s_in = plan.tensors[layer.inputs[0]].scale
-            bias = np.asarray(layer.arrays["bias"]).astype(np.int32)
-            _replace_init(graph, bname, f"{bname}_quantized", bias)
-            bscale = (s_in * np.broadcast_to(scale, bias.shape)).astype(np.float32)
-            graph.initializer.extend(
-                [
-                    numpy_helper.from_array(bscale, f"{bname}_scale"),
-                    numpy_helper.from_array(np.zeros(bias.size, np.int32), f"{bname}_zero_point"),
-                ]
-            )
-            new_nodes.append(
-                helper.make_node(
-                    "DequantizeLinear", [f"{bname}_quantized", f"{bname}_scale", f"{bname}_zero_point"], [bname], axis=0
-                )
-            )
+    for item in ex.weighted():
+        new_nodes += dequantized_weight(graph, item, exact)
+        if item.bias is not None:
+            new_nodes += dequantized_bias(graph, item, plan.tensors[item.layer.inputs[0]].scale)
     for entry in ex.activation_values():
         new_nodes += _quantize_activation(graph, entry)
         exact[entry.value] = float(entry.made.scale)
@@ -234,12 +157,6 @@ def export_qdq(plan: Plan, model_path: str | Path) -> onnx.ModelProto:
         model, {**{p.key: p.value for p in model.metadata_props}, EXACT_SCALES_KEY: json.dumps(exact)}
     )
     return model
-
-
-def _replace_init(graph: onnx.GraphProto, old: str, new: str, values: np.ndarray) -> None:
-    kept = [t for t in graph.initializer if t.name != old]
-    del graph.initializer[:]
-    graph.initializer.extend(kept + [numpy_helper.from_array(values, new)])
 
 
 def _qdq_pair(graph: onnx.GraphProto, t, x: str, source: str, result: str) -> list[onnx.NodeProto]:
@@ -346,6 +263,27 @@ def _refuse_two_widths(ex: _Exporter) -> None:
             )
 
 
+def _aimet_weights(ex: _Exporter) -> list[WeightedLayer]:
+    """The weighted layers, refusing what an encoding cannot carry: encodings hold scales only and their
+    consumer (AIMET, ``fixpoint calibrate --encodings``) rounds the float weights again, losing AdaRound's
+    choices (a clipped scale survives: it is in the encoding) and any ternary / binary rule."""
+    items = ex.weighted()
+    for item in items:
+        if item.layer.datapath in LOWBIT_DATAPATHS:
+            raise QdqError(
+                f"layer '{item.layer.name}': {item.layer.datapath} weights (ternary / binary) are no rounding "
+                f"of weight / scale that an AIMET encoding describes: export --format qdq (carries the integers)"
+            )
+        if item.refined:
+            raise QdqError(
+                f"layer '{item.layer.name}': {item.refined} of the plan's weights are refined (adaptive rounding) "
+                f"away from the nearest rounding; AIMET encodings carry scales, not integers, so a consumer would "
+                f"round them again: export --format qdq (carries the integers), or calibrate with "
+                f"--no-adaptive-rounding"
+            )
+    return items
+
+
 def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
     """AIMET encodings 1.0.0 of the plan's activations and weights."""
     model = onnx.load(str(model_path))
@@ -353,13 +291,13 @@ def export_aimet(plan: Plan, model_path: str | Path) -> dict[str, Any]:
     _refuse_two_widths(ex)
     params = [
         _aimet_entry(
-            node.input[1],
-            [float(v) for v in scale],
-            [0] * scale.size,
-            4 if layer.datapath == "s4" else 8,
-            scale.size > 1,
+            item.node.input[1],
+            [float(v) for v in item.scale],
+            [0] * item.scale.size,
+            4 if item.layer.datapath == "s4" else 8,
+            item.scale.size > 1,
         )
-        for layer, node, _, scale, _ in ex.weighted()
+        for item in _aimet_weights(ex)
     ]
     acts = [
         _aimet_entry(t.name, [float(t.scale)], [int(t.zero_point)], _bits(t.dtype), False)
