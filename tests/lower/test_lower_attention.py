@@ -193,6 +193,24 @@ def test_int8_below_the_threshold_picks_int16_and_says_why(calibrated):
     assert all(c.bits == 8 and "gains only" in c.reason for c in strict)
 
 
+def test_weight_refinements_on_an_attention_model(calibrated, tmp_path):
+    """The int8 / int16 measurement lowers plain plans; the user's AdaRound and bias correction then refine the
+    chosen plan (they once failed with "need samples", which the measurement did not pass)."""
+    _, data = calibrated("attention_block")
+    job = CalibrationJob(
+        model_path=data.parent / "model.onnx",
+        data_path=data.parent / "calib.npz",
+        profile=load_board("host").requant_profile(),
+        calibration=CalibrationConfig(progress=False),
+        lowering=LowerOptions(adaptive_rounding=True, bias_correction=True),
+        board_name="host",
+    )
+    plan = run_calibration(job, tmp_path / "refined").plan
+    assert "tensor_precision" in plan.meta
+    refined = plan.meta["lowering"]["layers"]
+    assert any("adaptive_rounding" in refined[la.name]["refinements"] for la in plan.layers if la.name in refined)
+
+
 def test_plan_and_ctable_carry_the_new_layers(calibrated, tmp_path):
     outputs = calibrated("attention_block")[0]
     plan = load_plan(save_plan(outputs.plan, tmp_path / "m.fxplan"))

@@ -117,8 +117,18 @@ def choose_tensor_bits(
     threshold_db = THRESHOLD_DB if threshold_db is None else threshold_db
     margin_db = MARGIN_DB if margin_db is None else margin_db
     samples = [np.asarray(x, dtype=np.float32)[:SAMPLES] for x in samples]
-    # the measurement compares uniform 8- and 16-bit plans: the lowering's own per-layer widths stay out
-    options = replace(lowering, activation_bits=8, samples=None, activation_bits_overrides={}, activation_quant={})
+    # the measurement compares uniform 8- and 16-bit plans of the ranges alone: the lowering's own per-layer
+    # widths and the data-driven weight refinements (which need samples it does not pass) stay out
+    options = replace(
+        lowering,
+        activation_bits=8,
+        samples=None,
+        activation_bits_overrides={},
+        activation_quant={},
+        equalize=False,
+        bias_correction=False,
+        adaptive_rounding=False,
+    )
     plan8 = lower(graph, quant8, profile, options)
     got8 = _simulate(plan8, samples)
     got16: dict[str, np.ndarray] = {}
