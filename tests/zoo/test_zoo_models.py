@@ -1,4 +1,4 @@
-"""Every zoo model: calibrates with the default settings, simulates close to float within the
+"""Every zoo model: calibrates (the job's default settings, conftest.zoo_plan), simulates close to float within the
 documented thresholds (examples/zoo/check_zoo.py), and runs bit-exact -- every byte of every
 output -- on the host and the selected emulated boards (FIXPOINT_TEST_BOARDS, as tests/hil).
 
