@@ -1,5 +1,5 @@
-"""Every zoo model: calibrates (the job's default settings, conftest.zoo_plan), simulates close to float within the
-documented thresholds (examples/zoo/check_zoo.py), and runs bit-exact -- every byte of every
+"""Every zoo model: calibrates (the job's default settings, conftest.zoo_plan), simulates close to
+float within the documented thresholds (examples/zoo/check_zoo.py), and runs bit-exact -- every byte of every
 output -- on the host and the selected emulated boards (FIXPOINT_TEST_BOARDS, as tests/hil).
 
 Sample counts stay small so tests/zoo fits a few minutes. FIXPOINT_ZOO_SAMPLES=all (`make test-all`)
