@@ -161,6 +161,7 @@ BAD = {
         lambda e: _edit(e, "k@int16", name="k@int8"),
         "tensor 'k@int8': rule requantized:k: a copy is named 'k@int16'",
     ),
+    "tensor listed twice": (lambda e: e.append(dict(e[2])), "tensor 'q': listed twice in the CTable"),
     "copy of no model value": (_ghost_copy, "2 encoding name(s) match no tensor or parameter"),
     "layout copy disagreeing with its source": (
         lambda e: _edit(e, "scaled.rows", scale=0.5),

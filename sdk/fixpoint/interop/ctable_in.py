@@ -92,6 +92,9 @@ def read_ctable_encodings(data: dict[str, Any], path: Path):
     if not isinstance(tensors, list):
         raise QdqError(f"{path}: CTable 'tensors' is not a list")
     entries = {e.name: e for e in (_entry(t, path) for t in tensors)}
+    if len(entries) != len(tensors):
+        names = [str(t["name"]) for t in tensors]
+        raise _fail(path, next(n for n in names if names.count(n) > 1), "listed twice in the CTable")
     rules = {str(t["name"]): str(t.get("rule", "calibrated")) for t in tensors}
     result = Encodings()
     renamed: dict[str, str] = {}  # '<value>@int16' made by the value's producer -> value
