@@ -4,7 +4,8 @@ Every format is read into the same two tables the QDQ import produces (``GivenAc
 name, ``GivenParam`` by the node that reads the parameter), so the rest of the flow is shared
 (docs/interop.md). AIMET 0.6.1 and 1.0.0 store ``offset = -zero_point`` on an unsigned integer of
 ``bitwidth`` bits (``real = scale * (q + offset)``); 2.0.0 stores ``y_scale`` / ``y_zero_point`` with an
-ONNX ``output_dtype``, like QuantizeLinear. A CTable gives its tensors' signed scale and zero point.
+ONNX ``output_dtype``, like QuantizeLinear. A CTable gives its tensors' signed scale and zero point,
+a mixed-width plan's requantized copies as ``conversions`` (interop/ctable_in.py).
 Names that match no tensor or parameter of the model are an error listing them.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from fixpoint.interop.ctable_in import read_ctable_encodings
 from fixpoint.interop.qdq_import import GivenActivation, GivenParam, QdqError, _check_scale, _param, _quantize
 
 DTYPES = {
@@ -48,7 +50,10 @@ class Encoding:
 class Encodings:
     activations: dict[str, Encoding] = field(default_factory=dict)
     params: dict[str, Encoding] = field(default_factory=dict)
-    tensors: dict[str, Encoding] = field(default_factory=dict)  # 2.0.0 / CTable: either kind
+    tensors: dict[str, Encoding] = field(default_factory=dict)  # 2.0.0: either kind
+    # CTable only: value -> its requantized copy of the other width; tensors the plan derives from others
+    conversions: dict[str, Encoding] = field(default_factory=dict)
+    derived: dict[str, Encoding] = field(default_factory=dict)
 
 
 def _fail(path: Path, what: str) -> QdqError:
@@ -91,16 +96,6 @@ def _aimet_v2(entry: dict[str, Any], path: Path) -> Encoding:
     return Encoding(name, scale, zp, bits, signed, None if axis is None else int(axis))
 
 
-def _ctable(data: dict[str, Any]) -> Encodings:
-    result = Encodings()
-    for t in data.get("tensors", []):
-        scale = _check_scale(np.array([t["scale"]], np.float64), t["name"])
-        result.activations[t["name"]] = Encoding(
-            t["name"], scale, np.array([int(t["zero_point"])]), int(t["bits"]), True
-        )
-    return result
-
-
 def read_encodings(path: str | Path) -> Encodings:
     path = Path(path)
     try:
@@ -110,7 +105,7 @@ def read_encodings(path: str | Path) -> Encodings:
     if not isinstance(data, dict):
         raise _fail(path, "not an encodings file (a JSON object expected)")
     if data.get("format") == "fixpoint-ctable":
-        return _ctable(data)
+        return read_ctable_encodings(data, path)
     version = str(data.get("version", "0.6.1"))
     result = Encodings()
     if version.startswith("2."):
@@ -155,23 +150,30 @@ def _unmatched(names: list[str], path: Path, model_path: str) -> None:
         raise _fail(path, f"{len(names)} encoding name(s) match no tensor or parameter of {model_path}: {shown}")
 
 
+def _activation(name: str, e: Encoding, path: Path) -> GivenActivation:
+    _check_zero_point(e, path)
+    if e.scale.size != 1:
+        raise _fail(path, f"tensor '{e.name}': per-channel activation encodings are not supported")
+    return GivenActivation(name, float(e.scale[0]), int(e.zero_point[0]), e.bits, e.signed)
+
+
 def given_from_encodings(
     enc: Encodings, model: onnx.ModelProto, path: str | Path, model_path: str
-) -> tuple[dict[str, GivenActivation], dict[str, GivenParam]]:
-    """Activations by tensor name and parameters by initializer name, checked against ``model``."""
+) -> tuple[dict[str, GivenActivation], dict[str, GivenParam], dict[str, GivenActivation]]:
+    """Activations by tensor name, parameters by initializer name and (CTable) the requantized copies of the
+    other width by the value they copy, checked against ``model``."""
     path = Path(path)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     values = {o for n in model.graph.node for o in n.output} | {i.name for i in model.graph.input}
     acts, params = dict(enc.activations), dict(enc.params)
     for name, e in enc.tensors.items():
         (params if name in inits else acts)[name] = e
-    _unmatched([n for n in acts if n not in values] + [n for n in params if n not in inits], path, model_path)
-    activations = {}
-    for name, e in acts.items():
-        _check_zero_point(e, path)
-        if e.scale.size != 1:
-            raise _fail(path, f"tensor '{name}': per-channel activation encodings are not supported")
-        activations[name] = GivenActivation(name, float(e.scale[0]), int(e.zero_point[0]), e.bits, e.signed)
+    # a derived tensor that is no model value (a layout copy) is the plan's own: nothing to give
+    acts.update({name: e for name, e in enc.derived.items() if name in values})
+    lost = [e.name for v, e in enc.conversions.items() if v not in values]
+    _unmatched([n for n in acts if n not in values] + lost + [n for n in params if n not in inits], path, model_path)
+    activations = {name: _activation(name, e, path) for name, e in acts.items()}
+    conversions = {value: _activation(value, e, path) for value, e in enc.conversions.items()}
     given = {}
     for name, e in params.items():
         _check_zero_point(e, path)
@@ -182,4 +184,4 @@ def given_from_encodings(
         zp = np.broadcast_to(e.zero_point, e.scale.shape).astype(np.int64)
         q = _quantize(w, e.scale, zp, axis, e.bits, e.signed)
         given[name] = _param(name, q, e.scale, zp, axis, e.bits, e.signed)
-    return activations, given
+    return activations, given, conversions

@@ -164,7 +164,8 @@ def apply_encodings(job, model_path: Path, out_dir: Path) -> Path:
     from fixpoint.interop.qdq_import import _dequantize
 
     model = onnx.load(str(model_path))
-    activations, params = given_from_encodings(read_encodings(job.encodings), model, job.encodings, str(job.model_path))
+    encodings = read_encodings(job.encodings)
+    activations, params, conversions = given_from_encodings(encodings, model, job.encodings, str(job.model_path))
     for tensor in model.graph.initializer:
         if tensor.name in params:
             tensor.CopyFrom(numpy_helper.from_array(_dequantize(params[tensor.name]), tensor.name))
@@ -173,7 +174,9 @@ def apply_encodings(job, model_path: Path, out_dir: Path) -> Path:
         for name in node.input:
             if name in params:
                 by_node.setdefault(node.name or node.output[0], []).append(params[name])
-    return apply_qdq(job, QdqImport(model, activations, by_node), out_dir)
+    # a mixed-width plan's CTable: its copies of the other width give the per-layer widths, as a QDQ model's
+    # second Q/DQ pairs do
+    return apply_qdq(job, QdqImport(model, activations, by_node, conversions=conversions), out_dir)
 
 
 def apply_qdq(job, imported: QdqImport, out_dir: Path) -> Path:
