@@ -18,7 +18,7 @@ from fixpoint.plan import Plan, load_plan
 from fixpoint.pipeline import CalibrationJob, run_calibration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lower"))
-from attention_models import MODELS, write_data  # noqa: E402
+from attention_models import model_folder  # noqa: E402
 
 ZOO = Path(__file__).resolve().parents[2] / "examples" / "zoo"
 # q projection, QK^T and LayerNorm at int16 (tests/interop/test_mixed_widths.py): copies both ways, and the
@@ -37,10 +37,7 @@ def _plan(model: Path, data: Path, out: Path, widths: dict, bits: int = 8):
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
     """(folder, outputs) of the attention block calibrated with ``WIDTHS``."""
-    folder = tmp_path_factory.mktemp("ctablemix")
-    build, shapes = MODELS["attention_block"]
-    build(folder / "model.onnx")
-    write_data(folder / "calib.npz", shapes, 48, seed=1)
+    folder = model_folder(tmp_path_factory.mktemp("ctablemix"), "attention_block")
     return folder, _plan(folder / "model.onnx", folder / "calib.npz", folder / "plan", WIDTHS)
 
 

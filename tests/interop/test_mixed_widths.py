@@ -25,7 +25,7 @@ from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 from test_export_roundtrip import _assert_same_integers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lower"))
-from attention_models import MODELS, write_data  # noqa: E402
+from attention_models import MODELS, model_folder, write_data  # noqa: E402
 from lstm_models import build_lstm_model  # noqa: E402
 
 # the widths test's choice (tests/lower/test_lower_widths.py): every kind of boundary -- the int8 graph input
@@ -42,11 +42,7 @@ def _sqnr(ref: np.ndarray, x: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
     """(folder, mixed-width plan outputs) of the attention block."""
-    folder = tmp_path_factory.mktemp("qdqmix")
-    build, shapes = MODELS["attention_block"]
-    build(folder / "model.onnx")
-    write_data(folder / "calib.npz", shapes, 48, seed=1)
-    write_data(folder / "eval.npz", shapes, 32, seed=2)
+    folder = model_folder(tmp_path_factory.mktemp("qdqmix"), "attention_block", evals=32)
     out = run_calibration(_job(folder / "model.onnx", folder, LowerOptions(activation_bits_overrides=WIDTHS)), folder)
     return folder, out
 

@@ -245,3 +245,14 @@ def write_data(path: Path, shapes: dict[str, tuple[int, ...]], n: int, seed: int
         path, **{name: (rng.normal(size=(n, *shape)) * 1.5 + 0.3).astype(np.float32) for name, shape in shapes.items()}
     )
     return Path(path)
+
+
+def model_folder(folder: Path, name: str, calib: int = 48, evals: int = 0) -> Path:
+    """``folder`` with model ``name`` as model.onnx, ``calib`` calibration samples (seed 1) in calib.npz and,
+    when ``evals``, that many eval samples (seed 2) in eval.npz -- the layout the CLI and the jobs read."""
+    build, shapes = MODELS[name]
+    build(folder / "model.onnx")
+    write_data(folder / "calib.npz", shapes, calib, seed=1)
+    if evals:
+        write_data(folder / "eval.npz", shapes, evals, seed=2)
+    return folder

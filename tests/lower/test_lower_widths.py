@@ -30,7 +30,7 @@ from fixpoint.sim.executor import dequantize, quantize_input, run_plan
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attention_models import MODELS, write_data  # noqa: E402
+from attention_models import model_folder  # noqa: E402
 from sim_numpy_interp import interpret  # noqa: E402
 
 # q_matmul reads the int8 graph input at int16; its int16 output feeds qk directly, k is requantized up;
@@ -43,11 +43,7 @@ BOUNDARIES = {"x@int16", "k@int16", "scores@int8", "res@int16", "y"}
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
     """(graph, 8-bit calibration result, quant16, eval samples, folder) of the attention block."""
-    folder = tmp_path_factory.mktemp("widths")
-    build, shapes = MODELS["attention_block"]
-    build(folder / "model.onnx")
-    write_data(folder / "calib.npz", shapes, 48, seed=1)
-    write_data(folder / "eval.npz", shapes, 8, seed=2)
+    folder = model_folder(tmp_path_factory.mktemp("widths"), "attention_block", evals=8)
     job = CalibrationJob.for_board(folder / "model.onnx", folder / "calib.npz", "host")
     out = run_calibration(job, folder / "base")
     calib = load_stats(out.out_dir)

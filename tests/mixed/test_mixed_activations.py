@@ -17,7 +17,7 @@ from fixpoint.mixed import Budget, plan_costs
 from fixpoint.pipeline import CalibrationJob, run_calibration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lower"))
-from attention_models import MODELS, write_data  # noqa: E402
+from attention_models import model_folder  # noqa: E402
 
 BOARD = "mps2-an386-npu"
 BUDGET = Budget(ram_kb=0.4)
@@ -26,12 +26,7 @@ BOARD_SAMPLES = 8
 
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mixed_act")
-    build, shapes = MODELS["attention_block"]
-    build(folder / "model.onnx")
-    write_data(folder / "calib.npz", shapes, 48, seed=1)
-    write_data(folder / "eval.npz", shapes, BOARD_SAMPLES, seed=2)
-    return folder
+    return model_folder(tmp_path_factory.mktemp("mixed_act"), "attention_block", evals=BOARD_SAMPLES)
 
 
 def test_a_ram_budget_is_met_by_mixed_activation_widths_bit_exact_on_the_board(block, tmp_path):

@@ -309,12 +309,7 @@ class _Stripper:
                 f"tensor '{name}': quantized twice at {max(given.bits, 8)} bits (scale {first.scale} and "
                 f"{given.scale}); a second QuantizeLinear/DequantizeLinear must change the width"
             )
-        if old is not None and (old.scale, old.zero_point, old.bits, old.signed) != (
-            given.scale,
-            given.zero_point,
-            given.bits,
-            given.signed,
-        ):
+        if old is not None and not _same_quantization(old, given):
             raise QdqError(
                 f"tensor '{name}': inconsistent scales of its {max(given.bits, 8)}-bit copy, scale {old.scale} "
                 f"zero point {old.zero_point} and scale {given.scale} zero point {given.zero_point}"
@@ -323,12 +318,7 @@ class _Stripper:
 
     def _add_activation(self, name: str, given: GivenActivation) -> None:
         old = self.activations.get(name)
-        if old is not None and (old.scale, old.zero_point, old.bits, old.signed) != (
-            given.scale,
-            given.zero_point,
-            given.bits,
-            given.signed,
-        ):
+        if old is not None and not _same_quantization(old, given):
             raise QdqError(
                 f"tensor '{name}': inconsistent scales, quantized as scale {old.scale} zero point "
                 f"{old.zero_point} and as scale {given.scale} zero point {given.zero_point}"
@@ -396,6 +386,11 @@ class _Stripper:
                 if name in self.new_params:
                     result.setdefault(node.name or node.output[0], []).append(self.new_params[name])
         return result
+
+
+def _same_quantization(a: GivenActivation, b: GivenActivation) -> bool:
+    """Two Q/DQ pairs of one tensor that store it the same way (scale, zero point, integer type)."""
+    return (a.scale, a.zero_point, a.bits, a.signed) == (b.scale, b.zero_point, b.bits, b.signed)
 
 
 def _drop_unused_initializers(model: onnx.ModelProto) -> None:
